@@ -1,0 +1,111 @@
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { addTrainingOptions, trainStepOptions } from './training-options.ts';
+import { fmt, printJson, runAction } from './common.ts';
+import { builtinSensorCsv, DEMO_DEFAULTS } from './builtin-data.ts';
+import { trainStep } from './steps/train.ts';
+import { quantizeStep, quantizeWindows } from './steps/quantize.ts';
+import { codegenStep } from './steps/codegen.ts';
+import { simulateStep } from './steps/simulate.ts';
+import { TARGETS } from '../codegen/emit-module.ts';
+import { estimateRam } from '../codegen/ram-estimate.ts';
+import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
+import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { persistenceRmse } from '../trainer/metrics.ts';
+
+/** Steps replayed in the demo's parity check: test windows plus random sequences with extremes. */
+const PARITY_WINDOWS = 200;
+const PARITY_RANDOM_SEGMENTS = 20;
+const PARITY_RANDOM_STEPS = 50;
+
+export function demoCommand(): Command {
+  const cmd = new Command('demo')
+    .description('the whole path on built-in real sensor data: train, quantize, generate code, check parity')
+    .addOption(new Option('--out <dir>', 'where to write every artifact').default('out'))
+    .option('--json', 'print a one-line JSON summary as the last line of stdout')
+    .option('--quiet', 'no progress output');
+  addTrainingOptions(cmd, { data: builtinSensorCsv(), ...DEMO_DEFAULTS, features: [...DEMO_DEFAULTS.features], target: [...DEMO_DEFAULTS.target] });
+  cmd.action((o) =>
+    runAction('demo', async () => {
+      const started = performance.now();
+      const out = o.out as string;
+      const files = {
+        float: path.join(out, 'model.float.pb'),
+        quantized: path.join(out, 'model.q.pb'),
+        report: path.join(out, 'quantize-report.json'),
+        summary: path.join(out, 'summary.json'),
+      };
+      const log = (s: string) => {
+        if (!o.quiet) process.stderr.write(s + '\n');
+      };
+
+      log('1/4 train');
+      const { model: float, dataset, backend } = await trainStep(trainStepOptions(o, Boolean(o.quiet)));
+      const floatBytes = encodeFloatModel(float);
+      log('2/4 quantize');
+      const { model: q, report } = quantizeStep(float, dataset, { weightScale: 'per-row', floatModelSha256: sha256Hex(floatBytes) });
+      const qBytes = encodeQuantizedModel(q);
+      const qSha = sha256Hex(qBytes);
+      log('3/4 codegen');
+      const generated = codegenStep(q, { targets: [...TARGETS], outDir: out, baseName: 'model', globalName: 'lstmModel', modelSha256: qSha });
+      log('4/4 parity');
+      const count = Math.min(PARITY_WINDOWS, dataset.test.n);
+      const stride = q.window * q.lstm.inputSize;
+      const parity = await simulateStep(
+        q,
+        generated.map((g) => ({ target: g.target, code: g.code, globalName: 'lstmModel' })),
+        {
+          randomSegments: PARITY_RANDOM_SEGMENTS,
+          randomSteps: PARITY_RANDOM_STEPS,
+          seed: o.seed,
+          windows: { xq: quantizeWindows(q, dataset.test.x.subarray(0, count * stride)), count },
+        },
+      );
+      const ram = estimateRam(q);
+      const m = report.metrics;
+      // The naive forecast (the target's last reading), for scale: a model should beat it.
+      const persistence = persistenceRmse(dataset, dataset.test);
+      const summary = {
+        command: 'demo',
+        data: { path: float.provenance.data, windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } },
+        model: { cell: 'lstm', inputs: float.featureNames, units: float.lstm.units, outputs: float.targetNames, window: float.window, horizon: float.horizon, backend },
+        metrics: { name: m.name, float: m.float, int8: m.int8, relativeChange: m.relativeChange, persistence, split: 'test', windows: m.windows },
+        parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
+        code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
+        ram,
+        artifacts: {
+          float: files.float,
+          quantized: files.quantized,
+          report: files.report,
+          ...Object.fromEntries(generated.map((g) => [g.target, g.jsPath])),
+        },
+        seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+      };
+
+      // Everything is computed: now write, each file atomically.
+      writeArtifact(files.float, floatBytes);
+      writeArtifact(files.quantized, qBytes);
+      writeFileAtomic(files.report, JSON.stringify(report, null, 2) + '\n');
+      for (const g of generated) {
+        writeFileAtomic(g.jsPath, g.code);
+        writeFileAtomic(g.dtsPath, g.dts);
+      }
+      writeFileAtomic(files.summary, JSON.stringify(summary, null, 2) + '\n');
+
+      const unit = m.name === 'rmse' ? ` ${float.targetNames.join(',')} units` : '';
+      console.log(`data         ${path.basename(float.provenance.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows`);
+      console.log(`model        LSTM(${float.lstm.units}) on ${float.featureNames.join(', ')} -> ${float.targetNames.join(', ')} (+${float.horizon}), window ${float.window}, ${backend}`);
+      console.log(`test ${m.name.padEnd(8)}float ${fmt(m.float)}  int8 ${fmt(m.int8)}  (${m.relativeChange >= 0 ? '+' : ''}${fmt(100 * m.relativeChange, 3)}%)${unit}`);
+      if (persistence !== undefined) console.log(`baseline     last reading (persistence) ${fmt(persistence)}`);
+      console.log(`code         ${generated.map((g) => `${g.target} ${Buffer.byteLength(g.code)} B`).join(', ')}`);
+      console.log(`model RAM    ~${ram.blocks} Espruino blocks (${ram.weightBytes} B weights, ${ram.tableBytes} B tables, ${ram.stateBytes} B state)`);
+      console.log(`parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`);
+      for (const r of parity.results.filter((x) => x.mismatch)) console.log(`  ${r.message}`);
+      for (const s of parity.skipped) console.log(`  skipped ${s}`);
+      console.log(`artifacts    ${out}/`);
+      if (o.json) printJson(summary);
+      if (parity.mismatches > 0) process.exitCode = 1;
+    }),
+  );
+  return cmd;
+}

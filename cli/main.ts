@@ -1,0 +1,22 @@
+/**
+ * lstm-mcu: train -> quantize -> codegen -> simulate, and `demo` for all of it.
+ */
+import { Command } from 'commander';
+import { TOOL_VERSION } from './version.ts';
+import { trainCommand } from './train-command.ts';
+import { quantizeCommand } from './quantize-command.ts';
+import { codegenCommand } from './codegen-command.ts';
+import { simulateCommand } from './simulate-command.ts';
+import { demoCommand } from './demo-command.ts';
+
+const program = new Command('lstm-mcu')
+  .description('Recurrent networks for JavaScript microcontrollers: train on a time series, quantize to int8, generate bit-exact ES5 for Espruino and JerryScript.')
+  .version(TOOL_VERSION)
+  .showHelpAfterError('(run with --help for usage)')
+  .addCommand(demoCommand())
+  .addCommand(trainCommand())
+  .addCommand(quantizeCommand())
+  .addCommand(codegenCommand())
+  .addCommand(simulateCommand());
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,34 @@
+import { Command, Option } from 'commander';
+import { choiceOption, fmt, printJson, runAction } from './common.ts';
+import { datasetOfModel } from './steps/train.ts';
+import { quantizeStep } from './steps/quantize.ts';
+import { DEFAULT_WEIGHT_SCALE, type WeightScaleGranularity } from '../codegen/quantize.ts';
+import { encodeQuantizedModel, readFloatModel, writeArtifact } from '../runtime/artifact.ts';
+import { writeFileAtomic } from '../runtime/write-atomic.ts';
+
+export function quantizeCommand(): Command {
+  return new Command('quantize')
+    .description('quantize a float model to int8 (calibrated on its training windows) and report float vs int8')
+    .argument('<float-model>', 'float model artifact written by `lstm-mcu train`')
+    .addOption(new Option('--data <csv>', 'training CSV (default: the path recorded in the model)'))
+    .option('--allow-other-data', 'calibrate on a CSV that differs from the one the model was trained on')
+    .addOption(new Option('--weight-scale <granularity>', 'rows sharing one int8 weight scale').argParser(choiceOption<WeightScaleGranularity>(['per-row', 'per-gate', 'per-tensor'])).default(DEFAULT_WEIGHT_SCALE))
+    .addOption(new Option('--out <file>', 'quantized model artifact to write').default('model.q.pb'))
+    .addOption(new Option('--report <file>', 'quantization report (JSON) to write').default('quantize-report.json'))
+    .option('--json', 'print a one-line JSON summary as the last line of stdout')
+    .action((floatPath: string, o) =>
+      runAction('quantize', async () => {
+        const { model: float, sha256 } = readFloatModel(floatPath);
+        const dataset = await datasetOfModel(float, floatPath, o.data, Boolean(o.allowOtherData));
+        const { model, report } = quantizeStep(float, dataset, { weightScale: o.weightScale, floatModelSha256: sha256 });
+        const bytes = encodeQuantizedModel(model);
+        writeFileAtomic(o.report, JSON.stringify(report, null, 2) + '\n');
+        writeArtifact(o.out, bytes);
+        const m = report.metrics;
+        console.log(`test ${m.name}: float ${fmt(m.float)}, int8 ${fmt(m.int8)} (${fmt(100 * m.relativeChange, 3)}%) on ${m.windows} windows`);
+        console.log(`scheme: ${report.scheme.weightScale} weight scales, gate shift ${report.scheme.gateShift}, cell ${report.scheme.cellFormat}`);
+        console.log(`wrote ${o.out} and ${o.report}`);
+        if (o.json) printJson({ command: 'quantize', artifact: o.out, report: o.report, metrics: m, scheme: report.scheme });
+      }),
+    );
+}

@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { intOption, listOption, printJson, runAction } from './common.ts';
+import { readGeneratedFile } from './generated-file.ts';
+import { readQuantizedModel } from '../runtime/artifact.ts';
+import { codegenStep } from './steps/codegen.ts';
+import { simulateStep } from './steps/simulate.ts';
+import { quantizeWindows } from './steps/quantize.ts';
+import { loadDataset, type DataOptions } from './steps/train.ts';
+import { UserError } from '../runtime/errors.ts';
+import { TARGETS } from '../codegen/emit-module.ts';
+import type { EngineName } from '../runtime/engines.ts';
+import type { GeneratedSource } from '../runtime/parity.ts';
+
+const ENGINE_NAMES: EngineName[] = ['vm', 'vm+E', 'duk', 'espruino', 'jerry'];
+
+export function simulateCommand(): Command {
+  return new Command('simulate')
+    .description('run the integer simulator and the generated code side by side, step by step, on every available engine')
+    .argument('<quantized-model>', 'quantized model artifact')
+    .addOption(new Option('--code <files>', 'generated model files to check (default: generate both targets in memory)').argParser(listOption))
+    .option('--data <csv>', 'also replay the test windows of this CSV (default: the recorded training data, when present)')
+    .addOption(new Option('--windows <n>', 'test windows to replay').argParser(intOption(0, 1_000_000)).default(200))
+    .addOption(new Option('--random-segments <n>', 'random int8 sequences (with extremes), state reset before each').argParser(intOption(0, 100_000)).default(20))
+    .addOption(new Option('--steps <n>', 'steps per random sequence').argParser(intOption(1, 1_000_000)).default(50))
+    .addOption(new Option('--seed <n>', 'seed of the random sequences').argParser(intOption(0, 2 ** 31 - 1)).default(1))
+    .addOption(new Option('--engines <names>', `engines to use (${ENGINE_NAMES.join(', ')}; default: every one available)`).argParser(listOption))
+    .option('--json', 'print a one-line JSON summary as the last line of stdout')
+    .action((modelPath: string, o) =>
+      runAction('simulate', async () => {
+        const engines = o.engines as string[] | undefined;
+        const unknown = engines?.filter((e) => !ENGINE_NAMES.includes(e as EngineName));
+        if (unknown?.length) throw new UserError(`--engines: unknown engine ${unknown.join(', ')} (known: ${ENGINE_NAMES.join(', ')})`);
+        const { model, sha256 } = readQuantizedModel(modelPath);
+        let sources: GeneratedSource[];
+        if (o.code) {
+          sources = (o.code as string[]).map((file) => {
+            const g = readGeneratedFile(file);
+            if (g.modelSha256 !== sha256) throw new UserError(`${file}: generated from another model (sha256 ${g.modelSha256.slice(0, 12)}…, ${modelPath} is ${sha256.slice(0, 12)}…)`);
+            return { target: `${g.target} (${file})`, code: g.code, globalName: g.globalName };
+          });
+        } else {
+          sources = codegenStep(model, { targets: [...TARGETS], outDir: '.', baseName: 'model', globalName: 'lstmModel', modelSha256: sha256 }).map((f) => ({
+            target: f.target,
+            code: f.code,
+            globalName: 'lstmModel',
+          }));
+        }
+        let windows: { xq: Int8Array; count: number } | undefined;
+        let recorded: DataOptions | undefined;
+        try {
+          recorded = JSON.parse(model.provenance.options) as DataOptions;
+        } catch {
+          recorded = undefined;
+        }
+        const dataPath = (o.data as string | undefined) ?? recorded?.data;
+        if (o.windows > 0 && recorded && dataPath && (o.data || fs.existsSync(dataPath))) {
+          const { dataset } = await loadDataset({ ...recorded, data: dataPath });
+          const count = Math.min(o.windows, dataset.test.n);
+          const stride = model.window * model.lstm.inputSize;
+          windows = { xq: quantizeWindows(model, dataset.test.x.subarray(0, count * stride)), count };
+        }
+        const r = await simulateStep(model, sources, {
+          randomSegments: o.randomSegments,
+          randomSteps: o.steps,
+          seed: o.seed,
+          engines: engines as EngineName[] | undefined,
+          windows,
+        });
+        for (const line of r.results) console.log(line.message);
+        for (const s of r.skipped) console.log(`skipped ${s}`);
+        console.log(r.mismatches === 0 ? `parity: exact on ${r.engines.join(', ')} (${r.steps} steps each)` : `parity: ${r.mismatches} engine/target pairs differ`);
+        if (o.json) printJson({ command: 'simulate', parity: { engines: r.engines, steps: r.steps, mismatches: r.mismatches, skipped: r.skipped } });
+        if (r.mismatches > 0) process.exitCode = 1;
+      }),
+    );
+}

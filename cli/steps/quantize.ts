@@ -1,0 +1,150 @@
+/**
+ * Float model + its training data -> quantized model + report (the
+ * `quantize` step): calibration on the training windows, then float and int8
+ * side by side on the test windows, tensor by tensor.
+ */
+import { quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
+import { GATE_ORDER, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
+import { Simulator } from '../../runtime/simulator.ts';
+import { floatDense, floatLstmStep, newFloatState } from '../../runtime/float-reference.ts';
+import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
+import type { Dataset, Split } from '../../trainer/windows.ts';
+import { metricName, splitMetric } from './train.ts';
+
+export interface ErrorStat {
+  name: string;
+  /** Largest |float − dequantized int8|. */
+  maxAbs: number;
+  /** Root mean square of the same. */
+  rms: number;
+}
+
+export interface QuantizeReport {
+  scheme: { weightScale: WeightScaleGranularity; gateShift: number; cellFormat: string; multiplierBits: { min: number; max: number } };
+  calibration: TensorRange[];
+  weightErrors: ErrorStat[];
+  tensorErrors: ErrorStat[];
+  metrics: { name: string; split: 'test'; windows: number; float: number; int8: number; relativeChange: number };
+}
+
+/** Normalized window values -> the int8 inputs the device computes (NUMERICS.md §3). */
+export function quantizeWindows(q: QuantizedModel, x: Float32Array): Int8Array {
+  const n = q.lstm.inputSize;
+  const xq = new Int8Array(x.length);
+  for (let i = 0; i < x.length; i++) xq[i] = saturateInt8(roundHalfUp(x[i] / q.inputScales[i % n]));
+  return xq;
+}
+
+class ErrorAccumulator {
+  private readonly stats = new Map<string, { max: number; ss: number; n: number }>();
+  add(name: string, float: number, quant: number): void {
+    const d = Math.abs(float - quant);
+    const s = this.stats.get(name) ?? { max: 0, ss: 0, n: 0 };
+    s.max = Math.max(s.max, d);
+    s.ss += d * d;
+    s.n++;
+    this.stats.set(name, s);
+  }
+  list(): ErrorStat[] {
+    return [...this.stats].map(([name, s]) => ({ name, maxAbs: s.max, rms: Math.sqrt(s.ss / Math.max(1, s.n)) }));
+  }
+}
+
+/** Dequantized weights vs float, per gate (in real weight units). */
+function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
+  const acc = new ErrorAccumulator();
+  const { inputSize, units, columnScales, weightsQ, rowScales } = q.lstm;
+  const cols = 4 * units;
+  const width = inputSize + units;
+  for (let r = 0; r < cols; r++) {
+    const gate = GATE_ORDER[Math.floor(r / units)];
+    for (let i = 0; i < width; i++) {
+      const w = i < inputSize ? float.lstm.kernel[i * cols + r] : float.lstm.recurrentKernel[(i - inputSize) * cols + r];
+      acc.add(`weights.${gate}`, w, (weightsQ[r * width + i] * rowScales[r]) / columnScales[i]);
+    }
+  }
+  const out = q.head.outputSize;
+  for (let k = 0; k < out; k++) {
+    for (let j = 0; j < units; j++) acc.add('weights.head', float.head.kernel[j * out + k], q.head.weightsQ[k * units + j] * q.head.accScale * 128);
+  }
+  return acc.list();
+}
+
+/** Float reference and simulator in lockstep over windows; errors per tensor and both outputs. */
+function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
+  const { window } = q;
+  const { inputSize, units, cellIntBits } = q.lstm;
+  const out = q.head.outputSize;
+  const sim = new Simulator(q);
+  const errors = new ErrorAccumulator();
+  const xq = quantizeWindows(q, split.x);
+  const floatOut = new Float64Array(split.n * out);
+  const intOut = new Float64Array(split.n * out);
+  const step = new Float64Array(inputSize);
+  for (let n = 0; n < split.n; n++) {
+    const state = newFloatState(units);
+    sim.reset();
+    for (let t = 0; t < window; t++) {
+      const base = (n * window + t) * inputSize;
+      for (let i = 0; i < inputSize; i++) step[i] = split.x[base + i];
+      floatLstmStep(float.lstm, state, step);
+      sim.stepQ(xq.subarray(base, base + inputSize));
+      for (let u = 0; u < units; u++) {
+        for (let g = 0; g < 4; g++) {
+          const z = state.preActivations[g * units + u];
+          const fv = g === 2 ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
+          errors.add(`gate.${GATE_ORDER[g]}`, fv, sim.state.gatesQ15[g * units + u] / 32768);
+        }
+        errors.add('cell', state.c[u], sim.state.cellQ[u] / 2 ** (15 - cellIntBits));
+        errors.add('hidden', state.h[u], sim.state.hQ7[u] / 128);
+      }
+    }
+    const y = floatDense(float.head, state.h);
+    for (let k = 0; k < out; k++) {
+      floatOut[n * out + k] = y[k];
+      intOut[n * out + k] = sim.outputAcc[k] * q.head.accScale;
+      errors.add('output (normalized)', y[k], intOut[n * out + k]);
+    }
+  }
+  return { tensorErrors: errors.list(), floatOut, intOut };
+}
+
+export function quantizeStep(
+  float: FloatModel,
+  dataset: Dataset,
+  options: { weightScale: WeightScaleGranularity; floatModelSha256: string; inputPercentile?: number },
+): { model: QuantizedModel; report: QuantizeReport } {
+  const model = quantizeModel(float, {
+    weightScale: options.weightScale,
+    inputPercentile: options.inputPercentile,
+    calibrationX: dataset.train.x,
+    calibrationCount: dataset.train.n,
+    floatModelSha256: options.floatModelSha256,
+  });
+  const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test);
+  const floatMetric = splitMetric(dataset, dataset.test, floatOut);
+  const intMetric = splitMetric(dataset, dataset.test, intOut);
+  const mult = Array.from(model.lstm.gateMultiplier, (m) => Math.log2(Math.max(1, Math.abs(m))));
+  return {
+    model,
+    report: {
+      scheme: {
+        weightScale: options.weightScale,
+        gateShift: model.lstm.gateShift,
+        cellFormat: `Q${model.lstm.cellIntBits}.${15 - model.lstm.cellIntBits}`,
+        multiplierBits: { min: Math.floor(Math.min(...mult)) + 1, max: Math.floor(Math.max(...mult)) + 1 },
+      },
+      calibration: model.calibration,
+      weightErrors: weightErrors(float, model),
+      tensorErrors,
+      metrics: {
+        name: metricName(dataset.task),
+        split: 'test',
+        windows: dataset.test.n,
+        float: floatMetric,
+        int8: intMetric,
+        relativeChange: (intMetric - floatMetric) / floatMetric,
+      },
+    },
+  };
+}

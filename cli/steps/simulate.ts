@@ -1,0 +1,54 @@
+/**
+ * Parity of generated code with the simulator on every available engine
+ * (the `simulate` step): test windows from the data plus random int8
+ * sequences with extremes, with the state reset before every segment.
+ */
+import type { QuantizedModel } from '../../runtime/model.ts';
+import { availableEngines, type EngineName } from '../../runtime/engines.ts';
+import { checkParity, windowsToSegments, type GeneratedSource, type ParityResult } from '../../runtime/parity.ts';
+import { randomSegments } from '../../runtime/random-inputs.ts';
+import type { Segments } from '../../runtime/trace.ts';
+import { UserError } from '../../runtime/errors.ts';
+
+export interface SimulateOptions {
+  /** Random segments: how many, and steps in each. */
+  randomSegments: number;
+  randomSteps: number;
+  seed: number;
+  /** Restrict to these engines (default: all available). */
+  engines?: EngineName[];
+  /** Quantized windows to replay (one segment each), e.g. the test split. */
+  windows?: { xq: Int8Array; count: number };
+}
+
+export interface SimulateResult {
+  engines: string[];
+  skipped: string[];
+  steps: number;
+  mismatches: number;
+  results: ParityResult[];
+}
+
+export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[], o: SimulateOptions): Promise<SimulateResult> {
+  const { engines: all, skipped } = availableEngines();
+  let engines = all;
+  if (o.engines) {
+    const missing = o.engines.filter((n) => !all.some((e) => e.name === n));
+    if (missing.length) {
+      throw new UserError(`engine ${missing.join(', ')} is not available here (${skipped.join('; ') || 'unknown engine'})`);
+    }
+    engines = all.filter((e) => o.engines!.includes(e.name));
+  }
+  const segments: Segments = [];
+  if (o.windows) segments.push(...windowsToSegments(q, o.windows.xq, o.windows.count));
+  segments.push(...randomSegments(o.seed, q.lstm.inputSize, new Array(o.randomSegments).fill(o.randomSteps)));
+  const results = await checkParity(q, sources, engines, segments);
+  const steps = segments.reduce((s, seg) => s + seg.length, 0);
+  return {
+    engines: engines.map((e) => e.name),
+    skipped,
+    steps,
+    mismatches: results.filter((r) => r.mismatch).length,
+    results,
+  };
+}

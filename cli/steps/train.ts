@@ -1,0 +1,176 @@
+/**
+ * CSV -> windows -> trained float model (the `train` step).
+ */
+import { readCsvColumns, type MissingPolicy } from '../../trainer/csv.ts';
+import { buildDataset, type Dataset, type SplitFractions } from '../../trainer/windows.ts';
+import { initBackend, type BackendPref } from '../../trainer/backend.ts';
+import { predictFloat, trainLstm } from '../../trainer/train.ts';
+import { accuracy, rmse } from '../../trainer/metrics.ts';
+import { createEpochProgress } from '../../trainer/progress.ts';
+import type { FloatModel, TargetMode, Task } from '../../runtime/model.ts';
+import type { Split } from '../../trainer/windows.ts';
+import fs from 'node:fs';
+import { UserError } from '../../runtime/errors.ts';
+import { TOOL_VERSION } from '../version.ts';
+
+export interface DataOptions {
+  data: string;
+  features: string[];
+  task: Task;
+  targets: string[];
+  label?: string;
+  group?: string;
+  targetMode: TargetMode;
+  window: number;
+  horizon: number;
+  split: SplitFractions;
+  missing: MissingPolicy;
+}
+
+export interface TrainStepOptions extends DataOptions {
+  units: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  patience: number;
+  seed: number;
+  backend: BackendPref;
+  quiet: boolean;
+}
+
+/** Columns the dataset needs from the CSV. */
+function neededColumns(o: DataOptions): string[] {
+  const cols = [...o.features, ...(o.task === 'regression' ? o.targets : [o.label!])];
+  if (o.group) cols.push(o.group);
+  return [...new Set(cols)];
+}
+
+export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; sha256: string }> {
+  const table = await readCsvColumns(o.data, neededColumns(o), { missing: o.missing });
+  const dataset = buildDataset(table, {
+    features: o.features,
+    task: o.task,
+    targets: o.task === 'regression' ? o.targets : undefined,
+    label: o.task === 'classification' ? o.label : undefined,
+    group: o.group,
+    window: o.window,
+    horizon: o.horizon,
+    split: o.split,
+    targetMode: o.targetMode,
+  });
+  return { dataset, sha256: table.sha256 };
+}
+
+/** The metric of a task on normalized predictions / logits: RMSE in target units, or accuracy. */
+export function splitMetric(dataset: Dataset, split: Split, outputs: ArrayLike<number>): number {
+  return dataset.task === 'regression'
+    ? rmse(outputs, split.y, dataset.outputNorm)
+    : accuracy(outputs, split.y, dataset.classLabels.length);
+}
+
+export const metricName = (task: Task) => (task === 'regression' ? 'rmse' : 'accuracy');
+
+/** The options recorded in the artifact's provenance (enough to rebuild the dataset). */
+export function dataOptionsOf(o: DataOptions): DataOptions {
+  const { data, features, task, targets, label, group, targetMode, window, horizon, split, missing } = o;
+  return { data, features, task, targets, label, group, targetMode, window, horizon, split, missing };
+}
+
+export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatModel; dataset: Dataset; backend: string }> {
+  const { tf, backend } = await initBackend(o.backend);
+  const { dataset, sha256 } = await loadDataset(o);
+  if (!o.quiet) {
+    process.stderr.write(
+      `train: ${dataset.train.n} training, ${dataset.validation.n} validation, ${dataset.test.n} test windows; backend ${backend}\n`,
+    );
+  }
+  const progress = createEpochProgress({ epochs: o.epochs, silent: o.quiet });
+  let result;
+  try {
+    result = await trainLstm(dataset, {
+      units: o.units,
+      epochs: o.epochs,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      patience: o.patience,
+      seed: o.seed,
+      tf,
+      onEpoch: (e) => progress.onEpoch(e),
+    });
+  } finally {
+    progress.stop();
+  }
+  const F = dataset.featureNames.length;
+  const metric = (split: Split) =>
+    splitMetric(dataset, split, predictFloat(tf, result.lstm, result.head, split.x, split.n, dataset.window, F));
+  const model: FloatModel = {
+    task: dataset.task,
+    featureNames: dataset.featureNames,
+    targetNames: dataset.targetNames,
+    classLabels: dataset.classLabels,
+    window: dataset.window,
+    horizon: dataset.horizon,
+    targetMode: dataset.targetMode,
+    baseFeatures: dataset.baseFeatures,
+    inputNorm: dataset.inputNorm,
+    outputNorm: dataset.outputNorm,
+    lstm: result.lstm,
+    head: result.head,
+    metrics: {
+      name: metricName(dataset.task),
+      train: metric(dataset.train),
+      validation: metric(dataset.validation),
+      test: metric(dataset.test),
+    },
+    provenance: {
+      data: o.data,
+      dataSha256: sha256,
+      seed: o.seed,
+      toolVersion: TOOL_VERSION,
+      createdAt: new Date().toISOString(),
+      options: JSON.stringify({
+        ...dataOptionsOf(o),
+        units: o.units,
+        epochs: o.epochs,
+        epochsRun: result.epochsRun,
+        bestEpoch: result.bestEpoch,
+        batchSize: o.batchSize,
+        learningRate: o.learningRate,
+        patience: o.patience,
+        backend,
+      }),
+    },
+  };
+  return { model, dataset, backend };
+}
+
+/**
+ * Rebuild the windows a float model was trained on, from the options in its
+ * provenance; `data` overrides the CSV path (the file must hold the same bytes
+ * unless `allowOtherData`).
+ */
+export async function datasetOfModel(
+  model: FloatModel,
+  where: string,
+  data?: string,
+  allowOtherData = false,
+): Promise<Dataset> {
+  let recorded: DataOptions;
+  try {
+    recorded = JSON.parse(model.provenance.options) as DataOptions;
+  } catch {
+    throw new UserError(`${where}: the model does not record its training options; pass --data and retrain`);
+  }
+  const options = { ...recorded, data: data ?? recorded.data };
+  if (!fs.existsSync(options.data)) {
+    throw new UserError(`${where}: training data ${options.data} not found; pass --data <csv>`);
+  }
+  const { dataset, sha256 } = await loadDataset(options);
+  if (sha256 !== model.provenance.dataSha256 && !allowOtherData) {
+    throw new UserError(
+      `${options.data}: not the data the model was trained on (sha256 ${sha256.slice(0, 12)}…, model says ` +
+        `${model.provenance.dataSha256.slice(0, 12)}…); pass --allow-other-data to calibrate on it anyway`,
+    );
+  }
+  return dataset;
+}

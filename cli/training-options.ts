@@ -1,0 +1,80 @@
+/**
+ * Options that choose the data and the training run, shared by `train`
+ * and `demo`.
+ */
+import { Command, Option } from 'commander';
+import { choiceOption, floatOption, intOption, listOption, splitOption } from './common.ts';
+import type { TrainStepOptions } from './steps/train.ts';
+import { UserError } from '../runtime/errors.ts';
+import type { BackendPref } from '../trainer/backend.ts';
+import type { MissingPolicy } from '../trainer/csv.ts';
+import type { TargetMode } from '../runtime/model.ts';
+
+export interface TrainingDefaults {
+  data?: string;
+  features?: string[];
+  target?: string[];
+  group?: string;
+  targetMode: TargetMode;
+  window: number;
+  horizon: number;
+  units: number;
+  epochs: number;
+  batchSize: number;
+}
+
+export function addDataOptions(cmd: Command, d: Partial<TrainingDefaults> = {}): Command {
+  return cmd
+    .addOption(new Option('--data <csv>', 'numeric CSV time series with a header row').default(d.data))
+    .addOption(new Option('--features <names>', 'comma-separated input columns').argParser(listOption).default(d.features))
+    .addOption(new Option('--target <names>', 'regression: comma-separated target columns').argParser(listOption).default(d.target))
+    .addOption(new Option('--label <name>', 'classification: integer label column (instead of --target)'))
+    .addOption(new Option('--target-mode <mode>', 'regression: forecast the level of the target, or its change from the current reading (the target must then be a feature)').argParser(choiceOption<TargetMode>(['level', 'change'])).default(d.targetMode ?? 'level'))
+    .addOption(new Option('--group <name>', 'series id column: windows never cross a change in it').default(d.group))
+    .addOption(new Option('--window <steps>', 'time steps per window').argParser(intOption(1, 4096)).default(d.window ?? 24))
+    .addOption(new Option('--horizon <steps>', 'predict the target this many steps after the window (0: the last step, classification only)').argParser(intOption(0, 100000)).default(d.horizon ?? 1))
+    .addOption(new Option('--split <train,validation>', 'fractions of each series by time; test gets the rest').argParser(splitOption).default({ train: 0.7, validation: 0.15 }, '0.7,0.15'))
+    .addOption(new Option('--missing <policy>', 'empty / NA / NaN / null cells: error, drop the row, or ffill (repeat the previous value)').argParser(choiceOption<MissingPolicy>(['error', 'drop', 'ffill'])).default('error'));
+}
+
+export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = {}): Command {
+  return addDataOptions(cmd, d)
+    .addOption(new Option('--units <n>', 'LSTM units').argParser(intOption(1, 512)).default(d.units ?? 16))
+    .addOption(new Option('--epochs <n>', 'maximum training epochs').argParser(intOption(1, 100000)).default(d.epochs ?? 30))
+    .addOption(new Option('--batch-size <n>', 'windows per gradient step').argParser(intOption(1, 65536)).default(d.batchSize ?? 64))
+    .addOption(new Option('--learning-rate <lr>', 'Adam learning rate').argParser(floatOption(0, 10, { exclusiveMin: true })).default(0.005))
+    .addOption(new Option('--patience <n>', 'early stopping: epochs without a better validation loss (0: never stop early)').argParser(intOption(0, 100000)).default(5))
+    .addOption(new Option('--seed <n>', 'random seed (weights, shuffling)').argParser(intOption(0, 2 ** 31 - 1)).default(1))
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend: auto (tfjs-node when installed, else wasm), node, wasm, cpu').argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu'])).default('auto'));
+}
+
+/** Commander's parsed options -> the train step's options, with cross-option checks. */
+export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): TrainStepOptions {
+  if (!o.data) throw new UserError('--data <csv> is required');
+  if (!o.features) throw new UserError('--features <names> is required');
+  const label = o.label as string | undefined;
+  const classification = label !== undefined;
+  if (!classification && !o.target) throw new UserError('give --target <names> (regression) or --label <name> (classification)');
+  if (!classification && (o.horizon as number) < 1) throw new UserError('--horizon must be at least 1 for forecasting (0 is for classification)');
+  return {
+    data: o.data as string,
+    features: o.features as string[],
+    task: classification ? 'classification' : 'regression',
+    targets: classification ? [] : (o.target as string[]),
+    label,
+    group: o.group as string | undefined,
+    targetMode: classification ? 'level' : (o.targetMode as TargetMode),
+    window: o.window as number,
+    horizon: o.horizon as number,
+    split: o.split as { train: number; validation: number },
+    missing: o.missing as MissingPolicy,
+    units: o.units as number,
+    epochs: o.epochs as number,
+    batchSize: o.batchSize as number,
+    learningRate: o.learningRate as number,
+    patience: o.patience as number,
+    seed: o.seed as number,
+    backend: o.backend as BackendPref,
+    quiet,
+  };
+}

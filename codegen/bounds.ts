@@ -1,0 +1,102 @@
+/**
+ * The overflow proof of docs/NUMERICS.md §7, computed from the actual
+ * quantized weights. Every intermediate of a step has a worst-case magnitude
+ * over all int8 inputs and all reachable states; each must stay below 2^31
+ * where a bitwise op or an Int32Array store follows, and below 2^53 always.
+ * The code generator refuses a model for which any bound fails.
+ */
+import { GATE_COUNT, type QuantizedModel } from '../runtime/model.ts';
+import { BITWISE_LIMIT, EXACT_LIMIT, INT16_MAX, INT8_MAX } from '../runtime/fixed-point.ts';
+import { UserError } from '../runtime/errors.ts';
+
+export interface BoundCheck {
+  /** The intermediate, as named in NUMERICS.md. */
+  name: string;
+  /** Largest magnitude it can reach (proven). */
+  bound: number;
+  /** What it must stay below. */
+  limit: number;
+  ok: boolean;
+}
+
+/** Largest |v| of an int8 input or hidden value. */
+const INT8_MAG = 128;
+const Q15_MAG = 32768;
+
+/** max over all int8 vectors v of |Σ w_i v_i + b| = 128 Σ|w_i| + |b|. */
+export function dotBound(weights: ArrayLike<number>, start: number, length: number, bias: number): number {
+  let sum = 0;
+  for (let i = start; i < start + length; i++) sum += Math.abs(weights[i]);
+  return INT8_MAG * sum + Math.abs(bias);
+}
+
+/** Per-row |acc| bounds of the LSTM gate rows. */
+export function gateAccBounds(weightsQ: ArrayLike<number>, biasQ: ArrayLike<number>, width: number): number[] {
+  const bounds: number[] = [];
+  for (let r = 0; r < biasQ.length; r++) bounds.push(dotBound(weightsQ, r * width, width, biasQ[r]));
+  return bounds;
+}
+
+/** |acc*m| + 2^(S-1): the operand of the gate rescale shift. */
+export function rescaleOperandBound(accBound: number, multiplier: number, shift: number): number {
+  return accBound * Math.abs(multiplier) + 2 ** (shift - 1);
+}
+
+export function checkBounds(q: QuantizedModel): BoundCheck[] {
+  const { lstm, head } = q;
+  const width = lstm.inputSize + lstm.units;
+  const K = lstm.cellIntBits;
+  const checks: BoundCheck[] = [];
+  const add = (name: string, bound: number, limit: number) =>
+    checks.push({ name, bound, limit, ok: Number.isFinite(bound) && bound < limit });
+
+  const accBounds = gateAccBounds(lstm.weightsQ, lstm.biasQ, width);
+  let worstAcc = 0;
+  let worstOperand = 0;
+  for (let r = 0; r < GATE_COUNT * lstm.units; r++) {
+    worstAcc = Math.max(worstAcc, accBounds[r]);
+    worstOperand = Math.max(worstOperand, rescaleOperandBound(accBounds[r], lstm.gateMultiplier[r], lstm.gateShift));
+  }
+  // acc is summed in doubles (E.convolve or a loop): exact below 2^53.
+  add('gate accumulator |Σ W v + b|', worstAcc, EXACT_LIMIT);
+  // acc*m + 2^(S-1) is shifted right by S: below 2^31.
+  add('gate rescale operand |acc·m| + 2^(S-1)', worstOperand, BITWISE_LIMIT);
+  // Table interpolation: |T[j+1]-T[j]|·frac + 2^(s-1), s = 7 or 6, frac < 2^s.
+  add('table interpolation |ΔT·frac| + 2^6', 2 * Q15_MAG * 127 + 64, BITWISE_LIMIT);
+  // f·c + 2^14 with f in [0, 32767], |c| <= 32768.
+  add('cell forget term |f·c| + 2^14', INT16_MAX * Q15_MAG + 2 ** 14, BITWISE_LIMIT);
+  // i·g + 2^(14+K), i in [0, 32767], |g| <= 32767.
+  add('cell input term |i·g| + 2^(14+K)', INT16_MAX * INT16_MAX + 2 ** (14 + K), BITWISE_LIMIT);
+  // tanh argument from the cell: K > 3 shifts left by K-3.
+  add('tanh(c) argument |c|·2^max(0,K-3)', Q15_MAG * 2 ** Math.max(0, K - 3), BITWISE_LIMIT);
+  // o·tanh(c) + 2^22.
+  add('hidden product |o·tanh(c)| + 2^22', INT16_MAX * INT16_MAX + 2 ** 22, BITWISE_LIMIT);
+  // Head accumulator is stored in an Int32Array.
+  let worstHead = 0;
+  for (let k = 0; k < head.outputSize; k++) {
+    worstHead = Math.max(worstHead, dotBound(head.weightsQ, k * head.inputSize, head.inputSize, head.biasQ[k]));
+  }
+  add('head accumulator |Σ D h + d|', worstHead, BITWISE_LIMIT);
+  // Weights are int8 by construction; say so explicitly.
+  let maxW = 0;
+  for (const w of lstm.weightsQ) maxW = Math.max(maxW, Math.abs(w));
+  for (const w of head.weightsQ) maxW = Math.max(maxW, Math.abs(w));
+  add('weights |w| (int8, symmetric)', maxW, INT8_MAX + 1);
+  if (lstm.gateShift < 1 || lstm.gateShift > 31 || K < 0 || K > 15) {
+    add(`shift counts S=${lstm.gateShift}, 15+K=${15 + K} within 1..31`, Infinity, 0);
+  }
+  return checks;
+}
+
+/** Throw a UserError naming the first bound that does not hold. */
+export function assertBounds(q: QuantizedModel, where: string): BoundCheck[] {
+  const checks = checkBounds(q);
+  const bad = checks.find((c) => !c.ok);
+  if (bad) {
+    throw new UserError(
+      `${where}: cannot prove ${bad.name} stays below ${bad.limit} (worst case ${bad.bound}); ` +
+        'the model cannot run exactly in this integer format',
+    );
+  }
+  return checks;
+}

@@ -1,0 +1,33 @@
+/**
+ * A tiny line builder for generated code: `line()` appends one line at the
+ * current indent, `block()` indents the lines its callback writes. Calls are
+ * nested like the code they produce, so the emitter reads like its output.
+ */
+export class CodeBuilder {
+  private readonly lines: string[] = [];
+  private depth = 0;
+
+  line(text = ''): this {
+    if (/[\r\n]/.test(text)) throw new Error(`CodeBuilder.line: one line at a time: ${JSON.stringify(text)}`);
+    this.lines.push(text === '' ? '' : '  '.repeat(this.depth) + text);
+    return this;
+  }
+
+  /** `open` line, the body one level deeper, then `close` line. */
+  block(open: string, body: () => void, close = '}'): this {
+    this.line(open);
+    this.depth++;
+    body();
+    this.depth--;
+    return this.line(close);
+  }
+
+  comment(text: string): this {
+    for (const part of text.split('\n')) this.line(`// ${part}`.trimEnd());
+    return this;
+  }
+
+  toString(): string {
+    return this.lines.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * Post-training quantization of a float LSTM + dense head into the integer
+ * contract of docs/NUMERICS.md. All float work (scales, multipliers, tables)
+ * happens here, once; the device only ever sees integers.
+ */
+import { GATE_COUNT, type FloatModel, type QuantizedModel, type TensorRange } from '../runtime/model.ts';
+import {
+  BITWISE_LIMIT,
+  GATE_IN_FRAC_BITS,
+  HIDDEN_FRAC_BITS,
+  INT8_MAX,
+  buildSigmoidTable,
+  buildTanhTable,
+  roundHalfUp,
+} from '../runtime/fixed-point.ts';
+import { floatPredictWindow } from '../runtime/float-reference.ts';
+import { UserError } from '../runtime/errors.ts';
+import { dotBound, gateAccBounds, rescaleOperandBound } from './bounds.ts';
+
+/** How many rows share one weight scale. */
+export type WeightScaleGranularity = 'per-row' | 'per-gate' | 'per-tensor';
+
+export interface QuantizeOptions {
+  weightScale: WeightScaleGranularity;
+  /** Calibration windows, normalized, [n][window][inputSize]. */
+  calibrationX: Float32Array;
+  calibrationCount: number;
+  floatModelSha256: string;
+  /**
+   * Input scale: the int8 range covers this percentile of |z| per feature over
+   * the calibration windows (100 = the largest value). Readings beyond saturate.
+   */
+  inputPercentile?: number;
+}
+
+export const DEFAULT_INPUT_PERCENTILE = 99.99;
+
+/** The p-th percentile (0..100) of |x_i| for feature i of [n][inputSize] values. */
+export function absPercentile(x: Float32Array, count: number, inputSize: number, feature: number, p: number): number {
+  const values = new Float64Array(count);
+  for (let k = 0; k < count; k++) values[k] = Math.abs(x[k * inputSize + feature]);
+  values.sort();
+  const idx = Math.min(count - 1, Math.max(0, Math.ceil((p / 100) * count) - 1));
+  return values[idx];
+}
+
+export const DEFAULT_WEIGHT_SCALE: WeightScaleGranularity = 'per-row';
+
+/** Largest cell-state integer-bit count (Q15.0 would leave no fraction). */
+const MAX_CELL_INT_BITS = 12;
+
+/** Ranges of the float model on the calibration windows. */
+export function calibrate(model: FloatModel, x: Float32Array, count: number): TensorRange[] {
+  const { lstm, head, window } = model;
+  const units = lstm.units;
+  const ranges = new Map<string, TensorRange>();
+  const see = (name: string, v: number) => {
+    const r = ranges.get(name);
+    if (!r) ranges.set(name, { name, min: v, max: v });
+    else {
+      if (v < r.min) r.min = v;
+      if (v > r.max) r.max = v;
+    }
+  };
+  for (let i = 0; i < model.featureNames.length; i++) see(`input.${model.featureNames[i]}`, 0);
+  const stride = window * lstm.inputSize;
+  for (let n = 0; n < count; n++) {
+    for (let t = 0; t < window; t++) {
+      for (let i = 0; i < lstm.inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * lstm.inputSize + i]);
+    }
+    const y = floatPredictWindow(lstm, head, x, n * stride, window, (s) => {
+      for (let g = 0; g < GATE_COUNT; g++) {
+        for (let u = 0; u < units; u++) see(`gate.${['input', 'forget', 'cell', 'output'][g]}.preactivation`, s.preActivations[g * units + u]);
+      }
+      for (let u = 0; u < units; u++) {
+        see('cell', s.c[u]);
+        see('hidden', s.h[u]);
+      }
+    });
+    for (let k = 0; k < y.length; k++) see('output', y[k]);
+  }
+  return [...ranges.values()];
+}
+
+function maxAbs(r: TensorRange | undefined): number {
+  return r ? Math.max(Math.abs(r.min), Math.abs(r.max)) : 0;
+}
+
+/** Smallest K with |c| < 2^K for the calibrated range (plus 25% headroom). */
+export function chooseCellIntBits(maxAbsCell: number): number {
+  let k = 0;
+  while (k < MAX_CELL_INT_BITS && 2 ** k <= maxAbsCell * 1.25) k++;
+  return k;
+}
+
+/** Symmetric int8 scale for values of magnitude `m` (never zero). */
+function int8Scale(m: number): number {
+  return m > 0 ? m / INT8_MAX : 1 / INT8_MAX;
+}
+
+function quantizeInt8(v: number, scale: number): number {
+  const q = roundHalfUp(v / scale);
+  return q > INT8_MAX ? INT8_MAX : q < -INT8_MAX ? -INT8_MAX : q;
+}
+
+/**
+ * Choose the largest literal shift S (1..31) for which every row's rescale
+ * operand |acc·m| + 2^(S-1) is proven below 2^31, m = roundHalfUp(s_r·2^(12+S)).
+ */
+export function chooseGateShift(rowScales: number[], accBounds: number[]): { shift: number; multipliers: Int32Array } {
+  for (let shift = 31; shift >= 1; shift--) {
+    const multipliers = new Int32Array(rowScales.length);
+    let ok = true;
+    for (let r = 0; r < rowScales.length && ok; r++) {
+      const m = roundHalfUp(rowScales[r] * 2 ** (GATE_IN_FRAC_BITS + shift));
+      if (m >= BITWISE_LIMIT || rescaleOperandBound(accBounds[r], m, shift) >= BITWISE_LIMIT) ok = false;
+      multipliers[r] = m;
+    }
+    if (ok) return { shift, multipliers };
+  }
+  throw new UserError(
+    'quantize: no gate rescale shift keeps |acc·m| below 2^31: gate pre-activations of this model reach ' +
+      `${Math.max(...rowScales.map((s, r) => s * accBounds[r])).toExponential(2)}; ` +
+      'retrain with smaller weights (e.g. weight decay)',
+  );
+}
+
+export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizedModel {
+  const { lstm, head } = model;
+  const { inputSize, units } = lstm;
+  const cols = GATE_COUNT * units;
+  const width = inputSize + units;
+  if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
+
+  const calibration = calibrate(model, options.calibrationX, options.calibrationCount);
+  const byName = new Map(calibration.map((r) => [r.name, r]));
+
+  // Input x_i (normalized) -> int8 with a per-feature scale covering a percentile of its calibrated values.
+  const percentile = options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE;
+  const steps = options.calibrationCount * model.window;
+  const inputScales = model.featureNames.map((_, i) => int8Scale(absPercentile(options.calibrationX, steps, inputSize, i, percentile)));
+  // Columns of v = [x, h]: one int8 step of x_i is inputScales[i]; of h is 2^-7 (Q0.7).
+  const columnScales = [...inputScales, ...new Array<number>(units).fill(2 ** -HIDDEN_FRAC_BITS)];
+
+  // Effective coefficient of the int8 column value: k[r][i] = W[r][i] * columnScale[i].
+  const coeff = new Float64Array(cols * width);
+  for (let r = 0; r < cols; r++) {
+    for (let i = 0; i < inputSize; i++) coeff[r * width + i] = lstm.kernel[i * cols + r] * columnScales[i];
+    for (let j = 0; j < units; j++) coeff[r * width + inputSize + j] = lstm.recurrentKernel[j * cols + r] * columnScales[inputSize + j];
+  }
+
+  // Row scales: the int8 step of each row's coefficients, shared per row, gate or tensor.
+  const rowMax = new Float64Array(cols);
+  for (let r = 0; r < cols; r++) {
+    for (let i = 0; i < width; i++) rowMax[r] = Math.max(rowMax[r], Math.abs(coeff[r * width + i]));
+  }
+  const rowScales: number[] = [];
+  for (let r = 0; r < cols; r++) {
+    let m = rowMax[r];
+    if (options.weightScale === 'per-gate') {
+      const g = Math.floor(r / units);
+      m = Math.max(...rowMax.subarray(g * units, (g + 1) * units));
+    } else if (options.weightScale === 'per-tensor') {
+      m = Math.max(...rowMax);
+    }
+    rowScales.push(int8Scale(m));
+  }
+
+  const weightsQ = new Int8Array(cols * width);
+  const biasQ = new Int32Array(cols);
+  for (let r = 0; r < cols; r++) {
+    for (let i = 0; i < width; i++) weightsQ[r * width + i] = quantizeInt8(coeff[r * width + i], rowScales[r]);
+    // Bias in accumulator units: b / s_r (real pre-activation = acc · s_r).
+    const b = roundHalfUp(lstm.bias[r] / rowScales[r]);
+    if (Math.abs(b) >= BITWISE_LIMIT) {
+      throw new UserError(`quantize: gate bias ${r} (${lstm.bias[r]}) is too large for its row scale; retrain with smaller biases`);
+    }
+    biasQ[r] = b;
+  }
+  const accBounds = gateAccBounds(weightsQ, biasQ, width);
+  const { shift: gateShift, multipliers: gateMultiplier } = chooseGateShift(rowScales, accBounds);
+
+  const cellIntBits = chooseCellIntBits(maxAbs(byName.get('cell')));
+
+  // Head: y = D h + d with h in Q0.7; one scale for all outputs so raw scores compare.
+  const out = head.outputSize;
+  let headMax = 0;
+  for (let j = 0; j < units; j++) {
+    for (let k = 0; k < out; k++) headMax = Math.max(headMax, Math.abs(head.kernel[j * out + k] * 2 ** -HIDDEN_FRAC_BITS));
+  }
+  let accScale = int8Scale(headMax);
+  const headWeightsQ = new Int8Array(out * units);
+  const headBiasQ = new Int32Array(out);
+  // Rescale: if a bias would push the head accumulator past 2^31, coarsen the scale until it fits.
+  for (;;) {
+    let fits = true;
+    for (let k = 0; k < out; k++) {
+      for (let j = 0; j < units; j++) headWeightsQ[k * units + j] = quantizeInt8(head.kernel[j * out + k] * 2 ** -HIDDEN_FRAC_BITS, accScale);
+      const b = roundHalfUp(head.bias[k] / accScale);
+      if (dotBound(headWeightsQ, k * units, units, b) >= BITWISE_LIMIT) fits = false;
+      else headBiasQ[k] = b;
+    }
+    if (fits) break;
+    accScale *= 2;
+  }
+
+  return {
+    task: model.task,
+    featureNames: [...model.featureNames],
+    targetNames: [...model.targetNames],
+    classLabels: [...model.classLabels],
+    window: model.window,
+    horizon: model.horizon,
+    targetMode: model.targetMode,
+    baseFeatures: [...model.baseFeatures],
+    inputNorm: { mean: [...model.inputNorm.mean], std: [...model.inputNorm.std] },
+    outputNorm: { mean: [...model.outputNorm.mean], std: [...model.outputNorm.std] },
+    inputScales,
+    lstm: { inputSize, units, columnScales, weightsQ, rowScales, biasQ, gateMultiplier, gateShift, cellIntBits },
+    head: { inputSize: units, outputSize: out, weightsQ: headWeightsQ, accScale, biasQ: headBiasQ },
+    tables: { sigmoidQ15: buildSigmoidTable(), tanhQ15: buildTanhTable() },
+    calibration,
+    scheme: JSON.stringify({ weightScale: options.weightScale, inputPercentile: percentile }),
+    floatModelSha256: options.floatModelSha256,
+    provenance: { ...model.provenance },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Estimated RAM of a loaded model on Espruino, in bytes and in memory blocks
+ * (13-byte blocks on Puck.js / Pixl.js / Bangle.js 1; see targets.md):
+ * a typed array of n bytes costs about 3 + ceil(n / blockSize) blocks, each
+ * extra view 2 blocks. Source text of the module is counted separately.
+ */
+import type { QuantizedModel } from '../runtime/model.ts';
+
+export interface RamEstimate {
+  weightBytes: number;
+  stateBytes: number;
+  tableBytes: number;
+  blocks: number;
+  blockSize: number;
+}
+
+export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
+  const { inputSize: I, units: U } = q.lstm;
+  const O = q.head.outputSize;
+  const rows = 4 * U;
+  const weightArrays = [rows * (I + U), rows * 4, rows * 4, O * U, O * 4]; // W, B, M, D, DB
+  const tableArrays = [q.tables.sigmoidQ15.length * 2, q.tables.tanhQ15.length * 2];
+  const stateArrays = [I + U, U * 2, rows * 2, O * 4, I, O * 8, I * 8, I * 8, O * 8, O * 8]; // V, C, G, Y, XQ, YF, IG, IO, OG, OO
+  const blocksOf = (sizes: number[]) => sizes.reduce((s, n) => s + 3 + Math.ceil(n / blockSize), 0);
+  const views = (rows + O + 1) * 2; // row views for E.convolve, and H
+  const sum = (a: number[]) => a.reduce((s, n) => s + n, 0);
+  return {
+    weightBytes: sum(weightArrays),
+    stateBytes: sum(stateArrays),
+    tableBytes: sum(tableArrays),
+    blocks: blocksOf(weightArrays) + blocksOf(tableArrays) + blocksOf(stateArrays) + views,
+    blockSize,
+  };
+}

@@ -1,0 +1,456 @@
+/**
+ * The model artifact file: encode / decode FloatModel and QuantizedModel with
+ * the schema in `artifact.proto`, read them from disk, write them atomically.
+ *
+ * Every problem with a file becomes a one-line UserError naming the file, so
+ * the CLI never prints a protobufjs stack trace. Decoded models are validated
+ * (sizes consistent, numbers finite) so later stages can trust them.
+ */
+import fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { UserError } from './errors.ts';
+import { describeFsError, writeFileAtomic } from './write-atomic.ts';
+import {
+  GATE_COUNT,
+  type FloatModel,
+  type Normalization,
+  type Provenance,
+  type QuantizedModel,
+  type TargetMode,
+  type Task,
+  type TensorRange,
+} from './model.ts';
+
+/** Version of artifact.proto written by this tool; newer files are refused. */
+export const FORMAT_VERSION = 1;
+export const ARTIFACT_MAGIC = 'lstm-mcu';
+
+export type ArtifactKind = 'float' | 'quantized';
+export type DecodedArtifact = { kind: 'float'; model: FloatModel } | { kind: 'quantized'; model: QuantizedModel };
+
+// ---------------------------------------------------------------------------
+// Schema (loaded once, on first use, so importing this module costs nothing).
+
+interface Schema {
+  Artifact: protobuf.Type;
+  FloatModel: protobuf.Type;
+  QuantizedModel: protobuf.Type;
+}
+let schema: Schema | undefined;
+
+function types(): Schema {
+  if (!schema) {
+    const root = protobuf.loadSync(fileURLToPath(new URL('./artifact.proto', import.meta.url)));
+    schema = {
+      Artifact: root.lookupType('lstm_mcu.Artifact'),
+      FloatModel: root.lookupType('lstm_mcu.FloatModel'),
+      QuantizedModel: root.lookupType('lstm_mcu.QuantizedModel'),
+    };
+  }
+  return schema;
+}
+
+/** A decoded protobuf message as a plain object (protobufjs is untyped). */
+type Pb = Record<string, any>;
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+// ---------------------------------------------------------------------------
+// Encoding.
+
+export function encodeFloatModel(m: FloatModel): Uint8Array {
+  checkOrThrow(() => validateFloatModel(m), (p) => `cannot encode float model: ${p}`);
+  return envelope('float', types().FloatModel.encode(floatToPb(m)).finish());
+}
+
+export function encodeQuantizedModel(m: QuantizedModel): Uint8Array {
+  checkOrThrow(() => validateQuantizedModel(m), (p) => `cannot encode quantized model: ${p}`);
+  return envelope('quantized', types().QuantizedModel.encode(quantizedToPb(m)).finish());
+}
+
+function envelope(kind: ArtifactKind, payload: Uint8Array): Uint8Array {
+  const sha256 = createHash('sha256').update(payload).digest();
+  return types().Artifact.encode({ magic: ARTIFACT_MAGIC, formatVersion: FORMAT_VERSION, kind, payload, sha256 }).finish();
+}
+
+const int8Bytes = (a: Int8Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.length);
+const pbNorm = (n: Normalization): Pb => ({ mean: n.mean, std: n.std });
+const pbProvenance = (p: Provenance): Pb => ({ ...p });
+
+function floatToPb(m: FloatModel): Pb {
+  return {
+    task: m.task,
+    featureNames: m.featureNames,
+    targetNames: m.targetNames,
+    classLabels: m.classLabels,
+    window: m.window,
+    horizon: m.horizon,
+    targetMode: m.targetMode,
+    baseFeatures: m.baseFeatures,
+    inputNorm: pbNorm(m.inputNorm),
+    outputNorm: pbNorm(m.outputNorm),
+    lstm: {
+      inputSize: m.lstm.inputSize,
+      units: m.lstm.units,
+      kernel: m.lstm.kernel,
+      recurrentKernel: m.lstm.recurrentKernel,
+      bias: m.lstm.bias,
+    },
+    head: { inputSize: m.head.inputSize, outputSize: m.head.outputSize, kernel: m.head.kernel, bias: m.head.bias },
+    metrics: { ...m.metrics },
+    provenance: pbProvenance(m.provenance),
+  };
+}
+
+function quantizedToPb(m: QuantizedModel): Pb {
+  const l = m.lstm;
+  return {
+    task: m.task,
+    featureNames: m.featureNames,
+    targetNames: m.targetNames,
+    classLabels: m.classLabels,
+    window: m.window,
+    horizon: m.horizon,
+    targetMode: m.targetMode,
+    baseFeatures: m.baseFeatures,
+    inputNorm: pbNorm(m.inputNorm),
+    outputNorm: pbNorm(m.outputNorm),
+    inputScales: m.inputScales,
+    lstm: {
+      inputSize: l.inputSize,
+      units: l.units,
+      columnScales: l.columnScales,
+      weightsQ: int8Bytes(l.weightsQ),
+      rowScales: l.rowScales,
+      biasQ: l.biasQ,
+      gateMultiplier: l.gateMultiplier,
+      gateShift: l.gateShift,
+      cellIntBits: l.cellIntBits,
+    },
+    head: {
+      inputSize: m.head.inputSize,
+      outputSize: m.head.outputSize,
+      weightsQ: int8Bytes(m.head.weightsQ),
+      accScale: m.head.accScale,
+      biasQ: m.head.biasQ,
+    },
+    tables: { sigmoidQ15: m.tables.sigmoidQ15, tanhQ15: m.tables.tanhQ15 },
+    calibration: m.calibration.map((r) => ({ ...r })),
+    scheme: m.scheme,
+    floatModelSha256: m.floatModelSha256,
+    provenance: pbProvenance(m.provenance),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Decoding.
+
+/** The bytes every artifact starts with: field 1 (magic), length 8, "lstm-mcu". */
+const HEADER = Uint8Array.from([0x0a, ARTIFACT_MAGIC.length, ...Buffer.from(ARTIFACT_MAGIC)]);
+
+/** True if the file starts like an artifact, or is a cut-off start of one. */
+function looksLikeArtifact(bytes: Uint8Array): boolean {
+  const n = Math.min(bytes.length, HEADER.length);
+  for (let i = 0; i < n; i++) if (bytes[i] !== HEADER[i]) return false;
+  return true;
+}
+
+/** Decode and validate an artifact; `where` (usually the path) prefixes every error. */
+export function decodeArtifact(bytes: Uint8Array, where: string): DecodedArtifact {
+  const fail = (problem: string): never => {
+    throw new UserError(`${where}: ${problem}`);
+  };
+  if (bytes.length === 0) fail('empty file');
+  const damaged = looksLikeArtifact(bytes) ? 'file is truncated or corrupted' : 'not an lstm-mcu artifact';
+
+  let env: Pb;
+  try {
+    env = types().Artifact.toObject(types().Artifact.decode(bytes), { defaults: true });
+  } catch {
+    return fail(damaged);
+  }
+  // protobufjs cuts strings short at the end of the buffer instead of failing,
+  // so a file cut inside the magic decodes; `damaged` tells that case apart.
+  if (env.magic !== ARTIFACT_MAGIC) fail(damaged);
+  const version: number = env.formatVersion;
+  // 0 is the protobuf default: the field is missing, never written as 0.
+  if (version === 0) fail('file is truncated or corrupted (no format version)');
+  if (version > FORMAT_VERSION) {
+    fail(`format version ${version} is newer than this tool supports (${FORMAT_VERSION}); upgrade lstm-mcu`);
+  }
+  const payload: Uint8Array = env.payload;
+  const stored: Uint8Array = env.sha256;
+  // The checksum is the last field: a file cut anywhere loses (part of) it.
+  if (stored.length !== 32) fail('file is truncated or corrupted (no checksum)');
+  if (!Buffer.from(stored).equals(createHash('sha256').update(payload).digest())) {
+    fail('checksum mismatch: file is corrupted');
+  }
+  // protobufjs ignores the wire type of known fields, so a bit flip in a field
+  // tag would go unnoticed; the writer's encoding is canonical, so compare.
+  if (!Buffer.from(bytes).equals(types().Artifact.encode(env).finish())) fail('file is corrupted (damaged header)');
+  const kind: string = env.kind;
+  if (kind !== 'float' && kind !== 'quantized') {
+    fail(`unknown model kind ${JSON.stringify(kind)} (expected "float" or "quantized")`);
+  }
+  if (kind === 'float') {
+    const model = decodePayload(payload, types().FloatModel, pbToFloat, fail, 'float');
+    checkOrThrow(() => validateFloatModel(model), (p) => `${where}: invalid float model: ${p}`);
+    return { kind, model };
+  }
+  const model = decodePayload(payload, types().QuantizedModel, pbToQuantized, fail, 'quantized');
+  checkOrThrow(() => validateQuantizedModel(model), (p) => `${where}: invalid quantized model: ${p}`);
+  return { kind: 'quantized', model };
+}
+
+function decodePayload<T>(payload: Uint8Array, type: protobuf.Type, convert: (o: Pb) => T, fail: (p: string) => never, kind: string): T {
+  let o: Pb;
+  try {
+    o = type.toObject(type.decode(payload), { defaults: true, arrays: true });
+  } catch {
+    // The checksum matched, so the writer produced this: a tool bug or a forged file.
+    return fail(`invalid ${kind} model: payload cannot be decoded`);
+  }
+  try {
+    return convert(o);
+  } catch (err) {
+    if (err instanceof Invalid) return fail(`invalid ${kind} model: ${err.message}`);
+    throw err;
+  }
+}
+
+/** A structural problem in a model; rewrapped as a UserError with the file name. */
+class Invalid extends Error {}
+
+function need(o: Pb | null | undefined, name: string): Pb {
+  if (o == null) throw new Invalid(`${name} is missing`);
+  return o;
+}
+
+// Copies, so decoded models never alias the file buffer.
+const f32 = (a: number[]): Float32Array => Float32Array.from(a);
+const i32 = (a: number[]): Int32Array => Int32Array.from(a);
+const doubles = (a: number[]): number[] => Array.from(a);
+function i8(b: Uint8Array): Int8Array {
+  const out = new Int8Array(b.length);
+  out.set(new Int8Array(b.buffer, b.byteOffset, b.length));
+  return out;
+}
+function i16(a: number[], name: string): Int16Array {
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] < -32768 || a[i] > 32767) throw new Invalid(`${name}[${i}] = ${a[i]} is outside int16`);
+  }
+  return Int16Array.from(a);
+}
+
+function normFromPb(o: Pb | null, name: string): Normalization {
+  const n = need(o, name);
+  return { mean: doubles(n.mean), std: doubles(n.std) };
+}
+
+function provenanceFromPb(o: Pb | null): Provenance {
+  const p = need(o, 'provenance');
+  return { data: p.data, dataSha256: p.dataSha256, seed: p.seed, toolVersion: p.toolVersion, createdAt: p.createdAt, options: p.options };
+}
+
+/** Fields shared by both kinds. `task` is checked by the validator. */
+function commonFromPb(o: Pb) {
+  return {
+    task: o.task as Task,
+    featureNames: [...(o.featureNames as string[])],
+    targetNames: [...(o.targetNames as string[])],
+    classLabels: doubles(o.classLabels),
+    window: o.window as number,
+    horizon: o.horizon as number,
+    targetMode: o.targetMode as TargetMode,
+    baseFeatures: [...((o.baseFeatures as number[] | undefined) ?? [])],
+    inputNorm: normFromPb(o.inputNorm, 'inputNorm'),
+    outputNorm: normFromPb(o.outputNorm, 'outputNorm'),
+  };
+}
+
+function pbToFloat(o: Pb): FloatModel {
+  const l = need(o.lstm, 'lstm');
+  const h = need(o.head, 'head');
+  const mt = need(o.metrics, 'metrics');
+  return {
+    ...commonFromPb(o),
+    lstm: { inputSize: l.inputSize, units: l.units, kernel: f32(l.kernel), recurrentKernel: f32(l.recurrentKernel), bias: f32(l.bias) },
+    head: { inputSize: h.inputSize, outputSize: h.outputSize, kernel: f32(h.kernel), bias: f32(h.bias) },
+    metrics: { name: mt.name, train: mt.train, validation: mt.validation, test: mt.test },
+    provenance: provenanceFromPb(o.provenance),
+  };
+}
+
+function pbToQuantized(o: Pb): QuantizedModel {
+  const l = need(o.lstm, 'lstm');
+  const h = need(o.head, 'head');
+  const t = need(o.tables, 'tables');
+  return {
+    ...commonFromPb(o),
+    inputScales: doubles(o.inputScales),
+    lstm: {
+      inputSize: l.inputSize,
+      units: l.units,
+      columnScales: doubles(l.columnScales),
+      weightsQ: i8(l.weightsQ),
+      rowScales: doubles(l.rowScales),
+      biasQ: i32(l.biasQ),
+      gateMultiplier: i32(l.gateMultiplier),
+      gateShift: l.gateShift,
+      cellIntBits: l.cellIntBits,
+    },
+    head: { inputSize: h.inputSize, outputSize: h.outputSize, weightsQ: i8(h.weightsQ), accScale: h.accScale, biasQ: i32(h.biasQ) },
+    tables: { sigmoidQ15: i16(t.sigmoidQ15, 'tables.sigmoidQ15'), tanhQ15: i16(t.tanhQ15, 'tables.tanhQ15') },
+    calibration: (o.calibration as Pb[]).map((r): TensorRange => ({ name: r.name, min: r.min, max: r.max })),
+    scheme: o.scheme,
+    floatModelSha256: o.floatModelSha256,
+    provenance: provenanceFromPb(o.provenance),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Validation: the same rules on write (catch a bad model before it is saved)
+// and on read (catch a file this reader cannot trust). Each check throws
+// Invalid with the first problem found.
+
+function checkOrThrow(check: () => void, message: (problem: string) => string): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof Invalid) throw new UserError(message(err.message));
+    throw err;
+  }
+}
+
+function int(name: string, v: number, min: number, max = 2 ** 32 - 1): void {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new Invalid(`${name} is ${v}; expected an integer in ${min}..${max}`);
+  }
+}
+
+function finite(name: string, v: number): void {
+  if (!Number.isFinite(v)) throw new Invalid(`${name} is ${v}; expected a finite number`);
+}
+
+/** Length check plus finiteness of every value. `formula` says where `expected` comes from. */
+function vec(name: string, a: ArrayLike<number>, expected: number, formula: string): void {
+  if (a.length !== expected) throw new Invalid(`${name} has ${a.length} values; expected ${expected} (${formula})`);
+  for (let i = 0; i < a.length; i++) finite(`${name}[${i}]`, a[i]);
+}
+
+function count(name: string, a: ArrayLike<unknown>, expected: number, formula: string): void {
+  if (a.length !== expected) throw new Invalid(`${name} has ${a.length} entries; expected ${expected} (${formula})`);
+}
+
+type Common = Pick<FloatModel, 'task' | 'featureNames' | 'targetNames' | 'classLabels' | 'window' | 'horizon' | 'targetMode' | 'baseFeatures' | 'inputNorm' | 'outputNorm'>;
+
+/** Checks shared by both kinds; sizes come from the model's layers. */
+function validateCommon(m: Common, inputSize: number, units: number, head: { inputSize: number; outputSize: number }, p: Provenance): void {
+  if (m.task !== 'regression' && m.task !== 'classification') {
+    throw new Invalid(`task is ${JSON.stringify(m.task)}; expected "regression" or "classification"`);
+  }
+  int('lstm.inputSize', inputSize, 1);
+  int('lstm.units', units, 1);
+  int('head.outputSize', head.outputSize, 1);
+  if (head.inputSize !== units) throw new Invalid(`head.inputSize is ${head.inputSize}; expected ${units} (lstm.units)`);
+  int('window', m.window, 1);
+  int('horizon', m.horizon, 0);
+  if (m.targetMode !== 'level' && m.targetMode !== 'change') {
+    throw new Invalid(`targetMode is ${JSON.stringify(m.targetMode)}; expected "level" or "change"`);
+  }
+  if (m.targetMode === 'change') {
+    if (m.task !== 'regression') throw new Invalid('targetMode "change" is only for regression');
+    count('baseFeatures', m.baseFeatures, head.outputSize, 'head.outputSize');
+    m.baseFeatures.forEach((f, k) => {
+      if (!Number.isInteger(f) || f < 0 || f >= inputSize) throw new Invalid(`baseFeatures[${k}] is ${f}; expected a feature index below ${inputSize}`);
+    });
+  } else count('baseFeatures', m.baseFeatures, 0, 'empty unless targetMode is "change"');
+  count('featureNames', m.featureNames, inputSize, 'lstm.inputSize');
+  vec('inputNorm.mean', m.inputNorm.mean, inputSize, 'lstm.inputSize');
+  vec('inputNorm.std', m.inputNorm.std, inputSize, 'lstm.inputSize');
+  const O = head.outputSize;
+  if (m.task === 'regression') {
+    count('targetNames', m.targetNames, O, 'head.outputSize');
+    count('classLabels', m.classLabels, 0, 'empty for regression');
+    vec('outputNorm.mean', m.outputNorm.mean, O, 'head.outputSize');
+    vec('outputNorm.std', m.outputNorm.std, O, 'head.outputSize');
+  } else {
+    count('targetNames', m.targetNames, 1, 'the label column');
+    vec('classLabels', m.classLabels, O, 'head.outputSize');
+    count('outputNorm.mean', m.outputNorm.mean, 0, 'empty for classification');
+    count('outputNorm.std', m.outputNorm.std, 0, 'empty for classification');
+  }
+  finite('provenance.seed', p.seed);
+}
+
+export function validateFloatModel(m: FloatModel): void {
+  const { inputSize: I, units: U } = m.lstm;
+  validateCommon(m, I, U, m.head, m.provenance);
+  const G = GATE_COUNT * U;
+  vec('lstm.kernel', m.lstm.kernel, I * G, 'inputSize*4*units');
+  vec('lstm.recurrentKernel', m.lstm.recurrentKernel, U * G, 'units*4*units');
+  vec('lstm.bias', m.lstm.bias, G, '4*units');
+  vec('head.kernel', m.head.kernel, U * m.head.outputSize, 'inputSize*outputSize');
+  vec('head.bias', m.head.bias, m.head.outputSize, 'outputSize');
+  // Metrics may be NaN (a split with no windows): they are informational only.
+}
+
+export function validateQuantizedModel(m: QuantizedModel): void {
+  const l = m.lstm;
+  const { inputSize: I, units: U } = l;
+  validateCommon(m, I, U, m.head, m.provenance);
+  const G = GATE_COUNT * U;
+  vec('inputScales', m.inputScales, I, 'lstm.inputSize');
+  vec('lstm.columnScales', l.columnScales, I + U, 'inputSize+units');
+  vec('lstm.weightsQ', l.weightsQ, G * (I + U), '4*units*(inputSize+units)');
+  vec('lstm.rowScales', l.rowScales, G, '4*units');
+  vec('lstm.biasQ', l.biasQ, G, '4*units');
+  vec('lstm.gateMultiplier', l.gateMultiplier, G, '4*units');
+  int('lstm.gateShift', l.gateShift, 1, 31); // NUMERICS.md: every shift count is in 1..31
+  int('lstm.cellIntBits', l.cellIntBits, 0, 15); // Q(K).(15-K) in int16
+  vec('head.weightsQ', m.head.weightsQ, m.head.outputSize * U, 'outputSize*inputSize');
+  vec('head.biasQ', m.head.biasQ, m.head.outputSize, 'outputSize');
+  finite('head.accScale', m.head.accScale);
+  if (m.tables.sigmoidQ15.length === 0) throw new Invalid('tables.sigmoidQ15 is empty');
+  if (m.tables.tanhQ15.length === 0) throw new Invalid('tables.tanhQ15 is empty');
+  m.calibration.forEach((r, i) => {
+    finite(`calibration[${i}].min`, r.min);
+    finite(`calibration[${i}].max`, r.max);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Files.
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return fs.readFileSync(path);
+  } catch (err) {
+    throw new UserError(`${path}: ${describeFsError(err)}`);
+  }
+}
+
+/** Read a float model artifact, with the sha256 of its bytes (what later artifacts record). */
+export function readFloatModel(path: string): { model: FloatModel; sha256: string } {
+  const bytes = readBytes(path);
+  const a = decodeArtifact(bytes, path);
+  if (a.kind !== 'float') throw new UserError(`${path}: this is a quantized model; expected a float model (from \`lstm-mcu train\`)`);
+  return { model: a.model, sha256: sha256Hex(bytes) };
+}
+
+/** Read a quantized model artifact, with the sha256 of its bytes (what generated code records). */
+export function readQuantizedModel(path: string): { model: QuantizedModel; sha256: string } {
+  const bytes = readBytes(path);
+  const a = decodeArtifact(bytes, path);
+  if (a.kind !== 'quantized') throw new UserError(`${path}: this is a float model; expected a quantized model (run \`lstm-mcu quantize\` first)`);
+  return { model: a.model, sha256: sha256Hex(bytes) };
+}
+
+/** Write an artifact atomically (temporary file + rename); see write-atomic.ts. */
+export function writeArtifact(path: string, bytes: Uint8Array): void {
+  writeFileAtomic(path, bytes);
+}

@@ -1,0 +1,168 @@
+/**
+ * Run generated model code on a JavaScript engine and collect its trace.
+ *
+ * Every engine runs the same ES5 driver (below) after the model file: it
+ * replays the input segments, calls reset() before each, and prints one line
+ * per step with the integer outputs and state. Engines:
+ * - `vm`: Node's vm module (always available);
+ * - `vm+E`: Node's vm with a stand-in for Espruino's E.convolve / E.toArrayBuffer / atob,
+ *   so the espruino target's native path runs on every machine;
+ * - `duk`: Debian's Duktape (`duk` on PATH or DUK_BIN);
+ * - `espruino`: a Linux build of Espruino at ESPRUINO_BIN;
+ * - `jerry`: a JerryScript build at JERRY_BIN.
+ */
+import vm from 'node:vm';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import type { Segments, TraceStep } from './trace.ts';
+
+export type EngineName = 'vm' | 'vm+E' | 'duk' | 'espruino' | 'jerry';
+
+export interface Engine {
+  name: EngineName;
+  /** Runs `source` (model + driver) and resolves to what it printed, line by line. */
+  run(source: string): Promise<string[]>;
+}
+
+function hex(segments: Segments): string[] {
+  return segments.map((steps) => steps.map((xq) => Array.from(xq, (v) => ((v + 128) & 255).toString(16).padStart(2, '0')).join('')).join(''));
+}
+
+/** The ES5 driver: replays segments through the model defined by `globalName` and prints traces. */
+export function driverSource(globalName: string, inputSize: number, segments: Segments): string {
+  if (globalName === 'drivenModel') throw new Error('the driver uses the name drivenModel itself; pick another global name');
+  return `
+(function () {
+  var drivenModel = ${globalName};
+  var segs = ${JSON.stringify(hex(segments))};
+  var out = typeof print === "function" ? print : function (s) { console.log(s); };
+  var xq = new Int8Array(${inputSize});
+  function join(a) { var s = "", i; for (i = 0; i < a.length; i++) s += (i ? "," : "") + a[i]; return s; }
+  var s, t, i, hexs, n;
+  for (s = 0; s < segs.length; s++) {
+    drivenModel.reset();
+    hexs = segs[s];
+    n = hexs.length / ${2 * inputSize};
+    for (t = 0; t < n; t++) {
+      for (i = 0; i < ${inputSize}; i++) xq[i] = parseInt(hexs.substr((t * ${inputSize} + i) * 2, 2), 16) - 128;
+      var y = drivenModel.stepQ(xq);
+      out("T " + s + " " + t + " " + join(y) + " " + join(drivenModel.state.h) + " " + join(drivenModel.state.c) + " " + join(drivenModel.state.gates));
+    }
+  }
+  out("END");
+})();
+`;
+}
+
+export function parseTrace(lines: string[], engine: string): TraceStep[] {
+  const trace: TraceStep[] = [];
+  let ended = false;
+  const nums = (s: string) => (s === '' ? [] : s.split(',').map(Number));
+  for (const line of lines) {
+    if (line.startsWith('T ')) {
+      const [, seg, t, y, h, c, g] = line.trim().split(' ');
+      trace.push({ segment: Number(seg), t: Number(t), y: nums(y), h: nums(h), c: nums(c), gates: nums(g) });
+    } else if (line.trim() === 'END') ended = true;
+  }
+  if (!ended) {
+    const tail = lines.slice(-5).join(' | ');
+    throw new Error(`${engine}: the driver did not finish (last output: ${tail || 'none'})`);
+  }
+  return trace;
+}
+
+/** A stand-in for the Espruino natives the generated code uses, with Espruino's semantics. */
+export function fakeEspruinoGlobals() {
+  return {
+    E: {
+      // sum over i of a[i] * b[(i + offset) % b.length], accumulated in a double
+      convolve(a: ArrayLike<number>, b: ArrayLike<number>, offset: number): number {
+        let sum = 0;
+        for (let i = 0; i < a.length; i++) sum += a[i] * b[(i + offset) % b.length];
+        return sum;
+      },
+      toArrayBuffer(str: string): ArrayBuffer {
+        const bytes = new Uint8Array(str.length);
+        for (let i = 0; i < str.length; i++) bytes[i] = str.charCodeAt(i);
+        return bytes.buffer;
+      },
+    },
+    atob: (s: string) => Buffer.from(s, 'base64').toString('latin1'),
+  };
+}
+
+function vmEngine(name: 'vm' | 'vm+E'): Engine {
+  return {
+    name,
+    async run(source) {
+      const lines: string[] = [];
+      const context = vm.createContext({
+        print: (s: unknown) => lines.push(String(s)),
+        ...(name === 'vm+E' ? fakeEspruinoGlobals() : {}),
+      });
+      vm.runInContext(source, context, { timeout: 600_000 });
+      return lines;
+    },
+  };
+}
+
+function processEngine(name: EngineName, command: string, args: string[] = []): Engine {
+  return {
+    name,
+    async run(source) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-engine-'));
+      const file = path.join(dir, 'run.js');
+      try {
+        fs.writeFileSync(file, source);
+        const r = await new Promise<{ stdout: string; stderr: string; error?: Error }>((resolve) => {
+          const child = execFile(command, [...args, file], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 }, (error, stdout, stderr) =>
+            resolve({ stdout, stderr, error: error ?? undefined }),
+          );
+          child.stdin?.end(); // Espruino reads its REPL from stdin: give it none
+        });
+        const lines = r.stdout.split(/\r?\n/);
+        if (r.error && !lines.some((l) => l.trim() === 'END')) {
+          const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+          throw new Error(`${name}: ${command} failed (${r.error.message.split('\n')[0]}): ${detail}`);
+        }
+        return lines;
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function onPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir, command);
+    if (dir && fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function dukPath(): string | undefined {
+  return process.env.DUK_BIN || onPath('duk');
+}
+
+/** Every engine available here, and why the others are not. */
+export function availableEngines(): { engines: Engine[]; skipped: string[] } {
+  const engines: Engine[] = [vmEngine('vm'), vmEngine('vm+E')];
+  const skipped: string[] = [];
+  const duk = dukPath();
+  if (duk) engines.push(processEngine('duk', duk));
+  else skipped.push('duk: not found (apt-get install duktape, or set DUK_BIN)');
+  const espruino = process.env.ESPRUINO_BIN;
+  if (espruino && fs.existsSync(espruino)) engines.push(processEngine('espruino', espruino));
+  else skipped.push('espruino: ESPRUINO_BIN is not set to a Linux Espruino build');
+  const jerry = process.env.JERRY_BIN;
+  if (jerry && fs.existsSync(jerry)) engines.push(processEngine('jerry', jerry));
+  else skipped.push('jerry: JERRY_BIN is not set to a JerryScript build');
+  return { engines, skipped };
+}
+
+export function engineByName(name: EngineName): Engine | undefined {
+  return availableEngines().engines.find((e) => e.name === name);
+}

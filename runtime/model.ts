@@ -1,0 +1,166 @@
+/**
+ * In-memory shapes of the two model artifacts (float and quantized).
+ * The protobuf schema in `runtime/artifact.proto` mirrors these one to one.
+ *
+ * Tensor layouts (named once, used everywhere):
+ * - LSTM gate order is GATE_ORDER = [input, forget, cell, output] ("i, f, g, o"),
+ *   the Keras / TensorFlow.js order.
+ * - Float LSTM `kernel` is [inputSize][4*units] row-major, `recurrentKernel`
+ *   is [units][4*units], `bias` is [4*units]; column index = gate*units + unit.
+ * - Float dense `kernel` is [inputSize][outputSize] row-major.
+ * - Quantized LSTM `weightsQ` is [4*units][inputSize+units] row-major: one row
+ *   per gate unit (row = gate*units + unit) over the concatenated vector
+ *   v = [x (inputSize int8), h (units, hQ7)].
+ * - Quantized dense `weightsQ` is [outputSize][inputSize] row-major.
+ */
+
+export const GATE_ORDER = ['input', 'forget', 'cell', 'output'] as const;
+export type GateName = (typeof GATE_ORDER)[number];
+export const GATE_COUNT = GATE_ORDER.length;
+export const GATE = { input: 0, forget: 1, cell: 2, output: 3 } as const;
+
+export type Task = 'regression' | 'classification';
+
+/**
+ * Regression outputs: 'level' forecasts target[t+H]; 'change' forecasts
+ * target[t+H] - target[t], and `step(x)` adds it to the current reading of
+ * the target (feature `baseFeatures[k]`). Classification: always 'level'.
+ */
+export type TargetMode = 'level' | 'change';
+
+export interface Provenance {
+  /** Where the training data came from (path or package name). */
+  data: string;
+  /** sha256 of the training data bytes, hex. */
+  dataSha256: string;
+  seed: number;
+  toolVersion: string;
+  /** ISO time the artifact was written. */
+  createdAt: string;
+  /** The options the tool was run with, as JSON. */
+  options: string;
+}
+
+/** Per-column affine normalization: z = (x - mean) / std. */
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
+
+export interface FloatLstmLayer {
+  inputSize: number;
+  units: number;
+  /** [inputSize][4*units], gate order GATE_ORDER. */
+  kernel: Float32Array;
+  /** [units][4*units], gate order GATE_ORDER. */
+  recurrentKernel: Float32Array;
+  /** [4*units]. */
+  bias: Float32Array;
+}
+
+export interface FloatDenseLayer {
+  inputSize: number;
+  outputSize: number;
+  /** [inputSize][outputSize]. */
+  kernel: Float32Array;
+  /** [outputSize]. */
+  bias: Float32Array;
+}
+
+export interface FloatMetrics {
+  /** "rmse" for regression (in target units), "accuracy" for classification. */
+  name: string;
+  train: number;
+  validation: number;
+  test: number;
+}
+
+export interface FloatModel {
+  task: Task;
+  featureNames: string[];
+  /** Regression: target column names. Classification: the label column. */
+  targetNames: string[];
+  /** Classification only: the label value of each output index. */
+  classLabels: number[];
+  window: number;
+  horizon: number;
+  targetMode: TargetMode;
+  /** 'change' mode: the feature index each output is added to; otherwise empty. */
+  baseFeatures: number[];
+  inputNorm: Normalization;
+  /** Regression: target (or target change) normalization. Classification: empty. */
+  outputNorm: Normalization;
+  lstm: FloatLstmLayer;
+  head: FloatDenseLayer;
+  metrics: FloatMetrics;
+  provenance: Provenance;
+}
+
+/** Sigmoid / tanh lookup tables, Q0.15 outputs, see docs/NUMERICS.md. */
+export interface ActivationTables {
+  /** sigmoid(j / 2^sigmoidStepBits) * 2^15 for j = 0..entries-1 (clamped to 32767). */
+  sigmoidQ15: Int16Array;
+  /** tanh(j / 2^tanhStepBits) * 2^15 for j = 0..entries-1 (clamped to 32767). */
+  tanhQ15: Int16Array;
+}
+
+export interface QuantLstmLayer {
+  inputSize: number;
+  units: number;
+  /** Real value of one int8 step of each entry of v = [x, h] (length inputSize+units). */
+  columnScales: number[];
+  /** [4*units][inputSize+units] int8, see layout above. */
+  weightsQ: Int8Array;
+  /** Real value of one accumulator unit of each row (4*units). */
+  rowScales: number[];
+  /** Bias of each row in accumulator units (4*units). */
+  biasQ: Int32Array;
+  /** gateInQ12 = roundShift(acc * gateMultiplier[row], gateShift). */
+  gateMultiplier: Int32Array;
+  gateShift: number;
+  /** Cell state format: Q(cellIntBits).(15-cellIntBits) in int16. */
+  cellIntBits: number;
+}
+
+export interface QuantDenseLayer {
+  inputSize: number;
+  outputSize: number;
+  /** [outputSize][inputSize] int8. */
+  weightsQ: Int8Array;
+  /** Real value of one accumulator unit (one scale for the whole head). */
+  accScale: number;
+  /** [outputSize] in accumulator units. */
+  biasQ: Int32Array;
+}
+
+/** One calibration or error record, for the report and the artifact. */
+export interface TensorRange {
+  name: string;
+  min: number;
+  max: number;
+}
+
+export interface QuantizedModel {
+  task: Task;
+  featureNames: string[];
+  targetNames: string[];
+  classLabels: number[];
+  window: number;
+  horizon: number;
+  targetMode: TargetMode;
+  baseFeatures: number[];
+  inputNorm: Normalization;
+  outputNorm: Normalization;
+  /** Real (normalized) value of one int8 step of each input feature. */
+  inputScales: number[];
+  lstm: QuantLstmLayer;
+  head: QuantDenseLayer;
+  tables: ActivationTables;
+  /** Ranges seen in float on the calibration windows. */
+  calibration: TensorRange[];
+  /** Scheme options chosen (weight scale granularity, ...), as JSON. */
+  scheme: string;
+  /** sha256 (hex) of the float artifact this was quantized from. */
+  floatModelSha256: string;
+  provenance: Provenance;
+}

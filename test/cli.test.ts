@@ -1,0 +1,108 @@
+/**
+ * The command line as a user meets it: help on every command, one-line
+ * errors with a non-zero exit for bad flags, files and values, no partial
+ * output, and the whole path on a small CSV with a --json summary.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/run-cli.ts';
+
+const COMMANDS = ['demo', 'train', 'quantize', 'codegen', 'simulate'];
+const run = (args: string[]) => runCli(args, tmp);
+
+let tmp = '';
+let csv = '';
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-cli-'));
+  // A small sensor-like series: two noisy sines and a slow drift, 600 rows.
+  const rows = ['t,a,b'];
+  for (let t = 0; t < 600; t++) {
+    const a = Math.sin(t / 9) + 0.1 * Math.sin(t * 1.7);
+    const b = Math.cos(t / 13) + t / 600;
+    rows.push(`${t},${a.toFixed(4)},${b.toFixed(4)}`);
+  }
+  csv = path.join(tmp, 'series.csv');
+  fs.writeFileSync(csv, rows.join('\n') + '\n');
+});
+
+/** Every file under the temp dir (to prove that a failing command wrote nothing). */
+const filesIn = (dir: string) => fs.readdirSync(dir, { recursive: true }).map(String).sort();
+
+describe('help', () => {
+  it.each(COMMANDS)('%s --help', async (cmd) => {
+    const r = await run([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: lstm-mcu ${cmd}`);
+  });
+});
+
+describe('bad input gives one line, a non-zero exit and no files', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown flag', ['train', '--unknown-flag'], /unknown option '--unknown-flag'/],
+    ['non-integer units', ['train', '--data', 'x.csv', '--units', 'abc'], /--units.*expected an integer from 1 to 512, got 'abc'/],
+    ['zero window', ['demo', '--window', '0'], /--window.*expected an integer from 1/],
+    ['bad split', ['demo', '--split', '0.9,0.2'], /--split.*sum below 1/],
+    ['missing data file', ['train', '--data', 'nope.csv', '--features', 'a', '--target', 'a'], /nope\.csv/],
+    ['missing column', ['train', '--data', '@CSV', '--features', 'a,zzz', '--target', 'a', '--epochs', '1'], /zzz/],
+    ['no target', ['train', '--data', '@CSV', '--features', 'a'], /--target .* or --label/],
+    ['missing model', ['quantize', 'missing.pb'], /missing\.pb: no such file/],
+    ['not an artifact', ['codegen', '@CSV'], /series\.csv: .*(not an lstm-mcu|artifact)/i],
+    ['unknown engine', ['simulate', 'x.pb', '--engines', 'v8'], /unknown engine v8/],
+    ['bad global name', ['codegen', 'x.pb', '--global', '1abc'], /--global '1abc' is not a JavaScript identifier/],
+  ];
+  it.each(cases)('%s', async (_name, args, message) => {
+    const before = filesIn(tmp);
+    const r = await run(args.map((a) => (a === '@CSV' ? csv : a)));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+    const errorLines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
+    expect(errorLines.length, r.stderr).toBe(1);
+    expect(filesIn(tmp)).toEqual(before);
+  });
+});
+
+describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
+  it('writes every artifact, reports metrics and exact parity as JSON', async () => {
+    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--units', '4', '--epochs', '3', '--batch-size', '32', '--out', 'm.float.pb', '--json', '--quiet']);
+    expect(train.code, train.stderr).toBe(0);
+    expect(train.lastJson()).toMatchObject({ command: 'train', artifact: 'm.float.pb', metrics: { name: 'rmse' } });
+
+    const quant = await run(['quantize', 'm.float.pb', '--out', 'm.q.pb', '--report', 'report.json', '--json']);
+    expect(quant.code, quant.stderr).toBe(0);
+    const q = quant.lastJson();
+    expect(q.metrics.name).toBe('rmse');
+    expect(Number.isFinite(q.metrics.float) && Number.isFinite(q.metrics.int8)).toBe(true);
+    const report = JSON.parse(fs.readFileSync(path.join(tmp, 'report.json'), 'utf8'));
+    expect(report.tensorErrors.map((e: { name: string }) => e.name)).toContain('cell');
+
+    const gen = await run(['codegen', 'm.q.pb', '--out-dir', 'gen', '--json']);
+    expect(gen.code, gen.stderr).toBe(0);
+    for (const f of ['model.espruino.js', 'model.es5.js', 'model.espruino.d.ts', 'model.es5.d.ts']) expect(fs.existsSync(path.join(tmp, 'gen', f))).toBe(true);
+
+    const sim = await run(['simulate', 'm.q.pb', '--code', 'gen/model.espruino.js,gen/model.es5.js', '--windows', '20', '--json']);
+    expect(sim.code, sim.stdout + sim.stderr).toBe(0);
+    const p = sim.lastJson().parity;
+    expect(p.mismatches).toBe(0);
+    expect(p.engines).toContain('vm');
+    expect(p.steps).toBe(20 * 8 + 20 * 50);
+
+    // A generated file from another model is refused.
+    const other = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'b', '--window', '8', '--units', '3', '--epochs', '1', '--out', 'other.float.pb', '--quiet']);
+    expect(other.code).toBe(0);
+    expect((await run(['quantize', 'other.float.pb', '--out', 'other.q.pb', '--report', 'other.json'])).code).toBe(0);
+    const wrong = await run(['simulate', 'other.q.pb', '--code', 'gen/model.es5.js']);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/generated from another model/);
+  });
+
+  it('refuses an output path that cannot be written, leaving nothing behind', async () => {
+    fs.writeFileSync(path.join(tmp, 'afile'), 'x');
+    const r = await run(['train', '--data', csv, '--features', 'a', '--target', 'a', '--window', '4', '--units', '2', '--epochs', '1', '--out', 'afile/m.pb', '--quiet']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/cannot write afile\/m\.pb/);
+    expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});

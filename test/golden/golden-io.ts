@@ -1,0 +1,38 @@
+/**
+ * Golden vectors: a quantized model, its int8 input segments and the trace
+ * the integer contract gives for them, stored as JSON with how they were
+ * produced. They pin docs/NUMERICS.md: a change of any formula changes them.
+ */
+import type { QuantizedModel } from '../../runtime/model.ts';
+import type { TraceStep } from '../../runtime/trace.ts';
+
+export interface GoldenFile {
+  producedBy: string;
+  model: Record<string, unknown>;
+  segments: number[][][];
+  trace: TraceStep[];
+}
+
+const TYPED: Record<string, 'i8' | 'i16' | 'i32'> = {
+  'lstm.weightsQ': 'i8',
+  'lstm.biasQ': 'i32',
+  'lstm.gateMultiplier': 'i32',
+  'head.weightsQ': 'i8',
+  'head.biasQ': 'i32',
+  'tables.sigmoidQ15': 'i16',
+  'tables.tanhQ15': 'i16',
+};
+
+export function modelToJson(q: QuantizedModel): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(q, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Int8Array) : v)));
+}
+
+export function modelFromJson(json: Record<string, unknown>): QuantizedModel {
+  const q = structuredClone(json) as Record<string, Record<string, unknown>>;
+  for (const [path, kind] of Object.entries(TYPED)) {
+    const [a, b] = path.split('.');
+    const values = q[a][b] as number[];
+    q[a][b] = kind === 'i8' ? Int8Array.from(values) : kind === 'i16' ? Int16Array.from(values) : Int32Array.from(values);
+  }
+  return q as unknown as QuantizedModel;
+}

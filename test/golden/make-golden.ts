@@ -1,0 +1,28 @@
+/**
+ * Regenerate the golden vectors (only when the contract in docs/NUMERICS.md
+ * changes on purpose):  node --import tsx test/golden/make-golden.ts
+ */
+import fs from 'node:fs';
+import { randomQuantizedModel, randomSegments } from '../fixtures/random-model.ts';
+import { simulateTrace } from '../../runtime/trace.ts';
+import { modelToJson, type GoldenFile } from './golden-io.ts';
+
+const CASES = [
+  { file: 'lstm-3x8.json', spec: { seed: 42, inputSize: 3, units: 8, outputSize: 1, weightRange: 1.5, biasRange: 1 }, lengths: [24, 16], extremes: 0.1 },
+  { file: 'lstm-2x4-saturating.json', spec: { seed: 43, inputSize: 2, units: 4, outputSize: 2, weightRange: 8, biasRange: 4 }, lengths: [20], extremes: 1 },
+];
+
+for (const c of CASES) {
+  const q = randomQuantizedModel(c.spec);
+  const segments = randomSegments(c.spec.seed, c.spec.inputSize, c.lengths, c.extremes);
+  const golden: GoldenFile = {
+    producedBy:
+      `test/golden/make-golden.ts: randomQuantizedModel(${JSON.stringify(c.spec)}) (per-row scales), ` +
+      `randomSegments(${c.spec.seed}, ${c.spec.inputSize}, ${JSON.stringify(c.lengths)}, ${c.extremes}), traced by runtime/simulator.ts`,
+    model: modelToJson(q),
+    segments: segments.map((s) => s.map((x) => Array.from(x))),
+    trace: simulateTrace(q, segments),
+  };
+  fs.writeFileSync(new URL(c.file, import.meta.url), JSON.stringify(golden) + '\n');
+  console.log(`wrote test/golden/${c.file}`);
+}

@@ -1,0 +1,75 @@
+/**
+ * The generated code (both targets) against the simulator, step by step, on
+ * every engine available: Node's vm, vm with the Espruino natives emulated,
+ * Duktape (`duk`), and real Espruino / JerryScript builds when ESPRUINO_BIN /
+ * JERRY_BIN are set. Zero tolerance.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { emitModule, TARGETS } from '../codegen/emit-module.ts';
+import { availableEngines } from '../runtime/engines.ts';
+import { checkParity } from '../runtime/parity.ts';
+import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
+import type { QuantizedModel } from '../runtime/model.ts';
+
+const { engines, skipped } = availableEngines();
+const seed = Number(process.env.PARITY_SEED ?? Date.now() % 2 ** 31);
+console.log(`parity engines: ${engines.map((e) => e.name).join(', ')}; fast-check seed ${seed} (PARITY_SEED=${seed} to replay)`);
+for (const s of skipped) console.log(`parity: skipped ${s}`);
+
+function sources(q: QuantizedModel) {
+  return TARGETS.map((target) => ({
+    target,
+    globalName: 'lstmModel',
+    code: emitModule(q, { target, globalName: 'lstmModel', modelSha256: '0'.repeat(64), generatorVersion: 'test' }),
+  }));
+}
+
+async function expectExact(q: QuantizedModel, segs: Int8Array[][]) {
+  const results = await checkParity(q, sources(q), engines, segs);
+  expect(results.length).toBe(TARGETS.length * engines.length);
+  for (const r of results) {
+    expect(r.mismatch, r.message).toBeUndefined();
+    expect(r.steps).toBe(segs.reduce((s, x) => s + x.length, 0));
+  }
+}
+
+describe('generated code matches the simulator bit for bit', () => {
+  it('requires duk on CI', () => {
+    if (process.env.CI) expect(engines.map((e) => e.name)).toContain('duk');
+  });
+
+  it('random small models and random int8 sequences with extremes (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          inputSize: fc.integer({ min: 1, max: 5 }),
+          units: fc.integer({ min: 1, max: 12 }),
+          outputSize: fc.integer({ min: 1, max: 3 }),
+          weightRange: fc.constantFrom(0.1, 1, 4, 16),
+          biasRange: fc.constantFrom(0, 0.5, 4),
+          extremeShare: fc.constantFrom(0, 0.2, 1),
+          lengths: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 4 }),
+        }),
+        async (p) => {
+          const q = randomQuantizedModel(p);
+          await expectExact(q, randomSegments(p.seed, p.inputSize, p.lengths, p.extremeShare));
+        },
+      ),
+      { seed, numRuns: 25 },
+    );
+  }, 120_000);
+
+  it('a larger model (8 inputs x 64 units) over 120 steps', async () => {
+    const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2 });
+    await expectExact(q, randomSegments(7, 8, [60, 60], 0.1));
+  }, 300_000);
+
+  it('every weight scale granularity', async () => {
+    for (const scale of ['per-row', 'per-gate', 'per-tensor'] as const) {
+      const q = randomQuantizedModel({ seed: 11, inputSize: 3, units: 6 }, scale);
+      await expectExact(q, randomSegments(11, 3, [40]));
+    }
+  });
+});

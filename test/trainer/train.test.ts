@@ -1,0 +1,200 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { FloatDenseLayer, FloatLstmLayer } from '../../runtime/model.ts';
+import { initBackend, type Tf } from '../../trainer/backend.ts';
+import { accuracy, persistenceRmse, rmse } from '../../trainer/metrics.ts';
+import { mulberry32, orthogonalMatrix, permutation, predictFloat, trainLstm, type TrainOptions } from '../../trainer/train.ts';
+import { buildDataset, type Dataset } from '../../trainer/windows.ts';
+import { UserError } from '../../runtime/errors.ts';
+import { table } from './helpers.ts';
+
+let tf: Tf;
+beforeAll(async () => {
+  ({ tf } = await initBackend('wasm'));
+});
+
+const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+
+/** Plain-JS LSTM + dense following the layouts documented in runtime/model.ts. */
+function referenceForward(lstm: FloatLstmLayer, head: FloatDenseLayer, x: Float32Array, n: number, W: number): Float64Array {
+  const F = lstm.inputSize;
+  const U = lstm.units;
+  const out = new Float64Array(n * head.outputSize);
+  for (let k = 0; k < n; k++) {
+    let h = new Float64Array(U);
+    const c = new Float64Array(U);
+    for (let s = 0; s < W; s++) {
+      const z = new Float64Array(4 * U);
+      for (let col = 0; col < 4 * U; col++) {
+        let acc = lstm.bias[col]!;
+        for (let f = 0; f < F; f++) acc += x[(k * W + s) * F + f]! * lstm.kernel[f * 4 * U + col]!;
+        for (let u = 0; u < U; u++) acc += h[u]! * lstm.recurrentKernel[u * 4 * U + col]!;
+        z[col] = acc;
+      }
+      const next = new Float64Array(U);
+      for (let u = 0; u < U; u++) {
+        const i = sigmoid(z[0 * U + u]!);
+        const fg = sigmoid(z[1 * U + u]!);
+        const g = Math.tanh(z[2 * U + u]!);
+        const o = sigmoid(z[3 * U + u]!);
+        c[u] = fg * c[u]! + i * g;
+        next[u] = o * Math.tanh(c[u]!);
+      }
+      h = next;
+    }
+    for (let j = 0; j < head.outputSize; j++) {
+      let acc = head.bias[j]!;
+      for (let u = 0; u < U; u++) acc += h[u]! * head.kernel[u * head.outputSize + j]!;
+      out[k * head.outputSize + j] = acc;
+    }
+  }
+  return out;
+}
+
+const sineDataset = (): Dataset =>
+  buildDataset(table({ s: Array.from({ length: 300 }, (_, i) => Math.sin((2 * Math.PI * i) / 17)) }), {
+    features: ['s'],
+    task: 'regression',
+    targets: ['s'],
+    window: 8,
+    horizon: 3,
+  });
+
+const opts = (o: Partial<TrainOptions> = {}): TrainOptions => ({
+  units: 8,
+  epochs: 3,
+  batchSize: 16,
+  learningRate: 0.02,
+  patience: 0,
+  seed: 3,
+  ...o,
+});
+
+describe('helpers', () => {
+  it('mulberry32 and permutation are deterministic permutations', () => {
+    const p1 = permutation(50, mulberry32(9));
+    expect([...p1]).toEqual([...permutation(50, mulberry32(9))]);
+    expect([...p1]).not.toEqual([...permutation(50, mulberry32(10))]);
+    expect([...p1].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
+  it('orthogonalMatrix has orthonormal rows', () => {
+    const [r, c] = [6, 24];
+    const m = orthogonalMatrix(r, c, 1);
+    for (let i = 0; i < r; i++) {
+      for (let j = 0; j < r; j++) {
+        let d = 0;
+        for (let k = 0; k < c; k++) d += m[i * c + k]! * m[j * c + k]!;
+        expect(d).toBeCloseTo(i === j ? 1 : 0, 5);
+      }
+    }
+  });
+});
+
+describe('predictFloat', () => {
+  it('matches a plain-JS LSTM using the runtime/model.ts layouts (gate order i, f, c, o)', () => {
+    const rand = mulberry32(42);
+    const r = (len: number, scale = 1): Float32Array => Float32Array.from({ length: len }, () => (rand() * 2 - 1) * scale);
+    const F = 3;
+    const U = 5;
+    const O = 2;
+    const W = 6;
+    const n = 7;
+    const lstm: FloatLstmLayer = { inputSize: F, units: U, kernel: r(F * 4 * U), recurrentKernel: r(U * 4 * U), bias: r(4 * U) };
+    const head: FloatDenseLayer = { inputSize: U, outputSize: O, kernel: r(U * O), bias: r(O) };
+    const x = r(n * W * F, 2);
+    const before = tf.memory().numTensors;
+    const got = predictFloat(tf, lstm, head, x, n, W, F);
+    expect(tf.memory().numTensors).toBe(before);
+    const want = referenceForward(lstm, head, x, n, W);
+    expect(got.length).toBe(n * O);
+    for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
+    // and a permuted gate order would not match
+    const swapped = { ...lstm, bias: Float32Array.from(lstm.bias, (_, i) => lstm.bias[(i + U) % (4 * U)]!) };
+    const wrong = referenceForward(swapped, head, x, n, W);
+    expect(Math.max(...Array.from(got, (v, i) => Math.abs(v - wrong[i]!)))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('trainLstm', () => {
+  it('learns a sine wave: validation loss falls and the test RMSE beats persistence', async () => {
+    const ds = sineDataset();
+    const res = await trainLstm(ds, opts({ epochs: 5 }));
+    expect(res.epochsRun).toBe(5);
+    const { loss, valLoss } = res.history;
+    expect(loss[4]).toBeLessThan(loss[0]! * 0.1);
+    expect(valLoss[4]).toBeLessThan(valLoss[0]! * 0.1);
+    const pred = predictFloat(tf, res.lstm, res.head, ds.test.x, ds.test.n, ds.window, 1);
+    const testRmse = rmse(pred, ds.test.y, ds.outputNorm);
+    expect(testRmse).toBeLessThan(0.1); // amplitude 1
+    expect(testRmse).toBeLessThan(0.2 * persistenceRmse(ds, ds.test)!);
+    // shapes and layouts of the extracted weights
+    expect(res.lstm).toMatchObject({ inputSize: 1, units: 8 });
+    expect(res.lstm.kernel.length).toBe(1 * 32);
+    expect(res.lstm.recurrentKernel.length).toBe(8 * 32);
+    expect(res.lstm.bias.length).toBe(32);
+    expect(res.head).toMatchObject({ inputSize: 8, outputSize: 1 });
+    expect(res.head.kernel.length).toBe(8);
+  });
+
+  it('is deterministic for a seed, different across seeds, and leaks no tensors', async () => {
+    const ds = sineDataset();
+    const before = tf.memory().numTensors;
+    const epochs: number[] = [];
+    const a = await trainLstm(ds, opts({ onEpoch: (e) => epochs.push(e.epoch) }));
+    const b = await trainLstm(ds, opts());
+    const c = await trainLstm(ds, opts({ seed: 4 }));
+    expect(tf.memory().numTensors).toBe(before);
+    expect(epochs).toEqual([1, 2, 3]);
+    for (const key of ['kernel', 'recurrentKernel', 'bias'] as const) expect(b.lstm[key]).toEqual(a.lstm[key]);
+    expect(b.head).toEqual(a.head);
+    expect(b.history).toEqual(a.history);
+    expect(c.lstm.kernel).not.toEqual(a.lstm.kernel);
+    expect(c.lstm.recurrentKernel).not.toEqual(a.lstm.recurrentKernel);
+    expect(c.head.kernel).not.toEqual(a.head.kernel);
+  });
+
+  it('stops early and restores the best epoch', async () => {
+    // targets are noise: validation loss stops improving after a few epochs
+    const rand = mulberry32(7);
+    const noise = table({ a: Array.from({ length: 200 }, () => rand()), b: Array.from({ length: 200 }, () => rand()) });
+    const ds = buildDataset(noise, { features: ['a'], task: 'regression', targets: ['b'], window: 4, horizon: 1 });
+    const patience = 2;
+    const res = await trainLstm(ds, opts({ epochs: 40, batchSize: 8, learningRate: 0.03, patience, seed: 1 }));
+    expect(res.epochsRun).toBeLessThan(40);
+    expect(res.epochsRun - res.bestEpoch).toBe(patience);
+    const { valLoss } = res.history;
+    expect(valLoss.length).toBe(res.epochsRun);
+    expect(res.bestValLoss).toBe(Math.min(...valLoss));
+    expect(valLoss[res.bestEpoch - 1]).toBe(res.bestValLoss);
+    // the returned weights give the best epoch's validation loss, not the last one's
+    const pred = predictFloat(tf, res.lstm, res.head, ds.validation.x, ds.validation.n, ds.window, 1);
+    let mse = 0;
+    for (let k = 0; k < ds.validation.n; k++) mse += (pred[k]! - ds.validation.y[k]!) ** 2;
+    mse /= ds.validation.n;
+    expect(mse).toBeCloseTo(res.bestValLoss, 5);
+    expect(Math.abs(mse - valLoss[valLoss.length - 1]!)).toBeGreaterThan(1e-5);
+  });
+
+  it('trains a classifier with a linear head (logits) and softmax cross-entropy', async () => {
+    const rand = mulberry32(11);
+    const a = Array.from({ length: 300 }, () => rand() * 2 - 1);
+    const label = a.map((v) => (v > 0.3 ? 7 : v < -0.3 ? 3 : 5));
+    const ds = buildDataset(table({ a, label }), { features: ['a'], task: 'classification', label: 'label', window: 3, horizon: 0 });
+    expect(ds.classLabels).toEqual([3, 5, 7]);
+    const res = await trainLstm(ds, opts({ epochs: 5, learningRate: 0.03, seed: 1 }));
+    expect(res.head.outputSize).toBe(3);
+    expect(res.history.loss[4]).toBeLessThan(res.history.loss[0]! * 0.5);
+    const logits = predictFloat(tf, res.lstm, res.head, ds.test.x, ds.test.n, ds.window, 1);
+    expect(accuracy(logits, ds.test.y, 3)).toBeGreaterThan(0.9);
+    // logits, not probabilities: rows do not sum to 1
+    const sums = Array.from({ length: ds.test.n }, (_, k) => logits[3 * k]! + logits[3 * k + 1]! + logits[3 * k + 2]!);
+    expect(sums.some((s) => Math.abs(s - 1) > 0.1)).toBe(true);
+  });
+
+  it('rejects bad options as user errors', async () => {
+    const ds = sineDataset();
+    await expect(trainLstm(ds, opts({ units: 0 }))).rejects.toThrow(UserError);
+    await expect(trainLstm(ds, opts({ learningRate: -1 }))).rejects.toThrow(/learning rate/);
+    await expect(trainLstm(ds, opts({ patience: -1 }))).rejects.toThrow(/patience/);
+  });
+});

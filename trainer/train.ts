@@ -1,0 +1,332 @@
+/**
+ * Trains LSTM(units) -> Dense(outputs, linear) with TensorFlow.js and returns
+ * the float weights in the layouts of runtime/model.ts.
+ *
+ * Gate order: tfjs-layers' LSTMCell (node_modules/@tensorflow/tfjs-layers/
+ * dist/layers/recurrent.js, LSTMCell.call, v4.22) computes
+ *   z = x·kernel + h·recurrentKernel + bias;  [z0, z1, z2, z3] = split(z, 4, lastAxis)
+ *   i = σ(z0); f = σ(z1); c = f*c + i*tanh(z2); o = σ(z3); h = o*tanh(c)
+ * with kernel [inputDim][4*units], recurrentKernel [units][4*units], bias [4*units]:
+ * exactly GATE_ORDER = input, forget, cell, output and the row-major layouts of
+ * FloatLstmLayer, so the weights are copied as they are (no reordering).
+ * test/trainer/train.test.ts checks this against a plain-JS LSTM.
+ *
+ * tfjs's LSTM defaults recurrentActivation to hardSigmoid; it is pinned to
+ * 'sigmoid' here because the int8 runtime implements the true sigmoid.
+ *
+ * Determinism: the kernels use tfjs's seeded glorotUniform; the recurrent
+ * kernel is orthogonal, generated here from the seed (tfjs's orthogonal({seed})
+ * works too but prints a "slowness" warning above 2000 elements, i.e. units >= 23);
+ * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
+ */
+import type { FloatDenseLayer, FloatLstmLayer } from '../runtime/model.ts';
+import { UserError } from '../runtime/errors.ts';
+import { currentBackend, type Tf } from './backend.ts';
+import type { Dataset, Split } from './windows.ts';
+
+type Tensor = import('@tensorflow/tfjs').Tensor;
+type LayersModel = import('@tensorflow/tfjs').LayersModel;
+
+export interface EpochInfo {
+  epoch: number;
+  epochs: number;
+  loss: number;
+  valLoss: number;
+}
+
+export interface TrainOptions {
+  units: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Stop after this many epochs without a better validation loss; 0 = never stop early. */
+  patience: number;
+  seed: number;
+  onEpoch?: (e: EpochInfo) => void;
+  /** tfjs instance to use; default: the one from the last initBackend() (or 'auto'). */
+  tf?: Tf;
+}
+
+export interface TrainResult {
+  lstm: FloatLstmLayer;
+  head: FloatDenseLayer;
+  epochsRun: number;
+  /** 1-based epoch whose weights were kept (lowest validation loss). */
+  bestEpoch: number;
+  bestValLoss: number;
+  history: { loss: number[]; valLoss: number[] };
+}
+
+/** Small seeded PRNG (mulberry32), uniform in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher–Yates shuffle of 0..n-1 driven by `rand`. */
+export function permutation(n: number, rand: () => number): Uint32Array {
+  const p = new Uint32Array(n);
+  for (let i = 0; i < n; i++) p[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
+  }
+  return p;
+}
+
+/**
+ * Orthogonal [rows][cols] matrix (rows <= cols: orthonormal rows), like Keras'
+ * Orthogonal initializer: Gram–Schmidt on a seeded standard-normal matrix.
+ */
+export function orthogonalMatrix(rows: number, cols: number, seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  const normal = (): number => {
+    const u = 1 - rand();
+    const v = rand();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+  const transpose = rows > cols;
+  const [r, c] = transpose ? [cols, rows] : [rows, cols];
+  const m: Float64Array[] = [];
+  for (let i = 0; i < r; i++) {
+    const v = new Float64Array(c);
+    for (;;) {
+      for (let k = 0; k < c; k++) v[k] = normal();
+      for (const q of m) {
+        let d = 0;
+        for (let k = 0; k < c; k++) d += v[k]! * q[k]!;
+        for (let k = 0; k < c; k++) v[k] -= d * q[k]!;
+      }
+      let norm = 0;
+      for (let k = 0; k < c; k++) norm += v[k]! * v[k]!;
+      norm = Math.sqrt(norm);
+      if (norm > 1e-6) {
+        for (let k = 0; k < c; k++) v[k] /= norm;
+        break;
+      }
+    }
+    m.push(v);
+  }
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < r; i++) {
+    for (let k = 0; k < c; k++) out[transpose ? k * cols + i : i * cols + k] = m[i]![k]!;
+  }
+  return out;
+}
+
+function outputCount(ds: Dataset): number {
+  return ds.task === 'classification' ? ds.classLabels.length : ds.targetNames.length;
+}
+
+function buildModel(tf: Tf, ds: Dataset, units: number, seed: number): LayersModel {
+  const F = ds.featureNames.length;
+  const model = tf.sequential();
+  model.add(
+    tf.layers.lstm({
+      units,
+      inputShape: [ds.window, F],
+      activation: 'tanh',
+      recurrentActivation: 'sigmoid',
+      returnSequences: false,
+      // unitForgetBias is applied below by hand: tfjs 4.22's unitForgetBias
+      // initializer leaks 4 tensors per model (it is not wrapped in tidy).
+      unitForgetBias: false,
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+      recurrentInitializer: 'zeros', // replaced below by a seeded orthogonal matrix
+      biasInitializer: 'zeros',
+    }),
+  );
+  model.add(
+    tf.layers.dense({
+      units: outputCount(ds),
+      activation: 'linear',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+      biasInitializer: 'zeros',
+    }),
+  );
+  const lstm = model.layers[0]!;
+  const [k] = lstm.getWeights();
+  const rec = tf.tensor2d(orthogonalMatrix(units, 4 * units, seed + 2), [units, 4 * units]);
+  // Keras unit_forget_bias: bias 0 except 1 for the forget gate (gate index 1).
+  const bias = new Float32Array(4 * units);
+  bias.fill(1, units, 2 * units);
+  const b = tf.tensor1d(bias);
+  lstm.setWeights([k!, rec, b]);
+  tf.dispose([rec, b]);
+  return model;
+}
+
+/** Float32 batch tensors for the windows `idx` of `split`. */
+function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>): [Tensor, Tensor] {
+  const W = ds.window;
+  const F = ds.featureNames.length;
+  const per = W * F;
+  const n = idx.length;
+  const x = new Float32Array(n * per);
+  for (let k = 0; k < n; k++) x.set(split.x.subarray(idx[k]! * per, (idx[k]! + 1) * per), k * per);
+  const O = outputCount(ds);
+  const y = new Float32Array(n * O);
+  if (ds.task === 'classification') {
+    for (let k = 0; k < n; k++) y[k * O + split.y[idx[k]!]!] = 1;
+  } else {
+    for (let k = 0; k < n; k++) y.set(split.y.subarray(idx[k]! * O, (idx[k]! + 1) * O), k * O);
+  }
+  return [tf.tensor3d(x, [n, W, F]), tf.tensor2d(y, [n, O])];
+}
+
+function lossFn(tf: Tf, ds: Dataset): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
+  if (ds.task === 'regression') return 'meanSquaredError';
+  // The head outputs logits; softmax lives in the loss only.
+  return (yTrue: Tensor, yPred: Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred);
+}
+
+async function meanLoss(tf: Tf, model: LayersModel, ds: Dataset, split: Split, batchSize: number): Promise<number> {
+  let total = 0;
+  for (let start = 0; start < split.n; start += batchSize) {
+    const end = Math.min(split.n, start + batchSize);
+    const idx = Array.from({ length: end - start }, (_, k) => start + k);
+    const [x, y] = batchTensors(tf, ds, split, idx);
+    const out = model.evaluate(x, y, { batchSize: end - start }) as Tensor;
+    total += (await out.data())[0]! * (end - start);
+    tf.dispose([x, y, out]);
+  }
+  return total / split.n;
+}
+
+function checkOptions(o: TrainOptions): void {
+  const posInt = (name: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 1) throw new UserError(`${name} must be an integer >= 1, got ${v}`);
+  };
+  posInt('units', o.units);
+  posInt('epochs', o.epochs);
+  posInt('batch size', o.batchSize);
+  if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate)) throw new UserError(`learning rate must be > 0, got ${o.learningRate}`);
+  if (!Number.isInteger(o.patience) || o.patience < 0) throw new UserError(`patience must be an integer >= 0, got ${o.patience}`);
+  if (!Number.isInteger(o.seed)) throw new UserError(`seed must be an integer, got ${o.seed}`);
+}
+
+export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainResult> {
+  checkOptions(opts);
+  const tf = opts.tf ?? (await currentBackend()).tf;
+  if (ds.train.n === 0 || ds.validation.n === 0) throw new UserError('training needs at least one training and one validation window');
+  const model = buildModel(tf, ds, opts.units, opts.seed);
+  const optimizer = tf.train.adam(opts.learningRate);
+  model.compile({ optimizer, loss: lossFn(tf, ds) });
+  const rand = mulberry32(opts.seed ^ 0x5eed5eed);
+  const history = { loss: [] as number[], valLoss: [] as number[] };
+  let best: Float32Array[] | undefined;
+  let bestEpoch = 0;
+  let bestValLoss = Infinity;
+  let epochsRun = 0;
+  try {
+    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+      const order = permutation(ds.train.n, rand);
+      let sum = 0;
+      for (let start = 0; start < ds.train.n; start += opts.batchSize) {
+        const idx = order.subarray(start, Math.min(ds.train.n, start + opts.batchSize));
+        const [x, y] = batchTensors(tf, ds, ds.train, idx);
+        const l = await model.trainOnBatch(x, y);
+        tf.dispose([x, y]);
+        sum += (Array.isArray(l) ? l[0]! : l) * idx.length;
+      }
+      const loss = sum / ds.train.n;
+      const valLoss = await meanLoss(tf, model, ds, ds.validation, Math.max(opts.batchSize, 256));
+      if (!Number.isFinite(loss) || !Number.isFinite(valLoss)) {
+        throw new UserError(`training diverged at epoch ${epoch} (loss ${loss}, validation loss ${valLoss}); try a lower learning rate`);
+      }
+      history.loss.push(loss);
+      history.valLoss.push(valLoss);
+      epochsRun = epoch;
+      if (valLoss < bestValLoss) {
+        bestValLoss = valLoss;
+        bestEpoch = epoch;
+        best = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+      }
+      opts.onEpoch?.({ epoch, epochs: opts.epochs, loss, valLoss });
+      if (opts.patience > 0 && epoch - bestEpoch >= opts.patience) break;
+    }
+    if (best && bestEpoch !== epochsRun) {
+      const shapes = model.getWeights().map((w) => w.shape);
+      const tensors = best.map((v, i) => tf.tensor(v, shapes[i]));
+      model.setWeights(tensors);
+      tf.dispose(tensors);
+    }
+    const [kernel, recurrentKernel, bias] = model.layers[0]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+    const [hk, hb] = model.layers[1]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+    const F = ds.featureNames.length;
+    return {
+      lstm: { inputSize: F, units: opts.units, kernel: kernel!, recurrentKernel: recurrentKernel!, bias: bias! },
+      head: { inputSize: opts.units, outputSize: outputCount(ds), kernel: hk!, bias: hb! },
+      epochsRun,
+      bestEpoch,
+      bestValLoss,
+      history,
+    };
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/**
+ * Runs the float model with tfjs on `n` windows x ([n][window][features],
+ * normalized). Returns [n][outputs]: normalized predictions (regression) or
+ * logits (classification).
+ */
+export function predictFloat(
+  tf: Tf,
+  lstm: FloatLstmLayer,
+  head: FloatDenseLayer,
+  x: Float32Array,
+  n: number,
+  window: number,
+  features: number,
+): Float32Array {
+  if (x.length !== n * window * features) throw new Error(`predictFloat: x has ${x.length} values, expected ${n * window * features}`);
+  const model = tf.sequential();
+  try {
+    model.add(
+      tf.layers.lstm({
+        units: lstm.units,
+        inputShape: [window, features],
+        activation: 'tanh',
+        recurrentActivation: 'sigmoid',
+        returnSequences: false,
+        kernelInitializer: 'zeros',
+        recurrentInitializer: 'zeros',
+      }),
+    );
+    model.add(tf.layers.dense({ units: head.outputSize, activation: 'linear', kernelInitializer: 'zeros' }));
+    const weights = [
+      tf.tensor2d(lstm.kernel, [features, 4 * lstm.units]),
+      tf.tensor2d(lstm.recurrentKernel, [lstm.units, 4 * lstm.units]),
+      tf.tensor1d(lstm.bias),
+      tf.tensor2d(head.kernel, [head.inputSize, head.outputSize]),
+      tf.tensor1d(head.bias),
+    ];
+    model.setWeights(weights);
+    tf.dispose(weights);
+    const out = new Float32Array(n * head.outputSize);
+    const B = 512;
+    for (let start = 0; start < n; start += B) {
+      const m = Math.min(B, n - start);
+      const part = tf.tidy(() => {
+        const xb = tf.tensor3d(x.subarray(start * window * features, (start + m) * window * features), [m, window, features]);
+        return model.predict(xb) as Tensor;
+      });
+      out.set(part.dataSync() as Float32Array, start * head.outputSize);
+      part.dispose();
+    }
+    return out;
+  } finally {
+    model.dispose();
+  }
+}

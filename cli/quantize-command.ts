@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
-import { choiceOption, fmt, printJson, runAction } from './common.ts';
+import { choiceOption, floatOption, fmt, printJson, runAction } from './common.ts';
 import { datasetOfModel } from './steps/train.ts';
 import { quantizeStep } from './steps/quantize.ts';
-import { DEFAULT_WEIGHT_SCALE, type WeightScaleGranularity } from '../codegen/quantize.ts';
+import { DEFAULT_INPUT_PERCENTILE, DEFAULT_WEIGHT_SCALE, type WeightScaleGranularity } from '../codegen/quantize.ts';
 import { encodeQuantizedModel, readFloatModel, writeArtifact } from '../runtime/artifact.ts';
 import { writeFileAtomic } from '../runtime/write-atomic.ts';
 
@@ -13,6 +13,7 @@ export function quantizeCommand(): Command {
     .addOption(new Option('--data <csv>', 'training CSV (default: the path recorded in the model)'))
     .option('--allow-other-data', 'calibrate on a CSV that differs from the one the model was trained on')
     .addOption(new Option('--weight-scale <granularity>', 'rows sharing one int8 weight scale').argParser(choiceOption<WeightScaleGranularity>(['per-row', 'per-gate', 'per-tensor'])).default(DEFAULT_WEIGHT_SCALE))
+    .addOption(new Option('--input-percentile <p>', 'int8 input range covers this percentile of |normalized input| (100: the maximum)').argParser(floatOption(50, 100)).default(DEFAULT_INPUT_PERCENTILE))
     .addOption(new Option('--out <file>', 'quantized model artifact to write').default('model.q.pb'))
     .addOption(new Option('--report <file>', 'quantization report (JSON) to write').default('quantize-report.json'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
@@ -20,7 +21,12 @@ export function quantizeCommand(): Command {
       runAction('quantize', async () => {
         const { model: float, sha256 } = readFloatModel(floatPath);
         const dataset = await datasetOfModel(float, floatPath, o.data, Boolean(o.allowOtherData));
-        const { model, report } = quantizeStep(float, dataset, { weightScale: o.weightScale, floatModelSha256: sha256 });
+        const { model, report } = quantizeStep(float, dataset, {
+          weightScale: o.weightScale,
+          inputPercentile: o.inputPercentile,
+          floatModelSha256: sha256,
+          log: (s) => process.stderr.write(s + '\n'),
+        });
         const bytes = encodeQuantizedModel(model);
         writeFileAtomic(o.report, JSON.stringify(report, null, 2) + '\n');
         writeArtifact(o.out, bytes);

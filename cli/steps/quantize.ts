@@ -3,7 +3,7 @@
  * `quantize` step): calibration on the training windows, then float and int8
  * side by side on the test windows, tensor by tensor.
  */
-import { quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
+import { DEFAULT_INPUT_PERCENTILE, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
 import { GATE_ORDER, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
 import { floatDense, floatLstmStep, newFloatState } from '../../runtime/float-reference.ts';
@@ -20,7 +20,7 @@ export interface ErrorStat {
 }
 
 export interface QuantizeReport {
-  scheme: { weightScale: WeightScaleGranularity; gateShift: number; cellFormat: string; multiplierBits: { min: number; max: number } };
+  scheme: { weightScale: WeightScaleGranularity; inputPercentile: number; gateShift: number; cellFormat: string; multiplierBits: { min: number; max: number } };
   calibration: TensorRange[];
   weightErrors: ErrorStat[];
   tensorErrors: ErrorStat[];
@@ -112,8 +112,9 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
 export function quantizeStep(
   float: FloatModel,
   dataset: Dataset,
-  options: { weightScale: WeightScaleGranularity; floatModelSha256: string; inputPercentile?: number },
+  options: { weightScale: WeightScaleGranularity; floatModelSha256: string; inputPercentile?: number; log?: (line: string) => void },
 ): { model: QuantizedModel; report: QuantizeReport } {
+  options.log?.(`quantize: calibrating on ${dataset.train.n} training windows`);
   const model = quantizeModel(float, {
     weightScale: options.weightScale,
     inputPercentile: options.inputPercentile,
@@ -121,30 +122,40 @@ export function quantizeStep(
     calibrationCount: dataset.train.n,
     floatModelSha256: options.floatModelSha256,
   });
+  options.log?.(`quantize: float vs int8 on ${dataset.test.n} test windows`);
+  return { model, report: evaluateQuantized(float, model, dataset, options.weightScale, options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE) };
+}
+
+/** The report of a quantized model: its scheme, and float vs int8 on the test windows, tensor by tensor. */
+export function evaluateQuantized(
+  float: FloatModel,
+  model: QuantizedModel,
+  dataset: Dataset,
+  weightScale: WeightScaleGranularity,
+  inputPercentile: number,
+): QuantizeReport {
   const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test);
   const floatMetric = splitMetric(dataset, dataset.test, floatOut);
   const intMetric = splitMetric(dataset, dataset.test, intOut);
   const mult = Array.from(model.lstm.gateMultiplier, (m) => Math.log2(Math.max(1, Math.abs(m))));
   return {
-    model,
-    report: {
-      scheme: {
-        weightScale: options.weightScale,
-        gateShift: model.lstm.gateShift,
-        cellFormat: `Q${model.lstm.cellIntBits}.${15 - model.lstm.cellIntBits}`,
-        multiplierBits: { min: Math.floor(Math.min(...mult)) + 1, max: Math.floor(Math.max(...mult)) + 1 },
-      },
-      calibration: model.calibration,
-      weightErrors: weightErrors(float, model),
-      tensorErrors,
-      metrics: {
-        name: metricName(dataset.task),
-        split: 'test',
-        windows: dataset.test.n,
-        float: floatMetric,
-        int8: intMetric,
-        relativeChange: (intMetric - floatMetric) / floatMetric,
-      },
+    scheme: {
+      weightScale,
+      inputPercentile,
+      gateShift: model.lstm.gateShift,
+      cellFormat: `Q${model.lstm.cellIntBits}.${15 - model.lstm.cellIntBits}`,
+      multiplierBits: { min: Math.floor(Math.min(...mult)) + 1, max: Math.floor(Math.max(...mult)) + 1 },
+    },
+    calibration: model.calibration,
+    weightErrors: weightErrors(float, model),
+    tensorErrors,
+    metrics: {
+      name: metricName(dataset.task),
+      split: 'test',
+      windows: dataset.test.n,
+      float: floatMetric,
+      int8: intMetric,
+      relativeChange: (intMetric - floatMetric) / floatMetric,
     },
   };
 }

@@ -1,0 +1,48 @@
+/**
+ * Measure the quantization choices of docs/NUMERICS.md §6 on a trained float
+ * model: weight scale granularity, input range percentile, and the multiplier
+ * form (an integer multiplier per row with one literal shift, against a
+ * power-of-two multiplier: a shift-only rescale).
+ *
+ *   npm run compare-quantization -- out/model.float.pb
+ */
+import { readFloatModel } from '../runtime/artifact.ts';
+import { quantizeModel, type WeightScaleGranularity } from '../codegen/quantize.ts';
+import { checkBounds } from '../codegen/bounds.ts';
+import { datasetOfModel } from '../cli/steps/train.ts';
+import { evaluateQuantized } from '../cli/steps/quantize.ts';
+import type { QuantizedModel } from '../runtime/model.ts';
+
+const path = process.argv[2];
+if (!path) {
+  console.error('usage: compare-quantization <model.float.pb>');
+  process.exit(2);
+}
+const { model: float, sha256 } = readFloatModel(path);
+const dataset = await datasetOfModel(float, path);
+
+/** Each row's multiplier rounded to a power of two (in the log domain), kept within its proven bound. */
+function powerOfTwoMultipliers(q: QuantizedModel): QuantizedModel {
+  const m = q.lstm.gateMultiplier.map((v) => 2 ** Math.round(Math.log2(Math.max(1, v))));
+  let candidate: QuantizedModel = { ...q, lstm: { ...q.lstm, gateMultiplier: m } };
+  // Rounding up may break a bound: halve those rows' multipliers until every check holds.
+  while (!checkBounds(candidate).every((c) => c.ok)) {
+    candidate = { ...candidate, lstm: { ...candidate.lstm, gateMultiplier: candidate.lstm.gateMultiplier.map((v) => Math.max(1, v >> 1)) } };
+  }
+  return candidate;
+}
+
+const rows: string[] = ['| weight scales | input range | multiplier | float RMSE | int8 RMSE | change | output error (rms, normalized) |', '|---|---|---|---|---|---|---|'];
+const run = (weightScale: WeightScaleGranularity, inputPercentile: number, form: 'int' | 'power of two') => {
+  let q = quantizeModel(float, { weightScale, inputPercentile, calibrationX: dataset.train.x, calibrationCount: dataset.train.n, floatModelSha256: sha256 });
+  if (form === 'power of two') q = powerOfTwoMultipliers(q);
+  const r = evaluateQuantized(float, q, dataset, weightScale, inputPercentile);
+  const out = r.tensorErrors.find((e) => e.name.startsWith('output'))!;
+  const m = r.metrics;
+  rows.push(`| ${weightScale} | P${inputPercentile} | ${form} | ${m.float.toPrecision(4)} | ${m.int8.toPrecision(4)} | ${(100 * m.relativeChange).toFixed(2)}% | ${out.rms.toPrecision(3)} |`);
+  console.error(rows[rows.length - 1]);
+};
+for (const ws of ['per-row', 'per-gate', 'per-tensor'] as const) run(ws, 99.99, 'int');
+for (const p of [100, 99.9]) run('per-row', p, 'int');
+run('per-row', 99.99, 'power of two');
+console.log(rows.join('\n'));

@@ -36,6 +36,8 @@ export interface EmitOptions {
   /** sha256 of the quantized artifact. */
   modelSha256: string;
   generatorVersion: string;
+  /** Longest base64 string literal (default BASE64_CHUNK). */
+  base64Chunk?: number;
 }
 
 /** Data and formats the generated module reports in `info` (also used for the .d.ts). */
@@ -69,6 +71,23 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     inputScales: q.inputScales,
     outputScale: q.head.accScale,
   };
+}
+
+/**
+ * Longest string literal emitted: JerryScript's default build (16-bit
+ * pointers) cannot parse a string literal of 64 KiB or more.
+ * A multiple of 4, so every chunk is whole base64.
+ */
+export const BASE64_CHUNK = 60000;
+
+/** A base64 literal: one string, or an array of chunks for long data. */
+function base64Literal(chunk: number, data: Int8Array | Int16Array | Int32Array | Float64Array): string {
+  if (chunk % 4 !== 0 || chunk < 4) throw new Error(`base64 chunk ${chunk} is not a positive multiple of 4`);
+  const text = toBase64LE(data);
+  if (text.length <= chunk) return `"${text}"`;
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += chunk) chunks.push(`"${text.slice(i, i + chunk)}"`);
+  return `[${chunks.join(', ')}]`;
 }
 
 const isValidIdentifier = (s: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
@@ -113,6 +132,7 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
 
 function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info: ReturnType<typeof moduleInfo>): void {
   const espruino = options.target === 'espruino';
+  const chunk = options.base64Chunk ?? BASE64_CHUNK;
   const { lstm, head } = q;
   const NI = lstm.inputSize;
   const NU = lstm.units;
@@ -126,17 +146,17 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   // ---- data
   b.comment('---- data: little-endian base64, decoded once at load');
   b.comment(`W: gate weights int8 [${GATE_COUNT}*${NU} rows][${NV} = ${NI} x + ${NU} h], row = gate*${NU} + unit`);
-  b.line(`var W_B64 = "${toBase64LE(lstm.weightsQ)}";`);
+  b.line(`var W_B64 = ${base64Literal(chunk, lstm.weightsQ)};`);
   b.comment(`B: gate biases int32 [${GATE_COUNT * NU}] in accumulator units`);
-  b.line(`var B_B64 = "${toBase64LE(lstm.biasQ)}";`);
+  b.line(`var B_B64 = ${base64Literal(chunk, lstm.biasQ)};`);
   b.comment(`M: gate multipliers int32 [${GATE_COUNT * NU}]: gateInQ12 = (acc * M[r] + 2^${S - 1}) >> ${S}`);
-  b.line(`var M_B64 = "${toBase64LE(lstm.gateMultiplier)}";`);
+  b.line(`var M_B64 = ${base64Literal(chunk, lstm.gateMultiplier)};`);
   b.comment(`D: head weights int8 [${NO}][${NU}]; DB: head biases int32 [${NO}]; one accumulator unit = ${head.accScale}`);
-  b.line(`var D_B64 = "${toBase64LE(head.weightsQ)}";`);
-  b.line(`var DB_B64 = "${toBase64LE(head.biasQ)}";`);
+  b.line(`var D_B64 = ${base64Literal(chunk, head.weightsQ)};`);
+  b.line(`var DB_B64 = ${base64Literal(chunk, head.biasQ)};`);
   b.comment(`ST: sigmoid(j/32) in Q0.15, j = 0..${sigLast}; TT: tanh(j/64) in Q0.15, j = 0..${tanhLast}`);
-  b.line(`var ST_B64 = "${toBase64LE(q.tables.sigmoidQ15)}";`);
-  b.line(`var TT_B64 = "${toBase64LE(q.tables.tanhQ15)}";`);
+  b.line(`var ST_B64 = ${base64Literal(chunk, q.tables.sigmoidQ15)};`);
+  b.line(`var TT_B64 = ${base64Literal(chunk, q.tables.tanhQ15)};`);
   b.line('');
 
   // ---- decoding
@@ -146,18 +166,24 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   if (espruino) {
     b.line('var native = typeof E !== "undefined" && typeof E.convolve === "function";');
   }
-  b.comment('base64 text -> ArrayBuffer');
+  b.comment(`base64 text (one string, or chunks of at most ${chunk} characters) -> ArrayBuffer`);
   b.block('function buf(s) {', () => {
-    if (espruino) b.line('if (native) return E.toArrayBuffer(atob(s));');
+    b.line('var parts = typeof s === "string" ? [s] : s;');
+    if (espruino) b.line('if (native) return E.toArrayBuffer(atob(parts.join("")));');
     b.line('var A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";');
-    b.line('var n = s.length, pad = s.charAt(n - 1) === "=" ? (s.charAt(n - 2) === "=" ? 2 : 1) : 0;');
-    b.line('var out = new Uint8Array((n >> 2) * 3 - pad), len = out.length, i, j = 0, v;');
-    b.block('for (i = 0; i < n; i += 4) {', () => {
-      b.line('v = (A.indexOf(s.charAt(i)) << 18) | (A.indexOf(s.charAt(i + 1)) << 12) |');
-      b.line('  ((A.indexOf(s.charAt(i + 2)) & 63) << 6) | (A.indexOf(s.charAt(i + 3)) & 63);');
-      b.line('out[j++] = (v >> 16) & 255;');
-      b.line('if (j < len) out[j++] = (v >> 8) & 255;');
-      b.line('if (j < len) out[j++] = v & 255;');
+    b.line('var last = parts[parts.length - 1], total = 0, p, c, n, i, j = 0, v;');
+    b.line('for (p = 0; p < parts.length; p++) total += parts[p].length;');
+    b.line('var pad = last.charAt(last.length - 1) === "=" ? (last.charAt(last.length - 2) === "=" ? 2 : 1) : 0;');
+    b.line('var out = new Uint8Array((total >> 2) * 3 - pad), len = out.length;');
+    b.block('for (p = 0; p < parts.length; p++) {', () => {
+      b.line('c = parts[p]; n = c.length;');
+      b.block('for (i = 0; i < n; i += 4) {', () => {
+        b.line('v = (A.indexOf(c.charAt(i)) << 18) | (A.indexOf(c.charAt(i + 1)) << 12) |');
+        b.line('  ((A.indexOf(c.charAt(i + 2)) & 63) << 6) | (A.indexOf(c.charAt(i + 3)) & 63);');
+        b.line('out[j++] = (v >> 16) & 255;');
+        b.line('if (j < len) out[j++] = (v >> 8) & 255;');
+        b.line('if (j < len) out[j++] = v & 255;');
+      });
     });
     b.line('return out.buffer;');
   });
@@ -188,7 +214,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   // inexactly (Espruino) still get the very same values.
   const affine = (name: string, values: number[], what: string) => {
     b.comment(`${name}: ${what} = [${values.join(', ')}]`);
-    b.line(`var ${name} = new Float64Array(buf("${toBase64LE(Float64Array.from(values))}"));`);
+    b.line(`var ${name} = new Float64Array(buf(${base64Literal(chunk, Float64Array.from(values))}));`);
   };
   b.comment('step(): xq = sat8(floor(x * IG + IO + 0.5)); y = acc * OG + OO (normalization baked in)');
   affine('IG', inAff.map((a) => a.gain), 'input gains 1/(std*scale)');

@@ -33,7 +33,7 @@ export interface QuantizeOptions {
   inputPercentile?: number;
 }
 
-export const DEFAULT_INPUT_PERCENTILE = 99.99;
+export const DEFAULT_INPUT_PERCENTILE = 99.9;
 
 /** The p-th percentile (0..100) of |x_i| for feature i of [n][inputSize] values. */
 export function absPercentile(x: Float32Array, count: number, inputSize: number, feature: number, p: number): number {

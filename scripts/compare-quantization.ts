@@ -42,7 +42,8 @@ const run = (weightScale: WeightScaleGranularity, inputPercentile: number, form:
   rows.push(`| ${weightScale} | P${inputPercentile} | ${form} | ${m.float.toPrecision(4)} | ${m.int8.toPrecision(4)} | ${(100 * m.relativeChange).toFixed(2)}% | ${out.rms.toPrecision(3)} |`);
   console.error(rows[rows.length - 1]);
 };
-for (const ws of ['per-row', 'per-gate', 'per-tensor'] as const) run(ws, 99.99, 'int');
-for (const p of [100, 99.9]) run('per-row', p, 'int');
-run('per-row', 99.99, 'power of two');
+for (const p of [100, 99.99, 99.9, 99]) {
+  for (const ws of ['per-row', 'per-gate', 'per-tensor'] as const) run(ws, p, 'int');
+}
+run('per-row', 99.9, 'power of two');
 console.log(rows.join('\n'));

@@ -102,7 +102,7 @@ describe('activation tables', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (x) => {
         expect(sigmoidQ15(x, sigmoidTable) + sigmoidQ15(-x, sigmoidTable)).toBe(32768);
-        expect(tanhQ15(-x, tanhTable)).toBe(-tanhQ15(x, tanhTable));
+        expect(tanhQ15(-x, tanhTable) + tanhQ15(x, tanhTable)).toBe(0); // (no -0 on Espruino; compare sums)
       }),
     );
   });

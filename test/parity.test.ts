@@ -66,6 +66,18 @@ describe('generated code matches the simulator bit for bit', () => {
     await expectExact(q, randomSegments(7, 8, [60, 60], 0.1));
   }, 300_000);
 
+  it('weights split over several string literals (long data, JerryScript\'s 64 KiB literal limit)', async () => {
+    const q = randomQuantizedModel({ seed: 13, inputSize: 4, units: 16 });
+    const code = TARGETS.map((target) => ({
+      target,
+      globalName: 'lstmModel',
+      code: emitModule(q, { target, globalName: 'lstmModel', modelSha256: '0'.repeat(64), generatorVersion: 'test', base64Chunk: 100 }),
+    }));
+    expect(code[0].code).toMatch(/var W_B64 = \["[^"]{100}", "/);
+    const segs = randomSegments(13, 4, [30]);
+    for (const r of await checkParity(q, code, engines, segs)) expect(r.mismatch, r.message).toBeUndefined();
+  });
+
   it('every weight scale granularity', async () => {
     for (const scale of ['per-row', 'per-gate', 'per-tensor'] as const) {
       const q = randomQuantizedModel({ seed: 11, inputSize: 3, units: 6 }, scale);

@@ -15,6 +15,7 @@ import { describeFsError, writeFileAtomic } from './write-atomic.ts';
 import {
   GATE_COUNT,
   type FloatModel,
+  type ModelHeader,
   type Normalization,
   type Provenance,
   type QuantizedModel,
@@ -81,7 +82,8 @@ const int8Bytes = (a: Int8Array): Uint8Array => new Uint8Array(a.buffer, a.byteO
 const pbNorm = (n: Normalization): Pb => ({ mean: n.mean, std: n.std });
 const pbProvenance = (p: Provenance): Pb => ({ ...p });
 
-function floatToPb(m: FloatModel): Pb {
+/** The ModelHeader fields, shared by both kinds. */
+function headerToPb(m: ModelHeader): Pb {
   return {
     task: m.task,
     featureNames: m.featureNames,
@@ -93,6 +95,13 @@ function floatToPb(m: FloatModel): Pb {
     baseFeatures: m.baseFeatures,
     inputNorm: pbNorm(m.inputNorm),
     outputNorm: pbNorm(m.outputNorm),
+    provenance: pbProvenance(m.provenance),
+  };
+}
+
+function floatToPb(m: FloatModel): Pb {
+  return {
+    ...headerToPb(m),
     lstm: {
       inputSize: m.lstm.inputSize,
       units: m.lstm.units,
@@ -102,23 +111,13 @@ function floatToPb(m: FloatModel): Pb {
     },
     head: { inputSize: m.head.inputSize, outputSize: m.head.outputSize, kernel: m.head.kernel, bias: m.head.bias },
     metrics: { ...m.metrics },
-    provenance: pbProvenance(m.provenance),
   };
 }
 
 function quantizedToPb(m: QuantizedModel): Pb {
   const l = m.lstm;
   return {
-    task: m.task,
-    featureNames: m.featureNames,
-    targetNames: m.targetNames,
-    classLabels: m.classLabels,
-    window: m.window,
-    horizon: m.horizon,
-    targetMode: m.targetMode,
-    baseFeatures: m.baseFeatures,
-    inputNorm: pbNorm(m.inputNorm),
-    outputNorm: pbNorm(m.outputNorm),
+    ...headerToPb(m),
     inputScales: m.inputScales,
     lstm: {
       inputSize: l.inputSize,
@@ -142,7 +141,6 @@ function quantizedToPb(m: QuantizedModel): Pb {
     calibration: m.calibration.map((r) => ({ ...r })),
     scheme: m.scheme,
     floatModelSha256: m.floatModelSha256,
-    provenance: pbProvenance(m.provenance),
   };
 }
 

@@ -75,7 +75,8 @@ export interface FloatMetrics {
   test: number;
 }
 
-export interface FloatModel {
+/** What a model is about: its data, task and normalization (both artifact kinds carry it). */
+export interface ModelHeader {
   task: Task;
   featureNames: string[];
   /** Regression: target column names. Classification: the label column. */
@@ -90,10 +91,13 @@ export interface FloatModel {
   inputNorm: Normalization;
   /** Regression: target (or target change) normalization. Classification: empty. */
   outputNorm: Normalization;
+  provenance: Provenance;
+}
+
+export interface FloatModel extends ModelHeader {
   lstm: FloatLstmLayer;
   head: FloatDenseLayer;
   metrics: FloatMetrics;
-  provenance: Provenance;
 }
 
 /** Sigmoid / tanh lookup tables, Q0.15 outputs, see docs/NUMERICS.md. */
@@ -140,17 +144,7 @@ export interface TensorRange {
   max: number;
 }
 
-export interface QuantizedModel {
-  task: Task;
-  featureNames: string[];
-  targetNames: string[];
-  classLabels: number[];
-  window: number;
-  horizon: number;
-  targetMode: TargetMode;
-  baseFeatures: number[];
-  inputNorm: Normalization;
-  outputNorm: Normalization;
+export interface QuantizedModel extends ModelHeader {
   /** Real (normalized) value of one int8 step of each input feature. */
   inputScales: number[];
   lstm: QuantLstmLayer;
@@ -162,5 +156,4 @@ export interface QuantizedModel {
   scheme: string;
   /** sha256 (hex) of the float artifact this was quantized from. */
   floatModelSha256: string;
-  provenance: Provenance;
 }

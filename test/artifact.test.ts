@@ -18,7 +18,7 @@ import {
 } from '../runtime/artifact.ts';
 import { UserError } from '../runtime/errors.ts';
 import { makeFloatModel, makeQuantizedModel } from './fixtures/models.ts';
-import { mulberry32 } from '../runtime/random-inputs.ts';
+import { mulberry32 } from '../runtime/prng.ts';
 
 // The schema, loaded independently, to forge files the encoder refuses to write.
 const root = protobuf.loadSync(fileURLToPath(new URL('../runtime/artifact.proto', import.meta.url)));

@@ -98,6 +98,27 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(wrong.stderr).toMatch(/generated from another model/);
   });
 
+  it('classification from a label column: accuracy float vs int8, exact parity', async () => {
+    const rows = ['a,b,state'];
+    for (let t = 0; t < 600; t++) {
+      const a = Math.sin(t / 7);
+      rows.push(`${a.toFixed(4)},${Math.cos(t / 5).toFixed(4)},${a > 0.3 ? 2 : a < -0.3 ? 0 : 1}`);
+    }
+    fs.writeFileSync(path.join(tmp, 'classes.csv'), rows.join('\n') + '\n');
+    const train = await run(['train', '--data', 'classes.csv', '--features', 'a,b', '--label', 'state', '--horizon', '0', '--window', '6', '--units', '6', '--epochs', '4', '--batch-size', '32', '--out', 'c.float.pb', '--json', '--quiet']);
+    expect(train.code, train.stderr).toBe(0);
+    expect(train.lastJson().metrics.name).toBe('accuracy');
+    const quant = await run(['quantize', 'c.float.pb', '--out', 'c.q.pb', '--report', 'c.json', '--json']);
+    expect(quant.code, quant.stderr).toBe(0);
+    const m = quant.lastJson().metrics;
+    expect(m.name).toBe('accuracy');
+    expect(m.float).toBeGreaterThan(0.5); // three classes: chance is 1/3
+    expect(m.int8).toBeGreaterThan(0.5);
+    const sim = await run(['simulate', 'c.q.pb', '--windows', '20', '--json']);
+    expect(sim.code, sim.stdout + sim.stderr).toBe(0);
+    expect(sim.lastJson().parity.mismatches).toBe(0);
+  });
+
   it('refuses an output path that cannot be written, leaving nothing behind', async () => {
     fs.writeFileSync(path.join(tmp, 'afile'), 'x');
     const r = await run(['train', '--data', csv, '--features', 'a', '--target', 'a', '--window', '4', '--units', '2', '--epochs', '1', '--out', 'afile/m.pb', '--quiet']);

@@ -23,6 +23,7 @@ import type { FloatDenseLayer, FloatLstmLayer } from '../runtime/model.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import type { Dataset, Split } from './windows.ts';
+import { mulberry32 } from '../runtime/prng.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
@@ -57,17 +58,7 @@ export interface TrainResult {
   history: { loss: number[]; valLoss: number[] };
 }
 
-/** Small seeded PRNG (mulberry32), uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Fisher–Yates shuffle of 0..n-1 driven by `rand`. */
 export function permutation(n: number, rand: () => number): Uint32Array {

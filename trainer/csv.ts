@@ -15,6 +15,11 @@ export interface CsvOptions {
   missing?: MissingPolicy;
   /** Field delimiter, default ','. */
   delimiter?: string;
+  /**
+   * Series id column (one of the requested columns): 'ffill' never fills a
+   * value across a change of it, so the first row of a series cannot be filled.
+   */
+  group?: string;
 }
 
 export interface CsvTable {
@@ -114,6 +119,8 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
   let droppedRows = 0;
   const prev = new Float64Array(wanted.length);
   const values = new Float64Array(wanted.length);
+  const groupColumn = opts.group === undefined ? -1 : wanted.indexOf(opts.group);
+  if (opts.group !== undefined && groupColumn < 0) throw new Error(`readCsvColumns: group column ${opts.group} is not requested`);
 
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -139,6 +146,12 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
         );
       }
       let drop = false;
+      // Does this row start a new series (nothing before it to forward-fill from)?
+      let seriesStart = rows === 0;
+      if (groupColumn >= 0 && !seriesStart) {
+        const g = parseNumberStrict(record[index[groupColumn]!]!);
+        seriesStart = g !== undefined && g !== prev[groupColumn];
+      }
       for (let c = 0; c < wanted.length; c++) {
         const text = record[index[c]!]!;
         if (isMissingCell(text)) {
@@ -147,9 +160,10 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
             continue;
           }
           if (missing === 'ffill') {
-            if (rows === 0) {
+            if (seriesStart) {
+              const where = rows === 0 ? 'the first data row' : `the first row of a new ${quote(opts.group!)} series`;
               throw new UserError(
-                `${path}:${line}: column ${quote(wanted[c]!)}: missing value in the first data row, nothing to forward-fill from (use --missing drop)`,
+                `${path}:${line}: column ${quote(wanted[c]!)}: missing value in ${where}, nothing to forward-fill from (use --missing drop)`,
               );
             }
             values[c] = prev[c]!;

@@ -46,7 +46,7 @@ function neededColumns(o: DataOptions): string[] {
 }
 
 export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; sha256: string }> {
-  const table = await readCsvColumns(o.data, neededColumns(o), { missing: o.missing });
+  const table = await readCsvColumns(o.data, neededColumns(o), { missing: o.missing, group: o.group });
   const dataset = buildDataset(table, {
     features: o.features,
     task: o.task,

@@ -144,6 +144,16 @@ describe('readCsvColumns', () => {
       expect(msg).toContain('first data row');
     });
 
+    it("'ffill' never fills across a change of the group column", async () => {
+      const ok = await readCsvColumns(tempCsv('g,b\n1,5\n1,\n2,7\n2,\n'), ['g', 'b'], { missing: 'ffill', group: 'g' });
+      expect([...ok.columns.b!]).toEqual([5, 5, 7, 7]);
+      const path = tempCsv('g,b\n1,5\n1,6\n2,\n2,8\n');
+      const msg = await userError(readCsvColumns(path, ['g', 'b'], { missing: 'ffill', group: 'g' }));
+      expect(msg).toContain(`${path}:4: column 'b': missing value in the first row of a new 'g' series`);
+      // Without a group column the same file fills from the row before.
+      expect([...(await readCsvColumns(path, ['g', 'b'], { missing: 'ffill' })).columns.b!]).toEqual([5, 6, 6, 8]);
+    });
+
     it('still rejects non-numbers under drop and ffill', async () => {
       const path = tempCsv('a\n1\nx\n');
       for (const missing of ['drop', 'ffill'] as const) {

@@ -1,0 +1,159 @@
+/**
+ * npm run bench: per-step time of the generated int8 code against the float
+ * code a user would otherwise write and against the floor (the dot products
+ * alone), as ratios measured in one run on each engine found: Node and duk
+ * always, Espruino and JerryScript when ESPRUINO_BIN / JERRY_BIN are set.
+ * On Espruino also the blocks the loaded model takes and their growth over
+ * many steps (must be zero). Prints a table and writes JSON (--out).
+ *
+ *   npm run bench [-- --out out/bench.json --memory-steps 10000 --units 16,32,64]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { emitModule } from '../codegen/emit-module.ts';
+import { quantizeModel } from '../codegen/quantize.ts';
+import { dukPath } from '../runtime/engines.ts';
+import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { randomFloatModel, randomWindows } from '../test/fixtures/random-model.ts';
+import { floatBaselineSource, floorSource } from './float-baseline.ts';
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const outPath = arg('out', 'out/bench.json');
+const memorySteps = Number(arg('memory-steps', '10000'));
+const unitSizes = arg('units', '16,32,64').split(',').map(Number);
+const INPUTS = 3;
+
+interface EngineSpec {
+  name: string;
+  command: string;
+  /** Wall-clock budget per measurement, ms. */
+  budgetMs: number;
+}
+
+const engines: EngineSpec[] = [{ name: 'node', command: process.execPath, budgetMs: 400 }];
+const duk = dukPath();
+if (duk) engines.push({ name: 'duk', command: duk, budgetMs: 600 });
+else console.error('bench: duk not found (apt-get install duktape), skipped');
+if (process.env.ESPRUINO_BIN) engines.push({ name: 'espruino', command: process.env.ESPRUINO_BIN, budgetMs: 1500 });
+else console.error('bench: ESPRUINO_BIN not set, Espruino skipped');
+if (process.env.JERRY_BIN) engines.push({ name: 'jerry', command: process.env.JERRY_BIN, budgetMs: 600 });
+else console.error('bench: JERRY_BIN not set, JerryScript skipped');
+
+/** The timing driver (ES5): runs each implementation until the budget is spent, prints ms/step. */
+function driver(budgetMs: number, measureMemory: boolean): string {
+  return `
+(function () {
+  var out = typeof print === "function" ? print : function (s) { console.log(s); };
+  var now = typeof getTime === "function" ? function () { return getTime() * 1000; } : function () { return Date.now(); };
+  var x = [0.5, -1.25, 2], xq = new Int8Array([40, -90, 127]);
+  function time(name, fn) {
+    var i, n = 0, t0, t;
+    for (i = 0; i < 3; i++) fn();
+    t0 = now();
+    do { for (i = 0; i < 5; i++) fn(); n += 5; t = now() - t0; } while (t < ${budgetMs});
+    out("BENCH " + name + " " + (t / n) + " " + n);
+  }
+  time("int8-espruino", function () { return BENCH_ESP.stepQ(xq); });
+  time("int8-es5", function () { return BENCH_ES5.stepQ(xq); });
+  time("float", function () { return BENCH_FLOAT.step(x); });
+  time("floor", function () { return BENCH_FLOOR.step(); });
+  ${
+    measureMemory
+      ? `var m0, m1, i;
+  m0 = process.memory().usage;
+  for (i = 0; i < ${memorySteps}; i++) BENCH_ESP.stepQ(xq);
+  m1 = process.memory().usage;
+  out("MEMORY model " + (BENCH_MODEL_BLOCKS) + " growth " + (m1 - m0) + " steps ${memorySteps}");`
+      : ''
+  }
+})();
+`;
+}
+
+function runFile(command: string, source: string): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-bench-'));
+  const file = path.join(dir, 'bench.js');
+  fs.writeFileSync(file, source);
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, [file], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 1_800_000 }, (error, stdout, stderr) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (error && !stdout.includes('BENCH')) reject(new Error(`${command}: ${error.message} ${stderr}`));
+      else resolve(stdout);
+    });
+    child.stdin?.end();
+  });
+}
+
+interface Row {
+  engine: string;
+  model: string;
+  msPerStep: Record<string, number>;
+  int8: number;
+  speedupVsFloat: number;
+  ratioToFloor: number;
+  modelBlocks?: number;
+  blockGrowth?: number;
+}
+
+const rows: Row[] = [];
+for (const units of unitSizes) {
+  const float = randomFloatModel({ seed: units, inputSize: INPUTS, units, weightRange: 0.5 });
+  const q = quantizeModel(float, {
+    weightScale: 'per-row',
+    calibrationX: randomWindows(units, 32, float.window, INPUTS),
+    calibrationCount: 32,
+    floatModelSha256: '',
+  });
+  const emit = (target: 'espruino' | 'es5', globalName: string) => emitModule(q, { target, globalName, modelSha256: '', generatorVersion: 'bench' });
+  for (const engine of engines) {
+    const isEspruino = engine.name === 'espruino';
+    const source = [
+      isEspruino && process.env.BENCH_PRETOKENISE ? 'E.setFlags({pretokenise: 1});' : '',
+      isEspruino ? 'var BENCH_M0 = process.memory().usage;' : '',
+      emit('espruino', 'BENCH_ESP'),
+      isEspruino ? 'var BENCH_MODEL_BLOCKS = process.memory().usage - BENCH_M0;' : '',
+      emit('es5', 'BENCH_ES5'),
+      floatBaselineSource(float, 'BENCH_FLOAT'),
+      floorSource(INPUTS, units, 1, 'BENCH_FLOOR'),
+      driver(engine.budgetMs, isEspruino && memorySteps > 0),
+    ].join('\n');
+    process.stderr.write(`bench: LSTM ${INPUTS}x${units} on ${engine.name}...\n`);
+    const stdout = await runFile(engine.command, source);
+    const ms: Record<string, number> = {};
+    for (const m of stdout.matchAll(/BENCH (\S+) (\S+) (\d+)/g)) ms[m[1]] = Number(m[2]);
+    const mem = /MEMORY model (-?\d+) growth (-?\d+)/.exec(stdout);
+    // The int8 code that engine would run: the espruino target on Espruino, the es5 target elsewhere.
+    const int8 = isEspruino ? ms['int8-espruino'] : ms['int8-es5'];
+    rows.push({
+      engine: engine.name,
+      model: `LSTM ${INPUTS}x${units}`,
+      msPerStep: ms,
+      int8,
+      speedupVsFloat: ms.float / int8,
+      ratioToFloor: int8 / ms.floor,
+      modelBlocks: mem ? Number(mem[1]) : undefined,
+      blockGrowth: mem ? Number(mem[2]) : undefined,
+    });
+  }
+}
+
+const fmt = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? '-' : v.toPrecision(d));
+const lines = [
+  '| engine | model | int8 ms/step | float ms/step | floor ms/step | int8 vs float | int8 / floor | model blocks | block growth |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...rows.map(
+    (r) =>
+      `| ${r.engine} | ${r.model} | ${fmt(r.int8)} | ${fmt(r.msPerStep.float)} | ${fmt(r.msPerStep.floor)} | ${fmt(r.speedupVsFloat)}x faster | ${fmt(r.ratioToFloor)} | ${r.modelBlocks ?? '-'} | ${r.blockGrowth === undefined ? '-' : `${r.blockGrowth} over ${memorySteps} steps`} |`,
+  ),
+];
+console.log(lines.join('\n'));
+console.log('\nGRU: not measured yet (the GRU cell is not implemented).');
+const machine = `${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores, ${os.platform()} ${os.arch()}, node ${process.version}`;
+writeFileAtomic(outPath, JSON.stringify({ machine, date: new Date().toISOString(), inputs: INPUTS, memorySteps, rows }, null, 2) + '\n');
+console.log(`machine: ${machine}\nwrote ${outPath}`);

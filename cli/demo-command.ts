@@ -95,7 +95,7 @@ export function demoCommand(): Command {
       const unit = m.name === 'rmse' ? ` ${float.targetNames.join(',')} units` : '';
       console.log(`data         ${path.basename(float.provenance.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows`);
       console.log(`model        LSTM(${float.lstm.units}) on ${float.featureNames.join(', ')} -> ${float.targetNames.join(', ')} (+${float.horizon}), window ${float.window}, ${backend}`);
-      console.log(`test ${m.name.padEnd(8)}float ${fmt(m.float)}  int8 ${fmt(m.int8)}  (${m.relativeChange >= 0 ? '+' : ''}${fmt(100 * m.relativeChange, 3)}%)${unit}`);
+      console.log(`${`test ${m.name}`.padEnd(13)}float ${fmt(m.float)}  int8 ${fmt(m.int8)}  (${m.relativeChange >= 0 ? '+' : ''}${fmt(100 * m.relativeChange, 3)}%)${unit}`);
       if (persistence !== undefined) console.log(`baseline     last reading (persistence) ${fmt(persistence)}`);
       console.log(`code         ${generated.map((g) => `${g.target} ${Buffer.byteLength(g.code)} B`).join(', ')}`);
       console.log(`model RAM    ~${ram.blocks} Espruino blocks (${ram.weightBytes} B weights, ${ram.tableBytes} B tables, ${ram.stateBytes} B state)`);

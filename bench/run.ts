@@ -45,31 +45,30 @@ else console.error('bench: ESPRUINO_BIN not set, Espruino skipped');
 if (process.env.JERRY_BIN) engines.push({ name: 'jerry', command: process.env.JERRY_BIN, budgetMs: 600 });
 else console.error('bench: JERRY_BIN not set, JerryScript skipped');
 
-/** The timing driver (ES5): runs each implementation until the budget is spent, prints ms/step. */
-function driver(budgetMs: number, measureMemory: boolean): string {
+/** Implementations measured, each in a program of its own (small heaps: JerryScript's is 512 KiB). */
+const IMPLEMENTATIONS = ['int8-espruino', 'int8-es5', 'float', 'floor'] as const;
+type Implementation = (typeof IMPLEMENTATIONS)[number];
+
+/** The timing driver (ES5): runs the implementation until the budget is spent, prints ms/step. */
+function driver(name: Implementation, budgetMs: number, measureMemory: boolean): string {
+  const call = name === 'float' ? 'BENCH.step(x)' : name === 'floor' ? 'BENCH.step()' : 'BENCH.stepQ(xq)';
   return `
 (function () {
   var out = typeof print === "function" ? print : function (s) { console.log(s); };
   var now = typeof getTime === "function" ? function () { return getTime() * 1000; } : function () { return Date.now(); };
   var x = [0.5, -1.25, 2], xq = new Int8Array([40, -90, 127]);
-  function time(name, fn) {
-    var i, n = 0, t0, t;
-    for (i = 0; i < 3; i++) fn();
-    t0 = now();
-    do { for (i = 0; i < 5; i++) fn(); n += 5; t = now() - t0; } while (t < ${budgetMs});
-    out("BENCH " + name + " " + (t / n) + " " + n);
-  }
-  time("int8-espruino", function () { return BENCH_ESP.stepQ(xq); });
-  time("int8-es5", function () { return BENCH_ES5.stepQ(xq); });
-  time("float", function () { return BENCH_FLOAT.step(x); });
-  time("floor", function () { return BENCH_FLOOR.step(); });
+  var i, n = 0, t0, t;
+  for (i = 0; i < 3; i++) ${call};
+  t0 = now();
+  do { for (i = 0; i < 5; i++) ${call}; n += 5; t = now() - t0; } while (t < ${budgetMs});
+  out("BENCH ${name} " + (t / n) + " " + n);
   ${
     measureMemory
-      ? `var m0, m1, i;
+      ? `var m0, m1;
   m0 = process.memory().usage;
-  for (i = 0; i < ${memorySteps}; i++) BENCH_ESP.stepQ(xq);
+  for (i = 0; i < ${memorySteps}; i++) ${call};
   m1 = process.memory().usage;
-  out("MEMORY model " + (BENCH_MODEL_BLOCKS) + " growth " + (m1 - m0) + " steps ${memorySteps}");`
+  out("MEMORY model " + BENCH_MODEL_BLOCKS + " growth " + (m1 - m0));`
       : ''
   }
 })();
@@ -83,8 +82,10 @@ function runFile(command: string, source: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(command, [file], { encoding: 'utf8', maxBuffer: 1 << 26, timeout: 1_800_000 }, (error, stdout, stderr) => {
       fs.rmSync(dir, { recursive: true, force: true });
-      if (error && !stdout.includes('BENCH')) reject(new Error(`${command}: ${error.message} ${stderr}`));
-      else resolve(stdout);
+      if (error && !stdout.includes('BENCH')) {
+        const code = (error as { code?: unknown }).code;
+        reject(new Error(`exited with ${code}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}${code === 10 ? ' (JerryScript: out of heap)' : ''}`));
+      } else resolve(stdout);
     });
     child.stdin?.end();
   });
@@ -99,6 +100,8 @@ interface Row {
   ratioToFloor: number;
   modelBlocks?: number;
   blockGrowth?: number;
+  /** Implementations that did not run on this engine, and why. */
+  failures: string[];
 }
 
 const rows: Row[] = [];
@@ -113,21 +116,30 @@ for (const units of unitSizes) {
   const emit = (target: 'espruino' | 'es5', globalName: string) => emitModule(q, { target, globalName, modelSha256: '', generatorVersion: 'bench' });
   for (const engine of engines) {
     const isEspruino = engine.name === 'espruino';
-    const source = [
-      isEspruino && process.env.BENCH_PRETOKENISE ? 'E.setFlags({pretokenise: 1});' : '',
-      isEspruino ? 'var BENCH_M0 = process.memory().usage;' : '',
-      emit('espruino', 'BENCH_ESP'),
-      isEspruino ? 'var BENCH_MODEL_BLOCKS = process.memory().usage - BENCH_M0;' : '',
-      emit('es5', 'BENCH_ES5'),
-      floatBaselineSource(float, 'BENCH_FLOAT'),
-      floorSource(INPUTS, units, 1, 'BENCH_FLOOR'),
-      driver(engine.budgetMs, isEspruino && memorySteps > 0),
-    ].join('\n');
     process.stderr.write(`bench: LSTM ${INPUTS}x${units} on ${engine.name}...\n`);
-    const stdout = await runFile(engine.command, source);
     const ms: Record<string, number> = {};
-    for (const m of stdout.matchAll(/BENCH (\S+) (\S+) (\d+)/g)) ms[m[1]] = Number(m[2]);
-    const mem = /MEMORY model (-?\d+) growth (-?\d+)/.exec(stdout);
+    const failures: string[] = [];
+    let mem: RegExpExecArray | null = null;
+    for (const impl of IMPLEMENTATIONS) {
+      const code =
+        impl === 'int8-espruino' ? emit('espruino', 'BENCH') : impl === 'int8-es5' ? emit('es5', 'BENCH') : impl === 'float' ? floatBaselineSource(float, 'BENCH') : floorSource(INPUTS, units, 1, 'BENCH');
+      const measureMemory = isEspruino && impl === 'int8-espruino' && memorySteps > 0;
+      const source = [
+        measureMemory ? 'var BENCH_M0 = process.memory().usage;' : '',
+        code,
+        measureMemory ? 'var BENCH_MODEL_BLOCKS = process.memory().usage - BENCH_M0;' : '',
+        driver(impl, engine.budgetMs, measureMemory),
+      ].join('\n');
+      try {
+        const stdout = await runFile(engine.command, source);
+        const m = /BENCH (\S+) (\S+) (\d+)/.exec(stdout);
+        if (m) ms[impl] = Number(m[2]);
+        mem = /MEMORY model (-?\d+) growth (-?\d+)/.exec(stdout) ?? mem;
+      } catch (err) {
+        failures.push(`${impl}: ${(err as Error).message.split('\n').filter(Boolean).slice(-1)[0]}`);
+      }
+    }
+    for (const f of failures) process.stderr.write(`bench: ${engine.name} LSTM ${INPUTS}x${units} ${f}\n`);
     // The int8 code that engine would run: the espruino target on Espruino, the es5 target elsewhere.
     const int8 = isEspruino ? ms['int8-espruino'] : ms['int8-es5'];
     rows.push({
@@ -139,6 +151,7 @@ for (const units of unitSizes) {
       ratioToFloor: int8 / ms.floor,
       modelBlocks: mem ? Number(mem[1]) : undefined,
       blockGrowth: mem ? Number(mem[2]) : undefined,
+      failures,
     });
   }
 }
@@ -149,10 +162,11 @@ const lines = [
   '|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.engine} | ${r.model} | ${fmt(r.int8)} | ${fmt(r.msPerStep.float)} | ${fmt(r.msPerStep.floor)} | ${fmt(r.speedupVsFloat)}x faster | ${fmt(r.ratioToFloor)} | ${r.modelBlocks ?? '-'} | ${r.blockGrowth === undefined ? '-' : `${r.blockGrowth} over ${memorySteps} steps`} |`,
+      `| ${r.engine} | ${r.model} | ${fmt(r.int8)} | ${fmt(r.msPerStep.float)} | ${fmt(r.msPerStep.floor)} | ${Number.isFinite(r.speedupVsFloat) ? `${fmt(r.speedupVsFloat)}x faster` : '-'} | ${fmt(r.ratioToFloor)} | ${r.modelBlocks ?? '-'} | ${r.blockGrowth === undefined ? '-' : `${r.blockGrowth} over ${memorySteps} steps`} |`,
   ),
 ];
 console.log(lines.join('\n'));
+for (const r of rows) for (const f of r.failures) console.log(`${r.engine} ${r.model}: ${f}`);
 console.log('\nGRU: not measured yet (the GRU cell is not implemented).');
 const machine = `${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores, ${os.platform()} ${os.arch()}, node ${process.version}`;
 writeFileAtomic(outPath, JSON.stringify({ machine, date: new Date().toISOString(), inputs: INPUTS, memorySteps, rows }, null, 2) + '\n');

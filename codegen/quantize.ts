@@ -3,7 +3,7 @@
  * contract of docs/NUMERICS.md. All float work (scales, multipliers, tables)
  * happens here, once; the device only ever sees integers.
  */
-import { GATE_COUNT, type FloatModel, type QuantizedModel, type TensorRange } from '../runtime/model.ts';
+import { GATE_COUNT, GATE_ORDER, type FloatModel, type QuantizedModel, type TensorRange } from '../runtime/model.ts';
 import {
   BITWISE_LIMIT,
   GATE_IN_FRAC_BITS,
@@ -70,7 +70,7 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
     }
     const y = floatPredictWindow(lstm, head, x, n * stride, window, (s) => {
       for (let g = 0; g < GATE_COUNT; g++) {
-        for (let u = 0; u < units; u++) see(`gate.${['input', 'forget', 'cell', 'output'][g]}.preactivation`, s.preActivations[g * units + u]);
+        for (let u = 0; u < units; u++) see(`gate.${GATE_ORDER[g]}.preactivation`, s.preActivations[g * units + u]);
       }
       for (let u = 0; u < units; u++) {
         see('cell', s.c[u]);

@@ -4,7 +4,7 @@
  * the generated code on each engine, then compared exactly.
  */
 import { Simulator } from './simulator.ts';
-import type { QuantizedModel } from './model.ts';
+import { GATE_ORDER, type QuantizedModel } from './model.ts';
 
 export interface TraceStep {
   segment: number;
@@ -63,7 +63,7 @@ export function firstMismatch(expected: TraceStep[], actual: TraceStep[], units:
       const len = Math.max(e[field].length, a[field].length);
       for (let i = 0; i < len; i++) {
         if (e[field][i] !== a[field][i]) {
-          const gate = field === 'gates' ? ` (${['input', 'forget', 'cell', 'output'][Math.floor(i / units)]}, unit ${i % units})` : '';
+          const gate = field === 'gates' ? ` (${GATE_ORDER[Math.floor(i / units)]}, unit ${i % units})` : '';
           return { segment: e.segment, t: e.t, what: `${field}[${i}]${gate}`, expected: e[field][i], actual: a[field][i] };
         }
       }

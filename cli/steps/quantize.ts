@@ -4,7 +4,7 @@
  * side by side on the test windows, tensor by tensor.
  */
 import { DEFAULT_INPUT_PERCENTILE, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
-import { GATE_ORDER, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
+import { GATE, GATE_COUNT, GATE_ORDER, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
 import { floatDense, floatLstmStep, newFloatState } from '../../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
@@ -54,7 +54,7 @@ class ErrorAccumulator {
 function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
   const acc = new ErrorAccumulator();
   const { inputSize, units, columnScales, weightsQ, rowScales } = q.lstm;
-  const cols = 4 * units;
+  const cols = GATE_COUNT * units;
   const width = inputSize + units;
   for (let r = 0; r < cols; r++) {
     const gate = GATE_ORDER[Math.floor(r / units)];
@@ -90,9 +90,9 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
       floatLstmStep(float.lstm, state, step);
       sim.stepQ(xq.subarray(base, base + inputSize));
       for (let u = 0; u < units; u++) {
-        for (let g = 0; g < 4; g++) {
+        for (let g = 0; g < GATE_COUNT; g++) {
           const z = state.preActivations[g * units + u];
-          const fv = g === 2 ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
+          const fv = g === GATE.cell ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
           errors.add(`gate.${GATE_ORDER[g]}`, fv, sim.state.gatesQ15[g * units + u] / 32768);
         }
         errors.add('cell', state.c[u], sim.state.cellQ[u] / 2 ** (15 - cellIntBits));

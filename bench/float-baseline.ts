@@ -8,7 +8,7 @@ import type { FloatModel } from '../runtime/model.ts';
 const list = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toPrecision(7)).join(',');
 
 export function floatBaselineSource(model: FloatModel, globalName: string): string {
-  const { inputSize: I, units: U, kernel, recurrentKernel, bias } = model.lstm;
+  const { inputSize: I, units: U, kernel, recurrentKernel, bias } = model.recurrent;
   const O = model.head.outputSize;
   return `
 var ${globalName} = (function () {

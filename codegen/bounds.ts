@@ -43,19 +43,19 @@ export function rescaleOperandBound(accBound: number, multiplier: number, shift:
 }
 
 export function checkBounds(q: QuantizedModel): BoundCheck[] {
-  const { lstm, head } = q;
-  const width = lstm.inputSize + lstm.units;
-  const K = lstm.cellIntBits;
+  const { recurrent, head } = q;
+  const width = recurrent.inputSize + recurrent.units;
+  const K = recurrent.cellIntBits;
   const checks: BoundCheck[] = [];
   const add = (name: string, bound: number, limit: number) =>
     checks.push({ name, bound, limit, ok: Number.isFinite(bound) && bound < limit });
 
-  const accBounds = gateAccBounds(lstm.weightsQ, lstm.biasQ, width);
+  const accBounds = gateAccBounds(recurrent.weightsQ, recurrent.biasQ, width);
   let worstAcc = 0;
   let worstOperand = 0;
-  for (let r = 0; r < GATE_COUNT * lstm.units; r++) {
+  for (let r = 0; r < GATE_COUNT * recurrent.units; r++) {
     worstAcc = Math.max(worstAcc, accBounds[r]);
-    worstOperand = Math.max(worstOperand, rescaleOperandBound(accBounds[r], lstm.gateMultiplier[r], lstm.gateShift));
+    worstOperand = Math.max(worstOperand, rescaleOperandBound(accBounds[r], recurrent.gateMultiplier[r], recurrent.gateShift));
   }
   // acc is summed in doubles (E.convolve or a loop): exact below 2^53.
   add('gate accumulator |Σ W v + b|', worstAcc, EXACT_LIMIT);
@@ -79,11 +79,11 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
   add('head accumulator |Σ D h + d|', worstHead, BITWISE_LIMIT);
   // Weights are int8 by construction; say so explicitly.
   let maxW = 0;
-  for (const w of lstm.weightsQ) maxW = Math.max(maxW, Math.abs(w));
+  for (const w of recurrent.weightsQ) maxW = Math.max(maxW, Math.abs(w));
   for (const w of head.weightsQ) maxW = Math.max(maxW, Math.abs(w));
   add('weights |w| (int8, symmetric)', maxW, INT8_MAX + 1);
-  if (lstm.gateShift < 1 || lstm.gateShift > 31 || K < 0 || K > 15) {
-    add(`shift counts S=${lstm.gateShift}, 15+K=${15 + K} within 1..31`, Infinity, 0);
+  if (recurrent.gateShift < 1 || recurrent.gateShift > 31 || K < 0 || K > 15) {
+    add(`shift counts S=${recurrent.gateShift}, 15+K=${15 + K} within 1..31`, Infinity, 0);
   }
   return checks;
 }

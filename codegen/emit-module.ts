@@ -49,8 +49,8 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     modelSha256: options.modelSha256,
     cell: 'lstm',
     task: q.task,
-    inputSize: q.lstm.inputSize,
-    units: q.lstm.units,
+    inputSize: q.recurrent.inputSize,
+    units: q.recurrent.units,
     outputSize: q.head.outputSize,
     window: q.window,
     horizon: q.horizon,
@@ -65,7 +65,7 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
       hidden: `Q0.${HIDDEN_FRAC_BITS} int8`,
       gateIn: `Q3.${GATE_IN_FRAC_BITS} int16`,
       gateOut: 'Q0.15 int16',
-      cell: `Q${q.lstm.cellIntBits}.${15 - q.lstm.cellIntBits} int16`,
+      cell: `Q${q.recurrent.cellIntBits}.${15 - q.recurrent.cellIntBits} int16`,
       output: 'int32 head accumulator',
     },
     inputScales: q.inputScales,
@@ -97,11 +97,11 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
     throw new Error(`global name '${options.globalName}' is not a JavaScript identifier`);
   }
   const bounds = assertBounds(q, 'codegen');
-  const { lstm, head } = q;
-  const NI = lstm.inputSize;
-  const NU = lstm.units;
+  const { recurrent, head } = q;
+  const NI = recurrent.inputSize;
+  const NU = recurrent.units;
   const NO = head.outputSize;
-  const K = lstm.cellIntBits;
+  const K = recurrent.cellIntBits;
   const info = moduleInfo(q, options);
   const b = new CodeBuilder();
 
@@ -133,24 +133,24 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
 function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info: ReturnType<typeof moduleInfo>): void {
   const espruino = options.target === 'espruino';
   const chunk = options.base64Chunk ?? BASE64_CHUNK;
-  const { lstm, head } = q;
-  const NI = lstm.inputSize;
-  const NU = lstm.units;
+  const { recurrent, head } = q;
+  const NI = recurrent.inputSize;
+  const NU = recurrent.units;
   const NV = NI + NU;
   const NO = head.outputSize;
-  const K = lstm.cellIntBits;
-  const S = lstm.gateShift;
+  const K = recurrent.cellIntBits;
+  const S = recurrent.gateShift;
   const sigLast = q.tables.sigmoidQ15.length - 1;
   const tanhLast = q.tables.tanhQ15.length - 1;
 
   // ---- data
   b.comment('---- data: little-endian base64, decoded once at load');
   b.comment(`W: gate weights int8 [${GATE_COUNT}*${NU} rows][${NV} = ${NI} x + ${NU} h], row = gate*${NU} + unit`);
-  b.line(`var W_B64 = ${base64Literal(chunk, lstm.weightsQ)};`);
+  b.line(`var W_B64 = ${base64Literal(chunk, recurrent.weightsQ)};`);
   b.comment(`B: gate biases int32 [${GATE_COUNT * NU}] in accumulator units`);
-  b.line(`var B_B64 = ${base64Literal(chunk, lstm.biasQ)};`);
+  b.line(`var B_B64 = ${base64Literal(chunk, recurrent.biasQ)};`);
   b.comment(`M: gate multipliers int32 [${GATE_COUNT * NU}]: gateInQ12 = (acc * M[r] + 2^${S - 1}) >> ${S}`);
-  b.line(`var M_B64 = ${base64Literal(chunk, lstm.gateMultiplier)};`);
+  b.line(`var M_B64 = ${base64Literal(chunk, recurrent.gateMultiplier)};`);
   b.comment(`D: head weights int8 [${NO}][${NU}]; DB: head biases int32 [${NO}]; one accumulator unit = ${head.accScale}`);
   b.line(`var D_B64 = ${base64Literal(chunk, head.weightsQ)};`);
   b.line(`var DB_B64 = ${base64Literal(chunk, head.biasQ)};`);

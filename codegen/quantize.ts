@@ -51,8 +51,8 @@ const MAX_CELL_INT_BITS = 12;
 
 /** Ranges of the float model on the calibration windows. */
 export function calibrate(model: FloatModel, x: Float32Array, count: number): TensorRange[] {
-  const { lstm, head, window } = model;
-  const units = lstm.units;
+  const { recurrent, head, window } = model;
+  const units = recurrent.units;
   const ranges = new Map<string, TensorRange>();
   const see = (name: string, v: number) => {
     const r = ranges.get(name);
@@ -63,12 +63,12 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
     }
   };
   for (let i = 0; i < model.featureNames.length; i++) see(`input.${model.featureNames[i]}`, 0);
-  const stride = window * lstm.inputSize;
+  const stride = window * recurrent.inputSize;
   for (let n = 0; n < count; n++) {
     for (let t = 0; t < window; t++) {
-      for (let i = 0; i < lstm.inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * lstm.inputSize + i]);
+      for (let i = 0; i < recurrent.inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * recurrent.inputSize + i]);
     }
-    const y = floatPredictWindow(lstm, head, x, n * stride, window, (s) => {
+    const y = floatPredictWindow(recurrent, head, x, n * stride, window, (s) => {
       for (let g = 0; g < GATE_COUNT; g++) {
         for (let u = 0; u < units; u++) see(`gate.${GATE_ORDER[g]}.preactivation`, s.preActivations[g * units + u]);
       }
@@ -126,8 +126,8 @@ export function chooseGateShift(rowScales: number[], accBounds: number[]): { shi
 }
 
 export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizedModel {
-  const { lstm, head } = model;
-  const { inputSize, units } = lstm;
+  const { recurrent, head } = model;
+  const { inputSize, units } = recurrent;
   const cols = GATE_COUNT * units;
   const width = inputSize + units;
   if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
@@ -145,8 +145,8 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   // Effective coefficient of the int8 column value: k[r][i] = W[r][i] * columnScale[i].
   const coeff = new Float64Array(cols * width);
   for (let r = 0; r < cols; r++) {
-    for (let i = 0; i < inputSize; i++) coeff[r * width + i] = lstm.kernel[i * cols + r] * columnScales[i];
-    for (let j = 0; j < units; j++) coeff[r * width + inputSize + j] = lstm.recurrentKernel[j * cols + r] * columnScales[inputSize + j];
+    for (let i = 0; i < inputSize; i++) coeff[r * width + i] = recurrent.kernel[i * cols + r] * columnScales[i];
+    for (let j = 0; j < units; j++) coeff[r * width + inputSize + j] = recurrent.recurrentKernel[j * cols + r] * columnScales[inputSize + j];
   }
 
   // Row scales: the int8 step of each row's coefficients, shared per row, gate or tensor.
@@ -171,9 +171,9 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   for (let r = 0; r < cols; r++) {
     for (let i = 0; i < width; i++) weightsQ[r * width + i] = quantizeInt8(coeff[r * width + i], rowScales[r]);
     // Bias in accumulator units: b / s_r (real pre-activation = acc · s_r).
-    const b = roundHalfUp(lstm.bias[r] / rowScales[r]);
+    const b = roundHalfUp(recurrent.bias[r] / rowScales[r]);
     if (Math.abs(b) >= BITWISE_LIMIT) {
-      throw new UserError(`quantize: gate bias ${r} (${lstm.bias[r]}) is too large for its row scale; retrain with smaller biases`);
+      throw new UserError(`quantize: gate bias ${r} (${recurrent.bias[r]}) is too large for its row scale; retrain with smaller biases`);
     }
     biasQ[r] = b;
   }
@@ -216,7 +216,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     inputNorm: { mean: [...model.inputNorm.mean], std: [...model.inputNorm.std] },
     outputNorm: { mean: [...model.outputNorm.mean], std: [...model.outputNorm.std] },
     inputScales,
-    lstm: { inputSize, units, columnScales, weightsQ, rowScales, biasQ, gateMultiplier, gateShift, cellIntBits },
+    recurrent: { inputSize, units, columnScales, weightsQ, rowScales, biasQ, gateMultiplier, gateShift, cellIntBits },
     head: { inputSize: units, outputSize: out, weightsQ: headWeightsQ, accScale, biasQ: headBiasQ },
     tables: { sigmoidQ15: buildSigmoidTable(), tanhQ15: buildTanhTable() },
     calibration,

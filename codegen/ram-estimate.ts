@@ -15,7 +15,7 @@ export interface RamEstimate {
 }
 
 export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
-  const { inputSize: I, units: U } = q.lstm;
+  const { inputSize: I, units: U } = q.recurrent;
   const O = q.head.outputSize;
   const rows = 4 * U;
   const weightArrays = [rows * (I + U), rows * 4, rows * 4, O * U, O * 4]; // W, B, M, D, DB

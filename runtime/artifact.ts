@@ -102,12 +102,12 @@ function headerToPb(m: ModelHeader): Pb {
 function floatToPb(m: FloatModel): Pb {
   return {
     ...headerToPb(m),
-    lstm: {
-      inputSize: m.lstm.inputSize,
-      units: m.lstm.units,
-      kernel: m.lstm.kernel,
-      recurrentKernel: m.lstm.recurrentKernel,
-      bias: m.lstm.bias,
+    recurrent: {
+      inputSize: m.recurrent.inputSize,
+      units: m.recurrent.units,
+      kernel: m.recurrent.kernel,
+      recurrentKernel: m.recurrent.recurrentKernel,
+      bias: m.recurrent.bias,
     },
     head: { inputSize: m.head.inputSize, outputSize: m.head.outputSize, kernel: m.head.kernel, bias: m.head.bias },
     metrics: { ...m.metrics },
@@ -115,11 +115,11 @@ function floatToPb(m: FloatModel): Pb {
 }
 
 function quantizedToPb(m: QuantizedModel): Pb {
-  const l = m.lstm;
+  const l = m.recurrent;
   return {
     ...headerToPb(m),
     inputScales: m.inputScales,
-    lstm: {
+    recurrent: {
       inputSize: l.inputSize,
       units: l.units,
       columnScales: l.columnScales,
@@ -271,12 +271,12 @@ function commonFromPb(o: Pb) {
 }
 
 function pbToFloat(o: Pb): FloatModel {
-  const l = need(o.lstm, 'lstm');
+  const l = need(o.recurrent, 'recurrent');
   const h = need(o.head, 'head');
   const mt = need(o.metrics, 'metrics');
   return {
     ...commonFromPb(o),
-    lstm: { inputSize: l.inputSize, units: l.units, kernel: f32(l.kernel), recurrentKernel: f32(l.recurrentKernel), bias: f32(l.bias) },
+    recurrent: { inputSize: l.inputSize, units: l.units, kernel: f32(l.kernel), recurrentKernel: f32(l.recurrentKernel), bias: f32(l.bias) },
     head: { inputSize: h.inputSize, outputSize: h.outputSize, kernel: f32(h.kernel), bias: f32(h.bias) },
     metrics: { name: mt.name, train: mt.train, validation: mt.validation, test: mt.test },
     provenance: provenanceFromPb(o.provenance),
@@ -284,13 +284,13 @@ function pbToFloat(o: Pb): FloatModel {
 }
 
 function pbToQuantized(o: Pb): QuantizedModel {
-  const l = need(o.lstm, 'lstm');
+  const l = need(o.recurrent, 'recurrent');
   const h = need(o.head, 'head');
   const t = need(o.tables, 'tables');
   return {
     ...commonFromPb(o),
     inputScales: doubles(o.inputScales),
-    lstm: {
+    recurrent: {
       inputSize: l.inputSize,
       units: l.units,
       columnScales: doubles(l.columnScales),
@@ -351,10 +351,10 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
   if (m.task !== 'regression' && m.task !== 'classification') {
     throw new Invalid(`task is ${JSON.stringify(m.task)}; expected "regression" or "classification"`);
   }
-  int('lstm.inputSize', inputSize, 1);
-  int('lstm.units', units, 1);
+  int('recurrent.inputSize', inputSize, 1);
+  int('recurrent.units', units, 1);
   int('head.outputSize', head.outputSize, 1);
-  if (head.inputSize !== units) throw new Invalid(`head.inputSize is ${head.inputSize}; expected ${units} (lstm.units)`);
+  if (head.inputSize !== units) throw new Invalid(`head.inputSize is ${head.inputSize}; expected ${units} (recurrent.units)`);
   int('window', m.window, 1);
   int('horizon', m.horizon, 0);
   if (m.targetMode !== 'level' && m.targetMode !== 'change') {
@@ -367,9 +367,9 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
       if (!Number.isInteger(f) || f < 0 || f >= inputSize) throw new Invalid(`baseFeatures[${k}] is ${f}; expected a feature index below ${inputSize}`);
     });
   } else count('baseFeatures', m.baseFeatures, 0, 'empty unless targetMode is "change"');
-  count('featureNames', m.featureNames, inputSize, 'lstm.inputSize');
-  vec('inputNorm.mean', m.inputNorm.mean, inputSize, 'lstm.inputSize');
-  vec('inputNorm.std', m.inputNorm.std, inputSize, 'lstm.inputSize');
+  count('featureNames', m.featureNames, inputSize, 'recurrent.inputSize');
+  vec('inputNorm.mean', m.inputNorm.mean, inputSize, 'recurrent.inputSize');
+  vec('inputNorm.std', m.inputNorm.std, inputSize, 'recurrent.inputSize');
   const O = head.outputSize;
   if (m.task === 'regression') {
     count('targetNames', m.targetNames, O, 'head.outputSize');
@@ -386,30 +386,30 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
 }
 
 export function validateFloatModel(m: FloatModel): void {
-  const { inputSize: I, units: U } = m.lstm;
+  const { inputSize: I, units: U } = m.recurrent;
   validateCommon(m, I, U, m.head, m.provenance);
   const G = GATE_COUNT * U;
-  vec('lstm.kernel', m.lstm.kernel, I * G, 'inputSize*4*units');
-  vec('lstm.recurrentKernel', m.lstm.recurrentKernel, U * G, 'units*4*units');
-  vec('lstm.bias', m.lstm.bias, G, '4*units');
+  vec('recurrent.kernel', m.recurrent.kernel, I * G, 'inputSize*4*units');
+  vec('recurrent.recurrentKernel', m.recurrent.recurrentKernel, U * G, 'units*4*units');
+  vec('recurrent.bias', m.recurrent.bias, G, '4*units');
   vec('head.kernel', m.head.kernel, U * m.head.outputSize, 'inputSize*outputSize');
   vec('head.bias', m.head.bias, m.head.outputSize, 'outputSize');
   // Metrics may be NaN (a split with no windows): they are informational only.
 }
 
 export function validateQuantizedModel(m: QuantizedModel): void {
-  const l = m.lstm;
+  const l = m.recurrent;
   const { inputSize: I, units: U } = l;
   validateCommon(m, I, U, m.head, m.provenance);
   const G = GATE_COUNT * U;
-  vec('inputScales', m.inputScales, I, 'lstm.inputSize');
-  vec('lstm.columnScales', l.columnScales, I + U, 'inputSize+units');
-  vec('lstm.weightsQ', l.weightsQ, G * (I + U), '4*units*(inputSize+units)');
-  vec('lstm.rowScales', l.rowScales, G, '4*units');
-  vec('lstm.biasQ', l.biasQ, G, '4*units');
-  vec('lstm.gateMultiplier', l.gateMultiplier, G, '4*units');
-  int('lstm.gateShift', l.gateShift, 1, 31); // NUMERICS.md: every shift count is in 1..31
-  int('lstm.cellIntBits', l.cellIntBits, 0, 15); // Q(K).(15-K) in int16
+  vec('inputScales', m.inputScales, I, 'recurrent.inputSize');
+  vec('recurrent.columnScales', l.columnScales, I + U, 'inputSize+units');
+  vec('recurrent.weightsQ', l.weightsQ, G * (I + U), '4*units*(inputSize+units)');
+  vec('recurrent.rowScales', l.rowScales, G, '4*units');
+  vec('recurrent.biasQ', l.biasQ, G, '4*units');
+  vec('recurrent.gateMultiplier', l.gateMultiplier, G, '4*units');
+  int('recurrent.gateShift', l.gateShift, 1, 31); // NUMERICS.md: every shift count is in 1..31
+  int('recurrent.cellIntBits', l.cellIntBits, 0, 15); // Q(K).(15-K) in int16
   vec('head.weightsQ', m.head.weightsQ, m.head.outputSize * U, 'outputSize*inputSize');
   vec('head.biasQ', m.head.biasQ, m.head.outputSize, 'outputSize');
   finite('head.accScale', m.head.accScale);

@@ -9,7 +9,7 @@
  *   h = o ⊙ tanh(c)
  *   y = D h + d                     (after the last step)
  */
-import { GATE_COUNT, type FloatDenseLayer, type FloatLstmLayer } from './model.ts';
+import { GATE_COUNT, type FloatDenseLayer, type FloatRecurrentLayer } from './model.ts';
 
 export interface FloatLstmState {
   h: Float64Array;
@@ -29,7 +29,7 @@ export function newFloatState(units: number): FloatLstmState {
 }
 
 /** One LSTM step on a normalized input vector x, updating `state` in place. */
-export function floatLstmStep(layer: FloatLstmLayer, state: FloatLstmState, x: ArrayLike<number>): void {
+export function floatLstmStep(layer: FloatRecurrentLayer, state: FloatLstmState, x: ArrayLike<number>): void {
   const { inputSize, units, kernel, recurrentKernel, bias } = layer;
   const cols = GATE_COUNT * units;
   const z = state.preActivations;
@@ -66,18 +66,18 @@ export function floatDense(head: FloatDenseLayer, h: ArrayLike<number>): Float64
  * units / logits). `onStep` sees the state after every step (calibration).
  */
 export function floatPredictWindow(
-  lstm: FloatLstmLayer,
+  recurrent: FloatRecurrentLayer,
   head: FloatDenseLayer,
   x: ArrayLike<number>,
   offset: number,
   window: number,
   onStep?: (state: FloatLstmState) => void,
 ): Float64Array {
-  const state = newFloatState(lstm.units);
-  const step = new Float64Array(lstm.inputSize);
+  const state = newFloatState(recurrent.units);
+  const step = new Float64Array(recurrent.inputSize);
   for (let t = 0; t < window; t++) {
-    for (let i = 0; i < lstm.inputSize; i++) step[i] = x[offset + t * lstm.inputSize + i];
-    floatLstmStep(lstm, state, step);
+    for (let i = 0; i < recurrent.inputSize; i++) step[i] = x[offset + t * recurrent.inputSize + i];
+    floatLstmStep(recurrent, state, step);
     onStep?.(state);
   }
   return floatDense(head, state.h);

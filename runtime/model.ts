@@ -47,7 +47,7 @@ export interface Normalization {
   std: number[];
 }
 
-export interface FloatLstmLayer {
+export interface FloatRecurrentLayer {
   inputSize: number;
   units: number;
   /** [inputSize][4*units], gate order GATE_ORDER. */
@@ -95,7 +95,7 @@ export interface ModelHeader {
 }
 
 export interface FloatModel extends ModelHeader {
-  lstm: FloatLstmLayer;
+  recurrent: FloatRecurrentLayer;
   head: FloatDenseLayer;
   metrics: FloatMetrics;
 }
@@ -108,7 +108,7 @@ export interface ActivationTables {
   tanhQ15: Int16Array;
 }
 
-export interface QuantLstmLayer {
+export interface QuantRecurrentLayer {
   inputSize: number;
   units: number;
   /** Real value of one int8 step of each entry of v = [x, h] (length inputSize+units). */
@@ -147,7 +147,7 @@ export interface TensorRange {
 export interface QuantizedModel extends ModelHeader {
   /** Real (normalized) value of one int8 step of each input feature. */
   inputScales: number[];
-  lstm: QuantLstmLayer;
+  recurrent: QuantRecurrentLayer;
   head: QuantDenseLayer;
   tables: ActivationTables;
   /** Ranges seen in float on the calibration windows. */

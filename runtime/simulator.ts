@@ -31,7 +31,7 @@ export class Simulator {
 
   constructor(model: QuantizedModel) {
     this.model = model;
-    const { units } = model.lstm;
+    const { units } = model.recurrent;
     this.state = {
       hQ7: new Int8Array(units),
       cellQ: new Int16Array(units),
@@ -74,8 +74,8 @@ export class Simulator {
 
   /** One time step on an int8 input vector; returns the head accumulator. */
   stepQ(xq: ArrayLike<number>): Int32Array {
-    const { lstm, head, tables } = this.model;
-    const { inputSize, units, weightsQ, biasQ, gateMultiplier, gateShift, cellIntBits } = lstm;
+    const { recurrent, head, tables } = this.model;
+    const { inputSize, units, weightsQ, biasQ, gateMultiplier, gateShift, cellIntBits } = recurrent;
     const { hQ7, cellQ, gatesQ15 } = this.state;
     const width = inputSize + units;
 

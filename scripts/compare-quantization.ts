@@ -23,11 +23,11 @@ const dataset = await datasetOfModel(float, path);
 
 /** Each row's multiplier rounded to a power of two (in the log domain), kept within its proven bound. */
 function powerOfTwoMultipliers(q: QuantizedModel): QuantizedModel {
-  const m = q.lstm.gateMultiplier.map((v) => 2 ** Math.round(Math.log2(Math.max(1, v))));
-  let candidate: QuantizedModel = { ...q, lstm: { ...q.lstm, gateMultiplier: m } };
+  const m = q.recurrent.gateMultiplier.map((v) => 2 ** Math.round(Math.log2(Math.max(1, v))));
+  let candidate: QuantizedModel = { ...q, recurrent: { ...q.recurrent, gateMultiplier: m } };
   // Rounding up may break a bound: halve those rows' multipliers until every check holds.
   while (!checkBounds(candidate).every((c) => c.ok)) {
-    candidate = { ...candidate, lstm: { ...candidate.lstm, gateMultiplier: candidate.lstm.gateMultiplier.map((v) => Math.max(1, v >> 1)) } };
+    candidate = { ...candidate, recurrent: { ...candidate.recurrent, gateMultiplier: candidate.recurrent.gateMultiplier.map((v) => Math.max(1, v >> 1)) } };
   }
   return candidate;
 }

@@ -94,7 +94,7 @@ describe('round trip', () => {
 
   it('keeps float32 and double values bit for bit, and NaN metrics', () => {
     const m = makeFloatModel(small);
-    m.lstm.kernel.set([-0, 3.4028234663852886e38, Math.fround(1.4e-45), -Math.fround(1 / 3)]);
+    m.recurrent.kernel.set([-0, 3.4028234663852886e38, Math.fround(1.4e-45), -Math.fround(1 / 3)]);
     m.inputNorm.mean = [0.1 + 0.2, Number.MIN_VALUE];
     m.inputNorm.std = [Number.MAX_VALUE, -0];
     m.provenance.seed = 2 ** 53 - 1;
@@ -102,8 +102,8 @@ describe('round trip', () => {
     expect(decodeArtifact(encodeFloatModel(m), 'm.pb').model).toStrictEqual(m);
 
     const q = makeQuantizedModel(small);
-    q.lstm.weightsQ.set([-128, 127, 0, -1]);
-    q.lstm.biasQ.set([-(2 ** 31), 2 ** 31 - 1]);
+    q.recurrent.weightsQ.set([-128, 127, 0, -1]);
+    q.recurrent.biasQ.set([-(2 ** 31), 2 ** 31 - 1]);
     q.tables.sigmoidQ15.set([-32768, 32767]);
     expect(decodeArtifact(encodeQuantizedModel(q), 'm.q.pb').model).toStrictEqual(q);
   });
@@ -111,7 +111,7 @@ describe('round trip', () => {
   it('returns arrays that do not alias the file buffer', () => {
     const bytes = encodeQuantizedModel(quantModel);
     const q = decodeArtifact(bytes, 'm.q.pb').model as typeof quantModel;
-    for (const a of [q.lstm.weightsQ, q.lstm.biasQ, q.head.weightsQ, q.tables.tanhQ15]) {
+    for (const a of [q.recurrent.weightsQ, q.recurrent.biasQ, q.head.weightsQ, q.tables.tanhQ15]) {
       expect(a.buffer).not.toBe(bytes.buffer);
       expect(a.byteLength).toBe(a.buffer.byteLength);
     }
@@ -205,14 +205,14 @@ describe('structural validation', () => {
   const qBytes = encodeQuantizedModel(quantModel);
 
   const cases: [string, Uint8Array, protobuf.Type, (o: Pb) => void, string][] = [
-    ['kernel length', fBytes, FloatModelPb, (o) => o.lstm.kernel.pop(), 'invalid float model: lstm.kernel has 59 values; expected 60 (inputSize*4*units)'],
-    ['head size', fBytes, FloatModelPb, (o) => (o.head.inputSize = 4), 'invalid float model: head.inputSize is 4; expected 5 (lstm.units)'],
-    ['feature names', fBytes, FloatModelPb, (o) => o.featureNames.push('extra'), 'invalid float model: featureNames has 4 entries; expected 3 (lstm.inputSize)'],
+    ['kernel length', fBytes, FloatModelPb, (o) => o.recurrent.kernel.pop(), 'invalid float model: recurrent.kernel has 59 values; expected 60 (inputSize*4*units)'],
+    ['head size', fBytes, FloatModelPb, (o) => (o.head.inputSize = 4), 'invalid float model: head.inputSize is 4; expected 5 (recurrent.units)'],
+    ['feature names', fBytes, FloatModelPb, (o) => o.featureNames.push('extra'), 'invalid float model: featureNames has 4 entries; expected 3 (recurrent.inputSize)'],
     ['non-finite', fBytes, FloatModelPb, (o) => (o.inputNorm.std[1] = Infinity), 'invalid float model: inputNorm.std[1] is Infinity; expected a finite number'],
-    ['missing layer', fBytes, FloatModelPb, (o) => delete o.lstm, 'invalid float model: lstm is missing'],
+    ['missing layer', fBytes, FloatModelPb, (o) => delete o.recurrent, 'invalid float model: recurrent is missing'],
     ['task', fBytes, FloatModelPb, (o) => (o.task = 'ranking'), 'invalid float model: task is "ranking"; expected "regression" or "classification"'],
-    ['weightsQ length', qBytes, QuantizedModelPb, (o) => (o.lstm.weightsQ = o.lstm.weightsQ.subarray(1)), 'invalid quantized model: lstm.weightsQ has 159 values; expected 160 (4*units*(inputSize+units))'],
-    ['gate shift', qBytes, QuantizedModelPb, (o) => (o.lstm.gateShift = 40), 'invalid quantized model: lstm.gateShift is 40; expected an integer in 1..31'],
+    ['weightsQ length', qBytes, QuantizedModelPb, (o) => (o.recurrent.weightsQ = o.recurrent.weightsQ.subarray(1)), 'invalid quantized model: recurrent.weightsQ has 159 values; expected 160 (4*units*(inputSize+units))'],
+    ['gate shift', qBytes, QuantizedModelPb, (o) => (o.recurrent.gateShift = 40), 'invalid quantized model: recurrent.gateShift is 40; expected an integer in 1..31'],
     ['empty table', qBytes, QuantizedModelPb, (o) => (o.tables.tanhQ15 = []), 'invalid quantized model: tables.tanhQ15 is empty'],
     ['int16 range', qBytes, QuantizedModelPb, (o) => (o.tables.sigmoidQ15[3] = 40000), 'invalid quantized model: tables.sigmoidQ15[3] = 40000 is outside int16'],
     ['head bias', qBytes, QuantizedModelPb, (o) => o.head.biasQ.push(1), 'invalid quantized model: head.biasQ has 3 values; expected 2 (outputSize)'],
@@ -223,8 +223,8 @@ describe('structural validation', () => {
 
   it('the encoder refuses a model it could not read back', () => {
     const m = makeFloatModel(small);
-    m.lstm.bias[2] = NaN;
-    expect(userError(() => encodeFloatModel(m))).toBe('cannot encode float model: lstm.bias[2] is NaN; expected a finite number');
+    m.recurrent.bias[2] = NaN;
+    expect(userError(() => encodeFloatModel(m))).toBe('cannot encode float model: recurrent.bias[2] is NaN; expected a finite number');
   });
 });
 

@@ -15,7 +15,7 @@ import { randomFloatModel, randomQuantizedModel, randomWindows } from './fixture
 import type { FloatModel, QuantizedModel } from '../runtime/model.ts';
 
 const quantize = (f: FloatModel) =>
-  quantizeModel(f, { weightScale: 'per-row', calibrationX: randomWindows(1, 8, f.window, f.lstm.inputSize), calibrationCount: 8, floatModelSha256: '' });
+  quantizeModel(f, { weightScale: 'per-row', calibrationX: randomWindows(1, 8, f.window, f.recurrent.inputSize), calibrationCount: 8, floatModelSha256: '' });
 
 describe('bounds from the actual weights', () => {
   it('dotBound is 128·Σ|w| + |b|, reached by the int8 vector of matching signs', () => {
@@ -32,11 +32,11 @@ describe('bounds from the actual weights', () => {
     expect(checks.length).toBeGreaterThanOrEqual(9);
     for (const c of checks) expect(c.ok, c.name).toBe(true);
     // The quantizer picks the largest shift for which the operand bound holds: one more bit would break it.
-    const S = q.lstm.gateShift;
+    const S = q.recurrent.gateShift;
     expect(S).toBeLessThan(31);
-    const accBounds = gateAccBounds(q.lstm.weightsQ, q.lstm.biasQ, q.lstm.inputSize + q.lstm.units);
+    const accBounds = gateAccBounds(q.recurrent.weightsQ, q.recurrent.biasQ, q.recurrent.inputSize + q.recurrent.units);
     const worstWithOneMoreBit = Math.max(
-      ...q.lstm.rowScales.map((s, r) => rescaleOperandBound(accBounds[r], Math.floor(s * 2 ** (12 + S + 1) + 0.5), S + 1)),
+      ...q.recurrent.rowScales.map((s, r) => rescaleOperandBound(accBounds[r], Math.floor(s * 2 ** (12 + S + 1) + 0.5), S + 1)),
     );
     expect(worstWithOneMoreBit).toBeGreaterThanOrEqual(2 ** 31);
   });
@@ -51,7 +51,7 @@ describe('bounds from the actual weights', () => {
 describe('models whose bounds cannot hold', () => {
   it('codegen refuses a quantized model whose rescale operand can pass 2^31', () => {
     const q = randomQuantizedModel({ seed: 5, inputSize: 3, units: 8 });
-    const broken: QuantizedModel = { ...q, lstm: { ...q.lstm, gateMultiplier: q.lstm.gateMultiplier.map((m) => m * 64) } };
+    const broken: QuantizedModel = { ...q, recurrent: { ...q.recurrent, gateMultiplier: q.recurrent.gateMultiplier.map((m) => m * 64) } };
     expect(() => emitModule(broken, { target: 'es5', globalName: 'm', modelSha256: '', generatorVersion: 'test' })).toThrow(UserError);
     expect(() => assertBounds(broken, 'codegen')).toThrow(/cannot prove gate rescale operand .* stays below 2147483648/);
   });
@@ -64,7 +64,7 @@ describe('models whose bounds cannot hold', () => {
 
   it('the quantizer refuses gate pre-activations too large for any shift', () => {
     const f = randomFloatModel({ seed: 2, inputSize: 2, units: 3 });
-    f.lstm.bias[0] = 1e12; // |b / s_r| alone passes 2^31
+    f.recurrent.bias[0] = 1e12; // |b / s_r| alone passes 2^31
     expect(() => quantize(f)).toThrow(UserError);
   });
 
@@ -86,9 +86,9 @@ describe('worst-case inputs saturate identically everywhere', () => {
     // Every weight at its extreme with the same sign, inputs at the extreme of the same sign:
     // each accumulator reaches its proven bound.
     const f = randomFloatModel({ seed: 9, inputSize: 4, units: 6 });
-    f.lstm.kernel.fill(3);
-    f.lstm.recurrentKernel.fill(3);
-    f.lstm.bias.fill(0);
+    f.recurrent.kernel.fill(3);
+    f.recurrent.recurrentKernel.fill(3);
+    f.recurrent.bias.fill(0);
     const q = quantize(f);
     const sim = new Simulator(q);
     const plus = [127, 127, 127, 127];

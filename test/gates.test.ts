@@ -26,14 +26,14 @@ describe.each(GATE_ORDER.map((name, index) => ({ name, index })))('gate $name al
   it('matches the float gate within the budget of its own quantization errors', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const { float, q } = setup(seed);
-      const { inputSize, units, weightsQ, rowScales, columnScales, biasQ, gateMultiplier, gateShift } = q.lstm;
+      const { inputSize, units, weightsQ, rowScales, columnScales, biasQ, gateMultiplier, gateShift } = q.recurrent;
       const width = inputSize + units;
       const rnd = mulberry32(seed * 7919);
       const x = Array.from({ length: inputSize }, () => (rnd() * 2 - 1) * 2);
       const xq = x.map((v, i) => saturateInt8(roundHalfUp(v / q.inputScales[i])));
       // Float gate on the dequantized input, so the budget below covers only the row's own errors.
       const state = newFloatState(units);
-      floatLstmStep(float.lstm, state, x);
+      floatLstmStep(float.recurrent, state, x);
       const sim = new Simulator(q);
       sim.stepQ(xq);
       const cols = 4 * units;
@@ -43,12 +43,12 @@ describe.each(GATE_ORDER.map((name, index) => ({ name, index })))('gate $name al
         let err = 0;
         let acc = biasQ[r];
         for (let i = 0; i < inputSize; i++) {
-          const k = float.lstm.kernel[i * cols + r] * columnScales[i];
+          const k = float.recurrent.kernel[i * cols + r] * columnScales[i];
           err += Math.abs(weightsQ[r * width + i] * rowScales[r] - k) * Math.abs(xq[i]);
           err += Math.abs(k) * Math.abs(x[i] / q.inputScales[i] - xq[i]);
           acc += weightsQ[r * width + i] * xq[i];
         }
-        err += Math.abs(float.lstm.bias[r] - biasQ[r] * rowScales[r]);
+        err += Math.abs(float.recurrent.bias[r] - biasQ[r] * rowScales[r]);
         err += Math.abs(acc) * Math.abs(gateMultiplier[r] / 2 ** (12 + gateShift) - rowScales[r]);
         err += 1 / 2 ** 13;
         const z = state.preActivations[r];
@@ -64,8 +64,8 @@ describe.each(GATE_ORDER.map((name, index) => ({ name, index })))('gate $name al
     for (const sign of [1, -1]) {
       // A bias of ±50 puts the row's pre-activation far past the Q3.12 range (±8).
       const float = randomFloatModel({ seed: 3, inputSize: 3, units: 5 });
-      const units = float.lstm.units;
-      for (let u = 0; u < units; u++) float.lstm.bias[index * units + u] = sign * 50;
+      const units = float.recurrent.units;
+      for (let u = 0; u < units; u++) float.recurrent.bias[index * units + u] = sign * 50;
       const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: randomWindows(3, 16, float.window, 3), calibrationCount: 16, floatModelSha256: '' });
       const sim = new Simulator(q);
       sim.stepQ([127, -128, 127]);

@@ -8,7 +8,7 @@
  *   i = σ(z0); f = σ(z1); c = f*c + i*tanh(z2); o = σ(z3); h = o*tanh(c)
  * with kernel [inputDim][4*units], recurrentKernel [units][4*units], bias [4*units]:
  * exactly GATE_ORDER = input, forget, cell, output and the row-major layouts of
- * FloatLstmLayer, so the weights are copied as they are (no reordering).
+ * FloatRecurrentLayer, so the weights are copied as they are (no reordering).
  * test/trainer/train.test.ts checks this against a plain-JS LSTM.
  *
  * tfjs's LSTM defaults recurrentActivation to hardSigmoid; it is pinned to
@@ -19,7 +19,7 @@
  * works too but prints a "slowness" warning above 2000 elements, i.e. units >= 23);
  * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
  */
-import type { FloatDenseLayer, FloatLstmLayer } from '../runtime/model.ts';
+import type { FloatDenseLayer, FloatRecurrentLayer } from '../runtime/model.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import type { Dataset, Split } from './windows.ts';
@@ -49,7 +49,7 @@ export interface TrainOptions {
 }
 
 export interface TrainResult {
-  lstm: FloatLstmLayer;
+  recurrent: FloatRecurrentLayer;
   head: FloatDenseLayer;
   epochsRun: number;
   /** 1-based epoch whose weights were kept (lowest validation loss). */
@@ -143,14 +143,14 @@ function buildModel(tf: Tf, ds: Dataset, units: number, seed: number): LayersMod
       biasInitializer: 'zeros',
     }),
   );
-  const lstm = model.layers[0]!;
-  const [k] = lstm.getWeights();
+  const recurrent = model.layers[0]!;
+  const [k] = recurrent.getWeights();
   const rec = tf.tensor2d(orthogonalMatrix(units, 4 * units, seed + 2), [units, 4 * units]);
   // Keras unit_forget_bias: bias 0 except 1 for the forget gate (gate index 1).
   const bias = new Float32Array(4 * units);
   bias.fill(1, units, 2 * units);
   const b = tf.tensor1d(bias);
-  lstm.setWeights([k!, rec, b]);
+  recurrent.setWeights([k!, rec, b]);
   tf.dispose([rec, b]);
   return model;
 }
@@ -254,7 +254,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
     const [hk, hb] = model.layers[1]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     const F = ds.featureNames.length;
     return {
-      lstm: { inputSize: F, units: opts.units, kernel: kernel!, recurrentKernel: recurrentKernel!, bias: bias! },
+      recurrent: { inputSize: F, units: opts.units, kernel: kernel!, recurrentKernel: recurrentKernel!, bias: bias! },
       head: { inputSize: opts.units, outputSize: outputCount(ds), kernel: hk!, bias: hb! },
       epochsRun,
       bestEpoch,
@@ -274,7 +274,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
  */
 export function predictFloat(
   tf: Tf,
-  lstm: FloatLstmLayer,
+  recurrent: FloatRecurrentLayer,
   head: FloatDenseLayer,
   x: Float32Array,
   n: number,
@@ -286,7 +286,7 @@ export function predictFloat(
   try {
     model.add(
       tf.layers.lstm({
-        units: lstm.units,
+        units: recurrent.units,
         inputShape: [window, features],
         activation: 'tanh',
         recurrentActivation: 'sigmoid',
@@ -297,9 +297,9 @@ export function predictFloat(
     );
     model.add(tf.layers.dense({ units: head.outputSize, activation: 'linear', kernelInitializer: 'zeros' }));
     const weights = [
-      tf.tensor2d(lstm.kernel, [features, 4 * lstm.units]),
-      tf.tensor2d(lstm.recurrentKernel, [lstm.units, 4 * lstm.units]),
-      tf.tensor1d(lstm.bias),
+      tf.tensor2d(recurrent.kernel, [features, 4 * recurrent.units]),
+      tf.tensor2d(recurrent.recurrentKernel, [recurrent.units, 4 * recurrent.units]),
+      tf.tensor1d(recurrent.bias),
       tf.tensor2d(head.kernel, [head.inputSize, head.outputSize]),
       tf.tensor1d(head.bias),
     ];

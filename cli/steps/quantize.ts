@@ -29,7 +29,7 @@ export interface QuantizeReport {
 
 /** Normalized window values -> the int8 inputs the device computes (NUMERICS.md §3). */
 export function quantizeWindows(q: QuantizedModel, x: Float32Array): Int8Array {
-  const n = q.lstm.inputSize;
+  const n = q.recurrent.inputSize;
   const xq = new Int8Array(x.length);
   for (let i = 0; i < x.length; i++) xq[i] = saturateInt8(roundHalfUp(x[i] / q.inputScales[i % n]));
   return xq;
@@ -53,13 +53,13 @@ class ErrorAccumulator {
 /** Dequantized weights vs float, per gate (in real weight units). */
 function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
   const acc = new ErrorAccumulator();
-  const { inputSize, units, columnScales, weightsQ, rowScales } = q.lstm;
+  const { inputSize, units, columnScales, weightsQ, rowScales } = q.recurrent;
   const cols = GATE_COUNT * units;
   const width = inputSize + units;
   for (let r = 0; r < cols; r++) {
     const gate = GATE_ORDER[Math.floor(r / units)];
     for (let i = 0; i < width; i++) {
-      const w = i < inputSize ? float.lstm.kernel[i * cols + r] : float.lstm.recurrentKernel[(i - inputSize) * cols + r];
+      const w = i < inputSize ? float.recurrent.kernel[i * cols + r] : float.recurrent.recurrentKernel[(i - inputSize) * cols + r];
       acc.add(`weights.${gate}`, w, (weightsQ[r * width + i] * rowScales[r]) / columnScales[i]);
     }
   }
@@ -73,7 +73,7 @@ function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
 /** Float reference and simulator in lockstep over windows; errors per tensor and both outputs. */
 function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
   const { window } = q;
-  const { inputSize, units, cellIntBits } = q.lstm;
+  const { inputSize, units, cellIntBits } = q.recurrent;
   const out = q.head.outputSize;
   const sim = new Simulator(q);
   const errors = new ErrorAccumulator();
@@ -87,7 +87,7 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
     for (let t = 0; t < window; t++) {
       const base = (n * window + t) * inputSize;
       for (let i = 0; i < inputSize; i++) step[i] = split.x[base + i];
-      floatLstmStep(float.lstm, state, step);
+      floatLstmStep(float.recurrent, state, step);
       sim.stepQ(xq.subarray(base, base + inputSize));
       for (let u = 0; u < units; u++) {
         for (let g = 0; g < GATE_COUNT; g++) {
@@ -137,13 +137,13 @@ export function evaluateQuantized(
   const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test);
   const floatMetric = splitMetric(dataset, dataset.test, floatOut);
   const intMetric = splitMetric(dataset, dataset.test, intOut);
-  const mult = Array.from(model.lstm.gateMultiplier, (m) => Math.log2(Math.max(1, Math.abs(m))));
+  const mult = Array.from(model.recurrent.gateMultiplier, (m) => Math.log2(Math.max(1, Math.abs(m))));
   return {
     scheme: {
       weightScale,
       inputPercentile,
-      gateShift: model.lstm.gateShift,
-      cellFormat: `Q${model.lstm.cellIntBits}.${15 - model.lstm.cellIntBits}`,
+      gateShift: model.recurrent.gateShift,
+      cellFormat: `Q${model.recurrent.cellIntBits}.${15 - model.recurrent.cellIntBits}`,
       multiplierBits: { min: Math.floor(Math.min(...mult)) + 1, max: Math.floor(Math.max(...mult)) + 1 },
     },
     calibration: model.calibration,

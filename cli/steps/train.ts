@@ -102,7 +102,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
   }
   const F = dataset.featureNames.length;
   const metric = (split: Split) =>
-    splitMetric(dataset, split, predictFloat(tf, result.lstm, result.head, split.x, split.n, dataset.window, F));
+    splitMetric(dataset, split, predictFloat(tf, result.recurrent, result.head, split.x, split.n, dataset.window, F));
   const model: FloatModel = {
     task: dataset.task,
     featureNames: dataset.featureNames,
@@ -114,7 +114,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
     baseFeatures: dataset.baseFeatures,
     inputNorm: dataset.inputNorm,
     outputNorm: dataset.outputNorm,
-    lstm: result.lstm,
+    recurrent: result.recurrent,
     head: result.head,
     metrics: {
       name: metricName(dataset.task),

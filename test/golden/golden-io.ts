@@ -14,9 +14,9 @@ export interface GoldenFile {
 }
 
 const TYPED: Record<string, 'i8' | 'i16' | 'i32'> = {
-  'lstm.weightsQ': 'i8',
-  'lstm.biasQ': 'i32',
-  'lstm.gateMultiplier': 'i32',
+  'recurrent.weightsQ': 'i8',
+  'recurrent.biasQ': 'i32',
+  'recurrent.gateMultiplier': 'i32',
   'head.weightsQ': 'i8',
   'head.biasQ': 'i32',
   'tables.sigmoidQ15': 'i16',

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { FloatDenseLayer, FloatLstmLayer } from '../../runtime/model.ts';
+import type { FloatDenseLayer, FloatRecurrentLayer } from '../../runtime/model.ts';
 import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { accuracy, persistenceRmse, rmse } from '../../trainer/metrics.ts';
 import { mulberry32, orthogonalMatrix, permutation, predictFloat, trainLstm, type TrainOptions } from '../../trainer/train.ts';
@@ -15,9 +15,9 @@ beforeAll(async () => {
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
 /** Plain-JS LSTM + dense following the layouts documented in runtime/model.ts. */
-function referenceForward(lstm: FloatLstmLayer, head: FloatDenseLayer, x: Float32Array, n: number, W: number): Float64Array {
-  const F = lstm.inputSize;
-  const U = lstm.units;
+function referenceForward(recurrent: FloatRecurrentLayer, head: FloatDenseLayer, x: Float32Array, n: number, W: number): Float64Array {
+  const F = recurrent.inputSize;
+  const U = recurrent.units;
   const out = new Float64Array(n * head.outputSize);
   for (let k = 0; k < n; k++) {
     let h = new Float64Array(U);
@@ -25,9 +25,9 @@ function referenceForward(lstm: FloatLstmLayer, head: FloatDenseLayer, x: Float3
     for (let s = 0; s < W; s++) {
       const z = new Float64Array(4 * U);
       for (let col = 0; col < 4 * U; col++) {
-        let acc = lstm.bias[col]!;
-        for (let f = 0; f < F; f++) acc += x[(k * W + s) * F + f]! * lstm.kernel[f * 4 * U + col]!;
-        for (let u = 0; u < U; u++) acc += h[u]! * lstm.recurrentKernel[u * 4 * U + col]!;
+        let acc = recurrent.bias[col]!;
+        for (let f = 0; f < F; f++) acc += x[(k * W + s) * F + f]! * recurrent.kernel[f * 4 * U + col]!;
+        for (let u = 0; u < U; u++) acc += h[u]! * recurrent.recurrentKernel[u * 4 * U + col]!;
         z[col] = acc;
       }
       const next = new Float64Array(U);
@@ -99,17 +99,17 @@ describe('predictFloat', () => {
     const O = 2;
     const W = 6;
     const n = 7;
-    const lstm: FloatLstmLayer = { inputSize: F, units: U, kernel: r(F * 4 * U), recurrentKernel: r(U * 4 * U), bias: r(4 * U) };
+    const recurrent: FloatRecurrentLayer = { inputSize: F, units: U, kernel: r(F * 4 * U), recurrentKernel: r(U * 4 * U), bias: r(4 * U) };
     const head: FloatDenseLayer = { inputSize: U, outputSize: O, kernel: r(U * O), bias: r(O) };
     const x = r(n * W * F, 2);
     const before = tf.memory().numTensors;
-    const got = predictFloat(tf, lstm, head, x, n, W, F);
+    const got = predictFloat(tf, recurrent, head, x, n, W, F);
     expect(tf.memory().numTensors).toBe(before);
-    const want = referenceForward(lstm, head, x, n, W);
+    const want = referenceForward(recurrent, head, x, n, W);
     expect(got.length).toBe(n * O);
     for (let i = 0; i < got.length; i++) expect(got[i]).toBeCloseTo(want[i]!, 4);
     // and a permuted gate order would not match
-    const swapped = { ...lstm, bias: Float32Array.from(lstm.bias, (_, i) => lstm.bias[(i + U) % (4 * U)]!) };
+    const swapped = { ...recurrent, bias: Float32Array.from(recurrent.bias, (_, i) => recurrent.bias[(i + U) % (4 * U)]!) };
     const wrong = referenceForward(swapped, head, x, n, W);
     expect(Math.max(...Array.from(got, (v, i) => Math.abs(v - wrong[i]!)))).toBeGreaterThan(1e-3);
   });
@@ -123,15 +123,15 @@ describe('trainLstm', () => {
     const { loss, valLoss } = res.history;
     expect(loss[4]).toBeLessThan(loss[0]! * 0.1);
     expect(valLoss[4]).toBeLessThan(valLoss[0]! * 0.1);
-    const pred = predictFloat(tf, res.lstm, res.head, ds.test.x, ds.test.n, ds.window, 1);
+    const pred = predictFloat(tf, res.recurrent, res.head, ds.test.x, ds.test.n, ds.window, 1);
     const testRmse = rmse(pred, ds.test.y, ds.outputNorm);
     expect(testRmse).toBeLessThan(0.1); // amplitude 1
     expect(testRmse).toBeLessThan(0.2 * persistenceRmse(ds, ds.test)!);
     // shapes and layouts of the extracted weights
-    expect(res.lstm).toMatchObject({ inputSize: 1, units: 8 });
-    expect(res.lstm.kernel.length).toBe(1 * 32);
-    expect(res.lstm.recurrentKernel.length).toBe(8 * 32);
-    expect(res.lstm.bias.length).toBe(32);
+    expect(res.recurrent).toMatchObject({ inputSize: 1, units: 8 });
+    expect(res.recurrent.kernel.length).toBe(1 * 32);
+    expect(res.recurrent.recurrentKernel.length).toBe(8 * 32);
+    expect(res.recurrent.bias.length).toBe(32);
     expect(res.head).toMatchObject({ inputSize: 8, outputSize: 1 });
     expect(res.head.kernel.length).toBe(8);
   });
@@ -145,11 +145,11 @@ describe('trainLstm', () => {
     const c = await trainLstm(ds, opts({ seed: 4 }));
     expect(tf.memory().numTensors).toBe(before);
     expect(epochs).toEqual([1, 2, 3]);
-    for (const key of ['kernel', 'recurrentKernel', 'bias'] as const) expect(b.lstm[key]).toEqual(a.lstm[key]);
+    for (const key of ['kernel', 'recurrentKernel', 'bias'] as const) expect(b.recurrent[key]).toEqual(a.recurrent[key]);
     expect(b.head).toEqual(a.head);
     expect(b.history).toEqual(a.history);
-    expect(c.lstm.kernel).not.toEqual(a.lstm.kernel);
-    expect(c.lstm.recurrentKernel).not.toEqual(a.lstm.recurrentKernel);
+    expect(c.recurrent.kernel).not.toEqual(a.recurrent.kernel);
+    expect(c.recurrent.recurrentKernel).not.toEqual(a.recurrent.recurrentKernel);
     expect(c.head.kernel).not.toEqual(a.head.kernel);
   });
 
@@ -167,7 +167,7 @@ describe('trainLstm', () => {
     expect(res.bestValLoss).toBe(Math.min(...valLoss));
     expect(valLoss[res.bestEpoch - 1]).toBe(res.bestValLoss);
     // the returned weights give the best epoch's validation loss, not the last one's
-    const pred = predictFloat(tf, res.lstm, res.head, ds.validation.x, ds.validation.n, ds.window, 1);
+    const pred = predictFloat(tf, res.recurrent, res.head, ds.validation.x, ds.validation.n, ds.window, 1);
     let mse = 0;
     for (let k = 0; k < ds.validation.n; k++) mse += (pred[k]! - ds.validation.y[k]!) ** 2;
     mse /= ds.validation.n;
@@ -184,7 +184,7 @@ describe('trainLstm', () => {
     const res = await trainLstm(ds, opts({ epochs: 5, learningRate: 0.03, seed: 1 }));
     expect(res.head.outputSize).toBe(3);
     expect(res.history.loss[4]).toBeLessThan(res.history.loss[0]! * 0.5);
-    const logits = predictFloat(tf, res.lstm, res.head, ds.test.x, ds.test.n, ds.window, 1);
+    const logits = predictFloat(tf, res.recurrent, res.head, ds.test.x, ds.test.n, ds.window, 1);
     expect(accuracy(logits, ds.test.y, 3)).toBeGreaterThan(0.9);
     // logits, not probabilities: rows do not sum to 1
     const sums = Array.from({ length: ds.test.n }, (_, k) => logits[3 * k]! + logits[3 * k + 1]! + logits[3 * k + 2]!);

@@ -17,7 +17,7 @@ export function trainCommand(): Command {
       writeArtifact(o.out, encodeFloatModel(model));
       const m = model.metrics;
       console.log(
-        `trained LSTM(${model.recurrent.units}) on ${dataset.train.n} windows with ${backend}: ` +
+        `trained ${model.recurrent.cell.toUpperCase()}(${model.recurrent.units}) on ${dataset.train.n} windows with ${backend}: ` +
           `${m.name} train ${fmt(m.train)}, validation ${fmt(m.validation)}, test ${fmt(m.test)}`,
       );
       console.log(`wrote ${o.out}`);

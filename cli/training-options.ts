@@ -8,7 +8,7 @@ import type { TrainStepOptions } from './steps/train.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { BackendPref } from '../trainer/backend.ts';
 import type { MissingPolicy } from '../trainer/csv.ts';
-import type { TargetMode } from '../runtime/model.ts';
+import { CELL_KINDS, type CellKind, type TargetMode } from '../runtime/model.ts';
 
 export interface TrainingDefaults {
   data?: string;
@@ -39,7 +39,8 @@ export function addDataOptions(cmd: Command, d: Partial<TrainingDefaults> = {}):
 
 export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = {}): Command {
   return addDataOptions(cmd, d)
-    .addOption(new Option('--units <n>', 'LSTM units').argParser(intOption(1, 512)).default(d.units ?? 16))
+    .addOption(new Option('--cell <kind>', 'recurrent cell: lstm, gru (reset before the recurrent product, as TensorFlow.js) or rnn (simple tanh RNN)').argParser(choiceOption<CellKind>(CELL_KINDS)).default('lstm'))
+    .addOption(new Option('--units <n>', 'recurrent units').argParser(intOption(1, 512)).default(d.units ?? 16))
     .addOption(new Option('--epochs <n>', 'maximum training epochs').argParser(intOption(1, 100000)).default(d.epochs ?? 30))
     .addOption(new Option('--batch-size <n>', 'windows per gradient step').argParser(intOption(1, 65536)).default(d.batchSize ?? 64))
     .addOption(new Option('--learning-rate <lr>', 'Adam learning rate').argParser(floatOption(0, 10, { exclusiveMin: true })).default(0.005))
@@ -68,6 +69,7 @@ export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): Tr
     horizon: o.horizon as number,
     split: o.split as { train: number; validation: number },
     missing: o.missing as MissingPolicy,
+    cell: o.cell as CellKind,
     units: o.units as number,
     epochs: o.epochs as number,
     batchSize: o.batchSize as number,

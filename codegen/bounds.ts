@@ -5,7 +5,7 @@
  * where a bitwise op or an Int32Array store follows, and below 2^53 always.
  * The code generator refuses a model for which any bound fails.
  */
-import { GATE_COUNT, type QuantizedModel } from '../runtime/model.ts';
+import { gateCount, type QuantizedModel } from '../runtime/model.ts';
 import { BITWISE_LIMIT, EXACT_LIMIT, INT16_MAX, INT8_MAX } from '../runtime/fixed-point.ts';
 import { UserError } from '../runtime/errors.ts';
 
@@ -53,7 +53,7 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
   const accBounds = gateAccBounds(recurrent.weightsQ, recurrent.biasQ, width);
   let worstAcc = 0;
   let worstOperand = 0;
-  for (let r = 0; r < GATE_COUNT * recurrent.units; r++) {
+  for (let r = 0; r < gateCount(recurrent.cell) * recurrent.units; r++) {
     worstAcc = Math.max(worstAcc, accBounds[r]);
     worstOperand = Math.max(worstOperand, rescaleOperandBound(accBounds[r], recurrent.gateMultiplier[r], recurrent.gateShift));
   }
@@ -63,14 +63,26 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
   add('gate rescale operand |acc·m| + 2^(S-1)', worstOperand, BITWISE_LIMIT);
   // Table interpolation: |T[j+1]-T[j]|·frac + 2^(s-1), s = 7 or 6, frac < 2^s.
   add('table interpolation |ΔT·frac| + 2^6', 2 * Q15_MAG * 127 + 64, BITWISE_LIMIT);
-  // f·c + 2^14 with f in [0, 32767], |c| <= 32768.
-  add('cell forget term |f·c| + 2^14', INT16_MAX * Q15_MAG + 2 ** 14, BITWISE_LIMIT);
-  // i·g + 2^(14+K), i in [0, 32767], |g| <= 32767.
-  add('cell input term |i·g| + 2^(14+K)', INT16_MAX * INT16_MAX + 2 ** (14 + K), BITWISE_LIMIT);
-  // tanh argument from the cell: K > 3 shifts left by K-3.
-  add('tanh(c) argument |c|·2^max(0,K-3)', Q15_MAG * 2 ** Math.max(0, K - 3), BITWISE_LIMIT);
-  // o·tanh(c) + 2^22.
-  add('hidden product |o·tanh(c)| + 2^22', INT16_MAX * INT16_MAX + 2 ** 22, BITWISE_LIMIT);
+  if (recurrent.cell === 'lstm') {
+    // f·c + 2^14 with f in [0, 32767], |c| <= 32768.
+    add('cell forget term |f·c| + 2^14', INT16_MAX * Q15_MAG + 2 ** 14, BITWISE_LIMIT);
+    // i·g + 2^(14+K), i in [0, 32767], |g| <= 32767.
+    add('cell input term |i·g| + 2^(14+K)', INT16_MAX * INT16_MAX + 2 ** (14 + K), BITWISE_LIMIT);
+    // tanh argument from the cell: K > 3 shifts left by K-3.
+    add('tanh(c) argument |c|·2^max(0,K-3)', Q15_MAG * 2 ** Math.max(0, K - 3), BITWISE_LIMIT);
+    // o·tanh(c) + 2^22.
+    add('hidden product |o·tanh(c)| + 2^22', INT16_MAX * INT16_MAX + 2 ** 22, BITWISE_LIMIT);
+  } else if (recurrent.cell === 'gru') {
+    // r·h + 2^14, r in [0, 32767], |h| <= 128.
+    add('reset product |r·h| + 2^14', INT16_MAX * INT8_MAG + 2 ** 14, BITWISE_LIMIT);
+    // (2^15 - z)·n + 2^7, z in [0, 32767], |n| <= 32767.
+    add('candidate term |(2^15 - z)·n| + 2^7', Q15_MAG * INT16_MAX + 2 ** 7, BITWISE_LIMIT);
+    // z·h + ((2^15 - z)·n >> 8) + 2^14: Q0.22 sum before >> 15.
+    add('hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14', INT16_MAX * INT8_MAG + (Q15_MAG * INT16_MAX) / 2 ** 8 + 1 + 2 ** 14, BITWISE_LIMIT);
+  } else {
+    // tanh(z) + 2^7 before >> 8.
+    add('hidden rounding |tanh(z)| + 2^7', INT16_MAX + 2 ** 7, BITWISE_LIMIT);
+  }
   // Head accumulator is stored in an Int32Array.
   let worstHead = 0;
   for (let k = 0; k < head.outputSize; k++) {

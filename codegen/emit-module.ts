@@ -11,7 +11,7 @@
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
  */
-import { GATE, GATE_COUNT, GATE_ORDER, type QuantizedModel } from '../runtime/model.ts';
+import { GATE, GATE_ORDER, GRU_GATE, TANH_GATES, gateNames, type QuantizedModel } from '../runtime/model.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
@@ -47,7 +47,7 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     target: options.target,
     generator: `lstm-mcu ${options.generatorVersion}`,
     modelSha256: options.modelSha256,
-    cell: 'lstm',
+    cell: q.recurrent.cell,
     task: q.task,
     inputSize: q.recurrent.inputSize,
     units: q.recurrent.units,
@@ -59,13 +59,13 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     featureNames: q.featureNames,
     targetNames: q.targetNames,
     classLabels: q.classLabels,
-    gateOrder: [...GATE_ORDER],
+    gateOrder: [...gateNames(q.recurrent.cell)],
     formats: {
       input: 'int8, per-feature scale',
       hidden: `Q0.${HIDDEN_FRAC_BITS} int8`,
       gateIn: `Q3.${GATE_IN_FRAC_BITS} int16`,
       gateOut: 'Q0.15 int16',
-      cell: `Q${q.recurrent.cellIntBits}.${15 - q.recurrent.cellIntBits} int16`,
+      cell: q.recurrent.cell === 'lstm' ? `Q${q.recurrent.cellIntBits}.${15 - q.recurrent.cellIntBits} int16` : 'none',
       output: 'int32 head accumulator',
     },
     inputScales: q.inputScales,
@@ -90,6 +90,8 @@ function base64Literal(chunk: number, data: Int8Array | Int16Array | Int32Array 
   return `[${chunks.join(', ')}]`;
 }
 
+const CELL_TITLE = { lstm: 'LSTM', gru: 'GRU', rnn: 'Simple RNN' } as const;
+
 const isValidIdentifier = (s: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
 
 export function emitModule(q: QuantizedModel, options: EmitOptions): string {
@@ -101,7 +103,6 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   const NI = recurrent.inputSize;
   const NU = recurrent.units;
   const NO = head.outputSize;
-  const K = recurrent.cellIntBits;
   const info = moduleInfo(q, options);
   const b = new CodeBuilder();
 
@@ -111,13 +112,13 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   b.comment(`float model sha256 ${q.floatModelSha256}`);
   b.comment(`trained on ${q.provenance.data} (sha256 ${q.provenance.dataSha256.slice(0, 16)}…), seed ${q.provenance.seed}`);
   b.comment(
-    `LSTM ${NI} inputs (${q.featureNames.join(', ')}) -> ${NU} units -> dense ${NO} (${q.task}); ` +
+    `${CELL_TITLE[q.recurrent.cell]} ${NI} inputs (${q.featureNames.join(', ')}) -> ${NU} units -> dense ${NO} (${q.task}); ` +
       `window ${q.window}, horizon ${q.horizon}`,
   );
-  b.comment('Numeric contract: docs/NUMERICS.md. Gate order i, f, g, o (input, forget, cell, output).');
+  b.comment(`Numeric contract: docs/NUMERICS.md. Gate order: ${gateNames(q.recurrent.cell).join(', ')}.`);
   b.comment(
     `Formats: x int8 (per-feature scale), h Q0.7 int8, gate in Q3.12, gate out Q0.15, ` +
-      `cell Q${K}.${15 - K} int16, output int32 accumulator.`,
+      `cell ${info.formats.cell}, output int32 accumulator.`,
   );
   b.comment('Proven bounds (worst case over all inputs and states):');
   for (const c of bounds) b.comment(`  ${c.name} <= ${c.bound} < ${c.limit}`);
@@ -140,21 +141,24 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   const NO = head.outputSize;
   const K = recurrent.cellIntBits;
   const S = recurrent.gateShift;
-  const sigLast = q.tables.sigmoidQ15.length - 1;
-  const tanhLast = q.tables.tanhQ15.length - 1;
+  const gates = gateNames(recurrent.cell);
+  const G_COUNT = gates.length;
+  const ROWS = G_COUNT * NU;
+  const lstm = recurrent.cell === 'lstm';
+  const gru = recurrent.cell === 'gru';
 
   // ---- data
   b.comment('---- data: little-endian base64, decoded once at load');
-  b.comment(`W: gate weights int8 [${GATE_COUNT}*${NU} rows][${NV} = ${NI} x + ${NU} h], row = gate*${NU} + unit`);
+  b.comment(`W: gate weights int8 [${G_COUNT}*${NU} rows (${gates.join(', ')})][${NV} = ${NI} x + ${NU} h], row = gate*${NU} + unit`);
   b.line(`var W_B64 = ${base64Literal(chunk, recurrent.weightsQ)};`);
-  b.comment(`B: gate biases int32 [${GATE_COUNT * NU}] in accumulator units`);
+  b.comment(`B: gate biases int32 [${ROWS}] in accumulator units`);
   b.line(`var B_B64 = ${base64Literal(chunk, recurrent.biasQ)};`);
-  b.comment(`M: gate multipliers int32 [${GATE_COUNT * NU}]: gateInQ12 = (acc * M[r] + 2^${S - 1}) >> ${S}`);
+  b.comment(`M: gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * M[r] + 2^${S - 1}) >> ${S}`);
   b.line(`var M_B64 = ${base64Literal(chunk, recurrent.gateMultiplier)};`);
   b.comment(`D: head weights int8 [${NO}][${NU}]; DB: head biases int32 [${NO}]; one accumulator unit = ${head.accScale}`);
   b.line(`var D_B64 = ${base64Literal(chunk, head.weightsQ)};`);
   b.line(`var DB_B64 = ${base64Literal(chunk, head.biasQ)};`);
-  b.comment(`ST: sigmoid(j/32) in Q0.15, j = 0..${sigLast}; TT: tanh(j/64) in Q0.15, j = 0..${tanhLast}`);
+  b.comment(`ST: sigmoid(j/32) in Q0.15, j = 0..${q.tables.sigmoidQ15.length - 1}; TT: tanh(j/64) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1}`);
   b.line(`var ST_B64 = ${base64Literal(chunk, q.tables.sigmoidQ15)};`);
   b.line(`var TT_B64 = ${base64Literal(chunk, q.tables.tanhQ15)};`);
   b.line('');
@@ -201,8 +205,9 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   b.comment('---- state, allocated once');
   b.line(`var V = new Int8Array(${NV}); // v = [x int8 (${NI}), h Q0.7 (${NU})]`);
   b.line(`var H = new Int8Array(V.buffer, ${NI}, ${NU}); // h Q0.7, a view of v`);
-  b.line(`var C = new Int16Array(${NU}); // cell Q${K}.${15 - K}`);
-  b.line(`var G = new Int16Array(${GATE_COUNT * NU}); // gate outputs Q0.15, gate order i, f, g, o`);
+  if (gru) b.line(`var VR = new Int8Array(${NV}); // v' = [x int8, r ⊙ h Q0.7]: input of the candidate rows`);
+  b.line(`var C = new Int16Array(${lstm ? NU : 0}); // ${lstm ? `cell Q${K}.${15 - K}` : 'no cell state in this cell kind'}`);
+  b.line(`var G = new Int16Array(${ROWS}); // gate outputs Q0.15, gate order ${gates.join(', ')}`);
   b.line(`var Y = new Int32Array(${NO}); // head accumulator`);
   b.line(`var XQ = new Int8Array(${NI}); // step(): quantized readings`);
   b.line(`var YF = new Float64Array(${NO}); // step(): real outputs`);
@@ -225,7 +230,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.comment('cached row views for E.convolve: one per gate row, one per head row');
     b.line('var RW = [], RD = [], r;');
     b.block('if (native) {', () => {
-      b.line(`for (r = 0; r < ${GATE_COUNT * NU}; r++) RW.push(new Int8Array(W.buffer, r * ${NV}, ${NV}));`);
+      b.line(`for (r = 0; r < ${ROWS}; r++) RW.push(new Int8Array(W.buffer, r * ${NV}, ${NV}));`);
       b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${NU}, ${NU}));`);
     });
   }
@@ -234,8 +239,8 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   b.block('function reset() {', () => {
     b.line('var i;');
     b.line(`for (i = 0; i < ${NV}; i++) V[i] = 0;`);
-    b.line(`for (i = 0; i < ${NU}; i++) C[i] = 0;`);
-    b.line(`for (i = 0; i < ${GATE_COUNT * NU}; i++) G[i] = 0;`);
+    if (lstm) b.line(`for (i = 0; i < ${NU}; i++) C[i] = 0;`);
+    b.line(`for (i = 0; i < ${ROWS}; i++) G[i] = 0;`);
     b.line(`for (i = 0; i < ${NO}; i++) Y[i] = 0;`);
   });
   b.line('');
@@ -248,46 +253,37 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
       b.line('z = xq[i];');
       emitSaturateInt8(b, 'z');
-      b.line('V[i] = z;');
+      b.line(gru ? 'V[i] = VR[i] = z;' : 'V[i] = z;');
     });
-    for (let g = 0; g < GATE_COUNT; g++) {
-      const name = GATE_ORDER[g];
-      const act = g === GATE.cell ? 'tanh' : 'σ';
-      b.comment(`gate ${name} (rows ${g * NU}..${(g + 1) * NU - 1}): acc = Σ W[r,i] v[i] + B[r];`);
-      b.comment(`  gateInQ12 = sat16((acc * M[r] + 2^${S - 1}) >> ${S});  G[r] = ${act}(gateInQ12)  (Q3.12 -> Q0.15)`);
-      b.block(`for (r = ${g * NU}; r < ${(g + 1) * NU}; r++) {`, () => {
-        if (espruino) {
-          b.line('if (native) acc = E.convolve(RW[r], V, 0) + B[r];');
-          b.block('else {', () => {
-            b.line(`acc = B[r]; w = r * ${NV};`);
-            b.line(`for (i = 0; i < ${NV}; i++) acc += W[w + i] * V[i];`);
-          });
-        } else {
-          b.line(`acc = B[r]; w = r * ${NV};`);
-          b.line(`for (i = 0; i < ${NV}; i++) acc += W[w + i] * V[i];`);
-        }
-        b.line(`z = ${roundShiftText('acc * M[r]', S)};`);
-        emitSaturateInt16(b, 'z');
-        if (g === GATE.cell) emitTanh(b, 'z', 'y', 'TT', tanhLast);
-        else emitSigmoid(b, 'z', 'y', 'ST', sigLast);
-        b.line('G[r] = y;');
+    if (lstm) {
+      GATE_ORDER.forEach((_, g) => emitGateRows(b, q, options, g, 'V'));
+      emitLstmUpdate(b, q);
+    } else if (gru) {
+      emitGateRows(b, q, options, GRU_GATE.update, 'V');
+      emitGateRows(b, q, options, GRU_GATE.reset, 'V');
+      b.comment(`v' = [x, r ⊙ h]:  VR[NI+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)`);
+      b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
+        b.line(`h = ${roundShiftText(`G[${GRU_GATE.reset * NU} + u] * H[u]`, 15)};`);
+        emitSaturateInt8(b, 'h');
+        b.line(`VR[${NI} + u] = h;`);
+      });
+      emitGateRows(b, q, options, GRU_GATE.candidate, 'VR');
+      b.comment('h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)');
+      b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
+        b.line(`z = G[${GRU_GATE.update * NU} + u];`);
+        b.line(`h = (z * H[u] + (${roundShiftText(`(32768 - z) * G[${GRU_GATE.candidate * NU} + u]`, 8)}) + 16384) >> 15;`);
+        emitSaturateInt8(b, 'h');
+        b.line('H[u] = h;');
+      });
+    } else {
+      emitGateRows(b, q, options, 0, 'V');
+      b.comment('h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)');
+      b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
+        b.line(`h = ${roundShiftText('G[u]', 8)};`);
+        emitSaturateInt8(b, 'h');
+        b.line('H[u] = h;');
       });
     }
-    b.comment(`c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})`);
-    b.comment(`h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)`);
-    b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
-      b.line(
-        `c = (${roundShiftText(`G[${GATE.forget * NU} + u] * C[u]`, 15)}) + ` +
-          `(${roundShiftText(`G[${GATE.input * NU} + u] * G[${GATE.cell * NU} + u]`, 15 + K)});`,
-      );
-      emitSaturateInt16(b, 'c');
-      b.line('C[u] = c;');
-      b.line(`z = ${cellToQ12Text('c', K)}; // tanh argument, Q3.12`);
-      emitTanh(b, 'z', 't', 'TT', tanhLast);
-      b.line(`h = ${roundShiftText(`G[${GATE.output * NU} + u] * t`, 23)};`);
-      emitSaturateInt8(b, 'h');
-      b.line('H[u] = h;');
-    });
     b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]');
     b.block(`for (k = 0; k < ${NO}; k++) {`, () => {
       if (espruino) {
@@ -335,4 +331,55 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
 
   b.line(`var info = ${JSON.stringify(info)};`);
   b.line('return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };');
+}
+
+/**
+ * The rows of gate g over the int8 vector `vec` (V, or VR for the GRU candidate):
+ *   acc = Σ W[r,i] vec[i] + B[r];  z = sat16((acc*M[r] + 2^(S-1)) >> S);  G[r] = σ(z) or tanh(z)
+ */
+function emitGateRows(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, g: number, vec: string): void {
+  const { units: NU, inputSize: NI, gateShift: S, cell } = q.recurrent;
+  const NV = NI + NU;
+  const name = gateNames(cell)[g];
+  const tanh = TANH_GATES.has(name);
+  b.comment(`gate ${name} (rows ${g * NU}..${(g + 1) * NU - 1}): acc = Σ W[r,i] ${vec}[i] + B[r];`);
+  b.comment(`  gateInQ12 = sat16((acc * M[r] + 2^${S - 1}) >> ${S});  G[r] = ${tanh ? 'tanh' : 'σ'}(gateInQ12)  (Q3.12 -> Q0.15)`);
+  b.block(`for (r = ${g * NU}; r < ${(g + 1) * NU}; r++) {`, () => {
+    if (options.target === 'espruino') {
+      b.line(`if (native) acc = E.convolve(RW[r], ${vec}, 0) + B[r];`);
+      b.block('else {', () => {
+        b.line(`acc = B[r]; w = r * ${NV};`);
+        b.line(`for (i = 0; i < ${NV}; i++) acc += W[w + i] * ${vec}[i];`);
+      });
+    } else {
+      b.line(`acc = B[r]; w = r * ${NV};`);
+      b.line(`for (i = 0; i < ${NV}; i++) acc += W[w + i] * ${vec}[i];`);
+    }
+    b.line(`z = ${roundShiftText('acc * M[r]', S)};`);
+    emitSaturateInt16(b, 'z');
+    if (tanh) emitTanh(b, 'z', 'y', 'TT', q.tables.tanhQ15.length - 1);
+    else emitSigmoid(b, 'z', 'y', 'ST', q.tables.sigmoidQ15.length - 1);
+    b.line('G[r] = y;');
+  });
+}
+
+/** LSTM cell and hidden update (NUMERICS.md §5 steps 4-5). */
+function emitLstmUpdate(b: CodeBuilder, q: QuantizedModel): void {
+  const { units: NU, cellIntBits: K } = q.recurrent;
+  const tanhLast = q.tables.tanhQ15.length - 1;
+  b.comment(`c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})`);
+  b.comment(`h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)`);
+  b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
+    b.line(
+      `c = (${roundShiftText(`G[${GATE.forget * NU} + u] * C[u]`, 15)}) + ` +
+        `(${roundShiftText(`G[${GATE.input * NU} + u] * G[${GATE.cell * NU} + u]`, 15 + K)});`,
+    );
+    emitSaturateInt16(b, 'c');
+    b.line('C[u] = c;');
+    b.line(`z = ${cellToQ12Text('c', K)}; // tanh argument, Q3.12`);
+    emitTanh(b, 'z', 't', 'TT', tanhLast);
+    b.line(`h = ${roundShiftText(`G[${GATE.output * NU} + u] * t`, 23)};`);
+    emitSaturateInt8(b, 'h');
+    b.line('H[u] = h;');
+  });
 }

@@ -3,7 +3,7 @@
  * contract of docs/NUMERICS.md. All float work (scales, multipliers, tables)
  * happens here, once; the device only ever sees integers.
  */
-import { GATE_COUNT, GATE_ORDER, type FloatModel, type QuantizedModel, type TensorRange } from '../runtime/model.ts';
+import { gateCount, gateNames, type FloatModel, type QuantizedModel, type TensorRange } from '../runtime/model.ts';
 import {
   BITWISE_LIMIT,
   GATE_IN_FRAC_BITS,
@@ -53,6 +53,7 @@ const MAX_CELL_INT_BITS = 12;
 export function calibrate(model: FloatModel, x: Float32Array, count: number): TensorRange[] {
   const { recurrent, head, window } = model;
   const units = recurrent.units;
+  const gates = gateNames(recurrent.cell);
   const ranges = new Map<string, TensorRange>();
   const see = (name: string, v: number) => {
     const r = ranges.get(name);
@@ -69,13 +70,11 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
       for (let i = 0; i < recurrent.inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * recurrent.inputSize + i]);
     }
     const y = floatPredictWindow(recurrent, head, x, n * stride, window, (s) => {
-      for (let g = 0; g < GATE_COUNT; g++) {
-        for (let u = 0; u < units; u++) see(`gate.${GATE_ORDER[g]}.preactivation`, s.preActivations[g * units + u]);
-      }
-      for (let u = 0; u < units; u++) {
-        see('cell', s.c[u]);
-        see('hidden', s.h[u]);
-      }
+      gates.forEach((gate, g) => {
+        for (let u = 0; u < units; u++) see(`gate.${gate}.preactivation`, s.preActivations[g * units + u]);
+      });
+      for (let u = 0; u < s.c.length; u++) see('cell', s.c[u]);
+      for (let u = 0; u < units; u++) see('hidden', s.h[u]);
     });
     for (let k = 0; k < y.length; k++) see('output', y[k]);
   }
@@ -127,8 +126,8 @@ export function chooseGateShift(rowScales: number[], accBounds: number[]): { shi
 
 export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizedModel {
   const { recurrent, head } = model;
-  const { inputSize, units } = recurrent;
-  const cols = GATE_COUNT * units;
+  const { inputSize, units, cell } = recurrent;
+  const cols = gateCount(cell) * units;
   const width = inputSize + units;
   if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
 
@@ -180,7 +179,8 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   const accBounds = gateAccBounds(weightsQ, biasQ, width);
   const { shift: gateShift, multipliers: gateMultiplier } = chooseGateShift(rowScales, accBounds);
 
-  const cellIntBits = chooseCellIntBits(maxAbs(byName.get('cell')));
+  // Cell state format (LSTM only; the other cells keep no cell state).
+  const cellIntBits = cell === 'lstm' ? chooseCellIntBits(maxAbs(byName.get('cell'))) : 0;
 
   // Head: y = D h + d with h in Q0.7; one scale for all outputs so raw scores compare.
   const out = head.outputSize;
@@ -216,7 +216,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     inputNorm: { mean: [...model.inputNorm.mean], std: [...model.inputNorm.std] },
     outputNorm: { mean: [...model.outputNorm.mean], std: [...model.outputNorm.std] },
     inputScales,
-    recurrent: { inputSize, units, columnScales, weightsQ, rowScales, biasQ, gateMultiplier, gateShift, cellIntBits },
+    recurrent: { cell, inputSize, units, columnScales, weightsQ, rowScales, biasQ, gateMultiplier, gateShift, cellIntBits },
     head: { inputSize: units, outputSize: out, weightsQ: headWeightsQ, accScale, biasQ: headBiasQ },
     tables: { sigmoidQ15: buildSigmoidTable(), tanhQ15: buildTanhTable() },
     calibration,

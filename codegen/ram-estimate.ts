@@ -4,7 +4,7 @@
  * a typed array of n bytes costs about 3 + ceil(n / blockSize) blocks, each
  * extra view 2 blocks. Source text of the module is counted separately.
  */
-import type { QuantizedModel } from '../runtime/model.ts';
+import { gateCount, type QuantizedModel } from '../runtime/model.ts';
 
 export interface RamEstimate {
   weightBytes: number;
@@ -15,12 +15,14 @@ export interface RamEstimate {
 }
 
 export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
-  const { inputSize: I, units: U } = q.recurrent;
+  const { inputSize: I, units: U, cell } = q.recurrent;
   const O = q.head.outputSize;
-  const rows = 4 * U;
+  const rows = gateCount(cell) * U;
+  const cellState = cell === 'lstm' ? U * 2 : 0;
+  const resetVector = cell === 'gru' ? I + U : 0; // VR = [x, r ⊙ h]
   const weightArrays = [rows * (I + U), rows * 4, rows * 4, O * U, O * 4]; // W, B, M, D, DB
   const tableArrays = [q.tables.sigmoidQ15.length * 2, q.tables.tanhQ15.length * 2];
-  const stateArrays = [I + U, U * 2, rows * 2, O * 4, I, O * 8, I * 8, I * 8, O * 8, O * 8]; // V, C, G, Y, XQ, YF, IG, IO, OG, OO
+  const stateArrays = [I + U, cellState, resetVector, rows * 2, O * 4, I, O * 8, I * 8, I * 8, O * 8, O * 8]; // V, C, VR, G, Y, XQ, YF, IG, IO, OG, OO
   const blocksOf = (sizes: number[]) => sizes.reduce((s, n) => s + 3 + Math.ceil(n / blockSize), 0);
   const views = (rows + O + 1) * 2; // row views for E.convolve, and H
   const sum = (a: number[]) => a.reduce((s, n) => s + n, 0);

@@ -13,7 +13,9 @@ import protobuf from 'protobufjs';
 import { UserError } from './errors.ts';
 import { describeFsError, writeFileAtomic } from './write-atomic.ts';
 import {
-  GATE_COUNT,
+  CELL_KINDS,
+  gateCount,
+  type CellKind,
   type FloatModel,
   type ModelHeader,
   type Normalization,
@@ -103,6 +105,7 @@ function floatToPb(m: FloatModel): Pb {
   return {
     ...headerToPb(m),
     recurrent: {
+      cell: m.recurrent.cell,
       inputSize: m.recurrent.inputSize,
       units: m.recurrent.units,
       kernel: m.recurrent.kernel,
@@ -120,6 +123,7 @@ function quantizedToPb(m: QuantizedModel): Pb {
     ...headerToPb(m),
     inputScales: m.inputScales,
     recurrent: {
+      cell: l.cell,
       inputSize: l.inputSize,
       units: l.units,
       columnScales: l.columnScales,
@@ -276,7 +280,7 @@ function pbToFloat(o: Pb): FloatModel {
   const mt = need(o.metrics, 'metrics');
   return {
     ...commonFromPb(o),
-    recurrent: { inputSize: l.inputSize, units: l.units, kernel: f32(l.kernel), recurrentKernel: f32(l.recurrentKernel), bias: f32(l.bias) },
+    recurrent: { cell: l.cell as CellKind, inputSize: l.inputSize, units: l.units, kernel: f32(l.kernel), recurrentKernel: f32(l.recurrentKernel), bias: f32(l.bias) },
     head: { inputSize: h.inputSize, outputSize: h.outputSize, kernel: f32(h.kernel), bias: f32(h.bias) },
     metrics: { name: mt.name, train: mt.train, validation: mt.validation, test: mt.test },
     provenance: provenanceFromPb(o.provenance),
@@ -291,6 +295,7 @@ function pbToQuantized(o: Pb): QuantizedModel {
     ...commonFromPb(o),
     inputScales: doubles(o.inputScales),
     recurrent: {
+      cell: l.cell as CellKind,
       inputSize: l.inputSize,
       units: l.units,
       columnScales: doubles(l.columnScales),
@@ -385,13 +390,21 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
   finite('provenance.seed', p.seed);
 }
 
+/** The gate count of a known cell kind; anything else is invalid. */
+function cellGates(cell: string): number {
+  if (!(CELL_KINDS as readonly string[]).includes(cell)) {
+    throw new Invalid(`recurrent.cell is ${JSON.stringify(cell)}; expected one of ${CELL_KINDS.join(', ')}`);
+  }
+  return gateCount(cell as CellKind);
+}
+
 export function validateFloatModel(m: FloatModel): void {
   const { inputSize: I, units: U } = m.recurrent;
   validateCommon(m, I, U, m.head, m.provenance);
-  const G = GATE_COUNT * U;
-  vec('recurrent.kernel', m.recurrent.kernel, I * G, 'inputSize*4*units');
-  vec('recurrent.recurrentKernel', m.recurrent.recurrentKernel, U * G, 'units*4*units');
-  vec('recurrent.bias', m.recurrent.bias, G, '4*units');
+  const G = cellGates(m.recurrent.cell) * U;
+  vec('recurrent.kernel', m.recurrent.kernel, I * G, 'inputSize*gates*units');
+  vec('recurrent.recurrentKernel', m.recurrent.recurrentKernel, U * G, 'units*gates*units');
+  vec('recurrent.bias', m.recurrent.bias, G, 'gates*units');
   vec('head.kernel', m.head.kernel, U * m.head.outputSize, 'inputSize*outputSize');
   vec('head.bias', m.head.bias, m.head.outputSize, 'outputSize');
   // Metrics may be NaN (a split with no windows): they are informational only.
@@ -401,13 +414,13 @@ export function validateQuantizedModel(m: QuantizedModel): void {
   const l = m.recurrent;
   const { inputSize: I, units: U } = l;
   validateCommon(m, I, U, m.head, m.provenance);
-  const G = GATE_COUNT * U;
+  const G = cellGates(l.cell) * U;
   vec('inputScales', m.inputScales, I, 'recurrent.inputSize');
   vec('recurrent.columnScales', l.columnScales, I + U, 'inputSize+units');
-  vec('recurrent.weightsQ', l.weightsQ, G * (I + U), '4*units*(inputSize+units)');
-  vec('recurrent.rowScales', l.rowScales, G, '4*units');
-  vec('recurrent.biasQ', l.biasQ, G, '4*units');
-  vec('recurrent.gateMultiplier', l.gateMultiplier, G, '4*units');
+  vec('recurrent.weightsQ', l.weightsQ, G * (I + U), 'gates*units*(inputSize+units)');
+  vec('recurrent.rowScales', l.rowScales, G, 'gates*units');
+  vec('recurrent.biasQ', l.biasQ, G, 'gates*units');
+  vec('recurrent.gateMultiplier', l.gateMultiplier, G, 'gates*units');
   int('recurrent.gateShift', l.gateShift, 1, 31); // NUMERICS.md: every shift count is in 1..31
   int('recurrent.cellIntBits', l.cellIntBits, 0, 15); // Q(K).(15-K) in int16
   vec('head.weightsQ', m.head.weightsQ, m.head.outputSize * U, 'outputSize*inputSize');

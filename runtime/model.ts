@@ -2,22 +2,45 @@
  * In-memory shapes of the two model artifacts (float and quantized).
  * The protobuf schema in `runtime/artifact.proto` mirrors these one to one.
  *
- * Tensor layouts (named once, used everywhere):
- * - LSTM gate order is GATE_ORDER = [input, forget, cell, output] ("i, f, g, o"),
- *   the Keras / TensorFlow.js order.
- * - Float LSTM `kernel` is [inputSize][4*units] row-major, `recurrentKernel`
- *   is [units][4*units], `bias` is [4*units]; column index = gate*units + unit.
+ * Tensor layouts (named once, used everywhere), with G = the cell's gate count:
+ * - Gate order per cell is CELL_GATES (the Keras / TensorFlow.js orders):
+ *   LSTM [input, forget, cell, output] ("i, f, g, o"), GRU [update, reset,
+ *   candidate] ("z, r, h~"), simple RNN [candidate].
+ * - Float `kernel` is [inputSize][G*units] row-major, `recurrentKernel`
+ *   is [units][G*units], `bias` is [G*units]; column index = gate*units + unit.
  * - Float dense `kernel` is [inputSize][outputSize] row-major.
- * - Quantized LSTM `weightsQ` is [4*units][inputSize+units] row-major: one row
+ * - Quantized `weightsQ` is [G*units][inputSize+units] row-major: one row
  *   per gate unit (row = gate*units + unit) over the concatenated vector
- *   v = [x (inputSize int8), h (units, hQ7)].
+ *   v = [x (inputSize int8), h (units, hQ7)] (GRU candidate rows: over
+ *   [x, r ⊙ h]).
  * - Quantized dense `weightsQ` is [outputSize][inputSize] row-major.
  */
 
-export const GATE_ORDER = ['input', 'forget', 'cell', 'output'] as const;
-export type GateName = (typeof GATE_ORDER)[number];
+/** The recurrent cells: LSTM, GRU (TensorFlow.js convention: reset before the recurrent product), simple RNN (tanh). */
+export type CellKind = 'lstm' | 'gru' | 'rnn';
+export const CELL_KINDS: readonly CellKind[] = ['lstm', 'gru', 'rnn'];
+
+/** Gate rows of each cell, in the order of its kernel columns. */
+export const CELL_GATES = {
+  lstm: ['input', 'forget', 'cell', 'output'],
+  gru: ['update', 'reset', 'candidate'],
+  rnn: ['candidate'],
+} as const satisfies Record<CellKind, readonly string[]>;
+
+export type GateName = (typeof CELL_GATES)[CellKind][number];
+
+/** Gates squashed by tanh; every other gate by the sigmoid. */
+export const TANH_GATES: ReadonlySet<GateName> = new Set<GateName>(['cell', 'candidate']);
+
+export const gateNames = (cell: CellKind): readonly GateName[] => CELL_GATES[cell];
+export const gateCount = (cell: CellKind): number => CELL_GATES[cell].length;
+
+/** LSTM gate order and indices. */
+export const GATE_ORDER = CELL_GATES.lstm;
 export const GATE_COUNT = GATE_ORDER.length;
 export const GATE = { input: 0, forget: 1, cell: 2, output: 3 } as const;
+/** GRU gate indices. */
+export const GRU_GATE = { update: 0, reset: 1, candidate: 2 } as const;
 
 export type Task = 'regression' | 'classification';
 
@@ -48,13 +71,14 @@ export interface Normalization {
 }
 
 export interface FloatRecurrentLayer {
+  cell: CellKind;
   inputSize: number;
   units: number;
-  /** [inputSize][4*units], gate order GATE_ORDER. */
+  /** [inputSize][G*units], gate order CELL_GATES[cell]. */
   kernel: Float32Array;
-  /** [units][4*units], gate order GATE_ORDER. */
+  /** [units][G*units], gate order CELL_GATES[cell]. */
   recurrentKernel: Float32Array;
-  /** [4*units]. */
+  /** [G*units]. */
   bias: Float32Array;
 }
 
@@ -109,6 +133,7 @@ export interface ActivationTables {
 }
 
 export interface QuantRecurrentLayer {
+  cell: CellKind;
   inputSize: number;
   units: number;
   /** Real value of one int8 step of each entry of v = [x, h] (length inputSize+units). */

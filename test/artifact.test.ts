@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { randomFloatModel, randomQuantizedModel } from './fixtures/random-model.ts';
 import protobuf from 'protobufjs';
 import {
   FORMAT_VERSION,
@@ -205,13 +206,14 @@ describe('structural validation', () => {
   const qBytes = encodeQuantizedModel(quantModel);
 
   const cases: [string, Uint8Array, protobuf.Type, (o: Pb) => void, string][] = [
-    ['kernel length', fBytes, FloatModelPb, (o) => o.recurrent.kernel.pop(), 'invalid float model: recurrent.kernel has 59 values; expected 60 (inputSize*4*units)'],
+    ['unknown cell', fBytes, FloatModelPb, (o) => (o.recurrent.cell = 'lstm2'), 'invalid float model: recurrent.cell is "lstm2"; expected one of lstm, gru, rnn'],
+    ['kernel length', fBytes, FloatModelPb, (o) => o.recurrent.kernel.pop(), 'invalid float model: recurrent.kernel has 59 values; expected 60 (inputSize*gates*units)'],
     ['head size', fBytes, FloatModelPb, (o) => (o.head.inputSize = 4), 'invalid float model: head.inputSize is 4; expected 5 (recurrent.units)'],
     ['feature names', fBytes, FloatModelPb, (o) => o.featureNames.push('extra'), 'invalid float model: featureNames has 4 entries; expected 3 (recurrent.inputSize)'],
     ['non-finite', fBytes, FloatModelPb, (o) => (o.inputNorm.std[1] = Infinity), 'invalid float model: inputNorm.std[1] is Infinity; expected a finite number'],
     ['missing layer', fBytes, FloatModelPb, (o) => delete o.recurrent, 'invalid float model: recurrent is missing'],
     ['task', fBytes, FloatModelPb, (o) => (o.task = 'ranking'), 'invalid float model: task is "ranking"; expected "regression" or "classification"'],
-    ['weightsQ length', qBytes, QuantizedModelPb, (o) => (o.recurrent.weightsQ = o.recurrent.weightsQ.subarray(1)), 'invalid quantized model: recurrent.weightsQ has 159 values; expected 160 (4*units*(inputSize+units))'],
+    ['weightsQ length', qBytes, QuantizedModelPb, (o) => (o.recurrent.weightsQ = o.recurrent.weightsQ.subarray(1)), 'invalid quantized model: recurrent.weightsQ has 159 values; expected 160 (gates*units*(inputSize+units))'],
     ['gate shift', qBytes, QuantizedModelPb, (o) => (o.recurrent.gateShift = 40), 'invalid quantized model: recurrent.gateShift is 40; expected an integer in 1..31'],
     ['empty table', qBytes, QuantizedModelPb, (o) => (o.tables.tanhQ15 = []), 'invalid quantized model: tables.tanhQ15 is empty'],
     ['int16 range', qBytes, QuantizedModelPb, (o) => (o.tables.sigmoidQ15[3] = 40000), 'invalid quantized model: tables.sigmoidQ15[3] = 40000 is outside int16'],
@@ -283,5 +285,17 @@ describe('files', () => {
     expect(userError(() => writeArtifact(target, bytes))).toMatch(/^cannot write .*target: /);
     expect(fs.readdirSync(dir).sort()).toEqual(['blocker', 'target']);
     expect(fs.readFileSync(blocker, 'utf8')).toBe('not a directory');
+  });
+});
+
+describe('every cell kind', () => {
+  it.each(['gru', 'rnn'] as const)('round-trips %s models of both kinds', (cell) => {
+    const float = randomFloatModel({ seed: 3, inputSize: 2, units: 5, cell });
+    const decodedFloat = decodeArtifact(encodeFloatModel(float), 'f.pb');
+    expect(decodedFloat).toStrictEqual({ kind: 'float', model: float });
+    const quant = randomQuantizedModel({ seed: 3, inputSize: 2, units: 5, cell });
+    const decodedQuant = decodeArtifact(encodeQuantizedModel(quant), 'q.pb');
+    expect(decodedQuant.kind).toBe('quantized');
+    expect(decodedQuant.model.recurrent).toStrictEqual(quant.recurrent);
   });
 });

@@ -6,37 +6,40 @@
  * breaks this long before it breaks a metric.
  */
 import { describe, expect, it } from 'vitest';
-import { GATE, GATE_ORDER } from '../runtime/model.ts';
+import { CELL_KINDS, TANH_GATES, gateCount, gateNames, type CellKind } from '../runtime/model.ts';
 import { Simulator } from '../runtime/simulator.ts';
-import { floatLstmStep, newFloatState } from '../runtime/float-reference.ts';
+import { floatRecurrentStep, newFloatState } from '../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../runtime/fixed-point.ts';
 import { randomFloatModel, randomWindows, mulberry32 } from './fixtures/random-model.ts';
 import { quantizeModel } from '../codegen/quantize.ts';
 
 const TABLE_LSB = 2 / 32768; // table error budget (fixed-point.test.ts)
 
-function setup(seed: number) {
-  const float = randomFloatModel({ seed, inputSize: 3, units: 5, weightRange: 1.5, biasRange: 1 });
+function setup(seed: number, cell: CellKind) {
+  const float = randomFloatModel({ seed, inputSize: 3, units: 5, weightRange: 1.5, biasRange: 1, cell });
   const calib = randomWindows(seed, 16, float.window, 3);
   const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: calib, calibrationCount: 16, floatModelSha256: '' });
   return { float, q };
 }
 
-describe.each(GATE_ORDER.map((name, index) => ({ name, index })))('gate $name alone', ({ name, index }) => {
+const CASES = CELL_KINDS.flatMap((cell) => gateNames(cell).map((name, index) => ({ cell, name, index })));
+
+describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
+  const isTanh = TANH_GATES.has(name);
   it('matches the float gate within the budget of its own quantization errors', () => {
     for (let seed = 1; seed <= 20; seed++) {
-      const { float, q } = setup(seed);
+      const { float, q } = setup(seed, cell);
       const { inputSize, units, weightsQ, rowScales, columnScales, biasQ, gateMultiplier, gateShift } = q.recurrent;
       const width = inputSize + units;
       const rnd = mulberry32(seed * 7919);
       const x = Array.from({ length: inputSize }, () => (rnd() * 2 - 1) * 2);
       const xq = x.map((v, i) => saturateInt8(roundHalfUp(v / q.inputScales[i])));
       // Float gate on the dequantized input, so the budget below covers only the row's own errors.
-      const state = newFloatState(units);
-      floatLstmStep(float.recurrent, state, x);
+      const state = newFloatState(float.recurrent);
+      floatRecurrentStep(float.recurrent, state, x);
       const sim = new Simulator(q);
       sim.stepQ(xq);
-      const cols = 4 * units;
+      const cols = gateCount(cell) * units;
       for (let u = 0; u < units; u++) {
         const r = index * units + u;
         // |Δz| <= Σ|q s_r - k|·|vq| + Σ|k|·|x/sx - xq| + |b - bq s_r| + |acc|·|m/2^(12+S) - s_r| + 1/2^13
@@ -52,8 +55,8 @@ describe.each(GATE_ORDER.map((name, index) => ({ name, index })))('gate $name al
         err += Math.abs(acc) * Math.abs(gateMultiplier[r] / 2 ** (12 + gateShift) - rowScales[r]);
         err += 1 / 2 ** 13;
         const z = state.preActivations[r];
-        const slope = index === GATE.cell ? 1 : 0.25;
-        const floatGate = index === GATE.cell ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
+        const slope = isTanh ? 1 : 0.25;
+        const floatGate = isTanh ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
         const simGate = sim.state.gatesQ15[r] / 32768;
         expect(Math.abs(simGate - floatGate), `${name} gate, seed ${seed}, unit ${u}`).toBeLessThanOrEqual(slope * err + TABLE_LSB);
       }
@@ -63,7 +66,7 @@ describe.each(GATE_ORDER.map((name, index) => ({ name, index })))('gate $name al
   it('saturates at the documented ends when its pre-activation is driven far out', () => {
     for (const sign of [1, -1]) {
       // A bias of ±50 puts the row's pre-activation far past the Q3.12 range (±8).
-      const float = randomFloatModel({ seed: 3, inputSize: 3, units: 5 });
+      const float = randomFloatModel({ seed: 3, inputSize: 3, units: 5, cell });
       const units = float.recurrent.units;
       for (let u = 0; u < units; u++) float.recurrent.bias[index * units + u] = sign * 50;
       const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: randomWindows(3, 16, float.window, 3), calibrationCount: 16, floatModelSha256: '' });
@@ -71,7 +74,7 @@ describe.each(GATE_ORDER.map((name, index) => ({ name, index })))('gate $name al
       sim.stepQ([127, -128, 127]);
       for (let u = 0; u < units; u++) {
         const g = sim.state.gatesQ15[index * units + u];
-        if (index === GATE.cell) expect(g).toBe(sign > 0 ? 32767 : -32767);
+        if (isTanh) expect(g).toBe(sign > 0 ? 32767 : -32767);
         else expect(g).toBe(sign > 0 ? 32757 : 11);
       }
     }

@@ -10,7 +10,7 @@ import { emitModule, TARGETS } from '../codegen/emit-module.ts';
 import { availableEngines } from '../runtime/engines.ts';
 import { checkParity } from '../runtime/parity.ts';
 import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
+import { CELL_KINDS, type QuantizedModel } from '../runtime/model.ts';
 
 const { engines, skipped } = availableEngines();
 const seed = Number(process.env.PARITY_SEED ?? Date.now() % 2 ** 31);
@@ -43,6 +43,7 @@ describe('generated code matches the simulator bit for bit', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
+          cell: fc.constantFrom(...CELL_KINDS),
           seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
           inputSize: fc.integer({ min: 1, max: 5 }),
           units: fc.integer({ min: 1, max: 12 }),
@@ -57,12 +58,12 @@ describe('generated code matches the simulator bit for bit', () => {
           await expectExact(q, randomSegments(p.seed, p.inputSize, p.lengths, p.extremeShare));
         },
       ),
-      { seed, numRuns: 25 },
+      { seed, numRuns: 30 },
     );
   }, 120_000);
 
-  it('a larger model (8 inputs x 64 units) over 120 steps', async () => {
-    const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2 });
+  it.each(CELL_KINDS)('a larger %s model (8 inputs x 64 units) over 120 steps', async (cell) => {
+    const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2, cell });
     await expectExact(q, randomSegments(7, 8, [60, 60], 0.1));
   }, 300_000);
 

@@ -19,7 +19,7 @@
  * works too but prints a "slowness" warning above 2000 elements, i.e. units >= 23);
  * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
  */
-import type { FloatDenseLayer, FloatRecurrentLayer } from '../runtime/model.ts';
+import { GATE, gateCount, type CellKind, type FloatDenseLayer, type FloatRecurrentLayer } from '../runtime/model.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import type { Dataset, Split } from './windows.ts';
@@ -36,6 +36,8 @@ export interface EpochInfo {
 }
 
 export interface TrainOptions {
+  /** Recurrent cell; default 'lstm'. */
+  cell?: CellKind;
   units: number;
   epochs: number;
   batchSize: number;
@@ -117,22 +119,43 @@ function outputCount(ds: Dataset): number {
   return ds.task === 'classification' ? ds.classLabels.length : ds.targetNames.length;
 }
 
-function buildModel(tf: Tf, ds: Dataset, units: number, seed: number): LayersModel {
+/**
+ * The TensorFlow.js layer of a cell kind, with its activations pinned
+ * (tfjs defaults the recurrent activation to hardSigmoid) and the gate orders
+ * of runtime/model.ts CELL_GATES: LSTM i, f, c, o; GRU z, r, h (reset before
+ * the recurrent product, the only convention tfjs implements); simple RNN tanh.
+ */
+export function recurrentLayer(
+  tf: Tf,
+  cell: CellKind,
+  config: { units: number; inputShape: [number, number]; kernelInitializer: unknown; recurrentInitializer: unknown },
+) {
+  const common = {
+    units: config.units,
+    inputShape: config.inputShape,
+    activation: 'tanh' as const,
+    returnSequences: false,
+    kernelInitializer: config.kernelInitializer as 'zeros',
+    recurrentInitializer: config.recurrentInitializer as 'zeros',
+    biasInitializer: 'zeros' as const,
+  };
+  if (cell === 'gru') return tf.layers.gru({ ...common, recurrentActivation: 'sigmoid' });
+  if (cell === 'rnn') return tf.layers.simpleRNN(common);
+  // unitForgetBias is applied by hand in buildModel: tfjs 4.22's unitForgetBias
+  // initializer leaks 4 tensors per model (it is not wrapped in tidy).
+  return tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid', unitForgetBias: false });
+}
+
+function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, seed: number): LayersModel {
   const F = ds.featureNames.length;
+  const G = gateCount(cell);
   const model = tf.sequential();
   model.add(
-    tf.layers.lstm({
+    recurrentLayer(tf, cell, {
       units,
       inputShape: [ds.window, F],
-      activation: 'tanh',
-      recurrentActivation: 'sigmoid',
-      returnSequences: false,
-      // unitForgetBias is applied below by hand: tfjs 4.22's unitForgetBias
-      // initializer leaks 4 tensors per model (it is not wrapped in tidy).
-      unitForgetBias: false,
       kernelInitializer: tf.initializers.glorotUniform({ seed }),
       recurrentInitializer: 'zeros', // replaced below by a seeded orthogonal matrix
-      biasInitializer: 'zeros',
     }),
   );
   model.add(
@@ -145,10 +168,10 @@ function buildModel(tf: Tf, ds: Dataset, units: number, seed: number): LayersMod
   );
   const recurrent = model.layers[0]!;
   const [k] = recurrent.getWeights();
-  const rec = tf.tensor2d(orthogonalMatrix(units, 4 * units, seed + 2), [units, 4 * units]);
-  // Keras unit_forget_bias: bias 0 except 1 for the forget gate (gate index 1).
-  const bias = new Float32Array(4 * units);
-  bias.fill(1, units, 2 * units);
+  const rec = tf.tensor2d(orthogonalMatrix(units, G * units, seed + 2), [units, G * units]);
+  // LSTM: Keras unit_forget_bias, bias 0 except 1 for the forget gate (gate index 1).
+  const bias = new Float32Array(G * units);
+  if (cell === 'lstm') bias.fill(1, GATE.forget * units, (GATE.forget + 1) * units);
   const b = tf.tensor1d(bias);
   recurrent.setWeights([k!, rec, b]);
   tf.dispose([rec, b]);
@@ -208,7 +231,8 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   checkOptions(opts);
   const tf = opts.tf ?? (await currentBackend()).tf;
   if (ds.train.n === 0 || ds.validation.n === 0) throw new UserError('training needs at least one training and one validation window');
-  const model = buildModel(tf, ds, opts.units, opts.seed);
+  const cell = opts.cell ?? 'lstm';
+  const model = buildModel(tf, ds, cell, opts.units, opts.seed);
   const optimizer = tf.train.adam(opts.learningRate);
   model.compile({ optimizer, loss: lossFn(tf, ds) });
   const rand = mulberry32(opts.seed ^ 0x5eed5eed);
@@ -254,7 +278,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
     const [hk, hb] = model.layers[1]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     const F = ds.featureNames.length;
     return {
-      recurrent: { inputSize: F, units: opts.units, kernel: kernel!, recurrentKernel: recurrentKernel!, bias: bias! },
+      recurrent: { cell, inputSize: F, units: opts.units, kernel: kernel!, recurrentKernel: recurrentKernel!, bias: bias! },
       head: { inputSize: opts.units, outputSize: outputCount(ds), kernel: hk!, bias: hb! },
       epochsRun,
       bestEpoch,
@@ -284,21 +308,11 @@ export function predictFloat(
   if (x.length !== n * window * features) throw new Error(`predictFloat: x has ${x.length} values, expected ${n * window * features}`);
   const model = tf.sequential();
   try {
-    model.add(
-      tf.layers.lstm({
-        units: recurrent.units,
-        inputShape: [window, features],
-        activation: 'tanh',
-        recurrentActivation: 'sigmoid',
-        returnSequences: false,
-        kernelInitializer: 'zeros',
-        recurrentInitializer: 'zeros',
-      }),
-    );
+    model.add(recurrentLayer(tf, recurrent.cell, { units: recurrent.units, inputShape: [window, features], kernelInitializer: 'zeros', recurrentInitializer: 'zeros' }));
     model.add(tf.layers.dense({ units: head.outputSize, activation: 'linear', kernelInitializer: 'zeros' }));
     const weights = [
-      tf.tensor2d(recurrent.kernel, [features, 4 * recurrent.units]),
-      tf.tensor2d(recurrent.recurrentKernel, [recurrent.units, 4 * recurrent.units]),
+      tf.tensor2d(recurrent.kernel, [features, gateCount(recurrent.cell) * recurrent.units]),
+      tf.tensor2d(recurrent.recurrentKernel, [recurrent.units, gateCount(recurrent.cell) * recurrent.units]),
       tf.tensor1d(recurrent.bias),
       tf.tensor2d(head.kernel, [head.inputSize, head.outputSize]),
       tf.tensor1d(head.bias),

@@ -4,9 +4,9 @@
  * side by side on the test windows, tensor by tensor.
  */
 import { DEFAULT_INPUT_PERCENTILE, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
-import { GATE, GATE_COUNT, GATE_ORDER, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
+import { TANH_GATES, gateCount, gateNames, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
-import { floatDense, floatLstmStep, newFloatState } from '../../runtime/float-reference.ts';
+import { floatDense, floatRecurrentStep, newFloatState } from '../../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
 import type { Dataset, Split } from '../../trainer/windows.ts';
 import { metricName, splitMetric } from './train.ts';
@@ -53,11 +53,11 @@ class ErrorAccumulator {
 /** Dequantized weights vs float, per gate (in real weight units). */
 function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
   const acc = new ErrorAccumulator();
-  const { inputSize, units, columnScales, weightsQ, rowScales } = q.recurrent;
-  const cols = GATE_COUNT * units;
+  const { inputSize, units, columnScales, weightsQ, rowScales, cell } = q.recurrent;
+  const cols = gateCount(cell) * units;
   const width = inputSize + units;
   for (let r = 0; r < cols; r++) {
-    const gate = GATE_ORDER[Math.floor(r / units)];
+    const gate = gateNames(cell)[Math.floor(r / units)];
     for (let i = 0; i < width; i++) {
       const w = i < inputSize ? float.recurrent.kernel[i * cols + r] : float.recurrent.recurrentKernel[(i - inputSize) * cols + r];
       acc.add(`weights.${gate}`, w, (weightsQ[r * width + i] * rowScales[r]) / columnScales[i]);
@@ -82,20 +82,20 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
   const intOut = new Float64Array(split.n * out);
   const step = new Float64Array(inputSize);
   for (let n = 0; n < split.n; n++) {
-    const state = newFloatState(units);
+    const state = newFloatState(q.recurrent);
     sim.reset();
     for (let t = 0; t < window; t++) {
       const base = (n * window + t) * inputSize;
       for (let i = 0; i < inputSize; i++) step[i] = split.x[base + i];
-      floatLstmStep(float.recurrent, state, step);
+      floatRecurrentStep(float.recurrent, state, step);
       sim.stepQ(xq.subarray(base, base + inputSize));
       for (let u = 0; u < units; u++) {
-        for (let g = 0; g < GATE_COUNT; g++) {
+        gateNames(q.recurrent.cell).forEach((gate, g) => {
           const z = state.preActivations[g * units + u];
-          const fv = g === GATE.cell ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
-          errors.add(`gate.${GATE_ORDER[g]}`, fv, sim.state.gatesQ15[g * units + u] / 32768);
-        }
-        errors.add('cell', state.c[u], sim.state.cellQ[u] / 2 ** (15 - cellIntBits));
+          const fv = TANH_GATES.has(gate) ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
+          errors.add(`gate.${gate}`, fv, sim.state.gatesQ15[g * units + u] / 32768);
+        });
+        if (state.c.length) errors.add('cell', state.c[u], sim.state.cellQ[u] / 2 ** (15 - cellIntBits));
         errors.add('hidden', state.h[u], sim.state.hQ7[u] / 128);
       }
     }

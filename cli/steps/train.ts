@@ -7,7 +7,7 @@ import { initBackend, type BackendPref } from '../../trainer/backend.ts';
 import { predictFloat, trainLstm } from '../../trainer/train.ts';
 import { accuracy, rmse } from '../../trainer/metrics.ts';
 import { createEpochProgress } from '../../trainer/progress.ts';
-import type { FloatModel, TargetMode, Task } from '../../runtime/model.ts';
+import type { CellKind, FloatModel, TargetMode, Task } from '../../runtime/model.ts';
 import type { Split } from '../../trainer/windows.ts';
 import fs from 'node:fs';
 import { UserError } from '../../runtime/errors.ts';
@@ -28,6 +28,7 @@ export interface DataOptions {
 }
 
 export interface TrainStepOptions extends DataOptions {
+  cell: CellKind;
   units: number;
   epochs: number;
   batchSize: number;
@@ -88,6 +89,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
   let result;
   try {
     result = await trainLstm(dataset, {
+      cell: o.cell,
       units: o.units,
       epochs: o.epochs,
       batchSize: o.batchSize,
@@ -130,6 +132,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
       createdAt: new Date().toISOString(),
       options: JSON.stringify({
         ...dataOptionsOf(o),
+        cell: o.cell,
         units: o.units,
         epochs: o.epochs,
         epochsRun: result.epochsRun,

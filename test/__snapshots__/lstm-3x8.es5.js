@@ -3,7 +3,7 @@
 // float model sha256 ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
 // trained on random (sha256 0000000000000000…), seed 42
 // LSTM 3 inputs (x0, x1, x2) -> 8 units -> dense 1 (regression); window 8, horizon 1
-// Numeric contract: docs/NUMERICS.md. Gate order i, f, g, o (input, forget, cell, output).
+// Numeric contract: docs/NUMERICS.md. Gate order: input, forget, cell, output.
 // Formats: x int8 (per-feature scale), h Q0.7 int8, gate in Q3.12, gate out Q0.15, cell Q2.13 int16, output int32 accumulator.
 // Proven bounds (worst case over all inputs and states):
 //   gate accumulator |Σ W v + b| <= 105606 < 9007199254740992
@@ -19,7 +19,7 @@
 // stepQ and step return buffers owned by the model: copy them to keep them past the next step.
 var lstmModel = (function () {
   // ---- data: little-endian base64, decoded once at load
-  // W: gate weights int8 [4*8 rows][11 = 3 x + 8 h], row = gate*8 + unit
+  // W: gate weights int8 [4*8 rows (input, forget, cell, output)][11 = 3 x + 8 h], row = gate*8 + unit
   var W_B64 = "f5sGHdoLKygJCRL0SH8iVM4WMbs1LqSGgdgK/THUROUjbMF/9jbzJxIc/xhzfxvCwicSAx4uxsR/dhPYM+75JAYqgQTn5Qo09/sIH0MAgRvU4fc4+i0IB2CBsxrruiXxBgn6PIEvUvJO4Ny7Y6WBhNfu+AMs7dUxAO5vf0YtUh6sn0Bef0668PE75wG/5BqBPvPX7vom5uYP9xh/USUp3NwDEhH6gYEw8u4N8gUSJwzFf3HPAB7QDwb1FoHpZxsN39H5NisCsX/wDQX1D9zR7tNXgQ0uCwYbxPMu2AmByy7iNzTY7vbTk4Gs5vD/Iijs8d6BwkYQ4Tf7vjMF7X/4wf7mMh42BTEw+j5/wyEvvPPHF0FWf2fO4c/nADEoFNCBnhXe09rWLxTV53/1Kie+pUDRuqOJf0vr7QHr0wLq6YG5oefWFPnyKDMWEUV/7eoeCOEz/uUigZq/wUMeHBnhMQ==";
   // B: gate biases int32 [32] in accumulator units
   var B_B64 = "wQUAAEkXAADAEgAARfr//27n//8yBQAAqvH//wX////78P//B+///2oHAACGAQAAaf///2sDAACd8v//BgoAAD4GAADwDwAATfP//y7u//9s7v//Lfv//77y///a8v//bx8AAPoCAADKCwAAb/X//wYFAACZ7v//GgkAAKcNAAA=";
@@ -68,7 +68,7 @@ var lstmModel = (function () {
   var V = new Int8Array(11); // v = [x int8 (3), h Q0.7 (8)]
   var H = new Int8Array(V.buffer, 3, 8); // h Q0.7, a view of v
   var C = new Int16Array(8); // cell Q2.13
-  var G = new Int16Array(32); // gate outputs Q0.15, gate order i, f, g, o
+  var G = new Int16Array(32); // gate outputs Q0.15, gate order input, forget, cell, output
   var Y = new Int32Array(1); // head accumulator
   var XQ = new Int8Array(3); // step(): quantized readings
   var YF = new Float64Array(1); // step(): real outputs
@@ -99,7 +99,7 @@ var lstmModel = (function () {
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    // gate input (rows 0..7): acc = Σ W[r,i] v[i] + B[r];
+    // gate input (rows 0..7): acc = Σ W[r,i] V[i] + B[r];
     //   gateInQ12 = sat16((acc * M[r] + 2^13) >> 14);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
     for (r = 0; r < 8; r++) {
       acc = B[r]; w = r * 11;
@@ -113,7 +113,7 @@ var lstmModel = (function () {
       if (z < 0) y = 32768 - y;
       G[r] = y;
     }
-    // gate forget (rows 8..15): acc = Σ W[r,i] v[i] + B[r];
+    // gate forget (rows 8..15): acc = Σ W[r,i] V[i] + B[r];
     //   gateInQ12 = sat16((acc * M[r] + 2^13) >> 14);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
     for (r = 8; r < 16; r++) {
       acc = B[r]; w = r * 11;
@@ -127,7 +127,7 @@ var lstmModel = (function () {
       if (z < 0) y = 32768 - y;
       G[r] = y;
     }
-    // gate cell (rows 16..23): acc = Σ W[r,i] v[i] + B[r];
+    // gate cell (rows 16..23): acc = Σ W[r,i] V[i] + B[r];
     //   gateInQ12 = sat16((acc * M[r] + 2^13) >> 14);  G[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
     for (r = 16; r < 24; r++) {
       acc = B[r]; w = r * 11;
@@ -141,7 +141,7 @@ var lstmModel = (function () {
       if (z < 0) y = -y;
       G[r] = y;
     }
-    // gate output (rows 24..31): acc = Σ W[r,i] v[i] + B[r];
+    // gate output (rows 24..31): acc = Σ W[r,i] V[i] + B[r];
     //   gateInQ12 = sat16((acc * M[r] + 2^13) >> 14);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
     for (r = 24; r < 32; r++) {
       acc = B[r]; w = r * 11;

@@ -1,6 +1,6 @@
 /**
  * Regenerate the golden vectors (only when the contract in docs/NUMERICS.md
- * changes on purpose):  node --import tsx test/golden/make-golden.ts
+ * changes on purpose):  node --import tsx test/golden/make-golden.ts [file.json]
  */
 import fs from 'node:fs';
 import { randomQuantizedModel, randomSegments } from '../fixtures/random-model.ts';
@@ -10,9 +10,12 @@ import { modelToJson, type GoldenFile } from './golden-io.ts';
 const CASES = [
   { file: 'lstm-3x8.json', spec: { seed: 42, inputSize: 3, units: 8, outputSize: 1, weightRange: 1.5, biasRange: 1 }, lengths: [24, 16], extremes: 0.1 },
   { file: 'lstm-2x4-saturating.json', spec: { seed: 43, inputSize: 2, units: 4, outputSize: 2, weightRange: 8, biasRange: 4 }, lengths: [20], extremes: 1 },
+  { file: 'gru-3x6.json', spec: { seed: 44, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'gru' as const }, lengths: [24, 16], extremes: 0.1 },
+  { file: 'rnn-2x5.json', spec: { seed: 45, inputSize: 2, units: 5, outputSize: 2, weightRange: 1.5, biasRange: 1, cell: 'rnn' as const }, lengths: [24, 16], extremes: 0.1 },
 ];
+const only = process.argv[2];
 
-for (const c of CASES) {
+for (const c of CASES.filter((x) => !only || x.file === only)) {
   const q = randomQuantizedModel(c.spec);
   const segments = randomSegments(c.spec.seed, c.spec.inputSize, c.lengths, c.extremes);
   const golden: GoldenFile = {

@@ -8,6 +8,8 @@ import type { FloatModel } from '../runtime/model.ts';
 const list = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toPrecision(7)).join(',');
 
 export function floatBaselineSource(model: FloatModel, globalName: string): string {
+  if (model.recurrent.cell === 'gru') return floatGruSource(model, globalName);
+  if (model.recurrent.cell !== 'lstm') throw new Error(`no float baseline for ${model.recurrent.cell}`);
   const { inputSize: I, units: U, kernel, recurrentKernel, bias } = model.recurrent;
   const O = model.head.outputSize;
   return `
@@ -45,14 +47,58 @@ var ${globalName} = (function () {
 `;
 }
 
+/** The same for a GRU (reset before the recurrent product, as TensorFlow.js). */
+function floatGruSource(model: FloatModel, globalName: string): string {
+  const { inputSize: I, units: U, kernel, recurrentKernel, bias } = model.recurrent;
+  const O = model.head.outputSize;
+  return `
+var ${globalName} = (function () {
+  var I = ${I}, U = ${U}, O = ${O}, G3 = ${3 * U};
+  var K = new Float32Array([${list(kernel)}]);
+  var R = new Float32Array([${list(recurrentKernel)}]);
+  var B = new Float32Array([${list(bias)}]);
+  var D = new Float32Array([${list(model.head.kernel)}]);
+  var DB = new Float32Array([${list(model.head.bias)}]);
+  var h = new Float32Array(U), rh = new Float32Array(U), z = new Float32Array(G3), y = new Float32Array(O);
+  function sigmoid(v) { return 1 / (1 + Math.exp(-v)); }
+  function tanh(v) { var e = Math.exp(2 * v); return (e - 1) / (e + 1); }
+  function step(x) {
+    var col, i, j, u, s, zu;
+    for (col = 0; col < 2 * U; col++) {
+      s = B[col];
+      for (i = 0; i < I; i++) s += K[i * G3 + col] * x[i];
+      for (j = 0; j < U; j++) s += R[j * G3 + col] * h[j];
+      z[col] = sigmoid(s);
+    }
+    for (u = 0; u < U; u++) rh[u] = z[U + u] * h[u];
+    for (u = 0; u < U; u++) {
+      col = 2 * U + u;
+      s = B[col];
+      for (i = 0; i < I; i++) s += K[i * G3 + col] * x[i];
+      for (j = 0; j < U; j++) s += R[j * G3 + col] * rh[j];
+      z[col] = tanh(s);
+    }
+    for (u = 0; u < U; u++) { zu = z[u]; h[u] = zu * h[u] + (1 - zu) * z[2 * U + u]; }
+    for (i = 0; i < O; i++) {
+      s = DB[i];
+      for (j = 0; j < U; j++) s += D[j * O + i] * h[j];
+      y[i] = s;
+    }
+    return y;
+  }
+  return { step: step };
+})();
+`;
+}
+
 /**
  * The floor: the dot products alone, as the generated code issues them.
  * On Espruino, one E.convolve per gate row and head row over cached row views;
  * elsewhere, the same integer multiply-accumulate loops without anything else.
  */
-export function floorSource(inputSize: number, units: number, outputs: number, globalName: string): string {
+export function floorSource(inputSize: number, units: number, gates: number, outputs: number, globalName: string): string {
   const NV = inputSize + units;
-  const rows = 4 * units;
+  const rows = gates * units;
   return `
 var ${globalName} = (function () {
   var W = new Int8Array(${rows * NV}), D = new Int8Array(${outputs * units}), V = new Int8Array(${NV}), i;

@@ -6,7 +6,7 @@
  * On Espruino also the blocks the loaded model takes and their growth over
  * many steps (must be zero). Prints a table and writes JSON (--out).
  *
- *   npm run bench [-- --out out/bench.json --memory-steps 10000 --units 16,32,64]
+ *   npm run bench [-- --out out/bench.json --memory-steps 10000 --units 16,32,64 --cells lstm,gru]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { emitModule } from '../codegen/emit-module.ts';
 import { quantizeModel } from '../codegen/quantize.ts';
 import { dukPath } from '../runtime/engines.ts';
 import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { gateCount, type CellKind } from '../runtime/model.ts';
 import { randomFloatModel, randomWindows } from '../test/fixtures/random-model.ts';
 import { floatBaselineSource, floorSource } from './float-baseline.ts';
 
@@ -27,6 +28,7 @@ const arg = (name: string, fallback: string) => {
 const outPath = arg('out', 'out/bench.json');
 const memorySteps = Number(arg('memory-steps', '10000'));
 const unitSizes = arg('units', '16,32,64').split(',').map(Number);
+const cells = arg('cells', 'lstm,gru').split(',') as CellKind[];
 const INPUTS = 3;
 
 interface EngineSpec {
@@ -105,8 +107,8 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const units of unitSizes) {
-  const float = randomFloatModel({ seed: units, inputSize: INPUTS, units, weightRange: 0.5 });
+for (const [cell, units] of cells.flatMap((c) => unitSizes.map((u) => [c, u] as const))) {
+  const float = randomFloatModel({ seed: units, inputSize: INPUTS, units, weightRange: 0.5, cell });
   const q = quantizeModel(float, {
     weightScale: 'per-row',
     calibrationX: randomWindows(units, 32, float.window, INPUTS),
@@ -116,13 +118,13 @@ for (const units of unitSizes) {
   const emit = (target: 'espruino' | 'es5', globalName: string) => emitModule(q, { target, globalName, modelSha256: '', generatorVersion: 'bench' });
   for (const engine of engines) {
     const isEspruino = engine.name === 'espruino';
-    process.stderr.write(`bench: LSTM ${INPUTS}x${units} on ${engine.name}...\n`);
+    process.stderr.write(`bench: ${cell.toUpperCase()} ${INPUTS}x${units} on ${engine.name}...\n`);
     const ms: Record<string, number> = {};
     const failures: string[] = [];
     let mem: RegExpExecArray | null = null;
     for (const impl of IMPLEMENTATIONS) {
       const code =
-        impl === 'int8-espruino' ? emit('espruino', 'BENCH') : impl === 'int8-es5' ? emit('es5', 'BENCH') : impl === 'float' ? floatBaselineSource(float, 'BENCH') : floorSource(INPUTS, units, 1, 'BENCH');
+        impl === 'int8-espruino' ? emit('espruino', 'BENCH') : impl === 'int8-es5' ? emit('es5', 'BENCH') : impl === 'float' ? floatBaselineSource(float, 'BENCH') : floorSource(INPUTS, units, gateCount(cell), 1, 'BENCH');
       const measureMemory = isEspruino && impl === 'int8-espruino' && memorySteps > 0;
       const source = [
         measureMemory ? 'var BENCH_M0 = process.memory().usage;' : '',
@@ -139,12 +141,12 @@ for (const units of unitSizes) {
         failures.push(`${impl}: ${(err as Error).message.split('\n').filter(Boolean).slice(-1)[0]}`);
       }
     }
-    for (const f of failures) process.stderr.write(`bench: ${engine.name} LSTM ${INPUTS}x${units} ${f}\n`);
+    for (const f of failures) process.stderr.write(`bench: ${engine.name} ${cell.toUpperCase()} ${INPUTS}x${units} ${f}\n`);
     // The int8 code that engine would run: the espruino target on Espruino, the es5 target elsewhere.
     const int8 = isEspruino ? ms['int8-espruino'] : ms['int8-es5'];
     rows.push({
       engine: engine.name,
-      model: `LSTM ${INPUTS}x${units}`,
+      model: `${cell.toUpperCase()} ${INPUTS}x${units}`,
       msPerStep: ms,
       int8,
       speedupVsFloat: ms.float / int8,
@@ -167,7 +169,6 @@ const lines = [
 ];
 console.log(lines.join('\n'));
 for (const r of rows) for (const f of r.failures) console.log(`${r.engine} ${r.model}: ${f}`);
-console.log('\nGRU: not measured yet (the GRU cell is not implemented).');
 const machine = `${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores, ${os.platform()} ${os.arch()}, node ${process.version}`;
 writeFileAtomic(outPath, JSON.stringify({ machine, date: new Date().toISOString(), inputs: INPUTS, memorySteps, rows }, null, 2) + '\n');
 console.log(`machine: ${machine}\nwrote ${outPath}`);

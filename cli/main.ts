@@ -8,6 +8,7 @@ import { quantizeCommand } from './quantize-command.ts';
 import { codegenCommand } from './codegen-command.ts';
 import { simulateCommand } from './simulate-command.ts';
 import { demoCommand } from './demo-command.ts';
+import { handmadeCommand } from './handmade-command.ts';
 
 const program = new Command('lstm-mcu')
   .description('Recurrent networks for JavaScript microcontrollers: train on a time series, quantize to int8, generate bit-exact ES5 for Espruino and JerryScript.')
@@ -17,6 +18,7 @@ const program = new Command('lstm-mcu')
   .addCommand(trainCommand())
   .addCommand(quantizeCommand())
   .addCommand(codegenCommand())
-  .addCommand(simulateCommand());
+  .addCommand(simulateCommand())
+  .addCommand(handmadeCommand());
 
 await program.parseAsync(process.argv);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.ts';
 
-const COMMANDS = ['demo', 'train', 'quantize', 'codegen', 'simulate'];
+const COMMANDS = ['demo', 'train', 'quantize', 'codegen', 'simulate', 'handmade'];
 const run = (args: string[]) => runCli(args, tmp);
 
 let tmp = '';
@@ -52,6 +52,8 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
     ['not an artifact', ['codegen', '@CSV'], /series\.csv: .*(not an lstm-mcu|artifact)/i],
     ['unknown engine', ['simulate', 'x.pb', '--engines', 'v8'], /unknown engine v8/],
     ['bad global name', ['codegen', 'x.pb', '--global', '1abc'], /--global '1abc' is not a JavaScript identifier/],
+    ['bad cell', ['train', '--cell', 'tcn'], /--cell.*expected one of lstm, gru, rnn/],
+    ['handmade not JSON', ['handmade', '@CSV'], /series\.csv: not valid JSON/],
   ];
   it.each(cases)('%s', async (_name, args, message) => {
     const before = filesIn(tmp);
@@ -117,6 +119,16 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     const sim = await run(['simulate', 'c.q.pb', '--windows', '20', '--json']);
     expect(sim.code, sim.stdout + sim.stderr).toBe(0);
     expect(sim.lastJson().parity.mismatches).toBe(0);
+  });
+
+  it('handmade: the seeds\' memory LSTM from JSON, its example exact on every engine', async () => {
+    const example = path.resolve(__dirname, '../examples/seed-004-memory.json');
+    const r = await run(['handmade', example, '--out-dir', 'hm', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.lastJson();
+    expect(s.mismatches).toBe(0);
+    expect(s.example.device.map((y: number[]) => Math.round(y[0]))).toEqual([0, 0, 0, 0, 0, 7, 0, 0, 6]);
+    for (const f of ['model.float.pb', 'model.q.pb', 'model.espruino.js', 'model.es5.js']) expect(fs.existsSync(path.join(tmp, 'hm', f))).toBe(true);
   });
 
   it('refuses an output path that cannot be written, leaving nothing behind', async () => {

@@ -1,0 +1,76 @@
+/**
+ * The seeds' hand-made LSTM (examples/seed-004-memory.json): x2 = 1 adds x1 to
+ * the memory, x2 = -1 clears it, x3 = 1 outputs it. The float cell, the
+ * simulator and the generated code on every engine reproduce the example
+ * sequence's outputs (rounded to the nearest integer, as the example states
+ * them), and the generated code equals the simulator bit for bit.
+ */
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseHandmadeModel } from '../trainer/handmade.ts';
+import { quantizeModel } from '../codegen/quantize.ts';
+import { emitModule, TARGETS } from '../codegen/emit-module.ts';
+import { floatDense, floatRecurrentStep, newFloatState } from '../runtime/float-reference.ts';
+import { availableEngines } from '../runtime/engines.ts';
+import { parseReadingTrace, readingDriverSource, simulateReadings } from '../runtime/reading-driver.ts';
+import { UserError } from '../runtime/errors.ts';
+
+const file = new URL('../examples/seed-004-memory.json', import.meta.url);
+const text = fs.readFileSync(file, 'utf8');
+const parsed = parseHandmadeModel(text, 'seed-004-memory.json');
+const example = parsed.example!;
+const q = quantizeModel(parsed.model, {
+  weightScale: 'per-row',
+  calibrationX: parsed.calibrationX,
+  calibrationCount: parsed.calibrationCount,
+  floatModelSha256: '',
+});
+/** A double from the IEEE bytes the reading driver reports. */
+const fromHex = (h: string) => new Float64Array(Uint8Array.from(Buffer.from(h, 'hex')).buffer)[0];
+
+describe('the seeds\' hand-made LSTM', () => {
+  it('the example is the one the seed describes: add, clear, output', () => {
+    expect(example.inputs.length).toBe(9);
+    expect(example.outputs.map((o) => o[0])).toEqual([0, 0, 0, 0, 0, 7, 0, 0, 6]);
+  });
+
+  it('the float cell reproduces the example', () => {
+    const { model } = parsed;
+    const state = newFloatState(model.recurrent);
+    const got = example.inputs.map((x) => {
+      floatRecurrentStep(model.recurrent, state, x.map((v, i) => (v - model.inputNorm.mean[i]) / model.inputNorm.std[i]));
+      return Math.round(floatDense(model.head, state.h)[0]);
+    });
+    expect(got).toEqual(example.outputs.map((o) => o[0]));
+  });
+
+  it('the int8 simulator reproduces the example', () => {
+    const steps = simulateReadings(q, [example.inputs]);
+    expect(steps.map((s) => Math.round(fromHex(s.y[0])))).toEqual(example.outputs.map((o) => o[0]));
+  });
+
+  for (const target of TARGETS) {
+    it(`the ${target} code reproduces it on every engine, bit for bit with the simulator`, async () => {
+      const code = emitModule(q, { target, globalName: 'memory', modelSha256: '', generatorVersion: 'test' });
+      const expected = simulateReadings(q, [example.inputs]);
+      for (const engine of availableEngines().engines) {
+        const actual = parseReadingTrace(await engine.run(code + readingDriverSource('memory', [example.inputs])), engine.name);
+        expect(actual, engine.name).toEqual(expected);
+        expect(actual.map((s) => Math.round(fromHex(s.y[0]))), engine.name).toEqual(example.outputs.map((o) => o[0]));
+      }
+    });
+  }
+
+  it.each([
+    ['not JSON', '{', /not valid JSON/],
+    ['wrong format', JSON.stringify({ ...JSON.parse(text), format: 'v0' }), /format: expected "lstm-mcu\/handmade-v1"/],
+    ['unknown cell', JSON.stringify({ ...JSON.parse(text), cell: 'tcn' }), /cell: expected one of lstm, gru, rnn/],
+    ['unknown gate', JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, peep: {} } }), /gates: unknown gate peep for a lstm/],
+    ['short weight row', text.replace('[[0, 100, 0]], "U": [[0]], "b": [-10]', '[[0, 100]], "U": [[0]], "b": [-10]'), /gates\.input\.W\[0\]: expected 3 finite numbers/],
+    ['zero std', text.replace('"std": [20, 1, 1]', '"std": [20, 0, 1]'), /inputNorm\.std: every std must be above 0/],
+    ['ragged calibration', text.replace('[6, 1, 1]]\n  ]', '[6, 1, 1], [0, 0, 0]]\n  ]'), /calibration\[0\]: has 9 rows; every calibration sequence needs 10/],
+  ])('refuses a file with %s, naming the place', (_name, bad, message) => {
+    expect(() => parseHandmadeModel(bad, 'bad.json')).toThrow(UserError);
+    expect(() => parseHandmadeModel(bad, 'bad.json')).toThrow(message);
+  });
+});

@@ -29,7 +29,14 @@ export declare function step(x: ArrayLike<number>): Float64Array;
 
 export declare const info: ${JSON.stringify(info, null, 2).replace(/\n/g, '\n')};
 
-/** The live state (views, not copies): h in Q0.7, c in ${info.formats.cell}, gate outputs in Q0.15 (order i, f, g, o). */
+${
+  q.task === 'classification'
+    ? `/** The index of the largest score of the last step (the first on ties); info.classLabels[i] is its label. */
+export declare function classIndex(): number;
+
+`
+    : ''
+}/** The live state (views, not copies): h in Q0.7, c in ${info.formats.cell}, gate outputs in Q0.15 (order i, f, g, o). */
 export declare const state: { readonly h: Int8Array; readonly c: Int16Array; readonly gates: Int16Array };
 `;
 }

@@ -90,6 +90,11 @@ function base64Literal(chunk: number, data: Int8Array | Int16Array | Int32Array 
   return `[${chunks.join(', ')}]`;
 }
 
+/** The members a generated module exports. */
+export function apiMembers(q: QuantizedModel): string[] {
+  return ['reset', 'stepQ', 'step', ...(q.task === 'classification' ? ['classIndex'] : []), 'info', 'state'];
+}
+
 const CELL_TITLE = { lstm: 'LSTM', gru: 'GRU', rnn: 'Simple RNN' } as const;
 
 const isValidIdentifier = (s: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
@@ -126,7 +131,7 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   b.comment('stepQ and step return buffers owned by the model: copy them to keep them past the next step.');
   b.block(`var ${options.globalName} = (function () {`, () => emitBody(b, q, options, info), '})();');
   b.block('if (typeof exports !== "undefined") {', () => {
-    for (const key of ['reset', 'stepQ', 'step', 'info', 'state']) b.line(`exports.${key} = ${options.globalName}.${key};`);
+    for (const key of apiMembers(q)) b.line(`exports.${key} = ${options.globalName}.${key};`);
   });
   return b.toString();
 }
@@ -329,8 +334,18 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   });
   b.line('');
 
+  if (q.task === 'classification') {
+    b.comment('Classification: the index of the largest score of the last step (the first on ties); info.classLabels[i] is its label.');
+    b.block('function classIndex() {', () => {
+      b.line('var k, best = 0;');
+      b.line(`for (k = 1; k < ${NO}; k++) if (Y[k] > Y[best]) best = k;`);
+      b.line('return best;');
+    });
+    b.line('');
+  }
   b.line(`var info = ${JSON.stringify(info)};`);
-  b.line('return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };');
+  const members = apiMembers(q).map((k) => (k === 'state' ? 'state: { h: H, c: C, gates: G }' : `${k}: ${k}`));
+  b.line(`return { ${members.join(', ')} };`);
 }
 
 /**

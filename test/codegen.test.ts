@@ -10,6 +10,9 @@ import { emitModule, TARGETS, type Target } from '../codegen/emit-module.ts';
 import { emitDts } from '../codegen/emit-dts.ts';
 import { modelFromJson, type GoldenFile } from './golden/golden-io.ts';
 import { Simulator } from '../runtime/simulator.ts';
+import { availableEngines } from '../runtime/engines.ts';
+import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
+import type { QuantizedModel } from '../runtime/model.ts';
 
 const golden = JSON.parse(fs.readFileSync(new URL('./golden/lstm-3x8.json', import.meta.url), 'utf8')) as GoldenFile;
 const q = modelFromJson(golden.model);
@@ -87,6 +90,28 @@ describe.each(TARGETS)('generated %s file', (target) => {
     for (const r of readings) {
       const y = Array.from(model.step(r));
       expect(y).toEqual(Array.from(sim.step(r as number[])));
+    }
+  });
+});
+
+describe('classification models', () => {
+  it('export classIndex(): the argmax of the last step\'s scores, first on ties, on every engine', async () => {
+    const base = randomQuantizedModel({ seed: 17, inputSize: 2, units: 5, outputSize: 3 });
+    const q: QuantizedModel = { ...base, task: 'classification', targetNames: ['label'], classLabels: [2, 5, 9], outputNorm: { mean: [], std: [] } };
+    for (const target of TARGETS) {
+      const code = emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' });
+      expect(emitDts(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' })).toContain('export declare function classIndex(): number;');
+      const sim = new Simulator(q);
+      const segs = randomSegments(17, 2, [40]);
+      const expected = segs[0].map((xq) => {
+        const y = Array.from(sim.stepQ(xq));
+        return y.indexOf(Math.max(...y));
+      });
+      const driver = `(function () { var out = typeof print === "function" ? print : function (s) { console.log(s); }; var xs = ${JSON.stringify(segs[0].map((x) => Array.from(x)))}, t, s = ""; m.reset(); for (t = 0; t < xs.length; t++) { m.stepQ(xs[t]); s += (t ? "," : "") + m.classIndex(); } out("C " + s); out("END"); })();`;
+      for (const engine of availableEngines().engines) {
+        const line = (await engine.run(code + driver)).find((l) => l.startsWith('C '))!;
+        expect(line.trim().slice(2).split(',').map(Number), `${target} on ${engine.name}`).toEqual(expected);
+      }
     }
   });
 });

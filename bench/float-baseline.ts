@@ -1,40 +1,30 @@
 /**
- * The code a user would otherwise write: a straightforward float LSTM step in
- * ES5 with Float32Array weights and Math.exp-based activations. The benchmark
- * measures the generated int8 code against it on each engine.
+ * The code a user would otherwise write: a straightforward float LSTM or GRU
+ * step in ES5 with Float32Array weights and Math.exp-based activations. The
+ * benchmark measures the generated int8 code against it on each engine.
  */
-import type { FloatModel } from '../runtime/model.ts';
+import { gateCount, type FloatModel } from '../runtime/model.ts';
 
 const list = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toPrecision(7)).join(',');
 
-export function floatBaselineSource(model: FloatModel, globalName: string): string {
-  if (model.recurrent.cell === 'gru') return floatGruSource(model, globalName);
-  if (model.recurrent.cell !== 'lstm') throw new Error(`no float baseline for ${model.recurrent.cell}`);
-  const { inputSize: I, units: U, kernel, recurrentKernel, bias } = model.recurrent;
+/** Shared by both cells: weights, buffers, activations, the head; `cellStep` is the body that updates h from x. */
+function baseline(model: FloatModel, globalName: string, cellStep: string): string {
+  const { inputSize: I, units: U, kernel, recurrentKernel, bias, cell } = model.recurrent;
   const O = model.head.outputSize;
   return `
 var ${globalName} = (function () {
-  var I = ${I}, U = ${U}, O = ${O}, G4 = ${4 * U};
+  var I = ${I}, U = ${U}, O = ${O}, GU = ${gateCount(cell) * U};
   var K = new Float32Array([${list(kernel)}]);
   var R = new Float32Array([${list(recurrentKernel)}]);
   var B = new Float32Array([${list(bias)}]);
   var D = new Float32Array([${list(model.head.kernel)}]);
   var DB = new Float32Array([${list(model.head.bias)}]);
-  var h = new Float32Array(U), c = new Float32Array(U), z = new Float32Array(G4), y = new Float32Array(O);
+  var h = new Float32Array(U), c = new Float32Array(U), rh = new Float32Array(U), z = new Float32Array(GU), y = new Float32Array(O);
   function sigmoid(v) { return 1 / (1 + Math.exp(-v)); }
   function tanh(v) { var e = Math.exp(2 * v); return (e - 1) / (e + 1); }
   function step(x) {
-    var col, i, j, u, s;
-    for (col = 0; col < G4; col++) {
-      s = B[col];
-      for (i = 0; i < I; i++) s += K[i * G4 + col] * x[i];
-      for (j = 0; j < U; j++) s += R[j * G4 + col] * h[j];
-      z[col] = s;
-    }
-    for (u = 0; u < U; u++) {
-      c[u] = sigmoid(z[U + u]) * c[u] + sigmoid(z[u]) * tanh(z[2 * U + u]);
-      h[u] = sigmoid(z[3 * U + u]) * tanh(c[u]);
-    }
+    var col, i, j, u, s, zu;
+${cellStep}
     for (i = 0; i < O; i++) {
       s = DB[i];
       for (j = 0; j < U; j++) s += D[j * O + i] * h[j];
@@ -47,48 +37,45 @@ var ${globalName} = (function () {
 `;
 }
 
-/** The same for a GRU (reset before the recurrent product, as TensorFlow.js). */
-function floatGruSource(model: FloatModel, globalName: string): string {
-  const { inputSize: I, units: U, kernel, recurrentKernel, bias } = model.recurrent;
-  const O = model.head.outputSize;
-  return `
-var ${globalName} = (function () {
-  var I = ${I}, U = ${U}, O = ${O}, G3 = ${3 * U};
-  var K = new Float32Array([${list(kernel)}]);
-  var R = new Float32Array([${list(recurrentKernel)}]);
-  var B = new Float32Array([${list(bias)}]);
-  var D = new Float32Array([${list(model.head.kernel)}]);
-  var DB = new Float32Array([${list(model.head.bias)}]);
-  var h = new Float32Array(U), rh = new Float32Array(U), z = new Float32Array(G3), y = new Float32Array(O);
-  function sigmoid(v) { return 1 / (1 + Math.exp(-v)); }
-  function tanh(v) { var e = Math.exp(2 * v); return (e - 1) / (e + 1); }
-  function step(x) {
-    var col, i, j, u, s, zu;
-    for (col = 0; col < 2 * U; col++) {
+export function floatBaselineSource(model: FloatModel, globalName: string): string {
+  if (model.recurrent.cell === 'lstm') {
+    return baseline(
+      model,
+      globalName,
+      `    for (col = 0; col < GU; col++) {
       s = B[col];
-      for (i = 0; i < I; i++) s += K[i * G3 + col] * x[i];
-      for (j = 0; j < U; j++) s += R[j * G3 + col] * h[j];
+      for (i = 0; i < I; i++) s += K[i * GU + col] * x[i];
+      for (j = 0; j < U; j++) s += R[j * GU + col] * h[j];
+      z[col] = s;
+    }
+    for (u = 0; u < U; u++) {
+      c[u] = sigmoid(z[U + u]) * c[u] + sigmoid(z[u]) * tanh(z[2 * U + u]);
+      h[u] = sigmoid(z[3 * U + u]) * tanh(c[u]);
+    }`,
+    );
+  }
+  if (model.recurrent.cell === 'gru') {
+    // GRU, reset before the recurrent product (as TensorFlow.js).
+    return baseline(
+      model,
+      globalName,
+      `    for (col = 0; col < 2 * U; col++) {
+      s = B[col];
+      for (i = 0; i < I; i++) s += K[i * GU + col] * x[i];
+      for (j = 0; j < U; j++) s += R[j * GU + col] * h[j];
       z[col] = sigmoid(s);
     }
     for (u = 0; u < U; u++) rh[u] = z[U + u] * h[u];
-    for (u = 0; u < U; u++) {
-      col = 2 * U + u;
+    for (col = 2 * U; col < GU; col++) {
       s = B[col];
-      for (i = 0; i < I; i++) s += K[i * G3 + col] * x[i];
-      for (j = 0; j < U; j++) s += R[j * G3 + col] * rh[j];
+      for (i = 0; i < I; i++) s += K[i * GU + col] * x[i];
+      for (j = 0; j < U; j++) s += R[j * GU + col] * rh[j];
       z[col] = tanh(s);
     }
-    for (u = 0; u < U; u++) { zu = z[u]; h[u] = zu * h[u] + (1 - zu) * z[2 * U + u]; }
-    for (i = 0; i < O; i++) {
-      s = DB[i];
-      for (j = 0; j < U; j++) s += D[j * O + i] * h[j];
-      y[i] = s;
-    }
-    return y;
+    for (u = 0; u < U; u++) { zu = z[u]; h[u] = zu * h[u] + (1 - zu) * z[2 * U + u]; }`,
+    );
   }
-  return { step: step };
-})();
-`;
+  throw new Error(`no float baseline for ${model.recurrent.cell}`);
 }
 
 /**

@@ -23,7 +23,8 @@ export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
   const weightArrays = [rows * (I + U), rows * 4, rows * 4, O * U, O * 4]; // W, B, M, D, DB
   const tableArrays = [q.tables.sigmoidQ15.length * 2, q.tables.tanhQ15.length * 2];
   const stateArrays = [I + U, cellState, resetVector, rows * 2, O * 4, I, O * 8, I * 8, I * 8, O * 8, O * 8]; // V, C, VR, G, Y, XQ, YF, IG, IO, OG, OO
-  const blocksOf = (sizes: number[]) => sizes.reduce((s, n) => s + 3 + Math.ceil(n / blockSize), 0);
+  // Arrays of size 0 (no cell state, no reset vector) are left out of the count.
+  const blocksOf = (sizes: number[]) => sizes.reduce((s, n) => s + (n > 0 ? 3 + Math.ceil(n / blockSize) : 0), 0);
   const views = (rows + O + 1) * 2; // row views for E.convolve, and H
   const sum = (a: number[]) => a.reduce((s, n) => s + n, 0);
   return {

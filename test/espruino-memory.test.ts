@@ -1,0 +1,34 @@
+/**
+ * On a real Espruino interpreter (ESPRUINO_BIN): a step allocates nothing —
+ * zero growth of used blocks over 10,000 steps — for every cell kind, with
+ * the espruino target's native path. Skipped, and says so, without one.
+ */
+import { describe, expect, it } from 'vitest';
+import { engineByName } from '../runtime/engines.ts';
+import { emitModule } from '../codegen/emit-module.ts';
+import { CELL_KINDS } from '../runtime/model.ts';
+import { randomQuantizedModel } from './fixtures/random-model.ts';
+
+const ESPRUINO = process.env.ESPRUINO_BIN;
+const STEPS = 10_000;
+if (!ESPRUINO) console.log('espruino-memory: skipped, ESPRUINO_BIN is not set to a Linux Espruino build');
+
+describe.runIf(Boolean(ESPRUINO))('memory on Espruino', () => {
+  it.each(CELL_KINDS)(`%s: zero block growth over ${STEPS} steps`, async (cell) => {
+    const q = randomQuantizedModel({ seed: 4, inputSize: 3, units: 8, cell });
+    const program =
+      emitModule(q, { target: 'espruino', globalName: 'm', modelSha256: '', generatorVersion: 'test' }) +
+      `
+var xq = new Int8Array([12, -100, 127]), i, before, after;
+for (i = 0; i < 10; i++) m.stepQ(xq);
+before = process.memory().usage;
+for (i = 0; i < ${STEPS}; i++) { xq[0] = (i * 37) % 255 - 127; m.stepQ(xq); m.step([i, 1.5, -2]); }
+after = process.memory().usage;
+print("GROWTH " + (after - before));
+`;
+    const out = (await engineByName('espruino')!.run(program)).join('\n');
+    const m = /GROWTH (-?\d+)/.exec(out);
+    expect(m, out.slice(-500)).not.toBeNull();
+    expect(Number(m![1])).toBe(0);
+  }, 300_000);
+});

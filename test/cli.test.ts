@@ -129,6 +129,11 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(s.mismatches).toBe(0);
     expect(s.example.device.map((y: number[]) => Math.round(y[0]))).toEqual([0, 0, 0, 0, 0, 7, 0, 0, 6]);
     for (const f of ['model.float.pb', 'model.q.pb', 'model.espruino.js', 'model.es5.js']) expect(fs.existsSync(path.join(tmp, 'hm', f))).toBe(true);
+    // Its float model has no training data to calibrate on: quantize says so in one line.
+    const q = await run(['quantize', 'hm/model.float.pb', '--out', 'hm/again.q.pb']);
+    expect(q.code).not.toBe(0);
+    expect(q.stderr).toMatch(/a hand-written model has no training data/);
+    expect(fs.existsSync(path.join(tmp, 'hm', 'again.q.pb'))).toBe(false);
   });
 
   it('refuses an output path that cannot be written, leaving nothing behind', async () => {

@@ -164,6 +164,9 @@ export async function datasetOfModel(
   } catch {
     throw new UserError(`${where}: the model does not record its training options; pass --data and retrain`);
   }
+  if ((recorded as { source?: string }).source === 'handmade') {
+    throw new UserError(`${where}: a hand-written model has no training data; \`lstm-mcu handmade\` quantizes it with the calibration sequences of its JSON`);
+  }
   const options = { ...recorded, data: data ?? recorded.data };
   if (!fs.existsSync(options.data)) {
     throw new UserError(`${where}: training data ${options.data} not found; pass --data <csv>`);

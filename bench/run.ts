@@ -7,6 +7,9 @@
  * many steps (must be zero). Prints a table and writes JSON (--out).
  *
  *   npm run bench [-- --out out/bench.json --memory-steps 10000 --units 16,32,64 --cells lstm,gru]
+ *
+ * BENCH_PRETOKENISE=1 turns on Espruino's pretokeniser (E.setFlags) for every
+ * implementation alike, to see what tokenising saves.
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -24,7 +24,7 @@ export function demoCommand(): Command {
     .addOption(new Option('--out <dir>', 'where to write every artifact').default('out'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
-  addTrainingOptions(cmd, { data: builtinSensorCsv(), ...DEMO_DEFAULTS, features: [...DEMO_DEFAULTS.features], target: [...DEMO_DEFAULTS.target] });
+  addTrainingOptions(cmd, { data: builtinSensorCsv(), dataDescription: 'the built-in TelosB mote data', ...DEMO_DEFAULTS, features: [...DEMO_DEFAULTS.features], target: [...DEMO_DEFAULTS.target] });
   cmd.action((o) =>
     runAction('demo', async () => {
       const started = performance.now();

@@ -12,6 +12,8 @@ import { CELL_KINDS, type CellKind, type TargetMode } from '../runtime/model.ts'
 
 export interface TrainingDefaults {
   data?: string;
+  /** How --help names the default data. */
+  dataDescription?: string;
   features?: string[];
   target?: string[];
   group?: string;
@@ -25,9 +27,9 @@ export interface TrainingDefaults {
 
 export function addDataOptions(cmd: Command, d: Partial<TrainingDefaults> = {}): Command {
   return cmd
-    .addOption(new Option('--data <csv>', 'numeric CSV time series with a header row').default(d.data))
-    .addOption(new Option('--features <names>', 'comma-separated input columns').argParser(listOption).default(d.features))
-    .addOption(new Option('--target <names>', 'regression: comma-separated target columns').argParser(listOption).default(d.target))
+    .addOption(new Option('--data <csv>', 'numeric CSV time series with a header row').default(d.data, d.dataDescription ?? d.data))
+    .addOption(new Option('--features <names>', 'comma-separated input columns').argParser(listOption).default(d.features, d.features?.join(',')))
+    .addOption(new Option('--target <names>', 'regression: comma-separated target columns').argParser(listOption).default(d.target, d.target?.join(',')))
     .addOption(new Option('--label <name>', 'classification: integer label column (instead of --target)'))
     .addOption(new Option('--target-mode <mode>', 'regression: forecast the level of the target, or its change from the current reading (the target must then be a feature)').argParser(choiceOption<TargetMode>(['level', 'change'])).default(d.targetMode ?? 'level'))
     .addOption(new Option('--group <name>', 'series id column: windows never cross a change in it').default(d.group))

@@ -10,7 +10,7 @@ import { emitModule, TARGETS, type Target } from '../codegen/emit-module.ts';
 import { emitDts } from '../codegen/emit-dts.ts';
 import { modelFromJson, type GoldenFile } from './golden/golden-io.ts';
 import { Simulator } from '../runtime/simulator.ts';
-import { availableEngines } from '../runtime/engines.ts';
+import { availableEngines, fakeEspruinoGlobals } from '../runtime/engines.ts';
 import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
 import type { QuantizedModel } from '../runtime/model.ts';
 
@@ -113,5 +113,25 @@ describe('classification models', () => {
         expect(line.trim().slice(2).split(',').map(Number), `${target} on ${engine.name}`).toEqual(expected);
       }
     }
+  });
+});
+
+describe('espruino target and the pretokenise flag', () => {
+  it.each([0, 1])('turns pretokenise on while its functions are created, then restores %i', (previous) => {
+    const calls: number[] = [];
+    let flag = previous;
+    const E = {
+      ...fakeEspruinoGlobals().E,
+      getFlags: () => ({ pretokenise: flag }),
+      setFlags: (f: { pretokenise: number }) => {
+        calls.push(f.pretokenise);
+        flag = f.pretokenise;
+      },
+    };
+    const context: Record<string, unknown> = { E, atob: fakeEspruinoGlobals().atob };
+    vm.runInNewContext(emitModule(q, options('espruino')), context);
+    expect(calls).toEqual([1, previous]);
+    expect(flag).toBe(previous);
+    expect(Object.keys(context).filter((k) => k !== 'E' && k !== 'atob')).toEqual(['lstmModel']);
   });
 });

@@ -17,7 +17,8 @@
 //   weights |w| (int8, symmetric) <= 127 < 128
 // API: reset(); stepQ(xq) -> Int32Array; step(x) -> Float64Array; info; state {h, c, gates}.
 // stepQ and step return buffers owned by the model: copy them to keep them past the next step.
-var lstmModel = (function () {
+// Espruino: the functions of this module are pretokenised (faster, smaller); the previous flag is restored.
+var lstmModel = (function (previousPretokenise) {
   // ---- data: little-endian base64, decoded once at load
   // W: gate weights int8 [4*8 rows (input, forget, cell, output)][11 = 3 x + 8 h], row = gate*8 + unit
   var W_B64 = "f5sGHdoLKygJCRL0SH8iVM4WMbs1LqSGgdgK/THUROUjbMF/9jbzJxIc/xhzfxvCwicSAx4uxsR/dhPYM+75JAYqgQTn5Qo09/sIH0MAgRvU4fc4+i0IB2CBsxrruiXxBgn6PIEvUvJO4Ny7Y6WBhNfu+AMs7dUxAO5vf0YtUh6sn0Bef0668PE75wG/5BqBPvPX7vom5uYP9xh/USUp3NwDEhH6gYEw8u4N8gUSJwzFf3HPAB7QDwb1FoHpZxsN39H5NisCsX/wDQX1D9zR7tNXgQ0uCwYbxPMu2AmByy7iNzTY7vbTk4Gs5vD/Iijs8d6BwkYQ4Tf7vjMF7X/4wf7mMh42BTEw+j5/wyEvvPPHF0FWf2fO4c/nADEoFNCBnhXe09rWLxTV53/1Kie+pUDRuqOJf0vr7QHr0wLq6YG5oefWFPnyKDMWEUV/7eoeCOEz/uUigZq/wUMeHBnhMQ==";
@@ -223,8 +224,9 @@ var lstmModel = (function () {
   }
 
   var info = {"globalName":"lstmModel","target":"espruino","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"lstm","task":"regression","inputSize":3,"units":8,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["input","forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q2.13 int16","output":"int32 head accumulator"},"inputScales":[0.0198250211129977,0.022576959114375076,0.018043923565721886],"outputScale":0.00007705001791161815};
+  if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
-})();
+})(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);
 if (typeof exports !== "undefined") {
   exports.reset = lstmModel.reset;
   exports.stepQ = lstmModel.stepQ;

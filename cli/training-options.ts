@@ -41,7 +41,7 @@ export function addDataOptions(cmd: Command, d: Partial<TrainingDefaults> = {}):
 
 export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = {}): Command {
   return addDataOptions(cmd, d)
-    .addOption(new Option('--cell <kind>', 'recurrent cell: lstm, gru (reset before the recurrent product, as TensorFlow.js) or rnn (simple tanh RNN)').argParser(choiceOption<CellKind>(CELL_KINDS)).default('lstm'))
+    .addOption(new Option('--cell <kind>', 'recurrent cell: lstm, peephole (LSTM whose gates see the cell state), cifg (coupled input-forget gates), gru (reset before the recurrent product, as TensorFlow.js), gru-reset-after (as Keras and PyTorch) or rnn (simple tanh RNN)').argParser(choiceOption<CellKind>(CELL_KINDS)).default('lstm'))
     .addOption(new Option('--units <n>', 'recurrent units').argParser(intOption(1, 512)).default(d.units ?? 16))
     .addOption(new Option('--epochs <n>', 'maximum training epochs').argParser(intOption(1, 100000)).default(d.epochs ?? 30))
     .addOption(new Option('--batch-size <n>', 'windows per gradient step').argParser(intOption(1, 65536)).default(d.batchSize ?? 64))

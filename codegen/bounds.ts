@@ -5,8 +5,8 @@
  * where a bitwise op or an Int32Array store follows, and below 2^53 always.
  * The code generator refuses a model for which any bound fails.
  */
-import { gateCount, type QuantizedModel } from '../runtime/model.ts';
-import { BITWISE_LIMIT, EXACT_LIMIT, INT16_MAX, INT8_MAX } from '../runtime/fixed-point.ts';
+import { gateCount, hasCellState, type QuantizedModel } from '../runtime/model.ts';
+import { BITWISE_LIMIT, EXACT_LIMIT, INT16_MAX, INT8_MAX, RECURRENT_PART_MAX } from '../runtime/fixed-point.ts';
 import { UserError } from '../runtime/errors.ts';
 
 export interface BoundCheck {
@@ -30,11 +30,24 @@ export function dotBound(weights: ArrayLike<number>, start: number, length: numb
   return INT8_MAG * sum + Math.abs(bias);
 }
 
-/** Per-row |acc| bounds of the LSTM gate rows. */
-export function gateAccBounds(weightsQ: ArrayLike<number>, biasQ: ArrayLike<number>, width: number): number[] {
+/**
+ * Per-row |acc| bounds of the gate rows. GRU reset-after: the last rows (the
+ * candidate) also carry a recurrent bias `recurrentBiasQ`; their bound covers
+ * the input part and the recurrent part alike (each is at most the whole).
+ */
+export function gateAccBounds(weightsQ: ArrayLike<number>, biasQ: ArrayLike<number>, width: number, recurrentBiasQ: ArrayLike<number> = []): number[] {
   const bounds: number[] = [];
-  for (let r = 0; r < biasQ.length; r++) bounds.push(dotBound(weightsQ, r * width, width, biasQ[r]));
+  const firstCandidate = biasQ.length - recurrentBiasQ.length;
+  for (let r = 0; r < biasQ.length; r++) {
+    const extra = r >= firstCandidate ? Math.abs(recurrentBiasQ[r - firstCandidate]) : 0;
+    bounds.push(dotBound(weightsQ, r * width, width, biasQ[r]) + extra);
+  }
   return bounds;
+}
+
+/** |c·pm| + 2^(P-1) for every int16 cell state c: the operand of the peephole shift. */
+export function peepholeOperandBound(multiplier: number, shift: number): number {
+  return Q15_MAG * Math.abs(multiplier) + 2 ** (shift - 1);
 }
 
 /** |acc*m| + 2^(S-1): the operand of the gate rescale shift. */
@@ -50,7 +63,7 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
   const add = (name: string, bound: number, limit: number) =>
     checks.push({ name, bound, limit, ok: Number.isFinite(bound) && bound < limit });
 
-  const accBounds = gateAccBounds(recurrent.weightsQ, recurrent.biasQ, width);
+  const accBounds = gateAccBounds(recurrent.weightsQ, recurrent.biasQ, width, recurrent.recurrentBiasQ);
   let worstAcc = 0;
   let worstOperand = 0;
   for (let r = 0; r < gateCount(recurrent.cell) * recurrent.units; r++) {
@@ -63,23 +76,41 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
   add('gate rescale operand |acc·m| + 2^(S-1)', worstOperand, BITWISE_LIMIT);
   // Table interpolation: |T[j+1]-T[j]|·frac + 2^(s-1), s = 7 or 6, frac < 2^s.
   add('table interpolation |ΔT·frac| + 2^6', 2 * Q15_MAG * 127 + 64, BITWISE_LIMIT);
-  if (recurrent.cell === 'lstm') {
+  if (hasCellState(recurrent.cell)) {
     // f·c + 2^14 with f in [0, 32767], |c| <= 32768.
     add('cell forget term |f·c| + 2^14', INT16_MAX * Q15_MAG + 2 ** 14, BITWISE_LIMIT);
-    // i·g + 2^(14+K), i in [0, 32767], |g| <= 32767.
-    add('cell input term |i·g| + 2^(14+K)', INT16_MAX * INT16_MAX + 2 ** (14 + K), BITWISE_LIMIT);
+    // i·g + 2^(14+K), i in [0, 32767] (CIFG: i = 2^15 - f in [1, 32768]), |g| <= 32767.
+    const inputGateMax = recurrent.cell === 'cifg' ? Q15_MAG : INT16_MAX;
+    add('cell input term |i·g| + 2^(14+K)', inputGateMax * INT16_MAX + 2 ** (14 + K), BITWISE_LIMIT);
     // tanh argument from the cell: K > 3 shifts left by K-3.
     add('tanh(c) argument |c|·2^max(0,K-3)', Q15_MAG * 2 ** Math.max(0, K - 3), BITWISE_LIMIT);
     // o·tanh(c) + 2^22.
     add('hidden product |o·tanh(c)| + 2^22', INT16_MAX * INT16_MAX + 2 ** 22, BITWISE_LIMIT);
-  } else if (recurrent.cell === 'gru') {
-    // r·h + 2^14, r in [0, 32767], |h| <= 128.
-    add('reset product |r·h| + 2^14', INT16_MAX * INT8_MAG + 2 ** 14, BITWISE_LIMIT);
+  }
+  if (recurrent.cell === 'peephole') {
+    const P = recurrent.peepholeShift;
+    let worstPeephole = 0;
+    for (const m of recurrent.peepholeMultiplier) worstPeephole = Math.max(worstPeephole, peepholeOperandBound(m, P));
+    // roundShift(c·pm, P): |c·pm| + 2^(P-1) below 2^31.
+    add('peephole term |c·p| + 2^(P-1)', worstPeephole, BITWISE_LIMIT);
+    // The rescaled row plus the peephole term is summed in doubles, then saturated.
+    add('peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)|', worstOperand / 2 ** recurrent.gateShift + worstPeephole / 2 ** P + 2, EXACT_LIMIT);
+    if (P < 1 || P > 31) add(`peephole shift P=${P} within 1..31`, Infinity, 0);
+  }
+  if (recurrent.cell === 'gru' || recurrent.cell === 'gru-reset-after') {
+    if (recurrent.cell === 'gru') {
+      // r·h + 2^14, r in [0, 32767], |h| <= 128.
+      add('reset product |r·h| + 2^14', INT16_MAX * INT8_MAG + 2 ** 14, BITWISE_LIMIT);
+    } else {
+      // r·nH + 2^14, r in [0, 32767], nH saturated to [-2^16, 2^16 - 1].
+      add('reset-after product |r·nH| + 2^14', INT16_MAX * (RECURRENT_PART_MAX + 1) + 2 ** 14, BITWISE_LIMIT);
+    }
     // (2^15 - z)·n + 2^7, z in [0, 32767], |n| <= 32767.
     add('candidate term |(2^15 - z)·n| + 2^7', Q15_MAG * INT16_MAX + 2 ** 7, BITWISE_LIMIT);
     // z·h + ((2^15 - z)·n >> 8) + 2^14: Q0.22 sum before >> 15.
     add('hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14', INT16_MAX * INT8_MAG + (Q15_MAG * INT16_MAX) / 2 ** 8 + 1 + 2 ** 14, BITWISE_LIMIT);
-  } else {
+  }
+  if (recurrent.cell === 'rnn') {
     // tanh(z) + 2^7 before >> 8.
     add('hidden rounding |tanh(z)| + 2^7', INT16_MAX + 2 ** 7, BITWISE_LIMIT);
   }

@@ -11,19 +11,13 @@
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
  */
-import { GATE, GATE_ORDER, GRU_GATE, TANH_GATES, gateNames, type QuantizedModel } from '../runtime/model.ts';
+import { gateNames, hasCellState, type QuantizedModel } from '../runtime/model.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
-import {
-  cellToQ12Text,
-  emitSaturateInt16,
-  emitSaturateInt8,
-  emitSigmoid,
-  emitTanh,
-  roundShiftText,
-} from './emit-primitives.ts';
+import { emitSaturateInt8 } from './emit-primitives.ts';
+import { emitCellStep } from './emit-cells.ts';
 import { assertBounds } from './bounds.ts';
 
 export type Target = 'espruino' | 'es5';
@@ -65,7 +59,7 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
       hidden: `Q0.${HIDDEN_FRAC_BITS} int8`,
       gateIn: `Q3.${GATE_IN_FRAC_BITS} int16`,
       gateOut: 'Q0.15 int16',
-      cell: q.recurrent.cell === 'lstm' ? `Q${q.recurrent.cellIntBits}.${15 - q.recurrent.cellIntBits} int16` : 'none',
+      cell: hasCellState(q.recurrent.cell) ? `Q${q.recurrent.cellIntBits}.${15 - q.recurrent.cellIntBits} int16` : 'none',
       output: 'int32 head accumulator',
     },
     inputScales: q.inputScales,
@@ -95,7 +89,14 @@ export function apiMembers(q: QuantizedModel): string[] {
   return ['reset', 'stepQ', 'step', ...(q.task === 'classification' ? ['classIndex'] : []), 'info', 'state'];
 }
 
-const CELL_TITLE = { lstm: 'LSTM', gru: 'GRU', rnn: 'Simple RNN' } as const;
+const CELL_TITLE = {
+  lstm: 'LSTM',
+  peephole: 'Peephole LSTM',
+  cifg: 'CIFG LSTM (coupled input-forget gates)',
+  gru: 'GRU (reset before the recurrent product)',
+  'gru-reset-after': 'GRU (reset after the recurrent product)',
+  rnn: 'Simple RNN',
+} as const;
 
 const isValidIdentifier = (s: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
 
@@ -161,8 +162,11 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   const gates = gateNames(recurrent.cell);
   const G_COUNT = gates.length;
   const ROWS = G_COUNT * NU;
-  const lstm = recurrent.cell === 'lstm';
+  const withCell = hasCellState(recurrent.cell);
   const gru = recurrent.cell === 'gru';
+  const peephole = recurrent.cell === 'peephole';
+  const resetAfter = recurrent.cell === 'gru-reset-after';
+  const P = recurrent.peepholeShift;
 
   // ---- data
   b.comment('---- data: little-endian base64, decoded once at load');
@@ -172,6 +176,14 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   b.line(`var B_B64 = ${base64Literal(chunk, recurrent.biasQ)};`);
   b.comment(`M: gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * M[r] + 2^${S - 1}) >> ${S}`);
   b.line(`var M_B64 = ${base64Literal(chunk, recurrent.gateMultiplier)};`);
+  if (peephole) {
+    b.comment(`P: peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * P[k] + 2^${P - 1}) >> ${P}`);
+    b.line(`var P_B64 = ${base64Literal(chunk, recurrent.peepholeMultiplier)};`);
+  }
+  if (resetAfter) {
+    b.comment(`RB: recurrent bias of the candidate rows, int32 [${NU}] in accumulator units (scaled by r with U_h h)`);
+    b.line(`var RB_B64 = ${base64Literal(chunk, recurrent.recurrentBiasQ)};`);
+  }
   b.comment(`D: head weights int8 [${NO}][${NU}]; DB: head biases int32 [${NO}]; one accumulator unit = ${head.accScale}`);
   b.line(`var D_B64 = ${base64Literal(chunk, head.weightsQ)};`);
   b.line(`var DB_B64 = ${base64Literal(chunk, head.biasQ)};`);
@@ -215,7 +227,9 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   b.line('var DB = new Int32Array(buf(DB_B64));');
   b.line('var ST = new Int16Array(buf(ST_B64));');
   b.line('var TT = new Int16Array(buf(TT_B64));');
-  b.line('W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = ST_B64 = TT_B64 = undefined;');
+  if (peephole) b.line('var P = new Int32Array(buf(P_B64));');
+  if (resetAfter) b.line('var RB = new Int32Array(buf(RB_B64));');
+  b.line(`W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = ST_B64 = TT_B64${peephole ? ' = P_B64' : ''}${resetAfter ? ' = RB_B64' : ''} = undefined;`);
   b.line('');
 
   // ---- state
@@ -223,7 +237,8 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   b.line(`var V = new Int8Array(${NV}); // v = [x int8 (${NI}), h Q0.7 (${NU})]`);
   b.line(`var H = new Int8Array(V.buffer, ${NI}, ${NU}); // h Q0.7, a view of v`);
   if (gru) b.line(`var VR = new Int8Array(${NV}); // v' = [x int8, r ⊙ h Q0.7]: input of the candidate rows`);
-  b.line(`var C = new Int16Array(${lstm ? NU : 0}); // ${lstm ? `cell Q${K}.${15 - K}` : 'no cell state in this cell kind'}`);
+  if (resetAfter && espruino) b.line(`var XV = new Int8Array(V.buffer, 0, ${NI}); // x, a view of v`);
+  b.line(`var C = new Int16Array(${withCell ? NU : 0}); // ${withCell ? `cell Q${K}.${15 - K}` : 'no cell state in this cell kind'}`);
   b.line(`var G = new Int16Array(${ROWS}); // gate outputs Q0.15, gate order ${gates.join(', ')}`);
   b.line(`var Y = new Int32Array(${NO}); // head accumulator`);
   b.line(`var XQ = new Int8Array(${NI}); // step(): quantized readings`);
@@ -245,9 +260,13 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   affine('OO', outAff.map((a) => a.offset), 'output offsets mean');
   if (espruino) {
     b.comment('cached row views for E.convolve: one per gate row, one per head row');
-    b.line('var RW = [], RD = [], r;');
+    b.line(`var RW = [], RD = []${resetAfter ? ', RWX = [], RWH = []' : ''}, r;`);
     b.block('if (native) {', () => {
       b.line(`for (r = 0; r < ${ROWS}; r++) RW.push(new Int8Array(W.buffer, r * ${NV}, ${NV}));`);
+      if (resetAfter) {
+        b.comment('reset-after candidate rows: the x part and the h part, one view each');
+        b.line(`for (r = ${ROWS - NU}; r < ${ROWS}; r++) { RWX.push(new Int8Array(W.buffer, r * ${NV}, ${NI})); RWH.push(new Int8Array(W.buffer, r * ${NV} + ${NI}, ${NU})); }`);
+      }
       b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${NU}, ${NU}));`);
     });
   }
@@ -256,7 +275,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   b.block('function reset() {', () => {
     b.line('var i;');
     b.line(`for (i = 0; i < ${NV}; i++) V[i] = 0;`);
-    if (lstm) b.line(`for (i = 0; i < ${NU}; i++) C[i] = 0;`);
+    if (withCell) b.line(`for (i = 0; i < ${NU}; i++) C[i] = 0;`);
     b.line(`for (i = 0; i < ${ROWS}; i++) G[i] = 0;`);
     b.line(`for (i = 0; i < ${NO}; i++) Y[i] = 0;`);
   });
@@ -265,42 +284,14 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   // ---- step
   b.comment('One time step on int8 inputs xq (length ' + NI + '); returns the head accumulator Y.');
   b.block('function stepQ(xq) {', () => {
-    b.line('var i, u, r, w, acc, z, a, k, y, c, t, h;');
+    b.line(`var i, u, r, w, acc, z, a, k, y, c, t, h${resetAfter ? ', n' : ''};`);
     b.comment('v[0..NI) = sat8(xq)');
     b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
       b.line('z = xq[i];');
       emitSaturateInt8(b, 'z');
       b.line(gru ? 'V[i] = VR[i] = z;' : 'V[i] = z;');
     });
-    if (lstm) {
-      GATE_ORDER.forEach((_, g) => emitGateRows(b, q, options, g, 'V'));
-      emitLstmUpdate(b, q);
-    } else if (gru) {
-      emitGateRows(b, q, options, GRU_GATE.update, 'V');
-      emitGateRows(b, q, options, GRU_GATE.reset, 'V');
-      b.comment(`v' = [x, r ⊙ h]:  VR[NI+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)`);
-      b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
-        b.line(`h = ${roundShiftText(`G[${GRU_GATE.reset * NU} + u] * H[u]`, 15)};`);
-        emitSaturateInt8(b, 'h');
-        b.line(`VR[${NI} + u] = h;`);
-      });
-      emitGateRows(b, q, options, GRU_GATE.candidate, 'VR');
-      b.comment('h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)');
-      b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
-        b.line(`z = G[${GRU_GATE.update * NU} + u];`);
-        b.line(`h = (z * H[u] + (${roundShiftText(`(32768 - z) * G[${GRU_GATE.candidate * NU} + u]`, 8)}) + 16384) >> 15;`);
-        emitSaturateInt8(b, 'h');
-        b.line('H[u] = h;');
-      });
-    } else {
-      emitGateRows(b, q, options, 0, 'V');
-      b.comment('h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)');
-      b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
-        b.line(`h = ${roundShiftText('G[u]', 8)};`);
-        emitSaturateInt8(b, 'h');
-        b.line('H[u] = h;');
-      });
-    }
+    emitCellStep({ b, q, espruino });
     b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]');
     b.block(`for (k = 0; k < ${NO}; k++) {`, () => {
       if (espruino) {
@@ -359,55 +350,4 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   beforeReturn?.();
   const members = apiMembers(q).map((k) => (k === 'state' ? 'state: { h: H, c: C, gates: G }' : `${k}: ${k}`));
   b.line(`return { ${members.join(', ')} };`);
-}
-
-/**
- * The rows of gate g over the int8 vector `vec` (V, or VR for the GRU candidate):
- *   acc = Σ W[r,i] vec[i] + B[r];  z = sat16((acc*M[r] + 2^(S-1)) >> S);  G[r] = σ(z) or tanh(z)
- */
-function emitGateRows(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, g: number, vec: string): void {
-  const { units: NU, inputSize: NI, gateShift: S, cell } = q.recurrent;
-  const NV = NI + NU;
-  const name = gateNames(cell)[g];
-  const tanh = TANH_GATES.has(name);
-  b.comment(`gate ${name} (rows ${g * NU}..${(g + 1) * NU - 1}): acc = Σ W[r,i] ${vec}[i] + B[r];`);
-  b.comment(`  gateInQ12 = sat16((acc * M[r] + 2^${S - 1}) >> ${S});  G[r] = ${tanh ? 'tanh' : 'σ'}(gateInQ12)  (Q3.12 -> Q0.15)`);
-  b.block(`for (r = ${g * NU}; r < ${(g + 1) * NU}; r++) {`, () => {
-    if (options.target === 'espruino') {
-      b.line(`if (native) acc = E.convolve(RW[r], ${vec}, 0) + B[r];`);
-      b.block('else {', () => {
-        b.line(`acc = B[r]; w = r * ${NV};`);
-        b.line(`for (i = 0; i < ${NV}; i++) acc += W[w + i] * ${vec}[i];`);
-      });
-    } else {
-      b.line(`acc = B[r]; w = r * ${NV};`);
-      b.line(`for (i = 0; i < ${NV}; i++) acc += W[w + i] * ${vec}[i];`);
-    }
-    b.line(`z = ${roundShiftText('acc * M[r]', S)};`);
-    emitSaturateInt16(b, 'z');
-    if (tanh) emitTanh(b, 'z', 'y', 'TT', q.tables.tanhQ15.length - 1);
-    else emitSigmoid(b, 'z', 'y', 'ST', q.tables.sigmoidQ15.length - 1);
-    b.line('G[r] = y;');
-  });
-}
-
-/** LSTM cell and hidden update (NUMERICS.md §5 steps 4-5). */
-function emitLstmUpdate(b: CodeBuilder, q: QuantizedModel): void {
-  const { units: NU, cellIntBits: K } = q.recurrent;
-  const tanhLast = q.tables.tanhQ15.length - 1;
-  b.comment(`c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})`);
-  b.comment(`h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)`);
-  b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
-    b.line(
-      `c = (${roundShiftText(`G[${GATE.forget * NU} + u] * C[u]`, 15)}) + ` +
-        `(${roundShiftText(`G[${GATE.input * NU} + u] * G[${GATE.cell * NU} + u]`, 15 + K)});`,
-    );
-    emitSaturateInt16(b, 'c');
-    b.line('C[u] = c;');
-    b.line(`z = ${cellToQ12Text('c', K)}; // tanh argument, Q3.12`);
-    emitTanh(b, 'z', 't', 'TT', tanhLast);
-    b.line(`h = ${roundShiftText(`G[${GATE.output * NU} + u] * t`, 23)};`);
-    emitSaturateInt8(b, 'h');
-    b.line('H[u] = h;');
-  });
 }

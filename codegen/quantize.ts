@@ -1,9 +1,9 @@
 /**
- * Post-training quantization of a float LSTM + dense head into the integer
+ * Post-training quantization of a float recurrent layer + dense head into the integer
  * contract of docs/NUMERICS.md. All float work (scales, multipliers, tables)
  * happens here, once; the device only ever sees integers.
  */
-import { gateCount, gateNames, type FloatModel, type QuantizedModel, type TensorRange } from '../runtime/model.ts';
+import { GRU_GATE, gateCount, gateNames, hasCellState, type FloatModel, type QuantizedModel, type TensorRange } from '../runtime/model.ts';
 import {
   BITWISE_LIMIT,
   GATE_IN_FRAC_BITS,
@@ -15,7 +15,7 @@ import {
 } from '../runtime/fixed-point.ts';
 import { floatPredictWindow } from '../runtime/float-reference.ts';
 import { UserError } from '../runtime/errors.ts';
-import { dotBound, gateAccBounds, rescaleOperandBound } from './bounds.ts';
+import { dotBound, gateAccBounds, peepholeOperandBound, rescaleOperandBound } from './bounds.ts';
 
 /** How many rows share one weight scale. */
 export type WeightScaleGranularity = 'per-row' | 'per-gate' | 'per-tensor';
@@ -74,6 +74,7 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
         for (let u = 0; u < units; u++) see(`gate.${gate}.preactivation`, s.preActivations[g * units + u]);
       });
       for (let u = 0; u < s.c.length; u++) see('cell', s.c[u]);
+      for (let u = 0; u < s.recurrentPart.length; u++) see('gate.candidate.recurrent', s.recurrentPart[u]);
       for (let u = 0; u < units; u++) see('hidden', s.h[u]);
     });
     for (let k = 0; k < y.length; k++) see('output', y[k]);
@@ -124,10 +125,40 @@ export function chooseGateShift(rowScales: number[], accBounds: number[]): { shi
   );
 }
 
+/**
+ * Peephole multipliers (NUMERICS.md §5e): the Q3.12 term p·c is
+ * roundShift(cQ · pm, P) with pm = roundHalfUp(p · 2^(K-3+P)); P is the
+ * largest literal shift (1..31) for which |cQ · pm| + 2^(P-1) < 2^31 for
+ * every int16 cQ.
+ */
+export function choosePeepholeShift(peephole: ArrayLike<number>, cellIntBits: number): { shift: number; multipliers: Int32Array } {
+  for (let shift = 31; shift >= 1; shift--) {
+    const multipliers = new Int32Array(peephole.length);
+    let ok = true;
+    for (let k = 0; k < peephole.length && ok; k++) {
+      const m = roundHalfUp(peephole[k] * 2 ** (cellIntBits - 3 + shift));
+      if (peepholeOperandBound(m, shift) >= BITWISE_LIMIT) ok = false;
+      multipliers[k] = m;
+    }
+    if (ok) return { shift, multipliers };
+  }
+  throw new UserError(
+    `quantize: peephole weights up to ${Math.max(...Array.from(peephole, Math.abs)).toExponential(2)} are too large for the ` +
+      'cell-state format; retrain with smaller peephole weights',
+  );
+}
+
 export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizedModel {
   const { recurrent, head } = model;
   const { inputSize, units, cell } = recurrent;
   const cols = gateCount(cell) * units;
+  const resetAfter = cell === 'gru-reset-after';
+  if (resetAfter && recurrent.recurrentBias?.length !== cols) {
+    throw new UserError(`quantize: GRU reset-after layer needs a recurrent bias of ${cols} values`);
+  }
+  if (cell === 'peephole' && recurrent.peephole?.length !== 3 * units) {
+    throw new UserError(`quantize: peephole LSTM layer needs ${3 * units} peephole weights`);
+  }
   const width = inputSize + units;
   if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
 
@@ -167,20 +198,33 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
 
   const weightsQ = new Int8Array(cols * width);
   const biasQ = new Int32Array(cols);
+  // GRU reset-after: the candidate rows keep their recurrent bias apart (it is scaled by r).
+  const recurrentBiasQ = new Int32Array(resetAfter ? units : 0);
+  const toAccUnits = (value: number, r: number, what: string): number => {
+    // Bias in accumulator units: b / s_r (real pre-activation = acc · s_r).
+    const q = roundHalfUp(value / rowScales[r]);
+    if (Math.abs(q) >= BITWISE_LIMIT) {
+      throw new UserError(`quantize: ${what} ${r} (${value}) is too large for its row scale; retrain with smaller biases`);
+    }
+    return q;
+  };
   for (let r = 0; r < cols; r++) {
     for (let i = 0; i < width; i++) weightsQ[r * width + i] = quantizeInt8(coeff[r * width + i], rowScales[r]);
-    // Bias in accumulator units: b / s_r (real pre-activation = acc · s_r).
-    const b = roundHalfUp(recurrent.bias[r] / rowScales[r]);
-    if (Math.abs(b) >= BITWISE_LIMIT) {
-      throw new UserError(`quantize: gate bias ${r} (${recurrent.bias[r]}) is too large for its row scale; retrain with smaller biases`);
+    const candidateRow = r >= GRU_GATE.candidate * units;
+    if (resetAfter && candidateRow) {
+      biasQ[r] = toAccUnits(recurrent.bias[r], r, 'gate bias');
+      recurrentBiasQ[r - GRU_GATE.candidate * units] = toAccUnits(recurrent.recurrentBias![r], r, 'recurrent gate bias');
+    } else {
+      // Reset-after update and reset rows: both biases add up before σ.
+      biasQ[r] = toAccUnits(recurrent.bias[r] + (resetAfter ? recurrent.recurrentBias![r] : 0), r, 'gate bias');
     }
-    biasQ[r] = b;
   }
-  const accBounds = gateAccBounds(weightsQ, biasQ, width);
+  const accBounds = gateAccBounds(weightsQ, biasQ, width, recurrentBiasQ);
   const { shift: gateShift, multipliers: gateMultiplier } = chooseGateShift(rowScales, accBounds);
 
-  // Cell state format (LSTM only; the other cells keep no cell state).
-  const cellIntBits = cell === 'lstm' ? chooseCellIntBits(maxAbs(byName.get('cell'))) : 0;
+  // Cell state format (LSTM family only; the other cells keep no cell state).
+  const cellIntBits = hasCellState(cell) ? chooseCellIntBits(maxAbs(byName.get('cell'))) : 0;
+  const peephole = cell === 'peephole' ? choosePeepholeShift(recurrent.peephole!, cellIntBits) : { shift: 0, multipliers: new Int32Array(0) };
 
   // Head: y = D h + d with h in Q0.7; one scale for all outputs so raw scores compare.
   const out = head.outputSize;
@@ -216,7 +260,21 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     inputNorm: { mean: [...model.inputNorm.mean], std: [...model.inputNorm.std] },
     outputNorm: { mean: [...model.outputNorm.mean], std: [...model.outputNorm.std] },
     inputScales,
-    recurrent: { cell, inputSize, units, columnScales, weightsQ, rowScales, biasQ, gateMultiplier, gateShift, cellIntBits },
+    recurrent: {
+      cell,
+      inputSize,
+      units,
+      columnScales,
+      weightsQ,
+      rowScales,
+      biasQ,
+      gateMultiplier,
+      gateShift,
+      cellIntBits,
+      peepholeMultiplier: peephole.multipliers,
+      peepholeShift: peephole.shift,
+      recurrentBiasQ,
+    },
     head: { inputSize: units, outputSize: out, weightsQ: headWeightsQ, accScale, biasQ: headBiasQ },
     tables: { sigmoidQ15: buildSigmoidTable(), tanhQ15: buildTanhTable() },
     calibration,

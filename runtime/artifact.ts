@@ -111,6 +111,8 @@ function floatToPb(m: FloatModel): Pb {
       kernel: m.recurrent.kernel,
       recurrentKernel: m.recurrent.recurrentKernel,
       bias: m.recurrent.bias,
+      peephole: m.recurrent.peephole ?? [],
+      recurrentBias: m.recurrent.recurrentBias ?? [],
     },
     head: { inputSize: m.head.inputSize, outputSize: m.head.outputSize, kernel: m.head.kernel, bias: m.head.bias },
     metrics: { ...m.metrics },
@@ -133,6 +135,9 @@ function quantizedToPb(m: QuantizedModel): Pb {
       gateMultiplier: l.gateMultiplier,
       gateShift: l.gateShift,
       cellIntBits: l.cellIntBits,
+      peepholeMultiplier: l.peepholeMultiplier,
+      peepholeShift: l.peepholeShift,
+      recurrentBiasQ: l.recurrentBiasQ,
     },
     head: {
       inputSize: m.head.inputSize,
@@ -280,7 +285,16 @@ function pbToFloat(o: Pb): FloatModel {
   const mt = need(o.metrics, 'metrics');
   return {
     ...commonFromPb(o),
-    recurrent: { cell: l.cell as CellKind, inputSize: l.inputSize, units: l.units, kernel: f32(l.kernel), recurrentKernel: f32(l.recurrentKernel), bias: f32(l.bias) },
+    recurrent: {
+      cell: l.cell as CellKind,
+      inputSize: l.inputSize,
+      units: l.units,
+      kernel: f32(l.kernel),
+      recurrentKernel: f32(l.recurrentKernel),
+      bias: f32(l.bias),
+      ...(l.cell === 'peephole' ? { peephole: f32(l.peephole) } : {}),
+      ...(l.cell === 'gru-reset-after' ? { recurrentBias: f32(l.recurrentBias) } : {}),
+    },
     head: { inputSize: h.inputSize, outputSize: h.outputSize, kernel: f32(h.kernel), bias: f32(h.bias) },
     metrics: { name: mt.name, train: mt.train, validation: mt.validation, test: mt.test },
     provenance: provenanceFromPb(o.provenance),
@@ -305,6 +319,9 @@ function pbToQuantized(o: Pb): QuantizedModel {
       gateMultiplier: i32(l.gateMultiplier),
       gateShift: l.gateShift,
       cellIntBits: l.cellIntBits,
+      peepholeMultiplier: i32(l.peepholeMultiplier),
+      peepholeShift: l.peepholeShift,
+      recurrentBiasQ: i32(l.recurrentBiasQ),
     },
     head: { inputSize: h.inputSize, outputSize: h.outputSize, weightsQ: i8(h.weightsQ), accScale: h.accScale, biasQ: i32(h.biasQ) },
     tables: { sigmoidQ15: i16(t.sigmoidQ15, 'tables.sigmoidQ15'), tanhQ15: i16(t.tanhQ15, 'tables.tanhQ15') },
@@ -405,6 +422,9 @@ export function validateFloatModel(m: FloatModel): void {
   vec('recurrent.kernel', m.recurrent.kernel, I * G, 'inputSize*gates*units');
   vec('recurrent.recurrentKernel', m.recurrent.recurrentKernel, U * G, 'units*gates*units');
   vec('recurrent.bias', m.recurrent.bias, G, 'gates*units');
+  const { cell } = m.recurrent;
+  vec('recurrent.peephole', m.recurrent.peephole ?? [], cell === 'peephole' ? 3 * U : 0, cell === 'peephole' ? '3*units' : 'peephole LSTM only');
+  vec('recurrent.recurrentBias', m.recurrent.recurrentBias ?? [], cell === 'gru-reset-after' ? G : 0, cell === 'gru-reset-after' ? 'gates*units' : 'GRU reset-after only');
   vec('head.kernel', m.head.kernel, U * m.head.outputSize, 'inputSize*outputSize');
   vec('head.bias', m.head.bias, m.head.outputSize, 'outputSize');
   // Metrics may be NaN (a split with no windows): they are informational only.
@@ -423,6 +443,12 @@ export function validateQuantizedModel(m: QuantizedModel): void {
   vec('recurrent.gateMultiplier', l.gateMultiplier, G, 'gates*units');
   int('recurrent.gateShift', l.gateShift, 1, 31); // NUMERICS.md: every shift count is in 1..31
   int('recurrent.cellIntBits', l.cellIntBits, 0, 15); // Q(K).(15-K) in int16
+  const peephole = l.cell === 'peephole';
+  vec('recurrent.peepholeMultiplier', l.peepholeMultiplier, peephole ? 3 * U : 0, peephole ? '3*units' : 'peephole LSTM only');
+  if (peephole) int('recurrent.peepholeShift', l.peepholeShift, 1, 31);
+  else int('recurrent.peepholeShift', l.peepholeShift, 0, 0);
+  const resetAfter = l.cell === 'gru-reset-after';
+  vec('recurrent.recurrentBiasQ', l.recurrentBiasQ, resetAfter ? U : 0, resetAfter ? 'units' : 'GRU reset-after only');
   vec('head.weightsQ', m.head.weightsQ, m.head.outputSize * U, 'outputSize*inputSize');
   vec('head.biasQ', m.head.biasQ, m.head.outputSize, 'outputSize');
   finite('head.accScale', m.head.accScale);

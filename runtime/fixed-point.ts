@@ -22,6 +22,13 @@ export const INT16_MAX = 32767;
 export const GATE_IN_FRAC_BITS = 12; // gate pre-activations: Q3.12 int16
 export const GATE_OUT_FRAC_BITS = 15; // gate outputs and tanh(c): Q0.15 int16
 export const HIDDEN_FRAC_BITS = 7; // hidden state h: Q0.7 int8
+/**
+ * GRU reset-after: the candidate rows' recurrent part U_h h + b_rh, in Q3.12
+ * units, is saturated to [-2^16, 2^16 - 1] (|value| < 16) before r scales it,
+ * so r * value + 2^14 stays below 2^31 (NUMERICS.md §5d).
+ */
+export const RECURRENT_PART_MIN = -(2 ** 16);
+export const RECURRENT_PART_MAX = 2 ** 16 - 1;
 
 /** Activation tables (NUMERICS.md §4). Table j holds f(j * 2^-stepBits) in Q0.15. */
 export const SIGMOID_STEP_BITS = 5; // step 1/32 over [0, 8]

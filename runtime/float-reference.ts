@@ -4,20 +4,27 @@
  * within 1e-5 in test/float-reference.test.ts) and what the quantizer
  * calibrates on. Gate orders: runtime/model.ts CELL_GATES.
  *
- * LSTM:  z = W x + U h + b (i, f, g, o);  c = σ(f) c + σ(i) tanh(g);  h = σ(o) tanh(c)
- * GRU:   z = σ(W_z x + U_z h + b_z);  r = σ(W_r x + U_r h + b_r)
- *        h~ = tanh(W_h x + U_h (r ⊙ h) + b_h);  h = z ⊙ h + (1 − z) ⊙ h~
- * RNN:   h = tanh(W x + U h + b)
- * Head:  y = D h + d (after the last step)
+ * LSTM:      z = W x + U h + b (i, f, g, o);  c = σ(f) c + σ(i) tanh(g);  h = σ(o) tanh(c)
+ * Peephole:  as LSTM with i = σ(z_i + p_i ⊙ c(t-1)), f = σ(z_f + p_f ⊙ c(t-1)), o = σ(z_o + p_o ⊙ c(t))
+ * CIFG:      z = W x + U h + b (f, g, o);  f = σ(z_f);  c = f c + (1 − f) tanh(z_g);  h = σ(z_o) tanh(c)
+ * GRU:       z = σ(W_z x + U_z h + b_z);  r = σ(W_r x + U_r h + b_r)
+ *            h~ = tanh(W_h x + U_h (r ⊙ h) + b_h);  h = z ⊙ h + (1 − z) ⊙ h~
+ * GRU reset-after (bias b on x, recurrent bias b' on h):
+ *            z = σ(W_z x + b_z + U_z h + b'_z);  r = σ(W_r x + b_r + U_r h + b'_r)
+ *            h~ = tanh(W_h x + b_h + r ⊙ (U_h h + b'_h));  h = z ⊙ h + (1 − z) ⊙ h~
+ * RNN:       h = tanh(W x + U h + b)
+ * Head:      y = D h + d (after the last step)
  */
-import { GATE, GRU_GATE, gateCount, type FloatDenseLayer, type FloatRecurrentLayer } from './model.ts';
+import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, gateCount, hasCellState, type FloatDenseLayer, type FloatRecurrentLayer } from './model.ts';
 
 export interface FloatRecurrentState {
   h: Float64Array;
-  /** LSTM cell state (empty for the other cells). */
+  /** Cell state (LSTM family; empty for the other cells). */
   c: Float64Array;
-  /** Last step's gate pre-activations, [G*units] in gate order. */
+  /** Last step's gate arguments (what σ / tanh is applied to), [G*units] in gate order. */
   preActivations: Float64Array;
+  /** GRU reset-after: last step's recurrent part U_h h + b'_h of the candidate rows, [units]; else empty. */
+  recurrentPart: Float64Array;
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -25,47 +32,111 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 export function newFloatState(layer: Pick<FloatRecurrentLayer, 'cell' | 'units'>): FloatRecurrentState {
   return {
     h: new Float64Array(layer.units),
-    c: new Float64Array(layer.cell === 'lstm' ? layer.units : 0),
+    c: new Float64Array(hasCellState(layer.cell) ? layer.units : 0),
     preActivations: new Float64Array(gateCount(layer.cell) * layer.units),
+    recurrentPart: new Float64Array(layer.cell === 'gru-reset-after' ? layer.units : 0),
   };
 }
 
-/** Σ_i kernel[i][col] x[i] + Σ_j recurrentKernel[j][col] h[j] + bias[col] */
-function preActivation(layer: FloatRecurrentLayer, col: number, x: ArrayLike<number>, h: ArrayLike<number>): number {
+/** Σ_i kernel[i][col] x[i] (+ bias[col] when withBias) */
+function inputPart(layer: FloatRecurrentLayer, col: number, x: ArrayLike<number>, withBias = true): number {
   const cols = gateCount(layer.cell) * layer.units;
-  let sum = layer.bias[col];
+  let sum = withBias ? layer.bias[col] : 0;
   for (let i = 0; i < layer.inputSize; i++) sum += layer.kernel[i * cols + col] * x[i];
+  return sum;
+}
+
+/** Σ_j recurrentKernel[j][col] h[j] */
+function recurrentProduct(layer: FloatRecurrentLayer, col: number, h: ArrayLike<number>): number {
+  const cols = gateCount(layer.cell) * layer.units;
+  let sum = 0;
   for (let j = 0; j < layer.units; j++) sum += layer.recurrentKernel[j * cols + col] * h[j];
   return sum;
+}
+
+/** Σ_i kernel[i][col] x[i] + Σ_j recurrentKernel[j][col] h[j] + bias[col] (+ recurrentBias[col]) */
+function preActivation(layer: FloatRecurrentLayer, col: number, x: ArrayLike<number>, h: ArrayLike<number>): number {
+  return inputPart(layer, col, x) + recurrentProduct(layer, col, h) + (layer.recurrentBias?.[col] ?? 0);
 }
 
 /** One step on a normalized input vector x, updating `state` in place. */
 export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x: ArrayLike<number>): void {
   const U = layer.units;
   const z = state.preActivations;
-  if (layer.cell === 'gru') {
-    for (let col = 0; col < 2 * U; col++) z[col] = preActivation(layer, col, x, state.h);
-    const rh = new Float64Array(U);
-    for (let u = 0; u < U; u++) rh[u] = sigmoid(z[GRU_GATE.reset * U + u]) * state.h[u];
-    for (let u = 0; u < U; u++) z[GRU_GATE.candidate * U + u] = preActivation(layer, GRU_GATE.candidate * U + u, x, rh);
-    for (let u = 0; u < U; u++) {
-      const update = sigmoid(z[GRU_GATE.update * U + u]);
-      state.h[u] = update * state.h[u] + (1 - update) * Math.tanh(z[GRU_GATE.candidate * U + u]);
+  const { h, c } = state;
+  switch (layer.cell) {
+    case 'gru': {
+      for (let col = 0; col < 2 * U; col++) z[col] = preActivation(layer, col, x, h);
+      const rh = new Float64Array(U);
+      for (let u = 0; u < U; u++) rh[u] = sigmoid(z[GRU_GATE.reset * U + u]) * h[u];
+      for (let u = 0; u < U; u++) z[GRU_GATE.candidate * U + u] = preActivation(layer, GRU_GATE.candidate * U + u, x, rh);
+      gruHidden(U, z, h);
+      return;
     }
-    return;
+    case 'gru-reset-after': {
+      const rb = layer.recurrentBias;
+      if (!rb) throw new Error('GRU reset-after layer without a recurrent bias');
+      for (let col = 0; col < 2 * U; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) {
+        const col = GRU_GATE.candidate * U + u;
+        state.recurrentPart[u] = recurrentProduct(layer, col, h) + rb[col];
+      }
+      for (let u = 0; u < U; u++) {
+        const col = GRU_GATE.candidate * U + u;
+        z[col] = inputPart(layer, col, x) + sigmoid(z[GRU_GATE.reset * U + u]) * state.recurrentPart[u];
+      }
+      gruHidden(U, z, h);
+      return;
+    }
+    case 'rnn': {
+      for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) h[u] = Math.tanh(z[u]);
+      return;
+    }
+    case 'cifg': {
+      for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) {
+        const f = sigmoid(z[CIFG_GATE.forget * U + u]);
+        c[u] = f * c[u] + (1 - f) * Math.tanh(z[CIFG_GATE.cell * U + u]);
+        h[u] = sigmoid(z[CIFG_GATE.output * U + u]) * Math.tanh(c[u]);
+      }
+      return;
+    }
+    case 'peephole': {
+      const p = layer.peephole;
+      if (!p) throw new Error('peephole LSTM layer without peephole weights');
+      for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) {
+        z[GATE.input * U + u] += p[PEEPHOLE.input * U + u] * c[u];
+        z[GATE.forget * U + u] += p[PEEPHOLE.forget * U + u] * c[u];
+        const i = sigmoid(z[GATE.input * U + u]);
+        const f = sigmoid(z[GATE.forget * U + u]);
+        c[u] = f * c[u] + i * Math.tanh(z[GATE.cell * U + u]);
+        z[GATE.output * U + u] += p[PEEPHOLE.output * U + u] * c[u];
+        h[u] = sigmoid(z[GATE.output * U + u]) * Math.tanh(c[u]);
+      }
+      return;
+    }
+    case 'lstm': {
+      for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) {
+        const i = sigmoid(z[GATE.input * U + u]);
+        const f = sigmoid(z[GATE.forget * U + u]);
+        const g = Math.tanh(z[GATE.cell * U + u]);
+        const o = sigmoid(z[GATE.output * U + u]);
+        c[u] = f * c[u] + i * g;
+        h[u] = o * Math.tanh(c[u]);
+      }
+      return;
+    }
   }
-  for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, state.h);
-  if (layer.cell === 'rnn') {
-    for (let u = 0; u < U; u++) state.h[u] = Math.tanh(z[u]);
-    return;
-  }
+}
+
+/** h = z ⊙ h + (1 − z) ⊙ tanh(h~) */
+function gruHidden(U: number, z: Float64Array, h: Float64Array): void {
   for (let u = 0; u < U; u++) {
-    const i = sigmoid(z[GATE.input * U + u]);
-    const f = sigmoid(z[GATE.forget * U + u]);
-    const g = Math.tanh(z[GATE.cell * U + u]);
-    const o = sigmoid(z[GATE.output * U + u]);
-    state.c[u] = f * state.c[u] + i * g;
-    state.h[u] = o * Math.tanh(state.c[u]);
+    const update = sigmoid(z[GRU_GATE.update * U + u]);
+    h[u] = update * h[u] + (1 - update) * Math.tanh(z[GRU_GATE.candidate * U + u]);
   }
 }
 

@@ -4,8 +4,12 @@
  *
  * Tensor layouts (named once, used everywhere), with G = the cell's gate count:
  * - Gate order per cell is CELL_GATES (the Keras / TensorFlow.js orders):
- *   LSTM [input, forget, cell, output] ("i, f, g, o"), GRU [update, reset,
- *   candidate] ("z, r, h~"), simple RNN [candidate].
+ *   LSTM and peephole LSTM [input, forget, cell, output] ("i, f, g, o"),
+ *   CIFG [forget, cell, output] (the input gate is 1 - forget), GRU (both
+ *   conventions) [update, reset, candidate] ("z, r, h~"), simple RNN [candidate].
+ * - Peephole weights `peephole` are [3][units]: input, forget, output (PEEPHOLE_GATES).
+ * - GRU reset-after: `bias` is the input bias, `recurrentBias` the recurrent
+ *   one, both [3*units] in gate order (Keras' bias[0] and bias[1]).
  * - Float `kernel` is [inputSize][G*units] row-major, `recurrentKernel`
  *   is [units][G*units], `bias` is [G*units]; column index = gate*units + unit.
  * - Float dense `kernel` is [inputSize][outputSize] row-major.
@@ -16,16 +20,36 @@
  * - Quantized dense `weightsQ` is [outputSize][inputSize] row-major.
  */
 
-/** The recurrent cells: LSTM, GRU (TensorFlow.js convention: reset before the recurrent product), simple RNN (tanh). */
-export type CellKind = 'lstm' | 'gru' | 'rnn';
-export const CELL_KINDS: readonly CellKind[] = ['lstm', 'gru', 'rnn'];
+/**
+ * The recurrent cells:
+ * - 'lstm': LSTM (Hochreiter & Schmidhuber, with a forget gate);
+ * - 'peephole': LSTM whose gates also see the cell state (Gers & Schmidhuber 2000);
+ * - 'cifg': LSTM with coupled input and forget gates (input = 1 - forget);
+ * - 'gru': GRU, reset applied before the recurrent product (Cho 2014; TensorFlow.js' GRU);
+ * - 'gru-reset-after': GRU, reset applied after it (Keras' reset_after=True, PyTorch);
+ * - 'rnn': simple RNN (tanh).
+ */
+export type CellKind = 'lstm' | 'peephole' | 'cifg' | 'gru' | 'gru-reset-after' | 'rnn';
+export const CELL_KINDS: readonly CellKind[] = ['lstm', 'peephole', 'cifg', 'gru', 'gru-reset-after', 'rnn'];
 
 /** Gate rows of each cell, in the order of its kernel columns. */
 export const CELL_GATES = {
   lstm: ['input', 'forget', 'cell', 'output'],
+  peephole: ['input', 'forget', 'cell', 'output'],
+  cifg: ['forget', 'cell', 'output'],
   gru: ['update', 'reset', 'candidate'],
+  'gru-reset-after': ['update', 'reset', 'candidate'],
   rnn: ['candidate'],
 } as const satisfies Record<CellKind, readonly string[]>;
+
+/** The gates a peephole LSTM's diagonal peephole weights feed, in the order of `peephole`. */
+export const PEEPHOLE_GATES = ['input', 'forget', 'output'] as const;
+export const PEEPHOLE = { input: 0, forget: 1, output: 2 } as const;
+
+/** Cells with a cell state c (the LSTM family). */
+export const hasCellState = (cell: CellKind): boolean => cell === 'lstm' || cell === 'peephole' || cell === 'cifg';
+/** The GRU conventions. */
+export const isGru = (cell: CellKind): boolean => cell === 'gru' || cell === 'gru-reset-after';
 
 export type GateName = (typeof CELL_GATES)[CellKind][number];
 
@@ -35,10 +59,12 @@ export const TANH_GATES: ReadonlySet<GateName> = new Set<GateName>(['cell', 'can
 export const gateNames = (cell: CellKind): readonly GateName[] => CELL_GATES[cell];
 export const gateCount = (cell: CellKind): number => CELL_GATES[cell].length;
 
-/** LSTM gate order and indices. */
+/** LSTM (and peephole LSTM) gate order and indices. */
 export const GATE_ORDER = CELL_GATES.lstm;
 export const GATE_COUNT = GATE_ORDER.length;
 export const GATE = { input: 0, forget: 1, cell: 2, output: 3 } as const;
+/** CIFG gate indices (no input gate row). */
+export const CIFG_GATE = { forget: 0, cell: 1, output: 2 } as const;
 /** GRU gate indices. */
 export const GRU_GATE = { update: 0, reset: 1, candidate: 2 } as const;
 
@@ -80,6 +106,10 @@ export interface FloatRecurrentLayer {
   recurrentKernel: Float32Array;
   /** [G*units]. */
   bias: Float32Array;
+  /** Peephole LSTM only: [3][units], PEEPHOLE_GATES order (input, forget, output). */
+  peephole?: Float32Array;
+  /** GRU reset-after only: the recurrent bias, [3*units] in gate order. */
+  recurrentBias?: Float32Array;
 }
 
 export interface FloatDenseLayer {
@@ -138,17 +168,29 @@ export interface QuantRecurrentLayer {
   units: number;
   /** Real value of one int8 step of each entry of v = [x, h] (length inputSize+units). */
   columnScales: number[];
-  /** [4*units][inputSize+units] int8, see layout above. */
+  /** [G*units][inputSize+units] int8, see layout above. */
   weightsQ: Int8Array;
-  /** Real value of one accumulator unit of each row (4*units). */
+  /** Real value of one accumulator unit of each row (G*units). */
   rowScales: number[];
-  /** Bias of each row in accumulator units (4*units). */
+  /** Bias of each row in accumulator units (G*units). */
   biasQ: Int32Array;
   /** gateInQ12 = roundShift(acc * gateMultiplier[row], gateShift). */
   gateMultiplier: Int32Array;
   gateShift: number;
   /** Cell state format: Q(cellIntBits).(15-cellIntBits) in int16. */
   cellIntBits: number;
+  /**
+   * Peephole LSTM only ([3*units], PEEPHOLE_GATES order; empty otherwise):
+   * gateInQ12 += roundShift(cQ * peepholeMultiplier[k], peepholeShift).
+   */
+  peepholeMultiplier: Int32Array;
+  /** Shift of the peephole term, 1..31 (0 when there are no peepholes). */
+  peepholeShift: number;
+  /**
+   * GRU reset-after only ([units]; empty otherwise): the candidate rows'
+   * recurrent bias in accumulator units of their rows (their input bias is biasQ).
+   */
+  recurrentBiasQ: Int32Array;
 }
 
 export interface QuantDenseLayer {

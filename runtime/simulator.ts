@@ -1,22 +1,26 @@
 /**
- * The integer reference of docs/NUMERICS.md: an LSTM step and a dense head
- * computed with the primitives of fixed-point.ts only. It is written
- * independently of the code generator; the generated code must match it bit
- * for bit (outputs, hidden and cell state, gate outputs) on every engine.
+ * The integer reference of docs/NUMERICS.md: one step of every recurrent
+ * cell and the dense head, computed with the primitives of fixed-point.ts
+ * only. It is written independently of the code generator; the generated
+ * code must match it bit for bit (outputs, hidden and cell state, gate
+ * outputs) on every engine.
  */
-import { GATE, GATE_COUNT, GRU_GATE, TANH_GATES, gateCount, gateNames, type QuantizedModel } from './model.ts';
+import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type QuantizedModel } from './model.ts';
 import {
   EXACT_LIMIT,
+  RECURRENT_PART_MAX,
+  RECURRENT_PART_MIN,
   cellToQ12,
   roundHalfUp,
   roundShift,
+  saturate,
   saturateInt16,
   saturateInt8,
   sigmoidQ15,
   tanhQ15,
 } from './fixed-point.ts';
 
-/** h: Q0.7 (int8); c: Q(K).(15-K) (int16, LSTM only); gates: Q0.15 after activation, gate order. */
+/** h: Q0.7 (int8); c: Q(K).(15-K) (int16, LSTM family only); gates: Q0.15 after activation, gate order. */
 export interface SimState {
   hQ7: Int8Array;
   cellQ: Int16Array;
@@ -31,11 +35,11 @@ export class Simulator {
 
   constructor(model: QuantizedModel) {
     this.model = model;
-    const { units } = model.recurrent;
+    const { units, cell } = model.recurrent;
     this.state = {
       hQ7: new Int8Array(units),
-      cellQ: new Int16Array(model.recurrent.cell === 'lstm' ? units : 0),
-      gatesQ15: new Int16Array(gateCount(model.recurrent.cell) * units),
+      cellQ: new Int16Array(hasCellState(cell) ? units : 0),
+      gatesQ15: new Int16Array(gateCount(cell) * units),
     };
     this.outputAcc = new Int32Array(model.head.outputSize);
   }
@@ -83,9 +87,26 @@ export class Simulator {
     for (let i = 0; i < inputSize; i++) v[i] = saturateInt8(xq[i]);
     v.set(hQ7, inputSize);
 
-    if (recurrent.cell === 'lstm') this.lstmStep(v);
-    else if (recurrent.cell === 'gru') this.gruStep(v);
-    else this.rnnStep(v);
+    switch (recurrent.cell) {
+      case 'lstm':
+        this.lstmStep(v);
+        break;
+      case 'peephole':
+        this.peepholeStep(v);
+        break;
+      case 'cifg':
+        this.cifgStep(v);
+        break;
+      case 'gru':
+        this.gruStep(v);
+        break;
+      case 'gru-reset-after':
+        this.gruResetAfterStep(v);
+        break;
+      case 'rnn':
+        this.rnnStep(v);
+        break;
+    }
 
     // y = Σ D[k,j] h[j] + d[k]   (raw head accumulator)
     for (let k = 0; k < head.outputSize; k++) {
@@ -96,59 +117,144 @@ export class Simulator {
     return this.outputAcc;
   }
 
-  /**
-   * Gate row r over the int8 vector v (NUMERICS.md §5 steps 1-3):
-   *   acc = Σ W[r,i] v[i] + b[r];  gateInQ12 = sat16(roundShift(acc * m[r], S));  σ or tanh -> Q0.15
-   */
-  private gateRow(r: number, v: Int8Array): number {
-    const { recurrent, tables } = this.model;
-    const { weightsQ, biasQ, gateMultiplier, gateShift, units } = recurrent;
+  /** acc = Σ_{i in [from, to)} W[r,i] v[i] + bias   (exact integer, NUMERICS.md §5 step 1) */
+  private rowAcc(r: number, v: Int8Array, from: number, to: number, bias: number): number {
+    const { weightsQ } = this.model.recurrent;
     const width = v.length;
-    let acc = biasQ[r];
-    for (let i = 0; i < width; i++) acc += weightsQ[r * width + i] * v[i];
+    let acc = bias;
+    for (let i = from; i < to; i++) acc += weightsQ[r * width + i] * v[i];
+    return acc;
+  }
+
+  /** roundShift(acc * m[r], S), before saturation (NUMERICS.md §5 step 2). */
+  private rescale(r: number, acc: number): number {
+    const { gateMultiplier, gateShift } = this.model.recurrent;
     const product = acc * gateMultiplier[r];
     if (Math.abs(product) >= EXACT_LIMIT) throw new Error(`row ${r}: acc*m ${product} not exact`);
-    const gateInQ12 = saturateInt16(roundShift(product, gateShift));
-    const gate = gateNames(recurrent.cell)[Math.floor(r / units)];
+    return roundShift(product, gateShift);
+  }
+
+  /** σ or tanh of a Q3.12 gate input, by the row's gate (NUMERICS.md §4). */
+  private activate(r: number, gateInQ12: number): number {
+    const { recurrent, tables } = this.model;
+    const gate = gateNames(recurrent.cell)[Math.floor(r / recurrent.units)];
     return TANH_GATES.has(gate) ? tanhQ15(gateInQ12, tables.tanhQ15) : sigmoidQ15(gateInQ12, tables.sigmoidQ15);
+  }
+
+  /**
+   * Gate row r over the int8 vector v (NUMERICS.md §5 steps 1-3):
+   *   acc = Σ W[r,i] v[i] + b[r];  gateInQ12 = sat16(roundShift(acc * m[r], S) + extraQ12);  σ or tanh -> Q0.15
+   * extraQ12 is the peephole term (peephole LSTM), else 0.
+   */
+  private gateRow(r: number, v: Int8Array, extraQ12 = 0): number {
+    const acc = this.rowAcc(r, v, 0, v.length, this.model.recurrent.biasQ[r]);
+    return this.activate(r, saturateInt16(this.rescale(r, acc) + extraQ12));
+  }
+
+  /** Peephole term in Q3.12: roundShift(c * p[k], P)   (NUMERICS.md §5e). */
+  private peepholeQ12(k: number, cQ: number): number {
+    const { peepholeMultiplier, peepholeShift } = this.model.recurrent;
+    return roundShift(cQ * peepholeMultiplier[k], peepholeShift);
+  }
+
+  /** c = sat16(roundShift(f*c, 15) + roundShift(i*g, 15+K))   (-> Q(K).(15-K)) */
+  private cellUpdate(u: number, iQ15: number, fQ15: number, gQ15: number): void {
+    const { cellQ } = this.state;
+    cellQ[u] = saturateInt16(roundShift(fQ15 * cellQ[u], 15) + roundShift(iQ15 * gQ15, 15 + this.model.recurrent.cellIntBits));
+  }
+
+  /** h = sat8(roundShift(o * tanh(c), 23))   (Q0.15 x Q0.15 -> Q0.7) */
+  private hidden(u: number, oQ15: number): void {
+    const { cellIntBits } = this.model.recurrent;
+    const tanhCellQ15 = tanhQ15(cellToQ12(this.state.cellQ[u], cellIntBits), this.model.tables.tanhQ15);
+    this.state.hQ7[u] = saturateInt8(roundShift(oQ15 * tanhCellQ15, 23));
   }
 
   /** LSTM (NUMERICS.md §5). */
   private lstmStep(v: Int8Array): void {
-    const { recurrent, tables } = this.model;
-    const { units, cellIntBits } = recurrent;
-    const { hQ7, cellQ, gatesQ15 } = this.state;
-    for (let r = 0; r < GATE_COUNT * units; r++) gatesQ15[r] = this.gateRow(r, v);
+    const { units } = this.model.recurrent;
+    const { gatesQ15 } = this.state;
+    for (let r = 0; r < 4 * units; r++) gatesQ15[r] = this.gateRow(r, v);
     for (let u = 0; u < units; u++) {
-      const iQ15 = gatesQ15[GATE.input * units + u];
-      const fQ15 = gatesQ15[GATE.forget * units + u];
-      const gQ15 = gatesQ15[GATE.cell * units + u];
-      const oQ15 = gatesQ15[GATE.output * units + u];
-      // c = sat16(roundShift(f*c, 15) + roundShift(i*g, 15+K))   (-> Q(K).(15-K))
-      const cell = roundShift(fQ15 * cellQ[u], 15) + roundShift(iQ15 * gQ15, 15 + cellIntBits);
-      cellQ[u] = saturateInt16(cell);
-      // h = sat8(roundShift(o * tanh(c), 23))                    (Q0.15 x Q0.15 -> Q0.7)
-      const tanhCellQ15 = tanhQ15(cellToQ12(cellQ[u], cellIntBits), tables.tanhQ15);
-      hQ7[u] = saturateInt8(roundShift(oQ15 * tanhCellQ15, 23));
+      const g = (gate: number) => gatesQ15[gate * units + u];
+      this.cellUpdate(u, g(GATE.input), g(GATE.forget), g(GATE.cell));
+      this.hidden(u, g(GATE.output));
+    }
+  }
+
+  /** Peephole LSTM (NUMERICS.md §5e): i, f see c(t-1); o sees c(t). */
+  private peepholeStep(v: Int8Array): void {
+    const { units } = this.model.recurrent;
+    const { gatesQ15, cellQ } = this.state;
+    for (let u = 0; u < units; u++) {
+      gatesQ15[GATE.input * units + u] = this.gateRow(GATE.input * units + u, v, this.peepholeQ12(PEEPHOLE.input * units + u, cellQ[u]));
+      gatesQ15[GATE.forget * units + u] = this.gateRow(GATE.forget * units + u, v, this.peepholeQ12(PEEPHOLE.forget * units + u, cellQ[u]));
+    }
+    for (let u = 0; u < units; u++) gatesQ15[GATE.cell * units + u] = this.gateRow(GATE.cell * units + u, v);
+    for (let u = 0; u < units; u++) {
+      const g = (gate: number) => gatesQ15[gate * units + u];
+      this.cellUpdate(u, g(GATE.input), g(GATE.forget), g(GATE.cell));
+    }
+    for (let u = 0; u < units; u++) {
+      gatesQ15[GATE.output * units + u] = this.gateRow(GATE.output * units + u, v, this.peepholeQ12(PEEPHOLE.output * units + u, cellQ[u]));
+    }
+    for (let u = 0; u < units; u++) this.hidden(u, gatesQ15[GATE.output * units + u]);
+  }
+
+  /** CIFG (NUMERICS.md §5f): input gate i = 2^15 - f. */
+  private cifgStep(v: Int8Array): void {
+    const { units } = this.model.recurrent;
+    const { gatesQ15 } = this.state;
+    for (let r = 0; r < 3 * units; r++) gatesQ15[r] = this.gateRow(r, v);
+    for (let u = 0; u < units; u++) {
+      const g = (gate: number) => gatesQ15[gate * units + u];
+      this.cellUpdate(u, 32768 - g(CIFG_GATE.forget), g(CIFG_GATE.forget), g(CIFG_GATE.cell));
+      this.hidden(u, g(CIFG_GATE.output));
     }
   }
 
   /** GRU, reset before the recurrent product (NUMERICS.md §5b). */
   private gruStep(v: Int8Array): void {
     const { inputSize, units } = this.model.recurrent;
-    const { hQ7, gatesQ15 } = this.state;
+    const { gatesQ15 } = this.state;
     for (let r = 0; r < 2 * units; r++) gatesQ15[r] = this.gateRow(r, v);
     // v' = [x, r ⊙ h]:  rh = sat8(roundShift(r * h, 15))   (Q0.15 x Q0.7 -> Q0.7)
     const vReset = Int8Array.from(v);
-    for (let u = 0; u < units; u++) vReset[inputSize + u] = saturateInt8(roundShift(gatesQ15[GRU_GATE.reset * units + u] * hQ7[u], 15));
+    for (let u = 0; u < units; u++) vReset[inputSize + u] = saturateInt8(roundShift(gatesQ15[GRU_GATE.reset * units + u] * v[inputSize + u], 15));
     for (let u = 0; u < units; u++) {
       const r = GRU_GATE.candidate * units + u;
       gatesQ15[r] = this.gateRow(r, vReset);
     }
+    this.gruHidden();
+  }
+
+  /**
+   * GRU, reset after the recurrent product (NUMERICS.md §5d): the candidate rows
+   * split into an input part and a recurrent part, both rescaled by the row's multiplier:
+   *   nX = roundShift(accX * m, S);  nH = sat17(roundShift(accH * m, S))
+   *   gateInQ12 = sat16(nX + roundShift(r * nH, 15))
+   */
+  private gruResetAfterStep(v: Int8Array): void {
+    const { inputSize, units, biasQ, recurrentBiasQ } = this.model.recurrent;
+    const { gatesQ15 } = this.state;
+    for (let r = 0; r < 2 * units; r++) gatesQ15[r] = this.gateRow(r, v);
+    for (let u = 0; u < units; u++) {
+      const r = GRU_GATE.candidate * units + u;
+      const nX = this.rescale(r, this.rowAcc(r, v, 0, inputSize, biasQ[r]));
+      const nH = saturate(this.rescale(r, this.rowAcc(r, v, inputSize, v.length, recurrentBiasQ[u])), RECURRENT_PART_MIN, RECURRENT_PART_MAX);
+      const resetQ15 = gatesQ15[GRU_GATE.reset * units + u];
+      gatesQ15[r] = this.activate(r, saturateInt16(nX + roundShift(resetQ15 * nH, 15)));
+    }
+    this.gruHidden();
+  }
+
+  /** h = sat8(roundShift(z*h + roundShift((2^15 - z)*n, 8), 15))   (Q0.22 -> Q0.7) */
+  private gruHidden(): void {
+    const { units } = this.model.recurrent;
+    const { hQ7, gatesQ15 } = this.state;
     for (let u = 0; u < units; u++) {
       const zQ15 = gatesQ15[GRU_GATE.update * units + u];
       const nQ15 = gatesQ15[GRU_GATE.candidate * units + u];
-      // h = sat8(roundShift(z*h + roundShift((2^15 - z)*n, 8), 15))   (Q0.22 -> Q0.7)
       hQ7[u] = saturateInt8(roundShift(zQ15 * hQ7[u] + roundShift((32768 - zQ15) * nQ15, 8), 15));
     }
   }

@@ -20,6 +20,7 @@ import {
 import { UserError } from '../runtime/errors.ts';
 import { makeFloatModel, makeQuantizedModel } from './fixtures/models.ts';
 import { mulberry32 } from '../runtime/prng.ts';
+import { CELL_KINDS } from '../runtime/model.ts';
 
 // The schema, loaded independently, to forge files the encoder refuses to write.
 const root = protobuf.loadSync(fileURLToPath(new URL('../runtime/artifact.proto', import.meta.url)));
@@ -206,7 +207,7 @@ describe('structural validation', () => {
   const qBytes = encodeQuantizedModel(quantModel);
 
   const cases: [string, Uint8Array, protobuf.Type, (o: Pb) => void, string][] = [
-    ['unknown cell', fBytes, FloatModelPb, (o) => (o.recurrent.cell = 'lstm2'), 'invalid float model: recurrent.cell is "lstm2"; expected one of lstm, gru, rnn'],
+    ['unknown cell', fBytes, FloatModelPb, (o) => (o.recurrent.cell = 'lstm2'), 'invalid float model: recurrent.cell is "lstm2"; expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn'],
     ['kernel length', fBytes, FloatModelPb, (o) => o.recurrent.kernel.pop(), 'invalid float model: recurrent.kernel has 59 values; expected 60 (inputSize*gates*units)'],
     ['head size', fBytes, FloatModelPb, (o) => (o.head.inputSize = 4), 'invalid float model: head.inputSize is 4; expected 5 (recurrent.units)'],
     ['feature names', fBytes, FloatModelPb, (o) => o.featureNames.push('extra'), 'invalid float model: featureNames has 4 entries; expected 3 (recurrent.inputSize)'],
@@ -289,7 +290,7 @@ describe('files', () => {
 });
 
 describe('every cell kind', () => {
-  it.each(['gru', 'rnn'] as const)('round-trips %s models of both kinds', (cell) => {
+  it.each(CELL_KINDS)('round-trips %s models of both kinds', (cell) => {
     const float = randomFloatModel({ seed: 3, inputSize: 2, units: 5, cell });
     const decodedFloat = decodeArtifact(encodeFloatModel(float), 'f.pb');
     expect(decodedFloat).toStrictEqual({ kind: 'float', model: float });
@@ -297,5 +298,28 @@ describe('every cell kind', () => {
     const decodedQuant = decodeArtifact(encodeQuantizedModel(quant), 'q.pb');
     expect(decodedQuant.kind).toBe('quantized');
     expect(decodedQuant.model.recurrent).toStrictEqual(quant.recurrent);
+  });
+});
+
+describe('cell-specific fields', () => {
+  it('refuses peephole weights of the wrong length, and peephole weights on a plain LSTM', () => {
+    const peephole = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'peephole' });
+    peephole.recurrent.peephole = peephole.recurrent.peephole!.subarray(1);
+    expect(userError(() => encodeFloatModel(peephole))).toBe('cannot encode float model: recurrent.peephole has 8 values; expected 9 (3*units)');
+    const lstm = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'lstm' });
+    lstm.recurrent.peephole = new Float32Array(9);
+    expect(userError(() => encodeFloatModel(lstm))).toBe('cannot encode float model: recurrent.peephole has 9 values; expected 0 (peephole LSTM only)');
+  });
+
+  it('refuses a GRU reset-after model without its recurrent bias', () => {
+    const gru = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'gru-reset-after' });
+    delete gru.recurrent.recurrentBias;
+    expect(userError(() => encodeFloatModel(gru))).toBe('cannot encode float model: recurrent.recurrentBias has 0 values; expected 9 (gates*units)');
+  });
+
+  it('refuses a quantized peephole model whose peephole shift is out of range', () => {
+    const q = randomQuantizedModel({ seed: 4, inputSize: 2, units: 3, cell: 'peephole' });
+    q.recurrent.peepholeShift = 0;
+    expect(userError(() => encodeQuantizedModel(q))).toBe('cannot encode quantized model: recurrent.peepholeShift is 0; expected an integer in 1..31');
   });
 });

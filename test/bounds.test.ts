@@ -12,7 +12,7 @@ import { availableEngines } from '../runtime/engines.ts';
 import { checkParity } from '../runtime/parity.ts';
 import { Simulator } from '../runtime/simulator.ts';
 import { randomFloatModel, randomQuantizedModel, randomWindows } from './fixtures/random-model.ts';
-import type { FloatModel, QuantizedModel } from '../runtime/model.ts';
+import { CELL_KINDS, type FloatModel, type QuantizedModel } from '../runtime/model.ts';
 
 const quantize = (f: FloatModel) =>
   quantizeModel(f, { weightScale: 'per-row', calibrationX: randomWindows(1, 8, f.window, f.recurrent.inputSize), calibrationCount: 8, floatModelSha256: '' });
@@ -103,5 +103,28 @@ describe('worst-case inputs saturate identically everywhere', () => {
     const { engines } = availableEngines();
     const sources = TARGETS.map((target) => ({ target, globalName: 'm', code: emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' }) }));
     for (const r of await checkParity(q, sources, engines, [seq, seq.slice().reverse()])) expect(r.mismatch, r.message).toBeUndefined();
+  });
+
+  it.each(CELL_KINDS)('%s: extreme weights, peepholes and biases, extreme inputs: proven bounds hold and all engines agree', async (cell) => {
+    const f = randomFloatModel({ seed: 10, inputSize: 3, units: 5, cell });
+    for (const sign of [1, -1]) {
+      f.recurrent.kernel.fill(3 * sign);
+      f.recurrent.recurrentKernel.fill(3 * sign);
+      f.recurrent.bias.fill(2 * sign);
+      f.recurrent.peephole?.fill(3 * sign);
+      f.recurrent.recurrentBias?.fill(2 * sign);
+      const q = quantize(f);
+      for (const c of checkBounds(q)) expect(c.ok, c.name).toBe(true);
+      const plus = Int8Array.from([127, 127, 127]);
+      const minus = Int8Array.from([-128, -128, -128]);
+      const seq = [plus, plus, plus, plus, minus, minus, minus, minus, plus, minus, plus];
+      // Some gate rows are driven to the ends of their activation's range.
+      const sim = new Simulator(q);
+      for (let t = 0; t < 4; t++) sim.stepQ(sign > 0 ? plus : minus);
+      expect(Array.from(sim.state.gatesQ15).some((g) => Math.abs(g) >= 32757)).toBe(true);
+      const { engines } = availableEngines();
+      const sources = TARGETS.map((target) => ({ target, globalName: 'm', code: emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' }) }));
+      for (const r of await checkParity(q, sources, engines, [seq, seq.slice().reverse()])) expect(r.mismatch, r.message).toBeUndefined();
+    }
   });
 });

@@ -52,7 +52,7 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
     ['not an artifact', ['codegen', '@CSV'], /series\.csv: .*(not an lstm-mcu|artifact)/i],
     ['unknown engine', ['simulate', 'x.pb', '--engines', 'v8'], /unknown engine v8/],
     ['bad global name', ['codegen', 'x.pb', '--global', '1abc'], /--global '1abc' is not a JavaScript identifier/],
-    ['bad cell', ['train', '--cell', 'tcn'], /--cell.*expected one of lstm, gru, rnn/],
+    ['bad cell', ['train', '--cell', 'tcn'], /--cell.*expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn/],
     ['handmade not JSON', ['handmade', '@CSV'], /series\.csv: not valid JSON/],
   ];
   it.each(cases)('%s', async (_name, args, message) => {

@@ -12,10 +12,23 @@ import { modelFromJson, type GoldenFile } from './golden/golden-io.ts';
 import { Simulator } from '../runtime/simulator.ts';
 import { availableEngines, fakeEspruinoGlobals } from '../runtime/engines.ts';
 import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
+import { gateNames, type QuantizedModel } from '../runtime/model.ts';
 
-const golden = JSON.parse(fs.readFileSync(new URL('./golden/lstm-3x8.json', import.meta.url), 'utf8')) as GoldenFile;
-const q = modelFromJson(golden.model);
+const goldenModel = (file: string) => modelFromJson((JSON.parse(fs.readFileSync(new URL(`./golden/${file}`, import.meta.url), 'utf8')) as GoldenFile).model);
+const q = goldenModel('lstm-3x8.json');
+/** One golden model per cell kind: its generated files are snapshot-tested and held to the same rules. */
+const CELL_CASES = TARGETS.flatMap((target) =>
+  (
+    [
+      ['lstm', 'lstm-3x8'],
+      ['peephole', 'peephole-3x6'],
+      ['cifg', 'cifg-3x6'],
+      ['gru', 'gru-3x6'],
+      ['gru-reset-after', 'gru-reset-after-3x6'],
+      ['rnn', 'rnn-2x5'],
+    ] as const
+  ).map(([cell, name]) => ({ target, cell, name })),
+);
 const options = (target: Target) => ({ target, globalName: 'lstmModel', modelSha256: 'a'.repeat(64), generatorVersion: '0.0.0-snapshot' });
 
 /** The body of one generated function, up to the next function of the module. */
@@ -28,12 +41,14 @@ function functionText(code: string, name: string): string {
 
 }
 
-describe.each(TARGETS)('generated %s file', (target) => {
-  const code = emitModule(q, options(target));
+describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell, name }) => {
+  const golden = goldenModel(`${name}.json`);
+  const code = emitModule(golden, options(target));
 
   it('matches its snapshot', async () => {
-    await expect(code).toMatchFileSnapshot(`./__snapshots__/lstm-3x8.${target}.js`);
-    await expect(emitDts(q, options(target))).toMatchFileSnapshot(`./__snapshots__/lstm-3x8.${target}.d.ts`);
+    expect(golden.recurrent.cell).toBe(cell);
+    await expect(code).toMatchFileSnapshot(`./__snapshots__/${name}.${target}.js`);
+    await expect(emitDts(golden, options(target))).toMatchFileSnapshot(`./__snapshots__/${name}.${target}.d.ts`);
   });
 
   it('starts with a provenance header', () => {
@@ -72,20 +87,27 @@ describe.each(TARGETS)('generated %s file', (target) => {
     vm.runInNewContext(code, context);
     expect(Object.keys(context)).toEqual(['lstmModel']);
     const info = (context.lstmModel as { info: Record<string, unknown> }).info;
-    expect(info).toMatchObject({ inputSize: 3, outputSize: 1, units: 8, globalName: 'lstmModel', gateOrder: ['input', 'forget', 'cell', 'output'] });
+    expect(info).toMatchObject({
+      inputSize: golden.recurrent.inputSize,
+      outputSize: golden.head.outputSize,
+      units: golden.recurrent.units,
+      globalName: 'lstmModel',
+      cell,
+      gateOrder: [...gateNames(cell)],
+    });
   });
 
   it('step(x) with real readings equals the simulator, including NaN, undefined and ±Infinity readings', () => {
     const context: Record<string, unknown> = {};
     vm.runInNewContext(code, context);
     const model = context.lstmModel as { step(x: unknown[]): Float64Array; reset(): void };
-    const sim = new Simulator(q);
+    const sim = new Simulator(golden);
     const readings = [
       [1, 2, 3],
-      [q.inputNorm.mean[0], 1e9, -1e9],
+      [golden.inputNorm.mean[0], 1e9, -1e9],
       [NaN, undefined, Infinity],
       [-Infinity, 0.5, -0.25],
-    ];
+    ].map((r) => r.slice(0, golden.recurrent.inputSize));
     model.reset();
     for (const r of readings) {
       const y = Array.from(model.step(r));

@@ -6,7 +6,7 @@
  * breaks this long before it breaks a metric.
  */
 import { describe, expect, it } from 'vitest';
-import { CELL_KINDS, TANH_GATES, gateCount, gateNames, type CellKind } from '../runtime/model.ts';
+import { CELL_KINDS, GRU_GATE, PEEPHOLE_GATES, TANH_GATES, gateCount, gateNames, type CellKind } from '../runtime/model.ts';
 import { Simulator } from '../runtime/simulator.ts';
 import { floatRecurrentStep, newFloatState } from '../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../runtime/fixed-point.ts';
@@ -51,10 +51,37 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
           err += Math.abs(k) * Math.abs(x[i] / q.inputScales[i] - xq[i]);
           acc += weightsQ[r * width + i] * xq[i];
         }
-        err += Math.abs(float.recurrent.bias[r] - biasQ[r] * rowScales[r]);
+        // Reset-after update and reset rows fold both biases into one.
+        const foldedBias = cell === 'gru-reset-after' && name !== 'candidate' ? float.recurrent.recurrentBias![r] : 0;
+        err += Math.abs(float.recurrent.bias[r] + foldedBias - biasQ[r] * rowScales[r]);
         err += Math.abs(acc) * Math.abs(gateMultiplier[r] / 2 ** (12 + gateShift) - rowScales[r]);
         err += 1 / 2 ** 13;
-        const z = state.preActivations[r];
+        let z = state.preActivations[r];
+        if (cell === 'peephole') {
+          // The peephole term p·c, on the simulator's own cell state (c(t-1) = 0 for i and f; c(t) for o):
+          // |Δ| <= |p - pm/2^(K-3+P)|·|c| + 1/2^13.
+          const k = PEEPHOLE_GATES.indexOf(name as (typeof PEEPHOLE_GATES)[number]);
+          if (k >= 0) {
+            const { cellIntBits: K, peepholeMultiplier, peepholeShift: P } = q.recurrent;
+            const p = float.recurrent.peephole![k * units + u];
+            const cSim = name === 'output' ? sim.state.cellQ[u] / 2 ** (15 - K) : 0;
+            const cFloat = name === 'output' ? state.c[u] : 0;
+            z += p * (cSim - cFloat);
+            err += Math.abs(p - peepholeMultiplier[k * units + u] / 2 ** (K - 3 + P)) * Math.abs(cSim) + 1 / 2 ** 13;
+          }
+        }
+        if (cell === 'gru-reset-after' && name === 'candidate') {
+          // z = x part + r·(U h + b'), on the simulator's own reset gate; h = 0 after reset, so U h + b' = b'.
+          // |Δ| <= r·(|b' - b'q s_r| + |b'q|·|m/2^(12+S) - s_r| + 1/2^13) + 1/2^13.
+          const rFloat = 1 / (1 + Math.exp(-state.preActivations[GRU_GATE.reset * units + u]));
+          const rSim = sim.state.gatesQ15[GRU_GATE.reset * units + u] / 32768;
+          const rb = float.recurrent.recurrentBias![r];
+          const rbQ = q.recurrent.recurrentBiasQ[u];
+          z += (rSim - rFloat) * state.recurrentPart[u];
+          err +=
+            rSim * (Math.abs(rb - rbQ * rowScales[r]) + Math.abs(rbQ) * Math.abs(gateMultiplier[r] / 2 ** (12 + gateShift) - rowScales[r]) + 1 / 2 ** 13) +
+            1 / 2 ** 13;
+        }
         const slope = isTanh ? 1 : 0.25;
         const floatGate = isTanh ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
         const simGate = sim.state.gatesQ15[r] / 32768;
@@ -77,6 +104,31 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
         if (isTanh) expect(g).toBe(sign > 0 ? 32767 : -32767);
         else expect(g).toBe(sign > 0 ? 32757 : 11);
       }
+    }
+  });
+});
+
+describe('GRU reset-after: the recurrent part is saturated at ±16 before r scales it (NUMERICS.md §5d)', () => {
+  it('a recurrent part of 100 counts as 16', () => {
+    const float = randomFloatModel({ seed: 5, inputSize: 2, units: 3, cell: 'gru-reset-after' });
+    const U = 3;
+    float.recurrent.kernel.fill(0);
+    float.recurrent.recurrentKernel.fill(0);
+    float.recurrent.bias.fill(0);
+    float.recurrent.recurrentBias!.fill(0);
+    // r = σ(-4) ≈ 0.018; the candidate's recurrent part U_h h + b' = b' = 100.
+    for (let u = 0; u < U; u++) {
+      float.recurrent.bias[GRU_GATE.reset * U + u] = -4;
+      float.recurrent.recurrentBias![GRU_GATE.candidate * U + u] = 100;
+    }
+    const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: randomWindows(5, 4, float.window, 2), calibrationCount: 4, floatModelSha256: '' });
+    const sim = new Simulator(q);
+    sim.stepQ([0, 0]);
+    for (let u = 0; u < U; u++) {
+      const r = sim.state.gatesQ15[GRU_GATE.reset * U + u] / 32768;
+      const candidate = sim.state.gatesQ15[GRU_GATE.candidate * U + u] / 32768;
+      expect(Math.abs(candidate - Math.tanh(r * 16))).toBeLessThan(4 / 32768);
+      expect(Math.abs(candidate - Math.tanh(r * 100))).toBeGreaterThan(0.1);
     }
   });
 });

@@ -64,13 +64,30 @@ describe('the seeds\' hand-made LSTM', () => {
   it.each([
     ['not JSON', '{', /not valid JSON/],
     ['wrong format', JSON.stringify({ ...JSON.parse(text), format: 'v0' }), /format: expected "lstm-mcu\/handmade-v1"/],
-    ['unknown cell', JSON.stringify({ ...JSON.parse(text), cell: 'tcn' }), /cell: expected one of lstm, gru, rnn/],
+    ['unknown cell', JSON.stringify({ ...JSON.parse(text), cell: 'tcn' }), /cell: expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn/],
     ['unknown gate', JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, peep: {} } }), /gates: unknown gate peep for a lstm/],
     ['short weight row', text.replace('[[0, 100, 0]], "U": [[0]], "b": [-10]', '[[0, 100]], "U": [[0]], "b": [-10]'), /gates\.input\.W\[0\]: expected 3 finite numbers/],
     ['zero std', text.replace('"std": [20, 1, 1]', '"std": [20, 0, 1]'), /inputNorm\.std: every std must be above 0/],
+    ['peephole weights on a plain LSTM', JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, input: { ...JSON.parse(text).gates.input, p: [1] } } }), /gates\.input\.p: peephole weights exist only on the input, forget and output gates of a peephole cell/],
+    ['a recurrent bias on a plain LSTM', JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, input: { ...JSON.parse(text).gates.input, bR: [1] } } }), /gates\.input\.bR: a recurrent bias exists only in a gru-reset-after cell/],
     ['ragged calibration', text.replace('[6, 1, 1]]\n  ]', '[6, 1, 1], [0, 0, 0]]\n  ]'), /calibration\[0\]: has 9 rows; every calibration sequence needs 10/],
   ])('refuses a file with %s, naming the place', (_name, bad, message) => {
     expect(() => parseHandmadeModel(bad, 'bad.json')).toThrow(UserError);
     expect(() => parseHandmadeModel(bad, 'bad.json')).toThrow(message);
+  });
+
+  it('reads peephole weights and a reset-after recurrent bias into the float layer', () => {
+    const doc = JSON.parse(text);
+    const peephole = parseHandmadeModel(
+      JSON.stringify({ ...doc, cell: 'peephole', gates: { ...doc.gates, forget: { ...doc.gates.forget, p: [0.5] }, output: { ...doc.gates.output, p: [-2] } } }),
+      'p.json',
+    );
+    expect(Array.from(peephole.model.recurrent.peephole!)).toEqual([0, 0.5, -2]);
+    const gate = { W: [[0, 0, 0]], U: [[1]], b: [0] };
+    const gru = parseHandmadeModel(
+      JSON.stringify({ ...doc, cell: 'gru-reset-after', gates: { update: gate, reset: gate, candidate: { ...gate, bR: [0.25] } } }),
+      'g.json',
+    );
+    expect(Array.from(gru.model.recurrent.recurrentBias!)).toEqual([0, 0, 0.25]);
   });
 });

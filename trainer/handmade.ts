@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { UserError } from '../runtime/errors.ts';
-import { CELL_KINDS, gateCount, gateNames, type CellKind, type FloatModel } from '../runtime/model.ts';
+import { CELL_KINDS, PEEPHOLE_GATES, gateCount, gateNames, type CellKind, type FloatModel } from '../runtime/model.ts';
 
 export const HANDMADE_FORMAT = 'lstm-mcu/handmade-v1';
 
@@ -75,6 +75,10 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
   const kernel = new Float32Array(I * cols);
   const recurrentKernel = new Float32Array(U * cols);
   const bias = new Float32Array(cols);
+  // Peephole LSTM: optional diagonal peephole weights `p` on gates input, forget, output (default 0).
+  const peephole = cell === 'peephole' ? new Float32Array(3 * U) : undefined;
+  // GRU reset-after: optional recurrent bias `bR` on every gate (default 0).
+  const recurrentBias = cell === 'gru-reset-after' ? new Float32Array(cols) : undefined;
   expected.forEach((gate, g) => {
     const spec = object(gates[gate], `gates.${gate}`);
     const W = matrix(spec.W, `gates.${gate}.W`, U, I);
@@ -84,6 +88,15 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
       for (let i = 0; i < I; i++) kernel[i * cols + g * U + u] = W[u][i];
       for (let j = 0; j < U; j++) recurrentKernel[j * cols + g * U + u] = R[u][j];
       bias[g * U + u] = b[u];
+    }
+    const k = (PEEPHOLE_GATES as readonly string[]).indexOf(gate);
+    if (spec.p !== undefined) {
+      if (!peephole || k < 0) fail(`gates.${gate}.p`, 'peephole weights exist only on the input, forget and output gates of a peephole cell');
+      peephole!.set(vector(spec.p, `gates.${gate}.p`, U), k * U);
+    }
+    if (spec.bR !== undefined) {
+      if (!recurrentBias) fail(`gates.${gate}.bR`, 'a recurrent bias exists only in a gru-reset-after cell');
+      recurrentBias!.set(vector(spec.bR, `gates.${gate}.bR`, U), g * U);
     }
   });
   const head = object(doc.head, 'head');
@@ -141,7 +154,7 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
     baseFeatures: [],
     inputNorm,
     outputNorm,
-    recurrent: { cell, inputSize: I, units: U, kernel, recurrentKernel, bias },
+    recurrent: { cell, inputSize: I, units: U, kernel, recurrentKernel, bias, ...(peephole ? { peephole } : {}), ...(recurrentBias ? { recurrentBias } : {}) },
     head: { inputSize: U, outputSize: O, kernel: headKernel, bias: Float32Array.from(d) },
     metrics: { name: 'rmse', train: NaN, validation: NaN, test: NaN },
     provenance: {

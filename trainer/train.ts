@@ -19,7 +19,8 @@
  * works too but prints a "slowness" warning above 2000 elements, i.e. units >= 23);
  * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
  */
-import { GATE, gateCount, type CellKind, type FloatDenseLayer, type FloatRecurrentLayer } from '../runtime/model.ts';
+import { CIFG_GATE, GATE, gateCount, type CellKind, type FloatDenseLayer, type FloatRecurrentLayer } from '../runtime/model.ts';
+import { customCell, isCustomCell } from './cells.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import type { Dataset, Split } from './windows.ts';
@@ -124,6 +125,8 @@ function outputCount(ds: Dataset): number {
  * (tfjs defaults the recurrent activation to hardSigmoid) and the gate orders
  * of runtime/model.ts CELL_GATES: LSTM i, f, c, o; GRU z, r, h (reset before
  * the recurrent product, the only convention tfjs implements); simple RNN tanh.
+ * Peephole, CIFG and GRU reset-after are the custom cells of trainer/cells.ts
+ * in a tfjs RNN layer (their weights start as zeros; buildModel sets them).
  */
 export function recurrentLayer(
   tf: Tf,
@@ -139,6 +142,9 @@ export function recurrentLayer(
     recurrentInitializer: config.recurrentInitializer as 'zeros',
     biasInitializer: 'zeros' as const,
   };
+  if (isCustomCell(cell)) {
+    return tf.layers.rnn({ cell: customCell(tf, cell, config.units), inputShape: config.inputShape, returnSequences: false });
+  }
   if (cell === 'gru') return tf.layers.gru({ ...common, recurrentActivation: 'sigmoid' });
   if (cell === 'rnn') return tf.layers.simpleRNN(common);
   // unitForgetBias is applied by hand in buildModel: tfjs 4.22's unitForgetBias
@@ -167,14 +173,18 @@ function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, seed: nu
     }),
   );
   const recurrent = model.layers[0]!;
-  const [k] = recurrent.getWeights();
+  const [k, , , extra] = recurrent.getWeights();
+  // Custom cells start from zeros: their kernel gets the same seeded Glorot-uniform draw.
+  const kernel = isCustomCell(cell) ? tf.initializers.glorotUniform({ seed }).apply([F, G * units]) : k!;
   const rec = tf.tensor2d(orthogonalMatrix(units, G * units, seed + 2), [units, G * units]);
-  // LSTM: Keras unit_forget_bias, bias 0 except 1 for the forget gate (gate index 1).
+  // LSTM family: Keras unit_forget_bias, bias 0 except 1 for the forget gate.
   const bias = new Float32Array(G * units);
-  if (cell === 'lstm') bias.fill(1, GATE.forget * units, (GATE.forget + 1) * units);
+  const forget = cell === 'lstm' || cell === 'peephole' ? GATE.forget : cell === 'cifg' ? CIFG_GATE.forget : -1;
+  if (forget >= 0) bias.fill(1, forget * units, (forget + 1) * units);
   const b = tf.tensor1d(bias);
-  recurrent.setWeights([k!, rec, b]);
-  tf.dispose([rec, b]);
+  // Peephole weights and the reset-after recurrent bias start at zero.
+  recurrent.setWeights(extra ? [kernel, rec, b, extra] : [kernel, rec, b]);
+  tf.dispose([rec, b, ...(kernel === k ? [] : [kernel])]);
   return model;
 }
 
@@ -274,11 +284,20 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
       model.setWeights(tensors);
       tf.dispose(tensors);
     }
-    const [kernel, recurrentKernel, bias] = model.layers[0]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+    const [kernel, recurrentKernel, bias, extra] = model.layers[0]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     const [hk, hb] = model.layers[1]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     const F = ds.featureNames.length;
     return {
-      recurrent: { cell, inputSize: F, units: opts.units, kernel: kernel!, recurrentKernel: recurrentKernel!, bias: bias! },
+      recurrent: {
+        cell,
+        inputSize: F,
+        units: opts.units,
+        kernel: kernel!,
+        recurrentKernel: recurrentKernel!,
+        bias: bias!,
+        ...(cell === 'peephole' ? { peephole: extra! } : {}),
+        ...(cell === 'gru-reset-after' ? { recurrentBias: extra! } : {}),
+      },
       head: { inputSize: opts.units, outputSize: outputCount(ds), kernel: hk!, bias: hb! },
       epochsRun,
       bestEpoch,
@@ -314,6 +333,8 @@ export function predictFloat(
       tf.tensor2d(recurrent.kernel, [features, gateCount(recurrent.cell) * recurrent.units]),
       tf.tensor2d(recurrent.recurrentKernel, [recurrent.units, gateCount(recurrent.cell) * recurrent.units]),
       tf.tensor1d(recurrent.bias),
+      ...(recurrent.peephole ? [tf.tensor1d(recurrent.peephole)] : []),
+      ...(recurrent.recurrentBias ? [tf.tensor1d(recurrent.recurrentBias)] : []),
       tf.tensor2d(head.kernel, [head.inputSize, head.outputSize]),
       tf.tensor1d(head.bias),
     ];

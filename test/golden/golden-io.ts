@@ -17,6 +17,8 @@ const TYPED: Record<string, 'i8' | 'i16' | 'i32'> = {
   'recurrent.weightsQ': 'i8',
   'recurrent.biasQ': 'i32',
   'recurrent.gateMultiplier': 'i32',
+  'recurrent.peepholeMultiplier': 'i32',
+  'recurrent.recurrentBiasQ': 'i32',
   'head.weightsQ': 'i8',
   'head.biasQ': 'i32',
   'tables.sigmoidQ15': 'i16',
@@ -27,8 +29,12 @@ export function modelToJson(q: QuantizedModel): Record<string, unknown> {
   return JSON.parse(JSON.stringify(q, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as Int8Array) : v)));
 }
 
+/** Fields added after the first golden files were written; absent means "this cell has none". */
+const ADDED_DEFAULTS: Record<string, unknown> = { peepholeMultiplier: [], peepholeShift: 0, recurrentBiasQ: [] };
+
 export function modelFromJson(json: Record<string, unknown>): QuantizedModel {
   const q = structuredClone(json) as Record<string, Record<string, unknown>>;
+  q.recurrent = { ...ADDED_DEFAULTS, ...q.recurrent };
   for (const [path, kind] of Object.entries(TYPED)) {
     const [a, b] = path.split('.');
     const values = q[a][b] as number[];

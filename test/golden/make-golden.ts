@@ -11,6 +11,9 @@ const CASES = [
   { file: 'lstm-3x8.json', spec: { seed: 42, inputSize: 3, units: 8, outputSize: 1, weightRange: 1.5, biasRange: 1 }, lengths: [24, 16], extremes: 0.1 },
   { file: 'lstm-2x4-saturating.json', spec: { seed: 43, inputSize: 2, units: 4, outputSize: 2, weightRange: 8, biasRange: 4 }, lengths: [20], extremes: 1 },
   { file: 'gru-3x6.json', spec: { seed: 44, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'gru' as const }, lengths: [24, 16], extremes: 0.1 },
+  { file: 'peephole-3x6.json', spec: { seed: 46, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'peephole' as const }, lengths: [24, 16], extremes: 0.1 },
+  { file: 'cifg-3x6.json', spec: { seed: 47, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'cifg' as const }, lengths: [24, 16], extremes: 0.1 },
+  { file: 'gru-reset-after-3x6.json', spec: { seed: 48, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'gru-reset-after' as const }, lengths: [24, 16], extremes: 0.1 },
   { file: 'rnn-2x5.json', spec: { seed: 45, inputSize: 2, units: 5, outputSize: 2, weightRange: 1.5, biasRange: 1, cell: 'rnn' as const }, lengths: [24, 16], extremes: 0.1 },
 ];
 const only = process.argv[2];

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { FloatDenseLayer, FloatRecurrentLayer } from '../../runtime/model.ts';
+import { CELL_KINDS, gateCount, type FloatDenseLayer, type FloatRecurrentLayer } from '../../runtime/model.ts';
 import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { accuracy, persistenceRmse, rmse } from '../../trainer/metrics.ts';
 import { mulberry32, orthogonalMatrix, permutation, predictFloat, trainLstm, type TrainOptions } from '../../trainer/train.ts';
@@ -134,6 +134,27 @@ describe('trainLstm', () => {
     expect(res.recurrent.bias.length).toBe(32);
     expect(res.head).toMatchObject({ inputSize: 8, outputSize: 1 });
     expect(res.head.kernel.length).toBe(8);
+  });
+
+  it.each(CELL_KINDS)('trains a %s layer: the sine wave is learned, every weight group moves, no tensor leaks', async (cell) => {
+    const ds = sineDataset();
+    const before = tf.memory().numTensors;
+    const res = await trainLstm(ds, opts({ cell, epochs: 5 }));
+    expect(tf.memory().numTensors).toBe(before);
+    const { loss } = res.history;
+    expect(loss[4]).toBeLessThan(loss[0]! * 0.2);
+    const pred = predictFloat(tf, res.recurrent, res.head, ds.test.x, ds.test.n, ds.window, 1);
+    expect(rmse(pred, ds.test.y, ds.outputNorm)).toBeLessThan(0.5 * persistenceRmse(ds, ds.test)!);
+    const G = gateCount(cell);
+    expect(res.recurrent.cell).toBe(cell);
+    expect(res.recurrent.kernel.length).toBe(G * 8);
+    expect(res.recurrent.bias.length).toBe(G * 8);
+    // The extra weights exist only where the cell has them, and training moved them off their zero start.
+    const moved = (a: Float32Array | undefined) => a !== undefined && a.some((v) => Math.abs(v) > 1e-4);
+    expect(moved(res.recurrent.peephole)).toBe(cell === 'peephole');
+    expect(moved(res.recurrent.recurrentBias)).toBe(cell === 'gru-reset-after');
+    if (cell === 'peephole') expect(res.recurrent.peephole!.length).toBe(3 * 8);
+    if (cell === 'gru-reset-after') expect(res.recurrent.recurrentBias!.length).toBe(G * 8);
   });
 
   it('is deterministic for a seed, different across seeds, and leaks no tensors', async () => {

@@ -1,0 +1,71 @@
+/**
+ * The architecture table of the README: every recurrent cell trained by
+ * `lstm-mcu demo` on the built-in real data (demo defaults otherwise), with
+ * float vs int8 test metric, weight bytes and parity, as a Markdown table.
+ *
+ *   npm run architectures              print the table
+ *   npm run architectures -- --write   also replace the table in README.md
+ *
+ * Each run is the CLI itself (`lstm-mcu demo --cell <kind> --json`), so the
+ * table shows exactly what a user gets.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CELL_KINDS } from '../runtime/model.ts';
+import { writeFileAtomic } from '../runtime/write-atomic.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const write = process.argv.includes('--write');
+const extra = process.argv.slice(2).filter((a) => a !== '--write');
+const BEGIN = '<!-- architectures:begin (npm run architectures -- --write) -->';
+const END = '<!-- architectures:end -->';
+
+interface DemoSummary {
+  model: { cell: string; units: number; window: number };
+  metrics: { name: string; float: number; int8: number; relativeChange: number; persistence?: number };
+  parity: { engines: string[]; steps: number; mismatches: number };
+  ram: { weightBytes: number; blocks: number };
+}
+
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-architectures-'));
+const rows: string[] = [];
+try {
+  for (const cell of CELL_KINDS) {
+    process.stderr.write(`training ${cell}...\n`);
+    const stdout = execFileSync(process.execPath, [path.join(root, 'bin/lstm-mcu.js'), 'demo', '--cell', cell, '--out', path.join(out, cell), '--quiet', '--json', ...extra], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const s = JSON.parse(stdout.trim().split('\n').pop()!) as DemoSummary;
+    const pct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`;
+    rows.push(
+      `| ${cell} | ${s.model.units} | ${s.metrics.float.toFixed(5)} | ${s.metrics.int8.toFixed(5)} | ${pct(s.metrics.relativeChange)} | ` +
+        `${s.ram.weightBytes} | ${s.ram.blocks} | ${s.parity.mismatches === 0 ? 'exact' : `${s.parity.mismatches} mismatches`} (${s.parity.engines.join(', ')}; ${s.parity.steps} steps) |`,
+    );
+  }
+} finally {
+  fs.rmSync(out, { recursive: true, force: true });
+}
+
+const table = [
+  `Test RMSE in °C of the next temperature reading (built-in TelosB data, \`npm run demo\` defaults${extra.length ? `, ${extra.join(' ')}` : ''}); ` +
+    'weight bytes and Espruino memory blocks of the loaded model (estimate).',
+  '',
+  '| cell | units | float RMSE | int8 RMSE | int8 vs float | weight bytes | blocks | parity |',
+  '|---|---|---|---|---|---|---|---|',
+  ...rows,
+].join('\n');
+console.log(table);
+
+if (write) {
+  const readme = path.join(root, 'README.md');
+  const text = fs.readFileSync(readme, 'utf8');
+  const start = text.indexOf(BEGIN);
+  const end = text.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`README.md has no ${BEGIN} ... ${END} block`);
+  writeFileAtomic(readme, `${text.slice(0, start + BEGIN.length)}\n${table}\n${text.slice(end)}`);
+  console.error('README.md updated');
+}

@@ -1,0 +1,103 @@
+/**
+ * Recurrent cells TensorFlow.js does not have, as tfjs-layers RNN cells
+ * (trained through `tf.layers.rnn({ cell })`, gradients by tfjs autodiff).
+ * Each computes exactly the formulas of runtime/float-reference.ts, with the
+ * weights in the layouts of runtime/model.ts (checked within 1e-5 in
+ * test/float-reference.test.ts):
+ *
+ * - peephole LSTM, gates i, f, g, o; peephole weights [3][units] (i, f, o):
+ *     i = σ(z_i + p_i c),  f = σ(z_f + p_f c),  c' = f c + i tanh(z_g),  o = σ(z_o + p_o c'),  h = o tanh(c')
+ * - CIFG LSTM, gates f, g, o:  f = σ(z_f);  c' = f c + (1 − f) tanh(z_g);  h = σ(z_o) tanh(c')
+ * - GRU reset-after, gates z, r, h~; input bias b and recurrent bias b':
+ *     xz = x W + b;  hz = h U + b';  z = σ(xz_z + hz_z);  r = σ(xz_r + hz_r)
+ *     n = tanh(xz_h + r hz_h);  h' = z h + (1 − z) n
+ *
+ * Weights are created as zeros; the trainer sets seeded initial values
+ * (trainer/train.ts) and reads them back in `getWeights()` order:
+ * kernel, recurrentKernel, bias, then peephole or recurrentBias.
+ */
+import type { Tf } from './backend.ts';
+import { gateCount, type CellKind } from '../runtime/model.ts';
+
+type Tensor = import('@tensorflow/tfjs').Tensor;
+type Tensor2D = import('@tensorflow/tfjs').Tensor2D;
+type LayerVariable = import('@tensorflow/tfjs').LayerVariable;
+type RNNCell = import('@tensorflow/tfjs').layers.RNNCell;
+
+/** Cells built here rather than taken from tfjs. */
+export type CustomCellKind = Extract<CellKind, 'peephole' | 'cifg' | 'gru-reset-after'>;
+export const CUSTOM_CELLS: readonly CustomCellKind[] = ['peephole', 'cifg', 'gru-reset-after'];
+export const isCustomCell = (cell: CellKind): cell is CustomCellKind => (CUSTOM_CELLS as readonly CellKind[]).includes(cell);
+
+const CLASS_NAMES: Record<CustomCellKind, string> = {
+  peephole: 'LstmMcuPeepholeLSTMCell',
+  cifg: 'LstmMcuCIFGLSTMCell',
+  'gru-reset-after': 'LstmMcuGRUResetAfterCell',
+};
+
+/** A tfjs RNN cell of a custom kind with `units` units (built lazily by the RNN layer). */
+export function customCell(tf: Tf, cell: CustomCellKind, units: number): RNNCell {
+  const G = gateCount(cell);
+  const zeros = () => tf.initializers.zeros();
+  // Split a [batch, G*units] tensor into its gates, in gate order.
+  const gates = (z: Tensor): Tensor2D[] => tf.split(z as Tensor2D, G, 1);
+
+  class CustomCell extends tf.layers.RNNCell {
+    static className = CLASS_NAMES[cell];
+    stateSize: number | number[] = cell === 'gru-reset-after' ? units : [units, units];
+    kernel!: LayerVariable;
+    recurrentKernel!: LayerVariable;
+    bias!: LayerVariable;
+    extra!: LayerVariable;
+
+    override build(inputShape: number[] | number[][]): void {
+      const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as number[];
+      const inputDim = shape[shape.length - 1]!;
+      this.kernel = this.addWeight('kernel', [inputDim, G * units], 'float32', zeros());
+      this.recurrentKernel = this.addWeight('recurrent_kernel', [units, G * units], 'float32', zeros());
+      this.bias = this.addWeight('bias', [G * units], 'float32', zeros());
+      if (cell === 'peephole') this.extra = this.addWeight('peephole', [3 * units], 'float32', zeros());
+      if (cell === 'gru-reset-after') this.extra = this.addWeight('recurrent_bias', [G * units], 'float32', zeros());
+      this.built = true;
+    }
+
+    override call(inputs: Tensor | Tensor[]): Tensor[] {
+      return tf.tidy(() => {
+        const [x, h, c] = inputs as Tensor2D[];
+        const K = this.kernel.read() as Tensor2D;
+        const R = this.recurrentKernel.read() as Tensor2D;
+        const b = this.bias.read();
+        if (cell === 'gru-reset-after') {
+          const [xz, xr, xh] = gates(tf.add(tf.matMul(x!, K), b));
+          const [hz, hr, hh] = gates(tf.add(tf.matMul(h!, R), this.extra.read()));
+          const z = tf.sigmoid(tf.add(xz!, hz!));
+          const r = tf.sigmoid(tf.add(xr!, hr!));
+          const n = tf.tanh(tf.add(xh!, tf.mul(r, hh!)));
+          const hNew = tf.add(tf.mul(z, h!), tf.mul(tf.sub(1, z), n));
+          return [hNew, hNew];
+        }
+        const pre = tf.add(tf.add(tf.matMul(x!, K), tf.matMul(h!, R)), b);
+        if (cell === 'cifg') {
+          const [zf, zg, zo] = gates(pre);
+          const f = tf.sigmoid(zf!);
+          const cNew = tf.add(tf.mul(f, c!), tf.mul(tf.sub(1, f), tf.tanh(zg!)));
+          const hNew = tf.mul(tf.sigmoid(zo!), tf.tanh(cNew));
+          return [hNew, hNew, cNew];
+        }
+        const [zi, zf, zg, zo] = gates(pre);
+        const [pi, pf, po] = tf.split(this.extra.read(), 3, 0);
+        const i = tf.sigmoid(tf.add(zi!, tf.mul(pi!, c!)));
+        const f = tf.sigmoid(tf.add(zf!, tf.mul(pf!, c!)));
+        const cNew = tf.add(tf.mul(f, c!), tf.mul(i, tf.tanh(zg!)));
+        const o = tf.sigmoid(tf.add(zo!, tf.mul(po!, cNew)));
+        const hNew = tf.mul(o, tf.tanh(cNew));
+        return [hNew, hNew, cNew];
+      });
+    }
+
+    override getConfig() {
+      return { ...super.getConfig(), units };
+    }
+  }
+  return new CustomCell({});
+}

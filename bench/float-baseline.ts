@@ -9,7 +9,8 @@ const list = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toPrecision(7)).j
 
 /** Shared by both cells: weights, buffers, activations, the head; `cellStep` is the body that updates h from x. */
 function baseline(model: FloatModel, globalName: string, cellStep: string): string {
-  const { inputSize: I, units: U, kernel, recurrentKernel, bias, cell } = model.recurrent;
+  if (model.layers.length !== 1) throw new Error('the float baseline is written for one recurrent layer');
+  const { inputSize: I, units: U, kernel, recurrentKernel, bias, cell } = model.layers[0]!;
   const O = model.head.outputSize;
   return `
 var ${globalName} = (function () {
@@ -38,7 +39,7 @@ ${cellStep}
 }
 
 export function floatBaselineSource(model: FloatModel, globalName: string): string {
-  if (model.recurrent.cell === 'lstm') {
+  if (model.layers[0]!.cell === 'lstm') {
     return baseline(
       model,
       globalName,
@@ -54,7 +55,7 @@ export function floatBaselineSource(model: FloatModel, globalName: string): stri
     }`,
     );
   }
-  if (model.recurrent.cell === 'gru') {
+  if (model.layers[0]!.cell === 'gru') {
     // GRU, reset before the recurrent product (as TensorFlow.js).
     return baseline(
       model,
@@ -75,7 +76,7 @@ export function floatBaselineSource(model: FloatModel, globalName: string): stri
     for (u = 0; u < U; u++) { zu = z[u]; h[u] = zu * h[u] + (1 - zu) * z[2 * U + u]; }`,
     );
   }
-  throw new Error(`no float baseline for ${model.recurrent.cell}`);
+  throw new Error(`no float baseline for ${model.layers[0]!.cell}`);
 }
 
 /**

@@ -12,6 +12,7 @@ import { estimateRam } from '../codegen/ram-estimate.ts';
 import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
 import { writeFileAtomic } from '../runtime/write-atomic.ts';
 import { persistenceRmse } from '../trainer/metrics.ts';
+import { architectureName, lastLayer } from '../runtime/model.ts';
 
 /** Steps replayed in the demo's parity check: test windows plus random sequences with extremes. */
 const PARITY_WINDOWS = 200;
@@ -50,7 +51,7 @@ export function demoCommand(): Command {
       const generated = codegenStep(q, { targets: [...TARGETS], outDir: out, baseName: 'model', globalName: 'lstmModel', modelSha256: qSha });
       log('4/4 parity');
       const count = Math.min(PARITY_WINDOWS, dataset.test.n);
-      const stride = q.window * q.recurrent.inputSize;
+      const stride = q.window * q.layers[0].inputSize;
       const parity = await simulateStep(
         q,
         generated.map((g) => ({ target: g.target, code: g.code, globalName: 'lstmModel' })),
@@ -68,7 +69,7 @@ export function demoCommand(): Command {
       const summary = {
         command: 'demo',
         data: { path: float.provenance.data, windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } },
-        model: { cell: float.recurrent.cell, inputs: float.featureNames, units: float.recurrent.units, outputs: float.targetNames, window: float.window, horizon: float.horizon, backend },
+        model: { cell: float.layers[0].cell, layers: float.layers.length, inputs: float.featureNames, units: lastLayer(float).units, outputs: float.targetNames, window: float.window, horizon: float.horizon, backend },
         metrics: { name: m.name, float: m.float, int8: m.int8, relativeChange: m.relativeChange, persistence, split: 'test', windows: m.windows },
         parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
         code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
@@ -94,7 +95,7 @@ export function demoCommand(): Command {
 
       const unit = m.name === 'rmse' ? ` ${float.targetNames.join(',')} units` : '';
       console.log(`data         ${path.basename(float.provenance.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows`);
-      console.log(`model        ${float.recurrent.cell.toUpperCase()}(${float.recurrent.units}) on ${float.featureNames.join(', ')} -> ${float.targetNames.join(', ')} (+${float.horizon}), window ${float.window}, ${backend}`);
+      console.log(`model        ${architectureName(float.layers)} on ${float.featureNames.join(', ')} -> ${float.targetNames.join(', ')} (+${float.horizon}), window ${float.window}, ${backend}`);
       console.log(`${`test ${m.name}`.padEnd(13)}float ${fmt(m.float)}  int8 ${fmt(m.int8)}  (${m.relativeChange >= 0 ? '+' : ''}${fmt(100 * m.relativeChange, 3)}%)${unit}`);
       if (persistence !== undefined) console.log(`baseline     last reading (persistence) ${fmt(persistence)}`);
       console.log(`code         ${generated.map((g) => `${g.target} ${Buffer.byteLength(g.code)} B`).join(', ')}`);

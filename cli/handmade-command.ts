@@ -12,6 +12,7 @@ import { parseReadingTrace, readingDriverSource, simulateReadings } from '../run
 import { describeFsError, writeFileAtomic } from '../runtime/write-atomic.ts';
 import { UserError } from '../runtime/errors.ts';
 import { TOOL_VERSION } from './version.ts';
+import { architectureName } from '../runtime/model.ts';
 
 /** A double from the 16 hex digits of its IEEE bytes ("nan" for NaN). */
 const fromHex = (h: string) => (h === 'nan' ? NaN : new Float64Array(Uint8Array.from(Buffer.from(h, 'hex')).buffer)[0]);
@@ -61,7 +62,7 @@ export function handmadeCommand(): Command {
           writeFileAtomic(g.jsPath, g.code);
           writeFileAtomic(g.dtsPath, g.dts);
         }
-        console.log(`${q.recurrent.cell.toUpperCase()}(${q.recurrent.units}) on ${q.featureNames.join(', ')} -> ${q.targetNames.join(', ')}: wrote ${[files.float, files.quantized, ...generated.map((g) => g.jsPath)].join(', ')}`);
+        console.log(`${architectureName(q.layers)} on ${q.featureNames.join(', ')} -> ${q.targetNames.join(', ')}: wrote ${[files.float, files.quantized, ...generated.map((g) => g.jsPath)].join(', ')}`);
         if (example) {
           console.log('example  expected -> device (int8)');
           example.expected.forEach((e, t) => console.log(`  step ${t + 1}: ${e.join(', ')} -> ${example!.device[t].map((v) => v.toFixed(3)).join(', ')}`));

@@ -32,7 +32,8 @@ export function quantizeCommand(): Command {
         writeArtifact(o.out, bytes);
         const m = report.metrics;
         console.log(`test ${m.name}: float ${fmt(m.float)}, int8 ${fmt(m.int8)} (${fmt(100 * m.relativeChange, 3)}%) on ${m.windows} windows`);
-        console.log(`scheme: ${report.scheme.weightScale} weight scales, gate shift ${report.scheme.gateShift}, cell ${report.scheme.cellFormat}`);
+        const layers = report.scheme.layers.map((l, i) => `${report.scheme.layers.length > 1 ? `layer ${i}: ` : ''}gate shift ${l.gateShift}, cell ${l.cellFormat}`);
+        console.log(`scheme: ${report.scheme.weightScale} weight scales, ${layers.join('; ')}`);
         console.log(`wrote ${o.out} and ${o.report}`);
         if (o.json) printJson({ command: 'quantize', artifact: o.out, report: o.report, metrics: m, scheme: report.scheme });
       }),

@@ -57,7 +57,7 @@ export function simulateCommand(): Command {
         if (o.windows > 0 && recorded && dataPath && (o.data || fs.existsSync(dataPath))) {
           const { dataset } = await loadDataset({ ...recorded, data: dataPath });
           const count = Math.min(o.windows, dataset.test.n);
-          const stride = model.window * model.recurrent.inputSize;
+          const stride = model.window * model.layers[0].inputSize;
           windows = { xq: quantizeWindows(model, dataset.test.x.subarray(0, count * stride)), count };
         }
         const r = await simulateStep(model, sources, {

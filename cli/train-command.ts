@@ -3,6 +3,7 @@ import { addTrainingOptions, trainStepOptions } from './training-options.ts';
 import { fmt, printJson, runAction } from './common.ts';
 import { trainStep } from './steps/train.ts';
 import { encodeFloatModel, writeArtifact } from '../runtime/artifact.ts';
+import { architectureName } from '../runtime/model.ts';
 
 export function trainCommand(): Command {
   const cmd = new Command('train')
@@ -17,7 +18,7 @@ export function trainCommand(): Command {
       writeArtifact(o.out, encodeFloatModel(model));
       const m = model.metrics;
       console.log(
-        `trained ${model.recurrent.cell.toUpperCase()}(${model.recurrent.units}) on ${dataset.train.n} windows with ${backend}: ` +
+        `trained ${architectureName(model.layers)} on ${dataset.train.n} windows with ${backend}: ` +
           `${m.name} train ${fmt(m.train)}, validation ${fmt(m.validation)}, test ${fmt(m.test)}`,
       );
       console.log(`wrote ${o.out}`);

@@ -42,7 +42,8 @@ export function addDataOptions(cmd: Command, d: Partial<TrainingDefaults> = {}):
 export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = {}): Command {
   return addDataOptions(cmd, d)
     .addOption(new Option('--cell <kind>', 'recurrent cell: lstm, peephole (LSTM whose gates see the cell state), cifg (coupled input-forget gates), gru (reset before the recurrent product, as TensorFlow.js), gru-reset-after (as Keras and PyTorch) or rnn (simple tanh RNN)').argParser(choiceOption<CellKind>(CELL_KINDS)).default('lstm'))
-    .addOption(new Option('--units <n>', 'recurrent units').argParser(intOption(1, 512)).default(d.units ?? 16))
+    .addOption(new Option('--layers <n>', 'stacked recurrent layers (each feeds its hidden sequence to the next)').argParser(intOption(1, 8)).default(1))
+    .addOption(new Option('--units <n>', 'recurrent units (of every layer)').argParser(intOption(1, 512)).default(d.units ?? 16))
     .addOption(new Option('--epochs <n>', 'maximum training epochs').argParser(intOption(1, 100000)).default(d.epochs ?? 30))
     .addOption(new Option('--batch-size <n>', 'windows per gradient step').argParser(intOption(1, 65536)).default(d.batchSize ?? 64))
     .addOption(new Option('--learning-rate <lr>', 'Adam learning rate').argParser(floatOption(0, 10, { exclusiveMin: true })).default(0.005))
@@ -72,6 +73,7 @@ export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): Tr
     split: o.split as { train: number; validation: number },
     missing: o.missing as MissingPolicy,
     cell: o.cell as CellKind,
+    layers: o.layers as number,
     units: o.units as number,
     epochs: o.epochs as number,
     batchSize: o.batchSize as number,

@@ -5,7 +5,7 @@
  * where a bitwise op or an Int32Array store follows, and below 2^53 always.
  * The code generator refuses a model for which any bound fails.
  */
-import { gateCount, hasCellState, type QuantizedModel } from '../runtime/model.ts';
+import { gateCount, hasCellState, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
 import { BITWISE_LIMIT, EXACT_LIMIT, INT16_MAX, INT8_MAX, RECURRENT_PART_MAX } from '../runtime/fixed-point.ts';
 import { UserError } from '../runtime/errors.ts';
 
@@ -55,14 +55,10 @@ export function rescaleOperandBound(accBound: number, multiplier: number, shift:
   return accBound * Math.abs(multiplier) + 2 ** (shift - 1);
 }
 
-export function checkBounds(q: QuantizedModel): BoundCheck[] {
-  const { recurrent, head } = q;
+/** The bounds of one recurrent layer (NUMERICS.md §7). */
+function layerBounds(recurrent: QuantRecurrentLayer, add: (name: string, bound: number, limit: number) => void): void {
   const width = recurrent.inputSize + recurrent.units;
   const K = recurrent.cellIntBits;
-  const checks: BoundCheck[] = [];
-  const add = (name: string, bound: number, limit: number) =>
-    checks.push({ name, bound, limit, ok: Number.isFinite(bound) && bound < limit });
-
   const accBounds = gateAccBounds(recurrent.weightsQ, recurrent.biasQ, width, recurrent.recurrentBiasQ);
   let worstAcc = 0;
   let worstOperand = 0;
@@ -74,8 +70,6 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
   add('gate accumulator |Σ W v + b|', worstAcc, EXACT_LIMIT);
   // acc*m + 2^(S-1) is shifted right by S: below 2^31.
   add('gate rescale operand |acc·m| + 2^(S-1)', worstOperand, BITWISE_LIMIT);
-  // Table interpolation: |T[j+1]-T[j]|·frac + 2^(s-1), s = 7 or 6, frac < 2^s.
-  add('table interpolation |ΔT·frac| + 2^6', 2 * Q15_MAG * 127 + 64, BITWISE_LIMIT);
   if (hasCellState(recurrent.cell)) {
     // f·c + 2^14 with f in [0, 32767], |c| <= 32768.
     add('cell forget term |f·c| + 2^14', INT16_MAX * Q15_MAG + 2 ** 14, BITWISE_LIMIT);
@@ -114,6 +108,26 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
     // tanh(z) + 2^7 before >> 8.
     add('hidden rounding |tanh(z)| + 2^7', INT16_MAX + 2 ** 7, BITWISE_LIMIT);
   }
+  let maxW = 0;
+  for (const w of recurrent.weightsQ) maxW = Math.max(maxW, Math.abs(w));
+  add('weights |w| (int8, symmetric)', maxW, INT8_MAX + 1);
+  if (recurrent.gateShift < 1 || recurrent.gateShift > 31 || K < 0 || K > 15) {
+    add(`shift counts S=${recurrent.gateShift}, 15+K=${15 + K} within 1..31`, Infinity, 0);
+  }
+}
+
+export function checkBounds(q: QuantizedModel): BoundCheck[] {
+  const { layers, head } = q;
+  const checks: BoundCheck[] = [];
+  const add = (name: string, bound: number, limit: number) =>
+    checks.push({ name, bound, limit, ok: Number.isFinite(bound) && bound < limit });
+  // Table interpolation: |T[j+1]-T[j]|·frac + 2^(s-1), s = 7 or 6, frac < 2^s.
+  add('table interpolation |ΔT·frac| + 2^6', 2 * Q15_MAG * 127 + 64, BITWISE_LIMIT);
+  layers.forEach((layer, l) => {
+    const prefix = layers.length > 1 ? `layer ${l}: ` : '';
+    layerBounds(layer, (name, bound, limit) => add(prefix + name, bound, limit));
+  });
+
   // Head accumulator is stored in an Int32Array.
   let worstHead = 0;
   for (let k = 0; k < head.outputSize; k++) {
@@ -122,12 +136,8 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
   add('head accumulator |Σ D h + d|', worstHead, BITWISE_LIMIT);
   // Weights are int8 by construction; say so explicitly.
   let maxW = 0;
-  for (const w of recurrent.weightsQ) maxW = Math.max(maxW, Math.abs(w));
   for (const w of head.weightsQ) maxW = Math.max(maxW, Math.abs(w));
-  add('weights |w| (int8, symmetric)', maxW, INT8_MAX + 1);
-  if (recurrent.gateShift < 1 || recurrent.gateShift > 31 || K < 0 || K > 15) {
-    add(`shift counts S=${recurrent.gateShift}, 15+K=${15 + K} within 1..31`, Infinity, 0);
-  }
+  add('head weights |w| (int8, symmetric)', maxW, INT8_MAX + 1);
   return checks;
 }
 

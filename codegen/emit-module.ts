@@ -11,13 +11,13 @@
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
  */
-import { gateNames, hasCellState, type QuantizedModel } from '../runtime/model.ts';
+import { gateCount, gateNames, hasCellState, lastLayer, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
-import { emitCellStep } from './emit-cells.ts';
+import { emitCellStep, layerNames } from './emit-cells.ts';
 import { assertBounds } from './bounds.ts';
 
 export type Target = 'espruino' | 'es5';
@@ -36,15 +36,21 @@ export interface EmitOptions {
 
 /** Data and formats the generated module reports in `info` (also used for the .d.ts). */
 export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
+  const first = q.layers[0];
+  const last = lastLayer(q);
+  const cellFormat = (l: QuantRecurrentLayer) => (hasCellState(l.cell) ? `Q${l.cellIntBits}.${15 - l.cellIntBits} int16` : 'none');
   return {
     globalName: options.globalName,
     target: options.target,
     generator: `lstm-mcu ${options.generatorVersion}`,
     modelSha256: options.modelSha256,
-    cell: q.recurrent.cell,
+    cell: first.cell,
     task: q.task,
-    inputSize: q.recurrent.inputSize,
-    units: q.recurrent.units,
+    inputSize: first.inputSize,
+    /** Units of the last layer (the head's input). */
+    units: last.units,
+    /** Every recurrent layer, bottom first. */
+    layers: q.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units })),
     outputSize: q.head.outputSize,
     window: q.window,
     horizon: q.horizon,
@@ -53,13 +59,13 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     featureNames: q.featureNames,
     targetNames: q.targetNames,
     classLabels: q.classLabels,
-    gateOrder: [...gateNames(q.recurrent.cell)],
+    gateOrder: [...gateNames(first.cell)],
     formats: {
       input: 'int8, per-feature scale',
       hidden: `Q0.${HIDDEN_FRAC_BITS} int8`,
       gateIn: `Q3.${GATE_IN_FRAC_BITS} int16`,
       gateOut: 'Q0.15 int16',
-      cell: hasCellState(q.recurrent.cell) ? `Q${q.recurrent.cellIntBits}.${15 - q.recurrent.cellIntBits} int16` : 'none',
+      cell: q.layers.length === 1 ? cellFormat(first) : q.layers.map((l, i) => `layer ${i}: ${cellFormat(l)}`).join('; '),
       output: 'int32 head accumulator',
     },
     inputScales: q.inputScales,
@@ -105,9 +111,8 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
     throw new Error(`global name '${options.globalName}' is not a JavaScript identifier`);
   }
   const bounds = assertBounds(q, 'codegen');
-  const { recurrent, head } = q;
-  const NI = recurrent.inputSize;
-  const NU = recurrent.units;
+  const { layers, head } = q;
+  const NI = layers[0].inputSize;
   const NO = head.outputSize;
   const info = moduleInfo(q, options);
   const b = new CodeBuilder();
@@ -117,11 +122,9 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   b.comment(`quantized model sha256 ${options.modelSha256}`);
   b.comment(`float model sha256 ${q.floatModelSha256}`);
   b.comment(`trained on ${q.provenance.data} (sha256 ${q.provenance.dataSha256.slice(0, 16)}…), seed ${q.provenance.seed}`);
-  b.comment(
-    `${CELL_TITLE[q.recurrent.cell]} ${NI} inputs (${q.featureNames.join(', ')}) -> ${NU} units -> dense ${NO} (${q.task}); ` +
-      `window ${q.window}, horizon ${q.horizon}`,
-  );
-  b.comment(`Numeric contract: docs/NUMERICS.md. Gate order: ${gateNames(q.recurrent.cell).join(', ')}.`);
+  const stack = layers.map((l) => `${CELL_TITLE[l.cell]} ${l.units} units`).join(' -> ');
+  b.comment(`${NI} inputs (${q.featureNames.join(', ')}) -> ${stack} -> dense ${NO} (${q.task}); window ${q.window}, horizon ${q.horizon}`);
+  b.comment(`Numeric contract: docs/NUMERICS.md. Gate order: ${layers.map((l) => gateNames(l.cell).join(', ')).filter((g, i, all) => all.indexOf(g) === i).join(' / ')}.`);
   b.comment(
     `Formats: x int8 (per-feature scale), h Q0.7 int8, gate in Q3.12, gate out Q0.15, ` +
       `cell ${info.formats.cell}, output int32 accumulator.`,
@@ -152,44 +155,50 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
 function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info: ReturnType<typeof moduleInfo>, beforeReturn?: () => void): void {
   const espruino = options.target === 'espruino';
   const chunk = options.base64Chunk ?? BASE64_CHUNK;
-  const { recurrent, head } = q;
-  const NI = recurrent.inputSize;
-  const NU = recurrent.units;
-  const NV = NI + NU;
+  const { layers, head } = q;
+  const L = layers.length;
+  const stacked = L > 1;
+  const names = layers.map((_, l) => layerNames(L, l));
+  const NI = layers[0].inputSize;
   const NO = head.outputSize;
-  const K = recurrent.cellIntBits;
-  const S = recurrent.gateShift;
-  const gates = gateNames(recurrent.cell);
-  const G_COUNT = gates.length;
-  const ROWS = G_COUNT * NU;
-  const withCell = hasCellState(recurrent.cell);
-  const gru = recurrent.cell === 'gru';
-  const peephole = recurrent.cell === 'peephole';
-  const resetAfter = recurrent.cell === 'gru-reset-after';
-  const P = recurrent.peepholeShift;
+  const last = lastLayer(q);
+  const lastNames = names[L - 1];
+  const totalUnits = layers.reduce((s, l) => s + l.units, 0);
+  const totalCells = layers.reduce((s, l) => s + (hasCellState(l.cell) ? l.units : 0), 0);
+  const totalRows = layers.reduce((s, l) => s + gateCount(l.cell) * l.units, 0);
+  const anyResetAfter = layers.some((l) => l.cell === 'gru-reset-after');
+  const layerTitle = (l: number) => (stacked ? ` (layer ${l})` : '');
 
   // ---- data
   b.comment('---- data: little-endian base64, decoded once at load');
-  b.comment(`W: gate weights int8 [${G_COUNT}*${NU} rows (${gates.join(', ')})][${NV} = ${NI} x + ${NU} h], row = gate*${NU} + unit`);
-  b.line(`var W_B64 = ${base64Literal(chunk, recurrent.weightsQ)};`);
-  b.comment(`B: gate biases int32 [${ROWS}] in accumulator units`);
-  b.line(`var B_B64 = ${base64Literal(chunk, recurrent.biasQ)};`);
-  b.comment(`M: gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * M[r] + 2^${S - 1}) >> ${S}`);
-  b.line(`var M_B64 = ${base64Literal(chunk, recurrent.gateMultiplier)};`);
-  if (peephole) {
-    b.comment(`P: peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * P[k] + 2^${P - 1}) >> ${P}`);
-    b.line(`var P_B64 = ${base64Literal(chunk, recurrent.peepholeMultiplier)};`);
-  }
-  if (resetAfter) {
-    b.comment(`RB: recurrent bias of the candidate rows, int32 [${NU}] in accumulator units (scaled by r with U_h h)`);
-    b.line(`var RB_B64 = ${base64Literal(chunk, recurrent.recurrentBiasQ)};`);
-  }
-  b.comment(`D: head weights int8 [${NO}][${NU}]; DB: head biases int32 [${NO}]; one accumulator unit = ${head.accScale}`);
-  b.line(`var D_B64 = ${base64Literal(chunk, head.weightsQ)};`);
-  b.line(`var DB_B64 = ${base64Literal(chunk, head.biasQ)};`);
-  b.comment(`ST: sigmoid(j/32) in Q0.15, j = 0..${q.tables.sigmoidQ15.length - 1}; TT: tanh(j/64) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1}`);
-  b.line(`var ST_B64 = ${base64Literal(chunk, q.tables.sigmoidQ15)};`);
-  b.line(`var TT_B64 = ${base64Literal(chunk, q.tables.tanhQ15)};`);
+  const dataNames: string[] = [];
+  const data = (name: string, what: string, values: Int8Array | Int16Array | Int32Array) => {
+    b.comment(`${name}: ${what}`);
+    b.line(`var ${name}_B64 = ${base64Literal(chunk, values)};`);
+    dataNames.push(name);
+  };
+  layers.forEach((layer, l) => {
+    const n = names[l];
+    const NU = layer.units;
+    const gates = gateNames(layer.cell);
+    const ROWS = gates.length * NU;
+    const S = layer.gateShift;
+    const P = layer.peepholeShift;
+    const input = l === 0 ? `${NI} x` : `${layer.inputSize} h of layer ${l - 1}`;
+    data(n.W, `gate weights int8 [${gates.length}*${NU} rows (${gates.join(', ')})][${layer.inputSize + NU} = ${input} + ${NU} h], row = gate*${NU} + unit${layerTitle(l)}`, layer.weightsQ);
+    data(n.B, `gate biases int32 [${ROWS}] in accumulator units${layerTitle(l)}`, layer.biasQ);
+    data(n.M, `gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * ${n.M}[r] + 2^${S - 1}) >> ${S}${layerTitle(l)}`, layer.gateMultiplier);
+    if (layer.cell === 'peephole') {
+      data(n.P, `peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(l)}`, layer.peepholeMultiplier);
+    }
+    if (layer.cell === 'gru-reset-after') {
+      data(n.RB, `recurrent bias of the candidate rows, int32 [${NU}] in accumulator units (scaled by r with U_h h)${layerTitle(l)}`, layer.recurrentBiasQ);
+    }
+  });
+  data('D', `head weights int8 [${NO}][${last.units}]; one accumulator unit = ${head.accScale}`, head.weightsQ);
+  data('DB', `head biases int32 [${NO}]`, head.biasQ);
+  data('ST', `sigmoid(j/32) in Q0.15, j = 0..${q.tables.sigmoidQ15.length - 1}`, q.tables.sigmoidQ15);
+  data('TT', `tanh(j/64) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1}`, q.tables.tanhQ15);
   b.line('');
 
   // ---- decoding
@@ -220,26 +229,52 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     });
     b.line('return out.buffer;');
   });
-  b.line('var W = new Int8Array(buf(W_B64));');
-  b.line('var B = new Int32Array(buf(B_B64));');
-  b.line('var M = new Int32Array(buf(M_B64));');
-  b.line('var D = new Int8Array(buf(D_B64));');
-  b.line('var DB = new Int32Array(buf(DB_B64));');
-  b.line('var ST = new Int16Array(buf(ST_B64));');
-  b.line('var TT = new Int16Array(buf(TT_B64));');
-  if (peephole) b.line('var P = new Int32Array(buf(P_B64));');
-  if (resetAfter) b.line('var RB = new Int32Array(buf(RB_B64));');
-  b.line(`W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = ST_B64 = TT_B64${peephole ? ' = P_B64' : ''}${resetAfter ? ' = RB_B64' : ''} = undefined;`);
+  const ARRAY_TYPE: Record<string, string> = { W: 'Int8Array', D: 'Int8Array', ST: 'Int16Array', TT: 'Int16Array' };
+  for (const name of dataNames) b.line(`var ${name} = new ${ARRAY_TYPE[name.split('_')[0]] ?? 'Int32Array'}(buf(${name}_B64));`);
+  b.line(`${dataNames.map((name) => `${name}_B64`).join(' = ')} = undefined;`);
   b.line('');
 
   // ---- state
   b.comment('---- state, allocated once');
-  b.line(`var V = new Int8Array(${NV}); // v = [x int8 (${NI}), h Q0.7 (${NU})]`);
-  b.line(`var H = new Int8Array(V.buffer, ${NI}, ${NU}); // h Q0.7, a view of v`);
-  if (gru) b.line(`var VR = new Int8Array(${NV}); // v' = [x int8, r ⊙ h Q0.7]: input of the candidate rows`);
-  if (resetAfter && espruino) b.line(`var XV = new Int8Array(V.buffer, 0, ${NI}); // x, a view of v`);
-  b.line(`var C = new Int16Array(${withCell ? NU : 0}); // ${withCell ? `cell Q${K}.${15 - K}` : 'no cell state in this cell kind'}`);
-  b.line(`var G = new Int16Array(${ROWS}); // gate outputs Q0.15, gate order ${gates.join(', ')}`);
+  if (!stacked) {
+    const layer = layers[0];
+    const NU = layer.units;
+    const K = layer.cellIntBits;
+    const withCell = hasCellState(layer.cell);
+    b.line(`var V = new Int8Array(${NI + NU}); // v = [x int8 (${NI}), h Q0.7 (${NU})]`);
+    b.line(`var H = new Int8Array(V.buffer, ${NI}, ${NU}); // h Q0.7, a view of v`);
+    if (layer.cell === 'gru') b.line(`var VR = new Int8Array(${NI + NU}); // v' = [x int8, r ⊙ h Q0.7]: input of the candidate rows`);
+    if (layer.cell === 'gru-reset-after' && espruino) b.line(`var XV = new Int8Array(V.buffer, 0, ${NI}); // x, a view of v`);
+    b.line(`var C = new Int16Array(${withCell ? NU : 0}); // ${withCell ? `cell Q${K}.${15 - K}` : 'no cell state in this cell kind'}`);
+    b.line(`var G = new Int16Array(${totalRows}); // gate outputs Q0.15, gate order ${gateNames(layer.cell).join(', ')}`);
+  } else {
+    b.comment(`one int8 buffer [x (${NI}), ${layers.map((l, i) => `h${i} (${l.units})`).join(', ')}]: layer l's v = [input, h_l] is a view of it,`);
+    b.comment('so each layer reads the h the layer below has just written, and its own previous h');
+    b.line(`var V = new Int8Array(${NI + totalUnits});`);
+    b.line(`var HS = new Int8Array(V.buffer, ${NI}, ${totalUnits}); // every layer's h, Q0.7`);
+    b.line(`var C = new Int16Array(${totalCells}); // cell states of the LSTM-family layers`);
+    b.line(`var G = new Int16Array(${totalRows}); // gate outputs Q0.15 of every layer`);
+    let hStart = NI;
+    let cStart = 0;
+    let gStart = 0;
+    layers.forEach((layer, l) => {
+      const n = names[l];
+      const NU = layer.units;
+      const K = layer.cellIntBits;
+      const withCell = hasCellState(layer.cell);
+      const rows = gateCount(layer.cell) * NU;
+      b.comment(`layer ${l}: ${CELL_TITLE[layer.cell]}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`);
+      b.line(`var ${n.V} = new Int8Array(V.buffer, ${hStart - layer.inputSize}, ${layer.inputSize + NU}); // v = [input, h${l}]`);
+      b.line(`var ${n.H} = new Int8Array(V.buffer, ${hStart}, ${NU});`);
+      if (withCell) b.line(`var ${n.C} = new Int16Array(C.buffer, ${cStart * 2}, ${NU});`);
+      b.line(`var ${n.G} = new Int16Array(G.buffer, ${gStart * 2}, ${rows});`);
+      if (layer.cell === 'gru') b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
+      if (layer.cell === 'gru-reset-after' && espruino) b.line(`var ${n.XV} = new Int8Array(V.buffer, ${hStart - layer.inputSize}, ${layer.inputSize}); // the input part of v`);
+      hStart += NU;
+      cStart += withCell ? NU : 0;
+      gStart += rows;
+    });
+  }
   b.line(`var Y = new Int32Array(${NO}); // head accumulator`);
   b.line(`var XQ = new Int8Array(${NI}); // step(): quantized readings`);
   b.line(`var YF = new Float64Array(${NO}); // step(): real outputs`);
@@ -260,23 +295,32 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   affine('OO', outAff.map((a) => a.offset), 'output offsets mean');
   if (espruino) {
     b.comment('cached row views for E.convolve: one per gate row, one per head row');
-    b.line(`var RW = [], RD = []${resetAfter ? ', RWX = [], RWH = []' : ''}, r;`);
+    const views = layers.flatMap((layer, l) => [names[l].RW, ...(layer.cell === 'gru-reset-after' ? [names[l].RWX, names[l].RWH] : [])]);
+    b.line(`var ${[...views, 'RD'].map((v) => `${v} = []`).join(', ')}, r;`);
     b.block('if (native) {', () => {
-      b.line(`for (r = 0; r < ${ROWS}; r++) RW.push(new Int8Array(W.buffer, r * ${NV}, ${NV}));`);
-      if (resetAfter) {
-        b.comment('reset-after candidate rows: the x part and the h part, one view each');
-        b.line(`for (r = ${ROWS - NU}; r < ${ROWS}; r++) { RWX.push(new Int8Array(W.buffer, r * ${NV}, ${NI})); RWH.push(new Int8Array(W.buffer, r * ${NV} + ${NI}, ${NU})); }`);
-      }
-      b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${NU}, ${NU}));`);
+      layers.forEach((layer, l) => {
+        const n = names[l];
+        const NV = layer.inputSize + layer.units;
+        const ROWS = gateCount(layer.cell) * layer.units;
+        b.line(`for (r = 0; r < ${ROWS}; r++) ${n.RW}.push(new Int8Array(${n.W}.buffer, r * ${NV}, ${NV}));`);
+        if (layer.cell === 'gru-reset-after') {
+          b.comment('reset-after candidate rows: the input part and the h part, one view each');
+          b.line(
+            `for (r = ${ROWS - layer.units}; r < ${ROWS}; r++) { ${n.RWX}.push(new Int8Array(${n.W}.buffer, r * ${NV}, ${layer.inputSize})); ` +
+              `${n.RWH}.push(new Int8Array(${n.W}.buffer, r * ${NV} + ${layer.inputSize}, ${layer.units})); }`,
+          );
+        }
+      });
+      b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${last.units}, ${last.units}));`);
     });
   }
   b.line('');
 
   b.block('function reset() {', () => {
     b.line('var i;');
-    b.line(`for (i = 0; i < ${NV}; i++) V[i] = 0;`);
-    if (withCell) b.line(`for (i = 0; i < ${NU}; i++) C[i] = 0;`);
-    b.line(`for (i = 0; i < ${ROWS}; i++) G[i] = 0;`);
+    b.line(`for (i = 0; i < ${NI + totalUnits}; i++) V[i] = 0;`);
+    if (totalCells > 0) b.line(`for (i = 0; i < ${totalCells}; i++) C[i] = 0;`);
+    b.line(`for (i = 0; i < ${totalRows}; i++) G[i] = 0;`);
     b.line(`for (i = 0; i < ${NO}; i++) Y[i] = 0;`);
   });
   b.line('');
@@ -284,28 +328,36 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   // ---- step
   b.comment('One time step on int8 inputs xq (length ' + NI + '); returns the head accumulator Y.');
   b.block('function stepQ(xq) {', () => {
-    b.line(`var i, u, r, w, acc, z, a, k, y, c, t, h${resetAfter ? ', n' : ''};`);
+    b.line(`var i, u, r, w, acc, z, a, k, y, c, t, h${anyResetAfter ? ', n' : ''};`);
     b.comment('v[0..NI) = sat8(xq)');
+    const gru0 = layers[0].cell === 'gru';
     b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
       b.line('z = xq[i];');
       emitSaturateInt8(b, 'z');
-      b.line(gru ? 'V[i] = VR[i] = z;' : 'V[i] = z;');
+      b.line(gru0 ? `V[i] = ${names[0].VR}[i] = z;` : 'V[i] = z;');
     });
-    emitCellStep({ b, q, espruino });
-    b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]');
-    b.block(`for (k = 0; k < ${NO}; k++) {`, () => {
-      if (espruino) {
-        b.line('if (native) Y[k] = E.convolve(RD[k], H, 0) + DB[k];');
-        b.block('else {', () => {
-          b.line(`acc = DB[k]; w = k * ${NU};`);
-          b.line(`for (i = 0; i < ${NU}; i++) acc += D[w + i] * H[i];`);
-          b.line('Y[k] = acc;');
-        });
-      } else {
-        b.line(`acc = DB[k]; w = k * ${NU};`);
-        b.line(`for (i = 0; i < ${NU}; i++) acc += D[w + i] * H[i];`);
-        b.line('Y[k] = acc;');
+    const tables = { sigmoidLast: q.tables.sigmoidQ15.length - 1, tanhLast: q.tables.tanhQ15.length - 1 };
+    layers.forEach((layer, l) => {
+      if (stacked) b.comment(`==== layer ${l}: ${CELL_TITLE[layer.cell]}, ${layer.units} units, input ${l === 0 ? 'x' : `h${l - 1}`}`);
+      if (l > 0 && layer.cell === 'gru') {
+        b.comment(`v' input part = h${l - 1} (this step's)`);
+        b.line(`for (i = 0; i < ${layer.inputSize}; i++) ${names[l].VR}[i] = ${names[l].V}[i];`);
       }
+      emitCellStep({ b, layer, n: names[l], tables, espruino });
+    });
+    b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]' + (stacked ? ` (h of layer ${L - 1})` : ''));
+    const NU = last.units;
+    const H = lastNames.H;
+    b.block(`for (k = 0; k < ${NO}; k++) {`, () => {
+      const loop = () => {
+        b.line(`acc = DB[k]; w = k * ${NU};`);
+        b.line(`for (i = 0; i < ${NU}; i++) acc += D[w + i] * ${H}[i];`);
+        b.line('Y[k] = acc;');
+      };
+      if (espruino) {
+        b.line(`if (native) Y[k] = E.convolve(RD[k], ${H}, 0) + DB[k];`);
+        b.block('else {', loop);
+      } else loop();
     });
     b.line('return Y;');
   });
@@ -348,6 +400,6 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   }
   b.line(`var info = ${JSON.stringify(info)};`);
   beforeReturn?.();
-  const members = apiMembers(q).map((k) => (k === 'state' ? 'state: { h: H, c: C, gates: G }' : `${k}: ${k}`));
+  const members = apiMembers(q).map((k) => (k === 'state' ? `state: { h: ${stacked ? 'HS' : 'H'}, c: C, gates: G }` : `${k}: ${k}`));
   b.line(`return { ${members.join(', ')} };`);
 }

@@ -3,7 +3,17 @@
  * contract of docs/NUMERICS.md. All float work (scales, multipliers, tables)
  * happens here, once; the device only ever sees integers.
  */
-import { GRU_GATE, gateCount, gateNames, hasCellState, type FloatModel, type QuantizedModel, type TensorRange } from '../runtime/model.ts';
+import {
+  GRU_GATE,
+  gateCount,
+  gateNames,
+  hasCellState,
+  type FloatModel,
+  type FloatRecurrentLayer,
+  type QuantRecurrentLayer,
+  type QuantizedModel,
+  type TensorRange,
+} from '../runtime/model.ts';
 import {
   BITWISE_LIMIT,
   GATE_IN_FRAC_BITS,
@@ -49,11 +59,13 @@ export const DEFAULT_WEIGHT_SCALE: WeightScaleGranularity = 'per-row';
 /** Largest cell-state integer-bit count (Q15.0 would leave no fraction). */
 const MAX_CELL_INT_BITS = 12;
 
+/** Name prefix of layer l's calibration ranges: none for a single layer, "layer<l>." when stacked. */
+export const layerPrefix = (layerCount: number, l: number): string => (layerCount > 1 ? `layer${l}.` : '');
+
 /** Ranges of the float model on the calibration windows. */
 export function calibrate(model: FloatModel, x: Float32Array, count: number): TensorRange[] {
-  const { recurrent, head, window } = model;
-  const units = recurrent.units;
-  const gates = gateNames(recurrent.cell);
+  const { layers, head, window } = model;
+  const inputSize = layers[0]!.inputSize;
   const ranges = new Map<string, TensorRange>();
   const see = (name: string, v: number) => {
     const r = ranges.get(name);
@@ -64,18 +76,22 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
     }
   };
   for (let i = 0; i < model.featureNames.length; i++) see(`input.${model.featureNames[i]}`, 0);
-  const stride = window * recurrent.inputSize;
+  const stride = window * inputSize;
   for (let n = 0; n < count; n++) {
     for (let t = 0; t < window; t++) {
-      for (let i = 0; i < recurrent.inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * recurrent.inputSize + i]);
+      for (let i = 0; i < inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * inputSize + i]);
     }
-    const y = floatPredictWindow(recurrent, head, x, n * stride, window, (s) => {
-      gates.forEach((gate, g) => {
-        for (let u = 0; u < units; u++) see(`gate.${gate}.preactivation`, s.preActivations[g * units + u]);
+    const y = floatPredictWindow(layers, head, x, n * stride, window, (states) => {
+      states.forEach((s, l) => {
+        const { units, cell } = layers[l]!;
+        const p = layerPrefix(layers.length, l);
+        gateNames(cell).forEach((gate, g) => {
+          for (let u = 0; u < units; u++) see(`${p}gate.${gate}.preactivation`, s.preActivations[g * units + u]);
+        });
+        for (let u = 0; u < s.c.length; u++) see(`${p}cell`, s.c[u]);
+        for (let u = 0; u < s.recurrentPart.length; u++) see(`${p}gate.candidate.recurrent`, s.recurrentPart[u]);
+        for (let u = 0; u < units; u++) see(`${p}hidden`, s.h[u]);
       });
-      for (let u = 0; u < s.c.length; u++) see('cell', s.c[u]);
-      for (let u = 0; u < s.recurrentPart.length; u++) see('gate.candidate.recurrent', s.recurrentPart[u]);
-      for (let u = 0; u < units; u++) see('hidden', s.h[u]);
     });
     for (let k = 0; k < y.length; k++) see('output', y[k]);
   }
@@ -148,35 +164,28 @@ export function choosePeepholeShift(peephole: ArrayLike<number>, cellIntBits: nu
   );
 }
 
-export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizedModel {
-  const { recurrent, head } = model;
-  const { inputSize, units, cell } = recurrent;
+/**
+ * One recurrent layer with the given column scales (v = [input, h]): folded
+ * coefficients, row scales, int8 weights, biases, multipliers, cell format
+ * and peepholes. `maxAbsCell` is the calibrated |c| (LSTM family).
+ */
+function quantizeLayer(layer: FloatRecurrentLayer, columnScales: number[], maxAbsCell: number, weightScale: WeightScaleGranularity, where: string): QuantRecurrentLayer {
+  const { inputSize, units, cell } = layer;
   const cols = gateCount(cell) * units;
   const resetAfter = cell === 'gru-reset-after';
-  if (resetAfter && recurrent.recurrentBias?.length !== cols) {
-    throw new UserError(`quantize: GRU reset-after layer needs a recurrent bias of ${cols} values`);
+  if (resetAfter && layer.recurrentBias?.length !== cols) {
+    throw new UserError(`quantize: ${where}GRU reset-after layer needs a recurrent bias of ${cols} values`);
   }
-  if (cell === 'peephole' && recurrent.peephole?.length !== 3 * units) {
-    throw new UserError(`quantize: peephole LSTM layer needs ${3 * units} peephole weights`);
+  if (cell === 'peephole' && layer.peephole?.length !== 3 * units) {
+    throw new UserError(`quantize: ${where}peephole LSTM layer needs ${3 * units} peephole weights`);
   }
   const width = inputSize + units;
-  if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
-
-  const calibration = calibrate(model, options.calibrationX, options.calibrationCount);
-  const byName = new Map(calibration.map((r) => [r.name, r]));
-
-  // Input x_i (normalized) -> int8 with a per-feature scale covering a percentile of its calibrated values.
-  const percentile = options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE;
-  const steps = options.calibrationCount * model.window;
-  const inputScales = model.featureNames.map((_, i) => int8Scale(absPercentile(options.calibrationX, steps, inputSize, i, percentile)));
-  // Columns of v = [x, h]: one int8 step of x_i is inputScales[i]; of h is 2^-7 (Q0.7).
-  const columnScales = [...inputScales, ...new Array<number>(units).fill(2 ** -HIDDEN_FRAC_BITS)];
 
   // Effective coefficient of the int8 column value: k[r][i] = W[r][i] * columnScale[i].
   const coeff = new Float64Array(cols * width);
   for (let r = 0; r < cols; r++) {
-    for (let i = 0; i < inputSize; i++) coeff[r * width + i] = recurrent.kernel[i * cols + r] * columnScales[i];
-    for (let j = 0; j < units; j++) coeff[r * width + inputSize + j] = recurrent.recurrentKernel[j * cols + r] * columnScales[inputSize + j];
+    for (let i = 0; i < inputSize; i++) coeff[r * width + i] = layer.kernel[i * cols + r] * columnScales[i];
+    for (let j = 0; j < units; j++) coeff[r * width + inputSize + j] = layer.recurrentKernel[j * cols + r] * columnScales[inputSize + j];
   }
 
   // Row scales: the int8 step of each row's coefficients, shared per row, gate or tensor.
@@ -187,10 +196,10 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   const rowScales: number[] = [];
   for (let r = 0; r < cols; r++) {
     let m = rowMax[r];
-    if (options.weightScale === 'per-gate') {
+    if (weightScale === 'per-gate') {
       const g = Math.floor(r / units);
       m = Math.max(...rowMax.subarray(g * units, (g + 1) * units));
-    } else if (options.weightScale === 'per-tensor') {
+    } else if (weightScale === 'per-tensor') {
       m = Math.max(...rowMax);
     }
     rowScales.push(int8Scale(m));
@@ -204,7 +213,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     // Bias in accumulator units: b / s_r (real pre-activation = acc · s_r).
     const q = roundHalfUp(value / rowScales[r]);
     if (Math.abs(q) >= BITWISE_LIMIT) {
-      throw new UserError(`quantize: ${what} ${r} (${value}) is too large for its row scale; retrain with smaller biases`);
+      throw new UserError(`quantize: ${where}${what} ${r} (${value}) is too large for its row scale; retrain with smaller biases`);
     }
     return q;
   };
@@ -212,19 +221,58 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     for (let i = 0; i < width; i++) weightsQ[r * width + i] = quantizeInt8(coeff[r * width + i], rowScales[r]);
     const candidateRow = r >= GRU_GATE.candidate * units;
     if (resetAfter && candidateRow) {
-      biasQ[r] = toAccUnits(recurrent.bias[r], r, 'gate bias');
-      recurrentBiasQ[r - GRU_GATE.candidate * units] = toAccUnits(recurrent.recurrentBias![r], r, 'recurrent gate bias');
+      biasQ[r] = toAccUnits(layer.bias[r], r, 'gate bias');
+      recurrentBiasQ[r - GRU_GATE.candidate * units] = toAccUnits(layer.recurrentBias![r], r, 'recurrent gate bias');
     } else {
       // Reset-after update and reset rows: both biases add up before σ.
-      biasQ[r] = toAccUnits(recurrent.bias[r] + (resetAfter ? recurrent.recurrentBias![r] : 0), r, 'gate bias');
+      biasQ[r] = toAccUnits(layer.bias[r] + (resetAfter ? layer.recurrentBias![r] : 0), r, 'gate bias');
     }
   }
   const accBounds = gateAccBounds(weightsQ, biasQ, width, recurrentBiasQ);
   const { shift: gateShift, multipliers: gateMultiplier } = chooseGateShift(rowScales, accBounds);
 
   // Cell state format (LSTM family only; the other cells keep no cell state).
-  const cellIntBits = hasCellState(cell) ? chooseCellIntBits(maxAbs(byName.get('cell'))) : 0;
-  const peephole = cell === 'peephole' ? choosePeepholeShift(recurrent.peephole!, cellIntBits) : { shift: 0, multipliers: new Int32Array(0) };
+  const cellIntBits = hasCellState(cell) ? chooseCellIntBits(maxAbsCell) : 0;
+  const peephole = cell === 'peephole' ? choosePeepholeShift(layer.peephole!, cellIntBits) : { shift: 0, multipliers: new Int32Array(0) };
+  return {
+    cell,
+    inputSize,
+    units,
+    columnScales,
+    weightsQ,
+    rowScales,
+    biasQ,
+    gateMultiplier,
+    gateShift,
+    cellIntBits,
+    peepholeMultiplier: peephole.multipliers,
+    peepholeShift: peephole.shift,
+    recurrentBiasQ,
+  };
+}
+
+export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizedModel {
+  const { layers, head } = model;
+  const inputSize = layers[0]!.inputSize;
+  if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
+
+  const calibration = calibrate(model, options.calibrationX, options.calibrationCount);
+  const byName = new Map(calibration.map((r) => [r.name, r]));
+
+  // Input x_i (normalized) -> int8 with a per-feature scale covering a percentile of its calibrated values.
+  const percentile = options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE;
+  const steps = options.calibrationCount * model.window;
+  const inputScales = model.featureNames.map((_, i) => int8Scale(absPercentile(options.calibrationX, steps, inputSize, i, percentile)));
+  // Columns of v = [input, h]: one int8 step of x_i is inputScales[i]; of any h (this layer's or the one below) is 2^-7 (Q0.7).
+  const hiddenScale = 2 ** -HIDDEN_FRAC_BITS;
+  const quantLayers = layers.map((layer, l) => {
+    const inputColumns = l === 0 ? inputScales : new Array<number>(layer.inputSize).fill(hiddenScale);
+    const columnScales = [...inputColumns, ...new Array<number>(layer.units).fill(hiddenScale)];
+    const p = layerPrefix(layers.length, l);
+    return quantizeLayer(layer, columnScales, maxAbs(byName.get(`${p}cell`)), options.weightScale, layers.length > 1 ? `layer ${l}: ` : '');
+  });
+  const units = quantLayers[quantLayers.length - 1]!.units;
+
 
   // Head: y = D h + d with h in Q0.7; one scale for all outputs so raw scores compare.
   const out = head.outputSize;
@@ -260,21 +308,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     inputNorm: { mean: [...model.inputNorm.mean], std: [...model.inputNorm.std] },
     outputNorm: { mean: [...model.outputNorm.mean], std: [...model.outputNorm.std] },
     inputScales,
-    recurrent: {
-      cell,
-      inputSize,
-      units,
-      columnScales,
-      weightsQ,
-      rowScales,
-      biasQ,
-      gateMultiplier,
-      gateShift,
-      cellIntBits,
-      peepholeMultiplier: peephole.multipliers,
-      peepholeShift: peephole.shift,
-      recurrentBiasQ,
-    },
+    layers: quantLayers,
     head: { inputSize: units, outputSize: out, weightsQ: headWeightsQ, accScale, biasQ: headBiasQ },
     tables: { sigmoidQ15: buildSigmoidTable(), tanhQ15: buildTanhTable() },
     calibration,

@@ -4,7 +4,7 @@
  * a typed array of n bytes costs about 3 + ceil(n / blockSize) blocks, each
  * extra view 2 blocks. Source text of the module is counted separately.
  */
-import { gateCount, hasCellState, type QuantizedModel } from '../runtime/model.ts';
+import { gateCount, hasCellState, lastLayer, type QuantizedModel } from '../runtime/model.ts';
 
 export interface RamEstimate {
   weightBytes: number;
@@ -15,26 +15,32 @@ export interface RamEstimate {
 }
 
 export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
-  const { inputSize: I, units: U, cell } = q.recurrent;
+  const I = q.layers[0].inputSize;
   const O = q.head.outputSize;
-  const rows = gateCount(cell) * U;
-  const cellState = hasCellState(cell) ? U * 2 : 0;
-  const resetVector = cell === 'gru' ? I + U : 0; // VR = [x, r ⊙ h]
-  const peepholes = q.recurrent.peepholeMultiplier.length * 4; // P (peephole LSTM)
-  const recurrentBias = q.recurrent.recurrentBiasQ.length * 4; // RB (GRU reset-after)
-  const weightArrays = [rows * (I + U), rows * 4, rows * 4, O * U, O * 4, peepholes, recurrentBias]; // W, B, M, D, DB, P, RB
+  const U = lastLayer(q).units;
+  const totalUnits = q.layers.reduce((s, l) => s + l.units, 0);
+  const weightArrays: number[] = [O * U, O * 4]; // D, DB
+  const stateArrays: number[] = [I + totalUnits, O * 4, I, O * 8, I * 8, I * 8, O * 8, O * 8]; // V, Y, XQ, YF, IG, IO, OG, OO
+  let views = O + 1; // head row views, H (HS)
+  for (const layer of q.layers) {
+    const rows = gateCount(layer.cell) * layer.units;
+    const width = layer.inputSize + layer.units;
+    // W, B, M, and P (peephole LSTM) / RB (GRU reset-after)
+    weightArrays.push(rows * width, rows * 4, rows * 4, layer.peepholeMultiplier.length * 4, layer.recurrentBiasQ.length * 4);
+    // C (LSTM family), VR (GRU: [input, r ⊙ h]), G
+    stateArrays.push(hasCellState(layer.cell) ? layer.units * 2 : 0, layer.cell === 'gru' ? width : 0, rows * 2);
+    // Row views for E.convolve (reset-after: the candidate rows' input and h parts, and XV); stacked: each layer's V, H, C, G views.
+    views += rows + (layer.cell === 'gru-reset-after' ? 2 * layer.units + 1 : 0) + (q.layers.length > 1 ? 4 : 0);
+  }
   const tableArrays = [q.tables.sigmoidQ15.length * 2, q.tables.tanhQ15.length * 2];
-  const stateArrays = [I + U, cellState, resetVector, rows * 2, O * 4, I, O * 8, I * 8, I * 8, O * 8, O * 8]; // V, C, VR, G, Y, XQ, YF, IG, IO, OG, OO
   // Arrays of size 0 (no cell state, no reset vector, ...) are left out of the count.
   const blocksOf = (sizes: number[]) => sizes.reduce((s, n) => s + (n > 0 ? 3 + Math.ceil(n / blockSize) : 0), 0);
-  // Row views for E.convolve and H (reset-after: the candidate rows' x and h parts, and XV).
-  const views = (rows + O + 1 + (cell === 'gru-reset-after' ? 2 * U + 1 : 0)) * 2;
   const sum = (a: number[]) => a.reduce((s, n) => s + n, 0);
   return {
     weightBytes: sum(weightArrays),
     stateBytes: sum(stateArrays),
     tableBytes: sum(tableArrays),
-    blocks: blocksOf(weightArrays) + blocksOf(tableArrays) + blocksOf(stateArrays) + views,
+    blocks: blocksOf(weightArrays) + blocksOf(tableArrays) + blocksOf(stateArrays) + views * 2,
     blockSize,
   };
 }

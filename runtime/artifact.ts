@@ -15,8 +15,11 @@ import { describeFsError, writeFileAtomic } from './write-atomic.ts';
 import {
   CELL_KINDS,
   gateCount,
+  lastLayer,
   type CellKind,
   type FloatModel,
+  type FloatRecurrentLayer,
+  type QuantRecurrentLayer,
   type ModelHeader,
   type Normalization,
   type Provenance,
@@ -27,7 +30,11 @@ import {
 } from './model.ts';
 
 /** Version of artifact.proto written by this tool; newer files are refused. */
-export const FORMAT_VERSION = 1;
+/**
+ * Version 2: the recurrent layers are the repeated `layers` field (stacked
+ * models). Version 1 files (one layer in `recurrent`) are still read.
+ */
+export const FORMAT_VERSION = 2;
 export const ARTIFACT_MAGIC = 'lstm-mcu';
 
 export type ArtifactKind = 'float' | 'quantized';
@@ -101,44 +108,51 @@ function headerToPb(m: ModelHeader): Pb {
   };
 }
 
+function floatLayerToPb(l: FloatRecurrentLayer): Pb {
+  return {
+    cell: l.cell,
+    inputSize: l.inputSize,
+    units: l.units,
+    kernel: l.kernel,
+    recurrentKernel: l.recurrentKernel,
+    bias: l.bias,
+    peephole: l.peephole ?? [],
+    recurrentBias: l.recurrentBias ?? [],
+  };
+}
+
 function floatToPb(m: FloatModel): Pb {
   return {
     ...headerToPb(m),
-    recurrent: {
-      cell: m.recurrent.cell,
-      inputSize: m.recurrent.inputSize,
-      units: m.recurrent.units,
-      kernel: m.recurrent.kernel,
-      recurrentKernel: m.recurrent.recurrentKernel,
-      bias: m.recurrent.bias,
-      peephole: m.recurrent.peephole ?? [],
-      recurrentBias: m.recurrent.recurrentBias ?? [],
-    },
+    layers: m.layers.map(floatLayerToPb),
     head: { inputSize: m.head.inputSize, outputSize: m.head.outputSize, kernel: m.head.kernel, bias: m.head.bias },
     metrics: { ...m.metrics },
   };
 }
 
+function quantLayerToPb(l: QuantRecurrentLayer): Pb {
+  return {
+    cell: l.cell,
+    inputSize: l.inputSize,
+    units: l.units,
+    columnScales: l.columnScales,
+    weightsQ: int8Bytes(l.weightsQ),
+    rowScales: l.rowScales,
+    biasQ: l.biasQ,
+    gateMultiplier: l.gateMultiplier,
+    gateShift: l.gateShift,
+    cellIntBits: l.cellIntBits,
+    peepholeMultiplier: l.peepholeMultiplier,
+    peepholeShift: l.peepholeShift,
+    recurrentBiasQ: l.recurrentBiasQ,
+  };
+}
+
 function quantizedToPb(m: QuantizedModel): Pb {
-  const l = m.recurrent;
   return {
     ...headerToPb(m),
     inputScales: m.inputScales,
-    recurrent: {
-      cell: l.cell,
-      inputSize: l.inputSize,
-      units: l.units,
-      columnScales: l.columnScales,
-      weightsQ: int8Bytes(l.weightsQ),
-      rowScales: l.rowScales,
-      biasQ: l.biasQ,
-      gateMultiplier: l.gateMultiplier,
-      gateShift: l.gateShift,
-      cellIntBits: l.cellIntBits,
-      peepholeMultiplier: l.peepholeMultiplier,
-      peepholeShift: l.peepholeShift,
-      recurrentBiasQ: l.recurrentBiasQ,
-    },
+    layers: m.layers.map(quantLayerToPb),
     head: {
       inputSize: m.head.inputSize,
       outputSize: m.head.outputSize,
@@ -279,50 +293,66 @@ function commonFromPb(o: Pb) {
   };
 }
 
+/**
+ * The recurrent layers of a payload: format 2 writes `layers`; format 1 files
+ * hold one layer in `recurrent`.
+ */
+function pbLayers(o: Pb): Pb[] {
+  const layers = (o.layers as Pb[] | undefined) ?? [];
+  if (layers.length > 0) return layers;
+  return [need(o.recurrent, 'layers')];
+}
+
+function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
+  return {
+    cell: l.cell as CellKind,
+    inputSize: l.inputSize,
+    units: l.units,
+    kernel: f32(l.kernel),
+    recurrentKernel: f32(l.recurrentKernel),
+    bias: f32(l.bias),
+    ...(l.cell === 'peephole' ? { peephole: f32(l.peephole) } : {}),
+    ...(l.cell === 'gru-reset-after' ? { recurrentBias: f32(l.recurrentBias) } : {}),
+  };
+}
+
 function pbToFloat(o: Pb): FloatModel {
-  const l = need(o.recurrent, 'recurrent');
   const h = need(o.head, 'head');
   const mt = need(o.metrics, 'metrics');
   return {
     ...commonFromPb(o),
-    recurrent: {
-      cell: l.cell as CellKind,
-      inputSize: l.inputSize,
-      units: l.units,
-      kernel: f32(l.kernel),
-      recurrentKernel: f32(l.recurrentKernel),
-      bias: f32(l.bias),
-      ...(l.cell === 'peephole' ? { peephole: f32(l.peephole) } : {}),
-      ...(l.cell === 'gru-reset-after' ? { recurrentBias: f32(l.recurrentBias) } : {}),
-    },
+    layers: pbLayers(o).map(pbToFloatLayer),
     head: { inputSize: h.inputSize, outputSize: h.outputSize, kernel: f32(h.kernel), bias: f32(h.bias) },
     metrics: { name: mt.name, train: mt.train, validation: mt.validation, test: mt.test },
     provenance: provenanceFromPb(o.provenance),
   };
 }
 
+function pbToQuantLayer(l: Pb): QuantRecurrentLayer {
+  return {
+    cell: l.cell as CellKind,
+    inputSize: l.inputSize,
+    units: l.units,
+    columnScales: doubles(l.columnScales),
+    weightsQ: i8(l.weightsQ),
+    rowScales: doubles(l.rowScales),
+    biasQ: i32(l.biasQ),
+    gateMultiplier: i32(l.gateMultiplier),
+    gateShift: l.gateShift,
+    cellIntBits: l.cellIntBits,
+    peepholeMultiplier: i32(l.peepholeMultiplier),
+    peepholeShift: l.peepholeShift,
+    recurrentBiasQ: i32(l.recurrentBiasQ),
+  };
+}
+
 function pbToQuantized(o: Pb): QuantizedModel {
-  const l = need(o.recurrent, 'recurrent');
   const h = need(o.head, 'head');
   const t = need(o.tables, 'tables');
   return {
     ...commonFromPb(o),
     inputScales: doubles(o.inputScales),
-    recurrent: {
-      cell: l.cell as CellKind,
-      inputSize: l.inputSize,
-      units: l.units,
-      columnScales: doubles(l.columnScales),
-      weightsQ: i8(l.weightsQ),
-      rowScales: doubles(l.rowScales),
-      biasQ: i32(l.biasQ),
-      gateMultiplier: i32(l.gateMultiplier),
-      gateShift: l.gateShift,
-      cellIntBits: l.cellIntBits,
-      peepholeMultiplier: i32(l.peepholeMultiplier),
-      peepholeShift: l.peepholeShift,
-      recurrentBiasQ: i32(l.recurrentBiasQ),
-    },
+    layers: pbLayers(o).map(pbToQuantLayer),
     head: { inputSize: h.inputSize, outputSize: h.outputSize, weightsQ: i8(h.weightsQ), accScale: h.accScale, biasQ: i32(h.biasQ) },
     tables: { sigmoidQ15: i16(t.sigmoidQ15, 'tables.sigmoidQ15'), tanhQ15: i16(t.tanhQ15, 'tables.tanhQ15') },
     calibration: (o.calibration as Pb[]).map((r): TensorRange => ({ name: r.name, min: r.min, max: r.max })),
@@ -373,10 +403,8 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
   if (m.task !== 'regression' && m.task !== 'classification') {
     throw new Invalid(`task is ${JSON.stringify(m.task)}; expected "regression" or "classification"`);
   }
-  int('recurrent.inputSize', inputSize, 1);
-  int('recurrent.units', units, 1);
   int('head.outputSize', head.outputSize, 1);
-  if (head.inputSize !== units) throw new Invalid(`head.inputSize is ${head.inputSize}; expected ${units} (recurrent.units)`);
+  if (head.inputSize !== units) throw new Invalid(`head.inputSize is ${head.inputSize}; expected ${units} (units of the last layer)`);
   int('window', m.window, 1);
   int('horizon', m.horizon, 0);
   if (m.targetMode !== 'level' && m.targetMode !== 'change') {
@@ -389,9 +417,9 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
       if (!Number.isInteger(f) || f < 0 || f >= inputSize) throw new Invalid(`baseFeatures[${k}] is ${f}; expected a feature index below ${inputSize}`);
     });
   } else count('baseFeatures', m.baseFeatures, 0, 'empty unless targetMode is "change"');
-  count('featureNames', m.featureNames, inputSize, 'recurrent.inputSize');
-  vec('inputNorm.mean', m.inputNorm.mean, inputSize, 'recurrent.inputSize');
-  vec('inputNorm.std', m.inputNorm.std, inputSize, 'recurrent.inputSize');
+  count('featureNames', m.featureNames, inputSize, 'layers[0].inputSize');
+  vec('inputNorm.mean', m.inputNorm.mean, inputSize, 'layers[0].inputSize');
+  vec('inputNorm.std', m.inputNorm.std, inputSize, 'layers[0].inputSize');
   const O = head.outputSize;
   if (m.task === 'regression') {
     count('targetNames', m.targetNames, O, 'head.outputSize');
@@ -408,47 +436,67 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
 }
 
 /** The gate count of a known cell kind; anything else is invalid. */
-function cellGates(cell: string): number {
+function cellGates(name: string, cell: string): number {
   if (!(CELL_KINDS as readonly string[]).includes(cell)) {
-    throw new Invalid(`recurrent.cell is ${JSON.stringify(cell)}; expected one of ${CELL_KINDS.join(', ')}`);
+    throw new Invalid(`${name}.cell is ${JSON.stringify(cell)}; expected one of ${CELL_KINDS.join(', ')}`);
   }
   return gateCount(cell as CellKind);
 }
 
+/** Layer sizes chain: layer 0 reads the features, layer l the units of layer l - 1. */
+function validateChain(layers: readonly { inputSize: number; units: number }[]): void {
+  if (layers.length === 0) throw new Invalid('layers is empty; expected at least one recurrent layer');
+  layers.forEach((l, i) => {
+    int(`layers[${i}].inputSize`, l.inputSize, 1);
+    int(`layers[${i}].units`, l.units, 1);
+    if (i > 0 && l.inputSize !== layers[i - 1]!.units) {
+      throw new Invalid(`layers[${i}].inputSize is ${l.inputSize}; expected ${layers[i - 1]!.units} (layers[${i - 1}].units)`);
+    }
+  });
+}
+
 export function validateFloatModel(m: FloatModel): void {
-  const { inputSize: I, units: U } = m.recurrent;
-  validateCommon(m, I, U, m.head, m.provenance);
-  const G = cellGates(m.recurrent.cell) * U;
-  vec('recurrent.kernel', m.recurrent.kernel, I * G, 'inputSize*gates*units');
-  vec('recurrent.recurrentKernel', m.recurrent.recurrentKernel, U * G, 'units*gates*units');
-  vec('recurrent.bias', m.recurrent.bias, G, 'gates*units');
-  const { cell } = m.recurrent;
-  vec('recurrent.peephole', m.recurrent.peephole ?? [], cell === 'peephole' ? 3 * U : 0, cell === 'peephole' ? '3*units' : 'peephole LSTM only');
-  vec('recurrent.recurrentBias', m.recurrent.recurrentBias ?? [], cell === 'gru-reset-after' ? G : 0, cell === 'gru-reset-after' ? 'gates*units' : 'GRU reset-after only');
+  validateChain(m.layers);
+  const U = lastLayer(m).units;
+  validateCommon(m, m.layers[0]!.inputSize, U, m.head, m.provenance);
+  m.layers.forEach((layer, i) => {
+    const name = `layers[${i}]`;
+    const { inputSize: I, units: LU, cell } = layer;
+    const G = cellGates(name, cell) * LU;
+    vec(`${name}.kernel`, layer.kernel, I * G, 'inputSize*gates*units');
+    vec(`${name}.recurrentKernel`, layer.recurrentKernel, LU * G, 'units*gates*units');
+    vec(`${name}.bias`, layer.bias, G, 'gates*units');
+    vec(`${name}.peephole`, layer.peephole ?? [], cell === 'peephole' ? 3 * LU : 0, cell === 'peephole' ? '3*units' : 'peephole LSTM only');
+    vec(`${name}.recurrentBias`, layer.recurrentBias ?? [], cell === 'gru-reset-after' ? G : 0, cell === 'gru-reset-after' ? 'gates*units' : 'GRU reset-after only');
+  });
   vec('head.kernel', m.head.kernel, U * m.head.outputSize, 'inputSize*outputSize');
   vec('head.bias', m.head.bias, m.head.outputSize, 'outputSize');
   // Metrics may be NaN (a split with no windows): they are informational only.
 }
 
 export function validateQuantizedModel(m: QuantizedModel): void {
-  const l = m.recurrent;
-  const { inputSize: I, units: U } = l;
-  validateCommon(m, I, U, m.head, m.provenance);
-  const G = cellGates(l.cell) * U;
-  vec('inputScales', m.inputScales, I, 'recurrent.inputSize');
-  vec('recurrent.columnScales', l.columnScales, I + U, 'inputSize+units');
-  vec('recurrent.weightsQ', l.weightsQ, G * (I + U), 'gates*units*(inputSize+units)');
-  vec('recurrent.rowScales', l.rowScales, G, 'gates*units');
-  vec('recurrent.biasQ', l.biasQ, G, 'gates*units');
-  vec('recurrent.gateMultiplier', l.gateMultiplier, G, 'gates*units');
-  int('recurrent.gateShift', l.gateShift, 1, 31); // NUMERICS.md: every shift count is in 1..31
-  int('recurrent.cellIntBits', l.cellIntBits, 0, 15); // Q(K).(15-K) in int16
-  const peephole = l.cell === 'peephole';
-  vec('recurrent.peepholeMultiplier', l.peepholeMultiplier, peephole ? 3 * U : 0, peephole ? '3*units' : 'peephole LSTM only');
-  if (peephole) int('recurrent.peepholeShift', l.peepholeShift, 1, 31);
-  else int('recurrent.peepholeShift', l.peepholeShift, 0, 0);
-  const resetAfter = l.cell === 'gru-reset-after';
-  vec('recurrent.recurrentBiasQ', l.recurrentBiasQ, resetAfter ? U : 0, resetAfter ? 'units' : 'GRU reset-after only');
+  validateChain(m.layers);
+  const U = lastLayer(m).units;
+  validateCommon(m, m.layers[0]!.inputSize, U, m.head, m.provenance);
+  vec('inputScales', m.inputScales, m.layers[0]!.inputSize, 'layers[0].inputSize');
+  m.layers.forEach((l, i) => {
+    const name = `layers[${i}]`;
+    const { inputSize: I, units: LU } = l;
+    const G = cellGates(name, l.cell) * LU;
+    vec(`${name}.columnScales`, l.columnScales, I + LU, 'inputSize+units');
+    vec(`${name}.weightsQ`, l.weightsQ, G * (I + LU), 'gates*units*(inputSize+units)');
+    vec(`${name}.rowScales`, l.rowScales, G, 'gates*units');
+    vec(`${name}.biasQ`, l.biasQ, G, 'gates*units');
+    vec(`${name}.gateMultiplier`, l.gateMultiplier, G, 'gates*units');
+    int(`${name}.gateShift`, l.gateShift, 1, 31); // NUMERICS.md: every shift count is in 1..31
+    int(`${name}.cellIntBits`, l.cellIntBits, 0, 15); // Q(K).(15-K) in int16
+    const peephole = l.cell === 'peephole';
+    vec(`${name}.peepholeMultiplier`, l.peepholeMultiplier, peephole ? 3 * LU : 0, peephole ? '3*units' : 'peephole LSTM only');
+    if (peephole) int(`${name}.peepholeShift`, l.peepholeShift, 1, 31);
+    else int(`${name}.peepholeShift`, l.peepholeShift, 0, 0);
+    const resetAfter = l.cell === 'gru-reset-after';
+    vec(`${name}.recurrentBiasQ`, l.recurrentBiasQ, resetAfter ? LU : 0, resetAfter ? 'units' : 'GRU reset-after only');
+  });
   vec('head.weightsQ', m.head.weightsQ, m.head.outputSize * U, 'outputSize*inputSize');
   vec('head.biasQ', m.head.biasQ, m.head.outputSize, 'outputSize');
   finite('head.accScale', m.head.accScale);

@@ -13,7 +13,8 @@
  *            z = σ(W_z x + b_z + U_z h + b'_z);  r = σ(W_r x + b_r + U_r h + b'_r)
  *            h~ = tanh(W_h x + b_h + r ⊙ (U_h h + b'_h));  h = z ⊙ h + (1 − z) ⊙ h~
  * RNN:       h = tanh(W x + U h + b)
- * Head:      y = D h + d (after the last step)
+ * Stacked:   layer l > 0 reads the h of layer l - 1 at the same step
+ * Head:      y = D h + d (h of the last layer, after the last step)
  */
 import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, gateCount, hasCellState, type FloatDenseLayer, type FloatRecurrentLayer } from './model.ts';
 
@@ -153,23 +154,30 @@ export function floatDense(head: FloatDenseLayer, h: ArrayLike<number>): Float64
 
 /**
  * Run one normalized window ([window][inputSize] row-major, starting at
- * `offset` in `x`) from a zero state; returns the head's output (normalized
- * units / logits). `onStep` sees the state after every step (calibration).
+ * `offset` in `x`) through the stacked layers from a zero state; returns the
+ * head's output (normalized units / logits). Each layer reads the hidden
+ * state of the layer below at the same step. `onStep` sees every layer's
+ * state after every step (calibration).
  */
 export function floatPredictWindow(
-  layer: FloatRecurrentLayer,
+  layers: readonly FloatRecurrentLayer[],
   head: FloatDenseLayer,
   x: ArrayLike<number>,
   offset: number,
   window: number,
-  onStep?: (state: FloatRecurrentState) => void,
+  onStep?: (states: FloatRecurrentState[]) => void,
 ): Float64Array {
-  const state = newFloatState(layer);
-  const step = new Float64Array(layer.inputSize);
+  const states = layers.map((l) => newFloatState(l));
+  const inputSize = layers[0]!.inputSize;
+  const step = new Float64Array(inputSize);
   for (let t = 0; t < window; t++) {
-    for (let i = 0; i < layer.inputSize; i++) step[i] = x[offset + t * layer.inputSize + i];
-    floatRecurrentStep(layer, state, step);
-    onStep?.(state);
+    for (let i = 0; i < inputSize; i++) step[i] = x[offset + t * inputSize + i];
+    let input: ArrayLike<number> = step;
+    layers.forEach((layer, l) => {
+      floatRecurrentStep(layer, states[l]!, input);
+      input = states[l]!.h;
+    });
+    onStep?.(states);
   }
-  return floatDense(head, state.h);
+  return floatDense(head, states[states.length - 1]!.h);
 }

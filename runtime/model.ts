@@ -18,7 +18,20 @@
  *   v = [x (inputSize int8), h (units, hQ7)] (GRU candidate rows: over
  *   [x, r ⊙ h]).
  * - Quantized dense `weightsQ` is [outputSize][inputSize] row-major.
+ * - Stacked layers: layer l's v is [h of layer l-1 (or x for l = 0), h of layer l];
+ *   the device keeps x and every layer's h in one int8 buffer [x, h0, h1, ...],
+ *   so each layer's v is a contiguous view of it.
  */
+
+/** "LSTM(16)", "GRU(32) x 2", "LSTM(32) -> GRU(16)": the recurrent stack, for messages. */
+export function architectureName(layers: readonly { cell: CellKind; units: number }[]): string {
+  const one = (l: { cell: CellKind; units: number }) => `${l.cell.toUpperCase()}(${l.units})`;
+  const names = layers.map(one);
+  return names.every((n) => n === names[0]) && names.length > 1 ? `${names[0]} x ${names.length}` : names.join(' -> ');
+}
+
+/** The last recurrent layer (the one the head reads). */
+export const lastLayer = <L>(m: { layers: L[] }): L => m.layers[m.layers.length - 1]!;
 
 /**
  * The recurrent cells:
@@ -149,7 +162,12 @@ export interface ModelHeader {
 }
 
 export interface FloatModel extends ModelHeader {
-  recurrent: FloatRecurrentLayer;
+  /**
+   * The recurrent layers, bottom first (at least one). Layer 0 reads the
+   * input features; layer l > 0 reads the hidden state of layer l - 1 at the
+   * same time step (inputSize = layers[l-1].units). The head reads the last.
+   */
+  layers: FloatRecurrentLayer[];
   head: FloatDenseLayer;
   metrics: FloatMetrics;
 }
@@ -214,7 +232,8 @@ export interface TensorRange {
 export interface QuantizedModel extends ModelHeader {
   /** Real (normalized) value of one int8 step of each input feature. */
   inputScales: number[];
-  recurrent: QuantRecurrentLayer;
+  /** As FloatModel.layers. Layer l > 0 reads layer l - 1's h, Q0.7: all its columns have scale 2^-7. */
+  layers: QuantRecurrentLayer[];
   head: QuantDenseLayer;
   tables: ActivationTables;
   /** Ranges seen in float on the calibration windows. */

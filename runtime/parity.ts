@@ -25,11 +25,11 @@ export async function checkParity(q: QuantizedModel, sources: GeneratedSource[],
   const expected = simulateTrace(q, segments);
   const results: ParityResult[] = [];
   for (const src of sources) {
-    const program = src.code + driverSource(src.globalName, q.recurrent.inputSize, segments);
+    const program = src.code + driverSource(src.globalName, q.layers[0].inputSize, segments);
     for (const engine of engines) {
       const label = `${src.target} on ${engine.name}`;
       const actual = parseTrace(await engine.run(program), label);
-      const mismatch = firstMismatch(expected, actual, q.recurrent.units);
+      const mismatch = firstMismatch(expected, actual, q);
       results.push({
         target: src.target,
         engine: engine.name,
@@ -45,7 +45,7 @@ export async function checkParity(q: QuantizedModel, sources: GeneratedSource[],
 /** Quantized input windows as segments (one window per segment, reset before each). */
 export function windowsToSegments(q: QuantizedModel, xq: Int8Array, count: number): Segments {
   const { window } = q;
-  const n = q.recurrent.inputSize;
+  const n = q.layers[0].inputSize;
   const segments: Segments = [];
   for (let w = 0; w < count; w++) {
     const steps: Int8Array[] = [];

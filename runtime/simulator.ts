@@ -1,11 +1,11 @@
 /**
  * The integer reference of docs/NUMERICS.md: one step of every recurrent
- * cell and the dense head, computed with the primitives of fixed-point.ts
+ * cell, stacked layers and the dense head, computed with the primitives of fixed-point.ts
  * only. It is written independently of the code generator; the generated
  * code must match it bit for bit (outputs, hidden and cell state, gate
  * outputs) on every engine.
  */
-import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type QuantizedModel } from './model.ts';
+import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type ActivationTables, type QuantRecurrentLayer, type QuantizedModel } from './model.ts';
 import {
   EXACT_LIMIT,
   RECURRENT_PART_MAX,
@@ -20,32 +20,68 @@ import {
   tanhQ15,
 } from './fixed-point.ts';
 
-/** h: Q0.7 (int8); c: Q(K).(15-K) (int16, LSTM family only); gates: Q0.15 after activation, gate order. */
+/**
+ * h: Q0.7 (int8); c: Q(K).(15-K) (int16, LSTM family only); gates: Q0.15 after
+ * activation, gate order. For a stacked model each array holds every layer,
+ * layer 0 first (`Simulator.layerStates` has one view per layer).
+ */
 export interface SimState {
   hQ7: Int8Array;
   cellQ: Int16Array;
   gatesQ15: Int16Array;
 }
 
+/** One layer while it steps: its weights, its state views and its v = [input, h] view. */
+interface LayerRun {
+  layer: QuantRecurrentLayer;
+  state: SimState;
+  v: Int8Array;
+}
+
 export class Simulator {
   readonly model: QuantizedModel;
+  /** Every layer's state, concatenated (layer 0 first). */
   readonly state: SimState;
+  /** Views of `state`, one per layer. */
+  readonly layerStates: SimState[];
   /** Head accumulator of the last step (raw integer outputs). */
   readonly outputAcc: Int32Array;
+  /** [x, h0, h1, ...]: layer l's v = [input, h_l] is the contiguous view `layerV[l]`. */
+  private readonly v: Int8Array;
+  private readonly layerV: Int8Array[];
 
   constructor(model: QuantizedModel) {
     this.model = model;
-    const { units, cell } = model.recurrent;
-    this.state = {
-      hQ7: new Int8Array(units),
-      cellQ: new Int16Array(hasCellState(cell) ? units : 0),
-      gatesQ15: new Int16Array(gateCount(cell) * units),
-    };
+    const { layers } = model;
+    const inputSize = layers[0].inputSize;
+    const totalUnits = layers.reduce((s, l) => s + l.units, 0);
+    const totalCells = layers.reduce((s, l) => s + (hasCellState(l.cell) ? l.units : 0), 0);
+    const totalRows = layers.reduce((s, l) => s + gateCount(l.cell) * l.units, 0);
+    this.v = new Int8Array(inputSize + totalUnits);
+    this.state = { hQ7: this.v.subarray(inputSize), cellQ: new Int16Array(totalCells), gatesQ15: new Int16Array(totalRows) };
+    this.layerStates = [];
+    this.layerV = [];
+    let hStart = inputSize;
+    let cStart = 0;
+    let gStart = 0;
+    layers.forEach((l) => {
+      const cells = hasCellState(l.cell) ? l.units : 0;
+      const rows = gateCount(l.cell) * l.units;
+      this.layerV.push(this.v.subarray(hStart - l.inputSize, hStart + l.units));
+      this.layerStates.push({
+        hQ7: this.v.subarray(hStart, hStart + l.units),
+        cellQ: this.state.cellQ.subarray(cStart, cStart + cells),
+        gatesQ15: this.state.gatesQ15.subarray(gStart, gStart + rows),
+      });
+      hStart += l.units;
+      cStart += cells;
+      gStart += rows;
+    });
     this.outputAcc = new Int32Array(model.head.outputSize);
   }
 
   reset(): void {
-    this.state.hQ7.fill(0);
+    this.v.fill(0);
     this.state.cellQ.fill(0);
     this.state.gatesQ15.fill(0);
     this.outputAcc.fill(0);
@@ -78,193 +114,37 @@ export class Simulator {
 
   /** One time step on an int8 input vector; returns the head accumulator. */
   stepQ(xq: ArrayLike<number>): Int32Array {
-    const { recurrent, head } = this.model;
-    const { inputSize, units } = recurrent;
-    const { hQ7 } = this.state;
+    const { layers, head } = this.model;
+    // v[0..I) = sat8(x); each layer then reads [input, h] in place, bottom first.
+    for (let i = 0; i < layers[0].inputSize; i++) this.v[i] = saturateInt8(xq[i]);
+    layers.forEach((layer, l) => this.layerStep({ layer, state: this.layerStates[l], v: this.layerV[l] }));
 
-    // v = [x, h]  (int8)
-    const v = new Int8Array(inputSize + units);
-    for (let i = 0; i < inputSize; i++) v[i] = saturateInt8(xq[i]);
-    v.set(hQ7, inputSize);
-
-    switch (recurrent.cell) {
-      case 'lstm':
-        this.lstmStep(v);
-        break;
-      case 'peephole':
-        this.peepholeStep(v);
-        break;
-      case 'cifg':
-        this.cifgStep(v);
-        break;
-      case 'gru':
-        this.gruStep(v);
-        break;
-      case 'gru-reset-after':
-        this.gruResetAfterStep(v);
-        break;
-      case 'rnn':
-        this.rnnStep(v);
-        break;
-    }
-
-    // y = Σ D[k,j] h[j] + d[k]   (raw head accumulator)
+    // y = Σ D[k,j] h[j] + d[k]   (raw head accumulator, h of the last layer)
+    const h = this.layerStates[layers.length - 1].hQ7;
     for (let k = 0; k < head.outputSize; k++) {
       let acc = head.biasQ[k];
-      for (let j = 0; j < units; j++) acc += head.weightsQ[k * units + j] * hQ7[j];
+      for (let j = 0; j < h.length; j++) acc += head.weightsQ[k * h.length + j] * h[j];
       this.outputAcc[k] = acc;
     }
     return this.outputAcc;
   }
 
-  /** acc = Σ_{i in [from, to)} W[r,i] v[i] + bias   (exact integer, NUMERICS.md §5 step 1) */
-  private rowAcc(r: number, v: Int8Array, from: number, to: number, bias: number): number {
-    const { weightsQ } = this.model.recurrent;
-    const width = v.length;
-    let acc = bias;
-    for (let i = from; i < to; i++) acc += weightsQ[r * width + i] * v[i];
-    return acc;
-  }
-
-  /** roundShift(acc * m[r], S), before saturation (NUMERICS.md §5 step 2). */
-  private rescale(r: number, acc: number): number {
-    const { gateMultiplier, gateShift } = this.model.recurrent;
-    const product = acc * gateMultiplier[r];
-    if (Math.abs(product) >= EXACT_LIMIT) throw new Error(`row ${r}: acc*m ${product} not exact`);
-    return roundShift(product, gateShift);
-  }
-
-  /** σ or tanh of a Q3.12 gate input, by the row's gate (NUMERICS.md §4). */
-  private activate(r: number, gateInQ12: number): number {
-    const { recurrent, tables } = this.model;
-    const gate = gateNames(recurrent.cell)[Math.floor(r / recurrent.units)];
-    return TANH_GATES.has(gate) ? tanhQ15(gateInQ12, tables.tanhQ15) : sigmoidQ15(gateInQ12, tables.sigmoidQ15);
-  }
-
-  /**
-   * Gate row r over the int8 vector v (NUMERICS.md §5 steps 1-3):
-   *   acc = Σ W[r,i] v[i] + b[r];  gateInQ12 = sat16(roundShift(acc * m[r], S) + extraQ12);  σ or tanh -> Q0.15
-   * extraQ12 is the peephole term (peephole LSTM), else 0.
-   */
-  private gateRow(r: number, v: Int8Array, extraQ12 = 0): number {
-    const acc = this.rowAcc(r, v, 0, v.length, this.model.recurrent.biasQ[r]);
-    return this.activate(r, saturateInt16(this.rescale(r, acc) + extraQ12));
-  }
-
-  /** Peephole term in Q3.12: roundShift(c * p[k], P)   (NUMERICS.md §5e). */
-  private peepholeQ12(k: number, cQ: number): number {
-    const { peepholeMultiplier, peepholeShift } = this.model.recurrent;
-    return roundShift(cQ * peepholeMultiplier[k], peepholeShift);
-  }
-
-  /** c = sat16(roundShift(f*c, 15) + roundShift(i*g, 15+K))   (-> Q(K).(15-K)) */
-  private cellUpdate(u: number, iQ15: number, fQ15: number, gQ15: number): void {
-    const { cellQ } = this.state;
-    cellQ[u] = saturateInt16(roundShift(fQ15 * cellQ[u], 15) + roundShift(iQ15 * gQ15, 15 + this.model.recurrent.cellIntBits));
-  }
-
-  /** h = sat8(roundShift(o * tanh(c), 23))   (Q0.15 x Q0.15 -> Q0.7) */
-  private hidden(u: number, oQ15: number): void {
-    const { cellIntBits } = this.model.recurrent;
-    const tanhCellQ15 = tanhQ15(cellToQ12(this.state.cellQ[u], cellIntBits), this.model.tables.tanhQ15);
-    this.state.hQ7[u] = saturateInt8(roundShift(oQ15 * tanhCellQ15, 23));
-  }
-
-  /** LSTM (NUMERICS.md §5). */
-  private lstmStep(v: Int8Array): void {
-    const { units } = this.model.recurrent;
-    const { gatesQ15 } = this.state;
-    for (let r = 0; r < 4 * units; r++) gatesQ15[r] = this.gateRow(r, v);
-    for (let u = 0; u < units; u++) {
-      const g = (gate: number) => gatesQ15[gate * units + u];
-      this.cellUpdate(u, g(GATE.input), g(GATE.forget), g(GATE.cell));
-      this.hidden(u, g(GATE.output));
+  private layerStep(run: LayerRun): void {
+    const { tables } = this.model;
+    switch (run.layer.cell) {
+      case 'lstm':
+        return lstmStep(run, tables);
+      case 'peephole':
+        return peepholeStep(run, tables);
+      case 'cifg':
+        return cifgStep(run, tables);
+      case 'gru':
+        return gruStep(run, tables);
+      case 'gru-reset-after':
+        return gruResetAfterStep(run, tables);
+      case 'rnn':
+        return rnnStep(run, tables);
     }
-  }
-
-  /** Peephole LSTM (NUMERICS.md §5e): i, f see c(t-1); o sees c(t). */
-  private peepholeStep(v: Int8Array): void {
-    const { units } = this.model.recurrent;
-    const { gatesQ15, cellQ } = this.state;
-    for (let u = 0; u < units; u++) {
-      gatesQ15[GATE.input * units + u] = this.gateRow(GATE.input * units + u, v, this.peepholeQ12(PEEPHOLE.input * units + u, cellQ[u]));
-      gatesQ15[GATE.forget * units + u] = this.gateRow(GATE.forget * units + u, v, this.peepholeQ12(PEEPHOLE.forget * units + u, cellQ[u]));
-    }
-    for (let u = 0; u < units; u++) gatesQ15[GATE.cell * units + u] = this.gateRow(GATE.cell * units + u, v);
-    for (let u = 0; u < units; u++) {
-      const g = (gate: number) => gatesQ15[gate * units + u];
-      this.cellUpdate(u, g(GATE.input), g(GATE.forget), g(GATE.cell));
-    }
-    for (let u = 0; u < units; u++) {
-      gatesQ15[GATE.output * units + u] = this.gateRow(GATE.output * units + u, v, this.peepholeQ12(PEEPHOLE.output * units + u, cellQ[u]));
-    }
-    for (let u = 0; u < units; u++) this.hidden(u, gatesQ15[GATE.output * units + u]);
-  }
-
-  /** CIFG (NUMERICS.md §5f): input gate i = 2^15 - f. */
-  private cifgStep(v: Int8Array): void {
-    const { units } = this.model.recurrent;
-    const { gatesQ15 } = this.state;
-    for (let r = 0; r < 3 * units; r++) gatesQ15[r] = this.gateRow(r, v);
-    for (let u = 0; u < units; u++) {
-      const g = (gate: number) => gatesQ15[gate * units + u];
-      this.cellUpdate(u, 32768 - g(CIFG_GATE.forget), g(CIFG_GATE.forget), g(CIFG_GATE.cell));
-      this.hidden(u, g(CIFG_GATE.output));
-    }
-  }
-
-  /** GRU, reset before the recurrent product (NUMERICS.md §5b). */
-  private gruStep(v: Int8Array): void {
-    const { inputSize, units } = this.model.recurrent;
-    const { gatesQ15 } = this.state;
-    for (let r = 0; r < 2 * units; r++) gatesQ15[r] = this.gateRow(r, v);
-    // v' = [x, r ⊙ h]:  rh = sat8(roundShift(r * h, 15))   (Q0.15 x Q0.7 -> Q0.7)
-    const vReset = Int8Array.from(v);
-    for (let u = 0; u < units; u++) vReset[inputSize + u] = saturateInt8(roundShift(gatesQ15[GRU_GATE.reset * units + u] * v[inputSize + u], 15));
-    for (let u = 0; u < units; u++) {
-      const r = GRU_GATE.candidate * units + u;
-      gatesQ15[r] = this.gateRow(r, vReset);
-    }
-    this.gruHidden();
-  }
-
-  /**
-   * GRU, reset after the recurrent product (NUMERICS.md §5d): the candidate rows
-   * split into an input part and a recurrent part, both rescaled by the row's multiplier:
-   *   nX = roundShift(accX * m, S);  nH = sat17(roundShift(accH * m, S))
-   *   gateInQ12 = sat16(nX + roundShift(r * nH, 15))
-   */
-  private gruResetAfterStep(v: Int8Array): void {
-    const { inputSize, units, biasQ, recurrentBiasQ } = this.model.recurrent;
-    const { gatesQ15 } = this.state;
-    for (let r = 0; r < 2 * units; r++) gatesQ15[r] = this.gateRow(r, v);
-    for (let u = 0; u < units; u++) {
-      const r = GRU_GATE.candidate * units + u;
-      const nX = this.rescale(r, this.rowAcc(r, v, 0, inputSize, biasQ[r]));
-      const nH = saturate(this.rescale(r, this.rowAcc(r, v, inputSize, v.length, recurrentBiasQ[u])), RECURRENT_PART_MIN, RECURRENT_PART_MAX);
-      const resetQ15 = gatesQ15[GRU_GATE.reset * units + u];
-      gatesQ15[r] = this.activate(r, saturateInt16(nX + roundShift(resetQ15 * nH, 15)));
-    }
-    this.gruHidden();
-  }
-
-  /** h = sat8(roundShift(z*h + roundShift((2^15 - z)*n, 8), 15))   (Q0.22 -> Q0.7) */
-  private gruHidden(): void {
-    const { units } = this.model.recurrent;
-    const { hQ7, gatesQ15 } = this.state;
-    for (let u = 0; u < units; u++) {
-      const zQ15 = gatesQ15[GRU_GATE.update * units + u];
-      const nQ15 = gatesQ15[GRU_GATE.candidate * units + u];
-      hQ7[u] = saturateInt8(roundShift(zQ15 * hQ7[u] + roundShift((32768 - zQ15) * nQ15, 8), 15));
-    }
-  }
-
-  /** Simple RNN (NUMERICS.md §5c): h = sat8(roundShift(tanh(gateIn), 8)). */
-  private rnnStep(v: Int8Array): void {
-    const { units } = this.model.recurrent;
-    const { hQ7, gatesQ15 } = this.state;
-    for (let r = 0; r < units; r++) gatesQ15[r] = this.gateRow(r, v);
-    for (let u = 0; u < units; u++) hQ7[u] = saturateInt8(roundShift(gatesQ15[u], 8));
   }
 
   /**
@@ -281,6 +161,154 @@ export class Simulator {
     }
     return y;
   }
+}
+
+/** acc = Σ_{i in [from, to)} W[r,i] v[i] + bias   (exact integer, NUMERICS.md §5 step 1) */
+function rowAcc(layer: QuantRecurrentLayer, v: Int8Array, r: number, from: number, to: number, bias: number): number {
+  const width = v.length;
+  let acc = bias;
+  for (let i = from; i < to; i++) acc += layer.weightsQ[r * width + i] * v[i];
+  return acc;
+}
+
+/** roundShift(acc * m[r], S), before saturation (NUMERICS.md §5 step 2). */
+function rescale(layer: QuantRecurrentLayer, r: number, acc: number): number {
+  const product = acc * layer.gateMultiplier[r];
+  if (Math.abs(product) >= EXACT_LIMIT) throw new Error(`row ${r}: acc*m ${product} not exact`);
+  return roundShift(product, layer.gateShift);
+}
+
+/** σ or tanh of a Q3.12 gate input, by the row's gate (NUMERICS.md §4). */
+function activate(layer: QuantRecurrentLayer, tables: ActivationTables, r: number, gateInQ12: number): number {
+  const gate = gateNames(layer.cell)[Math.floor(r / layer.units)];
+  return TANH_GATES.has(gate) ? tanhQ15(gateInQ12, tables.tanhQ15) : sigmoidQ15(gateInQ12, tables.sigmoidQ15);
+}
+
+/**
+ * Gate row r over the int8 vector v (the layer's v, or the GRU's v'), NUMERICS.md §5 steps 1-3:
+ *   acc = Σ W[r,i] v[i] + b[r];  gateInQ12 = sat16(roundShift(acc * m[r], S) + extraQ12);  σ or tanh -> Q0.15
+ * extraQ12 is the peephole term (peephole LSTM), else 0.
+ */
+function gateRow(run: LayerRun, tables: ActivationTables, r: number, v: Int8Array = run.v, extraQ12 = 0): number {
+  const { layer } = run;
+  const acc = rowAcc(layer, v, r, 0, v.length, layer.biasQ[r]);
+  return activate(layer, tables, r, saturateInt16(rescale(layer, r, acc) + extraQ12));
+}
+
+/** Peephole term in Q3.12: roundShift(c * p[k], P)   (NUMERICS.md §5e). */
+function peepholeQ12(layer: QuantRecurrentLayer, k: number, cQ: number): number {
+  return roundShift(cQ * layer.peepholeMultiplier[k], layer.peepholeShift);
+}
+
+/** c = sat16(roundShift(f*c, 15) + roundShift(i*g, 15+K))   (-> Q(K).(15-K)) */
+function cellUpdate({ layer, state }: LayerRun, u: number, iQ15: number, fQ15: number, gQ15: number): void {
+  const { cellQ } = state;
+  cellQ[u] = saturateInt16(roundShift(fQ15 * cellQ[u], 15) + roundShift(iQ15 * gQ15, 15 + layer.cellIntBits));
+}
+
+/** h = sat8(roundShift(o * tanh(c), 23))   (Q0.15 x Q0.15 -> Q0.7) */
+function hidden({ layer, state }: LayerRun, tables: ActivationTables, u: number, oQ15: number): void {
+  const tanhCellQ15 = tanhQ15(cellToQ12(state.cellQ[u], layer.cellIntBits), tables.tanhQ15);
+  state.hQ7[u] = saturateInt8(roundShift(oQ15 * tanhCellQ15, 23));
+}
+
+/** LSTM (NUMERICS.md §5). */
+function lstmStep(run: LayerRun, tables: ActivationTables): void {
+  const { units } = run.layer;
+  const { gatesQ15 } = run.state;
+  for (let r = 0; r < 4 * units; r++) gatesQ15[r] = gateRow(run, tables, r);
+  for (let u = 0; u < units; u++) {
+    const g = (gate: number) => gatesQ15[gate * units + u];
+    cellUpdate(run, u, g(GATE.input), g(GATE.forget), g(GATE.cell));
+    hidden(run, tables, u, g(GATE.output));
+  }
+}
+
+/** Peephole LSTM (NUMERICS.md §5e): i, f see c(t-1); o sees c(t). */
+function peepholeStep(run: LayerRun, tables: ActivationTables): void {
+  const { layer } = run;
+  const { units } = layer;
+  const { gatesQ15, cellQ } = run.state;
+  const peepholeRow = (gate: number, peephole: number, u: number) =>
+    gateRow(run, tables, gate * units + u, run.v, peepholeQ12(layer, peephole * units + u, cellQ[u]));
+  for (let u = 0; u < units; u++) {
+    gatesQ15[GATE.input * units + u] = peepholeRow(GATE.input, PEEPHOLE.input, u);
+    gatesQ15[GATE.forget * units + u] = peepholeRow(GATE.forget, PEEPHOLE.forget, u);
+  }
+  for (let u = 0; u < units; u++) gatesQ15[GATE.cell * units + u] = gateRow(run, tables, GATE.cell * units + u);
+  for (let u = 0; u < units; u++) {
+    const g = (gate: number) => gatesQ15[gate * units + u];
+    cellUpdate(run, u, g(GATE.input), g(GATE.forget), g(GATE.cell));
+  }
+  for (let u = 0; u < units; u++) gatesQ15[GATE.output * units + u] = peepholeRow(GATE.output, PEEPHOLE.output, u);
+  for (let u = 0; u < units; u++) hidden(run, tables, u, gatesQ15[GATE.output * units + u]);
+}
+
+/** CIFG (NUMERICS.md §5f): input gate i = 2^15 - f. */
+function cifgStep(run: LayerRun, tables: ActivationTables): void {
+  const { units } = run.layer;
+  const { gatesQ15 } = run.state;
+  for (let r = 0; r < 3 * units; r++) gatesQ15[r] = gateRow(run, tables, r);
+  for (let u = 0; u < units; u++) {
+    const g = (gate: number) => gatesQ15[gate * units + u];
+    cellUpdate(run, u, 32768 - g(CIFG_GATE.forget), g(CIFG_GATE.forget), g(CIFG_GATE.cell));
+    hidden(run, tables, u, g(CIFG_GATE.output));
+  }
+}
+
+/** GRU, reset before the recurrent product (NUMERICS.md §5b). */
+function gruStep(run: LayerRun, tables: ActivationTables): void {
+  const { inputSize, units } = run.layer;
+  const { gatesQ15 } = run.state;
+  for (let r = 0; r < 2 * units; r++) gatesQ15[r] = gateRow(run, tables, r);
+  // v' = [x, r ⊙ h]:  rh = sat8(roundShift(r * h, 15))   (Q0.15 x Q0.7 -> Q0.7)
+  const vReset = Int8Array.from(run.v);
+  for (let u = 0; u < units; u++) vReset[inputSize + u] = saturateInt8(roundShift(gatesQ15[GRU_GATE.reset * units + u] * run.v[inputSize + u], 15));
+  for (let u = 0; u < units; u++) {
+    const r = GRU_GATE.candidate * units + u;
+    gatesQ15[r] = gateRow(run, tables, r, vReset);
+  }
+  gruHidden(run);
+}
+
+/**
+ * GRU, reset after the recurrent product (NUMERICS.md §5d): the candidate rows
+ * split into an input part and a recurrent part, both rescaled by the row's multiplier:
+ *   nX = roundShift(accX * m, S);  nH = sat17(roundShift(accH * m, S))
+ *   gateInQ12 = sat16(nX + roundShift(r * nH, 15))
+ */
+function gruResetAfterStep(run: LayerRun, tables: ActivationTables): void {
+  const { layer, v } = run;
+  const { inputSize, units, biasQ, recurrentBiasQ } = layer;
+  const { gatesQ15 } = run.state;
+  for (let r = 0; r < 2 * units; r++) gatesQ15[r] = gateRow(run, tables, r);
+  for (let u = 0; u < units; u++) {
+    const r = GRU_GATE.candidate * units + u;
+    const nX = rescale(layer, r, rowAcc(layer, v, r, 0, inputSize, biasQ[r]));
+    const nH = saturate(rescale(layer, r, rowAcc(layer, v, r, inputSize, v.length, recurrentBiasQ[u])), RECURRENT_PART_MIN, RECURRENT_PART_MAX);
+    const resetQ15 = gatesQ15[GRU_GATE.reset * units + u];
+    gatesQ15[r] = activate(layer, tables, r, saturateInt16(nX + roundShift(resetQ15 * nH, 15)));
+  }
+  gruHidden(run);
+}
+
+/** h = sat8(roundShift(z*h + roundShift((2^15 - z)*n, 8), 15))   (Q0.22 -> Q0.7) */
+function gruHidden({ layer, state }: LayerRun): void {
+  const { units } = layer;
+  const { hQ7, gatesQ15 } = state;
+  for (let u = 0; u < units; u++) {
+    const zQ15 = gatesQ15[GRU_GATE.update * units + u];
+    const nQ15 = gatesQ15[GRU_GATE.candidate * units + u];
+    hQ7[u] = saturateInt8(roundShift(zQ15 * hQ7[u] + roundShift((32768 - zQ15) * nQ15, 8), 15));
+  }
+}
+
+/** Simple RNN (NUMERICS.md §5c): h = sat8(roundShift(tanh(gateIn), 8)). */
+function rnnStep(run: LayerRun, tables: ActivationTables): void {
+  const { units } = run.layer;
+  const { hQ7, gatesQ15 } = run.state;
+  for (let r = 0; r < units; r++) gatesQ15[r] = gateRow(run, tables, r);
+  for (let u = 0; u < units; u++) hQ7[u] = saturateInt8(roundShift(gatesQ15[u], 8));
 }
 
 /**

@@ -35,7 +35,7 @@ export function soak(q: QuantizedModel, code: string, globalName: string, steps:
   const device = context[globalName] as GeneratedModule;
   const sim = new Simulator(q);
   const rnd = mulberry32(seed);
-  const xq = new Int8Array(q.recurrent.inputSize);
+  const xq = new Int8Array(q.layers[0].inputSize);
   device.reset();
   sim.reset();
   for (let t = 0; t < steps; t++) {

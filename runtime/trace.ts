@@ -1,10 +1,10 @@
 /**
  * A step-by-step record of a model run: per step, the head accumulator and
- * every state value (h, c, gate outputs). Produced by the simulator and by
+ * every state value (h, c, gate outputs; of every layer, layer 0 first). Produced by the simulator and by
  * the generated code on each engine, then compared exactly.
  */
 import { Simulator } from './simulator.ts';
-import { GATE_ORDER, type QuantizedModel } from './model.ts';
+import { gateCount, gateNames, type QuantizedModel } from './model.ts';
 
 export interface TraceStep {
   segment: number;
@@ -49,8 +49,23 @@ export interface Mismatch {
 
 const FIELDS = ['y', 'h', 'c', 'gates'] as const;
 
+/** "(layer 1, forget, unit 3)": where gate output i of the concatenated gates of every layer belongs. */
+function gateLabel(q: QuantizedModel, i: number): string {
+  let start = 0;
+  for (let l = 0; l < q.layers.length; l++) {
+    const { cell, units } = q.layers[l];
+    const rows = gateCount(cell) * units;
+    if (i < start + rows) {
+      const r = i - start;
+      return ` (${q.layers.length > 1 ? `layer ${l}, ` : ''}${gateNames(cell)[Math.floor(r / units)]}, unit ${r % units})`;
+    }
+    start += rows;
+  }
+  return '';
+}
+
 /** The first difference between two traces, or undefined when they are identical. */
-export function firstMismatch(expected: TraceStep[], actual: TraceStep[], units: number): Mismatch | undefined {
+export function firstMismatch(expected: TraceStep[], actual: TraceStep[], q: QuantizedModel): Mismatch | undefined {
   const n = Math.max(expected.length, actual.length);
   for (let s = 0; s < n; s++) {
     const e = expected[s];
@@ -63,7 +78,7 @@ export function firstMismatch(expected: TraceStep[], actual: TraceStep[], units:
       const len = Math.max(e[field].length, a[field].length);
       for (let i = 0; i < len; i++) {
         if (e[field][i] !== a[field][i]) {
-          const gate = field === 'gates' ? ` (${GATE_ORDER[Math.floor(i / units)]}, unit ${i % units})` : '';
+          const gate = field === 'gates' ? gateLabel(q, i) : '';
           return { segment: e.segment, t: e.t, what: `${field}[${i}]${gate}`, expected: e[field][i], actual: a[field][i] };
         }
       }

@@ -23,12 +23,13 @@ const dataset = await datasetOfModel(float, path);
 
 /** Each row's multiplier rounded to a power of two (in the log domain), kept within its proven bound. */
 function powerOfTwoMultipliers(q: QuantizedModel): QuantizedModel {
-  const m = q.recurrent.gateMultiplier.map((v) => 2 ** Math.round(Math.log2(Math.max(1, v))));
-  let candidate: QuantizedModel = { ...q, recurrent: { ...q.recurrent, gateMultiplier: m } };
-  // Rounding up may break a bound: halve those rows' multipliers until every check holds.
-  while (!checkBounds(candidate).every((c) => c.ok)) {
-    candidate = { ...candidate, recurrent: { ...candidate.recurrent, gateMultiplier: candidate.recurrent.gateMultiplier.map((v) => Math.max(1, v >> 1)) } };
-  }
+  const withMultipliers = (c: QuantizedModel, f: (m: Int32Array) => Int32Array): QuantizedModel => ({
+    ...c,
+    layers: c.layers.map((l) => ({ ...l, gateMultiplier: f(l.gateMultiplier) })),
+  });
+  let candidate = withMultipliers(q, (m) => m.map((v) => 2 ** Math.round(Math.log2(Math.max(1, v)))));
+  // Rounding up may break a bound: halve the multipliers until every check holds.
+  while (!checkBounds(candidate).every((c) => c.ok)) candidate = withMultipliers(candidate, (m) => m.map((v) => Math.max(1, v >> 1)));
   return candidate;
 }
 

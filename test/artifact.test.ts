@@ -96,7 +96,7 @@ describe('round trip', () => {
 
   it('keeps float32 and double values bit for bit, and NaN metrics', () => {
     const m = makeFloatModel(small);
-    m.recurrent.kernel.set([-0, 3.4028234663852886e38, Math.fround(1.4e-45), -Math.fround(1 / 3)]);
+    m.layers[0].kernel.set([-0, 3.4028234663852886e38, Math.fround(1.4e-45), -Math.fround(1 / 3)]);
     m.inputNorm.mean = [0.1 + 0.2, Number.MIN_VALUE];
     m.inputNorm.std = [Number.MAX_VALUE, -0];
     m.provenance.seed = 2 ** 53 - 1;
@@ -104,8 +104,8 @@ describe('round trip', () => {
     expect(decodeArtifact(encodeFloatModel(m), 'm.pb').model).toStrictEqual(m);
 
     const q = makeQuantizedModel(small);
-    q.recurrent.weightsQ.set([-128, 127, 0, -1]);
-    q.recurrent.biasQ.set([-(2 ** 31), 2 ** 31 - 1]);
+    q.layers[0].weightsQ.set([-128, 127, 0, -1]);
+    q.layers[0].biasQ.set([-(2 ** 31), 2 ** 31 - 1]);
     q.tables.sigmoidQ15.set([-32768, 32767]);
     expect(decodeArtifact(encodeQuantizedModel(q), 'm.q.pb').model).toStrictEqual(q);
   });
@@ -113,7 +113,7 @@ describe('round trip', () => {
   it('returns arrays that do not alias the file buffer', () => {
     const bytes = encodeQuantizedModel(quantModel);
     const q = decodeArtifact(bytes, 'm.q.pb').model as typeof quantModel;
-    for (const a of [q.recurrent.weightsQ, q.recurrent.biasQ, q.head.weightsQ, q.tables.tanhQ15]) {
+    for (const a of [q.layers[0].weightsQ, q.layers[0].biasQ, q.head.weightsQ, q.tables.tanhQ15]) {
       expect(a.buffer).not.toBe(bytes.buffer);
       expect(a.byteLength).toBe(a.buffer.byteLength);
     }
@@ -186,7 +186,7 @@ describe('envelope', () => {
 
   it('refuses a newer format version', () => {
     expect(userError(() => decodeArtifact(patchEnvelope(bytes, { formatVersion: 7 }), 'm.pb'))).toBe(
-      'm.pb: format version 7 is newer than this tool supports (1); upgrade lstm-mcu',
+      'm.pb: format version 7 is newer than this tool supports (2); upgrade lstm-mcu',
     );
   });
 
@@ -207,15 +207,15 @@ describe('structural validation', () => {
   const qBytes = encodeQuantizedModel(quantModel);
 
   const cases: [string, Uint8Array, protobuf.Type, (o: Pb) => void, string][] = [
-    ['unknown cell', fBytes, FloatModelPb, (o) => (o.recurrent.cell = 'lstm2'), 'invalid float model: recurrent.cell is "lstm2"; expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn'],
-    ['kernel length', fBytes, FloatModelPb, (o) => o.recurrent.kernel.pop(), 'invalid float model: recurrent.kernel has 59 values; expected 60 (inputSize*gates*units)'],
-    ['head size', fBytes, FloatModelPb, (o) => (o.head.inputSize = 4), 'invalid float model: head.inputSize is 4; expected 5 (recurrent.units)'],
-    ['feature names', fBytes, FloatModelPb, (o) => o.featureNames.push('extra'), 'invalid float model: featureNames has 4 entries; expected 3 (recurrent.inputSize)'],
+    ['unknown cell', fBytes, FloatModelPb, (o) => (o.layers[0].cell = 'lstm2'), 'invalid float model: layers[0].cell is "lstm2"; expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn'],
+    ['kernel length', fBytes, FloatModelPb, (o) => o.layers[0].kernel.pop(), 'invalid float model: layers[0].kernel has 59 values; expected 60 (inputSize*gates*units)'],
+    ['head size', fBytes, FloatModelPb, (o) => (o.head.inputSize = 4), 'invalid float model: head.inputSize is 4; expected 5 (units of the last layer)'],
+    ['feature names', fBytes, FloatModelPb, (o) => o.featureNames.push('extra'), 'invalid float model: featureNames has 4 entries; expected 3 (layers[0].inputSize)'],
     ['non-finite', fBytes, FloatModelPb, (o) => (o.inputNorm.std[1] = Infinity), 'invalid float model: inputNorm.std[1] is Infinity; expected a finite number'],
-    ['missing layer', fBytes, FloatModelPb, (o) => delete o.recurrent, 'invalid float model: recurrent is missing'],
+    ['missing layer', fBytes, FloatModelPb, (o) => (o.layers = []), 'invalid float model: layers is missing'],
     ['task', fBytes, FloatModelPb, (o) => (o.task = 'ranking'), 'invalid float model: task is "ranking"; expected "regression" or "classification"'],
-    ['weightsQ length', qBytes, QuantizedModelPb, (o) => (o.recurrent.weightsQ = o.recurrent.weightsQ.subarray(1)), 'invalid quantized model: recurrent.weightsQ has 159 values; expected 160 (gates*units*(inputSize+units))'],
-    ['gate shift', qBytes, QuantizedModelPb, (o) => (o.recurrent.gateShift = 40), 'invalid quantized model: recurrent.gateShift is 40; expected an integer in 1..31'],
+    ['weightsQ length', qBytes, QuantizedModelPb, (o) => (o.layers[0].weightsQ = o.layers[0].weightsQ.subarray(1)), 'invalid quantized model: layers[0].weightsQ has 159 values; expected 160 (gates*units*(inputSize+units))'],
+    ['gate shift', qBytes, QuantizedModelPb, (o) => (o.layers[0].gateShift = 40), 'invalid quantized model: layers[0].gateShift is 40; expected an integer in 1..31'],
     ['empty table', qBytes, QuantizedModelPb, (o) => (o.tables.tanhQ15 = []), 'invalid quantized model: tables.tanhQ15 is empty'],
     ['int16 range', qBytes, QuantizedModelPb, (o) => (o.tables.sigmoidQ15[3] = 40000), 'invalid quantized model: tables.sigmoidQ15[3] = 40000 is outside int16'],
     ['head bias', qBytes, QuantizedModelPb, (o) => o.head.biasQ.push(1), 'invalid quantized model: head.biasQ has 3 values; expected 2 (outputSize)'],
@@ -226,8 +226,8 @@ describe('structural validation', () => {
 
   it('the encoder refuses a model it could not read back', () => {
     const m = makeFloatModel(small);
-    m.recurrent.bias[2] = NaN;
-    expect(userError(() => encodeFloatModel(m))).toBe('cannot encode float model: recurrent.bias[2] is NaN; expected a finite number');
+    m.layers[0].bias[2] = NaN;
+    expect(userError(() => encodeFloatModel(m))).toBe('cannot encode float model: layers[0].bias[2] is NaN; expected a finite number');
   });
 });
 
@@ -297,29 +297,29 @@ describe('every cell kind', () => {
     const quant = randomQuantizedModel({ seed: 3, inputSize: 2, units: 5, cell });
     const decodedQuant = decodeArtifact(encodeQuantizedModel(quant), 'q.pb');
     expect(decodedQuant.kind).toBe('quantized');
-    expect(decodedQuant.model.recurrent).toStrictEqual(quant.recurrent);
+    expect(decodedQuant.model.layers[0]).toStrictEqual(quant.layers[0]);
   });
 });
 
 describe('cell-specific fields', () => {
   it('refuses peephole weights of the wrong length, and peephole weights on a plain LSTM', () => {
     const peephole = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'peephole' });
-    peephole.recurrent.peephole = peephole.recurrent.peephole!.subarray(1);
-    expect(userError(() => encodeFloatModel(peephole))).toBe('cannot encode float model: recurrent.peephole has 8 values; expected 9 (3*units)');
+    peephole.layers[0].peephole = peephole.layers[0].peephole!.subarray(1);
+    expect(userError(() => encodeFloatModel(peephole))).toBe('cannot encode float model: layers[0].peephole has 8 values; expected 9 (3*units)');
     const lstm = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'lstm' });
-    lstm.recurrent.peephole = new Float32Array(9);
-    expect(userError(() => encodeFloatModel(lstm))).toBe('cannot encode float model: recurrent.peephole has 9 values; expected 0 (peephole LSTM only)');
+    lstm.layers[0].peephole = new Float32Array(9);
+    expect(userError(() => encodeFloatModel(lstm))).toBe('cannot encode float model: layers[0].peephole has 9 values; expected 0 (peephole LSTM only)');
   });
 
   it('refuses a GRU reset-after model without its recurrent bias', () => {
     const gru = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'gru-reset-after' });
-    delete gru.recurrent.recurrentBias;
-    expect(userError(() => encodeFloatModel(gru))).toBe('cannot encode float model: recurrent.recurrentBias has 0 values; expected 9 (gates*units)');
+    delete gru.layers[0].recurrentBias;
+    expect(userError(() => encodeFloatModel(gru))).toBe('cannot encode float model: layers[0].recurrentBias has 0 values; expected 9 (gates*units)');
   });
 
   it('refuses a quantized peephole model whose peephole shift is out of range', () => {
     const q = randomQuantizedModel({ seed: 4, inputSize: 2, units: 3, cell: 'peephole' });
-    q.recurrent.peepholeShift = 0;
-    expect(userError(() => encodeQuantizedModel(q))).toBe('cannot encode quantized model: recurrent.peepholeShift is 0; expected an integer in 1..31');
+    q.layers[0].peepholeShift = 0;
+    expect(userError(() => encodeQuantizedModel(q))).toBe('cannot encode quantized model: layers[0].peepholeShift is 0; expected an integer in 1..31');
   });
 });

@@ -15,7 +15,7 @@ import { randomFloatModel, randomQuantizedModel, randomWindows } from './fixture
 import { CELL_KINDS, type FloatModel, type QuantizedModel } from '../runtime/model.ts';
 
 const quantize = (f: FloatModel) =>
-  quantizeModel(f, { weightScale: 'per-row', calibrationX: randomWindows(1, 8, f.window, f.recurrent.inputSize), calibrationCount: 8, floatModelSha256: '' });
+  quantizeModel(f, { weightScale: 'per-row', calibrationX: randomWindows(1, 8, f.window, f.layers[0].inputSize), calibrationCount: 8, floatModelSha256: '' });
 
 describe('bounds from the actual weights', () => {
   it('dotBound is 128·Σ|w| + |b|, reached by the int8 vector of matching signs', () => {
@@ -32,11 +32,11 @@ describe('bounds from the actual weights', () => {
     expect(checks.length).toBeGreaterThanOrEqual(9);
     for (const c of checks) expect(c.ok, c.name).toBe(true);
     // The quantizer picks the largest shift for which the operand bound holds: one more bit would break it.
-    const S = q.recurrent.gateShift;
+    const S = q.layers[0].gateShift;
     expect(S).toBeLessThan(31);
-    const accBounds = gateAccBounds(q.recurrent.weightsQ, q.recurrent.biasQ, q.recurrent.inputSize + q.recurrent.units);
+    const accBounds = gateAccBounds(q.layers[0].weightsQ, q.layers[0].biasQ, q.layers[0].inputSize + q.layers[0].units);
     const worstWithOneMoreBit = Math.max(
-      ...q.recurrent.rowScales.map((s, r) => rescaleOperandBound(accBounds[r], Math.floor(s * 2 ** (12 + S + 1) + 0.5), S + 1)),
+      ...q.layers[0].rowScales.map((s, r) => rescaleOperandBound(accBounds[r], Math.floor(s * 2 ** (12 + S + 1) + 0.5), S + 1)),
     );
     expect(worstWithOneMoreBit).toBeGreaterThanOrEqual(2 ** 31);
   });
@@ -51,7 +51,7 @@ describe('bounds from the actual weights', () => {
 describe('models whose bounds cannot hold', () => {
   it('codegen refuses a quantized model whose rescale operand can pass 2^31', () => {
     const q = randomQuantizedModel({ seed: 5, inputSize: 3, units: 8 });
-    const broken: QuantizedModel = { ...q, recurrent: { ...q.recurrent, gateMultiplier: q.recurrent.gateMultiplier.map((m) => m * 64) } };
+    const broken: QuantizedModel = { ...q, layers: [{ ...q.layers[0], gateMultiplier: q.layers[0].gateMultiplier.map((m) => m * 64) }] };
     expect(() => emitModule(broken, { target: 'es5', globalName: 'm', modelSha256: '', generatorVersion: 'test' })).toThrow(UserError);
     expect(() => assertBounds(broken, 'codegen')).toThrow(/cannot prove gate rescale operand .* stays below 2147483648/);
   });
@@ -64,7 +64,7 @@ describe('models whose bounds cannot hold', () => {
 
   it('the quantizer refuses gate pre-activations too large for any shift', () => {
     const f = randomFloatModel({ seed: 2, inputSize: 2, units: 3 });
-    f.recurrent.bias[0] = 1e12; // |b / s_r| alone passes 2^31
+    f.layers[0].bias[0] = 1e12; // |b / s_r| alone passes 2^31
     expect(() => quantize(f)).toThrow(UserError);
   });
 
@@ -86,9 +86,9 @@ describe('worst-case inputs saturate identically everywhere', () => {
     // Every weight at its extreme with the same sign, inputs at the extreme of the same sign:
     // each accumulator reaches its proven bound.
     const f = randomFloatModel({ seed: 9, inputSize: 4, units: 6 });
-    f.recurrent.kernel.fill(3);
-    f.recurrent.recurrentKernel.fill(3);
-    f.recurrent.bias.fill(0);
+    f.layers[0].kernel.fill(3);
+    f.layers[0].recurrentKernel.fill(3);
+    f.layers[0].bias.fill(0);
     const q = quantize(f);
     const sim = new Simulator(q);
     const plus = [127, 127, 127, 127];
@@ -108,11 +108,11 @@ describe('worst-case inputs saturate identically everywhere', () => {
   it.each(CELL_KINDS)('%s: extreme weights, peepholes and biases, extreme inputs: proven bounds hold and all engines agree', async (cell) => {
     const f = randomFloatModel({ seed: 10, inputSize: 3, units: 5, cell });
     for (const sign of [1, -1]) {
-      f.recurrent.kernel.fill(3 * sign);
-      f.recurrent.recurrentKernel.fill(3 * sign);
-      f.recurrent.bias.fill(2 * sign);
-      f.recurrent.peephole?.fill(3 * sign);
-      f.recurrent.recurrentBias?.fill(2 * sign);
+      f.layers[0].kernel.fill(3 * sign);
+      f.layers[0].recurrentKernel.fill(3 * sign);
+      f.layers[0].bias.fill(2 * sign);
+      f.layers[0].peephole?.fill(3 * sign);
+      f.layers[0].recurrentBias?.fill(2 * sign);
       const q = quantize(f);
       for (const c of checkBounds(q)) expect(c.ok, c.name).toBe(true);
       const plus = Int8Array.from([127, 127, 127]);

@@ -46,7 +46,7 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
   const code = emitModule(golden, options(target));
 
   it('matches its snapshot', async () => {
-    expect(golden.recurrent.cell).toBe(cell);
+    expect(golden.layers[0].cell).toBe(cell);
     await expect(code).toMatchFileSnapshot(`./__snapshots__/${name}.${target}.js`);
     await expect(emitDts(golden, options(target))).toMatchFileSnapshot(`./__snapshots__/${name}.${target}.d.ts`);
   });
@@ -88,9 +88,9 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
     expect(Object.keys(context)).toEqual(['lstmModel']);
     const info = (context.lstmModel as { info: Record<string, unknown> }).info;
     expect(info).toMatchObject({
-      inputSize: golden.recurrent.inputSize,
+      inputSize: golden.layers[0].inputSize,
       outputSize: golden.head.outputSize,
-      units: golden.recurrent.units,
+      units: golden.layers[0].units,
       globalName: 'lstmModel',
       cell,
       gateOrder: [...gateNames(cell)],
@@ -107,7 +107,7 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
       [golden.inputNorm.mean[0], 1e9, -1e9],
       [NaN, undefined, Infinity],
       [-Infinity, 0.5, -0.25],
-    ].map((r) => r.slice(0, golden.recurrent.inputSize));
+    ].map((r) => r.slice(0, golden.layers[0].inputSize));
     model.reset();
     for (const r of readings) {
       const y = Array.from(model.step(r));

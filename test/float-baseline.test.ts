@@ -16,7 +16,7 @@ describe.each(['lstm', 'gru'] as const)('float baseline, %s', (cell) => {
     vm.runInNewContext(floatBaselineSource(m, 'baseline'), context);
     let y: Float32Array = new Float32Array(2);
     for (let t = 0; t < m.window; t++) y = context.baseline.step(Array.from(x.subarray(t * 3, t * 3 + 3)));
-    const want = floatPredictWindow(m.recurrent, m.head, x, 0, m.window);
+    const want = floatPredictWindow(m.layers, m.head, x, 0, m.window);
     for (let k = 0; k < 2; k++) expect(Math.abs(y[k] - want[k])).toBeLessThan(1e-4);
   });
 });

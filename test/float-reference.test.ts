@@ -23,10 +23,10 @@ describe('float reference vs TensorFlow.js', () => {
     const model = randomFloatModel({ seed: units, inputSize, units, outputSize, weightRange: 0.8, cell });
     const n = 16;
     const x = randomWindows(units, n, model.window, inputSize);
-    const tfOut = predictFloat(tf, model.recurrent, model.head, x, n, model.window, inputSize);
+    const tfOut = predictFloat(tf, model.layers, model.head, x, n, model.window, inputSize);
     let worst = 0;
     for (let w = 0; w < n; w++) {
-      const y = floatPredictWindow(model.recurrent, model.head, x, w * model.window * inputSize, model.window);
+      const y = floatPredictWindow(model.layers, model.head, x, w * model.window * inputSize, model.window);
       for (let k = 0; k < outputSize; k++) worst = Math.max(worst, Math.abs(y[k] - tfOut[w * outputSize + k]));
     }
     expect(worst).toBeLessThan(1e-5);
@@ -34,7 +34,7 @@ describe('float reference vs TensorFlow.js', () => {
     // And a different gate order would not pass: swap the columns of the first two gates.
     const swapped = structuredClone(model);
     const cols = gateCount(cell) * units;
-    for (const [m, rows] of [[swapped.recurrent.kernel, inputSize], [swapped.recurrent.recurrentKernel, units]] as const) {
+    for (const [m, rows] of [[swapped.layers[0].kernel, inputSize], [swapped.layers[0].recurrentKernel, units]] as const) {
       for (let r = 0; r < rows; r++) {
         for (let u = 0; u < units; u++) {
           const a = r * cols + u;
@@ -45,7 +45,7 @@ describe('float reference vs TensorFlow.js', () => {
     }
     let swappedWorst = 0;
     for (let w = 0; w < n; w++) {
-      const y = floatPredictWindow(swapped.recurrent, swapped.head, x, w * model.window * inputSize, model.window);
+      const y = floatPredictWindow(swapped.layers, swapped.head, x, w * model.window * inputSize, model.window);
       for (let k = 0; k < outputSize; k++) swappedWorst = Math.max(swappedWorst, Math.abs(y[k] - tfOut[w * outputSize + k]));
     }
     expect(swappedWorst).toBeGreaterThan(10 * 1e-5);

@@ -29,14 +29,14 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
   it('matches the float gate within the budget of its own quantization errors', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const { float, q } = setup(seed, cell);
-      const { inputSize, units, weightsQ, rowScales, columnScales, biasQ, gateMultiplier, gateShift } = q.recurrent;
+      const { inputSize, units, weightsQ, rowScales, columnScales, biasQ, gateMultiplier, gateShift } = q.layers[0];
       const width = inputSize + units;
       const rnd = mulberry32(seed * 7919);
       const x = Array.from({ length: inputSize }, () => (rnd() * 2 - 1) * 2);
       const xq = x.map((v, i) => saturateInt8(roundHalfUp(v / q.inputScales[i])));
       // Float gate on the dequantized input, so the budget below covers only the row's own errors.
-      const state = newFloatState(float.recurrent);
-      floatRecurrentStep(float.recurrent, state, x);
+      const state = newFloatState(float.layers[0]);
+      floatRecurrentStep(float.layers[0], state, x);
       const sim = new Simulator(q);
       sim.stepQ(xq);
       const cols = gateCount(cell) * units;
@@ -46,14 +46,14 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
         let err = 0;
         let acc = biasQ[r];
         for (let i = 0; i < inputSize; i++) {
-          const k = float.recurrent.kernel[i * cols + r] * columnScales[i];
+          const k = float.layers[0].kernel[i * cols + r] * columnScales[i];
           err += Math.abs(weightsQ[r * width + i] * rowScales[r] - k) * Math.abs(xq[i]);
           err += Math.abs(k) * Math.abs(x[i] / q.inputScales[i] - xq[i]);
           acc += weightsQ[r * width + i] * xq[i];
         }
         // Reset-after update and reset rows fold both biases into one.
-        const foldedBias = cell === 'gru-reset-after' && name !== 'candidate' ? float.recurrent.recurrentBias![r] : 0;
-        err += Math.abs(float.recurrent.bias[r] + foldedBias - biasQ[r] * rowScales[r]);
+        const foldedBias = cell === 'gru-reset-after' && name !== 'candidate' ? float.layers[0].recurrentBias![r] : 0;
+        err += Math.abs(float.layers[0].bias[r] + foldedBias - biasQ[r] * rowScales[r]);
         err += Math.abs(acc) * Math.abs(gateMultiplier[r] / 2 ** (12 + gateShift) - rowScales[r]);
         err += 1 / 2 ** 13;
         let z = state.preActivations[r];
@@ -62,8 +62,8 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
           // |Δ| <= |p - pm/2^(K-3+P)|·|c| + 1/2^13.
           const k = PEEPHOLE_GATES.indexOf(name as (typeof PEEPHOLE_GATES)[number]);
           if (k >= 0) {
-            const { cellIntBits: K, peepholeMultiplier, peepholeShift: P } = q.recurrent;
-            const p = float.recurrent.peephole![k * units + u];
+            const { cellIntBits: K, peepholeMultiplier, peepholeShift: P } = q.layers[0];
+            const p = float.layers[0].peephole![k * units + u];
             const cSim = name === 'output' ? sim.state.cellQ[u] / 2 ** (15 - K) : 0;
             const cFloat = name === 'output' ? state.c[u] : 0;
             z += p * (cSim - cFloat);
@@ -75,8 +75,8 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
           // |Δ| <= r·(|b' - b'q s_r| + |b'q|·|m/2^(12+S) - s_r| + 1/2^13) + 1/2^13.
           const rFloat = 1 / (1 + Math.exp(-state.preActivations[GRU_GATE.reset * units + u]));
           const rSim = sim.state.gatesQ15[GRU_GATE.reset * units + u] / 32768;
-          const rb = float.recurrent.recurrentBias![r];
-          const rbQ = q.recurrent.recurrentBiasQ[u];
+          const rb = float.layers[0].recurrentBias![r];
+          const rbQ = q.layers[0].recurrentBiasQ[u];
           z += (rSim - rFloat) * state.recurrentPart[u];
           err +=
             rSim * (Math.abs(rb - rbQ * rowScales[r]) + Math.abs(rbQ) * Math.abs(gateMultiplier[r] / 2 ** (12 + gateShift) - rowScales[r]) + 1 / 2 ** 13) +
@@ -94,8 +94,8 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
     for (const sign of [1, -1]) {
       // A bias of ±50 puts the row's pre-activation far past the Q3.12 range (±8).
       const float = randomFloatModel({ seed: 3, inputSize: 3, units: 5, cell });
-      const units = float.recurrent.units;
-      for (let u = 0; u < units; u++) float.recurrent.bias[index * units + u] = sign * 50;
+      const units = float.layers[0].units;
+      for (let u = 0; u < units; u++) float.layers[0].bias[index * units + u] = sign * 50;
       const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: randomWindows(3, 16, float.window, 3), calibrationCount: 16, floatModelSha256: '' });
       const sim = new Simulator(q);
       sim.stepQ([127, -128, 127]);
@@ -112,14 +112,14 @@ describe('GRU reset-after: the recurrent part is saturated at ±16 before r scal
   it('a recurrent part of 100 counts as 16', () => {
     const float = randomFloatModel({ seed: 5, inputSize: 2, units: 3, cell: 'gru-reset-after' });
     const U = 3;
-    float.recurrent.kernel.fill(0);
-    float.recurrent.recurrentKernel.fill(0);
-    float.recurrent.bias.fill(0);
-    float.recurrent.recurrentBias!.fill(0);
+    float.layers[0].kernel.fill(0);
+    float.layers[0].recurrentKernel.fill(0);
+    float.layers[0].bias.fill(0);
+    float.layers[0].recurrentBias!.fill(0);
     // r = σ(-4) ≈ 0.018; the candidate's recurrent part U_h h + b' = b' = 100.
     for (let u = 0; u < U; u++) {
-      float.recurrent.bias[GRU_GATE.reset * U + u] = -4;
-      float.recurrent.recurrentBias![GRU_GATE.candidate * U + u] = 100;
+      float.layers[0].bias[GRU_GATE.reset * U + u] = -4;
+      float.layers[0].recurrentBias![GRU_GATE.candidate * U + u] = 100;
     }
     const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: randomWindows(5, 4, float.window, 2), calibrationCount: 4, floatModelSha256: '' });
     const sim = new Simulator(q);

@@ -25,7 +25,7 @@ describe.each(files)('golden %s', (file) => {
   });
 
   it('simulator reproduces the stored trace', () => {
-    const m = firstMismatch(golden.trace, simulateTrace(q, segments), q.recurrent.units);
+    const m = firstMismatch(golden.trace, simulateTrace(q, segments), q);
     expect(m && describeMismatch('simulator', m)).toBeUndefined();
   });
 
@@ -33,8 +33,8 @@ describe.each(files)('golden %s', (file) => {
     it(`${target} code reproduces it on every engine`, async () => {
       const code = emitModule(q, { target, globalName: 'lstmModel', modelSha256: '', generatorVersion: 'test' });
       for (const engine of availableEngines().engines) {
-        const trace = parseTrace(await engine.run(code + driverSource('lstmModel', q.recurrent.inputSize, segments)), engine.name);
-        const m = firstMismatch(golden.trace, trace, q.recurrent.units);
+        const trace = parseTrace(await engine.run(code + driverSource('lstmModel', q.layers[0].inputSize, segments)), engine.name);
+        const m = firstMismatch(golden.trace, trace, q);
         expect(m && describeMismatch(`${target} on ${engine.name}`, m)).toBeUndefined();
       }
     });

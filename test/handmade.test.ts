@@ -36,9 +36,9 @@ describe('the seeds\' hand-made LSTM', () => {
 
   it('the float cell reproduces the example', () => {
     const { model } = parsed;
-    const state = newFloatState(model.recurrent);
+    const state = newFloatState(model.layers[0]);
     const got = example.inputs.map((x) => {
-      floatRecurrentStep(model.recurrent, state, x.map((v, i) => (v - model.inputNorm.mean[i]) / model.inputNorm.std[i]));
+      floatRecurrentStep(model.layers[0], state, x.map((v, i) => (v - model.inputNorm.mean[i]) / model.inputNorm.std[i]));
       return Math.round(floatDense(model.head, state.h)[0]);
     });
     expect(got).toEqual(example.outputs.map((o) => o[0]));
@@ -82,12 +82,12 @@ describe('the seeds\' hand-made LSTM', () => {
       JSON.stringify({ ...doc, cell: 'peephole', gates: { ...doc.gates, forget: { ...doc.gates.forget, p: [0.5] }, output: { ...doc.gates.output, p: [-2] } } }),
       'p.json',
     );
-    expect(Array.from(peephole.model.recurrent.peephole!)).toEqual([0, 0.5, -2]);
+    expect(Array.from(peephole.model.layers[0].peephole!)).toEqual([0, 0.5, -2]);
     const gate = { W: [[0, 0, 0]], U: [[1]], b: [0] };
     const gru = parseHandmadeModel(
       JSON.stringify({ ...doc, cell: 'gru-reset-after', gates: { update: gate, reset: gate, candidate: { ...gate, bR: [0.25] } } }),
       'g.json',
     );
-    expect(Array.from(gru.model.recurrent.recurrentBias!)).toEqual([0, 0, 0.25]);
+    expect(Array.from(gru.model.layers[0].recurrentBias!)).toEqual([0, 0, 0.25]);
   });
 });

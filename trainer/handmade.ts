@@ -154,7 +154,7 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
     baseFeatures: [],
     inputNorm,
     outputNorm,
-    recurrent: { cell, inputSize: I, units: U, kernel, recurrentKernel, bias, ...(peephole ? { peephole } : {}), ...(recurrentBias ? { recurrentBias } : {}) },
+    layers: [{ cell, inputSize: I, units: U, kernel, recurrentKernel, bias, ...(peephole ? { peephole } : {}), ...(recurrentBias ? { recurrentBias } : {}) }],
     head: { inputSize: U, outputSize: O, kernel: headKernel, bias: Float32Array.from(d) },
     metrics: { name: 'rmse', train: NaN, validation: NaN, test: NaN },
     provenance: {

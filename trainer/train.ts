@@ -39,6 +39,8 @@ export interface EpochInfo {
 export interface TrainOptions {
   /** Recurrent cell; default 'lstm'. */
   cell?: CellKind;
+  /** Stacked recurrent layers, each of `units` units; default 1. */
+  layers?: number;
   units: number;
   epochs: number;
   batchSize: number;
@@ -52,7 +54,8 @@ export interface TrainOptions {
 }
 
 export interface TrainResult {
-  recurrent: FloatRecurrentLayer;
+  /** The recurrent layers, bottom first. */
+  layers: FloatRecurrentLayer[];
   head: FloatDenseLayer;
   epochsRun: number;
   /** 1-based epoch whose weights were kept (lowest validation loss). */
@@ -131,19 +134,20 @@ function outputCount(ds: Dataset): number {
 export function recurrentLayer(
   tf: Tf,
   cell: CellKind,
-  config: { units: number; inputShape: [number, number]; kernelInitializer: unknown; recurrentInitializer: unknown },
+  config: { units: number; inputShape?: [number, number]; returnSequences?: boolean; kernelInitializer: unknown; recurrentInitializer: unknown },
 ) {
+  const returnSequences = config.returnSequences ?? false;
   const common = {
     units: config.units,
-    inputShape: config.inputShape,
+    ...(config.inputShape ? { inputShape: config.inputShape } : {}),
     activation: 'tanh' as const,
-    returnSequences: false,
+    returnSequences,
     kernelInitializer: config.kernelInitializer as 'zeros',
     recurrentInitializer: config.recurrentInitializer as 'zeros',
     biasInitializer: 'zeros' as const,
   };
   if (isCustomCell(cell)) {
-    return tf.layers.rnn({ cell: customCell(tf, cell, config.units), inputShape: config.inputShape, returnSequences: false });
+    return tf.layers.rnn({ cell: customCell(tf, cell, config.units), ...(config.inputShape ? { inputShape: config.inputShape } : {}), returnSequences });
   }
   if (cell === 'gru') return tf.layers.gru({ ...common, recurrentActivation: 'sigmoid' });
   if (cell === 'rnn') return tf.layers.simpleRNN(common);
@@ -152,18 +156,29 @@ export function recurrentLayer(
   return tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid', unitForgetBias: false });
 }
 
-function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, seed: number): LayersModel {
+/**
+ * `layerCount` stacked recurrent layers (every one but the last returns its
+ * whole hidden sequence to the next) and a linear dense head. Each layer gets
+ * its own seeds: Glorot-uniform kernel, orthogonal recurrent kernel, forget
+ * bias 1 for the LSTM family.
+ */
+function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCount: number, seed: number): LayersModel {
   const F = ds.featureNames.length;
   const G = gateCount(cell);
   const model = tf.sequential();
-  model.add(
-    recurrentLayer(tf, cell, {
-      units,
-      inputShape: [ds.window, F],
-      kernelInitializer: tf.initializers.glorotUniform({ seed }),
-      recurrentInitializer: 'zeros', // replaced below by a seeded orthogonal matrix
-    }),
-  );
+  // Layer l's seeds: seed + 10 l (+0 kernel, +2 recurrent kernel); the head keeps seed + 1, as with one layer.
+  const layerSeed = (l: number) => seed + 10 * l;
+  for (let l = 0; l < layerCount; l++) {
+    model.add(
+      recurrentLayer(tf, cell, {
+        units,
+        ...(l === 0 ? { inputShape: [ds.window, F] as [number, number] } : {}),
+        returnSequences: l < layerCount - 1,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed(l) }),
+        recurrentInitializer: 'zeros', // replaced below by a seeded orthogonal matrix
+      }),
+    );
+  }
   model.add(
     tf.layers.dense({
       units: outputCount(ds),
@@ -172,19 +187,22 @@ function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, seed: nu
       biasInitializer: 'zeros',
     }),
   );
-  const recurrent = model.layers[0]!;
-  const [k, , , extra] = recurrent.getWeights();
-  // Custom cells start from zeros: their kernel gets the same seeded Glorot-uniform draw.
-  const kernel = isCustomCell(cell) ? tf.initializers.glorotUniform({ seed }).apply([F, G * units]) : k!;
-  const rec = tf.tensor2d(orthogonalMatrix(units, G * units, seed + 2), [units, G * units]);
-  // LSTM family: Keras unit_forget_bias, bias 0 except 1 for the forget gate.
-  const bias = new Float32Array(G * units);
-  const forget = cell === 'lstm' || cell === 'peephole' ? GATE.forget : cell === 'cifg' ? CIFG_GATE.forget : -1;
-  if (forget >= 0) bias.fill(1, forget * units, (forget + 1) * units);
-  const b = tf.tensor1d(bias);
-  // Peephole weights and the reset-after recurrent bias start at zero.
-  recurrent.setWeights(extra ? [kernel, rec, b, extra] : [kernel, rec, b]);
-  tf.dispose([rec, b, ...(kernel === k ? [] : [kernel])]);
+  for (let l = 0; l < layerCount; l++) {
+    const recurrent = model.layers[l]!;
+    const inputSize = l === 0 ? F : units;
+    const [k, , , extra] = recurrent.getWeights();
+    // Custom cells start from zeros: their kernel gets the same seeded Glorot-uniform draw.
+    const kernel = isCustomCell(cell) ? tf.initializers.glorotUniform({ seed: layerSeed(l) }).apply([inputSize, G * units]) : k!;
+    const rec = tf.tensor2d(orthogonalMatrix(units, G * units, layerSeed(l) + 2), [units, G * units]);
+    // LSTM family: Keras unit_forget_bias, bias 0 except 1 for the forget gate.
+    const bias = new Float32Array(G * units);
+    const forget = cell === 'lstm' || cell === 'peephole' ? GATE.forget : cell === 'cifg' ? CIFG_GATE.forget : -1;
+    if (forget >= 0) bias.fill(1, forget * units, (forget + 1) * units);
+    const b = tf.tensor1d(bias);
+    // Peephole weights and the reset-after recurrent bias start at zero.
+    recurrent.setWeights(extra ? [kernel, rec, b, extra] : [kernel, rec, b]);
+    tf.dispose([rec, b, ...(kernel === k ? [] : [kernel])]);
+  }
   return model;
 }
 
@@ -242,7 +260,8 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   const tf = opts.tf ?? (await currentBackend()).tf;
   if (ds.train.n === 0 || ds.validation.n === 0) throw new UserError('training needs at least one training and one validation window');
   const cell = opts.cell ?? 'lstm';
-  const model = buildModel(tf, ds, cell, opts.units, opts.seed);
+  const layerCount = opts.layers ?? 1;
+  const model = buildModel(tf, ds, cell, opts.units, layerCount, opts.seed);
   const optimizer = tf.train.adam(opts.learningRate);
   model.compile({ optimizer, loss: lossFn(tf, ds) });
   const rand = mulberry32(opts.seed ^ 0x5eed5eed);
@@ -284,20 +303,24 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
       model.setWeights(tensors);
       tf.dispose(tensors);
     }
-    const [kernel, recurrentKernel, bias, extra] = model.layers[0]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
-    const [hk, hb] = model.layers[1]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     const F = ds.featureNames.length;
-    return {
-      recurrent: {
+    const layers: FloatRecurrentLayer[] = [];
+    for (let l = 0; l < layerCount; l++) {
+      const [kernel, recurrentKernel, bias, extra] = model.layers[l]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+      layers.push({
         cell,
-        inputSize: F,
+        inputSize: l === 0 ? F : opts.units,
         units: opts.units,
         kernel: kernel!,
         recurrentKernel: recurrentKernel!,
         bias: bias!,
         ...(cell === 'peephole' ? { peephole: extra! } : {}),
         ...(cell === 'gru-reset-after' ? { recurrentBias: extra! } : {}),
-      },
+      });
+    }
+    const [hk, hb] = model.layers[layerCount]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+    return {
+      layers,
       head: { inputSize: opts.units, outputSize: outputCount(ds), kernel: hk!, bias: hb! },
       epochsRun,
       bestEpoch,
@@ -317,7 +340,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
  */
 export function predictFloat(
   tf: Tf,
-  recurrent: FloatRecurrentLayer,
+  layers: readonly FloatRecurrentLayer[],
   head: FloatDenseLayer,
   x: Float32Array,
   n: number,
@@ -327,14 +350,26 @@ export function predictFloat(
   if (x.length !== n * window * features) throw new Error(`predictFloat: x has ${x.length} values, expected ${n * window * features}`);
   const model = tf.sequential();
   try {
-    model.add(recurrentLayer(tf, recurrent.cell, { units: recurrent.units, inputShape: [window, features], kernelInitializer: 'zeros', recurrentInitializer: 'zeros' }));
+    layers.forEach((layer, l) => {
+      model.add(
+        recurrentLayer(tf, layer.cell, {
+          units: layer.units,
+          ...(l === 0 ? { inputShape: [window, features] as [number, number] } : {}),
+          returnSequences: l < layers.length - 1,
+          kernelInitializer: 'zeros',
+          recurrentInitializer: 'zeros',
+        }),
+      );
+    });
     model.add(tf.layers.dense({ units: head.outputSize, activation: 'linear', kernelInitializer: 'zeros' }));
     const weights = [
-      tf.tensor2d(recurrent.kernel, [features, gateCount(recurrent.cell) * recurrent.units]),
-      tf.tensor2d(recurrent.recurrentKernel, [recurrent.units, gateCount(recurrent.cell) * recurrent.units]),
-      tf.tensor1d(recurrent.bias),
-      ...(recurrent.peephole ? [tf.tensor1d(recurrent.peephole)] : []),
-      ...(recurrent.recurrentBias ? [tf.tensor1d(recurrent.recurrentBias)] : []),
+      ...layers.flatMap((layer) => [
+        tf.tensor2d(layer.kernel, [layer.inputSize, gateCount(layer.cell) * layer.units]),
+        tf.tensor2d(layer.recurrentKernel, [layer.units, gateCount(layer.cell) * layer.units]),
+        tf.tensor1d(layer.bias),
+        ...(layer.peephole ? [tf.tensor1d(layer.peephole)] : []),
+        ...(layer.recurrentBias ? [tf.tensor1d(layer.recurrentBias)] : []),
+      ]),
       tf.tensor2d(head.kernel, [head.inputSize, head.outputSize]),
       tf.tensor1d(head.bias),
     ];

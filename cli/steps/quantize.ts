@@ -3,8 +3,8 @@
  * `quantize` step): calibration on the training windows, then float and int8
  * side by side on the test windows, tensor by tensor.
  */
-import { DEFAULT_INPUT_PERCENTILE, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
-import { TANH_GATES, gateCount, gateNames, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
+import { DEFAULT_INPUT_PERCENTILE, layerPrefix, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
+import { TANH_GATES, gateCount, gateNames, hasCellState, type CellKind, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
 import { floatDense, floatRecurrentStep, newFloatState } from '../../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
@@ -20,7 +20,12 @@ export interface ErrorStat {
 }
 
 export interface QuantizeReport {
-  scheme: { weightScale: WeightScaleGranularity; inputPercentile: number; gateShift: number; cellFormat: string; multiplierBits: { min: number; max: number } };
+  scheme: {
+    weightScale: WeightScaleGranularity;
+    inputPercentile: number;
+    /** Per recurrent layer, bottom first. */
+    layers: { cell: CellKind; units: number; gateShift: number; cellFormat: string; multiplierBits: { min: number; max: number } }[];
+  };
   calibration: TensorRange[];
   weightErrors: ErrorStat[];
   tensorErrors: ErrorStat[];
@@ -29,7 +34,7 @@ export interface QuantizeReport {
 
 /** Normalized window values -> the int8 inputs the device computes (NUMERICS.md §3). */
 export function quantizeWindows(q: QuantizedModel, x: Float32Array): Int8Array {
-  const n = q.recurrent.inputSize;
+  const n = q.layers[0].inputSize;
   const xq = new Int8Array(x.length);
   for (let i = 0; i < x.length; i++) xq[i] = saturateInt8(roundHalfUp(x[i] / q.inputScales[i % n]));
   return xq;
@@ -50,30 +55,35 @@ class ErrorAccumulator {
   }
 }
 
-/** Dequantized weights vs float, per gate (in real weight units). */
+/** Dequantized weights vs float, per gate and layer (in real weight units). */
 function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
   const acc = new ErrorAccumulator();
-  const { inputSize, units, columnScales, weightsQ, rowScales, cell } = q.recurrent;
-  const cols = gateCount(cell) * units;
-  const width = inputSize + units;
-  for (let r = 0; r < cols; r++) {
-    const gate = gateNames(cell)[Math.floor(r / units)];
-    for (let i = 0; i < width; i++) {
-      const w = i < inputSize ? float.recurrent.kernel[i * cols + r] : float.recurrent.recurrentKernel[(i - inputSize) * cols + r];
-      acc.add(`weights.${gate}`, w, (weightsQ[r * width + i] * rowScales[r]) / columnScales[i]);
+  q.layers.forEach((layer, l) => {
+    const { inputSize, units, columnScales, weightsQ, rowScales, cell } = layer;
+    const f = float.layers[l]!;
+    const p = layerPrefix(q.layers.length, l);
+    const cols = gateCount(cell) * units;
+    const width = inputSize + units;
+    for (let r = 0; r < cols; r++) {
+      const gate = gateNames(cell)[Math.floor(r / units)];
+      for (let i = 0; i < width; i++) {
+        const w = i < inputSize ? f.kernel[i * cols + r] : f.recurrentKernel[(i - inputSize) * cols + r];
+        acc.add(`${p}weights.${gate}`, w, (weightsQ[r * width + i] * rowScales[r]) / columnScales[i]);
+      }
     }
-  }
+  });
   const out = q.head.outputSize;
+  const units = q.head.inputSize;
   for (let k = 0; k < out; k++) {
     for (let j = 0; j < units; j++) acc.add('weights.head', float.head.kernel[j * out + k], q.head.weightsQ[k * units + j] * q.head.accScale * 128);
   }
   return acc.list();
 }
 
-/** Float reference and simulator in lockstep over windows; errors per tensor and both outputs. */
+/** Float reference and simulator in lockstep over windows; errors per tensor (and layer) and both outputs. */
 function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
   const { window } = q;
-  const { inputSize, units, cellIntBits } = q.recurrent;
+  const inputSize = q.layers[0].inputSize;
   const out = q.head.outputSize;
   const sim = new Simulator(q);
   const errors = new ErrorAccumulator();
@@ -82,24 +92,34 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
   const intOut = new Float64Array(split.n * out);
   const step = new Float64Array(inputSize);
   for (let n = 0; n < split.n; n++) {
-    const state = newFloatState(q.recurrent);
+    const states = float.layers.map((l) => newFloatState(l));
     sim.reset();
     for (let t = 0; t < window; t++) {
       const base = (n * window + t) * inputSize;
       for (let i = 0; i < inputSize; i++) step[i] = split.x[base + i];
-      floatRecurrentStep(float.recurrent, state, step);
+      let input: ArrayLike<number> = step;
+      float.layers.forEach((layer, l) => {
+        floatRecurrentStep(layer, states[l]!, input);
+        input = states[l]!.h;
+      });
       sim.stepQ(xq.subarray(base, base + inputSize));
-      for (let u = 0; u < units; u++) {
-        gateNames(q.recurrent.cell).forEach((gate, g) => {
-          const z = state.preActivations[g * units + u];
-          const fv = TANH_GATES.has(gate) ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
-          errors.add(`gate.${gate}`, fv, sim.state.gatesQ15[g * units + u] / 32768);
-        });
-        if (state.c.length) errors.add('cell', state.c[u], sim.state.cellQ[u] / 2 ** (15 - cellIntBits));
-        errors.add('hidden', state.h[u], sim.state.hQ7[u] / 128);
-      }
+      q.layers.forEach((layer, l) => {
+        const { units, cellIntBits, cell } = layer;
+        const state = states[l]!;
+        const simState = sim.layerStates[l];
+        const p = layerPrefix(q.layers.length, l);
+        for (let u = 0; u < units; u++) {
+          gateNames(cell).forEach((gate, g) => {
+            const z = state.preActivations[g * units + u];
+            const fv = TANH_GATES.has(gate) ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
+            errors.add(`${p}gate.${gate}`, fv, simState.gatesQ15[g * units + u] / 32768);
+          });
+          if (state.c.length) errors.add(`${p}cell`, state.c[u], simState.cellQ[u] / 2 ** (15 - cellIntBits));
+          errors.add(`${p}hidden`, state.h[u], simState.hQ7[u] / 128);
+        }
+      });
     }
-    const y = floatDense(float.head, state.h);
+    const y = floatDense(float.head, states[states.length - 1]!.h);
     for (let k = 0; k < out; k++) {
       floatOut[n * out + k] = y[k];
       intOut[n * out + k] = sim.outputAcc[k] * q.head.accScale;
@@ -137,14 +157,20 @@ export function evaluateQuantized(
   const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test);
   const floatMetric = splitMetric(dataset, dataset.test, floatOut);
   const intMetric = splitMetric(dataset, dataset.test, intOut);
-  const mult = Array.from(model.recurrent.gateMultiplier, (m) => Math.log2(Math.max(1, Math.abs(m))));
   return {
     scheme: {
       weightScale,
       inputPercentile,
-      gateShift: model.recurrent.gateShift,
-      cellFormat: `Q${model.recurrent.cellIntBits}.${15 - model.recurrent.cellIntBits}`,
-      multiplierBits: { min: Math.floor(Math.min(...mult)) + 1, max: Math.floor(Math.max(...mult)) + 1 },
+      layers: model.layers.map((layer) => {
+        const mult = Array.from(layer.gateMultiplier, (m) => Math.log2(Math.max(1, Math.abs(m))));
+        return {
+          cell: layer.cell,
+          units: layer.units,
+          gateShift: layer.gateShift,
+          cellFormat: hasCellState(layer.cell) ? `Q${layer.cellIntBits}.${15 - layer.cellIntBits}` : 'none',
+          multiplierBits: { min: Math.floor(Math.min(...mult)) + 1, max: Math.floor(Math.max(...mult)) + 1 },
+        };
+      }),
     },
     calibration: model.calibration,
     weightErrors: weightErrors(float, model),

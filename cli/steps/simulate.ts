@@ -41,7 +41,7 @@ export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[]
   }
   const segments: Segments = [];
   if (o.windows) segments.push(...windowsToSegments(q, o.windows.xq, o.windows.count));
-  segments.push(...randomSegments(o.seed, q.recurrent.inputSize, new Array(o.randomSegments).fill(o.randomSteps)));
+  segments.push(...randomSegments(o.seed, q.layers[0].inputSize, new Array(o.randomSegments).fill(o.randomSteps)));
   const results = await checkParity(q, sources, engines, segments);
   const steps = segments.reduce((s, seg) => s + seg.length, 0);
   return {

@@ -29,6 +29,8 @@ export interface DataOptions {
 
 export interface TrainStepOptions extends DataOptions {
   cell: CellKind;
+  /** Stacked recurrent layers. */
+  layers: number;
   units: number;
   epochs: number;
   batchSize: number;
@@ -90,6 +92,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
   try {
     result = await trainLstm(dataset, {
       cell: o.cell,
+      layers: o.layers,
       units: o.units,
       epochs: o.epochs,
       batchSize: o.batchSize,
@@ -104,7 +107,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
   }
   const F = dataset.featureNames.length;
   const metric = (split: Split) =>
-    splitMetric(dataset, split, predictFloat(tf, result.recurrent, result.head, split.x, split.n, dataset.window, F));
+    splitMetric(dataset, split, predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F));
   const model: FloatModel = {
     task: dataset.task,
     featureNames: dataset.featureNames,
@@ -116,7 +119,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
     baseFeatures: dataset.baseFeatures,
     inputNorm: dataset.inputNorm,
     outputNorm: dataset.outputNorm,
-    recurrent: result.recurrent,
+    layers: result.layers,
     head: result.head,
     metrics: {
       name: metricName(dataset.task),
@@ -133,6 +136,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
       options: JSON.stringify({
         ...dataOptionsOf(o),
         cell: o.cell,
+        layers: o.layers,
         units: o.units,
         epochs: o.epochs,
         epochsRun: result.epochsRun,

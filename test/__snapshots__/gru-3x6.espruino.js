@@ -2,18 +2,19 @@
 // quantized model sha256 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 // float model sha256 ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff
 // trained on random (sha256 0000000000000000…), seed 44
-// GRU (reset before the recurrent product) 3 inputs (x0, x1, x2) -> 6 units -> dense 1 (regression); window 8, horizon 1
+// 3 inputs (x0, x1, x2) -> GRU (reset before the recurrent product) 6 units -> dense 1 (regression); window 8, horizon 1
 // Numeric contract: docs/NUMERICS.md. Gate order: update, reset, candidate.
 // Formats: x int8 (per-feature scale), h Q0.7 int8, gate in Q3.12, gate out Q0.15, cell none, output int32 accumulator.
 // Proven bounds (worst case over all inputs and states):
+//   table interpolation |ΔT·frac| + 2^6 <= 8323136 < 2147483648
 //   gate accumulator |Σ W v + b| <= 97960 < 9007199254740992
 //   gate rescale operand |acc·m| + 2^(S-1) <= 1905213568 < 2147483648
-//   table interpolation |ΔT·frac| + 2^6 <= 8323136 < 2147483648
 //   reset product |r·h| + 2^14 <= 4210560 < 2147483648
 //   candidate term |(2^15 - z)·n| + 2^7 <= 1073709184 < 2147483648
 //   hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14 <= 8404737 < 2147483648
-//   head accumulator |Σ D h + d| <= 58956 < 2147483648
 //   weights |w| (int8, symmetric) <= 127 < 128
+//   head accumulator |Σ D h + d| <= 58956 < 2147483648
+//   head weights |w| (int8, symmetric) <= 127 < 128
 // API: reset(); stepQ(xq) -> Int32Array; step(x) -> Float64Array; info; state {h, c, gates}.
 // stepQ and step return buffers owned by the model: copy them to keep them past the next step.
 // Espruino: the functions of this module are pretokenised (faster, smaller); the previous flag is restored.
@@ -25,11 +26,13 @@ var lstmModel = (function (previousPretokenise) {
   var B_B64 = "AOv//+D2///RCQAAHfv//2X4///YDgAACQ8AAN4LAADY3f//M/H//5vr//+M7///5RcAACYTAADqAQAAYvz//zL1//839v//";
   // M: gate multipliers int32 [18]: gateInQ12 = (acc * M[r] + 2^14) >> 15
   var M_B64 = "HFkAAKR7AAD5NAAAfXMAABlwAACgTwAAtE4AAD10AAA5KgAAz3sAAIRSAAANaAAAIFIAAJ5CAAClcwAAamIAAOdSAAA+dgAA";
-  // D: head weights int8 [1][6]; DB: head biases int32 [1]; one accumulator unit = 0.00008963739250119277
+  // D: head weights int8 [1][6]; one accumulator unit = 0.00008963739250119277
   var D_B64 = "2c5/1Feo";
+  // DB: head biases int32 [1]
   var DB_B64 = "zAwAAA==";
-  // ST: sigmoid(j/32) in Q0.15, j = 0..256; TT: tanh(j/64) in Q0.15, j = 0..512
+  // ST: sigmoid(j/32) in Q0.15, j = 0..256
   var ST_B64 = "AEAAQQBC/0L/Q/1E/EX5RvVH8UjrSeVK3EvTTMhNu06tT5xQilF2UmBTR1QsVQ9W71bNV6hYgVlXWipb+1vJXJNdW14gX+JfoWBdYRZizGJ/Yy5k22SEZStmzmZvZwxopmg9adJpY2rxanxrBWyKbA1tjW0JboRu+25wb+JvUXC+cChxkHH1cVhyuHIWc3JzzHMjdHh0y3QbdWp1t3UCdkp2kXbWdhl3W3ead9h3FHhPeIh4wHj2eCp5XXmPeb957nkcekh6c3qdesZ67XoUezl7XXuAe6N7xHvkewN8Inw/fFx8eHyTfK18x3zgfPh8D30mfTx9UX1mfXp9jX2gfbN9xH3Wfed9930HfhZ+JX4zfkF+T35cfml+dX6Bfo1+mH6jfq5+uH7Cfsx+1X7efud+8H74fgB/CH8Pfxd/Hn8lfyt/Mn84fz5/RH9Kf1B/VX9af19/ZH9pf25/cn92f3t/f3+Df4d/in+Of5F/lX+Yf5t/nn+hf6R/p3+qf6x/r3+xf7R/tn+4f7t/vX+/f8F/w3/Ff8d/yH/Kf8x/zX/Pf9B/0n/Tf9V/1n/Xf9h/2n/bf9x/3X/ef99/4H/hf+J/43/kf+V/5n/mf+d/6H/pf+l/6n/rf+t/7H/tf+1/7n/uf+9/8H/wf/F/8X/xf/J/8n/zf/N/9H/0f/R/9X/1fw==";
+  // TT: tanh(j/64) in Q0.15, j = 0..512
   var TT_B64 = "AAAAAgAE/wX9B/sJ9wvyDesP4hHXE8kVuRemGZAbdh1ZHzkhFCPsJL8mjihYKh4s3y2aL1ExAjOuNFU29jeROSc7tjxAPsQ/QkG6QixEmEX9Rl1ItkkJS1ZMnU3dThhQTVF7UqNTxlTiVflWClgUWRpaGVsTXAdd9l3fXsRfomB8YVBiIGPqY7BkcWUtZuRml2dGaPBolWk3atRqbmsDbJVsIm2sbTNutW41b7BvKXCecBBxf3HrcVRyunIec35z3HM3dJB05nQ6dYt12nUndnJ2unYBd0V3iHfIdwd4RHh/eLh48HgmeVt5jnm/ee95HnpLend6onrLevR6G3tBe2V7iXure8177nsNfCx8SXxmfIJ8nXy4fNF86nwCfRl9MH1GfVt9cH2EfZd9qn28fc59333wfQB+D34ffi1+PH5Jfld+ZH5wfn1+iH6Ufp9+qn60fr9+yH7Sftt+5H7tfvV+/X4Ffw1/FH8cfyN/KX8wfzZ/PX9Df0h/Tn9Uf1l/Xn9jf2h/bH9xf3V/en9+f4J/hn+Jf41/kX+Uf5d/m3+ef6F/pH+mf6l/rH+uf7F/s3+2f7h/un+8f75/wH/Cf8R/xn/If8p/y3/Nf85/0H/Rf9N/1H/Wf9d/2H/Zf9t/3H/df95/33/gf+F/4n/jf+R/5X/lf+Z/53/of+l/6X/qf+t/63/sf+1/7X/uf+5/73/vf/B/8H/xf/F/8n/yf/N/83/zf/R/9H/1f/V/9X/2f/Z/9n/3f/d/93/3f/h/+H/4f/h/+X/5f/l/+X/6f/p/+n/6f/p/+n/7f/t/+3/7f/t/+3/8f/x//H/8f/x//H/8f/x//X/9f/1//X/9f/1//X/9f/1//X/9f/5//n/+f/5//n/+f/5//n/+f/5//n/+f/5//n/+f/5//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9/";
 
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
@@ -141,7 +144,7 @@ var lstmModel = (function (previousPretokenise) {
       if (z < 0) y = 32768 - y;
       G[r] = y;
     }
-    // v' = [x, r ⊙ h]:  VR[NI+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+    // v' = [input, r ⊙ h]:  VR[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
     for (u = 0; u < 6; u++) {
       h = (G[6 + u] * H[u] + 16384) >> 15;
       if (h > 127) h = 127; else if (h < -128) h = -128;
@@ -202,7 +205,7 @@ var lstmModel = (function (previousPretokenise) {
     return YF;
   }
 
-  var info = {"globalName":"lstmModel","target":"espruino","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"gru","task":"regression","inputSize":3,"units":6,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["update","reset","candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"none","output":"int32 head accumulator"},"inputScales":[0.019114787184347316,0.02030512667077733,0.018945072579571582],"outputScale":0.00008963739250119277};
+  var info = {"globalName":"lstmModel","target":"espruino","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"gru","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"gru","inputSize":3,"units":6}],"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["update","reset","candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"none","output":"int32 head accumulator"},"inputScales":[0.019114787184347316,0.02030512667077733,0.018945072579571582],"outputScale":0.00008963739250119277};
   if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
 })(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);

@@ -27,6 +27,13 @@ export declare const info: {
   "task": "regression",
   "inputSize": 3,
   "units": 6,
+  "layers": [
+    {
+      "cell": "gru-reset-after",
+      "inputSize": 3,
+      "units": 6
+    }
+  ],
   "outputSize": 1,
   "window": 8,
   "horizon": 1,

@@ -27,6 +27,13 @@ export declare const info: {
   "task": "regression",
   "inputSize": 3,
   "units": 8,
+  "layers": [
+    {
+      "cell": "lstm",
+      "inputSize": 3,
+      "units": 8
+    }
+  ],
   "outputSize": 1,
   "window": 8,
   "horizon": 1,

@@ -27,6 +27,13 @@ export declare const info: {
   "task": "regression",
   "inputSize": 2,
   "units": 5,
+  "layers": [
+    {
+      "cell": "rnn",
+      "inputSize": 2,
+      "units": 5
+    }
+  ],
   "outputSize": 2,
   "window": 8,
   "horizon": 1,

@@ -14,11 +14,11 @@ export interface GoldenFile {
 }
 
 const TYPED: Record<string, 'i8' | 'i16' | 'i32'> = {
-  'recurrent.weightsQ': 'i8',
-  'recurrent.biasQ': 'i32',
-  'recurrent.gateMultiplier': 'i32',
-  'recurrent.peepholeMultiplier': 'i32',
-  'recurrent.recurrentBiasQ': 'i32',
+  'layers.weightsQ': 'i8',
+  'layers.biasQ': 'i32',
+  'layers.gateMultiplier': 'i32',
+  'layers.peepholeMultiplier': 'i32',
+  'layers.recurrentBiasQ': 'i32',
   'head.weightsQ': 'i8',
   'head.biasQ': 'i32',
   'tables.sigmoidQ15': 'i16',
@@ -34,11 +34,15 @@ const ADDED_DEFAULTS: Record<string, unknown> = { peepholeMultiplier: [], peepho
 
 export function modelFromJson(json: Record<string, unknown>): QuantizedModel {
   const q = structuredClone(json) as Record<string, Record<string, unknown>>;
-  q.recurrent = { ...ADDED_DEFAULTS, ...q.recurrent };
+  // Files written before stacked layers hold the one layer in `recurrent`.
+  const layers = ((q.layers as unknown as Record<string, unknown>[] | undefined) ?? [q.recurrent]).map((l) => ({ ...ADDED_DEFAULTS, ...l }));
+  delete q.recurrent;
+  const typed = (values: number[], kind: 'i8' | 'i16' | 'i32') =>
+    kind === 'i8' ? Int8Array.from(values) : kind === 'i16' ? Int16Array.from(values) : Int32Array.from(values);
   for (const [path, kind] of Object.entries(TYPED)) {
     const [a, b] = path.split('.');
-    const values = q[a][b] as number[];
-    q[a][b] = kind === 'i8' ? Int8Array.from(values) : kind === 'i16' ? Int16Array.from(values) : Int32Array.from(values);
+    if (a === 'layers') for (const l of layers) l[b] = typed(l[b] as number[], kind);
+    else q[a][b] = typed(q[a][b] as number[], kind);
   }
-  return q as unknown as QuantizedModel;
+  return { ...q, layers } as unknown as QuantizedModel;
 }

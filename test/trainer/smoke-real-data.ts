@@ -47,7 +47,7 @@ progress.stop();
 const W = ds.window, F = ds.featureNames.length;
 for (const name of ['train', 'validation', 'test'] as const) {
   const s = ds[name];
-  const pred = predictFloat(tf, res.recurrent, res.head, s.x, s.n, W, F);
+  const pred = predictFloat(tf, res.layers, res.head, s.x, s.n, W, F);
   console.error(`${name}: rmse ${rmse(pred, s.y, ds.outputNorm).toFixed(4)}  persistence ${persistenceRmse(ds, s)!.toFixed(4)}`);
   if (name === 'test') {
     for (const seg of ds.segments) {

@@ -103,7 +103,7 @@ describe('predictFloat', () => {
     const head: FloatDenseLayer = { inputSize: U, outputSize: O, kernel: r(U * O), bias: r(O) };
     const x = r(n * W * F, 2);
     const before = tf.memory().numTensors;
-    const got = predictFloat(tf, recurrent, head, x, n, W, F);
+    const got = predictFloat(tf, [recurrent], head, x, n, W, F);
     expect(tf.memory().numTensors).toBe(before);
     const want = referenceForward(recurrent, head, x, n, W);
     expect(got.length).toBe(n * O);
@@ -123,15 +123,15 @@ describe('trainLstm', () => {
     const { loss, valLoss } = res.history;
     expect(loss[4]).toBeLessThan(loss[0]! * 0.1);
     expect(valLoss[4]).toBeLessThan(valLoss[0]! * 0.1);
-    const pred = predictFloat(tf, res.recurrent, res.head, ds.test.x, ds.test.n, ds.window, 1);
+    const pred = predictFloat(tf, res.layers, res.head, ds.test.x, ds.test.n, ds.window, 1);
     const testRmse = rmse(pred, ds.test.y, ds.outputNorm);
     expect(testRmse).toBeLessThan(0.1); // amplitude 1
     expect(testRmse).toBeLessThan(0.2 * persistenceRmse(ds, ds.test)!);
     // shapes and layouts of the extracted weights
-    expect(res.recurrent).toMatchObject({ inputSize: 1, units: 8 });
-    expect(res.recurrent.kernel.length).toBe(1 * 32);
-    expect(res.recurrent.recurrentKernel.length).toBe(8 * 32);
-    expect(res.recurrent.bias.length).toBe(32);
+    expect(res.layers[0]).toMatchObject({ inputSize: 1, units: 8 });
+    expect(res.layers[0].kernel.length).toBe(1 * 32);
+    expect(res.layers[0].recurrentKernel.length).toBe(8 * 32);
+    expect(res.layers[0].bias.length).toBe(32);
     expect(res.head).toMatchObject({ inputSize: 8, outputSize: 1 });
     expect(res.head.kernel.length).toBe(8);
   });
@@ -143,18 +143,18 @@ describe('trainLstm', () => {
     expect(tf.memory().numTensors).toBe(before);
     const { loss } = res.history;
     expect(loss[4]).toBeLessThan(loss[0]! * 0.2);
-    const pred = predictFloat(tf, res.recurrent, res.head, ds.test.x, ds.test.n, ds.window, 1);
+    const pred = predictFloat(tf, res.layers, res.head, ds.test.x, ds.test.n, ds.window, 1);
     expect(rmse(pred, ds.test.y, ds.outputNorm)).toBeLessThan(0.5 * persistenceRmse(ds, ds.test)!);
     const G = gateCount(cell);
-    expect(res.recurrent.cell).toBe(cell);
-    expect(res.recurrent.kernel.length).toBe(G * 8);
-    expect(res.recurrent.bias.length).toBe(G * 8);
+    expect(res.layers[0].cell).toBe(cell);
+    expect(res.layers[0].kernel.length).toBe(G * 8);
+    expect(res.layers[0].bias.length).toBe(G * 8);
     // The extra weights exist only where the cell has them, and training moved them off their zero start.
     const moved = (a: Float32Array | undefined) => a !== undefined && a.some((v) => Math.abs(v) > 1e-4);
-    expect(moved(res.recurrent.peephole)).toBe(cell === 'peephole');
-    expect(moved(res.recurrent.recurrentBias)).toBe(cell === 'gru-reset-after');
-    if (cell === 'peephole') expect(res.recurrent.peephole!.length).toBe(3 * 8);
-    if (cell === 'gru-reset-after') expect(res.recurrent.recurrentBias!.length).toBe(G * 8);
+    expect(moved(res.layers[0].peephole)).toBe(cell === 'peephole');
+    expect(moved(res.layers[0].recurrentBias)).toBe(cell === 'gru-reset-after');
+    if (cell === 'peephole') expect(res.layers[0].peephole!.length).toBe(3 * 8);
+    if (cell === 'gru-reset-after') expect(res.layers[0].recurrentBias!.length).toBe(G * 8);
   });
 
   it('is deterministic for a seed, different across seeds, and leaks no tensors', async () => {
@@ -166,11 +166,11 @@ describe('trainLstm', () => {
     const c = await trainLstm(ds, opts({ seed: 4 }));
     expect(tf.memory().numTensors).toBe(before);
     expect(epochs).toEqual([1, 2, 3]);
-    for (const key of ['kernel', 'recurrentKernel', 'bias'] as const) expect(b.recurrent[key]).toEqual(a.recurrent[key]);
+    for (const key of ['kernel', 'recurrentKernel', 'bias'] as const) expect(b.layers[0][key]).toEqual(a.layers[0][key]);
     expect(b.head).toEqual(a.head);
     expect(b.history).toEqual(a.history);
-    expect(c.recurrent.kernel).not.toEqual(a.recurrent.kernel);
-    expect(c.recurrent.recurrentKernel).not.toEqual(a.recurrent.recurrentKernel);
+    expect(c.layers[0].kernel).not.toEqual(a.layers[0].kernel);
+    expect(c.layers[0].recurrentKernel).not.toEqual(a.layers[0].recurrentKernel);
     expect(c.head.kernel).not.toEqual(a.head.kernel);
   });
 
@@ -188,7 +188,7 @@ describe('trainLstm', () => {
     expect(res.bestValLoss).toBe(Math.min(...valLoss));
     expect(valLoss[res.bestEpoch - 1]).toBe(res.bestValLoss);
     // the returned weights give the best epoch's validation loss, not the last one's
-    const pred = predictFloat(tf, res.recurrent, res.head, ds.validation.x, ds.validation.n, ds.window, 1);
+    const pred = predictFloat(tf, res.layers, res.head, ds.validation.x, ds.validation.n, ds.window, 1);
     let mse = 0;
     for (let k = 0; k < ds.validation.n; k++) mse += (pred[k]! - ds.validation.y[k]!) ** 2;
     mse /= ds.validation.n;
@@ -205,7 +205,7 @@ describe('trainLstm', () => {
     const res = await trainLstm(ds, opts({ epochs: 5, learningRate: 0.03, seed: 1 }));
     expect(res.head.outputSize).toBe(3);
     expect(res.history.loss[4]).toBeLessThan(res.history.loss[0]! * 0.5);
-    const logits = predictFloat(tf, res.recurrent, res.head, ds.test.x, ds.test.n, ds.window, 1);
+    const logits = predictFloat(tf, res.layers, res.head, ds.test.x, ds.test.n, ds.window, 1);
     expect(accuracy(logits, ds.test.y, 3)).toBeGreaterThan(0.9);
     // logits, not probabilities: rows do not sum to 1
     const sums = Array.from({ length: ds.test.n }, (_, k) => logits[3 * k]! + logits[3 * k + 1]! + logits[3 * k + 2]!);

@@ -126,6 +126,11 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
   layers.forEach((layer, l) => {
     const prefix = layers.length > 1 ? `layer ${l}: ` : '';
     layerBounds(layer, (name, bound, limit) => add(prefix + name, bound, limit));
+    if (layer.backward) {
+      layerBounds(layer.backward, (name, bound, limit) => add(`${prefix}backward: ${name}`, bound, limit));
+      // 'sum' merge: h_f + h_b + 1 before >> 1 (-> Q1.6).
+      if (layer.merge === 'sum') add(`${prefix}merge sum |h_f + h_b| + 1`, 2 * INT8_MAG + 1, BITWISE_LIMIT);
+    }
   });
 
   // Head accumulator is stored in an Int32Array.

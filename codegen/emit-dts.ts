@@ -36,7 +36,10 @@ export declare function classIndex(): number;
 
 `
     : ''
-}/** The live state (views, not copies): h in Q0.7, c in ${info.formats.cell}, gate outputs in Q0.15 (order i, f, g, o). */
+}/**
+ * The live state (views, not copies): h in Q0.7, c in ${info.formats.cell}, gate outputs in Q0.15
+ * (gate order ${info.gateOrder.join(', ')}${q.layers.length > 1 ? '; every layer, layer 0 first' : ''}).
+ */
 export declare const state: { readonly h: Int8Array; readonly c: Int16Array; readonly gates: Int16Array };
 `;
 }

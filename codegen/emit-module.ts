@@ -11,7 +11,8 @@
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
  */
-import { gateCount, gateNames, hasCellState, lastLayer, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
+import { gateCount, gateNames, hasCellState, isWindowModel, lastLayer, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
+import { UserError } from '../runtime/errors.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
@@ -110,6 +111,7 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   if (!isValidIdentifier(options.globalName)) {
     throw new Error(`global name '${options.globalName}' is not a JavaScript identifier`);
   }
+  if (isWindowModel(q)) throw new UserError('codegen: bidirectional layers are not supported by the code generator yet');
   const bounds = assertBounds(q, 'codegen');
   const { layers, head } = q;
   const NI = layers[0].inputSize;

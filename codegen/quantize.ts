@@ -8,7 +8,9 @@ import {
   gateCount,
   gateNames,
   hasCellState,
+  layerOutputSize,
   type FloatModel,
+  type MergeMode,
   type FloatRecurrentLayer,
   type QuantRecurrentLayer,
   type QuantizedModel,
@@ -56,6 +58,10 @@ export function absPercentile(x: Float32Array, count: number, inputSize: number,
 
 export const DEFAULT_WEIGHT_SCALE: WeightScaleGranularity = 'per-row';
 
+/** Real value of one int8 step of what a layer passes up: 2^-7 (Q0.7), or 2^-6 (Q1.6) for a summed bidirectional output. */
+export const layerOutputScale = (l: { backward?: unknown; merge?: MergeMode }): number =>
+  l.backward !== undefined && l.merge === 'sum' ? 2 ** -(HIDDEN_FRAC_BITS - 1) : 2 ** -HIDDEN_FRAC_BITS;
+
 /** Largest cell-state integer-bit count (Q15.0 would leave no fraction). */
 const MAX_CELL_INT_BITS = 12;
 
@@ -81,17 +87,15 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
     for (let t = 0; t < window; t++) {
       for (let i = 0; i < inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * inputSize + i]);
     }
-    const y = floatPredictWindow(layers, head, x, n * stride, window, (states) => {
-      states.forEach((s, l) => {
-        const { units, cell } = layers[l]!;
-        const p = layerPrefix(layers.length, l);
-        gateNames(cell).forEach((gate, g) => {
-          for (let u = 0; u < units; u++) see(`${p}gate.${gate}.preactivation`, s.preActivations[g * units + u]);
-        });
-        for (let u = 0; u < s.c.length; u++) see(`${p}cell`, s.c[u]);
-        for (let u = 0; u < s.recurrentPart.length; u++) see(`${p}gate.candidate.recurrent`, s.recurrentPart[u]);
-        for (let u = 0; u < units; u++) see(`${p}hidden`, s.h[u]);
+    const y = floatPredictWindow(layers, head, x, n * stride, window, (l, direction, s) => {
+      const { units, cell } = layers[l]!;
+      const p = layerPrefix(layers.length, l) + (direction === 'backward' ? 'backward.' : '');
+      gateNames(cell).forEach((gate, g) => {
+        for (let u = 0; u < units; u++) see(`${p}gate.${gate}.preactivation`, s.preActivations[g * units + u]);
       });
+      for (let u = 0; u < s.c.length; u++) see(`${p}cell`, s.c[u]);
+      for (let u = 0; u < s.recurrentPart.length; u++) see(`${p}gate.candidate.recurrent`, s.recurrentPart[u]);
+      for (let u = 0; u < units; u++) see(`${p}hidden`, s.h[u]);
     });
     for (let k = 0; k < y.length; k++) see('output', y[k]);
   }
@@ -263,22 +267,27 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   const percentile = options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE;
   const steps = options.calibrationCount * model.window;
   const inputScales = model.featureNames.map((_, i) => int8Scale(absPercentile(options.calibrationX, steps, inputSize, i, percentile)));
-  // Columns of v = [input, h]: one int8 step of x_i is inputScales[i]; of any h (this layer's or the one below) is 2^-7 (Q0.7).
+  // Columns of v = [input, h]: one int8 step of x_i is inputScales[i]; of any h is 2^-7 (Q0.7);
+  // of a bidirectional layer's summed output h_f + h_b (the input of the layer above) 2^-6 (Q1.6).
   const hiddenScale = 2 ** -HIDDEN_FRAC_BITS;
   const quantLayers = layers.map((layer, l) => {
-    const inputColumns = l === 0 ? inputScales : new Array<number>(layer.inputSize).fill(hiddenScale);
+    const inputColumns = l === 0 ? inputScales : new Array<number>(layer.inputSize).fill(layerOutputScale(layers[l - 1]!));
     const columnScales = [...inputColumns, ...new Array<number>(layer.units).fill(hiddenScale)];
     const p = layerPrefix(layers.length, l);
-    return quantizeLayer(layer, columnScales, maxAbs(byName.get(`${p}cell`)), options.weightScale, layers.length > 1 ? `layer ${l}: ` : '');
+    const where = layers.length > 1 ? `layer ${l}: ` : '';
+    const forward = quantizeLayer(layer, columnScales, maxAbs(byName.get(`${p}cell`)), options.weightScale, where);
+    if (!layer.backward) return forward;
+    const backward = quantizeLayer(layer.backward, columnScales, maxAbs(byName.get(`${p}backward.cell`)), options.weightScale, `${where}backward: `);
+    return { ...forward, backward, merge: layer.merge ?? 'concat' };
   });
-  const units = quantLayers[quantLayers.length - 1]!.units;
+  const units = layerOutputSize(quantLayers[quantLayers.length - 1]!);
+  const headInputScale = layerOutputScale(layers[layers.length - 1]!);
 
-
-  // Head: y = D h + d with h in Q0.7; one scale for all outputs so raw scores compare.
+  // Head: y = D h + d with h in Q0.7 (Q1.6 after a 'sum' merge); one scale for all outputs so raw scores compare.
   const out = head.outputSize;
   let headMax = 0;
   for (let j = 0; j < units; j++) {
-    for (let k = 0; k < out; k++) headMax = Math.max(headMax, Math.abs(head.kernel[j * out + k] * 2 ** -HIDDEN_FRAC_BITS));
+    for (let k = 0; k < out; k++) headMax = Math.max(headMax, Math.abs(head.kernel[j * out + k] * headInputScale));
   }
   let accScale = int8Scale(headMax);
   const headWeightsQ = new Int8Array(out * units);
@@ -287,7 +296,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   for (;;) {
     let fits = true;
     for (let k = 0; k < out; k++) {
-      for (let j = 0; j < units; j++) headWeightsQ[k * units + j] = quantizeInt8(head.kernel[j * out + k] * 2 ** -HIDDEN_FRAC_BITS, accScale);
+      for (let j = 0; j < units; j++) headWeightsQ[k * units + j] = quantizeInt8(head.kernel[j * out + k] * headInputScale, accScale);
       const b = roundHalfUp(head.bias[k] / accScale);
       if (dotBound(headWeightsQ, k * units, units, b) >= BITWISE_LIMIT) fits = false;
       else headBiasQ[k] = b;

@@ -15,8 +15,11 @@ import { describeFsError, writeFileAtomic } from './write-atomic.ts';
 import {
   CELL_KINDS,
   gateCount,
+  MERGE_MODES,
   lastLayer,
+  layerOutputSize,
   type CellKind,
+  type MergeMode,
   type FloatModel,
   type FloatRecurrentLayer,
   type QuantRecurrentLayer,
@@ -118,6 +121,7 @@ function floatLayerToPb(l: FloatRecurrentLayer): Pb {
     bias: l.bias,
     peephole: l.peephole ?? [],
     recurrentBias: l.recurrentBias ?? [],
+    ...(l.backward ? { backward: floatLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
   };
 }
 
@@ -145,6 +149,7 @@ function quantLayerToPb(l: QuantRecurrentLayer): Pb {
     peepholeMultiplier: l.peepholeMultiplier,
     peepholeShift: l.peepholeShift,
     recurrentBiasQ: l.recurrentBiasQ,
+    ...(l.backward ? { backward: quantLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
   };
 }
 
@@ -313,6 +318,7 @@ function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
     bias: f32(l.bias),
     ...(l.cell === 'peephole' ? { peephole: f32(l.peephole) } : {}),
     ...(l.cell === 'gru-reset-after' ? { recurrentBias: f32(l.recurrentBias) } : {}),
+    ...(l.backward ? { backward: pbToFloatLayer(l.backward), merge: l.merge as MergeMode } : {}),
   };
 }
 
@@ -343,6 +349,7 @@ function pbToQuantLayer(l: Pb): QuantRecurrentLayer {
     peepholeMultiplier: i32(l.peepholeMultiplier),
     peepholeShift: l.peepholeShift,
     recurrentBiasQ: i32(l.recurrentBiasQ),
+    ...(l.backward ? { backward: pbToQuantLayer(l.backward), merge: l.merge as MergeMode } : {}),
   };
 }
 
@@ -443,24 +450,43 @@ function cellGates(name: string, cell: string): number {
   return gateCount(cell as CellKind);
 }
 
-/** Layer sizes chain: layer 0 reads the features, layer l the units of layer l - 1. */
-function validateChain(layers: readonly { inputSize: number; units: number }[]): void {
+type ChainLayer = { cell: string; inputSize: number; units: number; backward?: { cell: string; inputSize: number; units: number; backward?: unknown }; merge?: string };
+
+/**
+ * Layer sizes chain: layer 0 reads the features, layer l what layer l - 1
+ * passes up. A backward direction matches its forward one and names its merge.
+ */
+function validateChain(layers: readonly ChainLayer[]): void {
   if (layers.length === 0) throw new Invalid('layers is empty; expected at least one recurrent layer');
   layers.forEach((l, i) => {
     int(`layers[${i}].inputSize`, l.inputSize, 1);
     int(`layers[${i}].units`, l.units, 1);
-    if (i > 0 && l.inputSize !== layers[i - 1]!.units) {
-      throw new Invalid(`layers[${i}].inputSize is ${l.inputSize}; expected ${layers[i - 1]!.units} (layers[${i - 1}].units)`);
+    if (i > 0) {
+      const below = layerOutputSize(layers[i - 1] as Parameters<typeof layerOutputSize>[0]);
+      if (l.inputSize !== below) throw new Invalid(`layers[${i}].inputSize is ${l.inputSize}; expected ${below} (the output of layers[${i - 1}])`);
     }
+    if (l.backward) {
+      const b = l.backward;
+      if (b.cell !== l.cell || b.inputSize !== l.inputSize || b.units !== l.units || b.backward !== undefined) {
+        throw new Invalid(`layers[${i}].backward is a ${b.cell} ${b.inputSize}x${b.units}; expected a ${l.cell} ${l.inputSize}x${l.units} like its forward direction`);
+      }
+      if (!(MERGE_MODES as readonly string[]).includes(l.merge ?? '')) {
+        throw new Invalid(`layers[${i}].merge is ${JSON.stringify(l.merge)}; expected one of ${MERGE_MODES.join(', ')}`);
+      }
+    } else if (l.merge !== undefined && l.merge !== '') throw new Invalid(`layers[${i}].merge is set on a forward-only layer`);
   });
+}
+
+/** Every direction of every layer with its name: layers[i] and layers[i].backward. */
+function directions<L extends { backward?: L }>(layers: readonly L[]): [L, string][] {
+  return layers.flatMap((l, i): [L, string][] => [[l, `layers[${i}]`], ...(l.backward ? [[l.backward, `layers[${i}].backward`] as [L, string]] : [])]);
 }
 
 export function validateFloatModel(m: FloatModel): void {
   validateChain(m.layers);
-  const U = lastLayer(m).units;
+  const U = layerOutputSize(lastLayer(m));
   validateCommon(m, m.layers[0]!.inputSize, U, m.head, m.provenance);
-  m.layers.forEach((layer, i) => {
-    const name = `layers[${i}]`;
+  directions(m.layers).forEach(([layer, name]) => {
     const { inputSize: I, units: LU, cell } = layer;
     const G = cellGates(name, cell) * LU;
     vec(`${name}.kernel`, layer.kernel, I * G, 'inputSize*gates*units');
@@ -476,11 +502,10 @@ export function validateFloatModel(m: FloatModel): void {
 
 export function validateQuantizedModel(m: QuantizedModel): void {
   validateChain(m.layers);
-  const U = lastLayer(m).units;
+  const U = layerOutputSize(lastLayer(m));
   validateCommon(m, m.layers[0]!.inputSize, U, m.head, m.provenance);
   vec('inputScales', m.inputScales, m.layers[0]!.inputSize, 'layers[0].inputSize');
-  m.layers.forEach((l, i) => {
-    const name = `layers[${i}]`;
+  directions(m.layers).forEach(([l, name]) => {
     const { inputSize: I, units: LU } = l;
     const G = cellGates(name, l.cell) * LU;
     vec(`${name}.columnScales`, l.columnScales, I + LU, 'inputSize+units');

@@ -13,10 +13,12 @@
  *            z = σ(W_z x + b_z + U_z h + b'_z);  r = σ(W_r x + b_r + U_r h + b'_r)
  *            h~ = tanh(W_h x + b_h + r ⊙ (U_h h + b'_h));  h = z ⊙ h + (1 − z) ⊙ h~
  * RNN:       h = tanh(W x + U h + b)
- * Stacked:   layer l > 0 reads the h of layer l - 1 at the same step
+ * Stacked:   layer l > 0 reads the output of layer l - 1 at the same step
+ * Bidirectional: a backward copy of the cell reads the window last step first;
+ *            outputs merge per step as [h_f, h_b] or h_f + h_b (Keras' Bidirectional)
  * Head:      y = D h + d (h of the last layer, after the last step)
  */
-import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, gateCount, hasCellState, type FloatDenseLayer, type FloatRecurrentLayer } from './model.ts';
+import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, gateCount, hasCellState, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from './model.ts';
 
 export interface FloatRecurrentState {
   h: Float64Array;
@@ -152,12 +154,44 @@ export function floatDense(head: FloatDenseLayer, h: ArrayLike<number>): Float64
   return y;
 }
 
+export type Direction = 'forward' | 'backward';
+
+/** Run one direction over a sequence from a zero state; returns h after each input, indexed by time. */
+function runDirection(
+  layer: FloatRecurrentLayer,
+  seq: readonly ArrayLike<number>[],
+  reverse: boolean,
+  onStep?: (state: FloatRecurrentState) => void,
+): Float64Array[] {
+  const state = newFloatState(layer);
+  const out: Float64Array[] = new Array(seq.length);
+  for (let k = 0; k < seq.length; k++) {
+    const t = reverse ? seq.length - 1 - k : k;
+    floatRecurrentStep(layer, state, seq[t]!);
+    onStep?.(state);
+    out[t] = Float64Array.from(state.h);
+  }
+  return out;
+}
+
+/** [h_f, h_b] ('concat') or h_f + h_b ('sum'). */
+function mergeFloat(merge: MergeMode | undefined, f: Float64Array, b: Float64Array): Float64Array {
+  if (merge === 'sum') return f.map((v, u) => v + b[u]!);
+  const out = new Float64Array(f.length + b.length);
+  out.set(f);
+  out.set(b, f.length);
+  return out;
+}
+
 /**
  * Run one normalized window ([window][inputSize] row-major, starting at
  * `offset` in `x`) through the stacked layers from a zero state; returns the
- * head's output (normalized units / logits). Each layer reads the hidden
- * state of the layer below at the same step. `onStep` sees every layer's
- * state after every step (calibration).
+ * head's output (normalized units / logits). Each layer reads the output
+ * sequence of the layer below. A bidirectional layer also runs backward from
+ * the last step to the first and merges the two per step; the head then
+ * reads merge(forward h after the last step, backward h after the first).
+ * `onStep` sees every layer's state after every step of each direction
+ * (calibration).
  */
 export function floatPredictWindow(
   layers: readonly FloatRecurrentLayer[],
@@ -165,19 +199,21 @@ export function floatPredictWindow(
   x: ArrayLike<number>,
   offset: number,
   window: number,
-  onStep?: (states: FloatRecurrentState[]) => void,
+  onStep?: (layer: number, direction: Direction, state: FloatRecurrentState) => void,
 ): Float64Array {
-  const states = layers.map((l) => newFloatState(l));
   const inputSize = layers[0]!.inputSize;
-  const step = new Float64Array(inputSize);
-  for (let t = 0; t < window; t++) {
-    for (let i = 0; i < inputSize; i++) step[i] = x[offset + t * inputSize + i];
-    let input: ArrayLike<number> = step;
-    layers.forEach((layer, l) => {
-      floatRecurrentStep(layer, states[l]!, input);
-      input = states[l]!.h;
-    });
-    onStep?.(states);
-  }
-  return floatDense(head, states[states.length - 1]!.h);
+  let seq: Float64Array[] = Array.from({ length: window }, (_, t) => Float64Array.from({ length: inputSize }, (_, i) => x[offset + t * inputSize + i]!));
+  let top: Float64Array = new Float64Array(0);
+  layers.forEach((layer, l) => {
+    const forward = runDirection(layer, seq, false, (s) => onStep?.(l, 'forward', s));
+    if (!layer.backward) {
+      seq = forward;
+      top = forward[window - 1]!;
+      return;
+    }
+    const backward = runDirection(layer.backward, seq, true, (s) => onStep?.(l, 'backward', s));
+    seq = forward.map((f, t) => mergeFloat(layer.merge, f, backward[t]!));
+    top = mergeFloat(layer.merge, forward[window - 1]!, backward[0]!);
+  });
+  return floatDense(head, top);
 }

@@ -18,6 +18,8 @@
  *   v = [x (inputSize int8), h (units, hQ7)] (GRU candidate rows: over
  *   [x, r ⊙ h]).
  * - Quantized dense `weightsQ` is [outputSize][inputSize] row-major.
+ * - Bidirectional layers pass up [h_f, h_b] ('concat') or h_f + h_b ('sum') per step;
+ *   the next layer's inputSize (or the head's) is layerOutputSize(layer).
  * - Stacked layers: layer l's v is [h of layer l-1 (or x for l = 0), h of layer l];
  *   the device keeps x and every layer's h in one int8 buffer [x, h0, h1, ...],
  *   so each layer's v is a contiguous view of it.
@@ -123,7 +125,29 @@ export interface FloatRecurrentLayer {
   peephole?: Float32Array;
   /** GRU reset-after only: the recurrent bias, [3*units] in gate order. */
   recurrentBias?: Float32Array;
+  /**
+   * Bidirectional layers: the backward direction (same cell and sizes, its
+   * own weights; it reads the window from the last step to the first) and how
+   * the two outputs merge. Absent: a forward layer.
+   */
+  backward?: FloatRecurrentLayer;
+  merge?: MergeMode;
 }
+
+/**
+ * How a bidirectional layer merges its forward and backward outputs (as
+ * Keras' Bidirectional merge_mode): 'concat' [h_f, h_b] (2*units values,
+ * Q0.7 on the device) or 'sum' h_f + h_b (units values, Q1.6 on the device).
+ */
+export type MergeMode = 'concat' | 'sum';
+export const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum'];
+
+/** Values a layer passes up (to the next layer or the head) per step. */
+export const layerOutputSize = (l: { units: number; backward?: unknown; merge?: MergeMode }): number =>
+  l.backward !== undefined && l.merge !== 'sum' ? 2 * l.units : l.units;
+
+/** A model with a bidirectional layer runs over its whole window at every step. */
+export const isWindowModel = (m: { layers: readonly { backward?: unknown }[] }): boolean => m.layers.some((l) => l.backward !== undefined);
 
 export interface FloatDenseLayer {
   inputSize: number;
@@ -209,6 +233,9 @@ export interface QuantRecurrentLayer {
    * recurrent bias in accumulator units of their rows (their input bias is biasQ).
    */
   recurrentBiasQ: Int32Array;
+  /** Bidirectional layers: the backward direction and the merge, as in FloatRecurrentLayer. */
+  backward?: QuantRecurrentLayer;
+  merge?: MergeMode;
 }
 
 export interface QuantDenseLayer {

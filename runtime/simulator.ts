@@ -5,7 +5,7 @@
  * code must match it bit for bit (outputs, hidden and cell state, gate
  * outputs) on every engine.
  */
-import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type ActivationTables, type QuantRecurrentLayer, type QuantizedModel } from './model.ts';
+import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type ActivationTables, type QuantRecurrentLayer, type QuantizedModel, isWindowModel, layerOutputSize } from './model.ts';
 import {
   EXACT_LIMIT,
   RECURRENT_PART_MAX,
@@ -40,51 +40,87 @@ interface LayerRun {
 
 export class Simulator {
   readonly model: QuantizedModel;
-  /** Every layer's state, concatenated (layer 0 first). */
+  /** Every layer's state, concatenated: layer 0 first; a bidirectional layer's forward, then backward direction. */
   readonly state: SimState;
-  /** Views of `state`, one per layer. */
+  /** The forward direction of each layer (views). */
   readonly layerStates: SimState[];
+  /** The backward direction of each bidirectional layer (views), else undefined. */
+  readonly backwardStates: (SimState | undefined)[];
   /** Head accumulator of the last step (raw integer outputs). */
   readonly outputAcc: Int32Array;
-  /** [x, h0, h1, ...]: layer l's v = [input, h_l] is the contiguous view `layerV[l]`. */
+  /** Streaming models: [x, h0, h1, ...]; layer l's v = [input, h_l] is the contiguous view `layerV[l]`. */
   private readonly v: Int8Array;
   private readonly layerV: Int8Array[];
+  /** Window models (NUMERICS.md §5h): each direction's own v = [input, h], and the last `window` inputs. */
+  private readonly window: { runs: { forward: LayerRun; backward?: LayerRun }[]; xs: Int8Array; start: number; count: number } | undefined;
 
   constructor(model: QuantizedModel) {
     this.model = model;
     const { layers } = model;
     const inputSize = layers[0].inputSize;
-    const totalUnits = layers.reduce((s, l) => s + l.units, 0);
-    const totalCells = layers.reduce((s, l) => s + (hasCellState(l.cell) ? l.units : 0), 0);
-    const totalRows = layers.reduce((s, l) => s + gateCount(l.cell) * l.units, 0);
-    this.v = new Int8Array(inputSize + totalUnits);
-    this.state = { hQ7: this.v.subarray(inputSize), cellQ: new Int16Array(totalCells), gatesQ15: new Int16Array(totalRows) };
+    const directionsOf = (l: QuantRecurrentLayer) => (l.backward ? [l, l.backward] : [l]);
+    const all = layers.flatMap(directionsOf);
+    const totalUnits = all.reduce((s, l) => s + l.units, 0);
+    const totalCells = all.reduce((s, l) => s + (hasCellState(l.cell) ? l.units : 0), 0);
+    const totalRows = all.reduce((s, l) => s + gateCount(l.cell) * l.units, 0);
+    const cellQ = new Int16Array(totalCells);
+    const gatesQ15 = new Int16Array(totalRows);
     this.layerStates = [];
+    this.backwardStates = [];
     this.layerV = [];
-    let hStart = inputSize;
+    this.outputAcc = new Int32Array(model.head.outputSize);
     let cStart = 0;
     let gStart = 0;
-    layers.forEach((l) => {
+    /** The cell and gate views of the next direction, in order. */
+    const nextViews = (l: QuantRecurrentLayer) => {
       const cells = hasCellState(l.cell) ? l.units : 0;
       const rows = gateCount(l.cell) * l.units;
-      this.layerV.push(this.v.subarray(hStart - l.inputSize, hStart + l.units));
-      this.layerStates.push({
-        hQ7: this.v.subarray(hStart, hStart + l.units),
-        cellQ: this.state.cellQ.subarray(cStart, cStart + cells),
-        gatesQ15: this.state.gatesQ15.subarray(gStart, gStart + rows),
-      });
-      hStart += l.units;
+      const views = { cellQ: cellQ.subarray(cStart, cStart + cells), gatesQ15: gatesQ15.subarray(gStart, gStart + rows) };
       cStart += cells;
       gStart += rows;
+      return views;
+    };
+
+    if (!isWindowModel(model)) {
+      this.window = undefined;
+      this.v = new Int8Array(inputSize + totalUnits);
+      this.state = { hQ7: this.v.subarray(inputSize), cellQ, gatesQ15 };
+      let hStart = inputSize;
+      layers.forEach((l) => {
+        this.layerV.push(this.v.subarray(hStart - l.inputSize, hStart + l.units));
+        this.layerStates.push({ hQ7: this.v.subarray(hStart, hStart + l.units), ...nextViews(l) });
+        this.backwardStates.push(undefined);
+        hStart += l.units;
+      });
+      return;
+    }
+    this.v = new Int8Array(0);
+    this.state = { hQ7: new Int8Array(totalUnits), cellQ, gatesQ15 };
+    const run = (layer: QuantRecurrentLayer): LayerRun => {
+      const v = new Int8Array(layer.inputSize + layer.units);
+      return { layer, v, state: { hQ7: v.subarray(layer.inputSize), ...nextViews(layer) } };
+    };
+    const runs = layers.map((l) => {
+      const forward = run(l);
+      const backward = l.backward ? run(l.backward) : undefined;
+      this.layerStates.push(forward.state);
+      this.backwardStates.push(backward?.state);
+      return { forward, backward };
     });
-    this.outputAcc = new Int32Array(model.head.outputSize);
+    this.window = { runs, xs: new Int8Array(model.window * inputSize), start: 0, count: 0 };
   }
 
   reset(): void {
     this.v.fill(0);
+    this.state.hQ7.fill(0);
     this.state.cellQ.fill(0);
     this.state.gatesQ15.fill(0);
     this.outputAcc.fill(0);
+    if (this.window) {
+      this.window.start = 0;
+      this.window.count = 0;
+      for (const r of this.window.runs) for (const d of [r.forward, r.backward]) d?.v.fill(0);
+    }
   }
 
   /** The int8 input vector the device computes from real readings (NUMERICS.md §3). */
@@ -114,19 +150,84 @@ export class Simulator {
 
   /** One time step on an int8 input vector; returns the head accumulator. */
   stepQ(xq: ArrayLike<number>): Int32Array {
-    const { layers, head } = this.model;
-    // v[0..I) = sat8(x); each layer then reads [input, h] in place, bottom first.
-    for (let i = 0; i < layers[0].inputSize; i++) this.v[i] = saturateInt8(xq[i]);
-    layers.forEach((layer, l) => this.layerStep({ layer, state: this.layerStates[l], v: this.layerV[l] }));
-
-    // y = Σ D[k,j] h[j] + d[k]   (raw head accumulator, h of the last layer)
-    const h = this.layerStates[layers.length - 1].hQ7;
+    const top = this.window ? this.windowStep(xq) : this.streamStep(xq);
+    // y = Σ D[k,j] h[j] + d[k]   (raw head accumulator over what the last layer passes up)
+    const { head } = this.model;
     for (let k = 0; k < head.outputSize; k++) {
       let acc = head.biasQ[k];
-      for (let j = 0; j < h.length; j++) acc += head.weightsQ[k * h.length + j] * h[j];
+      for (let j = 0; j < top.length; j++) acc += head.weightsQ[k * top.length + j] * top[j];
       this.outputAcc[k] = acc;
     }
     return this.outputAcc;
+  }
+
+  /** Streaming: v[0..I) = sat8(x); each layer then reads [input, h] in place, bottom first. */
+  private streamStep(xq: ArrayLike<number>): Int8Array {
+    const { layers } = this.model;
+    for (let i = 0; i < layers[0].inputSize; i++) this.v[i] = saturateInt8(xq[i]);
+    layers.forEach((layer, l) => this.layerStep({ layer, state: this.layerStates[l], v: this.layerV[l] }));
+    return this.layerStates[layers.length - 1].hQ7;
+  }
+
+  /**
+   * Window models (NUMERICS.md §5h): the input joins the last `window` inputs
+   * (fewer right after a reset); every layer then runs over them from a zero
+   * state, forward, and backward for a bidirectional layer; the layer above
+   * reads the merged sequence; the head reads merge(forward h after the last
+   * step, backward h after the first).
+   */
+  private windowStep(xq: ArrayLike<number>): Int8Array {
+    const w = this.window!;
+    const { layers, window } = this.model;
+    const I = layers[0].inputSize;
+    // Ring of the last `window` inputs: when full, the newest overwrites the oldest.
+    if (w.count < window) w.count++;
+    else w.start = (w.start + 1) % window;
+    const slot = (w.start + w.count - 1) % window;
+    for (let i = 0; i < I; i++) w.xs[slot * I + i] = saturateInt8(xq[i]);
+    const n = w.count;
+    let input = (t: number): Int8Array => w.xs.subarray(((w.start + t) % window) * I, ((w.start + t) % window + 1) * I);
+    let top = new Int8Array(0);
+    let hOffset = 0;
+    layers.forEach((layer, l) => {
+      const { forward, backward } = w.runs[l];
+      const U = layer.units;
+      const width = layerOutputSize(layer);
+      const seq = new Int8Array(n * width);
+      const pass = (run: LayerRun, reverse: boolean, store: (t: number, h: Int8Array) => void) => {
+        run.v.fill(0);
+        run.state.cellQ.fill(0);
+        for (let k = 0; k < n; k++) {
+          const t = reverse ? n - 1 - k : k;
+          run.v.set(input(t), 0);
+          this.layerStep(run);
+          store(t, run.state.hQ7);
+        }
+      };
+      pass(forward, false, (t, h) => seq.set(h, t * width));
+      this.state.hQ7.set(forward.state.hQ7, hOffset);
+      hOffset += U;
+      if (!backward) {
+        top = Int8Array.from(forward.state.hQ7);
+      } else if (layer.merge === 'sum') {
+        // h = sat8(roundShift(h_f + h_b, 1))   (Q0.7 + Q0.7 -> Q1.6)
+        pass(backward, true, (t, h) => {
+          for (let u = 0; u < U; u++) seq[t * width + u] = saturateInt8(roundShift(seq[t * width + u] + h[u], 1));
+        });
+        top = Int8Array.from(forward.state.hQ7, (f, u) => saturateInt8(roundShift(f + backward.state.hQ7[u], 1)));
+      } else {
+        pass(backward, true, (t, h) => seq.set(h, t * width + U));
+        top = new Int8Array(2 * U);
+        top.set(forward.state.hQ7);
+        top.set(backward.state.hQ7, U);
+      }
+      if (backward) {
+        this.state.hQ7.set(backward.state.hQ7, hOffset);
+        hOffset += U;
+      }
+      input = (t: number) => seq.subarray(t * width, (t + 1) * width);
+    });
+    return top;
   }
 
   private layerStep(run: LayerRun): void {

@@ -1,5 +1,5 @@
 /**
- * The architecture table of the README: every recurrent cell trained by
+ * The architecture table of the README: every recurrent cell (and stacks) trained by
  * `lstm-mcu demo` on the built-in real data (demo defaults otherwise), with
  * float vs int8 test metric, weight bytes and parity, as a Markdown table.
  *
@@ -24,7 +24,7 @@ const BEGIN = '<!-- architectures:begin (npm run architectures -- --write) -->';
 const END = '<!-- architectures:end -->';
 
 interface DemoSummary {
-  model: { cell: string; units: number; window: number };
+  model: { cell: string; layers: number; units: number; window: number };
   metrics: { name: string; float: number; int8: number; relativeChange: number; persistence?: number };
   parity: { engines: string[]; steps: number; mismatches: number };
   ram: { weightBytes: number; blocks: number };
@@ -33,16 +33,22 @@ interface DemoSummary {
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-architectures-'));
 const rows: string[] = [];
 try {
-  for (const cell of CELL_KINDS) {
-    process.stderr.write(`training ${cell}...\n`);
-    const stdout = execFileSync(process.execPath, [path.join(root, 'bin/lstm-mcu.js'), 'demo', '--cell', cell, '--out', path.join(out, cell), '--quiet', '--json', ...extra], {
+  // Every cell alone, then stacks of two layers.
+  const configs = [
+    ...CELL_KINDS.map((cell) => ({ label: cell, args: ['--cell', cell] })),
+    { label: 'lstm, 2 layers', args: ['--cell', 'lstm', '--layers', '2'] },
+    { label: 'gru, 2 layers', args: ['--cell', 'gru', '--layers', '2'] },
+  ];
+  for (const [i, { label, args }] of configs.entries()) {
+    process.stderr.write(`training ${label}...\n`);
+    const stdout = execFileSync(process.execPath, [path.join(root, 'bin/lstm-mcu.js'), 'demo', ...args, '--out', path.join(out, String(i)), '--quiet', '--json', ...extra], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const s = JSON.parse(stdout.trim().split('\n').pop()!) as DemoSummary;
     const pct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`;
     rows.push(
-      `| ${cell} | ${s.model.units} | ${s.metrics.float.toFixed(5)} | ${s.metrics.int8.toFixed(5)} | ${pct(s.metrics.relativeChange)} | ` +
+      `| ${label} | ${s.model.units} | ${s.metrics.float.toFixed(5)} | ${s.metrics.int8.toFixed(5)} | ${pct(s.metrics.relativeChange)} | ` +
         `${s.ram.weightBytes} | ${s.ram.blocks} | ${s.parity.mismatches === 0 ? 'exact' : `${s.parity.mismatches} mismatches`} (${s.parity.engines.join(', ')}; ${s.parity.steps} steps) |`,
     );
   }
@@ -54,7 +60,7 @@ const table = [
   `Test RMSE in °C of the next temperature reading (built-in TelosB data, \`npm run demo\` defaults${extra.length ? `, ${extra.join(' ')}` : ''}); ` +
     'weight bytes and Espruino memory blocks of the loaded model (estimate).',
   '',
-  '| cell | units | float RMSE | int8 RMSE | int8 vs float | weight bytes | blocks | parity |',
+  '| architecture | units per layer | float RMSE | int8 RMSE | int8 vs float | weight bytes | blocks | parity |',
   '|---|---|---|---|---|---|---|---|',
   ...rows,
 ].join('\n');

@@ -323,3 +323,35 @@ describe('cell-specific fields', () => {
     expect(userError(() => encodeQuantizedModel(q))).toBe('cannot encode quantized model: layers[0].peepholeShift is 0; expected an integer in 1..31');
   });
 });
+
+describe('format versions', () => {
+  it('reads a format 1 file (one layer in `recurrent`) as a one-layer model, both kinds', () => {
+    for (const [model, encode, type] of [
+      [randomFloatModel({ seed: 6, inputSize: 2, units: 3, cell: 'peephole' }), encodeFloatModel, FloatModelPb],
+      [randomQuantizedModel({ seed: 6, inputSize: 2, units: 3, cell: 'gru-reset-after' }), encodeQuantizedModel, QuantizedModelPb],
+    ] as const) {
+      const env = Artifact.toObject(Artifact.decode((encode as (m: typeof model) => Uint8Array)(model)));
+      const o = type.toObject(type.decode(env.payload), { defaults: true, arrays: true });
+      expect(o.layers.length).toBe(1);
+      o.recurrent = o.layers[0];
+      o.layers = [];
+      const payload = type.encode(type.fromObject(o)).finish();
+      const sha256 = createHash('sha256').update(payload).digest();
+      const v1 = Artifact.encode({ magic: 'lstm-mcu', formatVersion: 1, kind: env.kind, payload, sha256 }).finish();
+      expect(decodeArtifact(v1, 'v1.pb').model).toStrictEqual(model);
+    }
+  });
+
+  it('writes format 2 with every layer of a stack, and reads it back exactly', () => {
+    const q = randomQuantizedModel({ seed: 7, inputSize: 2, units: 5, cell: 'lstm', stacked: [{ cell: 'rnn', units: 3 }] });
+    const bytes = encodeQuantizedModel(q);
+    expect(Artifact.toObject(Artifact.decode(bytes)).formatVersion).toBe(2);
+    expect(decodeArtifact(bytes, 'q.pb').model).toStrictEqual(q);
+  });
+
+  it('refuses a stack whose layer sizes do not chain', () => {
+    const f = randomFloatModel({ seed: 7, inputSize: 2, units: 5, stacked: [{ cell: 'gru', units: 3 }] });
+    f.layers[1] = { ...f.layers[1], inputSize: 4 };
+    expect(userError(() => encodeFloatModel(f))).toBe('cannot encode float model: layers[1].inputSize is 4; expected 5 (the output of layers[0])');
+  });
+});

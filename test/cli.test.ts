@@ -121,6 +121,23 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(sim.lastJson().parity.mismatches).toBe(0);
   });
 
+  it('--layers 2 --cell cifg: a stacked model through every command, per-layer report, exact parity', async () => {
+    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--cell', 'cifg', '--layers', '2', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 's.float.pb', '--json', '--quiet']);
+    expect(train.code, train.stderr).toBe(0);
+    const quant = await run(['quantize', 's.float.pb', '--out', 's.q.pb', '--report', 's.json', '--json']);
+    expect(quant.code, quant.stderr).toBe(0);
+    expect(quant.lastJson().scheme.layers.map((l: { cell: string }) => l.cell)).toEqual(['cifg', 'cifg']);
+    const report = JSON.parse(fs.readFileSync(path.join(tmp, 's.json'), 'utf8'));
+    const names = report.tensorErrors.map((e: { name: string }) => e.name);
+    for (const n of ['layer0.cell', 'layer1.cell', 'layer1.gate.forget', 'layer1.hidden']) expect(names).toContain(n);
+    const gen = await run(['codegen', 's.q.pb', '--out-dir', 'sgen', '--json']);
+    expect(gen.code, gen.stderr).toBe(0);
+    const sim = await run(['simulate', 's.q.pb', '--code', 'sgen/model.espruino.js,sgen/model.es5.js', '--windows', '10', '--json']);
+    expect(sim.code, sim.stdout + sim.stderr).toBe(0);
+    expect(sim.lastJson().parity.mismatches).toBe(0);
+    expect((await run(['train', '--layers', '0'])).stderr).toMatch(/--layers.*expected an integer from 1 to 8/);
+  });
+
   it('handmade: the seeds\' memory LSTM from JSON, its example exact on every engine', async () => {
     const example = path.resolve(__dirname, '../examples/seed-004-memory.json');
     const r = await run(['handmade', example, '--out-dir', 'hm', '--json']);

@@ -12,7 +12,7 @@ import { modelFromJson, type GoldenFile } from './golden/golden-io.ts';
 import { Simulator } from '../runtime/simulator.ts';
 import { availableEngines, fakeEspruinoGlobals } from '../runtime/engines.ts';
 import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
-import { gateNames, type QuantizedModel } from '../runtime/model.ts';
+import { gateNames, lastLayer, type QuantizedModel } from '../runtime/model.ts';
 
 const goldenModel = (file: string) => modelFromJson((JSON.parse(fs.readFileSync(new URL(`./golden/${file}`, import.meta.url), 'utf8')) as GoldenFile).model);
 const q = goldenModel('lstm-3x8.json');
@@ -26,6 +26,7 @@ const CELL_CASES = TARGETS.flatMap((target) =>
       ['gru', 'gru-3x6'],
       ['gru-reset-after', 'gru-reset-after-3x6'],
       ['rnn', 'rnn-2x5'],
+      ['lstm', 'stacked-lstm-gru-rnn-3x6x5x4'],
     ] as const
   ).map(([cell, name]) => ({ target, cell, name })),
 );
@@ -90,7 +91,8 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
     expect(info).toMatchObject({
       inputSize: golden.layers[0].inputSize,
       outputSize: golden.head.outputSize,
-      units: golden.layers[0].units,
+      units: lastLayer(golden).units,
+      layers: golden.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units })),
       globalName: 'lstmModel',
       cell,
       gateOrder: [...gateNames(cell)],

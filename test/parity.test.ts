@@ -52,6 +52,8 @@ describe('generated code matches the simulator bit for bit', () => {
           biasRange: fc.constantFrom(0, 0.5, 4),
           extremeShare: fc.constantFrom(0, 0.2, 1),
           lengths: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 4 }),
+          // 0-2 more layers stacked on the first, each of any cell kind.
+          stacked: fc.array(fc.record({ cell: fc.constantFrom(...CELL_KINDS), units: fc.integer({ min: 1, max: 12 }) }), { maxLength: 2 }),
         }),
         async (p) => {
           const q = randomQuantizedModel(p);
@@ -65,6 +67,26 @@ describe('generated code matches the simulator bit for bit', () => {
   it.each(CELL_KINDS)('a larger %s model (8 inputs x 64 units) over 120 steps', async (cell) => {
     const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2, cell });
     await expectExact(q, randomSegments(7, 8, [60, 60], 0.1));
+  }, 300_000);
+
+  it('a stacked model of three different cells (peephole 16 -> GRU reset-after 8 -> CIFG 5) over 120 steps', async () => {
+    const q = randomQuantizedModel({
+      seed: 8,
+      inputSize: 4,
+      units: 16,
+      outputSize: 2,
+      cell: 'peephole',
+      stacked: [
+        { cell: 'gru-reset-after', units: 8 },
+        { cell: 'cifg', units: 5 },
+      ],
+    });
+    expect(q.layers.map((l) => [l.cell, l.inputSize, l.units])).toEqual([
+      ['peephole', 4, 16],
+      ['gru-reset-after', 16, 8],
+      ['cifg', 8, 5],
+    ]);
+    await expectExact(q, randomSegments(8, 4, [60, 60], 0.1));
   }, 300_000);
 
   it('weights split over several string literals (long data, JerryScript\'s 64 KiB literal limit)', async () => {

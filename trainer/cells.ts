@@ -35,8 +35,19 @@ const CLASS_NAMES: Record<CustomCellKind, string> = {
   'gru-reset-after': 'LstmMcuGRUResetAfterCell',
 };
 
-/** A tfjs RNN cell of a custom kind with `units` units (built lazily by the RNN layer). */
-export function customCell(tf: Tf, cell: CustomCellKind, units: number): RNNCell {
+type CellClass = new (args: { units: number; name?: string }) => RNNCell;
+const classes = new WeakMap<Tf, Map<CustomCellKind, CellClass>>();
+
+/**
+ * The tfjs RNN cell class of a custom kind, defined once per tfjs instance and
+ * registered for (de)serialization: tfjs' Bidirectional wrapper builds its
+ * backward layer from the forward layer's config.
+ */
+function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
+  let byKind = classes.get(tf);
+  if (!byKind) classes.set(tf, (byKind = new Map()));
+  const known = byKind.get(cell);
+  if (known) return known;
   const G = gateCount(cell);
   const zeros = () => tf.initializers.zeros();
   // Split a [batch, G*units] tensor into its gates, in gate order.
@@ -44,13 +55,21 @@ export function customCell(tf: Tf, cell: CustomCellKind, units: number): RNNCell
 
   class CustomCell extends tf.layers.RNNCell {
     static className = CLASS_NAMES[cell];
-    stateSize: number | number[] = cell === 'gru-reset-after' ? units : [units, units];
+    readonly units: number;
+    stateSize: number | number[];
     kernel!: LayerVariable;
     recurrentKernel!: LayerVariable;
     bias!: LayerVariable;
     extra!: LayerVariable;
 
+    constructor(args: { units: number; name?: string }) {
+      super({ name: args.name });
+      this.units = args.units;
+      this.stateSize = cell === 'gru-reset-after' ? args.units : [args.units, args.units];
+    }
+
     override build(inputShape: number[] | number[][]): void {
+      const units = this.units;
       const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as number[];
       const inputDim = shape[shape.length - 1]!;
       this.kernel = this.addWeight('kernel', [inputDim, G * units], 'float32', zeros());
@@ -96,8 +115,15 @@ export function customCell(tf: Tf, cell: CustomCellKind, units: number): RNNCell
     }
 
     override getConfig() {
-      return { ...super.getConfig(), units };
+      return { ...super.getConfig(), units: this.units };
     }
   }
-  return new CustomCell({});
+  tf.serialization.registerClass(CustomCell as unknown as Parameters<typeof tf.serialization.registerClass>[0]);
+  byKind.set(cell, CustomCell as unknown as CellClass);
+  return CustomCell as unknown as CellClass;
+}
+
+/** A tfjs RNN cell of a custom kind with `units` units (built lazily by the RNN layer). */
+export function customCell(tf: Tf, cell: CustomCellKind, units: number): RNNCell {
+  return new (cellClass(tf, cell))({ units });
 }

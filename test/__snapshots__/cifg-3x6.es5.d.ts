@@ -69,5 +69,8 @@ export declare const info: {
   "outputScale": 0.00007507312808215148
 };
 
-/** The live state (views, not copies): h in Q0.7, c in Q1.14 int16, gate outputs in Q0.15 (order i, f, g, o). */
+/**
+ * The live state (views, not copies): h in Q0.7, c in Q1.14 int16, gate outputs in Q0.15
+ * (gate order forget, cell, output).
+ */
 export declare const state: { readonly h: Int8Array; readonly c: Int16Array; readonly gates: Int16Array };

@@ -69,5 +69,8 @@ export declare const info: {
   "outputScale": 0.00006818804361923473
 };
 
-/** The live state (views, not copies): h in Q0.7, c in none, gate outputs in Q0.15 (order i, f, g, o). */
+/**
+ * The live state (views, not copies): h in Q0.7, c in none, gate outputs in Q0.15
+ * (gate order update, reset, candidate).
+ */
 export declare const state: { readonly h: Int8Array; readonly c: Int16Array; readonly gates: Int16Array };

@@ -70,5 +70,8 @@ export declare const info: {
   "outputScale": 0.00007705001791161815
 };
 
-/** The live state (views, not copies): h in Q0.7, c in Q2.13 int16, gate outputs in Q0.15 (order i, f, g, o). */
+/**
+ * The live state (views, not copies): h in Q0.7, c in Q2.13 int16, gate outputs in Q0.15
+ * (gate order input, forget, cell, output).
+ */
 export declare const state: { readonly h: Int8Array; readonly c: Int16Array; readonly gates: Int16Array };

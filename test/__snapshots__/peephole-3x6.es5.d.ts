@@ -70,5 +70,8 @@ export declare const info: {
   "outputScale": 0.00007903718895564868
 };
 
-/** The live state (views, not copies): h in Q0.7, c in Q3.12 int16, gate outputs in Q0.15 (order i, f, g, o). */
+/**
+ * The live state (views, not copies): h in Q0.7, c in Q3.12 int16, gate outputs in Q0.15
+ * (gate order input, forget, cell, output).
+ */
 export declare const state: { readonly h: Int8Array; readonly c: Int16Array; readonly gates: Int16Array };

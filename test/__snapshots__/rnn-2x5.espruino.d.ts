@@ -66,5 +66,8 @@ export declare const info: {
   "outputScale": 0.00009154851775704406
 };
 
-/** The live state (views, not copies): h in Q0.7, c in none, gate outputs in Q0.15 (order i, f, g, o). */
+/**
+ * The live state (views, not copies): h in Q0.7, c in none, gate outputs in Q0.15
+ * (gate order candidate).
+ */
 export declare const state: { readonly h: Int8Array; readonly c: Int16Array; readonly gates: Int16Array };

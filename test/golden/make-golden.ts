@@ -14,6 +14,12 @@ const CASES = [
   { file: 'peephole-3x6.json', spec: { seed: 46, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'peephole' as const }, lengths: [24, 16], extremes: 0.1 },
   { file: 'cifg-3x6.json', spec: { seed: 47, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'cifg' as const }, lengths: [24, 16], extremes: 0.1 },
   { file: 'gru-reset-after-3x6.json', spec: { seed: 48, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'gru-reset-after' as const }, lengths: [24, 16], extremes: 0.1 },
+  {
+    file: 'stacked-lstm-gru-rnn-3x6x5x4.json',
+    spec: { seed: 49, inputSize: 3, units: 6, outputSize: 2, weightRange: 1.5, biasRange: 1, cell: 'lstm' as const, stacked: [{ cell: 'gru-reset-after' as const, units: 5 }, { cell: 'rnn' as const, units: 4 }] },
+    lengths: [24, 16],
+    extremes: 0.1,
+  },
   { file: 'rnn-2x5.json', spec: { seed: 45, inputSize: 2, units: 5, outputSize: 2, weightRange: 1.5, biasRange: 1, cell: 'rnn' as const }, lengths: [24, 16], extremes: 0.1 },
 ];
 const only = process.argv[2];

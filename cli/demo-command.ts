@@ -69,7 +69,7 @@ export function demoCommand(): Command {
       const summary = {
         command: 'demo',
         data: { path: float.provenance.data, windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } },
-        model: { cell: float.layers[0].cell, layers: float.layers.length, inputs: float.featureNames, units: lastLayer(float).units, outputs: float.targetNames, window: float.window, horizon: float.horizon, backend },
+        model: { cell: float.layers[0].cell, layers: float.layers.length, bidirectional: float.layers[0].backward ? float.layers[0].merge : null, inputs: float.featureNames, units: lastLayer(float).units, outputs: float.targetNames, window: float.window, horizon: float.horizon, backend },
         metrics: { name: m.name, float: m.float, int8: m.int8, relativeChange: m.relativeChange, persistence, split: 'test', windows: m.windows },
         parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
         code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),

@@ -8,7 +8,7 @@ import type { TrainStepOptions } from './steps/train.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { BackendPref } from '../trainer/backend.ts';
 import type { MissingPolicy } from '../trainer/csv.ts';
-import { CELL_KINDS, type CellKind, type TargetMode } from '../runtime/model.ts';
+import { CELL_KINDS, MERGE_MODES, type CellKind, type MergeMode, type TargetMode } from '../runtime/model.ts';
 
 export interface TrainingDefaults {
   data?: string;
@@ -43,6 +43,11 @@ export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = 
   return addDataOptions(cmd, d)
     .addOption(new Option('--cell <kind>', 'recurrent cell: lstm, peephole (LSTM whose gates see the cell state), cifg (coupled input-forget gates), gru (reset before the recurrent product, as TensorFlow.js), gru-reset-after (as Keras and PyTorch) or rnn (simple tanh RNN)').argParser(choiceOption<CellKind>(CELL_KINDS)).default('lstm'))
     .addOption(new Option('--layers <n>', 'stacked recurrent layers (each feeds its hidden sequence to the next)').argParser(intOption(1, 8)).default(1))
+    .addOption(
+      new Option('--bidirectional [merge]', 'make every layer bidirectional (forward and backward over the whole window at each step), merged by concat (the default) or sum').argParser(
+        choiceOption<MergeMode>(MERGE_MODES),
+      ),
+    )
     .addOption(new Option('--units <n>', 'recurrent units (of every layer)').argParser(intOption(1, 512)).default(d.units ?? 16))
     .addOption(new Option('--epochs <n>', 'maximum training epochs').argParser(intOption(1, 100000)).default(d.epochs ?? 30))
     .addOption(new Option('--batch-size <n>', 'windows per gradient step').argParser(intOption(1, 65536)).default(d.batchSize ?? 64))
@@ -74,6 +79,7 @@ export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): Tr
     missing: o.missing as MissingPolicy,
     cell: o.cell as CellKind,
     layers: o.layers as number,
+    bidirectional: o.bidirectional === undefined ? undefined : o.bidirectional === true ? 'concat' : (o.bidirectional as MergeMode),
     units: o.units as number,
     epochs: o.epochs as number,
     batchSize: o.batchSize as number,

@@ -30,9 +30,9 @@ export interface LayerNames {
   RWH: string;
 }
 
-/** A single-layer model keeps the plain names (W, V, H, ...); layer l of a stack gets the suffix _l. */
-export function layerNames(layerCount: number, l: number): LayerNames {
-  const s = layerCount > 1 ? `_${l}` : '';
+/** The names of one direction's arrays: W, V, H, ... followed by `suffix` ('' for a single-layer streaming model). */
+export function layerNames(suffix: string): LayerNames {
+  const s = suffix;
   const names = ['W', 'B', 'M', 'P', 'RB', 'V', 'H', 'C', 'G', 'VR', 'XV', 'RW', 'RWX', 'RWH'] as const;
   return Object.fromEntries(names.map((n) => [n, n + s])) as unknown as LayerNames;
 }

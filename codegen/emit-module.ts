@@ -11,14 +11,14 @@
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
  */
-import { gateCount, gateNames, hasCellState, isWindowModel, lastLayer, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
-import { UserError } from '../runtime/errors.ts';
+import { gateCount, gateNames, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
-import { emitCellStep, layerNames } from './emit-cells.ts';
+import { emitCellStep, layerNames, type LayerNames } from './emit-cells.ts';
+import { emitWindowState, emitWindowStep, type DirectionPlan } from './emit-window.ts';
 import { assertBounds } from './bounds.ts';
 
 export type Target = 'espruino' | 'es5';
@@ -51,7 +51,9 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     /** Units of the last layer (the head's input). */
     units: last.units,
     /** Every recurrent layer, bottom first. */
-    layers: q.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units })),
+    layers: q.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units, ...(l.backward ? { bidirectional: l.merge } : {}) })),
+    /** true: every step runs the model over the last `window` inputs (a bidirectional layer needs the whole window). */
+    windowed: isWindowModel(q),
     outputSize: q.head.outputSize,
     window: q.window,
     horizon: q.horizon,
@@ -111,7 +113,6 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   if (!isValidIdentifier(options.globalName)) {
     throw new Error(`global name '${options.globalName}' is not a JavaScript identifier`);
   }
-  if (isWindowModel(q)) throw new UserError('codegen: bidirectional layers are not supported by the code generator yet');
   const bounds = assertBounds(q, 'codegen');
   const { layers, head } = q;
   const NI = layers[0].inputSize;
@@ -124,7 +125,7 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   b.comment(`quantized model sha256 ${options.modelSha256}`);
   b.comment(`float model sha256 ${q.floatModelSha256}`);
   b.comment(`trained on ${q.provenance.data} (sha256 ${q.provenance.dataSha256.slice(0, 16)}…), seed ${q.provenance.seed}`);
-  const stack = layers.map((l) => `${CELL_TITLE[l.cell]} ${l.units} units`).join(' -> ');
+  const stack = layers.map((l) => `${l.backward ? `bidirectional (${l.merge}) ` : ''}${CELL_TITLE[l.cell]} ${l.units} units`).join(' -> ');
   b.comment(`${NI} inputs (${q.featureNames.join(', ')}) -> ${stack} -> dense ${NO} (${q.task}); window ${q.window}, horizon ${q.horizon}`);
   b.comment(`Numeric contract: docs/NUMERICS.md. Gate order: ${layers.map((l) => gateNames(l.cell).join(', ')).filter((g, i, all) => all.indexOf(g) === i).join(' / ')}.`);
   b.comment(
@@ -160,16 +161,25 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   const { layers, head } = q;
   const L = layers.length;
   const stacked = L > 1;
-  const names = layers.map((_, l) => layerNames(L, l));
+  const windowed = isWindowModel(q);
+  // Every direction of every layer, in state order; stream models: one per layer, named W, V, ... (W_0, W_1, ... when stacked);
+  // window models: W_0f, W_0b (backward), W_1f, ...
+  const plans: DirectionPlan[] = layers.flatMap((layer, l) => [
+    { layer, l, backward: false, n: layerNames(windowed ? `_${l}f` : stacked ? `_${l}` : '') },
+    ...(layer.backward ? [{ layer: layer.backward, l, backward: true, n: layerNames(`_${l}b`) }] : []),
+  ]);
+  const forwardPlans = plans.filter((p) => !p.backward);
+  const names = forwardPlans.map((p) => p.n);
   const NI = layers[0].inputSize;
   const NO = head.outputSize;
   const last = lastLayer(q);
   const lastNames = names[L - 1];
-  const totalUnits = layers.reduce((s, l) => s + l.units, 0);
-  const totalCells = layers.reduce((s, l) => s + (hasCellState(l.cell) ? l.units : 0), 0);
-  const totalRows = layers.reduce((s, l) => s + gateCount(l.cell) * l.units, 0);
-  const anyResetAfter = layers.some((l) => l.cell === 'gru-reset-after');
-  const layerTitle = (l: number) => (stacked ? ` (layer ${l})` : '');
+  const headIn = layerOutputSize(last);
+  const totalUnits = plans.reduce((s, p) => s + p.layer.units, 0);
+  const totalCells = plans.reduce((s, p) => s + (hasCellState(p.layer.cell) ? p.layer.units : 0), 0);
+  const totalRows = plans.reduce((s, p) => s + gateCount(p.layer.cell) * p.layer.units, 0);
+  const anyResetAfter = plans.some((p) => p.layer.cell === 'gru-reset-after');
+  const layerTitle = (p: DirectionPlan) => (stacked || windowed ? ` (layer ${p.l}${p.backward ? ', backward' : windowed ? ', forward' : ''})` : '');
 
   // ---- data
   b.comment('---- data: little-endian base64, decoded once at load');
@@ -179,25 +189,25 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.line(`var ${name}_B64 = ${base64Literal(chunk, values)};`);
     dataNames.push(name);
   };
-  layers.forEach((layer, l) => {
-    const n = names[l];
+  for (const p of plans) {
+    const { layer, l, n } = p;
     const NU = layer.units;
     const gates = gateNames(layer.cell);
     const ROWS = gates.length * NU;
     const S = layer.gateShift;
     const P = layer.peepholeShift;
-    const input = l === 0 ? `${NI} x` : `${layer.inputSize} h of layer ${l - 1}`;
-    data(n.W, `gate weights int8 [${gates.length}*${NU} rows (${gates.join(', ')})][${layer.inputSize + NU} = ${input} + ${NU} h], row = gate*${NU} + unit${layerTitle(l)}`, layer.weightsQ);
-    data(n.B, `gate biases int32 [${ROWS}] in accumulator units${layerTitle(l)}`, layer.biasQ);
-    data(n.M, `gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * ${n.M}[r] + 2^${S - 1}) >> ${S}${layerTitle(l)}`, layer.gateMultiplier);
+    const input = l === 0 ? `${NI} x` : `${layer.inputSize} from layer ${l - 1}`;
+    data(n.W, `gate weights int8 [${gates.length}*${NU} rows (${gates.join(', ')})][${layer.inputSize + NU} = ${input} + ${NU} h], row = gate*${NU} + unit${layerTitle(p)}`, layer.weightsQ);
+    data(n.B, `gate biases int32 [${ROWS}] in accumulator units${layerTitle(p)}`, layer.biasQ);
+    data(n.M, `gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * ${n.M}[r] + 2^${S - 1}) >> ${S}${layerTitle(p)}`, layer.gateMultiplier);
     if (layer.cell === 'peephole') {
-      data(n.P, `peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(l)}`, layer.peepholeMultiplier);
+      data(n.P, `peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(p)}`, layer.peepholeMultiplier);
     }
     if (layer.cell === 'gru-reset-after') {
-      data(n.RB, `recurrent bias of the candidate rows, int32 [${NU}] in accumulator units (scaled by r with U_h h)${layerTitle(l)}`, layer.recurrentBiasQ);
+      data(n.RB, `recurrent bias of the candidate rows, int32 [${NU}] in accumulator units (scaled by r with U_h h)${layerTitle(p)}`, layer.recurrentBiasQ);
     }
-  });
-  data('D', `head weights int8 [${NO}][${last.units}]; one accumulator unit = ${head.accScale}`, head.weightsQ);
+  }
+  data('D', `head weights int8 [${NO}][${headIn}]; one accumulator unit = ${head.accScale}`, head.weightsQ);
   data('DB', `head biases int32 [${NO}]`, head.biasQ);
   data('ST', `sigmoid(j/32) in Q0.15, j = 0..${q.tables.sigmoidQ15.length - 1}`, q.tables.sigmoidQ15);
   data('TT', `tanh(j/64) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1}`, q.tables.tanhQ15);
@@ -238,7 +248,9 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
 
   // ---- state
   b.comment('---- state, allocated once');
-  if (!stacked) {
+  if (windowed) {
+    emitWindowState(b, q, plans, espruino);
+  } else if (!stacked) {
     const layer = layers[0];
     const NU = layer.units;
     const K = layer.cellIntBits;
@@ -297,11 +309,10 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   affine('OO', outAff.map((a) => a.offset), 'output offsets mean');
   if (espruino) {
     b.comment('cached row views for E.convolve: one per gate row, one per head row');
-    const views = layers.flatMap((layer, l) => [names[l].RW, ...(layer.cell === 'gru-reset-after' ? [names[l].RWX, names[l].RWH] : [])]);
+    const views = plans.flatMap(({ layer, n }) => [n.RW, ...(layer.cell === 'gru-reset-after' ? [n.RWX, n.RWH] : [])]);
     b.line(`var ${[...views, 'RD'].map((v) => `${v} = []`).join(', ')}, r;`);
     b.block('if (native) {', () => {
-      layers.forEach((layer, l) => {
-        const n = names[l];
+      plans.forEach(({ layer, n }) => {
         const NV = layer.inputSize + layer.units;
         const ROWS = gateCount(layer.cell) * layer.units;
         b.line(`for (r = 0; r < ${ROWS}; r++) ${n.RW}.push(new Int8Array(${n.W}.buffer, r * ${NV}, ${NV}));`);
@@ -313,14 +324,17 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
           );
         }
       });
-      b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${last.units}, ${last.units}));`);
+      b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${headIn}, ${headIn}));`);
     });
   }
   b.line('');
 
   b.block('function reset() {', () => {
     b.line('var i;');
-    b.line(`for (i = 0; i < ${NI + totalUnits}; i++) V[i] = 0;`);
+    if (windowed) {
+      b.line('XN = 0; XP = 0;');
+      b.line(`for (i = 0; i < ${totalUnits}; i++) HS[i] = 0;`);
+    } else b.line(`for (i = 0; i < ${NI + totalUnits}; i++) V[i] = 0;`);
     if (totalCells > 0) b.line(`for (i = 0; i < ${totalCells}; i++) C[i] = 0;`);
     b.line(`for (i = 0; i < ${totalRows}; i++) G[i] = 0;`);
     b.line(`for (i = 0; i < ${NO}; i++) Y[i] = 0;`);
@@ -330,7 +344,14 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   // ---- step
   b.comment('One time step on int8 inputs xq (length ' + NI + '); returns the head accumulator Y.');
   b.block('function stepQ(xq) {', () => {
-    b.line(`var i, u, r, w, acc, z, a, k, y, c, t, h${anyResetAfter ? ', n' : ''};`);
+    b.line(`var i, u, r, w, acc, z, a, k, y, c, t, h${anyResetAfter ? ', n' : ''}${windowed ? ', ts, sl' : ''};`);
+    const tables = { sigmoidLast: q.tables.sigmoidQ15.length - 1, tanhLast: q.tables.tanhQ15.length - 1 };
+    if (windowed) {
+      emitWindowStep(b, q, plans, { tables, espruino });
+      emitHead(b, NO, headIn, last.backward ? 'TOP' : lastNames.H, espruino);
+      b.line('return Y;');
+      return;
+    }
     b.comment('v[0..NI) = sat8(xq)');
     const gru0 = layers[0].cell === 'gru';
     b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
@@ -338,7 +359,6 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
       emitSaturateInt8(b, 'z');
       b.line(gru0 ? `V[i] = ${names[0].VR}[i] = z;` : 'V[i] = z;');
     });
-    const tables = { sigmoidLast: q.tables.sigmoidQ15.length - 1, tanhLast: q.tables.tanhQ15.length - 1 };
     layers.forEach((layer, l) => {
       if (stacked) b.comment(`==== layer ${l}: ${CELL_TITLE[layer.cell]}, ${layer.units} units, input ${l === 0 ? 'x' : `h${l - 1}`}`);
       if (l > 0 && layer.cell === 'gru') {
@@ -347,20 +367,8 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
       }
       emitCellStep({ b, layer, n: names[l], tables, espruino });
     });
-    b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]' + (stacked ? ` (h of layer ${L - 1})` : ''));
-    const NU = last.units;
-    const H = lastNames.H;
-    b.block(`for (k = 0; k < ${NO}; k++) {`, () => {
-      const loop = () => {
-        b.line(`acc = DB[k]; w = k * ${NU};`);
-        b.line(`for (i = 0; i < ${NU}; i++) acc += D[w + i] * ${H}[i];`);
-        b.line('Y[k] = acc;');
-      };
-      if (espruino) {
-        b.line(`if (native) Y[k] = E.convolve(RD[k], ${H}, 0) + DB[k];`);
-        b.block('else {', loop);
-      } else loop();
-    });
+    if (stacked) b.comment(`the head reads h of layer ${L - 1}`);
+    emitHead(b, NO, headIn, lastNames.H, espruino);
     b.line('return Y;');
   });
   b.line('');
@@ -402,6 +410,24 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   }
   b.line(`var info = ${JSON.stringify(info)};`);
   beforeReturn?.();
-  const members = apiMembers(q).map((k) => (k === 'state' ? `state: { h: ${stacked ? 'HS' : 'H'}, c: C, gates: G }` : `${k}: ${k}`));
+  const members = apiMembers(q).map((k) => (k === 'state' ? `state: { h: ${stacked || windowed ? 'HS' : 'H'}, c: C, gates: G }` : `${k}: ${k}`));
   b.line(`return { ${members.join(', ')} };`);
 }
+
+/** Y[k] = Σ D[k,j] h[j] + DB[k] over the `width` values of `h`: one E.convolve per head row, or the loop. */
+function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, espruino: boolean): void {
+  b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]');
+  b.block(`for (k = 0; k < ${outputs}; k++) {`, () => {
+    const loop = () => {
+      b.line(`acc = DB[k]; w = k * ${width};`);
+      b.line(`for (i = 0; i < ${width}; i++) acc += D[w + i] * ${h}[i];`);
+      b.line('Y[k] = acc;');
+    };
+    if (espruino) {
+      b.line(`if (native) Y[k] = E.convolve(RD[k], ${h}, 0) + DB[k];`);
+      b.block('else {', loop);
+    } else loop();
+  });
+}
+
+export type { LayerNames };

@@ -4,7 +4,7 @@
  * a typed array of n bytes costs about 3 + ceil(n / blockSize) blocks, each
  * extra view 2 blocks. Source text of the module is counted separately.
  */
-import { gateCount, hasCellState, lastLayer, type QuantizedModel } from '../runtime/model.ts';
+import { gateCount, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantizedModel } from '../runtime/model.ts';
 
 export interface RamEstimate {
   weightBytes: number;
@@ -17,20 +17,31 @@ export interface RamEstimate {
 export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
   const I = q.layers[0].inputSize;
   const O = q.head.outputSize;
-  const U = lastLayer(q).units;
-  const totalUnits = q.layers.reduce((s, l) => s + l.units, 0);
+  const U = layerOutputSize(lastLayer(q));
+  const windowed = isWindowModel(q);
+  const directions = q.layers.flatMap((l) => (l.backward ? [l, l.backward] : [l]));
+  const totalUnits = directions.reduce((s, l) => s + l.units, 0);
   const weightArrays: number[] = [O * U, O * 4]; // D, DB
-  const stateArrays: number[] = [I + totalUnits, O * 4, I, O * 8, I * 8, I * 8, O * 8, O * 8]; // V, Y, XQ, YF, IG, IO, OG, OO
+  const stateArrays: number[] = [O * 4, I, O * 8, I * 8, I * 8, O * 8, O * 8]; // Y, XQ, YF, IG, IO, OG, OO
+  // Streaming: one V = [x, h0, h1, ...]. Window models: the input ring, HS, each direction's V, the sequences passed up, TOP.
+  if (!windowed) stateArrays.push(I + totalUnits);
+  else {
+    stateArrays.push(q.window * I, totalUnits, ...directions.map((l) => l.inputSize + l.units));
+    q.layers.forEach((l, i) => {
+      if (i < q.layers.length - 1) stateArrays.push(q.window * layerOutputSize(l)); // SQ_i
+      else if (l.backward) stateArrays.push(layerOutputSize(l)); // TOP
+    });
+  }
   let views = O + 1; // head row views, H (HS)
-  for (const layer of q.layers) {
+  for (const layer of directions) {
     const rows = gateCount(layer.cell) * layer.units;
     const width = layer.inputSize + layer.units;
     // W, B, M, and P (peephole LSTM) / RB (GRU reset-after)
     weightArrays.push(rows * width, rows * 4, rows * 4, layer.peepholeMultiplier.length * 4, layer.recurrentBiasQ.length * 4);
     // C (LSTM family), VR (GRU: [input, r ⊙ h]), G
     stateArrays.push(hasCellState(layer.cell) ? layer.units * 2 : 0, layer.cell === 'gru' ? width : 0, rows * 2);
-    // Row views for E.convolve (reset-after: the candidate rows' input and h parts, and XV); stacked: each layer's V, H, C, G views.
-    views += rows + (layer.cell === 'gru-reset-after' ? 2 * layer.units + 1 : 0) + (q.layers.length > 1 ? 4 : 0);
+    // Row views for E.convolve (reset-after: the candidate rows' input and h parts, and XV); stacked or window: each direction's V, H, C, G views.
+    views += rows + (layer.cell === 'gru-reset-after' ? 2 * layer.units + 1 : 0) + (directions.length > 1 ? 4 : 0);
   }
   const tableArrays = [q.tables.sigmoidQ15.length * 2, q.tables.tanhQ15.length * 2];
   // Arrays of size 0 (no cell state, no reset vector, ...) are left out of the count.

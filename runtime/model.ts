@@ -26,8 +26,9 @@
  */
 
 /** "LSTM(16)", "GRU(32) x 2", "LSTM(32) -> GRU(16)": the recurrent stack, for messages. */
-export function architectureName(layers: readonly { cell: CellKind; units: number }[]): string {
-  const one = (l: { cell: CellKind; units: number }) => `${l.cell.toUpperCase()}(${l.units})`;
+export function architectureName(layers: readonly { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode }[]): string {
+  const one = (l: { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode }) =>
+    `${l.backward ? `bidirectional-${l.merge ?? 'concat'} ` : ''}${l.cell.toUpperCase()}(${l.units})`;
   const names = layers.map(one);
   return names.every((n) => n === names[0]) && names.length > 1 ? `${names[0]} x ${names.length}` : names.join(' -> ');
 }

@@ -29,7 +29,10 @@ const same = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return true;
 };
 
-export function soak(q: QuantizedModel, code: string, globalName: string, steps: number, seed: number, resetEvery = 0): SoakResult {
+/** Steps between yields to the event loop, so a long run never starves the process's other work. */
+const YIELD_EVERY = 5000;
+
+export async function soak(q: QuantizedModel, code: string, globalName: string, steps: number, seed: number, resetEvery = 0): Promise<SoakResult> {
   const context: Record<string, unknown> = {};
   vm.runInNewContext(code, context);
   const device = context[globalName] as GeneratedModule;
@@ -39,6 +42,7 @@ export function soak(q: QuantizedModel, code: string, globalName: string, steps:
   device.reset();
   sim.reset();
   for (let t = 0; t < steps; t++) {
+    if (t > 0 && t % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
     if (resetEvery > 0 && t > 0 && t % resetEvery === 0) {
       device.reset();
       sim.reset();

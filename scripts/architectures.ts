@@ -38,6 +38,8 @@ try {
     ...CELL_KINDS.map((cell) => ({ label: cell, args: ['--cell', cell] })),
     { label: 'lstm, 2 layers', args: ['--cell', 'lstm', '--layers', '2'] },
     { label: 'gru, 2 layers', args: ['--cell', 'gru', '--layers', '2'] },
+    { label: 'lstm, bidirectional (concat)', args: ['--cell', 'lstm', '--bidirectional', 'concat'] },
+    { label: 'gru, bidirectional (sum)', args: ['--cell', 'gru', '--bidirectional', 'sum'] },
   ];
   for (const [i, { label, args }] of configs.entries()) {
     process.stderr.write(`training ${label}...\n`);

@@ -15,7 +15,7 @@ for (const cell of CELL_KINDS) {
   const q = randomQuantizedModel({ seed: 99, inputSize: 3, units: 16, cell, weightRange: 2 });
   for (const target of TARGETS) {
     const t0 = performance.now();
-    const r = soak(q, emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'soak' }), 'm', steps, 7);
+    const r = await soak(q, emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'soak' }), 'm', steps, 7);
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     if (r.firstMismatch >= 0) failed++;
     console.log(`${cell} ${target}: ${r.firstMismatch < 0 ? `${steps} steps identical` : `DIFFERS at step ${r.firstMismatch}: ${r.what}`} (${s} s)`);

@@ -138,6 +138,21 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect((await run(['train', '--layers', '0'])).stderr).toMatch(/--layers.*expected an integer from 1 to 8/);
   });
 
+  it('--bidirectional sum: a window model through every command, exact parity', async () => {
+    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '6', '--cell', 'gru', '--bidirectional', 'sum', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 'b.float.pb', '--quiet']);
+    expect(train.code, train.stderr).toBe(0);
+    expect((await run(['quantize', 'b.float.pb', '--out', 'b.q.pb', '--report', 'b.json'])).code).toBe(0);
+    const report = JSON.parse(fs.readFileSync(path.join(tmp, 'b.json'), 'utf8'));
+    expect(report.calibration.map((r: { name: string }) => r.name)).toContain('backward.gate.reset.preactivation');
+    const gen = await run(['codegen', 'b.q.pb', '--out-dir', 'bgen']);
+    expect(gen.code, gen.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(tmp, 'bgen', 'model.es5.js'), 'utf8')).toContain('bidirectional (sum) GRU');
+    const sim = await run(['simulate', 'b.q.pb', '--code', 'bgen/model.espruino.js,bgen/model.es5.js', '--windows', '8', '--json']);
+    expect(sim.code, sim.stdout + sim.stderr).toBe(0);
+    expect(sim.lastJson().parity.mismatches).toBe(0);
+    expect((await run(['train', '--bidirectional', 'avg'])).stderr).toMatch(/--bidirectional.*expected one of concat, sum/);
+  });
+
   it('handmade: the seeds\' memory LSTM from JSON, its example exact on every engine', async () => {
     const example = path.resolve(__dirname, '../examples/seed-004-memory.json');
     const r = await run(['handmade', example, '--out-dir', 'hm', '--json']);

@@ -27,6 +27,7 @@ const CELL_CASES = TARGETS.flatMap((target) =>
       ['gru-reset-after', 'gru-reset-after-3x6'],
       ['rnn', 'rnn-2x5'],
       ['lstm', 'stacked-lstm-gru-rnn-3x6x5x4'],
+      ['gru', 'bidirectional-gru-concat-lstm-sum-3x5x4'],
     ] as const
   ).map(([cell, name]) => ({ target, cell, name })),
 );
@@ -92,7 +93,7 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
       inputSize: golden.layers[0].inputSize,
       outputSize: golden.head.outputSize,
       units: lastLayer(golden).units,
-      layers: golden.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units })),
+      layers: golden.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units, ...(l.backward ? { bidirectional: l.merge } : {}) })),
       globalName: 'lstmModel',
       cell,
       gateOrder: [...gateNames(cell)],

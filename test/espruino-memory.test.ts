@@ -13,9 +13,17 @@ const ESPRUINO = process.env.ESPRUINO_BIN;
 const STEPS = 10_000;
 if (!ESPRUINO) console.log('espruino-memory: skipped, ESPRUINO_BIN is not set to a Linux Espruino build');
 
+const CASES = [
+  ...CELL_KINDS.map((cell) => ({ name: cell, steps: STEPS, spec: { cell } })),
+  // A stacked model, and a window model (bidirectional: every step runs over the whole window; fewer steps, each ~2x8x as long).
+  { name: 'stacked lstm -> gru', steps: STEPS, spec: { cell: 'lstm' as const, stacked: [{ cell: 'gru' as const, units: 6 }] } },
+  { name: 'bidirectional gru (sum) -> lstm', steps: 1000, spec: { cell: 'gru' as const, window: 8, bidirectional: 'sum' as const, stacked: [{ cell: 'lstm' as const, units: 4 }] } },
+];
+
 describe.runIf(Boolean(ESPRUINO))('memory on Espruino', () => {
-  it.each(CELL_KINDS)(`%s: zero block growth over ${STEPS} steps`, async (cell) => {
-    const q = randomQuantizedModel({ seed: 4, inputSize: 3, units: 8, cell });
+  it.each(CASES)(`$name: zero block growth over $steps steps`, async ({ steps, spec }) => {
+    const STEPS = steps;
+    const q = randomQuantizedModel({ seed: 4, inputSize: 3, units: 8, ...spec });
     const program =
       emitModule(q, { target: 'espruino', globalName: 'm', modelSha256: '', generatorVersion: 'test' }) +
       `

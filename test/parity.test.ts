@@ -53,7 +53,12 @@ describe('generated code matches the simulator bit for bit', () => {
           extremeShare: fc.constantFrom(0, 0.2, 1),
           lengths: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 4 }),
           // 0-2 more layers stacked on the first, each of any cell kind.
-          stacked: fc.array(fc.record({ cell: fc.constantFrom(...CELL_KINDS), units: fc.integer({ min: 1, max: 12 }) }), { maxLength: 2 }),
+          stacked: fc.array(
+            fc.record({ cell: fc.constantFrom(...CELL_KINDS), units: fc.integer({ min: 1, max: 12 }), bidirectional: fc.constantFrom(undefined, 'concat' as const, 'sum' as const) }),
+            { maxLength: 2 },
+          ),
+          // The first layer bidirectional, sometimes (then the model runs over its window at every step).
+          bidirectional: fc.constantFrom(undefined, undefined, 'concat' as const, 'sum' as const),
         }),
         async (p) => {
           const q = randomQuantizedModel(p);

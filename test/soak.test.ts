@@ -12,14 +12,14 @@ import { randomQuantizedModel } from './fixtures/random-model.ts';
 const STEPS = 200_000;
 
 describe.each(CELL_KINDS)('soak, %s', (cell) => {
-  it(`${STEPS} steps without a reset: identical at every step, twice the same`, () => {
+  it(`${STEPS} steps without a reset: identical at every step, twice the same`, async () => {
     const q = randomQuantizedModel({ seed: 99, inputSize: 3, units: 8, cell, weightRange: 2 });
     for (const target of TARGETS) {
       const code = emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' });
-      const first = soak(q, code, 'm', STEPS, 7);
+      const first = await soak(q, code, 'm', STEPS, 7);
       expect(first.what).toBeUndefined();
       expect(first.firstMismatch).toBe(-1);
-      const again = soak(q, code, 'm', STEPS, 7);
+      const again = await soak(q, code, 'm', STEPS, 7);
       expect(again.finalState).toBe(first.finalState);
     }
   }, 300_000);

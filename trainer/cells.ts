@@ -127,3 +127,44 @@ function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
 export function customCell(tf: Tf, cell: CustomCellKind, units: number): RNNCell {
   return new (cellClass(tf, cell))({ units });
 }
+
+type RnnLayer = import('@tensorflow/tfjs').layers.RNN;
+type RnnClass = new (args: { units: number; returnSequences?: boolean; goBackwards?: boolean; inputShape?: number[]; name?: string }) => RnnLayer;
+const rnnClasses = new WeakMap<Tf, Map<CustomCellKind, RnnClass>>();
+
+/**
+ * A tfjs RNN layer over a custom cell, as its own registered layer class.
+ * tfjs' generic RNN layer serializes its cell into its config, and tfjs'
+ * Bidirectional wrapper reuses (and mutates) that config to build the
+ * backward layer, which breaks for a generic RNN; this class serializes only
+ * `units` and rebuilds its cell from them.
+ */
+export function customRnnLayer(
+  tf: Tf,
+  cell: CustomCellKind,
+  args: { units: number; returnSequences: boolean; inputShape?: [number, number] },
+): RnnLayer {
+  let byKind = rnnClasses.get(tf);
+  if (!byKind) rnnClasses.set(tf, (byKind = new Map()));
+  let Layer = byKind.get(cell);
+  if (!Layer) {
+    class CustomRnn extends tf.layers.RNN {
+      static override className = `${CLASS_NAMES[cell]}RNN`;
+      readonly units: number;
+      constructor(a: { units: number; returnSequences?: boolean; goBackwards?: boolean; inputShape?: number[]; name?: string }) {
+        super({ ...a, cell: customCell(tf, cell, a.units) } as ConstructorParameters<typeof tf.layers.RNN>[0]);
+        this.units = a.units;
+      }
+      override getConfig() {
+        return { ...super.getConfig(), units: this.units };
+      }
+      static override fromConfig<T>(cls: new (a: object) => T, config: Record<string, unknown>): T {
+        return new cls({ ...config });
+      }
+    }
+    tf.serialization.registerClass(CustomRnn as unknown as Parameters<typeof tf.serialization.registerClass>[0]);
+    Layer = CustomRnn as unknown as RnnClass;
+    byKind.set(cell, Layer);
+  }
+  return new Layer({ units: args.units, returnSequences: args.returnSequences, ...(args.inputShape ? { inputShape: args.inputShape } : {}) });
+}

@@ -19,8 +19,8 @@
  * works too but prints a "slowness" warning above 2000 elements, i.e. units >= 23);
  * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
  */
-import { CIFG_GATE, GATE, gateCount, type CellKind, type FloatDenseLayer, type FloatRecurrentLayer } from '../runtime/model.ts';
-import { customCell, isCustomCell } from './cells.ts';
+import { CIFG_GATE, GATE, gateCount, layerOutputSize, type CellKind, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
+import { customRnnLayer, isCustomCell } from './cells.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import type { Dataset, Split } from './windows.ts';
@@ -41,6 +41,8 @@ export interface TrainOptions {
   cell?: CellKind;
   /** Stacked recurrent layers, each of `units` units; default 1. */
   layers?: number;
+  /** Make every layer bidirectional, merging its two directions this way; default: forward layers. */
+  bidirectional?: MergeMode;
   units: number;
   epochs: number;
   batchSize: number;
@@ -147,7 +149,7 @@ export function recurrentLayer(
     biasInitializer: 'zeros' as const,
   };
   if (isCustomCell(cell)) {
-    return tf.layers.rnn({ cell: customCell(tf, cell, config.units), ...(config.inputShape ? { inputShape: config.inputShape } : {}), returnSequences });
+    return customRnnLayer(tf, cell, { units: config.units, returnSequences, ...(config.inputShape ? { inputShape: config.inputShape } : {}) });
   }
   if (cell === 'gru') return tf.layers.gru({ ...common, recurrentActivation: 'sigmoid' });
   if (cell === 'rnn') return tf.layers.simpleRNN(common);
@@ -156,26 +158,53 @@ export function recurrentLayer(
   return tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid', unitForgetBias: false });
 }
 
+/** A recurrent layer as tfjs builds it: one direction, or both in a Bidirectional wrapper. */
+function directedLayer(
+  tf: Tf,
+  cell: CellKind,
+  merge: MergeMode | undefined,
+  config: { units: number; inputShape?: [number, number]; returnSequences: boolean; kernelInitializer: unknown; recurrentInitializer: unknown },
+) {
+  if (!merge) return recurrentLayer(tf, cell, config);
+  const { inputShape, ...inner } = config;
+  return tf.layers.bidirectional({
+    layer: recurrentLayer(tf, cell, inner) as unknown as Parameters<Tf['layers']['bidirectional']>[0]['layer'],
+    mergeMode: merge,
+    ...(inputShape ? { inputShape } : {}),
+  });
+}
+
+/** Seeded initial weights of one direction: Glorot-uniform kernel, orthogonal recurrent kernel, forget bias 1 (LSTM family), zero extras. */
+function initialDirection(tf: Tf, cell: CellKind, inputSize: number, units: number, seed: number, extra: Tensor | undefined): Tensor[] {
+  const G = gateCount(cell);
+  const kernel = tf.initializers.glorotUniform({ seed }).apply([inputSize, G * units]) as Tensor;
+  const rec = tf.tensor2d(orthogonalMatrix(units, G * units, seed + 2), [units, G * units]);
+  const bias = new Float32Array(G * units);
+  const forget = cell === 'lstm' || cell === 'peephole' ? GATE.forget : cell === 'cifg' ? CIFG_GATE.forget : -1;
+  if (forget >= 0) bias.fill(1, forget * units, (forget + 1) * units);
+  // Peephole weights and the reset-after recurrent bias start at zero.
+  return [kernel, rec, tf.tensor1d(bias), ...(extra ? [tf.zerosLike(extra)] : [])];
+}
+
 /**
  * `layerCount` stacked recurrent layers (every one but the last returns its
- * whole hidden sequence to the next) and a linear dense head. Each layer gets
- * its own seeds: Glorot-uniform kernel, orthogonal recurrent kernel, forget
- * bias 1 for the LSTM family.
+ * whole hidden sequence to the next), each bidirectional when `merge` is
+ * given, and a linear dense head. Each direction of each layer gets its own
+ * seeds (layer l: seed + 10 l, its backward direction seed + 10 l + 5; the
+ * head seed + 1), so one forward layer starts exactly as before stacking.
  */
-function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCount: number, seed: number): LayersModel {
+function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCount: number, merge: MergeMode | undefined, seed: number): LayersModel {
   const F = ds.featureNames.length;
-  const G = gateCount(cell);
   const model = tf.sequential();
-  // Layer l's seeds: seed + 10 l (+0 kernel, +2 recurrent kernel); the head keeps seed + 1, as with one layer.
   const layerSeed = (l: number) => seed + 10 * l;
   for (let l = 0; l < layerCount; l++) {
     model.add(
-      recurrentLayer(tf, cell, {
+      directedLayer(tf, cell, merge, {
         units,
         ...(l === 0 ? { inputShape: [ds.window, F] as [number, number] } : {}),
         returnSequences: l < layerCount - 1,
         kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed(l) }),
-        recurrentInitializer: 'zeros', // replaced below by a seeded orthogonal matrix
+        recurrentInitializer: 'zeros', // replaced below
       }),
     );
   }
@@ -188,20 +217,18 @@ function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCou
     }),
   );
   for (let l = 0; l < layerCount; l++) {
-    const recurrent = model.layers[l]!;
-    const inputSize = l === 0 ? F : units;
-    const [k, , , extra] = recurrent.getWeights();
-    // Custom cells start from zeros: their kernel gets the same seeded Glorot-uniform draw.
-    const kernel = isCustomCell(cell) ? tf.initializers.glorotUniform({ seed: layerSeed(l) }).apply([inputSize, G * units]) : k!;
-    const rec = tf.tensor2d(orthogonalMatrix(units, G * units, layerSeed(l) + 2), [units, G * units]);
-    // LSTM family: Keras unit_forget_bias, bias 0 except 1 for the forget gate.
-    const bias = new Float32Array(G * units);
-    const forget = cell === 'lstm' || cell === 'peephole' ? GATE.forget : cell === 'cifg' ? CIFG_GATE.forget : -1;
-    if (forget >= 0) bias.fill(1, forget * units, (forget + 1) * units);
-    const b = tf.tensor1d(bias);
-    // Peephole weights and the reset-after recurrent bias start at zero.
-    recurrent.setWeights(extra ? [kernel, rec, b, extra] : [kernel, rec, b]);
-    tf.dispose([rec, b, ...(kernel === k ? [] : [kernel])]);
+    const layer = model.layers[l]!;
+    const inputSize = l === 0 ? F : layerOutputSize({ units, backward: merge ? {} : undefined, merge });
+    const current = layer.getWeights();
+    const perDirection = current.length / (merge ? 2 : 1);
+    // Per direction: kernel, recurrent kernel, bias, and a fourth tensor for peephole / reset-after cells.
+    const extra = (first: number) => (perDirection === 4 ? current[first + 3] : undefined);
+    const weights = [
+      ...initialDirection(tf, cell, inputSize, units, layerSeed(l), extra(0)),
+      ...(merge ? initialDirection(tf, cell, inputSize, units, layerSeed(l) + 5, extra(perDirection)) : []),
+    ];
+    layer.setWeights(weights);
+    tf.dispose(weights);
   }
   return model;
 }
@@ -261,7 +288,8 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   if (ds.train.n === 0 || ds.validation.n === 0) throw new UserError('training needs at least one training and one validation window');
   const cell = opts.cell ?? 'lstm';
   const layerCount = opts.layers ?? 1;
-  const model = buildModel(tf, ds, cell, opts.units, layerCount, opts.seed);
+  const merge = opts.bidirectional;
+  const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, opts.seed);
   const optimizer = tf.train.adam(opts.learningRate);
   model.compile({ optimizer, loss: lossFn(tf, ds) });
   const rand = mulberry32(opts.seed ^ 0x5eed5eed);
@@ -305,23 +333,30 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
     }
     const F = ds.featureNames.length;
     const layers: FloatRecurrentLayer[] = [];
-    for (let l = 0; l < layerCount; l++) {
-      const [kernel, recurrentKernel, bias, extra] = model.layers[l]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
-      layers.push({
+    const direction = (w: Float32Array[], inputSize: number): FloatRecurrentLayer => {
+      const [kernel, recurrentKernel, bias, extra] = w;
+      return {
         cell,
-        inputSize: l === 0 ? F : opts.units,
+        inputSize,
         units: opts.units,
         kernel: kernel!,
         recurrentKernel: recurrentKernel!,
         bias: bias!,
         ...(cell === 'peephole' ? { peephole: extra! } : {}),
         ...(cell === 'gru-reset-after' ? { recurrentBias: extra! } : {}),
-      });
+      };
+    };
+    for (let l = 0; l < layerCount; l++) {
+      const w = model.layers[l]!.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+      const inputSize = l === 0 ? F : layerOutputSize(layers[l - 1]!);
+      if (!merge) layers.push(direction(w, inputSize));
+      else layers.push({ ...direction(w.slice(0, w.length / 2), inputSize), backward: direction(w.slice(w.length / 2), inputSize), merge });
     }
+    const headInput = layerOutputSize(layers[layerCount - 1]!);
     const [hk, hb] = model.layers[layerCount]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     return {
       layers,
-      head: { inputSize: opts.units, outputSize: outputCount(ds), kernel: hk!, bias: hb! },
+      head: { inputSize: headInput, outputSize: outputCount(ds), kernel: hk!, bias: hb! },
       epochsRun,
       bestEpoch,
       bestValLoss,
@@ -352,7 +387,7 @@ export function predictFloat(
   try {
     layers.forEach((layer, l) => {
       model.add(
-        recurrentLayer(tf, layer.cell, {
+        directedLayer(tf, layer.cell, layer.backward ? (layer.merge ?? 'concat') : undefined, {
           units: layer.units,
           ...(l === 0 ? { inputShape: [window, features] as [number, number] } : {}),
           returnSequences: l < layers.length - 1,
@@ -362,14 +397,15 @@ export function predictFloat(
       );
     });
     model.add(tf.layers.dense({ units: head.outputSize, activation: 'linear', kernelInitializer: 'zeros' }));
+    const directionWeights = (layer: FloatRecurrentLayer) => [
+      tf.tensor2d(layer.kernel, [layer.inputSize, gateCount(layer.cell) * layer.units]),
+      tf.tensor2d(layer.recurrentKernel, [layer.units, gateCount(layer.cell) * layer.units]),
+      tf.tensor1d(layer.bias),
+      ...(layer.peephole ? [tf.tensor1d(layer.peephole)] : []),
+      ...(layer.recurrentBias ? [tf.tensor1d(layer.recurrentBias)] : []),
+    ];
     const weights = [
-      ...layers.flatMap((layer) => [
-        tf.tensor2d(layer.kernel, [layer.inputSize, gateCount(layer.cell) * layer.units]),
-        tf.tensor2d(layer.recurrentKernel, [layer.units, gateCount(layer.cell) * layer.units]),
-        tf.tensor1d(layer.bias),
-        ...(layer.peephole ? [tf.tensor1d(layer.peephole)] : []),
-        ...(layer.recurrentBias ? [tf.tensor1d(layer.recurrentBias)] : []),
-      ]),
+      ...layers.flatMap((layer) => [...directionWeights(layer), ...(layer.backward ? directionWeights(layer.backward) : [])]),
       tf.tensor2d(head.kernel, [head.inputSize, head.outputSize]),
       tf.tensor1d(head.bias),
     ];

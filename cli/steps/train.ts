@@ -7,7 +7,7 @@ import { initBackend, type BackendPref } from '../../trainer/backend.ts';
 import { predictFloat, trainLstm } from '../../trainer/train.ts';
 import { accuracy, rmse } from '../../trainer/metrics.ts';
 import { createEpochProgress } from '../../trainer/progress.ts';
-import type { CellKind, FloatModel, TargetMode, Task } from '../../runtime/model.ts';
+import type { CellKind, FloatModel, MergeMode, TargetMode, Task } from '../../runtime/model.ts';
 import type { Split } from '../../trainer/windows.ts';
 import fs from 'node:fs';
 import { UserError } from '../../runtime/errors.ts';
@@ -31,6 +31,8 @@ export interface TrainStepOptions extends DataOptions {
   cell: CellKind;
   /** Stacked recurrent layers. */
   layers: number;
+  /** Every layer bidirectional with this merge; undefined: forward layers. */
+  bidirectional?: MergeMode;
   units: number;
   epochs: number;
   batchSize: number;
@@ -93,6 +95,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
     result = await trainLstm(dataset, {
       cell: o.cell,
       layers: o.layers,
+      bidirectional: o.bidirectional,
       units: o.units,
       epochs: o.epochs,
       batchSize: o.batchSize,
@@ -137,6 +140,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
         ...dataOptionsOf(o),
         cell: o.cell,
         layers: o.layers,
+        bidirectional: o.bidirectional ?? false,
         units: o.units,
         epochs: o.epochs,
         epochsRun: result.epochsRun,

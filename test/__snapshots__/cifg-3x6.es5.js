@@ -189,7 +189,7 @@ var lstmModel = (function () {
     return YF;
   }
 
-  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"cifg","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"cifg","inputSize":3,"units":6}],"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q1.14 int16","output":"int32 head accumulator"},"inputScales":[0.01873500703826664,0.023037212101493294,0.01948544735044945],"outputScale":0.00007507312808215148};
+  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"cifg","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"cifg","inputSize":3,"units":6}],"windowed":false,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q1.14 int16","output":"int32 head accumulator"},"inputScales":[0.01873500703826664,0.023037212101493294,0.01948544735044945],"outputScale":0.00007507312808215148};
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
 })();
 if (typeof exports !== "undefined") {

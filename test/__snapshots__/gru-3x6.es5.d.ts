@@ -34,6 +34,7 @@ export declare const info: {
       "units": 6
     }
   ],
+  "windowed": false,
   "outputSize": 1,
   "window": 8,
   "horizon": 1,

@@ -184,7 +184,7 @@ var lstmModel = (function () {
     return YF;
   }
 
-  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"gru","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"gru","inputSize":3,"units":6}],"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["update","reset","candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"none","output":"int32 head accumulator"},"inputScales":[0.019114787184347316,0.02030512667077733,0.018945072579571582],"outputScale":0.00008963739250119277};
+  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"gru","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"gru","inputSize":3,"units":6}],"windowed":false,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["update","reset","candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"none","output":"int32 head accumulator"},"inputScales":[0.019114787184347316,0.02030512667077733,0.018945072579571582],"outputScale":0.00008963739250119277};
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
 })();
 if (typeof exports !== "undefined") {

@@ -188,7 +188,7 @@ var lstmModel = (function () {
     return YF;
   }
 
-  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"gru-reset-after","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"gru-reset-after","inputSize":3,"units":6}],"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["update","reset","candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"none","output":"int32 head accumulator"},"inputScales":[0.018860683666439507,0.018489231274822566,0.021273278814601147],"outputScale":0.00006818804361923473};
+  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"gru-reset-after","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"gru-reset-after","inputSize":3,"units":6}],"windowed":false,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["update","reset","candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"none","output":"int32 head accumulator"},"inputScales":[0.018860683666439507,0.018489231274822566,0.021273278814601147],"outputScale":0.00006818804361923473};
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
 })();
 if (typeof exports !== "undefined") {

@@ -202,7 +202,7 @@ var lstmModel = (function () {
     return YF;
   }
 
-  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"lstm","task":"regression","inputSize":3,"units":8,"layers":[{"cell":"lstm","inputSize":3,"units":8}],"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["input","forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q2.13 int16","output":"int32 head accumulator"},"inputScales":[0.0198250211129977,0.022576959114375076,0.018043923565721886],"outputScale":0.00007705001791161815};
+  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"lstm","task":"regression","inputSize":3,"units":8,"layers":[{"cell":"lstm","inputSize":3,"units":8}],"windowed":false,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["input","forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q2.13 int16","output":"int32 head accumulator"},"inputScales":[0.0198250211129977,0.022576959114375076,0.018043923565721886],"outputScale":0.00007705001791161815};
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
 })();
 if (typeof exports !== "undefined") {

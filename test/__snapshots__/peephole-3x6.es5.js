@@ -213,7 +213,7 @@ var lstmModel = (function () {
     return YF;
   }
 
-  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"peephole","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"peephole","inputSize":3,"units":6}],"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["input","forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q3.12 int16","output":"int32 head accumulator"},"inputScales":[0.018696702371432086,0.020200678682702734,0.021170319534662203],"outputScale":0.00007903718895564868};
+  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"peephole","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"peephole","inputSize":3,"units":6}],"windowed":false,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["input","forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q3.12 int16","output":"int32 head accumulator"},"inputScales":[0.018696702371432086,0.020200678682702734,0.021170319534662203],"outputScale":0.00007903718895564868};
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
 })();
 if (typeof exports !== "undefined") {

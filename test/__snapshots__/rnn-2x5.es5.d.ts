@@ -34,6 +34,7 @@ export declare const info: {
       "units": 5
     }
   ],
+  "windowed": false,
   "outputSize": 2,
   "window": 8,
   "horizon": 1,

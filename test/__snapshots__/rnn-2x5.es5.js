@@ -146,7 +146,7 @@ var lstmModel = (function () {
     return YF;
   }
 
-  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"rnn","task":"regression","inputSize":2,"units":5,"layers":[{"cell":"rnn","inputSize":2,"units":5}],"outputSize":2,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1"],"targetNames":["y0","y1"],"classLabels":[],"gateOrder":["candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"none","output":"int32 head accumulator"},"inputScales":[0.01580852598655881,0.021005549768763263],"outputScale":0.00009154851775704406};
+  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"rnn","task":"regression","inputSize":2,"units":5,"layers":[{"cell":"rnn","inputSize":2,"units":5}],"windowed":false,"outputSize":2,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1"],"targetNames":["y0","y1"],"classLabels":[],"gateOrder":["candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"none","output":"int32 head accumulator"},"inputScales":[0.01580852598655881,0.021005549768763263],"outputScale":0.00009154851775704406};
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
 })();
 if (typeof exports !== "undefined") {

@@ -44,6 +44,7 @@ export declare const info: {
       "units": 4
     }
   ],
+  "windowed": false,
   "outputSize": 2,
   "window": 8,
   "horizon": 1,

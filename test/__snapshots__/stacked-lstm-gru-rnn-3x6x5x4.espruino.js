@@ -37,7 +37,7 @@ var lstmModel = (function (previousPretokenise) {
   var B_0_B64 = "hPj///zv///V/f//FP7//+AOAAAJAQAA4AcAALgOAAB1FwAAtf7//2YRAAA4CgAALA0AAMMAAABE5v//l/7//5fy//8+AgAAGgIAAJ7x///1BQAA4QsAAB4UAADg8///";
   // M_0: gate multipliers int32 [24]: gateInQ12 = (acc * M_0[r] + 2^14) >> 15 (layer 0)
   var M_0_B64 = "fi4AAEc7AACZSwAAb1EAAPR5AAD5WwAAW2QAAOo5AAD6SQAApmUAAP1jAAD4dAAAJnUAAOdRAAAVSwAAP2EAABMvAAA4agAAY0YAAEpGAAClbQAA72QAAGJdAACqVwAA";
-  // W_1: gate weights int8 [3*5 rows (update, reset, candidate)][11 = 6 h of layer 0 + 5 h], row = gate*5 + unit (layer 1)
+  // W_1: gate weights int8 [3*5 rows (update, reset, candidate)][11 = 6 from layer 0 + 5 h], row = gate*5 + unit (layer 1)
   var W_1_B64 = "AyuWhn98qRpzOenhhD24fwDoPImFeluKdt5wga8/EnASX39nQDHLNIZfz4OmlOOBDyhX84HpDnWW7qX+957/f4Qj0sFdcX+8s+MIte2t1EyiywN/lVY0PGaFgaAKGACv7w8pf1OKtO1ihXBkwUbaf/B4MP4+ULcSvQO4Zrzi0oHZf/9IykucU7oFf70Ri58VBYHwGrO83rx0uoN/1VsZvOmTwxst";
   // B_1: gate biases int32 [15] in accumulator units (layer 1)
   var B_1_B64 = "eR4AAJEIAAAp2f//2gYAAPz2//8GHgAAc0cAAPv+//+tSgAAmvj//84YAACtBgAAXgAAAHXy//+8EQAA";
@@ -45,7 +45,7 @@ var lstmModel = (function (previousPretokenise) {
   var M_1_B64 = "uywAAIkqAABLLgAA+S0AAI0pAADzLgAA1ywAAPovAAAmKwAAFy0AANMrAAB/KgAA0SwAANEqAACpLwAA";
   // RB_1: recurrent bias of the candidate rows, int32 [5] in accumulator units (scaled by r with U_h h) (layer 1)
   var RB_1_B64 = "tt7//3vt///t7///i/z//5EJAAA=";
-  // W_2: gate weights int8 [1*4 rows (candidate)][9 = 5 h of layer 1 + 4 h], row = gate*4 + unit (layer 2)
+  // W_2: gate weights int8 [1*4 rows (candidate)][9 = 5 from layer 1 + 4 h], row = gate*4 + unit (layer 2)
   var W_2_B64 = "xC1Rxk1//6fpVpQXqIFA586rz/IPlvTCf49j8b6DNV7DL9N/";
   // B_2: gate biases int32 [4] in accumulator units (layer 2)
   var B_2_B64 = "KgcAAOPw///n6///VBoAAA==";
@@ -338,7 +338,8 @@ var lstmModel = (function (previousPretokenise) {
       if (h > 127) h = 127; else if (h < -128) h = -128;
       H_2[u] = h;
     }
-    // head: Y[k] = Σ D[k,j] h[j] + DB[k] (h of layer 2)
+    // the head reads h of layer 2
+    // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 2; k++) {
       if (native) Y[k] = E.convolve(RD[k], H_2, 0) + DB[k];
       else {
@@ -369,7 +370,7 @@ var lstmModel = (function (previousPretokenise) {
     return YF;
   }
 
-  var info = {"globalName":"lstmModel","target":"espruino","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"lstm","task":"regression","inputSize":3,"units":4,"layers":[{"cell":"lstm","inputSize":3,"units":6},{"cell":"gru-reset-after","inputSize":6,"units":5},{"cell":"rnn","inputSize":5,"units":4}],"outputSize":2,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0","y1"],"classLabels":[],"gateOrder":["input","forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"layer 0: Q2.13 int16; layer 1: none; layer 2: none","output":"int32 head accumulator"},"inputScales":[0.02040377564317598,0.02069725014093354,0.016528544463510587],"outputScale":0.000079398204785163};
+  var info = {"globalName":"lstmModel","target":"espruino","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"lstm","task":"regression","inputSize":3,"units":4,"layers":[{"cell":"lstm","inputSize":3,"units":6},{"cell":"gru-reset-after","inputSize":6,"units":5},{"cell":"rnn","inputSize":5,"units":4}],"windowed":false,"outputSize":2,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0","y1"],"classLabels":[],"gateOrder":["input","forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"layer 0: Q2.13 int16; layer 1: none; layer 2: none","output":"int32 head accumulator"},"inputScales":[0.02040377564317598,0.02069725014093354,0.016528544463510587],"outputScale":0.000079398204785163};
   if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: HS, c: C, gates: G } };
 })(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);

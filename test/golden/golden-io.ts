@@ -35,13 +35,20 @@ const ADDED_DEFAULTS: Record<string, unknown> = { peepholeMultiplier: [], peepho
 export function modelFromJson(json: Record<string, unknown>): QuantizedModel {
   const q = structuredClone(json) as Record<string, Record<string, unknown>>;
   // Files written before stacked layers hold the one layer in `recurrent`.
-  const layers = ((q.layers as unknown as Record<string, unknown>[] | undefined) ?? [q.recurrent]).map((l) => ({ ...ADDED_DEFAULTS, ...l }));
+  const withDefaults = (l: Record<string, unknown>): Record<string, unknown> => ({
+    ...ADDED_DEFAULTS,
+    ...l,
+    ...(l.backward ? { backward: withDefaults(l.backward as Record<string, unknown>) } : {}),
+  });
+  const layers = ((q.layers as unknown as Record<string, unknown>[] | undefined) ?? [q.recurrent]).map(withDefaults);
+  // Every direction of every layer (a bidirectional layer's backward one too).
+  const directions = layers.flatMap((l) => [l, ...(l.backward ? [l.backward as Record<string, unknown>] : [])]);
   delete q.recurrent;
   const typed = (values: number[], kind: 'i8' | 'i16' | 'i32') =>
     kind === 'i8' ? Int8Array.from(values) : kind === 'i16' ? Int16Array.from(values) : Int32Array.from(values);
   for (const [path, kind] of Object.entries(TYPED)) {
     const [a, b] = path.split('.');
-    if (a === 'layers') for (const l of layers) l[b] = typed(l[b] as number[], kind);
+    if (a === 'layers') for (const l of directions) l[b] = typed(l[b] as number[], kind);
     else q[a][b] = typed(q[a][b] as number[], kind);
   }
   return { ...q, layers } as unknown as QuantizedModel;

@@ -20,6 +20,12 @@ const CASES = [
     lengths: [24, 16],
     extremes: 0.1,
   },
+  {
+    file: 'bidirectional-gru-concat-lstm-sum-3x5x4.json',
+    spec: { seed: 50, inputSize: 3, units: 5, outputSize: 2, weightRange: 1.5, biasRange: 1, window: 6, cell: 'gru' as const, bidirectional: 'concat' as const, stacked: [{ cell: 'lstm' as const, units: 4, bidirectional: 'sum' as const }] },
+    lengths: [14, 5],
+    extremes: 0.1,
+  },
   { file: 'rnn-2x5.json', spec: { seed: 45, inputSize: 2, units: 5, outputSize: 2, weightRange: 1.5, biasRange: 1, cell: 'rnn' as const }, lengths: [24, 16], extremes: 0.1 },
 ];
 const only = process.argv[2];

@@ -179,6 +179,24 @@ describe('trainLstm', () => {
     expect(close(fresh.layers[0].kernel, single.layers[0].kernel)).toBe(true);
   });
 
+  it.each(['concat', 'sum'] as const)('trains bidirectional layers (%s): both directions learn, sizes chain, no tensor leaks', async (merge) => {
+    const ds = sineDataset();
+    const before = tf.memory().numTensors;
+    const res = await trainLstm(ds, opts({ cell: 'cifg', layers: 2, units: 4, epochs: 5, bidirectional: merge }));
+    expect(tf.memory().numTensors).toBe(before);
+    const width = merge === 'concat' ? 8 : 4;
+    expect(res.layers.map((l) => [l.inputSize, l.units, l.merge, l.backward?.inputSize])).toEqual([
+      [1, 4, merge, 1],
+      [width, 4, merge, width],
+    ]);
+    expect(res.head.inputSize).toBe(width);
+    // The two directions start from different seeds and end different.
+    expect(res.layers[0].backward!.kernel).not.toEqual(res.layers[0].kernel);
+    expect(res.history.loss[4]).toBeLessThan(res.history.loss[0]! * 0.3);
+    const pred = predictFloat(tf, res.layers, res.head, ds.test.x, ds.test.n, ds.window, 1);
+    expect(rmse(pred, ds.test.y, ds.outputNorm)).toBeLessThan(0.5 * persistenceRmse(ds, ds.test)!);
+  });
+
   it('is deterministic for a seed, different across seeds, and leaks no tensors', async () => {
     const ds = sineDataset();
     const before = tf.memory().numTensors;

@@ -1,0 +1,129 @@
+/**
+ * Window models (docs/NUMERICS.md §5h): a model with a bidirectional layer
+ * keeps its last `window` int8 inputs in a ring and, at every step, runs each
+ * layer over them from a zero state, forward and (bidirectional layers)
+ * backward; the layer above reads the merged sequence, the head the merge of
+ * the forward h after the last step and the backward h after the first.
+ * This file emits that state and step; the cell bodies come from
+ * emit-cells.ts, the weights and the head from emit-module.ts.
+ */
+import { gateCount, gateNames, hasCellState, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
+import type { CodeBuilder } from './builder.ts';
+import { emitCellStep, type LayerNames } from './emit-cells.ts';
+import { emitSaturateInt8, roundShiftText } from './emit-primitives.ts';
+
+/** One direction of one layer, with the names of its arrays. */
+export interface DirectionPlan {
+  layer: QuantRecurrentLayer;
+  l: number;
+  backward: boolean;
+  n: LayerNames;
+}
+
+/** Name of the int8 sequence layer l passes up ([window][output size]). */
+const seqName = (l: number) => `SQ_${l}`;
+
+export function emitWindowState(b: CodeBuilder, q: QuantizedModel, plans: DirectionPlan[], espruino: boolean): void {
+  const { layers, window: W } = q;
+  const NI = layers[0].inputSize;
+  const total = (f: (p: DirectionPlan) => number) => plans.reduce((s, p) => s + f(p), 0);
+  b.comment(`the last ${W} inputs: a ring of int8 rows, XP the oldest, XN how many (fewer than ${W} right after reset())`);
+  b.line(`var XS = new Int8Array(${W * NI}), XP = 0, XN = 0;`);
+  b.line(`var HS = new Int8Array(${total((p) => p.layer.units)}); // every direction's h after the step, Q0.7 (layer 0 forward, backward, layer 1, ...)`);
+  b.line(`var C = new Int16Array(${total((p) => (hasCellState(p.layer.cell) ? p.layer.units : 0))}); // cell states, same order`);
+  b.line(`var G = new Int16Array(${total((p) => gateCount(p.layer.cell) * p.layer.units)}); // gate outputs Q0.15, same order`);
+  let cStart = 0;
+  let gStart = 0;
+  for (const { layer, l, backward, n } of plans) {
+    const NU = layer.units;
+    const rows = gateCount(layer.cell) * NU;
+    const withCell = hasCellState(layer.cell);
+    const K = layer.cellIntBits;
+    b.comment(`layer ${l} ${backward ? 'backward' : 'forward'}: ${layer.cell}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`);
+    b.line(`var ${n.V} = new Int8Array(${layer.inputSize + NU}); // v = [input, h]`);
+    b.line(`var ${n.H} = new Int8Array(${n.V}.buffer, ${layer.inputSize}, ${NU});`);
+    if (withCell) b.line(`var ${n.C} = new Int16Array(C.buffer, ${cStart * 2}, ${NU});`);
+    b.line(`var ${n.G} = new Int16Array(G.buffer, ${gStart * 2}, ${rows});`);
+    if (layer.cell === 'gru') b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
+    if (layer.cell === 'gru-reset-after' && espruino) b.line(`var ${n.XV} = new Int8Array(${n.V}.buffer, 0, ${layer.inputSize}); // the input part of v`);
+    cStart += withCell ? NU : 0;
+    gStart += rows;
+  }
+  layers.forEach((layer, l) => {
+    const width = layerOutputSize(layer);
+    if (l < layers.length - 1) {
+      b.line(`var ${seqName(l)} = new Int8Array(${W * width}); // what layer ${l} passes up, per step: ${layer.backward ? (layer.merge === 'sum' ? 'h_f + h_b (Q1.6)' : '[h_f, h_b] (Q0.7)') : 'h (Q0.7)'}`);
+    } else if (layer.backward) {
+      b.line(`var TOP = new Int8Array(${width}); // what the head reads: ${layer.merge === 'sum' ? 'h_f + h_b (Q1.6)' : '[h_f, h_b] (Q0.7)'}`);
+    }
+  });
+}
+
+export function emitWindowStep(
+  b: CodeBuilder,
+  q: QuantizedModel,
+  plans: DirectionPlan[],
+  ctx: { tables: { sigmoidLast: number; tanhLast: number }; espruino: boolean },
+): void {
+  const { layers, window: W } = q;
+  const NI = layers[0].inputSize;
+  const L = layers.length;
+  b.comment(`the input joins the ring: XS[(XP + XN - 1) % ${W}] = sat8(xq); when full, it replaces the oldest`);
+  b.line(`if (XN < ${W}) XN++; else XP = (XP + 1) % ${W};`);
+  b.line(`sl = ((XP + XN - 1) % ${W}) * ${NI};`);
+  b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
+    b.line('z = xq[i];');
+    emitSaturateInt8(b, 'z');
+    b.line('XS[sl + i] = z;');
+  });
+  let hOffset = 0;
+  for (const plan of plans) {
+    const { layer, l, backward, n } = plan;
+    const owner = layers[l];
+    const NU = layer.units;
+    const width = layerOutputSize(owner);
+    const IN = layer.inputSize;
+    const gru = layer.cell === 'gru';
+    b.comment(`==== layer ${l} ${backward ? 'backward: steps XN-1 .. 0' : 'forward: steps 0 .. XN-1'}, from a zero state`);
+    b.line(`for (u = 0; u < ${NU}; u++) ${n.H}[u] = 0;`);
+    if (hasCellState(layer.cell)) b.line(`for (u = 0; u < ${NU}; u++) ${n.C}[u] = 0;`);
+    b.block(backward ? 'for (ts = XN - 1; ts >= 0; ts--) {' : 'for (ts = 0; ts < XN; ts++) {', () => {
+      if (l === 0) {
+        b.line(`sl = ((XP + ts) % ${W}) * ${NI};`);
+        b.line(`for (i = 0; i < ${IN}; i++) ${gru ? `${n.V}[i] = ${n.VR}[i] = XS[sl + i]` : `${n.V}[i] = XS[sl + i]`};`);
+      } else {
+        b.line(`sl = ts * ${IN};`);
+        b.line(`for (i = 0; i < ${IN}; i++) ${gru ? `${n.V}[i] = ${n.VR}[i] = ${seqName(l - 1)}[sl + i]` : `${n.V}[i] = ${seqName(l - 1)}[sl + i]`};`);
+      }
+      emitCellStep({ b, layer, n, tables: ctx.tables, espruino: ctx.espruino });
+      if (l < L - 1) {
+        const SQ = seqName(l);
+        if (!backward) b.line(`for (u = 0; u < ${NU}; u++) ${SQ}[ts * ${width} + u] = ${n.H}[u];`);
+        else if (owner.merge === 'sum') {
+          b.comment('merge sum: sat8((h_f + h_b + 1) >> 1)   (Q0.7 + Q0.7 -> Q1.6)');
+          b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
+            b.line(`h = ${roundShiftText(`${SQ}[ts * ${width} + u] + ${n.H}[u]`, 1)};`);
+            emitSaturateInt8(b, 'h');
+            b.line(`${SQ}[ts * ${width} + u] = h;`);
+          });
+        } else b.line(`for (u = 0; u < ${NU}; u++) ${SQ}[ts * ${width} + ${NU} + u] = ${n.H}[u];`);
+      }
+    });
+    b.line(`for (u = 0; u < ${NU}; u++) HS[${hOffset} + u] = ${n.H}[u];`);
+    hOffset += NU;
+    if (backward && l === L - 1) {
+      const forward = plans.find((p) => p.l === l && !p.backward)!.n;
+      if (owner.merge === 'sum') {
+        b.comment('the head reads sat8((h_f + h_b + 1) >> 1): forward h after the last step, backward h after the first');
+        b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
+          b.line(`h = ${roundShiftText(`${forward.H}[u] + ${n.H}[u]`, 1)};`);
+          emitSaturateInt8(b, 'h');
+          b.line('TOP[u] = h;');
+        });
+      } else {
+        b.comment('the head reads [h_f, h_b]: forward h after the last step, backward h after the first');
+        b.line(`for (u = 0; u < ${NU}; u++) { TOP[u] = ${forward.H}[u]; TOP[${NU} + u] = ${n.H}[u]; }`);
+      }
+    }
+  }
+}

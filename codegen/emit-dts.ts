@@ -31,7 +31,11 @@ export declare const info: ${JSON.stringify(info, null, 2).replace(/\n/g, '\n')}
 
 ${
   q.task === 'classification'
-    ? `/** The index of the largest score of the last step (the first on ties); info.classLabels[i] is its label. */
+    ? `/** ${
+        q.headActivation === 'sigmoid'
+          ? 'Sigmoid head: 1 when the last step\'s logit is positive, else 0'
+          : 'The index of the largest score of the last step (the first on ties)'
+      }; info.classLabels[i] is its label. */
 export declare function classIndex(): number;
 
 `

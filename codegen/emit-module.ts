@@ -47,6 +47,7 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     modelSha256: options.modelSha256,
     cell: first.cell,
     task: q.task,
+    headActivation: q.headActivation,
     inputSize: first.inputSize,
     /** Units of the last layer (the head's input). */
     units: last.units,
@@ -399,7 +400,11 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   });
   b.line('');
 
-  if (q.task === 'classification') {
+  if (q.task === 'classification' && q.headActivation === 'sigmoid') {
+    b.comment('Classification, sigmoid head: class 1 when the last step\'s logit is positive (σ > 1/2), else 0; info.classLabels[i] is its label.');
+    b.block('function classIndex() {', () => b.line('return Y[0] > 0 ? 1 : 0;'));
+    b.line('');
+  } else if (q.task === 'classification') {
     b.comment('Classification: the index of the largest score of the last step (the first on ties); info.classLabels[i] is its label.');
     b.block('function classIndex() {', () => {
       b.line('var k, best = 0;');

@@ -313,6 +313,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     window: model.window,
     horizon: model.horizon,
     targetMode: model.targetMode,
+    headActivation: model.headActivation,
     baseFeatures: [...model.baseFeatures],
     inputNorm: { mean: [...model.inputNorm.mean], std: [...model.inputNorm.std] },
     outputNorm: { mean: [...model.outputNorm.mean], std: [...model.outputNorm.std] },

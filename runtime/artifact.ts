@@ -18,7 +18,9 @@ import {
   MERGE_MODES,
   lastLayer,
   layerOutputSize,
+  defaultHead,
   type CellKind,
+  type HeadActivation,
   type MergeMode,
   type FloatModel,
   type FloatRecurrentLayer,
@@ -104,6 +106,7 @@ function headerToPb(m: ModelHeader): Pb {
     window: m.window,
     horizon: m.horizon,
     targetMode: m.targetMode,
+    headActivation: m.headActivation,
     baseFeatures: m.baseFeatures,
     inputNorm: pbNorm(m.inputNorm),
     outputNorm: pbNorm(m.outputNorm),
@@ -292,6 +295,8 @@ function commonFromPb(o: Pb) {
     window: o.window as number,
     horizon: o.horizon as number,
     targetMode: o.targetMode as TargetMode,
+    // Files written before the field existed: the activation their task implies.
+    headActivation: (o.headActivation || defaultHead(o.task as Task)) as HeadActivation,
     baseFeatures: [...((o.baseFeatures as number[] | undefined) ?? [])],
     inputNorm: normFromPb(o.inputNorm, 'inputNorm'),
     outputNorm: normFromPb(o.outputNorm, 'outputNorm'),
@@ -403,7 +408,7 @@ function count(name: string, a: ArrayLike<unknown>, expected: number, formula: s
   if (a.length !== expected) throw new Invalid(`${name} has ${a.length} entries; expected ${expected} (${formula})`);
 }
 
-type Common = Pick<FloatModel, 'task' | 'featureNames' | 'targetNames' | 'classLabels' | 'window' | 'horizon' | 'targetMode' | 'baseFeatures' | 'inputNorm' | 'outputNorm'>;
+type Common = Pick<FloatModel, 'task' | 'featureNames' | 'targetNames' | 'classLabels' | 'window' | 'horizon' | 'targetMode' | 'headActivation' | 'baseFeatures' | 'inputNorm' | 'outputNorm'>;
 
 /** Checks shared by both kinds; sizes come from the model's layers. */
 function validateCommon(m: Common, inputSize: number, units: number, head: { inputSize: number; outputSize: number }, p: Provenance): void {
@@ -414,6 +419,10 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
   if (head.inputSize !== units) throw new Invalid(`head.inputSize is ${head.inputSize}; expected ${units} (units of the last layer)`);
   int('window', m.window, 1);
   int('horizon', m.horizon, 0);
+  const allowed: readonly HeadActivation[] = m.task === 'regression' ? ['linear'] : ['softmax', 'sigmoid'];
+  if (!allowed.includes(m.headActivation)) {
+    throw new Invalid(`headActivation is ${JSON.stringify(m.headActivation)}; expected ${allowed.join(' or ')} for ${m.task}`);
+  }
   if (m.targetMode !== 'level' && m.targetMode !== 'change') {
     throw new Invalid(`targetMode is ${JSON.stringify(m.targetMode)}; expected "level" or "change"`);
   }
@@ -435,7 +444,9 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
     vec('outputNorm.std', m.outputNorm.std, O, 'head.outputSize');
   } else {
     count('targetNames', m.targetNames, 1, 'the label column');
-    vec('classLabels', m.classLabels, O, 'head.outputSize');
+    // Softmax: one output per class. Sigmoid: two classes, one output (the logit of class 1).
+    vec('classLabels', m.classLabels, m.headActivation === 'sigmoid' ? 2 : O, m.headActivation === 'sigmoid' ? 'two classes for a sigmoid head' : 'head.outputSize');
+    if (m.headActivation === 'sigmoid') count('head outputs', { length: O }, 1, 'one logit for a sigmoid head');
     count('outputNorm.mean', m.outputNorm.mean, 0, 'empty for classification');
     count('outputNorm.std', m.outputNorm.std, 0, 'empty for classification');
   }

@@ -93,6 +93,16 @@ export type Task = 'regression' | 'classification';
  */
 export type TargetMode = 'level' | 'change';
 
+/**
+ * The head's output activation: 'linear' (regression), 'softmax' (classes:
+ * one logit per class) or 'sigmoid' (two classes: one logit, class 1 when it
+ * is positive). The device returns the raw integer scores either way; the
+ * activation lives in the training loss and in `classIndex()`.
+ */
+export type HeadActivation = 'linear' | 'sigmoid' | 'softmax';
+export const HEAD_ACTIVATIONS: readonly HeadActivation[] = ['linear', 'sigmoid', 'softmax'];
+export const defaultHead = (task: Task): HeadActivation => (task === 'regression' ? 'linear' : 'softmax');
+
 export interface Provenance {
   /** Where the training data came from (path or package name). */
   data: string;
@@ -178,6 +188,8 @@ export interface ModelHeader {
   window: number;
   horizon: number;
   targetMode: TargetMode;
+  /** The head's activation (see HeadActivation). */
+  headActivation: HeadActivation;
   /** 'change' mode: the feature index each output is added to; otherwise empty. */
   baseFeatures: number[];
   inputNorm: Normalization;

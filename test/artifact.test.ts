@@ -355,3 +355,24 @@ describe('format versions', () => {
     expect(userError(() => encodeFloatModel(f))).toBe('cannot encode float model: layers[1].inputSize is 4; expected 5 (the output of layers[0])');
   });
 });
+
+describe('head activation', () => {
+  it('a file without one (written before the field) reads as its task implies: linear or softmax', () => {
+    for (const [task, expected] of [['regression', 'linear'], ['classification', 'softmax']] as const) {
+      const model = makeFloatModel({ seed: 3, inputSize: 2, units: 3, outputSize: 2, task });
+      const bytes = forgeEdited(encodeFloatModel(model), FloatModelPb, (o) => (o.headActivation = ''));
+      expect((decodeArtifact(bytes, 'old.pb').model as typeof model).headActivation).toBe(expected);
+    }
+  });
+
+  it('refuses a head that does not fit the task or the outputs', () => {
+    const regression = makeFloatModel({ seed: 3, inputSize: 2, units: 3, outputSize: 1 });
+    expect(userError(() => encodeFloatModel({ ...regression, headActivation: 'sigmoid' }))).toBe(
+      'cannot encode float model: headActivation is "sigmoid"; expected linear for regression',
+    );
+    const classes = makeFloatModel({ seed: 3, inputSize: 2, units: 3, outputSize: 3, task: 'classification' });
+    expect(userError(() => encodeFloatModel({ ...classes, headActivation: 'sigmoid' }))).toBe(
+      'cannot encode float model: classLabels has 3 values; expected 2 (two classes for a sigmoid head)',
+    );
+  });
+});

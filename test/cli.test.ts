@@ -138,6 +138,38 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect((await run(['train', '--layers', '0'])).stderr).toMatch(/--layers.*expected an integer from 1 to 8/);
   });
 
+  it('--head sigmoid on two classes: one logit, accuracy float vs int8, exact parity; wrong heads are refused', async () => {
+    const rows = ['a,b,flag'];
+    for (let t = 0; t < 600; t++) {
+      const a = Math.sin(t / 7);
+      rows.push(`${a.toFixed(4)},${Math.cos(t / 5).toFixed(4)},${a > 0.2 ? 1 : 0}`);
+    }
+    fs.writeFileSync(path.join(tmp, 'flags.csv'), rows.join('\n') + '\n');
+    const common = ['--data', 'flags.csv', '--features', 'a,b', '--label', 'flag', '--horizon', '0', '--window', '6', '--units', '6', '--epochs', '4', '--batch-size', '32', '--quiet'];
+    const train = await run(['train', ...common, '--head', 'sigmoid', '--out', 'f.float.pb']);
+    expect(train.code, train.stderr).toBe(0);
+    const quant = await run(['quantize', 'f.float.pb', '--out', 'f.q.pb', '--report', 'f.json', '--json']);
+    expect(quant.code, quant.stderr).toBe(0);
+    const m = quant.lastJson().metrics;
+    expect(m.name).toBe('accuracy');
+    expect(m.float).toBeGreaterThan(0.75);
+    expect(m.int8).toBeGreaterThan(0.75);
+    const gen = await run(['codegen', 'f.q.pb', '--out-dir', 'fgen']);
+    expect(gen.code, gen.stderr).toBe(0);
+    const info = fs.readFileSync(path.join(tmp, 'fgen', 'model.es5.d.ts'), 'utf8');
+    expect(info).toContain('"headActivation": "sigmoid"');
+    expect(info).toContain('"outputSize": 1');
+    const sim = await run(['simulate', 'f.q.pb', '--code', 'fgen/model.es5.js', '--windows', '10', '--json']);
+    expect(sim.lastJson().parity.mismatches).toBe(0);
+    fs.writeFileSync(path.join(tmp, 'three.csv'), rows.map((r, t) => (t === 0 ? 'a,b,state' : `${r.split(',').slice(0, 2).join(',')},${t % 3}`)).join('\n') + '\n');
+    const threeClasses = await run(['train', '--data', 'three.csv', '--features', 'a,b', '--label', 'state', '--horizon', '0', '--window', '6', '--head', 'sigmoid', '--epochs', '1', '--out', 'x.pb']);
+    expect(threeClasses.code).not.toBe(0);
+    expect(threeClasses.stderr).toMatch(/a sigmoid head needs exactly two classes; the label column has 3 \(0, 1, 2\): use --head softmax/);
+    const regression = await run(['train', '--data', csv, '--features', 'a', '--target', 'a', '--head', 'softmax', '--epochs', '1', '--out', 'x.pb']);
+    expect(regression.stderr).toMatch(/a softmax head is for classification \(--label\); regression targets use the linear head/);
+    expect(fs.existsSync(path.join(tmp, 'x.pb'))).toBe(false);
+  });
+
   it('--bidirectional sum: a window model through every command, exact parity', async () => {
     const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '6', '--cell', 'gru', '--bidirectional', 'sum', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 'b.float.pb', '--quiet']);
     expect(train.code, train.stderr).toBe(0);

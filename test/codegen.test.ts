@@ -122,7 +122,7 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
 describe('classification models', () => {
   it('export classIndex(): the argmax of the last step\'s scores, first on ties, on every engine', async () => {
     const base = randomQuantizedModel({ seed: 17, inputSize: 2, units: 5, outputSize: 3 });
-    const q: QuantizedModel = { ...base, task: 'classification', targetNames: ['label'], classLabels: [2, 5, 9], outputNorm: { mean: [], std: [] } };
+    const q: QuantizedModel = { ...base, task: 'classification', headActivation: 'softmax', targetNames: ['label'], classLabels: [2, 5, 9], outputNorm: { mean: [], std: [] } };
     for (const target of TARGETS) {
       const code = emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' });
       expect(emitDts(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' })).toContain('export declare function classIndex(): number;');
@@ -132,6 +132,26 @@ describe('classification models', () => {
         const y = Array.from(sim.stepQ(xq));
         return y.indexOf(Math.max(...y));
       });
+      const driver = `(function () { var out = typeof print === "function" ? print : function (s) { console.log(s); }; var xs = ${JSON.stringify(segs[0].map((x) => Array.from(x)))}, t, s = ""; m.reset(); for (t = 0; t < xs.length; t++) { m.stepQ(xs[t]); s += (t ? "," : "") + m.classIndex(); } out("C " + s); out("END"); })();`;
+      for (const engine of availableEngines().engines) {
+        const line = (await engine.run(code + driver)).find((l) => l.startsWith('C '))!;
+        expect(line.trim().slice(2).split(',').map(Number), `${target} on ${engine.name}`).toEqual(expected);
+      }
+    }
+  });
+});
+
+describe('sigmoid head', () => {
+  it('classIndex() is 1 exactly when the logit is positive, on every engine', async () => {
+    const base = randomQuantizedModel({ seed: 18, inputSize: 2, units: 5, outputSize: 1 });
+    const q: QuantizedModel = { ...base, task: 'classification', headActivation: 'sigmoid', targetNames: ['label'], classLabels: [0, 1], outputNorm: { mean: [], std: [] } };
+    const segs = randomSegments(18, 2, [60]);
+    const sim = new Simulator(q);
+    const expected = segs[0].map((xq) => (sim.stepQ(xq)[0] > 0 ? 1 : 0));
+    expect(new Set(expected).size).toBe(2); // both classes occur, so the check can fail either way
+    for (const target of TARGETS) {
+      const code = emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' });
+      expect(code).toContain('return Y[0] > 0 ? 1 : 0;');
       const driver = `(function () { var out = typeof print === "function" ? print : function (s) { console.log(s); }; var xs = ${JSON.stringify(segs[0].map((x) => Array.from(x)))}, t, s = ""; m.reset(); for (t = 0; t < xs.length; t++) { m.stepQ(xs[t]); s += (t ? "," : "") + m.classIndex(); } out("C " + s); out("END"); })();`;
       for (const engine of availableEngines().engines) {
         const line = (await engine.run(code + driver)).find((l) => l.startsWith('C '))!;

@@ -151,6 +151,7 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
     window,
     horizon: 1,
     targetMode: 'level',
+    headActivation: 'linear',
     baseFeatures: [],
     inputNorm,
     outputNorm,

@@ -49,9 +49,11 @@ export function rmsePerTarget(predNorm: ArrayLike<number>, trueNorm: ArrayLike<n
 /** Fraction of rows whose argmax over `logits` ([n][classes]) equals the class index in `labels` ([n]). */
 export function accuracy(logits: ArrayLike<number>, labels: ArrayLike<number>, classes: number): number {
   const n = labels.length;
-  if (logits.length !== n * classes) throw new Error(`accuracy: ${logits.length} logits for ${n} rows of ${classes} classes`);
+  // Two classes and one logit per row: a sigmoid head, class 1 when the logit is positive.
+  const binary = classes === 2 && logits.length === n;
+  if (!binary && logits.length !== n * classes) throw new Error(`accuracy: ${logits.length} logits for ${n} rows of ${classes} classes`);
   let hit = 0;
-  for (let k = 0; k < n; k++) if (argmax(logits, k, classes) === labels[k]) hit++;
+  for (let k = 0; k < n; k++) if ((binary ? (logits[k]! > 0 ? 1 : 0) : argmax(logits, k, classes)) === labels[k]) hit++;
   return n === 0 ? NaN : hit / n;
 }
 

@@ -19,7 +19,7 @@
  * works too but prints a "slowness" warning above 2000 elements, i.e. units >= 23);
  * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
  */
-import { CIFG_GATE, GATE, gateCount, layerOutputSize, type CellKind, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
+import { CIFG_GATE, GATE, defaultHead, gateCount, layerOutputSize, type CellKind, type HeadActivation, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
 import { customRnnLayer, isCustomCell } from './cells.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
@@ -43,6 +43,8 @@ export interface TrainOptions {
   layers?: number;
   /** Make every layer bidirectional, merging its two directions this way; default: forward layers. */
   bidirectional?: MergeMode;
+  /** Head activation; default linear (regression) or softmax (classification). 'sigmoid': two classes, one logit. */
+  head?: HeadActivation;
   units: number;
   epochs: number;
   batchSize: number;
@@ -58,6 +60,7 @@ export interface TrainOptions {
 export interface TrainResult {
   /** The recurrent layers, bottom first. */
   layers: FloatRecurrentLayer[];
+  headActivation: HeadActivation;
   head: FloatDenseLayer;
   epochsRun: number;
   /** 1-based epoch whose weights were kept (lowest validation loss). */
@@ -121,8 +124,21 @@ export function orthogonalMatrix(rows: number, cols: number, seed: number): Floa
   return out;
 }
 
-function outputCount(ds: Dataset): number {
+/** Outputs of the head: one per target (linear), per class (softmax), or one logit for two classes (sigmoid). */
+function outputCount(ds: Dataset, head: HeadActivation): number {
+  if (head === 'sigmoid') return 1;
   return ds.task === 'classification' ? ds.classLabels.length : ds.targetNames.length;
+}
+
+/** The head a task allows: linear for regression; softmax, or sigmoid for exactly two classes. */
+export function checkHead(ds: Dataset, head: HeadActivation): void {
+  if (ds.task === 'regression' && head !== 'linear') {
+    throw new UserError(`a ${head} head is for classification (--label); regression targets use the linear head`);
+  }
+  if (ds.task === 'classification' && head === 'linear') throw new UserError('classification uses a softmax or sigmoid head, not linear');
+  if (head === 'sigmoid' && ds.classLabels.length !== 2) {
+    throw new UserError(`a sigmoid head needs exactly two classes; the label column has ${ds.classLabels.length} (${ds.classLabels.join(', ')}): use --head softmax`);
+  }
 }
 
 /**
@@ -193,7 +209,7 @@ function initialDirection(tf: Tf, cell: CellKind, inputSize: number, units: numb
  * seeds (layer l: seed + 10 l, its backward direction seed + 10 l + 5; the
  * head seed + 1), so one forward layer starts exactly as before stacking.
  */
-function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCount: number, merge: MergeMode | undefined, seed: number): LayersModel {
+function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCount: number, merge: MergeMode | undefined, head: HeadActivation, seed: number): LayersModel {
   const F = ds.featureNames.length;
   const model = tf.sequential();
   const layerSeed = (l: number) => seed + 10 * l;
@@ -210,8 +226,8 @@ function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCou
   }
   model.add(
     tf.layers.dense({
-      units: outputCount(ds),
-      activation: 'linear',
+      units: outputCount(ds, head),
+      activation: 'linear', // logits: sigmoid and softmax live in the loss and on the device in classIndex()
       kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
       biasInitializer: 'zeros',
     }),
@@ -233,17 +249,19 @@ function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCou
   return model;
 }
 
-/** Float32 batch tensors for the windows `idx` of `split`. */
-function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>): [Tensor, Tensor] {
+/** Float32 batch tensors for the windows `idx` of `split` (sigmoid head: y is the class index, 0 or 1). */
+function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>, head: HeadActivation): [Tensor, Tensor] {
   const W = ds.window;
   const F = ds.featureNames.length;
   const per = W * F;
   const n = idx.length;
   const x = new Float32Array(n * per);
   for (let k = 0; k < n; k++) x.set(split.x.subarray(idx[k]! * per, (idx[k]! + 1) * per), k * per);
-  const O = outputCount(ds);
+  const O = outputCount(ds, head);
   const y = new Float32Array(n * O);
-  if (ds.task === 'classification') {
+  if (head === 'sigmoid') {
+    for (let k = 0; k < n; k++) y[k] = split.y[idx[k]!]!;
+  } else if (ds.task === 'classification') {
     for (let k = 0; k < n; k++) y[k * O + split.y[idx[k]!]!] = 1;
   } else {
     for (let k = 0; k < n; k++) y.set(split.y.subarray(idx[k]! * O, (idx[k]! + 1) * O), k * O);
@@ -251,18 +269,20 @@ function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>)
   return [tf.tensor3d(x, [n, W, F]), tf.tensor2d(y, [n, O])];
 }
 
-function lossFn(tf: Tf, ds: Dataset): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
+function lossFn(tf: Tf, ds: Dataset, head: HeadActivation): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
   if (ds.task === 'regression') return 'meanSquaredError';
+  // Sigmoid head: one logit, sigmoid cross-entropy.
+  if (head === 'sigmoid') return (yTrue: Tensor, yPred: Tensor) => tf.losses.sigmoidCrossEntropy(yTrue, yPred);
   // The head outputs logits; softmax lives in the loss only.
   return (yTrue: Tensor, yPred: Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred);
 }
 
-async function meanLoss(tf: Tf, model: LayersModel, ds: Dataset, split: Split, batchSize: number): Promise<number> {
+async function meanLoss(tf: Tf, model: LayersModel, ds: Dataset, split: Split, batchSize: number, head: HeadActivation): Promise<number> {
   let total = 0;
   for (let start = 0; start < split.n; start += batchSize) {
     const end = Math.min(split.n, start + batchSize);
     const idx = Array.from({ length: end - start }, (_, k) => start + k);
-    const [x, y] = batchTensors(tf, ds, split, idx);
+    const [x, y] = batchTensors(tf, ds, split, idx, head);
     const out = model.evaluate(x, y, { batchSize: end - start }) as Tensor;
     total += (await out.data())[0]! * (end - start);
     tf.dispose([x, y, out]);
@@ -289,9 +309,11 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   const cell = opts.cell ?? 'lstm';
   const layerCount = opts.layers ?? 1;
   const merge = opts.bidirectional;
-  const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, opts.seed);
+  const head = opts.head ?? defaultHead(ds.task);
+  checkHead(ds, head);
+  const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed);
   const optimizer = tf.train.adam(opts.learningRate);
-  model.compile({ optimizer, loss: lossFn(tf, ds) });
+  model.compile({ optimizer, loss: lossFn(tf, ds, head) });
   const rand = mulberry32(opts.seed ^ 0x5eed5eed);
   const history = { loss: [] as number[], valLoss: [] as number[] };
   let best: Float32Array[] | undefined;
@@ -304,13 +326,13 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
       let sum = 0;
       for (let start = 0; start < ds.train.n; start += opts.batchSize) {
         const idx = order.subarray(start, Math.min(ds.train.n, start + opts.batchSize));
-        const [x, y] = batchTensors(tf, ds, ds.train, idx);
+        const [x, y] = batchTensors(tf, ds, ds.train, idx, head);
         const l = await model.trainOnBatch(x, y);
         tf.dispose([x, y]);
         sum += (Array.isArray(l) ? l[0]! : l) * idx.length;
       }
       const loss = sum / ds.train.n;
-      const valLoss = await meanLoss(tf, model, ds, ds.validation, Math.max(opts.batchSize, 256));
+      const valLoss = await meanLoss(tf, model, ds, ds.validation, Math.max(opts.batchSize, 256), head);
       if (!Number.isFinite(loss) || !Number.isFinite(valLoss)) {
         throw new UserError(`training diverged at epoch ${epoch} (loss ${loss}, validation loss ${valLoss}); try a lower learning rate`);
       }
@@ -356,7 +378,8 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
     const [hk, hb] = model.layers[layerCount]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     return {
       layers,
-      head: { inputSize: headInput, outputSize: outputCount(ds), kernel: hk!, bias: hb! },
+      head: { inputSize: headInput, outputSize: outputCount(ds, head), kernel: hk!, bias: hb! },
+      headActivation: head,
       epochsRun,
       bestEpoch,
       bestValLoss,

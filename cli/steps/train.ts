@@ -7,7 +7,7 @@ import { initBackend, type BackendPref } from '../../trainer/backend.ts';
 import { predictFloat, trainLstm } from '../../trainer/train.ts';
 import { accuracy, rmse } from '../../trainer/metrics.ts';
 import { createEpochProgress } from '../../trainer/progress.ts';
-import type { CellKind, FloatModel, MergeMode, TargetMode, Task } from '../../runtime/model.ts';
+import type { CellKind, FloatModel, HeadActivation, MergeMode, TargetMode, Task } from '../../runtime/model.ts';
 import type { Split } from '../../trainer/windows.ts';
 import fs from 'node:fs';
 import { UserError } from '../../runtime/errors.ts';
@@ -33,6 +33,8 @@ export interface TrainStepOptions extends DataOptions {
   layers: number;
   /** Every layer bidirectional with this merge; undefined: forward layers. */
   bidirectional?: MergeMode;
+  /** Head activation; undefined: the task's default. */
+  head?: HeadActivation;
   units: number;
   epochs: number;
   batchSize: number;
@@ -96,6 +98,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
       cell: o.cell,
       layers: o.layers,
       bidirectional: o.bidirectional,
+      head: o.head,
       units: o.units,
       epochs: o.epochs,
       batchSize: o.batchSize,
@@ -119,6 +122,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
     window: dataset.window,
     horizon: dataset.horizon,
     targetMode: dataset.targetMode,
+    headActivation: result.headActivation,
     baseFeatures: dataset.baseFeatures,
     inputNorm: dataset.inputNorm,
     outputNorm: dataset.outputNorm,
@@ -141,6 +145,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
         cell: o.cell,
         layers: o.layers,
         bidirectional: o.bidirectional ?? false,
+        head: result.headActivation,
         units: o.units,
         epochs: o.epochs,
         epochsRun: result.epochsRun,

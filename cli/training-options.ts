@@ -8,7 +8,7 @@ import type { TrainStepOptions } from './steps/train.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { BackendPref } from '../trainer/backend.ts';
 import type { MissingPolicy } from '../trainer/csv.ts';
-import { CELL_KINDS, HEAD_ACTIVATIONS, MERGE_MODES, type CellKind, type HeadActivation, type MergeMode, type TargetMode } from '../runtime/model.ts';
+import { CELL_KINDS, HEAD_ACTIVATIONS, MERGE_MODES, SEQUENCE_PATTERNS, type CellKind, type HeadActivation, type MergeMode, type SequencePattern, type TargetMode } from '../runtime/model.ts';
 
 export interface TrainingDefaults {
   data?: string;
@@ -53,6 +53,11 @@ export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = 
         choiceOption<HeadActivation>(HEAD_ACTIVATIONS),
       ),
     )
+    .addOption(
+      new Option('--sequence <pattern>', 'many-to-one (a target per window), many-to-many (a target for every reading) or one-to-many (many-to-one, forecasts fed back on the device)')
+        .argParser(choiceOption<SequencePattern>(SEQUENCE_PATTERNS))
+        .default('many-to-one'),
+    )
     .addOption(new Option('--units <n>', 'recurrent units (of every layer)').argParser(intOption(1, 512)).default(d.units ?? 16))
     .addOption(new Option('--epochs <n>', 'maximum training epochs').argParser(intOption(1, 100000)).default(d.epochs ?? 30))
     .addOption(new Option('--batch-size <n>', 'windows per gradient step').argParser(intOption(1, 65536)).default(d.batchSize ?? 64))
@@ -85,6 +90,7 @@ export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): Tr
     cell: o.cell as CellKind,
     layers: o.layers as number,
     head: o.head as HeadActivation | undefined,
+    sequence: o.sequence as SequencePattern,
     bidirectional: o.bidirectional === undefined ? undefined : o.bidirectional === true ? 'concat' : (o.bidirectional as MergeMode),
     units: o.units as number,
     epochs: o.epochs as number,

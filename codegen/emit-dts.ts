@@ -28,7 +28,18 @@ export declare function stepQ(xq: ArrayLike<number>): Int32Array;
 export declare function step(x: ArrayLike<number>): Float64Array;
 
 export declare const info: ${JSON.stringify(info, null, 2).replace(/\n/g, '\n')};
-
+${
+  q.sequence === 'one-to-many'
+    ? `
+/**
+ * Forecast n steps ahead from the current state, each output fed back as the next reading of its
+ * feature (the other features keep their last reading); out[s*${info.outputSize} + k] is output k, s+1 steps
+ * after the last step(). The state is restored: the next step() continues as before. Returns out.
+ */
+export declare function forecast(n: number, out: { [i: number]: number }): typeof out;
+`
+    : ''
+}
 ${
   q.task === 'classification'
     ? `/** ${

@@ -11,7 +11,7 @@
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
  */
-import { gateCount, gateNames, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
+import { feedbackFeatures, gateCount, gateNames, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
@@ -96,7 +96,15 @@ function base64Literal(chunk: number, data: Int8Array | Int16Array | Int32Array 
 
 /** The members a generated module exports. */
 export function apiMembers(q: QuantizedModel): string[] {
-  return ['reset', 'stepQ', 'step', ...(q.task === 'classification' ? ['classIndex'] : []), 'info', 'state'];
+  return [
+    'reset',
+    'stepQ',
+    'step',
+    ...(q.task === 'classification' ? ['classIndex'] : []),
+    ...(q.sequence === 'one-to-many' ? ['forecast'] : []),
+    'info',
+    'state',
+  ];
 }
 
 const CELL_TITLE = {
@@ -339,6 +347,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     if (totalCells > 0) b.line(`for (i = 0; i < ${totalCells}; i++) C[i] = 0;`);
     b.line(`for (i = 0; i < ${totalRows}; i++) G[i] = 0;`);
     b.line(`for (i = 0; i < ${NO}; i++) Y[i] = 0;`);
+    if (q.sequence === 'one-to-many') b.line(`for (i = 0; i < ${NI}; i++) XL[i] = NaN; // forecast() right after reset(): readings unknown`);
   });
   b.line('');
 
@@ -388,6 +397,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
       });
       b.line('XQ[i] = q;');
     });
+    if (q.sequence === 'one-to-many') b.line(`for (i = 0; i < ${NI}; i++) XL[i] = x[i]; // for forecast(); undefined becomes NaN`);
     b.line('stepQ(XQ);');
     b.line(`for (i = 0; i < ${NO}; i++) YF[i] = Y[i] * OG[i] + OO[i];`);
     if (q.targetMode === 'change') {
@@ -399,6 +409,8 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.line('return YF;');
   });
   b.line('');
+
+  if (q.sequence === 'one-to-many') emitForecast(b, q, NI, NO);
 
   if (q.task === 'classification' && q.headActivation === 'sigmoid') {
     b.comment('Classification, sigmoid head: class 1 when the last step\'s logit is positive (σ > 1/2), else 0; info.classLabels[i] is its label.');
@@ -436,3 +448,33 @@ function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, esp
 }
 
 export type { LayerNames };
+
+/**
+ * One-to-many (NUMERICS.md §8a): forecast(n, out) runs n steps from the
+ * current state, each fed the last readings with the forecast targets in
+ * place of their features, writes the n x outputs real forecasts into `out`
+ * and restores the state, so streaming continues as before. No allocation.
+ */
+function emitForecast(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number): void {
+  const feedback = feedbackFeatures(q);
+  const stateArrays = ['V', 'C', 'G', 'Y', 'XL'];
+  b.comment('one-to-many: state backups and the fed-back readings, allocated once');
+  b.line(`var XL = new Float64Array(${NI}), FX = new Float64Array(${NI}); // last readings given to step(); readings of a forecast step`);
+  b.line(`var BV = new Int8Array(V.length), BC = new Int16Array(C.length), BG = new Int16Array(G.length), BY = new Int32Array(${NO}), BX = new Float64Array(${NI});`);
+  b.line(`for (var fi = 0; fi < ${NI}; fi++) XL[fi] = NaN;`);
+  b.comment(`forecast(n, out): out[s*${NO} + k] = output k, s steps ahead; feedback: ${feedback.map((f, k) => `output ${k} -> ${q.featureNames[f]}`).join(', ')}`);
+  b.block('function forecast(n, out) {', () => {
+    b.line('var i, s;');
+    const backups = ['BV', 'BC', 'BG', 'BY', 'BX'];
+    stateArrays.forEach((a, i) => b.line(`for (i = 0; i < ${a}.length; i++) ${backups[i]}[i] = ${a}[i];`));
+    b.line(`for (i = 0; i < ${NI}; i++) FX[i] = XL[i];`);
+    b.block('for (s = 0; s < n; s++) {', () => {
+      b.line('step(FX);');
+      b.line(`for (i = 0; i < ${NO}; i++) out[s * ${NO} + i] = YF[i];`);
+      feedback.forEach((f, k) => b.line(`FX[${f}] = YF[${k}];`));
+    });
+    stateArrays.forEach((a, i) => b.line(`for (i = 0; i < ${a}.length; i++) ${a}[i] = ${backups[i]}[i];`));
+    b.line('return out;');
+  });
+  b.line('');
+}

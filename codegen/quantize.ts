@@ -314,6 +314,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     horizon: model.horizon,
     targetMode: model.targetMode,
     headActivation: model.headActivation,
+    sequence: model.sequence,
     baseFeatures: [...model.baseFeatures],
     inputNorm: { mean: [...model.inputNorm.mean], std: [...model.inputNorm.std] },
     outputNorm: { mean: [...model.outputNorm.mean], std: [...model.outputNorm.std] },

@@ -21,6 +21,10 @@ import {
   defaultHead,
   type CellKind,
   type HeadActivation,
+  type SequencePattern,
+  SEQUENCE_PATTERNS,
+  isWindowModel,
+  feedbackFeatures,
   type MergeMode,
   type FloatModel,
   type FloatRecurrentLayer,
@@ -107,6 +111,7 @@ function headerToPb(m: ModelHeader): Pb {
     horizon: m.horizon,
     targetMode: m.targetMode,
     headActivation: m.headActivation,
+    sequence: m.sequence,
     baseFeatures: m.baseFeatures,
     inputNorm: pbNorm(m.inputNorm),
     outputNorm: pbNorm(m.outputNorm),
@@ -297,6 +302,7 @@ function commonFromPb(o: Pb) {
     targetMode: o.targetMode as TargetMode,
     // Files written before the field existed: the activation their task implies.
     headActivation: (o.headActivation || defaultHead(o.task as Task)) as HeadActivation,
+    sequence: (o.sequence || 'many-to-one') as SequencePattern,
     baseFeatures: [...((o.baseFeatures as number[] | undefined) ?? [])],
     inputNorm: normFromPb(o.inputNorm, 'inputNorm'),
     outputNorm: normFromPb(o.outputNorm, 'outputNorm'),
@@ -408,7 +414,9 @@ function count(name: string, a: ArrayLike<unknown>, expected: number, formula: s
   if (a.length !== expected) throw new Invalid(`${name} has ${a.length} entries; expected ${expected} (${formula})`);
 }
 
-type Common = Pick<FloatModel, 'task' | 'featureNames' | 'targetNames' | 'classLabels' | 'window' | 'horizon' | 'targetMode' | 'headActivation' | 'baseFeatures' | 'inputNorm' | 'outputNorm'>;
+type Common = Pick<FloatModel, 'task' | 'featureNames' | 'targetNames' | 'classLabels' | 'window' | 'horizon' | 'targetMode' | 'headActivation' | 'sequence' | 'baseFeatures' | 'inputNorm' | 'outputNorm'> & {
+  layers: readonly { backward?: unknown }[];
+};
 
 /** Checks shared by both kinds; sizes come from the model's layers. */
 function validateCommon(m: Common, inputSize: number, units: number, head: { inputSize: number; outputSize: number }, p: Provenance): void {
@@ -419,6 +427,15 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
   if (head.inputSize !== units) throw new Invalid(`head.inputSize is ${head.inputSize}; expected ${units} (units of the last layer)`);
   int('window', m.window, 1);
   int('horizon', m.horizon, 0);
+  if (!SEQUENCE_PATTERNS.includes(m.sequence)) throw new Invalid(`sequence is ${JSON.stringify(m.sequence)}; expected one of ${SEQUENCE_PATTERNS.join(', ')}`);
+  if (m.sequence === 'one-to-many') {
+    if (m.task !== 'regression') throw new Invalid('sequence one-to-many forecasts a regression target; it is not for classification');
+    const missing = m.targetNames.filter((_, k) => feedbackFeatures(m)[k]! < 0);
+    if (missing.length) throw new Invalid(`sequence one-to-many feeds each forecast back as its feature; target ${missing.join(', ')} is not a feature`);
+  }
+  if (m.sequence !== 'many-to-one' && isWindowModel(m)) {
+    throw new Invalid(`sequence ${m.sequence} needs a streaming model; bidirectional layers read the whole window (many-to-one only)`);
+  }
   const allowed: readonly HeadActivation[] = m.task === 'regression' ? ['linear'] : ['softmax', 'sigmoid'];
   if (!allowed.includes(m.headActivation)) {
     throw new Invalid(`headActivation is ${JSON.stringify(m.headActivation)}; expected ${allowed.join(' or ')} for ${m.task}`);

@@ -33,6 +33,15 @@ export function architectureName(layers: readonly { cell: CellKind; units: numbe
   return names.every((n) => n === names[0]) && names.length > 1 ? `${names[0]} x ${names.length}` : names.join(' -> ');
 }
 
+/**
+ * One-to-many forecasting: the input feature each output is fed back into
+ * ('change' mode: the feature it is added to; 'level' mode: the feature of
+ * the same name), or -1 when a target is not a feature.
+ */
+export function feedbackFeatures(m: Pick<ModelHeader, 'targetMode' | 'baseFeatures' | 'featureNames' | 'targetNames'>): number[] {
+  return m.targetMode === 'change' ? [...m.baseFeatures] : m.targetNames.map((t) => m.featureNames.indexOf(t));
+}
+
 /** The last recurrent layer (the one the head reads). */
 export const lastLayer = <L>(m: { layers: L[] }): L => m.layers[m.layers.length - 1]!;
 
@@ -100,6 +109,16 @@ export type TargetMode = 'level' | 'change';
  * activation lives in the training loss and in `classIndex()`.
  */
 export type HeadActivation = 'linear' | 'sigmoid' | 'softmax';
+
+/**
+ * How outputs relate to the window: 'many-to-one' (trained on the target of
+ * the window's last row), 'many-to-many' (trained on a target for every row,
+ * e.g. a flag per reading), 'one-to-many' (trained as many-to-one; on the
+ * device its forecasts are fed back as the next inputs for a multi-step
+ * forecast). The device emits an output every step in every pattern.
+ */
+export type SequencePattern = 'many-to-one' | 'many-to-many' | 'one-to-many';
+export const SEQUENCE_PATTERNS: readonly SequencePattern[] = ['many-to-one', 'many-to-many', 'one-to-many'];
 export const HEAD_ACTIVATIONS: readonly HeadActivation[] = ['linear', 'sigmoid', 'softmax'];
 export const defaultHead = (task: Task): HeadActivation => (task === 'regression' ? 'linear' : 'softmax');
 
@@ -190,6 +209,8 @@ export interface ModelHeader {
   targetMode: TargetMode;
   /** The head's activation (see HeadActivation). */
   headActivation: HeadActivation;
+  /** What the model was trained to output (see SequencePattern). */
+  sequence: SequencePattern;
   /** 'change' mode: the feature index each output is added to; otherwise empty. */
   baseFeatures: number[];
   inputNorm: Normalization;

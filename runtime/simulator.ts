@@ -5,7 +5,7 @@
  * code must match it bit for bit (outputs, hidden and cell state, gate
  * outputs) on every engine.
  */
-import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type ActivationTables, type QuantRecurrentLayer, type QuantizedModel, isWindowModel, layerOutputSize } from './model.ts';
+import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type ActivationTables, type QuantRecurrentLayer, type QuantizedModel, feedbackFeatures, isWindowModel, layerOutputSize } from './model.ts';
 import {
   EXACT_LIMIT,
   RECURRENT_PART_MAX,
@@ -56,6 +56,7 @@ export class Simulator {
 
   constructor(model: QuantizedModel) {
     this.model = model;
+    this.lastReading = new Float64Array(model.layers[0].inputSize).fill(NaN);
     const { layers } = model;
     const inputSize = layers[0].inputSize;
     const directionsOf = (l: QuantRecurrentLayer) => (l.backward ? [l, l.backward] : [l]);
@@ -111,6 +112,7 @@ export class Simulator {
   }
 
   reset(): void {
+    this.lastReading.fill(NaN);
     this.v.fill(0);
     this.state.hQ7.fill(0);
     this.state.cellQ.fill(0);
@@ -121,6 +123,36 @@ export class Simulator {
       this.window.count = 0;
       for (const r of this.window.runs) for (const d of [r.forward, r.backward]) d?.v.fill(0);
     }
+  }
+
+  /** The readings of the last step(x) (NaN where missing), for forecast(). */
+  private readonly lastReading: Float64Array = new Float64Array(0);
+
+  /**
+   * One-to-many (NUMERICS.md §8a): `steps` forecasts from the current state,
+   * each fed back as the next reading of its feature (the other features keep
+   * their last reading); the model's state is restored afterwards, so the
+   * next step(x) continues as if forecast() had not run. [steps][outputs].
+   */
+  forecast(steps: number): Float64Array {
+    if (this.window) throw new Error('forecast: a window model (bidirectional) cannot forecast step by step');
+    const feedback = feedbackFeatures(this.model);
+    const saved = [Int8Array.from(this.v), Int16Array.from(this.state.cellQ), Int16Array.from(this.state.gatesQ15), Int32Array.from(this.outputAcc), Float64Array.from(this.lastReading)] as const;
+    const x = Float64Array.from(this.lastReading);
+    const out = new Float64Array(steps * this.model.head.outputSize);
+    for (let s = 0; s < steps; s++) {
+      const y = this.step(x);
+      y.forEach((v, k) => {
+        out[s * y.length + k] = v;
+        if (feedback[k] >= 0) x[feedback[k]] = v;
+      });
+    }
+    this.v.set(saved[0]);
+    this.state.cellQ.set(saved[1]);
+    this.state.gatesQ15.set(saved[2]);
+    this.outputAcc.set(saved[3]);
+    this.lastReading.set(saved[4]);
+    return out;
   }
 
   /** The int8 input vector the device computes from real readings (NUMERICS.md §3). */
@@ -254,6 +286,8 @@ export class Simulator {
    * of the target (NaN when that reading is not a finite number).
    */
   step(reading: ArrayLike<number>): Float64Array {
+    // Kept for forecast(): a missing reading is kept as NaN, which every later use treats the same way.
+    for (let i = 0; i < this.lastReading.length; i++) this.lastReading[i] = reading[i] === undefined ? NaN : reading[i];
     const y = this.dequantizeOutput(this.stepQ(this.quantizeInput(reading)));
     if (this.model.targetMode === 'change') {
       this.model.baseFeatures.forEach((f, k) => {

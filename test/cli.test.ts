@@ -170,6 +170,41 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(fs.existsSync(path.join(tmp, 'x.pb'))).toBe(false);
   });
 
+  it('--sequence many-to-many: a flag for every reading, accuracy over every step, exact parity', async () => {
+    const rows = ['a,b,flag'];
+    for (let t = 0; t < 500; t++) {
+      const a = Math.sin(t / 6);
+      rows.push(`${a.toFixed(4)},${Math.cos(t / 4).toFixed(4)},${a > 0.5 ? 1 : 0}`);
+    }
+    fs.writeFileSync(path.join(tmp, 'perstep.csv'), rows.join('\n') + '\n');
+    const train = await run(['train', '--data', 'perstep.csv', '--features', 'a,b', '--label', 'flag', '--horizon', '0', '--window', '8', '--sequence', 'many-to-many', '--head', 'sigmoid', '--units', '6', '--epochs', '4', '--batch-size', '32', '--out', 'p.float.pb', '--quiet', '--json']);
+    expect(train.code, train.stderr).toBe(0);
+    const quant = await run(['quantize', 'p.float.pb', '--out', 'p.q.pb', '--report', 'p.json', '--json']);
+    expect(quant.code, quant.stderr).toBe(0);
+    const m = quant.lastJson().metrics;
+    expect(m.float).toBeGreaterThan(0.8);
+    expect(m.int8).toBeGreaterThan(0.8);
+    expect((await run(['codegen', 'p.q.pb', '--out-dir', 'pgen'])).code).toBe(0);
+    const sim = await run(['simulate', 'p.q.pb', '--code', 'pgen/model.es5.js', '--windows', '10', '--json']);
+    expect(sim.lastJson().parity.mismatches).toBe(0);
+    const bad = await run(['train', '--data', 'perstep.csv', '--features', 'a,b', '--label', 'flag', '--horizon', '0', '--window', '8', '--sequence', 'many-to-many', '--bidirectional', '--epochs', '1', '--out', 'x.pb']);
+    expect(bad.stderr).toMatch(/--sequence many-to-many needs a streaming model/);
+  });
+
+  it('--sequence one-to-many: the generated module forecasts by feeding back; a target that is not a feature is refused', async () => {
+    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--sequence', 'one-to-many', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 'o.float.pb', '--quiet']);
+    expect(train.code, train.stderr).toBe(0);
+    expect((await run(['quantize', 'o.float.pb', '--out', 'o.q.pb', '--report', 'o.json'])).code).toBe(0);
+    expect((await run(['codegen', 'o.q.pb', '--out-dir', 'ogen'])).code).toBe(0);
+    const code = fs.readFileSync(path.join(tmp, 'ogen', 'model.es5.js'), 'utf8');
+    expect(code).toContain('function forecast(n, out)');
+    expect(code).toContain('feedback: output 0 -> a');
+    expect(fs.readFileSync(path.join(tmp, 'ogen', 'model.es5.d.ts'), 'utf8')).toContain('export declare function forecast(n: number');
+    const bad = await run(['train', '--data', csv, '--features', 'b', '--target', 'a', '--window', '8', '--sequence', 'one-to-many', '--epochs', '1', '--out', 'x.pb']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--sequence one-to-many feeds each forecast back as an input: target a must also be a feature/);
+  });
+
   it('--bidirectional sum: a window model through every command, exact parity', async () => {
     const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '6', '--cell', 'gru', '--bidirectional', 'sum', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 'b.float.pb', '--quiet']);
     expect(train.code, train.stderr).toBe(0);

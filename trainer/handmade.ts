@@ -152,6 +152,7 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
     horizon: 1,
     targetMode: 'level',
     headActivation: 'linear',
+    sequence: 'many-to-one',
     baseFeatures: [],
     inputNorm,
     outputNorm,

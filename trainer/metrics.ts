@@ -64,7 +64,7 @@ export function accuracy(logits: ArrayLike<number>, labels: ArrayLike<number>, c
  * normalized x, so it is exact only up to float32 rounding (~1e-7 relative).
  */
 export function persistenceRmse(ds: Dataset, split: Split): number | undefined {
-  if (ds.task !== 'regression') return undefined;
+  if (ds.task !== 'regression' || ds.sequence === 'many-to-many') return undefined;
   const F = ds.featureNames.length;
   const T = ds.targetNames.length;
   const cols = ds.targetNames.map((t) => ds.featureNames.indexOf(t));

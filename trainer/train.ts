@@ -19,11 +19,11 @@
  * works too but prints a "slowness" warning above 2000 elements, i.e. units >= 23);
  * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
  */
-import { CIFG_GATE, GATE, defaultHead, gateCount, layerOutputSize, type CellKind, type HeadActivation, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
+import { CIFG_GATE, GATE, defaultHead, feedbackFeatures, gateCount, layerOutputSize, type CellKind, type HeadActivation, type SequencePattern, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
 import { customRnnLayer, isCustomCell } from './cells.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
-import type { Dataset, Split } from './windows.ts';
+import { targetSteps, type Dataset, type Split } from './windows.ts';
 import { mulberry32 } from '../runtime/prng.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -211,6 +211,8 @@ function initialDirection(tf: Tf, cell: CellKind, inputSize: number, units: numb
  */
 function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCount: number, merge: MergeMode | undefined, head: HeadActivation, seed: number): LayersModel {
   const F = ds.featureNames.length;
+  // Many-to-many: the last layer returns its whole sequence too, and the dense head applies at every step.
+  const everyStep = ds.sequence === 'many-to-many';
   const model = tf.sequential();
   const layerSeed = (l: number) => seed + 10 * l;
   for (let l = 0; l < layerCount; l++) {
@@ -218,7 +220,7 @@ function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCou
       directedLayer(tf, cell, merge, {
         units,
         ...(l === 0 ? { inputShape: [ds.window, F] as [number, number] } : {}),
-        returnSequences: l < layerCount - 1,
+        returnSequences: l < layerCount - 1 || everyStep,
         kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed(l) }),
         recurrentInitializer: 'zeros', // replaced below
       }),
@@ -258,15 +260,19 @@ function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>,
   const x = new Float32Array(n * per);
   for (let k = 0; k < n; k++) x.set(split.x.subarray(idx[k]! * per, (idx[k]! + 1) * per), k * per);
   const O = outputCount(ds, head);
-  const y = new Float32Array(n * O);
-  if (head === 'sigmoid') {
-    for (let k = 0; k < n; k++) y[k] = split.y[idx[k]!]!;
-  } else if (ds.task === 'classification') {
-    for (let k = 0; k < n; k++) y[k * O + split.y[idx[k]!]!] = 1;
-  } else {
-    for (let k = 0; k < n; k++) y.set(split.y.subarray(idx[k]! * O, (idx[k]! + 1) * O), k * O);
+  // Targets per window: one, or one per step (many-to-many); row s of window k is target row k*S + s.
+  const S = targetSteps(ds);
+  const y = new Float32Array(n * S * O);
+  for (let k = 0; k < n; k++) {
+    for (let s = 0; s < S; s++) {
+      const from = idx[k]! * S + s;
+      const to = (k * S + s) * O;
+      if (head === 'sigmoid') y[to] = split.y[from]!;
+      else if (ds.task === 'classification') y[to + split.y[from]!] = 1;
+      else y.set(split.y.subarray(from * O, (from + 1) * O), to);
+    }
   }
-  return [tf.tensor3d(x, [n, W, F]), tf.tensor2d(y, [n, O])];
+  return [tf.tensor3d(x, [n, W, F]), S > 1 ? tf.tensor3d(y, [n, S, O]) : tf.tensor2d(y, [n, O])];
 }
 
 function lossFn(tf: Tf, ds: Dataset, head: HeadActivation): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
@@ -311,6 +317,14 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   const merge = opts.bidirectional;
   const head = opts.head ?? defaultHead(ds.task);
   checkHead(ds, head);
+  if (ds.sequence === 'one-to-many') {
+    if (ds.task !== 'regression') throw new UserError('--sequence one-to-many forecasts regression targets (--target), not classes');
+    const missing = ds.targetNames.filter((_, k) => feedbackFeatures(ds)[k]! < 0);
+    if (missing.length) throw new UserError(`--sequence one-to-many feeds each forecast back as an input: target ${missing.join(', ')} must also be a feature (--features)`);
+  }
+  if (merge && ds.sequence !== 'many-to-one') {
+    throw new UserError(`--sequence ${ds.sequence} needs a streaming model: bidirectional layers read the whole window (use many-to-one)`);
+  }
   const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed);
   const optimizer = tf.train.adam(opts.learningRate);
   model.compile({ optimizer, loss: lossFn(tf, ds, head) });
@@ -404,8 +418,11 @@ export function predictFloat(
   n: number,
   window: number,
   features: number,
+  sequence: SequencePattern = 'many-to-one',
 ): Float32Array {
   if (x.length !== n * window * features) throw new Error(`predictFloat: x has ${x.length} values, expected ${n * window * features}`);
+  // Many-to-many: an output for every step of every window, [n][window][outputs].
+  const S = sequence === 'many-to-many' ? window : 1;
   const model = tf.sequential();
   try {
     layers.forEach((layer, l) => {
@@ -413,7 +430,7 @@ export function predictFloat(
         directedLayer(tf, layer.cell, layer.backward ? (layer.merge ?? 'concat') : undefined, {
           units: layer.units,
           ...(l === 0 ? { inputShape: [window, features] as [number, number] } : {}),
-          returnSequences: l < layers.length - 1,
+          returnSequences: l < layers.length - 1 || S > 1,
           kernelInitializer: 'zeros',
           recurrentInitializer: 'zeros',
         }),
@@ -434,7 +451,7 @@ export function predictFloat(
     ];
     model.setWeights(weights);
     tf.dispose(weights);
-    const out = new Float32Array(n * head.outputSize);
+    const out = new Float32Array(n * S * head.outputSize);
     const B = 512;
     for (let start = 0; start < n; start += B) {
       const m = Math.min(B, n - start);
@@ -442,7 +459,7 @@ export function predictFloat(
         const xb = tf.tensor3d(x.subarray(start * window * features, (start + m) * window * features), [m, window, features]);
         return model.predict(xb) as Tensor;
       });
-      out.set(part.dataSync() as Float32Array, start * head.outputSize);
+      out.set(part.dataSync() as Float32Array, start * S * head.outputSize);
       part.dispose();
     }
     return out;

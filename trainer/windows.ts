@@ -9,7 +9,7 @@
  * split's range. Windows never cross a change of the group column.
  */
 import { UserError } from '../runtime/errors.ts';
-import type { Normalization, TargetMode, Task } from '../runtime/model.ts';
+import type { Normalization, SequencePattern, TargetMode, Task } from '../runtime/model.ts';
 import type { CsvTable } from './csv.ts';
 
 export interface SplitFractions {
@@ -36,15 +36,22 @@ export interface DatasetSpec {
    * device can add the prediction to the reading it was given). Default 'level'.
    */
   targetMode?: TargetMode;
+  /**
+   * 'many-to-one' (default): one target per window, for its last row.
+   * 'many-to-many': a target for every row r of the window (row r + horizon),
+   * so y and rawTargets hold [n][window][...]. 'one-to-many' trains as
+   * many-to-one (the device then feeds its forecasts back).
+   */
+  sequence?: SequencePattern;
 }
 
 export interface Split {
   /** [n][window][features], normalized. */
   x: Float32Array;
-  /** Regression: [n][targets] normalized. Classification: [n] class index. */
+  /** Regression: [n][targets] normalized. Classification: [n] class index. Many-to-many: [n][window][...]. */
   y: Float32Array;
   n: number;
-  /** Regression: [n][targets] in original units. Classification: [n] label values. */
+  /** Regression: [n][targets] in original units. Classification: [n] label values. Many-to-many: [n][window][...]. */
   rawTargets: Float64Array;
   /** Table row index of each window's last row (t); the target is at t + horizon. */
   endRows: Uint32Array;
@@ -82,7 +89,12 @@ export interface Dataset {
   targetMode: TargetMode;
   /** 'change' mode: the feature index each target is added to. Otherwise []. */
   baseFeatures: number[];
+  /** Targets per window: the last row's, or every row's (see DatasetSpec.sequence). */
+  sequence: SequencePattern;
 }
+
+/** Target rows per window: 1, or the window (many-to-many). */
+export const targetSteps = (ds: Pick<Dataset, 'sequence' | 'window'>): number => (ds.sequence === 'many-to-many' ? ds.window : 1);
 
 export const DEFAULT_SPLIT: SplitFractions = { train: 0.7, validation: 0.15 };
 
@@ -219,6 +231,9 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   const split = checkSpec(spec);
   const W = spec.window;
   const H = spec.horizon;
+  const sequence = spec.sequence ?? 'many-to-one';
+  // Rows (relative to the window's last row t) whose targets a window holds: t, or every row of the window.
+  const targetOffsets = sequence === 'many-to-many' ? Array.from({ length: W }, (_, s) => s - W + 1) : [0];
   const classification = spec.task === 'classification';
   const featureNames = [...spec.features];
   const targetNames = classification ? [spec.label!] : [...spec.targets!];
@@ -260,12 +275,15 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
     const labels = targs[0]!;
     const seen = new Set<number>();
     for (const name of SPLITS) {
-      for (const t of ends[name]) {
-        const v = labels[t + H]!;
-        if (!Number.isInteger(v)) {
-          throw new UserError(`${where(table, t + H)}: label column '${spec.label}': ${v} is not an integer class label`);
+      for (const end of ends[name]) {
+        for (const o of targetOffsets) {
+          const t = end + o;
+          const v = labels[t + H]!;
+          if (!Number.isInteger(v)) {
+            throw new UserError(`${where(table, t + H)}: label column '${spec.label}': ${v} is not an integer class label`);
+          }
+          if (name === 'train') seen.add(v);
         }
-        if (name === 'train') seen.add(v);
       }
     }
     classLabels = [...seen].sort((p, q) => p - q);
@@ -275,7 +293,7 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
       );
     }
     for (const name of ['validation', 'test'] as const) {
-      for (const t of ends[name]) {
+      for (const t of ends[name].flatMap((end) => targetOffsets.map((o) => end + o))) {
         const v = labels[t + H]!;
         if (!seen.has(v)) {
           throw new UserError(
@@ -305,9 +323,10 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   const T = targetNames.length;
   const make = (rowsEnd: number[]): Split => {
     const n = rowsEnd.length;
+    const S = targetOffsets.length;
     const x = new Float32Array(n * W * F);
-    const y = new Float32Array(classification ? n : n * T);
-    const rawTargets = new Float64Array(classification ? n : n * T);
+    const y = new Float32Array((classification ? n : n * T) * S);
+    const rawTargets = new Float64Array((classification ? n : n * T) * S);
     const endRows = Uint32Array.from(rowsEnd);
     for (let k = 0; k < n; k++) {
       const t = rowsEnd[k]!;
@@ -316,18 +335,22 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
         const base = (k * W + s) * F;
         for (let f = 0; f < F; f++) x[base + f] = (feats[f]![r]! - inputNorm.mean[f]!) / inputNorm.std[f]!;
       }
-      if (classification) {
-        const v = targs[0]![t + H]!;
-        rawTargets[k] = v;
-        y[k] = classIndex.get(v)!;
-      } else {
-        for (let j = 0; j < T; j++) {
-          const v = targs[j]![t + H]!;
-          rawTargets[k * T + j] = v;
-          const value = changeMode ? v - targs[j]![t]! : v;
-          y[k * T + j] = (value - outputNorm.mean[j]!) / outputNorm.std[j]!;
+      targetOffsets.forEach((o, s) => {
+        const r = t + o; // the row whose target this is (its target row is r + H)
+        const row = k * S + s;
+        if (classification) {
+          const v = targs[0]![r + H]!;
+          rawTargets[row] = v;
+          y[row] = classIndex.get(v)!;
+        } else {
+          for (let j = 0; j < T; j++) {
+            const v = targs[j]![r + H]!;
+            rawTargets[row * T + j] = v;
+            const value = changeMode ? v - targs[j]![r]! : v;
+            y[row * T + j] = (value - outputNorm.mean[j]!) / outputNorm.std[j]!;
+          }
         }
-      }
+      });
     }
     return { x, y, n, rawTargets, endRows };
   };
@@ -347,5 +370,6 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
     segments,
     targetMode: changeMode ? 'change' : 'level',
     baseFeatures,
+    sequence,
   };
 }

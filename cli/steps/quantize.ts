@@ -4,9 +4,9 @@
  * side by side on the test windows, tensor by tensor.
  */
 import { DEFAULT_INPUT_PERCENTILE, layerPrefix, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
-import { TANH_GATES, gateCount, gateNames, hasCellState, type CellKind, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
+import { TANH_GATES, gateCount, gateNames, hasCellState, isWindowModel, type CellKind, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
-import { floatDense, floatRecurrentStep, newFloatState } from '../../runtime/float-reference.ts';
+import { floatDense, floatPredictWindow, floatRecurrentStep, newFloatState } from '../../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
 import type { Dataset, Split } from '../../trainer/windows.ts';
 import { metricName, splitMetric } from './train.ts';
@@ -80,16 +80,38 @@ function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
   return acc.list();
 }
 
-/** Float reference and simulator in lockstep over windows; errors per tensor (and layer) and both outputs. */
+/**
+ * Float reference and simulator in lockstep over windows; errors per tensor
+ * (and layer) and both outputs: after the last step, or after every step for
+ * a many-to-many model. Window models (bidirectional) run the whole window
+ * at the last step, as on the device.
+ */
 function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
   const { window } = q;
   const inputSize = q.layers[0].inputSize;
   const out = q.head.outputSize;
+  const everyStep = q.sequence === 'many-to-many';
+  const S = everyStep ? window : 1;
   const sim = new Simulator(q);
   const errors = new ErrorAccumulator();
   const xq = quantizeWindows(q, split.x);
-  const floatOut = new Float64Array(split.n * out);
-  const intOut = new Float64Array(split.n * out);
+  const floatOut = new Float64Array(split.n * S * out);
+  const intOut = new Float64Array(split.n * S * out);
+  const record = (row: number, y: ArrayLike<number>) => {
+    for (let k = 0; k < out; k++) {
+      floatOut[row * out + k] = y[k];
+      intOut[row * out + k] = sim.outputAcc[k] * q.head.accScale;
+      errors.add('output (normalized)', y[k], intOut[row * out + k]);
+    }
+  };
+  if (isWindowModel(q)) {
+    for (let n = 0; n < split.n; n++) {
+      sim.reset();
+      for (let t = 0; t < window; t++) sim.stepQ(xq.subarray((n * window + t) * inputSize, (n * window + t + 1) * inputSize));
+      record(n, floatPredictWindow(float.layers, float.head, split.x, n * window * inputSize, window));
+    }
+    return { tensorErrors: errors.list(), floatOut, intOut };
+  }
   const step = new Float64Array(inputSize);
   for (let n = 0; n < split.n; n++) {
     const states = float.layers.map((l) => newFloatState(l));
@@ -118,13 +140,9 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
           errors.add(`${p}hidden`, state.h[u], simState.hQ7[u] / 128);
         }
       });
+      if (everyStep) record(n * window + t, floatDense(float.head, states[states.length - 1]!.h));
     }
-    const y = floatDense(float.head, states[states.length - 1]!.h);
-    for (let k = 0; k < out; k++) {
-      floatOut[n * out + k] = y[k];
-      intOut[n * out + k] = sim.outputAcc[k] * q.head.accScale;
-      errors.add('output (normalized)', y[k], intOut[n * out + k]);
-    }
+    if (!everyStep) record(n, floatDense(float.head, states[states.length - 1]!.h));
   }
   return { tensorErrors: errors.list(), floatOut, intOut };
 }

@@ -7,7 +7,7 @@ import { initBackend, type BackendPref } from '../../trainer/backend.ts';
 import { predictFloat, trainLstm } from '../../trainer/train.ts';
 import { accuracy, rmse } from '../../trainer/metrics.ts';
 import { createEpochProgress } from '../../trainer/progress.ts';
-import type { CellKind, FloatModel, HeadActivation, MergeMode, TargetMode, Task } from '../../runtime/model.ts';
+import type { CellKind, FloatModel, HeadActivation, MergeMode, SequencePattern, TargetMode, Task } from '../../runtime/model.ts';
 import type { Split } from '../../trainer/windows.ts';
 import fs from 'node:fs';
 import { UserError } from '../../runtime/errors.ts';
@@ -25,6 +25,8 @@ export interface DataOptions {
   horizon: number;
   split: SplitFractions;
   missing: MissingPolicy;
+  /** Targets per window (absent in models written before it: many-to-one). */
+  sequence?: SequencePattern;
 }
 
 export interface TrainStepOptions extends DataOptions {
@@ -64,6 +66,7 @@ export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; s
     horizon: o.horizon,
     split: o.split,
     targetMode: o.targetMode,
+    sequence: o.sequence,
   });
   return { dataset, sha256: table.sha256 };
 }
@@ -79,8 +82,8 @@ export const metricName = (task: Task) => (task === 'regression' ? 'rmse' : 'acc
 
 /** The options recorded in the artifact's provenance (enough to rebuild the dataset). */
 export function dataOptionsOf(o: DataOptions): DataOptions {
-  const { data, features, task, targets, label, group, targetMode, window, horizon, split, missing } = o;
-  return { data, features, task, targets, label, group, targetMode, window, horizon, split, missing };
+  const { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence } = o;
+  return { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence };
 }
 
 export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatModel; dataset: Dataset; backend: string }> {
@@ -113,7 +116,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
   }
   const F = dataset.featureNames.length;
   const metric = (split: Split) =>
-    splitMetric(dataset, split, predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F));
+    splitMetric(dataset, split, predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F, dataset.sequence));
   const model: FloatModel = {
     task: dataset.task,
     featureNames: dataset.featureNames,
@@ -123,6 +126,7 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
     horizon: dataset.horizon,
     targetMode: dataset.targetMode,
     headActivation: result.headActivation,
+    sequence: dataset.sequence,
     baseFeatures: dataset.baseFeatures,
     inputNorm: dataset.inputNorm,
     outputNorm: dataset.outputNorm,

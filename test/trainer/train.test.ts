@@ -4,6 +4,7 @@ import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { accuracy, persistenceRmse, rmse } from '../../trainer/metrics.ts';
 import { mulberry32, orthogonalMatrix, permutation, predictFloat, trainLstm, type TrainOptions } from '../../trainer/train.ts';
 import { buildDataset, type Dataset } from '../../trainer/windows.ts';
+import { floatDense, floatRecurrentStep, newFloatState } from '../../runtime/float-reference.ts';
 import { UserError } from '../../runtime/errors.ts';
 import { table } from './helpers.ts';
 
@@ -195,6 +196,46 @@ describe('trainLstm', () => {
     expect(res.history.loss[4]).toBeLessThan(res.history.loss[0]! * 0.3);
     const pred = predictFloat(tf, res.layers, res.head, ds.test.x, ds.test.n, ds.window, 1);
     expect(rmse(pred, ds.test.y, ds.outputNorm)).toBeLessThan(0.5 * persistenceRmse(ds, ds.test)!);
+  });
+
+  it('many-to-many: an output for every step, matching the float reference step by step (within 1e-5)', async () => {
+    const ds = buildDataset(table({ s: Array.from({ length: 300 }, (_, i) => Math.sin((2 * Math.PI * i) / 17)) }), {
+      features: ['s'],
+      task: 'regression',
+      targets: ['s'],
+      window: 8,
+      horizon: 3,
+      sequence: 'many-to-many',
+    });
+    const res = await trainLstm(ds, opts({ cell: 'gru-reset-after', layers: 2, epochs: 5 }));
+    expect(res.history.loss[4]).toBeLessThan(res.history.loss[0]! * 0.5);
+    const n = 10;
+    const pred = predictFloat(tf, res.layers, res.head, ds.test.x.subarray(0, n * ds.window), n, ds.window, 1, 'many-to-many');
+    expect(pred.length).toBe(n * ds.window);
+    let worst = 0;
+    for (let k = 0; k < n; k++) {
+      const states = res.layers.map((l) => newFloatState(l));
+      for (let t = 0; t < ds.window; t++) {
+        let input: ArrayLike<number> = [ds.test.x[k * ds.window + t]!];
+        res.layers.forEach((l, i) => {
+          floatRecurrentStep(l, states[i]!, input);
+          input = states[i]!.h;
+        });
+        worst = Math.max(worst, Math.abs(floatDense(res.head, states[states.length - 1]!.h)[0]! - pred[k * ds.window + t]!));
+      }
+    }
+    expect(worst).toBeLessThan(1e-5);
+    // Trained on every step, it beats the naive forecast at the window's end too.
+    const last = Array.from({ length: ds.test.n }, (_, k) => k);
+    const all = predictFloat(tf, res.layers, res.head, ds.test.x, ds.test.n, ds.window, 1, 'many-to-many');
+    const lastStep = Float32Array.from(last, (k) => all[k * ds.window + ds.window - 1]!);
+    const lastTargets = Float32Array.from(last, (k) => ds.test.y[k * ds.window + ds.window - 1]!);
+    expect(rmse(lastStep, lastTargets, ds.outputNorm)).toBeLessThan(0.5);
+  });
+
+  it('refuses many-to-many with bidirectional layers (they read the whole window)', async () => {
+    const ds = buildDataset(table({ s: Array.from({ length: 100 }, (_, i) => Math.sin(i / 3)) }), { features: ['s'], task: 'regression', targets: ['s'], window: 6, horizon: 1, sequence: 'many-to-many' });
+    await expect(trainLstm(ds, opts({ bidirectional: 'concat' }))).rejects.toThrow(/--sequence many-to-many needs a streaming model/);
   });
 
   it('is deterministic for a seed, different across seeds, and leaks no tensors', async () => {

@@ -244,3 +244,42 @@ describe('buildDataset: classification', () => {
     expect(userError(() => buildDataset(table({ a: range(n, (i) => Math.sin(i)), label: range(n, () => 1) }), cls))).toContain('only one class');
   });
 });
+
+describe('buildDataset: many-to-many (a target for every row of the window)', () => {
+  it('regression: y holds target[r + H] for each row r of each window, level and change', () => {
+    const level = buildDataset(tiny, { ...tinySpec, sequence: 'many-to-many' });
+    const one = buildDataset(tiny, tinySpec);
+    expect(level.sequence).toBe('many-to-many');
+    expect(level.train.n).toBe(one.train.n);
+    expect(level.train.y.length).toBe(level.train.n * 3);
+    for (let k = 0; k < level.train.n; k++) {
+      for (let s = 0; s < 3; s++) {
+        const r = Math.round(rawX(level, level.train, k, s, 0)); // a = row index (float32 round trip)
+        expect(level.train.rawTargets[k * 3 + s]).toBe(10 * (r + 1)); // b of row r + 1
+      }
+      // The last row's target is the many-to-one target.
+      expect(level.train.rawTargets[k * 3 + 2]).toBe(one.train.rawTargets[k]);
+      expect(level.train.y[k * 3 + 2]).toBeCloseTo(one.train.y[k]!, 6);
+    }
+    const change = buildDataset(table({ a: range(20), b: range(20, (i) => i * i) }), { ...tinySpec, features: ['a', 'b'], targetMode: 'change', sequence: 'many-to-many' });
+    for (let k = 0; k < change.train.n; k++) {
+      for (let s = 0; s < 3; s++) {
+        const r = Math.round(rawX(change, change.train, k, s, 0));
+        const y = change.train.y[k * 3 + s]! * change.outputNorm.std[0]! + change.outputNorm.mean[0]!;
+        expect(y).toBeCloseTo((r + 1) * (r + 1) - r * r, 4);
+      }
+    }
+  });
+
+  it('classification: a label for every row; a class seen only inside a test window is still refused', () => {
+    const labels = range(20, (i) => (i % 4 === 0 ? 1 : 0));
+    const ds = buildDataset(table({ a: range(20), flag: labels }), { features: ['a'], task: 'classification', label: 'flag', window: 3, horizon: 0, split: { train: 0.5, validation: 0.25 }, sequence: 'many-to-many' });
+    for (let k = 0; k < ds.test.n; k++) {
+      for (let s = 0; s < 3; s++) expect(ds.test.rawTargets[k * 3 + s]).toBe(labels[Math.round(rawX(ds, ds.test, k, s, 0))]);
+    }
+    const unseen = range(20, (i) => (i === 17 ? 2 : i % 4 === 0 ? 1 : 0));
+    expect(userError(() => buildDataset(table({ a: range(20), flag: unseen }), { features: ['a'], task: 'classification', label: 'flag', window: 3, horizon: 0, split: { train: 0.5, validation: 0.25 }, sequence: 'many-to-many' }))).toMatch(
+      /label 2 \(column 'flag'\) appears in the test windows but never in the training windows/,
+    );
+  });
+});

@@ -9,6 +9,7 @@ import { codegenCommand } from './codegen-command.ts';
 import { simulateCommand } from './simulate-command.ts';
 import { demoCommand } from './demo-command.ts';
 import { handmadeCommand } from './handmade-command.ts';
+import { exampleCommand } from './example-command.ts';
 
 const program = new Command('lstm-mcu')
   .description('Recurrent networks for JavaScript microcontrollers: train on a time series, quantize to int8, generate bit-exact ES5 for Espruino and JerryScript.')
@@ -19,6 +20,7 @@ const program = new Command('lstm-mcu')
   .addCommand(quantizeCommand())
   .addCommand(codegenCommand())
   .addCommand(simulateCommand())
-  .addCommand(handmadeCommand());
+  .addCommand(handmadeCommand())
+  .addCommand(exampleCommand());
 
 await program.parseAsync(process.argv);

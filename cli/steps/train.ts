@@ -5,6 +5,7 @@ import { readCsvColumns, type MissingPolicy } from '../../trainer/csv.ts';
 import { buildDataset, type Dataset, type SplitFractions } from '../../trainer/windows.ts';
 import { initBackend, type BackendPref } from '../../trainer/backend.ts';
 import { predictFloat, trainLstm } from '../../trainer/train.ts';
+import { loadMnistDataset } from '../../trainer/mnist.ts';
 import { accuracy, rmse } from '../../trainer/metrics.ts';
 import { createEpochProgress } from '../../trainer/progress.ts';
 import type { CellKind, FloatModel, HeadActivation, MergeMode, SequencePattern, TargetMode, Task } from '../../runtime/model.ts';
@@ -29,7 +30,8 @@ export interface DataOptions {
   sequence?: SequencePattern;
 }
 
-export interface TrainStepOptions extends DataOptions {
+/** How to build and train the model (independent of where the windows come from). */
+export interface ModelOptions {
   cell: CellKind;
   /** Stacked recurrent layers. */
   layers: number;
@@ -46,6 +48,8 @@ export interface TrainStepOptions extends DataOptions {
   backend: BackendPref;
   quiet: boolean;
 }
+
+export interface TrainStepOptions extends DataOptions, ModelOptions {}
 
 /** Columns the dataset needs from the CSV. */
 function neededColumns(o: DataOptions): string[] {
@@ -87,8 +91,21 @@ export function dataOptionsOf(o: DataOptions): DataOptions {
 }
 
 export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatModel; dataset: Dataset; backend: string }> {
-  const { tf, backend } = await initBackend(o.backend);
   const { dataset, sha256 } = await loadDataset(o);
+  return trainOnDataset(dataset, o, { data: o.data, sha256, options: dataOptionsOf(o) });
+}
+
+/**
+ * Train on windows from anywhere (a CSV, a built-in example) and assemble the
+ * float model with its metrics and provenance. `source.options` are the data
+ * options recorded in the provenance (what rebuilds the windows).
+ */
+export async function trainOnDataset(
+  dataset: Dataset,
+  o: ModelOptions,
+  source: { data: string; sha256: string; options: object },
+): Promise<{ model: FloatModel; dataset: Dataset; backend: string }> {
+  const { tf, backend } = await initBackend(o.backend);
   if (!o.quiet) {
     process.stderr.write(
       `train: ${dataset.train.n} training, ${dataset.validation.n} validation, ${dataset.test.n} test windows; backend ${backend}\n`,
@@ -139,13 +156,13 @@ export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatMode
       test: metric(dataset.test),
     },
     provenance: {
-      data: o.data,
-      dataSha256: sha256,
+      data: source.data,
+      dataSha256: source.sha256,
       seed: o.seed,
       toolVersion: TOOL_VERSION,
       createdAt: new Date().toISOString(),
       options: JSON.stringify({
-        ...dataOptionsOf(o),
+        ...source.options,
         cell: o.cell,
         layers: o.layers,
         bidirectional: o.bidirectional ?? false,
@@ -180,6 +197,14 @@ export async function datasetOfModel(
     recorded = JSON.parse(model.provenance.options) as DataOptions;
   } catch {
     throw new UserError(`${where}: the model does not record its training options; pass --data and retrain`);
+  }
+  const mnist = recorded as { source?: string; perClass?: number; splitSeed?: number };
+  if (mnist.source === 'mnist') {
+    const { dataset, sha256 } = loadMnistDataset({ perClass: mnist.perClass, seed: mnist.splitSeed ?? model.provenance.seed });
+    if (sha256 !== model.provenance.dataSha256 && !allowOtherData) {
+      throw new UserError(`${where}: the installed mnist package is not the data the model was trained on; pass --allow-other-data to use it anyway`);
+    }
+    return dataset;
   }
   if ((recorded as { source?: string }).source === 'handmade') {
     throw new UserError(`${where}: a hand-written model has no training data; \`lstm-mcu handmade\` quantizes it with the calibration sequences of its JSON`);

@@ -208,7 +208,18 @@ export class Simulator {
    * reads the merged sequence; the head reads merge(forward h after the last
    * step, backward h after the first).
    */
-  private windowStep(xq: ArrayLike<number>): Int8Array {
+  /**
+   * Window models only: the input joins the window as in stepQ, without
+   * running the model (the state and outputs stay those of the last stepQ).
+   * A window's outputs depend only on its inputs, so feeding W - 1 inputs and
+   * stepping the last gives stepQ's result for the last step at 1/W the cost.
+   */
+  feedQ(xq: ArrayLike<number>): void {
+    if (!this.window) throw new Error('feedQ: only window (bidirectional) models keep their inputs');
+    this.pushInput(xq);
+  }
+
+  private pushInput(xq: ArrayLike<number>): void {
     const w = this.window!;
     const { layers, window } = this.model;
     const I = layers[0].inputSize;
@@ -217,6 +228,13 @@ export class Simulator {
     else w.start = (w.start + 1) % window;
     const slot = (w.start + w.count - 1) % window;
     for (let i = 0; i < I; i++) w.xs[slot * I + i] = saturateInt8(xq[i]);
+  }
+
+  private windowStep(xq: ArrayLike<number>): Int8Array {
+    const w = this.window!;
+    const { layers, window } = this.model;
+    const I = layers[0].inputSize;
+    this.pushInput(xq);
     const n = w.count;
     let input = (t: number): Int8Array => w.xs.subarray(((w.start + t) % window) * I, ((w.start + t) % window + 1) * I);
     let top = new Int8Array(0);

@@ -88,6 +88,20 @@ describe('window models', () => {
     }
   });
 
+  it('feedQ (inputs join the window without a step) then one stepQ equals stepping every input', () => {
+    const q = randomQuantizedModel({ seed: 33, inputSize: 3, units: 5, outputSize: 2, window: 6, cell: 'gru', bidirectional: 'concat' });
+    const [segment] = randomSegments(33, 3, [9], 0.2);
+    const stepped = new Simulator(q);
+    const fed = new Simulator(q);
+    segment.forEach((xq, t) => {
+      stepped.stepQ(xq);
+      if (t < segment.length - 1) fed.feedQ(xq);
+    });
+    expect(Array.from(fed.stepQ(segment[segment.length - 1]))).toEqual(Array.from(stepped.outputAcc));
+    expect(Array.from(fed.state.hQ7)).toEqual(Array.from(stepped.state.hQ7));
+    expect(() => new Simulator(randomQuantizedModel({ seed: 33, inputSize: 3, units: 5 })).feedQ([1, 2, 3])).toThrow(/only window/);
+  });
+
   it('the float stack computes what TensorFlow.js\' Bidirectional computes (within 1e-5), concat and sum, custom cells', async () => {
     const { tf } = await initBackend('auto');
     for (const [cell, mergeMode] of [['gru-reset-after', 'concat'], ['peephole', 'sum'], ['lstm', 'concat']] as const) {

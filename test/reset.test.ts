@@ -9,12 +9,19 @@ import { availableEngines, driverSource } from '../runtime/engines.ts';
 import { parseTrace } from '../runtime/engines.ts';
 import { simulateTrace } from '../runtime/trace.ts';
 import { Simulator } from '../runtime/simulator.ts';
-import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
+import { randomQuantizedModel, randomSegments, type RandomModelSpec } from './fixtures/random-model.ts';
+import { CELL_KINDS } from '../runtime/model.ts';
 
-const q = randomQuantizedModel({ seed: 21, inputSize: 3, units: 7, outputSize: 2 });
 const [first, second] = randomSegments(21, 3, [30, 30]);
+/** Every cell, a stack, and a window (bidirectional) model. */
+const MODELS: { name: string; spec: Partial<RandomModelSpec> }[] = [
+  ...CELL_KINDS.map((cell) => ({ name: cell, spec: { cell } })),
+  { name: 'stacked peephole -> gru-reset-after', spec: { cell: 'peephole' as const, stacked: [{ cell: 'gru-reset-after' as const, units: 4 }] } },
+  { name: 'bidirectional cifg (concat)', spec: { cell: 'cifg' as const, bidirectional: 'concat' as const, window: 6 } },
+];
 
-describe('reset halfway through a sequence', () => {
+describe.each(MODELS)('reset halfway through a sequence: $name', ({ spec }) => {
+  const q = randomQuantizedModel({ seed: 21, inputSize: 3, units: 7, outputSize: 2, ...spec });
   it('simulator: the second half after reset() equals a fresh run of it, and differs without the reset', () => {
     const withReset = simulateTrace(q, [first, second]).slice(first.length);
     const fresh = simulateTrace(q, [second]);

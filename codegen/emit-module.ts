@@ -17,7 +17,7 @@ import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
-import { emitCellStep, layerNames, type LayerNames } from './emit-cells.ts';
+import { emitCellStep, layerNames } from './emit-cells.ts';
 import { emitWindowState, emitWindowStep, type DirectionPlan } from './emit-window.ts';
 import { assertBounds } from './bounds.ts';
 
@@ -447,7 +447,6 @@ function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, esp
   });
 }
 
-export type { LayerNames };
 
 /**
  * One-to-many (NUMERICS.md §8a): forecast(n, out) runs n steps from the

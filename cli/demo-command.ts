@@ -71,6 +71,7 @@ export function demoCommand(): Command {
         data: { path: float.provenance.data, windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } },
         model: { cell: float.layers[0].cell, layers: float.layers.length, bidirectional: float.layers[0].backward ? float.layers[0].merge : null, inputs: float.featureNames, units: lastLayer(float).units, outputs: float.targetNames, window: float.window, horizon: float.horizon, backend },
         metrics: { name: m.name, float: m.float, int8: m.int8, relativeChange: m.relativeChange, persistence, split: 'test', windows: m.windows },
+        ...(report.forecast ? { forecast: report.forecast } : {}),
         parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
         code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
         ram,
@@ -98,6 +99,8 @@ export function demoCommand(): Command {
       console.log(`model        ${architectureName(float.layers)} on ${float.featureNames.join(', ')} -> ${float.targetNames.join(', ')} (+${float.horizon}), window ${float.window}, ${backend}`);
       console.log(`${`test ${m.name}`.padEnd(13)}float ${fmt(m.float)}  int8 ${fmt(m.int8)}  (${m.relativeChange >= 0 ? '+' : ''}${fmt(100 * m.relativeChange, 3)}%)${unit}`);
       if (persistence !== undefined) console.log(`baseline     last reading (persistence) ${fmt(persistence)}`);
+      const f = report.forecast;
+      if (f) console.log(`forecast     ${f.steps} steps ahead, fed back (${f.windows} windows): RMSE float ${fmt(f.float)}  int8 ${fmt(f.int8)}  persistence ${fmt(f.persistence)}`);
       console.log(`code         ${generated.map((g) => `${g.target} ${Buffer.byteLength(g.code)} B`).join(', ')}`);
       console.log(`model RAM    ~${ram.blocks} Espruino blocks (${ram.weightBytes} B weights, ${ram.tableBytes} B tables, ${ram.stateBytes} B state)`);
       console.log(`parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`);

@@ -34,8 +34,10 @@ export function quantizeCommand(): Command {
         console.log(`test ${m.name}: float ${fmt(m.float)}, int8 ${fmt(m.int8)} (${fmt(100 * m.relativeChange, 3)}%) on ${m.windows} windows`);
         const layers = report.scheme.layers.map((l, i) => `${report.scheme.layers.length > 1 ? `layer ${i}: ` : ''}gate shift ${l.gateShift}, cell ${l.cellFormat}`);
         console.log(`scheme: ${report.scheme.weightScale} weight scales, ${layers.join('; ')}`);
+        const f = report.forecast;
+        if (f) console.log(`forecast ${f.steps} steps ahead (fed back, ${f.windows} windows): RMSE float ${fmt(f.float)}, int8 ${fmt(f.int8)}, persistence ${fmt(f.persistence)}`);
         console.log(`wrote ${o.out} and ${o.report}`);
-        if (o.json) printJson({ command: 'quantize', artifact: o.out, report: o.report, metrics: m, scheme: report.scheme });
+        if (o.json) printJson({ command: 'quantize', artifact: o.out, report: o.report, metrics: m, scheme: report.scheme, ...(f ? { forecast: f } : {}) });
       }),
     );
 }

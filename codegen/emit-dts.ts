@@ -32,9 +32,10 @@ ${
   q.sequence === 'one-to-many'
     ? `
 /**
- * Forecast n steps ahead from the current state, each output fed back as the next reading of its
- * feature (the other features keep their last reading); out[s*${info.outputSize} + k] is output k, s+1 steps
- * after the last step(). The state is restored: the next step() continues as before. Returns out.
+ * Forecast n steps ahead from the current state: the first forecast is the last step's output, and
+ * each is fed back as the next reading of its feature (the other features keep their last reading)
+ * to reach the next; out[s*${info.outputSize} + k] is output k, s+1 steps after the last step().
+ * The state is restored: the next step() continues as before. Returns out.
  */
 export declare function forecast(n: number, out: { [i: number]: number }): typeof out;
 `

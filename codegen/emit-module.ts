@@ -449,10 +449,10 @@ function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, esp
 
 
 /**
- * One-to-many (NUMERICS.md §8a): forecast(n, out) runs n steps from the
- * current state, each fed the last readings with the forecast targets in
- * place of their features, writes the n x outputs real forecasts into `out`
- * and restores the state, so streaming continues as before. No allocation.
+ * One-to-many (NUMERICS.md §8a): forecast(n, out) writes n forecasts into
+ * `out`: the output of the last step, then n - 1 more steps, each fed the
+ * last readings with the forecasts in place of their features; the state is
+ * restored, so streaming continues as before. No allocation.
  */
 function emitForecast(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number): void {
   const feedback = feedbackFeatures(q);
@@ -463,12 +463,17 @@ function emitForecast(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number)
   b.line(`for (var fi = 0; fi < ${NI}; fi++) XL[fi] = NaN;`);
   b.comment(`forecast(n, out): out[s*${NO} + k] = output k, s steps ahead; feedback: ${feedback.map((f, k) => `output ${k} -> ${q.featureNames[f]}`).join(', ')}`);
   b.block('function forecast(n, out) {', () => {
-    b.line('var i, s;');
+    b.line(`var i, s${q.targetMode === 'change' ? ', v' : ''};`);
     const backups = ['BV', 'BC', 'BG', 'BY', 'BX'];
     stateArrays.forEach((a, i) => b.line(`for (i = 0; i < ${a}.length; i++) ${backups[i]}[i] = ${a}[i];`));
     b.line(`for (i = 0; i < ${NI}; i++) FX[i] = XL[i];`);
+    b.comment('the first forecast is the output of the last step; each later one steps on the readings with the forecasts fed back');
+    b.line(`for (i = 0; i < ${NO}; i++) YF[i] = Y[i] * OG[i] + OO[i];`);
+    if (q.targetMode === 'change') {
+      q.baseFeatures.forEach((f, k) => b.line(`v = XL[${f}]; YF[${k}] = (v - v === 0 ? v : NaN) + YF[${k}];`));
+    }
     b.block('for (s = 0; s < n; s++) {', () => {
-      b.line('step(FX);');
+      b.line('if (s > 0) step(FX);');
       b.line(`for (i = 0; i < ${NO}; i++) out[s * ${NO} + i] = YF[i];`);
       feedback.forEach((f, k) => b.line(`FX[${f}] = YF[${k}];`));
     });

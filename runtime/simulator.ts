@@ -129,10 +129,12 @@ export class Simulator {
   private readonly lastReading: Float64Array = new Float64Array(0);
 
   /**
-   * One-to-many (NUMERICS.md §8a): `steps` forecasts from the current state,
-   * each fed back as the next reading of its feature (the other features keep
-   * their last reading); the model's state is restored afterwards, so the
-   * next step(x) continues as if forecast() had not run. [steps][outputs].
+   * One-to-many (NUMERICS.md §8a): `steps` forecasts from the current state.
+   * The first is the output of the last step (the next reading); each is fed
+   * back as the next reading of its feature (the other features keep their
+   * last reading) to step to the next one. The model's state is restored
+   * afterwards, so the next step(x) continues as if forecast() had not run.
+   * [steps][outputs].
    */
   forecast(steps: number): Float64Array {
     if (this.window) throw new Error('forecast: a window model (bidirectional) cannot forecast step by step');
@@ -141,7 +143,7 @@ export class Simulator {
     const x = Float64Array.from(this.lastReading);
     const out = new Float64Array(steps * this.model.head.outputSize);
     for (let s = 0; s < steps; s++) {
-      const y = this.step(x);
+      const y = s === 0 ? this.currentOutput() : this.step(x);
       y.forEach((v, k) => {
         out[s * y.length + k] = v;
         if (feedback[k] >= 0) x[feedback[k]] = v;
@@ -153,6 +155,13 @@ export class Simulator {
     this.outputAcc.set(saved[3]);
     this.lastReading.set(saved[4]);
     return out;
+  }
+
+  /** The real outputs of the current state: what the last step(x) returned. */
+  private currentOutput(): Float64Array {
+    const y = this.dequantizeOutput(this.outputAcc);
+    if (this.model.targetMode === 'change') this.model.baseFeatures.forEach((f, k) => (y[k] = baseReading(this.lastReading[f]) + y[k]));
+    return y;
   }
 
   /** The int8 input vector the device computes from real readings (NUMERICS.md §3). */

@@ -194,7 +194,13 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
   it('--sequence one-to-many: the generated module forecasts by feeding back; a target that is not a feature is refused', async () => {
     const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--sequence', 'one-to-many', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 'o.float.pb', '--quiet']);
     expect(train.code, train.stderr).toBe(0);
-    expect((await run(['quantize', 'o.float.pb', '--out', 'o.q.pb', '--report', 'o.json'])).code).toBe(0);
+    const quant = await run(['quantize', 'o.float.pb', '--out', 'o.q.pb', '--report', 'o.json', '--json']);
+    expect(quant.code, quant.stderr).toBe(0);
+    // Multi-step forecasts, fed back as on the device, scored against the readings that followed.
+    const f = quant.lastJson().forecast;
+    expect(f.steps).toBe(5);
+    expect(f.windows).toBeGreaterThan(10);
+    for (const v of [f.float, f.int8, f.persistence]) expect(Number.isFinite(v) && v > 0).toBe(true);
     expect((await run(['codegen', 'o.q.pb', '--out-dir', 'ogen'])).code).toBe(0);
     const code = fs.readFileSync(path.join(tmp, 'ogen', 'model.es5.js'), 'utf8');
     expect(code).toContain('function forecast(n, out)');

@@ -43,8 +43,11 @@ describe.each([
     const sim = new Simulator(q);
     const lines: string[] = [`F ${Array.from(sim.forecast(2), hex).join(',')}`]; // right after creation: readings unknown
     for (const x of READINGS) {
-      sim.step(x as number[]);
-      lines.push(`F ${Array.from(sim.forecast(n), hex).join(',')}`);
+      const y = Array.from(sim.step(x as number[]));
+      const f = Array.from(sim.forecast(n));
+      // The first forecast is the output of the step just taken.
+      expect(f.slice(0, 2).map(hex)).toEqual(y.map(hex));
+      lines.push(`F ${f.map(hex).join(',')}`);
     }
     lines.push(`S ${Array.from(sim.step([3, 1, -1]), hex).join(',')} ${Array.from(sim.state.hQ7).join(',')}`);
     return lines;

@@ -10,6 +10,7 @@ import { floatDense, floatPredictWindow, floatRecurrentStep, newFloatState } fro
 import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
 import type { Dataset, Split } from '../../trainer/windows.ts';
 import { metricName, splitMetric } from './train.ts';
+import { forecastMetrics, type ForecastMetrics } from './forecast-eval.ts';
 
 export interface ErrorStat {
   name: string;
@@ -30,7 +31,12 @@ export interface QuantizeReport {
   weightErrors: ErrorStat[];
   tensorErrors: ErrorStat[];
   metrics: { name: string; split: 'test'; windows: number; float: number; int8: number; relativeChange: number };
+  /** One-to-many models: RMSE of multi-step forecasts fed back as on the device (see forecast-eval.ts). */
+  forecast?: ForecastMetrics;
 }
+
+/** Steps ahead the one-to-many forecasts are scored at. */
+export const FORECAST_STEPS = 5;
 
 /** Normalized window values -> the int8 inputs the device computes (NUMERICS.md §3). */
 export function quantizeWindows(q: QuantizedModel, x: Float32Array): Int8Array {
@@ -203,5 +209,6 @@ export function evaluateQuantized(
       int8: intMetric,
       relativeChange: (intMetric - floatMetric) / floatMetric,
     },
+    ...(model.sequence === 'one-to-many' ? { forecast: forecastMetrics(float, model, dataset, FORECAST_STEPS) } : {}),
   };
 }

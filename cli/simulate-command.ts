@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { intOption, listOption, printJson, runAction } from './common.ts';
 import { readGeneratedFile } from './generated-file.ts';
@@ -6,7 +5,7 @@ import { readQuantizedModel } from '../runtime/artifact.ts';
 import { codegenStep } from './steps/codegen.ts';
 import { simulateStep } from './steps/simulate.ts';
 import { quantizeWindows } from './steps/quantize.ts';
-import { loadDataset, type DataOptions } from './steps/train.ts';
+import { datasetOfModel } from './steps/train.ts';
 import { UserError } from '../runtime/errors.ts';
 import { TARGETS } from '../codegen/emit-module.ts';
 import type { EngineName } from '../runtime/engines.ts';
@@ -47,18 +46,17 @@ export function simulateCommand(): Command {
           }));
         }
         let windows: { xq: Int8Array; count: number } | undefined;
-        let recorded: DataOptions | undefined;
-        try {
-          recorded = JSON.parse(model.provenance.options) as DataOptions;
-        } catch {
-          recorded = undefined;
-        }
-        const dataPath = (o.data as string | undefined) ?? recorded?.data;
-        if (o.windows > 0 && recorded && dataPath && (o.data || fs.existsSync(dataPath))) {
-          const { dataset } = await loadDataset({ ...recorded, data: dataPath });
-          const count = Math.min(o.windows, dataset.test.n);
-          const stride = model.window * model.layers[0].inputSize;
-          windows = { xq: quantizeWindows(model, dataset.test.x.subarray(0, count * stride)), count };
+        if (o.windows > 0) {
+          // The model's own test windows (from its CSV or built-in example data); without them, say so and go on.
+          try {
+            const dataset = await datasetOfModel(model, modelPath, o.data as string | undefined, true);
+            const count = Math.min(o.windows, dataset.test.n);
+            const stride = model.window * model.layers[0].inputSize;
+            windows = { xq: quantizeWindows(model, dataset.test.x.subarray(0, count * stride)), count };
+          } catch (err) {
+            if (!(err instanceof UserError)) throw err;
+            console.log(`windows: none replayed (${err.message})`);
+          }
         }
         const r = await simulateStep(model, sources, {
           randomSegments: o.randomSegments,

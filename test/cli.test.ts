@@ -239,6 +239,11 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(q.code).not.toBe(0);
     expect(q.stderr).toMatch(/a hand-written model has no training data/);
     expect(fs.existsSync(path.join(tmp, 'hm', 'again.q.pb'))).toBe(false);
+    // simulate asked for test windows it cannot have: it says why and checks the random sequences.
+    const sim = await run(['simulate', 'hm/model.q.pb', '--windows', '5', '--random-segments', '2', '--steps', '10', '--engines', 'vm']);
+    expect(sim.code, sim.stderr).toBe(0);
+    expect(sim.stdout).toMatch(/windows: none replayed \(.*a hand-written model has no training data/);
+    expect(sim.stdout).toMatch(/parity: exact on vm \(20 steps each\)/);
   });
 
   it('refuses an output path that cannot be written, leaving nothing behind', async () => {

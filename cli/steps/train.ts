@@ -187,7 +187,7 @@ export async function trainOnDataset(
  * unless `allowOtherData`).
  */
 export async function datasetOfModel(
-  model: FloatModel,
+  model: Pick<FloatModel, 'provenance'>,
   where: string,
   data?: string,
   allowOtherData = false,

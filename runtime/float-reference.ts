@@ -135,6 +135,19 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
   }
 }
 
+/**
+ * One step of a streaming stack: layer l reads the h layer l - 1 has just
+ * computed. Updates `states` in place; returns the top layer's h.
+ */
+export function floatStackStep(layers: readonly FloatRecurrentLayer[], states: FloatRecurrentState[], x: ArrayLike<number>): Float64Array {
+  let input: ArrayLike<number> = x;
+  layers.forEach((layer, l) => {
+    floatRecurrentStep(layer, states[l]!, input);
+    input = states[l]!.h;
+  });
+  return states[states.length - 1]!.h;
+}
+
 /** h = z ⊙ h + (1 − z) ⊙ tanh(h~) */
 function gruHidden(U: number, z: Float64Array, h: Float64Array): void {
   for (let u = 0; u < U; u++) {

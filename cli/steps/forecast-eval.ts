@@ -7,7 +7,7 @@
  * the window's last reading). Horizon 1 only: a forecast is the next reading.
  */
 import { feedbackFeatures, type FloatModel, type QuantizedModel } from '../../runtime/model.ts';
-import { floatDense, floatRecurrentStep, newFloatState } from '../../runtime/float-reference.ts';
+import { floatDense, floatStackStep, newFloatState } from '../../runtime/float-reference.ts';
 import { Simulator } from '../../runtime/simulator.ts';
 import type { Dataset } from '../../trainer/windows.ts';
 
@@ -57,14 +57,7 @@ export function forecastMetrics(float: FloatModel, q: QuantizedModel, ds: Datase
     const intForecast = sims.forecast(steps);
     // float: the same loop with the float reference, in real units between steps.
     const states = float.layers.map((l) => newFloatState(l));
-    const run = (x: ArrayLike<number>) => {
-      let input: ArrayLike<number> = x;
-      float.layers.forEach((l, i) => {
-        floatRecurrentStep(l, states[i]!, input);
-        input = states[i]!.h;
-      });
-      return floatDense(float.head, states[states.length - 1]!.h);
-    };
+    const run = (x: ArrayLike<number>) => floatDense(float.head, floatStackStep(float.layers, states, x));
     let y: Float64Array = new Float64Array(0);
     for (let t = 0; t < W; t++) y = run(Array.from({ length: F }, (_, f) => split.x[(k * W + t) * F + f]!));
     const x = [...last];

@@ -6,7 +6,7 @@
 import { DEFAULT_INPUT_PERCENTILE, layerPrefix, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
 import { TANH_GATES, gateCount, gateNames, hasCellState, isWindowModel, type CellKind, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
-import { floatDense, floatPredictWindow, floatRecurrentStep, newFloatState } from '../../runtime/float-reference.ts';
+import { floatDense, floatPredictWindow, floatStackStep, newFloatState } from '../../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
 import type { Dataset, Split } from '../../trainer/windows.ts';
 import { metricName, splitMetric } from './train.ts';
@@ -127,11 +127,7 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
     for (let t = 0; t < window; t++) {
       const base = (n * window + t) * inputSize;
       for (let i = 0; i < inputSize; i++) step[i] = split.x[base + i];
-      let input: ArrayLike<number> = step;
-      float.layers.forEach((layer, l) => {
-        floatRecurrentStep(layer, states[l]!, input);
-        input = states[l]!.h;
-      });
+      const top = floatStackStep(float.layers, states, step);
       sim.stepQ(xq.subarray(base, base + inputSize));
       q.layers.forEach((layer, l) => {
         const { units, cellIntBits, cell } = layer;
@@ -148,9 +144,8 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
           errors.add(`${p}hidden`, state.h[u], simState.hQ7[u] / 128);
         }
       });
-      if (everyStep) record(n * window + t, floatDense(float.head, states[states.length - 1]!.h));
+      if (everyStep || t === window - 1) record(everyStep ? n * window + t : n, floatDense(float.head, top));
     }
-    if (!everyStep) record(n, floatDense(float.head, states[states.length - 1]!.h));
   }
   return { tensorErrors: errors.list(), floatOut, intOut };
 }

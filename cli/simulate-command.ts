@@ -4,7 +4,8 @@ import { readGeneratedFile } from './generated-file.ts';
 import { readQuantizedModel } from '../runtime/artifact.ts';
 import { codegenStep } from './steps/codegen.ts';
 import { simulateStep } from './steps/simulate.ts';
-import { quantizeWindows } from './steps/quantize.ts';
+import { inputSegments } from './steps/quantize.ts';
+import type { Segments } from '../runtime/trace.ts';
 import { datasetOfModel } from './steps/train.ts';
 import { UserError } from '../runtime/errors.ts';
 import { TARGETS } from '../codegen/emit-module.ts';
@@ -45,14 +46,12 @@ export function simulateCommand(): Command {
             globalName: 'lstmModel',
           }));
         }
-        let windows: { xq: Int8Array; count: number } | undefined;
+        let segments: Segments | undefined;
         if (o.windows > 0) {
           // The model's own test windows (from its CSV or built-in example data); without them, say so and go on.
           try {
             const dataset = await datasetOfModel(model, modelPath, o.data as string | undefined, true);
-            const count = Math.min(o.windows, dataset.test.n);
-            const stride = model.window * model.layers[0].inputSize;
-            windows = { xq: quantizeWindows(model, dataset.test.x.subarray(0, count * stride)), count };
+            segments = inputSegments(model, dataset.test.x, Math.min(o.windows, dataset.test.n));
           } catch (err) {
             if (!(err instanceof UserError)) throw err;
             console.log(`windows: none replayed (${err.message})`);
@@ -63,7 +62,7 @@ export function simulateCommand(): Command {
           randomSteps: o.steps,
           seed: o.seed,
           engines: engines as EngineName[] | undefined,
-          windows,
+          segments,
         });
         for (const line of r.results) console.log(line.message);
         for (const s of r.skipped) console.log(`skipped ${s}`);

@@ -14,14 +14,18 @@ export function emitDts(q: QuantizedModel, options: EmitOptions): string {
 export declare function reset(): void;
 
 /**
- * One time step on ${info.inputSize} int8 inputs (${info.featureNames.join(', ')}), already quantized.
+ * One time step on ${info.inputSize} int8 inputs (${q.embedding ? 'an embedding row' : info.featureNames.join(', ')}), already quantized.
  * Returns the ${info.outputSize} raw head accumulator values (one unit = info.outputScale);
  * the array is reused by the next step.
  */
 export declare function stepQ(xq: ArrayLike<number>): Int32Array;
 
 /**
- * One time step on ${info.inputSize} real readings (${info.featureNames.join(', ')}).
+ * ${
+   q.embedding
+     ? `One time step on a token id x[0]: 0 is padding (no step: the outputs of the last step again); an id that is not an integer in 0..${q.embedding.vocabularySize - 1} reads as token ${q.embedding.unknownToken}.`
+     : `One time step on ${info.inputSize} real readings (${info.featureNames.join(', ')}).`
+ }
  * Returns ${info.outputSize} real outputs (${q.task === 'regression' ? `forecast of ${info.targetNames.join(', ')}` : 'class logits'});
  * the array is reused by the next step.
  */

@@ -11,7 +11,7 @@
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
  */
-import { feedbackFeatures, gateCount, gateNames, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
+import { PADDING_TOKEN, feedbackFeatures, gateCount, gateNames, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
@@ -65,7 +65,7 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     classLabels: q.classLabels,
     gateOrder: [...gateNames(first.cell)],
     formats: {
-      input: 'int8, per-feature scale',
+      input: q.embedding ? 'int8 embedding rows, per-column scale' : 'int8, per-feature scale',
       hidden: `Q0.${HIDDEN_FRAC_BITS} int8`,
       gateIn: `Q3.${GATE_IN_FRAC_BITS} int16`,
       gateOut: 'Q0.15 int16',
@@ -74,6 +74,8 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     },
     inputScales: q.inputScales,
     outputScale: q.head.accScale,
+    /** Embedding input: step([id]) reads token `id`; 0 is padding (no step); other ids outside 0..vocabularySize-1 read as unknownToken. */
+    ...(q.embedding ? { embedding: { vocabularySize: q.embedding.vocabularySize, dim: q.embedding.dim, paddingToken: PADDING_TOKEN, unknownToken: q.embedding.unknownToken } } : {}),
   };
 }
 
@@ -135,7 +137,10 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   b.comment(`float model sha256 ${q.floatModelSha256}`);
   b.comment(`trained on ${q.provenance.data} (sha256 ${q.provenance.dataSha256.slice(0, 16)}…), seed ${q.provenance.seed}`);
   const stack = layers.map((l) => `${l.backward ? `bidirectional (${l.merge}) ` : ''}${CELL_TITLE[l.cell]} ${l.units} units`).join(' -> ');
-  b.comment(`${NI} inputs (${q.featureNames.join(', ')}) -> ${stack} -> dense ${NO} (${q.task}); window ${q.window}, horizon ${q.horizon}`);
+  const inputs = q.embedding
+    ? `token id (vocabulary ${q.embedding.vocabularySize}) -> embedding ${NI} int8`
+    : `${NI} inputs (${q.featureNames.join(', ')})`;
+  b.comment(`${inputs} -> ${stack} -> dense ${NO} (${q.task}); window ${q.window}, horizon ${q.horizon}`);
   b.comment(`Numeric contract: docs/NUMERICS.md. Gate order: ${layers.map((l) => gateNames(l.cell).join(', ')).filter((g, i, all) => all.indexOf(g) === i).join(' / ')}.`);
   b.comment(
     `Formats: x int8 (per-feature scale), h Q0.7 int8, gate in Q3.12, gate out Q0.15, ` +
@@ -143,7 +148,7 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   );
   b.comment('Proven bounds (worst case over all inputs and states):');
   for (const c of bounds) b.comment(`  ${c.name} <= ${c.bound} < ${c.limit}`);
-  b.comment('API: reset(); stepQ(xq) -> Int32Array; step(x) -> Float64Array; info; state {h, c, gates}.');
+  b.comment(`API: reset(); stepQ(xq) -> Int32Array; step(${q.embedding ? '[tokenId]' : 'x'}) -> Float64Array; info; state {h, c, gates}.`);
   b.comment('stepQ and step return buffers owned by the model: copy them to keep them past the next step.');
   if (options.target === 'espruino') {
     // Espruino runs code from source text; pretokenised functions run faster and take less RAM.
@@ -198,6 +203,9 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.line(`var ${name}_B64 = ${base64Literal(chunk, values)};`);
     dataNames.push(name);
   };
+  if (q.embedding) {
+    data('EMB', `embedding table int8 [${q.embedding.vocabularySize} tokens][${NI}]: x = row of the token id; column d has scale info.inputScales[d]`, q.embedding.tableQ);
+  }
   for (const p of plans) {
     const { layer, l, n } = p;
     const NU = layer.units;
@@ -250,7 +258,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     });
     b.line('return out.buffer;');
   });
-  const ARRAY_TYPE: Record<string, string> = { W: 'Int8Array', D: 'Int8Array', ST: 'Int16Array', TT: 'Int16Array' };
+  const ARRAY_TYPE: Record<string, string> = { W: 'Int8Array', D: 'Int8Array', EMB: 'Int8Array', ST: 'Int16Array', TT: 'Int16Array' };
   for (const name of dataNames) b.line(`var ${name} = new ${ARRAY_TYPE[name.split('_')[0]] ?? 'Int32Array'}(buf(${name}_B64));`);
   b.line(`${dataNames.map((name) => `${name}_B64`).join(' = ')} = undefined;`);
   b.line('');
@@ -311,9 +319,12 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.comment(`${name}: ${what} = [${values.join(', ')}]`);
     b.line(`var ${name} = new Float64Array(buf(${base64Literal(chunk, Float64Array.from(values))}));`);
   };
-  b.comment('step(): xq = sat8(floor(x * IG + IO + 0.5)); y = acc * OG + OO (normalization baked in)');
-  affine('IG', inAff.map((a) => a.gain), 'input gains 1/(std*scale)');
-  affine('IO', inAff.map((a) => a.offset), 'input offsets -mean*gain');
+  if (q.embedding) b.comment('step(): xq = EMB row of the token id; y = acc * OG + OO (normalization baked in)');
+  else {
+    b.comment('step(): xq = sat8(floor(x * IG + IO + 0.5)); y = acc * OG + OO (normalization baked in)');
+    affine('IG', inAff.map((a) => a.gain), 'input gains 1/(std*scale)');
+    affine('IO', inAff.map((a) => a.offset), 'input offsets -mean*gain');
+  }
   affine('OG', outAff.map((a) => a.gain), 'output gains accScale*std');
   affine('OO', outAff.map((a) => a.offset), 'output offsets mean');
   if (espruino) {
@@ -383,8 +394,9 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   });
   b.line('');
 
-  b.comment('Real readings in, real outputs out. NaN / undefined readings count as the mean; ±Infinity saturates.');
-  b.block('function step(x) {', () => {
+  if (q.embedding) emitTokenStep(b, q, NI, NO);
+  else b.comment('Real readings in, real outputs out. NaN / undefined readings count as the mean; ±Infinity saturates.');
+  if (!q.embedding) b.block('function step(x) {', () => {
     b.line('var i, v, q;');
     b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
       b.line('v = x[i];');
@@ -429,6 +441,28 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   beforeReturn?.();
   const members = apiMembers(q).map((k) => (k === 'state' ? `state: { h: ${stacked || windowed ? 'HS' : 'H'}, c: C, gates: G }` : `${k}: ${k}`));
   b.line(`return { ${members.join(', ')} };`);
+}
+
+/**
+ * Embedding input (NUMERICS.md §3a): step([id]) copies the table row of the
+ * token into XQ and steps; the padding token is not a step; an id that is not
+ * an integer in [0, V) reads as the unknown token.
+ */
+function emitTokenStep(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number): void {
+  const e = q.embedding!;
+  b.comment(`Token ids in (x[0]), real outputs out. ${PADDING_TOKEN} is padding: no step, the outputs stay those of the last step.`);
+  b.comment(`An id that is not an integer in 0..${e.vocabularySize - 1} reads as the unknown token ${e.unknownToken}.`);
+  b.block('function step(x) {', () => {
+    b.line('var i, o, id = x[0];');
+    b.block(`if (id !== ${PADDING_TOKEN}) {`, () => {
+      b.line(`if (typeof id !== "number" || Math.floor(id) !== id || id < 0 || id >= ${e.vocabularySize}) id = ${e.unknownToken};`);
+      b.line(`o = id * ${NI};`);
+      b.line(`for (i = 0; i < ${NI}; i++) XQ[i] = EMB[o + i];`);
+      b.line('stepQ(XQ);');
+    });
+    b.line(`for (i = 0; i < ${NO}; i++) YF[i] = Y[i] * OG[i] + OO[i];`);
+    b.line('return YF;');
+  });
 }
 
 /** Y[k] = Σ D[k,j] h[j] + DB[k] over the `width` values of `h`: one E.convolve per head row, or the loop. */

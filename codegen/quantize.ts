@@ -9,8 +9,10 @@ import {
   gateNames,
   hasCellState,
   layerOutputSize,
+  type FloatEmbedding,
   type FloatModel,
   type MergeMode,
+  type QuantEmbedding,
   type FloatRecurrentLayer,
   type QuantRecurrentLayer,
   type QuantizedModel,
@@ -26,6 +28,7 @@ import {
   roundHalfUp,
 } from '../runtime/fixed-point.ts';
 import { floatPredictWindow } from '../runtime/float-reference.ts';
+import { embedWindows, windowSteps } from '../runtime/embedding.ts';
 import { UserError } from '../runtime/errors.ts';
 import { dotBound, gateAccBounds, peepholeOperandBound, rescaleOperandBound } from './bounds.ts';
 
@@ -81,13 +84,19 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
       if (v > r.max) r.max = v;
     }
   };
-  for (let i = 0; i < model.featureNames.length; i++) see(`input.${model.featureNames[i]}`, 0);
+  // An embedding model's token windows: the table rows of their tokens, padding left out (§3a).
+  const embedded = model.embedding ? embedWindows(model.embedding, x.subarray(0, count * window)) : undefined;
+  if (!embedded) for (let i = 0; i < model.featureNames.length; i++) see(`input.${model.featureNames[i]}`, 0);
   const stride = window * inputSize;
   for (let n = 0; n < count; n++) {
-    for (let t = 0; t < window; t++) {
-      for (let i = 0; i < inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * inputSize + i]);
+    if (!embedded) {
+      for (let t = 0; t < window; t++) {
+        for (let i = 0; i < inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * inputSize + i]);
+      }
     }
-    const y = floatPredictWindow(layers, head, x, n * stride, window, (l, direction, s) => {
+    const run = embedded ? windowSteps(embedded.x, embedded.padding, n, window, inputSize) : { x: x.subarray(n * stride, (n + 1) * stride), steps: window };
+    if (run.steps === 0) continue;
+    const y = floatPredictWindow(layers, head, run.x, 0, run.steps, (l, direction, s) => {
       const { units, cell } = layers[l]!;
       const p = layerPrefix(layers.length, l) + (direction === 'backward' ? 'backward.' : '');
       gateNames(cell).forEach((gate, g) => {
@@ -255,6 +264,24 @@ function quantizeLayer(layer: FloatRecurrentLayer, columnScales: number[], maxAb
   };
 }
 
+/** Scale of each embedding column: its largest |value| over the rows of every token but padding (row 0). */
+function embeddingColumnScales(e: FloatEmbedding): number[] {
+  return Array.from({ length: e.dim }, (_, d) => {
+    let m = 0;
+    for (let t = 1; t < e.vocabularySize; t++) m = Math.max(m, Math.abs(e.table[t * e.dim + d]));
+    return int8Scale(m);
+  });
+}
+
+/** tableQ[t][d] = sat(round(E[t][d] / scale[d])), ±127; the padding row is never read and is stored as zeros. */
+function quantizeEmbedding(e: FloatEmbedding, scales: number[]): QuantEmbedding {
+  const tableQ = new Int8Array(e.vocabularySize * e.dim);
+  for (let t = 1; t < e.vocabularySize; t++) {
+    for (let d = 0; d < e.dim; d++) tableQ[t * e.dim + d] = quantizeInt8(e.table[t * e.dim + d], scales[d]);
+  }
+  return { vocabularySize: e.vocabularySize, dim: e.dim, tableQ, unknownToken: e.unknownToken, tokens: [...e.tokens] };
+}
+
 export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizedModel {
   const { layers, head } = model;
   const inputSize = layers[0]!.inputSize;
@@ -266,7 +293,10 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   // Input x_i (normalized) -> int8 with a per-feature scale covering a percentile of its calibrated values.
   const percentile = options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE;
   const steps = options.calibrationCount * model.window;
-  const inputScales = model.featureNames.map((_, i) => int8Scale(absPercentile(options.calibrationX, steps, inputSize, i, percentile)));
+  // Embedding (§3a): column d of the table covers its largest |value| over every token but padding.
+  const inputScales = model.embedding
+    ? embeddingColumnScales(model.embedding)
+    : model.featureNames.map((_, i) => int8Scale(absPercentile(options.calibrationX, steps, inputSize, i, percentile)));
   // Columns of v = [input, h]: one int8 step of x_i is inputScales[i]; of any h is 2^-7 (Q0.7);
   // of a bidirectional layer's summed output h_f + h_b (the input of the layer above) 2^-6 (Q1.6).
   const hiddenScale = 2 ** -HIDDEN_FRAC_BITS;
@@ -305,7 +335,10 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     accScale *= 2;
   }
 
+  const embedding = model.embedding ? quantizeEmbedding(model.embedding, inputScales) : undefined;
+
   return {
+    ...(embedding ? { embedding } : {}),
     task: model.task,
     featureNames: [...model.featureNames],
     targetNames: [...model.targetNames],

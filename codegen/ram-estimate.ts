@@ -21,8 +21,11 @@ export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
   const windowed = isWindowModel(q);
   const directions = q.layers.flatMap((l) => (l.backward ? [l, l.backward] : [l]));
   const totalUnits = directions.reduce((s, l) => s + l.units, 0);
-  const weightArrays: number[] = [O * U, O * 4]; // D, DB
-  const stateArrays: number[] = [O * 4, I, O * 8, I * 8, I * 8, O * 8, O * 8]; // Y, XQ, YF, IG, IO, OG, OO
+  // D, DB, and the embedding table EMB.
+  const weightArrays: number[] = [O * U, O * 4, q.embedding ? q.embedding.tableQ.length : 0];
+  // Y, XQ, YF, IG, IO (none with an embedding), OG, OO
+  const affineIn = q.embedding ? 0 : I * 8;
+  const stateArrays: number[] = [O * 4, I, O * 8, affineIn, affineIn, O * 8, O * 8];
   // Streaming: one V = [x, h0, h1, ...]. Window models: the input ring, HS, each direction's V, the sequences passed up, TOP.
   if (!windowed) stateArrays.push(I + totalUnits);
   else {

@@ -136,6 +136,7 @@ function floatLayerToPb(l: FloatRecurrentLayer): Pb {
 function floatToPb(m: FloatModel): Pb {
   return {
     ...headerToPb(m),
+    ...(m.embedding ? { embedding: { ...m.embedding } } : {}),
     layers: m.layers.map(floatLayerToPb),
     head: { inputSize: m.head.inputSize, outputSize: m.head.outputSize, kernel: m.head.kernel, bias: m.head.bias },
     metrics: { ...m.metrics },
@@ -164,6 +165,7 @@ function quantLayerToPb(l: QuantRecurrentLayer): Pb {
 function quantizedToPb(m: QuantizedModel): Pb {
   return {
     ...headerToPb(m),
+    ...(m.embedding ? { embedding: { ...m.embedding, tableQ: int8Bytes(m.embedding.tableQ) } } : {}),
     inputScales: m.inputScales,
     layers: m.layers.map(quantLayerToPb),
     head: {
@@ -333,11 +335,17 @@ function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
   };
 }
 
+/** The embedding fields both kinds share (the table is read by each kind). */
+function embeddingFromPb(e: Pb) {
+  return { vocabularySize: e.vocabularySize as number, dim: e.dim as number, unknownToken: e.unknownToken as number, tokens: [...(e.tokens as string[])] };
+}
+
 function pbToFloat(o: Pb): FloatModel {
   const h = need(o.head, 'head');
   const mt = need(o.metrics, 'metrics');
   return {
     ...commonFromPb(o),
+    ...(o.embedding ? { embedding: { ...embeddingFromPb(o.embedding), table: f32(o.embedding.table) } } : {}),
     layers: pbLayers(o).map(pbToFloatLayer),
     head: { inputSize: h.inputSize, outputSize: h.outputSize, kernel: f32(h.kernel), bias: f32(h.bias) },
     metrics: { name: mt.name, train: mt.train, validation: mt.validation, test: mt.test },
@@ -369,6 +377,7 @@ function pbToQuantized(o: Pb): QuantizedModel {
   const t = need(o.tables, 'tables');
   return {
     ...commonFromPb(o),
+    ...(o.embedding ? { embedding: { ...embeddingFromPb(o.embedding), tableQ: i8(o.embedding.tableQ) } } : {}),
     inputScales: doubles(o.inputScales),
     layers: pbLayers(o).map(pbToQuantLayer),
     head: { inputSize: h.inputSize, outputSize: h.outputSize, weightsQ: i8(h.weightsQ), accScale: h.accScale, biasQ: i32(h.biasQ) },
@@ -450,9 +459,9 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
       if (!Number.isInteger(f) || f < 0 || f >= inputSize) throw new Invalid(`baseFeatures[${k}] is ${f}; expected a feature index below ${inputSize}`);
     });
   } else count('baseFeatures', m.baseFeatures, 0, 'empty unless targetMode is "change"');
-  count('featureNames', m.featureNames, inputSize, 'layers[0].inputSize');
-  vec('inputNorm.mean', m.inputNorm.mean, inputSize, 'layers[0].inputSize');
-  vec('inputNorm.std', m.inputNorm.std, inputSize, 'layers[0].inputSize');
+  count('featureNames', m.featureNames, inputSize, 'layers[0].inputSize, or 1 with an embedding');
+  vec('inputNorm.mean', m.inputNorm.mean, inputSize, 'one per feature');
+  vec('inputNorm.std', m.inputNorm.std, inputSize, 'one per feature');
   const O = head.outputSize;
   if (m.task === 'regression') {
     count('targetNames', m.targetNames, O, 'head.outputSize');
@@ -468,6 +477,22 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
     count('outputNorm.std', m.outputNorm.std, 0, 'empty for classification');
   }
   finite('provenance.seed', p.seed);
+}
+
+/**
+ * Embedding input (NUMERICS.md §3a): one feature (the token id) with identity
+ * normalization, a table of vocabularySize rows of layers[0].inputSize values.
+ */
+function validateEmbedding(m: Common & { embedding?: { vocabularySize: number; dim: number; unknownToken: number; tokens: string[] } }, inputSize: number, table: ArrayLike<number>, tableName: string): void {
+  const e = m.embedding!;
+  int('embedding.vocabularySize', e.vocabularySize, 2);
+  if (e.dim !== inputSize) throw new Invalid(`embedding.dim is ${e.dim}; expected ${inputSize} (layers[0].inputSize)`);
+  int('embedding.unknownToken', e.unknownToken, 1, e.vocabularySize - 1);
+  if (e.tokens.length !== 0) count('embedding.tokens', e.tokens, e.vocabularySize, 'embedding.vocabularySize, or none');
+  vec(`embedding.${tableName}`, table, e.vocabularySize * e.dim, 'vocabularySize*dim');
+  count('featureNames', m.featureNames, 1, 'one token id per step with an embedding');
+  if (m.inputNorm.mean[0] !== 0 || m.inputNorm.std[0] !== 1) throw new Invalid('inputNorm of a token id must be mean 0, std 1');
+  if (m.sequence === 'one-to-many') throw new Invalid('sequence one-to-many feeds forecasts back as readings; a token input cannot take them');
 }
 
 /** The gate count of a known cell kind; anything else is invalid. */
@@ -513,7 +538,8 @@ function directions<L extends { backward?: L }>(layers: readonly L[]): [L, strin
 export function validateFloatModel(m: FloatModel): void {
   validateChain(m.layers);
   const U = layerOutputSize(lastLayer(m));
-  validateCommon(m, m.layers[0]!.inputSize, U, m.head, m.provenance);
+  validateCommon(m, m.embedding ? 1 : m.layers[0]!.inputSize, U, m.head, m.provenance);
+  if (m.embedding) validateEmbedding(m, m.layers[0]!.inputSize, m.embedding.table, 'table');
   directions(m.layers).forEach(([layer, name]) => {
     const { inputSize: I, units: LU, cell } = layer;
     const G = cellGates(name, cell) * LU;
@@ -531,7 +557,8 @@ export function validateFloatModel(m: FloatModel): void {
 export function validateQuantizedModel(m: QuantizedModel): void {
   validateChain(m.layers);
   const U = layerOutputSize(lastLayer(m));
-  validateCommon(m, m.layers[0]!.inputSize, U, m.head, m.provenance);
+  validateCommon(m, m.embedding ? 1 : m.layers[0]!.inputSize, U, m.head, m.provenance);
+  if (m.embedding) validateEmbedding(m, m.layers[0]!.inputSize, m.embedding.tableQ, 'tableQ');
   vec('inputScales', m.inputScales, m.layers[0]!.inputSize, 'layers[0].inputSize');
   directions(m.layers).forEach(([l, name]) => {
     const { inputSize: I, units: LU } = l;

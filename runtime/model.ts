@@ -219,7 +219,48 @@ export interface ModelHeader {
   provenance: Provenance;
 }
 
+/**
+ * Embedding input (NUMERICS.md §3a): each step reads one integer token id
+ * instead of real readings, and x is row `id` of the table. Token 0 is
+ * padding: a step on it changes nothing (Keras' mask_zero). An id that is not
+ * an integer in [0, vocabularySize) reads as `unknownToken`.
+ * The model then has one feature, "token", with identity normalization, and
+ * layers[0].inputSize is the embedding width `dim`.
+ */
+export interface FloatEmbedding {
+  vocabularySize: number;
+  dim: number;
+  /** [vocabularySize][dim] row-major: row = token id. */
+  table: Float32Array;
+  /** The id an unknown token reads as (1..vocabularySize-1). */
+  unknownToken: number;
+  /** The text of each token id (empty: the ids have no names); token 0 is padding. */
+  tokens: string[];
+}
+
+export interface QuantEmbedding {
+  vocabularySize: number;
+  dim: number;
+  /** [vocabularySize][dim] int8 row-major; column d has the scale inputScales[d]. */
+  tableQ: Int8Array;
+  unknownToken: number;
+  tokens: string[];
+}
+
+/** Token id 0: padding, a step that changes nothing. */
+export const PADDING_TOKEN = 0;
+
+/** The token id a step reads: `id` when it is an integer in [0, V), else the unknown token. */
+export function tokenId(id: unknown, e: { vocabularySize: number; unknownToken: number }): number {
+  return typeof id === 'number' && Math.floor(id) === id && id >= 0 && id < e.vocabularySize ? id : e.unknownToken;
+}
+
+/** Readings per step: the features (one token id for an embedding model). */
+export const readingCount = (m: { featureNames: readonly string[] }): number => m.featureNames.length;
+
 export interface FloatModel extends ModelHeader {
+  /** Embedding input (absent: real readings). */
+  embedding?: FloatEmbedding;
   /**
    * The recurrent layers, bottom first (at least one). Layer 0 reads the
    * input features; layer l > 0 reads the hidden state of layer l - 1 at the
@@ -291,7 +332,9 @@ export interface TensorRange {
 }
 
 export interface QuantizedModel extends ModelHeader {
-  /** Real (normalized) value of one int8 step of each input feature. */
+  /** Embedding input (absent: real readings); inputScales then holds the scale of each embedding column. */
+  embedding?: QuantEmbedding;
+  /** Real (normalized) value of one int8 step of each input feature (each embedding column). */
   inputScales: number[];
   /** As FloatModel.layers. Layer l > 0 reads layer l - 1's h, Q0.7: all its columns have scale 2^-7. */
   layers: QuantRecurrentLayer[];

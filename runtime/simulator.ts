@@ -5,7 +5,7 @@
  * code must match it bit for bit (outputs, hidden and cell state, gate
  * outputs) on every engine.
  */
-import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type ActivationTables, type QuantRecurrentLayer, type QuantizedModel, feedbackFeatures, isWindowModel, layerOutputSize } from './model.ts';
+import { PADDING_TOKEN, readingCount, tokenId, CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type ActivationTables, type QuantRecurrentLayer, type QuantizedModel, feedbackFeatures, isWindowModel, layerOutputSize } from './model.ts';
 import {
   EXACT_LIMIT,
   RECURRENT_PART_MAX,
@@ -56,7 +56,7 @@ export class Simulator {
 
   constructor(model: QuantizedModel) {
     this.model = model;
-    this.lastReading = new Float64Array(model.layers[0].inputSize).fill(NaN);
+    this.lastReading = new Float64Array(readingCount(model)).fill(NaN);
     const { layers } = model;
     const inputSize = layers[0].inputSize;
     const directionsOf = (l: QuantRecurrentLayer) => (l.backward ? [l, l.backward] : [l]);
@@ -164,9 +164,16 @@ export class Simulator {
     return y;
   }
 
-  /** The int8 input vector the device computes from real readings (NUMERICS.md §3). */
+  /**
+   * The int8 input vector the device computes from real readings (NUMERICS.md §3),
+   * or an embedding model's table row of the token id reading[0] (§3a).
+   */
   quantizeInput(reading: ArrayLike<number>): Int8Array {
-    const { inputNorm, inputScales } = this.model;
+    const { inputNorm, inputScales, embedding } = this.model;
+    if (embedding) {
+      const id = tokenId(reading[0], embedding);
+      return embedding.tableQ.slice(id * embedding.dim, (id + 1) * embedding.dim);
+    }
     const xq = new Int8Array(inputScales.length);
     for (let i = 0; i < xq.length; i++) {
       const { gain, offset } = inputAffine(inputNorm.mean[i], inputNorm.std[i], inputScales[i]);
@@ -315,7 +322,9 @@ export class Simulator {
   step(reading: ArrayLike<number>): Float64Array {
     // Kept for forecast(): a missing reading is kept as NaN, which every later use treats the same way.
     for (let i = 0; i < this.lastReading.length; i++) this.lastReading[i] = reading[i] === undefined ? NaN : reading[i];
-    const y = this.dequantizeOutput(this.stepQ(this.quantizeInput(reading)));
+    // Embedding: the padding token is not a step; the outputs stay those of the last one (§3a).
+    const padding = this.model.embedding !== undefined && reading[0] === PADDING_TOKEN;
+    const y = this.dequantizeOutput(padding ? this.outputAcc : this.stepQ(this.quantizeInput(reading)));
     if (this.model.targetMode === 'change') {
       this.model.baseFeatures.forEach((f, k) => {
         y[k] = baseReading(reading[f]) + y[k];

@@ -28,6 +28,7 @@ const CELL_CASES = TARGETS.flatMap((target) =>
       ['rnn', 'rnn-2x5'],
       ['lstm', 'stacked-lstm-gru-rnn-3x6x5x4'],
       ['gru', 'bidirectional-gru-concat-lstm-sum-3x5x4'],
+      ['lstm', 'embedding-lstm-12x4x6'],
     ] as const
   ).map(([cell, name]) => ({ target, cell, name })),
 );

@@ -9,6 +9,7 @@
  */
 import * as tfjs from '@tensorflow/tfjs';
 import { UserError } from '../runtime/errors.ts';
+import { registerWasmKernels } from './wasm-kernels.ts';
 
 export type Tf = typeof import('@tensorflow/tfjs');
 export type BackendPref = 'auto' | 'node' | 'wasm' | 'cpu';
@@ -43,7 +44,7 @@ function loadNode(): Promise<Tf | undefined> {
 }
 
 function loadWasm(): Promise<void> {
-  wasmLoaded ??= import('@tensorflow/tfjs-backend-wasm').then(() => undefined);
+  wasmLoaded ??= import('@tensorflow/tfjs-backend-wasm').then(() => registerWasmKernels(tfjs));
   return wasmLoaded;
 }
 

@@ -19,7 +19,7 @@
  * works too but prints a "slowness" warning above 2000 elements, i.e. units >= 23);
  * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
  */
-import { CIFG_GATE, GATE, defaultHead, feedbackFeatures, gateCount, layerOutputSize, type CellKind, type HeadActivation, type SequencePattern, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
+import { PADDING_TOKEN, type FloatEmbedding, CIFG_GATE, GATE, defaultHead, feedbackFeatures, gateCount, layerOutputSize, type CellKind, type HeadActivation, type SequencePattern, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
 import { customRnnLayer, isCustomCell } from './cells.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
@@ -51,6 +51,14 @@ export interface TrainOptions {
   learningRate: number;
   /** Stop after this many epochs without a better validation loss; 0 = never stop early. */
   patience: number;
+  /** Token datasets (ds.vocabulary): width of the embedding table; default DEFAULT_EMBEDDING_DIM. */
+  embeddingDim?: number;
+  /** Dropout of the recurrent layers' inputs while training (0..1, tfjs' lstm / gru / rnn cells); default 0. */
+  dropout?: number;
+  /** Dropout of the recurrent layers' state h while training (0..1, as dropout); default 0. */
+  recurrentDropout?: number;
+  /** Token datasets: each training token reads as the unknown token with this probability (word dropout); default 0. */
+  tokenDropout?: number;
   seed: number;
   onEpoch?: (e: EpochInfo) => void;
   /** tfjs instance to use; default: the one from the last initBackend() (or 'auto'). */
@@ -58,6 +66,8 @@ export interface TrainOptions {
 }
 
 export interface TrainResult {
+  /** Token datasets: the trained embedding. */
+  embedding?: FloatEmbedding;
   /** The recurrent layers, bottom first. */
   layers: FloatRecurrentLayer[];
   headActivation: HeadActivation;
@@ -70,6 +80,16 @@ export interface TrainResult {
 }
 
 export { mulberry32 };
+
+export const DEFAULT_EMBEDDING_DIM = 32;
+
+/** Training-time regularization of the recurrent layers. */
+interface Dropout {
+  rate: number;
+  recurrentRate: number;
+  /** Seeded dropout masks: tfjs draws them from Math.random otherwise. */
+  func: (x: Tensor, rate: number) => Tensor;
+}
 
 /** Fisher–Yates shuffle of 0..n-1 driven by `rand`. */
 export function permutation(n: number, rand: () => number): Uint32Array {
@@ -152,10 +172,13 @@ export function checkHead(ds: Dataset, head: HeadActivation): void {
 export function recurrentLayer(
   tf: Tf,
   cell: CellKind,
-  config: { units: number; inputShape?: [number, number]; returnSequences?: boolean; kernelInitializer: unknown; recurrentInitializer: unknown },
+  config: { units: number; inputShape?: [number, number]; returnSequences?: boolean; kernelInitializer: unknown; recurrentInitializer: unknown; dropout?: Dropout },
 ) {
   const returnSequences = config.returnSequences ?? false;
+  const d = config.dropout;
+  if (d && isCustomCell(cell)) throw new UserError(`dropout is available for the lstm, gru and rnn cells; the ${cell} cell trains without it`);
   const common = {
+    ...(d ? { dropout: d.rate, recurrentDropout: d.recurrentRate, dropoutFunc: d.func } : {}),
     units: config.units,
     ...(config.inputShape ? { inputShape: config.inputShape } : {}),
     activation: 'tanh' as const,
@@ -179,7 +202,7 @@ function directedLayer(
   tf: Tf,
   cell: CellKind,
   merge: MergeMode | undefined,
-  config: { units: number; inputShape?: [number, number]; returnSequences: boolean; kernelInitializer: unknown; recurrentInitializer: unknown },
+  config: { units: number; inputShape?: [number, number]; returnSequences: boolean; kernelInitializer: unknown; recurrentInitializer: unknown; dropout?: Dropout },
 ) {
   if (!merge) return recurrentLayer(tf, cell, config);
   const { inputShape, ...inner } = config;
@@ -209,17 +232,32 @@ function initialDirection(tf: Tf, cell: CellKind, inputSize: number, units: numb
  * seeds (layer l: seed + 10 l, its backward direction seed + 10 l + 5; the
  * head seed + 1), so one forward layer starts exactly as before stacking.
  */
-function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCount: number, merge: MergeMode | undefined, head: HeadActivation, seed: number): LayersModel {
-  const F = ds.featureNames.length;
+function buildModel(
+  tf: Tf,
+  ds: Dataset,
+  cell: CellKind,
+  units: number,
+  layerCount: number,
+  merge: MergeMode | undefined,
+  head: HeadActivation,
+  seed: number,
+  embeddingDim: number,
+  dropout: Dropout | undefined,
+): LayersModel {
+  // Token datasets: an embedding (token 0 masked: the recurrent layers skip padding steps) feeds layer 0.
+  const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
   // Many-to-many: the last layer returns its whole sequence too, and the dense head applies at every step.
   const everyStep = ds.sequence === 'many-to-many';
   const model = tf.sequential();
+  if (ds.vocabulary) model.add(embeddingLayer(tf, ds.vocabulary.size, embeddingDim, ds.window, seed + 3));
+  const first = ds.vocabulary ? 1 : 0;
   const layerSeed = (l: number) => seed + 10 * l;
   for (let l = 0; l < layerCount; l++) {
     model.add(
       directedLayer(tf, cell, merge, {
         units,
-        ...(l === 0 ? { inputShape: [ds.window, F] as [number, number] } : {}),
+        ...(dropout ? { dropout } : {}),
+        ...(l === 0 && !ds.vocabulary ? { inputShape: [ds.window, F] as [number, number] } : {}),
         returnSequences: l < layerCount - 1 || everyStep,
         kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed(l) }),
         recurrentInitializer: 'zeros', // replaced below
@@ -235,7 +273,7 @@ function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCou
     }),
   );
   for (let l = 0; l < layerCount; l++) {
-    const layer = model.layers[l]!;
+    const layer = model.layers[first + l]!;
     const inputSize = l === 0 ? F : layerOutputSize({ units, backward: merge ? {} : undefined, merge });
     const current = layer.getWeights();
     const perDirection = current.length / (merge ? 2 : 1);
@@ -251,14 +289,35 @@ function buildModel(tf: Tf, ds: Dataset, cell: CellKind, units: number, layerCou
   return model;
 }
 
-/** Float32 batch tensors for the windows `idx` of `split` (sigmoid head: y is the class index, 0 or 1). */
-function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>, head: HeadActivation): [Tensor, Tensor] {
+/**
+ * The embedding layer of token models: `vocabulary` rows of `dim` values,
+ * seeded uniform in ±0.05 (Keras' default), token 0 masked (padding).
+ */
+function embeddingLayer(tf: Tf, vocabulary: number, dim: number, window: number, seed: number) {
+  return tf.layers.embedding({
+    inputDim: vocabulary,
+    outputDim: dim,
+    inputLength: window,
+    maskZero: true,
+    embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed }),
+  });
+}
+
+/**
+ * Batch tensors for the windows `idx` of `split` (sigmoid head: y is the class index, 0 or 1).
+ * Token datasets: x is [n][window] int32 ids; with `tokenDropout`, each non-padding token
+ * becomes the unknown token with that probability (drawn from `rand`).
+ */
+function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>, head: HeadActivation, tokenDropout?: { rate: number; rand: () => number }): [Tensor, Tensor] {
   const W = ds.window;
   const F = ds.featureNames.length;
   const per = W * F;
   const n = idx.length;
-  const x = new Float32Array(n * per);
+  const x = ds.vocabulary ? new Int32Array(n * per) : new Float32Array(n * per);
   for (let k = 0; k < n; k++) x.set(split.x.subarray(idx[k]! * per, (idx[k]! + 1) * per), k * per);
+  if (ds.vocabulary && tokenDropout && tokenDropout.rate > 0) {
+    for (let i = 0; i < x.length; i++) if (x[i] !== PADDING_TOKEN && tokenDropout.rand() < tokenDropout.rate) x[i] = ds.vocabulary.unknownToken;
+  }
   const O = outputCount(ds, head);
   // Targets per window: one, or one per step (many-to-many); row s of window k is target row k*S + s.
   const S = targetSteps(ds);
@@ -272,7 +331,8 @@ function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>,
       else y.set(split.y.subarray(from * O, (from + 1) * O), to);
     }
   }
-  return [tf.tensor3d(x, [n, W, F]), S > 1 ? tf.tensor3d(y, [n, S, O]) : tf.tensor2d(y, [n, O])];
+  const xt = ds.vocabulary ? tf.tensor2d(x, [n, W], 'int32') : tf.tensor3d(x, [n, W, F]);
+  return [xt, S > 1 ? tf.tensor3d(y, [n, S, O]) : tf.tensor2d(y, [n, O])];
 }
 
 function lossFn(tf: Tf, ds: Dataset, head: HeadActivation): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
@@ -306,6 +366,10 @@ function checkOptions(o: TrainOptions): void {
   if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate)) throw new UserError(`learning rate must be > 0, got ${o.learningRate}`);
   if (!Number.isInteger(o.patience) || o.patience < 0) throw new UserError(`patience must be an integer >= 0, got ${o.patience}`);
   if (!Number.isInteger(o.seed)) throw new UserError(`seed must be an integer, got ${o.seed}`);
+  if (o.embeddingDim !== undefined) posInt('embedding width', o.embeddingDim);
+  for (const [name, v] of [['dropout', o.dropout], ['recurrent dropout', o.recurrentDropout], ['token dropout', o.tokenDropout]] as const) {
+    if (v !== undefined && !(v >= 0 && v < 1)) throw new UserError(`${name} must be in [0, 1), got ${v}`);
+  }
 }
 
 export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainResult> {
@@ -325,7 +389,18 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   if (merge && ds.sequence !== 'many-to-one') {
     throw new UserError(`--sequence ${ds.sequence} needs a streaming model: bidirectional layers read the whole window (use many-to-one)`);
   }
-  const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed);
+  if (ds.vocabulary && ds.sequence !== 'many-to-one') throw new UserError(`token inputs (an embedding) train many-to-one, not ${ds.sequence}`);
+  if (ds.vocabulary && merge) throw new UserError('token inputs (an embedding) train with forward layers only; bidirectional layers are for readings');
+  if (!ds.vocabulary && (opts.tokenDropout ?? 0) > 0) throw new UserError('token dropout is for token inputs (an embedding)');
+  const embeddingDim = opts.embeddingDim ?? DEFAULT_EMBEDDING_DIM;
+  // Seeded masks: a fresh seed for every mask, drawn from the run's seed.
+  const maskRand = mulberry32(opts.seed ^ 0x0d120d12);
+  const dropout: Dropout | undefined =
+    (opts.dropout ?? 0) > 0 || (opts.recurrentDropout ?? 0) > 0
+      ? { rate: opts.dropout ?? 0, recurrentRate: opts.recurrentDropout ?? 0, func: (x, rate) => tf.dropout(x, rate, undefined, Math.floor(maskRand() * 2 ** 31)) }
+      : undefined;
+  const tokenDropout = { rate: opts.tokenDropout ?? 0, rand: mulberry32(opts.seed ^ 0x70c3d10d) };
+  const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed, embeddingDim, dropout);
   const optimizer = tf.train.adam(opts.learningRate);
   model.compile({ optimizer, loss: lossFn(tf, ds, head) });
   const rand = mulberry32(opts.seed ^ 0x5eed5eed);
@@ -340,7 +415,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
       let sum = 0;
       for (let start = 0; start < ds.train.n; start += opts.batchSize) {
         const idx = order.subarray(start, Math.min(ds.train.n, start + opts.batchSize));
-        const [x, y] = batchTensors(tf, ds, ds.train, idx, head);
+        const [x, y] = batchTensors(tf, ds, ds.train, idx, head, tokenDropout);
         const l = await model.trainOnBatch(x, y);
         tf.dispose([x, y]);
         sum += (Array.isArray(l) ? l[0]! : l) * idx.length;
@@ -367,7 +442,8 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
       model.setWeights(tensors);
       tf.dispose(tensors);
     }
-    const F = ds.featureNames.length;
+    const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
+    const first = ds.vocabulary ? 1 : 0;
     const layers: FloatRecurrentLayer[] = [];
     const direction = (w: Float32Array[], inputSize: number): FloatRecurrentLayer => {
       const [kernel, recurrentKernel, bias, extra] = w;
@@ -383,14 +459,26 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
       };
     };
     for (let l = 0; l < layerCount; l++) {
-      const w = model.layers[l]!.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+      const w = model.layers[first + l]!.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
       const inputSize = l === 0 ? F : layerOutputSize(layers[l - 1]!);
       if (!merge) layers.push(direction(w, inputSize));
       else layers.push({ ...direction(w.slice(0, w.length / 2), inputSize), backward: direction(w.slice(w.length / 2), inputSize), merge });
     }
     const headInput = layerOutputSize(layers[layerCount - 1]!);
-    const [hk, hb] = model.layers[layerCount]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+    const [hk, hb] = model.layers[first + layerCount]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+    const v = ds.vocabulary;
     return {
+      ...(v
+        ? {
+            embedding: {
+              vocabularySize: v.size,
+              dim: embeddingDim,
+              table: (model.layers[0]!.getWeights()[0]!.dataSync() as Float32Array).slice(),
+              unknownToken: v.unknownToken,
+              tokens: [...v.tokens],
+            },
+          }
+        : {}),
       layers,
       head: { inputSize: headInput, outputSize: outputCount(ds, head), kernel: hk!, bias: hb! },
       headActivation: head,
@@ -419,17 +507,20 @@ export function predictFloat(
   window: number,
   features: number,
   sequence: SequencePattern = 'many-to-one',
+  embedding?: FloatEmbedding,
 ): Float32Array {
   if (x.length !== n * window * features) throw new Error(`predictFloat: x has ${x.length} values, expected ${n * window * features}`);
   // Many-to-many: an output for every step of every window, [n][window][outputs].
   const S = sequence === 'many-to-many' ? window : 1;
   const model = tf.sequential();
   try {
+    // Token models: x holds [n][window] ids (features 1); the embedding masks token 0.
+    if (embedding) model.add(embeddingLayer(tf, embedding.vocabularySize, embedding.dim, window, 0));
     layers.forEach((layer, l) => {
       model.add(
         directedLayer(tf, layer.cell, layer.backward ? (layer.merge ?? 'concat') : undefined, {
           units: layer.units,
-          ...(l === 0 ? { inputShape: [window, features] as [number, number] } : {}),
+          ...(l === 0 && !embedding ? { inputShape: [window, features] as [number, number] } : {}),
           returnSequences: l < layers.length - 1 || S > 1,
           kernelInitializer: 'zeros',
           recurrentInitializer: 'zeros',
@@ -445,6 +536,7 @@ export function predictFloat(
       ...(layer.recurrentBias ? [tf.tensor1d(layer.recurrentBias)] : []),
     ];
     const weights = [
+      ...(embedding ? [tf.tensor2d(embedding.table, [embedding.vocabularySize, embedding.dim])] : []),
       ...layers.flatMap((layer) => [...directionWeights(layer), ...(layer.backward ? directionWeights(layer.backward) : [])]),
       tf.tensor2d(head.kernel, [head.inputSize, head.outputSize]),
       tf.tensor1d(head.bias),
@@ -456,7 +548,8 @@ export function predictFloat(
     for (let start = 0; start < n; start += B) {
       const m = Math.min(B, n - start);
       const part = tf.tidy(() => {
-        const xb = tf.tensor3d(x.subarray(start * window * features, (start + m) * window * features), [m, window, features]);
+        const part = x.subarray(start * window * features, (start + m) * window * features);
+        const xb = embedding ? tf.tensor2d(Int32Array.from(part), [m, window], 'int32') : tf.tensor3d(part, [m, window, features]);
         return model.predict(xb) as Tensor;
       });
       out.set(part.dataSync() as Float32Array, start * S * head.outputSize);

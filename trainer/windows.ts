@@ -91,6 +91,12 @@ export interface Dataset {
   baseFeatures: number[];
   /** Targets per window: the last row's, or every row's (see DatasetSpec.sequence). */
   sequence: SequencePattern;
+  /**
+   * Token data (an embedding model's input): x holds token ids, one feature
+   * ("token"), 0 for padding; ids are below `size`; `unknownToken` stands for
+   * any token outside the vocabulary; `tokens` names each id.
+   */
+  vocabulary?: { size: number; unknownToken: number; tokens: string[] };
 }
 
 /** Target rows per window: 1, or the window (many-to-many). */

@@ -4,7 +4,7 @@
  * then write every artifact atomically once everything is computed.
  */
 import path from 'node:path';
-import { quantizeStep, quantizeWindows, type QuantizeReport } from './quantize.ts';
+import { inputSegments, quantizeStep, type QuantizeReport } from './quantize.ts';
 import { codegenStep, type GeneratedFile } from './codegen.ts';
 import { simulateStep, type SimulateResult } from './simulate.ts';
 import { TARGETS } from '../../codegen/emit-module.ts';
@@ -55,7 +55,6 @@ export async function deliver(
   const generated = codegenStep(q, { targets: [...TARGETS], outDir: o.out, baseName: 'model', globalName: 'lstmModel', modelSha256: sha256Hex(qBytes) });
   o.log('4/4 parity');
   const count = Math.min(o.parityWindows, dataset.test.n);
-  const stride = q.window * q.layers[0].inputSize;
   const parity = await simulateStep(
     q,
     generated.map((g) => ({ target: g.target, code: g.code, globalName: 'lstmModel' })),
@@ -63,7 +62,7 @@ export async function deliver(
       randomSegments: o.randomSegments,
       randomSteps: o.randomSteps,
       seed: o.seed,
-      windows: { xq: quantizeWindows(q, dataset.test.x.subarray(0, count * stride)), count },
+      segments: inputSegments(q, dataset.test.x, count),
     },
   );
   return { files, floatBytes, q, qBytes, report, generated, parity, ram: estimateRam(q) };

@@ -9,6 +9,9 @@ import { Simulator } from '../../runtime/simulator.ts';
 import { floatDense, floatPredictWindow, floatStackStep, newFloatState } from '../../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
 import type { Dataset, Split } from '../../trainer/windows.ts';
+import { embedWindows, embedWindowsQ, windowSteps } from '../../runtime/embedding.ts';
+import { windowsToSegments } from '../../runtime/parity.ts';
+import type { Segments } from '../../runtime/trace.ts';
 import { metricName, splitMetric } from './train.ts';
 import { forecastMetrics, type ForecastMetrics } from './forecast-eval.ts';
 
@@ -37,6 +40,21 @@ export interface QuantizeReport {
 
 /** Steps ahead the one-to-many forecasts are scored at. */
 export const FORECAST_STEPS = 5;
+
+/**
+ * The int8 input sequences of the first `count` windows, one segment each, as
+ * the device's stepQ sees them: quantized readings (§3), or for an embedding
+ * model the table rows of the tokens, padding left out (§3a).
+ */
+export function inputSegments(q: QuantizedModel, x: Float32Array, count: number): Segments {
+  const I = q.layers[0].inputSize;
+  if (!q.embedding) return windowsToSegments(q, quantizeWindows(q, x.subarray(0, count * q.window * I)), count);
+  const { x: rows, padding } = embedWindowsQ(q.embedding, x.subarray(0, count * q.window));
+  return Array.from({ length: count }, (_, n) => {
+    const { x: steps, steps: k } = windowSteps(rows, padding, n, q.window, I);
+    return Array.from({ length: k }, (_, t) => steps.slice(t * I, (t + 1) * I));
+  });
+}
 
 /** Normalized window values -> the int8 inputs the device computes (NUMERICS.md §3). */
 export function quantizeWindows(q: QuantizedModel, x: Float32Array): Int8Array {
@@ -100,7 +118,11 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
   const S = everyStep ? window : 1;
   const sim = new Simulator(q);
   const errors = new ErrorAccumulator();
-  const xq = quantizeWindows(q, split.x);
+  // Embedding models (§3a): table rows of the tokens; padding steps are not steps, on either side.
+  const tokens = float.embedding && q.embedding ? { float: embedWindows(float.embedding, split.x), int8: embedWindowsQ(q.embedding, split.x) } : undefined;
+  const x = tokens?.float.x ?? split.x;
+  const xq = tokens?.int8.x ?? quantizeWindows(q, split.x);
+  const padding = tokens?.float.padding;
   const floatOut = new Float64Array(split.n * S * out);
   const intOut = new Float64Array(split.n * S * out);
   const record = (row: number, y: ArrayLike<number>) => {
@@ -114,9 +136,11 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
     for (let n = 0; n < split.n; n++) {
       sim.reset();
       // Only the last step's output is compared: the earlier inputs just join the window.
-      for (let t = 0; t < window - 1; t++) sim.feedQ(xq.subarray((n * window + t) * inputSize, (n * window + t + 1) * inputSize));
-      sim.stepQ(xq.subarray((n * window + window - 1) * inputSize, (n * window + window) * inputSize));
-      record(n, floatPredictWindow(float.layers, float.head, split.x, n * window * inputSize, window));
+      const run = windowSteps(x, padding, n, window, inputSize);
+      const runQ = windowSteps(xq, padding, n, window, inputSize);
+      for (let t = 0; t < run.steps - 1; t++) sim.feedQ(runQ.x.subarray(t * inputSize, (t + 1) * inputSize));
+      if (run.steps > 0) sim.stepQ(runQ.x.subarray((run.steps - 1) * inputSize, run.steps * inputSize));
+      record(n, floatPredictWindow(float.layers, float.head, run.x, 0, run.steps));
     }
     return { tensorErrors: errors.list(), floatOut, intOut };
   }
@@ -126,7 +150,12 @@ function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
     sim.reset();
     for (let t = 0; t < window; t++) {
       const base = (n * window + t) * inputSize;
-      for (let i = 0; i < inputSize; i++) step[i] = split.x[base + i];
+      if (padding?.[n * window + t]) {
+        // Not a step: the outputs stay those of the last step.
+        if (everyStep || t === window - 1) record(everyStep ? n * window + t : n, floatDense(float.head, states[states.length - 1]!.h));
+        continue;
+      }
+      for (let i = 0; i < inputSize; i++) step[i] = x[base + i];
       const top = floatStackStep(float.layers, states, step);
       sim.stepQ(xq.subarray(base, base + inputSize));
       q.layers.forEach((layer, l) => {

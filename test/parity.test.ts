@@ -13,6 +13,7 @@ import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts
 import { CELL_KINDS, type QuantizedModel } from '../runtime/model.ts';
 
 const { engines, skipped } = availableEngines();
+const slowEngines = engines.some((e) => e.name === 'espruino' || e.name === 'jerry');
 const seed = Number(process.env.PARITY_SEED ?? Date.now() % 2 ** 31);
 console.log(`parity engines: ${engines.map((e) => e.name).join(', ')}; fast-check seed ${seed} (PARITY_SEED=${seed} to replay)`);
 for (const s of skipped) console.log(`parity: skipped ${s}`);
@@ -39,7 +40,7 @@ describe('generated code matches the simulator bit for bit', () => {
     if (process.env.CI) expect(engines.map((e) => e.name)).toContain('duk');
   });
 
-  it('random models (every cell, 1-64 units, 1-3 layers, some bidirectional) and random int8 sequences with extremes (property)', async () => {
+  it('random models (every cell, 1-64 units, 1-3 layers, some bidirectional, some with an embedding) and random int8 sequences with extremes (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
@@ -64,6 +65,8 @@ describe('generated code matches the simulator bit for bit', () => {
           ),
           // The first layer bidirectional, sometimes (then the model runs over its window at every step).
           bidirectional: fc.constantFrom(undefined, undefined, 'concat' as const, 'sum' as const),
+          // Sometimes token input: an embedding table of this many ids (its rows are the int8 steps).
+          vocabulary: fc.constantFrom(undefined, undefined, undefined, 2, 50),
         }),
         async (p) => {
           const q = randomQuantizedModel(p);
@@ -72,7 +75,8 @@ describe('generated code matches the simulator bit for bit', () => {
       ),
       { seed, numRuns: 30 },
     );
-  }, 300_000);
+    // The real Espruino and JerryScript builds (when set) run each case far slower than vm and duk.
+  }, slowEngines ? 1_200_000 : 300_000);
 
   it.each(CELL_KINDS)('a larger %s model (8 inputs x 64 units) over 120 steps', async (cell) => {
     const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2, cell });

@@ -13,11 +13,12 @@ import { randomQuantizedModel, randomSegments, type RandomModelSpec } from './fi
 import { CELL_KINDS } from '../runtime/model.ts';
 
 const [first, second] = randomSegments(21, 3, [30, 30]);
-/** Every cell, a stack, and a window (bidirectional) model. */
+/** Every cell, a stack, a window (bidirectional) model, and a model with an embedding (its int8 steps are table rows). */
 const MODELS: { name: string; spec: Partial<RandomModelSpec> }[] = [
   ...CELL_KINDS.map((cell) => ({ name: cell, spec: { cell } })),
   { name: 'stacked peephole -> gru-reset-after', spec: { cell: 'peephole' as const, stacked: [{ cell: 'gru-reset-after' as const, units: 4 }] } },
   { name: 'bidirectional cifg (concat)', spec: { cell: 'cifg' as const, bidirectional: 'concat' as const, window: 6 } },
+  { name: 'embedding -> lstm', spec: { vocabulary: 20 } },
 ];
 
 describe.each(MODELS)('reset halfway through a sequence: $name', ({ spec }) => {

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CELL_KINDS } from '../runtime/model.ts';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { replaceReadmeBlock } from './readme-block.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const write = process.argv.includes('--write');
@@ -68,12 +68,4 @@ const table = [
 ].join('\n');
 console.log(table);
 
-if (write) {
-  const readme = path.join(root, 'README.md');
-  const text = fs.readFileSync(readme, 'utf8');
-  const start = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${BEGIN} ... ${END} block`);
-  writeFileAtomic(readme, `${text.slice(0, start + BEGIN.length)}\n${table}\n${text.slice(end)}`);
-  console.error('README.md updated');
-}
+if (write) replaceReadmeBlock(root, BEGIN, END, table);

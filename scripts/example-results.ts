@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { replaceReadmeBlock } from './readme-block.ts';
 
 interface ExampleSummary {
   data: { messages?: Record<string, number>; digits?: Record<string, number>; vocabulary?: number };
@@ -64,12 +64,4 @@ const table = [
 ].join('\n');
 console.log(table);
 
-if (write) {
-  const readme = path.join(root, 'README.md');
-  const text = fs.readFileSync(readme, 'utf8');
-  const start = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${BEGIN} ... ${END} block`);
-  writeFileAtomic(readme, `${text.slice(0, start + BEGIN.length)}\n${table}\n${text.slice(end)}`);
-  console.error('README.md updated');
-}
+if (write) replaceReadmeBlock(root, BEGIN, END, table);

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { UserError } from '../runtime/errors.ts';
 import { mulberry32 } from '../runtime/prng.ts';
 import type { Dataset, Split } from './windows.ts';
+import { labelledSplit, splitPerClass } from './class-split.ts';
 
 export const MNIST_SIZE = 28;
 const PACKAGE = 'mnist';
@@ -47,27 +48,17 @@ function readDigits(): { pixels: Float64Array[]; sha256: string; dir: string } {
 export function loadMnistDataset(o: MnistOptions): { dataset: Dataset; sha256: string; source: string } {
   const { pixels, sha256, dir } = readDigits();
   const per = MNIST_SIZE * MNIST_SIZE;
-  const rand = mulberry32(o.seed ^ 0x6d6e6973);
-  const parts: Record<'train' | 'validation' | 'test', { digit: number; sample: number }[]> = { train: [], validation: [], test: [] };
-  pixels.forEach((p, digit) => {
-    const available = Math.floor(p.length / per);
-    const count = Math.min(available, o.perClass ?? available);
-    const order = Array.from({ length: available }, (_, i) => i);
-    for (let i = available - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    const chosen = order.slice(0, count);
-    const a = Math.floor(count * 0.8);
-    const b = Math.floor(count * 0.9);
-    chosen.forEach((sample, i) => parts[i < a ? 'train' : i < b ? 'validation' : 'test'].push({ digit, sample }));
-  });
-  if (parts.test.length === 0 || parts.validation.length === 0) throw new UserError('mnist: too few digits per class for a validation and a test set (use at least 10)');
+  const parts = splitPerClass(
+    pixels.map((p) => Math.floor(p.length / per)),
+    o.perClass,
+    mulberry32(o.seed ^ 0x6d6e6973),
+    'mnist digits',
+  );
 
   // Per pixel column statistics over the training digits.
   const mean = new Array<number>(MNIST_SIZE).fill(0);
   const sq = new Array<number>(MNIST_SIZE).fill(0);
-  for (const { digit, sample } of parts.train) {
+  for (const { label: digit, index: sample } of parts.train) {
     for (let r = 0; r < MNIST_SIZE; r++) {
       for (let c = 0; c < MNIST_SIZE; c++) {
         const v = pixels[digit]![sample * per + r * MNIST_SIZE + c]!;
@@ -84,18 +75,10 @@ export function loadMnistDataset(o: MnistOptions): { dataset: Dataset; sha256: s
   });
   for (let c = 0; c < MNIST_SIZE; c++) mean[c] /= rows;
 
-  const make = (items: { digit: number; sample: number }[]): Split => {
-    const n = items.length;
-    const x = new Float32Array(n * per);
-    const y = new Float32Array(n);
-    const rawTargets = new Float64Array(n);
-    items.forEach(({ digit, sample }, k) => {
-      for (let i = 0; i < per; i++) x[k * per + i] = (pixels[digit]![sample * per + i]! - mean[i % MNIST_SIZE]!) / std[i % MNIST_SIZE]!;
-      y[k] = digit;
-      rawTargets[k] = digit;
+  const make = (items: { label: number; index: number }[]): Split =>
+    labelledSplit(items, per, ({ label: digit, index: sample }, x) => {
+      for (let i = 0; i < per; i++) x[i] = (pixels[digit]![sample * per + i]! - mean[i % MNIST_SIZE]!) / std[i % MNIST_SIZE]!;
     });
-    return { x, y, n, rawTargets, endRows: new Uint32Array(n) };
-  };
   const dataset: Dataset = {
     task: 'classification',
     train: make(parts.train),

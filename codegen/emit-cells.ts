@@ -43,6 +43,20 @@ export interface CellEmitContext {
   n: LayerNames;
   tables: { sigmoidLast: number; tanhLast: number };
   espruino: boolean;
+  /** espruino: E.convolve over cached row views (RW, RWX, RWH), or else over the whole W at the row's offset (weights in flash). */
+  rowViews: boolean;
+  /** espruino: keep the portable loops as the fallback when E.convolve is missing (not with weights in flash: they need Espruino). */
+  portable: boolean;
+}
+
+/** `native` (E.convolve statements) on the espruino target, with the portable `loops` as its fallback or alone. */
+export function emitDot(b: CodeBuilder, ctx: { espruino: boolean; portable: boolean }, native: string, loops: () => void): void {
+  if (!ctx.espruino) loops();
+  else if (!ctx.portable) b.line(native);
+  else {
+    b.line(`if (native) ${native}`);
+    b.block('else {', loops);
+  }
 }
 
 /** Emit the recurrent step of one layer: reads its v (and cell state), writes its gates, cell state and h. */
@@ -81,18 +95,17 @@ export function emitCellStep(ctx: CellEmitContext): void {
   }
 }
 
-/** acc = B[r] + Σ W[r, i] vec[i]: one E.convolve per cached row view, or the portable loop. */
+/** acc = B[r] + Σ W[r, i] vec[i]: one E.convolve per row (a cached view, or W at the row's offset), or the portable loop. */
 function emitRowAcc(ctx: CellEmitContext, vec: string): void {
-  const { b, layer, espruino, n } = ctx;
+  const { b, layer, n, rowViews } = ctx;
   const NV = layer.inputSize + layer.units;
   const loop = () => {
     b.line(`acc = ${n.B}[r]; w = r * ${NV};`);
     b.line(`for (i = 0; i < ${NV}; i++) acc += ${n.W}[w + i] * ${vec}[i];`);
   };
-  if (espruino) {
-    b.line(`if (native) acc = E.convolve(${n.RW}[r], ${vec}, 0) + ${n.B}[r];`);
-    b.block('else {', loop);
-  } else loop();
+  // E.convolve(a, b, o) = Σ_i a[i] b[i + o] over a's length: vec against row r of W starting at r*NV.
+  const native = rowViews ? `acc = E.convolve(${n.RW}[r], ${vec}, 0) + ${n.B}[r];` : `acc = E.convolve(${vec}, ${n.W}, r * ${NV}) + ${n.B}[r];`;
+  emitDot(b, ctx, native, loop);
 }
 
 /** G[r] = σ(z) or tanh(z) by the row's gate. */
@@ -199,7 +212,7 @@ function emitResetProduct(ctx: CellEmitContext): void {
  *   G[r] = tanh(sat16(nX + ((r*nH + 2^14) >> 15)))
  */
 function emitResetAfterCandidate(ctx: CellEmitContext): void {
-  const { b, layer, espruino, n } = ctx;
+  const { b, layer, n } = ctx;
   const { units: NU, inputSize: NI, gateShift: S } = layer;
   const NV = NI + NU;
   const first = GRU_GATE.candidate * NU;
@@ -215,10 +228,10 @@ function emitResetAfterCandidate(ctx: CellEmitContext): void {
       b.line(`n = ${n.RB}[u];`);
       b.line(`for (i = ${NI}; i < ${NV}; i++) n += ${n.W}[w + i] * ${n.V}[i];`);
     };
-    if (espruino) {
-      b.line(`if (native) { acc = E.convolve(${n.RWX}[u], ${n.XV}, 0) + ${n.B}[r]; n = E.convolve(${n.RWH}[u], ${n.H}, 0) + ${n.RB}[u]; }`);
-      b.block('else {', loops);
-    } else loops();
+    const native = ctx.rowViews
+      ? `{ acc = E.convolve(${n.RWX}[u], ${n.XV}, 0) + ${n.B}[r]; n = E.convolve(${n.RWH}[u], ${n.H}, 0) + ${n.RB}[u]; }`
+      : `{ acc = E.convolve(${n.XV}, ${n.W}, r * ${NV}) + ${n.B}[r]; n = E.convolve(${n.H}, ${n.W}, r * ${NV} + ${NI}) + ${n.RB}[u]; }`;
+    emitDot(b, ctx, native, loops);
     b.line(`z = ${roundShiftText(`acc * ${n.M}[r]`, S)};`);
     b.line(`n = ${roundShiftText(`n * ${n.M}[r]`, S)};`);
     emitSaturate(b, 'n', RECURRENT_PART_MIN, RECURRENT_PART_MAX);

@@ -17,9 +17,10 @@ import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
-import { emitCellStep, layerNames } from './emit-cells.ts';
+import { emitCellStep, emitDot, layerNames } from './emit-cells.ts';
 import { emitWindowState, emitWindowStep, type DirectionPlan } from './emit-window.ts';
 import { assertBounds } from './bounds.ts';
+import { emitFlashViews, emitWeightsWriter, flashLayout, type ConstArray, type FlashArray } from './flash-weights.ts';
 
 export type Target = 'espruino' | 'es5';
 export const TARGETS: readonly Target[] = ['espruino', 'es5'];
@@ -33,6 +34,12 @@ export interface EmitOptions {
   generatorVersion: string;
   /** Longest base64 string literal (default BASE64_CHUNK). */
   base64Chunk?: number;
+  /**
+   * espruino target only: the constant arrays live in this Espruino Storage
+   * file (flash-weights.ts), written by the program named `writer`; the
+   * module then holds no weight data in RAM and no row views.
+   */
+  flash?: { file: string; writer: string };
 }
 
 /** Data and formats the generated module reports in `info` (also used for the .d.ts). */
@@ -124,6 +131,7 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   if (!isValidIdentifier(options.globalName)) {
     throw new Error(`global name '${options.globalName}' is not a JavaScript identifier`);
   }
+  if (options.flash && options.target !== 'espruino') throw new Error(`weights in flash are for the espruino target, not ${options.target}`);
   const bounds = assertBounds(q, 'codegen');
   const { layers, head } = q;
   const NI = layers[0].inputSize;
@@ -164,49 +172,43 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
     b.block(`var ${options.globalName} = (function () {`, () => emitBody(b, q, options, info), '})();');
   }
   b.block('if (typeof exports !== "undefined") {', () => {
-    for (const key of apiMembers(q)) b.line(`exports.${key} = ${options.globalName}.${key};`);
+    for (const key of apiMembers(q)) {
+      // Weights in flash: info is read from the Storage file when asked for, not kept in RAM.
+      if (key === 'info' && options.flash) b.line(`Object.defineProperty(exports, "info", { get: function () { return ${options.globalName}.info; }, enumerable: true });`);
+      else b.line(`exports.${key} = ${options.globalName}.${key};`);
+    }
   });
   return b.toString();
 }
 
-function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info: ReturnType<typeof moduleInfo>, beforeReturn?: () => void): void {
-  const espruino = options.target === 'espruino';
-  const chunk = options.base64Chunk ?? BASE64_CHUNK;
-  const { layers, head } = q;
-  const L = layers.length;
-  const stacked = L > 1;
+/**
+ * Every direction of every layer, in state order; stream models: one per layer, named W, V, ... (W_0, W_1, ... when stacked);
+ * window models: W_0f, W_0b (backward), W_1f, ...
+ */
+function directionPlans(q: QuantizedModel): DirectionPlan[] {
   const windowed = isWindowModel(q);
-  // Every direction of every layer, in state order; stream models: one per layer, named W, V, ... (W_0, W_1, ... when stacked);
-  // window models: W_0f, W_0b (backward), W_1f, ...
-  const plans: DirectionPlan[] = layers.flatMap((layer, l) => [
+  const stacked = q.layers.length > 1;
+  return q.layers.flatMap((layer, l) => [
     { layer, l, backward: false, n: layerNames(windowed ? `_${l}f` : stacked ? `_${l}` : '') },
     ...(layer.backward ? [{ layer: layer.backward, l, backward: true, n: layerNames(`_${l}b`) }] : []),
   ]);
-  const forwardPlans = plans.filter((p) => !p.backward);
-  const names = forwardPlans.map((p) => p.n);
+}
+
+/** The model's constant integer arrays, in file order: name, what it holds (a comment), values. */
+export function constantArrays(q: QuantizedModel): { name: string; what: string; values: ConstArray }[] {
+  const { layers, head } = q;
+  const windowed = isWindowModel(q);
+  const stacked = layers.length > 1;
   const NI = layers[0].inputSize;
   const NO = head.outputSize;
-  const last = lastLayer(q);
-  const lastNames = names[L - 1];
-  const headIn = layerOutputSize(last);
-  const totalUnits = plans.reduce((s, p) => s + p.layer.units, 0);
-  const totalCells = plans.reduce((s, p) => s + (hasCellState(p.layer.cell) ? p.layer.units : 0), 0);
-  const totalRows = plans.reduce((s, p) => s + gateCount(p.layer.cell) * p.layer.units, 0);
-  const anyResetAfter = plans.some((p) => p.layer.cell === 'gru-reset-after');
+  const headIn = layerOutputSize(lastLayer(q));
   const layerTitle = (p: DirectionPlan) => (stacked || windowed ? ` (layer ${p.l}${p.backward ? ', backward' : windowed ? ', forward' : ''})` : '');
-
-  // ---- data
-  b.comment('---- data: little-endian base64, decoded once at load');
-  const dataNames: string[] = [];
-  const data = (name: string, what: string, values: Int8Array | Int16Array | Int32Array) => {
-    b.comment(`${name}: ${what}`);
-    b.line(`var ${name}_B64 = ${base64Literal(chunk, values)};`);
-    dataNames.push(name);
-  };
+  const out: { name: string; what: string; values: ConstArray }[] = [];
+  const data = (name: string, what: string, values: ConstArray) => out.push({ name, what, values });
   if (q.embedding) {
     data('EMB', `embedding table int8 [${q.embedding.vocabularySize} tokens][${NI}]: x = row of the token id; column d has scale info.inputScales[d]`, q.embedding.tableQ);
   }
-  for (const p of plans) {
+  for (const p of directionPlans(q)) {
     const { layer, l, n } = p;
     const NU = layer.units;
     const gates = gateNames(layer.cell);
@@ -228,39 +230,117 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   data('DB', `head biases int32 [${NO}]`, head.biasQ);
   data('ST', `sigmoid(j/32) in Q0.15, j = 0..${q.tables.sigmoidQ15.length - 1}`, q.tables.sigmoidQ15);
   data('TT', `tanh(j/64) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1}`, q.tables.tanhQ15);
+  return out;
+}
+
+/** step()'s doubles: input gains and offsets (readings only), output gains and offsets. */
+function affineArrays(q: QuantizedModel): { name: string; what: string; values: Float64Array }[] {
+  const NO = q.head.outputSize;
+  const inAff = q.featureNames.map((_, i) => inputAffine(q.inputNorm.mean[i], q.inputNorm.std[i], q.inputScales[i]));
+  const outAff = Array.from({ length: NO }, (_, k) =>
+    q.task === 'regression' ? outputAffine(q.head.accScale, q.outputNorm.std[k], q.outputNorm.mean[k]) : outputAffine(q.head.accScale, 1, 0),
+  );
+  return [
+    ...(q.embedding
+      ? []
+      : [
+          { name: 'IG', what: 'input gains 1/(std*scale)', values: Float64Array.from(inAff, (a) => a.gain) },
+          { name: 'IO', what: 'input offsets -mean*gain', values: Float64Array.from(inAff, (a) => a.offset) },
+        ]),
+    { name: 'OG', what: 'output gains accScale*std', values: Float64Array.from(outAff, (a) => a.gain) },
+    { name: 'OO', what: 'output offsets mean', values: Float64Array.from(outAff, (a) => a.offset) },
+  ];
+}
+
+/** Everything a flash-weights module reads from its Storage file, in file order: the arrays, then `info` as ASCII JSON. */
+function flashArrays(q: QuantizedModel, info: object): FlashArray[] {
+  const json = JSON.stringify(info).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return [...constantArrays(q), ...affineArrays(q), { name: 'INFO', values: Uint8Array.from(Buffer.from(json, 'latin1')), view: false }];
+}
+
+/** The Storage file of a flash-weights module: its bytes and the program that writes it on the board. */
+export function flashWeights(q: QuantizedModel, options: EmitOptions): { bytes: Uint8Array; writer: string } {
+  if (!options.flash) throw new Error('flashWeights: the options name no flash file');
+  const layout = flashLayout(flashArrays(q, moduleInfo(q, options)));
+  const header = [
+    `lstm-mcu weights writer: generated by lstm-mcu ${options.generatorVersion} for ${options.globalName}. Generated — do not edit.`,
+    `quantized model sha256 ${options.modelSha256}`,
+  ];
+  return { bytes: layout.bytes, writer: emitWeightsWriter(layout, options.flash.file, header) };
+}
+
+function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info: ReturnType<typeof moduleInfo>, beforeReturn?: () => void): void {
+  const espruino = options.target === 'espruino';
+  const flash = options.flash;
+  // Row views cost RAM (two or more blocks each); with weights in flash, E.convolve reads rows at an offset instead.
+  const rowViews = espruino && !flash;
+  // With weights in flash the module needs Espruino (Storage) anyway: no portable fallback paths.
+  const portable = !flash;
+  const chunk = options.base64Chunk ?? BASE64_CHUNK;
+  const { layers, head } = q;
+  const L = layers.length;
+  const stacked = L > 1;
+  const windowed = isWindowModel(q);
+  const plans = directionPlans(q);
+  const forwardPlans = plans.filter((p) => !p.backward);
+  const names = forwardPlans.map((p) => p.n);
+  const NI = layers[0].inputSize;
+  const NO = head.outputSize;
+  const last = lastLayer(q);
+  const lastNames = names[L - 1];
+  const headIn = layerOutputSize(last);
+  const totalUnits = plans.reduce((s, p) => s + p.layer.units, 0);
+  const totalCells = plans.reduce((s, p) => s + (hasCellState(p.layer.cell) ? p.layer.units : 0), 0);
+  const totalRows = plans.reduce((s, p) => s + gateCount(p.layer.cell) * p.layer.units, 0);
+  const anyResetAfter = plans.some((p) => p.layer.cell === 'gru-reset-after');
+
+  // ---- data
+  const arrays = constantArrays(q);
+  if (flash) {
+    b.comment('---- data');
+    for (const a of arrays) b.comment(`${a.name}: ${a.what}`);
+  } else {
+    b.comment('---- data: little-endian base64, decoded once at load');
+    for (const a of arrays) {
+      b.comment(`${a.name}: ${a.what}`);
+      b.line(`var ${a.name}_B64 = ${base64Literal(chunk, a.values)};`);
+    }
+  }
   b.line('');
 
   // ---- decoding
   b.block('if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {', () => {
     b.line('throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");');
   });
-  if (espruino) {
-    b.line('var native = typeof E !== "undefined" && typeof E.convolve === "function";');
-  }
-  b.comment(`base64 text (one string, or chunks of at most ${chunk} characters) -> ArrayBuffer`);
-  b.block('function buf(s) {', () => {
-    b.line('var parts = typeof s === "string" ? [s] : s;');
-    if (espruino) b.line('if (native) return E.toArrayBuffer(atob(parts.join("")));');
-    b.line('var A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";');
-    b.line('var last = parts[parts.length - 1], total = 0, p, c, n, i, j = 0, v;');
-    b.line('for (p = 0; p < parts.length; p++) total += parts[p].length;');
-    b.line('var pad = last.charAt(last.length - 1) === "=" ? (last.charAt(last.length - 2) === "=" ? 2 : 1) : 0;');
-    b.line('var out = new Uint8Array((total >> 2) * 3 - pad), len = out.length;');
-    b.block('for (p = 0; p < parts.length; p++) {', () => {
-      b.line('c = parts[p]; n = c.length;');
-      b.block('for (i = 0; i < n; i += 4) {', () => {
-        b.line('v = (A.indexOf(c.charAt(i)) << 18) | (A.indexOf(c.charAt(i + 1)) << 12) |');
-        b.line('  ((A.indexOf(c.charAt(i + 2)) & 63) << 6) | (A.indexOf(c.charAt(i + 3)) & 63);');
-        b.line('out[j++] = (v >> 16) & 255;');
-        b.line('if (j < len) out[j++] = (v >> 8) & 255;');
-        b.line('if (j < len) out[j++] = v & 255;');
+  if (flash) emitFlashViews(b, flashLayout(flashArrays(q, info)), flash.file, flash.writer);
+  else {
+    if (espruino) {
+      b.line('var native = typeof E !== "undefined" && typeof E.convolve === "function";');
+    }
+    b.comment(`base64 text (one string, or chunks of at most ${chunk} characters) -> ArrayBuffer`);
+    b.block('function buf(s) {', () => {
+      b.line('var parts = typeof s === "string" ? [s] : s;');
+      if (espruino) b.line('if (native) return E.toArrayBuffer(atob(parts.join("")));');
+      b.line('var A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";');
+      b.line('var last = parts[parts.length - 1], total = 0, p, c, n, i, j = 0, v;');
+      b.line('for (p = 0; p < parts.length; p++) total += parts[p].length;');
+      b.line('var pad = last.charAt(last.length - 1) === "=" ? (last.charAt(last.length - 2) === "=" ? 2 : 1) : 0;');
+      b.line('var out = new Uint8Array((total >> 2) * 3 - pad), len = out.length;');
+      b.block('for (p = 0; p < parts.length; p++) {', () => {
+        b.line('c = parts[p]; n = c.length;');
+        b.block('for (i = 0; i < n; i += 4) {', () => {
+          b.line('v = (A.indexOf(c.charAt(i)) << 18) | (A.indexOf(c.charAt(i + 1)) << 12) |');
+          b.line('  ((A.indexOf(c.charAt(i + 2)) & 63) << 6) | (A.indexOf(c.charAt(i + 3)) & 63);');
+          b.line('out[j++] = (v >> 16) & 255;');
+          b.line('if (j < len) out[j++] = (v >> 8) & 255;');
+          b.line('if (j < len) out[j++] = v & 255;');
+        });
       });
+      b.line('return out.buffer;');
     });
-    b.line('return out.buffer;');
-  });
-  const ARRAY_TYPE: Record<string, string> = { W: 'Int8Array', D: 'Int8Array', EMB: 'Int8Array', ST: 'Int16Array', TT: 'Int16Array' };
-  for (const name of dataNames) b.line(`var ${name} = new ${ARRAY_TYPE[name.split('_')[0]] ?? 'Int32Array'}(buf(${name}_B64));`);
-  b.line(`${dataNames.map((name) => `${name}_B64`).join(' = ')} = undefined;`);
+    for (const a of arrays) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
+    b.line(`${arrays.map((a) => `${a.name}_B64`).join(' = ')} = undefined;`);
+  }
   b.line('');
 
   // ---- state
@@ -309,25 +389,15 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   b.line(`var Y = new Int32Array(${NO}); // head accumulator`);
   b.line(`var XQ = new Int8Array(${NI}); // step(): quantized readings`);
   b.line(`var YF = new Float64Array(${NO}); // step(): real outputs`);
-  const inAff = q.featureNames.map((_, i) => inputAffine(q.inputNorm.mean[i], q.inputNorm.std[i], q.inputScales[i]));
-  const outAff = Array.from({ length: NO }, (_, k) =>
-    q.task === 'regression' ? outputAffine(head.accScale, q.outputNorm.std[k], q.outputNorm.mean[k]) : outputAffine(head.accScale, 1, 0),
-  );
   // Doubles travel as their IEEE-754 bytes: engines that parse decimal literals
   // inexactly (Espruino) still get the very same values.
-  const affine = (name: string, values: number[], what: string) => {
-    b.comment(`${name}: ${what} = [${values.join(', ')}]`);
-    b.line(`var ${name} = new Float64Array(buf(${base64Literal(chunk, Float64Array.from(values))}));`);
-  };
   if (q.embedding) b.comment('step(): xq = EMB row of the token id; y = acc * OG + OO (normalization baked in)');
-  else {
-    b.comment('step(): xq = sat8(floor(x * IG + IO + 0.5)); y = acc * OG + OO (normalization baked in)');
-    affine('IG', inAff.map((a) => a.gain), 'input gains 1/(std*scale)');
-    affine('IO', inAff.map((a) => a.offset), 'input offsets -mean*gain');
+  else b.comment('step(): xq = sat8(floor(x * IG + IO + 0.5)); y = acc * OG + OO (normalization baked in)');
+  for (const a of affineArrays(q)) {
+    b.comment(`${a.name}: ${a.what} = [${Array.from(a.values).join(', ')}]`);
+    if (!flash) b.line(`var ${a.name} = new Float64Array(buf(${base64Literal(chunk, a.values)}));`);
   }
-  affine('OG', outAff.map((a) => a.gain), 'output gains accScale*std');
-  affine('OO', outAff.map((a) => a.offset), 'output offsets mean');
-  if (espruino) {
+  if (rowViews) {
     b.comment('cached row views for E.convolve: one per gate row, one per head row');
     const views = plans.flatMap(({ layer, n }) => [n.RW, ...(layer.cell === 'gru-reset-after' ? [n.RWX, n.RWH] : [])]);
     b.line(`var ${[...views, 'RD'].map((v) => `${v} = []`).join(', ')}, r;`);
@@ -368,8 +438,8 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.line(`var i, u, r, w, acc, z, a, k, y, c, t, h${anyResetAfter ? ', n' : ''}${windowed ? ', ts, sl' : ''};`);
     const tables = { sigmoidLast: q.tables.sigmoidQ15.length - 1, tanhLast: q.tables.tanhQ15.length - 1 };
     if (windowed) {
-      emitWindowStep(b, q, plans, { tables, espruino });
-      emitHead(b, NO, headIn, last.backward ? 'TOP' : lastNames.H, espruino);
+      emitWindowStep(b, q, plans, { tables, espruino, rowViews, portable });
+      emitHead(b, NO, headIn, last.backward ? 'TOP' : lastNames.H, { espruino, rowViews, portable });
       b.line('return Y;');
       return;
     }
@@ -386,10 +456,10 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
         b.comment(`v' input part = h${l - 1} (this step's)`);
         b.line(`for (i = 0; i < ${layer.inputSize}; i++) ${names[l].VR}[i] = ${names[l].V}[i];`);
       }
-      emitCellStep({ b, layer, n: names[l], tables, espruino });
+      emitCellStep({ b, layer, n: names[l], tables, espruino, rowViews, portable });
     });
     if (stacked) b.comment(`the head reads h of layer ${L - 1}`);
-    emitHead(b, NO, headIn, lastNames.H, espruino);
+    emitHead(b, NO, headIn, lastNames.H, { espruino, rowViews, portable });
     b.line('return Y;');
   });
   b.line('');
@@ -437,10 +507,19 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     });
     b.line('');
   }
-  b.line(`var info = ${JSON.stringify(info)};`);
+  if (!flash) b.line(`var info = ${JSON.stringify(info)};`);
   beforeReturn?.();
-  const members = apiMembers(q).map((k) => (k === 'state' ? `state: { h: ${stacked || windowed ? 'HS' : 'H'}, c: C, gates: G }` : `${k}: ${k}`));
-  b.line(`return { ${members.join(', ')} };`);
+  const members = apiMembers(q)
+    .filter((k) => !(flash && k === 'info'))
+    .map((k) => (k === 'state' ? `state: { h: ${stacked || windowed ? 'HS' : 'H'}, c: C, gates: G }` : `${k}: ${k}`));
+  if (!flash) b.line(`return { ${members.join(', ')} };`);
+  else {
+    const entry = flashLayout(flashArrays(q, info)).entries.find((e) => e.name === 'INFO')!;
+    b.line(`var api = { ${members.join(', ')} };`);
+    b.comment('info: parsed from the Storage file when asked for (each access gives a fresh object)');
+    b.line(`Object.defineProperty(api, "info", { get: function () { return JSON.parse(WF.substr(${entry.offset}, ${entry.length})); }, enumerable: true });`);
+    b.line('return api;');
+  }
 }
 
 /**
@@ -466,7 +545,7 @@ function emitTokenStep(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number
 }
 
 /** Y[k] = Σ D[k,j] h[j] + DB[k] over the `width` values of `h`: one E.convolve per head row, or the loop. */
-function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, espruino: boolean): void {
+function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, dots: { espruino: boolean; rowViews: boolean; portable: boolean }): void {
   b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]');
   b.block(`for (k = 0; k < ${outputs}; k++) {`, () => {
     const loop = () => {
@@ -474,10 +553,7 @@ function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, esp
       b.line(`for (i = 0; i < ${width}; i++) acc += D[w + i] * ${h}[i];`);
       b.line('Y[k] = acc;');
     };
-    if (espruino) {
-      b.line(`if (native) Y[k] = E.convolve(RD[k], ${h}, 0) + DB[k];`);
-      b.block('else {', loop);
-    } else loop();
+    emitDot(b, dots, dots.rowViews ? `Y[k] = E.convolve(RD[k], ${h}, 0) + DB[k];` : `Y[k] = E.convolve(${h}, D, k * ${width}) + DB[k];`, loop);
   });
 }
 

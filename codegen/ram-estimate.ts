@@ -3,10 +3,14 @@
  * (13-byte blocks on Puck.js / Pixl.js / Bangle.js 1; see targets.md):
  * a typed array of n bytes costs about 3 + ceil(n / blockSize) blocks, each
  * extra view 2 blocks. Source text of the module is counted separately.
+ * With weights in flash (`weights: 'flash'`) the weights, tables and affine
+ * doubles cost only their views.
  */
 import { gateCount, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantizedModel } from '../runtime/model.ts';
 
 export interface RamEstimate {
+  /** Where the weights (and tables) are: RAM, or an Espruino Storage file viewed in place. */
+  weights: 'ram' | 'flash';
   weightBytes: number;
   stateBytes: number;
   tableBytes: number;
@@ -14,7 +18,8 @@ export interface RamEstimate {
   blockSize: number;
 }
 
-export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
+export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?: 'ram' | 'flash' } = {}): RamEstimate {
+  const blockSize = o.blockSize ?? 13;
   const I = q.layers[0].inputSize;
   const O = q.head.outputSize;
   const U = layerOutputSize(lastLayer(q));
@@ -25,7 +30,9 @@ export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
   const weightArrays: number[] = [O * U, O * 4, q.embedding ? q.embedding.tableQ.length : 0];
   // Y, XQ, YF, IG, IO (none with an embedding), OG, OO
   const affineIn = q.embedding ? 0 : I * 8;
-  const stateArrays: number[] = [O * 4, I, O * 8, affineIn, affineIn, O * 8, O * 8];
+  const flash = o.weights === 'flash';
+  // With weights in flash the affine doubles are in the Storage file too.
+  const stateArrays: number[] = [O * 4, I, O * 8, ...(flash ? [] : [affineIn, affineIn, O * 8, O * 8])];
   // Streaming: one V = [x, h0, h1, ...]. Window models: the input ring, HS, each direction's V, the sequences passed up, TOP.
   if (!windowed) stateArrays.push(I + totalUnits);
   else {
@@ -35,7 +42,8 @@ export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
       else if (l.backward) stateArrays.push(layerOutputSize(l)); // TOP
     });
   }
-  let views = O + 1; // head row views, H (HS)
+  // Head row views (RAM weights), H (HS)
+  let views = (flash ? 0 : O) + 1;
   for (const layer of directions) {
     const rows = gateCount(layer.cell) * layer.units;
     const width = layer.inputSize + layer.units;
@@ -44,17 +52,21 @@ export function estimateRam(q: QuantizedModel, blockSize = 13): RamEstimate {
     // C (LSTM family), VR (GRU: [input, r ⊙ h]), G
     stateArrays.push(hasCellState(layer.cell) ? layer.units * 2 : 0, layer.cell === 'gru' ? width : 0, rows * 2);
     // Row views for E.convolve (reset-after: the candidate rows' input and h parts, and XV); stacked or window: each direction's V, H, C, G views.
-    views += rows + (layer.cell === 'gru-reset-after' ? 2 * layer.units + 1 : 0) + (directions.length > 1 ? 4 : 0);
+    // Weights in flash: no row views (E.convolve reads rows at an offset).
+    views += (flash ? 0 : rows + (layer.cell === 'gru-reset-after' ? 2 * layer.units : 0)) + (layer.cell === 'gru-reset-after' ? 1 : 0) + (directions.length > 1 ? 4 : 0);
   }
+  // Weights in flash: one view per array of the file (weights, tables, affine doubles), plus the file's string and buffer.
+  const flashViews = flash ? weightArrays.filter((n) => n > 0).length + 2 + 2 + (q.embedding ? 2 : 4) + 2 : 0;
   const tableArrays = [q.tables.sigmoidQ15.length * 2, q.tables.tanhQ15.length * 2];
   // Arrays of size 0 (no cell state, no reset vector, ...) are left out of the count.
   const blocksOf = (sizes: number[]) => sizes.reduce((s, n) => s + (n > 0 ? 3 + Math.ceil(n / blockSize) : 0), 0);
   const sum = (a: number[]) => a.reduce((s, n) => s + n, 0);
   return {
+    weights: flash ? 'flash' : 'ram',
     weightBytes: sum(weightArrays),
     stateBytes: sum(stateArrays),
     tableBytes: sum(tableArrays),
-    blocks: blocksOf(weightArrays) + blocksOf(tableArrays) + blocksOf(stateArrays) + views * 2,
+    blocks: (flash ? 0 : blocksOf(weightArrays) + blocksOf(tableArrays)) + blocksOf(stateArrays) + (views + flashViews) * 2,
     blockSize,
   };
 }

@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import type { Segments, TraceStep } from './trace.ts';
+import { crc32 } from './crc32.ts';
 
 export type EngineName = 'vm' | 'vm+E' | 'duk' | 'espruino' | 'jerry';
 
@@ -76,6 +77,7 @@ export function parseTrace(lines: string[], engine: string): TraceStep[] {
 
 /** A stand-in for the Espruino natives the generated code uses, with Espruino's semantics. */
 export function fakeEspruinoGlobals() {
+  const storage = storageStandIn();
   return {
     E: {
       // sum over i of a[i] * b[(i + offset) % b.length], accumulated in a double
@@ -89,8 +91,37 @@ export function fakeEspruinoGlobals() {
         for (let i = 0; i < str.length; i++) bytes[i] = str.charCodeAt(i);
         return bytes.buffer;
       },
+      // CRC-32 of the string's bytes (IEEE, as zlib)
+      CRC32: (str: string) => crc32(Buffer.from(str, 'latin1')),
     },
     atob: (s: string) => Buffer.from(s, 'base64').toString('latin1'),
+    // require("Storage"): files in memory for one run, with Storage.write's offset / size semantics.
+    require: (name: string) => {
+      if (name !== 'Storage') throw new Error(`module ${name} not found`);
+      return storage;
+    },
+  };
+}
+
+/** A stand-in for Espruino's Storage module: write(name, data, offset, size), read(name), erase(name). */
+function storageStandIn() {
+  const files = new Map<string, Uint8Array>();
+  return {
+    write(name: string, data: string, offset = 0, size?: number): boolean {
+      const bytes = Buffer.from(data, 'latin1');
+      if (offset === 0) files.set(name, new Uint8Array(size ?? bytes.length));
+      const file = files.get(name);
+      if (!file || offset + bytes.length > file.length) throw new Error(`Storage.write: ${name} is not big enough`);
+      file.set(bytes, offset);
+      return true;
+    },
+    read(name: string): string | undefined {
+      const file = files.get(name);
+      return file ? Buffer.from(file).toString('latin1') : undefined;
+    },
+    erase(name: string): void {
+      files.delete(name);
+    },
   };
 }
 
@@ -118,7 +149,8 @@ function processEngine(name: EngineName, command: string, args: string[] = []): 
       try {
         fs.writeFileSync(file, source);
         const r = await new Promise<{ stdout: string; stderr: string; error?: Error }>((resolve) => {
-          const child = execFile(command, [...args, file], { encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 }, (error, stdout, stderr) =>
+          // In the run's own directory: Espruino's Linux build keeps its Storage (flash) there.
+          const child = execFile(command, [...args, file], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 }, (error, stdout, stderr) =>
             resolve({ stdout, stderr, error: error ?? undefined }),
           );
           child.stdin?.end(); // Espruino reads its REPL from stdin: give it none

@@ -1,0 +1,107 @@
+/**
+ * Weights in flash (espruino target, `codegen --weights flash`): every
+ * constant array of the model in one Espruino Storage file, which the module
+ * views in place (`require("Storage").read` gives a memory-mapped string on
+ * the board; `E.toArrayBuffer` views it without a RAM copy).
+ *
+ * File layout: the arrays one after another in the order given, each at an
+ * offset that is a multiple of 8 (so every typed-array view is aligned), little
+ * endian, zero padding between them. The module checks the file's length
+ * and CRC-32 (Espruino's E.CRC32: the IEEE / zlib polynomial) before
+ * viewing it.
+ */
+import type { CodeBuilder } from './builder.ts';
+import { crc32 } from '../runtime/crc32.ts';
+
+export type ConstArray = Int8Array | Int16Array | Int32Array | Float64Array;
+
+/** One array of the file; `view: false`: the module reads it otherwise (no typed-array view). */
+export interface FlashArray {
+  name: string;
+  values: ConstArray | Uint8Array;
+  view?: false;
+}
+
+export interface FlashEntry {
+  name: string;
+  type: 'Int8Array' | 'Int16Array' | 'Int32Array' | 'Float64Array' | 'Uint8Array';
+  /** Byte offset in the file. */
+  offset: number;
+  /** Elements. */
+  length: number;
+  view: boolean;
+}
+
+export interface FlashLayout {
+  bytes: Uint8Array;
+  entries: FlashEntry[];
+  crc32: number;
+}
+
+/** Longest Storage file name on Espruino (2v2x: 28 characters). */
+export const STORAGE_NAME_MAX = 28;
+
+const typeName = (a: ConstArray | Uint8Array): FlashEntry['type'] => a.constructor.name as FlashEntry['type'];
+
+export function flashLayout(arrays: readonly FlashArray[]): FlashLayout {
+  const entries: FlashEntry[] = [];
+  let size = 0;
+  for (const { name, values, view } of arrays) {
+    entries.push({ name, type: typeName(values), offset: size, length: values.length, view: view !== false });
+    size += Math.ceil(values.byteLength / 8) * 8;
+  }
+  const bytes = new Uint8Array(size);
+  arrays.forEach(({ values }, k) => bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), entries[k]!.offset));
+  return { bytes, entries, crc32: crc32(bytes) };
+}
+
+/**
+ * The module's prologue in flash mode: read and check the Storage file, then
+ * one view per array (the names of `layout.entries`).
+ */
+export function emitFlashViews(b: CodeBuilder, layout: FlashLayout, file: string, writer: string): void {
+  const n = layout.bytes.length;
+  b.comment(`weights in the Storage file "${file}" (${n} bytes, CRC-32 ${layout.crc32}), written by ${writer}; viewed in place, no RAM copy`);
+  b.line(`var WF = require("Storage").read(${JSON.stringify(file)});`);
+  b.line(`if (WF === undefined) throw new Error(${JSON.stringify(`lstm-mcu model: Storage file "${file}" is missing: upload ${writer} first`)});`);
+  b.block(`if (WF.length !== ${n} || (E.CRC32(WF) >>> 0) !== ${layout.crc32}) {`, () => {
+    b.line(`throw new Error(${JSON.stringify(`lstm-mcu model: Storage file "${file}" does not hold this model's weights: upload ${writer} again`)});`);
+  });
+  b.line('var WB = E.toArrayBuffer(WF);');
+  for (const e of layout.entries) if (e.view) b.line(`var ${e.name} = new ${e.type}(WB, ${e.offset}, ${e.length});`);
+}
+
+/** Base64 chunks written per Storage.write call by the writer program (whole base64 quads, 3 KiB of bytes). */
+const WRITER_CHUNK = 4096;
+
+/**
+ * The program that writes the Storage file on the board (upload it once, or
+ * after the weights change): base64 chunks written in place with
+ * Storage.write(name, data, offset, size), then checked.
+ */
+export function emitWeightsWriter(layout: FlashLayout, file: string, header: string[]): string {
+  const text = Buffer.from(layout.bytes).toString('base64');
+  const chunks: string[] = [];
+  for (let i = 0; i < text.length; i += WRITER_CHUNK) chunks.push(text.slice(i, i + WRITER_CHUNK));
+  const n = layout.bytes.length;
+  return [
+    ...header.map((h) => `// ${h}`),
+    `// Writes the Storage file "${file}" (${n} bytes, CRC-32 ${layout.crc32}) that the model module reads its weights from.`,
+    '// Run it once on the board (e.g. upload it from the IDE); the module then needs no weight data in RAM.',
+    '(function () {',
+    '  var S = require("Storage");',
+    `  var parts = [\n${chunks.map((c) => `    "${c}"`).join(',\n')}\n  ];`,
+    '  var i, d, offset = 0;',
+    `  S.erase(${JSON.stringify(file)});`,
+    '  for (i = 0; i < parts.length; i++) {',
+    '    d = atob(parts[i]);',
+    `    S.write(${JSON.stringify(file)}, d, offset, ${n});`,
+    '    offset += d.length;',
+    '  }',
+    `  var f = S.read(${JSON.stringify(file)});`,
+    `  if (f === undefined || f.length !== ${n} || (E.CRC32(f) >>> 0) !== ${layout.crc32}) throw new Error(${JSON.stringify(`lstm-mcu: writing "${file}" failed (check the free Storage space)`)});`,
+    `  print(${JSON.stringify(`lstm-mcu: wrote ${file} (${n} bytes)`)});`,
+    '})();',
+    '',
+  ].join('\n');
+}

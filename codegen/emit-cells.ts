@@ -10,6 +10,10 @@
 import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateNames, type QuantRecurrentLayer } from '../runtime/model.ts';
 import { RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../runtime/fixed-point.ts';
 import type { CodeBuilder } from './builder.ts';
+import { ROW_GROUP } from './flash-weights.ts';
+
+/** log2(ROW_GROUP): the group of row r is r >> GROUP_BITS. */
+const GROUP_BITS = Math.log2(ROW_GROUP);
 import { cellToQ12Text, emitSaturate, emitSaturateInt16, emitSaturateInt8, emitSigmoid, emitTanh, roundShiftText } from './emit-primitives.ts';
 
 /** Names of one layer's arrays in the generated file. */
@@ -43,7 +47,7 @@ export interface CellEmitContext {
   n: LayerNames;
   tables: { sigmoidLast: number; tanhLast: number };
   espruino: boolean;
-  /** espruino: E.convolve over cached row views (RW, RWX, RWH), or else over the whole W at the row's offset (weights in flash). */
+  /** espruino: E.convolve over cached row views (RW, RWX, RWH), or else over views of ROW_GROUP rows at the row's offset (weights in flash). */
   rowViews: boolean;
   /** espruino: keep the portable loops as the fallback when E.convolve is missing (not with weights in flash: they need Espruino). */
   portable: boolean;
@@ -103,8 +107,8 @@ function emitRowAcc(ctx: CellEmitContext, vec: string): void {
     b.line(`acc = ${n.B}[r]; w = r * ${NV};`);
     b.line(`for (i = 0; i < ${NV}; i++) acc += ${n.W}[w + i] * ${vec}[i];`);
   };
-  // E.convolve(a, b, o) = Σ_i a[i] b[i + o] over a's length: vec against row r of W starting at r*NV.
-  const native = rowViews ? `acc = E.convolve(${n.RW}[r], ${vec}, 0) + ${n.B}[r];` : `acc = E.convolve(${vec}, ${n.W}, r * ${NV}) + ${n.B}[r];`;
+  // E.convolve(a, b, o) = Σ_i a[i] b[i + o] over a's length: vec against row r, at (r % ROW_GROUP)*NV of its group's view.
+  const native = rowViews ? `acc = E.convolve(${n.RW}[r], ${vec}, 0) + ${n.B}[r];` : `acc = E.convolve(${vec}, ${n.RW}[r >> ${GROUP_BITS}], (r & ${ROW_GROUP - 1}) * ${NV}) + ${n.B}[r];`;
   emitDot(b, ctx, native, loop);
 }
 
@@ -230,7 +234,7 @@ function emitResetAfterCandidate(ctx: CellEmitContext): void {
     };
     const native = ctx.rowViews
       ? `{ acc = E.convolve(${n.RWX}[u], ${n.XV}, 0) + ${n.B}[r]; n = E.convolve(${n.RWH}[u], ${n.H}, 0) + ${n.RB}[u]; }`
-      : `{ acc = E.convolve(${n.XV}, ${n.W}, r * ${NV}) + ${n.B}[r]; n = E.convolve(${n.H}, ${n.W}, r * ${NV} + ${NI}) + ${n.RB}[u]; }`;
+      : `{ w = (r & ${ROW_GROUP - 1}) * ${NV}; acc = E.convolve(${n.XV}, ${n.RW}[r >> ${GROUP_BITS}], w) + ${n.B}[r]; n = E.convolve(${n.H}, ${n.RW}[r >> ${GROUP_BITS}], w + ${NI}) + ${n.RB}[u]; }`;
     emitDot(b, ctx, native, loops);
     b.line(`z = ${roundShiftText(`acc * ${n.M}[r]`, S)};`);
     b.line(`n = ${roundShiftText(`n * ${n.M}[r]`, S)};`);

@@ -20,7 +20,7 @@ import { emitSaturateInt8 } from './emit-primitives.ts';
 import { emitCellStep, emitDot, layerNames } from './emit-cells.ts';
 import { emitWindowState, emitWindowStep, type DirectionPlan } from './emit-window.ts';
 import { assertBounds } from './bounds.ts';
-import { emitFlashViews, emitWeightsWriter, flashLayout, type ConstArray, type FlashArray } from './flash-weights.ts';
+import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout, type ConstArray, type FlashArray } from './flash-weights.ts';
 
 export type Target = 'espruino' | 'es5';
 export const TARGETS: readonly Target[] = ['espruino', 'es5'];
@@ -312,7 +312,19 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   b.block('if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {', () => {
     b.line('throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");');
   });
-  if (flash) emitFlashViews(b, flashLayout(flashArrays(q, info)), flash.file, flash.writer);
+  if (flash) {
+    emitFlashViews(b, flashLayout(flashArrays(q, info)), flash.file, flash.writer, (e) => {
+      // Gate weights: views of ROW_GROUP rows each (E.convolve reads row r at (r % ROW_GROUP) * NV in group r / ROW_GROUP).
+      const p = plans.find((x) => x.n.W === e.name);
+      if (!p) return false;
+      const NV = p.layer.inputSize + p.layer.units;
+      const ROWS = gateCount(p.layer.cell) * p.layer.units;
+      b.line(`var ${p.n.RW} = []; // ${e.name} in groups of ${ROW_GROUP} rows`);
+      const view = flashView('Int8Array', `${e.offset} + r * ${NV}`, `Math.min(${ROW_GROUP}, ${ROWS} - r) * ${NV}`, e.offset + ROWS * NV);
+      b.line(`for (r = 0; r < ${ROWS}; r += ${ROW_GROUP}) ${p.n.RW}.push(${view});`);
+      return true;
+    });
+  }
   else {
     if (espruino) {
       b.line('var native = typeof E !== "undefined" && typeof E.convolve === "function";');
@@ -517,7 +529,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     const entry = flashLayout(flashArrays(q, info)).entries.find((e) => e.name === 'INFO')!;
     b.line(`var api = { ${members.join(', ')} };`);
     b.comment('info: parsed from the Storage file when asked for (each access gives a fresh object)');
-    b.line(`Object.defineProperty(api, "info", { get: function () { return JSON.parse(WF.substr(${entry.offset}, ${entry.length})); }, enumerable: true });`);
+    b.line(`Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read(${JSON.stringify(flash.file)}, ${entry.offset}, ${entry.length})); }, enumerable: true });`);
     b.line('return api;');
   }
 }

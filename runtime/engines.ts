@@ -103,7 +103,7 @@ export function fakeEspruinoGlobals() {
   };
 }
 
-/** A stand-in for Espruino's Storage module: write(name, data, offset, size), read(name), erase(name). */
+/** A stand-in for Espruino's Storage module: write(name, data, offset, size), read(name, offset, length), erase(name). */
 function storageStandIn() {
   const files = new Map<string, Uint8Array>();
   return {
@@ -115,9 +115,9 @@ function storageStandIn() {
       file.set(bytes, offset);
       return true;
     },
-    read(name: string): string | undefined {
+    read(name: string, offset = 0, length?: number): string | undefined {
       const file = files.get(name);
-      return file ? Buffer.from(file).toString('latin1') : undefined;
+      return file ? Buffer.from(file.subarray(offset, length === undefined ? undefined : offset + length)).toString('latin1') : undefined;
     },
     erase(name: string): void {
       files.delete(name);

@@ -33,13 +33,14 @@ var m = (function (previousPretokenise) {
     throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");
   }
   // weights in the Storage file "m.bin" (2528 bytes, CRC-32 2525761438), written by m.weights.js; viewed in place, no RAM copy
-  var WF = require("Storage").read("m.bin");
+  var S = require("Storage"), WF = S.read("m.bin"), r;
   if (WF === undefined) throw new Error("lstm-mcu model: Storage file \"m.bin\" is missing: upload m.weights.js first");
   if (WF.length !== 2528 || (E.CRC32(WF) >>> 0) !== 2525761438) {
     throw new Error("lstm-mcu model: Storage file \"m.bin\" does not hold this model's weights: upload m.weights.js again");
   }
   var WB = E.toArrayBuffer(WF);
-  var W = new Int8Array(WB, 0, 45);
+  var RW = []; // W in groups of 8 rows
+  for (r = 0; r < 9; r += 8) RW.push(new Int8Array(WB, 0 + r * 5, (Math.min(8, 9 - r) * 5) / 1));
   var B = new Int32Array(WB, 48, 9);
   var M = new Int32Array(WB, 88, 9);
   var RB = new Int32Array(WB, 128, 3);
@@ -86,7 +87,7 @@ var m = (function (previousPretokenise) {
     // gate update (rows 0..2): acc = Σ W[r,i] V[i] + B[r];
     //   gateInQ12 = sat16((acc * M[r] + 2^15) >> 16);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
     for (r = 0; r < 3; r++) {
-      acc = E.convolve(V, W, r * 5) + B[r];
+      acc = E.convolve(V, RW[r >> 3], (r & 7) * 5) + B[r];
       z = (acc * M[r] + 32768) >> 16;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
       a = z < 0 ? -z : z;
@@ -99,7 +100,7 @@ var m = (function (previousPretokenise) {
     // gate reset (rows 3..5): acc = Σ W[r,i] V[i] + B[r];
     //   gateInQ12 = sat16((acc * M[r] + 2^15) >> 16);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
     for (r = 3; r < 6; r++) {
-      acc = E.convolve(V, W, r * 5) + B[r];
+      acc = E.convolve(V, RW[r >> 3], (r & 7) * 5) + B[r];
       z = (acc * M[r] + 32768) >> 16;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
       a = z < 0 ? -z : z;
@@ -115,7 +116,7 @@ var m = (function (previousPretokenise) {
     //   G[r] = tanh(sat16(nX + ((r*nH + 2^14) >> 15)))
     for (u = 0; u < 3; u++) {
       r = 6 + u;
-      { acc = E.convolve(XV, W, r * 5) + B[r]; n = E.convolve(H, W, r * 5 + 2) + RB[u]; }
+      { w = (r & 7) * 5; acc = E.convolve(XV, RW[r >> 3], w) + B[r]; n = E.convolve(H, RW[r >> 3], w + 2) + RB[u]; }
       z = (acc * M[r] + 32768) >> 16;
       n = (n * M[r] + 32768) >> 16;
       if (n > 65535) n = 65535; else if (n < -65536) n = -65536;
@@ -164,7 +165,7 @@ var m = (function (previousPretokenise) {
   if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
   var api = { reset: reset, stepQ: stepQ, step: step, state: { h: H, c: C, gates: G } };
   // info: parsed from the Storage file when asked for (each access gives a fresh object)
-  Object.defineProperty(api, "info", { get: function () { return JSON.parse(WF.substr(1760, 762)); }, enumerable: true });
+  Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read("m.bin", 1760, 762)); }, enumerable: true });
   return api;
 })(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);
 if (typeof exports !== "undefined") {

@@ -1,12 +1,42 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { choiceOption, printJson, runAction } from './common.ts';
-import { codegenStep, type WeightPlace } from './steps/codegen.ts';
+import { choiceOption, intOption, printJson, runAction } from './common.ts';
+import { codegenStep, type GeneratedFile, type WeightPlace } from './steps/codegen.ts';
+import { BOARD_NAMES, budgetRefusal, describeBudget, deviceBudget, parseBoard, type Board, type BudgetReport } from '../codegen/boards.ts';
+import { emitModule } from '../codegen/emit-module.ts';
+import type { QuantizedModel } from '../runtime/model.ts';
+import { TOOL_VERSION } from './version.ts';
 import { readQuantizedModel } from '../runtime/artifact.ts';
 import { TARGETS, type Target } from '../codegen/emit-module.ts';
 import { estimateRam } from '../codegen/ram-estimate.ts';
 import { writeFileAtomic } from '../runtime/write-atomic.ts';
 import { UserError } from '../runtime/errors.ts';
+
+/**
+ * The model on `board`, with its weights in RAM and (Espruino) in flash: the
+ * module that runs there (espruino target on Espruino boards when generated,
+ * else es5), generated for both placements. Throws the refusal when the
+ * chosen placement does not fit.
+ */
+function boardBudget(
+  q: QuantizedModel,
+  board: Board,
+  files: GeneratedFile[],
+  weights: WeightPlace,
+  appReserve: number | undefined,
+  names: { global: string; sha256: string; name: string },
+): BudgetReport {
+  const espruinoBoard = board.kind === 'espruino';
+  const target = espruinoBoard && files.some((f) => f.target === 'espruino') ? 'espruino' : 'es5';
+  const emit = { target, globalName: names.global, modelSha256: names.sha256, generatorVersion: TOOL_VERSION } as const;
+  const placements: { weights: WeightPlace; code: string }[] = [{ weights: 'ram', code: emitModule(q, emit) }];
+  if (target === 'espruino') placements.push({ weights: 'flash', code: emitModule(q, { ...emit, flash: { file: `${names.name}.bin`, writer: `${names.name}.weights.js` } }) });
+  const report = deviceBudget(q, board, placements, emit, appReserve);
+  const chosen = target === 'espruino' ? weights : 'ram';
+  const refusal = budgetRefusal(report, chosen, q);
+  if (refusal) throw new UserError(refusal);
+  return report;
+}
 
 export function codegenCommand(): Command {
   return new Command('codegen')
@@ -22,6 +52,8 @@ export function codegenCommand(): Command {
         .default('ram'),
     )
     .addOption(new Option('--flash-file <name>', 'Storage file of the flash weights (default <name>.bin)'))
+    .addOption(new Option('--board <name>', `check the model fits this device and report its memory (${BOARD_NAMES.join(', ')}); refuse if it does not`))
+    .addOption(new Option('--app-reserve <n>', 'with --board: memory kept for the app (Espruino blocks, JerryScript bytes; default a quarter of the board)').argParser(intOption(0, 1 << 30)))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .action((modelPath: string, o) =>
       runAction('codegen', () => {
@@ -31,7 +63,11 @@ export function codegenCommand(): Command {
         const targets = o.target === 'all' ? [...TARGETS] : [o.target as Target];
         if (o.weights === 'flash' && !targets.includes('espruino')) throw new UserError('--weights flash is for the espruino target (Espruino Storage); the es5 target keeps its weights in RAM');
         if (o.flashFile !== undefined && o.weights !== 'flash') throw new UserError('--flash-file goes with --weights flash');
+        const board = o.board === undefined ? undefined : parseBoard(o.board);
+        if (o.appReserve !== undefined && !board) throw new UserError('--app-reserve goes with --board');
         const files = codegenStep(model, { targets, outDir: o.outDir, baseName: o.name, globalName: o.global, modelSha256: sha256, weights: o.weights, flashFile: o.flashFile });
+        // The device budget, before any file is written: the model is refused if it does not fit.
+        const budget = board ? boardBudget(model, board, files, o.weights, o.appReserve, { global: o.global, sha256, name: o.name }) : undefined;
         for (const f of files) {
           writeFileAtomic(f.jsPath, f.code);
           writeFileAtomic(f.dtsPath, f.dts);
@@ -41,13 +77,19 @@ export function codegenCommand(): Command {
           }
         }
         const ram = estimateRam(model, { weights: o.weights });
+        if (budget) for (const line of describeBudget(budget)) console.log(line);
         for (const f of files) {
           console.log(`wrote ${f.jsPath} (${Buffer.byteLength(f.code)} bytes) and ${path.basename(f.dtsPath)}`);
           if (f.flash) console.log(`wrote ${f.flash.writerPath} (writes Storage file "${f.flash.file}", ${f.flash.bytes.length} bytes, on the board) and ${f.flash.binPath}`);
         }
         console.log(`model RAM on Espruino: ~${ram.blocks} blocks of ${ram.blockSize} bytes (weights ${ram.weightBytes} B, tables ${ram.tableBytes} B, state ${ram.stateBytes} B)`);
         if (o.json) {
-          printJson({ command: 'codegen', files: Object.fromEntries(files.map((f) => [f.target, { js: f.jsPath, dts: f.dtsPath, bytes: Buffer.byteLength(f.code) }])), ram });
+          printJson({
+            command: 'codegen',
+            files: Object.fromEntries(files.map((f) => [f.target, { js: f.jsPath, dts: f.dtsPath, bytes: Buffer.byteLength(f.code) }])),
+            ram,
+            ...(budget ? { budget: { board: budget.board.name, unit: budget.unit, budget: budget.budget, appReserve: budget.appReserve, placements: budget.placements } } : {}),
+          });
         }
       }),
     );

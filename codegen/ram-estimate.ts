@@ -6,6 +6,7 @@
  * With weights in flash (`weights: 'flash'`) the weights, tables and affine
  * doubles cost only their views.
  */
+import { ROW_GROUP } from './flash-weights.ts';
 import { gateCount, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantizedModel } from '../runtime/model.ts';
 
 export interface RamEstimate {
@@ -52,8 +53,8 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
     // C (LSTM family), VR (GRU: [input, r ⊙ h]), G
     stateArrays.push(hasCellState(layer.cell) ? layer.units * 2 : 0, layer.cell === 'gru' ? width : 0, rows * 2);
     // Row views for E.convolve (reset-after: the candidate rows' input and h parts, and XV); stacked or window: each direction's V, H, C, G views.
-    // Weights in flash: no row views (E.convolve reads rows at an offset).
-    views += (flash ? 0 : rows + (layer.cell === 'gru-reset-after' ? 2 * layer.units : 0)) + (layer.cell === 'gru-reset-after' ? 1 : 0) + (directions.length > 1 ? 4 : 0);
+    // Weights in flash: one view per ROW_GROUP rows (each a view of its own buffer past 64 KiB: counted as 2 views).
+    views += (flash ? 2 * Math.ceil(rows / ROW_GROUP) : rows + (layer.cell === 'gru-reset-after' ? 2 * layer.units : 0)) + (layer.cell === 'gru-reset-after' ? 1 : 0) + (directions.length > 1 ? 4 : 0);
   }
   // Weights in flash: one view per array of the file (weights, tables, affine doubles), plus the file's string and buffer.
   const flashViews = flash ? weightArrays.filter((n) => n > 0).length + 2 + 2 + (q.embedding ? 2 : 4) + 2 : 0;

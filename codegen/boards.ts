@@ -1,0 +1,204 @@
+/**
+ * Device budgets (`codegen --board`): what a loaded model needs on a board,
+ * with its weights in RAM and in flash, against the board's memory less a
+ * reserve for the app around the model.
+ *
+ * Espruino boards count memory in blocks (JsVars) of 13 or 14 bytes
+ * (../shared/docs/targets.md). A loaded model's blocks are estimated from
+ * its parts, each checked against the Linux build of Espruino 2v29
+ * (27-byte blocks; test/boards.test.ts holds the estimate above what that
+ * build measures):
+ * - arrays and views: codegen/ram-estimate.ts;
+ * - the module's functions: their source without comments, indentation and
+ *   weight literals, at (blockSize - 3) characters per block (pretokenised
+ *   code measured 23-37 characters per 27-byte block);
+ * - `info` (weights in RAM only): one block per 7 characters of its JSON
+ *   (measured: 711 characters, 99 blocks; it is mostly small values, one
+ *   block each whatever the block size).
+ * JerryScript: the module's weights, state and source text in its heap
+ * (an upper bound: the engine keeps bytecode, not the text).
+ */
+import { estimateRam } from './ram-estimate.ts';
+import { moduleInfo, type EmitOptions } from './emit-module.ts';
+import { gateCount, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
+import { UserError } from '../runtime/errors.ts';
+
+export interface EspruinoBoard {
+  kind: 'espruino';
+  id: string;
+  name: string;
+  blocks: number;
+  blockSize: number;
+}
+
+export interface JerryBoard {
+  kind: 'jerryscript';
+  id: string;
+  name: string;
+  heapBytes: number;
+}
+
+export type Board = EspruinoBoard | JerryBoard;
+
+/** Espruino boards and their memory (targets.md). */
+export const ESPRUINO_BOARDS: readonly EspruinoBoard[] = [
+  { kind: 'espruino', id: 'puckjs', name: 'Puck.js', blocks: 2630, blockSize: 13 },
+  { kind: 'espruino', id: 'pixljs', name: 'Pixl.js', blocks: 2950, blockSize: 13 },
+  { kind: 'espruino', id: 'mdbt42q', name: 'MDBT42Q', blocks: 2950, blockSize: 13 },
+  { kind: 'espruino', id: 'banglejs1', name: 'Bangle.js 1', blocks: 2584, blockSize: 13 },
+  { kind: 'espruino', id: 'banglejs2', name: 'Bangle.js 2', blocks: 12000, blockSize: 14 },
+  { kind: 'espruino', id: 'pico', name: 'Pico', blocks: 5100, blockSize: 13 },
+  { kind: 'espruino', id: 'wifi', name: 'WiFi', blocks: 8190, blockSize: 13 },
+  { kind: 'espruino', id: 'original', name: 'Original', blocks: 2756, blockSize: 13 },
+];
+
+/** JerryScript's default heap (512 KiB). */
+export const JERRY_DEFAULT_HEAP_KIB = 512;
+
+/** The share of a board's memory left to the app around the model by default. */
+export const DEFAULT_APP_SHARE = 0.25;
+
+export const BOARD_NAMES = [...ESPRUINO_BOARDS.map((b) => b.id), 'jerryscript[:KiB]'];
+
+/** "puckjs", "Puck.js", "bangle.js 2", "jerryscript", "jerryscript:256" -> a board. */
+export function parseBoard(text: string): Board {
+  const key = text.toLowerCase().replace(/[\s._-]/g, '');
+  const jerry = /^jerryscript(?::(\d+))?$/.exec(key);
+  if (jerry) {
+    const kib = jerry[1] === undefined ? JERRY_DEFAULT_HEAP_KIB : Number(jerry[1]);
+    if (!(kib >= 1 && kib <= 1 << 20)) throw new UserError(`--board ${text}: the JerryScript heap must be 1..${1 << 20} KiB`);
+    return { kind: 'jerryscript', id: `jerryscript:${kib}`, name: `JerryScript (${kib} KiB heap)`, heapBytes: kib * 1024 };
+  }
+  const board = ESPRUINO_BOARDS.find((b) => b.id === key || b.name.toLowerCase().replace(/[\s._-]/g, '') === key);
+  if (!board) throw new UserError(`--board ${text}: unknown board; expected one of ${BOARD_NAMES.join(', ')}`);
+  return board;
+}
+
+/** Characters of generated code that stay in RAM as functions: no comments, indentation, line breaks or long string literals (weights). */
+export function codeChars(code: string): number {
+  return code
+    .replace(/\/\/.*$/gm, '')
+    .replace(/"[A-Za-z0-9+/=]{40,}"/g, '""')
+    .replace(/^\s+/gm, '')
+    .replace(/\n/g, '').length;
+}
+
+export interface PlacementNeed {
+  weights: 'ram' | 'flash';
+  /** Espruino: blocks; JerryScript: bytes. */
+  total: number;
+  data: number;
+  code: number;
+  info: number;
+  fits: boolean;
+}
+
+export interface BudgetReport {
+  board: Board;
+  /** What the model may use: the board's memory less the app reserve (blocks or bytes). */
+  budget: number;
+  appReserve: number;
+  unit: 'blocks' | 'bytes';
+  placements: PlacementNeed[];
+  weightBytes: number;
+}
+
+/**
+ * What the model needs on `board`, for each placement of its weights
+ * (`codeByPlacement`: the generated module's text for that placement).
+ */
+export function deviceBudget(
+  q: QuantizedModel,
+  board: Board,
+  codeByPlacement: { weights: 'ram' | 'flash'; code: string }[],
+  emit: EmitOptions,
+  appReserve?: number,
+): BudgetReport {
+  if (board.kind === 'jerryscript') {
+    const reserve = appReserve ?? Math.round(board.heapBytes * DEFAULT_APP_SHARE);
+    const ram = estimateRam(q, { blockSize: 1 });
+    const placements = codeByPlacement
+      .filter((p) => p.weights === 'ram')
+      .map((p) => {
+        const data = ram.weightBytes + ram.tableBytes + ram.stateBytes;
+        const code = Buffer.byteLength(p.code);
+        return { weights: p.weights, total: data + code, data, code, info: 0, fits: data + code <= board.heapBytes - reserve };
+      });
+    return { board, budget: board.heapBytes - reserve, appReserve: reserve, unit: 'bytes', placements, weightBytes: ram.weightBytes };
+  }
+  const reserve = appReserve ?? Math.round(board.blocks * DEFAULT_APP_SHARE);
+  const infoChars = JSON.stringify(moduleInfo(q, emit)).length;
+  const placements = codeByPlacement.map(({ weights, code }) => {
+    const data = estimateRam(q, { blockSize: board.blockSize, weights }).blocks;
+    const codeBlocks = Math.ceil(codeChars(code) / (board.blockSize - 3));
+    const info = weights === 'ram' ? Math.ceil(infoChars / 7) : 0;
+    const total = data + codeBlocks + info;
+    return { weights, total, data, code: codeBlocks, info, fits: total <= board.blocks - reserve };
+  });
+  return { board, budget: board.blocks - reserve, appReserve: reserve, unit: 'blocks', placements, weightBytes: estimateRam(q).weightBytes };
+}
+
+/** One line per placement, for people. */
+export function describeBudget(r: BudgetReport): string[] {
+  const lines = [`${r.board.name}: ${r.budget + r.appReserve} ${r.unit}, ${r.appReserve} kept for the app: the model may use ${r.budget}`];
+  for (const p of r.placements) {
+    lines.push(
+      `  weights in ${p.weights}: ~${p.total} ${r.unit} (data and state ${p.data}, code ${p.code}${p.info ? `, info ${p.info}` : ''}) ${p.fits ? 'fits' : 'does not fit'}` +
+        (p.fits ? '' : ` (${Math.round((100 * p.total) / r.budget)}% of the budget)`),
+    );
+  }
+  return lines;
+}
+
+/**
+ * The same architecture with every layer's units scaled by units / (its last
+ * layer's units), for sizes only (arrays of zeros): what a smaller model would need.
+ */
+export function withUnits(q: QuantizedModel, units: number): QuantizedModel {
+  const factor = units / lastLayer(q).units;
+  const resize = (l: QuantRecurrentLayer, inputSize: number): QuantRecurrentLayer => {
+    const u = Math.max(1, Math.round(l.units * factor));
+    const rows = gateCount(l.cell) * u;
+    return {
+      ...l,
+      inputSize,
+      units: u,
+      weightsQ: new Int8Array(rows * (inputSize + u)),
+      biasQ: new Int32Array(rows),
+      gateMultiplier: new Int32Array(rows),
+      rowScales: new Array<number>(rows).fill(1),
+      columnScales: new Array<number>(inputSize + u).fill(1),
+      peepholeMultiplier: new Int32Array(l.peepholeMultiplier.length ? 3 * u : 0),
+      recurrentBiasQ: new Int32Array(l.recurrentBiasQ.length ? u : 0),
+      ...(l.backward ? { backward: resize(l.backward, inputSize) } : {}),
+    };
+  };
+  const layers: QuantRecurrentLayer[] = [];
+  for (const l of q.layers) layers.push(resize(l, layers.length ? layerOutputSize(layers[layers.length - 1]!) : l.inputSize));
+  const top = layerOutputSize(layers[layers.length - 1]!);
+  return { ...q, layers, head: { ...q.head, inputSize: top, weightsQ: new Int8Array(q.head.outputSize * top) } };
+}
+
+/**
+ * The refusal when the chosen placement does not fit: what would (weights in
+ * flash, or the largest number of units that fits, same code and info).
+ */
+export function budgetRefusal(r: BudgetReport, chosen: 'ram' | 'flash', q: QuantizedModel): string | undefined {
+  const p = r.placements.find((x) => x.weights === chosen) ?? r.placements[0]!;
+  if (p.fits) return undefined;
+  const flash = r.placements.find((x) => x.weights === 'flash');
+  const units = lastLayer(q).units;
+  const blockSize = r.board.kind === 'espruino' ? r.board.blockSize : 1;
+  const dataOf = (m: QuantizedModel) => {
+    const e = estimateRam(m, { blockSize, weights: chosen });
+    return r.board.kind === 'espruino' ? e.blocks : e.weightBytes + e.tableBytes + e.stateBytes;
+  };
+  let fewer = 0;
+  for (let u = units - 1; u >= 1 && !fewer; u--) if (dataOf(withUnits(q, u)) + p.code + p.info <= r.budget) fewer = u;
+  const options = [
+    ...(chosen === 'ram' && flash?.fits ? [`put the weights in flash (--weights flash: ~${flash.total} ${r.unit})`] : []),
+    ...(fewer ? [`retrain with ${fewer} units in the last layer (the others scaled alike) or fewer`] : []),
+    `pick a larger board`,
+  ];
+  return `the model needs ~${p.total} ${r.unit} on ${r.board.name} with weights in ${chosen}, more than the ${r.budget} it may use (${r.appReserve} kept for the app); ${options.join(', or ')}`;
+}

@@ -24,13 +24,13 @@ function boardBudget(
   files: GeneratedFile[],
   weights: WeightPlace,
   appReserve: number | undefined,
-  names: { global: string; sha256: string; name: string },
+  names: { global: string; sha256: string; flashFile: string; writer: string },
 ): BudgetReport {
   const espruinoBoard = board.kind === 'espruino';
   const target = espruinoBoard && files.some((f) => f.target === 'espruino') ? 'espruino' : 'es5';
   const emit = { target, globalName: names.global, modelSha256: names.sha256, generatorVersion: TOOL_VERSION } as const;
   const placements: { weights: WeightPlace; code: string }[] = [{ weights: 'ram', code: emitModule(q, emit) }];
-  if (target === 'espruino') placements.push({ weights: 'flash', code: emitModule(q, { ...emit, flash: { file: `${names.name}.bin`, writer: `${names.name}.weights.js` } }) });
+  if (target === 'espruino') placements.push({ weights: 'flash', code: emitModule(q, { ...emit, flash: { file: names.flashFile, writer: names.writer } }) });
   const report = deviceBudget(q, board, placements, emit, appReserve);
   const chosen = target === 'espruino' ? weights : 'ram';
   const refusal = budgetRefusal(report, chosen, q);
@@ -67,7 +67,7 @@ export function codegenCommand(): Command {
         if (o.appReserve !== undefined && !board) throw new UserError('--app-reserve goes with --board');
         const files = codegenStep(model, { targets, outDir: o.outDir, baseName: o.name, globalName: o.global, modelSha256: sha256, weights: o.weights, flashFile: o.flashFile });
         // The device budget, before any file is written: the model is refused if it does not fit.
-        const budget = board ? boardBudget(model, board, files, o.weights, o.appReserve, { global: o.global, sha256, name: o.name }) : undefined;
+        const budget = board ? boardBudget(model, board, files, o.weights, o.appReserve, { global: o.global, sha256, flashFile: o.flashFile ?? `${o.name}.bin`, writer: `${o.name}.weights.js` }) : undefined;
         for (const f of files) {
           writeFileAtomic(f.jsPath, f.code);
           writeFileAtomic(f.dtsPath, f.dts);

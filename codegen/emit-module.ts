@@ -13,14 +13,14 @@
  */
 import { PADDING_TOKEN, feedbackFeatures, gateCount, gateNames, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
-import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
-import { emitCellStep, emitDot, layerNames } from './emit-cells.ts';
-import { emitWindowState, emitWindowStep, type DirectionPlan } from './emit-window.ts';
+import { emitCellStep, emitDot } from './emit-cells.ts';
+import { emitWindowState, emitWindowStep } from './emit-window.ts';
 import { assertBounds } from './bounds.ts';
-import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout, type ConstArray, type FlashArray } from './flash-weights.ts';
+import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
+import { affineArrays, constantArrays, directionPlans, flashArrays } from './module-data.ts';
 
 export type Target = 'espruino' | 'es5';
 export const TARGETS: readonly Target[] = ['espruino', 'es5'];
@@ -179,83 +179,6 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
     }
   });
   return b.toString();
-}
-
-/**
- * Every direction of every layer, in state order; stream models: one per layer, named W, V, ... (W_0, W_1, ... when stacked);
- * window models: W_0f, W_0b (backward), W_1f, ...
- */
-function directionPlans(q: QuantizedModel): DirectionPlan[] {
-  const windowed = isWindowModel(q);
-  const stacked = q.layers.length > 1;
-  return q.layers.flatMap((layer, l) => [
-    { layer, l, backward: false, n: layerNames(windowed ? `_${l}f` : stacked ? `_${l}` : '') },
-    ...(layer.backward ? [{ layer: layer.backward, l, backward: true, n: layerNames(`_${l}b`) }] : []),
-  ]);
-}
-
-/** The model's constant integer arrays, in file order: name, what it holds (a comment), values. */
-export function constantArrays(q: QuantizedModel): { name: string; what: string; values: ConstArray }[] {
-  const { layers, head } = q;
-  const windowed = isWindowModel(q);
-  const stacked = layers.length > 1;
-  const NI = layers[0].inputSize;
-  const NO = head.outputSize;
-  const headIn = layerOutputSize(lastLayer(q));
-  const layerTitle = (p: DirectionPlan) => (stacked || windowed ? ` (layer ${p.l}${p.backward ? ', backward' : windowed ? ', forward' : ''})` : '');
-  const out: { name: string; what: string; values: ConstArray }[] = [];
-  const data = (name: string, what: string, values: ConstArray) => out.push({ name, what, values });
-  if (q.embedding) {
-    data('EMB', `embedding table int8 [${q.embedding.vocabularySize} tokens][${NI}]: x = row of the token id; column d has scale info.inputScales[d]`, q.embedding.tableQ);
-  }
-  for (const p of directionPlans(q)) {
-    const { layer, l, n } = p;
-    const NU = layer.units;
-    const gates = gateNames(layer.cell);
-    const ROWS = gates.length * NU;
-    const S = layer.gateShift;
-    const P = layer.peepholeShift;
-    const input = l === 0 ? `${NI} x` : `${layer.inputSize} from layer ${l - 1}`;
-    data(n.W, `gate weights int8 [${gates.length}*${NU} rows (${gates.join(', ')})][${layer.inputSize + NU} = ${input} + ${NU} h], row = gate*${NU} + unit${layerTitle(p)}`, layer.weightsQ);
-    data(n.B, `gate biases int32 [${ROWS}] in accumulator units${layerTitle(p)}`, layer.biasQ);
-    data(n.M, `gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * ${n.M}[r] + 2^${S - 1}) >> ${S}${layerTitle(p)}`, layer.gateMultiplier);
-    if (layer.cell === 'peephole') {
-      data(n.P, `peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(p)}`, layer.peepholeMultiplier);
-    }
-    if (layer.cell === 'gru-reset-after') {
-      data(n.RB, `recurrent bias of the candidate rows, int32 [${NU}] in accumulator units (scaled by r with U_h h)${layerTitle(p)}`, layer.recurrentBiasQ);
-    }
-  }
-  data('D', `head weights int8 [${NO}][${headIn}]; one accumulator unit = ${head.accScale}`, head.weightsQ);
-  data('DB', `head biases int32 [${NO}]`, head.biasQ);
-  data('ST', `sigmoid(j/32) in Q0.15, j = 0..${q.tables.sigmoidQ15.length - 1}`, q.tables.sigmoidQ15);
-  data('TT', `tanh(j/64) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1}`, q.tables.tanhQ15);
-  return out;
-}
-
-/** step()'s doubles: input gains and offsets (readings only), output gains and offsets. */
-function affineArrays(q: QuantizedModel): { name: string; what: string; values: Float64Array }[] {
-  const NO = q.head.outputSize;
-  const inAff = q.featureNames.map((_, i) => inputAffine(q.inputNorm.mean[i], q.inputNorm.std[i], q.inputScales[i]));
-  const outAff = Array.from({ length: NO }, (_, k) =>
-    q.task === 'regression' ? outputAffine(q.head.accScale, q.outputNorm.std[k], q.outputNorm.mean[k]) : outputAffine(q.head.accScale, 1, 0),
-  );
-  return [
-    ...(q.embedding
-      ? []
-      : [
-          { name: 'IG', what: 'input gains 1/(std*scale)', values: Float64Array.from(inAff, (a) => a.gain) },
-          { name: 'IO', what: 'input offsets -mean*gain', values: Float64Array.from(inAff, (a) => a.offset) },
-        ]),
-    { name: 'OG', what: 'output gains accScale*std', values: Float64Array.from(outAff, (a) => a.gain) },
-    { name: 'OO', what: 'output offsets mean', values: Float64Array.from(outAff, (a) => a.offset) },
-  ];
-}
-
-/** Everything a flash-weights module reads from its Storage file, in file order: the arrays, then `info` as ASCII JSON. */
-function flashArrays(q: QuantizedModel, info: object): FlashArray[] {
-  const json = JSON.stringify(info).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return [...constantArrays(q), ...affineArrays(q), { name: 'INFO', values: Uint8Array.from(Buffer.from(json, 'latin1')), view: false }];
 }
 
 /** The Storage file of a flash-weights module: its bytes and the program that writes it on the board. */

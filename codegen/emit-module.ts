@@ -197,6 +197,8 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   const flash = options.flash;
   // Row views cost RAM (two or more blocks each); with weights in flash, E.convolve reads rows at an offset instead.
   const rowViews = espruino && !flash;
+  // Weights in flash: the Storage file's layout, computed once for the views and for info.
+  const layout = flash ? flashLayout(flashArrays(q, info)) : undefined;
   // With weights in flash the module needs Espruino (Storage) anyway: no portable fallback paths.
   const portable = !flash;
   const chunk = options.base64Chunk ?? BASE64_CHUNK;
@@ -236,14 +238,14 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.line('throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");');
   });
   if (flash) {
-    emitFlashViews(b, flashLayout(flashArrays(q, info)), flash.file, flash.writer, (e) => {
+    emitFlashViews(b, layout!, flash.file, flash.writer, (e) => {
       // Gate weights: views of ROW_GROUP rows each (E.convolve reads row r at (r % ROW_GROUP) * NV in group r / ROW_GROUP).
       const p = plans.find((x) => x.n.W === e.name);
       if (!p) return false;
       const NV = p.layer.inputSize + p.layer.units;
       const ROWS = gateCount(p.layer.cell) * p.layer.units;
       b.line(`var ${p.n.RW} = []; // ${e.name} in groups of ${ROW_GROUP} rows`);
-      const view = flashView('Int8Array', `${e.offset} + r * ${NV}`, `Math.min(${ROW_GROUP}, ${ROWS} - r) * ${NV}`, e.offset + ROWS * NV);
+      const view = flashView('Int8Array', `${e.offset} + r * ${NV}`, `Math.min(${ROW_GROUP}, ${ROWS} - r) * ${NV}`, e.offset + (ROWS - 1) * NV);
       b.line(`for (r = 0; r < ${ROWS}; r += ${ROW_GROUP}) ${p.n.RW}.push(${view});`);
       return true;
     });
@@ -449,7 +451,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     .map((k) => (k === 'state' ? `state: { h: ${stacked || windowed ? 'HS' : 'H'}, c: C, gates: G }` : `${k}: ${k}`));
   if (!flash) b.line(`return { ${members.join(', ')} };`);
   else {
-    const entry = flashLayout(flashArrays(q, info)).entries.find((e) => e.name === 'INFO')!;
+    const entry = layout!.entries.find((e) => e.name === 'INFO')!;
     b.line(`var api = { ${members.join(', ')} };`);
     b.comment('info: parsed from the Storage file when asked for (each access gives a fresh object)');
     b.line(`Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read(${JSON.stringify(flash.file)}, ${entry.offset}, ${entry.length})); }, enumerable: true });`);

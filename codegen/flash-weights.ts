@@ -44,7 +44,8 @@ export interface FlashLayout {
  * matrix costs 2.2x the dot products (3x32 LSTM, Linux build of Espruino
  * 2v29: 2.75 ms vs 1.26 ms per step with one view per row), a group of 8 rows
  * 1.07x (1.35 ms), a group of 32 1.3x; one view per row would cost ~2 blocks
- * a row, a group of 8 a quarter block a row.
+ * a row, a group of 8 a quarter block a row. `npm run bench:row-reads`
+ * measures this again.
  */
 export const ROW_GROUP = 8;
 
@@ -86,18 +87,21 @@ export function emitFlashViews(b: CodeBuilder, layout: FlashLayout, file: string
   }
   for (const e of layout.entries) {
     if (!e.view || custom(e)) continue;
-    b.line(`var ${e.name} = ${flashView(e.type, e.offset, e.length * BYTES[e.type])};`);
+    b.line(`var ${e.name} = ${flashView(e.type, String(e.offset), String(e.length), e.offset)};`);
   }
 }
 
 /** Largest typed-array byteOffset Espruino accepts. */
 export const MAX_BYTE_OFFSET = 65535;
 
-/** A view of `bytes` bytes at `offset` of the file, as code: over WB, or over its own part beyond the byteOffset limit. `offset` may be an expression. */
-export function flashView(type: string, offset: number | string, bytes: number | string, maxOffset?: number): string {
-  const far = typeof offset === 'number' ? offset > MAX_BYTE_OFFSET : (maxOffset ?? Infinity) > MAX_BYTE_OFFSET;
-  if (!far) return `new ${type}(WB, ${offset}, ${typeof bytes === 'number' ? bytes / BYTES[type as FlashEntry['type']] : `(${bytes}) / ${BYTES[type as FlashEntry['type']]}`})`;
-  return `new ${type}(part(${offset}, ${bytes}))`;
+/**
+ * A view of `length` elements at byte `offset` of the file, as code (both may
+ * be expressions): over WB, or over its own part of the file when the view
+ * could start past the byteOffset limit (`lastOffset`: its largest offset).
+ */
+export function flashView(type: FlashEntry['type'], offset: string, length: string, lastOffset: number): string {
+  if (lastOffset <= MAX_BYTE_OFFSET) return `new ${type}(WB, ${offset}, ${length})`;
+  return `new ${type}(part(${offset}, ${BYTES[type] === 1 ? length : `(${length}) * ${BYTES[type]}`}))`;
 }
 
 const BYTES: Record<FlashEntry['type'], number> = { Int8Array: 1, Uint8Array: 1, Int16Array: 2, Int32Array: 4, Float64Array: 8 };

@@ -45,6 +45,7 @@ describe('budgets', () => {
   it('a 3x32 LSTM with weights in flash fits a Puck.js with a quarter of it left for the app', () => {
     const r = budgetOn(randomQuantizedModel({ seed: 3, inputSize: 3, units: 32 }), parseBoard('puckjs'));
     const flash = r.placements.find((p) => p.weights === 'flash')!;
+    console.log(`boards: 3x32 LSTM on a Puck.js: ~${flash.total} blocks with flash weights, ~${r.placements.find((p) => p.weights === 'ram')!.total} in RAM, of ${r.budget}`);
     expect(flash.fits).toBe(true);
     expect(flash.total).toBeLessThan(r.placements.find((p) => p.weights === 'ram')!.total / 2);
     expect(budgetRefusal(r, 'flash', randomQuantizedModel({ seed: 3, inputSize: 3, units: 32 }))).toBeUndefined();

@@ -40,7 +40,7 @@ var m = (function (previousPretokenise) {
   }
   var WB = E.toArrayBuffer(WF);
   var RW = []; // W in groups of 8 rows
-  for (r = 0; r < 9; r += 8) RW.push(new Int8Array(WB, 0 + r * 5, (Math.min(8, 9 - r) * 5) / 1));
+  for (r = 0; r < 9; r += 8) RW.push(new Int8Array(WB, 0 + r * 5, Math.min(8, 9 - r) * 5));
   var B = new Int32Array(WB, 48, 9);
   var M = new Int32Array(WB, 88, 9);
   var RB = new Int32Array(WB, 128, 3);

@@ -6,7 +6,7 @@
  * The code generator refuses a model for which any bound fails.
  */
 import { gateCount, hasCellState, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
-import { BITWISE_LIMIT, EXACT_LIMIT, INT16_MAX, INT8_MAX, RECURRENT_PART_MAX } from '../runtime/fixed-point.ts';
+import { BITWISE_LIMIT, EXACT_LIMIT, INT16_MAX, INT8_MAX, RECURRENT_PART_MAX, SIGMOID_INDEX_SHIFT, TABLE_CENTER, TABLE_ENTRIES } from '../runtime/fixed-point.ts';
 import { UserError } from '../runtime/errors.ts';
 
 export interface BoundCheck {
@@ -121,8 +121,8 @@ export function checkBounds(q: QuantizedModel): BoundCheck[] {
   const checks: BoundCheck[] = [];
   const add = (name: string, bound: number, limit: number) =>
     checks.push({ name, bound, limit, ok: Number.isFinite(bound) && bound < limit });
-  // Table interpolation: |T[j+1]-T[j]|·frac + 2^(s-1), s = 7 or 6, frac < 2^s.
-  add('table interpolation |ΔT·frac| + 2^6', 2 * Q15_MAG * 127 + 64, BITWISE_LIMIT);
+  // The sigmoid reads TT[(x >> 5) + 1024] with no clamp: for an int16 x the index is in 0..2047.
+  add('sigmoid table index (x >> 5) + 1024, x int16', (INT16_MAX >> SIGMOID_INDEX_SHIFT) + TABLE_CENTER, TABLE_ENTRIES);
   layers.forEach((layer, l) => {
     const prefix = layers.length > 1 ? `layer ${l}: ` : '';
     layerBounds(layer, (name, bound, limit) => add(prefix + name, bound, limit));

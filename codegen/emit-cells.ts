@@ -5,7 +5,7 @@
  * view of v), the cell state, the gate outputs, the gate rows W / B / M,
  * the peephole multipliers P, the reset-after recurrent bias RB, the GRU's
  * v' = [input, r ⊙ h], the input view XV of v, and the row views RW / RWX /
- * RWH (espruino target); and the locals i, u, r, w, acc, z, a, k, y, c, t, h, n.
+ * RWH (espruino target); and the locals i, u, r, w, acc, z, k, y, c, t, h, n.
  */
 import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateNames, type QuantRecurrentLayer } from '../runtime/model.ts';
 import { RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../runtime/fixed-point.ts';
@@ -45,7 +45,6 @@ export interface CellEmitContext {
   b: CodeBuilder;
   layer: QuantRecurrentLayer;
   n: LayerNames;
-  tables: { sigmoidLast: number; tanhLast: number };
   espruino: boolean;
   /** espruino: E.convolve over cached row views (RW, RWX, RWH), or else over views of ROW_GROUP rows at the row's offset (weights in flash). */
   rowViews: boolean;
@@ -114,9 +113,9 @@ function emitRowAcc(ctx: CellEmitContext, vec: string): void {
 
 /** G[r] = σ(z) or tanh(z) by the row's gate. */
 function emitActivation(ctx: CellEmitContext, gate: number): void {
-  const { b, layer, tables, n } = ctx;
-  if (TANH_GATES.has(gateNames(layer.cell)[gate])) emitTanh(b, 'z', 'y', 'TT', tables.tanhLast);
-  else emitSigmoid(b, 'z', 'y', 'ST', tables.sigmoidLast);
+  const { b, layer, n } = ctx;
+  if (TANH_GATES.has(gateNames(layer.cell)[gate])) emitTanh(b, 'z', 'y', 'TT');
+  else emitSigmoid(b, 'z', 'y', 'TT');
   b.line(`${n.G}[r] = y;`);
 }
 
@@ -169,10 +168,10 @@ function emitCellUpdate(ctx: CellEmitContext, gates: { input: string; forget: nu
 
 /** h = sat8((o * tanh(c) + 2^22) >> 23) for unit u, c in Q(K).(15-K). */
 function emitHiddenOfCell(ctx: CellEmitContext, cell: string, outputGate: number): void {
-  const { b, layer, tables, n } = ctx;
+  const { b, layer, n } = ctx;
   const { units: NU, cellIntBits: K } = layer;
   b.line(`z = ${cellToQ12Text(cell, K)}; // tanh argument, Q3.12`);
-  emitTanh(b, 'z', 't', 'TT', tables.tanhLast);
+  emitTanh(b, 'z', 't', 'TT');
   b.line(`h = ${roundShiftText(`${n.G}[${outputGate * NU} + u] * t`, 23)};`);
   emitSaturateInt8(b, 'h');
   b.line(`${n.H}[u] = h;`);

@@ -372,10 +372,9 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   // ---- step
   b.comment('One time step on int8 inputs xq (length ' + NI + '); returns the head accumulator Y.');
   b.block('function stepQ(xq) {', () => {
-    b.line(`var i, u, r, w, acc, z, a, k, y, c, t, h${anyResetAfter ? ', n' : ''}${windowed ? ', ts, sl' : ''};`);
-    const tables = { sigmoidLast: q.tables.sigmoidQ15.length - 1, tanhLast: q.tables.tanhQ15.length - 1 };
+    b.line(`var i, u, r, w, acc, z, k, y, c, t, h${anyResetAfter ? ', n' : ''}${windowed ? ', ts, sl' : ''};`);
     if (windowed) {
-      emitWindowStep(b, q, plans, { tables, espruino, rowViews, portable });
+      emitWindowStep(b, q, plans, { espruino, rowViews, portable });
       emitHead(b, NO, headIn, last.backward ? 'TOP' : lastNames.H, { espruino, rowViews, portable });
       b.line('return Y;');
       return;
@@ -393,7 +392,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
         b.comment(`v' input part = h${l - 1} (this step's)`);
         b.line(`for (i = 0; i < ${layer.inputSize}; i++) ${names[l].VR}[i] = ${names[l].V}[i];`);
       }
-      emitCellStep({ b, layer, n: names[l], tables, espruino, rowViews, portable });
+      emitCellStep({ b, layer, n: names[l], espruino, rowViews, portable });
     });
     if (stacked) b.comment(`the head reads h of layer ${L - 1}`);
     emitHead(b, NO, headIn, lastNames.H, { espruino, rowViews, portable });

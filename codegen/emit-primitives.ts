@@ -10,6 +10,8 @@ import {
   INT8_MAX,
   INT8_MIN,
   SIGMOID_INDEX_SHIFT,
+  TABLE_CENTER,
+  TABLE_ENTRIES,
   TANH_INDEX_SHIFT,
 } from '../runtime/fixed-point.ts';
 
@@ -28,27 +30,21 @@ export const emitSaturateInt16 = (b: CodeBuilder, v: string) => emitSaturate(b, 
 export const emitSaturateInt8 = (b: CodeBuilder, v: string) => emitSaturate(b, v, INT8_MIN, INT8_MAX);
 
 /**
- * Interpolated table lookup of |x| (NUMERICS.md §4), result in `out`.
- * Uses locals a (|x|), k (index); `table` is an Int16Array, `last` its last index.
- *   k = a >> s;  out = k >= last ? T[last] : T[k] + (((T[k+1] - T[k]) * (a & (2^s-1)) + 2^(s-1)) >> s)
+ * out = tanh(x): Q3.12 -> Q0.15 by direct lookup (NUMERICS.md §4); uses the local k.
+ *   k = sat((x >> 4) + 1024, 0, 2047);  out = TT[k]
  */
-function emitLookup(b: CodeBuilder, x: string, out: string, table: string, last: number, s: number): void {
-  b.line(`a = ${x} < 0 ? -${x} : ${x};`);
-  b.line(`k = a >> ${s};`);
-  b.line(`if (k >= ${last}) ${out} = ${table}[${last}];`);
-  b.line(`else { ${out} = ${table}[k]; ${out} += ${roundShiftText(`(${table}[k + 1] - ${out}) * (a & ${2 ** s - 1})`, s)}; }`);
+export function emitTanh(b: CodeBuilder, x: string, out: string, table: string): void {
+  b.line(`k = (${x} >> ${TANH_INDEX_SHIFT}) + ${TABLE_CENTER};`);
+  emitSaturate(b, 'k', 0, TABLE_ENTRIES - 1);
+  b.line(`${out} = ${table}[k];`);
 }
 
-/** out = σ(x): Q3.12 -> Q0.15;  σ(-x) = 2^15 - σ(x). */
-export function emitSigmoid(b: CodeBuilder, x: string, out: string, table: string, last: number): void {
-  emitLookup(b, x, out, table, last, SIGMOID_INDEX_SHIFT);
-  b.line(`if (${x} < 0) ${out} = 32768 - ${out};`);
-}
-
-/** out = tanh(x): Q3.12 -> Q0.15;  tanh(-x) = -tanh(x). */
-export function emitTanh(b: CodeBuilder, x: string, out: string, table: string, last: number): void {
-  emitLookup(b, x, out, table, last, TANH_INDEX_SHIFT);
-  b.line(`if (${x} < 0) ${out} = -${out};`);
+/**
+ * out = σ(x): Q3.12 (int16) -> Q0.15 from the tanh table, σ(x) = (1 + tanh(x/2)) / 2.
+ *   out = (TT[(x >> 5) + 1024] + 32768) >> 1      (no clamp: |x| <= 2^15)
+ */
+export function emitSigmoid(b: CodeBuilder, x: string, out: string, table: string): void {
+  b.line(`${out} = (${table}[(${x} >> ${SIGMOID_INDEX_SHIFT}) + ${TABLE_CENTER}] + 32768) >> 1;`);
 }
 
 /** The cell state in Q(K).(15-K) as a Q3.12 tanh argument. */

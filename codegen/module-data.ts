@@ -57,8 +57,7 @@ export function constantArrays(q: QuantizedModel): { name: string; what: string;
   }
   data('D', `head weights int8 [${NO}][${headIn}]; one accumulator unit = ${head.accScale}`, head.weightsQ);
   data('DB', `head biases int32 [${NO}]`, head.biasQ);
-  data('ST', `sigmoid(j/32) in Q0.15, j = 0..${q.tables.sigmoidQ15.length - 1}`, q.tables.sigmoidQ15);
-  data('TT', `tanh(j/64) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1}`, q.tables.tanhQ15);
+  data('TT', `tanh((j - 1024 + 1/2) / 256) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1} (sigmoid(x) = (TT[(x >> 5) + 1024] + 32768) >> 1)`, q.tables.tanhQ15);
   return out;
 }
 

@@ -23,7 +23,6 @@ import {
   GATE_IN_FRAC_BITS,
   HIDDEN_FRAC_BITS,
   INT8_MAX,
-  buildSigmoidTable,
   buildTanhTable,
   roundHalfUp,
 } from '../runtime/fixed-point.ts';
@@ -354,7 +353,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     inputScales,
     layers: quantLayers,
     head: { inputSize: units, outputSize: out, weightsQ: headWeightsQ, accScale, biasQ: headBiasQ },
-    tables: { sigmoidQ15: buildSigmoidTable(), tanhQ15: buildTanhTable() },
+    tables: { tanhQ15: buildTanhTable() },
     calibration,
     scheme: JSON.stringify({ weightScale: options.weightScale, inputPercentile: percentile }),
     floatModelSha256: options.floatModelSha256,

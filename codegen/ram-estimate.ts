@@ -57,10 +57,10 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
     views += (flash ? 2 * Math.ceil(rows / ROW_GROUP) : rows + (layer.cell === 'gru-reset-after' ? 2 * layer.units : 0)) + (layer.cell === 'gru-reset-after' ? 1 : 0) + (directions.length > 1 ? 4 : 0);
   }
   // Weights in flash: one view per array of the file but the gate weights (their row groups are counted above),
-  // the two tables and the affine doubles; and the file's string, its buffer, the Storage module and part().
+  // the table and the affine doubles; and the file's string, its buffer, the Storage module and part().
   const affineArrays = q.embedding ? 2 : 4;
-  const flashViews = flash ? weightArrays.filter((n) => n > 0).length - directions.length + 2 + affineArrays + 4 : 0;
-  const tableArrays = [q.tables.sigmoidQ15.length * 2, q.tables.tanhQ15.length * 2];
+  const flashViews = flash ? weightArrays.filter((n) => n > 0).length - directions.length + 1 + affineArrays + 4 : 0;
+  const tableArrays = [q.tables.tanhQ15.length * 2];
   // Arrays of size 0 (no cell state, no reset vector, ...) are left out of the count.
   const blocksOf = (sizes: number[]) => sizes.reduce((s, n) => s + (n > 0 ? 3 + Math.ceil(n / blockSize) : 0), 0);
   const sum = (a: number[]) => a.reduce((s, n) => s + n, 0);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { UserError } from './errors.ts';
 import { describeFsError, writeFileAtomic } from './write-atomic.ts';
+import { TABLE_ENTRIES } from './fixed-point.ts';
 import {
   CELL_KINDS,
   gateCount,
@@ -175,7 +176,7 @@ function quantizedToPb(m: QuantizedModel): Pb {
       accScale: m.head.accScale,
       biasQ: m.head.biasQ,
     },
-    tables: { sigmoidQ15: m.tables.sigmoidQ15, tanhQ15: m.tables.tanhQ15 },
+    tables: { tanhQ15: m.tables.tanhQ15 },
     calibration: m.calibration.map((r) => ({ ...r })),
     scheme: m.scheme,
     floatModelSha256: m.floatModelSha256,
@@ -375,13 +376,16 @@ function pbToQuantLayer(l: Pb): QuantRecurrentLayer {
 function pbToQuantized(o: Pb): QuantizedModel {
   const h = need(o.head, 'head');
   const t = need(o.tables, 'tables');
+  if (t.interpolatedSigmoidQ15.length > 0 || t.interpolatedTanhQ15.length > 0) {
+    throw new Invalid('it has the interpolated activation tables of an older lstm-mcu; quantize its float model again (lstm-mcu quantize)');
+  }
   return {
     ...commonFromPb(o),
     ...(o.embedding ? { embedding: { ...embeddingFromPb(o.embedding), tableQ: i8(o.embedding.tableQ) } } : {}),
     inputScales: doubles(o.inputScales),
     layers: pbLayers(o).map(pbToQuantLayer),
     head: { inputSize: h.inputSize, outputSize: h.outputSize, weightsQ: i8(h.weightsQ), accScale: h.accScale, biasQ: i32(h.biasQ) },
-    tables: { sigmoidQ15: i16(t.sigmoidQ15, 'tables.sigmoidQ15'), tanhQ15: i16(t.tanhQ15, 'tables.tanhQ15') },
+    tables: { tanhQ15: i16(t.tanhQ15, 'tables.tanhQ15') },
     calibration: (o.calibration as Pb[]).map((r): TensorRange => ({ name: r.name, min: r.min, max: r.max })),
     scheme: o.scheme,
     floatModelSha256: o.floatModelSha256,
@@ -580,8 +584,9 @@ export function validateQuantizedModel(m: QuantizedModel): void {
   vec('head.weightsQ', m.head.weightsQ, m.head.outputSize * U, 'outputSize*inputSize');
   vec('head.biasQ', m.head.biasQ, m.head.outputSize, 'outputSize');
   finite('head.accScale', m.head.accScale);
-  if (m.tables.sigmoidQ15.length === 0) throw new Invalid('tables.sigmoidQ15 is empty');
-  if (m.tables.tanhQ15.length === 0) throw new Invalid('tables.tanhQ15 is empty');
+  if (m.tables.tanhQ15.length !== TABLE_ENTRIES) {
+    throw new Invalid(`tables.tanhQ15 has ${m.tables.tanhQ15.length} entries (expected ${TABLE_ENTRIES})`);
+  }
   m.calibration.forEach((r, i) => {
     finite(`calibration[${i}].min`, r.min);
     finite(`calibration[${i}].max`, r.max);

@@ -30,15 +30,26 @@ export const HIDDEN_FRAC_BITS = 7; // hidden state h: Q0.7 int8
 export const RECURRENT_PART_MIN = -(2 ** 16);
 export const RECURRENT_PART_MAX = 2 ** 16 - 1;
 
-/** Activation tables (NUMERICS.md §4). Table j holds f(j * 2^-stepBits) in Q0.15. */
-export const SIGMOID_STEP_BITS = 5; // step 1/32 over [0, 8]
-export const TANH_STEP_BITS = 6; // step 1/64 over [0, 8]
-/** Input of the tables is Q3.12; index = |x| >> (12 - stepBits). */
-export const SIGMOID_INDEX_SHIFT = GATE_IN_FRAC_BITS - SIGMOID_STEP_BITS; // 7
-export const TANH_INDEX_SHIFT = GATE_IN_FRAC_BITS - TANH_STEP_BITS; // 6
-export const TABLE_DOMAIN = 8; // tables cover |x| in [0, 8]
-export const SIGMOID_TABLE_ENTRIES = TABLE_DOMAIN * 2 ** SIGMOID_STEP_BITS + 1; // 257
-export const TANH_TABLE_ENTRIES = TABLE_DOMAIN * 2 ** TANH_STEP_BITS + 1; // 513
+/**
+ * The activation table (NUMERICS.md §4): one direct-lookup tanh table, also
+ * read by the sigmoid through sigma(x) = (1 + tanh(x/2)) / 2. Entry j holds
+ * tanh((j - TABLE_CENTER + 1/2) * 2^-TANH_STEP_BITS) in Q0.15: the value at
+ * the middle of the bucket of arguments that index it.
+ */
+export const TANH_STEP_BITS = 8; // bucket width 2^-8 of the tanh argument
+export const TABLE_ENTRIES = 2048; // covers tanh arguments in [-4, 4)
+export const TABLE_CENTER = TABLE_ENTRIES / 2; // index of the bucket [0, 2^-8)
+/** tanh index = (xQ12 >> 4) + 1024, clamped to the table; sigmoid index = (xQ12 >> 5) + 1024. */
+export const TANH_INDEX_SHIFT = GATE_IN_FRAC_BITS - TANH_STEP_BITS; // 4
+export const SIGMOID_INDEX_SHIFT = TANH_INDEX_SHIFT + 1; // 5: the sigmoid reads tanh at x/2
+/**
+ * Worst error of a lookup against float, in Q0.15 LSB: half a bucket times the largest
+ * slope, plus the rounding of the entry (and of the sigmoid's halving).
+ *   sigmoid: 2^-8 (half a bucket of x) * 1/4 * 2^15 + 1 = 33;   tanh: 2^-9 * 1 * 2^15 + 1/2 = 64.5
+ * (past |x| = 4 the tanh error is 2^15 (1 - tanh(4 - 2^-9)) < 22).
+ */
+export const SIGMOID_TABLE_ERROR_LSB = 33;
+export const TANH_TABLE_ERROR_LSB = 64.5;
 
 function assertInt(v: number, limit: number, what: string): void {
   if (!Number.isInteger(v) || Math.abs(v) >= limit) {
@@ -79,62 +90,41 @@ export function saturateInt16(v: number): number {
 }
 
 /**
- * Build a Q0.15 table of f over [0, 8]: entry j = roundHalfUp(f(j / 2^stepBits) * 2^15),
- * clamped to 32767. Float work, done once at generation time; the tables
- * then travel inside the quantized artifact, so no device ever calls exp().
+ * Build the tanh table: entry j = sat16(roundHalfUp(2^15 * tanh((j - 1024 + 1/2) / 2^8))).
+ * Float work, done once at generation time; the table then travels inside the
+ * quantized artifact, so no device ever calls exp() or tanh().
  */
-export function buildTable(f: (x: number) => number, stepBits: number): Int16Array {
-  const entries = TABLE_DOMAIN * 2 ** stepBits + 1;
-  const table = new Int16Array(entries);
-  for (let j = 0; j < entries; j++) {
-    table[j] = saturateInt16(roundHalfUp(f(j / 2 ** stepBits) * 2 ** GATE_OUT_FRAC_BITS));
+export function buildTanhTable(): Int16Array {
+  const table = new Int16Array(TABLE_ENTRIES);
+  for (let j = 0; j < TABLE_ENTRIES; j++) {
+    const x = (j - TABLE_CENTER + 0.5) / 2 ** TANH_STEP_BITS;
+    table[j] = saturateInt16(roundHalfUp(Math.tanh(x) * 2 ** GATE_OUT_FRAC_BITS));
   }
   return table;
 }
 
-export function buildSigmoidTable(): Int16Array {
-  return buildTable((x) => 1 / (1 + Math.exp(-x)), SIGMOID_STEP_BITS);
-}
-
-export function buildTanhTable(): Int16Array {
-  return buildTable((x) => Math.tanh(x), TANH_STEP_BITS);
-}
-
 /**
- * Linear interpolation in a table for a non-negative argument:
- *   idx = a >> indexShift, frac = a - (idx << indexShift)
- *   y = T[idx] + roundShift((T[idx+1] - T[idx]) * frac, indexShift)
- * Past the last entry the last entry is returned (saturation).
- * Contract: 0 <= a < 2^31.
- */
-export function tableLookup(table: Int16Array, a: number, indexShift: number): number {
-  assertInt(a, BITWISE_LIMIT, 'table argument');
-  if (a < 0) throw new Error(`table argument ${a} is negative`);
-  const last = table.length - 1;
-  const idx = a >> indexShift;
-  if (idx >= last) return table[last];
-  const frac = a - (idx << indexShift);
-  return table[idx] + roundShift((table[idx + 1] - table[idx]) * frac, indexShift);
-}
-
-/**
- * sigmoidQ15(xQ12): sigmoid of a Q3.12 value, in Q0.15.
- *   x >= 0: T(x);   x < 0: 2^15 - T(-x)     (sigmoid(-x) = 1 - sigmoid(x))
- * Contract: |x| < 2^31. Result in [0, 32767].
- */
-export function sigmoidQ15(xQ12: number, sigmoidTable: Int16Array): number {
-  if (xQ12 >= 0) return tableLookup(sigmoidTable, xQ12, SIGMOID_INDEX_SHIFT);
-  return 32768 - tableLookup(sigmoidTable, -xQ12, SIGMOID_INDEX_SHIFT);
-}
-
-/**
- * tanhQ15(xQ12): tanh of a Q3.12 value, in Q0.15.
- *   x >= 0: T(x);   x < 0: -T(-x)     (tanh is odd)
- * Contract: |x| < 2^31. Result in [-32767, 32767].
+ * tanhQ15(xQ12): tanh of a Q3.12 value, in Q0.15, by direct lookup:
+ *   k = sat((x >> 4) + 1024, 0, 2047);  tanh(x) = T[k]
+ * Contract: x integer, |x| < 2^31. Result in [-32767, 32767].
  */
 export function tanhQ15(xQ12: number, tanhTable: Int16Array): number {
-  if (xQ12 >= 0) return tableLookup(tanhTable, xQ12, TANH_INDEX_SHIFT);
-  return -tableLookup(tanhTable, -xQ12, TANH_INDEX_SHIFT);
+  assertInt(xQ12, BITWISE_LIMIT, 'tanh argument');
+  const k = saturate((xQ12 >> TANH_INDEX_SHIFT) + TABLE_CENTER, 0, tanhTable.length - 1);
+  return tanhTable[k];
+}
+
+/**
+ * sigmoidQ15(xQ12): sigmoid of a Q3.12 value in int16 range, in Q0.15, from the tanh table:
+ *   k = (x >> 5) + 1024   (in [0, 2047]: no clamp for |x| <= 2^15)
+ *   sigma(x) = (T[k] + 2^15) >> 1          (sigma(x) = (1 + tanh(x/2)) / 2)
+ * Contract: x integer in [-32768, 32767] (a saturated gate input). Result in [0, 32767].
+ */
+export function sigmoidQ15(xQ12: number, tanhTable: Int16Array): number {
+  if (!Number.isInteger(xQ12) || xQ12 < INT16_MIN || xQ12 > INT16_MAX) {
+    throw new Error(`fixed-point contract violated: sigmoid argument = ${xQ12} (int16 expected)`);
+  }
+  return (tanhTable[(xQ12 >> SIGMOID_INDEX_SHIFT) + TABLE_CENTER] + 32768) >> 1;
 }
 
 /**

@@ -271,11 +271,9 @@ export interface FloatModel extends ModelHeader {
   metrics: FloatMetrics;
 }
 
-/** Sigmoid / tanh lookup tables, Q0.15 outputs, see docs/NUMERICS.md. */
+/** The activation table, Q0.15 outputs, see docs/NUMERICS.md §4 (the sigmoid reads it too). */
 export interface ActivationTables {
-  /** sigmoid(j / 2^sigmoidStepBits) * 2^15 for j = 0..entries-1 (clamped to 32767). */
-  sigmoidQ15: Int16Array;
-  /** tanh(j / 2^tanhStepBits) * 2^15 for j = 0..entries-1 (clamped to 32767). */
+  /** tanh((j - 1024 + 1/2) / 2^8) * 2^15 for j = 0..2047 (clamped to ±32767): direct lookup. */
   tanhQ15: Int16Array;
 }
 

@@ -352,7 +352,7 @@ function rescale(layer: QuantRecurrentLayer, r: number, acc: number): number {
 /** σ or tanh of a Q3.12 gate input, by the row's gate (NUMERICS.md §4). */
 function activate(layer: QuantRecurrentLayer, tables: ActivationTables, r: number, gateInQ12: number): number {
   const gate = gateNames(layer.cell)[Math.floor(r / layer.units)];
-  return TANH_GATES.has(gate) ? tanhQ15(gateInQ12, tables.tanhQ15) : sigmoidQ15(gateInQ12, tables.sigmoidQ15);
+  return TANH_GATES.has(gate) ? tanhQ15(gateInQ12, tables.tanhQ15) : sigmoidQ15(gateInQ12, tables.tanhQ15);
 }
 
 /**

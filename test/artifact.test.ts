@@ -106,7 +106,7 @@ describe('round trip', () => {
     const q = makeQuantizedModel(small);
     q.layers[0].weightsQ.set([-128, 127, 0, -1]);
     q.layers[0].biasQ.set([-(2 ** 31), 2 ** 31 - 1]);
-    q.tables.sigmoidQ15.set([-32768, 32767]);
+    q.tables.tanhQ15.set([-32768, 32767]);
     expect(decodeArtifact(encodeQuantizedModel(q), 'm.q.pb').model).toStrictEqual(q);
   });
 
@@ -216,8 +216,9 @@ describe('structural validation', () => {
     ['task', fBytes, FloatModelPb, (o) => (o.task = 'ranking'), 'invalid float model: task is "ranking"; expected "regression" or "classification"'],
     ['weightsQ length', qBytes, QuantizedModelPb, (o) => (o.layers[0].weightsQ = o.layers[0].weightsQ.subarray(1)), 'invalid quantized model: layers[0].weightsQ has 159 values; expected 160 (gates*units*(inputSize+units))'],
     ['gate shift', qBytes, QuantizedModelPb, (o) => (o.layers[0].gateShift = 40), 'invalid quantized model: layers[0].gateShift is 40; expected an integer in 1..31'],
-    ['empty table', qBytes, QuantizedModelPb, (o) => (o.tables.tanhQ15 = []), 'invalid quantized model: tables.tanhQ15 is empty'],
-    ['int16 range', qBytes, QuantizedModelPb, (o) => (o.tables.sigmoidQ15[3] = 40000), 'invalid quantized model: tables.sigmoidQ15[3] = 40000 is outside int16'],
+    ['empty table', qBytes, QuantizedModelPb, (o) => (o.tables.tanhQ15 = []), 'invalid quantized model: tables.tanhQ15 has 0 entries (expected 2048)'],
+    ['int16 range', qBytes, QuantizedModelPb, (o) => (o.tables.tanhQ15[3] = 40000), 'invalid quantized model: tables.tanhQ15[3] = 40000 is outside int16'],
+    ['older interpolated tables', qBytes, QuantizedModelPb, (o) => (o.tables.interpolatedSigmoidQ15 = [16384, 32757]), 'invalid quantized model: it has the interpolated activation tables of an older lstm-mcu; quantize its float model again (lstm-mcu quantize)'],
     ['head bias', qBytes, QuantizedModelPb, (o) => o.head.biasQ.push(1), 'invalid quantized model: head.biasQ has 3 values; expected 2 (outputSize)'],
   ];
   it.each(cases)('%s', (_name, bytes, type, edit, expected) => {

@@ -13,6 +13,11 @@ import { checkParity } from '../runtime/parity.ts';
 import { Simulator } from '../runtime/simulator.ts';
 import { randomFloatModel, randomQuantizedModel, randomWindows } from './fixtures/random-model.ts';
 import { CELL_KINDS, type FloatModel, type QuantizedModel } from '../runtime/model.ts';
+import { buildTanhTable } from '../runtime/fixed-point.ts';
+
+// Where the activations saturate: tanh at the table's last bucket, the sigmoid at (that + 2^15) >> 1.
+const TANH_TOP = buildTanhTable()[2047];
+const SIGMOID_TOP = (TANH_TOP + 32768) >> 1;
 
 const quantize = (f: FloatModel) =>
   quantizeModel(f, { weightScale: 'per-row', calibrationX: randomWindows(1, 8, f.window, f.layers[0].inputSize), calibrationCount: 8, floatModelSha256: '' });
@@ -98,7 +103,8 @@ describe('worst-case inputs saturate identically everywhere', () => {
     // After a run of +127 inputs, every gate is saturated high, c at its format's edge.
     sim.reset();
     for (let t = 0; t < 5; t++) sim.stepQ(plus);
-    expect(Math.min(...sim.state.gatesQ15)).toBeGreaterThanOrEqual(32757);
+    expect(Math.min(...sim.state.gatesQ15)).toBeGreaterThanOrEqual(TANH_TOP);
+    expect(Math.max(...sim.state.gatesQ15)).toBe(SIGMOID_TOP);
     expect(Math.max(...sim.state.hQ7)).toBe(127);
     const { engines } = availableEngines();
     const sources = TARGETS.map((target) => ({ target, globalName: 'm', code: emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' }) }));
@@ -121,7 +127,7 @@ describe('worst-case inputs saturate identically everywhere', () => {
       // Some gate rows are driven to the ends of their activation's range.
       const sim = new Simulator(q);
       for (let t = 0; t < 4; t++) sim.stepQ(sign > 0 ? plus : minus);
-      expect(Array.from(sim.state.gatesQ15).some((g) => Math.abs(g) >= 32757)).toBe(true);
+      expect(Array.from(sim.state.gatesQ15).some((g) => Math.abs(g) >= TANH_TOP)).toBe(true);
       const { engines } = availableEngines();
       const sources = TARGETS.map((target) => ({ target, globalName: 'm', code: emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' }) }));
       for (const r of await checkParity(q, sources, engines, [seq, seq.slice().reverse()])) expect(r.mismatch, r.message).toBeUndefined();

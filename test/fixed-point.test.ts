@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  buildSigmoidTable,
   buildTanhTable,
   cellToQ12,
   roundHalfUp,
@@ -11,11 +10,11 @@ import {
   saturateInt8,
   sigmoidQ15,
   tanhQ15,
-  SIGMOID_TABLE_ENTRIES,
-  TANH_TABLE_ENTRIES,
+  TABLE_ENTRIES,
+  SIGMOID_TABLE_ERROR_LSB,
+  TANH_TABLE_ERROR_LSB,
 } from '../runtime/fixed-point.ts';
 
-const sigmoidTable = buildSigmoidTable();
 const tanhTable = buildTanhTable();
 
 describe('roundShift (round half up)', () => {
@@ -66,45 +65,48 @@ describe('saturation', () => {
   });
 });
 
-describe('activation tables', () => {
-  it('have the documented sizes and end values', () => {
-    expect(sigmoidTable.length).toBe(SIGMOID_TABLE_ENTRIES);
-    expect(tanhTable.length).toBe(TANH_TABLE_ENTRIES);
-    expect(sigmoidTable[0]).toBe(16384); // σ(0) = 1/2
-    expect(tanhTable[0]).toBe(0);
-    expect(sigmoidTable[256]).toBe(32757); // round(2^15 σ(8))
-    expect(tanhTable[512]).toBe(32767); // tanh(8) clamps to the int16 top
+describe('activation table', () => {
+  it('has the documented size, centre and end values', () => {
+    expect(tanhTable.length).toBe(TABLE_ENTRIES);
+    expect(tanhTable[1024]).toBe(Math.floor(32768 * Math.tanh(0.5 / 256) + 0.5)); // bucket [0, 2^-8)
+    expect(tanhTable[2047]).toBe(Math.floor(32768 * Math.tanh(1023.5 / 256) + 0.5));
+    expect(tanhTable[0]).toBe(-tanhTable[2047]);
   });
 
-  it('are monotonic', () => {
-    for (let j = 1; j < sigmoidTable.length; j++) expect(sigmoidTable[j]).toBeGreaterThanOrEqual(sigmoidTable[j - 1]);
+  it('is monotonic and odd (bucket midpoints are symmetric about 0)', () => {
     for (let j = 1; j < tanhTable.length; j++) expect(tanhTable[j]).toBeGreaterThanOrEqual(tanhTable[j - 1]);
+    for (let j = 0; j < 1024; j++) expect(tanhTable[1024 + j]).toBe(-tanhTable[1023 - j]);
   });
 
-  it('sigmoid is within 1.5 LSB and tanh within 2 LSB of float over the whole Q3.12 domain', () => {
+  // Direct lookup: half a bucket times the largest slope, plus rounding (fixed-point.ts).
+  it('sigmoid is within 33 LSB and tanh within 64.5 LSB of float over the whole Q3.12 int16 domain', () => {
     let worstSigmoid = 0;
     let worstTanh = 0;
     for (let x = -32768; x <= 32767; x++) {
-      worstSigmoid = Math.max(worstSigmoid, Math.abs(sigmoidQ15(x, sigmoidTable) - 32768 / (1 + Math.exp(-x / 4096))));
+      worstSigmoid = Math.max(worstSigmoid, Math.abs(sigmoidQ15(x, tanhTable) - 32768 / (1 + Math.exp(-x / 4096))));
       worstTanh = Math.max(worstTanh, Math.abs(tanhQ15(x, tanhTable) - 32768 * Math.tanh(x / 4096)));
     }
-    expect(worstSigmoid).toBeLessThanOrEqual(1.5);
-    expect(worstTanh).toBeLessThanOrEqual(2);
+    expect(worstSigmoid).toBeLessThanOrEqual(SIGMOID_TABLE_ERROR_LSB);
+    expect(worstTanh).toBeLessThanOrEqual(TANH_TABLE_ERROR_LSB);
   });
 
-  it('saturate far outside the table and keep their symmetries', () => {
-    for (const x of [32768, 100000, 2 ** 30, 2 ** 31 - 1]) {
-      expect(sigmoidQ15(x, sigmoidTable)).toBe(32757);
-      expect(sigmoidQ15(-x, sigmoidTable)).toBe(32768 - 32757);
-      expect(tanhQ15(x, tanhTable)).toBe(32767);
-      expect(tanhQ15(-x, tanhTable)).toBe(-32767);
-    }
+  it('reads the sigmoid as (1 + tanh(x/2)) / 2 from the same bucket', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (x) => {
-        expect(sigmoidQ15(x, sigmoidTable) + sigmoidQ15(-x, sigmoidTable)).toBe(32768);
-        expect(tanhQ15(-x, tanhTable) + tanhQ15(x, tanhTable)).toBe(0); // (no -0 on Espruino; compare sums)
+      fc.property(fc.integer({ min: -32768, max: 32767 }), (x) => {
+        expect(sigmoidQ15(x, tanhTable)).toBe((tanhQ15(Math.floor(x / 2), tanhTable) + 32768) >> 1);
       }),
     );
+  });
+
+  it('tanh saturates far outside the table; the sigmoid refuses arguments outside int16', () => {
+    for (const x of [2 ** 14, 32768, 100000, 2 ** 30, 2 ** 31 - 1]) {
+      expect(tanhQ15(x, tanhTable)).toBe(tanhTable[2047]);
+      expect(tanhQ15(-x, tanhTable)).toBe(tanhTable[0]);
+    }
+    expect(sigmoidQ15(32767, tanhTable)).toBe((tanhTable[2047] + 32768) >> 1);
+    expect(sigmoidQ15(-32768, tanhTable)).toBe((tanhTable[0] + 32768) >> 1);
+    expect(() => sigmoidQ15(32768, tanhTable)).toThrow(/int16/);
+    expect(() => tanhQ15(2 ** 31, tanhTable)).toThrow(/contract/);
   });
 });
 

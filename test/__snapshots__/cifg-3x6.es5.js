@@ -6,7 +6,7 @@
 // Numeric contract: docs/NUMERICS.md. Gate order: forget, cell, output.
 // Formats: x int8 (per-feature scale), h Q0.7 int8, gate in Q3.12, gate out Q0.15, cell Q1.14 int16, output int32 accumulator.
 // Proven bounds (worst case over all inputs and states):
-//   table interpolation |ΔT·frac| + 2^6 <= 8323136 < 2147483648
+//   sigmoid table index (x >> 5) + 1024, x int16 <= 2047 < 2048
 //   gate accumulator |Σ W v + b| <= 107665 < 9007199254740992
 //   gate rescale operand |acc·m| + 2^(S-1) <= 1895692636 < 2147483648
 //   cell forget term |f·c| + 2^14 <= 1073725440 < 2147483648
@@ -30,10 +30,8 @@ var lstmModel = (function () {
   var D_B64 = "nH+O+14k";
   // DB: head biases int32 [1]
   var DB_B64 = "tw8AAA==";
-  // ST: sigmoid(j/32) in Q0.15, j = 0..256
-  var ST_B64 = "AEAAQQBC/0L/Q/1E/EX5RvVH8UjrSeVK3EvTTMhNu06tT5xQilF2UmBTR1QsVQ9W71bNV6hYgVlXWipb+1vJXJNdW14gX+JfoWBdYRZizGJ/Yy5k22SEZStmzmZvZwxopmg9adJpY2rxanxrBWyKbA1tjW0JboRu+25wb+JvUXC+cChxkHH1cVhyuHIWc3JzzHMjdHh0y3QbdWp1t3UCdkp2kXbWdhl3W3ead9h3FHhPeIh4wHj2eCp5XXmPeb957nkcekh6c3qdesZ67XoUezl7XXuAe6N7xHvkewN8Inw/fFx8eHyTfK18x3zgfPh8D30mfTx9UX1mfXp9jX2gfbN9xH3Wfed9930HfhZ+JX4zfkF+T35cfml+dX6Bfo1+mH6jfq5+uH7Cfsx+1X7efud+8H74fgB/CH8Pfxd/Hn8lfyt/Mn84fz5/RH9Kf1B/VX9af19/ZH9pf25/cn92f3t/f3+Df4d/in+Of5F/lX+Yf5t/nn+hf6R/p3+qf6x/r3+xf7R/tn+4f7t/vX+/f8F/w3/Ff8d/yH/Kf8x/zX/Pf9B/0n/Tf9V/1n/Xf9h/2n/bf9x/3X/ef99/4H/hf+J/43/kf+V/5n/mf+d/6H/pf+l/6n/rf+t/7H/tf+1/7n/uf+9/8H/wf/F/8X/xf/J/8n/zf/N/9H/0f/R/9X/1fw==";
-  // TT: tanh(j/64) in Q0.15, j = 0..512
-  var TT_B64 = "AAAAAgAE/wX9B/sJ9wvyDesP4hHXE8kVuRemGZAbdh1ZHzkhFCPsJL8mjihYKh4s3y2aL1ExAjOuNFU29jeROSc7tjxAPsQ/QkG6QixEmEX9Rl1ItkkJS1ZMnU3dThhQTVF7UqNTxlTiVflWClgUWRpaGVsTXAdd9l3fXsRfomB8YVBiIGPqY7BkcWUtZuRml2dGaPBolWk3atRqbmsDbJVsIm2sbTNutW41b7BvKXCecBBxf3HrcVRyunIec35z3HM3dJB05nQ6dYt12nUndnJ2unYBd0V3iHfIdwd4RHh/eLh48HgmeVt5jnm/ee95HnpLend6onrLevR6G3tBe2V7iXure8177nsNfCx8SXxmfIJ8nXy4fNF86nwCfRl9MH1GfVt9cH2EfZd9qn28fc59333wfQB+D34ffi1+PH5Jfld+ZH5wfn1+iH6Ufp9+qn60fr9+yH7Sftt+5H7tfvV+/X4Ffw1/FH8cfyN/KX8wfzZ/PX9Df0h/Tn9Uf1l/Xn9jf2h/bH9xf3V/en9+f4J/hn+Jf41/kX+Uf5d/m3+ef6F/pH+mf6l/rH+uf7F/s3+2f7h/un+8f75/wH/Cf8R/xn/If8p/y3/Nf85/0H/Rf9N/1H/Wf9d/2H/Zf9t/3H/df95/33/gf+F/4n/jf+R/5X/lf+Z/53/of+l/6X/qf+t/63/sf+1/7X/uf+5/73/vf/B/8H/xf/F/8n/yf/N/83/zf/R/9H/1f/V/9X/2f/Z/9n/3f/d/93/3f/h/+H/4f/h/+X/5f/l/+X/6f/p/+n/6f/p/+n/7f/t/+3/7f/t/+3/8f/x//H/8f/x//H/8f/x//X/9f/1//X/9f/1//X/9f/1//X/9f/5//n/+f/5//n/+f/5//n/+f/5//n/+f/5//n/+f/5//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9//3//f/9/";
+  // TT: tanh((j - 1024 + 1/2) / 256) in Q0.15, j = 0..2047 (sigmoid(x) = (TT[(x >> 5) + 1024] + 32768) >> 1)
+  var TT_B64 = "FoAWgBaAF4AXgBeAF4AXgBeAGIAYgBiAGIAYgBmAGYAZgBmAGYAagBqAGoAagBqAG4AbgBuAG4AbgByAHIAcgByAHYAdgB2AHYAdgB6AHoAegB6AH4AfgB+AH4AggCCAIIAggCGAIYAhgCGAIoAigCKAIoAjgCOAI4AkgCSAJIAkgCWAJYAlgCaAJoAmgCaAJ4AngCeAKIAogCiAKYApgCmAKoAqgCqAK4ArgCuALIAsgCyALYAtgC2ALoAugC6AL4AvgC+AMIAwgDGAMYAxgDKAMoAygDOAM4A0gDSANIA1gDWANoA2gDeAN4A3gDiAOIA5gDmAOoA6gDuAO4A7gDyAPIA9gD2APoA+gD+AP4BAgECAQYBBgEKAQoBDgEOARIBEgEWARoBGgEeAR4BIgEiASYBJgEqAS4BLgEyATIBNgE6AToBPgE+AUIBRgFGAUoBTgFOAVIBUgFWAVoBWgFeAWIBZgFmAWoBbgFuAXIBdgF6AXoBfgGCAYIBhgGKAY4BkgGSAZYBmgGeAZ4BogGmAaoBrgGyAbIBtgG6Ab4BwgHGAcoBzgHOAdIB1gHaAd4B4gHmAeoB7gHyAfYB+gH+AgICBgIKAg4CEgIWAhoCHgIiAiYCKgIuAjICNgI6AkICRgJKAk4CUgJWAloCYgJmAmoCbgJyAnoCfgKCAoYCjgKSApYCngKiAqYCqgKyArYCugLCAsYCzgLSAtYC3gLiAuoC7gL2AvoDAgMGAw4DEgMaAx4DJgMqAzIDOgM+A0YDSgNSA1oDXgNmA24DcgN6A4IDigOOA5YDngOmA64DsgO6A8IDygPSA9oD4gPqA/ID+gACBAoEEgQaBCIEKgQyBDoEQgRKBFIEWgRmBG4EdgR+BIYEkgSaBKIErgS2BL4EygTSBNoE5gTuBPoFAgUOBRYFIgUqBTYFQgVKBVYFXgVqBXYFggWKBZYFogWuBbYFwgXOBdoF5gXyBf4GCgYWBiIGLgY6BkYGUgZeBm4GegaGBpIGogauBroGygbWBuIG8gb+Bw4HGgcqBzYHRgdWB2IHcgeCB44HngeuB74HzgfaB+oH+gQKCBoIKgg6CEoIXghuCH4IjgieCLIIwgjSCOYI9gkKCRoJLgk+CVIJYgl2CYoJmgmuCcIJ1gnqCf4KEgomCjoKTgpiCnYKigqeCrYKygreCvYLCgsiCzYLTgtiC3oLkguqC74L1gvuCAYMHgw2DE4MZgx+DJYMsgzKDOIM/g0WDS4NSg1mDX4Nmg22Dc4N6g4GDiIOPg5aDnYOkg6yDs4O6g8KDyYPQg9iD4IPng++D94P/gwaEDoQWhB+EJ4QvhDeEP4RIhFCEWYRhhGqEc4R8hISEjYSWhJ+EqISyhLuExITOhNeE4YTqhPSE/oQHhRGFG4UlhS+FOoVEhU6FWYVjhW6FeIWDhY6FmYWkha+FuoXFhdGF3IXohfOF/4ULhhaGIoYuhjuGR4ZThl+GbIZ4hoWGkoafhqyGuYbGhtOG4IbuhvuGCYcXhyWHModBh0+HXYdrh3qHiIeXh6aHtYfEh9OH4ofxhwGIEIggiDCIQIhQiGCIcIiBiJGIooiyiMOI1IjliPeICIkZiSuJPYlPiWGJc4mFiZeJqom9ic+J4on1iQmKHIowikOKV4prin+Kk4qniryK0YrlivqKD4slizqLUItli3uLkYuni76L1IvriwKMGYwwjEeMXox2jI6Mpoy+jNaM74wHjSCNOY1SjWyNhY2fjbmN043tjQiOIo49jliOc46OjqqOxo7ijv6OGo83j1OPcI+Nj6uPyI/mjwSQIpBAkF+QfpCdkLyQ25D7kBuRO5FbkXuRnJG9kd6R/5EhkkOSZZKHkqqSzJLvkhKTNpNak32TopPGk+uTD5Q0lFqUf5SllMuU8pQYlT+VZpWOlbWV3ZUFli6WVpZ/lqiW0pb7liWXUJd6l6WX0Jf7lyeYU5h/mKuY2JgFmTKZYJmOmbyZ6pkZmkiaeJqnmteaB5s4m2mbmpvLm/2bL5xhnJScx5z6nC2dYZ2Vncqd/500nmmen57VngufQp95n7Gf6J8goFmgkaDKoAShPaF3obKh7KEnomOin6LbohejVKORo86jDKRKpImkx6QHpUalhqXGpQemSKaJpsumDadPp5Kn1acYqFyooKjlqCqpb6m1qfupQaqIqs+qFqteq6ar76s4rIGsy6wVrWCtqq32rUGuja7ariavdK/Brw+wXbCssPuwSrGaseqxO7KMst2yL7OBs9OzJrR5tM20IbV1tcq1H7Z1tsu2Ibd4t8+3J7h+uNe4L7mIueK5O7qWuvC6S7umuwK8Xry7vBe9db3SvTC+j77tvky/rL8MwGzAzcAuwY/B8cFTwrXCGMN7w9/DQ8SnxAzFccXWxTzGosYIx2/H1sc+yKbIDsl3yeDJScqzyh3Lh8vyy13MyMw0zaDNDM55zubOU8/Bzy/QndAL0XrR6tFZ0snSOdOq0xvUjNT91G/V4dVT1sbWONes1x/Yk9gH2XvZ8Nlk2tnaT9vE2zrcsNwn3Z3dFN6L3gPfet/y32rg4+Bb4dThTeLG4kDjueMz5K3kKOWi5R3mmOYT547nCeiF6AHpfen56XXq8epu6+vraOzl7GLt3+1d7tvuWO/W71Tw0vBR8c/xTfLM8kvzyvNI9Mf0RvXG9UX2xPZD98P3QvjC+EL5wflB+sH6QfvA+0D8wPxA/cD9QP7A/kD/wP9AAMAAQAHAAUACwAJAA8ADQAS/BD8FvwU/Br4GPge+Bz0IvQg8CbsJOgq6CjkLuAs2DLUMNA2zDTEOrw4uD6wPKhCoECURoxEhEp4SGxOYExUUkhQPFYsVBxaDFv8Wexf3F3IY7RhoGeMZXhrYGlMbzRtHHMAcOh2zHSwepR4dH5YfDiCGIP0gdSHsIWMi2SJQI8YjPCSxJCclnCUQJoUm+SZtJ+EnVCjIKDoprSkfKpEqAyt0K+UrVizHLDctpy0WLoYu9S5jL9EvPzCtMBoxhzH0MWAyzDI4M6MzDjR5NOM0TTW3NSA2iTbyNlo3wjcqOJE4+DheOcQ5KjqPOvQ6WTu9OyE8hTzoPEs9rT0PPnE+0j4zP5Q/9D9UQLRAE0FxQdBBLkKLQulCRUOiQ/5DWkS1RBBFakXFRR5GeEbRRilHgkfZRzFIiEjfSDVJi0nhSTZKi0rfSjNLh0vaSy1Mf0zRTCNNdE3FTRZOZk62TgVPVE+jT/FPP1CMUNpQJlFzUb9RClJWUqBS61I1U39TyFMRVFpUolTqVDFVeFW/VQVWS1aRVtZWG1dgV6RX6FcrWG5YsVjzWDVZd1m4WflZOlp6Wrpa+Vo5W3dbtlv0WzJcb1ysXOlcJV1hXZ1d2V0UXk5eiV7DXvxeNl9vX6df4F8YYE9gh2C+YPVgK2FhYZdhzGEBYjZia2KfYtNiBmM5Y2xjn2PRYwNkNWRmZJdkyGT5ZCllWWWIZbhl52UWZkRmcmagZs5m+2YoZ1VngWetZ9lnBWgwaFtohmiwaNtoBWkuaVhpgWmqadJp+2kjaktqcmqaasFq6GoOazVrW2uBa6ZrzGvxaxVsOmxebINspmzKbO5sEW00bVZteW2bbb1t320BbiJuQ25kboVupW7FbuVuBW8lb0RvY2+Cb6FvwG/eb/xvGnA4cFVwc3CQcK1wyXDmcAJxHnE6cVZxcnGNcahxw3HecfhxE3ItckdyYXJ7cpRyrnLHcuBy+XIRcypzQnNac3JzinOic7lz0HPnc/5zFXQsdEJ0WXRvdIV0m3SwdMZ023TxdAZ1G3UvdUR1WXVtdYF1lXWpdb110HXkdfd1C3YedjF2Q3ZWdml2e3aNdp92sXbDdtV253b4dgl3G3csdz13Tnded293f3eQd6B3sHfAd9B34Hfwd/93D3geeC14PHhLeFp4aXh4eIZ4lXijeLF4v3jOeNt46Xj3eAV5EnkgeS15OnlHeVR5YXlueXt5iHmUeaF5rXm5ecV50nneeep59XkBeg16GHokei96O3pGelF6XHpnenJ6fXqIepJ6nXqnerJ6vHrGetF623rleu96+XoCewx7Fnsfeyl7Mns8e0V7TntYe2F7antze3x7hHuNe5Z7n3une7B7uHvBe8l70XvZe+F76nvye/p7AXwJfBF8GXwgfCh8MHw3fD58RnxNfFR8XHxjfGp8cXx4fH98hnyNfJN8mnyhfKd8rny1fLt8wXzIfM581HzbfOF853ztfPN8+Xz/fAV9C30RfRZ9HH0ifSh9LX0zfTh9Pn1DfUl9Tn1TfVl9Xn1jfWh9bX1yfXd9fH2BfYZ9i32QfZV9mn2efaN9qH2sfbF9tX26fb59w33Hfcx90H3Ufdl93X3hfeV96X3uffJ99n36ff59An4Gfgp+DX4RfhV+GX4dfiB+JH4ofit+L34zfjZ+On49fkF+RH5Ifkt+Tn5SflV+WH5cfl9+Yn5lfml+bH5vfnJ+dX54fnt+fn6BfoR+h36Kfo1+kH6TfpV+mH6bfp5+oH6jfqZ+qX6rfq5+sH6zfrZ+uH67fr1+wH7CfsV+x37Kfsx+zn7RftN+1X7Yftp+3H7ffuF+437lfud+6n7sfu5+8H7yfvR+9n74fvp+/H7+fgB/An8EfwZ/CH8Kfwx/Dn8QfxJ/FH8Vfxd/GX8bfx1/Hn8gfyJ/JH8lfyd/KX8qfyx/Ln8vfzF/Mn80fzZ/N385fzp/PH89fz9/QH9Cf0N/RX9Gf0h/SX9Lf0x/TX9Pf1B/Un9Tf1R/Vn9Xf1h/WX9bf1x/XX9ff2B/YX9if2R/ZX9mf2d/aH9qf2t/bH9tf25/b39wf3J/c390f3V/dn93f3h/eX96f3t/fH99f35/f3+Af4F/gn+Df4R/hX+Gf4d/iH+Jf4p/i3+Mf41/jX+Of49/kH+Rf5J/k3+Uf5R/lX+Wf5d/mH+Zf5l/mn+bf5x/nH+df55/n3+gf6B/oX+if6J/o3+kf6V/pX+mf6d/p3+of6l/qn+qf6t/rH+sf61/rX+uf69/r3+wf7F/sX+yf7J/s3+0f7R/tX+1f7Z/t3+3f7h/uH+5f7l/un+6f7t/vH+8f71/vX++f75/v3+/f8B/wH/Bf8F/wn/Cf8N/w3/Ef8R/xX/Ff8V/xn/Gf8d/x3/If8h/yX/Jf8l/yn/Kf8t/y3/Mf8x/zH/Nf81/zn/Of85/z3/Pf89/0H/Qf9F/0X/Rf9J/0n/Sf9N/03/Tf9R/1H/Uf9V/1X/Vf9Z/1n/Wf9d/13/Xf9h/2H/Yf9l/2X/Zf9p/2n/af9p/23/bf9t/3H/cf9x/3H/df91/3X/ef95/3n/ef99/33/ff99/4H/gf+B/4H/hf+F/4X/hf+J/4n/if+J/43/jf+N/43/jf+R/5H/kf+R/5X/lf+V/5X/lf+Z/5n/mf+Z/5n/nf+d/53/nf+d/6H/of+h/6H/of+l/6X/pf+l/6X/pf+p/6n/qfw==";
 
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
     throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");
@@ -63,9 +61,8 @@ var lstmModel = (function () {
   var M = new Int32Array(buf(M_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
-  var ST = new Int16Array(buf(ST_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = ST_B64 = TT_B64 = undefined;
+  W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(9); // v = [x int8 (3), h Q0.7 (6)]
@@ -95,7 +92,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, a, k, y, c, t, h;
+    var i, u, r, w, acc, z, k, y, c, t, h;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
@@ -109,11 +106,7 @@ var lstmModel = (function () {
       for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
       z = (acc * M[r] + 16384) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      a = z < 0 ? -z : z;
-      k = a >> 7;
-      if (k >= 256) y = ST[256];
-      else { y = ST[k]; y += ((ST[k + 1] - y) * (a & 127) + 64) >> 7; }
-      if (z < 0) y = 32768 - y;
+      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
       G[r] = y;
     }
     // gate cell (rows 6..11): acc = Σ W[r,i] V[i] + B[r];
@@ -123,11 +116,9 @@ var lstmModel = (function () {
       for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
       z = (acc * M[r] + 16384) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      a = z < 0 ? -z : z;
-      k = a >> 6;
-      if (k >= 512) y = TT[512];
-      else { y = TT[k]; y += ((TT[k + 1] - y) * (a & 63) + 32) >> 6; }
-      if (z < 0) y = -y;
+      k = (z >> 4) + 1024;
+      if (k > 2047) k = 2047; else if (k < 0) k = 0;
+      y = TT[k];
       G[r] = y;
     }
     // gate output (rows 12..17): acc = Σ W[r,i] V[i] + B[r];
@@ -137,11 +128,7 @@ var lstmModel = (function () {
       for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
       z = (acc * M[r] + 16384) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      a = z < 0 ? -z : z;
-      k = a >> 7;
-      if (k >= 256) y = ST[256];
-      else { y = ST[k]; y += ((ST[k + 1] - y) * (a & 127) + 64) >> 7; }
-      if (z < 0) y = 32768 - y;
+      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
       G[r] = y;
     }
     // c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^15) >> 16))   (-> Q1.14)
@@ -152,11 +139,9 @@ var lstmModel = (function () {
       if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
       C[u] = c;
       z = (c + 2) >> 2; // tanh argument, Q3.12
-      a = z < 0 ? -z : z;
-      k = a >> 6;
-      if (k >= 512) t = TT[512];
-      else { t = TT[k]; t += ((TT[k + 1] - t) * (a & 63) + 32) >> 6; }
-      if (z < 0) t = -t;
+      k = (z >> 4) + 1024;
+      if (k > 2047) k = 2047; else if (k < 0) k = 0;
+      t = TT[k];
       h = (G[12 + u] * t + 4194304) >> 23;
       if (h > 127) h = 127; else if (h < -128) h = -128;
       H[u] = h;
@@ -189,7 +174,7 @@ var lstmModel = (function () {
     return YF;
   }
 
-  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"cifg","task":"regression","inputSize":3,"units":6,"layers":[{"cell":"cifg","inputSize":3,"units":6}],"windowed":false,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q1.14 int16","output":"int32 head accumulator"},"inputScales":[0.01873500703826664,0.023037212101493294,0.01948544735044945],"outputScale":0.00007507312808215148};
+  var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"cifg","task":"regression","headActivation":"linear","inputSize":3,"units":6,"layers":[{"cell":"cifg","inputSize":3,"units":6}],"windowed":false,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["forget","cell","output"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q1.14 int16","output":"int32 head accumulator"},"inputScales":[0.01873500703826664,0.023037212101493294,0.01948544735044945],"outputScale":0.00007507312808215148};
   return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
 })();
 if (typeof exports !== "undefined") {

@@ -6,7 +6,7 @@
 // Numeric contract: docs/NUMERICS.md. Gate order: update, reset, candidate.
 // Formats: x int8 (per-feature scale), h Q0.7 int8, gate in Q3.12, gate out Q0.15, cell none, output int32 accumulator.
 // Proven bounds (worst case over all inputs and states):
-//   table interpolation |ΔT·frac| + 2^6 <= 8323136 < 2147483648
+//   sigmoid table index (x >> 5) + 1024, x int16 <= 2047 < 2048
 //   gate accumulator |Σ W v + b| <= 70123 < 9007199254740992
 //   gate rescale operand |acc·m| + 2^(S-1) <= 1839446368 < 2147483648
 //   reset-after product |r·nH| + 2^14 <= 2147434496 < 2147483648
@@ -26,16 +26,15 @@ var m = (function (previousPretokenise) {
   // RB: recurrent bias of the candidate rows, int32 [3] in accumulator units (scaled by r with U_h h)
   // D: head weights int8 [1][3]; one accumulator unit = 0.000045198932524741166
   // DB: head biases int32 [1]
-  // ST: sigmoid(j/32) in Q0.15, j = 0..256
-  // TT: tanh(j/64) in Q0.15, j = 0..512
+  // TT: tanh((j - 1024 + 1/2) / 256) in Q0.15, j = 0..2047 (sigmoid(x) = (TT[(x >> 5) + 1024] + 32768) >> 1)
 
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
     throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");
   }
-  // weights in the Storage file "m.bin" (2528 bytes, CRC-32 2525761438), written by m.weights.js; viewed in place, no RAM copy
+  // weights in the Storage file "m.bin" (5072 bytes, CRC-32 3030003152), written by m.weights.js; viewed in place, no RAM copy
   var S = require("Storage"), WF = S.read("m.bin"), r;
   if (WF === undefined) throw new Error("lstm-mcu model: Storage file \"m.bin\" is missing: upload m.weights.js first");
-  if (WF.length !== 2528 || (E.CRC32(WF) >>> 0) !== 2525761438) {
+  if (WF.length !== 5072 || (E.CRC32(WF) >>> 0) !== 3030003152) {
     throw new Error("lstm-mcu model: Storage file \"m.bin\" does not hold this model's weights: upload m.weights.js again");
   }
   var WB = E.toArrayBuffer(WF);
@@ -46,12 +45,11 @@ var m = (function (previousPretokenise) {
   var RB = new Int32Array(WB, 128, 3);
   var D = new Int8Array(WB, 144, 3);
   var DB = new Int32Array(WB, 152, 1);
-  var ST = new Int16Array(WB, 160, 257);
-  var TT = new Int16Array(WB, 680, 513);
-  var IG = new Float64Array(WB, 1712, 2);
-  var IO = new Float64Array(WB, 1728, 2);
-  var OG = new Float64Array(WB, 1744, 1);
-  var OO = new Float64Array(WB, 1752, 1);
+  var TT = new Int16Array(WB, 160, 2048);
+  var IG = new Float64Array(WB, 4256, 2);
+  var IO = new Float64Array(WB, 4272, 2);
+  var OG = new Float64Array(WB, 4288, 1);
+  var OO = new Float64Array(WB, 4296, 1);
 
   // ---- state, allocated once
   var V = new Int8Array(5); // v = [x int8 (2), h Q0.7 (3)]
@@ -77,7 +75,7 @@ var m = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 2); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, a, k, y, c, t, h, n;
+    var i, u, r, w, acc, z, k, y, c, t, h, n;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 2; i++) {
       z = xq[i];
@@ -90,11 +88,7 @@ var m = (function (previousPretokenise) {
       acc = E.convolve(V, RW[r >> 3], (r & 7) * 5) + B[r];
       z = (acc * M[r] + 32768) >> 16;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      a = z < 0 ? -z : z;
-      k = a >> 7;
-      if (k >= 256) y = ST[256];
-      else { y = ST[k]; y += ((ST[k + 1] - y) * (a & 127) + 64) >> 7; }
-      if (z < 0) y = 32768 - y;
+      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
       G[r] = y;
     }
     // gate reset (rows 3..5): acc = Σ W[r,i] V[i] + B[r];
@@ -103,11 +97,7 @@ var m = (function (previousPretokenise) {
       acc = E.convolve(V, RW[r >> 3], (r & 7) * 5) + B[r];
       z = (acc * M[r] + 32768) >> 16;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      a = z < 0 ? -z : z;
-      k = a >> 7;
-      if (k >= 256) y = ST[256];
-      else { y = ST[k]; y += ((ST[k + 1] - y) * (a & 127) + 64) >> 7; }
-      if (z < 0) y = 32768 - y;
+      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
       G[r] = y;
     }
     // gate candidate (rows 6..8), reset after the recurrent product:
@@ -122,11 +112,9 @@ var m = (function (previousPretokenise) {
       if (n > 65535) n = 65535; else if (n < -65536) n = -65536;
       z += (G[3 + u] * n + 16384) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      a = z < 0 ? -z : z;
-      k = a >> 6;
-      if (k >= 512) y = TT[512];
-      else { y = TT[k]; y += ((TT[k + 1] - y) * (a & 63) + 32) >> 6; }
-      if (z < 0) y = -y;
+      k = (z >> 4) + 1024;
+      if (k > 2047) k = 2047; else if (k < 0) k = 0;
+      y = TT[k];
       G[r] = y;
     }
     // h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
@@ -165,7 +153,7 @@ var m = (function (previousPretokenise) {
   if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
   var api = { reset: reset, stepQ: stepQ, step: step, state: { h: H, c: C, gates: G } };
   // info: parsed from the Storage file when asked for (each access gives a fresh object)
-  Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read("m.bin", 1760, 762)); }, enumerable: true });
+  Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read("m.bin", 4304, 762)); }, enumerable: true });
   return api;
 })(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);
 if (typeof exports !== "undefined") {

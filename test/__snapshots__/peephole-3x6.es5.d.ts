@@ -25,6 +25,7 @@ export declare const info: {
   "modelSha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
   "cell": "peephole",
   "task": "regression",
+  "headActivation": "linear",
   "inputSize": 3,
   "units": 6,
   "layers": [

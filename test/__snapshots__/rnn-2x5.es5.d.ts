@@ -25,6 +25,7 @@ export declare const info: {
   "modelSha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
   "cell": "rnn",
   "task": "regression",
+  "headActivation": "linear",
   "inputSize": 2,
   "units": 5,
   "layers": [

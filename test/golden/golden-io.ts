@@ -21,7 +21,6 @@ const TYPED: Record<string, 'i8' | 'i16' | 'i32'> = {
   'layers.recurrentBiasQ': 'i32',
   'head.weightsQ': 'i8',
   'head.biasQ': 'i32',
-  'tables.sigmoidQ15': 'i16',
   'tables.tanhQ15': 'i16',
   'embedding.tableQ': 'i8',
 };

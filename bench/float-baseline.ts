@@ -81,12 +81,15 @@ export function floatBaselineSource(model: FloatModel, globalName: string): stri
 
 /**
  * The floor: the dot products alone, as the generated code issues them.
- * On Espruino, one E.convolve per gate row and head row over cached row views;
- * elsewhere, the same integer multiply-accumulate loops without anything else.
+ * On Espruino, one E.convolve per gate row over the cached row views, unit by
+ * unit (RU[u] holds the rows of unit u, as in the generated module), and one
+ * per head row; elsewhere, the same integer multiply-accumulate loops without
+ * anything else.
  */
 export function floorSource(inputSize: number, units: number, gates: number, outputs: number, globalName: string): string {
   const NV = inputSize + units;
   const rows = gates * units;
+  const calls = Array.from({ length: gates }, (_, g) => `sink = cv(q[${g}], v, 0);`).join(' ');
   return `
 var ${globalName} = (function () {
   var W = new Int8Array(${rows * NV}), D = new Int8Array(${outputs * units}), V = new Int8Array(${NV}), i;
@@ -95,17 +98,21 @@ var ${globalName} = (function () {
   for (i = 0; i < V.length; i++) V[i] = (i * 29) % 255 - 127;
   var H = new Int8Array(V.buffer, ${inputSize}, ${units});
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
-  var RW = [], RD = [];
+  var RU = [], RD = [], g, views;
   if (native) {
-    for (i = 0; i < ${rows}; i++) RW.push(new Int8Array(W.buffer, i * ${NV}, ${NV}));
+    for (i = 0; i < ${units}; i++) {
+      views = [];
+      for (g = 0; g < ${gates}; g++) views.push(new Int8Array(W.buffer, (g * ${units} + i) * ${NV}, ${NV}));
+      RU.push(views);
+    }
     for (i = 0; i < ${outputs}; i++) RD.push(new Int8Array(D.buffer, i * ${units}, ${units}));
   }
-  var sink = 0;
   function step() {
-    var r, k, acc, w;
+    var sink, cv, q, v, u, r, k, acc, w;
     if (native) {
-      for (r = 0; r < ${rows}; r++) sink = E.convolve(RW[r], V, 0);
-      for (r = 0; r < ${outputs}; r++) sink = E.convolve(RD[r], H, 0);
+      cv = E.convolve; v = V;
+      for (u = 0; u < ${units}; u++) { q = RU[u]; ${calls} }
+      for (r = 0; r < ${outputs}; r++) sink = cv(RD[r], H, 0);
     } else {
       for (r = 0; r < ${rows}; r++) { acc = 0; w = r * ${NV}; for (k = 0; k < ${NV}; k++) acc += W[w + k] * V[k]; sink = acc; }
       for (r = 0; r < ${outputs}; r++) { acc = 0; w = r * ${units}; for (k = 0; k < ${units}; k++) acc += D[w + k] * H[k]; sink = acc; }

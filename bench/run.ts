@@ -22,6 +22,7 @@ import { writeFileAtomic } from '../runtime/write-atomic.ts';
 import { gateCount, type CellKind } from '../runtime/model.ts';
 import { randomFloatModel, randomWindows } from '../test/fixtures/random-model.ts';
 import { floatBaselineSource, floorSource } from './float-baseline.ts';
+import { estimateRam } from '../codegen/ram-estimate.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -105,6 +106,9 @@ interface Row {
   ratioToFloor: number;
   modelBlocks?: number;
   blockGrowth?: number;
+  /** Constant data of the generated int8 model (weights, biases, multipliers; the 4 KiB table apart) and of the float baseline (Float32Array). */
+  int8WeightBytes: number;
+  floatWeightBytes: number;
   /** Implementations that did not run on this engine, and why. */
   failures: string[];
 }
@@ -118,6 +122,8 @@ for (const [cell, units] of cells.flatMap((c) => unitSizes.map((u) => [c, u] as 
     calibrationCount: 32,
     floatModelSha256: '',
   });
+  const int8WeightBytes = estimateRam(q).weightBytes;
+  const floatWeightBytes = 4 * float.layers.reduce((s, l) => s + l.kernel.length + l.recurrentKernel.length + l.bias.length, float.head.kernel.length + float.head.bias.length);
   const emit = (target: 'espruino' | 'es5', globalName: string) => emitModule(q, { target, globalName, modelSha256: '', generatorVersion: 'bench' });
   for (const engine of engines) {
     const isEspruino = engine.name === 'espruino';
@@ -154,6 +160,8 @@ for (const [cell, units] of cells.flatMap((c) => unitSizes.map((u) => [c, u] as 
       int8,
       speedupVsFloat: ms.float / int8,
       ratioToFloor: int8 / ms.floor,
+      int8WeightBytes,
+      floatWeightBytes,
       modelBlocks: mem ? Number(mem[1]) : undefined,
       blockGrowth: mem ? Number(mem[2]) : undefined,
       failures,
@@ -163,11 +171,11 @@ for (const [cell, units] of cells.flatMap((c) => unitSizes.map((u) => [c, u] as 
 
 const fmt = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? '-' : v.toPrecision(d));
 const lines = [
-  '| engine | model | int8 ms/step | float ms/step | floor ms/step | int8 vs float | int8 / floor | model blocks | block growth |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| engine | model | int8 ms/step | float ms/step | floor ms/step | int8 vs float | int8 / floor | weights int8 / float | model blocks | block growth |',
+  '|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.engine} | ${r.model} | ${fmt(r.int8)} | ${fmt(r.msPerStep.float)} | ${fmt(r.msPerStep.floor)} | ${Number.isFinite(r.speedupVsFloat) ? `${fmt(r.speedupVsFloat)}x faster` : '-'} | ${fmt(r.ratioToFloor)} | ${r.modelBlocks ?? '-'} | ${r.blockGrowth === undefined ? '-' : `${r.blockGrowth} over ${memorySteps} steps`} |`,
+      `| ${r.engine} | ${r.model} | ${fmt(r.int8)} | ${fmt(r.msPerStep.float)} | ${fmt(r.msPerStep.floor)} | ${Number.isFinite(r.speedupVsFloat) ? `${fmt(r.speedupVsFloat)}x faster` : '-'} | ${fmt(r.ratioToFloor)} | ${r.int8WeightBytes} / ${r.floatWeightBytes} B | ${r.modelBlocks ?? '-'} | ${r.blockGrowth === undefined ? '-' : `${r.blockGrowth} over ${memorySteps} steps`} |`,
   ),
 ];
 console.log(lines.join('\n'));

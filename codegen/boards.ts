@@ -76,9 +76,10 @@ export function parseBoard(text: string): Board {
 
 /** Characters of generated code that stay in RAM as functions: no comments, indentation, line breaks or long string literals (weights). */
 export function codeChars(code: string): number {
+  // The base64 strings go first: one may hold "//", which must not read as a comment.
   return code
-    .replace(/\/\/.*$/gm, '')
     .replace(/"[A-Za-z0-9+/=]{40,}"/g, '""')
+    .replace(/\/\/.*$/gm, '')
     .replace(/^\s+/gm, '')
     .replace(/\n/g, '').length;
 }

@@ -22,6 +22,22 @@ export class CodeBuilder {
     return this.line(close);
   }
 
+  /** A line to be written later (`fill`), at the current indent: its index. */
+  reserve(): number {
+    this.lines.push('  '.repeat(this.depth));
+    return this.lines.length - 1;
+  }
+
+  /** Write the reserved line `index`. */
+  fill(index: number, text: string): void {
+    this.lines[index] += text;
+  }
+
+  /** The text written after line `index`. */
+  textAfter(index: number): string {
+    return this.lines.slice(index + 1).join('\n');
+  }
+
   comment(text: string): this {
     for (const part of text.split('\n')) this.line(`// ${part}`.trimEnd());
     return this;

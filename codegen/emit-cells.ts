@@ -1,30 +1,44 @@
 /**
  * The recurrent part of the generated `stepQ`, one emitter per cell
  * (docs/NUMERICS.md §5-§5f), for one layer. The arrays it uses are named by
- * `LayerNames` (declared by emit-module.ts): v = [input, h] (int8), h (a
- * view of v), the cell state, the gate outputs, the gate rows W / B / M,
- * the peephole multipliers P, the reset-after recurrent bias RB, the GRU's
- * v' = [input, r ⊙ h], the input view XV of v, and the row views RW / RWX /
- * RWH (espruino target); and the locals i, u, r, w, acc, z, k, y, c, t, h, n.
+ * `LayerNames` (declared by emit-module.ts / emit-window.ts): v = [input, h]
+ * (int8), h (a view of v), the new h (HN, copied into h once every row has
+ * read the old one), the cell state, the gate outputs, the gate rows W, the
+ * rounding offsets BM, the multipliers M, the peephole multipliers P, the
+ * reset-after recurrent offsets RBM, the GRU's v' = [input, r ⊙ h], the input
+ * view XV of v, and the row views RW / RWX / RWH (espruino target); and the
+ * locals i, u, r, w, acc, z, k, y, c, t, h, n and the gate outputs of the
+ * unit at hand: ig, fg, cg, og (LSTM family), zg, rg (GRU).
+ *
+ * The loops run unit by unit: every gate row of unit u, then its cell and
+ * hidden state, so a gate output is used from a local and the loop runs U
+ * times instead of once per row. Every row still reads the old h: the new
+ * one goes to HN until the loop ends (the GRU, whose candidate rows read v',
+ * writes h in place). On Espruino the rows of unit u are RU[u] (a short
+ * array: a plain array is a list, and reading element r walks r links), and
+ * the layer's arrays are read through locals (LOCAL below) set before its
+ * loops: Espruino looks a name up by walking the scopes, the locals first.
  */
-import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateNames, type QuantRecurrentLayer } from '../runtime/model.ts';
+import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateNames, hasCellState, type QuantRecurrentLayer } from '../runtime/model.ts';
 import { RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../runtime/fixed-point.ts';
 import type { CodeBuilder } from './builder.ts';
 import { ROW_GROUP } from './flash-weights.ts';
+import { emitTanhOfCell, emitSaturate, emitSaturateInt16, emitSaturateInt8, emitSigmoid, emitTanh, roundShiftText } from './emit-primitives.ts';
 
 /** log2(ROW_GROUP): the group of row r is r >> GROUP_BITS. */
 const GROUP_BITS = Math.log2(ROW_GROUP);
-import { cellToQ12Text, emitSaturate, emitSaturateInt16, emitSaturateInt8, emitSigmoid, emitTanh, roundShiftText } from './emit-primitives.ts';
 
 /** Names of one layer's arrays in the generated file. */
 export interface LayerNames {
   W: string;
-  B: string;
+  RU: string;
+  BM: string;
   M: string;
   P: string;
-  RB: string;
+  RBM: string;
   V: string;
   H: string;
+  HN: string;
   C: string;
   G: string;
   VR: string;
@@ -37,233 +51,263 @@ export interface LayerNames {
 /** The names of one direction's arrays: W, V, H, ... followed by `suffix` ('' for a single-layer streaming model). */
 export function layerNames(suffix: string): LayerNames {
   const s = suffix;
-  const names = ['W', 'B', 'M', 'P', 'RB', 'V', 'H', 'C', 'G', 'VR', 'XV', 'RW', 'RWX', 'RWH'] as const;
+  const names = ['W', 'RU', 'BM', 'M', 'P', 'RBM', 'V', 'H', 'HN', 'C', 'G', 'VR', 'XV', 'RW', 'RWX', 'RWH'] as const;
   return Object.fromEntries(names.map((n) => [n, n + s])) as unknown as LayerNames;
 }
+
+/** The locals the step reads a layer's arrays through (declared by stepQ, set by emitCellStep). */
+export const LOCAL: LayerNames = {
+  W: 'wq', RU: 'ru', BM: 'bm', M: 'm', P: 'pp', RBM: 'rbm', V: 'v', H: 'hh', HN: 'hn', C: 'cc', G: 'g', VR: 'vr', XV: 'xv', RW: 'rw', RWX: 'rwx', RWH: 'rwh',
+};
+
+/**
+ * Every local of stepQ, the most read first (Espruino finds a local by walking the list):
+ * the scratch values, the gate outputs of the unit (ig, fg, cg, og; zg, rg), the table TT (tt),
+ * conv (cv), the unit's row views (q), and LOCAL.
+ */
+export const STEP_LOCALS = ['z', 'r', 'm', 'bm', 'k', 'tt', 'g', 'cv', 'v', 'q', 'ig', 'fg', 'cg', 'og', 'zg', 'rg', 'c', 'cc', 't', 'h', 'hn', 'u', 'ru', 'i', 'w', 'acc', 'y', 'n', 'wq', 'pp', 'rbm', 'hh', 'vr', 'xv', 'rw', 'rwx', 'rwh'];
+
+/** Whether a cell writes its new h into HN first (every cell whose rows read h while the unit loop runs). */
+export const needsNewHidden = (layer: QuantRecurrentLayer): boolean => layer.cell !== 'gru';
 
 export interface CellEmitContext {
   b: CodeBuilder;
   layer: QuantRecurrentLayer;
   n: LayerNames;
   espruino: boolean;
-  /** espruino: E.convolve over cached row views (RW, RWX, RWH), or else over views of ROW_GROUP rows at the row's offset (weights in flash). */
+  /** espruino: conv() over cached row views (RW, RWX, RWH), or else over views of ROW_GROUP rows at the row's offset (weights in flash). */
   rowViews: boolean;
-  /** espruino: keep the portable loops as the fallback when E.convolve is missing (not with weights in flash: they need Espruino). */
+  /** espruino: conv is E.convolve or, without it, the same sum in JS (not with weights in flash: they need Espruino). */
   portable: boolean;
 }
 
-/** `native` (E.convolve statements) on the espruino target, with the portable `loops` as its fallback or alone. */
-export function emitDot(b: CodeBuilder, ctx: { espruino: boolean; portable: boolean }, native: string, loops: () => void): void {
-  if (!ctx.espruino) loops();
-  else if (!ctx.portable) b.line(native);
-  else {
-    b.line(`if (native) ${native}`);
-    b.block('else {', loops);
-  }
-}
-
 /** Emit the recurrent step of one layer: reads its v (and cell state), writes its gates, cell state and h. */
-export function emitCellStep(ctx: CellEmitContext): void {
-  const NU = ctx.layer.units;
-  const { G } = ctx.n;
+export function emitCellStep(outer: CellEmitContext): void {
+  const ctx = { ...outer, n: LOCAL };
+  emitLocals(outer);
   switch (ctx.layer.cell) {
     case 'lstm':
-      [GATE.input, GATE.forget, GATE.cell, GATE.output].forEach((g) => emitGateRows(ctx, g, ctx.n.V));
-      emitCellUpdate(ctx, { input: `${G}[${GATE.input * NU} + u]`, forget: GATE.forget, cell: GATE.cell, output: GATE.output });
-      return;
     case 'peephole':
-      emitPeephole(ctx);
-      return;
     case 'cifg':
-      [CIFG_GATE.forget, CIFG_GATE.cell, CIFG_GATE.output].forEach((g) => emitGateRows(ctx, g, ctx.n.V));
-      emitCellUpdate(ctx, { input: `(32768 - ${G}[${CIFG_GATE.forget * NU} + u])`, forget: CIFG_GATE.forget, cell: CIFG_GATE.cell, output: CIFG_GATE.output });
+      emitLstmFamily(ctx);
       return;
     case 'gru':
-      emitGateRows(ctx, GRU_GATE.update, ctx.n.V);
-      emitGateRows(ctx, GRU_GATE.reset, ctx.n.V);
-      emitResetProduct(ctx);
-      emitGateRows(ctx, GRU_GATE.candidate, ctx.n.VR);
-      emitGruHidden(ctx);
+      emitGru(ctx);
       return;
     case 'gru-reset-after':
-      emitGateRows(ctx, GRU_GATE.update, ctx.n.V);
-      emitGateRows(ctx, GRU_GATE.reset, ctx.n.V);
-      emitResetAfterCandidate(ctx);
-      emitGruHidden(ctx);
+      emitGruResetAfter(ctx);
       return;
     case 'rnn':
-      emitGateRows(ctx, 0, ctx.n.V);
-      emitRnnHidden(ctx);
+      emitRnn(ctx);
       return;
   }
 }
 
-/** acc = B[r] + Σ W[r, i] vec[i]: one E.convolve per row (a cached view, or W at the row's offset), or the portable loop. */
-function emitRowAcc(ctx: CellEmitContext, vec: string): void {
-  const { b, layer, n, rowViews } = ctx;
-  const NV = layer.inputSize + layer.units;
-  const loop = () => {
-    b.line(`acc = ${n.B}[r]; w = r * ${NV};`);
-    b.line(`for (i = 0; i < ${NV}; i++) acc += ${n.W}[w + i] * ${vec}[i];`);
-  };
-  // E.convolve(a, b, o) = Σ_i a[i] b[i + o] over a's length: vec against row r, at (r % ROW_GROUP)*NV of its group's view.
-  const native = rowViews ? `acc = E.convolve(${n.RW}[r], ${vec}, 0) + ${n.B}[r];` : `acc = E.convolve(${vec}, ${n.RW}[r >> ${GROUP_BITS}], (r & ${ROW_GROUP - 1}) * ${NV}) + ${n.B}[r];`;
-  emitDot(b, ctx, native, loop);
+/** The layer's rows read whole by conv, in the order of RU[u]: every gate but the reset-after candidate (read in two parts). */
+export const wholeRowGates = (layer: QuantRecurrentLayer): number[] =>
+  gateNames(layer.cell).map((_, g) => g).filter((g) => !(layer.cell === 'gru-reset-after' && g === GRU_GATE.candidate));
+
+/** The locals of LOCAL that this layer reads, set from its arrays (and cv = conv, tt = TT). */
+function emitLocals(ctx: CellEmitContext): void {
+  const { b, layer, n, espruino, rowViews } = ctx;
+  const names: (keyof LayerNames)[] = ['V', 'M', 'BM', 'G', 'H'];
+  if (!espruino) names.push('W');
+  else names.push(rowViews ? 'RU' : 'RW');
+  if (hasCellState(layer.cell)) names.push('C');
+  if (needsNewHidden(layer)) names.push('HN');
+  if (layer.cell === 'peephole') names.push('P');
+  if (layer.cell === 'gru') names.push('VR');
+  if (layer.cell === 'gru-reset-after') {
+    names.push('RBM');
+    if (espruino) names.push('XV', ...(rowViews ? (['RWX', 'RWH'] as const) : []));
+  }
+  const sets = [...(espruino ? ['cv = conv'] : []), 'tt = TT', ...names.map((k) => `${LOCAL[k]} = ${n[k]}`)];
+  b.line(`${sets.join('; ')};`);
 }
 
-/** G[r] = σ(z) or tanh(z) by the row's gate. */
-function emitActivation(ctx: CellEmitContext, gate: number): void {
-  const { b, layer, n } = ctx;
-  if (TANH_GATES.has(gateNames(layer.cell)[gate])) emitTanh(b, 'z', 'y', 'TT');
-  else emitSigmoid(b, 'z', 'y', 'TT');
-  b.line(`${n.G}[r] = y;`);
-}
-
-/**
- * The rows of gate g over the int8 vector `vec` (v, or v' for the GRU candidate):
- *   acc = Σ W[r,i] vec[i] + B[r];  z = sat16(((acc*M[r] + 2^(S-1)) >> S) [+ peephole]);  G[r] = σ(z) or tanh(z)
- * `peephole`: the index of the gate's peephole weights; the term is ((C[u]*P[k] + 2^(P-1)) >> P).
- */
-function emitGateRows(ctx: CellEmitContext, g: number, vec: string, peephole?: number): void {
-  const { b, layer, n } = ctx;
-  const { units: NU, gateShift: S, cell, peepholeShift } = layer;
-  const name = gateNames(cell)[g];
-  const tanh = TANH_GATES.has(name);
-  const rescaled = `(acc * ${n.M}[r] + 2^${S - 1}) >> ${S}`;
-  const peepholeText = ` + ((${n.C}[u]*${n.P}[${peephole === undefined ? 0 : peephole * NU}+u] + 2^${peepholeShift - 1}) >> ${peepholeShift})`;
-  b.comment(`gate ${name} (rows ${g * NU}..${(g + 1) * NU - 1}): acc = Σ ${n.W}[r,i] ${vec}[i] + ${n.B}[r];`);
-  b.comment(`  gateInQ12 = sat16(${peephole === undefined ? rescaled : `(${rescaled})${peepholeText}`});  ${n.G}[r] = ${tanh ? 'tanh' : 'σ'}(gateInQ12)  (Q3.12 -> Q0.15)`);
-  b.block(`for (r = ${g * NU}; r < ${(g + 1) * NU}; r++) {`, () => {
-    emitRowAcc(ctx, vec);
-    if (peephole === undefined) b.line(`z = ${roundShiftText(`acc * ${n.M}[r]`, S)};`);
-    else {
-      b.line(`u = r - ${g * NU};`);
-      b.line(`z = (${roundShiftText(`acc * ${n.M}[r]`, S)}) + (${roundShiftText(`${n.C}[u] * ${n.P}[${peephole * NU} + u]`, peepholeShift)});`);
-    }
-    emitSaturateInt16(b, 'z');
-    emitActivation(ctx, g);
+/** The unit loop, with q = the unit's row views first on Espruino. */
+function unitLoop(ctx: CellEmitContext, body: () => void): void {
+  ctx.b.block(`for (u = 0; u < ${ctx.layer.units}; u++) {`, () => {
+    if (ctx.espruino && ctx.rowViews) ctx.b.line(`q = ${ctx.n.RU}[u];`);
+    body();
   });
 }
 
 /**
- * c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^(14+K)) >> (15+K))) for every unit, and in the
- * same loop h = sat8((o * tanh(c) + 2^22) >> 23) when `output` (the output gate) is given.
+ * Σ W[r, i] vec[i] over the row's `count` columns from `from` (its bias is in BM), as an expression:
+ * espruino: conv over the row's cached view `view` (E.convolve), or over the row's group of
+ * ROW_GROUP rows at its offset (weights in flash); es5: the loop, summed into the local `into` first.
  */
-function emitCellUpdate(ctx: CellEmitContext, gates: { input: string; forget: number; cell: number; output?: number }): void {
+function rowDot(ctx: CellEmitContext, into: string, vec: string, view: string, from: number, count: number): string {
+  const { b, layer, n, espruino, rowViews } = ctx;
+  const NV = layer.inputSize + layer.units;
+  if (!espruino) {
+    b.line(`${into} = 0; w = r * ${NV}${from ? ` + ${from}` : ''};`);
+    b.line(`for (i = 0; i < ${count}; i++) ${into} += ${n.W}[w + i] * ${vec}[i];`);
+    return into;
+  }
+  if (rowViews) return `cv(${view}, ${vec}, 0)`;
+  // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: vec against row r at (r % ROW_GROUP)*NV of its group's view.
+  return `cv(${vec}, ${n.RW}[r >> ${GROUP_BITS}], (r & ${ROW_GROUP - 1}) * ${NV}${from ? ` + ${from}` : ''})`;
+}
+
+/** G[r] = out = σ(z) or tanh(z) by the gate. The tanh needs no sat16 first: its index is clamped (§4). */
+function emitActivation(ctx: CellEmitContext, gate: number, out: string): void {
   const { b, layer, n } = ctx;
-  const { units: NU, cellIntBits: K } = layer;
-  b.comment(`c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})`);
-  if (layer.cell === 'cifg') b.comment('CIFG: the input gate is i = 2^15 - f');
-  if (gates.output !== undefined) b.comment('h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)');
-  b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
-    b.line(
-      `c = (${roundShiftText(`${n.G}[${gates.forget * NU} + u] * ${n.C}[u]`, 15)}) + ` +
-        `(${roundShiftText(`${gates.input} * ${n.G}[${gates.cell * NU} + u]`, 15 + K)});`,
-    );
+  const target = `${n.G}[r] = ${out}`;
+  if (TANH_GATES.has(gateNames(layer.cell)[gate])) emitTanh(b, 'z', target, 'tt');
+  else {
+    emitSaturateInt16(b, 'z');
+    emitSigmoid(b, 'z', target, 'tt');
+  }
+}
+
+/**
+ * Gate row r (of gate g, unit u) over `vec`, its output into G[r] and the local `out`:
+ *   acc = Σ W[r,i] vec[i];  z = (acc*M[r] + BM[r]) >> S  [+ (c*P[k] + 2^(P-1)) >> P];  out = σ(sat16(z)) or tanh(z)
+ * BM[r] = B[r]*M[r] + 2^(S-1), so z is roundShift((acc + B[r]) * M[r], S) of NUMERICS.md §5.
+ * `peephole`: the gate's peephole weights and the cell state they see.
+ */
+function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, peephole?: { k: number; cell: string }): void {
+  const { b, layer, n } = ctx;
+  const { units: NU, gateShift: S, peepholeShift } = layer;
+  b.comment(`${gateNames(layer.cell)[g]} gate, row r = ${g * NU} + u`);
+  const acc = rowDot(ctx, 'acc', vec, `q[${wholeRowGates(layer).indexOf(g)}]`, 0, layer.inputSize + NU);
+  b.line(`z = (${acc} * ${n.M}[r] + ${n.BM}[r]) >> ${S};`);
+  if (peephole) b.line(`z += ${roundShiftText(`${peephole.cell} * ${n.P}[${peephole.k * NU} + u]`, peepholeShift)};`);
+  emitActivation(ctx, g, out);
+}
+
+/** `r = first + u` for the unit's first row, then `r += U` from one gate to the next. */
+function nextRow(ctx: CellEmitContext, g: number, previous: number | undefined): void {
+  const NU = ctx.layer.units;
+  if (previous === undefined) ctx.b.line(g === 0 ? 'r = u;' : `r = ${g * NU} + u;`);
+  else ctx.b.line(`r += ${(g - previous) * NU};`);
+}
+
+/** After the unit loop: the new h into h (a native copy). */
+function emitHiddenCopy(ctx: CellEmitContext): void {
+  ctx.b.line(`${ctx.n.H}.set(${ctx.n.HN});`);
+}
+
+/**
+ * LSTM, peephole LSTM and CIFG (NUMERICS.md §5, §5e, §5f), unit by unit:
+ *   rows i (not CIFG), f, g, then c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^(14+K)) >> (15+K))),
+ *   then row o (peephole: it sees the new c), then h = sat8((o * tanh(c) + 2^22) >> 23).
+ */
+function emitLstmFamily(ctx: CellEmitContext): void {
+  const { b, layer, n } = ctx;
+  const { cellIntBits: K, cell } = layer;
+  const peep = cell === 'peephole';
+  const gates = cell === 'cifg' ? CIFG_GATE : GATE;
+  const inputGate = cell === 'cifg' ? '(32768 - fg)' : 'ig';
+  b.comment(`${cell === 'cifg' ? 'CIFG' : peep ? 'peephole LSTM' : 'LSTM'}, unit by unit: gate rows, then`);
+  b.comment(`  c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})${cell === 'cifg' ? ', i = 2^15 - f' : ''}`);
+  b.comment(`  h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into ${n.HN} until every row has read the old h`);
+  if (peep) b.comment('  peepholes: i and f see the old c, o the new one');
+  unitLoop(ctx, () => {
+    let previous: number | undefined;
+    const row = (g: number, out: string, peephole?: { k: number; cell: string }) => {
+      nextRow(ctx, g, previous);
+      previous = g;
+      emitGateRow(ctx, g, n.V, out, peephole);
+    };
+    if (cell !== 'cifg') row(GATE.input, 'ig', peep ? { k: PEEPHOLE.input, cell: `${n.C}[u]` } : undefined);
+    row(gates.forget, 'fg', peep ? { k: PEEPHOLE.forget, cell: `${n.C}[u]` } : undefined);
+    row(gates.cell, 'cg');
+    if (!peep) row(gates.output, 'og');
+    b.comment('cell');
+    b.line(`c = (${roundShiftText(`fg * ${n.C}[u]`, 15)}) + (${roundShiftText(`${inputGate} * cg`, 15 + K)});`);
     emitSaturateInt16(b, 'c');
     b.line(`${n.C}[u] = c;`);
-    if (gates.output !== undefined) emitHiddenOfCell(ctx, 'c', gates.output);
+    if (peep) row(GATE.output, 'og', { k: PEEPHOLE.output, cell: 'c' });
+    b.comment('hidden');
+    emitTanhOfCell(b, 'c', K, 't', 'tt');
+    b.line(`h = ${roundShiftText('og * t', 23)};`);
+    emitSaturateInt8(b, 'h');
+    b.line(`${n.HN}[u] = h;`);
+  });
+  emitHiddenCopy(ctx);
+}
+
+/** GRU rows z and r of every unit over v (both conventions); the reset-before GRU also writes v' = [input, r ⊙ h]. */
+function emitUpdateReset(ctx: CellEmitContext): void {
+  const { b, layer, n } = ctx;
+  const { inputSize: NI } = layer;
+  const resetBefore = layer.cell === 'gru';
+  b.comment(`GRU, unit by unit: rows z (update) and r (reset)${resetBefore ? `, then v' = [input, r ⊙ h]: ${n.VR}[${NI}+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)` : ''}`);
+  unitLoop(ctx, () => {
+    nextRow(ctx, GRU_GATE.update, undefined);
+    emitGateRow(ctx, GRU_GATE.update, n.V, 'zg');
+    nextRow(ctx, GRU_GATE.reset, GRU_GATE.update);
+    emitGateRow(ctx, GRU_GATE.reset, n.V, 'rg');
+    if (resetBefore) {
+      b.line(`h = ${roundShiftText(`rg * ${n.H}[u]`, 15)};`);
+      emitSaturateInt8(b, 'h');
+      b.line(`${n.VR}[${NI} + u] = h;`);
+    }
   });
 }
 
-/** h = sat8((o * tanh(c) + 2^22) >> 23) for unit u, c in Q(K).(15-K). */
-function emitHiddenOfCell(ctx: CellEmitContext, cell: string, outputGate: number): void {
+/** h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15) of unit u into `target`, with n the candidate `cand`. */
+function emitGruHidden(ctx: CellEmitContext, cand: string, target: string): void {
   const { b, layer, n } = ctx;
-  const { units: NU, cellIntBits: K } = layer;
-  b.line(`z = ${cellToQ12Text(cell, K)}; // tanh argument, Q3.12`);
-  emitTanh(b, 'z', 't', 'TT');
-  b.line(`h = ${roundShiftText(`${n.G}[${outputGate * NU} + u] * t`, 23)};`);
+  b.comment('hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)');
+  b.line(`zg = ${n.G}[${GRU_GATE.update * layer.units} + u];`);
+  b.line(`h = (zg * ${n.H}[u] + (${roundShiftText(`(32768 - zg) * ${cand}`, 8)}) + 16384) >> 15;`);
   emitSaturateInt8(b, 'h');
-  b.line(`${n.H}[u] = h;`);
+  b.line(`${target}[u] = h;`);
 }
 
-/** h = sat8((o * tanh(c) + 2^22) >> 23), for every unit (peephole: after the output gate rows). */
-function emitHidden(ctx: CellEmitContext, outputGate: number): void {
-  const { b, layer, n } = ctx;
-  b.comment('h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)');
-  b.block(`for (u = 0; u < ${layer.units}; u++) {`, () => emitHiddenOfCell(ctx, `${n.C}[u]`, outputGate));
-}
-
-/** Peephole LSTM (NUMERICS.md §5e): i, f see c(t-1); the cell updates; then o sees c(t). */
-function emitPeephole(ctx: CellEmitContext): void {
-  const NU = ctx.layer.units;
-  const { V, G } = ctx.n;
-  emitGateRows(ctx, GATE.input, V, PEEPHOLE.input);
-  emitGateRows(ctx, GATE.forget, V, PEEPHOLE.forget);
-  emitGateRows(ctx, GATE.cell, V);
-  emitCellUpdate(ctx, { input: `${G}[${GATE.input * NU} + u]`, forget: GATE.forget, cell: GATE.cell });
-  ctx.b.comment('the output gate sees the new cell state');
-  emitGateRows(ctx, GATE.output, V, PEEPHOLE.output);
-  emitHidden(ctx, GATE.output);
-}
-
-/** GRU (reset before): v' = [input, r ⊙ h], VR[I+u] = sat8((r*h + 2^14) >> 15). */
-function emitResetProduct(ctx: CellEmitContext): void {
-  const { b, layer, n } = ctx;
-  const { units: NU, inputSize: NI } = layer;
-  b.comment(`v' = [input, r ⊙ h]:  ${n.VR}[${NI}+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)`);
-  b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
-    b.line(`h = ${roundShiftText(`${n.G}[${GRU_GATE.reset * NU} + u] * ${n.H}[u]`, 15)};`);
-    emitSaturateInt8(b, 'h');
-    b.line(`${n.VR}[${NI} + u] = h;`);
+/** GRU, reset before the recurrent product (NUMERICS.md §5b): the candidate rows read v', so h is written in place. */
+function emitGru(ctx: CellEmitContext): void {
+  const { b, n } = ctx;
+  emitUpdateReset(ctx);
+  b.comment("unit by unit: the candidate row over v', then h");
+  unitLoop(ctx, () => {
+    nextRow(ctx, GRU_GATE.candidate, undefined);
+    emitGateRow(ctx, GRU_GATE.candidate, n.VR, 'y');
+    emitGruHidden(ctx, 'y', n.H);
   });
 }
 
 /**
- * GRU reset-after candidate rows (NUMERICS.md §5d):
- *   nX = (accX*M[r] + 2^(S-1)) >> S;  nH = sat17((accH*M[r] + 2^(S-1)) >> S)
- *   G[r] = tanh(sat16(nX + ((r*nH + 2^14) >> 15)))
+ * GRU reset-after candidate rows (NUMERICS.md §5d), unit by unit:
+ *   nX = (accX*M[r] + BM[r]) >> S;  nH = sat17((accH*M[r] + RBM[u]) >> S)
+ *   G[r] = tanh(nX + ((r*nH + 2^14) >> 15)), then h into HN (the rows read h)
  */
-function emitResetAfterCandidate(ctx: CellEmitContext): void {
+function emitGruResetAfter(ctx: CellEmitContext): void {
   const { b, layer, n } = ctx;
   const { units: NU, inputSize: NI, gateShift: S } = layer;
-  const NV = NI + NU;
-  const first = GRU_GATE.candidate * NU;
-  b.comment(`gate candidate (rows ${first}..${first + NU - 1}), reset after the recurrent product:`);
-  b.comment(`  accX = Σ ${n.W}[r,i<${NI}] ${n.V}[i] + ${n.B}[r];  accH = Σ ${n.W}[r,${NI}+j] h[j] + ${n.RB}[u]`);
-  b.comment(`  nX = (accX*M[r] + 2^${S - 1}) >> ${S};  nH = (accH*M[r] + 2^${S - 1}) >> ${S} saturated to [${RECURRENT_PART_MIN}, ${RECURRENT_PART_MAX}]`);
-  b.comment('  G[r] = tanh(sat16(nX + ((r*nH + 2^14) >> 15)))');
-  b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
-    b.line(`r = ${first} + u;`);
-    const loops = () => {
-      b.line(`acc = ${n.B}[r]; w = r * ${NV};`);
-      b.line(`for (i = 0; i < ${NI}; i++) acc += ${n.W}[w + i] * ${n.V}[i];`);
-      b.line(`n = ${n.RB}[u];`);
-      b.line(`for (i = ${NI}; i < ${NV}; i++) n += ${n.W}[w + i] * ${n.V}[i];`);
-    };
-    const native = ctx.rowViews
-      ? `{ acc = E.convolve(${n.RWX}[u], ${n.XV}, 0) + ${n.B}[r]; n = E.convolve(${n.RWH}[u], ${n.H}, 0) + ${n.RB}[u]; }`
-      : `{ w = (r & ${ROW_GROUP - 1}) * ${NV}; acc = E.convolve(${n.XV}, ${n.RW}[r >> ${GROUP_BITS}], w) + ${n.B}[r]; n = E.convolve(${n.H}, ${n.RW}[r >> ${GROUP_BITS}], w + ${NI}) + ${n.RB}[u]; }`;
-    emitDot(b, ctx, native, loops);
-    b.line(`z = ${roundShiftText(`acc * ${n.M}[r]`, S)};`);
-    b.line(`n = ${roundShiftText(`n * ${n.M}[r]`, S)};`);
+  emitUpdateReset(ctx);
+  b.comment(`unit by unit: the candidate row, reset after the recurrent product, then h:`);
+  b.comment(`  accX = Σ ${n.W}[r,i<${NI}] v[i];  accH = Σ ${n.W}[r,${NI}+j] h[j]`);
+  b.comment(`  nX = (accX*M[r] + ${n.BM}[r]) >> ${S};  nH = (accH*M[r] + ${n.RBM}[u]) >> ${S} saturated to [${RECURRENT_PART_MIN}, ${RECURRENT_PART_MAX}]`);
+  b.comment('  G[r] = tanh(nX + ((r*nH + 2^14) >> 15))   (the sum is at most 2^16 + 2^31 / 2^S: the tanh index is clamped, §4)');
+  ctx.b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
+    nextRow(ctx, GRU_GATE.candidate, undefined);
+    const accX = rowDot(ctx, 'acc', ctx.espruino ? n.XV : n.V, `${n.RWX}[u]`, 0, NI);
+    b.line(`z = (${accX} * ${n.M}[r] + ${n.BM}[r]) >> ${S};`);
+    const accH = rowDot(ctx, 'n', n.H, `${n.RWH}[u]`, NI, NU);
+    b.line(`n = (${accH} * ${n.M}[r] + ${n.RBM}[u]) >> ${S};`);
     emitSaturate(b, 'n', RECURRENT_PART_MIN, RECURRENT_PART_MAX);
     b.line(`z += ${roundShiftText(`${n.G}[${GRU_GATE.reset * NU} + u] * n`, 15)};`);
-    emitSaturateInt16(b, 'z');
-    emitActivation(ctx, GRU_GATE.candidate);
+    emitActivation(ctx, GRU_GATE.candidate, 'y');
+    emitGruHidden(ctx, 'y', n.HN);
   });
+  emitHiddenCopy(ctx);
 }
 
-/** GRU: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15). */
-function emitGruHidden(ctx: CellEmitContext): void {
-  const { b, layer, n } = ctx;
-  const NU = layer.units;
-  b.comment('h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)');
-  b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
-    b.line(`z = ${n.G}[${GRU_GATE.update * NU} + u];`);
-    b.line(`h = (z * ${n.H}[u] + (${roundShiftText(`(32768 - z) * ${n.G}[${GRU_GATE.candidate * NU} + u]`, 8)}) + 16384) >> 15;`);
+/** Simple RNN (NUMERICS.md §5c), unit by unit: the candidate row, then h = sat8((tanh + 2^7) >> 8) into HN. */
+function emitRnn(ctx: CellEmitContext): void {
+  const { b, n } = ctx;
+  b.comment('simple RNN, unit by unit: the candidate row, then h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)');
+  unitLoop(ctx, () => {
+    nextRow(ctx, 0, undefined);
+    emitGateRow(ctx, 0, n.V, 'y');
+    b.line(`h = ${roundShiftText('y', 8)};`);
     emitSaturateInt8(b, 'h');
-    b.line(`${n.H}[u] = h;`);
+    b.line(`${n.HN}[u] = h;`);
   });
-}
-
-/** Simple RNN: h = sat8((tanh + 2^7) >> 8). */
-function emitRnnHidden(ctx: CellEmitContext): void {
-  const { b, layer, n } = ctx;
-  b.comment('h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)');
-  b.block(`for (u = 0; u < ${layer.units}; u++) {`, () => {
-    b.line(`h = ${roundShiftText(`${n.G}[u]`, 8)};`);
-    emitSaturateInt8(b, 'h');
-    b.line(`${n.H}[u] = h;`);
-  });
+  emitHiddenCopy(ctx);
 }

@@ -16,7 +16,7 @@ import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
-import { emitCellStep, emitDot } from './emit-cells.ts';
+import { STEP_LOCALS, emitCellStep, needsNewHidden, wholeRowGates } from './emit-cells.ts';
 import { emitWindowState, emitWindowStep } from './emit-window.ts';
 import { assertBounds } from './bounds.ts';
 import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
@@ -217,7 +217,6 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   const totalUnits = plans.reduce((s, p) => s + p.layer.units, 0);
   const totalCells = plans.reduce((s, p) => s + (hasCellState(p.layer.cell) ? p.layer.units : 0), 0);
   const totalRows = plans.reduce((s, p) => s + gateCount(p.layer.cell) * p.layer.units, 0);
-  const anyResetAfter = plans.some((p) => p.layer.cell === 'gru-reset-after');
 
   // ---- data
   const arrays = constantArrays(q);
@@ -238,6 +237,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.line('throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");');
   });
   if (flash) {
+    b.line('var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a\'s length');
     emitFlashViews(b, layout!, flash.file, flash.writer, (e) => {
       // Gate weights: views of ROW_GROUP rows each (E.convolve reads row r at (r % ROW_GROUP) * NV in group r / ROW_GROUP).
       const p = plans.find((x) => x.n.W === e.name);
@@ -253,6 +253,8 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   else {
     if (espruino) {
       b.line('var native = typeof E !== "undefined" && typeof E.convolve === "function";');
+      b.comment('conv(a, b, o) = Σ_i a[i] b[i + o] over a\'s length: E.convolve on Espruino, the same integer sum elsewhere');
+      b.line('var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };');
     }
     b.comment(`base64 text (one string, or chunks of at most ${chunk} characters) -> ArrayBuffer`);
     b.block('function buf(s) {', () => {
@@ -334,25 +336,30 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.comment(`${a.name}: ${a.what} = [${Array.from(a.values).join(', ')}]`);
     if (!flash) b.line(`var ${a.name} = new Float64Array(buf(${base64Literal(chunk, a.values)}));`);
   }
+  const newHidden = plans.filter((p) => needsNewHidden(p.layer));
+  if (newHidden.length > 0) {
+    b.comment("the new h of a layer, written while its rows still read the old h, then copied into h");
+    b.line(`var ${newHidden.map((p) => `${p.n.HN} = new Int8Array(${p.layer.units})`).join(', ')};`);
+  }
   if (rowViews) {
-    b.comment('cached row views for E.convolve: one per gate row, one per head row');
-    const views = plans.flatMap(({ layer, n }) => [n.RW, ...(layer.cell === 'gru-reset-after' ? [n.RWX, n.RWH] : [])]);
+    b.comment('cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row');
+    const views = plans.flatMap(({ layer, n }) => [n.RU, ...(layer.cell === 'gru-reset-after' ? [n.RWX, n.RWH] : [])]);
     b.line(`var ${[...views, 'RD'].map((v) => `${v} = []`).join(', ')}, r;`);
-    b.block('if (native) {', () => {
-      plans.forEach(({ layer, n }) => {
-        const NV = layer.inputSize + layer.units;
-        const ROWS = gateCount(layer.cell) * layer.units;
-        b.line(`for (r = 0; r < ${ROWS}; r++) ${n.RW}.push(new Int8Array(${n.W}.buffer, r * ${NV}, ${NV}));`);
-        if (layer.cell === 'gru-reset-after') {
-          b.comment('reset-after candidate rows: the input part and the h part, one view each');
-          b.line(
-            `for (r = ${ROWS - layer.units}; r < ${ROWS}; r++) { ${n.RWX}.push(new Int8Array(${n.W}.buffer, r * ${NV}, ${layer.inputSize})); ` +
-              `${n.RWH}.push(new Int8Array(${n.W}.buffer, r * ${NV} + ${layer.inputSize}, ${layer.units})); }`,
-          );
-        }
-      });
-      b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${headIn}, ${headIn}));`);
+    plans.forEach(({ layer, n }) => {
+      const NU = layer.units;
+      const NV = layer.inputSize + NU;
+      const ROWS = gateCount(layer.cell) * NU;
+      const row = (g: number) => `new Int8Array(${n.W}.buffer, ${g * NU ? `(${g * NU} + r)` : 'r'} * ${NV}, ${NV})`;
+      b.line(`for (r = 0; r < ${NU}; r++) ${n.RU}.push([${wholeRowGates(layer).map(row).join(', ')}]);`);
+      if (layer.cell === 'gru-reset-after') {
+        b.comment('reset-after candidate rows: the input part and the h part, one view each');
+        b.line(
+          `for (r = ${ROWS - layer.units}; r < ${ROWS}; r++) { ${n.RWX}.push(new Int8Array(${n.W}.buffer, r * ${NV}, ${layer.inputSize})); ` +
+            `${n.RWH}.push(new Int8Array(${n.W}.buffer, r * ${NV} + ${layer.inputSize}, ${layer.units})); }`,
+        );
+      }
     });
+    b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${headIn}, ${headIn}));`);
   }
   b.line('');
 
@@ -372,11 +379,18 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   // ---- step
   b.comment('One time step on int8 inputs xq (length ' + NI + '); returns the head accumulator Y.');
   b.block('function stepQ(xq) {', () => {
-    b.line(`var i, u, r, w, acc, z, k, y, c, t, h${anyResetAfter ? ', n' : ''}${windowed ? ', ts, sl' : ''};`);
+    // The locals the body uses, the most read first (Espruino walks the list to find a name).
+    const declaration = b.reserve();
+    const declare = () => {
+      const body = b.textAfter(declaration).replace(/\/\/.*$/gm, '');
+      const used = [...STEP_LOCALS, 'ts', 'sl'].filter((name) => new RegExp(`(^|[^\\w.])${name}([^\\w]|$)`).test(body));
+      b.fill(declaration, `var ${used.join(', ')};`);
+    };
     if (windowed) {
       emitWindowStep(b, q, plans, { espruino, rowViews, portable });
       emitHead(b, NO, headIn, last.backward ? 'TOP' : lastNames.H, { espruino, rowViews, portable });
       b.line('return Y;');
+      declare();
       return;
     }
     b.comment('v[0..NI) = sat8(xq)');
@@ -397,6 +411,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     if (stacked) b.comment(`the head reads h of layer ${L - 1}`);
     emitHead(b, NO, headIn, lastNames.H, { espruino, rowViews, portable });
     b.line('return Y;');
+    declare();
   });
   b.line('');
 
@@ -484,12 +499,11 @@ function emitTokenStep(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number
 function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, dots: { espruino: boolean; rowViews: boolean; portable: boolean }): void {
   b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]');
   b.block(`for (k = 0; k < ${outputs}; k++) {`, () => {
-    const loop = () => {
+    if (!dots.espruino) {
       b.line(`acc = DB[k]; w = k * ${width};`);
       b.line(`for (i = 0; i < ${width}; i++) acc += D[w + i] * ${h}[i];`);
       b.line('Y[k] = acc;');
-    };
-    emitDot(b, dots, dots.rowViews ? `Y[k] = E.convolve(RD[k], ${h}, 0) + DB[k];` : `Y[k] = E.convolve(${h}, D, k * ${width}) + DB[k];`, loop);
+    } else b.line(dots.rowViews ? `Y[k] = conv(RD[k], ${h}, 0) + DB[k];` : `Y[k] = conv(${h}, D, k * ${width}) + DB[k];`);
   });
 }
 

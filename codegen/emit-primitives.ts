@@ -47,9 +47,16 @@ export function emitSigmoid(b: CodeBuilder, x: string, out: string, table: strin
   b.line(`${out} = (${table}[(${x} >> ${SIGMOID_INDEX_SHIFT}) + ${TABLE_CENTER}] + 32768) >> 1;`);
 }
 
-/** The cell state in Q(K).(15-K) as a Q3.12 tanh argument. */
-export function cellToQ12Text(c: string, cellIntBits: number): string {
-  if (cellIntBits < 3) return roundShiftText(c, 3 - cellIntBits);
-  if (cellIntBits === 3) return c;
-  return `${c} << ${cellIntBits - 3}`;
+/**
+ * out = tanh(c) of a cell state c in Q(K).(15-K) (NUMERICS.md §5 step 5): the tanh index of
+ * cArg = cellToQ12(c), (cArg >> 4) + 1024, taken straight from c:
+ *   K < 3: cArg = (c + 2^(2-K)) >> (3-K), so cArg >> 4 = (c + 2^(2-K)) >> (7-K)   (floor of a floor)
+ *   K >= 3: cArg = c * 2^(K-3), so cArg >> 4 = c >> (7-K) (K <= 7), c << (K-7) (K > 7)
+ */
+export function emitTanhOfCell(b: CodeBuilder, c: string, cellIntBits: number, out: string, table: string): void {
+  const K = cellIntBits;
+  const index = K < 3 ? `(${c} + ${2 ** (2 - K)}) >> ${7 - K}` : K < 7 ? `${c} >> ${7 - K}` : K === 7 ? c : `${c} << ${K - 7}`;
+  b.line(`k = (${index}) + ${TABLE_CENTER}; // tanh index of c as a Q3.12 argument`);
+  emitSaturate(b, 'k', 0, TABLE_ENTRIES - 1);
+  b.line(`${out} = ${table}[k];`);
 }

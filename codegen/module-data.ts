@@ -4,7 +4,7 @@
  * arrays (weights, biases, multipliers, tables) and step()'s doubles, and
  * what a flash-weights module keeps in its Storage file.
  */
-import { gateNames, isWindowModel, lastLayer, layerOutputSize, type QuantizedModel } from '../runtime/model.ts';
+import { GRU_GATE, gateNames, isWindowModel, lastLayer, layerOutputSize, type QuantizedModel } from '../runtime/model.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { layerNames } from './emit-cells.ts';
 import type { DirectionPlan } from './emit-window.ts';
@@ -21,6 +21,20 @@ export function directionPlans(q: QuantizedModel): DirectionPlan[] {
     { layer, l, backward: false, n: layerNames(windowed ? `_${l}f` : stacked ? `_${l}` : '') },
     ...(layer.backward ? [{ layer: layer.backward, l, backward: true, n: layerNames(`_${l}b`) }] : []),
   ]);
+}
+
+/**
+ * Rounding offsets of a rescale with the bias folded in: off[r] = b[r]*m[r] + 2^(S-1), so that
+ * (acc*m[r] + off[r]) >> S = roundShift((acc + b[r]) * m[r], S) (NUMERICS.md §5 step 2).
+ * The proof of §7 bounds |(acc + b)*m| + 2^(S-1) < 2^31 with |b| in the accumulator bound,
+ * so every offset is an int32 (checked here too: a wrong offset must never be emitted).
+ */
+export function roundingOffsets(bias: Int32Array, multiplier: Int32Array, shift: number): Int32Array {
+  return Int32Array.from(bias, (b, r) => {
+    const off = b * multiplier[r] + 2 ** (shift - 1);
+    if (!Number.isSafeInteger(off) || Math.abs(off) >= 2 ** 31) throw new Error(`rounding offset ${off} of row ${r} is not an int32`);
+    return off;
+  });
 }
 
 /** The model's constant integer arrays, in file order: name, what it holds (a comment), values. */
@@ -46,13 +60,14 @@ export function constantArrays(q: QuantizedModel): { name: string; what: string;
     const P = layer.peepholeShift;
     const input = l === 0 ? `${NI} x` : `${layer.inputSize} from layer ${l - 1}`;
     data(n.W, `gate weights int8 [${gates.length}*${NU} rows (${gates.join(', ')})][${layer.inputSize + NU} = ${input} + ${NU} h], row = gate*${NU} + unit${layerTitle(p)}`, layer.weightsQ);
-    data(n.B, `gate biases int32 [${ROWS}] in accumulator units${layerTitle(p)}`, layer.biasQ);
-    data(n.M, `gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * ${n.M}[r] + 2^${S - 1}) >> ${S}${layerTitle(p)}`, layer.gateMultiplier);
+    data(n.BM, `gate rounding offsets int32 [${ROWS}]: B[r]*${n.M}[r] + 2^${S - 1}, B the bias in accumulator units${layerTitle(p)}`, roundingOffsets(layer.biasQ, layer.gateMultiplier, S));
+    data(n.M, `gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * ${n.M}[r] + ${n.BM}[r]) >> ${S} = ((acc + B[r]) * ${n.M}[r] + 2^${S - 1}) >> ${S}${layerTitle(p)}`, layer.gateMultiplier);
     if (layer.cell === 'peephole') {
       data(n.P, `peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(p)}`, layer.peepholeMultiplier);
     }
     if (layer.cell === 'gru-reset-after') {
-      data(n.RB, `recurrent bias of the candidate rows, int32 [${NU}] in accumulator units (scaled by r with U_h h)${layerTitle(p)}`, layer.recurrentBiasQ);
+      const candidateM = layer.gateMultiplier.subarray(GRU_GATE.candidate * NU);
+      data(n.RBM, `recurrent rounding offsets of the candidate rows, int32 [${NU}]: RB[u]*${n.M}[r] + 2^${S - 1}, RB the recurrent bias (scaled by r with U_h h)${layerTitle(p)}`, roundingOffsets(layer.recurrentBiasQ, candidateM, S));
     }
   }
   data('D', `head weights int8 [${NO}][${headIn}]; one accumulator unit = ${head.accScale}`, head.weightsQ);

@@ -42,27 +42,27 @@ var lstmModel = (function () {
   // ---- data: little-endian base64, decoded once at load
   // W_0f: gate weights int8 [3*5 rows (update, reset, candidate)][8 = 3 x + 5 h], row = gate*5 + unit (layer 0, forward)
   var W_0f_B64 = "gfRqXxhOFDmBKn/Q5xX66IGGbroiOSsUdu6B+CLcNAKB0CjPAiHlNHGrf9GoADHy9n+vBATcKSiBRPvcNRgB0ieXgSkT5DIn1dKBFOTvKwbdWH8S0Jjiibk1tH/Zc/t4f5l9NSzu2iN/zIFIzNjX5jx/JMTWAxDj";
-  // B_0f: gate biases int32 [15] in accumulator units (layer 0, forward)
-  var B_0f_B64 = "MPb//yXr//9pDQAAXA8AAKDz//9eHQAACwgAAOj0///kDgAAmfb//1gVAADK7f//bvH//zUAAAAEEgAA";
-  // M_0f: gate multipliers int32 [15]: gateInQ12 = (acc * M_0f[r] + 2^14) >> 15 (layer 0, forward)
+  // BM_0f: gate rounding offsets int32 [15]: B[r]*M_0f[r] + 2^14, B the bias in accumulator units (layer 0, forward)
+  var BM_0f_B64 = "wIDf/XVIj/mUZXsD0KoGBuBKYvsmkuYHON4xA1iXT/zwCoEFxhnT+5hlLQOiSpX9TF1H+pXSEQDAfzAG";
+  // M_0f: gate multipliers int32 [15]: gateInQ12 = (acc * M_0f[r] + BM_0f[r]) >> 15 = ((acc + B[r]) * M_0f[r] + 2^14) >> 15 (layer 0, forward)
   var M_0f_B64 = "hDcAABFPAAB0QgAAbGQAAINfAADdRAAAqGUAACdVAACcXgAAtnEAABkmAAD9IQAAimQAAOFUAADwVwAA";
   // W_0b: gate weights int8 [3*5 rows (update, reset, candidate)][8 = 3 x + 5 h], row = gate*5 + unit (layer 0, backward)
   var W_0b_B64 = "An+38yTT6dvOeIHDtfvzU3/WfOKRjb2mgt1/1+kUwg/wKYG8dSvJfGJ/+6eh6R5SY4HavCEmR7Alk4HMD8A6A4Ek/vLl0QQL26SL74FYLYR/mW4g+/UFCX9hQA355BcfgQuz5rvP3MOT9H+/xR4nPfvFgR6rIf81";
-  // B_0b: gate biases int32 [15] in accumulator units (layer 0, backward)
-  var B_0b_B64 = "5AYAAM/n///K3P//uwYAAGMkAACVHgAAR+3//wUCAAAE8v//HAIAAMwHAABk+v//8PX//9nt//8e9///";
-  // M_0b: gate multipliers int32 [15]: gateInQ12 = (acc * M_0b[r] + 2^14) >> 15 (layer 0, backward)
+  // BM_0b: gate rounding offsets int32 [15]: B[r]*M_0b[r] + 2^14, B the bias in accumulator units (layer 0, backward)
+  var BM_0b_B64 = "AOuaAu/t9vliJo75Xyg6ApspdwQCAN4GUga6+illmQB4xTD6cDRfADiwNAO88MP9YNo+/blHavkM9739";
+  // M_0b: gate multipliers int32 [15]: gateInQ12 = (acc * M_0b[r] + BM_0b[r]) >> 15 = ((acc + B[r]) * M_0b[r] + 2^14) >> 15 (layer 0, backward)
   var M_0b_B64 = "wGAAAOE/AADdLgAArVQAAGkfAAB6OQAAHkgAANVLAABeagAABC0AADppAAAHZgAAGkYAAOFcAAAaQQAA";
   // W_1f: gate weights int8 [4*4 rows (input, forget, cell, output)][14 = 10 from layer 0 + 4 h], row = gate*4 + unit (layer 1, forward)
   var W_1f_B64 = "73yXIttCXmyByFsz9kF/4gfmjZseCrSZ0556Ost4uSH/4xBCgfYYEDFqdgWBnNf5dhWtTgT0LjaBxcoZZCNks2fj6OljTH2e83g+V82Hf9lkpU60f9eDGqVIDveawYSWeEC4l+6B+k/+5Iw9ngUAAJ+mkPl69faxpIF6FSxOvh/xivk8KX/oc/3//dEI0YGnN98S5Fij15O/q8knt19XV4HVVu6b74XEteEwj1rV2Blg7/ppln9ZnIHylpswu1l16FqsolF/LT7IAV280WpoCXwr8hc4evg5HW+BFzc36jo=";
-  // B_1f: gate biases int32 [16] in accumulator units (layer 1, forward)
-  var B_1f_B64 = "mOf//7Pm//9ZIAAAWv///zQRAAAV8///FQoAAFALAADiHAAAw+T///3o//+l6///eB0AAMglAADMDQAAwtP//w==";
-  // M_1f: gate multipliers int32 [16]: gateInQ12 = (acc * M_1f[r] + 2^14) >> 15 (layer 1, forward)
+  // BM_1f: gate rounding offsets int32 [16]: B[r]*M_1f[r] + 2^14, B the bias in accumulator units (layer 1, forward)
+  var BM_1f_B64 = "aP91+4XJwvs8TQQGWIPi/xRfDAPF8ZT9p9rDAXBnCAII22MFl9Il+12C9/sZ74z8yJxvBVDmNgZY65oC4niu+Q==";
+  // M_1f: gate multipliers int32 [16]: gateInQ12 = (acc * M_1f[r] + BM_1f[r]) >> 15 = ((acc + B[r]) * M_1f[r] + 2^14) >> 15 (layer 1, forward)
   var M_1f_B64 = "ny8AAOcqAACcLwAA3C0AAFktAADxLwAAyywAAPstAADELwAAnS0AAOEsAABlKwAANy8AABoqAABSMAAAkSQAAA==";
   // W_1b: gate weights int8 [4*4 rows (input, forget, cell, output)][14 = 10 from layer 0 + 4 h], row = gate*4 + unit (layer 1, backward)
   var W_1b_B64 = "mja+bE4J7rwbUMx//eTvjOcTTkjNf8V4zR+Pu6UCt94GDat37OBB4X+vZ7iEm7a4LBCBoos4xY52qCugceOBs5SSxfnzF2aDI+Jfxznn0xu7gdrbmXnkp4EWXfyZWO0Llzi6GKxk8aqoyQwFZfeBm4GVt3lvJDAoTCZbqW80Q4FcNwZsm3IdTm1m3srN3z8CDR6B6xvT61zWHkV4oHwpLE26Le5Vf/aHyYqZf2WnfjeW+cBLztgxeMpqkmUbRVB/HhQg5fEif2WVkicgPV7gTV8PNLqLf/rVJe7DD41YFP8=";
-  // B_1b: gate biases int32 [16] in accumulator units (layer 1, backward)
-  var B_1b_B64 = "8AsAAGvV///6KAAAtTcAALImAAA5KAAAhioAANjj//+b4v//sgsAAO8QAAATEwAAg/P//8/q//946P//oNv//w==";
-  // M_1b: gate multipliers int32 [16]: gateInQ12 = (acc * M_1b[r] + 2^14) >> 15 (layer 1, backward)
+  // BM_1b: gate rounding offsets int32 [16]: B[r]*M_1b[r] + 2^14, B the bias in accumulator units (layer 1, backward)
+  var BM_1b_B64 = "YD05AhR/T/jY5WsHOg+GB3xMzwVIFXgH7B0dB8BMBfuVE8X6Rsg1AjYK/QI1/YsDMAio/dmP8/zgcJP7AEAu+Q==";
+  // M_1b: gate multipliers int32 [16]: gateInQ12 = (acc * M_1b[r] + BM_1b[r]) >> 15 = ((acc + B[r]) * M_1b[r] + 2^14) >> 15 (layer 1, backward)
   var M_1b_B64 = "qi8AADwuAABcLgAAkiIAAG4mAACILwAA0ioAAEgtAACPLQAAWzAAACotAACXLwAAEDAAANckAAAkMAAAADAAAA==";
   // D: head weights int8 [2][4]; one accumulator unit = 0.00018062687471626313
   var D_B64 = "IH9PG3RUlTg=";
@@ -95,21 +95,21 @@ var lstmModel = (function () {
     return out.buffer;
   }
   var W_0f = new Int8Array(buf(W_0f_B64));
-  var B_0f = new Int32Array(buf(B_0f_B64));
+  var BM_0f = new Int32Array(buf(BM_0f_B64));
   var M_0f = new Int32Array(buf(M_0f_B64));
   var W_0b = new Int8Array(buf(W_0b_B64));
-  var B_0b = new Int32Array(buf(B_0b_B64));
+  var BM_0b = new Int32Array(buf(BM_0b_B64));
   var M_0b = new Int32Array(buf(M_0b_B64));
   var W_1f = new Int8Array(buf(W_1f_B64));
-  var B_1f = new Int32Array(buf(B_1f_B64));
+  var BM_1f = new Int32Array(buf(BM_1f_B64));
   var M_1f = new Int32Array(buf(M_1f_B64));
   var W_1b = new Int8Array(buf(W_1b_B64));
-  var B_1b = new Int32Array(buf(B_1b_B64));
+  var BM_1b = new Int32Array(buf(BM_1b_B64));
   var M_1b = new Int32Array(buf(M_1b_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_0f_B64 = B_0f_B64 = M_0f_B64 = W_0b_B64 = B_0b_B64 = M_0b_B64 = W_1f_B64 = B_1f_B64 = M_1f_B64 = W_1b_B64 = B_1b_B64 = M_1b_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  W_0f_B64 = BM_0f_B64 = M_0f_B64 = W_0b_B64 = BM_0b_B64 = M_0b_B64 = W_1f_B64 = BM_1f_B64 = M_1f_B64 = W_1b_B64 = BM_1b_B64 = M_1b_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   // the last 6 inputs: a ring of int8 rows, XP the oldest, XN how many (fewer than 6 right after reset())
@@ -151,6 +151,8 @@ var lstmModel = (function () {
   var OG = new Float64Array(buf("4iG2PIbmQj+WZEjQdsoqPw=="));
   // OO: output offsets mean = [1.6786201624199748, 2.5282877683639526]
   var OO = new Float64Array(buf("AADA0KDb+j8AAADw7jkEQA=="));
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN_1f = new Int8Array(4), HN_1b = new Int8Array(4);
 
   function reset() {
     var i;
@@ -163,7 +165,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h, ts, sl;
+    var z, r, m, bm, k, tt, g, v, ig, fg, cg, og, zg, rg, c, cc, t, h, hn, u, i, w, acc, y, wq, hh, vr, ts, sl;
     // the input joins the ring: XS[(XP + XN - 1) % 6] = sat8(xq); when full, it replaces the oldest
     if (XN < 6) XN++; else XP = (XP + 1) % 6;
     sl = ((XP + XN - 1) % 6) * 3;
@@ -177,50 +179,42 @@ var lstmModel = (function () {
     for (ts = 0; ts < XN; ts++) {
       sl = ((XP + ts) % 6) * 3;
       for (i = 0; i < 3; i++) V_0f[i] = VR_0f[i] = XS[sl + i];
-      // gate update (rows 0..4): acc = Σ W_0f[r,i] V_0f[i] + B_0f[r];
-      //   gateInQ12 = sat16((acc * M_0f[r] + 2^14) >> 15);  G_0f[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 0; r < 5; r++) {
-        acc = B_0f[r]; w = r * 8;
-        for (i = 0; i < 8; i++) acc += W_0f[w + i] * V_0f[i];
-        z = (acc * M_0f[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_0f[r] = y;
-      }
-      // gate reset (rows 5..9): acc = Σ W_0f[r,i] V_0f[i] + B_0f[r];
-      //   gateInQ12 = sat16((acc * M_0f[r] + 2^14) >> 15);  G_0f[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 5; r < 10; r++) {
-        acc = B_0f[r]; w = r * 8;
-        for (i = 0; i < 8; i++) acc += W_0f[w + i] * V_0f[i];
-        z = (acc * M_0f[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_0f[r] = y;
-      }
-      // v' = [input, r ⊙ h]:  VR_0f[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+      tt = TT; v = V_0f; m = M_0f; bm = BM_0f; g = G_0f; hh = H_0f; wq = W_0f; vr = VR_0f;
+      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
       for (u = 0; u < 5; u++) {
-        h = (G_0f[5 + u] * H_0f[u] + 16384) >> 15;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        VR_0f[3 + u] = h;
-      }
-      // gate candidate (rows 10..14): acc = Σ W_0f[r,i] VR_0f[i] + B_0f[r];
-      //   gateInQ12 = sat16((acc * M_0f[r] + 2^14) >> 15);  G_0f[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 10; r < 15; r++) {
-        acc = B_0f[r]; w = r * 8;
-        for (i = 0; i < 8; i++) acc += W_0f[w + i] * VR_0f[i];
-        z = (acc * M_0f[r] + 16384) >> 15;
+        r = u;
+        // update gate, row r = 0 + u
+        acc = 0; w = r * 8;
+        for (i = 0; i < 8; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
         if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        r += 5;
+        // reset gate, row r = 5 + u
+        acc = 0; w = r * 8;
+        for (i = 0; i < 8; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
+        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        h = (rg * hh[u] + 16384) >> 15;
+        if (h > 127) h = 127; else if (h < -128) h = -128;
+        vr[3 + u] = h;
+      }
+      // unit by unit: the candidate row over v', then h
+      for (u = 0; u < 5; u++) {
+        r = 10 + u;
+        // candidate gate, row r = 10 + u
+        acc = 0; w = r * 8;
+        for (i = 0; i < 8; i++) acc += wq[w + i] * vr[i];
+        z = (acc * m[r] + bm[r]) >> 15;
         k = (z >> 4) + 1024;
         if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        y = TT[k];
-        G_0f[r] = y;
-      }
-      // h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-      for (u = 0; u < 5; u++) {
-        z = G_0f[0 + u];
-        h = (z * H_0f[u] + (((32768 - z) * G_0f[10 + u] + 128) >> 8) + 16384) >> 15;
+        g[r] = y = tt[k];
+        // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
+        zg = g[0 + u];
+        h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
         if (h > 127) h = 127; else if (h < -128) h = -128;
-        H_0f[u] = h;
+        hh[u] = h;
       }
       for (u = 0; u < 5; u++) SQ_0[ts * 10 + u] = H_0f[u];
     }
@@ -230,50 +224,42 @@ var lstmModel = (function () {
     for (ts = XN - 1; ts >= 0; ts--) {
       sl = ((XP + ts) % 6) * 3;
       for (i = 0; i < 3; i++) V_0b[i] = VR_0b[i] = XS[sl + i];
-      // gate update (rows 0..4): acc = Σ W_0b[r,i] V_0b[i] + B_0b[r];
-      //   gateInQ12 = sat16((acc * M_0b[r] + 2^14) >> 15);  G_0b[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 0; r < 5; r++) {
-        acc = B_0b[r]; w = r * 8;
-        for (i = 0; i < 8; i++) acc += W_0b[w + i] * V_0b[i];
-        z = (acc * M_0b[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_0b[r] = y;
-      }
-      // gate reset (rows 5..9): acc = Σ W_0b[r,i] V_0b[i] + B_0b[r];
-      //   gateInQ12 = sat16((acc * M_0b[r] + 2^14) >> 15);  G_0b[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 5; r < 10; r++) {
-        acc = B_0b[r]; w = r * 8;
-        for (i = 0; i < 8; i++) acc += W_0b[w + i] * V_0b[i];
-        z = (acc * M_0b[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_0b[r] = y;
-      }
-      // v' = [input, r ⊙ h]:  VR_0b[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+      tt = TT; v = V_0b; m = M_0b; bm = BM_0b; g = G_0b; hh = H_0b; wq = W_0b; vr = VR_0b;
+      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
       for (u = 0; u < 5; u++) {
-        h = (G_0b[5 + u] * H_0b[u] + 16384) >> 15;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        VR_0b[3 + u] = h;
-      }
-      // gate candidate (rows 10..14): acc = Σ W_0b[r,i] VR_0b[i] + B_0b[r];
-      //   gateInQ12 = sat16((acc * M_0b[r] + 2^14) >> 15);  G_0b[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 10; r < 15; r++) {
-        acc = B_0b[r]; w = r * 8;
-        for (i = 0; i < 8; i++) acc += W_0b[w + i] * VR_0b[i];
-        z = (acc * M_0b[r] + 16384) >> 15;
+        r = u;
+        // update gate, row r = 0 + u
+        acc = 0; w = r * 8;
+        for (i = 0; i < 8; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
         if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        r += 5;
+        // reset gate, row r = 5 + u
+        acc = 0; w = r * 8;
+        for (i = 0; i < 8; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
+        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        h = (rg * hh[u] + 16384) >> 15;
+        if (h > 127) h = 127; else if (h < -128) h = -128;
+        vr[3 + u] = h;
+      }
+      // unit by unit: the candidate row over v', then h
+      for (u = 0; u < 5; u++) {
+        r = 10 + u;
+        // candidate gate, row r = 10 + u
+        acc = 0; w = r * 8;
+        for (i = 0; i < 8; i++) acc += wq[w + i] * vr[i];
+        z = (acc * m[r] + bm[r]) >> 15;
         k = (z >> 4) + 1024;
         if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        y = TT[k];
-        G_0b[r] = y;
-      }
-      // h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-      for (u = 0; u < 5; u++) {
-        z = G_0b[0 + u];
-        h = (z * H_0b[u] + (((32768 - z) * G_0b[10 + u] + 128) >> 8) + 16384) >> 15;
+        g[r] = y = tt[k];
+        // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
+        zg = g[0 + u];
+        h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
         if (h > 127) h = 127; else if (h < -128) h = -128;
-        H_0b[u] = h;
+        hh[u] = h;
       }
       for (u = 0; u < 5; u++) SQ_0[ts * 10 + 5 + u] = H_0b[u];
     }
@@ -284,62 +270,53 @@ var lstmModel = (function () {
     for (ts = 0; ts < XN; ts++) {
       sl = ts * 10;
       for (i = 0; i < 10; i++) V_1f[i] = SQ_0[sl + i];
-      // gate input (rows 0..3): acc = Σ W_1f[r,i] V_1f[i] + B_1f[r];
-      //   gateInQ12 = sat16((acc * M_1f[r] + 2^14) >> 15);  G_1f[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 0; r < 4; r++) {
-        acc = B_1f[r]; w = r * 14;
-        for (i = 0; i < 14; i++) acc += W_1f[w + i] * V_1f[i];
-        z = (acc * M_1f[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_1f[r] = y;
-      }
-      // gate forget (rows 4..7): acc = Σ W_1f[r,i] V_1f[i] + B_1f[r];
-      //   gateInQ12 = sat16((acc * M_1f[r] + 2^14) >> 15);  G_1f[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 4; r < 8; r++) {
-        acc = B_1f[r]; w = r * 14;
-        for (i = 0; i < 14; i++) acc += W_1f[w + i] * V_1f[i];
-        z = (acc * M_1f[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_1f[r] = y;
-      }
-      // gate cell (rows 8..11): acc = Σ W_1f[r,i] V_1f[i] + B_1f[r];
-      //   gateInQ12 = sat16((acc * M_1f[r] + 2^14) >> 15);  G_1f[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 8; r < 12; r++) {
-        acc = B_1f[r]; w = r * 14;
-        for (i = 0; i < 14; i++) acc += W_1f[w + i] * V_1f[i];
-        z = (acc * M_1f[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        k = (z >> 4) + 1024;
-        if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        y = TT[k];
-        G_1f[r] = y;
-      }
-      // gate output (rows 12..15): acc = Σ W_1f[r,i] V_1f[i] + B_1f[r];
-      //   gateInQ12 = sat16((acc * M_1f[r] + 2^14) >> 15);  G_1f[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 12; r < 16; r++) {
-        acc = B_1f[r]; w = r * 14;
-        for (i = 0; i < 14; i++) acc += W_1f[w + i] * V_1f[i];
-        z = (acc * M_1f[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_1f[r] = y;
-      }
-      // c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
-      // h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)
+      tt = TT; v = V_1f; m = M_1f; bm = BM_1f; g = G_1f; hh = H_1f; wq = W_1f; cc = C_1f; hn = HN_1f;
+      // LSTM, unit by unit: gate rows, then
+      //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
+      //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
       for (u = 0; u < 4; u++) {
-        c = ((G_1f[4 + u] * C_1f[u] + 16384) >> 15) + ((G_1f[0 + u] * G_1f[8 + u] + 65536) >> 17);
-        if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-        C_1f[u] = c;
-        z = (c + 1) >> 1; // tanh argument, Q3.12
+        r = u;
+        // input gate, row r = 0 + u
+        acc = 0; w = r * 14;
+        for (i = 0; i < 14; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
+        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = ig = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        r += 4;
+        // forget gate, row r = 4 + u
+        acc = 0; w = r * 14;
+        for (i = 0; i < 14; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
+        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        r += 4;
+        // cell gate, row r = 8 + u
+        acc = 0; w = r * 14;
+        for (i = 0; i < 14; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
         k = (z >> 4) + 1024;
         if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        t = TT[k];
-        h = (G_1f[12 + u] * t + 4194304) >> 23;
+        g[r] = cg = tt[k];
+        r += 4;
+        // output gate, row r = 12 + u
+        acc = 0; w = r * 14;
+        for (i = 0; i < 14; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
+        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        // cell
+        c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17);
+        if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
+        cc[u] = c;
+        // hidden
+        k = ((c + 1) >> 5) + 1024; // tanh index of c as a Q3.12 argument
+        if (k > 2047) k = 2047; else if (k < 0) k = 0;
+        t = tt[k];
+        h = (og * t + 4194304) >> 23;
         if (h > 127) h = 127; else if (h < -128) h = -128;
-        H_1f[u] = h;
+        hn[u] = h;
       }
+      hh.set(hn);
     }
     for (u = 0; u < 4; u++) HS[10 + u] = H_1f[u];
     // ==== layer 1 backward: steps XN-1 .. 0, from a zero state
@@ -348,62 +325,53 @@ var lstmModel = (function () {
     for (ts = XN - 1; ts >= 0; ts--) {
       sl = ts * 10;
       for (i = 0; i < 10; i++) V_1b[i] = SQ_0[sl + i];
-      // gate input (rows 0..3): acc = Σ W_1b[r,i] V_1b[i] + B_1b[r];
-      //   gateInQ12 = sat16((acc * M_1b[r] + 2^14) >> 15);  G_1b[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 0; r < 4; r++) {
-        acc = B_1b[r]; w = r * 14;
-        for (i = 0; i < 14; i++) acc += W_1b[w + i] * V_1b[i];
-        z = (acc * M_1b[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_1b[r] = y;
-      }
-      // gate forget (rows 4..7): acc = Σ W_1b[r,i] V_1b[i] + B_1b[r];
-      //   gateInQ12 = sat16((acc * M_1b[r] + 2^14) >> 15);  G_1b[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 4; r < 8; r++) {
-        acc = B_1b[r]; w = r * 14;
-        for (i = 0; i < 14; i++) acc += W_1b[w + i] * V_1b[i];
-        z = (acc * M_1b[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_1b[r] = y;
-      }
-      // gate cell (rows 8..11): acc = Σ W_1b[r,i] V_1b[i] + B_1b[r];
-      //   gateInQ12 = sat16((acc * M_1b[r] + 2^14) >> 15);  G_1b[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 8; r < 12; r++) {
-        acc = B_1b[r]; w = r * 14;
-        for (i = 0; i < 14; i++) acc += W_1b[w + i] * V_1b[i];
-        z = (acc * M_1b[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        k = (z >> 4) + 1024;
-        if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        y = TT[k];
-        G_1b[r] = y;
-      }
-      // gate output (rows 12..15): acc = Σ W_1b[r,i] V_1b[i] + B_1b[r];
-      //   gateInQ12 = sat16((acc * M_1b[r] + 2^14) >> 15);  G_1b[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-      for (r = 12; r < 16; r++) {
-        acc = B_1b[r]; w = r * 14;
-        for (i = 0; i < 14; i++) acc += W_1b[w + i] * V_1b[i];
-        z = (acc * M_1b[r] + 16384) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-        G_1b[r] = y;
-      }
-      // c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
-      // h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)
+      tt = TT; v = V_1b; m = M_1b; bm = BM_1b; g = G_1b; hh = H_1b; wq = W_1b; cc = C_1b; hn = HN_1b;
+      // LSTM, unit by unit: gate rows, then
+      //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
+      //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
       for (u = 0; u < 4; u++) {
-        c = ((G_1b[4 + u] * C_1b[u] + 16384) >> 15) + ((G_1b[0 + u] * G_1b[8 + u] + 65536) >> 17);
-        if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-        C_1b[u] = c;
-        z = (c + 1) >> 1; // tanh argument, Q3.12
+        r = u;
+        // input gate, row r = 0 + u
+        acc = 0; w = r * 14;
+        for (i = 0; i < 14; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
+        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = ig = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        r += 4;
+        // forget gate, row r = 4 + u
+        acc = 0; w = r * 14;
+        for (i = 0; i < 14; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
+        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        r += 4;
+        // cell gate, row r = 8 + u
+        acc = 0; w = r * 14;
+        for (i = 0; i < 14; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
         k = (z >> 4) + 1024;
         if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        t = TT[k];
-        h = (G_1b[12 + u] * t + 4194304) >> 23;
+        g[r] = cg = tt[k];
+        r += 4;
+        // output gate, row r = 12 + u
+        acc = 0; w = r * 14;
+        for (i = 0; i < 14; i++) acc += wq[w + i] * v[i];
+        z = (acc * m[r] + bm[r]) >> 15;
+        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+        g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        // cell
+        c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17);
+        if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
+        cc[u] = c;
+        // hidden
+        k = ((c + 1) >> 5) + 1024; // tanh index of c as a Q3.12 argument
+        if (k > 2047) k = 2047; else if (k < 0) k = 0;
+        t = tt[k];
+        h = (og * t + 4194304) >> 23;
         if (h > 127) h = 127; else if (h < -128) h = -128;
-        H_1b[u] = h;
+        hn[u] = h;
       }
+      hh.set(hn);
     }
     for (u = 0; u < 4; u++) HS[14 + u] = H_1b[u];
     // the head reads sat8((h_f + h_b + 1) >> 1): forward h after the last step, backward h after the first

@@ -22,9 +22,9 @@ var lstmModel = (function () {
   // ---- data: little-endian base64, decoded once at load
   // W: gate weights int8 [3*6 rows (forget, cell, output)][9 = 3 x + 6 h], row = gate*6 + unit
   var W_B64 = "gT2s3DXI2ODcDoFZ1ubh6goEgX3IGTvHOB06qH82BvT7FPgJyoGsysLOSkIbwoHYKtYa4eAPDsZ/4kDnvBvQ+o2B48/QJO/oP4EgKfb67vIBgYfo2vs1MbUhdUOBMTGvcXK1M4EECuwn2EPAXbt/9BTL6PvjkBh/DS7g/hTqIH3XgaMudCDWfwhtCyg3wPoRSYGy7RbnBRYmJLSB6h7O6CXc";
-  // B: gate biases int32 [18] in accumulator units
-  var B_B64 = "GQEAAKwDAADq6P//Gg4AABkYAAAE+///cO7//1AGAAAVBAAASeT//5EYAAD+AQAAeREAACMSAAC63f//F/f//+wBAAB0BAAA";
-  // M: gate multipliers int32 [18]: gateInQ12 = (acc * M[r] + 2^14) >> 15
+  // BM: gate rounding offsets int32 [18]: B[r]*M[r] + 2^14, B the bias in accumulator units
+  var BM_B64 = "XLN4ACjP9gEqQRn4lObRBzBvaAcE0Wb9wMru+SCZygKR5jkCmLFH+p5e9wQUhKcAaKxkBllZZAeg+5D5ZPr2/FwZ2QAsyO8B";
+  // M: gate multipliers int32 [18]: gateInQ12 = (acc * M[r] + BM[r]) >> 15 = ((acc + B[r]) * M[r] + 2^14) >> 15
   var M_B64 = "vG0AAN6IAAChVwAA8o0AALBOAACBhQAAdFgAACpxAACNiwAA2DQAAL4zAAD2UwAAqF0AAFNoAAAQMAAAPFcAANVwAABHbwAA";
   // D: head weights int8 [1][6]; one accumulator unit = 0.00007507312808215148
   var D_B64 = "nH+O+14k";
@@ -57,12 +57,12 @@ var lstmModel = (function () {
     return out.buffer;
   }
   var W = new Int8Array(buf(W_B64));
-  var B = new Int32Array(buf(B_B64));
+  var BM = new Int32Array(buf(BM_B64));
   var M = new Int32Array(buf(M_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  W_B64 = BM_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(9); // v = [x int8 (3), h Q0.7 (6)]
@@ -81,6 +81,8 @@ var lstmModel = (function () {
   var OG = new Float64Array(buf("pT83x1mOJj8="));
   // OO: output offsets mean = [6.7382772522978485]
   var OO = new Float64Array(buf("AAC48/7zGkA="));
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN = new Int8Array(6);
 
   function reset() {
     var i;
@@ -92,60 +94,53 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h;
+    var z, r, m, bm, k, tt, g, v, fg, cg, og, c, cc, t, h, hn, u, i, w, acc, wq, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    // gate forget (rows 0..5): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 6; r++) {
-      acc = B[r]; w = r * 9;
-      for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate cell (rows 6..11): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 6; r < 12; r++) {
-      acc = B[r]; w = r * 9;
-      for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G[r] = y;
-    }
-    // gate output (rows 12..17): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 12; r < 18; r++) {
-      acc = B[r]; w = r * 9;
-      for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^15) >> 16))   (-> Q1.14)
-    // CIFG: the input gate is i = 2^15 - f
-    // h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)
+    tt = TT; v = V; m = M; bm = BM; g = G; hh = H; wq = W; cc = C; hn = HN;
+    // CIFG, unit by unit: gate rows, then
+    //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^15) >> 16))   (-> Q1.14), i = 2^15 - f
+    //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
     for (u = 0; u < 6; u++) {
-      c = ((G[0 + u] * C[u] + 16384) >> 15) + (((32768 - G[0 + u]) * G[6 + u] + 32768) >> 16);
-      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-      C[u] = c;
-      z = (c + 2) >> 2; // tanh argument, Q3.12
+      r = u;
+      // forget gate, row r = 0 + u
+      acc = 0; w = r * 9;
+      for (i = 0; i < 9; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // cell gate, row r = 6 + u
+      acc = 0; w = r * 9;
+      for (i = 0; i < 9; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      t = TT[k];
-      h = (G[12 + u] * t + 4194304) >> 23;
+      g[r] = cg = tt[k];
+      r += 6;
+      // output gate, row r = 12 + u
+      acc = 0; w = r * 9;
+      for (i = 0; i < 9; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      // cell
+      c = ((fg * cc[u] + 16384) >> 15) + (((32768 - fg) * cg + 32768) >> 16);
+      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
+      cc[u] = c;
+      // hidden
+      k = ((c + 2) >> 6) + 1024; // tanh index of c as a Q3.12 argument
+      if (k > 2047) k = 2047; else if (k < 0) k = 0;
+      t = tt[k];
+      h = (og * t + 4194304) >> 23;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 1; k++) {
       acc = DB[k]; w = k * 6;

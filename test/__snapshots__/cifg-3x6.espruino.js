@@ -23,9 +23,9 @@ var lstmModel = (function (previousPretokenise) {
   // ---- data: little-endian base64, decoded once at load
   // W: gate weights int8 [3*6 rows (forget, cell, output)][9 = 3 x + 6 h], row = gate*6 + unit
   var W_B64 = "gT2s3DXI2ODcDoFZ1ubh6goEgX3IGTvHOB06qH82BvT7FPgJyoGsysLOSkIbwoHYKtYa4eAPDsZ/4kDnvBvQ+o2B48/QJO/oP4EgKfb67vIBgYfo2vs1MbUhdUOBMTGvcXK1M4EECuwn2EPAXbt/9BTL6PvjkBh/DS7g/hTqIH3XgaMudCDWfwhtCyg3wPoRSYGy7RbnBRYmJLSB6h7O6CXc";
-  // B: gate biases int32 [18] in accumulator units
-  var B_B64 = "GQEAAKwDAADq6P//Gg4AABkYAAAE+///cO7//1AGAAAVBAAASeT//5EYAAD+AQAAeREAACMSAAC63f//F/f//+wBAAB0BAAA";
-  // M: gate multipliers int32 [18]: gateInQ12 = (acc * M[r] + 2^14) >> 15
+  // BM: gate rounding offsets int32 [18]: B[r]*M[r] + 2^14, B the bias in accumulator units
+  var BM_B64 = "XLN4ACjP9gEqQRn4lObRBzBvaAcE0Wb9wMru+SCZygKR5jkCmLFH+p5e9wQUhKcAaKxkBllZZAeg+5D5ZPr2/FwZ2QAsyO8B";
+  // M: gate multipliers int32 [18]: gateInQ12 = (acc * M[r] + BM[r]) >> 15 = ((acc + B[r]) * M[r] + 2^14) >> 15
   var M_B64 = "vG0AAN6IAAChVwAA8o0AALBOAACBhQAAdFgAACpxAACNiwAA2DQAAL4zAAD2UwAAqF0AAFNoAAAQMAAAPFcAANVwAABHbwAA";
   // D: head weights int8 [1][6]; one accumulator unit = 0.00007507312808215148
   var D_B64 = "nH+O+14k";
@@ -38,6 +38,8 @@ var lstmModel = (function (previousPretokenise) {
     throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");
   }
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
+  // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere
+  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
   // base64 text (one string, or chunks of at most 60000 characters) -> ArrayBuffer
   function buf(s) {
     var parts = typeof s === "string" ? [s] : s;
@@ -60,12 +62,12 @@ var lstmModel = (function (previousPretokenise) {
     return out.buffer;
   }
   var W = new Int8Array(buf(W_B64));
-  var B = new Int32Array(buf(B_B64));
+  var BM = new Int32Array(buf(BM_B64));
   var M = new Int32Array(buf(M_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  W_B64 = BM_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(9); // v = [x int8 (3), h Q0.7 (6)]
@@ -84,12 +86,12 @@ var lstmModel = (function (previousPretokenise) {
   var OG = new Float64Array(buf("pT83x1mOJj8="));
   // OO: output offsets mean = [6.7382772522978485]
   var OO = new Float64Array(buf("AAC48/7zGkA="));
-  // cached row views for E.convolve: one per gate row, one per head row
-  var RW = [], RD = [], r;
-  if (native) {
-    for (r = 0; r < 18; r++) RW.push(new Int8Array(W.buffer, r * 9, 9));
-    for (r = 0; r < 1; r++) RD.push(new Int8Array(D.buffer, r * 6, 6));
-  }
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN = new Int8Array(6);
+  // cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row
+  var RU = [], RD = [], r;
+  for (r = 0; r < 6; r++) RU.push([new Int8Array(W.buffer, r * 9, 9), new Int8Array(W.buffer, (6 + r) * 9, 9), new Int8Array(W.buffer, (12 + r) * 9, 9)]);
+  for (r = 0; r < 1; r++) RD.push(new Int8Array(D.buffer, r * 6, 6));
 
   function reset() {
     var i;
@@ -101,77 +103,51 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h;
+    var z, r, m, bm, k, tt, g, cv, v, q, fg, cg, og, c, cc, t, h, hn, u, ru, i, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    // gate forget (rows 0..5): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 6; r++) {
-      if (native) acc = E.convolve(RW[r], V, 0) + B[r];
-      else {
-        acc = B[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      }
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate cell (rows 6..11): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 6; r < 12; r++) {
-      if (native) acc = E.convolve(RW[r], V, 0) + B[r];
-      else {
-        acc = B[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      }
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G[r] = y;
-    }
-    // gate output (rows 12..17): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 12; r < 18; r++) {
-      if (native) acc = E.convolve(RW[r], V, 0) + B[r];
-      else {
-        acc = B[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      }
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^15) >> 16))   (-> Q1.14)
-    // CIFG: the input gate is i = 2^15 - f
-    // h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)
+    cv = conv; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; cc = C; hn = HN;
+    // CIFG, unit by unit: gate rows, then
+    //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^15) >> 16))   (-> Q1.14), i = 2^15 - f
+    //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
     for (u = 0; u < 6; u++) {
-      c = ((G[0 + u] * C[u] + 16384) >> 15) + (((32768 - G[0 + u]) * G[6 + u] + 32768) >> 16);
-      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-      C[u] = c;
-      z = (c + 2) >> 2; // tanh argument, Q3.12
+      q = ru[u];
+      r = u;
+      // forget gate, row r = 0 + u
+      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // cell gate, row r = 6 + u
+      z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      t = TT[k];
-      h = (G[12 + u] * t + 4194304) >> 23;
+      g[r] = cg = tt[k];
+      r += 6;
+      // output gate, row r = 12 + u
+      z = (cv(q[2], v, 0) * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      // cell
+      c = ((fg * cc[u] + 16384) >> 15) + (((32768 - fg) * cg + 32768) >> 16);
+      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
+      cc[u] = c;
+      // hidden
+      k = ((c + 2) >> 6) + 1024; // tanh index of c as a Q3.12 argument
+      if (k > 2047) k = 2047; else if (k < 0) k = 0;
+      t = tt[k];
+      h = (og * t + 4194304) >> 23;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 1; k++) {
-      if (native) Y[k] = E.convolve(RD[k], H, 0) + DB[k];
-      else {
-        acc = DB[k]; w = k * 6;
-        for (i = 0; i < 6; i++) acc += D[w + i] * H[i];
-        Y[k] = acc;
-      }
+      Y[k] = conv(RD[k], H, 0) + DB[k];
     }
     return Y;
   }

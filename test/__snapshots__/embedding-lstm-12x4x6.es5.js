@@ -24,9 +24,9 @@ var lstmModel = (function () {
   var EMB_B64 = "AAAAABgYz9Jh9lDv9be1jDWBwbgww7UeOc23f9Aoo29/4n/khuSXr2gbAekqjYFh";
   // W: gate weights int8 [4*6 rows (input, forget, cell, output)][10 = 4 x + 6 h], row = gate*6 + unit
   var W_B64 = "yhde70b4gaqnbXnxinqEErZSgQgiUgzW7VCc+eKBn5ghY2wiqsMCgaMPAVwEJT2BvjS+MBWh32u5GH93TtDX38XzXX+rIviyg38GF3LZk+up21wv4AnMCZuBUOuBqqL7sqq3rRxigdN/FyWDDt5jDYJ/zCoAv/oV5gQtNXVZpH+sI6d/v4RgKxEwu3Mig4Gvhx3/2aQrC03XgVOohWnyD+juuychZmZ/WTlGf+FeJIZ15eQDuaKM8oE2UHrPXNM3lP81HJ/TX4FtgYyQoc95ZJupRX3vOQ6B/JEr6IEtIN0oSWmdAgk1S0xAkpDVgeXt";
-  // B: gate biases int32 [24] in accumulator units
-  var B_B64 = "jfz//6Hs//+d8P//AOP//zYcAACmCgAAZ9r//4bm///H3////9///+Lr//99GQAAEeD//xjr///V1f//Ng8AAP/5//8FDgAAcOP//1/g///28f//ddz//6/X///pzv//";
-  // M: gate multipliers int32 [24]: gateInQ12 = (acc * M[r] + 2^14) >> 15
+  // BM: gate rounding offsets int32 [24]: B[r]*M[r] + 2^14, B the bias in accumulator units
+  var BM_B64 = "xkKG/yT/7Pw2Tyr9AE8H+9A6JgVSi+UBXjcb+Xy7lPvj7vT5+lAf+vxLPfxd51EEDoBd+lDsx/yCcVL6tv+oAkbHU/+S8YMC8Kyg+kiWOvoqF8X9ORYk+jBe1forDyb4";
+  // M: gate multipliers int32 [24]: gateInQ12 = (acc * M[r] + BM[r]) >> 15 = ((acc + B[r]) * M[r] + 2^14) >> 15
   var M_B64 = "XiMAAKQoAAAuLwAA5SsAALguAACTLQAA8i4AAGosAAAFMAAABi8AAN4vAABhKwAALi0AAG4nAAB6IgAAwSwAALocAADqLQAAKTAAALguAACvKAAANSoAANAgAADzKAAA";
   // D: head weights int8 [1][6]; one accumulator unit = 0.00008230649052173134
   var D_B64 = "gVTCxiGv";
@@ -60,12 +60,12 @@ var lstmModel = (function () {
   }
   var EMB = new Int8Array(buf(EMB_B64));
   var W = new Int8Array(buf(W_B64));
-  var B = new Int32Array(buf(B_B64));
+  var BM = new Int32Array(buf(BM_B64));
   var M = new Int32Array(buf(M_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  EMB_B64 = W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  EMB_B64 = W_B64 = BM_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(10); // v = [x int8 (4), h Q0.7 (6)]
@@ -80,6 +80,8 @@ var lstmModel = (function () {
   var OG = new Float64Array(buf("2LAwbmBJMj8="));
   // OO: output offsets mean = [9.19522131094709]
   var OO = new Float64Array(buf("AAA0DPRjIkA="));
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN = new Int8Array(6);
 
   function reset() {
     var i;
@@ -91,69 +93,60 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 4); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h;
+    var z, r, m, bm, k, tt, g, v, ig, fg, cg, og, c, cc, t, h, hn, u, i, w, acc, wq, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 4; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    // gate input (rows 0..5): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 6; r++) {
-      acc = B[r]; w = r * 10;
-      for (i = 0; i < 10; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate forget (rows 6..11): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 6; r < 12; r++) {
-      acc = B[r]; w = r * 10;
-      for (i = 0; i < 10; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate cell (rows 12..17): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 12; r < 18; r++) {
-      acc = B[r]; w = r * 10;
-      for (i = 0; i < 10; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G[r] = y;
-    }
-    // gate output (rows 18..23): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 18; r < 24; r++) {
-      acc = B[r]; w = r * 10;
-      for (i = 0; i < 10; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
-    // h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)
+    tt = TT; v = V; m = M; bm = BM; g = G; hh = H; wq = W; cc = C; hn = HN;
+    // LSTM, unit by unit: gate rows, then
+    //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
+    //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
     for (u = 0; u < 6; u++) {
-      c = ((G[6 + u] * C[u] + 16384) >> 15) + ((G[0 + u] * G[12 + u] + 65536) >> 17);
-      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-      C[u] = c;
-      z = (c + 1) >> 1; // tanh argument, Q3.12
+      r = u;
+      // input gate, row r = 0 + u
+      acc = 0; w = r * 10;
+      for (i = 0; i < 10; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = ig = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // forget gate, row r = 6 + u
+      acc = 0; w = r * 10;
+      for (i = 0; i < 10; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // cell gate, row r = 12 + u
+      acc = 0; w = r * 10;
+      for (i = 0; i < 10; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      t = TT[k];
-      h = (G[18 + u] * t + 4194304) >> 23;
+      g[r] = cg = tt[k];
+      r += 6;
+      // output gate, row r = 18 + u
+      acc = 0; w = r * 10;
+      for (i = 0; i < 10; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      // cell
+      c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17);
+      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
+      cc[u] = c;
+      // hidden
+      k = ((c + 1) >> 5) + 1024; // tanh index of c as a Q3.12 argument
+      if (k > 2047) k = 2047; else if (k < 0) k = 0;
+      t = tt[k];
+      h = (og * t + 4194304) >> 23;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 1; k++) {
       acc = DB[k]; w = k * 6;

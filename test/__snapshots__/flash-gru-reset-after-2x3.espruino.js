@@ -21,9 +21,9 @@
 var m = (function (previousPretokenise) {
   // ---- data
   // W: gate weights int8 [3*3 rows (update, reset, candidate)][5 = 2 x + 3 h], row = gate*3 + unit
-  // B: gate biases int32 [9] in accumulator units
-  // M: gate multipliers int32 [9]: gateInQ12 = (acc * M[r] + 2^15) >> 16
-  // RB: recurrent bias of the candidate rows, int32 [3] in accumulator units (scaled by r with U_h h)
+  // BM: gate rounding offsets int32 [9]: B[r]*M[r] + 2^15, B the bias in accumulator units
+  // M: gate multipliers int32 [9]: gateInQ12 = (acc * M[r] + BM[r]) >> 16 = ((acc + B[r]) * M[r] + 2^15) >> 16
+  // RBM: recurrent rounding offsets of the candidate rows, int32 [3]: RB[u]*M[r] + 2^15, RB the recurrent bias (scaled by r with U_h h)
   // D: head weights int8 [1][3]; one accumulator unit = 0.000045198932524741166
   // DB: head biases int32 [1]
   // TT: tanh((j - 1024 + 1/2) / 256) in Q0.15, j = 0..2047 (sigmoid(x) = (TT[(x >> 5) + 1024] + 32768) >> 1)
@@ -31,18 +31,19 @@ var m = (function (previousPretokenise) {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
     throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");
   }
-  // weights in the Storage file "m.bin" (5072 bytes, CRC-32 3030003152), written by m.weights.js; viewed in place, no RAM copy
+  var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length
+  // weights in the Storage file "m.bin" (5072 bytes, CRC-32 1093125353), written by m.weights.js; viewed in place, no RAM copy
   var S = require("Storage"), WF = S.read("m.bin"), r;
   if (WF === undefined) throw new Error("lstm-mcu model: Storage file \"m.bin\" is missing: upload m.weights.js first");
-  if (WF.length !== 5072 || (E.CRC32(WF) >>> 0) !== 3030003152) {
+  if (WF.length !== 5072 || (E.CRC32(WF) >>> 0) !== 1093125353) {
     throw new Error("lstm-mcu model: Storage file \"m.bin\" does not hold this model's weights: upload m.weights.js again");
   }
   var WB = E.toArrayBuffer(WF);
   var RW = []; // W in groups of 8 rows
   for (r = 0; r < 9; r += 8) RW.push(new Int8Array(WB, 0 + r * 5, Math.min(8, 9 - r) * 5));
-  var B = new Int32Array(WB, 48, 9);
+  var BM = new Int32Array(WB, 48, 9);
   var M = new Int32Array(WB, 88, 9);
-  var RB = new Int32Array(WB, 128, 3);
+  var RBM = new Int32Array(WB, 128, 3);
   var D = new Int8Array(WB, 144, 3);
   var DB = new Int32Array(WB, 152, 1);
   var TT = new Int16Array(WB, 160, 2048);
@@ -65,6 +66,8 @@ var m = (function (previousPretokenise) {
   // IO: input offsets -mean*gain = [-275.255128067362, -90.79422301158026]
   // OG: output gains accScale*std = [0.00010813844723694114]
   // OO: output offsets mean = [8.752879470121115]
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN = new Int8Array(3);
 
   function reset() {
     var i;
@@ -75,58 +78,50 @@ var m = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 2); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h, n;
+    var z, r, m, bm, k, tt, g, cv, v, zg, rg, h, hn, u, i, y, n, rbm, hh, xv, rw;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 2; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    // gate update (rows 0..2): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^15) >> 16);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 3; r++) {
-      acc = E.convolve(V, RW[r >> 3], (r & 7) * 5) + B[r];
-      z = (acc * M[r] + 32768) >> 16;
+    cv = conv; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; rw = RW; hn = HN; rbm = RBM; xv = XV;
+    // GRU, unit by unit: rows z (update) and r (reset)
+    for (u = 0; u < 3; u++) {
+      r = u;
+      // update gate, row r = 0 + u
+      z = (cv(v, rw[r >> 3], (r & 7) * 5) * m[r] + bm[r]) >> 16;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate reset (rows 3..5): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^15) >> 16);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 3; r < 6; r++) {
-      acc = E.convolve(V, RW[r >> 3], (r & 7) * 5) + B[r];
-      z = (acc * M[r] + 32768) >> 16;
+      g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 3;
+      // reset gate, row r = 3 + u
+      z = (cv(v, rw[r >> 3], (r & 7) * 5) * m[r] + bm[r]) >> 16;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
+      g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
     }
-    // gate candidate (rows 6..8), reset after the recurrent product:
-    //   accX = Σ W[r,i<2] V[i] + B[r];  accH = Σ W[r,2+j] h[j] + RB[u]
-    //   nX = (accX*M[r] + 2^15) >> 16;  nH = (accH*M[r] + 2^15) >> 16 saturated to [-65536, 65535]
-    //   G[r] = tanh(sat16(nX + ((r*nH + 2^14) >> 15)))
+    // unit by unit: the candidate row, reset after the recurrent product, then h:
+    //   accX = Σ wq[r,i<2] v[i];  accH = Σ wq[r,2+j] h[j]
+    //   nX = (accX*M[r] + bm[r]) >> 16;  nH = (accH*M[r] + rbm[u]) >> 16 saturated to [-65536, 65535]
+    //   G[r] = tanh(nX + ((r*nH + 2^14) >> 15))   (the sum is at most 2^16 + 2^31 / 2^S: the tanh index is clamped, §4)
     for (u = 0; u < 3; u++) {
       r = 6 + u;
-      { w = (r & 7) * 5; acc = E.convolve(XV, RW[r >> 3], w) + B[r]; n = E.convolve(H, RW[r >> 3], w + 2) + RB[u]; }
-      z = (acc * M[r] + 32768) >> 16;
-      n = (n * M[r] + 32768) >> 16;
+      z = (cv(xv, rw[r >> 3], (r & 7) * 5) * m[r] + bm[r]) >> 16;
+      n = (cv(hh, rw[r >> 3], (r & 7) * 5 + 2) * m[r] + rbm[u]) >> 16;
       if (n > 65535) n = 65535; else if (n < -65536) n = -65536;
-      z += (G[3 + u] * n + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      z += (g[3 + u] * n + 16384) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G[r] = y;
-    }
-    // h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-    for (u = 0; u < 3; u++) {
-      z = G[0 + u];
-      h = (z * H[u] + (((32768 - z) * G[6 + u] + 128) >> 8) + 16384) >> 15;
+      g[r] = y = tt[k];
+      // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
+      zg = g[0 + u];
+      h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 1; k++) {
-      Y[k] = E.convolve(H, D, k * 3) + DB[k];
+      Y[k] = conv(H, D, k * 3) + DB[k];
     }
     return Y;
   }

@@ -21,9 +21,9 @@ var lstmModel = (function () {
   // ---- data: little-endian base64, decoded once at load
   // W: gate weights int8 [3*6 rows (update, reset, candidate)][9 = 3 x + 6 h], row = gate*6 + unit
   var W_B64 = "I+F/vwgE8CQyP39q5tbVEgAbgdn9bLgvGb0ygRz5MyndHxrif75D394J1P4Yf4TxM98uCwC9f+daExnJMjH/gdHB5SbaIAPYxJRtKFPzVoFHHoFFF+Ln/gweBn/HOCroEijiBN2B1erT2PgN/xt/OMTgSv/UscWBFRv5tCtUcoG0AS8g9/7rgSei1MUsASnLyq9/zBcz9vrMfzfUFSDr1Bcr";
-  // B: gate biases int32 [18] in accumulator units
-  var B_B64 = "AOv//+D2///RCQAAHfv//2X4///YDgAACQ8AAN4LAADY3f//M/H//5vr//+M7///5RcAACYTAADqAQAAYvz//zL1//839v//";
-  // M: gate multipliers int32 [18]: gateInQ12 = (acc * M[r] + 2^14) >> 15
+  // BM: gate rounding offsets int32 [18]: B[r]*M[r] + 2^14, B the bias in accumulator units
+  var BM_B64 = "APSw+IAHmPtJQAgCKeTL/d2xq/wAL54EVJCfBOarYwUYFV76PcnX+OxhbfkcSlD5oJaqB3Td+wTSmd0AlESc/h6EgPxSO3v7";
+  // M: gate multipliers int32 [18]: gateInQ12 = (acc * M[r] + BM[r]) >> 15 = ((acc + B[r]) * M[r] + 2^14) >> 15
   var M_B64 = "HFkAAKR7AAD5NAAAfXMAABlwAACgTwAAtE4AAD10AAA5KgAAz3sAAIRSAAANaAAAIFIAAJ5CAAClcwAAamIAAOdSAAA+dgAA";
   // D: head weights int8 [1][6]; one accumulator unit = 0.00008963739250119277
   var D_B64 = "2c5/1Feo";
@@ -56,12 +56,12 @@ var lstmModel = (function () {
     return out.buffer;
   }
   var W = new Int8Array(buf(W_B64));
-  var B = new Int32Array(buf(B_B64));
+  var BM = new Int32Array(buf(BM_B64));
   var M = new Int32Array(buf(M_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  W_B64 = BM_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(9); // v = [x int8 (3), h Q0.7 (6)]
@@ -91,57 +91,49 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h;
+    var z, r, m, bm, k, tt, g, v, zg, rg, h, u, i, w, acc, y, wq, hh, vr;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = VR[i] = z;
     }
-    // gate update (rows 0..5): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 6; r++) {
-      acc = B[r]; w = r * 9;
-      for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate reset (rows 6..11): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 6; r < 12; r++) {
-      acc = B[r]; w = r * 9;
-      for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // v' = [input, r ⊙ h]:  VR[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+    tt = TT; v = V; m = M; bm = BM; g = G; hh = H; wq = W; vr = VR;
+    // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
     for (u = 0; u < 6; u++) {
-      h = (G[6 + u] * H[u] + 16384) >> 15;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      VR[3 + u] = h;
-    }
-    // gate candidate (rows 12..17): acc = Σ W[r,i] VR[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 12; r < 18; r++) {
-      acc = B[r]; w = r * 9;
-      for (i = 0; i < 9; i++) acc += W[w + i] * VR[i];
-      z = (acc * M[r] + 16384) >> 15;
+      r = u;
+      // update gate, row r = 0 + u
+      acc = 0; w = r * 9;
+      for (i = 0; i < 9; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // reset gate, row r = 6 + u
+      acc = 0; w = r * 9;
+      for (i = 0; i < 9; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      h = (rg * hh[u] + 16384) >> 15;
+      if (h > 127) h = 127; else if (h < -128) h = -128;
+      vr[3 + u] = h;
+    }
+    // unit by unit: the candidate row over v', then h
+    for (u = 0; u < 6; u++) {
+      r = 12 + u;
+      // candidate gate, row r = 12 + u
+      acc = 0; w = r * 9;
+      for (i = 0; i < 9; i++) acc += wq[w + i] * vr[i];
+      z = (acc * m[r] + bm[r]) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G[r] = y;
-    }
-    // h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-    for (u = 0; u < 6; u++) {
-      z = G[0 + u];
-      h = (z * H[u] + (((32768 - z) * G[12 + u] + 128) >> 8) + 16384) >> 15;
+      g[r] = y = tt[k];
+      // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
+      zg = g[0 + u];
+      h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H[u] = h;
+      hh[u] = h;
     }
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 1; k++) {

@@ -21,12 +21,12 @@ var lstmModel = (function () {
   // ---- data: little-endian base64, decoded once at load
   // W: gate weights int8 [3*6 rows (update, reset, candidate)][9 = 3 x + 6 h], row = gate*6 + unit
   var W_B64 = "f3YqtPm60RhNVIHI39fbOODTpbuBHEpIPdxEiMV/AtLyMRgxMFJKInc4fxYnIn84uXt2kDP347SBHsHVAfASgeA76s4J0fDdan8F29DC0wg3TB+B5+kP7NPmgdqOtx0M0koSmwWB6ega5UAXEY2B9SX38yDitCh/CfXoEC/SmKmBFRYvBfQwWPqBFQIaETEVWRZ/C/Mr8eAElW+BNfUayDDK";
-  // B: gate biases int32 [18] in accumulator units
-  var B_B64 = "qSoAAJcKAAAsAAAA5xEAAKHk//+bFwAAmAkAAI/3///V2///HRgAAFTt//9SDwAAOvn//zwDAADPDAAA1vD//zwOAADO6///";
-  // M: gate multipliers int32 [18]: gateInQ12 = (acc * M[r] + 2^14) >> 15
+  // BM: gate rounding offsets int32 [18]: B[r]*M[r] + 2^14, B the bias in accumulator units
+  var BM_B64 = "fHwEC/x4vQPE6gwAIKlnB5JpDPubYPcDyAcxAwwp1PwvogLzdD0nDMgtNvuwkh8FvFDQ/LRSVgHCLwkG6DZa+lA6BAdc0Wr4";
+  // M: gate multipliers int32 [18]: gateInQ12 = (acc * M[r] + BM[r]) >> 15 = ((acc + B[r]) * M[r] + 2^14) >> 15
   var M_B64 = "HEIAAGRaAACzSQAA4GkAAFIuAAABKwAAI1UAADRgAADzWwAABIEAAKpBAACYVQAAdngAAMNpAACeeAAAXF8AACx+AAAiYAAA";
-  // RB: recurrent bias of the candidate rows, int32 [6] in accumulator units (scaled by r with U_h h)
-  var RB_B64 = "Z/P//8vs///C8///B/7//zkFAACjDAAA";
+  // RBM: recurrent rounding offsets of the candidate rows, int32 [6]: RB[u]*M[r] + 2^14, RB the recurrent bias (scaled by r with U_h h)
+  var RBM_B64 = "erkS+qHhEPi8oTv6hCNE/8wzkwKmDb8E";
   // D: head weights int8 [1][6]; one accumulator unit = 0.00006818804361923473
   var D_B64 = "f6DdfJii";
   // DB: head biases int32 [1]
@@ -58,13 +58,13 @@ var lstmModel = (function () {
     return out.buffer;
   }
   var W = new Int8Array(buf(W_B64));
-  var B = new Int32Array(buf(B_B64));
+  var BM = new Int32Array(buf(BM_B64));
   var M = new Int32Array(buf(M_B64));
-  var RB = new Int32Array(buf(RB_B64));
+  var RBM = new Int32Array(buf(RBM_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_B64 = B_B64 = M_B64 = RB_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  W_B64 = BM_B64 = M_B64 = RBM_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(9); // v = [x int8 (3), h Q0.7 (6)]
@@ -83,6 +83,8 @@ var lstmModel = (function () {
   var OG = new Float64Array(buf("L+HpJKYgID8="));
   // OO: output offsets mean = [1.4129561698064208]
   var OO = new Float64Array(buf("AADA7Xeb9j8="));
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN = new Int8Array(6);
 
   function reset() {
     var i;
@@ -93,60 +95,55 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h, n;
+    var z, r, m, bm, k, tt, g, v, zg, rg, h, hn, u, i, w, acc, y, n, wq, rbm, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    // gate update (rows 0..5): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 6; r++) {
-      acc = B[r]; w = r * 9;
-      for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
+    tt = TT; v = V; m = M; bm = BM; g = G; hh = H; wq = W; hn = HN; rbm = RBM;
+    // GRU, unit by unit: rows z (update) and r (reset)
+    for (u = 0; u < 6; u++) {
+      r = u;
+      // update gate, row r = 0 + u
+      acc = 0; w = r * 9;
+      for (i = 0; i < 9; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate reset (rows 6..11): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 6; r < 12; r++) {
-      acc = B[r]; w = r * 9;
-      for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
+      g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // reset gate, row r = 6 + u
+      acc = 0; w = r * 9;
+      for (i = 0; i < 9; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
+      g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
     }
-    // gate candidate (rows 12..17), reset after the recurrent product:
-    //   accX = Σ W[r,i<3] V[i] + B[r];  accH = Σ W[r,3+j] h[j] + RB[u]
-    //   nX = (accX*M[r] + 2^14) >> 15;  nH = (accH*M[r] + 2^14) >> 15 saturated to [-65536, 65535]
-    //   G[r] = tanh(sat16(nX + ((r*nH + 2^14) >> 15)))
+    // unit by unit: the candidate row, reset after the recurrent product, then h:
+    //   accX = Σ wq[r,i<3] v[i];  accH = Σ wq[r,3+j] h[j]
+    //   nX = (accX*M[r] + bm[r]) >> 15;  nH = (accH*M[r] + rbm[u]) >> 15 saturated to [-65536, 65535]
+    //   G[r] = tanh(nX + ((r*nH + 2^14) >> 15))   (the sum is at most 2^16 + 2^31 / 2^S: the tanh index is clamped, §4)
     for (u = 0; u < 6; u++) {
       r = 12 + u;
-      acc = B[r]; w = r * 9;
-      for (i = 0; i < 3; i++) acc += W[w + i] * V[i];
-      n = RB[u];
-      for (i = 3; i < 9; i++) n += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      n = (n * M[r] + 16384) >> 15;
+      acc = 0; w = r * 9;
+      for (i = 0; i < 3; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
+      n = 0; w = r * 9 + 3;
+      for (i = 0; i < 6; i++) n += wq[w + i] * hh[i];
+      n = (n * m[r] + rbm[u]) >> 15;
       if (n > 65535) n = 65535; else if (n < -65536) n = -65536;
-      z += (G[6 + u] * n + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      z += (g[6 + u] * n + 16384) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G[r] = y;
-    }
-    // h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-    for (u = 0; u < 6; u++) {
-      z = G[0 + u];
-      h = (z * H[u] + (((32768 - z) * G[12 + u] + 128) >> 8) + 16384) >> 15;
+      g[r] = y = tt[k];
+      // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
+      zg = g[0 + u];
+      h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 1; k++) {
       acc = DB[k]; w = k * 6;

@@ -22,9 +22,9 @@ var lstmModel = (function () {
   // ---- data: little-endian base64, decoded once at load
   // W: gate weights int8 [4*8 rows (input, forget, cell, output)][11 = 3 x + 8 h], row = gate*8 + unit
   var W_B64 = "f5sGHdoLKygJCRL0SH8iVM4WMbs1LqSGgdgK/THUROUjbMF/9jbzJxIc/xhzfxvCwicSAx4uxsR/dhPYM+75JAYqgQTn5Qo09/sIH0MAgRvU4fc4+i0IB2CBsxrruiXxBgn6PIEvUvJO4Ny7Y6WBhNfu+AMs7dUxAO5vf0YtUh6sn0Bef0668PE75wG/5BqBPvPX7vom5uYP9xh/USUp3NwDEhH6gYEw8u4N8gUSJwzFf3HPAB7QDwb1FoHpZxsN39H5NisCsX/wDQX1D9zR7tNXgQ0uCwYbxPMu2AmByy7iNzTY7vbTk4Gs5vD/Iijs8d6BwkYQ4Tf7vjMF7X/4wf7mMh42BTEw+j5/wyEvvPPHF0FWf2fO4c/nADEoFNCBnhXe09rWLxTV53/1Kie+pUDRuqOJf0vr7QHr0wLq6YG5oefWFPnyKDMWEUV/7eoeCOEz/uUigZq/wUMeHBnhMQ==";
-  // B: gate biases int32 [32] in accumulator units
-  var B_B64 = "wQUAAEkXAADAEgAARfr//27n//8yBQAAqvH//wX////78P//B+///2oHAACGAQAAaf///2sDAACd8v//BgoAAD4GAADwDwAATfP//y7u//9s7v//Lfv//77y///a8v//bx8AAPoCAADKCwAAb/X//wYFAACZ7v//GgkAAKcNAAA=";
-  // M: gate multipliers int32 [32]: gateInQ12 = (acc * M[r] + 2^13) >> 14
+  // BM: gate rounding offsets int32 [32]: B[r]*M[r] + 2^13, B the bias in accumulator units
+  var BM_B64 = "XkkCAW+SRQPABRsDJcfC/oh5zPxsqQQBjknr/ceT1/8pBDv+l+kU/nq3wwHMLCcAerLn/whvvACQbt/8oodBAi5cgwFAg1kDXtvu/IaCePwwCkT88JW5/nbl6/1U99b9XWfsA9hkpgAMU7gCnb67/siIMQFbtEH8VN/gAcaZYwI=";
+  // M: gate multipliers int32 [32]: gateInQ12 = (acc * M[r] + BM[r]) >> 14 = ((acc + B[r]) * M[r] + 2^13) >> 14
   var M_B64 = "3iwAAPcjAABlKgAAYTcAAFwhAAAmMgAAKyUAAFspAAArHgAA8RwAAOk8AACiGQAAaikAABg3AADQOwAAmzkAAAk+AADMNQAA1j0AALUyAABkNgAAsEMAACUoAAASKgAA8x8AANw3AAAOOwAAsx4AAMw8AAATNwAA0jQAAMosAAA=";
   // D: head weights int8 [1][8]; one accumulator unit = 0.00007705001791161815
   var D_B64 = "2qZXApKBU+s=";
@@ -57,12 +57,12 @@ var lstmModel = (function () {
     return out.buffer;
   }
   var W = new Int8Array(buf(W_B64));
-  var B = new Int32Array(buf(B_B64));
+  var BM = new Int32Array(buf(BM_B64));
   var M = new Int32Array(buf(M_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  W_B64 = BM_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(11); // v = [x int8 (3), h Q0.7 (8)]
@@ -81,6 +81,8 @@ var lstmModel = (function () {
   var OG = new Float64Array(buf("bTTns0X6Jz8="));
   // OO: output offsets mean = [2.7322799433022738]
   var OO = new Float64Array(buf("AABAlrXbBUA="));
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN = new Int8Array(8);
 
   function reset() {
     var i;
@@ -92,69 +94,60 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h;
+    var z, r, m, bm, k, tt, g, v, ig, fg, cg, og, c, cc, t, h, hn, u, i, w, acc, wq, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    // gate input (rows 0..7): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^13) >> 14);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 8; r++) {
-      acc = B[r]; w = r * 11;
-      for (i = 0; i < 11; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 8192) >> 14;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate forget (rows 8..15): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^13) >> 14);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 8; r < 16; r++) {
-      acc = B[r]; w = r * 11;
-      for (i = 0; i < 11; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 8192) >> 14;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate cell (rows 16..23): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^13) >> 14);  G[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 16; r < 24; r++) {
-      acc = B[r]; w = r * 11;
-      for (i = 0; i < 11; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 8192) >> 14;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G[r] = y;
-    }
-    // gate output (rows 24..31): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^13) >> 14);  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 24; r < 32; r++) {
-      acc = B[r]; w = r * 11;
-      for (i = 0; i < 11; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 8192) >> 14;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
-    // h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)
+    tt = TT; v = V; m = M; bm = BM; g = G; hh = H; wq = W; cc = C; hn = HN;
+    // LSTM, unit by unit: gate rows, then
+    //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
+    //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
     for (u = 0; u < 8; u++) {
-      c = ((G[8 + u] * C[u] + 16384) >> 15) + ((G[0 + u] * G[16 + u] + 65536) >> 17);
-      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-      C[u] = c;
-      z = (c + 1) >> 1; // tanh argument, Q3.12
+      r = u;
+      // input gate, row r = 0 + u
+      acc = 0; w = r * 11;
+      for (i = 0; i < 11; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 14;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = ig = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 8;
+      // forget gate, row r = 8 + u
+      acc = 0; w = r * 11;
+      for (i = 0; i < 11; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 14;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 8;
+      // cell gate, row r = 16 + u
+      acc = 0; w = r * 11;
+      for (i = 0; i < 11; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 14;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      t = TT[k];
-      h = (G[24 + u] * t + 4194304) >> 23;
+      g[r] = cg = tt[k];
+      r += 8;
+      // output gate, row r = 24 + u
+      acc = 0; w = r * 11;
+      for (i = 0; i < 11; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 14;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      // cell
+      c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17);
+      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
+      cc[u] = c;
+      // hidden
+      k = ((c + 1) >> 5) + 1024; // tanh index of c as a Q3.12 argument
+      if (k > 2047) k = 2047; else if (k < 0) k = 0;
+      t = tt[k];
+      h = (og * t + 4194304) >> 23;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 1; k++) {
       acc = DB[k]; w = k * 8;

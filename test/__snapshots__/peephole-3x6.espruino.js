@@ -25,9 +25,9 @@ var lstmModel = (function (previousPretokenise) {
   // ---- data: little-endian base64, decoded once at load
   // W: gate weights int8 [4*6 rows (input, forget, cell, output)][9 = 3 x + 6 h], row = gate*6 + unit
   var W_B64 = "YDOBSdNE8vK9SX9TCNHxNRke+QJ2fxH86FM3uLyB3wzeAwgeKX+VAw///wMaf2n/1QQOJhnmkYHA2R6ysznBNht/0wjgKxvof1Gy08MRBeC/gUIXTQzzcromgeU1M80izubWgbGoltvTnKemzn9YCtwizsbUf08A/vHl/yXzVIGOXWQsB2F8z39P0vH6GTQ51YFpLOw5xDH+aVe4sC3lG4GJwwjBCwCxf/AngQcuAcriN/fi5n/a71Y4qzvMAXl/DPruBPrUfyBgd2Q47/lmgdPMV1ZH0utJ";
-  // B: gate biases int32 [24] in accumulator units
-  var B_B64 = "EfP//zoSAAAq5v//a/T//8wMAACdDwAASBQAAGMLAAD2DQAAlez//6cRAAAsCwAATf///0kPAAChEwAAyAAAAID3//9y4P//69X///QCAAC28f//1QMAAHAUAAAFEwAA";
-  // M: gate multipliers int32 [24]: gateInQ12 = (acc * M[r] + 2^14) >> 15
+  // BM: gate rounding offsets int32 [24]: B[r]*M[r] + 2^14, B the bias in accumulator units
+  var BM_B64 = "mv/b+2BQ+QYc9Gz7hkNj+oCpNAYTam4GUPcbBuGInwTyL/EEV5/2+313UwfsjD0CLpq3//amwwb1Gw4DkIdQAIBnoPy8rGr64EGA+DTw/AAIoQz8He4nATA9FARAWiUF";
+  // M: gate multipliers int32 [24]: gateInQ12 = (acc * M[r] + BM[r]) >> 15 = ((acc + B[r]) * M[r] + 2^14) >> 15
   var M_B64 = "+lEAAPBhAABWLQAAEnwAACB8AABvaQAAGk0AAOtnAACbWgAAOzUAADtqAABRMwAA5mcAAEZxAADVJwAAwmYAAKFlAABOLQAAoC0AAJFVAADMRgAAKU0AABUzAABARQAA";
   // P: peephole multipliers int32 [3][6] (input, forget, output): gateInQ12 += (c * P[k] + 2^14) >> 15
   var P_B64 = "62///9SvAADm7P//zmb//8poAACiWwAAArj//8q7AAAYvQAALokAAAGzAADCkP//R9D//wm3AAB9SgAAluf//2UWAAAx0f//";
@@ -42,6 +42,8 @@ var lstmModel = (function (previousPretokenise) {
     throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");
   }
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
+  // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere
+  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
   // base64 text (one string, or chunks of at most 60000 characters) -> ArrayBuffer
   function buf(s) {
     var parts = typeof s === "string" ? [s] : s;
@@ -64,13 +66,13 @@ var lstmModel = (function (previousPretokenise) {
     return out.buffer;
   }
   var W = new Int8Array(buf(W_B64));
-  var B = new Int32Array(buf(B_B64));
+  var BM = new Int32Array(buf(BM_B64));
   var M = new Int32Array(buf(M_B64));
   var P = new Int32Array(buf(P_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_B64 = B_B64 = M_B64 = P_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  W_B64 = BM_B64 = M_B64 = P_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(9); // v = [x int8 (3), h Q0.7 (6)]
@@ -89,12 +91,12 @@ var lstmModel = (function (previousPretokenise) {
   var OG = new Float64Array(buf("WJOnUyFeBT8="));
   // OO: output offsets mean = [6.149392328225076]
   var OO = new Float64Array(buf("AABwTfqYGEA="));
-  // cached row views for E.convolve: one per gate row, one per head row
-  var RW = [], RD = [], r;
-  if (native) {
-    for (r = 0; r < 24; r++) RW.push(new Int8Array(W.buffer, r * 9, 9));
-    for (r = 0; r < 1; r++) RD.push(new Int8Array(D.buffer, r * 6, 6));
-  }
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN = new Int8Array(6);
+  // cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row
+  var RU = [], RD = [], r;
+  for (r = 0; r < 6; r++) RU.push([new Int8Array(W.buffer, r * 9, 9), new Int8Array(W.buffer, (6 + r) * 9, 9), new Int8Array(W.buffer, (12 + r) * 9, 9), new Int8Array(W.buffer, (18 + r) * 9, 9)]);
+  for (r = 0; r < 1; r++) RD.push(new Int8Array(D.buffer, r * 6, 6));
 
   function reset() {
     var i;
@@ -106,95 +108,60 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h;
+    var z, r, m, bm, k, tt, g, cv, v, q, ig, fg, cg, og, c, cc, t, h, hn, u, ru, i, pp, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    // gate input (rows 0..5): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16(((acc * M[r] + 2^14) >> 15) + ((C[u]*P[0+u] + 2^14) >> 15));  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 6; r++) {
-      if (native) acc = E.convolve(RW[r], V, 0) + B[r];
-      else {
-        acc = B[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      }
-      u = r - 0;
-      z = ((acc * M[r] + 16384) >> 15) + ((C[u] * P[0 + u] + 16384) >> 15);
+    cv = conv; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; cc = C; hn = HN; pp = P;
+    // peephole LSTM, unit by unit: gate rows, then
+    //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^17) >> 18))   (-> Q3.12)
+    //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
+    //   peepholes: i and f see the old c, o the new one
+    for (u = 0; u < 6; u++) {
+      q = ru[u];
+      r = u;
+      // input gate, row r = 0 + u
+      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
+      z += (cc[u] * pp[0 + u] + 16384) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate forget (rows 6..11): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16(((acc * M[r] + 2^14) >> 15) + ((C[u]*P[6+u] + 2^14) >> 15));  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 6; r < 12; r++) {
-      if (native) acc = E.convolve(RW[r], V, 0) + B[r];
-      else {
-        acc = B[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      }
-      u = r - 6;
-      z = ((acc * M[r] + 16384) >> 15) + ((C[u] * P[6 + u] + 16384) >> 15);
+      g[r] = ig = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // forget gate, row r = 6 + u
+      z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
+      z += (cc[u] * pp[6 + u] + 16384) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // gate cell (rows 12..17): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 12; r < 18; r++) {
-      if (native) acc = E.convolve(RW[r], V, 0) + B[r];
-      else {
-        acc = B[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      }
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // cell gate, row r = 12 + u
+      z = (cv(q[2], v, 0) * m[r] + bm[r]) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G[r] = y;
-    }
-    // c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^17) >> 18))   (-> Q3.12)
-    for (u = 0; u < 6; u++) {
-      c = ((G[6 + u] * C[u] + 16384) >> 15) + ((G[0 + u] * G[12 + u] + 131072) >> 18);
+      g[r] = cg = tt[k];
+      // cell
+      c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 131072) >> 18);
       if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-      C[u] = c;
-    }
-    // the output gate sees the new cell state
-    // gate output (rows 18..23): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16(((acc * M[r] + 2^14) >> 15) + ((C[u]*P[12+u] + 2^14) >> 15));  G[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 18; r < 24; r++) {
-      if (native) acc = E.convolve(RW[r], V, 0) + B[r];
-      else {
-        acc = B[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W[w + i] * V[i];
-      }
-      u = r - 18;
-      z = ((acc * M[r] + 16384) >> 15) + ((C[u] * P[12 + u] + 16384) >> 15);
+      cc[u] = c;
+      r += 6;
+      // output gate, row r = 18 + u
+      z = (cv(q[3], v, 0) * m[r] + bm[r]) >> 15;
+      z += (c * pp[12 + u] + 16384) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G[r] = y;
-    }
-    // h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)
-    for (u = 0; u < 6; u++) {
-      z = C[u]; // tanh argument, Q3.12
-      k = (z >> 4) + 1024;
+      g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      // hidden
+      k = (c >> 4) + 1024; // tanh index of c as a Q3.12 argument
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      t = TT[k];
-      h = (G[18 + u] * t + 4194304) >> 23;
+      t = tt[k];
+      h = (og * t + 4194304) >> 23;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 1; k++) {
-      if (native) Y[k] = E.convolve(RD[k], H, 0) + DB[k];
-      else {
-        acc = DB[k]; w = k * 6;
-        for (i = 0; i < 6; i++) acc += D[w + i] * H[i];
-        Y[k] = acc;
-      }
+      Y[k] = conv(RD[k], H, 0) + DB[k];
     }
     return Y;
   }

@@ -19,9 +19,9 @@ var lstmModel = (function () {
   // ---- data: little-endian base64, decoded once at load
   // W: gate weights int8 [1*5 rows (candidate)][7 = 2 x + 5 h], row = gate*5 + unit
   var W_B64 = "EIHjKf/HD38eZdyviEsff/br3PUIfzM0OD/C185/MrzpN9Q=";
-  // B: gate biases int32 [5] in accumulator units
-  var B_B64 = "KQAAAOYYAACG////Aw8AABTo//8=";
-  // M: gate multipliers int32 [5]: gateInQ12 = (acc * M[r] + 2^14) >> 15
+  // BM: gate rounding offsets int32 [5]: B[r]*M[r] + 2^14, B the bias in accumulator units
+  var BM_B64 = "H8AQAPpn2AR8rMX/XQrgBMAcZPg=";
+  // M: gate multipliers int32 [5]: gateInQ12 = (acc * M[r] + BM[r]) >> 15 = ((acc + B[r]) * M[r] + 2^14) >> 15
   var M_B64 = "B2cAAM8xAADqegAAH1MAAHBRAAA=";
   // D: head weights int8 [2][5]; one accumulator unit = 0.00009154851775704406
   var D_B64 = "R4olgeLjjG7oEQ==";
@@ -54,12 +54,12 @@ var lstmModel = (function () {
     return out.buffer;
   }
   var W = new Int8Array(buf(W_B64));
-  var B = new Int32Array(buf(B_B64));
+  var BM = new Int32Array(buf(BM_B64));
   var M = new Int32Array(buf(M_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_B64 = B_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  W_B64 = BM_B64 = M_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(7); // v = [x int8 (2), h Q0.7 (5)]
@@ -78,6 +78,8 @@ var lstmModel = (function () {
   var OG = new Float64Array(buf("P45ZqGchDD/9kFzEWRUwPw=="));
   // OO: output offsets mean = [4.594856023322791, 4.819310246966779]
   var OO = new Float64Array(buf("AAD47yFhEkAAAPBD+UYTQA=="));
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN = new Int8Array(5);
 
   function reset() {
     var i;
@@ -88,31 +90,29 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 2); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h;
+    var z, r, m, bm, k, tt, g, v, h, hn, u, i, w, acc, y, wq, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 2; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    // gate candidate (rows 0..4): acc = Σ W[r,i] V[i] + B[r];
-    //   gateInQ12 = sat16((acc * M[r] + 2^14) >> 15);  G[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 5; r++) {
-      acc = B[r]; w = r * 7;
-      for (i = 0; i < 7; i++) acc += W[w + i] * V[i];
-      z = (acc * M[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+    tt = TT; v = V; m = M; bm = BM; g = G; hh = H; wq = W; hn = HN;
+    // simple RNN, unit by unit: the candidate row, then h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)
+    for (u = 0; u < 5; u++) {
+      r = u;
+      // candidate gate, row r = 0 + u
+      acc = 0; w = r * 7;
+      for (i = 0; i < 7; i++) acc += wq[w + i] * v[i];
+      z = (acc * m[r] + bm[r]) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G[r] = y;
-    }
-    // h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)
-    for (u = 0; u < 5; u++) {
-      h = (G[u] + 128) >> 8;
+      g[r] = y = tt[k];
+      h = (y + 128) >> 8;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 2; k++) {
       acc = DB[k]; w = k * 5;

@@ -33,23 +33,23 @@ var lstmModel = (function (previousPretokenise) {
   // ---- data: little-endian base64, decoded once at load
   // W_0: gate weights int8 [4*6 rows (input, forget, cell, output)][9 = 3 x + 6 h], row = gate*6 + unit (layer 0)
   var W_0_B64 = "f1DP9fg5hwlxWIHbRqg5NdlAFtF/FeXs1dMtoHx/SQ3kAB763IHgMfAx/NIff2BPDyk9MR3g2a+B3BYWLiPg03/TWPFk2fHesYGyPkEGB9ERb4Gs5CUk8OzaMH/8Gz3RMzo2fyHEMBrTFyDu9IEl7gshJ//c+X/3+MDV/iv8E2d/SRvz0+3Sf3Zg/sQrPcPxI6VUXoGyIGLuz38T6R8JBC3Rn+F/2jS9sBvvHoED4RnnLhoi8X/UDOc3ANsGuDKB6Q8z0sz1fzNA4N0DxBMmiYSBRBPL6cww";
-  // B_0: gate biases int32 [24] in accumulator units (layer 0)
-  var B_0_B64 = "hPj///zv///V/f//FP7//+AOAAAJAQAA4AcAALgOAAB1FwAAtf7//2YRAAA4CgAALA0AAMMAAABE5v//l/7//5fy//8+AgAAGgIAAJ7x///1BQAA4QsAAB4UAADg8///";
-  // M_0: gate multipliers int32 [24]: gateInQ12 = (acc * M_0[r] + 2^14) >> 15 (layer 0)
+  // BM_0: gate rounding offsets int32 [24]: B[r]*M_0[r] + 2^14, B the bias in accumulator units (layer 0)
+  var BM_0_B64 = "+Eik/uTiSvxNW1z/rL5j/4BNFgfBdF8AoIwWAzCsVANChccGXtJ8/87jywZAhqsEiFAHBvWiPgCUD3T4KR53/zX6iP2Qae4ADiyUAKxLDfzpZ40CDzuvBHzZVgfAUtn7";
+  // M_0: gate multipliers int32 [24]: gateInQ12 = (acc * M_0[r] + BM_0[r]) >> 15 = ((acc + B[r]) * M_0[r] + 2^14) >> 15 (layer 0)
   var M_0_B64 = "fi4AAEc7AACZSwAAb1EAAPR5AAD5WwAAW2QAAOo5AAD6SQAApmUAAP1jAAD4dAAAJnUAAOdRAAAVSwAAP2EAABMvAAA4agAAY0YAAEpGAAClbQAA72QAAGJdAACqVwAA";
   // W_1: gate weights int8 [3*5 rows (update, reset, candidate)][11 = 6 from layer 0 + 5 h], row = gate*5 + unit (layer 1)
   var W_1_B64 = "AyuWhn98qRpzOenhhD24fwDoPImFeluKdt5wga8/EnASX39nQDHLNIZfz4OmlOOBDyhX84HpDnWW7qX+957/f4Qj0sFdcX+8s+MIte2t1EyiywN/lVY0PGaFgaAKGACv7w8pf1OKtO1ihXBkwUbaf/B4MP4+ULcSvQO4Zrzi0oHZf/9IykucU7oFf70Ri58VBYHwGrO83rx0uoN/1VsZvOmTwxst";
-  // B_1: gate biases int32 [15] in accumulator units (layer 1)
-  var B_1_B64 = "eR4AAJEIAAAp2f//2gYAAPz2//8GHgAAc0cAAPv+//+tSgAAmvj//84YAACtBgAAXgAAAHXy//+8EQAA";
-  // M_1: gate multipliers int32 [15]: gateInQ12 = (acc * M_1[r] + 2^14) >> 15 (layer 1)
+  // BM_1: gate rounding offsets int32 [15]: B[r]*M_1[r] + 2^14, B the bias in accumulator units (layer 1)
+  var BM_1_B64 = "Y05TBZmfbAEDPfr4Cjw7Acykif6y04EFlQWEDB5Wz/+uZJYM1qey/spLPwTT8RsBvrQQAIVjvP0ceU0D";
+  // M_1: gate multipliers int32 [15]: gateInQ12 = (acc * M_1[r] + BM_1[r]) >> 15 = ((acc + B[r]) * M_1[r] + 2^14) >> 15 (layer 1)
   var M_1_B64 = "uywAAIkqAABLLgAA+S0AAI0pAADzLgAA1ywAAPovAAAmKwAAFy0AANMrAAB/KgAA0SwAANEqAACpLwAA";
-  // RB_1: recurrent bias of the candidate rows, int32 [5] in accumulator units (scaled by r with U_h h) (layer 1)
-  var RB_1_B64 = "tt7//3vt///t7///i/z//5EJAAA=";
+  // RBM_1: recurrent rounding offsets of the candidate rows, int32 [5]: RB[u]*M_1[r] + 2^14, RB the recurrent bias (scaled by r with U_h h) (layer 1)
+  var RBM_1_B64 = "AmJN+gU+7fx93C/9ezts/7kvyAE=";
   // W_2: gate weights int8 [1*4 rows (candidate)][9 = 5 from layer 1 + 4 h], row = gate*4 + unit (layer 2)
   var W_2_B64 = "xC1Rxk1//6fpVpQXqIFA586rz/IPlvTCf49j8b6DNV7DL9N/";
-  // B_2: gate biases int32 [4] in accumulator units (layer 2)
-  var B_2_B64 = "KgcAAOPw///n6///VBoAAA==";
-  // M_2: gate multipliers int32 [4]: gateInQ12 = (acc * M_2[r] + 2^14) >> 15 (layer 2)
+  // BM_2: gate rounding offsets int32 [4]: B[r]*M_2[r] + 2^14, B the bias in accumulator units (layer 2)
+  var BM_2_B64 = "DoYKATYA8v3L6yL9nLb3BA==";
+  // M_2: gate multipliers int32 [4]: gateInQ12 = (acc * M_2[r] + BM_2[r]) >> 15 = ((acc + B[r]) * M_2[r] + 2^14) >> 15 (layer 2)
   var M_2_B64 = "KyUAANIiAAB9JAAASzAAAA==";
   // D: head weights int8 [2][4]; one accumulator unit = 0.000079398204785163
   var D_B64 = "2OOF00hMr4E=";
@@ -62,6 +62,8 @@ var lstmModel = (function (previousPretokenise) {
     throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");
   }
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
+  // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere
+  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
   // base64 text (one string, or chunks of at most 60000 characters) -> ArrayBuffer
   function buf(s) {
     var parts = typeof s === "string" ? [s] : s;
@@ -84,19 +86,19 @@ var lstmModel = (function (previousPretokenise) {
     return out.buffer;
   }
   var W_0 = new Int8Array(buf(W_0_B64));
-  var B_0 = new Int32Array(buf(B_0_B64));
+  var BM_0 = new Int32Array(buf(BM_0_B64));
   var M_0 = new Int32Array(buf(M_0_B64));
   var W_1 = new Int8Array(buf(W_1_B64));
-  var B_1 = new Int32Array(buf(B_1_B64));
+  var BM_1 = new Int32Array(buf(BM_1_B64));
   var M_1 = new Int32Array(buf(M_1_B64));
-  var RB_1 = new Int32Array(buf(RB_1_B64));
+  var RBM_1 = new Int32Array(buf(RBM_1_B64));
   var W_2 = new Int8Array(buf(W_2_B64));
-  var B_2 = new Int32Array(buf(B_2_B64));
+  var BM_2 = new Int32Array(buf(BM_2_B64));
   var M_2 = new Int32Array(buf(M_2_B64));
   var D = new Int8Array(buf(D_B64));
   var DB = new Int32Array(buf(DB_B64));
   var TT = new Int16Array(buf(TT_B64));
-  W_0_B64 = B_0_B64 = M_0_B64 = W_1_B64 = B_1_B64 = M_1_B64 = RB_1_B64 = W_2_B64 = B_2_B64 = M_2_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
+  W_0_B64 = BM_0_B64 = M_0_B64 = W_1_B64 = BM_1_B64 = M_1_B64 = RBM_1_B64 = W_2_B64 = BM_2_B64 = M_2_B64 = D_B64 = DB_B64 = TT_B64 = undefined;
 
   // ---- state, allocated once
   // one int8 buffer [x (3), h0 (6), h1 (5), h2 (4)]: layer l's v = [input, h_l] is a view of it,
@@ -131,16 +133,16 @@ var lstmModel = (function (previousPretokenise) {
   var OG = new Float64Array(buf("lNRBf+xNBz8E/C4fI+0UPw=="));
   // OO: output offsets mean = [4.3362579215317965, 8.602870153263211]
   var OO = new Float64Array(buf("AAAg/1NYEUAAAJBlqzQhQA=="));
-  // cached row views for E.convolve: one per gate row, one per head row
-  var RW_0 = [], RW_1 = [], RWX_1 = [], RWH_1 = [], RW_2 = [], RD = [], r;
-  if (native) {
-    for (r = 0; r < 24; r++) RW_0.push(new Int8Array(W_0.buffer, r * 9, 9));
-    for (r = 0; r < 15; r++) RW_1.push(new Int8Array(W_1.buffer, r * 11, 11));
-    // reset-after candidate rows: the input part and the h part, one view each
-    for (r = 10; r < 15; r++) { RWX_1.push(new Int8Array(W_1.buffer, r * 11, 6)); RWH_1.push(new Int8Array(W_1.buffer, r * 11 + 6, 5)); }
-    for (r = 0; r < 4; r++) RW_2.push(new Int8Array(W_2.buffer, r * 9, 9));
-    for (r = 0; r < 2; r++) RD.push(new Int8Array(D.buffer, r * 4, 4));
-  }
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN_0 = new Int8Array(6), HN_1 = new Int8Array(5), HN_2 = new Int8Array(4);
+  // cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row
+  var RU_0 = [], RU_1 = [], RWX_1 = [], RWH_1 = [], RU_2 = [], RD = [], r;
+  for (r = 0; r < 6; r++) RU_0.push([new Int8Array(W_0.buffer, r * 9, 9), new Int8Array(W_0.buffer, (6 + r) * 9, 9), new Int8Array(W_0.buffer, (12 + r) * 9, 9), new Int8Array(W_0.buffer, (18 + r) * 9, 9)]);
+  for (r = 0; r < 5; r++) RU_1.push([new Int8Array(W_1.buffer, r * 11, 11), new Int8Array(W_1.buffer, (5 + r) * 11, 11)]);
+  // reset-after candidate rows: the input part and the h part, one view each
+  for (r = 10; r < 15; r++) { RWX_1.push(new Int8Array(W_1.buffer, r * 11, 6)); RWH_1.push(new Int8Array(W_1.buffer, r * 11 + 6, 5)); }
+  for (r = 0; r < 4; r++) RU_2.push([new Int8Array(W_2.buffer, r * 9, 9)]);
+  for (r = 0; r < 2; r++) RD.push(new Int8Array(D.buffer, r * 4, 4));
 
   function reset() {
     var i;
@@ -152,7 +154,7 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var i, u, r, w, acc, z, k, y, c, t, h, n;
+    var z, r, m, bm, k, tt, g, cv, v, q, ig, fg, cg, og, zg, rg, c, cc, t, h, hn, u, ru, i, y, n, rbm, hh, xv, rwx, rwh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
@@ -160,162 +162,102 @@ var lstmModel = (function (previousPretokenise) {
       V[i] = z;
     }
     // ==== layer 0: LSTM, 6 units, input x
-    // gate input (rows 0..5): acc = Σ W_0[r,i] V_0[i] + B_0[r];
-    //   gateInQ12 = sat16((acc * M_0[r] + 2^14) >> 15);  G_0[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 6; r++) {
-      if (native) acc = E.convolve(RW_0[r], V_0, 0) + B_0[r];
-      else {
-        acc = B_0[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W_0[w + i] * V_0[i];
-      }
-      z = (acc * M_0[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G_0[r] = y;
-    }
-    // gate forget (rows 6..11): acc = Σ W_0[r,i] V_0[i] + B_0[r];
-    //   gateInQ12 = sat16((acc * M_0[r] + 2^14) >> 15);  G_0[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 6; r < 12; r++) {
-      if (native) acc = E.convolve(RW_0[r], V_0, 0) + B_0[r];
-      else {
-        acc = B_0[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W_0[w + i] * V_0[i];
-      }
-      z = (acc * M_0[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G_0[r] = y;
-    }
-    // gate cell (rows 12..17): acc = Σ W_0[r,i] V_0[i] + B_0[r];
-    //   gateInQ12 = sat16((acc * M_0[r] + 2^14) >> 15);  G_0[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 12; r < 18; r++) {
-      if (native) acc = E.convolve(RW_0[r], V_0, 0) + B_0[r];
-      else {
-        acc = B_0[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W_0[w + i] * V_0[i];
-      }
-      z = (acc * M_0[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G_0[r] = y;
-    }
-    // gate output (rows 18..23): acc = Σ W_0[r,i] V_0[i] + B_0[r];
-    //   gateInQ12 = sat16((acc * M_0[r] + 2^14) >> 15);  G_0[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 18; r < 24; r++) {
-      if (native) acc = E.convolve(RW_0[r], V_0, 0) + B_0[r];
-      else {
-        acc = B_0[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W_0[w + i] * V_0[i];
-      }
-      z = (acc * M_0[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G_0[r] = y;
-    }
-    // c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
-    // h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7)
+    cv = conv; tt = TT; v = V_0; m = M_0; bm = BM_0; g = G_0; hh = H_0; ru = RU_0; cc = C_0; hn = HN_0;
+    // LSTM, unit by unit: gate rows, then
+    //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
+    //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
     for (u = 0; u < 6; u++) {
-      c = ((G_0[6 + u] * C_0[u] + 16384) >> 15) + ((G_0[0 + u] * G_0[12 + u] + 65536) >> 17);
-      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-      C_0[u] = c;
-      z = (c + 1) >> 1; // tanh argument, Q3.12
+      q = ru[u];
+      r = u;
+      // input gate, row r = 0 + u
+      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = ig = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // forget gate, row r = 6 + u
+      z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 6;
+      // cell gate, row r = 12 + u
+      z = (cv(q[2], v, 0) * m[r] + bm[r]) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      t = TT[k];
-      h = (G_0[18 + u] * t + 4194304) >> 23;
+      g[r] = cg = tt[k];
+      r += 6;
+      // output gate, row r = 18 + u
+      z = (cv(q[3], v, 0) * m[r] + bm[r]) >> 15;
+      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      // cell
+      c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17);
+      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
+      cc[u] = c;
+      // hidden
+      k = ((c + 1) >> 5) + 1024; // tanh index of c as a Q3.12 argument
+      if (k > 2047) k = 2047; else if (k < 0) k = 0;
+      t = tt[k];
+      h = (og * t + 4194304) >> 23;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H_0[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // ==== layer 1: GRU (reset after the recurrent product), 5 units, input h0
-    // gate update (rows 0..4): acc = Σ W_1[r,i] V_1[i] + B_1[r];
-    //   gateInQ12 = sat16((acc * M_1[r] + 2^14) >> 15);  G_1[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 5; r++) {
-      if (native) acc = E.convolve(RW_1[r], V_1, 0) + B_1[r];
-      else {
-        acc = B_1[r]; w = r * 11;
-        for (i = 0; i < 11; i++) acc += W_1[w + i] * V_1[i];
-      }
-      z = (acc * M_1[r] + 16384) >> 15;
+    cv = conv; tt = TT; v = V_1; m = M_1; bm = BM_1; g = G_1; hh = H_1; ru = RU_1; hn = HN_1; rbm = RBM_1; xv = XV_1; rwx = RWX_1; rwh = RWH_1;
+    // GRU, unit by unit: rows z (update) and r (reset)
+    for (u = 0; u < 5; u++) {
+      q = ru[u];
+      r = u;
+      // update gate, row r = 0 + u
+      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G_1[r] = y;
-    }
-    // gate reset (rows 5..9): acc = Σ W_1[r,i] V_1[i] + B_1[r];
-    //   gateInQ12 = sat16((acc * M_1[r] + 2^14) >> 15);  G_1[r] = σ(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 5; r < 10; r++) {
-      if (native) acc = E.convolve(RW_1[r], V_1, 0) + B_1[r];
-      else {
-        acc = B_1[r]; w = r * 11;
-        for (i = 0; i < 11; i++) acc += W_1[w + i] * V_1[i];
-      }
-      z = (acc * M_1[r] + 16384) >> 15;
+      g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      r += 5;
+      // reset gate, row r = 5 + u
+      z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      y = (TT[(z >> 5) + 1024] + 32768) >> 1;
-      G_1[r] = y;
+      g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
     }
-    // gate candidate (rows 10..14), reset after the recurrent product:
-    //   accX = Σ W_1[r,i<6] V_1[i] + B_1[r];  accH = Σ W_1[r,6+j] h[j] + RB_1[u]
-    //   nX = (accX*M[r] + 2^14) >> 15;  nH = (accH*M[r] + 2^14) >> 15 saturated to [-65536, 65535]
-    //   G[r] = tanh(sat16(nX + ((r*nH + 2^14) >> 15)))
+    // unit by unit: the candidate row, reset after the recurrent product, then h:
+    //   accX = Σ wq[r,i<6] v[i];  accH = Σ wq[r,6+j] h[j]
+    //   nX = (accX*M[r] + bm[r]) >> 15;  nH = (accH*M[r] + rbm[u]) >> 15 saturated to [-65536, 65535]
+    //   G[r] = tanh(nX + ((r*nH + 2^14) >> 15))   (the sum is at most 2^16 + 2^31 / 2^S: the tanh index is clamped, §4)
     for (u = 0; u < 5; u++) {
       r = 10 + u;
-      if (native) { acc = E.convolve(RWX_1[u], XV_1, 0) + B_1[r]; n = E.convolve(RWH_1[u], H_1, 0) + RB_1[u]; }
-      else {
-        acc = B_1[r]; w = r * 11;
-        for (i = 0; i < 6; i++) acc += W_1[w + i] * V_1[i];
-        n = RB_1[u];
-        for (i = 6; i < 11; i++) n += W_1[w + i] * V_1[i];
-      }
-      z = (acc * M_1[r] + 16384) >> 15;
-      n = (n * M_1[r] + 16384) >> 15;
+      z = (cv(rwx[u], xv, 0) * m[r] + bm[r]) >> 15;
+      n = (cv(rwh[u], hh, 0) * m[r] + rbm[u]) >> 15;
       if (n > 65535) n = 65535; else if (n < -65536) n = -65536;
-      z += (G_1[5 + u] * n + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+      z += (g[5 + u] * n + 16384) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G_1[r] = y;
-    }
-    // h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-    for (u = 0; u < 5; u++) {
-      z = G_1[0 + u];
-      h = (z * H_1[u] + (((32768 - z) * G_1[10 + u] + 128) >> 8) + 16384) >> 15;
+      g[r] = y = tt[k];
+      // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
+      zg = g[0 + u];
+      h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H_1[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // ==== layer 2: Simple RNN, 4 units, input h1
-    // gate candidate (rows 0..3): acc = Σ W_2[r,i] V_2[i] + B_2[r];
-    //   gateInQ12 = sat16((acc * M_2[r] + 2^14) >> 15);  G_2[r] = tanh(gateInQ12)  (Q3.12 -> Q0.15)
-    for (r = 0; r < 4; r++) {
-      if (native) acc = E.convolve(RW_2[r], V_2, 0) + B_2[r];
-      else {
-        acc = B_2[r]; w = r * 9;
-        for (i = 0; i < 9; i++) acc += W_2[w + i] * V_2[i];
-      }
-      z = (acc * M_2[r] + 16384) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
+    cv = conv; tt = TT; v = V_2; m = M_2; bm = BM_2; g = G_2; hh = H_2; ru = RU_2; hn = HN_2;
+    // simple RNN, unit by unit: the candidate row, then h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)
+    for (u = 0; u < 4; u++) {
+      q = ru[u];
+      r = u;
+      // candidate gate, row r = 0 + u
+      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
       k = (z >> 4) + 1024;
       if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      y = TT[k];
-      G_2[r] = y;
-    }
-    // h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)
-    for (u = 0; u < 4; u++) {
-      h = (G_2[u] + 128) >> 8;
+      g[r] = y = tt[k];
+      h = (y + 128) >> 8;
       if (h > 127) h = 127; else if (h < -128) h = -128;
-      H_2[u] = h;
+      hn[u] = h;
     }
+    hh.set(hn);
     // the head reads h of layer 2
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 2; k++) {
-      if (native) Y[k] = E.convolve(RD[k], H_2, 0) + DB[k];
-      else {
-        acc = DB[k]; w = k * 4;
-        for (i = 0; i < 4; i++) acc += D[w + i] * H_2[i];
-        Y[k] = acc;
-      }
+      Y[k] = conv(RD[k], H_2, 0) + DB[k];
     }
     return Y;
   }

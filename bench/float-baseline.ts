@@ -84,7 +84,7 @@ export function floatBaselineSource(model: FloatModel, globalName: string): stri
  * On Espruino, one E.convolve per gate row over the cached row views, unit by
  * unit (RU[u] holds the rows of unit u, as in the generated module), and one
  * per head row; elsewhere, the same integer multiply-accumulate loops without
- * anything else.
+ * anything else (over the same locals as the generated es5 code).
  */
 export function floorSource(inputSize: number, units: number, gates: number, outputs: number, globalName: string): string {
   const NV = inputSize + units;
@@ -108,13 +108,15 @@ var ${globalName} = (function () {
     for (i = 0; i < ${outputs}; i++) RD.push(new Int8Array(D.buffer, i * ${units}, ${units}));
   }
   function step() {
-    var sink, cv, q, v, u, r, k, acc, w;
+    var sink, cv, q, v, u, r, k, acc, w, wq;
+    v = V;
     if (native) {
-      cv = E.convolve; v = V;
+      cv = E.convolve;
       for (u = 0; u < ${units}; u++) { q = RU[u]; ${calls} }
       for (r = 0; r < ${outputs}; r++) sink = cv(RD[r], H, 0);
     } else {
-      for (r = 0; r < ${rows}; r++) { acc = 0; w = r * ${NV}; for (k = 0; k < ${NV}; k++) acc += W[w + k] * V[k]; sink = acc; }
+      wq = W;
+      for (r = 0; r < ${rows}; r++) { acc = 0; w = r * ${NV}; for (k = 0; k < ${NV}; k++) acc += wq[w + k] * v[k]; sink = acc; }
       for (r = 0; r < ${outputs}; r++) { acc = 0; w = r * ${units}; for (k = 0; k < ${units}; k++) acc += D[w + k] * H[k]; sink = acc; }
     }
     return sink;

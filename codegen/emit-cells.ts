@@ -77,8 +77,6 @@ export interface CellEmitContext {
   espruino: boolean;
   /** espruino: conv() over cached row views (RW, RWX, RWH), or else over views of ROW_GROUP rows at the row's offset (weights in flash). */
   rowViews: boolean;
-  /** espruino: conv is E.convolve or, without it, the same sum in JS (not with weights in flash: they need Espruino). */
-  portable: boolean;
 }
 
 /** Emit the recurrent step of one layer: reads its v (and cell state), writes its gates, cell state and h. */

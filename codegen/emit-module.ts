@@ -2,10 +2,10 @@
  * Generate one self-contained ES5 file for a quantized model.
  *
  * Targets:
- * - `espruino`: dot products with E.convolve over cached row views and weights
- *   decoded once with E.toArrayBuffer(atob(...)); both behind
- *   `typeof E !== "undefined"`, with the portable loops as a fallback that gives
- *   identical integers.
+ * - `espruino`: dot products with E.convolve (as conv) over cached row views and
+ *   weights decoded once with E.toArrayBuffer(atob(...)); both behind
+ *   `typeof E !== "undefined"`, with the same sums in JS and the portable
+ *   decoder as the fallback that gives identical integers.
  * - `es5`: portable loops and its own base64 decoder (JerryScript, Duktape, Node).
  *
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
@@ -199,8 +199,6 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   const rowViews = espruino && !flash;
   // Weights in flash: the Storage file's layout, computed once for the views and for info.
   const layout = flash ? flashLayout(flashArrays(q, info)) : undefined;
-  // With weights in flash the module needs Espruino (Storage) anyway: no portable fallback paths.
-  const portable = !flash;
   const chunk = options.base64Chunk ?? BASE64_CHUNK;
   const { layers, head } = q;
   const L = layers.length;
@@ -387,8 +385,8 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
       b.fill(declaration, `var ${used.join(', ')};`);
     };
     if (windowed) {
-      emitWindowStep(b, q, plans, { espruino, rowViews, portable });
-      emitHead(b, NO, headIn, last.backward ? 'TOP' : lastNames.H, { espruino, rowViews, portable });
+      emitWindowStep(b, q, plans, { espruino, rowViews });
+      emitHead(b, NO, headIn, last.backward ? 'TOP' : lastNames.H, { espruino, rowViews });
       b.line('return Y;');
       declare();
       return;
@@ -406,10 +404,10 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
         b.comment(`v' input part = h${l - 1} (this step's)`);
         b.line(`for (i = 0; i < ${layer.inputSize}; i++) ${names[l].VR}[i] = ${names[l].V}[i];`);
       }
-      emitCellStep({ b, layer, n: names[l], espruino, rowViews, portable });
+      emitCellStep({ b, layer, n: names[l], espruino, rowViews });
     });
     if (stacked) b.comment(`the head reads h of layer ${L - 1}`);
-    emitHead(b, NO, headIn, lastNames.H, { espruino, rowViews, portable });
+    emitHead(b, NO, headIn, lastNames.H, { espruino, rowViews });
     b.line('return Y;');
     declare();
   });
@@ -496,7 +494,7 @@ function emitTokenStep(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number
 }
 
 /** Y[k] = Σ D[k,j] h[j] + DB[k] over the `width` values of `h`: one E.convolve per head row, or the loop. */
-function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, dots: { espruino: boolean; rowViews: boolean; portable: boolean }): void {
+function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, dots: { espruino: boolean; rowViews: boolean }): void {
   b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]');
   b.block(`for (k = 0; k < ${outputs}; k++) {`, () => {
     if (!dots.espruino) {

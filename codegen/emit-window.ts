@@ -63,7 +63,7 @@ export function emitWindowStep(
   b: CodeBuilder,
   q: QuantizedModel,
   plans: DirectionPlan[],
-  ctx: { espruino: boolean; rowViews: boolean; portable: boolean },
+  ctx: { espruino: boolean; rowViews: boolean },
 ): void {
   const { layers, window: W } = q;
   const NI = layers[0].inputSize;
@@ -95,7 +95,7 @@ export function emitWindowStep(
         b.line(`sl = ts * ${IN};`);
         b.line(`for (i = 0; i < ${IN}; i++) ${gru ? `${n.V}[i] = ${n.VR}[i] = ${seqName(l - 1)}[sl + i]` : `${n.V}[i] = ${seqName(l - 1)}[sl + i]`};`);
       }
-      emitCellStep({ b, layer, n, espruino: ctx.espruino, rowViews: ctx.rowViews, portable: ctx.portable });
+      emitCellStep({ b, layer, n, espruino: ctx.espruino, rowViews: ctx.rowViews });
       if (l < L - 1) {
         const SQ = seqName(l);
         if (!backward) b.line(`for (u = 0; u < ${NU}; u++) ${SQ}[ts * ${width} + u] = ${n.H}[u];`);

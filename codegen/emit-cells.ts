@@ -6,7 +6,7 @@
  * read the old one), the cell state, the gate outputs, the gate rows W, the
  * rounding offsets BM, the multipliers M, the peephole multipliers P, the
  * reset-after recurrent offsets RBM, the GRU's v' = [input, r ⊙ h], the input
- * view XV of v, and the row views RW / RWX / RWH (espruino target); and the
+ * view XV of v, and the row views RU / RWX / RWH (RW with weights in flash; espruino target); and the
  * locals i, u, r, w, acc, z, k, y, c, t, h, n and the gate outputs of the
  * unit at hand: ig, fg, cg, og (LSTM family), zg, rg (GRU).
  *
@@ -75,7 +75,7 @@ export interface CellEmitContext {
   layer: QuantRecurrentLayer;
   n: LayerNames;
   espruino: boolean;
-  /** espruino: conv() over cached row views (RW, RWX, RWH), or else over views of ROW_GROUP rows at the row's offset (weights in flash). */
+  /** espruino: conv() over cached row views (RU, RWX, RWH), or else over views of ROW_GROUP rows at the row's offset (weights in flash, RW). */
   rowViews: boolean;
 }
 

@@ -34,7 +34,12 @@ export const emitSaturateInt8 = (b: CodeBuilder, v: string) => emitSaturate(b, v
  *   k = sat((x >> 4) + 1024, 0, 2047);  out = TT[k]
  */
 export function emitTanh(b: CodeBuilder, x: string, out: string, table: string): void {
-  b.line(`k = (${x} >> ${TANH_INDEX_SHIFT}) + ${TABLE_CENTER};`);
+  emitTanhRead(b, `${x} >> ${TANH_INDEX_SHIFT}`, out, table);
+}
+
+/** k = sat(bucket + 1024, 0, 2047); out = TT[k]: the one clamped tanh read. */
+function emitTanhRead(b: CodeBuilder, bucket: string, out: string, table: string, note = ''): void {
+  b.line(`k = (${bucket}) + ${TABLE_CENTER};${note}`);
   emitSaturate(b, 'k', 0, TABLE_ENTRIES - 1);
   b.line(`${out} = ${table}[k];`);
 }
@@ -56,7 +61,5 @@ export function emitSigmoid(b: CodeBuilder, x: string, out: string, table: strin
 export function emitTanhOfCell(b: CodeBuilder, c: string, cellIntBits: number, out: string, table: string): void {
   const K = cellIntBits;
   const index = K < 3 ? `(${c} + ${2 ** (2 - K)}) >> ${7 - K}` : K < 7 ? `${c} >> ${7 - K}` : K === 7 ? c : `${c} << ${K - 7}`;
-  b.line(`k = (${index}) + ${TABLE_CENTER}; // tanh index of c as a Q3.12 argument`);
-  emitSaturate(b, 'k', 0, TABLE_ENTRIES - 1);
-  b.line(`${out} = ${table}[k];`);
+  emitTanhRead(b, index, out, table, ' // tanh index of c as a Q3.12 argument');
 }

@@ -10,6 +10,8 @@ import { simulateCommand } from './simulate-command.ts';
 import { demoCommand } from './demo-command.ts';
 import { handmadeCommand } from './handmade-command.ts';
 import { exampleCommand } from './example-command.ts';
+import { bundleCommand } from './bundle-command.ts';
+import { flashCommand } from './flash-command.ts';
 
 const program = new Command('lstm-mcu')
   .description('Recurrent networks for JavaScript microcontrollers: train on a time series, quantize to int8, generate bit-exact ES5 for Espruino and JerryScript.')
@@ -21,6 +23,8 @@ const program = new Command('lstm-mcu')
   .addCommand(codegenCommand())
   .addCommand(simulateCommand())
   .addCommand(handmadeCommand())
-  .addCommand(exampleCommand());
+  .addCommand(exampleCommand())
+  .addCommand(bundleCommand())
+  .addCommand(flashCommand());
 
 await program.parseAsync(process.argv);

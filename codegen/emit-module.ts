@@ -111,6 +111,7 @@ export function apiMembers(q: QuantizedModel): string[] {
     'step',
     ...(q.task === 'classification' ? ['classIndex'] : []),
     ...(q.sequence === 'one-to-many' ? ['forecast'] : []),
+    'checksum',
     'info',
     'state',
   ];
@@ -456,6 +457,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     });
     b.line('');
   }
+  emitChecksum(b, q, Boolean(flash));
   if (!flash) b.line(`var info = ${JSON.stringify(info)};`);
   beforeReturn?.();
   const members = apiMembers(q)
@@ -469,6 +471,38 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.line(`Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read(${JSON.stringify(flash.file)}, ${entry.offset}, ${entry.length})); }, enumerable: true });`);
     b.line('return api;');
   }
+}
+
+/**
+ * checksum(): CRC-32 (IEEE, as zlib and E.CRC32) of the model's constant data
+ * as the device holds it, for checking an upload (modelDataCrc32 on the host).
+ * Weights in RAM: the little-endian bytes of constantArrays then affineArrays,
+ * in file order; weights in flash: the Storage file. Allocates a table: not for
+ * the step loop.
+ */
+function emitChecksum(b: CodeBuilder, q: QuantizedModel, flash: boolean): void {
+  b.comment('checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array\'s bytes in file order)');
+  if (flash) {
+    b.block('function checksum() {', () => b.line('return E.CRC32(WF) >>> 0;'));
+    b.line('');
+    return;
+  }
+  const names = [...constantArrays(q), ...affineArrays(q)].map((a) => a.name);
+  b.block('function checksum() {', () => {
+    b.line(`var A = [${names.join(', ')}], T = new Int32Array(256), crc = -1, c, n, k, a, u, i;`);
+    b.comment('T[n] = CRC-32 of byte n; -306674912 is the reflected polynomial 0xEDB88320 as an int32');
+    b.block('for (n = 0; n < 256; n++) {', () => {
+      b.line('c = n;');
+      b.line('for (k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ -306674912 : c >>> 1;');
+      b.line('T[n] = c;');
+    });
+    b.block('for (a = 0; a < A.length; a++) {', () => {
+      b.line('u = new Uint8Array(A[a].buffer, A[a].byteOffset, A[a].byteLength);');
+      b.line('for (i = 0; i < u.length; i++) crc = T[(crc ^ u[i]) & 255] ^ (crc >>> 8);');
+    });
+    b.line('return (crc ^ -1) >>> 0;');
+  });
+  b.line('');
 }
 
 /**

@@ -1,0 +1,119 @@
+/**
+ * The options `bundle` and `flash` share: the model, where its readings come
+ * from, what counts as a bad reading, what the app reports, and where the
+ * weights live. Parsed into a Bundle once, so both commands build the very
+ * same upload.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { choiceOption, floatOption, intOption } from './common.ts';
+import { readQuantizedModel } from '../runtime/artifact.ts';
+import { UserError } from '../runtime/errors.ts';
+import { alertClassIndex, parseSources, parseValidRanges, scoreKind, type AppConfig } from '../firmware/app-config.ts';
+import { buildBundle, type Bundle } from '../firmware/bundle.ts';
+import type { Shell } from '../firmware/emit-app.ts';
+import { checkStorageName } from './steps/codegen.ts';
+import { setToolsVerbose } from '../firmware/espruino-tools.ts';
+import type { QuantizedModel } from '../runtime/model.ts';
+import { TOOL_VERSION } from './version.ts';
+
+/** Module name the app requires the model under. */
+export const MODEL_MODULE = 'lstm-model';
+/** Global the app defines. */
+export const APP_GLOBAL = 'lstmApp';
+
+export function addAppOptions(cmd: Command, shells: readonly Shell[]): Command {
+  cmd
+    .requiredOption('--model <path>', 'quantized model (model.q.pb), or a folder holding one (the output of demo)')
+    .addOption(new Option('--source <list>', 'where each reading comes from, in feature order: temperature, analog:PIN, accel (x,y,z), mag (x,y,z), or function (readSensor(out) from --reader)').default('temperature'))
+    .addOption(new Option('--reader <file>', "with --source function: a JavaScript file defining function readSensor(out) that writes the model's readings into out"))
+    .addOption(new Option('--interval <ms>', 'milliseconds between samples').argParser(intOption(10, 86_400_000)).default(1000))
+    .addOption(new Option('--valid-range <list>', 'FEATURE=LOW:HIGH,...: readings outside are bad (counted, not fed to the model); default training mean ± 8 std'))
+    .addOption(new Option('--max-bad <n>', 'bad samples in a row after which the model state is reset (default: the model window)').argParser(intOption(1, 1_000_000)))
+    .addOption(new Option('--alert-above <x>', 'alert when the score rises above this (forecast error in target units, or the class probability)').argParser(floatOption(-1e300, 1e300)))
+    .addOption(new Option('--alert-class <label>', 'classification: the class whose probability is the score (default: the last class)'))
+    .option('--no-console', 'do not print a line per sample')
+    .option('--no-advertise', 'do not put results in Bluetooth advertising data')
+    .option('--display', 'draw the last result on the screen (Bangle.js, Pixl.js)')
+    .option('--no-reset-button', 'do not reset the model when the button is pressed')
+    .addOption(new Option('--weights <place>', 'espruino: weights in RAM, or in flash (a Storage file the model views in place)').argParser(choiceOption(['ram', 'flash'])).default('ram'))
+    .addOption(new Option('--flash-file <name>', 'Storage file of the flash weights').default('lstm-model.bin'))
+    .option('--no-minify', 'espruino: upload the code as generated (espruino-tools minifies it by default)')
+    .option('--verbose', "show espruino-tools' own log on stderr");
+  if (shells.length > 1) cmd.addOption(new Option('--engine <engine>', 'espruino (sampling app) or jerryscript (the host feeds readings)').argParser(choiceOption(shells)).default('espruino'));
+  return cmd;
+}
+
+/** --model: a file, or a folder with model.q.pb in it. */
+export function modelPath(p: string): string {
+  if (fs.existsSync(p) && fs.statSync(p).isDirectory()) {
+    const inside = path.join(p, 'model.q.pb');
+    if (!fs.existsSync(inside)) throw new UserError(`${p}: no model.q.pb in this folder (pass the quantized model file, or the folder demo wrote)`);
+    return inside;
+  }
+  return p;
+}
+
+export interface AppInputs {
+  q: QuantizedModel;
+  sha256: string;
+  shell: Shell;
+  config: AppConfig;
+  flashFile?: string;
+  minify: boolean;
+}
+
+/** Options -> the model and the app's configuration, every value checked. */
+export function appInputs(o: Record<string, any>): AppInputs {
+  setToolsVerbose(Boolean(o.verbose));
+  const { model: q, sha256 } = readQuantizedModel(modelPath(o.model));
+  const shell: Shell = o.engine ?? 'espruino';
+  const sources = parseSources(o.source, q);
+  const usesReader = sources.some((s) => s.kind === 'function');
+  if (usesReader && o.reader === undefined) throw new UserError('--source function needs --reader <file> defining readSensor(out)');
+  if (!usesReader && o.reader !== undefined) throw new UserError('--reader goes with --source function');
+  let reader: string | undefined;
+  if (o.reader !== undefined) {
+    try {
+      reader = fs.readFileSync(o.reader, 'utf8');
+    } catch (e) {
+      throw new UserError(`--reader ${o.reader}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    if (!/function\s+readSensor\s*\(/.test(reader)) throw new UserError(`--reader ${o.reader}: the file must define function readSensor(out)`);
+  }
+  const score = scoreKind(q);
+  if (o.alertAbove !== undefined && score.kind === 'none') throw new UserError(`--alert-above: this model has no score: ${score.why}`);
+  if (shell !== 'espruino') {
+    if (o.weights === 'flash') throw new UserError('--weights flash is for Espruino (its Storage); JerryScript keeps the weights in RAM');
+    if (o.source !== 'temperature' || o.reader !== undefined) throw new UserError('--source and --reader are for Espruino: on JerryScript the host feeds the readings (feed(x))');
+  }
+  if (o.weights === 'flash') checkStorageName(o.flashFile);
+  const config: AppConfig = {
+    moduleName: MODEL_MODULE,
+    sources,
+    ...(reader !== undefined ? { reader } : {}),
+    intervalMs: o.interval,
+    validRanges: parseValidRanges(o.validRange, q),
+    maxBadRun: o.maxBad ?? q.window,
+    console: o.console !== false,
+    advertise: o.advertise !== false,
+    display: Boolean(o.display),
+    resetButton: o.resetButton !== false,
+    ...(o.alertAbove !== undefined ? { alertAbove: o.alertAbove } : {}),
+    alertClass: alertClassIndex(q, o.alertClass),
+  };
+  return { q, sha256, shell, config, ...(o.weights === 'flash' ? { flashFile: o.flashFile } : {}), minify: o.minify !== false };
+}
+
+export function bundleFrom(i: AppInputs): Promise<Bundle> {
+  return buildBundle(i.q, {
+    shell: i.shell,
+    modelSha256: i.sha256,
+    generatorVersion: TOOL_VERSION,
+    config: i.config,
+    ...(i.flashFile !== undefined ? { flashFile: i.flashFile } : {}),
+    minify: i.minify,
+    appGlobal: APP_GLOBAL,
+  });
+}

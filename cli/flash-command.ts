@@ -1,0 +1,30 @@
+import { Command, Option } from 'commander';
+import { intOption, printJson, runAction } from './common.ts';
+import { APP_GLOBAL, addAppOptions, appInputs, bundleFrom } from './app-options.ts';
+import { flashBundle } from '../firmware/flash.ts';
+import { portKind } from '../firmware/espruino-tools.ts';
+
+export function flashCommand(): Command {
+  const cmd = new Command('flash').description('bundle the model and app, upload it to an Espruino board with espruino-tools, save it to flash, and verify the weights checksum and a known step on the board');
+  addAppOptions(cmd, ['espruino']);
+  cmd
+    .requiredOption('--port <port>', 'serial port (/dev/ttyACM0), Bluetooth address (aa:bb:cc:dd:ee:ff) or tcp://host:port')
+    .addOption(new Option('--timeout <seconds>', 'time limit of each step (connect, write, check)').argParser(intOption(1, 3600)).default(20))
+    .addOption(new Option('--listen <seconds>', 'after verifying, print what the app prints for this long').argParser(intOption(0, 3600)).default(0))
+    .option('--json', 'print a one-line JSON summary as the last line of stdout')
+    .action((o) =>
+      runAction('flash', async () => {
+        portKind(o.port);
+        const inputs = appInputs(o);
+        const bundle = await bundleFrom(inputs);
+        const log = (line: string) => process.stderr.write(`${line}\n`);
+        const r = await flashBundle(bundle, { port: o.port, appGlobal: APP_GLOBAL, timeoutMs: o.timeout * 1000, listenMs: o.listen * 1000, log });
+        console.log(`verified on ${r.board} at ${o.port}: model data CRC-32 ${r.checksum} (host ${bundle.expected.checksum}), self-test output [${r.selfTest.join(', ')}] (simulator [${bundle.expected.selfTest.join(', ')}])`);
+        if (o.listen > 0) {
+          for (const line of r.printed.split(/\r?\n/).map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/^>/, '').trim()).filter((l) => l.startsWith('lstm-mcu'))) console.log(`board: ${line}`);
+        }
+        if (o.json) printJson({ command: 'flash', port: o.port, board: r.board, verified: true, checksum: r.checksum, selfTest: r.selfTest, bytes: r.bundleBytes });
+      }),
+    );
+  return cmd;
+}

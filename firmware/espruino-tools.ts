@@ -1,0 +1,323 @@
+/**
+ * espruino-tools (the `espruino` npm package) as this project uses it: the
+ * upload processing of the Espruino Web IDE and CLI (modules as
+ * Modules.addCached, Esprima minification) and its connections (serial
+ * port, Bluetooth LE, tcp://host:port). The package keeps its state in the
+ * global `Espruino` and logs through console; both are confined here: its
+ * log lines are collected (shown with `verbose`), never mixed into ours.
+ */
+import { createRequire } from 'node:module';
+import { UserError } from '../runtime/errors.ts';
+
+// The package has no type declarations: the few members used here.
+interface EspruinoGlobal {
+  Config: Record<string, unknown>;
+  addProcessor(name: string, fn: (data: any, callback: (data: any) => void) => void): void;
+  callProcessor(name: string, data: unknown, callback: (data: any) => void): void;
+  Core: {
+    Env: { getData(): Record<string, any> };
+    Serial: {
+      startListening(fn: (data: ArrayBuffer) => void): unknown;
+      open(port: string, opened: (status: unknown) => void, disconnected: () => void): void;
+      close(): void;
+      isConnected(): boolean;
+      write(data: string, showStatus: boolean | undefined, callback?: () => void): void;
+    };
+    CodeWriter: { writeToEspruino(code: string, callback: () => void): void };
+    Utils: {
+      executeExpression(expr: string, callback: (result: string | undefined) => void, options?: { maxTimeout?: number; minTimeout?: number }): void;
+      getUploadFileCode(name: string, contents: string): string;
+    };
+  };
+}
+
+/** What the package logged (console.log / info / warn / error), newest last. */
+const toolLog: string[] = [];
+let verbose = false;
+let tools: EspruinoGlobal | undefined;
+/** Modules the bundle provides itself (name -> source), looked up before any local folder or URL. */
+const providedModules = new Map<string, string>();
+
+export function setToolsVerbose(on: boolean): void {
+  verbose = on;
+}
+
+/** The package's last log lines, for an error message. */
+export function recentToolLog(n = 5): string[] {
+  return toolLog.slice(-n);
+}
+
+/** Operations in progress: while any is, console output goes to the tool log (the package logs from its timers too). */
+let busy = 0;
+let consoleRouted = false;
+
+function collect(...args: unknown[]): void {
+  const line = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+  toolLog.push(line);
+  if (toolLog.length > 2000) toolLog.splice(0, 1000);
+  if (verbose) process.stderr.write(`espruino-tools: ${line}\n`);
+}
+
+/** Route console output to the tool log until the returned release is called. */
+function hold(): () => void {
+  if (!consoleRouted) {
+    consoleRouted = true;
+    for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+      const original = console[method].bind(console);
+      console[method] = (...args: unknown[]) => (busy > 0 ? collect(...args) : original(...args));
+    }
+  }
+  busy++;
+  let released = false;
+  return () => {
+    if (!released) busy--;
+    released = true;
+  };
+}
+
+/** Run `body` with console output going to the tool log. */
+function quietly<T>(body: () => T): T {
+  const release = hold();
+  try {
+    return body();
+  } finally {
+    release();
+  }
+}
+
+/** Load and initialise espruino-tools once, offline: no module downloads, no Bluetooth unless asked for. */
+function load(): EspruinoGlobal {
+  if (tools) return tools;
+  const require = createRequire(import.meta.url);
+  const espruino = require('espruino') as { init(callback: () => void): void };
+  quietly(() => espruino.init(() => undefined));
+  const E = (globalThis as unknown as { Espruino: EspruinoGlobal }).Espruino;
+  Object.assign(E.Config, {
+    BLUETOOTH_LOW_ENERGY: false,
+    BLUETOOTH_LOW_ENERGY_DBUS: false,
+    MODULE_URL: '',
+    SET_TIME_ON_WRITE: false,
+    SAVE_ON_SEND: 0,
+  });
+  // Modules this bundle carries (the model): found before the local folder and the (disabled) URLs.
+  E.addProcessor('getModule', (data: { moduleName: string; moduleCode?: string }, callback) => {
+    const code = providedModules.get(data.moduleName);
+    if (code !== undefined && data.moduleCode === undefined) data.moduleCode = code;
+    callback(data);
+  });
+  tools = E;
+  return E;
+}
+
+export interface UploadProcessing {
+  /** Modules the code requires, by name. */
+  modules: Record<string, string>;
+  /** Esprima minification of the code and its modules (espruino-tools' offline minifier). */
+  minify: boolean;
+  /** Modules the board has built in (never looked up). */
+  builtinModules: string[];
+}
+
+/**
+ * The code as espruino-tools would upload it (its "transformForEspruino"
+ * processors: modules inlined as Modules.addCached, minification), to RAM.
+ * A module that cannot be found is an error, not a warning.
+ */
+export function processUpload(code: string, p: UploadProcessing): Promise<string> {
+  const E = load();
+  providedModules.clear();
+  for (const [name, source] of Object.entries(p.modules)) providedModules.set(name, source);
+  Object.assign(E.Config, { MINIFICATION_LEVEL: p.minify ? 'ESPRIMA' : '', MODULE_MINIFICATION_LEVEL: p.minify ? 'ESPRIMA' : '', SAVE_ON_SEND: 0 });
+  const env = E.Core.Env.getData();
+  const connectedModules = typeof env.MODULES === 'string' ? env.MODULES : '';
+  env.MODULES = [...new Set([...connectedModules.split(',').filter(Boolean), ...p.builtinModules])].join(',');
+  const before = toolLog.length;
+  const release = hold();
+  return new Promise((resolve, reject) => {
+    quietly(() =>
+      E.callProcessor('transformForEspruino', code, (out: string) => {
+        // Called inside the processors' own try blocks: leave them before anything can throw.
+        setImmediate(() => {
+          release();
+          const missing = toolLog.slice(before).find((l) => /Module .* not found/.test(l));
+          const failed = toolLog.slice(before).find((l) => /^(Error|SyntaxError)|Line \d+:/.test(l));
+          if (missing) reject(new UserError(`espruino-tools: ${missing}`));
+          else if (failed) reject(new UserError(`espruino-tools could not process the code: ${failed}`));
+          else resolve(out);
+        });
+      }),
+    );
+  });
+}
+
+/** A Storage upload of binary `bytes` as espruino-tools writes it (atob chunks of Storage.write). */
+export function storageUploadCode(name: string, bytes: Uint8Array): string {
+  return load().Core.Utils.getUploadFileCode(name, Buffer.from(bytes).toString('latin1'));
+}
+
+/** How `--port` reaches a board. */
+export type PortKind = 'tcp' | 'serial' | 'ble';
+
+export function portKind(port: string): PortKind {
+  if (/^tcp:\/\/[^/\s:]*(:\d{1,5})?$/.test(port)) return 'tcp';
+  if (/^([0-9a-f]{2}:){5}[0-9a-f]{2}( (public|random))?$/i.test(port)) return 'ble';
+  if (/^(\/dev\/|COM\d+$)/.test(port)) return 'serial';
+  throw new UserError(`--port '${port}': expected a serial port (/dev/ttyACM0, COM3), a Bluetooth address (aa:bb:cc:dd:ee:ff) or tcp://host:port`);
+}
+
+/** One open connection to a board: what it printed, writes, expressions. */
+export class BoardConnection {
+  private output = '';
+  private closed = false;
+  private disconnectedHandler: (() => void) | undefined;
+  /** The package logs while a connection is open: routed to the tool log until close(). */
+  private readonly release = hold();
+
+  private constructor(
+    private readonly E: EspruinoGlobal,
+    readonly port: string,
+  ) {}
+
+  /** Everything the board printed since the connection opened (or since `clearOutput`). */
+  get printed(): string {
+    return this.output;
+  }
+
+  clearOutput(): void {
+    this.output = '';
+  }
+
+  /** Connect, and read the board's process.env (espruino-tools does on connect). */
+  static open(port: string, timeoutMs: number): Promise<BoardConnection> {
+    const kind = portKind(port);
+    const E = load();
+    Object.assign(E.Config, { BLUETOOTH_LOW_ENERGY: kind === 'ble', SERIAL_TCPIP: kind === 'tcp' ? [port] : [] });
+    const c = new BoardConnection(E, port);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        const why = recentToolLog(20).find((l) => /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|not found|Unable/.test(l));
+        quietly(() => E.Core.Serial.close());
+        c.release();
+        reject(new UserError(`could not connect to ${port} within ${timeoutMs / 1000} s${why ? `: ${why}` : ''}`));
+      }, timeoutMs);
+      quietly(() => {
+        E.Core.Serial.startListening((data) => {
+          c.output += Buffer.from(data).toString('latin1');
+        });
+        E.Core.Serial.open(
+          port,
+          (status) => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            if (status === undefined) {
+              c.release();
+              reject(new UserError(`could not connect to ${port}: ${recentToolLog(1)[0] ?? 'no answer'}`));
+            } else resolve(c);
+          },
+          () => {
+            c.closed = true;
+            c.disconnectedHandler?.();
+          },
+        );
+      });
+    });
+  }
+
+  /** process.env of the board, as read on connect. */
+  get env(): Record<string, any> {
+    return this.E.Core.Env.getData();
+  }
+
+  /** Wait for `action` to call back, failing on a timeout or a disconnect. */
+  private guarded<T>(what: string, timeoutMs: number, action: (done: (v: T) => void) => void): Promise<T> {
+    if (this.closed) return Promise.reject(new UserError(`${this.port} disconnected before ${what}`));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.disconnectedHandler = undefined;
+        reject(new UserError(`${what} on ${this.port}: no answer within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.disconnectedHandler = () => {
+        clearTimeout(timer);
+        reject(new UserError(`${this.port} disconnected during ${what}`));
+      };
+      quietly(() =>
+        action((v) => {
+          clearTimeout(timer);
+          this.disconnectedHandler = undefined;
+          setImmediate(() => resolve(v));
+        }),
+      );
+    });
+  }
+
+  /** Send code the way espruino-tools uploads it (reset first, echo off, line fixes); resolves at the prompt. */
+  upload(code: string, what: string, timeoutMs: number): Promise<void> {
+    // espruino-tools only calls back for writes longer than one block.
+    const padded = code.length > 600 ? code : code + ' '.repeat(600 - code.length);
+    return this.guarded<void>(what, timeoutMs, (done) => this.E.Core.CodeWriter.writeToEspruino(padded, () => done(undefined)));
+  }
+
+  /** The value of a JavaScript expression on the board, as JSON text (undefined when it printed none). */
+  evaluate(expression: string, what: string, timeoutMs: number): Promise<unknown> {
+    return this.guarded<string | undefined>(what, timeoutMs, (done) =>
+      this.E.Core.Utils.executeExpression(expression, done, { maxTimeout: timeoutMs / 1000, minTimeout: Math.min(10, timeoutMs / 1000) }),
+    ).then((text) => {
+      if (text === undefined) throw new UserError(`${what} on ${this.port}: the board printed no result (last output: ${JSON.stringify(this.output.slice(-200))})`);
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new UserError(`${what} on ${this.port}: unexpected answer ${JSON.stringify(text.slice(0, 200))}`);
+      }
+    });
+  }
+
+  /**
+   * Write a Storage file with espruino-tools' upload code (Storage.write of
+   * atob chunks), one chunk per expression: each waits for the board's answer,
+   * so no transport (telnet has no flow control) can overrun its input buffer.
+   */
+  async writeStorageFile(name: string, bytes: Uint8Array, timeoutMs: number, progress?: (done: number) => void): Promise<void> {
+    const lines = storageUploadCode(name, bytes).split('\n').filter((l) => l.trim() !== '');
+    for (let i = 0; i < lines.length; i++) {
+      const ok = await this.evaluate(lines[i], `writing "${name}" (chunk ${i + 1} of ${lines.length})`, timeoutMs);
+      if (ok !== true) throw new UserError(`writing "${name}" on ${this.port}: Storage.write answered ${JSON.stringify(ok)} at chunk ${i + 1} of ${lines.length} (is the Storage full? require("Storage").getFree() tells)`);
+      progress?.(i + 1);
+    }
+  }
+
+  /** Write raw text (a command line) without waiting for anything. */
+  send(text: string): void {
+    quietly(() => this.E.Core.Serial.write(text, false));
+  }
+
+  /** Wait until the board has printed `pattern` (since the output was last cleared). */
+  async waitFor(pattern: RegExp, what: string, timeoutMs: number): Promise<string> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const m = pattern.exec(this.output);
+      if (m) return m[0];
+      if (this.closed) throw new UserError(`${this.port} disconnected while waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new UserError(`${what} on ${this.port}: not seen within ${timeoutMs / 1000} s (last output: ${JSON.stringify(this.output.slice(-300))})`);
+  }
+
+  close(): Promise<void> {
+    if (this.closed) {
+      this.release();
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      this.disconnectedHandler = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      quietly(() => this.E.Core.Serial.close());
+    }).then(() => this.release());
+  }
+}

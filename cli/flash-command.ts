@@ -19,7 +19,8 @@ export function flashCommand(): Command {
         const bundle = await bundleFrom(inputs);
         const log = (line: string) => process.stderr.write(`${line}\n`);
         const r = await flashBundle(bundle, { port: o.port, appGlobal: APP_GLOBAL, timeoutMs: o.timeout * 1000, listenMs: o.listen * 1000, log });
-        console.log(`verified on ${r.board} at ${o.port}: model data CRC-32 ${r.checksum} (host ${bundle.expected.checksum}), self-test output [${r.selfTest.join(', ')}] (simulator [${bundle.expected.selfTest.join(', ')}])`);
+        const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+        console.log(`verified on ${r.board} at ${o.port}: model data CRC-32 ${hex(r.checksum)} (host ${hex(bundle.expected.checksum)}), self-test output [${r.selfTest.join(', ')}] (simulator [${bundle.expected.selfTest.join(', ')}])`);
         if (o.listen > 0) {
           for (const line of r.printed.split(/\r?\n/).map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/^>/, '').trim()).filter((l) => l.startsWith('lstm-mcu'))) console.log(`board: ${line}`);
         }

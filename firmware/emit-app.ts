@@ -264,7 +264,8 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
     if (config.sources.some((s) => s.kind === 'mag')) b.line('if (typeof Bangle !== "undefined") Bangle.setCompassPower(1, "lstm-mcu");');
     b.line(`timer = setInterval(sample, ${config.intervalMs});`);
     if (config.resetButton) b.line('if (typeof BTN !== "undefined") watch = setWatch(function () { reset(); console.log("lstm-mcu reset"); }, BTN, { repeat: true, edge: "rising", debounce: 50 });');
-    if (config.console) b.line(`console.log("lstm-mcu app started: ${q.featureNames.join(', ')} every ${config.intervalMs} ms");`);
+    b.comment('printed even without per-sample lines: lstm-mcu flash waits for it after load()');
+    b.line(`console.log("lstm-mcu app started: ${q.featureNames.join(', ')} every ${config.intervalMs} ms");`);
   });
   b.block('function stop() {', () => {
     b.line('if (timer !== undefined) clearInterval(timer);');

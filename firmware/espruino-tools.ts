@@ -193,16 +193,25 @@ export class BoardConnection {
     const E = load();
     Object.assign(E.Config, { BLUETOOTH_LOW_ENERGY: kind === 'ble', SERIAL_TCPIP: kind === 'tcp' ? [port] : [] });
     const c = new BoardConnection(E, port);
+    const logStart = toolLog.length;
+    const failure = () => toolLog.slice(logStart).find((l) => /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET|ETIMEDOUT/.test(l));
     return new Promise((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
+      const fail = (message: string) => {
         if (settled) return;
         settled = true;
-        const why = recentToolLog(20).find((l) => /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|not found|Unable/.test(l));
+        clearTimeout(timer);
+        clearInterval(poll);
         quietly(() => E.Core.Serial.close());
         c.release();
-        reject(new UserError(`could not connect to ${port} within ${timeoutMs / 1000} s${why ? `: ${why}` : ''}`));
-      }, timeoutMs);
+        reject(new UserError(message));
+      };
+      const timer = setTimeout(() => fail(`could not connect to ${port} within ${timeoutMs / 1000} s${failure() ? `: ${failure()}` : ''}`), timeoutMs);
+      // A refused or unreachable address is known at once; the package only logs it.
+      const poll = setInterval(() => {
+        const why = failure();
+        if (why) fail(`could not connect to ${port}: ${/"code":"(\w+)"/.exec(why)?.[1] ?? why}`);
+      }, 100);
       quietly(() => {
         E.Core.Serial.startListening((data) => {
           c.output += Buffer.from(data).toString('latin1');
@@ -211,12 +220,11 @@ export class BoardConnection {
           port,
           (status) => {
             if (settled) return;
+            if (status === undefined) return fail(`could not connect to ${port}: ${recentToolLog(1)[0] ?? 'no answer'}`);
             settled = true;
             clearTimeout(timer);
-            if (status === undefined) {
-              c.release();
-              reject(new UserError(`could not connect to ${port}: ${recentToolLog(1)[0] ?? 'no answer'}`));
-            } else resolve(c);
+            clearInterval(poll);
+            resolve(c);
           },
           () => {
             c.closed = true;
@@ -225,6 +233,10 @@ export class BoardConnection {
         );
       });
     });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** process.env of the board, as read on connect. */

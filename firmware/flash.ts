@@ -55,23 +55,18 @@ export async function flashBundle(bundle: Bundle, o: FlashOptions): Promise<Flas
     if (!env.VERSION) throw new UserError(`${o.port} answered, but not as an Espruino board (process.env could not be read)`);
     if (typeof env.MODULES === 'string' && !env.MODULES.split(',').includes('Storage')) throw new UserError(`${name} has no Storage module; lstm-mcu flash needs Espruino 1v96 or later`);
     o.log(`connected: ${name}`);
-
-    if (bundle.flash) {
-      const { file, bytes } = bundle.flash;
-      o.log(`writing the weights: Storage file "${file}", ${bytes.length} bytes`);
-      await board.writeStorageFile(file, bytes, o.timeoutMs);
-      await expectCrc(board, file, crc32(bytes), o.timeoutMs); // E.CRC32 is the same CRC (IEEE, as zlib)
+    // Stop what runs now (RAM is cleared; .bootcde stays): a running app's functions may be read
+    // from the very Storage this upload rewrites.
+    board.send('\x10reset();\n');
+    await new Promise((r) => setTimeout(r, 500));
+    await board.evaluate('1', 'resetting the board', o.timeoutMs);
+    try {
+      await stageAndSave(board, bundle, o);
+    } catch (e) {
+      // Not saved, still connected: bring back the app the board had (.bootcde is untouched).
+      if (!(e instanceof SaveError) && !board.isClosed) board.send('\x10load()\n');
+      throw e;
     }
-
-    const code = Buffer.from(bundle.code, 'ascii');
-    o.log(`writing the app: ${code.length} bytes to Storage file "${STAGING_FILE}"`);
-    await board.writeStorageFile(STAGING_FILE, code, o.timeoutMs);
-    await expectCrc(board, STAGING_FILE, bundle.crc32, o.timeoutMs);
-
-    o.log('saving: the app replaces .bootcde, then the board loads it');
-    const commit = `(function(){var S=require("Storage");S.write(".bootcde",S.read(${JSON.stringify(STAGING_FILE)}));S.erase(${JSON.stringify(STAGING_FILE)});return ${storageCrc('.bootcde')};})()`;
-    const saved = await board.evaluate(commit, 'saving .bootcde', o.timeoutMs);
-    if (saved !== bundle.crc32) throw new UserError(`.bootcde on the board has CRC-32 ${hex(Number(saved))}, expected ${hex(bundle.crc32)}: flash again`);
     board.clearOutput();
     board.send('\x10load()\n');
     await board.waitFor(/lstm-mcu app started|Uncaught [^\r\n]*/, 'the app starting after load()', o.timeoutMs);
@@ -91,10 +86,32 @@ export async function flashBundle(bundle: Bundle, o: FlashOptions): Promise<Flas
     }
     board.clearOutput();
     if (o.listenMs > 0) await new Promise((r) => setTimeout(r, o.listenMs));
-    return { board: name, version: env.VERSION, checksum, selfTest, bundleBytes: code.length, printed: board.printed };
+    return { board: name, version: env.VERSION, checksum, selfTest, bundleBytes: Buffer.byteLength(bundle.code), printed: board.printed };
   } finally {
     await board.close();
   }
+}
+
+/** A failure after .bootcde was rewritten: the board holds the new app, whatever went wrong. */
+class SaveError extends UserError {}
+
+/** Steps 2-4: the weights file, the staging file, then .bootcde. */
+async function stageAndSave(board: BoardConnection, bundle: Bundle, o: FlashOptions): Promise<void> {
+  if (bundle.flash) {
+    const { file, bytes } = bundle.flash;
+    o.log(`writing the weights: Storage file "${file}", ${bytes.length} bytes`);
+    await board.writeStorageFile(file, bytes, o.timeoutMs);
+    await expectCrc(board, file, crc32(bytes), o.timeoutMs); // E.CRC32 is the same CRC (IEEE, as zlib)
+  }
+  const code = Buffer.from(bundle.code, 'ascii');
+  o.log(`writing the app: ${code.length} bytes to Storage file "${STAGING_FILE}"`);
+  await board.writeStorageFile(STAGING_FILE, code, o.timeoutMs);
+  await expectCrc(board, STAGING_FILE, bundle.crc32, o.timeoutMs);
+
+  o.log('saving: the app replaces .bootcde, then the board loads it');
+  const commit = `(function(){var S=require("Storage");S.write(".bootcde",S.read(${JSON.stringify(STAGING_FILE)}));S.erase(${JSON.stringify(STAGING_FILE)});return ${storageCrc('.bootcde')};})()`;
+  const saved = await board.evaluate(commit, 'saving .bootcde', o.timeoutMs);
+  if (saved !== bundle.crc32) throw new SaveError(`.bootcde on the board has CRC-32 ${hex(Number(saved))}, expected ${hex(bundle.crc32)}: flash again`);
 }
 
 async function expectCrc(board: BoardConnection, file: string, expected: number, timeoutMs: number): Promise<void> {

@@ -26,7 +26,7 @@ export const APP_GLOBAL = 'lstmApp';
 export function addAppOptions(cmd: Command, shells: readonly Shell[]): Command {
   cmd
     .requiredOption('--model <path>', 'quantized model (model.q.pb), or a folder holding one (the output of demo)')
-    .addOption(new Option('--source <list>', 'where each reading comes from, in feature order: temperature, analog:PIN, accel (x,y,z), mag (x,y,z), or function (readSensor(out) from --reader)').default('temperature'))
+    .addOption(new Option('--source <list>', 'espruino: where each reading comes from, in feature order: temperature, analog:PIN, accel (x,y,z), mag (x,y,z), or function (readSensor(out) from --reader); default temperature'))
     .addOption(new Option('--reader <file>', "with --source function: a JavaScript file defining function readSensor(out) that writes the model's readings into out"))
     .addOption(new Option('--interval <ms>', 'milliseconds between samples').argParser(intOption(10, 86_400_000)).default(1000))
     .addOption(new Option('--valid-range <list>', 'FEATURE=LOW:HIGH,...: readings outside are bad (counted, not fed to the model); default training mean ± 8 std'))
@@ -69,7 +69,11 @@ export function appInputs(o: Record<string, any>): AppInputs {
   setToolsVerbose(Boolean(o.verbose));
   const { model: q, sha256 } = readQuantizedModel(modelPath(o.model));
   const shell: Shell = o.engine ?? 'espruino';
-  const sources = parseSources(o.source, q);
+  if (shell !== 'espruino') {
+    if (o.weights === 'flash') throw new UserError('--weights flash is for Espruino (its Storage); JerryScript keeps the weights in RAM');
+    if (o.source !== undefined || o.reader !== undefined) throw new UserError('--source and --reader are for Espruino: on JerryScript the host feeds the readings (lstmApp.feed(x))');
+  }
+  const sources = shell === 'espruino' ? parseSources(o.source ?? 'temperature', q) : [];
   const usesReader = sources.some((s) => s.kind === 'function');
   if (usesReader && o.reader === undefined) throw new UserError('--source function needs --reader <file> defining readSensor(out)');
   if (!usesReader && o.reader !== undefined) throw new UserError('--reader goes with --source function');
@@ -84,10 +88,6 @@ export function appInputs(o: Record<string, any>): AppInputs {
   }
   const score = scoreKind(q);
   if (o.alertAbove !== undefined && score.kind === 'none') throw new UserError(`--alert-above: this model has no score: ${score.why}`);
-  if (shell !== 'espruino') {
-    if (o.weights === 'flash') throw new UserError('--weights flash is for Espruino (its Storage); JerryScript keeps the weights in RAM');
-    if (o.source !== 'temperature' || o.reader !== undefined) throw new UserError('--source and --reader are for Espruino: on JerryScript the host feeds the readings (feed(x))');
-  }
   if (o.weights === 'flash') checkStorageName(o.flashFile);
   const config: AppConfig = {
     moduleName: MODEL_MODULE,

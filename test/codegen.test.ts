@@ -85,7 +85,7 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
   it('works as a CommonJS module body and as a plain script with one global', () => {
     const asModule: { exports: Record<string, unknown> } = { exports: {} };
     vm.runInNewContext(code, { exports: asModule.exports });
-    expect(Object.keys(asModule.exports).sort()).toEqual(['info', 'reset', 'state', 'step', 'stepQ']);
+    expect(Object.keys(asModule.exports).sort()).toEqual(['checksum', 'info', 'reset', 'state', 'step', 'stepQ']);
     const context: Record<string, unknown> = {};
     vm.runInNewContext(code, context);
     expect(Object.keys(context)).toEqual(['lstmModel']);

@@ -175,3 +175,15 @@ describe('checksum()', () => {
     });
   }
 });
+
+describe('the generated app reads as it should (snapshots)', () => {
+  const q = forecastModel();
+  for (const shell of ['espruino', 'jerryscript'] as const) {
+    it(`${shell} shell`, () => {
+      const cfg = config(q, shell === 'espruino' ? { sources: parseSources('temperature,analog:D3,analog:D4', q), reader: undefined, display: true } : { sources: [], reader: undefined });
+      const app = emitApp(q, cfg, { shell, modelExpression: shell === 'espruino' ? 'require("lstm-model")' : 'lstmModel', globalName: 'lstmApp', generatorVersion: 'test', modelSha256: 'test' });
+      expect(() => acorn.parse(app, { ecmaVersion: 5 })).not.toThrow();
+      expect(app).toMatchSnapshot();
+    });
+  }
+});

@@ -408,13 +408,30 @@ var lstmModel = (function () {
     return YF;
   }
 
+  // checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)
+  function checksum() {
+    var A = [W_0f, BM_0f, M_0f, W_0b, BM_0b, M_0b, W_1f, BM_1f, M_1f, W_1b, BM_1b, M_1b, D, DB, TT, IG, IO, OG, OO], T = new Int32Array(256), crc = -1, c, n, k, a, u, i;
+    // T[n] = CRC-32 of byte n; -306674912 is the reflected polynomial 0xEDB88320 as an int32
+    for (n = 0; n < 256; n++) {
+      c = n;
+      for (k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ -306674912 : c >>> 1;
+      T[n] = c;
+    }
+    for (a = 0; a < A.length; a++) {
+      u = new Uint8Array(A[a].buffer, A[a].byteOffset, A[a].byteLength);
+      for (i = 0; i < u.length; i++) crc = T[(crc ^ u[i]) & 255] ^ (crc >>> 8);
+    }
+    return (crc ^ -1) >>> 0;
+  }
+
   var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"gru","task":"regression","headActivation":"linear","inputSize":3,"units":4,"layers":[{"cell":"gru","inputSize":3,"units":5,"bidirectional":"concat"},{"cell":"lstm","inputSize":10,"units":4,"bidirectional":"sum"}],"windowed":true,"outputSize":2,"window":6,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0","y1"],"classLabels":[],"gateOrder":["update","reset","candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"layer 0: none; layer 1: Q2.13 int16","output":"int32 head accumulator"},"inputScales":[0.01720811813835084,0.01644451974883793,0.018662420783455917],"outputScale":0.00018062687471626313};
-  return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: HS, c: C, gates: G } };
+  return { reset: reset, stepQ: stepQ, step: step, checksum: checksum, info: info, state: { h: HS, c: C, gates: G } };
 })();
 if (typeof exports !== "undefined") {
   exports.reset = lstmModel.reset;
   exports.stepQ = lstmModel.stepQ;
   exports.step = lstmModel.step;
+  exports.checksum = lstmModel.checksum;
   exports.info = lstmModel.info;
   exports.state = lstmModel.state;
 }

@@ -170,14 +170,31 @@ var lstmModel = (function (previousPretokenise) {
     return YF;
   }
 
+  // checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)
+  function checksum() {
+    var A = [EMB, W, BM, M, D, DB, TT, OG, OO], T = new Int32Array(256), crc = -1, c, n, k, a, u, i;
+    // T[n] = CRC-32 of byte n; -306674912 is the reflected polynomial 0xEDB88320 as an int32
+    for (n = 0; n < 256; n++) {
+      c = n;
+      for (k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ -306674912 : c >>> 1;
+      T[n] = c;
+    }
+    for (a = 0; a < A.length; a++) {
+      u = new Uint8Array(A[a].buffer, A[a].byteOffset, A[a].byteLength);
+      for (i = 0; i < u.length; i++) crc = T[(crc ^ u[i]) & 255] ^ (crc >>> 8);
+    }
+    return (crc ^ -1) >>> 0;
+  }
+
   var info = {"globalName":"lstmModel","target":"espruino","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"lstm","task":"regression","headActivation":"linear","inputSize":4,"units":6,"layers":[{"cell":"lstm","inputSize":4,"units":6}],"windowed":false,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["token"],"targetNames":["y0"],"classLabels":[],"gateOrder":["input","forget","cell","output"],"formats":{"input":"int8 embedding rows, per-column scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"Q2.13 int16","output":"int32 head accumulator"},"inputScales":[0.006546030363698644,0.007730635601704515,0.007850432959128552,0.007331243650181087],"outputScale":0.00008230649052173134,"embedding":{"vocabularySize":12,"dim":4,"paddingToken":0,"unknownToken":1}};
   if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
-  return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
+  return { reset: reset, stepQ: stepQ, step: step, checksum: checksum, info: info, state: { h: H, c: C, gates: G } };
 })(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);
 if (typeof exports !== "undefined") {
   exports.reset = lstmModel.reset;
   exports.stepQ = lstmModel.stepQ;
   exports.step = lstmModel.step;
+  exports.checksum = lstmModel.checksum;
   exports.info = lstmModel.info;
   exports.state = lstmModel.state;
 }

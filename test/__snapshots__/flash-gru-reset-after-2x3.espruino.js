@@ -145,8 +145,13 @@ var m = (function (previousPretokenise) {
     return YF;
   }
 
+  // checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)
+  function checksum() {
+    return E.CRC32(WF) >>> 0;
+  }
+
   if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
-  var api = { reset: reset, stepQ: stepQ, step: step, state: { h: H, c: C, gates: G } };
+  var api = { reset: reset, stepQ: stepQ, step: step, checksum: checksum, state: { h: H, c: C, gates: G } };
   // info: parsed from the Storage file when asked for (each access gives a fresh object)
   Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read("m.bin", 4304, 762)); }, enumerable: true });
   return api;
@@ -155,6 +160,7 @@ if (typeof exports !== "undefined") {
   exports.reset = m.reset;
   exports.stepQ = m.stepQ;
   exports.step = m.step;
+  exports.checksum = m.checksum;
   Object.defineProperty(exports, "info", { get: function () { return m.info; }, enumerable: true });
   exports.state = m.state;
 }

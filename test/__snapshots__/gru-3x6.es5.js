@@ -163,13 +163,30 @@ var lstmModel = (function () {
     return YF;
   }
 
+  // checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)
+  function checksum() {
+    var A = [W, BM, M, D, DB, TT, IG, IO, OG, OO], T = new Int32Array(256), crc = -1, c, n, k, a, u, i;
+    // T[n] = CRC-32 of byte n; -306674912 is the reflected polynomial 0xEDB88320 as an int32
+    for (n = 0; n < 256; n++) {
+      c = n;
+      for (k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ -306674912 : c >>> 1;
+      T[n] = c;
+    }
+    for (a = 0; a < A.length; a++) {
+      u = new Uint8Array(A[a].buffer, A[a].byteOffset, A[a].byteLength);
+      for (i = 0; i < u.length; i++) crc = T[(crc ^ u[i]) & 255] ^ (crc >>> 8);
+    }
+    return (crc ^ -1) >>> 0;
+  }
+
   var info = {"globalName":"lstmModel","target":"es5","generator":"lstm-mcu 0.0.0-snapshot","modelSha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","cell":"gru","task":"regression","headActivation":"linear","inputSize":3,"units":6,"layers":[{"cell":"gru","inputSize":3,"units":6}],"windowed":false,"outputSize":1,"window":8,"horizon":1,"targetMode":"level","baseFeatures":[],"featureNames":["x0","x1","x2"],"targetNames":["y0"],"classLabels":[],"gateOrder":["update","reset","candidate"],"formats":{"input":"int8, per-feature scale","hidden":"Q0.7 int8","gateIn":"Q3.12 int16","gateOut":"Q0.15 int16","cell":"none","output":"int32 head accumulator"},"inputScales":[0.019114787184347316,0.02030512667077733,0.018945072579571582],"outputScale":0.00008963739250119277};
-  return { reset: reset, stepQ: stepQ, step: step, info: info, state: { h: H, c: C, gates: G } };
+  return { reset: reset, stepQ: stepQ, step: step, checksum: checksum, info: info, state: { h: H, c: C, gates: G } };
 })();
 if (typeof exports !== "undefined") {
   exports.reset = lstmModel.reset;
   exports.stepQ = lstmModel.stepQ;
   exports.step = lstmModel.step;
+  exports.checksum = lstmModel.checksum;
   exports.info = lstmModel.info;
   exports.state = lstmModel.state;
 }

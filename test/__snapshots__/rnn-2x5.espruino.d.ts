@@ -18,6 +18,13 @@ export declare function stepQ(xq: ArrayLike<number>): Int32Array;
  */
 export declare function step(x: ArrayLike<number>): Float64Array;
 
+/**
+ * CRC-32 (IEEE, as zlib) of the model's constant data as this device holds it: with weights in RAM the
+ * little-endian bytes of every data array in file order, with weights in flash the Storage file.
+ * `lstm-mcu flash` compares it with the host's value. Allocates a small table: not for the step loop.
+ */
+export declare function checksum(): number;
+
 export declare const info: {
   "globalName": "lstmModel",
   "target": "espruino",

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
 import { intOption, printJson, runAction } from './common.ts';
 import { APP_GLOBAL, addAppOptions, appInputs, bundleFrom } from './app-options.ts';
 import { flashBundle } from '../firmware/flash.ts';
@@ -12,20 +13,45 @@ export function flashCommand(): Command {
     .addOption(new Option('--timeout <seconds>', 'time limit of each step (connect, write, check)').argParser(intOption(1, 3600)).default(20))
     .addOption(new Option('--listen <seconds>', 'after verifying, print what the app prints for this long').argParser(intOption(0, 3600)).default(0))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
-    .action((o) =>
-      runAction('flash', async () => {
+    .action(async (o) => {
+      await runAction('flash', async () => {
         portKind(o.port);
         const inputs = appInputs(o);
         const bundle = await bundleFrom(inputs);
-        const log = (line: string) => process.stderr.write(`${line}\n`);
-        const r = await flashBundle(bundle, { port: o.port, appGlobal: APP_GLOBAL, timeoutMs: o.timeout * 1000, listenMs: o.listen * 1000, log });
+        // Progress on stderr: a bar per Storage file on a terminal, the step lines otherwise.
+        let bar: cliProgress.SingleBar | undefined;
+        const endBar = () => {
+          bar?.stop();
+          bar = undefined;
+        };
+        const log = (line: string) => {
+          endBar();
+          process.stderr.write(`${line}\n`);
+        };
+        const progress = (file: string, done: number, total: number) => {
+          if (!process.stderr.isTTY) return;
+          if (!bar) {
+            bar = new cliProgress.SingleBar({ stream: process.stderr, format: `  ${file} {bar} {value}/{total} chunks`, hideCursor: true }, cliProgress.Presets.shades_classic);
+            bar.start(total, 0);
+          }
+          bar.update(done);
+          if (done === total) endBar();
+        };
+        let r;
+        try {
+          r = await flashBundle(bundle, { port: o.port, appGlobal: APP_GLOBAL, timeoutMs: o.timeout * 1000, listenMs: o.listen * 1000, log, progress });
+        } finally {
+          endBar();
+        }
         const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
         console.log(`verified on ${r.board} at ${o.port}: model data CRC-32 ${hex(r.checksum)} (host ${hex(bundle.expected.checksum)}), self-test output [${r.selfTest.join(', ')}] (simulator [${bundle.expected.selfTest.join(', ')}])`);
         if (o.listen > 0) {
           for (const line of r.printed.split(/\r?\n/).map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/^>/, '').trim()).filter((l) => l.startsWith('lstm-mcu'))) console.log(`board: ${line}`);
         }
         if (o.json) printJson({ command: 'flash', port: o.port, board: r.board, verified: true, checksum: r.checksum, selfTest: r.selfTest, bytes: r.bundleBytes });
-      }),
-    );
+      });
+      // espruino-tools keeps timers and sockets of a failed connection alive: end here, output written.
+      process.exit(process.exitCode ?? 0);
+    });
   return cmd;
 }

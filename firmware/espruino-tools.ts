@@ -292,12 +292,12 @@ export class BoardConnection {
    * atob chunks), one chunk per expression: each waits for the board's answer,
    * so no transport (telnet has no flow control) can overrun its input buffer.
    */
-  async writeStorageFile(name: string, bytes: Uint8Array, timeoutMs: number, progress?: (done: number) => void): Promise<void> {
+  async writeStorageFile(name: string, bytes: Uint8Array, timeoutMs: number, progress?: (done: number, total: number) => void): Promise<void> {
     const lines = storageUploadCode(name, bytes).split('\n').filter((l) => l.trim() !== '');
     for (let i = 0; i < lines.length; i++) {
       const ok = await this.evaluate(lines[i], `writing "${name}" (chunk ${i + 1} of ${lines.length})`, timeoutMs);
       if (ok !== true) throw new UserError(`writing "${name}" on ${this.port}: Storage.write answered ${JSON.stringify(ok)} at chunk ${i + 1} of ${lines.length} (is the Storage full? require("Storage").getFree() tells)`);
-      progress?.(i + 1);
+      progress?.(i + 1, lines.length);
     }
   }
 

@@ -39,6 +39,8 @@ export interface FlashOptions {
   /** Keep listening this long after verifying, to collect what the app prints. */
   listenMs: number;
   log: (line: string) => void;
+  /** Chunks of a Storage file written so far (a progress bar). */
+  progress?: (file: string, done: number, total: number) => void;
 }
 
 const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
@@ -100,12 +102,12 @@ async function stageAndSave(board: BoardConnection, bundle: Bundle, o: FlashOpti
   if (bundle.flash) {
     const { file, bytes } = bundle.flash;
     o.log(`writing the weights: Storage file "${file}", ${bytes.length} bytes`);
-    await board.writeStorageFile(file, bytes, o.timeoutMs);
+    await board.writeStorageFile(file, bytes, o.timeoutMs, (done, total) => o.progress?.(file, done, total));
     await expectCrc(board, file, crc32(bytes), o.timeoutMs); // E.CRC32 is the same CRC (IEEE, as zlib)
   }
   const code = Buffer.from(bundle.code, 'ascii');
   o.log(`writing the app: ${code.length} bytes to Storage file "${STAGING_FILE}"`);
-  await board.writeStorageFile(STAGING_FILE, code, o.timeoutMs);
+  await board.writeStorageFile(STAGING_FILE, code, o.timeoutMs, (done, total) => o.progress?.(STAGING_FILE, done, total));
   await expectCrc(board, STAGING_FILE, bundle.crc32, o.timeoutMs);
 
   o.log('saving: the app replaces .bootcde, then the board loads it');

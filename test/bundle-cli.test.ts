@@ -3,6 +3,7 @@
  * write, and one clear line, a non-zero exit and no file for bad input.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -132,4 +133,19 @@ describe('lstm-mcu flash without a board', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n').at(-1)).toBe('lstm-mcu flash: error: could not connect to tcp://127.0.0.1:1: ECONNREFUSED');
   });
+
+  it('a device that never answers is a clear error within the timeout, not a hang', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const started = Date.now();
+      const r = await runCli(['flash', '--model', model, '--source', 'accel', '--port', `tcp://127.0.0.1:${port}`, '--timeout', '5'], dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^lstm-mcu flash: error: tcp://127.0.0.1:${port} (answered, but not as an Espruino board|.*no answer within 5 s)`));
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      silent.close();
+    }
+  }, 60_000);
 });

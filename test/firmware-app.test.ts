@@ -187,3 +187,50 @@ describe('the generated app reads as it should (snapshots)', () => {
     });
   }
 });
+
+describe('Bluetooth advertising and the display', () => {
+  const q = forecastModel();
+  const feed = readings(q, 12);
+  const cfg = config(q, { reader: fakeReader(feed), display: true });
+  // A stand-in NRF and screen: the last manufacturer data and the last text drawn.
+  const fakes = `
+var ADVLAST = "", DRAWN = "";
+NRF = { setAdvertising: function (data, o) { var s = "", i; for (i = 0; i < o.manufacturerData.length; i++) s += (o.manufacturerData[i] < 16 ? "0" : "") + o.manufacturerData[i].toString(16); ADVLAST = o.manufacturer + ":" + s; } };
+g = { clear: function () {}, setFont: function () {}, setFontAlign: function () {}, getWidth: function () { return 176; }, getHeight: function () { return 176; }, drawString: function (s) { DRAWN = s; }, flip: function () {} };
+`;
+  const driver = `
+(function () {
+  var out = typeof print === "function" ? print : function (s) { console.log(s); }, t;
+  lstmApp.stop();
+  for (t = 0; t < ${feed.length}; t++) { lstmApp.sample(); out("A " + ADVLAST + " " + DRAWN.split("\\n").join("|")); }
+  out("END");
+})();
+`;
+
+  it('each sample advertises [format, count, flags, score f32, output f32] under 0x0590 and draws the result', async () => {
+    const b = await buildBundle(q, { shell: 'espruino', modelSha256: 'test', generatorVersion: 'test', config: cfg, minify: true, appGlobal: 'lstmApp' });
+    const expected = referenceSamples(q, cfg, feed, { fed: 'reader' });
+    const f64 = (h: string) => new Float64Array(Uint8Array.from(Buffer.from(h, 'hex')).buffer)[0];
+    for (const engine of espruinoLike) {
+      const lines = (await engine.run(BOARD_PRELUDE + fakes + b.code + driver)).filter((l) => l.startsWith('A '));
+      expect(lines, engine.name).toHaveLength(feed.length);
+      lines.forEach((line, t) => {
+        const [, adv, drawn] = line.trim().split(' ');
+        const [company, bytesHex] = adv.split(':');
+        expect(Number(company)).toBe(0x0590);
+        const bytes = Buffer.from(bytesHex, 'hex');
+        const e = expected[t];
+        const score = f64(e.score);
+        expect(bytes.length).toBe(11);
+        expect(bytes[0]).toBe(1);
+        expect(bytes[1]).toBe(e.samples & 255);
+        expect(bytes[2]).toBe((e.alerting ? 1 : 0) | (e.lastBad ? 2 : 0) | (Number.isNaN(score) ? 4 : 0));
+        const f32 = (at: number) => bytes.readFloatLE(at);
+        if (Number.isNaN(score)) expect(Number.isNaN(f32(3))).toBe(true);
+        else expect(f32(3)).toBe(Math.fround(score));
+        expect(f32(7)).toBe(Math.fround(f64(e.outputs)));
+        expect(drawn, engine.name).toMatch(e.lastBad ? /^bad\|reading\|skipped/ : /^x1=-?\d+\.\d{4}\|error=/);
+      });
+    }
+  });
+});

@@ -1,0 +1,465 @@
+/**
+ * ONNX graph -> the recurrent network of a float model (layers, head, head
+ * activation), in this project's tensor layouts (runtime/model.ts).
+ *
+ * The graph is read by following what each value means rather than its
+ * numbers: the input sequence, a layer's output sequence, the final hidden
+ * states of its directions, the last step, the head. Shape arithmetic
+ * (Shape, Gather, Concat, ConstantOfShape, as PyTorch exports for zero
+ * initial states) is followed far enough to prove that initial states are
+ * zero. Every other construct is refused, naming the node, its operator and
+ * the attribute or input at fault.
+ *
+ * Gate orders: ONNX LSTM rows are i, o, f, c (peepholes i, o, f); ours are
+ * i, f, g, o (peepholes i, f, o). ONNX GRU rows z, r, h match ours. ONNX B is
+ * [Wb, Rb]: both fold into our bias, except that a GRU with
+ * linear_before_reset = 1 keeps Rb apart (our gru-reset-after recurrent bias).
+ */
+import type { CellKind, FloatDenseLayer, FloatRecurrentLayer, HeadActivation, MergeMode } from '../runtime/model.ts';
+import { UserError } from '../runtime/errors.ts';
+import type { OnnxGraph, OnnxNode, Tensor } from './onnx-model.ts';
+
+export interface ImportedNetwork {
+  inputSize: number;
+  /** How the graph's input is laid out. */
+  inputLayout: 'batch-first' | 'steps-first';
+  layers: FloatRecurrentLayer[];
+  head: FloatDenseLayer;
+  headActivation: HeadActivation;
+}
+
+/** Axis roles: s time step, b batch, d direction (or stacked states), f features. */
+type Axis = 's' | 'b' | 'd' | 'f';
+/** A direction of a recurrent layer. */
+interface Dir {
+  layer: number;
+  dir: 0 | 1;
+}
+
+type Value =
+  | { k: 'const'; t: Tensor }
+  | { k: 'shape' }
+  | { k: 'fill'; value: number }
+  /** A sequence: the model input, or a layer's outputs (both directions concatenated). `length1`: sliced to one step. */
+  | { k: 'seq'; axes: Axis[]; src: number | 'input'; length1?: 'last'; perm?: number[] }
+  /** A layer's raw Y, with its direction axis. */
+  | { k: 'ydir'; axes: Axis[]; layer: number }
+  /** Final hidden states along axis 'd' (Y_h, or a concatenation of them). */
+  | { k: 'finals'; axes: Axis[]; items: Dir[] }
+  /** One vector per batch row: final states of directions, concatenated or summed. */
+  | { k: 'vec'; parts: Dir[]; merge: MergeMode | 'one' }
+  | { k: 'head'; inputs: Dir[]; merge: MergeMode | 'one'; kernel: Float64Array; bias: Float64Array; inputSize: number; outputSize: number; activation: HeadActivation }
+  | { k: 'cell-state' };
+
+interface LayerBuild {
+  layer: FloatRecurrentLayer;
+  bidirectional: boolean;
+  node: string;
+}
+
+const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
+
+export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
+  const values = new Map<string, Value>();
+  const layers: LayerBuild[] = [];
+  for (const [name, t] of g.initializers) values.set(name, { k: 'const', t });
+  if (g.inputs.length !== 1) throw new UserError(`${path}: the graph has ${g.inputs.length} inputs (${g.inputs.join(', ')}); lstm-mcu imports models with one input, the sequence`);
+  values.set(g.inputs[0], { k: 'seq', axes: [], src: 'input' }); // axes fixed by the first op that reads it
+  let inputSize = -1;
+  let inputAxes: Axis[] = [];
+
+  for (const node of g.nodes) {
+    const where = `${path}: node '${node.name}' (${node.opType})`;
+    const fail = (why: string): never => {
+      throw new UserError(`${where}: ${why}`);
+    };
+    if (node.domain !== '' && node.domain !== 'ai.onnx') fail(`operator domain '${node.domain}' is not supported`);
+    const input = (i: number): Value | undefined => {
+      const name = node.inputs[i];
+      if (name === undefined || name === '') return undefined;
+      const v = values.get(name);
+      if (!v) fail(`input '${name}' is not produced by any earlier node`);
+      return v;
+    };
+    const constant = (i: number, what: string): Tensor => {
+      const v = input(i);
+      if (!v || v.k !== 'const') return fail(`${what} (input ${i}) must be a constant tensor`);
+      return v.t;
+    };
+    const set = (v: Value, output = 0) => values.set(node.outputs[output], v);
+    const attr = <T>(name: string, fallback: T): T => (node.attributes.has(name) ? (node.attributes.get(name) as T) : fallback);
+    const onlyAttributes = (allowed: string[]) => {
+      for (const name of node.attributes.keys()) if (!allowed.includes(name)) fail(`attribute '${name}' is not supported`);
+    };
+
+    if (RECURRENT.has(node.opType)) {
+      const x = input(0);
+      if (!x || x.k !== 'seq' || x.length1) fail('input X must be the model input or the output sequence of the layer before');
+      const seq = x as Extract<Value, { k: 'seq' }>;
+      const layout = attr<number>('layout', 0);
+      const want: Axis[] = layout === 0 ? ['s', 'b', 'f'] : ['b', 's', 'f'];
+      if (seq.src === 'input' && seq.axes.length === 0) {
+        // The raw graph input: its axes are what this layer reads, undone through any transposes on the way.
+        const perm = seq.perm ?? [0, 1, 2];
+        const original: Axis[] = [];
+        perm.forEach((p, i) => (original[p] = want[i]));
+        inputAxes = original;
+        seq.axes = want;
+      }
+      if (seq.axes.join('') !== want.join('')) fail(`input X has axes [${seq.axes.join(', ')}] (s: step, b: batch, f: feature) but layout ${layout} reads [${want.join(', ')}]`);
+      const expectedSrc = layers.length === 0 ? 'input' : layers.length - 1;
+      if (seq.src !== expectedSrc) fail(`input X must be ${expectedSrc === 'input' ? 'the model input' : `the output sequence of the recurrent layer before (node '${layers[layers.length - 1].node}')`}`);
+      const built = recurrentLayer(node, where, constant, input, attr, onlyAttributes, fail);
+      const wantInput = layers.length === 0 ? undefined : layerWidth(layers[layers.length - 1]);
+      if (wantInput !== undefined && built.layer.inputSize !== wantInput) fail(`W reads ${built.layer.inputSize} features, the layer before gives ${wantInput}`);
+      if (layers.length === 0) inputSize = built.layer.inputSize;
+      layers.push(built);
+      const id = layers.length - 1;
+      set({ k: 'ydir', axes: layout === 0 ? ['s', 'd', 'b', 'f'] : ['b', 's', 'd', 'f'], layer: id }, 0);
+      if (node.outputs[1]) set({ k: 'finals', axes: layout === 0 ? ['d', 'b', 'f'] : ['b', 'd', 'f'], items: built.bidirectional ? [{ layer: id, dir: 0 }, { layer: id, dir: 1 }] : [{ layer: id, dir: 0 }] }, 1);
+      if (node.outputs[2]) set({ k: 'cell-state' }, 2);
+      continue;
+    }
+
+    switch (node.opType) {
+      case 'Constant': {
+        const t = node.attributes.get('value');
+        if (!t || typeof t !== 'object' || Array.isArray(t)) {
+          const scalar = node.attributes.get('value_float') ?? node.attributes.get('value_int');
+          const list = node.attributes.get('value_floats') ?? node.attributes.get('value_ints');
+          if (typeof scalar === 'number') set({ k: 'const', t: { dims: [], data: Float64Array.of(scalar) } });
+          else if (Array.isArray(list)) set({ k: 'const', t: { dims: [list.length], data: Float64Array.from(list as number[]) } });
+          else fail('only tensor, float and int constants are supported');
+        } else set({ k: 'const', t: t as Tensor });
+        break;
+      }
+      case 'Identity':
+        set(input(0)!);
+        break;
+      case 'Shape':
+        set({ k: 'shape' });
+        break;
+      case 'ConstantOfShape': {
+        const t = node.attributes.get('value') as Tensor | undefined;
+        set({ k: 'fill', value: t ? t.data[0] : 0 });
+        break;
+      }
+      case 'Unsqueeze':
+      case 'Cast': {
+        const v = input(0)!;
+        if (v.k === 'shape' || v.k === 'const' || v.k === 'fill') set(v.k === 'const' ? { k: 'shape' } : v);
+        else fail('is only supported on shape computations');
+        break;
+      }
+      case 'Gather': {
+        const v = input(0)!;
+        const axis = attr<number>('axis', 0);
+        if (v.k === 'shape') {
+          set({ k: 'shape' });
+          break;
+        }
+        const index = constant(1, 'indices');
+        if (index.dims.length !== 0) fail('only a single (scalar) index is supported');
+        const k = index.data[0];
+        if (v.k === 'seq') {
+          const ax = normAxis(axis, v.axes.length, fail);
+          if (v.axes[ax] !== 's' || k !== -1) fail(`only the last step (index -1 on the step axis) of a sequence can be taken; this takes index ${k} of axis ${ax} (${v.axes[ax]})`);
+          set(lastStep(v, layers, fail));
+        } else if (v.k === 'finals') {
+          const ax = normAxis(axis, v.axes.length, fail);
+          if (v.axes[ax] !== 'd') fail('final states can only be indexed on their direction axis');
+          const i = k < 0 ? v.items.length + k : k;
+          if (i < 0 || i >= v.items.length) fail(`index ${k} is outside the ${v.items.length} final states`);
+          set({ k: 'vec', parts: [v.items[i]], merge: 'one' });
+        } else fail('is only supported on shapes, the last step of a sequence, and final states');
+        break;
+      }
+      case 'Slice': {
+        const v = input(0)!;
+        if (v.k === 'fill' || v.k === 'shape') {
+          set(v);
+          break;
+        }
+        const starts = constant(1, 'starts').data;
+        const ends = constant(2, 'ends').data;
+        const axes = node.inputs[3] ? Array.from(constant(3, 'axes').data) : [0];
+        const steps = node.inputs[4] ? Array.from(constant(4, 'steps').data) : [1];
+        if (starts.length !== 1 || axes.length !== 1 || steps[0] !== 1) fail('only a slice of one axis with step 1 is supported');
+        if (v.k === 'seq') {
+          const ax = normAxis(axes[0], v.axes.length, fail);
+          if (v.axes[ax] !== 's' || starts[0] !== -1 || ends[0] < 0) fail('a sequence can only be sliced to its last step ([-1:] on the step axis)');
+          set({ ...v, length1: 'last' });
+        } else if (v.k === 'finals') {
+          const ax = normAxis(axes[0], v.axes.length, fail);
+          if (v.axes[ax] !== 'd') fail('final states can only be sliced on their direction axis');
+          const n = v.items.length;
+          const clamp = (i: number) => Math.max(0, Math.min(n, i < 0 ? n + i : i));
+          set({ ...v, items: v.items.slice(clamp(starts[0]), clamp(ends[0])) });
+        } else fail('is only supported on shapes, sequences and final states');
+        break;
+      }
+      case 'Squeeze': {
+        const v = input(0)!;
+        const axes = node.inputs[1] ? Array.from(constant(1, 'axes').data) : (attr<number[]>('axes', []) as number[]);
+        if (axes.length !== 1) fail('only a squeeze of one axis is supported');
+        if (v.k === 'ydir') {
+          const ax = normAxis(axes[0], v.axes.length, fail);
+          if (v.axes[ax] !== 'd') fail('of a recurrent output must remove its direction axis');
+          if (layers[v.layer].bidirectional) fail(`removes the direction axis of a bidirectional layer's output, which has two directions`);
+          set({ k: 'seq', axes: v.axes.filter((_, i) => i !== ax), src: v.layer });
+        } else if (v.k === 'seq' && v.length1) {
+          const ax = normAxis(axes[0], v.axes.length, fail);
+          if (v.axes[ax] !== 's') fail('of a one-step slice must remove the step axis');
+          set(lastStep(v, layers, fail));
+        } else if (v.k === 'finals') {
+          const ax = normAxis(axes[0], v.axes.length, fail);
+          if (v.axes[ax] !== 'd' || v.items.length !== 1) fail('of final states must remove a direction axis of length 1');
+          set({ k: 'vec', parts: v.items, merge: 'one' });
+        } else fail('is only supported on recurrent outputs, one-step slices and final states');
+        break;
+      }
+      case 'Transpose': {
+        const v = input(0)!;
+        const perm = attr<number[]>('perm', []);
+        if (v.k === 'seq' || v.k === 'ydir' || v.k === 'finals') {
+          if (v.k === 'seq' && v.src === 'input' && v.axes.length === 0) {
+            // axes not known until a layer reads the input: compose the permutations
+            const before = v.perm ?? [0, 1, 2];
+            if (perm.length !== 3) fail(`perm [${perm.join(', ')}] of the model input: expected 3 axes (batch, steps, features)`);
+            set({ ...v, perm: perm.map((p) => before[p]) });
+            break;
+          }
+          if (perm.length !== v.axes.length) fail(`perm [${perm.join(', ')}] does not match the ${v.axes.length} axes of its input`);
+          set({ ...v, axes: perm.map((p) => v.axes[p]) } as Value);
+        } else fail('is only supported on sequences and final states');
+        break;
+      }
+      case 'Reshape': {
+        const v = input(0)!;
+        const shape = Array.from(constant(1, 'shape').data);
+        if (v.k === 'ydir') {
+          // [s, b, d, f] -> [0, 0, -1]: both directions side by side per step, forward first.
+          const keep = v.axes.slice(0, 2);
+          if (v.axes.slice(2).join('') !== 'df' || shape.length !== 3 || shape[0] !== 0 || shape[1] !== 0 || shape[2] !== -1) {
+            fail(`only the reshape [0, 0, -1] of a recurrent output with axes [.., direction, feature] is supported (here axes [${v.axes.join(', ')}], shape [${shape.join(', ')}])`);
+          }
+          set({ k: 'seq', axes: [...keep, 'f'], src: v.layer });
+        } else fail('is only supported to merge the two directions of a recurrent output');
+        break;
+      }
+      case 'Concat': {
+        const parts = node.inputs.map((_, i) => input(i)!);
+        const axis = attr<number>('axis', 0);
+        if (parts.every((p) => p.k === 'shape' || p.k === 'const')) set({ k: 'shape' });
+        else if (parts.every((p) => p.k === 'finals')) {
+          const f = parts as Extract<Value, { k: 'finals' }>[];
+          const ax = normAxis(axis, f[0].axes.length, fail);
+          if (f.some((p) => p.axes.join('') !== f[0].axes.join('')) || f[0].axes[ax] !== 'd') fail('final states can only be concatenated along their direction axis');
+          set({ k: 'finals', axes: f[0].axes, items: f.flatMap((p) => p.items) });
+        } else if (parts.every((p) => p.k === 'vec')) {
+          if (normAxis(axis, 2, fail) !== 1) fail('final states are concatenated along the feature axis (1)');
+          set({ k: 'vec', parts: (parts as Extract<Value, { k: 'vec' }>[]).flatMap((p) => p.parts), merge: 'concat' });
+        } else fail('is only supported on shapes, on final states and on their vectors');
+        break;
+      }
+      case 'Add': {
+        const a = input(0)!;
+        const b = input(1)!;
+        if (a.k === 'vec' && b.k === 'vec' && a.parts.length === 1 && b.parts.length === 1) {
+          set({ k: 'vec', parts: [...a.parts, ...b.parts], merge: 'sum' });
+        } else if (a.k === 'head' && b.k === 'const') {
+          if (b.t.data.length !== a.outputSize) fail(`adds ${b.t.data.length} values to a head of ${a.outputSize} outputs`);
+          const bias = a.bias.map((v, i) => v + b.t.data[i]);
+          set({ ...a, bias });
+        } else fail('is only supported as the head bias (head + constant) or to sum two final states');
+        break;
+      }
+      case 'Gemm': {
+        onlyAttributes(['alpha', 'beta', 'transA', 'transB']);
+        if (attr('transA', 0) !== 0) fail('transA = 1 is not supported');
+        const a = input(0)!;
+        const w = constant(1, 'B');
+        const c = node.inputs[2] ? constant(2, 'C') : undefined;
+        set(dense(a, w, attr('transB', 0) === 1, attr('alpha', 1), c, attr('beta', 1), fail));
+        break;
+      }
+      case 'MatMul': {
+        const a = input(0)!;
+        set(dense(a, constant(1, 'B'), false, 1, undefined, 1, fail));
+        break;
+      }
+      case 'Sigmoid':
+      case 'Softmax':
+      case 'LogSoftmax': {
+        const v = input(0)!;
+        if (v.k !== 'head' || v.activation !== 'linear') fail('must follow the dense head');
+        const h = v as Extract<Value, { k: 'head' }>;
+        if (node.opType === 'Sigmoid') {
+          if (h.outputSize !== 1) fail(`a sigmoid head with ${h.outputSize} outputs (multi-label) is not supported; lstm-mcu's sigmoid head is two classes, one logit`);
+          set({ ...h, activation: 'sigmoid' });
+        } else {
+          const axis = attr<number>('axis', -1);
+          if (axis !== -1 && axis !== 1) fail(`softmax over axis ${axis}: only the class axis (-1 or 1) is supported`);
+          set({ ...h, activation: 'softmax' });
+        }
+        break;
+      }
+      default:
+        fail('this operator is not supported (lstm-mcu imports LSTM, GRU and RNN layers with a dense head; see the README for the list)');
+    }
+  }
+
+  if (g.outputs.length !== 1) throw new UserError(`${path}: the graph has ${g.outputs.length} outputs; lstm-mcu imports models with one output, the head`);
+  const out = values.get(g.outputs[0]);
+  if (!out || out.k !== 'head') throw new UserError(`${path}: the graph output '${g.outputs[0]}' is not a dense head on the last recurrent layer's final state`);
+  if (layers.length === 0) throw new UserError(`${path}: no LSTM, GRU or RNN node`);
+  const top = layers.length - 1;
+  const topDirs: Dir[] = layers[top].bidirectional ? [{ layer: top, dir: 0 }, { layer: top, dir: 1 }] : [{ layer: top, dir: 0 }];
+  const same = (a: Dir[], b: Dir[]) => a.length === b.length && a.every((d, i) => d.layer === b[i].layer && d.dir === b[i].dir);
+  if (!same(out.inputs, topDirs)) {
+    throw new UserError(`${path}: the head must read the final state of the last recurrent layer ('${layers[top].node}'${layers[top].bidirectional ? ': forward then backward' : ''}); it reads ${out.inputs.map((d) => `layer ${d.layer} ${d.dir ? 'backward' : 'forward'}`).join(' + ')}`);
+  }
+  const merge: MergeMode | undefined = layers[top].bidirectional ? (out.merge === 'sum' ? 'sum' : 'concat') : undefined;
+  const floatLayers = layers.map((l, i) => {
+    if (!l.bidirectional) return l.layer;
+    // intermediate bidirectional layers pass [h_f, h_b] on (the Reshape above); the top one as the head reads it
+    return { ...l.layer, merge: i === top ? merge! : 'concat' };
+  });
+  if (inputAxes.join('') !== 'bsf' && inputAxes.join('') !== 'sbf') throw new UserError(`${path}: the model input has axes [${inputAxes.join(', ')}]; lstm-mcu imports inputs laid out [batch, steps, features] or [steps, batch, features]`);
+  return {
+    inputSize,
+    inputLayout: inputAxes[0] === 'b' ? 'batch-first' : 'steps-first',
+    layers: floatLayers,
+    head: { inputSize: out.inputSize, outputSize: out.outputSize, kernel: Float32Array.from(out.kernel), bias: Float32Array.from(out.bias) },
+    headActivation: out.activation,
+  };
+}
+
+function normAxis(axis: number, rank: number, fail: (why: string) => never): number {
+  const a = axis < 0 ? rank + axis : axis;
+  if (a < 0 || a >= rank) fail(`axis ${axis} is outside the ${rank} axes of its input`);
+  return a;
+}
+
+/** The last step of a sequence: a unidirectional layer's final state. */
+function lastStep(v: Extract<Value, { k: 'seq' }>, layers: LayerBuild[], fail: (why: string) => never): Value {
+  if (v.src === 'input') return fail('takes the last step of the model input itself; the head must read a recurrent layer');
+  if (layers[v.src].bidirectional) {
+    return fail("takes the last step of a bidirectional layer's output sequence, whose backward half has read one step only; use the final states (h_n: the forward and backward final hidden states), which lstm-mcu runs");
+  }
+  return { k: 'vec', parts: [{ layer: v.src, dir: 0 }], merge: 'one' };
+}
+
+/** Width of what a layer passes up per step. */
+function layerWidth(l: LayerBuild): number {
+  return l.bidirectional ? 2 * l.layer.units : l.layer.units;
+}
+
+function dense(a: Value, w: Tensor, transB: boolean, alpha: number, c: Tensor | undefined, beta: number, fail: (why: string) => never): Value {
+  if (a.k !== 'vec') return fail('the dense head must read the final state of a recurrent layer');
+  if (w.dims.length !== 2) return fail(`B has ${w.dims.length} dimensions; a dense head is a matrix`);
+  const [r, cols] = w.dims;
+  const inputSize = transB ? cols : r;
+  const outputSize = transB ? r : cols;
+  const kernel = new Float64Array(inputSize * outputSize);
+  for (let i = 0; i < inputSize; i++) for (let o = 0; o < outputSize; o++) kernel[i * outputSize + o] = alpha * (transB ? w.data[o * cols + i] : w.data[i * cols + o]);
+  const bias = new Float64Array(outputSize);
+  if (c) {
+    if (c.data.length !== outputSize && c.data.length !== 1) return fail(`C has ${c.data.length} values for ${outputSize} outputs`);
+    for (let o = 0; o < outputSize; o++) bias[o] = beta * c.data[c.data.length === 1 ? 0 : o];
+  }
+  return { k: 'head', inputs: a.parts, merge: a.merge, kernel, bias, inputSize, outputSize, activation: 'linear' };
+}
+
+/** ONNX row order of each of our gates: LSTM i,o,f,c -> ours i,f,g,o. */
+const LSTM_ROWS = [0, 2, 3, 1];
+/** ONNX peephole order i, o, f -> ours i, f, o. */
+const PEEPHOLE_ROWS = [0, 2, 1];
+
+function recurrentLayer(
+  node: OnnxNode,
+  where: string,
+  constant: (i: number, what: string) => Tensor,
+  input: (i: number) => Value | undefined,
+  attr: <T>(name: string, fallback: T) => T,
+  onlyAttributes: (allowed: string[]) => void,
+  fail: (why: string) => never,
+): LayerBuild {
+  const op = node.opType as 'LSTM' | 'GRU' | 'RNN';
+  onlyAttributes(['hidden_size', 'direction', 'layout', 'activations', ...(op === 'LSTM' ? ['input_forget'] : []), ...(op === 'GRU' ? ['linear_before_reset'] : [])]);
+  const direction = attr<string>('direction', 'forward');
+  if (direction === 'reverse') fail("direction 'reverse' is not supported on its own: lstm-mcu runs forward and bidirectional layers");
+  if (direction !== 'forward' && direction !== 'bidirectional') fail(`direction '${direction}' is not an ONNX direction`);
+  const dirs = direction === 'bidirectional' ? 2 : 1;
+  const defaults = { LSTM: ['Sigmoid', 'Tanh', 'Tanh'], GRU: ['Sigmoid', 'Tanh'], RNN: ['Tanh'] }[op];
+  const activations = attr<string[]>('activations', []);
+  if (activations.length > 0 && activations.join() !== [...Array(dirs)].flatMap(() => defaults).join() && activations.join() !== defaults.join()) {
+    fail(`attribute 'activations' = [${activations.join(', ')}]: only the defaults (${defaults.join(', ')}) are supported`);
+  }
+  const G = op === 'LSTM' ? 4 : op === 'GRU' ? 3 : 1;
+  const W = constant(1, 'W');
+  const R = constant(2, 'R');
+  const H = attr<number>('hidden_size', R.dims[2]);
+  if (W.dims.length !== 3 || W.dims[0] !== dirs || W.dims[1] !== G * H) fail(`W has shape [${W.dims.join(', ')}], expected [${dirs}, ${G * H}, input]`);
+  if (R.dims.join() !== [dirs, G * H, H].join()) fail(`R has shape [${R.dims.join(', ')}], expected [${dirs}, ${G * H}, ${H}]`);
+  const I = W.dims[2];
+  const B = node.inputs[3] ? constant(3, 'B') : { dims: [dirs, 2 * G * H], data: new Float64Array(dirs * 2 * G * H) };
+  if (B.dims.join() !== [dirs, 2 * G * H].join()) fail(`B has shape [${B.dims.join(', ')}], expected [${dirs}, ${2 * G * H}]`);
+  if (node.inputs[4]) fail('input sequence_lens is not supported: every sequence is the whole window');
+  const zeroState = (i: number, what: string) => {
+    const v = input(i);
+    if (v === undefined) return;
+    const zero = (v.k === 'fill' && v.value === 0) || (v.k === 'const' && v.t.data.every((x) => x === 0));
+    if (!zero) fail(`input ${what} must be zero (or absent): the device starts every sequence from a zero state`);
+  };
+  zeroState(5, 'initial_h');
+  if (op === 'LSTM') zeroState(6, 'initial_c');
+  const P = op === 'LSTM' && node.inputs[7] ? constant(7, 'P') : undefined;
+  if (P && P.dims.join() !== [dirs, 3 * H].join()) fail(`P has shape [${P.dims.join(', ')}], expected [${dirs}, ${3 * H}]`);
+  const inputForget = op === 'LSTM' && attr<number>('input_forget', 0) === 1;
+  const peephole = Boolean(P && P.data.some((v) => v !== 0));
+  if (inputForget && peephole) fail("input_forget with peepholes is not supported (lstm-mcu's coupled-gate LSTM has none)");
+  const resetAfter = op === 'GRU' && attr<number>('linear_before_reset', 0) === 1;
+  const cell: CellKind = op === 'RNN' ? 'rnn' : op === 'GRU' ? (resetAfter ? 'gru-reset-after' : 'gru') : inputForget ? 'cifg' : peephole ? 'peephole' : 'lstm';
+
+  const direction1 = (d: number): FloatRecurrentLayer => {
+    // our gates, each as the ONNX row block it comes from
+    const rows = op === 'LSTM' ? (inputForget ? LSTM_ROWS.slice(1) : LSTM_ROWS) : [...Array(G).keys()];
+    const g = rows.length;
+    const kernel = new Float32Array(I * g * H);
+    const recurrentKernel = new Float32Array(H * g * H);
+    const bias = new Float32Array(g * H);
+    const recurrentBias = resetAfter ? new Float32Array(g * H) : undefined;
+    const wOff = d * G * H * I;
+    const rOff = d * G * H * H;
+    const bOff = d * 2 * G * H;
+    rows.forEach((src, gate) => {
+      for (let u = 0; u < H; u++) {
+        const col = gate * H + u;
+        const row = src * H + u;
+        for (let i = 0; i < I; i++) kernel[i * g * H + col] = W.data[wOff + row * I + i];
+        for (let j = 0; j < H; j++) recurrentKernel[j * g * H + col] = R.data[rOff + row * H + j];
+        const wb = B.data[bOff + row];
+        const rb = B.data[bOff + G * H + row];
+        if (recurrentBias) {
+          bias[col] = wb;
+          recurrentBias[col] = rb;
+        } else bias[col] = wb + rb;
+      }
+    });
+    const layer: FloatRecurrentLayer = { cell, inputSize: I, units: H, kernel, recurrentKernel, bias };
+    if (recurrentBias) layer.recurrentBias = recurrentBias;
+    if (cell === 'peephole') {
+      const p = new Float32Array(3 * H);
+      PEEPHOLE_ROWS.forEach((src, k) => {
+        for (let u = 0; u < H; u++) p[k * H + u] = P!.data[d * 3 * H + src * H + u];
+      });
+      layer.peephole = p;
+    }
+    return layer;
+  };
+  void where;
+  const forward = direction1(0);
+  const layer: FloatRecurrentLayer = dirs === 2 ? { ...forward, backward: direction1(1), merge: 'concat' } : forward;
+  return { layer, bidirectional: dirs === 2, node: node.name };
+}

@@ -12,6 +12,7 @@ import { handmadeCommand } from './handmade-command.ts';
 import { exampleCommand } from './example-command.ts';
 import { bundleCommand } from './bundle-command.ts';
 import { flashCommand } from './flash-command.ts';
+import { importCommand } from './import-command.ts';
 
 const program = new Command('lstm-mcu')
   .description('Recurrent networks for JavaScript microcontrollers: train on a time series, quantize to int8, generate bit-exact ES5 for Espruino and JerryScript.')
@@ -24,6 +25,7 @@ const program = new Command('lstm-mcu')
   .addCommand(simulateCommand())
   .addCommand(handmadeCommand())
   .addCommand(exampleCommand())
+  .addCommand(importCommand())
   .addCommand(bundleCommand())
   .addCommand(flashCommand());
 

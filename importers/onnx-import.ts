@@ -23,6 +23,8 @@ export interface ImportedNetwork {
   inputSize: number;
   /** How the graph's input is laid out. */
   inputLayout: 'batch-first' | 'steps-first';
+  /** What wrote the file (producer name and version), if it says. */
+  producer: string;
   layers: FloatRecurrentLayer[];
   head: FloatDenseLayer;
   headActivation: HeadActivation;
@@ -276,11 +278,11 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
       }
       case 'Gemm': {
         onlyAttributes(['alpha', 'beta', 'transA', 'transB']);
-        if (attr('transA', 0) !== 0) fail('transA = 1 is not supported');
+        if (attr<number>('transA', 0) !== 0) fail('transA = 1 is not supported');
         const a = input(0)!;
         const w = constant(1, 'B');
         const c = node.inputs[2] ? constant(2, 'C') : undefined;
-        set(dense(a, w, attr('transB', 0) === 1, attr('alpha', 1), c, attr('beta', 1), fail));
+        set(dense(a, w, attr<number>('transB', 0) === 1, attr<number>('alpha', 1), c, attr<number>('beta', 1), fail));
         break;
       }
       case 'MatMul': {
@@ -329,6 +331,7 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
   return {
     inputSize,
     inputLayout: inputAxes[0] === 'b' ? 'batch-first' : 'steps-first',
+    producer: g.producer,
     layers: floatLayers,
     head: { inputSize: out.inputSize, outputSize: out.outputSize, kernel: Float32Array.from(out.kernel), bias: Float32Array.from(out.bias) },
     headActivation: out.activation,

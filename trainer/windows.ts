@@ -19,6 +19,12 @@ export interface SplitFractions {
 
 export interface DatasetSpec {
   features: string[];
+  /**
+   * Normalization the model was trained with elsewhere (an imported model):
+   * used instead of the statistics of the training rows. Regression output
+   * statistics only; a classifier has none.
+   */
+  normalization?: { input?: Normalization; output?: Normalization };
   task: Task;
   /** Regression: target columns. */
   targets?: string[];
@@ -274,7 +280,11 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   // Normalization from the training ranges only.
   const trainRanges = segments.map((s) => rangeOf(s, 'train'));
   const inStats = featureNames.map((f, i) => stats(table, f, feats[i]!, trainRanges));
-  const inputNorm: Normalization = { mean: inStats.map((s) => s.mean), std: inStats.map((s) => s.std) };
+  const given = spec.normalization;
+  const inputNorm: Normalization = given?.input ?? { mean: inStats.map((s) => s.mean), std: inStats.map((s) => s.std) };
+  if (inputNorm.mean.length !== featureNames.length || inputNorm.std.length !== featureNames.length || inputNorm.std.some((v) => !(v > 0))) {
+    throw new UserError(`the input normalization needs a mean and a positive std for each of the ${featureNames.length} features (${featureNames.join(', ')})`);
+  }
   let outputNorm: Normalization = { mean: [], std: [] };
   let classLabels: number[] = [];
   if (classification) {
@@ -324,6 +334,12 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
     outputNorm = { mean: outStats.map((s) => s.mean), std: outStats.map((s) => s.std) };
   }
 
+  if (given?.output && !classification) {
+    if (given.output.mean.length !== targetNames.length || given.output.std.length !== targetNames.length || given.output.std.some((v) => !(v > 0))) {
+      throw new UserError(`the output normalization needs a mean and a positive std for each of the ${targetNames.length} targets (${targetNames.join(', ')})`);
+    }
+    outputNorm = given.output;
+  }
   const classIndex = new Map(classLabels.map((v, i) => [v, i]));
   const F = featureNames.length;
   const T = targetNames.length;

@@ -1,6 +1,7 @@
 /**
  * CSV -> windows -> trained float model (the `train` step).
  */
+import type { DatasetSpec } from '../../trainer/windows.ts';
 import { readCsvColumns, type MissingPolicy } from '../../trainer/csv.ts';
 import { buildDataset, type Dataset, type SplitFractions } from '../../trainer/windows.ts';
 import { initBackend, type BackendPref } from '../../trainer/backend.ts';
@@ -29,6 +30,8 @@ export interface DataOptions {
   missing: MissingPolicy;
   /** Targets per window (absent in models written before it: many-to-one). */
   sequence?: SequencePattern;
+  /** An imported model's own normalization (instead of the training rows' statistics). */
+  normalization?: DatasetSpec['normalization'];
 }
 
 /** How to build and train the model (independent of where the windows come from). */
@@ -77,6 +80,7 @@ export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; s
     split: o.split,
     targetMode: o.targetMode,
     sequence: o.sequence,
+    ...(o.normalization ? { normalization: o.normalization } : {}),
   });
   return { dataset, sha256: table.sha256 };
 }
@@ -92,8 +96,8 @@ export const metricName = (task: Task) => (task === 'regression' ? 'rmse' : 'acc
 
 /** The options recorded in the artifact's provenance (enough to rebuild the dataset). */
 export function dataOptionsOf(o: DataOptions): DataOptions {
-  const { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence } = o;
-  return { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence };
+  const { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence, normalization } = o;
+  return { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence, ...(normalization ? { normalization } : {}) };
 }
 
 export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatModel; dataset: Dataset; backend: string }> {

@@ -1,0 +1,126 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { addDataOptions } from './training-options.ts';
+import { fmt, printJson, runAction } from './common.ts';
+import { UserError } from '../runtime/errors.ts';
+import { loadDataset, metricName, splitMetric, type DataOptions } from './steps/train.ts';
+import { readOnnx } from '../importers/onnx-model.ts';
+import { importOnnx, type ImportedNetwork } from '../importers/onnx-import.ts';
+import { importTfjsLayers } from '../importers/tfjs-import.ts';
+import { floatPredictWindow } from '../runtime/float-reference.ts';
+import { architectureName, type FloatModel, type Normalization } from '../runtime/model.ts';
+import type { Dataset, Split } from '../trainer/windows.ts';
+import { encodeFloatModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
+import { TOOL_VERSION } from './version.ts';
+import type { MissingPolicy } from '../trainer/csv.ts';
+import type { TargetMode } from '../runtime/model.ts';
+
+function numbers(flag: string) {
+  return (value: string): number[] => {
+    const v = value.split(',').map((s) => Number(s.trim()));
+    if (v.some((x) => !Number.isFinite(x)) || value.trim() === '') throw new UserError(`${flag} '${value}': expected comma-separated numbers`);
+    return v;
+  };
+}
+
+/** The normalization given on the command line, if any (both mean and std, or neither). */
+function givenNorm(mean: number[] | undefined, std: number[] | undefined, what: string): Normalization | undefined {
+  if ((mean === undefined) !== (std === undefined)) throw new UserError(`--${what}-mean and --${what}-std go together`);
+  return mean && std ? { mean, std } : undefined;
+}
+
+/** The network's outputs per window against every split: the metric the trainer reports. */
+function metrics(net: ImportedNetwork, ds: Dataset) {
+  const F = ds.featureNames.length;
+  const run = (split: Split) => {
+    const out = new Float64Array(split.n * net.head.outputSize);
+    for (let n = 0; n < split.n; n++) out.set(floatPredictWindow(net.layers, net.head, split.x, n * ds.window * F, ds.window), n * net.head.outputSize);
+    return splitMetric(ds, split, out);
+  };
+  return { name: metricName(ds.task), train: run(ds.train), validation: run(ds.validation), test: run(ds.test) };
+}
+
+export function importCommand(): Command {
+  const cmd = new Command('import')
+    .description('bring a model trained elsewhere into the int8 pipeline: an ONNX file (PyTorch) or a TensorFlow.js / Keras layers model (model.json), with the data it was trained on')
+    .argument('<model>', 'model.onnx, or the model.json of a tfjs-layers model (its weight files beside it)');
+  addDataOptions(cmd)
+    .addOption(new Option('--input-mean <values>', 'the normalization the model was trained with: mean of each feature (default: the training rows of --data)').argParser(numbers('--input-mean')))
+    .addOption(new Option('--input-std <values>', 'standard deviation of each feature').argParser(numbers('--input-std')))
+    .addOption(new Option('--output-mean <values>', 'regression: mean of each target the model was trained to output (default: the training rows of --data)').argParser(numbers('--output-mean')))
+    .addOption(new Option('--output-std <values>', 'regression: standard deviation of each target').argParser(numbers('--output-std')))
+    .addOption(new Option('--out <file>', 'the float model artifact').default('model.float.pb'))
+    .option('--json', 'print a one-line JSON summary as the last line of stdout')
+    .action((modelFile: string, o) =>
+      runAction('import', async () => {
+        if (!o.data) throw new UserError('--data <csv> is required: the windows the model is checked, calibrated and scored on');
+        if (!o.features) throw new UserError('--features <names> is required');
+        const classification = o.label !== undefined;
+        if (!classification && !o.target) throw new UserError('give --target <names> (regression) or --label <name> (classification)');
+        const format = modelFile.endsWith('.onnx') ? 'onnx' : modelFile.endsWith('.json') ? 'tfjs-layers' : undefined;
+        if (!format) throw new UserError(`${modelFile}: expected a .onnx file or a tfjs-layers model.json`);
+        if (!fs.existsSync(modelFile)) throw new UserError(`${modelFile}: no such file`);
+        const net = format === 'onnx' ? importOnnx(readOnnx(modelFile), modelFile) : importTfjsLayers(modelFile);
+        const input = givenNorm(o.inputMean, o.inputStd, 'input');
+        const output = givenNorm(o.outputMean, o.outputStd, 'output');
+        if (output && classification) throw new UserError('--output-mean / --output-std are for regression; a classifier outputs logits');
+        const options: DataOptions = {
+          data: o.data,
+          features: o.features,
+          task: classification ? 'classification' : 'regression',
+          targets: classification ? [] : o.target,
+          label: o.label,
+          group: o.group,
+          targetMode: classification ? 'level' : (o.targetMode as TargetMode),
+          window: o.window,
+          horizon: o.horizon,
+          split: o.split,
+          missing: o.missing as MissingPolicy,
+          sequence: 'many-to-one',
+          ...(input || output ? { normalization: { ...(input ? { input } : {}), ...(output ? { output } : {}) } } : {}),
+        };
+        if (net.inputSize !== o.features.length) throw new UserError(`${modelFile}: the model reads ${net.inputSize} features per step, --features names ${o.features.length} (${o.features.join(', ')})`);
+        const { dataset, sha256 } = await loadDataset(options);
+        const outputs = classification ? (net.headActivation === 'sigmoid' ? 1 : dataset.classLabels.length) : dataset.targetNames.length;
+        if (classification && net.headActivation === 'linear') throw new UserError(`${modelFile}: a classifier's head ends in Sigmoid or Softmax; this one is linear (pass --target for a regression model)`);
+        if (!classification && net.headActivation !== 'linear') throw new UserError(`${modelFile}: the head ends in ${net.headActivation}, which is a classifier: pass --label <column>`);
+        if (net.headActivation === 'sigmoid' && dataset.classLabels.length !== 2) throw new UserError(`${modelFile}: a sigmoid head is two classes; the label column has ${dataset.classLabels.length}`);
+        if (net.head.outputSize !== outputs) throw new UserError(`${modelFile}: the head has ${net.head.outputSize} outputs; the data needs ${outputs} (${classification ? 'classes' : 'targets'})`);
+        const bytes = fs.readFileSync(modelFile);
+        const model: FloatModel = {
+          task: dataset.task,
+          featureNames: dataset.featureNames,
+          targetNames: dataset.targetNames,
+          classLabels: dataset.classLabels,
+          window: dataset.window,
+          horizon: dataset.horizon,
+          targetMode: dataset.targetMode,
+          headActivation: net.headActivation,
+          sequence: 'many-to-one',
+          baseFeatures: dataset.baseFeatures,
+          inputNorm: dataset.inputNorm,
+          outputNorm: dataset.outputNorm,
+          layers: net.layers,
+          head: net.head,
+          metrics: metrics(net, dataset),
+          provenance: {
+            data: o.data,
+            dataSha256: sha256,
+            seed: 0,
+            toolVersion: TOOL_VERSION,
+            createdAt: new Date().toISOString(),
+            options: JSON.stringify({ ...options, imported: { file: path.basename(modelFile), format, sha256: sha256Hex(bytes), producer: net.producer } }),
+          },
+        };
+        writeArtifact(o.out, encodeFloatModel(model));
+        const m = model.metrics;
+        console.log(`imported     ${modelFile} (${format}${net.producer ? `, ${net.producer}` : ''}): ${architectureName(model.layers)} -> dense ${net.head.outputSize}${net.headActivation !== 'linear' ? ` (${net.headActivation})` : ''}`);
+        console.log(`data         ${path.basename(o.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows of ${dataset.window}`);
+        console.log(`float ${m.name.padEnd(7)}train ${fmt(m.train)}  validation ${fmt(m.validation)}  test ${fmt(m.test)}`);
+        console.log(`wrote        ${o.out} (next: lstm-mcu quantize ${o.out})`);
+        if (o.json) printJson({ command: 'import', model: modelFile, format, producer: net.producer, out: o.out, layers: model.layers.map((l) => ({ cell: l.cell, units: l.units, bidirectional: l.backward ? l.merge : null })), metrics: m });
+      }),
+    );
+  return cmd;
+}

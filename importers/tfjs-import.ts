@@ -1,0 +1,166 @@
+/**
+ * A TensorFlow.js layers model (model.json + its weight files; also what a
+ * Keras model converted for TensorFlow.js looks like) -> the recurrent
+ * network of a float model.
+ *
+ * Read as data, without TensorFlow.js: the topology's layers in order
+ * (InputLayer, LSTM, GRU, SimpleRNN, Bidirectional of one of them, Dense),
+ * and the float32 weights of the manifest. Keras' layouts are this
+ * project's (runtime/model.ts): kernel [input][G*units] with gates i, f, c, o
+ * (LSTM) or z, r, h (GRU), recurrent kernel [units][G*units], GRU
+ * reset_after bias [2][3*units] (input, recurrent).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CellKind, FloatRecurrentLayer, HeadActivation, MergeMode } from '../runtime/model.ts';
+import { UserError } from '../runtime/errors.ts';
+import type { ImportedNetwork } from './onnx-import.ts';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- model.json is untyped JSON */
+interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: unknown;
+}
+
+/** The model's weights by name, from its manifest and weight files. */
+function readWeights(modelPath: string, manifest: any[]): Map<string, { shape: number[]; data: Float32Array }> {
+  const dir = path.dirname(modelPath);
+  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const group of manifest) {
+    const buffers = (group.paths as string[]).map((p) => {
+      const file = path.join(dir, p);
+      try {
+        return fs.readFileSync(file);
+      } catch {
+        throw new UserError(`${modelPath}: weight file ${p} is missing (it belongs beside model.json)`);
+      }
+    });
+    const bytes = Buffer.concat(buffers);
+    let at = 0;
+    for (const w of group.weights as WeightSpec[]) {
+      if (w.dtype !== 'float32') throw new UserError(`${modelPath}: weight '${w.name}' is ${w.dtype}; lstm-mcu reads float32 weights`);
+      if (w.quantization) throw new UserError(`${modelPath}: weight '${w.name}' is stored quantized; convert the model without weight quantization`);
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      if (at + 4 * n > bytes.length) throw new UserError(`${modelPath}: the weight files end before weight '${w.name}' (shape [${w.shape.join(', ')}])`);
+      const data = new Float32Array(n);
+      for (let i = 0; i < n; i++) data[i] = bytes.readFloatLE(at + 4 * i);
+      at += 4 * n;
+      weights.set(w.name, { shape: w.shape, data });
+    }
+  }
+  return weights;
+}
+
+const RECURRENT: Record<string, 'lstm' | 'gru' | 'rnn'> = { LSTM: 'lstm', GRU: 'gru', SimpleRNN: 'rnn' };
+/** Keras' default activations, as they appear in configs. */
+const isSigmoid = (a: unknown) => a === 'sigmoid';
+const isTanh = (a: unknown) => a === 'tanh';
+
+export function importTfjsLayers(modelPath: string): ImportedNetwork {
+  let json: any;
+  try {
+    json = JSON.parse(fs.readFileSync(modelPath, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${modelPath}: not a TensorFlow.js model.json (${(e as Error).message.split('\n')[0]})`);
+  }
+  const topology = json?.modelTopology?.model_config ?? json?.modelTopology;
+  const configLayers: any[] | undefined = topology?.config?.layers ?? topology?.config;
+  if (!Array.isArray(configLayers) || !Array.isArray(json.weightsManifest)) throw new UserError(`${modelPath}: not a TensorFlow.js layers model (no modelTopology layers or weightsManifest)`);
+  if (topology.class_name !== 'Sequential' && !configLayers.every((l, i) => i === 0 || (l.inbound_nodes?.[0]?.length ?? 1) === 1)) {
+    throw new UserError(`${modelPath}: a functional model with branches; lstm-mcu imports a chain of layers (Sequential)`);
+  }
+  const weights = readWeights(modelPath, json.weightsManifest);
+  const weight = (layer: string, name: string, where: string) => {
+    const w = [...weights.entries()].find(([k]) => k === `${layer}/${name}` || k.endsWith(`/${layer}/${name}`));
+    if (!w) throw new UserError(`${where}: weight '${layer}/${name}' is not in the weights manifest`);
+    return w[1];
+  };
+
+  const layers: FloatRecurrentLayer[] = [];
+  let inputSize = -1;
+  let head: ImportedNetwork['head'] | undefined;
+  let headActivation: HeadActivation = 'linear';
+  let lastReturnsSequences = true;
+  configLayers.forEach((entry, index) => {
+    const cls: string = entry.class_name;
+    const cfg = entry.config ?? {};
+    const where = `${modelPath}: layer ${index} '${cfg.name ?? cls}' (${cls})`;
+    const fail = (why: string): never => {
+      throw new UserError(`${where}: ${why}`);
+    };
+    if (head) fail('comes after the dense head; lstm-mcu imports recurrent layers followed by one Dense layer');
+    const shape = cfg.batch_input_shape ?? cfg.batchInputShape;
+    if (Array.isArray(shape) && inputSize < 0) inputSize = shape[shape.length - 1];
+    if (cls === 'InputLayer') return;
+    if (cls === 'Dropout') return; // inactive at inference
+    if (cls === 'Embedding') fail('Embedding layers are not imported yet (the recurrent layers after it would read token ids)');
+    if (RECURRENT[cls] || cls === 'Bidirectional') {
+      if (!lastReturnsSequences) fail('reads a recurrent layer that does not return sequences (return_sequences = false)');
+      const inner = cls === 'Bidirectional' ? cfg.layer : entry;
+      const innerCls: string = inner.class_name;
+      const c = inner.config ?? {};
+      if (!RECURRENT[innerCls]) fail(`wraps ${innerCls}; Bidirectional is imported around LSTM, GRU or SimpleRNN`);
+      if (c.go_backwards && cls !== 'Bidirectional') fail('go_backwards = true is not supported on its own');
+      if (c.stateful) fail('stateful = true is not supported: the device starts every window from a zero state');
+      if (c.use_bias === false) fail('use_bias = false is not supported');
+      if (!isTanh(c.activation)) fail(`activation '${c.activation}' is not supported (only tanh)`);
+      if (innerCls !== 'SimpleRNN' && !isSigmoid(c.recurrent_activation)) fail(`recurrent_activation '${c.recurrent_activation}' is not supported (only sigmoid; TensorFlow.js defaults to hard_sigmoid, set recurrentActivation: 'sigmoid')`);
+      const kind = RECURRENT[innerCls];
+      const cell: CellKind = kind === 'gru' ? (c.reset_after ? 'gru-reset-after' : 'gru') : kind;
+      const units: number = c.units;
+      const below = layers.length === 0 ? inputSize : layers[layers.length - 1].backward && layers[layers.length - 1].merge !== 'sum' ? 2 * layers[layers.length - 1].units : layers[layers.length - 1].units;
+      const direction = (name: string): FloatRecurrentLayer => {
+        const k = weight(name, 'kernel', where);
+        const rk = weight(name, 'recurrent_kernel', where);
+        const b = weight(name, 'bias', where);
+        const G = cell === 'lstm' ? 4 : cell === 'rnn' ? 1 : 3;
+        const I = k.shape[0];
+        if (below > 0 && I !== below) fail(`kernel reads ${I} inputs, the layer below gives ${below}`);
+        if (k.shape[1] !== G * units || rk.shape.join() !== [units, G * units].join()) fail(`kernel shapes [${k.shape}] / [${rk.shape}] do not fit ${units} units`);
+        const layer: FloatRecurrentLayer = { cell, inputSize: I, units, kernel: k.data, recurrentKernel: rk.data, bias: b.data };
+        if (cell === 'gru-reset-after') {
+          if (b.shape.join() !== [2, 3 * units].join()) fail(`a reset_after GRU's bias is [2, ${3 * units}], here [${b.shape}]`);
+          layer.bias = b.data.slice(0, 3 * units);
+          layer.recurrentBias = b.data.slice(3 * units);
+        }
+        return layer;
+      };
+      const innerName: string = c.name;
+      if (cls === 'Bidirectional') {
+        const merge: string = cfg.merge_mode ?? 'concat';
+        if (merge !== 'concat' && merge !== 'sum') fail(`merge_mode '${merge}' is not supported (concat or sum)`);
+        const base: string = cfg.name;
+        const f = direction(`${base}/forward_${innerName}`);
+        layers.push({ ...f, backward: direction(`${base}/backward_${innerName}`), merge: merge as MergeMode });
+      } else layers.push(direction(innerName));
+      if (layers.length === 1) inputSize = layers[0].inputSize;
+      lastReturnsSequences = Boolean(c.return_sequences);
+      return;
+    }
+    if (cls === 'Dense') {
+      if (layers.length === 0) fail('comes before any recurrent layer');
+      if (lastReturnsSequences) fail('reads a recurrent layer that returns sequences; lstm-mcu imports a head on the final state (return_sequences = false)');
+      const act = cfg.activation ?? 'linear';
+      if (!['linear', 'sigmoid', 'softmax'].includes(act)) fail(`activation '${act}' is not supported (linear, sigmoid or softmax)`);
+      const k = weight(cfg.name, 'kernel', where);
+      const b = cfg.use_bias === false ? { data: new Float32Array(k.shape[1]) } : weight(cfg.name, 'bias', where);
+      if (act === 'sigmoid' && k.shape[1] !== 1) fail(`a sigmoid head with ${k.shape[1]} outputs (multi-label) is not supported`);
+      head = { inputSize: k.shape[0], outputSize: k.shape[1], kernel: k.data, bias: b.data };
+      headActivation = act as HeadActivation;
+      return;
+    }
+    fail('this layer is not supported (InputLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dropout and Dense are)');
+  });
+  if (!head) throw new UserError(`${modelPath}: no Dense head after the recurrent layers`);
+  if (layers.length === 0) throw new UserError(`${modelPath}: no recurrent layer`);
+  return {
+    inputSize,
+    inputLayout: 'batch-first',
+    layers,
+    head,
+    headActivation,
+    producer: [json.generatedBy, json.convertedBy].filter(Boolean).join(', '),
+  };
+}

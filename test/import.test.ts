@@ -39,20 +39,20 @@ function predict(net: ImportedNetwork, inputs: number[][][]): number[][] {
 
 const worst = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, i) => row.map((v, k) => Math.abs(v - b[i][k]))));
 
-describe('ONNX models exported by PyTorch', () => {
+describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports', () => {
   it('the fixtures cover LSTM, GRU and RNN, uni- and bidirectional, stacked', () => {
     expect(onnxFixtures.length).toBeGreaterThanOrEqual(7);
     const kinds = onnxFixtures.map((f) => importOnnx(readOnnx(path.join(FIXTURES, `${f}.onnx`)), f));
-    expect(new Set(kinds.flatMap((n) => n.layers.map((l) => l.cell)))).toEqual(new Set(['lstm', 'gru-reset-after', 'rnn']));
+    expect(new Set(kinds.flatMap((n) => n.layers.map((l) => l.cell)))).toEqual(new Set(['lstm', 'peephole', 'cifg', 'gru-reset-after', 'rnn']));
     expect(kinds.some((n) => n.layers.some((l) => l.backward))).toBe(true);
     expect(kinds.some((n) => n.layers.length > 1 && n.layers.every((l) => l.backward))).toBe(true);
     expect(kinds.some((n) => n.inputLayout === 'steps-first')).toBe(true);
   });
 
   for (const name of onnxFixtures) {
-    it(`${name}: the float import reproduces PyTorch's outputs within 1e-5`, () => {
+    it(`${name}: the float import reproduces the outputs of ${name.includes('peephole') || name.includes('input-forget') ? 'the ONNX equations (numpy)' : 'PyTorch'} within 1e-5`, () => {
       const fx = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'));
-      expect(fx.producedBy).toMatch(/make-onnx-fixtures\.py \(PyTorch/);
+      expect(fx.producedBy).toMatch(/make-onnx-fixtures\.py \(PyTorch|make-onnx-graphs\.py \(onnx\.helper .*numpy reference/);
       const net = importOnnx(readOnnx(path.join(FIXTURES, `${name}.onnx`)), name);
       expect(worst(predict(net, fx.inputs), fx.outputs)).toBeLessThan(1e-5);
     });
@@ -83,6 +83,8 @@ describe('imported models through quantize, codegen and simulate', () => {
     ['lstm-bidirectional-2-layers', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
     ['gru-seq-first-sigmoid', ['--features', 'x0,x1,x2', '--label', 'two', '--horizon', '0']],
     ['rnn-2-layers-softmax', ['--features', 'x0,x1', '--label', 'three', '--horizon', '0']],
+    ['lstm-peephole', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
+    ['lstm-input-forget-layout-1', ['--features', 'x0,x1,x2', '--target', 'x0,x2']],
   ];
   for (const [name, args] of cases) {
     it(`${name}: import, quantize (int8 within budget), codegen, exact parity`, async () => {

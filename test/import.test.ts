@@ -41,8 +41,9 @@ const worst = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, i) =
 
 describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports', () => {
   it('the fixtures cover LSTM, GRU and RNN, uni- and bidirectional, stacked', () => {
-    expect(onnxFixtures.length).toBeGreaterThanOrEqual(7);
+    expect(onnxFixtures.length).toBeGreaterThanOrEqual(10);
     const kinds = onnxFixtures.map((f) => importOnnx(readOnnx(path.join(FIXTURES, `${f}.onnx`)), f));
+    for (const cell of ['lstm', 'gru-reset-after', 'rnn']) expect(kinds.some((n) => n.layers.length > 1 && n.layers[0].cell === cell), `stacked ${cell}`).toBe(true);
     expect(new Set(kinds.flatMap((n) => n.layers.map((l) => l.cell)))).toEqual(new Set(['lstm', 'peephole', 'cifg', 'gru-reset-after', 'rnn']));
     expect(kinds.some((n) => n.layers.some((l) => l.backward))).toBe(true);
     expect(kinds.some((n) => n.layers.length > 1 && n.layers.every((l) => l.backward))).toBe(true);
@@ -83,6 +84,7 @@ describe('imported models through quantize, codegen and simulate', () => {
     ['lstm-bidirectional-2-layers', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
     ['gru-seq-first-sigmoid', ['--features', 'x0,x1,x2', '--label', 'two', '--horizon', '0']],
     ['rnn-2-layers-softmax', ['--features', 'x0,x1', '--label', 'three', '--horizon', '0']],
+    ['gru-2-layers', ['--features', 'x0,x1,x2', '--target', 'x0']],
     ['lstm-peephole', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
     ['lstm-input-forget-layout-1', ['--features', 'x0,x1,x2', '--target', 'x0,x2']],
   ];

@@ -2,14 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { addDataOptions } from './training-options.ts';
-import { fmt, printJson, runAction } from './common.ts';
+import { fmt, intOption, printJson, runAction } from './common.ts';
 import { UserError } from '../runtime/errors.ts';
 import { loadDataset, metricName, splitMetric, type DataOptions } from './steps/train.ts';
 import { readOnnx } from '../importers/onnx-model.ts';
 import { importOnnx, type ImportedNetwork } from '../importers/onnx-import.ts';
 import { importTfjsLayers } from '../importers/tfjs-import.ts';
 import { floatPredictWindow } from '../runtime/float-reference.ts';
-import { architectureName, type FloatModel, type Normalization } from '../runtime/model.ts';
+import { architectureName, type FloatEmbedding, type FloatModel, type Normalization } from '../runtime/model.ts';
+import { embedWindows, windowSteps } from '../runtime/embedding.ts';
 import type { Dataset, Split } from '../trainer/windows.ts';
 import { encodeFloatModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
 import { TOOL_VERSION } from './version.ts';
@@ -31,11 +32,18 @@ function givenNorm(mean: number[] | undefined, std: number[] | undefined, what: 
 }
 
 /** The network's outputs per window against every split: the metric the trainer reports. */
-function metrics(net: ImportedNetwork, ds: Dataset) {
+function metrics(net: ImportedNetwork, ds: Dataset, embedding: FloatEmbedding | undefined) {
   const F = ds.featureNames.length;
   const run = (split: Split) => {
     const out = new Float64Array(split.n * net.head.outputSize);
-    for (let n = 0; n < split.n; n++) out.set(floatPredictWindow(net.layers, net.head, split.x, n * ds.window * F, ds.window), n * net.head.outputSize);
+    // token windows: the table rows of their tokens, padding steps left out (as the device runs them)
+    const rows = embedding ? embedWindows(embedding, split.x) : undefined;
+    for (let n = 0; n < split.n; n++) {
+      const y = rows
+        ? (({ x, steps }) => floatPredictWindow(net.layers, net.head, x, 0, steps))(windowSteps(rows.x, rows.padding, n, ds.window, embedding!.dim))
+        : floatPredictWindow(net.layers, net.head, split.x, n * ds.window * F, ds.window);
+      out.set(y, n * net.head.outputSize);
+    }
     return splitMetric(ds, split, out);
   };
   return { name: metricName(ds.task), train: run(ds.train), validation: run(ds.validation), test: run(ds.test) };
@@ -50,6 +58,7 @@ export function importCommand(): Command {
     .addOption(new Option('--input-std <values>', 'standard deviation of each feature').argParser(numbers('--input-std')))
     .addOption(new Option('--output-mean <values>', 'regression: mean of each target the model was trained to output (default: the training rows of --data)').argParser(numbers('--output-mean')))
     .addOption(new Option('--output-std <values>', 'regression: standard deviation of each target').argParser(numbers('--output-std')))
+    .addOption(new Option('--unknown-token <id>', 'a model with an Embedding: the id an id outside the vocabulary reads as').argParser(intOption(1, 1 << 30)).default(1))
     .addOption(new Option('--out <file>', 'the float model artifact').default('model.float.pb'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .action((modelFile: string, o) =>
@@ -62,7 +71,14 @@ export function importCommand(): Command {
         if (!format) throw new UserError(`${modelFile}: expected a .onnx file or a tfjs-layers model.json`);
         if (!fs.existsSync(modelFile)) throw new UserError(`${modelFile}: no such file`);
         const net = format === 'onnx' ? importOnnx(readOnnx(modelFile), modelFile) : importTfjsLayers(modelFile);
-        const input = givenNorm(o.inputMean, o.inputStd, 'input');
+        let input = givenNorm(o.inputMean, o.inputStd, 'input');
+        if (net.embedding) {
+          // Token ids: one feature, read as they are.
+          if (o.features.length !== 1) throw new UserError(`${modelFile}: the model reads token ids (an Embedding); --features names one column of ids, not ${o.features.length}`);
+          if (input) throw new UserError('--input-mean / --input-std: a model with an Embedding reads token ids as they are');
+          if (o.unknownToken >= net.embedding.vocabularySize) throw new UserError(`--unknown-token ${o.unknownToken}: the vocabulary has ids 0..${net.embedding.vocabularySize - 1} (0 is padding)`);
+          input = { mean: [0], std: [1] };
+        }
         const output = givenNorm(o.outputMean, o.outputStd, 'output');
         if (output && classification) throw new UserError('--output-mean / --output-std are for regression; a classifier outputs logits');
         const options: DataOptions = {
@@ -80,7 +96,7 @@ export function importCommand(): Command {
           sequence: 'many-to-one',
           ...(input || output ? { normalization: { ...(input ? { input } : {}), ...(output ? { output } : {}) } } : {}),
         };
-        if (net.inputSize !== o.features.length) throw new UserError(`${modelFile}: the model reads ${net.inputSize} features per step, --features names ${o.features.length} (${o.features.join(', ')})`);
+        if (!net.embedding && net.inputSize !== o.features.length) throw new UserError(`${modelFile}: the model reads ${net.inputSize} features per step, --features names ${o.features.length} (${o.features.join(', ')})`);
         const { dataset, sha256 } = await loadDataset(options);
         const outputs = classification ? (net.headActivation === 'sigmoid' ? 1 : dataset.classLabels.length) : dataset.targetNames.length;
         if (classification && net.headActivation === 'linear') throw new UserError(`${modelFile}: a classifier's head ends in Sigmoid or Softmax; this one is linear (pass --target for a regression model)`);
@@ -88,7 +104,9 @@ export function importCommand(): Command {
         if (net.headActivation === 'sigmoid' && dataset.classLabels.length !== 2) throw new UserError(`${modelFile}: a sigmoid head is two classes; the label column has ${dataset.classLabels.length}`);
         if (net.head.outputSize !== outputs) throw new UserError(`${modelFile}: the head has ${net.head.outputSize} outputs; the data needs ${outputs} (${classification ? 'classes' : 'targets'})`);
         const bytes = fs.readFileSync(modelFile);
+        const embedding: FloatEmbedding | undefined = net.embedding ? { ...net.embedding, unknownToken: o.unknownToken, tokens: [] } : undefined;
         const model: FloatModel = {
+          ...(embedding ? { embedding } : {}),
           task: dataset.task,
           featureNames: dataset.featureNames,
           targetNames: dataset.targetNames,
@@ -103,7 +121,7 @@ export function importCommand(): Command {
           outputNorm: dataset.outputNorm,
           layers: net.layers,
           head: net.head,
-          metrics: metrics(net, dataset),
+          metrics: metrics(net, dataset, embedding),
           provenance: {
             data: o.data,
             dataSha256: sha256,

@@ -25,6 +25,8 @@ export interface ImportedNetwork {
   inputLayout: 'batch-first' | 'steps-first';
   /** What wrote the file (producer name and version), if it says. */
   producer: string;
+  /** Token-id input (tfjs-layers Embedding with mask_zero): the table; layers[0] reads its rows. */
+  embedding?: { vocabularySize: number; dim: number; table: Float32Array };
   layers: FloatRecurrentLayer[];
   head: FloatDenseLayer;
   headActivation: HeadActivation;

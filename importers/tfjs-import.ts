@@ -4,7 +4,8 @@
  * network of a float model.
  *
  * Read as data, without TensorFlow.js: the topology's layers in order
- * (InputLayer, LSTM, GRU, SimpleRNN, Bidirectional of one of them, Dense),
+ * (InputLayer, Embedding with mask_zero, LSTM, GRU, SimpleRNN, Bidirectional
+ * of one of them, Dropout, Dense),
  * and the float32 weights of the manifest. Keras' layouts are this
  * project's (runtime/model.ts): kernel [input][G*units] with gates i, f, c, o
  * (LSTM) or z, r, h (GRU), recurrent kernel [units][G*units], GRU
@@ -83,6 +84,7 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
   let head: ImportedNetwork['head'] | undefined;
   let headActivation: HeadActivation = 'linear';
   let lastReturnsSequences = true;
+  let embedding: ImportedNetwork['embedding'];
   configLayers.forEach((entry, index) => {
     const cls: string = entry.class_name;
     const cfg = entry.config ?? {};
@@ -92,10 +94,19 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
     };
     if (head) fail('comes after the dense head; lstm-mcu imports recurrent layers followed by one Dense layer');
     const shape = cfg.batch_input_shape ?? cfg.batchInputShape;
-    if (Array.isArray(shape) && inputSize < 0) inputSize = shape[shape.length - 1];
+    if (Array.isArray(shape) && inputSize < 0 && cls !== 'Embedding') inputSize = shape[shape.length - 1];
     if (cls === 'InputLayer') return;
     if (cls === 'Dropout') return; // inactive at inference
-    if (cls === 'Embedding') fail('Embedding layers are not imported yet (the recurrent layers after it would read token ids)');
+    if (cls === 'Embedding') {
+      if (layers.length > 0 || embedding) fail('an Embedding layer must come first');
+      // lstm-mcu's token 0 is padding: a step on it changes nothing (NUMERICS.md §3a), which is Keras' mask_zero.
+      if (!cfg.mask_zero) fail("mask_zero = false: lstm-mcu reads token 0 as padding (a step that changes nothing), which is mask_zero = true; retrain with maskZero: true");
+      const t = weight(cfg.name, 'embeddings', where);
+      if (t.shape.join() !== [cfg.input_dim, cfg.output_dim].join()) fail(`embeddings have shape [${t.shape}], expected [${cfg.input_dim}, ${cfg.output_dim}]`);
+      embedding = { vocabularySize: cfg.input_dim, dim: cfg.output_dim, table: t.data };
+      inputSize = cfg.output_dim;
+      return;
+    }
     if (RECURRENT[cls] || cls === 'Bidirectional') {
       if (!lastReturnsSequences) fail('reads a recurrent layer that does not return sequences (return_sequences = false)');
       const inner = cls === 'Bidirectional' ? cfg.layer : entry;
@@ -151,13 +162,14 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
       headActivation = act as HeadActivation;
       return;
     }
-    fail('this layer is not supported (InputLayer, LSTM, GRU, SimpleRNN, Bidirectional, Dropout and Dense are)');
+    fail('this layer is not supported (InputLayer, Embedding, LSTM, GRU, SimpleRNN, Bidirectional, Dropout and Dense are)');
   });
   if (!head) throw new UserError(`${modelPath}: no Dense head after the recurrent layers`);
   if (layers.length === 0) throw new UserError(`${modelPath}: no recurrent layer`);
   return {
     inputSize,
     inputLayout: 'batch-first',
+    ...(embedding ? { embedding } : {}),
     layers,
     head,
     headActivation,

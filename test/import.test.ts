@@ -228,3 +228,58 @@ describe('a tfjs-layers model saved by TensorFlow.js', () => {
     expect(s.lastJson().parity.mismatches).toBe(0);
   }, 120_000);
 });
+
+describe('a tfjs-layers model with an Embedding (token ids in, mask_zero)', () => {
+  it('reproduces model.predict within 1e-5 (padding steps left out), then the int8 path with exact parity', async () => {
+    await tf.setBackend('cpu');
+    const model = tf.sequential();
+    model.add(tf.layers.embedding({ inputDim: 12, outputDim: 4, maskZero: true, inputLength: 7 }));
+    model.add(tf.layers.lstm({ units: 5, recurrentActivation: 'sigmoid' }));
+    model.add(tf.layers.dense({ units: 1 }));
+    const saved = path.join(dir, 'tfjs-embedding');
+    fs.mkdirSync(saved, { recursive: true });
+    await model.save(
+      tf.io.withSaveHandler(async (a) => {
+        fs.writeFileSync(path.join(saved, 'weights.bin'), Buffer.from(a.weightData as ArrayBuffer));
+        fs.writeFileSync(path.join(saved, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    // token windows, some padded in front (id 0) as the device sees a short sequence
+    const ids = [
+      [0, 0, 3, 5, 7, 1, 2],
+      [4, 4, 4, 9, 10, 11, 3],
+      [0, 0, 0, 0, 0, 6, 8],
+      [2, 7, 1, 8, 2, 8, 1],
+    ];
+    const expected = (model.predict(tf.tensor2d(ids)) as tf.Tensor).arraySync() as number[][];
+    const net = importTfjsLayers(path.join(saved, 'model.json'));
+    expect(net.embedding).toMatchObject({ vocabularySize: 12, dim: 4 });
+    const got = ids.map((row) => {
+      const steps = row.filter((id) => id !== 0).flatMap((id) => Array.from(net.embedding!.table.subarray(id * 4, id * 4 + 4)));
+      return Array.from(floatPredictWindow(net.layers, net.head, steps, 0, steps.length / 4));
+    });
+    expect(worst(got, expected)).toBeLessThan(1e-5);
+
+    const tokens = path.join(dir, 'tokens.csv');
+    let seed = 3;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const rows = ['event,level'];
+    for (let t = 0; t < 400; t++) rows.push(`${Math.floor(rnd() * 12)},${(Math.sin(t / 9) + rnd() * 0.2).toFixed(4)}`);
+    fs.writeFileSync(tokens, rows.join('\n') + '\n');
+    const out = path.join(dir, 'tfjs-embedding-out');
+    const imp = await runCli(['import', path.join(saved, 'model.json'), '--data', tokens, '--window', '7', '--features', 'event', '--target', 'level', '--out', path.join(out, 'model.float.pb')], dir);
+    expect(imp.code, imp.stderr).toBe(0);
+    const q = await runCli(['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'r.json'), '--json'], dir);
+    expect(q.code, q.stderr).toBe(0);
+    expect(Math.abs(q.lastJson().metrics.relativeChange)).toBeLessThan(0.03);
+    const s = await runCli(['simulate', path.join(out, 'model.q.pb'), '--json'], dir);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.lastJson().parity.mismatches).toBe(0);
+    const noMask = path.join(saved, 'no-mask.json');
+    fs.writeFileSync(noMask, fs.readFileSync(path.join(saved, 'model.json'), 'utf8').replace('"mask_zero":true', '"mask_zero":false'));
+    const r = await runCli(['import', noMask, '--data', tokens, '--window', '7', '--features', 'event', '--target', 'level', '--out', path.join(out, 'x.pb')], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/mask_zero = false: lstm-mcu reads token 0 as padding/);
+  }, 120_000);
+});

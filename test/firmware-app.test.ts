@@ -15,6 +15,7 @@ import { parseSources, parseValidRanges, type AppConfig } from '../firmware/app-
 import { emitApp } from '../firmware/emit-app.ts';
 import { modelDataCrc32 } from '../codegen/checksum.ts';
 import { emitModule } from '../codegen/emit-module.ts';
+import { Simulator } from '../runtime/simulator.ts';
 import { BOARD_PRELUDE, fakeReader, parseSamples, referenceSamples, sampleDriver, type FakeReading } from './helpers/app-driver.ts';
 
 /** A 3-input LSTM forecasting its input x1 two steps ahead (so it has a forecast error). */
@@ -233,4 +234,43 @@ g = { clear: function () {}, setFont: function () {}, setFontAlign: function () 
       });
     }
   });
+});
+
+describe('the sensor sources read the board in feature order', () => {
+  // An 8-input model: temperature (1), analog:D3 (1), accel (3), mag (3).
+  const base = randomQuantizedModel({ seed: 21, inputSize: 8, units: 4, outputSize: 1, weightRange: 1, biasRange: 0.5 });
+  const q: QuantizedModel = { ...base, inputNorm: { mean: new Array(8).fill(0), std: new Array(8).fill(10) } };
+  const sources = parseSources('temperature,analog:D3,accel,mag', q);
+  const cfg = config(q, { sources, reader: undefined, validRanges: new Array(8).fill({ lo: -1000, hi: 1000 }), alertAbove: undefined });
+  for (const board of ['Puck.js', 'Bangle.js'] as const) {
+    it(`${board}: temperature, analogRead(D3), accelerometer x/y/z, magnetometer x/y/z`, async () => {
+      // each call of a sensor gives a new value, so a wrong order or a missed read shows
+      const fakes = `
+var T = 0; D3 = "D3";
+E = typeof E === "undefined" ? {} : E;
+E.getTemperature = function () { return 20 + T; };
+analogRead = function (pin) { return pin === "D3" ? 0.25 + T / 100 : NaN; };
+${board === 'Puck.js'
+  ? 'Puck = { accel: function () { return { acc: { x: 1 + T, y: 2 + T, z: 3 + T } }; }, mag: function () { return { x: 4 + T, y: 5 + T, z: 6 + T }; } };'
+  : 'Bangle = { getAccel: function () { return { x: 1 + T, y: 2 + T, z: 3 + T }; }, getCompass: function () { return { x: 4 + T, y: 5 + T, z: 6 + T }; }, setCompassPower: function () {}, buzz: function () {} };'}
+`;
+      const driver = `
+(function () {
+  var out = typeof print === "function" ? print : function (s) { console.log(s); }, t;
+  lstmApp.stop();
+  for (t = 0; t < 3; t++) { T = t; lstmApp.sample(); out("S " + lstmApp.stats.steps + " " + lstmApp.outputs[0]); }
+  out("END");
+})();
+`;
+      const b = await buildBundle(q, { shell: 'espruino', modelSha256: 'test', generatorVersion: 'test', config: cfg, minify: true, appGlobal: 'lstmApp' });
+      const sim = new Simulator(q);
+      sim.reset();
+      const expected = [0, 1, 2].map((t) => `S ${t + 1} ${sim.step([20 + t, 0.25 + t / 100, 1 + t, 2 + t, 3 + t, 4 + t, 5 + t, 6 + t])[0]}`);
+      // Not on the Linux Espruino: it has its own E and prints doubles its own way; these fakes stand in for a board.
+      for (const engine of espruinoLike.filter((e) => e.name !== 'espruino')) {
+        const lines = (await engine.run(BOARD_PRELUDE + fakes + b.code + driver)).filter((l) => l.startsWith('S '));
+        expect(lines, engine.name).toEqual(expected);
+      }
+    });
+  }
 });

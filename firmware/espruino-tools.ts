@@ -23,7 +23,6 @@ interface EspruinoGlobal {
       isConnected(): boolean;
       write(data: string, showStatus: boolean | undefined, callback?: () => void): void;
     };
-    CodeWriter: { writeToEspruino(code: string, callback: () => void): void };
     Utils: {
       executeExpression(expr: string, callback: (result: string | undefined) => void, options?: { maxTimeout?: number; minTimeout?: number }): void;
       getUploadFileCode(name: string, contents: string): string;
@@ -43,7 +42,7 @@ export function setToolsVerbose(on: boolean): void {
 }
 
 /** The package's last log lines, for an error message. */
-export function recentToolLog(n = 5): string[] {
+function recentToolLog(n = 5): string[] {
   return toolLog.slice(-n);
 }
 
@@ -266,14 +265,7 @@ export class BoardConnection {
     });
   }
 
-  /** Send code the way espruino-tools uploads it (reset first, echo off, line fixes); resolves at the prompt. */
-  upload(code: string, what: string, timeoutMs: number): Promise<void> {
-    // espruino-tools only calls back for writes longer than one block.
-    const padded = code.length > 600 ? code : code + ' '.repeat(600 - code.length);
-    return this.guarded<void>(what, timeoutMs, (done) => this.E.Core.CodeWriter.writeToEspruino(padded, () => done(undefined)));
-  }
-
-  /** The value of a JavaScript expression on the board, as JSON text (undefined when it printed none). */
+  /** The value of a JavaScript expression on the board (sent through JSON); an error when the board printed none. */
   evaluate(expression: string, what: string, timeoutMs: number): Promise<unknown> {
     return this.guarded<string | undefined>(what, timeoutMs, (done) =>
       this.E.Core.Utils.executeExpression(expression, done, { maxTimeout: timeoutMs / 1000, minTimeout: Math.min(10, timeoutMs / 1000) }),

@@ -90,9 +90,11 @@ export const DEFAULT_RANGE_SPREAD = 8;
 
 /** "temperature=-40:85,humidity=0:100" over the defaults. */
 export function parseValidRanges(spec: string | undefined, q: QuantizedModel): ValidRange[] {
+  // six significant digits: a readable bound in the generated app, the same number everywhere
+  const digits6 = (v: number) => Number(v.toPrecision(6));
   const ranges = q.featureNames.map((_, i) => ({
-    lo: q.inputNorm.mean[i] - DEFAULT_RANGE_SPREAD * q.inputNorm.std[i],
-    hi: q.inputNorm.mean[i] + DEFAULT_RANGE_SPREAD * q.inputNorm.std[i],
+    lo: digits6(q.inputNorm.mean[i] - DEFAULT_RANGE_SPREAD * q.inputNorm.std[i]),
+    hi: digits6(q.inputNorm.mean[i] + DEFAULT_RANGE_SPREAD * q.inputNorm.std[i]),
   }));
   if (spec === undefined) return ranges;
   for (const part of spec.split(',')) {

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { addDataOptions } from './training-options.ts';
 import { fmt, intOption, printJson, runAction } from './common.ts';
 import { UserError } from '../runtime/errors.ts';
-import { loadDataset, metricName, splitMetric, type DataOptions } from './steps/train.ts';
+import { headerOfDataset, loadDataset, metricName, splitMetric, type DataOptions } from './steps/train.ts';
 import { readOnnx } from '../importers/onnx-model.ts';
 import { importOnnx, type ImportedNetwork } from '../importers/onnx-import.ts';
 import { importTfjsLayers } from '../importers/tfjs-import.ts';
@@ -107,18 +107,8 @@ export function importCommand(): Command {
         const embedding: FloatEmbedding | undefined = net.embedding ? { ...net.embedding, unknownToken: o.unknownToken, tokens: [] } : undefined;
         const model: FloatModel = {
           ...(embedding ? { embedding } : {}),
-          task: dataset.task,
-          featureNames: dataset.featureNames,
-          targetNames: dataset.targetNames,
-          classLabels: dataset.classLabels,
-          window: dataset.window,
-          horizon: dataset.horizon,
-          targetMode: dataset.targetMode,
+          ...headerOfDataset(dataset), // many-to-one: the options above say so
           headActivation: net.headActivation,
-          sequence: 'many-to-one',
-          baseFeatures: dataset.baseFeatures,
-          inputNorm: dataset.inputNorm,
-          outputNorm: dataset.outputNorm,
           layers: net.layers,
           head: net.head,
           metrics: metrics(net, dataset, embedding),

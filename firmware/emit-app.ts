@@ -211,6 +211,7 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
     b.comment(`advertising: manufacturer data under 0x${ESPRUINO_COMPANY_ID.toString(16).padStart(4, '0')} = [format ${ADVERTISING_FORMAT}, sample count & 255, flags (1 alerting, 2 last reading bad, 4 no score yet), score float32 LE, ${classification ? 'class index float32 LE' : `${advertised} output${advertised > 1 ? 's' : ''} float32 LE`}]`);
     const bytes = 7 + 4 * (classification ? 1 : advertised);
     b.line(`var ADV = new Uint8Array(${bytes}), F32 = new Float32Array(1), F8 = new Uint8Array(F32.buffer);`);
+    b.line(`var ADVDATA = {}, ADVOPTIONS = { manufacturer: ${ESPRUINO_COMPANY_ID}, manufacturerData: ADV }; // NRF.setAdvertising's arguments, made once`);
     b.block('function put(at, v) {', () => b.line('F32[0] = v; ADV[at] = F8[0]; ADV[at + 1] = F8[1]; ADV[at + 2] = F8[2]; ADV[at + 3] = F8[3];'));
     b.block('function advertise() {', () => {
       b.line('if (typeof NRF === "undefined") return;');
@@ -219,19 +220,20 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
       b.line('put(3, stats.score);');
       if (classification) b.line('put(7, model.classIndex());');
       else for (let i = 0; i < advertised; i++) b.line(`put(${7 + 4 * i}, YL[${i}]);`);
-      b.line(`NRF.setAdvertising({}, { manufacturer: ${ESPRUINO_COMPANY_ID}, manufacturerData: ADV });`);
+      b.line('NRF.setAdvertising(ADVDATA, ADVOPTIONS);');
     });
     b.line('');
   }
   b.comment('the text of the last result');
+  if (classification) b.line(`var LABELS = [${q.classLabels.map((l) => JSON.stringify(String(l))).join(', ')}];`);
+  else b.line(`var NAMES = [${q.targetNames.map((n) => JSON.stringify(n)).join(', ')}];`);
   b.block('function text() {', () => {
     b.line('if (stats.lastBad) return "bad reading skipped (" + stats.bad + " bad)";');
     if (classification) {
-      b.line(`var c = model.classIndex(), labels = [${q.classLabels.map((l) => JSON.stringify(String(l))).join(', ')}];`);
-      b.line(`return "${q.targetNames[0] ?? 'class'}=" + labels[c] + " score=" + stats.score.toFixed(3);`);
+      b.line(`return "${q.targetNames[0] ?? 'class'}=" + LABELS[model.classIndex()] + " score=" + stats.score.toFixed(3);`);
     } else {
-      b.line(`var names = [${q.targetNames.map((n) => JSON.stringify(n)).join(', ')}], s = "", i;`);
-      b.line('for (i = 0; i < NO; i++) s += (i ? " " : "") + names[i] + "=" + YL[i].toFixed(4);');
+      b.line('var s = "", i;');
+      b.line('for (i = 0; i < NO; i++) s += (i ? " " : "") + NAMES[i] + "=" + YL[i].toFixed(4);');
       b.line('return s + " error=" + (stats.score === stats.score ? stats.score.toFixed(4) : "-");');
     }
   });

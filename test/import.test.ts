@@ -58,7 +58,9 @@ describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports
       const fx = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'));
       expect(fx.producedBy).toMatch(/make-onnx-fixtures\.py \(PyTorch|make-onnx-graphs\.py \(onnx\.helper .*numpy reference/);
       const net = importOnnx(readOnnx(path.join(FIXTURES, `${name}.onnx`)), name);
-      expect(worst(predict(net, fx.inputs), fx.outputs)).toBeLessThan(1e-5);
+      const diff = worst(predict(net, fx.inputs), fx.outputs);
+      console.log(`import ${name}: largest |difference| from the stored outputs ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThan(1e-5);
     });
   }
 });
@@ -88,6 +90,7 @@ describe('imported models through quantize, codegen and simulate', () => {
     ['gru-seq-first-sigmoid', ['--features', 'x0,x1,x2', '--label', 'two', '--horizon', '0']],
     ['rnn-2-layers-softmax', ['--features', 'x0,x1', '--label', 'three', '--horizon', '0']],
     ['gru-2-layers', ['--features', 'x0,x1,x2', '--target', 'x0']],
+    ['rnn-bidirectional', ['--features', 'x0,x1,x2', '--target', 'x2']],
     ['lstm-peephole', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
     ['lstm-input-forget-layout-1', ['--features', 'x0,x1,x2', '--target', 'x0,x2']],
   ];
@@ -100,6 +103,7 @@ describe('imported models through quantize, codegen and simulate', () => {
       const q = await runCli(['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'report.json'), '--json'], dir);
       expect(q.code, q.stderr).toBe(0);
       const m = q.lastJson().metrics;
+      console.log(`import ${name}: test ${m.name} float ${m.float.toFixed(4)}, int8 ${m.int8.toFixed(4)} (${(100 * m.relativeChange).toFixed(2)}%)`);
       if (m.name === 'rmse') expect(Math.abs(m.relativeChange)).toBeLessThan(0.03);
       else expect(m.float - m.int8).toBeLessThanOrEqual(0.03);
       const c = await runCli(['codegen', path.join(out, 'model.q.pb'), '--out-dir', out], dir);
@@ -198,6 +202,19 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
   });
 });
 
+/** Save a tfjs-layers model as TensorFlow.js writes one to disk: model.json and weights.bin in `folder`. */
+async function saveLayersModel(model: tf.LayersModel, folder: string): Promise<string> {
+  fs.mkdirSync(folder, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      fs.writeFileSync(path.join(folder, 'weights.bin'), Buffer.from(a.weightData as ArrayBuffer));
+      fs.writeFileSync(path.join(folder, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return folder;
+}
+
 describe('a tfjs-layers model saved by TensorFlow.js', () => {
   it('imports and reproduces model.predict within 1e-5, then runs the int8 path with exact parity', async () => {
     await tf.setBackend('cpu');
@@ -205,15 +222,7 @@ describe('a tfjs-layers model saved by TensorFlow.js', () => {
     model.add(tf.layers.lstm({ units: 6, returnSequences: true, recurrentActivation: 'sigmoid', inputShape: [7, 3] }));
     model.add(tf.layers.bidirectional({ layer: tf.layers.gru({ units: 4, recurrentActivation: 'sigmoid' }) as tf.RNN, mergeMode: 'concat' }));
     model.add(tf.layers.dense({ units: 1 }));
-    const saved = path.join(dir, 'tfjs');
-    fs.mkdirSync(saved, { recursive: true });
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        fs.writeFileSync(path.join(saved, 'weights.bin'), Buffer.from(a.weightData as ArrayBuffer));
-        fs.writeFileSync(path.join(saved, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    const saved = await saveLayersModel(model, path.join(dir, 'tfjs'));
     const inputs = Array.from({ length: 4 }, (_, b) => Array.from({ length: 7 }, (_, t) => Array.from({ length: 3 }, (_, f) => Math.sin(b * 3 + t * 0.7 + f))));
     const expected = (model.predict(tf.tensor3d(inputs)) as tf.Tensor).arraySync() as number[][];
     const net = importTfjsLayers(path.join(saved, 'model.json'));
@@ -240,15 +249,7 @@ describe('a tfjs-layers model with an Embedding (token ids in, mask_zero)', () =
     model.add(tf.layers.embedding({ inputDim: 12, outputDim: 4, maskZero: true, inputLength: 7 }));
     model.add(tf.layers.lstm({ units: 5, recurrentActivation: 'sigmoid' }));
     model.add(tf.layers.dense({ units: 1 }));
-    const saved = path.join(dir, 'tfjs-embedding');
-    fs.mkdirSync(saved, { recursive: true });
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        fs.writeFileSync(path.join(saved, 'weights.bin'), Buffer.from(a.weightData as ArrayBuffer));
-        fs.writeFileSync(path.join(saved, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    const saved = await saveLayersModel(model, path.join(dir, 'tfjs-embedding'));
     // token windows, some padded in front (id 0) as the device sees a short sequence
     const ids = [
       [0, 0, 3, 5, 7, 1, 2],

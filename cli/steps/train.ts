@@ -1,9 +1,8 @@
 /**
  * CSV -> windows -> trained float model (the `train` step).
  */
-import type { DatasetSpec } from '../../trainer/windows.ts';
 import { readCsvColumns, type MissingPolicy } from '../../trainer/csv.ts';
-import { buildDataset, type Dataset, type SplitFractions } from '../../trainer/windows.ts';
+import { buildDataset, type Dataset, type DatasetSpec, type SplitFractions } from '../../trainer/windows.ts';
 import { initBackend, type BackendPref } from '../../trainer/backend.ts';
 import { predictFloat, trainLstm } from '../../trainer/train.ts';
 import { DEFAULT_MAX_LENGTH, DEFAULT_VOCABULARY, loadSpamDataset } from '../../trainer/spam.ts';
@@ -94,6 +93,23 @@ export function splitMetric(dataset: Dataset, split: Split, outputs: ArrayLike<n
 
 export const metricName = (task: Task) => (task === 'regression' ? 'rmse' : 'accuracy');
 
+/** What a float model records of the windows it was trained on (its header but the head activation and provenance). */
+export function headerOfDataset(dataset: Dataset) {
+  return {
+    task: dataset.task,
+    featureNames: dataset.featureNames,
+    targetNames: dataset.targetNames,
+    classLabels: dataset.classLabels,
+    window: dataset.window,
+    horizon: dataset.horizon,
+    targetMode: dataset.targetMode,
+    sequence: dataset.sequence,
+    baseFeatures: dataset.baseFeatures,
+    inputNorm: dataset.inputNorm,
+    outputNorm: dataset.outputNorm,
+  };
+}
+
 /** The options recorded in the artifact's provenance (enough to rebuild the dataset). */
 export function dataOptionsOf(o: DataOptions): DataOptions {
   const { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence, normalization } = o;
@@ -150,18 +166,8 @@ export async function trainOnDataset(
     splitMetric(dataset, split, predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F, dataset.sequence, result.embedding));
   const model: FloatModel = {
     ...(result.embedding ? { embedding: result.embedding } : {}),
-    task: dataset.task,
-    featureNames: dataset.featureNames,
-    targetNames: dataset.targetNames,
-    classLabels: dataset.classLabels,
-    window: dataset.window,
-    horizon: dataset.horizon,
-    targetMode: dataset.targetMode,
+    ...headerOfDataset(dataset),
     headActivation: result.headActivation,
-    sequence: dataset.sequence,
-    baseFeatures: dataset.baseFeatures,
-    inputNorm: dataset.inputNorm,
-    outputNorm: dataset.outputNorm,
     layers: result.layers,
     head: result.head,
     metrics: {

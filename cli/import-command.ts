@@ -127,7 +127,7 @@ export function importCommand(): Command {
         console.log(`data         ${path.basename(o.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows of ${dataset.window}`);
         console.log(`float ${m.name.padEnd(7)}train ${fmt(m.train)}  validation ${fmt(m.validation)}  test ${fmt(m.test)}`);
         console.log(`wrote        ${o.out} (next: lstm-mcu quantize ${o.out})`);
-        if (o.json) printJson({ command: 'import', model: modelFile, format, producer: net.producer, out: o.out, layers: model.layers.map((l) => ({ cell: l.cell, units: l.units, bidirectional: l.backward ? l.merge : null })), metrics: m });
+        if (o.json) printJson({ command: 'import', model: modelFile, format, producer: net.producer, out: o.out, layers: model.layers.map((l) => ({ cell: l.cell, units: l.units, bidirectional: l.backward ? l.merge : null, reverse: l.reverse === true })), metrics: m });
       }),
     );
   return cmd;

@@ -59,8 +59,8 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     /** Units of the last layer (the head's input). */
     units: last.units,
     /** Every recurrent layer, bottom first. */
-    layers: q.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units, ...(l.backward ? { bidirectional: l.merge } : {}) })),
-    /** true: every step runs the model over the last `window` inputs (a bidirectional layer needs the whole window). */
+    layers: q.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units, ...(l.backward ? { bidirectional: l.merge } : {}), ...(l.reverse ? { reverse: true } : {}) })),
+    /** true: every step runs the model over the last `window` inputs (a bidirectional or reverse layer needs the whole window). */
     windowed: isWindowModel(q),
     outputSize: q.head.outputSize,
     window: q.window,
@@ -145,7 +145,7 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   b.comment(`quantized model sha256 ${options.modelSha256}`);
   b.comment(`float model sha256 ${q.floatModelSha256}`);
   b.comment(`trained on ${q.provenance.data} (sha256 ${q.provenance.dataSha256.slice(0, 16)}…), seed ${q.provenance.seed}`);
-  const stack = layers.map((l) => `${l.backward ? `bidirectional (${l.merge}) ` : ''}${CELL_TITLE[l.cell]} ${l.units} units`).join(' -> ');
+  const stack = layers.map((l) => `${l.backward ? `bidirectional (${l.merge}) ` : l.reverse ? 'reverse ' : ''}${CELL_TITLE[l.cell]} ${l.units} units`).join(' -> ');
   const inputs = q.embedding
     ? `token id (vocabulary ${q.embedding.vocabularySize}) -> embedding ${NI} int8`
     : `${NI} inputs (${q.featureNames.join(', ')})`;

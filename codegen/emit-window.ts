@@ -1,9 +1,11 @@
 /**
- * Window models (docs/NUMERICS.md §5h): a model with a bidirectional layer
- * keeps its last `window` int8 inputs in a ring and, at every step, runs each
- * layer over them from a zero state, forward and (bidirectional layers)
- * backward; the layer above reads the merged sequence, the head the merge of
- * the forward h after the last step and the backward h after the first.
+ * Window models (docs/NUMERICS.md §5h): a model with a bidirectional or a
+ * reverse layer keeps its last `window` int8 inputs in a ring and, at every
+ * step, runs each layer over them from a zero state, forward and
+ * (bidirectional layers) backward, or backward only (reverse layers); the
+ * layer above reads the merged sequence, the head the merge of the forward h
+ * after the last step and the backward h after the first (a reverse layer's
+ * h after the first).
  * This file emits that state and step; the cell bodies come from
  * emit-cells.ts, the weights and the head from emit-module.ts.
  */
@@ -16,9 +18,15 @@ import { emitSaturateInt8, roundShiftText } from './emit-primitives.ts';
 export interface DirectionPlan {
   layer: QuantRecurrentLayer;
   l: number;
+  /** The backward half of a bidirectional layer (layers[l].backward). */
   backward: boolean;
+  /** Reads the window last step first: a backward half, or a reverse layer. */
+  reverse: boolean;
   n: LayerNames;
 }
+
+/** "forward", "backward" (a bidirectional layer's) or "reverse" (a reverse layer). */
+export const directionTitle = (p: Pick<DirectionPlan, 'backward' | 'reverse'>): string => (p.backward ? 'backward' : p.reverse ? 'reverse' : 'forward');
 
 /** Name of the int8 sequence layer l passes up ([window][output size]). */
 const seqName = (l: number) => `SQ_${l}`;
@@ -34,12 +42,13 @@ export function emitWindowState(b: CodeBuilder, q: QuantizedModel, plans: Direct
   b.line(`var G = new Int16Array(${total((p) => gateCount(p.layer.cell) * p.layer.units)}); // gate outputs Q0.15, same order`);
   let cStart = 0;
   let gStart = 0;
-  for (const { layer, l, backward, n } of plans) {
+  for (const plan of plans) {
+    const { layer, l, n } = plan;
     const NU = layer.units;
     const rows = gateCount(layer.cell) * NU;
     const withCell = hasCellState(layer.cell);
     const K = layer.cellIntBits;
-    b.comment(`layer ${l} ${backward ? 'backward' : 'forward'}: ${layer.cell}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`);
+    b.comment(`layer ${l} ${directionTitle(plan)}: ${layer.cell}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`);
     b.line(`var ${n.V} = new Int8Array(${layer.inputSize + NU}); // v = [input, h]`);
     b.line(`var ${n.H} = new Int8Array(${n.V}.buffer, ${layer.inputSize}, ${NU});`);
     if (withCell) b.line(`var ${n.C} = new Int16Array(C.buffer, ${cStart * 2}, ${NU});`);
@@ -78,16 +87,16 @@ export function emitWindowStep(
   });
   let hOffset = 0;
   for (const plan of plans) {
-    const { layer, l, backward, n } = plan;
+    const { layer, l, backward, reverse, n } = plan;
     const owner = layers[l];
     const NU = layer.units;
     const width = layerOutputSize(owner);
     const IN = layer.inputSize;
     const gru = layer.cell === 'gru';
-    b.comment(`==== layer ${l} ${backward ? 'backward: steps XN-1 .. 0' : 'forward: steps 0 .. XN-1'}, from a zero state`);
+    b.comment(`==== layer ${l} ${directionTitle(plan)}: steps ${reverse ? 'XN-1 .. 0' : '0 .. XN-1'}, from a zero state`);
     b.line(`for (u = 0; u < ${NU}; u++) ${n.H}[u] = 0;`);
     if (hasCellState(layer.cell)) b.line(`for (u = 0; u < ${NU}; u++) ${n.C}[u] = 0;`);
-    b.block(backward ? 'for (ts = XN - 1; ts >= 0; ts--) {' : 'for (ts = 0; ts < XN; ts++) {', () => {
+    b.block(reverse ? 'for (ts = XN - 1; ts >= 0; ts--) {' : 'for (ts = 0; ts < XN; ts++) {', () => {
       if (l === 0) {
         b.line(`sl = ((XP + ts) % ${W}) * ${NI};`);
         b.line(`for (i = 0; i < ${IN}; i++) ${gru ? `${n.V}[i] = ${n.VR}[i] = XS[sl + i]` : `${n.V}[i] = XS[sl + i]`};`);

@@ -7,19 +7,19 @@
 import { GRU_GATE, gateNames, isWindowModel, lastLayer, layerOutputSize, type QuantizedModel } from '../runtime/model.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { layerNames } from './emit-cells.ts';
-import type { DirectionPlan } from './emit-window.ts';
+import { directionTitle, type DirectionPlan } from './emit-window.ts';
 import type { ConstArray, FlashArray } from './flash-weights.ts';
 
 /**
  * Every direction of every layer, in state order; stream models: one per layer, named W, V, ... (W_0, W_1, ... when stacked);
- * window models: W_0f, W_0b (backward), W_1f, ...
+ * window models: W_0f, W_0b (backward), W_1f, ... (W_1r: a reverse layer)
  */
 export function directionPlans(q: QuantizedModel): DirectionPlan[] {
   const windowed = isWindowModel(q);
   const stacked = q.layers.length > 1;
   return q.layers.flatMap((layer, l) => [
-    { layer, l, backward: false, n: layerNames(windowed ? `_${l}f` : stacked ? `_${l}` : '') },
-    ...(layer.backward ? [{ layer: layer.backward, l, backward: true, n: layerNames(`_${l}b`) }] : []),
+    { layer, l, backward: false, reverse: layer.reverse === true, n: layerNames(windowed ? `_${l}${layer.reverse ? 'r' : 'f'}` : stacked ? `_${l}` : '') },
+    ...(layer.backward ? [{ layer: layer.backward, l, backward: true, reverse: true, n: layerNames(`_${l}b`) }] : []),
   ]);
 }
 
@@ -45,7 +45,7 @@ export function constantArrays(q: QuantizedModel): { name: string; what: string;
   const NI = layers[0].inputSize;
   const NO = head.outputSize;
   const headIn = layerOutputSize(lastLayer(q));
-  const layerTitle = (p: DirectionPlan) => (stacked || windowed ? ` (layer ${p.l}${p.backward ? ', backward' : windowed ? ', forward' : ''})` : '');
+  const layerTitle = (p: DirectionPlan) => (stacked || windowed ? ` (layer ${p.l}${windowed ? `, ${directionTitle(p)}` : ''})` : '');
   const out: { name: string; what: string; values: ConstArray }[] = [];
   const data = (name: string, what: string, values: ConstArray) => out.push({ name, what, values });
   if (q.embedding) {

@@ -305,6 +305,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     const p = layerPrefix(layers.length, l);
     const where = layers.length > 1 ? `layer ${l}: ` : '';
     const forward = quantizeLayer(layer, columnScales, maxAbs(byName.get(`${p}cell`)), options.weightScale, where);
+    if (layer.reverse) return { ...forward, reverse: true };
     if (!layer.backward) return forward;
     const backward = quantizeLayer(layer.backward, columnScales, maxAbs(byName.get(`${p}backward.cell`)), options.weightScale, `${where}backward: `);
     return { ...forward, backward, merge: layer.merge ?? 'concat' };

@@ -14,6 +14,8 @@
  * i, f, g, o (peepholes i, f, o). ONNX GRU rows z, r, h match ours. ONNX B is
  * [Wb, Rb]: both fold into our bias, except that a GRU with
  * linear_before_reset = 1 keeps Rb apart (our gru-reset-after recurrent bias).
+ * direction = reverse is our reverse layer: its Y is in time order, as ours,
+ * and its Y_h is its state after the first step, which our head reads.
  */
 import type { CellKind, FloatDenseLayer, FloatRecurrentLayer, HeadActivation, MergeMode } from '../runtime/model.ts';
 import { UserError } from '../runtime/errors.ts';
@@ -346,11 +348,14 @@ function normAxis(axis: number, rank: number, fail: (why: string) => never): num
   return a;
 }
 
-/** The last step of a sequence: a unidirectional layer's final state. */
+/** The last step of a sequence: a forward layer's final state. */
 function lastStep(v: Extract<Value, { k: 'seq' }>, layers: LayerBuild[], fail: (why: string) => never): Value {
   if (v.src === 'input') return fail('takes the last step of the model input itself; the head must read a recurrent layer');
   if (layers[v.src].bidirectional) {
     return fail("takes the last step of a bidirectional layer's output sequence, whose backward half has read one step only; use the final states (h_n: the forward and backward final hidden states), which lstm-mcu runs");
+  }
+  if (layers[v.src].layer.reverse) {
+    return fail("takes the last step of a reverse layer's output sequence, which has read one step only; use its final state (h_n, after it has read the whole window), which lstm-mcu runs");
   }
   return { k: 'vec', parts: [{ layer: v.src, dir: 0 }], merge: 'one' };
 }
@@ -393,8 +398,7 @@ function recurrentLayer(
   const op = node.opType as 'LSTM' | 'GRU' | 'RNN';
   onlyAttributes(['hidden_size', 'direction', 'layout', 'activations', ...(op === 'LSTM' ? ['input_forget'] : []), ...(op === 'GRU' ? ['linear_before_reset'] : [])]);
   const direction = attr<string>('direction', 'forward');
-  if (direction === 'reverse') fail("direction 'reverse' is not supported on its own: lstm-mcu runs forward and bidirectional layers");
-  if (direction !== 'forward' && direction !== 'bidirectional') fail(`direction '${direction}' is not an ONNX direction`);
+  if (direction !== 'forward' && direction !== 'reverse' && direction !== 'bidirectional') fail(`direction '${direction}' is not an ONNX direction`);
   const dirs = direction === 'bidirectional' ? 2 : 1;
   const defaults = { LSTM: ['Sigmoid', 'Tanh', 'Tanh'], GRU: ['Sigmoid', 'Tanh'], RNN: ['Tanh'] }[op];
   const activations = attr<string[]>('activations', []);
@@ -465,6 +469,7 @@ function recurrentLayer(
   };
   void where;
   const forward = direction1(0);
-  const layer: FloatRecurrentLayer = dirs === 2 ? { ...forward, backward: direction1(1), merge: 'concat' } : forward;
+  // reverse: the one weight set reads the window last step first; Y stays in time order, Y_h is h after step 0
+  const layer: FloatRecurrentLayer = dirs === 2 ? { ...forward, backward: direction1(1), merge: 'concat' } : direction === 'reverse' ? { ...forward, reverse: true } : forward;
   return { layer, bidirectional: dirs === 2, node: node.name };
 }

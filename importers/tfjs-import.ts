@@ -10,6 +10,12 @@
  * project's (runtime/model.ts): kernel [input][G*units] with gates i, f, c, o
  * (LSTM) or z, r, h (GRU), recurrent kernel [units][G*units], GRU
  * reset_after bias [2][3*units] (input, recurrent).
+ *
+ * go_backwards: a Keras layer with it reads its input last step first and
+ * returns its outputs in that order, so everything above it reads a reversed
+ * sequence. Each layer becomes a forward or a reverse one by the order it
+ * really reads time in; a Bidirectional layer over a reversed sequence has its
+ * halves exchanged.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -54,6 +60,14 @@ function readWeights(modelPath: string, manifest: any[]): Map<string, { shape: n
   return weights;
 }
 
+/** A kernel [2*half][cols] row-major with its two row halves exchanged (its input [a, b] read as [b, a]). */
+function swapInputHalves(kernel: Float32Array, cols: number, half: number): Float32Array {
+  const out = new Float32Array(kernel.length);
+  out.set(kernel.subarray(half * cols, 2 * half * cols), 0);
+  out.set(kernel.subarray(0, half * cols), half * cols);
+  return out;
+}
+
 const RECURRENT: Record<string, 'lstm' | 'gru' | 'rnn'> = { LSTM: 'lstm', GRU: 'gru', SimpleRNN: 'rnn' };
 /** Keras' default activations, as they appear in configs. */
 const isSigmoid = (a: unknown) => a === 'sigmoid';
@@ -85,6 +99,12 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
   let headActivation: HeadActivation = 'linear';
   let lastReturnsSequences = true;
   let embedding: ImportedNetwork['embedding'];
+  // Keras' go_backwards returns its sequence in the order it read it, last step first, so the layers above it
+  // read the window backwards: `reversedBelow`. Ours pass every sequence up in time order (runtime/model.ts).
+  let reversedBelow = false;
+  // A Bidirectional layer over a reversed sequence: its Keras forward half reads backwards and becomes our
+  // backward direction, so its concat output is [h_b, h_f] in ours; the next kernel's input rows swap halves.
+  let swapHalvesBelow = 0;
   configLayers.forEach((entry, index) => {
     const cls: string = entry.class_name;
     const cfg = entry.config ?? {};
@@ -113,7 +133,7 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
       const innerCls: string = inner.class_name;
       const c = inner.config ?? {};
       if (!RECURRENT[innerCls]) fail(`wraps ${innerCls}; Bidirectional is imported around LSTM, GRU or SimpleRNN`);
-      if (c.go_backwards && cls !== 'Bidirectional') fail('go_backwards = true is not supported on its own');
+      if (c.go_backwards && cls === 'Bidirectional') fail('wraps a layer with go_backwards = true; Bidirectional is imported around forward layers');
       if (c.stateful) fail('stateful = true is not supported: the device starts every window from a zero state');
       if (c.use_bias === false) fail('use_bias = false is not supported');
       if (!isTanh(c.activation)) fail(`activation '${c.activation}' is not supported (only tanh)`);
@@ -130,7 +150,8 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
         const I = k.shape[0];
         if (below > 0 && I !== below) fail(`kernel reads ${I} inputs, the layer below gives ${below}`);
         if (k.shape[1] !== G * units || rk.shape.join() !== [units, G * units].join()) fail(`kernel shapes [${k.shape}] / [${rk.shape}] do not fit ${units} units`);
-        const layer: FloatRecurrentLayer = { cell, inputSize: I, units, kernel: k.data, recurrentKernel: rk.data, bias: b.data };
+        const kernel = swapHalvesBelow ? swapInputHalves(k.data, G * units, swapHalvesBelow) : k.data;
+        const layer: FloatRecurrentLayer = { cell, inputSize: I, units, kernel, recurrentKernel: rk.data, bias: b.data };
         if (cell === 'gru-reset-after') {
           if (b.shape.join() !== [2, 3 * units].join()) fail(`a reset_after GRU's bias is [2, ${3 * units}], here [${b.shape}]`);
           layer.bias = b.data.slice(0, 3 * units);
@@ -143,9 +164,18 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
         const merge: string = cfg.merge_mode ?? 'concat';
         if (merge !== 'concat' && merge !== 'sum') fail(`merge_mode '${merge}' is not supported (concat or sum)`);
         const base: string = cfg.name;
-        const f = direction(`${base}/forward_${innerName}`);
-        layers.push({ ...f, backward: direction(`${base}/backward_${innerName}`), merge: merge as MergeMode });
-      } else layers.push(direction(innerName));
+        const kerasForward = direction(`${base}/forward_${innerName}`);
+        const kerasBackward = direction(`${base}/backward_${innerName}`);
+        if (!reversedBelow) layers.push({ ...kerasForward, backward: kerasBackward, merge: merge as MergeMode });
+        else layers.push({ ...kerasBackward, backward: kerasForward, merge: merge as MergeMode });
+        swapHalvesBelow = reversedBelow && merge === 'concat' ? units : 0;
+      } else {
+        // it reads time backwards when exactly one of go_backwards and the order of its input says so
+        const reverse = reversedBelow !== Boolean(c.go_backwards);
+        layers.push(reverse ? { ...direction(innerName), reverse: true } : direction(innerName));
+        reversedBelow = reverse;
+        swapHalvesBelow = 0;
+      }
       if (layers.length === 1) inputSize = layers[0].inputSize;
       lastReturnsSequences = Boolean(c.return_sequences);
       return;
@@ -158,7 +188,7 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
       const k = weight(cfg.name, 'kernel', where);
       const b = cfg.use_bias === false ? { data: new Float32Array(k.shape[1]) } : weight(cfg.name, 'bias', where);
       if (act === 'sigmoid' && k.shape[1] !== 1) fail(`a sigmoid head with ${k.shape[1]} outputs (multi-label) is not supported`);
-      head = { inputSize: k.shape[0], outputSize: k.shape[1], kernel: k.data, bias: b.data };
+      head = { inputSize: k.shape[0], outputSize: k.shape[1], kernel: swapHalvesBelow ? swapInputHalves(k.data, k.shape[1], swapHalvesBelow) : k.data, bias: b.data };
       headActivation = act as HeadActivation;
       return;
     }

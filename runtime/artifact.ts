@@ -131,6 +131,7 @@ function floatLayerToPb(l: FloatRecurrentLayer): Pb {
     peephole: l.peephole ?? [],
     recurrentBias: l.recurrentBias ?? [],
     ...(l.backward ? { backward: floatLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
+    ...(l.reverse ? { reverse: true } : {}),
   };
 }
 
@@ -160,6 +161,7 @@ function quantLayerToPb(l: QuantRecurrentLayer): Pb {
     peepholeShift: l.peepholeShift,
     recurrentBiasQ: l.recurrentBiasQ,
     ...(l.backward ? { backward: quantLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
+    ...(l.reverse ? { reverse: true } : {}),
   };
 }
 
@@ -333,6 +335,7 @@ function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
     ...(l.cell === 'peephole' ? { peephole: f32(l.peephole) } : {}),
     ...(l.cell === 'gru-reset-after' ? { recurrentBias: f32(l.recurrentBias) } : {}),
     ...(l.backward ? { backward: pbToFloatLayer(l.backward), merge: l.merge as MergeMode } : {}),
+    ...(l.reverse ? { reverse: true } : {}),
   };
 }
 
@@ -370,6 +373,7 @@ function pbToQuantLayer(l: Pb): QuantRecurrentLayer {
     peepholeShift: l.peepholeShift,
     recurrentBiasQ: i32(l.recurrentBiasQ),
     ...(l.backward ? { backward: pbToQuantLayer(l.backward), merge: l.merge as MergeMode } : {}),
+    ...(l.reverse ? { reverse: true } : {}),
   };
 }
 
@@ -428,7 +432,7 @@ function count(name: string, a: ArrayLike<unknown>, expected: number, formula: s
 }
 
 type Common = Pick<FloatModel, 'task' | 'featureNames' | 'targetNames' | 'classLabels' | 'window' | 'horizon' | 'targetMode' | 'headActivation' | 'sequence' | 'baseFeatures' | 'inputNorm' | 'outputNorm'> & {
-  layers: readonly { backward?: unknown }[];
+  layers: readonly { backward?: unknown; reverse?: boolean }[];
 };
 
 /** Checks shared by both kinds; sizes come from the model's layers. */
@@ -447,7 +451,7 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
     if (missing.length) throw new Invalid(`sequence one-to-many feeds each forecast back as its feature; target ${missing.join(', ')} is not a feature`);
   }
   if (m.sequence !== 'many-to-one' && isWindowModel(m)) {
-    throw new Invalid(`sequence ${m.sequence} needs a streaming model; bidirectional layers read the whole window (many-to-one only)`);
+    throw new Invalid(`sequence ${m.sequence} needs a streaming model; bidirectional and reverse layers read the whole window (many-to-one only)`);
   }
   const allowed: readonly HeadActivation[] = m.task === 'regression' ? ['linear'] : ['softmax', 'sigmoid'];
   if (!allowed.includes(m.headActivation)) {
@@ -507,7 +511,14 @@ function cellGates(name: string, cell: string): number {
   return gateCount(cell as CellKind);
 }
 
-type ChainLayer = { cell: string; inputSize: number; units: number; backward?: { cell: string; inputSize: number; units: number; backward?: unknown }; merge?: string };
+type ChainLayer = {
+  cell: string;
+  inputSize: number;
+  units: number;
+  backward?: { cell: string; inputSize: number; units: number; backward?: unknown; reverse?: boolean };
+  merge?: string;
+  reverse?: boolean;
+};
 
 /**
  * Layer sizes chain: layer 0 reads the features, layer l what layer l - 1
@@ -522,9 +533,10 @@ function validateChain(layers: readonly ChainLayer[]): void {
       const below = layerOutputSize(layers[i - 1] as Parameters<typeof layerOutputSize>[0]);
       if (l.inputSize !== below) throw new Invalid(`layers[${i}].inputSize is ${l.inputSize}; expected ${below} (the output of layers[${i - 1}])`);
     }
+    if (l.backward && l.reverse) throw new Invalid(`layers[${i}] is both bidirectional and reverse; a reverse layer has one direction`);
     if (l.backward) {
       const b = l.backward;
-      if (b.cell !== l.cell || b.inputSize !== l.inputSize || b.units !== l.units || b.backward !== undefined) {
+      if (b.cell !== l.cell || b.inputSize !== l.inputSize || b.units !== l.units || b.backward !== undefined || b.reverse) {
         throw new Invalid(`layers[${i}].backward is a ${b.cell} ${b.inputSize}x${b.units}; expected a ${l.cell} ${l.inputSize}x${l.units} like its forward direction`);
       }
       if (!(MERGE_MODES as readonly string[]).includes(l.merge ?? '')) {

@@ -16,6 +16,7 @@
  * Stacked:   layer l > 0 reads the output of layer l - 1 at the same step
  * Bidirectional: a backward copy of the cell reads the window last step first;
  *            outputs merge per step as [h_f, h_b] or h_f + h_b (Keras' Bidirectional)
+ * Reverse:   the cell alone reads the window last step first; the head reads h after the first step
  * Head:      y = D h + d (h of the last layer, after the last step)
  */
 import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, gateCount, hasCellState, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from './model.ts';
@@ -167,6 +168,11 @@ export function floatDense(head: FloatDenseLayer, h: ArrayLike<number>): Float64
   return y;
 }
 
+/**
+ * Which weights of layer l a step ran: 'forward' the layer's own (layers[l],
+ * whichever way it reads the window; a reverse layer's too), 'backward' a
+ * bidirectional layer's backward direction (layers[l].backward).
+ */
 export type Direction = 'forward' | 'backward';
 
 /** Run one direction over a sequence from a zero state; returns h after each input, indexed by time. */
@@ -203,7 +209,8 @@ function mergeFloat(merge: MergeMode | undefined, f: Float64Array, b: Float64Arr
  * sequence of the layer below. A bidirectional layer also runs backward from
  * the last step to the first and merges the two per step; the head then
  * reads merge(forward h after the last step, backward h after the first).
- * `onStep` sees every layer's state after every step of each direction
+ * A reverse layer runs only backward; the head then reads its h after the
+ * first step. `onStep` sees every layer's state after every step of each direction
  * (calibration).
  */
 export function floatPredictWindow(
@@ -218,6 +225,12 @@ export function floatPredictWindow(
   let seq: Float64Array[] = Array.from({ length: window }, (_, t) => Float64Array.from({ length: inputSize }, (_, i) => x[offset + t * inputSize + i]!));
   let top: Float64Array = new Float64Array(0);
   layers.forEach((layer, l) => {
+    if (layer.reverse) {
+      // a reverse layer: its h per step in time order; the head reads h after the first step
+      seq = runDirection(layer, seq, true, (s) => onStep?.(l, 'forward', s));
+      top = seq[0]!;
+      return;
+    }
     const forward = runDirection(layer, seq, false, (s) => onStep?.(l, 'forward', s));
     if (!layer.backward) {
       seq = forward;

@@ -20,15 +20,17 @@
  * - Quantized dense `weightsQ` is [outputSize][inputSize] row-major.
  * - Bidirectional layers pass up [h_f, h_b] ('concat') or h_f + h_b ('sum') per step;
  *   the next layer's inputSize (or the head's) is layerOutputSize(layer).
+ * - A reverse layer (`reverse`) reads the window last step first and passes up
+ *   its h per step in time order, like a bidirectional layer's backward half.
  * - Stacked layers: layer l's v is [h of layer l-1 (or x for l = 0), h of layer l];
  *   the device keeps x and every layer's h in one int8 buffer [x, h0, h1, ...],
  *   so each layer's v is a contiguous view of it.
  */
 
 /** "LSTM(16)", "GRU(32) x 2", "LSTM(32) -> GRU(16)": the recurrent stack, for messages. */
-export function architectureName(layers: readonly { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode }[]): string {
-  const one = (l: { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode }) =>
-    `${l.backward ? `bidirectional-${l.merge ?? 'concat'} ` : ''}${l.cell.toUpperCase()}(${l.units})`;
+export function architectureName(layers: readonly { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode; reverse?: boolean }[]): string {
+  const one = (l: { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode; reverse?: boolean }) =>
+    `${l.backward ? `bidirectional-${l.merge ?? 'concat'} ` : l.reverse ? 'reverse ' : ''}${l.cell.toUpperCase()}(${l.units})`;
   const names = layers.map(one);
   return names.every((n) => n === names[0]) && names.length > 1 ? `${names[0]} x ${names.length}` : names.join(' -> ');
 }
@@ -162,6 +164,14 @@ export interface FloatRecurrentLayer {
    */
   backward?: FloatRecurrentLayer;
   merge?: MergeMode;
+  /**
+   * A unidirectional layer that reads the window from the last step to the
+   * first (ONNX direction = "reverse", Keras go_backwards). It passes up its h
+   * per step aligned with the input's time; the head reads its h after the
+   * first step (after it has read the whole window). Absent: forward.
+   * Never set together with `backward`.
+   */
+  reverse?: boolean;
 }
 
 /**
@@ -176,8 +186,9 @@ export const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum'];
 export const layerOutputSize = (l: { units: number; backward?: unknown; merge?: MergeMode }): number =>
   l.backward !== undefined && l.merge !== 'sum' ? 2 * l.units : l.units;
 
-/** A model with a bidirectional layer runs over its whole window at every step. */
-export const isWindowModel = (m: { layers: readonly { backward?: unknown }[] }): boolean => m.layers.some((l) => l.backward !== undefined);
+/** A model with a bidirectional or reverse layer runs over its whole window at every step. */
+export const isWindowModel = (m: { layers: readonly { backward?: unknown; reverse?: boolean }[] }): boolean =>
+  m.layers.some((l) => l.backward !== undefined || l.reverse === true);
 
 export interface FloatDenseLayer {
   inputSize: number;
@@ -309,6 +320,8 @@ export interface QuantRecurrentLayer {
   /** Bidirectional layers: the backward direction and the merge, as in FloatRecurrentLayer. */
   backward?: QuantRecurrentLayer;
   merge?: MergeMode;
+  /** Reverse unidirectional layer, as in FloatRecurrentLayer. */
+  reverse?: boolean;
 }
 
 export interface QuantDenseLayer {

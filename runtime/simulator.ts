@@ -137,7 +137,7 @@ export class Simulator {
    * [steps][outputs].
    */
   forecast(steps: number): Float64Array {
-    if (this.window) throw new Error('forecast: a window model (bidirectional) cannot forecast step by step');
+    if (this.window) throw new Error('forecast: a window model (bidirectional or reverse) cannot forecast step by step');
     const feedback = feedbackFeatures(this.model);
     const saved = [Int8Array.from(this.v), Int16Array.from(this.state.cellQ), Int16Array.from(this.state.gatesQ15), Int32Array.from(this.outputAcc), Float64Array.from(this.lastReading)] as const;
     const x = Float64Array.from(this.lastReading);
@@ -222,7 +222,8 @@ export class Simulator {
    * (fewer right after a reset); every layer then runs over them from a zero
    * state, forward, and backward for a bidirectional layer; the layer above
    * reads the merged sequence; the head reads merge(forward h after the last
-   * step, backward h after the first).
+   * step, backward h after the first). A reverse layer runs only backward (its
+   * own weights, steps n-1 .. 0); the head reads its h after step 0.
    */
   /**
    * Window models only: the input joins the window as in stepQ, without
@@ -231,7 +232,7 @@ export class Simulator {
    * stepping the last gives stepQ's result for the last step at 1/W the cost.
    */
   feedQ(xq: ArrayLike<number>): void {
-    if (!this.window) throw new Error('feedQ: only window (bidirectional) models keep their inputs');
+    if (!this.window) throw new Error('feedQ: only window (bidirectional or reverse) models keep their inputs');
     this.pushInput(xq);
   }
 
@@ -270,7 +271,8 @@ export class Simulator {
           store(t, run.state.hQ7);
         }
       };
-      pass(forward, false, (t, h) => seq.set(h, t * width));
+      // A reverse layer runs its own weights last step first; its h after step 0 is what the head reads.
+      pass(forward, layer.reverse === true, (t, h) => seq.set(h, t * width));
       this.state.hQ7.set(forward.state.hQ7, hOffset);
       hOffset += U;
       if (!backward) {

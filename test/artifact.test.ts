@@ -377,3 +377,23 @@ describe('head activation', () => {
     );
   });
 });
+
+describe('reverse layers', () => {
+  const spec = { seed: 21, inputSize: 2, units: 4, window: 5, cell: 'gru' as const, reverse: true, stacked: [{ cell: 'lstm' as const, units: 3 }] };
+  it('round-trip both kinds with the flag on the layer, and without it on the others', () => {
+    const f = randomFloatModel(spec);
+    const back = decodeArtifact(encodeFloatModel(f), 'f.pb').model;
+    expect(back).toStrictEqual(f);
+    const q = randomQuantizedModel(spec);
+    const qBack = decodeArtifact(encodeQuantizedModel(q), 'q.pb').model as typeof q;
+    expect(qBack).toStrictEqual(q);
+    expect(qBack.layers.map((l) => l.reverse === true)).toEqual([true, false]);
+  });
+
+  it('refuses a layer that is both reverse and bidirectional, and a reverse model that is not many-to-one', () => {
+    const f = randomFloatModel({ ...spec, stacked: [] });
+    const both = { ...f, layers: [{ ...f.layers[0], backward: { ...f.layers[0], reverse: undefined }, merge: 'concat' as const }] };
+    expect(userError(() => encodeFloatModel(both))).toBe('cannot encode float model: layers[0] is both bidirectional and reverse; a reverse layer has one direction');
+    expect(userError(() => encodeFloatModel({ ...f, sequence: 'many-to-many' }))).toMatch(/sequence many-to-many needs a streaming model; bidirectional and reverse layers read the whole window/);
+  });
+});

@@ -1,8 +1,9 @@
 /**
- * Bidirectional layers and window models (NUMERICS.md §5h). The window
- * simulator is checked against an independent composition: each direction run
- * as its own streaming single-layer model over the last `window` inputs
- * (reversed for the backward one), merged by hand. The float stack is checked
+ * Bidirectional and reverse layers, and window models (NUMERICS.md §5h). The
+ * window simulator is checked against an independent composition: each
+ * direction run as its own streaming single-layer model over the last
+ * `window` inputs (reversed for the backward one and for a reverse layer),
+ * merged by hand. The float stack is checked
  * against TensorFlow.js' Bidirectional wrapper.
  */
 import { describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { floatPredictWindow } from '../runtime/float-reference.ts';
 
 /** One direction as a streaming one-layer model with int8 inputs of the given scale. */
 function direction(q: QuantizedModel, layer: QuantRecurrentLayer, inputScale: number | undefined): Simulator {
-  const { backward: _b, merge: _m, ...forwardOnly } = layer;
+  const { backward: _b, merge: _m, reverse: _r, ...forwardOnly } = layer;
   return new Simulator({
     ...q,
     featureNames: Array.from({ length: layer.inputSize }, (_, i) => `in${i}`),
@@ -50,6 +51,12 @@ function byHand(q: QuantizedModel, inputs: Int8Array[]): Int8Array {
       return out;
     };
     const order = seq.map((_, t) => t);
+    if (layer.reverse) {
+      // a reverse layer: its own weights over the window last step first; the head reads h after step 0
+      seq = run(direction(q, layer, scale), order.slice().reverse());
+      top = seq[0];
+      return;
+    }
     const forward = run(direction(q, layer, scale), order);
     if (!layer.backward) {
       seq = forward;
@@ -68,6 +75,9 @@ describe('window models', () => {
     ['concat', { cell: 'lstm' as const, bidirectional: 'concat' as const }],
     ['sum', { cell: 'gru-reset-after' as const, bidirectional: 'sum' as const }],
     ['a sum layer under a concat layer under a forward layer', { cell: 'peephole' as const, bidirectional: 'sum' as const, stacked: [{ cell: 'cifg' as const, units: 4, bidirectional: 'concat' as const }, { cell: 'rnn' as const, units: 3 }] }],
+    ['reverse', { cell: 'gru' as const, reverse: true }],
+    ['a reverse layer under a forward layer under a reverse layer', { cell: 'lstm' as const, reverse: true, stacked: [{ cell: 'rnn' as const, units: 4 }, { cell: 'gru-reset-after' as const, units: 3, reverse: true }] }],
+    ['a reverse layer over a concat layer', { cell: 'cifg' as const, bidirectional: 'concat' as const, stacked: [{ cell: 'peephole' as const, units: 4, reverse: true }] }],
   ])('%s: every step equals the directions run by hand over the last window inputs', (_name, spec) => {
     const q = randomQuantizedModel({ seed: 31, inputSize: 3, units: 5, outputSize: 2, window: 6, ...spec });
     const sim = new Simulator(q);

@@ -43,18 +43,21 @@ const SHORT_PARITY = ['--windows', '40', '--random-segments', '4', '--steps', '3
 const worst = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, i) => row.map((v, k) => Math.abs(v - b[i][k]))));
 
 describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports', () => {
-  it('the fixtures cover LSTM, GRU and RNN, uni- and bidirectional, stacked', () => {
+  it('the fixtures cover LSTM, GRU and RNN, forward, reverse and bidirectional, stacked', () => {
     expect(onnxFixtures.length).toBeGreaterThanOrEqual(10);
     const kinds = onnxFixtures.map((f) => importOnnx(readOnnx(path.join(FIXTURES, `${f}.onnx`)), f));
     for (const cell of ['lstm', 'gru-reset-after', 'rnn']) expect(kinds.some((n) => n.layers.length > 1 && n.layers[0].cell === cell), `stacked ${cell}`).toBe(true);
     expect(new Set(kinds.flatMap((n) => n.layers.map((l) => l.cell)))).toEqual(new Set(['lstm', 'peephole', 'cifg', 'gru-reset-after', 'rnn']));
     expect(kinds.some((n) => n.layers.some((l) => l.backward))).toBe(true);
     expect(kinds.some((n) => n.layers.length > 1 && n.layers.every((l) => l.backward))).toBe(true);
+    // direction = reverse below a forward layer, and on top (the head reads its final state)
+    expect(kinds.some((n) => n.layers.length > 1 && n.layers[0].reverse && !n.layers[1].reverse)).toBe(true);
+    expect(kinds.some((n) => n.layers.length > 1 && !n.layers[0].reverse && n.layers[n.layers.length - 1].reverse)).toBe(true);
     expect(kinds.some((n) => n.inputLayout === 'steps-first')).toBe(true);
   });
 
   for (const name of onnxFixtures) {
-    it(`${name}: the float import reproduces the outputs of ${name.includes('peephole') || name.includes('input-forget') ? 'the ONNX equations (numpy)' : 'PyTorch'} within 1e-5`, () => {
+    it(`${name}: the float import reproduces the outputs of ${/peephole|input-forget|reverse/.test(name) ? 'the ONNX equations (numpy)' : 'PyTorch'} within 1e-5`, () => {
       const fx = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'));
       expect(fx.producedBy).toMatch(/make-onnx-fixtures\.py \(PyTorch|make-onnx-graphs\.py \(onnx\.helper .*numpy reference/);
       const net = importOnnx(readOnnx(path.join(FIXTURES, `${name}.onnx`)), name);
@@ -93,6 +96,8 @@ describe('imported models through quantize, codegen and simulate', () => {
     ['rnn-bidirectional', ['--features', 'x0,x1,x2', '--target', 'x2']],
     ['lstm-peephole', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
     ['lstm-input-forget-layout-1', ['--features', 'x0,x1,x2', '--target', 'x0,x2']],
+    ['lstm-reverse-then-forward', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
+    ['rnn-then-gru-reverse', ['--features', 'x0,x1,x2', '--target', 'x0,x1']],
   ];
   for (const [name, args] of cases) {
     it(`${name}: import, quantize (int8 within budget), codegen, exact parity`, async () => {
@@ -162,10 +167,16 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
       /node '\/rnn\/LSTM' \(LSTM\): attribute 'clip' is not supported/,
     );
   });
-  it('a reverse-only direction', async () => {
+  it('a head that reads the last step of a reverse sequence (its layer has read one step there)', async () => {
     await refuse(
       edited('lstm-3x8', (m) => lstmNode(m).attribute.push({ name: 'direction', type: 3, s: Buffer.from('reverse') })),
-      /node '\/rnn\/LSTM' \(LSTM\): direction 'reverse' is not supported on its own/,
+      /node '\/Gather' \(Gather\): takes the last step of a reverse layer's output sequence, which has read one step only; use its final state/,
+    );
+  });
+  it('a direction ONNX does not have', async () => {
+    await refuse(
+      edited('lstm-3x8', (m) => lstmNode(m).attribute.push({ name: 'direction', type: 3, s: Buffer.from('backwards') })),
+      /node '\/rnn\/LSTM' \(LSTM\): direction 'backwards' is not an ONNX direction/,
     );
   });
   it('activations other than the defaults', async () => {
@@ -240,6 +251,99 @@ describe('a tfjs-layers model saved by TensorFlow.js', () => {
     expect(s.code, s.stderr).toBe(0);
     expect(s.lastJson().parity.mismatches).toBe(0);
   }, 300_000);
+});
+
+describe('tfjs-layers models with go_backwards (each layer above reads a reversed sequence)', () => {
+  const rnnOptions = { recurrentActivation: 'sigmoid' as const };
+  const direction = (l: ImportedNetwork['layers'][number]) => `${l.reverse ? 'reverse ' : ''}${l.cell}${l.backward ? `/${l.merge}` : ''}`;
+  const cases: [string, () => tf.layers.Layer[], string[]][] = [
+    [
+      // reverse; a Bidirectional over the reversed sequence (halves exchanged); go_backwards again reads forward
+      'LSTM(go_backwards) -> Bidirectional(GRU, concat) -> SimpleRNN(go_backwards)',
+      () => [
+        tf.layers.lstm({ units: 5, returnSequences: true, goBackwards: true, ...rnnOptions, inputShape: [7, 3] }),
+        tf.layers.bidirectional({ layer: tf.layers.gru({ units: 4, returnSequences: true, ...rnnOptions }) as tf.RNN, mergeMode: 'concat' }),
+        tf.layers.simpleRNN({ units: 3, goBackwards: true }),
+      ],
+      ['reverse lstm', 'gru/concat', 'rnn'],
+    ],
+    [
+      // a reverse layer on top: the head reads its h after the first step
+      'GRU -> LSTM(go_backwards)',
+      () => [tf.layers.gru({ units: 4, returnSequences: true, ...rnnOptions, inputShape: [7, 3] }), tf.layers.lstm({ units: 5, goBackwards: true, ...rnnOptions })],
+      ['gru', 'reverse lstm'],
+    ],
+    [
+      // the head reads a Bidirectional over a reversed sequence (its rows exchanged)
+      'SimpleRNN(go_backwards) -> Bidirectional(LSTM, concat)',
+      () => [
+        tf.layers.simpleRNN({ units: 4, returnSequences: true, goBackwards: true, inputShape: [7, 3] }),
+        tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 3, ...rnnOptions }) as tf.RNN, mergeMode: 'concat' }),
+      ],
+      ['reverse rnn', 'lstm/concat'],
+    ],
+    [
+      'LSTM(go_backwards) -> Bidirectional(SimpleRNN, sum) -> GRU',
+      () => [
+        tf.layers.lstm({ units: 4, returnSequences: true, goBackwards: true, ...rnnOptions, inputShape: [7, 3] }),
+        tf.layers.bidirectional({ layer: tf.layers.simpleRNN({ units: 3, returnSequences: true }) as tf.RNN, mergeMode: 'sum' }),
+        tf.layers.gru({ units: 3, ...rnnOptions }),
+      ],
+      ['reverse lstm', 'rnn/sum', 'reverse gru'],
+    ],
+  ];
+  const saved = new Map<string, string>();
+  for (const [name, layers, directions] of cases) {
+    it(`${name}: reads as ${directions.join(' -> ')} and reproduces model.predict within 1e-5`, async () => {
+      await tf.setBackend('cpu');
+      const model = tf.sequential();
+      for (const layer of layers()) model.add(layer);
+      model.add(tf.layers.dense({ units: 2 }));
+      // weights away from Glorot's small values, so that a wrong order or direction shows
+      model.setWeights(model.getWeights().map((w, k) => tf.tidy(() => tf.randomUniform(w.shape, -0.7, 0.7, 'float32', 40 + k))));
+      const folder = await saveLayersModel(model, path.join(dir, `tfjs-backwards-${saved.size}`));
+      saved.set(name, folder);
+      const inputs = Array.from({ length: 4 }, (_, b) => Array.from({ length: 7 }, (_, t) => Array.from({ length: 3 }, (_, f) => Math.sin(b * 5 + t * 0.9 + f * 2))));
+      const expected = (model.predict(tf.tensor3d(inputs)) as tf.Tensor).arraySync() as number[][];
+      const net = importTfjsLayers(path.join(folder, 'model.json'));
+      expect(net.layers.map(direction)).toEqual(directions);
+      const diff = worst(predict(net, inputs), expected);
+      console.log(`import ${name}: largest |difference| from model.predict ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThan(1e-5);
+    });
+  }
+  it(`${cases[0][0]}: the int8 path with exact parity`, async () => {
+    const folder = saved.get(cases[0][0]);
+    expect(folder, 'the float case above saves the model').toBeDefined();
+    const out = path.join(dir, 'tfjs-backwards-out');
+    const imp = await runCli(['import', path.join(folder!, 'model.json'), '--data', csv, '--window', '7', '--features', 'x0,x1,x2', '--target', 'x0,x2', '--out', path.join(out, 'model.float.pb')], dir);
+    expect(imp.code, imp.stderr).toBe(0);
+    expect(imp.stdout).toMatch(/reverse LSTM\(5\) -> bidirectional-concat GRU\(4\) -> RNN\(3\)/);
+    const q = await runCli(['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'r.json'), '--json'], dir);
+    expect(q.code, q.stderr).toBe(0);
+    const m = q.lastJson().metrics;
+    console.log(`import ${cases[0][0]}: test rmse float ${m.float.toFixed(4)}, int8 ${m.int8.toFixed(4)} (${(100 * m.relativeChange).toFixed(2)}%)`);
+    expect(Math.abs(m.relativeChange)).toBeLessThan(0.03);
+    const c = await runCli(['codegen', path.join(out, 'model.q.pb'), '--out-dir', out], dir);
+    expect(c.code, c.stderr).toBe(0);
+    const s = await runCli(['simulate', path.join(out, 'model.q.pb'), '--code', `${path.join(out, 'model.espruino.js')},${path.join(out, 'model.es5.js')}`, ...SHORT_PARITY, '--json'], dir);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.lastJson().parity.mismatches).toBe(0);
+  }, 300_000);
+  it('a Bidirectional around a go_backwards layer is refused', async () => {
+    const folder = saved.get(cases[0][0])!;
+    const json = fs.readFileSync(path.join(folder, 'model.json'), 'utf8');
+    const file = path.join(folder, 'inner-backwards.json');
+    // the GRU inside the Bidirectional (the first layer's go_backwards stays)
+    const at = json.indexOf('"class_name":"GRU"');
+    fs.writeFileSync(file, json.slice(0, at) + json.slice(at).replace('"go_backwards":false', '"go_backwards":true'));
+    const out = path.join(dir, 'inner-backwards.pb');
+    const r = await runCli(['import', file, '--data', csv, '--window', '7', '--features', 'x0,x1,x2', '--target', 'x0,x2', '--out', out], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/layer 1 '.*' \(Bidirectional\): wraps a layer with go_backwards = true/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
 });
 
 describe('a tfjs-layers model with an Embedding (token ids in, mask_zero)', () => {

@@ -40,7 +40,7 @@ describe('generated code matches the simulator bit for bit', () => {
     if (process.env.CI) expect(engines.map((e) => e.name)).toContain('duk');
   });
 
-  it('random models (every cell, 1-64 units, 1-3 layers, some bidirectional, some with an embedding) and random int8 sequences with extremes (property)', async () => {
+  it('random models (every cell, 1-64 units, 1-3 layers, some bidirectional or reverse, some with an embedding) and random int8 sequences with extremes (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
@@ -60,11 +60,15 @@ describe('generated code matches the simulator bit for bit', () => {
               cell: fc.constantFrom(...CELL_KINDS),
               units: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 12 }), weight: 4 }, { arbitrary: fc.integer({ min: 13, max: 64 }), weight: 1 }),
               bidirectional: fc.constantFrom(undefined, 'concat' as const, 'sum' as const),
+              // reverse when not bidirectional
+              reverse: fc.constantFrom(false, false, true),
             }),
             { maxLength: 2 },
           ),
           // The first layer bidirectional, sometimes (then the model runs over its window at every step).
           bidirectional: fc.constantFrom(undefined, undefined, 'concat' as const, 'sum' as const),
+          // Or reverse, sometimes (a window model too).
+          reverse: fc.constantFrom(false, false, false, true),
           // Sometimes token input: an embedding table of this many ids (its rows are the int8 steps).
           vocabulary: fc.constantFrom(undefined, undefined, undefined, 2, 50),
         }),

@@ -498,6 +498,8 @@ export function predictFloat(
   embedding?: FloatEmbedding,
 ): Float32Array {
   if (x.length !== n * window * features) throw new Error(`predictFloat: x has ${x.length} values, expected ${n * window * features}`);
+  // tf.layers' go_backwards hands its sequence up last step first; reverse layers are run by runtime/float-reference.ts
+  if (layers.some((l) => l.reverse)) throw new Error('predictFloat: reverse layers are not built as TensorFlow.js layers');
   // Many-to-many: an output for every step of every window, [n][window][outputs].
   const S = sequence === 'many-to-many' ? window : 1;
   const model = tf.sequential();

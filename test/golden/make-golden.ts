@@ -27,6 +27,12 @@ const CASES = [
     extremes: 0.1,
   },
   {
+    file: 'reverse-lstm-reverse-gru-3x5x4.json',
+    spec: { seed: 52, inputSize: 3, units: 5, outputSize: 2, weightRange: 1.5, biasRange: 1, window: 6, cell: 'lstm' as const, reverse: true, stacked: [{ cell: 'gru' as const, units: 4, reverse: true }] },
+    lengths: [14, 5],
+    extremes: 0.1,
+  },
+  {
     file: 'embedding-lstm-12x4x6.json',
     spec: { seed: 51, inputSize: 4, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'lstm' as const, vocabulary: 12 },
     lengths: [24, 16],

@@ -5,6 +5,7 @@ import { fmt, printJson, runAction } from './common.ts';
 import { builtinSensorCsv, DEMO_DEFAULTS } from './builtin-data.ts';
 import { trainStep } from './steps/train.ts';
 import { deliver, writeDelivery } from './steps/deliver.ts';
+import { addQatOptions, qatLine } from './steps/qat.ts';
 import { persistenceRmse } from '../trainer/metrics.ts';
 import { architectureName, lastLayer } from '../runtime/model.ts';
 
@@ -20,6 +21,7 @@ export function demoCommand(): Command {
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
   addTrainingOptions(cmd, { data: builtinSensorCsv(), dataDescription: 'the built-in TelosB mote data', ...DEMO_DEFAULTS, features: [...DEMO_DEFAULTS.features], target: [...DEMO_DEFAULTS.target] });
+  addQatOptions(cmd);
   cmd.action((o) =>
     runAction('demo', async () => {
       const started = performance.now();
@@ -37,9 +39,12 @@ export function demoCommand(): Command {
         randomSegments: PARITY_RANDOM_SEGMENTS,
         randomSteps: PARITY_RANDOM_STEPS,
         log,
+        ...(o.qat ? { qat: { epochs: o.qat, learningRate: o.qatLearningRate, batchSize: o.qatBatchSize, seed: o.seed } } : {}),
       });
       const { files, report, generated, parity, ram } = delivery;
-      const m = report.metrics;
+      // With QAT: the float model trained against the int8 model on the device (the fine-tuned float model's is in the report).
+      const t = delivery.qat?.summary.test;
+      const m = t ? { ...report.metrics, float: t.float, int8: t.int8Qat, relativeChange: t.qatChange } : report.metrics;
       // The naive forecast (the target's last reading), for scale: a model should beat it.
       const persistence = persistenceRmse(dataset, dataset.test);
       const summary = {
@@ -48,11 +53,13 @@ export function demoCommand(): Command {
         model: { cell: float.layers[0].cell, layers: float.layers.length, bidirectional: float.layers[0].backward ? float.layers[0].merge : null, inputs: float.featureNames, units: lastLayer(float).units, outputs: float.targetNames, window: float.window, horizon: float.horizon, backend },
         metrics: { name: m.name, float: m.float, int8: m.int8, relativeChange: m.relativeChange, persistence, split: 'test', windows: m.windows },
         ...(report.forecast ? { forecast: report.forecast } : {}),
+        ...(delivery.qat ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } } : {}),
         parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
         code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
         ram,
         artifacts: {
           float: files.float,
+          ...(delivery.qat ? { qatFloat: files.qatFloat } : {}),
           quantized: files.quantized,
           report: files.report,
           ...Object.fromEntries(generated.map((g) => [g.target, g.jsPath])),
@@ -66,6 +73,7 @@ export function demoCommand(): Command {
       console.log(`data         ${path.basename(float.provenance.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows`);
       console.log(`model        ${architectureName(float.layers)} on ${float.featureNames.join(', ')} -> ${float.targetNames.join(', ')} (+${float.horizon}), window ${float.window}, ${backend}`);
       console.log(`${`test ${m.name}`.padEnd(13)}float ${fmt(m.float)}  int8 ${fmt(m.int8)}  (${m.relativeChange >= 0 ? '+' : ''}${fmt(100 * m.relativeChange, 3)}%)${unit}`);
+      if (delivery.qat) console.log(`QAT          ${qatLine(delivery.qat.summary)}`);
       if (persistence !== undefined) console.log(`baseline     last reading (persistence) ${fmt(persistence)}`);
       const f = report.forecast;
       if (f) console.log(`forecast     ${f.steps} steps ahead, fed back (${f.windows} windows): RMSE float ${fmt(f.float)}  int8 ${fmt(f.int8)}  persistence ${fmt(f.persistence)}`);

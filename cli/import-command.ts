@@ -8,9 +8,8 @@ import { headerOfDataset, loadDataset, metricName, splitMetric, type DataOptions
 import { readOnnx } from '../importers/onnx-model.ts';
 import { importOnnx, type ImportedNetwork } from '../importers/onnx-import.ts';
 import { importTfjsLayers } from '../importers/tfjs-import.ts';
-import { floatPredictWindow } from '../runtime/float-reference.ts';
+import { floatWindowOutputs } from '../runtime/float-outputs.ts';
 import { architectureName, type FloatEmbedding, type FloatModel, type Normalization } from '../runtime/model.ts';
-import { embedWindows, windowSteps } from '../runtime/embedding.ts';
 import type { Dataset, Split } from '../trainer/windows.ts';
 import { encodeFloatModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
 import { TOOL_VERSION } from './version.ts';
@@ -33,19 +32,7 @@ function givenNorm(mean: number[] | undefined, std: number[] | undefined, what: 
 
 /** The network's outputs per window against every split: the metric the trainer reports. */
 function metrics(net: ImportedNetwork, ds: Dataset, embedding: FloatEmbedding | undefined) {
-  const F = ds.featureNames.length;
-  const run = (split: Split) => {
-    const out = new Float64Array(split.n * net.head.outputSize);
-    // token windows: the table rows of their tokens, padding steps left out (as the device runs them)
-    const rows = embedding ? embedWindows(embedding, split.x) : undefined;
-    for (let n = 0; n < split.n; n++) {
-      const y = rows
-        ? (({ x, steps }) => floatPredictWindow(net.layers, net.head, x, 0, steps))(windowSteps(rows.x, rows.padding, n, ds.window, embedding!.dim))
-        : floatPredictWindow(net.layers, net.head, split.x, n * ds.window * F, ds.window);
-      out.set(y, n * net.head.outputSize);
-    }
-    return splitMetric(ds, split, out);
-  };
+  const run = (split: Split) => splitMetric(ds, split, floatWindowOutputs({ ...net, embedding }, split.x, split.n, ds.window));
   return { name: metricName(ds.task), train: run(ds.train), validation: run(ds.validation), test: run(ds.test) };
 }
 

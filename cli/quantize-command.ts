@@ -1,43 +1,58 @@
 import { Command, Option } from 'commander';
-import { choiceOption, floatOption, fmt, printJson, runAction } from './common.ts';
+import path from 'node:path';
+import { choiceOption, floatOption, fmt, intOption, printJson, runAction } from './common.ts';
+import { addQatOptions, qatLine, qatStep } from './steps/qat.ts';
 import { datasetOfModel } from './steps/train.ts';
 import { quantizeStep } from './steps/quantize.ts';
 import { DEFAULT_INPUT_PERCENTILE, DEFAULT_WEIGHT_SCALE, type WeightScaleGranularity } from '../codegen/quantize.ts';
-import { encodeQuantizedModel, readFloatModel, writeArtifact } from '../runtime/artifact.ts';
+import { encodeFloatModel, encodeQuantizedModel, readFloatModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
 import { writeFileAtomic } from '../runtime/write-atomic.ts';
 
 export function quantizeCommand(): Command {
-  return new Command('quantize')
+  const cmd = new Command('quantize')
     .description('quantize a float model to int8 (calibrated on its training windows) and report float vs int8')
     .argument('<float-model>', 'float model artifact written by `lstm-mcu train`')
     .addOption(new Option('--data <csv>', 'training CSV (default: the path recorded in the model)'))
     .option('--allow-other-data', 'calibrate on a CSV that differs from the one the model was trained on')
     .addOption(new Option('--weight-scale <granularity>', 'rows sharing one int8 weight scale').argParser(choiceOption<WeightScaleGranularity>(['per-row', 'per-gate', 'per-tensor'])).default(DEFAULT_WEIGHT_SCALE))
     .addOption(new Option('--input-percentile <p>', 'int8 input range covers this percentile of |normalized input| (100: the maximum)').argParser(floatOption(50, 100)).default(DEFAULT_INPUT_PERCENTILE))
+    .addOption(new Option('--qat-out <file>', 'fine-tuned float model to write (default: model.qat.float.pb beside --out)'))
+    .addOption(new Option('--seed <n>', 'seed of the fine-tuning batch order').argParser(intOption(0, 2 ** 31 - 1)).default(1))
     .addOption(new Option('--out <file>', 'quantized model artifact to write').default('model.q.pb'))
     .addOption(new Option('--report <file>', 'quantization report (JSON) to write').default('quantize-report.json'))
-    .option('--json', 'print a one-line JSON summary as the last line of stdout')
-    .action((floatPath: string, o) =>
-      runAction('quantize', async () => {
-        const { model: float, sha256 } = readFloatModel(floatPath);
-        const dataset = await datasetOfModel(float, floatPath, o.data, Boolean(o.allowOtherData));
-        const { model, report } = quantizeStep(float, dataset, {
-          weightScale: o.weightScale,
-          inputPercentile: o.inputPercentile,
-          floatModelSha256: sha256,
-          log: (s) => process.stderr.write(s + '\n'),
-        });
-        const bytes = encodeQuantizedModel(model);
-        writeFileAtomic(o.report, JSON.stringify(report, null, 2) + '\n');
-        writeArtifact(o.out, bytes);
-        const m = report.metrics;
-        console.log(`test ${m.name}: float ${fmt(m.float)}, int8 ${fmt(m.int8)} (${fmt(100 * m.relativeChange, 3)}%) on ${m.windows} windows`);
-        const layers = report.scheme.layers.map((l, i) => `${report.scheme.layers.length > 1 ? `layer ${i}: ` : ''}gate shift ${l.gateShift}, cell ${l.cellFormat}`);
-        console.log(`scheme: ${report.scheme.weightScale} weight scales, ${layers.join('; ')}`);
-        const f = report.forecast;
-        if (f) console.log(`forecast ${f.steps} steps ahead (fed back, ${f.windows} windows): RMSE float ${fmt(f.float)}, int8 ${fmt(f.int8)}, persistence ${fmt(f.persistence)}`);
-        console.log(`wrote ${o.out} and ${o.report}`);
-        if (o.json) printJson({ command: 'quantize', artifact: o.out, report: o.report, metrics: m, scheme: report.scheme, ...(f ? { forecast: f } : {}) });
-      }),
-    );
+    .option('--json', 'print a one-line JSON summary as the last line of stdout');
+  return addQatOptions(cmd).action((floatPath: string, o) =>
+    runAction('quantize', async () => {
+      const { model: given, sha256: givenSha256 } = readFloatModel(floatPath);
+      const dataset = await datasetOfModel(given, floatPath, o.data, Boolean(o.allowOtherData));
+      const log = (s: string) => process.stderr.write(s + '\n');
+      // With --qat the int8 model comes from the fine-tuned float model, which is written beside it.
+      const qat = o.qat
+        ? await qatStep(given, givenSha256, dataset, { epochs: o.qat, learningRate: o.qatLearningRate, batchSize: o.qatBatchSize, seed: o.seed, weightScale: o.weightScale, inputPercentile: o.inputPercentile, log })
+        : undefined;
+      const float = qat ? qat.model : given;
+      const floatBytes = qat ? encodeFloatModel(float) : undefined;
+      const qatOut = o.qatOut ?? path.join(path.dirname(o.out), 'model.qat.float.pb');
+      const { model, report } = quantizeStep(float, dataset, {
+        weightScale: o.weightScale,
+        inputPercentile: o.inputPercentile,
+        floatModelSha256: floatBytes ? sha256Hex(floatBytes) : givenSha256,
+        log,
+      });
+      const bytes = encodeQuantizedModel(model);
+      const fullReport = qat ? { ...report, qat: qat.summary } : report;
+      writeFileAtomic(o.report, JSON.stringify(fullReport, null, 2) + '\n');
+      if (floatBytes) writeArtifact(qatOut, floatBytes);
+      writeArtifact(o.out, bytes);
+      const m = report.metrics;
+      if (qat) console.log(`QAT test ${m.name}: ${qatLine(qat.summary)}`);
+      console.log(`test ${m.name}: ${qat ? 'fine-tuned float' : 'float'} ${fmt(m.float)}, int8 ${fmt(m.int8)} (${fmt(100 * m.relativeChange, 3)}%) on ${m.windows} windows`);
+      const layers = report.scheme.layers.map((l, i) => `${report.scheme.layers.length > 1 ? `layer ${i}: ` : ''}gate shift ${l.gateShift}, cell ${l.cellFormat}`);
+      console.log(`scheme: ${report.scheme.weightScale} weight scales, ${layers.join('; ')}`);
+      const f = report.forecast;
+      if (f) console.log(`forecast ${f.steps} steps ahead (fed back, ${f.windows} windows): RMSE float ${fmt(f.float)}, int8 ${fmt(f.int8)}, persistence ${fmt(f.persistence)}`);
+      console.log(`wrote ${o.out}${qat ? `, ${qatOut}` : ''} and ${o.report}`);
+      if (o.json) printJson({ command: 'quantize', artifact: o.out, report: o.report, metrics: m, scheme: report.scheme, ...(f ? { forecast: f } : {}), ...(qat ? { qat: { ...qat.summary.test, bestEpoch: qat.summary.bestEpoch, epochs: qat.summary.epochs, floatArtifact: qatOut } } : {}) });
+    }),
+  );
 }

@@ -1,7 +1,8 @@
 /**
  * The architecture table of the README: every recurrent cell (and stacks) trained by
- * `lstm-mcu demo` on the built-in real data (demo defaults otherwise), with
- * float vs int8 test metric, weight bytes and parity, as a Markdown table.
+ * `lstm-mcu demo --qat` on the built-in real data (demo defaults otherwise), with
+ * the float, post-training int8 and QAT int8 test metrics, weight bytes and
+ * parity, as a Markdown table.
  *
  *   npm run architectures              print the table
  *   npm run architectures -- --write   also replace the table in README.md
@@ -26,6 +27,7 @@ const END = '<!-- architectures:end -->';
 interface DemoSummary {
   model: { cell: string; layers: number; units: number; window: number };
   metrics: { name: string; float: number; int8: number; relativeChange: number; persistence?: number };
+  qat: { float: number; int8PostTraining: number; int8Qat: number; postTrainingChange: number; qatChange: number; bestEpoch: number; epochs: number };
   parity: { engines: string[]; steps: number; mismatches: number };
   ram: { weightBytes: number; blocks: number };
 }
@@ -43,14 +45,15 @@ try {
   ];
   for (const [i, { label, args }] of configs.entries()) {
     process.stderr.write(`training ${label}...\n`);
-    const stdout = execFileSync(process.execPath, [path.join(root, 'bin/lstm-mcu.js'), 'demo', ...args, '--out', path.join(out, String(i)), '--quiet', '--json', ...extra], {
+    const stdout = execFileSync(process.execPath, [path.join(root, 'bin/lstm-mcu.js'), 'demo', ...args, '--qat', '--out', path.join(out, String(i)), '--quiet', '--json', ...extra], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const s = JSON.parse(stdout.trim().split('\n').pop()!) as DemoSummary;
     const pct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`;
     rows.push(
-      `| ${label} | ${s.model.units} | ${s.metrics.float.toFixed(5)} | ${s.metrics.int8.toFixed(5)} | ${pct(s.metrics.relativeChange)} | ` +
+      `| ${label} | ${s.model.units} | ${s.qat.float.toFixed(5)} | ${s.qat.int8PostTraining.toFixed(5)} | ${pct(s.qat.postTrainingChange)} | ` +
+        `${s.qat.int8Qat.toFixed(5)} | ${pct(s.qat.qatChange)} | ${s.qat.bestEpoch} | ` +
         `${s.ram.weightBytes} | ${s.ram.blocks} | ${s.parity.mismatches === 0 ? 'exact' : `${s.parity.mismatches} mismatches`} (${s.parity.engines.join(', ')}; ${s.parity.steps} steps) |`,
     );
   }
@@ -60,10 +63,11 @@ try {
 
 const table = [
   `Test RMSE in °C of the next temperature reading (built-in TelosB data, \`npm run demo\` defaults${extra.length ? `, ${extra.join(' ')}` : ''}); ` +
-    'weight bytes and Espruino memory blocks of the loaded model (estimate).',
+    'int8 after post-training quantization and after quantization-aware fine-tuning (`--qat`, 3 epochs; the epoch kept is the one whose int8 outputs come closest to the float model on the validation windows, 0 = none did); ' +
+    'weight bytes and Espruino memory blocks of the loaded model (estimate); parity of the deployed (QAT) model.',
   '',
-  '| architecture | units per layer | float RMSE | int8 RMSE | int8 vs float | weight bytes | blocks | parity |',
-  '|---|---|---|---|---|---|---|---|',
+  '| architecture | units per layer | float RMSE | int8 RMSE, post-training | vs float | int8 RMSE, QAT | vs float | QAT epoch kept | weight bytes | blocks | parity |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
 ].join('\n');
 console.log(table);

@@ -296,7 +296,7 @@ function embeddingLayer(tf: Tf, vocabulary: number, dim: number, window: number,
  * Token datasets: x is [n][window] int32 ids; with `tokenDropout`, each non-padding token
  * becomes the unknown token with that probability (drawn from `rand`).
  */
-function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>, head: HeadActivation, tokenDropout?: { rate: number; rand: () => number }): [Tensor, Tensor] {
+export function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>, head: HeadActivation, tokenDropout?: { rate: number; rand: () => number }): [Tensor, Tensor] {
   const W = ds.window;
   const F = ds.featureNames.length;
   const per = W * F;
@@ -323,7 +323,7 @@ function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>,
   return [xt, S > 1 ? tf.tensor3d(y, [n, S, O]) : tf.tensor2d(y, [n, O])];
 }
 
-function lossFn(tf: Tf, ds: Dataset, head: HeadActivation): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
+export function lossFn(tf: Tf, ds: Dataset, head: HeadActivation): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
   if (ds.task === 'regression') return 'meanSquaredError';
   // Sigmoid head: one logit, sigmoid cross-entropy.
   if (head === 'sigmoid') return (yTrue: Tensor, yPred: Tensor) => tf.losses.sigmoidCrossEntropy(yTrue, yPred);

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { inputSegments, quantizeStep, type QuantizeReport } from './quantize.ts';
+import { qatStep, type QatStepOptions, type QatSummary } from './qat.ts';
 import { codegenStep, type GeneratedFile } from './codegen.ts';
 import { simulateStep, type SimulateResult } from './simulate.ts';
 import { TARGETS } from '../../codegen/emit-module.ts';
@@ -15,11 +16,13 @@ import type { FloatModel, QuantizedModel } from '../../runtime/model.ts';
 import type { Dataset } from '../../trainer/windows.ts';
 
 export interface Delivery {
-  files: { float: string; quantized: string; report: string; summary: string };
+  files: { float: string; qatFloat: string; quantized: string; report: string; summary: string };
   floatBytes: Uint8Array;
+  /** With QAT: the fine-tuned float model the int8 model comes from, and the comparison. */
+  qat?: { floatBytes: Uint8Array; summary: QatSummary };
   q: QuantizedModel;
   qBytes: Uint8Array;
-  report: QuantizeReport;
+  report: QuantizeReport & { qat?: QatSummary };
   generated: GeneratedFile[];
   parity: SimulateResult;
   ram: RamEstimate;
@@ -38,6 +41,8 @@ export async function deliver(
     randomSegments: number;
     randomSteps: number;
     log: (line: string) => void;
+    /** Fine-tune with the int8 contract simulated before quantizing (cli/steps/qat.ts). */
+    qat?: Omit<QatStepOptions, 'weightScale' | 'log'>;
   },
 ): Promise<Delivery> {
   const files = {
@@ -45,11 +50,24 @@ export async function deliver(
     quantized: path.join(o.out, 'model.q.pb'),
     report: path.join(o.out, 'quantize-report.json'),
     summary: path.join(o.out, 'summary.json'),
+    qatFloat: path.join(o.out, 'model.qat.float.pb'),
   };
   const floatBytes = encodeFloatModel(float);
-  const calibration = o.calibration ?? dataset;
+  const calibration = { ...dataset, train: (o.calibration ?? dataset).train };
+  let source = float;
+  let sourceBytes = floatBytes;
+  let qat: Delivery['qat'];
+  if (o.qat) {
+    o.log(`2/4 quantization-aware fine-tuning (${o.qat.epochs} epochs)`);
+    const tuned = await qatStep(float, sha256Hex(floatBytes), calibration, { ...o.qat, weightScale: 'per-row', log: o.log });
+    source = tuned.model;
+    sourceBytes = encodeFloatModel(source);
+    qat = { floatBytes: sourceBytes, summary: tuned.summary };
+  }
   o.log(`2/4 quantize (calibration on ${calibration.train.n} training windows)`);
-  const { model: q, report } = quantizeStep(float, { ...dataset, train: calibration.train }, { weightScale: 'per-row', floatModelSha256: sha256Hex(floatBytes) });
+  const quantized = quantizeStep(source, calibration, { weightScale: 'per-row', floatModelSha256: sha256Hex(sourceBytes) });
+  const q = quantized.model;
+  const report = qat ? { ...quantized.report, qat: qat.summary } : quantized.report;
   const qBytes = encodeQuantizedModel(q);
   o.log('3/4 codegen');
   const generated = codegenStep(q, { targets: [...TARGETS], outDir: o.out, baseName: 'model', globalName: 'lstmModel', modelSha256: sha256Hex(qBytes) });
@@ -65,12 +83,13 @@ export async function deliver(
       segments: inputSegments(q, dataset.test.x, count),
     },
   );
-  return { files, floatBytes, q, qBytes, report, generated, parity, ram: estimateRam(q) };
+  return { files, floatBytes, ...(qat ? { qat } : {}), q, qBytes, report, generated, parity, ram: estimateRam(q) };
 }
 
 /** Everything is computed: now write, each file atomically, the summary last. */
 export function writeDelivery(d: Delivery, summary: object): void {
   writeArtifact(d.files.float, d.floatBytes);
+  if (d.qat) writeArtifact(d.files.qatFloat, d.qat.floatBytes);
   writeArtifact(d.files.quantized, d.qBytes);
   writeFileAtomic(d.files.report, JSON.stringify(d.report, null, 2) + '\n');
   for (const g of d.generated) {

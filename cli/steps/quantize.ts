@@ -110,7 +110,7 @@ function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
  * a many-to-many model. Window models (bidirectional) run the whole window
  * at the last step, as on the device.
  */
-function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
+export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
   const { window } = q;
   const inputSize = q.layers[0].inputSize;
   const out = q.head.outputSize;
@@ -194,6 +194,11 @@ export function quantizeStep(
   });
   options.log?.(`quantize: float vs int8 on ${dataset.test.n} test windows`);
   return { model, report: evaluateQuantized(float, model, dataset, options.weightScale, options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE) };
+}
+
+/** The int8 model's metric on one split of the dataset (the device's outputs, as the simulator computes them). */
+export function int8SplitMetric(float: FloatModel, model: QuantizedModel, dataset: Dataset, split: Split): number {
+  return splitMetric(dataset, split, compareOnWindows(float, model, split).intOut);
 }
 
 /** The report of a quantized model: its scheme, and float vs int8 on the test windows, tensor by tensor. */

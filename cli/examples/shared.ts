@@ -5,6 +5,7 @@
 import { Option, type Command } from 'commander';
 import { choiceOption, floatOption, fmt, intOption, printJson } from '../common.ts';
 import { deliver, writeDelivery } from '../steps/deliver.ts';
+import { QAT_DEFAULTS, addQatOptions, qatLine } from '../steps/qat.ts';
 import type { BackendPref } from '../../trainer/backend.ts';
 import type { Dataset } from '../../trainer/windows.ts';
 import type { FloatModel } from '../../runtime/model.ts';
@@ -19,7 +20,7 @@ export function firstWindows(ds: Dataset, n: number): Dataset {
 
 /** Options every example takes: training schedule, calibration, parity, seed, backend, output. */
 export function commonExampleOptions(c: Command, d: { out: string; epochs: number; learningRate: number; what: string }): Command {
-  return c
+  const options = c
     .addOption(new Option('--out <dir>', 'where to write every artifact').default(d.out))
     .addOption(new Option('--epochs <n>', 'maximum training epochs').argParser(intOption(1, 1000)).default(d.epochs))
     .addOption(new Option('--batch-size <n>', `${d.what} per gradient step`).argParser(intOption(1, 65536)).default(64))
@@ -31,6 +32,7 @@ export function commonExampleOptions(c: Command, d: { out: string; epochs: numbe
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu'])).default('auto'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
+  return addQatOptions(options, `the calibration ${d.what}`);
 }
 
 /** Progress lines on stderr unless --quiet. */
@@ -46,7 +48,7 @@ export async function finishExample(
   name: string,
   float: FloatModel,
   dataset: Dataset,
-  o: { out: string; seed: number; calibration: number; parityWindows: number; json?: boolean; quiet?: boolean },
+  o: { out: string; seed: number; calibration: number; parityWindows: number; json?: boolean; quiet?: boolean; qat?: number; qatLearningRate?: number; qatBatchSize?: number },
   started: number,
   describe: (m: { float: number; int8: number }) => { lines: string[]; data: object; model: object },
 ): Promise<void> {
@@ -58,15 +60,19 @@ export async function finishExample(
     randomSegments: 2,
     randomSteps: dataset.window,
     log: exampleLog(Boolean(o.quiet)),
+    ...(o.qat ? { qat: { epochs: o.qat, learningRate: o.qatLearningRate ?? QAT_DEFAULTS.learningRate, batchSize: o.qatBatchSize ?? QAT_DEFAULTS.batchSize, seed: o.seed } } : {}),
   });
   const { report, generated, parity, ram } = delivery;
-  const m = report.metrics;
+  // With QAT: the float model trained against the int8 model on the device.
+  const t = delivery.qat?.summary.test;
+  const m = t ? { ...report.metrics, float: t.float, int8: t.int8Qat } : report.metrics;
   const own = describe(m);
   const summary = {
     command: `example ${name}`,
     data: own.data,
     model: own.model,
     metrics: { name: m.name, float: m.float, int8: m.int8, difference: m.int8 - m.float, split: 'test', windows: m.windows },
+    ...(delivery.qat ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } } : {}),
     parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
     weightBytes: ram.weightBytes,
     ram,
@@ -76,6 +82,7 @@ export async function finishExample(
   writeDelivery(delivery, summary);
   for (const line of own.lines) console.log(line);
   console.log(`test accuracy float ${fmt(100 * m.float, 4)}%  int8 ${fmt(100 * m.int8, 4)}%  (${m.int8 >= m.float ? '+' : ''}${fmt(100 * (m.int8 - m.float), 3)} points)`);
+  if (delivery.qat) console.log(`QAT          ${qatLine(delivery.qat.summary)}`);
   console.log(`weights      ${ram.weightBytes} B int8; device RAM ~${ram.blocks} Espruino blocks (${ram.tableBytes} B tables, ${ram.stateBytes} B state)`);
   console.log(`parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`);
   for (const s of parity.skipped) console.log(`  skipped ${s}`);

@@ -17,11 +17,11 @@ import { metricName, splitMetric } from './train.ts';
 
 export const QAT_DEFAULTS = { epochs: 3, learningRate: 3e-5, batchSize: 64 } as const;
 
-/** --qat [epochs], --qat-learning-rate, --qat-batch-size (quantize and demo). */
-export function addQatOptions(cmd: Command): Command {
+/** --qat [epochs], --qat-learning-rate, --qat-batch-size (quantize, demo, the examples); `on`: what it trains on. */
+export function addQatOptions(cmd: Command, on = 'the training windows'): Command {
   return cmd
     .addOption(
-      new Option('--qat [epochs]', `quantization-aware fine-tuning before quantizing: the float model trains on with the int8 contract simulated (${QAT_DEFAULTS.epochs} epochs when no number is given)`)
+      new Option('--qat [epochs]', `quantization-aware fine-tuning before quantizing: the float model trains on ${on} with the int8 contract simulated (${QAT_DEFAULTS.epochs} epochs when no number is given)`)
         .argParser(intOption(1, 1000))
         .preset(String(QAT_DEFAULTS.epochs)),
     )

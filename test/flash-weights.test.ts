@@ -72,6 +72,7 @@ const MODELS: { name: string; spec: RandomModelSpec }[] = [
   { name: 'peephole', spec: { seed: 4, inputSize: 2, units: 5, cell: 'peephole' } },
   { name: 'gru-reset-after -> rnn', spec: { seed: 5, inputSize: 3, units: 6, outputSize: 2, cell: 'gru-reset-after', stacked: [{ cell: 'rnn', units: 4 }] } },
   { name: 'bidirectional gru (window)', spec: { seed: 6, inputSize: 2, units: 4, window: 5, cell: 'gru', bidirectional: 'sum' } },
+  { name: 'reverse lstm -> rnn (window)', spec: { seed: 8, inputSize: 2, units: 4, window: 5, cell: 'lstm', reverse: true, stacked: [{ cell: 'rnn', units: 3 }] } },
   { name: 'embedding -> cifg', spec: { seed: 7, inputSize: 4, units: 5, cell: 'cifg', vocabulary: 30 } },
 ];
 

@@ -27,7 +27,7 @@ const END = '<!-- architectures:end -->';
 interface DemoSummary {
   model: { cell: string; layers: number; units: number; window: number };
   metrics: { name: string; float: number; int8: number; relativeChange: number; persistence?: number };
-  qat: { float: number; int8PostTraining: number; int8Qat: number; postTrainingChange: number; qatChange: number; bestEpoch: number; epochs: number };
+  qat: { float: number; int8PostTraining: number; int8Qat: number; postTrainingChange: number; qatChange: number; postTrainingDistance: number; qatDistance: number; bestEpoch: number; epochs: number };
   parity: { engines: string[]; steps: number; mismatches: number };
   ram: { weightBytes: number; blocks: number };
 }
@@ -53,7 +53,7 @@ try {
     const pct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`;
     rows.push(
       `| ${label} | ${s.model.units} | ${s.qat.float.toFixed(5)} | ${s.qat.int8PostTraining.toFixed(5)} | ${pct(s.qat.postTrainingChange)} | ` +
-        `${s.qat.int8Qat.toFixed(5)} | ${pct(s.qat.qatChange)} | ${s.qat.bestEpoch} | ` +
+        `${s.qat.int8Qat.toFixed(5)} | ${pct(s.qat.qatChange)} | ${s.qat.bestEpoch} | ${s.qat.postTrainingDistance.toFixed(5)} → ${s.qat.qatDistance.toFixed(5)} | ` +
         `${s.ram.weightBytes} | ${s.ram.blocks} | ${s.parity.mismatches === 0 ? 'exact' : `${s.parity.mismatches} mismatches`} (${s.parity.engines.join(', ')}; ${s.parity.steps} steps) |`,
     );
   }
@@ -64,10 +64,11 @@ try {
 const table = [
   `Test RMSE in °C of the next temperature reading (built-in TelosB data, \`npm run demo\` defaults${extra.length ? `, ${extra.join(' ')}` : ''}); ` +
     'int8 after post-training quantization and after quantization-aware fine-tuning (`--qat`, 3 epochs; the epoch kept is the one whose int8 outputs come closest to the float model on the validation windows, 0 = none did); ' +
+    'mean |int8 − float| is the mean distance of the int8 outputs from the float model\'s on the test windows (normalized units), post-training → QAT; ' +
     'weight bytes and Espruino memory blocks of the loaded model (estimate); parity of the deployed (QAT) model.',
   '',
-  '| architecture | units per layer | float RMSE | int8 RMSE, post-training | vs float | int8 RMSE, QAT | vs float | QAT epoch kept | weight bytes | blocks | parity |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| architecture | units per layer | float RMSE | int8 RMSE, post-training | vs float | int8 RMSE, QAT | vs float | QAT epoch kept | mean \\|int8 − float\\| | weight bytes | blocks | parity |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
 ].join('\n');
 console.log(table);

@@ -15,7 +15,7 @@ import { compareOnWindows } from '../cli/steps/quantize.ts';
 import { readFloatModel, readQuantizedModel, sha256Hex } from '../runtime/artifact.ts';
 import { CELL_KINDS, type FloatModel } from '../runtime/model.ts';
 import { initBackend } from '../trainer/backend.ts';
-import { fakeQuantPredict, fineTuneQat } from '../trainer/qat.ts';
+import { fakeQuantPredict, fineTuneQat, meanAbsDifference } from '../trainer/qat.ts';
 import type { Dataset, Split } from '../trainer/windows.ts';
 import { randomFloatModel, randomTokenWindows, randomWindows, type RandomModelSpec } from './fixtures/random-model.ts';
 import { runCli } from './helpers/run-cli.ts';
@@ -23,11 +23,6 @@ import { runCli } from './helpers/run-cli.ts';
 /** A split of n windows with no targets (the forward passes only read x). */
 const windowsOnly = (x: Float32Array, n: number): Split => ({ x, y: new Float32Array(n), n, rawTargets: new Float64Array(n), endRows: new Uint32Array(n) });
 
-const meanAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! - b[i]!);
-  return s / a.length;
-};
 
 describe('the fake-quantized forward pass', () => {
   const specs: [string, RandomModelSpec][] = [
@@ -46,8 +41,8 @@ describe('the fake-quantized forward pass', () => {
     const xt = spec.vocabulary ? tf.tensor2d(x, [n, float.window], 'int32') : tf.tensor3d(x, [n, float.window, spec.inputSize]);
     const fake = fakeQuantPredict(tf, float, q, xt, 'per-row');
     xt.dispose();
-    const fakeToInt8 = meanAbs(fake, intOut);
-    const floatToInt8 = meanAbs(floatOut, intOut);
+    const fakeToInt8 = meanAbsDifference(fake, intOut);
+    const floatToInt8 = meanAbsDifference(floatOut, intOut);
     console.log(`qat ${_name}: mean |fake - int8| ${fakeToInt8.toExponential(2)}, mean |float - int8| ${floatToInt8.toExponential(2)}`);
     // What the fake pass leaves out: the rescale multipliers' own rounding and the Q0.15 rounding of table entries.
     expect(floatToInt8).toBeGreaterThan(0);

@@ -396,6 +396,13 @@ function variablesOf(vars: ModelVars): Variable[] {
   ];
 }
 
+/** Mean |a − b| over two output arrays of the same shape. */
+export function meanAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
 export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions): Promise<QatResult> {
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new UserError(`QAT epochs must be an integer >= 1, got ${o.epochs}`);
   if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate)) throw new UserError(`QAT learning rate must be > 0, got ${o.learningRate}`);
@@ -428,9 +435,7 @@ export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions)
   /** The real int8 model of `candidate` on the validation windows: its distance from the teacher and its metric. */
   const validate = (candidate: FloatModel, qc: QuantizedModel) => {
     const out = o.int8Outputs(candidate, qc, ds.validation);
-    let distance = 0;
-    for (let i = 0; i < out.length; i++) distance += Math.abs(out[i]! - teacherValidation[i]!);
-    return { validationDistance: distance / out.length, validationMetric: o.metric(ds.validation, out) };
+    return { validationDistance: meanAbsDifference(out, teacherValidation), validationMetric: o.metric(ds.validation, out) };
   };
   const optimizer = tf.train.adam(o.learningRate);
   const rand = mulberry32(o.seed ^ 0x0a7a0a7a);

@@ -8,7 +8,7 @@ import { quantizeModel, type WeightScaleGranularity } from '../../codegen/quanti
 import { floatWindowOutputs } from '../../runtime/float-outputs.ts';
 import type { FloatModel, QuantizedModel } from '../../runtime/model.ts';
 import { initBackend } from '../../trainer/backend.ts';
-import { fineTuneQat, type QatEpoch } from '../../trainer/qat.ts';
+import { fineTuneQat, meanAbsDifference, type QatEpoch } from '../../trainer/qat.ts';
 import type { Dataset, Split } from '../../trainer/windows.ts';
 import { Command, Option } from 'commander';
 import { floatOption, fmt, intOption } from '../common.ts';
@@ -21,7 +21,7 @@ export const QAT_DEFAULTS = { epochs: 3, learningRate: 3e-5, batchSize: 64 } as 
 export function addQatOptions(cmd: Command, on = 'the training windows'): Command {
   return cmd
     .addOption(
-      new Option('--qat [epochs]', `quantization-aware fine-tuning before quantizing: the float model trains on ${on} with the int8 contract simulated (${QAT_DEFAULTS.epochs} epochs when no number is given)`)
+      new Option('--qat [epochs]', `quantization-aware fine-tuning before quantizing: the float model trains on ${on} with the int8 contract simulated, for this many epochs`)
         .argParser(intOption(1, 1000))
         .preset(String(QAT_DEFAULTS.epochs)),
     )
@@ -56,6 +56,9 @@ export interface QatSummary {
     int8Qat: number;
     postTrainingChange: number;
     qatChange: number;
+    /** Mean |int8 output − float output| (normalized units or logits) of each int8 model, against the float model as given. */
+    postTrainingDistance: number;
+    qatDistance: number;
   };
 }
 
@@ -100,9 +103,12 @@ export async function qatStep(
     },
   };
   const test = dataset.test;
-  const f = floatMetric(float, test);
-  const ptq = metric(test, int8Outputs(float, quantize(float), test));
-  const qat = metric(test, int8Outputs(tuned, result.quantized, test));
+  const floatOut = floatWindowOutputs(float, test.x, test.n, dataset.window);
+  const ptqOut = int8Outputs(float, quantize(float), test);
+  const qatOut = int8Outputs(tuned, result.quantized, test);
+  const f = metric(test, floatOut);
+  const ptq = metric(test, ptqOut);
+  const qat = metric(test, qatOut);
   return {
     model: tuned,
     quantized: result.quantized,
@@ -121,6 +127,8 @@ export async function qatStep(
         int8Qat: qat,
         postTrainingChange: (ptq - f) / f,
         qatChange: (qat - f) / f,
+        postTrainingDistance: meanAbsDifference(ptqOut, floatOut),
+        qatDistance: meanAbsDifference(qatOut, floatOut),
       },
     },
   };

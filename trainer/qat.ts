@@ -73,6 +73,8 @@ export interface QatResult {
   model: FloatModel;
   /** Its int8 model. */
   quantized: QuantizedModel;
+  /** The int8 model of the model as given (post-training quantization; epoch 0). */
+  postTraining: QuantizedModel;
   /** Epoch whose weights were kept; 0: the model as given. */
   bestEpoch: number;
   history: QatEpoch[];
@@ -441,7 +443,8 @@ export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions)
   const rand = mulberry32(o.seed ^ 0x0a7a0a7a);
 
   let best = model;
-  let bestQ = o.quantize(model);
+  const postTraining = o.quantize(model);
+  let bestQ = postTraining;
   let bestEpoch = 0;
   const history: QatEpoch[] = [{ epoch: 0, epochs: o.epochs, loss: NaN, ...validate(model, bestQ) }];
   o.onEpoch?.(history[0]!);
@@ -479,5 +482,5 @@ export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions)
     tf.dispose(allVars);
     optimizer.dispose();
   }
-  return { model: best, quantized: bestQ, bestEpoch, history };
+  return { model: best, quantized: bestQ, postTraining, bestEpoch, history };
 }

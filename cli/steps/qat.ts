@@ -7,7 +7,7 @@
 import { quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
 import { floatWindowOutputs } from '../../runtime/float-outputs.ts';
 import type { FloatModel, QuantizedModel } from '../../runtime/model.ts';
-import { initBackend } from '../../trainer/backend.ts';
+import { currentBackend } from '../../trainer/backend.ts';
 import { fineTuneQat, meanAbsDifference, type QatEpoch } from '../../trainer/qat.ts';
 import type { Dataset, Split } from '../../trainer/windows.ts';
 import { Command, Option } from 'commander';
@@ -68,7 +68,8 @@ export async function qatStep(
   dataset: Dataset,
   o: QatStepOptions,
 ): Promise<{ model: FloatModel; quantized: QuantizedModel; summary: QatSummary }> {
-  const { tf, backend } = await initBackend('auto');
+  // the backend the command trained with (or 'auto' when it trained nothing)
+  const { tf, backend } = await currentBackend();
   const quantize = (m: FloatModel) =>
     quantizeModel(m, { weightScale: o.weightScale, inputPercentile: o.inputPercentile, calibrationX: dataset.train.x, calibrationCount: dataset.train.n, floatModelSha256: floatSha256 });
   const int8Outputs = (m: FloatModel, q: QuantizedModel, split: Split) => compareOnWindows(m, q, split).intOut;
@@ -104,7 +105,7 @@ export async function qatStep(
   };
   const test = dataset.test;
   const floatOut = floatWindowOutputs(float, test.x, test.n, dataset.window);
-  const ptqOut = int8Outputs(float, quantize(float), test);
+  const ptqOut = int8Outputs(float, result.postTraining, test);
   const qatOut = int8Outputs(tuned, result.quantized, test);
   const f = metric(test, floatOut);
   const ptq = metric(test, ptqOut);
@@ -123,7 +124,7 @@ export async function qatStep(
         windows: test.n,
         float: f,
         int8PostTraining: ptq,
-        floatAfterQat: floatMetric(tuned, test),
+        floatAfterQat: tuned.metrics.test,
         int8Qat: qat,
         postTrainingChange: (ptq - f) / f,
         qatChange: (qat - f) / f,

@@ -196,11 +196,6 @@ export function quantizeStep(
   return { model, report: evaluateQuantized(float, model, dataset, options.weightScale, options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE) };
 }
 
-/** The int8 model's metric on one split of the dataset (the device's outputs, as the simulator computes them). */
-export function int8SplitMetric(float: FloatModel, model: QuantizedModel, dataset: Dataset, split: Split): number {
-  return splitMetric(dataset, split, compareOnWindows(float, model, split).intOut);
-}
-
 /** The report of a quantized model: its scheme, and float vs int8 on the test windows, tensor by tensor. */
 export function evaluateQuantized(
   float: FloatModel,

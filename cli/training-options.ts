@@ -7,6 +7,7 @@ import { choiceOption, floatOption, intOption, listOption, splitOption } from '.
 import type { TrainStepOptions } from './steps/train.ts';
 import { UserError } from '../runtime/errors.ts';
 import type { BackendPref } from '../trainer/backend.ts';
+import { RECURRENT_KERNELS, type RecurrentKernel } from '../trainer/train.ts';
 import type { MissingPolicy } from '../trainer/csv.ts';
 import { CELL_KINDS, HEAD_ACTIVATIONS, MERGE_MODES, SEQUENCE_PATTERNS, type CellKind, type HeadActivation, type MergeMode, type SequencePattern, type TargetMode } from '../runtime/model.ts';
 
@@ -64,7 +65,12 @@ export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = 
     .addOption(new Option('--learning-rate <lr>', 'Adam learning rate').argParser(floatOption(0, 10, { exclusiveMin: true })).default(0.005))
     .addOption(new Option('--patience <n>', 'early stopping: epochs without a better validation loss (0: never stop early)').argParser(intOption(0, 100000)).default(5))
     .addOption(new Option('--seed <n>', 'random seed (weights, shuffling)').argParser(intOption(0, 2 ** 31 - 1)).default(1))
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend: auto (tfjs-node when installed, else wasm), node, wasm, cpu').argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu'])).default('auto'));
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend: auto (tfjs-node when installed, else wasm), node, wasm, cpu').argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu'])).default('auto'))
+    .addOption(
+      new Option('--recurrent-kernel <kind>', 'how recurrent layers train: fused (whole sequences in one WebAssembly SIMD call; forward lstm, gru and rnn layers without dropout or an embedding), tfjs (TensorFlow.js layers) or auto (fused where it applies)')
+        .argParser(choiceOption<RecurrentKernel>(RECURRENT_KERNELS))
+        .default('auto'),
+    );
 }
 
 /** Commander's parsed options -> the train step's options, with cross-option checks. */
@@ -99,6 +105,7 @@ export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): Tr
     patience: o.patience as number,
     seed: o.seed as number,
     backend: o.backend as BackendPref,
+    recurrentKernel: o.recurrentKernel as RecurrentKernel,
     quiet,
   };
 }

@@ -21,6 +21,8 @@
  */
 import { PADDING_TOKEN, type FloatEmbedding, CIFG_GATE, GATE, defaultHead, feedbackFeatures, gateCount, layerOutputSize, type CellKind, type HeadActivation, type SequencePattern, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
 import { customRnnLayer, isCustomCell } from './cells.ts';
+import { fusedRecurrentLayer } from './fused-layer.ts';
+import { FUSED_CELLS, type FusedCell } from './fused-recurrent.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import { targetSteps, type Dataset, type Split } from './windows.ts';
@@ -63,6 +65,26 @@ export interface TrainOptions {
   onEpoch?: (e: EpochInfo) => void;
   /** tfjs instance to use; default: the one from the last initBackend() (or 'auto'). */
   tf?: Tf;
+  /** How the recurrent layers run while training; default 'auto' (see RecurrentKernel). */
+  recurrentKernel?: RecurrentKernel;
+}
+
+/**
+ * 'fused': each layer's whole sequence, forward and backward, in one
+ * WebAssembly SIMD call (trainer/fused-layer.ts); for forward lstm, gru and
+ * rnn layers without dropout or an embedding. 'tfjs': tfjs-layers' own
+ * layers, step by step. 'auto': fused where it applies, else tfjs.
+ */
+export type RecurrentKernel = 'auto' | 'fused' | 'tfjs';
+export const RECURRENT_KERNELS: readonly RecurrentKernel[] = ['auto', 'fused', 'tfjs'];
+
+/** Why the fused kernel cannot train this model, or undefined when it can. */
+export function fusedRefusal(ds: Dataset, cell: CellKind, merge: MergeMode | undefined, dropout: boolean): string | undefined {
+  if (!(FUSED_CELLS as readonly string[]).includes(cell)) return `the ${cell} cell trains with tfjs layers (the fused kernel has ${FUSED_CELLS.join(', ')})`;
+  if (merge) return 'bidirectional layers train with tfjs layers';
+  if (dropout) return 'dropout trains with tfjs layers';
+  if (ds.vocabulary) return 'token inputs (an embedding, with padding masked) train with tfjs layers';
+  return undefined;
 }
 
 export interface TrainResult {
@@ -77,6 +99,8 @@ export interface TrainResult {
   bestEpoch: number;
   bestValLoss: number;
   history: { loss: number[]; valLoss: number[] };
+  /** How the recurrent layers ran: 'fused' or 'tfjs'. */
+  recurrentKernel: 'fused' | 'tfjs';
 }
 
 export { mulberry32, permutation };
@@ -231,6 +255,7 @@ function buildModel(
   seed: number,
   embeddingDim: number,
   dropout: Dropout | undefined,
+  fused: boolean,
 ): LayersModel {
   // Token datasets: an embedding (token 0 masked: the recurrent layers skip padding steps) feeds layer 0.
   const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
@@ -241,6 +266,18 @@ function buildModel(
   const first = ds.vocabulary ? 1 : 0;
   const layerSeed = (l: number) => seed + 10 * l;
   for (let l = 0; l < layerCount; l++) {
+    if (fused) {
+      model.add(
+        fusedRecurrentLayer(tf, {
+          cell: cell as FusedCell,
+          units,
+          returnSequences: l < layerCount - 1 || everyStep,
+          firstLayer: l === 0,
+          ...(l === 0 ? { inputShape: [ds.window, F] as [number, number] } : {}),
+        }),
+      );
+      continue;
+    }
     model.add(
       directedLayer(tf, cell, merge, {
         units,
@@ -388,7 +425,12 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
       ? { rate: opts.dropout ?? 0, recurrentRate: opts.recurrentDropout ?? 0, func: (x, rate) => tf.dropout(x, rate, undefined, Math.floor(maskRand() * 2 ** 31)) }
       : undefined;
   const tokenDropout = { rate: opts.tokenDropout ?? 0, rand: mulberry32(opts.seed ^ 0x70c3d10d) };
-  const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed, embeddingDim, dropout);
+  const kernel = opts.recurrentKernel ?? 'auto';
+  if (!RECURRENT_KERNELS.includes(kernel)) throw new UserError(`unknown recurrent kernel '${String(kernel)}' (expected ${RECURRENT_KERNELS.join(', ')})`);
+  const refusal = kernel === 'tfjs' ? 'asked for' : fusedRefusal(ds, cell, merge, dropout !== undefined);
+  if (kernel === 'fused' && refusal) throw new UserError(`--recurrent-kernel fused: ${refusal}`);
+  const fused = refusal === undefined;
+  const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed, embeddingDim, dropout, fused);
   const optimizer = tf.train.adam(opts.learningRate);
   model.compile({ optimizer, loss: lossFn(tf, ds, head) });
   const rand = mulberry32(opts.seed ^ 0x5eed5eed);
@@ -474,6 +516,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
       bestEpoch,
       bestValLoss,
       history,
+      recurrentKernel: fused ? 'fused' : 'tfjs',
     };
   } finally {
     model.dispose();

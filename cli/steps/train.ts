@@ -4,7 +4,7 @@
 import { readCsvColumns, type MissingPolicy } from '../../trainer/csv.ts';
 import { buildDataset, type Dataset, type DatasetSpec, type SplitFractions } from '../../trainer/windows.ts';
 import { initBackend, type BackendPref } from '../../trainer/backend.ts';
-import { predictFloat, trainLstm } from '../../trainer/train.ts';
+import { predictFloat, trainLstm, type RecurrentKernel } from '../../trainer/train.ts';
 import { DEFAULT_MAX_LENGTH, DEFAULT_VOCABULARY, loadSpamDataset } from '../../trainer/spam.ts';
 import { loadMnistDataset } from '../../trainer/mnist.ts';
 import { accuracy, rmse } from '../../trainer/metrics.ts';
@@ -49,6 +49,8 @@ export interface ModelOptions {
   patience: number;
   seed: number;
   backend: BackendPref;
+  /** How the recurrent layers train; default 'auto'. */
+  recurrentKernel?: RecurrentKernel;
   quiet: boolean;
   /** Token data: embedding width; dropout rates while training (see TrainOptions). */
   embeddingDim?: number;
@@ -155,6 +157,7 @@ export async function trainOnDataset(
       dropout: o.dropout,
       recurrentDropout: o.recurrentDropout,
       tokenDropout: o.tokenDropout,
+      recurrentKernel: o.recurrentKernel,
       tf,
       onEpoch: (e) => progress.onEpoch(e),
     });
@@ -198,6 +201,7 @@ export async function trainOnDataset(
         ...(result.embedding ? { embeddingDim: result.embedding.dim, tokenDropout: o.tokenDropout ?? 0 } : {}),
         ...(o.dropout || o.recurrentDropout ? { dropout: o.dropout ?? 0, recurrentDropout: o.recurrentDropout ?? 0 } : {}),
         backend,
+        recurrentKernel: result.recurrentKernel,
       }),
     },
   };

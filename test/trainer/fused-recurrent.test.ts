@@ -1,0 +1,226 @@
+/**
+ * The fused recurrent kernel (trainer/wasm/recurrent.wasm, trainer/fused-layer.ts)
+ * against TensorFlow.js' own layers: outputs, every gradient, and whole
+ * training runs; and the committed .wasm against a fresh build of its source.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import fc from 'fast-check';
+import { initBackend, type Tf } from '../../trainer/backend.ts';
+import { fusedRecurrentLayer } from '../../trainer/fused-layer.ts';
+import type { FusedCell } from '../../trainer/fused-recurrent.ts';
+import { trainLstm, type TrainOptions } from '../../trainer/train.ts';
+import { buildDataset } from '../../trainer/windows.ts';
+import { UserError } from '../../runtime/errors.ts';
+import { readFloatModel } from '../../runtime/artifact.ts';
+import { runCli } from '../helpers/run-cli.ts';
+import { table } from './helpers.ts';
+
+type Tensor = import('@tensorflow/tfjs').Tensor;
+type Layer = import('@tensorflow/tfjs').layers.Layer;
+
+let tf: Tf;
+beforeAll(async () => {
+  ({ tf } = await initBackend('wasm'));
+});
+
+const ROOT = path.resolve(__dirname, '../..');
+const GATES: Record<FusedCell, number> = { lstm: 4, gru: 3, rnn: 1 };
+
+/** tfjs' layer for a fused cell, configured as trainer/train.ts configures it. */
+function tfjsLayer(cell: FusedCell, units: number, returnSequences: boolean): Layer {
+  if (cell === 'lstm') return tf.layers.lstm({ units, recurrentActivation: 'sigmoid', returnSequences, unitForgetBias: false });
+  if (cell === 'gru') return tf.layers.gru({ units, recurrentActivation: 'sigmoid', returnSequences });
+  return tf.layers.simpleRNN({ units, returnSequences });
+}
+
+interface Case {
+  cell: FusedCell;
+  B: number;
+  T: number;
+  F: number;
+  H: number;
+  returnSequences: boolean;
+  seed: number;
+}
+
+/** Output and the gradients of Σ out·r with respect to x, kernel, recurrent kernel and bias. */
+function outputAndGradients(layer: Layer, c: Case): Float32Array[] {
+  const G = GATES[c.cell];
+  return tf.tidy(() => {
+    const x = tf.randomNormal([c.B, c.T, c.F], 0, 1, 'float32', c.seed);
+    const weights = [
+      tf.randomNormal([c.F, G * c.H], 0, 0.6, 'float32', c.seed + 1),
+      tf.randomNormal([c.H, G * c.H], 0, 0.6, 'float32', c.seed + 2),
+      tf.randomNormal([G * c.H], 0, 0.6, 'float32', c.seed + 3),
+    ];
+    const r = tf.randomNormal(c.returnSequences ? [c.B, c.T, c.H] : [c.B, c.H], 0, 1, 'float32', c.seed + 4);
+    layer.apply(x);
+    layer.setWeights(weights);
+    const out = layer.apply(x) as Tensor;
+    const f = (xx: Tensor, ..._w: Tensor[]) => tf.sum(tf.mul(layer.apply(xx) as Tensor, r));
+    const grads = tf.grads(f)([x, ...layer.trainableWeights.map((w) => w.read())]);
+    return [out, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+/** max |a − b| relative to the largest |a| (at least 1). */
+function relativeDifference(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let scale = 1;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(a[i]!));
+  }
+  return d / scale;
+}
+
+const NAMES = ['output', 'd/dx', 'd/dkernel', 'd/drecurrentKernel', 'd/dbias'];
+
+function compare(c: Case): number[] {
+  const want = outputAndGradients(tfjsLayer(c.cell, c.H, c.returnSequences), c);
+  const got = outputAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false }), c);
+  expect(got.map((g) => g.length)).toEqual(want.map((w) => w.length));
+  return want.map((w, i) => relativeDifference(w, got[i]!));
+}
+
+describe('fused recurrent layer against tfjs layers', () => {
+  it.each([
+    { cell: 'lstm', B: 8, T: 6, F: 3, H: 16, returnSequences: false, seed: 1 },
+    { cell: 'lstm', B: 5, T: 7, F: 5, H: 13, returnSequences: true, seed: 2 },
+    { cell: 'gru', B: 8, T: 6, F: 3, H: 16, returnSequences: false, seed: 3 },
+    { cell: 'gru', B: 9, T: 4, F: 2, H: 11, returnSequences: true, seed: 4 },
+    { cell: 'rnn', B: 8, T: 6, F: 3, H: 16, returnSequences: false, seed: 5 },
+    { cell: 'rnn', B: 3, T: 5, F: 7, H: 9, returnSequences: true, seed: 6 },
+  ] as Case[])('$cell B$B T$T F$F H$H returnSequences=$returnSequences: output and every gradient within 2e-6 (relative)', (c) => {
+    const diffs = compare(c);
+    diffs.forEach((d, i) => expect(d, NAMES[i]).toBeLessThan(2e-6));
+  });
+
+  // Two steps at least: tfjs' own layers fail to take the gradient of a one-step sequence (its unstack gradient).
+  it('agrees on random shapes, including the kernel edges (one row, row counts not a multiple of 4, units not a multiple of 8)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          cell: fc.constantFrom<FusedCell>('lstm', 'gru', 'rnn'),
+          B: fc.integer({ min: 1, max: 9 }),
+          T: fc.integer({ min: 2, max: 6 }),
+          F: fc.integer({ min: 1, max: 6 }),
+          H: fc.integer({ min: 1, max: 19 }),
+          returnSequences: fc.boolean(),
+          seed: fc.integer({ min: 1, max: 1000 }),
+        }),
+        (c) => {
+          const diffs = compare(c);
+          diffs.forEach((d, i) => expect(d, `${JSON.stringify(c)} ${NAMES[i]}`).toBeLessThan(2e-6));
+        },
+      ),
+      { numRuns: 40, seed: 11 },
+    );
+  });
+
+  it('as the first layer it skips the input gradient (zeros) and leaks no tensors', () => {
+    const c: Case = { cell: 'lstm', B: 4, T: 3, F: 2, H: 5, returnSequences: false, seed: 9 };
+    const before = tf.memory().numTensors;
+    const [out, dx] = outputAndGradients(fusedRecurrentLayer(tf, { cell: 'lstm', units: 5, returnSequences: false, firstLayer: true }), c);
+    const [wantOut] = outputAndGradients(tfjsLayer('lstm', 5, false), c);
+    expect(relativeDifference(wantOut!, out!)).toBeLessThan(2e-6);
+    expect(Array.from(dx!).every((v) => v === 0)).toBe(true);
+    // the layers' own weights remain; nothing else
+    expect(tf.memory().numTensors - before).toBe(6);
+  });
+});
+
+const series = () => {
+  const a = Array.from({ length: 360 }, (_, i) => Math.sin(i / 5) + 0.2 * Math.cos(i * 1.3));
+  const b = Array.from({ length: 360 }, (_, i) => Math.cos(i / 7));
+  return buildDataset(table({ a, b }), { features: ['a', 'b'], task: 'regression', targets: ['a'], window: 10, horizon: 1 });
+};
+const opts = (o: Partial<TrainOptions>): TrainOptions => ({ units: 6, epochs: 3, batchSize: 32, learningRate: 0.01, patience: 0, seed: 4, ...o });
+
+describe('training with the fused kernel', () => {
+  it.each([
+    ['lstm', 1],
+    ['gru', 2],
+    ['rnn', 2],
+  ] as const)('%s x%i: three epochs give the weights and losses tfjs layers give (within float rounding)', async (cell, layers) => {
+    const ds = series();
+    const before = tf.memory().numTensors;
+    const fused = await trainLstm(ds, opts({ cell, layers, recurrentKernel: 'fused' }));
+    expect(tf.memory().numTensors).toBe(before);
+    const reference = await trainLstm(ds, opts({ cell, layers, recurrentKernel: 'tfjs' }));
+    expect(fused.recurrentKernel).toBe('fused');
+    expect(reference.recurrentKernel).toBe('tfjs');
+    fused.history.loss.forEach((l, e) => expect(Math.abs(l - reference.history.loss[e]!) / reference.history.loss[e]!).toBeLessThan(1e-3));
+    for (let l = 0; l < layers; l++) {
+      for (const k of ['kernel', 'recurrentKernel', 'bias'] as const) {
+        expect(relativeDifference(reference.layers[l]![k], fused.layers[l]![k]), `layer ${l} ${k}`).toBeLessThan(1e-3);
+      }
+    }
+    expect(relativeDifference(reference.head.kernel, fused.head.kernel)).toBeLessThan(1e-3);
+    // and training moved the weights far more than that
+    const start = await trainLstm(ds, opts({ cell, layers, epochs: 1, learningRate: 1e-9 }));
+    expect(relativeDifference(start.layers[0]!.kernel, fused.layers[0]!.kernel)).toBeGreaterThan(1e-2);
+  }, 120_000);
+
+  it('many-to-many: the head at every step', async () => {
+    const a = Array.from({ length: 240 }, (_, i) => Math.sin(i / 4));
+    const ds = buildDataset(table({ a }), { features: ['a'], task: 'regression', targets: ['a'], window: 8, horizon: 1, sequence: 'many-to-many' });
+    const fused = await trainLstm(ds, opts({ recurrentKernel: 'fused', epochs: 2 }));
+    const reference = await trainLstm(ds, opts({ recurrentKernel: 'tfjs', epochs: 2 }));
+    expect(relativeDifference(reference.layers[0]!.recurrentKernel, fused.layers[0]!.recurrentKernel)).toBeLessThan(1e-3);
+    expect(Math.abs(fused.bestValLoss - reference.bestValLoss) / reference.bestValLoss).toBeLessThan(1e-3);
+  }, 120_000);
+
+  it("'auto' uses it where it applies and tfjs layers elsewhere; 'fused' refuses what it cannot run", async () => {
+    const ds = series();
+    expect((await trainLstm(ds, opts({ epochs: 1 }))).recurrentKernel).toBe('fused');
+    expect((await trainLstm(ds, opts({ epochs: 1, cell: 'peephole' }))).recurrentKernel).toBe('tfjs');
+    expect((await trainLstm(ds, opts({ epochs: 1, bidirectional: 'concat' }))).recurrentKernel).toBe('tfjs');
+    expect((await trainLstm(ds, opts({ epochs: 1, dropout: 0.1 }))).recurrentKernel).toBe('tfjs');
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'cifg' }))).rejects.toThrow(UserError);
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'cifg' }))).rejects.toThrow(/fused: the cifg cell trains with tfjs layers/);
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', bidirectional: 'sum' }))).rejects.toThrow(/fused: bidirectional/);
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', dropout: 0.2 }))).rejects.toThrow(/fused: dropout/);
+  }, 120_000);
+});
+
+describe('lstm-mcu train --recurrent-kernel', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-fused-'));
+    const rows = ['a,b'];
+    for (let t = 0; t < 200; t++) rows.push(`${Math.sin(t / 6).toFixed(4)},${Math.cos(t / 9).toFixed(4)}`);
+    fs.writeFileSync(path.join(dir, 'series.csv'), rows.join('\n') + '\n');
+  });
+  const train = (extra: string[]) => runCli(['train', '--data', 'series.csv', '--features', 'a,b', '--target', 'a', '--window', '6', '--units', '4', '--epochs', '1', '--quiet', ...extra], dir);
+
+  it('records the kernel in the provenance; a fused request it cannot run fails in one line and writes nothing', async () => {
+    const ok = await train(['--out', 'm.float.pb', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(readFloatModel(path.join(dir, 'm.float.pb')).model.provenance.options).recurrentKernel).toBe('fused');
+    const bad = await train(['--cell', 'peephole', '--recurrent-kernel', 'fused', '--out', 'p.float.pb']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/--recurrent-kernel fused: the peephole cell trains with tfjs layers/);
+    expect(fs.existsSync(path.join(dir, 'p.float.pb'))).toBe(false);
+    const unknown = await train(['--recurrent-kernel', 'cuda']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/--recurrent-kernel/);
+    const help = await runCli(['train', '--help'], dir);
+    expect(help.stdout).toMatch(/--recurrent-kernel <kind>/);
+  }, 120_000);
+});
+
+describe('recurrent.wasm', () => {
+  it('is the build of trainer/wasm/recurrent.ts (npm run build:kernels)', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-asc-')), 'recurrent.wasm');
+    const script = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['build:kernels'] as string;
+    const args = script.split(/\s+/).slice(1).map((a) => (a === 'trainer/wasm/recurrent.wasm' ? out : a));
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules/assemblyscript/bin/asc.js'), ...args], { cwd: ROOT, stdio: 'pipe' });
+    expect(Buffer.compare(fs.readFileSync(out), fs.readFileSync(path.join(ROOT, 'trainer/wasm/recurrent.wasm')))).toBe(0);
+  }, 120_000);
+});

@@ -1,0 +1,158 @@
+/**
+ * The host side of trainer/wasm/recurrent.wasm: whole-sequence forward and
+ * backward passes of one LSTM, GRU or simple RNN layer on Float32Arrays.
+ *
+ * Tensors arrive batch-major as tfjs holds them (x [B][T][F], outputs
+ * [B][T][H]) and are laid out time-major in the module's memory, where each
+ * step's rows are contiguous. Weights use the layouts of runtime/model.ts
+ * (kernel [F][G·H], recurrentKernel [H][G·H], bias [G·H]), which are
+ * tfjs-layers' own. Everything the backward pass needs is copied out of the
+ * module after the forward pass, so any number of layers and batches can be
+ * in flight; the module's memory is scratch for one call at a time.
+ */
+import fs from 'node:fs';
+
+export type FusedCell = 'lstm' | 'gru' | 'rnn';
+export const FUSED_CELLS: readonly FusedCell[] = ['lstm', 'gru', 'rnn'];
+const KIND: Record<FusedCell, number> = { lstm: 0, gru: 1, rnn: 2 };
+const GATES: Record<FusedCell, number> = { lstm: 4, gru: 3, rnn: 1 };
+
+export interface SequenceShape {
+  cell: FusedCell;
+  /** Steps, batch rows, input features, units. */
+  T: number;
+  B: number;
+  F: number;
+  H: number;
+}
+
+export interface LayerWeights {
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array;
+}
+
+/** What the forward pass leaves for the backward pass (time-major). */
+export interface ForwardRecord {
+  shape: SequenceShape;
+  x: Float32Array;
+  gates: Float32Array;
+  hs: Float32Array;
+  cells: Float32Array;
+}
+
+export interface Gradients {
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array;
+  /** [B][T][F], when asked for. */
+  x?: Float32Array;
+}
+
+interface Exports {
+  forward(kind: number, x: number, W: number, U: number, bias: number, gates: number, hs: number, cells: number, scratch: number, T: number, B: number, F: number, H: number): void;
+  heapBase(): number;
+  backward(kind: number, x: number, W: number, U: number, gates: number, hs: number, cells: number, dHs: number, dz: number, dW: number, dU: number, db: number, dX: number, scratch: number, T: number, B: number, F: number, H: number): void;
+}
+
+const PAGE = 65536;
+let module: { exports: Exports; memory: WebAssembly.Memory } | undefined;
+
+function kernels(): { exports: Exports; memory: WebAssembly.Memory } {
+  if (!module) {
+    const bytes = fs.readFileSync(new URL('./wasm/recurrent.wasm', import.meta.url));
+    const memory = new WebAssembly.Memory({ initial: 16 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+    module = { exports: instance.exports as unknown as Exports, memory };
+  }
+  return module;
+}
+
+/** Byte offsets of consecutive f32 arrays of the given lengths, 16-byte aligned, after the module's static data; grows memory to fit. */
+function layout(lengths: number[]): { at: number[]; f32: Float32Array } {
+  const k = kernels();
+  const at: number[] = [];
+  let p = Math.ceil(k.exports.heapBase() / 16) * 16;
+  for (const n of lengths) {
+    at.push(p);
+    p += Math.ceil((n * 4) / 16) * 16;
+  }
+  const need = Math.ceil(p / PAGE) - k.memory.buffer.byteLength / PAGE;
+  if (need > 0) k.memory.grow(need);
+  return { at, f32: new Float32Array(k.memory.buffer) };
+}
+
+/** [B][T][n] (batch-major) into [T][B][n] (time-major), or back with `toBatch`. */
+export function reorder(src: Float32Array, B: number, T: number, n: number, toBatch = false): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const bt = (b * T + t) * n;
+      const tb = (t * B + b) * n;
+      if (toBatch) out.set(src.subarray(tb, tb + n), bt);
+      else out.set(src.subarray(bt, bt + n), tb);
+    }
+  }
+  return out;
+}
+
+function checkSizes(s: SequenceShape, w: LayerWeights): void {
+  const GH = GATES[s.cell] * s.H;
+  if (w.kernel.length !== s.F * GH || w.recurrentKernel.length !== s.H * GH || w.bias.length !== GH) {
+    throw new Error(`fused ${s.cell}: weights do not match ${s.F} inputs and ${s.H} units`);
+  }
+}
+
+/** Runs the layer over x [B][T][F]; returns every step's h, [B][T][H], and the record for backward(). */
+export function forward(s: SequenceShape, x: Float32Array, w: LayerWeights): { h: Float32Array; record: ForwardRecord } {
+  checkSizes(s, w);
+  const { T, B, F, H } = s;
+  const GH = GATES[s.cell] * H;
+  const xt = reorder(x, B, T, F);
+  const { at, f32 } = layout([T * B * F, F * GH, H * GH, GH, T * B * GH, T * B * H, T * B * H, 2 * B * H]);
+  const [px, pW, pU, pb, pGates, pHs, pCells, pScratch] = at as [number, number, number, number, number, number, number, number];
+  f32.set(xt, px / 4);
+  f32.set(w.kernel, pW / 4);
+  f32.set(w.recurrentKernel, pU / 4);
+  f32.set(w.bias, pb / 4);
+  kernels().exports.forward(KIND[s.cell], px, pW, pU, pb, pGates, pHs, pCells, pScratch, T, B, F, H);
+  const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
+  const hs = copy(pHs, T * B * H);
+  const record: ForwardRecord = { shape: s, x: xt, gates: copy(pGates, T * B * GH), hs, cells: s.cell === 'lstm' ? copy(pCells, T * B * H) : new Float32Array(0) };
+  return { h: reorder(hs, B, T, H, true), record };
+}
+
+/** The last step's h of forward()'s [B][T][H] output: [B][H]. */
+export function lastStep(h: Float32Array, B: number, T: number, H: number): Float32Array {
+  const out = new Float32Array(B * H);
+  for (let b = 0; b < B; b++) out.set(h.subarray((b * T + T - 1) * H, (b * T + T) * H), b * H);
+  return out;
+}
+
+/**
+ * Gradients of the loss with respect to the weights (and x when `inputGradient`),
+ * given dh [B][T][H]: the loss gradient of every step's h.
+ */
+export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, inputGradient: boolean): Gradients {
+  const s = r.shape;
+  const { T, B, F, H } = s;
+  const GH = GATES[s.cell] * H;
+  const scratch = GH * H + GH * F + 4 * B * H + (s.cell === 'gru' ? T * B * H : 0);
+  const { at, f32 } = layout([T * B * F, F * GH, H * GH, T * B * GH, T * B * H, T * B * H, T * B * H, T * B * GH, F * GH, H * GH, GH, T * B * F, scratch]);
+  const [px, pW, pU, pGates, pHs, pCells, pdHs, pdz, pdW, pdU, pdb, pdX, pScratch] = at as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+  f32.set(r.x, px / 4);
+  f32.set(w.kernel, pW / 4);
+  f32.set(w.recurrentKernel, pU / 4);
+  f32.set(r.gates, pGates / 4);
+  f32.set(r.hs, pHs / 4);
+  f32.set(r.cells, pCells / 4);
+  f32.set(reorder(dh, B, T, H), pdHs / 4);
+  kernels().exports.backward(KIND[s.cell], px, pW, pU, pGates, pHs, pCells, pdHs, pdz, pdW, pdU, pdb, inputGradient ? pdX : 0, pScratch, T, B, F, H);
+  const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
+  return {
+    kernel: copy(pdW, F * GH),
+    recurrentKernel: copy(pdU, H * GH),
+    bias: copy(pdb, GH),
+    ...(inputGradient ? { x: reorder(copy(pdX, T * B * F), B, T, F, true) } : {}),
+  };
+}

@@ -9,6 +9,8 @@
  * - LSTM(128) + Dense(10) on 2,048 windows of 28 x 28 (MNIST rows as steps), 10 classes.
  * Batch 64, Adam (learning rate 0.005), each epoch also scores 256 validation windows.
  * The first epoch warms up (kernels, memory); the mean of the later ones is reported.
+ * lstm-mcu runs twice: with its fused recurrent kernel (what `train` uses for
+ * these models) and with TensorFlow.js' own layers (--recurrent-kernel tfjs).
  *
  *   npm run bench:train [-- --epochs 3 --out out/bench-train.json]
  */
@@ -17,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { initBackend } from '../trainer/backend.ts';
-import { trainLstm } from '../trainer/train.ts';
+import { trainLstm, type RecurrentKernel } from '../trainer/train.ts';
 import type { Dataset, Split } from '../trainer/windows.ts';
 import { writeFileAtomic } from '../runtime/write-atomic.ts';
 
@@ -85,7 +87,7 @@ function dataset(c: Config): { ds: Dataset; x: Float32Array; y: Float32Array } {
   return { ds, x, y };
 }
 
-async function tfjsEpochs(c: Config): Promise<{ backend: string; seconds: number[] }> {
+async function tfjsEpochs(c: Config, recurrentKernel: RecurrentKernel): Promise<{ backend: string; seconds: number[] }> {
   const { tf, backend } = await initBackend('auto');
   const { ds } = dataset(c);
   const seconds: number[] = [];
@@ -98,6 +100,7 @@ async function tfjsEpochs(c: Config): Promise<{ backend: string; seconds: number
     patience: 0,
     seed: 1,
     tf,
+    recurrentKernel,
     onEpoch: () => {
       const now = performance.now();
       seconds.push((now - last) / 1000);
@@ -137,13 +140,16 @@ const warm = (s: number[]) => {
 const rows = [];
 for (const c of CONFIGS) {
   process.stderr.write(`bench: training ${c.name}, ${EPOCHS} epochs each\n`);
-  const ours = await tfjsEpochs(c);
+  const ours = await tfjsEpochs(c, 'fused');
+  const layers = await tfjsEpochs(c, 'tfjs');
   const theirs = await torchEpochs(c);
   const row = {
     config: c.name,
     backend: ours.backend,
     lstmMcuSecondsPerEpoch: warm(ours.seconds),
     lstmMcuEpochs: ours.seconds,
+    tfjsLayersSecondsPerEpoch: warm(layers.seconds),
+    tfjsLayersEpochs: layers.seconds,
     ...('skipped' in theirs ? { pytorch: `skipped: ${theirs.skipped}` } : { pytorch: theirs.torch, pytorchSecondsPerEpoch: warm(theirs.seconds), pytorchEpochs: theirs.seconds }),
   };
   rows.push(row);
@@ -151,11 +157,14 @@ for (const c of CONFIGS) {
 
 const f = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
 console.log('');
-console.log('| configuration | lstm-mcu (tfjs backend) s/epoch | PyTorch 1 thread s/epoch | lstm-mcu / PyTorch |');
-console.log('|---|---|---|---|');
+console.log('| configuration | lstm-mcu, fused kernel s/epoch | lstm-mcu, tfjs layers s/epoch | PyTorch 1 thread s/epoch | fused / PyTorch | fused / tfjs layers |');
+console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
   const torch = 'pytorchSecondsPerEpoch' in r ? (r.pytorchSecondsPerEpoch as number) : undefined;
-  console.log(`| ${r.config} | ${f(r.lstmMcuSecondsPerEpoch)} (${r.backend}) | ${torch === undefined ? r.pytorch : f(torch)} | ${torch === undefined ? '-' : `${(r.lstmMcuSecondsPerEpoch / torch).toFixed(2)}x`} |`);
+  const ratio = (a: number, b: number | undefined) => (b === undefined ? '-' : `${(a / b).toFixed(2)}x`);
+  console.log(
+    `| ${r.config} | ${f(r.lstmMcuSecondsPerEpoch)} | ${f(r.tfjsLayersSecondsPerEpoch)} (${r.backend}) | ${torch === undefined ? r.pytorch : f(torch)} | ${ratio(r.lstmMcuSecondsPerEpoch, torch)} | ${ratio(r.lstmMcuSecondsPerEpoch, r.tfjsLayersSecondsPerEpoch)} |`,
+  );
 }
 const machine = `${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores, ${os.platform()} ${os.arch()}, node ${process.version}`;
 console.log(`\n${machine}; batch ${BATCH}, Adam ${LR}, ${EPOCHS} epochs (the first is warm-up); JSON: ${outPath}`);

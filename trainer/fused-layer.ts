@@ -5,14 +5,20 @@
  * gru and simpleRNN (tanh; sigmoid recurrent activation; GRU with the reset
  * before the recurrent product), with the same weights in the same order
  * (kernel, recurrent_kernel, bias), so the trainer reads and writes them as
- * it does those layers'. No masking, dropout or backwards reading: the
- * trainer uses it only where those are absent (fusedApplies in train.ts).
+ * it does those layers'. With `merge` it stands in for tf.layers.bidirectional
+ * around one of them: the forward direction's weights, then the backward
+ * direction's, which reads the window last step first; its outputs are put
+ * back in time order (many-to-many) or are its state after step 0
+ * (many-to-one), then concatenated after the forward ones or summed with
+ * them, as the wrapper does. No masking or dropout: the trainer uses it only
+ * where those are absent (fusedRefusal in train.ts).
  *
  * test/trainer/fused-recurrent.test.ts checks its outputs and every gradient
  * against the tfjs layers.
  */
 import type { Tf } from './backend.ts';
-import { backward, forward, lastStep, type FusedCell } from './fused-recurrent.ts';
+import { backward, forward, lastStep, reverseTime, type FusedCell, type Gradients } from './fused-recurrent.ts';
+import type { MergeMode } from '../runtime/model.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type LayerVariable = import('@tensorflow/tfjs').LayerVariable;
@@ -24,6 +30,8 @@ export interface FusedLayerConfig {
   returnSequences: boolean;
   /** The layer reads the model's input: its gradient with respect to x is not needed (zeros are returned). */
   firstLayer: boolean;
+  /** Bidirectional, its two directions merged this way. */
+  merge?: MergeMode;
   inputShape?: [number, number];
   name?: string;
 }
@@ -37,9 +45,8 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
   class FusedRecurrent extends tf.layers.Layer {
     static className = 'LstmMcuFusedRecurrent';
     readonly config: FusedLayerConfig;
-    kernel!: LayerVariable;
-    recurrentKernel!: LayerVariable;
-    bias!: LayerVariable;
+    /** Per direction (forward, then backward): kernel, recurrent kernel, bias. */
+    directions: LayerVariable[][] = [];
 
     constructor(config: FusedLayerConfig) {
       super({ ...(config.name ? { name: config.name } : {}), ...(config.inputShape ? { inputShape: config.inputShape } : {}) });
@@ -51,25 +58,28 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
       const F = shape[shape.length - 1]!;
       const GH = GATES[this.config.cell] * this.config.units;
       const zeros = tf.initializers.zeros();
-      this.kernel = this.addWeight('kernel', [F, GH], 'float32', zeros);
-      this.recurrentKernel = this.addWeight('recurrent_kernel', [this.config.units, GH], 'float32', zeros);
-      this.bias = this.addWeight('bias', [GH], 'float32', zeros);
+      this.directions = (this.config.merge ? ['forward_', 'backward_'] : ['']).map((prefix) => [
+        this.addWeight(`${prefix}kernel`, [F, GH], 'float32', zeros),
+        this.addWeight(`${prefix}recurrent_kernel`, [this.config.units, GH], 'float32', zeros),
+        this.addWeight(`${prefix}bias`, [GH], 'float32', zeros),
+      ]);
       this.built = true;
     }
 
     override computeOutputShape(inputShape: number[] | number[][]): number[] {
       const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as number[];
-      return this.config.returnSequences ? [s[0]!, s[1]!, this.config.units] : [s[0]!, this.config.units];
+      const width = this.config.merge === 'concat' ? 2 * this.config.units : this.config.units;
+      return this.config.returnSequences ? [s[0]!, s[1]!, width] : [s[0]!, width];
     }
 
     override call(inputs: Tensor | Tensor[]): Tensor {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      return sequenceOp(tf, this.config)(x, this.kernel.read(), this.recurrentKernel.read(), this.bias.read());
+      return sequenceOp(tf, this.config)(x, ...this.directions.flat().map((w) => w.read()));
     }
 
     override getConfig() {
-      const { cell, units, returnSequences, firstLayer } = this.config;
-      return { ...super.getConfig(), cell, units, returnSequences, firstLayer };
+      const { cell, units, returnSequences, firstLayer, merge } = this.config;
+      return { ...super.getConfig(), cell, units, returnSequences, firstLayer, ...(merge ? { merge } : {}) };
     }
   }
   tf.serialization.registerClass(FusedRecurrent);
@@ -77,36 +87,68 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
   return FusedRecurrent as unknown as new (c: FusedLayerConfig) => Layer;
 }
 
-/** The op (x [B][T][F], kernel, recurrentKernel, bias) → h [B][T][H] or, for many-to-one, h_T [B][H], with its gradient. */
+/**
+ * The op (x [B][T][F], then kernel, recurrentKernel, bias of each direction)
+ * → h [B][T][width] (many-to-many) or [B][width] (many-to-one), with its gradient.
+ */
 function sequenceOp(tf: Tf, c: FusedLayerConfig) {
-  return tf.customGrad(((x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) => {
+  const f = (x: Tensor, ...weights: Tensor[]) => {
     const [B, T, F] = x.shape as [number, number, number];
     const H = c.units;
-    const weights = {
-      kernel: kernel.dataSync() as Float32Array,
-      recurrentKernel: recurrentKernel.dataSync() as Float32Array,
-      bias: bias.dataSync() as Float32Array,
-    };
-    const run = forward({ cell: c.cell, T, B, F, H }, x.dataSync() as Float32Array, weights);
-    const value = c.returnSequences ? tf.tensor3d(run.h, [B, T, H]) : tf.tensor2d(lastStep(run.h, B, T, H), [B, H]);
-    const gradFunc = (dy: Tensor | Tensor[]) => {
-      const d = (Array.isArray(dy) ? dy[0]! : dy).dataSync() as Float32Array;
-      // dh of every step: the output's gradient, or only the last step's.
-      let dh = d;
-      if (!c.returnSequences) {
-        dh = new Float32Array(B * T * H);
-        for (let b = 0; b < B; b++) dh.set(d.subarray(b * H, (b + 1) * H), (b * T + T - 1) * H);
+    const xs = x.dataSync() as Float32Array;
+    const shape = { cell: c.cell, T, B, F, H };
+    const directions = (c.merge ? [false, true] : [false]).map((backwards, d) => {
+      const w = weights.slice(3 * d, 3 * d + 3).map((t) => t.dataSync() as Float32Array);
+      const layerWeights = { kernel: w[0]!, recurrentKernel: w[1]!, bias: w[2]! };
+      // The backward direction runs forward over the window reversed in time.
+      const run = forward(shape, backwards ? reverseTime(xs, B, T, F) : xs, layerWeights);
+      // Its outputs in time order (many-to-many) or its state after step 0 (many-to-one).
+      const out = c.returnSequences ? (backwards ? reverseTime(run.h, B, T, H) : run.h) : lastStep(run.h, B, T, H);
+      return { backwards, layerWeights, run, out };
+    });
+    const steps = c.returnSequences ? B * T : B;
+    const width = c.merge === 'concat' ? 2 * H : H;
+    const merged = new Float32Array(steps * width);
+    for (let r = 0; r < steps; r++) {
+      for (const [d, dir] of directions.entries()) {
+        const row = dir.out.subarray(r * H, (r + 1) * H);
+        if (c.merge === 'concat') merged.set(row, r * width + d * H);
+        else for (let j = 0; j < H; j++) merged[r * width + j]! += row[j]!;
       }
-      const g = backward(run.record, dh, weights, !c.firstLayer);
+    }
+    const value = c.returnSequences ? tf.tensor3d(merged, [B, T, width]) : tf.tensor2d(merged, [B, width]);
+    const gradFunc = (dy: Tensor | Tensor[]) => {
+      const dMerged = (Array.isArray(dy) ? dy[0]! : dy).dataSync() as Float32Array;
+      let dx: Float32Array | undefined;
+      const grads: Gradients[] = directions.map((dir, d) => {
+        // dh of every step this direction ran, in the order it ran them.
+        const dh = new Float32Array(B * T * H);
+        for (let r = 0; r < steps; r++) {
+          const from = dMerged.subarray(r * width + (c.merge === 'concat' ? d * H : 0), r * width + (c.merge === 'concat' ? d * H : 0) + H);
+          // many-to-one: only the last step run has an output
+          const to = c.returnSequences ? r * H : (r * T + T - 1) * H;
+          dh.set(from, to);
+        }
+        const g = backward(dir.run.record, dir.backwards && c.returnSequences ? reverseTime(dh, B, T, H) : dh, dir.layerWeights, !c.firstLayer);
+        if (g.x) {
+          const gx = dir.backwards ? reverseTime(g.x, B, T, F) : g.x;
+          if (!dx) dx = gx;
+          else for (let i = 0; i < gx.length; i++) dx[i]! += gx[i]!;
+        }
+        return g;
+      });
       return [
-        g.x ? tf.tensor3d(g.x, [B, T, F]) : tf.zeros([B, T, F]),
-        tf.tensor2d(g.kernel, kernel.shape as [number, number]),
-        tf.tensor2d(g.recurrentKernel, recurrentKernel.shape as [number, number]),
-        tf.tensor1d(g.bias),
+        dx ? tf.tensor3d(dx, [B, T, F]) : tf.zeros([B, T, F]),
+        ...grads.flatMap((g, d) => [
+          tf.tensor(g.kernel, weights[3 * d]!.shape),
+          tf.tensor(g.recurrentKernel, weights[3 * d + 1]!.shape),
+          tf.tensor(g.bias, weights[3 * d + 2]!.shape),
+        ]),
       ];
     };
     return { value, gradFunc };
-  }) as unknown as Parameters<Tf['customGrad']>[0]) as unknown as (x: Tensor, k: Tensor, r: Tensor, b: Tensor) => Tensor;
+  };
+  return tf.customGrad(f as unknown as Parameters<Tf['customGrad']>[0]) as unknown as (x: Tensor, ...weights: Tensor[]) => Tensor;
 }
 
 /** A fused recurrent layer for a tfjs model (tf.sequential().add). */

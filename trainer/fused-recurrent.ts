@@ -122,6 +122,15 @@ export function forward(s: SequenceShape, x: Float32Array, w: LayerWeights): { h
   return { h: reorder(hs, B, T, H, true), record };
 }
 
+/** [B][T][n] with each window's steps in reverse order. */
+export function reverseTime(src: Float32Array, B: number, T: number, n: number): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) out.set(src.subarray((b * T + t) * n, (b * T + t + 1) * n), (b * T + T - 1 - t) * n);
+  }
+  return out;
+}
+
 /** The last step's h of forward()'s [B][T][H] output: [B][H]. */
 export function lastStep(h: Float32Array, B: number, T: number, H: number): Float32Array {
   const out = new Float32Array(B * H);

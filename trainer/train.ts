@@ -71,17 +71,16 @@ export interface TrainOptions {
 
 /**
  * 'fused': each layer's whole sequence, forward and backward, in one
- * WebAssembly SIMD call (trainer/fused-layer.ts); for forward lstm, gru and
- * rnn layers without dropout or an embedding. 'tfjs': tfjs-layers' own
+ * WebAssembly SIMD call (trainer/fused-layer.ts); for lstm, gru and rnn
+ * layers, bidirectional or not, without dropout or an embedding. 'tfjs': tfjs-layers' own
  * layers, step by step. 'auto': fused where it applies, else tfjs.
  */
 export type RecurrentKernel = 'auto' | 'fused' | 'tfjs';
 export const RECURRENT_KERNELS: readonly RecurrentKernel[] = ['auto', 'fused', 'tfjs'];
 
 /** Why the fused kernel cannot train this model, or undefined when it can. */
-export function fusedRefusal(ds: Dataset, cell: CellKind, merge: MergeMode | undefined, dropout: boolean): string | undefined {
+export function fusedRefusal(ds: Dataset, cell: CellKind, dropout: boolean): string | undefined {
   if (!(FUSED_CELLS as readonly string[]).includes(cell)) return `the ${cell} cell trains with tfjs layers (the fused kernel has ${FUSED_CELLS.join(', ')})`;
-  if (merge) return 'bidirectional layers train with tfjs layers';
   if (dropout) return 'dropout trains with tfjs layers';
   if (ds.vocabulary) return 'token inputs (an embedding, with padding masked) train with tfjs layers';
   return undefined;
@@ -273,6 +272,7 @@ function buildModel(
           units,
           returnSequences: l < layerCount - 1 || everyStep,
           firstLayer: l === 0,
+          ...(merge ? { merge } : {}),
           ...(l === 0 ? { inputShape: [ds.window, F] as [number, number] } : {}),
         }),
       );
@@ -427,7 +427,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   const tokenDropout = { rate: opts.tokenDropout ?? 0, rand: mulberry32(opts.seed ^ 0x70c3d10d) };
   const kernel = opts.recurrentKernel ?? 'auto';
   if (!RECURRENT_KERNELS.includes(kernel)) throw new UserError(`unknown recurrent kernel '${String(kernel)}' (expected ${RECURRENT_KERNELS.join(', ')})`);
-  const refusal = kernel === 'tfjs' ? 'asked for' : fusedRefusal(ds, cell, merge, dropout !== undefined);
+  const refusal = kernel === 'tfjs' ? 'asked for' : fusedRefusal(ds, cell, dropout !== undefined);
   if (kernel === 'fused' && refusal) throw new UserError(`--recurrent-kernel fused: ${refusal}`);
   const fused = refusal === undefined;
   const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed, embeddingDim, dropout, fused);

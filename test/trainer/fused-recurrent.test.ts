@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { fusedRecurrentLayer } from '../../trainer/fused-layer.ts';
 import type { FusedCell } from '../../trainer/fused-recurrent.ts';
+import type { MergeMode } from '../../runtime/model.ts';
 import { trainLstm, type TrainOptions } from '../../trainer/train.ts';
 import { buildDataset } from '../../trainer/windows.ts';
 import { UserError } from '../../runtime/errors.ts';
@@ -30,11 +31,15 @@ beforeAll(async () => {
 const ROOT = path.resolve(__dirname, '../..');
 const GATES: Record<FusedCell, number> = { lstm: 4, gru: 3, rnn: 1 };
 
-/** tfjs' layer for a fused cell, configured as trainer/train.ts configures it. */
-function tfjsLayer(cell: FusedCell, units: number, returnSequences: boolean): Layer {
-  if (cell === 'lstm') return tf.layers.lstm({ units, recurrentActivation: 'sigmoid', returnSequences, unitForgetBias: false });
-  if (cell === 'gru') return tf.layers.gru({ units, recurrentActivation: 'sigmoid', returnSequences });
-  return tf.layers.simpleRNN({ units, returnSequences });
+/** tfjs' layer for a fused cell, configured as trainer/train.ts configures it (in tfjs' Bidirectional wrapper with `merge`). */
+function tfjsLayer(cell: FusedCell, units: number, returnSequences: boolean, merge?: MergeMode): Layer {
+  const layer =
+    cell === 'lstm'
+      ? tf.layers.lstm({ units, recurrentActivation: 'sigmoid', returnSequences, unitForgetBias: false })
+      : cell === 'gru'
+        ? tf.layers.gru({ units, recurrentActivation: 'sigmoid', returnSequences })
+        : tf.layers.simpleRNN({ units, returnSequences });
+  return merge ? tf.layers.bidirectional({ layer: layer as unknown as Parameters<Tf['layers']['bidirectional']>[0]['layer'], mergeMode: merge }) : layer;
 }
 
 interface Case {
@@ -44,6 +49,7 @@ interface Case {
   F: number;
   H: number;
   returnSequences: boolean;
+  merge?: MergeMode;
   seed: number;
 }
 
@@ -52,12 +58,13 @@ function outputAndGradients(layer: Layer, c: Case): Float32Array[] {
   const G = GATES[c.cell];
   return tf.tidy(() => {
     const x = tf.randomNormal([c.B, c.T, c.F], 0, 1, 'float32', c.seed);
-    const weights = [
-      tf.randomNormal([c.F, G * c.H], 0, 0.6, 'float32', c.seed + 1),
-      tf.randomNormal([c.H, G * c.H], 0, 0.6, 'float32', c.seed + 2),
-      tf.randomNormal([G * c.H], 0, 0.6, 'float32', c.seed + 3),
-    ];
-    const r = tf.randomNormal(c.returnSequences ? [c.B, c.T, c.H] : [c.B, c.H], 0, 1, 'float32', c.seed + 4);
+    const weights = (c.merge ? [0, 10] : [0]).flatMap((d) => [
+      tf.randomNormal([c.F, G * c.H], 0, 0.6, 'float32', c.seed + d + 1),
+      tf.randomNormal([c.H, G * c.H], 0, 0.6, 'float32', c.seed + d + 2),
+      tf.randomNormal([G * c.H], 0, 0.6, 'float32', c.seed + d + 3),
+    ]);
+    const width = c.merge === 'concat' ? 2 * c.H : c.H;
+    const r = tf.randomNormal(c.returnSequences ? [c.B, c.T, width] : [c.B, width], 0, 1, 'float32', c.seed + 4);
     layer.apply(x);
     layer.setWeights(weights);
     const out = layer.apply(x) as Tensor;
@@ -78,11 +85,12 @@ function relativeDifference(a: Float32Array, b: Float32Array): number {
   return d / scale;
 }
 
-const NAMES = ['output', 'd/dx', 'd/dkernel', 'd/drecurrentKernel', 'd/dbias'];
+const DIRECTION = ['d/dkernel', 'd/drecurrentKernel', 'd/dbias'];
+const NAMES = ['output', 'd/dx', ...DIRECTION, ...DIRECTION.map((n) => `backward ${n}`)];
 
 function compare(c: Case): number[] {
-  const want = outputAndGradients(tfjsLayer(c.cell, c.H, c.returnSequences), c);
-  const got = outputAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false }), c);
+  const want = outputAndGradients(tfjsLayer(c.cell, c.H, c.returnSequences, c.merge), c);
+  const got = outputAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false, ...(c.merge ? { merge: c.merge } : {}) }), c);
   expect(got.map((g) => g.length)).toEqual(want.map((w) => w.length));
   return want.map((w, i) => relativeDifference(w, got[i]!));
 }
@@ -95,7 +103,11 @@ describe('fused recurrent layer against tfjs layers', () => {
     { cell: 'gru', B: 9, T: 4, F: 2, H: 11, returnSequences: true, seed: 4 },
     { cell: 'rnn', B: 8, T: 6, F: 3, H: 16, returnSequences: false, seed: 5 },
     { cell: 'rnn', B: 3, T: 5, F: 7, H: 9, returnSequences: true, seed: 6 },
-  ] as Case[])('$cell B$B T$T F$F H$H returnSequences=$returnSequences: output and every gradient within 2e-6 (relative)', (c) => {
+    { cell: 'lstm', B: 6, T: 5, F: 3, H: 8, returnSequences: false, merge: 'concat', seed: 7 },
+    { cell: 'gru', B: 5, T: 6, F: 2, H: 7, returnSequences: true, merge: 'concat', seed: 8 },
+    { cell: 'rnn', B: 4, T: 4, F: 3, H: 6, returnSequences: false, merge: 'sum', seed: 9 },
+    { cell: 'lstm', B: 7, T: 3, F: 4, H: 5, returnSequences: true, merge: 'sum', seed: 10 },
+  ] as Case[])('$cell B$B T$T F$F H$H returnSequences=$returnSequences merge=$merge: output and every gradient within 2e-6 (relative)', (c) => {
     const diffs = compare(c);
     diffs.forEach((d, i) => expect(d, NAMES[i]).toBeLessThan(2e-6));
   });
@@ -111,6 +123,7 @@ describe('fused recurrent layer against tfjs layers', () => {
           F: fc.integer({ min: 1, max: 6 }),
           H: fc.integer({ min: 1, max: 19 }),
           returnSequences: fc.boolean(),
+          merge: fc.constantFrom<MergeMode | undefined>(undefined, undefined, 'concat', 'sum'),
           seed: fc.integer({ min: 1, max: 1000 }),
         }),
         (c) => {
@@ -118,7 +131,7 @@ describe('fused recurrent layer against tfjs layers', () => {
           diffs.forEach((d, i) => expect(d, `${JSON.stringify(c)} ${NAMES[i]}`).toBeLessThan(2e-6));
         },
       ),
-      { numRuns: 40, seed: 11 },
+      { numRuns: 60, seed: 11 },
     );
   });
 
@@ -143,21 +156,24 @@ const opts = (o: Partial<TrainOptions>): TrainOptions => ({ units: 6, epochs: 3,
 
 describe('training with the fused kernel', () => {
   it.each([
-    ['lstm', 1],
-    ['gru', 2],
-    ['rnn', 2],
-  ] as const)('%s x%i: three epochs give the weights and losses tfjs layers give (within float rounding)', async (cell, layers) => {
+    ['lstm', 1, undefined],
+    ['gru', 2, undefined],
+    ['rnn', 2, undefined],
+    ['lstm', 2, 'concat'],
+    ['gru', 1, 'sum'],
+  ] as const)('%s x%i bidirectional %s: three epochs give the weights and losses tfjs layers give (within float rounding)', async (cell, layers, bidirectional) => {
     const ds = series();
     const before = tf.memory().numTensors;
-    const fused = await trainLstm(ds, opts({ cell, layers, recurrentKernel: 'fused' }));
+    const fused = await trainLstm(ds, opts({ cell, layers, bidirectional, recurrentKernel: 'fused' }));
     expect(tf.memory().numTensors).toBe(before);
-    const reference = await trainLstm(ds, opts({ cell, layers, recurrentKernel: 'tfjs' }));
+    const reference = await trainLstm(ds, opts({ cell, layers, bidirectional, recurrentKernel: 'tfjs' }));
     expect(fused.recurrentKernel).toBe('fused');
     expect(reference.recurrentKernel).toBe('tfjs');
     fused.history.loss.forEach((l, e) => expect(Math.abs(l - reference.history.loss[e]!) / reference.history.loss[e]!).toBeLessThan(1e-3));
     for (let l = 0; l < layers; l++) {
       for (const k of ['kernel', 'recurrentKernel', 'bias'] as const) {
         expect(relativeDifference(reference.layers[l]![k], fused.layers[l]![k]), `layer ${l} ${k}`).toBeLessThan(1e-3);
+        if (bidirectional) expect(relativeDifference(reference.layers[l]!.backward![k], fused.layers[l]!.backward![k]), `layer ${l} backward ${k}`).toBeLessThan(1e-3);
       }
     }
     expect(relativeDifference(reference.head.kernel, fused.head.kernel)).toBeLessThan(1e-3);
@@ -179,11 +195,10 @@ describe('training with the fused kernel', () => {
     const ds = series();
     expect((await trainLstm(ds, opts({ epochs: 1 }))).recurrentKernel).toBe('fused');
     expect((await trainLstm(ds, opts({ epochs: 1, cell: 'peephole' }))).recurrentKernel).toBe('tfjs');
-    expect((await trainLstm(ds, opts({ epochs: 1, bidirectional: 'concat' }))).recurrentKernel).toBe('tfjs');
+    expect((await trainLstm(ds, opts({ epochs: 1, bidirectional: 'concat' }))).recurrentKernel).toBe('fused');
     expect((await trainLstm(ds, opts({ epochs: 1, dropout: 0.1 }))).recurrentKernel).toBe('tfjs');
     await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'cifg' }))).rejects.toThrow(UserError);
     await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'cifg' }))).rejects.toThrow(/fused: the cifg cell trains with tfjs layers/);
-    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', bidirectional: 'sum' }))).rejects.toThrow(/fused: bidirectional/);
     await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', dropout: 0.2 }))).rejects.toThrow(/fused: dropout/);
   }, 120_000);
 });

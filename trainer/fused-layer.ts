@@ -3,9 +3,10 @@
  * the forward pass in one call and its gradient (backpropagation through
  * time) in another, joined by tf.customGrad. It stands in for tf.layers.lstm,
  * gru and simpleRNN (tanh; sigmoid recurrent activation; GRU with the reset
- * before the recurrent product), with the same weights in the same order
- * (kernel, recurrent_kernel, bias), so the trainer reads and writes them as
- * it does those layers'. With `merge` it stands in for tf.layers.bidirectional
+ * before the recurrent product) and for the RNN layers of trainer/cells.ts
+ * (peephole, CIFG, GRU reset-after), with the same weights in the same order
+ * (kernel, recurrent_kernel, bias, then peephole or recurrent_bias), so the
+ * trainer reads and writes them as it does those layers'. With `merge` it stands in for tf.layers.bidirectional
  * around one of them: the forward direction's weights, then the backward
  * direction's, which reads the window last step first; its outputs are put
  * back in time order (many-to-many) or are its state after step 0
@@ -17,8 +18,8 @@
  * against the tfjs layers.
  */
 import type { Tf } from './backend.ts';
-import { backward, forward, lastStep, reverseTime, type FusedCell, type Gradients } from './fused-recurrent.ts';
-import type { MergeMode } from '../runtime/model.ts';
+import { backward, extraLength, forward, lastStep, reverseTime, type FusedCell, type Gradients } from './fused-recurrent.ts';
+import { gateCount, type MergeMode } from '../runtime/model.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type LayerVariable = import('@tensorflow/tfjs').LayerVariable;
@@ -36,7 +37,6 @@ export interface FusedLayerConfig {
   name?: string;
 }
 
-const GATES: Record<FusedCell, number> = { lstm: 4, gru: 3, rnn: 1 };
 const classes = new WeakMap<Tf, new (c: FusedLayerConfig) => Layer>();
 
 function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
@@ -45,7 +45,7 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
   class FusedRecurrent extends tf.layers.Layer {
     static className = 'LstmMcuFusedRecurrent';
     readonly config: FusedLayerConfig;
-    /** Per direction (forward, then backward): kernel, recurrent kernel, bias. */
+    /** Per direction (forward, then backward): kernel, recurrent kernel, bias (, peephole or recurrent bias). */
     directions: LayerVariable[][] = [];
 
     constructor(config: FusedLayerConfig) {
@@ -56,12 +56,15 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
     override build(inputShape: number[] | number[][]): void {
       const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as number[];
       const F = shape[shape.length - 1]!;
-      const GH = GATES[this.config.cell] * this.config.units;
+      const { cell, units } = this.config;
+      const GH = gateCount(cell) * units;
+      const E = extraLength(cell, units);
       const zeros = tf.initializers.zeros();
       this.directions = (this.config.merge ? ['forward_', 'backward_'] : ['']).map((prefix) => [
         this.addWeight(`${prefix}kernel`, [F, GH], 'float32', zeros),
-        this.addWeight(`${prefix}recurrent_kernel`, [this.config.units, GH], 'float32', zeros),
+        this.addWeight(`${prefix}recurrent_kernel`, [units, GH], 'float32', zeros),
         this.addWeight(`${prefix}bias`, [GH], 'float32', zeros),
+        ...(E ? [this.addWeight(`${prefix}${cell === 'peephole' ? 'peephole' : 'recurrent_bias'}`, [E], 'float32', zeros)] : []),
       ]);
       this.built = true;
     }
@@ -88,7 +91,7 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
 }
 
 /**
- * The op (x [B][T][F], then kernel, recurrentKernel, bias of each direction)
+ * The op (x [B][T][F], then kernel, recurrentKernel, bias (, extra) of each direction)
  * → h [B][T][width] (many-to-many) or [B][width] (many-to-one), with its gradient.
  */
 function sequenceOp(tf: Tf, c: FusedLayerConfig) {
@@ -97,9 +100,10 @@ function sequenceOp(tf: Tf, c: FusedLayerConfig) {
     const H = c.units;
     const xs = x.dataSync() as Float32Array;
     const shape = { cell: c.cell, T, B, F, H };
+    const per = extraLength(c.cell, H) ? 4 : 3;
     const directions = (c.merge ? [false, true] : [false]).map((backwards, d) => {
-      const w = weights.slice(3 * d, 3 * d + 3).map((t) => t.dataSync() as Float32Array);
-      const layerWeights = { kernel: w[0]!, recurrentKernel: w[1]!, bias: w[2]! };
+      const w = weights.slice(per * d, per * d + per).map((t) => t.dataSync() as Float32Array);
+      const layerWeights = { kernel: w[0]!, recurrentKernel: w[1]!, bias: w[2]!, ...(w[3] ? { extra: w[3] } : {}) };
       // The backward direction runs forward over the window reversed in time.
       const run = forward(shape, backwards ? reverseTime(xs, B, T, F) : xs, layerWeights);
       // Its outputs in time order (many-to-many) or its state after step 0 (many-to-one).
@@ -140,9 +144,10 @@ function sequenceOp(tf: Tf, c: FusedLayerConfig) {
       return [
         dx ? tf.tensor3d(dx, [B, T, F]) : tf.zeros([B, T, F]),
         ...grads.flatMap((g, d) => [
-          tf.tensor(g.kernel, weights[3 * d]!.shape),
-          tf.tensor(g.recurrentKernel, weights[3 * d + 1]!.shape),
-          tf.tensor(g.bias, weights[3 * d + 2]!.shape),
+          tf.tensor(g.kernel, weights[per * d]!.shape),
+          tf.tensor(g.recurrentKernel, weights[per * d + 1]!.shape),
+          tf.tensor(g.bias, weights[per * d + 2]!.shape),
+          ...(g.extra ? [tf.tensor(g.extra, weights[per * d + 3]!.shape)] : []),
         ]),
       ];
     };

@@ -1,21 +1,29 @@
 /**
  * The host side of trainer/wasm/recurrent.wasm: whole-sequence forward and
- * backward passes of one LSTM, GRU or simple RNN layer on Float32Arrays.
+ * backward passes of one recurrent layer of any cell kind on Float32Arrays.
  *
  * Tensors arrive batch-major as tfjs holds them (x [B][T][F], outputs
  * [B][T][H]) and are laid out time-major in the module's memory, where each
  * step's rows are contiguous. Weights use the layouts of runtime/model.ts
- * (kernel [F][G·H], recurrentKernel [H][G·H], bias [G·H]), which are
- * tfjs-layers' own. Everything the backward pass needs is copied out of the
+ * (kernel [F][G·H], recurrentKernel [H][G·H], bias [G·H]; peephole [3][H],
+ * recurrentBias [G·H]), which are those of tfjs-layers and trainer/cells.ts. Everything the backward pass needs is copied out of the
  * module after the forward pass, so any number of layers and batches can be
  * in flight; the module's memory is scratch for one call at a time.
  */
 import fs from 'node:fs';
 
-export type FusedCell = 'lstm' | 'gru' | 'rnn';
-export const FUSED_CELLS: readonly FusedCell[] = ['lstm', 'gru', 'rnn'];
-const KIND: Record<FusedCell, number> = { lstm: 0, gru: 1, rnn: 2 };
-const GATES: Record<FusedCell, number> = { lstm: 4, gru: 3, rnn: 1 };
+import { gateCount, type CellKind } from '../runtime/model.ts';
+
+export type FusedCell = CellKind;
+/** The kernel's number for each cell kind (trainer/wasm/recurrent.ts). */
+const KIND: Record<FusedCell, number> = { lstm: 0, gru: 1, rnn: 2, peephole: 3, cifg: 4, 'gru-reset-after': 5 };
+const GATES = (cell: FusedCell) => gateCount(cell);
+/** Length of a cell's fourth weight tensor: the peephole weights [3][H] or the recurrent bias [G·H]; 0 when it has none. */
+export function extraLength(cell: FusedCell, H: number): number {
+  return cell === 'peephole' ? 3 * H : cell === 'gru-reset-after' ? GATES(cell) * H : 0;
+}
+/** Cells whose state carries c: the cells buffer holds it (GRU reset-after: its hz_h). */
+const KEEPS_CELLS = (cell: FusedCell) => cell === 'lstm' || cell === 'peephole' || cell === 'cifg' || cell === 'gru-reset-after';
 
 export interface SequenceShape {
   cell: FusedCell;
@@ -30,6 +38,8 @@ export interface LayerWeights {
   kernel: Float32Array;
   recurrentKernel: Float32Array;
   bias: Float32Array;
+  /** The peephole weights or the recurrent bias (extraLength). */
+  extra?: Float32Array;
 }
 
 /** What the forward pass leaves for the backward pass (time-major). */
@@ -45,14 +55,18 @@ export interface Gradients {
   kernel: Float32Array;
   recurrentKernel: Float32Array;
   bias: Float32Array;
+  extra?: Float32Array;
   /** [B][T][F], when asked for. */
   x?: Float32Array;
 }
 
 interface Exports {
-  forward(kind: number, x: number, W: number, U: number, bias: number, gates: number, hs: number, cells: number, scratch: number, T: number, B: number, F: number, H: number): void;
+  forward(kind: number, x: number, W: number, U: number, bias: number, extra: number, gates: number, hs: number, cells: number, scratch: number, T: number, B: number, F: number, H: number): void;
   heapBase(): number;
-  backward(kind: number, x: number, W: number, U: number, gates: number, hs: number, cells: number, dHs: number, dz: number, dW: number, dU: number, db: number, dX: number, scratch: number, T: number, B: number, F: number, H: number): void;
+  backward(
+    kind: number, x: number, W: number, U: number, extra: number, gates: number, hs: number, cells: number, dHs: number, dz: number, dzh: number,
+    dW: number, dU: number, db: number, dExtra: number, dX: number, scratch: number, T: number, B: number, F: number, H: number,
+  ): void;
 }
 
 const PAGE = 65536;
@@ -97,8 +111,8 @@ export function reorder(src: Float32Array, B: number, T: number, n: number, toBa
 }
 
 function checkSizes(s: SequenceShape, w: LayerWeights): void {
-  const GH = GATES[s.cell] * s.H;
-  if (w.kernel.length !== s.F * GH || w.recurrentKernel.length !== s.H * GH || w.bias.length !== GH) {
+  const GH = GATES(s.cell) * s.H;
+  if (w.kernel.length !== s.F * GH || w.recurrentKernel.length !== s.H * GH || w.bias.length !== GH || (w.extra?.length ?? 0) !== extraLength(s.cell, s.H)) {
     throw new Error(`fused ${s.cell}: weights do not match ${s.F} inputs and ${s.H} units`);
   }
 }
@@ -107,18 +121,19 @@ function checkSizes(s: SequenceShape, w: LayerWeights): void {
 export function forward(s: SequenceShape, x: Float32Array, w: LayerWeights): { h: Float32Array; record: ForwardRecord } {
   checkSizes(s, w);
   const { T, B, F, H } = s;
-  const GH = GATES[s.cell] * H;
+  const GH = GATES(s.cell) * H;
   const xt = reorder(x, B, T, F);
-  const { at, f32 } = layout([T * B * F, F * GH, H * GH, GH, T * B * GH, T * B * H, T * B * H, 2 * B * H]);
-  const [px, pW, pU, pb, pGates, pHs, pCells, pScratch] = at as [number, number, number, number, number, number, number, number];
+  const { at, f32 } = layout([T * B * F, F * GH, H * GH, GH, extraLength(s.cell, H), T * B * GH, T * B * H, T * B * H, 3 * B * H]);
+  const [px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch] = at as [number, number, number, number, number, number, number, number, number];
   f32.set(xt, px / 4);
   f32.set(w.kernel, pW / 4);
   f32.set(w.recurrentKernel, pU / 4);
   f32.set(w.bias, pb / 4);
-  kernels().exports.forward(KIND[s.cell], px, pW, pU, pb, pGates, pHs, pCells, pScratch, T, B, F, H);
+  if (w.extra) f32.set(w.extra, pExtra / 4);
+  kernels().exports.forward(KIND[s.cell], px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch, T, B, F, H);
   const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
   const hs = copy(pHs, T * B * H);
-  const record: ForwardRecord = { shape: s, x: xt, gates: copy(pGates, T * B * GH), hs, cells: s.cell === 'lstm' ? copy(pCells, T * B * H) : new Float32Array(0) };
+  const record: ForwardRecord = { shape: s, x: xt, gates: copy(pGates, T * B * GH), hs, cells: KEEPS_CELLS(s.cell) ? copy(pCells, T * B * H) : new Float32Array(0) };
   return { h: reorder(hs, B, T, H, true), record };
 }
 
@@ -145,23 +160,29 @@ export function lastStep(h: Float32Array, B: number, T: number, H: number): Floa
 export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, inputGradient: boolean): Gradients {
   const s = r.shape;
   const { T, B, F, H } = s;
-  const GH = GATES[s.cell] * H;
+  const GH = GATES(s.cell) * H;
+  const E = extraLength(s.cell, H);
   const scratch = GH * H + GH * F + 4 * B * H + (s.cell === 'gru' ? T * B * H : 0);
-  const { at, f32 } = layout([T * B * F, F * GH, H * GH, T * B * GH, T * B * H, T * B * H, T * B * H, T * B * GH, F * GH, H * GH, GH, T * B * F, scratch]);
-  const [px, pW, pU, pGates, pHs, pCells, pdHs, pdz, pdW, pdU, pdb, pdX, pScratch] = at as number[] as [number, number, number, number, number, number, number, number, number, number, number, number, number];
+  const dzh = s.cell === 'gru-reset-after' ? T * B * GH : 0;
+  const { at, f32 } = layout([T * B * F, F * GH, H * GH, E, T * B * GH, T * B * H, T * B * H, T * B * H, T * B * GH, dzh, F * GH, H * GH, GH, E, T * B * F, scratch]);
+  const [px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, pdX, pScratch] = at as number[] as [
+    number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+  ];
   f32.set(r.x, px / 4);
   f32.set(w.kernel, pW / 4);
   f32.set(w.recurrentKernel, pU / 4);
+  if (w.extra) f32.set(w.extra, pExtra / 4);
   f32.set(r.gates, pGates / 4);
   f32.set(r.hs, pHs / 4);
   f32.set(r.cells, pCells / 4);
   f32.set(reorder(dh, B, T, H), pdHs / 4);
-  kernels().exports.backward(KIND[s.cell], px, pW, pU, pGates, pHs, pCells, pdHs, pdz, pdW, pdU, pdb, inputGradient ? pdX : 0, pScratch, T, B, F, H);
+  kernels().exports.backward(KIND[s.cell], px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, inputGradient ? pdX : 0, pScratch, T, B, F, H);
   const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
   return {
     kernel: copy(pdW, F * GH),
     recurrentKernel: copy(pdU, H * GH),
     bias: copy(pdb, GH),
+    ...(E ? { extra: copy(pdExtra, E) } : {}),
     ...(inputGradient ? { x: reorder(copy(pdX, T * B * F), B, T, F, true) } : {}),
   };
 }

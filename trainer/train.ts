@@ -22,7 +22,6 @@
 import { PADDING_TOKEN, type FloatEmbedding, CIFG_GATE, GATE, defaultHead, feedbackFeatures, gateCount, layerOutputSize, type CellKind, type HeadActivation, type SequencePattern, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
 import { customRnnLayer, isCustomCell } from './cells.ts';
 import { fusedRecurrentLayer } from './fused-layer.ts';
-import { FUSED_CELLS, type FusedCell } from './fused-recurrent.ts';
 import { UserError } from '../runtime/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import { targetSteps, type Dataset, type Split } from './windows.ts';
@@ -71,16 +70,15 @@ export interface TrainOptions {
 
 /**
  * 'fused': each layer's whole sequence, forward and backward, in one
- * WebAssembly SIMD call (trainer/fused-layer.ts); for lstm, gru and rnn
- * layers, bidirectional or not, without dropout or an embedding. 'tfjs': tfjs-layers' own
+ * WebAssembly SIMD call (trainer/fused-layer.ts); for every cell kind,
+ * stacked or bidirectional, without dropout or an embedding. 'tfjs': tfjs-layers' own
  * layers, step by step. 'auto': fused where it applies, else tfjs.
  */
 export type RecurrentKernel = 'auto' | 'fused' | 'tfjs';
 export const RECURRENT_KERNELS: readonly RecurrentKernel[] = ['auto', 'fused', 'tfjs'];
 
 /** Why the fused kernel cannot train this model, or undefined when it can. */
-export function fusedRefusal(ds: Dataset, cell: CellKind, dropout: boolean): string | undefined {
-  if (!(FUSED_CELLS as readonly string[]).includes(cell)) return `the ${cell} cell trains with tfjs layers (the fused kernel has ${FUSED_CELLS.join(', ')})`;
+export function fusedRefusal(ds: Dataset, dropout: boolean): string | undefined {
   if (dropout) return 'dropout trains with tfjs layers';
   if (ds.vocabulary) return 'token inputs (an embedding, with padding masked) train with tfjs layers';
   return undefined;
@@ -268,7 +266,7 @@ function buildModel(
     if (fused) {
       model.add(
         fusedRecurrentLayer(tf, {
-          cell: cell as FusedCell,
+          cell,
           units,
           returnSequences: l < layerCount - 1 || everyStep,
           firstLayer: l === 0,
@@ -427,7 +425,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   const tokenDropout = { rate: opts.tokenDropout ?? 0, rand: mulberry32(opts.seed ^ 0x70c3d10d) };
   const kernel = opts.recurrentKernel ?? 'auto';
   if (!RECURRENT_KERNELS.includes(kernel)) throw new UserError(`unknown recurrent kernel '${String(kernel)}' (expected ${RECURRENT_KERNELS.join(', ')})`);
-  const refusal = kernel === 'tfjs' ? 'asked for' : fusedRefusal(ds, cell, dropout !== undefined);
+  const refusal = kernel === 'tfjs' ? 'asked for' : fusedRefusal(ds, dropout !== undefined);
   if (kernel === 'fused' && refusal) throw new UserError(`--recurrent-kernel fused: ${refusal}`);
   const fused = refusal === undefined;
   const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed, embeddingDim, dropout, fused);

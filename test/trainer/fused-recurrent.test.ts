@@ -11,8 +11,9 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { fusedRecurrentLayer } from '../../trainer/fused-layer.ts';
-import type { FusedCell } from '../../trainer/fused-recurrent.ts';
-import type { MergeMode } from '../../runtime/model.ts';
+import { extraLength, type FusedCell } from '../../trainer/fused-recurrent.ts';
+import { customRnnLayer, isCustomCell } from '../../trainer/cells.ts';
+import { CELL_KINDS, gateCount, type MergeMode } from '../../runtime/model.ts';
 import { trainLstm, type TrainOptions } from '../../trainer/train.ts';
 import { buildDataset } from '../../trainer/windows.ts';
 import { UserError } from '../../runtime/errors.ts';
@@ -29,12 +30,12 @@ beforeAll(async () => {
 });
 
 const ROOT = path.resolve(__dirname, '../..');
-const GATES: Record<FusedCell, number> = { lstm: 4, gru: 3, rnn: 1 };
 
 /** tfjs' layer for a fused cell, configured as trainer/train.ts configures it (in tfjs' Bidirectional wrapper with `merge`). */
 function tfjsLayer(cell: FusedCell, units: number, returnSequences: boolean, merge?: MergeMode): Layer {
-  const layer =
-    cell === 'lstm'
+  const layer = isCustomCell(cell)
+    ? customRnnLayer(tf, cell, { units, returnSequences })
+    : cell === 'lstm'
       ? tf.layers.lstm({ units, recurrentActivation: 'sigmoid', returnSequences, unitForgetBias: false })
       : cell === 'gru'
         ? tf.layers.gru({ units, recurrentActivation: 'sigmoid', returnSequences })
@@ -55,13 +56,15 @@ interface Case {
 
 /** Output and the gradients of Σ out·r with respect to x, kernel, recurrent kernel and bias. */
 function outputAndGradients(layer: Layer, c: Case): Float32Array[] {
-  const G = GATES[c.cell];
+  const G = gateCount(c.cell);
+  const E = extraLength(c.cell, c.H);
   return tf.tidy(() => {
     const x = tf.randomNormal([c.B, c.T, c.F], 0, 1, 'float32', c.seed);
     const weights = (c.merge ? [0, 10] : [0]).flatMap((d) => [
       tf.randomNormal([c.F, G * c.H], 0, 0.6, 'float32', c.seed + d + 1),
       tf.randomNormal([c.H, G * c.H], 0, 0.6, 'float32', c.seed + d + 2),
       tf.randomNormal([G * c.H], 0, 0.6, 'float32', c.seed + d + 3),
+      ...(E ? [tf.randomNormal([E], 0, 0.6, 'float32', c.seed + d + 5)] : []),
     ]);
     const width = c.merge === 'concat' ? 2 * c.H : c.H;
     const r = tf.randomNormal(c.returnSequences ? [c.B, c.T, width] : [c.B, width], 0, 1, 'float32', c.seed + 4);
@@ -85,8 +88,11 @@ function relativeDifference(a: Float32Array, b: Float32Array): number {
   return d / scale;
 }
 
-const DIRECTION = ['d/dkernel', 'd/drecurrentKernel', 'd/dbias'];
-const NAMES = ['output', 'd/dx', ...DIRECTION, ...DIRECTION.map((n) => `backward ${n}`)];
+/** What outputAndGradients returns, in order, for a case. */
+const names = (c: Case): string[] => {
+  const direction = ['d/dkernel', 'd/drecurrentKernel', 'd/dbias', ...(extraLength(c.cell, c.H) ? [c.cell === 'peephole' ? 'd/dpeephole' : 'd/drecurrentBias'] : [])];
+  return ['output', 'd/dx', ...direction, ...(c.merge ? direction.map((n) => `backward ${n}`) : [])];
+};
 
 function compare(c: Case): number[] {
   const want = outputAndGradients(tfjsLayer(c.cell, c.H, c.returnSequences, c.merge), c);
@@ -107,9 +113,16 @@ describe('fused recurrent layer against tfjs layers', () => {
     { cell: 'gru', B: 5, T: 6, F: 2, H: 7, returnSequences: true, merge: 'concat', seed: 8 },
     { cell: 'rnn', B: 4, T: 4, F: 3, H: 6, returnSequences: false, merge: 'sum', seed: 9 },
     { cell: 'lstm', B: 7, T: 3, F: 4, H: 5, returnSequences: true, merge: 'sum', seed: 10 },
+    { cell: 'peephole', B: 8, T: 6, F: 3, H: 16, returnSequences: false, seed: 11 },
+    { cell: 'peephole', B: 5, T: 5, F: 2, H: 7, returnSequences: true, merge: 'concat', seed: 12 },
+    { cell: 'cifg', B: 8, T: 6, F: 3, H: 16, returnSequences: false, seed: 13 },
+    { cell: 'cifg', B: 3, T: 4, F: 5, H: 9, returnSequences: true, seed: 14 },
+    { cell: 'gru-reset-after', B: 8, T: 6, F: 3, H: 16, returnSequences: false, seed: 15 },
+    { cell: 'gru-reset-after', B: 6, T: 5, F: 4, H: 10, returnSequences: true, merge: 'sum', seed: 16 },
   ] as Case[])('$cell B$B T$T F$F H$H returnSequences=$returnSequences merge=$merge: output and every gradient within 2e-6 (relative)', (c) => {
     const diffs = compare(c);
-    diffs.forEach((d, i) => expect(d, NAMES[i]).toBeLessThan(2e-6));
+    expect(diffs).toHaveLength(names(c).length);
+    diffs.forEach((d, i) => expect(d, names(c)[i]).toBeLessThan(2e-6));
   });
 
   // Two steps at least: tfjs' own layers fail to take the gradient of a one-step sequence (its unstack gradient).
@@ -117,7 +130,7 @@ describe('fused recurrent layer against tfjs layers', () => {
     fc.assert(
       fc.property(
         fc.record({
-          cell: fc.constantFrom<FusedCell>('lstm', 'gru', 'rnn'),
+          cell: fc.constantFrom<FusedCell>(...CELL_KINDS),
           B: fc.integer({ min: 1, max: 9 }),
           T: fc.integer({ min: 2, max: 6 }),
           F: fc.integer({ min: 1, max: 6 }),
@@ -128,10 +141,10 @@ describe('fused recurrent layer against tfjs layers', () => {
         }),
         (c) => {
           const diffs = compare(c);
-          diffs.forEach((d, i) => expect(d, `${JSON.stringify(c)} ${NAMES[i]}`).toBeLessThan(2e-6));
+          diffs.forEach((d, i) => expect(d, `${JSON.stringify(c)} ${names(c)[i]}`).toBeLessThan(2e-6));
         },
       ),
-      { numRuns: 60, seed: 11 },
+      { numRuns: 80, seed: 11 },
     );
   });
 
@@ -161,6 +174,9 @@ describe('training with the fused kernel', () => {
     ['rnn', 2, undefined],
     ['lstm', 2, 'concat'],
     ['gru', 1, 'sum'],
+    ['peephole', 1, undefined],
+    ['cifg', 2, undefined],
+    ['gru-reset-after', 1, 'concat'],
   ] as const)('%s x%i bidirectional %s: three epochs give the weights and losses tfjs layers give (within float rounding)', async (cell, layers, bidirectional) => {
     const ds = series();
     const before = tf.memory().numTensors;
@@ -171,9 +187,12 @@ describe('training with the fused kernel', () => {
     expect(reference.recurrentKernel).toBe('tfjs');
     fused.history.loss.forEach((l, e) => expect(Math.abs(l - reference.history.loss[e]!) / reference.history.loss[e]!).toBeLessThan(1e-3));
     for (let l = 0; l < layers; l++) {
-      for (const k of ['kernel', 'recurrentKernel', 'bias'] as const) {
-        expect(relativeDifference(reference.layers[l]![k], fused.layers[l]![k]), `layer ${l} ${k}`).toBeLessThan(1e-3);
-        if (bidirectional) expect(relativeDifference(reference.layers[l]!.backward![k], fused.layers[l]!.backward![k]), `layer ${l} backward ${k}`).toBeLessThan(1e-3);
+      const tensors: ('kernel' | 'recurrentKernel' | 'bias' | 'peephole' | 'recurrentBias')[] = ['kernel', 'recurrentKernel', 'bias'];
+      if (cell === 'peephole') tensors.push('peephole');
+      if (cell === 'gru-reset-after') tensors.push('recurrentBias');
+      for (const k of tensors) {
+        expect(relativeDifference(reference.layers[l]![k]!, fused.layers[l]![k]!), `layer ${l} ${k}`).toBeLessThan(1e-3);
+        if (bidirectional) expect(relativeDifference(reference.layers[l]!.backward![k]!, fused.layers[l]!.backward![k]!), `layer ${l} backward ${k}`).toBeLessThan(1e-3);
       }
     }
     expect(relativeDifference(reference.head.kernel, fused.head.kernel)).toBeLessThan(1e-3);
@@ -194,12 +213,12 @@ describe('training with the fused kernel', () => {
   it("'auto' uses it where it applies and tfjs layers elsewhere; 'fused' refuses what it cannot run", async () => {
     const ds = series();
     expect((await trainLstm(ds, opts({ epochs: 1 }))).recurrentKernel).toBe('fused');
-    expect((await trainLstm(ds, opts({ epochs: 1, cell: 'peephole' }))).recurrentKernel).toBe('tfjs');
+    expect((await trainLstm(ds, opts({ epochs: 1, cell: 'peephole' }))).recurrentKernel).toBe('fused');
     expect((await trainLstm(ds, opts({ epochs: 1, bidirectional: 'concat' }))).recurrentKernel).toBe('fused');
     expect((await trainLstm(ds, opts({ epochs: 1, dropout: 0.1 }))).recurrentKernel).toBe('tfjs');
-    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'cifg' }))).rejects.toThrow(UserError);
-    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'cifg' }))).rejects.toThrow(/fused: the cifg cell trains with tfjs layers/);
-    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', dropout: 0.2 }))).rejects.toThrow(/fused: dropout/);
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', dropout: 0.2 }))).rejects.toThrow(UserError);
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', dropout: 0.2 }))).rejects.toThrow(/fused: dropout trains with tfjs layers/);
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'cuda' as 'auto' }))).rejects.toThrow(/unknown recurrent kernel 'cuda'/);
   }, 120_000);
 });
 
@@ -213,18 +232,19 @@ describe('lstm-mcu train --recurrent-kernel', () => {
   });
   const train = (extra: string[]) => runCli(['train', '--data', 'series.csv', '--features', 'a,b', '--target', 'a', '--window', '6', '--units', '4', '--epochs', '1', '--quiet', ...extra], dir);
 
-  it('records the kernel in the provenance; a fused request it cannot run fails in one line and writes nothing', async () => {
-    const ok = await train(['--out', 'm.float.pb', '--json']);
+  it('records the kernel in the provenance; an unknown kernel fails in one line and writes nothing', async () => {
+    const kernelOf = (file: string) => JSON.parse(readFloatModel(path.join(dir, file)).model.provenance.options).recurrentKernel;
+    const ok = await train(['--cell', 'peephole', '--out', 'm.float.pb']);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(JSON.parse(readFloatModel(path.join(dir, 'm.float.pb')).model.provenance.options).recurrentKernel).toBe('fused');
-    const bad = await train(['--cell', 'peephole', '--recurrent-kernel', 'fused', '--out', 'p.float.pb']);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
-    expect(bad.stderr).toMatch(/--recurrent-kernel fused: the peephole cell trains with tfjs layers/);
-    expect(fs.existsSync(path.join(dir, 'p.float.pb'))).toBe(false);
-    const unknown = await train(['--recurrent-kernel', 'cuda']);
+    expect(kernelOf('m.float.pb')).toBe('fused');
+    const layers = await train(['--recurrent-kernel', 'tfjs', '--out', 't.float.pb']);
+    expect(layers.code, layers.stderr).toBe(0);
+    expect(kernelOf('t.float.pb')).toBe('tfjs');
+    const unknown = await train(['--recurrent-kernel', 'cuda', '--out', 'u.float.pb']);
     expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
     expect(unknown.stderr).toMatch(/--recurrent-kernel/);
+    expect(fs.existsSync(path.join(dir, 'u.float.pb'))).toBe(false);
     const help = await runCli(['train', '--help'], dir);
     expect(help.stdout).toMatch(/--recurrent-kernel <kind>/);
   }, 120_000);

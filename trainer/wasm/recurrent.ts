@@ -15,13 +15,23 @@
  *                  z = σ(x W_z + h U_z + b_z);  r = σ(x W_r + h U_r + b_r)
  *                  n = tanh(x W_h + (r h) U_h + b_h);  h' = z h + (1 − z) n
  *   RNN  (kind 2)  h' = tanh(x W + h U + b)
+ *   peephole LSTM (kind 3)  i, f, g, o; peephole weights p [3][H] (i, f, o):
+ *                  i = σ(z_i + p_i c);  f = σ(z_f + p_f c);  c' = f c + i tanh(z_g)
+ *                  o = σ(z_o + p_o c');  h' = o tanh(c')
+ *   CIFG LSTM (kind 4)  f, g, o:  c' = σ(z_f) c + (1 − σ(z_f)) tanh(z_g);  h' = σ(z_o) tanh(c')
+ *   GRU reset-after (kind 5)  z, r, h~, input bias b and recurrent bias b':
+ *                  xz = x W + b;  hz = h U + b';  z = σ(xz_z + hz_z);  r = σ(xz_r + hz_r)
+ *                  n = tanh(xz_h + r hz_h);  h' = z h + (1 − z) n
  */
 
 const LSTM = 0;
 const GRU = 1;
+const PEEPHOLE = 3;
+const CIFG = 4;
+const GRU_RESET_AFTER = 5;
 
 function gateCount(kind: i32): i32 {
-  return kind == LSTM ? 4 : kind == GRU ? 3 : 1;
+  return kind == LSTM || kind == PEEPHOLE ? 4 : kind == GRU || kind == CIFG || kind == GRU_RESET_AFTER ? 3 : 1;
 }
 
 // C [M][N] += A B:  A(m, k) = a[m·am + k·ak];  B(k, n) = b[k·bRow + n];  C(m, n) = c[m·cRow + n].
@@ -142,10 +152,12 @@ function transpose(src: usize, srcRow: i32, dst: usize, rows: i32, cols: i32): v
 /**
  * Forward over T steps.
  * - gates [T][B][G·H] receives the activated gates: LSTM i, f, g, o; GRU z, r, n; RNN h.
- * - hs [T][B][H] receives h; LSTM: cells [T][B][H] receives c.
- * - GRU: scratch holds 2·B·H floats.
+ * - hs [T][B][H] receives h; the LSTMs: cells [T][B][H] receives c; GRU
+ *   reset-after: cells receives hz_h (the candidate's recurrent part).
+ * - extra: the peephole weights [3][H], or the recurrent bias b' [3H].
+ * - scratch holds 3·B·H floats.
  */
-export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, gates: usize, hs: usize, cells: usize, scratch: usize, T: i32, B: i32, F: i32, H: i32): void {
+export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, extra: usize, gates: usize, hs: usize, cells: usize, scratch: usize, T: i32, B: i32, F: i32, H: i32): void {
   const G = gateCount(kind);
   const GH = G * H;
   const rows = T * B;
@@ -212,6 +224,65 @@ export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, ga
           store<f32>(at(h, e), zg * hp + (<f32>1 - zg) * n);
         }
       }
+    } else if (kind == PEEPHOLE || kind == CIFG) {
+      if (t > 0) gemm(hPrev, H, 1, U, GH, z, GH, B, H, GH);
+      const c = at(cells, t * BH);
+      const cPrev = at(cells, (t - 1) * BH);
+      for (let r = 0; r < B; r++) {
+        const zr = at(z, r * GH);
+        for (let j = 0; j < H; j++) {
+          const e = r * H + j;
+          const cp: f32 = t > 0 ? load<f32>(at(cPrev, e)) : 0;
+          if (kind == PEEPHOLE) {
+            const i = sigmoid(load<f32>(at(zr, j)) + load<f32>(at(extra, j)) * cp);
+            const f = sigmoid(load<f32>(at(zr, H + j)) + load<f32>(at(extra, H + j)) * cp);
+            const g = Mathf.tanh(load<f32>(at(zr, 2 * H + j)));
+            const cn = f * cp + i * g;
+            const o = sigmoid(load<f32>(at(zr, 3 * H + j)) + load<f32>(at(extra, 2 * H + j)) * cn);
+            store<f32>(at(zr, j), i);
+            store<f32>(at(zr, H + j), f);
+            store<f32>(at(zr, 2 * H + j), g);
+            store<f32>(at(zr, 3 * H + j), o);
+            store<f32>(at(c, e), cn);
+            store<f32>(at(h, e), o * Mathf.tanh(cn));
+          } else {
+            const f = sigmoid(load<f32>(at(zr, j)));
+            const g = Mathf.tanh(load<f32>(at(zr, H + j)));
+            const o = sigmoid(load<f32>(at(zr, 2 * H + j)));
+            store<f32>(at(zr, j), f);
+            store<f32>(at(zr, H + j), g);
+            store<f32>(at(zr, 2 * H + j), o);
+            // c' = f c + (1 − f) g
+            const cn = f * cp + (<f32>1 - f) * g;
+            store<f32>(at(c, e), cn);
+            store<f32>(at(h, e), o * Mathf.tanh(cn));
+          }
+        }
+      }
+    } else if (kind == GRU_RESET_AFTER) {
+      // hz = b' + h_{t-1} U  [B][3H]
+      const hz = scratch;
+      const rowH = <usize>GH << 2;
+      for (let r = 0; r < B; r++) memory.copy(hz + <usize>r * rowH, extra, rowH);
+      if (t > 0) gemm(hPrev, H, 1, U, GH, hz, GH, B, H, GH);
+      const hzh = at(cells, t * BH);
+      for (let r = 0; r < B; r++) {
+        const zr = at(z, r * GH);
+        const hr = at(hz, r * GH);
+        for (let j = 0; j < H; j++) {
+          const e = r * H + j;
+          const zg = sigmoid(load<f32>(at(zr, j)) + load<f32>(at(hr, j)));
+          const rg = sigmoid(load<f32>(at(zr, H + j)) + load<f32>(at(hr, H + j)));
+          const hh = load<f32>(at(hr, 2 * H + j));
+          const n = Mathf.tanh(load<f32>(at(zr, 2 * H + j)) + rg * hh);
+          store<f32>(at(zr, j), zg);
+          store<f32>(at(zr, H + j), rg);
+          store<f32>(at(zr, 2 * H + j), n);
+          store<f32>(at(hzh, e), hh);
+          const hp: f32 = t > 0 ? load<f32>(at(hPrev, e)) : 0;
+          store<f32>(at(h, e), zg * hp + (<f32>1 - zg) * n);
+        }
+      }
     } else {
       if (t > 0) gemm(hPrev, H, 1, U, GH, z, GH, B, H, GH);
       for (let r = 0; r < B; r++) {
@@ -229,13 +300,14 @@ export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, ga
 /**
  * Backpropagation through time, given dHs [T][B][H] (the loss gradient with
  * respect to every step's h; zero where a step's h is not an output).
- * - dz [T][B][G·H] receives the gradient of the gate pre-activations.
- * - dW, dU, db receive the weight gradients; dX [T][B][F] the input gradient
- *   when dX is not 0.
+ * - dz [T][B][G·H] receives the gradient of the gate pre-activations (of
+ *   x W + b); GRU reset-after: dzh [T][B][G·H] receives that of h U + b'.
+ * - dW, dU, db receive the weight gradients; dExtra those of the peephole
+ *   weights or of b'; dX [T][B][F] the input gradient when dX is not 0.
  * - scratch: Uᵀ (G·H·H floats), Wᵀ (G·H·F), then 4·B·H floats, then, for the
  *   GRU, T·B·H floats for r h.
  */
-export function backward(kind: i32, x: usize, W: usize, U: usize, gates: usize, hs: usize, cells: usize, dHs: usize, dz: usize, dW: usize, dU: usize, db: usize, dX: usize, scratch: usize, T: i32, B: i32, F: i32, H: i32): void {
+export function backward(kind: i32, x: usize, W: usize, U: usize, extra: usize, gates: usize, hs: usize, cells: usize, dHs: usize, dz: usize, dzh: usize, dW: usize, dU: usize, db: usize, dExtra: usize, dX: usize, scratch: usize, T: i32, B: i32, F: i32, H: i32): void {
   const G = gateCount(kind);
   const GH = G * H;
   const BH = B * H;
@@ -248,6 +320,7 @@ export function backward(kind: i32, x: usize, W: usize, U: usize, gates: usize, 
   transpose(U, GH, Ut, H, GH);
   memory.fill(dh, 0, <usize>BH << 2);
   memory.fill(dc, 0, <usize>BH << 2);
+  if (kind == PEEPHOLE || kind == GRU_RESET_AFTER) memory.fill(dExtra, 0, (<usize>(kind == PEEPHOLE ? 3 * H : GH)) << 2);
   for (let t = T - 1; t >= 0; t--) {
     const g = at(gates, t * B * GH);
     const d = at(dz, t * B * GH);
@@ -318,6 +391,84 @@ export function backward(kind: i32, x: usize, W: usize, U: usize, gates: usize, 
       // dh_{t-1} += dz_{z,r} U_{z,r}ᵀ
       if (t > 0) gemm(d, GH, 1, Ut, H, dh, H, B, 2 * H, H);
       else memory.fill(dh, 0, <usize>BH << 2);
+    } else if (kind == PEEPHOLE || kind == CIFG) {
+      const c = at(cells, t * BH);
+      const cPrev = at(cells, (t - 1) * BH);
+      for (let r = 0; r < B; r++) {
+        const gr = at(g, r * GH);
+        const dr = at(d, r * GH);
+        for (let j = 0; j < H; j++) {
+          const e = r * H + j;
+          const cn = load<f32>(at(c, e));
+          const tc = Mathf.tanh(cn);
+          const cp: f32 = t > 0 ? load<f32>(at(cPrev, e)) : 0;
+          const dht = load<f32>(at(dOut, e)) + load<f32>(at(dh, e));
+          if (kind == PEEPHOLE) {
+            const i = load<f32>(at(gr, j));
+            const f = load<f32>(at(gr, H + j));
+            const gg = load<f32>(at(gr, 2 * H + j));
+            const o = load<f32>(at(gr, 3 * H + j));
+            const pi = load<f32>(at(extra, j));
+            const pf = load<f32>(at(extra, H + j));
+            const po = load<f32>(at(extra, 2 * H + j));
+            const dop = dht * tc * o * (<f32>1 - o);
+            // c' also reaches h through o's peephole
+            const dct = load<f32>(at(dc, e)) + dht * o * (<f32>1 - tc * tc) + dop * po;
+            const dip = dct * gg * i * (<f32>1 - i);
+            const dfp = dct * cp * f * (<f32>1 - f);
+            store<f32>(at(dr, j), dip);
+            store<f32>(at(dr, H + j), dfp);
+            store<f32>(at(dr, 2 * H + j), dct * i * (<f32>1 - gg * gg));
+            store<f32>(at(dr, 3 * H + j), dop);
+            // c reaches the next step through f and through the i, f peepholes
+            store<f32>(at(dc, e), dct * f + dip * pi + dfp * pf);
+            store<f32>(at(dExtra, j), load<f32>(at(dExtra, j)) + dip * cp);
+            store<f32>(at(dExtra, H + j), load<f32>(at(dExtra, H + j)) + dfp * cp);
+            store<f32>(at(dExtra, 2 * H + j), load<f32>(at(dExtra, 2 * H + j)) + dop * cn);
+          } else {
+            const f = load<f32>(at(gr, j));
+            const gg = load<f32>(at(gr, H + j));
+            const o = load<f32>(at(gr, 2 * H + j));
+            const dct = load<f32>(at(dc, e)) + dht * o * (<f32>1 - tc * tc);
+            store<f32>(at(dr, j), dct * (cp - gg) * f * (<f32>1 - f));
+            store<f32>(at(dr, H + j), dct * (<f32>1 - f) * (<f32>1 - gg * gg));
+            store<f32>(at(dr, 2 * H + j), dht * tc * o * (<f32>1 - o));
+            store<f32>(at(dc, e), dct * f);
+          }
+        }
+      }
+      memory.fill(dh, 0, <usize>BH << 2);
+      if (t > 0) gemm(d, GH, 1, Ut, H, dh, H, B, GH, H);
+    } else if (kind == GRU_RESET_AFTER) {
+      const dq = at(dzh, t * B * GH);
+      const hzh = at(cells, t * BH);
+      for (let r = 0; r < B; r++) {
+        const gr = at(g, r * GH);
+        const dr = at(d, r * GH);
+        const qr = at(dq, r * GH);
+        for (let j = 0; j < H; j++) {
+          const e = r * H + j;
+          const zg = load<f32>(at(gr, j));
+          const rg = load<f32>(at(gr, H + j));
+          const n = load<f32>(at(gr, 2 * H + j));
+          const hp: f32 = t > 0 ? load<f32>(at(hPrev, e)) : 0;
+          const dht = load<f32>(at(dOut, e)) + load<f32>(at(dh, e));
+          const dzp = dht * (hp - n) * zg * (<f32>1 - zg);
+          const dnp = dht * (<f32>1 - zg) * (<f32>1 - n * n);
+          const drp = dnp * load<f32>(at(hzh, e)) * rg * (<f32>1 - rg);
+          // d(x W + b) = [dz, dr, dn];  d(h U + b') = [dz, dr, dn r]
+          store<f32>(at(dr, j), dzp);
+          store<f32>(at(dr, H + j), drp);
+          store<f32>(at(dr, 2 * H + j), dnp);
+          store<f32>(at(qr, j), dzp);
+          store<f32>(at(qr, H + j), drp);
+          store<f32>(at(qr, 2 * H + j), dnp * rg);
+          store<f32>(at(dh, e), dht * zg);
+        }
+      }
+      // dh_{t-1} = dht z + d(h U) Uᵀ
+      if (t > 0) gemm(dq, GH, 1, Ut, H, dh, H, B, GH, H);
+      else memory.fill(dh, 0, <usize>BH << 2);
     } else {
       for (let r = 0; r < B; r++) {
         const dr = at(d, r * GH);
@@ -341,8 +492,17 @@ export function backward(kind: i32, x: usize, W: usize, U: usize, gates: usize, 
     if (kind == GRU) {
       gemm(hs, 1, H, dz1, GH, dU, GH, H, K, 2 * H);
       gemm(at(rhs, BH), 1, H, at(dz1, 2 * H), GH, at(dU, 2 * H), GH, H, K, H);
+    } else if (kind == GRU_RESET_AFTER) {
+      gemm(hs, 1, H, at(dzh, B * GH), GH, dU, GH, H, K, GH);
     } else {
       gemm(hs, 1, H, dz1, GH, dU, GH, H, K, GH);
+    }
+  }
+  // GRU reset-after: db' = Σ d(h U + b'), every step (b' reaches step 0 too)
+  if (kind == GRU_RESET_AFTER) {
+    for (let r = 0; r < rows; r++) {
+      const qr = at(dzh, r * GH);
+      for (let j = 0; j < GH; j++) store<f32>(at(dExtra, j), load<f32>(at(dExtra, j)) + load<f32>(at(qr, j)));
     }
   }
   // dW = xᵀ dz;  db = Σ dz

@@ -29,7 +29,8 @@ def main():
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.rnn = nn.LSTM(features, job['units'], batch_first=True)
+            cell = nn.GRU if job['cell'] == 'gru' else nn.LSTM
+            self.rnn = cell(features, job['units'], batch_first=True)
             self.head = nn.Linear(job['units'], outputs)
 
         def forward(self, v):

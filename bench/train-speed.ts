@@ -6,7 +6,8 @@
  *
  * Configurations (../shared/docs/data-and-baselines.md and the seeds' MNIST model):
  * - LSTM(32) + Dense(1) on 2,048 windows of 32 steps x 3 features, regression;
- * - LSTM(128) + Dense(10) on 2,048 windows of 28 x 28 (MNIST rows as steps), 10 classes.
+ * - LSTM(128) + Dense(10) on 2,048 windows of 28 x 28 (MNIST rows as steps), 10 classes;
+ * - GRU(32) as the first, with the reset gate after the recurrent product (PyTorch's GRU).
  * Batch 64, Adam (learning rate 0.005), each epoch also scores 256 validation windows.
  * The first epoch warms up (kernels, memory); the mean of the later ones is reported.
  * lstm-mcu runs twice: with its fused recurrent kernel (what `train` uses for
@@ -38,6 +39,7 @@ const LR = 0.005;
 
 interface Config {
   name: string;
+  cell: 'lstm' | 'gru-reset-after';
   steps: number;
   features: number;
   units: number;
@@ -46,8 +48,9 @@ interface Config {
 }
 
 const CONFIGS: Config[] = [
-  { name: 'LSTM(32), 2048 x 32 x 3, regression', steps: 32, features: 3, units: 32, task: 'regression', outputs: 1 },
-  { name: 'LSTM(128), 2048 x 28 x 28, 10 classes (MNIST)', steps: 28, features: 28, units: 128, task: 'classification', outputs: 10 },
+  { name: 'LSTM(32), 2048 x 32 x 3, regression', cell: 'lstm', steps: 32, features: 3, units: 32, task: 'regression', outputs: 1 },
+  { name: 'LSTM(128), 2048 x 28 x 28, 10 classes (MNIST)', cell: 'lstm', steps: 28, features: 28, units: 128, task: 'classification', outputs: 10 },
+  { name: 'GRU(32) reset-after, 2048 x 32 x 3, regression', cell: 'gru-reset-after', steps: 32, features: 3, units: 32, task: 'regression', outputs: 1 },
 ];
 
 /** Seeded normal-ish values (sum of uniforms), the same on every run. */
@@ -93,6 +96,7 @@ async function tfjsEpochs(c: Config, recurrentKernel: RecurrentKernel): Promise<
   const seconds: number[] = [];
   let last = performance.now();
   await trainLstm(ds, {
+    cell: c.cell,
     units: c.units,
     epochs: EPOCHS,
     batchSize: BATCH,
@@ -116,7 +120,7 @@ function torchEpochs(c: Config): Promise<{ torch: string; seconds: number[] } | 
   const { x, y } = dataset(c);
   fs.writeFileSync(path.join(dir, 'x.bin'), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
   fs.writeFileSync(path.join(dir, 'y.bin'), Buffer.from(y.buffer, y.byteOffset, y.byteLength));
-  const job = { seed: 1, n: N, steps: c.steps, features: c.features, outputs: c.outputs, units: c.units, task: c.task, validation: VALIDATION, batchSize: BATCH, learningRate: LR, epochs: EPOCHS, x: path.join(dir, 'x.bin'), y: path.join(dir, 'y.bin') };
+  const job = { seed: 1, cell: c.cell === 'lstm' ? 'lstm' : 'gru', n: N, steps: c.steps, features: c.features, outputs: c.outputs, units: c.units, task: c.task, validation: VALIDATION, batchSize: BATCH, learningRate: LR, epochs: EPOCHS, x: path.join(dir, 'x.bin'), y: path.join(dir, 'y.bin') };
   return new Promise((resolve) => {
     const child = execFile(PYTHON, [path.join(import.meta.dirname, 'torch-epoch.py')], { encoding: 'utf8', maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
       fs.rmSync(dir, { recursive: true, force: true });

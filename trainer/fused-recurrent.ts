@@ -11,6 +11,7 @@
  * in flight; the module's memory is scratch for one call at a time.
  */
 import fs from 'node:fs';
+import { UserError } from '../runtime/errors.ts';
 
 import { gateCount, type CellKind } from '../runtime/model.ts';
 
@@ -70,6 +71,8 @@ interface Exports {
 }
 
 const PAGE = 65536;
+/** What a 32-bit WebAssembly memory can hold. */
+const MAX_BYTES = 65536 * PAGE;
 let module: { exports: Exports; memory: WebAssembly.Memory } | undefined;
 
 function kernels(): { exports: Exports; memory: WebAssembly.Memory } {
@@ -83,7 +86,7 @@ function kernels(): { exports: Exports; memory: WebAssembly.Memory } {
 }
 
 /** Byte offsets of consecutive f32 arrays of the given lengths, 16-byte aligned, after the module's static data; grows memory to fit. */
-function layout(lengths: number[]): { at: number[]; f32: Float32Array } {
+function layout(s: SequenceShape, lengths: number[]): { at: number[]; f32: Float32Array } {
   const k = kernels();
   const at: number[] = [];
   let p = Math.ceil(k.exports.heapBase() / 16) * 16;
@@ -92,7 +95,16 @@ function layout(lengths: number[]): { at: number[]; f32: Float32Array } {
     p += Math.ceil((n * 4) / 16) * 16;
   }
   const need = Math.ceil(p / PAGE) - k.memory.buffer.byteLength / PAGE;
-  if (need > 0) k.memory.grow(need);
+  if (need > 0) {
+    const tooBig = (why: string) =>
+      new UserError(`the fused ${s.cell} kernel needs ${Math.ceil(p / 2 ** 20)} MiB for a batch of ${s.B} windows x ${s.T} steps x ${s.H} units, ${why}: use a smaller --batch-size, or --recurrent-kernel tfjs`);
+    if (p > MAX_BYTES) throw tooBig('more than WebAssembly can address (4 GiB)');
+    try {
+      k.memory.grow(need);
+    } catch {
+      throw tooBig('and this process could not get that memory');
+    }
+  }
   return { at, f32: new Float32Array(k.memory.buffer) };
 }
 
@@ -123,7 +135,8 @@ export function forward(s: SequenceShape, x: Float32Array, w: LayerWeights): { h
   const { T, B, F, H } = s;
   const GH = GATES(s.cell) * H;
   const xt = reorder(x, B, T, F);
-  const { at, f32 } = layout([T * B * F, F * GH, H * GH, GH, extraLength(s.cell, H), T * B * GH, T * B * H, T * B * H, 3 * B * H]);
+  if (x.length !== T * B * F) throw new Error(`fused ${s.cell}: x has ${x.length} values, expected ${B} x ${T} x ${F}`);
+  const { at, f32 } = layout(s, [T * B * F, F * GH, H * GH, GH, extraLength(s.cell, H), T * B * GH, T * B * H, T * B * H, 3 * B * H]);
   const [px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch] = at as [number, number, number, number, number, number, number, number, number];
   f32.set(xt, px / 4);
   f32.set(w.kernel, pW / 4);
@@ -164,7 +177,8 @@ export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, in
   const E = extraLength(s.cell, H);
   const scratch = GH * H + GH * F + 4 * B * H + (s.cell === 'gru' ? T * B * H : 0);
   const dzh = s.cell === 'gru-reset-after' ? T * B * GH : 0;
-  const { at, f32 } = layout([T * B * F, F * GH, H * GH, E, T * B * GH, T * B * H, T * B * H, T * B * H, T * B * GH, dzh, F * GH, H * GH, GH, E, T * B * F, scratch]);
+  if (dh.length !== T * B * H) throw new Error(`fused ${s.cell}: dh has ${dh.length} values, expected ${B} x ${T} x ${H}`);
+  const { at, f32 } = layout(s, [T * B * F, F * GH, H * GH, E, T * B * GH, T * B * H, T * B * H, T * B * H, T * B * GH, dzh, F * GH, H * GH, GH, E, T * B * F, scratch]);
   const [px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, pdX, pScratch] = at as number[] as [
     number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
   ];

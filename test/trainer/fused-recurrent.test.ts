@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { fusedRecurrentLayer } from '../../trainer/fused-layer.ts';
-import { extraLength, type FusedCell } from '../../trainer/fused-recurrent.ts';
+import { extraLength, forward, type FusedCell } from '../../trainer/fused-recurrent.ts';
 import { customRnnLayer, isCustomCell } from '../../trainer/cells.ts';
 import { CELL_KINDS, gateCount, type MergeMode } from '../../runtime/model.ts';
 import { trainLstm, type TrainOptions } from '../../trainer/train.ts';
@@ -157,6 +157,20 @@ describe('fused recurrent layer against tfjs layers', () => {
     expect(Array.from(dx!).every((v) => v === 0)).toBe(true);
     // the layers' own weights remain; nothing else
     expect(tf.memory().numTensors - before).toBe(6);
+  });
+});
+
+describe('the fused kernel on bad input', () => {
+  it('a batch beyond what WebAssembly can address is refused in one line naming the way out; a wrong-sized input is an error', () => {
+    // gates alone: 4096 steps x 64 windows x 4 x 1024 floats = 4.3 GB
+    const [T, B, F, H] = [4096, 64, 1, 1024];
+    const w = { kernel: new Float32Array(F * 4 * H), recurrentKernel: new Float32Array(H * 4 * H), bias: new Float32Array(4 * H) };
+    const big = () => forward({ cell: 'lstm', T, B, F, H }, new Float32Array(T * B * F), w);
+    expect(big).toThrow(UserError);
+    expect(big).toThrow(/^the fused lstm kernel needs \d+ MiB for a batch of 64 windows x 4096 steps x 1024 units, more than WebAssembly can address \(4 GiB\): use a smaller --batch-size, or --recurrent-kernel tfjs$/);
+    const small = { kernel: new Float32Array(3 * 8), recurrentKernel: new Float32Array(2 * 8), bias: new Float32Array(8) };
+    expect(() => forward({ cell: 'lstm', T: 4, B: 2, F: 3, H: 2 }, new Float32Array(23), small)).toThrow(/x has 23 values, expected 2 x 4 x 3/);
+    expect(() => forward({ cell: 'gru', T: 4, B: 2, F: 3, H: 2 }, new Float32Array(24), small)).toThrow(/weights do not match 3 inputs and 2 units/);
   });
 });
 

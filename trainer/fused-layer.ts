@@ -11,14 +11,21 @@
  * direction's, which reads the window last step first; its outputs are put
  * back in time order (many-to-many) or are its state after step 0
  * (many-to-one), then concatenated after the forward ones or summed with
- * them, as the wrapper does. No masking or dropout: the trainer uses it only
- * where those are absent (fusedRefusal in train.ts).
+ * them, as the wrapper does.
+ *
+ * Masking (an Embedding with maskZero below it): padding steps keep the state
+ * before them, as tfjs' RNN layers do; many-to-many layers pass the mask on.
+ * Dropout (LSTM and RNN; tfjs' GRU also masks the h it carries, which this
+ * kernel does not): while training, each direction draws its masks from the
+ * trainer's seeded dropout function exactly as tfjs-layers' cells do (LSTM:
+ * four input masks, then four recurrent masks, of which the first is used for
+ * every gate; RNN: one of each), so both kernels draw the same masks.
  *
  * test/trainer/fused-recurrent.test.ts checks its outputs and every gradient
  * against the tfjs layers.
  */
 import type { Tf } from './backend.ts';
-import { backward, extraLength, forward, lastStep, reverseTime, type FusedCell, type Gradients } from './fused-recurrent.ts';
+import { backward, extraLength, forward, lastStep, reverseTime, type FusedCell, type Gradients, type SequenceMasks } from './fused-recurrent.ts';
 import { gateCount, type MergeMode } from '../runtime/model.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -33,6 +40,8 @@ export interface FusedLayerConfig {
   firstLayer: boolean;
   /** Bidirectional, its two directions merged this way. */
   merge?: MergeMode;
+  /** Training-time dropout of the inputs and of the recurrent state (lstm and rnn). */
+  dropout?: { rate: number; recurrentRate: number; func: (x: Tensor, rate: number) => Tensor };
   inputShape?: [number, number];
   name?: string;
 }
@@ -51,6 +60,14 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
     constructor(config: FusedLayerConfig) {
       super({ ...(config.name ? { name: config.name } : {}), ...(config.inputShape ? { inputShape: config.inputShape } : {}) });
       this.config = config;
+      if (config.dropout && config.cell !== 'lstm' && config.cell !== 'rnn') throw new Error(`fused ${config.cell}: dropout is for the lstm and rnn cells`);
+      this.supportsMasking = true;
+    }
+
+    // The mask goes on with the sequence; a many-to-one output has none (tfjs' RNN.computeMask).
+    override computeMask(_inputs: Tensor | Tensor[], mask?: Tensor | Tensor[]): Tensor {
+      const m = Array.isArray(mask) ? mask[0] : mask;
+      return (this.config.returnSequences && m ? m : null) as unknown as Tensor;
     }
 
     override build(inputShape: number[] | number[][]): void {
@@ -75,9 +92,31 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
       return this.config.returnSequences ? [s[0]!, s[1]!, width] : [s[0]!, width];
     }
 
-    override call(inputs: Tensor | Tensor[]): Tensor {
+    override call(inputs: Tensor | Tensor[], kwargs: { training?: boolean; mask?: Tensor | Tensor[] } = {}): Tensor {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-      return sequenceOp(tf, this.config)(x, ...this.directions.flat().map((w) => w.read()));
+      const [B, , F] = x.shape as [number, number, number];
+      const mask = Array.isArray(kwargs.mask) ? kwargs.mask[0] : kwargs.mask;
+      const steps = mask ? Float32Array.from(mask.dataSync() as ArrayLike<number>, (v) => (v ? 1 : 0)) : undefined;
+      const masks = (this.config.merge ? [0, 1] : [0]).map(() => ({
+        ...(kwargs.training ? this.dropoutMasks(B, F) : {}),
+        ...(steps ? { steps } : {}),
+      }));
+      return sequenceOp(tf, this.config, masks)(x, ...this.directions.flat().map((w) => w.read()));
+    }
+
+    /** One direction's dropout masks, drawn in tfjs-layers' order (LSTMCell / SimpleRNNCell.call). */
+    dropoutMasks(B: number, F: number): SequenceMasks {
+      const d = this.config.dropout;
+      if (!d) return {};
+      const count = this.config.cell === 'lstm' ? 4 : 1;
+      const draw = (shape: [number, number], rate: number): Float32Array | undefined => {
+        if (!(rate > 0 && rate < 1)) return undefined;
+        const drawn = tf.tidy(() => Array.from({ length: count }, () => d.func(tf.ones(shape), rate).dataSync() as Float32Array));
+        return drawn[0];
+      };
+      const input = draw([B, F], d.rate);
+      const recurrent = draw([B, this.config.units], d.recurrentRate);
+      return { ...(input ? { input } : {}), ...(recurrent ? { recurrent } : {}) };
     }
 
     override getConfig() {
@@ -94,7 +133,7 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
  * The op (x [B][T][F], then kernel, recurrentKernel, bias (, extra) of each direction)
  * → h [B][T][width] (many-to-many) or [B][width] (many-to-one), with its gradient.
  */
-function sequenceOp(tf: Tf, c: FusedLayerConfig) {
+function sequenceOp(tf: Tf, c: FusedLayerConfig, masks: SequenceMasks[]) {
   const f = (x: Tensor, ...weights: Tensor[]) => {
     const [B, T, F] = x.shape as [number, number, number];
     const H = c.units;
@@ -104,8 +143,10 @@ function sequenceOp(tf: Tf, c: FusedLayerConfig) {
     const directions = (c.merge ? [false, true] : [false]).map((backwards, d) => {
       const w = weights.slice(per * d, per * d + per).map((t) => t.dataSync() as Float32Array);
       const layerWeights = { kernel: w[0]!, recurrentKernel: w[1]!, bias: w[2]!, ...(w[3] ? { extra: w[3] } : {}) };
-      // The backward direction runs forward over the window reversed in time.
-      const run = forward(shape, backwards ? reverseTime(xs, B, T, F) : xs, layerWeights);
+      // The backward direction runs forward over the window reversed in time (its padding too).
+      const m = masks[d]!;
+      const directionMasks = backwards && m.steps ? { ...m, steps: reverseTime(m.steps, B, T, 1) } : m;
+      const run = forward(shape, backwards ? reverseTime(xs, B, T, F) : xs, layerWeights, directionMasks);
       // Its outputs in time order (many-to-many) or its state after step 0 (many-to-one).
       const out = c.returnSequences ? (backwards ? reverseTime(run.h, B, T, H) : run.h) : lastStep(run.h, B, T, H);
       return { backwards, layerWeights, run, out };

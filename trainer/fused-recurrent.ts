@@ -43,9 +43,26 @@ export interface LayerWeights {
   extra?: Float32Array;
 }
 
+/**
+ * Dropout masks of one batch (0 or 1/(1 − rate), as tfjs draws them) and
+ * padding. tfjs-layers' LSTM and RNN cells apply one input mask and one
+ * recurrent mask to every step and every gate: z = (x ⊙ input) W + (h ⊙ recurrent) U + b.
+ */
+export interface SequenceMasks {
+  /** [B][F] */
+  input?: Float32Array;
+  /** [B][H]; the LSTM and the RNN only. */
+  recurrent?: Float32Array;
+  /** [B][T]: 0 where a step is padding (it keeps the state before it), else 1. */
+  steps?: Float32Array;
+}
+
 /** What the forward pass leaves for the backward pass (time-major). */
 export interface ForwardRecord {
   shape: SequenceShape;
+  masks: SequenceMasks;
+  /** masks.steps, time-major [T][B]. */
+  stepsTB?: Float32Array;
   x: Float32Array;
   gates: Float32Array;
   hs: Float32Array;
@@ -62,11 +79,14 @@ export interface Gradients {
 }
 
 interface Exports {
-  forward(kind: number, x: number, W: number, U: number, bias: number, extra: number, gates: number, hs: number, cells: number, scratch: number, T: number, B: number, F: number, H: number): void;
+  forward(
+    kind: number, x: number, W: number, U: number, bias: number, extra: number, gates: number, hs: number, cells: number, scratch: number,
+    T: number, B: number, F: number, H: number, recMask: number, stepMask: number,
+  ): void;
   heapBase(): number;
   backward(
     kind: number, x: number, W: number, U: number, extra: number, gates: number, hs: number, cells: number, dHs: number, dz: number, dzh: number,
-    dW: number, dU: number, db: number, dExtra: number, dX: number, scratch: number, T: number, B: number, F: number, H: number,
+    dW: number, dU: number, db: number, dExtra: number, dX: number, scratch: number, T: number, B: number, F: number, H: number, recMask: number, stepMask: number,
   ): void;
 }
 
@@ -122,6 +142,25 @@ export function reorder(src: Float32Array, B: number, T: number, n: number, toBa
   return out;
 }
 
+/** x [B][T][F] ⊙ mask [B][F], every step. */
+function maskInputs(x: Float32Array, mask: Float32Array, B: number, T: number, F: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let f = 0; f < F; f++) out[(b * T + t) * F + f] = x[(b * T + t) * F + f]! * mask[b * F + f]!;
+    }
+  }
+  return out;
+}
+
+function checkMasks(s: SequenceShape, m: SequenceMasks): void {
+  const bad = (what: string, n: number, want: string) => new Error(`fused ${s.cell}: ${what} mask has ${n} values, expected ${want}`);
+  if (m.input && m.input.length !== s.B * s.F) throw bad('the input', m.input.length, `${s.B} x ${s.F}`);
+  if (m.recurrent && m.recurrent.length !== s.B * s.H) throw bad('the recurrent', m.recurrent.length, `${s.B} x ${s.H}`);
+  if (m.recurrent && s.cell !== 'lstm' && s.cell !== 'rnn') throw new Error(`fused ${s.cell}: recurrent dropout is for the lstm and rnn cells`);
+  if (m.steps && m.steps.length !== s.B * s.T) throw bad('the step', m.steps.length, `${s.B} x ${s.T}`);
+}
+
 function checkSizes(s: SequenceShape, w: LayerWeights): void {
   const GH = GATES(s.cell) * s.H;
   if (w.kernel.length !== s.F * GH || w.recurrentKernel.length !== s.H * GH || w.bias.length !== GH || (w.extra?.length ?? 0) !== extraLength(s.cell, s.H)) {
@@ -130,23 +169,28 @@ function checkSizes(s: SequenceShape, w: LayerWeights): void {
 }
 
 /** Runs the layer over x [B][T][F]; returns every step's h, [B][T][H], and the record for backward(). */
-export function forward(s: SequenceShape, x: Float32Array, w: LayerWeights): { h: Float32Array; record: ForwardRecord } {
+export function forward(s: SequenceShape, x: Float32Array, w: LayerWeights, masks: SequenceMasks = {}): { h: Float32Array; record: ForwardRecord } {
   checkSizes(s, w);
+  checkMasks(s, masks);
   const { T, B, F, H } = s;
   const GH = GATES(s.cell) * H;
-  const xt = reorder(x, B, T, F);
   if (x.length !== T * B * F) throw new Error(`fused ${s.cell}: x has ${x.length} values, expected ${B} x ${T} x ${F}`);
-  const { at, f32 } = layout(s, [T * B * F, F * GH, H * GH, GH, extraLength(s.cell, H), T * B * GH, T * B * H, T * B * H, 3 * B * H]);
-  const [px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch] = at as [number, number, number, number, number, number, number, number, number];
+  // Input dropout: the kernel reads x ⊙ mask.
+  const xt = reorder(masks.input ? maskInputs(x, masks.input, B, T, F) : x, B, T, F);
+  const stepsTB = masks.steps ? reorder(masks.steps, B, T, 1) : undefined;
+  const { at, f32 } = layout(s, [T * B * F, F * GH, H * GH, GH, extraLength(s.cell, H), T * B * GH, T * B * H, T * B * H, 4 * B * H, B * H, T * B]);
+  const [px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch, pRec, pSteps] = at as [number, number, number, number, number, number, number, number, number, number, number];
+  if (masks.recurrent) f32.set(masks.recurrent, pRec / 4);
+  if (stepsTB) f32.set(stepsTB, pSteps / 4);
   f32.set(xt, px / 4);
   f32.set(w.kernel, pW / 4);
   f32.set(w.recurrentKernel, pU / 4);
   f32.set(w.bias, pb / 4);
   if (w.extra) f32.set(w.extra, pExtra / 4);
-  kernels().exports.forward(KIND[s.cell], px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch, T, B, F, H);
+  kernels().exports.forward(KIND[s.cell], px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch, T, B, F, H, masks.recurrent ? pRec : 0, stepsTB ? pSteps : 0);
   const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
   const hs = copy(pHs, T * B * H);
-  const record: ForwardRecord = { shape: s, x: xt, gates: copy(pGates, T * B * GH), hs, cells: KEEPS_CELLS(s.cell) ? copy(pCells, T * B * H) : new Float32Array(0) };
+  const record: ForwardRecord = { shape: s, masks, ...(stepsTB ? { stepsTB } : {}), x: xt, gates: copy(pGates, T * B * GH), hs, cells: KEEPS_CELLS(s.cell) ? copy(pCells, T * B * H) : new Float32Array(0) };
   return { h: reorder(hs, B, T, H, true), record };
 }
 
@@ -175,13 +219,15 @@ export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, in
   const { T, B, F, H } = s;
   const GH = GATES(s.cell) * H;
   const E = extraLength(s.cell, H);
-  const scratch = GH * H + GH * F + 4 * B * H + (s.cell === 'gru' ? T * B * H : 0);
+  const scratch = GH * H + GH * F + 4 * B * H + (s.cell === 'gru' ? T * B * H : 0) + 2 * B * H + T * B * H;
   const dzh = s.cell === 'gru-reset-after' ? T * B * GH : 0;
   if (dh.length !== T * B * H) throw new Error(`fused ${s.cell}: dh has ${dh.length} values, expected ${B} x ${T} x ${H}`);
-  const { at, f32 } = layout(s, [T * B * F, F * GH, H * GH, E, T * B * GH, T * B * H, T * B * H, T * B * H, T * B * GH, dzh, F * GH, H * GH, GH, E, T * B * F, scratch]);
-  const [px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, pdX, pScratch] = at as number[] as [
-    number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+  const { at, f32 } = layout(s, [T * B * F, F * GH, H * GH, E, T * B * GH, T * B * H, T * B * H, T * B * H, T * B * GH, dzh, F * GH, H * GH, GH, E, T * B * F, scratch, B * H, T * B]);
+  const [px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, pdX, pScratch, pRec, pSteps] = at as number[] as [
+    number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
   ];
+  if (r.masks.recurrent) f32.set(r.masks.recurrent, pRec / 4);
+  if (r.stepsTB) f32.set(r.stepsTB, pSteps / 4);
   f32.set(r.x, px / 4);
   f32.set(w.kernel, pW / 4);
   f32.set(w.recurrentKernel, pU / 4);
@@ -190,13 +236,21 @@ export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, in
   f32.set(r.hs, pHs / 4);
   f32.set(r.cells, pCells / 4);
   f32.set(reorder(dh, B, T, H), pdHs / 4);
-  kernels().exports.backward(KIND[s.cell], px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, inputGradient ? pdX : 0, pScratch, T, B, F, H);
+  kernels().exports.backward(
+    KIND[s.cell], px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, inputGradient ? pdX : 0, pScratch, T, B, F, H,
+    r.masks.recurrent ? pRec : 0, r.stepsTB ? pSteps : 0,
+  );
   const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
+  // Input dropout: ∂L/∂x = (dz Wᵀ) ⊙ mask
+  const dx = () => {
+    const g = reorder(copy(pdX, T * B * F), B, T, F, true);
+    return r.masks.input ? maskInputs(g, r.masks.input, B, T, F) : g;
+  };
   return {
     kernel: copy(pdW, F * GH),
     recurrentKernel: copy(pdU, H * GH),
     bias: copy(pdb, GH),
     ...(E ? { extra: copy(pdExtra, E) } : {}),
-    ...(inputGradient ? { x: reorder(copy(pdX, T * B * F), B, T, F, true) } : {}),
+    ...(inputGradient ? { x: dx() } : {}),
   };
 }

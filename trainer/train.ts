@@ -71,16 +71,17 @@ export interface TrainOptions {
 /**
  * 'fused': each layer's whole sequence, forward and backward, in one
  * WebAssembly SIMD call (trainer/fused-layer.ts); for every cell kind,
- * stacked or bidirectional, without dropout or an embedding. 'tfjs': tfjs-layers' own
+ * stacked or bidirectional, with an embedding (padding masked) or not, and
+ * with dropout for the lstm and rnn cells. 'tfjs': tfjs-layers' own
  * layers, step by step. 'auto': fused where it applies, else tfjs.
  */
 export type RecurrentKernel = 'auto' | 'fused' | 'tfjs';
 export const RECURRENT_KERNELS: readonly RecurrentKernel[] = ['auto', 'fused', 'tfjs'];
 
 /** Why the fused kernel cannot train this model, or undefined when it can. */
-export function fusedRefusal(ds: Dataset, dropout: boolean): string | undefined {
-  if (dropout) return 'dropout trains with tfjs layers';
-  if (ds.vocabulary) return 'token inputs (an embedding, with padding masked) train with tfjs layers';
+export function fusedRefusal(cell: CellKind, dropout: boolean): string | undefined {
+  // tfjs' GRU cell applies its recurrent dropout mask to the h it carries too; the fused kernel does not.
+  if (dropout && cell !== 'lstm' && cell !== 'rnn') return `dropout of the ${cell} cell trains with tfjs layers`;
   return undefined;
 }
 
@@ -185,7 +186,6 @@ export function recurrentLayer(
 ) {
   const returnSequences = config.returnSequences ?? false;
   const d = config.dropout;
-  if (d && isCustomCell(cell)) throw new UserError(`dropout is available for the lstm, gru and rnn cells; the ${cell} cell trains without it`);
   const common = {
     ...(d ? { dropout: d.rate, recurrentDropout: d.recurrentRate, dropoutFunc: d.func } : {}),
     units: config.units,
@@ -269,9 +269,10 @@ function buildModel(
           cell,
           units,
           returnSequences: l < layerCount - 1 || everyStep,
-          firstLayer: l === 0,
+          firstLayer: l === 0 && !ds.vocabulary,
           ...(merge ? { merge } : {}),
-          ...(l === 0 ? { inputShape: [ds.window, F] as [number, number] } : {}),
+          ...(dropout ? { dropout: { rate: dropout.rate, recurrentRate: dropout.recurrentRate, func: dropout.func } } : {}),
+          ...(l === 0 && !ds.vocabulary ? { inputShape: [ds.window, F] as [number, number] } : {}),
         }),
       );
       continue;
@@ -425,7 +426,8 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   const tokenDropout = { rate: opts.tokenDropout ?? 0, rand: mulberry32(opts.seed ^ 0x70c3d10d) };
   const kernel = opts.recurrentKernel ?? 'auto';
   if (!RECURRENT_KERNELS.includes(kernel)) throw new UserError(`unknown recurrent kernel '${String(kernel)}' (expected ${RECURRENT_KERNELS.join(', ')})`);
-  const refusal = kernel === 'tfjs' ? 'asked for' : fusedRefusal(ds, dropout !== undefined);
+  if (dropout && isCustomCell(cell)) throw new UserError(`dropout is available for the lstm, gru and rnn cells; the ${cell} cell trains without it`);
+  const refusal = kernel === 'tfjs' ? 'asked for' : fusedRefusal(cell, dropout !== undefined);
   if (kernel === 'fused' && refusal) throw new UserError(`--recurrent-kernel fused: ${refusal}`);
   const fused = refusal === undefined;
   const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed, embeddingDim, dropout, fused);

@@ -16,6 +16,7 @@ import { customRnnLayer, isCustomCell } from '../../trainer/cells.ts';
 import { CELL_KINDS, gateCount, type MergeMode } from '../../runtime/model.ts';
 import { trainLstm, type TrainOptions } from '../../trainer/train.ts';
 import { buildDataset } from '../../trainer/windows.ts';
+import { loadSpamDataset } from '../../trainer/spam.ts';
 import { UserError } from '../../runtime/errors.ts';
 import { readFloatModel } from '../../runtime/artifact.ts';
 import { runCli } from '../helpers/run-cli.ts';
@@ -160,6 +161,101 @@ describe('fused recurrent layer against tfjs layers', () => {
   });
 });
 
+/** A seeded dropout function like the trainer's: a fresh seed for every mask drawn. */
+const seededDropout = (seed: number) => {
+  let next = seed;
+  return (x: Tensor, rate: number) => tf.dropout(x, rate, undefined, next++);
+};
+
+/**
+ * [B][T] padding mask: window b starts with b mod (T + 1) padding steps, as
+ * token windows do (window T: padding only), and every third step of the
+ * odd windows is padding too (the kernel does not assume padding in front).
+ */
+const paddingMask = (B: number, T: number) =>
+  tf.tensor2d(
+    Array.from({ length: B * T }, (_, i) => {
+      const [b, t] = [Math.floor(i / T), i % T];
+      return t >= b % (T + 1) && !(b % 2 === 1 && t % 3 === 2) ? 1 : 0;
+    }),
+    [B, T],
+    'bool',
+  );
+
+/** The scalar Σ out·r and its gradients (x, then every weight), with kwargs for the layer's call. */
+function valueAndGradients(layer: Layer, c: Case, kwargs: Record<string, unknown>): Float32Array[] {
+  const G = gateCount(c.cell);
+  return tf.tidy(() => {
+    const x = tf.randomNormal([c.B, c.T, c.F], 0, 1, 'float32', c.seed);
+    const weights = (c.merge ? [0, 10] : [0]).flatMap((d) => [
+      tf.randomNormal([c.F, G * c.H], 0, 0.6, 'float32', c.seed + d + 1),
+      tf.randomNormal([c.H, G * c.H], 0, 0.6, 'float32', c.seed + d + 2),
+      tf.randomNormal([G * c.H], 0, 0.6, 'float32', c.seed + d + 3),
+    ]);
+    const width = c.merge === 'concat' ? 2 * c.H : c.H;
+    const r = tf.randomNormal(c.returnSequences ? [c.B, c.T, width] : [c.B, width], 0, 1, 'float32', c.seed + 4);
+    layer.apply(x);
+    layer.setWeights(weights);
+    const f = (xx: Tensor, ..._w: Tensor[]) => tf.sum(tf.mul(layer.apply(xx, kwargs) as Tensor, r)) as import('@tensorflow/tfjs').Scalar;
+    const { value, grads } = tf.valueAndGrads(f)([x, ...layer.trainableWeights.map((w) => w.read())]);
+    return [value, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+describe('padding masks and dropout, against tfjs layers', () => {
+  it.each([
+    { cell: 'lstm', B: 6, T: 5, F: 3, H: 7, returnSequences: false, seed: 31 },
+    { cell: 'gru', B: 7, T: 4, F: 2, H: 9, returnSequences: true, seed: 32 },
+    { cell: 'rnn', B: 5, T: 6, F: 4, H: 5, returnSequences: false, seed: 33 },
+    { cell: 'lstm', B: 6, T: 4, F: 3, H: 6, returnSequences: true, merge: 'concat', seed: 34 },
+    { cell: 'gru', B: 5, T: 5, F: 2, H: 4, returnSequences: false, merge: 'sum', seed: 35 },
+  ] as Case[])('$cell returnSequences=$returnSequences merge=$merge with padding: padded steps keep the state; value and every gradient within 2e-6', (c) => {
+    const mask = paddingMask(c.B, c.T);
+    const want = valueAndGradients(tfjsLayer(c.cell, c.H, c.returnSequences, c.merge), c, { mask });
+    const got = valueAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false, ...(c.merge ? { merge: c.merge } : {}) }), c, { mask });
+    want.forEach((w, i) => expect(relativeDifference(w, got[i]!), `${i}`).toBeLessThan(2e-6));
+    // and the padding changes the answer (the mask is used)
+    const unmasked = valueAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false, ...(c.merge ? { merge: c.merge } : {}) }), c, {});
+    expect(relativeDifference(want[0]!, unmasked[0]!)).toBeGreaterThan(1e-3);
+    mask.dispose();
+  });
+
+  // Not bidirectional: tfjs' Bidirectional builds its backward layer from the
+  // forward one's config, which drops dropoutFunc, so that direction draws
+  // unseeded masks (the fused layer draws both from the seeded function).
+  it.each([
+    { cell: 'lstm', B: 6, T: 5, F: 3, H: 7, returnSequences: false, seed: 41 },
+    { cell: 'lstm', B: 5, T: 4, F: 4, H: 6, returnSequences: true, seed: 42 },
+    { cell: 'rnn', B: 7, T: 5, F: 3, H: 5, returnSequences: true, seed: 43 },
+  ] as Case[])('$cell returnSequences=$returnSequences merge=$merge, dropout 0.3 and recurrent dropout 0.4 while training: the same masks as tfjs, value and every gradient within 2e-6', (c) => {
+    const rate = 0.3;
+    const recurrentRate = 0.4;
+    const mask = paddingMask(c.B, c.T);
+    const inner =
+      c.cell === 'lstm'
+        ? tf.layers.lstm({ units: c.H, recurrentActivation: 'sigmoid', returnSequences: c.returnSequences, unitForgetBias: false, dropout: rate, recurrentDropout: recurrentRate, dropoutFunc: seededDropout(7) })
+        : tf.layers.simpleRNN({ units: c.H, returnSequences: c.returnSequences, dropout: rate, recurrentDropout: recurrentRate, dropoutFunc: seededDropout(7) });
+    const reference = c.merge ? tf.layers.bidirectional({ layer: inner as unknown as Parameters<Tf['layers']['bidirectional']>[0]['layer'], mergeMode: c.merge }) : inner;
+    const fused = fusedRecurrentLayer(tf, {
+      cell: c.cell,
+      units: c.H,
+      returnSequences: c.returnSequences,
+      firstLayer: false,
+      ...(c.merge ? { merge: c.merge } : {}),
+      dropout: { rate, recurrentRate, func: seededDropout(7) },
+    });
+    const want = valueAndGradients(reference, c, { training: true, mask });
+    const got = valueAndGradients(fused, c, { training: true, mask });
+    want.forEach((w, i) => expect(relativeDifference(w, got[i]!), `${i}`).toBeLessThan(2e-6));
+    // not training: no dropout, as without it
+    const plain = valueAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false, ...(c.merge ? { merge: c.merge } : {}) }), c, { mask });
+    const evaluation = valueAndGradients(fused, c, { mask });
+    expect(relativeDifference(plain[0]!, evaluation[0]!)).toBeLessThan(2e-6);
+    expect(relativeDifference(plain[0]!, got[0]!)).toBeGreaterThan(1e-3);
+    mask.dispose();
+  });
+});
+
 describe('the fused kernel on bad input', () => {
   it('a batch beyond what WebAssembly can address is refused in one line naming the way out; a wrong-sized input is an error', () => {
     // gates alone: 4096 steps x 64 windows x 4 x 1024 floats = 4.3 GB
@@ -215,6 +311,22 @@ describe('training with the fused kernel', () => {
     expect(relativeDifference(start.layers[0]!.kernel, fused.layers[0]!.kernel)).toBeGreaterThan(1e-2);
   }, 120_000);
 
+  it('an embedding with padding, dropout, recurrent dropout and token dropout (the model of the spam example): the weights tfjs layers give', async () => {
+    const { dataset } = loadSpamDataset({ vocabulary: 60, maxLength: 12, perClass: 24, seed: 5 });
+    const o = { units: 5, epochs: 2, batchSize: 16, learningRate: 0.01, patience: 0, seed: 2, head: 'sigmoid' as const, embeddingDim: 4, dropout: 0.2, recurrentDropout: 0.2, tokenDropout: 0.2 };
+    const before = tf.memory().numTensors;
+    const fused = await trainLstm(dataset, { ...o, recurrentKernel: 'fused' });
+    expect(tf.memory().numTensors).toBe(before);
+    const reference = await trainLstm(dataset, { ...o, recurrentKernel: 'tfjs' });
+    expect(fused.recurrentKernel).toBe('fused');
+    for (const k of ['kernel', 'recurrentKernel', 'bias'] as const) expect(relativeDifference(reference.layers[0]![k], fused.layers[0]![k]), k).toBeLessThan(1e-3);
+    expect(relativeDifference(reference.embedding!.table, fused.embedding!.table)).toBeLessThan(1e-3);
+    fused.history.loss.forEach((l, e) => expect(Math.abs(l - reference.history.loss[e]!) / reference.history.loss[e]!).toBeLessThan(1e-3));
+    // dropout changed the run (the masks are drawn and used)
+    const without = await trainLstm(dataset, { ...o, dropout: 0, recurrentDropout: 0 });
+    expect(relativeDifference(without.layers[0]!.kernel, fused.layers[0]!.kernel)).toBeGreaterThan(1e-3);
+  }, 120_000);
+
   it('many-to-many: the head at every step', async () => {
     const a = Array.from({ length: 240 }, (_, i) => Math.sin(i / 4));
     const ds = buildDataset(table({ a }), { features: ['a'], task: 'regression', targets: ['a'], window: 8, horizon: 1, sequence: 'many-to-many' });
@@ -229,9 +341,10 @@ describe('training with the fused kernel', () => {
     expect((await trainLstm(ds, opts({ epochs: 1 }))).recurrentKernel).toBe('fused');
     expect((await trainLstm(ds, opts({ epochs: 1, cell: 'peephole' }))).recurrentKernel).toBe('fused');
     expect((await trainLstm(ds, opts({ epochs: 1, bidirectional: 'concat' }))).recurrentKernel).toBe('fused');
-    expect((await trainLstm(ds, opts({ epochs: 1, dropout: 0.1 }))).recurrentKernel).toBe('tfjs');
-    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', dropout: 0.2 }))).rejects.toThrow(UserError);
-    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', dropout: 0.2 }))).rejects.toThrow(/fused: dropout trains with tfjs layers/);
+    expect((await trainLstm(ds, opts({ epochs: 1, dropout: 0.1 }))).recurrentKernel).toBe('fused');
+    expect((await trainLstm(ds, opts({ epochs: 1, cell: 'gru', dropout: 0.1 }))).recurrentKernel).toBe('tfjs');
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'gru', dropout: 0.2 }))).rejects.toThrow(UserError);
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'gru', dropout: 0.2 }))).rejects.toThrow(/fused: dropout of the gru cell trains with tfjs layers/);
     await expect(trainLstm(ds, opts({ recurrentKernel: 'cuda' as 'auto' }))).rejects.toThrow(/unknown recurrent kernel 'cuda'/);
   }, 120_000);
 });

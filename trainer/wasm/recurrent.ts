@@ -156,9 +156,16 @@ function transpose(src: usize, srcRow: i32, dst: usize, rows: i32, cols: i32): v
  * - hs [T][B][H] receives h; the LSTMs: cells [T][B][H] receives c; GRU
  *   reset-after: cells receives hz_h (the candidate's recurrent part).
  * - extra: the peephole weights [3][H], or the recurrent bias b' [3H].
- * - scratch holds 3·B·H floats.
+ * - recMask (0: none) [B][H]: recurrent dropout of the LSTM and the RNN, as
+ *   tfjs-layers applies it: the recurrent product reads h_{t-1} ⊙ recMask.
+ * - stepMask (0: none) [T][B]: 0 where a step is padding; there h and c keep
+ *   their previous values (tfjs' masking).
+ * - scratch holds 4·B·H floats.
  */
-export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, extra: usize, gates: usize, hs: usize, cells: usize, scratch: usize, T: i32, B: i32, F: i32, H: i32): void {
+export function forward(
+  kind: i32, x: usize, W: usize, U: usize, bias: usize, extra: usize, gates: usize, hs: usize, cells: usize, scratch: usize,
+  T: i32, B: i32, F: i32, H: i32, recMask: usize, stepMask: usize,
+): void {
   const G = gateCount(kind);
   const GH = G * H;
   const rows = T * B;
@@ -167,13 +174,14 @@ export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, ex
   for (let r = 0; r < rows; r++) memory.copy(gates + <usize>r * rowBytes, bias, rowBytes);
   gemm(x, F, 1, W, GH, gates, GH, rows, F, GH);
   const BH = B * H;
+  const hm = at(scratch, 3 * BH); // [B][H]: h_{t-1} ⊙ recMask
   for (let t = 0; t < T; t++) {
     const z = gates + <usize>t * B * rowBytes;
     const h = at(hs, t * BH);
     const hPrev = at(hs, (t - 1) * BH);
     if (kind == LSTM) {
       // z += h_{t-1} U
-      if (t > 0) gemm(hPrev, H, 1, U, GH, z, GH, B, H, GH);
+      if (t > 0) gemm(recurrentInput(hPrev, recMask, hm, BH), H, 1, U, GH, z, GH, B, H, GH);
       const c = at(cells, t * BH);
       const cPrev = at(cells, (t - 1) * BH);
       for (let r = 0; r < B; r++) {
@@ -226,7 +234,7 @@ export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, ex
         }
       }
     } else if (kind == PEEPHOLE || kind == CIFG) {
-      if (t > 0) gemm(hPrev, H, 1, U, GH, z, GH, B, H, GH);
+      if (t > 0) gemm(recurrentInput(hPrev, recMask, hm, BH), H, 1, U, GH, z, GH, B, H, GH);
       const c = at(cells, t * BH);
       const cPrev = at(cells, (t - 1) * BH);
       for (let r = 0; r < B; r++) {
@@ -285,7 +293,7 @@ export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, ex
         }
       }
     } else {
-      if (t > 0) gemm(hPrev, H, 1, U, GH, z, GH, B, H, GH);
+      if (t > 0) gemm(recurrentInput(hPrev, recMask, hm, BH), H, 1, U, GH, z, GH, B, H, GH);
       for (let r = 0; r < B; r++) {
         const zr = at(z, r * GH);
         for (let j = 0; j < H; j++) {
@@ -295,6 +303,40 @@ export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, ex
         }
       }
     }
+    if (stepMask != 0) holdPadding(kind, t, B, H, hs, cells, stepMask);
+  }
+}
+
+// h_{t-1}, or h_{t-1} ⊙ recMask written to hm
+function recurrentInput(hPrev: usize, recMask: usize, hm: usize, n: i32): usize {
+  if (recMask == 0) return hPrev;
+  for (let i = 0; i < n; i++) store<f32>(at(hm, i), load<f32>(at(hPrev, i)) * load<f32>(at(recMask, i)));
+  return hm;
+}
+
+// a[i] *= m[i]
+function scaleBy(a: usize, m: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<f32>(at(a, i), load<f32>(at(a, i)) * load<f32>(at(m, i)));
+}
+
+// @ts-ignore: decorator
+@inline function isPadding(stepMask: usize, t: i32, B: i32, r: i32): bool {
+  return load<f32>(at(stepMask, t * B + r)) == 0;
+}
+
+// Padding steps keep h (and c) of the step before: zero at t = 0.
+function holdPadding(kind: i32, t: i32, B: i32, H: i32, hs: usize, cells: usize, stepMask: usize): void {
+  const BH = B * H;
+  const carriesC = kind == LSTM || kind == PEEPHOLE || kind == CIFG;
+  for (let r = 0; r < B; r++) {
+    if (!isPadding(stepMask, t, B, r)) continue;
+    const row = <usize>(r * H) << 2;
+    const bytes = <usize>H << 2;
+    if (t > 0) memory.copy(at(hs, t * BH) + row, at(hs, (t - 1) * BH) + row, bytes);
+    else memory.fill(at(hs, t * BH) + row, 0, bytes);
+    if (!carriesC) continue;
+    if (t > 0) memory.copy(at(cells, t * BH) + row, at(cells, (t - 1) * BH) + row, bytes);
+    else memory.fill(at(cells, t * BH) + row, 0, bytes);
   }
 }
 
@@ -305,10 +347,15 @@ export function forward(kind: i32, x: usize, W: usize, U: usize, bias: usize, ex
  *   x W + b); GRU reset-after: dzh [T][B][G·H] receives that of h U + b'.
  * - dW, dU, db receive the weight gradients; dExtra those of the peephole
  *   weights or of b'; dX [T][B][F] the input gradient when dX is not 0.
+ * - recMask, stepMask as forward(): a padding step passes the gradients of
+ *   h and c to the step before unchanged, and its gates get none.
  * - scratch: Uᵀ (G·H·H floats), Wᵀ (G·H·F), then 4·B·H floats, then, for the
- *   GRU, T·B·H floats for r h.
+ *   GRU, T·B·H floats for r h; then 2·B·H + T·B·H floats.
  */
-export function backward(kind: i32, x: usize, W: usize, U: usize, extra: usize, gates: usize, hs: usize, cells: usize, dHs: usize, dz: usize, dzh: usize, dW: usize, dU: usize, db: usize, dExtra: usize, dX: usize, scratch: usize, T: i32, B: i32, F: i32, H: i32): void {
+export function backward(
+  kind: i32, x: usize, W: usize, U: usize, extra: usize, gates: usize, hs: usize, cells: usize, dHs: usize, dz: usize, dzh: usize,
+  dW: usize, dU: usize, db: usize, dExtra: usize, dX: usize, scratch: usize, T: i32, B: i32, F: i32, H: i32, recMask: usize, stepMask: usize,
+): void {
   const G = gateCount(kind);
   const GH = G * H;
   const BH = B * H;
@@ -318,6 +365,9 @@ export function backward(kind: i32, x: usize, W: usize, U: usize, extra: usize, 
   const dc = at(dh, BH); // [B][H]: LSTM, the gradient reaching c_{t-1}
   const drh = at(dc, BH); // [B][H]: GRU, the gradient of r h_{t-1}
   const rhs = at(drh, BH); // [T][B][H]: GRU, r h_{t-1} of every step
+  const carryH = at(rhs, kind == GRU ? T * BH : 0); // [B][H]: padding rows, ∂L/∂h_t passed on
+  const carryC = at(carryH, BH); // [B][H]: padding rows, ∂L/∂c_t passed on
+  const hmAll = at(carryC, BH); // [T][B][H]: h_t ⊙ recMask
   transpose(U, GH, Ut, H, GH);
   memory.fill(dh, 0, <usize>BH << 2);
   memory.fill(dc, 0, <usize>BH << 2);
@@ -328,6 +378,16 @@ export function backward(kind: i32, x: usize, W: usize, U: usize, extra: usize, 
     const h = at(hs, t * BH);
     const hPrev = at(hs, (t - 1) * BH);
     const dOut = at(dHs, t * BH);
+    if (stepMask != 0) {
+      for (let r = 0; r < B; r++) {
+        if (!isPadding(stepMask, t, B, r)) continue;
+        for (let j = 0; j < H; j++) {
+          const e = r * H + j;
+          store<f32>(at(carryH, e), load<f32>(at(dOut, e)) + load<f32>(at(dh, e)));
+          store<f32>(at(carryC, e), load<f32>(at(dc, e)));
+        }
+      }
+    }
     if (kind == LSTM) {
       const c = at(cells, t * BH);
       const cPrev = at(cells, (t - 1) * BH);
@@ -352,9 +412,10 @@ export function backward(kind: i32, x: usize, W: usize, U: usize, extra: usize, 
           store<f32>(at(dc, e), dct * f);
         }
       }
-      // dh_{t-1} = dz_t Uᵀ
+      // dh_{t-1} = dz_t Uᵀ (⊙ recMask)
       memory.fill(dh, 0, <usize>BH << 2);
       if (t > 0) gemm(d, GH, 1, Ut, H, dh, H, B, GH, H);
+      if (recMask != 0) scaleBy(dh, recMask, BH);
     } else if (kind == GRU) {
       // the candidate: dn = dh (1 − z);  its pre-activation gradient dn (1 − n²) is both d(x W_h) and d((r h) U_h)
       for (let r = 0; r < B; r++) {
@@ -482,6 +543,16 @@ export function backward(kind: i32, x: usize, W: usize, U: usize, extra: usize, 
       }
       memory.fill(dh, 0, <usize>BH << 2);
       if (t > 0) gemm(d, GH, 1, Ut, H, dh, H, B, GH, H);
+      if (recMask != 0) scaleBy(dh, recMask, BH);
+    }
+    if (stepMask != 0) {
+      for (let r = 0; r < B; r++) {
+        if (!isPadding(stepMask, t, B, r)) continue;
+        memory.fill(at(d, r * GH), 0, <usize>GH << 2);
+        if (kind == GRU_RESET_AFTER) memory.fill(at(dzh, (t * B + r) * GH), 0, <usize>GH << 2);
+        memory.copy(at(dh, r * H), at(carryH, r * H), <usize>H << 2);
+        memory.copy(at(dc, r * H), at(carryC, r * H), <usize>H << 2);
+      }
     }
   }
   const rows = T * B;
@@ -495,6 +566,11 @@ export function backward(kind: i32, x: usize, W: usize, U: usize, extra: usize, 
       gemm(at(rhs, BH), 1, H, at(dz1, 2 * H), GH, at(dU, 2 * H), GH, H, K, H);
     } else if (kind == GRU_RESET_AFTER) {
       gemm(hs, 1, H, at(dzh, B * GH), GH, dU, GH, H, K, GH);
+    } else if (recMask != 0) {
+      for (let r = 0; r < K; r++) {
+        for (let j = 0; j < H; j++) store<f32>(at(hmAll, r * H + j), load<f32>(at(hs, r * H + j)) * load<f32>(at(recMask, (r % B) * H + j)));
+      }
+      gemm(hmAll, 1, H, dz1, GH, dU, GH, H, K, GH);
     } else {
       gemm(hs, 1, H, dz1, GH, dU, GH, H, K, GH);
     }

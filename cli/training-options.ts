@@ -67,7 +67,7 @@ export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = 
     .addOption(new Option('--seed <n>', 'random seed (weights, shuffling)').argParser(intOption(0, 2 ** 31 - 1)).default(1))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend: auto (tfjs-node when installed, else wasm), node, wasm, cpu').argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu'])).default('auto'))
     .addOption(
-      new Option('--recurrent-kernel <kind>', 'how recurrent layers train: fused (whole sequences in one WebAssembly SIMD call; every cell, without dropout or an embedding), tfjs (TensorFlow.js layers) or auto (fused where it applies)')
+      new Option('--recurrent-kernel <kind>', 'how recurrent layers train: fused (whole sequences in one WebAssembly SIMD call; every cell, except a gru with dropout), tfjs (TensorFlow.js layers) or auto (fused where it applies)')
         .argParser(choiceOption<RecurrentKernel>(RECURRENT_KERNELS))
         .default('auto'),
     );

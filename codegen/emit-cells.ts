@@ -20,10 +20,21 @@
  * loops: Espruino looks a name up by walking the scopes, the locals first.
  */
 import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateNames, hasCellState, type QuantRecurrentLayer } from '../runtime/model.ts';
-import { RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../runtime/fixed-point.ts';
 import type { CodeBuilder } from './builder.ts';
 import { ROW_GROUP } from './flash-weights.ts';
-import { emitTanhOfCell, emitSaturate, emitSaturateInt16, emitSaturateInt8, emitSigmoid, emitTanh, roundShiftText } from './emit-primitives.ts';
+import { INT16_MAX, INT16_MIN, INT8_MAX, INT8_MIN, RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../runtime/fixed-point.ts';
+import {
+  activationText,
+  clipText,
+  emitSaturate,
+  emitSaturateInt16,
+  emitSaturateInt8,
+  emitSigmoid,
+  emitTanh,
+  emitTanhOfCell,
+  roundShiftText,
+  tanhOfCellText,
+} from './emit-primitives.ts';
 
 /** log2(ROW_GROUP): the group of row r is r >> GROUP_BITS. */
 const GROUP_BITS = Math.log2(ROW_GROUP);
@@ -63,9 +74,9 @@ export const LOCAL: LayerNames = {
 /**
  * Every local of stepQ, the most read first (Espruino finds a local by walking the list):
  * the scratch values, the gate outputs of the unit (ig, fg, cg, og; zg, rg), the table TT (tt),
- * conv (cv), the unit's row views (q), and LOCAL.
+ * conv (cv), clip (cl, Espruino), the unit's row views (q), and LOCAL.
  */
-export const STEP_LOCALS = ['z', 'r', 'm', 'bm', 'k', 'tt', 'g', 'cv', 'v', 'q', 'ig', 'fg', 'cg', 'og', 'zg', 'rg', 'c', 'cc', 't', 'h', 'hn', 'u', 'ru', 'i', 'w', 'acc', 'y', 'n', 'wq', 'pp', 'rbm', 'hh', 'vr', 'xv', 'rw', 'rwx', 'rwh'];
+export const STEP_LOCALS = ['z', 'r', 'm', 'bm', 'k', 'tt', 'g', 'cv', 'cl', 'v', 'q', 'ig', 'fg', 'cg', 'og', 'zg', 'rg', 'c', 'cc', 't', 'h', 'hn', 'u', 'ru', 'i', 'w', 'acc', 'y', 'n', 'wq', 'pp', 'rbm', 'hh', 'vr', 'xv', 'rw', 'rwx', 'rwh'];
 
 /** Whether a cell writes its new h into HN first (every cell whose rows read h while the unit loop runs). */
 export const needsNewHidden = (layer: QuantRecurrentLayer): boolean => layer.cell !== 'gru';
@@ -119,7 +130,7 @@ function emitLocals(ctx: CellEmitContext): void {
     names.push('RBM');
     if (espruino) names.push('XV', ...(rowViews ? (['RWX', 'RWH'] as const) : []));
   }
-  const sets = [...(espruino ? ['cv = conv'] : []), 'tt = TT', ...names.map((k) => `${LOCAL[k]} = ${n[k]}`)];
+  const sets = [...(espruino ? ['cv = conv', 'cl = clip'] : []), 'tt = TT', ...names.map((k) => `${LOCAL[k]} = ${n[k]}`)];
   b.line(`${sets.join('; ')};`);
 }
 
@@ -144,7 +155,8 @@ function rowDot(ctx: CellEmitContext, into: string, vec: string, view: string, f
     b.line(`for (i = 0; i < ${count}; i++) ${into} += ${n.W}[w + i] * ${vec}[i];`);
     return into;
   }
-  if (rowViews) return `cv(${view}, ${vec}, 0)`;
+  // E.convolve's offset defaults to 0 (an omitted int32 argument is 0); one argument fewer to read.
+  if (rowViews) return `cv(${view}, ${vec})`;
   // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: vec against row r at (r % ROW_GROUP)*NV of its group's view.
   return `cv(${vec}, ${n.RW}[r >> ${GROUP_BITS}], (r & ${ROW_GROUP - 1}) * ${NV}${from ? ` + ${from}` : ''})`;
 }
@@ -171,9 +183,33 @@ function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, 
   const { units: NU, gateShift: S, peepholeShift } = layer;
   b.comment(`${gateNames(layer.cell)[g]} gate, row r = ${g * NU} + u`);
   const acc = rowDot(ctx, 'acc', vec, `q[${wholeRowGates(layer).indexOf(g)}]`, 0, layer.inputSize + NU);
-  b.line(`z = (${acc} * ${n.M}[r] + ${n.BM}[r]) >> ${S};`);
-  if (peephole) b.line(`z += ${roundShiftText(`${peephole.cell} * ${n.P}[${peephole.k * NU} + u]`, peepholeShift)};`);
+  const operand = `${acc} * ${n.M}[r] + ${n.BM}[r]`;
+  const peepholeTerm = peephole ? roundShiftText(`${peephole.cell} * ${n.P}[${peephole.k * NU} + u]`, peepholeShift) : '';
+  if (ctx.espruino) {
+    // one statement: G[r] = out = act(z), z = operand >> S [+ peephole term], saturated inside by cl
+    const kind = TANH_GATES.has(gateNames(layer.cell)[g]) ? 'tanh' : 'sigmoid';
+    const act = peephole ? activationText(kind, `((${operand}) >> ${S}) + (${peepholeTerm})`, 0, 'tt') : activationText(kind, operand, S, 'tt');
+    b.line(`${n.G}[r] = ${out} = ${act};`);
+    return;
+  }
+  b.line(`z = (${operand}) >> ${S};`);
+  if (peephole) b.line(`z += ${peepholeTerm};`);
   emitActivation(ctx, g, out);
+}
+
+/**
+ * target = sat(expr, lo, hi): on Espruino one statement, saturated by cl (E.clip);
+ * elsewhere through the local `via`, saturated by the if-chain.
+ */
+function emitSaturatedStore(ctx: CellEmitContext, target: string, expr: string, lo: number, hi: number, via: string): void {
+  const { b } = ctx;
+  if (ctx.espruino) {
+    b.line(`${target} = ${clipText(expr, lo, hi)};`);
+    return;
+  }
+  b.line(`${via} = ${expr};`);
+  emitSaturate(b, via, lo, hi);
+  b.line(`${target} = ${via};`);
 }
 
 /** `r = first + u` for the unit's first row, then `r += U` from one gate to the next. */
@@ -215,15 +251,22 @@ function emitLstmFamily(ctx: CellEmitContext): void {
     row(gates.cell, 'cg');
     if (!peep) row(gates.output, 'og');
     b.comment('cell');
-    b.line(`c = (${roundShiftText(`fg * ${n.C}[u]`, 15)}) + (${roundShiftText(`${inputGate} * cg`, 15 + K)});`);
-    emitSaturateInt16(b, 'c');
-    b.line(`${n.C}[u] = c;`);
+    const cellSum = `(${roundShiftText(`fg * ${n.C}[u]`, 15)}) + (${roundShiftText(`${inputGate} * cg`, 15 + K)})`;
+    if (ctx.espruino) b.line(`${n.C}[u] = c = ${clipText(cellSum, INT16_MIN, INT16_MAX)};`);
+    else {
+      b.line(`c = ${cellSum};`);
+      emitSaturateInt16(b, 'c');
+      b.line(`${n.C}[u] = c;`);
+    }
     if (peep) row(GATE.output, 'og', { k: PEEPHOLE.output, cell: 'c' });
     b.comment('hidden');
-    emitTanhOfCell(b, 'c', K, 't', 'tt');
-    b.line(`h = ${roundShiftText('og * t', 23)};`);
-    emitSaturateInt8(b, 'h');
-    b.line(`${n.HN}[u] = h;`);
+    if (ctx.espruino) b.line(`${n.HN}[u] = ${clipText(roundShiftText(`og * ${tanhOfCellText('c', K, 'tt')}`, 23), INT8_MIN, INT8_MAX)};`);
+    else {
+      emitTanhOfCell(b, 'c', K, 't', 'tt');
+      b.line(`h = ${roundShiftText('og * t', 23)};`);
+      emitSaturateInt8(b, 'h');
+      b.line(`${n.HN}[u] = h;`);
+    }
   });
   emitHiddenCopy(ctx);
 }
@@ -233,17 +276,14 @@ function emitUpdateReset(ctx: CellEmitContext): void {
   const { b, layer, n } = ctx;
   const { inputSize: NI } = layer;
   const resetBefore = layer.cell === 'gru';
-  b.comment(`GRU, unit by unit: rows z (update) and r (reset)${resetBefore ? `, then v' = [input, r ⊙ h]: ${n.VR}[${NI}+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)` : ''}`);
+  b.comment(`GRU, unit by unit: rows z (update) and r (reset)${resetBefore ? `, then v' = [input, r ⊙ h]: ${n.VR}[${NI}+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)` : ''}`);
   unitLoop(ctx, () => {
     nextRow(ctx, GRU_GATE.update, undefined);
     emitGateRow(ctx, GRU_GATE.update, n.V, 'zg');
     nextRow(ctx, GRU_GATE.reset, GRU_GATE.update);
     emitGateRow(ctx, GRU_GATE.reset, n.V, 'rg');
-    if (resetBefore) {
-      b.line(`h = ${roundShiftText(`rg * ${n.H}[u]`, 15)};`);
-      emitSaturateInt8(b, 'h');
-      b.line(`${n.VR}[${NI} + u] = h;`);
-    }
+    // sat8 of r ⊙ h is the identity: r in [0, 32767], h in [-128, 127] give -128..127 (codegen/bounds.ts)
+    if (resetBefore) b.line(`${n.VR}[${NI} + u] = ${roundShiftText(`rg * ${n.H}[u]`, 15)};`);
   });
 }
 
@@ -252,9 +292,7 @@ function emitGruHidden(ctx: CellEmitContext, cand: string, target: string): void
   const { b, layer, n } = ctx;
   b.comment('hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)');
   b.line(`zg = ${n.G}[${GRU_GATE.update * layer.units} + u];`);
-  b.line(`h = (zg * ${n.H}[u] + (${roundShiftText(`(32768 - zg) * ${cand}`, 8)}) + 16384) >> 15;`);
-  emitSaturateInt8(b, 'h');
-  b.line(`${target}[u] = h;`);
+  emitSaturatedStore(ctx, `${target}[u]`, `(zg * ${n.H}[u] + (${roundShiftText(`(32768 - zg) * ${cand}`, 8)}) + 16384) >> 15`, INT8_MIN, INT8_MAX, 'h');
 }
 
 /** GRU, reset before the recurrent product (NUMERICS.md §5b): the candidate rows read v', so h is written in place. */
@@ -287,10 +325,17 @@ function emitGruResetAfter(ctx: CellEmitContext): void {
     const accX = rowDot(ctx, 'acc', ctx.espruino ? n.XV : n.V, `${n.RWX}[u]`, 0, NI);
     b.line(`z = (${accX} * ${n.M}[r] + ${n.BM}[r]) >> ${S};`);
     const accH = rowDot(ctx, 'n', n.H, `${n.RWH}[u]`, NI, NU);
-    b.line(`n = (${accH} * ${n.M}[r] + ${n.RBM}[u]) >> ${S};`);
-    emitSaturate(b, 'n', RECURRENT_PART_MIN, RECURRENT_PART_MAX);
-    b.line(`z += ${roundShiftText(`${n.G}[${GRU_GATE.reset * NU} + u] * n`, 15)};`);
-    emitActivation(ctx, GRU_GATE.candidate, 'y');
+    const recurrentPart = `(${accH} * ${n.M}[r] + ${n.RBM}[u]) >> ${S}`;
+    const resetTerm = roundShiftText(`${n.G}[${GRU_GATE.reset * NU} + u] * n`, 15);
+    if (ctx.espruino) {
+      b.line(`n = ${clipText(recurrentPart, RECURRENT_PART_MIN, RECURRENT_PART_MAX)};`);
+      b.line(`${n.G}[r] = y = ${activationText('tanh', `z + (${resetTerm})`, 0, 'tt')};`);
+    } else {
+      b.line(`n = ${recurrentPart};`);
+      emitSaturate(b, 'n', RECURRENT_PART_MIN, RECURRENT_PART_MAX);
+      b.line(`z += ${resetTerm};`);
+      emitActivation(ctx, GRU_GATE.candidate, 'y');
+    }
     emitGruHidden(ctx, 'y', n.HN);
   });
   emitHiddenCopy(ctx);
@@ -303,9 +348,7 @@ function emitRnn(ctx: CellEmitContext): void {
   unitLoop(ctx, () => {
     nextRow(ctx, 0, undefined);
     emitGateRow(ctx, 0, n.V, 'y');
-    b.line(`h = ${roundShiftText('y', 8)};`);
-    emitSaturateInt8(b, 'h');
-    b.line(`${n.HN}[u] = h;`);
+    emitSaturatedStore(ctx, `${n.HN}[u]`, roundShiftText('y', 8), INT8_MIN, INT8_MAX, 'h');
   });
   emitHiddenCopy(ctx);
 }

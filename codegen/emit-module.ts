@@ -17,6 +17,7 @@ import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
 import { STEP_LOCALS, emitCellStep, needsNewHidden, wholeRowGates } from './emit-cells.ts';
+import { localsByReads } from './locals-order.ts';
 import { emitWindowState, emitWindowStep } from './emit-window.ts';
 import { assertBounds } from './bounds.ts';
 import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
@@ -237,6 +238,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   });
   if (flash) {
     b.line('var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a\'s length');
+    b.line('var clip = E.clip; // clip(x, lo, hi) = min(max(x, lo), hi) in one call');
     emitFlashViews(b, layout!, flash.file, flash.writer, (e) => {
       // Gate weights: views of ROW_GROUP rows each (E.convolve reads row r at (r % ROW_GROUP) * NV in group r / ROW_GROUP).
       const p = plans.find((x) => x.n.W === e.name);
@@ -253,7 +255,9 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     if (espruino) {
       b.line('var native = typeof E !== "undefined" && typeof E.convolve === "function";');
       b.comment('conv(a, b, o) = Σ_i a[i] b[i + o] over a\'s length: E.convolve on Espruino, the same integer sum elsewhere');
-      b.line('var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };');
+      b.line('var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };');
+      b.comment('clip(x, lo, hi) = min(max(x, lo), hi): E.clip on Espruino (one native call), the same comparisons elsewhere');
+      b.line('var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };');
     }
     b.comment(`base64 text (one string, or chunks of at most ${chunk} characters) -> ArrayBuffer`);
     b.block('function buf(s) {', () => {
@@ -378,11 +382,11 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   // ---- step
   b.comment('One time step on int8 inputs xq (length ' + NI + '); returns the head accumulator Y.');
   b.block('function stepQ(xq) {', () => {
-    // The locals the body uses, the most read first (Espruino walks the list to find a name).
+    // The locals the body uses, the most read first (Espruino walks the list to find a name): codegen/locals-order.ts.
     const declaration = b.reserve();
     const declare = () => {
       const body = b.textAfter(declaration).replace(/\/\/.*$/gm, '');
-      const used = [...STEP_LOCALS, 'ts', 'sl'].filter((name) => new RegExp(`(^|[^\\w.])${name}([^\\w]|$)`).test(body));
+      const used = localsByReads(body, [...STEP_LOCALS, 'ts', 'sl']);
       b.fill(declaration, `var ${used.join(', ')};`);
     };
     if (windowed) {

@@ -53,13 +53,60 @@ export function emitSigmoid(b: CodeBuilder, x: string, out: string, table: strin
 }
 
 /**
- * out = tanh(c) of a cell state c in Q(K).(15-K) (NUMERICS.md §5 step 5): the tanh index of
- * cArg = cellToQ12(c), (cArg >> 4) + 1024, taken straight from c:
+ * The tanh bucket of a cell state c in Q(K).(15-K) (NUMERICS.md §5 step 5): cArg >> 4 with
+ * cArg = cellToQ12(c), taken straight from c:
  *   K < 3: cArg = (c + 2^(2-K)) >> (3-K), so cArg >> 4 = (c + 2^(2-K)) >> (7-K)   (floor of a floor)
  *   K >= 3: cArg = c * 2^(K-3), so cArg >> 4 = c >> (7-K) (K <= 7), c << (K-7) (K > 7)
  */
+function cellBucketText(c: string, K: number): string {
+  return K < 3 ? `(${c} + ${2 ** (2 - K)}) >> ${7 - K}` : K < 7 ? `${c} >> ${7 - K}` : K === 7 ? c : `${c} << ${K - 7}`;
+}
+
+/**
+ * Whether the tanh index of an int16 cell state, bucket + 1024, needs its clamp: for K <= 1 the
+ * bucket (c + 2^(2-K)) >> (7-K) lies in [-512, 512] (codegen/bounds.ts proves it), so it reads
+ * TT directly; for K = 2 the one state c = 32767 reaches bucket 1024, and above it grows.
+ */
+export const cellIndexNeedsClamp = (cellIntBits: number): boolean => cellIntBits >= 2;
+
+/** out = tanh(c) of a cell state c in Q(K).(15-K): TT[bucket + 1024], clamped where it can leave the table. */
 export function emitTanhOfCell(b: CodeBuilder, c: string, cellIntBits: number, out: string, table: string): void {
-  const K = cellIntBits;
-  const index = K < 3 ? `(${c} + ${2 ** (2 - K)}) >> ${7 - K}` : K < 7 ? `${c} >> ${7 - K}` : K === 7 ? c : `${c} << ${K - 7}`;
-  emitTanhRead(b, index, out, table, ' // tanh index of c as a Q3.12 argument');
+  const bucket = cellBucketText(c, cellIntBits);
+  if (cellIndexNeedsClamp(cellIntBits)) emitTanhRead(b, bucket, out, table, ' // tanh index of c as a Q3.12 argument');
+  else b.line(`${out} = ${table}[(${bucket}) + ${TABLE_CENTER}]; // tanh index of c as a Q3.12 argument: in 512..1536, no clamp`);
+}
+
+/*
+ * Espruino forms: one expression per value, saturated by E.clip (the local cl, one native call
+ * where the if-chains take several interpreted statements; NUMERICS.md "How the device computes").
+ */
+
+/** E.clip(x, lo, hi) through the local cl. */
+export const clipText = (x: string, lo: number, hi: number): string => `cl(${x}, ${lo}, ${hi})`;
+
+/** (x >> a) >> b as one shift when a + b <= 31: a floor of a floor is one floor. `x` is parenthesized. */
+function shiftTwiceText(x: string, a: number, b: number): string {
+  if (a === 0) return `(${x}) >> ${b}`;
+  return a + b <= 31 ? `(${x}) >> ${a + b}` : `((${x}) >> ${a}) >> ${b}`;
+}
+
+/**
+ * The activation of z = x >> shift (shift 0: z = x) as one expression, for any integer z:
+ *   sigmoid: (TT[cl(z >> 5, -1024, 1023) + 1024] + 32768) >> 1   = σ(sat16(z))
+ *   tanh:    TT[cl(z >> 4, -1024, 1023) + 1024]                  = TT[sat((z >> 4) + 1024, 0, 2047)]
+ * since sat16(z) >> 5 = clip(z >> 5, -1024, 1023): a floor shift is monotone, -32768 >> 5 = -1024
+ * and 32767 >> 5 = 1023.
+ */
+export function activationText(kind: 'sigmoid' | 'tanh', x: string, shift: number, table: string): string {
+  const bucketShift = kind === 'sigmoid' ? SIGMOID_INDEX_SHIFT : TANH_INDEX_SHIFT;
+  const read = `${table}[${clipText(shiftTwiceText(x, shift, bucketShift), -TABLE_CENTER, TABLE_CENTER - 1)} + ${TABLE_CENTER}]`;
+  return kind === 'sigmoid' ? `(${read} + 32768) >> 1` : read;
+}
+
+/** tanh(c) of a cell state c in Q(K).(15-K) as one expression: TT[bucket + 1024], the bucket clipped where needed. */
+export function tanhOfCellText(c: string, cellIntBits: number, table: string): string {
+  const bucket = cellBucketText(c, cellIntBits);
+  return cellIndexNeedsClamp(cellIntBits)
+    ? `${table}[${clipText(bucket, -TABLE_CENTER, TABLE_CENTER - 1)} + ${TABLE_CENTER}]`
+    : `${table}[(${bucket}) + ${TABLE_CENTER}]`;
 }

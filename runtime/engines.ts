@@ -80,11 +80,20 @@ export function fakeEspruinoGlobals() {
   const storage = storageStandIn();
   return {
     E: {
-      // sum over i of a[i] * b[(i + offset) % b.length], accumulated in a double
-      convolve(a: ArrayLike<number>, b: ArrayLike<number>, offset: number): number {
+      // sum over i of a[i] * b[(i + offset) % b.length], accumulated in a double; an omitted offset is 0 (an int32 argument)
+      convolve(a: ArrayLike<number>, b: ArrayLike<number>, offset?: number): number {
+        let o = (offset ?? 0) % b.length;
+        if (o < 0) o += b.length;
         let sum = 0;
-        for (let i = 0; i < a.length; i++) sum += a[i] * b[(i + offset) % b.length];
+        for (let i = 0; i < a.length; i++) sum += a[i] * b[(i + o) % b.length];
         return sum;
+      },
+      // x below min -> min, then above max -> max (as doubles)
+      clip(x: number, min: number, max: number): number {
+        let v = x;
+        if (v < min) v = min;
+        if (v > max) v = max;
+        return v;
       },
       toArrayBuffer(str: string): ArrayBuffer {
         const bytes = new Uint8Array(str.length);

@@ -70,7 +70,7 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
     // No float literals in the integer path.
     expect(stepQ.replace(/\/\/.*$/gm, '')).not.toMatch(/\d\.\d/);
     // Every shift count in the whole file is a literal 0..31.
-    for (const m of code.matchAll(/(>>>?|<<)\s*([^\s;)]+)/g)) {
+    for (const m of code.matchAll(/(>>>?|<<)\s*([^\s;),]+)/g)) {
       expect(m[2], m[0]).toMatch(/^\d+$/);
       expect(Number(m[2])).toBeLessThanOrEqual(31);
     }

@@ -10,12 +10,16 @@
 //   layer 0: gate accumulator |Σ W v + b| <= 82230 < 9007199254740992
 //   layer 0: gate rescale operand |acc·m| + 2^(S-1) <= 1884913076 < 2147483648
 //   layer 0: reset product |r·h| + 2^14 <= 4210560 < 2147483648
+//   layer 0: r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8 <= 127 < 128
+//   layer 0: −(r ⊙ h), stored with no sat8 <= 128 < 129
 //   layer 0: candidate term |(2^15 - z)·n| + 2^7 <= 1073709184 < 2147483648
 //   layer 0: hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14 <= 8404737 < 2147483648
 //   layer 0: weights |w| (int8, symmetric) <= 127 < 128
 //   layer 0: backward: gate accumulator |Σ W v + b| <= 99382 < 9007199254740992
 //   layer 0: backward: gate rescale operand |acc·m| + 2^(S-1) <= 1638323015 < 2147483648
 //   layer 0: backward: reset product |r·h| + 2^14 <= 4210560 < 2147483648
+//   layer 0: backward: r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8 <= 127 < 128
+//   layer 0: backward: −(r ⊙ h), stored with no sat8 <= 128 < 129
 //   layer 0: backward: candidate term |(2^15 - z)·n| + 2^7 <= 1073709184 < 2147483648
 //   layer 0: backward: hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14 <= 8404737 < 2147483648
 //   layer 0: backward: weights |w| (int8, symmetric) <= 127 < 128
@@ -165,7 +169,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, v, ig, fg, cg, og, zg, rg, c, cc, t, h, hn, u, i, w, acc, y, wq, hh, vr, ts, sl;
+    var i, acc, w, wq, v, u, z, r, k, h, vr, g, tt, m, bm, c, zg, hh, sl, ts, rg, y, cc, ig, fg, cg, og, t, hn;
     // the input joins the ring: XS[(XP + XN - 1) % 6] = sat8(xq); when full, it replaces the oldest
     if (XN < 6) XN++; else XP = (XP + 1) % 6;
     sl = ((XP + XN - 1) % 6) * 3;
@@ -180,7 +184,7 @@ var lstmModel = (function () {
       sl = ((XP + ts) % 6) * 3;
       for (i = 0; i < 3; i++) V_0f[i] = VR_0f[i] = XS[sl + i];
       tt = TT; v = V_0f; m = M_0f; bm = BM_0f; g = G_0f; hh = H_0f; wq = W_0f; vr = VR_0f;
-      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)
       for (u = 0; u < 5; u++) {
         r = u;
         // update gate, row r = 0 + u
@@ -196,9 +200,7 @@ var lstmModel = (function () {
         z = (acc * m[r] + bm[r]) >> 15;
         if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
         g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
-        h = (rg * hh[u] + 16384) >> 15;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        vr[3 + u] = h;
+        vr[3 + u] = (rg * hh[u] + 16384) >> 15;
       }
       // unit by unit: the candidate row over v', then h
       for (u = 0; u < 5; u++) {
@@ -225,7 +227,7 @@ var lstmModel = (function () {
       sl = ((XP + ts) % 6) * 3;
       for (i = 0; i < 3; i++) V_0b[i] = VR_0b[i] = XS[sl + i];
       tt = TT; v = V_0b; m = M_0b; bm = BM_0b; g = G_0b; hh = H_0b; wq = W_0b; vr = VR_0b;
-      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)
       for (u = 0; u < 5; u++) {
         r = u;
         // update gate, row r = 0 + u
@@ -241,9 +243,7 @@ var lstmModel = (function () {
         z = (acc * m[r] + bm[r]) >> 15;
         if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
         g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
-        h = (rg * hh[u] + 16384) >> 15;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        vr[3 + u] = h;
+        vr[3 + u] = (rg * hh[u] + 16384) >> 15;
       }
       // unit by unit: the candidate row over v', then h
       for (u = 0; u < 5; u++) {

@@ -10,12 +10,16 @@
 //   layer 0: gate accumulator |Σ W v + b| <= 82230 < 9007199254740992
 //   layer 0: gate rescale operand |acc·m| + 2^(S-1) <= 1884913076 < 2147483648
 //   layer 0: reset product |r·h| + 2^14 <= 4210560 < 2147483648
+//   layer 0: r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8 <= 127 < 128
+//   layer 0: −(r ⊙ h), stored with no sat8 <= 128 < 129
 //   layer 0: candidate term |(2^15 - z)·n| + 2^7 <= 1073709184 < 2147483648
 //   layer 0: hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14 <= 8404737 < 2147483648
 //   layer 0: weights |w| (int8, symmetric) <= 127 < 128
 //   layer 0: backward: gate accumulator |Σ W v + b| <= 99382 < 9007199254740992
 //   layer 0: backward: gate rescale operand |acc·m| + 2^(S-1) <= 1638323015 < 2147483648
 //   layer 0: backward: reset product |r·h| + 2^14 <= 4210560 < 2147483648
+//   layer 0: backward: r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8 <= 127 < 128
+//   layer 0: backward: −(r ⊙ h), stored with no sat8 <= 128 < 129
 //   layer 0: backward: candidate term |(2^15 - z)·n| + 2^7 <= 1073709184 < 2147483648
 //   layer 0: backward: hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14 <= 8404737 < 2147483648
 //   layer 0: backward: weights |w| (int8, symmetric) <= 127 < 128
@@ -77,7 +81,9 @@ var lstmModel = (function (previousPretokenise) {
   }
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
   // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere
-  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  // clip(x, lo, hi) = min(max(x, lo), hi): E.clip on Espruino (one native call), the same comparisons elsewhere
+  var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };
   // base64 text (one string, or chunks of at most 60000 characters) -> ArrayBuffer
   function buf(s) {
     var parts = typeof s === "string" ? [s] : s;
@@ -177,7 +183,7 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, cv, v, q, ig, fg, cg, og, zg, rg, c, cc, t, h, hn, u, ru, i, y, hh, vr, ts, sl;
+    var u, r, i, cl, q, g, tt, m, bm, cv, v, zg, hh, sl, ru, ts, h, vr, rg, y, z, cc, ig, fg, cg, og, c, k, hn;
     // the input joins the ring: XS[(XP + XN - 1) % 6] = sat8(xq); when full, it replaces the oldest
     if (XN < 6) XN++; else XP = (XP + 1) % 6;
     sl = ((XP + XN - 1) % 6) * 3;
@@ -191,38 +197,27 @@ var lstmModel = (function (previousPretokenise) {
     for (ts = 0; ts < XN; ts++) {
       sl = ((XP + ts) % 6) * 3;
       for (i = 0; i < 3; i++) V_0f[i] = VR_0f[i] = XS[sl + i];
-      cv = conv; tt = TT; v = V_0f; m = M_0f; bm = BM_0f; g = G_0f; hh = H_0f; ru = RU_0f; vr = VR_0f;
-      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+      cv = conv; cl = clip; tt = TT; v = V_0f; m = M_0f; bm = BM_0f; g = G_0f; hh = H_0f; ru = RU_0f; vr = VR_0f;
+      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)
       for (u = 0; u < 5; u++) {
         q = ru[u];
         r = u;
         // update gate, row r = 0 + u
-        z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        g[r] = zg = (tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
         r += 5;
         // reset gate, row r = 5 + u
-        z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
-        h = (rg * hh[u] + 16384) >> 15;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        vr[3 + u] = h;
+        g[r] = rg = (tt[cl((cv(q[1], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
+        vr[3 + u] = (rg * hh[u] + 16384) >> 15;
       }
       // unit by unit: the candidate row over v', then h
       for (u = 0; u < 5; u++) {
         q = ru[u];
         r = 10 + u;
         // candidate gate, row r = 10 + u
-        z = (cv(q[2], vr, 0) * m[r] + bm[r]) >> 15;
-        k = (z >> 4) + 1024;
-        if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        g[r] = y = tt[k];
+        g[r] = y = tt[cl((cv(q[2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
         // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
         zg = g[0 + u];
-        h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        hh[u] = h;
+        hh[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
       }
       for (u = 0; u < 5; u++) SQ_0[ts * 10 + u] = H_0f[u];
     }
@@ -232,38 +227,27 @@ var lstmModel = (function (previousPretokenise) {
     for (ts = XN - 1; ts >= 0; ts--) {
       sl = ((XP + ts) % 6) * 3;
       for (i = 0; i < 3; i++) V_0b[i] = VR_0b[i] = XS[sl + i];
-      cv = conv; tt = TT; v = V_0b; m = M_0b; bm = BM_0b; g = G_0b; hh = H_0b; ru = RU_0b; vr = VR_0b;
-      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+      cv = conv; cl = clip; tt = TT; v = V_0b; m = M_0b; bm = BM_0b; g = G_0b; hh = H_0b; ru = RU_0b; vr = VR_0b;
+      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)
       for (u = 0; u < 5; u++) {
         q = ru[u];
         r = u;
         // update gate, row r = 0 + u
-        z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        g[r] = zg = (tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
         r += 5;
         // reset gate, row r = 5 + u
-        z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
-        h = (rg * hh[u] + 16384) >> 15;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        vr[3 + u] = h;
+        g[r] = rg = (tt[cl((cv(q[1], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
+        vr[3 + u] = (rg * hh[u] + 16384) >> 15;
       }
       // unit by unit: the candidate row over v', then h
       for (u = 0; u < 5; u++) {
         q = ru[u];
         r = 10 + u;
         // candidate gate, row r = 10 + u
-        z = (cv(q[2], vr, 0) * m[r] + bm[r]) >> 15;
-        k = (z >> 4) + 1024;
-        if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        g[r] = y = tt[k];
+        g[r] = y = tt[cl((cv(q[2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
         // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
         zg = g[0 + u];
-        h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        hh[u] = h;
+        hh[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
       }
       for (u = 0; u < 5; u++) SQ_0[ts * 10 + 5 + u] = H_0b[u];
     }
@@ -274,7 +258,7 @@ var lstmModel = (function (previousPretokenise) {
     for (ts = 0; ts < XN; ts++) {
       sl = ts * 10;
       for (i = 0; i < 10; i++) V_1f[i] = SQ_0[sl + i];
-      cv = conv; tt = TT; v = V_1f; m = M_1f; bm = BM_1f; g = G_1f; hh = H_1f; ru = RU_1f; cc = C_1f; hn = HN_1f;
+      cv = conv; cl = clip; tt = TT; v = V_1f; m = M_1f; bm = BM_1f; g = G_1f; hh = H_1f; ru = RU_1f; cc = C_1f; hn = HN_1f;
       // LSTM, unit by unit: gate rows, then
       //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
       //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
@@ -282,36 +266,20 @@ var lstmModel = (function (previousPretokenise) {
         q = ru[u];
         r = u;
         // input gate, row r = 0 + u
-        z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = ig = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        g[r] = ig = (tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
         r += 4;
         // forget gate, row r = 4 + u
-        z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        g[r] = fg = (tt[cl((cv(q[1], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
         r += 4;
         // cell gate, row r = 8 + u
-        z = (cv(q[2], v, 0) * m[r] + bm[r]) >> 15;
-        k = (z >> 4) + 1024;
-        if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        g[r] = cg = tt[k];
+        g[r] = cg = tt[cl((cv(q[2], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
         r += 4;
         // output gate, row r = 12 + u
-        z = (cv(q[3], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        g[r] = og = (tt[cl((cv(q[3], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
         // cell
-        c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17);
-        if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-        cc[u] = c;
+        cc[u] = c = cl(((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17), -32768, 32767);
         // hidden
-        k = ((c + 1) >> 5) + 1024; // tanh index of c as a Q3.12 argument
-        if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        t = tt[k];
-        h = (og * t + 4194304) >> 23;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        hn[u] = h;
+        hn[u] = cl((og * tt[cl((c + 1) >> 5, -1024, 1023) + 1024] + 4194304) >> 23, -128, 127);
       }
       hh.set(hn);
     }
@@ -322,7 +290,7 @@ var lstmModel = (function (previousPretokenise) {
     for (ts = XN - 1; ts >= 0; ts--) {
       sl = ts * 10;
       for (i = 0; i < 10; i++) V_1b[i] = SQ_0[sl + i];
-      cv = conv; tt = TT; v = V_1b; m = M_1b; bm = BM_1b; g = G_1b; hh = H_1b; ru = RU_1b; cc = C_1b; hn = HN_1b;
+      cv = conv; cl = clip; tt = TT; v = V_1b; m = M_1b; bm = BM_1b; g = G_1b; hh = H_1b; ru = RU_1b; cc = C_1b; hn = HN_1b;
       // LSTM, unit by unit: gate rows, then
       //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
       //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
@@ -330,36 +298,20 @@ var lstmModel = (function (previousPretokenise) {
         q = ru[u];
         r = u;
         // input gate, row r = 0 + u
-        z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = ig = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        g[r] = ig = (tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
         r += 4;
         // forget gate, row r = 4 + u
-        z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        g[r] = fg = (tt[cl((cv(q[1], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
         r += 4;
         // cell gate, row r = 8 + u
-        z = (cv(q[2], v, 0) * m[r] + bm[r]) >> 15;
-        k = (z >> 4) + 1024;
-        if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        g[r] = cg = tt[k];
+        g[r] = cg = tt[cl((cv(q[2], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
         r += 4;
         // output gate, row r = 12 + u
-        z = (cv(q[3], v, 0) * m[r] + bm[r]) >> 15;
-        if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-        g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+        g[r] = og = (tt[cl((cv(q[3], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
         // cell
-        c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17);
-        if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-        cc[u] = c;
+        cc[u] = c = cl(((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17), -32768, 32767);
         // hidden
-        k = ((c + 1) >> 5) + 1024; // tanh index of c as a Q3.12 argument
-        if (k > 2047) k = 2047; else if (k < 0) k = 0;
-        t = tt[k];
-        h = (og * t + 4194304) >> 23;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        hn[u] = h;
+        hn[u] = cl((og * tt[cl((c + 1) >> 5, -1024, 1023) + 1024] + 4194304) >> 23, -128, 127);
       }
       hh.set(hn);
     }

@@ -12,6 +12,7 @@
 //   cell forget term |f·c| + 2^14 <= 1073725440 < 2147483648
 //   cell input term |i·g| + 2^(14+K) <= 1073741824 < 2147483648
 //   tanh(c) argument |c|·2^max(0,K-3) <= 32768 < 2147483648
+//   tanh(c) table index ((c + 2) >> 6) + 1024, c int16 <= 1536 < 2048
 //   hidden product |o·tanh(c)| + 2^22 <= 1077870593 < 2147483648
 //   weights |w| (int8, symmetric) <= 127 < 128
 //   head accumulator |Σ D h + d| <= 64951 < 2147483648
@@ -94,7 +95,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, v, fg, cg, og, c, cc, t, h, hn, u, i, w, acc, wq, hh;
+    var i, acc, w, v, wq, z, r, k, c, u, h, tt, m, bm, g, fg, cc, cg, og, t, hn, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
@@ -133,9 +134,7 @@ var lstmModel = (function () {
       if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
       cc[u] = c;
       // hidden
-      k = ((c + 2) >> 6) + 1024; // tanh index of c as a Q3.12 argument
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      t = tt[k];
+      t = tt[((c + 2) >> 6) + 1024]; // tanh index of c as a Q3.12 argument: in 512..1536, no clamp
       h = (og * t + 4194304) >> 23;
       if (h > 127) h = 127; else if (h < -128) h = -128;
       hn[u] = h;

@@ -12,6 +12,7 @@
 //   cell forget term |f·c| + 2^14 <= 1073725440 < 2147483648
 //   cell input term |i·g| + 2^(14+K) <= 1073741824 < 2147483648
 //   tanh(c) argument |c|·2^max(0,K-3) <= 32768 < 2147483648
+//   tanh(c) table index ((c + 2) >> 6) + 1024, c int16 <= 1536 < 2048
 //   hidden product |o·tanh(c)| + 2^22 <= 1077870593 < 2147483648
 //   weights |w| (int8, symmetric) <= 127 < 128
 //   head accumulator |Σ D h + d| <= 64951 < 2147483648
@@ -39,7 +40,9 @@ var lstmModel = (function (previousPretokenise) {
   }
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
   // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere
-  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  // clip(x, lo, hi) = min(max(x, lo), hi): E.clip on Espruino (one native call), the same comparisons elsewhere
+  var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };
   // base64 text (one string, or chunks of at most 60000 characters) -> ArrayBuffer
   function buf(s) {
     var parts = typeof s === "string" ? [s] : s;
@@ -103,14 +106,14 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, cv, v, q, fg, cg, og, c, cc, t, h, hn, u, ru, i, hh;
+    var r, u, cl, tt, q, m, bm, g, cv, v, z, fg, i, cc, cg, og, c, hn, ru, k, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    cv = conv; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; cc = C; hn = HN;
+    cv = conv; cl = clip; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; cc = C; hn = HN;
     // CIFG, unit by unit: gate rows, then
     //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^15) >> 16))   (-> Q1.14), i = 2^15 - f
     //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
@@ -118,31 +121,17 @@ var lstmModel = (function (previousPretokenise) {
       q = ru[u];
       r = u;
       // forget gate, row r = 0 + u
-      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = fg = (tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
       r += 6;
       // cell gate, row r = 6 + u
-      z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      g[r] = cg = tt[k];
+      g[r] = cg = tt[cl((cv(q[1], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
       r += 6;
       // output gate, row r = 12 + u
-      z = (cv(q[2], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = og = (tt[cl((cv(q[2], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
       // cell
-      c = ((fg * cc[u] + 16384) >> 15) + (((32768 - fg) * cg + 32768) >> 16);
-      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-      cc[u] = c;
+      cc[u] = c = cl(((fg * cc[u] + 16384) >> 15) + (((32768 - fg) * cg + 32768) >> 16), -32768, 32767);
       // hidden
-      k = ((c + 2) >> 6) + 1024; // tanh index of c as a Q3.12 argument
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      t = tt[k];
-      h = (og * t + 4194304) >> 23;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      hn[u] = h;
+      hn[u] = cl((og * tt[((c + 2) >> 6) + 1024] + 4194304) >> 23, -128, 127);
     }
     hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]

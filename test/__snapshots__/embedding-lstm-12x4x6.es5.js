@@ -93,7 +93,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 4); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, v, ig, fg, cg, og, c, cc, t, h, hn, u, i, w, acc, wq, hh;
+    var i, acc, w, v, wq, z, r, k, c, u, h, tt, m, bm, g, cc, ig, fg, cg, og, t, hn, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 4; i++) {
       z = xq[i];

@@ -32,6 +32,7 @@ var m = (function (previousPretokenise) {
     throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");
   }
   var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length
+  var clip = E.clip; // clip(x, lo, hi) = min(max(x, lo), hi) in one call
   // weights in the Storage file "m.bin" (5072 bytes, CRC-32 1093125353), written by m.weights.js; viewed in place, no RAM copy
   var S = require("Storage"), WF = S.read("m.bin"), r;
   if (WF === undefined) throw new Error("lstm-mcu model: Storage file \"m.bin\" is missing: upload m.weights.js first");
@@ -78,26 +79,22 @@ var m = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 2); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, cv, v, zg, rg, h, hn, u, i, y, n, rbm, hh, xv, rw;
+    var r, u, z, g, cl, m, cv, rw, zg, bm, tt, i, hh, v, k, y, n, hn, rbm, xv, rg;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 2; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    cv = conv; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; rw = RW; hn = HN; rbm = RBM; xv = XV;
+    cv = conv; cl = clip; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; rw = RW; hn = HN; rbm = RBM; xv = XV;
     // GRU, unit by unit: rows z (update) and r (reset)
     for (u = 0; u < 3; u++) {
       r = u;
       // update gate, row r = 0 + u
-      z = (cv(v, rw[r >> 3], (r & 7) * 5) * m[r] + bm[r]) >> 16;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = zg = (tt[cl((cv(v, rw[r >> 3], (r & 7) * 5) * m[r] + bm[r]) >> 21, -1024, 1023) + 1024] + 32768) >> 1;
       r += 3;
       // reset gate, row r = 3 + u
-      z = (cv(v, rw[r >> 3], (r & 7) * 5) * m[r] + bm[r]) >> 16;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = rg = (tt[cl((cv(v, rw[r >> 3], (r & 7) * 5) * m[r] + bm[r]) >> 21, -1024, 1023) + 1024] + 32768) >> 1;
     }
     // unit by unit: the candidate row, reset after the recurrent product, then h:
     //   accX = Σ wq[r,i<2] v[i];  accH = Σ wq[r,2+j] h[j]
@@ -106,17 +103,11 @@ var m = (function (previousPretokenise) {
     for (u = 0; u < 3; u++) {
       r = 6 + u;
       z = (cv(xv, rw[r >> 3], (r & 7) * 5) * m[r] + bm[r]) >> 16;
-      n = (cv(hh, rw[r >> 3], (r & 7) * 5 + 2) * m[r] + rbm[u]) >> 16;
-      if (n > 65535) n = 65535; else if (n < -65536) n = -65536;
-      z += (g[3 + u] * n + 16384) >> 15;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      g[r] = y = tt[k];
+      n = cl((cv(hh, rw[r >> 3], (r & 7) * 5 + 2) * m[r] + rbm[u]) >> 16, -65536, 65535);
+      g[r] = y = tt[cl((z + ((g[3 + u] * n + 16384) >> 15)) >> 4, -1024, 1023) + 1024];
       // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
       zg = g[0 + u];
-      h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      hn[u] = h;
+      hn[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
     }
     hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]

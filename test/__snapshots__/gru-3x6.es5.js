@@ -10,6 +10,8 @@
 //   gate accumulator |Σ W v + b| <= 97960 < 9007199254740992
 //   gate rescale operand |acc·m| + 2^(S-1) <= 1905213568 < 2147483648
 //   reset product |r·h| + 2^14 <= 4210560 < 2147483648
+//   r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8 <= 127 < 128
+//   −(r ⊙ h), stored with no sat8 <= 128 < 129
 //   candidate term |(2^15 - z)·n| + 2^7 <= 1073709184 < 2147483648
 //   hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14 <= 8404737 < 2147483648
 //   weights |w| (int8, symmetric) <= 127 < 128
@@ -91,7 +93,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, v, zg, rg, h, u, i, w, acc, y, wq, hh, vr;
+    var i, acc, w, wq, v, z, r, u, vr, k, h, g, zg, m, bm, tt, hh, rg, y;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
@@ -99,7 +101,7 @@ var lstmModel = (function () {
       V[i] = VR[i] = z;
     }
     tt = TT; v = V; m = M; bm = BM; g = G; hh = H; wq = W; vr = VR;
-    // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+    // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)
     for (u = 0; u < 6; u++) {
       r = u;
       // update gate, row r = 0 + u
@@ -115,9 +117,7 @@ var lstmModel = (function () {
       z = (acc * m[r] + bm[r]) >> 15;
       if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
       g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
-      h = (rg * hh[u] + 16384) >> 15;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      vr[3 + u] = h;
+      vr[3 + u] = (rg * hh[u] + 16384) >> 15;
     }
     // unit by unit: the candidate row over v', then h
     for (u = 0; u < 6; u++) {

@@ -10,6 +10,8 @@
 //   gate accumulator |Σ W v + b| <= 97960 < 9007199254740992
 //   gate rescale operand |acc·m| + 2^(S-1) <= 1905213568 < 2147483648
 //   reset product |r·h| + 2^14 <= 4210560 < 2147483648
+//   r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8 <= 127 < 128
+//   −(r ⊙ h), stored with no sat8 <= 128 < 129
 //   candidate term |(2^15 - z)·n| + 2^7 <= 1073709184 < 2147483648
 //   hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14 <= 8404737 < 2147483648
 //   weights |w| (int8, symmetric) <= 127 < 128
@@ -38,7 +40,9 @@ var lstmModel = (function (previousPretokenise) {
   }
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
   // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere
-  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  // clip(x, lo, hi) = min(max(x, lo), hi): E.clip on Espruino (one native call), the same comparisons elsewhere
+  var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };
   // base64 text (one string, or chunks of at most 60000 characters) -> ArrayBuffer
   function buf(s) {
     var parts = typeof s === "string" ? [s] : s;
@@ -100,45 +104,34 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, cv, v, q, zg, rg, h, u, ru, i, y, hh, vr;
+    var u, r, q, g, cl, zg, m, bm, tt, cv, hh, z, i, v, ru, vr, rg, y, k;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = VR[i] = z;
     }
-    cv = conv; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; vr = VR;
-    // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+    cv = conv; cl = clip; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; vr = VR;
+    // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[3+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)
     for (u = 0; u < 6; u++) {
       q = ru[u];
       r = u;
       // update gate, row r = 0 + u
-      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = zg = (tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
       r += 6;
       // reset gate, row r = 6 + u
-      z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
-      h = (rg * hh[u] + 16384) >> 15;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      vr[3 + u] = h;
+      g[r] = rg = (tt[cl((cv(q[1], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
+      vr[3 + u] = (rg * hh[u] + 16384) >> 15;
     }
     // unit by unit: the candidate row over v', then h
     for (u = 0; u < 6; u++) {
       q = ru[u];
       r = 12 + u;
       // candidate gate, row r = 12 + u
-      z = (cv(q[2], vr, 0) * m[r] + bm[r]) >> 15;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      g[r] = y = tt[k];
+      g[r] = y = tt[cl((cv(q[2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
       // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
       zg = g[0 + u];
-      h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      hh[u] = h;
+      hh[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
     }
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]
     for (k = 0; k < 1; k++) {

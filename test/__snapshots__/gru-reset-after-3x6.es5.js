@@ -95,7 +95,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, v, zg, rg, h, hn, u, i, w, acc, y, n, wq, rbm, hh;
+    var i, w, acc, wq, v, z, r, n, u, hh, k, h, g, m, zg, bm, tt, y, hn, rbm, rg;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];

@@ -40,7 +40,9 @@ var lstmModel = (function (previousPretokenise) {
   }
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
   // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere
-  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  // clip(x, lo, hi) = min(max(x, lo), hi): E.clip on Espruino (one native call), the same comparisons elsewhere
+  var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };
   // base64 text (one string, or chunks of at most 60000 characters) -> ArrayBuffer
   function buf(s) {
     var parts = typeof s === "string" ? [s] : s;
@@ -107,27 +109,23 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, cv, v, q, zg, rg, h, hn, u, ru, i, y, n, rbm, hh, xv, rwx, rwh;
+    var u, r, g, cl, z, m, cv, zg, bm, tt, q, i, hh, v, y, n, hn, ru, rbm, xv, rwx, rwh, k, rg;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    cv = conv; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; hn = HN; rbm = RBM; xv = XV; rwx = RWX; rwh = RWH;
+    cv = conv; cl = clip; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; hn = HN; rbm = RBM; xv = XV; rwx = RWX; rwh = RWH;
     // GRU, unit by unit: rows z (update) and r (reset)
     for (u = 0; u < 6; u++) {
       q = ru[u];
       r = u;
       // update gate, row r = 0 + u
-      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = zg = (tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
       r += 6;
       // reset gate, row r = 6 + u
-      z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = rg = (tt[cl((cv(q[1], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
     }
     // unit by unit: the candidate row, reset after the recurrent product, then h:
     //   accX = Σ wq[r,i<3] v[i];  accH = Σ wq[r,3+j] h[j]
@@ -135,18 +133,12 @@ var lstmModel = (function (previousPretokenise) {
     //   G[r] = tanh(nX + ((r*nH + 2^14) >> 15))   (the sum is at most 2^16 + 2^31 / 2^S: the tanh index is clamped, §4)
     for (u = 0; u < 6; u++) {
       r = 12 + u;
-      z = (cv(rwx[u], xv, 0) * m[r] + bm[r]) >> 15;
-      n = (cv(rwh[u], hh, 0) * m[r] + rbm[u]) >> 15;
-      if (n > 65535) n = 65535; else if (n < -65536) n = -65536;
-      z += (g[6 + u] * n + 16384) >> 15;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      g[r] = y = tt[k];
+      z = (cv(rwx[u], xv) * m[r] + bm[r]) >> 15;
+      n = cl((cv(rwh[u], hh) * m[r] + rbm[u]) >> 15, -65536, 65535);
+      g[r] = y = tt[cl((z + ((g[6 + u] * n + 16384) >> 15)) >> 4, -1024, 1023) + 1024];
       // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
       zg = g[0 + u];
-      h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      hn[u] = h;
+      hn[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
     }
     hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]

@@ -14,7 +14,7 @@
 //   tanh(c) argument |c|·2^max(0,K-3) <= 32768 < 2147483648
 //   hidden product |o·tanh(c)| + 2^22 <= 1077870593 < 2147483648
 //   peephole term |c·p| + 2^(P-1) <= 1586249728 < 2147483648
-//   peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)| <= 101664.546875 < 9007199254740992
+//   peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)| <= 101664.546875 < 2147483648
 //   weights |w| (int8, symmetric) <= 127 < 128
 //   head accumulator |Σ D h + d| <= 62435 < 2147483648
 //   head weights |w| (int8, symmetric) <= 127 < 128
@@ -99,7 +99,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, v, ig, fg, cg, og, c, cc, t, h, hn, u, i, w, acc, wq, pp, hh;
+    var i, acc, w, v, wq, z, r, k, u, c, h, tt, m, bm, g, cc, pp, ig, fg, cg, og, t, hn, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];

@@ -17,6 +17,8 @@
 //   layer 1: gate accumulator |Σ W v + b| <= 103827 < 9007199254740992
 //   layer 1: gate rescale operand |acc·m| + 2^(S-1) <= 1203763591 < 2147483648
 //   layer 1: reset product |r·h| + 2^14 <= 4210560 < 2147483648
+//   layer 1: r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8 <= 127 < 128
+//   layer 1: −(r ⊙ h), stored with no sat8 <= 128 < 129
 //   layer 1: candidate term |(2^15 - z)·n| + 2^7 <= 1073709184 < 2147483648
 //   layer 1: hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14 <= 8404737 < 2147483648
 //   layer 1: weights |w| (int8, symmetric) <= 127 < 128
@@ -122,7 +124,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, v, ig, fg, cg, og, zg, rg, c, cc, t, h, hn, u, i, w, acc, y, wq, hh, vr, ts, sl;
+    var i, acc, w, wq, v, u, z, r, k, h, vr, tt, g, c, m, bm, zg, hh, sl, ts, cc, ig, fg, cg, og, t, rg, y, hn;
     // the input joins the ring: XS[(XP + XN - 1) % 6] = sat8(xq); when full, it replaces the oldest
     if (XN < 6) XN++; else XP = (XP + 1) % 6;
     sl = ((XP + XN - 1) % 6) * 3;
@@ -193,7 +195,7 @@ var lstmModel = (function () {
       sl = ts * 5;
       for (i = 0; i < 5; i++) V_1r[i] = VR_1r[i] = SQ_0[sl + i];
       tt = TT; v = V_1r; m = M_1r; bm = BM_1r; g = G_1r; hh = H_1r; wq = W_1r; vr = VR_1r;
-      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[5+u] = sat8((r*h + 2^14) >> 15)   (Q0.15 x Q0.7 -> Q0.7)
+      // GRU, unit by unit: rows z (update) and r (reset), then v' = [input, r ⊙ h]: vr[5+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)
       for (u = 0; u < 4; u++) {
         r = u;
         // update gate, row r = 0 + u
@@ -209,9 +211,7 @@ var lstmModel = (function () {
         z = (acc * m[r] + bm[r]) >> 15;
         if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
         g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
-        h = (rg * hh[u] + 16384) >> 15;
-        if (h > 127) h = 127; else if (h < -128) h = -128;
-        vr[5 + u] = h;
+        vr[5 + u] = (rg * hh[u] + 16384) >> 15;
       }
       // unit by unit: the candidate row over v', then h
       for (u = 0; u < 4; u++) {

@@ -90,7 +90,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 2); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, v, h, hn, u, i, w, acc, y, wq, hh;
+    var i, acc, w, k, v, wq, h, r, u, z, y, hn, m, bm, tt, g, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 2; i++) {
       z = xq[i];

@@ -36,7 +36,9 @@ var lstmModel = (function (previousPretokenise) {
   }
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
   // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere
-  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  // clip(x, lo, hi) = min(max(x, lo), hi): E.clip on Espruino (one native call), the same comparisons elsewhere
+  var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };
   // base64 text (one string, or chunks of at most 60000 characters) -> ArrayBuffer
   function buf(s) {
     var parts = typeof s === "string" ? [s] : s;
@@ -99,26 +101,21 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 2); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, cv, v, q, h, hn, u, ru, i, y, hh;
+    var u, r, z, k, cl, q, i, y, hn, m, bm, tt, g, cv, v, ru, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 2; i++) {
       z = xq[i];
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
-    cv = conv; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; hn = HN;
+    cv = conv; cl = clip; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; hn = HN;
     // simple RNN, unit by unit: the candidate row, then h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)
     for (u = 0; u < 5; u++) {
       q = ru[u];
       r = u;
       // candidate gate, row r = 0 + u
-      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      g[r] = y = tt[k];
-      h = (y + 128) >> 8;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      hn[u] = h;
+      g[r] = y = tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
+      hn[u] = cl((y + 128) >> 8, -128, 127);
     }
     hh.set(hn);
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]

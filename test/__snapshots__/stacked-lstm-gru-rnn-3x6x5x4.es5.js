@@ -140,7 +140,7 @@ var lstmModel = (function () {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, v, ig, fg, cg, og, zg, rg, c, cc, t, h, hn, u, i, w, acc, y, n, wq, rbm, hh;
+    var i, acc, w, wq, v, r, z, k, u, h, n, g, tt, m, bm, c, hh, hn, zg, y, cc, ig, fg, cg, og, t, rbm, rg;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];

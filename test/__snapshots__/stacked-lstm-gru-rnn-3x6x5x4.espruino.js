@@ -63,7 +63,9 @@ var lstmModel = (function (previousPretokenise) {
   }
   var native = typeof E !== "undefined" && typeof E.convolve === "function";
   // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere
-  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };
+  // clip(x, lo, hi) = min(max(x, lo), hi): E.clip on Espruino (one native call), the same comparisons elsewhere
+  var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };
   // base64 text (one string, or chunks of at most 60000 characters) -> ArrayBuffer
   function buf(s) {
     var parts = typeof s === "string" ? [s] : s;
@@ -154,7 +156,7 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var z, r, m, bm, k, tt, g, cv, v, q, ig, fg, cg, og, zg, rg, c, cc, t, h, hn, u, ru, i, y, n, rbm, hh, xv, rwx, rwh;
+    var r, u, cl, g, q, tt, m, cv, bm, v, z, hn, zg, ru, y, hh, i, cc, k, ig, fg, cg, og, c, n, rbm, xv, rwx, rwh, rg;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
@@ -162,7 +164,7 @@ var lstmModel = (function (previousPretokenise) {
       V[i] = z;
     }
     // ==== layer 0: LSTM, 6 units, input x
-    cv = conv; tt = TT; v = V_0; m = M_0; bm = BM_0; g = G_0; hh = H_0; ru = RU_0; cc = C_0; hn = HN_0;
+    cv = conv; cl = clip; tt = TT; v = V_0; m = M_0; bm = BM_0; g = G_0; hh = H_0; ru = RU_0; cc = C_0; hn = HN_0;
     // LSTM, unit by unit: gate rows, then
     //   c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^16) >> 17))   (-> Q2.13)
     //   h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into hn until every row has read the old h
@@ -170,53 +172,33 @@ var lstmModel = (function (previousPretokenise) {
       q = ru[u];
       r = u;
       // input gate, row r = 0 + u
-      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = ig = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = ig = (tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
       r += 6;
       // forget gate, row r = 6 + u
-      z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = fg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = fg = (tt[cl((cv(q[1], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
       r += 6;
       // cell gate, row r = 12 + u
-      z = (cv(q[2], v, 0) * m[r] + bm[r]) >> 15;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      g[r] = cg = tt[k];
+      g[r] = cg = tt[cl((cv(q[2], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
       r += 6;
       // output gate, row r = 18 + u
-      z = (cv(q[3], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = og = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = og = (tt[cl((cv(q[3], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
       // cell
-      c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17);
-      if (c > 32767) c = 32767; else if (c < -32768) c = -32768;
-      cc[u] = c;
+      cc[u] = c = cl(((fg * cc[u] + 16384) >> 15) + ((ig * cg + 65536) >> 17), -32768, 32767);
       // hidden
-      k = ((c + 1) >> 5) + 1024; // tanh index of c as a Q3.12 argument
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      t = tt[k];
-      h = (og * t + 4194304) >> 23;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      hn[u] = h;
+      hn[u] = cl((og * tt[cl((c + 1) >> 5, -1024, 1023) + 1024] + 4194304) >> 23, -128, 127);
     }
     hh.set(hn);
     // ==== layer 1: GRU (reset after the recurrent product), 5 units, input h0
-    cv = conv; tt = TT; v = V_1; m = M_1; bm = BM_1; g = G_1; hh = H_1; ru = RU_1; hn = HN_1; rbm = RBM_1; xv = XV_1; rwx = RWX_1; rwh = RWH_1;
+    cv = conv; cl = clip; tt = TT; v = V_1; m = M_1; bm = BM_1; g = G_1; hh = H_1; ru = RU_1; hn = HN_1; rbm = RBM_1; xv = XV_1; rwx = RWX_1; rwh = RWH_1;
     // GRU, unit by unit: rows z (update) and r (reset)
     for (u = 0; u < 5; u++) {
       q = ru[u];
       r = u;
       // update gate, row r = 0 + u
-      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = zg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = zg = (tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
       r += 5;
       // reset gate, row r = 5 + u
-      z = (cv(q[1], v, 0) * m[r] + bm[r]) >> 15;
-      if (z > 32767) z = 32767; else if (z < -32768) z = -32768;
-      g[r] = rg = (tt[(z >> 5) + 1024] + 32768) >> 1;
+      g[r] = rg = (tt[cl((cv(q[1], v) * m[r] + bm[r]) >> 20, -1024, 1023) + 1024] + 32768) >> 1;
     }
     // unit by unit: the candidate row, reset after the recurrent product, then h:
     //   accX = Σ wq[r,i<6] v[i];  accH = Σ wq[r,6+j] h[j]
@@ -224,34 +206,23 @@ var lstmModel = (function (previousPretokenise) {
     //   G[r] = tanh(nX + ((r*nH + 2^14) >> 15))   (the sum is at most 2^16 + 2^31 / 2^S: the tanh index is clamped, §4)
     for (u = 0; u < 5; u++) {
       r = 10 + u;
-      z = (cv(rwx[u], xv, 0) * m[r] + bm[r]) >> 15;
-      n = (cv(rwh[u], hh, 0) * m[r] + rbm[u]) >> 15;
-      if (n > 65535) n = 65535; else if (n < -65536) n = -65536;
-      z += (g[5 + u] * n + 16384) >> 15;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      g[r] = y = tt[k];
+      z = (cv(rwx[u], xv) * m[r] + bm[r]) >> 15;
+      n = cl((cv(rwh[u], hh) * m[r] + rbm[u]) >> 15, -65536, 65535);
+      g[r] = y = tt[cl((z + ((g[5 + u] * n + 16384) >> 15)) >> 4, -1024, 1023) + 1024];
       // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
       zg = g[0 + u];
-      h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      hn[u] = h;
+      hn[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
     }
     hh.set(hn);
     // ==== layer 2: Simple RNN, 4 units, input h1
-    cv = conv; tt = TT; v = V_2; m = M_2; bm = BM_2; g = G_2; hh = H_2; ru = RU_2; hn = HN_2;
+    cv = conv; cl = clip; tt = TT; v = V_2; m = M_2; bm = BM_2; g = G_2; hh = H_2; ru = RU_2; hn = HN_2;
     // simple RNN, unit by unit: the candidate row, then h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)
     for (u = 0; u < 4; u++) {
       q = ru[u];
       r = u;
       // candidate gate, row r = 0 + u
-      z = (cv(q[0], v, 0) * m[r] + bm[r]) >> 15;
-      k = (z >> 4) + 1024;
-      if (k > 2047) k = 2047; else if (k < 0) k = 0;
-      g[r] = y = tt[k];
-      h = (y + 128) >> 8;
-      if (h > 127) h = 127; else if (h < -128) h = -128;
-      hn[u] = h;
+      g[r] = y = tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
+      hn[u] = cl((y + 128) >> 8, -128, 127);
     }
     hh.set(hn);
     // the head reads h of layer 2

@@ -98,7 +98,7 @@ const PRETOKENISED_CLOSE =
  * `cellBound`: the floor plus the one thing every LSTM step must also do per unit,
  * however its gates are computed: combine them into c and h, c = f·c + i·g and
  * h = o·tanh(c), as the generated code's two cell statements do, but fed with the raw
- * sums and with nothing else: no rescale, no activation, no saturation, no gate store.
+ * sums and with nothing else: no rescale, no gate activation, no saturation, no gate store.
  * No native call multiplies two vectors element by element, so no LSTM step on
  * Espruino can take less than this; its ratio to the floor bounds what any code can reach.
  */

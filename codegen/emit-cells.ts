@@ -176,6 +176,7 @@ function emitActivation(ctx: CellEmitContext, gate: number, out: string): void {
  * Gate row r (of gate g, unit u) over `vec`, its output into G[r] and the local `out`:
  *   acc = Σ W[r,i] vec[i];  z = (acc*M[r] + BM[r]) >> S  [+ (c*P[k] + 2^(P-1)) >> P];  out = σ(sat16(z)) or tanh(z)
  * BM[r] = B[r]*M[r] + 2^(S-1), so z is roundShift((acc + B[r]) * M[r], S) of NUMERICS.md §5.
+ * On Espruino the whole row is one statement, saturated inside by cl (activationText).
  * `peephole`: the gate's peephole weights and the cell state they see.
  */
 function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, peephole?: { k: number; cell: string }): void {

@@ -88,6 +88,8 @@ export interface CellEmitContext {
   espruino: boolean;
   /** espruino: conv() over cached row views (RU, RWX, RWH), or else over views of ROW_GROUP rows at the row's offset (weights in flash, RW). */
   rowViews: boolean;
+  /** The unit's row views in the loop at hand: the local q, or RU[u] read in place where the loop reads one row. */
+  unitRows?: string;
 }
 
 /** Emit the recurrent step of one layer: reads its v (and cell state), writes its gates, cell state and h. */
@@ -134,11 +136,14 @@ function emitLocals(ctx: CellEmitContext): void {
   b.line(`${sets.join('; ')};`);
 }
 
-/** The unit loop, with q = the unit's row views first on Espruino. */
-function unitLoop(ctx: CellEmitContext, body: () => void): void {
+/**
+ * The unit loop, with q = the unit's row views first on Espruino; a loop that reads one
+ * row (`oneRow`) reads it from RU[u] in place, a statement fewer per unit.
+ */
+function unitLoop(ctx: CellEmitContext, body: (ctx: CellEmitContext) => void, oneRow = false): void {
   ctx.b.block(`for (u = 0; u < ${ctx.layer.units}; u++) {`, () => {
-    if (ctx.espruino && ctx.rowViews) ctx.b.line(`q = ${ctx.n.RU}[u];`);
-    body();
+    if (ctx.espruino && ctx.rowViews && !oneRow) ctx.b.line(`q = ${ctx.n.RU}[u];`);
+    body(oneRow ? { ...ctx, unitRows: `${ctx.n.RU}[u]` } : ctx);
   });
 }
 
@@ -183,7 +188,7 @@ function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, 
   const { b, layer, n } = ctx;
   const { units: NU, gateShift: S, peepholeShift } = layer;
   b.comment(`${gateNames(layer.cell)[g]} gate, row r = ${g * NU} + u`);
-  const acc = rowDot(ctx, 'acc', vec, `q[${wholeRowGates(layer).indexOf(g)}]`, 0, layer.inputSize + NU);
+  const acc = rowDot(ctx, 'acc', vec, `${ctx.unitRows ?? 'q'}[${wholeRowGates(layer).indexOf(g)}]`, 0, layer.inputSize + NU);
   const operand = `${acc} * ${n.M}[r] + ${n.BM}[r]`;
   const peepholeTerm = peephole ? roundShiftText(`${peephole.cell} * ${n.P}[${peephole.k * NU} + u]`, peepholeShift) : '';
   if (ctx.espruino) {
@@ -292,7 +297,8 @@ function emitUpdateReset(ctx: CellEmitContext): void {
 function emitGruHidden(ctx: CellEmitContext, cand: string, target: string): void {
   const { b, layer, n } = ctx;
   b.comment('hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)');
-  b.line(`zg = ${n.G}[${GRU_GATE.update * layer.units} + u];`);
+  const firstUpdateRow = GRU_GATE.update * layer.units;
+  b.line(`zg = ${n.G}[${firstUpdateRow ? `${firstUpdateRow} + u` : 'u'}];`);
   emitSaturatedStore(ctx, `${target}[u]`, `(zg * ${n.H}[u] + (${roundShiftText(`(32768 - zg) * ${cand}`, 8)}) + 16384) >> 15`, INT8_MIN, INT8_MAX, 'h');
 }
 
@@ -301,11 +307,15 @@ function emitGru(ctx: CellEmitContext): void {
   const { b, n } = ctx;
   emitUpdateReset(ctx);
   b.comment("unit by unit: the candidate row over v', then h");
-  unitLoop(ctx, () => {
-    nextRow(ctx, GRU_GATE.candidate, undefined);
-    emitGateRow(ctx, GRU_GATE.candidate, n.VR, 'y');
-    emitGruHidden(ctx, 'y', n.H);
-  });
+  unitLoop(
+    ctx,
+    (loop) => {
+      nextRow(loop, GRU_GATE.candidate, undefined);
+      emitGateRow(loop, GRU_GATE.candidate, n.VR, 'y');
+      emitGruHidden(loop, 'y', n.H);
+    },
+    true,
+  );
 }
 
 /**
@@ -346,10 +356,14 @@ function emitGruResetAfter(ctx: CellEmitContext): void {
 function emitRnn(ctx: CellEmitContext): void {
   const { b, n } = ctx;
   b.comment('simple RNN, unit by unit: the candidate row, then h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)');
-  unitLoop(ctx, () => {
-    nextRow(ctx, 0, undefined);
-    emitGateRow(ctx, 0, n.V, 'y');
-    emitSaturatedStore(ctx, `${n.HN}[u]`, roundShiftText('y', 8), INT8_MIN, INT8_MAX, 'h');
-  });
+  unitLoop(
+    ctx,
+    (loop) => {
+      nextRow(loop, 0, undefined);
+      emitGateRow(loop, 0, n.V, 'y');
+      emitSaturatedStore(loop, `${n.HN}[u]`, roundShiftText('y', 8), INT8_MIN, INT8_MAX, 'h');
+    },
+    true,
+  );
   emitHiddenCopy(ctx);
 }

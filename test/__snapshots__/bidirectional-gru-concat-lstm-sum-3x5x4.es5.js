@@ -213,7 +213,7 @@ var lstmModel = (function () {
         if (k > 2047) k = 2047; else if (k < 0) k = 0;
         g[r] = y = tt[k];
         // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-        zg = g[0 + u];
+        zg = g[u];
         h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
         if (h > 127) h = 127; else if (h < -128) h = -128;
         hh[u] = h;
@@ -256,7 +256,7 @@ var lstmModel = (function () {
         if (k > 2047) k = 2047; else if (k < 0) k = 0;
         g[r] = y = tt[k];
         // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-        zg = g[0 + u];
+        zg = g[u];
         h = (zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15;
         if (h > 127) h = 127; else if (h < -128) h = -128;
         hh[u] = h;

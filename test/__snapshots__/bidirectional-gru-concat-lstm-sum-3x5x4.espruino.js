@@ -183,7 +183,7 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var u, r, i, cl, q, g, tt, m, bm, cv, v, zg, hh, sl, ru, ts, h, vr, rg, y, z, cc, ig, fg, cg, og, c, k, hn;
+    var u, r, i, cl, g, tt, q, m, bm, cv, v, zg, hh, sl, ru, ts, h, vr, rg, y, z, cc, ig, fg, cg, og, c, k, hn;
     // the input joins the ring: XS[(XP + XN - 1) % 6] = sat8(xq); when full, it replaces the oldest
     if (XN < 6) XN++; else XP = (XP + 1) % 6;
     sl = ((XP + XN - 1) % 6) * 3;
@@ -211,12 +211,11 @@ var lstmModel = (function (previousPretokenise) {
       }
       // unit by unit: the candidate row over v', then h
       for (u = 0; u < 5; u++) {
-        q = ru[u];
         r = 10 + u;
         // candidate gate, row r = 10 + u
-        g[r] = y = tt[cl((cv(q[2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
+        g[r] = y = tt[cl((cv(ru[u][2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
         // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-        zg = g[0 + u];
+        zg = g[u];
         hh[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
       }
       for (u = 0; u < 5; u++) SQ_0[ts * 10 + u] = H_0f[u];
@@ -241,12 +240,11 @@ var lstmModel = (function (previousPretokenise) {
       }
       // unit by unit: the candidate row over v', then h
       for (u = 0; u < 5; u++) {
-        q = ru[u];
         r = 10 + u;
         // candidate gate, row r = 10 + u
-        g[r] = y = tt[cl((cv(q[2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
+        g[r] = y = tt[cl((cv(ru[u][2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
         // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-        zg = g[0 + u];
+        zg = g[u];
         hh[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
       }
       for (u = 0; u < 5; u++) SQ_0[ts * 10 + 5 + u] = H_0b[u];

@@ -106,7 +106,7 @@ var m = (function (previousPretokenise) {
       n = cl((cv(hh, rw[r >> 3], (r & 7) * 5 + 2) * m[r] + rbm[u]) >> 16, -65536, 65535);
       g[r] = y = tt[cl((z + ((g[3 + u] * n + 16384) >> 15)) >> 4, -1024, 1023) + 1024];
       // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-      zg = g[0 + u];
+      zg = g[u];
       hn[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
     }
     hh.set(hn);

@@ -104,7 +104,7 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var u, r, q, g, cl, zg, m, bm, tt, cv, hh, z, i, v, ru, vr, rg, y, k;
+    var u, r, g, cl, zg, m, bm, tt, cv, hh, z, q, i, v, ru, vr, rg, y, k;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
@@ -125,12 +125,11 @@ var lstmModel = (function (previousPretokenise) {
     }
     // unit by unit: the candidate row over v', then h
     for (u = 0; u < 6; u++) {
-      q = ru[u];
       r = 12 + u;
       // candidate gate, row r = 12 + u
-      g[r] = y = tt[cl((cv(q[2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
+      g[r] = y = tt[cl((cv(ru[u][2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
       // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-      zg = g[0 + u];
+      zg = g[u];
       hh[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
     }
     // head: Y[k] = Σ D[k,j] h[j] + DB[k]

@@ -137,7 +137,7 @@ var lstmModel = (function (previousPretokenise) {
       n = cl((cv(rwh[u], hh) * m[r] + rbm[u]) >> 15, -65536, 65535);
       g[r] = y = tt[cl((z + ((g[6 + u] * n + 16384) >> 15)) >> 4, -1024, 1023) + 1024];
       // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-      zg = g[0 + u];
+      zg = g[u];
       hn[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
     }
     hh.set(hn);

@@ -136,7 +136,7 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var u, r, i, cl, q, tt, g, m, bm, cv, v, z, zg, ru, hh, sl, ts, k, cc, ig, fg, cg, og, c, vr, rg, y, hn;
+    var u, r, i, cl, tt, g, q, m, bm, cv, v, z, zg, ru, hh, sl, ts, k, cc, ig, fg, cg, og, c, vr, rg, y, hn;
     // the input joins the ring: XS[(XP + XN - 1) % 6] = sat8(xq); when full, it replaces the oldest
     if (XN < 6) XN++; else XP = (XP + 1) % 6;
     sl = ((XP + XN - 1) % 6) * 3;
@@ -197,12 +197,11 @@ var lstmModel = (function (previousPretokenise) {
       }
       // unit by unit: the candidate row over v', then h
       for (u = 0; u < 4; u++) {
-        q = ru[u];
         r = 8 + u;
         // candidate gate, row r = 8 + u
-        g[r] = y = tt[cl((cv(q[2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
+        g[r] = y = tt[cl((cv(ru[u][2], vr) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
         // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-        zg = g[0 + u];
+        zg = g[u];
         hh[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
       }
     }

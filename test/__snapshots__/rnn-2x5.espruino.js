@@ -101,7 +101,7 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 2); returns the head accumulator Y.
   function stepQ(xq) {
-    var u, r, z, k, cl, q, i, y, hn, m, bm, tt, g, cv, v, ru, hh;
+    var u, r, z, k, cl, i, y, hn, m, bm, tt, g, cv, v, ru, hh;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 2; i++) {
       z = xq[i];
@@ -111,10 +111,9 @@ var lstmModel = (function (previousPretokenise) {
     cv = conv; cl = clip; tt = TT; v = V; m = M; bm = BM; g = G; hh = H; ru = RU; hn = HN;
     // simple RNN, unit by unit: the candidate row, then h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)
     for (u = 0; u < 5; u++) {
-      q = ru[u];
       r = u;
       // candidate gate, row r = 0 + u
-      g[r] = y = tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
+      g[r] = y = tt[cl((cv(ru[u][0], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
       hn[u] = cl((y + 128) >> 8, -128, 127);
     }
     hh.set(hn);

@@ -156,7 +156,7 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
-    var r, u, cl, g, q, tt, m, cv, bm, v, z, hn, zg, ru, y, hh, i, cc, k, ig, fg, cg, og, c, n, rbm, xv, rwx, rwh, rg;
+    var r, u, cl, g, tt, m, cv, bm, q, v, z, hn, zg, ru, y, hh, i, cc, k, ig, fg, cg, og, c, n, rbm, xv, rwx, rwh, rg;
     // v[0..NI) = sat8(xq)
     for (i = 0; i < 3; i++) {
       z = xq[i];
@@ -210,7 +210,7 @@ var lstmModel = (function (previousPretokenise) {
       n = cl((cv(rwh[u], hh) * m[r] + rbm[u]) >> 15, -65536, 65535);
       g[r] = y = tt[cl((z + ((g[5 + u] * n + 16384) >> 15)) >> 4, -1024, 1023) + 1024];
       // hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)
-      zg = g[0 + u];
+      zg = g[u];
       hn[u] = cl((zg * hh[u] + (((32768 - zg) * y + 128) >> 8) + 16384) >> 15, -128, 127);
     }
     hh.set(hn);
@@ -218,10 +218,9 @@ var lstmModel = (function (previousPretokenise) {
     cv = conv; cl = clip; tt = TT; v = V_2; m = M_2; bm = BM_2; g = G_2; hh = H_2; ru = RU_2; hn = HN_2;
     // simple RNN, unit by unit: the candidate row, then h = sat8((tanh + 2^7) >> 8)   (Q0.15 -> Q0.7)
     for (u = 0; u < 4; u++) {
-      q = ru[u];
       r = u;
       // candidate gate, row r = 0 + u
-      g[r] = y = tt[cl((cv(q[0], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
+      g[r] = y = tt[cl((cv(ru[u][0], v) * m[r] + bm[r]) >> 19, -1024, 1023) + 1024];
       hn[u] = cl((y + 128) >> 8, -128, 127);
     }
     hh.set(hn);

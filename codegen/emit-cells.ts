@@ -72,9 +72,10 @@ export const LOCAL: LayerNames = {
 };
 
 /**
- * Every local of stepQ, the most read first (Espruino finds a local by walking the list):
- * the scratch values, the gate outputs of the unit (ig, fg, cg, og; zg, rg), the table TT (tt),
- * conv (cv), clip (cl, Espruino), the unit's row views (q), and LOCAL.
+ * Every local of stepQ: the scratch values, the gate outputs of the unit (ig, fg, cg, og; zg, rg),
+ * the table TT (tt), conv (cv), clip (cl, Espruino), the unit's row views (q), and LOCAL.
+ * stepQ declares the ones it reads, the most read first (codegen/locals-order.ts: Espruino finds
+ * a local by walking the list); this order breaks ties.
  */
 export const STEP_LOCALS = ['z', 'r', 'm', 'bm', 'k', 'tt', 'g', 'cv', 'cl', 'v', 'q', 'ig', 'fg', 'cg', 'og', 'zg', 'rg', 'c', 'cc', 't', 'h', 'hn', 'u', 'ru', 'i', 'w', 'acc', 'y', 'n', 'wq', 'pp', 'rbm', 'hh', 'vr', 'xv', 'rw', 'rwx', 'rwh'];
 

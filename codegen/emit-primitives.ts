@@ -1,7 +1,8 @@
 /**
  * ES5 text of the NUMERICS.md primitives, emitted inline into the step so the
- * hot loop makes no function calls. Every shift count is a literal; every
- * operand is proven below 2^31 by codegen/bounds.ts.
+ * hot loop calls no JavaScript function (on Espruino it calls the built-ins
+ * E.convolve and E.clip). Every shift count is a literal; every operand is
+ * proven below 2^31 by codegen/bounds.ts.
  */
 import type { CodeBuilder } from './builder.ts';
 import {

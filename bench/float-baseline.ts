@@ -4,6 +4,7 @@
  * benchmark measures the generated int8 code against it on each engine.
  */
 import { gateCount, type FloatModel } from '../runtime/model.ts';
+import { PRETOKENISED } from '../codegen/emit-module.ts';
 
 const list = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toPrecision(7)).join(',');
 
@@ -80,20 +81,12 @@ export function floatBaselineSource(model: FloatModel, globalName: string): stri
 }
 
 /**
- * Espruino runs code from its source text; the generated module pretokenises its own functions
- * (E.setFlags), so the floor and the bound below are pretokenised the same way, and the flag
- * restored after: the floor is the fastest way to issue the generated code's calls.
- */
-const PRETOKENISED_OPEN = `(function (previousPretokenise) {`;
-const PRETOKENISED_CLOSE =
-  '})(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined)';
-
-/**
  * The floor: the dot products alone, as the generated code issues them.
  * On Espruino, one E.convolve per gate row over the cached row views, unit by
  * unit (RU[u] holds the rows of unit u, as in the generated module), and one
  * per head row; elsewhere, the same integer multiply-accumulate loops without
- * anything else (over the same locals as the generated es5 code).
+ * anything else (over the same locals as the generated es5 code). Pretokenised on
+ * Espruino as the generated module is (PRETOKENISED): the fastest way to issue its calls.
  *
  * `cellBound`: the floor plus the one thing every LSTM step must also do per unit,
  * however its gates are computed: combine them into c and h, c = f·c + i·g and
@@ -103,6 +96,7 @@ const PRETOKENISED_CLOSE =
  * Espruino can take less than this; its ratio to the floor bounds what any code can reach.
  */
 export function floorSource(inputSize: number, units: number, gates: number, outputs: number, globalName: string, cellBound = false): string {
+  if (cellBound && gates !== 4) throw new Error('the cell bound is written for the LSTM (4 gates)');
   const NV = inputSize + units;
   const rows = gates * units;
   const calls = cellBound
@@ -110,9 +104,8 @@ export function floorSource(inputSize: number, units: number, gates: number, out
       '        cc[u] = c = ((fg * cc[u] + 16384) >> 15) + ((ig * cg + 32768) >> 16);\n' +
       '        hn[u] = (og * tt[((c + 2) >> 6) + 1024] + 4194304) >> 23;'
     : Array.from({ length: gates }, (_, g) => `sink = cv(q[${g}], v);`).join(' ');
-  if (cellBound && gates !== 4) throw new Error('the cell bound is written for the LSTM (4 gates)');
   return `
-var ${globalName} = ${PRETOKENISED_OPEN}
+var ${globalName} = ${PRETOKENISED.open}
   var W = new Int8Array(${rows * NV}), D = new Int8Array(${outputs * units}), V = new Int8Array(${NV}), i;
   for (i = 0; i < W.length; i++) W[i] = (i * 37) % 255 - 127;
   for (i = 0; i < D.length; i++) D[i] = (i * 53) % 255 - 127;
@@ -146,8 +139,8 @@ var ${globalName} = ${PRETOKENISED_OPEN}
     }
     return sink;
   }
-  if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
+  ${PRETOKENISED.restore}
   return { step: step };
-${PRETOKENISED_CLOSE};
+${PRETOKENISED.close};
 `;
 }

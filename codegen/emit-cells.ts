@@ -28,7 +28,6 @@ import {
   clipText,
   emitSaturate,
   emitSaturateInt16,
-  emitSaturateInt8,
   emitSigmoid,
   emitTanh,
   emitTanhOfCell,
@@ -206,12 +205,13 @@ function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, 
 
 /**
  * target = sat(expr, lo, hi): on Espruino one statement, saturated by cl (E.clip);
- * elsewhere through the local `via`, saturated by the if-chain.
+ * elsewhere through the local `via`, saturated by the if-chain. `keepVia`: the code after
+ * reads the value from `via`, so Espruino assigns it too.
  */
-function emitSaturatedStore(ctx: CellEmitContext, target: string, expr: string, lo: number, hi: number, via: string): void {
+function emitSaturatedStore(ctx: CellEmitContext, target: string, expr: string, lo: number, hi: number, via: string, keepVia = false): void {
   const { b } = ctx;
   if (ctx.espruino) {
-    b.line(`${target} = ${clipText(expr, lo, hi)};`);
+    b.line(`${target} = ${keepVia ? `${via} = ` : ''}${clipText(expr, lo, hi)};`);
     return;
   }
   b.line(`${via} = ${expr};`);
@@ -259,21 +259,16 @@ function emitLstmFamily(ctx: CellEmitContext): void {
     if (!peep) row(gates.output, 'og');
     b.comment('cell');
     const cellSum = `(${roundShiftText(`fg * ${n.C}[u]`, 15)}) + (${roundShiftText(`${inputGate} * cg`, 15 + K)})`;
-    if (ctx.espruino) b.line(`${n.C}[u] = c = ${clipText(cellSum, INT16_MIN, INT16_MAX)};`);
-    else {
-      b.line(`c = ${cellSum};`);
-      emitSaturateInt16(b, 'c');
-      b.line(`${n.C}[u] = c;`);
-    }
+    emitSaturatedStore(ctx, `${n.C}[u]`, cellSum, INT16_MIN, INT16_MAX, 'c', true);
     if (peep) row(GATE.output, 'og', { k: PEEPHOLE.output, cell: 'c' });
     b.comment('hidden');
-    if (ctx.espruino) b.line(`${n.HN}[u] = ${clipText(roundShiftText(`og * ${tanhOfCellText('c', K, 'tt')}`, 23), INT8_MIN, INT8_MAX)};`);
-    else {
+    // tanh(c): inline on Espruino, into the local t first elsewhere
+    let tanhOfCell = tanhOfCellText('c', K, 'tt');
+    if (!ctx.espruino) {
       emitTanhOfCell(b, 'c', K, 't', 'tt');
-      b.line(`h = ${roundShiftText('og * t', 23)};`);
-      emitSaturateInt8(b, 'h');
-      b.line(`${n.HN}[u] = h;`);
+      tanhOfCell = 't';
     }
+    emitSaturatedStore(ctx, `${n.HN}[u]`, roundShiftText(`og * ${tanhOfCell}`, 23), INT8_MIN, INT8_MAX, 'h');
   });
   emitHiddenCopy(ctx);
 }

@@ -129,6 +129,18 @@ const CELL_TITLE = {
 
 const isValidIdentifier = (s: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
 
+/**
+ * The Espruino wrapper that pretokenises a module's functions: `open` starts a function of the
+ * previous flag, `restore` (the body's last line) puts it back, and `close` calls the function
+ * with the flag turned on first (the argument is evaluated before the body runs).
+ */
+export const PRETOKENISED = {
+  open: '(function (previousPretokenise) {',
+  restore: 'if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });',
+  close:
+    '})(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined)',
+};
+
 export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   if (!isValidIdentifier(options.globalName)) {
     throw new Error(`global name '${options.globalName}' is not a JavaScript identifier`);
@@ -165,11 +177,9 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
     // The flag is turned on while this module's functions are created (the argument below is
     // evaluated before the body runs) and restored at the end of the body.
     b.comment('Espruino: the functions of this module are pretokenised (faster, smaller); the previous flag is restored.');
-    b.block(`var ${options.globalName} = (function (previousPretokenise) {`, () => {
-      emitBody(b, q, options, info, () => {
-        b.line('if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });');
-      });
-    }, '})(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);');
+    b.block(`var ${options.globalName} = ${PRETOKENISED.open}`, () => {
+      emitBody(b, q, options, info, () => b.line(PRETOKENISED.restore));
+    }, `${PRETOKENISED.close};`);
   } else {
     b.block(`var ${options.globalName} = (function () {`, () => emitBody(b, q, options, info), '})();');
   }

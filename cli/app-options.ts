@@ -10,7 +10,7 @@ import { Command, Option } from 'commander';
 import { choiceOption, floatOption, intOption } from './common.ts';
 import { readQuantizedModel } from '../runtime/artifact.ts';
 import { UserError } from '../runtime/errors.ts';
-import { alertClassIndex, parseSources, parseValidRanges, scoreKind, type AppConfig } from '../firmware/app-config.ts';
+import { alertClassIndex, defaultAppRules, parseSources, parseValidRanges, scoreKind, type AppConfig } from '../firmware/app-config.ts';
 import { buildBundle, type Bundle } from '../firmware/bundle.ts';
 import type { Shell } from '../firmware/emit-app.ts';
 import { checkStorageName } from './steps/codegen.ts';
@@ -28,9 +28,10 @@ export function addAppOptions(cmd: Command, shells: readonly Shell[]): Command {
     .requiredOption('--model <path>', 'quantized model (model.q.pb), or a folder holding one (the output of demo)')
     .addOption(new Option('--source <list>', 'espruino: where each reading comes from, in feature order: temperature, analog:PIN, accel (x,y,z), mag (x,y,z), or function (readSensor(out) from --reader); default temperature'))
     .addOption(new Option('--reader <file>', "with --source function: a JavaScript file defining function readSensor(out) that writes the model's readings into out"))
-    .addOption(new Option('--interval <ms>', 'milliseconds between samples').argParser(intOption(10, 86_400_000)).default(1000))
+    .addOption(new Option('--interval <ms>', 'milliseconds between samples (default: the sampling period recorded at training, else 1000)').argParser(intOption(10, 86_400_000)))
     .addOption(new Option('--valid-range <list>', 'FEATURE=LOW:HIGH,...: readings outside are bad (counted, not fed to the model); default training mean ± 8 std'))
     .addOption(new Option('--max-bad <n>', 'bad samples in a row after which the model state is reset (default: the model window)').argParser(intOption(1, 1_000_000)))
+    .addOption(new Option('--warmup <n>', 'steps after a reset before a forecast counts: scored, shown, able to alert (default: the model window; the tool evaluates with the default)').argParser(intOption(1, 1_000_000)))
     .addOption(new Option('--alert-above <x>', 'alert when the score rises above this (forecast error in target units, or the class probability)').argParser(floatOption(-1e300, 1e300)))
     .addOption(new Option('--alert-class <label>', 'classification: the class whose probability is the score (default: the last class)'))
     .option('--no-console', 'do not print a line per sample')
@@ -43,6 +44,19 @@ export function addAppOptions(cmd: Command, shells: readonly Shell[]): Command {
     .option('--verbose', "show espruino-tools' own log on stderr");
   if (shells.length > 1) cmd.addOption(new Option('--engine <engine>', 'espruino (sampling app) or jerryscript (the host feeds readings)').argParser(choiceOption(shells)).default('espruino'));
   return cmd;
+}
+
+/** Sampling period when neither --interval nor the model says one. */
+export const DEFAULT_INTERVAL_MS = 1000;
+
+/** The sampling period `train` recorded (--interval or --time), if any. */
+export function recordedInterval(q: QuantizedModel): number | undefined {
+  try {
+    const v = (JSON.parse(q.provenance.options) as { intervalMs?: unknown }).intervalMs;
+    return typeof v === 'number' && Number.isInteger(v) && v >= 10 && v <= 86_400_000 ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** --model: a file, or a folder with model.q.pb in it. */
@@ -93,9 +107,11 @@ export function appInputs(o: Record<string, any>): AppInputs {
     moduleName: MODEL_MODULE,
     sources,
     ...(reader !== undefined ? { reader } : {}),
-    intervalMs: o.interval,
+    intervalMs: o.interval ?? recordedInterval(q) ?? DEFAULT_INTERVAL_MS,
+    ...defaultAppRules(q),
     validRanges: parseValidRanges(o.validRange, q),
-    maxBadRun: o.maxBad ?? q.window,
+    ...(o.maxBad !== undefined ? { maxBadRun: o.maxBad } : {}),
+    ...(o.warmup !== undefined ? { warmup: o.warmup } : {}),
     console: o.console !== false,
     advertise: o.advertise !== false,
     display: Boolean(o.display),

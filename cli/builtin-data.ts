@@ -16,19 +16,14 @@ export function builtinSensorCsv(): string {
 }
 
 /**
- * What `demo` does by default: forecast the next temperature from a window of
- * humidity and temperature, per mote, as a change from the current reading
- * (the test range of two motes lies below every training temperature, which a
- * level forecast cannot extrapolate to).
+ * What `demo` reads by default: humidity and temperature, forecasting the next
+ * temperature, per mote (the group applies to this data only). With the shared
+ * training defaults the target mode is 'change' (the target is a feature),
+ * which this data needs: the test range of two motes lies below every training
+ * temperature, which a level forecast cannot extrapolate to.
  */
 export const DEMO_DEFAULTS = {
   features: ['humidity', 'temperature'],
   target: ['temperature'],
   group: 'mote_id',
-  targetMode: 'change',
-  window: 24,
-  horizon: 1,
-  units: 16,
-  epochs: 30,
-  batchSize: 256,
 } as const;

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { addTrainingOptions, trainStepOptions } from './training-options.ts';
+import { addDeployOption, addTrainingOptions, trainStepOptions } from './training-options.ts';
+import { deliveredJson, deliveredLines } from './steps/report-lines.ts';
 import { fmt, printJson, runAction } from './common.ts';
 import { builtinSensorCsv, DEMO_DEFAULTS } from './builtin-data.ts';
 import { trainStep } from './steps/train.ts';
@@ -22,6 +23,7 @@ export function demoCommand(): Command {
     .option('--quiet', 'no progress output');
   addTrainingOptions(cmd, { data: builtinSensorCsv(), dataDescription: 'the built-in TelosB mote data', ...DEMO_DEFAULTS, features: [...DEMO_DEFAULTS.features], target: [...DEMO_DEFAULTS.target] });
   addQatOptions(cmd);
+  addDeployOption(cmd);
   cmd.action((o) =>
     runAction('demo', async () => {
       const started = performance.now();
@@ -31,7 +33,10 @@ export function demoCommand(): Command {
       };
 
       log('1/4 train');
-      const { model: float, dataset, backend } = await trainStep(trainStepOptions(o, Boolean(o.quiet)));
+      // The built-in data is four motes' series: its group column applies only to it.
+      const builtin = cmd.getOptionValueSource('data') === 'default';
+      const options = trainStepOptions({ ...o, group: o.group ?? (builtin ? DEMO_DEFAULTS.group : undefined) }, Boolean(o.quiet));
+      const { model: float, dataset, backend, epochs } = await trainStep(options);
       const delivery = await deliver(float, dataset, {
         out,
         seed: o.seed,
@@ -39,6 +44,7 @@ export function demoCommand(): Command {
         randomSegments: PARITY_RANDOM_SEGMENTS,
         randomSteps: PARITY_RANDOM_STEPS,
         log,
+        deploy: o.deploy,
         ...(o.qat ? { qat: { epochs: o.qat, learningRate: o.qatLearningRate, batchSize: o.qatBatchSize, seed: o.seed } } : {}),
       });
       const { files, report, generated, parity, ram } = delivery;
@@ -50,8 +56,10 @@ export function demoCommand(): Command {
       const summary = {
         command: 'demo',
         data: { path: float.provenance.data, windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } },
+        epochs,
         model: { cell: float.layers[0].cell, layers: float.layers.length, bidirectional: float.layers[0].backward ? float.layers[0].merge : null, inputs: float.featureNames, units: lastLayer(float).units, outputs: float.targetNames, window: float.window, horizon: float.horizon, backend },
         metrics: { name: m.name, float: m.float, int8: m.int8, relativeChange: m.relativeChange, persistence, split: 'test', windows: m.windows },
+        ...deliveredJson(report),
         ...(report.forecast ? { forecast: report.forecast } : {}),
         ...(delivery.qat ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } } : {}),
         parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
@@ -72,9 +80,11 @@ export function demoCommand(): Command {
       const unit = m.name === 'rmse' ? ` ${float.targetNames.join(',')} units` : '';
       console.log(`data         ${path.basename(float.provenance.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows`);
       console.log(`model        ${architectureName(float.layers)} on ${float.featureNames.join(', ')} -> ${float.targetNames.join(', ')} (+${float.horizon}), window ${float.window}, ${backend}`);
+      console.log(`epoch kept   ${epochs.kept} of ${epochs.run} run (the best validation loss), ${fmt(epochs.secondsPerEpoch, 3)} s per epoch`);
       console.log(`${`test ${m.name}`.padEnd(13)}float ${fmt(m.float)}  int8 ${fmt(m.int8)}  (${m.relativeChange >= 0 ? '+' : ''}${fmt(100 * m.relativeChange, 3)}%)${unit}`);
       if (delivery.qat) console.log(`QAT          ${qatLine(delivery.qat.summary)}`);
-      if (persistence !== undefined) console.log(`baseline     last reading (persistence) ${fmt(persistence)}`);
+      if (persistence !== undefined) console.log(`baseline     last reading (persistence) ${fmt(persistence)} on the test windows`);
+      for (const line of deliveredLines(report, float.window)) console.log(line);
       const f = report.forecast;
       if (f) console.log(`forecast     ${f.steps} steps ahead, fed back (${f.windows} windows): RMSE float ${fmt(f.float)}  int8 ${fmt(f.int8)}  persistence ${fmt(f.persistence)}`);
       console.log(`code         ${generated.map((g) => `${g.target} ${Buffer.byteLength(g.code)} B`).join(', ')}`);

@@ -14,6 +14,14 @@ import { bundleCommand } from './bundle-command.ts';
 import { flashCommand } from './flash-command.ts';
 import { importCommand } from './import-command.ts';
 
+// A reader that closes early (`lstm-mcu ... | head`) ends the output, not in a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 const program = new Command('lstm-mcu')
   .description('Recurrent networks for JavaScript microcontrollers: train on a time series, quantize to int8, generate bit-exact ES5 for Espruino and JerryScript.')
   .version(TOOL_VERSION)

@@ -7,6 +7,8 @@ import { quantizeStep } from './steps/quantize.ts';
 import { DEFAULT_INPUT_PERCENTILE, DEFAULT_WEIGHT_SCALE, type WeightScaleGranularity } from '../codegen/quantize.ts';
 import { encodeFloatModel, encodeQuantizedModel, readFloatModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
 import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { addDeployOption } from './training-options.ts';
+import { deliveredJson, deliveredLines } from './steps/report-lines.ts';
 
 export function quantizeCommand(): Command {
   const cmd = new Command('quantize')
@@ -18,9 +20,11 @@ export function quantizeCommand(): Command {
     .addOption(new Option('--input-percentile <p>', 'int8 input range covers this percentile of |normalized input| (100: the maximum)').argParser(floatOption(50, 100)).default(DEFAULT_INPUT_PERCENTILE))
     .addOption(new Option('--qat-out <file>', 'fine-tuned float model to write (default: model.qat.float.pb beside --out)'))
     .addOption(new Option('--seed <n>', 'seed of the fine-tuning batch order').argParser(intOption(0, 2 ** 31 - 1)).default(1))
+    .addOption(new Option('--season <n>', 'period of the seasonal naive baseline in readings; 0 for none; default: as given to train, else found by autocorrelation').argParser(intOption(0, 1_000_000)))
     .addOption(new Option('--out <file>', 'quantized model artifact to write').default('model.q.pb'))
     .addOption(new Option('--report <file>', 'quantization report (JSON) to write').default('quantize-report.json'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout');
+  addDeployOption(cmd);
   return addQatOptions(cmd).action((floatPath: string, o) =>
     runAction('quantize', async () => {
       const { model: given, sha256: givenSha256 } = readFloatModel(floatPath);
@@ -37,6 +41,8 @@ export function quantizeCommand(): Command {
         weightScale: o.weightScale,
         inputPercentile: o.inputPercentile,
         floatModelSha256: floatBytes ? sha256Hex(floatBytes) : givenSha256,
+        deploy: o.deploy,
+        ...(o.season !== undefined ? { season: o.season } : {}),
         log,
       });
       const bytes = encodeQuantizedModel(model);
@@ -51,8 +57,9 @@ export function quantizeCommand(): Command {
       console.log(`scheme: ${report.scheme.weightScale} weight scales, ${layers.join('; ')}`);
       const f = report.forecast;
       if (f) console.log(`forecast ${f.steps} steps ahead (fed back, ${f.windows} windows): RMSE float ${fmt(f.float)}, int8 ${fmt(f.int8)}, persistence ${fmt(f.persistence)}`);
+      for (const line of deliveredLines(report, model.window)) console.log(line);
       console.log(`wrote ${o.out}${qat ? `, ${qatOut}` : ''} and ${o.report}`);
-      if (o.json) printJson({ command: 'quantize', artifact: o.out, report: o.report, metrics: m, scheme: report.scheme, ...(f ? { forecast: f } : {}), ...(qat ? { qat: { ...qat.summary.test, bestEpoch: qat.summary.bestEpoch, epochs: qat.summary.epochs, floatArtifact: qatOut } } : {}) });
+      if (o.json) printJson({ command: 'quantize', artifact: o.out, report: o.report, metrics: m, scheme: report.scheme, ...deliveredJson(report), ...(f ? { forecast: f } : {}), ...(qat ? { qat: { ...qat.summary.test, bestEpoch: qat.summary.bestEpoch, epochs: qat.summary.epochs, floatArtifact: qatOut } } : {}) });
     }),
   );
 }

@@ -11,6 +11,8 @@ import { UserError } from '../runtime/errors.ts';
 import { TARGETS } from '../codegen/emit-module.ts';
 import type { EngineName } from '../runtime/engines.ts';
 import type { GeneratedSource } from '../runtime/parity.ts';
+import { chooseSeason, streamSegments, streamedMetrics, type StreamedMetrics } from './steps/streamed-eval.ts';
+import { streamedLines } from './steps/report-lines.ts';
 
 const ENGINE_NAMES: EngineName[] = ['vm', 'vm+E', 'duk', 'espruino', 'jerry'];
 
@@ -21,6 +23,7 @@ export function simulateCommand(): Command {
     .addOption(new Option('--code <files>', 'generated model files to check (default: generate both targets in memory)').argParser(listOption))
     .option('--data <csv>', 'also replay the test windows of this CSV (default: the recorded training data, when present)')
     .addOption(new Option('--windows <n>', 'test windows to replay').argParser(intOption(0, 1_000_000)).default(200))
+    .addOption(new Option('--streams <steps>', 'also replay each test series from its first reading, this many steps of it, the state never reset (0: none)').argParser(intOption(0, 1_000_000)).default(500))
     .addOption(new Option('--random-segments <n>', 'random int8 sequences (with extremes), state reset before each').argParser(intOption(0, 100_000)).default(20))
     .addOption(new Option('--steps <n>', 'steps per random sequence').argParser(intOption(1, 1_000_000)).default(50))
     .addOption(new Option('--seed <n>', 'seed of the random sequences').argParser(intOption(0, 2 ** 31 - 1)).default(1))
@@ -47,11 +50,13 @@ export function simulateCommand(): Command {
           }));
         }
         let segments: Segments | undefined;
-        if (o.windows > 0) {
-          // The model's own test windows (from its CSV or built-in example data); without them, say so and go on.
+        let streamed: StreamedMetrics | undefined;
+        if (o.windows > 0 || o.streams > 0) {
+          // The model's own test windows and series (from its CSV or built-in example data); without them, say so and go on.
           try {
             const dataset = await datasetOfModel(model, modelPath, o.data as string | undefined, true);
-            segments = inputSegments(model, dataset.test.x, Math.min(o.windows, dataset.test.n));
+            segments = [...inputSegments(model, dataset.test.x, Math.min(o.windows, dataset.test.n)), ...streamSegments(model, dataset, 'test', o.streams)];
+            streamed = streamedMetrics(model, dataset, { split: 'test', season: chooseSeason(dataset, dataset.season) });
           } catch (err) {
             if (!(err instanceof UserError)) throw err;
             console.log(`windows: none replayed (${err.message})`);
@@ -63,11 +68,13 @@ export function simulateCommand(): Command {
           seed: o.seed,
           engines: engines as EngineName[] | undefined,
           segments,
+          log: (line) => process.stderr.write(line + '\n'),
         });
+        if (streamed) for (const line of streamedLines(streamed)) console.log(line);
         for (const line of r.results) console.log(line.message);
         for (const s of r.skipped) console.log(`skipped ${s}`);
         console.log(r.mismatches === 0 ? `parity: exact on ${r.engines.join(', ')} (${r.steps} steps each)` : `parity: ${r.mismatches} engine/target pairs differ`);
-        if (o.json) printJson({ command: 'simulate', parity: { engines: r.engines, steps: r.steps, mismatches: r.mismatches, skipped: r.skipped } });
+        if (o.json) printJson({ command: 'simulate', parity: { engines: r.engines, steps: r.steps, mismatches: r.mismatches, skipped: r.skipped }, ...(streamed ? { streamed } : {}) });
         if (r.mismatches > 0) process.exitCode = 1;
       }),
     );

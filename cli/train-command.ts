@@ -1,9 +1,13 @@
 import { Command, Option } from 'commander';
-import { addTrainingOptions, trainStepOptions } from './training-options.ts';
+import { addDeployOption, addTrainingOptions, trainStepOptions } from './training-options.ts';
 import { fmt, printJson, runAction } from './common.ts';
 import { trainStep } from './steps/train.ts';
 import { encodeFloatModel, writeArtifact } from '../runtime/artifact.ts';
 import { architectureName } from '../runtime/model.ts';
+import { quantizeStep } from './steps/quantize.ts';
+import { DEFAULT_WEIGHT_SCALE } from '../codegen/quantize.ts';
+import { sha256Hex } from '../runtime/artifact.ts';
+import { deliveredJson, deliveredLines } from './steps/report-lines.ts';
 
 export function trainCommand(): Command {
   const cmd = new Command('train')
@@ -12,17 +16,30 @@ export function trainCommand(): Command {
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
   addTrainingOptions(cmd);
+  addDeployOption(cmd);
   cmd.action((o) =>
     runAction('train', async () => {
-      const { model, dataset, backend } = await trainStep(trainStepOptions(o, Boolean(o.quiet)));
-      writeArtifact(o.out, encodeFloatModel(model));
+      const { model, dataset, backend, epochs } = await trainStep(trainStepOptions(o, Boolean(o.quiet)));
+      const bytes = encodeFloatModel(model);
+      // What the device would deliver: the model quantized with the defaults, its test series streamed through the app.
+      const { report } = quantizeStep(model, dataset, {
+        weightScale: DEFAULT_WEIGHT_SCALE,
+        floatModelSha256: sha256Hex(bytes),
+        deploy: o.deploy,
+        ...(o.quiet ? {} : { log: (line: string) => process.stderr.write(line + '\n') }),
+      });
+      writeArtifact(o.out, bytes);
       const m = model.metrics;
       console.log(
         `trained ${architectureName(model.layers)} on ${dataset.train.n} windows with ${backend}: ` +
-          `${m.name} train ${fmt(m.train)}, validation ${fmt(m.validation)}, test ${fmt(m.test)}`,
+          `${m.name} train ${fmt(m.train)}, validation ${fmt(m.validation)}, test ${fmt(m.test)} (test windows, float)`,
       );
+      console.log(`epoch kept   ${epochs.kept} of ${epochs.run} run (the best validation loss), ${fmt(epochs.secondsPerEpoch, 3)} s per epoch`);
+      for (const line of deliveredLines(report, model.window)) console.log(line);
       console.log(`wrote ${o.out}`);
-      if (o.json) printJson({ command: 'train', artifact: o.out, backend, metrics: m, windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } });
+      if (o.json) {
+        printJson({ command: 'train', artifact: o.out, backend, metrics: m, epochs, ...deliveredJson(report), windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } });
+      }
     }),
   );
   return cmd;

@@ -17,6 +17,7 @@ import {
   type QuantRecurrentLayer,
   type QuantizedModel,
   type TensorRange,
+  type Deployment,
 } from '../runtime/model.ts';
 import {
   BITWISE_LIMIT,
@@ -45,6 +46,14 @@ export interface QuantizeOptions {
    * the calibration windows (100 = the largest value). Readings beyond saturate.
    */
   inputPercentile?: number;
+  /**
+   * Streams as the device will run them (deployment 'stream'): whole series,
+   * normalized, [steps][inputSize] each, run from a zero state. Their ranges
+   * join the windows' (the cell format covers the state a long stream reaches).
+   */
+  streams?: Float32Array[];
+  /** Recorded in the model (absent: 'stream'). */
+  deployment?: Deployment;
 }
 
 export const DEFAULT_INPUT_PERCENTILE = 99.9;
@@ -108,6 +117,16 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
     for (let k = 0; k < y.length; k++) see('output', y[k]);
   }
   return [...ranges.values()];
+}
+
+/** The union of each named range over several calibrations, in the order names first appear. */
+function joinRanges(lists: TensorRange[][]): TensorRange[] {
+  const joined = new Map<string, TensorRange>();
+  for (const r of lists.flat()) {
+    const j = joined.get(r.name);
+    joined.set(r.name, j ? { name: r.name, min: Math.min(j.min, r.min), max: Math.max(j.max, r.max) } : { ...r });
+  }
+  return [...joined.values()];
 }
 
 function maxAbs(r: TensorRange | undefined): number {
@@ -286,7 +305,10 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   const inputSize = layers[0]!.inputSize;
   if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
 
-  const calibration = calibrate(model, options.calibrationX, options.calibrationCount);
+  const calibration = joinRanges([
+    calibrate(model, options.calibrationX, options.calibrationCount),
+    ...(options.streams ?? []).map((x) => calibrate({ ...model, window: x.length / inputSize }, x, 1)),
+  ]);
   const byName = new Map(calibration.map((r) => [r.name, r]));
 
   // Input x_i (normalized) -> int8 with a per-feature scale covering a percentile of its calibrated values.
@@ -359,5 +381,6 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     scheme: JSON.stringify({ weightScale: options.weightScale, inputPercentile: percentile }),
     floatModelSha256: options.floatModelSha256,
     provenance: { ...model.provenance },
+    ...(options.deployment === 'window' ? { deployment: 'window' as const } : {}),
   };
 }

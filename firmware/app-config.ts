@@ -44,6 +44,8 @@ export interface AppConfig {
   validRanges: ValidRange[];
   /** Consecutive bad samples after which the model state is reset (the sequence is broken). */
   maxBadRun: number;
+  /** Steps after a reset before a forecast counts (is scored, shown, can alert). */
+  warmup: number;
   console: boolean;
   /** Bluetooth advertising of each result (boards with NRF). */
   advertise: boolean;
@@ -134,4 +136,13 @@ export function alertClassIndex(q: QuantizedModel, label: string | undefined): n
 /** The model must read real readings to be fed by a sensor. */
 export function checkSensorModel(q: QuantizedModel): void {
   if (q.embedding) throw new UserError('this model reads token ids (an embedding input); the sensor app feeds it readings: call step([tokenId]) from your own code instead');
+}
+
+/**
+ * The app's rules when bundle is given no options: what the tool's streamed
+ * evaluation replays (cli/steps/streamed-eval.ts), so the figure it reports is
+ * the figure a default bundle delivers.
+ */
+export function defaultAppRules(q: QuantizedModel): Pick<AppConfig, 'validRanges' | 'maxBadRun' | 'warmup' | 'alertClass'> {
+  return { validRanges: parseValidRanges(undefined, q), maxBadRun: q.window, warmup: q.window, alertClass: alertClassIndex(q, undefined) };
 }

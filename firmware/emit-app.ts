@@ -5,7 +5,11 @@
  * the model on it, and keeps the score and the alert state. A bad reading
  * (not a number, NaN, outside its valid range) is counted and never reaches
  * the model; after maxBadRun bad samples in a row the state is reset, since
- * the sequence the model was following is broken.
+ * the sequence the model was following is broken. After a reset a forecast
+ * counts (is scored, shown, can alert) only once the model has stepped
+ * `warmup` times. The app keeps the sum of squared forecast errors and the
+ * samples scored (stats.sq, stats.scored): its own RMSE on the readings it
+ * saw. firmware/app-replay.ts is the same rules on the host.
  *
  * - espruino shell: samples its sources with setInterval (never a busy wait),
  *   reports on the console, in Bluetooth advertising data and on the
@@ -62,6 +66,7 @@ export function emitApp(q: QuantizedModel, config: AppConfig, options: AppEmitOp
         ? `score: probability of class ${q.classLabels[alertClass]}`
         : `score: none (${score.why})`,
   );
+  b.comment(`warm-up: a forecast counts after ${config.warmup} step${config.warmup === 1 ? '' : 's'} from a reset`);
   b.comment(config.alertAbove === undefined ? 'alert: off' : `alert: when the score rises above ${config.alertAbove}`);
   b.block(`var ${options.globalName} = (function (model) {`, () => {
     emitCore(b, q, config, { NI, NO, H, score });
@@ -79,7 +84,7 @@ function describeSource(s: Source): string {
 function emitCore(b: CodeBuilder, q: QuantizedModel, config: AppConfig, d: { NI: number; NO: number; H: number; score: ReturnType<typeof scoreKind> }): void {
   const { NI, NO, H, score } = d;
   const known = selfTestInputs(NI);
-  b.line(`var NI = ${NI}, NO = ${NO}, MAXBAD = ${config.maxBadRun}, ALERT = ${config.alertAbove === undefined ? 'undefined' : num(config.alertAbove)};`);
+  b.line(`var NI = ${NI}, NO = ${NO}, MAXBAD = ${config.maxBadRun}, WARM = ${config.warmup}, ALERT = ${config.alertAbove === undefined ? 'undefined' : num(config.alertAbove)};`);
   b.line(`var LO = [${config.validRanges.map((r) => num(r.lo)).join(', ')}], HI = [${config.validRanges.map((r) => num(r.hi)).join(', ')}]; // valid range of each reading`);
   b.line('var X = new Float64Array(NI); // the sample given to the model');
   b.line('var YL = new Float64Array(NO); // real outputs of the last step');
@@ -87,13 +92,14 @@ function emitCore(b: CodeBuilder, q: QuantizedModel, config: AppConfig, d: { NI:
     b.line(`var TG = [${score.targets.join(', ')}]; // the reading each output forecasts`);
     b.line(`var PR = new Float64Array(${H * NO}), slot = 0, filled = 0; // forecasts of the last ${H} steps, oldest at slot`);
   }
-  b.line('var stats = { samples: 0, steps: 0, bad: 0, badRun: 0, resets: 0, alerts: 0, score: NaN, alerting: false, lastBad: false };');
+  b.comment('run: steps since the last reset; sq, scored: squared forecast errors summed over the samples scored, and their count');
+  b.line('var stats = { samples: 0, steps: 0, bad: 0, badRun: 0, resets: 0, alerts: 0, run: 0, sq: 0, scored: 0, score: NaN, alerting: false, lastBad: false };');
   b.line('');
   b.comment('the state of a fresh sequence: the model and the forecasts it made');
   b.block('function clear() {', () => {
     b.line('model.reset();');
     if (score.kind === 'forecast-error') b.line('slot = 0; filled = 0;');
-    b.line('stats.badRun = 0; stats.score = NaN; stats.alerting = false;');
+    b.line('stats.badRun = 0; stats.run = 0; stats.score = NaN; stats.alerting = false;');
   });
   b.comment('reset(): start a new sequence (the button, or the host)');
   b.block('function reset() {', () => {
@@ -134,35 +140,33 @@ function emitCore(b: CodeBuilder, q: QuantizedModel, config: AppConfig, d: { NI:
     });
     b.line('stats.lastBad = false; stats.badRun = 0;');
     if (score.kind === 'forecast-error' && q.horizon > 0) {
-      b.comment(`score = max_k |forecast of output k made ${H} step${H > 1 ? 's' : ''} ago - its reading now|`);
+      b.comment(`score = max_k |forecast of output k made ${H} step${H > 1 ? 's' : ''} ago - its reading now|, when that forecast was made warm (step run - ${H - 1} >= WARM)`);
       b.line('s = NaN;');
-      b.block(`if (filled >= ${H}) {`, () => {
+      b.block(`if (filled >= ${H} && stats.run >= ${H > 1 ? `WARM + ${H - 1}` : 'WARM'}) {`, () => {
         b.line('s = 0;');
-        b.line('for (i = 0; i < NO; i++) { v = PR[slot * NO + i] - X[TG[i]]; if (v < 0) v = -v; if (v > s) s = v; }');
+        b.line('for (i = 0; i < NO; i++) { v = PR[slot * NO + i] - X[TG[i]]; stats.sq += v * v; if (v < 0) v = -v; if (v > s) s = v; }');
+        b.line('stats.scored++;');
       });
     }
     b.line('var y = model.step(X);');
     b.line('for (i = 0; i < NO; i++) YL[i] = y[i];');
-    b.line('stats.steps++;');
+    b.line('stats.steps++; stats.run++;');
     if (score.kind === 'forecast-error') {
       if (q.horizon === 0) {
-        b.comment('horizon 0: the output estimates this sample; score = max_k |output k - its reading|');
-        b.line('s = 0;');
-        b.line('for (i = 0; i < NO; i++) { v = YL[i] - X[TG[i]]; if (v < 0) v = -v; if (v > s) s = v; }');
+        b.comment('horizon 0: the output estimates this sample; score = max_k |output k - its reading|, once warm');
+        b.line('s = NaN;');
+        b.block('if (stats.run >= WARM) {', () => {
+          b.line('s = 0;');
+          b.line('for (i = 0; i < NO; i++) { v = YL[i] - X[TG[i]]; stats.sq += v * v; if (v < 0) v = -v; if (v > s) s = v; }');
+          b.line('stats.scored++;');
+        });
       } else {
         b.line('for (i = 0; i < NO; i++) PR[slot * NO + i] = YL[i];');
         b.line(`slot = (slot + 1) % ${H}; filled++;`);
       }
     } else if (score.kind === 'probability') {
-      if (q.headActivation === 'sigmoid') {
-        b.comment('sigmoid head: P(class 1) = 1 / (1 + e^-logit)');
-        b.line(`s = 1 / (1 + Math.exp(-YL[0]));${config.alertClass === 0 ? ' s = 1 - s;' : ''}`);
-      } else {
-        b.comment(`softmax head: P(class ${config.alertClass}) = e^(y_c - m) / Σ e^(y_k - m), m the largest logit`);
-        b.line('v = YL[0]; for (i = 1; i < NO; i++) if (YL[i] > v) v = YL[i];');
-        b.line('s = 0; for (i = 0; i < NO; i++) s += Math.exp(YL[i] - v);');
-        b.line(`s = Math.exp(YL[${config.alertClass}] - v) / s;`);
-      }
+      b.line('s = NaN;');
+      b.block('if (stats.run >= WARM) {', () => emitProbability(b, q, config));
     } else b.line('s = NaN;');
     b.line('stats.score = s;');
     b.comment('an alert starts when the score rises above ALERT and ends when it falls back');
@@ -172,6 +176,19 @@ function emitCore(b: CodeBuilder, q: QuantizedModel, config: AppConfig, d: { NI:
     b.line('return true;');
   });
   b.line('');
+}
+
+/** s = P(alertClass) of the last outputs YL. */
+function emitProbability(b: CodeBuilder, q: QuantizedModel, config: AppConfig): void {
+  if (q.headActivation === 'sigmoid') {
+    b.comment('sigmoid head: P(class 1) = 1 / (1 + e^-logit)');
+    b.line(`s = 1 / (1 + Math.exp(-YL[0]));${config.alertClass === 0 ? ' s = 1 - s;' : ''}`);
+  } else {
+    b.comment(`softmax head: P(class ${config.alertClass}) = e^(y_c - m) / Σ e^(y_k - m), m the largest logit`);
+    b.line('v = YL[0]; for (i = 1; i < NO; i++) if (YL[i] > v) v = YL[i];');
+    b.line('s = 0; for (i = 0; i < NO; i++) s += Math.exp(YL[i] - v);');
+    b.line(`s = Math.exp(YL[${config.alertClass}] - v) / s;`);
+  }
 }
 
 function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig, NI: number, NO: number): void {
@@ -229,6 +246,7 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
   else b.line(`var NAMES = [${q.targetNames.map((n) => JSON.stringify(n)).join(', ')}];`);
   b.block('function text() {', () => {
     b.line('if (stats.lastBad) return "bad reading skipped (" + stats.bad + " bad)";');
+    b.line('if (stats.run < WARM) return "warming up " + stats.run + "/" + WARM;');
     if (classification) {
       b.line(`return "${q.targetNames[0] ?? 'class'}=" + LABELS[model.classIndex()] + " score=" + stats.score.toFixed(3);`);
     } else {

@@ -37,6 +37,8 @@ import {
   type TargetMode,
   type Task,
   type TensorRange,
+  type Deployment,
+  DEPLOYMENTS,
 } from './model.ts';
 
 /** Version of artifact.proto written by this tool; newer files are refused. */
@@ -182,6 +184,7 @@ function quantizedToPb(m: QuantizedModel): Pb {
     calibration: m.calibration.map((r) => ({ ...r })),
     scheme: m.scheme,
     floatModelSha256: m.floatModelSha256,
+    deployment: m.deployment === 'window' ? 'window' : '',
   };
 }
 
@@ -394,6 +397,7 @@ function pbToQuantized(o: Pb): QuantizedModel {
     scheme: o.scheme,
     floatModelSha256: o.floatModelSha256,
     provenance: provenanceFromPb(o.provenance),
+    ...(o.deployment ? { deployment: o.deployment as Deployment } : {}),
   };
 }
 
@@ -572,6 +576,8 @@ export function validateFloatModel(m: FloatModel): void {
 
 export function validateQuantizedModel(m: QuantizedModel): void {
   validateChain(m.layers);
+  if (m.deployment !== undefined && !DEPLOYMENTS.includes(m.deployment)) throw new Invalid(`deployment is ${JSON.stringify(m.deployment)}; expected one of ${DEPLOYMENTS.join(', ')}`);
+  if (m.deployment === 'window' && m.sequence !== 'many-to-one') throw new Invalid(`deployment window runs a many-to-one model over its window; sequence ${m.sequence} streams`);
   const U = layerOutputSize(lastLayer(m));
   validateCommon(m, m.embedding ? 1 : m.layers[0]!.inputSize, U, m.head, m.provenance);
   if (m.embedding) validateEmbedding(m, m.layers[0]!.inputSize, m.embedding.tableQ, 'tableQ');

@@ -20,6 +20,9 @@ import { execFile } from 'node:child_process';
 import type { Segments, TraceStep } from './trace.ts';
 import { crc32 } from './crc32.ts';
 
+/** One engine run may take this long; past it the run is stopped and reported as stopped. */
+export const ENGINE_TIME_LIMIT_S = 600;
+
 export type EngineName = 'vm' | 'vm+E' | 'duk' | 'espruino' | 'jerry';
 
 export interface Engine {
@@ -143,7 +146,12 @@ function vmEngine(name: 'vm' | 'vm+E'): Engine {
         print: (s: unknown) => lines.push(String(s)),
         ...(name === 'vm+E' ? fakeEspruinoGlobals() : {}),
       });
-      vm.runInContext(source, context, { timeout: 600_000 });
+      try {
+        vm.runInContext(source, context, { timeout: ENGINE_TIME_LIMIT_S * 1000 });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new UserError(`${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run; replay fewer steps (--windows, --streams, --random-segments)`);
+        throw e;
+      }
       return lines;
     },
   };
@@ -159,12 +167,17 @@ function processEngine(name: EngineName, command: string, args: string[] = []): 
         fs.writeFileSync(file, source);
         const r = await new Promise<{ stdout: string; stderr: string; error?: Error }>((resolve) => {
           // In the run's own directory: Espruino's Linux build keeps its Storage (flash) there.
-          const child = execFile(command, [...args, file], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 }, (error, stdout, stderr) =>
+          const child = execFile(command, [...args, file], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, timeout: ENGINE_TIME_LIMIT_S * 1000 }, (error, stdout, stderr) =>
             resolve({ stdout, stderr, error: error ?? undefined }),
           );
           child.stdin?.end(); // Espruino reads its REPL from stdin: give it none
         });
         const lines = r.stdout.split(/\r?\n/);
+        const killed = r.error as (Error & { killed?: boolean; signal?: string }) | undefined;
+        if (killed?.killed && !lines.some((l) => l.trim() === 'END')) {
+          // Our own limit, not the engine's failure: say which.
+          throw new UserError(`${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run, before the program ended (${lines.filter((l) => l.trim()).length} lines printed); replay fewer steps (--windows, --streams, --random-segments)`);
+        }
         if (r.error && !lines.some((l) => l.trim() === 'END')) {
           const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
           // The generated program did not run to its end on this engine (e.g. out of memory): a result, not a crash of the tool.

@@ -186,9 +186,21 @@ export const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum'];
 export const layerOutputSize = (l: { units: number; backward?: unknown; merge?: MergeMode }): number =>
   l.backward !== undefined && l.merge !== 'sum' ? 2 * l.units : l.units;
 
-/** A model with a bidirectional or reverse layer runs over its whole window at every step. */
-export const isWindowModel = (m: { layers: readonly { backward?: unknown; reverse?: boolean }[] }): boolean =>
-  m.layers.some((l) => l.backward !== undefined || l.reverse === true);
+/**
+ * How the device runs a model: 'stream', one step per reading with the state
+ * carried from power-on; 'window', the last `window` readings run from a zero
+ * state at every reading (what a many-to-one model was trained on; W steps per
+ * reading).
+ */
+export type Deployment = 'stream' | 'window';
+export const DEPLOYMENTS: readonly Deployment[] = ['stream', 'window'];
+
+/**
+ * A model with a bidirectional or reverse layer runs over its whole window at
+ * every step, and so does a forward model deployed as a window.
+ */
+export const isWindowModel = (m: { layers: readonly { backward?: unknown; reverse?: boolean }[]; deployment?: Deployment }): boolean =>
+  m.deployment === 'window' || m.layers.some((l) => l.backward !== undefined || l.reverse === true);
 
 export interface FloatDenseLayer {
   inputSize: number;
@@ -357,4 +369,6 @@ export interface QuantizedModel extends ModelHeader {
   scheme: string;
   /** sha256 (hex) of the float artifact this was quantized from. */
   floatModelSha256: string;
+  /** Absent: 'stream' (see Deployment); window models with bidirectional or reverse layers run as windows whatever it says. */
+  deployment?: Deployment;
 }

@@ -21,13 +21,14 @@ export interface ParityResult {
   message: string;
 }
 
-export async function checkParity(q: QuantizedModel, sources: GeneratedSource[], engines: Engine[], segments: Segments): Promise<ParityResult[]> {
+export async function checkParity(q: QuantizedModel, sources: GeneratedSource[], engines: Engine[], segments: Segments, onRun?: (label: string) => void): Promise<ParityResult[]> {
   const expected = simulateTrace(q, segments);
   const results: ParityResult[] = [];
   for (const src of sources) {
     const program = src.code + driverSource(src.globalName, q.layers[0].inputSize, segments);
     for (const engine of engines) {
       const label = `${src.target} on ${engine.name}`;
+      onRun?.(label);
       const actual = parseTrace(await engine.run(program), label);
       const mismatch = firstMismatch(expected, actual, q);
       results.push({

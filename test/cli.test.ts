@@ -71,6 +71,13 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--units', '4', '--epochs', '3', '--batch-size', '32', '--out', 'm.float.pb', '--json', '--quiet']);
     expect(train.code, train.stderr).toBe(0);
     expect(train.lastJson()).toMatchObject({ command: 'train', artifact: 'm.float.pb', metrics: { name: 'rmse' } });
+    // train says what the int8 model would deliver, streamed, against its baselines, and how it would run.
+    const t = train.lastJson();
+    expect(t.streamed).toMatchObject({ task: 'regression', split: 'test', series: 1 });
+    expect(t.streamed.baselines[0].name).toBe('persistence');
+    expect(t.streamed.beats).toBe(t.streamed.baselines.every((b: { value: number }) => t.streamed.int8 < b.value));
+    expect(['stream', 'window']).toContain(t.deployment.deployment);
+    expect(t.epochs.kept).toBeGreaterThanOrEqual(1);
 
     const quant = await run(['quantize', 'm.float.pb', '--out', 'm.q.pb', '--report', 'report.json', '--json']);
     expect(quant.code, quant.stderr).toBe(0);
@@ -89,7 +96,10 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     const p = sim.lastJson().parity;
     expect(p.mismatches).toBe(0);
     expect(p.engines).toContain('vm');
-    expect(p.steps).toBe(20 * 8 + 20 * 50);
+    // 20 test windows, the test series from its first reading (up to --streams 500 steps), 20 random sequences of 50.
+    const streamed = sim.lastJson().streamed;
+    expect(streamed.series).toBe(1);
+    expect(p.steps).toBe(20 * 8 + Math.min(500, streamed.readings) + 20 * 50);
 
     // A generated file from another model is refused.
     const other = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'b', '--window', '8', '--units', '3', '--epochs', '1', '--out', 'other.float.pb', '--quiet']);

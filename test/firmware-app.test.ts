@@ -32,6 +32,7 @@ function config(q: QuantizedModel, over: Partial<AppConfig> = {}): AppConfig {
     intervalMs: 100,
     validRanges: parseValidRanges(undefined, q),
     maxBadRun: 3,
+    warmup: 2,
     console: false,
     advertise: true,
     display: false,
@@ -83,6 +84,10 @@ describe('the Espruino bundle against a fake sensor', () => {
       expect(expected.at(-1)!.resets).toBe(2);
       expect(expected.at(-1)!.steps).toBe(32);
       expect(expected.at(-1)!.alerts).toBeGreaterThan(0);
+      // warm-up: no sample is scored before the model has stepped `warmup` times since a reset, and some are scored
+      const nanHex = Buffer.from(new Float64Array([NaN]).buffer).toString('hex');
+      expect(expected.filter((l) => l.run < cfg.warmup).map((l) => l.score)).toEqual(expected.filter((l) => l.run < cfg.warmup).map(() => nanHex));
+      expect(expected.at(-1)!.scored).toBeGreaterThan(10);
       for (const engine of espruinoLike) {
         const got = parseSamples(await engine.run(BOARD_PRELUDE + b.code + sampleDriver('lstmApp', feed.length, 30)));
         expect(got.verify, engine.name).toBe(`${b.expected.checksum} ${b.expected.selfTest.join(',')}`);
@@ -230,7 +235,7 @@ g = { clear: function () {}, setFont: function () {}, setFontAlign: function () 
         if (Number.isNaN(score)) expect(Number.isNaN(f32(3))).toBe(true);
         else expect(f32(3)).toBe(Math.fround(score));
         expect(f32(7)).toBe(Math.fround(f64(e.outputs)));
-        expect(drawn, engine.name).toMatch(e.lastBad ? /^bad\|reading\|skipped/ : /^x1=-?\d+\.\d{4}\|error=/);
+        expect(drawn, engine.name).toMatch(e.lastBad ? /^bad\|reading\|skipped/ : e.run < cfg.warmup ? new RegExp(`^warming\\|up\\|${e.run}/${cfg.warmup}$`) : /^x1=-?\d+\.\d{4}\|error=/);
       });
     }
   });

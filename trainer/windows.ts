@@ -49,6 +49,8 @@ export interface DatasetSpec {
    * many-to-one (the device then feeds its forecasts back).
    */
   sequence?: SequencePattern;
+  /** The seasonal baseline's period, carried to the Dataset (0: none; absent: found by autocorrelation). */
+  season?: number;
 }
 
 export interface Split {
@@ -75,6 +77,26 @@ export interface Segment {
   validationEnd: number;
 }
 
+/**
+ * One series as the device would read it: the raw readings and targets of
+ * every row of a segment, for streaming a split's rows from its start
+ * (evaluation, baselines, streamed calibration).
+ */
+export interface Series {
+  segment: Segment;
+  /** Raw feature readings of rows [segment.start, segment.end), [rows][features]. */
+  x: Float64Array;
+  /** Raw targets of the same rows, [rows][targets] (classification: the label value, [rows]). */
+  y: Float64Array;
+}
+
+/** Absolute row range [lo, hi) of a split in a segment. */
+export function splitRange(s: Segment, name: SplitName): [number, number] {
+  if (name === 'train') return [s.start, s.trainEnd];
+  if (name === 'validation') return [s.trainEnd, s.validationEnd];
+  return [s.validationEnd, s.end];
+}
+
 export interface Dataset {
   task: Task;
   train: Split;
@@ -91,6 +113,10 @@ export interface Dataset {
   window: number;
   horizon: number;
   segments: Segment[];
+  /** Raw rows of each segment (absent for built-in sets that are not series: MNIST, text). */
+  series?: Series[];
+  /** As DatasetSpec.season. */
+  season?: number;
   /** Regression: what `y` holds (see DatasetSpec.targetMode). */
   targetMode: TargetMode;
   /** 'change' mode: the feature index each target is added to. Otherwise []. */
@@ -110,7 +136,7 @@ export const targetSteps = (ds: Pick<Dataset, 'sequence' | 'window'>): number =>
 
 export const DEFAULT_SPLIT: SplitFractions = { train: 0.7, validation: 0.15 };
 
-type SplitName = 'train' | 'validation' | 'test';
+export type SplitName = 'train' | 'validation' | 'test';
 const SPLITS: SplitName[] = ['train', 'validation', 'test'];
 
 function where(table: CsvTable, row: number): string {
@@ -193,11 +219,6 @@ function endRowsIn(lo: number, hi: number, window: number, horizon: number): num
   return out;
 }
 
-function rangeOf(s: Segment, name: SplitName): [number, number] {
-  if (name === 'train') return [s.start, s.trainEnd];
-  if (name === 'validation') return [s.trainEnd, s.validationEnd];
-  return [s.validationEnd, s.end];
-}
 
 /** Smallest series length whose three ranges each hold at least `need` rows. */
 function rowsNeeded(need: number, split: SplitFractions): number {
@@ -261,7 +282,7 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   const ends: Record<SplitName, number[]> = { train: [], validation: [], test: [] };
   for (const s of segments) {
     for (const name of SPLITS) {
-      const [lo, hi] = rangeOf(s, name);
+      const [lo, hi] = splitRange(s, name);
       for (const t of endRowsIn(lo, hi, W, H)) ends[name].push(t);
     }
   }
@@ -278,7 +299,7 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   }
 
   // Normalization from the training ranges only.
-  const trainRanges = segments.map((s) => rangeOf(s, 'train'));
+  const trainRanges = segments.map((s) => splitRange(s, 'train'));
   const inStats = featureNames.map((f, i) => stats(table, f, feats[i]!, trainRanges));
   const given = spec.normalization;
   const inputNorm: Normalization = given?.input ?? { mean: inStats.map((s) => s.mean), std: inStats.map((s) => s.std) };
@@ -377,8 +398,20 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
     return { x, y, n, rawTargets, endRows };
   };
 
+  const series: Series[] = segments.map((segment) => {
+    const rows = segment.end - segment.start;
+    const x = new Float64Array(rows * F);
+    const y = new Float64Array(rows * T);
+    for (let r = 0; r < rows; r++) {
+      for (let f = 0; f < F; f++) x[r * F + f] = feats[f]![segment.start + r]!;
+      for (let j = 0; j < T; j++) y[r * T + j] = targs[j]![segment.start + r]!;
+    }
+    return { segment, x, y };
+  });
+
   return {
     task: spec.task,
+    series,
     train: make(ends.train),
     validation: make(ends.validation),
     test: make(ends.test),
@@ -393,5 +426,6 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
     targetMode: changeMode ? 'change' : 'level',
     baseFeatures,
     sequence,
+    ...(spec.season !== undefined ? { season: spec.season } : {}),
   };
 }

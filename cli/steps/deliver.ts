@@ -4,7 +4,7 @@
  * then write every artifact atomically once everything is computed.
  */
 import path from 'node:path';
-import { inputSegments, quantizeStep, type QuantizeReport } from './quantize.ts';
+import { inputSegments, quantizeStep, type QuantizeReport, type QuantizeStepOptions } from './quantize.ts';
 import { qatStep, type QatStepOptions, type QatSummary } from './qat.ts';
 import { codegenStep, type GeneratedFile } from './codegen.ts';
 import { simulateStep, type SimulateResult } from './simulate.ts';
@@ -43,6 +43,9 @@ export async function deliver(
     log: (line: string) => void;
     /** Fine-tune with the int8 contract simulated before quantizing (cli/steps/qat.ts). */
     qat?: Omit<QatStepOptions, 'weightScale' | 'log'>;
+    /** How the device runs the model (default auto) and the seasonal baseline's period. */
+    deploy?: QuantizeStepOptions['deploy'];
+    season?: number;
   },
 ): Promise<Delivery> {
   const files = {
@@ -65,7 +68,12 @@ export async function deliver(
     qat = { floatBytes: sourceBytes, summary: tuned.summary };
   }
   o.log(`2/4 quantize (calibration on ${calibration.train.n} training windows)`);
-  const quantized = quantizeStep(source, calibration, { weightScale: 'per-row', floatModelSha256: sha256Hex(sourceBytes) });
+  const quantized = quantizeStep(source, calibration, {
+    weightScale: 'per-row',
+    floatModelSha256: sha256Hex(sourceBytes),
+    ...(o.deploy ? { deploy: o.deploy } : {}),
+    ...(o.season !== undefined ? { season: o.season } : {}),
+  });
   const q = quantized.model;
   const report = qat ? { ...quantized.report, qat: qat.summary } : quantized.report;
   const qBytes = encodeQuantizedModel(q);

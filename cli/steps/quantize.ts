@@ -4,7 +4,7 @@
  * side by side on the test windows, tensor by tensor.
  */
 import { DEFAULT_INPUT_PERCENTILE, layerPrefix, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
-import { TANH_GATES, gateCount, gateNames, hasCellState, isWindowModel, type CellKind, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
+import { DEPLOYMENTS, TANH_GATES, gateCount, gateNames, hasCellState, isWindowModel, type CellKind, type Deployment, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
 import { floatDense, floatPredictWindow, floatStackStep, newFloatState } from '../../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
@@ -14,6 +14,9 @@ import { windowsToSegments } from '../../runtime/parity.ts';
 import type { Segments } from '../../runtime/trace.ts';
 import { metricName, splitMetric } from './train.ts';
 import { forecastMetrics, type ForecastMetrics } from './forecast-eval.ts';
+import { chooseSeason, streamedMetrics, type StreamedMetrics } from './streamed-eval.ts';
+import { splitRange } from '../../trainer/windows.ts';
+import { UserError } from '../../runtime/errors.ts';
 
 export interface ErrorStat {
   name: string;
@@ -36,6 +39,37 @@ export interface QuantizeReport {
   metrics: { name: string; split: 'test'; windows: number; float: number; int8: number; relativeChange: number };
   /** One-to-many models: RMSE of multi-step forecasts fed back as on the device (see forecast-eval.ts). */
   forecast?: ForecastMetrics;
+  /** How the device runs the model, and why (see chooseDeployment). */
+  deployment?: DeploymentChoice;
+  /** The test series streamed through the app as the device runs them, with the baselines (streamed-eval.ts). */
+  streamed?: StreamedMetrics;
+  /** Set when the int8 model misses the float model by more than the budget (see int8Check). */
+  int8Warning?: Int8Warning;
+}
+
+/** The int8 model may score at most this much worse than the float model (relative). */
+export const INT8_BUDGET = 0.03;
+
+export interface DeploymentChoice {
+  deployment: Deployment;
+  /** Why: 'the only one' (a window model, a many-to-many or one-to-many model), 'asked' (--deploy), or 'validation' (the best streamed validation metric). */
+  reason: 'only' | 'asked' | 'validation';
+  /** Streamed validation metric of each candidate (reason 'validation'). */
+  candidates: { deployment: Deployment; validation: number }[];
+  /** Model steps per reading on the device: 1 streaming, the window otherwise. */
+  stepsPerReading: number;
+}
+
+export interface Int8Warning {
+  /** Which figure missed: the streamed test series (float streamed the same way) or the test windows. */
+  on: 'streamed' | 'windows';
+  float: number;
+  int8: number;
+  relativeChange: number;
+  budget: number;
+  /** Share of test readings outside the int8 input range of their feature (they saturate). */
+  inputsOutsideRange: number;
+  advice: string[];
 }
 
 /** Steps ahead the one-to-many forecasts are scored at. */
@@ -179,21 +213,84 @@ export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Sp
   return { tensorErrors: errors.list(), floatOut, intOut };
 }
 
-export function quantizeStep(
-  float: FloatModel,
-  dataset: Dataset,
-  options: { weightScale: WeightScaleGranularity; floatModelSha256: string; inputPercentile?: number; log?: (line: string) => void },
-): { model: QuantizedModel; report: QuantizeReport } {
-  options.log?.(`quantize: calibrating on ${dataset.train.n} training windows`);
-  const model = quantizeModel(float, {
-    weightScale: options.weightScale,
-    inputPercentile: options.inputPercentile,
-    calibrationX: dataset.train.x,
-    calibrationCount: dataset.train.n,
-    floatModelSha256: options.floatModelSha256,
+export interface QuantizeStepOptions {
+  weightScale: WeightScaleGranularity;
+  floatModelSha256: string;
+  inputPercentile?: number;
+  /** How the device runs a forward many-to-one model; default 'auto' (the best streamed validation metric). */
+  deploy?: Deployment | 'auto';
+  /** The seasonal baseline's period: undefined takes the dataset's (--season at training), else finds it; 0 for none. */
+  season?: number;
+  log?: (line: string) => void;
+}
+
+export const DEPLOY_CHOICES = ['auto', ...DEPLOYMENTS] as const;
+
+/**
+ * --deploy auto: a window (W steps per reading) is chosen over streaming (1)
+ * only when its streamed validation metric is better by more than this
+ * (relative); within it the two deliver the same and streaming costs 1/W.
+ */
+export const DEPLOY_MARGIN = 0.01;
+
+/** The deployments a model can have: a choice only for a forward many-to-one model on readings. */
+function deploymentCandidates(float: FloatModel, dataset: Dataset, deploy: Deployment | 'auto'): { candidates: Deployment[]; reason: DeploymentChoice['reason'] } {
+  if (isWindowModel(float)) return { candidates: ['window'], reason: 'only' };
+  if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series) {
+    if (deploy === 'window') throw new UserError(`--deploy window: a ${float.embedding ? 'token-input' : float.sequence} model streams; it runs one step per reading`);
+    return { candidates: ['stream'], reason: 'only' };
+  }
+  return deploy === 'auto' ? { candidates: ['stream', 'window'], reason: 'validation' } : { candidates: [deploy], reason: 'asked' };
+}
+
+/** The training series, normalized, as the device would stream them from power-on (streamed calibration). */
+function trainingStreams(dataset: Dataset): Float32Array[] {
+  const F = dataset.featureNames.length;
+  const { mean, std } = dataset.inputNorm;
+  return (dataset.series ?? []).flatMap((s) => {
+    const [lo, hi] = splitRange(s.segment, 'train');
+    if (hi <= lo) return [];
+    const base = lo - s.segment.start;
+    return [Float32Array.from({ length: (hi - lo) * F }, (_, i) => (s.x[base * F + i]! - mean[i % F]!) / std[i % F]!)];
   });
-  options.log?.(`quantize: float vs int8 on ${dataset.test.n} test windows`);
-  return { model, report: evaluateQuantized(float, model, dataset, options.weightScale, options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE) };
+}
+
+export function quantizeStep(float: FloatModel, dataset: Dataset, options: QuantizeStepOptions): { model: QuantizedModel; report: QuantizeReport } {
+  const { candidates, reason } = deploymentCandidates(float, dataset, options.deploy ?? 'auto');
+  const quantizeFor = (deployment: Deployment): QuantizedModel =>
+    quantizeModel(float, {
+      weightScale: options.weightScale,
+      inputPercentile: options.inputPercentile,
+      calibrationX: dataset.train.x,
+      calibrationCount: dataset.train.n,
+      floatModelSha256: options.floatModelSha256,
+      // A streamed model's state is calibrated on what it reaches over whole training series.
+      ...(deployment === 'stream' && !isWindowModel(float) ? { streams: trainingStreams(dataset) } : {}),
+      deployment,
+    });
+  options.log?.(`quantize: calibrating on ${dataset.train.n} training windows${candidates.includes('stream') && dataset.series ? ` and ${dataset.series.length} training series streamed` : ''}`);
+  const tried = candidates.map((deployment) => ({ deployment, model: quantizeFor(deployment) }));
+  let chosen = tried[0]!;
+  const scored: DeploymentChoice['candidates'] = [];
+  if (tried.length > 1) {
+    options.log?.(`quantize: choosing the deployment by the streamed validation ${metricName(dataset.task)} (${candidates.join(', ')})`);
+    for (const t of tried) {
+      const v = streamedMetrics(t.model, dataset, { split: 'validation' })!;
+      scored.push({ deployment: t.deployment, validation: v.int8 });
+    }
+    // Lower RMSE or higher accuracy by more than DEPLOY_MARGIN; within it the first candidate
+    // (streaming: one step per reading, where a window costs `window` steps).
+    const better = (a: number, b: number) => (dataset.task === 'regression' ? a < b * (1 - DEPLOY_MARGIN) : a > b * (1 + DEPLOY_MARGIN));
+    let best = 0;
+    scored.forEach((c, i) => {
+      if (better(c.validation, scored[best]!.validation)) best = i;
+    });
+    chosen = tried[best]!;
+  }
+  const deployment: DeploymentChoice = { deployment: chosen.deployment, reason, candidates: scored, stepsPerReading: isWindowModel(chosen.model) ? float.window : 1 };
+  options.log?.(`quantize: float vs int8 on ${dataset.test.n} test windows and the test series streamed`);
+  const report = evaluateQuantized(float, chosen.model, dataset, options.weightScale, options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE, options.season);
+  return { model: chosen.model, report: { ...report, deployment } };
 }
 
 /** The report of a quantized model: its scheme, and float vs int8 on the test windows, tensor by tensor. */
@@ -203,11 +300,16 @@ export function evaluateQuantized(
   dataset: Dataset,
   weightScale: WeightScaleGranularity,
   inputPercentile: number,
+  season?: number,
 ): QuantizeReport {
   const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test);
   const floatMetric = splitMetric(dataset, dataset.test, floatOut);
   const intMetric = splitMetric(dataset, dataset.test, intOut);
+  const streamed = streamedMetrics(model, dataset, { split: 'test', float, season: chooseSeason(dataset, season ?? dataset.season) });
+  const int8Warning = int8Check(model, dataset, streamed, { float: floatMetric, int8: intMetric });
   return {
+    ...(streamed ? { streamed } : {}),
+    ...(int8Warning ? { int8Warning } : {}),
     scheme: {
       weightScale,
       inputPercentile,
@@ -235,4 +337,46 @@ export function evaluateQuantized(
     },
     ...(model.sequence === 'one-to-many' ? { forecast: forecastMetrics(float, model, dataset, FORECAST_STEPS) } : {}),
   };
+}
+
+/**
+ * The int8 budget: the int8 model may miss the float model by INT8_BUDGET
+ * (relative; RMSE up or accuracy down), judged on the streamed test series
+ * where there are series (the figure the device delivers), else on the test
+ * windows. A miss comes with the share of test readings outside the int8
+ * input range and what to try.
+ */
+export function int8Check(q: QuantizedModel, dataset: Dataset, streamed: StreamedMetrics | undefined, windows: { float: number; int8: number }): Int8Warning | undefined {
+  const on = streamed?.float !== undefined ? 'streamed' : 'windows';
+  const float = on === 'streamed' ? streamed!.float! : windows.float;
+  const int8 = on === 'streamed' ? streamed!.int8 : windows.int8;
+  const relativeChange = (int8 - float) / float;
+  const worse = dataset.task === 'regression' ? relativeChange : -relativeChange;
+  if (!(worse > INT8_BUDGET)) return undefined;
+  const outside = inputsOutsideRange(q, dataset);
+  const advice = [
+    ...(outside > 0.001 ? [`${(100 * outside).toFixed(1)}% of the test readings lie outside the int8 input range: ${dataset.task === 'regression' && dataset.targetMode === 'level' ? '--target-mode change, ' : ''}--input-percentile 100`] : []),
+    '--qat (quantization-aware fine-tuning)',
+    '--weight-scale per-row',
+  ];
+  return { on, float, int8, relativeChange, budget: INT8_BUDGET, inputsOutsideRange: outside, advice };
+}
+
+/** Share of the test series' readings (every feature) beyond what int8 holds: |normalized| > 127.5 steps. */
+export function inputsOutsideRange(q: QuantizedModel, dataset: Dataset): number {
+  if (q.embedding || !dataset.series) return 0;
+  const F = dataset.featureNames.length;
+  const { mean, std } = dataset.inputNorm;
+  let outside = 0;
+  let count = 0;
+  for (const s of dataset.series) {
+    const [lo, hi] = splitRange(s.segment, 'test');
+    for (let r = lo - s.segment.start; r < hi - s.segment.start; r++) {
+      for (let f = 0; f < F; f++) {
+        if (Math.abs((s.x[r * F + f]! - mean[f]!) / std[f]!) > 127.5 * q.inputScales[f]!) outside++;
+        count++;
+      }
+    }
+  }
+  return count ? outside / count : 0;
 }

@@ -19,6 +19,8 @@ export interface SimulateOptions {
   engines?: EngineName[];
   /** Int8 input segments to replay, e.g. the test windows (see inputSegments in quantize.ts). */
   segments?: Segments;
+  /** Progress: called before each engine/target run. */
+  log?: (line: string) => void;
 }
 
 export interface SimulateResult {
@@ -32,21 +34,26 @@ export interface SimulateResult {
 export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[], o: SimulateOptions): Promise<SimulateResult> {
   const { engines: all, skipped } = availableEngines();
   let engines = all;
+  let notRun = skipped;
   if (o.engines) {
     const missing = o.engines.filter((n) => !all.some((e) => e.name === n));
     if (missing.length) {
       throw new UserError(`engine ${missing.join(', ')} is not available here (${skipped.join('; ') || 'unknown engine'})`);
     }
     engines = all.filter((e) => o.engines!.includes(e.name));
+    // Engines not asked for are neither run nor reported.
+    notRun = [];
   }
   const segments: Segments = [];
   if (o.segments) segments.push(...o.segments);
   segments.push(...randomSegments(o.seed, q.layers[0].inputSize, new Array(o.randomSegments).fill(o.randomSteps)));
-  const results = await checkParity(q, sources, engines, segments);
   const steps = segments.reduce((s, seg) => s + seg.length, 0);
+  let run = 0;
+  const total = sources.length * engines.length;
+  const results = await checkParity(q, sources, engines, segments, (label) => o.log?.(`simulate: ${++run}/${total} ${label}, ${steps} steps`));
   return {
     engines: engines.map((e) => e.name),
-    skipped,
+    skipped: notRun,
     steps,
     mismatches: results.filter((r) => r.mismatch).length,
     results,

@@ -12,6 +12,7 @@ import { createEpochProgress } from '../../trainer/progress.ts';
 import type { CellKind, FloatModel, HeadActivation, MergeMode, SequencePattern, TargetMode, Task } from '../../runtime/model.ts';
 import type { Split } from '../../trainer/windows.ts';
 import fs from 'node:fs';
+import path from 'node:path';
 import { UserError } from '../../runtime/errors.ts';
 import { TOOL_VERSION } from '../version.ts';
 
@@ -31,6 +32,12 @@ export interface DataOptions {
   sequence?: SequencePattern;
   /** An imported model's own normalization (instead of the training rows' statistics). */
   normalization?: DatasetSpec['normalization'];
+  /** The seasonal baseline's period (0: none); absent: found by autocorrelation. */
+  season?: number;
+  /** Milliseconds between rows: the sampling period the device keeps (bundle's default interval). */
+  intervalMs?: number;
+  /** A column of timestamps in seconds: the sampling period is the median step between rows of a series. */
+  time?: string;
 }
 
 /** How to build and train the model (independent of where the windows come from). */
@@ -65,11 +72,23 @@ export interface TrainStepOptions extends DataOptions, ModelOptions {}
 function neededColumns(o: DataOptions): string[] {
   const cols = [...o.features, ...(o.task === 'regression' ? o.targets : [o.label!])];
   if (o.group) cols.push(o.group);
+  if (o.time) cols.push(o.time);
   return [...new Set(cols)];
 }
 
-export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; sha256: string }> {
+/** Median step of a timestamp column (seconds) between consecutive rows of a series, in ms. */
+function medianStepMs(time: Float64Array, group: Float64Array | undefined, where: string): number {
+  const steps: number[] = [];
+  for (let r = 1; r < time.length; r++) if (!group || group[r] === group[r - 1]) steps.push(time[r]! - time[r - 1]!);
+  steps.sort((a, b) => a - b);
+  const median = steps[steps.length >> 1];
+  if (median === undefined || !(median > 0)) throw new UserError(`${where}: the time column does not increase from row to row, so it gives no sampling period; pass --interval <ms>`);
+  return Math.round(median * 1000);
+}
+
+export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; sha256: string; intervalMs?: number }> {
   const table = await readCsvColumns(o.data, neededColumns(o), { missing: o.missing, group: o.group });
+  const intervalMs = o.intervalMs ?? (o.time ? medianStepMs(table.columns[o.time]!, o.group ? table.columns[o.group] : undefined, `${o.data}: column '${o.time}'`) : undefined);
   const dataset = buildDataset(table, {
     features: o.features,
     task: o.task,
@@ -82,8 +101,9 @@ export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; s
     targetMode: o.targetMode,
     sequence: o.sequence,
     ...(o.normalization ? { normalization: o.normalization } : {}),
+    ...(o.season !== undefined ? { season: o.season } : {}),
   });
-  return { dataset, sha256: table.sha256 };
+  return { dataset, sha256: table.sha256, ...(intervalMs !== undefined ? { intervalMs } : {}) };
 }
 
 /** The metric of a task on normalized predictions / logits: RMSE in target units, or accuracy. */
@@ -114,13 +134,39 @@ export function headerOfDataset(dataset: Dataset) {
 
 /** The options recorded in the artifact's provenance (enough to rebuild the dataset). */
 export function dataOptionsOf(o: DataOptions): DataOptions {
-  const { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence, normalization } = o;
-  return { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence, ...(normalization ? { normalization } : {}) };
+  const { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence, normalization, season, intervalMs, time } = o;
+  return {
+    data,
+    features,
+    task,
+    targets,
+    label,
+    group,
+    targetMode,
+    window,
+    horizon,
+    split,
+    missing,
+    sequence,
+    ...(normalization ? { normalization } : {}),
+    ...(season !== undefined ? { season } : {}),
+    ...(intervalMs !== undefined ? { intervalMs } : {}),
+    ...(time !== undefined ? { time } : {}),
+  };
 }
 
-export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatModel; dataset: Dataset; backend: string }> {
-  const { dataset, sha256 } = await loadDataset(o);
-  return trainOnDataset(dataset, o, { data: o.data, sha256, options: dataOptionsOf(o) });
+/** Epochs run, the one kept (best validation loss, 1-based), seconds per epoch (wall clock). */
+export interface EpochSummary {
+  run: number;
+  kept: number;
+  secondsPerEpoch: number;
+}
+
+export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
+  // The data path as an absolute path: the artifact finds its CSV from any directory.
+  const data = path.resolve(o.data);
+  const { dataset, sha256, intervalMs } = await loadDataset({ ...o, data });
+  return trainOnDataset(dataset, o, { data, sha256, options: dataOptionsOf({ ...o, data, ...(intervalMs !== undefined ? { intervalMs } : {}) }) });
 }
 
 /**
@@ -132,7 +178,7 @@ export async function trainOnDataset(
   dataset: Dataset,
   o: ModelOptions,
   source: { data: string; sha256: string; options: object },
-): Promise<{ model: FloatModel; dataset: Dataset; backend: string }> {
+): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
   const { tf, backend } = await initBackend(o.backend);
   if (!o.quiet) {
     process.stderr.write(
@@ -140,6 +186,7 @@ export async function trainOnDataset(
     );
   }
   const progress = createEpochProgress({ epochs: o.epochs, silent: o.quiet });
+  const started = performance.now();
   let result;
   try {
     result = await trainLstm(dataset, {
@@ -164,6 +211,7 @@ export async function trainOnDataset(
   } finally {
     progress.stop();
   }
+  const epochs: EpochSummary = { run: result.epochsRun, kept: result.bestEpoch, secondsPerEpoch: (performance.now() - started) / 1000 / Math.max(1, result.epochsRun) };
   const F = dataset.featureNames.length;
   const metric = (split: Split) =>
     splitMetric(dataset, split, predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F, dataset.sequence, result.embedding));
@@ -205,7 +253,7 @@ export async function trainOnDataset(
       }),
     },
   };
-  return { model, dataset, backend };
+  return { model, dataset, backend, epochs };
 }
 
 /**

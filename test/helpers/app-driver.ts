@@ -10,7 +10,8 @@
  */
 import type { QuantizedModel } from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
-import { scoreKind, type AppConfig } from '../../firmware/app-config.ts';
+import type { AppConfig } from '../../firmware/app-config.ts';
+import { AppReplay } from '../../firmware/app-replay.ts';
 
 /** One fake reading per model input; undefined and strings are what a broken sensor driver may hand over. */
 export type FakeReading = (number | undefined | string)[];
@@ -90,7 +91,7 @@ export function sampleDriver(appGlobal: string, n: number, resetAt = -1, feedGlo
     if (t === ${resetAt}) app.reset();
     ${feedGlobal ? 'app.feed(feedSample(t));' : 'app.sample();'}
     st = app.stats;
-    out("S " + st.samples + " " + st.steps + " " + st.bad + " " + st.resets + " " + st.alerts + " " + (st.lastBad ? 1 : 0) + " " + (st.alerting ? 1 : 0) + " " + hex(st.score) + " " + hexAll(app.outputs));
+    out("S " + st.samples + " " + st.steps + " " + st.bad + " " + st.resets + " " + st.alerts + " " + (st.lastBad ? 1 : 0) + " " + (st.alerting ? 1 : 0) + " " + hex(st.score) + " " + hexAll(app.outputs) + " " + hex(st.sq) + " " + st.scored + " " + st.run);
   }
   out("END");
 })();
@@ -108,6 +109,11 @@ export interface SampleLine {
   /** Exact bytes, hex. */
   score: string;
   outputs: string;
+  /** stats.sq (exact bytes, hex) and stats.scored: the app's own squared forecast errors. */
+  sq: string;
+  scored: number;
+  /** stats.run: steps since the last reset. */
+  run: number;
 }
 
 export function parseSamples(lines: string[]): { verify: string; samples: SampleLine[] } {
@@ -116,76 +122,23 @@ export function parseSamples(lines: string[]): { verify: string; samples: Sample
   const samples = lines
     .filter((l) => l.startsWith('S '))
     .map((l) => {
-      const [, samples, steps, bad, resets, alerts, lastBad, alerting, score, outputs] = l.trim().split(' ');
-      return { samples: +samples, steps: +steps, bad: +bad, resets: +resets, alerts: +alerts, lastBad: lastBad === '1', alerting: alerting === '1', score, outputs: outputs ?? '' };
+      const [, samples, steps, bad, resets, alerts, lastBad, alerting, score, outputs, sq, scored, run] = l.trim().split(' ');
+      return { samples: +samples, steps: +steps, bad: +bad, resets: +resets, alerts: +alerts, lastBad: lastBad === '1', alerting: alerting === '1', score, outputs: outputs!, sq: sq!, scored: +scored!, run: +run! };
     });
   return { verify, samples };
 }
 
 const hex = (v: number) => Buffer.from(new Float64Array([v]).buffer).toString('hex');
 
-/** What the app must print for these readings: an independent reading of firmware/emit-app.ts' rules, on the simulator. */
+/** What the app must print for these readings: firmware/app-replay.ts (the app's rules written apart from the emitter) on the simulator. */
 export function referenceSamples(q: QuantizedModel, config: AppConfig, readings: FakeReading[], o: { resetAt?: number; fed: 'reader' | 'feed' }): SampleLine[] {
-  const resetAt = o.resetAt ?? -1;
-  const sim = new Simulator(q);
-  const NO = q.head.outputSize;
-  const score = scoreKind(q);
-  const H = Math.max(q.horizon, 1);
-  const ring: Float64Array[] = [];
-  let outputs = new Float64Array(NO);
-  const st = { samples: 0, steps: 0, bad: 0, badRun: 0, resets: 0, alerts: 0, lastBad: false, alerting: false, score: NaN };
-  const clear = () => {
-    sim.reset();
-    ring.length = 0;
-    st.badRun = 0;
-    st.score = NaN;
-    st.alerting = false;
-  };
-  const reset = () => {
-    clear();
-    st.resets++;
-  };
-  clear();
-  const lines: SampleLine[] = [];
-  readings.forEach((r, t) => {
-    if (t === resetAt) reset();
-    st.samples++;
+  const app = new AppReplay(q, config, new Simulator(q));
+  return readings.map((r, t) => {
+    if (t === o.resetAt) app.reset();
     // The reader writes into a Float64Array (undefined -> NaN, "12" -> 12); feed(x) sees the values themselves.
-    const x = r.map((v) => (o.fed === 'reader' ? Number(v) : typeof v === 'number' ? v : NaN));
-    const ok = x.every((v, i) => v >= config.validRanges[i].lo && v <= config.validRanges[i].hi);
-    if (!ok) {
-      st.bad++;
-      st.badRun++;
-      st.lastBad = true;
-      ring.length = 0;
-      if (st.badRun >= config.maxBadRun) reset();
-    } else {
-      st.lastBad = false;
-      st.badRun = 0;
-      let s = NaN;
-      if (score.kind === 'forecast-error' && q.horizon > 0 && ring.length >= H) {
-        const old = ring[ring.length - H];
-        s = Math.max(0, ...Array.from(old, (y, k) => Math.abs(y - x[score.targets[k]])));
-      }
-      outputs = Float64Array.from(sim.step(x));
-      st.steps++;
-      if (score.kind === 'forecast-error') {
-        if (q.horizon === 0) s = Math.max(0, ...Array.from(outputs, (y, k) => Math.abs(y - x[score.targets[k]])));
-        else ring.push(outputs);
-      } else if (score.kind === 'probability') {
-        const m = Math.max(...outputs);
-        const e = Array.from(outputs, (y) => Math.exp(y - m));
-        s = q.headActivation === 'sigmoid' ? (config.alertClass === 1 ? 1 / (1 + Math.exp(-outputs[0])) : 1 - 1 / (1 + Math.exp(-outputs[0]))) : e[config.alertClass] / e.reduce((a, b) => a + b, 0);
-      }
-      st.score = s;
-      if (config.alertAbove !== undefined && s > config.alertAbove) {
-        if (!st.alerting) {
-          st.alerting = true;
-          st.alerts++;
-        }
-      } else st.alerting = false;
-    }
-    lines.push({
+    app.feed(r.map((v) => (o.fed === 'reader' ? Number(v) : typeof v === 'number' ? v : NaN)));
+    const st = app.stats;
+    return {
       samples: st.samples,
       steps: st.steps,
       bad: st.bad,
@@ -194,8 +147,10 @@ export function referenceSamples(q: QuantizedModel, config: AppConfig, readings:
       lastBad: st.lastBad,
       alerting: st.alerting,
       score: hex(st.score),
-      outputs: Array.from(outputs, hex).join(','),
-    });
+      outputs: Array.from(app.outputs, hex).join(','),
+      sq: hex(st.sq),
+      scored: st.scored,
+      run: st.run,
+    };
   });
-  return lines;
 }

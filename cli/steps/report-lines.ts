@@ -1,0 +1,72 @@
+/**
+ * The lines every command that trains or quantizes prints about what the
+ * device delivers: how it runs the model, the streamed figure against the
+ * baselines and whether the model beats them, the cell state's excursion,
+ * drift, and the int8 budget. One wording for train, quantize and demo.
+ */
+import { fmt } from '../common.ts';
+import { DEPLOY_MARGIN, type QuantizeReport } from './quantize.ts';
+import type { StreamedMetrics } from './streamed-eval.ts';
+
+const label = (name: string) => name.padEnd(13);
+const pct = (v: number) => `${v >= 0 ? '+' : ''}${fmt(100 * v, 3)}%`;
+
+export function deliveredLines(report: Pick<QuantizeReport, 'deployment' | 'streamed' | 'int8Warning'>, window: number): string[] {
+  const lines: string[] = [];
+  const d = report.deployment;
+  const s = report.streamed;
+  if (d) {
+    const steps = d.stepsPerReading === 1 ? '1 step per reading' : `${d.stepsPerReading} steps per reading (the last ${window} readings from a zero state)`;
+    const why =
+      d.reason === 'validation'
+        ? `chosen by the streamed validation ${s?.metric ?? 'metric'} (${d.candidates.map((c) => `${c.deployment} ${fmt(c.validation)}`).join(', ')}; a window must be ${fmt(100 * DEPLOY_MARGIN)}% better to be worth its steps)`
+        : d.reason === 'asked'
+          ? 'as asked (--deploy)'
+          : 'the only way this model runs';
+    lines.push(`${label('deployment')}${d.deployment}: ${steps}; ${why}`);
+  }
+  if (s) lines.push(...streamedLines(s));
+  const w = report.int8Warning;
+  if (w) {
+    lines.push(
+      `${label('WARNING')}int8 misses the float model by ${pct(w.relativeChange)} on the ${w.on === 'streamed' ? 'streamed test series' : 'test windows'} (budget ${fmt(100 * w.budget)}%); try ${w.advice.join('; ')}`,
+    );
+  }
+  return lines;
+}
+
+/** The same, for --json summaries. */
+export function deliveredJson(report: Pick<QuantizeReport, 'deployment' | 'streamed' | 'int8Warning'>) {
+  return {
+    ...(report.deployment ? { deployment: report.deployment } : {}),
+    ...(report.streamed ? { streamed: report.streamed } : {}),
+    ...(report.int8Warning ? { int8Warning: report.int8Warning } : {}),
+  };
+}
+
+export function streamedLines(s: StreamedMetrics): string[] {
+  const lines: string[] = [];
+  lines.push(
+    `${label('streamed')}${s.metric} int8 ${fmt(s.int8)}${s.float !== undefined ? `  float ${fmt(s.float)}` : ''} at ${s.points} points of ${s.series} ${s.split} series ` +
+      `(as the app runs: ${s.deployment === 'stream' ? 'streaming from the first reading' : 'a window at every reading'}, warm-up ${s.warmup}${s.bad ? `, ${s.bad} bad readings skipped, ${s.resets} resets` : ''})`,
+  );
+  const baselines = s.baselines.map((b) => `${b.name} ${fmt(b.value)}`);
+  if (s.task === 'regression' && s.seasonalMissing) baselines.push(`seasonal naive: ${s.seasonalMissing}`);
+  const verdict = s.best ? (s.beats ? `the model beats the best baseline (${s.best.name})` : `the model does NOT beat ${s.best.name}`) : 'nothing scored';
+  lines.push(`${label('baselines')}${baselines.join(', ')}: ${verdict}, streamed`);
+  if (s.otherDeployment) {
+    const o = s.otherDeployment;
+    lines.push(`${label(o.deployment === 'window' ? 'as windows' : 'as a stream')}int8 ${fmt(o.value)} with the same integers ${o.deployment === 'window' ? 'run as a window at every reading' : 'streamed from the first reading'}, same points`);
+  }
+  if (s.task === 'regression' && s.drift?.beyondNoise && s.drift.relative > 0) {
+    lines.push(`${label('drift')}streamed, the model scores ${pct(s.drift.relative)} worse than on windows from a zero state (beyond noise): its state drifts over a long stream; --deploy window runs it as trained`);
+  }
+  if (s.cell && s.cell.values > 0) {
+    lines.push(`${label('cell state')}max |c| ${s.cell.maxAbs.join(', ')} of 32767 (int16), ${s.cell.saturated} of ${s.cell.values} values at the limit (${fmt((100 * s.cell.saturated) / s.cell.values, 2)}%)`);
+  }
+  if (s.task === 'classification') {
+    lines.push(`${label('per class')}${s.perClass.map((c) => `${c.label}: precision ${fmt(c.precision, 3)} recall ${fmt(c.recall, 3)} (${c.support})`).join('; ')}`);
+    lines.push(`${label('confusion')}rows true, columns predicted: ${s.confusion.map((r) => `[${r.join(' ')}]`).join(' ')}`);
+  }
+  return lines;
+}

@@ -89,7 +89,7 @@ export function demoCommand(): Command {
       if (f) console.log(`forecast     ${f.steps} steps ahead, fed back (${f.windows} windows): RMSE float ${fmt(f.float)}  int8 ${fmt(f.int8)}  persistence ${fmt(f.persistence)}`);
       console.log(`code         ${generated.map((g) => `${g.target} ${Buffer.byteLength(g.code)} B`).join(', ')}`);
       console.log(`model RAM    ~${ram.blocks} Espruino blocks (${ram.weightBytes} B weights, ${ram.tableBytes} B tables, ${ram.stateBytes} B state)`);
-      console.log(`parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`);
+      console.log(`parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each (test windows, test series streamed, random), both targets`);
       for (const r of parity.results.filter((x) => x.mismatch)) console.log(`  ${r.message}`);
       for (const s of parity.skipped) console.log(`  skipped ${s}`);
       console.log(`artifacts    ${out}/`);

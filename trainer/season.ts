@@ -5,10 +5,14 @@
  * makes the autocorrelation of the levels fall slowly from lag 1 and hides a
  * cycle; a cycle survives differencing.
  *
- * r(k) = Σ d_t d_{t+k} / Σ d_t²  over every series (d mean-removed per series),
- * pooled so that several short series (one per sensor) agree on one period.
- * The season is the lag k ≥ 2 of the largest local peak of r above
- * max(0.1, 3/√n) (n differences in all); none when no peak clears it.
+ * r(k) = (Σ d_t d_{t+k} / pairs at lag k) / (Σ d_t² / n) over every series
+ * (d mean-removed per series; each lag averaged over its own pairs, so long
+ * lags are not shrunk), pooled so that several short series (one per sensor)
+ * agree on one period. Differencing makes white noise's r(1) negative, so a
+ * peak at lag 2 says nothing: the lags searched start at 3.
+ * The season is the shortest lag k ≥ 3 whose local peak of r is above
+ * max(0.1, 3/√n) (n differences in all) and within 10% of the largest such
+ * peak (a cycle's multiples peak nearly as high); none when no peak clears it.
  */
 
 export interface Season {
@@ -17,7 +21,7 @@ export interface Season {
   autocorrelation: number;
 }
 
-/** The lags searched: 2 .. a third of the longest series (a period must repeat), at most this. */
+/** The lags searched: 3 .. a third of the longest series (a period must repeat), at most this. */
 export const MAX_SEASON = 2000;
 
 export function detectSeason(series: readonly ArrayLike<number>[]): Season | undefined {
@@ -36,14 +40,16 @@ export function detectSeason(series: readonly ArrayLike<number>[]): Season | und
   const r = new Float64Array(maxLag + 2);
   for (let k = 1; k <= maxLag + 1; k++) {
     let sum = 0;
-    for (const d of diffs) for (let t = 0; t + k < d.length; t++) sum += d[t]! * d[t + k]!;
-    r[k] = sum / energy;
+    let pairs = 0;
+    for (const d of diffs) {
+      for (let t = 0; t + k < d.length; t++) sum += d[t]! * d[t + k]!;
+      pairs += Math.max(0, d.length - k);
+    }
+    r[k] = pairs ? sum / pairs / (energy / n) : 0;
   }
   const threshold = Math.max(0.1, 3 / Math.sqrt(n));
-  let best: Season | undefined;
-  for (let k = 2; k <= maxLag; k++) {
-    const peak = r[k]! > r[k - 1]! && r[k]! >= r[k + 1]!;
-    if (peak && r[k]! > threshold && (!best || r[k]! > best.autocorrelation)) best = { period: k, autocorrelation: r[k]! };
-  }
-  return best;
+  const peaks: Season[] = [];
+  for (let k = 3; k <= maxLag; k++) if (r[k]! > r[k - 1]! && r[k]! >= r[k + 1]! && r[k]! > threshold) peaks.push({ period: k, autocorrelation: r[k]! });
+  const highest = Math.max(...peaks.map((p) => p.autocorrelation));
+  return peaks.find((p) => p.autocorrelation >= 0.9 * highest);
 }

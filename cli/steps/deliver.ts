@@ -8,12 +8,16 @@ import { inputSegments, quantizeStep, type QuantizeReport, type QuantizeStepOpti
 import { qatStep, type QatStepOptions, type QatSummary } from './qat.ts';
 import { codegenStep, type GeneratedFile } from './codegen.ts';
 import { simulateStep, type SimulateResult } from './simulate.ts';
+import { streamSegments } from './streamed-eval.ts';
 import { TARGETS } from '../../codegen/emit-module.ts';
 import { estimateRam, type RamEstimate } from '../../codegen/ram-estimate.ts';
 import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../../runtime/artifact.ts';
 import { writeFileAtomic } from '../../runtime/write-atomic.ts';
 import type { FloatModel, QuantizedModel } from '../../runtime/model.ts';
 import type { Dataset } from '../../trainer/windows.ts';
+
+/** Steps of each test series replayed for parity, the state never reset. */
+export const PARITY_STREAM_STEPS = 500;
 
 export interface Delivery {
   files: { float: string; qatFloat: string; quantized: string; report: string; summary: string };
@@ -88,7 +92,8 @@ export async function deliver(
       randomSegments: o.randomSegments,
       randomSteps: o.randomSteps,
       seed: o.seed,
-      segments: inputSegments(q, dataset.test.x, count),
+      // Test windows from a reset state, and each test series streamed from its first reading as the device runs it.
+      segments: [...inputSegments(q, dataset.test.x, count), ...streamSegments(q, dataset, 'test', PARITY_STREAM_STEPS)],
     },
   );
   return { files, floatBytes, ...(qat ? { qat } : {}), q, qBytes, report, generated, parity, ram: estimateRam(q) };

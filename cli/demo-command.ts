@@ -32,10 +32,10 @@ export function demoCommand(): Command {
         if (!o.quiet) process.stderr.write(s + '\n');
       };
 
-      log('1/4 train');
       // The built-in data is four motes' series: its group column applies only to it.
       const builtin = cmd.getOptionValueSource('data') === 'default';
       const options = trainStepOptions({ ...o, group: o.group ?? (builtin ? DEMO_DEFAULTS.group : undefined) }, Boolean(o.quiet));
+      log('1/4 train');
       const { model: float, dataset, backend, epochs } = await trainStep(options);
       const delivery = await deliver(float, dataset, {
         out,

@@ -84,6 +84,7 @@ export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = 
     .addOption(new Option('--patience <n>', 'early stopping: epochs without a better validation loss (0: never stop early)').argParser(intOption(0, 100000)).default(5))
     .addOption(new Option('--seed <n>', 'random seed (weights, shuffling)').argParser(intOption(0, 2 ** 31 - 1)).default(1))
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend: auto (tfjs-node when installed, else wasm), node, wasm, cpu').argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu'])).default('auto'))
+    .addOption(new Option('--class-weights <how>', "classification: 'balanced' weighs each class by n / (classes × its count) in the loss, for imbalanced labels; 'none'").argParser(choiceOption(['none', 'balanced'] as const)).default('none'))
     .addOption(
       new Option('--recurrent-kernel <kind>', 'how recurrent layers train: fused (whole sequences in one WebAssembly SIMD call; every cell, except a gru with dropout), tfjs (TensorFlow.js layers) or auto (fused where it applies)')
         .argParser(choiceOption<RecurrentKernel>(RECURRENT_KERNELS))
@@ -129,6 +130,7 @@ export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): Tr
     seed: o.seed as number,
     backend: o.backend as BackendPref,
     recurrentKernel: o.recurrentKernel as RecurrentKernel,
+    classWeights: o.classWeights as 'balanced' | 'none',
     quiet,
   };
 }

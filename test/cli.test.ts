@@ -54,6 +54,9 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
     ['bad global name', ['codegen', 'x.pb', '--global', '1abc'], /--global '1abc' is not a JavaScript identifier/],
     ['bad cell', ['train', '--cell', 'tcn'], /--cell.*expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn/],
     ['handmade not JSON', ['handmade', '@CSV'], /series\.csv: not valid JSON/],
+    ['empty group', ['demo', '--data', '@CSV', '--features', 'a', '--target', 'a', '--group', ''], /--group: expected a column name, got an empty string/],
+    ['interval and time', ['train', '--data', '@CSV', '--features', 'a', '--target', 'a', '--interval', '1000', '--time', 't'], /--interval and --time both give the sampling period/],
+    ['bad deploy', ['quantize', 'x.pb', '--deploy', 'sometimes'], /--deploy.*expected one of auto, stream, window/],
   ];
   it.each(cases)('%s', async (_name, args, message) => {
     const before = filesIn(tmp);
@@ -68,7 +71,7 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
 
 describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
   it('writes every artifact, reports metrics and exact parity as JSON', async () => {
-    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--units', '4', '--epochs', '3', '--batch-size', '32', '--out', 'm.float.pb', '--json', '--quiet']);
+    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--units', '4', '--epochs', '3', '--batch-size', '32', '--interval', '60000', '--out', 'm.float.pb', '--json', '--quiet']);
     expect(train.code, train.stderr).toBe(0);
     expect(train.lastJson()).toMatchObject({ command: 'train', artifact: 'm.float.pb', metrics: { name: 'rmse' } });
     // train says what the int8 model would deliver, streamed, against its baselines, and how it would run.
@@ -86,6 +89,13 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(Number.isFinite(q.metrics.float) && Number.isFinite(q.metrics.int8)).toBe(true);
     const report = JSON.parse(fs.readFileSync(path.join(tmp, 'report.json'), 'utf8'));
     expect(report.tensorErrors.map((e: { name: string }) => e.name)).toContain('cell');
+
+    // The sampling period given at training is the bundle's default; the data path is stored whole.
+    fs.writeFileSync(path.join(tmp, 'reader.js'), 'function readSensor(out) { out[0] = 0; out[1] = 0; }\n');
+    const bundle = await run(['bundle', '--model', 'm.q.pb', '--source', 'function', '--reader', 'reader.js', '--no-minify', '--out', 'app.js']);
+    expect(bundle.code, bundle.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(tmp, 'app.js'), 'utf8')).toContain('setInterval(sample, 60000)');
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'report.json'), 'utf8')).streamed.split).toBe('test');
 
     const gen = await run(['codegen', 'm.q.pb', '--out-dir', 'gen', '--json']);
     expect(gen.code, gen.stderr).toBe(0);
@@ -126,6 +136,16 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(m.name).toBe('accuracy');
     expect(m.float).toBeGreaterThan(0.5); // three classes: chance is 1/3
     expect(m.int8).toBeGreaterThan(0.5);
+    // Streamed, against the majority class and the previous label, per class and as a confusion matrix.
+    expect(quant.stdout).toMatch(/^baselines +majority class \(\d\) [\d.]+, previous label [\d.]+: the model (beats|does NOT beat)/m);
+    expect(quant.stdout).toMatch(/^per class +0: precision \S+ recall \S+ \(\d+\); 1: .*; 2: /m);
+    expect(quant.stdout).toMatch(/^confusion +rows true, columns predicted: \[\d+ \d+ \d+\] \[\d+ \d+ \d+\] \[\d+ \d+ \d+\]$/m);
+    const s = quant.lastJson().streamed;
+    expect(s.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(s.points);
+    const weighted = await run(['train', '--data', 'classes.csv', '--features', 'a,b', '--label', 'state', '--horizon', '0', '--window', '6', '--units', '6', '--epochs', '1', '--class-weights', 'balanced', '--out', 'cw.float.pb', '--quiet']);
+    expect(weighted.code, weighted.stderr).toBe(0);
+    const refused = await run(['train', '--data', 'classes.csv', '--features', 'a', '--target', 'b', '--epochs', '1', '--class-weights', 'balanced', '--out', 'cw2.float.pb', '--quiet']);
+    expect(refused.stderr).toMatch(/--class-weights is for classification/);
     const sim = await run(['simulate', 'c.q.pb', '--windows', '20', '--json']);
     expect(sim.code, sim.stdout + sim.stderr).toBe(0);
     expect(sim.lastJson().parity.mismatches).toBe(0);

@@ -66,6 +66,21 @@ export interface TrainOptions {
   tf?: Tf;
   /** How the recurrent layers run while training; default 'auto' (see RecurrentKernel). */
   recurrentKernel?: RecurrentKernel;
+  /** Classification: each class's weight in the loss (index as ds.classLabels); default all 1. */
+  classWeights?: number[];
+}
+
+/**
+ * 'balanced' class weights: w_c = n / (C · n_c) over the training targets, so
+ * every class carries the same total weight in the loss (a rare class counts
+ * as much as a common one). A class with no training target gets 0.
+ */
+export function balancedClassWeights(ds: Dataset): number[] {
+  const C = ds.classLabels.length;
+  const counts = new Array<number>(C).fill(0);
+  for (const c of ds.train.y) counts[c]!++;
+  const n = ds.train.y.length;
+  return counts.map((k) => (k ? n / (C * k) : 0));
 }
 
 /**
@@ -359,12 +374,18 @@ export function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<n
   return [xt, S > 1 ? tf.tensor3d(y, [n, S, O]) : tf.tensor2d(y, [n, O])];
 }
 
-export function lossFn(tf: Tf, ds: Dataset, head: HeadActivation): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
+export function lossFn(tf: Tf, ds: Dataset, head: HeadActivation, classWeights?: number[]): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
   if (ds.task === 'regression') return 'meanSquaredError';
-  // Sigmoid head: one logit, sigmoid cross-entropy.
-  if (head === 'sigmoid') return (yTrue: Tensor, yPred: Tensor) => tf.losses.sigmoidCrossEntropy(yTrue, yPred);
-  // The head outputs logits; softmax lives in the loss only.
-  return (yTrue: Tensor, yPred: Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred);
+  // Sigmoid head: one logit, sigmoid cross-entropy; a target's weight is w1·y + w0·(1 − y).
+  if (head === 'sigmoid') {
+    if (!classWeights) return (yTrue: Tensor, yPred: Tensor) => tf.losses.sigmoidCrossEntropy(yTrue, yPred);
+    const [w0, w1] = classWeights as [number, number];
+    return (yTrue: Tensor, yPred: Tensor) => tf.tidy(() => tf.losses.sigmoidCrossEntropy(yTrue, yPred, tf.add(tf.mul(yTrue, w1 - w0), w0)));
+  }
+  // The head outputs logits; softmax lives in the loss only. A target's weight is Σ_c onehot_c · w_c.
+  if (!classWeights) return (yTrue: Tensor, yPred: Tensor) => tf.losses.softmaxCrossEntropy(yTrue, yPred);
+  const w = tf.tensor1d(classWeights);
+  return (yTrue: Tensor, yPred: Tensor) => tf.tidy(() => tf.losses.softmaxCrossEntropy(yTrue, yPred, tf.sum(tf.mul(yTrue, w), -1)));
 }
 
 async function meanLoss(tf: Tf, model: LayersModel, ds: Dataset, split: Split, batchSize: number, head: HeadActivation): Promise<number> {
@@ -432,7 +453,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   const fused = refusal === undefined;
   const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed, embeddingDim, dropout, fused);
   const optimizer = tf.train.adam(opts.learningRate);
-  model.compile({ optimizer, loss: lossFn(tf, ds, head) });
+  model.compile({ optimizer, loss: lossFn(tf, ds, head, opts.classWeights) });
   const rand = mulberry32(opts.seed ^ 0x5eed5eed);
   const history = { loss: [] as number[], valLoss: [] as number[] };
   let best: Float32Array[] | undefined;

@@ -4,7 +4,7 @@
 import { readCsvColumns, type MissingPolicy } from '../../trainer/csv.ts';
 import { buildDataset, type Dataset, type DatasetSpec, type SplitFractions } from '../../trainer/windows.ts';
 import { initBackend, type BackendPref } from '../../trainer/backend.ts';
-import { predictFloat, trainLstm, type RecurrentKernel } from '../../trainer/train.ts';
+import { balancedClassWeights, predictFloat, trainLstm, type RecurrentKernel } from '../../trainer/train.ts';
 import { DEFAULT_MAX_LENGTH, DEFAULT_VOCABULARY, loadSpamDataset } from '../../trainer/spam.ts';
 import { loadMnistDataset } from '../../trainer/mnist.ts';
 import { accuracy, rmse } from '../../trainer/metrics.ts';
@@ -64,6 +64,8 @@ export interface ModelOptions {
   dropout?: number;
   recurrentDropout?: number;
   tokenDropout?: number;
+  /** Classification: weigh each class in the loss ('balanced': n / (C · n_c)); default none. */
+  classWeights?: 'balanced' | 'none';
 }
 
 export interface TrainStepOptions extends DataOptions, ModelOptions {}
@@ -185,6 +187,8 @@ export async function trainOnDataset(
       `train: ${dataset.train.n} training, ${dataset.validation.n} validation, ${dataset.test.n} test windows; backend ${backend}\n`,
     );
   }
+  if (o.classWeights === 'balanced' && dataset.task !== 'classification') throw new UserError('--class-weights is for classification (--label)');
+  const classWeights = o.classWeights === 'balanced' ? balancedClassWeights(dataset) : undefined;
   const progress = createEpochProgress({ epochs: o.epochs, silent: o.quiet });
   const started = performance.now();
   let result;
@@ -205,6 +209,7 @@ export async function trainOnDataset(
       recurrentDropout: o.recurrentDropout,
       tokenDropout: o.tokenDropout,
       recurrentKernel: o.recurrentKernel,
+      ...(classWeights ? { classWeights } : {}),
       tf,
       onEpoch: (e) => progress.onEpoch(e),
     });
@@ -250,6 +255,7 @@ export async function trainOnDataset(
         ...(o.dropout || o.recurrentDropout ? { dropout: o.dropout ?? 0, recurrentDropout: o.recurrentDropout ?? 0 } : {}),
         backend,
         recurrentKernel: result.recurrentKernel,
+        ...(classWeights ? { classWeights } : {}),
       }),
     },
   };

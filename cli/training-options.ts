@@ -33,7 +33,7 @@ export function addDataOptions(cmd: Command, d: Partial<TrainingDefaults> = {}):
     .addOption(new Option('--data <csv>', 'numeric CSV time series with a header row').default(d.data, d.dataDescription ?? d.data))
     .addOption(new Option('--features <names>', 'comma-separated input columns').argParser(listOption).default(d.features, d.features?.join(',')))
     .addOption(new Option('--target <names>', 'regression: comma-separated target columns').argParser(listOption).default(d.target, d.target?.join(',')))
-    .addOption(new Option('--label <name>', 'classification: integer label column (instead of --target)'))
+    .addOption(new Option('--label <name>', 'classification: label column, integers or text (instead of --target)'))
     .addOption(
       d.targetMode === 'auto'
         ? new Option('--target-mode <mode>', 'regression: forecast the level of the target, or its change from the current reading (the target must then be a feature); auto: change when every target is a feature, level otherwise').argParser(choiceOption<TargetMode | 'auto'>(['auto', 'level', 'change'])).default('auto')

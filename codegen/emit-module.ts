@@ -61,7 +61,7 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     units: last.units,
     /** Every recurrent layer, bottom first. */
     layers: q.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units, ...(l.backward ? { bidirectional: l.merge } : {}), ...(l.reverse ? { reverse: true } : {}) })),
-    /** true: every step runs the model over the last `window` inputs (a bidirectional or reverse layer needs the whole window). */
+    /** true: every step runs the model over the last `window` inputs (a bidirectional or reverse layer needs the whole window; a forward model deployed as a window runs as it was trained). */
     windowed: isWindowModel(q),
     outputSize: q.head.outputSize,
     window: q.window,
@@ -70,7 +70,8 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     baseFeatures: q.baseFeatures,
     featureNames: q.featureNames,
     targetNames: q.targetNames,
-    classLabels: q.classLabels,
+    /** The label of each class index: its text, or its number. */
+    classLabels: q.classNames ?? q.classLabels,
     gateOrder: [...gateNames(first.cell)],
     formats: {
       input: q.embedding ? 'int8 embedding rows, per-column scale' : 'int8, per-feature scale',

@@ -365,6 +365,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     featureNames: [...model.featureNames],
     targetNames: [...model.targetNames],
     classLabels: [...model.classLabels],
+    ...(model.classNames ? { classNames: [...model.classNames] } : {}),
     window: model.window,
     horizon: model.horizon,
     targetMode: model.targetMode,

@@ -4,7 +4,7 @@
  * against the model here, so a bundle never reaches a board that cannot feed
  * its model.
  */
-import type { QuantizedModel } from '../runtime/model.ts';
+import { classNamesOf, type QuantizedModel } from '../runtime/model.ts';
 import { UserError } from '../runtime/errors.ts';
 
 /**
@@ -126,9 +126,9 @@ export function alertClassIndex(q: QuantizedModel, label: string | undefined): n
     if (label !== undefined) throw new UserError('--alert-class is for classification models');
     return 0;
   }
-  const labels = q.classLabels;
+  const labels = classNamesOf(q);
   if (label === undefined) return q.headActivation === 'sigmoid' ? 1 : labels.length - 1;
-  const i = labels.findIndex((l) => String(l) === label.trim());
+  const i = labels.findIndex((l) => l === label.trim());
   if (i < 0) throw new UserError(`--alert-class '${label}': the model's classes are ${labels.join(', ')}`);
   return i;
 }

@@ -20,7 +20,7 @@
  * Both: verify() returns "<checksum> <self-test output>", computed from the
  * model as it is held on the device (firmware/self-test.ts).
  */
-import type { QuantizedModel } from '../runtime/model.ts';
+import { classNamesOf, type QuantizedModel } from '../runtime/model.ts';
 import { CodeBuilder } from '../codegen/builder.ts';
 import { scoreKind, type AppConfig, type Source } from './app-config.ts';
 import { SELF_TEST_STEPS, selfTestInputs } from './self-test.ts';
@@ -63,7 +63,7 @@ export function emitApp(q: QuantizedModel, config: AppConfig, options: AppEmitOp
     score.kind === 'forecast-error'
       ? `score: forecast error, |forecast made ${q.horizon === 0 ? 'this sample' : `${H} sample${H > 1 ? 's' : ''} ago`} - reading| (largest over ${q.targetNames.join(', ')})`
       : score.kind === 'probability'
-        ? `score: probability of class ${q.classLabels[alertClass]}`
+        ? `score: probability of class ${classNamesOf(q)[alertClass]}`
         : `score: none (${score.why})`,
   );
   b.comment(`warm-up: a forecast counts after ${config.warmup} step${config.warmup === 1 ? '' : 's'} from a reset`);
@@ -242,7 +242,7 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
     b.line('');
   }
   b.comment('the text of the last result');
-  if (classification) b.line(`var LABELS = [${q.classLabels.map((l) => JSON.stringify(String(l))).join(', ')}];`);
+  if (classification) b.line(`var LABELS = [${classNamesOf(q).map((l) => JSON.stringify(l)).join(', ')}];`);
   else b.line(`var NAMES = [${q.targetNames.map((n) => JSON.stringify(n)).join(', ')}];`);
   b.block('function text() {', () => {
     b.line('if (stats.lastBad) return "bad reading skipped (" + stats.bad + " bad)";');

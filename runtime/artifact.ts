@@ -110,6 +110,7 @@ function headerToPb(m: ModelHeader): Pb {
     featureNames: m.featureNames,
     targetNames: m.targetNames,
     classLabels: m.classLabels,
+    classNames: m.classNames ?? [],
     window: m.window,
     horizon: m.horizon,
     targetMode: m.targetMode,
@@ -305,6 +306,7 @@ function commonFromPb(o: Pb) {
     featureNames: [...(o.featureNames as string[])],
     targetNames: [...(o.targetNames as string[])],
     classLabels: doubles(o.classLabels),
+    ...((o.classNames as string[] | undefined)?.length ? { classNames: [...(o.classNames as string[])] } : {}),
     window: o.window as number,
     horizon: o.horizon as number,
     targetMode: o.targetMode as TargetMode,
@@ -435,7 +437,7 @@ function count(name: string, a: ArrayLike<unknown>, expected: number, formula: s
   if (a.length !== expected) throw new Invalid(`${name} has ${a.length} entries; expected ${expected} (${formula})`);
 }
 
-type Common = Pick<FloatModel, 'task' | 'featureNames' | 'targetNames' | 'classLabels' | 'window' | 'horizon' | 'targetMode' | 'headActivation' | 'sequence' | 'baseFeatures' | 'inputNorm' | 'outputNorm'> & {
+type Common = Pick<FloatModel, 'task' | 'featureNames' | 'targetNames' | 'classLabels' | 'classNames' | 'window' | 'horizon' | 'targetMode' | 'headActivation' | 'sequence' | 'baseFeatures' | 'inputNorm' | 'outputNorm'> & {
   layers: readonly { backward?: unknown; reverse?: boolean }[];
 };
 
@@ -478,6 +480,7 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
   if (m.task === 'regression') {
     count('targetNames', m.targetNames, O, 'head.outputSize');
     count('classLabels', m.classLabels, 0, 'empty for regression');
+    if (m.classNames) count('classNames', m.classNames, 0, 'empty for regression');
     vec('outputNorm.mean', m.outputNorm.mean, O, 'head.outputSize');
     vec('outputNorm.std', m.outputNorm.std, O, 'head.outputSize');
   } else {
@@ -485,6 +488,10 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
     // Softmax: one output per class. Sigmoid: two classes, one output (the logit of class 1).
     vec('classLabels', m.classLabels, m.headActivation === 'sigmoid' ? 2 : O, m.headActivation === 'sigmoid' ? 'two classes for a sigmoid head' : 'head.outputSize');
     if (m.headActivation === 'sigmoid') count('head outputs', { length: O }, 1, 'one logit for a sigmoid head');
+    if (m.classNames) {
+      count('classNames', m.classNames, m.classLabels.length, 'one per class label');
+      if (new Set(m.classNames).size !== m.classNames.length) throw new Invalid('classNames repeat a name');
+    }
     count('outputNorm.mean', m.outputNorm.mean, 0, 'empty for classification');
     count('outputNorm.std', m.outputNorm.std, 0, 'empty for classification');
   }

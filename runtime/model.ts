@@ -227,6 +227,8 @@ export interface ModelHeader {
   targetNames: string[];
   /** Classification only: the label value of each output index. */
   classLabels: number[];
+  /** Classification on text labels: the text of each output index (classLabels then hold codes). Absent: numeric labels. */
+  classNames?: string[];
   window: number;
   horizon: number;
   targetMode: TargetMode;
@@ -372,3 +374,6 @@ export interface QuantizedModel extends ModelHeader {
   /** Absent: 'stream' (see Deployment); window models with bidirectional or reverse layers run as windows whatever it says. */
   deployment?: Deployment;
 }
+
+/** The name of each class index: its text label, or its numeric label as text. */
+export const classNamesOf = (m: Pick<ModelHeader, 'classLabels' | 'classNames'>): string[] => m.classNames ?? m.classLabels.map(String);

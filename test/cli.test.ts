@@ -151,6 +151,30 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(sim.lastJson().parity.mismatches).toBe(0);
   });
 
+  it('text class labels reach the model, the generated module, the app and --alert-class', async () => {
+    const rows = ['a,b,weather'];
+    for (let t = 0; t < 600; t++) {
+      const a = Math.sin(t / 7);
+      rows.push(`${a.toFixed(4)},${Math.cos(t / 5).toFixed(4)},${a > 0.3 ? 'sun' : a < -0.3 ? '"rain, heavy"' : 'cloud'}`);
+    }
+    fs.writeFileSync(path.join(tmp, 'weather.csv'), rows.join('\n') + '\n');
+    const train = await run(['train', '--data', 'weather.csv', '--features', 'a,b', '--label', 'weather', '--horizon', '0', '--window', '6', '--units', '6', '--epochs', '2', '--out', 'w.float.pb', '--json', '--quiet']);
+    expect(train.code, train.stderr).toBe(0);
+    expect(train.stdout).toMatch(/^per class +cloud: precision \S+ recall \S+ \(\d+\); rain, heavy: .*; sun: /m);
+    expect((await run(['quantize', 'w.float.pb', '--out', 'w.q.pb', '--report', 'w.json'])).code).toBe(0);
+    const gen = await run(['codegen', 'w.q.pb', '--out-dir', 'wgen', '--target', 'es5']);
+    expect(gen.code, gen.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(tmp, 'wgen', 'model.es5.d.ts'), 'utf8')).toMatch(/"classLabels": \[\s*"cloud",\s*"rain, heavy",\s*"sun"\s*\]/);
+    fs.writeFileSync(path.join(tmp, 'wreader.js'), 'function readSensor(out) { out[0] = 0; out[1] = 0; }\n');
+    const bundle = await run(['bundle', '--model', 'w.q.pb', '--source', 'function', '--reader', 'wreader.js', '--alert-class', 'rain, heavy', '--alert-above', '0.5', '--no-minify', '--out', 'wapp.js']);
+    expect(bundle.code, bundle.stderr).toBe(0);
+    const app = fs.readFileSync(path.join(tmp, 'wapp.js'), 'utf8');
+    expect(app).toContain('var LABELS = ["cloud", "rain, heavy", "sun"];');
+    expect(app).toContain('// score: probability of class rain, heavy');
+    const wrong = await run(['bundle', '--model', 'w.q.pb', '--source', 'function', '--reader', 'wreader.js', '--alert-class', 'snow', '--out', 'wapp2.js']);
+    expect(wrong.stderr).toMatch(/--alert-class 'snow': the model's classes are cloud, rain, heavy, sun/);
+  });
+
   it('--layers 2 --cell cifg: a stacked model through every command, per-layer report, exact parity', async () => {
     const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--cell', 'cifg', '--layers', '2', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 's.float.pb', '--json', '--quiet']);
     expect(train.code, train.stderr).toBe(0);

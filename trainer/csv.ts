@@ -20,11 +20,20 @@ export interface CsvOptions {
    * value across a change of it, so the first row of a series cannot be filled.
    */
   group?: string;
+  /**
+   * Columns whose cells may be text (class labels). A column with any cell
+   * that is not a number is read as text: its values become codes 0..k-1 of
+   * its distinct texts sorted (CsvTable.categories); an all-numeric column
+   * stays numeric.
+   */
+  categorical?: string[];
 }
 
 export interface CsvTable {
   /** One array per requested column, all of length `rows`. */
   columns: Record<string, Float64Array>;
+  /** Text columns (CsvOptions.categorical): the text of each code, sorted. */
+  categories?: Record<string, string[]>;
   rows: number;
   /** 1-based line number in the file of each kept row (for error messages; always set by readCsvColumns). */
   lines?: Uint32Array;
@@ -120,6 +129,10 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
   const prev = new Float64Array(wanted.length);
   const values = new Float64Array(wanted.length);
   const groupColumn = opts.group === undefined ? -1 : wanted.indexOf(opts.group);
+  // Text columns: every kept row's cell text, and the previous one (for ffill).
+  const texts = wanted.map((name) => (opts.categorical?.includes(name) ? ([] as string[]) : undefined));
+  const prevText: string[] = wanted.map(() => '');
+  const rowText: string[] = wanted.map(() => '');
   if (opts.group !== undefined && groupColumn < 0) throw new Error(`readCsvColumns: group column ${opts.group} is not requested`);
 
   try {
@@ -167,6 +180,7 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
               );
             }
             values[c] = prev[c]!;
+            rowText[c] = prevText[c]!;
             continue;
           }
           throw new UserError(
@@ -174,6 +188,11 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
           );
         }
         const v = parseNumberStrict(text);
+        rowText[c] = text.trim();
+        if (v === undefined && texts[c]) {
+          values[c] = NaN; // a text value: coded once every row is read
+          continue;
+        }
         if (v === undefined) {
           const t = text.trim();
           const why = NUMBER_RE.test(t) ? 'is out of range' : 'is not a number';
@@ -185,7 +204,11 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
         droppedRows++;
         continue;
       }
-      for (let c = 0; c < wanted.length; c++) store[c]!.push(values[c]!, rows);
+      for (let c = 0; c < wanted.length; c++) {
+        store[c]!.push(values[c]!, rows);
+        texts[c]?.push(rowText[c]!);
+        prevText[c] = rowText[c]!;
+      }
       prev.set(values);
       if (rows >= lines.length) {
         const next = new Uint32Array(lines.length * 2);
@@ -215,8 +238,16 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
     throw new UserError(`${path}: no data rows after the header`);
   }
   const out: Record<string, Float64Array> = {};
+  const categories: Record<string, string[]> = {};
   wanted.forEach((name, c) => {
     out[name] = store[c]!.data.slice(0, rows);
+    const t = texts[c];
+    if (t && t.some((v) => parseNumberStrict(v) === undefined)) {
+      const names = [...new Set(t)].sort();
+      const code = new Map(names.map((n, i) => [n, i]));
+      out[name] = Float64Array.from(t, (v) => code.get(v)!);
+      categories[name] = names;
+    }
   });
-  return { columns: out, rows, lines: lines.slice(0, rows), sha256: hash.digest('hex'), path };
+  return { columns: out, rows, lines: lines.slice(0, rows), sha256: hash.digest('hex'), path, ...(Object.keys(categories).length ? { categories } : {}) };
 }

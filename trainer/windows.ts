@@ -107,6 +107,8 @@ export interface Dataset {
   outputNorm: Normalization;
   /** Classification: label value of each class index (sorted). Regression: []. */
   classLabels: number[];
+  /** Classification on a text label column: the text of each class index (classLabels then hold its codes). */
+  classNames?: string[];
   featureNames: string[];
   /** Regression: target names. Classification: [label]. */
   targetNames: string[];
@@ -308,6 +310,8 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   }
   let outputNorm: Normalization = { mean: [], std: [] };
   let classLabels: number[] = [];
+  const names = classification ? table.categories?.[spec.label!] : undefined;
+  const labelText = (v: number) => (names ? JSON.stringify(names[v]) : String(v));
   if (classification) {
     const labels = targs[0]!;
     const seen = new Set<number>();
@@ -326,7 +330,7 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
     classLabels = [...seen].sort((p, q) => p - q);
     if (classLabels.length < 2) {
       throw new UserError(
-        `${table.path}: label column '${spec.label}' has only one class (${classLabels[0]}) in the training windows; classification needs at least two`,
+        `${table.path}: label column '${spec.label}' has only one class (${labelText(classLabels[0]!)}) in the training windows; classification needs at least two`,
       );
     }
     for (const name of ['validation', 'test'] as const) {
@@ -334,7 +338,7 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
         const v = labels[t + H]!;
         if (!seen.has(v)) {
           throw new UserError(
-            `${where(table, t + H)}: label ${v} (column '${spec.label}') appears in the ${name} windows but never in the training windows (training classes: ${classLabels.join(', ')})`,
+            `${where(table, t + H)}: label ${labelText(v)} (column '${spec.label}') appears in the ${name} windows but never in the training windows (training classes: ${classLabels.map(labelText).join(', ')})`,
           );
         }
       }
@@ -418,6 +422,7 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
     inputNorm,
     outputNorm,
     classLabels,
+    ...(names ? { classNames: classLabels.map((c) => names[c]!) } : {}),
     featureNames,
     targetNames,
     window: W,

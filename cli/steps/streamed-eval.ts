@@ -19,7 +19,7 @@ import { AppReplay, type ReadingStepper, type ReplayRules } from '../../firmware
 import { defaultAppRules, scoreKind } from '../../firmware/app-config.ts';
 import { FloatStepper } from '../../runtime/float-stepper.ts';
 import { Simulator } from '../../runtime/simulator.ts';
-import { hasCellState, isWindowModel, type Deployment, type FloatModel, type QuantizedModel } from '../../runtime/model.ts';
+import { classNamesOf, hasCellState, isWindowModel, type Deployment, type FloatModel, type QuantizedModel } from '../../runtime/model.ts';
 import { argmax } from '../../trainer/metrics.ts';
 import { detectSeason } from '../../trainer/season.ts';
 import { splitRange, type Dataset, type Series, type SplitName } from '../../trainer/windows.ts';
@@ -163,7 +163,7 @@ export interface StreamedClassification extends StreamedCommon {
   int8: number;
   /** confusion[true][predicted], class indices as in classLabels. */
   confusion: number[][];
-  perClass: { label: number; precision: number; recall: number; support: number }[];
+  perClass: { label: string; precision: number; recall: number; support: number }[];
 }
 
 export type StreamedMetrics = StreamedRegression | StreamedClassification;
@@ -324,7 +324,7 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
   }
   const rate = (h: number) => h / points;
   const baselines: StreamedBaseline[] = [
-    { name: `majority class (${dataset.classLabels[majority]})`, value: rate(hits.majority) },
+    { name: `majority class (${classNamesOf(dataset)[majority]})`, value: rate(hits.majority) },
     { name: 'previous label', value: rate(hits.previous) },
   ];
   const best = points > 0 ? baselines.reduce((a, b) => (b.value > a.value ? b : a)) : undefined;
@@ -340,7 +340,7 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
     ...(best ? { best } : {}),
     beats: best !== undefined && int8 > best.value,
     confusion,
-    perClass: dataset.classLabels.map((label, c) => {
+    perClass: classNamesOf(dataset).map((label, c) => {
       const predicted = confusion.reduce((a, row) => a + row[c]!, 0);
       const support = confusion[c]!.reduce((a, v) => a + v, 0);
       return { label, precision: predicted ? confusion[c]![c]! / predicted : NaN, recall: support ? confusion[c]![c]! / support : NaN, support };

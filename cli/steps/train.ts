@@ -89,7 +89,7 @@ function medianStepMs(time: Float64Array, group: Float64Array | undefined, where
 }
 
 export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; sha256: string; intervalMs?: number }> {
-  const table = await readCsvColumns(o.data, neededColumns(o), { missing: o.missing, group: o.group });
+  const table = await readCsvColumns(o.data, neededColumns(o), { missing: o.missing, group: o.group, ...(o.task === 'classification' ? { categorical: [o.label!] } : {}) });
   const intervalMs = o.intervalMs ?? (o.time ? medianStepMs(table.columns[o.time]!, o.group ? table.columns[o.group] : undefined, `${o.data}: column '${o.time}'`) : undefined);
   const dataset = buildDataset(table, {
     features: o.features,
@@ -124,6 +124,7 @@ export function headerOfDataset(dataset: Dataset) {
     featureNames: dataset.featureNames,
     targetNames: dataset.targetNames,
     classLabels: dataset.classLabels,
+    ...(dataset.classNames ? { classNames: dataset.classNames } : {}),
     window: dataset.window,
     horizon: dataset.horizon,
     targetMode: dataset.targetMode,

@@ -216,3 +216,18 @@ describe('parseNumberStrict', () => {
     }
   });
 });
+
+describe('text columns (class labels)', () => {
+  it('a column with text becomes codes of its sorted texts; an all-numeric one stays numeric; ffill repeats the text', async () => {
+    const file = tempCsv('x,label,n\n1,sun,3\n2,rain,4\n3,,5\n4,"cloud, low",6\n');
+    const t = await readCsvColumns(file, ['x', 'label', 'n'], { categorical: ['label', 'n'], missing: 'ffill' });
+    expect(t.categories).toEqual({ label: ['cloud, low', 'rain', 'sun'] });
+    expect(Array.from(t.columns.label!)).toEqual([2, 1, 1, 0]);
+    expect(Array.from(t.columns.n!)).toEqual([3, 4, 5, 6]);
+  });
+
+  it('a text cell in a numeric column is still an error naming line and column', async () => {
+    const file = tempCsv('x,label\n1,sun\noops,rain\n');
+    expect(await userError(readCsvColumns(file, ['x', 'label'], { categorical: ['label'] }))).toMatch(/:3: column 'x': 'oops' is not a number/);
+  });
+});

@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { TOOL_VERSION } from './version.ts';
+import { endQuietlyOnEpipe } from './quiet-epipe.ts';
 import { trainCommand } from './train-command.ts';
 import { quantizeCommand } from './quantize-command.ts';
 import { codegenCommand } from './codegen-command.ts';
@@ -14,13 +15,7 @@ import { bundleCommand } from './bundle-command.ts';
 import { flashCommand } from './flash-command.ts';
 import { importCommand } from './import-command.ts';
 
-// A reader that closes early (`lstm-mcu ... | head`) ends the output, not in a stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-}
+endQuietlyOnEpipe();
 
 const program = new Command('lstm-mcu')
   .description('Recurrent networks for JavaScript microcontrollers: train on a time series, quantize to int8, generate bit-exact ES5 for Espruino and JerryScript.')

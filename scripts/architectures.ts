@@ -30,6 +30,8 @@ interface DemoSummary {
   qat: { float: number; int8PostTraining: number; int8Qat: number; postTrainingChange: number; qatChange: number; postTrainingDistance: number; qatDistance: number; bestEpoch: number; epochs: number };
   parity: { engines: string[]; steps: number; mismatches: number };
   ram: { weightBytes: number; blocks: number };
+  deployment: { deployment: string };
+  streamed: { int8: number; best?: { name: string; value: number }; beats: boolean };
 }
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-architectures-'));
@@ -54,6 +56,7 @@ try {
     rows.push(
       `| ${label} | ${s.model.units} | ${s.qat.float.toFixed(5)} | ${s.qat.int8PostTraining.toFixed(5)} | ${pct(s.qat.postTrainingChange)} | ` +
         `${s.qat.int8Qat.toFixed(5)} | ${pct(s.qat.qatChange)} | ${s.qat.bestEpoch} | ${s.qat.postTrainingDistance.toFixed(5)} → ${s.qat.qatDistance.toFixed(5)} | ` +
+        `${s.streamed.int8.toFixed(5)} (${s.deployment.deployment}) | ${s.streamed.best ? `${s.streamed.beats ? 'beats' : 'loses to'} ${s.streamed.best.name} ${s.streamed.best.value.toFixed(5)}` : '-'} | ` +
         `${s.ram.weightBytes} | ${s.ram.blocks} | ${s.parity.mismatches === 0 ? 'exact' : `${s.parity.mismatches} mismatches`} (${s.parity.engines.join(', ')}; ${s.parity.steps} steps) |`,
     );
   }
@@ -65,10 +68,11 @@ const table = [
   `Test RMSE in °C of the next temperature reading (built-in TelosB data, \`npm run demo\` defaults${extra.length ? `, ${extra.join(' ')}` : ''}); ` +
     'int8 after post-training quantization and after quantization-aware fine-tuning (`--qat`, 3 epochs; the epoch kept is the one whose int8 outputs come closest to the float model on the validation windows, 0 = none did); ' +
     'mean |int8 − float| is the mean distance of the int8 outputs from the float model\'s on the test windows (normalized units), post-training → QAT; ' +
+    'streamed: the deployed (QAT) int8 model run over each test series from its first reading through the app\'s rules, as the device runs it (deployment chosen by `--deploy auto`), against the best baseline at the same points; ' +
     'weight bytes and Espruino memory blocks of the loaded model (estimate); parity of the deployed (QAT) model.',
   '',
-  '| architecture | units per layer | float RMSE | int8 RMSE, post-training | vs float | int8 RMSE, QAT | vs float | QAT epoch kept | mean \\|int8 − float\\| | weight bytes | blocks | parity |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| architecture | units per layer | float RMSE | int8 RMSE, post-training | vs float | int8 RMSE, QAT | vs float | QAT epoch kept | mean \\|int8 − float\\| | streamed int8 RMSE (deployment) | against the best baseline, streamed | weight bytes | blocks | parity |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows,
 ].join('\n');
 console.log(table);

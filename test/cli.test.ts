@@ -308,3 +308,21 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
+
+describe('a reader that closes early', () => {
+  it('ends the output quietly (exit 0, no stack trace) where a plain process dies of EPIPE', async () => {
+    const { execFile } = await import('node:child_process');
+    const script = (quiet: boolean) =>
+      `${quiet ? `import { endQuietlyOnEpipe } from ${JSON.stringify(path.resolve(__dirname, '../cli/quiet-epipe.ts'))}; endQuietlyOnEpipe();` : ''} process.stdout.write('line\\n'.repeat(200000));`;
+    const pipeToHead = (quiet: boolean) =>
+      new Promise<{ stderr: string; status: string }>((resolve) => {
+        const cmd = `"${process.execPath}" --import tsx -e '${script(quiet).replace(/'/g, `'\\''`)}' | head -1 >/dev/null; echo "status \${PIPESTATUS[0]}" >&2`;
+        execFile('bash', ['-c', cmd], { encoding: 'utf8' }, (_e, _out, stderr) => resolve({ stderr, status: /status (\d+)/.exec(stderr)?.[1] ?? '?' }));
+      });
+    const plain = await pipeToHead(false);
+    expect(plain.stderr).toMatch(/EPIPE/);
+    const quiet = await pipeToHead(true);
+    expect(quiet.status).toBe('0');
+    expect(quiet.stderr).not.toMatch(/EPIPE|Error/);
+  });
+});

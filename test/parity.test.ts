@@ -71,9 +71,11 @@ describe('generated code matches the simulator bit for bit', () => {
           reverse: fc.constantFrom(false, false, false, true),
           // Sometimes token input: an embedding table of this many ids (its rows are the int8 steps).
           vocabulary: fc.constantFrom(undefined, undefined, undefined, 2, 50),
+          // A forward model deployed as a window, sometimes (the last `window` inputs from a zero state at every step).
+          deployWindow: fc.constantFrom(false, false, false, true),
         }),
         async (p) => {
-          const q = randomQuantizedModel(p);
+          const q = { ...randomQuantizedModel(p), ...(p.deployWindow ? { deployment: 'window' as const } : {}) };
           await expectExact(q, randomSegments(p.seed, p.inputSize, p.lengths, p.extremeShare));
         },
       ),
@@ -85,6 +87,11 @@ describe('generated code matches the simulator bit for bit', () => {
   it.each(CELL_KINDS)('a larger %s model (8 inputs x 64 units) over 120 steps', async (cell) => {
     const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2, cell });
     await expectExact(q, randomSegments(7, 8, [60, 60], 0.1));
+  }, 300_000);
+
+  it.each(CELL_KINDS)('a %s model deployed as a window (its last 6 inputs from a zero state at every step) over 40 steps', async (cell) => {
+    const q: QuantizedModel = { ...randomQuantizedModel({ seed: 21, inputSize: 3, units: 7, outputSize: 2, cell, window: 6, stacked: [{ cell: 'gru', units: 4 }] }), deployment: 'window' };
+    await expectExact(q, randomSegments(21, 3, [25, 15], 0.2));
   }, 300_000);
 
   it('a stacked model of three different cells (peephole 16 -> GRU reset-after 8 -> CIFG 5) over 120 steps', async () => {

@@ -45,6 +45,8 @@ export interface QuantizeReport {
   streamed?: StreamedMetrics;
   /** Set when the int8 model misses the float model by more than the budget (see int8Check). */
   int8Warning?: Int8Warning;
+  /** Share of the test series' readings outside the int8 input range (they saturate). */
+  inputsOutsideRange?: number;
 }
 
 /** The int8 model may score at most this much worse than the float model (relative). */
@@ -308,7 +310,7 @@ export function evaluateQuantized(
   const streamed = streamedMetrics(model, dataset, { split: 'test', float, season: chooseSeason(dataset, season ?? dataset.season) });
   const int8Warning = int8Check(model, dataset, streamed, { float: floatMetric, int8: intMetric });
   return {
-    ...(streamed ? { streamed } : {}),
+    ...(streamed ? { streamed, inputsOutsideRange: inputsOutsideRange(model, dataset) } : {}),
     ...(int8Warning ? { int8Warning } : {}),
     scheme: {
       weightScale,

@@ -11,7 +11,7 @@ import type { StreamedMetrics } from './streamed-eval.ts';
 const label = (name: string) => name.padEnd(13);
 const pct = (v: number) => `${v >= 0 ? '+' : ''}${fmt(100 * v, 3)}%`;
 
-export function deliveredLines(report: Pick<QuantizeReport, 'deployment' | 'streamed' | 'int8Warning'>, window: number): string[] {
+export function deliveredLines(report: Pick<QuantizeReport, 'deployment' | 'streamed' | 'int8Warning' | 'inputsOutsideRange'>, window: number): string[] {
   const lines: string[] = [];
   const d = report.deployment;
   const s = report.streamed;
@@ -26,6 +26,8 @@ export function deliveredLines(report: Pick<QuantizeReport, 'deployment' | 'stre
     lines.push(`${label('deployment')}${d.deployment}: ${steps}; ${why}`);
   }
   if (s) lines.push(...streamedLines(s));
+  const outside = report.inputsOutsideRange ?? 0;
+  if (outside > 0 && !report.int8Warning) lines.push(`${label('inputs')}${fmt(100 * outside, 2)}% of the test readings lie outside the int8 input range and saturate`);
   const w = report.int8Warning;
   if (w) {
     lines.push(
@@ -36,8 +38,9 @@ export function deliveredLines(report: Pick<QuantizeReport, 'deployment' | 'stre
 }
 
 /** The same, for --json summaries. */
-export function deliveredJson(report: Pick<QuantizeReport, 'deployment' | 'streamed' | 'int8Warning'>) {
+export function deliveredJson(report: Pick<QuantizeReport, 'deployment' | 'streamed' | 'int8Warning' | 'inputsOutsideRange'>) {
   return {
+    ...(report.inputsOutsideRange !== undefined ? { inputsOutsideRange: report.inputsOutsideRange } : {}),
     ...(report.deployment ? { deployment: report.deployment } : {}),
     ...(report.streamed ? { streamed: report.streamed } : {}),
     ...(report.int8Warning ? { int8Warning: report.int8Warning } : {}),
@@ -59,10 +62,20 @@ export function streamedLines(s: StreamedMetrics): string[] {
     lines.push(`${label(o.deployment === 'window' ? 'as windows' : 'as a stream')}int8 ${fmt(o.value)} with the same integers ${o.deployment === 'window' ? 'run as a window at every reading' : 'streamed from the first reading'}, same points`);
   }
   if (s.task === 'regression' && s.drift?.beyondNoise && s.drift.relative > 0) {
-    lines.push(`${label('drift')}streamed, the model scores ${pct(s.drift.relative)} worse than on windows from a zero state (beyond noise): its state drifts over a long stream; --deploy window runs it as trained`);
+    lines.push(
+      s.deployment === 'stream'
+        ? `${label('drift')}streamed, the model scores ${pct(s.drift.relative)} worse than on windows from a zero state (beyond noise): its state drifts over a long stream; --deploy window runs it as trained`
+        : `${label('drift')}streamed, this model would score ${pct(s.drift.relative)} worse than as windows (beyond noise): the window deployment avoids its drift`,
+    );
   }
   if (s.cell && s.cell.values > 0) {
-    lines.push(`${label('cell state')}max |c| ${s.cell.maxAbs.join(', ')} of 32767 (int16), ${s.cell.saturated} of ${s.cell.values} values at the limit (${fmt((100 * s.cell.saturated) / s.cell.values, 2)}%)`);
+    const c = s.cell;
+    const o = s.otherDeployment?.cell;
+    const way = (d: string) => (d === 'window' ? 'as windows' : 'streamed');
+    lines.push(
+      `${label('cell state')}max |c| ${c.maxAbs.join(', ')} ${way(s.deployment)}${o ? ` (${o.maxAbs.join(', ')} ${way(s.otherDeployment!.deployment)})` : ''} of 32767 (int16); ` +
+        `${c.saturated} of ${c.values} values at the limit (${fmt((100 * c.saturated) / c.values, 2)}%)${o ? ` (${o.saturated} ${way(s.otherDeployment!.deployment)})` : ''}`,
+    );
   }
   if (s.task === 'classification') {
     lines.push(`${label('per class')}${s.perClass.map((c) => `${c.label}: precision ${fmt(c.precision, 3)} recall ${fmt(c.recall, 3)} (${c.support})`).join('; ')}`);

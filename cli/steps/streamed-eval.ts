@@ -133,8 +133,8 @@ interface StreamedCommon {
   points: number;
   /** Steps after a reset before a forecast counts. */
   warmup: number;
-  /** The int8 model run the other way (forward many-to-one models), at the same points. */
-  otherDeployment?: { deployment: Deployment; value: number };
+  /** The int8 model run the other way (forward many-to-one models), at the same points, and its cell state. */
+  otherDeployment?: { deployment: Deployment; value: number; cell?: CellExcursion };
   /** The float model through the same rules, same deployment (when given). */
   float?: number;
   baselines: StreamedBaseline[];
@@ -212,7 +212,9 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
   const deployment: Deployment = isWindowModel(q) ? 'window' : 'stream';
   const other = otherDeployment(q);
   const cellLayers = q.layers.filter((l) => hasCellState(l.cell)).length;
-  const cell: CellExcursion | undefined = cellLayers ? { maxAbs: new Array(cellLayers).fill(0), saturated: 0, values: 0 } : undefined;
+  const newExcursion = (): CellExcursion | undefined => (cellLayers ? { maxAbs: new Array(cellLayers).fill(0), saturated: 0, values: 0 } : undefined);
+  const cell = newExcursion();
+  const otherCell = newExcursion();
   const classIndex = new Map(dataset.classLabels.map((v, i) => [v, i]));
 
   let readings = 0;
@@ -236,7 +238,7 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
     const base = lo - series.segment.start;
     const truth = (s: number, k: number) => series.y[(base + s) * T + k]!;
     const main = replay(q, rules, cell ? watchedSimulator(q, cell) : new Simulator(q), series, F, lo, hi);
-    const second = other ? replay(other, rules, new Simulator(other), series, F, lo, hi) : undefined;
+    const second = other ? replay(other, rules, otherCell ? watchedSimulator(other, otherCell) : new Simulator(other), series, F, lo, hi) : undefined;
     const floatRun = o.float ? replay(q, rules, new FloatStepper(o.float, deployment), series, F, lo, hi) : undefined;
     readings += hi - lo;
     bad += main.bad;
@@ -312,7 +314,7 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
       ...common,
       int8,
       ...(score.kind === 'forecast-error' ? { app: Math.sqrt(appSq / (appScored * NO)) } : {}),
-      ...(other ? { otherDeployment: { deployment: other.deployment === 'window' ? 'window' : 'stream', value: rmse(sq.other) } } : {}),
+      ...(other ? { otherDeployment: { deployment: other.deployment === 'window' ? 'window' : 'stream', value: rmse(sq.other), ...(otherCell ? { cell: otherCell } : {}) } } : {}),
       ...(o.float ? { float: rmse(sq.float) } : {}),
       baselines,
       ...(best ? { best } : {}),
@@ -334,7 +336,7 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
     metric: 'accuracy',
     ...common,
     int8,
-    ...(other ? { otherDeployment: { deployment: other.deployment === 'window' ? 'window' : 'stream', value: rate(hits.other) } } : {}),
+    ...(other ? { otherDeployment: { deployment: other.deployment === 'window' ? 'window' : 'stream', value: rate(hits.other), ...(otherCell ? { cell: otherCell } : {}) } } : {}),
     ...(o.float ? { float: rate(hits.float) } : {}),
     baselines,
     ...(best ? { best } : {}),

@@ -1,3 +1,6 @@
+import { quantizeStep } from './steps/quantize.ts';
+import { DEFAULT_WEIGHT_SCALE } from '../codegen/quantize.ts';
+import { deliveredJson, deliveredLines } from './steps/report-lines.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -69,7 +72,7 @@ export function importCommand(): Command {
         const output = givenNorm(o.outputMean, o.outputStd, 'output');
         if (output && classification) throw new UserError('--output-mean / --output-std are for regression; a classifier outputs logits');
         const options: DataOptions = {
-          data: o.data,
+          data: path.resolve(o.data),
           features: o.features,
           task: classification ? 'classification' : 'regression',
           targets: classification ? [] : o.target,
@@ -100,7 +103,7 @@ export function importCommand(): Command {
           head: net.head,
           metrics: metrics(net, dataset, embedding),
           provenance: {
-            data: o.data,
+            data: path.resolve(o.data),
             dataSha256: sha256,
             seed: 0,
             toolVersion: TOOL_VERSION,
@@ -108,13 +111,17 @@ export function importCommand(): Command {
             options: JSON.stringify({ ...options, imported: { file: path.basename(modelFile), format, sha256: sha256Hex(bytes), producer: net.producer } }),
           },
         };
-        writeArtifact(o.out, encodeFloatModel(model));
+        const encoded = encodeFloatModel(model);
+        // What the device would deliver: the model quantized with the defaults, its test series streamed through the app.
+        const { report } = quantizeStep(model, dataset, { weightScale: DEFAULT_WEIGHT_SCALE, floatModelSha256: sha256Hex(encoded), log: (line) => process.stderr.write(line + '\n') });
+        writeArtifact(o.out, encoded);
         const m = model.metrics;
         console.log(`imported     ${modelFile} (${format}${net.producer ? `, ${net.producer}` : ''}): ${architectureName(model.layers)} -> dense ${net.head.outputSize}${net.headActivation !== 'linear' ? ` (${net.headActivation})` : ''}`);
         console.log(`data         ${path.basename(o.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows of ${dataset.window}`);
         console.log(`float ${m.name.padEnd(7)}train ${fmt(m.train)}  validation ${fmt(m.validation)}  test ${fmt(m.test)}`);
+        for (const line of deliveredLines(report, model.window)) console.log(line);
         console.log(`wrote        ${o.out} (next: lstm-mcu quantize ${o.out})`);
-        if (o.json) printJson({ command: 'import', model: modelFile, format, producer: net.producer, out: o.out, layers: model.layers.map((l) => ({ cell: l.cell, units: l.units, bidirectional: l.backward ? l.merge : null, reverse: l.reverse === true })), metrics: m });
+        if (o.json) printJson({ command: 'import', model: modelFile, format, producer: net.producer, out: o.out, layers: model.layers.map((l) => ({ cell: l.cell, units: l.units, bidirectional: l.backward ? l.merge : null, reverse: l.reverse === true })), metrics: m, ...deliveredJson(report) });
       }),
     );
   return cmd;

@@ -54,6 +54,8 @@ export interface QuantizeOptions {
   streams?: Float32Array[];
   /** Recorded in the model (absent: 'stream'). */
   deployment?: Deployment;
+  /** calibrate() of these very windows, when the caller has it already (it is the costly part). */
+  windowRanges?: TensorRange[];
 }
 
 export const DEFAULT_INPUT_PERCENTILE = 99.9;
@@ -306,7 +308,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
 
   const calibration = joinRanges([
-    calibrate(model, options.calibrationX, options.calibrationCount),
+    options.windowRanges ?? calibrate(model, options.calibrationX, options.calibrationCount),
     ...(options.streams ?? []).map((x) => calibrate({ ...model, window: x.length / inputSize }, x, 1)),
   ]);
   const byName = new Map(calibration.map((r) => [r.name, r]));

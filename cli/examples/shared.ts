@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import { choiceOption, floatOption, fmt, intOption, printJson } from '../common.ts';
 import { deliver, writeDelivery } from '../steps/deliver.ts';
 import { QAT_DEFAULTS, addQatOptions, qatLine } from '../steps/qat.ts';
+import { deliveredJson, deliveredLines } from '../steps/report-lines.ts';
 import type { BackendPref } from '../../trainer/backend.ts';
 import { RECURRENT_KERNELS, type RecurrentKernel } from '../../trainer/train.ts';
 import type { Dataset } from '../../trainer/windows.ts';
@@ -74,6 +75,7 @@ export async function finishExample(
     data: own.data,
     model: own.model,
     metrics: { name: m.name, float: m.float, int8: m.int8, difference: m.int8 - m.float, split: 'test', windows: m.windows },
+    ...deliveredJson(report),
     ...(delivery.qat ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } } : {}),
     parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
     weightBytes: ram.weightBytes,
@@ -85,6 +87,7 @@ export async function finishExample(
   for (const line of own.lines) console.log(line);
   console.log(`test accuracy float ${fmt(100 * m.float, 4)}%  int8 ${fmt(100 * m.int8, 4)}%  (${m.int8 >= m.float ? '+' : ''}${fmt(100 * (m.int8 - m.float), 3)} points)`);
   if (delivery.qat) console.log(`QAT          ${qatLine(delivery.qat.summary)}`);
+  for (const line of deliveredLines(report, dataset.window)) console.log(line);
   console.log(`weights      ${ram.weightBytes} B int8; device RAM ~${ram.blocks} Espruino blocks (${ram.tableBytes} B tables, ${ram.stateBytes} B state)`);
   console.log(`parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`);
   for (const s of parity.skipped) console.log(`  skipped ${s}`);

@@ -3,7 +3,7 @@
  * `quantize` step): calibration on the training windows, then float and int8
  * side by side on the test windows, tensor by tensor.
  */
-import { DEFAULT_INPUT_PERCENTILE, layerPrefix, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
+import { DEFAULT_INPUT_PERCENTILE, calibrate, layerPrefix, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
 import { DEPLOYMENTS, TANH_GATES, gateCount, gateNames, hasCellState, isWindowModel, type CellKind, type Deployment, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
 import { floatDense, floatPredictWindow, floatStackStep, newFloatState } from '../../runtime/float-reference.ts';
@@ -15,6 +15,7 @@ import type { Segments } from '../../runtime/trace.ts';
 import { metricName, splitMetric } from './train.ts';
 import { forecastMetrics, type ForecastMetrics } from './forecast-eval.ts';
 import { chooseSeason, streamedMetrics, type StreamedMetrics } from './streamed-eval.ts';
+import { windowClasses, type WindowClasses } from './window-classes.ts';
 import { splitRange } from '../../trainer/windows.ts';
 import { UserError } from '../../runtime/errors.ts';
 
@@ -47,6 +48,8 @@ export interface QuantizeReport {
   int8Warning?: Int8Warning;
   /** Share of the test series' readings outside the int8 input range (they saturate). */
   inputsOutsideRange?: number;
+  /** A classifier without series (independent windows): its test windows by class, against the majority class. */
+  windowClasses?: WindowClasses;
 }
 
 /** The int8 model may score at most this much worse than the float model (relative). */
@@ -259,6 +262,8 @@ function trainingStreams(dataset: Dataset): Float32Array[] {
 
 export function quantizeStep(float: FloatModel, dataset: Dataset, options: QuantizeStepOptions): { model: QuantizedModel; report: QuantizeReport } {
   const { candidates, reason } = deploymentCandidates(float, dataset, options.deploy ?? 'auto');
+  // The windows' ranges are the same for every candidate: computed once.
+  const windowRanges = calibrate(float, dataset.train.x, dataset.train.n);
   const quantizeFor = (deployment: Deployment): QuantizedModel =>
     quantizeModel(float, {
       weightScale: options.weightScale,
@@ -266,6 +271,7 @@ export function quantizeStep(float: FloatModel, dataset: Dataset, options: Quant
       calibrationX: dataset.train.x,
       calibrationCount: dataset.train.n,
       floatModelSha256: options.floatModelSha256,
+      windowRanges,
       // A streamed model's state is calibrated on what it reaches over whole training series.
       ...(deployment === 'stream' && !isWindowModel(float) ? { streams: trainingStreams(dataset) } : {}),
       deployment,
@@ -309,7 +315,9 @@ export function evaluateQuantized(
   const intMetric = splitMetric(dataset, dataset.test, intOut);
   const streamed = streamedMetrics(model, dataset, { split: 'test', float, season: chooseSeason(dataset, season ?? dataset.season) });
   const int8Warning = int8Check(model, dataset, streamed, { float: floatMetric, int8: intMetric });
+  const classes = streamed ? undefined : windowClasses(dataset, intOut);
   return {
+    ...(classes ? { windowClasses: classes } : {}),
     ...(streamed ? { streamed, inputsOutsideRange: inputsOutsideRange(model, dataset) } : {}),
     ...(int8Warning ? { int8Warning } : {}),
     scheme: {

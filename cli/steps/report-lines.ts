@@ -6,12 +6,14 @@
  */
 import { fmt } from '../common.ts';
 import { DEPLOY_MARGIN, type QuantizeReport } from './quantize.ts';
-import type { StreamedMetrics } from './streamed-eval.ts';
+import type { StreamedClassification, StreamedMetrics } from './streamed-eval.ts';
 
 const label = (name: string) => name.padEnd(13);
 const pct = (v: number) => `${v >= 0 ? '+' : ''}${fmt(100 * v, 3)}%`;
 
-export function deliveredLines(report: Pick<QuantizeReport, 'deployment' | 'streamed' | 'int8Warning' | 'inputsOutsideRange'>, window: number): string[] {
+type Delivered = Pick<QuantizeReport, 'deployment' | 'streamed' | 'int8Warning' | 'inputsOutsideRange' | 'windowClasses'>;
+
+export function deliveredLines(report: Delivered, window: number): string[] {
   const lines: string[] = [];
   const d = report.deployment;
   const s = report.streamed;
@@ -26,6 +28,11 @@ export function deliveredLines(report: Pick<QuantizeReport, 'deployment' | 'stre
     lines.push(`${label('deployment')}${d.deployment}: ${steps}; ${why}`);
   }
   if (s) lines.push(...streamedLines(s));
+  const wc = report.windowClasses;
+  if (wc) {
+    lines.push(`${label('baselines')}${wc.majority.name} ${fmt(wc.majority.value)} on the test windows (each its own sequence): the model ${wc.beats ? 'beats it' : 'does NOT beat it'}`);
+    lines.push(...classLines(wc));
+  }
   const outside = report.inputsOutsideRange ?? 0;
   if (outside > 0 && !report.int8Warning) lines.push(`${label('inputs')}${fmt(100 * outside, 2)}% of the test readings lie outside the int8 input range and saturate`);
   const w = report.int8Warning;
@@ -38,8 +45,9 @@ export function deliveredLines(report: Pick<QuantizeReport, 'deployment' | 'stre
 }
 
 /** The same, for --json summaries. */
-export function deliveredJson(report: Pick<QuantizeReport, 'deployment' | 'streamed' | 'int8Warning' | 'inputsOutsideRange'>) {
+export function deliveredJson(report: Delivered) {
   return {
+    ...(report.windowClasses ? { windowClasses: report.windowClasses } : {}),
     ...(report.inputsOutsideRange !== undefined ? { inputsOutsideRange: report.inputsOutsideRange } : {}),
     ...(report.deployment ? { deployment: report.deployment } : {}),
     ...(report.streamed ? { streamed: report.streamed } : {}),
@@ -77,9 +85,14 @@ export function streamedLines(s: StreamedMetrics): string[] {
         `${c.saturated} of ${c.values} values at the limit (${fmt((100 * c.saturated) / c.values, 2)}%)${o ? ` (${o.saturated} ${way(s.otherDeployment!.deployment)})` : ''}`,
     );
   }
-  if (s.task === 'classification') {
-    lines.push(`${label('per class')}${s.perClass.map((c) => `${c.label}: precision ${fmt(c.precision, 3)} recall ${fmt(c.recall, 3)} (${c.support})`).join('; ')}`);
-    lines.push(`${label('confusion')}rows true, columns predicted: ${s.confusion.map((r) => `[${r.join(' ')}]`).join(' ')}`);
-  }
+  if (s.task === 'classification') lines.push(...classLines(s));
   return lines;
+}
+
+/** Per-class precision and recall (support), and the confusion matrix. */
+function classLines(c: Pick<StreamedClassification, 'perClass' | 'confusion'>): string[] {
+  return [
+    `${label('per class')}${c.perClass.map((p) => `${p.label}: precision ${fmt(p.precision, 3)} recall ${fmt(p.recall, 3)} (${p.support})`).join('; ')}`,
+    `${label('confusion')}rows true, columns predicted: ${c.confusion.map((r) => `[${r.join(' ')}]`).join(' ')}`,
+  ];
 }

@@ -342,16 +342,21 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
     ...(best ? { best } : {}),
     beats: best !== undefined && int8 > best.value,
     confusion,
-    perClass: classNamesOf(dataset).map((label, c) => {
-      const predicted = confusion.reduce((a, row) => a + row[c]!, 0);
-      const support = confusion[c]!.reduce((a, v) => a + v, 0);
-      return { label, precision: predicted ? confusion[c]![c]! / predicted : NaN, recall: support ? confusion[c]![c]! / support : NaN, support };
-    }),
+    perClass: perClassOf(confusion, classNamesOf(dataset)),
   };
 }
 
+/** Precision, recall and support of each class from confusion[true][predicted]. */
+export function perClassOf(confusion: number[][], names: string[]): StreamedClassification['perClass'] {
+  return names.map((label, c) => {
+    const predicted = confusion.reduce((a, row) => a + row[c]!, 0);
+    const support = confusion[c]!.reduce((a, v) => a + v, 0);
+    return { label, precision: predicted ? confusion[c]![c]! / predicted : NaN, recall: support ? confusion[c]![c]! / support : NaN, support };
+  });
+}
+
 /** The most frequent class of the training windows (the first on ties). */
-function majorityClass(dataset: Dataset): number {
+export function majorityClass(dataset: Dataset): number {
   if (dataset.task !== 'classification') return 0;
   const counts = dataset.classLabels.map(() => 0);
   for (const c of dataset.train.y) counts[c]!++;

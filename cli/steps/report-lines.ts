@@ -18,7 +18,10 @@ export function deliveredLines(report: Delivered, window: number): string[] {
   const d = report.deployment;
   const s = report.streamed;
   if (d) {
-    const steps = d.stepsPerReading === 1 ? '1 step per reading' : `${d.stepsPerReading} steps per reading (the last ${window} readings from a zero state)`;
+    const steps =
+      d.stepsPerReading === 1
+        ? '1 step per reading'
+        : `${d.stepsPerReading} steps per reading (the last ${window} readings from a zero state: about ${d.stepsPerReading}x the time and energy of a streamed reading, see npm run bench:deploy; --deploy stream if the board cannot afford it)`;
     const why =
       d.reason === 'validation'
         ? `chosen by the streamed validation ${s?.metric ?? 'metric'} (${d.candidates.map((c) => `${c.deployment} ${fmt(c.validation)}`).join(', ')}; a window must be ${fmt(100 * DEPLOY_MARGIN)}% better to be worth its steps)`

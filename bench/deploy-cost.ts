@@ -1,0 +1,113 @@
+/**
+ * What one reading costs on a Cortex-M4 board, streamed (one step) or as a
+ * window (`--deploy window`: the last `window` readings from a zero state):
+ * the generated espruino module's step() on Espruino's STM32F405 firmware
+ * under qemu-system-arm, its instructions counted exactly by the
+ * region-counting qemu plugin, and the least time that takes at each
+ * board's clock (one instruction per cycle at best).
+ *
+ *   npm run bench:deploy                 (engines in ../shared/engines, or ENGINES_DIR)
+ *
+ * Needs Debian's qemu-system-arm and python3; with --if-available (npm run
+ * bench) it says what is missing and exits 0.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { emitModule } from '../codegen/emit-module.ts';
+import { quantizeModel } from '../codegen/quantize.ts';
+import type { CellKind, QuantizedModel } from '../runtime/model.ts';
+import { randomFloatModel, randomWindows } from '../test/fixtures/random-model.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const engines = path.resolve(root, process.env.ENGINES_DIR ?? '../shared/engines');
+const runner = path.join(engines, 'stm32f405', 'run.py');
+
+/** Cortex-M4 boards and their CPU clocks (MHz). */
+const BOARDS = [
+  { name: 'Puck.js, Pixl.js, Bangle.js 2 (nRF52, 64 MHz)', mhz: 64 },
+  { name: 'Pico (STM32F401, 84 MHz)', mhz: 84 },
+  { name: 'WiFi (STM32F411, 100 MHz)', mhz: 100 },
+];
+
+/** Thumb `mov r8,r8; bx lr` and `mov r9,r9; bx lr`: the plugin's region markers. */
+const MARKERS = 'var start = E.nativeCall(1, "void()", E.toFlatString(atob("wEZwRw=="))); var stop = E.nativeCall(1, "void()", E.toFlatString(atob("yUZwRw==")));';
+const REPEATS = 3;
+
+function model(cell: CellKind, inputs: number, units: number, window: number): QuantizedModel {
+  const float = randomFloatModel({ seed: units, inputSize: inputs, units, weightRange: 0.5, cell, window });
+  return quantizeModel(float, { weightScale: 'per-row', calibrationX: randomWindows(units, 32, window, inputs), calibrationCount: 32, floatModelSha256: '' });
+}
+
+/** The module, a full window of readings, then an empty region and REPEATS regions of one step(x) each. */
+function program(q: QuantizedModel): string {
+  const code = emitModule(q, { target: 'espruino', globalName: 'M', modelSha256: '', generatorVersion: 'bench' });
+  const x = q.featureNames.map((_, i) => q.inputNorm.mean[i]);
+  return [
+    MARKERS,
+    code,
+    `var x = [${x.join(', ')}], i;`,
+    `M.reset(); for (i = 0; i < ${q.window}; i++) M.step(x);`,
+    'start(); stop();',
+    ...Array.from({ length: REPEATS }, () => 'start(); M.step(x); stop();'),
+    'print("<<done>>");',
+  ].join('\n');
+}
+
+function count(source: string): Promise<number[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-deploy-cost-'));
+  const file = path.join(dir, 'program.js');
+  fs.writeFileSync(file, source);
+  return new Promise((resolve, reject) => {
+    execFile('python3', [runner, file, '--count', '--timeout', '600'], { encoding: 'utf8', maxBuffer: 1 << 26 }, (error, stdout, stderr) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      const regions = [...stderr.matchAll(/REGION \d+ insns=(\d+)/g)].map((m) => Number(m[1]));
+      if (regions.length !== REPEATS + 1) reject(new Error(`the firmware run did not finish (${error?.message ?? ''}): ${(stdout + stderr).slice(-400)}`));
+      else resolve(regions);
+    });
+  });
+}
+
+const missing = !fs.existsSync(runner) ? `no ${runner} (set ENGINES_DIR to the folder of the engines)` : !onPath('qemu-system-arm') ? 'qemu-system-arm is not installed (apt-get install qemu-system-arm)' : undefined;
+if (missing) {
+  process.stderr.write(`bench:deploy: skipped: ${missing}\n`);
+  process.exit(process.argv.includes('--if-available') ? 0 : 1);
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, command)));
+}
+
+const CASES: { label: string; cell: CellKind; inputs: number; units: number; window: number }[] = [
+  { label: 'LSTM(16), 2 inputs, window 24 (the demo)', cell: 'lstm', inputs: 2, units: 16, window: 24 },
+  { label: 'GRU(16), 2 inputs, window 24', cell: 'gru', inputs: 2, units: 16, window: 24 },
+  { label: 'LSTM(32), 3 inputs, window 24', cell: 'lstm', inputs: 3, units: 32, window: 24 },
+];
+
+const rows: string[] = [];
+for (const c of CASES) {
+  const stream = model(c.cell, c.inputs, c.units, c.window);
+  const cost: Record<string, number> = {};
+  for (const [deployment, q] of [['stream', stream], ['window', { ...stream, deployment: 'window' as const }]] as const) {
+    process.stderr.write(`bench:deploy: ${c.label}, ${deployment}\n`);
+    const [empty, ...steps] = await count(program(q));
+    cost[deployment] = Math.min(...steps) - empty!;
+  }
+  const ms = (insns: number, mhz: number) => (insns / (mhz * 1000)).toFixed(insns / (mhz * 1000) < 10 ? 2 : 0);
+  rows.push(
+    `| ${c.label} | ${cost.stream!.toLocaleString('en-US')} | ${cost.window!.toLocaleString('en-US')} | ${(cost.window! / cost.stream!).toFixed(1)}x | ` +
+      BOARDS.map((b) => `${ms(cost.stream!, b.mhz)} / ${ms(cost.window!, b.mhz)}`).join(' | ') +
+      ' |',
+  );
+}
+console.log(
+  [
+    `Instructions per reading of the generated espruino module's step() on Espruino's STM32F405 firmware (Cortex-M4, qemu, exact counts; the call's own ~2,100 subtracted), and the least time it takes (ms, one instruction per cycle), streamed / as a window:`,
+    '',
+    `| model | streamed | as a window | ratio | ${BOARDS.map((b) => b.name).join(' | ')} |`,
+    `|---|---|---|---|${BOARDS.map(() => '---').join('|')}|`,
+    ...rows,
+  ].join('\n'),
+);

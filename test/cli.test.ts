@@ -111,6 +111,17 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(streamed.series).toBe(1);
     expect(p.steps).toBe(20 * 8 + Math.min(500, streamed.readings) + 20 * 50);
 
+    // Engines not asked for are neither run nor reported; progress goes to stderr.
+    const vmOnly = await run(['simulate', 'm.q.pb', '--engines', 'vm', '--windows', '2', '--streams', '10', '--random-segments', '1', '--json']);
+    expect(vmOnly.code, vmOnly.stderr).toBe(0);
+    expect(vmOnly.lastJson().parity).toMatchObject({ engines: ['vm'], skipped: [] });
+    expect(vmOnly.stderr).toMatch(/simulate: 1\/2 espruino on vm/);
+    // The model finds its CSV from another directory (the path is stored whole).
+    const rel = await runCli(['train', '--data', 'series.csv', '--features', 'a', '--target', 'a', '--window', '4', '--units', '2', '--epochs', '1', '--out', 'rel.float.pb', '--quiet'], tmp);
+    expect(rel.code, rel.stderr).toBe(0);
+    const elsewhere = await runCli(['quantize', path.join(tmp, 'rel.float.pb'), '--out', path.join(tmp, 'rel.q.pb'), '--report', path.join(tmp, 'rel.json')], os.tmpdir());
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+
     // A generated file from another model is refused.
     const other = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'b', '--window', '8', '--units', '3', '--epochs', '1', '--out', 'other.float.pb', '--quiet']);
     expect(other.code).toBe(0);

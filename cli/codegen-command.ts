@@ -65,10 +65,12 @@ export function codegenCommand(): Command {
         if (o.flashFile !== undefined && o.weights !== 'flash') throw new UserError('--flash-file goes with --weights flash');
         const board = o.board === undefined ? undefined : parseBoard(o.board);
         if (o.appReserve !== undefined && !board) throw new UserError('--app-reserve goes with --board');
-        if (!o.json) process.stderr.write(`codegen: ${targets.join(', ')} from ${modelPath}${board ? `, checked against ${o.board}` : ''}\n`);
+        const started = performance.now();
         const files = codegenStep(model, { targets, outDir: o.outDir, baseName: o.name, globalName: o.global, modelSha256: sha256, weights: o.weights, flashFile: o.flashFile });
         // The device budget, before any file is written: the model is refused if it does not fit.
         const budget = board ? boardBudget(model, board, files, o.weights, o.appReserve, { global: o.global, sha256, flashFile: o.flashFile ?? `${o.name}.bin`, writer: `${o.name}.weights.js` }) : undefined;
+        // Progress, once every refusal is behind (a refusal stays one line).
+        if (!o.json) process.stderr.write(`codegen: ${targets.join(', ')} generated in ${((performance.now() - started) / 1000).toFixed(1)} s${board ? `, fits ${o.board}` : ''}; writing to ${o.outDir}\n`);
         for (const f of files) {
           writeFileAtomic(f.jsPath, f.code);
           writeFileAtomic(f.dtsPath, f.dts);

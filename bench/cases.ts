@@ -34,7 +34,8 @@ export interface BenchCase {
 }
 
 /** Whether an implementation is measured on an engine: the bound is an Espruino measure (its rows are E.convolve calls), written for the LSTM. */
-export const measured = (impl: Implementation, engine: string, cell: CellKind): boolean => impl !== 'bound' || (engine === 'espruino' && cell === 'lstm');
+export const measured = (impl: Implementation, engine: string, cell: CellKind): boolean =>
+  impl !== 'bound' || (engine === 'espruino' && cell === 'lstm');
 
 /** A random model of 3 inputs and `units` units (seeded by its size), quantized per row as the CLI does. */
 export function benchCase(cell: CellKind, units: number): BenchCase {
@@ -53,7 +54,12 @@ export function benchCase(cell: CellKind, units: number): BenchCase {
     float,
     q,
     int8WeightBytes: estimateRam(q).weightBytes,
-    floatWeightBytes: 4 * float.layers.reduce((s, l) => s + l.kernel.length + l.recurrentKernel.length + l.bias.length, float.head.kernel.length + float.head.bias.length),
+    floatWeightBytes:
+      4 *
+      float.layers.reduce(
+        (s, l) => s + l.kernel.length + l.recurrentKernel.length + l.bias.length,
+        float.head.kernel.length + float.head.bias.length,
+      ),
     call: (impl) => (impl === 'float' ? 'BENCH.step(x)' : impl === 'floor' || impl === 'bound' ? 'BENCH.step()' : 'BENCH.stepQ(xq)'),
     source: (impl) =>
       impl === 'int8-espruino'

@@ -33,12 +33,18 @@ const BOARDS = [
 ];
 
 /** Thumb `mov r8,r8; bx lr` and `mov r9,r9; bx lr`: the plugin's region markers. */
-const MARKERS = 'var start = E.nativeCall(1, "void()", E.toFlatString(atob("wEZwRw=="))); var stop = E.nativeCall(1, "void()", E.toFlatString(atob("yUZwRw==")));';
+const MARKERS =
+  'var start = E.nativeCall(1, "void()", E.toFlatString(atob("wEZwRw=="))); var stop = E.nativeCall(1, "void()", E.toFlatString(atob("yUZwRw==")));';
 const REPEATS = 3;
 
 function model(cell: CellKind, inputs: number, units: number, window: number): QuantizedModel {
   const float = randomFloatModel({ seed: units, inputSize: inputs, units, weightRange: 0.5, cell, window });
-  return quantizeModel(float, { weightScale: 'per-row', calibrationX: randomWindows(units, 32, window, inputs), calibrationCount: 32, floatModelSha256: '' });
+  return quantizeModel(float, {
+    weightScale: 'per-row',
+    calibrationX: randomWindows(units, 32, window, inputs),
+    calibrationCount: 32,
+    floatModelSha256: '',
+  });
 }
 
 /** The module, a full window of readings, then an empty region and REPEATS regions of one step(x) each. */
@@ -61,16 +67,26 @@ function count(source: string): Promise<number[]> {
   const file = path.join(dir, 'program.js');
   fs.writeFileSync(file, source);
   return new Promise((resolve, reject) => {
-    execFile('python3', [runner, file, '--count', '--timeout', '600'], { encoding: 'utf8', maxBuffer: 1 << 26 }, (error, stdout, stderr) => {
-      fs.rmSync(dir, { recursive: true, force: true });
-      const regions = [...stderr.matchAll(/REGION \d+ insns=(\d+)/g)].map((m) => Number(m[1]));
-      if (regions.length !== REPEATS + 1) reject(new Error(`the firmware run did not finish (${error?.message ?? ''}): ${(stdout + stderr).slice(-400)}`));
-      else resolve(regions);
-    });
+    execFile(
+      'python3',
+      [runner, file, '--count', '--timeout', '600'],
+      { encoding: 'utf8', maxBuffer: 1 << 26 },
+      (error, stdout, stderr) => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        const regions = [...stderr.matchAll(/REGION \d+ insns=(\d+)/g)].map((m) => Number(m[1]));
+        if (regions.length !== REPEATS + 1)
+          reject(new Error(`the firmware run did not finish (${error?.message ?? ''}): ${(stdout + stderr).slice(-400)}`));
+        else resolve(regions);
+      },
+    );
   });
 }
 
-const missing = !fs.existsSync(runner) ? `no ${runner} (set ENGINES_DIR to the folder of the engines)` : !onPath('qemu-system-arm') ? 'qemu-system-arm is not installed (apt-get install qemu-system-arm)' : undefined;
+const missing = !fs.existsSync(runner)
+  ? `no ${runner} (set ENGINES_DIR to the folder of the engines)`
+  : !onPath('qemu-system-arm')
+    ? 'qemu-system-arm is not installed (apt-get install qemu-system-arm)'
+    : undefined;
 if (missing) {
   process.stderr.write(`bench:deploy: skipped: ${missing}\n`);
   process.exit(process.argv.includes('--if-available') ? 0 : 1);
@@ -90,7 +106,10 @@ const rows: string[] = [];
 for (const c of CASES) {
   const stream = model(c.cell, c.inputs, c.units, c.window);
   const cost: Record<string, number> = {};
-  for (const [deployment, q] of [['stream', stream], ['window', { ...stream, deployment: 'window' as const }]] as const) {
+  for (const [deployment, q] of [
+    ['stream', stream],
+    ['window', { ...stream, deployment: 'window' as const }],
+  ] as const) {
     process.stderr.write(`bench:deploy: ${c.label}, ${deployment}\n`);
     const [empty, ...steps] = await count(program(q));
     cost[deployment] = Math.min(...steps) - empty!;

@@ -23,7 +23,9 @@ const arg = (name: string, fallback: string) => {
   return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
 };
 if (args.includes('--help')) {
-  console.log('usage: ESPRUINO_BIN=/path/to/espruino npm run bench:instructions [-- --units 32 --cells lstm,gru --out out/instructions.json]');
+  console.log(
+    'usage: ESPRUINO_BIN=/path/to/espruino npm run bench:instructions [-- --units 32 --cells lstm,gru --out out/instructions.json]',
+  );
   process.exit(0);
 }
 const outPath = arg('out', 'out/instructions.json');
@@ -52,12 +54,17 @@ function countInstructions(source: string): Promise<number> {
   const file = path.join(dir, 'bench.js');
   fs.writeFileSync(file, source);
   return new Promise((resolve, reject) => {
-    execFile('valgrind', ['--tool=callgrind', `--callgrind-out-file=${path.join(dir, 'callgrind.out')}`, espruino!, file], { encoding: 'utf8', maxBuffer: 1 << 26 }, (error, _stdout, stderr) => {
-      fs.rmSync(dir, { recursive: true, force: true });
-      const m = /Collected : (\d+)/.exec(stderr);
-      if (m) resolve(Number(m[1]));
-      else reject(new Error(`callgrind counted nothing${error ? `: ${error.message.split('\n')[0]}` : ''}`));
-    });
+    execFile(
+      'valgrind',
+      ['--tool=callgrind', `--callgrind-out-file=${path.join(dir, 'callgrind.out')}`, espruino!, file],
+      { encoding: 'utf8', maxBuffer: 1 << 26 },
+      (error, _stdout, stderr) => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        const m = /Collected : (\d+)/.exec(stderr);
+        if (m) resolve(Number(m[1]));
+        else reject(new Error(`callgrind counted nothing${error ? `: ${error.message.split('\n')[0]}` : ''}`));
+      },
+    );
   });
 }
 
@@ -93,7 +100,9 @@ for (const [cell, units] of cells.flatMap((c) => unitSizes.map((u) => [c, u] as 
   const bench = benchCase(cell, units);
   const impls = COUNTED.filter((impl) => measured(impl, 'espruino', cell));
   process.stderr.write(`bench:instructions: ${bench.label}, ${impls.join(', ')} under callgrind...\n`);
-  const counts = await pool(impls.flatMap((impl) => [0, stepsOf(impl)].map((steps) => () => countInstructions(program(bench, impl, steps)))));
+  const counts = await pool(
+    impls.flatMap((impl) => [0, stepsOf(impl)].map((steps) => () => countInstructions(program(bench, impl, steps)))),
+  );
   const perStep: Partial<Record<Implementation, number>> = {};
   impls.forEach((impl, i) => (perStep[impl] = Math.round((counts[2 * i + 1] - counts[2 * i]) / stepsOf(impl))));
   rows.push({
@@ -117,7 +126,8 @@ console.log(
     ),
   ].join('\n'),
 );
-const engineVersion = /\b\d+v\d+(\.\d+)?\b/.exec(execFileSync(espruino, ['-e', 'print(process.version)'], { encoding: 'utf8', input: '' }))?.[0] ?? 'unknown';
+const engineVersion =
+  /\b\d+v\d+(\.\d+)?\b/.exec(execFileSync(espruino, ['-e', 'print(process.version)'], { encoding: 'utf8', input: '' }))?.[0] ?? 'unknown';
 console.log(`Espruino ${engineVersion}, counted by callgrind`);
 writeFileAtomic(outPath, JSON.stringify({ engine: `espruino ${engineVersion}`, date: new Date().toISOString(), rows }, null, 2) + '\n');
 console.log(`wrote ${outPath}`);

@@ -95,7 +95,14 @@ export function floatBaselineSource(model: FloatModel, globalName: string): stri
  * No native call multiplies two vectors element by element, so no LSTM step on
  * Espruino can take less than this; its ratio to the floor bounds what any code can reach.
  */
-export function floorSource(inputSize: number, units: number, gates: number, outputs: number, globalName: string, cellBound = false): string {
+export function floorSource(
+  inputSize: number,
+  units: number,
+  gates: number,
+  outputs: number,
+  globalName: string,
+  cellBound = false,
+): string {
   if (cellBound && gates !== 4) throw new Error('the cell bound is written for the LSTM (4 gates)');
   const NV = inputSize + units;
   const rows = gates * units;

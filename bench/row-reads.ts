@@ -56,7 +56,11 @@ print("END");
 `;
 const out = await espruino.run(program);
 const same = out.find((l) => l.startsWith('SAME'))?.split(' ')[1] === 'true';
-const ms = out.find((l) => l.startsWith('MS'))!.split(' ').slice(1).map(Number);
+const ms = out
+  .find((l) => l.startsWith('MS'))!
+  .split(' ')
+  .slice(1)
+  .map(Number);
 if (!same) throw new Error('the ways of reading rows gave different sums');
 const names = [
   'one view per row',

@@ -83,7 +83,11 @@ function runFile(command: string, source: string): Promise<string> {
       fs.rmSync(dir, { recursive: true, force: true });
       if (error && !stdout.includes('BENCH')) {
         const code = (error as { code?: unknown }).code;
-        reject(new Error(`exited with ${code}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}${code === 10 ? ' (JerryScript: out of heap)' : ''}`));
+        reject(
+          new Error(
+            `exited with ${code}${stderr.trim() ? `: ${stderr.trim().split('\n').pop()}` : ''}${code === 10 ? ' (JerryScript: out of heap)' : ''}`,
+          ),
+        );
       } else resolve(stdout);
     });
     child.stdin?.end();

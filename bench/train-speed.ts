@@ -49,14 +49,30 @@ interface Config {
 
 const CONFIGS: Config[] = [
   { name: 'LSTM(32), 2048 x 32 x 3, regression', cell: 'lstm', steps: 32, features: 3, units: 32, task: 'regression', outputs: 1 },
-  { name: 'LSTM(128), 2048 x 28 x 28, 10 classes (MNIST)', cell: 'lstm', steps: 28, features: 28, units: 128, task: 'classification', outputs: 10 },
-  { name: 'GRU(32) reset-after, 2048 x 32 x 3, regression', cell: 'gru-reset-after', steps: 32, features: 3, units: 32, task: 'regression', outputs: 1 },
+  {
+    name: 'LSTM(128), 2048 x 28 x 28, 10 classes (MNIST)',
+    cell: 'lstm',
+    steps: 28,
+    features: 28,
+    units: 128,
+    task: 'classification',
+    outputs: 10,
+  },
+  {
+    name: 'GRU(32) reset-after, 2048 x 32 x 3, regression',
+    cell: 'gru-reset-after',
+    steps: 32,
+    features: 3,
+    units: 32,
+    task: 'regression',
+    outputs: 1,
+  },
 ];
 
 /** Seeded normal-ish values (sum of uniforms), the same on every run. */
 function noise(n: number, seed: number): Float32Array {
   let s = seed >>> 0;
-  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const u = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   return Float32Array.from({ length: n }, () => u() + u() + u() - 1.5);
 }
 
@@ -120,17 +136,39 @@ function torchEpochs(c: Config): Promise<{ torch: string; seconds: number[] } | 
   const { x, y } = dataset(c);
   fs.writeFileSync(path.join(dir, 'x.bin'), Buffer.from(x.buffer, x.byteOffset, x.byteLength));
   fs.writeFileSync(path.join(dir, 'y.bin'), Buffer.from(y.buffer, y.byteOffset, y.byteLength));
-  const job = { seed: 1, cell: c.cell === 'lstm' ? 'lstm' : 'gru', n: N, steps: c.steps, features: c.features, outputs: c.outputs, units: c.units, task: c.task, validation: VALIDATION, batchSize: BATCH, learningRate: LR, epochs: EPOCHS, x: path.join(dir, 'x.bin'), y: path.join(dir, 'y.bin') };
+  const job = {
+    seed: 1,
+    cell: c.cell === 'lstm' ? 'lstm' : 'gru',
+    n: N,
+    steps: c.steps,
+    features: c.features,
+    outputs: c.outputs,
+    units: c.units,
+    task: c.task,
+    validation: VALIDATION,
+    batchSize: BATCH,
+    learningRate: LR,
+    epochs: EPOCHS,
+    x: path.join(dir, 'x.bin'),
+    y: path.join(dir, 'y.bin'),
+  };
   return new Promise((resolve) => {
-    const child = execFile(PYTHON, [path.join(import.meta.dirname, 'torch-epoch.py')], { encoding: 'utf8', maxBuffer: 1 << 24 }, (error, stdout, stderr) => {
-      fs.rmSync(dir, { recursive: true, force: true });
-      if (error) {
-        const why = /No module named 'torch'/.test(stderr) ? `${PYTHON} has no torch (apt-get install python3-torch)` : stderr.trim().split('\n').pop() ?? error.message;
-        return resolve({ skipped: why });
-      }
-      const r = JSON.parse(stdout.trim().split('\n').pop()!);
-      resolve({ torch: r.torch, seconds: r.epochSeconds });
-    });
+    const child = execFile(
+      PYTHON,
+      [path.join(import.meta.dirname, 'torch-epoch.py')],
+      { encoding: 'utf8', maxBuffer: 1 << 24 },
+      (error, stdout, stderr) => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (error) {
+          const why = /No module named 'torch'/.test(stderr)
+            ? `${PYTHON} has no torch (apt-get install python3-torch)`
+            : (stderr.trim().split('\n').pop() ?? error.message);
+          return resolve({ skipped: why });
+        }
+        const r = JSON.parse(stdout.trim().split('\n').pop()!);
+        resolve({ torch: r.torch, seconds: r.epochSeconds });
+      },
+    );
     child.stdin!.end(JSON.stringify(job));
   });
 }
@@ -154,14 +192,18 @@ for (const c of CONFIGS) {
     lstmMcuEpochs: ours.seconds,
     tfjsLayersSecondsPerEpoch: warm(layers.seconds),
     tfjsLayersEpochs: layers.seconds,
-    ...('skipped' in theirs ? { pytorch: `skipped: ${theirs.skipped}` } : { pytorch: theirs.torch, pytorchSecondsPerEpoch: warm(theirs.seconds), pytorchEpochs: theirs.seconds }),
+    ...('skipped' in theirs
+      ? { pytorch: `skipped: ${theirs.skipped}` }
+      : { pytorch: theirs.torch, pytorchSecondsPerEpoch: warm(theirs.seconds), pytorchEpochs: theirs.seconds }),
   };
   rows.push(row);
 }
 
 const f = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
 console.log('');
-console.log('| configuration | lstm-mcu, fused kernel s/epoch | lstm-mcu, tfjs layers s/epoch | PyTorch 1 thread s/epoch | fused / PyTorch | fused / tfjs layers |');
+console.log(
+  '| configuration | lstm-mcu, fused kernel s/epoch | lstm-mcu, tfjs layers s/epoch | PyTorch 1 thread s/epoch | fused / PyTorch | fused / tfjs layers |',
+);
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
   const torch = 'pytorchSecondsPerEpoch' in r ? (r.pytorchSecondsPerEpoch as number) : undefined;

@@ -26,23 +26,66 @@ export const APP_GLOBAL = 'lstmApp';
 export function addAppOptions(cmd: Command, shells: readonly Shell[]): Command {
   cmd
     .requiredOption('--model <path>', 'quantized model (model.q.pb), or a folder holding one (the output of demo)')
-    .addOption(new Option('--source <list>', 'espruino: where each reading comes from, in feature order: temperature, analog:PIN, accel (x,y,z), mag (x,y,z), or function (readSensor(out) from --reader); default temperature'))
-    .addOption(new Option('--reader <file>', "with --source function: a JavaScript file defining function readSensor(out) that writes the model's readings into out"))
-    .addOption(new Option('--interval <ms>', 'milliseconds between samples (default: the sampling period recorded at training, else 1000)').argParser(intOption(10, 86_400_000)))
-    .addOption(new Option('--valid-range <list>', 'FEATURE=LOW:HIGH,...: readings outside are bad (counted, not fed to the model); default training mean ± 8 std'))
-    .addOption(new Option('--max-bad <n>', 'bad samples in a row after which the model state is reset (default: the model window)').argParser(intOption(1, 1_000_000)))
-    .addOption(new Option('--warmup <n>', 'steps after a reset before a forecast counts: scored, shown, able to alert (default: the model window; the tool evaluates with the default)').argParser(intOption(1, 1_000_000)))
-    .addOption(new Option('--alert-above <x>', 'alert when the score rises above this (forecast error in target units, or the class probability)').argParser(floatOption(-1e300, 1e300)))
+    .addOption(
+      new Option(
+        '--source <list>',
+        'espruino: where each reading comes from, in feature order: temperature, analog:PIN, accel (x,y,z), mag (x,y,z), or function (readSensor(out) from --reader); default temperature',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--reader <file>',
+        "with --source function: a JavaScript file defining function readSensor(out) that writes the model's readings into out",
+      ),
+    )
+    .addOption(
+      new Option(
+        '--interval <ms>',
+        'milliseconds between samples (default: the sampling period recorded at training, else 1000)',
+      ).argParser(intOption(10, 86_400_000)),
+    )
+    .addOption(
+      new Option(
+        '--valid-range <list>',
+        'FEATURE=LOW:HIGH,...: readings outside are bad (counted, not fed to the model); default training mean ± 8 std',
+      ),
+    )
+    .addOption(
+      new Option('--max-bad <n>', 'bad samples in a row after which the model state is reset (default: the model window)').argParser(
+        intOption(1, 1_000_000),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--warmup <n>',
+        'steps after a reset before a forecast counts: scored, shown, able to alert (default: the model window; the tool evaluates with the default)',
+      ).argParser(intOption(1, 1_000_000)),
+    )
+    .addOption(
+      new Option(
+        '--alert-above <x>',
+        'alert when the score rises above this (forecast error in target units, or the class probability)',
+      ).argParser(floatOption(-1e300, 1e300)),
+    )
     .addOption(new Option('--alert-class <label>', 'classification: the class whose probability is the score (default: the last class)'))
     .option('--no-console', 'do not print a line per sample')
     .option('--no-advertise', 'do not put results in Bluetooth advertising data')
     .option('--display', 'draw the last result on the screen (Bangle.js, Pixl.js)')
     .option('--no-reset-button', 'do not reset the model when the button is pressed')
-    .addOption(new Option('--weights <place>', 'espruino: weights in RAM, or in flash (a Storage file the model views in place)').argParser(choiceOption(['ram', 'flash'])).default('ram'))
+    .addOption(
+      new Option('--weights <place>', 'espruino: weights in RAM, or in flash (a Storage file the model views in place)')
+        .argParser(choiceOption(['ram', 'flash']))
+        .default('ram'),
+    )
     .addOption(new Option('--flash-file <name>', 'Storage file of the flash weights').default('lstm-model.bin'))
     .option('--no-minify', 'espruino: upload the code as generated (espruino-tools minifies it by default)')
     .option('--verbose', "show espruino-tools' own log on stderr");
-  if (shells.length > 1) cmd.addOption(new Option('--engine <engine>', 'espruino (sampling app) or jerryscript (the host feeds readings)').argParser(choiceOption(shells)).default('espruino'));
+  if (shells.length > 1)
+    cmd.addOption(
+      new Option('--engine <engine>', 'espruino (sampling app) or jerryscript (the host feeds readings)')
+        .argParser(choiceOption(shells))
+        .default('espruino'),
+    );
   return cmd;
 }
 
@@ -63,7 +106,8 @@ export function recordedInterval(q: QuantizedModel): number | undefined {
 export function modelPath(p: string): string {
   if (fs.existsSync(p) && fs.statSync(p).isDirectory()) {
     const inside = path.join(p, 'model.q.pb');
-    if (!fs.existsSync(inside)) throw new UserError(`${p}: no model.q.pb in this folder (pass the quantized model file, or the folder demo wrote)`);
+    if (!fs.existsSync(inside))
+      throw new UserError(`${p}: no model.q.pb in this folder (pass the quantized model file, or the folder demo wrote)`);
     return inside;
   }
   return p;
@@ -85,7 +129,8 @@ export function appInputs(o: Record<string, any>): AppInputs {
   const shell: Shell = o.engine ?? 'espruino';
   if (shell !== 'espruino') {
     if (o.weights === 'flash') throw new UserError('--weights flash is for Espruino (its Storage); JerryScript keeps the weights in RAM');
-    if (o.source !== undefined || o.reader !== undefined) throw new UserError('--source and --reader are for Espruino: on JerryScript the host feeds the readings (lstmApp.feed(x))');
+    if (o.source !== undefined || o.reader !== undefined)
+      throw new UserError('--source and --reader are for Espruino: on JerryScript the host feeds the readings (lstmApp.feed(x))');
   }
   const sources = shell === 'espruino' ? parseSources(o.source ?? 'temperature', q) : [];
   const usesReader = sources.some((s) => s.kind === 'function');
@@ -96,9 +141,12 @@ export function appInputs(o: Record<string, any>): AppInputs {
     try {
       reader = fs.readFileSync(o.reader, 'utf8');
     } catch (e) {
-      throw new UserError(`--reader ${o.reader}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new UserError(
+        `--reader ${o.reader}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      );
     }
-    if (!/function\s+readSensor\s*\(/.test(reader)) throw new UserError(`--reader ${o.reader}: the file must define function readSensor(out)`);
+    if (!/function\s+readSensor\s*\(/.test(reader))
+      throw new UserError(`--reader ${o.reader}: the file must define function readSensor(out)`);
   }
   const score = scoreKind(q);
   if (o.alertAbove !== undefined && score.kind === 'none') throw new UserError(`--alert-above: this model has no score: ${score.why}`);

@@ -30,7 +30,8 @@ function boardBudget(
   const target = espruinoBoard && files.some((f) => f.target === 'espruino') ? 'espruino' : 'es5';
   const emit = { target, globalName: names.global, modelSha256: names.sha256, generatorVersion: TOOL_VERSION } as const;
   const placements: { weights: WeightPlace; code: string }[] = [{ weights: 'ram', code: emitModule(q, emit) }];
-  if (target === 'espruino') placements.push({ weights: 'flash', code: emitModule(q, { ...emit, flash: { file: names.flashFile, writer: names.writer } }) });
+  if (target === 'espruino')
+    placements.push({ weights: 'flash', code: emitModule(q, { ...emit, flash: { file: names.flashFile, writer: names.writer } }) });
   const report = deviceBudget(q, board, placements, emit, appReserve);
   const chosen = target === 'espruino' ? weights : 'ram';
   const refusal = budgetRefusal(report, chosen, q);
@@ -42,18 +43,33 @@ export function codegenCommand(): Command {
   return new Command('codegen')
     .description('generate the ES5 model file(s) for Espruino and JerryScript from a quantized model')
     .argument('<quantized-model>', 'quantized model artifact written by `lstm-mcu quantize`')
-    .addOption(new Option('--target <target>', 'espruino, es5, or all').argParser(choiceOption<Target | 'all'>([...TARGETS, 'all'])).default('all'))
+    .addOption(
+      new Option('--target <target>', 'espruino, es5, or all').argParser(choiceOption<Target | 'all'>([...TARGETS, 'all'])).default('all'),
+    )
     .addOption(new Option('--out-dir <dir>', 'where to write <name>.<target>.js and .d.ts').default('.'))
     .addOption(new Option('--name <base>', 'file base name').default('model'))
     .addOption(new Option('--global <identifier>', 'global the file defines when run as a plain script').default('lstmModel'))
     .addOption(
-      new Option('--weights <place>', 'espruino target: weights in RAM, or in flash (a Storage file the module views in place; also writes <name>.weights.js, which writes that file on the board)')
+      new Option(
+        '--weights <place>',
+        'espruino target: weights in RAM, or in flash (a Storage file the module views in place; also writes <name>.weights.js, which writes that file on the board)',
+      )
         .argParser(choiceOption<WeightPlace>(['ram', 'flash']))
         .default('ram'),
     )
     .addOption(new Option('--flash-file <name>', 'Storage file of the flash weights (default <name>.bin)'))
-    .addOption(new Option('--board <name>', `check the model fits this device and report its memory (${BOARD_NAMES.join(', ')}); refuse if it does not`))
-    .addOption(new Option('--app-reserve <n>', 'with --board: memory kept for the app (Espruino blocks, JerryScript bytes; default a quarter of the board)').argParser(intOption(0, 1 << 30)))
+    .addOption(
+      new Option(
+        '--board <name>',
+        `check the model fits this device and report its memory (${BOARD_NAMES.join(', ')}); refuse if it does not`,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--app-reserve <n>',
+        'with --board: memory kept for the app (Espruino blocks, JerryScript bytes; default a quarter of the board)',
+      ).argParser(intOption(0, 1 << 30)),
+    )
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .action((modelPath: string, o) =>
       runAction('codegen', () => {
@@ -61,16 +77,35 @@ export function codegenCommand(): Command {
         if (!/^[\w.-]+$/.test(o.name)) throw new UserError(`--name '${o.name}' must be a plain file name (letters, digits, . _ -)`);
         const { model, sha256 } = readQuantizedModel(modelPath);
         const targets = o.target === 'all' ? [...TARGETS] : [o.target as Target];
-        if (o.weights === 'flash' && !targets.includes('espruino')) throw new UserError('--weights flash is for the espruino target (Espruino Storage); the es5 target keeps its weights in RAM');
+        if (o.weights === 'flash' && !targets.includes('espruino'))
+          throw new UserError('--weights flash is for the espruino target (Espruino Storage); the es5 target keeps its weights in RAM');
         if (o.flashFile !== undefined && o.weights !== 'flash') throw new UserError('--flash-file goes with --weights flash');
         const board = o.board === undefined ? undefined : parseBoard(o.board);
         if (o.appReserve !== undefined && !board) throw new UserError('--app-reserve goes with --board');
         const started = performance.now();
-        const files = codegenStep(model, { targets, outDir: o.outDir, baseName: o.name, globalName: o.global, modelSha256: sha256, weights: o.weights, flashFile: o.flashFile });
+        const files = codegenStep(model, {
+          targets,
+          outDir: o.outDir,
+          baseName: o.name,
+          globalName: o.global,
+          modelSha256: sha256,
+          weights: o.weights,
+          flashFile: o.flashFile,
+        });
         // The device budget, before any file is written: the model is refused if it does not fit.
-        const budget = board ? boardBudget(model, board, files, o.weights, o.appReserve, { global: o.global, sha256, flashFile: o.flashFile ?? `${o.name}.bin`, writer: `${o.name}.weights.js` }) : undefined;
+        const budget = board
+          ? boardBudget(model, board, files, o.weights, o.appReserve, {
+              global: o.global,
+              sha256,
+              flashFile: o.flashFile ?? `${o.name}.bin`,
+              writer: `${o.name}.weights.js`,
+            })
+          : undefined;
         // Progress, once every refusal is behind (a refusal stays one line).
-        if (!o.json) process.stderr.write(`codegen: ${targets.join(', ')} generated in ${((performance.now() - started) / 1000).toFixed(1)} s${board ? `, fits ${o.board}` : ''}; writing to ${o.outDir}\n`);
+        if (!o.json)
+          process.stderr.write(
+            `codegen: ${targets.join(', ')} generated in ${((performance.now() - started) / 1000).toFixed(1)} s${board ? `, fits ${o.board}` : ''}; writing to ${o.outDir}\n`,
+          );
         for (const f of files) {
           writeFileAtomic(f.jsPath, f.code);
           writeFileAtomic(f.dtsPath, f.dts);
@@ -83,15 +118,30 @@ export function codegenCommand(): Command {
         if (budget) for (const line of describeBudget(budget)) console.log(line);
         for (const f of files) {
           console.log(`wrote ${f.jsPath} (${Buffer.byteLength(f.code)} bytes) and ${path.basename(f.dtsPath)}`);
-          if (f.flash) console.log(`wrote ${f.flash.writerPath} (writes Storage file "${f.flash.file}", ${f.flash.bytes.length} bytes, on the board) and ${f.flash.binPath}`);
+          if (f.flash)
+            console.log(
+              `wrote ${f.flash.writerPath} (writes Storage file "${f.flash.file}", ${f.flash.bytes.length} bytes, on the board) and ${f.flash.binPath}`,
+            );
         }
-        console.log(`model RAM on Espruino: ~${ram.blocks} blocks of ${ram.blockSize} bytes (weights ${ram.weightBytes} B, tables ${ram.tableBytes} B, state ${ram.stateBytes} B)`);
+        console.log(
+          `model RAM on Espruino: ~${ram.blocks} blocks of ${ram.blockSize} bytes (weights ${ram.weightBytes} B, tables ${ram.tableBytes} B, state ${ram.stateBytes} B)`,
+        );
         if (o.json) {
           printJson({
             command: 'codegen',
             files: Object.fromEntries(files.map((f) => [f.target, { js: f.jsPath, dts: f.dtsPath, bytes: Buffer.byteLength(f.code) }])),
             ram,
-            ...(budget ? { budget: { board: budget.board.name, unit: budget.unit, budget: budget.budget, appReserve: budget.appReserve, placements: budget.placements } } : {}),
+            ...(budget
+              ? {
+                  budget: {
+                    board: budget.board.name,
+                    unit: budget.unit,
+                    budget: budget.budget,
+                    appReserve: budget.appReserve,
+                    placements: budget.placements,
+                  },
+                }
+              : {}),
           });
         }
       }),

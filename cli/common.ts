@@ -20,7 +20,9 @@ export function floatOption(min: number, max: number, { exclusiveMin = false } =
   return (value: string): number => {
     const n = Number(value);
     if (value.trim() === '' || !Number.isFinite(n) || n > max || n < min || (exclusiveMin && n === min)) {
-      throw new InvalidArgumentError(`expected a number ${exclusiveMin ? 'above' : 'from'} ${min} ${exclusiveMin ? 'and up to' : 'to'} ${max}, got '${value}'.`);
+      throw new InvalidArgumentError(
+        `expected a number ${exclusiveMin ? 'above' : 'from'} ${min} ${exclusiveMin ? 'and up to' : 'to'} ${max}, got '${value}'.`,
+      );
     }
     return n;
   };
@@ -44,7 +46,9 @@ export function splitOption(value: string): { train: number; validation: number 
   const parts = value.split(',').map(Number);
   const [train, validation] = parts;
   if (parts.length !== 2 || !(train > 0) || !(validation > 0) || train + validation >= 1) {
-    throw new InvalidArgumentError(`expected two fractions TRAIN,VALIDATION with a sum below 1 (the test split gets the rest), got '${value}'.`);
+    throw new InvalidArgumentError(
+      `expected two fractions TRAIN,VALIDATION with a sum below 1 (the test split gets the rest), got '${value}'.`,
+    );
   }
   return { train, validation };
 }

@@ -21,7 +21,13 @@ export function demoCommand(): Command {
     .addOption(new Option('--out <dir>', 'where to write every artifact').default('out'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
-  addTrainingOptions(cmd, { data: builtinSensorCsv(), dataDescription: 'the built-in TelosB mote data', ...DEMO_DEFAULTS, features: [...DEMO_DEFAULTS.features], target: [...DEMO_DEFAULTS.target] });
+  addTrainingOptions(cmd, {
+    data: builtinSensorCsv(),
+    dataDescription: 'the built-in TelosB mote data',
+    ...DEMO_DEFAULTS,
+    features: [...DEMO_DEFAULTS.features],
+    target: [...DEMO_DEFAULTS.target],
+  });
   addQatOptions(cmd);
   addDeployOption(cmd);
   cmd.action((o) =>
@@ -57,11 +63,31 @@ export function demoCommand(): Command {
         command: 'demo',
         data: { path: float.provenance.data, windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } },
         epochs,
-        model: { cell: float.layers[0].cell, layers: float.layers.length, bidirectional: float.layers[0].backward ? float.layers[0].merge : null, inputs: float.featureNames, units: lastLayer(float).units, outputs: float.targetNames, window: float.window, horizon: float.horizon, backend },
-        metrics: { name: m.name, float: m.float, int8: m.int8, relativeChange: m.relativeChange, persistence, split: 'test', windows: m.windows },
+        model: {
+          cell: float.layers[0].cell,
+          layers: float.layers.length,
+          bidirectional: float.layers[0].backward ? float.layers[0].merge : null,
+          inputs: float.featureNames,
+          units: lastLayer(float).units,
+          outputs: float.targetNames,
+          window: float.window,
+          horizon: float.horizon,
+          backend,
+        },
+        metrics: {
+          name: m.name,
+          float: m.float,
+          int8: m.int8,
+          relativeChange: m.relativeChange,
+          persistence,
+          split: 'test',
+          windows: m.windows,
+        },
         ...deliveredJson(report),
         ...(report.forecast ? { forecast: report.forecast } : {}),
-        ...(delivery.qat ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } } : {}),
+        ...(delivery.qat
+          ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } }
+          : {}),
         parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
         code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
         ram,
@@ -78,18 +104,33 @@ export function demoCommand(): Command {
       writeDelivery(delivery, summary);
 
       const unit = m.name === 'rmse' ? ` ${float.targetNames.join(',')} units` : '';
-      console.log(`data         ${path.basename(float.provenance.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows`);
-      console.log(`model        ${architectureName(float.layers)} on ${float.featureNames.join(', ')} -> ${float.targetNames.join(', ')} (+${float.horizon}), window ${float.window}, ${backend}`);
-      console.log(`epoch kept   ${epochs.kept} of ${epochs.run} run (the best validation loss), ${fmt(epochs.secondsPerEpoch, 3)} s per epoch`);
-      console.log(`${`test ${m.name}`.padEnd(13)}float ${fmt(m.float)}  int8 ${fmt(m.int8)}  (${m.relativeChange >= 0 ? '+' : ''}${fmt(100 * m.relativeChange, 3)}%)${unit}`);
+      console.log(
+        `data         ${path.basename(float.provenance.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows`,
+      );
+      console.log(
+        `model        ${architectureName(float.layers)} on ${float.featureNames.join(', ')} -> ${float.targetNames.join(', ')} (+${float.horizon}), window ${float.window}, ${backend}`,
+      );
+      console.log(
+        `epoch kept   ${epochs.kept} of ${epochs.run} run (the best validation loss), ${fmt(epochs.secondsPerEpoch, 3)} s per epoch`,
+      );
+      console.log(
+        `${`test ${m.name}`.padEnd(13)}float ${fmt(m.float)}  int8 ${fmt(m.int8)}  (${m.relativeChange >= 0 ? '+' : ''}${fmt(100 * m.relativeChange, 3)}%)${unit}`,
+      );
       if (delivery.qat) console.log(`QAT          ${qatLine(delivery.qat.summary)}`);
       if (persistence !== undefined) console.log(`baseline     last reading (persistence) ${fmt(persistence)} on the test windows`);
       for (const line of deliveredLines(report, float.window)) console.log(line);
       const f = report.forecast;
-      if (f) console.log(`forecast     ${f.steps} steps ahead, fed back (${f.windows} windows): RMSE float ${fmt(f.float)}  int8 ${fmt(f.int8)}  persistence ${fmt(f.persistence)}`);
+      if (f)
+        console.log(
+          `forecast     ${f.steps} steps ahead, fed back (${f.windows} windows): RMSE float ${fmt(f.float)}  int8 ${fmt(f.int8)}  persistence ${fmt(f.persistence)}`,
+        );
       console.log(`code         ${generated.map((g) => `${g.target} ${Buffer.byteLength(g.code)} B`).join(', ')}`);
-      console.log(`model RAM    ~${ram.blocks} Espruino blocks (${ram.weightBytes} B weights, ${ram.tableBytes} B tables, ${ram.stateBytes} B state)`);
-      console.log(`parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each (test windows, test series streamed, random), both targets`);
+      console.log(
+        `model RAM    ~${ram.blocks} Espruino blocks (${ram.weightBytes} B weights, ${ram.tableBytes} B tables, ${ram.stateBytes} B state)`,
+      );
+      console.log(
+        `parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each (test windows, test series streamed, random), both targets`,
+      );
       for (const r of parity.results.filter((x) => x.mismatch)) console.log(`  ${r.message}`);
       for (const s of parity.skipped) console.log(`  skipped ${s}`);
       console.log(`artifacts    ${out}/`);

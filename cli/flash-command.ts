@@ -6,12 +6,18 @@ import { flashBundle } from '../firmware/flash.ts';
 import { portKind } from '../firmware/espruino-tools.ts';
 
 export function flashCommand(): Command {
-  const cmd = new Command('flash').description('bundle the model and app, upload it to an Espruino board with espruino-tools, save it to flash, and verify the weights checksum and a known step on the board');
+  const cmd = new Command('flash').description(
+    'bundle the model and app, upload it to an Espruino board with espruino-tools, save it to flash, and verify the weights checksum and a known step on the board',
+  );
   addAppOptions(cmd, ['espruino']);
   cmd
     .requiredOption('--port <port>', 'serial port (/dev/ttyACM0), Bluetooth address (aa:bb:cc:dd:ee:ff) or tcp://host:port')
-    .addOption(new Option('--timeout <seconds>', 'time limit of each step (connect, write, check)').argParser(intOption(1, 3600)).default(20))
-    .addOption(new Option('--listen <seconds>', 'after verifying, print what the app prints for this long').argParser(intOption(0, 3600)).default(0))
+    .addOption(
+      new Option('--timeout <seconds>', 'time limit of each step (connect, write, check)').argParser(intOption(1, 3600)).default(20),
+    )
+    .addOption(
+      new Option('--listen <seconds>', 'after verifying, print what the app prints for this long').argParser(intOption(0, 3600)).default(0),
+    )
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .action(async (o) => {
       await runAction('flash', async () => {
@@ -31,7 +37,10 @@ export function flashCommand(): Command {
         const progress = (file: string, done: number, total: number) => {
           if (!process.stderr.isTTY) return;
           if (!bar) {
-            bar = new cliProgress.SingleBar({ stream: process.stderr, format: `  ${file} {bar} {value}/{total} chunks`, hideCursor: true }, cliProgress.Presets.shades_classic);
+            bar = new cliProgress.SingleBar(
+              { stream: process.stderr, format: `  ${file} {bar} {value}/{total} chunks`, hideCursor: true },
+              cliProgress.Presets.shades_classic,
+            );
             bar.start(total, 0);
           }
           bar.update(done);
@@ -39,16 +48,43 @@ export function flashCommand(): Command {
         };
         let r;
         try {
-          r = await flashBundle(bundle, { port: o.port, appGlobal: APP_GLOBAL, timeoutMs: o.timeout * 1000, listenMs: o.listen * 1000, log, progress });
+          r = await flashBundle(bundle, {
+            port: o.port,
+            appGlobal: APP_GLOBAL,
+            timeoutMs: o.timeout * 1000,
+            listenMs: o.listen * 1000,
+            log,
+            progress,
+          });
         } finally {
           endBar();
         }
         const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
-        console.log(`verified on ${r.board} at ${o.port}: model data CRC-32 ${hex(r.checksum)} (host ${hex(bundle.expected.checksum)}), self-test output [${r.selfTest.join(', ')}] (simulator [${bundle.expected.selfTest.join(', ')}])`);
+        console.log(
+          `verified on ${r.board} at ${o.port}: model data CRC-32 ${hex(r.checksum)} (host ${hex(bundle.expected.checksum)}), self-test output [${r.selfTest.join(', ')}] (simulator [${bundle.expected.selfTest.join(', ')}])`,
+        );
         if (o.listen > 0) {
-          for (const line of r.printed.split(/\r?\n/).map((l) => l.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/^>/, '').trim()).filter((l) => l.startsWith('lstm-mcu'))) console.log(`board: ${line}`);
+          for (const line of r.printed
+            .split(/\r?\n/)
+            .map((l) =>
+              l
+                .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+                .replace(/^>/, '')
+                .trim(),
+            )
+            .filter((l) => l.startsWith('lstm-mcu')))
+            console.log(`board: ${line}`);
         }
-        if (o.json) printJson({ command: 'flash', port: o.port, board: r.board, verified: true, checksum: r.checksum, selfTest: r.selfTest, bytes: r.bundleBytes });
+        if (o.json)
+          printJson({
+            command: 'flash',
+            port: o.port,
+            board: r.board,
+            verified: true,
+            checksum: r.checksum,
+            selfTest: r.selfTest,
+            bytes: r.bundleBytes,
+          });
       });
       // espruino-tools keeps timers and sockets of a failed connection alive: end here, output written.
       process.exit(process.exitCode ?? 0);

@@ -22,7 +22,8 @@ import type { TargetMode } from '../runtime/model.ts';
 function numbers(flag: string) {
   return (value: string): number[] => {
     const v = value.split(',').map((s) => Number(s.trim()));
-    if (v.some((x) => !Number.isFinite(x)) || value.trim() === '') throw new UserError(`${flag} '${value}': expected comma-separated numbers`);
+    if (v.some((x) => !Number.isFinite(x)) || value.trim() === '')
+      throw new UserError(`${flag} '${value}': expected comma-separated numbers`);
     return v;
   };
 }
@@ -41,14 +42,30 @@ function metrics(net: ImportedNetwork, ds: Dataset, embedding: FloatEmbedding | 
 
 export function importCommand(): Command {
   const cmd = new Command('import')
-    .description('bring a model trained elsewhere into the int8 pipeline: an ONNX file (PyTorch) or a TensorFlow.js / Keras layers model (model.json), with the data it was trained on')
+    .description(
+      'bring a model trained elsewhere into the int8 pipeline: an ONNX file (PyTorch) or a TensorFlow.js / Keras layers model (model.json), with the data it was trained on',
+    )
     .argument('<model>', 'model.onnx, or the model.json of a tfjs-layers model (its weight files beside it)');
   addDataOptions(cmd)
-    .addOption(new Option('--input-mean <values>', 'the normalization the model was trained with: mean of each feature (default: the training rows of --data)').argParser(numbers('--input-mean')))
+    .addOption(
+      new Option(
+        '--input-mean <values>',
+        'the normalization the model was trained with: mean of each feature (default: the training rows of --data)',
+      ).argParser(numbers('--input-mean')),
+    )
     .addOption(new Option('--input-std <values>', 'standard deviation of each feature').argParser(numbers('--input-std')))
-    .addOption(new Option('--output-mean <values>', 'regression: mean of each target the model was trained to output (default: the training rows of --data)').argParser(numbers('--output-mean')))
+    .addOption(
+      new Option(
+        '--output-mean <values>',
+        'regression: mean of each target the model was trained to output (default: the training rows of --data)',
+      ).argParser(numbers('--output-mean')),
+    )
     .addOption(new Option('--output-std <values>', 'regression: standard deviation of each target').argParser(numbers('--output-std')))
-    .addOption(new Option('--unknown-token <id>', 'a model with an Embedding: the id an id outside the vocabulary reads as').argParser(intOption(1, 1 << 30)).default(1))
+    .addOption(
+      new Option('--unknown-token <id>', 'a model with an Embedding: the id an id outside the vocabulary reads as')
+        .argParser(intOption(1, 1 << 30))
+        .default(1),
+    )
     .addOption(new Option('--out <file>', 'the float model artifact').default('model.float.pb'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .action((modelFile: string, o) =>
@@ -64,9 +81,15 @@ export function importCommand(): Command {
         let input = givenNorm(o.inputMean, o.inputStd, 'input');
         if (net.embedding) {
           // Token ids: one feature, read as they are.
-          if (o.features.length !== 1) throw new UserError(`${modelFile}: the model reads token ids (an Embedding); --features names one column of ids, not ${o.features.length}`);
+          if (o.features.length !== 1)
+            throw new UserError(
+              `${modelFile}: the model reads token ids (an Embedding); --features names one column of ids, not ${o.features.length}`,
+            );
           if (input) throw new UserError('--input-mean / --input-std: a model with an Embedding reads token ids as they are');
-          if (o.unknownToken >= net.embedding.vocabularySize) throw new UserError(`--unknown-token ${o.unknownToken}: the vocabulary has ids 0..${net.embedding.vocabularySize - 1} (0 is padding)`);
+          if (o.unknownToken >= net.embedding.vocabularySize)
+            throw new UserError(
+              `--unknown-token ${o.unknownToken}: the vocabulary has ids 0..${net.embedding.vocabularySize - 1} (0 is padding)`,
+            );
           input = { mean: [0], std: [1] };
         }
         const output = givenNorm(o.outputMean, o.outputStd, 'output');
@@ -86,15 +109,28 @@ export function importCommand(): Command {
           sequence: 'many-to-one',
           ...(input || output ? { normalization: { ...(input ? { input } : {}), ...(output ? { output } : {}) } } : {}),
         };
-        if (!net.embedding && net.inputSize !== o.features.length) throw new UserError(`${modelFile}: the model reads ${net.inputSize} features per step, --features names ${o.features.length} (${o.features.join(', ')})`);
+        if (!net.embedding && net.inputSize !== o.features.length)
+          throw new UserError(
+            `${modelFile}: the model reads ${net.inputSize} features per step, --features names ${o.features.length} (${o.features.join(', ')})`,
+          );
         const { dataset, sha256 } = await loadDataset(options);
         const outputs = classification ? (net.headActivation === 'sigmoid' ? 1 : dataset.classLabels.length) : dataset.targetNames.length;
-        if (classification && net.headActivation === 'linear') throw new UserError(`${modelFile}: a classifier's head ends in Sigmoid or Softmax; this one is linear (pass --target for a regression model)`);
-        if (!classification && net.headActivation !== 'linear') throw new UserError(`${modelFile}: the head ends in ${net.headActivation}, which is a classifier: pass --label <column>`);
-        if (net.headActivation === 'sigmoid' && dataset.classLabels.length !== 2) throw new UserError(`${modelFile}: a sigmoid head is two classes; the label column has ${dataset.classLabels.length}`);
-        if (net.head.outputSize !== outputs) throw new UserError(`${modelFile}: the head has ${net.head.outputSize} outputs; the data needs ${outputs} (${classification ? 'classes' : 'targets'})`);
+        if (classification && net.headActivation === 'linear')
+          throw new UserError(
+            `${modelFile}: a classifier's head ends in Sigmoid or Softmax; this one is linear (pass --target for a regression model)`,
+          );
+        if (!classification && net.headActivation !== 'linear')
+          throw new UserError(`${modelFile}: the head ends in ${net.headActivation}, which is a classifier: pass --label <column>`);
+        if (net.headActivation === 'sigmoid' && dataset.classLabels.length !== 2)
+          throw new UserError(`${modelFile}: a sigmoid head is two classes; the label column has ${dataset.classLabels.length}`);
+        if (net.head.outputSize !== outputs)
+          throw new UserError(
+            `${modelFile}: the head has ${net.head.outputSize} outputs; the data needs ${outputs} (${classification ? 'classes' : 'targets'})`,
+          );
         const bytes = fs.readFileSync(modelFile);
-        const embedding: FloatEmbedding | undefined = net.embedding ? { ...net.embedding, unknownToken: o.unknownToken, tokens: [] } : undefined;
+        const embedding: FloatEmbedding | undefined = net.embedding
+          ? { ...net.embedding, unknownToken: o.unknownToken, tokens: [] }
+          : undefined;
         const model: FloatModel = {
           ...(embedding ? { embedding } : {}),
           ...headerOfDataset(dataset), // many-to-one: the options above say so
@@ -108,20 +144,46 @@ export function importCommand(): Command {
             seed: 0,
             toolVersion: TOOL_VERSION,
             createdAt: new Date().toISOString(),
-            options: JSON.stringify({ ...options, imported: { file: path.basename(modelFile), format, sha256: sha256Hex(bytes), producer: net.producer } }),
+            options: JSON.stringify({
+              ...options,
+              imported: { file: path.basename(modelFile), format, sha256: sha256Hex(bytes), producer: net.producer },
+            }),
           },
         };
         const encoded = encodeFloatModel(model);
         // What the device would deliver: the model quantized with the defaults, its test series streamed through the app.
-        const { report } = quantizeStep(model, dataset, { weightScale: DEFAULT_WEIGHT_SCALE, floatModelSha256: sha256Hex(encoded), log: (line) => process.stderr.write(line + '\n') });
+        const { report } = quantizeStep(model, dataset, {
+          weightScale: DEFAULT_WEIGHT_SCALE,
+          floatModelSha256: sha256Hex(encoded),
+          log: (line) => process.stderr.write(line + '\n'),
+        });
         writeArtifact(o.out, encoded);
         const m = model.metrics;
-        console.log(`imported     ${modelFile} (${format}${net.producer ? `, ${net.producer}` : ''}): ${architectureName(model.layers)} -> dense ${net.head.outputSize}${net.headActivation !== 'linear' ? ` (${net.headActivation})` : ''}`);
-        console.log(`data         ${path.basename(o.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows of ${dataset.window}`);
+        console.log(
+          `imported     ${modelFile} (${format}${net.producer ? `, ${net.producer}` : ''}): ${architectureName(model.layers)} -> dense ${net.head.outputSize}${net.headActivation !== 'linear' ? ` (${net.headActivation})` : ''}`,
+        );
+        console.log(
+          `data         ${path.basename(o.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows of ${dataset.window}`,
+        );
         console.log(`float ${m.name.padEnd(7)}train ${fmt(m.train)}  validation ${fmt(m.validation)}  test ${fmt(m.test)}`);
         for (const line of deliveredLines(report, model.window)) console.log(line);
         console.log(`wrote        ${o.out} (next: lstm-mcu quantize ${o.out})`);
-        if (o.json) printJson({ command: 'import', model: modelFile, format, producer: net.producer, out: o.out, layers: model.layers.map((l) => ({ cell: l.cell, units: l.units, bidirectional: l.backward ? l.merge : null, reverse: l.reverse === true })), metrics: m, ...deliveredJson(report) });
+        if (o.json)
+          printJson({
+            command: 'import',
+            model: modelFile,
+            format,
+            producer: net.producer,
+            out: o.out,
+            layers: model.layers.map((l) => ({
+              cell: l.cell,
+              units: l.units,
+              bidirectional: l.backward ? l.merge : null,
+              reverse: l.reverse === true,
+            })),
+            metrics: m,
+            ...deliveredJson(report),
+          });
       }),
     );
   return cmd;

@@ -18,7 +18,9 @@ import { importCommand } from './import-command.ts';
 endQuietlyOnEpipe();
 
 const program = new Command('lstm-mcu')
-  .description('Recurrent networks for JavaScript microcontrollers: train on a time series, quantize to int8, generate bit-exact ES5 for Espruino and JerryScript.')
+  .description(
+    'Recurrent networks for JavaScript microcontrollers: train on a time series, quantize to int8, generate bit-exact ES5 for Espruino and JerryScript.',
+  )
   .version(TOOL_VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(demoCommand())

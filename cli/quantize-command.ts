@@ -16,11 +16,24 @@ export function quantizeCommand(): Command {
     .argument('<float-model>', 'float model artifact written by `lstm-mcu train`')
     .addOption(new Option('--data <csv>', 'training CSV (default: the path recorded in the model)'))
     .option('--allow-other-data', 'calibrate on a CSV that differs from the one the model was trained on')
-    .addOption(new Option('--weight-scale <granularity>', 'rows sharing one int8 weight scale').argParser(choiceOption<WeightScaleGranularity>(['per-row', 'per-gate', 'per-tensor'])).default(DEFAULT_WEIGHT_SCALE))
-    .addOption(new Option('--input-percentile <p>', 'int8 input range covers this percentile of |normalized input| (100: the maximum)').argParser(floatOption(50, 100)).default(DEFAULT_INPUT_PERCENTILE))
+    .addOption(
+      new Option('--weight-scale <granularity>', 'rows sharing one int8 weight scale')
+        .argParser(choiceOption<WeightScaleGranularity>(['per-row', 'per-gate', 'per-tensor']))
+        .default(DEFAULT_WEIGHT_SCALE),
+    )
+    .addOption(
+      new Option('--input-percentile <p>', 'int8 input range covers this percentile of |normalized input| (100: the maximum)')
+        .argParser(floatOption(50, 100))
+        .default(DEFAULT_INPUT_PERCENTILE),
+    )
     .addOption(new Option('--qat-out <file>', 'fine-tuned float model to write (default: model.qat.float.pb beside --out)'))
     .addOption(new Option('--seed <n>', 'seed of the fine-tuning batch order').argParser(intOption(0, 2 ** 31 - 1)).default(1))
-    .addOption(new Option('--season <n>', 'period of the seasonal naive baseline in readings; 0 for none; default: as given to train, else found by autocorrelation').argParser(intOption(0, 1_000_000)))
+    .addOption(
+      new Option(
+        '--season <n>',
+        'period of the seasonal naive baseline in readings; 0 for none; default: as given to train, else found by autocorrelation',
+      ).argParser(intOption(0, 1_000_000)),
+    )
     .addOption(new Option('--out <file>', 'quantized model artifact to write').default('model.q.pb'))
     .addOption(new Option('--report <file>', 'quantization report (JSON) to write').default('quantize-report.json'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout');
@@ -32,7 +45,15 @@ export function quantizeCommand(): Command {
       const log = (s: string) => process.stderr.write(s + '\n');
       // With --qat the int8 model comes from the fine-tuned float model, which is written beside it.
       const qat = o.qat
-        ? await qatStep(given, givenSha256, dataset, { epochs: o.qat, learningRate: o.qatLearningRate, batchSize: o.qatBatchSize, seed: o.seed, weightScale: o.weightScale, inputPercentile: o.inputPercentile, log })
+        ? await qatStep(given, givenSha256, dataset, {
+            epochs: o.qat,
+            learningRate: o.qatLearningRate,
+            batchSize: o.qatBatchSize,
+            seed: o.seed,
+            weightScale: o.weightScale,
+            inputPercentile: o.inputPercentile,
+            log,
+          })
         : undefined;
       const float = qat ? qat.model : given;
       const floatBytes = qat ? encodeFloatModel(float) : undefined;
@@ -52,14 +73,33 @@ export function quantizeCommand(): Command {
       writeArtifact(o.out, bytes);
       const m = report.metrics;
       if (qat) console.log(`QAT test ${m.name}: ${qatLine(qat.summary)}`);
-      console.log(`test ${m.name}: ${qat ? 'fine-tuned float' : 'float'} ${fmt(m.float)}, int8 ${fmt(m.int8)} (${fmt(100 * m.relativeChange, 3)}%) on ${m.windows} windows`);
-      const layers = report.scheme.layers.map((l, i) => `${report.scheme.layers.length > 1 ? `layer ${i}: ` : ''}gate shift ${l.gateShift}, cell ${l.cellFormat}`);
+      console.log(
+        `test ${m.name}: ${qat ? 'fine-tuned float' : 'float'} ${fmt(m.float)}, int8 ${fmt(m.int8)} (${fmt(100 * m.relativeChange, 3)}%) on ${m.windows} windows`,
+      );
+      const layers = report.scheme.layers.map(
+        (l, i) => `${report.scheme.layers.length > 1 ? `layer ${i}: ` : ''}gate shift ${l.gateShift}, cell ${l.cellFormat}`,
+      );
       console.log(`scheme: ${report.scheme.weightScale} weight scales, ${layers.join('; ')}`);
       const f = report.forecast;
-      if (f) console.log(`forecast ${f.steps} steps ahead (fed back, ${f.windows} windows): RMSE float ${fmt(f.float)}, int8 ${fmt(f.int8)}, persistence ${fmt(f.persistence)}`);
+      if (f)
+        console.log(
+          `forecast ${f.steps} steps ahead (fed back, ${f.windows} windows): RMSE float ${fmt(f.float)}, int8 ${fmt(f.int8)}, persistence ${fmt(f.persistence)}`,
+        );
       for (const line of deliveredLines(report, model.window)) console.log(line);
       console.log(`wrote ${o.out}${qat ? `, ${qatOut}` : ''} and ${o.report}`);
-      if (o.json) printJson({ command: 'quantize', artifact: o.out, report: o.report, metrics: m, scheme: report.scheme, ...deliveredJson(report), ...(f ? { forecast: f } : {}), ...(qat ? { qat: { ...qat.summary.test, bestEpoch: qat.summary.bestEpoch, epochs: qat.summary.epochs, floatArtifact: qatOut } } : {}) });
+      if (o.json)
+        printJson({
+          command: 'quantize',
+          artifact: o.out,
+          report: o.report,
+          metrics: m,
+          scheme: report.scheme,
+          ...deliveredJson(report),
+          ...(f ? { forecast: f } : {}),
+          ...(qat
+            ? { qat: { ...qat.summary.test, bestEpoch: qat.summary.bestEpoch, epochs: qat.summary.epochs, floatArtifact: qatOut } }
+            : {}),
+        });
     }),
   );
 }

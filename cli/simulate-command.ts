@@ -20,14 +20,29 @@ export function simulateCommand(): Command {
   return new Command('simulate')
     .description('run the integer simulator and the generated code side by side, step by step, on every available engine')
     .argument('<quantized-model>', 'quantized model artifact')
-    .addOption(new Option('--code <files>', 'generated model files to check (default: generate both targets in memory)').argParser(listOption))
+    .addOption(
+      new Option('--code <files>', 'generated model files to check (default: generate both targets in memory)').argParser(listOption),
+    )
     .option('--data <csv>', 'also replay the test windows of this CSV (default: the recorded training data, when present)')
     .addOption(new Option('--windows <n>', 'test windows to replay').argParser(intOption(0, 1_000_000)).default(200))
-    .addOption(new Option('--streams <steps>', 'also replay each test series from its first reading, this many steps of it, the state never reset (0: none)').argParser(intOption(0, 1_000_000)).default(500))
-    .addOption(new Option('--random-segments <n>', 'random int8 sequences (with extremes), state reset before each').argParser(intOption(0, 100_000)).default(20))
+    .addOption(
+      new Option(
+        '--streams <steps>',
+        'also replay each test series from its first reading, this many steps of it, the state never reset (0: none)',
+      )
+        .argParser(intOption(0, 1_000_000))
+        .default(500),
+    )
+    .addOption(
+      new Option('--random-segments <n>', 'random int8 sequences (with extremes), state reset before each')
+        .argParser(intOption(0, 100_000))
+        .default(20),
+    )
     .addOption(new Option('--steps <n>', 'steps per random sequence').argParser(intOption(1, 1_000_000)).default(50))
     .addOption(new Option('--seed <n>', 'seed of the random sequences').argParser(intOption(0, 2 ** 31 - 1)).default(1))
-    .addOption(new Option('--engines <names>', `engines to use (${ENGINE_NAMES.join(', ')}; default: every one available)`).argParser(listOption))
+    .addOption(
+      new Option('--engines <names>', `engines to use (${ENGINE_NAMES.join(', ')}; default: every one available)`).argParser(listOption),
+    )
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .action((modelPath: string, o) =>
       runAction('simulate', async () => {
@@ -39,11 +54,20 @@ export function simulateCommand(): Command {
         if (o.code) {
           sources = (o.code as string[]).map((file) => {
             const g = readGeneratedFile(file);
-            if (g.modelSha256 !== sha256) throw new UserError(`${file}: generated from another model (sha256 ${g.modelSha256.slice(0, 12)}…, ${modelPath} is ${sha256.slice(0, 12)}…)`);
+            if (g.modelSha256 !== sha256)
+              throw new UserError(
+                `${file}: generated from another model (sha256 ${g.modelSha256.slice(0, 12)}…, ${modelPath} is ${sha256.slice(0, 12)}…)`,
+              );
             return { target: `${g.target} (${file})`, code: g.code, globalName: g.globalName };
           });
         } else {
-          sources = codegenStep(model, { targets: [...TARGETS], outDir: '.', baseName: 'model', globalName: 'lstmModel', modelSha256: sha256 }).map((f) => ({
+          sources = codegenStep(model, {
+            targets: [...TARGETS],
+            outDir: '.',
+            baseName: 'model',
+            globalName: 'lstmModel',
+            modelSha256: sha256,
+          }).map((f) => ({
             target: f.target,
             code: f.code,
             globalName: 'lstmModel',
@@ -55,7 +79,10 @@ export function simulateCommand(): Command {
           // The model's own test windows and series (from its CSV or built-in example data); without them, say so and go on.
           try {
             const dataset = await datasetOfModel(model, modelPath, o.data as string | undefined, true);
-            segments = [...inputSegments(model, dataset.test.x, Math.min(o.windows, dataset.test.n)), ...streamSegments(model, dataset, 'test', o.streams)];
+            segments = [
+              ...inputSegments(model, dataset.test.x, Math.min(o.windows, dataset.test.n)),
+              ...streamSegments(model, dataset, 'test', o.streams),
+            ];
             streamed = streamedMetrics(model, dataset, { split: 'test', season: chooseSeason(dataset, dataset.season) });
           } catch (err) {
             if (!(err instanceof UserError)) throw err;
@@ -73,8 +100,17 @@ export function simulateCommand(): Command {
         if (streamed) for (const line of streamedLines(streamed)) console.log(line);
         for (const line of r.results) console.log(line.message);
         for (const s of r.skipped) console.log(`skipped ${s}`);
-        console.log(r.mismatches === 0 ? `parity: exact on ${r.engines.join(', ')} (${r.steps} steps each)` : `parity: ${r.mismatches} engine/target pairs differ`);
-        if (o.json) printJson({ command: 'simulate', parity: { engines: r.engines, steps: r.steps, mismatches: r.mismatches, skipped: r.skipped }, ...(streamed ? { streamed } : {}) });
+        console.log(
+          r.mismatches === 0
+            ? `parity: exact on ${r.engines.join(', ')} (${r.steps} steps each)`
+            : `parity: ${r.mismatches} engine/target pairs differ`,
+        );
+        if (o.json)
+          printJson({
+            command: 'simulate',
+            parity: { engines: r.engines, steps: r.steps, mismatches: r.mismatches, skipped: r.skipped },
+            ...(streamed ? { streamed } : {}),
+          });
         if (r.mismatches > 0) process.exitCode = 1;
       }),
     );

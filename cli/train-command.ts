@@ -34,11 +34,21 @@ export function trainCommand(): Command {
         `trained ${architectureName(model.layers)} on ${dataset.train.n} windows with ${backend}: ` +
           `${m.name} train ${fmt(m.train)}, validation ${fmt(m.validation)}, test ${fmt(m.test)} (test windows, float)`,
       );
-      console.log(`epoch kept   ${epochs.kept} of ${epochs.run} run (the best validation loss), ${fmt(epochs.secondsPerEpoch, 3)} s per epoch`);
+      console.log(
+        `epoch kept   ${epochs.kept} of ${epochs.run} run (the best validation loss), ${fmt(epochs.secondsPerEpoch, 3)} s per epoch`,
+      );
       for (const line of deliveredLines(report, model.window)) console.log(line);
       console.log(`wrote ${o.out}`);
       if (o.json) {
-        printJson({ command: 'train', artifact: o.out, backend, metrics: m, epochs, ...deliveredJson(report), windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } });
+        printJson({
+          command: 'train',
+          artifact: o.out,
+          backend,
+          metrics: m,
+          epochs,
+          ...deliveredJson(report),
+          windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n },
+        });
       }
     }),
   );

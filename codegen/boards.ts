@@ -136,7 +136,14 @@ export function deviceBudget(
     const total = data + codeBlocks + info;
     return { weights, total, data, code: codeBlocks, info, fits: total <= board.blocks - reserve };
   });
-  return { board, budget: board.blocks - reserve, appReserve: reserve, unit: 'blocks', placements, weightBytes: estimateRam(q).weightBytes };
+  return {
+    board,
+    budget: board.blocks - reserve,
+    appReserve: reserve,
+    unit: 'blocks',
+    placements,
+    weightBytes: estimateRam(q).weightBytes,
+  };
 }
 
 /** One line per placement, for people. */

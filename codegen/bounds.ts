@@ -6,7 +6,16 @@
  * The code generator refuses a model for which any bound fails.
  */
 import { gateCount, hasCellState, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
-import { BITWISE_LIMIT, EXACT_LIMIT, INT16_MAX, INT8_MAX, RECURRENT_PART_MAX, SIGMOID_INDEX_SHIFT, TABLE_CENTER, TABLE_ENTRIES } from '../runtime/fixed-point.ts';
+import {
+  BITWISE_LIMIT,
+  EXACT_LIMIT,
+  INT16_MAX,
+  INT8_MAX,
+  RECURRENT_PART_MAX,
+  SIGMOID_INDEX_SHIFT,
+  TABLE_CENTER,
+  TABLE_ENTRIES,
+} from '../runtime/fixed-point.ts';
 import { UserError } from '../runtime/errors.ts';
 import { cellIndexNeedsClamp } from './emit-primitives.ts';
 
@@ -36,7 +45,12 @@ export function dotBound(weights: ArrayLike<number>, start: number, length: numb
  * candidate) also carry a recurrent bias `recurrentBiasQ`; their bound covers
  * the input part and the recurrent part alike (each is at most the whole).
  */
-export function gateAccBounds(weightsQ: ArrayLike<number>, biasQ: ArrayLike<number>, width: number, recurrentBiasQ: ArrayLike<number> = []): number[] {
+export function gateAccBounds(
+  weightsQ: ArrayLike<number>,
+  biasQ: ArrayLike<number>,
+  width: number,
+  recurrentBiasQ: ArrayLike<number> = [],
+): number[] {
   const bounds: number[] = [];
   const firstCandidate = biasQ.length - recurrentBiasQ.length;
   for (let r = 0; r < biasQ.length; r++) {
@@ -82,7 +96,11 @@ function layerBounds(recurrent: QuantRecurrentLayer, add: (name: string, bound: 
     if (!cellIndexNeedsClamp(K)) {
       // K <= 1: the tanh index ((c + 2^(2-K)) >> (7-K)) + 1024 of an int16 c is read with no clamp;
       // its lowest value, at c = -32768, is 512 (K = 1) or 768 (K = 0).
-      add(`tanh(c) table index ((c + ${2 ** (2 - K)}) >> ${7 - K}) + 1024, c int16`, ((INT16_MAX + 2 ** (2 - K)) >> (7 - K)) + TABLE_CENTER, TABLE_ENTRIES);
+      add(
+        `tanh(c) table index ((c + ${2 ** (2 - K)}) >> ${7 - K}) + 1024, c int16`,
+        ((INT16_MAX + 2 ** (2 - K)) >> (7 - K)) + TABLE_CENTER,
+        TABLE_ENTRIES,
+      );
     }
     // o·tanh(c) + 2^22.
     add('hidden product |o·tanh(c)| + 2^22', INT16_MAX * INT16_MAX + 2 ** 22, BITWISE_LIMIT);
@@ -95,7 +113,11 @@ function layerBounds(recurrent: QuantRecurrentLayer, add: (name: string, bound: 
     add('peephole term |c·p| + 2^(P-1)', worstPeephole, BITWISE_LIMIT);
     // The rescaled row plus the peephole term is summed in doubles, then saturated (es5) or shifted
     // into its table bucket before the clip (espruino): below 2^31.
-    add('peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)|', worstOperand / 2 ** recurrent.gateShift + worstPeephole / 2 ** P + 2, BITWISE_LIMIT);
+    add(
+      'peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)|',
+      worstOperand / 2 ** recurrent.gateShift + worstPeephole / 2 ** P + 2,
+      BITWISE_LIMIT,
+    );
     if (P < 1 || P > 31) add(`peephole shift P=${P} within 1..31`, Infinity, 0);
   }
   if (recurrent.cell === 'gru' || recurrent.cell === 'gru-reset-after') {

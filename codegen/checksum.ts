@@ -11,7 +11,9 @@ import { flashWeights, type EmitOptions } from './emit-module.ts';
 
 export function modelDataCrc32(q: QuantizedModel, options: EmitOptions): number {
   if (options.flash) return crc32(flashWeights(q, options).bytes);
-  const arrays = [...constantArrays(q), ...affineArrays(q)].map((a) => new Uint8Array(a.values.buffer, a.values.byteOffset, a.values.byteLength));
+  const arrays = [...constantArrays(q), ...affineArrays(q)].map(
+    (a) => new Uint8Array(a.values.buffer, a.values.byteOffset, a.values.byteLength),
+  );
   const all = new Uint8Array(arrays.reduce((s, a) => s + a.length, 0));
   let at = 0;
   for (const a of arrays) {

@@ -67,7 +67,22 @@ export function layerNames(suffix: string): LayerNames {
 
 /** The locals the step reads a layer's arrays through (declared by stepQ, set by emitCellStep). */
 export const LOCAL: LayerNames = {
-  W: 'wq', RU: 'ru', BM: 'bm', M: 'm', P: 'pp', RBM: 'rbm', V: 'v', H: 'hh', HN: 'hn', C: 'cc', G: 'g', VR: 'vr', XV: 'xv', RW: 'rw', RWX: 'rwx', RWH: 'rwh',
+  W: 'wq',
+  RU: 'ru',
+  BM: 'bm',
+  M: 'm',
+  P: 'pp',
+  RBM: 'rbm',
+  V: 'v',
+  H: 'hh',
+  HN: 'hn',
+  C: 'cc',
+  G: 'g',
+  VR: 'vr',
+  XV: 'xv',
+  RW: 'rw',
+  RWX: 'rwx',
+  RWH: 'rwh',
 };
 
 /**
@@ -76,7 +91,46 @@ export const LOCAL: LayerNames = {
  * stepQ declares the ones it reads, the most read first (codegen/locals-order.ts: Espruino finds
  * a local by walking the list); this order breaks ties.
  */
-export const STEP_LOCALS = ['z', 'r', 'm', 'bm', 'k', 'tt', 'g', 'cv', 'cl', 'v', 'q', 'ig', 'fg', 'cg', 'og', 'zg', 'rg', 'c', 'cc', 't', 'h', 'hn', 'u', 'ru', 'i', 'w', 'acc', 'y', 'n', 'wq', 'pp', 'rbm', 'hh', 'vr', 'xv', 'rw', 'rwx', 'rwh'];
+export const STEP_LOCALS = [
+  'z',
+  'r',
+  'm',
+  'bm',
+  'k',
+  'tt',
+  'g',
+  'cv',
+  'cl',
+  'v',
+  'q',
+  'ig',
+  'fg',
+  'cg',
+  'og',
+  'zg',
+  'rg',
+  'c',
+  'cc',
+  't',
+  'h',
+  'hn',
+  'u',
+  'ru',
+  'i',
+  'w',
+  'acc',
+  'y',
+  'n',
+  'wq',
+  'pp',
+  'rbm',
+  'hh',
+  'vr',
+  'xv',
+  'rw',
+  'rwx',
+  'rwh',
+];
 
 /** Whether a cell writes its new h into HN first (every cell whose rows read h while the unit loop runs). */
 export const needsNewHidden = (layer: QuantRecurrentLayer): boolean => layer.cell !== 'gru';
@@ -116,7 +170,9 @@ export function emitCellStep(outer: CellEmitContext): void {
 
 /** The layer's rows read whole by conv, in the order of RU[u]: every gate but the reset-after candidate (read in two parts). */
 export const wholeRowGates = (layer: QuantRecurrentLayer): number[] =>
-  gateNames(layer.cell).map((_, g) => g).filter((g) => !(layer.cell === 'gru-reset-after' && g === GRU_GATE.candidate));
+  gateNames(layer.cell)
+    .map((_, g) => g)
+    .filter((g) => !(layer.cell === 'gru-reset-after' && g === GRU_GATE.candidate));
 
 /** The locals of LOCAL that this layer reads, set from its arrays (and cv = conv, tt = TT). */
 function emitLocals(ctx: CellEmitContext): void {
@@ -194,7 +250,9 @@ function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, 
   if (ctx.espruino) {
     // one statement: G[r] = out = act(z), z = operand >> S [+ peephole term], saturated inside by cl
     const kind = TANH_GATES.has(gateNames(layer.cell)[g]) ? 'tanh' : 'sigmoid';
-    const act = peephole ? activationText(kind, `((${operand}) >> ${S}) + (${peepholeTerm})`, 0, 'tt') : activationText(kind, operand, S, 'tt');
+    const act = peephole
+      ? activationText(kind, `((${operand}) >> ${S}) + (${peepholeTerm})`, 0, 'tt')
+      : activationText(kind, operand, S, 'tt');
     b.line(`${n.G}[r] = ${out} = ${act};`);
     return;
   }
@@ -208,7 +266,15 @@ function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, 
  * elsewhere through the local `via`, saturated by the if-chain. `keepVia`: the code after
  * reads the value from `via`, so Espruino assigns it too.
  */
-function emitSaturatedStore(ctx: CellEmitContext, target: string, expr: string, lo: number, hi: number, via: string, keepVia = false): void {
+function emitSaturatedStore(
+  ctx: CellEmitContext,
+  target: string,
+  expr: string,
+  lo: number,
+  hi: number,
+  via: string,
+  keepVia = false,
+): void {
   const { b } = ctx;
   if (ctx.espruino) {
     b.line(`${target} = ${keepVia ? `${via} = ` : ''}${clipText(expr, lo, hi)};`);
@@ -243,7 +309,9 @@ function emitLstmFamily(ctx: CellEmitContext): void {
   const gates = cell === 'cifg' ? CIFG_GATE : GATE;
   const inputGate = cell === 'cifg' ? '(32768 - fg)' : 'ig';
   b.comment(`${cell === 'cifg' ? 'CIFG' : peep ? 'peephole LSTM' : 'LSTM'}, unit by unit: gate rows, then`);
-  b.comment(`  c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})${cell === 'cifg' ? ', i = 2^15 - f' : ''}`);
+  b.comment(
+    `  c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})${cell === 'cifg' ? ', i = 2^15 - f' : ''}`,
+  );
   b.comment(`  h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into ${n.HN} until every row has read the old h`);
   if (peep) b.comment('  peepholes: i and f see the old c, o the new one');
   unitLoop(ctx, () => {
@@ -278,7 +346,9 @@ function emitUpdateReset(ctx: CellEmitContext): void {
   const { b, layer, n } = ctx;
   const { inputSize: NI } = layer;
   const resetBefore = layer.cell === 'gru';
-  b.comment(`GRU, unit by unit: rows z (update) and r (reset)${resetBefore ? `, then v' = [input, r ⊙ h]: ${n.VR}[${NI}+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)` : ''}`);
+  b.comment(
+    `GRU, unit by unit: rows z (update) and r (reset)${resetBefore ? `, then v' = [input, r ⊙ h]: ${n.VR}[${NI}+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)` : ''}`,
+  );
   unitLoop(ctx, () => {
     nextRow(ctx, GRU_GATE.update, undefined);
     emitGateRow(ctx, GRU_GATE.update, n.V, 'zg');
@@ -295,7 +365,14 @@ function emitGruHidden(ctx: CellEmitContext, cand: string, target: string): void
   b.comment('hidden: h = sat8((z*h + (((2^15 - z)*n + 2^7) >> 8) + 2^14) >> 15)   (Q0.22 -> Q0.7)');
   const firstUpdateRow = GRU_GATE.update * layer.units;
   b.line(`zg = ${n.G}[${firstUpdateRow ? `${firstUpdateRow} + u` : 'u'}];`);
-  emitSaturatedStore(ctx, `${target}[u]`, `(zg * ${n.H}[u] + (${roundShiftText(`(32768 - zg) * ${cand}`, 8)}) + 16384) >> 15`, INT8_MIN, INT8_MAX, 'h');
+  emitSaturatedStore(
+    ctx,
+    `${target}[u]`,
+    `(zg * ${n.H}[u] + (${roundShiftText(`(32768 - zg) * ${cand}`, 8)}) + 16384) >> 15`,
+    INT8_MIN,
+    INT8_MAX,
+    'h',
+  );
 }
 
 /** GRU, reset before the recurrent product (NUMERICS.md §5b): the candidate rows read v', so h is written in place. */
@@ -325,7 +402,9 @@ function emitGruResetAfter(ctx: CellEmitContext): void {
   emitUpdateReset(ctx);
   b.comment(`unit by unit: the candidate row, reset after the recurrent product, then h:`);
   b.comment(`  accX = Σ ${n.W}[r,i<${NI}] v[i];  accH = Σ ${n.W}[r,${NI}+j] h[j]`);
-  b.comment(`  nX = (accX*M[r] + ${n.BM}[r]) >> ${S};  nH = (accH*M[r] + ${n.RBM}[u]) >> ${S} saturated to [${RECURRENT_PART_MIN}, ${RECURRENT_PART_MAX}]`);
+  b.comment(
+    `  nX = (accX*M[r] + ${n.BM}[r]) >> ${S};  nH = (accH*M[r] + ${n.RBM}[u]) >> ${S} saturated to [${RECURRENT_PART_MIN}, ${RECURRENT_PART_MAX}]`,
+  );
   b.comment('  G[r] = tanh(nX + ((r*nH + 2^14) >> 15))   (the sum is at most 2^16 + 2^31 / 2^S: the tanh index is clamped, §4)');
   ctx.b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
     nextRow(ctx, GRU_GATE.candidate, undefined);

@@ -56,7 +56,7 @@ ${
   q.task === 'classification'
     ? `/** ${
         q.headActivation === 'sigmoid'
-          ? 'Sigmoid head: 1 when the last step\'s logit is positive, else 0'
+          ? "Sigmoid head: 1 when the last step's logit is positive, else 0"
           : 'The index of the largest score of the last step (the first on ties)'
       }; info.classLabels[i] is its label. */
 export declare function classIndex(): number;

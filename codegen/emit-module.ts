@@ -11,7 +11,18 @@
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
  */
-import { PADDING_TOKEN, feedbackFeatures, gateCount, gateNames, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
+import {
+  PADDING_TOKEN,
+  feedbackFeatures,
+  gateCount,
+  gateNames,
+  hasCellState,
+  isWindowModel,
+  lastLayer,
+  layerOutputSize,
+  type QuantRecurrentLayer,
+  type QuantizedModel,
+} from '../runtime/model.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
@@ -60,7 +71,13 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     /** Units of the last layer (the head's input). */
     units: last.units,
     /** Every recurrent layer, bottom first. */
-    layers: q.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units, ...(l.backward ? { bidirectional: l.merge } : {}), ...(l.reverse ? { reverse: true } : {}) })),
+    layers: q.layers.map((l) => ({
+      cell: l.cell,
+      inputSize: l.inputSize,
+      units: l.units,
+      ...(l.backward ? { bidirectional: l.merge } : {}),
+      ...(l.reverse ? { reverse: true } : {}),
+    })),
     /** true: every step runs the model over the last `window` inputs (a bidirectional or reverse layer needs the whole window; a forward model deployed as a window runs as it was trained). */
     windowed: isWindowModel(q),
     outputSize: q.head.outputSize,
@@ -84,7 +101,16 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     inputScales: q.inputScales,
     outputScale: q.head.accScale,
     /** Embedding input: step([id]) reads token `id`; 0 is padding (no step); other ids outside 0..vocabularySize-1 read as unknownToken. */
-    ...(q.embedding ? { embedding: { vocabularySize: q.embedding.vocabularySize, dim: q.embedding.dim, paddingToken: PADDING_TOKEN, unknownToken: q.embedding.unknownToken } } : {}),
+    ...(q.embedding
+      ? {
+          embedding: {
+            vocabularySize: q.embedding.vocabularySize,
+            dim: q.embedding.dim,
+            paddingToken: PADDING_TOKEN,
+            unknownToken: q.embedding.unknownToken,
+          },
+        }
+      : {}),
   };
 }
 
@@ -146,7 +172,8 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   if (!isValidIdentifier(options.globalName)) {
     throw new Error(`global name '${options.globalName}' is not a JavaScript identifier`);
   }
-  if (options.flash && options.target !== 'espruino') throw new Error(`weights in flash are for the espruino target, not ${options.target}`);
+  if (options.flash && options.target !== 'espruino')
+    throw new Error(`weights in flash are for the espruino target, not ${options.target}`);
   const bounds = assertBounds(q, 'codegen');
   const { layers, head } = q;
   const NI = layers[0].inputSize;
@@ -159,12 +186,19 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   b.comment(`quantized model sha256 ${options.modelSha256}`);
   b.comment(`float model sha256 ${q.floatModelSha256}`);
   b.comment(`trained on ${q.provenance.data} (sha256 ${q.provenance.dataSha256.slice(0, 16)}…), seed ${q.provenance.seed}`);
-  const stack = layers.map((l) => `${l.backward ? `bidirectional (${l.merge}) ` : l.reverse ? 'reverse ' : ''}${CELL_TITLE[l.cell]} ${l.units} units`).join(' -> ');
+  const stack = layers
+    .map((l) => `${l.backward ? `bidirectional (${l.merge}) ` : l.reverse ? 'reverse ' : ''}${CELL_TITLE[l.cell]} ${l.units} units`)
+    .join(' -> ');
   const inputs = q.embedding
     ? `token id (vocabulary ${q.embedding.vocabularySize}) -> embedding ${NI} int8`
     : `${NI} inputs (${q.featureNames.join(', ')})`;
   b.comment(`${inputs} -> ${stack} -> dense ${NO} (${q.task}); window ${q.window}, horizon ${q.horizon}`);
-  b.comment(`Numeric contract: docs/NUMERICS.md. Gate order: ${layers.map((l) => gateNames(l.cell).join(', ')).filter((g, i, all) => all.indexOf(g) === i).join(' / ')}.`);
+  b.comment(
+    `Numeric contract: docs/NUMERICS.md. Gate order: ${layers
+      .map((l) => gateNames(l.cell).join(', '))
+      .filter((g, i, all) => all.indexOf(g) === i)
+      .join(' / ')}.`,
+  );
   b.comment(
     `Formats: x int8 (per-feature scale), h Q0.7 int8, gate in Q3.12, gate out Q0.15, ` +
       `cell ${info.formats.cell}, output int32 accumulator.`,
@@ -178,16 +212,21 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
     // The flag is turned on while this module's functions are created (the argument below is
     // evaluated before the body runs) and restored at the end of the body.
     b.comment('Espruino: the functions of this module are pretokenised (faster, smaller); the previous flag is restored.');
-    b.block(`var ${options.globalName} = ${PRETOKENISED.open}`, () => {
-      emitBody(b, q, options, info, () => b.line(PRETOKENISED.restore));
-    }, `${PRETOKENISED.close};`);
+    b.block(
+      `var ${options.globalName} = ${PRETOKENISED.open}`,
+      () => {
+        emitBody(b, q, options, info, () => b.line(PRETOKENISED.restore));
+      },
+      `${PRETOKENISED.close};`,
+    );
   } else {
     b.block(`var ${options.globalName} = (function () {`, () => emitBody(b, q, options, info), '})();');
   }
   b.block('if (typeof exports !== "undefined") {', () => {
     for (const key of apiMembers(q)) {
       // Weights in flash: info is read from the Storage file when asked for, not kept in RAM.
-      if (key === 'info' && options.flash) b.line(`Object.defineProperty(exports, "info", { get: function () { return ${options.globalName}.info; }, enumerable: true });`);
+      if (key === 'info' && options.flash)
+        b.line(`Object.defineProperty(exports, "info", { get: function () { return ${options.globalName}.info; }, enumerable: true });`);
       else b.line(`exports.${key} = ${options.globalName}.${key};`);
     }
   });
@@ -205,7 +244,13 @@ export function flashWeights(q: QuantizedModel, options: EmitOptions): { bytes: 
   return { bytes: layout.bytes, writer: emitWeightsWriter(layout, options.flash.file, header) };
 }
 
-function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info: ReturnType<typeof moduleInfo>, beforeReturn?: () => void): void {
+function emitBody(
+  b: CodeBuilder,
+  q: QuantizedModel,
+  options: EmitOptions,
+  info: ReturnType<typeof moduleInfo>,
+  beforeReturn?: () => void,
+): void {
   const espruino = options.target === 'espruino';
   const flash = options.flash;
   // Row views cost RAM (two or more blocks each); with weights in flash, E.convolve reads rows at an offset instead.
@@ -248,7 +293,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.line('throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");');
   });
   if (flash) {
-    b.line('var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a\'s length');
+    b.line("var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length");
     b.line('var clip = E.clip; // clip(x, lo, hi) = min(max(x, lo), hi) in one call');
     emitFlashViews(b, layout!, flash.file, flash.writer, (e) => {
       // Gate weights: views of ROW_GROUP rows each (E.convolve reads row r at (r % ROW_GROUP) * NV in group r / ROW_GROUP).
@@ -257,18 +302,26 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
       const NV = p.layer.inputSize + p.layer.units;
       const ROWS = gateCount(p.layer.cell) * p.layer.units;
       b.line(`var ${p.n.RW} = []; // ${e.name} in groups of ${ROW_GROUP} rows`);
-      const view = flashView('Int8Array', `${e.offset} + r * ${NV}`, `Math.min(${ROW_GROUP}, ${ROWS} - r) * ${NV}`, e.offset + (ROWS - 1) * NV);
+      const view = flashView(
+        'Int8Array',
+        `${e.offset} + r * ${NV}`,
+        `Math.min(${ROW_GROUP}, ${ROWS} - r) * ${NV}`,
+        e.offset + (ROWS - 1) * NV,
+      );
       b.line(`for (r = 0; r < ${ROWS}; r += ${ROW_GROUP}) ${p.n.RW}.push(${view});`);
       return true;
     });
-  }
-  else {
+  } else {
     if (espruino) {
       b.line('var native = typeof E !== "undefined" && typeof E.convolve === "function";');
-      b.comment('conv(a, b, o) = Σ_i a[i] b[i + o] over a\'s length: E.convolve on Espruino, the same integer sum elsewhere');
-      b.line('var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };');
+      b.comment("conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere");
+      b.line(
+        'var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };',
+      );
       b.comment('clip(x, lo, hi) = min(max(x, lo), hi): E.clip on Espruino (one native call), the same comparisons elsewhere');
-      b.line('var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };');
+      b.line(
+        'var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };',
+      );
     }
     b.comment(`base64 text (one string, or chunks of at most ${chunk} characters) -> ArrayBuffer`);
     b.block('function buf(s) {', () => {
@@ -312,7 +365,9 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     b.line(`var C = new Int16Array(${withCell ? NU : 0}); // ${withCell ? `cell Q${K}.${15 - K}` : 'no cell state in this cell kind'}`);
     b.line(`var G = new Int16Array(${totalRows}); // gate outputs Q0.15, gate order ${gateNames(layer.cell).join(', ')}`);
   } else {
-    b.comment(`one int8 buffer [x (${NI}), ${layers.map((l, i) => `h${i} (${l.units})`).join(', ')}]: layer l's v = [input, h_l] is a view of it,`);
+    b.comment(
+      `one int8 buffer [x (${NI}), ${layers.map((l, i) => `h${i} (${l.units})`).join(', ')}]: layer l's v = [input, h_l] is a view of it,`,
+    );
     b.comment('so each layer reads the h the layer below has just written, and its own previous h');
     b.line(`var V = new Int8Array(${NI + totalUnits});`);
     b.line(`var HS = new Int8Array(V.buffer, ${NI}, ${totalUnits}); // every layer's h, Q0.7`);
@@ -327,13 +382,16 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
       const K = layer.cellIntBits;
       const withCell = hasCellState(layer.cell);
       const rows = gateCount(layer.cell) * NU;
-      b.comment(`layer ${l}: ${CELL_TITLE[layer.cell]}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`);
+      b.comment(
+        `layer ${l}: ${CELL_TITLE[layer.cell]}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`,
+      );
       b.line(`var ${n.V} = new Int8Array(V.buffer, ${hStart - layer.inputSize}, ${layer.inputSize + NU}); // v = [input, h${l}]`);
       b.line(`var ${n.H} = new Int8Array(V.buffer, ${hStart}, ${NU});`);
       if (withCell) b.line(`var ${n.C} = new Int16Array(C.buffer, ${cStart * 2}, ${NU});`);
       b.line(`var ${n.G} = new Int16Array(G.buffer, ${gStart * 2}, ${rows});`);
       if (layer.cell === 'gru') b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
-      if (layer.cell === 'gru-reset-after' && espruino) b.line(`var ${n.XV} = new Int8Array(V.buffer, ${hStart - layer.inputSize}, ${layer.inputSize}); // the input part of v`);
+      if (layer.cell === 'gru-reset-after' && espruino)
+        b.line(`var ${n.XV} = new Int8Array(V.buffer, ${hStart - layer.inputSize}, ${layer.inputSize}); // the input part of v`);
       hStart += NU;
       cStart += withCell ? NU : 0;
       gStart += rows;
@@ -352,7 +410,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
   }
   const newHidden = plans.filter((p) => needsNewHidden(p.layer));
   if (newHidden.length > 0) {
-    b.comment("the new h of a layer, written while its rows still read the old h, then copied into h");
+    b.comment('the new h of a layer, written while its rows still read the old h, then copied into h');
     b.line(`var ${newHidden.map((p) => `${p.n.HN} = new Int8Array(${p.layer.units})`).join(', ')};`);
   }
   if (rowViews) {
@@ -386,7 +444,8 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     if (totalCells > 0) b.line(`for (i = 0; i < ${totalCells}; i++) C[i] = 0;`);
     b.line(`for (i = 0; i < ${totalRows}; i++) G[i] = 0;`);
     b.line(`for (i = 0; i < ${NO}; i++) Y[i] = 0;`);
-    if (q.sequence === 'one-to-many') b.line(`for (i = 0; i < ${NI}; i++) XL[i] = NaN; // forecast() right after reset(): readings unknown`);
+    if (q.sequence === 'one-to-many')
+      b.line(`for (i = 0; i < ${NI}; i++) XL[i] = NaN; // forecast() right after reset(): readings unknown`);
   });
   b.line('');
 
@@ -431,36 +490,41 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
 
   if (q.embedding) emitTokenStep(b, q, NI, NO);
   else b.comment('Real readings in, real outputs out. NaN / undefined readings count as the mean; ±Infinity saturates.');
-  if (!q.embedding) b.block('function step(x) {', () => {
-    b.line('var i, v, q;');
-    b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
-      b.line('v = x[i];');
-      b.line('if (v === Infinity) q = 127;');
-      b.line('else if (v === -Infinity) q = -128;');
-      b.line('else if (typeof v !== "number" || v !== v) q = 0;');
-      b.block('else {', () => {
-        b.line('q = Math.floor(v * IG[i] + IO[i] + 0.5);');
-        emitSaturateInt8(b, 'q');
+  if (!q.embedding)
+    b.block('function step(x) {', () => {
+      b.line('var i, v, q;');
+      b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
+        b.line('v = x[i];');
+        b.line('if (v === Infinity) q = 127;');
+        b.line('else if (v === -Infinity) q = -128;');
+        b.line('else if (typeof v !== "number" || v !== v) q = 0;');
+        b.block('else {', () => {
+          b.line('q = Math.floor(v * IG[i] + IO[i] + 0.5);');
+          emitSaturateInt8(b, 'q');
+        });
+        b.line('XQ[i] = q;');
       });
-      b.line('XQ[i] = q;');
+      if (q.sequence === 'one-to-many') b.line(`for (i = 0; i < ${NI}; i++) XL[i] = x[i]; // for forecast(); undefined becomes NaN`);
+      b.line('stepQ(XQ);');
+      b.line(`for (i = 0; i < ${NO}; i++) YF[i] = Y[i] * OG[i] + OO[i];`);
+      if (q.targetMode === 'change') {
+        b.comment(
+          'target mode "change": the forecast is the current reading plus the predicted change (NaN if that reading is not finite)',
+        );
+        q.baseFeatures.forEach((f, k) => {
+          b.line(`v = x[${f}]; YF[${k}] = (typeof v === "number" && v - v === 0 ? v : NaN) + YF[${k}];`);
+        });
+      }
+      b.line('return YF;');
     });
-    if (q.sequence === 'one-to-many') b.line(`for (i = 0; i < ${NI}; i++) XL[i] = x[i]; // for forecast(); undefined becomes NaN`);
-    b.line('stepQ(XQ);');
-    b.line(`for (i = 0; i < ${NO}; i++) YF[i] = Y[i] * OG[i] + OO[i];`);
-    if (q.targetMode === 'change') {
-      b.comment('target mode "change": the forecast is the current reading plus the predicted change (NaN if that reading is not finite)');
-      q.baseFeatures.forEach((f, k) => {
-        b.line(`v = x[${f}]; YF[${k}] = (typeof v === "number" && v - v === 0 ? v : NaN) + YF[${k}];`);
-      });
-    }
-    b.line('return YF;');
-  });
   b.line('');
 
   if (q.sequence === 'one-to-many') emitForecast(b, q, NI, NO);
 
   if (q.task === 'classification' && q.headActivation === 'sigmoid') {
-    b.comment('Classification, sigmoid head: class 1 when the last step\'s logit is positive (σ > 1/2), else 0; info.classLabels[i] is its label.');
+    b.comment(
+      "Classification, sigmoid head: class 1 when the last step's logit is positive (σ > 1/2), else 0; info.classLabels[i] is its label.",
+    );
     b.block('function classIndex() {', () => b.line('return Y[0] > 0 ? 1 : 0;'));
     b.line('');
   } else if (q.task === 'classification') {
@@ -483,7 +547,9 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
     const entry = layout!.entries.find((e) => e.name === 'INFO')!;
     b.line(`var api = { ${members.join(', ')} };`);
     b.comment('info: parsed from the Storage file when asked for (each access gives a fresh object)');
-    b.line(`Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read(${JSON.stringify(flash.file)}, ${entry.offset}, ${entry.length})); }, enumerable: true });`);
+    b.line(
+      `Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read(${JSON.stringify(flash.file)}, ${entry.offset}, ${entry.length})); }, enumerable: true });`,
+    );
     b.line('return api;');
   }
 }
@@ -496,7 +562,7 @@ function emitBody(b: CodeBuilder, q: QuantizedModel, options: EmitOptions, info:
  * the step loop.
  */
 function emitChecksum(b: CodeBuilder, q: QuantizedModel, flash: boolean): void {
-  b.comment('checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array\'s bytes in file order)');
+  b.comment("checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)");
   if (flash) {
     b.block('function checksum() {', () => b.line('return E.CRC32(WF) >>> 0;'));
     b.line('');
@@ -554,7 +620,6 @@ function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, dot
   });
 }
 
-
 /**
  * One-to-many (NUMERICS.md §8a): forecast(n, out) writes n forecasts into
  * `out`: the output of the last step, then n - 1 more steps, each fed the
@@ -566,9 +631,13 @@ function emitForecast(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number)
   const stateArrays = ['V', 'C', 'G', 'Y', 'XL'];
   b.comment('one-to-many: state backups and the fed-back readings, allocated once');
   b.line(`var XL = new Float64Array(${NI}), FX = new Float64Array(${NI}); // last readings given to step(); readings of a forecast step`);
-  b.line(`var BV = new Int8Array(V.length), BC = new Int16Array(C.length), BG = new Int16Array(G.length), BY = new Int32Array(${NO}), BX = new Float64Array(${NI});`);
+  b.line(
+    `var BV = new Int8Array(V.length), BC = new Int16Array(C.length), BG = new Int16Array(G.length), BY = new Int32Array(${NO}), BX = new Float64Array(${NI});`,
+  );
   b.line(`for (var fi = 0; fi < ${NI}; fi++) XL[fi] = NaN;`);
-  b.comment(`forecast(n, out): out[s*${NO} + k] = output k, s steps ahead; feedback: ${feedback.map((f, k) => `output ${k} -> ${q.featureNames[f]}`).join(', ')}`);
+  b.comment(
+    `forecast(n, out): out[s*${NO} + k] = output k, s steps ahead; feedback: ${feedback.map((f, k) => `output ${k} -> ${q.featureNames[f]}`).join(', ')}`,
+  );
   b.block('function forecast(n, out) {', () => {
     b.line(`var i, s${q.targetMode === 'change' ? ', v' : ''};`);
     const backups = ['BV', 'BC', 'BG', 'BY', 'BX'];

@@ -26,7 +26,8 @@ export interface DirectionPlan {
 }
 
 /** "forward", "backward" (a bidirectional layer's) or "reverse" (a reverse layer). */
-export const directionTitle = (p: Pick<DirectionPlan, 'backward' | 'reverse'>): string => (p.backward ? 'backward' : p.reverse ? 'reverse' : 'forward');
+export const directionTitle = (p: Pick<DirectionPlan, 'backward' | 'reverse'>): string =>
+  p.backward ? 'backward' : p.reverse ? 'reverse' : 'forward';
 
 /** Name of the int8 sequence layer l passes up ([window][output size]). */
 const seqName = (l: number) => `SQ_${l}`;
@@ -37,7 +38,9 @@ export function emitWindowState(b: CodeBuilder, q: QuantizedModel, plans: Direct
   const total = (f: (p: DirectionPlan) => number) => plans.reduce((s, p) => s + f(p), 0);
   b.comment(`the last ${W} inputs: a ring of int8 rows, XP the oldest, XN how many (fewer than ${W} right after reset())`);
   b.line(`var XS = new Int8Array(${W * NI}), XP = 0, XN = 0;`);
-  b.line(`var HS = new Int8Array(${total((p) => p.layer.units)}); // every direction's h after the step, Q0.7 (layer 0 forward, backward, layer 1, ...)`);
+  b.line(
+    `var HS = new Int8Array(${total((p) => p.layer.units)}); // every direction's h after the step, Q0.7 (layer 0 forward, backward, layer 1, ...)`,
+  );
   b.line(`var C = new Int16Array(${total((p) => (hasCellState(p.layer.cell) ? p.layer.units : 0))}); // cell states, same order`);
   b.line(`var G = new Int16Array(${total((p) => gateCount(p.layer.cell) * p.layer.units)}); // gate outputs Q0.15, same order`);
   let cStart = 0;
@@ -48,22 +51,29 @@ export function emitWindowState(b: CodeBuilder, q: QuantizedModel, plans: Direct
     const rows = gateCount(layer.cell) * NU;
     const withCell = hasCellState(layer.cell);
     const K = layer.cellIntBits;
-    b.comment(`layer ${l} ${directionTitle(plan)}: ${layer.cell}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`);
+    b.comment(
+      `layer ${l} ${directionTitle(plan)}: ${layer.cell}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`,
+    );
     b.line(`var ${n.V} = new Int8Array(${layer.inputSize + NU}); // v = [input, h]`);
     b.line(`var ${n.H} = new Int8Array(${n.V}.buffer, ${layer.inputSize}, ${NU});`);
     if (withCell) b.line(`var ${n.C} = new Int16Array(C.buffer, ${cStart * 2}, ${NU});`);
     b.line(`var ${n.G} = new Int16Array(G.buffer, ${gStart * 2}, ${rows});`);
     if (layer.cell === 'gru') b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
-    if (layer.cell === 'gru-reset-after' && espruino) b.line(`var ${n.XV} = new Int8Array(${n.V}.buffer, 0, ${layer.inputSize}); // the input part of v`);
+    if (layer.cell === 'gru-reset-after' && espruino)
+      b.line(`var ${n.XV} = new Int8Array(${n.V}.buffer, 0, ${layer.inputSize}); // the input part of v`);
     cStart += withCell ? NU : 0;
     gStart += rows;
   }
   layers.forEach((layer, l) => {
     const width = layerOutputSize(layer);
     if (l < layers.length - 1) {
-      b.line(`var ${seqName(l)} = new Int8Array(${W * width}); // what layer ${l} passes up, per step: ${layer.backward ? (layer.merge === 'sum' ? 'h_f + h_b (Q1.6)' : '[h_f, h_b] (Q0.7)') : 'h (Q0.7)'}`);
+      b.line(
+        `var ${seqName(l)} = new Int8Array(${W * width}); // what layer ${l} passes up, per step: ${layer.backward ? (layer.merge === 'sum' ? 'h_f + h_b (Q1.6)' : '[h_f, h_b] (Q0.7)') : 'h (Q0.7)'}`,
+      );
     } else if (layer.backward) {
-      b.line(`var TOP = new Int8Array(${width}); // what the head reads: ${layer.merge === 'sum' ? 'h_f + h_b (Q1.6)' : '[h_f, h_b] (Q0.7)'}`);
+      b.line(
+        `var TOP = new Int8Array(${width}); // what the head reads: ${layer.merge === 'sum' ? 'h_f + h_b (Q1.6)' : '[h_f, h_b] (Q0.7)'}`,
+      );
     }
   });
 }
@@ -102,7 +112,9 @@ export function emitWindowStep(
         b.line(`for (i = 0; i < ${IN}; i++) ${gru ? `${n.V}[i] = ${n.VR}[i] = XS[sl + i]` : `${n.V}[i] = XS[sl + i]`};`);
       } else {
         b.line(`sl = ts * ${IN};`);
-        b.line(`for (i = 0; i < ${IN}; i++) ${gru ? `${n.V}[i] = ${n.VR}[i] = ${seqName(l - 1)}[sl + i]` : `${n.V}[i] = ${seqName(l - 1)}[sl + i]`};`);
+        b.line(
+          `for (i = 0; i < ${IN}; i++) ${gru ? `${n.V}[i] = ${n.VR}[i] = ${seqName(l - 1)}[sl + i]` : `${n.V}[i] = ${seqName(l - 1)}[sl + i]`};`,
+        );
       }
       emitCellStep({ b, layer, n, espruino: ctx.espruino, rowViews: ctx.rowViews });
       if (l < L - 1) {

@@ -73,13 +73,25 @@ export function flashLayout(arrays: readonly FlashArray[]): FlashLayout {
  * in gets its own part of the file (`part(offset, bytes)`, a few blocks
  * more). `custom` may emit an entry's views itself (returns true when it did).
  */
-export function emitFlashViews(b: CodeBuilder, layout: FlashLayout, file: string, writer: string, custom: (e: FlashEntry) => boolean): void {
+export function emitFlashViews(
+  b: CodeBuilder,
+  layout: FlashLayout,
+  file: string,
+  writer: string,
+  custom: (e: FlashEntry) => boolean,
+): void {
   const n = layout.bytes.length;
-  b.comment(`weights in the Storage file "${file}" (${n} bytes, CRC-32 ${layout.crc32}), written by ${writer}; viewed in place, no RAM copy`);
+  b.comment(
+    `weights in the Storage file "${file}" (${n} bytes, CRC-32 ${layout.crc32}), written by ${writer}; viewed in place, no RAM copy`,
+  );
   b.line(`var S = require("Storage"), WF = S.read(${JSON.stringify(file)}), r;`);
-  b.line(`if (WF === undefined) throw new Error(${JSON.stringify(`lstm-mcu model: Storage file "${file}" is missing: upload ${writer} first`)});`);
+  b.line(
+    `if (WF === undefined) throw new Error(${JSON.stringify(`lstm-mcu model: Storage file "${file}" is missing: upload ${writer} first`)});`,
+  );
   b.block(`if (WF.length !== ${n} || (E.CRC32(WF) >>> 0) !== ${layout.crc32}) {`, () => {
-    b.line(`throw new Error(${JSON.stringify(`lstm-mcu model: Storage file "${file}" does not hold this model's weights: upload ${writer} again`)});`);
+    b.line(
+      `throw new Error(${JSON.stringify(`lstm-mcu model: Storage file "${file}" does not hold this model's weights: upload ${writer} again`)});`,
+    );
   });
   b.line('var WB = E.toArrayBuffer(WF);');
   if (n > MAX_BYTE_OFFSET) {

@@ -41,5 +41,7 @@ export function localsByReads(body: string, candidates: readonly string[]): stri
     return total;
   };
   const weights = new Map(candidates.map((name) => [name, weight(name)]));
-  return candidates.filter((name) => weights.get(name)! > 0).sort((a, b) => weights.get(b)! - weights.get(a)! || candidates.indexOf(a) - candidates.indexOf(b));
+  return candidates
+    .filter((name) => weights.get(name)! > 0)
+    .sort((a, b) => weights.get(b)! - weights.get(a)! || candidates.indexOf(a) - candidates.indexOf(b));
 }

@@ -18,7 +18,13 @@ export function directionPlans(q: QuantizedModel): DirectionPlan[] {
   const windowed = isWindowModel(q);
   const stacked = q.layers.length > 1;
   return q.layers.flatMap((layer, l) => [
-    { layer, l, backward: false, reverse: layer.reverse === true, n: layerNames(windowed ? `_${l}${layer.reverse ? 'r' : 'f'}` : stacked ? `_${l}` : '') },
+    {
+      layer,
+      l,
+      backward: false,
+      reverse: layer.reverse === true,
+      n: layerNames(windowed ? `_${l}${layer.reverse ? 'r' : 'f'}` : stacked ? `_${l}` : ''),
+    },
     ...(layer.backward ? [{ layer: layer.backward, l, backward: true, reverse: true, n: layerNames(`_${l}b`) }] : []),
   ]);
 }
@@ -49,7 +55,11 @@ export function constantArrays(q: QuantizedModel): { name: string; what: string;
   const out: { name: string; what: string; values: ConstArray }[] = [];
   const data = (name: string, what: string, values: ConstArray) => out.push({ name, what, values });
   if (q.embedding) {
-    data('EMB', `embedding table int8 [${q.embedding.vocabularySize} tokens][${NI}]: x = row of the token id; column d has scale info.inputScales[d]`, q.embedding.tableQ);
+    data(
+      'EMB',
+      `embedding table int8 [${q.embedding.vocabularySize} tokens][${NI}]: x = row of the token id; column d has scale info.inputScales[d]`,
+      q.embedding.tableQ,
+    );
   }
   for (const p of directionPlans(q)) {
     const { layer, l, n } = p;
@@ -59,20 +69,44 @@ export function constantArrays(q: QuantizedModel): { name: string; what: string;
     const S = layer.gateShift;
     const P = layer.peepholeShift;
     const input = l === 0 ? `${NI} x` : `${layer.inputSize} from layer ${l - 1}`;
-    data(n.W, `gate weights int8 [${gates.length}*${NU} rows (${gates.join(', ')})][${layer.inputSize + NU} = ${input} + ${NU} h], row = gate*${NU} + unit${layerTitle(p)}`, layer.weightsQ);
-    data(n.BM, `gate rounding offsets int32 [${ROWS}]: B[r]*${n.M}[r] + 2^${S - 1}, B the bias in accumulator units${layerTitle(p)}`, roundingOffsets(layer.biasQ, layer.gateMultiplier, S));
-    data(n.M, `gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * ${n.M}[r] + ${n.BM}[r]) >> ${S} = ((acc + B[r]) * ${n.M}[r] + 2^${S - 1}) >> ${S}${layerTitle(p)}`, layer.gateMultiplier);
+    data(
+      n.W,
+      `gate weights int8 [${gates.length}*${NU} rows (${gates.join(', ')})][${layer.inputSize + NU} = ${input} + ${NU} h], row = gate*${NU} + unit${layerTitle(p)}`,
+      layer.weightsQ,
+    );
+    data(
+      n.BM,
+      `gate rounding offsets int32 [${ROWS}]: B[r]*${n.M}[r] + 2^${S - 1}, B the bias in accumulator units${layerTitle(p)}`,
+      roundingOffsets(layer.biasQ, layer.gateMultiplier, S),
+    );
+    data(
+      n.M,
+      `gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * ${n.M}[r] + ${n.BM}[r]) >> ${S} = ((acc + B[r]) * ${n.M}[r] + 2^${S - 1}) >> ${S}${layerTitle(p)}`,
+      layer.gateMultiplier,
+    );
     if (layer.cell === 'peephole') {
-      data(n.P, `peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(p)}`, layer.peepholeMultiplier);
+      data(
+        n.P,
+        `peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(p)}`,
+        layer.peepholeMultiplier,
+      );
     }
     if (layer.cell === 'gru-reset-after') {
       const candidateM = layer.gateMultiplier.subarray(GRU_GATE.candidate * NU);
-      data(n.RBM, `recurrent rounding offsets of the candidate rows, int32 [${NU}]: RB[u]*${n.M}[r] + 2^${S - 1}, RB the recurrent bias (scaled by r with U_h h)${layerTitle(p)}`, roundingOffsets(layer.recurrentBiasQ, candidateM, S));
+      data(
+        n.RBM,
+        `recurrent rounding offsets of the candidate rows, int32 [${NU}]: RB[u]*${n.M}[r] + 2^${S - 1}, RB the recurrent bias (scaled by r with U_h h)${layerTitle(p)}`,
+        roundingOffsets(layer.recurrentBiasQ, candidateM, S),
+      );
     }
   }
   data('D', `head weights int8 [${NO}][${headIn}]; one accumulator unit = ${head.accScale}`, head.weightsQ);
   data('DB', `head biases int32 [${NO}]`, head.biasQ);
-  data('TT', `tanh((j - 1024 + 1/2) / 256) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1} (sigmoid(x) = (TT[(x >> 5) + 1024] + 32768) >> 1)`, q.tables.tanhQ15);
+  data(
+    'TT',
+    `tanh((j - 1024 + 1/2) / 256) in Q0.15, j = 0..${q.tables.tanhQ15.length - 1} (sigmoid(x) = (TT[(x >> 5) + 1024] + 32768) >> 1)`,
+    q.tables.tanhQ15,
+  );
   return out;
 }
 
@@ -81,7 +115,9 @@ export function affineArrays(q: QuantizedModel): { name: string; what: string; v
   const NO = q.head.outputSize;
   const inAff = q.featureNames.map((_, i) => inputAffine(q.inputNorm.mean[i], q.inputNorm.std[i], q.inputScales[i]));
   const outAff = Array.from({ length: NO }, (_, k) =>
-    q.task === 'regression' ? outputAffine(q.head.accScale, q.outputNorm.std[k], q.outputNorm.mean[k]) : outputAffine(q.head.accScale, 1, 0),
+    q.task === 'regression'
+      ? outputAffine(q.head.accScale, q.outputNorm.std[k], q.outputNorm.mean[k])
+      : outputAffine(q.head.accScale, 1, 0),
   );
   return [
     ...(q.embedding

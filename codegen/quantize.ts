@@ -19,14 +19,7 @@ import {
   type TensorRange,
   type Deployment,
 } from '../runtime/model.ts';
-import {
-  BITWISE_LIMIT,
-  GATE_IN_FRAC_BITS,
-  HIDDEN_FRAC_BITS,
-  INT8_MAX,
-  buildTanhTable,
-  roundHalfUp,
-} from '../runtime/fixed-point.ts';
+import { BITWISE_LIMIT, GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS, INT8_MAX, buildTanhTable, roundHalfUp } from '../runtime/fixed-point.ts';
 import { floatPredictWindow } from '../runtime/float-reference.ts';
 import { embedWindows, windowSteps } from '../runtime/embedding.ts';
 import { UserError } from '../runtime/errors.ts';
@@ -104,7 +97,9 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
         for (let i = 0; i < inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * inputSize + i]);
       }
     }
-    const run = embedded ? windowSteps(embedded.x, embedded.padding, n, window, inputSize) : { x: x.subarray(n * stride, (n + 1) * stride), steps: window };
+    const run = embedded
+      ? windowSteps(embedded.x, embedded.padding, n, window, inputSize)
+      : { x: x.subarray(n * stride, (n + 1) * stride), steps: window };
     if (run.steps === 0) continue;
     const y = floatPredictWindow(layers, head, run.x, 0, run.steps, (l, direction, s) => {
       const { units, cell } = layers[l]!;
@@ -202,7 +197,13 @@ export function choosePeepholeShift(peephole: ArrayLike<number>, cellIntBits: nu
  * coefficients, row scales, int8 weights, biases, multipliers, cell format
  * and peepholes. `maxAbsCell` is the calibrated |c| (LSTM family).
  */
-function quantizeLayer(layer: FloatRecurrentLayer, columnScales: number[], maxAbsCell: number, weightScale: WeightScaleGranularity, where: string): QuantRecurrentLayer {
+function quantizeLayer(
+  layer: FloatRecurrentLayer,
+  columnScales: number[],
+  maxAbsCell: number,
+  weightScale: WeightScaleGranularity,
+  where: string,
+): QuantRecurrentLayer {
   const { inputSize, units, cell } = layer;
   const cols = gateCount(cell) * units;
   const resetAfter = cell === 'gru-reset-after';
@@ -331,7 +332,13 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     const forward = quantizeLayer(layer, columnScales, maxAbs(byName.get(`${p}cell`)), options.weightScale, where);
     if (layer.reverse) return { ...forward, reverse: true };
     if (!layer.backward) return forward;
-    const backward = quantizeLayer(layer.backward, columnScales, maxAbs(byName.get(`${p}backward.cell`)), options.weightScale, `${where}backward: `);
+    const backward = quantizeLayer(
+      layer.backward,
+      columnScales,
+      maxAbs(byName.get(`${p}backward.cell`)),
+      options.weightScale,
+      `${where}backward: `,
+    );
     return { ...forward, backward, merge: layer.merge ?? 'concat' };
   });
   const units = layerOutputSize(quantLayers[quantLayers.length - 1]!);

@@ -40,7 +40,8 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
   else {
     stateArrays.push(q.window * I, totalUnits, ...directions.map((l) => l.inputSize + l.units));
     q.layers.forEach((l, i) => {
-      if (i < q.layers.length - 1) stateArrays.push(q.window * layerOutputSize(l)); // SQ_i
+      if (i < q.layers.length - 1)
+        stateArrays.push(q.window * layerOutputSize(l)); // SQ_i
       else if (l.backward) stateArrays.push(layerOutputSize(l)); // TOP
     });
   }
@@ -52,13 +53,21 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
     // W, B, M, and P (peephole LSTM) / RB (GRU reset-after)
     weightArrays.push(rows * width, rows * 4, rows * 4, layer.peepholeMultiplier.length * 4, layer.recurrentBiasQ.length * 4);
     // C (LSTM family), VR (GRU: [input, r ⊙ h]), G, HN (the new h, but the GRU's)
-    stateArrays.push(hasCellState(layer.cell) ? layer.units * 2 : 0, layer.cell === 'gru' ? width : 0, rows * 2, needsNewHidden(layer) ? layer.units : 0);
+    stateArrays.push(
+      hasCellState(layer.cell) ? layer.units * 2 : 0,
+      layer.cell === 'gru' ? width : 0,
+      rows * 2,
+      needsNewHidden(layer) ? layer.units : 0,
+    );
     // Row views for E.convolve: the rows read whole in RU, one array of them per unit (an array and its name, as much as a view);
     // reset-after: the candidate rows' input and h parts, and XV; stacked or window: each direction's V, H, C, G views.
     // Weights in flash: one view per ROW_GROUP rows (each a view of its own buffer past 64 KiB: counted as 2 views).
     const resetAfter = layer.cell === 'gru-reset-after';
     const wholeRows = rows - (resetAfter ? layer.units : 0);
-    views += (flash ? 2 * Math.ceil(rows / ROW_GROUP) : wholeRows + layer.units + (resetAfter ? 2 * layer.units : 0)) + (resetAfter ? 1 : 0) + (directions.length > 1 ? 4 : 0);
+    views +=
+      (flash ? 2 * Math.ceil(rows / ROW_GROUP) : wholeRows + layer.units + (resetAfter ? 2 * layer.units : 0)) +
+      (resetAfter ? 1 : 0) +
+      (directions.length > 1 ? 4 : 0);
   }
   // Weights in flash: one view per array of the file but the gate weights (their row groups are counted above),
   // the table and the affine doubles; and the file's string, its buffer, the Storage module and part().

@@ -68,18 +68,24 @@ export function parseSources(spec: string, q: QuantizedModel): Source[] {
   const features = `${inputs} reading${inputs === 1 ? '' : 's'} (${q.featureNames.join(', ')})`;
   const sources = spec.split(',').map((part): Source => {
     const [kind, pin, extra] = part.trim().split(':');
-    if (!SOURCE_KINDS.includes(kind as SourceKind)) throw new UserError(`--source '${part}': expected one of ${SOURCE_KINDS.join(', ')} (analog as analog:PIN)`);
+    if (!SOURCE_KINDS.includes(kind as SourceKind))
+      throw new UserError(`--source '${part}': expected one of ${SOURCE_KINDS.join(', ')} (analog as analog:PIN)`);
     if (kind === 'analog') {
-      if (pin === undefined || !/^[A-Z][A-Z0-9_]*$/.test(pin) || extra !== undefined) throw new UserError(`--source '${part}': an analog source names its pin, e.g. analog:D3 or analog:A0`);
+      if (pin === undefined || !/^[A-Z][A-Z0-9_]*$/.test(pin) || extra !== undefined)
+        throw new UserError(`--source '${part}': an analog source names its pin, e.g. analog:D3 or analog:A0`);
       return { kind, pin, channels: 1 };
     }
     if (pin !== undefined) throw new UserError(`--source '${part}': only analog takes a pin`);
     if (kind === 'function') return { kind, channels: inputs };
     return { kind: kind as SourceKind, channels: CHANNELS[kind as Exclude<SourceKind, 'function'>] };
   });
-  if (sources.some((s) => s.kind === 'function') && sources.length > 1) throw new UserError(`--source '${spec}': 'function' gives every reading; it cannot be combined with other sources`);
+  if (sources.some((s) => s.kind === 'function') && sources.length > 1)
+    throw new UserError(`--source '${spec}': 'function' gives every reading; it cannot be combined with other sources`);
   const total = sources.reduce((s, x) => s + x.channels, 0);
-  if (total !== inputs) throw new UserError(`--source '${spec}' gives ${total} reading${total === 1 ? '' : 's'} per sample, but the model reads ${features}; use --source function with a --reader file, or sources whose readings add up`);
+  if (total !== inputs)
+    throw new UserError(
+      `--source '${spec}' gives ${total} reading${total === 1 ? '' : 's'} per sample, but the model reads ${features}; use --source function with a --reader file, or sources whose readings add up`,
+    );
   return sources;
 }
 
@@ -104,7 +110,8 @@ export function parseValidRanges(spec: string | undefined, q: QuantizedModel): V
     const name = m?.[1];
     const lo = Number(m?.[2]);
     const hi = Number(m?.[3]);
-    if (!m || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi)) throw new UserError(`--valid-range '${part}': expected FEATURE=LOW:HIGH with LOW < HIGH, e.g. temperature=-40:85`);
+    if (!m || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi))
+      throw new UserError(`--valid-range '${part}': expected FEATURE=LOW:HIGH with LOW < HIGH, e.g. temperature=-40:85`);
     const i = q.featureNames.indexOf(name!);
     if (i < 0) throw new UserError(`--valid-range '${part}': the model has no feature '${name}' (it has ${q.featureNames.join(', ')})`);
     ranges[i] = { lo, hi };
@@ -113,10 +120,16 @@ export function parseValidRanges(spec: string | undefined, q: QuantizedModel): V
 }
 
 /** What the score of a model is, or why it has none. */
-export function scoreKind(q: QuantizedModel): { kind: 'forecast-error'; targets: number[] } | { kind: 'probability' } | { kind: 'none'; why: string } {
+export function scoreKind(
+  q: QuantizedModel,
+): { kind: 'forecast-error'; targets: number[] } | { kind: 'probability' } | { kind: 'none'; why: string } {
   if (q.task === 'classification') return { kind: 'probability' };
   const targets = q.targetNames.map((t) => q.featureNames.indexOf(t));
-  if (targets.some((t) => t < 0)) return { kind: 'none', why: `its targets (${q.targetNames.join(', ')}) are not all among its features, so the device never sees the value a forecast is compared with` };
+  if (targets.some((t) => t < 0))
+    return {
+      kind: 'none',
+      why: `its targets (${q.targetNames.join(', ')}) are not all among its features, so the device never sees the value a forecast is compared with`,
+    };
   return { kind: 'forecast-error', targets };
 }
 
@@ -135,7 +148,10 @@ export function alertClassIndex(q: QuantizedModel, label: string | undefined): n
 
 /** The model must read real readings to be fed by a sensor. */
 export function checkSensorModel(q: QuantizedModel): void {
-  if (q.embedding) throw new UserError('this model reads token ids (an embedding input); the sensor app feeds it readings: call step([tokenId]) from your own code instead');
+  if (q.embedding)
+    throw new UserError(
+      'this model reads token ids (an embedding input); the sensor app feeds it readings: call step([tokenId]) from your own code instead',
+    );
 }
 
 /**

@@ -48,7 +48,20 @@ export interface AppStats {
 }
 
 export class AppReplay {
-  readonly stats: AppStats = { samples: 0, steps: 0, bad: 0, badRun: 0, resets: 0, alerts: 0, run: 0, sq: 0, scored: 0, score: NaN, alerting: false, lastBad: false };
+  readonly stats: AppStats = {
+    samples: 0,
+    steps: 0,
+    bad: 0,
+    badRun: 0,
+    resets: 0,
+    alerts: 0,
+    run: 0,
+    sq: 0,
+    scored: 0,
+    score: NaN,
+    alerting: false,
+    lastBad: false,
+  };
   /** Real outputs of the last step. */
   outputs: Float64Array;
   /** Whether the last step's outputs count (the model was warm). */
@@ -90,7 +103,8 @@ export class AppReplay {
     const { validRanges } = this.rules;
     st.samples++;
     let ok = true;
-    for (let i = 0; i < validRanges.length; i++) if (!(typeof x[i] === 'number' && x[i]! >= validRanges[i]!.lo && x[i]! <= validRanges[i]!.hi)) ok = false;
+    for (let i = 0; i < validRanges.length; i++)
+      if (!(typeof x[i] === 'number' && x[i]! >= validRanges[i]!.lo && x[i]! <= validRanges[i]!.hi)) ok = false;
     if (!ok) {
       st.bad++;
       st.badRun++;

@@ -33,7 +33,8 @@ function iconPixels(): boolean[][] {
     set(x, y + 1);
   }
   // the forecast: a filled dot after the wave
-  for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) if (dx * dx + dy * dy <= 9) set(39 + dx, 24 + Math.round(9 * Math.sin(26 / 4)) + dy);
+  for (let dy = -3; dy <= 3; dy++)
+    for (let dx = -3; dx <= 3; dx++) if (dx * dx + dy * dy <= 9) set(39 + dx, 24 + Math.round(9 * Math.sin(26 / 4)) + dy);
   return px;
 }
 
@@ -62,7 +63,12 @@ function png(px: boolean[][]): Uint8Array {
   ihdr.writeUInt32BE(SIZE, 4);
   ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit grayscale, deflate, no filter per image, no interlace
   const raw = Buffer.concat(px.map((row) => Buffer.from([0, ...row.map((on) => (on ? 0 : 255))])));
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 export interface BangleAppFiles {

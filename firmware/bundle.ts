@@ -73,7 +73,10 @@ export async function buildBundle(q: QuantizedModel, o: BundleOptions): Promise<
   // ASCII only, so the bytes on the board are the bytes here: a non-ASCII character (in a comment
   // or a string) becomes its \u escape, which means the same in both places.
   // Ends with a semicolon (the minifier drops the last one), so code appended after it stays a statement of its own.
-  const code = `${header}\n${body.replace(/[\s;]+$/, '')};\n`.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const code = `${header}\n${body.replace(/[\s;]+$/, '')};\n`.replace(
+    /[^\x00-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   const stored = emit.flash ? flashWeights(q, emit) : undefined;
   return {
     code,

@@ -24,7 +24,11 @@ interface EspruinoGlobal {
       write(data: string, showStatus: boolean | undefined, callback?: () => void): void;
     };
     Utils: {
-      executeExpression(expr: string, callback: (result: string | undefined) => void, options?: { maxTimeout?: number; minTimeout?: number }): void;
+      executeExpression(
+        expr: string,
+        callback: (result: string | undefined) => void,
+        options?: { maxTimeout?: number; minTimeout?: number },
+      ): void;
       getUploadFileCode(name: string, contents: string): string;
     };
   };
@@ -126,7 +130,11 @@ export function processUpload(code: string, p: UploadProcessing): Promise<string
   const E = load();
   providedModules.clear();
   for (const [name, source] of Object.entries(p.modules)) providedModules.set(name, source);
-  Object.assign(E.Config, { MINIFICATION_LEVEL: p.minify ? 'ESPRIMA' : '', MODULE_MINIFICATION_LEVEL: p.minify ? 'ESPRIMA' : '', SAVE_ON_SEND: 0 });
+  Object.assign(E.Config, {
+    MINIFICATION_LEVEL: p.minify ? 'ESPRIMA' : '',
+    MODULE_MINIFICATION_LEVEL: p.minify ? 'ESPRIMA' : '',
+    SAVE_ON_SEND: 0,
+  });
   const env = E.Core.Env.getData();
   const connectedModules = typeof env.MODULES === 'string' ? env.MODULES : '';
   env.MODULES = [...new Set([...connectedModules.split(',').filter(Boolean), ...p.builtinModules])].join(',');
@@ -161,7 +169,9 @@ export function portKind(port: string): PortKind {
   if (/^tcp:\/\/[^/\s:]*(:\d{1,5})?$/.test(port)) return 'tcp';
   if (/^([0-9a-f]{2}:){5}[0-9a-f]{2}( (public|random))?$/i.test(port)) return 'ble';
   if (/^(\/dev\/|COM\d+$)/.test(port)) return 'serial';
-  throw new UserError(`--port '${port}': expected a serial port (/dev/ttyACM0, COM3), a Bluetooth address (aa:bb:cc:dd:ee:ff) or tcp://host:port`);
+  throw new UserError(
+    `--port '${port}': expected a serial port (/dev/ttyACM0, COM3), a Bluetooth address (aa:bb:cc:dd:ee:ff) or tcp://host:port`,
+  );
 }
 
 /** One open connection to a board: what it printed, writes, expressions. */
@@ -205,7 +215,10 @@ export class BoardConnection {
         c.release();
         reject(new UserError(message));
       };
-      const timer = setTimeout(() => fail(`could not connect to ${port} within ${timeoutMs / 1000} s${failure() ? `: ${failure()}` : ''}`), timeoutMs);
+      const timer = setTimeout(
+        () => fail(`could not connect to ${port} within ${timeoutMs / 1000} s${failure() ? `: ${failure()}` : ''}`),
+        timeoutMs,
+      );
       // A refused or unreachable address is known at once; the package only logs it.
       const poll = setInterval(() => {
         const why = failure();
@@ -270,7 +283,10 @@ export class BoardConnection {
     return this.guarded<string | undefined>(what, timeoutMs, (done) =>
       this.E.Core.Utils.executeExpression(expression, done, { maxTimeout: timeoutMs / 1000, minTimeout: Math.min(10, timeoutMs / 1000) }),
     ).then((text) => {
-      if (text === undefined) throw new UserError(`${what} on ${this.port}: the board printed no result (last output: ${JSON.stringify(this.output.slice(-200))})`);
+      if (text === undefined)
+        throw new UserError(
+          `${what} on ${this.port}: the board printed no result (last output: ${JSON.stringify(this.output.slice(-200))})`,
+        );
       try {
         return JSON.parse(text);
       } catch {
@@ -284,11 +300,21 @@ export class BoardConnection {
    * atob chunks), one chunk per expression: each waits for the board's answer,
    * so no transport (telnet has no flow control) can overrun its input buffer.
    */
-  async writeStorageFile(name: string, bytes: Uint8Array, timeoutMs: number, progress?: (done: number, total: number) => void): Promise<void> {
-    const lines = storageUploadCode(name, bytes).split('\n').filter((l) => l.trim() !== '');
+  async writeStorageFile(
+    name: string,
+    bytes: Uint8Array,
+    timeoutMs: number,
+    progress?: (done: number, total: number) => void,
+  ): Promise<void> {
+    const lines = storageUploadCode(name, bytes)
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     for (let i = 0; i < lines.length; i++) {
       const ok = await this.evaluate(lines[i], `writing "${name}" (chunk ${i + 1} of ${lines.length})`, timeoutMs);
-      if (ok !== true) throw new UserError(`writing "${name}" on ${this.port}: Storage.write answered ${JSON.stringify(ok)} at chunk ${i + 1} of ${lines.length} (is the Storage full? require("Storage").getFree() tells)`);
+      if (ok !== true)
+        throw new UserError(
+          `writing "${name}" on ${this.port}: Storage.write answered ${JSON.stringify(ok)} at chunk ${i + 1} of ${lines.length} (is the Storage full? require("Storage").getFree() tells)`,
+        );
       progress?.(i + 1, lines.length);
     }
   }
@@ -307,7 +333,9 @@ export class BoardConnection {
       if (this.closed) throw new UserError(`${this.port} disconnected while waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new UserError(`${what} on ${this.port}: not seen within ${timeoutMs / 1000} s (last output: ${JSON.stringify(this.output.slice(-300))})`);
+    throw new UserError(
+      `${what} on ${this.port}: not seen within ${timeoutMs / 1000} s (last output: ${JSON.stringify(this.output.slice(-300))})`,
+    );
   }
 
   close(): Promise<void> {

@@ -46,7 +46,8 @@ export interface FlashOptions {
 const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 
 /** CRC-32 of a Storage file on the board, or -1 when it is missing. */
-const storageCrc = (name: string) => `(function(){var f=require("Storage").read(${JSON.stringify(name)});return f===undefined?-1:E.CRC32(f)>>>0;})()`;
+const storageCrc = (name: string) =>
+  `(function(){var f=require("Storage").read(${JSON.stringify(name)});return f===undefined?-1:E.CRC32(f)>>>0;})()`;
 
 export async function flashBundle(bundle: Bundle, o: FlashOptions): Promise<FlashResult> {
   o.log(`connecting to ${o.port}`);
@@ -55,7 +56,8 @@ export async function flashBundle(bundle: Bundle, o: FlashOptions): Promise<Flas
     const env = board.env;
     const name = `${env.BOARD ?? 'unknown board'} ${env.VERSION ?? ''}`.trim();
     if (!env.VERSION) throw new UserError(`${o.port} answered, but not as an Espruino board (process.env could not be read)`);
-    if (typeof env.MODULES === 'string' && !env.MODULES.split(',').includes('Storage')) throw new UserError(`${name} has no Storage module; lstm-mcu flash needs Espruino 1v96 or later`);
+    if (typeof env.MODULES === 'string' && !env.MODULES.split(',').includes('Storage'))
+      throw new UserError(`${name} has no Storage module; lstm-mcu flash needs Espruino 1v96 or later`);
     o.log(`connected: ${name}`);
     // Stop what runs now (RAM is cleared; .bootcde stays): a running app's functions may be read
     // from the very Storage this upload rewrites.
@@ -81,10 +83,14 @@ export async function flashBundle(bundle: Bundle, o: FlashOptions): Promise<Flas
     const checksum = Number(checksumText);
     const selfTest = (selfTestText ?? '').split(',').map(Number);
     if (checksum !== bundle.expected.checksum) {
-      throw new UserError(`verification failed: the model data on the board has CRC-32 ${hex(checksum)}, the host's is ${hex(bundle.expected.checksum)}`);
+      throw new UserError(
+        `verification failed: the model data on the board has CRC-32 ${hex(checksum)}, the host's is ${hex(bundle.expected.checksum)}`,
+      );
     }
     if (selfTest.join(',') !== bundle.expected.selfTest.join(',')) {
-      throw new UserError(`verification failed: the board's self-test output is [${selfTest.join(', ')}], the simulator's is [${bundle.expected.selfTest.join(', ')}]`);
+      throw new UserError(
+        `verification failed: the board's self-test output is [${selfTest.join(', ')}], the simulator's is [${bundle.expected.selfTest.join(', ')}]`,
+      );
     }
     board.clearOutput();
     if (o.listenMs > 0) await new Promise((r) => setTimeout(r, o.listenMs));
@@ -113,11 +119,16 @@ async function stageAndSave(board: BoardConnection, bundle: Bundle, o: FlashOpti
   o.log('saving: the app replaces .bootcde, then the board loads it');
   const commit = `(function(){var S=require("Storage");S.write(".bootcde",S.read(${JSON.stringify(STAGING_FILE)}));S.erase(${JSON.stringify(STAGING_FILE)});return ${storageCrc('.bootcde')};})()`;
   const saved = await board.evaluate(commit, 'saving .bootcde', o.timeoutMs);
-  if (saved !== bundle.crc32) throw new SaveError(`.bootcde on the board has CRC-32 ${hex(Number(saved))}, expected ${hex(bundle.crc32)}: flash again`);
+  if (saved !== bundle.crc32)
+    throw new SaveError(`.bootcde on the board has CRC-32 ${hex(Number(saved))}, expected ${hex(bundle.crc32)}: flash again`);
 }
 
 async function expectCrc(board: BoardConnection, file: string, expected: number, timeoutMs: number): Promise<void> {
   const got = await board.evaluate(storageCrc(file), `checking "${file}"`, timeoutMs);
-  if (got === -1) throw new UserError(`"${file}" is not on the board after writing it (is its Storage full? require("Storage").getFree() tells)`);
-  if (got !== expected) throw new UserError(`"${file}" on the board has CRC-32 ${hex(Number(got))}, expected ${hex(expected)}: the upload was damaged; flash again`);
+  if (got === -1)
+    throw new UserError(`"${file}" is not on the board after writing it (is its Storage full? require("Storage").getFree() tells)`);
+  if (got !== expected)
+    throw new UserError(
+      `"${file}" on the board has CRC-32 ${hex(Number(got))}, expected ${hex(expected)}: the upload was damaged; flash again`,
+    );
 }

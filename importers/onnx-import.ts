@@ -54,7 +54,16 @@ type Value =
   | { k: 'finals'; axes: Axis[]; items: Dir[] }
   /** One vector per batch row: final states of directions, concatenated or summed. */
   | { k: 'vec'; parts: Dir[]; merge: MergeMode | 'one' }
-  | { k: 'head'; inputs: Dir[]; merge: MergeMode | 'one'; kernel: Float64Array; bias: Float64Array; inputSize: number; outputSize: number; activation: HeadActivation }
+  | {
+      k: 'head';
+      inputs: Dir[];
+      merge: MergeMode | 'one';
+      kernel: Float64Array;
+      bias: Float64Array;
+      inputSize: number;
+      outputSize: number;
+      activation: HeadActivation;
+    }
   | { k: 'cell-state' };
 
 interface LayerBuild {
@@ -69,7 +78,10 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
   const values = new Map<string, Value>();
   const layers: LayerBuild[] = [];
   for (const [name, t] of g.initializers) values.set(name, { k: 'const', t });
-  if (g.inputs.length !== 1) throw new UserError(`${path}: the graph has ${g.inputs.length} inputs (${g.inputs.join(', ')}); lstm-mcu imports models with one input, the sequence`);
+  if (g.inputs.length !== 1)
+    throw new UserError(
+      `${path}: the graph has ${g.inputs.length} inputs (${g.inputs.join(', ')}); lstm-mcu imports models with one input, the sequence`,
+    );
   values.set(g.inputs[0], { k: 'seq', axes: [], src: 'input' }); // axes fixed by the first op that reads it
   let inputSize = -1;
   let inputAxes: Axis[] = [];
@@ -112,17 +124,35 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
         inputAxes = original;
         seq.axes = want;
       }
-      if (seq.axes.join('') !== want.join('')) fail(`input X has axes [${seq.axes.join(', ')}] (s: step, b: batch, f: feature) but layout ${layout} reads [${want.join(', ')}]`);
+      if (seq.axes.join('') !== want.join(''))
+        fail(`input X has axes [${seq.axes.join(', ')}] (s: step, b: batch, f: feature) but layout ${layout} reads [${want.join(', ')}]`);
       const expectedSrc = layers.length === 0 ? 'input' : layers.length - 1;
-      if (seq.src !== expectedSrc) fail(`input X must be ${expectedSrc === 'input' ? 'the model input' : `the output sequence of the recurrent layer before (node '${layers[layers.length - 1].node}')`}`);
+      if (seq.src !== expectedSrc)
+        fail(
+          `input X must be ${expectedSrc === 'input' ? 'the model input' : `the output sequence of the recurrent layer before (node '${layers[layers.length - 1].node}')`}`,
+        );
       const built = recurrentLayer(node, where, constant, input, attr, onlyAttributes, fail);
       const wantInput = layers.length === 0 ? undefined : layerWidth(layers[layers.length - 1]);
-      if (wantInput !== undefined && built.layer.inputSize !== wantInput) fail(`W reads ${built.layer.inputSize} features, the layer before gives ${wantInput}`);
+      if (wantInput !== undefined && built.layer.inputSize !== wantInput)
+        fail(`W reads ${built.layer.inputSize} features, the layer before gives ${wantInput}`);
       if (layers.length === 0) inputSize = built.layer.inputSize;
       layers.push(built);
       const id = layers.length - 1;
       set({ k: 'ydir', axes: layout === 0 ? ['s', 'd', 'b', 'f'] : ['b', 's', 'd', 'f'], layer: id }, 0);
-      if (node.outputs[1]) set({ k: 'finals', axes: layout === 0 ? ['d', 'b', 'f'] : ['b', 'd', 'f'], items: built.bidirectional ? [{ layer: id, dir: 0 }, { layer: id, dir: 1 }] : [{ layer: id, dir: 0 }] }, 1);
+      if (node.outputs[1])
+        set(
+          {
+            k: 'finals',
+            axes: layout === 0 ? ['d', 'b', 'f'] : ['b', 'd', 'f'],
+            items: built.bidirectional
+              ? [
+                  { layer: id, dir: 0 },
+                  { layer: id, dir: 1 },
+                ]
+              : [{ layer: id, dir: 0 }],
+          },
+          1,
+        );
       if (node.outputs[2]) set({ k: 'cell-state' }, 2);
       continue;
     }
@@ -169,7 +199,10 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
         const k = index.data[0];
         if (v.k === 'seq') {
           const ax = normAxis(axis, v.axes.length, fail);
-          if (v.axes[ax] !== 's' || k !== -1) fail(`only the last step (index -1 on the step axis) of a sequence can be taken; this takes index ${k} of axis ${ax} (${v.axes[ax]})`);
+          if (v.axes[ax] !== 's' || k !== -1)
+            fail(
+              `only the last step (index -1 on the step axis) of a sequence can be taken; this takes index ${k} of axis ${ax} (${v.axes[ax]})`,
+            );
           set(lastStep(v, layers, fail));
         } else if (v.k === 'finals') {
           const ax = normAxis(axis, v.axes.length, fail);
@@ -193,7 +226,8 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
         if (starts.length !== 1 || axes.length !== 1 || steps[0] !== 1) fail('only a slice of one axis with step 1 is supported');
         if (v.k === 'seq') {
           const ax = normAxis(axes[0], v.axes.length, fail);
-          if (v.axes[ax] !== 's' || starts[0] !== -1 || ends[0] < 0) fail('a sequence can only be sliced to its last step ([-1:] on the step axis)');
+          if (v.axes[ax] !== 's' || starts[0] !== -1 || ends[0] < 0)
+            fail('a sequence can only be sliced to its last step ([-1:] on the step axis)');
           set({ ...v, length1: 'last' });
         } else if (v.k === 'finals') {
           const ax = normAxis(axes[0], v.axes.length, fail);
@@ -247,7 +281,9 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
           // [s, b, d, f] -> [0, 0, -1]: both directions side by side per step, forward first.
           const keep = v.axes.slice(0, 2);
           if (v.axes.slice(2).join('') !== 'df' || shape.length !== 3 || shape[0] !== 0 || shape[1] !== 0 || shape[2] !== -1) {
-            fail(`only the reshape [0, 0, -1] of a recurrent output with axes [.., direction, feature] is supported (here axes [${v.axes.join(', ')}], shape [${shape.join(', ')}])`);
+            fail(
+              `only the reshape [0, 0, -1] of a recurrent output with axes [.., direction, feature] is supported (here axes [${v.axes.join(', ')}], shape [${shape.join(', ')}])`,
+            );
           }
           set({ k: 'seq', axes: [...keep, 'f'], src: v.layer });
         } else fail('is only supported to merge the two directions of a recurrent output');
@@ -260,7 +296,8 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
         else if (parts.every((p) => p.k === 'finals')) {
           const f = parts as Extract<Value, { k: 'finals' }>[];
           const ax = normAxis(axis, f[0].axes.length, fail);
-          if (f.some((p) => p.axes.join('') !== f[0].axes.join('')) || f[0].axes[ax] !== 'd') fail('final states can only be concatenated along their direction axis');
+          if (f.some((p) => p.axes.join('') !== f[0].axes.join('')) || f[0].axes[ax] !== 'd')
+            fail('final states can only be concatenated along their direction axis');
           set({ k: 'finals', axes: f[0].axes, items: f.flatMap((p) => p.items) });
         } else if (parts.every((p) => p.k === 'vec')) {
           if (normAxis(axis, 2, fail) !== 1) fail('final states are concatenated along the feature axis (1)');
@@ -301,7 +338,10 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
         if (v.k !== 'head' || v.activation !== 'linear') fail('must follow the dense head');
         const h = v as Extract<Value, { k: 'head' }>;
         if (node.opType === 'Sigmoid') {
-          if (h.outputSize !== 1) fail(`a sigmoid head with ${h.outputSize} outputs (multi-label) is not supported; lstm-mcu's sigmoid head is two classes, one logit`);
+          if (h.outputSize !== 1)
+            fail(
+              `a sigmoid head with ${h.outputSize} outputs (multi-label) is not supported; lstm-mcu's sigmoid head is two classes, one logit`,
+            );
           set({ ...h, activation: 'sigmoid' });
         } else {
           const axis = attr<number>('axis', -1);
@@ -315,15 +355,24 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
     }
   }
 
-  if (g.outputs.length !== 1) throw new UserError(`${path}: the graph has ${g.outputs.length} outputs; lstm-mcu imports models with one output, the head`);
+  if (g.outputs.length !== 1)
+    throw new UserError(`${path}: the graph has ${g.outputs.length} outputs; lstm-mcu imports models with one output, the head`);
   const out = values.get(g.outputs[0]);
-  if (!out || out.k !== 'head') throw new UserError(`${path}: the graph output '${g.outputs[0]}' is not a dense head on the last recurrent layer's final state`);
+  if (!out || out.k !== 'head')
+    throw new UserError(`${path}: the graph output '${g.outputs[0]}' is not a dense head on the last recurrent layer's final state`);
   if (layers.length === 0) throw new UserError(`${path}: no LSTM, GRU or RNN node`);
   const top = layers.length - 1;
-  const topDirs: Dir[] = layers[top].bidirectional ? [{ layer: top, dir: 0 }, { layer: top, dir: 1 }] : [{ layer: top, dir: 0 }];
+  const topDirs: Dir[] = layers[top].bidirectional
+    ? [
+        { layer: top, dir: 0 },
+        { layer: top, dir: 1 },
+      ]
+    : [{ layer: top, dir: 0 }];
   const same = (a: Dir[], b: Dir[]) => a.length === b.length && a.every((d, i) => d.layer === b[i].layer && d.dir === b[i].dir);
   if (!same(out.inputs, topDirs)) {
-    throw new UserError(`${path}: the head must read the final state of the last recurrent layer ('${layers[top].node}'${layers[top].bidirectional ? ': forward then backward' : ''}); it reads ${out.inputs.map((d) => `layer ${d.layer} ${d.dir ? 'backward' : 'forward'}`).join(' + ')}`);
+    throw new UserError(
+      `${path}: the head must read the final state of the last recurrent layer ('${layers[top].node}'${layers[top].bidirectional ? ': forward then backward' : ''}); it reads ${out.inputs.map((d) => `layer ${d.layer} ${d.dir ? 'backward' : 'forward'}`).join(' + ')}`,
+    );
   }
   const merge: MergeMode | undefined = layers[top].bidirectional ? (out.merge === 'sum' ? 'sum' : 'concat') : undefined;
   const floatLayers = layers.map((l, i) => {
@@ -331,13 +380,21 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
     // intermediate bidirectional layers pass [h_f, h_b] on (the Reshape above); the top one as the head reads it
     return { ...l.layer, merge: i === top ? merge! : 'concat' };
   });
-  if (inputAxes.join('') !== 'bsf' && inputAxes.join('') !== 'sbf') throw new UserError(`${path}: the model input has axes [${inputAxes.join(', ')}]; lstm-mcu imports inputs laid out [batch, steps, features] or [steps, batch, features]`);
+  if (inputAxes.join('') !== 'bsf' && inputAxes.join('') !== 'sbf')
+    throw new UserError(
+      `${path}: the model input has axes [${inputAxes.join(', ')}]; lstm-mcu imports inputs laid out [batch, steps, features] or [steps, batch, features]`,
+    );
   return {
     inputSize,
     inputLayout: inputAxes[0] === 'b' ? 'batch-first' : 'steps-first',
     producer: g.producer,
     layers: floatLayers,
-    head: { inputSize: out.inputSize, outputSize: out.outputSize, kernel: Float32Array.from(out.kernel), bias: Float32Array.from(out.bias) },
+    head: {
+      inputSize: out.inputSize,
+      outputSize: out.outputSize,
+      kernel: Float32Array.from(out.kernel),
+      bias: Float32Array.from(out.bias),
+    },
     headActivation: out.activation,
   };
 }
@@ -352,10 +409,14 @@ function normAxis(axis: number, rank: number, fail: (why: string) => never): num
 function lastStep(v: Extract<Value, { k: 'seq' }>, layers: LayerBuild[], fail: (why: string) => never): Value {
   if (v.src === 'input') return fail('takes the last step of the model input itself; the head must read a recurrent layer');
   if (layers[v.src].bidirectional) {
-    return fail("takes the last step of a bidirectional layer's output sequence, whose backward half has read one step only; use the final states (h_n: the forward and backward final hidden states), which lstm-mcu runs");
+    return fail(
+      "takes the last step of a bidirectional layer's output sequence, whose backward half has read one step only; use the final states (h_n: the forward and backward final hidden states), which lstm-mcu runs",
+    );
   }
   if (layers[v.src].layer.reverse) {
-    return fail("takes the last step of a reverse layer's output sequence, which has read one step only; use its final state (h_n, after it has read the whole window), which lstm-mcu runs");
+    return fail(
+      "takes the last step of a reverse layer's output sequence, which has read one step only; use its final state (h_n, after it has read the whole window), which lstm-mcu runs",
+    );
   }
   return { k: 'vec', parts: [{ layer: v.src, dir: 0 }], merge: 'one' };
 }
@@ -365,14 +426,23 @@ function layerWidth(l: LayerBuild): number {
   return l.bidirectional ? 2 * l.layer.units : l.layer.units;
 }
 
-function dense(a: Value, w: Tensor, transB: boolean, alpha: number, c: Tensor | undefined, beta: number, fail: (why: string) => never): Value {
+function dense(
+  a: Value,
+  w: Tensor,
+  transB: boolean,
+  alpha: number,
+  c: Tensor | undefined,
+  beta: number,
+  fail: (why: string) => never,
+): Value {
   if (a.k !== 'vec') return fail('the dense head must read the final state of a recurrent layer');
   if (w.dims.length !== 2) return fail(`B has ${w.dims.length} dimensions; a dense head is a matrix`);
   const [r, cols] = w.dims;
   const inputSize = transB ? cols : r;
   const outputSize = transB ? r : cols;
   const kernel = new Float64Array(inputSize * outputSize);
-  for (let i = 0; i < inputSize; i++) for (let o = 0; o < outputSize; o++) kernel[i * outputSize + o] = alpha * (transB ? w.data[o * cols + i] : w.data[i * cols + o]);
+  for (let i = 0; i < inputSize; i++)
+    for (let o = 0; o < outputSize; o++) kernel[i * outputSize + o] = alpha * (transB ? w.data[o * cols + i] : w.data[i * cols + o]);
   const bias = new Float64Array(outputSize);
   if (c) {
     if (c.data.length !== outputSize && c.data.length !== 1) return fail(`C has ${c.data.length} values for ${outputSize} outputs`);
@@ -396,20 +466,33 @@ function recurrentLayer(
   fail: (why: string) => never,
 ): LayerBuild {
   const op = node.opType as 'LSTM' | 'GRU' | 'RNN';
-  onlyAttributes(['hidden_size', 'direction', 'layout', 'activations', ...(op === 'LSTM' ? ['input_forget'] : []), ...(op === 'GRU' ? ['linear_before_reset'] : [])]);
+  onlyAttributes([
+    'hidden_size',
+    'direction',
+    'layout',
+    'activations',
+    ...(op === 'LSTM' ? ['input_forget'] : []),
+    ...(op === 'GRU' ? ['linear_before_reset'] : []),
+  ]);
   const direction = attr<string>('direction', 'forward');
-  if (direction !== 'forward' && direction !== 'reverse' && direction !== 'bidirectional') fail(`direction '${direction}' is not an ONNX direction`);
+  if (direction !== 'forward' && direction !== 'reverse' && direction !== 'bidirectional')
+    fail(`direction '${direction}' is not an ONNX direction`);
   const dirs = direction === 'bidirectional' ? 2 : 1;
   const defaults = { LSTM: ['Sigmoid', 'Tanh', 'Tanh'], GRU: ['Sigmoid', 'Tanh'], RNN: ['Tanh'] }[op];
   const activations = attr<string[]>('activations', []);
-  if (activations.length > 0 && activations.join() !== [...Array(dirs)].flatMap(() => defaults).join() && activations.join() !== defaults.join()) {
+  if (
+    activations.length > 0 &&
+    activations.join() !== [...Array(dirs)].flatMap(() => defaults).join() &&
+    activations.join() !== defaults.join()
+  ) {
     fail(`attribute 'activations' = [${activations.join(', ')}]: only the defaults (${defaults.join(', ')}) are supported`);
   }
   const G = op === 'LSTM' ? 4 : op === 'GRU' ? 3 : 1;
   const W = constant(1, 'W');
   const R = constant(2, 'R');
   const H = attr<number>('hidden_size', R.dims[2]);
-  if (W.dims.length !== 3 || W.dims[0] !== dirs || W.dims[1] !== G * H) fail(`W has shape [${W.dims.join(', ')}], expected [${dirs}, ${G * H}, input]`);
+  if (W.dims.length !== 3 || W.dims[0] !== dirs || W.dims[1] !== G * H)
+    fail(`W has shape [${W.dims.join(', ')}], expected [${dirs}, ${G * H}, input]`);
   if (R.dims.join() !== [dirs, G * H, H].join()) fail(`R has shape [${R.dims.join(', ')}], expected [${dirs}, ${G * H}, ${H}]`);
   const I = W.dims[2];
   const B = node.inputs[3] ? constant(3, 'B') : { dims: [dirs, 2 * G * H], data: new Float64Array(dirs * 2 * G * H) };
@@ -429,7 +512,8 @@ function recurrentLayer(
   const peephole = Boolean(P && P.data.some((v) => v !== 0));
   if (inputForget && peephole) fail("input_forget with peepholes is not supported (lstm-mcu's coupled-gate LSTM has none)");
   const resetAfter = op === 'GRU' && attr<number>('linear_before_reset', 0) === 1;
-  const cell: CellKind = op === 'RNN' ? 'rnn' : op === 'GRU' ? (resetAfter ? 'gru-reset-after' : 'gru') : inputForget ? 'cifg' : peephole ? 'peephole' : 'lstm';
+  const cell: CellKind =
+    op === 'RNN' ? 'rnn' : op === 'GRU' ? (resetAfter ? 'gru-reset-after' : 'gru') : inputForget ? 'cifg' : peephole ? 'peephole' : 'lstm';
 
   const direction1 = (d: number): FloatRecurrentLayer => {
     // our gates, each as the ONNX row block it comes from
@@ -470,6 +554,11 @@ function recurrentLayer(
   void where;
   const forward = direction1(0);
   // reverse: the one weight set reads the window last step first; Y stays in time order, Y_h is h after step 0
-  const layer: FloatRecurrentLayer = dirs === 2 ? { ...forward, backward: direction1(1), merge: 'concat' } : direction === 'reverse' ? { ...forward, reverse: true } : forward;
+  const layer: FloatRecurrentLayer =
+    dirs === 2
+      ? { ...forward, backward: direction1(1), merge: 'concat' }
+      : direction === 'reverse'
+        ? { ...forward, reverse: true }
+        : forward;
   return { layer, bidirectional: dirs === 2, node: node.name };
 }

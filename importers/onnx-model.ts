@@ -56,21 +56,38 @@ function tensor(t: any, where: string): Tensor {
   const type = t.dataType ?? 0;
   const raw: Uint8Array | undefined = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   let data: Float64Array;
-  if (t.dataLocation === 1) throw new UserError(`${where}: tensor '${t.name}' is stored in an external file; save the model with its weights inside (onnx.save(..., save_as_external_data=False))`);
+  if (t.dataLocation === 1)
+    throw new UserError(
+      `${where}: tensor '${t.name}' is stored in an external file; save the model with its weights inside (onnx.save(..., save_as_external_data=False))`,
+    );
   if (raw) {
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const width = type === FLOAT || type === INT32 ? 4 : type === INT64 || type === DOUBLE ? 8 : 0;
-    if (width === 0) throw new UserError(`${where}: tensor '${t.name}' has data type ${type}; lstm-mcu reads float, double, int32 and int64 tensors`);
-    if (raw.byteLength !== size * width) throw new UserError(`${where}: tensor '${t.name}' holds ${raw.byteLength} bytes, its shape [${dims.join(', ')}] needs ${size * width}`);
+    if (width === 0)
+      throw new UserError(`${where}: tensor '${t.name}' has data type ${type}; lstm-mcu reads float, double, int32 and int64 tensors`);
+    if (raw.byteLength !== size * width)
+      throw new UserError(
+        `${where}: tensor '${t.name}' holds ${raw.byteLength} bytes, its shape [${dims.join(', ')}] needs ${size * width}`,
+      );
     data = new Float64Array(size);
     for (let i = 0; i < size; i++) {
-      data[i] = type === FLOAT ? view.getFloat32(4 * i, true) : type === INT32 ? view.getInt32(4 * i, true) : type === DOUBLE ? view.getFloat64(8 * i, true) : Number(view.getBigInt64(8 * i, true));
+      data[i] =
+        type === FLOAT
+          ? view.getFloat32(4 * i, true)
+          : type === INT32
+            ? view.getInt32(4 * i, true)
+            : type === DOUBLE
+              ? view.getFloat64(8 * i, true)
+              : Number(view.getBigInt64(8 * i, true));
     }
   } else {
-    const values: any[] = type === FLOAT ? t.floatData : type === INT64 ? t.int64Data : type === INT32 ? t.int32Data : type === DOUBLE ? t.doubleData : [];
-    if (type !== FLOAT && type !== INT64 && type !== INT32 && type !== DOUBLE) throw new UserError(`${where}: tensor '${t.name}' has data type ${type}; lstm-mcu reads float, double, int32 and int64 tensors`);
+    const values: any[] =
+      type === FLOAT ? t.floatData : type === INT64 ? t.int64Data : type === INT32 ? t.int32Data : type === DOUBLE ? t.doubleData : [];
+    if (type !== FLOAT && type !== INT64 && type !== INT32 && type !== DOUBLE)
+      throw new UserError(`${where}: tensor '${t.name}' has data type ${type}; lstm-mcu reads float, double, int32 and int64 tensors`);
     data = Float64Array.from((values ?? []).map(num));
-    if (data.length !== size) throw new UserError(`${where}: tensor '${t.name}' holds ${data.length} values, its shape [${dims.join(', ')}] needs ${size}`);
+    if (data.length !== size)
+      throw new UserError(`${where}: tensor '${t.name}' holds ${data.length} values, its shape [${dims.join(', ')}] needs ${size}`);
   }
   return { dims, data };
 }

@@ -48,9 +48,11 @@ function readWeights(modelPath: string, manifest: any[]): Map<string, { shape: n
     let at = 0;
     for (const w of group.weights as WeightSpec[]) {
       if (w.dtype !== 'float32') throw new UserError(`${modelPath}: weight '${w.name}' is ${w.dtype}; lstm-mcu reads float32 weights`);
-      if (w.quantization) throw new UserError(`${modelPath}: weight '${w.name}' is stored quantized; convert the model without weight quantization`);
+      if (w.quantization)
+        throw new UserError(`${modelPath}: weight '${w.name}' is stored quantized; convert the model without weight quantization`);
       const n = w.shape.reduce((a, b) => a * b, 1);
-      if (at + 4 * n > bytes.length) throw new UserError(`${modelPath}: the weight files end before weight '${w.name}' (shape [${w.shape.join(', ')}])`);
+      if (at + 4 * n > bytes.length)
+        throw new UserError(`${modelPath}: the weight files end before weight '${w.name}' (shape [${w.shape.join(', ')}])`);
       const data = new Float32Array(n);
       for (let i = 0; i < n; i++) data[i] = bytes.readFloatLE(at + 4 * i);
       at += 4 * n;
@@ -82,7 +84,8 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
   }
   const topology = json?.modelTopology?.model_config ?? json?.modelTopology;
   const configLayers: any[] | undefined = topology?.config?.layers ?? topology?.config;
-  if (!Array.isArray(configLayers) || !Array.isArray(json.weightsManifest)) throw new UserError(`${modelPath}: not a TensorFlow.js layers model (no modelTopology layers or weightsManifest)`);
+  if (!Array.isArray(configLayers) || !Array.isArray(json.weightsManifest))
+    throw new UserError(`${modelPath}: not a TensorFlow.js layers model (no modelTopology layers or weightsManifest)`);
   if (topology.class_name !== 'Sequential' && !configLayers.every((l, i) => i === 0 || (l.inbound_nodes?.[0]?.length ?? 1) === 1)) {
     throw new UserError(`${modelPath}: a functional model with branches; lstm-mcu imports a chain of layers (Sequential)`);
   }
@@ -120,9 +123,13 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
     if (cls === 'Embedding') {
       if (layers.length > 0 || embedding) fail('an Embedding layer must come first');
       // lstm-mcu's token 0 is padding: a step on it changes nothing (NUMERICS.md §3a), which is Keras' mask_zero.
-      if (!cfg.mask_zero) fail("mask_zero = false: lstm-mcu reads token 0 as padding (a step that changes nothing), which is mask_zero = true; retrain with maskZero: true");
+      if (!cfg.mask_zero)
+        fail(
+          'mask_zero = false: lstm-mcu reads token 0 as padding (a step that changes nothing), which is mask_zero = true; retrain with maskZero: true',
+        );
       const t = weight(cfg.name, 'embeddings', where);
-      if (t.shape.join() !== [cfg.input_dim, cfg.output_dim].join()) fail(`embeddings have shape [${t.shape}], expected [${cfg.input_dim}, ${cfg.output_dim}]`);
+      if (t.shape.join() !== [cfg.input_dim, cfg.output_dim].join())
+        fail(`embeddings have shape [${t.shape}], expected [${cfg.input_dim}, ${cfg.output_dim}]`);
       embedding = { vocabularySize: cfg.input_dim, dim: cfg.output_dim, table: t.data };
       inputSize = cfg.output_dim;
       return;
@@ -133,15 +140,24 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
       const innerCls: string = inner.class_name;
       const c = inner.config ?? {};
       if (!RECURRENT[innerCls]) fail(`wraps ${innerCls}; Bidirectional is imported around LSTM, GRU or SimpleRNN`);
-      if (c.go_backwards && cls === 'Bidirectional') fail('wraps a layer with go_backwards = true; Bidirectional is imported around forward layers');
+      if (c.go_backwards && cls === 'Bidirectional')
+        fail('wraps a layer with go_backwards = true; Bidirectional is imported around forward layers');
       if (c.stateful) fail('stateful = true is not supported: the device starts every window from a zero state');
       if (c.use_bias === false) fail('use_bias = false is not supported');
       if (!isTanh(c.activation)) fail(`activation '${c.activation}' is not supported (only tanh)`);
-      if (innerCls !== 'SimpleRNN' && !isSigmoid(c.recurrent_activation)) fail(`recurrent_activation '${c.recurrent_activation}' is not supported (only sigmoid; TensorFlow.js defaults to hard_sigmoid, set recurrentActivation: 'sigmoid')`);
+      if (innerCls !== 'SimpleRNN' && !isSigmoid(c.recurrent_activation))
+        fail(
+          `recurrent_activation '${c.recurrent_activation}' is not supported (only sigmoid; TensorFlow.js defaults to hard_sigmoid, set recurrentActivation: 'sigmoid')`,
+        );
       const kind = RECURRENT[innerCls];
       const cell: CellKind = kind === 'gru' ? (c.reset_after ? 'gru-reset-after' : 'gru') : kind;
       const units: number = c.units;
-      const below = layers.length === 0 ? inputSize : layers[layers.length - 1].backward && layers[layers.length - 1].merge !== 'sum' ? 2 * layers[layers.length - 1].units : layers[layers.length - 1].units;
+      const below =
+        layers.length === 0
+          ? inputSize
+          : layers[layers.length - 1].backward && layers[layers.length - 1].merge !== 'sum'
+            ? 2 * layers[layers.length - 1].units
+            : layers[layers.length - 1].units;
       const direction = (name: string): FloatRecurrentLayer => {
         const k = weight(name, 'kernel', where);
         const rk = weight(name, 'recurrent_kernel', where);
@@ -149,7 +165,8 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
         const G = cell === 'lstm' ? 4 : cell === 'rnn' ? 1 : 3;
         const I = k.shape[0];
         if (below > 0 && I !== below) fail(`kernel reads ${I} inputs, the layer below gives ${below}`);
-        if (k.shape[1] !== G * units || rk.shape.join() !== [units, G * units].join()) fail(`kernel shapes [${k.shape}] / [${rk.shape}] do not fit ${units} units`);
+        if (k.shape[1] !== G * units || rk.shape.join() !== [units, G * units].join())
+          fail(`kernel shapes [${k.shape}] / [${rk.shape}] do not fit ${units} units`);
         const kernel = swapHalvesBelow ? swapInputHalves(k.data, G * units, swapHalvesBelow) : k.data;
         const layer: FloatRecurrentLayer = { cell, inputSize: I, units, kernel, recurrentKernel: rk.data, bias: b.data };
         if (cell === 'gru-reset-after') {
@@ -182,13 +199,19 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
     }
     if (cls === 'Dense') {
       if (layers.length === 0) fail('comes before any recurrent layer');
-      if (lastReturnsSequences) fail('reads a recurrent layer that returns sequences; lstm-mcu imports a head on the final state (return_sequences = false)');
+      if (lastReturnsSequences)
+        fail('reads a recurrent layer that returns sequences; lstm-mcu imports a head on the final state (return_sequences = false)');
       const act = cfg.activation ?? 'linear';
       if (!['linear', 'sigmoid', 'softmax'].includes(act)) fail(`activation '${act}' is not supported (linear, sigmoid or softmax)`);
       const k = weight(cfg.name, 'kernel', where);
       const b = cfg.use_bias === false ? { data: new Float32Array(k.shape[1]) } : weight(cfg.name, 'bias', where);
       if (act === 'sigmoid' && k.shape[1] !== 1) fail(`a sigmoid head with ${k.shape[1]} outputs (multi-label) is not supported`);
-      head = { inputSize: k.shape[0], outputSize: k.shape[1], kernel: swapHalvesBelow ? swapInputHalves(k.data, k.shape[1], swapHalvesBelow) : k.data, bias: b.data };
+      head = {
+        inputSize: k.shape[0],
+        outputSize: k.shape[1],
+        kernel: swapHalvesBelow ? swapInputHalves(k.data, k.shape[1], swapHalvesBelow) : k.data,
+        bias: b.data,
+      };
       headActivation = act as HeadActivation;
       return;
     }

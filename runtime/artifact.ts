@@ -85,12 +85,18 @@ export function sha256Hex(bytes: Uint8Array): string {
 // Encoding.
 
 export function encodeFloatModel(m: FloatModel): Uint8Array {
-  checkOrThrow(() => validateFloatModel(m), (p) => `cannot encode float model: ${p}`);
+  checkOrThrow(
+    () => validateFloatModel(m),
+    (p) => `cannot encode float model: ${p}`,
+  );
   return envelope('float', types().FloatModel.encode(floatToPb(m)).finish());
 }
 
 export function encodeQuantizedModel(m: QuantizedModel): Uint8Array {
-  checkOrThrow(() => validateQuantizedModel(m), (p) => `cannot encode quantized model: ${p}`);
+  checkOrThrow(
+    () => validateQuantizedModel(m),
+    (p) => `cannot encode quantized model: ${p}`,
+  );
   return envelope('quantized', types().QuantizedModel.encode(quantizedToPb(m)).finish());
 }
 
@@ -241,11 +247,17 @@ export function decodeArtifact(bytes: Uint8Array, where: string): DecodedArtifac
   }
   if (kind === 'float') {
     const model = decodePayload(payload, types().FloatModel, pbToFloat, fail, 'float');
-    checkOrThrow(() => validateFloatModel(model), (p) => `${where}: invalid float model: ${p}`);
+    checkOrThrow(
+      () => validateFloatModel(model),
+      (p) => `${where}: invalid float model: ${p}`,
+    );
     return { kind, model };
   }
   const model = decodePayload(payload, types().QuantizedModel, pbToQuantized, fail, 'quantized');
-  checkOrThrow(() => validateQuantizedModel(model), (p) => `${where}: invalid quantized model: ${p}`);
+  checkOrThrow(
+    () => validateQuantizedModel(model),
+    (p) => `${where}: invalid quantized model: ${p}`,
+  );
   return { kind: 'quantized', model };
 }
 
@@ -346,7 +358,12 @@ function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
 
 /** The embedding fields both kinds share (the table is read by each kind). */
 function embeddingFromPb(e: Pb) {
-  return { vocabularySize: e.vocabularySize as number, dim: e.dim as number, unknownToken: e.unknownToken as number, tokens: [...(e.tokens as string[])] };
+  return {
+    vocabularySize: e.vocabularySize as number,
+    dim: e.dim as number,
+    unknownToken: e.unknownToken as number,
+    tokens: [...(e.tokens as string[])],
+  };
 }
 
 function pbToFloat(o: Pb): FloatModel {
@@ -437,7 +454,22 @@ function count(name: string, a: ArrayLike<unknown>, expected: number, formula: s
   if (a.length !== expected) throw new Invalid(`${name} has ${a.length} entries; expected ${expected} (${formula})`);
 }
 
-type Common = Pick<FloatModel, 'task' | 'featureNames' | 'targetNames' | 'classLabels' | 'classNames' | 'window' | 'horizon' | 'targetMode' | 'headActivation' | 'sequence' | 'baseFeatures' | 'inputNorm' | 'outputNorm'> & {
+type Common = Pick<
+  FloatModel,
+  | 'task'
+  | 'featureNames'
+  | 'targetNames'
+  | 'classLabels'
+  | 'classNames'
+  | 'window'
+  | 'horizon'
+  | 'targetMode'
+  | 'headActivation'
+  | 'sequence'
+  | 'baseFeatures'
+  | 'inputNorm'
+  | 'outputNorm'
+> & {
   layers: readonly { backward?: unknown; reverse?: boolean }[];
 };
 
@@ -450,14 +482,18 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
   if (head.inputSize !== units) throw new Invalid(`head.inputSize is ${head.inputSize}; expected ${units} (units of the last layer)`);
   int('window', m.window, 1);
   int('horizon', m.horizon, 0);
-  if (!SEQUENCE_PATTERNS.includes(m.sequence)) throw new Invalid(`sequence is ${JSON.stringify(m.sequence)}; expected one of ${SEQUENCE_PATTERNS.join(', ')}`);
+  if (!SEQUENCE_PATTERNS.includes(m.sequence))
+    throw new Invalid(`sequence is ${JSON.stringify(m.sequence)}; expected one of ${SEQUENCE_PATTERNS.join(', ')}`);
   if (m.sequence === 'one-to-many') {
     if (m.task !== 'regression') throw new Invalid('sequence one-to-many forecasts a regression target; it is not for classification');
     const missing = m.targetNames.filter((_, k) => feedbackFeatures(m)[k]! < 0);
-    if (missing.length) throw new Invalid(`sequence one-to-many feeds each forecast back as its feature; target ${missing.join(', ')} is not a feature`);
+    if (missing.length)
+      throw new Invalid(`sequence one-to-many feeds each forecast back as its feature; target ${missing.join(', ')} is not a feature`);
   }
   if (m.sequence !== 'many-to-one' && isWindowModel(m)) {
-    throw new Invalid(`sequence ${m.sequence} needs a streaming model; bidirectional and reverse layers read the whole window (many-to-one only)`);
+    throw new Invalid(
+      `sequence ${m.sequence} needs a streaming model; bidirectional and reverse layers read the whole window (many-to-one only)`,
+    );
   }
   const allowed: readonly HeadActivation[] = m.task === 'regression' ? ['linear'] : ['softmax', 'sigmoid'];
   if (!allowed.includes(m.headActivation)) {
@@ -470,7 +506,8 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
     if (m.task !== 'regression') throw new Invalid('targetMode "change" is only for regression');
     count('baseFeatures', m.baseFeatures, head.outputSize, 'head.outputSize');
     m.baseFeatures.forEach((f, k) => {
-      if (!Number.isInteger(f) || f < 0 || f >= inputSize) throw new Invalid(`baseFeatures[${k}] is ${f}; expected a feature index below ${inputSize}`);
+      if (!Number.isInteger(f) || f < 0 || f >= inputSize)
+        throw new Invalid(`baseFeatures[${k}] is ${f}; expected a feature index below ${inputSize}`);
     });
   } else count('baseFeatures', m.baseFeatures, 0, 'empty unless targetMode is "change"');
   count('featureNames', m.featureNames, inputSize, 'layers[0].inputSize, or 1 with an embedding');
@@ -486,7 +523,12 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
   } else {
     count('targetNames', m.targetNames, 1, 'the label column');
     // Softmax: one output per class. Sigmoid: two classes, one output (the logit of class 1).
-    vec('classLabels', m.classLabels, m.headActivation === 'sigmoid' ? 2 : O, m.headActivation === 'sigmoid' ? 'two classes for a sigmoid head' : 'head.outputSize');
+    vec(
+      'classLabels',
+      m.classLabels,
+      m.headActivation === 'sigmoid' ? 2 : O,
+      m.headActivation === 'sigmoid' ? 'two classes for a sigmoid head' : 'head.outputSize',
+    );
     if (m.headActivation === 'sigmoid') count('head outputs', { length: O }, 1, 'one logit for a sigmoid head');
     if (m.classNames) {
       count('classNames', m.classNames, m.classLabels.length, 'one per class label');
@@ -502,7 +544,12 @@ function validateCommon(m: Common, inputSize: number, units: number, head: { inp
  * Embedding input (NUMERICS.md §3a): one feature (the token id) with identity
  * normalization, a table of vocabularySize rows of layers[0].inputSize values.
  */
-function validateEmbedding(m: Common & { embedding?: { vocabularySize: number; dim: number; unknownToken: number; tokens: string[] } }, inputSize: number, table: ArrayLike<number>, tableName: string): void {
+function validateEmbedding(
+  m: Common & { embedding?: { vocabularySize: number; dim: number; unknownToken: number; tokens: string[] } },
+  inputSize: number,
+  table: ArrayLike<number>,
+  tableName: string,
+): void {
   const e = m.embedding!;
   int('embedding.vocabularySize', e.vocabularySize, 2);
   if (e.dim !== inputSize) throw new Invalid(`embedding.dim is ${e.dim}; expected ${inputSize} (layers[0].inputSize)`);
@@ -511,7 +558,8 @@ function validateEmbedding(m: Common & { embedding?: { vocabularySize: number; d
   vec(`embedding.${tableName}`, table, e.vocabularySize * e.dim, 'vocabularySize*dim');
   count('featureNames', m.featureNames, 1, 'one token id per step with an embedding');
   if (m.inputNorm.mean[0] !== 0 || m.inputNorm.std[0] !== 1) throw new Invalid('inputNorm of a token id must be mean 0, std 1');
-  if (m.sequence === 'one-to-many') throw new Invalid('sequence one-to-many feeds forecasts back as readings; a token input cannot take them');
+  if (m.sequence === 'one-to-many')
+    throw new Invalid('sequence one-to-many feeds forecasts back as readings; a token input cannot take them');
 }
 
 /** The gate count of a known cell kind; anything else is invalid. */
@@ -542,13 +590,16 @@ function validateChain(layers: readonly ChainLayer[]): void {
     int(`layers[${i}].units`, l.units, 1);
     if (i > 0) {
       const below = layerOutputSize(layers[i - 1] as Parameters<typeof layerOutputSize>[0]);
-      if (l.inputSize !== below) throw new Invalid(`layers[${i}].inputSize is ${l.inputSize}; expected ${below} (the output of layers[${i - 1}])`);
+      if (l.inputSize !== below)
+        throw new Invalid(`layers[${i}].inputSize is ${l.inputSize}; expected ${below} (the output of layers[${i - 1}])`);
     }
     if (l.backward && l.reverse) throw new Invalid(`layers[${i}] is both bidirectional and reverse; a reverse layer has one direction`);
     if (l.backward) {
       const b = l.backward;
       if (b.cell !== l.cell || b.inputSize !== l.inputSize || b.units !== l.units || b.backward !== undefined || b.reverse) {
-        throw new Invalid(`layers[${i}].backward is a ${b.cell} ${b.inputSize}x${b.units}; expected a ${l.cell} ${l.inputSize}x${l.units} like its forward direction`);
+        throw new Invalid(
+          `layers[${i}].backward is a ${b.cell} ${b.inputSize}x${b.units}; expected a ${l.cell} ${l.inputSize}x${l.units} like its forward direction`,
+        );
       }
       if (!(MERGE_MODES as readonly string[]).includes(l.merge ?? '')) {
         throw new Invalid(`layers[${i}].merge is ${JSON.stringify(l.merge)}; expected one of ${MERGE_MODES.join(', ')}`);
@@ -559,7 +610,10 @@ function validateChain(layers: readonly ChainLayer[]): void {
 
 /** Every direction of every layer with its name: layers[i] and layers[i].backward. */
 function directions<L extends { backward?: L }>(layers: readonly L[]): [L, string][] {
-  return layers.flatMap((l, i): [L, string][] => [[l, `layers[${i}]`], ...(l.backward ? [[l.backward, `layers[${i}].backward`] as [L, string]] : [])]);
+  return layers.flatMap((l, i): [L, string][] => [
+    [l, `layers[${i}]`],
+    ...(l.backward ? [[l.backward, `layers[${i}].backward`] as [L, string]] : []),
+  ]);
 }
 
 export function validateFloatModel(m: FloatModel): void {
@@ -574,7 +628,12 @@ export function validateFloatModel(m: FloatModel): void {
     vec(`${name}.recurrentKernel`, layer.recurrentKernel, LU * G, 'units*gates*units');
     vec(`${name}.bias`, layer.bias, G, 'gates*units');
     vec(`${name}.peephole`, layer.peephole ?? [], cell === 'peephole' ? 3 * LU : 0, cell === 'peephole' ? '3*units' : 'peephole LSTM only');
-    vec(`${name}.recurrentBias`, layer.recurrentBias ?? [], cell === 'gru-reset-after' ? G : 0, cell === 'gru-reset-after' ? 'gates*units' : 'GRU reset-after only');
+    vec(
+      `${name}.recurrentBias`,
+      layer.recurrentBias ?? [],
+      cell === 'gru-reset-after' ? G : 0,
+      cell === 'gru-reset-after' ? 'gates*units' : 'GRU reset-after only',
+    );
   });
   vec('head.kernel', m.head.kernel, U * m.head.outputSize, 'inputSize*outputSize');
   vec('head.bias', m.head.bias, m.head.outputSize, 'outputSize');
@@ -583,8 +642,10 @@ export function validateFloatModel(m: FloatModel): void {
 
 export function validateQuantizedModel(m: QuantizedModel): void {
   validateChain(m.layers);
-  if (m.deployment !== undefined && !DEPLOYMENTS.includes(m.deployment)) throw new Invalid(`deployment is ${JSON.stringify(m.deployment)}; expected one of ${DEPLOYMENTS.join(', ')}`);
-  if (m.deployment === 'window' && m.sequence !== 'many-to-one') throw new Invalid(`deployment window runs a many-to-one model over its window; sequence ${m.sequence} streams`);
+  if (m.deployment !== undefined && !DEPLOYMENTS.includes(m.deployment))
+    throw new Invalid(`deployment is ${JSON.stringify(m.deployment)}; expected one of ${DEPLOYMENTS.join(', ')}`);
+  if (m.deployment === 'window' && m.sequence !== 'many-to-one')
+    throw new Invalid(`deployment window runs a many-to-one model over its window; sequence ${m.sequence} streams`);
   const U = layerOutputSize(lastLayer(m));
   validateCommon(m, m.embedding ? 1 : m.layers[0]!.inputSize, U, m.head, m.provenance);
   if (m.embedding) validateEmbedding(m, m.layers[0]!.inputSize, m.embedding.tableQ, 'tableQ');
@@ -641,7 +702,8 @@ export function readFloatModel(path: string): { model: FloatModel; sha256: strin
 export function readQuantizedModel(path: string): { model: QuantizedModel; sha256: string } {
   const bytes = readBytes(path);
   const a = decodeArtifact(bytes, path);
-  if (a.kind !== 'quantized') throw new UserError(`${path}: this is a float model; expected a quantized model (run \`lstm-mcu quantize\` first)`);
+  if (a.kind !== 'quantized')
+    throw new UserError(`${path}: this is a float model; expected a quantized model (run \`lstm-mcu quantize\` first)`);
   return { model: a.model, sha256: sha256Hex(bytes) };
 }
 

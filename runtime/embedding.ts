@@ -47,7 +47,13 @@ export function embedWindowsQ(e: QuantEmbedding, ids: ArrayLike<number>): Embedd
  * The steps of window `n` the model runs on, as a contiguous [steps][width]
  * copy: every step, or only those that are not padding.
  */
-export function windowSteps<T extends Float32Array | Int8Array>(x: T, padding: Uint8Array | undefined, n: number, window: number, width: number): { x: T; steps: number } {
+export function windowSteps<T extends Float32Array | Int8Array>(
+  x: T,
+  padding: Uint8Array | undefined,
+  n: number,
+  window: number,
+  width: number,
+): { x: T; steps: number } {
   const whole = x.subarray(n * window * width, (n + 1) * window * width) as T;
   if (!padding) return { x: whole, steps: window };
   const out = new (x.constructor as new (n: number) => T)(window * width);

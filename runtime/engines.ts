@@ -32,7 +32,9 @@ export interface Engine {
 }
 
 function hex(segments: Segments): string[] {
-  return segments.map((steps) => steps.map((xq) => Array.from(xq, (v) => ((v + 128) & 255).toString(16).padStart(2, '0')).join('')).join(''));
+  return segments.map((steps) =>
+    steps.map((xq) => Array.from(xq, (v) => ((v + 128) & 255).toString(16).padStart(2, '0')).join('')).join(''),
+  );
 }
 
 /** The ES5 driver: replays segments through the model defined by `globalName` and prints traces. */
@@ -149,7 +151,10 @@ function vmEngine(name: 'vm' | 'vm+E'): Engine {
       try {
         vm.runInContext(source, context, { timeout: ENGINE_TIME_LIMIT_S * 1000 });
       } catch (e) {
-        if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new UserError(`${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run; replay fewer steps (--windows, --streams, --random-segments)`);
+        if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+          throw new UserError(
+            `${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run; replay fewer steps (--windows, --streams, --random-segments)`,
+          );
         throw e;
       }
       return lines;
@@ -167,8 +172,11 @@ function processEngine(name: EngineName, command: string, args: string[] = []): 
         fs.writeFileSync(file, source);
         const r = await new Promise<{ stdout: string; stderr: string; error?: Error }>((resolve) => {
           // In the run's own directory: Espruino's Linux build keeps its Storage (flash) there.
-          const child = execFile(command, [...args, file], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, timeout: ENGINE_TIME_LIMIT_S * 1000 }, (error, stdout, stderr) =>
-            resolve({ stdout, stderr, error: error ?? undefined }),
+          const child = execFile(
+            command,
+            [...args, file],
+            { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, timeout: ENGINE_TIME_LIMIT_S * 1000 },
+            (error, stdout, stderr) => resolve({ stdout, stderr, error: error ?? undefined }),
           );
           child.stdin?.end(); // Espruino reads its REPL from stdin: give it none
         });
@@ -176,12 +184,16 @@ function processEngine(name: EngineName, command: string, args: string[] = []): 
         const killed = r.error as (Error & { killed?: boolean; signal?: string }) | undefined;
         if (killed?.killed && !lines.some((l) => l.trim() === 'END')) {
           // Our own limit, not the engine's failure: say which.
-          throw new UserError(`${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run, before the program ended (${lines.filter((l) => l.trim()).length} lines printed); replay fewer steps (--windows, --streams, --random-segments)`);
+          throw new UserError(
+            `${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run, before the program ended (${lines.filter((l) => l.trim()).length} lines printed); replay fewer steps (--windows, --streams, --random-segments)`,
+          );
         }
         if (r.error && !lines.some((l) => l.trim() === 'END')) {
           const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
           // The generated program did not run to its end on this engine (e.g. out of memory): a result, not a crash of the tool.
-          throw new UserError(`${name}: the program did not run to the end (${r.error.message.split('\n')[0].slice(0, 200)}): ${detail.slice(-300)}`);
+          throw new UserError(
+            `${name}: the program did not run to the end (${r.error.message.split('\n')[0].slice(0, 200)}): ${detail.slice(-300)}`,
+          );
         }
         return lines;
       } finally {

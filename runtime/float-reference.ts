@@ -19,7 +19,17 @@
  * Reverse:   the cell alone reads the window last step first; the head reads h after the first step
  * Head:      y = D h + d (h of the last layer, after the last step)
  */
-import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, gateCount, hasCellState, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from './model.ts';
+import {
+  CIFG_GATE,
+  GATE,
+  GRU_GATE,
+  PEEPHOLE,
+  gateCount,
+  hasCellState,
+  type FloatDenseLayer,
+  type FloatRecurrentLayer,
+  type MergeMode,
+} from './model.ts';
 
 export interface FloatRecurrentState {
   h: Float64Array;
@@ -222,7 +232,9 @@ export function floatPredictWindow(
   onStep?: (layer: number, direction: Direction, state: FloatRecurrentState) => void,
 ): Float64Array {
   const inputSize = layers[0]!.inputSize;
-  let seq: Float64Array[] = Array.from({ length: window }, (_, t) => Float64Array.from({ length: inputSize }, (_, i) => x[offset + t * inputSize + i]!));
+  let seq: Float64Array[] = Array.from({ length: window }, (_, t) =>
+    Float64Array.from({ length: inputSize }, (_, i) => x[offset + t * inputSize + i]!),
+  );
   let top: Float64Array = new Float64Array(0);
   layers.forEach((layer, l) => {
     if (layer.reverse) {

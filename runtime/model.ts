@@ -28,7 +28,9 @@
  */
 
 /** "LSTM(16)", "GRU(32) x 2", "LSTM(32) -> GRU(16)": the recurrent stack, for messages. */
-export function architectureName(layers: readonly { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode; reverse?: boolean }[]): string {
+export function architectureName(
+  layers: readonly { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode; reverse?: boolean }[],
+): string {
   const one = (l: { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode; reverse?: boolean }) =>
     `${l.backward ? `bidirectional-${l.merge ?? 'concat'} ` : l.reverse ? 'reverse ' : ''}${l.cell.toUpperCase()}(${l.units})`;
   const names = layers.map(one);

@@ -21,7 +21,13 @@ export interface ParityResult {
   message: string;
 }
 
-export async function checkParity(q: QuantizedModel, sources: GeneratedSource[], engines: Engine[], segments: Segments, onRun?: (label: string) => void): Promise<ParityResult[]> {
+export async function checkParity(
+  q: QuantizedModel,
+  sources: GeneratedSource[],
+  engines: Engine[],
+  segments: Segments,
+  onRun?: (label: string) => void,
+): Promise<ParityResult[]> {
   const expected = simulateTrace(q, segments);
   const results: ParityResult[] = [];
   for (const src of sources) {

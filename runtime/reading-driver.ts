@@ -60,7 +60,8 @@ export function parseReadingTrace(lines: string[], engine: string): ReadingStep[
   const steps: ReadingStep[] = [];
   // A cell without cell state prints an empty last field (lost to trim()).
   const nums = (s: string | undefined) => (s === undefined || s === '' ? [] : s.split(',').map(Number));
-  if (!lines.some((l) => l.trim() === 'END')) throw new Error(`${engine}: the reading driver did not finish (${lines.slice(-3).join(' | ')})`);
+  if (!lines.some((l) => l.trim() === 'END'))
+    throw new Error(`${engine}: the reading driver did not finish (${lines.slice(-3).join(' | ')})`);
   for (const line of lines) {
     if (!line.startsWith('R ')) continue;
     const [, seg, t, y, h, c] = line.trim().split(' ');

@@ -5,7 +5,25 @@
  * code must match it bit for bit (outputs, hidden and cell state, gate
  * outputs) on every engine.
  */
-import { PADDING_TOKEN, readingCount, tokenId, CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateCount, gateNames, hasCellState, type ActivationTables, type QuantRecurrentLayer, type QuantizedModel, feedbackFeatures, isWindowModel, layerOutputSize } from './model.ts';
+import {
+  PADDING_TOKEN,
+  readingCount,
+  tokenId,
+  CIFG_GATE,
+  GATE,
+  GRU_GATE,
+  PEEPHOLE,
+  TANH_GATES,
+  gateCount,
+  gateNames,
+  hasCellState,
+  type ActivationTables,
+  type QuantRecurrentLayer,
+  type QuantizedModel,
+  feedbackFeatures,
+  isWindowModel,
+  layerOutputSize,
+} from './model.ts';
 import {
   EXACT_LIMIT,
   RECURRENT_PART_MAX,
@@ -139,7 +157,13 @@ export class Simulator {
   forecast(steps: number): Float64Array {
     if (this.window) throw new Error('forecast: a window model (bidirectional or reverse) cannot forecast step by step');
     const feedback = feedbackFeatures(this.model);
-    const saved = [Int8Array.from(this.v), Int16Array.from(this.state.cellQ), Int16Array.from(this.state.gatesQ15), Int32Array.from(this.outputAcc), Float64Array.from(this.lastReading)] as const;
+    const saved = [
+      Int8Array.from(this.v),
+      Int16Array.from(this.state.cellQ),
+      Int16Array.from(this.state.gatesQ15),
+      Int32Array.from(this.outputAcc),
+      Float64Array.from(this.lastReading),
+    ] as const;
     const x = Float64Array.from(this.lastReading);
     const out = new Float64Array(steps * this.model.head.outputSize);
     for (let s = 0; s < steps; s++) {
@@ -188,9 +212,7 @@ export class Simulator {
     const y = new Float64Array(acc.length);
     for (let k = 0; k < acc.length; k++) {
       const { gain, offset } =
-        task === 'regression'
-          ? outputAffine(head.accScale, outputNorm.std[k], outputNorm.mean[k])
-          : outputAffine(head.accScale, 1, 0);
+        task === 'regression' ? outputAffine(head.accScale, outputNorm.std[k], outputNorm.mean[k]) : outputAffine(head.accScale, 1, 0);
       y[k] = acc[k] * gain + offset;
     }
     return y;
@@ -253,7 +275,7 @@ export class Simulator {
     const I = layers[0].inputSize;
     this.pushInput(xq);
     const n = w.count;
-    let input = (t: number): Int8Array => w.xs.subarray(((w.start + t) % window) * I, ((w.start + t) % window + 1) * I);
+    let input = (t: number): Int8Array => w.xs.subarray(((w.start + t) % window) * I, (((w.start + t) % window) + 1) * I);
     let top = new Int8Array(0);
     let hOffset = 0;
     layers.forEach((layer, l) => {
@@ -436,7 +458,8 @@ function gruStep(run: LayerRun, tables: ActivationTables): void {
   for (let r = 0; r < 2 * units; r++) gatesQ15[r] = gateRow(run, tables, r);
   // v' = [x, r ⊙ h]:  rh = sat8(roundShift(r * h, 15))   (Q0.15 x Q0.7 -> Q0.7)
   const vReset = Int8Array.from(run.v);
-  for (let u = 0; u < units; u++) vReset[inputSize + u] = saturateInt8(roundShift(gatesQ15[GRU_GATE.reset * units + u] * run.v[inputSize + u], 15));
+  for (let u = 0; u < units; u++)
+    vReset[inputSize + u] = saturateInt8(roundShift(gatesQ15[GRU_GATE.reset * units + u] * run.v[inputSize + u], 15));
   for (let u = 0; u < units; u++) {
     const r = GRU_GATE.candidate * units + u;
     gatesQ15[r] = gateRow(run, tables, r, vReset);
@@ -458,7 +481,11 @@ function gruResetAfterStep(run: LayerRun, tables: ActivationTables): void {
   for (let u = 0; u < units; u++) {
     const r = GRU_GATE.candidate * units + u;
     const nX = rescale(layer, r, rowAcc(layer, v, r, 0, inputSize, biasQ[r]));
-    const nH = saturate(rescale(layer, r, rowAcc(layer, v, r, inputSize, v.length, recurrentBiasQ[u])), RECURRENT_PART_MIN, RECURRENT_PART_MAX);
+    const nH = saturate(
+      rescale(layer, r, rowAcc(layer, v, r, inputSize, v.length, recurrentBiasQ[u])),
+      RECURRENT_PART_MIN,
+      RECURRENT_PART_MAX,
+    );
     const resetQ15 = gatesQ15[GRU_GATE.reset * units + u];
     gatesQ15[r] = activate(layer, tables, r, saturateInt16(nX + roundShift(resetQ15 * nH, 15)));
   }

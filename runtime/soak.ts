@@ -32,7 +32,14 @@ const same = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 /** Steps between yields to the event loop, so a long run never starves the process's other work. */
 const YIELD_EVERY = 5000;
 
-export async function soak(q: QuantizedModel, code: string, globalName: string, steps: number, seed: number, resetEvery = 0): Promise<SoakResult> {
+export async function soak(
+  q: QuantizedModel,
+  code: string,
+  globalName: string,
+  steps: number,
+  seed: number,
+  resetEvery = 0,
+): Promise<SoakResult> {
   const context: Record<string, unknown> = {};
   vm.runInNewContext(code, context);
   const device = context[globalName] as GeneratedModule;
@@ -59,7 +66,13 @@ export async function soak(q: QuantizedModel, code: string, globalName: string, 
       ['gates', device.state.gates, sim.state.gatesQ15],
     ];
     for (const [what, a, b] of checks) {
-      if (!same(a, b)) return { steps: t + 1, firstMismatch: t, what: `${what}: generated ${Array.from(a)} vs simulator ${Array.from(b)}`, finalState: '' };
+      if (!same(a, b))
+        return {
+          steps: t + 1,
+          firstMismatch: t,
+          what: `${what}: generated ${Array.from(a)} vs simulator ${Array.from(b)}`,
+          finalState: '',
+        };
     }
   }
   const finalState = [sim.state.hQ7, sim.state.cellQ, sim.outputAcc].map((a) => Array.from(a).join(',')).join('|');

@@ -72,7 +72,13 @@ export function firstMismatch(expected: TraceStep[], actual: TraceStep[], q: Qua
     const a = actual[s];
     if (!e || !a) {
       const ref = e ?? a;
-      return { segment: ref.segment, t: ref.t, what: e ? 'step missing from engine output' : 'extra step in engine output', expected: undefined, actual: undefined };
+      return {
+        segment: ref.segment,
+        t: ref.t,
+        what: e ? 'step missing from engine output' : 'extra step in engine output',
+        expected: undefined,
+        actual: undefined,
+      };
     }
     for (const field of FIELDS) {
       const len = Math.max(e[field].length, a[field].length);

@@ -27,7 +27,17 @@ const END = '<!-- architectures:end -->';
 interface DemoSummary {
   model: { cell: string; layers: number; units: number; window: number };
   metrics: { name: string; float: number; int8: number; relativeChange: number; persistence?: number };
-  qat: { float: number; int8PostTraining: number; int8Qat: number; postTrainingChange: number; qatChange: number; postTrainingDistance: number; qatDistance: number; bestEpoch: number; epochs: number };
+  qat: {
+    float: number;
+    int8PostTraining: number;
+    int8Qat: number;
+    postTrainingChange: number;
+    qatChange: number;
+    postTrainingDistance: number;
+    qatDistance: number;
+    bestEpoch: number;
+    epochs: number;
+  };
   parity: { engines: string[]; steps: number; mismatches: number };
   ram: { weightBytes: number; blocks: number };
   deployment: { deployment: string };
@@ -47,10 +57,14 @@ try {
   ];
   for (const [i, { label, args }] of configs.entries()) {
     process.stderr.write(`training ${label}...\n`);
-    const stdout = execFileSync(process.execPath, [path.join(root, 'bin/lstm-mcu.js'), 'demo', ...args, '--qat', '--out', path.join(out, String(i)), '--quiet', '--json', ...extra], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const stdout = execFileSync(
+      process.execPath,
+      [path.join(root, 'bin/lstm-mcu.js'), 'demo', ...args, '--qat', '--out', path.join(out, String(i)), '--quiet', '--json', ...extra],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const s = JSON.parse(stdout.trim().split('\n').pop()!) as DemoSummary;
     const pct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(2)}%`;
     rows.push(
@@ -67,8 +81,8 @@ try {
 const table = [
   `Test RMSE in °C of the next temperature reading (built-in TelosB data, \`npm run demo\` defaults${extra.length ? `, ${extra.join(' ')}` : ''}); ` +
     'int8 after post-training quantization and after quantization-aware fine-tuning (`--qat`, 3 epochs; the epoch kept is the one whose int8 outputs come closest to the float model on the validation windows, 0 = none did); ' +
-    'mean |int8 − float| is the mean distance of the int8 outputs from the float model\'s on the test windows (normalized units), post-training → QAT; ' +
-    'streamed: the deployed (QAT) int8 model run over each test series from its first reading through the app\'s rules, as the device runs it (deployment chosen by `--deploy auto`), against the best baseline at the same points; ' +
+    "mean |int8 − float| is the mean distance of the int8 outputs from the float model's on the test windows (normalized units), post-training → QAT; " +
+    "streamed: the deployed (QAT) int8 model run over each test series from its first reading through the app's rules, as the device runs it (deployment chosen by `--deploy auto`), against the best baseline at the same points; " +
     'weight bytes and Espruino memory blocks of the loaded model (estimate); parity of the deployed (QAT) model.',
   '',
   '| architecture | units per layer | float RMSE | int8 RMSE, post-training | vs float | int8 RMSE, QAT | vs float | QAT epoch kept | mean \\|int8 − float\\| | streamed int8 RMSE (deployment) | against the best baseline, streamed | weight bytes | blocks | parity |',

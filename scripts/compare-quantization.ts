@@ -33,14 +33,25 @@ function powerOfTwoMultipliers(q: QuantizedModel): QuantizedModel {
   return candidate;
 }
 
-const rows: string[] = ['| weight scales | input range | multiplier | float RMSE | int8 RMSE | change | output error (rms, normalized) |', '|---|---|---|---|---|---|---|'];
+const rows: string[] = [
+  '| weight scales | input range | multiplier | float RMSE | int8 RMSE | change | output error (rms, normalized) |',
+  '|---|---|---|---|---|---|---|',
+];
 const run = (weightScale: WeightScaleGranularity, inputPercentile: number, form: 'int' | 'power of two') => {
-  let q = quantizeModel(float, { weightScale, inputPercentile, calibrationX: dataset.train.x, calibrationCount: dataset.train.n, floatModelSha256: sha256 });
+  let q = quantizeModel(float, {
+    weightScale,
+    inputPercentile,
+    calibrationX: dataset.train.x,
+    calibrationCount: dataset.train.n,
+    floatModelSha256: sha256,
+  });
   if (form === 'power of two') q = powerOfTwoMultipliers(q);
   const r = evaluateQuantized(float, q, dataset, weightScale, inputPercentile);
   const out = r.tensorErrors.find((e) => e.name.startsWith('output'))!;
   const m = r.metrics;
-  rows.push(`| ${weightScale} | P${inputPercentile} | ${form} | ${m.float.toPrecision(4)} | ${m.int8.toPrecision(4)} | ${(100 * m.relativeChange).toFixed(2)}% | ${out.rms.toPrecision(3)} |`);
+  rows.push(
+    `| ${weightScale} | P${inputPercentile} | ${form} | ${m.float.toPrecision(4)} | ${m.int8.toPrecision(4)} | ${(100 * m.relativeChange).toFixed(2)}% | ${out.rms.toPrecision(3)} |`,
+  );
   console.error(rows[rows.length - 1]);
 };
 for (const p of [100, 99.99, 99.9, 99]) {

@@ -18,7 +18,9 @@ for (const cell of CELL_KINDS) {
     const r = await soak(q, emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'soak' }), 'm', steps, 7);
     const s = ((performance.now() - t0) / 1000).toFixed(1);
     if (r.firstMismatch >= 0) failed++;
-    console.log(`${cell} ${target}: ${r.firstMismatch < 0 ? `${steps} steps identical` : `DIFFERS at step ${r.firstMismatch}: ${r.what}`} (${s} s)`);
+    console.log(
+      `${cell} ${target}: ${r.firstMismatch < 0 ? `${steps} steps identical` : `DIFFERS at step ${r.firstMismatch}: ${r.what}`} (${s} s)`,
+    );
   }
 }
 process.exit(failed ? 1 : 0);

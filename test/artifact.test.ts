@@ -207,19 +207,91 @@ describe('structural validation', () => {
   const qBytes = encodeQuantizedModel(quantModel);
 
   const cases: [string, Uint8Array, protobuf.Type, (o: Pb) => void, string][] = [
-    ['unknown cell', fBytes, FloatModelPb, (o) => (o.layers[0].cell = 'lstm2'), 'invalid float model: layers[0].cell is "lstm2"; expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn'],
-    ['kernel length', fBytes, FloatModelPb, (o) => o.layers[0].kernel.pop(), 'invalid float model: layers[0].kernel has 59 values; expected 60 (inputSize*gates*units)'],
-    ['head size', fBytes, FloatModelPb, (o) => (o.head.inputSize = 4), 'invalid float model: head.inputSize is 4; expected 5 (units of the last layer)'],
-    ['feature names', fBytes, FloatModelPb, (o) => o.featureNames.push('extra'), 'invalid float model: featureNames has 4 entries; expected 3 (layers[0].inputSize, or 1 with an embedding)'],
-    ['non-finite', fBytes, FloatModelPb, (o) => (o.inputNorm.std[1] = Infinity), 'invalid float model: inputNorm.std[1] is Infinity; expected a finite number'],
+    [
+      'unknown cell',
+      fBytes,
+      FloatModelPb,
+      (o) => (o.layers[0].cell = 'lstm2'),
+      'invalid float model: layers[0].cell is "lstm2"; expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn',
+    ],
+    [
+      'kernel length',
+      fBytes,
+      FloatModelPb,
+      (o) => o.layers[0].kernel.pop(),
+      'invalid float model: layers[0].kernel has 59 values; expected 60 (inputSize*gates*units)',
+    ],
+    [
+      'head size',
+      fBytes,
+      FloatModelPb,
+      (o) => (o.head.inputSize = 4),
+      'invalid float model: head.inputSize is 4; expected 5 (units of the last layer)',
+    ],
+    [
+      'feature names',
+      fBytes,
+      FloatModelPb,
+      (o) => o.featureNames.push('extra'),
+      'invalid float model: featureNames has 4 entries; expected 3 (layers[0].inputSize, or 1 with an embedding)',
+    ],
+    [
+      'non-finite',
+      fBytes,
+      FloatModelPb,
+      (o) => (o.inputNorm.std[1] = Infinity),
+      'invalid float model: inputNorm.std[1] is Infinity; expected a finite number',
+    ],
     ['missing layer', fBytes, FloatModelPb, (o) => (o.layers = []), 'invalid float model: layers is missing'],
-    ['task', fBytes, FloatModelPb, (o) => (o.task = 'ranking'), 'invalid float model: task is "ranking"; expected "regression" or "classification"'],
-    ['weightsQ length', qBytes, QuantizedModelPb, (o) => (o.layers[0].weightsQ = o.layers[0].weightsQ.subarray(1)), 'invalid quantized model: layers[0].weightsQ has 159 values; expected 160 (gates*units*(inputSize+units))'],
-    ['gate shift', qBytes, QuantizedModelPb, (o) => (o.layers[0].gateShift = 40), 'invalid quantized model: layers[0].gateShift is 40; expected an integer in 1..31'],
-    ['empty table', qBytes, QuantizedModelPb, (o) => (o.tables.tanhQ15 = []), 'invalid quantized model: tables.tanhQ15 has 0 entries (expected 2048)'],
-    ['int16 range', qBytes, QuantizedModelPb, (o) => (o.tables.tanhQ15[3] = 40000), 'invalid quantized model: tables.tanhQ15[3] = 40000 is outside int16'],
-    ['older interpolated tables', qBytes, QuantizedModelPb, (o) => (o.tables.interpolatedSigmoidQ15 = [16384, 32757]), 'invalid quantized model: it has the interpolated activation tables of an older lstm-mcu; quantize its float model again (lstm-mcu quantize)'],
-    ['head bias', qBytes, QuantizedModelPb, (o) => o.head.biasQ.push(1), 'invalid quantized model: head.biasQ has 3 values; expected 2 (outputSize)'],
+    [
+      'task',
+      fBytes,
+      FloatModelPb,
+      (o) => (o.task = 'ranking'),
+      'invalid float model: task is "ranking"; expected "regression" or "classification"',
+    ],
+    [
+      'weightsQ length',
+      qBytes,
+      QuantizedModelPb,
+      (o) => (o.layers[0].weightsQ = o.layers[0].weightsQ.subarray(1)),
+      'invalid quantized model: layers[0].weightsQ has 159 values; expected 160 (gates*units*(inputSize+units))',
+    ],
+    [
+      'gate shift',
+      qBytes,
+      QuantizedModelPb,
+      (o) => (o.layers[0].gateShift = 40),
+      'invalid quantized model: layers[0].gateShift is 40; expected an integer in 1..31',
+    ],
+    [
+      'empty table',
+      qBytes,
+      QuantizedModelPb,
+      (o) => (o.tables.tanhQ15 = []),
+      'invalid quantized model: tables.tanhQ15 has 0 entries (expected 2048)',
+    ],
+    [
+      'int16 range',
+      qBytes,
+      QuantizedModelPb,
+      (o) => (o.tables.tanhQ15[3] = 40000),
+      'invalid quantized model: tables.tanhQ15[3] = 40000 is outside int16',
+    ],
+    [
+      'older interpolated tables',
+      qBytes,
+      QuantizedModelPb,
+      (o) => (o.tables.interpolatedSigmoidQ15 = [16384, 32757]),
+      'invalid quantized model: it has the interpolated activation tables of an older lstm-mcu; quantize its float model again (lstm-mcu quantize)',
+    ],
+    [
+      'head bias',
+      qBytes,
+      QuantizedModelPb,
+      (o) => o.head.biasQ.push(1),
+      'invalid quantized model: head.biasQ has 3 values; expected 2 (outputSize)',
+    ],
   ];
   it.each(cases)('%s', (_name, bytes, type, edit, expected) => {
     expect(userError(() => decodeArtifact(forgeEdited(bytes, type, edit), 'm.pb'))).toBe(`m.pb: ${expected}`);
@@ -280,7 +352,9 @@ describe('files', () => {
       `cannot write ${path.join(blocker, 'model.pb')}: a parent path is not a directory`,
     );
     expect(userError(() => writeArtifact(path.join(blocker, 'sub', 'model.pb'), bytes))).toMatch(/^cannot write .*: /);
-    expect(userError(() => writeArtifact('/proc/lstm-mcu-test/model.pb', bytes))).toMatch(/^cannot write \/proc\/lstm-mcu-test\/model\.pb: /);
+    expect(userError(() => writeArtifact('/proc/lstm-mcu-test/model.pb', bytes))).toMatch(
+      /^cannot write \/proc\/lstm-mcu-test\/model\.pb: /,
+    );
     // The target is a directory: the rename fails after the temporary file was written.
     const target = path.join(dir, 'target');
     fs.mkdirSync(path.join(target, 'child'), { recursive: true });
@@ -306,22 +380,30 @@ describe('cell-specific fields', () => {
   it('refuses peephole weights of the wrong length, and peephole weights on a plain LSTM', () => {
     const peephole = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'peephole' });
     peephole.layers[0].peephole = peephole.layers[0].peephole!.subarray(1);
-    expect(userError(() => encodeFloatModel(peephole))).toBe('cannot encode float model: layers[0].peephole has 8 values; expected 9 (3*units)');
+    expect(userError(() => encodeFloatModel(peephole))).toBe(
+      'cannot encode float model: layers[0].peephole has 8 values; expected 9 (3*units)',
+    );
     const lstm = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'lstm' });
     lstm.layers[0].peephole = new Float32Array(9);
-    expect(userError(() => encodeFloatModel(lstm))).toBe('cannot encode float model: layers[0].peephole has 9 values; expected 0 (peephole LSTM only)');
+    expect(userError(() => encodeFloatModel(lstm))).toBe(
+      'cannot encode float model: layers[0].peephole has 9 values; expected 0 (peephole LSTM only)',
+    );
   });
 
   it('refuses a GRU reset-after model without its recurrent bias', () => {
     const gru = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'gru-reset-after' });
     delete gru.layers[0].recurrentBias;
-    expect(userError(() => encodeFloatModel(gru))).toBe('cannot encode float model: layers[0].recurrentBias has 0 values; expected 9 (gates*units)');
+    expect(userError(() => encodeFloatModel(gru))).toBe(
+      'cannot encode float model: layers[0].recurrentBias has 0 values; expected 9 (gates*units)',
+    );
   });
 
   it('refuses a quantized peephole model whose peephole shift is out of range', () => {
     const q = randomQuantizedModel({ seed: 4, inputSize: 2, units: 3, cell: 'peephole' });
     q.layers[0].peepholeShift = 0;
-    expect(userError(() => encodeQuantizedModel(q))).toBe('cannot encode quantized model: layers[0].peepholeShift is 0; expected an integer in 1..31');
+    expect(userError(() => encodeQuantizedModel(q))).toBe(
+      'cannot encode quantized model: layers[0].peepholeShift is 0; expected an integer in 1..31',
+    );
   });
 });
 
@@ -353,13 +435,18 @@ describe('format versions', () => {
   it('refuses a stack whose layer sizes do not chain', () => {
     const f = randomFloatModel({ seed: 7, inputSize: 2, units: 5, stacked: [{ cell: 'gru', units: 3 }] });
     f.layers[1] = { ...f.layers[1], inputSize: 4 };
-    expect(userError(() => encodeFloatModel(f))).toBe('cannot encode float model: layers[1].inputSize is 4; expected 5 (the output of layers[0])');
+    expect(userError(() => encodeFloatModel(f))).toBe(
+      'cannot encode float model: layers[1].inputSize is 4; expected 5 (the output of layers[0])',
+    );
   });
 });
 
 describe('head activation', () => {
   it('a file without one (written before the field) reads as its task implies: linear or softmax', () => {
-    for (const [task, expected] of [['regression', 'linear'], ['classification', 'softmax']] as const) {
+    for (const [task, expected] of [
+      ['regression', 'linear'],
+      ['classification', 'softmax'],
+    ] as const) {
       const model = makeFloatModel({ seed: 3, inputSize: 2, units: 3, outputSize: 2, task });
       const bytes = forgeEdited(encodeFloatModel(model), FloatModelPb, (o) => (o.headActivation = ''));
       expect((decodeArtifact(bytes, 'old.pb').model as typeof model).headActivation).toBe(expected);
@@ -379,7 +466,15 @@ describe('head activation', () => {
 });
 
 describe('reverse layers', () => {
-  const spec = { seed: 21, inputSize: 2, units: 4, window: 5, cell: 'gru' as const, reverse: true, stacked: [{ cell: 'lstm' as const, units: 3 }] };
+  const spec = {
+    seed: 21,
+    inputSize: 2,
+    units: 4,
+    window: 5,
+    cell: 'gru' as const,
+    reverse: true,
+    stacked: [{ cell: 'lstm' as const, units: 3 }],
+  };
   it('round-trip both kinds with the flag on the layer, and without it on the others', () => {
     const f = randomFloatModel(spec);
     const back = decodeArtifact(encodeFloatModel(f), 'f.pb').model;
@@ -393,7 +488,11 @@ describe('reverse layers', () => {
   it('refuses a layer that is both reverse and bidirectional, and a reverse model that is not many-to-one', () => {
     const f = randomFloatModel({ ...spec, stacked: [] });
     const both = { ...f, layers: [{ ...f.layers[0], backward: { ...f.layers[0], reverse: undefined }, merge: 'concat' as const }] };
-    expect(userError(() => encodeFloatModel(both))).toBe('cannot encode float model: layers[0] is both bidirectional and reverse; a reverse layer has one direction');
-    expect(userError(() => encodeFloatModel({ ...f, sequence: 'many-to-many' }))).toMatch(/sequence many-to-many needs a streaming model; bidirectional and reverse layers read the whole window/);
+    expect(userError(() => encodeFloatModel(both))).toBe(
+      'cannot encode float model: layers[0] is both bidirectional and reverse; a reverse layer has one direction',
+    );
+    expect(userError(() => encodeFloatModel({ ...f, sequence: 'many-to-many' }))).toMatch(
+      /sequence many-to-many needs a streaming model; bidirectional and reverse layers read the whole window/,
+    );
   });
 });

@@ -74,10 +74,33 @@ describe('window models', () => {
   it.each([
     ['concat', { cell: 'lstm' as const, bidirectional: 'concat' as const }],
     ['sum', { cell: 'gru-reset-after' as const, bidirectional: 'sum' as const }],
-    ['a sum layer under a concat layer under a forward layer', { cell: 'peephole' as const, bidirectional: 'sum' as const, stacked: [{ cell: 'cifg' as const, units: 4, bidirectional: 'concat' as const }, { cell: 'rnn' as const, units: 3 }] }],
+    [
+      'a sum layer under a concat layer under a forward layer',
+      {
+        cell: 'peephole' as const,
+        bidirectional: 'sum' as const,
+        stacked: [
+          { cell: 'cifg' as const, units: 4, bidirectional: 'concat' as const },
+          { cell: 'rnn' as const, units: 3 },
+        ],
+      },
+    ],
     ['reverse', { cell: 'gru' as const, reverse: true }],
-    ['a reverse layer under a forward layer under a reverse layer', { cell: 'lstm' as const, reverse: true, stacked: [{ cell: 'rnn' as const, units: 4 }, { cell: 'gru-reset-after' as const, units: 3, reverse: true }] }],
-    ['a reverse layer over a concat layer', { cell: 'cifg' as const, bidirectional: 'concat' as const, stacked: [{ cell: 'peephole' as const, units: 4, reverse: true }] }],
+    [
+      'a reverse layer under a forward layer under a reverse layer',
+      {
+        cell: 'lstm' as const,
+        reverse: true,
+        stacked: [
+          { cell: 'rnn' as const, units: 4 },
+          { cell: 'gru-reset-after' as const, units: 3, reverse: true },
+        ],
+      },
+    ],
+    [
+      'a reverse layer over a concat layer',
+      { cell: 'cifg' as const, bidirectional: 'concat' as const, stacked: [{ cell: 'peephole' as const, units: 4, reverse: true }] },
+    ],
   ])('%s: every step equals the directions run by hand over the last window inputs', (_name, spec) => {
     const q = randomQuantizedModel({ seed: 31, inputSize: 3, units: 5, outputSize: 2, window: 6, ...spec });
     const sim = new Simulator(q);
@@ -112,10 +135,23 @@ describe('window models', () => {
     expect(() => new Simulator(randomQuantizedModel({ seed: 33, inputSize: 3, units: 5 })).feedQ([1, 2, 3])).toThrow(/only window/);
   });
 
-  it('the float stack computes what TensorFlow.js\' Bidirectional computes (within 1e-5), concat and sum, custom cells', async () => {
+  it("the float stack computes what TensorFlow.js' Bidirectional computes (within 1e-5), concat and sum, custom cells", async () => {
     const { tf } = await initBackend('auto');
-    for (const [cell, mergeMode] of [['gru-reset-after', 'concat'], ['peephole', 'sum'], ['lstm', 'concat']] as const) {
-      const model = randomFloatModel({ seed: 12, inputSize: 3, units: 4, outputSize: 2, weightRange: 0.8, cell, bidirectional: mergeMode, stacked: [{ cell, units: 3, bidirectional: mergeMode }] });
+    for (const [cell, mergeMode] of [
+      ['gru-reset-after', 'concat'],
+      ['peephole', 'sum'],
+      ['lstm', 'concat'],
+    ] as const) {
+      const model = randomFloatModel({
+        seed: 12,
+        inputSize: 3,
+        units: 4,
+        outputSize: 2,
+        weightRange: 0.8,
+        cell,
+        bidirectional: mergeMode,
+        stacked: [{ cell, units: 3, bidirectional: mergeMode }],
+      });
       const n = 10;
       const x = randomWindows(12, n, model.window, 3);
       const tfOut = predictFloat(tf, model.layers, model.head, x, n, model.window, 3);

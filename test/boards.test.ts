@@ -29,7 +29,15 @@ const emit = (flash: boolean): EmitOptions => ({
   ...(flash ? { flash: { file: 'm.bin', writer: 'm.weights.js' } } : {}),
 });
 const budgetOn = (q: QuantizedModel, board: ReturnType<typeof parseBoard>) =>
-  deviceBudget(q, board, [{ weights: 'ram', code: emitModule(q, emit(false)) }, { weights: 'flash', code: emitModule(q, emit(true)) }], emit(false));
+  deviceBudget(
+    q,
+    board,
+    [
+      { weights: 'ram', code: emitModule(q, emit(false)) },
+      { weights: 'flash', code: emitModule(q, emit(true)) },
+    ],
+    emit(false),
+  );
 
 describe('board names', () => {
   it('accepts the boards of targets.md in any spelling, and a JerryScript heap', () => {
@@ -37,7 +45,9 @@ describe('board names', () => {
     expect(parseBoard('bangle.js 2')).toMatchObject({ name: 'Bangle.js 2', blocks: 12000, blockSize: 14 });
     expect(parseBoard('jerryscript')).toMatchObject({ kind: 'jerryscript', heapBytes: 512 * 1024 });
     expect(parseBoard('jerryscript:256')).toMatchObject({ heapBytes: 256 * 1024 });
-    expect(() => parseBoard('arduino')).toThrow(/unknown board; expected one of puckjs, pixljs, mdbt42q, banglejs1, banglejs2, pico, wifi, original, jerryscript\[:KiB\]/);
+    expect(() => parseBoard('arduino')).toThrow(
+      /unknown board; expected one of puckjs, pixljs, mdbt42q, banglejs1, banglejs2, pico, wifi, original, jerryscript\[:KiB\]/,
+    );
   });
 });
 
@@ -45,7 +55,9 @@ describe('budgets', () => {
   it('a 3x32 LSTM with weights in flash fits a Puck.js with a quarter of it left for the app', () => {
     const r = budgetOn(randomQuantizedModel({ seed: 3, inputSize: 3, units: 32 }), parseBoard('puckjs'));
     const flash = r.placements.find((p) => p.weights === 'flash')!;
-    console.log(`boards: 3x32 LSTM on a Puck.js: ~${flash.total} blocks with flash weights, ~${r.placements.find((p) => p.weights === 'ram')!.total} in RAM, of ${r.budget}`);
+    console.log(
+      `boards: 3x32 LSTM on a Puck.js: ~${flash.total} blocks with flash weights, ~${r.placements.find((p) => p.weights === 'ram')!.total} in RAM, of ${r.budget}`,
+    );
     expect(flash.fits).toBe(true);
     expect(flash.total).toBeLessThan(r.placements.find((p) => p.weights === 'ram')!.total / 2);
     expect(budgetRefusal(r, 'flash', randomQuantizedModel({ seed: 3, inputSize: 3, units: 32 }))).toBeUndefined();
@@ -55,7 +67,9 @@ describe('budgets', () => {
     const q = randomQuantizedModel({ seed: 4, inputSize: 3, units: 96 });
     const r = budgetOn(q, parseBoard('puckjs'));
     const message = budgetRefusal(r, 'ram', q)!;
-    expect(message).toMatch(/^the model needs ~\d+ blocks on Puck\.js with weights in ram, more than the 1972 it may use \(658 kept for the app\); /);
+    expect(message).toMatch(
+      /^the model needs ~\d+ blocks on Puck\.js with weights in ram, more than the 1972 it may use \(658 kept for the app\); /,
+    );
     expect(message).toMatch(/put the weights in flash \(--weights flash: ~\d+ blocks\)/);
     expect(message).toMatch(/retrain with \d+ units in the last layer \(the others scaled alike\) or fewer/);
     // Fewer units as suggested do fit, one more does not.
@@ -68,11 +82,27 @@ describe('budgets', () => {
 
   it('JerryScript: bytes of the heap', () => {
     const q = randomQuantizedModel({ seed: 5, inputSize: 3, units: 16 });
-    const r = deviceBudget(q, parseBoard('jerryscript:64'), [{ weights: 'ram', code: emitModule(q, { ...emit(false), target: 'es5' }) }], emit(false));
+    const r = deviceBudget(
+      q,
+      parseBoard('jerryscript:64'),
+      [{ weights: 'ram', code: emitModule(q, { ...emit(false), target: 'es5' }) }],
+      emit(false),
+    );
     expect(r.unit).toBe('bytes');
     expect(r.budget).toBe(48 * 1024);
     expect(r.placements[0]!.fits).toBe(true);
-    expect(budgetRefusal(deviceBudget(q, parseBoard('jerryscript:8'), [{ weights: 'ram', code: emitModule(q, { ...emit(false), target: 'es5' }) }], emit(false)), 'ram', q)).toMatch(/bytes on JerryScript \(8 KiB heap\)/);
+    expect(
+      budgetRefusal(
+        deviceBudget(
+          q,
+          parseBoard('jerryscript:8'),
+          [{ weights: 'ram', code: emitModule(q, { ...emit(false), target: 'es5' }) }],
+          emit(false),
+        ),
+        'ram',
+        q,
+      ),
+    ).toMatch(/bytes on JerryScript \(8 KiB heap\)/);
   });
 });
 
@@ -81,21 +111,29 @@ describe.runIf(Boolean(ESPRUINO))('the estimate against Espruino', () => {
     { cell: 'lstm' as const, units: 32 },
     { cell: 'gru' as const, units: 16 },
     { cell: 'rnn' as const, units: 48 },
-  ])('$cell x $units: not below what the Linux build measures, weights in RAM and in flash', async ({ cell, units }) => {
-    const q = randomQuantizedModel({ seed: 6, inputSize: 3, units, cell });
-    // The Linux build: 27-byte blocks; its total is what the estimate is held against.
-    const linux: EspruinoBoard = { kind: 'espruino', id: 'linux', name: 'Linux build', blocks: 1 << 20, blockSize: 27 };
-    const r = budgetOn(q, linux);
-    for (const p of r.placements) {
-      const flash = p.weights === 'flash';
-      const pre = flash ? flashWeights(q, emit(true)).writer : '';
-      const out = (await engineByName('espruino')!.run(`${pre}var u0 = process.memory().usage;\n${emitModule(q, emit(flash))}\nm.stepQ(new Int8Array(3)); m.step([1, 2, 3]);\nprint("BLOCKS " + (process.memory().usage - u0));\nprint("END");`)).join('\n');
-      const measured = Number(/BLOCKS (\d+)/.exec(out)![1]);
-      console.log(`boards: ${cell} 3x${units}, weights in ${p.weights}: estimate ${p.total}, measured ${measured} blocks (27-byte)`);
-      expect(p.total).toBeGreaterThanOrEqual(measured);
-      expect(p.total).toBeLessThan(measured * 1.6);
-    }
-  }, 300_000);
+  ])(
+    '$cell x $units: not below what the Linux build measures, weights in RAM and in flash',
+    async ({ cell, units }) => {
+      const q = randomQuantizedModel({ seed: 6, inputSize: 3, units, cell });
+      // The Linux build: 27-byte blocks; its total is what the estimate is held against.
+      const linux: EspruinoBoard = { kind: 'espruino', id: 'linux', name: 'Linux build', blocks: 1 << 20, blockSize: 27 };
+      const r = budgetOn(q, linux);
+      for (const p of r.placements) {
+        const flash = p.weights === 'flash';
+        const pre = flash ? flashWeights(q, emit(true)).writer : '';
+        const out = (
+          await engineByName('espruino')!.run(
+            `${pre}var u0 = process.memory().usage;\n${emitModule(q, emit(flash))}\nm.stepQ(new Int8Array(3)); m.step([1, 2, 3]);\nprint("BLOCKS " + (process.memory().usage - u0));\nprint("END");`,
+          )
+        ).join('\n');
+        const measured = Number(/BLOCKS (\d+)/.exec(out)![1]);
+        console.log(`boards: ${cell} 3x${units}, weights in ${p.weights}: estimate ${p.total}, measured ${measured} blocks (27-byte)`);
+        expect(p.total).toBeGreaterThanOrEqual(measured);
+        expect(p.total).toBeLessThan(measured * 1.6);
+      }
+    },
+    300_000,
+  );
 });
 
 describe('lstm-mcu codegen --board', () => {
@@ -114,7 +152,10 @@ describe('lstm-mcu codegen --board', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/more than the 1972 it may use .*--weights flash/);
     expect(fs.existsSync(path.join(tmp, 'bad'))).toBe(false);
-    const flash = await runCli(['codegen', large, '--board', 'puckjs', '--weights', 'flash', '--target', 'espruino', '--out-dir', path.join(tmp, 'flash')], tmp);
+    const flash = await runCli(
+      ['codegen', large, '--board', 'puckjs', '--weights', 'flash', '--target', 'espruino', '--out-dir', path.join(tmp, 'flash')],
+      tmp,
+    );
     expect(flash.code, flash.stderr).toBe(0);
     expect(fs.existsSync(path.join(tmp, 'flash', 'model.bin'))).toBe(true);
   }, 120_000);

@@ -20,7 +20,12 @@ const TANH_TOP = buildTanhTable()[2047];
 const SIGMOID_TOP = (TANH_TOP + 32768) >> 1;
 
 const quantize = (f: FloatModel) =>
-  quantizeModel(f, { weightScale: 'per-row', calibrationX: randomWindows(1, 8, f.window, f.layers[0].inputSize), calibrationCount: 8, floatModelSha256: '' });
+  quantizeModel(f, {
+    weightScale: 'per-row',
+    calibrationX: randomWindows(1, 8, f.window, f.layers[0].inputSize),
+    calibrationCount: 8,
+    floatModelSha256: '',
+  });
 
 describe('bounds from the actual weights', () => {
   it('dotBound is 128·Σ|w| + |b|, reached by the int8 vector of matching signs', () => {
@@ -107,30 +112,41 @@ describe('worst-case inputs saturate identically everywhere', () => {
     expect(Math.max(...sim.state.gatesQ15)).toBe(SIGMOID_TOP);
     expect(Math.max(...sim.state.hQ7)).toBe(127);
     const { engines } = availableEngines();
-    const sources = TARGETS.map((target) => ({ target, globalName: 'm', code: emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' }) }));
+    const sources = TARGETS.map((target) => ({
+      target,
+      globalName: 'm',
+      code: emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' }),
+    }));
     for (const r of await checkParity(q, sources, engines, [seq, seq.slice().reverse()])) expect(r.mismatch, r.message).toBeUndefined();
   });
 
-  it.each(CELL_KINDS)('%s: extreme weights, peepholes and biases, extreme inputs: proven bounds hold and all engines agree', async (cell) => {
-    const f = randomFloatModel({ seed: 10, inputSize: 3, units: 5, cell });
-    for (const sign of [1, -1]) {
-      f.layers[0].kernel.fill(3 * sign);
-      f.layers[0].recurrentKernel.fill(3 * sign);
-      f.layers[0].bias.fill(2 * sign);
-      f.layers[0].peephole?.fill(3 * sign);
-      f.layers[0].recurrentBias?.fill(2 * sign);
-      const q = quantize(f);
-      for (const c of checkBounds(q)) expect(c.ok, c.name).toBe(true);
-      const plus = Int8Array.from([127, 127, 127]);
-      const minus = Int8Array.from([-128, -128, -128]);
-      const seq = [plus, plus, plus, plus, minus, minus, minus, minus, plus, minus, plus];
-      // Some gate rows are driven to the ends of their activation's range.
-      const sim = new Simulator(q);
-      for (let t = 0; t < 4; t++) sim.stepQ(sign > 0 ? plus : minus);
-      expect(Array.from(sim.state.gatesQ15).some((g) => Math.abs(g) >= TANH_TOP)).toBe(true);
-      const { engines } = availableEngines();
-      const sources = TARGETS.map((target) => ({ target, globalName: 'm', code: emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' }) }));
-      for (const r of await checkParity(q, sources, engines, [seq, seq.slice().reverse()])) expect(r.mismatch, r.message).toBeUndefined();
-    }
-  });
+  it.each(CELL_KINDS)(
+    '%s: extreme weights, peepholes and biases, extreme inputs: proven bounds hold and all engines agree',
+    async (cell) => {
+      const f = randomFloatModel({ seed: 10, inputSize: 3, units: 5, cell });
+      for (const sign of [1, -1]) {
+        f.layers[0].kernel.fill(3 * sign);
+        f.layers[0].recurrentKernel.fill(3 * sign);
+        f.layers[0].bias.fill(2 * sign);
+        f.layers[0].peephole?.fill(3 * sign);
+        f.layers[0].recurrentBias?.fill(2 * sign);
+        const q = quantize(f);
+        for (const c of checkBounds(q)) expect(c.ok, c.name).toBe(true);
+        const plus = Int8Array.from([127, 127, 127]);
+        const minus = Int8Array.from([-128, -128, -128]);
+        const seq = [plus, plus, plus, plus, minus, minus, minus, minus, plus, minus, plus];
+        // Some gate rows are driven to the ends of their activation's range.
+        const sim = new Simulator(q);
+        for (let t = 0; t < 4; t++) sim.stepQ(sign > 0 ? plus : minus);
+        expect(Array.from(sim.state.gatesQ15).some((g) => Math.abs(g) >= TANH_TOP)).toBe(true);
+        const { engines } = availableEngines();
+        const sources = TARGETS.map((target) => ({
+          target,
+          globalName: 'm',
+          code: emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' }),
+        }));
+        for (const r of await checkParity(q, sources, engines, [seq, seq.slice().reverse()])) expect(r.mismatch, r.message).toBeUndefined();
+      }
+    },
+  );
 });

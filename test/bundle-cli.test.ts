@@ -30,7 +30,18 @@ describe('lstm-mcu bundle', () => {
   it('--help lists the app options', async () => {
     const r = await runCli(['bundle', '--help'], dir);
     expect(r.code).toBe(0);
-    for (const flag of ['--model', '--source', '--reader', '--interval', '--valid-range', '--alert-above', '--weights', '--engine', '--bangle-app']) expect(r.stdout).toContain(flag);
+    for (const flag of [
+      '--model',
+      '--source',
+      '--reader',
+      '--interval',
+      '--valid-range',
+      '--alert-above',
+      '--weights',
+      '--engine',
+      '--bangle-app',
+    ])
+      expect(r.stdout).toContain(flag);
   });
 
   it('writes an upload-ready file beside the model, and says what verify() must return', async () => {
@@ -52,15 +63,21 @@ describe('lstm-mcu bundle', () => {
 
   it('--weights flash writes the Storage file beside the bundle', async () => {
     const out = path.join(dir, 'flash', 'app.js');
-    const r = await runCli(['bundle', '--model', model, '--source', 'function', '--reader', 'reader.js', '--weights', 'flash', '--out', out], dir);
+    const r = await runCli(
+      ['bundle', '--model', model, '--source', 'function', '--reader', 'reader.js', '--weights', 'flash', '--out', out],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(fs.existsSync(path.join(dir, 'flash', 'lstm-model.bin'))).toBe(true);
-    expect(fs.readFileSync(out, 'utf8')).toContain('require(\'Storage\')');
+    expect(fs.readFileSync(out, 'utf8')).toContain("require('Storage')");
   });
 
   it('--bangle-app writes an App Loader folder', async () => {
     const app = path.join(dir, 'bangle');
-    const r = await runCli(['bundle', '--model', model, '--source', 'accel', '--out', path.join(dir, 'b.js'), '--bangle-app', app, '--app-id', 'lstmtest'], dir);
+    const r = await runCli(
+      ['bundle', '--model', model, '--source', 'accel', '--out', path.join(dir, 'b.js'), '--bangle-app', app, '--app-id', 'lstmtest'],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     const meta = JSON.parse(fs.readFileSync(path.join(app, 'metadata.json'), 'utf8'));
     expect(meta).toMatchObject({ id: 'lstmtest', icon: 'app.png', supports: ['BANGLEJS', 'BANGLEJS2'] });
@@ -84,13 +101,25 @@ describe('lstm-mcu bundle', () => {
   });
 
   const refusals: [string, string[], RegExp][] = [
-    ['a source that gives the wrong number of readings', ['--source', 'temperature'], /--source 'temperature' gives 1 reading per sample, but the model reads 3 readings \(x0, x1, x2\)/],
+    [
+      'a source that gives the wrong number of readings',
+      ['--source', 'temperature'],
+      /--source 'temperature' gives 1 reading per sample, but the model reads 3 readings \(x0, x1, x2\)/,
+    ],
     ['an unknown source', ['--source', 'humidity'], /--source 'humidity': expected one of temperature, analog, accel, mag, function/],
     ['an analog source without a pin', ['--source', 'analog,analog,analog'], /an analog source names its pin/],
     ['function without a reader', ['--source', 'function'], /--source function needs --reader/],
     ['a reader that does not define readSensor', ['--source', 'function', '--reader', 'model.q.pb'], /must define function readSensor/],
-    ['an alert on a model with no score', ['--model', 'no-score.q.pb', '--source', 'accel', '--alert-above', '1'], /--alert-above: this model has no score: its targets \(y0\) are not all among its features/],
-    ['a valid range for a feature it does not have', ['--source', 'accel', '--valid-range', 'humidity=0:100'], /the model has no feature 'humidity'/],
+    [
+      'an alert on a model with no score',
+      ['--model', 'no-score.q.pb', '--source', 'accel', '--alert-above', '1'],
+      /--alert-above: this model has no score: its targets \(y0\) are not all among its features/,
+    ],
+    [
+      'a valid range for a feature it does not have',
+      ['--source', 'accel', '--valid-range', 'humidity=0:100'],
+      /the model has no feature 'humidity'/,
+    ],
     ['a valid range with low above high', ['--source', 'accel', '--valid-range', 'x0=5:1'], /expected FEATURE=LOW:HIGH with LOW < HIGH/],
     ['flash weights on JerryScript', ['--engine', 'jerryscript', '--weights', 'flash'], /--weights flash is for Espruino/],
     ['a source on JerryScript', ['--engine', 'jerryscript', '--source', 'accel'], /--source and --reader are for Espruino/],
@@ -142,7 +171,9 @@ describe('lstm-mcu flash without a board', () => {
       const started = Date.now();
       const r = await runCli(['flash', '--model', model, '--source', 'accel', '--port', `tcp://127.0.0.1:${port}`, '--timeout', '5'], dir);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim().split('\n').at(-1)).toMatch(new RegExp(`^lstm-mcu flash: error: tcp://127.0.0.1:${port} (answered, but not as an Espruino board|.*no answer within 5 s)`));
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+        new RegExp(`^lstm-mcu flash: error: tcp://127.0.0.1:${port} (answered, but not as an Espruino board|.*no answer within 5 s)`),
+      );
       expect(Date.now() - started).toBeLessThan(30_000);
     } finally {
       silent.close();

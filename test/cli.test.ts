@@ -54,8 +54,16 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
     ['bad global name', ['codegen', 'x.pb', '--global', '1abc'], /--global '1abc' is not a JavaScript identifier/],
     ['bad cell', ['train', '--cell', 'tcn'], /--cell.*expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn/],
     ['handmade not JSON', ['handmade', '@CSV'], /series\.csv: not valid JSON/],
-    ['empty group', ['demo', '--data', '@CSV', '--features', 'a', '--target', 'a', '--group', ''], /--group: expected a column name, got an empty string/],
-    ['interval and time', ['train', '--data', '@CSV', '--features', 'a', '--target', 'a', '--interval', '1000', '--time', 't'], /--interval and --time both give the sampling period/],
+    [
+      'empty group',
+      ['demo', '--data', '@CSV', '--features', 'a', '--target', 'a', '--group', ''],
+      /--group: expected a column name, got an empty string/,
+    ],
+    [
+      'interval and time',
+      ['train', '--data', '@CSV', '--features', 'a', '--target', 'a', '--interval', '1000', '--time', 't'],
+      /--interval and --time both give the sampling period/,
+    ],
     ['bad deploy', ['quantize', 'x.pb', '--deploy', 'sometimes'], /--deploy.*expected one of auto, stream, window/],
   ];
   it.each(cases)('%s', async (_name, args, message) => {
@@ -63,7 +71,10 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
     const r = await run(args.map((a) => (a === '@CSV' ? csv : a)));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(message);
-    const errorLines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
+    const errorLines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('(run with --help'));
     expect(errorLines.length, r.stderr).toBe(1);
     expect(filesIn(tmp)).toEqual(before);
   });
@@ -71,7 +82,29 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
 
 describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
   it('writes every artifact, reports metrics and exact parity as JSON', async () => {
-    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--units', '4', '--epochs', '3', '--batch-size', '32', '--interval', '60000', '--out', 'm.float.pb', '--json', '--quiet']);
+    const train = await run([
+      'train',
+      '--data',
+      csv,
+      '--features',
+      'a,b',
+      '--target',
+      'a',
+      '--window',
+      '8',
+      '--units',
+      '4',
+      '--epochs',
+      '3',
+      '--batch-size',
+      '32',
+      '--interval',
+      '60000',
+      '--out',
+      'm.float.pb',
+      '--json',
+      '--quiet',
+    ]);
     expect(train.code, train.stderr).toBe(0);
     expect(train.lastJson()).toMatchObject({ command: 'train', artifact: 'm.float.pb', metrics: { name: 'rmse' } });
     // train says what the int8 model would deliver, streamed, against its baselines, and how it would run.
@@ -92,14 +125,26 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
 
     // The sampling period given at training is the bundle's default; the data path is stored whole.
     fs.writeFileSync(path.join(tmp, 'reader.js'), 'function readSensor(out) { out[0] = 0; out[1] = 0; }\n');
-    const bundle = await run(['bundle', '--model', 'm.q.pb', '--source', 'function', '--reader', 'reader.js', '--no-minify', '--out', 'app.js']);
+    const bundle = await run([
+      'bundle',
+      '--model',
+      'm.q.pb',
+      '--source',
+      'function',
+      '--reader',
+      'reader.js',
+      '--no-minify',
+      '--out',
+      'app.js',
+    ]);
     expect(bundle.code, bundle.stderr).toBe(0);
     expect(fs.readFileSync(path.join(tmp, 'app.js'), 'utf8')).toContain('setInterval(sample, 60000)');
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'report.json'), 'utf8')).streamed.split).toBe('test');
 
     const gen = await run(['codegen', 'm.q.pb', '--out-dir', 'gen', '--json']);
     expect(gen.code, gen.stderr).toBe(0);
-    for (const f of ['model.espruino.js', 'model.es5.js', 'model.espruino.d.ts', 'model.es5.d.ts']) expect(fs.existsSync(path.join(tmp, 'gen', f))).toBe(true);
+    for (const f of ['model.espruino.js', 'model.es5.js', 'model.espruino.d.ts', 'model.es5.d.ts'])
+      expect(fs.existsSync(path.join(tmp, 'gen', f))).toBe(true);
 
     const sim = await run(['simulate', 'm.q.pb', '--code', 'gen/model.espruino.js,gen/model.es5.js', '--windows', '20', '--json']);
     expect(sim.code, sim.stdout + sim.stderr).toBe(0);
@@ -112,18 +157,70 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(p.steps).toBe(20 * 8 + Math.min(500, streamed.readings) + 20 * 50);
 
     // Engines not asked for are neither run nor reported; progress goes to stderr.
-    const vmOnly = await run(['simulate', 'm.q.pb', '--engines', 'vm', '--windows', '2', '--streams', '10', '--random-segments', '1', '--json']);
+    const vmOnly = await run([
+      'simulate',
+      'm.q.pb',
+      '--engines',
+      'vm',
+      '--windows',
+      '2',
+      '--streams',
+      '10',
+      '--random-segments',
+      '1',
+      '--json',
+    ]);
     expect(vmOnly.code, vmOnly.stderr).toBe(0);
     expect(vmOnly.lastJson().parity).toMatchObject({ engines: ['vm'], skipped: [] });
     expect(vmOnly.stderr).toMatch(/simulate: 1\/2 espruino on vm/);
     // The model finds its CSV from another directory (the path is stored whole).
-    const rel = await runCli(['train', '--data', 'series.csv', '--features', 'a', '--target', 'a', '--window', '4', '--units', '2', '--epochs', '1', '--out', 'rel.float.pb', '--quiet'], tmp);
+    const rel = await runCli(
+      [
+        'train',
+        '--data',
+        'series.csv',
+        '--features',
+        'a',
+        '--target',
+        'a',
+        '--window',
+        '4',
+        '--units',
+        '2',
+        '--epochs',
+        '1',
+        '--out',
+        'rel.float.pb',
+        '--quiet',
+      ],
+      tmp,
+    );
     expect(rel.code, rel.stderr).toBe(0);
-    const elsewhere = await runCli(['quantize', path.join(tmp, 'rel.float.pb'), '--out', path.join(tmp, 'rel.q.pb'), '--report', path.join(tmp, 'rel.json')], os.tmpdir());
+    const elsewhere = await runCli(
+      ['quantize', path.join(tmp, 'rel.float.pb'), '--out', path.join(tmp, 'rel.q.pb'), '--report', path.join(tmp, 'rel.json')],
+      os.tmpdir(),
+    );
     expect(elsewhere.code, elsewhere.stderr).toBe(0);
 
     // A generated file from another model is refused.
-    const other = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'b', '--window', '8', '--units', '3', '--epochs', '1', '--out', 'other.float.pb', '--quiet']);
+    const other = await run([
+      'train',
+      '--data',
+      csv,
+      '--features',
+      'a,b',
+      '--target',
+      'b',
+      '--window',
+      '8',
+      '--units',
+      '3',
+      '--epochs',
+      '1',
+      '--out',
+      'other.float.pb',
+      '--quiet',
+    ]);
     expect(other.code).toBe(0);
     expect((await run(['quantize', 'other.float.pb', '--out', 'other.q.pb', '--report', 'other.json'])).code).toBe(0);
     const wrong = await run(['simulate', 'other.q.pb', '--code', 'gen/model.es5.js']);
@@ -138,7 +235,29 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
       rows.push(`${a.toFixed(4)},${Math.cos(t / 5).toFixed(4)},${a > 0.3 ? 2 : a < -0.3 ? 0 : 1}`);
     }
     fs.writeFileSync(path.join(tmp, 'classes.csv'), rows.join('\n') + '\n');
-    const train = await run(['train', '--data', 'classes.csv', '--features', 'a,b', '--label', 'state', '--horizon', '0', '--window', '6', '--units', '6', '--epochs', '4', '--batch-size', '32', '--out', 'c.float.pb', '--json', '--quiet']);
+    const train = await run([
+      'train',
+      '--data',
+      'classes.csv',
+      '--features',
+      'a,b',
+      '--label',
+      'state',
+      '--horizon',
+      '0',
+      '--window',
+      '6',
+      '--units',
+      '6',
+      '--epochs',
+      '4',
+      '--batch-size',
+      '32',
+      '--out',
+      'c.float.pb',
+      '--json',
+      '--quiet',
+    ]);
     expect(train.code, train.stderr).toBe(0);
     expect(train.lastJson().metrics.name).toBe('accuracy');
     const quant = await run(['quantize', 'c.float.pb', '--out', 'c.q.pb', '--report', 'c.json', '--json']);
@@ -153,9 +272,45 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(quant.stdout).toMatch(/^confusion +rows true, columns predicted: \[\d+ \d+ \d+\] \[\d+ \d+ \d+\] \[\d+ \d+ \d+\]$/m);
     const s = quant.lastJson().streamed;
     expect(s.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(s.points);
-    const weighted = await run(['train', '--data', 'classes.csv', '--features', 'a,b', '--label', 'state', '--horizon', '0', '--window', '6', '--units', '6', '--epochs', '1', '--class-weights', 'balanced', '--out', 'cw.float.pb', '--quiet']);
+    const weighted = await run([
+      'train',
+      '--data',
+      'classes.csv',
+      '--features',
+      'a,b',
+      '--label',
+      'state',
+      '--horizon',
+      '0',
+      '--window',
+      '6',
+      '--units',
+      '6',
+      '--epochs',
+      '1',
+      '--class-weights',
+      'balanced',
+      '--out',
+      'cw.float.pb',
+      '--quiet',
+    ]);
     expect(weighted.code, weighted.stderr).toBe(0);
-    const refused = await run(['train', '--data', 'classes.csv', '--features', 'a', '--target', 'b', '--epochs', '1', '--class-weights', 'balanced', '--out', 'cw2.float.pb', '--quiet']);
+    const refused = await run([
+      'train',
+      '--data',
+      'classes.csv',
+      '--features',
+      'a',
+      '--target',
+      'b',
+      '--epochs',
+      '1',
+      '--class-weights',
+      'balanced',
+      '--out',
+      'cw2.float.pb',
+      '--quiet',
+    ]);
     expect(refused.stderr).toMatch(/--class-weights is for classification/);
     const sim = await run(['simulate', 'c.q.pb', '--windows', '20', '--json']);
     expect(sim.code, sim.stdout + sim.stderr).toBe(0);
@@ -169,25 +324,98 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
       rows.push(`${a.toFixed(4)},${Math.cos(t / 5).toFixed(4)},${a > 0.3 ? 'sun' : a < -0.3 ? '"rain, heavy"' : 'cloud'}`);
     }
     fs.writeFileSync(path.join(tmp, 'weather.csv'), rows.join('\n') + '\n');
-    const train = await run(['train', '--data', 'weather.csv', '--features', 'a,b', '--label', 'weather', '--horizon', '0', '--window', '6', '--units', '6', '--epochs', '2', '--out', 'w.float.pb', '--json', '--quiet']);
+    const train = await run([
+      'train',
+      '--data',
+      'weather.csv',
+      '--features',
+      'a,b',
+      '--label',
+      'weather',
+      '--horizon',
+      '0',
+      '--window',
+      '6',
+      '--units',
+      '6',
+      '--epochs',
+      '2',
+      '--out',
+      'w.float.pb',
+      '--json',
+      '--quiet',
+    ]);
     expect(train.code, train.stderr).toBe(0);
     expect(train.stdout).toMatch(/^per class +cloud: precision \S+ recall \S+ \(\d+\); rain, heavy: .*; sun: /m);
     expect((await run(['quantize', 'w.float.pb', '--out', 'w.q.pb', '--report', 'w.json'])).code).toBe(0);
     const gen = await run(['codegen', 'w.q.pb', '--out-dir', 'wgen', '--target', 'es5']);
     expect(gen.code, gen.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(tmp, 'wgen', 'model.es5.d.ts'), 'utf8')).toMatch(/"classLabels": \[\s*"cloud",\s*"rain, heavy",\s*"sun"\s*\]/);
+    expect(fs.readFileSync(path.join(tmp, 'wgen', 'model.es5.d.ts'), 'utf8')).toMatch(
+      /"classLabels": \[\s*"cloud",\s*"rain, heavy",\s*"sun"\s*\]/,
+    );
     fs.writeFileSync(path.join(tmp, 'wreader.js'), 'function readSensor(out) { out[0] = 0; out[1] = 0; }\n');
-    const bundle = await run(['bundle', '--model', 'w.q.pb', '--source', 'function', '--reader', 'wreader.js', '--alert-class', 'rain, heavy', '--alert-above', '0.5', '--no-minify', '--out', 'wapp.js']);
+    const bundle = await run([
+      'bundle',
+      '--model',
+      'w.q.pb',
+      '--source',
+      'function',
+      '--reader',
+      'wreader.js',
+      '--alert-class',
+      'rain, heavy',
+      '--alert-above',
+      '0.5',
+      '--no-minify',
+      '--out',
+      'wapp.js',
+    ]);
     expect(bundle.code, bundle.stderr).toBe(0);
     const app = fs.readFileSync(path.join(tmp, 'wapp.js'), 'utf8');
     expect(app).toContain('var LABELS = ["cloud", "rain, heavy", "sun"];');
     expect(app).toContain('// score: probability of class rain, heavy');
-    const wrong = await run(['bundle', '--model', 'w.q.pb', '--source', 'function', '--reader', 'wreader.js', '--alert-class', 'snow', '--out', 'wapp2.js']);
+    const wrong = await run([
+      'bundle',
+      '--model',
+      'w.q.pb',
+      '--source',
+      'function',
+      '--reader',
+      'wreader.js',
+      '--alert-class',
+      'snow',
+      '--out',
+      'wapp2.js',
+    ]);
     expect(wrong.stderr).toMatch(/--alert-class 'snow': the model's classes are cloud, rain, heavy, sun/);
   });
 
   it('--layers 2 --cell cifg: a stacked model through every command, per-layer report, exact parity', async () => {
-    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--cell', 'cifg', '--layers', '2', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 's.float.pb', '--json', '--quiet']);
+    const train = await run([
+      'train',
+      '--data',
+      csv,
+      '--features',
+      'a,b',
+      '--target',
+      'a',
+      '--window',
+      '8',
+      '--cell',
+      'cifg',
+      '--layers',
+      '2',
+      '--units',
+      '4',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '32',
+      '--out',
+      's.float.pb',
+      '--json',
+      '--quiet',
+    ]);
     expect(train.code, train.stderr).toBe(0);
     const quant = await run(['quantize', 's.float.pb', '--out', 's.q.pb', '--report', 's.json', '--json']);
     expect(quant.code, quant.stderr).toBe(0);
@@ -210,7 +438,25 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
       rows.push(`${a.toFixed(4)},${Math.cos(t / 5).toFixed(4)},${a > 0.2 ? 1 : 0}`);
     }
     fs.writeFileSync(path.join(tmp, 'flags.csv'), rows.join('\n') + '\n');
-    const common = ['--data', 'flags.csv', '--features', 'a,b', '--label', 'flag', '--horizon', '0', '--window', '6', '--units', '6', '--epochs', '4', '--batch-size', '32', '--quiet'];
+    const common = [
+      '--data',
+      'flags.csv',
+      '--features',
+      'a,b',
+      '--label',
+      'flag',
+      '--horizon',
+      '0',
+      '--window',
+      '6',
+      '--units',
+      '6',
+      '--epochs',
+      '4',
+      '--batch-size',
+      '32',
+      '--quiet',
+    ];
     const train = await run(['train', ...common, '--head', 'sigmoid', '--out', 'f.float.pb']);
     expect(train.code, train.stderr).toBe(0);
     const quant = await run(['quantize', 'f.float.pb', '--out', 'f.q.pb', '--report', 'f.json', '--json']);
@@ -226,11 +472,46 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(info).toContain('"outputSize": 1');
     const sim = await run(['simulate', 'f.q.pb', '--code', 'fgen/model.es5.js', '--windows', '10', '--json']);
     expect(sim.lastJson().parity.mismatches).toBe(0);
-    fs.writeFileSync(path.join(tmp, 'three.csv'), rows.map((r, t) => (t === 0 ? 'a,b,state' : `${r.split(',').slice(0, 2).join(',')},${t % 3}`)).join('\n') + '\n');
-    const threeClasses = await run(['train', '--data', 'three.csv', '--features', 'a,b', '--label', 'state', '--horizon', '0', '--window', '6', '--head', 'sigmoid', '--epochs', '1', '--out', 'x.pb']);
+    fs.writeFileSync(
+      path.join(tmp, 'three.csv'),
+      rows.map((r, t) => (t === 0 ? 'a,b,state' : `${r.split(',').slice(0, 2).join(',')},${t % 3}`)).join('\n') + '\n',
+    );
+    const threeClasses = await run([
+      'train',
+      '--data',
+      'three.csv',
+      '--features',
+      'a,b',
+      '--label',
+      'state',
+      '--horizon',
+      '0',
+      '--window',
+      '6',
+      '--head',
+      'sigmoid',
+      '--epochs',
+      '1',
+      '--out',
+      'x.pb',
+    ]);
     expect(threeClasses.code).not.toBe(0);
     expect(threeClasses.stderr).toMatch(/a sigmoid head needs exactly two classes; the label column has 3 \(0, 1, 2\): use --head softmax/);
-    const regression = await run(['train', '--data', csv, '--features', 'a', '--target', 'a', '--head', 'softmax', '--epochs', '1', '--out', 'x.pb']);
+    const regression = await run([
+      'train',
+      '--data',
+      csv,
+      '--features',
+      'a',
+      '--target',
+      'a',
+      '--head',
+      'softmax',
+      '--epochs',
+      '1',
+      '--out',
+      'x.pb',
+    ]);
     expect(regression.stderr).toMatch(/a softmax head is for classification \(--label\); regression targets use the linear head/);
     expect(fs.existsSync(path.join(tmp, 'x.pb'))).toBe(false);
   });
@@ -242,7 +523,33 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
       rows.push(`${a.toFixed(4)},${Math.cos(t / 4).toFixed(4)},${a > 0.5 ? 1 : 0}`);
     }
     fs.writeFileSync(path.join(tmp, 'perstep.csv'), rows.join('\n') + '\n');
-    const train = await run(['train', '--data', 'perstep.csv', '--features', 'a,b', '--label', 'flag', '--horizon', '0', '--window', '8', '--sequence', 'many-to-many', '--head', 'sigmoid', '--units', '6', '--epochs', '4', '--batch-size', '32', '--out', 'p.float.pb', '--quiet', '--json']);
+    const train = await run([
+      'train',
+      '--data',
+      'perstep.csv',
+      '--features',
+      'a,b',
+      '--label',
+      'flag',
+      '--horizon',
+      '0',
+      '--window',
+      '8',
+      '--sequence',
+      'many-to-many',
+      '--head',
+      'sigmoid',
+      '--units',
+      '6',
+      '--epochs',
+      '4',
+      '--batch-size',
+      '32',
+      '--out',
+      'p.float.pb',
+      '--quiet',
+      '--json',
+    ]);
     expect(train.code, train.stderr).toBe(0);
     const quant = await run(['quantize', 'p.float.pb', '--out', 'p.q.pb', '--report', 'p.json', '--json']);
     expect(quant.code, quant.stderr).toBe(0);
@@ -252,12 +559,52 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect((await run(['codegen', 'p.q.pb', '--out-dir', 'pgen'])).code).toBe(0);
     const sim = await run(['simulate', 'p.q.pb', '--code', 'pgen/model.es5.js', '--windows', '10', '--json']);
     expect(sim.lastJson().parity.mismatches).toBe(0);
-    const bad = await run(['train', '--data', 'perstep.csv', '--features', 'a,b', '--label', 'flag', '--horizon', '0', '--window', '8', '--sequence', 'many-to-many', '--bidirectional', '--epochs', '1', '--out', 'x.pb']);
+    const bad = await run([
+      'train',
+      '--data',
+      'perstep.csv',
+      '--features',
+      'a,b',
+      '--label',
+      'flag',
+      '--horizon',
+      '0',
+      '--window',
+      '8',
+      '--sequence',
+      'many-to-many',
+      '--bidirectional',
+      '--epochs',
+      '1',
+      '--out',
+      'x.pb',
+    ]);
     expect(bad.stderr).toMatch(/--sequence many-to-many needs a streaming model/);
   });
 
   it('--sequence one-to-many: the generated module forecasts by feeding back; a target that is not a feature is refused', async () => {
-    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '8', '--sequence', 'one-to-many', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 'o.float.pb', '--quiet']);
+    const train = await run([
+      'train',
+      '--data',
+      csv,
+      '--features',
+      'a,b',
+      '--target',
+      'a',
+      '--window',
+      '8',
+      '--sequence',
+      'one-to-many',
+      '--units',
+      '4',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '32',
+      '--out',
+      'o.float.pb',
+      '--quiet',
+    ]);
     expect(train.code, train.stderr).toBe(0);
     const quant = await run(['quantize', 'o.float.pb', '--out', 'o.q.pb', '--report', 'o.json', '--json']);
     expect(quant.code, quant.stderr).toBe(0);
@@ -271,13 +618,52 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(code).toContain('function forecast(n, out)');
     expect(code).toContain('feedback: output 0 -> a');
     expect(fs.readFileSync(path.join(tmp, 'ogen', 'model.es5.d.ts'), 'utf8')).toContain('export declare function forecast(n: number');
-    const bad = await run(['train', '--data', csv, '--features', 'b', '--target', 'a', '--window', '8', '--sequence', 'one-to-many', '--epochs', '1', '--out', 'x.pb']);
+    const bad = await run([
+      'train',
+      '--data',
+      csv,
+      '--features',
+      'b',
+      '--target',
+      'a',
+      '--window',
+      '8',
+      '--sequence',
+      'one-to-many',
+      '--epochs',
+      '1',
+      '--out',
+      'x.pb',
+    ]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--sequence one-to-many feeds each forecast back as an input: target a must also be a feature/);
   });
 
   it('--bidirectional sum: a window model through every command, exact parity', async () => {
-    const train = await run(['train', '--data', csv, '--features', 'a,b', '--target', 'a', '--window', '6', '--cell', 'gru', '--bidirectional', 'sum', '--units', '4', '--epochs', '2', '--batch-size', '32', '--out', 'b.float.pb', '--quiet']);
+    const train = await run([
+      'train',
+      '--data',
+      csv,
+      '--features',
+      'a,b',
+      '--target',
+      'a',
+      '--window',
+      '6',
+      '--cell',
+      'gru',
+      '--bidirectional',
+      'sum',
+      '--units',
+      '4',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '32',
+      '--out',
+      'b.float.pb',
+      '--quiet',
+    ]);
     expect(train.code, train.stderr).toBe(0);
     expect((await run(['quantize', 'b.float.pb', '--out', 'b.q.pb', '--report', 'b.json'])).code).toBe(0);
     const report = JSON.parse(fs.readFileSync(path.join(tmp, 'b.json'), 'utf8'));
@@ -291,14 +677,15 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect((await run(['train', '--bidirectional', 'avg'])).stderr).toMatch(/--bidirectional.*expected one of concat, sum/);
   });
 
-  it('handmade: the seeds\' memory LSTM from JSON, its example exact on every engine', async () => {
+  it("handmade: the seeds' memory LSTM from JSON, its example exact on every engine", async () => {
     const example = path.resolve(__dirname, '../examples/seed-004-memory.json');
     const r = await run(['handmade', example, '--out-dir', 'hm', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const s = r.lastJson();
     expect(s.mismatches).toBe(0);
     expect(s.example.device.map((y: number[]) => Math.round(y[0]))).toEqual([0, 0, 0, 0, 0, 7, 0, 0, 6]);
-    for (const f of ['model.float.pb', 'model.q.pb', 'model.espruino.js', 'model.es5.js']) expect(fs.existsSync(path.join(tmp, 'hm', f))).toBe(true);
+    for (const f of ['model.float.pb', 'model.q.pb', 'model.espruino.js', 'model.es5.js'])
+      expect(fs.existsSync(path.join(tmp, 'hm', f))).toBe(true);
     // Its float model has no training data to calibrate on: quantize says so in one line.
     const q = await run(['quantize', 'hm/model.float.pb', '--out', 'hm/again.q.pb']);
     expect(q.code).not.toBe(0);
@@ -313,7 +700,24 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
 
   it('refuses an output path that cannot be written, leaving nothing behind', async () => {
     fs.writeFileSync(path.join(tmp, 'afile'), 'x');
-    const r = await run(['train', '--data', csv, '--features', 'a', '--target', 'a', '--window', '4', '--units', '2', '--epochs', '1', '--out', 'afile/m.pb', '--quiet']);
+    const r = await run([
+      'train',
+      '--data',
+      csv,
+      '--features',
+      'a',
+      '--target',
+      'a',
+      '--window',
+      '4',
+      '--units',
+      '2',
+      '--epochs',
+      '1',
+      '--out',
+      'afile/m.pb',
+      '--quiet',
+    ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/cannot write afile\/m\.pb/);
     expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -328,7 +732,9 @@ describe('a reader that closes early', () => {
     const pipeToHead = (quiet: boolean) =>
       new Promise<{ stderr: string; status: string }>((resolve) => {
         const cmd = `"${process.execPath}" --import tsx -e '${script(quiet).replace(/'/g, `'\\''`)}' | head -1 >/dev/null; echo "status \${PIPESTATUS[0]}" >&2`;
-        execFile('bash', ['-c', cmd], { encoding: 'utf8' }, (_e, _out, stderr) => resolve({ stderr, status: /status (\d+)/.exec(stderr)?.[1] ?? '?' }));
+        execFile('bash', ['-c', cmd], { encoding: 'utf8' }, (_e, _out, stderr) =>
+          resolve({ stderr, status: /status (\d+)/.exec(stderr)?.[1] ?? '?' }),
+        );
       });
     const plain = await pipeToHead(false);
     expect(plain.stderr).toMatch(/EPIPE/);

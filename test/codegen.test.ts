@@ -14,7 +14,8 @@ import { availableEngines, fakeEspruinoGlobals } from '../runtime/engines.ts';
 import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
 import { gateNames, lastLayer, type QuantizedModel } from '../runtime/model.ts';
 
-const goldenModel = (file: string) => modelFromJson((JSON.parse(fs.readFileSync(new URL(`./golden/${file}`, import.meta.url), 'utf8')) as GoldenFile).model);
+const goldenModel = (file: string) =>
+  modelFromJson((JSON.parse(fs.readFileSync(new URL(`./golden/${file}`, import.meta.url), 'utf8')) as GoldenFile).model);
 const q = goldenModel('lstm-3x8.json');
 /** One golden model per cell kind: its generated files are snapshot-tested and held to the same rules. */
 const CELL_CASES = TARGETS.flatMap((target) =>
@@ -42,7 +43,6 @@ function functionText(code: string, name: string): string {
   expect(start).toBeGreaterThan(0);
   const text = code.slice(start, next > 0 ? next : undefined);
   return text.slice(text.indexOf('\n')); // the body, without the declaration line
-
 }
 
 describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell, name }) => {
@@ -75,7 +75,8 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
       expect(Number(m[2])).toBeLessThanOrEqual(31);
     }
     const step = functionText(code, 'step');
-    for (const banned of ['new ', '[]', 'function', 'Math.round', 'Math.pow']) expect(step, `step contains ${banned}`).not.toContain(banned);
+    for (const banned of ['new ', '[]', 'function', 'Math.round', 'Math.pow'])
+      expect(step, `step contains ${banned}`).not.toContain(banned);
   });
 
   it('uses no ES2015+ syntax', () => {
@@ -95,7 +96,13 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
       inputSize: golden.layers[0].inputSize,
       outputSize: golden.head.outputSize,
       units: lastLayer(golden).units,
-      layers: golden.layers.map((l) => ({ cell: l.cell, inputSize: l.inputSize, units: l.units, ...(l.backward ? { bidirectional: l.merge } : {}), ...(l.reverse ? { reverse: true } : {}) })),
+      layers: golden.layers.map((l) => ({
+        cell: l.cell,
+        inputSize: l.inputSize,
+        units: l.units,
+        ...(l.backward ? { bidirectional: l.merge } : {}),
+        ...(l.reverse ? { reverse: true } : {}),
+      })),
       globalName: 'lstmModel',
       cell,
       gateOrder: [...gateNames(cell)],
@@ -122,12 +129,21 @@ describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell,
 });
 
 describe('classification models', () => {
-  it('export classIndex(): the argmax of the last step\'s scores, first on ties, on every engine', async () => {
+  it("export classIndex(): the argmax of the last step's scores, first on ties, on every engine", async () => {
     const base = randomQuantizedModel({ seed: 17, inputSize: 2, units: 5, outputSize: 3 });
-    const q: QuantizedModel = { ...base, task: 'classification', headActivation: 'softmax', targetNames: ['label'], classLabels: [2, 5, 9], outputNorm: { mean: [], std: [] } };
+    const q: QuantizedModel = {
+      ...base,
+      task: 'classification',
+      headActivation: 'softmax',
+      targetNames: ['label'],
+      classLabels: [2, 5, 9],
+      outputNorm: { mean: [], std: [] },
+    };
     for (const target of TARGETS) {
       const code = emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' });
-      expect(emitDts(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' })).toContain('export declare function classIndex(): number;');
+      expect(emitDts(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' })).toContain(
+        'export declare function classIndex(): number;',
+      );
       const sim = new Simulator(q);
       const segs = randomSegments(17, 2, [40]);
       const expected = segs[0].map((xq) => {
@@ -146,7 +162,14 @@ describe('classification models', () => {
 describe('sigmoid head', () => {
   it('classIndex() is 1 exactly when the logit is positive, on every engine', async () => {
     const base = randomQuantizedModel({ seed: 18, inputSize: 2, units: 5, outputSize: 1 });
-    const q: QuantizedModel = { ...base, task: 'classification', headActivation: 'sigmoid', targetNames: ['label'], classLabels: [0, 1], outputNorm: { mean: [], std: [] } };
+    const q: QuantizedModel = {
+      ...base,
+      task: 'classification',
+      headActivation: 'sigmoid',
+      targetNames: ['label'],
+      classLabels: [0, 1],
+      outputNorm: { mean: [], std: [] },
+    };
     const segs = randomSegments(18, 2, [60]);
     const sim = new Simulator(q);
     const expected = segs[0].map((xq) => (sim.stepQ(xq)[0] > 0 ? 1 : 0));

@@ -15,7 +15,9 @@ describe('lstm-mcu demo (defaults, built-in data)', () => {
     const r = await runCli(['demo', '--out', out, '--json', '--quiet'], os.tmpdir());
     expect(r.code, r.stderr).toBe(0);
     const summary = r.lastJson();
-    console.log(`demo: rmse float ${summary.metrics.float}, int8 ${summary.metrics.int8}, persistence ${summary.metrics.persistence}; parity ${JSON.stringify(summary.parity)}; ${summary.seconds} s`);
+    console.log(
+      `demo: rmse float ${summary.metrics.float}, int8 ${summary.metrics.int8}, persistence ${summary.metrics.persistence}; parity ${JSON.stringify(summary.parity)}; ${summary.seconds} s`,
+    );
     expect(summary.parity.mismatches).toBe(0);
     expect(summary.parity.steps).toBeGreaterThan(1000);
     expect(summary.parity.engines).toEqual(expect.arrayContaining(['vm', 'vm+E']));

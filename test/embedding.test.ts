@@ -32,7 +32,17 @@ describe('float reference vs TensorFlow.js with a masked embedding', () => {
   ])('$cell (stacked: $stacked) agrees within 1e-5, padding left out', async ({ cell, stacked }) => {
     const { tf } = await initBackend('auto');
     const V = 23;
-    const model = randomFloatModel({ seed: 7, inputSize: 5, units: 6, outputSize: 2, weightRange: 0.8, cell, vocabulary: V, window: 9, ...(stacked ? { stacked: [{ cell: 'lstm', units: 4 }] } : {}) });
+    const model = randomFloatModel({
+      seed: 7,
+      inputSize: 5,
+      units: 6,
+      outputSize: 2,
+      weightRange: 0.8,
+      cell,
+      vocabulary: V,
+      window: 9,
+      ...(stacked ? { stacked: [{ cell: 'lstm', units: 4 }] } : {}),
+    });
     const n = 12;
     const ids = randomTokenWindows(3, n, model.window, V);
     // One window with padding in the middle too: masked steps are skipped wherever they are.
@@ -68,7 +78,9 @@ describe('the quantized embedding table', () => {
       for (let t = 1; t < 30; t++) m = Math.max(m, Math.abs(float.embedding!.table[t * 4 + d]));
       expect(q.inputScales[d]).toBeCloseTo(m / 127, 12);
       for (let t = 1; t < 30; t++) {
-        expect(Math.abs(e.tableQ[t * 4 + d] * q.inputScales[d] - float.embedding!.table[t * 4 + d])).toBeLessThanOrEqual(q.inputScales[d] / 2 + 1e-9);
+        expect(Math.abs(e.tableQ[t * 4 + d] * q.inputScales[d] - float.embedding!.table[t * 4 + d])).toBeLessThanOrEqual(
+          q.inputScales[d] / 2 + 1e-9,
+        );
       }
     }
     // The padding row is never read: stored as zeros.
@@ -80,8 +92,12 @@ describe('the quantized embedding table', () => {
     expect(back.kind === 'quantized' && back.model.embedding).toEqual(e);
     const f = decodeArtifact(encodeFloatModel(float), 'f.pb');
     expect(f.kind === 'float' && f.model.embedding).toEqual(float.embedding);
-    expect(() => encodeQuantizedModel({ ...q, embedding: { ...e, unknownToken: 0 } })).toThrow(/embedding\.unknownToken is 0; expected an integer in 1\.\.29/);
-    expect(() => encodeQuantizedModel({ ...q, embedding: { ...e, tableQ: e.tableQ.subarray(4) } })).toThrow(/embedding\.tableQ has 116 values; expected 120/);
+    expect(() => encodeQuantizedModel({ ...q, embedding: { ...e, unknownToken: 0 } })).toThrow(
+      /embedding\.unknownToken is 0; expected an integer in 1\.\.29/,
+    );
+    expect(() => encodeQuantizedModel({ ...q, embedding: { ...e, tableQ: e.tableQ.subarray(4) } })).toThrow(
+      /embedding\.tableQ has 116 values; expected 120/,
+    );
     expect(() => encodeFloatModel({ ...float, featureNames: ['a', 'b'] })).toThrow(/featureNames has 2 entries/);
   });
 });
@@ -132,8 +148,22 @@ function tokenSegments(V: number, seed: number): ReadingSegments {
 describe.each([
   { name: 'LSTM', spec: { seed: 21, inputSize: 4, units: 6, outputSize: 1, vocabulary: 40 } },
   { name: 'GRU', spec: { seed: 22, inputSize: 3, units: 5, outputSize: 2, vocabulary: 17, cell: 'gru' as CellKind } },
-  { name: 'CIFG -> simple RNN', spec: { seed: 23, inputSize: 5, units: 4, outputSize: 1, vocabulary: 9, cell: 'cifg' as CellKind, stacked: [{ cell: 'rnn' as CellKind, units: 3 }] } },
-  { name: 'bidirectional LSTM (window)', spec: { seed: 24, inputSize: 3, units: 4, outputSize: 1, vocabulary: 12, window: 5, bidirectional: 'concat' as const } },
+  {
+    name: 'CIFG -> simple RNN',
+    spec: {
+      seed: 23,
+      inputSize: 5,
+      units: 4,
+      outputSize: 1,
+      vocabulary: 9,
+      cell: 'cifg' as CellKind,
+      stacked: [{ cell: 'rnn' as CellKind, units: 3 }],
+    },
+  },
+  {
+    name: 'bidirectional LSTM (window)',
+    spec: { seed: 24, inputSize: 3, units: 4, outputSize: 1, vocabulary: 12, window: 5, bidirectional: 'concat' as const },
+  },
 ])('generated code with an embedding, $name', ({ spec }) => {
   const q: QuantizedModel = randomQuantizedModel(spec);
   const segments = tokenSegments(spec.vocabulary, spec.seed);
@@ -153,7 +183,12 @@ describe.each([
         const actual = parseReadingTrace(await engine.run(code + readingDriverSource('lstmModel', segments)), engine.name);
         expect(actual, `${target} on ${engine.name}`).toEqual(expected);
       }
-      const results = await checkParity(q, [{ target, code, globalName: 'lstmModel' }], engines, randomSegments(spec.seed, spec.inputSize, [20, 7], 0.1));
+      const results = await checkParity(
+        q,
+        [{ target, code, globalName: 'lstmModel' }],
+        engines,
+        randomSegments(spec.seed, spec.inputSize, [20, 7], 0.1),
+      );
       for (const r of results) expect(r.mismatch, r.message).toBeUndefined();
     });
   }

@@ -16,7 +16,8 @@ import { fakeEspruinoGlobals } from '../runtime/engines.ts';
 const TT = buildTanhTable();
 const clip = fakeEspruinoGlobals().E.clip;
 /** The expression text as a function of x, with tt and cl bound as in the generated step. */
-const compile = (text: string) => new Function('x', 'tt', 'cl', `return ${text};`) as (x: number, tt: Int16Array, cl: typeof clip) => number;
+const compile = (text: string) =>
+  new Function('x', 'tt', 'cl', `return ${text};`) as (x: number, tt: Int16Array, cl: typeof clip) => number;
 
 describe('activation of z = x >> S in one expression', () => {
   // S = 0: x is z; 15: a usual gate shift (folded into one shift); 27: S + 5 > 31 (two shifts).

@@ -67,7 +67,8 @@ describe.skipIf(!enabled)('lstm-mcu flash on a Linux Espruino over telnet', () =
   let reader: string;
 
   beforeAll(async () => {
-    if (await listening()) throw new Error('something already listens on 127.0.0.1:2323: stop it (the Linux build serves telnet on that port only)');
+    if (await listening())
+      throw new Error('something already listens on 127.0.0.1:2323: stop it (the Linux build serves telnet on that port only)');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-flash-'));
     const q = forecastModel(3);
     modelFile = path.join(dir, 'model.q.pb');
@@ -87,13 +88,30 @@ describe.skipIf(!enabled)('lstm-mcu flash on a Linux Espruino over telnet', () =
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const flashArgs = (extra: string[] = []) => ['flash', '--model', modelFile, '--source', 'function', '--reader', reader, '--interval', '100', '--port', PORT, '--timeout', '20', ...extra];
+  const flashArgs = (extra: string[] = []) => [
+    'flash',
+    '--model',
+    modelFile,
+    '--source',
+    'function',
+    '--reader',
+    reader,
+    '--interval',
+    '100',
+    '--port',
+    PORT,
+    '--timeout',
+    '20',
+    ...extra,
+  ];
 
   it('uploads, saves, verifies the checksum and a step, and the app prints predictions', async () => {
     const r = await runCli([...flashArgs(['--listen', '2']), '--json'], dir);
     expect(r.stderr).not.toMatch(/error/);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^verified on LINUX .* model data CRC-32 0x[0-9a-f]{8} \(host 0x[0-9a-f]{8}\), self-test output \[.*\] \(simulator \[.*\]\)$/m);
+    expect(r.stdout).toMatch(
+      /^verified on LINUX .* model data CRC-32 0x[0-9a-f]{8} \(host 0x[0-9a-f]{8}\), self-test output \[.*\] \(simulator \[.*\]\)$/m,
+    );
     const line = r.stdout.split('\n').find((l) => l.startsWith('verified'))!;
     const [, got, host] = /CRC-32 (0x\w+) \(host (0x\w+)\)/.exec(line)!;
     expect(got).toBe(host);
@@ -122,8 +140,8 @@ describe.skipIf(!enabled)('lstm-mcu flash on a Linux Espruino over telnet', () =
     expect(r.code, r.stderr).toBe(0);
     const c = await BoardConnection.open(PORT, 10_000);
     try {
-      const usage = async () => ((await c.evaluate('process.memory().usage', 'memory', 10_000)) as number);
-      const steps = async () => ((await c.evaluate('lstmApp.stats.steps', 'steps', 10_000)) as number);
+      const usage = async () => (await c.evaluate('process.memory().usage', 'memory', 10_000)) as number;
+      const steps = async () => (await c.evaluate('lstmApp.stats.steps', 'steps', 10_000)) as number;
       await usage();
       const s0 = await steps();
       const u0 = await usage();

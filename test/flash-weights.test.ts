@@ -28,7 +28,13 @@ if (!ESPRUINO) console.log('flash-weights: the real-Espruino checks are skipped,
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-flash-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const options = (file = 'm.bin'): EmitOptions => ({ target: 'espruino', globalName: 'm', modelSha256: 'c'.repeat(64), generatorVersion: 'test', flash: { file, writer: 'm.weights.js' } });
+const options = (file = 'm.bin'): EmitOptions => ({
+  target: 'espruino',
+  globalName: 'm',
+  modelSha256: 'c'.repeat(64),
+  generatorVersion: 'test',
+  flash: { file, writer: 'm.weights.js' },
+});
 
 describe('the Storage file', () => {
   it('CRC-32 is the IEEE / zlib one (E.CRC32 on the board)', () => {
@@ -70,9 +76,15 @@ describe('the Storage file', () => {
 const MODELS: { name: string; spec: RandomModelSpec }[] = [
   { name: 'lstm 3x32', spec: { seed: 3, inputSize: 3, units: 32 } },
   { name: 'peephole', spec: { seed: 4, inputSize: 2, units: 5, cell: 'peephole' } },
-  { name: 'gru-reset-after -> rnn', spec: { seed: 5, inputSize: 3, units: 6, outputSize: 2, cell: 'gru-reset-after', stacked: [{ cell: 'rnn', units: 4 }] } },
+  {
+    name: 'gru-reset-after -> rnn',
+    spec: { seed: 5, inputSize: 3, units: 6, outputSize: 2, cell: 'gru-reset-after', stacked: [{ cell: 'rnn', units: 4 }] },
+  },
   { name: 'bidirectional gru (window)', spec: { seed: 6, inputSize: 2, units: 4, window: 5, cell: 'gru', bidirectional: 'sum' } },
-  { name: 'reverse lstm -> rnn (window)', spec: { seed: 8, inputSize: 2, units: 4, window: 5, cell: 'lstm', reverse: true, stacked: [{ cell: 'rnn', units: 3 }] } },
+  {
+    name: 'reverse lstm -> rnn (window)',
+    spec: { seed: 8, inputSize: 2, units: 4, window: 5, cell: 'lstm', reverse: true, stacked: [{ cell: 'rnn', units: 3 }] },
+  },
   { name: 'embedding -> cifg', spec: { seed: 7, inputSize: 4, units: 5, cell: 'cifg', vocabulary: 30 } },
 ];
 
@@ -92,14 +104,22 @@ describe.each(MODELS)('weights in flash: $name', ({ spec }) => {
   it('after the writer program, matches the simulator bit for bit (vm with Espruino natives, and Espruino when set)', async () => {
     for (const engine of engines) {
       const lines = await engine.run(writer + code + driverSource('m', spec.inputSize, segments));
-      expect(lines.some((l) => l.includes(`wrote m.bin (${bytes.length} bytes)`)), engine.name).toBe(true);
+      expect(
+        lines.some((l) => l.includes(`wrote m.bin (${bytes.length} bytes)`)),
+        engine.name,
+      ).toBe(true);
       const mismatch = firstMismatch(expected, parseTrace(lines, engine.name), q);
       expect(mismatch, `${engine.name}: ${JSON.stringify(mismatch)}`).toBeUndefined();
     }
   });
 
   it('reads info from the file when asked for', async () => {
-    const lines = await engines[0]!.run('var exports = {};\n' + writer + code + 'print(JSON.stringify([m.info.units, exports.info.layers.length, Object.keys(exports).indexOf("info") >= 0])); print("END");');
+    const lines = await engines[0]!.run(
+      'var exports = {};\n' +
+        writer +
+        code +
+        'print(JSON.stringify([m.info.units, exports.info.layers.length, Object.keys(exports).indexOf("info") >= 0])); print("END");',
+    );
     expect(lines).toContain(JSON.stringify([q.layers[q.layers.length - 1]!.units, q.layers.length, true]));
   });
 });
@@ -124,11 +144,16 @@ describe('a missing or foreign Storage file', () => {
   const q = randomQuantizedModel({ seed: 8, inputSize: 2, units: 4 });
   const other = randomQuantizedModel({ seed: 9, inputSize: 2, units: 4 });
   const code = emitModule(q, options());
-  const run = async (pre: string) => (await engines[0]!.run(`try { ${pre}\n${code}\nprint("LOADED"); } catch (e) { print("ERROR " + e.message); }\nprint("END");`)).join('\n');
+  const run = async (pre: string) =>
+    (await engines[0]!.run(`try { ${pre}\n${code}\nprint("LOADED"); } catch (e) { print("ERROR " + e.message); }\nprint("END");`)).join(
+      '\n',
+    );
 
   it('is refused at load with a message that says what to upload', async () => {
     expect(await run('')).toContain('ERROR lstm-mcu model: Storage file "m.bin" is missing: upload m.weights.js first');
-    expect(await run(flashWeights(other, options()).writer)).toContain(`ERROR lstm-mcu model: Storage file "m.bin" does not hold this model's weights: upload m.weights.js again`);
+    expect(await run(flashWeights(other, options()).writer)).toContain(
+      `ERROR lstm-mcu model: Storage file "m.bin" does not hold this model's weights: upload m.weights.js again`,
+    );
     expect(await run(flashWeights(q, options()).writer)).toContain('LOADED');
   });
 });
@@ -156,7 +181,9 @@ print("END");
 `;
     const out = (await engineByName('espruino')!.run(program)).join('\n');
     const blocks = Number(/BLOCKS (\d+)/.exec(out)?.[1]);
-    console.log(`flash-weights: a loaded 3x32 LSTM with weights in flash takes ${blocks} blocks on Espruino (${/of (\d+) bytes/.exec(out)?.[1]}-byte blocks), code included`);
+    console.log(
+      `flash-weights: a loaded 3x32 LSTM with weights in flash takes ${blocks} blocks on Espruino (${/of (\d+) bytes/.exec(out)?.[1]}-byte blocks), code included`,
+    );
     expect(blocks).toBeLessThanOrEqual(300);
     const [short, long] = /GROWTH (-?\d+) (-?\d+)/.exec(out)!.slice(1).map(Number);
     expect(long - short, out.slice(-300)).toBe(0);
@@ -173,7 +200,8 @@ describe('lstm-mcu codegen --weights flash', () => {
     const out = path.join(tmp, 'gen');
     const r = await runCli(['codegen', model, '--weights', 'flash', '--out-dir', out, '--name', 'sensor', '--json'], tmp);
     expect(r.code, r.stderr).toBe(0);
-    for (const f of ['sensor.espruino.js', 'sensor.weights.js', 'sensor.bin', 'sensor.es5.js']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+    for (const f of ['sensor.espruino.js', 'sensor.weights.js', 'sensor.bin', 'sensor.es5.js'])
+      expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     expect(fs.readFileSync(path.join(out, 'sensor.espruino.js'), 'utf8')).toContain('WF = S.read("sensor.bin")');
     // The es5 target keeps its weights in RAM.
     expect(fs.readFileSync(path.join(out, 'sensor.es5.js'), 'utf8')).toContain('_B64');

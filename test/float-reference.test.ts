@@ -34,7 +34,10 @@ describe('float reference vs TensorFlow.js', () => {
     // And a different gate order would not pass: swap the columns of the first two gates.
     const swapped = structuredClone(model);
     const cols = gateCount(cell) * units;
-    for (const [m, rows] of [[swapped.layers[0].kernel, inputSize], [swapped.layers[0].recurrentKernel, units]] as const) {
+    for (const [m, rows] of [
+      [swapped.layers[0].kernel, inputSize],
+      [swapped.layers[0].recurrentKernel, units],
+    ] as const) {
       for (let r = 0; r < rows; r++) {
         for (let u = 0; u < units; u++) {
           const a = r * cols + u;

@@ -14,7 +14,14 @@ const hex = (v: number) => (v !== v ? 'nan' : Buffer.from(new Float64Array([v ==
 
 /** A one-to-many regression model whose targets y0, y1 are features x2, x0 (change mode for the first case). */
 function model(targetMode: 'level' | 'change', stacked: boolean): QuantizedModel {
-  const q = randomQuantizedModel({ seed: 23, inputSize: 3, units: 6, outputSize: 2, cell: 'lstm', ...(stacked ? { stacked: [{ cell: 'gru' as const, units: 5 }] } : {}) });
+  const q = randomQuantizedModel({
+    seed: 23,
+    inputSize: 3,
+    units: 6,
+    outputSize: 2,
+    cell: 'lstm',
+    ...(stacked ? { stacked: [{ cell: 'gru' as const, units: 5 }] } : {}),
+  });
   return {
     ...q,
     sequence: 'one-to-many',

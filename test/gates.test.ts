@@ -82,13 +82,18 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
           const rbQ = q.layers[0].recurrentBiasQ[u];
           z += (rSim - rFloat) * state.recurrentPart[u];
           err +=
-            rSim * (Math.abs(rb - rbQ * rowScales[r]) + Math.abs(rbQ) * Math.abs(gateMultiplier[r] / 2 ** (12 + gateShift) - rowScales[r]) + 1 / 2 ** 13) +
+            rSim *
+              (Math.abs(rb - rbQ * rowScales[r]) +
+                Math.abs(rbQ) * Math.abs(gateMultiplier[r] / 2 ** (12 + gateShift) - rowScales[r]) +
+                1 / 2 ** 13) +
             1 / 2 ** 13;
         }
         const slope = isTanh ? 1 : 0.25;
         const floatGate = isTanh ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
         const simGate = sim.state.gatesQ15[r] / 32768;
-        expect(Math.abs(simGate - floatGate), `${name} gate, seed ${seed}, unit ${u}`).toBeLessThanOrEqual(slope * err + (isTanh ? TANH_TABLE_ERROR : SIGMOID_TABLE_ERROR));
+        expect(Math.abs(simGate - floatGate), `${name} gate, seed ${seed}, unit ${u}`).toBeLessThanOrEqual(
+          slope * err + (isTanh ? TANH_TABLE_ERROR : SIGMOID_TABLE_ERROR),
+        );
       }
     }
   });
@@ -99,7 +104,12 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
       const float = randomFloatModel({ seed: 3, inputSize: 3, units: 5, cell });
       const units = float.layers[0].units;
       for (let u = 0; u < units; u++) float.layers[0].bias[index * units + u] = sign * 50;
-      const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: randomWindows(3, 16, float.window, 3), calibrationCount: 16, floatModelSha256: '' });
+      const q = quantizeModel(float, {
+        weightScale: 'per-row',
+        calibrationX: randomWindows(3, 16, float.window, 3),
+        calibrationCount: 16,
+        floatModelSha256: '',
+      });
       const sim = new Simulator(q);
       sim.stepQ([127, -128, 127]);
       for (let u = 0; u < units; u++) {
@@ -124,7 +134,12 @@ describe('GRU reset-after: the recurrent part is saturated at ±16 before r scal
       float.layers[0].bias[GRU_GATE.reset * U + u] = -4;
       float.layers[0].recurrentBias![GRU_GATE.candidate * U + u] = 100;
     }
-    const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: randomWindows(5, 4, float.window, 2), calibrationCount: 4, floatModelSha256: '' });
+    const q = quantizeModel(float, {
+      weightScale: 'per-row',
+      calibrationX: randomWindows(5, 4, float.window, 2),
+      calibrationCount: 4,
+      floatModelSha256: '',
+    });
     const sim = new Simulator(q);
     sim.stepQ([0, 0]);
     for (let u = 0; u < U; u++) {

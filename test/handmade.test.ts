@@ -28,7 +28,7 @@ const q = quantizeModel(parsed.model, {
 /** A double from the IEEE bytes the reading driver reports. */
 const fromHex = (h: string) => new Float64Array(Uint8Array.from(Buffer.from(h, 'hex')).buffer)[0];
 
-describe('the seeds\' hand-made LSTM', () => {
+describe("the seeds' hand-made LSTM", () => {
   it('the example is the one the seed describes: add, clear, output', () => {
     expect(example.inputs.length).toBe(9);
     expect(example.outputs.map((o) => o[0])).toEqual([0, 0, 0, 0, 0, 7, 0, 0, 6]);
@@ -38,7 +38,11 @@ describe('the seeds\' hand-made LSTM', () => {
     const { model } = parsed;
     const state = newFloatState(model.layers[0]);
     const got = example.inputs.map((x) => {
-      floatRecurrentStep(model.layers[0], state, x.map((v, i) => (v - model.inputNorm.mean[i]) / model.inputNorm.std[i]));
+      floatRecurrentStep(
+        model.layers[0],
+        state,
+        x.map((v, i) => (v - model.inputNorm.mean[i]) / model.inputNorm.std[i]),
+      );
       return Math.round(floatDense(model.head, state.h)[0]);
     });
     expect(got).toEqual(example.outputs.map((o) => o[0]));
@@ -56,7 +60,10 @@ describe('the seeds\' hand-made LSTM', () => {
       for (const engine of availableEngines().engines) {
         const actual = parseReadingTrace(await engine.run(code + readingDriverSource('memory', [example.inputs])), engine.name);
         expect(actual, engine.name).toEqual(expected);
-        expect(actual.map((s) => Math.round(fromHex(s.y[0]))), engine.name).toEqual(example.outputs.map((o) => o[0]));
+        expect(
+          actual.map((s) => Math.round(fromHex(s.y[0]))),
+          engine.name,
+        ).toEqual(example.outputs.map((o) => o[0]));
       }
     });
   }
@@ -64,13 +71,37 @@ describe('the seeds\' hand-made LSTM', () => {
   it.each([
     ['not JSON', '{', /not valid JSON/],
     ['wrong format', JSON.stringify({ ...JSON.parse(text), format: 'v0' }), /format: expected "lstm-mcu\/handmade-v1"/],
-    ['unknown cell', JSON.stringify({ ...JSON.parse(text), cell: 'tcn' }), /cell: expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn/],
-    ['unknown gate', JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, peep: {} } }), /gates: unknown gate peep for a lstm/],
-    ['short weight row', text.replace('[[0, 100, 0]], "U": [[0]], "b": [-10]', '[[0, 100]], "U": [[0]], "b": [-10]'), /gates\.input\.W\[0\]: expected 3 finite numbers/],
+    [
+      'unknown cell',
+      JSON.stringify({ ...JSON.parse(text), cell: 'tcn' }),
+      /cell: expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn/,
+    ],
+    [
+      'unknown gate',
+      JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, peep: {} } }),
+      /gates: unknown gate peep for a lstm/,
+    ],
+    [
+      'short weight row',
+      text.replace('[[0, 100, 0]], "U": [[0]], "b": [-10]', '[[0, 100]], "U": [[0]], "b": [-10]'),
+      /gates\.input\.W\[0\]: expected 3 finite numbers/,
+    ],
     ['zero std', text.replace('"std": [20, 1, 1]', '"std": [20, 0, 1]'), /inputNorm\.std: every std must be above 0/],
-    ['peephole weights on a plain LSTM', JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, input: { ...JSON.parse(text).gates.input, p: [1] } } }), /gates\.input\.p: peephole weights exist only on the input, forget and output gates of a peephole cell/],
-    ['a recurrent bias on a plain LSTM', JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, input: { ...JSON.parse(text).gates.input, bR: [1] } } }), /gates\.input\.bR: a recurrent bias exists only in a gru-reset-after cell/],
-    ['ragged calibration', text.replace('[6, 1, 1]]\n  ]', '[6, 1, 1], [0, 0, 0]]\n  ]'), /calibration\[0\]: has 9 rows; every calibration sequence needs 10/],
+    [
+      'peephole weights on a plain LSTM',
+      JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, input: { ...JSON.parse(text).gates.input, p: [1] } } }),
+      /gates\.input\.p: peephole weights exist only on the input, forget and output gates of a peephole cell/,
+    ],
+    [
+      'a recurrent bias on a plain LSTM',
+      JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, input: { ...JSON.parse(text).gates.input, bR: [1] } } }),
+      /gates\.input\.bR: a recurrent bias exists only in a gru-reset-after cell/,
+    ],
+    [
+      'ragged calibration',
+      text.replace('[6, 1, 1]]\n  ]', '[6, 1, 1], [0, 0, 0]]\n  ]'),
+      /calibration\[0\]: has 9 rows; every calibration sequence needs 10/,
+    ],
   ])('refuses a file with %s, naming the place', (_name, bad, message) => {
     expect(() => parseHandmadeModel(bad, 'bad.json')).toThrow(UserError);
     expect(() => parseHandmadeModel(bad, 'bad.json')).toThrow(message);
@@ -79,7 +110,11 @@ describe('the seeds\' hand-made LSTM', () => {
   it('reads peephole weights and a reset-after recurrent bias into the float layer', () => {
     const doc = JSON.parse(text);
     const peephole = parseHandmadeModel(
-      JSON.stringify({ ...doc, cell: 'peephole', gates: { ...doc.gates, forget: { ...doc.gates.forget, p: [0.5] }, output: { ...doc.gates.output, p: [-2] } } }),
+      JSON.stringify({
+        ...doc,
+        cell: 'peephole',
+        gates: { ...doc.gates, forget: { ...doc.gates.forget, p: [0.5] }, output: { ...doc.gates.output, p: [-2] } },
+      }),
       'p.json',
     );
     expect(Array.from(peephole.model.layers[0].peephole!)).toEqual([0, 0.5, -2]);

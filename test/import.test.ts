@@ -20,7 +20,10 @@ import { floatPredictWindow } from '../runtime/float-reference.ts';
 import { runCli } from './helpers/run-cli.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/onnx/', import.meta.url));
-const onnxFixtures = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.onnx')).map((f) => f.replace(/\.onnx$/, ''));
+const onnxFixtures = fs
+  .readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.onnx'))
+  .map((f) => f.replace(/\.onnx$/, ''));
 
 /** The network's outputs on [batch][steps][features] inputs, with the head's activation applied. */
 function predict(net: ImportedNetwork, inputs: number[][][]): number[][] {
@@ -46,8 +49,14 @@ describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports
   it('the fixtures cover LSTM, GRU and RNN, forward, reverse and bidirectional, stacked', () => {
     expect(onnxFixtures.length).toBeGreaterThanOrEqual(10);
     const kinds = onnxFixtures.map((f) => importOnnx(readOnnx(path.join(FIXTURES, `${f}.onnx`)), f));
-    for (const cell of ['lstm', 'gru-reset-after', 'rnn']) expect(kinds.some((n) => n.layers.length > 1 && n.layers[0].cell === cell), `stacked ${cell}`).toBe(true);
-    expect(new Set(kinds.flatMap((n) => n.layers.map((l) => l.cell)))).toEqual(new Set(['lstm', 'peephole', 'cifg', 'gru-reset-after', 'rnn']));
+    for (const cell of ['lstm', 'gru-reset-after', 'rnn'])
+      expect(
+        kinds.some((n) => n.layers.length > 1 && n.layers[0].cell === cell),
+        `stacked ${cell}`,
+      ).toBe(true);
+    expect(new Set(kinds.flatMap((n) => n.layers.map((l) => l.cell)))).toEqual(
+      new Set(['lstm', 'peephole', 'cifg', 'gru-reset-after', 'rnn']),
+    );
     expect(kinds.some((n) => n.layers.some((l) => l.backward))).toBe(true);
     expect(kinds.some((n) => n.layers.length > 1 && n.layers.every((l) => l.backward))).toBe(true);
     // direction = reverse below a forward layer, and on top (the head reads its final state)
@@ -102,19 +111,56 @@ describe('imported models through quantize, codegen and simulate', () => {
   for (const [name, args] of cases) {
     it(`${name}: import, quantize (int8 within budget), codegen, exact parity`, async () => {
       const out = path.join(dir, name);
-      const imp = await runCli(['import', path.join(FIXTURES, `${name}.onnx`), '--data', csv, '--window', '7', ...args, '--out', path.join(out, 'model.float.pb'), '--json'], dir);
+      const imp = await runCli(
+        [
+          'import',
+          path.join(FIXTURES, `${name}.onnx`),
+          '--data',
+          csv,
+          '--window',
+          '7',
+          ...args,
+          '--out',
+          path.join(out, 'model.float.pb'),
+          '--json',
+        ],
+        dir,
+      );
       expect(imp.code, imp.stderr).toBe(0);
       expect(imp.lastJson()).toMatchObject({ command: 'import', format: 'onnx' });
-      const q = await runCli(['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'report.json'), '--json'], dir);
+      const q = await runCli(
+        [
+          'quantize',
+          path.join(out, 'model.float.pb'),
+          '--out',
+          path.join(out, 'model.q.pb'),
+          '--report',
+          path.join(out, 'report.json'),
+          '--json',
+        ],
+        dir,
+      );
       expect(q.code, q.stderr).toBe(0);
       const m = q.lastJson().metrics;
-      console.log(`import ${name}: test ${m.name} float ${m.float.toFixed(4)}, int8 ${m.int8.toFixed(4)} (${(100 * m.relativeChange).toFixed(2)}%)`);
+      console.log(
+        `import ${name}: test ${m.name} float ${m.float.toFixed(4)}, int8 ${m.int8.toFixed(4)} (${(100 * m.relativeChange).toFixed(2)}%)`,
+      );
       if (m.name === 'rmse') expect(Math.abs(m.relativeChange)).toBeLessThan(0.03);
       else expect(m.float - m.int8).toBeLessThanOrEqual(0.03);
       const c = await runCli(['codegen', path.join(out, 'model.q.pb'), '--out-dir', out], dir);
       expect(c.code, c.stderr).toBe(0);
       // every engine found (Espruino and JerryScript too when set), on fewer windows than the default: window models are slow on Espruino
-      const s = await runCli(['simulate', path.join(out, 'model.q.pb'), '--code', `${path.join(out, 'model.espruino.js')},${path.join(out, 'model.es5.js')}`, ...SHORT_PARITY, '--json'], dir);
+      const s = await runCli(
+        [
+          'simulate',
+          path.join(out, 'model.q.pb'),
+          '--code',
+          `${path.join(out, 'model.espruino.js')},${path.join(out, 'model.es5.js')}`,
+          ...SHORT_PARITY,
+          '--json',
+        ],
+        dir,
+      );
       expect(s.code, s.stderr).toBe(0);
       expect(s.lastJson().parity.mismatches).toBe(0);
     }, 300_000);
@@ -122,7 +168,31 @@ describe('imported models through quantize, codegen and simulate', () => {
 
   it('the normalization the model was trained with can be given on the command line', async () => {
     const out = path.join(dir, 'given-norm.float.pb');
-    const r = await runCli(['import', path.join(FIXTURES, 'lstm-3x8.onnx'), '--data', csv, '--features', 'x0,x1,x2', '--target', 'x1', '--window', '7', '--input-mean', '0,0,0', '--input-std', '1,1,1', '--output-mean', '0', '--output-std', '2', '--out', out], dir);
+    const r = await runCli(
+      [
+        'import',
+        path.join(FIXTURES, 'lstm-3x8.onnx'),
+        '--data',
+        csv,
+        '--features',
+        'x0,x1,x2',
+        '--target',
+        'x1',
+        '--window',
+        '7',
+        '--input-mean',
+        '0,0,0',
+        '--input-std',
+        '1,1,1',
+        '--output-mean',
+        '0',
+        '--output-std',
+        '2',
+        '--out',
+        out,
+      ],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     const { readFloatModel } = await import('../runtime/artifact.ts');
     const { model } = readFloatModel(out);
@@ -159,7 +229,10 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
     await refuse(f, /garbage\.onnx: not an ONNX model/);
   });
   it('an operator it does not know', async () => {
-    await refuse(edited('lstm-3x8', (m) => (m.graph.node.find((n: any) => n.opType === 'Gemm').opType = 'Relu')), /node '\/head\/Gemm' \(Relu\): this operator is not supported/);
+    await refuse(
+      edited('lstm-3x8', (m) => (m.graph.node.find((n: any) => n.opType === 'Gemm').opType = 'Relu')),
+      /node '\/head\/Gemm' \(Relu\): this operator is not supported/,
+    );
   });
   it('an LSTM attribute it does not run (clip)', async () => {
     await refuse(
@@ -181,7 +254,13 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
   });
   it('activations other than the defaults', async () => {
     await refuse(
-      edited('lstm-3x8', (m) => lstmNode(m).attribute.push({ name: 'activations', type: 8, strings: [Buffer.from('Relu'), Buffer.from('Tanh'), Buffer.from('Tanh')] })),
+      edited('lstm-3x8', (m) =>
+        lstmNode(m).attribute.push({
+          name: 'activations',
+          type: 8,
+          strings: [Buffer.from('Relu'), Buffer.from('Tanh'), Buffer.from('Tanh')],
+        }),
+      ),
       /attribute 'activations' = \[Relu, Tanh, Tanh\]: only the defaults/,
     );
   });
@@ -206,7 +285,12 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
     );
   });
   it('a model whose inputs do not match --features', async () => {
-    await refuse(path.join(FIXTURES, 'lstm-3x8.onnx'), /reads 3 features per step, --features names 2/, ['--features', 'x0,x1', '--target', 'x1']);
+    await refuse(path.join(FIXTURES, 'lstm-3x8.onnx'), /reads 3 features per step, --features names 2/, [
+      '--features',
+      'x0,x1',
+      '--target',
+      'x1',
+    ]);
   });
   it('a classifier imported as a regression', async () => {
     await refuse(path.join(FIXTURES, 'gru-seq-first-sigmoid.onnx'), /the head ends in sigmoid, which is a classifier: pass --label/);
@@ -219,7 +303,16 @@ async function saveLayersModel(model: tf.LayersModel, folder: string): Promise<s
   await model.save(
     tf.io.withSaveHandler(async (a) => {
       fs.writeFileSync(path.join(folder, 'weights.bin'), Buffer.from(a.weightData as ArrayBuffer));
-      fs.writeFileSync(path.join(folder, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, format: a.format, generatedBy: a.generatedBy, convertedBy: a.convertedBy, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+      fs.writeFileSync(
+        path.join(folder, 'model.json'),
+        JSON.stringify({
+          modelTopology: a.modelTopology,
+          format: a.format,
+          generatedBy: a.generatedBy,
+          convertedBy: a.convertedBy,
+          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+        }),
+      );
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
@@ -231,20 +324,44 @@ describe('a tfjs-layers model saved by TensorFlow.js', () => {
     await tf.setBackend('cpu');
     const model = tf.sequential();
     model.add(tf.layers.lstm({ units: 6, returnSequences: true, recurrentActivation: 'sigmoid', inputShape: [7, 3] }));
-    model.add(tf.layers.bidirectional({ layer: tf.layers.gru({ units: 4, recurrentActivation: 'sigmoid' }) as tf.RNN, mergeMode: 'concat' }));
+    model.add(
+      tf.layers.bidirectional({ layer: tf.layers.gru({ units: 4, recurrentActivation: 'sigmoid' }) as tf.RNN, mergeMode: 'concat' }),
+    );
     model.add(tf.layers.dense({ units: 1 }));
     const saved = await saveLayersModel(model, path.join(dir, 'tfjs'));
-    const inputs = Array.from({ length: 4 }, (_, b) => Array.from({ length: 7 }, (_, t) => Array.from({ length: 3 }, (_, f) => Math.sin(b * 3 + t * 0.7 + f))));
+    const inputs = Array.from({ length: 4 }, (_, b) =>
+      Array.from({ length: 7 }, (_, t) => Array.from({ length: 3 }, (_, f) => Math.sin(b * 3 + t * 0.7 + f))),
+    );
     const expected = (model.predict(tf.tensor3d(inputs)) as tf.Tensor).arraySync() as number[][];
     const net = importTfjsLayers(path.join(saved, 'model.json'));
     expect(net.layers.map((l) => `${l.cell}${l.backward ? `/${l.merge}` : ''}`)).toEqual(['lstm', 'gru/concat']);
     expect(worst(predict(net, inputs), expected)).toBeLessThan(1e-5);
 
     const out = path.join(dir, 'tfjs-out');
-    const imp = await runCli(['import', path.join(saved, 'model.json'), '--data', csv, '--window', '7', '--features', 'x0,x1,x2', '--target', 'x2', '--out', path.join(out, 'model.float.pb'), '--json'], dir);
+    const imp = await runCli(
+      [
+        'import',
+        path.join(saved, 'model.json'),
+        '--data',
+        csv,
+        '--window',
+        '7',
+        '--features',
+        'x0,x1,x2',
+        '--target',
+        'x2',
+        '--out',
+        path.join(out, 'model.float.pb'),
+        '--json',
+      ],
+      dir,
+    );
     expect(imp.code, imp.stderr).toBe(0);
     expect(imp.lastJson()).toMatchObject({ format: 'tfjs-layers' });
-    const q = await runCli(['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'r.json'), '--json'], dir);
+    const q = await runCli(
+      ['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'r.json'), '--json'],
+      dir,
+    );
     expect(q.code, q.stderr).toBe(0);
     expect(Math.abs(q.lastJson().metrics.relativeChange)).toBeLessThan(0.03);
     const s = await runCli(['simulate', path.join(out, 'model.q.pb'), ...SHORT_PARITY, '--json'], dir);
@@ -262,7 +379,10 @@ describe('tfjs-layers models with go_backwards (each layer above reads a reverse
       'LSTM(go_backwards) -> Bidirectional(GRU, concat) -> SimpleRNN(go_backwards)',
       () => [
         tf.layers.lstm({ units: 5, returnSequences: true, goBackwards: true, ...rnnOptions, inputShape: [7, 3] }),
-        tf.layers.bidirectional({ layer: tf.layers.gru({ units: 4, returnSequences: true, ...rnnOptions }) as tf.RNN, mergeMode: 'concat' }),
+        tf.layers.bidirectional({
+          layer: tf.layers.gru({ units: 4, returnSequences: true, ...rnnOptions }) as tf.RNN,
+          mergeMode: 'concat',
+        }),
         tf.layers.simpleRNN({ units: 3, goBackwards: true }),
       ],
       ['reverse lstm', 'gru/concat', 'rnn'],
@@ -270,7 +390,10 @@ describe('tfjs-layers models with go_backwards (each layer above reads a reverse
     [
       // a reverse layer on top: the head reads its h after the first step
       'GRU -> LSTM(go_backwards)',
-      () => [tf.layers.gru({ units: 4, returnSequences: true, ...rnnOptions, inputShape: [7, 3] }), tf.layers.lstm({ units: 5, goBackwards: true, ...rnnOptions })],
+      () => [
+        tf.layers.gru({ units: 4, returnSequences: true, ...rnnOptions, inputShape: [7, 3] }),
+        tf.layers.lstm({ units: 5, goBackwards: true, ...rnnOptions }),
+      ],
       ['gru', 'reverse lstm'],
     ],
     [
@@ -303,7 +426,9 @@ describe('tfjs-layers models with go_backwards (each layer above reads a reverse
       model.setWeights(model.getWeights().map((w, k) => tf.tidy(() => tf.randomUniform(w.shape, -0.7, 0.7, 'float32', 40 + k))));
       const folder = await saveLayersModel(model, path.join(dir, `tfjs-backwards-${saved.size}`));
       saved.set(name, folder);
-      const inputs = Array.from({ length: 4 }, (_, b) => Array.from({ length: 7 }, (_, t) => Array.from({ length: 3 }, (_, f) => Math.sin(b * 5 + t * 0.9 + f * 2))));
+      const inputs = Array.from({ length: 4 }, (_, b) =>
+        Array.from({ length: 7 }, (_, t) => Array.from({ length: 3 }, (_, f) => Math.sin(b * 5 + t * 0.9 + f * 2))),
+      );
       const expected = (model.predict(tf.tensor3d(inputs)) as tf.Tensor).arraySync() as number[][];
       const net = importTfjsLayers(path.join(folder, 'model.json'));
       expect(net.layers.map(direction)).toEqual(directions);
@@ -316,17 +441,48 @@ describe('tfjs-layers models with go_backwards (each layer above reads a reverse
     const folder = saved.get(cases[0][0]);
     expect(folder, 'the float case above saves the model').toBeDefined();
     const out = path.join(dir, 'tfjs-backwards-out');
-    const imp = await runCli(['import', path.join(folder!, 'model.json'), '--data', csv, '--window', '7', '--features', 'x0,x1,x2', '--target', 'x0,x2', '--out', path.join(out, 'model.float.pb')], dir);
+    const imp = await runCli(
+      [
+        'import',
+        path.join(folder!, 'model.json'),
+        '--data',
+        csv,
+        '--window',
+        '7',
+        '--features',
+        'x0,x1,x2',
+        '--target',
+        'x0,x2',
+        '--out',
+        path.join(out, 'model.float.pb'),
+      ],
+      dir,
+    );
     expect(imp.code, imp.stderr).toBe(0);
     expect(imp.stdout).toMatch(/reverse LSTM\(5\) -> bidirectional-concat GRU\(4\) -> RNN\(3\)/);
-    const q = await runCli(['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'r.json'), '--json'], dir);
+    const q = await runCli(
+      ['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'r.json'), '--json'],
+      dir,
+    );
     expect(q.code, q.stderr).toBe(0);
     const m = q.lastJson().metrics;
-    console.log(`import ${cases[0][0]}: test rmse float ${m.float.toFixed(4)}, int8 ${m.int8.toFixed(4)} (${(100 * m.relativeChange).toFixed(2)}%)`);
+    console.log(
+      `import ${cases[0][0]}: test rmse float ${m.float.toFixed(4)}, int8 ${m.int8.toFixed(4)} (${(100 * m.relativeChange).toFixed(2)}%)`,
+    );
     expect(Math.abs(m.relativeChange)).toBeLessThan(0.03);
     const c = await runCli(['codegen', path.join(out, 'model.q.pb'), '--out-dir', out], dir);
     expect(c.code, c.stderr).toBe(0);
-    const s = await runCli(['simulate', path.join(out, 'model.q.pb'), '--code', `${path.join(out, 'model.espruino.js')},${path.join(out, 'model.es5.js')}`, ...SHORT_PARITY, '--json'], dir);
+    const s = await runCli(
+      [
+        'simulate',
+        path.join(out, 'model.q.pb'),
+        '--code',
+        `${path.join(out, 'model.espruino.js')},${path.join(out, 'model.es5.js')}`,
+        ...SHORT_PARITY,
+        '--json',
+      ],
+      dir,
+    );
     expect(s.code, s.stderr).toBe(0);
     expect(s.lastJson().parity.mismatches).toBe(0);
   }, 300_000);
@@ -338,7 +494,10 @@ describe('tfjs-layers models with go_backwards (each layer above reads a reverse
     const at = json.indexOf('"class_name":"GRU"');
     fs.writeFileSync(file, json.slice(0, at) + json.slice(at).replace('"go_backwards":false', '"go_backwards":true'));
     const out = path.join(dir, 'inner-backwards.pb');
-    const r = await runCli(['import', file, '--data', csv, '--window', '7', '--features', 'x0,x1,x2', '--target', 'x0,x2', '--out', out], dir);
+    const r = await runCli(
+      ['import', file, '--data', csv, '--window', '7', '--features', 'x0,x1,x2', '--target', 'x0,x2', '--out', out],
+      dir,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/layer 1 '.*' \(Bidirectional\): wraps a layer with go_backwards = true/);
@@ -377,9 +536,28 @@ describe('a tfjs-layers model with an Embedding (token ids in, mask_zero)', () =
     for (let t = 0; t < 400; t++) rows.push(`${Math.floor(rnd() * 12)},${(Math.sin(t / 9) + rnd() * 0.2).toFixed(4)}`);
     fs.writeFileSync(tokens, rows.join('\n') + '\n');
     const out = path.join(dir, 'tfjs-embedding-out');
-    const imp = await runCli(['import', path.join(saved, 'model.json'), '--data', tokens, '--window', '7', '--features', 'event', '--target', 'level', '--out', path.join(out, 'model.float.pb')], dir);
+    const imp = await runCli(
+      [
+        'import',
+        path.join(saved, 'model.json'),
+        '--data',
+        tokens,
+        '--window',
+        '7',
+        '--features',
+        'event',
+        '--target',
+        'level',
+        '--out',
+        path.join(out, 'model.float.pb'),
+      ],
+      dir,
+    );
     expect(imp.code, imp.stderr).toBe(0);
-    const q = await runCli(['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'r.json'), '--json'], dir);
+    const q = await runCli(
+      ['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'r.json'), '--json'],
+      dir,
+    );
     expect(q.code, q.stderr).toBe(0);
     expect(Math.abs(q.lastJson().metrics.relativeChange)).toBeLessThan(0.03);
     const s = await runCli(['simulate', path.join(out, 'model.q.pb'), ...SHORT_PARITY, '--json'], dir);
@@ -387,7 +565,10 @@ describe('a tfjs-layers model with an Embedding (token ids in, mask_zero)', () =
     expect(s.lastJson().parity.mismatches).toBe(0);
     const noMask = path.join(saved, 'no-mask.json');
     fs.writeFileSync(noMask, fs.readFileSync(path.join(saved, 'model.json'), 'utf8').replace('"mask_zero":true', '"mask_zero":false'));
-    const r = await runCli(['import', noMask, '--data', tokens, '--window', '7', '--features', 'event', '--target', 'level', '--out', path.join(out, 'x.pb')], dir);
+    const r = await runCli(
+      ['import', noMask, '--data', tokens, '--window', '7', '--features', 'event', '--target', 'level', '--out', path.join(out, 'x.pb')],
+      dir,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/mask_zero = false: lstm-mcu reads token 0 as padding/);
   }, 300_000);

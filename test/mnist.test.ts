@@ -39,7 +39,27 @@ describe('mnist data', () => {
 
 describe('lstm-mcu example mnist (tiny)', () => {
   it('trains, quantizes, generates and checks parity; the summary reports accuracy float and int8', async () => {
-    const r = await runCli(['example', 'mnist', '--per-class', '40', '--units', '8', '--epochs', '2', '--calibration', '100', '--parity-windows', '3', '--out', path.join(tmp, 'out'), '--json', '--quiet'], tmp);
+    const r = await runCli(
+      [
+        'example',
+        'mnist',
+        '--per-class',
+        '40',
+        '--units',
+        '8',
+        '--epochs',
+        '2',
+        '--calibration',
+        '100',
+        '--parity-windows',
+        '3',
+        '--out',
+        path.join(tmp, 'out'),
+        '--json',
+        '--quiet',
+      ],
+      tmp,
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(s.metrics.name).toBe('accuracy');
@@ -48,9 +68,21 @@ describe('lstm-mcu example mnist (tiny)', () => {
     expect(Number.isFinite(s.metrics.int8)).toBe(true);
     expect(s.parity.mismatches).toBe(0);
     expect(s.weightBytes).toBe(4 * 8 * (28 + 8) + 10 * 8 + 10 * 4 + 2 * 4 * 8 * 4);
-    for (const f of ['model.float.pb', 'model.q.pb', 'model.espruino.js', 'model.es5.js', 'summary.json']) expect(fs.existsSync(path.join(tmp, 'out', f))).toBe(true);
+    for (const f of ['model.float.pb', 'model.q.pb', 'model.espruino.js', 'model.es5.js', 'summary.json'])
+      expect(fs.existsSync(path.join(tmp, 'out', f))).toBe(true);
     // The float model records where its digits came from: `quantize` rebuilds them.
-    const q = await runCli(['quantize', path.join(tmp, 'out', 'model.float.pb'), '--out', path.join(tmp, 'again.q.pb'), '--report', path.join(tmp, 'again.json'), '--json'], tmp);
+    const q = await runCli(
+      [
+        'quantize',
+        path.join(tmp, 'out', 'model.float.pb'),
+        '--out',
+        path.join(tmp, 'again.q.pb'),
+        '--report',
+        path.join(tmp, 'again.json'),
+        '--json',
+      ],
+      tmp,
+    );
     expect(q.code, q.stderr).toBe(0);
     expect(JSON.parse(q.stdout.trim().split('\n').pop()!).metrics.name).toBe('accuracy');
   }, 300_000);

@@ -40,59 +40,80 @@ describe('generated code matches the simulator bit for bit', () => {
     if (process.env.CI) expect(engines.map((e) => e.name)).toContain('duk');
   });
 
-  it('random models (every cell, 1-64 units, 1-3 layers, some bidirectional or reverse, some with an embedding) and random int8 sequences with extremes (property)', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          cell: fc.constantFrom(...CELL_KINDS),
-          seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-          inputSize: fc.integer({ min: 1, max: 5 }),
-          // 1-64 units, mostly small so a run stays quick on the slow engines.
-          units: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 12 }), weight: 4 }, { arbitrary: fc.integer({ min: 13, max: 64 }), weight: 1 }),
-          outputSize: fc.integer({ min: 1, max: 3 }),
-          weightRange: fc.constantFrom(0.1, 1, 4, 16),
-          biasRange: fc.constantFrom(0, 0.5, 4),
-          extremeShare: fc.constantFrom(0, 0.2, 1),
-          lengths: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 4 }),
-          // 0-2 more layers stacked on the first, each of any cell kind.
-          stacked: fc.array(
-            fc.record({
-              cell: fc.constantFrom(...CELL_KINDS),
-              units: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 12 }), weight: 4 }, { arbitrary: fc.integer({ min: 13, max: 64 }), weight: 1 }),
-              bidirectional: fc.constantFrom(undefined, 'concat' as const, 'sum' as const),
-              // reverse when not bidirectional
-              reverse: fc.constantFrom(false, false, true),
-            }),
-            { maxLength: 2 },
-          ),
-          // The first layer bidirectional, sometimes (then the model runs over its window at every step).
-          bidirectional: fc.constantFrom(undefined, undefined, 'concat' as const, 'sum' as const),
-          // Or reverse, sometimes (a window model too).
-          reverse: fc.constantFrom(false, false, false, true),
-          // Sometimes token input: an embedding table of this many ids (its rows are the int8 steps).
-          vocabulary: fc.constantFrom(undefined, undefined, undefined, 2, 50),
-          // A forward model deployed as a window, sometimes (the last `window` inputs from a zero state at every step).
-          deployWindow: fc.constantFrom(false, false, false, true),
-        }),
-        async (p) => {
-          const q = { ...randomQuantizedModel(p), ...(p.deployWindow ? { deployment: 'window' as const } : {}) };
-          await expectExact(q, randomSegments(p.seed, p.inputSize, p.lengths, p.extremeShare));
-        },
-      ),
-      { seed, numRuns: 30 },
-    );
-    // The real Espruino and JerryScript builds (when set) run each case far slower than vm and duk.
-  }, slowEngines ? 1_200_000 : 300_000);
+  it(
+    'random models (every cell, 1-64 units, 1-3 layers, some bidirectional or reverse, some with an embedding) and random int8 sequences with extremes (property)',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            cell: fc.constantFrom(...CELL_KINDS),
+            seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+            inputSize: fc.integer({ min: 1, max: 5 }),
+            // 1-64 units, mostly small so a run stays quick on the slow engines.
+            units: fc.oneof(
+              { arbitrary: fc.integer({ min: 1, max: 12 }), weight: 4 },
+              { arbitrary: fc.integer({ min: 13, max: 64 }), weight: 1 },
+            ),
+            outputSize: fc.integer({ min: 1, max: 3 }),
+            weightRange: fc.constantFrom(0.1, 1, 4, 16),
+            biasRange: fc.constantFrom(0, 0.5, 4),
+            extremeShare: fc.constantFrom(0, 0.2, 1),
+            lengths: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 4 }),
+            // 0-2 more layers stacked on the first, each of any cell kind.
+            stacked: fc.array(
+              fc.record({
+                cell: fc.constantFrom(...CELL_KINDS),
+                units: fc.oneof(
+                  { arbitrary: fc.integer({ min: 1, max: 12 }), weight: 4 },
+                  { arbitrary: fc.integer({ min: 13, max: 64 }), weight: 1 },
+                ),
+                bidirectional: fc.constantFrom(undefined, 'concat' as const, 'sum' as const),
+                // reverse when not bidirectional
+                reverse: fc.constantFrom(false, false, true),
+              }),
+              { maxLength: 2 },
+            ),
+            // The first layer bidirectional, sometimes (then the model runs over its window at every step).
+            bidirectional: fc.constantFrom(undefined, undefined, 'concat' as const, 'sum' as const),
+            // Or reverse, sometimes (a window model too).
+            reverse: fc.constantFrom(false, false, false, true),
+            // Sometimes token input: an embedding table of this many ids (its rows are the int8 steps).
+            vocabulary: fc.constantFrom(undefined, undefined, undefined, 2, 50),
+            // A forward model deployed as a window, sometimes (the last `window` inputs from a zero state at every step).
+            deployWindow: fc.constantFrom(false, false, false, true),
+          }),
+          async (p) => {
+            const q = { ...randomQuantizedModel(p), ...(p.deployWindow ? { deployment: 'window' as const } : {}) };
+            await expectExact(q, randomSegments(p.seed, p.inputSize, p.lengths, p.extremeShare));
+          },
+        ),
+        { seed, numRuns: 30 },
+      );
+      // The real Espruino and JerryScript builds (when set) run each case far slower than vm and duk.
+    },
+    slowEngines ? 1_200_000 : 300_000,
+  );
 
-  it.each(CELL_KINDS)('a larger %s model (8 inputs x 64 units) over 120 steps', async (cell) => {
-    const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2, cell });
-    await expectExact(q, randomSegments(7, 8, [60, 60], 0.1));
-  }, 300_000);
+  it.each(CELL_KINDS)(
+    'a larger %s model (8 inputs x 64 units) over 120 steps',
+    async (cell) => {
+      const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2, cell });
+      await expectExact(q, randomSegments(7, 8, [60, 60], 0.1));
+    },
+    300_000,
+  );
 
-  it.each(CELL_KINDS)('a %s model deployed as a window (its last 6 inputs from a zero state at every step) over 40 steps', async (cell) => {
-    const q: QuantizedModel = { ...randomQuantizedModel({ seed: 21, inputSize: 3, units: 7, outputSize: 2, cell, window: 6, stacked: [{ cell: 'gru', units: 4 }] }), deployment: 'window' };
-    await expectExact(q, randomSegments(21, 3, [25, 15], 0.2));
-  }, 300_000);
+  it.each(CELL_KINDS)(
+    'a %s model deployed as a window (its last 6 inputs from a zero state at every step) over 40 steps',
+    async (cell) => {
+      const q: QuantizedModel = {
+        ...randomQuantizedModel({ seed: 21, inputSize: 3, units: 7, outputSize: 2, cell, window: 6, stacked: [{ cell: 'gru', units: 4 }] }),
+        deployment: 'window',
+      };
+      await expectExact(q, randomSegments(21, 3, [25, 15], 0.2));
+    },
+    300_000,
+  );
 
   it('a stacked model of three different cells (peephole 16 -> GRU reset-after 8 -> CIFG 5) over 120 steps', async () => {
     const q = randomQuantizedModel({
@@ -114,7 +135,7 @@ describe('generated code matches the simulator bit for bit', () => {
     await expectExact(q, randomSegments(8, 4, [60, 60], 0.1));
   }, 300_000);
 
-  it('weights split over several string literals (long data, JerryScript\'s 64 KiB literal limit)', async () => {
+  it("weights split over several string literals (long data, JerryScript's 64 KiB literal limit)", async () => {
     const q = randomQuantizedModel({ seed: 13, inputSize: 4, units: 16 });
     const code = TARGETS.map((target) => ({
       target,

@@ -21,21 +21,47 @@ import { randomFloatModel, randomTokenWindows, randomWindows, type RandomModelSp
 import { runCli } from './helpers/run-cli.ts';
 
 /** A split of n windows with no targets (the forward passes only read x). */
-const windowsOnly = (x: Float32Array, n: number): Split => ({ x, y: new Float32Array(n), n, rawTargets: new Float64Array(n), endRows: new Uint32Array(n) });
-
+const windowsOnly = (x: Float32Array, n: number): Split => ({
+  x,
+  y: new Float32Array(n),
+  n,
+  rawTargets: new Float64Array(n),
+  endRows: new Uint32Array(n),
+});
 
 describe('the fake-quantized forward pass', () => {
   const specs: [string, RandomModelSpec][] = [
-    ...CELL_KINDS.map((cell): [string, RandomModelSpec] => [cell, { seed: 70, inputSize: 3, units: 8, outputSize: 2, window: 12, weightRange: 0.8, cell }]),
-    ['lstm -> gru stacked', { seed: 71, inputSize: 3, units: 6, outputSize: 1, window: 10, weightRange: 0.8, cell: 'lstm', stacked: [{ cell: 'gru', units: 5 }] }],
-    ['bidirectional sum -> reverse cifg', { seed: 72, inputSize: 2, units: 5, outputSize: 1, window: 8, weightRange: 0.8, cell: 'peephole', bidirectional: 'sum', stacked: [{ cell: 'cifg', units: 4, reverse: true }] }],
+    ...CELL_KINDS.map((cell): [string, RandomModelSpec] => [
+      cell,
+      { seed: 70, inputSize: 3, units: 8, outputSize: 2, window: 12, weightRange: 0.8, cell },
+    ]),
+    [
+      'lstm -> gru stacked',
+      { seed: 71, inputSize: 3, units: 6, outputSize: 1, window: 10, weightRange: 0.8, cell: 'lstm', stacked: [{ cell: 'gru', units: 5 }] },
+    ],
+    [
+      'bidirectional sum -> reverse cifg',
+      {
+        seed: 72,
+        inputSize: 2,
+        units: 5,
+        outputSize: 1,
+        window: 8,
+        weightRange: 0.8,
+        cell: 'peephole',
+        bidirectional: 'sum',
+        stacked: [{ cell: 'cifg', units: 4, reverse: true }],
+      },
+    ],
     ['embedding -> lstm', { seed: 73, inputSize: 4, units: 6, outputSize: 2, window: 9, weightRange: 0.8, cell: 'lstm', vocabulary: 20 }],
   ];
   it.each(specs)('%s: its outputs are at least 8x closer to the int8 model than the float outputs are', async (_name, spec) => {
     const { tf } = await initBackend('cpu');
     const float = randomFloatModel(spec);
     const n = 64;
-    const x = spec.vocabulary ? randomTokenWindows(spec.seed, n, float.window, spec.vocabulary) : randomWindows(spec.seed, n, float.window, spec.inputSize);
+    const x = spec.vocabulary
+      ? randomTokenWindows(spec.seed, n, float.window, spec.vocabulary)
+      : randomWindows(spec.seed, n, float.window, spec.inputSize);
     const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: x, calibrationCount: n, floatModelSha256: 'f'.repeat(64) });
     const { floatOut, intOut } = compareOnWindows(float, q, windowsOnly(x, n));
     const xt = spec.vocabulary ? tf.tensor2d(x, [n, float.window], 'int32') : tf.tensor3d(x, [n, float.window, spec.inputSize]);
@@ -92,8 +118,17 @@ describe('fineTuneQat', () => {
     const { tf } = await initBackend('cpu');
     const ds = toyDataset();
     // a coarse model for int8: large weights make the Q0.7 state and the table buckets matter
-    const float: FloatModel = { ...randomFloatModel({ seed: 80, inputSize: 2, units: 6, window: 10, weightRange: 1.2, cell: 'gru-reset-after' }), featureNames: ['a', 'b'] };
-    const quantize = (m: FloatModel) => quantizeModel(m, { weightScale: 'per-row', calibrationX: ds.train.x, calibrationCount: ds.train.n, floatModelSha256: 'f'.repeat(64) });
+    const float: FloatModel = {
+      ...randomFloatModel({ seed: 80, inputSize: 2, units: 6, window: 10, weightRange: 1.2, cell: 'gru-reset-after' }),
+      featureNames: ['a', 'b'],
+    };
+    const quantize = (m: FloatModel) =>
+      quantizeModel(m, {
+        weightScale: 'per-row',
+        calibrationX: ds.train.x,
+        calibrationCount: ds.train.n,
+        floatModelSha256: 'f'.repeat(64),
+      });
     const r = await fineTuneQat(float, ds, {
       epochs: 3,
       batchSize: 32,
@@ -107,7 +142,9 @@ describe('fineTuneQat', () => {
     });
     expect(r.history.map((e) => e.epoch)).toEqual([...Array(r.history[0]!.epochs + 1).keys()]);
     const distances = r.history.map((e) => e.validationDistance);
-    console.log(`qat toy gru-reset-after: validation mean |int8 - float| by epoch ${distances.map((d) => d.toExponential(3)).join(', ')}; kept ${r.bestEpoch}`);
+    console.log(
+      `qat toy gru-reset-after: validation mean |int8 - float| by epoch ${distances.map((d) => d.toExponential(3)).join(', ')}; kept ${r.bestEpoch}`,
+    );
     expect(r.history[r.bestEpoch]!.validationDistance).toBe(Math.min(...distances));
     // fine-tuning helps here: some epoch beats post-training quantization of the model as given
     expect(r.bestEpoch).toBeGreaterThan(0);
@@ -115,7 +152,10 @@ describe('fineTuneQat', () => {
     // the straight-through gradients reach every tensor
     const tuned = r.model.layers[0]!;
     for (const key of ['kernel', 'recurrentKernel', 'bias', 'recurrentBias'] as const) {
-      expect(Array.from(tuned[key]!).some((v, i) => v !== float.layers[0]![key]![i]), key).toBe(true);
+      expect(
+        Array.from(tuned[key]!).some((v, i) => v !== float.layers[0]![key]![i]),
+        key,
+      ).toBe(true);
     }
     expect(Array.from(r.model.head.kernel).some((v, i) => v !== float.head.kernel[i])).toBe(true);
     // the int8 model returned is the quantization of the kept weights
@@ -128,14 +168,42 @@ describe('lstm-mcu quantize --qat', () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-qat-'));
     const rows = ['a,b'];
-    for (let t = 0; t < 400; t++) rows.push(`${(Math.sin(t / 6) + 0.1 * Math.cos(t * 1.7)).toFixed(4)},${(Math.cos(t / 9) * 2).toFixed(4)}`);
+    for (let t = 0; t < 400; t++)
+      rows.push(`${(Math.sin(t / 6) + 0.1 * Math.cos(t * 1.7)).toFixed(4)},${(Math.cos(t / 9) * 2).toFixed(4)}`);
     fs.writeFileSync(path.join(dir, 'series.csv'), rows.join('\n') + '\n');
   });
 
   it('writes the fine-tuned float model, an int8 model quantized from it, and the three test metrics side by side', async () => {
-    const train = await runCli(['train', '--data', 'series.csv', '--features', 'a,b', '--target', 'a', '--window', '8', '--cell', 'rnn', '--units', '6', '--epochs', '2', '--batch-size', '32', '--out', 'm.float.pb', '--quiet'], dir);
+    const train = await runCli(
+      [
+        'train',
+        '--data',
+        'series.csv',
+        '--features',
+        'a,b',
+        '--target',
+        'a',
+        '--window',
+        '8',
+        '--cell',
+        'rnn',
+        '--units',
+        '6',
+        '--epochs',
+        '2',
+        '--batch-size',
+        '32',
+        '--out',
+        'm.float.pb',
+        '--quiet',
+      ],
+      dir,
+    );
     expect(train.code, train.stderr).toBe(0);
-    const r = await runCli(['quantize', 'm.float.pb', '--qat', '2', '--qat-learning-rate', '0.001', '--out', 'q/m.q.pb', '--report', 'q/report.json', '--json'], dir);
+    const r = await runCli(
+      ['quantize', 'm.float.pb', '--qat', '2', '--qat-learning-rate', '0.001', '--out', 'q/m.q.pb', '--report', 'q/report.json', '--json'],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/qat: epoch 2\/2 loss/);
     expect(r.stdout).toMatch(/QAT test rmse: float [\d.]+, int8 post-training [\d.]+ \([+-][\d.]+%\), int8 QAT [\d.]+ \([+-][\d.]+%\); /);
@@ -143,7 +211,11 @@ describe('lstm-mcu quantize --qat', () => {
     expect(summary.qat).toMatchObject({ name: 'rmse', epochs: 2, floatArtifact: path.join('q', 'model.qat.float.pb') });
     const tuned = path.join(dir, 'q', 'model.qat.float.pb');
     const { model: tunedModel } = readFloatModel(tuned);
-    expect(JSON.parse(tunedModel.provenance.options).qat).toMatchObject({ epochs: 2, learningRate: 0.001, from: readFloatModel(path.join(dir, 'm.float.pb')).sha256 });
+    expect(JSON.parse(tunedModel.provenance.options).qat).toMatchObject({
+      epochs: 2,
+      learningRate: 0.001,
+      from: readFloatModel(path.join(dir, 'm.float.pb')).sha256,
+    });
     // the int8 artifact names the float model it was quantized from: the fine-tuned one
     expect(readQuantizedModel(path.join(dir, 'q', 'm.q.pb')).model.floatModelSha256).toBe(sha256Hex(fs.readFileSync(tuned)));
     const report = JSON.parse(fs.readFileSync(path.join(dir, 'q', 'report.json'), 'utf8'));

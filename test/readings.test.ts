@@ -30,10 +30,7 @@ function readings(q: QuantizedModel, seed: number): ReadingSegments {
   return [Array.from({ length: 25 }, step), Array.from({ length: 10 }, step)];
 }
 
-describe.each([
-  { mode: 'level' as const },
-  { mode: 'change' as const },
-])('step(x) on readings, target mode $mode', ({ mode }) => {
+describe.each([{ mode: 'level' as const }, { mode: 'change' as const }])('step(x) on readings, target mode $mode', ({ mode }) => {
   const base = randomQuantizedModel({ seed: 31, inputSize: 3, units: 6, outputSize: 2 });
   const q: QuantizedModel = mode === 'change' ? { ...base, targetMode: 'change', baseFeatures: [2, 0] } : base;
   const segments = readings(q, 77);

@@ -16,7 +16,10 @@ const [first, second] = randomSegments(21, 3, [30, 30]);
 /** Every cell, a stack, a window (bidirectional) model, and a model with an embedding (its int8 steps are table rows). */
 const MODELS: { name: string; spec: Partial<RandomModelSpec> }[] = [
   ...CELL_KINDS.map((cell) => ({ name: cell, spec: { cell } })),
-  { name: 'stacked peephole -> gru-reset-after', spec: { cell: 'peephole' as const, stacked: [{ cell: 'gru-reset-after' as const, units: 4 }] } },
+  {
+    name: 'stacked peephole -> gru-reset-after',
+    spec: { cell: 'peephole' as const, stacked: [{ cell: 'gru-reset-after' as const, units: 4 }] },
+  },
   { name: 'bidirectional cifg (concat)', spec: { cell: 'cifg' as const, bidirectional: 'concat' as const, window: 6 } },
   { name: 'embedding -> lstm', spec: { vocabulary: 20 } },
 ];
@@ -36,7 +39,8 @@ describe.each(MODELS)('reset halfway through a sequence: $name', ({ spec }) => {
     for (const xq of first) sim.stepQ(xq);
     expect(sim.state.hQ7.some((v) => v !== 0)).toBe(true);
     sim.reset();
-    for (const a of [sim.state.hQ7, sim.state.cellQ, sim.state.gatesQ15, sim.outputAcc]) expect(Array.from(a).every((v) => v === 0)).toBe(true);
+    for (const a of [sim.state.hQ7, sim.state.cellQ, sim.state.gatesQ15, sim.outputAcc])
+      expect(Array.from(a).every((v) => v === 0)).toBe(true);
   });
 
   for (const target of TARGETS) {

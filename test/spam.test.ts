@@ -25,7 +25,13 @@ describe('spam data', () => {
   });
 
   it('ids: padding 0, unknown 1, then words by frequency (ties by spelling); the first words, padded in front', () => {
-    const vocab = buildVocabulary([['b', 'a', 'c', 'a'], ['b', 'd']], 5);
+    const vocab = buildVocabulary(
+      [
+        ['b', 'a', 'c', 'a'],
+        ['b', 'd'],
+      ],
+      5,
+    );
     expect(vocab).toEqual(['', '<unknown>', 'a', 'b', 'c']);
     const ids = new Map(vocab.map((w, i) => [w, i] as const).slice(2));
     expect(Array.from(encodeWords(['c', 'zz', 'a'], ids, 5))).toEqual([0, 0, 4, UNKNOWN_TOKEN, 2]);
@@ -63,8 +69,12 @@ describe('training with an embedding', () => {
     expect(r.embedding!.table).toHaveLength(150);
     expect(r.layers[0]!.inputSize).toBe(3);
     await expect(trainLstm(dataset, { ...base, bidirectional: 'concat', tf })).rejects.toThrow(/forward layers only/);
-    await expect(trainLstm({ ...dataset, sequence: 'many-to-many' }, { ...base, tf })).rejects.toThrow(/train many-to-one, not many-to-many/);
-    await expect(trainLstm(dataset, { ...base, cell: 'peephole', dropout: 0.2, tf })).rejects.toThrow(/dropout is available for the lstm, gru and rnn cells/);
+    await expect(trainLstm({ ...dataset, sequence: 'many-to-many' }, { ...base, tf })).rejects.toThrow(
+      /train many-to-one, not many-to-many/,
+    );
+    await expect(trainLstm(dataset, { ...base, cell: 'peephole', dropout: 0.2, tf })).rejects.toThrow(
+      /dropout is available for the lstm, gru and rnn cells/,
+    );
     await expect(trainLstm(dataset, { ...base, dropout: 1, tf })).rejects.toThrow(/dropout must be in \[0, 1\)/);
   }, 120_000);
 
@@ -83,8 +93,26 @@ describe('training with an embedding', () => {
 describe('lstm-mcu example spam (small)', () => {
   it('learns, quantizes, generates and checks parity; simulate replays its test messages', async () => {
     const out = path.join(tmp, 'out');
-    const args = ['--per-class', '300', '--units', '8', '--embedding', '8', '--vocabulary', '300', '--epochs', '6', '--learning-rate', '0.01', '--patience', '0'];
-    const r = await runCli(['example', 'spam', ...args, '--calibration', '200', '--parity-windows', '4', '--out', out, '--json', '--quiet'], tmp);
+    const args = [
+      '--per-class',
+      '300',
+      '--units',
+      '8',
+      '--embedding',
+      '8',
+      '--vocabulary',
+      '300',
+      '--epochs',
+      '6',
+      '--learning-rate',
+      '0.01',
+      '--patience',
+      '0',
+    ];
+    const r = await runCli(
+      ['example', 'spam', ...args, '--calibration', '200', '--parity-windows', '4', '--out', out, '--json', '--quiet'],
+      tmp,
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(s.metrics.name).toBe('accuracy');
@@ -94,7 +122,8 @@ describe('lstm-mcu example spam (small)', () => {
     expect(s.parity.mismatches).toBe(0);
     // Table 300x8, LSTM 4*8 rows over 8+8, head 1x8 + its bias, biases and multipliers 2*4*32.
     expect(s.weightBytes).toBe(300 * 8 + 4 * 8 * (8 + 8) + 8 + 4 + 2 * 4 * 32);
-    for (const f of ['model.float.pb', 'model.q.pb', 'model.espruino.js', 'model.es5.js', 'summary.json']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    for (const f of ['model.float.pb', 'model.q.pb', 'model.espruino.js', 'model.es5.js', 'summary.json'])
+      expect(fs.existsSync(path.join(out, f))).toBe(true);
     const sim = await runCli(['simulate', path.join(out, 'model.q.pb'), '--windows', '3', '--json'], tmp);
     expect(sim.code, sim.stderr).toBe(0);
     expect(sim.stdout).not.toContain('none replayed');

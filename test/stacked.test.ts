@@ -27,7 +27,17 @@ function singleLayer(q: QuantizedModel, l: number): QuantizedModel {
 
 describe('stacked layers', () => {
   it.each(CELL_KINDS)('%s under an LSTM and over a GRU: the stack equals the layers run one after another', (cell) => {
-    const q = randomQuantizedModel({ seed: 21, inputSize: 3, units: 7, outputSize: 2, cell: 'lstm', stacked: [{ cell, units: 6 }, { cell: 'gru', units: 4 }] });
+    const q = randomQuantizedModel({
+      seed: 21,
+      inputSize: 3,
+      units: 7,
+      outputSize: 2,
+      cell: 'lstm',
+      stacked: [
+        { cell, units: 6 },
+        { cell: 'gru', units: 4 },
+      ],
+    });
     const stack = new Simulator(q);
     const parts = q.layers.map((_, l) => new Simulator(singleLayer(q, l)));
     for (const segment of randomSegments(21, 3, [30, 12], 0.2)) {
@@ -60,7 +70,18 @@ describe('stacked layers', () => {
 
   it('the float stack computes what TensorFlow.js computes (mixed cells, within 1e-5)', async () => {
     const { tf } = await initBackend('auto');
-    const model = randomFloatModel({ seed: 9, inputSize: 3, units: 6, outputSize: 2, weightRange: 0.8, cell: 'peephole', stacked: [{ cell: 'gru-reset-after', units: 5 }, { cell: 'rnn', units: 4 }] });
+    const model = randomFloatModel({
+      seed: 9,
+      inputSize: 3,
+      units: 6,
+      outputSize: 2,
+      weightRange: 0.8,
+      cell: 'peephole',
+      stacked: [
+        { cell: 'gru-reset-after', units: 5 },
+        { cell: 'rnn', units: 4 },
+      ],
+    });
     const n = 12;
     const x = randomWindows(9, n, model.window, 3);
     const tfOut = predictFloat(tf, model.layers, model.head, x, n, model.window, 3);

@@ -19,12 +19,24 @@ const gauss = (rand: () => number) => Math.sqrt(-2 * Math.log(rand() || 1e-12)) 
 
 function table(columns: Record<string, number[]>): CsvTable {
   const rows = Object.values(columns)[0]!.length;
-  return { columns: Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, Float64Array.from(v)])), rows, sha256: 'test', path: 'test.csv' };
+  return {
+    columns: Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, Float64Array.from(v)])),
+    rows,
+    sha256: 'test',
+    path: 'test.csv',
+  };
 }
 
 /** A random float model that reads the dataset's features and forecasts its targets. */
 function modelFor(ds: Dataset, seed: number, window = ds.window): FloatModel {
-  const m = randomFloatModel({ seed, inputSize: ds.featureNames.length, units: 5, outputSize: ds.task === 'regression' ? ds.targetNames.length : ds.classLabels.length, window, weightRange: 0.8 });
+  const m = randomFloatModel({
+    seed,
+    inputSize: ds.featureNames.length,
+    units: 5,
+    outputSize: ds.task === 'regression' ? ds.targetNames.length : ds.classLabels.length,
+    window,
+    weightRange: 0.8,
+  });
   return {
     ...m,
     task: ds.task,
@@ -62,7 +74,9 @@ describe('the season by autocorrelation of differences', () => {
     expect(detectSeason([Array.from({ length: 3000 }, () => (level += gauss(rand)))])).toBeUndefined();
     expect(detectSeason([Array.from({ length: 3000 }, () => gauss(rand))])).toBeUndefined();
     // four sensors, 5 days each: one period for all
-    const series = [0, 1, 2, 3].map((k) => Array.from({ length: 120 }, (_, t) => 3 * Math.cos((2 * Math.PI * (t + 5 * k)) / 24) + 0.3 * gauss(rand)));
+    const series = [0, 1, 2, 3].map((k) =>
+      Array.from({ length: 120 }, (_, t) => 3 * Math.cos((2 * Math.PI * (t + 5 * k)) / 24) + 0.3 * gauss(rand)),
+    );
     expect(detectSeason(series)?.period).toBe(24);
   });
 });
@@ -128,8 +142,14 @@ describe('classification: majority class, previous label, confusion', () => {
     expect(s.points).toBe(scored.length);
     const counts = [0, 1, 2].map((k) => ds.train.y.filter((y) => y === k).length);
     const majority = counts.indexOf(Math.max(...counts));
-    expect(s.baselines[0]).toEqual({ name: `majority class (${majority})`, value: scored.filter((r) => label[r] === majority).length / scored.length });
-    expect(s.baselines[1]).toEqual({ name: 'previous label', value: scored.filter((r) => label[r - 1] === label[r]).length / scored.length });
+    expect(s.baselines[0]).toEqual({
+      name: `majority class (${majority})`,
+      value: scored.filter((r) => label[r] === majority).length / scored.length,
+    });
+    expect(s.baselines[1]).toEqual({
+      name: 'previous label',
+      value: scored.filter((r) => label[r - 1] === label[r]).length / scored.length,
+    });
     expect(s.confusion.flat().reduce((a, b) => a + b, 0)).toBe(scored.length);
     expect(s.confusion.reduce((a, row, i) => a + row[i]!, 0) / scored.length).toBe(s.int8);
     expect(s.perClass.map((p) => p.support)).toEqual([0, 1, 2].map((k) => scored.filter((r) => label[r] === k).length));
@@ -170,8 +190,21 @@ describe('the deployment', () => {
   });
 
   it('a many-to-many model cannot be deployed as a window', () => {
-    const mm = buildDataset(table({ v }), { features: ['v'], task: 'regression', targets: ['v'], window: 8, horizon: 1, sequence: 'many-to-many' });
-    expect(() => quantizeStep({ ...modelFor(mm, 6), sequence: 'many-to-many' }, mm, { weightScale: 'per-row', floatModelSha256: 't', deploy: 'window' })).toThrow(UserError);
+    const mm = buildDataset(table({ v }), {
+      features: ['v'],
+      task: 'regression',
+      targets: ['v'],
+      window: 8,
+      horizon: 1,
+      sequence: 'many-to-many',
+    });
+    expect(() =>
+      quantizeStep({ ...modelFor(mm, 6), sequence: 'many-to-many' }, mm, {
+        weightScale: 'per-row',
+        floatModelSha256: 't',
+        deploy: 'window',
+      }),
+    ).toThrow(UserError);
   });
 });
 

@@ -50,7 +50,10 @@ describe('the streamed figure is the bundled app’s own', () => {
     const csv = path.join(dir, 'daily.csv');
     fs.writeFileSync(csv, dailyCycleCsv(2400, 5));
     const out = path.join(dir, 'out');
-    const r = await runCli(['demo', '--data', csv, '--features', 'temperature', '--target', 'temperature', '--epochs', '6', '--out', out, '--json', '--quiet'], dir);
+    const r = await runCli(
+      ['demo', '--data', csv, '--features', 'temperature', '--target', 'temperature', '--epochs', '6', '--out', out, '--json', '--quiet'],
+      dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = r.lastJson().streamed;
     const device = await deviceRmse(out, testSeriesOf(csv, ['temperature']), 1);

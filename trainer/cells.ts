@@ -129,7 +129,13 @@ export function customCell(tf: Tf, cell: CustomCellKind, units: number): RNNCell
 }
 
 type RnnLayer = import('@tensorflow/tfjs').layers.RNN;
-type RnnClass = new (args: { units: number; returnSequences?: boolean; goBackwards?: boolean; inputShape?: number[]; name?: string }) => RnnLayer;
+type RnnClass = new (args: {
+  units: number;
+  returnSequences?: boolean;
+  goBackwards?: boolean;
+  inputShape?: number[];
+  name?: string;
+}) => RnnLayer;
 const rnnClasses = new WeakMap<Tf, Map<CustomCellKind, RnnClass>>();
 
 /**
@@ -166,5 +172,9 @@ export function customRnnLayer(
     Layer = CustomRnn as unknown as RnnClass;
     byKind.set(cell, Layer);
   }
-  return new Layer({ units: args.units, returnSequences: args.returnSequences, ...(args.inputShape ? { inputShape: args.inputShape } : {}) });
+  return new Layer({
+    units: args.units,
+    returnSequences: args.returnSequences,
+    ...(args.inputShape ? { inputShape: args.inputShape } : {}),
+  });
 }

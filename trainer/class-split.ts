@@ -14,7 +14,12 @@ export type SplitName = 'train' | 'validation' | 'test';
  * (the first of its shuffled order). Classes are shuffled in label order,
  * all from the one `rand`. `what` names the samples in the error.
  */
-export function splitPerClass(sizes: readonly number[], perClass: number | undefined, rand: () => number, what: string): Record<SplitName, { label: number; index: number }[]> {
+export function splitPerClass(
+  sizes: readonly number[],
+  perClass: number | undefined,
+  rand: () => number,
+  what: string,
+): Record<SplitName, { label: number; index: number }[]> {
   const parts: Record<SplitName, { label: number; index: number }[]> = { train: [], validation: [], test: [] };
   sizes.forEach((size, label) => {
     const order = permutation(size, rand);
@@ -23,7 +28,8 @@ export function splitPerClass(sizes: readonly number[], perClass: number | undef
     const b = Math.floor(count * 0.9);
     for (let i = 0; i < count; i++) parts[i < a ? 'train' : i < b ? 'validation' : 'test'].push({ label, index: order[i]! });
   });
-  if (parts.test.length === 0 || parts.validation.length === 0) throw new UserError(`too few ${what} per class for a validation and a test set (use at least 10)`);
+  if (parts.test.length === 0 || parts.validation.length === 0)
+    throw new UserError(`too few ${what} per class for a validation and a test set (use at least 10)`);
   return parts;
 }
 
@@ -31,7 +37,11 @@ export function splitPerClass(sizes: readonly number[], perClass: number | undef
  * A split of whole-sequence samples (class index = label value): `fill`
  * writes sample k's `width` input values ([window][features]) into `x`.
  */
-export function labelledSplit(items: readonly { label: number; index: number }[], width: number, fill: (item: { label: number; index: number }, x: Float32Array) => void): Split {
+export function labelledSplit(
+  items: readonly { label: number; index: number }[],
+  width: number,
+  fill: (item: { label: number; index: number }, x: Float32Array) => void,
+): Split {
   const n = items.length;
   const x = new Float32Array(n * width);
   const y = new Float32Array(n);

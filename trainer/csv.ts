@@ -144,9 +144,7 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
         index = wanted.map((name) => {
           const hits = header!.reduce<number[]>((acc, h, i) => (h === name ? [...acc, i] : acc), []);
           if (hits.length === 0) {
-            throw new UserError(
-              `${path}: unknown column ${quote(name)}; available columns: ${header!.map(quote).join(', ')}`,
-            );
+            throw new UserError(`${path}: unknown column ${quote(name)}; available columns: ${header!.map(quote).join(', ')}`);
           }
           if (hits.length > 1) throw new UserError(`${path}:1: column ${quote(name)} appears ${hits.length} times in the header`);
           return hits[0]!;
@@ -154,9 +152,7 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
         continue;
       }
       if (record.length !== header.length) {
-        throw new UserError(
-          `${path}:${line}: expected ${header.length} fields (as in the header), found ${record.length}`,
-        );
+        throw new UserError(`${path}:${line}: expected ${header.length} fields (as in the header), found ${record.length}`);
       }
       let drop = false;
       // Does this row start a new series (nothing before it to forward-fill from)?
@@ -249,5 +245,12 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
       categories[name] = names;
     }
   });
-  return { columns: out, rows, lines: lines.slice(0, rows), sha256: hash.digest('hex'), path, ...(Object.keys(categories).length ? { categories } : {}) };
+  return {
+    columns: out,
+    rows,
+    lines: lines.slice(0, rows),
+    sha256: hash.digest('hex'),
+    path,
+    ...(Object.keys(categories).length ? { categories } : {}),
+  };
 }

@@ -25,7 +25,16 @@
  * against the tfjs layers.
  */
 import type { Tf } from './backend.ts';
-import { backward, extraLength, forward, lastStep, reverseTime, type FusedCell, type Gradients, type SequenceMasks } from './fused-recurrent.ts';
+import {
+  backward,
+  extraLength,
+  forward,
+  lastStep,
+  reverseTime,
+  type FusedCell,
+  type Gradients,
+  type SequenceMasks,
+} from './fused-recurrent.ts';
 import { gateCount, type MergeMode } from '../runtime/model.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -60,7 +69,8 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
     constructor(config: FusedLayerConfig) {
       super({ ...(config.name ? { name: config.name } : {}), ...(config.inputShape ? { inputShape: config.inputShape } : {}) });
       this.config = config;
-      if (config.dropout && config.cell !== 'lstm' && config.cell !== 'rnn') throw new Error(`fused ${config.cell}: dropout is for the lstm and rnn cells`);
+      if (config.dropout && config.cell !== 'lstm' && config.cell !== 'rnn')
+        throw new Error(`fused ${config.cell}: dropout is for the lstm and rnn cells`);
       this.supportsMasking = true;
     }
 
@@ -174,7 +184,12 @@ function sequenceOp(tf: Tf, c: FusedLayerConfig, masks: SequenceMasks[]) {
           const to = c.returnSequences ? r * H : (r * T + T - 1) * H;
           dh.set(from, to);
         }
-        const g = backward(dir.run.record, dir.backwards && c.returnSequences ? reverseTime(dh, B, T, H) : dh, dir.layerWeights, !c.firstLayer);
+        const g = backward(
+          dir.run.record,
+          dir.backwards && c.returnSequences ? reverseTime(dh, B, T, H) : dh,
+          dir.layerWeights,
+          !c.firstLayer,
+        );
         if (g.x) {
           const gx = dir.backwards ? reverseTime(g.x, B, T, F) : g.x;
           if (!dx) dx = gx;

@@ -80,13 +80,48 @@ export interface Gradients {
 
 interface Exports {
   forward(
-    kind: number, x: number, W: number, U: number, bias: number, extra: number, gates: number, hs: number, cells: number, scratch: number,
-    T: number, B: number, F: number, H: number, recMask: number, stepMask: number,
+    kind: number,
+    x: number,
+    W: number,
+    U: number,
+    bias: number,
+    extra: number,
+    gates: number,
+    hs: number,
+    cells: number,
+    scratch: number,
+    T: number,
+    B: number,
+    F: number,
+    H: number,
+    recMask: number,
+    stepMask: number,
   ): void;
   heapBase(): number;
   backward(
-    kind: number, x: number, W: number, U: number, extra: number, gates: number, hs: number, cells: number, dHs: number, dz: number, dzh: number,
-    dW: number, dU: number, db: number, dExtra: number, dX: number, scratch: number, T: number, B: number, F: number, H: number, recMask: number, stepMask: number,
+    kind: number,
+    x: number,
+    W: number,
+    U: number,
+    extra: number,
+    gates: number,
+    hs: number,
+    cells: number,
+    dHs: number,
+    dz: number,
+    dzh: number,
+    dW: number,
+    dU: number,
+    db: number,
+    dExtra: number,
+    dX: number,
+    scratch: number,
+    T: number,
+    B: number,
+    F: number,
+    H: number,
+    recMask: number,
+    stepMask: number,
   ): void;
 }
 
@@ -117,7 +152,9 @@ function layout(s: SequenceShape, lengths: number[]): { at: number[]; f32: Float
   const need = Math.ceil(p / PAGE) - k.memory.buffer.byteLength / PAGE;
   if (need > 0) {
     const tooBig = (why: string) =>
-      new UserError(`the fused ${s.cell} kernel needs ${Math.ceil(p / 2 ** 20)} MiB for a batch of ${s.B} windows x ${s.T} steps x ${s.H} units, ${why}: use a smaller --batch-size, or --recurrent-kernel tfjs`);
+      new UserError(
+        `the fused ${s.cell} kernel needs ${Math.ceil(p / 2 ** 20)} MiB for a batch of ${s.B} windows x ${s.T} steps x ${s.H} units, ${why}: use a smaller --batch-size, or --recurrent-kernel tfjs`,
+      );
     if (p > MAX_BYTES) throw tooBig('more than WebAssembly can address (4 GiB)');
     try {
       k.memory.grow(need);
@@ -157,19 +194,30 @@ function checkMasks(s: SequenceShape, m: SequenceMasks): void {
   const bad = (what: string, n: number, want: string) => new Error(`fused ${s.cell}: ${what} mask has ${n} values, expected ${want}`);
   if (m.input && m.input.length !== s.B * s.F) throw bad('the input', m.input.length, `${s.B} x ${s.F}`);
   if (m.recurrent && m.recurrent.length !== s.B * s.H) throw bad('the recurrent', m.recurrent.length, `${s.B} x ${s.H}`);
-  if (m.recurrent && s.cell !== 'lstm' && s.cell !== 'rnn') throw new Error(`fused ${s.cell}: recurrent dropout is for the lstm and rnn cells`);
+  if (m.recurrent && s.cell !== 'lstm' && s.cell !== 'rnn')
+    throw new Error(`fused ${s.cell}: recurrent dropout is for the lstm and rnn cells`);
   if (m.steps && m.steps.length !== s.B * s.T) throw bad('the step', m.steps.length, `${s.B} x ${s.T}`);
 }
 
 function checkSizes(s: SequenceShape, w: LayerWeights): void {
   const GH = GATES(s.cell) * s.H;
-  if (w.kernel.length !== s.F * GH || w.recurrentKernel.length !== s.H * GH || w.bias.length !== GH || (w.extra?.length ?? 0) !== extraLength(s.cell, s.H)) {
+  if (
+    w.kernel.length !== s.F * GH ||
+    w.recurrentKernel.length !== s.H * GH ||
+    w.bias.length !== GH ||
+    (w.extra?.length ?? 0) !== extraLength(s.cell, s.H)
+  ) {
     throw new Error(`fused ${s.cell}: weights do not match ${s.F} inputs and ${s.H} units`);
   }
 }
 
 /** Runs the layer over x [B][T][F]; returns every step's h, [B][T][H], and the record for backward(). */
-export function forward(s: SequenceShape, x: Float32Array, w: LayerWeights, masks: SequenceMasks = {}): { h: Float32Array; record: ForwardRecord } {
+export function forward(
+  s: SequenceShape,
+  x: Float32Array,
+  w: LayerWeights,
+  masks: SequenceMasks = {},
+): { h: Float32Array; record: ForwardRecord } {
   checkSizes(s, w);
   checkMasks(s, masks);
   const { T, B, F, H } = s;
@@ -178,8 +226,32 @@ export function forward(s: SequenceShape, x: Float32Array, w: LayerWeights, mask
   // Input dropout: the kernel reads x ⊙ mask.
   const xt = reorder(masks.input ? maskInputs(x, masks.input, B, T, F) : x, B, T, F);
   const stepsTB = masks.steps ? reorder(masks.steps, B, T, 1) : undefined;
-  const { at, f32 } = layout(s, [T * B * F, F * GH, H * GH, GH, extraLength(s.cell, H), T * B * GH, T * B * H, T * B * H, 4 * B * H, B * H, T * B]);
-  const [px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch, pRec, pSteps] = at as [number, number, number, number, number, number, number, number, number, number, number];
+  const { at, f32 } = layout(s, [
+    T * B * F,
+    F * GH,
+    H * GH,
+    GH,
+    extraLength(s.cell, H),
+    T * B * GH,
+    T * B * H,
+    T * B * H,
+    4 * B * H,
+    B * H,
+    T * B,
+  ]);
+  const [px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch, pRec, pSteps] = at as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (masks.recurrent) f32.set(masks.recurrent, pRec / 4);
   if (stepsTB) f32.set(stepsTB, pSteps / 4);
   f32.set(xt, px / 4);
@@ -187,10 +259,35 @@ export function forward(s: SequenceShape, x: Float32Array, w: LayerWeights, mask
   f32.set(w.recurrentKernel, pU / 4);
   f32.set(w.bias, pb / 4);
   if (w.extra) f32.set(w.extra, pExtra / 4);
-  kernels().exports.forward(KIND[s.cell], px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch, T, B, F, H, masks.recurrent ? pRec : 0, stepsTB ? pSteps : 0);
+  kernels().exports.forward(
+    KIND[s.cell],
+    px,
+    pW,
+    pU,
+    pb,
+    pExtra,
+    pGates,
+    pHs,
+    pCells,
+    pScratch,
+    T,
+    B,
+    F,
+    H,
+    masks.recurrent ? pRec : 0,
+    stepsTB ? pSteps : 0,
+  );
   const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
   const hs = copy(pHs, T * B * H);
-  const record: ForwardRecord = { shape: s, masks, ...(stepsTB ? { stepsTB } : {}), x: xt, gates: copy(pGates, T * B * GH), hs, cells: KEEPS_CELLS(s.cell) ? copy(pCells, T * B * H) : new Float32Array(0) };
+  const record: ForwardRecord = {
+    shape: s,
+    masks,
+    ...(stepsTB ? { stepsTB } : {}),
+    x: xt,
+    gates: copy(pGates, T * B * GH),
+    hs,
+    cells: KEEPS_CELLS(s.cell) ? copy(pCells, T * B * H) : new Float32Array(0),
+  };
   return { h: reorder(hs, B, T, H, true), record };
 }
 
@@ -222,10 +319,47 @@ export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, in
   const scratch = GH * H + GH * F + 4 * B * H + (s.cell === 'gru' ? T * B * H : 0) + 2 * B * H + T * B * H;
   const dzh = s.cell === 'gru-reset-after' ? T * B * GH : 0;
   if (dh.length !== T * B * H) throw new Error(`fused ${s.cell}: dh has ${dh.length} values, expected ${B} x ${T} x ${H}`);
-  const { at, f32 } = layout(s, [T * B * F, F * GH, H * GH, E, T * B * GH, T * B * H, T * B * H, T * B * H, T * B * GH, dzh, F * GH, H * GH, GH, E, T * B * F, scratch, B * H, T * B]);
-  const [px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, pdX, pScratch, pRec, pSteps] = at as number[] as [
-    number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
-  ];
+  const { at, f32 } = layout(s, [
+    T * B * F,
+    F * GH,
+    H * GH,
+    E,
+    T * B * GH,
+    T * B * H,
+    T * B * H,
+    T * B * H,
+    T * B * GH,
+    dzh,
+    F * GH,
+    H * GH,
+    GH,
+    E,
+    T * B * F,
+    scratch,
+    B * H,
+    T * B,
+  ]);
+  const [px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, pdX, pScratch, pRec, pSteps] =
+    at as number[] as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
   if (r.masks.recurrent) f32.set(r.masks.recurrent, pRec / 4);
   if (r.stepsTB) f32.set(r.stepsTB, pSteps / 4);
   f32.set(r.x, px / 4);
@@ -237,8 +371,29 @@ export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, in
   f32.set(r.cells, pCells / 4);
   f32.set(reorder(dh, B, T, H), pdHs / 4);
   kernels().exports.backward(
-    KIND[s.cell], px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, inputGradient ? pdX : 0, pScratch, T, B, F, H,
-    r.masks.recurrent ? pRec : 0, r.stepsTB ? pSteps : 0,
+    KIND[s.cell],
+    px,
+    pW,
+    pU,
+    pExtra,
+    pGates,
+    pHs,
+    pCells,
+    pdHs,
+    pdz,
+    pdzh,
+    pdW,
+    pdU,
+    pdb,
+    pdExtra,
+    inputGradient ? pdX : 0,
+    pScratch,
+    T,
+    B,
+    F,
+    H,
+    r.masks.recurrent ? pRec : 0,
+    r.stepsTB ? pSteps : 0,
   );
   const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
   // Input dropout: ∂L/∂x = (dz Wᵀ) ⊙ mask

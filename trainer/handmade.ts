@@ -39,7 +39,8 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
   if (!CELL_KINDS.includes(cell)) fail('cell', `expected one of ${CELL_KINDS.join(', ')}, got ${JSON.stringify(doc.cell)}`);
   const names = (path: string): string[] => {
     const v = doc[path];
-    if (!Array.isArray(v) || v.length === 0 || v.some((s) => typeof s !== 'string' || s === '')) fail(path, 'expected a non-empty list of names');
+    if (!Array.isArray(v) || v.length === 0 || v.some((s) => typeof s !== 'string' || s === ''))
+      fail(path, 'expected a non-empty list of names');
     return v as string[];
   };
   const features = names('features');
@@ -91,7 +92,8 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
     }
     const k = (PEEPHOLE_GATES as readonly string[]).indexOf(gate);
     if (spec.p !== undefined) {
-      if (!peephole || k < 0) fail(`gates.${gate}.p`, 'peephole weights exist only on the input, forget and output gates of a peephole cell');
+      if (!peephole || k < 0)
+        fail(`gates.${gate}.p`, 'peephole weights exist only on the input, forget and output gates of a peephole cell');
       peephole!.set(vector(spec.p, `gates.${gate}.p`, U), k * U);
     }
     if (spec.bR !== undefined) {
@@ -156,7 +158,18 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
     baseFeatures: [],
     inputNorm,
     outputNorm,
-    layers: [{ cell, inputSize: I, units: U, kernel, recurrentKernel, bias, ...(peephole ? { peephole } : {}), ...(recurrentBias ? { recurrentBias } : {}) }],
+    layers: [
+      {
+        cell,
+        inputSize: I,
+        units: U,
+        kernel,
+        recurrentKernel,
+        bias,
+        ...(peephole ? { peephole } : {}),
+        ...(recurrentBias ? { recurrentBias } : {}),
+      },
+    ],
     head: { inputSize: U, outputSize: O, kernel: headKernel, bias: Float32Array.from(d) },
     metrics: { name: 'rmse', train: NaN, validation: NaN, test: NaN },
     provenance: {

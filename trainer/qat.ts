@@ -34,7 +34,19 @@ import type { Tf } from './backend.ts';
 import { currentBackend } from './backend.ts';
 import { permutation, mulberry32, batchTensors } from './train.ts';
 import { floatWindowOutputs } from '../runtime/float-outputs.ts';
-import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, PADDING_TOKEN, gateCount, type CellKind, type FloatModel, type FloatRecurrentLayer, type MergeMode, type QuantizedModel } from '../runtime/model.ts';
+import {
+  CIFG_GATE,
+  GATE,
+  GRU_GATE,
+  PEEPHOLE,
+  PADDING_TOKEN,
+  gateCount,
+  type CellKind,
+  type FloatModel,
+  type FloatRecurrentLayer,
+  type MergeMode,
+  type QuantizedModel,
+} from '../runtime/model.ts';
 import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS, INT8_MAX, INT8_MIN, RECURRENT_PART_MAX, TANH_STEP_BITS } from '../runtime/fixed-point.ts';
 import { layerOutputScale, type WeightScaleGranularity } from '../codegen/quantize.ts';
 import type { Dataset, Split } from './windows.ts';
@@ -122,14 +134,24 @@ function quantizers(tf: Tf) {
   const withGradient = (value: (x: Tensor) => Tensor, gradient: (dy: Tensor) => Tensor) =>
     tf.customGrad(((x: Tensor) => ({ value: value(x), gradFunc: gradient })) as never) as (x: Tensor) => Tensor;
   // round half up and floor, with the gradient of the identity
-  const roundSte = withGradient((x) => tf.floor(tf.add(x, 0.5)), (dy) => dy);
-  const floorSte = withGradient((x) => tf.floor(x), (dy) => dy);
+  const roundSte = withGradient(
+    (x) => tf.floor(tf.add(x, 0.5)),
+    (dy) => dy,
+  );
+  const floorSte = withGradient(
+    (x) => tf.floor(x),
+    (dy) => dy,
+  );
   /** x, with no gradient (a scale computed from the weights is a constant of the step). */
-  const stopGradient = withGradient((x) => tf.mul(x, 1), (dy) => tf.zerosLike(dy));
+  const stopGradient = withGradient(
+    (x) => tf.mul(x, 1),
+    (dy) => tf.zerosLike(dy),
+  );
   /** sat(round(x / step), lo / step, hi / step) · step; no gradient outside [lo, hi]. */
   const grid = (x: Tensor, step: number, lo: number, hi: number) => tf.mul(roundSte(tf.div(tf.clipByValue(x, lo, hi), step)), step);
   /** The middle of x's bucket of this width, x clamped to [−limit, limit − width]. */
-  const bucket = (x: Tensor, width: number, limit: number) => tf.mul(tf.add(floorSte(tf.div(tf.clipByValue(x, -limit, limit - width), width)), 0.5), width);
+  const bucket = (x: Tensor, width: number, limit: number) =>
+    tf.mul(tf.add(floorSte(tf.div(tf.clipByValue(x, -limit, limit - width), width)), 0.5), width);
   /** A gate row's input: Q3.12, saturated to int16 (§5 step 2). */
   const gateIn = (z: Tensor) => grid(z, GATE_IN_STEP, -GATE_IN_LIMIT, GATE_IN_LIMIT - GATE_IN_STEP);
   return {
@@ -169,7 +191,13 @@ interface GridWeights {
  * tensor when asked), W' = round(W · cs / s) · s / cs; biases in accumulator
  * units, b' = round(b / s) · s (codegen/quantize.ts, NUMERICS.md §6).
  */
-function fakeQuantWeights(tf: Tf, q: Quantizers, d: DirectionVars, inputColumnScale: Tensor, weightScale: WeightScaleGranularity): GridWeights {
+function fakeQuantWeights(
+  tf: Tf,
+  q: Quantizers,
+  d: DirectionVars,
+  inputColumnScale: Tensor,
+  weightScale: WeightScaleGranularity,
+): GridWeights {
   const U = d.units;
   const coeffIn = tf.mul(d.kernel, inputColumnScale);
   const coeffH = tf.mul(d.recurrentKernel, HIDDEN_STEP);
@@ -200,7 +228,16 @@ function fakeQuantWeights(tf: Tf, q: Quantizers, d: DirectionVars, inputColumnSc
 const gateBlock = (tf: Tf, z: Tensor, g: number, units: number) => tf.slice(z, [0, g * units], [-1, units]);
 
 /** One step of one direction under fake quantization: the new (h, c). */
-function cellStep(tf: Tf, q: Quantizers, d: DirectionVars, K: number, w: GridWeights, x: Tensor, h: Tensor, c: Tensor | undefined): { h: Tensor; c?: Tensor } {
+function cellStep(
+  tf: Tf,
+  q: Quantizers,
+  d: DirectionVars,
+  K: number,
+  w: GridWeights,
+  x: Tensor,
+  h: Tensor,
+  c: Tensor | undefined,
+): { h: Tensor; c?: Tensor } {
   const U = d.units;
   const xPart = tf.add(tf.matMul(x, w.wIn), w.bias);
   // c = sat16(roundShift(f · c, 15) + roundShift(i · g, 15 + K)): each product rounded, the sum saturated
@@ -211,7 +248,8 @@ function cellStep(tf: Tf, q: Quantizers, d: DirectionVars, K: number, w: GridWei
       const z = tf.add(xPart, tf.matMul(h, w.wH));
       // peep = roundShift(cQ · pm_k, P), a Q3.12 term added before the saturation (§5e)
       const peep = d.peephole ? (k: number, cell: Tensor) => q.q12(tf.mul(tf.slice(d.peephole!, [k * U], [U]), cell), 2 ** 20) : undefined;
-      const row = (g: number, k: number, cell: Tensor | undefined) => (peep ? tf.add(gateBlock(tf, z, g, U), peep(k, cell!)) : gateBlock(tf, z, g, U));
+      const row = (g: number, k: number, cell: Tensor | undefined) =>
+        peep ? tf.add(gateBlock(tf, z, g, U), peep(k, cell!)) : gateBlock(tf, z, g, U);
       const i = q.sigmoid(row(GATE.input, PEEPHOLE.input, c));
       const f = q.sigmoid(row(GATE.forget, PEEPHOLE.forget, c));
       const g = q.tanh(gateBlock(tf, z, GATE.cell, U));
@@ -232,7 +270,9 @@ function cellStep(tf: Tf, q: Quantizers, d: DirectionVars, K: number, w: GridWei
       const update = q.sigmoid(gateBlock(tf, zr, GRU_GATE.update, U));
       const reset = q.sigmoid(gateBlock(tf, zr, GRU_GATE.reset, U));
       const rh = q.hidden(tf.mul(reset, h));
-      const cand = q.tanh(tf.add(gateBlock(tf, xPart, GRU_GATE.candidate, U), tf.matMul(rh, tf.slice(w.wH, [0, GRU_GATE.candidate * U], [-1, U]))));
+      const cand = q.tanh(
+        tf.add(gateBlock(tf, xPart, GRU_GATE.candidate, U), tf.matMul(rh, tf.slice(w.wH, [0, GRU_GATE.candidate * U], [-1, U]))),
+      );
       return { h: q.hidden(tf.add(tf.mul(update, h), tf.mul(tf.sub(1, update), cand))) };
     }
     case 'gru-reset-after': {
@@ -255,7 +295,16 @@ function cellStep(tf: Tf, q: Quantizers, d: DirectionVars, K: number, w: GridWei
  * step first; its h after each input, indexed by time. Padding steps (mask 0)
  * keep the state, as on the device (§3a).
  */
-function runDirection(tf: Tf, q: Quantizers, d: DirectionVars, K: number, w: GridWeights, seq: Tensor[], mask: Tensor[] | undefined, reverse: boolean): Tensor[] {
+function runDirection(
+  tf: Tf,
+  q: Quantizers,
+  d: DirectionVars,
+  K: number,
+  w: GridWeights,
+  seq: Tensor[],
+  mask: Tensor[] | undefined,
+  reverse: boolean,
+): Tensor[] {
   const B = seq[0]!.shape[0]!;
   let h: Tensor = tf.zeros([B, d.units]);
   let c: Tensor | undefined = d.cell === 'lstm' || d.cell === 'peephole' || d.cell === 'cifg' ? tf.zeros([B, d.units]) : undefined;
@@ -277,7 +326,16 @@ function runDirection(tf: Tf, q: Quantizers, d: DirectionVars, K: number, w: Gri
 }
 
 /** The head's outputs (logits / normalized values): [batch][outputs], or [batch][steps][outputs] for many-to-many. */
-function forward(tf: Tf, q: Quantizers, vars: ModelVars, grid: Grid, model: FloatModel, x: Tensor, weightScale: WeightScaleGranularity, everyStep: boolean): Tensor {
+function forward(
+  tf: Tf,
+  q: Quantizers,
+  vars: ModelVars,
+  grid: Grid,
+  model: FloatModel,
+  x: Tensor,
+  weightScale: WeightScaleGranularity,
+  everyStep: boolean,
+): Tensor {
   let seq: Tensor[];
   let mask: Tensor[] | undefined;
   const inputScale = tf.tensor2d(grid.inputScales, [grid.inputScales.length, 1]);
@@ -322,7 +380,11 @@ function forward(tf: Tf, q: Quantizers, vars: ModelVars, grid: Grid, model: Floa
   // the bias in accumulator units: one unit is dScale times the head input's step
   const biasStep = tf.mul(dScale, layerOutputScale(model.layers[model.layers.length - 1]!));
   const dq = tf.mul(q.roundSte(tf.div(vars.headBias, biasStep)), biasStep);
-  if (everyStep) return tf.stack(seq.map((h) => tf.add(tf.matMul(h, Dq), dq)), 1);
+  if (everyStep)
+    return tf.stack(
+      seq.map((h) => tf.add(tf.matMul(h, Dq), dq)),
+      1,
+    );
   return tf.add(tf.matMul(top, Dq), dq);
 }
 
@@ -365,10 +427,19 @@ function gridOf(q: QuantizedModel): Grid {
  * The fake-quantized forward pass of a float model on windows x ([n][window][features],
  * or token ids), with the grid of its int8 model q: what fine-tuning trains. For tests.
  */
-export function fakeQuantPredict(tf: Tf, model: FloatModel, q: QuantizedModel, x: Tensor, weightScale: WeightScaleGranularity): Float32Array {
+export function fakeQuantPredict(
+  tf: Tf,
+  model: FloatModel,
+  q: QuantizedModel,
+  x: Tensor,
+  weightScale: WeightScaleGranularity,
+): Float32Array {
   const vars = modelVars(tf, model);
   try {
-    return tf.tidy(() => forward(tf, quantizers(tf), vars, gridOf(q), model, x, weightScale, model.sequence === 'many-to-many').dataSync() as Float32Array);
+    return tf.tidy(
+      () =>
+        forward(tf, quantizers(tf), vars, gridOf(q), model, x, weightScale, model.sequence === 'many-to-many').dataSync() as Float32Array,
+    );
   } finally {
     tf.dispose(variablesOf(vars));
   }
@@ -378,7 +449,9 @@ type ModelVars = { embedding?: Variable; layers: LayerVars[]; headKernel: Variab
 
 function modelVars(tf: Tf, model: FloatModel): ModelVars {
   return {
-    ...(model.embedding ? { embedding: tf.variable(tf.tensor2d(model.embedding.table, [model.embedding.vocabularySize, model.embedding.dim])) } : {}),
+    ...(model.embedding
+      ? { embedding: tf.variable(tf.tensor2d(model.embedding.table, [model.embedding.vocabularySize, model.embedding.dim])) }
+      : {}),
     layers: model.layers.map((l): LayerVars => ({
       forward: directionVars(tf, l),
       ...(l.backward ? { backward: directionVars(tf, l.backward), merge: l.merge ?? 'concat' } : {}),
@@ -392,7 +465,15 @@ function modelVars(tf: Tf, model: FloatModel): ModelVars {
 function variablesOf(vars: ModelVars): Variable[] {
   return [
     ...(vars.embedding ? [vars.embedding] : []),
-    ...vars.layers.flatMap((l) => [l.forward, ...(l.backward ? [l.backward] : [])]).flatMap((d) => [d.kernel, d.recurrentKernel, d.bias, ...(d.peephole ? [d.peephole] : []), ...(d.recurrentBias ? [d.recurrentBias] : [])]),
+    ...vars.layers
+      .flatMap((l) => [l.forward, ...(l.backward ? [l.backward] : [])])
+      .flatMap((d) => [
+        d.kernel,
+        d.recurrentKernel,
+        d.bias,
+        ...(d.peephole ? [d.peephole] : []),
+        ...(d.recurrentBias ? [d.recurrentBias] : []),
+      ]),
     vars.headKernel,
     vars.headBias,
   ];
@@ -407,7 +488,8 @@ export function meanAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): n
 
 export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions): Promise<QatResult> {
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new UserError(`QAT epochs must be an integer >= 1, got ${o.epochs}`);
-  if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate)) throw new UserError(`QAT learning rate must be > 0, got ${o.learningRate}`);
+  if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate))
+    throw new UserError(`QAT learning rate must be > 0, got ${o.learningRate}`);
   if (ds.train.n === 0 || ds.validation.n === 0) throw new UserError('QAT needs at least one training and one validation window');
   const tf = o.tf ?? (await currentBackend()).tf;
   const q = quantizers(tf);
@@ -415,13 +497,19 @@ export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions)
   const allVars = variablesOf(vars);
   const current = (): FloatModel => ({
     ...model,
-    ...(model.embedding && vars.embedding ? { embedding: { ...model.embedding, table: Float32Array.from(vars.embedding.dataSync() as Float32Array) } } : {}),
+    ...(model.embedding && vars.embedding
+      ? { embedding: { ...model.embedding, table: Float32Array.from(vars.embedding.dataSync() as Float32Array) } }
+      : {}),
     layers: vars.layers.map((l) => ({
       ...directionOf(l.forward),
       ...(l.backward ? { backward: directionOf(l.backward), merge: l.merge } : {}),
       ...(l.reverse ? { reverse: true } : {}),
     })),
-    head: { ...model.head, kernel: Float32Array.from(vars.headKernel.dataSync() as Float32Array), bias: Float32Array.from(vars.headBias.dataSync() as Float32Array) },
+    head: {
+      ...model.head,
+      kernel: Float32Array.from(vars.headKernel.dataSync() as Float32Array),
+      bias: Float32Array.from(vars.headBias.dataSync() as Float32Array),
+    },
   });
   const everyStep = ds.sequence === 'many-to-many';
   // The teacher: the float model's own outputs (logits for a classifier), on the training and validation windows.
@@ -459,12 +547,17 @@ export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions)
         const y = teacherBatch(idx);
         // loss: mean |fake-quantized output − float output| (self-distillation; the absolute value keeps
         // the few windows whose inputs pass the int8 input range from outweighing all the others)
-        const cost = optimizer.minimize(() => tf.losses.absoluteDifference(y, forward(tf, q, vars, grid, model, x, o.weightScale, everyStep)) as never, true, allVars);
+        const cost = optimizer.minimize(
+          () => tf.losses.absoluteDifference(y, forward(tf, q, vars, grid, model, x, o.weightScale, everyStep)) as never,
+          true,
+          allVars,
+        );
         sum += (await cost!.data())[0]! * idx.length;
         tf.dispose([x, labels, y, cost!]);
       }
       const trainLoss = sum / ds.train.n;
-      if (!Number.isFinite(trainLoss)) throw new UserError(`QAT diverged at epoch ${epoch} (loss ${trainLoss}); try a lower --qat-learning-rate`);
+      if (!Number.isFinite(trainLoss))
+        throw new UserError(`QAT diverged at epoch ${epoch} (loss ${trainLoss}); try a lower --qat-learning-rate`);
       const candidate = current();
       const qc = o.quantize(candidate);
       const e: QatEpoch = { epoch, epochs: o.epochs, loss: trainLoss, ...validate(candidate, qc) };

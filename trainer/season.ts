@@ -49,7 +49,8 @@ export function detectSeason(series: readonly ArrayLike<number>[]): Season | und
   }
   const threshold = Math.max(0.1, 3 / Math.sqrt(n));
   const peaks: Season[] = [];
-  for (let k = 3; k <= maxLag; k++) if (r[k]! > r[k - 1]! && r[k]! >= r[k + 1]! && r[k]! > threshold) peaks.push({ period: k, autocorrelation: r[k]! });
+  for (let k = 3; k <= maxLag; k++)
+    if (r[k]! > r[k - 1]! && r[k]! >= r[k + 1]! && r[k]! > threshold) peaks.push({ period: k, autocorrelation: r[k]! });
   const highest = Math.max(...peaks.map((p) => p.autocorrelation));
   return peaks.find((p) => p.autocorrelation >= 0.9 * highest);
 }

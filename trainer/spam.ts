@@ -92,7 +92,8 @@ export function encodeWords(words: readonly string[], ids: ReadonlyMap<string, n
 }
 
 export function loadSpamDataset(o: SpamOptions): { dataset: Dataset; sha256: string } {
-  if (!Number.isInteger(o.vocabulary) || o.vocabulary < 3) throw new UserError(`vocabulary must be an integer >= 3 (padding, unknown and a word), got ${o.vocabulary}`);
+  if (!Number.isInteger(o.vocabulary) || o.vocabulary < 3)
+    throw new UserError(`vocabulary must be an integer >= 3 (padding, unknown and a word), got ${o.vocabulary}`);
   if (!Number.isInteger(o.maxLength) || o.maxLength < 1) throw new UserError(`max length must be an integer >= 1, got ${o.maxLength}`);
   const { messages, sha256 } = readCorpus();
   const byClass: string[][][] = [[], []];
@@ -100,7 +101,12 @@ export function loadSpamDataset(o: SpamOptions): { dataset: Dataset; sha256: str
     const words = messageWords(m.text);
     if (words.length > 0) byClass[m.group.startsWith('spam') ? 1 : 0]!.push(words);
   }
-  const parts = splitPerClass(byClass.map((list) => list.length), o.perClass, mulberry32(o.seed ^ 0x5a4d), 'spam messages');
+  const parts = splitPerClass(
+    byClass.map((list) => list.length),
+    o.perClass,
+    mulberry32(o.seed ^ 0x5a4d),
+    'spam messages',
+  );
   const wordsOf = ({ label, index }: { label: number; index: number }) => byClass[label]![index]!;
 
   const tokens = buildVocabulary(parts.train.map(wordsOf), o.vocabulary);

@@ -19,7 +19,22 @@
  * works too but prints a "slowness" warning above 2000 elements, i.e. units >= 23);
  * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
  */
-import { PADDING_TOKEN, type FloatEmbedding, CIFG_GATE, GATE, defaultHead, feedbackFeatures, gateCount, layerOutputSize, type CellKind, type HeadActivation, type SequencePattern, type FloatDenseLayer, type FloatRecurrentLayer, type MergeMode } from '../runtime/model.ts';
+import {
+  PADDING_TOKEN,
+  type FloatEmbedding,
+  CIFG_GATE,
+  GATE,
+  defaultHead,
+  feedbackFeatures,
+  gateCount,
+  layerOutputSize,
+  type CellKind,
+  type HeadActivation,
+  type SequencePattern,
+  type FloatDenseLayer,
+  type FloatRecurrentLayer,
+  type MergeMode,
+} from '../runtime/model.ts';
 import { customRnnLayer, isCustomCell } from './cells.ts';
 import { fusedRecurrentLayer } from './fused-layer.ts';
 import { UserError } from '../runtime/errors.ts';
@@ -128,7 +143,6 @@ interface Dropout {
   func: (x: Tensor, rate: number) => Tensor;
 }
 
-
 /**
  * Orthogonal [rows][cols] matrix (rows <= cols: orthonormal rows), like Keras'
  * Orthogonal initializer: Gram–Schmidt on a seeded standard-normal matrix.
@@ -182,7 +196,9 @@ export function checkHead(ds: Dataset, head: HeadActivation): void {
   }
   if (ds.task === 'classification' && head === 'linear') throw new UserError('classification uses a softmax or sigmoid head, not linear');
   if (head === 'sigmoid' && ds.classLabels.length !== 2) {
-    throw new UserError(`a sigmoid head needs exactly two classes; the label column has ${ds.classLabels.length} (${ds.classLabels.join(', ')}): use --head softmax`);
+    throw new UserError(
+      `a sigmoid head needs exactly two classes; the label column has ${ds.classLabels.length} (${ds.classLabels.join(', ')}): use --head softmax`,
+    );
   }
 }
 
@@ -197,7 +213,14 @@ export function checkHead(ds: Dataset, head: HeadActivation): void {
 export function recurrentLayer(
   tf: Tf,
   cell: CellKind,
-  config: { units: number; inputShape?: [number, number]; returnSequences?: boolean; kernelInitializer: unknown; recurrentInitializer: unknown; dropout?: Dropout },
+  config: {
+    units: number;
+    inputShape?: [number, number];
+    returnSequences?: boolean;
+    kernelInitializer: unknown;
+    recurrentInitializer: unknown;
+    dropout?: Dropout;
+  },
 ) {
   const returnSequences = config.returnSequences ?? false;
   const d = config.dropout;
@@ -212,7 +235,11 @@ export function recurrentLayer(
     biasInitializer: 'zeros' as const,
   };
   if (isCustomCell(cell)) {
-    return customRnnLayer(tf, cell, { units: config.units, returnSequences, ...(config.inputShape ? { inputShape: config.inputShape } : {}) });
+    return customRnnLayer(tf, cell, {
+      units: config.units,
+      returnSequences,
+      ...(config.inputShape ? { inputShape: config.inputShape } : {}),
+    });
   }
   if (cell === 'gru') return tf.layers.gru({ ...common, recurrentActivation: 'sigmoid' });
   if (cell === 'rnn') return tf.layers.simpleRNN(common);
@@ -226,7 +253,14 @@ function directedLayer(
   tf: Tf,
   cell: CellKind,
   merge: MergeMode | undefined,
-  config: { units: number; inputShape?: [number, number]; returnSequences: boolean; kernelInitializer: unknown; recurrentInitializer: unknown; dropout?: Dropout },
+  config: {
+    units: number;
+    inputShape?: [number, number];
+    returnSequences: boolean;
+    kernelInitializer: unknown;
+    recurrentInitializer: unknown;
+    dropout?: Dropout;
+  },
 ) {
   if (!merge) return recurrentLayer(tf, cell, config);
   const { inputShape, ...inner } = config;
@@ -347,7 +381,14 @@ function embeddingLayer(tf: Tf, vocabulary: number, dim: number, window: number,
  * Token datasets: x is [n][window] int32 ids; with `tokenDropout`, each non-padding token
  * becomes the unknown token with that probability (drawn from `rand`).
  */
-export function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<number>, head: HeadActivation, tokenDropout?: { rate: number; rand: () => number }): [Tensor, Tensor] {
+export function batchTensors(
+  tf: Tf,
+  ds: Dataset,
+  split: Split,
+  idx: ArrayLike<number>,
+  head: HeadActivation,
+  tokenDropout?: { rate: number; rand: () => number },
+): [Tensor, Tensor] {
   const W = ds.window;
   const F = ds.featureNames.length;
   const per = W * F;
@@ -355,7 +396,8 @@ export function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<n
   const x = ds.vocabulary ? new Int32Array(n * per) : new Float32Array(n * per);
   for (let k = 0; k < n; k++) x.set(split.x.subarray(idx[k]! * per, (idx[k]! + 1) * per), k * per);
   if (ds.vocabulary && tokenDropout && tokenDropout.rate > 0) {
-    for (let i = 0; i < x.length; i++) if (x[i] !== PADDING_TOKEN && tokenDropout.rand() < tokenDropout.rate) x[i] = ds.vocabulary.unknownToken;
+    for (let i = 0; i < x.length; i++)
+      if (x[i] !== PADDING_TOKEN && tokenDropout.rand() < tokenDropout.rate) x[i] = ds.vocabulary.unknownToken;
   }
   const O = outputCount(ds, head);
   // Targets per window: one, or one per step (many-to-many); row s of window k is target row k*S + s.
@@ -374,7 +416,12 @@ export function batchTensors(tf: Tf, ds: Dataset, split: Split, idx: ArrayLike<n
   return [xt, S > 1 ? tf.tensor3d(y, [n, S, O]) : tf.tensor2d(y, [n, O])];
 }
 
-export function lossFn(tf: Tf, ds: Dataset, head: HeadActivation, classWeights?: number[]): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
+export function lossFn(
+  tf: Tf,
+  ds: Dataset,
+  head: HeadActivation,
+  classWeights?: number[],
+): string | ((yTrue: Tensor, yPred: Tensor) => Tensor) {
   if (ds.task === 'regression') return 'meanSquaredError';
   // Sigmoid head: one logit, sigmoid cross-entropy; a target's weight is w1·y + w0·(1 − y).
   if (head === 'sigmoid') {
@@ -412,7 +459,11 @@ function checkOptions(o: TrainOptions): void {
   if (!Number.isInteger(o.patience) || o.patience < 0) throw new UserError(`patience must be an integer >= 0, got ${o.patience}`);
   if (!Number.isInteger(o.seed)) throw new UserError(`seed must be an integer, got ${o.seed}`);
   if (o.embeddingDim !== undefined) posInt('embedding width', o.embeddingDim);
-  for (const [name, v] of [['dropout', o.dropout], ['recurrent dropout', o.recurrentDropout], ['token dropout', o.tokenDropout]] as const) {
+  for (const [name, v] of [
+    ['dropout', o.dropout],
+    ['recurrent dropout', o.recurrentDropout],
+    ['token dropout', o.tokenDropout],
+  ] as const) {
     if (v !== undefined && !(v >= 0 && v < 1)) throw new UserError(`${name} must be in [0, 1), got ${v}`);
   }
 }
@@ -429,25 +480,36 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   if (ds.sequence === 'one-to-many') {
     if (ds.task !== 'regression') throw new UserError('--sequence one-to-many forecasts regression targets (--target), not classes');
     const missing = ds.targetNames.filter((_, k) => feedbackFeatures(ds)[k]! < 0);
-    if (missing.length) throw new UserError(`--sequence one-to-many feeds each forecast back as an input: target ${missing.join(', ')} must also be a feature (--features)`);
+    if (missing.length)
+      throw new UserError(
+        `--sequence one-to-many feeds each forecast back as an input: target ${missing.join(', ')} must also be a feature (--features)`,
+      );
   }
   if (merge && ds.sequence !== 'many-to-one') {
     throw new UserError(`--sequence ${ds.sequence} needs a streaming model: bidirectional layers read the whole window (use many-to-one)`);
   }
-  if (ds.vocabulary && ds.sequence !== 'many-to-one') throw new UserError(`token inputs (an embedding) train many-to-one, not ${ds.sequence}`);
-  if (ds.vocabulary && merge) throw new UserError('token inputs (an embedding) train with forward layers only; bidirectional layers are for readings');
+  if (ds.vocabulary && ds.sequence !== 'many-to-one')
+    throw new UserError(`token inputs (an embedding) train many-to-one, not ${ds.sequence}`);
+  if (ds.vocabulary && merge)
+    throw new UserError('token inputs (an embedding) train with forward layers only; bidirectional layers are for readings');
   if (!ds.vocabulary && (opts.tokenDropout ?? 0) > 0) throw new UserError('token dropout is for token inputs (an embedding)');
   const embeddingDim = opts.embeddingDim ?? DEFAULT_EMBEDDING_DIM;
   // Seeded masks: a fresh seed for every mask, drawn from the run's seed.
   const maskRand = mulberry32(opts.seed ^ 0x0d120d12);
   const dropout: Dropout | undefined =
     (opts.dropout ?? 0) > 0 || (opts.recurrentDropout ?? 0) > 0
-      ? { rate: opts.dropout ?? 0, recurrentRate: opts.recurrentDropout ?? 0, func: (x, rate) => tf.dropout(x, rate, undefined, Math.floor(maskRand() * 2 ** 31)) }
+      ? {
+          rate: opts.dropout ?? 0,
+          recurrentRate: opts.recurrentDropout ?? 0,
+          func: (x, rate) => tf.dropout(x, rate, undefined, Math.floor(maskRand() * 2 ** 31)),
+        }
       : undefined;
   const tokenDropout = { rate: opts.tokenDropout ?? 0, rand: mulberry32(opts.seed ^ 0x70c3d10d) };
   const kernel = opts.recurrentKernel ?? 'auto';
-  if (!RECURRENT_KERNELS.includes(kernel)) throw new UserError(`unknown recurrent kernel '${String(kernel)}' (expected ${RECURRENT_KERNELS.join(', ')})`);
-  if (dropout && isCustomCell(cell)) throw new UserError(`dropout is available for the lstm, gru and rnn cells; the ${cell} cell trains without it`);
+  if (!RECURRENT_KERNELS.includes(kernel))
+    throw new UserError(`unknown recurrent kernel '${String(kernel)}' (expected ${RECURRENT_KERNELS.join(', ')})`);
+  if (dropout && isCustomCell(cell))
+    throw new UserError(`dropout is available for the lstm, gru and rnn cells; the ${cell} cell trains without it`);
   const refusal = kernel === 'tfjs' ? 'asked for' : fusedRefusal(cell, dropout !== undefined);
   if (kernel === 'fused' && refusal) throw new UserError(`--recurrent-kernel fused: ${refusal}`);
   const fused = refusal === undefined;

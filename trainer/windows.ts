@@ -150,7 +150,9 @@ function column(table: CsvTable, name: string, role: string): Float64Array {
   const c = table.columns[name];
   if (!c) {
     throw new UserError(
-      `${table.path}: ${role} column '${name}' was not loaded (loaded: ${Object.keys(table.columns).map((k) => `'${k}'`).join(', ')})`,
+      `${table.path}: ${role} column '${name}' was not loaded (loaded: ${Object.keys(table.columns)
+        .map((k) => `'${k}'`)
+        .join(', ')})`,
     );
   }
   return c;
@@ -182,7 +184,9 @@ function checkSpec(spec: DatasetSpec): SplitFractions {
     if (spec.task !== 'regression') throw new UserError('target mode "change" is for regression (forecasting) only');
     const missing = spec.targets!.filter((t) => !spec.features.includes(t));
     if (missing.length) {
-      throw new UserError(`target mode "change" adds the forecast change to the current reading, so each target must also be a feature: add ${missing.join(', ')} to the features`);
+      throw new UserError(
+        `target mode "change" adds the forecast change to the current reading, so each target must also be a feature: add ${missing.join(', ')} to the features`,
+      );
     }
   }
   const { train, validation } = split;
@@ -220,7 +224,6 @@ function endRowsIn(lo: number, hi: number, window: number, horizon: number): num
   for (let t = lo + window - 1; t + horizon < hi; t++) out.push(t);
   return out;
 }
-
 
 /** Smallest series length whose three ranges each hold at least `need` rows. */
 function rowsNeeded(need: number, split: SplitFractions): number {
@@ -305,8 +308,14 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   const inStats = featureNames.map((f, i) => stats(table, f, feats[i]!, trainRanges));
   const given = spec.normalization;
   const inputNorm: Normalization = given?.input ?? { mean: inStats.map((s) => s.mean), std: inStats.map((s) => s.std) };
-  if (inputNorm.mean.length !== featureNames.length || inputNorm.std.length !== featureNames.length || inputNorm.std.some((v) => !(v > 0))) {
-    throw new UserError(`the input normalization needs a mean and a positive std for each of the ${featureNames.length} features (${featureNames.join(', ')})`);
+  if (
+    inputNorm.mean.length !== featureNames.length ||
+    inputNorm.std.length !== featureNames.length ||
+    inputNorm.std.some((v) => !(v > 0))
+  ) {
+    throw new UserError(
+      `the input normalization needs a mean and a positive std for each of the ${featureNames.length} features (${featureNames.join(', ')})`,
+    );
   }
   let outputNorm: Normalization = { mean: [], std: [] };
   let classLabels: number[] = [];
@@ -350,7 +359,10 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
       const d = ends.train.map((t) => targs[j]![t + H]! - targs[j]![t]!);
       const mean = d.reduce((a, b) => a + b, 0) / d.length;
       const std = Math.sqrt(d.reduce((a, b) => a + (b - mean) * (b - mean), 0) / d.length);
-      if (!(std > 0)) throw new UserError(`${table.path}: target '${name}' never changes over ${H} step(s) in the training windows; target mode "change" cannot be normalized`);
+      if (!(std > 0))
+        throw new UserError(
+          `${table.path}: target '${name}' never changes over ${H} step(s) in the training windows; target mode "change" cannot be normalized`,
+        );
       outputNorm.mean.push(mean);
       outputNorm.std.push(std);
     });
@@ -360,8 +372,14 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   }
 
   if (given?.output && !classification) {
-    if (given.output.mean.length !== targetNames.length || given.output.std.length !== targetNames.length || given.output.std.some((v) => !(v > 0))) {
-      throw new UserError(`the output normalization needs a mean and a positive std for each of the ${targetNames.length} targets (${targetNames.join(', ')})`);
+    if (
+      given.output.mean.length !== targetNames.length ||
+      given.output.std.length !== targetNames.length ||
+      given.output.std.some((v) => !(v > 0))
+    ) {
+      throw new UserError(
+        `the output normalization needs a mean and a positive std for each of the ${targetNames.length} targets (${targetNames.join(', ')})`,
+      );
     }
     outputNorm = given.output;
   }

@@ -17,7 +17,16 @@ export function firstWindows(ds: Dataset, n: number): Dataset {
   const per = ds.window * ds.featureNames.length;
   const m = Math.min(n, ds.train.n);
   const t = ds.train;
-  return { ...ds, train: { x: t.x.subarray(0, m * per), y: t.y.subarray(0, m), n: m, rawTargets: t.rawTargets.subarray(0, m), endRows: t.endRows.subarray(0, m) } };
+  return {
+    ...ds,
+    train: {
+      x: t.x.subarray(0, m * per),
+      y: t.y.subarray(0, m),
+      n: m,
+      rawTargets: t.rawTargets.subarray(0, m),
+      endRows: t.endRows.subarray(0, m),
+    },
+  };
 }
 
 /** Options every example takes: training schedule, calibration, parity, seed, backend, output. */
@@ -26,13 +35,38 @@ export function commonExampleOptions(c: Command, d: { out: string; epochs: numbe
     .addOption(new Option('--out <dir>', 'where to write every artifact').default(d.out))
     .addOption(new Option('--epochs <n>', 'maximum training epochs').argParser(intOption(1, 1000)).default(d.epochs))
     .addOption(new Option('--batch-size <n>', `${d.what} per gradient step`).argParser(intOption(1, 65536)).default(64))
-    .addOption(new Option('--learning-rate <lr>', 'Adam learning rate').argParser(floatOption(0, 10, { exclusiveMin: true })).default(d.learningRate))
-    .addOption(new Option('--patience <n>', 'early stopping: epochs without a better validation loss (0: never)').argParser(intOption(0, 1000)).default(3))
-    .addOption(new Option('--calibration <n>', `training ${d.what} the quantizer calibrates on`).argParser(intOption(1, 100000)).default(2000))
-    .addOption(new Option('--parity-windows <n>', `test ${d.what} replayed on every engine for the parity check`).argParser(intOption(0, 100000)).default(10))
+    .addOption(
+      new Option('--learning-rate <lr>', 'Adam learning rate')
+        .argParser(floatOption(0, 10, { exclusiveMin: true }))
+        .default(d.learningRate),
+    )
+    .addOption(
+      new Option('--patience <n>', 'early stopping: epochs without a better validation loss (0: never)')
+        .argParser(intOption(0, 1000))
+        .default(3),
+    )
+    .addOption(
+      new Option('--calibration <n>', `training ${d.what} the quantizer calibrates on`).argParser(intOption(1, 100000)).default(2000),
+    )
+    .addOption(
+      new Option('--parity-windows <n>', `test ${d.what} replayed on every engine for the parity check`)
+        .argParser(intOption(0, 100000))
+        .default(10),
+    )
     .addOption(new Option('--seed <n>', 'random seed (split, weights, shuffling)').argParser(intOption(0, 2 ** 31 - 1)).default(1))
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu'])).default('auto'))
-    .addOption(new Option('--recurrent-kernel <kind>', 'how the recurrent layer trains: fused (WebAssembly SIMD), tfjs (TensorFlow.js layers) or auto').argParser(choiceOption<RecurrentKernel>(RECURRENT_KERNELS)).default('auto'))
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend')
+        .argParser(choiceOption<BackendPref>(['auto', 'node', 'wasm', 'cpu']))
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--recurrent-kernel <kind>',
+        'how the recurrent layer trains: fused (WebAssembly SIMD), tfjs (TensorFlow.js layers) or auto',
+      )
+        .argParser(choiceOption<RecurrentKernel>(RECURRENT_KERNELS))
+        .default('auto'),
+    )
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
   return addQatOptions(options, `the calibration ${d.what}`);
@@ -51,7 +85,17 @@ export async function finishExample(
   name: string,
   float: FloatModel,
   dataset: Dataset,
-  o: { out: string; seed: number; calibration: number; parityWindows: number; json?: boolean; quiet?: boolean; qat?: number; qatLearningRate?: number; qatBatchSize?: number },
+  o: {
+    out: string;
+    seed: number;
+    calibration: number;
+    parityWindows: number;
+    json?: boolean;
+    quiet?: boolean;
+    qat?: number;
+    qatLearningRate?: number;
+    qatBatchSize?: number;
+  },
   started: number,
   describe: (m: { float: number; int8: number }) => { lines: string[]; data: object; model: object },
 ): Promise<void> {
@@ -63,7 +107,16 @@ export async function finishExample(
     randomSegments: 2,
     randomSteps: dataset.window,
     log: exampleLog(Boolean(o.quiet)),
-    ...(o.qat ? { qat: { epochs: o.qat, learningRate: o.qatLearningRate ?? QAT_DEFAULTS.learningRate, batchSize: o.qatBatchSize ?? QAT_DEFAULTS.batchSize, seed: o.seed } } : {}),
+    ...(o.qat
+      ? {
+          qat: {
+            epochs: o.qat,
+            learningRate: o.qatLearningRate ?? QAT_DEFAULTS.learningRate,
+            batchSize: o.qatBatchSize ?? QAT_DEFAULTS.batchSize,
+            seed: o.seed,
+          },
+        }
+      : {}),
   });
   const { report, generated, parity, ram } = delivery;
   // With QAT: the float model trained against the int8 model on the device.
@@ -76,7 +129,9 @@ export async function finishExample(
     model: own.model,
     metrics: { name: m.name, float: m.float, int8: m.int8, difference: m.int8 - m.float, split: 'test', windows: m.windows },
     ...deliveredJson(report),
-    ...(delivery.qat ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } } : {}),
+    ...(delivery.qat
+      ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } }
+      : {}),
     parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
     weightBytes: ram.weightBytes,
     ram,
@@ -85,11 +140,17 @@ export async function finishExample(
   };
   writeDelivery(delivery, summary);
   for (const line of own.lines) console.log(line);
-  console.log(`test accuracy float ${fmt(100 * m.float, 4)}%  int8 ${fmt(100 * m.int8, 4)}%  (${m.int8 >= m.float ? '+' : ''}${fmt(100 * (m.int8 - m.float), 3)} points)`);
+  console.log(
+    `test accuracy float ${fmt(100 * m.float, 4)}%  int8 ${fmt(100 * m.int8, 4)}%  (${m.int8 >= m.float ? '+' : ''}${fmt(100 * (m.int8 - m.float), 3)} points)`,
+  );
   if (delivery.qat) console.log(`QAT          ${qatLine(delivery.qat.summary)}`);
   for (const line of deliveredLines(report, dataset.window)) console.log(line);
-  console.log(`weights      ${ram.weightBytes} B int8; device RAM ~${ram.blocks} Espruino blocks (${ram.tableBytes} B tables, ${ram.stateBytes} B state)`);
-  console.log(`parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`);
+  console.log(
+    `weights      ${ram.weightBytes} B int8; device RAM ~${ram.blocks} Espruino blocks (${ram.tableBytes} B tables, ${ram.stateBytes} B state)`,
+  );
+  console.log(
+    `parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`,
+  );
   for (const s of parity.skipped) console.log(`  skipped ${s}`);
   console.log(`artifacts    ${o.out}/`);
   if (o.json) printJson(summary);

@@ -23,12 +23,26 @@ export function spamCommand(): Command {
     .addOption(new Option('--cell <kind>', 'recurrent cell').argParser(choiceOption<CellKind>(DROPOUT_CELLS)).default('lstm'))
     .addOption(new Option('--units <n>', 'recurrent units').argParser(intOption(1, 512)).default(32))
     .addOption(new Option('--embedding <n>', 'embedding width (values per word)').argParser(intOption(1, 512)).default(16))
-    .addOption(new Option('--vocabulary <n>', 'word ids: padding, unknown, and the most frequent training words').argParser(intOption(3, 100000)).default(DEFAULT_VOCABULARY))
-    .addOption(new Option('--max-length <n>', 'words read per message (subject first)').argParser(intOption(1, 10000)).default(DEFAULT_MAX_LENGTH))
+    .addOption(
+      new Option('--vocabulary <n>', 'word ids: padding, unknown, and the most frequent training words')
+        .argParser(intOption(3, 100000))
+        .default(DEFAULT_VOCABULARY),
+    )
+    .addOption(
+      new Option('--max-length <n>', 'words read per message (subject first)').argParser(intOption(1, 10000)).default(DEFAULT_MAX_LENGTH),
+    )
     .addOption(new Option('--dropout <p>', 'training: dropout of the LSTM inputs').argParser(floatOption(0, 0.95)).default(0.2))
     .addOption(new Option('--recurrent-dropout <p>', 'training: dropout of the LSTM state').argParser(floatOption(0, 0.95)).default(0.2))
-    .addOption(new Option('--token-dropout <p>', 'training: chance that a word reads as the unknown word').argParser(floatOption(0, 0.95)).default(0.2))
-    .addOption(new Option('--per-class <n>', 'messages per class to use (default: all; 80/10/10 train/validation/test)').argParser(intOption(10, 100000)));
+    .addOption(
+      new Option('--token-dropout <p>', 'training: chance that a word reads as the unknown word')
+        .argParser(floatOption(0, 0.95))
+        .default(0.2),
+    )
+    .addOption(
+      new Option('--per-class <n>', 'messages per class to use (default: all; 80/10/10 train/validation/test)').argParser(
+        intOption(10, 100000),
+      ),
+    );
   return commonExampleOptions(c, { out: 'out-spam', epochs: 10, learningRate: 0.003, what: 'messages' }).action((o) =>
     runAction('example spam', async () => {
       const started = performance.now();
@@ -67,7 +81,14 @@ export function spamCommand(): Command {
             vocabulary: dataset.vocabulary!.size,
             maxLength: o.maxLength,
           },
-          model: { cell: o.cell, units: o.units, embedding: o.embedding, window: o.maxLength, backend, epochsRun: JSON.parse(float.provenance.options).epochsRun },
+          model: {
+            cell: o.cell,
+            units: o.units,
+            embedding: o.embedding,
+            window: o.maxLength,
+            backend,
+            epochsRun: JSON.parse(float.provenance.options).epochsRun,
+          },
           lines: [
             `data         spam-assassin: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test messages ` +
               `(${count(dataset.test)} test spam), ${dataset.vocabulary!.size} word ids, up to ${o.maxLength} words`,

@@ -26,7 +26,9 @@ export type WeightPlace = 'ram' | 'flash';
 /** A Storage file name Espruino accepts. */
 export function checkStorageName(name: string): void {
   if (!/^[\w.-]+$/.test(name) || name.length > STORAGE_NAME_MAX) {
-    throw new UserError(`flash file '${name}' must be at most ${STORAGE_NAME_MAX} characters of letters, digits, . _ - (an Espruino Storage name)`);
+    throw new UserError(
+      `flash file '${name}' must be at most ${STORAGE_NAME_MAX} characters of letters, digits, . _ - (an Espruino Storage name)`,
+    );
   }
 }
 
@@ -48,7 +50,13 @@ export function codegenStep(
   const writerName = `${options.baseName}.weights.js`;
   return options.targets.map((target) => {
     const flash = options.weights === 'flash' && target === 'espruino' ? { file, writer: writerName } : undefined;
-    const emit = { target, globalName: options.globalName, modelSha256: options.modelSha256, generatorVersion: TOOL_VERSION, ...(flash ? { flash } : {}) };
+    const emit = {
+      target,
+      globalName: options.globalName,
+      modelSha256: options.modelSha256,
+      generatorVersion: TOOL_VERSION,
+      ...(flash ? { flash } : {}),
+    };
     const stored = flash ? flashWeights(q, emit) : undefined;
     return {
       target,
@@ -57,7 +65,15 @@ export function codegenStep(
       jsPath: path.join(options.outDir, `${options.baseName}.${target}.js`),
       dtsPath: path.join(options.outDir, `${options.baseName}.${target}.d.ts`),
       ...(stored
-        ? { flash: { writer: stored.writer, writerPath: path.join(options.outDir, writerName), bytes: stored.bytes, binPath: path.join(options.outDir, file), file } }
+        ? {
+            flash: {
+              writer: stored.writer,
+              writerPath: path.join(options.outDir, writerName),
+              bytes: stored.bytes,
+              binPath: path.join(options.outDir, file),
+              file,
+            },
+          }
         : {}),
     };
   });

@@ -82,7 +82,13 @@ export async function deliver(
   const report = qat ? { ...quantized.report, qat: qat.summary } : quantized.report;
   const qBytes = encodeQuantizedModel(q);
   o.log('3/4 codegen');
-  const generated = codegenStep(q, { targets: [...TARGETS], outDir: o.out, baseName: 'model', globalName: 'lstmModel', modelSha256: sha256Hex(qBytes) });
+  const generated = codegenStep(q, {
+    targets: [...TARGETS],
+    outDir: o.out,
+    baseName: 'model',
+    globalName: 'lstmModel',
+    modelSha256: sha256Hex(qBytes),
+  });
   o.log('4/4 parity');
   const count = Math.min(o.parityWindows, dataset.test.n);
   const parity = await simulateStep(

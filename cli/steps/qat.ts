@@ -21,12 +21,21 @@ export const QAT_DEFAULTS = { epochs: 3, learningRate: 3e-5, batchSize: 64 } as 
 export function addQatOptions(cmd: Command, on = 'the training windows'): Command {
   return cmd
     .addOption(
-      new Option('--qat [epochs]', `quantization-aware fine-tuning before quantizing: the float model trains on ${on} with the int8 contract simulated, for this many epochs`)
+      new Option(
+        '--qat [epochs]',
+        `quantization-aware fine-tuning before quantizing: the float model trains on ${on} with the int8 contract simulated, for this many epochs`,
+      )
         .argParser(intOption(1, 1000))
         .preset(String(QAT_DEFAULTS.epochs)),
     )
-    .addOption(new Option('--qat-learning-rate <lr>', 'learning rate of the fine-tuning').argParser(floatOption(0, 1, { exclusiveMin: true })).default(QAT_DEFAULTS.learningRate))
-    .addOption(new Option('--qat-batch-size <n>', 'windows per fine-tuning batch').argParser(intOption(1, 65536)).default(QAT_DEFAULTS.batchSize));
+    .addOption(
+      new Option('--qat-learning-rate <lr>', 'learning rate of the fine-tuning')
+        .argParser(floatOption(0, 1, { exclusiveMin: true }))
+        .default(QAT_DEFAULTS.learningRate),
+    )
+    .addOption(
+      new Option('--qat-batch-size <n>', 'windows per fine-tuning batch').argParser(intOption(1, 65536)).default(QAT_DEFAULTS.batchSize),
+    );
 }
 
 export interface QatStepOptions {
@@ -71,10 +80,18 @@ export async function qatStep(
   // the backend the command trained with (or 'auto' when it trained nothing)
   const { tf, backend } = await currentBackend();
   const quantize = (m: FloatModel) =>
-    quantizeModel(m, { weightScale: o.weightScale, inputPercentile: o.inputPercentile, calibrationX: dataset.train.x, calibrationCount: dataset.train.n, floatModelSha256: floatSha256 });
+    quantizeModel(m, {
+      weightScale: o.weightScale,
+      inputPercentile: o.inputPercentile,
+      calibrationX: dataset.train.x,
+      calibrationCount: dataset.train.n,
+      floatModelSha256: floatSha256,
+    });
   const int8Outputs = (m: FloatModel, q: QuantizedModel, split: Split) => compareOnWindows(m, q, split).intOut;
   const metric = (split: Split, out: ArrayLike<number>) => splitMetric(dataset, split, out);
-  o.log?.(`qat: fine-tuning ${o.epochs} epochs on ${dataset.train.n} training windows (backend ${backend}, learning rate ${o.learningRate})`);
+  o.log?.(
+    `qat: fine-tuning ${o.epochs} epochs on ${dataset.train.n} training windows (backend ${backend}, learning rate ${o.learningRate})`,
+  );
   const result = await fineTuneQat(float, dataset, {
     epochs: o.epochs,
     batchSize: o.batchSize,
@@ -93,13 +110,26 @@ export async function qatStep(
   const floatMetric = (m: FloatModel, split: Split) => metric(split, floatWindowOutputs(m, split.x, split.n, dataset.window));
   const tuned: FloatModel = {
     ...result.model,
-    metrics: { name: metricName(dataset.task), train: floatMetric(result.model, dataset.train), validation: floatMetric(result.model, dataset.validation), test: floatMetric(result.model, dataset.test) },
+    metrics: {
+      name: metricName(dataset.task),
+      train: floatMetric(result.model, dataset.train),
+      validation: floatMetric(result.model, dataset.validation),
+      test: floatMetric(result.model, dataset.test),
+    },
     provenance: {
       ...float.provenance,
       createdAt: new Date().toISOString(),
       options: JSON.stringify({
         ...(JSON.parse(float.provenance.options) as object),
-        qat: { from: floatSha256, epochs: o.epochs, bestEpoch: result.bestEpoch, learningRate: o.learningRate, batchSize: o.batchSize, seed: o.seed, weightScale: o.weightScale },
+        qat: {
+          from: floatSha256,
+          epochs: o.epochs,
+          bestEpoch: result.bestEpoch,
+          learningRate: o.learningRate,
+          batchSize: o.batchSize,
+          seed: o.seed,
+          weightScale: o.weightScale,
+        },
       }),
     },
   };
@@ -141,6 +171,8 @@ export function qatLine(s: QatSummary): string {
   const t = s.test;
   return (
     `float ${fmt(t.float)}, int8 post-training ${fmt(t.int8PostTraining)} (${pct(t.postTrainingChange)}), int8 QAT ${fmt(t.int8Qat)} (${pct(t.qatChange)}); ` +
-    (s.bestEpoch ? `epoch ${s.bestEpoch} of ${s.epochs} kept` : `no epoch came closer to the float model on the validation windows: the model as given kept`)
+    (s.bestEpoch
+      ? `epoch ${s.bestEpoch} of ${s.epochs} kept`
+      : `no epoch came closer to the float model on the validation windows: the model as given kept`)
   );
 }

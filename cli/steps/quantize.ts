@@ -4,7 +4,19 @@
  * side by side on the test windows, tensor by tensor.
  */
 import { DEFAULT_INPUT_PERCENTILE, calibrate, layerPrefix, quantizeModel, type WeightScaleGranularity } from '../../codegen/quantize.ts';
-import { DEPLOYMENTS, TANH_GATES, gateCount, gateNames, hasCellState, isWindowModel, type CellKind, type Deployment, type FloatModel, type QuantizedModel, type TensorRange } from '../../runtime/model.ts';
+import {
+  DEPLOYMENTS,
+  TANH_GATES,
+  gateCount,
+  gateNames,
+  hasCellState,
+  isWindowModel,
+  type CellKind,
+  type Deployment,
+  type FloatModel,
+  type QuantizedModel,
+  type TensorRange,
+} from '../../runtime/model.ts';
 import { Simulator } from '../../runtime/simulator.ts';
 import { floatDense, floatPredictWindow, floatStackStep, newFloatState } from '../../runtime/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../../runtime/fixed-point.ts';
@@ -138,7 +150,8 @@ function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
   const out = q.head.outputSize;
   const units = q.head.inputSize;
   for (let k = 0; k < out; k++) {
-    for (let j = 0; j < units; j++) acc.add('weights.head', float.head.kernel[j * out + k], q.head.weightsQ[k * units + j] * q.head.accScale * 128);
+    for (let j = 0; j < units; j++)
+      acc.add('weights.head', float.head.kernel[j * out + k], q.head.weightsQ[k * units + j] * q.head.accScale * 128);
   }
   return acc.list();
 }
@@ -158,7 +171,10 @@ export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Sp
   const sim = new Simulator(q);
   const errors = new ErrorAccumulator();
   // Embedding models (§3a): table rows of the tokens; padding steps are not steps, on either side.
-  const tokens = float.embedding && q.embedding ? { float: embedWindows(float.embedding, split.x), int8: embedWindowsQ(q.embedding, split.x) } : undefined;
+  const tokens =
+    float.embedding && q.embedding
+      ? { float: embedWindows(float.embedding, split.x), int8: embedWindowsQ(q.embedding, split.x) }
+      : undefined;
   const x = tokens?.float.x ?? split.x;
   const xq = tokens?.int8.x ?? quantizeWindows(q, split.x);
   const padding = tokens?.float.padding;
@@ -239,10 +255,17 @@ export const DEPLOY_CHOICES = ['auto', ...DEPLOYMENTS] as const;
 export const DEPLOY_MARGIN = 0.01;
 
 /** The deployments a model can have: a choice only for a forward many-to-one model on readings. */
-function deploymentCandidates(float: FloatModel, dataset: Dataset, deploy: Deployment | 'auto'): { candidates: Deployment[]; reason: DeploymentChoice['reason'] } {
+function deploymentCandidates(
+  float: FloatModel,
+  dataset: Dataset,
+  deploy: Deployment | 'auto',
+): { candidates: Deployment[]; reason: DeploymentChoice['reason'] } {
   if (isWindowModel(float)) return { candidates: ['window'], reason: 'only' };
   if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series) {
-    if (deploy === 'window') throw new UserError(`--deploy window: a ${float.embedding ? 'token-input' : float.sequence} model streams; it runs one step per reading`);
+    if (deploy === 'window')
+      throw new UserError(
+        `--deploy window: a ${float.embedding ? 'token-input' : float.sequence} model streams; it runs one step per reading`,
+      );
     return { candidates: ['stream'], reason: 'only' };
   }
   return deploy === 'auto' ? { candidates: ['stream', 'window'], reason: 'validation' } : { candidates: [deploy], reason: 'asked' };
@@ -260,7 +283,11 @@ function trainingStreams(dataset: Dataset): Float32Array[] {
   });
 }
 
-export function quantizeStep(float: FloatModel, dataset: Dataset, options: QuantizeStepOptions): { model: QuantizedModel; report: QuantizeReport } {
+export function quantizeStep(
+  float: FloatModel,
+  dataset: Dataset,
+  options: QuantizeStepOptions,
+): { model: QuantizedModel; report: QuantizeReport } {
   const { candidates, reason } = deploymentCandidates(float, dataset, options.deploy ?? 'auto');
   // The windows' ranges are the same for every candidate: computed once.
   const windowRanges = calibrate(float, dataset.train.x, dataset.train.n);
@@ -276,7 +303,9 @@ export function quantizeStep(float: FloatModel, dataset: Dataset, options: Quant
       ...(deployment === 'stream' && !isWindowModel(float) ? { streams: trainingStreams(dataset) } : {}),
       deployment,
     });
-  options.log?.(`quantize: calibrating on ${dataset.train.n} training windows${candidates.includes('stream') && dataset.series ? ` and ${dataset.series.length} training series streamed` : ''}`);
+  options.log?.(
+    `quantize: calibrating on ${dataset.train.n} training windows${candidates.includes('stream') && dataset.series ? ` and ${dataset.series.length} training series streamed` : ''}`,
+  );
   const tried = candidates.map((deployment) => ({ deployment, model: quantizeFor(deployment) }));
   let chosen = tried[0]!;
   const scored: DeploymentChoice['candidates'] = [];
@@ -295,9 +324,21 @@ export function quantizeStep(float: FloatModel, dataset: Dataset, options: Quant
     });
     chosen = tried[best]!;
   }
-  const deployment: DeploymentChoice = { deployment: chosen.deployment, reason, candidates: scored, stepsPerReading: isWindowModel(chosen.model) ? float.window : 1 };
+  const deployment: DeploymentChoice = {
+    deployment: chosen.deployment,
+    reason,
+    candidates: scored,
+    stepsPerReading: isWindowModel(chosen.model) ? float.window : 1,
+  };
   options.log?.(`quantize: float vs int8 on ${dataset.test.n} test windows and the test series streamed`);
-  const report = evaluateQuantized(float, chosen.model, dataset, options.weightScale, options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE, options.season);
+  const report = evaluateQuantized(
+    float,
+    chosen.model,
+    dataset,
+    options.weightScale,
+    options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE,
+    options.season,
+  );
   return { model: chosen.model, report: { ...report, deployment } };
 }
 
@@ -356,7 +397,12 @@ export function evaluateQuantized(
  * windows. A miss comes with the share of test readings outside the int8
  * input range and what to try.
  */
-export function int8Check(q: QuantizedModel, dataset: Dataset, streamed: StreamedMetrics | undefined, windows: { float: number; int8: number }): Int8Warning | undefined {
+export function int8Check(
+  q: QuantizedModel,
+  dataset: Dataset,
+  streamed: StreamedMetrics | undefined,
+  windows: { float: number; int8: number },
+): Int8Warning | undefined {
   const on = streamed?.float !== undefined ? 'streamed' : 'windows';
   const float = on === 'streamed' ? streamed!.float! : windows.float;
   const int8 = on === 'streamed' ? streamed!.int8 : windows.int8;
@@ -365,7 +411,11 @@ export function int8Check(q: QuantizedModel, dataset: Dataset, streamed: Streame
   if (!(worse > INT8_BUDGET)) return undefined;
   const outside = inputsOutsideRange(q, dataset);
   const advice = [
-    ...(outside > 0.001 ? [`${(100 * outside).toFixed(1)}% of the test readings lie outside the int8 input range: ${dataset.task === 'regression' && dataset.targetMode === 'level' ? '--target-mode change, ' : ''}--input-percentile 100`] : []),
+    ...(outside > 0.001
+      ? [
+          `${(100 * outside).toFixed(1)}% of the test readings lie outside the int8 input range: ${dataset.task === 'regression' && dataset.targetMode === 'level' ? '--target-mode change, ' : ''}--input-percentile 100`,
+        ]
+      : []),
     '--qat (quantization-aware fine-tuning)',
     '--weight-scale per-row',
   ];

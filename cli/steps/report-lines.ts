@@ -33,11 +33,14 @@ export function deliveredLines(report: Delivered, window: number): string[] {
   if (s) lines.push(...streamedLines(s));
   const wc = report.windowClasses;
   if (wc) {
-    lines.push(`${label('baselines')}${wc.majority.name} ${fmt(wc.majority.value)} on the test windows (each its own sequence): the model ${wc.beats ? 'beats it' : 'does NOT beat it'}`);
+    lines.push(
+      `${label('baselines')}${wc.majority.name} ${fmt(wc.majority.value)} on the test windows (each its own sequence): the model ${wc.beats ? 'beats it' : 'does NOT beat it'}`,
+    );
     lines.push(...classLines(wc));
   }
   const outside = report.inputsOutsideRange ?? 0;
-  if (outside > 0 && !report.int8Warning) lines.push(`${label('inputs')}${fmt(100 * outside, 2)}% of the test readings lie outside the int8 input range and saturate`);
+  if (outside > 0 && !report.int8Warning)
+    lines.push(`${label('inputs')}${fmt(100 * outside, 2)}% of the test readings lie outside the int8 input range and saturate`);
   const w = report.int8Warning;
   if (w) {
     lines.push(
@@ -66,11 +69,17 @@ export function streamedLines(s: StreamedMetrics): string[] {
   );
   const baselines = s.baselines.map((b) => `${b.name} ${fmt(b.value)}`);
   if (s.task === 'regression' && s.seasonalMissing) baselines.push(`seasonal naive: ${s.seasonalMissing}`);
-  const verdict = s.best ? (s.beats ? `the model beats the best baseline (${s.best.name})` : `the model does NOT beat ${s.best.name}`) : 'nothing scored';
+  const verdict = s.best
+    ? s.beats
+      ? `the model beats the best baseline (${s.best.name})`
+      : `the model does NOT beat ${s.best.name}`
+    : 'nothing scored';
   lines.push(`${label('baselines')}${baselines.join(', ')}: ${verdict}, streamed`);
   if (s.otherDeployment) {
     const o = s.otherDeployment;
-    lines.push(`${label(o.deployment === 'window' ? 'as windows' : 'as a stream')}int8 ${fmt(o.value)} with the same integers ${o.deployment === 'window' ? 'run as a window at every reading' : 'streamed from the first reading'}, same points`);
+    lines.push(
+      `${label(o.deployment === 'window' ? 'as windows' : 'as a stream')}int8 ${fmt(o.value)} with the same integers ${o.deployment === 'window' ? 'run as a window at every reading' : 'streamed from the first reading'}, same points`,
+    );
   }
   if (s.task === 'regression' && s.drift?.beyondNoise && s.drift.relative > 0) {
     lines.push(

@@ -50,7 +50,9 @@ export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[]
   const steps = segments.reduce((s, seg) => s + seg.length, 0);
   let run = 0;
   const total = sources.length * engines.length;
-  const results = await checkParity(q, sources, engines, segments, (label) => o.log?.(`simulate: ${++run}/${total} ${label}, ${steps} steps`));
+  const results = await checkParity(q, sources, engines, segments, (label) =>
+    o.log?.(`simulate: ${++run}/${total} ${label}, ${steps} steps`),
+  );
   return {
     engines: engines.map((e) => e.name),
     skipped: notRun,

@@ -70,7 +70,15 @@ interface Run {
 function replay(q: QuantizedModel, rules: ReplayRules, model: ReadingStepper, series: Series, F: number, lo: number, hi: number): Run {
   const NO = q.head.outputSize;
   const rows = hi - lo;
-  const run: Run = { stepped: new Uint8Array(rows), warm: new Uint8Array(rows), y: new Float64Array(rows * NO).fill(NaN), bad: 0, resets: 0, sq: 0, scored: 0 };
+  const run: Run = {
+    stepped: new Uint8Array(rows),
+    warm: new Uint8Array(rows),
+    y: new Float64Array(rows * NO).fill(NaN),
+    bad: 0,
+    resets: 0,
+    sq: 0,
+    scored: 0,
+  };
   const app = new AppReplay(q, rules, model);
   const base = lo - series.segment.start;
   for (let r = 0; r < rows; r++) {
@@ -212,7 +220,8 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
   const deployment: Deployment = isWindowModel(q) ? 'window' : 'stream';
   const other = otherDeployment(q);
   const cellLayers = q.layers.filter((l) => hasCellState(l.cell)).length;
-  const newExcursion = (): CellExcursion | undefined => (cellLayers ? { maxAbs: new Array(cellLayers).fill(0), saturated: 0, values: 0 } : undefined);
+  const newExcursion = (): CellExcursion | undefined =>
+    cellLayers ? { maxAbs: new Array(cellLayers).fill(0), saturated: 0, values: 0 } : undefined;
   const cell = newExcursion();
   const otherCell = newExcursion();
   const classIndex = new Map(dataset.classLabels.map((v, i) => [v, i]));
@@ -238,7 +247,9 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
     const base = lo - series.segment.start;
     const truth = (s: number, k: number) => series.y[(base + s) * T + k]!;
     const main = replay(q, rules, cell ? watchedSimulator(q, cell) : new Simulator(q), series, F, lo, hi);
-    const second = other ? replay(other, rules, otherCell ? watchedSimulator(other, otherCell) : new Simulator(other), series, F, lo, hi) : undefined;
+    const second = other
+      ? replay(other, rules, otherCell ? watchedSimulator(other, otherCell) : new Simulator(other), series, F, lo, hi)
+      : undefined;
     const floatRun = o.float ? replay(q, rules, new FloatStepper(o.float, deployment), series, F, lo, hi) : undefined;
     readings += hi - lo;
     bad += main.bad;
@@ -276,7 +287,12 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
       } else {
         const label = classIndex.get(truth(s, 0));
         if (label === undefined) continue;
-        const predicted = (run: Run) => (q.headActivation === 'sigmoid' && NO === 1 ? (run.y[origin]! > 0 ? 1 : 0) : argmax(run.y.subarray(origin * NO, (origin + 1) * NO)));
+        const predicted = (run: Run) =>
+          q.headActivation === 'sigmoid' && NO === 1
+            ? run.y[origin]! > 0
+              ? 1
+              : 0
+            : argmax(run.y.subarray(origin * NO, (origin + 1) * NO));
         const p = predicted(main);
         confusion[label]![p]!++;
         if (p === label) hits.int8++;
@@ -304,7 +320,11 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
   if (dataset.task === 'regression') {
     const rmse = (s: number) => Math.sqrt(s / (points * T));
     const baselines: StreamedBaseline[] = [{ name: 'persistence', value: rmse(sq.persistence) }];
-    if (season !== undefined && seasonalMissing === undefined) baselines.push({ name: `seasonal naive (period ${season}, ${o.season!.source === 'option' ? 'as given' : 'by autocorrelation'})`, value: rmse(sq.seasonal) });
+    if (season !== undefined && seasonalMissing === undefined)
+      baselines.push({
+        name: `seasonal naive (period ${season}, ${o.season!.source === 'option' ? 'as given' : 'by autocorrelation'})`,
+        value: rmse(sq.seasonal),
+      });
     const best = points > 0 ? baselines.reduce((a, b) => (b.value < a.value ? b : a)) : undefined;
     const int8 = rmse(sq.int8);
     const score = scoreKind(q);
@@ -314,7 +334,15 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
       ...common,
       int8,
       ...(score.kind === 'forecast-error' ? { app: Math.sqrt(appSq / (appScored * NO)) } : {}),
-      ...(other ? { otherDeployment: { deployment: other.deployment === 'window' ? 'window' : 'stream', value: rmse(sq.other), ...(otherCell ? { cell: otherCell } : {}) } } : {}),
+      ...(other
+        ? {
+            otherDeployment: {
+              deployment: other.deployment === 'window' ? 'window' : 'stream',
+              value: rmse(sq.other),
+              ...(otherCell ? { cell: otherCell } : {}),
+            },
+          }
+        : {}),
       ...(o.float ? { float: rmse(sq.float) } : {}),
       baselines,
       ...(best ? { best } : {}),
@@ -336,7 +364,15 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
     metric: 'accuracy',
     ...common,
     int8,
-    ...(other ? { otherDeployment: { deployment: other.deployment === 'window' ? 'window' : 'stream', value: rate(hits.other), ...(otherCell ? { cell: otherCell } : {}) } } : {}),
+    ...(other
+      ? {
+          otherDeployment: {
+            deployment: other.deployment === 'window' ? 'window' : 'stream',
+            value: rate(hits.other),
+            ...(otherCell ? { cell: otherCell } : {}),
+          },
+        }
+      : {}),
     ...(o.float ? { float: rate(hits.float) } : {}),
     baselines,
     ...(best ? { best } : {}),
@@ -351,7 +387,12 @@ export function perClassOf(confusion: number[][], names: string[]): StreamedClas
   return names.map((label, c) => {
     const predicted = confusion.reduce((a, row) => a + row[c]!, 0);
     const support = confusion[c]!.reduce((a, v) => a + v, 0);
-    return { label, precision: predicted ? confusion[c]![c]! / predicted : NaN, recall: support ? confusion[c]![c]! / support : NaN, support };
+    return {
+      label,
+      precision: predicted ? confusion[c]![c]! / predicted : NaN,
+      recall: support ? confusion[c]![c]! / support : NaN,
+      support,
+    };
   });
 }
 
@@ -369,7 +410,13 @@ export function majorityClass(dataset: Dataset): number {
  * standard error taken over blocks of `window` points (neighbouring errors are
  * correlated), and the RMSEs differ by more than 5%.
  */
-function driftOf(deployment: Deployment, main: number, other: number, pairs: number[], window: number): { relative: number; beyondNoise: boolean } {
+function driftOf(
+  deployment: Deployment,
+  main: number,
+  other: number,
+  pairs: number[],
+  window: number,
+): { relative: number; beyondNoise: boolean } {
   const [streamed, windowed] = deployment === 'stream' ? [main, other] : [other, main];
   const relative = (streamed - windowed) / windowed;
   const size = Math.max(1, window);

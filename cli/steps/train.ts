@@ -84,13 +84,24 @@ function medianStepMs(time: Float64Array, group: Float64Array | undefined, where
   for (let r = 1; r < time.length; r++) if (!group || group[r] === group[r - 1]) steps.push(time[r]! - time[r - 1]!);
   steps.sort((a, b) => a - b);
   const median = steps[steps.length >> 1];
-  if (median === undefined || !(median > 0)) throw new UserError(`${where}: the time column does not increase from row to row, so it gives no sampling period; pass --interval <ms>`);
+  if (median === undefined || !(median > 0))
+    throw new UserError(
+      `${where}: the time column does not increase from row to row, so it gives no sampling period; pass --interval <ms>`,
+    );
   return Math.round(median * 1000);
 }
 
 export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; sha256: string; intervalMs?: number }> {
-  const table = await readCsvColumns(o.data, neededColumns(o), { missing: o.missing, group: o.group, ...(o.task === 'classification' ? { categorical: [o.label!] } : {}) });
-  const intervalMs = o.intervalMs ?? (o.time ? medianStepMs(table.columns[o.time]!, o.group ? table.columns[o.group] : undefined, `${o.data}: column '${o.time}'`) : undefined);
+  const table = await readCsvColumns(o.data, neededColumns(o), {
+    missing: o.missing,
+    group: o.group,
+    ...(o.task === 'classification' ? { categorical: [o.label!] } : {}),
+  });
+  const intervalMs =
+    o.intervalMs ??
+    (o.time
+      ? medianStepMs(table.columns[o.time]!, o.group ? table.columns[o.group] : undefined, `${o.data}: column '${o.time}'`)
+      : undefined);
   const dataset = buildDataset(table, {
     features: o.features,
     task: o.task,
@@ -137,7 +148,24 @@ export function headerOfDataset(dataset: Dataset) {
 
 /** The options recorded in the artifact's provenance (enough to rebuild the dataset). */
 export function dataOptionsOf(o: DataOptions): DataOptions {
-  const { data, features, task, targets, label, group, targetMode, window, horizon, split, missing, sequence, normalization, season, intervalMs, time } = o;
+  const {
+    data,
+    features,
+    task,
+    targets,
+    label,
+    group,
+    targetMode,
+    window,
+    horizon,
+    split,
+    missing,
+    sequence,
+    normalization,
+    season,
+    intervalMs,
+    time,
+  } = o;
   return {
     data,
     features,
@@ -165,11 +193,17 @@ export interface EpochSummary {
   secondsPerEpoch: number;
 }
 
-export async function trainStep(o: TrainStepOptions): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
+export async function trainStep(
+  o: TrainStepOptions,
+): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
   // The data path as an absolute path: the artifact finds its CSV from any directory.
   const data = path.resolve(o.data);
   const { dataset, sha256, intervalMs } = await loadDataset({ ...o, data });
-  return trainOnDataset(dataset, o, { data, sha256, options: dataOptionsOf({ ...o, data, ...(intervalMs !== undefined ? { intervalMs } : {}) }) });
+  return trainOnDataset(dataset, o, {
+    data,
+    sha256,
+    options: dataOptionsOf({ ...o, data, ...(intervalMs !== undefined ? { intervalMs } : {}) }),
+  });
 }
 
 /**
@@ -188,7 +222,8 @@ export async function trainOnDataset(
       `train: ${dataset.train.n} training, ${dataset.validation.n} validation, ${dataset.test.n} test windows; backend ${backend}\n`,
     );
   }
-  if (o.classWeights === 'balanced' && dataset.task !== 'classification') throw new UserError('--class-weights is for classification (--label)');
+  if (o.classWeights === 'balanced' && dataset.task !== 'classification')
+    throw new UserError('--class-weights is for classification (--label)');
   const classWeights = o.classWeights === 'balanced' ? balancedClassWeights(dataset) : undefined;
   const progress = createEpochProgress({ epochs: o.epochs, silent: o.quiet });
   const started = performance.now();
@@ -217,10 +252,18 @@ export async function trainOnDataset(
   } finally {
     progress.stop();
   }
-  const epochs: EpochSummary = { run: result.epochsRun, kept: result.bestEpoch, secondsPerEpoch: (performance.now() - started) / 1000 / Math.max(1, result.epochsRun) };
+  const epochs: EpochSummary = {
+    run: result.epochsRun,
+    kept: result.bestEpoch,
+    secondsPerEpoch: (performance.now() - started) / 1000 / Math.max(1, result.epochsRun),
+  };
   const F = dataset.featureNames.length;
   const metric = (split: Split) =>
-    splitMetric(dataset, split, predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F, dataset.sequence, result.embedding));
+    splitMetric(
+      dataset,
+      split,
+      predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F, dataset.sequence, result.embedding),
+    );
   const model: FloatModel = {
     ...(result.embedding ? { embedding: result.embedding } : {}),
     ...headerOfDataset(dataset),
@@ -284,7 +327,9 @@ export async function datasetOfModel(
   if (mnist.source === 'mnist') {
     const { dataset, sha256 } = loadMnistDataset({ perClass: mnist.perClass, seed: mnist.splitSeed ?? model.provenance.seed });
     if (sha256 !== model.provenance.dataSha256 && !allowOtherData) {
-      throw new UserError(`${where}: the installed mnist package is not the data the model was trained on; pass --allow-other-data to use it anyway`);
+      throw new UserError(
+        `${where}: the installed mnist package is not the data the model was trained on; pass --allow-other-data to use it anyway`,
+      );
     }
     return dataset;
   }
@@ -297,12 +342,16 @@ export async function datasetOfModel(
       seed: spam.splitSeed ?? model.provenance.seed,
     });
     if (sha256 !== model.provenance.dataSha256 && !allowOtherData) {
-      throw new UserError(`${where}: the installed spam-assassin package is not the data the model was trained on; pass --allow-other-data to use it anyway`);
+      throw new UserError(
+        `${where}: the installed spam-assassin package is not the data the model was trained on; pass --allow-other-data to use it anyway`,
+      );
     }
     return dataset;
   }
   if ((recorded as { source?: string }).source === 'handmade') {
-    throw new UserError(`${where}: a hand-written model has no training data; \`lstm-mcu handmade\` quantizes it with the calibration sequences of its JSON`);
+    throw new UserError(
+      `${where}: a hand-written model has no training data; \`lstm-mcu handmade\` quantizes it with the calibration sequences of its JSON`,
+    );
   }
   const options = { ...recorded, data: data ?? recorded.data };
   if (!fs.existsSync(options.data)) {

@@ -36,5 +36,11 @@ export function windowClasses(dataset: Dataset, logits: ArrayLike<number>): Wind
   }
   const accuracy = hits / n;
   const name = `majority class (${classNamesOf(dataset)[majority]})`;
-  return { accuracy, majority: { name, value: majorityHits / n }, beats: accuracy > majorityHits / n, confusion, perClass: perClassOf(confusion, classNamesOf(dataset)) };
+  return {
+    accuracy,
+    majority: { name, value: majorityHits / n },
+    beats: accuracy > majorityHits / n,
+    confusion,
+    perClass: perClassOf(confusion, classNamesOf(dataset)),
+  };
 }

@@ -118,12 +118,28 @@ export interface SampleLine {
 
 export function parseSamples(lines: string[]): { verify: string; samples: SampleLine[] } {
   if (!lines.some((l) => l.trim() === 'END')) throw new Error(`the driver did not finish: ${lines.slice(-5).join(' | ')}`);
-  const verify = lines.find((l) => l.startsWith('V '))!.slice(2).trim();
+  const verify = lines
+    .find((l) => l.startsWith('V '))!
+    .slice(2)
+    .trim();
   const samples = lines
     .filter((l) => l.startsWith('S '))
     .map((l) => {
       const [, samples, steps, bad, resets, alerts, lastBad, alerting, score, outputs, sq, scored, run] = l.trim().split(' ');
-      return { samples: +samples, steps: +steps, bad: +bad, resets: +resets, alerts: +alerts, lastBad: lastBad === '1', alerting: alerting === '1', score, outputs: outputs!, sq: sq!, scored: +scored!, run: +run! };
+      return {
+        samples: +samples,
+        steps: +steps,
+        bad: +bad,
+        resets: +resets,
+        alerts: +alerts,
+        lastBad: lastBad === '1',
+        alerting: alerting === '1',
+        score,
+        outputs: outputs!,
+        sq: sq!,
+        scored: +scored!,
+        run: +run!,
+      };
     });
   return { verify, samples };
 }
@@ -131,7 +147,12 @@ export function parseSamples(lines: string[]): { verify: string; samples: Sample
 const hex = (v: number) => Buffer.from(new Float64Array([v]).buffer).toString('hex');
 
 /** What the app must print for these readings: firmware/app-replay.ts (the app's rules written apart from the emitter) on the simulator. */
-export function referenceSamples(q: QuantizedModel, config: AppConfig, readings: FakeReading[], o: { resetAt?: number; fed: 'reader' | 'feed' }): SampleLine[] {
+export function referenceSamples(
+  q: QuantizedModel,
+  config: AppConfig,
+  readings: FakeReading[],
+  o: { resetAt?: number; fed: 'reader' | 'feed' },
+): SampleLine[] {
   const app = new AppReplay(q, config, new Simulator(q));
   return readings.map((r, t) => {
     if (t === o.resetAt) app.reset();

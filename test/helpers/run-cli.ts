@@ -17,10 +17,15 @@ export interface CliResult {
 
 export function runCli(args: string[], cwd: string): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 28 }, (error, stdout, stderr) => {
-      const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
-      resolve({ code, stdout, stderr, lastJson: () => JSON.parse(stdout.trim().split('\n').pop()!) });
-    });
+    const child = execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 28 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;
+        resolve({ code, stdout, stderr, lastJson: () => JSON.parse(stdout.trim().split('\n').pop()!) });
+      },
+    );
     child.stdin?.end();
   });
 }

@@ -228,6 +228,8 @@ describe('text columns (class labels)', () => {
 
   it('a text cell in a numeric column is still an error naming line and column', async () => {
     const file = tempCsv('x,label\n1,sun\noops,rain\n');
-    expect(await userError(readCsvColumns(file, ['x', 'label'], { categorical: ['label'] }))).toMatch(/:3: column 'x': 'oops' is not a number/);
+    expect(await userError(readCsvColumns(file, ['x', 'label'], { categorical: ['label'] }))).toMatch(
+      /:3: column 'x': 'oops' is not a number/,
+    );
   });
 });

@@ -41,7 +41,9 @@ function tfjsLayer(cell: FusedCell, units: number, returnSequences: boolean, mer
       : cell === 'gru'
         ? tf.layers.gru({ units, recurrentActivation: 'sigmoid', returnSequences })
         : tf.layers.simpleRNN({ units, returnSequences });
-  return merge ? tf.layers.bidirectional({ layer: layer as unknown as Parameters<Tf['layers']['bidirectional']>[0]['layer'], mergeMode: merge }) : layer;
+  return merge
+    ? tf.layers.bidirectional({ layer: layer as unknown as Parameters<Tf['layers']['bidirectional']>[0]['layer'], mergeMode: merge })
+    : layer;
 }
 
 interface Case {
@@ -101,13 +103,27 @@ function relativeDifference(a: Float32Array, b: Float32Array): number {
 
 /** What outputAndGradients returns, in order, for a case. */
 const names = (c: Case): string[] => {
-  const direction = ['d/dkernel', 'd/drecurrentKernel', 'd/dbias', ...(extraLength(c.cell, c.H) ? [c.cell === 'peephole' ? 'd/dpeephole' : 'd/drecurrentBias'] : [])];
+  const direction = [
+    'd/dkernel',
+    'd/drecurrentKernel',
+    'd/dbias',
+    ...(extraLength(c.cell, c.H) ? [c.cell === 'peephole' ? 'd/dpeephole' : 'd/drecurrentBias'] : []),
+  ];
   return ['output', 'd/dx', ...direction, ...(c.merge ? direction.map((n) => `backward ${n}`) : [])];
 };
 
 function compare(c: Case): number[] {
   const want = outputAndGradients(tfjsLayer(c.cell, c.H, c.returnSequences, c.merge), c);
-  const got = outputAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false, ...(c.merge ? { merge: c.merge } : {}) }), c);
+  const got = outputAndGradients(
+    fusedRecurrentLayer(tf, {
+      cell: c.cell,
+      units: c.H,
+      returnSequences: c.returnSequences,
+      firstLayer: false,
+      ...(c.merge ? { merge: c.merge } : {}),
+    }),
+    c,
+  );
   expect(got.map((g) => g.length)).toEqual(want.map((w) => w.length));
   return want.map((w, i) => relativeDifference(w, got[i]!));
 }
@@ -130,11 +146,14 @@ describe('fused recurrent layer against tfjs layers', () => {
     { cell: 'cifg', B: 3, T: 4, F: 5, H: 9, returnSequences: true, seed: 14 },
     { cell: 'gru-reset-after', B: 8, T: 6, F: 3, H: 16, returnSequences: false, seed: 15 },
     { cell: 'gru-reset-after', B: 6, T: 5, F: 4, H: 10, returnSequences: true, merge: 'sum', seed: 16 },
-  ] as Case[])('$cell B$B T$T F$F H$H returnSequences=$returnSequences merge=$merge: output and every gradient within 2e-6 (relative)', (c) => {
-    const diffs = compare(c);
-    expect(diffs).toHaveLength(names(c).length);
-    diffs.forEach((d, i) => expect(d, names(c)[i]).toBeLessThan(2e-6));
-  });
+  ] as Case[])(
+    '$cell B$B T$T F$F H$H returnSequences=$returnSequences merge=$merge: output and every gradient within 2e-6 (relative)',
+    (c) => {
+      const diffs = compare(c);
+      expect(diffs).toHaveLength(names(c).length);
+      diffs.forEach((d, i) => expect(d, names(c)[i]).toBeLessThan(2e-6));
+    },
+  );
 
   // Two steps at least: tfjs' own layers fail to take the gradient of a one-step sequence (its unstack gradient).
   it('agrees on random shapes, including the kernel edges (one row, row counts not a multiple of 4, units not a multiple of 8)', () => {
@@ -209,16 +228,39 @@ describe('padding masks and dropout, against tfjs layers', () => {
     { cell: 'rnn', B: 5, T: 6, F: 4, H: 5, returnSequences: false, seed: 33 },
     { cell: 'lstm', B: 6, T: 4, F: 3, H: 6, returnSequences: true, merge: 'concat', seed: 34 },
     { cell: 'gru', B: 5, T: 5, F: 2, H: 4, returnSequences: false, merge: 'sum', seed: 35 },
-  ] as Case[])('$cell returnSequences=$returnSequences merge=$merge with padding: padded steps keep the state; value and every gradient within 2e-6', (c) => {
-    const mask = paddingMask(c.B, c.T);
-    const want = valueAndGradients(tfjsLayer(c.cell, c.H, c.returnSequences, c.merge), c, { mask });
-    const got = valueAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false, ...(c.merge ? { merge: c.merge } : {}) }), c, { mask });
-    want.forEach((w, i) => expect(relativeDifference(w, got[i]!), `${i}`).toBeLessThan(2e-6));
-    // and the padding changes the answer (the mask is used)
-    const unmasked = valueAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false, ...(c.merge ? { merge: c.merge } : {}) }), c, {});
-    expect(relativeDifference(want[0]!, unmasked[0]!)).toBeGreaterThan(1e-3);
-    mask.dispose();
-  });
+  ] as Case[])(
+    '$cell returnSequences=$returnSequences merge=$merge with padding: padded steps keep the state; value and every gradient within 2e-6',
+    (c) => {
+      const mask = paddingMask(c.B, c.T);
+      const want = valueAndGradients(tfjsLayer(c.cell, c.H, c.returnSequences, c.merge), c, { mask });
+      const got = valueAndGradients(
+        fusedRecurrentLayer(tf, {
+          cell: c.cell,
+          units: c.H,
+          returnSequences: c.returnSequences,
+          firstLayer: false,
+          ...(c.merge ? { merge: c.merge } : {}),
+        }),
+        c,
+        { mask },
+      );
+      want.forEach((w, i) => expect(relativeDifference(w, got[i]!), `${i}`).toBeLessThan(2e-6));
+      // and the padding changes the answer (the mask is used)
+      const unmasked = valueAndGradients(
+        fusedRecurrentLayer(tf, {
+          cell: c.cell,
+          units: c.H,
+          returnSequences: c.returnSequences,
+          firstLayer: false,
+          ...(c.merge ? { merge: c.merge } : {}),
+        }),
+        c,
+        {},
+      );
+      expect(relativeDifference(want[0]!, unmasked[0]!)).toBeGreaterThan(1e-3);
+      mask.dispose();
+    },
+  );
 
   // Not bidirectional: tfjs' Bidirectional builds its backward layer from the
   // forward one's config, which drops dropoutFunc, so that direction draws
@@ -227,33 +269,62 @@ describe('padding masks and dropout, against tfjs layers', () => {
     { cell: 'lstm', B: 6, T: 5, F: 3, H: 7, returnSequences: false, seed: 41 },
     { cell: 'lstm', B: 5, T: 4, F: 4, H: 6, returnSequences: true, seed: 42 },
     { cell: 'rnn', B: 7, T: 5, F: 3, H: 5, returnSequences: true, seed: 43 },
-  ] as Case[])('$cell returnSequences=$returnSequences merge=$merge, dropout 0.3 and recurrent dropout 0.4 while training: the same masks as tfjs, value and every gradient within 2e-6', (c) => {
-    const rate = 0.3;
-    const recurrentRate = 0.4;
-    const mask = paddingMask(c.B, c.T);
-    const inner =
-      c.cell === 'lstm'
-        ? tf.layers.lstm({ units: c.H, recurrentActivation: 'sigmoid', returnSequences: c.returnSequences, unitForgetBias: false, dropout: rate, recurrentDropout: recurrentRate, dropoutFunc: seededDropout(7) })
-        : tf.layers.simpleRNN({ units: c.H, returnSequences: c.returnSequences, dropout: rate, recurrentDropout: recurrentRate, dropoutFunc: seededDropout(7) });
-    const reference = c.merge ? tf.layers.bidirectional({ layer: inner as unknown as Parameters<Tf['layers']['bidirectional']>[0]['layer'], mergeMode: c.merge }) : inner;
-    const fused = fusedRecurrentLayer(tf, {
-      cell: c.cell,
-      units: c.H,
-      returnSequences: c.returnSequences,
-      firstLayer: false,
-      ...(c.merge ? { merge: c.merge } : {}),
-      dropout: { rate, recurrentRate, func: seededDropout(7) },
-    });
-    const want = valueAndGradients(reference, c, { training: true, mask });
-    const got = valueAndGradients(fused, c, { training: true, mask });
-    want.forEach((w, i) => expect(relativeDifference(w, got[i]!), `${i}`).toBeLessThan(2e-6));
-    // not training: no dropout, as without it
-    const plain = valueAndGradients(fusedRecurrentLayer(tf, { cell: c.cell, units: c.H, returnSequences: c.returnSequences, firstLayer: false, ...(c.merge ? { merge: c.merge } : {}) }), c, { mask });
-    const evaluation = valueAndGradients(fused, c, { mask });
-    expect(relativeDifference(plain[0]!, evaluation[0]!)).toBeLessThan(2e-6);
-    expect(relativeDifference(plain[0]!, got[0]!)).toBeGreaterThan(1e-3);
-    mask.dispose();
-  });
+  ] as Case[])(
+    '$cell returnSequences=$returnSequences merge=$merge, dropout 0.3 and recurrent dropout 0.4 while training: the same masks as tfjs, value and every gradient within 2e-6',
+    (c) => {
+      const rate = 0.3;
+      const recurrentRate = 0.4;
+      const mask = paddingMask(c.B, c.T);
+      const inner =
+        c.cell === 'lstm'
+          ? tf.layers.lstm({
+              units: c.H,
+              recurrentActivation: 'sigmoid',
+              returnSequences: c.returnSequences,
+              unitForgetBias: false,
+              dropout: rate,
+              recurrentDropout: recurrentRate,
+              dropoutFunc: seededDropout(7),
+            })
+          : tf.layers.simpleRNN({
+              units: c.H,
+              returnSequences: c.returnSequences,
+              dropout: rate,
+              recurrentDropout: recurrentRate,
+              dropoutFunc: seededDropout(7),
+            });
+      const reference = c.merge
+        ? tf.layers.bidirectional({ layer: inner as unknown as Parameters<Tf['layers']['bidirectional']>[0]['layer'], mergeMode: c.merge })
+        : inner;
+      const fused = fusedRecurrentLayer(tf, {
+        cell: c.cell,
+        units: c.H,
+        returnSequences: c.returnSequences,
+        firstLayer: false,
+        ...(c.merge ? { merge: c.merge } : {}),
+        dropout: { rate, recurrentRate, func: seededDropout(7) },
+      });
+      const want = valueAndGradients(reference, c, { training: true, mask });
+      const got = valueAndGradients(fused, c, { training: true, mask });
+      want.forEach((w, i) => expect(relativeDifference(w, got[i]!), `${i}`).toBeLessThan(2e-6));
+      // not training: no dropout, as without it
+      const plain = valueAndGradients(
+        fusedRecurrentLayer(tf, {
+          cell: c.cell,
+          units: c.H,
+          returnSequences: c.returnSequences,
+          firstLayer: false,
+          ...(c.merge ? { merge: c.merge } : {}),
+        }),
+        c,
+        { mask },
+      );
+      const evaluation = valueAndGradients(fused, c, { mask });
+      expect(relativeDifference(plain[0]!, evaluation[0]!)).toBeLessThan(2e-6);
+      expect(relativeDifference(plain[0]!, got[0]!)).toBeGreaterThan(1e-3);
+      mask.dispose();
+    },
+  );
 });
 
 describe('the fused kernel on bad input', () => {
@@ -263,10 +334,16 @@ describe('the fused kernel on bad input', () => {
     const w = { kernel: new Float32Array(F * 4 * H), recurrentKernel: new Float32Array(H * 4 * H), bias: new Float32Array(4 * H) };
     const big = () => forward({ cell: 'lstm', T, B, F, H }, new Float32Array(T * B * F), w);
     expect(big).toThrow(UserError);
-    expect(big).toThrow(/^the fused lstm kernel needs \d+ MiB for a batch of 64 windows x 4096 steps x 1024 units, more than WebAssembly can address \(4 GiB\): use a smaller --batch-size, or --recurrent-kernel tfjs$/);
+    expect(big).toThrow(
+      /^the fused lstm kernel needs \d+ MiB for a batch of 64 windows x 4096 steps x 1024 units, more than WebAssembly can address \(4 GiB\): use a smaller --batch-size, or --recurrent-kernel tfjs$/,
+    );
     const small = { kernel: new Float32Array(3 * 8), recurrentKernel: new Float32Array(2 * 8), bias: new Float32Array(8) };
-    expect(() => forward({ cell: 'lstm', T: 4, B: 2, F: 3, H: 2 }, new Float32Array(23), small)).toThrow(/x has 23 values, expected 2 x 4 x 3/);
-    expect(() => forward({ cell: 'gru', T: 4, B: 2, F: 3, H: 2 }, new Float32Array(24), small)).toThrow(/weights do not match 3 inputs and 2 units/);
+    expect(() => forward({ cell: 'lstm', T: 4, B: 2, F: 3, H: 2 }, new Float32Array(23), small)).toThrow(
+      /x has 23 values, expected 2 x 4 x 3/,
+    );
+    expect(() => forward({ cell: 'gru', T: 4, B: 2, F: 3, H: 2 }, new Float32Array(24), small)).toThrow(
+      /weights do not match 3 inputs and 2 units/,
+    );
   });
 });
 
@@ -275,7 +352,15 @@ const series = () => {
   const b = Array.from({ length: 360 }, (_, i) => Math.cos(i / 7));
   return buildDataset(table({ a, b }), { features: ['a', 'b'], task: 'regression', targets: ['a'], window: 10, horizon: 1 });
 };
-const opts = (o: Partial<TrainOptions>): TrainOptions => ({ units: 6, epochs: 3, batchSize: 32, learningRate: 0.01, patience: 0, seed: 4, ...o });
+const opts = (o: Partial<TrainOptions>): TrainOptions => ({
+  units: 6,
+  epochs: 3,
+  batchSize: 32,
+  learningRate: 0.01,
+  patience: 0,
+  seed: 4,
+  ...o,
+});
 
 describe('training with the fused kernel', () => {
   it.each([
@@ -287,39 +372,62 @@ describe('training with the fused kernel', () => {
     ['peephole', 1, undefined],
     ['cifg', 2, undefined],
     ['gru-reset-after', 1, 'concat'],
-  ] as const)('%s x%i bidirectional %s: three epochs give the weights and losses tfjs layers give (within float rounding)', async (cell, layers, bidirectional) => {
-    const ds = series();
-    const before = tf.memory().numTensors;
-    const fused = await trainLstm(ds, opts({ cell, layers, bidirectional, recurrentKernel: 'fused' }));
-    expect(tf.memory().numTensors).toBe(before);
-    const reference = await trainLstm(ds, opts({ cell, layers, bidirectional, recurrentKernel: 'tfjs' }));
-    expect(fused.recurrentKernel).toBe('fused');
-    expect(reference.recurrentKernel).toBe('tfjs');
-    fused.history.loss.forEach((l, e) => expect(Math.abs(l - reference.history.loss[e]!) / reference.history.loss[e]!).toBeLessThan(1e-3));
-    for (let l = 0; l < layers; l++) {
-      const tensors: ('kernel' | 'recurrentKernel' | 'bias' | 'peephole' | 'recurrentBias')[] = ['kernel', 'recurrentKernel', 'bias'];
-      if (cell === 'peephole') tensors.push('peephole');
-      if (cell === 'gru-reset-after') tensors.push('recurrentBias');
-      for (const k of tensors) {
-        expect(relativeDifference(reference.layers[l]![k]!, fused.layers[l]![k]!), `layer ${l} ${k}`).toBeLessThan(1e-3);
-        if (bidirectional) expect(relativeDifference(reference.layers[l]!.backward![k]!, fused.layers[l]!.backward![k]!), `layer ${l} backward ${k}`).toBeLessThan(1e-3);
+  ] as const)(
+    '%s x%i bidirectional %s: three epochs give the weights and losses tfjs layers give (within float rounding)',
+    async (cell, layers, bidirectional) => {
+      const ds = series();
+      const before = tf.memory().numTensors;
+      const fused = await trainLstm(ds, opts({ cell, layers, bidirectional, recurrentKernel: 'fused' }));
+      expect(tf.memory().numTensors).toBe(before);
+      const reference = await trainLstm(ds, opts({ cell, layers, bidirectional, recurrentKernel: 'tfjs' }));
+      expect(fused.recurrentKernel).toBe('fused');
+      expect(reference.recurrentKernel).toBe('tfjs');
+      fused.history.loss.forEach((l, e) =>
+        expect(Math.abs(l - reference.history.loss[e]!) / reference.history.loss[e]!).toBeLessThan(1e-3),
+      );
+      for (let l = 0; l < layers; l++) {
+        const tensors: ('kernel' | 'recurrentKernel' | 'bias' | 'peephole' | 'recurrentBias')[] = ['kernel', 'recurrentKernel', 'bias'];
+        if (cell === 'peephole') tensors.push('peephole');
+        if (cell === 'gru-reset-after') tensors.push('recurrentBias');
+        for (const k of tensors) {
+          expect(relativeDifference(reference.layers[l]![k]!, fused.layers[l]![k]!), `layer ${l} ${k}`).toBeLessThan(1e-3);
+          if (bidirectional)
+            expect(
+              relativeDifference(reference.layers[l]!.backward![k]!, fused.layers[l]!.backward![k]!),
+              `layer ${l} backward ${k}`,
+            ).toBeLessThan(1e-3);
+        }
       }
-    }
-    expect(relativeDifference(reference.head.kernel, fused.head.kernel)).toBeLessThan(1e-3);
-    // and training moved the weights far more than that
-    const start = await trainLstm(ds, opts({ cell, layers, epochs: 1, learningRate: 1e-9 }));
-    expect(relativeDifference(start.layers[0]!.kernel, fused.layers[0]!.kernel)).toBeGreaterThan(1e-2);
-  }, 120_000);
+      expect(relativeDifference(reference.head.kernel, fused.head.kernel)).toBeLessThan(1e-3);
+      // and training moved the weights far more than that
+      const start = await trainLstm(ds, opts({ cell, layers, epochs: 1, learningRate: 1e-9 }));
+      expect(relativeDifference(start.layers[0]!.kernel, fused.layers[0]!.kernel)).toBeGreaterThan(1e-2);
+    },
+    120_000,
+  );
 
   it('an embedding with padding, dropout, recurrent dropout and token dropout (the model of the spam example): the weights tfjs layers give', async () => {
     const { dataset } = loadSpamDataset({ vocabulary: 60, maxLength: 12, perClass: 24, seed: 5 });
-    const o = { units: 5, epochs: 2, batchSize: 16, learningRate: 0.01, patience: 0, seed: 2, head: 'sigmoid' as const, embeddingDim: 4, dropout: 0.2, recurrentDropout: 0.2, tokenDropout: 0.2 };
+    const o = {
+      units: 5,
+      epochs: 2,
+      batchSize: 16,
+      learningRate: 0.01,
+      patience: 0,
+      seed: 2,
+      head: 'sigmoid' as const,
+      embeddingDim: 4,
+      dropout: 0.2,
+      recurrentDropout: 0.2,
+      tokenDropout: 0.2,
+    };
     const before = tf.memory().numTensors;
     const fused = await trainLstm(dataset, { ...o, recurrentKernel: 'fused' });
     expect(tf.memory().numTensors).toBe(before);
     const reference = await trainLstm(dataset, { ...o, recurrentKernel: 'tfjs' });
     expect(fused.recurrentKernel).toBe('fused');
-    for (const k of ['kernel', 'recurrentKernel', 'bias'] as const) expect(relativeDifference(reference.layers[0]![k], fused.layers[0]![k]), k).toBeLessThan(1e-3);
+    for (const k of ['kernel', 'recurrentKernel', 'bias'] as const)
+      expect(relativeDifference(reference.layers[0]![k], fused.layers[0]![k]), k).toBeLessThan(1e-3);
     expect(relativeDifference(reference.embedding!.table, fused.embedding!.table)).toBeLessThan(1e-3);
     fused.history.loss.forEach((l, e) => expect(Math.abs(l - reference.history.loss[e]!) / reference.history.loss[e]!).toBeLessThan(1e-3));
     // dropout changed the run (the masks are drawn and used)
@@ -329,7 +437,14 @@ describe('training with the fused kernel', () => {
 
   it('many-to-many: the head at every step', async () => {
     const a = Array.from({ length: 240 }, (_, i) => Math.sin(i / 4));
-    const ds = buildDataset(table({ a }), { features: ['a'], task: 'regression', targets: ['a'], window: 8, horizon: 1, sequence: 'many-to-many' });
+    const ds = buildDataset(table({ a }), {
+      features: ['a'],
+      task: 'regression',
+      targets: ['a'],
+      window: 8,
+      horizon: 1,
+      sequence: 'many-to-many',
+    });
     const fused = await trainLstm(ds, opts({ recurrentKernel: 'fused', epochs: 2 }));
     const reference = await trainLstm(ds, opts({ recurrentKernel: 'tfjs', epochs: 2 }));
     expect(relativeDifference(reference.layers[0]!.recurrentKernel, fused.layers[0]!.recurrentKernel)).toBeLessThan(1e-3);
@@ -344,7 +459,9 @@ describe('training with the fused kernel', () => {
     expect((await trainLstm(ds, opts({ epochs: 1, dropout: 0.1 }))).recurrentKernel).toBe('fused');
     expect((await trainLstm(ds, opts({ epochs: 1, cell: 'gru', dropout: 0.1 }))).recurrentKernel).toBe('tfjs');
     await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'gru', dropout: 0.2 }))).rejects.toThrow(UserError);
-    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'gru', dropout: 0.2 }))).rejects.toThrow(/fused: dropout of the gru cell trains with tfjs layers/);
+    await expect(trainLstm(ds, opts({ recurrentKernel: 'fused', cell: 'gru', dropout: 0.2 }))).rejects.toThrow(
+      /fused: dropout of the gru cell trains with tfjs layers/,
+    );
     await expect(trainLstm(ds, opts({ recurrentKernel: 'cuda' as 'auto' }))).rejects.toThrow(/unknown recurrent kernel 'cuda'/);
   }, 120_000);
 });
@@ -357,7 +474,27 @@ describe('lstm-mcu train --recurrent-kernel', () => {
     for (let t = 0; t < 200; t++) rows.push(`${Math.sin(t / 6).toFixed(4)},${Math.cos(t / 9).toFixed(4)}`);
     fs.writeFileSync(path.join(dir, 'series.csv'), rows.join('\n') + '\n');
   });
-  const train = (extra: string[]) => runCli(['train', '--data', 'series.csv', '--features', 'a,b', '--target', 'a', '--window', '6', '--units', '4', '--epochs', '1', '--quiet', ...extra], dir);
+  const train = (extra: string[]) =>
+    runCli(
+      [
+        'train',
+        '--data',
+        'series.csv',
+        '--features',
+        'a,b',
+        '--target',
+        'a',
+        '--window',
+        '6',
+        '--units',
+        '4',
+        '--epochs',
+        '1',
+        '--quiet',
+        ...extra,
+      ],
+      dir,
+    );
 
   it('records the kernel in the provenance; an unknown kernel fails in one line and writes nothing', async () => {
     const kernelOf = (file: string) => JSON.parse(readFloatModel(path.join(dir, file)).model.provenance.options).recurrentKernel;
@@ -381,7 +518,10 @@ describe('recurrent.wasm', () => {
   it('is the build of trainer/wasm/recurrent.ts (npm run build:kernels)', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-asc-')), 'recurrent.wasm');
     const script = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts['build:kernels'] as string;
-    const args = script.split(/\s+/).slice(1).map((a) => (a === 'trainer/wasm/recurrent.wasm' ? out : a));
+    const args = script
+      .split(/\s+/)
+      .slice(1)
+      .map((a) => (a === 'trainer/wasm/recurrent.wasm' ? out : a));
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/assemblyscript/bin/asc.js'), ...args], { cwd: ROOT, stdio: 'pipe' });
     expect(Buffer.compare(fs.readFileSync(out), fs.readFileSync(path.join(ROOT, 'trainer/wasm/recurrent.wasm')))).toBe(0);
   }, 120_000);

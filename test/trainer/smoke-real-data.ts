@@ -35,7 +35,13 @@ const progress = createEpochProgress({ epochs });
 const times: number[] = [];
 let last = performance.now();
 const res = await trainLstm(ds, {
-  units: 16, epochs, batchSize, learningRate, patience: 5, seed: 1, tf,
+  units: 16,
+  epochs,
+  batchSize,
+  learningRate,
+  patience: 5,
+  seed: 1,
+  tf,
   onEpoch: (e) => {
     const now = performance.now();
     times.push(now - last);
@@ -44,7 +50,8 @@ const res = await trainLstm(ds, {
   },
 });
 progress.stop();
-const W = ds.window, F = ds.featureNames.length;
+const W = ds.window,
+  F = ds.featureNames.length;
 for (const name of ['train', 'validation', 'test'] as const) {
   const s = ds[name];
   const pred = predictFloat(tf, res.layers, res.head, s.x, s.n, W, F);
@@ -61,10 +68,14 @@ for (const name of ['train', 'validation', 'test'] as const) {
         x: Float32Array.from({ length: idx.length * per }, (_, i) => s.x[idx[Math.floor(i / per)]! * per + (i % per)]!),
         rawTargets: Float64Array.from(idx, (k) => s.rawTargets[k]!),
       };
-      console.error(`  mote ${seg.group}: ${idx.length} windows, rmse ${rmse(p, y, ds.outputNorm).toFixed(4)}, persistence ${persistenceRmse(ds, sub)!.toFixed(4)}`);
+      console.error(
+        `  mote ${seg.group}: ${idx.length} windows, rmse ${rmse(p, y, ds.outputNorm).toFixed(4)}, persistence ${persistenceRmse(ds, sub)!.toFixed(4)}`,
+      );
     }
   }
 }
 const mean = times.reduce((a, b) => a + b, 0) / times.length;
-console.error(`epochs run ${res.epochsRun}, best ${res.bestEpoch}; per epoch: mean ${mean.toFixed(0)} ms, first ${times[0]!.toFixed(0)} ms, min ${Math.min(...times).toFixed(0)} ms`);
+console.error(
+  `epochs run ${res.epochsRun}, best ${res.bestEpoch}; per epoch: mean ${mean.toFixed(0)} ms, first ${times[0]!.toFixed(0)} ms, min ${Math.min(...times).toFixed(0)} ms`,
+);
 console.error(`target std ${ds.outputNorm.std[0]!.toFixed(3)}; tensors left ${tf.memory().numTensors}`);

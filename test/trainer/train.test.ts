@@ -100,7 +100,14 @@ describe('predictFloat', () => {
     const O = 2;
     const W = 6;
     const n = 7;
-    const recurrent: FloatRecurrentLayer = { cell: 'lstm', inputSize: F, units: U, kernel: r(F * 4 * U), recurrentKernel: r(U * 4 * U), bias: r(4 * U) };
+    const recurrent: FloatRecurrentLayer = {
+      cell: 'lstm',
+      inputSize: F,
+      units: U,
+      kernel: r(F * 4 * U),
+      recurrentKernel: r(U * 4 * U),
+      bias: r(4 * U),
+    };
     const head: FloatDenseLayer = { inputSize: U, outputSize: O, kernel: r(U * O), bias: r(O) };
     const x = r(n * W * F, 2);
     const before = tf.memory().numTensors;
@@ -180,23 +187,26 @@ describe('trainLstm', () => {
     expect(close(fresh.layers[0].kernel, single.layers[0].kernel)).toBe(true);
   });
 
-  it.each(['concat', 'sum'] as const)('trains bidirectional layers (%s): both directions learn, sizes chain, no tensor leaks', async (merge) => {
-    const ds = sineDataset();
-    const before = tf.memory().numTensors;
-    const res = await trainLstm(ds, opts({ cell: 'cifg', layers: 2, units: 4, epochs: 5, bidirectional: merge }));
-    expect(tf.memory().numTensors).toBe(before);
-    const width = merge === 'concat' ? 8 : 4;
-    expect(res.layers.map((l) => [l.inputSize, l.units, l.merge, l.backward?.inputSize])).toEqual([
-      [1, 4, merge, 1],
-      [width, 4, merge, width],
-    ]);
-    expect(res.head.inputSize).toBe(width);
-    // The two directions start from different seeds and end different.
-    expect(res.layers[0].backward!.kernel).not.toEqual(res.layers[0].kernel);
-    expect(res.history.loss[4]).toBeLessThan(res.history.loss[0]! * 0.3);
-    const pred = predictFloat(tf, res.layers, res.head, ds.test.x, ds.test.n, ds.window, 1);
-    expect(rmse(pred, ds.test.y, ds.outputNorm)).toBeLessThan(0.5 * persistenceRmse(ds, ds.test)!);
-  });
+  it.each(['concat', 'sum'] as const)(
+    'trains bidirectional layers (%s): both directions learn, sizes chain, no tensor leaks',
+    async (merge) => {
+      const ds = sineDataset();
+      const before = tf.memory().numTensors;
+      const res = await trainLstm(ds, opts({ cell: 'cifg', layers: 2, units: 4, epochs: 5, bidirectional: merge }));
+      expect(tf.memory().numTensors).toBe(before);
+      const width = merge === 'concat' ? 8 : 4;
+      expect(res.layers.map((l) => [l.inputSize, l.units, l.merge, l.backward?.inputSize])).toEqual([
+        [1, 4, merge, 1],
+        [width, 4, merge, width],
+      ]);
+      expect(res.head.inputSize).toBe(width);
+      // The two directions start from different seeds and end different.
+      expect(res.layers[0].backward!.kernel).not.toEqual(res.layers[0].kernel);
+      expect(res.history.loss[4]).toBeLessThan(res.history.loss[0]! * 0.3);
+      const pred = predictFloat(tf, res.layers, res.head, ds.test.x, ds.test.n, ds.window, 1);
+      expect(rmse(pred, ds.test.y, ds.outputNorm)).toBeLessThan(0.5 * persistenceRmse(ds, ds.test)!);
+    },
+  );
 
   it('many-to-many: an output for every step, matching the float reference step by step (within 1e-5)', async () => {
     const ds = buildDataset(table({ s: Array.from({ length: 300 }, (_, i) => Math.sin((2 * Math.PI * i) / 17)) }), {
@@ -230,7 +240,14 @@ describe('trainLstm', () => {
   });
 
   it('refuses many-to-many with bidirectional layers (they read the whole window)', async () => {
-    const ds = buildDataset(table({ s: Array.from({ length: 100 }, (_, i) => Math.sin(i / 3)) }), { features: ['s'], task: 'regression', targets: ['s'], window: 6, horizon: 1, sequence: 'many-to-many' });
+    const ds = buildDataset(table({ s: Array.from({ length: 100 }, (_, i) => Math.sin(i / 3)) }), {
+      features: ['s'],
+      task: 'regression',
+      targets: ['s'],
+      window: 6,
+      horizon: 1,
+      sequence: 'many-to-many',
+    });
     await expect(trainLstm(ds, opts({ bidirectional: 'concat' }))).rejects.toThrow(/--sequence many-to-many needs a streaming model/);
   });
 

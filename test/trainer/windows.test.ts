@@ -148,7 +148,11 @@ describe('buildDataset: no leakage (property)', () => {
             for (const end of ds[name].endRows) {
               const seg = ds.segments.find((s) => end >= s.start && end < s.end)!;
               const [lo, hi] =
-                name === 'train' ? [seg.start, seg.trainEnd] : name === 'validation' ? [seg.trainEnd, seg.validationEnd] : [seg.validationEnd, seg.end];
+                name === 'train'
+                  ? [seg.start, seg.trainEnd]
+                  : name === 'validation'
+                    ? [seg.trainEnd, seg.validationEnd]
+                    : [seg.validationEnd, seg.end];
               expect(end - window + 1).toBeGreaterThanOrEqual(lo);
               expect(end + horizon).toBeLessThan(hi);
               expect(g[end - window + 1]).toBe(g[end + horizon]);
@@ -159,7 +163,11 @@ describe('buildDataset: no leakage (property)', () => {
           // and every window that fits is used
           let expected = 0;
           for (const s of ds.segments) {
-            for (const [lo, hi] of [[s.start, s.trainEnd], [s.trainEnd, s.validationEnd], [s.validationEnd, s.end]] as const) {
+            for (const [lo, hi] of [
+              [s.start, s.trainEnd],
+              [s.trainEnd, s.validationEnd],
+              [s.validationEnd, s.end],
+            ] as const) {
               expected += Math.max(0, hi - lo - window - horizon + 1);
             }
           }
@@ -200,7 +208,14 @@ describe('buildDataset: classification', () => {
   // label follows the sign of a, repeating 0/1/2 pattern in blocks
   const n = 40;
   const label = range(n, (i) => [2, 0, 1][Math.floor(i / 2) % 3]!);
-  const cls: DatasetSpec = { features: ['a'], task: 'classification', label: 'label', window: 2, horizon: 0, split: { train: 0.5, validation: 0.25 } };
+  const cls: DatasetSpec = {
+    features: ['a'],
+    task: 'classification',
+    label: 'label',
+    window: 2,
+    horizon: 0,
+    split: { train: 0.5, validation: 0.25 },
+  };
 
   it('maps labels to sorted training classes and allows horizon 0', () => {
     const ds = buildDataset(table({ a: range(n, (i) => Math.sin(i)), label }), cls);
@@ -241,7 +256,9 @@ describe('buildDataset: classification', () => {
 
   it('needs a label column and two classes', () => {
     expect(userError(() => buildDataset(tiny, { ...cls, label: undefined }))).toContain('needs a label column');
-    expect(userError(() => buildDataset(table({ a: range(n, (i) => Math.sin(i)), label: range(n, () => 1) }), cls))).toContain('only one class');
+    expect(userError(() => buildDataset(table({ a: range(n, (i) => Math.sin(i)), label: range(n, () => 1) }), cls))).toContain(
+      'only one class',
+    );
   });
 });
 
@@ -261,7 +278,12 @@ describe('buildDataset: many-to-many (a target for every row of the window)', ()
       expect(level.train.rawTargets[k * 3 + 2]).toBe(one.train.rawTargets[k]);
       expect(level.train.y[k * 3 + 2]).toBeCloseTo(one.train.y[k]!, 6);
     }
-    const change = buildDataset(table({ a: range(20), b: range(20, (i) => i * i) }), { ...tinySpec, features: ['a', 'b'], targetMode: 'change', sequence: 'many-to-many' });
+    const change = buildDataset(table({ a: range(20), b: range(20, (i) => i * i) }), {
+      ...tinySpec,
+      features: ['a', 'b'],
+      targetMode: 'change',
+      sequence: 'many-to-many',
+    });
     for (let k = 0; k < change.train.n; k++) {
       for (let s = 0; s < 3; s++) {
         const r = Math.round(rawX(change, change.train, k, s, 0));
@@ -273,13 +295,31 @@ describe('buildDataset: many-to-many (a target for every row of the window)', ()
 
   it('classification: a label for every row; a class seen only inside a test window is still refused', () => {
     const labels = range(20, (i) => (i % 4 === 0 ? 1 : 0));
-    const ds = buildDataset(table({ a: range(20), flag: labels }), { features: ['a'], task: 'classification', label: 'flag', window: 3, horizon: 0, split: { train: 0.5, validation: 0.25 }, sequence: 'many-to-many' });
+    const ds = buildDataset(table({ a: range(20), flag: labels }), {
+      features: ['a'],
+      task: 'classification',
+      label: 'flag',
+      window: 3,
+      horizon: 0,
+      split: { train: 0.5, validation: 0.25 },
+      sequence: 'many-to-many',
+    });
     for (let k = 0; k < ds.test.n; k++) {
       for (let s = 0; s < 3; s++) expect(ds.test.rawTargets[k * 3 + s]).toBe(labels[Math.round(rawX(ds, ds.test, k, s, 0))]);
     }
     const unseen = range(20, (i) => (i === 17 ? 2 : i % 4 === 0 ? 1 : 0));
-    expect(userError(() => buildDataset(table({ a: range(20), flag: unseen }), { features: ['a'], task: 'classification', label: 'flag', window: 3, horizon: 0, split: { train: 0.5, validation: 0.25 }, sequence: 'many-to-many' }))).toMatch(
-      /label 2 \(column 'flag'\) appears in the test windows but never in the training windows/,
-    );
+    expect(
+      userError(() =>
+        buildDataset(table({ a: range(20), flag: unseen }), {
+          features: ['a'],
+          task: 'classification',
+          label: 'flag',
+          window: 3,
+          horizon: 0,
+          split: { train: 0.5, validation: 0.25 },
+          sequence: 'many-to-many',
+        }),
+      ),
+    ).toMatch(/label 2 \(column 'flag'\) appears in the test windows but never in the training windows/);
   });
 });

@@ -11,6 +11,7 @@ import type { BackendPref } from '../trainer/backend.ts';
 import { RECURRENT_KERNELS, type RecurrentKernel } from '../trainer/train.ts';
 import type { MissingPolicy } from '../trainer/csv.ts';
 import {
+  CELLS,
   CELL_KINDS,
   HEAD_ACTIVATIONS,
   MERGE_MODES,
@@ -119,10 +120,7 @@ export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = 
   d = { ...TRAINING_DEFAULTS, ...d };
   return addDataOptions(cmd, d)
     .addOption(
-      new Option(
-        '--cell <kind>',
-        'recurrent cell: lstm, peephole (LSTM whose gates see the cell state), cifg (coupled input-forget gates), gru (reset before the recurrent product, as TensorFlow.js), gru-reset-after (as Keras and PyTorch) or rnn (simple tanh RNN)',
-      )
+      new Option('--cell <kind>', `recurrent cell: ${CELL_KINDS.map((k) => `${k} (${CELLS[k].title})`).join(', ')}`)
         .argParser(choiceOption<CellKind>(CELL_KINDS))
         .default('lstm'),
     )

@@ -5,7 +5,15 @@
  * where a bitwise op or an Int32Array store follows, and below 2^53 always.
  * The code generator refuses a model for which any bound fails.
  */
-import { gateCount, hasCellState, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
+import {
+  CELLS,
+  resetsBeforeProduct,
+  hasPeepholes,
+  gateCount,
+  type CellKind,
+  type QuantRecurrentLayer,
+  type QuantizedModel,
+} from '../runtime/model.ts';
 import {
   BITWISE_LIMIT,
   EXACT_LIMIT,
@@ -85,62 +93,7 @@ function layerBounds(recurrent: QuantRecurrentLayer, add: (name: string, bound: 
   add('gate accumulator |Σ W v + b|', worstAcc, EXACT_LIMIT);
   // acc*m + 2^(S-1) is shifted right by S: below 2^31.
   add('gate rescale operand |acc·m| + 2^(S-1)', worstOperand, BITWISE_LIMIT);
-  if (hasCellState(recurrent.cell)) {
-    // f·c + 2^14 with f in [0, 32767], |c| <= 32768.
-    add('cell forget term |f·c| + 2^14', INT16_MAX * Q15_MAG + 2 ** 14, BITWISE_LIMIT);
-    // i·g + 2^(14+K), i in [0, 32767] (CIFG: i = 2^15 - f in [1, 32768]), |g| <= 32767.
-    const inputGateMax = recurrent.cell === 'cifg' ? Q15_MAG : INT16_MAX;
-    add('cell input term |i·g| + 2^(14+K)', inputGateMax * INT16_MAX + 2 ** (14 + K), BITWISE_LIMIT);
-    // tanh argument from the cell: K > 3 shifts left by K-3.
-    add('tanh(c) argument |c|·2^max(0,K-3)', Q15_MAG * 2 ** Math.max(0, K - 3), BITWISE_LIMIT);
-    if (!cellIndexNeedsClamp(K)) {
-      // K <= 1: the tanh index ((c + 2^(2-K)) >> (7-K)) + 1024 of an int16 c is read with no clamp;
-      // its lowest value, at c = -32768, is 512 (K = 1) or 768 (K = 0).
-      add(
-        `tanh(c) table index ((c + ${2 ** (2 - K)}) >> ${7 - K}) + 1024, c int16`,
-        ((INT16_MAX + 2 ** (2 - K)) >> (7 - K)) + TABLE_CENTER,
-        TABLE_ENTRIES,
-      );
-    }
-    // o·tanh(c) + 2^22.
-    add('hidden product |o·tanh(c)| + 2^22', INT16_MAX * INT16_MAX + 2 ** 22, BITWISE_LIMIT);
-  }
-  if (recurrent.cell === 'peephole') {
-    const P = recurrent.peepholeShift;
-    let worstPeephole = 0;
-    for (const m of recurrent.peepholeMultiplier) worstPeephole = Math.max(worstPeephole, peepholeOperandBound(m, P));
-    // roundShift(c·pm, P): |c·pm| + 2^(P-1) below 2^31.
-    add('peephole term |c·p| + 2^(P-1)', worstPeephole, BITWISE_LIMIT);
-    // The rescaled row plus the peephole term is summed in doubles, then saturated (es5) or shifted
-    // into its table bucket before the clip (espruino): below 2^31.
-    add(
-      'peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)|',
-      worstOperand / 2 ** recurrent.gateShift + worstPeephole / 2 ** P + 2,
-      BITWISE_LIMIT,
-    );
-    if (P < 1 || P > 31) add(`peephole shift P=${P} within 1..31`, Infinity, 0);
-  }
-  if (recurrent.cell === 'gru' || recurrent.cell === 'gru-reset-after') {
-    if (recurrent.cell === 'gru') {
-      // r·h + 2^14, r in [0, 32767], |h| <= 128.
-      add('reset product |r·h| + 2^14', INT16_MAX * INT8_MAG + 2 ** 14, BITWISE_LIMIT);
-      // (r·h + 2^14) >> 15 is already int8, so the generated code stores it with no sat8:
-      // at most (32767·127 + 2^14) >> 15 = 127, at least (−32767·128 + 2^14) >> 15 = −128.
-      add('r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8', (INT16_MAX * INT8_MAX + 2 ** 14) >> 15, INT8_MAX + 1);
-      add('−(r ⊙ h), stored with no sat8', -((-INT16_MAX * INT8_MAG + 2 ** 14) >> 15), INT8_MAG + 1);
-    } else {
-      // r·nH + 2^14, r in [0, 32767], nH saturated to [-2^16, 2^16 - 1].
-      add('reset-after product |r·nH| + 2^14', INT16_MAX * (RECURRENT_PART_MAX + 1) + 2 ** 14, BITWISE_LIMIT);
-    }
-    // (2^15 - z)·n + 2^7, z in [0, 32767], |n| <= 32767.
-    add('candidate term |(2^15 - z)·n| + 2^7', Q15_MAG * INT16_MAX + 2 ** 7, BITWISE_LIMIT);
-    // z·h + ((2^15 - z)·n >> 8) + 2^14: Q0.22 sum before >> 15.
-    add('hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14', INT16_MAX * INT8_MAG + (Q15_MAG * INT16_MAX) / 2 ** 8 + 1 + 2 ** 14, BITWISE_LIMIT);
-  }
-  if (recurrent.cell === 'rnn') {
-    // tanh(z) + 2^7 before >> 8.
-    add('hidden rounding |tanh(z)| + 2^7', INT16_MAX + 2 ** 7, BITWISE_LIMIT);
-  }
+  CELL_BOUNDS[recurrent.cell](recurrent, add, worstOperand);
   let maxW = 0;
   for (const w of recurrent.weightsQ) maxW = Math.max(maxW, Math.abs(w));
   add('weights |w| (int8, symmetric)', maxW, INT8_MAX + 1);
@@ -191,3 +144,81 @@ export function assertBounds(q: QuantizedModel, where: string): BoundCheck[] {
   }
   return checks;
 }
+
+type AddBound = (name: string, bound: number, limit: number) => void;
+
+/** The intermediates of the LSTM family's cell update and hidden state (§5, §5e, §5f). */
+function lstmFamilyBounds(recurrent: QuantRecurrentLayer, add: AddBound, worstOperand: number): void {
+  const K = recurrent.cellIntBits;
+  // f·c + 2^14 with f in [0, 32767], |c| <= 32768.
+  add('cell forget term |f·c| + 2^14', INT16_MAX * Q15_MAG + 2 ** 14, BITWISE_LIMIT);
+  // i·g + 2^(14+K), i in [0, 32767] (CIFG: i = 2^15 - f in [1, 32768]), |g| <= 32767.
+  const inputGateMax = CELLS[recurrent.cell].coupledInputGate ? Q15_MAG : INT16_MAX;
+  add('cell input term |i·g| + 2^(14+K)', inputGateMax * INT16_MAX + 2 ** (14 + K), BITWISE_LIMIT);
+  // tanh argument from the cell: K > 3 shifts left by K-3.
+  add('tanh(c) argument |c|·2^max(0,K-3)', Q15_MAG * 2 ** Math.max(0, K - 3), BITWISE_LIMIT);
+  if (!cellIndexNeedsClamp(K)) {
+    // K <= 1: the tanh index ((c + 2^(2-K)) >> (7-K)) + 1024 of an int16 c is read with no clamp;
+    // its lowest value, at c = -32768, is 512 (K = 1) or 768 (K = 0).
+    add(
+      `tanh(c) table index ((c + ${2 ** (2 - K)}) >> ${7 - K}) + 1024, c int16`,
+      ((INT16_MAX + 2 ** (2 - K)) >> (7 - K)) + TABLE_CENTER,
+      TABLE_ENTRIES,
+    );
+  }
+  // o·tanh(c) + 2^22.
+  add('hidden product |o·tanh(c)| + 2^22', INT16_MAX * INT16_MAX + 2 ** 22, BITWISE_LIMIT);
+  if (hasPeepholes(recurrent.cell)) peepholeBounds(recurrent, add, worstOperand);
+}
+
+/** The peephole terms (§5e). */
+function peepholeBounds(recurrent: QuantRecurrentLayer, add: AddBound, worstOperand: number): void {
+  const P = recurrent.peepholeShift;
+  let worstPeephole = 0;
+  for (const m of recurrent.peepholeMultiplier) worstPeephole = Math.max(worstPeephole, peepholeOperandBound(m, P));
+  // roundShift(c·pm, P): |c·pm| + 2^(P-1) below 2^31.
+  add('peephole term |c·p| + 2^(P-1)', worstPeephole, BITWISE_LIMIT);
+  // The rescaled row plus the peephole term is summed in doubles, then saturated (es5) or shifted
+  // into its table bucket before the clip (espruino): below 2^31.
+  add(
+    'peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)|',
+    worstOperand / 2 ** recurrent.gateShift + worstPeephole / 2 ** P + 2,
+    BITWISE_LIMIT,
+  );
+  if (P < 1 || P > 31) add(`peephole shift P=${P} within 1..31`, Infinity, 0);
+}
+
+/** The GRU's reset product, candidate term and hidden sum (§5b, §5d). */
+function gruBounds(recurrent: QuantRecurrentLayer, add: AddBound): void {
+  if (resetsBeforeProduct(recurrent.cell)) {
+    // r·h + 2^14, r in [0, 32767], |h| <= 128.
+    add('reset product |r·h| + 2^14', INT16_MAX * INT8_MAG + 2 ** 14, BITWISE_LIMIT);
+    // (r·h + 2^14) >> 15 is already int8, so the generated code stores it with no sat8:
+    // at most (32767·127 + 2^14) >> 15 = 127, at least (−32767·128 + 2^14) >> 15 = −128.
+    add('r ⊙ h = (r·h + 2^14) >> 15, stored with no sat8', (INT16_MAX * INT8_MAX + 2 ** 14) >> 15, INT8_MAX + 1);
+    add('−(r ⊙ h), stored with no sat8', -((-INT16_MAX * INT8_MAG + 2 ** 14) >> 15), INT8_MAG + 1);
+  } else {
+    // r·nH + 2^14, r in [0, 32767], nH saturated to [-2^16, 2^16 - 1].
+    add('reset-after product |r·nH| + 2^14', INT16_MAX * (RECURRENT_PART_MAX + 1) + 2 ** 14, BITWISE_LIMIT);
+  }
+  // (2^15 - z)·n + 2^7, z in [0, 32767], |n| <= 32767.
+  add('candidate term |(2^15 - z)·n| + 2^7', Q15_MAG * INT16_MAX + 2 ** 7, BITWISE_LIMIT);
+  // z·h + ((2^15 - z)·n >> 8) + 2^14: Q0.22 sum before >> 15.
+  add('hidden sum |z·h + ((2^15-z)·n >> 8)| + 2^14', INT16_MAX * INT8_MAG + (Q15_MAG * INT16_MAX) / 2 ** 8 + 1 + 2 ** 14, BITWISE_LIMIT);
+}
+
+/** The simple RNN's hidden rounding (§5c). */
+function rnnBounds(_recurrent: QuantRecurrentLayer, add: AddBound): void {
+  // tanh(z) + 2^7 before >> 8.
+  add('hidden rounding |tanh(z)| + 2^7', INT16_MAX + 2 ** 7, BITWISE_LIMIT);
+}
+
+/** The cell-specific bounds of each kind: every kind must have its proof. */
+const CELL_BOUNDS: { readonly [K in CellKind]: (recurrent: QuantRecurrentLayer, add: AddBound, worstOperand: number) => void } = {
+  lstm: lstmFamilyBounds,
+  peephole: lstmFamilyBounds,
+  cifg: lstmFamilyBounds,
+  gru: gruBounds,
+  'gru-reset-after': gruBounds,
+  rnn: rnnBounds,
+};

@@ -19,7 +19,21 @@
  * the layer's arrays are read through locals (LOCAL below) set before its
  * loops: Espruino looks a name up by walking the scopes, the locals first.
  */
-import { CIFG_GATE, GATE, GRU_GATE, PEEPHOLE, TANH_GATES, gateNames, hasCellState, type QuantRecurrentLayer } from '../runtime/model.ts';
+import {
+  CELLS,
+  resetsBeforeProduct,
+  hasRecurrentBias,
+  hasPeepholes,
+  CIFG_GATE,
+  GATE,
+  GRU_GATE,
+  PEEPHOLE,
+  TANH_GATES,
+  gateNames,
+  hasCellState,
+  type CellKind,
+  type QuantRecurrentLayer,
+} from '../runtime/model.ts';
 import type { CodeBuilder } from './builder.ts';
 import { ROW_GROUP } from './flash-weights.ts';
 import { INT16_MAX, INT16_MIN, INT8_MAX, INT8_MIN, RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../runtime/fixed-point.ts';
@@ -150,29 +164,14 @@ export interface CellEmitContext {
 export function emitCellStep(outer: CellEmitContext): void {
   const ctx = { ...outer, n: LOCAL };
   emitLocals(outer);
-  switch (ctx.layer.cell) {
-    case 'lstm':
-    case 'peephole':
-    case 'cifg':
-      emitLstmFamily(ctx);
-      return;
-    case 'gru':
-      emitGru(ctx);
-      return;
-    case 'gru-reset-after':
-      emitGruResetAfter(ctx);
-      return;
-    case 'rnn':
-      emitRnn(ctx);
-      return;
-  }
+  CELL_EMITTERS[ctx.layer.cell](ctx);
 }
 
 /** The layer's rows read whole by conv, in the order of RU[u]: every gate but the reset-after candidate (read in two parts). */
 export const wholeRowGates = (layer: QuantRecurrentLayer): number[] =>
   gateNames(layer.cell)
     .map((_, g) => g)
-    .filter((g) => !(layer.cell === 'gru-reset-after' && g === GRU_GATE.candidate));
+    .filter((g) => !(hasRecurrentBias(layer.cell) && g === GRU_GATE.candidate));
 
 /** The locals of LOCAL that this layer reads, set from its arrays (and cv = conv, tt = TT). */
 function emitLocals(ctx: CellEmitContext): void {
@@ -182,9 +181,9 @@ function emitLocals(ctx: CellEmitContext): void {
   else names.push(rowViews ? 'RU' : 'RW');
   if (hasCellState(layer.cell)) names.push('C');
   if (needsNewHidden(layer)) names.push('HN');
-  if (layer.cell === 'peephole') names.push('P');
-  if (layer.cell === 'gru') names.push('VR');
-  if (layer.cell === 'gru-reset-after') {
+  if (hasPeepholes(layer.cell)) names.push('P');
+  if (resetsBeforeProduct(layer.cell)) names.push('VR');
+  if (hasRecurrentBias(layer.cell)) {
     names.push('RBM');
     if (espruino) names.push('XV', ...(rowViews ? (['RWX', 'RWH'] as const) : []));
   }
@@ -305,12 +304,13 @@ function emitHiddenCopy(ctx: CellEmitContext): void {
 function emitLstmFamily(ctx: CellEmitContext): void {
   const { b, layer, n } = ctx;
   const { cellIntBits: K, cell } = layer;
-  const peep = cell === 'peephole';
-  const gates = cell === 'cifg' ? CIFG_GATE : GATE;
-  const inputGate = cell === 'cifg' ? '(32768 - fg)' : 'ig';
-  b.comment(`${cell === 'cifg' ? 'CIFG' : peep ? 'peephole LSTM' : 'LSTM'}, unit by unit: gate rows, then`);
+  const peep = hasPeepholes(cell);
+  const coupled = CELLS[cell].coupledInputGate;
+  const gates = coupled ? CIFG_GATE : GATE;
+  const inputGate = coupled ? '(32768 - fg)' : 'ig';
+  b.comment(`${coupled ? 'CIFG' : peep ? 'peephole LSTM' : 'LSTM'}, unit by unit: gate rows, then`);
   b.comment(
-    `  c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})${cell === 'cifg' ? ', i = 2^15 - f' : ''}`,
+    `  c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})${coupled ? ', i = 2^15 - f' : ''}`,
   );
   b.comment(`  h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into ${n.HN} until every row has read the old h`);
   if (peep) b.comment('  peepholes: i and f see the old c, o the new one');
@@ -345,7 +345,7 @@ function emitLstmFamily(ctx: CellEmitContext): void {
 function emitUpdateReset(ctx: CellEmitContext): void {
   const { b, layer, n } = ctx;
   const { inputSize: NI } = layer;
-  const resetBefore = layer.cell === 'gru';
+  const resetBefore = resetsBeforeProduct(layer.cell);
   b.comment(
     `GRU, unit by unit: rows z (update) and r (reset)${resetBefore ? `, then v' = [input, r ⊙ h]: ${n.VR}[${NI}+u] = (r*h + 2^14) >> 15   (Q0.15 x Q0.7 -> Q0.7, in int8)` : ''}`,
   );
@@ -442,3 +442,13 @@ function emitRnn(ctx: CellEmitContext): void {
   );
   emitHiddenCopy(ctx);
 }
+
+/** The step body of each cell kind: every kind must have one. */
+const CELL_EMITTERS: { readonly [K in CellKind]: (ctx: CellEmitContext) => void } = {
+  lstm: emitLstmFamily,
+  peephole: emitLstmFamily,
+  cifg: emitLstmFamily,
+  gru: emitGru,
+  'gru-reset-after': emitGruResetAfter,
+  rnn: emitRnn,
+};

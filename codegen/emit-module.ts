@@ -12,6 +12,8 @@
  * plain script (then it defines the global named `info.globalName`).
  */
 import {
+  resetsBeforeProduct,
+  hasRecurrentBias,
   PADDING_TOKEN,
   feedbackFeatures,
   gateCount,
@@ -360,8 +362,9 @@ function emitBody(
     const withCell = hasCellState(layer.cell);
     b.line(`var V = new Int8Array(${NI + NU}); // v = [x int8 (${NI}), h Q0.7 (${NU})]`);
     b.line(`var H = new Int8Array(V.buffer, ${NI}, ${NU}); // h Q0.7, a view of v`);
-    if (layer.cell === 'gru') b.line(`var VR = new Int8Array(${NI + NU}); // v' = [x int8, r ⊙ h Q0.7]: input of the candidate rows`);
-    if (layer.cell === 'gru-reset-after' && espruino) b.line(`var XV = new Int8Array(V.buffer, 0, ${NI}); // x, a view of v`);
+    if (resetsBeforeProduct(layer.cell))
+      b.line(`var VR = new Int8Array(${NI + NU}); // v' = [x int8, r ⊙ h Q0.7]: input of the candidate rows`);
+    if (hasRecurrentBias(layer.cell) && espruino) b.line(`var XV = new Int8Array(V.buffer, 0, ${NI}); // x, a view of v`);
     b.line(`var C = new Int16Array(${withCell ? NU : 0}); // ${withCell ? `cell Q${K}.${15 - K}` : 'no cell state in this cell kind'}`);
     b.line(`var G = new Int16Array(${totalRows}); // gate outputs Q0.15, gate order ${gateNames(layer.cell).join(', ')}`);
   } else {
@@ -389,8 +392,8 @@ function emitBody(
       b.line(`var ${n.H} = new Int8Array(V.buffer, ${hStart}, ${NU});`);
       if (withCell) b.line(`var ${n.C} = new Int16Array(C.buffer, ${cStart * 2}, ${NU});`);
       b.line(`var ${n.G} = new Int16Array(G.buffer, ${gStart * 2}, ${rows});`);
-      if (layer.cell === 'gru') b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
-      if (layer.cell === 'gru-reset-after' && espruino)
+      if (resetsBeforeProduct(layer.cell)) b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
+      if (hasRecurrentBias(layer.cell) && espruino)
         b.line(`var ${n.XV} = new Int8Array(V.buffer, ${hStart - layer.inputSize}, ${layer.inputSize}); // the input part of v`);
       hStart += NU;
       cStart += withCell ? NU : 0;
@@ -415,7 +418,7 @@ function emitBody(
   }
   if (rowViews) {
     b.comment('cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row');
-    const views = plans.flatMap(({ layer, n }) => [n.RU, ...(layer.cell === 'gru-reset-after' ? [n.RWX, n.RWH] : [])]);
+    const views = plans.flatMap(({ layer, n }) => [n.RU, ...(hasRecurrentBias(layer.cell) ? [n.RWX, n.RWH] : [])]);
     b.line(`var ${[...views, 'RD'].map((v) => `${v} = []`).join(', ')}, r;`);
     plans.forEach(({ layer, n }) => {
       const NU = layer.units;
@@ -423,7 +426,7 @@ function emitBody(
       const ROWS = gateCount(layer.cell) * NU;
       const row = (g: number) => `new Int8Array(${n.W}.buffer, ${g * NU ? `(${g * NU} + r)` : 'r'} * ${NV}, ${NV})`;
       b.line(`for (r = 0; r < ${NU}; r++) ${n.RU}.push([${wholeRowGates(layer).map(row).join(', ')}]);`);
-      if (layer.cell === 'gru-reset-after') {
+      if (hasRecurrentBias(layer.cell)) {
         b.comment('reset-after candidate rows: the input part and the h part, one view each');
         b.line(
           `for (r = ${ROWS - layer.units}; r < ${ROWS}; r++) { ${n.RWX}.push(new Int8Array(${n.W}.buffer, r * ${NV}, ${layer.inputSize})); ` +
@@ -467,7 +470,7 @@ function emitBody(
       return;
     }
     b.comment('v[0..NI) = sat8(xq)');
-    const gru0 = layers[0].cell === 'gru';
+    const gru0 = resetsBeforeProduct(layers[0].cell);
     b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
       b.line('z = xq[i];');
       emitSaturateInt8(b, 'z');
@@ -475,7 +478,7 @@ function emitBody(
     });
     layers.forEach((layer, l) => {
       if (stacked) b.comment(`==== layer ${l}: ${CELL_TITLE[layer.cell]}, ${layer.units} units, input ${l === 0 ? 'x' : `h${l - 1}`}`);
-      if (l > 0 && layer.cell === 'gru') {
+      if (l > 0 && resetsBeforeProduct(layer.cell)) {
         b.comment(`v' input part = h${l - 1} (this step's)`);
         b.line(`for (i = 0; i < ${layer.inputSize}; i++) ${names[l].VR}[i] = ${names[l].V}[i];`);
       }

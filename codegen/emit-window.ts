@@ -9,7 +9,16 @@
  * This file emits that state and step; the cell bodies come from
  * emit-cells.ts, the weights and the head from emit-module.ts.
  */
-import { gateCount, gateNames, hasCellState, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
+import {
+  resetsBeforeProduct,
+  hasRecurrentBias,
+  gateCount,
+  gateNames,
+  hasCellState,
+  layerOutputSize,
+  type QuantRecurrentLayer,
+  type QuantizedModel,
+} from '../runtime/model.ts';
 import type { CodeBuilder } from './builder.ts';
 import { emitCellStep, type LayerNames } from './emit-cells.ts';
 import { emitSaturateInt8, roundShiftText } from './emit-primitives.ts';
@@ -58,8 +67,8 @@ export function emitWindowState(b: CodeBuilder, q: QuantizedModel, plans: Direct
     b.line(`var ${n.H} = new Int8Array(${n.V}.buffer, ${layer.inputSize}, ${NU});`);
     if (withCell) b.line(`var ${n.C} = new Int16Array(C.buffer, ${cStart * 2}, ${NU});`);
     b.line(`var ${n.G} = new Int16Array(G.buffer, ${gStart * 2}, ${rows});`);
-    if (layer.cell === 'gru') b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
-    if (layer.cell === 'gru-reset-after' && espruino)
+    if (resetsBeforeProduct(layer.cell)) b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
+    if (hasRecurrentBias(layer.cell) && espruino)
       b.line(`var ${n.XV} = new Int8Array(${n.V}.buffer, 0, ${layer.inputSize}); // the input part of v`);
     cStart += withCell ? NU : 0;
     gStart += rows;
@@ -102,7 +111,7 @@ export function emitWindowStep(
     const NU = layer.units;
     const width = layerOutputSize(owner);
     const IN = layer.inputSize;
-    const gru = layer.cell === 'gru';
+    const gru = resetsBeforeProduct(layer.cell);
     b.comment(`==== layer ${l} ${directionTitle(plan)}: steps ${reverse ? 'XN-1 .. 0' : '0 .. XN-1'}, from a zero state`);
     b.line(`for (u = 0; u < ${NU}; u++) ${n.H}[u] = 0;`);
     if (hasCellState(layer.cell)) b.line(`for (u = 0; u < ${NU}; u++) ${n.C}[u] = 0;`);

@@ -4,7 +4,16 @@
  * arrays (weights, biases, multipliers, tables) and step()'s doubles, and
  * what a flash-weights module keeps in its Storage file.
  */
-import { GRU_GATE, gateNames, isWindowModel, lastLayer, layerOutputSize, type QuantizedModel } from '../runtime/model.ts';
+import {
+  hasRecurrentBias,
+  hasPeepholes,
+  GRU_GATE,
+  gateNames,
+  isWindowModel,
+  lastLayer,
+  layerOutputSize,
+  type QuantizedModel,
+} from '../runtime/model.ts';
 import { inputAffine, outputAffine } from '../runtime/simulator.ts';
 import { layerNames } from './emit-cells.ts';
 import { directionTitle, type DirectionPlan } from './emit-window.ts';
@@ -84,14 +93,14 @@ export function constantArrays(q: QuantizedModel): { name: string; what: string;
       `gate multipliers int32 [${ROWS}]: gateInQ12 = (acc * ${n.M}[r] + ${n.BM}[r]) >> ${S} = ((acc + B[r]) * ${n.M}[r] + 2^${S - 1}) >> ${S}${layerTitle(p)}`,
       layer.gateMultiplier,
     );
-    if (layer.cell === 'peephole') {
+    if (hasPeepholes(layer.cell)) {
       data(
         n.P,
         `peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(p)}`,
         layer.peepholeMultiplier,
       );
     }
-    if (layer.cell === 'gru-reset-after') {
+    if (hasRecurrentBias(layer.cell)) {
       const candidateM = layer.gateMultiplier.subarray(GRU_GATE.candidate * NU);
       data(
         n.RBM,

@@ -4,6 +4,8 @@
  * happens here, once; the device only ever sees integers.
  */
 import {
+  hasRecurrentBias,
+  hasPeepholes,
   GRU_GATE,
   gateCount,
   gateNames,
@@ -206,11 +208,11 @@ function quantizeLayer(
 ): QuantRecurrentLayer {
   const { inputSize, units, cell } = layer;
   const cols = gateCount(cell) * units;
-  const resetAfter = cell === 'gru-reset-after';
+  const resetAfter = hasRecurrentBias(cell);
   if (resetAfter && layer.recurrentBias?.length !== cols) {
     throw new UserError(`quantize: ${where}GRU reset-after layer needs a recurrent bias of ${cols} values`);
   }
-  if (cell === 'peephole' && layer.peephole?.length !== 3 * units) {
+  if (hasPeepholes(cell) && layer.peephole?.length !== 3 * units) {
     throw new UserError(`quantize: ${where}peephole LSTM layer needs ${3 * units} peephole weights`);
   }
   const width = inputSize + units;
@@ -267,7 +269,7 @@ function quantizeLayer(
 
   // Cell state format (LSTM family only; the other cells keep no cell state).
   const cellIntBits = hasCellState(cell) ? chooseCellIntBits(maxAbsCell) : 0;
-  const peephole = cell === 'peephole' ? choosePeepholeShift(layer.peephole!, cellIntBits) : { shift: 0, multipliers: new Int32Array(0) };
+  const peephole = hasPeepholes(cell) ? choosePeepholeShift(layer.peephole!, cellIntBits) : { shift: 0, multipliers: new Int32Array(0) };
   return {
     cell,
     inputSize,

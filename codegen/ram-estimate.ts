@@ -8,7 +8,16 @@
  */
 import { ROW_GROUP } from './flash-weights.ts';
 import { needsNewHidden } from './emit-cells.ts';
-import { gateCount, hasCellState, isWindowModel, lastLayer, layerOutputSize, type QuantizedModel } from '../runtime/model.ts';
+import {
+  resetsBeforeProduct,
+  hasRecurrentBias,
+  gateCount,
+  hasCellState,
+  isWindowModel,
+  lastLayer,
+  layerOutputSize,
+  type QuantizedModel,
+} from '../runtime/model.ts';
 
 export interface RamEstimate {
   /** Where the weights (and tables) are: RAM, or an Espruino Storage file viewed in place. */
@@ -55,14 +64,14 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
     // C (LSTM family), VR (GRU: [input, r ⊙ h]), G, HN (the new h, but the GRU's)
     stateArrays.push(
       hasCellState(layer.cell) ? layer.units * 2 : 0,
-      layer.cell === 'gru' ? width : 0,
+      resetsBeforeProduct(layer.cell) ? width : 0,
       rows * 2,
       needsNewHidden(layer) ? layer.units : 0,
     );
     // Row views for E.convolve: the rows read whole in RU, one array of them per unit (an array and its name, as much as a view);
     // reset-after: the candidate rows' input and h parts, and XV; stacked or window: each direction's V, H, C, G views.
     // Weights in flash: one view per ROW_GROUP rows (each a view of its own buffer past 64 KiB: counted as 2 views).
-    const resetAfter = layer.cell === 'gru-reset-after';
+    const resetAfter = hasRecurrentBias(layer.cell);
     const wholeRows = rows - (resetAfter ? layer.units : 0);
     views +=
       (flash ? 2 * Math.ceil(rows / ROW_GROUP) : wholeRows + layer.units + (resetAfter ? 2 * layer.units : 0)) +

@@ -14,6 +14,8 @@ import { UserError } from './errors.ts';
 import { describeFsError, writeFileAtomic } from './write-atomic.ts';
 import { TABLE_ENTRIES } from './fixed-point.ts';
 import {
+  hasRecurrentBias,
+  hasPeepholes,
   CELL_KINDS,
   gateCount,
   MERGE_MODES,
@@ -349,8 +351,8 @@ function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
     kernel: f32(l.kernel),
     recurrentKernel: f32(l.recurrentKernel),
     bias: f32(l.bias),
-    ...(l.cell === 'peephole' ? { peephole: f32(l.peephole) } : {}),
-    ...(l.cell === 'gru-reset-after' ? { recurrentBias: f32(l.recurrentBias) } : {}),
+    ...(hasPeepholes(l.cell) ? { peephole: f32(l.peephole) } : {}),
+    ...(hasRecurrentBias(l.cell) ? { recurrentBias: f32(l.recurrentBias) } : {}),
     ...(l.backward ? { backward: pbToFloatLayer(l.backward), merge: l.merge as MergeMode } : {}),
     ...(l.reverse ? { reverse: true } : {}),
   };
@@ -627,12 +629,12 @@ export function validateFloatModel(m: FloatModel): void {
     vec(`${name}.kernel`, layer.kernel, I * G, 'inputSize*gates*units');
     vec(`${name}.recurrentKernel`, layer.recurrentKernel, LU * G, 'units*gates*units');
     vec(`${name}.bias`, layer.bias, G, 'gates*units');
-    vec(`${name}.peephole`, layer.peephole ?? [], cell === 'peephole' ? 3 * LU : 0, cell === 'peephole' ? '3*units' : 'peephole LSTM only');
+    vec(`${name}.peephole`, layer.peephole ?? [], hasPeepholes(cell) ? 3 * LU : 0, hasPeepholes(cell) ? '3*units' : 'peephole LSTM only');
     vec(
       `${name}.recurrentBias`,
       layer.recurrentBias ?? [],
-      cell === 'gru-reset-after' ? G : 0,
-      cell === 'gru-reset-after' ? 'gates*units' : 'GRU reset-after only',
+      hasRecurrentBias(cell) ? G : 0,
+      hasRecurrentBias(cell) ? 'gates*units' : 'GRU reset-after only',
     );
   });
   vec('head.kernel', m.head.kernel, U * m.head.outputSize, 'inputSize*outputSize');
@@ -660,11 +662,11 @@ export function validateQuantizedModel(m: QuantizedModel): void {
     vec(`${name}.gateMultiplier`, l.gateMultiplier, G, 'gates*units');
     int(`${name}.gateShift`, l.gateShift, 1, 31); // NUMERICS.md: every shift count is in 1..31
     int(`${name}.cellIntBits`, l.cellIntBits, 0, 15); // Q(K).(15-K) in int16
-    const peephole = l.cell === 'peephole';
+    const peephole = hasPeepholes(l.cell);
     vec(`${name}.peepholeMultiplier`, l.peepholeMultiplier, peephole ? 3 * LU : 0, peephole ? '3*units' : 'peephole LSTM only');
     if (peephole) int(`${name}.peepholeShift`, l.peepholeShift, 1, 31);
     else int(`${name}.peepholeShift`, l.peepholeShift, 0, 0);
-    const resetAfter = l.cell === 'gru-reset-after';
+    const resetAfter = hasRecurrentBias(l.cell);
     vec(`${name}.recurrentBiasQ`, l.recurrentBiasQ, resetAfter ? LU : 0, resetAfter ? 'units' : 'GRU reset-after only');
   });
   vec('head.weightsQ', m.head.weightsQ, m.head.outputSize * U, 'outputSize*inputSize');

@@ -20,10 +20,12 @@
  * Head:      y = D h + d (h of the last layer, after the last step)
  */
 import {
+  hasRecurrentBias,
   CIFG_GATE,
   GATE,
   GRU_GATE,
   PEEPHOLE,
+  assertNever,
   gateCount,
   hasCellState,
   type FloatDenseLayer,
@@ -48,7 +50,7 @@ export function newFloatState(layer: Pick<FloatRecurrentLayer, 'cell' | 'units'>
     h: new Float64Array(layer.units),
     c: new Float64Array(hasCellState(layer.cell) ? layer.units : 0),
     preActivations: new Float64Array(gateCount(layer.cell) * layer.units),
-    recurrentPart: new Float64Array(layer.cell === 'gru-reset-after' ? layer.units : 0),
+    recurrentPart: new Float64Array(hasRecurrentBias(layer.cell) ? layer.units : 0),
   };
 }
 
@@ -143,6 +145,8 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
       }
       return;
     }
+    default:
+      assertNever(layer.cell, 'cell kind');
   }
 }
 

@@ -26,6 +26,7 @@
  *   the device keeps x and every layer's h in one int8 buffer [x, h0, h1, ...],
  *   so each layer's v is a contiguous view of it.
  */
+import { CELLS, CELL_KINDS, type CellFacts, type CellKind } from './cells.ts';
 
 /** "LSTM(16)", "GRU(32) x 2", "LSTM(32) -> GRU(16)": the recurrent stack, for messages. */
 export function architectureName(
@@ -49,38 +50,29 @@ export function feedbackFeatures(m: Pick<ModelHeader, 'targetMode' | 'baseFeatur
 /** The last recurrent layer (the one the head reads). */
 export const lastLayer = <L>(m: { layers: L[] }): L => m.layers[m.layers.length - 1]!;
 
-/**
- * The recurrent cells:
- * - 'lstm': LSTM (Hochreiter & Schmidhuber, with a forget gate);
- * - 'peephole': LSTM whose gates also see the cell state (Gers & Schmidhuber 2000);
- * - 'cifg': LSTM with coupled input and forget gates (input = 1 - forget);
- * - 'gru': GRU, reset applied before the recurrent product (Cho 2014; TensorFlow.js' GRU);
- * - 'gru-reset-after': GRU, reset applied after it (Keras' reset_after=True, PyTorch);
- * - 'rnn': simple RNN (tanh).
- */
-export type CellKind = 'lstm' | 'peephole' | 'cifg' | 'gru' | 'gru-reset-after' | 'rnn';
-export const CELL_KINDS: readonly CellKind[] = ['lstm', 'peephole', 'cifg', 'gru', 'gru-reset-after', 'rnn'];
+export {
+  CELLS,
+  CELL_KINDS,
+  assertNever,
+  hasCellState,
+  hasPeepholes,
+  hasRecurrentBias,
+  isGru,
+  resetsBeforeProduct,
+  type CellFacts,
+  type CellKind,
+} from './cells.ts';
 
-/** Gate rows of each cell, in the order of its kernel columns. */
-export const CELL_GATES = {
-  lstm: ['input', 'forget', 'cell', 'output'],
-  peephole: ['input', 'forget', 'cell', 'output'],
-  cifg: ['forget', 'cell', 'output'],
-  gru: ['update', 'reset', 'candidate'],
-  'gru-reset-after': ['update', 'reset', 'candidate'],
-  rnn: ['candidate'],
-} as const satisfies Record<CellKind, readonly string[]>;
+/** Gate rows of each cell, in the order of its kernel columns (CELLS[cell].gates). */
+export const CELL_GATES: { readonly [K in CellKind]: CellFacts['gates'] } = Object.fromEntries(
+  CELL_KINDS.map((k) => [k, CELLS[k].gates]),
+) as { readonly [K in CellKind]: CellFacts['gates'] };
 
 /** The gates a peephole LSTM's diagonal peephole weights feed, in the order of `peephole`. */
 export const PEEPHOLE_GATES = ['input', 'forget', 'output'] as const;
 export const PEEPHOLE = { input: 0, forget: 1, output: 2 } as const;
 
-/** Cells with a cell state c (the LSTM family). */
-export const hasCellState = (cell: CellKind): boolean => cell === 'lstm' || cell === 'peephole' || cell === 'cifg';
-/** The GRU conventions. */
-export const isGru = (cell: CellKind): boolean => cell === 'gru' || cell === 'gru-reset-after';
-
-export type GateName = (typeof CELL_GATES)[CellKind][number];
+export type GateName = CellFacts['gates'][number];
 
 /** Gates squashed by tanh; every other gate by the sigmoid. */
 export const TANH_GATES: ReadonlySet<GateName> = new Set<GateName>(['cell', 'candidate']);
@@ -89,7 +81,7 @@ export const gateNames = (cell: CellKind): readonly GateName[] => CELL_GATES[cel
 export const gateCount = (cell: CellKind): number => CELL_GATES[cell].length;
 
 /** LSTM (and peephole LSTM) gate order and indices. */
-export const GATE_ORDER = CELL_GATES.lstm;
+export const GATE_ORDER = CELLS.lstm.gates;
 export const GATE_COUNT = GATE_ORDER.length;
 export const GATE = { input: 0, forget: 1, cell: 2, output: 3 } as const;
 /** CIFG gate indices (no input gate row). */

@@ -18,6 +18,7 @@ import {
   gateNames,
   hasCellState,
   type ActivationTables,
+  type CellKind,
   type QuantRecurrentLayer,
   type QuantizedModel,
   feedbackFeatures,
@@ -321,21 +322,7 @@ export class Simulator {
   }
 
   private layerStep(run: LayerRun): void {
-    const { tables } = this.model;
-    switch (run.layer.cell) {
-      case 'lstm':
-        return lstmStep(run, tables);
-      case 'peephole':
-        return peepholeStep(run, tables);
-      case 'cifg':
-        return cifgStep(run, tables);
-      case 'gru':
-        return gruStep(run, tables);
-      case 'gru-reset-after':
-        return gruResetAfterStep(run, tables);
-      case 'rnn':
-        return rnnStep(run, tables);
-    }
+    CELL_STEPS[run.layer.cell](run, this.model.tables);
   }
 
   /**
@@ -538,3 +525,13 @@ export function inputAffine(mean: number, std: number, scale: number): { gain: n
 export function outputAffine(accScale: number, std: number, mean: number): { gain: number; offset: number } {
   return { gain: accScale * std, offset: mean };
 }
+
+/** One integer step of each cell kind (NUMERICS.md §5–§5f): every kind must have one. */
+const CELL_STEPS: { readonly [K in CellKind]: (run: LayerRun, tables: ActivationTables) => void } = {
+  lstm: lstmStep,
+  peephole: peepholeStep,
+  cifg: cifgStep,
+  gru: gruStep,
+  'gru-reset-after': gruResetAfterStep,
+  rnn: rnnStep,
+};

@@ -17,7 +17,7 @@
  * kernel, recurrentKernel, bias, then peephole or recurrentBias.
  */
 import type { Tf } from './backend.ts';
-import { gateCount, type CellKind } from '../runtime/model.ts';
+import { CELLS, CELL_KINDS, hasRecurrentBias, hasPeepholes, gateCount, type CellKind } from '../runtime/model.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Tensor2D = import('@tensorflow/tfjs').Tensor2D;
@@ -26,8 +26,9 @@ type RNNCell = import('@tensorflow/tfjs').layers.RNNCell;
 
 /** Cells built here rather than taken from tfjs. */
 export type CustomCellKind = Extract<CellKind, 'peephole' | 'cifg' | 'gru-reset-after'>;
-export const CUSTOM_CELLS: readonly CustomCellKind[] = ['peephole', 'cifg', 'gru-reset-after'];
-export const isCustomCell = (cell: CellKind): cell is CustomCellKind => (CUSTOM_CELLS as readonly CellKind[]).includes(cell);
+/** The kinds TensorFlow.js has no layer for (CELLS[kind].tfjsLayer unset). */
+export const isCustomCell = (cell: CellKind): cell is CustomCellKind => CELLS[cell].tfjsLayer === undefined;
+export const CUSTOM_CELLS: readonly CustomCellKind[] = CELL_KINDS.filter(isCustomCell);
 
 const CLASS_NAMES: Record<CustomCellKind, string> = {
   peephole: 'LstmMcuPeepholeLSTMCell',
@@ -65,7 +66,7 @@ function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
     constructor(args: { units: number; name?: string }) {
       super({ name: args.name });
       this.units = args.units;
-      this.stateSize = cell === 'gru-reset-after' ? args.units : [args.units, args.units];
+      this.stateSize = hasRecurrentBias(cell) ? args.units : [args.units, args.units];
     }
 
     override build(inputShape: number[] | number[][]): void {
@@ -75,8 +76,8 @@ function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
       this.kernel = this.addWeight('kernel', [inputDim, G * units], 'float32', zeros());
       this.recurrentKernel = this.addWeight('recurrent_kernel', [units, G * units], 'float32', zeros());
       this.bias = this.addWeight('bias', [G * units], 'float32', zeros());
-      if (cell === 'peephole') this.extra = this.addWeight('peephole', [3 * units], 'float32', zeros());
-      if (cell === 'gru-reset-after') this.extra = this.addWeight('recurrent_bias', [G * units], 'float32', zeros());
+      if (hasPeepholes(cell)) this.extra = this.addWeight('peephole', [3 * units], 'float32', zeros());
+      if (hasRecurrentBias(cell)) this.extra = this.addWeight('recurrent_bias', [G * units], 'float32', zeros());
       this.built = true;
     }
 
@@ -86,7 +87,7 @@ function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
         const K = this.kernel.read() as Tensor2D;
         const R = this.recurrentKernel.read() as Tensor2D;
         const b = this.bias.read();
-        if (cell === 'gru-reset-after') {
+        if (hasRecurrentBias(cell)) {
           const [xz, xr, xh] = gates(tf.add(tf.matMul(x!, K), b));
           const [hz, hr, hh] = gates(tf.add(tf.matMul(h!, R), this.extra.read()));
           const z = tf.sigmoid(tf.add(xz!, hz!));

@@ -35,7 +35,7 @@ import {
   type Gradients,
   type SequenceMasks,
 } from './fused-recurrent.ts';
-import { gateCount, type MergeMode } from '../runtime/model.ts';
+import { CELLS, hasPeepholes, gateCount, type MergeMode } from '../runtime/model.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type LayerVariable = import('@tensorflow/tfjs').LayerVariable;
@@ -69,7 +69,7 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
     constructor(config: FusedLayerConfig) {
       super({ ...(config.name ? { name: config.name } : {}), ...(config.inputShape ? { inputShape: config.inputShape } : {}) });
       this.config = config;
-      if (config.dropout && config.cell !== 'lstm' && config.cell !== 'rnn')
+      if (config.dropout && !CELLS[config.cell].fusedDropout)
         throw new Error(`fused ${config.cell}: dropout is for the lstm and rnn cells`);
       this.supportsMasking = true;
     }
@@ -91,7 +91,7 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
         this.addWeight(`${prefix}kernel`, [F, GH], 'float32', zeros),
         this.addWeight(`${prefix}recurrent_kernel`, [units, GH], 'float32', zeros),
         this.addWeight(`${prefix}bias`, [GH], 'float32', zeros),
-        ...(E ? [this.addWeight(`${prefix}${cell === 'peephole' ? 'peephole' : 'recurrent_bias'}`, [E], 'float32', zeros)] : []),
+        ...(E ? [this.addWeight(`${prefix}${hasPeepholes(cell) ? 'peephole' : 'recurrent_bias'}`, [E], 'float32', zeros)] : []),
       ]);
       this.built = true;
     }

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import { UserError } from '../runtime/errors.ts';
 
-import { gateCount, type CellKind } from '../runtime/model.ts';
+import { hasCellState, CELLS, resetsBeforeProduct, hasRecurrentBias, hasPeepholes, gateCount, type CellKind } from '../runtime/model.ts';
 
 export type FusedCell = CellKind;
 /** The kernel's number for each cell kind (trainer/wasm/recurrent.ts). */
@@ -21,10 +21,10 @@ const KIND: Record<FusedCell, number> = { lstm: 0, gru: 1, rnn: 2, peephole: 3, 
 const GATES = (cell: FusedCell) => gateCount(cell);
 /** Length of a cell's fourth weight tensor: the peephole weights [3][H] or the recurrent bias [G·H]; 0 when it has none. */
 export function extraLength(cell: FusedCell, H: number): number {
-  return cell === 'peephole' ? 3 * H : cell === 'gru-reset-after' ? GATES(cell) * H : 0;
+  return hasPeepholes(cell) ? 3 * H : hasRecurrentBias(cell) ? GATES(cell) * H : 0;
 }
 /** Cells whose state carries c: the cells buffer holds it (GRU reset-after: its hz_h). */
-const KEEPS_CELLS = (cell: FusedCell) => cell === 'lstm' || cell === 'peephole' || cell === 'cifg' || cell === 'gru-reset-after';
+const KEEPS_CELLS = (cell: FusedCell) => hasCellState(cell) || hasRecurrentBias(cell);
 
 export interface SequenceShape {
   cell: FusedCell;
@@ -194,8 +194,7 @@ function checkMasks(s: SequenceShape, m: SequenceMasks): void {
   const bad = (what: string, n: number, want: string) => new Error(`fused ${s.cell}: ${what} mask has ${n} values, expected ${want}`);
   if (m.input && m.input.length !== s.B * s.F) throw bad('the input', m.input.length, `${s.B} x ${s.F}`);
   if (m.recurrent && m.recurrent.length !== s.B * s.H) throw bad('the recurrent', m.recurrent.length, `${s.B} x ${s.H}`);
-  if (m.recurrent && s.cell !== 'lstm' && s.cell !== 'rnn')
-    throw new Error(`fused ${s.cell}: recurrent dropout is for the lstm and rnn cells`);
+  if (m.recurrent && !CELLS[s.cell].fusedDropout) throw new Error(`fused ${s.cell}: recurrent dropout is for the lstm and rnn cells`);
   if (m.steps && m.steps.length !== s.B * s.T) throw bad('the step', m.steps.length, `${s.B} x ${s.T}`);
 }
 
@@ -316,8 +315,8 @@ export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, in
   const { T, B, F, H } = s;
   const GH = GATES(s.cell) * H;
   const E = extraLength(s.cell, H);
-  const scratch = GH * H + GH * F + 4 * B * H + (s.cell === 'gru' ? T * B * H : 0) + 2 * B * H + T * B * H;
-  const dzh = s.cell === 'gru-reset-after' ? T * B * GH : 0;
+  const scratch = GH * H + GH * F + 4 * B * H + (resetsBeforeProduct(s.cell) ? T * B * H : 0) + 2 * B * H + T * B * H;
+  const dzh = hasRecurrentBias(s.cell) ? T * B * GH : 0;
   if (dh.length !== T * B * H) throw new Error(`fused ${s.cell}: dh has ${dh.length} values, expected ${B} x ${T} x ${H}`);
   const { at, f32 } = layout(s, [
     T * B * F,

@@ -7,7 +7,16 @@
  */
 import { createHash } from 'node:crypto';
 import { UserError } from '../runtime/errors.ts';
-import { CELL_KINDS, PEEPHOLE_GATES, gateCount, gateNames, type CellKind, type FloatModel } from '../runtime/model.ts';
+import {
+  hasRecurrentBias,
+  hasPeepholes,
+  CELL_KINDS,
+  PEEPHOLE_GATES,
+  gateCount,
+  gateNames,
+  type CellKind,
+  type FloatModel,
+} from '../runtime/model.ts';
 
 export const HANDMADE_FORMAT = 'lstm-mcu/handmade-v1';
 
@@ -77,9 +86,9 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
   const recurrentKernel = new Float32Array(U * cols);
   const bias = new Float32Array(cols);
   // Peephole LSTM: optional diagonal peephole weights `p` on gates input, forget, output (default 0).
-  const peephole = cell === 'peephole' ? new Float32Array(3 * U) : undefined;
+  const peephole = hasPeepholes(cell) ? new Float32Array(3 * U) : undefined;
   // GRU reset-after: optional recurrent bias `bR` on every gate (default 0).
-  const recurrentBias = cell === 'gru-reset-after' ? new Float32Array(cols) : undefined;
+  const recurrentBias = hasRecurrentBias(cell) ? new Float32Array(cols) : undefined;
   expected.forEach((gate, g) => {
     const spec = object(gates[gate], `gates.${gate}`);
     const W = matrix(spec.W, `gates.${gate}.W`, U, I);

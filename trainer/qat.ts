@@ -35,6 +35,8 @@ import { currentBackend } from './backend.ts';
 import { permutation, mulberry32, batchTensors } from './train.ts';
 import { floatWindowOutputs } from '../runtime/float-outputs.ts';
 import {
+  hasCellState,
+  hasRecurrentBias,
   CIFG_GATE,
   GATE,
   GRU_GATE,
@@ -209,7 +211,7 @@ function fakeQuantWeights(
   const onGrid = (v: Tensor) => tf.mul(q.roundSte(tf.div(v, s)), s);
   const wIn = tf.div(onGrid(coeffIn), inputColumnScale);
   const wH = tf.div(onGrid(coeffH), HIDDEN_STEP);
-  if (d.cell !== 'gru-reset-after') return { wIn, wH, bias: onGrid(d.bias) };
+  if (!hasRecurrentBias(d.cell)) return { wIn, wH, bias: onGrid(d.bias) };
   // reset-after: the update and reset rows fold both biases into one; the candidate rows keep them apart (§5d)
   const rb = d.recurrentBias!;
   const zrRows = (v: Tensor) => tf.slice(v, [0], [2 * U]);
@@ -307,7 +309,7 @@ function runDirection(
 ): Tensor[] {
   const B = seq[0]!.shape[0]!;
   let h: Tensor = tf.zeros([B, d.units]);
-  let c: Tensor | undefined = d.cell === 'lstm' || d.cell === 'peephole' || d.cell === 'cifg' ? tf.zeros([B, d.units]) : undefined;
+  let c: Tensor | undefined = hasCellState(d.cell) ? tf.zeros([B, d.units]) : undefined;
   const out: Tensor[] = new Array(seq.length);
   for (let k = 0; k < seq.length; k++) {
     const t = reverse ? seq.length - 1 - k : k;

@@ -20,10 +20,12 @@
  * batches are shuffled with a seeded PRNG (mulberry32), never Math.random.
  */
 import {
+  CELLS,
+  assertNever,
+  hasRecurrentBias,
+  hasPeepholes,
   PADDING_TOKEN,
   type FloatEmbedding,
-  CIFG_GATE,
-  GATE,
   defaultHead,
   feedbackFeatures,
   gateCount,
@@ -111,7 +113,7 @@ export const RECURRENT_KERNELS: readonly RecurrentKernel[] = ['auto', 'fused', '
 /** Why the fused kernel cannot train this model, or undefined when it can. */
 export function fusedRefusal(cell: CellKind, dropout: boolean): string | undefined {
   // tfjs' GRU cell applies its recurrent dropout mask to the h it carries too; the fused kernel does not.
-  if (dropout && cell !== 'lstm' && cell !== 'rnn') return `dropout of the ${cell} cell trains with tfjs layers`;
+  if (dropout && !CELLS[cell].fusedDropout) return `dropout of the ${cell} cell trains with tfjs layers`;
   return undefined;
 }
 
@@ -241,11 +243,19 @@ export function recurrentLayer(
       ...(config.inputShape ? { inputShape: config.inputShape } : {}),
     });
   }
-  if (cell === 'gru') return tf.layers.gru({ ...common, recurrentActivation: 'sigmoid' });
-  if (cell === 'rnn') return tf.layers.simpleRNN(common);
-  // unitForgetBias is applied by hand in buildModel: tfjs 4.22's unitForgetBias
-  // initializer leaks 4 tensors per model (it is not wrapped in tidy).
-  return tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid', unitForgetBias: false });
+  const layer = CELLS[cell].tfjsLayer!;
+  switch (layer) {
+    case 'gru':
+      return tf.layers.gru({ ...common, recurrentActivation: 'sigmoid' });
+    case 'simpleRNN':
+      return tf.layers.simpleRNN(common);
+    case 'lstm':
+      // unitForgetBias is applied by hand in buildModel: tfjs 4.22's unitForgetBias
+      // initializer leaks 4 tensors per model (it is not wrapped in tidy).
+      return tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid', unitForgetBias: false });
+    default:
+      return assertNever(layer, 'tfjs layer');
+  }
 }
 
 /** A recurrent layer as tfjs builds it: one direction, or both in a Bidirectional wrapper. */
@@ -277,7 +287,7 @@ function initialDirection(tf: Tf, cell: CellKind, inputSize: number, units: numb
   const kernel = tf.initializers.glorotUniform({ seed }).apply([inputSize, G * units]) as Tensor;
   const rec = tf.tensor2d(orthogonalMatrix(units, G * units, seed + 2), [units, G * units]);
   const bias = new Float32Array(G * units);
-  const forget = cell === 'lstm' || cell === 'peephole' ? GATE.forget : cell === 'cifg' ? CIFG_GATE.forget : -1;
+  const forget = CELLS[cell].forgetGate ?? -1;
   if (forget >= 0) bias.fill(1, forget * units, (forget + 1) * units);
   // Peephole weights and the reset-after recurrent bias start at zero.
   return [kernel, rec, tf.tensor1d(bias), ...(extra ? [tf.zerosLike(extra)] : [])];
@@ -567,8 +577,8 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
         kernel: kernel!,
         recurrentKernel: recurrentKernel!,
         bias: bias!,
-        ...(cell === 'peephole' ? { peephole: extra! } : {}),
-        ...(cell === 'gru-reset-after' ? { recurrentBias: extra! } : {}),
+        ...(hasPeepholes(cell) ? { peephole: extra! } : {}),
+        ...(hasRecurrentBias(cell) ? { recurrentBias: extra! } : {}),
       };
     };
     for (let l = 0; l < layerCount; l++) {

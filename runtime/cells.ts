@@ -1,0 +1,117 @@
+/**
+ * The recurrent cell kinds, as one table: every fact about a kind that more
+ * than one stage reads. A stage that does something per kind dispatches over
+ * `CellKind` exhaustively (a `Record<CellKind, …>` or a switch ending in
+ * `assertNever`), so adding a kind here makes the compiler list every place
+ * that must learn it. docs/ADDING_A_CELL.md is the checklist.
+ *
+ * - 'lstm': LSTM (Hochreiter & Schmidhuber, with a forget gate);
+ * - 'peephole': LSTM whose gates also see the cell state (Gers & Schmidhuber 2000);
+ * - 'cifg': LSTM with coupled input and forget gates (input = 1 - forget);
+ * - 'gru': GRU, reset applied before the recurrent product (Cho 2014; TensorFlow.js' GRU);
+ * - 'gru-reset-after': GRU, reset applied after it (Keras' reset_after=True, PyTorch);
+ * - 'rnn': simple RNN (tanh).
+ */
+
+export type CellKind = 'lstm' | 'peephole' | 'cifg' | 'gru' | 'gru-reset-after' | 'rnn';
+
+export interface CellFacts {
+  /** What it is, in a few words (--help, docs). */
+  title: string;
+  /** Gate rows in the order of the kernel columns (the Keras / TensorFlow.js orders). */
+  gates: readonly ('input' | 'forget' | 'cell' | 'output' | 'update' | 'reset' | 'candidate')[];
+  /** Carries a cell state c besides h (the LSTM family). */
+  cellState: boolean;
+  /** Index of the forget gate among `gates` (its bias starts at 1 when training), if it has one. */
+  forgetGate?: number;
+  /** The input gate is 1 − forget (no input gate row). */
+  coupledInputGate: boolean;
+  /**
+   * A float tensor besides kernel, recurrent kernel and bias: 'peephole'
+   * ([3][units] diagonal weights onto i, f, o) or 'recurrentBias' ([G][units],
+   * the bias of the recurrent product).
+   */
+  extra?: 'peephole' | 'recurrentBias';
+  /** Where the GRU reset gate applies: before the recurrent product (r ⊙ h is its input) or after it. */
+  reset?: 'before' | 'after';
+  /** How TensorFlow.js trains it: its own layer of that name, or a cell of trainer/cells.ts. */
+  tfjsLayer?: 'lstm' | 'gru' | 'simpleRNN';
+  /** The fused kernel applies dropout to it (tfjs' GRU also masks the h it carries, which the kernel does not). */
+  fusedDropout: boolean;
+}
+
+export const CELLS: { readonly [K in CellKind]: CellFacts } = {
+  lstm: {
+    title: 'LSTM with a forget gate',
+    gates: ['input', 'forget', 'cell', 'output'],
+    cellState: true,
+    forgetGate: 1,
+    coupledInputGate: false,
+    tfjsLayer: 'lstm',
+    fusedDropout: true,
+  },
+  peephole: {
+    title: 'LSTM whose gates also see the cell state (Gers & Schmidhuber 2000)',
+    gates: ['input', 'forget', 'cell', 'output'],
+    cellState: true,
+    forgetGate: 1,
+    coupledInputGate: false,
+    extra: 'peephole',
+    fusedDropout: false,
+  },
+  cifg: {
+    title: 'coupled input-forget gates: the input gate is 1 − forget',
+    gates: ['forget', 'cell', 'output'],
+    cellState: true,
+    forgetGate: 0,
+    coupledInputGate: true,
+    fusedDropout: false,
+  },
+  gru: {
+    title: 'GRU, reset gate applied before the recurrent product (TensorFlow.js)',
+    gates: ['update', 'reset', 'candidate'],
+    cellState: false,
+    coupledInputGate: false,
+    reset: 'before',
+    tfjsLayer: 'gru',
+    fusedDropout: false,
+  },
+  'gru-reset-after': {
+    title: "GRU, reset gate applied after the recurrent product, two bias vectors (Keras' reset_after=True, PyTorch)",
+    gates: ['update', 'reset', 'candidate'],
+    cellState: false,
+    coupledInputGate: false,
+    extra: 'recurrentBias',
+    reset: 'after',
+    fusedDropout: false,
+  },
+  rnn: {
+    title: 'simple tanh RNN',
+    gates: ['candidate'],
+    cellState: false,
+    coupledInputGate: false,
+    tfjsLayer: 'simpleRNN',
+    fusedDropout: true,
+  },
+};
+
+export const CELL_KINDS = Object.keys(CELLS) as readonly CellKind[];
+
+/** The end of an exhaustive dispatch: a kind no branch took is a compile error here. */
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`unhandled ${what}: ${String(value)}`);
+}
+
+// The predicates below answer false for a kind not in the table (a damaged
+// or foreign file is read before it is validated).
+
+/** Cells with a cell state c (the LSTM family). */
+export const hasCellState = (cell: CellKind): boolean => CELLS[cell]?.cellState === true;
+/** The GRU conventions. */
+export const isGru = (cell: CellKind): boolean => CELLS[cell]?.reset !== undefined;
+/** Diagonal peephole weights [3][units] (onto i, f, o). */
+export const hasPeepholes = (cell: CellKind): boolean => CELLS[cell]?.extra === 'peephole';
+/** A bias of the recurrent product besides the input bias (GRU reset-after). */
+export const hasRecurrentBias = (cell: CellKind): boolean => CELLS[cell]?.extra === 'recurrentBias';
+/** The GRU whose candidate rows read [x, r ⊙ h] (reset before the recurrent product). */
+export const resetsBeforeProduct = (cell: CellKind): boolean => CELLS[cell]?.reset === 'before';

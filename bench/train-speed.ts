@@ -4,7 +4,7 @@
  * in one run, as a ratio. PyTorch runs when /usr/bin/python3 has torch
  * (Debian's python3-torch), on one thread.
  *
- * Configurations (../shared/docs/data-and-baselines.md and the seeds' MNIST model):
+ * Configurations (the MNIST example's model and others):
  * - LSTM(32) + Dense(1) on 2,048 windows of 32 steps x 3 features, regression;
  * - LSTM(128) + Dense(10) on 2,048 windows of 28 x 28 (MNIST rows as steps), 10 classes;
  * - GRU(32) as the first, with the reset gate after the recurrent product (PyTorch's GRU).

@@ -1,11 +1,11 @@
 /**
- * `lstm-mcu example <name>`: the seeds' examples end to end on real data
- * (cli/examples/): mnist (seed 003, TensorFlow) and spam (seed 003, Keras).
+ * `lstm-mcu example <name>`: two classic examples end to end on real data
+ * (cli/examples/): mnist (TensorFlow) and spam (Keras).
  */
 import { Command } from 'commander';
 import { mnistCommand } from './examples/mnist.ts';
 import { spamCommand } from './examples/spam.ts';
 
 export function exampleCommand(): Command {
-  return new Command('example').description("the seeds' examples on real data").addCommand(mnistCommand()).addCommand(spamCommand());
+  return new Command('example').description('two classic examples on real data').addCommand(mnistCommand()).addCommand(spamCommand());
 }

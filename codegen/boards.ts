@@ -4,7 +4,7 @@
  * reserve for the app around the model.
  *
  * Espruino boards count memory in blocks (JsVars) of 13 or 14 bytes
- * (../shared/docs/targets.md). A loaded model's blocks are estimated from
+ * (Espruino's board files). A loaded model's blocks are estimated from
  * its parts, each checked against the Linux build of Espruino 2v29
  * (27-byte blocks; test/boards.test.ts holds the estimate above what that
  * build measures):

@@ -351,7 +351,7 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
         break;
       }
       default:
-        fail('this operator is not supported (lstm-mcu imports LSTM, GRU and RNN layers with a dense head; see the README for the list)');
+        fail('this operator is not supported (lstm-mcu imports LSTM, GRU and RNN layers with a dense head; docs/EXAMPLES.md lists what it reads)');
     }
   }
 

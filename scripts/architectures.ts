@@ -1,11 +1,11 @@
 /**
- * The architecture table of the README: every recurrent cell (and stacks) trained by
+ * The cell table of docs/CLI.md: every recurrent cell (and stacks) trained by
  * `lstm-mcu demo --qat` on the built-in real data (demo defaults otherwise), with
  * the float, post-training int8 and QAT int8 test metrics, weight bytes and
  * parity, as a Markdown table.
  *
  *   npm run architectures              print the table
- *   npm run architectures -- --write   also replace the table in README.md
+ *   npm run architectures -- --write   also replace the table in docs/CLI.md
  *
  * Each run is the CLI itself (`lstm-mcu demo --cell <kind> --json`), so the
  * table shows exactly what a user gets.
@@ -91,4 +91,4 @@ const table = [
 ].join('\n');
 console.log(table);
 
-if (write) replaceReadmeBlock(root, BEGIN, END, table);
+if (write) replaceReadmeBlock(root, 'docs/CLI.md', BEGIN, END, table);

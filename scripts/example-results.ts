@@ -3,9 +3,9 @@
  * the command's own `--json` summary (never typed by hand).
  *
  *   npm run example-results -- spam [options of the example]            print the table
- *   npm run example-results -- spam --write [options of the example]    also replace it in README.md
+ *   npm run example-results -- spam --write [options of the example]    also replace it in docs/EXAMPLES.md
  *
- * The README holds it between <!-- example-<name>:begin ... --> and <!-- example-<name>:end -->.
+ * docs/EXAMPLES.md holds it between <!-- example-<name>:begin ... --> and <!-- example-<name>:end -->.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -64,4 +64,4 @@ const table = [
 ].join('\n');
 console.log(table);
 
-if (write) replaceReadmeBlock(root, BEGIN, END, table);
+if (write) replaceReadmeBlock(root, 'docs/EXAMPLES.md', BEGIN, END, table);

@@ -1,17 +1,17 @@
 /**
- * Generated blocks of README.md: the text between a begin and an end marker
- * is replaced (atomically) by what a script measured.
+ * Generated blocks of the documentation: the text between a begin and an end
+ * marker of a Markdown file is replaced (atomically) by what a script measured.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../runtime/write-atomic.ts';
 
-export function replaceReadmeBlock(root: string, begin: string, end: string, content: string): void {
-  const readme = path.join(root, 'README.md');
+export function replaceReadmeBlock(root: string, file: string, begin: string, end: string, content: string): void {
+  const readme = path.join(root, file);
   const text = fs.readFileSync(readme, 'utf8');
   const start = text.indexOf(begin);
   const stop = text.indexOf(end);
-  if (start < 0 || stop < start) throw new Error(`README.md has no ${begin} ... ${end} block`);
+  if (start < 0 || stop < start) throw new Error(`${file} has no ${begin} ... ${end} block`);
   writeFileAtomic(readme, `${text.slice(0, start + begin.length)}\n${content}\n${text.slice(stop)}`);
-  console.error('README.md updated');
+  console.error(`${file} updated`);
 }

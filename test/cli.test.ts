@@ -677,7 +677,7 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect((await run(['train', '--bidirectional', 'avg'])).stderr).toMatch(/--bidirectional.*expected one of concat, sum/);
   });
 
-  it("handmade: the seeds' memory LSTM from JSON, its example exact on every engine", async () => {
+  it('handmade: the memory LSTM from JSON, its example exact on every engine', async () => {
     const example = path.resolve(__dirname, '../examples/seed-004-memory.json');
     const r = await run(['handmade', example, '--out-dir', 'hm', '--json']);
     expect(r.code, r.stderr).toBe(0);

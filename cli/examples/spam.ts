@@ -1,5 +1,5 @@
 /**
- * `lstm-mcu example spam`: the seeds' Keras text classifier (seed 003:
+ * `lstm-mcu example spam`: a classic Keras text classifier (
  * Embedding -> LSTM -> Dense sigmoid, dropout on the words, the inputs and
  * the recurrent state) on the SpamAssassin corpus's 6,046 real messages
  * (trainer/spam.ts): word ids through an int8 embedding table on the device;
@@ -18,7 +18,7 @@ const DROPOUT_CELLS: readonly CellKind[] = ['lstm', 'gru', 'rnn'];
 export function spamCommand(): Command {
   const c = new Command('spam')
     .description(
-      "the seeds' Keras text classifier: word ids -> int8 embedding -> LSTM -> sigmoid, on the SpamAssassin corpus (6,046 real messages: spam or not)",
+      'a classic Keras text classifier: word ids -> int8 embedding -> LSTM -> sigmoid, on the SpamAssassin corpus (6,046 real messages: spam or not)',
     )
     .addOption(new Option('--cell <kind>', 'recurrent cell').argParser(choiceOption<CellKind>(DROPOUT_CELLS)).default('lstm'))
     .addOption(new Option('--units <n>', 'recurrent units').argParser(intOption(1, 512)).default(32))

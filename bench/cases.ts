@@ -6,10 +6,10 @@
  * bench/espruino-instructions.ts, so both measure the same code.
  */
 import { emitModule } from '../codegen/emit-module.ts';
-import { quantizeModel } from '../codegen/quantize.ts';
+import { quantizeModel } from '../quantize/quantize.ts';
 import { estimateRam } from '../codegen/ram-estimate.ts';
-import { gateCount, type CellKind, type FloatModel, type QuantizedModel } from '../runtime/model.ts';
-import { randomFloatModel, randomWindows } from '../test/fixtures/random-model.ts';
+import { gateCount, type CellKind, type FloatModel, type QuantizedModel } from '../core/model.ts';
+import { randomFloatModel, randomWindows } from '../parity/random-model.ts';
 import { floatBaselineSource, floorSource } from './float-baseline.ts';
 
 export const BENCH_INPUTS = 3;

@@ -17,9 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emitModule } from '../codegen/emit-module.ts';
-import { quantizeModel } from '../codegen/quantize.ts';
-import type { CellKind, QuantizedModel } from '../runtime/model.ts';
-import { randomFloatModel, randomWindows } from '../test/fixtures/random-model.ts';
+import { quantizeModel } from '../quantize/quantize.ts';
+import type { CellKind, QuantizedModel } from '../core/model.ts';
+import { randomFloatModel, randomWindows } from '../parity/random-model.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const engines = path.resolve(root, process.env.ENGINES_DIR ?? '../shared/engines');

@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
-import type { CellKind } from '../runtime/model.ts';
+import { writeFileAtomic } from '../core/write-atomic.ts';
+import type { CellKind } from '../core/model.ts';
 import { benchCase, measured, type BenchCase, type Implementation } from './cases.ts';
 
 const args = process.argv.slice(2);

@@ -3,7 +3,7 @@
  * step in ES5 with Float32Array weights and Math.exp-based activations. The
  * benchmark measures the generated int8 code against it on each engine.
  */
-import { gateCount, type FloatModel } from '../runtime/model.ts';
+import { gateCount, type FloatModel } from '../core/model.ts';
 import { PRETOKENISED } from '../codegen/emit-module.ts';
 
 const list = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toPrecision(7)).join(',');

@@ -11,7 +11,7 @@
  *
  *   ESPRUINO_BIN=/path/to/espruino npm run bench:row-reads [-- --rows 128 --width 35 --rounds 40]
  */
-import { engineByName } from '../runtime/engines.ts';
+import { engineByName } from '../parity/engines.ts';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);

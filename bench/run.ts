@@ -17,9 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { dukPath } from '../runtime/engines.ts';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
-import type { CellKind } from '../runtime/model.ts';
+import { dukPath } from '../parity/engines.ts';
+import { writeFileAtomic } from '../core/write-atomic.ts';
+import type { CellKind } from '../core/model.ts';
 import { BENCH_INPUTS as INPUTS, IMPLEMENTATIONS, benchCase, measured, type BenchCase, type Implementation } from './cases.ts';
 
 const args = process.argv.slice(2);

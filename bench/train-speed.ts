@@ -21,8 +21,8 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { initBackend } from '../trainer/backend.ts';
 import { trainLstm, type RecurrentKernel } from '../trainer/train.ts';
-import type { Dataset, Split } from '../trainer/windows.ts';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import type { Dataset, Split } from '../data/windows.ts';
+import { writeFileAtomic } from '../core/write-atomic.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {

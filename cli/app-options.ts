@@ -8,15 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { choiceOption, floatOption, intOption } from './common.ts';
-import { readQuantizedModel } from '../runtime/artifact.ts';
-import { UserError } from '../runtime/errors.ts';
+import { readQuantizedModel } from '../core/artifact.ts';
+import { UserError } from '../core/errors.ts';
 import { alertClassIndex, defaultAppRules, parseSources, parseValidRanges, scoreKind, type AppConfig } from '../firmware/app-config.ts';
 import { buildBundle, type Bundle } from '../firmware/bundle.ts';
 import type { Shell } from '../firmware/emit-app.ts';
-import { checkStorageName } from './steps/codegen.ts';
+import { checkStorageName } from '../pipeline/codegen.ts';
 import { setToolsVerbose } from '../firmware/espruino-tools.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
-import { TOOL_VERSION } from './version.ts';
+import type { QuantizedModel } from '../core/model.ts';
+import { TOOL_VERSION } from '../core/version.ts';
 
 /** Module name the app requires the model under. */
 export const MODEL_MODULE = 'lstm-model';

@@ -2,10 +2,10 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { printJson, runAction } from './common.ts';
 import { addAppOptions, appInputs, bundleFrom } from './app-options.ts';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
-import { UserError } from '../runtime/errors.ts';
+import { writeFileAtomic } from '../core/write-atomic.ts';
+import { UserError } from '../core/errors.ts';
 import { BANGLE_ID, bangleApp } from '../firmware/bangle-app.ts';
-import { TOOL_VERSION } from './version.ts';
+import { TOOL_VERSION } from '../core/version.ts';
 
 export function bundleCommand(): Command {
   const cmd = new Command('bundle').description(

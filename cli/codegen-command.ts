@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { choiceOption, intOption, printJson, runAction } from './common.ts';
-import { codegenStep, type GeneratedFile, type WeightPlace } from './steps/codegen.ts';
+import { codegenStep, type GeneratedFile, type WeightPlace } from '../pipeline/codegen.ts';
 import { BOARD_NAMES, budgetRefusal, describeBudget, deviceBudget, parseBoard, type Board, type BudgetReport } from '../codegen/boards.ts';
 import { emitModule } from '../codegen/emit-module.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
-import { TOOL_VERSION } from './version.ts';
-import { readQuantizedModel } from '../runtime/artifact.ts';
+import type { QuantizedModel } from '../core/model.ts';
+import { TOOL_VERSION } from '../core/version.ts';
+import { readQuantizedModel } from '../core/artifact.ts';
 import { TARGETS, type Target } from '../codegen/emit-module.ts';
 import { estimateRam } from '../codegen/ram-estimate.ts';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
-import { UserError } from '../runtime/errors.ts';
+import { writeFileAtomic } from '../core/write-atomic.ts';
+import { UserError } from '../core/errors.ts';
 
 /**
  * The model on `board`, with its weights in RAM and (Espruino) in flash: the

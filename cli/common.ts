@@ -4,7 +4,7 @@
  * `--json` summary (one line, last on stdout).
  */
 import { InvalidArgumentError } from 'commander';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 export function intOption(min: number, max: number) {
   return (value: string): number => {
@@ -73,7 +73,4 @@ export async function runAction(command: string, body: () => Promise<void> | voi
   }
 }
 
-/** Human-readable number for summaries. */
-export function fmt(v: number, digits = 4): string {
-  return Number.isFinite(v) ? Number(v.toPrecision(digits)).toString() : String(v);
-}
+export { fmt } from '../core/format.ts';

@@ -1,14 +1,14 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { addDeployOption, addTrainingOptions, trainStepOptions } from './training-options.ts';
-import { deliveredJson, deliveredLines } from './steps/report-lines.ts';
+import { deliveredJson, deliveredLines } from './report-lines.ts';
 import { fmt, printJson, runAction } from './common.ts';
 import { builtinSensorCsv, DEMO_DEFAULTS } from './builtin-data.ts';
-import { trainStep } from './steps/train.ts';
-import { deliver, writeDelivery } from './steps/deliver.ts';
-import { addQatOptions, qatLine } from './steps/qat.ts';
-import { persistenceRmse } from '../trainer/metrics.ts';
-import { architectureName, lastLayer } from '../runtime/model.ts';
+import { trainStep } from '../pipeline/train.ts';
+import { deliver, writeDelivery } from '../pipeline/deliver.ts';
+import { addQatOptions, qatLine } from './qat-options.ts';
+import { persistenceRmse } from '../data/metrics.ts';
+import { architectureName, lastLayer } from '../core/model.ts';
 
 /** Steps replayed in the demo's parity check: test windows plus random sequences with extremes. */
 const PARITY_WINDOWS = 200;

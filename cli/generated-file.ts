@@ -3,8 +3,8 @@
  * target and the quantized-model hash in its provenance header.
  */
 import fs from 'node:fs';
-import { UserError } from '../runtime/errors.ts';
-import { describeFsError } from '../runtime/write-atomic.ts';
+import { UserError } from '../core/errors.ts';
+import { describeFsError } from '../core/write-atomic.ts';
 
 export function readGeneratedFile(path: string): { code: string; globalName: string; modelSha256: string; target: string } {
   let code: string;

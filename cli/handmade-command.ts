@@ -2,17 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { printJson, runAction } from './common.ts';
-import { codegenStep } from './steps/codegen.ts';
-import { parseHandmadeModel } from '../trainer/handmade.ts';
-import { quantizeModel } from '../codegen/quantize.ts';
+import { codegenStep } from '../pipeline/codegen.ts';
+import { parseHandmadeModel } from '../importers/handmade.ts';
+import { quantizeModel } from '../quantize/quantize.ts';
 import { TARGETS } from '../codegen/emit-module.ts';
-import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
-import { availableEngines } from '../runtime/engines.ts';
-import { parseReadingTrace, readingDriverSource, simulateReadings } from '../runtime/reading-driver.ts';
-import { describeFsError, writeFileAtomic } from '../runtime/write-atomic.ts';
-import { UserError } from '../runtime/errors.ts';
-import { TOOL_VERSION } from './version.ts';
-import { architectureName } from '../runtime/model.ts';
+import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
+import { availableEngines } from '../parity/engines.ts';
+import { parseReadingTrace, readingDriverSource, simulateReadings } from '../parity/reading-driver.ts';
+import { describeFsError, writeFileAtomic } from '../core/write-atomic.ts';
+import { UserError } from '../core/errors.ts';
+import { TOOL_VERSION } from '../core/version.ts';
+import { architectureName } from '../core/model.ts';
 
 /** A double from the 16 hex digits of its IEEE bytes ("nan" for NaN). */
 const fromHex = (h: string) => (h === 'nan' ? NaN : new Float64Array(Uint8Array.from(Buffer.from(h, 'hex')).buffer)[0]);

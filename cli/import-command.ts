@@ -1,23 +1,23 @@
-import { quantizeStep } from './steps/quantize.ts';
-import { DEFAULT_WEIGHT_SCALE } from '../codegen/quantize.ts';
-import { deliveredJson, deliveredLines } from './steps/report-lines.ts';
+import { quantizeStep } from '../pipeline/quantize.ts';
+import { DEFAULT_WEIGHT_SCALE } from '../quantize/quantize.ts';
+import { deliveredJson, deliveredLines } from './report-lines.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { addDataOptions } from './training-options.ts';
 import { fmt, intOption, printJson, runAction } from './common.ts';
-import { UserError } from '../runtime/errors.ts';
-import { headerOfDataset, loadDataset, metricName, splitMetric, type DataOptions } from './steps/train.ts';
+import { UserError } from '../core/errors.ts';
+import { headerOfDataset, loadDataset, metricName, splitMetric, type DataOptions } from '../pipeline/train.ts';
 import { readOnnx } from '../importers/onnx-model.ts';
 import { importOnnx, type ImportedNetwork } from '../importers/onnx-import.ts';
 import { importTfjsLayers } from '../importers/tfjs-import.ts';
-import { floatWindowOutputs } from '../runtime/float-outputs.ts';
-import { architectureName, type FloatEmbedding, type FloatModel, type Normalization } from '../runtime/model.ts';
-import type { Dataset, Split } from '../trainer/windows.ts';
-import { encodeFloatModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
-import { TOOL_VERSION } from './version.ts';
-import type { MissingPolicy } from '../trainer/csv.ts';
-import type { TargetMode } from '../runtime/model.ts';
+import { floatWindowOutputs } from '../reference/float-outputs.ts';
+import { architectureName, type FloatEmbedding, type FloatModel, type Normalization } from '../core/model.ts';
+import type { Dataset, Split } from '../data/windows.ts';
+import { encodeFloatModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
+import { TOOL_VERSION } from '../core/version.ts';
+import type { MissingPolicy } from '../data/csv.ts';
+import type { TargetMode } from '../core/model.ts';
 
 function numbers(flag: string) {
   return (value: string): number[] => {

@@ -2,7 +2,7 @@
  * lstm-mcu: train -> quantize -> codegen -> simulate, and `demo` for all of it.
  */
 import { Command } from 'commander';
-import { TOOL_VERSION } from './version.ts';
+import { TOOL_VERSION } from '../core/version.ts';
 import { endQuietlyOnEpipe } from './quiet-epipe.ts';
 import { trainCommand } from './train-command.ts';
 import { quantizeCommand } from './quantize-command.ts';

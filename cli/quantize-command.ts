@@ -1,14 +1,15 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { choiceOption, floatOption, fmt, intOption, printJson, runAction } from './common.ts';
-import { addQatOptions, qatLine, qatStep } from './steps/qat.ts';
-import { datasetOfModel } from './steps/train.ts';
-import { quantizeStep } from './steps/quantize.ts';
-import { DEFAULT_INPUT_PERCENTILE, DEFAULT_WEIGHT_SCALE, type WeightScaleGranularity } from '../codegen/quantize.ts';
-import { encodeFloatModel, encodeQuantizedModel, readFloatModel, sha256Hex, writeArtifact } from '../runtime/artifact.ts';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { addQatOptions, qatLine } from './qat-options.ts';
+import { qatStep } from '../pipeline/qat.ts';
+import { datasetOfModel } from '../pipeline/train.ts';
+import { quantizeStep } from '../pipeline/quantize.ts';
+import { DEFAULT_INPUT_PERCENTILE, DEFAULT_WEIGHT_SCALE, type WeightScaleGranularity } from '../quantize/quantize.ts';
+import { encodeFloatModel, encodeQuantizedModel, readFloatModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
+import { writeFileAtomic } from '../core/write-atomic.ts';
 import { addDeployOption } from './training-options.ts';
-import { deliveredJson, deliveredLines } from './steps/report-lines.ts';
+import { deliveredJson, deliveredLines } from './report-lines.ts';
 
 export function quantizeCommand(): Command {
   const cmd = new Command('quantize')

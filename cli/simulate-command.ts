@@ -1,18 +1,18 @@
 import { Command, Option } from 'commander';
 import { intOption, listOption, printJson, runAction } from './common.ts';
 import { readGeneratedFile } from './generated-file.ts';
-import { readQuantizedModel } from '../runtime/artifact.ts';
-import { codegenStep } from './steps/codegen.ts';
-import { simulateStep } from './steps/simulate.ts';
-import { inputSegments } from './steps/quantize.ts';
-import type { Segments } from '../runtime/trace.ts';
-import { datasetOfModel } from './steps/train.ts';
-import { UserError } from '../runtime/errors.ts';
+import { readQuantizedModel } from '../core/artifact.ts';
+import { codegenStep } from '../pipeline/codegen.ts';
+import { simulateStep } from '../pipeline/simulate.ts';
+import { inputSegments } from '../pipeline/quantize.ts';
+import type { Segments } from '../parity/trace.ts';
+import { datasetOfModel } from '../pipeline/train.ts';
+import { UserError } from '../core/errors.ts';
 import { TARGETS } from '../codegen/emit-module.ts';
-import type { EngineName } from '../runtime/engines.ts';
-import type { GeneratedSource } from '../runtime/parity.ts';
-import { chooseSeason, streamSegments, streamedMetrics, type StreamedMetrics } from './steps/streamed-eval.ts';
-import { streamedLines } from './steps/report-lines.ts';
+import type { EngineName } from '../parity/engines.ts';
+import type { GeneratedSource } from '../parity/parity.ts';
+import { chooseSeason, streamSegments, streamedMetrics, type StreamedMetrics } from '../pipeline/streamed-eval.ts';
+import { streamedLines } from './report-lines.ts';
 
 const ENGINE_NAMES: EngineName[] = ['vm', 'vm+E', 'duk', 'espruino', 'jerry'];
 

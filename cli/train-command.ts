@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { addDeployOption, addTrainingOptions, trainStepOptions } from './training-options.ts';
 import { fmt, printJson, runAction } from './common.ts';
-import { trainStep } from './steps/train.ts';
-import { encodeFloatModel, writeArtifact } from '../runtime/artifact.ts';
-import { architectureName } from '../runtime/model.ts';
-import { quantizeStep } from './steps/quantize.ts';
-import { DEFAULT_WEIGHT_SCALE } from '../codegen/quantize.ts';
-import { sha256Hex } from '../runtime/artifact.ts';
-import { deliveredJson, deliveredLines } from './steps/report-lines.ts';
+import { trainStep } from '../pipeline/train.ts';
+import { encodeFloatModel, writeArtifact } from '../core/artifact.ts';
+import { architectureName } from '../core/model.ts';
+import { quantizeStep } from '../pipeline/quantize.ts';
+import { DEFAULT_WEIGHT_SCALE } from '../quantize/quantize.ts';
+import { sha256Hex } from '../core/artifact.ts';
+import { deliveredJson, deliveredLines } from './report-lines.ts';
 
 export function trainCommand(): Command {
   const cmd = new Command('train')

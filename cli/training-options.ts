@@ -4,12 +4,12 @@
  */
 import { Command, Option } from 'commander';
 import { choiceOption, floatOption, intOption, listOption, splitOption } from './common.ts';
-import type { TrainStepOptions } from './steps/train.ts';
-import { DEPLOY_CHOICES } from './steps/quantize.ts';
-import { UserError } from '../runtime/errors.ts';
+import type { TrainStepOptions } from '../pipeline/train.ts';
+import { DEPLOY_CHOICES } from '../pipeline/quantize.ts';
+import { UserError } from '../core/errors.ts';
 import type { BackendPref } from '../trainer/backend.ts';
 import { RECURRENT_KERNELS, type RecurrentKernel } from '../trainer/train.ts';
-import type { MissingPolicy } from '../trainer/csv.ts';
+import type { MissingPolicy } from '../data/csv.ts';
 import {
   CELLS,
   CELL_KINDS,
@@ -21,7 +21,7 @@ import {
   type MergeMode,
   type SequencePattern,
   type TargetMode,
-} from '../runtime/model.ts';
+} from '../core/model.ts';
 
 export interface TrainingDefaults {
   data?: string;

@@ -20,8 +20,8 @@
  */
 import { estimateRam } from './ram-estimate.ts';
 import { moduleInfo, type EmitOptions } from './emit-module.ts';
-import { gateCount, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
-import { UserError } from '../runtime/errors.ts';
+import { gateCount, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../core/model.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface EspruinoBoard {
   kind: 'espruino';

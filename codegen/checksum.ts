@@ -4,8 +4,8 @@
  * constant data. Weights in RAM: the little-endian bytes of constantArrays
  * then affineArrays, in file order; weights in flash: the Storage file.
  */
-import type { QuantizedModel } from '../runtime/model.ts';
-import { crc32 } from '../runtime/crc32.ts';
+import type { QuantizedModel } from '../core/model.ts';
+import { crc32 } from '../core/crc32.ts';
 import { affineArrays, constantArrays } from './module-data.ts';
 import { flashWeights, type EmitOptions } from './emit-module.ts';
 

@@ -33,10 +33,10 @@ import {
   hasCellState,
   type CellKind,
   type QuantRecurrentLayer,
-} from '../runtime/model.ts';
+} from '../core/model.ts';
 import type { CodeBuilder } from './builder.ts';
 import { ROW_GROUP } from './flash-weights.ts';
-import { INT16_MAX, INT16_MIN, INT8_MAX, INT8_MIN, RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../runtime/fixed-point.ts';
+import { INT16_MAX, INT16_MIN, INT8_MAX, INT8_MIN, RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../core/fixed-point.ts';
 import {
   activationText,
   clipText,
@@ -354,7 +354,7 @@ function emitUpdateReset(ctx: CellEmitContext): void {
     emitGateRow(ctx, GRU_GATE.update, n.V, 'zg');
     nextRow(ctx, GRU_GATE.reset, GRU_GATE.update);
     emitGateRow(ctx, GRU_GATE.reset, n.V, 'rg');
-    // sat8 of r ⊙ h is the identity: r in [0, 32767], h in [-128, 127] give -128..127 (codegen/bounds.ts)
+    // sat8 of r ⊙ h is the identity: r in [0, 32767], h in [-128, 127] give -128..127 (quantize/bounds.ts)
     if (resetBefore) b.line(`${n.VR}[${NI} + u] = ${roundShiftText(`rg * ${n.H}[u]`, 15)};`);
   });
 }

@@ -2,7 +2,7 @@
  * The TypeScript declaration file that sits beside a generated model, so a
  * TypeScript host (or an editor) sees the module's API and its info values.
  */
-import type { QuantizedModel } from '../runtime/model.ts';
+import type { QuantizedModel } from '../core/model.ts';
 import { moduleInfo, type EmitOptions } from './emit-module.ts';
 
 export function emitDts(q: QuantizedModel, options: EmitOptions): string {

@@ -24,15 +24,15 @@ import {
   layerOutputSize,
   type QuantRecurrentLayer,
   type QuantizedModel,
-} from '../runtime/model.ts';
-import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
+} from '../core/model.ts';
+import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../core/fixed-point.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
 import { STEP_LOCALS, emitCellStep, needsNewHidden, wholeRowGates } from './emit-cells.ts';
 import { localsByReads } from './locals-order.ts';
 import { emitWindowState, emitWindowStep } from './emit-window.ts';
-import { assertBounds } from './bounds.ts';
+import { assertBounds } from '../quantize/bounds.ts';
 import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
 import { affineArrays, constantArrays, directionPlans, flashArrays } from './module-data.ts';
 
@@ -253,6 +253,24 @@ function emitBody(
   info: ReturnType<typeof moduleInfo>,
   beforeReturn?: () => void,
 ): void {
+  const plan = modulePlan(q, options, info);
+  emitData(b, q, plan);
+  emitDecoding(b, q, plan);
+  emitState(b, q, plan);
+  emitRowViews(b, q, plan);
+  emitReset(b, q, plan);
+  emitStepQ(b, q, plan);
+  emitRealStep(b, q, plan);
+  if (q.sequence === 'one-to-many') emitForecast(b, q, plan.NI, plan.NO);
+  emitClassIndex(b, q, plan);
+  emitApi(b, q, plan, info, beforeReturn);
+}
+
+/**
+ * Every per-model constant of the module, computed once: the sections below
+ * read them, none recomputes one.
+ */
+function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<typeof moduleInfo>) {
   const espruino = options.target === 'espruino';
   const flash = options.flash;
   // Row views cost RAM (two or more blocks each); with weights in flash, E.convolve reads rows at an offset instead.
@@ -275,9 +293,39 @@ function emitBody(
   const totalUnits = plans.reduce((s, p) => s + p.layer.units, 0);
   const totalCells = plans.reduce((s, p) => s + (hasCellState(p.layer.cell) ? p.layer.units : 0), 0);
   const totalRows = plans.reduce((s, p) => s + gateCount(p.layer.cell) * p.layer.units, 0);
-
-  // ---- data
   const arrays = constantArrays(q);
+  return {
+    espruino,
+    flash,
+    rowViews,
+    layout,
+    chunk,
+    layers,
+    head,
+    L,
+    stacked,
+    windowed,
+    plans,
+    forwardPlans,
+    names,
+    NI,
+    NO,
+    last,
+    lastNames,
+    headIn,
+    totalUnits,
+    totalCells,
+    totalRows,
+    arrays,
+  };
+}
+
+type ModulePlan = ReturnType<typeof modulePlan>;
+
+/** The constant arrays: base64 literals (weights in RAM) or a list of what the flash file holds. */
+function emitData(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
+  const { flash, chunk, arrays } = plan;
+  // ---- data
   if (flash) {
     b.comment('---- data');
     for (const a of arrays) b.comment(`${a.name}: ${a.what}`);
@@ -289,7 +337,11 @@ function emitBody(
     }
   }
   b.line('');
+}
 
+/** Decoding the data once at load: conv and clip, the base64 decoder, or the views of the flash file. */
+function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
+  const { espruino, flash, layout, chunk, plans, arrays } = plan;
   // ---- decoding
   b.block('if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {', () => {
     b.line('throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");');
@@ -350,7 +402,11 @@ function emitBody(
     b.line(`${arrays.map((a) => `${a.name}_B64`).join(' = ')} = undefined;`);
   }
   b.line('');
+}
 
+/** The state, allocated once: streaming (one layer or a stack in one buffer) or a window ring. */
+function emitState(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
+  const { espruino, flash, chunk, layers, stacked, windowed, plans, names, NI, NO, totalUnits, totalCells, totalRows } = plan;
   // ---- state
   b.comment('---- state, allocated once');
   if (windowed) {
@@ -416,6 +472,11 @@ function emitBody(
     b.comment('the new h of a layer, written while its rows still read the old h, then copied into h');
     b.line(`var ${newHidden.map((p) => `${p.n.HN} = new Int8Array(${p.layer.units})`).join(', ')};`);
   }
+}
+
+/** Espruino with weights in RAM: cached row views for conv, one per unit and head row. */
+function emitRowViews(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
+  const { rowViews, plans, NO, headIn } = plan;
   if (rowViews) {
     b.comment('cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row');
     const views = plans.flatMap(({ layer, n }) => [n.RU, ...(hasRecurrentBias(layer.cell) ? [n.RWX, n.RWH] : [])]);
@@ -437,7 +498,11 @@ function emitBody(
     b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${headIn}, ${headIn}));`);
   }
   b.line('');
+}
 
+/** reset(): zero the state. */
+function emitReset(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
+  const { windowed, NI, NO, totalUnits, totalCells, totalRows } = plan;
   b.block('function reset() {', () => {
     b.line('var i;');
     if (windowed) {
@@ -451,7 +516,11 @@ function emitBody(
       b.line(`for (i = 0; i < ${NI}; i++) XL[i] = NaN; // forecast() right after reset(): readings unknown`);
   });
   b.line('');
+}
 
+/** stepQ(xq): one step on int8 inputs, every layer then the head. */
+function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
+  const { espruino, rowViews, layers, L, stacked, windowed, plans, names, NI, NO, last, lastNames, headIn } = plan;
   // ---- step
   b.comment('One time step on int8 inputs xq (length ' + NI + '); returns the head accumulator Y.');
   b.block('function stepQ(xq) {', () => {
@@ -490,7 +559,11 @@ function emitBody(
     declare();
   });
   b.line('');
+}
 
+/** step(x) on real readings (or a token id): quantize, stepQ, dequantize. */
+function emitRealStep(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
+  const { NI, NO } = plan;
   if (q.embedding) emitTokenStep(b, q, NI, NO);
   else b.comment('Real readings in, real outputs out. NaN / undefined readings count as the mean; ±Infinity saturates.');
   if (!q.embedding)
@@ -521,9 +594,11 @@ function emitBody(
       b.line('return YF;');
     });
   b.line('');
+}
 
-  if (q.sequence === 'one-to-many') emitForecast(b, q, NI, NO);
-
+/** classIndex() of a classifier. */
+function emitClassIndex(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
+  const { NO } = plan;
   if (q.task === 'classification' && q.headActivation === 'sigmoid') {
     b.comment(
       "Classification, sigmoid head: class 1 when the last step's logit is positive (σ > 1/2), else 0; info.classLabels[i] is its label.",
@@ -539,6 +614,17 @@ function emitBody(
     });
     b.line('');
   }
+}
+
+/** checksum(), info and the returned API (with weights in flash, info read from the file when asked). */
+function emitApi(
+  b: CodeBuilder,
+  q: QuantizedModel,
+  plan: ModulePlan,
+  info: ReturnType<typeof moduleInfo>,
+  beforeReturn?: () => void,
+): void {
+  const { flash, layout, stacked, windowed } = plan;
   emitChecksum(b, q, Boolean(flash));
   if (!flash) b.line(`var info = ${JSON.stringify(info)};`);
   beforeReturn?.();

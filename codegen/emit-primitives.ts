@@ -2,8 +2,9 @@
  * ES5 text of the NUMERICS.md primitives, emitted inline into the step so the
  * hot loop calls no JavaScript function (on Espruino it calls the built-ins
  * E.convolve and E.clip). Every shift count is a literal; every operand is
- * proven below 2^31 by codegen/bounds.ts.
+ * proven below 2^31 by quantize/bounds.ts.
  */
+import { cellIndexNeedsClamp } from '../quantize/bounds.ts';
 import type { CodeBuilder } from './builder.ts';
 import {
   INT16_MAX,
@@ -14,7 +15,7 @@ import {
   TABLE_CENTER,
   TABLE_ENTRIES,
   TANH_INDEX_SHIFT,
-} from '../runtime/fixed-point.ts';
+} from '../core/fixed-point.ts';
 
 /** `(v + 2^(s-1)) >> s` with literal s in 1..31: round half up. */
 export function roundShiftText(v: string, s: number): string {
@@ -62,13 +63,6 @@ export function emitSigmoid(b: CodeBuilder, x: string, out: string, table: strin
 function cellBucketText(c: string, K: number): string {
   return K < 3 ? `(${c} + ${2 ** (2 - K)}) >> ${7 - K}` : K < 7 ? `${c} >> ${7 - K}` : K === 7 ? c : `${c} << ${K - 7}`;
 }
-
-/**
- * Whether the tanh index of an int16 cell state, bucket + 1024, needs its clamp: for K <= 1 the
- * bucket (c + 2^(2-K)) >> (7-K) lies in [-512, 512] (codegen/bounds.ts proves it), so it reads
- * TT directly; for K = 2 the one state c = 32767 reaches bucket 1024, and above it grows.
- */
-export const cellIndexNeedsClamp = (cellIntBits: number): boolean => cellIntBits >= 2;
 
 /** out = tanh(c) of a cell state c in Q(K).(15-K): TT[bucket + 1024], clamped where it can leave the table. */
 export function emitTanhOfCell(b: CodeBuilder, c: string, cellIntBits: number, out: string, table: string): void {

@@ -18,7 +18,7 @@ import {
   layerOutputSize,
   type QuantRecurrentLayer,
   type QuantizedModel,
-} from '../runtime/model.ts';
+} from '../core/model.ts';
 import type { CodeBuilder } from './builder.ts';
 import { emitCellStep, type LayerNames } from './emit-cells.ts';
 import { emitSaturateInt8, roundShiftText } from './emit-primitives.ts';

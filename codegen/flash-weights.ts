@@ -11,7 +11,7 @@
  * viewing it.
  */
 import type { CodeBuilder } from './builder.ts';
-import { crc32 } from '../runtime/crc32.ts';
+import { crc32 } from '../core/crc32.ts';
 
 export type ConstArray = Int8Array | Int16Array | Int32Array | Float64Array;
 

@@ -13,8 +13,8 @@ import {
   lastLayer,
   layerOutputSize,
   type QuantizedModel,
-} from '../runtime/model.ts';
-import { inputAffine, outputAffine } from '../runtime/simulator.ts';
+} from '../core/model.ts';
+import { inputAffine, outputAffine } from '../core/fixed-point.ts';
 import { layerNames } from './emit-cells.ts';
 import { directionTitle, type DirectionPlan } from './emit-window.ts';
 import type { ConstArray, FlashArray } from './flash-weights.ts';

@@ -17,7 +17,7 @@ import {
   lastLayer,
   layerOutputSize,
   type QuantizedModel,
-} from '../runtime/model.ts';
+} from '../core/model.ts';
 
 export interface RamEstimate {
   /** Where the weights (and tables) are: RAM, or an Espruino Storage file viewed in place. */

@@ -4,8 +4,8 @@
  * against the model here, so a bundle never reaches a board that cannot feed
  * its model.
  */
-import { classNamesOf, type QuantizedModel } from '../runtime/model.ts';
-import { UserError } from '../runtime/errors.ts';
+import { classNamesOf, type QuantizedModel } from '../core/model.ts';
+import { UserError } from '../core/errors.ts';
 
 /**
  * Reading sources on Espruino boards, each giving `channels` readings:
@@ -156,7 +156,7 @@ export function checkSensorModel(q: QuantizedModel): void {
 
 /**
  * The app's rules when bundle is given no options: what the tool's streamed
- * evaluation replays (cli/steps/streamed-eval.ts), so the figure it reports is
+ * evaluation replays (pipeline/streamed-eval.ts), so the figure it reports is
  * the figure a default bundle delivers.
  */
 export function defaultAppRules(q: QuantizedModel): Pick<AppConfig, 'validRanges' | 'maxBadRun' | 'warmup' | 'alertClass'> {

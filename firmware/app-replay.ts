@@ -18,7 +18,7 @@
  * - Score (classification): the probability of `alertClass`.
  */
 import { scoreKind, type AppConfig } from './app-config.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
+import type { QuantizedModel } from '../core/model.ts';
 
 /** A model stepped on real readings: the simulator, the float reference, ... */
 export interface ReadingStepper {

@@ -5,7 +5,7 @@
  * when the weights live in flash.
  */
 import zlib from 'node:zlib';
-import { crc32 } from '../runtime/crc32.ts';
+import { crc32 } from '../core/crc32.ts';
 import type { Bundle } from './bundle.ts';
 
 /** App Loader ids: lowercase letters and digits, at most 10 (Storage names are `<id>.app.js`). */

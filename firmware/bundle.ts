@@ -12,8 +12,8 @@
  */
 import { emitModule, flashWeights, type EmitOptions } from '../codegen/emit-module.ts';
 import { modelDataCrc32 } from '../codegen/checksum.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
-import { crc32 } from '../runtime/crc32.ts';
+import type { QuantizedModel } from '../core/model.ts';
+import { crc32 } from '../core/crc32.ts';
 import { checkSensorModel, type AppConfig } from './app-config.ts';
 import { emitApp, type Shell } from './emit-app.ts';
 import { processUpload } from './espruino-tools.ts';

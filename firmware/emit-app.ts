@@ -20,7 +20,7 @@
  * Both: verify() returns "<checksum> <self-test output>", computed from the
  * model as it is held on the device (firmware/self-test.ts).
  */
-import { classNamesOf, type QuantizedModel } from '../runtime/model.ts';
+import { classNamesOf, type QuantizedModel } from '../core/model.ts';
 import { CodeBuilder } from '../codegen/builder.ts';
 import { scoreKind, type AppConfig, type Source } from './app-config.ts';
 import { SELF_TEST_STEPS, selfTestInputs } from './self-test.ts';

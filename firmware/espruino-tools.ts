@@ -7,7 +7,7 @@
  * log lines are collected (shown with `verbose`), never mixed into ours.
  */
 import { createRequire } from 'node:module';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 // The package has no type declarations: the few members used here.
 interface EspruinoGlobal {

@@ -15,8 +15,8 @@
  */
 import type { Bundle } from './bundle.ts';
 import { BoardConnection } from './espruino-tools.ts';
-import { UserError } from '../runtime/errors.ts';
-import { crc32 } from '../runtime/crc32.ts';
+import { UserError } from '../core/errors.ts';
+import { crc32 } from '../core/crc32.ts';
 
 /** Storage file the bundle is written to before it replaces .bootcde. */
 export const STAGING_FILE = 'lstm-app.new';

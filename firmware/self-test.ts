@@ -3,8 +3,8 @@
  * with verify(): fixed int8 inputs, so the host knows the exact output the
  * device must give (the simulator's), whatever the model.
  */
-import type { QuantizedModel } from '../runtime/model.ts';
-import { Simulator } from '../runtime/simulator.ts';
+import type { QuantizedModel } from '../core/model.ts';
+import { Simulator } from '../reference/simulator.ts';
 
 /** Steps in the self-test. */
 export const SELF_TEST_STEPS = 4;

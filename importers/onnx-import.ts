@@ -1,6 +1,6 @@
 /**
  * ONNX graph -> the recurrent network of a float model (layers, head, head
- * activation), in this project's tensor layouts (runtime/model.ts).
+ * activation), in this project's tensor layouts (core/model.ts).
  *
  * The graph is read by following what each value means rather than its
  * numbers: the input sequence, a layer's output sequence, the final hidden
@@ -17,8 +17,8 @@
  * direction = reverse is our reverse layer: its Y is in time order, as ours,
  * and its Y_h is its state after the first step, which our head reads.
  */
-import type { CellKind, FloatDenseLayer, FloatRecurrentLayer, HeadActivation, MergeMode } from '../runtime/model.ts';
-import { UserError } from '../runtime/errors.ts';
+import type { CellKind, FloatDenseLayer, FloatRecurrentLayer, HeadActivation, MergeMode } from '../core/model.ts';
+import { UserError } from '../core/errors.ts';
 import type { OnnxGraph, OnnxNode, Tensor } from './onnx-model.ts';
 
 export interface ImportedNetwork {
@@ -351,7 +351,9 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
         break;
       }
       default:
-        fail('this operator is not supported (lstm-mcu imports LSTM, GRU and RNN layers with a dense head; docs/EXAMPLES.md lists what it reads)');
+        fail(
+          'this operator is not supported (lstm-mcu imports LSTM, GRU and RNN layers with a dense head; docs/EXAMPLES.md lists what it reads)',
+        );
     }
   }
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../core/errors.ts';
 
 /** A dense tensor: dims and values (floats, or whole numbers for int64 / int32). */
 export interface Tensor {

@@ -7,7 +7,7 @@
  * (InputLayer, Embedding with mask_zero, LSTM, GRU, SimpleRNN, Bidirectional
  * of one of them, Dropout, Dense),
  * and the float32 weights of the manifest. Keras' layouts are this
- * project's (runtime/model.ts): kernel [input][G*units] with gates i, f, c, o
+ * project's (core/model.ts): kernel [input][G*units] with gates i, f, c, o
  * (LSTM) or z, r, h (GRU), recurrent kernel [units][G*units], GRU
  * reset_after bias [2][3*units] (input, recurrent).
  *
@@ -19,8 +19,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CellKind, FloatRecurrentLayer, HeadActivation, MergeMode } from '../runtime/model.ts';
-import { UserError } from '../runtime/errors.ts';
+import type { CellKind, FloatRecurrentLayer, HeadActivation, MergeMode } from '../core/model.ts';
+import { UserError } from '../core/errors.ts';
 import type { ImportedNetwork } from './onnx-import.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- model.json is untyped JSON */
@@ -103,7 +103,7 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
   let lastReturnsSequences = true;
   let embedding: ImportedNetwork['embedding'];
   // Keras' go_backwards returns its sequence in the order it read it, last step first, so the layers above it
-  // read the window backwards: `reversedBelow`. Ours pass every sequence up in time order (runtime/model.ts).
+  // read the window backwards: `reversedBelow`. Ours pass every sequence up in time order (core/model.ts).
   let reversedBelow = false;
   // A Bidirectional layer over a reversed sequence: its Keras forward half reads backwards and becomes our
   // backward direction, so its concat output is [h_b, h_f] in ours; the next kernel's input rows swap halves.

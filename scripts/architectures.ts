@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CELL_KINDS } from '../runtime/model.ts';
+import { CELL_KINDS } from '../core/model.ts';
 import { replaceReadmeBlock } from './readme-block.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -6,12 +6,12 @@
  *
  *   npm run compare-quantization -- out/model.float.pb
  */
-import { readFloatModel } from '../runtime/artifact.ts';
-import { quantizeModel, type WeightScaleGranularity } from '../codegen/quantize.ts';
-import { checkBounds } from '../codegen/bounds.ts';
-import { datasetOfModel } from '../cli/steps/train.ts';
-import { evaluateQuantized } from '../cli/steps/quantize.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
+import { readFloatModel } from '../core/artifact.ts';
+import { quantizeModel, type WeightScaleGranularity } from '../quantize/quantize.ts';
+import { checkBounds } from '../quantize/bounds.ts';
+import { datasetOfModel } from '../pipeline/train.ts';
+import { evaluateQuantized } from '../pipeline/quantize.ts';
+import type { QuantizedModel } from '../core/model.ts';
 
 const path = process.argv[2];
 if (!path) {

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../runtime/write-atomic.ts';
+import { writeFileAtomic } from '../core/write-atomic.ts';
 
 export function replaceReadmeBlock(root: string, file: string, begin: string, end: string, content: string): void {
   const readme = path.join(root, file);

@@ -4,9 +4,9 @@
  * non-zero on the first difference. The test suite runs a shorter version.
  */
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { soak } from '../runtime/soak.ts';
-import { CELL_KINDS } from '../runtime/model.ts';
-import { randomQuantizedModel } from '../test/fixtures/random-model.ts';
+import { soak } from '../parity/soak.ts';
+import { CELL_KINDS } from '../core/model.ts';
+import { randomQuantizedModel } from '../parity/random-model.ts';
 
 const i = process.argv.indexOf('--steps');
 const steps = i >= 0 ? Number(process.argv[i + 1]) : 1_000_000;

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { randomFloatModel, randomQuantizedModel } from './fixtures/random-model.ts';
+import { randomFloatModel, randomQuantizedModel } from '../parity/random-model.ts';
 import protobuf from 'protobufjs';
 import {
   FORMAT_VERSION,
@@ -16,14 +16,14 @@ import {
   readQuantizedModel,
   sha256Hex,
   writeArtifact,
-} from '../runtime/artifact.ts';
-import { UserError } from '../runtime/errors.ts';
+} from '../core/artifact.ts';
+import { UserError } from '../core/errors.ts';
 import { makeFloatModel, makeQuantizedModel } from './fixtures/models.ts';
-import { mulberry32 } from '../runtime/prng.ts';
-import { CELL_KINDS } from '../runtime/model.ts';
+import { mulberry32 } from '../core/prng.ts';
+import { CELL_KINDS } from '../core/model.ts';
 
 // The schema, loaded independently, to forge files the encoder refuses to write.
-const root = protobuf.loadSync(fileURLToPath(new URL('../runtime/artifact.proto', import.meta.url)));
+const root = protobuf.loadSync(fileURLToPath(new URL('../core/artifact.proto', import.meta.url)));
 const Artifact = root.lookupType('lstm_mcu.Artifact');
 const FloatModelPb = root.lookupType('lstm_mcu.FloatModel');
 const QuantizedModelPb = root.lookupType('lstm_mcu.QuantizedModel');

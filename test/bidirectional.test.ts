@@ -7,13 +7,13 @@
  * against TensorFlow.js' Bidirectional wrapper.
  */
 import { describe, expect, it } from 'vitest';
-import { Simulator } from '../runtime/simulator.ts';
-import { HIDDEN_FRAC_BITS, roundShift, saturateInt8 } from '../runtime/fixed-point.ts';
-import { layerOutputSize, type MergeMode, type QuantRecurrentLayer, type QuantizedModel } from '../runtime/model.ts';
-import { randomFloatModel, randomQuantizedModel, randomSegments, randomWindows } from './fixtures/random-model.ts';
+import { Simulator } from '../reference/simulator.ts';
+import { HIDDEN_FRAC_BITS, roundShift, saturateInt8 } from '../core/fixed-point.ts';
+import { layerOutputSize, type MergeMode, type QuantRecurrentLayer, type QuantizedModel } from '../core/model.ts';
+import { randomFloatModel, randomQuantizedModel, randomSegments, randomWindows } from '../parity/random-model.ts';
 import { initBackend } from '../trainer/backend.ts';
 import { predictFloat } from '../trainer/train.ts';
-import { floatPredictWindow } from '../runtime/float-reference.ts';
+import { floatPredictWindow } from '../reference/float-reference.ts';
 
 /** One direction as a streaming one-layer model with int8 inputs of the given scale. */
 function direction(q: QuantizedModel, layer: QuantRecurrentLayer, inputScale: number | undefined): Simulator {

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { budgetRefusal, deviceBudget, parseBoard, type EspruinoBoard } from '../codegen/boards.ts';
 import { emitModule, flashWeights, type EmitOptions } from '../codegen/emit-module.ts';
-import { engineByName } from '../runtime/engines.ts';
-import { encodeQuantizedModel, writeArtifact } from '../runtime/artifact.ts';
-import { randomQuantizedModel } from './fixtures/random-model.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
+import { engineByName } from '../parity/engines.ts';
+import { encodeQuantizedModel, writeArtifact } from '../core/artifact.ts';
+import { randomQuantizedModel } from '../parity/random-model.ts';
+import type { QuantizedModel } from '../core/model.ts';
 import { runCli } from './helpers/run-cli.ts';
 
 const ESPRUINO = process.env.ESPRUINO_BIN;

@@ -4,16 +4,16 @@
  * inputs that reach the worst case saturate identically everywhere.
  */
 import { describe, expect, it } from 'vitest';
-import { assertBounds, checkBounds, dotBound, gateAccBounds, rescaleOperandBound } from '../codegen/bounds.ts';
+import { assertBounds, checkBounds, dotBound, gateAccBounds, rescaleOperandBound } from '../quantize/bounds.ts';
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { quantizeModel } from '../codegen/quantize.ts';
-import { UserError } from '../runtime/errors.ts';
-import { availableEngines } from '../runtime/engines.ts';
-import { checkParity } from '../runtime/parity.ts';
-import { Simulator } from '../runtime/simulator.ts';
-import { randomFloatModel, randomQuantizedModel, randomWindows } from './fixtures/random-model.ts';
-import { CELL_KINDS, type FloatModel, type QuantizedModel } from '../runtime/model.ts';
-import { buildTanhTable } from '../runtime/fixed-point.ts';
+import { quantizeModel } from '../quantize/quantize.ts';
+import { UserError } from '../core/errors.ts';
+import { availableEngines } from '../parity/engines.ts';
+import { checkParity } from '../parity/parity.ts';
+import { Simulator } from '../reference/simulator.ts';
+import { randomFloatModel, randomQuantizedModel, randomWindows } from '../parity/random-model.ts';
+import { CELL_KINDS, type FloatModel, type QuantizedModel } from '../core/model.ts';
+import { buildTanhTable } from '../core/fixed-point.ts';
 
 // Where the activations saturate: tanh at the table's last bucket, the sigmoid at (that + 2^15) >> 1.
 const TANH_TOP = buildTanhTable()[2047];

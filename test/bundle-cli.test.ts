@@ -7,8 +7,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { randomQuantizedModel } from './fixtures/random-model.ts';
-import { encodeQuantizedModel, writeArtifact } from '../runtime/artifact.ts';
+import { randomQuantizedModel } from '../parity/random-model.ts';
+import { encodeQuantizedModel, writeArtifact } from '../core/artifact.ts';
 import { runCli } from './helpers/run-cli.ts';
 
 let dir: string;

@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS, type Target } from '../codegen/emit-module.ts';
 import { emitDts } from '../codegen/emit-dts.ts';
 import { modelFromJson, type GoldenFile } from './golden/golden-io.ts';
-import { Simulator } from '../runtime/simulator.ts';
-import { availableEngines, fakeEspruinoGlobals } from '../runtime/engines.ts';
-import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
-import { gateNames, lastLayer, type QuantizedModel } from '../runtime/model.ts';
+import { Simulator } from '../reference/simulator.ts';
+import { availableEngines, fakeEspruinoGlobals } from '../parity/engines.ts';
+import { randomQuantizedModel, randomSegments } from '../parity/random-model.ts';
+import { gateNames, lastLayer, type QuantizedModel } from '../core/model.ts';
 
 const goldenModel = (file: string) =>
   modelFromJson((JSON.parse(fs.readFileSync(new URL(`./golden/${file}`, import.meta.url), 'utf8')) as GoldenFile).model);

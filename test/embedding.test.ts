@@ -9,16 +9,16 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../trainer/backend.ts';
 import { predictFloat } from '../trainer/train.ts';
-import { floatPredictWindow } from '../runtime/float-reference.ts';
-import { embedWindows, windowSteps } from '../runtime/embedding.ts';
-import { Simulator } from '../runtime/simulator.ts';
+import { floatPredictWindow } from '../reference/float-reference.ts';
+import { embedWindows, windowSteps } from '../core/embedding.ts';
+import { Simulator } from '../reference/simulator.ts';
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { availableEngines } from '../runtime/engines.ts';
-import { checkParity } from '../runtime/parity.ts';
-import { parseReadingTrace, readingDriverSource, simulateReadings, type ReadingSegments } from '../runtime/reading-driver.ts';
-import { decodeArtifact, encodeFloatModel, encodeQuantizedModel } from '../runtime/artifact.ts';
-import { mulberry32, randomFloatModel, randomQuantizedModel, randomSegments, randomTokenWindows } from './fixtures/random-model.ts';
-import type { CellKind, QuantizedModel } from '../runtime/model.ts';
+import { availableEngines } from '../parity/engines.ts';
+import { checkParity } from '../parity/parity.ts';
+import { parseReadingTrace, readingDriverSource, simulateReadings, type ReadingSegments } from '../parity/reading-driver.ts';
+import { decodeArtifact, encodeFloatModel, encodeQuantizedModel } from '../core/artifact.ts';
+import { mulberry32, randomFloatModel, randomQuantizedModel, randomSegments, randomTokenWindows } from '../parity/random-model.ts';
+import type { CellKind, QuantizedModel } from '../core/model.ts';
 
 const { engines } = availableEngines();
 

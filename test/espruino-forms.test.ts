@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { activationText, tanhOfCellText } from '../codegen/emit-primitives.ts';
 import { localsByReads } from '../codegen/locals-order.ts';
-import { buildTanhTable, cellToQ12, saturateInt16, sigmoidQ15, tanhQ15 } from '../runtime/fixed-point.ts';
-import { fakeEspruinoGlobals } from '../runtime/engines.ts';
+import { buildTanhTable, cellToQ12, saturateInt16, sigmoidQ15, tanhQ15 } from '../core/fixed-point.ts';
+import { fakeEspruinoGlobals } from '../parity/engines.ts';
 
 const TT = buildTanhTable();
 const clip = fakeEspruinoGlobals().E.clip;

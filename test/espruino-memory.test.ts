@@ -4,10 +4,10 @@
  * the espruino target's native path. Skipped, and says so, without one.
  */
 import { describe, expect, it } from 'vitest';
-import { engineByName } from '../runtime/engines.ts';
+import { engineByName } from '../parity/engines.ts';
 import { emitModule } from '../codegen/emit-module.ts';
-import { CELL_KINDS } from '../runtime/model.ts';
-import { randomQuantizedModel } from './fixtures/random-model.ts';
+import { CELL_KINDS } from '../core/model.ts';
+import { randomQuantizedModel } from '../parity/random-model.ts';
 
 const ESPRUINO = process.env.ESPRUINO_BIN;
 const STEPS = 10_000;

@@ -7,15 +7,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as acorn from 'acorn';
-import { randomQuantizedModel } from './fixtures/random-model.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
-import { availableEngines } from '../runtime/engines.ts';
+import { randomQuantizedModel } from '../parity/random-model.ts';
+import type { QuantizedModel } from '../core/model.ts';
+import { availableEngines } from '../parity/engines.ts';
 import { buildBundle } from '../firmware/bundle.ts';
 import { parseSources, parseValidRanges, type AppConfig } from '../firmware/app-config.ts';
 import { emitApp } from '../firmware/emit-app.ts';
 import { modelDataCrc32 } from '../codegen/checksum.ts';
 import { emitModule } from '../codegen/emit-module.ts';
-import { Simulator } from '../runtime/simulator.ts';
+import { Simulator } from '../reference/simulator.ts';
 import { BOARD_PRELUDE, fakeReader, parseSamples, referenceSamples, sampleDriver, type FakeReading } from './helpers/app-driver.ts';
 
 /** A 3-input LSTM forecasting its input x1 two steps ahead (so it has a forecast error). */

@@ -13,7 +13,7 @@ import {
   TABLE_ENTRIES,
   SIGMOID_TABLE_ERROR_LSB,
   TANH_TABLE_ERROR_LSB,
-} from '../runtime/fixed-point.ts';
+} from '../core/fixed-point.ts';
 
 const tanhTable = buildTanhTable();
 

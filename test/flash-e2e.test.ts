@@ -14,9 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomQuantizedModel } from './fixtures/random-model.ts';
-import { encodeQuantizedModel, writeArtifact } from '../runtime/artifact.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
+import { randomQuantizedModel } from '../parity/random-model.ts';
+import { encodeQuantizedModel, writeArtifact } from '../core/artifact.ts';
+import type { QuantizedModel } from '../core/model.ts';
 import { BoardConnection } from '../firmware/espruino-tools.ts';
 import { runCli } from './helpers/run-cli.ts';
 

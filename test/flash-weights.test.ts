@@ -14,12 +14,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emitModule, flashWeights, type EmitOptions } from '../codegen/emit-module.ts';
 import { flashLayout } from '../codegen/flash-weights.ts';
-import { crc32 } from '../runtime/crc32.ts';
-import { availableEngines, driverSource, engineByName, parseTrace } from '../runtime/engines.ts';
-import { firstMismatch, simulateTrace } from '../runtime/trace.ts';
+import { crc32 } from '../core/crc32.ts';
+import { availableEngines, driverSource, engineByName, parseTrace } from '../parity/engines.ts';
+import { firstMismatch, simulateTrace } from '../parity/trace.ts';
 import { estimateRam } from '../codegen/ram-estimate.ts';
-import { randomQuantizedModel, randomSegments, type RandomModelSpec } from './fixtures/random-model.ts';
-import { writeArtifact, encodeQuantizedModel } from '../runtime/artifact.ts';
+import { randomQuantizedModel, randomSegments, type RandomModelSpec } from '../parity/random-model.ts';
+import { writeArtifact, encodeQuantizedModel } from '../core/artifact.ts';
 import { runCli } from './helpers/run-cli.ts';
 
 const engines = availableEngines().engines.filter((e) => e.name === 'vm+E' || e.name === 'espruino');

@@ -5,9 +5,9 @@
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { floatBaselineSource, floorSource } from '../bench/float-baseline.ts';
-import { fakeEspruinoGlobals } from '../runtime/engines.ts';
-import { floatPredictWindow } from '../runtime/float-reference.ts';
-import { randomFloatModel, randomWindows } from './fixtures/random-model.ts';
+import { fakeEspruinoGlobals } from '../parity/engines.ts';
+import { floatPredictWindow } from '../reference/float-reference.ts';
+import { randomFloatModel, randomWindows } from '../parity/random-model.ts';
 
 describe.each(['lstm', 'gru'] as const)('float baseline, %s', (cell) => {
   it('matches the float reference within 1e-4', () => {

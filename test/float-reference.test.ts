@@ -1,5 +1,5 @@
 /**
- * The host float reference (runtime/float-reference.ts) computes what the
+ * The host float reference (reference/float-reference.ts) computes what the
  * trainer's TensorFlow.js model computes: same weights, same windows, outputs
  * within 1e-5. This also pins the gate order (i, f, g, o) and the kernel
  * layouts between the trainer and everything after it, for every cell kind.
@@ -7,9 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../trainer/backend.ts';
 import { predictFloat } from '../trainer/train.ts';
-import { floatPredictWindow } from '../runtime/float-reference.ts';
-import { randomFloatModel, randomWindows } from './fixtures/random-model.ts';
-import { CELL_KINDS, gateCount } from '../runtime/model.ts';
+import { floatPredictWindow } from '../reference/float-reference.ts';
+import { randomFloatModel, randomWindows } from '../parity/random-model.ts';
+import { CELL_KINDS, gateCount } from '../core/model.ts';
 
 describe('float reference vs TensorFlow.js', () => {
   it.each(

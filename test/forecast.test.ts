@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { availableEngines } from '../runtime/engines.ts';
-import { Simulator } from '../runtime/simulator.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
-import { randomQuantizedModel } from './fixtures/random-model.ts';
+import { availableEngines } from '../parity/engines.ts';
+import { Simulator } from '../reference/simulator.ts';
+import type { QuantizedModel } from '../core/model.ts';
+import { randomQuantizedModel } from '../parity/random-model.ts';
 
 const hex = (v: number) => (v !== v ? 'nan' : Buffer.from(new Float64Array([v === 0 ? 0 : v]).buffer).toString('hex'));
 

@@ -6,12 +6,12 @@
  * breaks this long before it breaks a metric.
  */
 import { describe, expect, it } from 'vitest';
-import { CELL_KINDS, GRU_GATE, PEEPHOLE_GATES, TANH_GATES, gateCount, gateNames, type CellKind } from '../runtime/model.ts';
-import { Simulator } from '../runtime/simulator.ts';
-import { floatRecurrentStep, newFloatState } from '../runtime/float-reference.ts';
-import { SIGMOID_TABLE_ERROR_LSB, TANH_TABLE_ERROR_LSB, buildTanhTable, roundHalfUp, saturateInt8 } from '../runtime/fixed-point.ts';
-import { randomFloatModel, randomWindows, mulberry32 } from './fixtures/random-model.ts';
-import { quantizeModel } from '../codegen/quantize.ts';
+import { CELL_KINDS, GRU_GATE, PEEPHOLE_GATES, TANH_GATES, gateCount, gateNames, type CellKind } from '../core/model.ts';
+import { Simulator } from '../reference/simulator.ts';
+import { floatRecurrentStep, newFloatState } from '../reference/float-reference.ts';
+import { SIGMOID_TABLE_ERROR_LSB, TANH_TABLE_ERROR_LSB, buildTanhTable, roundHalfUp, saturateInt8 } from '../core/fixed-point.ts';
+import { randomFloatModel, randomWindows, mulberry32 } from '../parity/random-model.ts';
+import { quantizeModel } from '../quantize/quantize.ts';
 
 // Table error budgets (fixed-point.ts, held by fixed-point.test.ts).
 const SIGMOID_TABLE_ERROR = SIGMOID_TABLE_ERROR_LSB / 32768;

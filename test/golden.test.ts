@@ -6,12 +6,12 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { modelFromJson, type GoldenFile } from './golden/golden-io.ts';
-import { simulateTrace } from '../runtime/trace.ts';
+import { simulateTrace } from '../parity/trace.ts';
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { availableEngines, driverSource, parseTrace } from '../runtime/engines.ts';
-import { firstMismatch, describeMismatch } from '../runtime/trace.ts';
+import { availableEngines, driverSource, parseTrace } from '../parity/engines.ts';
+import { firstMismatch, describeMismatch } from '../parity/trace.ts';
 
-const dir = new URL('./golden/', import.meta.url);
+const dir = new URL('./golden', import.meta.url);
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 describe.each(files)('golden %s', (file) => {

@@ -7,13 +7,13 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseHandmadeModel } from '../trainer/handmade.ts';
-import { quantizeModel } from '../codegen/quantize.ts';
+import { parseHandmadeModel } from '../importers/handmade.ts';
+import { quantizeModel } from '../quantize/quantize.ts';
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { floatDense, floatRecurrentStep, newFloatState } from '../runtime/float-reference.ts';
-import { availableEngines } from '../runtime/engines.ts';
-import { parseReadingTrace, readingDriverSource, simulateReadings } from '../runtime/reading-driver.ts';
-import { UserError } from '../runtime/errors.ts';
+import { floatDense, floatRecurrentStep, newFloatState } from '../reference/float-reference.ts';
+import { availableEngines } from '../parity/engines.ts';
+import { parseReadingTrace, readingDriverSource, simulateReadings } from '../parity/reading-driver.ts';
+import { UserError } from '../core/errors.ts';
 
 const file = new URL('../examples/seed-004-memory.json', import.meta.url);
 const text = fs.readFileSync(file, 'utf8');

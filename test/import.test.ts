@@ -16,10 +16,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readOnnx } from '../importers/onnx-model.ts';
 import { importOnnx, type ImportedNetwork } from '../importers/onnx-import.ts';
 import { importTfjsLayers } from '../importers/tfjs-import.ts';
-import { floatPredictWindow } from '../runtime/float-reference.ts';
+import { floatPredictWindow } from '../reference/float-reference.ts';
 import { runCli } from './helpers/run-cli.ts';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/onnx/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/onnx', import.meta.url));
 const onnxFixtures = fs
   .readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.onnx'))
@@ -194,7 +194,7 @@ describe('imported models through quantize, codegen and simulate', () => {
       dir,
     );
     expect(r.code, r.stderr).toBe(0);
-    const { readFloatModel } = await import('../runtime/artifact.ts');
+    const { readFloatModel } = await import('../core/artifact.ts');
     const { model } = readFloatModel(out);
     expect(model.inputNorm).toEqual({ mean: [0, 0, 0], std: [1, 1, 1] });
     expect(model.outputNorm).toEqual({ mean: [0], std: [2] });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadMnistDataset } from '../trainer/mnist.ts';
+import { loadMnistDataset } from '../data/mnist.ts';
 import { runCli } from './helpers/run-cli.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-mnist-'));

@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { availableEngines } from '../runtime/engines.ts';
-import { checkParity } from '../runtime/parity.ts';
-import { randomQuantizedModel, randomSegments } from './fixtures/random-model.ts';
-import { CELL_KINDS, type QuantizedModel } from '../runtime/model.ts';
+import { availableEngines } from '../parity/engines.ts';
+import { checkParity } from '../parity/parity.ts';
+import { randomQuantizedModel, randomSegments } from '../parity/random-model.ts';
+import { CELL_KINDS, type QuantizedModel } from '../core/model.ts';
 
 const { engines, skipped } = availableEngines();
 const slowEngines = engines.some((e) => e.name === 'espruino' || e.name === 'jerry');

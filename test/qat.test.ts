@@ -10,14 +10,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { quantizeModel } from '../codegen/quantize.ts';
-import { compareOnWindows } from '../cli/steps/quantize.ts';
-import { readFloatModel, readQuantizedModel, sha256Hex } from '../runtime/artifact.ts';
-import { CELL_KINDS, type FloatModel } from '../runtime/model.ts';
+import { quantizeModel } from '../quantize/quantize.ts';
+import { compareOnWindows } from '../pipeline/quantize.ts';
+import { readFloatModel, readQuantizedModel, sha256Hex } from '../core/artifact.ts';
+import { CELL_KINDS, type FloatModel } from '../core/model.ts';
 import { initBackend } from '../trainer/backend.ts';
 import { fakeQuantPredict, fineTuneQat, meanAbsDifference } from '../trainer/qat.ts';
-import type { Dataset, Split } from '../trainer/windows.ts';
-import { randomFloatModel, randomTokenWindows, randomWindows, type RandomModelSpec } from './fixtures/random-model.ts';
+import type { Dataset, Split } from '../data/windows.ts';
+import { randomFloatModel, randomTokenWindows, randomWindows, type RandomModelSpec } from '../parity/random-model.ts';
 import { runCli } from './helpers/run-cli.ts';
 
 /** A split of n windows with no targets (the forward passes only read x). */

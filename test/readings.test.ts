@@ -6,11 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { availableEngines } from '../runtime/engines.ts';
-import { inputAffine } from '../runtime/simulator.ts';
-import { parseReadingTrace, readingDriverSource, simulateReadings, type Reading, type ReadingSegments } from '../runtime/reading-driver.ts';
-import { mulberry32, randomQuantizedModel } from './fixtures/random-model.ts';
-import type { QuantizedModel } from '../runtime/model.ts';
+import { availableEngines } from '../parity/engines.ts';
+import { inputAffine } from '../core/fixed-point.ts';
+import { parseReadingTrace, readingDriverSource, simulateReadings, type Reading, type ReadingSegments } from '../parity/reading-driver.ts';
+import { mulberry32, randomQuantizedModel } from '../parity/random-model.ts';
+import type { QuantizedModel } from '../core/model.ts';
 
 const { engines } = availableEngines();
 

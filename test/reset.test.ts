@@ -5,12 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { availableEngines, driverSource } from '../runtime/engines.ts';
-import { parseTrace } from '../runtime/engines.ts';
-import { simulateTrace } from '../runtime/trace.ts';
-import { Simulator } from '../runtime/simulator.ts';
-import { randomQuantizedModel, randomSegments, type RandomModelSpec } from './fixtures/random-model.ts';
-import { CELL_KINDS } from '../runtime/model.ts';
+import { availableEngines, driverSource } from '../parity/engines.ts';
+import { parseTrace } from '../parity/engines.ts';
+import { simulateTrace } from '../parity/trace.ts';
+import { Simulator } from '../reference/simulator.ts';
+import { randomQuantizedModel, randomSegments, type RandomModelSpec } from '../parity/random-model.ts';
+import { CELL_KINDS } from '../core/model.ts';
 
 const [first, second] = randomSegments(21, 3, [30, 30]);
 /** Every cell, a stack, a window (bidirectional) model, and a model with an embedding (its int8 steps are table rows). */

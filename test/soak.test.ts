@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS } from '../codegen/emit-module.ts';
-import { soak } from '../runtime/soak.ts';
-import { CELL_KINDS } from '../runtime/model.ts';
-import { randomQuantizedModel } from './fixtures/random-model.ts';
+import { soak } from '../parity/soak.ts';
+import { CELL_KINDS } from '../core/model.ts';
+import { randomQuantizedModel } from '../parity/random-model.ts';
 
 const STEPS = 200_000;
 

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildVocabulary, encodeWords, loadSpamDataset, messageWords, UNKNOWN_TOKEN } from '../trainer/spam.ts';
+import { buildVocabulary, encodeWords, loadSpamDataset, messageWords, UNKNOWN_TOKEN } from '../data/spam.ts';
 import { trainLstm } from '../trainer/train.ts';
 import { initBackend } from '../trainer/backend.ts';
 import { runCli } from './helpers/run-cli.ts';

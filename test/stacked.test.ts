@@ -5,13 +5,13 @@
  * int8 input of the next. And the float stack against TensorFlow.js.
  */
 import { describe, expect, it } from 'vitest';
-import { Simulator } from '../runtime/simulator.ts';
-import { HIDDEN_FRAC_BITS } from '../runtime/fixed-point.ts';
-import { CELL_KINDS, type QuantizedModel } from '../runtime/model.ts';
-import { randomFloatModel, randomQuantizedModel, randomSegments, randomWindows } from './fixtures/random-model.ts';
+import { Simulator } from '../reference/simulator.ts';
+import { HIDDEN_FRAC_BITS } from '../core/fixed-point.ts';
+import { CELL_KINDS, type QuantizedModel } from '../core/model.ts';
+import { randomFloatModel, randomQuantizedModel, randomSegments, randomWindows } from '../parity/random-model.ts';
 import { initBackend } from '../trainer/backend.ts';
 import { predictFloat } from '../trainer/train.ts';
-import { floatPredictWindow } from '../runtime/float-reference.ts';
+import { floatPredictWindow } from '../reference/float-reference.ts';
 
 /** Layer l of a stacked model as a one-layer model (its head is never read). */
 function singleLayer(q: QuantizedModel, l: number): QuantizedModel {

@@ -4,16 +4,16 @@
  * confusion matrix, the deployment choice, and the int8 budget warning.
  */
 import { describe, expect, it } from 'vitest';
-import { detectSeason } from '../trainer/season.ts';
-import { buildDataset, type Dataset } from '../trainer/windows.ts';
-import type { CsvTable } from '../trainer/csv.ts';
-import { mulberry32 } from '../runtime/prng.ts';
-import { randomFloatModel } from './fixtures/random-model.ts';
-import { quantizeModel } from '../codegen/quantize.ts';
-import { chooseSeason, streamedMetrics } from '../cli/steps/streamed-eval.ts';
-import { INT8_BUDGET, int8Check, inputsOutsideRange, quantizeStep } from '../cli/steps/quantize.ts';
-import type { FloatModel, QuantizedModel } from '../runtime/model.ts';
-import { UserError } from '../runtime/errors.ts';
+import { detectSeason } from '../data/season.ts';
+import { buildDataset, type Dataset } from '../data/windows.ts';
+import type { CsvTable } from '../data/csv.ts';
+import { mulberry32 } from '../core/prng.ts';
+import { randomFloatModel } from '../parity/random-model.ts';
+import { quantizeModel } from '../quantize/quantize.ts';
+import { chooseSeason, streamedMetrics } from '../pipeline/streamed-eval.ts';
+import { INT8_BUDGET, int8Check, inputsOutsideRange, quantizeStep } from '../pipeline/quantize.ts';
+import type { FloatModel, QuantizedModel } from '../core/model.ts';
+import { UserError } from '../core/errors.ts';
 
 const gauss = (rand: () => number) => Math.sqrt(-2 * Math.log(rand() || 1e-12)) * Math.cos(2 * Math.PI * rand());
 

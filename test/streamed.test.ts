@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/run-cli.ts';
 import { BOARD_PRELUDE, fakeReader, parseSamples, sampleDriver } from './helpers/app-driver.ts';
 import { dailyCycleCsv, testSeriesOf } from './helpers/series.ts';
-import { engineByName } from '../runtime/engines.ts';
+import { engineByName } from '../parity/engines.ts';
 import { fmt } from '../cli/common.ts';
 
 const vm = engineByName('vm')!;

@@ -8,7 +8,7 @@
  * concurrent calls share one initialization.
  */
 import * as tfjs from '@tensorflow/tfjs';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 
 export type Tf = typeof import('@tensorflow/tfjs');

@@ -1,8 +1,8 @@
 /**
  * Recurrent cells TensorFlow.js does not have, as tfjs-layers RNN cells
  * (trained through `tf.layers.rnn({ cell })`, gradients by tfjs autodiff).
- * Each computes exactly the formulas of runtime/float-reference.ts, with the
- * weights in the layouts of runtime/model.ts (checked within 1e-5 in
+ * Each computes exactly the formulas of reference/float-reference.ts, with the
+ * weights in the layouts of core/model.ts (checked within 1e-5 in
  * test/float-reference.test.ts):
  *
  * - peephole LSTM, gates i, f, g, o; peephole weights [3][units] (i, f, o):
@@ -17,7 +17,7 @@
  * kernel, recurrentKernel, bias, then peephole or recurrentBias.
  */
 import type { Tf } from './backend.ts';
-import { CELLS, CELL_KINDS, hasRecurrentBias, hasPeepholes, gateCount, type CellKind } from '../runtime/model.ts';
+import { CELLS, CELL_KINDS, hasRecurrentBias, hasPeepholes, gateCount, type CellKind } from '../core/model.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Tensor2D = import('@tensorflow/tfjs').Tensor2D;

@@ -35,7 +35,7 @@ import {
   type Gradients,
   type SequenceMasks,
 } from './fused-recurrent.ts';
-import { CELLS, hasPeepholes, gateCount, type MergeMode } from '../runtime/model.ts';
+import { CELLS, hasPeepholes, gateCount, type MergeMode } from '../core/model.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type LayerVariable = import('@tensorflow/tfjs').LayerVariable;

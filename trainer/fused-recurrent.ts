@@ -4,16 +4,16 @@
  *
  * Tensors arrive batch-major as tfjs holds them (x [B][T][F], outputs
  * [B][T][H]) and are laid out time-major in the module's memory, where each
- * step's rows are contiguous. Weights use the layouts of runtime/model.ts
+ * step's rows are contiguous. Weights use the layouts of core/model.ts
  * (kernel [F][G·H], recurrentKernel [H][G·H], bias [G·H]; peephole [3][H],
  * recurrentBias [G·H]), which are those of tfjs-layers and trainer/cells.ts. Everything the backward pass needs is copied out of the
  * module after the forward pass, so any number of layers and batches can be
  * in flight; the module's memory is scratch for one call at a time.
  */
 import fs from 'node:fs';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../core/errors.ts';
 
-import { hasCellState, CELLS, resetsBeforeProduct, hasRecurrentBias, hasPeepholes, gateCount, type CellKind } from '../runtime/model.ts';
+import { hasCellState, CELLS, resetsBeforeProduct, hasRecurrentBias, hasPeepholes, gateCount, type CellKind } from '../core/model.ts';
 
 export type FusedCell = CellKind;
 /** The kernel's number for each cell kind (trainer/wasm/recurrent.ts). */

@@ -22,7 +22,7 @@
  * away from it). The absolute value, not the square: a few windows whose
  * inputs pass the int8 input range would otherwise carry most of the loss.
  *
- * After every epoch the weights are quantized for real (codegen/quantize.ts)
+ * After every epoch the weights are quantized for real (quantize/quantize.ts)
  * and run by the simulator on the validation windows; the epoch whose int8
  * outputs are closest to the float model's there is kept, and epoch 0 (the
  * model as given) competes too, so fine-tuning never returns a model whose
@@ -33,7 +33,7 @@ import type { Tensor, Variable } from '@tensorflow/tfjs';
 import type { Tf } from './backend.ts';
 import { currentBackend } from './backend.ts';
 import { permutation, mulberry32, batchTensors } from './train.ts';
-import { floatWindowOutputs } from '../runtime/float-outputs.ts';
+import { floatWindowOutputs } from '../reference/float-outputs.ts';
 import {
   hasCellState,
   hasRecurrentBias,
@@ -48,11 +48,11 @@ import {
   type FloatRecurrentLayer,
   type MergeMode,
   type QuantizedModel,
-} from '../runtime/model.ts';
-import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS, INT8_MAX, INT8_MIN, RECURRENT_PART_MAX, TANH_STEP_BITS } from '../runtime/fixed-point.ts';
-import { layerOutputScale, type WeightScaleGranularity } from '../codegen/quantize.ts';
-import type { Dataset, Split } from './windows.ts';
-import { UserError } from '../runtime/errors.ts';
+} from '../core/model.ts';
+import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS, INT8_MAX, INT8_MIN, RECURRENT_PART_MAX, TANH_STEP_BITS } from '../core/fixed-point.ts';
+import { layerOutputScale, type WeightScaleGranularity } from '../quantize/quantize.ts';
+import type { Dataset, Split } from '../data/windows.ts';
+import { UserError } from '../core/errors.ts';
 
 export interface QatEpoch {
   /** 1-based; epoch 0 is the model as given. */
@@ -191,7 +191,7 @@ interface GridWeights {
  * quantizer uses, back in real weight units: per row r (a column of kernel and
  * recurrentKernel), s_r = max_i |W[i][r] · cs_i| / 127 (shared per gate or
  * tensor when asked), W' = round(W · cs / s) · s / cs; biases in accumulator
- * units, b' = round(b / s) · s (codegen/quantize.ts, NUMERICS.md §6).
+ * units, b' = round(b / s) · s (quantize/quantize.ts, NUMERICS.md §6).
  */
 function fakeQuantWeights(
   tf: Tf,

@@ -1,6 +1,6 @@
 /**
  * Trains LSTM(units) -> Dense(outputs, linear) with TensorFlow.js and returns
- * the float weights in the layouts of runtime/model.ts.
+ * the float weights in the layouts of core/model.ts.
  *
  * Gate order: tfjs-layers' LSTMCell (node_modules/@tensorflow/tfjs-layers/
  * dist/layers/recurrent.js, LSTMCell.call, v4.22) computes
@@ -36,13 +36,13 @@ import {
   type FloatDenseLayer,
   type FloatRecurrentLayer,
   type MergeMode,
-} from '../runtime/model.ts';
+} from '../core/model.ts';
 import { customRnnLayer, isCustomCell } from './cells.ts';
 import { fusedRecurrentLayer } from './fused-layer.ts';
-import { UserError } from '../runtime/errors.ts';
+import { UserError } from '../core/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
-import { targetSteps, type Dataset, type Split } from './windows.ts';
-import { mulberry32, permutation } from '../runtime/prng.ts';
+import { targetSteps, type Dataset, type Split } from '../data/windows.ts';
+import { mulberry32, permutation } from '../core/prng.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
@@ -207,7 +207,7 @@ export function checkHead(ds: Dataset, head: HeadActivation): void {
 /**
  * The TensorFlow.js layer of a cell kind, with its activations pinned
  * (tfjs defaults the recurrent activation to hardSigmoid) and the gate orders
- * of runtime/model.ts CELL_GATES: LSTM i, f, c, o; GRU z, r, h (reset before
+ * of core/model.ts CELL_GATES: LSTM i, f, c, o; GRU z, r, h (reset before
  * the recurrent product, the only convention tfjs implements); simple RNN tanh.
  * Peephole, CIFG and GRU reset-after are the custom cells of trainer/cells.ts
  * in a tfjs RNN layer (their weights start as zeros; buildModel sets them).
@@ -634,7 +634,7 @@ export function predictFloat(
   embedding?: FloatEmbedding,
 ): Float32Array {
   if (x.length !== n * window * features) throw new Error(`predictFloat: x has ${x.length} values, expected ${n * window * features}`);
-  // tf.layers' go_backwards hands its sequence up last step first; reverse layers are run by runtime/float-reference.ts
+  // tf.layers' go_backwards hands its sequence up last step first; reverse layers are run by reference/float-reference.ts
   if (layers.some((l) => l.reverse)) throw new Error('predictFloat: reverse layers are not built as TensorFlow.js layers');
   // Many-to-many: an output for every step of every window, [n][window][outputs].
   const S = sequence === 'many-to-many' ? window : 1;

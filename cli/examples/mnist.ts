@@ -6,9 +6,9 @@
  */
 import { Command, Option } from 'commander';
 import { choiceOption, intOption, runAction } from '../common.ts';
-import { trainOnDataset } from '../steps/train.ts';
-import { architectureName, CELL_KINDS, type CellKind } from '../../runtime/model.ts';
-import { loadMnistDataset } from '../../trainer/mnist.ts';
+import { trainOnDataset } from '../../pipeline/train.ts';
+import { architectureName, CELL_KINDS, type CellKind } from '../../core/model.ts';
+import { loadMnistDataset } from '../../data/mnist.ts';
 import { commonExampleOptions, exampleLog, finishExample } from './shared.ts';
 
 export function mnistCommand(): Command {

@@ -4,13 +4,14 @@
  */
 import { Option, type Command } from 'commander';
 import { choiceOption, floatOption, fmt, intOption, printJson } from '../common.ts';
-import { deliver, writeDelivery } from '../steps/deliver.ts';
-import { QAT_DEFAULTS, addQatOptions, qatLine } from '../steps/qat.ts';
-import { deliveredJson, deliveredLines } from '../steps/report-lines.ts';
+import { deliver, writeDelivery } from '../../pipeline/deliver.ts';
+import { QAT_DEFAULTS } from '../../pipeline/qat.ts';
+import { addQatOptions, qatLine } from '../qat-options.ts';
+import { deliveredJson, deliveredLines } from '../report-lines.ts';
 import type { BackendPref } from '../../trainer/backend.ts';
 import { RECURRENT_KERNELS, type RecurrentKernel } from '../../trainer/train.ts';
-import type { Dataset } from '../../trainer/windows.ts';
-import type { FloatModel } from '../../runtime/model.ts';
+import type { Dataset } from '../../data/windows.ts';
+import type { FloatModel } from '../../core/model.ts';
 
 /** The first `n` windows of the training split, as a dataset (what the quantizer calibrates on). */
 export function firstWindows(ds: Dataset, n: number): Dataset {

@@ -2,14 +2,14 @@
  * `lstm-mcu example spam`: a classic Keras text classifier (
  * Embedding -> LSTM -> Dense sigmoid, dropout on the words, the inputs and
  * the recurrent state) on the SpamAssassin corpus's 6,046 real messages
- * (trainer/spam.ts): word ids through an int8 embedding table on the device;
+ * (data/spam.ts): word ids through an int8 embedding table on the device;
  * float vs int8 test accuracy, weight bytes, device RAM estimate, parity.
  */
 import { Command, Option } from 'commander';
 import { choiceOption, floatOption, intOption, runAction } from '../common.ts';
-import { trainOnDataset } from '../steps/train.ts';
-import { architectureName, type CellKind } from '../../runtime/model.ts';
-import { DEFAULT_MAX_LENGTH, DEFAULT_VOCABULARY, loadSpamDataset } from '../../trainer/spam.ts';
+import { trainOnDataset } from '../../pipeline/train.ts';
+import { architectureName, type CellKind } from '../../core/model.ts';
+import { DEFAULT_MAX_LENGTH, DEFAULT_VOCABULARY, loadSpamDataset } from '../../data/spam.ts';
 import { commonExampleOptions, exampleLog, finishExample } from './shared.ts';
 
 /** The cells tfjs trains with dropout (the custom cells train without it). */

@@ -3,8 +3,8 @@
  * the integer contract gives for them, stored as JSON with how they were
  * produced. They pin docs/NUMERICS.md: a change of any formula changes them.
  */
-import type { QuantizedModel } from '../../runtime/model.ts';
-import type { TraceStep } from '../../runtime/trace.ts';
+import type { QuantizedModel } from '../../core/model.ts';
+import type { TraceStep } from '../../parity/trace.ts';
 
 export interface GoldenFile {
   producedBy: string;

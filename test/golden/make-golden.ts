@@ -3,8 +3,8 @@
  * changes on purpose):  node --import tsx test/golden/make-golden.ts [file.json]
  */
 import fs from 'node:fs';
-import { randomQuantizedModel, randomSegments } from '../fixtures/random-model.ts';
-import { simulateTrace } from '../../runtime/trace.ts';
+import { randomQuantizedModel, randomSegments } from '../../parity/random-model.ts';
+import { simulateTrace } from '../../parity/trace.ts';
 import { modelToJson, type GoldenFile } from './golden-io.ts';
 
 const CASES = [
@@ -117,7 +117,7 @@ for (const c of CASES.filter((x) => !only || x.file === only)) {
   const golden: GoldenFile = {
     producedBy:
       `test/golden/make-golden.ts: randomQuantizedModel(${JSON.stringify(c.spec)}) (per-row scales), ` +
-      `randomSegments(${c.spec.seed}, ${c.spec.inputSize}, ${JSON.stringify(c.lengths)}, ${c.extremes}), traced by runtime/simulator.ts`,
+      `randomSegments(${c.spec.seed}, ${c.spec.inputSize}, ${JSON.stringify(c.lengths)}, ${c.extremes}), traced by reference/simulator.ts`,
     model: modelToJson(q),
     segments: segments.map((s) => s.map((x) => Array.from(x))),
     trace: simulateTrace(q, segments),

@@ -8,8 +8,8 @@
  * itself, once per reading, printing the app's counters and the exact bytes
  * of its outputs and score after each.
  */
-import type { QuantizedModel } from '../../runtime/model.ts';
-import { Simulator } from '../../runtime/simulator.ts';
+import type { QuantizedModel } from '../../core/model.ts';
+import { Simulator } from '../../reference/simulator.ts';
 import type { AppConfig } from '../../firmware/app-config.ts';
 import { AppReplay } from '../../firmware/app-replay.ts';
 

@@ -5,7 +5,7 @@
  * rule: each series is cut at floor(n·0.7) and floor(n·0.85), test the rest).
  */
 import fs from 'node:fs';
-import { mulberry32 } from '../../runtime/prng.ts';
+import { mulberry32 } from '../../core/prng.ts';
 
 /** "hour,temperature": 15 + 6 sin(2π t/24) + a random walk (0.02 per hour) + noise (0.3). */
 export function dailyCycleCsv(rows: number, seed: number): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tfjs from '@tensorflow/tfjs';
 import { currentBackend, initBackend } from '../../trainer/backend.ts';
-import { UserError } from '../../runtime/errors.ts';
+import { UserError } from '../../core/errors.ts';
 
 describe('initBackend', () => {
   it("'auto' resolves to wasm here (tfjs-node is not installed)", async () => {

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { balancedClassWeights, lossFn } from '../../trainer/train.ts';
-import { buildDataset } from '../../trainer/windows.ts';
+import { buildDataset } from '../../data/windows.ts';
 import { table } from './helpers.ts';
 
 let tf: Tf;

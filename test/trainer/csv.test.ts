@@ -4,8 +4,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { hashFile, parseNumberStrict, readCsvColumns } from '../../trainer/csv.ts';
-import { UserError } from '../../runtime/errors.ts';
+import { hashFile, parseNumberStrict, readCsvColumns } from '../../data/csv.ts';
+import { UserError } from '../../core/errors.ts';
 import { cleanupTemp, tempCsv } from './helpers.ts';
 
 afterAll(cleanupTemp);

@@ -13,12 +13,12 @@ import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { fusedRecurrentLayer } from '../../trainer/fused-layer.ts';
 import { extraLength, forward, type FusedCell } from '../../trainer/fused-recurrent.ts';
 import { customRnnLayer, isCustomCell } from '../../trainer/cells.ts';
-import { CELL_KINDS, gateCount, type MergeMode } from '../../runtime/model.ts';
+import { CELL_KINDS, gateCount, type MergeMode } from '../../core/model.ts';
 import { trainLstm, type TrainOptions } from '../../trainer/train.ts';
-import { buildDataset } from '../../trainer/windows.ts';
-import { loadSpamDataset } from '../../trainer/spam.ts';
-import { UserError } from '../../runtime/errors.ts';
-import { readFloatModel } from '../../runtime/artifact.ts';
+import { buildDataset } from '../../data/windows.ts';
+import { loadSpamDataset } from '../../data/spam.ts';
+import { UserError } from '../../core/errors.ts';
+import { readFloatModel } from '../../core/artifact.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { table } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CsvTable } from '../../trainer/csv.ts';
+import type { CsvTable } from '../../data/csv.ts';
 
 const dirs: string[] = [];
 

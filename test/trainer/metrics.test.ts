@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, argmax, persistenceRmse, rmse, rmsePerTarget } from '../../trainer/metrics.ts';
-import { buildDataset } from '../../trainer/windows.ts';
+import { accuracy, argmax, persistenceRmse, rmse, rmsePerTarget } from '../../data/metrics.ts';
+import { buildDataset } from '../../data/windows.ts';
 import { table } from './helpers.ts';
 
 describe('metrics', () => {

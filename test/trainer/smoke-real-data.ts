@@ -3,10 +3,10 @@
  *   node --import tsx test/trainer/smoke-real-data.ts [epochs] [backend] [learningRate] [batchSize]
  */
 import { initBackend, type BackendPref } from '../../trainer/backend.ts';
-import { readCsvColumns } from '../../trainer/csv.ts';
-import { buildDataset } from '../../trainer/windows.ts';
+import { readCsvColumns } from '../../data/csv.ts';
+import { buildDataset } from '../../data/windows.ts';
 import { trainLstm, predictFloat } from '../../trainer/train.ts';
-import { rmse, persistenceRmse } from '../../trainer/metrics.ts';
+import { rmse, persistenceRmse } from '../../data/metrics.ts';
 import { createEpochProgress } from '../../trainer/progress.ts';
 
 const epochs = Number(process.argv[2] ?? 15);

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CELL_KINDS, gateCount, type FloatDenseLayer, type FloatRecurrentLayer } from '../../runtime/model.ts';
+import { CELL_KINDS, gateCount, type FloatDenseLayer, type FloatRecurrentLayer } from '../../core/model.ts';
 import { initBackend, type Tf } from '../../trainer/backend.ts';
-import { accuracy, persistenceRmse, rmse } from '../../trainer/metrics.ts';
+import { accuracy, persistenceRmse, rmse } from '../../data/metrics.ts';
 import { mulberry32, orthogonalMatrix, permutation, predictFloat, trainLstm, type TrainOptions } from '../../trainer/train.ts';
-import { buildDataset, type Dataset } from '../../trainer/windows.ts';
-import { floatDense, floatStackStep, newFloatState } from '../../runtime/float-reference.ts';
-import { UserError } from '../../runtime/errors.ts';
+import { buildDataset, type Dataset } from '../../data/windows.ts';
+import { floatDense, floatStackStep, newFloatState } from '../../reference/float-reference.ts';
+import { UserError } from '../../core/errors.ts';
 import { table } from './helpers.ts';
 
 let tf: Tf;
@@ -15,7 +15,7 @@ beforeAll(async () => {
 
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 
-/** Plain-JS LSTM + dense following the layouts documented in runtime/model.ts. */
+/** Plain-JS LSTM + dense following the layouts documented in core/model.ts. */
 function referenceForward(recurrent: FloatRecurrentLayer, head: FloatDenseLayer, x: Float32Array, n: number, W: number): Float64Array {
   const F = recurrent.inputSize;
   const U = recurrent.units;
@@ -92,7 +92,7 @@ describe('helpers', () => {
 });
 
 describe('predictFloat', () => {
-  it('matches a plain-JS LSTM using the runtime/model.ts layouts (gate order i, f, c, o)', () => {
+  it('matches a plain-JS LSTM using the core/model.ts layouts (gate order i, f, c, o)', () => {
     const rand = mulberry32(42);
     const r = (len: number, scale = 1): Float32Array => Float32Array.from({ length: len }, () => (rand() * 2 - 1) * scale);
     const F = 3;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { initBackend } from '../../trainer/backend.ts';
-import { mulberry32 } from '../../runtime/prng.ts';
+import { mulberry32 } from '../../core/prng.ts';
 
 describe('UnsortedSegmentSum on the wasm backend', () => {
   it('adds the rows of each segment id; ids out of range add nothing', async () => {

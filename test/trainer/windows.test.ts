@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildDataset, type DatasetSpec, type Split } from '../../trainer/windows.ts';
-import { UserError } from '../../runtime/errors.ts';
+import { buildDataset, type DatasetSpec, type Split } from '../../data/windows.ts';
+import { UserError } from '../../core/errors.ts';
 import { table } from './helpers.ts';
 
 const range = (n: number, f: (i: number) => number = (i) => i): number[] => Array.from({ length: n }, (_, i) => f(i));

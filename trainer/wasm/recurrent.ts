@@ -8,7 +8,7 @@
  * Memory is imported; every pointer is a byte offset of a row-major f32
  * array and every stride counts elements. Time-major layouts: x [T][B][F],
  * gates [T][B][G·H], states [T][B][H]. Initial states are zero. The cells are
- * those of tfjs-layers and trainer/cells.ts, gates in the order of runtime/model.ts
+ * those of tfjs-layers and trainer/cells.ts, gates in the order of core/model.ts
  * (the kind numbers are KIND in trainer/fused-recurrent.ts):
  *   LSTM (kind 0)  i, f, g, o:  z = x W + h U + b
  *                  c' = σ(z_f) c + σ(z_i) tanh(z_g);  h' = σ(z_o) tanh(c')

@@ -1,0 +1,256 @@
+/**
+ * Streaming CSV reader: picks named numeric columns out of a (possibly huge)
+ * CSV file without loading it whole, hashing the bytes on the way.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { parse, CsvError } from 'csv-parse';
+import { UserError } from '../core/errors.ts';
+
+export type MissingPolicy = 'error' | 'drop' | 'ffill';
+
+export interface CsvOptions {
+  /** What to do with an empty cell or NA / NaN / null. Default 'error'. */
+  missing?: MissingPolicy;
+  /** Field delimiter, default ','. */
+  delimiter?: string;
+  /**
+   * Series id column (one of the requested columns): 'ffill' never fills a
+   * value across a change of it, so the first row of a series cannot be filled.
+   */
+  group?: string;
+  /**
+   * Columns whose cells may be text (class labels). A column with any cell
+   * that is not a number is read as text: its values become codes 0..k-1 of
+   * its distinct texts sorted (CsvTable.categories); an all-numeric column
+   * stays numeric.
+   */
+  categorical?: string[];
+}
+
+export interface CsvTable {
+  /** One array per requested column, all of length `rows`. */
+  columns: Record<string, Float64Array>;
+  /** Text columns (CsvOptions.categorical): the text of each code, sorted. */
+  categories?: Record<string, string[]>;
+  rows: number;
+  /** 1-based line number in the file of each kept row (for error messages; always set by readCsvColumns). */
+  lines?: Uint32Array;
+  /** sha256 of the file bytes, hex. */
+  sha256: string;
+  path: string;
+}
+
+/** Cell texts that mean "no value" (compared case-insensitively, after trimming). */
+const MISSING_TOKENS = new Set(['', 'na', 'nan', 'null']);
+
+/** Decimal integers, decimals and exponents; nothing else (no hex, no Infinity). */
+const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+export function isMissingCell(text: string): boolean {
+  return MISSING_TOKENS.has(text.trim().toLowerCase());
+}
+
+/** Parses one cell strictly; returns undefined if it is not a finite number. */
+export function parseNumberStrict(text: string): number | undefined {
+  const t = text.trim();
+  if (!NUMBER_RE.test(t)) return undefined;
+  const v = Number(t);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** sha256 (hex) of a file's bytes, streamed. */
+export async function hashFile(path: string): Promise<string> {
+  await checkReadable(path);
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function checkReadable(path: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? String(e)})`);
+  }
+  if (info.isDirectory()) throw new UserError(`${path}: is a directory, expected a CSV file`);
+}
+
+class GrowableColumn {
+  data = new Float64Array(1024);
+  push(v: number, at: number): void {
+    if (at >= this.data.length) {
+      const next = new Float64Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[at] = v;
+  }
+}
+
+function quote(s: string): string {
+  return `'${s}'`;
+}
+
+/**
+ * Streams `path`, keeps `columns` (by header name) as numbers.
+ * Throws UserError for anything wrong with the file, naming file:line and column.
+ */
+export async function readCsvColumns(path: string, columns: string[], opts: CsvOptions = {}): Promise<CsvTable> {
+  const missing: MissingPolicy = opts.missing ?? 'error';
+  const wanted = [...new Set(columns)];
+  if (wanted.length === 0) throw new UserError(`${path}: no columns requested`);
+  await checkReadable(path);
+
+  const hash = createHash('sha256');
+  const input = createReadStream(path);
+  input.on('data', (chunk) => hash.update(chunk as Buffer));
+  const parser = parse({
+    delimiter: opts.delimiter ?? ',',
+    record_delimiter: ['\r\n', '\n', '\r'],
+    bom: true,
+    info: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    trim: true,
+  });
+  input.on('error', (e) => parser.destroy(e));
+  input.pipe(parser);
+
+  let header: string[] | undefined;
+  let index: number[] = [];
+  const store = wanted.map(() => new GrowableColumn());
+  let lines = new Uint32Array(1024);
+  let rows = 0;
+  let droppedRows = 0;
+  const prev = new Float64Array(wanted.length);
+  const values = new Float64Array(wanted.length);
+  const groupColumn = opts.group === undefined ? -1 : wanted.indexOf(opts.group);
+  // Text columns: every kept row's cell text, and the previous one (for ffill).
+  const texts = wanted.map((name) => (opts.categorical?.includes(name) ? ([] as string[]) : undefined));
+  const prevText: string[] = wanted.map(() => '');
+  const rowText: string[] = wanted.map(() => '');
+  if (opts.group !== undefined && groupColumn < 0) throw new Error(`readCsvColumns: group column ${opts.group} is not requested`);
+
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const { record, info } = item;
+      const line = info.lines;
+      if (header === undefined) {
+        header = record.map((h) => h.trim());
+        index = wanted.map((name) => {
+          const hits = header!.reduce<number[]>((acc, h, i) => (h === name ? [...acc, i] : acc), []);
+          if (hits.length === 0) {
+            throw new UserError(`${path}: unknown column ${quote(name)}; available columns: ${header!.map(quote).join(', ')}`);
+          }
+          if (hits.length > 1) throw new UserError(`${path}:1: column ${quote(name)} appears ${hits.length} times in the header`);
+          return hits[0]!;
+        });
+        continue;
+      }
+      if (record.length !== header.length) {
+        throw new UserError(`${path}:${line}: expected ${header.length} fields (as in the header), found ${record.length}`);
+      }
+      let drop = false;
+      // Does this row start a new series (nothing before it to forward-fill from)?
+      let seriesStart = rows === 0;
+      if (groupColumn >= 0 && !seriesStart) {
+        const g = parseNumberStrict(record[index[groupColumn]!]!);
+        seriesStart = g !== undefined && g !== prev[groupColumn];
+      }
+      for (let c = 0; c < wanted.length; c++) {
+        const text = record[index[c]!]!;
+        if (isMissingCell(text)) {
+          if (missing === 'drop') {
+            drop = true;
+            continue;
+          }
+          if (missing === 'ffill') {
+            if (seriesStart) {
+              const where = rows === 0 ? 'the first data row' : `the first row of a new ${quote(opts.group!)} series`;
+              throw new UserError(
+                `${path}:${line}: column ${quote(wanted[c]!)}: missing value in ${where}, nothing to forward-fill from (use --missing drop)`,
+              );
+            }
+            values[c] = prev[c]!;
+            rowText[c] = prevText[c]!;
+            continue;
+          }
+          throw new UserError(
+            `${path}:${line}: column ${quote(wanted[c]!)}: missing value${text.trim() ? ` ${quote(text.trim())}` : ''} (use --missing drop or --missing ffill)`,
+          );
+        }
+        const v = parseNumberStrict(text);
+        rowText[c] = text.trim();
+        if (v === undefined && texts[c]) {
+          values[c] = NaN; // a text value: coded once every row is read
+          continue;
+        }
+        if (v === undefined) {
+          const t = text.trim();
+          const why = NUMBER_RE.test(t) ? 'is out of range' : 'is not a number';
+          throw new UserError(`${path}:${line}: column ${quote(wanted[c]!)}: ${quote(t)} ${why}`);
+        }
+        values[c] = v;
+      }
+      if (drop) {
+        droppedRows++;
+        continue;
+      }
+      for (let c = 0; c < wanted.length; c++) {
+        store[c]!.push(values[c]!, rows);
+        texts[c]?.push(rowText[c]!);
+        prevText[c] = rowText[c]!;
+      }
+      prev.set(values);
+      if (rows >= lines.length) {
+        const next = new Uint32Array(lines.length * 2);
+        next.set(lines);
+        lines = next;
+      }
+      lines[rows] = line;
+      rows++;
+    }
+  } catch (e) {
+    input.destroy();
+    if (e instanceof UserError) throw e;
+    if (e instanceof CsvError) {
+      const line = (e as CsvError & { lines?: number }).lines;
+      throw new UserError(`${path}${line ? `:${line}` : ''}: malformed CSV: ${e.message}`);
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) throw new UserError(`${path}: cannot read (${code})`);
+    throw e;
+  }
+
+  if (header === undefined) throw new UserError(`${path}: file is empty (expected a header row with column names)`);
+  if (rows === 0) {
+    if (droppedRows > 0) {
+      throw new UserError(`${path}: no rows left: all ${droppedRows} data rows have missing values in the selected columns`);
+    }
+    throw new UserError(`${path}: no data rows after the header`);
+  }
+  const out: Record<string, Float64Array> = {};
+  const categories: Record<string, string[]> = {};
+  wanted.forEach((name, c) => {
+    out[name] = store[c]!.data.slice(0, rows);
+    const t = texts[c];
+    if (t && t.some((v) => parseNumberStrict(v) === undefined)) {
+      const names = [...new Set(t)].sort();
+      const code = new Map(names.map((n, i) => [n, i]));
+      out[name] = Float64Array.from(t, (v) => code.get(v)!);
+      categories[name] = names;
+    }
+  });
+  return {
+    columns: out,
+    rows,
+    lines: lines.slice(0, rows),
+    sha256: hash.digest('hex'),
+    path,
+    ...(Object.keys(categories).length ? { categories } : {}),
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * Models from hand-written weights: a small JSON format (documented in
+ * docs/HANDMADE.md) for cells whose weights are set by hand, as in the
+ * textbook LSTM that adds, clears and outputs a memory. The result is an
+ * ordinary float model plus calibration windows, so it goes through the same
+ * quantize -> codegen -> parity path as a trained one.
+ */
+import { createHash } from 'node:crypto';
+import { UserError } from '../core/errors.ts';
+import {
+  hasRecurrentBias,
+  hasPeepholes,
+  CELL_KINDS,
+  PEEPHOLE_GATES,
+  gateCount,
+  gateNames,
+  type CellKind,
+  type FloatModel,
+} from '../core/model.ts';
+
+export const HANDMADE_FORMAT = 'lstm-mcu/handmade-v1';
+
+export interface HandmadeModel {
+  model: FloatModel;
+  /** Normalized calibration windows [count][window][inputs] (window = model.window). */
+  calibrationX: Float32Array;
+  calibrationCount: number;
+  /** The example the file documents, if any: raw inputs per step and the expected outputs. */
+  example?: { inputs: number[][]; outputs: number[][] };
+}
+
+type Json = Record<string, unknown>;
+
+export function parseHandmadeModel(text: string, where: string): HandmadeModel {
+  let doc: Json;
+  try {
+    doc = JSON.parse(text) as Json;
+  } catch (err) {
+    const reason = (err as Error).message.replace(/\s+/g, ' ');
+    throw new UserError(`${where}: not valid JSON (${reason.length > 100 ? `${reason.slice(0, 100)}…` : reason})`);
+  }
+  const fail = (path: string, what: string): never => {
+    throw new UserError(`${where}: ${path}: ${what}`);
+  };
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('(top level)', 'expected an object');
+  if (doc.format !== HANDMADE_FORMAT) fail('format', `expected "${HANDMADE_FORMAT}", got ${JSON.stringify(doc.format)}`);
+  const cell = doc.cell as CellKind;
+  if (!CELL_KINDS.includes(cell)) fail('cell', `expected one of ${CELL_KINDS.join(', ')}, got ${JSON.stringify(doc.cell)}`);
+  const names = (path: string): string[] => {
+    const v = doc[path];
+    if (!Array.isArray(v) || v.length === 0 || v.some((s) => typeof s !== 'string' || s === ''))
+      fail(path, 'expected a non-empty list of names');
+    return v as string[];
+  };
+  const features = names('features');
+  const targets = names('targets');
+  const units = doc.units;
+  if (!Number.isInteger(units) || (units as number) < 1 || (units as number) > 512) fail('units', 'expected an integer from 1 to 512');
+  const U = units as number;
+  const I = features.length;
+  const O = targets.length;
+
+  const vector = (v: unknown, path: string, n: number): number[] => {
+    if (!Array.isArray(v) || v.length !== n || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
+      fail(path, `expected ${n} finite number${n === 1 ? '' : 's'}`);
+    }
+    return v as number[];
+  };
+  const matrix = (v: unknown, path: string, rows: number, cols: number): number[][] => {
+    if (!Array.isArray(v) || v.length !== rows) fail(path, `expected ${rows} row${rows === 1 ? '' : 's'} of ${cols} numbers`);
+    return (v as unknown[]).map((row, r) => vector(row, `${path}[${r}]`, cols));
+  };
+  const object = (v: unknown, path: string): Json => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'expected an object');
+    return v as Json;
+  };
+
+  // Weights per gate, in the cell's gate order: W [units][inputs], U [units][units], b [units].
+  const gates = object(doc.gates, 'gates');
+  const expected = gateNames(cell);
+  const unknown = Object.keys(gates).filter((g) => !(expected as readonly string[]).includes(g));
+  if (unknown.length) fail('gates', `unknown gate ${unknown.join(', ')} for a ${cell} (gates: ${expected.join(', ')})`);
+  const G = gateCount(cell);
+  const cols = G * U;
+  const kernel = new Float32Array(I * cols);
+  const recurrentKernel = new Float32Array(U * cols);
+  const bias = new Float32Array(cols);
+  // Peephole LSTM: optional diagonal peephole weights `p` on gates input, forget, output (default 0).
+  const peephole = hasPeepholes(cell) ? new Float32Array(3 * U) : undefined;
+  // GRU reset-after: optional recurrent bias `bR` on every gate (default 0).
+  const recurrentBias = hasRecurrentBias(cell) ? new Float32Array(cols) : undefined;
+  expected.forEach((gate, g) => {
+    const spec = object(gates[gate], `gates.${gate}`);
+    const W = matrix(spec.W, `gates.${gate}.W`, U, I);
+    const R = matrix(spec.U, `gates.${gate}.U`, U, U);
+    const b = vector(spec.b, `gates.${gate}.b`, U);
+    for (let u = 0; u < U; u++) {
+      for (let i = 0; i < I; i++) kernel[i * cols + g * U + u] = W[u][i];
+      for (let j = 0; j < U; j++) recurrentKernel[j * cols + g * U + u] = R[u][j];
+      bias[g * U + u] = b[u];
+    }
+    const k = (PEEPHOLE_GATES as readonly string[]).indexOf(gate);
+    if (spec.p !== undefined) {
+      if (!peephole || k < 0)
+        fail(`gates.${gate}.p`, 'peephole weights exist only on the input, forget and output gates of a peephole cell');
+      peephole!.set(vector(spec.p, `gates.${gate}.p`, U), k * U);
+    }
+    if (spec.bR !== undefined) {
+      if (!recurrentBias) fail(`gates.${gate}.bR`, 'a recurrent bias exists only in a gru-reset-after cell');
+      recurrentBias!.set(vector(spec.bR, `gates.${gate}.bR`, U), g * U);
+    }
+  });
+  const head = object(doc.head, 'head');
+  const D = matrix(head.W, 'head.W', O, U);
+  const d = vector(head.b, 'head.b', O);
+  const headKernel = new Float32Array(U * O);
+  for (let k = 0; k < O; k++) for (let j = 0; j < U; j++) headKernel[j * O + k] = D[k][j];
+
+  const norm = (key: 'inputNorm' | 'outputNorm', n: number) => {
+    if (doc[key] === undefined) return { mean: new Array<number>(n).fill(0), std: new Array<number>(n).fill(1) };
+    const o = object(doc[key], key);
+    const std = vector(o.std, `${key}.std`, n);
+    if (std.some((s) => s <= 0)) fail(`${key}.std`, 'every std must be above 0');
+    return { mean: vector(o.mean, `${key}.mean`, n), std };
+  };
+  const inputNorm = norm('inputNorm', I);
+  const outputNorm = norm('outputNorm', O);
+
+  // Calibration: sequences of equal length of raw input rows; they become the windows.
+  const sequences = doc.calibration;
+  if (!Array.isArray(sequences) || sequences.length === 0) fail('calibration', 'expected a non-empty list of input sequences');
+  const seqs = (sequences as unknown[]).map((s, k) => {
+    if (!Array.isArray(s) || s.length === 0) fail(`calibration[${k}]`, 'expected a non-empty list of input rows');
+    return (s as unknown[]).map((row, t) => vector(row, `calibration[${k}][${t}]`, I));
+  });
+  const window = Math.max(...seqs.map((s) => s.length));
+  seqs.forEach((s, k) => {
+    if (s.length !== window) fail(`calibration[${k}]`, `has ${s.length} rows; every calibration sequence needs ${window} (the longest)`);
+  });
+  const calibrationX = new Float32Array(seqs.length * window * I);
+  seqs.forEach((s, k) =>
+    s.forEach((row, t) => row.forEach((v, i) => (calibrationX[(k * window + t) * I + i] = (v - inputNorm.mean[i]) / inputNorm.std[i]))),
+  );
+
+  let example: HandmadeModel['example'];
+  if (doc.example !== undefined) {
+    const e = object(doc.example, 'example');
+    if (!Array.isArray(e.inputs) || !Array.isArray(e.outputs) || e.inputs.length !== e.outputs.length) {
+      fail('example', 'expected inputs and outputs lists of the same length');
+    }
+    example = {
+      inputs: (e.inputs as unknown[]).map((r, t) => vector(r, `example.inputs[${t}]`, I)),
+      outputs: (e.outputs as unknown[]).map((r, t) => vector(r, `example.outputs[${t}]`, O)),
+    };
+  }
+
+  const model: FloatModel = {
+    task: 'regression',
+    featureNames: features,
+    targetNames: targets,
+    classLabels: [],
+    window,
+    horizon: 1,
+    targetMode: 'level',
+    headActivation: 'linear',
+    sequence: 'many-to-one',
+    baseFeatures: [],
+    inputNorm,
+    outputNorm,
+    layers: [
+      {
+        cell,
+        inputSize: I,
+        units: U,
+        kernel,
+        recurrentKernel,
+        bias,
+        ...(peephole ? { peephole } : {}),
+        ...(recurrentBias ? { recurrentBias } : {}),
+      },
+    ],
+    head: { inputSize: U, outputSize: O, kernel: headKernel, bias: Float32Array.from(d) },
+    metrics: { name: 'rmse', train: NaN, validation: NaN, test: NaN },
+    provenance: {
+      data: where,
+      dataSha256: createHash('sha256').update(text).digest('hex'),
+      seed: 0,
+      toolVersion: '',
+      createdAt: '',
+      options: JSON.stringify({ source: 'handmade' }),
+    },
+  };
+  return { model, calibrationX, calibrationCount: seqs.length, example };
+}

@@ -1,0 +1,236 @@
+/**
+ * Run generated model code on a JavaScript engine and collect its trace.
+ *
+ * Every engine runs the same ES5 driver (below) after the model file: it
+ * replays the input segments, calls reset() before each, and prints one line
+ * per step with the integer outputs and state. Engines:
+ * - `vm`: Node's vm module (always available);
+ * - `vm+E`: Node's vm with a stand-in for Espruino's E.convolve / E.toArrayBuffer / atob,
+ *   so the espruino target's native path runs on every machine;
+ * - `duk`: Debian's Duktape (`duk` on PATH or DUK_BIN);
+ * - `espruino`: a Linux build of Espruino at ESPRUINO_BIN;
+ * - `jerry`: a JerryScript build at JERRY_BIN.
+ */
+import vm from 'node:vm';
+import { UserError } from '../core/errors.ts';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import type { Segments, TraceStep } from './trace.ts';
+import { crc32 } from '../core/crc32.ts';
+
+/** One engine run may take this long; past it the run is stopped and reported as stopped. */
+export const ENGINE_TIME_LIMIT_S = 600;
+
+export type EngineName = 'vm' | 'vm+E' | 'duk' | 'espruino' | 'jerry';
+
+export interface Engine {
+  name: EngineName;
+  /** Runs `source` (model + driver) and resolves to what it printed, line by line. */
+  run(source: string): Promise<string[]>;
+}
+
+function hex(segments: Segments): string[] {
+  return segments.map((steps) =>
+    steps.map((xq) => Array.from(xq, (v) => ((v + 128) & 255).toString(16).padStart(2, '0')).join('')).join(''),
+  );
+}
+
+/** The ES5 driver: replays segments through the model defined by `globalName` and prints traces. */
+export function driverSource(globalName: string, inputSize: number, segments: Segments): string {
+  if (globalName === 'drivenModel') throw new Error('the driver uses the name drivenModel itself; pick another global name');
+  return `
+(function () {
+  var drivenModel = ${globalName};
+  var segs = ${JSON.stringify(hex(segments))};
+  var out = typeof print === "function" ? print : function (s) { console.log(s); };
+  var xq = new Int8Array(${inputSize});
+  function join(a) { var s = "", i; for (i = 0; i < a.length; i++) s += (i ? "," : "") + a[i]; return s; }
+  var s, t, i, hexs, n;
+  for (s = 0; s < segs.length; s++) {
+    drivenModel.reset();
+    hexs = segs[s];
+    n = hexs.length / ${2 * inputSize};
+    for (t = 0; t < n; t++) {
+      for (i = 0; i < ${inputSize}; i++) xq[i] = parseInt(hexs.substr((t * ${inputSize} + i) * 2, 2), 16) - 128;
+      var y = drivenModel.stepQ(xq);
+      out("T " + s + " " + t + " " + join(y) + " " + join(drivenModel.state.h) + " " + join(drivenModel.state.c) + " " + join(drivenModel.state.gates));
+    }
+  }
+  out("END");
+})();
+`;
+}
+
+export function parseTrace(lines: string[], engine: string): TraceStep[] {
+  const trace: TraceStep[] = [];
+  let ended = false;
+  const nums = (s: string) => (s === '' ? [] : s.split(',').map(Number));
+  for (const line of lines) {
+    if (line.startsWith('T ')) {
+      const [, seg, t, y, h, c, g] = line.trim().split(' ');
+      trace.push({ segment: Number(seg), t: Number(t), y: nums(y), h: nums(h), c: nums(c), gates: nums(g) });
+    } else if (line.trim() === 'END') ended = true;
+  }
+  if (!ended) {
+    const tail = lines.slice(-5).join(' | ');
+    throw new Error(`${engine}: the driver did not finish (last output: ${tail || 'none'})`);
+  }
+  return trace;
+}
+
+/** A stand-in for the Espruino natives the generated code uses, with Espruino's semantics. */
+export function fakeEspruinoGlobals() {
+  const storage = storageStandIn();
+  return {
+    E: {
+      // sum over i of a[i] * b[(i + offset) % b.length], accumulated in a double; an omitted offset is 0 (an int32 argument)
+      convolve(a: ArrayLike<number>, b: ArrayLike<number>, offset?: number): number {
+        let o = (offset ?? 0) % b.length;
+        if (o < 0) o += b.length;
+        let sum = 0;
+        for (let i = 0; i < a.length; i++) sum += a[i] * b[(i + o) % b.length];
+        return sum;
+      },
+      // x below min -> min, then above max -> max (as doubles)
+      clip(x: number, min: number, max: number): number {
+        let v = x;
+        if (v < min) v = min;
+        if (v > max) v = max;
+        return v;
+      },
+      toArrayBuffer(str: string): ArrayBuffer {
+        const bytes = new Uint8Array(str.length);
+        for (let i = 0; i < str.length; i++) bytes[i] = str.charCodeAt(i);
+        return bytes.buffer;
+      },
+      // CRC-32 of the string's bytes (IEEE, as zlib)
+      CRC32: (str: string) => crc32(Buffer.from(str, 'latin1')),
+    },
+    atob: (s: string) => Buffer.from(s, 'base64').toString('latin1'),
+    // require("Storage"): files in memory for one run, with Storage.write's offset / size semantics.
+    require: (name: string) => {
+      if (name !== 'Storage') throw new Error(`module ${name} not found`);
+      return storage;
+    },
+  };
+}
+
+/** A stand-in for Espruino's Storage module: write(name, data, offset, size), read(name, offset, length), erase(name). */
+function storageStandIn() {
+  const files = new Map<string, Uint8Array>();
+  return {
+    write(name: string, data: string, offset = 0, size?: number): boolean {
+      const bytes = Buffer.from(data, 'latin1');
+      if (offset === 0) files.set(name, new Uint8Array(size ?? bytes.length));
+      const file = files.get(name);
+      if (!file || offset + bytes.length > file.length) throw new Error(`Storage.write: ${name} is not big enough`);
+      file.set(bytes, offset);
+      return true;
+    },
+    read(name: string, offset = 0, length?: number): string | undefined {
+      const file = files.get(name);
+      return file ? Buffer.from(file.subarray(offset, length === undefined ? undefined : offset + length)).toString('latin1') : undefined;
+    },
+    erase(name: string): void {
+      files.delete(name);
+    },
+  };
+}
+
+function vmEngine(name: 'vm' | 'vm+E'): Engine {
+  return {
+    name,
+    async run(source) {
+      const lines: string[] = [];
+      const context = vm.createContext({
+        print: (s: unknown) => lines.push(String(s)),
+        ...(name === 'vm+E' ? fakeEspruinoGlobals() : {}),
+      });
+      try {
+        vm.runInContext(source, context, { timeout: ENGINE_TIME_LIMIT_S * 1000 });
+      } catch (e) {
+        if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+          throw new UserError(
+            `${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run; replay fewer steps (--windows, --streams, --random-segments)`,
+          );
+        throw e;
+      }
+      return lines;
+    },
+  };
+}
+
+function processEngine(name: EngineName, command: string, args: string[] = []): Engine {
+  return {
+    name,
+    async run(source) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-engine-'));
+      const file = path.join(dir, 'run.js');
+      try {
+        fs.writeFileSync(file, source);
+        const r = await new Promise<{ stdout: string; stderr: string; error?: Error }>((resolve) => {
+          // In the run's own directory: Espruino's Linux build keeps its Storage (flash) there.
+          const child = execFile(
+            command,
+            [...args, file],
+            { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, timeout: ENGINE_TIME_LIMIT_S * 1000 },
+            (error, stdout, stderr) => resolve({ stdout, stderr, error: error ?? undefined }),
+          );
+          child.stdin?.end(); // Espruino reads its REPL from stdin: give it none
+        });
+        const lines = r.stdout.split(/\r?\n/);
+        const killed = r.error as (Error & { killed?: boolean; signal?: string }) | undefined;
+        if (killed?.killed && !lines.some((l) => l.trim() === 'END')) {
+          // Our own limit, not the engine's failure: say which.
+          throw new UserError(
+            `${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run, before the program ended (${lines.filter((l) => l.trim()).length} lines printed); replay fewer steps (--windows, --streams, --random-segments)`,
+          );
+        }
+        if (r.error && !lines.some((l) => l.trim() === 'END')) {
+          const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+          // The generated program did not run to its end on this engine (e.g. out of memory): a result, not a crash of the tool.
+          throw new UserError(
+            `${name}: the program did not run to the end (${r.error.message.split('\n')[0].slice(0, 200)}): ${detail.slice(-300)}`,
+          );
+        }
+        return lines;
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function onPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir, command);
+    if (dir && fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export function dukPath(): string | undefined {
+  return process.env.DUK_BIN || onPath('duk');
+}
+
+/** Every engine available here, and why the others are not. */
+export function availableEngines(): { engines: Engine[]; skipped: string[] } {
+  const engines: Engine[] = [vmEngine('vm'), vmEngine('vm+E')];
+  const skipped: string[] = [];
+  const duk = dukPath();
+  if (duk) engines.push(processEngine('duk', duk));
+  else skipped.push('duk: not found (apt-get install duktape, or set DUK_BIN)');
+  const espruino = process.env.ESPRUINO_BIN;
+  if (espruino && fs.existsSync(espruino)) engines.push(processEngine('espruino', espruino));
+  else skipped.push('espruino: ESPRUINO_BIN is not set to a Linux Espruino build');
+  const jerry = process.env.JERRY_BIN;
+  if (jerry && fs.existsSync(jerry)) engines.push(processEngine('jerry', jerry));
+  else skipped.push('jerry: JERRY_BIN is not set to a JerryScript build');
+  return { engines, skipped };
+}
+
+export function engineByName(name: EngineName): Engine | undefined {
+  return availableEngines().engines.find((e) => e.name === name);
+}

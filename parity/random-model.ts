@@ -1,0 +1,134 @@
+/**
+ * Random float models and their quantized forms, for parity and property
+ * tests. Deterministic for a given seed (mulberry32).
+ */
+import {
+  gateCount,
+  layerOutputSize,
+  type CellKind,
+  type FloatModel,
+  type FloatRecurrentLayer,
+  type MergeMode,
+  type QuantizedModel,
+} from '../core/model.ts';
+import { quantizeModel, type WeightScaleGranularity } from '../quantize/quantize.ts';
+import { mulberry32 } from '../core/prng.ts';
+
+export { mulberry32 } from '../core/prng.ts';
+export { randomSegments } from './random-inputs.ts';
+
+export interface RandomModelSpec {
+  seed: number;
+  inputSize: number;
+  units: number;
+  outputSize?: number;
+  /** Weights are uniform in ±weightRange. */
+  weightRange?: number;
+  biasRange?: number;
+  window?: number;
+  /** Default 'lstm'. */
+  cell?: CellKind;
+  /** More recurrent layers stacked on the first, bottom first (default none). */
+  stacked?: { cell: CellKind; units: number; bidirectional?: MergeMode; reverse?: boolean }[];
+  /** Make the first layer bidirectional with this merge. */
+  bidirectional?: MergeMode;
+  /** Make the first layer a reverse one (it reads the window last step first). */
+  reverse?: boolean;
+  /** Token input: an embedding of this many tokens (inputSize is its width); token 1 is the unknown token. */
+  vocabulary?: number;
+}
+
+export function randomFloatModel(spec: RandomModelSpec): FloatModel {
+  const rnd = mulberry32(spec.seed);
+  const { inputSize, units } = spec;
+  const out = spec.outputSize ?? 1;
+  const wr = spec.weightRange ?? 1;
+  const br = spec.biasRange ?? 0.5;
+  const uniform = (n: number, range: number) => Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * range);
+  const layer = (cell: CellKind, inputSize: number, units: number): FloatRecurrentLayer => {
+    const G = gateCount(cell);
+    return {
+      cell,
+      inputSize,
+      units,
+      kernel: uniform(inputSize * G * units, wr),
+      recurrentKernel: uniform(units * G * units, wr),
+      bias: uniform(G * units, br),
+      ...(cell === 'peephole' ? { peephole: uniform(3 * units, wr) } : {}),
+      ...(cell === 'gru-reset-after' ? { recurrentBias: uniform(G * units, br) } : {}),
+    };
+  };
+  const inputNorm = {
+    mean: Array.from({ length: inputSize }, () => rnd() * 10),
+    std: Array.from({ length: inputSize }, () => 0.5 + rnd() * 3),
+  };
+  const outputNorm = { mean: Array.from({ length: out }, () => rnd() * 10), std: Array.from({ length: out }, () => 0.5 + rnd() * 3) };
+  /** A layer, made bidirectional (its backward weights drawn after the forward ones) when `merge` is given, or reverse. */
+  const directed = (cell: CellKind, inputSize: number, units: number, merge?: MergeMode, reverse?: boolean): FloatRecurrentLayer => {
+    const forward = layer(cell, inputSize, units);
+    return merge ? { ...forward, backward: layer(cell, inputSize, units), merge } : reverse ? { ...forward, reverse: true } : forward;
+  };
+  const layers = [directed(spec.cell ?? 'lstm', inputSize, units, spec.bidirectional, spec.reverse)];
+  for (const s of spec.stacked ?? [])
+    layers.push(directed(s.cell, layerOutputSize(layers[layers.length - 1]!), s.units, s.bidirectional, s.reverse));
+  const top = layerOutputSize(layers[layers.length - 1]!);
+  const V = spec.vocabulary;
+  const embedding = V ? { vocabularySize: V, dim: inputSize, table: uniform(V * inputSize, 1), unknownToken: 1, tokens: [] } : undefined;
+  return {
+    ...(embedding ? { embedding, inputNorm: { mean: [0], std: [1] } } : { inputNorm }),
+    task: 'regression',
+    featureNames: embedding ? ['token'] : Array.from({ length: inputSize }, (_, i) => `x${i}`),
+    targetNames: Array.from({ length: out }, (_, k) => `y${k}`),
+    classLabels: [],
+    window: spec.window ?? 8,
+    horizon: 1,
+    targetMode: 'level',
+    headActivation: 'linear',
+    sequence: 'many-to-one',
+    baseFeatures: [],
+    outputNorm,
+    layers,
+    head: { inputSize: top, outputSize: out, kernel: uniform(top * out, wr), bias: uniform(out, br) },
+    metrics: { name: 'rmse', train: 0, validation: 0, test: 0 },
+    provenance: {
+      data: 'random',
+      dataSha256: '0'.repeat(64),
+      seed: spec.seed,
+      toolVersion: 'test',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      options: '{}',
+    },
+  };
+}
+
+/** Normalized calibration windows: standard-normal-ish values. */
+export function randomWindows(seed: number, count: number, window: number, inputSize: number): Float32Array {
+  const rnd = mulberry32(seed ^ 0x9e3779b9);
+  const x = new Float32Array(count * window * inputSize);
+  for (let i = 0; i < x.length; i++) x[i] = (rnd() + rnd() + rnd() - 1.5) * 2;
+  return x;
+}
+
+/** Token windows: random ids below `vocabulary`, each window padded (token 0) at its start by a random amount. */
+export function randomTokenWindows(seed: number, count: number, window: number, vocabulary: number): Float32Array {
+  const rnd = mulberry32(seed ^ 0x70c3);
+  const x = new Float32Array(count * window);
+  for (let n = 0; n < count; n++) {
+    const pad = Math.floor(rnd() * (window - 1));
+    for (let t = pad; t < window; t++) x[n * window + t] = 1 + Math.floor(rnd() * (vocabulary - 1));
+  }
+  return x;
+}
+
+export function randomQuantizedModel(spec: RandomModelSpec, weightScale: WeightScaleGranularity = 'per-row'): QuantizedModel {
+  const float = randomFloatModel(spec);
+  const count = 16;
+  return quantizeModel(float, {
+    weightScale,
+    calibrationX: spec.vocabulary
+      ? randomTokenWindows(spec.seed, count, float.window, spec.vocabulary)
+      : randomWindows(spec.seed, count, float.window, spec.inputSize),
+    calibrationCount: count,
+    floatModelSha256: 'f'.repeat(64),
+  });
+}

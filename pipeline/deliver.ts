@@ -1,0 +1,119 @@
+/**
+ * What `demo` and `example` do after training: quantize, generate both
+ * targets, check parity on test windows and random sequences, estimate RAM;
+ * then write every artifact atomically once everything is computed.
+ */
+import path from 'node:path';
+import { inputSegments, quantizeStep, type QuantizeReport, type QuantizeStepOptions } from './quantize.ts';
+import { qatStep, type QatStepOptions, type QatSummary } from './qat.ts';
+import { codegenStep, type GeneratedFile } from './codegen.ts';
+import { simulateStep, type SimulateResult } from './simulate.ts';
+import { streamSegments } from './streamed-eval.ts';
+import { TARGETS } from '../codegen/emit-module.ts';
+import { estimateRam, type RamEstimate } from '../codegen/ram-estimate.ts';
+import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
+import { writeFileAtomic } from '../core/write-atomic.ts';
+import type { FloatModel, QuantizedModel } from '../core/model.ts';
+import type { Dataset } from '../data/windows.ts';
+
+/** Steps of each test series replayed for parity, the state never reset. */
+export const PARITY_STREAM_STEPS = 500;
+
+export interface Delivery {
+  files: { float: string; qatFloat: string; quantized: string; report: string; summary: string };
+  floatBytes: Uint8Array;
+  /** With QAT: the fine-tuned float model the int8 model comes from, and the comparison. */
+  qat?: { floatBytes: Uint8Array; summary: QatSummary };
+  q: QuantizedModel;
+  qBytes: Uint8Array;
+  report: QuantizeReport & { qat?: QatSummary };
+  generated: GeneratedFile[];
+  parity: SimulateResult;
+  ram: RamEstimate;
+}
+
+export async function deliver(
+  float: FloatModel,
+  dataset: Dataset,
+  o: {
+    out: string;
+    seed: number;
+    /** Windows the quantizer calibrates on (default: the training split). */
+    calibration?: Dataset;
+    /** Test windows replayed for parity, and random sequences with extremes. */
+    parityWindows: number;
+    randomSegments: number;
+    randomSteps: number;
+    log: (line: string) => void;
+    /** Fine-tune with the int8 contract simulated before quantizing (pipeline/qat.ts). */
+    qat?: Omit<QatStepOptions, 'weightScale' | 'log'>;
+    /** How the device runs the model (default auto) and the seasonal baseline's period. */
+    deploy?: QuantizeStepOptions['deploy'];
+    season?: number;
+  },
+): Promise<Delivery> {
+  const files = {
+    float: path.join(o.out, 'model.float.pb'),
+    quantized: path.join(o.out, 'model.q.pb'),
+    report: path.join(o.out, 'quantize-report.json'),
+    summary: path.join(o.out, 'summary.json'),
+    qatFloat: path.join(o.out, 'model.qat.float.pb'),
+  };
+  const floatBytes = encodeFloatModel(float);
+  const calibration = { ...dataset, train: (o.calibration ?? dataset).train };
+  let source = float;
+  let sourceBytes = floatBytes;
+  let qat: Delivery['qat'];
+  if (o.qat) {
+    o.log(`2/4 quantization-aware fine-tuning (${o.qat.epochs} epochs)`);
+    const tuned = await qatStep(float, sha256Hex(floatBytes), calibration, { ...o.qat, weightScale: 'per-row', log: o.log });
+    source = tuned.model;
+    sourceBytes = encodeFloatModel(source);
+    qat = { floatBytes: sourceBytes, summary: tuned.summary };
+  }
+  o.log(`2/4 quantize (calibration on ${calibration.train.n} training windows)`);
+  const quantized = quantizeStep(source, calibration, {
+    weightScale: 'per-row',
+    floatModelSha256: sha256Hex(sourceBytes),
+    ...(o.deploy ? { deploy: o.deploy } : {}),
+    ...(o.season !== undefined ? { season: o.season } : {}),
+  });
+  const q = quantized.model;
+  const report = qat ? { ...quantized.report, qat: qat.summary } : quantized.report;
+  const qBytes = encodeQuantizedModel(q);
+  o.log('3/4 codegen');
+  const generated = codegenStep(q, {
+    targets: [...TARGETS],
+    outDir: o.out,
+    baseName: 'model',
+    globalName: 'lstmModel',
+    modelSha256: sha256Hex(qBytes),
+  });
+  o.log('4/4 parity');
+  const count = Math.min(o.parityWindows, dataset.test.n);
+  const parity = await simulateStep(
+    q,
+    generated.map((g) => ({ target: g.target, code: g.code, globalName: 'lstmModel' })),
+    {
+      randomSegments: o.randomSegments,
+      randomSteps: o.randomSteps,
+      seed: o.seed,
+      // Test windows from a reset state, and each test series streamed from its first reading as the device runs it.
+      segments: [...inputSegments(q, dataset.test.x, count), ...streamSegments(q, dataset, 'test', PARITY_STREAM_STEPS)],
+    },
+  );
+  return { files, floatBytes, ...(qat ? { qat } : {}), q, qBytes, report, generated, parity, ram: estimateRam(q) };
+}
+
+/** Everything is computed: now write, each file atomically, the summary last. */
+export function writeDelivery(d: Delivery, summary: object): void {
+  writeArtifact(d.files.float, d.floatBytes);
+  if (d.qat) writeArtifact(d.files.qatFloat, d.qat.floatBytes);
+  writeArtifact(d.files.quantized, d.qBytes);
+  writeFileAtomic(d.files.report, JSON.stringify(d.report, null, 2) + '\n');
+  for (const g of d.generated) {
+    writeFileAtomic(g.jsPath, g.code);
+    writeFileAtomic(g.dtsPath, g.dts);
+  }
+  writeFileAtomic(d.files.summary, JSON.stringify(summary, null, 2) + '\n');
+}

@@ -1,0 +1,429 @@
+/**
+ * What the device delivers: each series of a split streamed from its first
+ * row through the app's rules (firmware/app-replay.ts: bad readings, resets
+ * after a run of them, warm-up) around the int8 simulator, the same integers
+ * as the board, one reading at a time and never reset otherwise. The metric
+ * is computed at the points the app scores, and so are the baselines a user
+ * would try, on exactly the same points:
+ * - regression: RMSE of the forecast made at row o for row s = o + H; the
+ *   persistence forecast y[s − L] and the seasonal naive forecast
+ *   y[s − m·⌈L/m⌉] (period m), L = max(H, 1), from the series' own history;
+ * - classification: accuracy, per-class precision and recall, the confusion
+ *   matrix; the majority class of the training windows and the previous label
+ *   y[s − L].
+ * For a forward many-to-one model the same integers are also run the other
+ * way (streaming vs a window from a zero state at every reading) at the same
+ * points, which shows whether the state drifts over a long stream.
+ */
+import { AppReplay, type ReadingStepper, type ReplayRules } from '../firmware/app-replay.ts';
+import { defaultAppRules, scoreKind } from '../firmware/app-config.ts';
+import { FloatStepper } from '../reference/float-stepper.ts';
+import { Simulator } from '../reference/simulator.ts';
+import { classNamesOf, hasCellState, isWindowModel, type Deployment, type FloatModel, type QuantizedModel } from '../core/model.ts';
+import { argmax } from '../data/metrics.ts';
+import { detectSeason } from '../data/season.ts';
+import { splitRange, type Dataset, type Series, type SplitName } from '../data/windows.ts';
+import type { Segments } from '../parity/trace.ts';
+
+/** Where the seasonal baseline's period comes from: --season N, or the autocorrelation of the training rows. */
+export interface SeasonChoice {
+  period: number;
+  source: 'option' | 'autocorrelation';
+}
+
+/** --season: a period, 0 for none, undefined to detect it on the training rows of the (first) target. */
+export function chooseSeason(dataset: Dataset, season: number | undefined): SeasonChoice | undefined {
+  if (season !== undefined) return season > 0 ? { period: season, source: 'option' } : undefined;
+  if (!dataset.series) return undefined;
+  const T = dataset.task === 'regression' ? dataset.targetNames.length : 1;
+  const found = detectSeason(
+    dataset.series.map((s) => {
+      const [lo, hi] = splitRange(s.segment, 'train');
+      return Float64Array.from({ length: hi - lo }, (_, r) => s.y[(lo - s.segment.start + r) * T]!);
+    }),
+  );
+  return found ? { period: found.period, source: 'autocorrelation' } : undefined;
+}
+
+/** The int8 cell state over a stream: its largest |value| and how many values sat at the int16 limits. */
+export interface CellExcursion {
+  /** Largest |c| seen, in the int16 units of the cell format, per layer with a cell state (bottom first). */
+  maxAbs: number[];
+  /** Values at -32768 or 32767, over every step and unit. */
+  saturated: number;
+  values: number;
+}
+
+interface Run {
+  stepped: Uint8Array;
+  warm: Uint8Array;
+  /** Outputs after each row's step, [rows][outputs] (NaN where it did not step). */
+  y: Float64Array;
+  bad: number;
+  resets: number;
+  /** The app's own sum of squared forecast errors and samples scored. */
+  sq: number;
+  scored: number;
+}
+
+/** One series' split rows through the app around `model`; `watch` sees the simulator after each step. */
+function replay(q: QuantizedModel, rules: ReplayRules, model: ReadingStepper, series: Series, F: number, lo: number, hi: number): Run {
+  const NO = q.head.outputSize;
+  const rows = hi - lo;
+  const run: Run = {
+    stepped: new Uint8Array(rows),
+    warm: new Uint8Array(rows),
+    y: new Float64Array(rows * NO).fill(NaN),
+    bad: 0,
+    resets: 0,
+    sq: 0,
+    scored: 0,
+  };
+  const app = new AppReplay(q, rules, model);
+  const base = lo - series.segment.start;
+  for (let r = 0; r < rows; r++) {
+    if (app.feed(series.x.subarray((base + r) * F, (base + r + 1) * F))) {
+      run.stepped[r] = 1;
+      run.warm[r] = app.warm ? 1 : 0;
+      run.y.set(app.outputs, r * NO);
+    }
+  }
+  Object.assign(run, { bad: app.stats.bad, resets: app.stats.resets, sq: app.stats.sq, scored: app.stats.scored });
+  return run;
+}
+
+/** Rows s (relative) the app scores: s and the H rows before it stepped, the forecast for s was made warm. */
+function scoredPoints(run: Run, H: number): number[] {
+  const points: number[] = [];
+  for (let s = H; s < run.stepped.length; s++) {
+    let ok = run.stepped[s] === 1 && run.warm[s - H] === 1;
+    for (let k = 1; k <= H && ok; k++) ok = run.stepped[s - k] === 1;
+    if (ok) points.push(s);
+  }
+  return points;
+}
+
+/** The simulator, watched: the cell state after every step. */
+function watchedSimulator(q: QuantizedModel, excursion: CellExcursion): ReadingStepper {
+  const sim = new Simulator(q);
+  const cellLayers = q.layers.map((l, i) => (hasCellState(l.cell) ? i : -1)).filter((i) => i >= 0);
+  return {
+    reset: () => sim.reset(),
+    step: (x) => {
+      const y = sim.step(x);
+      cellLayers.forEach((l, k) => {
+        for (const c of sim.layerStates[l]!.cellQ) {
+          const a = Math.abs(c);
+          if (a > excursion.maxAbs[k]!) excursion.maxAbs[k] = a;
+          if (c === 32767 || c === -32768) excursion.saturated++;
+          excursion.values++;
+        }
+      });
+      return y;
+    },
+  };
+}
+
+export interface StreamedBaseline {
+  name: string;
+  value: number;
+}
+
+interface StreamedCommon {
+  split: SplitName;
+  deployment: Deployment;
+  /** Series streamed, readings fed, readings the app skipped as bad, resets after runs of them. */
+  series: number;
+  readings: number;
+  bad: number;
+  resets: number;
+  /** Points scored (after warm-up, with the forecast's target row inside the split). */
+  points: number;
+  /** Steps after a reset before a forecast counts. */
+  warmup: number;
+  /** The int8 model run the other way (forward many-to-one models), at the same points, and its cell state. */
+  otherDeployment?: { deployment: Deployment; value: number; cell?: CellExcursion };
+  /** The float model through the same rules, same deployment (when given). */
+  float?: number;
+  baselines: StreamedBaseline[];
+  /** The best baseline, and whether the model beats it. */
+  best?: StreamedBaseline;
+  beats: boolean;
+  cell?: CellExcursion;
+}
+
+export interface StreamedRegression extends StreamedCommon {
+  task: 'regression';
+  metric: 'rmse';
+  int8: number;
+  /** The app's own figure: sqrt(Σ sq / (Σ scored · targets)) over the series, when its targets are features. */
+  app?: number;
+  season?: SeasonChoice;
+  /** Why there is no seasonal baseline (no period found, or too little history). */
+  seasonalMissing?: string;
+  /** Stream vs window at the same points: relative RMSE difference and whether it is beyond noise. */
+  drift?: { relative: number; beyondNoise: boolean };
+}
+
+export interface StreamedClassification extends StreamedCommon {
+  task: 'classification';
+  metric: 'accuracy';
+  int8: number;
+  /** confusion[true][predicted], class indices as in classLabels. */
+  confusion: number[][];
+  perClass: { label: string; precision: number; recall: number; support: number }[];
+}
+
+export type StreamedMetrics = StreamedRegression | StreamedClassification;
+
+export interface StreamedOptions {
+  split: SplitName;
+  season?: SeasonChoice;
+  /** The float model the int8 model came from: streamed through the same rules too. */
+  float?: FloatModel;
+  /** Rules other than the app's defaults. */
+  rules?: ReplayRules;
+}
+
+/** The other deployment of a forward many-to-one model (the same integers), or undefined. */
+export function otherDeployment(q: QuantizedModel): QuantizedModel | undefined {
+  if (q.sequence !== 'many-to-one' || q.embedding || isWindowModel({ layers: q.layers })) return undefined;
+  return q.deployment === 'window' ? { ...q, deployment: undefined } : { ...q, deployment: 'window' };
+}
+
+/**
+ * The int8 inputs the device computes from each series' split rows, from its
+ * first row on (at most `steps` per series): long segments for parity, the
+ * state never reset inside one.
+ */
+export function streamSegments(q: QuantizedModel, dataset: Dataset, split: SplitName, steps: number): Segments {
+  if (!dataset.series || q.embedding) return [];
+  const F = dataset.featureNames.length;
+  const sim = new Simulator(q);
+  return dataset.series.flatMap((s) => {
+    const [lo, hi] = splitRange(s.segment, split);
+    const base = lo - s.segment.start;
+    const n = Math.min(steps, hi - lo);
+    return n > 0 ? [Array.from({ length: n }, (_, r) => sim.quantizeInput(s.x.subarray((base + r) * F, (base + r + 1) * F)))] : [];
+  });
+}
+
+/** undefined when the dataset keeps no series (built-in text or image sets). */
+export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: StreamedOptions): StreamedMetrics | undefined {
+  if (!dataset.series || q.embedding) return undefined;
+  const rules = o.rules ?? defaultAppRules(q);
+  const F = dataset.featureNames.length;
+  const T = dataset.task === 'regression' ? dataset.targetNames.length : 1;
+  const NO = q.head.outputSize;
+  const H = q.horizon;
+  const L = Math.max(H, 1);
+  const deployment: Deployment = isWindowModel(q) ? 'window' : 'stream';
+  const other = otherDeployment(q);
+  const cellLayers = q.layers.filter((l) => hasCellState(l.cell)).length;
+  const newExcursion = (): CellExcursion | undefined =>
+    cellLayers ? { maxAbs: new Array(cellLayers).fill(0), saturated: 0, values: 0 } : undefined;
+  const cell = newExcursion();
+  const otherCell = newExcursion();
+  const classIndex = new Map(dataset.classLabels.map((v, i) => [v, i]));
+
+  let readings = 0;
+  let bad = 0;
+  let resets = 0;
+  let points = 0;
+  let appSq = 0;
+  let appScored = 0;
+  const sq = { int8: 0, other: 0, float: 0, persistence: 0, seasonal: 0 };
+  const hits = { int8: 0, other: 0, float: 0, majority: 0, previous: 0 };
+  let seasonalMissing: string | undefined = o.season ? undefined : 'no period found in the training rows, --season N sets one';
+  const season = o.season?.period;
+  // Paired squared-error differences (streamed − window) per point, for the noise test.
+  const pairs: number[] = [];
+  const confusion = dataset.classLabels.map(() => dataset.classLabels.map(() => 0));
+  const majority = majorityClass(dataset);
+
+  for (const series of dataset.series) {
+    const [lo, hi] = splitRange(series.segment, o.split);
+    if (hi <= lo) continue;
+    const base = lo - series.segment.start;
+    const truth = (s: number, k: number) => series.y[(base + s) * T + k]!;
+    const main = replay(q, rules, cell ? watchedSimulator(q, cell) : new Simulator(q), series, F, lo, hi);
+    const second = other
+      ? replay(other, rules, otherCell ? watchedSimulator(other, otherCell) : new Simulator(other), series, F, lo, hi)
+      : undefined;
+    const floatRun = o.float ? replay(q, rules, new FloatStepper(o.float, deployment), series, F, lo, hi) : undefined;
+    readings += hi - lo;
+    bad += main.bad;
+    resets += main.resets;
+    appSq += main.sq;
+    appScored += main.scored;
+    const seriesSq = { int8: 0, other: 0, float: 0, persistence: 0, seasonal: 0 };
+    for (const s of scoredPoints(main, H)) {
+      const origin = s - H;
+      // History for the baselines: any earlier row of the series, inside the split or before it.
+      const history = (back: number) => (base + s - back >= 0 ? truth(s - back, 0) : NaN);
+      if (dataset.task === 'regression') {
+        const err = (run: Run, k: number) => run.y[origin * NO + k]! - truth(s, k);
+        let dMain = 0;
+        let dOther = 0;
+        for (let k = 0; k < T; k++) {
+          const e = err(main, k);
+          seriesSq.int8 += e * e;
+          dMain += e * e;
+          if (second) {
+            const e2 = err(second, k);
+            seriesSq.other += e2 * e2;
+            dOther += e2 * e2;
+          }
+          if (floatRun) seriesSq.float += err(floatRun, k) ** 2;
+          const back = (lag: number) => (base + s - lag >= 0 ? series.y[(base + s - lag) * T + k]! : NaN);
+          seriesSq.persistence += (back(L) - truth(s, k)) ** 2;
+          if (season !== undefined) {
+            const p = back(season * Math.ceil(L / season));
+            if (Number.isNaN(p)) seasonalMissing = `period ${season} reaches before the start of a series`;
+            else seriesSq.seasonal += (p - truth(s, k)) ** 2;
+          }
+        }
+        if (second) pairs.push(dMain - dOther);
+      } else {
+        const label = classIndex.get(truth(s, 0));
+        if (label === undefined) continue;
+        const predicted = (run: Run) =>
+          q.headActivation === 'sigmoid' && NO === 1
+            ? run.y[origin]! > 0
+              ? 1
+              : 0
+            : argmax(run.y.subarray(origin * NO, (origin + 1) * NO));
+        const p = predicted(main);
+        confusion[label]![p]!++;
+        if (p === label) hits.int8++;
+        if (second && predicted(second) === label) hits.other++;
+        if (floatRun && predicted(floatRun) === label) hits.float++;
+        if (majority === label) hits.majority++;
+        if (classIndex.get(history(L)) === label) hits.previous++;
+      }
+      points++;
+    }
+    for (const k of Object.keys(sq) as (keyof typeof sq)[]) sq[k] += seriesSq[k];
+  }
+
+  const common = {
+    split: o.split,
+    deployment,
+    series: dataset.series.length,
+    readings,
+    bad,
+    resets,
+    points,
+    warmup: rules.warmup,
+    ...(cell ? { cell } : {}),
+  };
+  if (dataset.task === 'regression') {
+    const rmse = (s: number) => Math.sqrt(s / (points * T));
+    const baselines: StreamedBaseline[] = [{ name: 'persistence', value: rmse(sq.persistence) }];
+    if (season !== undefined && seasonalMissing === undefined)
+      baselines.push({
+        name: `seasonal naive (period ${season}, ${o.season!.source === 'option' ? 'as given' : 'by autocorrelation'})`,
+        value: rmse(sq.seasonal),
+      });
+    const best = points > 0 ? baselines.reduce((a, b) => (b.value < a.value ? b : a)) : undefined;
+    const int8 = rmse(sq.int8);
+    const score = scoreKind(q);
+    return {
+      task: 'regression',
+      metric: 'rmse',
+      ...common,
+      int8,
+      ...(score.kind === 'forecast-error' ? { app: Math.sqrt(appSq / (appScored * NO)) } : {}),
+      ...(other
+        ? {
+            otherDeployment: {
+              deployment: other.deployment === 'window' ? 'window' : 'stream',
+              value: rmse(sq.other),
+              ...(otherCell ? { cell: otherCell } : {}),
+            },
+          }
+        : {}),
+      ...(o.float ? { float: rmse(sq.float) } : {}),
+      baselines,
+      ...(best ? { best } : {}),
+      beats: best !== undefined && int8 < best.value,
+      ...(o.season ? { season: o.season } : {}),
+      ...(seasonalMissing ? { seasonalMissing } : {}),
+      ...(other && points > 0 ? { drift: driftOf(deployment, rmse(sq.int8), rmse(sq.other), pairs, q.window) } : {}),
+    };
+  }
+  const rate = (h: number) => h / points;
+  const baselines: StreamedBaseline[] = [
+    { name: `majority class (${classNamesOf(dataset)[majority]})`, value: rate(hits.majority) },
+    { name: 'previous label', value: rate(hits.previous) },
+  ];
+  const best = points > 0 ? baselines.reduce((a, b) => (b.value > a.value ? b : a)) : undefined;
+  const int8 = rate(hits.int8);
+  return {
+    task: 'classification',
+    metric: 'accuracy',
+    ...common,
+    int8,
+    ...(other
+      ? {
+          otherDeployment: {
+            deployment: other.deployment === 'window' ? 'window' : 'stream',
+            value: rate(hits.other),
+            ...(otherCell ? { cell: otherCell } : {}),
+          },
+        }
+      : {}),
+    ...(o.float ? { float: rate(hits.float) } : {}),
+    baselines,
+    ...(best ? { best } : {}),
+    beats: best !== undefined && int8 > best.value,
+    confusion,
+    perClass: perClassOf(confusion, classNamesOf(dataset)),
+  };
+}
+
+/** Precision, recall and support of each class from confusion[true][predicted]. */
+export function perClassOf(confusion: number[][], names: string[]): StreamedClassification['perClass'] {
+  return names.map((label, c) => {
+    const predicted = confusion.reduce((a, row) => a + row[c]!, 0);
+    const support = confusion[c]!.reduce((a, v) => a + v, 0);
+    return {
+      label,
+      precision: predicted ? confusion[c]![c]! / predicted : NaN,
+      recall: support ? confusion[c]![c]! / support : NaN,
+      support,
+    };
+  });
+}
+
+/** The most frequent class of the training windows (the first on ties). */
+export function majorityClass(dataset: Dataset): number {
+  if (dataset.task !== 'classification') return 0;
+  const counts = dataset.classLabels.map(() => 0);
+  for (const c of dataset.train.y) counts[c]!++;
+  return argmax(counts);
+}
+
+/**
+ * Streamed vs window RMSE at the same points. Beyond noise: the mean paired
+ * difference of squared errors is more than 3 standard errors from 0, the
+ * standard error taken over blocks of `window` points (neighbouring errors are
+ * correlated), and the RMSEs differ by more than 5%.
+ */
+function driftOf(
+  deployment: Deployment,
+  main: number,
+  other: number,
+  pairs: number[],
+  window: number,
+): { relative: number; beyondNoise: boolean } {
+  const [streamed, windowed] = deployment === 'stream' ? [main, other] : [other, main];
+  const relative = (streamed - windowed) / windowed;
+  const size = Math.max(1, window);
+  const blocks: number[] = [];
+  for (let i = 0; i + size <= pairs.length; i += size) blocks.push(pairs.slice(i, i + size).reduce((a, b) => a + b, 0) / size);
+  if (blocks.length < 3) return { relative, beyondNoise: false };
+  const mean = blocks.reduce((a, b) => a + b, 0) / blocks.length;
+  const sd = Math.sqrt(blocks.reduce((a, b) => a + (b - mean) ** 2, 0) / (blocks.length - 1));
+  return { relative, beyondNoise: Math.abs(relative) > 0.05 && Math.abs(mean) > (3 * sd) / Math.sqrt(blocks.length) };
+}

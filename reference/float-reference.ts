@@ -1,0 +1,261 @@
+/**
+ * The float host reference of the recurrent cells + dense head (float64
+ * arithmetic). It is what the trainer's TensorFlow.js model computes (checked
+ * within 1e-5 in test/float-reference.test.ts) and what the quantizer
+ * calibrates on. Gate orders: core/model.ts CELL_GATES.
+ *
+ * LSTM:      z = W x + U h + b (i, f, g, o);  c = σ(f) c + σ(i) tanh(g);  h = σ(o) tanh(c)
+ * Peephole:  as LSTM with i = σ(z_i + p_i ⊙ c(t-1)), f = σ(z_f + p_f ⊙ c(t-1)), o = σ(z_o + p_o ⊙ c(t))
+ * CIFG:      z = W x + U h + b (f, g, o);  f = σ(z_f);  c = f c + (1 − f) tanh(z_g);  h = σ(z_o) tanh(c)
+ * GRU:       z = σ(W_z x + U_z h + b_z);  r = σ(W_r x + U_r h + b_r)
+ *            h~ = tanh(W_h x + U_h (r ⊙ h) + b_h);  h = z ⊙ h + (1 − z) ⊙ h~
+ * GRU reset-after (bias b on x, recurrent bias b' on h):
+ *            z = σ(W_z x + b_z + U_z h + b'_z);  r = σ(W_r x + b_r + U_r h + b'_r)
+ *            h~ = tanh(W_h x + b_h + r ⊙ (U_h h + b'_h));  h = z ⊙ h + (1 − z) ⊙ h~
+ * RNN:       h = tanh(W x + U h + b)
+ * Stacked:   layer l > 0 reads the output of layer l - 1 at the same step
+ * Bidirectional: a backward copy of the cell reads the window last step first;
+ *            outputs merge per step as [h_f, h_b] or h_f + h_b (Keras' Bidirectional)
+ * Reverse:   the cell alone reads the window last step first; the head reads h after the first step
+ * Head:      y = D h + d (h of the last layer, after the last step)
+ */
+import {
+  hasRecurrentBias,
+  CIFG_GATE,
+  GATE,
+  GRU_GATE,
+  PEEPHOLE,
+  assertNever,
+  gateCount,
+  hasCellState,
+  type FloatDenseLayer,
+  type FloatRecurrentLayer,
+  type MergeMode,
+} from '../core/model.ts';
+
+export interface FloatRecurrentState {
+  h: Float64Array;
+  /** Cell state (LSTM family; empty for the other cells). */
+  c: Float64Array;
+  /** Last step's gate arguments (what σ / tanh is applied to), [G*units] in gate order. */
+  preActivations: Float64Array;
+  /** GRU reset-after: last step's recurrent part U_h h + b'_h of the candidate rows, [units]; else empty. */
+  recurrentPart: Float64Array;
+}
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+export function newFloatState(layer: Pick<FloatRecurrentLayer, 'cell' | 'units'>): FloatRecurrentState {
+  return {
+    h: new Float64Array(layer.units),
+    c: new Float64Array(hasCellState(layer.cell) ? layer.units : 0),
+    preActivations: new Float64Array(gateCount(layer.cell) * layer.units),
+    recurrentPart: new Float64Array(hasRecurrentBias(layer.cell) ? layer.units : 0),
+  };
+}
+
+/** Σ_i kernel[i][col] x[i] (+ bias[col] when withBias) */
+function inputPart(layer: FloatRecurrentLayer, col: number, x: ArrayLike<number>, withBias = true): number {
+  const cols = gateCount(layer.cell) * layer.units;
+  let sum = withBias ? layer.bias[col] : 0;
+  for (let i = 0; i < layer.inputSize; i++) sum += layer.kernel[i * cols + col] * x[i];
+  return sum;
+}
+
+/** Σ_j recurrentKernel[j][col] h[j] */
+function recurrentProduct(layer: FloatRecurrentLayer, col: number, h: ArrayLike<number>): number {
+  const cols = gateCount(layer.cell) * layer.units;
+  let sum = 0;
+  for (let j = 0; j < layer.units; j++) sum += layer.recurrentKernel[j * cols + col] * h[j];
+  return sum;
+}
+
+/** Σ_i kernel[i][col] x[i] + Σ_j recurrentKernel[j][col] h[j] + bias[col] (+ recurrentBias[col]) */
+function preActivation(layer: FloatRecurrentLayer, col: number, x: ArrayLike<number>, h: ArrayLike<number>): number {
+  return inputPart(layer, col, x) + recurrentProduct(layer, col, h) + (layer.recurrentBias?.[col] ?? 0);
+}
+
+/** One step on a normalized input vector x, updating `state` in place. */
+export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x: ArrayLike<number>): void {
+  const U = layer.units;
+  const z = state.preActivations;
+  const { h, c } = state;
+  switch (layer.cell) {
+    case 'gru': {
+      for (let col = 0; col < 2 * U; col++) z[col] = preActivation(layer, col, x, h);
+      const rh = new Float64Array(U);
+      for (let u = 0; u < U; u++) rh[u] = sigmoid(z[GRU_GATE.reset * U + u]) * h[u];
+      for (let u = 0; u < U; u++) z[GRU_GATE.candidate * U + u] = preActivation(layer, GRU_GATE.candidate * U + u, x, rh);
+      gruHidden(U, z, h);
+      return;
+    }
+    case 'gru-reset-after': {
+      const rb = layer.recurrentBias;
+      if (!rb) throw new Error('GRU reset-after layer without a recurrent bias');
+      for (let col = 0; col < 2 * U; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) {
+        const col = GRU_GATE.candidate * U + u;
+        state.recurrentPart[u] = recurrentProduct(layer, col, h) + rb[col];
+      }
+      for (let u = 0; u < U; u++) {
+        const col = GRU_GATE.candidate * U + u;
+        z[col] = inputPart(layer, col, x) + sigmoid(z[GRU_GATE.reset * U + u]) * state.recurrentPart[u];
+      }
+      gruHidden(U, z, h);
+      return;
+    }
+    case 'rnn': {
+      for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) h[u] = Math.tanh(z[u]);
+      return;
+    }
+    case 'cifg': {
+      for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) {
+        const f = sigmoid(z[CIFG_GATE.forget * U + u]);
+        c[u] = f * c[u] + (1 - f) * Math.tanh(z[CIFG_GATE.cell * U + u]);
+        h[u] = sigmoid(z[CIFG_GATE.output * U + u]) * Math.tanh(c[u]);
+      }
+      return;
+    }
+    case 'peephole': {
+      const p = layer.peephole;
+      if (!p) throw new Error('peephole LSTM layer without peephole weights');
+      for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) {
+        z[GATE.input * U + u] += p[PEEPHOLE.input * U + u] * c[u];
+        z[GATE.forget * U + u] += p[PEEPHOLE.forget * U + u] * c[u];
+        const i = sigmoid(z[GATE.input * U + u]);
+        const f = sigmoid(z[GATE.forget * U + u]);
+        c[u] = f * c[u] + i * Math.tanh(z[GATE.cell * U + u]);
+        z[GATE.output * U + u] += p[PEEPHOLE.output * U + u] * c[u];
+        h[u] = sigmoid(z[GATE.output * U + u]) * Math.tanh(c[u]);
+      }
+      return;
+    }
+    case 'lstm': {
+      for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+      for (let u = 0; u < U; u++) {
+        const i = sigmoid(z[GATE.input * U + u]);
+        const f = sigmoid(z[GATE.forget * U + u]);
+        const g = Math.tanh(z[GATE.cell * U + u]);
+        const o = sigmoid(z[GATE.output * U + u]);
+        c[u] = f * c[u] + i * g;
+        h[u] = o * Math.tanh(c[u]);
+      }
+      return;
+    }
+    default:
+      assertNever(layer.cell, 'cell kind');
+  }
+}
+
+/**
+ * One step of a streaming stack: layer l reads the h layer l - 1 has just
+ * computed. Updates `states` in place; returns the top layer's h.
+ */
+export function floatStackStep(layers: readonly FloatRecurrentLayer[], states: FloatRecurrentState[], x: ArrayLike<number>): Float64Array {
+  let input: ArrayLike<number> = x;
+  layers.forEach((layer, l) => {
+    floatRecurrentStep(layer, states[l]!, input);
+    input = states[l]!.h;
+  });
+  return states[states.length - 1]!.h;
+}
+
+/** h = z ⊙ h + (1 − z) ⊙ tanh(h~) */
+function gruHidden(U: number, z: Float64Array, h: Float64Array): void {
+  for (let u = 0; u < U; u++) {
+    const update = sigmoid(z[GRU_GATE.update * U + u]);
+    h[u] = update * h[u] + (1 - update) * Math.tanh(z[GRU_GATE.candidate * U + u]);
+  }
+}
+
+/** y = D h + d */
+export function floatDense(head: FloatDenseLayer, h: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(head.outputSize);
+  for (let o = 0; o < head.outputSize; o++) {
+    let sum = head.bias[o];
+    for (let j = 0; j < head.inputSize; j++) sum += head.kernel[j * head.outputSize + o] * h[j];
+    y[o] = sum;
+  }
+  return y;
+}
+
+/**
+ * Which weights of layer l a step ran: 'forward' the layer's own (layers[l],
+ * whichever way it reads the window; a reverse layer's too), 'backward' a
+ * bidirectional layer's backward direction (layers[l].backward).
+ */
+export type Direction = 'forward' | 'backward';
+
+/** Run one direction over a sequence from a zero state; returns h after each input, indexed by time. */
+function runDirection(
+  layer: FloatRecurrentLayer,
+  seq: readonly ArrayLike<number>[],
+  reverse: boolean,
+  onStep?: (state: FloatRecurrentState) => void,
+): Float64Array[] {
+  const state = newFloatState(layer);
+  const out: Float64Array[] = new Array(seq.length);
+  for (let k = 0; k < seq.length; k++) {
+    const t = reverse ? seq.length - 1 - k : k;
+    floatRecurrentStep(layer, state, seq[t]!);
+    onStep?.(state);
+    out[t] = Float64Array.from(state.h);
+  }
+  return out;
+}
+
+/** [h_f, h_b] ('concat') or h_f + h_b ('sum'). */
+function mergeFloat(merge: MergeMode | undefined, f: Float64Array, b: Float64Array): Float64Array {
+  if (merge === 'sum') return f.map((v, u) => v + b[u]!);
+  const out = new Float64Array(f.length + b.length);
+  out.set(f);
+  out.set(b, f.length);
+  return out;
+}
+
+/**
+ * Run one normalized window ([window][inputSize] row-major, starting at
+ * `offset` in `x`) through the stacked layers from a zero state; returns the
+ * head's output (normalized units / logits). Each layer reads the output
+ * sequence of the layer below. A bidirectional layer also runs backward from
+ * the last step to the first and merges the two per step; the head then
+ * reads merge(forward h after the last step, backward h after the first).
+ * A reverse layer runs only backward; the head then reads its h after the
+ * first step. `onStep` sees every layer's state after every step of each direction
+ * (calibration).
+ */
+export function floatPredictWindow(
+  layers: readonly FloatRecurrentLayer[],
+  head: FloatDenseLayer,
+  x: ArrayLike<number>,
+  offset: number,
+  window: number,
+  onStep?: (layer: number, direction: Direction, state: FloatRecurrentState) => void,
+): Float64Array {
+  const inputSize = layers[0]!.inputSize;
+  let seq: Float64Array[] = Array.from({ length: window }, (_, t) =>
+    Float64Array.from({ length: inputSize }, (_, i) => x[offset + t * inputSize + i]!),
+  );
+  let top: Float64Array = new Float64Array(0);
+  layers.forEach((layer, l) => {
+    if (layer.reverse) {
+      // a reverse layer: its h per step in time order; the head reads h after the first step
+      seq = runDirection(layer, seq, true, (s) => onStep?.(l, 'forward', s));
+      top = seq[0]!;
+      return;
+    }
+    const forward = runDirection(layer, seq, false, (s) => onStep?.(l, 'forward', s));
+    if (!layer.backward) {
+      seq = forward;
+      top = forward[window - 1]!;
+      return;
+    }
+    const backward = runDirection(layer.backward, seq, true, (s) => onStep?.(l, 'backward', s));
+    seq = forward.map((f, t) => mergeFloat(layer.merge, f, backward[t]!));
+    top = mergeFloat(layer.merge, forward[window - 1]!, backward[0]!);
+  });
+  return floatDense(head, top);
+}

@@ -208,149 +208,193 @@ export function streamSegments(q: QuantizedModel, dataset: Dataset, split: Split
   });
 }
 
+/** A series' split rows run through the app around each model that is compared. */
+interface SeriesRuns {
+  series: Series;
+  /** Row of the split's first row within the series' own arrays. */
+  base: number;
+  main: Run;
+  other?: Run;
+  float?: Run;
+}
+
+/** What the evaluation is about, computed once. */
+interface Context {
+  q: QuantizedModel;
+  dataset: Dataset;
+  rules: ReplayRules;
+  deployment: Deployment;
+  other?: QuantizedModel;
+  float?: FloatModel;
+  cell?: CellExcursion;
+  otherCell?: CellExcursion;
+}
+
+function newExcursion(q: QuantizedModel): CellExcursion | undefined {
+  const layers = q.layers.filter((l) => hasCellState(l.cell)).length;
+  return layers ? { maxAbs: new Array(layers).fill(0), saturated: 0, values: 0 } : undefined;
+}
+
+/** Each series' split rows through the app: the int8 model, the same integers run the other way, the float model. */
+function runSeries(c: Context, split: SplitName): SeriesRuns[] {
+  const F = c.dataset.featureNames.length;
+  return c.dataset.series!.flatMap((series) => {
+    const [lo, hi] = splitRange(series.segment, split);
+    if (hi <= lo) return [];
+    const run = (q: QuantizedModel, model: ReadingStepper) => replay(q, c.rules, model, series, F, lo, hi);
+    const watched = (q: QuantizedModel, cell: CellExcursion | undefined) => (cell ? watchedSimulator(q, cell) : new Simulator(q));
+    return [
+      {
+        series,
+        base: lo - series.segment.start,
+        main: run(c.q, watched(c.q, c.cell)),
+        ...(c.other ? { other: run(c.other, watched(c.other, c.otherCell)) } : {}),
+        ...(c.float ? { float: run(c.q, new FloatStepper(c.float, c.deployment)) } : {}),
+      },
+    ];
+  });
+}
+
+/** Readings, bad readings, resets and points over every series. */
+function counts(runs: SeriesRuns[], points: number) {
+  return {
+    readings: runs.reduce((a, r) => a + r.main.stepped.length, 0),
+    bad: runs.reduce((a, r) => a + r.main.bad, 0),
+    resets: runs.reduce((a, r) => a + r.main.resets, 0),
+    points,
+  };
+}
+
 /** undefined when the dataset keeps no series (built-in text or image sets). */
 export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: StreamedOptions): StreamedMetrics | undefined {
   if (!dataset.series || q.embedding) return undefined;
-  const rules = o.rules ?? defaultAppRules(q);
-  const F = dataset.featureNames.length;
-  const T = dataset.task === 'regression' ? dataset.targetNames.length : 1;
+  const other = otherDeployment(q);
+  const c: Context = {
+    q,
+    dataset,
+    rules: o.rules ?? defaultAppRules(q),
+    deployment: isWindowModel(q) ? 'window' : 'stream',
+    ...(other ? { other, otherCell: newExcursion(other) } : {}),
+    ...(o.float ? { float: o.float } : {}),
+    cell: newExcursion(q),
+  };
+  const runs = runSeries(c, o.split);
+  const common = {
+    split: o.split,
+    deployment: c.deployment,
+    series: dataset.series.length,
+    warmup: c.rules.warmup,
+    ...(c.cell ? { cell: c.cell } : {}),
+  };
+  return dataset.task === 'regression' ? regressionMetrics(c, runs, common, o.season) : classificationMetrics(c, runs, common);
+}
+
+type Common = Pick<StreamedCommon, 'split' | 'deployment' | 'series' | 'warmup' | 'cell'>;
+
+/** Squared errors of every compared forecast at every scored point, and the paired differences for the drift test. */
+function regressionMetrics(c: Context, runs: SeriesRuns[], common: Common, season: SeasonChoice | undefined): StreamedRegression {
+  const T = c.dataset.targetNames.length;
+  const NO = c.q.head.outputSize;
+  const H = c.q.horizon;
+  const L = Math.max(H, 1);
+  const m = season?.period;
+  const sq = { int8: 0, other: 0, float: 0, persistence: 0, seasonal: 0 };
+  const pairs: number[] = [];
+  let seasonalMissing: string | undefined = season ? undefined : 'no period found in the training rows, --season N sets one';
+  let points = 0;
+  for (const { series, base, main, other, float } of runs) {
+    // Summed per series, then over series: the sums the app makes on each device, added up.
+    const seriesSq = { int8: 0, other: 0, float: 0, persistence: 0, seasonal: 0 };
+    // y[s - lag] of target k: any earlier row of the series, inside the split or before it.
+    const y = (s: number, k: number, lag = 0) => (base + s - lag >= 0 ? series.y[(base + s - lag) * T + k]! : NaN);
+    for (const s of scoredPoints(main, H)) {
+      const err = (run: Run, k: number) => run.y[(s - H) * NO + k]! - y(s, k);
+      let dMain = 0;
+      let dOther = 0;
+      for (let k = 0; k < T; k++) {
+        const e = err(main, k);
+        seriesSq.int8 += e * e;
+        dMain += e * e;
+        if (other) {
+          const e2 = err(other, k);
+          seriesSq.other += e2 * e2;
+          dOther += e2 * e2;
+        }
+        if (float) seriesSq.float += err(float, k) ** 2;
+        seriesSq.persistence += (y(s, k, L) - y(s, k)) ** 2;
+        if (m !== undefined) {
+          const p = y(s, k, m * Math.ceil(L / m));
+          if (Number.isNaN(p)) seasonalMissing = `period ${m} reaches before the start of a series`;
+          else seriesSq.seasonal += (p - y(s, k)) ** 2;
+        }
+      }
+      if (other) pairs.push(dMain - dOther);
+      points++;
+    }
+    for (const key of Object.keys(sq) as (keyof typeof sq)[]) sq[key] += seriesSq[key];
+  }
+  const rmse = (v: number) => Math.sqrt(v / (points * T));
+  const baselines: StreamedBaseline[] = [{ name: 'persistence', value: rmse(sq.persistence) }];
+  if (m !== undefined && seasonalMissing === undefined) {
+    baselines.push({
+      name: `seasonal naive (period ${m}, ${season!.source === 'option' ? 'as given' : 'by autocorrelation'})`,
+      value: rmse(sq.seasonal),
+    });
+  }
+  const best = points > 0 ? baselines.reduce((a, b) => (b.value < a.value ? b : a)) : undefined;
+  const int8 = rmse(sq.int8);
+  const appSq = runs.reduce((a, r) => a + r.main.sq, 0);
+  const appScored = runs.reduce((a, r) => a + r.main.scored, 0);
+  return {
+    task: 'regression',
+    metric: 'rmse',
+    ...common,
+    ...counts(runs, points),
+    int8,
+    ...(scoreKind(c.q).kind === 'forecast-error' ? { app: Math.sqrt(appSq / (appScored * NO)) } : {}),
+    ...(c.other ? { otherDeployment: otherOf(c, rmse(sq.other)) } : {}),
+    ...(c.float ? { float: rmse(sq.float) } : {}),
+    baselines,
+    ...(best ? { best } : {}),
+    beats: best !== undefined && int8 < best.value,
+    ...(season ? { season } : {}),
+    ...(seasonalMissing ? { seasonalMissing } : {}),
+    ...(c.other && points > 0 ? { drift: driftOf(c.deployment, int8, rmse(sq.other), pairs, c.q.window) } : {}),
+  };
+}
+
+/** The other deployment's figure and cell state. */
+function otherOf(c: Context, value: number): NonNullable<StreamedCommon['otherDeployment']> {
+  return { deployment: c.other!.deployment === 'window' ? 'window' : 'stream', value, ...(c.otherCell ? { cell: c.otherCell } : {}) };
+}
+
+/** Hits of every compared classifier and of the baselines at every scored point; the confusion matrix. */
+function classificationMetrics(c: Context, runs: SeriesRuns[], common: Common): StreamedClassification {
+  const { dataset, q } = c;
   const NO = q.head.outputSize;
   const H = q.horizon;
   const L = Math.max(H, 1);
-  const deployment: Deployment = isWindowModel(q) ? 'window' : 'stream';
-  const other = otherDeployment(q);
-  const cellLayers = q.layers.filter((l) => hasCellState(l.cell)).length;
-  const newExcursion = (): CellExcursion | undefined =>
-    cellLayers ? { maxAbs: new Array(cellLayers).fill(0), saturated: 0, values: 0 } : undefined;
-  const cell = newExcursion();
-  const otherCell = newExcursion();
   const classIndex = new Map(dataset.classLabels.map((v, i) => [v, i]));
-
-  let readings = 0;
-  let bad = 0;
-  let resets = 0;
-  let points = 0;
-  let appSq = 0;
-  let appScored = 0;
-  const sq = { int8: 0, other: 0, float: 0, persistence: 0, seasonal: 0 };
-  const hits = { int8: 0, other: 0, float: 0, majority: 0, previous: 0 };
-  let seasonalMissing: string | undefined = o.season ? undefined : 'no period found in the training rows, --season N sets one';
-  const season = o.season?.period;
-  // Paired squared-error differences (streamed − window) per point, for the noise test.
-  const pairs: number[] = [];
-  const confusion = dataset.classLabels.map(() => dataset.classLabels.map(() => 0));
   const majority = majorityClass(dataset);
-
-  for (const series of dataset.series) {
-    const [lo, hi] = splitRange(series.segment, o.split);
-    if (hi <= lo) continue;
-    const base = lo - series.segment.start;
-    const truth = (s: number, k: number) => series.y[(base + s) * T + k]!;
-    const main = replay(q, rules, cell ? watchedSimulator(q, cell) : new Simulator(q), series, F, lo, hi);
-    const second = other
-      ? replay(other, rules, otherCell ? watchedSimulator(other, otherCell) : new Simulator(other), series, F, lo, hi)
-      : undefined;
-    const floatRun = o.float ? replay(q, rules, new FloatStepper(o.float, deployment), series, F, lo, hi) : undefined;
-    readings += hi - lo;
-    bad += main.bad;
-    resets += main.resets;
-    appSq += main.sq;
-    appScored += main.scored;
-    const seriesSq = { int8: 0, other: 0, float: 0, persistence: 0, seasonal: 0 };
+  const confusion = dataset.classLabels.map(() => dataset.classLabels.map(() => 0));
+  const hits = { int8: 0, other: 0, float: 0, majority: 0, previous: 0 };
+  let points = 0;
+  const predicted = (run: Run, origin: number) =>
+    q.headActivation === 'sigmoid' && NO === 1 ? (run.y[origin]! > 0 ? 1 : 0) : argmax(run.y.subarray(origin * NO, (origin + 1) * NO));
+  for (const { series, base, main, other, float } of runs) {
+    const label = (s: number) => (base + s >= 0 ? classIndex.get(series.y[base + s]!) : undefined);
     for (const s of scoredPoints(main, H)) {
-      const origin = s - H;
-      // History for the baselines: any earlier row of the series, inside the split or before it.
-      const history = (back: number) => (base + s - back >= 0 ? truth(s - back, 0) : NaN);
-      if (dataset.task === 'regression') {
-        const err = (run: Run, k: number) => run.y[origin * NO + k]! - truth(s, k);
-        let dMain = 0;
-        let dOther = 0;
-        for (let k = 0; k < T; k++) {
-          const e = err(main, k);
-          seriesSq.int8 += e * e;
-          dMain += e * e;
-          if (second) {
-            const e2 = err(second, k);
-            seriesSq.other += e2 * e2;
-            dOther += e2 * e2;
-          }
-          if (floatRun) seriesSq.float += err(floatRun, k) ** 2;
-          const back = (lag: number) => (base + s - lag >= 0 ? series.y[(base + s - lag) * T + k]! : NaN);
-          seriesSq.persistence += (back(L) - truth(s, k)) ** 2;
-          if (season !== undefined) {
-            const p = back(season * Math.ceil(L / season));
-            if (Number.isNaN(p)) seasonalMissing = `period ${season} reaches before the start of a series`;
-            else seriesSq.seasonal += (p - truth(s, k)) ** 2;
-          }
-        }
-        if (second) pairs.push(dMain - dOther);
-      } else {
-        const label = classIndex.get(truth(s, 0));
-        if (label === undefined) continue;
-        const predicted = (run: Run) =>
-          q.headActivation === 'sigmoid' && NO === 1
-            ? run.y[origin]! > 0
-              ? 1
-              : 0
-            : argmax(run.y.subarray(origin * NO, (origin + 1) * NO));
-        const p = predicted(main);
-        confusion[label]![p]!++;
-        if (p === label) hits.int8++;
-        if (second && predicted(second) === label) hits.other++;
-        if (floatRun && predicted(floatRun) === label) hits.float++;
-        if (majority === label) hits.majority++;
-        if (classIndex.get(history(L)) === label) hits.previous++;
-      }
+      const truth = label(s);
+      if (truth === undefined) continue;
+      const p = predicted(main, s - H);
+      confusion[truth]![p]!++;
+      if (p === truth) hits.int8++;
+      if (other && predicted(other, s - H) === truth) hits.other++;
+      if (float && predicted(float, s - H) === truth) hits.float++;
+      if (majority === truth) hits.majority++;
+      if (label(s - L) === truth) hits.previous++;
       points++;
     }
-    for (const k of Object.keys(sq) as (keyof typeof sq)[]) sq[k] += seriesSq[k];
-  }
-
-  const common = {
-    split: o.split,
-    deployment,
-    series: dataset.series.length,
-    readings,
-    bad,
-    resets,
-    points,
-    warmup: rules.warmup,
-    ...(cell ? { cell } : {}),
-  };
-  if (dataset.task === 'regression') {
-    const rmse = (s: number) => Math.sqrt(s / (points * T));
-    const baselines: StreamedBaseline[] = [{ name: 'persistence', value: rmse(sq.persistence) }];
-    if (season !== undefined && seasonalMissing === undefined)
-      baselines.push({
-        name: `seasonal naive (period ${season}, ${o.season!.source === 'option' ? 'as given' : 'by autocorrelation'})`,
-        value: rmse(sq.seasonal),
-      });
-    const best = points > 0 ? baselines.reduce((a, b) => (b.value < a.value ? b : a)) : undefined;
-    const int8 = rmse(sq.int8);
-    const score = scoreKind(q);
-    return {
-      task: 'regression',
-      metric: 'rmse',
-      ...common,
-      int8,
-      ...(score.kind === 'forecast-error' ? { app: Math.sqrt(appSq / (appScored * NO)) } : {}),
-      ...(other
-        ? {
-            otherDeployment: {
-              deployment: other.deployment === 'window' ? 'window' : 'stream',
-              value: rmse(sq.other),
-              ...(otherCell ? { cell: otherCell } : {}),
-            },
-          }
-        : {}),
-      ...(o.float ? { float: rmse(sq.float) } : {}),
-      baselines,
-      ...(best ? { best } : {}),
-      beats: best !== undefined && int8 < best.value,
-      ...(o.season ? { season: o.season } : {}),
-      ...(seasonalMissing ? { seasonalMissing } : {}),
-      ...(other && points > 0 ? { drift: driftOf(deployment, rmse(sq.int8), rmse(sq.other), pairs, q.window) } : {}),
-    };
   }
   const rate = (h: number) => h / points;
   const baselines: StreamedBaseline[] = [
@@ -363,17 +407,10 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
     task: 'classification',
     metric: 'accuracy',
     ...common,
+    ...counts(runs, points),
     int8,
-    ...(other
-      ? {
-          otherDeployment: {
-            deployment: other.deployment === 'window' ? 'window' : 'stream',
-            value: rate(hits.other),
-            ...(otherCell ? { cell: otherCell } : {}),
-          },
-        }
-      : {}),
-    ...(o.float ? { float: rate(hits.float) } : {}),
+    ...(c.other ? { otherDeployment: otherOf(c, rate(hits.other)) } : {}),
+    ...(c.float ? { float: rate(hits.float) } : {}),
     baselines,
     ...(best ? { best } : {}),
     beats: best !== undefined && int8 > best.value,

@@ -265,25 +265,48 @@ function stats(table: CsvTable, name: string, values: Float64Array, ranges: [num
   return { mean, std: Math.sqrt(ss / count) };
 }
 
-export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
+/** The columns of a spec, read once: what every part of buildDataset works on. */
+interface Columns {
+  table: CsvTable;
+  spec: DatasetSpec;
+  split: SplitFractions;
+  classification: boolean;
+  changeMode: boolean;
+  featureNames: string[];
+  targetNames: string[];
+  feats: Float64Array[];
+  targs: Float64Array[];
+  group?: Float64Array;
+  /** Rows (relative to the window's last row t) whose targets a window holds: t, or every row of the window. */
+  targetOffsets: number[];
+}
+
+function columnsOf(table: CsvTable, spec: DatasetSpec): Columns {
   const split = checkSpec(spec);
   const W = spec.window;
-  const H = spec.horizon;
-  const sequence = spec.sequence ?? 'many-to-one';
-  // Rows (relative to the window's last row t) whose targets a window holds: t, or every row of the window.
-  const targetOffsets = sequence === 'many-to-many' ? Array.from({ length: W }, (_, s) => s - W + 1) : [0];
   const classification = spec.task === 'classification';
   const featureNames = [...spec.features];
   const targetNames = classification ? [spec.label!] : [...spec.targets!];
-  const feats = featureNames.map((f) => column(table, f, 'feature'));
-  const targs = targetNames.map((t) => column(table, t, classification ? 'label' : 'target'));
-  const group = spec.group ? column(table, spec.group, 'group') : undefined;
-  const changeMode = !classification && spec.targetMode === 'change';
-  const baseFeatures = changeMode ? targetNames.map((t) => featureNames.indexOf(t)) : [];
+  return {
+    table,
+    spec,
+    split,
+    classification,
+    changeMode: !classification && spec.targetMode === 'change',
+    featureNames,
+    targetNames,
+    feats: featureNames.map((f) => column(table, f, 'feature')),
+    targs: targetNames.map((t) => column(table, t, classification ? 'label' : 'target')),
+    ...(spec.group ? { group: column(table, spec.group, 'group') } : {}),
+    targetOffsets: (spec.sequence ?? 'many-to-one') === 'many-to-many' ? Array.from({ length: W }, (_, s) => s - W + 1) : [0],
+  };
+}
 
-  const segments = findSegments(table, group, split);
-
-  // Window end rows per split, over all series.
+/** Window end rows per split, over all series; a split without a window is an error that says how many rows it needs. */
+function windowEnds(c: Columns, segments: Segment[]): Record<SplitName, number[]> {
+  const { table, spec, split } = c;
+  const W = spec.window;
+  const H = spec.horizon;
   const ends: Record<SplitName, number[]> = { train: [], validation: [], test: [] };
   for (const s of segments) {
     for (const name of SPLITS) {
@@ -296,159 +319,185 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
     const need = W + H;
     const needed = rowsNeeded(need, split);
     const longest = Math.max(...segments.map((s) => s.end - s.start));
-    const series = group ? `the longest series (by '${spec.group}') has` : 'the data has';
+    const series = c.group ? `the longest series (by '${spec.group}') has` : 'the data has';
     throw new UserError(
       `${table.path}: too few rows for one ${name} window: window ${W} + horizon ${H} needs ${need} consecutive rows inside the ${name} range; ` +
         `${series} ${longest} rows, at least ${needed} are needed with split ${split.train}/${split.validation}/${+(1 - split.train - split.validation).toFixed(6)}`,
     );
   }
+  return ends;
+}
 
-  // Normalization from the training ranges only.
-  const trainRanges = segments.map((s) => splitRange(s, 'train'));
-  const inStats = featureNames.map((f, i) => stats(table, f, feats[i]!, trainRanges));
-  const given = spec.normalization;
-  const inputNorm: Normalization = given?.input ?? { mean: inStats.map((s) => s.mean), std: inStats.map((s) => s.std) };
-  if (
-    inputNorm.mean.length !== featureNames.length ||
-    inputNorm.std.length !== featureNames.length ||
-    inputNorm.std.some((v) => !(v > 0))
-  ) {
+/** A mean and a positive std for each of `names`, or an error naming what the normalization is of. */
+function checkNormalization(n: Normalization, names: string[], what: string): Normalization {
+  if (n.mean.length !== names.length || n.std.length !== names.length || n.std.some((v) => !(v > 0))) {
     throw new UserError(
-      `the input normalization needs a mean and a positive std for each of the ${featureNames.length} features (${featureNames.join(', ')})`,
+      `the ${what} normalization needs a mean and a positive std for each of the ${names.length} ${what === 'input' ? 'features' : 'targets'} (${names.join(', ')})`,
     );
   }
-  let outputNorm: Normalization = { mean: [], std: [] };
-  let classLabels: number[] = [];
-  const names = classification ? table.categories?.[spec.label!] : undefined;
+  return n;
+}
+
+/** Input statistics of the training rows only, unless the spec gives its own. */
+function inputNormalization(c: Columns, trainRanges: [number, number][]): Normalization {
+  const given = c.spec.normalization?.input;
+  if (given) return checkNormalization(given, c.featureNames, 'input');
+  const inStats = c.featureNames.map((f, i) => stats(c.table, f, c.feats[i]!, trainRanges));
+  return checkNormalization({ mean: inStats.map((s) => s.mean), std: inStats.map((s) => s.std) }, c.featureNames, 'input');
+}
+
+/**
+ * The class labels of the training windows (sorted), each an integer (a text
+ * label's code); a label of a validation or test window unseen in training is
+ * an error.
+ */
+function classLabelsOf(c: Columns, ends: Record<SplitName, number[]>, names: string[] | undefined): number[] {
+  const { table, spec, targetOffsets } = c;
+  const H = spec.horizon;
   const labelText = (v: number) => (names ? JSON.stringify(names[v]) : String(v));
-  if (classification) {
-    const labels = targs[0]!;
-    const seen = new Set<number>();
-    for (const name of SPLITS) {
-      for (const end of ends[name]) {
-        for (const o of targetOffsets) {
-          const t = end + o;
-          const v = labels[t + H]!;
-          if (!Number.isInteger(v)) {
-            throw new UserError(`${where(table, t + H)}: label column '${spec.label}': ${v} is not an integer class label`);
-          }
-          if (name === 'train') seen.add(v);
-        }
-      }
-    }
-    classLabels = [...seen].sort((p, q) => p - q);
-    if (classLabels.length < 2) {
-      throw new UserError(
-        `${table.path}: label column '${spec.label}' has only one class (${labelText(classLabels[0]!)}) in the training windows; classification needs at least two`,
-      );
-    }
-    for (const name of ['validation', 'test'] as const) {
-      for (const t of ends[name].flatMap((end) => targetOffsets.map((o) => end + o))) {
+  const labels = c.targs[0]!;
+  const seen = new Set<number>();
+  for (const name of SPLITS) {
+    for (const end of ends[name]) {
+      for (const o of targetOffsets) {
+        const t = end + o;
         const v = labels[t + H]!;
-        if (!seen.has(v)) {
-          throw new UserError(
-            `${where(table, t + H)}: label ${labelText(v)} (column '${spec.label}') appears in the ${name} windows but never in the training windows (training classes: ${classLabels.map(labelText).join(', ')})`,
-          );
+        if (!Number.isInteger(v)) {
+          throw new UserError(`${where(table, t + H)}: label column '${spec.label}': ${v} is not an integer class label`);
         }
+        if (name === 'train') seen.add(v);
       }
     }
-  } else if (changeMode) {
-    // Statistics of target[t+H] - target[t] over the training windows.
-    outputNorm = { mean: [], std: [] };
-    targetNames.forEach((name, j) => {
-      const d = ends.train.map((t) => targs[j]![t + H]! - targs[j]![t]!);
-      const mean = d.reduce((a, b) => a + b, 0) / d.length;
-      const std = Math.sqrt(d.reduce((a, b) => a + (b - mean) * (b - mean), 0) / d.length);
-      if (!(std > 0))
+  }
+  const classLabels = [...seen].sort((p, q) => p - q);
+  if (classLabels.length < 2) {
+    throw new UserError(
+      `${table.path}: label column '${spec.label}' has only one class (${labelText(classLabels[0]!)}) in the training windows; classification needs at least two`,
+    );
+  }
+  for (const name of ['validation', 'test'] as const) {
+    for (const t of ends[name].flatMap((end) => targetOffsets.map((o) => end + o))) {
+      const v = labels[t + H]!;
+      if (!seen.has(v)) {
         throw new UserError(
-          `${table.path}: target '${name}' never changes over ${H} step(s) in the training windows; target mode "change" cannot be normalized`,
+          `${where(table, t + H)}: label ${labelText(v)} (column '${spec.label}') appears in the ${name} windows but never in the training windows (training classes: ${classLabels.map(labelText).join(', ')})`,
         );
-      outputNorm.mean.push(mean);
-      outputNorm.std.push(std);
-    });
-  } else {
-    const outStats = targetNames.map((t, i) => stats(table, t, targs[i]!, trainRanges));
-    outputNorm = { mean: outStats.map((s) => s.mean), std: outStats.map((s) => s.std) };
-  }
-
-  if (given?.output && !classification) {
-    if (
-      given.output.mean.length !== targetNames.length ||
-      given.output.std.length !== targetNames.length ||
-      given.output.std.some((v) => !(v > 0))
-    ) {
-      throw new UserError(
-        `the output normalization needs a mean and a positive std for each of the ${targetNames.length} targets (${targetNames.join(', ')})`,
-      );
-    }
-    outputNorm = given.output;
-  }
-  const classIndex = new Map(classLabels.map((v, i) => [v, i]));
-  const F = featureNames.length;
-  const T = targetNames.length;
-  const make = (rowsEnd: number[]): Split => {
-    const n = rowsEnd.length;
-    const S = targetOffsets.length;
-    const x = new Float32Array(n * W * F);
-    const y = new Float32Array((classification ? n : n * T) * S);
-    const rawTargets = new Float64Array((classification ? n : n * T) * S);
-    const endRows = Uint32Array.from(rowsEnd);
-    for (let k = 0; k < n; k++) {
-      const t = rowsEnd[k]!;
-      for (let s = 0; s < W; s++) {
-        const r = t - W + 1 + s;
-        const base = (k * W + s) * F;
-        for (let f = 0; f < F; f++) x[base + f] = (feats[f]![r]! - inputNorm.mean[f]!) / inputNorm.std[f]!;
       }
-      targetOffsets.forEach((o, s) => {
-        const r = t + o; // the row whose target this is (its target row is r + H)
-        const row = k * S + s;
-        if (classification) {
-          const v = targs[0]![r + H]!;
-          rawTargets[row] = v;
-          y[row] = classIndex.get(v)!;
-        } else {
-          for (let j = 0; j < T; j++) {
-            const v = targs[j]![r + H]!;
-            rawTargets[row * T + j] = v;
-            const value = changeMode ? v - targs[j]![r]! : v;
-            y[row * T + j] = (value - outputNorm.mean[j]!) / outputNorm.std[j]!;
-          }
-        }
-      });
     }
-    return { x, y, n, rawTargets, endRows };
-  };
+  }
+  return classLabels;
+}
 
-  const series: Series[] = segments.map((segment) => {
+/** Regression targets' statistics: of target[t+H] − target[t] over the training windows ('change'), else of the training rows; or the spec's own. */
+function outputNormalization(c: Columns, ends: Record<SplitName, number[]>, trainRanges: [number, number][]): Normalization {
+  const given = c.spec.normalization?.output;
+  if (given) return checkNormalization(given, c.targetNames, 'output');
+  const H = c.spec.horizon;
+  if (!c.changeMode) {
+    const outStats = c.targetNames.map((t, i) => stats(c.table, t, c.targs[i]!, trainRanges));
+    return { mean: outStats.map((s) => s.mean), std: outStats.map((s) => s.std) };
+  }
+  const outputNorm: Normalization = { mean: [], std: [] };
+  c.targetNames.forEach((name, j) => {
+    const d = ends.train.map((t) => c.targs[j]![t + H]! - c.targs[j]![t]!);
+    const mean = d.reduce((a, b) => a + b, 0) / d.length;
+    const std = Math.sqrt(d.reduce((a, b) => a + (b - mean) * (b - mean), 0) / d.length);
+    if (!(std > 0))
+      throw new UserError(
+        `${c.table.path}: target '${name}' never changes over ${H} step(s) in the training windows; target mode "change" cannot be normalized`,
+      );
+    outputNorm.mean.push(mean);
+    outputNorm.std.push(std);
+  });
+  return outputNorm;
+}
+
+/** The windows ending at `rowsEnd`: normalized inputs, targets (normalized, and raw), end rows. */
+function makeSplit(c: Columns, rowsEnd: number[], inputNorm: Normalization, outputNorm: Normalization, classLabels: number[]): Split {
+  const { feats, targs, targetOffsets, classification, changeMode } = c;
+  const W = c.spec.window;
+  const H = c.spec.horizon;
+  const F = c.featureNames.length;
+  const T = c.targetNames.length;
+  const classIndex = new Map(classLabels.map((v, i) => [v, i]));
+  const n = rowsEnd.length;
+  const S = targetOffsets.length;
+  const x = new Float32Array(n * W * F);
+  const y = new Float32Array((classification ? n : n * T) * S);
+  const rawTargets = new Float64Array((classification ? n : n * T) * S);
+  const endRows = Uint32Array.from(rowsEnd);
+  for (let k = 0; k < n; k++) {
+    const t = rowsEnd[k]!;
+    for (let s = 0; s < W; s++) {
+      const r = t - W + 1 + s;
+      const base = (k * W + s) * F;
+      for (let f = 0; f < F; f++) x[base + f] = (feats[f]![r]! - inputNorm.mean[f]!) / inputNorm.std[f]!;
+    }
+    targetOffsets.forEach((o, s) => {
+      const r = t + o; // the row whose target this is (its target row is r + H)
+      const row = k * S + s;
+      if (classification) {
+        const v = targs[0]![r + H]!;
+        rawTargets[row] = v;
+        y[row] = classIndex.get(v)!;
+      } else {
+        for (let j = 0; j < T; j++) {
+          const v = targs[j]![r + H]!;
+          rawTargets[row * T + j] = v;
+          const value = changeMode ? v - targs[j]![r]! : v;
+          y[row * T + j] = (value - outputNorm.mean[j]!) / outputNorm.std[j]!;
+        }
+      }
+    });
+  }
+  return { x, y, n, rawTargets, endRows };
+}
+
+/** The raw rows of each segment, as the device would read them. */
+function seriesOf(c: Columns, segments: Segment[]): Series[] {
+  const F = c.featureNames.length;
+  const T = c.targetNames.length;
+  return segments.map((segment) => {
     const rows = segment.end - segment.start;
     const x = new Float64Array(rows * F);
     const y = new Float64Array(rows * T);
     for (let r = 0; r < rows; r++) {
-      for (let f = 0; f < F; f++) x[r * F + f] = feats[f]![segment.start + r]!;
-      for (let j = 0; j < T; j++) y[r * T + j] = targs[j]![segment.start + r]!;
+      for (let f = 0; f < F; f++) x[r * F + f] = c.feats[f]![segment.start + r]!;
+      for (let j = 0; j < T; j++) y[r * T + j] = c.targs[j]![segment.start + r]!;
     }
     return { segment, x, y };
   });
+}
 
+export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
+  const c = columnsOf(table, spec);
+  const segments = findSegments(table, c.group, c.split);
+  const ends = windowEnds(c, segments);
+  // Normalization from the training ranges only.
+  const trainRanges = segments.map((s) => splitRange(s, 'train'));
+  const inputNorm = inputNormalization(c, trainRanges);
+  const names = c.classification ? table.categories?.[spec.label!] : undefined;
+  const classLabels = c.classification ? classLabelsOf(c, ends, names) : [];
+  const outputNorm = c.classification ? { mean: [], std: [] } : outputNormalization(c, ends, trainRanges);
+  const make = (rowsEnd: number[]) => makeSplit(c, rowsEnd, inputNorm, outputNorm, classLabels);
   return {
     task: spec.task,
-    series,
+    series: seriesOf(c, segments),
     train: make(ends.train),
     validation: make(ends.validation),
     test: make(ends.test),
     inputNorm,
     outputNorm,
     classLabels,
-    ...(names ? { classNames: classLabels.map((c) => names[c]!) } : {}),
-    featureNames,
-    targetNames,
-    window: W,
-    horizon: H,
+    ...(names ? { classNames: classLabels.map((code) => names[code]!) } : {}),
+    featureNames: c.featureNames,
+    targetNames: c.targetNames,
+    window: spec.window,
+    horizon: spec.horizon,
     segments,
-    targetMode: changeMode ? 'change' : 'level',
-    baseFeatures,
-    sequence,
+    targetMode: c.changeMode ? 'change' : 'level',
+    baseFeatures: c.changeMode ? c.targetNames.map((t) => c.featureNames.indexOf(t)) : [],
+    sequence: spec.sequence ?? 'many-to-one',
     ...(spec.season !== undefined ? { season: spec.season } : {}),
   };
 }

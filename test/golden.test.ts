@@ -11,7 +11,7 @@ import { emitModule, TARGETS } from '../codegen/emit-module.ts';
 import { availableEngines, driverSource, parseTrace } from '../parity/engines.ts';
 import { firstMismatch, describeMismatch } from '../parity/trace.ts';
 
-const dir = new URL('./golden', import.meta.url);
+const dir = new URL('./golden/', import.meta.url);
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 describe.each(files)('golden %s', (file) => {

@@ -19,7 +19,7 @@ import { importTfjsLayers } from '../importers/tfjs-import.ts';
 import { floatPredictWindow } from '../reference/float-reference.ts';
 import { runCli } from './helpers/run-cli.ts';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/onnx', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/onnx/', import.meta.url));
 const onnxFixtures = fs
   .readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.onnx'))

@@ -147,43 +147,28 @@ export function headerOfDataset(dataset: Dataset) {
 }
 
 /** The options recorded in the artifact's provenance (enough to rebuild the dataset). */
+/** The keys of DataOptions: what a model's provenance records of its data. */
+const DATA_KEYS = [
+  'data',
+  'features',
+  'task',
+  'targets',
+  'label',
+  'group',
+  'targetMode',
+  'window',
+  'horizon',
+  'split',
+  'missing',
+  'sequence',
+  'normalization',
+  'season',
+  'intervalMs',
+  'time',
+] as const satisfies readonly (keyof DataOptions)[];
+
 export function dataOptionsOf(o: DataOptions): DataOptions {
-  const {
-    data,
-    features,
-    task,
-    targets,
-    label,
-    group,
-    targetMode,
-    window,
-    horizon,
-    split,
-    missing,
-    sequence,
-    normalization,
-    season,
-    intervalMs,
-    time,
-  } = o;
-  return {
-    data,
-    features,
-    task,
-    targets,
-    label,
-    group,
-    targetMode,
-    window,
-    horizon,
-    split,
-    missing,
-    sequence,
-    ...(normalization ? { normalization } : {}),
-    ...(season !== undefined ? { season } : {}),
-    ...(intervalMs !== undefined ? { intervalMs } : {}),
-    ...(time !== undefined ? { time } : {}),
-  };
+  return Object.fromEntries(DATA_KEYS.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as unknown as DataOptions;
 }
 
 /** Epochs run, the one kept (best validation loss, 1-based), seconds per epoch (wall clock). */

@@ -235,7 +235,8 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
       rows.push(`${a.toFixed(4)},${Math.cos(t / 5).toFixed(4)},${a > 0.3 ? 2 : a < -0.3 ? 0 : 1}`);
     }
     fs.writeFileSync(path.join(tmp, 'classes.csv'), rows.join('\n') + '\n');
-    const train = await run([
+    // A classifier of a, b on this CSV; each run adds its own options.
+    const classifier = [
       'train',
       '--data',
       'classes.csv',
@@ -249,15 +250,8 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
       '6',
       '--units',
       '6',
-      '--epochs',
-      '4',
-      '--batch-size',
-      '32',
-      '--out',
-      'c.float.pb',
-      '--json',
-      '--quiet',
-    ]);
+    ];
+    const train = await run([...classifier, '--epochs', '4', '--batch-size', '32', '--out', 'c.float.pb', '--json', '--quiet']);
     expect(train.code, train.stderr).toBe(0);
     expect(train.lastJson().metrics.name).toBe('accuracy');
     const quant = await run(['quantize', 'c.float.pb', '--out', 'c.q.pb', '--report', 'c.json', '--json']);
@@ -272,28 +266,7 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(quant.stdout).toMatch(/^confusion +rows true, columns predicted: \[\d+ \d+ \d+\] \[\d+ \d+ \d+\] \[\d+ \d+ \d+\]$/m);
     const s = quant.lastJson().streamed;
     expect(s.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(s.points);
-    const weighted = await run([
-      'train',
-      '--data',
-      'classes.csv',
-      '--features',
-      'a,b',
-      '--label',
-      'state',
-      '--horizon',
-      '0',
-      '--window',
-      '6',
-      '--units',
-      '6',
-      '--epochs',
-      '1',
-      '--class-weights',
-      'balanced',
-      '--out',
-      'cw.float.pb',
-      '--quiet',
-    ]);
+    const weighted = await run([...classifier, '--epochs', '1', '--class-weights', 'balanced', '--out', 'cw.float.pb', '--quiet']);
     expect(weighted.code, weighted.stderr).toBe(0);
     const refused = await run([
       'train',

@@ -69,6 +69,45 @@ describe('the streamed figure is the bundled app’s own', () => {
     expect(s.beats).toBe(s.baselines.every((b: { value: number }) => s.int8 < b.value));
   }, 600_000);
 
+  it('a model deployed as a window (--deploy window): the bundle runs the last 24 readings at every reading and delivers the figure printed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-streamed-window-'));
+    const csv = path.join(dir, 'daily.csv');
+    fs.writeFileSync(csv, dailyCycleCsv(1600, 8));
+    const out = path.join(dir, 'out');
+    const r = await runCli(
+      [
+        'demo',
+        '--data',
+        csv,
+        '--features',
+        'temperature',
+        '--target',
+        'temperature',
+        '--epochs',
+        '3',
+        '--deploy',
+        'window',
+        '--out',
+        out,
+        '--json',
+        '--quiet',
+      ],
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const summary = r.lastJson();
+    expect(summary.deployment).toMatchObject({ deployment: 'window', reason: 'asked', stepsPerReading: 24 });
+    expect(summary.parity.mismatches).toBe(0);
+    const s = summary.streamed;
+    expect(s.deployment).toBe('window');
+    const device = await deviceRmse(out, testSeriesOf(csv, ['temperature']), 1);
+    expect(device.scored).toBe(s.points);
+    expect(device.rmse).toBe(s.int8);
+    expect(printed(r.stdout, 'streamed ')).toBe(fmt(device.rmse));
+    // The same integers streamed are reported beside it, at the same points.
+    expect(s.otherDeployment.deployment).toBe('stream');
+  }, 600_000);
+
   it('the demo on the built-in data: four motes, each streamed from its own power-on', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-streamed-demo-'));
     const r = await runCli(['demo', '--epochs', '3', '--out', out, '--json', '--quiet'], os.tmpdir());

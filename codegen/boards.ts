@@ -6,7 +6,7 @@
  * Espruino boards count memory in blocks (JsVars) of 13 or 14 bytes
  * (Espruino's board files). A loaded model's blocks are estimated from
  * its parts, each checked against the Linux build of Espruino 2v29
- * (27-byte blocks; test/boards.test.ts holds the estimate above what that
+ * (27-byte blocks; test/codegen/boards.test.ts holds the estimate above what that
  * build measures):
  * - arrays and views: codegen/ram-estimate.ts;
  * - the module's functions: their source without comments, indentation and

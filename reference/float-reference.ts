@@ -1,7 +1,7 @@
 /**
  * The float host reference of the recurrent cells + dense head (float64
  * arithmetic). It is what the trainer's TensorFlow.js model computes (checked
- * within 1e-5 in test/float-reference.test.ts) and what the quantizer
+ * within 1e-5 in test/reference/float-reference.test.ts) and what the quantizer
  * calibrates on. Gate orders: core/model.ts CELL_GATES.
  *
  * LSTM:      z = W x + U h + b (i, f, g, o);  c = σ(f) c + σ(i) tanh(g);  h = σ(o) tanh(c)

@@ -3,7 +3,7 @@
  * (trained through `tf.layers.rnn({ cell })`, gradients by tfjs autodiff).
  * Each computes exactly the formulas of reference/float-reference.ts, with the
  * weights in the layouts of core/model.ts (checked within 1e-5 in
- * test/float-reference.test.ts):
+ * test/reference/float-reference.test.ts):
  *
  * - peephole LSTM, gates i, f, g, o; peephole weights [3][units] (i, f, o):
  *     i = σ(z_i + p_i c),  f = σ(z_f + p_f c),  c' = f c + i tanh(z_g),  o = σ(z_o + p_o c'),  h = o tanh(c')

@@ -1,0 +1,162 @@
+/**
+ * Device budgets (`codegen --board`): board names, the estimate against
+ * what a real Espruino build measures (when ESPRUINO_BIN is set: the
+ * estimate must not be below it), what fits a Puck.js, and the refusal that
+ * says what would fit.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { budgetRefusal, deviceBudget, parseBoard, type EspruinoBoard } from '../../codegen/boards.ts';
+import { emitModule, flashWeights, type EmitOptions } from '../../codegen/emit-module.ts';
+import { engineByName } from '../../parity/engines.ts';
+import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
+import { randomQuantizedModel } from '../../parity/random-model.ts';
+import type { QuantizedModel } from '../../core/model.ts';
+import { runCli } from '../helpers/run-cli.ts';
+
+const ESPRUINO = process.env.ESPRUINO_BIN;
+if (!ESPRUINO) console.log('boards: the estimate-vs-Espruino check is skipped, ESPRUINO_BIN is not set to a Linux Espruino build');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-boards-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const emit = (flash: boolean): EmitOptions => ({
+  target: 'espruino',
+  globalName: 'm',
+  modelSha256: 'a'.repeat(64),
+  generatorVersion: 'test',
+  ...(flash ? { flash: { file: 'm.bin', writer: 'm.weights.js' } } : {}),
+});
+const budgetOn = (q: QuantizedModel, board: ReturnType<typeof parseBoard>) =>
+  deviceBudget(
+    q,
+    board,
+    [
+      { weights: 'ram', code: emitModule(q, emit(false)) },
+      { weights: 'flash', code: emitModule(q, emit(true)) },
+    ],
+    emit(false),
+  );
+
+describe('board names', () => {
+  it('accepts the boards of targets.md in any spelling, and a JerryScript heap', () => {
+    expect(parseBoard('Puck.js')).toMatchObject({ name: 'Puck.js', blocks: 2630, blockSize: 13 });
+    expect(parseBoard('bangle.js 2')).toMatchObject({ name: 'Bangle.js 2', blocks: 12000, blockSize: 14 });
+    expect(parseBoard('jerryscript')).toMatchObject({ kind: 'jerryscript', heapBytes: 512 * 1024 });
+    expect(parseBoard('jerryscript:256')).toMatchObject({ heapBytes: 256 * 1024 });
+    expect(() => parseBoard('arduino')).toThrow(
+      /unknown board; expected one of puckjs, pixljs, mdbt42q, banglejs1, banglejs2, pico, wifi, original, jerryscript\[:KiB\]/,
+    );
+  });
+});
+
+describe('budgets', () => {
+  it('a 3x32 LSTM with weights in flash fits a Puck.js with a quarter of it left for the app', () => {
+    const r = budgetOn(randomQuantizedModel({ seed: 3, inputSize: 3, units: 32 }), parseBoard('puckjs'));
+    const flash = r.placements.find((p) => p.weights === 'flash')!;
+    console.log(
+      `boards: 3x32 LSTM on a Puck.js: ~${flash.total} blocks with flash weights, ~${r.placements.find((p) => p.weights === 'ram')!.total} in RAM, of ${r.budget}`,
+    );
+    expect(flash.fits).toBe(true);
+    expect(flash.total).toBeLessThan(r.placements.find((p) => p.weights === 'ram')!.total / 2);
+    expect(budgetRefusal(r, 'flash', randomQuantizedModel({ seed: 3, inputSize: 3, units: 32 }))).toBeUndefined();
+  });
+
+  it('a model too large for the board is refused, saying what would fit', () => {
+    const q = randomQuantizedModel({ seed: 4, inputSize: 3, units: 96 });
+    const r = budgetOn(q, parseBoard('puckjs'));
+    const message = budgetRefusal(r, 'ram', q)!;
+    expect(message).toMatch(
+      /^the model needs ~\d+ blocks on Puck\.js with weights in ram, more than the 1972 it may use \(658 kept for the app\); /,
+    );
+    expect(message).toMatch(/put the weights in flash \(--weights flash: ~\d+ blocks\)/);
+    expect(message).toMatch(/retrain with \d+ units in the last layer \(the others scaled alike\) or fewer/);
+    // Fewer units as suggested do fit, one more does not.
+    const units = Number(/retrain with (\d+) units/.exec(message)![1]);
+    const smaller = budgetOn(randomQuantizedModel({ seed: 4, inputSize: 3, units }), parseBoard('puckjs'));
+    expect(smaller.placements.find((p) => p.weights === 'ram')!.fits).toBe(true);
+    const larger = budgetOn(randomQuantizedModel({ seed: 4, inputSize: 3, units: units + 1 }), parseBoard('puckjs'));
+    expect(larger.placements.find((p) => p.weights === 'ram')!.fits).toBe(false);
+  });
+
+  it('JerryScript: bytes of the heap', () => {
+    const q = randomQuantizedModel({ seed: 5, inputSize: 3, units: 16 });
+    const r = deviceBudget(
+      q,
+      parseBoard('jerryscript:64'),
+      [{ weights: 'ram', code: emitModule(q, { ...emit(false), target: 'es5' }) }],
+      emit(false),
+    );
+    expect(r.unit).toBe('bytes');
+    expect(r.budget).toBe(48 * 1024);
+    expect(r.placements[0]!.fits).toBe(true);
+    expect(
+      budgetRefusal(
+        deviceBudget(
+          q,
+          parseBoard('jerryscript:8'),
+          [{ weights: 'ram', code: emitModule(q, { ...emit(false), target: 'es5' }) }],
+          emit(false),
+        ),
+        'ram',
+        q,
+      ),
+    ).toMatch(/bytes on JerryScript \(8 KiB heap\)/);
+  });
+});
+
+describe.runIf(Boolean(ESPRUINO))('the estimate against Espruino', () => {
+  it.each([
+    { cell: 'lstm' as const, units: 32 },
+    { cell: 'gru' as const, units: 16 },
+    { cell: 'rnn' as const, units: 48 },
+  ])(
+    '$cell x $units: not below what the Linux build measures, weights in RAM and in flash',
+    async ({ cell, units }) => {
+      const q = randomQuantizedModel({ seed: 6, inputSize: 3, units, cell });
+      // The Linux build: 27-byte blocks; its total is what the estimate is held against.
+      const linux: EspruinoBoard = { kind: 'espruino', id: 'linux', name: 'Linux build', blocks: 1 << 20, blockSize: 27 };
+      const r = budgetOn(q, linux);
+      for (const p of r.placements) {
+        const flash = p.weights === 'flash';
+        const pre = flash ? flashWeights(q, emit(true)).writer : '';
+        const out = (
+          await engineByName('espruino')!.run(
+            `${pre}var u0 = process.memory().usage;\n${emitModule(q, emit(flash))}\nm.stepQ(new Int8Array(3)); m.step([1, 2, 3]);\nprint("BLOCKS " + (process.memory().usage - u0));\nprint("END");`,
+          )
+        ).join('\n');
+        const measured = Number(/BLOCKS (\d+)/.exec(out)![1]);
+        console.log(`boards: ${cell} 3x${units}, weights in ${p.weights}: estimate ${p.total}, measured ${measured} blocks (27-byte)`);
+        expect(p.total).toBeGreaterThanOrEqual(measured);
+        expect(p.total).toBeLessThan(measured * 1.6);
+      }
+    },
+    300_000,
+  );
+});
+
+describe('lstm-mcu codegen --board', () => {
+  it('reports the budget; refuses a model that does not fit with one line and writes nothing', async () => {
+    const small = path.join(tmp, 'small.q.pb');
+    const large = path.join(tmp, 'large.q.pb');
+    writeArtifact(small, encodeQuantizedModel(randomQuantizedModel({ seed: 7, inputSize: 3, units: 16 })));
+    writeArtifact(large, encodeQuantizedModel(randomQuantizedModel({ seed: 8, inputSize: 3, units: 96 })));
+    const ok = await runCli(['codegen', small, '--board', 'puckjs', '--out-dir', path.join(tmp, 'ok'), '--json'], tmp);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/Puck\.js: 2630 blocks, 658 kept for the app: the model may use 1972/);
+    expect(ok.stdout).toMatch(/weights in ram: ~\d+ blocks .* fits/);
+    expect(JSON.parse(ok.stdout.trim().split('\n').pop()!).budget.placements).toHaveLength(2);
+    const bad = await runCli(['codegen', large, '--board', 'puckjs', '--out-dir', path.join(tmp, 'bad')], tmp);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/more than the 1972 it may use .*--weights flash/);
+    expect(fs.existsSync(path.join(tmp, 'bad'))).toBe(false);
+    const flash = await runCli(
+      ['codegen', large, '--board', 'puckjs', '--weights', 'flash', '--target', 'espruino', '--out-dir', path.join(tmp, 'flash')],
+      tmp,
+    );
+    expect(flash.code, flash.stderr).toBe(0);
+    expect(fs.existsSync(path.join(tmp, 'flash', 'model.bin'))).toBe(true);
+  }, 120_000);
+});

@@ -1,0 +1,189 @@
+/**
+ * End to end on a real interpreter: `lstm-mcu flash` uploads through
+ * espruino-tools to a Linux build of Espruino serving its REPL with --telnet
+ * on tcp://127.0.0.1:2323 (the same path as a board over TCP), saves the app
+ * to .bootcde, verifies the weights checksum and the self-test, and the app
+ * prints predictions. The app survives a restart of the interpreter (it boots
+ * from flash), a flash cut off by a disconnect leaves the previous app in
+ * place, and sampling allocates nothing. Runs when ESPRUINO_BIN points at a
+ * Linux build.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomQuantizedModel } from '../../parity/random-model.ts';
+import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
+import type { QuantizedModel } from '../../core/model.ts';
+import { BoardConnection } from '../../firmware/espruino-tools.ts';
+import { runCli } from '../helpers/run-cli.ts';
+
+const ESPRUINO = process.env.ESPRUINO_BIN;
+const enabled = Boolean(ESPRUINO && fs.existsSync(ESPRUINO));
+if (!enabled) console.log('skipped test/firmware/flash-e2e.test.ts: ESPRUINO_BIN is not set to a Linux Espruino build');
+const PORT = 'tcp://127.0.0.1:2323';
+
+/** Whether something listens on 127.0.0.1:2323. */
+function listening(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createConnection(2323, '127.0.0.1');
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/** Start the interpreter in `dir` (its flash is a file there); stdin stays open (at EOF it reads junk). */
+async function startEspruino(dir: string): Promise<ChildProcess> {
+  const child = spawn(ESPRUINO!, ['--telnet'], { cwd: dir, stdio: ['pipe', 'ignore', 'ignore'] });
+  for (let i = 0; i < 50; i++) {
+    if (await listening()) return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('the Espruino interpreter did not open its telnet port');
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+function forecastModel(seed: number): QuantizedModel {
+  const q = randomQuantizedModel({ seed, inputSize: 3, units: 8, outputSize: 1, weightRange: 1.5, biasRange: 1 });
+  return { ...q, targetNames: ['x1'], horizon: 1 };
+}
+
+describe.skipIf(!enabled)('lstm-mcu flash on a Linux Espruino over telnet', () => {
+  let dir: string;
+  let board: ChildProcess | undefined;
+  let modelFile: string;
+  let reader: string;
+
+  beforeAll(async () => {
+    if (await listening())
+      throw new Error('something already listens on 127.0.0.1:2323: stop it (the Linux build serves telnet on that port only)');
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-flash-'));
+    const q = forecastModel(3);
+    modelFile = path.join(dir, 'model.q.pb');
+    writeArtifact(modelFile, encodeQuantizedModel(q));
+    // readings that move around the training means
+    const { mean, std } = q.inputNorm;
+    reader = path.join(dir, 'reader.js');
+    fs.writeFileSync(
+      reader,
+      `var tick = 0, M = [${mean.join(', ')}], S = [${std.join(', ')}];\nfunction readSensor(out) {\n  var i;\n  tick++;\n  for (i = 0; i < out.length; i++) out[i] = M[i] + S[i] * Math.sin(tick / 5 + i);\n}\n`,
+    );
+    board = await startEspruino(path.join(dir));
+  });
+
+  afterAll(async () => {
+    await stop(board);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const flashArgs = (extra: string[] = []) => [
+    'flash',
+    '--model',
+    modelFile,
+    '--source',
+    'function',
+    '--reader',
+    reader,
+    '--interval',
+    '100',
+    '--port',
+    PORT,
+    '--timeout',
+    '20',
+    ...extra,
+  ];
+
+  it('uploads, saves, verifies the checksum and a step, and the app prints predictions', async () => {
+    const r = await runCli([...flashArgs(['--listen', '2']), '--json'], dir);
+    expect(r.stderr).not.toMatch(/error/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^verified on LINUX .* model data CRC-32 0x[0-9a-f]{8} \(host 0x[0-9a-f]{8}\), self-test output \[.*\] \(simulator \[.*\]\)$/m,
+    );
+    const line = r.stdout.split('\n').find((l) => l.startsWith('verified'))!;
+    const [, got, host] = /CRC-32 (0x\w+) \(host (0x\w+)\)/.exec(line)!;
+    expect(got).toBe(host);
+    const predictions = r.stdout.split('\n').filter((l) => /^board: lstm-mcu t=\d+ x1=-?\d+\.\d{4} error=/.test(l));
+    expect(predictions.length).toBeGreaterThanOrEqual(10);
+    expect(r.lastJson()).toMatchObject({ command: 'flash', verified: true });
+  }, 120_000);
+
+  it('the app is saved: after a restart of the interpreter it boots from .bootcde and samples', async () => {
+    await stop(board);
+    board = await startEspruino(dir);
+    const c = await BoardConnection.open(PORT, 10_000);
+    try {
+      const first = (await c.evaluate('lstmApp.stats.steps', 'steps', 10_000)) as number;
+      await new Promise((r) => setTimeout(r, 1000));
+      const later = (await c.evaluate('lstmApp.stats.steps', 'steps', 10_000)) as number;
+      expect(later).toBeGreaterThan(first);
+      expect(await c.evaluate('require("Storage").list().indexOf("lstm-app.new")', 'staging file', 10_000)).toBe(-1);
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+
+  it('sampling allocates nothing: memory use is the same after 20 more samples', async () => {
+    const r = await runCli(flashArgs(['--no-console', '--no-advertise']), dir);
+    expect(r.code, r.stderr).toBe(0);
+    const c = await BoardConnection.open(PORT, 10_000);
+    try {
+      const usage = async () => (await c.evaluate('process.memory().usage', 'memory', 10_000)) as number;
+      const steps = async () => (await c.evaluate('lstmApp.stats.steps', 'steps', 10_000)) as number;
+      await usage();
+      const s0 = await steps();
+      const u0 = await usage();
+      await new Promise((r) => setTimeout(r, 2000));
+      const u1 = await usage();
+      expect(await steps()).toBeGreaterThanOrEqual(s0 + 15);
+      expect(u1).toBe(u0);
+    } finally {
+      await c.close();
+    }
+  }, 120_000);
+
+  it('weights in flash: the Storage file is written and checked, and the app verifies', async () => {
+    const r = await runCli(flashArgs(['--weights', 'flash', '--listen', '1']), dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/writing the weights: Storage file "lstm-model\.bin"/);
+    expect(r.stdout).toMatch(/^verified on LINUX/m);
+    expect(r.stdout).toMatch(/^board: lstm-mcu t=\d+ x1=/m);
+  }, 120_000);
+
+  it('a disconnect during the upload gives a clear error and leaves the previous app running', async () => {
+    const c0 = await BoardConnection.open(PORT, 10_000);
+    const before = await c0.evaluate('E.CRC32(require("Storage").read(".bootcde"))>>>0', 'crc', 10_000);
+    await c0.close();
+    const other = forecastModel(4);
+    const otherFile = path.join(dir, 'other.q.pb');
+    writeArtifact(otherFile, encodeQuantizedModel(other));
+    const run = runCli([...flashArgs(), '--model', otherFile], dir);
+    await new Promise((r) => setTimeout(r, 3500)); // connected and writing by now
+    await stop(board);
+    const r = await run;
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^lstm-mcu flash: error: .*(disconnected|could not connect|no answer)/);
+    board = await startEspruino(dir);
+    const c = await BoardConnection.open(PORT, 10_000);
+    try {
+      expect(await c.evaluate('E.CRC32(require("Storage").read(".bootcde"))>>>0', 'crc', 10_000)).toBe(before);
+      const first = (await c.evaluate('lstmApp.stats.steps', 'steps', 10_000)) as number;
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await c.evaluate('lstmApp.stats.steps', 'steps', 10_000)) as number).toBeGreaterThan(first);
+    } finally {
+      await c.close();
+    }
+  }, 120_000);
+});

@@ -1,0 +1,128 @@
+/**
+ * The hand-made memory LSTM (examples/seed-004-memory.json): x2 = 1 adds x1 to
+ * the memory, x2 = -1 clears it, x3 = 1 outputs it. The float cell, the
+ * simulator and the generated code on every engine reproduce the example
+ * sequence's outputs (rounded to the nearest integer, as the example states
+ * them), and the generated code equals the simulator bit for bit.
+ */
+import fs from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseHandmadeModel } from '../../importers/handmade.ts';
+import { quantizeModel } from '../../quantize/quantize.ts';
+import { emitModule, TARGETS } from '../../codegen/emit-module.ts';
+import { floatDense, floatRecurrentStep, newFloatState } from '../../reference/float-reference.ts';
+import { availableEngines } from '../../parity/engines.ts';
+import { parseReadingTrace, readingDriverSource, simulateReadings } from '../../parity/reading-driver.ts';
+import { UserError } from '../../core/errors.ts';
+
+const file = new URL('../../examples/seed-004-memory.json', import.meta.url);
+const text = fs.readFileSync(file, 'utf8');
+const parsed = parseHandmadeModel(text, 'seed-004-memory.json');
+const example = parsed.example!;
+const q = quantizeModel(parsed.model, {
+  weightScale: 'per-row',
+  calibrationX: parsed.calibrationX,
+  calibrationCount: parsed.calibrationCount,
+  floatModelSha256: '',
+});
+/** A double from the IEEE bytes the reading driver reports. */
+const fromHex = (h: string) => new Float64Array(Uint8Array.from(Buffer.from(h, 'hex')).buffer)[0];
+
+describe('the hand-made memory LSTM', () => {
+  it('the example is the one the seed describes: add, clear, output', () => {
+    expect(example.inputs.length).toBe(9);
+    expect(example.outputs.map((o) => o[0])).toEqual([0, 0, 0, 0, 0, 7, 0, 0, 6]);
+  });
+
+  it('the float cell reproduces the example', () => {
+    const { model } = parsed;
+    const state = newFloatState(model.layers[0]);
+    const got = example.inputs.map((x) => {
+      floatRecurrentStep(
+        model.layers[0],
+        state,
+        x.map((v, i) => (v - model.inputNorm.mean[i]) / model.inputNorm.std[i]),
+      );
+      return Math.round(floatDense(model.head, state.h)[0]);
+    });
+    expect(got).toEqual(example.outputs.map((o) => o[0]));
+  });
+
+  it('the int8 simulator reproduces the example', () => {
+    const steps = simulateReadings(q, [example.inputs]);
+    expect(steps.map((s) => Math.round(fromHex(s.y[0])))).toEqual(example.outputs.map((o) => o[0]));
+  });
+
+  for (const target of TARGETS) {
+    it(`the ${target} code reproduces it on every engine, bit for bit with the simulator`, async () => {
+      const code = emitModule(q, { target, globalName: 'memory', modelSha256: '', generatorVersion: 'test' });
+      const expected = simulateReadings(q, [example.inputs]);
+      for (const engine of availableEngines().engines) {
+        const actual = parseReadingTrace(await engine.run(code + readingDriverSource('memory', [example.inputs])), engine.name);
+        expect(actual, engine.name).toEqual(expected);
+        expect(
+          actual.map((s) => Math.round(fromHex(s.y[0]))),
+          engine.name,
+        ).toEqual(example.outputs.map((o) => o[0]));
+      }
+    });
+  }
+
+  it.each([
+    ['not JSON', '{', /not valid JSON/],
+    ['wrong format', JSON.stringify({ ...JSON.parse(text), format: 'v0' }), /format: expected "lstm-mcu\/handmade-v1"/],
+    [
+      'unknown cell',
+      JSON.stringify({ ...JSON.parse(text), cell: 'tcn' }),
+      /cell: expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn/,
+    ],
+    [
+      'unknown gate',
+      JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, peep: {} } }),
+      /gates: unknown gate peep for a lstm/,
+    ],
+    [
+      'short weight row',
+      text.replace('[[0, 100, 0]], "U": [[0]], "b": [-10]', '[[0, 100]], "U": [[0]], "b": [-10]'),
+      /gates\.input\.W\[0\]: expected 3 finite numbers/,
+    ],
+    ['zero std', text.replace('"std": [20, 1, 1]', '"std": [20, 0, 1]'), /inputNorm\.std: every std must be above 0/],
+    [
+      'peephole weights on a plain LSTM',
+      JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, input: { ...JSON.parse(text).gates.input, p: [1] } } }),
+      /gates\.input\.p: peephole weights exist only on the input, forget and output gates of a peephole cell/,
+    ],
+    [
+      'a recurrent bias on a plain LSTM',
+      JSON.stringify({ ...JSON.parse(text), gates: { ...JSON.parse(text).gates, input: { ...JSON.parse(text).gates.input, bR: [1] } } }),
+      /gates\.input\.bR: a recurrent bias exists only in a gru-reset-after cell/,
+    ],
+    [
+      'ragged calibration',
+      text.replace('[6, 1, 1]]\n  ]', '[6, 1, 1], [0, 0, 0]]\n  ]'),
+      /calibration\[0\]: has 9 rows; every calibration sequence needs 10/,
+    ],
+  ])('refuses a file with %s, naming the place', (_name, bad, message) => {
+    expect(() => parseHandmadeModel(bad, 'bad.json')).toThrow(UserError);
+    expect(() => parseHandmadeModel(bad, 'bad.json')).toThrow(message);
+  });
+
+  it('reads peephole weights and a reset-after recurrent bias into the float layer', () => {
+    const doc = JSON.parse(text);
+    const peephole = parseHandmadeModel(
+      JSON.stringify({
+        ...doc,
+        cell: 'peephole',
+        gates: { ...doc.gates, forget: { ...doc.gates.forget, p: [0.5] }, output: { ...doc.gates.output, p: [-2] } },
+      }),
+      'p.json',
+    );
+    expect(Array.from(peephole.model.layers[0].peephole!)).toEqual([0, 0.5, -2]);
+    const gate = { W: [[0, 0, 0]], U: [[1]], b: [0] };
+    const gru = parseHandmadeModel(
+      JSON.stringify({ ...doc, cell: 'gru-reset-after', gates: { update: gate, reset: gate, candidate: { ...gate, bR: [0.25] } } }),
+      'g.json',
+    );
+    expect(Array.from(gru.model.layers[0].recurrentBias!)).toEqual([0, 0, 0.25]);
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * The generated code (both targets) against the simulator, step by step, on
+ * every engine available: Node's vm, vm with the Espruino natives emulated,
+ * Duktape (`duk`), and real Espruino / JerryScript builds when ESPRUINO_BIN /
+ * JERRY_BIN are set. Zero tolerance.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { emitModule, TARGETS } from '../../codegen/emit-module.ts';
+import { availableEngines } from '../../parity/engines.ts';
+import { checkParity } from '../../parity/parity.ts';
+import { randomQuantizedModel, randomSegments } from '../../parity/random-model.ts';
+import { CELL_KINDS, type QuantizedModel } from '../../core/model.ts';
+
+const { engines, skipped } = availableEngines();
+const slowEngines = engines.some((e) => e.name === 'espruino' || e.name === 'jerry');
+const seed = Number(process.env.PARITY_SEED ?? Date.now() % 2 ** 31);
+console.log(`parity engines: ${engines.map((e) => e.name).join(', ')}; fast-check seed ${seed} (PARITY_SEED=${seed} to replay)`);
+for (const s of skipped) console.log(`parity: skipped ${s}`);
+
+function sources(q: QuantizedModel) {
+  return TARGETS.map((target) => ({
+    target,
+    globalName: 'lstmModel',
+    code: emitModule(q, { target, globalName: 'lstmModel', modelSha256: '0'.repeat(64), generatorVersion: 'test' }),
+  }));
+}
+
+async function expectExact(q: QuantizedModel, segs: Int8Array[][]) {
+  const results = await checkParity(q, sources(q), engines, segs);
+  expect(results.length).toBe(TARGETS.length * engines.length);
+  for (const r of results) {
+    expect(r.mismatch, r.message).toBeUndefined();
+    expect(r.steps).toBe(segs.reduce((s, x) => s + x.length, 0));
+  }
+}
+
+describe('generated code matches the simulator bit for bit', () => {
+  it('requires duk on CI', () => {
+    if (process.env.CI) expect(engines.map((e) => e.name)).toContain('duk');
+  });
+
+  it(
+    'random models (every cell, 1-64 units, 1-3 layers, some bidirectional or reverse, some with an embedding) and random int8 sequences with extremes (property)',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            cell: fc.constantFrom(...CELL_KINDS),
+            seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+            inputSize: fc.integer({ min: 1, max: 5 }),
+            // 1-64 units, mostly small so a run stays quick on the slow engines.
+            units: fc.oneof(
+              { arbitrary: fc.integer({ min: 1, max: 12 }), weight: 4 },
+              { arbitrary: fc.integer({ min: 13, max: 64 }), weight: 1 },
+            ),
+            outputSize: fc.integer({ min: 1, max: 3 }),
+            weightRange: fc.constantFrom(0.1, 1, 4, 16),
+            biasRange: fc.constantFrom(0, 0.5, 4),
+            extremeShare: fc.constantFrom(0, 0.2, 1),
+            lengths: fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 4 }),
+            // 0-2 more layers stacked on the first, each of any cell kind.
+            stacked: fc.array(
+              fc.record({
+                cell: fc.constantFrom(...CELL_KINDS),
+                units: fc.oneof(
+                  { arbitrary: fc.integer({ min: 1, max: 12 }), weight: 4 },
+                  { arbitrary: fc.integer({ min: 13, max: 64 }), weight: 1 },
+                ),
+                bidirectional: fc.constantFrom(undefined, 'concat' as const, 'sum' as const),
+                // reverse when not bidirectional
+                reverse: fc.constantFrom(false, false, true),
+              }),
+              { maxLength: 2 },
+            ),
+            // The first layer bidirectional, sometimes (then the model runs over its window at every step).
+            bidirectional: fc.constantFrom(undefined, undefined, 'concat' as const, 'sum' as const),
+            // Or reverse, sometimes (a window model too).
+            reverse: fc.constantFrom(false, false, false, true),
+            // Sometimes token input: an embedding table of this many ids (its rows are the int8 steps).
+            vocabulary: fc.constantFrom(undefined, undefined, undefined, 2, 50),
+            // A forward model deployed as a window, sometimes (the last `window` inputs from a zero state at every step).
+            deployWindow: fc.constantFrom(false, false, false, true),
+          }),
+          async (p) => {
+            const q = { ...randomQuantizedModel(p), ...(p.deployWindow ? { deployment: 'window' as const } : {}) };
+            await expectExact(q, randomSegments(p.seed, p.inputSize, p.lengths, p.extremeShare));
+          },
+        ),
+        { seed, numRuns: 30 },
+      );
+      // The real Espruino and JerryScript builds (when set) run each case far slower than vm and duk.
+    },
+    slowEngines ? 1_200_000 : 300_000,
+  );
+
+  it.each(CELL_KINDS)(
+    'a larger %s model (8 inputs x 64 units) over 120 steps',
+    async (cell) => {
+      const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2, cell });
+      await expectExact(q, randomSegments(7, 8, [60, 60], 0.1));
+    },
+    300_000,
+  );
+
+  it.each(CELL_KINDS)(
+    'a %s model deployed as a window (its last 6 inputs from a zero state at every step) over 40 steps',
+    async (cell) => {
+      const q: QuantizedModel = {
+        ...randomQuantizedModel({ seed: 21, inputSize: 3, units: 7, outputSize: 2, cell, window: 6, stacked: [{ cell: 'gru', units: 4 }] }),
+        deployment: 'window',
+      };
+      await expectExact(q, randomSegments(21, 3, [25, 15], 0.2));
+    },
+    300_000,
+  );
+
+  it('a stacked model of three different cells (peephole 16 -> GRU reset-after 8 -> CIFG 5) over 120 steps', async () => {
+    const q = randomQuantizedModel({
+      seed: 8,
+      inputSize: 4,
+      units: 16,
+      outputSize: 2,
+      cell: 'peephole',
+      stacked: [
+        { cell: 'gru-reset-after', units: 8 },
+        { cell: 'cifg', units: 5 },
+      ],
+    });
+    expect(q.layers.map((l) => [l.cell, l.inputSize, l.units])).toEqual([
+      ['peephole', 4, 16],
+      ['gru-reset-after', 16, 8],
+      ['cifg', 8, 5],
+    ]);
+    await expectExact(q, randomSegments(8, 4, [60, 60], 0.1));
+  }, 300_000);
+
+  it("weights split over several string literals (long data, JerryScript's 64 KiB literal limit)", async () => {
+    const q = randomQuantizedModel({ seed: 13, inputSize: 4, units: 16 });
+    const code = TARGETS.map((target) => ({
+      target,
+      globalName: 'lstmModel',
+      code: emitModule(q, { target, globalName: 'lstmModel', modelSha256: '0'.repeat(64), generatorVersion: 'test', base64Chunk: 100 }),
+    }));
+    expect(code[0].code).toMatch(/var W_B64 = \["[^"]{100}", "/);
+    const segs = randomSegments(13, 4, [30]);
+    for (const r of await checkParity(q, code, engines, segs)) expect(r.mismatch, r.message).toBeUndefined();
+  });
+
+  it('every weight scale granularity', async () => {
+    for (const scale of ['per-row', 'per-gate', 'per-tensor'] as const) {
+      const q = randomQuantizedModel({ seed: 11, inputSize: 3, units: 6 }, scale);
+      await expectExact(q, randomSegments(11, 3, [40]));
+    }
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * The host float reference (reference/float-reference.ts) computes what the
+ * trainer's TensorFlow.js model computes: same weights, same windows, outputs
+ * within 1e-5. This also pins the gate order (i, f, g, o) and the kernel
+ * layouts between the trainer and everything after it, for every cell kind.
+ */
+import { describe, expect, it } from 'vitest';
+import { initBackend } from '../../trainer/backend.ts';
+import { predictFloat } from '../../trainer/train.ts';
+import { floatPredictWindow } from '../../reference/float-reference.ts';
+import { randomFloatModel, randomWindows } from '../../parity/random-model.ts';
+import { CELL_KINDS, gateCount } from '../../core/model.ts';
+
+describe('float reference vs TensorFlow.js', () => {
+  it.each(
+    CELL_KINDS.flatMap((cell) => [
+      { cell, inputSize: 1, units: 1, outputSize: 1 },
+      { cell, inputSize: 3, units: 8, outputSize: 2 },
+      { cell, inputSize: 2, units: 17, outputSize: 3 },
+    ]),
+  )('$cell agrees within 1e-5 for $inputSize inputs x $units units -> $outputSize', async ({ cell, inputSize, units, outputSize }) => {
+    const { tf } = await initBackend('auto');
+    const model = randomFloatModel({ seed: units, inputSize, units, outputSize, weightRange: 0.8, cell });
+    const n = 16;
+    const x = randomWindows(units, n, model.window, inputSize);
+    const tfOut = predictFloat(tf, model.layers, model.head, x, n, model.window, inputSize);
+    let worst = 0;
+    for (let w = 0; w < n; w++) {
+      const y = floatPredictWindow(model.layers, model.head, x, w * model.window * inputSize, model.window);
+      for (let k = 0; k < outputSize; k++) worst = Math.max(worst, Math.abs(y[k] - tfOut[w * outputSize + k]));
+    }
+    expect(worst).toBeLessThan(1e-5);
+    if (gateCount(cell) === 1) return;
+    // And a different gate order would not pass: swap the columns of the first two gates.
+    const swapped = structuredClone(model);
+    const cols = gateCount(cell) * units;
+    for (const [m, rows] of [
+      [swapped.layers[0].kernel, inputSize],
+      [swapped.layers[0].recurrentKernel, units],
+    ] as const) {
+      for (let r = 0; r < rows; r++) {
+        for (let u = 0; u < units; u++) {
+          const a = r * cols + u;
+          const b = r * cols + units + u;
+          [m[a], m[b]] = [m[b], m[a]];
+        }
+      }
+    }
+    let swappedWorst = 0;
+    for (let w = 0; w < n; w++) {
+      const y = floatPredictWindow(swapped.layers, swapped.head, x, w * model.window * inputSize, model.window);
+      for (let k = 0; k < outputSize; k++) swappedWorst = Math.max(swappedWorst, Math.abs(y[k] - tfOut[w * outputSize + k]));
+    }
+    expect(swappedWorst).toBeGreaterThan(10 * 1e-5);
+  });
+});

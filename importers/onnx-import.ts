@@ -74,288 +74,356 @@ interface LayerBuild {
 
 const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
 
+/** The graph as interpreted so far: what each name holds, the recurrent layers, the model input. */
+interface GraphState {
+  values: Map<string, Value>;
+  layers: LayerBuild[];
+  inputSize: number;
+  inputAxes: Axis[];
+}
+
+/** What an operator's handler sees: its node, its inputs read and checked, and where to put its outputs. */
+interface NodeContext {
+  node: OnnxNode;
+  where: string;
+  fail: (why: string) => never;
+  input: (i: number) => Value | undefined;
+  constant: (i: number, what: string) => Tensor;
+  set: (v: Value, output?: number) => void;
+  attr: <T>(name: string, fallback: T) => T;
+  onlyAttributes: (allowed: string[]) => void;
+  layers: LayerBuild[];
+  graph: GraphState;
+}
+
+function nodeContext(node: OnnxNode, path: string, graph: GraphState): NodeContext {
+  const { values } = graph;
+  const where = `${path}: node '${node.name}' (${node.opType})`;
+  const fail = (why: string): never => {
+    throw new UserError(`${where}: ${why}`);
+  };
+  const input = (i: number): Value | undefined => {
+    const name = node.inputs[i];
+    if (name === undefined || name === '') return undefined;
+    const v = values.get(name);
+    if (!v) fail(`input '${name}' is not produced by any earlier node`);
+    return v;
+  };
+  const constant = (i: number, what: string): Tensor => {
+    const v = input(i);
+    if (!v || v.k !== 'const') return fail(`${what} (input ${i}) must be a constant tensor`);
+    return v.t;
+  };
+  const set = (v: Value, output = 0) => values.set(node.outputs[output], v);
+  const attr = <T>(name: string, fallback: T): T => (node.attributes.has(name) ? (node.attributes.get(name) as T) : fallback);
+  const onlyAttributes = (allowed: string[]) => {
+    for (const name of node.attributes.keys()) if (!allowed.includes(name)) fail(`attribute '${name}' is not supported`);
+  };
+  return { node, where, fail, input, constant, set, attr, onlyAttributes, layers: graph.layers, graph };
+}
+
+/** An LSTM, GRU or RNN node: its input must be the model input or the layer below's sequence. */
+function recurrentOp(c: NodeContext): void {
+  const { node, fail, input, set, attr, graph } = c;
+  const { layers } = graph;
+  const x = input(0);
+  if (!x || x.k !== 'seq' || x.length1) fail('input X must be the model input or the output sequence of the layer before');
+  const seq = x as Extract<Value, { k: 'seq' }>;
+  const layout = attr<number>('layout', 0);
+  const want: Axis[] = layout === 0 ? ['s', 'b', 'f'] : ['b', 's', 'f'];
+  if (seq.src === 'input' && seq.axes.length === 0) {
+    // The raw graph input: its axes are what this layer reads, undone through any transposes on the way.
+    const perm = seq.perm ?? [0, 1, 2];
+    const original: Axis[] = [];
+    perm.forEach((p, i) => (original[p] = want[i]));
+    graph.inputAxes = original;
+    seq.axes = want;
+  }
+  if (seq.axes.join('') !== want.join(''))
+    fail(`input X has axes [${seq.axes.join(', ')}] (s: step, b: batch, f: feature) but layout ${layout} reads [${want.join(', ')}]`);
+  const expectedSrc = layers.length === 0 ? 'input' : layers.length - 1;
+  if (seq.src !== expectedSrc)
+    fail(
+      `input X must be ${expectedSrc === 'input' ? 'the model input' : `the output sequence of the recurrent layer before (node '${layers[layers.length - 1].node}')`}`,
+    );
+  const built = recurrentLayer(c);
+  const wantInput = layers.length === 0 ? undefined : layerWidth(layers[layers.length - 1]);
+  if (wantInput !== undefined && built.layer.inputSize !== wantInput)
+    fail(`W reads ${built.layer.inputSize} features, the layer before gives ${wantInput}`);
+  if (layers.length === 0) graph.inputSize = built.layer.inputSize;
+  layers.push(built);
+  const id = layers.length - 1;
+  set({ k: 'ydir', axes: layout === 0 ? ['s', 'd', 'b', 'f'] : ['b', 's', 'd', 'f'], layer: id }, 0);
+  if (node.outputs[1])
+    set(
+      {
+        k: 'finals',
+        axes: layout === 0 ? ['d', 'b', 'f'] : ['b', 'd', 'f'],
+        items: built.bidirectional
+          ? [
+              { layer: id, dir: 0 },
+              { layer: id, dir: 1 },
+            ]
+          : [{ layer: id, dir: 0 }],
+      },
+      1,
+    );
+  if (node.outputs[2]) set({ k: 'cell-state' }, 2);
+}
+
+/** Constant */
+function constantOp({ node, fail, set }: NodeContext): void {
+  const t = node.attributes.get('value');
+  if (!t || typeof t !== 'object' || Array.isArray(t)) {
+    const scalar = node.attributes.get('value_float') ?? node.attributes.get('value_int');
+    const list = node.attributes.get('value_floats') ?? node.attributes.get('value_ints');
+    if (typeof scalar === 'number') set({ k: 'const', t: { dims: [], data: Float64Array.of(scalar) } });
+    else if (Array.isArray(list)) set({ k: 'const', t: { dims: [list.length], data: Float64Array.from(list as number[]) } });
+    else fail('only tensor, float and int constants are supported');
+  } else set({ k: 'const', t: t as Tensor });
+}
+
+/** Identity */
+function identityOp({ input, set }: NodeContext): void {
+  set(input(0)!);
+}
+
+/** Shape */
+function shapeOp({ set }: NodeContext): void {
+  set({ k: 'shape' });
+}
+
+/** ConstantOfShape */
+function constantOfShapeOp({ node, set }: NodeContext): void {
+  const t = node.attributes.get('value') as Tensor | undefined;
+  set({ k: 'fill', value: t ? t.data[0] : 0 });
+}
+
+/** Unsqueeze / Cast */
+function unsqueezeOp({ fail, input, set }: NodeContext): void {
+  const v = input(0)!;
+  if (v.k === 'shape' || v.k === 'const' || v.k === 'fill') set(v.k === 'const' ? { k: 'shape' } : v);
+  else fail('is only supported on shape computations');
+}
+
+/** Gather */
+function gatherOp({ fail, input, constant, set, attr, layers }: NodeContext): void {
+  const v = input(0)!;
+  const axis = attr<number>('axis', 0);
+  if (v.k === 'shape') {
+    set({ k: 'shape' });
+    return;
+  }
+  const index = constant(1, 'indices');
+  if (index.dims.length !== 0) fail('only a single (scalar) index is supported');
+  const k = index.data[0];
+  if (v.k === 'seq') {
+    const ax = normAxis(axis, v.axes.length, fail);
+    if (v.axes[ax] !== 's' || k !== -1)
+      fail(
+        `only the last step (index -1 on the step axis) of a sequence can be taken; this takes index ${k} of axis ${ax} (${v.axes[ax]})`,
+      );
+    set(lastStep(v, layers, fail));
+  } else if (v.k === 'finals') {
+    const ax = normAxis(axis, v.axes.length, fail);
+    if (v.axes[ax] !== 'd') fail('final states can only be indexed on their direction axis');
+    const i = k < 0 ? v.items.length + k : k;
+    if (i < 0 || i >= v.items.length) fail(`index ${k} is outside the ${v.items.length} final states`);
+    set({ k: 'vec', parts: [v.items[i]], merge: 'one' });
+  } else fail('is only supported on shapes, the last step of a sequence, and final states');
+}
+
+/** Slice */
+function sliceOp({ node, fail, input, constant, set }: NodeContext): void {
+  const v = input(0)!;
+  if (v.k === 'fill' || v.k === 'shape') {
+    set(v);
+    return;
+  }
+  const starts = constant(1, 'starts').data;
+  const ends = constant(2, 'ends').data;
+  const axes = node.inputs[3] ? Array.from(constant(3, 'axes').data) : [0];
+  const steps = node.inputs[4] ? Array.from(constant(4, 'steps').data) : [1];
+  if (starts.length !== 1 || axes.length !== 1 || steps[0] !== 1) fail('only a slice of one axis with step 1 is supported');
+  if (v.k === 'seq') {
+    const ax = normAxis(axes[0], v.axes.length, fail);
+    if (v.axes[ax] !== 's' || starts[0] !== -1 || ends[0] < 0)
+      fail('a sequence can only be sliced to its last step ([-1:] on the step axis)');
+    set({ ...v, length1: 'last' });
+  } else if (v.k === 'finals') {
+    const ax = normAxis(axes[0], v.axes.length, fail);
+    if (v.axes[ax] !== 'd') fail('final states can only be sliced on their direction axis');
+    const n = v.items.length;
+    const clamp = (i: number) => Math.max(0, Math.min(n, i < 0 ? n + i : i));
+    set({ ...v, items: v.items.slice(clamp(starts[0]), clamp(ends[0])) });
+  } else fail('is only supported on shapes, sequences and final states');
+}
+
+/** Squeeze */
+function squeezeOp({ node, fail, input, constant, set, attr, layers }: NodeContext): void {
+  const v = input(0)!;
+  const axes = node.inputs[1] ? Array.from(constant(1, 'axes').data) : (attr<number[]>('axes', []) as number[]);
+  if (axes.length !== 1) fail('only a squeeze of one axis is supported');
+  if (v.k === 'ydir') {
+    const ax = normAxis(axes[0], v.axes.length, fail);
+    if (v.axes[ax] !== 'd') fail('of a recurrent output must remove its direction axis');
+    if (layers[v.layer].bidirectional) fail(`removes the direction axis of a bidirectional layer's output, which has two directions`);
+    set({ k: 'seq', axes: v.axes.filter((_, i) => i !== ax), src: v.layer });
+  } else if (v.k === 'seq' && v.length1) {
+    const ax = normAxis(axes[0], v.axes.length, fail);
+    if (v.axes[ax] !== 's') fail('of a one-step slice must remove the step axis');
+    set(lastStep(v, layers, fail));
+  } else if (v.k === 'finals') {
+    const ax = normAxis(axes[0], v.axes.length, fail);
+    if (v.axes[ax] !== 'd' || v.items.length !== 1) fail('of final states must remove a direction axis of length 1');
+    set({ k: 'vec', parts: v.items, merge: 'one' });
+  } else fail('is only supported on recurrent outputs, one-step slices and final states');
+}
+
+/** Transpose */
+function transposeOp({ fail, input, set, attr }: NodeContext): void {
+  const v = input(0)!;
+  const perm = attr<number[]>('perm', []);
+  if (v.k === 'seq' || v.k === 'ydir' || v.k === 'finals') {
+    if (v.k === 'seq' && v.src === 'input' && v.axes.length === 0) {
+      // axes not known until a layer reads the input: compose the permutations
+      const before = v.perm ?? [0, 1, 2];
+      if (perm.length !== 3) fail(`perm [${perm.join(', ')}] of the model input: expected 3 axes (batch, steps, features)`);
+      set({ ...v, perm: perm.map((p) => before[p]) });
+      return;
+    }
+    if (perm.length !== v.axes.length) fail(`perm [${perm.join(', ')}] does not match the ${v.axes.length} axes of its input`);
+    set({ ...v, axes: perm.map((p) => v.axes[p]) } as Value);
+  } else fail('is only supported on sequences and final states');
+}
+
+/** Reshape */
+function reshapeOp({ fail, input, constant, set }: NodeContext): void {
+  const v = input(0)!;
+  const shape = Array.from(constant(1, 'shape').data);
+  if (v.k === 'ydir') {
+    // [s, b, d, f] -> [0, 0, -1]: both directions side by side per step, forward first.
+    const keep = v.axes.slice(0, 2);
+    if (v.axes.slice(2).join('') !== 'df' || shape.length !== 3 || shape[0] !== 0 || shape[1] !== 0 || shape[2] !== -1) {
+      fail(
+        `only the reshape [0, 0, -1] of a recurrent output with axes [.., direction, feature] is supported (here axes [${v.axes.join(', ')}], shape [${shape.join(', ')}])`,
+      );
+    }
+    set({ k: 'seq', axes: [...keep, 'f'], src: v.layer });
+  } else fail('is only supported to merge the two directions of a recurrent output');
+}
+
+/** Concat */
+function concatOp({ node, fail, input, set, attr }: NodeContext): void {
+  const parts = node.inputs.map((_, i) => input(i)!);
+  const axis = attr<number>('axis', 0);
+  if (parts.every((p) => p.k === 'shape' || p.k === 'const')) set({ k: 'shape' });
+  else if (parts.every((p) => p.k === 'finals')) {
+    const f = parts as Extract<Value, { k: 'finals' }>[];
+    const ax = normAxis(axis, f[0].axes.length, fail);
+    if (f.some((p) => p.axes.join('') !== f[0].axes.join('')) || f[0].axes[ax] !== 'd')
+      fail('final states can only be concatenated along their direction axis');
+    set({ k: 'finals', axes: f[0].axes, items: f.flatMap((p) => p.items) });
+  } else if (parts.every((p) => p.k === 'vec')) {
+    if (normAxis(axis, 2, fail) !== 1) fail('final states are concatenated along the feature axis (1)');
+    set({ k: 'vec', parts: (parts as Extract<Value, { k: 'vec' }>[]).flatMap((p) => p.parts), merge: 'concat' });
+  } else fail('is only supported on shapes, on final states and on their vectors');
+}
+
+/** Add */
+function addOp({ fail, input, constant, set }: NodeContext): void {
+  const a = input(0)!;
+  const b = input(1)!;
+  if (a.k === 'vec' && b.k === 'vec' && a.parts.length === 1 && b.parts.length === 1) {
+    set({ k: 'vec', parts: [...a.parts, ...b.parts], merge: 'sum' });
+  } else if (a.k === 'head' && b.k === 'const') {
+    if (b.t.data.length !== a.outputSize) fail(`adds ${b.t.data.length} values to a head of ${a.outputSize} outputs`);
+    const bias = a.bias.map((v, i) => v + b.t.data[i]);
+    set({ ...a, bias });
+  } else fail('is only supported as the head bias (head + constant) or to sum two final states');
+}
+
+/** Gemm */
+function gemmOp({ node, fail, input, constant, set, attr, onlyAttributes }: NodeContext): void {
+  onlyAttributes(['alpha', 'beta', 'transA', 'transB']);
+  if (attr<number>('transA', 0) !== 0) fail('transA = 1 is not supported');
+  const a = input(0)!;
+  const w = constant(1, 'B');
+  const c = node.inputs[2] ? constant(2, 'C') : undefined;
+  set(dense(a, w, attr<number>('transB', 0) === 1, attr<number>('alpha', 1), c, attr<number>('beta', 1), fail));
+}
+
+/** MatMul */
+function matMulOp({ fail, input, constant, set }: NodeContext): void {
+  const a = input(0)!;
+  set(dense(a, constant(1, 'B'), false, 1, undefined, 1, fail));
+}
+
+/** Sigmoid / Softmax / LogSoftmax: the head's activation */
+function activationOp({ node, fail, input, set, attr }: NodeContext): void {
+  const v = input(0)!;
+  if (v.k !== 'head' || v.activation !== 'linear') fail('must follow the dense head');
+  const h = v as Extract<Value, { k: 'head' }>;
+  if (node.opType === 'Sigmoid') {
+    if (h.outputSize !== 1)
+      fail(`a sigmoid head with ${h.outputSize} outputs (multi-label) is not supported; lstm-mcu's sigmoid head is two classes, one logit`);
+    set({ ...h, activation: 'sigmoid' });
+  } else {
+    const axis = attr<number>('axis', -1);
+    if (axis !== -1 && axis !== 1) fail(`softmax over axis ${axis}: only the class axis (-1 or 1) is supported`);
+    set({ ...h, activation: 'softmax' });
+  }
+}
+
+/** The operators the importer reads besides the recurrent ones, each by its handler. */
+const OPERATORS: Record<string, (c: NodeContext) => void> = {
+  Constant: constantOp,
+  Identity: identityOp,
+  Shape: shapeOp,
+  ConstantOfShape: constantOfShapeOp,
+  Unsqueeze: unsqueezeOp,
+  Cast: unsqueezeOp,
+  Gather: gatherOp,
+  Slice: sliceOp,
+  Squeeze: squeezeOp,
+  Transpose: transposeOp,
+  Reshape: reshapeOp,
+  Concat: concatOp,
+  Add: addOp,
+  Gemm: gemmOp,
+  MatMul: matMulOp,
+  Sigmoid: activationOp,
+  Softmax: activationOp,
+  LogSoftmax: activationOp,
+};
+
+/**
+ * An ONNX graph of recurrent layers and a dense head -> the float network: a
+ * small interpreter that follows what each name holds (a sequence, final
+ * states, a head, shape arithmetic) through the operators it knows
+ * (OPERATORS, and the recurrent nodes).
+ */
 export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
-  const values = new Map<string, Value>();
-  const layers: LayerBuild[] = [];
+  const graph: GraphState = { values: new Map<string, Value>(), layers: [], inputSize: -1, inputAxes: [] };
+  const { values, layers } = graph;
   for (const [name, t] of g.initializers) values.set(name, { k: 'const', t });
   if (g.inputs.length !== 1)
     throw new UserError(
       `${path}: the graph has ${g.inputs.length} inputs (${g.inputs.join(', ')}); lstm-mcu imports models with one input, the sequence`,
     );
   values.set(g.inputs[0], { k: 'seq', axes: [], src: 'input' }); // axes fixed by the first op that reads it
-  let inputSize = -1;
-  let inputAxes: Axis[] = [];
 
   for (const node of g.nodes) {
-    const where = `${path}: node '${node.name}' (${node.opType})`;
-    const fail = (why: string): never => {
-      throw new UserError(`${where}: ${why}`);
-    };
-    if (node.domain !== '' && node.domain !== 'ai.onnx') fail(`operator domain '${node.domain}' is not supported`);
-    const input = (i: number): Value | undefined => {
-      const name = node.inputs[i];
-      if (name === undefined || name === '') return undefined;
-      const v = values.get(name);
-      if (!v) fail(`input '${name}' is not produced by any earlier node`);
-      return v;
-    };
-    const constant = (i: number, what: string): Tensor => {
-      const v = input(i);
-      if (!v || v.k !== 'const') return fail(`${what} (input ${i}) must be a constant tensor`);
-      return v.t;
-    };
-    const set = (v: Value, output = 0) => values.set(node.outputs[output], v);
-    const attr = <T>(name: string, fallback: T): T => (node.attributes.has(name) ? (node.attributes.get(name) as T) : fallback);
-    const onlyAttributes = (allowed: string[]) => {
-      for (const name of node.attributes.keys()) if (!allowed.includes(name)) fail(`attribute '${name}' is not supported`);
-    };
-
-    if (RECURRENT.has(node.opType)) {
-      const x = input(0);
-      if (!x || x.k !== 'seq' || x.length1) fail('input X must be the model input or the output sequence of the layer before');
-      const seq = x as Extract<Value, { k: 'seq' }>;
-      const layout = attr<number>('layout', 0);
-      const want: Axis[] = layout === 0 ? ['s', 'b', 'f'] : ['b', 's', 'f'];
-      if (seq.src === 'input' && seq.axes.length === 0) {
-        // The raw graph input: its axes are what this layer reads, undone through any transposes on the way.
-        const perm = seq.perm ?? [0, 1, 2];
-        const original: Axis[] = [];
-        perm.forEach((p, i) => (original[p] = want[i]));
-        inputAxes = original;
-        seq.axes = want;
-      }
-      if (seq.axes.join('') !== want.join(''))
-        fail(`input X has axes [${seq.axes.join(', ')}] (s: step, b: batch, f: feature) but layout ${layout} reads [${want.join(', ')}]`);
-      const expectedSrc = layers.length === 0 ? 'input' : layers.length - 1;
-      if (seq.src !== expectedSrc)
-        fail(
-          `input X must be ${expectedSrc === 'input' ? 'the model input' : `the output sequence of the recurrent layer before (node '${layers[layers.length - 1].node}')`}`,
-        );
-      const built = recurrentLayer(node, where, constant, input, attr, onlyAttributes, fail);
-      const wantInput = layers.length === 0 ? undefined : layerWidth(layers[layers.length - 1]);
-      if (wantInput !== undefined && built.layer.inputSize !== wantInput)
-        fail(`W reads ${built.layer.inputSize} features, the layer before gives ${wantInput}`);
-      if (layers.length === 0) inputSize = built.layer.inputSize;
-      layers.push(built);
-      const id = layers.length - 1;
-      set({ k: 'ydir', axes: layout === 0 ? ['s', 'd', 'b', 'f'] : ['b', 's', 'd', 'f'], layer: id }, 0);
-      if (node.outputs[1])
-        set(
-          {
-            k: 'finals',
-            axes: layout === 0 ? ['d', 'b', 'f'] : ['b', 'd', 'f'],
-            items: built.bidirectional
-              ? [
-                  { layer: id, dir: 0 },
-                  { layer: id, dir: 1 },
-                ]
-              : [{ layer: id, dir: 0 }],
-          },
-          1,
-        );
-      if (node.outputs[2]) set({ k: 'cell-state' }, 2);
-      continue;
-    }
-
-    switch (node.opType) {
-      case 'Constant': {
-        const t = node.attributes.get('value');
-        if (!t || typeof t !== 'object' || Array.isArray(t)) {
-          const scalar = node.attributes.get('value_float') ?? node.attributes.get('value_int');
-          const list = node.attributes.get('value_floats') ?? node.attributes.get('value_ints');
-          if (typeof scalar === 'number') set({ k: 'const', t: { dims: [], data: Float64Array.of(scalar) } });
-          else if (Array.isArray(list)) set({ k: 'const', t: { dims: [list.length], data: Float64Array.from(list as number[]) } });
-          else fail('only tensor, float and int constants are supported');
-        } else set({ k: 'const', t: t as Tensor });
-        break;
-      }
-      case 'Identity':
-        set(input(0)!);
-        break;
-      case 'Shape':
-        set({ k: 'shape' });
-        break;
-      case 'ConstantOfShape': {
-        const t = node.attributes.get('value') as Tensor | undefined;
-        set({ k: 'fill', value: t ? t.data[0] : 0 });
-        break;
-      }
-      case 'Unsqueeze':
-      case 'Cast': {
-        const v = input(0)!;
-        if (v.k === 'shape' || v.k === 'const' || v.k === 'fill') set(v.k === 'const' ? { k: 'shape' } : v);
-        else fail('is only supported on shape computations');
-        break;
-      }
-      case 'Gather': {
-        const v = input(0)!;
-        const axis = attr<number>('axis', 0);
-        if (v.k === 'shape') {
-          set({ k: 'shape' });
-          break;
-        }
-        const index = constant(1, 'indices');
-        if (index.dims.length !== 0) fail('only a single (scalar) index is supported');
-        const k = index.data[0];
-        if (v.k === 'seq') {
-          const ax = normAxis(axis, v.axes.length, fail);
-          if (v.axes[ax] !== 's' || k !== -1)
-            fail(
-              `only the last step (index -1 on the step axis) of a sequence can be taken; this takes index ${k} of axis ${ax} (${v.axes[ax]})`,
-            );
-          set(lastStep(v, layers, fail));
-        } else if (v.k === 'finals') {
-          const ax = normAxis(axis, v.axes.length, fail);
-          if (v.axes[ax] !== 'd') fail('final states can only be indexed on their direction axis');
-          const i = k < 0 ? v.items.length + k : k;
-          if (i < 0 || i >= v.items.length) fail(`index ${k} is outside the ${v.items.length} final states`);
-          set({ k: 'vec', parts: [v.items[i]], merge: 'one' });
-        } else fail('is only supported on shapes, the last step of a sequence, and final states');
-        break;
-      }
-      case 'Slice': {
-        const v = input(0)!;
-        if (v.k === 'fill' || v.k === 'shape') {
-          set(v);
-          break;
-        }
-        const starts = constant(1, 'starts').data;
-        const ends = constant(2, 'ends').data;
-        const axes = node.inputs[3] ? Array.from(constant(3, 'axes').data) : [0];
-        const steps = node.inputs[4] ? Array.from(constant(4, 'steps').data) : [1];
-        if (starts.length !== 1 || axes.length !== 1 || steps[0] !== 1) fail('only a slice of one axis with step 1 is supported');
-        if (v.k === 'seq') {
-          const ax = normAxis(axes[0], v.axes.length, fail);
-          if (v.axes[ax] !== 's' || starts[0] !== -1 || ends[0] < 0)
-            fail('a sequence can only be sliced to its last step ([-1:] on the step axis)');
-          set({ ...v, length1: 'last' });
-        } else if (v.k === 'finals') {
-          const ax = normAxis(axes[0], v.axes.length, fail);
-          if (v.axes[ax] !== 'd') fail('final states can only be sliced on their direction axis');
-          const n = v.items.length;
-          const clamp = (i: number) => Math.max(0, Math.min(n, i < 0 ? n + i : i));
-          set({ ...v, items: v.items.slice(clamp(starts[0]), clamp(ends[0])) });
-        } else fail('is only supported on shapes, sequences and final states');
-        break;
-      }
-      case 'Squeeze': {
-        const v = input(0)!;
-        const axes = node.inputs[1] ? Array.from(constant(1, 'axes').data) : (attr<number[]>('axes', []) as number[]);
-        if (axes.length !== 1) fail('only a squeeze of one axis is supported');
-        if (v.k === 'ydir') {
-          const ax = normAxis(axes[0], v.axes.length, fail);
-          if (v.axes[ax] !== 'd') fail('of a recurrent output must remove its direction axis');
-          if (layers[v.layer].bidirectional) fail(`removes the direction axis of a bidirectional layer's output, which has two directions`);
-          set({ k: 'seq', axes: v.axes.filter((_, i) => i !== ax), src: v.layer });
-        } else if (v.k === 'seq' && v.length1) {
-          const ax = normAxis(axes[0], v.axes.length, fail);
-          if (v.axes[ax] !== 's') fail('of a one-step slice must remove the step axis');
-          set(lastStep(v, layers, fail));
-        } else if (v.k === 'finals') {
-          const ax = normAxis(axes[0], v.axes.length, fail);
-          if (v.axes[ax] !== 'd' || v.items.length !== 1) fail('of final states must remove a direction axis of length 1');
-          set({ k: 'vec', parts: v.items, merge: 'one' });
-        } else fail('is only supported on recurrent outputs, one-step slices and final states');
-        break;
-      }
-      case 'Transpose': {
-        const v = input(0)!;
-        const perm = attr<number[]>('perm', []);
-        if (v.k === 'seq' || v.k === 'ydir' || v.k === 'finals') {
-          if (v.k === 'seq' && v.src === 'input' && v.axes.length === 0) {
-            // axes not known until a layer reads the input: compose the permutations
-            const before = v.perm ?? [0, 1, 2];
-            if (perm.length !== 3) fail(`perm [${perm.join(', ')}] of the model input: expected 3 axes (batch, steps, features)`);
-            set({ ...v, perm: perm.map((p) => before[p]) });
-            break;
-          }
-          if (perm.length !== v.axes.length) fail(`perm [${perm.join(', ')}] does not match the ${v.axes.length} axes of its input`);
-          set({ ...v, axes: perm.map((p) => v.axes[p]) } as Value);
-        } else fail('is only supported on sequences and final states');
-        break;
-      }
-      case 'Reshape': {
-        const v = input(0)!;
-        const shape = Array.from(constant(1, 'shape').data);
-        if (v.k === 'ydir') {
-          // [s, b, d, f] -> [0, 0, -1]: both directions side by side per step, forward first.
-          const keep = v.axes.slice(0, 2);
-          if (v.axes.slice(2).join('') !== 'df' || shape.length !== 3 || shape[0] !== 0 || shape[1] !== 0 || shape[2] !== -1) {
-            fail(
-              `only the reshape [0, 0, -1] of a recurrent output with axes [.., direction, feature] is supported (here axes [${v.axes.join(', ')}], shape [${shape.join(', ')}])`,
-            );
-          }
-          set({ k: 'seq', axes: [...keep, 'f'], src: v.layer });
-        } else fail('is only supported to merge the two directions of a recurrent output');
-        break;
-      }
-      case 'Concat': {
-        const parts = node.inputs.map((_, i) => input(i)!);
-        const axis = attr<number>('axis', 0);
-        if (parts.every((p) => p.k === 'shape' || p.k === 'const')) set({ k: 'shape' });
-        else if (parts.every((p) => p.k === 'finals')) {
-          const f = parts as Extract<Value, { k: 'finals' }>[];
-          const ax = normAxis(axis, f[0].axes.length, fail);
-          if (f.some((p) => p.axes.join('') !== f[0].axes.join('')) || f[0].axes[ax] !== 'd')
-            fail('final states can only be concatenated along their direction axis');
-          set({ k: 'finals', axes: f[0].axes, items: f.flatMap((p) => p.items) });
-        } else if (parts.every((p) => p.k === 'vec')) {
-          if (normAxis(axis, 2, fail) !== 1) fail('final states are concatenated along the feature axis (1)');
-          set({ k: 'vec', parts: (parts as Extract<Value, { k: 'vec' }>[]).flatMap((p) => p.parts), merge: 'concat' });
-        } else fail('is only supported on shapes, on final states and on their vectors');
-        break;
-      }
-      case 'Add': {
-        const a = input(0)!;
-        const b = input(1)!;
-        if (a.k === 'vec' && b.k === 'vec' && a.parts.length === 1 && b.parts.length === 1) {
-          set({ k: 'vec', parts: [...a.parts, ...b.parts], merge: 'sum' });
-        } else if (a.k === 'head' && b.k === 'const') {
-          if (b.t.data.length !== a.outputSize) fail(`adds ${b.t.data.length} values to a head of ${a.outputSize} outputs`);
-          const bias = a.bias.map((v, i) => v + b.t.data[i]);
-          set({ ...a, bias });
-        } else fail('is only supported as the head bias (head + constant) or to sum two final states');
-        break;
-      }
-      case 'Gemm': {
-        onlyAttributes(['alpha', 'beta', 'transA', 'transB']);
-        if (attr<number>('transA', 0) !== 0) fail('transA = 1 is not supported');
-        const a = input(0)!;
-        const w = constant(1, 'B');
-        const c = node.inputs[2] ? constant(2, 'C') : undefined;
-        set(dense(a, w, attr<number>('transB', 0) === 1, attr<number>('alpha', 1), c, attr<number>('beta', 1), fail));
-        break;
-      }
-      case 'MatMul': {
-        const a = input(0)!;
-        set(dense(a, constant(1, 'B'), false, 1, undefined, 1, fail));
-        break;
-      }
-      case 'Sigmoid':
-      case 'Softmax':
-      case 'LogSoftmax': {
-        const v = input(0)!;
-        if (v.k !== 'head' || v.activation !== 'linear') fail('must follow the dense head');
-        const h = v as Extract<Value, { k: 'head' }>;
-        if (node.opType === 'Sigmoid') {
-          if (h.outputSize !== 1)
-            fail(
-              `a sigmoid head with ${h.outputSize} outputs (multi-label) is not supported; lstm-mcu's sigmoid head is two classes, one logit`,
-            );
-          set({ ...h, activation: 'sigmoid' });
-        } else {
-          const axis = attr<number>('axis', -1);
-          if (axis !== -1 && axis !== 1) fail(`softmax over axis ${axis}: only the class axis (-1 or 1) is supported`);
-          set({ ...h, activation: 'softmax' });
-        }
-        break;
-      }
-      default:
-        fail(
-          'this operator is not supported (lstm-mcu imports LSTM, GRU and RNN layers with a dense head; docs/EXAMPLES.md lists what it reads)',
-        );
-    }
+    const c = nodeContext(node, path, graph);
+    if (node.domain !== '' && node.domain !== 'ai.onnx') c.fail(`operator domain '${node.domain}' is not supported`);
+    if (RECURRENT.has(node.opType)) recurrentOp(c);
+    else if (Object.hasOwn(OPERATORS, node.opType)) OPERATORS[node.opType]!(c);
+    else
+      c.fail(
+        'this operator is not supported (lstm-mcu imports LSTM, GRU and RNN layers with a dense head; docs/EXAMPLES.md lists what it reads)',
+      );
   }
+  const { inputSize, inputAxes } = graph;
 
   if (g.outputs.length !== 1)
     throw new UserError(`${path}: the graph has ${g.outputs.length} outputs; lstm-mcu imports models with one output, the head`);
@@ -458,15 +526,8 @@ const LSTM_ROWS = [0, 2, 3, 1];
 /** ONNX peephole order i, o, f -> ours i, f, o. */
 const PEEPHOLE_ROWS = [0, 2, 1];
 
-function recurrentLayer(
-  node: OnnxNode,
-  where: string,
-  constant: (i: number, what: string) => Tensor,
-  input: (i: number) => Value | undefined,
-  attr: <T>(name: string, fallback: T) => T,
-  onlyAttributes: (allowed: string[]) => void,
-  fail: (why: string) => never,
-): LayerBuild {
+function recurrentLayer(c: NodeContext): LayerBuild {
+  const { node, where, constant, input, attr, onlyAttributes, fail } = c;
   const op = node.opType as 'LSTM' | 'GRU' | 'RNN';
   onlyAttributes([
     'hidden_size',

@@ -300,19 +300,22 @@ function initialDirection(tf: Tf, cell: CellKind, inputSize: number, units: numb
  * seeds (layer l: seed + 10 l, its backward direction seed + 10 l + 5; the
  * head seed + 1), so one forward layer starts exactly as before stacking.
  */
-function buildModel(
-  tf: Tf,
-  ds: Dataset,
-  cell: CellKind,
-  units: number,
-  layerCount: number,
-  merge: MergeMode | undefined,
-  head: HeadActivation,
-  seed: number,
-  embeddingDim: number,
-  dropout: Dropout | undefined,
-  fused: boolean,
-): LayersModel {
+/** What buildModel builds: the recurrent stack, its head, and how it trains. */
+interface ModelSpec {
+  cell: CellKind;
+  units: number;
+  layerCount: number;
+  merge: MergeMode | undefined;
+  head: HeadActivation;
+  seed: number;
+  embeddingDim: number;
+  dropout: Dropout | undefined;
+  /** The recurrent layers run through the fused WebAssembly kernel. */
+  fused: boolean;
+}
+
+function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
+  const { cell, units, layerCount, merge, head, seed, embeddingDim, dropout, fused } = spec;
   // Token datasets: an embedding (token 0 masked: the recurrent layers skip padding steps) feeds layer 0.
   const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
   // Many-to-many: the last layer returns its whole sequence too, and the dense head applies at every step.
@@ -478,15 +481,10 @@ function checkOptions(o: TrainOptions): void {
   }
 }
 
-export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainResult> {
-  checkOptions(opts);
-  const tf = opts.tf ?? (await currentBackend()).tf;
-  if (ds.train.n === 0 || ds.validation.n === 0) throw new UserError('training needs at least one training and one validation window');
-  const cell = opts.cell ?? 'lstm';
-  const layerCount = opts.layers ?? 1;
+/** The dataset and options must fit together: one-to-many targets are features, bidirectional and token models are many-to-one. */
+function checkPattern(ds: Dataset, opts: TrainOptions): void {
   const merge = opts.bidirectional;
-  const head = opts.head ?? defaultHead(ds.task);
-  checkHead(ds, head);
+  if (ds.train.n === 0 || ds.validation.n === 0) throw new UserError('training needs at least one training and one validation window');
   if (ds.sequence === 'one-to-many') {
     if (ds.task !== 'regression') throw new UserError('--sequence one-to-many forecasts regression targets (--target), not classes');
     const missing = ds.targetNames.filter((_, k) => feedbackFeatures(ds)[k]! < 0);
@@ -503,18 +501,21 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   if (ds.vocabulary && merge)
     throw new UserError('token inputs (an embedding) train with forward layers only; bidirectional layers are for readings');
   if (!ds.vocabulary && (opts.tokenDropout ?? 0) > 0) throw new UserError('token dropout is for token inputs (an embedding)');
-  const embeddingDim = opts.embeddingDim ?? DEFAULT_EMBEDDING_DIM;
-  // Seeded masks: a fresh seed for every mask, drawn from the run's seed.
+}
+
+/** Seeded dropout of the recurrent layers (a fresh seed for every mask, drawn from the run's seed), if asked for. */
+function dropoutOf(tf: Tf, opts: TrainOptions): Dropout | undefined {
+  if (!((opts.dropout ?? 0) > 0 || (opts.recurrentDropout ?? 0) > 0)) return undefined;
   const maskRand = mulberry32(opts.seed ^ 0x0d120d12);
-  const dropout: Dropout | undefined =
-    (opts.dropout ?? 0) > 0 || (opts.recurrentDropout ?? 0) > 0
-      ? {
-          rate: opts.dropout ?? 0,
-          recurrentRate: opts.recurrentDropout ?? 0,
-          func: (x, rate) => tf.dropout(x, rate, undefined, Math.floor(maskRand() * 2 ** 31)),
-        }
-      : undefined;
-  const tokenDropout = { rate: opts.tokenDropout ?? 0, rand: mulberry32(opts.seed ^ 0x70c3d10d) };
+  return {
+    rate: opts.dropout ?? 0,
+    recurrentRate: opts.recurrentDropout ?? 0,
+    func: (x, rate) => tf.dropout(x, rate, undefined, Math.floor(maskRand() * 2 ** 31)),
+  };
+}
+
+/** Whether the recurrent layers run through the fused kernel: asked for, or 'auto' where it applies. */
+function usesFusedKernel(cell: CellKind, dropout: Dropout | undefined, opts: TrainOptions): boolean {
   const kernel = opts.recurrentKernel ?? 'auto';
   if (!RECURRENT_KERNELS.includes(kernel))
     throw new UserError(`unknown recurrent kernel '${String(kernel)}' (expected ${RECURRENT_KERNELS.join(', ')})`);
@@ -522,95 +523,132 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
     throw new UserError(`dropout is available for the lstm, gru and rnn cells; the ${cell} cell trains without it`);
   const refusal = kernel === 'tfjs' ? 'asked for' : fusedRefusal(cell, dropout !== undefined);
   if (kernel === 'fused' && refusal) throw new UserError(`--recurrent-kernel fused: ${refusal}`);
-  const fused = refusal === undefined;
-  const model = buildModel(tf, ds, cell, opts.units, layerCount, merge, head, opts.seed, embeddingDim, dropout, fused);
-  const optimizer = tf.train.adam(opts.learningRate);
-  model.compile({ optimizer, loss: lossFn(tf, ds, head, opts.classWeights) });
+  return refusal === undefined;
+}
+
+/** Epochs of shuffled batches; early stopping on the validation loss; the best epoch's weights are restored. */
+async function fit(
+  tf: Tf,
+  model: LayersModel,
+  ds: Dataset,
+  opts: TrainOptions,
+  head: HeadActivation,
+): Promise<Pick<TrainResult, 'epochsRun' | 'bestEpoch' | 'bestValLoss' | 'history'>> {
   const rand = mulberry32(opts.seed ^ 0x5eed5eed);
+  const tokenDropout = { rate: opts.tokenDropout ?? 0, rand: mulberry32(opts.seed ^ 0x70c3d10d) };
   const history = { loss: [] as number[], valLoss: [] as number[] };
   let best: Float32Array[] | undefined;
   let bestEpoch = 0;
   let bestValLoss = Infinity;
   let epochsRun = 0;
-  try {
-    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
-      const order = permutation(ds.train.n, rand);
-      let sum = 0;
-      for (let start = 0; start < ds.train.n; start += opts.batchSize) {
-        const idx = order.subarray(start, Math.min(ds.train.n, start + opts.batchSize));
-        const [x, y] = batchTensors(tf, ds, ds.train, idx, head, tokenDropout);
-        const l = await model.trainOnBatch(x, y);
-        tf.dispose([x, y]);
-        sum += (Array.isArray(l) ? l[0]! : l) * idx.length;
-      }
-      const loss = sum / ds.train.n;
-      const valLoss = await meanLoss(tf, model, ds, ds.validation, Math.max(opts.batchSize, 256), head);
-      if (!Number.isFinite(loss) || !Number.isFinite(valLoss)) {
-        throw new UserError(`training diverged at epoch ${epoch} (loss ${loss}, validation loss ${valLoss}); try a lower learning rate`);
-      }
-      history.loss.push(loss);
-      history.valLoss.push(valLoss);
-      epochsRun = epoch;
-      if (valLoss < bestValLoss) {
-        bestValLoss = valLoss;
-        bestEpoch = epoch;
-        best = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
-      }
-      opts.onEpoch?.({ epoch, epochs: opts.epochs, loss, valLoss });
-      if (opts.patience > 0 && epoch - bestEpoch >= opts.patience) break;
+  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    const order = permutation(ds.train.n, rand);
+    let sum = 0;
+    for (let start = 0; start < ds.train.n; start += opts.batchSize) {
+      const idx = order.subarray(start, Math.min(ds.train.n, start + opts.batchSize));
+      const [x, y] = batchTensors(tf, ds, ds.train, idx, head, tokenDropout);
+      const l = await model.trainOnBatch(x, y);
+      tf.dispose([x, y]);
+      sum += (Array.isArray(l) ? l[0]! : l) * idx.length;
     }
-    if (best && bestEpoch !== epochsRun) {
-      const shapes = model.getWeights().map((w) => w.shape);
-      const tensors = best.map((v, i) => tf.tensor(v, shapes[i]));
-      model.setWeights(tensors);
-      tf.dispose(tensors);
+    const loss = sum / ds.train.n;
+    const valLoss = await meanLoss(tf, model, ds, ds.validation, Math.max(opts.batchSize, 256), head);
+    if (!Number.isFinite(loss) || !Number.isFinite(valLoss)) {
+      throw new UserError(`training diverged at epoch ${epoch} (loss ${loss}, validation loss ${valLoss}); try a lower learning rate`);
     }
-    const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
-    const first = ds.vocabulary ? 1 : 0;
-    const layers: FloatRecurrentLayer[] = [];
-    const direction = (w: Float32Array[], inputSize: number): FloatRecurrentLayer => {
-      const [kernel, recurrentKernel, bias, extra] = w;
-      return {
-        cell,
-        inputSize,
-        units: opts.units,
-        kernel: kernel!,
-        recurrentKernel: recurrentKernel!,
-        bias: bias!,
-        ...(hasPeepholes(cell) ? { peephole: extra! } : {}),
-        ...(hasRecurrentBias(cell) ? { recurrentBias: extra! } : {}),
-      };
-    };
-    for (let l = 0; l < layerCount; l++) {
-      const w = model.layers[first + l]!.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
-      const inputSize = l === 0 ? F : layerOutputSize(layers[l - 1]!);
-      if (!merge) layers.push(direction(w, inputSize));
-      else layers.push({ ...direction(w.slice(0, w.length / 2), inputSize), backward: direction(w.slice(w.length / 2), inputSize), merge });
+    history.loss.push(loss);
+    history.valLoss.push(valLoss);
+    epochsRun = epoch;
+    if (valLoss < bestValLoss) {
+      bestValLoss = valLoss;
+      bestEpoch = epoch;
+      best = model.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
     }
-    const headInput = layerOutputSize(layers[layerCount - 1]!);
-    const [hk, hb] = model.layers[first + layerCount]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
-    const v = ds.vocabulary;
+    opts.onEpoch?.({ epoch, epochs: opts.epochs, loss, valLoss });
+    if (opts.patience > 0 && epoch - bestEpoch >= opts.patience) break;
+  }
+  if (best && bestEpoch !== epochsRun) {
+    const shapes = model.getWeights().map((w) => w.shape);
+    const tensors = best.map((v, i) => tf.tensor(v, shapes[i]));
+    model.setWeights(tensors);
+    tf.dispose(tensors);
+  }
+  return { epochsRun, bestEpoch, bestValLoss, history };
+}
+
+/** The trained weights as float layers (each direction of a bidirectional layer), the head and the embedding table. */
+function extract(model: LayersModel, ds: Dataset, spec: ModelSpec): Pick<TrainResult, 'embedding' | 'layers' | 'head' | 'headActivation'> {
+  const { cell, units, layerCount, merge, embeddingDim, head } = spec;
+  const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
+  const first = ds.vocabulary ? 1 : 0;
+  const layers: FloatRecurrentLayer[] = [];
+  const direction = (w: Float32Array[], inputSize: number): FloatRecurrentLayer => {
+    const [kernel, recurrentKernel, bias, extra] = w;
     return {
-      ...(v
-        ? {
-            embedding: {
-              vocabularySize: v.size,
-              dim: embeddingDim,
-              table: (model.layers[0]!.getWeights()[0]!.dataSync() as Float32Array).slice(),
-              unknownToken: v.unknownToken,
-              tokens: [...v.tokens],
-            },
-          }
-        : {}),
-      layers,
-      head: { inputSize: headInput, outputSize: outputCount(ds, head), kernel: hk!, bias: hb! },
-      headActivation: head,
-      epochsRun,
-      bestEpoch,
-      bestValLoss,
-      history,
-      recurrentKernel: fused ? 'fused' : 'tfjs',
+      cell,
+      inputSize,
+      units,
+      kernel: kernel!,
+      recurrentKernel: recurrentKernel!,
+      bias: bias!,
+      ...(hasPeepholes(cell) ? { peephole: extra! } : {}),
+      ...(hasRecurrentBias(cell) ? { recurrentBias: extra! } : {}),
     };
+  };
+  for (let l = 0; l < layerCount; l++) {
+    const w = model.layers[first + l]!.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
+    const inputSize = l === 0 ? F : layerOutputSize(layers[l - 1]!);
+    if (!merge) layers.push(direction(w, inputSize));
+    else layers.push({ ...direction(w.slice(0, w.length / 2), inputSize), backward: direction(w.slice(w.length / 2), inputSize), merge });
+  }
+  const headInput = layerOutputSize(layers[layerCount - 1]!);
+  const [hk, hb] = model.layers[first + layerCount]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
+  const v = ds.vocabulary;
+  return {
+    ...(v
+      ? {
+          embedding: {
+            vocabularySize: v.size,
+            dim: embeddingDim,
+            table: (model.layers[0]!.getWeights()[0]!.dataSync() as Float32Array).slice(),
+            unknownToken: v.unknownToken,
+            tokens: [...v.tokens],
+          },
+        }
+      : {}),
+    layers,
+    head: { inputSize: headInput, outputSize: outputCount(ds, head), kernel: hk!, bias: hb! },
+    headActivation: head,
+  };
+}
+
+/** Build, fit and extract: a float model of `opts.cell` on the dataset's windows. */
+export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainResult> {
+  checkOptions(opts);
+  const tf = opts.tf ?? (await currentBackend()).tf;
+  const head = opts.head ?? defaultHead(ds.task);
+  checkHead(ds, head);
+  checkPattern(ds, opts);
+  const cell = opts.cell ?? 'lstm';
+  const dropout = dropoutOf(tf, opts);
+  const fused = usesFusedKernel(cell, dropout, opts);
+  const spec: ModelSpec = {
+    cell,
+    units: opts.units,
+    layerCount: opts.layers ?? 1,
+    merge: opts.bidirectional,
+    head,
+    seed: opts.seed,
+    embeddingDim: opts.embeddingDim ?? DEFAULT_EMBEDDING_DIM,
+    dropout,
+    fused,
+  };
+  const model = buildModel(tf, ds, spec);
+  const optimizer = tf.train.adam(opts.learningRate);
+  model.compile({ optimizer, loss: lossFn(tf, ds, head, opts.classWeights) });
+  try {
+    const fitted = await fit(tf, model, ds, opts, head);
+    return { ...extract(model, ds, spec), ...fitted, recurrentKernel: fused ? 'fused' : 'tfjs' };
   } finally {
     model.dispose();
     optimizer.dispose();

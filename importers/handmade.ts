@@ -16,6 +16,8 @@ import {
   gateNames,
   type CellKind,
   type FloatModel,
+  type FloatRecurrentLayer,
+  type Normalization,
 } from '../core/model.ts';
 
 export const HANDMADE_FORMAT = 'lstm-mcu/handmade-v1';
@@ -31,57 +33,45 @@ export interface HandmadeModel {
 
 type Json = Record<string, unknown>;
 
-export function parseHandmadeModel(text: string, where: string): HandmadeModel {
-  let doc: Json;
-  try {
-    doc = JSON.parse(text) as Json;
-  } catch (err) {
-    const reason = (err as Error).message.replace(/\s+/g, ' ');
-    throw new UserError(`${where}: not valid JSON (${reason.length > 100 ? `${reason.slice(0, 100)}…` : reason})`);
-  }
-  const fail = (path: string, what: string): never => {
-    throw new UserError(`${where}: ${path}: ${what}`);
-  };
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('(top level)', 'expected an object');
-  if (doc.format !== HANDMADE_FORMAT) fail('format', `expected "${HANDMADE_FORMAT}", got ${JSON.stringify(doc.format)}`);
-  const cell = doc.cell as CellKind;
-  if (!CELL_KINDS.includes(cell)) fail('cell', `expected one of ${CELL_KINDS.join(', ')}, got ${JSON.stringify(doc.cell)}`);
-  const names = (path: string): string[] => {
-    const v = doc[path];
-    if (!Array.isArray(v) || v.length === 0 || v.some((s) => typeof s !== 'string' || s === ''))
-      fail(path, 'expected a non-empty list of names');
-    return v as string[];
-  };
-  const features = names('features');
-  const targets = names('targets');
-  const units = doc.units;
-  if (!Number.isInteger(units) || (units as number) < 1 || (units as number) > 512) fail('units', 'expected an integer from 1 to 512');
-  const U = units as number;
-  const I = features.length;
-  const O = targets.length;
+/** Reads values out of the parsed JSON; a wrong one is a one-line error naming the file and the path in it. */
+class Reader {
+  constructor(private readonly where: string) {}
 
-  const vector = (v: unknown, path: string, n: number): number[] => {
+  fail(path: string, what: string): never {
+    throw new UserError(`${this.where}: ${path}: ${what}`);
+  }
+
+  object(v: unknown, path: string): Json {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(path, 'expected an object');
+    return v as Json;
+  }
+
+  names(v: unknown, path: string): string[] {
+    if (!Array.isArray(v) || v.length === 0 || v.some((s) => typeof s !== 'string' || s === ''))
+      this.fail(path, 'expected a non-empty list of names');
+    return v as string[];
+  }
+
+  vector(v: unknown, path: string, n: number): number[] {
     if (!Array.isArray(v) || v.length !== n || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) {
-      fail(path, `expected ${n} finite number${n === 1 ? '' : 's'}`);
+      this.fail(path, `expected ${n} finite number${n === 1 ? '' : 's'}`);
     }
     return v as number[];
-  };
-  const matrix = (v: unknown, path: string, rows: number, cols: number): number[][] => {
-    if (!Array.isArray(v) || v.length !== rows) fail(path, `expected ${rows} row${rows === 1 ? '' : 's'} of ${cols} numbers`);
-    return (v as unknown[]).map((row, r) => vector(row, `${path}[${r}]`, cols));
-  };
-  const object = (v: unknown, path: string): Json => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, 'expected an object');
-    return v as Json;
-  };
+  }
 
-  // Weights per gate, in the cell's gate order: W [units][inputs], U [units][units], b [units].
-  const gates = object(doc.gates, 'gates');
+  matrix(v: unknown, path: string, rows: number, cols: number): number[][] {
+    if (!Array.isArray(v) || v.length !== rows) this.fail(path, `expected ${rows} row${rows === 1 ? '' : 's'} of ${cols} numbers`);
+    return (v as unknown[]).map((row, r) => this.vector(row, `${path}[${r}]`, cols));
+  }
+}
+
+/** The recurrent layer from `gates`: W [units][inputs], U [units][units], b [units] per gate, in the cell's gate order; `p` and `bR` where the cell has them. */
+function readLayer(r: Reader, doc: Json, cell: CellKind, I: number, U: number): FloatRecurrentLayer {
+  const gates = r.object(doc.gates, 'gates');
   const expected = gateNames(cell);
   const unknown = Object.keys(gates).filter((g) => !(expected as readonly string[]).includes(g));
-  if (unknown.length) fail('gates', `unknown gate ${unknown.join(', ')} for a ${cell} (gates: ${expected.join(', ')})`);
-  const G = gateCount(cell);
-  const cols = G * U;
+  if (unknown.length) r.fail('gates', `unknown gate ${unknown.join(', ')} for a ${cell} (gates: ${expected.join(', ')})`);
+  const cols = gateCount(cell) * U;
   const kernel = new Float32Array(I * cols);
   const recurrentKernel = new Float32Array(U * cols);
   const bias = new Float32Array(cols);
@@ -90,10 +80,10 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
   // GRU reset-after: optional recurrent bias `bR` on every gate (default 0).
   const recurrentBias = hasRecurrentBias(cell) ? new Float32Array(cols) : undefined;
   expected.forEach((gate, g) => {
-    const spec = object(gates[gate], `gates.${gate}`);
-    const W = matrix(spec.W, `gates.${gate}.W`, U, I);
-    const R = matrix(spec.U, `gates.${gate}.U`, U, U);
-    const b = vector(spec.b, `gates.${gate}.b`, U);
+    const spec = r.object(gates[gate], `gates.${gate}`);
+    const W = r.matrix(spec.W, `gates.${gate}.W`, U, I);
+    const R = r.matrix(spec.U, `gates.${gate}.U`, U, U);
+    const b = r.vector(spec.b, `gates.${gate}.b`, U);
     for (let u = 0; u < U; u++) {
       for (let i = 0; i < I; i++) kernel[i * cols + g * U + u] = W[u][i];
       for (let j = 0; j < U; j++) recurrentKernel[j * cols + g * U + u] = R[u][j];
@@ -102,64 +92,103 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
     const k = (PEEPHOLE_GATES as readonly string[]).indexOf(gate);
     if (spec.p !== undefined) {
       if (!peephole || k < 0)
-        fail(`gates.${gate}.p`, 'peephole weights exist only on the input, forget and output gates of a peephole cell');
-      peephole!.set(vector(spec.p, `gates.${gate}.p`, U), k * U);
+        r.fail(`gates.${gate}.p`, 'peephole weights exist only on the input, forget and output gates of a peephole cell');
+      peephole!.set(r.vector(spec.p, `gates.${gate}.p`, U), k * U);
     }
     if (spec.bR !== undefined) {
-      if (!recurrentBias) fail(`gates.${gate}.bR`, 'a recurrent bias exists only in a gru-reset-after cell');
-      recurrentBias!.set(vector(spec.bR, `gates.${gate}.bR`, U), g * U);
+      if (!recurrentBias) r.fail(`gates.${gate}.bR`, 'a recurrent bias exists only in a gru-reset-after cell');
+      recurrentBias!.set(r.vector(spec.bR, `gates.${gate}.bR`, U), g * U);
     }
   });
-  const head = object(doc.head, 'head');
-  const D = matrix(head.W, 'head.W', O, U);
-  const d = vector(head.b, 'head.b', O);
-  const headKernel = new Float32Array(U * O);
-  for (let k = 0; k < O; k++) for (let j = 0; j < U; j++) headKernel[j * O + k] = D[k][j];
-
-  const norm = (key: 'inputNorm' | 'outputNorm', n: number) => {
-    if (doc[key] === undefined) return { mean: new Array<number>(n).fill(0), std: new Array<number>(n).fill(1) };
-    const o = object(doc[key], key);
-    const std = vector(o.std, `${key}.std`, n);
-    if (std.some((s) => s <= 0)) fail(`${key}.std`, 'every std must be above 0');
-    return { mean: vector(o.mean, `${key}.mean`, n), std };
+  return {
+    cell,
+    inputSize: I,
+    units: U,
+    kernel,
+    recurrentKernel,
+    bias,
+    ...(peephole ? { peephole } : {}),
+    ...(recurrentBias ? { recurrentBias } : {}),
   };
-  const inputNorm = norm('inputNorm', I);
-  const outputNorm = norm('outputNorm', O);
+}
 
-  // Calibration: sequences of equal length of raw input rows; they become the windows.
+/** `inputNorm` / `outputNorm`: a mean and a positive std per value; absent, the identity. */
+function readNorm(r: Reader, doc: Json, key: 'inputNorm' | 'outputNorm', n: number): Normalization {
+  if (doc[key] === undefined) return { mean: new Array<number>(n).fill(0), std: new Array<number>(n).fill(1) };
+  const o = r.object(doc[key], key);
+  const std = r.vector(o.std, `${key}.std`, n);
+  if (std.some((v) => v <= 0)) r.fail(`${key}.std`, 'every std must be above 0');
+  return { mean: r.vector(o.mean, `${key}.mean`, n), std };
+}
+
+/** Calibration: sequences of equal length of raw input rows; they become the (normalized) windows. */
+function readCalibration(r: Reader, doc: Json, I: number, inputNorm: Normalization): { x: Float32Array; count: number; window: number } {
   const sequences = doc.calibration;
-  if (!Array.isArray(sequences) || sequences.length === 0) fail('calibration', 'expected a non-empty list of input sequences');
+  if (!Array.isArray(sequences) || sequences.length === 0) r.fail('calibration', 'expected a non-empty list of input sequences');
   const seqs = (sequences as unknown[]).map((s, k) => {
-    if (!Array.isArray(s) || s.length === 0) fail(`calibration[${k}]`, 'expected a non-empty list of input rows');
-    return (s as unknown[]).map((row, t) => vector(row, `calibration[${k}][${t}]`, I));
+    if (!Array.isArray(s) || s.length === 0) r.fail(`calibration[${k}]`, 'expected a non-empty list of input rows');
+    return (s as unknown[]).map((row, t) => r.vector(row, `calibration[${k}][${t}]`, I));
   });
   const window = Math.max(...seqs.map((s) => s.length));
   seqs.forEach((s, k) => {
-    if (s.length !== window) fail(`calibration[${k}]`, `has ${s.length} rows; every calibration sequence needs ${window} (the longest)`);
+    if (s.length !== window) r.fail(`calibration[${k}]`, `has ${s.length} rows; every calibration sequence needs ${window} (the longest)`);
   });
-  const calibrationX = new Float32Array(seqs.length * window * I);
+  const x = new Float32Array(seqs.length * window * I);
   seqs.forEach((s, k) =>
-    s.forEach((row, t) => row.forEach((v, i) => (calibrationX[(k * window + t) * I + i] = (v - inputNorm.mean[i]) / inputNorm.std[i]))),
+    s.forEach((row, t) => row.forEach((v, i) => (x[(k * window + t) * I + i] = (v - inputNorm.mean[i]) / inputNorm.std[i]))),
   );
+  return { x, count: seqs.length, window };
+}
 
-  let example: HandmadeModel['example'];
-  if (doc.example !== undefined) {
-    const e = object(doc.example, 'example');
-    if (!Array.isArray(e.inputs) || !Array.isArray(e.outputs) || e.inputs.length !== e.outputs.length) {
-      fail('example', 'expected inputs and outputs lists of the same length');
-    }
-    example = {
-      inputs: (e.inputs as unknown[]).map((r, t) => vector(r, `example.inputs[${t}]`, I)),
-      outputs: (e.outputs as unknown[]).map((r, t) => vector(r, `example.outputs[${t}]`, O)),
-    };
+/** An optional example: inputs and the outputs they must give. */
+function readExample(r: Reader, doc: Json, I: number, O: number): HandmadeModel['example'] {
+  if (doc.example === undefined) return undefined;
+  const e = r.object(doc.example, 'example');
+  if (!Array.isArray(e.inputs) || !Array.isArray(e.outputs) || e.inputs.length !== e.outputs.length) {
+    r.fail('example', 'expected inputs and outputs lists of the same length');
   }
+  return {
+    inputs: (e.inputs as unknown[]).map((row, t) => r.vector(row, `example.inputs[${t}]`, I)),
+    outputs: (e.outputs as unknown[]).map((row, t) => r.vector(row, `example.outputs[${t}]`, O)),
+  };
+}
 
+export function parseHandmadeModel(text: string, where: string): HandmadeModel {
+  let doc: Json;
+  try {
+    doc = JSON.parse(text) as Json;
+  } catch (err) {
+    const reason = (err as Error).message.replace(/\s+/g, ' ');
+    throw new UserError(`${where}: not valid JSON (${reason.length > 100 ? `${reason.slice(0, 100)}…` : reason})`);
+  }
+  const r = new Reader(where);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) r.fail('(top level)', 'expected an object');
+  if (doc.format !== HANDMADE_FORMAT) r.fail('format', `expected "${HANDMADE_FORMAT}", got ${JSON.stringify(doc.format)}`);
+  const cell = doc.cell as CellKind;
+  if (!CELL_KINDS.includes(cell)) r.fail('cell', `expected one of ${CELL_KINDS.join(', ')}, got ${JSON.stringify(doc.cell)}`);
+  const features = r.names(doc.features, 'features');
+  const targets = r.names(doc.targets, 'targets');
+  const units = doc.units;
+  if (!Number.isInteger(units) || (units as number) < 1 || (units as number) > 512) r.fail('units', 'expected an integer from 1 to 512');
+  const U = units as number;
+  const I = features.length;
+  const O = targets.length;
+  const layer = readLayer(r, doc, cell, I, U);
+  const head = r.object(doc.head, 'head');
+  const D = r.matrix(head.W, 'head.W', O, U);
+  const d = r.vector(head.b, 'head.b', O);
+  const headKernel = new Float32Array(U * O);
+  for (let k = 0; k < O; k++) for (let j = 0; j < U; j++) headKernel[j * O + k] = D[k][j];
+  const inputNorm = readNorm(r, doc, 'inputNorm', I);
+  const outputNorm = readNorm(r, doc, 'outputNorm', O);
+  const calibration = readCalibration(r, doc, I, inputNorm);
+  const example = readExample(r, doc, I, O);
   const model: FloatModel = {
     task: 'regression',
     featureNames: features,
     targetNames: targets,
     classLabels: [],
-    window,
+    window: calibration.window,
     horizon: 1,
     targetMode: 'level',
     headActivation: 'linear',
@@ -167,18 +196,7 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
     baseFeatures: [],
     inputNorm,
     outputNorm,
-    layers: [
-      {
-        cell,
-        inputSize: I,
-        units: U,
-        kernel,
-        recurrentKernel,
-        bias,
-        ...(peephole ? { peephole } : {}),
-        ...(recurrentBias ? { recurrentBias } : {}),
-      },
-    ],
+    layers: [layer],
     head: { inputSize: U, outputSize: O, kernel: headKernel, bias: Float32Array.from(d) },
     metrics: { name: 'rmse', train: NaN, validation: NaN, test: NaN },
     provenance: {
@@ -190,5 +208,5 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
       options: JSON.stringify({ source: 'handmade' }),
     },
   };
-  return { model, calibrationX, calibrationCount: seqs.length, example };
+  return { model, calibrationX: calibration.x, calibrationCount: calibration.count, example };
 }

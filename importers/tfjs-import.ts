@@ -19,7 +19,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CellKind, FloatRecurrentLayer, HeadActivation, MergeMode } from '../core/model.ts';
+import { gateCount, type CellKind, type FloatRecurrentLayer, type HeadActivation, type MergeMode } from '../core/model.ts';
 import { UserError } from '../core/errors.ts';
 import type { ImportedNetwork } from './onnx-import.ts';
 
@@ -75,6 +75,146 @@ const RECURRENT: Record<string, 'lstm' | 'gru' | 'rnn'> = { LSTM: 'lstm', GRU: '
 const isSigmoid = (a: unknown) => a === 'sigmoid';
 const isTanh = (a: unknown) => a === 'tanh';
 
+/** The chain of layers read so far. */
+interface ChainState {
+  layers: FloatRecurrentLayer[];
+  inputSize: number;
+  head?: ImportedNetwork['head'];
+  headActivation: HeadActivation;
+  lastReturnsSequences: boolean;
+  embedding?: ImportedNetwork['embedding'];
+  /**
+   * Keras' go_backwards returns its sequence in the order it read it, last step first, so the layers above it
+   * read the window backwards. Ours pass every sequence up in time order (core/model.ts).
+   */
+  reversedBelow: boolean;
+  /**
+   * A Bidirectional layer over a reversed sequence: its Keras forward half reads backwards and becomes our
+   * backward direction, so its concat output is [h_b, h_f] in ours; the next kernel's input rows swap halves.
+   */
+  swapHalvesBelow: number;
+}
+
+/** What a layer's handler sees: its config, where it is (for errors), the weights, and the chain so far. */
+interface LayerContext {
+  entry: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  cls: string;
+  cfg: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  where: string;
+  fail: (why: string) => never;
+  weight: (layer: string, name: string, where: string) => { data: Float32Array; shape: number[] };
+  st: ChainState;
+}
+
+/** An Embedding (first, with mask_zero): the token table. */
+function embeddingLayer({ cfg, where, fail, weight, st }: LayerContext): void {
+  if (st.layers.length > 0 || st.embedding) fail('an Embedding layer must come first');
+  // lstm-mcu's token 0 is padding: a step on it changes nothing (NUMERICS.md §3a), which is Keras' mask_zero.
+  if (!cfg.mask_zero)
+    fail(
+      'mask_zero = false: lstm-mcu reads token 0 as padding (a step that changes nothing), which is mask_zero = true; retrain with maskZero: true',
+    );
+  const t = weight(cfg.name, 'embeddings', where);
+  if (t.shape.join() !== [cfg.input_dim, cfg.output_dim].join())
+    fail(`embeddings have shape [${t.shape}], expected [${cfg.input_dim}, ${cfg.output_dim}]`);
+  st.embedding = { vocabularySize: cfg.input_dim, dim: cfg.output_dim, table: t.data };
+  st.inputSize = cfg.output_dim;
+}
+
+/** LSTM, GRU, SimpleRNN, or a Bidirectional around one: a recurrent layer of the chain. */
+function recurrentKerasLayer({ entry, cls, cfg, where, fail, weight, st }: LayerContext): void {
+  if (!st.lastReturnsSequences) fail('reads a recurrent layer that does not return sequences (return_sequences = false)');
+  const inner = cls === 'Bidirectional' ? cfg.layer : entry;
+  const innerCls: string = inner.class_name;
+  const c = inner.config ?? {};
+  if (!RECURRENT[innerCls]) fail(`wraps ${innerCls}; Bidirectional is imported around LSTM, GRU or SimpleRNN`);
+  if (c.go_backwards && cls === 'Bidirectional')
+    fail('wraps a layer with go_backwards = true; Bidirectional is imported around forward st.layers');
+  if (c.stateful) fail('stateful = true is not supported: the device starts every window from a zero state');
+  if (c.use_bias === false) fail('use_bias = false is not supported');
+  if (!isTanh(c.activation)) fail(`activation '${c.activation}' is not supported (only tanh)`);
+  if (innerCls !== 'SimpleRNN' && !isSigmoid(c.recurrent_activation))
+    fail(
+      `recurrent_activation '${c.recurrent_activation}' is not supported (only sigmoid; TensorFlow.js defaults to hard_sigmoid, set recurrentActivation: 'sigmoid')`,
+    );
+  const kind = RECURRENT[innerCls];
+  const cell: CellKind = kind === 'gru' ? (c.reset_after ? 'gru-reset-after' : 'gru') : kind;
+  const units: number = c.units;
+  const below =
+    st.layers.length === 0
+      ? st.inputSize
+      : st.layers[st.layers.length - 1].backward && st.layers[st.layers.length - 1].merge !== 'sum'
+        ? 2 * st.layers[st.layers.length - 1].units
+        : st.layers[st.layers.length - 1].units;
+  const direction = (name: string): FloatRecurrentLayer => {
+    const k = weight(name, 'kernel', where);
+    const rk = weight(name, 'recurrent_kernel', where);
+    const b = weight(name, 'bias', where);
+    const G = gateCount(cell);
+    const I = k.shape[0];
+    if (below > 0 && I !== below) fail(`kernel reads ${I} inputs, the layer below gives ${below}`);
+    if (k.shape[1] !== G * units || rk.shape.join() !== [units, G * units].join())
+      fail(`kernel shapes [${k.shape}] / [${rk.shape}] do not fit ${units} units`);
+    const kernel = st.swapHalvesBelow ? swapInputHalves(k.data, G * units, st.swapHalvesBelow) : k.data;
+    const layer: FloatRecurrentLayer = { cell, inputSize: I, units, kernel, recurrentKernel: rk.data, bias: b.data };
+    if (cell === 'gru-reset-after') {
+      if (b.shape.join() !== [2, 3 * units].join()) fail(`a reset_after GRU's bias is [2, ${3 * units}], here [${b.shape}]`);
+      layer.bias = b.data.slice(0, 3 * units);
+      layer.recurrentBias = b.data.slice(3 * units);
+    }
+    return layer;
+  };
+  const innerName: string = c.name;
+  if (cls === 'Bidirectional') {
+    const merge: string = cfg.merge_mode ?? 'concat';
+    if (merge !== 'concat' && merge !== 'sum') fail(`merge_mode '${merge}' is not supported (concat or sum)`);
+    const base: string = cfg.name;
+    const kerasForward = direction(`${base}/forward_${innerName}`);
+    const kerasBackward = direction(`${base}/backward_${innerName}`);
+    if (!st.reversedBelow) st.layers.push({ ...kerasForward, backward: kerasBackward, merge: merge as MergeMode });
+    else st.layers.push({ ...kerasBackward, backward: kerasForward, merge: merge as MergeMode });
+    st.swapHalvesBelow = st.reversedBelow && merge === 'concat' ? units : 0;
+  } else {
+    // it reads time backwards when exactly one of go_backwards and the order of its input says so
+    const reverse = st.reversedBelow !== Boolean(c.go_backwards);
+    st.layers.push(reverse ? { ...direction(innerName), reverse: true } : direction(innerName));
+    st.reversedBelow = reverse;
+    st.swapHalvesBelow = 0;
+  }
+  if (st.layers.length === 1) st.inputSize = st.layers[0].inputSize;
+  st.lastReturnsSequences = Boolean(c.return_sequences);
+}
+
+/** The Dense head on the last recurrent layer's final state. */
+function denseLayer({ cfg, where, fail, weight, st }: LayerContext): void {
+  if (st.layers.length === 0) fail('comes before any recurrent layer');
+  if (st.lastReturnsSequences)
+    fail('reads a recurrent layer that returns sequences; lstm-mcu imports a st.head on the final state (return_sequences = false)');
+  const act = cfg.activation ?? 'linear';
+  if (!['linear', 'sigmoid', 'softmax'].includes(act)) fail(`activation '${act}' is not supported (linear, sigmoid or softmax)`);
+  const k = weight(cfg.name, 'kernel', where);
+  const b = cfg.use_bias === false ? { data: new Float32Array(k.shape[1]) } : weight(cfg.name, 'bias', where);
+  if (act === 'sigmoid' && k.shape[1] !== 1) fail(`a sigmoid st.head with ${k.shape[1]} outputs (multi-label) is not supported`);
+  st.head = {
+    inputSize: k.shape[0],
+    outputSize: k.shape[1],
+    kernel: st.swapHalvesBelow ? swapInputHalves(k.data, k.shape[1], st.swapHalvesBelow) : k.data,
+    bias: b.data,
+  };
+  st.headActivation = act as HeadActivation;
+}
+
+/** The layers the importer reads, each by its handler (InputLayer and Dropout read nothing). */
+const LAYERS: Record<string, (c: LayerContext) => void> = {
+  InputLayer: () => {},
+  Dropout: () => {}, // inactive at inference
+  Embedding: embeddingLayer,
+  ...Object.fromEntries(Object.keys(RECURRENT).map((k) => [k, recurrentKerasLayer])),
+  Bidirectional: recurrentKerasLayer,
+  Dense: denseLayer,
+};
+
+/** A TensorFlow.js layers model (model.json and its weight files): a chain of recurrent layers and a dense head. */
 export function importTfjsLayers(modelPath: string): ImportedNetwork {
   let json: any;
   try {
@@ -95,19 +235,14 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
     if (!w) throw new UserError(`${where}: weight '${layer}/${name}' is not in the weights manifest`);
     return w[1];
   };
-
-  const layers: FloatRecurrentLayer[] = [];
-  let inputSize = -1;
-  let head: ImportedNetwork['head'] | undefined;
-  let headActivation: HeadActivation = 'linear';
-  let lastReturnsSequences = true;
-  let embedding: ImportedNetwork['embedding'];
-  // Keras' go_backwards returns its sequence in the order it read it, last step first, so the layers above it
-  // read the window backwards: `reversedBelow`. Ours pass every sequence up in time order (core/model.ts).
-  let reversedBelow = false;
-  // A Bidirectional layer over a reversed sequence: its Keras forward half reads backwards and becomes our
-  // backward direction, so its concat output is [h_b, h_f] in ours; the next kernel's input rows swap halves.
-  let swapHalvesBelow = 0;
+  const st: ChainState = {
+    layers: [],
+    inputSize: -1,
+    headActivation: 'linear',
+    lastReturnsSequences: true,
+    reversedBelow: false,
+    swapHalvesBelow: 0,
+  };
   configLayers.forEach((entry, index) => {
     const cls: string = entry.class_name;
     const cfg = entry.config ?? {};
@@ -115,117 +250,22 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
     const fail = (why: string): never => {
       throw new UserError(`${where}: ${why}`);
     };
-    if (head) fail('comes after the dense head; lstm-mcu imports recurrent layers followed by one Dense layer');
+    if (st.head) fail('comes after the dense head; lstm-mcu imports recurrent layers followed by one Dense layer');
     const shape = cfg.batch_input_shape ?? cfg.batchInputShape;
-    if (Array.isArray(shape) && inputSize < 0 && cls !== 'Embedding') inputSize = shape[shape.length - 1];
-    if (cls === 'InputLayer') return;
-    if (cls === 'Dropout') return; // inactive at inference
-    if (cls === 'Embedding') {
-      if (layers.length > 0 || embedding) fail('an Embedding layer must come first');
-      // lstm-mcu's token 0 is padding: a step on it changes nothing (NUMERICS.md §3a), which is Keras' mask_zero.
-      if (!cfg.mask_zero)
-        fail(
-          'mask_zero = false: lstm-mcu reads token 0 as padding (a step that changes nothing), which is mask_zero = true; retrain with maskZero: true',
-        );
-      const t = weight(cfg.name, 'embeddings', where);
-      if (t.shape.join() !== [cfg.input_dim, cfg.output_dim].join())
-        fail(`embeddings have shape [${t.shape}], expected [${cfg.input_dim}, ${cfg.output_dim}]`);
-      embedding = { vocabularySize: cfg.input_dim, dim: cfg.output_dim, table: t.data };
-      inputSize = cfg.output_dim;
-      return;
-    }
-    if (RECURRENT[cls] || cls === 'Bidirectional') {
-      if (!lastReturnsSequences) fail('reads a recurrent layer that does not return sequences (return_sequences = false)');
-      const inner = cls === 'Bidirectional' ? cfg.layer : entry;
-      const innerCls: string = inner.class_name;
-      const c = inner.config ?? {};
-      if (!RECURRENT[innerCls]) fail(`wraps ${innerCls}; Bidirectional is imported around LSTM, GRU or SimpleRNN`);
-      if (c.go_backwards && cls === 'Bidirectional')
-        fail('wraps a layer with go_backwards = true; Bidirectional is imported around forward layers');
-      if (c.stateful) fail('stateful = true is not supported: the device starts every window from a zero state');
-      if (c.use_bias === false) fail('use_bias = false is not supported');
-      if (!isTanh(c.activation)) fail(`activation '${c.activation}' is not supported (only tanh)`);
-      if (innerCls !== 'SimpleRNN' && !isSigmoid(c.recurrent_activation))
-        fail(
-          `recurrent_activation '${c.recurrent_activation}' is not supported (only sigmoid; TensorFlow.js defaults to hard_sigmoid, set recurrentActivation: 'sigmoid')`,
-        );
-      const kind = RECURRENT[innerCls];
-      const cell: CellKind = kind === 'gru' ? (c.reset_after ? 'gru-reset-after' : 'gru') : kind;
-      const units: number = c.units;
-      const below =
-        layers.length === 0
-          ? inputSize
-          : layers[layers.length - 1].backward && layers[layers.length - 1].merge !== 'sum'
-            ? 2 * layers[layers.length - 1].units
-            : layers[layers.length - 1].units;
-      const direction = (name: string): FloatRecurrentLayer => {
-        const k = weight(name, 'kernel', where);
-        const rk = weight(name, 'recurrent_kernel', where);
-        const b = weight(name, 'bias', where);
-        const G = cell === 'lstm' ? 4 : cell === 'rnn' ? 1 : 3;
-        const I = k.shape[0];
-        if (below > 0 && I !== below) fail(`kernel reads ${I} inputs, the layer below gives ${below}`);
-        if (k.shape[1] !== G * units || rk.shape.join() !== [units, G * units].join())
-          fail(`kernel shapes [${k.shape}] / [${rk.shape}] do not fit ${units} units`);
-        const kernel = swapHalvesBelow ? swapInputHalves(k.data, G * units, swapHalvesBelow) : k.data;
-        const layer: FloatRecurrentLayer = { cell, inputSize: I, units, kernel, recurrentKernel: rk.data, bias: b.data };
-        if (cell === 'gru-reset-after') {
-          if (b.shape.join() !== [2, 3 * units].join()) fail(`a reset_after GRU's bias is [2, ${3 * units}], here [${b.shape}]`);
-          layer.bias = b.data.slice(0, 3 * units);
-          layer.recurrentBias = b.data.slice(3 * units);
-        }
-        return layer;
-      };
-      const innerName: string = c.name;
-      if (cls === 'Bidirectional') {
-        const merge: string = cfg.merge_mode ?? 'concat';
-        if (merge !== 'concat' && merge !== 'sum') fail(`merge_mode '${merge}' is not supported (concat or sum)`);
-        const base: string = cfg.name;
-        const kerasForward = direction(`${base}/forward_${innerName}`);
-        const kerasBackward = direction(`${base}/backward_${innerName}`);
-        if (!reversedBelow) layers.push({ ...kerasForward, backward: kerasBackward, merge: merge as MergeMode });
-        else layers.push({ ...kerasBackward, backward: kerasForward, merge: merge as MergeMode });
-        swapHalvesBelow = reversedBelow && merge === 'concat' ? units : 0;
-      } else {
-        // it reads time backwards when exactly one of go_backwards and the order of its input says so
-        const reverse = reversedBelow !== Boolean(c.go_backwards);
-        layers.push(reverse ? { ...direction(innerName), reverse: true } : direction(innerName));
-        reversedBelow = reverse;
-        swapHalvesBelow = 0;
-      }
-      if (layers.length === 1) inputSize = layers[0].inputSize;
-      lastReturnsSequences = Boolean(c.return_sequences);
-      return;
-    }
-    if (cls === 'Dense') {
-      if (layers.length === 0) fail('comes before any recurrent layer');
-      if (lastReturnsSequences)
-        fail('reads a recurrent layer that returns sequences; lstm-mcu imports a head on the final state (return_sequences = false)');
-      const act = cfg.activation ?? 'linear';
-      if (!['linear', 'sigmoid', 'softmax'].includes(act)) fail(`activation '${act}' is not supported (linear, sigmoid or softmax)`);
-      const k = weight(cfg.name, 'kernel', where);
-      const b = cfg.use_bias === false ? { data: new Float32Array(k.shape[1]) } : weight(cfg.name, 'bias', where);
-      if (act === 'sigmoid' && k.shape[1] !== 1) fail(`a sigmoid head with ${k.shape[1]} outputs (multi-label) is not supported`);
-      head = {
-        inputSize: k.shape[0],
-        outputSize: k.shape[1],
-        kernel: swapHalvesBelow ? swapInputHalves(k.data, k.shape[1], swapHalvesBelow) : k.data,
-        bias: b.data,
-      };
-      headActivation = act as HeadActivation;
-      return;
-    }
-    fail('this layer is not supported (InputLayer, Embedding, LSTM, GRU, SimpleRNN, Bidirectional, Dropout and Dense are)');
+    if (Array.isArray(shape) && st.inputSize < 0 && cls !== 'Embedding') st.inputSize = shape[shape.length - 1];
+    const handler = Object.hasOwn(LAYERS, cls) ? LAYERS[cls] : undefined;
+    if (!handler) fail('this layer is not supported (InputLayer, Embedding, LSTM, GRU, SimpleRNN, Bidirectional, Dropout and Dense are)');
+    handler!({ entry, cls, cfg, where, fail, weight, st });
   });
-  if (!head) throw new UserError(`${modelPath}: no Dense head after the recurrent layers`);
-  if (layers.length === 0) throw new UserError(`${modelPath}: no recurrent layer`);
+  if (!st.head) throw new UserError(`${modelPath}: no Dense head after the recurrent layers`);
+  if (st.layers.length === 0) throw new UserError(`${modelPath}: no recurrent layer`);
   return {
-    inputSize,
+    inputSize: st.inputSize,
     inputLayout: 'batch-first',
-    ...(embedding ? { embedding } : {}),
-    layers,
-    head,
-    headActivation,
+    ...(st.embedding ? { embedding: st.embedding } : {}),
+    layers: st.layers,
+    head: st.head,
+    headActivation: st.headActivation,
     producer: [json.generatedBy, json.convertedBy].filter(Boolean).join(', '),
   };
 }

@@ -95,6 +95,54 @@ function quote(s: string): string {
   return `'${s}'`;
 }
 
+/** What a cell's reading depends on besides its text. */
+interface CellContext {
+  missing: MissingPolicy;
+  /** The row starts a series: nothing before it to forward-fill from. */
+  seriesStart: boolean;
+  firstRow: boolean;
+  previous: number;
+  previousText: string;
+  /** "file:line: column 'name'", for errors. */
+  where: string;
+  group?: string;
+}
+
+/**
+ * One cell: its number and text, or 'drop' (a missing cell under --missing
+ * drop). A missing cell follows the policy; a text cell is NaN until coded
+ * (text columns only); anything else that is not a number is an error.
+ */
+function readCell(text: string, textColumn: boolean, c: CellContext): [number, string] | 'drop' {
+  if (isMissingCell(text)) {
+    if (c.missing === 'drop') return 'drop';
+    if (c.missing === 'ffill') {
+      if (c.seriesStart) {
+        const where = c.firstRow ? 'the first data row' : `the first row of a new ${quote(c.group!)} series`;
+        throw new UserError(`${c.where}: missing value in ${where}, nothing to forward-fill from (use --missing drop)`);
+      }
+      return [c.previous, c.previousText];
+    }
+    throw new UserError(`${c.where}: missing value${text.trim() ? ` ${quote(text.trim())}` : ''} (use --missing drop or --missing ffill)`);
+  }
+  const t = text.trim();
+  const v = parseNumberStrict(text);
+  if (v !== undefined) return [v, t];
+  if (textColumn) return [NaN, t]; // a text value: coded once every row is read
+  throw new UserError(`${c.where}: ${quote(t)} ${NUMBER_RE.test(t) ? 'is out of range' : 'is not a number'}`);
+}
+
+/** What went wrong while reading, as the user's error where it is one: a malformed CSV, an unreadable file. */
+function readError(path: string, e: unknown): unknown {
+  if (e instanceof UserError) return e;
+  if (e instanceof CsvError) {
+    const line = (e as CsvError & { lines?: number }).lines;
+    return new UserError(`${path}${line ? `:${line}` : ''}: malformed CSV: ${e.message}`);
+  }
+  const code = (e as NodeJS.ErrnoException).code;
+  return code ? new UserError(`${path}: cannot read (${code})`) : e;
+}
+
 /**
  * Streams `path`, keeps `columns` (by header name) as numbers.
  * Throws UserError for anything wrong with the file, naming file:line and column.
@@ -141,14 +189,7 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
       const line = info.lines;
       if (header === undefined) {
         header = record.map((h) => h.trim());
-        index = wanted.map((name) => {
-          const hits = header!.reduce<number[]>((acc, h, i) => (h === name ? [...acc, i] : acc), []);
-          if (hits.length === 0) {
-            throw new UserError(`${path}: unknown column ${quote(name)}; available columns: ${header!.map(quote).join(', ')}`);
-          }
-          if (hits.length > 1) throw new UserError(`${path}:1: column ${quote(name)} appears ${hits.length} times in the header`);
-          return hits[0]!;
-        });
+        index = columnIndex(path, header, wanted);
         continue;
       }
       if (record.length !== header.length) {
@@ -162,39 +203,17 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
         seriesStart = g !== undefined && g !== prev[groupColumn];
       }
       for (let c = 0; c < wanted.length; c++) {
-        const text = record[index[c]!]!;
-        if (isMissingCell(text)) {
-          if (missing === 'drop') {
-            drop = true;
-            continue;
-          }
-          if (missing === 'ffill') {
-            if (seriesStart) {
-              const where = rows === 0 ? 'the first data row' : `the first row of a new ${quote(opts.group!)} series`;
-              throw new UserError(
-                `${path}:${line}: column ${quote(wanted[c]!)}: missing value in ${where}, nothing to forward-fill from (use --missing drop)`,
-              );
-            }
-            values[c] = prev[c]!;
-            rowText[c] = prevText[c]!;
-            continue;
-          }
-          throw new UserError(
-            `${path}:${line}: column ${quote(wanted[c]!)}: missing value${text.trim() ? ` ${quote(text.trim())}` : ''} (use --missing drop or --missing ffill)`,
-          );
-        }
-        const v = parseNumberStrict(text);
-        rowText[c] = text.trim();
-        if (v === undefined && texts[c]) {
-          values[c] = NaN; // a text value: coded once every row is read
-          continue;
-        }
-        if (v === undefined) {
-          const t = text.trim();
-          const why = NUMBER_RE.test(t) ? 'is out of range' : 'is not a number';
-          throw new UserError(`${path}:${line}: column ${quote(wanted[c]!)}: ${quote(t)} ${why}`);
-        }
-        values[c] = v;
+        const cell = readCell(record[index[c]!]!, texts[c] !== undefined, {
+          missing,
+          seriesStart,
+          firstRow: rows === 0,
+          previous: prev[c]!,
+          previousText: prevText[c]!,
+          where: `${path}:${line}: column ${quote(wanted[c]!)}`,
+          group: opts.group,
+        });
+        if (cell === 'drop') drop = true;
+        else [values[c], rowText[c]] = cell;
       }
       if (drop) {
         droppedRows++;
@@ -216,14 +235,7 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
     }
   } catch (e) {
     input.destroy();
-    if (e instanceof UserError) throw e;
-    if (e instanceof CsvError) {
-      const line = (e as CsvError & { lines?: number }).lines;
-      throw new UserError(`${path}${line ? `:${line}` : ''}: malformed CSV: ${e.message}`);
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code) throw new UserError(`${path}: cannot read (${code})`);
-    throw e;
+    throw readError(path, e);
   }
 
   if (header === undefined) throw new UserError(`${path}: file is empty (expected a header row with column names)`);
@@ -233,24 +245,39 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
     }
     throw new UserError(`${path}: no data rows after the header`);
   }
-  const out: Record<string, Float64Array> = {};
+  return { ...finishColumns(wanted, store, texts, rows), rows, lines: lines.slice(0, rows), sha256: hash.digest('hex'), path };
+}
+
+/** The index of each wanted column in the header; an unknown or repeated name is an error. */
+function columnIndex(path: string, header: string[], wanted: string[]): number[] {
+  return wanted.map((name) => {
+    const hits = header.reduce<number[]>((acc, h, i) => (h === name ? [...acc, i] : acc), []);
+    if (hits.length === 0) {
+      throw new UserError(`${path}: unknown column ${quote(name)}; available columns: ${header.map(quote).join(', ')}`);
+    }
+    if (hits.length > 1) throw new UserError(`${path}:1: column ${quote(name)} appears ${hits.length} times in the header`);
+    return hits[0]!;
+  });
+}
+
+/** The columns as read; a text column (any cell not a number) as codes of its sorted texts, and those texts. */
+function finishColumns(
+  wanted: string[],
+  store: GrowableColumn[],
+  texts: (string[] | undefined)[],
+  rows: number,
+): Pick<CsvTable, 'columns' | 'categories'> {
+  const columns: Record<string, Float64Array> = {};
   const categories: Record<string, string[]> = {};
   wanted.forEach((name, c) => {
-    out[name] = store[c]!.data.slice(0, rows);
+    columns[name] = store[c]!.data.slice(0, rows);
     const t = texts[c];
     if (t && t.some((v) => parseNumberStrict(v) === undefined)) {
       const names = [...new Set(t)].sort();
       const code = new Map(names.map((n, i) => [n, i]));
-      out[name] = Float64Array.from(t, (v) => code.get(v)!);
+      columns[name] = Float64Array.from(t, (v) => code.get(v)!);
       categories[name] = names;
     }
   });
-  return {
-    columns: out,
-    rows,
-    lines: lines.slice(0, rows),
-    sha256: hash.digest('hex'),
-    path,
-    ...(Object.keys(categories).length ? { categories } : {}),
-  };
+  return { columns, ...(Object.keys(categories).length ? { categories } : {}) };
 }

@@ -13,6 +13,12 @@ export class CodeBuilder {
     return this;
   }
 
+  /** Several lines at the current indent, each keeping its own leading spaces (a constant ES5 source). */
+  snippet(lines: readonly string[]): this {
+    for (const l of lines) this.line(l);
+    return this;
+  }
+
   /** `open` line, the body one level deeper, then `close` line. */
   block(open: string, body: () => void, close = '}'): this {
     this.line(open);

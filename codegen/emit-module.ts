@@ -11,6 +11,7 @@
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
  */
+import { es5Lines } from './es5-source.ts';
 import {
   resetsBeforeProduct,
   hasRecurrentBias,
@@ -377,27 +378,12 @@ function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
         'var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };',
       );
     }
-    b.comment(`base64 text (one string, or chunks of at most ${chunk} characters) -> ArrayBuffer`);
-    b.block('function buf(s) {', () => {
-      b.line('var parts = typeof s === "string" ? [s] : s;');
-      if (espruino) b.line('if (native) return E.toArrayBuffer(atob(parts.join("")));');
-      b.line('var A = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";');
-      b.line('var last = parts[parts.length - 1], total = 0, p, c, n, i, j = 0, v;');
-      b.line('for (p = 0; p < parts.length; p++) total += parts[p].length;');
-      b.line('var pad = last.charAt(last.length - 1) === "=" ? (last.charAt(last.length - 2) === "=" ? 2 : 1) : 0;');
-      b.line('var out = new Uint8Array((total >> 2) * 3 - pad), len = out.length;');
-      b.block('for (p = 0; p < parts.length; p++) {', () => {
-        b.line('c = parts[p]; n = c.length;');
-        b.block('for (i = 0; i < n; i += 4) {', () => {
-          b.line('v = (A.indexOf(c.charAt(i)) << 18) | (A.indexOf(c.charAt(i + 1)) << 12) |');
-          b.line('  ((A.indexOf(c.charAt(i + 2)) & 63) << 6) | (A.indexOf(c.charAt(i + 3)) & 63);');
-          b.line('out[j++] = (v >> 16) & 255;');
-          b.line('if (j < len) out[j++] = (v >> 8) & 255;');
-          b.line('if (j < len) out[j++] = v & 255;');
-        });
-      });
-      b.line('return out.buffer;');
-    });
+    b.snippet(
+      es5Lines('base64-decoder', {
+        words: { CHUNK: String(chunk) },
+        lines: { NATIVE: espruino ? ['if (native) return E.toArrayBuffer(atob(parts.join("")));'] : [] },
+      }),
+    );
     for (const a of arrays) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
     b.line(`${arrays.map((a) => `${a.name}_B64`).join(' = ')} = undefined;`);
   }
@@ -658,20 +644,7 @@ function emitChecksum(b: CodeBuilder, q: QuantizedModel, flash: boolean): void {
     return;
   }
   const names = [...constantArrays(q), ...affineArrays(q)].map((a) => a.name);
-  b.block('function checksum() {', () => {
-    b.line(`var A = [${names.join(', ')}], T = new Int32Array(256), crc = -1, c, n, k, a, u, i;`);
-    b.comment('T[n] = CRC-32 of byte n; -306674912 is the reflected polynomial 0xEDB88320 as an int32');
-    b.block('for (n = 0; n < 256; n++) {', () => {
-      b.line('c = n;');
-      b.line('for (k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ -306674912 : c >>> 1;');
-      b.line('T[n] = c;');
-    });
-    b.block('for (a = 0; a < A.length; a++) {', () => {
-      b.line('u = new Uint8Array(A[a].buffer, A[a].byteOffset, A[a].byteLength);');
-      b.line('for (i = 0; i < u.length; i++) crc = T[(crc ^ u[i]) & 255] ^ (crc >>> 8);');
-    });
-    b.line('return (crc ^ -1) >>> 0;');
-  });
+  b.snippet(es5Lines('crc32', { words: { ARRAYS: `[${names.join(', ')}]` } }));
   b.line('');
 }
 

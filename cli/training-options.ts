@@ -112,7 +112,7 @@ export function addDataOptions(cmd: Command, d: Partial<TrainingDefaults> = {}):
  * The defaults `train` and `demo` share (the demo adds its data). Measured on a
  * daily cycle with drift (test/helpers/series.ts): forecasting the change beat
  * the level (streamed RMSE 0.43–0.46 against 0.68–0.73); batch 64 and 256 were
- * alike, 256 trains in fewer steps.
+ * alike, 256 trains in fewer steps. One-off runs of `lstm-mcu train` (docs/CLI.md), not rerun by a script.
  */
 export const TRAINING_DEFAULTS = { targetMode: 'auto', window: 24, horizon: 1, units: 16, epochs: 30, batchSize: 256 } as const;
 

@@ -13,6 +13,7 @@
  */
 import { es5Lines } from './es5-source.ts';
 import {
+  CELLS,
   resetsBeforeProduct,
   hasRecurrentBias,
   PADDING_TOKEN,
@@ -148,15 +149,6 @@ export function apiMembers(q: QuantizedModel): string[] {
   ];
 }
 
-const CELL_TITLE = {
-  lstm: 'LSTM',
-  peephole: 'Peephole LSTM',
-  cifg: 'CIFG LSTM (coupled input-forget gates)',
-  gru: 'GRU (reset before the recurrent product)',
-  'gru-reset-after': 'GRU (reset after the recurrent product)',
-  rnn: 'Simple RNN',
-} as const;
-
 const isValidIdentifier = (s: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
 
 /**
@@ -190,7 +182,7 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   b.comment(`float model sha256 ${q.floatModelSha256}`);
   b.comment(`trained on ${q.provenance.data} (sha256 ${q.provenance.dataSha256.slice(0, 16)}…), seed ${q.provenance.seed}`);
   const stack = layers
-    .map((l) => `${l.backward ? `bidirectional (${l.merge}) ` : l.reverse ? 'reverse ' : ''}${CELL_TITLE[l.cell]} ${l.units} units`)
+    .map((l) => `${l.backward ? `bidirectional (${l.merge}) ` : l.reverse ? 'reverse ' : ''}${CELLS[l.cell].codeTitle} ${l.units} units`)
     .join(' -> ');
   const inputs = q.embedding
     ? `token id (vocabulary ${q.embedding.vocabularySize}) -> embedding ${NI} int8`
@@ -428,7 +420,7 @@ function emitState(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
       const withCell = hasCellState(layer.cell);
       const rows = gateCount(layer.cell) * NU;
       b.comment(
-        `layer ${l}: ${CELL_TITLE[layer.cell]}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`,
+        `layer ${l}: ${CELLS[layer.cell].codeTitle}, ${NU} units, gate order ${gateNames(layer.cell).join(', ')}${withCell ? `, cell Q${K}.${15 - K}` : ''}`,
       );
       b.line(`var ${n.V} = new Int8Array(V.buffer, ${hStart - layer.inputSize}, ${layer.inputSize + NU}); // v = [input, h${l}]`);
       b.line(`var ${n.H} = new Int8Array(V.buffer, ${hStart}, ${NU});`);
@@ -532,7 +524,7 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
       b.line(gru0 ? `V[i] = ${names[0].VR}[i] = z;` : 'V[i] = z;');
     });
     layers.forEach((layer, l) => {
-      if (stacked) b.comment(`==== layer ${l}: ${CELL_TITLE[layer.cell]}, ${layer.units} units, input ${l === 0 ? 'x' : `h${l - 1}`}`);
+      if (stacked) b.comment(`==== layer ${l}: ${CELLS[layer.cell].codeTitle}, ${layer.units} units, input ${l === 0 ? 'x' : `h${l - 1}`}`);
       if (l > 0 && resetsBeforeProduct(layer.cell)) {
         b.comment(`v' input part = h${l - 1} (this step's)`);
         b.line(`for (i = 0; i < ${layer.inputSize}; i++) ${names[l].VR}[i] = ${names[l].V}[i];`);

@@ -18,6 +18,8 @@ export type CellKind = 'lstm' | 'peephole' | 'cifg' | 'gru' | 'gru-reset-after' 
 export interface CellFacts {
   /** What it is, in a few words (--help, docs). */
   title: string;
+  /** How the generated module's comments name it. */
+  codeTitle: string;
   /** Gate rows in the order of the kernel columns (the Keras / TensorFlow.js orders). */
   gates: readonly ('input' | 'forget' | 'cell' | 'output' | 'update' | 'reset' | 'candidate')[];
   /** Carries a cell state c besides h (the LSTM family). */
@@ -40,9 +42,11 @@ export interface CellFacts {
   fusedDropout: boolean;
 }
 
-export const CELLS: { readonly [K in CellKind]: CellFacts } = {
+/** The table with its literal types (what the types below are derived from); read it as CELLS. */
+const CELL_TABLE = {
   lstm: {
     title: 'LSTM with a forget gate',
+    codeTitle: 'LSTM',
     gates: ['input', 'forget', 'cell', 'output'],
     cellState: true,
     forgetGate: 1,
@@ -52,6 +56,7 @@ export const CELLS: { readonly [K in CellKind]: CellFacts } = {
   },
   peephole: {
     title: 'LSTM whose gates also see the cell state (Gers & Schmidhuber 2000)',
+    codeTitle: 'Peephole LSTM',
     gates: ['input', 'forget', 'cell', 'output'],
     cellState: true,
     forgetGate: 1,
@@ -61,6 +66,7 @@ export const CELLS: { readonly [K in CellKind]: CellFacts } = {
   },
   cifg: {
     title: 'coupled input-forget gates: the input gate is 1 − forget',
+    codeTitle: 'CIFG LSTM (coupled input-forget gates)',
     gates: ['forget', 'cell', 'output'],
     cellState: true,
     forgetGate: 0,
@@ -69,6 +75,7 @@ export const CELLS: { readonly [K in CellKind]: CellFacts } = {
   },
   gru: {
     title: 'GRU, reset gate applied before the recurrent product (TensorFlow.js)',
+    codeTitle: 'GRU (reset before the recurrent product)',
     gates: ['update', 'reset', 'candidate'],
     cellState: false,
     coupledInputGate: false,
@@ -78,6 +85,7 @@ export const CELLS: { readonly [K in CellKind]: CellFacts } = {
   },
   'gru-reset-after': {
     title: "GRU, reset gate applied after the recurrent product, two bias vectors (Keras' reset_after=True, PyTorch)",
+    codeTitle: 'GRU (reset after the recurrent product)',
     gates: ['update', 'reset', 'candidate'],
     cellState: false,
     coupledInputGate: false,
@@ -87,13 +95,20 @@ export const CELLS: { readonly [K in CellKind]: CellFacts } = {
   },
   rnn: {
     title: 'simple tanh RNN',
+    codeTitle: 'Simple RNN',
     gates: ['candidate'],
     cellState: false,
     coupledInputGate: false,
     tfjsLayer: 'simpleRNN',
     fusedDropout: true,
   },
-};
+} as const satisfies { readonly [K in CellKind]: CellFacts };
+
+export const CELLS: { readonly [K in CellKind]: CellFacts } = CELL_TABLE;
+
+/** The kinds TensorFlow.js has a layer for; every other kind is a cell of trainer/cells.ts. */
+export type TfjsLayerKind = { [K in CellKind]: (typeof CELL_TABLE)[K] extends { tfjsLayer: string } ? K : never }[CellKind];
+export type CustomCellKind = Exclude<CellKind, TfjsLayerKind>;
 
 export const CELL_KINDS = Object.keys(CELLS) as readonly CellKind[];
 

@@ -18,14 +18,15 @@
  */
 import type { Tf } from './backend.ts';
 import { CELLS, CELL_KINDS, hasRecurrentBias, hasPeepholes, gateCount, type CellKind } from '../core/model.ts';
+import type { CustomCellKind } from '../core/cells.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type Tensor2D = import('@tensorflow/tfjs').Tensor2D;
 type LayerVariable = import('@tensorflow/tfjs').LayerVariable;
 type RNNCell = import('@tensorflow/tfjs').layers.RNNCell;
 
-/** Cells built here rather than taken from tfjs. */
-export type CustomCellKind = Extract<CellKind, 'peephole' | 'cifg' | 'gru-reset-after'>;
+/** Cells built here rather than taken from tfjs: the kinds the cell table gives no TensorFlow.js layer. */
+export type { CustomCellKind };
 /** The kinds TensorFlow.js has no layer for (CELLS[kind].tfjsLayer unset). */
 export const isCustomCell = (cell: CellKind): cell is CustomCellKind => CELLS[cell].tfjsLayer === undefined;
 export const CUSTOM_CELLS: readonly CustomCellKind[] = CELL_KINDS.filter(isCustomCell);
@@ -34,6 +35,50 @@ const CLASS_NAMES: Record<CustomCellKind, string> = {
   peephole: 'LstmMcuPeepholeLSTMCell',
   cifg: 'LstmMcuCIFGLSTMCell',
   'gru-reset-after': 'LstmMcuGRUResetAfterCell',
+};
+
+/** A [batch, G*units] tensor split into the kind's gates, in gate order. */
+const gates = (tf: Tf, z: Tensor, cell: CustomCellKind): Tensor2D[] => tf.split(z as Tensor2D, gateCount(cell), 1);
+
+/** One step's operands: input, state, weights, and the kind's extra tensor (peepholes or recurrent bias). */
+interface StepInputs {
+  x: Tensor2D;
+  h: Tensor2D;
+  c: Tensor2D;
+  K: Tensor2D;
+  R: Tensor2D;
+  b: Tensor;
+  extra?: Tensor;
+}
+
+/** The float step of each custom kind: [output, h] (and c for the LSTM family). Every custom kind must have one. */
+const CUSTOM_STEPS: { readonly [K in CustomCellKind]: (tf: Tf, s: StepInputs) => Tensor[] } = {
+  'gru-reset-after': (tf, { x, h, K, R, b, extra }) => {
+    const [xz, xr, xh] = gates(tf, tf.add(tf.matMul(x, K), b), 'gru-reset-after');
+    const [hz, hr, hh] = gates(tf, tf.add(tf.matMul(h, R), extra!), 'gru-reset-after');
+    const z = tf.sigmoid(tf.add(xz!, hz!));
+    const r = tf.sigmoid(tf.add(xr!, hr!));
+    const n = tf.tanh(tf.add(xh!, tf.mul(r, hh!)));
+    const hNew = tf.add(tf.mul(z, h), tf.mul(tf.sub(1, z), n));
+    return [hNew, hNew];
+  },
+  cifg: (tf, { x, h, c, K, R, b }) => {
+    const [zf, zg, zo] = gates(tf, tf.add(tf.add(tf.matMul(x, K), tf.matMul(h, R)), b), 'cifg');
+    const f = tf.sigmoid(zf!);
+    const cNew = tf.add(tf.mul(f, c), tf.mul(tf.sub(1, f), tf.tanh(zg!)));
+    const hNew = tf.mul(tf.sigmoid(zo!), tf.tanh(cNew));
+    return [hNew, hNew, cNew];
+  },
+  peephole: (tf, { x, h, c, K, R, b, extra }) => {
+    const [zi, zf, zg, zo] = gates(tf, tf.add(tf.add(tf.matMul(x, K), tf.matMul(h, R)), b), 'peephole');
+    const [pi, pf, po] = tf.split(extra!, 3, 0);
+    const i = tf.sigmoid(tf.add(zi!, tf.mul(pi!, c)));
+    const f = tf.sigmoid(tf.add(zf!, tf.mul(pf!, c)));
+    const cNew = tf.add(tf.mul(f, c), tf.mul(i, tf.tanh(zg!)));
+    const o = tf.sigmoid(tf.add(zo!, tf.mul(po!, cNew)));
+    const hNew = tf.mul(o, tf.tanh(cNew));
+    return [hNew, hNew, cNew];
+  },
 };
 
 type CellClass = new (args: { units: number; name?: string }) => RNNCell;
@@ -51,8 +96,6 @@ function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
   if (known) return known;
   const G = gateCount(cell);
   const zeros = () => tf.initializers.zeros();
-  // Split a [batch, G*units] tensor into its gates, in gate order.
-  const gates = (z: Tensor): Tensor2D[] => tf.split(z as Tensor2D, G, 1);
 
   class CustomCell extends tf.layers.RNNCell {
     static className = CLASS_NAMES[cell];
@@ -87,31 +130,7 @@ function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
         const K = this.kernel.read() as Tensor2D;
         const R = this.recurrentKernel.read() as Tensor2D;
         const b = this.bias.read();
-        if (hasRecurrentBias(cell)) {
-          const [xz, xr, xh] = gates(tf.add(tf.matMul(x!, K), b));
-          const [hz, hr, hh] = gates(tf.add(tf.matMul(h!, R), this.extra.read()));
-          const z = tf.sigmoid(tf.add(xz!, hz!));
-          const r = tf.sigmoid(tf.add(xr!, hr!));
-          const n = tf.tanh(tf.add(xh!, tf.mul(r, hh!)));
-          const hNew = tf.add(tf.mul(z, h!), tf.mul(tf.sub(1, z), n));
-          return [hNew, hNew];
-        }
-        const pre = tf.add(tf.add(tf.matMul(x!, K), tf.matMul(h!, R)), b);
-        if (cell === 'cifg') {
-          const [zf, zg, zo] = gates(pre);
-          const f = tf.sigmoid(zf!);
-          const cNew = tf.add(tf.mul(f, c!), tf.mul(tf.sub(1, f), tf.tanh(zg!)));
-          const hNew = tf.mul(tf.sigmoid(zo!), tf.tanh(cNew));
-          return [hNew, hNew, cNew];
-        }
-        const [zi, zf, zg, zo] = gates(pre);
-        const [pi, pf, po] = tf.split(this.extra.read(), 3, 0);
-        const i = tf.sigmoid(tf.add(zi!, tf.mul(pi!, c!)));
-        const f = tf.sigmoid(tf.add(zf!, tf.mul(pf!, c!)));
-        const cNew = tf.add(tf.mul(f, c!), tf.mul(i, tf.tanh(zg!)));
-        const o = tf.sigmoid(tf.add(zo!, tf.mul(po!, cNew)));
-        const hNew = tf.mul(o, tf.tanh(cNew));
-        return [hNew, hNew, cNew];
+        return CUSTOM_STEPS[cell](tf, { x: x!, h: h!, c: c!, K, R, b, extra: this.extra?.read() });
       });
     }
 

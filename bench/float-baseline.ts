@@ -4,7 +4,7 @@
  * benchmark measures the generated int8 code against it on each engine.
  */
 import { gateCount, type FloatModel } from '../core/model.ts';
-import { PRETOKENISED } from '../codegen/emit-module.ts';
+import { PRETOKENISED } from '../codegen/dialect-espruino.ts';
 
 const list = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toPrecision(7)).join(',');
 

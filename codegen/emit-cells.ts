@@ -6,7 +6,7 @@
  * read the old one), the cell state, the gate outputs, the gate rows W, the
  * rounding offsets BM, the multipliers M, the peephole multipliers P, the
  * reset-after recurrent offsets RBM, the GRU's v' = [input, r ⊙ h], the input
- * view XV of v, and the row views RU / RWX / RWH (RW with weights in flash; espruino target); and the
+ * view XV of v, and the row views RU / RWX / RWH (RW with weights in flash; the espruino dialect); and the
  * locals i, u, r, w, acc, z, k, y, c, t, h, n and the gate outputs of the
  * unit at hand: ig, fg, cg, og (LSTM family), zg, rg (GRU).
  *
@@ -16,7 +16,7 @@
  * one goes to HN until the loop ends (the GRU, whose candidate rows read v',
  * writes h in place). On Espruino the rows of unit u are RU[u] (a short
  * array: a plain array is a list, and reading element r walks r links), and
- * the layer's arrays are read through locals (LOCAL below) set before its
+ * the layer's arrays are read through locals (LOCAL, codegen/layer-names.ts) set before its
  * loops: Espruino looks a name up by walking the scopes, the locals first.
  */
 import {
@@ -35,69 +35,10 @@ import {
   type QuantRecurrentLayer,
 } from '../core/model.ts';
 import type { CodeBuilder } from './builder.ts';
-import { ROW_GROUP } from './flash-weights.ts';
+import type { Dialect } from './dialect.ts';
+import { LOCAL, type LayerNames } from './layer-names.ts';
 import { INT16_MAX, INT16_MIN, INT8_MAX, INT8_MIN, RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../core/fixed-point.ts';
-import {
-  activationText,
-  clipText,
-  emitSaturate,
-  emitSaturateInt16,
-  emitSigmoid,
-  emitTanh,
-  emitTanhOfCell,
-  roundShiftText,
-  tanhOfCellText,
-} from './emit-primitives.ts';
-
-/** log2(ROW_GROUP): the group of row r is r >> GROUP_BITS. */
-const GROUP_BITS = Math.log2(ROW_GROUP);
-
-/** Names of one layer's arrays in the generated file. */
-export interface LayerNames {
-  W: string;
-  RU: string;
-  BM: string;
-  M: string;
-  P: string;
-  RBM: string;
-  V: string;
-  H: string;
-  HN: string;
-  C: string;
-  G: string;
-  VR: string;
-  XV: string;
-  RW: string;
-  RWX: string;
-  RWH: string;
-}
-
-/** The names of one direction's arrays: W, V, H, ... followed by `suffix` ('' for a single-layer streaming model). */
-export function layerNames(suffix: string): LayerNames {
-  const s = suffix;
-  const names = ['W', 'RU', 'BM', 'M', 'P', 'RBM', 'V', 'H', 'HN', 'C', 'G', 'VR', 'XV', 'RW', 'RWX', 'RWH'] as const;
-  return Object.fromEntries(names.map((n) => [n, n + s])) as unknown as LayerNames;
-}
-
-/** The locals the step reads a layer's arrays through (declared by stepQ, set by emitCellStep). */
-export const LOCAL: LayerNames = {
-  W: 'wq',
-  RU: 'ru',
-  BM: 'bm',
-  M: 'm',
-  P: 'pp',
-  RBM: 'rbm',
-  V: 'v',
-  H: 'hh',
-  HN: 'hn',
-  C: 'cc',
-  G: 'g',
-  VR: 'vr',
-  XV: 'xv',
-  RW: 'rw',
-  RWX: 'rwx',
-  RWH: 'rwh',
-};
+import { roundShiftText } from './emit-primitives.ts';
 
 /**
  * Every local of stepQ: the scratch values, the gate outputs of the unit (ig, fg, cg, og; zg, rg),
@@ -153,9 +94,8 @@ export interface CellEmitContext {
   b: CodeBuilder;
   layer: QuantRecurrentLayer;
   n: LayerNames;
-  espruino: boolean;
-  /** espruino: conv() over cached row views (RU, RWX, RWH), or else over views of ROW_GROUP rows at the row's offset (weights in flash, RW). */
-  rowViews: boolean;
+  /** How each statement is written: codegen/dialect.ts. */
+  dialect: Dialect;
   /** The unit's row views in the loop at hand: the local q, or RU[u] read in place where the loop reads one row. */
   unitRows?: string;
 }
@@ -175,19 +115,16 @@ export const wholeRowGates = (layer: QuantRecurrentLayer): number[] =>
 
 /** The locals of LOCAL that this layer reads, set from its arrays (and cv = conv, tt = TT). */
 function emitLocals(ctx: CellEmitContext): void {
-  const { b, layer, n, espruino, rowViews } = ctx;
-  const names: (keyof LayerNames)[] = ['V', 'M', 'BM', 'G', 'H'];
-  if (!espruino) names.push('W');
-  else names.push(rowViews ? 'RU' : 'RW');
+  const { b, layer, n, dialect } = ctx;
+  const names: (keyof LayerNames)[] = ['V', 'M', 'BM', 'G', 'H', ...dialect.weightArrays];
   if (hasCellState(layer.cell)) names.push('C');
   if (needsNewHidden(layer)) names.push('HN');
   if (hasPeepholes(layer.cell)) names.push('P');
   if (resetsBeforeProduct(layer.cell)) names.push('VR');
   if (hasRecurrentBias(layer.cell)) {
-    names.push('RBM');
-    if (espruino) names.push('XV', ...(rowViews ? (['RWX', 'RWH'] as const) : []));
+    names.push('RBM', ...dialect.candidateArrays);
   }
-  const sets = [...(espruino ? ['cv = conv', 'cl = clip'] : []), 'tt = TT', ...names.map((k) => `${LOCAL[k]} = ${n[k]}`)];
+  const sets = [...dialect.builtinLocals, 'tt = TT', ...names.map((k) => `${LOCAL[k]} = ${n[k]}`)];
   b.line(`${sets.join('; ')};`);
 }
 
@@ -197,46 +134,26 @@ function emitLocals(ctx: CellEmitContext): void {
  */
 function unitLoop(ctx: CellEmitContext, body: (ctx: CellEmitContext) => void, oneRow = false): void {
   ctx.b.block(`for (u = 0; u < ${ctx.layer.units}; u++) {`, () => {
-    if (ctx.espruino && ctx.rowViews && !oneRow) ctx.b.line(`q = ${ctx.n.RU}[u];`);
+    if (ctx.dialect.rowViews && !oneRow) ctx.b.line(`q = ${ctx.n.RU}[u];`);
     body(oneRow ? { ...ctx, unitRows: `${ctx.n.RU}[u]` } : ctx);
   });
 }
 
-/**
- * Σ W[r, i] vec[i] over the row's `count` columns from `from` (its bias is in BM), as an expression:
- * espruino: conv over the row's cached view `view` (E.convolve), or over the row's group of
- * ROW_GROUP rows at its offset (weights in flash); es5: the loop, summed into the local `into` first.
- */
+/** Σ W[r, i] vec[i] over the row's `count` columns from `from` (its bias is in BM), as an expression (the dialect's). */
 function rowDot(ctx: CellEmitContext, into: string, vec: string, view: string, from: number, count: number): string {
-  const { b, layer, n, espruino, rowViews } = ctx;
-  const NV = layer.inputSize + layer.units;
-  if (!espruino) {
-    b.line(`${into} = 0; w = r * ${NV}${from ? ` + ${from}` : ''};`);
-    b.line(`for (i = 0; i < ${count}; i++) ${into} += ${n.W}[w + i] * ${vec}[i];`);
-    return into;
-  }
-  // E.convolve's offset defaults to 0 (an omitted int32 argument is 0); one argument fewer to read.
-  if (rowViews) return `cv(${view}, ${vec})`;
-  // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: vec against row r at (r % ROW_GROUP)*NV of its group's view.
-  return `cv(${vec}, ${n.RW}[r >> ${GROUP_BITS}], (r & ${ROW_GROUP - 1}) * ${NV}${from ? ` + ${from}` : ''})`;
+  const rowLength = ctx.layer.inputSize + ctx.layer.units;
+  return ctx.dialect.rowDot(ctx.b, ctx.n, { into, vec, view, from, count, rowLength });
 }
 
-/** G[r] = out = σ(z) or tanh(z) by the gate. The tanh needs no sat16 first: its index is clamped (§4). */
-function emitActivation(ctx: CellEmitContext, gate: number, out: string): void {
-  const { b, layer, n } = ctx;
-  const target = `${n.G}[r] = ${out}`;
-  if (TANH_GATES.has(gateNames(layer.cell)[gate])) emitTanh(b, 'z', target, 'tt');
-  else {
-    emitSaturateInt16(b, 'z');
-    emitSigmoid(b, 'z', target, 'tt');
-  }
-}
+/** The activation of a gate: tanh for the candidate gates, σ for the others. */
+const activationOf = (layer: QuantRecurrentLayer, gate: number): 'sigmoid' | 'tanh' =>
+  TANH_GATES.has(gateNames(layer.cell)[gate]) ? 'tanh' : 'sigmoid';
 
 /**
  * Gate row r (of gate g, unit u) over `vec`, its output into G[r] and the local `out`:
  *   acc = Σ W[r,i] vec[i];  z = (acc*M[r] + BM[r]) >> S  [+ (c*P[k] + 2^(P-1)) >> P];  out = σ(sat16(z)) or tanh(z)
  * BM[r] = B[r]*M[r] + 2^(S-1), so z is roundShift((acc + B[r]) * M[r], S) of NUMERICS.md §5.
- * On Espruino the whole row is one statement, saturated inside by cl (activationText).
+ * The espruino dialect writes the whole row as one statement, saturated inside by cl.
  * `peephole`: the gate's peephole weights and the cell state they see.
  */
 function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, peephole?: { k: number; cell: string }): void {
@@ -245,26 +162,11 @@ function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, 
   b.comment(`${gateNames(layer.cell)[g]} gate, row r = ${g * NU} + u`);
   const acc = rowDot(ctx, 'acc', vec, `${ctx.unitRows ?? 'q'}[${wholeRowGates(layer).indexOf(g)}]`, 0, layer.inputSize + NU);
   const operand = `${acc} * ${n.M}[r] + ${n.BM}[r]`;
-  const peepholeTerm = peephole ? roundShiftText(`${peephole.cell} * ${n.P}[${peephole.k * NU} + u]`, peepholeShift) : '';
-  if (ctx.espruino) {
-    // one statement: G[r] = out = act(z), z = operand >> S [+ peephole term], saturated inside by cl
-    const kind = TANH_GATES.has(gateNames(layer.cell)[g]) ? 'tanh' : 'sigmoid';
-    const act = peephole
-      ? activationText(kind, `((${operand}) >> ${S}) + (${peepholeTerm})`, 0, 'tt')
-      : activationText(kind, operand, S, 'tt');
-    b.line(`${n.G}[r] = ${out} = ${act};`);
-    return;
-  }
-  b.line(`z = (${operand}) >> ${S};`);
-  if (peephole) b.line(`z += ${peepholeTerm};`);
-  emitActivation(ctx, g, out);
+  const plus = peephole ? roundShiftText(`${peephole.cell} * ${n.P}[${peephole.k * NU} + u]`, peepholeShift) : undefined;
+  ctx.dialect.activate(b, activationOf(layer, g), { base: operand, shift: S, plus }, `${n.G}[r] = ${out}`, 'tt');
 }
 
-/**
- * target = sat(expr, lo, hi): on Espruino one statement, saturated by cl (E.clip);
- * elsewhere through the local `via`, saturated by the if-chain. `keepVia`: the code after
- * reads the value from `via`, so Espruino assigns it too.
- */
+/** target = sat(expr, lo, hi) through the local `via`; `keepVia`: the code after reads the value from `via`. */
 function emitSaturatedStore(
   ctx: CellEmitContext,
   target: string,
@@ -274,14 +176,7 @@ function emitSaturatedStore(
   via: string,
   keepVia = false,
 ): void {
-  const { b } = ctx;
-  if (ctx.espruino) {
-    b.line(`${target} = ${keepVia ? `${via} = ` : ''}${clipText(expr, lo, hi)};`);
-    return;
-  }
-  b.line(`${via} = ${expr};`);
-  emitSaturate(b, via, lo, hi);
-  b.line(`${target} = ${via};`);
+  ctx.dialect.saturatedStore(ctx.b, target, expr, lo, hi, via, keepVia);
 }
 
 /** `r = first + u` for the unit's first row, then `r += U` from one gate to the next. */
@@ -330,12 +225,7 @@ function emitLstmFamily(ctx: CellEmitContext): void {
     emitSaturatedStore(ctx, `${n.C}[u]`, cellSum, INT16_MIN, INT16_MAX, 'c', true);
     if (peep) row(GATE.output, 'og', { k: PEEPHOLE.output, cell: 'c' });
     b.comment('hidden');
-    // tanh(c): inline on Espruino, into the local t first elsewhere
-    let tanhOfCell = tanhOfCellText('c', K, 'tt');
-    if (!ctx.espruino) {
-      emitTanhOfCell(b, 'c', K, 't', 'tt');
-      tanhOfCell = 't';
-    }
+    const tanhOfCell = ctx.dialect.tanhOfCell(b, 'c', K, 'tt');
     emitSaturatedStore(ctx, `${n.HN}[u]`, roundShiftText(`og * ${tanhOfCell}`, 23), INT8_MIN, INT8_MAX, 'h');
   });
   emitHiddenCopy(ctx);
@@ -408,20 +298,13 @@ function emitGruResetAfter(ctx: CellEmitContext): void {
   b.comment('  G[r] = tanh(nX + ((r*nH + 2^14) >> 15))   (the sum is at most 2^16 + 2^31 / 2^S: the tanh index is clamped, §4)');
   ctx.b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
     nextRow(ctx, GRU_GATE.candidate, undefined);
-    const accX = rowDot(ctx, 'acc', ctx.espruino ? n.XV : n.V, `${n.RWX}[u]`, 0, NI);
+    const accX = rowDot(ctx, 'acc', ctx.dialect.inputView ? n.XV : n.V, `${n.RWX}[u]`, 0, NI);
     b.line(`z = (${accX} * ${n.M}[r] + ${n.BM}[r]) >> ${S};`);
     const accH = rowDot(ctx, 'n', n.H, `${n.RWH}[u]`, NI, NU);
     const recurrentPart = `(${accH} * ${n.M}[r] + ${n.RBM}[u]) >> ${S}`;
     const resetTerm = roundShiftText(`${n.G}[${GRU_GATE.reset * NU} + u] * n`, 15);
-    if (ctx.espruino) {
-      b.line(`n = ${clipText(recurrentPart, RECURRENT_PART_MIN, RECURRENT_PART_MAX)};`);
-      b.line(`${n.G}[r] = y = ${activationText('tanh', `z + (${resetTerm})`, 0, 'tt')};`);
-    } else {
-      b.line(`n = ${recurrentPart};`);
-      emitSaturate(b, 'n', RECURRENT_PART_MIN, RECURRENT_PART_MAX);
-      b.line(`z += ${resetTerm};`);
-      emitActivation(ctx, GRU_GATE.candidate, 'y');
-    }
+    ctx.dialect.saturate(b, 'n', recurrentPart, RECURRENT_PART_MIN, RECURRENT_PART_MAX);
+    ctx.dialect.activate(b, 'tanh', { base: 'z', shift: 0, plus: resetTerm }, `${n.G}[r] = y`, 'tt');
     emitGruHidden(ctx, 'y', n.HN);
   });
   emitHiddenCopy(ctx);

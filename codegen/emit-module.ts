@@ -1,12 +1,14 @@
 /**
- * Generate one self-contained ES5 file for a quantized model.
- *
- * Targets:
+ * Generate one self-contained ES5 file for a quantized model: a plan of every
+ * per-model constant (modulePlan), then one small emitter per section (data,
+ * decoding, state, row views, reset, stepQ, step, forecast, classIndex, API),
+ * each writing through the target's dialect (codegen/dialect.ts):
  * - `espruino`: dot products with E.convolve (as conv) over cached row views and
  *   weights decoded once with E.toArrayBuffer(atob(...)); both behind
  *   `typeof E !== "undefined"`, with the same sums in JS and the portable
  *   decoder as the fallback that gives identical integers.
  * - `es5`: portable loops and its own base64 decoder (JerryScript, Duktape, Node).
+ * The constant ES5 (the decoder, the conv/clip fallbacks, the CRC-32) is in codegen/es5/.
  *
  * The file is a CommonJS / Espruino module body (`exports` provided) and a
  * plain script (then it defines the global named `info.globalName`).
@@ -31,6 +33,9 @@ import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../core/fixed-point.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
+import { TARGETS, type Dialect, type Target } from './dialect.ts';
+import { ESPRUINO, ESPRUINO_FLASH } from './dialect-espruino.ts';
+import { PORTABLE } from './dialect-portable.ts';
 import { STEP_LOCALS, emitCellStep, needsNewHidden, wholeRowGates } from './emit-cells.ts';
 import { localsByReads } from './locals-order.ts';
 import { emitWindowState, emitWindowStep } from './emit-window.ts';
@@ -38,8 +43,10 @@ import { assertBounds } from '../quantize/bounds.ts';
 import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
 import { affineArrays, constantArrays, directionPlans, flashArrays } from './module-data.ts';
 
-export type Target = 'espruino' | 'es5';
-export const TARGETS: readonly Target[] = ['espruino', 'es5'];
+export { TARGETS, type Target };
+
+/** The dialect a target is written in (with weights in flash, Espruino reads rows in groups). */
+const dialectOf = (target: Target, flash: boolean): Dialect => ({ espruino: flash ? ESPRUINO_FLASH : ESPRUINO, es5: PORTABLE })[target];
 
 export interface EmitOptions {
   target: Target;
@@ -151,18 +158,6 @@ export function apiMembers(q: QuantizedModel): string[] {
 
 const isValidIdentifier = (s: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
 
-/**
- * The Espruino wrapper that pretokenises a module's functions: `open` starts a function of the
- * previous flag, `restore` (the body's last line) puts it back, and `close` calls the function
- * with the flag turned on first (the argument is evaluated before the body runs).
- */
-export const PRETOKENISED = {
-  open: '(function (previousPretokenise) {',
-  restore: 'if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });',
-  close:
-    '})(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined)',
-};
-
 export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   if (!isValidIdentifier(options.globalName)) {
     throw new Error(`global name '${options.globalName}' is not a JavaScript identifier`);
@@ -202,21 +197,9 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   for (const c of bounds) b.comment(`  ${c.name} <= ${c.bound} < ${c.limit}`);
   b.comment(`API: reset(); stepQ(xq) -> Int32Array; step(${q.embedding ? '[tokenId]' : 'x'}) -> Float64Array; info; state {h, c, gates}.`);
   b.comment('stepQ and step return buffers owned by the model: copy them to keep them past the next step.');
-  if (options.target === 'espruino') {
-    // Espruino runs code from source text; pretokenised functions run faster and take less RAM.
-    // The flag is turned on while this module's functions are created (the argument below is
-    // evaluated before the body runs) and restored at the end of the body.
-    b.comment('Espruino: the functions of this module are pretokenised (faster, smaller); the previous flag is restored.');
-    b.block(
-      `var ${options.globalName} = ${PRETOKENISED.open}`,
-      () => {
-        emitBody(b, q, options, info, () => b.line(PRETOKENISED.restore));
-      },
-      `${PRETOKENISED.close};`,
-    );
-  } else {
-    b.block(`var ${options.globalName} = (function () {`, () => emitBody(b, q, options, info), '})();');
-  }
+  dialectOf(options.target, Boolean(options.flash)).wrapModule(b, options.globalName, (beforeReturn) =>
+    emitBody(b, q, options, info, beforeReturn),
+  );
   b.block('if (typeof exports !== "undefined") {', () => {
     for (const key of apiMembers(q)) {
       // Weights in flash: info is read from the Storage file when asked for, not kept in RAM.
@@ -264,10 +247,9 @@ function emitBody(
  * read them, none recomputes one.
  */
 function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<typeof moduleInfo>) {
-  const espruino = options.target === 'espruino';
   const flash = options.flash;
   // Row views cost RAM (two or more blocks each); with weights in flash, E.convolve reads rows at an offset instead.
-  const rowViews = espruino && !flash;
+  const dialect = dialectOf(options.target, Boolean(flash));
   // Weights in flash: the Storage file's layout, computed once for the views and for info.
   const layout = flash ? flashLayout(flashArrays(q, info)) : undefined;
   const chunk = options.base64Chunk ?? BASE64_CHUNK;
@@ -288,9 +270,8 @@ function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<ty
   const totalRows = plans.reduce((s, p) => s + gateCount(p.layer.cell) * p.layer.units, 0);
   const arrays = constantArrays(q);
   return {
-    espruino,
+    dialect,
     flash,
-    rowViews,
     layout,
     chunk,
     layers,
@@ -334,14 +315,13 @@ function emitData(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
 
 /** Decoding the data once at load: conv and clip, the base64 decoder, or the views of the flash file. */
 function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
-  const { espruino, flash, layout, chunk, plans, arrays } = plan;
+  const { dialect, flash, layout, chunk, plans, arrays } = plan;
   // ---- decoding
   b.block('if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {', () => {
     b.line('throw new Error("lstm-mcu model: this engine is big-endian; weights are little-endian");');
   });
+  b.snippet(dialect.builtins);
   if (flash) {
-    b.line("var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length");
-    b.line('var clip = E.clip; // clip(x, lo, hi) = min(max(x, lo), hi) in one call');
     emitFlashViews(b, layout!, flash.file, flash.writer, (e) => {
       // Gate weights: views of ROW_GROUP rows each (E.convolve reads row r at (r % ROW_GROUP) * NV in group r / ROW_GROUP).
       const p = plans.find((x) => x.n.W === e.name);
@@ -359,21 +339,10 @@ function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
       return true;
     });
   } else {
-    if (espruino) {
-      b.line('var native = typeof E !== "undefined" && typeof E.convolve === "function";');
-      b.comment("conv(a, b, o) = Σ_i a[i] b[i + o] over a's length: E.convolve on Espruino, the same integer sum elsewhere");
-      b.line(
-        'var conv = native ? E.convolve : function (a, b, o) { var s = 0, i; o = o || 0; for (i = 0; i < a.length; i++) s += a[i] * b[i + o]; return s; };',
-      );
-      b.comment('clip(x, lo, hi) = min(max(x, lo), hi): E.clip on Espruino (one native call), the same comparisons elsewhere');
-      b.line(
-        'var clip = native && typeof E.clip === "function" ? E.clip : function (x, lo, hi) { return x < lo ? lo : x > hi ? hi : x; };',
-      );
-    }
     b.snippet(
       es5Lines('base64-decoder', {
         words: { CHUNK: String(chunk) },
-        lines: { NATIVE: espruino ? ['if (native) return E.toArrayBuffer(atob(parts.join("")));'] : [] },
+        lines: { NATIVE: [...dialect.nativeBase64] },
       }),
     );
     for (const a of arrays) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
@@ -384,11 +353,11 @@ function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
 
 /** The state, allocated once: streaming (one layer or a stack in one buffer) or a window ring. */
 function emitState(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
-  const { espruino, flash, chunk, layers, stacked, windowed, plans, names, NI, NO, totalUnits, totalCells, totalRows } = plan;
+  const { dialect, flash, chunk, layers, stacked, windowed, plans, names, NI, NO, totalUnits, totalCells, totalRows } = plan;
   // ---- state
   b.comment('---- state, allocated once');
   if (windowed) {
-    emitWindowState(b, q, plans, espruino);
+    emitWindowState(b, q, plans, dialect);
   } else if (!stacked) {
     const layer = layers[0];
     const NU = layer.units;
@@ -398,7 +367,7 @@ function emitState(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
     b.line(`var H = new Int8Array(V.buffer, ${NI}, ${NU}); // h Q0.7, a view of v`);
     if (resetsBeforeProduct(layer.cell))
       b.line(`var VR = new Int8Array(${NI + NU}); // v' = [x int8, r ⊙ h Q0.7]: input of the candidate rows`);
-    if (hasRecurrentBias(layer.cell) && espruino) b.line(`var XV = new Int8Array(V.buffer, 0, ${NI}); // x, a view of v`);
+    if (hasRecurrentBias(layer.cell) && dialect.inputView) b.line(`var XV = new Int8Array(V.buffer, 0, ${NI}); // x, a view of v`);
     b.line(`var C = new Int16Array(${withCell ? NU : 0}); // ${withCell ? `cell Q${K}.${15 - K}` : 'no cell state in this cell kind'}`);
     b.line(`var G = new Int16Array(${totalRows}); // gate outputs Q0.15, gate order ${gateNames(layer.cell).join(', ')}`);
   } else {
@@ -427,7 +396,7 @@ function emitState(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
       if (withCell) b.line(`var ${n.C} = new Int16Array(C.buffer, ${cStart * 2}, ${NU});`);
       b.line(`var ${n.G} = new Int16Array(G.buffer, ${gStart * 2}, ${rows});`);
       if (resetsBeforeProduct(layer.cell)) b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
-      if (hasRecurrentBias(layer.cell) && espruino)
+      if (hasRecurrentBias(layer.cell) && dialect.inputView)
         b.line(`var ${n.XV} = new Int8Array(V.buffer, ${hStart - layer.inputSize}, ${layer.inputSize}); // the input part of v`);
       hStart += NU;
       cStart += withCell ? NU : 0;
@@ -454,8 +423,8 @@ function emitState(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
 
 /** Espruino with weights in RAM: cached row views for conv, one per unit and head row. */
 function emitRowViews(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
-  const { rowViews, plans, NO, headIn } = plan;
-  if (rowViews) {
+  const { dialect, plans, NO, headIn } = plan;
+  if (dialect.rowViews) {
     b.comment('cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row');
     const views = plans.flatMap(({ layer, n }) => [n.RU, ...(hasRecurrentBias(layer.cell) ? [n.RWX, n.RWH] : [])]);
     b.line(`var ${[...views, 'RD'].map((v) => `${v} = []`).join(', ')}, r;`);
@@ -498,7 +467,7 @@ function emitReset(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
 
 /** stepQ(xq): one step on int8 inputs, every layer then the head. */
 function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
-  const { espruino, rowViews, layers, L, stacked, windowed, plans, names, NI, NO, last, lastNames, headIn } = plan;
+  const { dialect, layers, L, stacked, windowed, plans, names, NI, NO, last, lastNames, headIn } = plan;
   // ---- step
   b.comment('One time step on int8 inputs xq (length ' + NI + '); returns the head accumulator Y.');
   b.block('function stepQ(xq) {', () => {
@@ -510,8 +479,8 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
       b.fill(declaration, `var ${used.join(', ')};`);
     };
     if (windowed) {
-      emitWindowStep(b, q, plans, { espruino, rowViews });
-      emitHead(b, NO, headIn, last.backward ? 'TOP' : lastNames.H, { espruino, rowViews });
+      emitWindowStep(b, q, plans, dialect);
+      emitHead(b, NO, headIn, last.backward ? 'TOP' : lastNames.H, dialect);
       b.line('return Y;');
       declare();
       return;
@@ -529,10 +498,10 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
         b.comment(`v' input part = h${l - 1} (this step's)`);
         b.line(`for (i = 0; i < ${layer.inputSize}; i++) ${names[l].VR}[i] = ${names[l].V}[i];`);
       }
-      emitCellStep({ b, layer, n: names[l], espruino, rowViews });
+      emitCellStep({ b, layer, n: names[l], dialect });
     });
     if (stacked) b.comment(`the head reads h of layer ${L - 1}`);
-    emitHead(b, NO, headIn, lastNames.H, { espruino, rowViews });
+    emitHead(b, NO, headIn, lastNames.H, dialect);
     b.line('return Y;');
     declare();
   });
@@ -662,16 +631,10 @@ function emitTokenStep(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number
   });
 }
 
-/** Y[k] = Σ D[k,j] h[j] + DB[k] over the `width` values of `h`: one E.convolve per head row, or the loop. */
-function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, dots: { espruino: boolean; rowViews: boolean }): void {
+/** Y[k] = Σ D[k,j] h[j] + DB[k] over the `width` values of `h`, row by row in the dialect's form. */
+function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, dialect: Dialect): void {
   b.comment('head: Y[k] = Σ D[k,j] h[j] + DB[k]');
-  b.block(`for (k = 0; k < ${outputs}; k++) {`, () => {
-    if (!dots.espruino) {
-      b.line(`acc = DB[k]; w = k * ${width};`);
-      b.line(`for (i = 0; i < ${width}; i++) acc += D[w + i] * ${h}[i];`);
-      b.line('Y[k] = acc;');
-    } else b.line(dots.rowViews ? `Y[k] = conv(RD[k], ${h}, 0) + DB[k];` : `Y[k] = conv(${h}, D, k * ${width}) + DB[k];`);
-  });
+  b.block(`for (k = 0; k < ${outputs}; k++) {`, () => dialect.headRow(b, width, h));
 }
 
 /**

@@ -20,7 +20,9 @@ import {
   type QuantizedModel,
 } from '../core/model.ts';
 import type { CodeBuilder } from './builder.ts';
-import { emitCellStep, type LayerNames } from './emit-cells.ts';
+import { emitCellStep } from './emit-cells.ts';
+import type { LayerNames } from './layer-names.ts';
+import type { Dialect } from './dialect.ts';
 import { emitSaturateInt8, roundShiftText } from './emit-primitives.ts';
 
 /** One direction of one layer, with the names of its arrays. */
@@ -41,7 +43,7 @@ export const directionTitle = (p: Pick<DirectionPlan, 'backward' | 'reverse'>): 
 /** Name of the int8 sequence layer l passes up ([window][output size]). */
 const seqName = (l: number) => `SQ_${l}`;
 
-export function emitWindowState(b: CodeBuilder, q: QuantizedModel, plans: DirectionPlan[], espruino: boolean): void {
+export function emitWindowState(b: CodeBuilder, q: QuantizedModel, plans: DirectionPlan[], dialect: Dialect): void {
   const { layers, window: W } = q;
   const NI = layers[0].inputSize;
   const total = (f: (p: DirectionPlan) => number) => plans.reduce((s, p) => s + f(p), 0);
@@ -68,7 +70,7 @@ export function emitWindowState(b: CodeBuilder, q: QuantizedModel, plans: Direct
     if (withCell) b.line(`var ${n.C} = new Int16Array(C.buffer, ${cStart * 2}, ${NU});`);
     b.line(`var ${n.G} = new Int16Array(G.buffer, ${gStart * 2}, ${rows});`);
     if (resetsBeforeProduct(layer.cell)) b.line(`var ${n.VR} = new Int8Array(${layer.inputSize + NU}); // v' = [input, r ⊙ h]`);
-    if (hasRecurrentBias(layer.cell) && espruino)
+    if (hasRecurrentBias(layer.cell) && dialect.inputView)
       b.line(`var ${n.XV} = new Int8Array(${n.V}.buffer, 0, ${layer.inputSize}); // the input part of v`);
     cStart += withCell ? NU : 0;
     gStart += rows;
@@ -87,12 +89,7 @@ export function emitWindowState(b: CodeBuilder, q: QuantizedModel, plans: Direct
   });
 }
 
-export function emitWindowStep(
-  b: CodeBuilder,
-  q: QuantizedModel,
-  plans: DirectionPlan[],
-  ctx: { espruino: boolean; rowViews: boolean },
-): void {
+export function emitWindowStep(b: CodeBuilder, q: QuantizedModel, plans: DirectionPlan[], dialect: Dialect): void {
   const { layers, window: W } = q;
   const NI = layers[0].inputSize;
   const L = layers.length;
@@ -125,7 +122,7 @@ export function emitWindowStep(
           `for (i = 0; i < ${IN}; i++) ${gru ? `${n.V}[i] = ${n.VR}[i] = ${seqName(l - 1)}[sl + i]` : `${n.V}[i] = ${seqName(l - 1)}[sl + i]`};`,
         );
       }
-      emitCellStep({ b, layer, n, espruino: ctx.espruino, rowViews: ctx.rowViews });
+      emitCellStep({ b, layer, n, dialect });
       if (l < L - 1) {
         const SQ = seqName(l);
         if (!backward) b.line(`for (u = 0; u < ${NU}; u++) ${SQ}[ts * ${width} + u] = ${n.H}[u];`);

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 
-export type Es5Source = 'base64-decoder' | 'crc32';
+export type Es5Source = 'base64-decoder' | 'crc32' | 'native-builtins' | 'flash-builtins';
 
 export function es5Source(name: Es5Source): string {
   return fs

@@ -15,7 +15,7 @@ import {
   type QuantizedModel,
 } from '../core/model.ts';
 import { inputAffine, outputAffine } from '../core/fixed-point.ts';
-import { layerNames } from './emit-cells.ts';
+import { layerNames } from './layer-names.ts';
 import { directionTitle, type DirectionPlan } from './emit-window.ts';
 import type { ConstArray, FlashArray } from './flash-weights.ts';
 

@@ -49,6 +49,13 @@ export class CodeBuilder {
     return this;
   }
 
+  /** The lines a callback writes from depth 0 (to fill a placeholder of a constant ES5 source). */
+  static linesOf(write: (b: CodeBuilder) => void): string[] {
+    const b = new CodeBuilder();
+    write(b);
+    return b.lines.slice();
+  }
+
   toString(): string {
     return this.lines.join('\n') + '\n';
   }

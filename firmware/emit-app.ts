@@ -22,8 +22,9 @@
  */
 import { classNamesOf, type QuantizedModel } from '../core/model.ts';
 import { CodeBuilder } from '../codegen/builder.ts';
-import { scoreKind, type AppConfig, type Source } from './app-config.ts';
+import { scoreKind, type AppConfig, type Source, type SourceKind } from './app-config.ts';
 import { SELF_TEST_STEPS, selfTestInputs } from './self-test.ts';
+import { appLines } from './app-source.ts';
 
 export type Shell = 'espruino' | 'jerryscript';
 
@@ -76,7 +77,7 @@ export function emitApp(q: QuantizedModel, config: AppConfig, options: AppEmitOp
     `var ${options.globalName} = (function (model) {`,
     () => {
       emitCore(b, q, config, { NI, NO, H, score });
-      if (espruino) emitEspruinoShell(b, q, config, NI, NO);
+      if (espruino) emitEspruinoShell(b, q, config, NO);
       else emitJerryShell(b, q);
     },
     `})(${options.modelExpression});`,
@@ -89,14 +90,12 @@ function describeSource(s: Source): string {
   return s.kind === 'analog' ? `analogRead(${s.pin})` : s.kind === 'function' ? 'readSensor(out)' : s.kind;
 }
 
-function emitCore(
-  b: CodeBuilder,
-  q: QuantizedModel,
-  config: AppConfig,
-  d: { NI: number; NO: number; H: number; score: ReturnType<typeof scoreKind> },
-): void {
+type ScoreKind = ReturnType<typeof scoreKind>;
+
+/** The app's constants, its buffers and stats, clear/reset/self-test/verify and feed(x). */
+function emitCore(b: CodeBuilder, q: QuantizedModel, config: AppConfig, d: { NI: number; NO: number; H: number; score: ScoreKind }): void {
   const { NI, NO, H, score } = d;
-  const known = selfTestInputs(NI);
+  const ring = score.kind === 'forecast-error';
   b.line(
     `var NI = ${NI}, NO = ${NO}, MAXBAD = ${config.maxBadRun}, WARM = ${config.warmup}, ALERT = ${config.alertAbove === undefined ? 'undefined' : num(config.alertAbove)};`,
   );
@@ -114,95 +113,61 @@ function emitCore(
     'var stats = { samples: 0, steps: 0, bad: 0, badRun: 0, resets: 0, alerts: 0, run: 0, sq: 0, scored: 0, score: NaN, alerting: false, lastBad: false };',
   );
   b.line('');
-  b.comment('the state of a fresh sequence: the model and the forecasts it made');
-  b.block('function clear() {', () => {
-    b.line('model.reset();');
-    if (score.kind === 'forecast-error') b.line('slot = 0; filled = 0;');
-    b.line('stats.badRun = 0; stats.run = 0; stats.score = NaN; stats.alerting = false;');
-  });
-  b.comment('reset(): start a new sequence (the button, or the host)');
-  b.block('function reset() {', () => {
-    b.line('clear();');
-    b.line('stats.resets++;');
-  });
-  b.line('');
-  b.comment(`self-test: ${SELF_TEST_STEPS} known int8 steps from a reset state; their head accumulator, joined with ","`);
-  b.block('function selfTest() {', () => {
-    b.line(`var KX = [${Array.from(known).join(', ')}], XQ = new Int8Array(NI), t, i, y, s = "";`);
-    b.line('model.reset();');
-    b.block(`for (t = 0; t < ${SELF_TEST_STEPS}; t++) {`, () => {
-      b.line('for (i = 0; i < NI; i++) XQ[i] = KX[t * NI + i];');
-      b.line('y = model.stepQ(XQ);');
-    });
-    b.line('for (i = 0; i < y.length; i++) s += (i ? "," : "") + y[i];');
-    b.line('model.reset();');
-    b.line('return s;');
-  });
-  b.line('var SELF = selfTest();');
-  b.comment('verify(): "<CRC-32 of the model data held here> <self-test output>", compared by lstm-mcu flash with the host');
-  b.block('function verify() {', () => b.line('return model.checksum() + " " + SELF;'));
-  b.line('');
-  b.comment(
-    'feed(x): one sample of real readings (feature order). A bad reading is counted and the model does not step; returns true when it stepped.',
+  b.snippet(
+    appLines('lifecycle', {
+      lines: { CLEAR_RING: ring ? ['slot = 0; filled = 0;'] : [] },
+      words: { SELF_TEST_STEPS: String(SELF_TEST_STEPS), KNOWN_INPUTS: Array.from(selfTestInputs(NI)).join(', ') },
+    }),
   );
-  b.block('function feed(x) {', () => {
-    b.line('var i, v, ok = true, s;');
-    b.line('stats.samples++;');
-    b.block('for (i = 0; i < NI; i++) {', () => {
-      b.comment('NaN fails both comparisons; a string or undefined fails typeof');
-      b.line('v = x[i];');
-      b.line('if (typeof v === "number" && v >= LO[i] && v <= HI[i]) X[i] = v; else ok = false;');
-    });
-    b.block('if (!ok) {', () => {
-      b.line('stats.bad++; stats.badRun++; stats.lastBad = true;');
-      if (score.kind === 'forecast-error') b.line('filled = 0; // the forecasts in the ring no longer line up with the readings');
-      b.line('if (stats.badRun >= MAXBAD) reset();');
-      b.line('return false;');
-    });
-    b.line('stats.lastBad = false; stats.badRun = 0;');
-    if (score.kind === 'forecast-error' && q.horizon > 0) {
-      b.comment(
-        `score = max_k |forecast of output k made ${H} step${H > 1 ? 's' : ''} ago - its reading now|, when that forecast was made warm (step run - ${H - 1} >= WARM)`,
-      );
+  b.line('');
+  b.snippet(
+    appLines('feed', {
+      lines: {
+        BREAK_RING: ring ? ['filled = 0; // the forecasts in the ring no longer line up with the readings'] : [],
+        SCORE_BEFORE_STEP: CodeBuilder.linesOf((s) => emitScoreBeforeStep(s, q, score, H)),
+        SCORE_AFTER_STEP: CodeBuilder.linesOf((s) => emitScoreAfterStep(s, q, config, score, H)),
+      },
+    }),
+  );
+  b.line('');
+}
+
+/**
+ * A forecast made H > 0 steps ago meets its reading now:
+ *   s = max_k |PR[slot, k] - X[TG[k]]|, once the forecast was made warm (its step run - (H - 1) >= WARM).
+ */
+function emitScoreBeforeStep(b: CodeBuilder, q: QuantizedModel, score: ScoreKind, H: number): void {
+  if (score.kind !== 'forecast-error' || q.horizon === 0) return;
+  b.comment(
+    `score = max_k |forecast of output k made ${H} step${H > 1 ? 's' : ''} ago - its reading now|, when that forecast was made warm (step run - ${H - 1} >= WARM)`,
+  );
+  b.line('s = NaN;');
+  b.block(`if (filled >= ${H} && stats.run >= ${H > 1 ? `WARM + ${H - 1}` : 'WARM'}) {`, () => {
+    b.line('s = 0;');
+    b.line('for (i = 0; i < NO; i++) { v = PR[slot * NO + i] - X[TG[i]]; stats.sq += v * v; if (v < 0) v = -v; if (v > s) s = v; }');
+    b.line('stats.scored++;');
+  });
+}
+
+/** After the step: horizon 0 scores this sample's estimate; H > 0 keeps the forecast in the ring; a classifier's probability. */
+function emitScoreAfterStep(b: CodeBuilder, q: QuantizedModel, config: AppConfig, score: ScoreKind, H: number): void {
+  if (score.kind === 'forecast-error') {
+    if (q.horizon === 0) {
+      b.comment('horizon 0: the output estimates this sample; score = max_k |output k - its reading|, once warm');
       b.line('s = NaN;');
-      b.block(`if (filled >= ${H} && stats.run >= ${H > 1 ? `WARM + ${H - 1}` : 'WARM'}) {`, () => {
+      b.block('if (stats.run >= WARM) {', () => {
         b.line('s = 0;');
-        b.line('for (i = 0; i < NO; i++) { v = PR[slot * NO + i] - X[TG[i]]; stats.sq += v * v; if (v < 0) v = -v; if (v > s) s = v; }');
+        b.line('for (i = 0; i < NO; i++) { v = YL[i] - X[TG[i]]; stats.sq += v * v; if (v < 0) v = -v; if (v > s) s = v; }');
         b.line('stats.scored++;');
       });
+    } else {
+      b.line('for (i = 0; i < NO; i++) PR[slot * NO + i] = YL[i];');
+      b.line(`slot = (slot + 1) % ${H}; filled++;`);
     }
-    b.line('var y = model.step(X);');
-    b.line('for (i = 0; i < NO; i++) YL[i] = y[i];');
-    b.line('stats.steps++; stats.run++;');
-    if (score.kind === 'forecast-error') {
-      if (q.horizon === 0) {
-        b.comment('horizon 0: the output estimates this sample; score = max_k |output k - its reading|, once warm');
-        b.line('s = NaN;');
-        b.block('if (stats.run >= WARM) {', () => {
-          b.line('s = 0;');
-          b.line('for (i = 0; i < NO; i++) { v = YL[i] - X[TG[i]]; stats.sq += v * v; if (v < 0) v = -v; if (v > s) s = v; }');
-          b.line('stats.scored++;');
-        });
-      } else {
-        b.line('for (i = 0; i < NO; i++) PR[slot * NO + i] = YL[i];');
-        b.line(`slot = (slot + 1) % ${H}; filled++;`);
-      }
-    } else if (score.kind === 'probability') {
-      b.line('s = NaN;');
-      b.block('if (stats.run >= WARM) {', () => emitProbability(b, q, config));
-    } else b.line('s = NaN;');
-    b.line('stats.score = s;');
-    b.comment('an alert starts when the score rises above ALERT and ends when it falls back');
-    b.block(
-      'if (ALERT !== undefined && s > ALERT) {',
-      () => {
-        b.line('if (!stats.alerting) { stats.alerting = true; stats.alerts++; alert(s); }');
-      },
-      '} else stats.alerting = false;',
-    );
-    b.line('return true;');
-  });
-  b.line('');
+  } else if (score.kind === 'probability') {
+    b.line('s = NaN;');
+    b.block('if (stats.run >= WARM) {', () => emitProbability(b, q, config));
+  } else b.line('s = NaN;');
 }
 
 /** s = P(alertClass) of the last outputs YL. */
@@ -218,62 +183,93 @@ function emitProbability(b: CodeBuilder, q: QuantizedModel, config: AppConfig): 
   }
 }
 
-function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig, NI: number, NO: number): void {
-  const advertised = Math.min(NO, ADVERTISED_OUTPUTS);
-  const classification = q.task === 'classification';
+/** The Espruino shell: read the sources on a timer, feed, report (console, advertising, display), alert, the button. */
+function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig, NO: number): void {
   b.comment('---- Espruino: sampling, outputs, button');
-  if (config.reader !== undefined) {
-    b.comment('the --reader file: defines readSensor(out)');
-    for (const line of config.reader.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n')) b.line(line.replace(/\s+$/, ''));
-    b.line('if (typeof readSensor !== "function") throw new Error("lstm-mcu app: the reader file must define function readSensor(out)");');
-  }
+  emitReaderFile(b, config);
   b.line('var R = new Float64Array(NI), timer, watch, api;');
+  emitRead(b, q, config);
+  b.line('');
+  if (config.advertise) emitAdvertising(b, q, NO);
+  emitText(b, q);
+  emitAlert(b, config);
+  emitSample(b, config);
+  b.line('');
+  emitStart(b, q, config);
+  b.snippet(appLines('espruino-stop'));
+}
+
+/** The --reader file, as written: it defines readSensor(out). */
+function emitReaderFile(b: CodeBuilder, config: AppConfig): void {
+  if (config.reader === undefined) return;
+  b.comment('the --reader file: defines readSensor(out)');
+  for (const line of config.reader.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n')) b.line(line.replace(/\s+$/, ''));
+  b.line('if (typeof readSensor !== "function") throw new Error("lstm-mcu app: the reader file must define function readSensor(out)");');
+}
+
+/** How each kind of source puts its readings into R from index k. */
+const SOURCE_READS: { readonly [K in SourceKind]: (b: CodeBuilder, k: number, source: Source) => void } = {
+  temperature: (b, k) => b.line(`R[${k}] = E.getTemperature();`),
+  analog: (b, k, s) => b.line(`R[${k}] = analogRead(${s.pin});`),
+  accel: (b, k) => {
+    b.line('a = typeof Bangle !== "undefined" ? Bangle.getAccel() : Puck.accel().acc;');
+    b.line(`R[${k}] = a.x; R[${k + 1}] = a.y; R[${k + 2}] = a.z;`);
+  },
+  mag: (b, k) => {
+    b.line('a = typeof Bangle !== "undefined" ? Bangle.getCompass() : Puck.mag();');
+    b.line(`R[${k}] = a.x; R[${k + 1}] = a.y; R[${k + 2}] = a.z;`);
+  },
+  function: (b) => {
+    b.comment('readSensor(out) writes the readings into out, or returns them (an array, or a number for one input)');
+    b.line('a = readSensor(R);');
+    b.line('if (typeof a === "number" && NI === 1) R[0] = a;');
+    b.line('else if (a !== undefined && a !== R) for (var i = 0; i < NI; i++) R[i] = a.length > i ? a[i] : NaN;');
+  },
+};
+
+/** read(): every source's readings into R, in feature order. */
+function emitRead(b: CodeBuilder, q: QuantizedModel, config: AppConfig): void {
   b.comment(`read(): one reading per model input into R, in feature order (${q.featureNames.join(', ')})`);
   b.block('function read() {', () => {
     b.line('var a;');
     let k = 0;
     for (const s of config.sources) {
-      if (s.kind === 'temperature') b.line(`R[${k}] = E.getTemperature();`);
-      else if (s.kind === 'analog') b.line(`R[${k}] = analogRead(${s.pin});`);
-      else if (s.kind === 'accel') {
-        b.line('a = typeof Bangle !== "undefined" ? Bangle.getAccel() : Puck.accel().acc;');
-        b.line(`R[${k}] = a.x; R[${k + 1}] = a.y; R[${k + 2}] = a.z;`);
-      } else if (s.kind === 'mag') {
-        b.line('a = typeof Bangle !== "undefined" ? Bangle.getCompass() : Puck.mag();');
-        b.line(`R[${k}] = a.x; R[${k + 1}] = a.y; R[${k + 2}] = a.z;`);
-      } else {
-        b.comment('readSensor(out) writes the readings into out, or returns them (an array, or a number for one input)');
-        b.line('a = readSensor(R);');
-        b.line('if (typeof a === "number" && NI === 1) R[0] = a;');
-        b.line('else if (a !== undefined && a !== R) for (var i = 0; i < NI; i++) R[i] = a.length > i ? a[i] : NaN;');
-      }
+      SOURCE_READS[s.kind](b, k, s);
       k += s.channels;
     }
   });
+}
+
+/** advertise(): the last result as manufacturer data (ADVERTISING_FORMAT), without allocating. */
+function emitAdvertising(b: CodeBuilder, q: QuantizedModel, NO: number): void {
+  const advertised = Math.min(NO, ADVERTISED_OUTPUTS);
+  const classification = q.task === 'classification';
+  b.comment(
+    `advertising: manufacturer data under 0x${ESPRUINO_COMPANY_ID.toString(16).padStart(4, '0')} = [format ${ADVERTISING_FORMAT}, sample count & 255, flags (1 alerting, 2 last reading bad, 4 no score yet), score float32 LE, ${classification ? 'class index float32 LE' : `${advertised} output${advertised > 1 ? 's' : ''} float32 LE`}]`,
+  );
+  const bytes = 7 + 4 * (classification ? 1 : advertised);
+  b.line(`var ADV = new Uint8Array(${bytes}), F32 = new Float32Array(1), F8 = new Uint8Array(F32.buffer);`);
+  b.line(
+    `var ADVDATA = {}, ADVOPTIONS = { manufacturer: ${ESPRUINO_COMPANY_ID}, manufacturerData: ADV }; // NRF.setAdvertising's arguments, made once`,
+  );
+  b.block('function put(at, v) {', () =>
+    b.line('F32[0] = v; ADV[at] = F8[0]; ADV[at + 1] = F8[1]; ADV[at + 2] = F8[2]; ADV[at + 3] = F8[3];'),
+  );
+  b.block('function advertise() {', () => {
+    b.line('if (typeof NRF === "undefined") return;');
+    b.line(`ADV[0] = ${ADVERTISING_FORMAT}; ADV[1] = stats.samples & 255;`);
+    b.line('ADV[2] = (stats.alerting ? 1 : 0) | (stats.lastBad ? 2 : 0) | (stats.score === stats.score ? 0 : 4);');
+    b.line('put(3, stats.score);');
+    if (classification) b.line('put(7, model.classIndex());');
+    else for (let i = 0; i < advertised; i++) b.line(`put(${7 + 4 * i}, YL[${i}]);`);
+    b.line('NRF.setAdvertising(ADVDATA, ADVOPTIONS);');
+  });
   b.line('');
-  if (config.advertise) {
-    b.comment(
-      `advertising: manufacturer data under 0x${ESPRUINO_COMPANY_ID.toString(16).padStart(4, '0')} = [format ${ADVERTISING_FORMAT}, sample count & 255, flags (1 alerting, 2 last reading bad, 4 no score yet), score float32 LE, ${classification ? 'class index float32 LE' : `${advertised} output${advertised > 1 ? 's' : ''} float32 LE`}]`,
-    );
-    const bytes = 7 + 4 * (classification ? 1 : advertised);
-    b.line(`var ADV = new Uint8Array(${bytes}), F32 = new Float32Array(1), F8 = new Uint8Array(F32.buffer);`);
-    b.line(
-      `var ADVDATA = {}, ADVOPTIONS = { manufacturer: ${ESPRUINO_COMPANY_ID}, manufacturerData: ADV }; // NRF.setAdvertising's arguments, made once`,
-    );
-    b.block('function put(at, v) {', () =>
-      b.line('F32[0] = v; ADV[at] = F8[0]; ADV[at + 1] = F8[1]; ADV[at + 2] = F8[2]; ADV[at + 3] = F8[3];'),
-    );
-    b.block('function advertise() {', () => {
-      b.line('if (typeof NRF === "undefined") return;');
-      b.line(`ADV[0] = ${ADVERTISING_FORMAT}; ADV[1] = stats.samples & 255;`);
-      b.line('ADV[2] = (stats.alerting ? 1 : 0) | (stats.lastBad ? 2 : 0) | (stats.score === stats.score ? 0 : 4);');
-      b.line('put(3, stats.score);');
-      if (classification) b.line('put(7, model.classIndex());');
-      else for (let i = 0; i < advertised; i++) b.line(`put(${7 + 4 * i}, YL[${i}]);`);
-      b.line('NRF.setAdvertising(ADVDATA, ADVOPTIONS);');
-    });
-    b.line('');
-  }
+}
+
+/** text(): the last result in words (console, display). */
+function emitText(b: CodeBuilder, q: QuantizedModel): void {
+  const classification = q.task === 'classification';
   b.comment('the text of the last result');
   if (classification)
     b.line(
@@ -293,6 +289,10 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
       b.line('return s + " error=" + (stats.score === stats.score ? stats.score.toFixed(4) : "-");');
     }
   });
+}
+
+/** alert(score): what the board does when an alert starts. */
+function emitAlert(b: CodeBuilder, config: AppConfig): void {
   b.comment('alert(score): once when the score rises above ALERT');
   b.block('function alert(s) {', () => {
     if (config.console) b.line('console.log("lstm-mcu ALERT score " + s.toFixed(4) + " above " + ALERT);');
@@ -300,6 +300,10 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
     b.line('if (typeof Bangle !== "undefined") Bangle.buzz();');
     b.line('if (typeof api.onAlert === "function") api.onAlert(s, YL);');
   });
+}
+
+/** sample(): the timer's work. */
+function emitSample(b: CodeBuilder, config: AppConfig): void {
   b.comment('sample(): the timer: read, feed, report');
   b.block('function sample() {', () => {
     b.line('read();');
@@ -314,7 +318,10 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
       });
     }
   });
-  b.line('');
+}
+
+/** start(): the timer and the button. */
+function emitStart(b: CodeBuilder, q: QuantizedModel, config: AppConfig): void {
   b.comment(`start(): sample every ${config.intervalMs} ms${config.resetButton ? '; the button resets' : ''}`);
   b.block('function start() {', () => {
     b.line('if (timer !== undefined) return;');
@@ -328,29 +335,9 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
     b.comment('printed even without per-sample lines: lstm-mcu flash waits for it after load()');
     b.line(`console.log("lstm-mcu app started: ${q.featureNames.join(', ')} every ${config.intervalMs} ms");`);
   });
-  b.block('function stop() {', () => {
-    b.line('if (timer !== undefined) clearInterval(timer);');
-    b.line('if (watch !== undefined) clearWatch(watch);');
-    b.line('timer = watch = undefined;');
-  });
-  b.line(
-    'api = { start: start, stop: stop, reset: reset, feed: feed, sample: sample, verify: verify, stats: stats, outputs: YL, model: model, onAlert: undefined };',
-  );
-  b.line('return api;');
 }
 
 function emitJerryShell(b: CodeBuilder, q: QuantizedModel): void {
-  b.comment('---- JerryScript: the host feeds readings; result() is reused by every call');
-  b.line('var result = { stepped: false, outputs: YL, score: NaN, alert: false, bad: 0, classIndex: -1 };');
-  b.comment('feedReadings(x): feed(x), then the result object (the same object every call)');
-  b.block('function feedReadings(x) {', () => {
-    b.line('result.stepped = feed(x);');
-    b.line('result.score = stats.score; result.alert = stats.alerting; result.bad = stats.bad;');
-    if (q.task === 'classification') b.line('result.classIndex = result.stepped ? model.classIndex() : -1;');
-    b.line('return result;');
-  });
-  b.line('var api = { feed: feedReadings, reset: reset, verify: verify, stats: stats, outputs: YL, model: model, onAlert: undefined };');
-  b.comment('alert(score): the host sets onAlert to hear of it');
-  b.block('function alert(s) {', () => b.line('if (typeof api.onAlert === "function") api.onAlert(s, YL);'));
-  b.line('return api;');
+  const classIndex = q.task === 'classification' ? ['result.classIndex = result.stepped ? model.classIndex() : -1;'] : [];
+  b.snippet(appLines('jerryscript-shell', { lines: { CLASS_INDEX: classIndex } }));
 }

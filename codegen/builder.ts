@@ -3,12 +3,15 @@
  * current indent, `block()` indents the lines its callback writes. Calls are
  * nested like the code they produce, so the emitter reads like its output.
  */
+import { commentText, hasLineTerminator } from './js-text.ts';
+
 export class CodeBuilder {
   private readonly lines: string[] = [];
   private depth = 0;
 
   line(text = ''): this {
-    if (/[\r\n]/.test(text)) throw new Error(`CodeBuilder.line: one line at a time: ${JSON.stringify(text)}`);
+    // A user string in code goes through jsString / jsonText (codegen/js-text.ts), which escape every line terminator.
+    if (hasLineTerminator(text)) throw new Error(`CodeBuilder.line: one line at a time: ${JSON.stringify(text)}`);
     this.lines.push(text === '' ? '' : '  '.repeat(this.depth) + text);
     return this;
   }
@@ -44,8 +47,9 @@ export class CodeBuilder {
     return this.lines.slice(index + 1).join('\n');
   }
 
+  /** `// text`, a line of comment per \n in text; any other line terminator (a user's name) is shown escaped. */
   comment(text: string): this {
-    for (const part of text.split('\n')) this.line(`// ${part}`.trimEnd());
+    for (const part of text.split('\n')) this.line(`// ${commentText(part)}`.trimEnd());
     return this;
   }
 

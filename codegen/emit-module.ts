@@ -14,6 +14,8 @@
  * plain script (then it defines the global named `info.globalName`).
  */
 import { es5Lines } from './es5-source.ts';
+import { jsonText, jsString } from './js-text.ts';
+import { globalNameProblem } from './global-name.ts';
 import {
   CELLS,
   resetsBeforeProduct,
@@ -156,12 +158,9 @@ export function apiMembers(q: QuantizedModel): string[] {
   ];
 }
 
-const isValidIdentifier = (s: string) => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s);
-
 export function emitModule(q: QuantizedModel, options: EmitOptions): string {
-  if (!isValidIdentifier(options.globalName)) {
-    throw new Error(`global name '${options.globalName}' is not a JavaScript identifier`);
-  }
+  const problem = globalNameProblem(options.globalName);
+  if (problem) throw new Error(`global name '${options.globalName}' ${problem}`);
   if (options.flash && options.target !== 'espruino')
     throw new Error(`weights in flash are for the espruino target, not ${options.target}`);
   const bounds = assertBounds(q, 'codegen');
@@ -573,7 +572,7 @@ function emitApi(
 ): void {
   const { flash, layout, stacked, windowed } = plan;
   emitChecksum(b, q, Boolean(flash));
-  if (!flash) b.line(`var info = ${JSON.stringify(info)};`);
+  if (!flash) b.line(`var info = ${jsonText(info)};`);
   beforeReturn?.();
   const members = apiMembers(q)
     .filter((k) => !(flash && k === 'info'))
@@ -584,7 +583,7 @@ function emitApi(
     b.line(`var api = { ${members.join(', ')} };`);
     b.comment('info: parsed from the Storage file when asked for (each access gives a fresh object)');
     b.line(
-      `Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read(${JSON.stringify(flash.file)}, ${entry.offset}, ${entry.length})); }, enumerable: true });`,
+      `Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read(${jsString(flash.file)}, ${entry.offset}, ${entry.length})); }, enumerable: true });`,
     );
     b.line('return api;');
   }

@@ -12,6 +12,7 @@
  */
 import type { CodeBuilder } from './builder.ts';
 import { crc32 } from '../core/crc32.ts';
+import { commentText, jsString } from './js-text.ts';
 
 export type ConstArray = Int8Array | Int16Array | Int32Array | Float64Array;
 
@@ -84,18 +85,18 @@ export function emitFlashViews(
   b.comment(
     `weights in the Storage file "${file}" (${n} bytes, CRC-32 ${layout.crc32}), written by ${writer}; viewed in place, no RAM copy`,
   );
-  b.line(`var S = require("Storage"), WF = S.read(${JSON.stringify(file)}), r;`);
+  b.line(`var S = require("Storage"), WF = S.read(${jsString(file)}), r;`);
   b.line(
-    `if (WF === undefined) throw new Error(${JSON.stringify(`lstm-mcu model: Storage file "${file}" is missing: upload ${writer} first`)});`,
+    `if (WF === undefined) throw new Error(${jsString(`lstm-mcu model: Storage file "${file}" is missing: upload ${writer} first`)});`,
   );
   b.block(`if (WF.length !== ${n} || (E.CRC32(WF) >>> 0) !== ${layout.crc32}) {`, () => {
     b.line(
-      `throw new Error(${JSON.stringify(`lstm-mcu model: Storage file "${file}" does not hold this model's weights: upload ${writer} again`)});`,
+      `throw new Error(${jsString(`lstm-mcu model: Storage file "${file}" does not hold this model's weights: upload ${writer} again`)});`,
     );
   });
   b.line('var WB = E.toArrayBuffer(WF);');
   if (n > MAX_BYTE_OFFSET) {
-    b.block('function part(offset, bytes) {', () => b.line(`return E.toArrayBuffer(S.read(${JSON.stringify(file)}, offset, bytes));`));
+    b.block('function part(offset, bytes) {', () => b.line(`return E.toArrayBuffer(S.read(${jsString(file)}, offset, bytes));`));
   }
   for (const e of layout.entries) {
     if (!e.view || custom(e)) continue;
@@ -132,22 +133,22 @@ export function emitWeightsWriter(layout: FlashLayout, file: string, header: str
   for (let i = 0; i < text.length; i += WRITER_CHUNK) chunks.push(text.slice(i, i + WRITER_CHUNK));
   const n = layout.bytes.length;
   return [
-    ...header.map((h) => `// ${h}`),
-    `// Writes the Storage file "${file}" (${n} bytes, CRC-32 ${layout.crc32}) that the model module reads its weights from.`,
+    ...header.map((h) => `// ${commentText(h)}`),
+    `// Writes the Storage file "${commentText(file)}" (${n} bytes, CRC-32 ${layout.crc32}) that the model module reads its weights from.`,
     '// Run it once on the board (e.g. upload it from the IDE); the module then needs no weight data in RAM.',
     '(function () {',
     '  var S = require("Storage");',
     `  var parts = [\n${chunks.map((c) => `    "${c}"`).join(',\n')}\n  ];`,
     '  var i, d, offset = 0;',
-    `  S.erase(${JSON.stringify(file)});`,
+    `  S.erase(${jsString(file)});`,
     '  for (i = 0; i < parts.length; i++) {',
     '    d = atob(parts[i]);',
-    `    S.write(${JSON.stringify(file)}, d, offset, ${n});`,
+    `    S.write(${jsString(file)}, d, offset, ${n});`,
     '    offset += d.length;',
     '  }',
-    `  var f = S.read(${JSON.stringify(file)});`,
-    `  if (f === undefined || f.length !== ${n} || (E.CRC32(f) >>> 0) !== ${layout.crc32}) throw new Error(${JSON.stringify(`lstm-mcu: writing "${file}" failed (check the free Storage space)`)});`,
-    `  print(${JSON.stringify(`lstm-mcu: wrote ${file} (${n} bytes)`)});`,
+    `  var f = S.read(${jsString(file)});`,
+    `  if (f === undefined || f.length !== ${n} || (E.CRC32(f) >>> 0) !== ${layout.crc32}) throw new Error(${jsString(`lstm-mcu: writing "${file}" failed (check the free Storage space)`)});`,
+    `  print(${jsString(`lstm-mcu: wrote ${file} (${n} bytes)`)});`,
     '})();',
     '',
   ].join('\n');

@@ -12,6 +12,7 @@
  */
 import { emitModule, flashWeights, type EmitOptions } from '../codegen/emit-module.ts';
 import { modelDataCrc32 } from '../codegen/checksum.ts';
+import { jsString } from '../codegen/js-text.ts';
 import type { QuantizedModel } from '../core/model.ts';
 import { crc32 } from '../core/crc32.ts';
 import { checkSensorModel, type AppConfig } from './app-config.ts';
@@ -57,7 +58,7 @@ export async function buildBundle(q: QuantizedModel, o: BundleOptions): Promise<
   const model = emitModule(q, emit);
   const app = emitApp(q, o.config, {
     shell: o.shell,
-    modelExpression: o.shell === 'espruino' ? `require(${JSON.stringify(o.config.moduleName)})` : MODEL_GLOBAL,
+    modelExpression: o.shell === 'espruino' ? `require(${jsString(o.config.moduleName)})` : MODEL_GLOBAL,
     globalName: o.appGlobal,
     generatorVersion: o.generatorVersion,
     modelSha256: o.modelSha256,

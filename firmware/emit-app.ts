@@ -25,6 +25,7 @@ import { CodeBuilder } from '../codegen/builder.ts';
 import { scoreKind, type AppConfig, type Source, type SourceKind } from './app-config.ts';
 import { SELF_TEST_STEPS, selfTestInputs } from './self-test.ts';
 import { appLines } from './app-source.ts';
+import { jsString } from '../codegen/js-text.ts';
 
 export type Shell = 'espruino' | 'jerryscript';
 
@@ -274,15 +275,15 @@ function emitText(b: CodeBuilder, q: QuantizedModel): void {
   if (classification)
     b.line(
       `var LABELS = [${classNamesOf(q)
-        .map((l) => JSON.stringify(l))
+        .map((l) => jsString(l))
         .join(', ')}];`,
     );
-  else b.line(`var NAMES = [${q.targetNames.map((n) => JSON.stringify(n)).join(', ')}];`);
+  else b.line(`var NAMES = [${q.targetNames.map((n) => jsString(n)).join(', ')}];`);
   b.block('function text() {', () => {
     b.line('if (stats.lastBad) return "bad reading skipped (" + stats.bad + " bad)";');
     b.line('if (stats.run < WARM) return "warming up " + stats.run + "/" + WARM;');
     if (classification) {
-      b.line(`return "${q.targetNames[0] ?? 'class'}=" + LABELS[model.classIndex()] + " score=" + stats.score.toFixed(3);`);
+      b.line(`return ${jsString(`${q.targetNames[0] ?? 'class'}=`)} + LABELS[model.classIndex()] + " score=" + stats.score.toFixed(3);`);
     } else {
       b.line('var s = "", i;');
       b.line('for (i = 0; i < NO; i++) s += (i ? " " : "") + NAMES[i] + "=" + YL[i].toFixed(4);');
@@ -333,7 +334,7 @@ function emitStart(b: CodeBuilder, q: QuantizedModel, config: AppConfig): void {
         'if (typeof BTN !== "undefined") watch = setWatch(function () { reset(); console.log("lstm-mcu reset"); }, BTN, { repeat: true, edge: "rising", debounce: 50 });',
       );
     b.comment('printed even without per-sample lines: lstm-mcu flash waits for it after load()');
-    b.line(`console.log("lstm-mcu app started: ${q.featureNames.join(', ')} every ${config.intervalMs} ms");`);
+    b.line(`console.log(${jsString(`lstm-mcu app started: ${q.featureNames.join(', ')} every ${config.intervalMs} ms`)});`);
   });
 }
 

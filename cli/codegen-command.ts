@@ -8,7 +8,7 @@ import type { QuantizedModel } from '../core/model.ts';
 import { TOOL_VERSION } from '../core/version.ts';
 import { readQuantizedModel } from '../core/artifact.ts';
 import { TARGETS, type Target } from '../codegen/emit-module.ts';
-import { estimateRam } from '../codegen/ram-estimate.ts';
+import { estimateRam, type RamEstimate } from '../codegen/ram-estimate.ts';
 import { writeFileAtomic } from '../core/write-atomic.ts';
 import { UserError } from '../core/errors.ts';
 
@@ -39,8 +39,21 @@ function boardBudget(
   return report;
 }
 
+/** What `codegen` reads from its command line. */
+interface CodegenOptions {
+  target: Target | 'all';
+  outDir: string;
+  name: string;
+  global: string;
+  weights: WeightPlace;
+  flashFile?: string;
+  board?: string;
+  appReserve?: number;
+  json?: boolean;
+}
+
 export function codegenCommand(): Command {
-  return new Command('codegen')
+  const cmd = new Command('codegen')
     .description('generate the ES5 model file(s) for Espruino and JerryScript from a quantized model')
     .argument('<quantized-model>', 'quantized model artifact written by `lstm-mcu quantize`')
     .addOption(
@@ -48,7 +61,15 @@ export function codegenCommand(): Command {
     )
     .addOption(new Option('--out-dir <dir>', 'where to write <name>.<target>.js and .d.ts').default('.'))
     .addOption(new Option('--name <base>', 'file base name').default('model'))
-    .addOption(new Option('--global <identifier>', 'global the file defines when run as a plain script').default('lstmModel'))
+    .addOption(new Option('--global <identifier>', 'global the file defines when run as a plain script').default('lstmModel'));
+  return addPlacementOptions(cmd)
+    .option('--json', 'print a one-line JSON summary as the last line of stdout')
+    .action((modelPath: string, o: CodegenOptions) => runAction('codegen', () => runCodegen(modelPath, o)));
+}
+
+/** Where the model lives on the device: --weights, --flash-file, --board, --app-reserve. */
+function addPlacementOptions(cmd: Command): Command {
+  return cmd
     .addOption(
       new Option(
         '--weights <place>',
@@ -69,81 +90,97 @@ export function codegenCommand(): Command {
         '--app-reserve <n>',
         'with --board: memory kept for the app (Espruino blocks, JerryScript bytes; default a quarter of the board)',
       ).argParser(intOption(0, 1 << 30)),
-    )
-    .option('--json', 'print a one-line JSON summary as the last line of stdout')
-    .action((modelPath: string, o) =>
-      runAction('codegen', () => {
-        if (!/^[A-Za-z_$][\w$]*$/.test(o.global)) throw new UserError(`--global '${o.global}' is not a JavaScript identifier`);
-        if (!/^[\w.-]+$/.test(o.name)) throw new UserError(`--name '${o.name}' must be a plain file name (letters, digits, . _ -)`);
-        const { model, sha256 } = readQuantizedModel(modelPath);
-        const targets = o.target === 'all' ? [...TARGETS] : [o.target as Target];
-        if (o.weights === 'flash' && !targets.includes('espruino'))
-          throw new UserError('--weights flash is for the espruino target (Espruino Storage); the es5 target keeps its weights in RAM');
-        if (o.flashFile !== undefined && o.weights !== 'flash') throw new UserError('--flash-file goes with --weights flash');
-        const board = o.board === undefined ? undefined : parseBoard(o.board);
-        if (o.appReserve !== undefined && !board) throw new UserError('--app-reserve goes with --board');
-        const started = performance.now();
-        const files = codegenStep(model, {
-          targets,
-          outDir: o.outDir,
-          baseName: o.name,
-          globalName: o.global,
-          modelSha256: sha256,
-          weights: o.weights,
-          flashFile: o.flashFile,
-        });
-        // The device budget, before any file is written: the model is refused if it does not fit.
-        const budget = board
-          ? boardBudget(model, board, files, o.weights, o.appReserve, {
-              global: o.global,
-              sha256,
-              flashFile: o.flashFile ?? `${o.name}.bin`,
-              writer: `${o.name}.weights.js`,
-            })
-          : undefined;
-        // Progress, once every refusal is behind (a refusal stays one line).
-        if (!o.json)
-          process.stderr.write(
-            `codegen: ${targets.join(', ')} generated in ${((performance.now() - started) / 1000).toFixed(1)} s${board ? `, fits ${o.board}` : ''}; writing to ${o.outDir}\n`,
-          );
-        for (const f of files) {
-          writeFileAtomic(f.jsPath, f.code);
-          writeFileAtomic(f.dtsPath, f.dts);
-          if (f.flash) {
-            writeFileAtomic(f.flash.binPath, f.flash.bytes);
-            writeFileAtomic(f.flash.writerPath, f.flash.writer);
-          }
-        }
-        const ram = estimateRam(model, { weights: o.weights });
-        if (budget) for (const line of describeBudget(budget)) console.log(line);
-        for (const f of files) {
-          console.log(`wrote ${f.jsPath} (${Buffer.byteLength(f.code)} bytes) and ${path.basename(f.dtsPath)}`);
-          if (f.flash)
-            console.log(
-              `wrote ${f.flash.writerPath} (writes Storage file "${f.flash.file}", ${f.flash.bytes.length} bytes, on the board) and ${f.flash.binPath}`,
-            );
-        }
-        console.log(
-          `model RAM on Espruino: ~${ram.blocks} blocks of ${ram.blockSize} bytes (weights ${ram.weightBytes} B, tables ${ram.tableBytes} B, state ${ram.stateBytes} B)`,
-        );
-        if (o.json) {
-          printJson({
-            command: 'codegen',
-            files: Object.fromEntries(files.map((f) => [f.target, { js: f.jsPath, dts: f.dtsPath, bytes: Buffer.byteLength(f.code) }])),
-            ram,
-            ...(budget
-              ? {
-                  budget: {
-                    board: budget.board.name,
-                    unit: budget.unit,
-                    budget: budget.budget,
-                    appReserve: budget.appReserve,
-                    placements: budget.placements,
-                  },
-                }
-              : {}),
-          });
-        }
-      }),
     );
+}
+
+function runCodegen(modelPath: string, o: CodegenOptions): void {
+  if (!/^[A-Za-z_$][\w$]*$/.test(o.global)) throw new UserError(`--global '${o.global}' is not a JavaScript identifier`);
+  if (!/^[\w.-]+$/.test(o.name)) throw new UserError(`--name '${o.name}' must be a plain file name (letters, digits, . _ -)`);
+  const { model, sha256 } = readQuantizedModel(modelPath);
+  const targets = o.target === 'all' ? [...TARGETS] : [o.target];
+  const board = chosenBoard(o, targets);
+  const started = performance.now();
+  const files = codegenStep(model, {
+    targets,
+    outDir: o.outDir,
+    baseName: o.name,
+    globalName: o.global,
+    modelSha256: sha256,
+    weights: o.weights,
+    flashFile: o.flashFile,
+  });
+  // The device budget, before any file is written: the model is refused if it does not fit.
+  const budget = board
+    ? boardBudget(model, board, files, o.weights, o.appReserve, {
+        global: o.global,
+        sha256,
+        flashFile: o.flashFile ?? `${o.name}.bin`,
+        writer: `${o.name}.weights.js`,
+      })
+    : undefined;
+  // Progress, once every refusal is behind (a refusal stays one line).
+  if (!o.json)
+    process.stderr.write(
+      `codegen: ${targets.join(', ')} generated in ${((performance.now() - started) / 1000).toFixed(1)} s${board ? `, fits ${o.board}` : ''}; writing to ${o.outDir}\n`,
+    );
+  writeGenerated(files);
+  const ram = estimateRam(model, { weights: o.weights });
+  for (const line of codegenLines(files, budget, ram)) console.log(line);
+  if (o.json) printJson(codegenJson(files, budget, ram));
+}
+
+/** The board asked for, if any, once the placement options agree with the targets and with each other. */
+function chosenBoard(o: CodegenOptions, targets: Target[]): Board | undefined {
+  if (o.weights === 'flash' && !targets.includes('espruino'))
+    throw new UserError('--weights flash is for the espruino target (Espruino Storage); the es5 target keeps its weights in RAM');
+  if (o.flashFile !== undefined && o.weights !== 'flash') throw new UserError('--flash-file goes with --weights flash');
+  const board = o.board === undefined ? undefined : parseBoard(o.board);
+  if (o.appReserve !== undefined && !board) throw new UserError('--app-reserve goes with --board');
+  return board;
+}
+
+/** Each generated file and its .d.ts, and with flash weights the Storage file's bytes and its writer. */
+function writeGenerated(files: GeneratedFile[]): void {
+  for (const f of files) {
+    writeFileAtomic(f.jsPath, f.code);
+    writeFileAtomic(f.dtsPath, f.dts);
+    if (f.flash) {
+      writeFileAtomic(f.flash.binPath, f.flash.bytes);
+      writeFileAtomic(f.flash.writerPath, f.flash.writer);
+    }
+  }
+}
+
+function codegenLines(files: GeneratedFile[], budget: BudgetReport | undefined, ram: RamEstimate): string[] {
+  return [
+    ...(budget ? describeBudget(budget) : []),
+    ...files.flatMap((f) => [
+      `wrote ${f.jsPath} (${Buffer.byteLength(f.code)} bytes) and ${path.basename(f.dtsPath)}`,
+      ...(f.flash
+        ? [
+            `wrote ${f.flash.writerPath} (writes Storage file "${f.flash.file}", ${f.flash.bytes.length} bytes, on the board) and ${f.flash.binPath}`,
+          ]
+        : []),
+    ]),
+    `model RAM on Espruino: ~${ram.blocks} blocks of ${ram.blockSize} bytes (weights ${ram.weightBytes} B, tables ${ram.tableBytes} B, state ${ram.stateBytes} B)`,
+  ];
+}
+
+function codegenJson(files: GeneratedFile[], budget: BudgetReport | undefined, ram: RamEstimate) {
+  return {
+    command: 'codegen',
+    files: Object.fromEntries(files.map((f) => [f.target, { js: f.jsPath, dts: f.dtsPath, bytes: Buffer.byteLength(f.code) }])),
+    ram,
+    ...(budget
+      ? {
+          budget: {
+            board: budget.board.name,
+            unit: budget.unit,
+            budget: budget.budget,
+            appReserve: budget.appReserve,
+            placements: budget.placements,
+          },
+        }
+      : {}),
+  };
 }

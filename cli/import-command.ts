@@ -1,4 +1,4 @@
-import { quantizeStep } from '../pipeline/quantize.ts';
+import { quantizeStep, type QuantizeReport } from '../pipeline/quantize.ts';
 import { DEFAULT_WEIGHT_SCALE } from '../quantize/quantize.ts';
 import { deliveredJson, deliveredLines } from './report-lines.ts';
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ import { importOnnx, type ImportedNetwork } from '../importers/onnx-import.ts';
 import { importTfjsLayers } from '../importers/tfjs-import.ts';
 import { floatWindowOutputs } from '../reference/float-outputs.ts';
 import { architectureName, type FloatEmbedding, type FloatModel, type Normalization } from '../core/model.ts';
-import type { Dataset, Split } from '../data/windows.ts';
+import type { Dataset, Split, SplitFractions } from '../data/windows.ts';
 import { encodeFloatModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
 import { TOOL_VERSION } from '../core/version.ts';
 import type { MissingPolicy } from '../data/csv.ts';
@@ -40,13 +40,50 @@ function metrics(net: ImportedNetwork, ds: Dataset, embedding: FloatEmbedding | 
   return { name: metricName(ds.task), train: run(ds.train), validation: run(ds.validation), test: run(ds.test) };
 }
 
+/** What `import` reads from its command line (commander's keys). */
+interface ImportOptions {
+  data?: string;
+  features?: string[];
+  target?: string[];
+  label?: string;
+  group?: string;
+  targetMode: TargetMode;
+  window: number;
+  horizon: number;
+  split: SplitFractions;
+  missing: MissingPolicy;
+  inputMean?: number[];
+  inputStd?: number[];
+  outputMean?: number[];
+  outputStd?: number[];
+  unknownToken: number;
+  out: string;
+  json?: boolean;
+}
+
+type ModelFormat = 'onnx' | 'tfjs-layers';
+
 export function importCommand(): Command {
   const cmd = new Command('import')
     .description(
       'bring a model trained elsewhere into the int8 pipeline: an ONNX file (PyTorch) or a TensorFlow.js / Keras layers model (model.json), with the data it was trained on',
     )
     .argument('<model>', 'model.onnx, or the model.json of a tfjs-layers model (its weight files beside it)');
-  addDataOptions(cmd)
+  addNormalizationOptions(addDataOptions(cmd))
+    .addOption(
+      new Option('--unknown-token <id>', 'a model with an Embedding: the id an id outside the vocabulary reads as')
+        .argParser(intOption(1, 1 << 30))
+        .default(1),
+    )
+    .addOption(new Option('--out <file>', 'the float model artifact').default('model.float.pb'))
+    .option('--json', 'print a one-line JSON summary as the last line of stdout')
+    .action((modelFile: string, o: ImportOptions) => runAction('import', () => runImport(modelFile, o)));
+  return cmd;
+}
+
+/** --input-mean, --input-std, --output-mean, --output-std: the normalization the model was trained with. */
+function addNormalizationOptions(cmd: Command): Command {
+  return cmd
     .addOption(
       new Option(
         '--input-mean <values>',
@@ -60,131 +97,168 @@ export function importCommand(): Command {
         'regression: mean of each target the model was trained to output (default: the training rows of --data)',
       ).argParser(numbers('--output-mean')),
     )
-    .addOption(new Option('--output-std <values>', 'regression: standard deviation of each target').argParser(numbers('--output-std')))
-    .addOption(
-      new Option('--unknown-token <id>', 'a model with an Embedding: the id an id outside the vocabulary reads as')
-        .argParser(intOption(1, 1 << 30))
-        .default(1),
-    )
-    .addOption(new Option('--out <file>', 'the float model artifact').default('model.float.pb'))
-    .option('--json', 'print a one-line JSON summary as the last line of stdout')
-    .action((modelFile: string, o) =>
-      runAction('import', async () => {
-        if (!o.data) throw new UserError('--data <csv> is required: the windows the model is checked, calibrated and scored on');
-        if (!o.features) throw new UserError('--features <names> is required');
-        const classification = o.label !== undefined;
-        if (!classification && !o.target) throw new UserError('give --target <names> (regression) or --label <name> (classification)');
-        const format = modelFile.endsWith('.onnx') ? 'onnx' : modelFile.endsWith('.json') ? 'tfjs-layers' : undefined;
-        if (!format) throw new UserError(`${modelFile}: expected a .onnx file or a tfjs-layers model.json`);
-        if (!fs.existsSync(modelFile)) throw new UserError(`${modelFile}: no such file`);
-        const net = format === 'onnx' ? importOnnx(readOnnx(modelFile), modelFile) : importTfjsLayers(modelFile);
-        let input = givenNorm(o.inputMean, o.inputStd, 'input');
-        if (net.embedding) {
-          // Token ids: one feature, read as they are.
-          if (o.features.length !== 1)
-            throw new UserError(
-              `${modelFile}: the model reads token ids (an Embedding); --features names one column of ids, not ${o.features.length}`,
-            );
-          if (input) throw new UserError('--input-mean / --input-std: a model with an Embedding reads token ids as they are');
-          if (o.unknownToken >= net.embedding.vocabularySize)
-            throw new UserError(
-              `--unknown-token ${o.unknownToken}: the vocabulary has ids 0..${net.embedding.vocabularySize - 1} (0 is padding)`,
-            );
-          input = { mean: [0], std: [1] };
-        }
-        const output = givenNorm(o.outputMean, o.outputStd, 'output');
-        if (output && classification) throw new UserError('--output-mean / --output-std are for regression; a classifier outputs logits');
-        const options: DataOptions = {
-          data: path.resolve(o.data),
-          features: o.features,
-          task: classification ? 'classification' : 'regression',
-          targets: classification ? [] : o.target,
-          label: o.label,
-          group: o.group,
-          targetMode: classification ? 'level' : (o.targetMode as TargetMode),
-          window: o.window,
-          horizon: o.horizon,
-          split: o.split,
-          missing: o.missing as MissingPolicy,
-          sequence: 'many-to-one',
-          ...(input || output ? { normalization: { ...(input ? { input } : {}), ...(output ? { output } : {}) } } : {}),
-        };
-        if (!net.embedding && net.inputSize !== o.features.length)
-          throw new UserError(
-            `${modelFile}: the model reads ${net.inputSize} features per step, --features names ${o.features.length} (${o.features.join(', ')})`,
-          );
-        const { dataset, sha256 } = await loadDataset(options);
-        const outputs = classification ? (net.headActivation === 'sigmoid' ? 1 : dataset.classLabels.length) : dataset.targetNames.length;
-        if (classification && net.headActivation === 'linear')
-          throw new UserError(
-            `${modelFile}: a classifier's head ends in Sigmoid or Softmax; this one is linear (pass --target for a regression model)`,
-          );
-        if (!classification && net.headActivation !== 'linear')
-          throw new UserError(`${modelFile}: the head ends in ${net.headActivation}, which is a classifier: pass --label <column>`);
-        if (net.headActivation === 'sigmoid' && dataset.classLabels.length !== 2)
-          throw new UserError(`${modelFile}: a sigmoid head is two classes; the label column has ${dataset.classLabels.length}`);
-        if (net.head.outputSize !== outputs)
-          throw new UserError(
-            `${modelFile}: the head has ${net.head.outputSize} outputs; the data needs ${outputs} (${classification ? 'classes' : 'targets'})`,
-          );
-        const bytes = fs.readFileSync(modelFile);
-        const embedding: FloatEmbedding | undefined = net.embedding
-          ? { ...net.embedding, unknownToken: o.unknownToken, tokens: [] }
-          : undefined;
-        const model: FloatModel = {
-          ...(embedding ? { embedding } : {}),
-          ...headerOfDataset(dataset), // many-to-one: the options above say so
-          headActivation: net.headActivation,
-          layers: net.layers,
-          head: net.head,
-          metrics: metrics(net, dataset, embedding),
-          provenance: {
-            data: path.resolve(o.data),
-            dataSha256: sha256,
-            seed: 0,
-            toolVersion: TOOL_VERSION,
-            createdAt: new Date().toISOString(),
-            options: JSON.stringify({
-              ...options,
-              imported: { file: path.basename(modelFile), format, sha256: sha256Hex(bytes), producer: net.producer },
-            }),
-          },
-        };
-        const encoded = encodeFloatModel(model);
-        // What the device would deliver: the model quantized with the defaults, its test series streamed through the app.
-        const { report } = quantizeStep(model, dataset, {
-          weightScale: DEFAULT_WEIGHT_SCALE,
-          floatModelSha256: sha256Hex(encoded),
-          log: (line) => process.stderr.write(line + '\n'),
-        });
-        writeArtifact(o.out, encoded);
-        const m = model.metrics;
-        console.log(
-          `imported     ${modelFile} (${format}${net.producer ? `, ${net.producer}` : ''}): ${architectureName(model.layers)} -> dense ${net.head.outputSize}${net.headActivation !== 'linear' ? ` (${net.headActivation})` : ''}`,
-        );
-        console.log(
-          `data         ${path.basename(o.data)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows of ${dataset.window}`,
-        );
-        console.log(`float ${m.name.padEnd(7)}train ${fmt(m.train)}  validation ${fmt(m.validation)}  test ${fmt(m.test)}`);
-        for (const line of deliveredLines(report, model.window)) console.log(line);
-        console.log(`wrote        ${o.out} (next: lstm-mcu quantize ${o.out})`);
-        if (o.json)
-          printJson({
-            command: 'import',
-            model: modelFile,
-            format,
-            producer: net.producer,
-            out: o.out,
-            layers: model.layers.map((l) => ({
-              cell: l.cell,
-              units: l.units,
-              bidirectional: l.backward ? l.merge : null,
-              reverse: l.reverse === true,
-            })),
-            metrics: m,
-            ...deliveredJson(report),
-          });
-      }),
+    .addOption(new Option('--output-std <values>', 'regression: standard deviation of each target').argParser(numbers('--output-std')));
+}
+
+async function runImport(modelFile: string, o: ImportOptions): Promise<void> {
+  const { format, features, classification } = checkImportArguments(modelFile, o);
+  const net = format === 'onnx' ? importOnnx(readOnnx(modelFile), modelFile) : importTfjsLayers(modelFile);
+  const input = inputNormalization(net, modelFile, features.length, o);
+  const output = givenNorm(o.outputMean, o.outputStd, 'output');
+  if (output && classification) throw new UserError('--output-mean / --output-std are for regression; a classifier outputs logits');
+  const options = importDataOptions(o, { features, classification, input, output });
+  if (!net.embedding && net.inputSize !== features.length)
+    throw new UserError(
+      `${modelFile}: the model reads ${net.inputSize} features per step, --features names ${features.length} (${features.join(', ')})`,
     );
-  return cmd;
+  const { dataset, sha256 } = await loadDataset(options);
+  checkHead(net, dataset, modelFile, classification);
+  const model = importedModel(net, dataset, { modelFile, format, options, dataSha256: sha256, unknownToken: o.unknownToken });
+  const encoded = encodeFloatModel(model);
+  // What the device would deliver: the model quantized with the defaults, its test series streamed through the app.
+  const { report } = quantizeStep(model, dataset, {
+    weightScale: DEFAULT_WEIGHT_SCALE,
+    floatModelSha256: sha256Hex(encoded),
+    log: (line) => process.stderr.write(line + '\n'),
+  });
+  writeArtifact(o.out, encoded);
+  const imported: Imported = { modelFile, format, net, model, dataset, report };
+  for (const line of importedLines(imported, o)) console.log(line);
+  if (o.json) printJson(importedJson(imported, o));
+}
+
+/** The arguments every import needs, and the model file's format (from its name). */
+function checkImportArguments(modelFile: string, o: ImportOptions): { format: ModelFormat; features: string[]; classification: boolean } {
+  if (!o.data) throw new UserError('--data <csv> is required: the windows the model is checked, calibrated and scored on');
+  if (!o.features) throw new UserError('--features <names> is required');
+  const classification = o.label !== undefined;
+  if (!classification && !o.target) throw new UserError('give --target <names> (regression) or --label <name> (classification)');
+  const format = modelFile.endsWith('.onnx') ? 'onnx' : modelFile.endsWith('.json') ? 'tfjs-layers' : undefined;
+  if (!format) throw new UserError(`${modelFile}: expected a .onnx file or a tfjs-layers model.json`);
+  if (!fs.existsSync(modelFile)) throw new UserError(`${modelFile}: no such file`);
+  return { format, features: o.features, classification };
+}
+
+/** The input normalization: as given, or (a model with an Embedding) token ids read as they are. */
+function inputNormalization(net: ImportedNetwork, modelFile: string, featureCount: number, o: ImportOptions): Normalization | undefined {
+  const input = givenNorm(o.inputMean, o.inputStd, 'input');
+  if (!net.embedding) return input;
+  // Token ids: one feature, read as they are.
+  if (featureCount !== 1)
+    throw new UserError(`${modelFile}: the model reads token ids (an Embedding); --features names one column of ids, not ${featureCount}`);
+  if (input) throw new UserError('--input-mean / --input-std: a model with an Embedding reads token ids as they are');
+  if (o.unknownToken >= net.embedding.vocabularySize)
+    throw new UserError(`--unknown-token ${o.unknownToken}: the vocabulary has ids 0..${net.embedding.vocabularySize - 1} (0 is padding)`);
+  return { mean: [0], std: [1] };
+}
+
+/** The data options the windows are built with (and the provenance records): many-to-one, the normalization as given. */
+function importDataOptions(
+  o: ImportOptions,
+  c: { features: string[]; classification: boolean; input?: Normalization; output?: Normalization },
+): DataOptions {
+  const { classification, input, output } = c;
+  return {
+    data: path.resolve(o.data!),
+    features: c.features,
+    task: classification ? 'classification' : 'regression',
+    targets: classification ? [] : o.target!,
+    label: o.label,
+    group: o.group,
+    targetMode: classification ? 'level' : o.targetMode,
+    window: o.window,
+    horizon: o.horizon,
+    split: o.split,
+    missing: o.missing,
+    sequence: 'many-to-one',
+    ...(input || output ? { normalization: { ...(input ? { input } : {}), ...(output ? { output } : {}) } } : {}),
+  };
+}
+
+/** The head must fit the data: its activation the task's, its outputs the classes or targets. */
+function checkHead(net: ImportedNetwork, dataset: Dataset, modelFile: string, classification: boolean): void {
+  const outputs = classification ? (net.headActivation === 'sigmoid' ? 1 : dataset.classLabels.length) : dataset.targetNames.length;
+  if (classification && net.headActivation === 'linear')
+    throw new UserError(
+      `${modelFile}: a classifier's head ends in Sigmoid or Softmax; this one is linear (pass --target for a regression model)`,
+    );
+  if (!classification && net.headActivation !== 'linear')
+    throw new UserError(`${modelFile}: the head ends in ${net.headActivation}, which is a classifier: pass --label <column>`);
+  if (net.headActivation === 'sigmoid' && dataset.classLabels.length !== 2)
+    throw new UserError(`${modelFile}: a sigmoid head is two classes; the label column has ${dataset.classLabels.length}`);
+  if (net.head.outputSize !== outputs)
+    throw new UserError(
+      `${modelFile}: the head has ${net.head.outputSize} outputs; the data needs ${outputs} (${classification ? 'classes' : 'targets'})`,
+    );
+}
+
+/** The float model of an imported network: its layers and head, the data's header, its metrics, and where it came from. */
+function importedModel(
+  net: ImportedNetwork,
+  dataset: Dataset,
+  source: { modelFile: string; format: ModelFormat; options: DataOptions; dataSha256: string; unknownToken: number },
+): FloatModel {
+  const { modelFile, options } = source;
+  const bytes = fs.readFileSync(modelFile);
+  const embedding: FloatEmbedding | undefined = net.embedding
+    ? { ...net.embedding, unknownToken: source.unknownToken, tokens: [] }
+    : undefined;
+  return {
+    ...(embedding ? { embedding } : {}),
+    ...headerOfDataset(dataset), // many-to-one: the options above say so
+    headActivation: net.headActivation,
+    layers: net.layers,
+    head: net.head,
+    metrics: metrics(net, dataset, embedding),
+    provenance: {
+      data: options.data,
+      dataSha256: source.dataSha256,
+      seed: 0,
+      toolVersion: TOOL_VERSION,
+      createdAt: new Date().toISOString(),
+      options: JSON.stringify({
+        ...options,
+        imported: { file: path.basename(modelFile), format: source.format, sha256: sha256Hex(bytes), producer: net.producer },
+      }),
+    },
+  };
+}
+
+/** What an import made: the network as read, its float model, the data, and what the device would deliver. */
+interface Imported {
+  modelFile: string;
+  format: ModelFormat;
+  net: ImportedNetwork;
+  model: FloatModel;
+  dataset: Dataset;
+  report: QuantizeReport;
+}
+
+function importedLines({ modelFile, format, net, model, dataset, report }: Imported, o: ImportOptions): string[] {
+  const m = model.metrics;
+  return [
+    `imported     ${modelFile} (${format}${net.producer ? `, ${net.producer}` : ''}): ${architectureName(model.layers)} -> dense ${net.head.outputSize}${net.headActivation !== 'linear' ? ` (${net.headActivation})` : ''}`,
+    `data         ${path.basename(o.data!)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows of ${dataset.window}`,
+    `float ${m.name.padEnd(7)}train ${fmt(m.train)}  validation ${fmt(m.validation)}  test ${fmt(m.test)}`,
+    ...deliveredLines(report, model.window),
+    `wrote        ${o.out} (next: lstm-mcu quantize ${o.out})`,
+  ];
+}
+
+function importedJson({ modelFile, format, net, model, report }: Imported, o: ImportOptions) {
+  return {
+    command: 'import',
+    model: modelFile,
+    format,
+    producer: net.producer,
+    out: o.out,
+    layers: model.layers.map((l) => ({
+      cell: l.cell,
+      units: l.units,
+      bidirectional: l.backward ? l.merge : null,
+      reverse: l.reverse === true,
+    })),
+    metrics: model.metrics,
+    ...deliveredJson(report),
+  };
 }

@@ -2,14 +2,32 @@ import { Command, Option } from 'commander';
 import path from 'node:path';
 import { choiceOption, floatOption, fmt, intOption, printJson, runAction } from './common.ts';
 import { addQatOptions, qatLine } from './qat-options.ts';
-import { qatStep } from '../pipeline/qat.ts';
+import { qatStep, type QatSummary } from '../pipeline/qat.ts';
 import { datasetOfModel } from '../pipeline/train.ts';
-import { quantizeStep } from '../pipeline/quantize.ts';
+import { quantizeStep, type QuantizeReport, type QuantizeStepOptions } from '../pipeline/quantize.ts';
 import { DEFAULT_INPUT_PERCENTILE, DEFAULT_WEIGHT_SCALE, type WeightScaleGranularity } from '../quantize/quantize.ts';
 import { encodeFloatModel, encodeQuantizedModel, readFloatModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
 import { writeFileAtomic } from '../core/write-atomic.ts';
 import { addDeployOption } from './training-options.ts';
 import { deliveredJson, deliveredLines } from './report-lines.ts';
+
+/** What `quantize` reads from its command line. */
+interface QuantizeCommandOptions {
+  data?: string;
+  allowOtherData?: boolean;
+  weightScale: WeightScaleGranularity;
+  inputPercentile: number;
+  qatOut?: string;
+  seed: number;
+  season?: number;
+  out: string;
+  report: string;
+  json?: boolean;
+  deploy: QuantizeStepOptions['deploy'];
+  qat?: number;
+  qatLearningRate: number;
+  qatBatchSize: number;
+}
 
 export function quantizeCommand(): Command {
   const cmd = new Command('quantize')
@@ -39,68 +57,86 @@ export function quantizeCommand(): Command {
     .addOption(new Option('--report <file>', 'quantization report (JSON) to write').default('quantize-report.json'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout');
   addDeployOption(cmd);
-  return addQatOptions(cmd).action((floatPath: string, o) =>
-    runAction('quantize', async () => {
-      const { model: given, sha256: givenSha256 } = readFloatModel(floatPath);
-      const dataset = await datasetOfModel(given, floatPath, o.data, Boolean(o.allowOtherData));
-      const log = (s: string) => process.stderr.write(s + '\n');
-      // With --qat the int8 model comes from the fine-tuned float model, which is written beside it.
-      const qat = o.qat
-        ? await qatStep(given, givenSha256, dataset, {
-            epochs: o.qat,
-            learningRate: o.qatLearningRate,
-            batchSize: o.qatBatchSize,
-            seed: o.seed,
-            weightScale: o.weightScale,
-            inputPercentile: o.inputPercentile,
-            log,
-          })
-        : undefined;
-      const float = qat ? qat.model : given;
-      const floatBytes = qat ? encodeFloatModel(float) : undefined;
-      const qatOut = o.qatOut ?? path.join(path.dirname(o.out), 'model.qat.float.pb');
-      const { model, report } = quantizeStep(float, dataset, {
+  return addQatOptions(cmd).action((floatPath: string, o: QuantizeCommandOptions) =>
+    runAction('quantize', () => runQuantize(floatPath, o)),
+  );
+}
+
+async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promise<void> {
+  const { model: given, sha256: givenSha256 } = readFloatModel(floatPath);
+  const dataset = await datasetOfModel(given, floatPath, o.data, Boolean(o.allowOtherData));
+  const log = (s: string) => process.stderr.write(s + '\n');
+  // With --qat the int8 model comes from the fine-tuned float model, which is written beside it.
+  const qat = o.qat
+    ? await qatStep(given, givenSha256, dataset, {
+        epochs: o.qat,
+        learningRate: o.qatLearningRate,
+        batchSize: o.qatBatchSize,
+        seed: o.seed,
         weightScale: o.weightScale,
         inputPercentile: o.inputPercentile,
-        floatModelSha256: floatBytes ? sha256Hex(floatBytes) : givenSha256,
-        deploy: o.deploy,
-        ...(o.season !== undefined ? { season: o.season } : {}),
         log,
-      });
-      const bytes = encodeQuantizedModel(model);
-      const fullReport = qat ? { ...report, qat: qat.summary } : report;
-      writeFileAtomic(o.report, JSON.stringify(fullReport, null, 2) + '\n');
-      if (floatBytes) writeArtifact(qatOut, floatBytes);
-      writeArtifact(o.out, bytes);
-      const m = report.metrics;
-      if (qat) console.log(`QAT test ${m.name}: ${qatLine(qat.summary)}`);
-      console.log(
-        `test ${m.name}: ${qat ? 'fine-tuned float' : 'float'} ${fmt(m.float)}, int8 ${fmt(m.int8)} (${fmt(100 * m.relativeChange, 3)}%) on ${m.windows} windows`,
-      );
-      const layers = report.scheme.layers.map(
-        (l, i) => `${report.scheme.layers.length > 1 ? `layer ${i}: ` : ''}gate shift ${l.gateShift}, cell ${l.cellFormat}`,
-      );
-      console.log(`scheme: ${report.scheme.weightScale} weight scales, ${layers.join('; ')}`);
-      const f = report.forecast;
-      if (f)
-        console.log(
-          `forecast ${f.steps} steps ahead (fed back, ${f.windows} windows): RMSE float ${fmt(f.float)}, int8 ${fmt(f.int8)}, persistence ${fmt(f.persistence)}`,
-        );
-      for (const line of deliveredLines(report, model.window)) console.log(line);
-      console.log(`wrote ${o.out}${qat ? `, ${qatOut}` : ''} and ${o.report}`);
-      if (o.json)
-        printJson({
-          command: 'quantize',
-          artifact: o.out,
-          report: o.report,
-          metrics: m,
-          scheme: report.scheme,
-          ...deliveredJson(report),
-          ...(f ? { forecast: f } : {}),
-          ...(qat
-            ? { qat: { ...qat.summary.test, bestEpoch: qat.summary.bestEpoch, epochs: qat.summary.epochs, floatArtifact: qatOut } }
-            : {}),
-        });
-    }),
+      })
+    : undefined;
+  const float = qat ? qat.model : given;
+  const floatBytes = qat ? encodeFloatModel(float) : undefined;
+  const qatOut = o.qatOut ?? path.join(path.dirname(o.out), 'model.qat.float.pb');
+  const { model, report } = quantizeStep(float, dataset, {
+    weightScale: o.weightScale,
+    inputPercentile: o.inputPercentile,
+    floatModelSha256: floatBytes ? sha256Hex(floatBytes) : givenSha256,
+    deploy: o.deploy,
+    ...(o.season !== undefined ? { season: o.season } : {}),
+    log,
+  });
+  const bytes = encodeQuantizedModel(model);
+  const fullReport = qat ? { ...report, qat: qat.summary } : report;
+  writeFileAtomic(o.report, JSON.stringify(fullReport, null, 2) + '\n');
+  if (floatBytes) writeArtifact(qatOut, floatBytes);
+  writeArtifact(o.out, bytes);
+  const quantized: Quantized = { report, window: model.window, qat: qat?.summary, qatOut };
+  for (const line of quantizedLines(quantized, o)) console.log(line);
+  if (o.json) printJson(quantizedJson(quantized, o));
+}
+
+/** What `quantize` made: the report, the model's window, with --qat the comparison and the fine-tuned model's file. */
+interface Quantized {
+  report: QuantizeReport;
+  window: number;
+  qat?: QatSummary;
+  qatOut: string;
+}
+
+function quantizedLines({ report, window, qat, qatOut }: Quantized, o: QuantizeCommandOptions): string[] {
+  const m = report.metrics;
+  const layers = report.scheme.layers.map(
+    (l, i) => `${report.scheme.layers.length > 1 ? `layer ${i}: ` : ''}gate shift ${l.gateShift}, cell ${l.cellFormat}`,
   );
+  const f = report.forecast;
+  return [
+    ...(qat ? [`QAT test ${m.name}: ${qatLine(qat)}`] : []),
+    `test ${m.name}: ${qat ? 'fine-tuned float' : 'float'} ${fmt(m.float)}, int8 ${fmt(m.int8)} (${fmt(100 * m.relativeChange, 3)}%) on ${m.windows} windows`,
+    `scheme: ${report.scheme.weightScale} weight scales, ${layers.join('; ')}`,
+    ...(f
+      ? [
+          `forecast ${f.steps} steps ahead (fed back, ${f.windows} windows): RMSE float ${fmt(f.float)}, int8 ${fmt(f.int8)}, persistence ${fmt(f.persistence)}`,
+        ]
+      : []),
+    ...deliveredLines(report, window),
+    `wrote ${o.out}${qat ? `, ${qatOut}` : ''} and ${o.report}`,
+  ];
+}
+
+function quantizedJson({ report, qat, qatOut }: Quantized, o: QuantizeCommandOptions) {
+  const f = report.forecast;
+  return {
+    command: 'quantize',
+    artifact: o.out,
+    report: o.report,
+    metrics: report.metrics,
+    scheme: report.scheme,
+    ...deliveredJson(report),
+    ...(f ? { forecast: f } : {}),
+    ...(qat ? { qat: { ...qat.test, bestEpoch: qat.bestEpoch, epochs: qat.epochs, floatArtifact: qatOut } } : {}),
+  };
 }

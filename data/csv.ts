@@ -2,10 +2,10 @@
  * Streaming CSV reader: picks named numeric columns out of a (possibly huge)
  * CSV file without loading it whole, hashing the bytes on the way.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { parse, CsvError } from 'csv-parse';
+import { parse, CsvError, type Parser } from 'csv-parse';
 import { UserError } from '../core/errors.ts';
 
 export type MissingPolicy = 'error' | 'drop' | 'ffill';
@@ -143,6 +143,115 @@ function readError(path: string, e: unknown): unknown {
   return code ? new UserError(`${path}: cannot read (${code})`) : e;
 }
 
+/** The file streamed through the CSV parser, its bytes hashed on the way. */
+function openCsv(path: string, delimiter: string): { input: ReadStream; parser: Parser; hash: Hash } {
+  const hash = createHash('sha256');
+  const input = createReadStream(path);
+  input.on('data', (chunk) => hash.update(chunk as Buffer));
+  const parser = parse({
+    delimiter,
+    record_delimiter: ['\r\n', '\n', '\r'],
+    bom: true,
+    info: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    trim: true,
+  });
+  input.on('error', (e) => parser.destroy(e));
+  input.pipe(parser);
+  return { input, parser, hash };
+}
+
+/** How the rows are read: the file (for errors), the wanted columns, the missing-value policy, the series column. */
+interface RowRules {
+  path: string;
+  wanted: string[];
+  missing: MissingPolicy;
+  group?: string;
+  /** The group column's place among the wanted ones; -1 without one. */
+  groupColumn: number;
+}
+
+/** The rows kept so far, column by column, with the file line of each; the last kept row is what ffill repeats. */
+class KeptRows {
+  readonly store: GrowableColumn[];
+  /** Text columns: every kept row's cell text (undefined for the other columns). */
+  readonly texts: (string[] | undefined)[];
+  lines = new Uint32Array(1024);
+  rows = 0;
+  dropped = 0;
+  private readonly prev: Float64Array;
+  private readonly values: Float64Array;
+  /** A text column's previous cell text (for ffill) and this row's. */
+  private readonly prevText: string[];
+  private readonly rowText: string[];
+
+  constructor(
+    private readonly rules: RowRules,
+    categorical: string[] | undefined,
+  ) {
+    const { wanted } = rules;
+    this.store = wanted.map(() => new GrowableColumn());
+    this.prev = new Float64Array(wanted.length);
+    this.values = new Float64Array(wanted.length);
+    this.texts = wanted.map((name) => (categorical?.includes(name) ? ([] as string[]) : undefined));
+    this.prevText = wanted.map(() => '');
+    this.rowText = wanted.map(() => '');
+  }
+
+  /** One data record (`index`: the field of each wanted column): its cells read, the row kept unless one of them drops it. */
+  add(record: string[], index: number[], line: number): void {
+    const { path, wanted, missing, group } = this.rules;
+    let drop = false;
+    const seriesStart = this.startsSeries(record, index);
+    for (let c = 0; c < wanted.length; c++) {
+      const cell = readCell(record[index[c]!]!, this.texts[c] !== undefined, {
+        missing,
+        seriesStart,
+        firstRow: this.rows === 0,
+        previous: this.prev[c]!,
+        previousText: this.prevText[c]!,
+        where: `${path}:${line}: column ${quote(wanted[c]!)}`,
+        group,
+      });
+      if (cell === 'drop') drop = true;
+      else [this.values[c], this.rowText[c]] = cell;
+    }
+    if (drop) {
+      this.dropped++;
+      return;
+    }
+    this.keep(line);
+  }
+
+  /** Does this row start a new series (nothing before it to forward-fill from)? */
+  private startsSeries(record: string[], index: number[]): boolean {
+    const { groupColumn } = this.rules;
+    let seriesStart = this.rows === 0;
+    if (groupColumn >= 0 && !seriesStart) {
+      const g = parseNumberStrict(record[index[groupColumn]!]!);
+      seriesStart = g !== undefined && g !== this.prev[groupColumn];
+    }
+    return seriesStart;
+  }
+
+  private keep(line: number): void {
+    for (let c = 0; c < this.rules.wanted.length; c++) {
+      this.store[c]!.push(this.values[c]!, this.rows);
+      this.texts[c]?.push(this.rowText[c]!);
+      this.prevText[c] = this.rowText[c]!;
+    }
+    this.prev.set(this.values);
+    if (this.rows >= this.lines.length) {
+      const next = new Uint32Array(this.lines.length * 2);
+      next.set(this.lines);
+      this.lines = next;
+    }
+    this.lines[this.rows] = line;
+    this.rows++;
+  }
+}
+
 /**
  * Streams `path`, keeps `columns` (by header name) as numbers.
  * Throws UserError for anything wrong with the file, naming file:line and column.
@@ -153,34 +262,11 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
   if (wanted.length === 0) throw new UserError(`${path}: no columns requested`);
   await checkReadable(path);
 
-  const hash = createHash('sha256');
-  const input = createReadStream(path);
-  input.on('data', (chunk) => hash.update(chunk as Buffer));
-  const parser = parse({
-    delimiter: opts.delimiter ?? ',',
-    record_delimiter: ['\r\n', '\n', '\r'],
-    bom: true,
-    info: true,
-    relax_column_count: true,
-    skip_empty_lines: true,
-    trim: true,
-  });
-  input.on('error', (e) => parser.destroy(e));
-  input.pipe(parser);
-
+  const { input, parser, hash } = openCsv(path, opts.delimiter ?? ',');
   let header: string[] | undefined;
   let index: number[] = [];
-  const store = wanted.map(() => new GrowableColumn());
-  let lines = new Uint32Array(1024);
-  let rows = 0;
-  let droppedRows = 0;
-  const prev = new Float64Array(wanted.length);
-  const values = new Float64Array(wanted.length);
   const groupColumn = opts.group === undefined ? -1 : wanted.indexOf(opts.group);
-  // Text columns: every kept row's cell text, and the previous one (for ffill).
-  const texts = wanted.map((name) => (opts.categorical?.includes(name) ? ([] as string[]) : undefined));
-  const prevText: string[] = wanted.map(() => '');
-  const rowText: string[] = wanted.map(() => '');
+  const kept = new KeptRows({ path, wanted, missing, group: opts.group, groupColumn }, opts.categorical);
   if (opts.group !== undefined && groupColumn < 0) throw new Error(`readCsvColumns: group column ${opts.group} is not requested`);
 
   try {
@@ -195,43 +281,7 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
       if (record.length !== header.length) {
         throw new UserError(`${path}:${line}: expected ${header.length} fields (as in the header), found ${record.length}`);
       }
-      let drop = false;
-      // Does this row start a new series (nothing before it to forward-fill from)?
-      let seriesStart = rows === 0;
-      if (groupColumn >= 0 && !seriesStart) {
-        const g = parseNumberStrict(record[index[groupColumn]!]!);
-        seriesStart = g !== undefined && g !== prev[groupColumn];
-      }
-      for (let c = 0; c < wanted.length; c++) {
-        const cell = readCell(record[index[c]!]!, texts[c] !== undefined, {
-          missing,
-          seriesStart,
-          firstRow: rows === 0,
-          previous: prev[c]!,
-          previousText: prevText[c]!,
-          where: `${path}:${line}: column ${quote(wanted[c]!)}`,
-          group: opts.group,
-        });
-        if (cell === 'drop') drop = true;
-        else [values[c], rowText[c]] = cell;
-      }
-      if (drop) {
-        droppedRows++;
-        continue;
-      }
-      for (let c = 0; c < wanted.length; c++) {
-        store[c]!.push(values[c]!, rows);
-        texts[c]?.push(rowText[c]!);
-        prevText[c] = rowText[c]!;
-      }
-      prev.set(values);
-      if (rows >= lines.length) {
-        const next = new Uint32Array(lines.length * 2);
-        next.set(lines);
-        lines = next;
-      }
-      lines[rows] = line;
-      rows++;
+      kept.add(record, index, line);
     }
   } catch (e) {
     input.destroy();
@@ -239,13 +289,20 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
   }
 
   if (header === undefined) throw new UserError(`${path}: file is empty (expected a header row with column names)`);
+  const { rows } = kept;
   if (rows === 0) {
-    if (droppedRows > 0) {
-      throw new UserError(`${path}: no rows left: all ${droppedRows} data rows have missing values in the selected columns`);
+    if (kept.dropped > 0) {
+      throw new UserError(`${path}: no rows left: all ${kept.dropped} data rows have missing values in the selected columns`);
     }
     throw new UserError(`${path}: no data rows after the header`);
   }
-  return { ...finishColumns(wanted, store, texts, rows), rows, lines: lines.slice(0, rows), sha256: hash.digest('hex'), path };
+  return {
+    ...finishColumns(wanted, kept.store, kept.texts, rows),
+    rows,
+    lines: kept.lines.slice(0, rows),
+    sha256: hash.digest('hex'),
+    path,
+  };
 }
 
 /** The index of each wanted column in the header; an unknown or repeated name is an error. */

@@ -526,9 +526,50 @@ const LSTM_ROWS = [0, 2, 3, 1];
 /** ONNX peephole order i, o, f -> ours i, f, o. */
 const PEEPHOLE_ROWS = [0, 2, 1];
 
+type RecurrentOp = 'LSTM' | 'GRU' | 'RNN';
+
+/** A recurrent node's weight tensors in ONNX's layout, their shapes checked: per direction W, R, B (and the LSTM's P). */
+interface OnnxRecurrentWeights {
+  op: RecurrentOp;
+  /** Directions (2: bidirectional), ONNX gate blocks, units, input features. */
+  dirs: number;
+  G: number;
+  H: number;
+  I: number;
+  W: Tensor;
+  R: Tensor;
+  B: Tensor;
+  P?: Tensor;
+}
+
+/** Which of our cells a recurrent node computes, and how its rows map onto it. */
+interface CellChoice {
+  cell: CellKind;
+  /** LSTM input_forget = 1: the coupled-gate LSTM (no input gate rows). */
+  inputForget: boolean;
+  /** GRU linear_before_reset = 1: Rb stays apart (our recurrent bias). */
+  resetAfter: boolean;
+}
+
 function recurrentLayer(c: NodeContext): LayerBuild {
-  const { node, where, constant, input, attr, onlyAttributes, fail } = c;
-  const op = node.opType as 'LSTM' | 'GRU' | 'RNN';
+  const { node } = c;
+  const op = node.opType as RecurrentOp;
+  const { direction, dirs } = recurrentDirection(c, op);
+  const w = recurrentWeights(c, op, dirs);
+  const choice = recurrentCell(c, w);
+  const forward = directionLayer(w, choice, 0);
+  // reverse: the one weight set reads the window last step first; Y stays in time order, Y_h is h after step 0
+  const layer: FloatRecurrentLayer =
+    dirs === 2
+      ? { ...forward, backward: directionLayer(w, choice, 1), merge: 'concat' }
+      : direction === 'reverse'
+        ? { ...forward, reverse: true }
+        : forward;
+  return { layer, bidirectional: dirs === 2, node: node.name };
+}
+
+/** The node's attributes checked (only those we read; the default activations), and its direction. */
+function recurrentDirection({ attr, onlyAttributes, fail }: NodeContext, op: RecurrentOp): { direction: string; dirs: number } {
   onlyAttributes([
     'hidden_size',
     'direction',
@@ -550,6 +591,12 @@ function recurrentLayer(c: NodeContext): LayerBuild {
   ) {
     fail(`attribute 'activations' = [${activations.join(', ')}]: only the defaults (${defaults.join(', ')}) are supported`);
   }
+  return { direction, dirs };
+}
+
+/** W, R, B and P of the node, each checked against [directions, gates · units, …]; whole sequences from a zero state. */
+function recurrentWeights(c: NodeContext, op: RecurrentOp, dirs: number): OnnxRecurrentWeights {
+  const { node, constant, attr, fail } = c;
   const G = op === 'LSTM' ? 4 : op === 'GRU' ? 3 : 1;
   const W = constant(1, 'W');
   const R = constant(2, 'R');
@@ -560,6 +607,14 @@ function recurrentLayer(c: NodeContext): LayerBuild {
   const I = W.dims[2];
   const B = node.inputs[3] ? constant(3, 'B') : { dims: [dirs, 2 * G * H], data: new Float64Array(dirs * 2 * G * H) };
   if (B.dims.join() !== [dirs, 2 * G * H].join()) fail(`B has shape [${B.dims.join(', ')}], expected [${dirs}, ${2 * G * H}]`);
+  checkWholeSequencesFromZero(c, op);
+  const P = op === 'LSTM' && node.inputs[7] ? constant(7, 'P') : undefined;
+  if (P && P.dims.join() !== [dirs, 3 * H].join()) fail(`P has shape [${P.dims.join(', ')}], expected [${dirs}, ${3 * H}]`);
+  return { op, dirs, G, H, I, W, R, B, P };
+}
+
+/** No sequence_lens, and initial states absent or zero: the device runs every window whole, from a zero state. */
+function checkWholeSequencesFromZero({ node, input, fail }: NodeContext, op: RecurrentOp): void {
   if (node.inputs[4]) fail('input sequence_lens is not supported: every sequence is the whole window');
   const zeroState = (i: number, what: string) => {
     const v = input(i);
@@ -569,59 +624,54 @@ function recurrentLayer(c: NodeContext): LayerBuild {
   };
   zeroState(5, 'initial_h');
   if (op === 'LSTM') zeroState(6, 'initial_c');
-  const P = op === 'LSTM' && node.inputs[7] ? constant(7, 'P') : undefined;
-  if (P && P.dims.join() !== [dirs, 3 * H].join()) fail(`P has shape [${P.dims.join(', ')}], expected [${dirs}, ${3 * H}]`);
+}
+
+/** Our cell kind: from the operator, input_forget, nonzero peepholes and linear_before_reset. */
+function recurrentCell({ attr, fail }: NodeContext, { op, P }: OnnxRecurrentWeights): CellChoice {
   const inputForget = op === 'LSTM' && attr<number>('input_forget', 0) === 1;
   const peephole = Boolean(P && P.data.some((v) => v !== 0));
   if (inputForget && peephole) fail("input_forget with peepholes is not supported (lstm-mcu's coupled-gate LSTM has none)");
   const resetAfter = op === 'GRU' && attr<number>('linear_before_reset', 0) === 1;
   const cell: CellKind =
     op === 'RNN' ? 'rnn' : op === 'GRU' ? (resetAfter ? 'gru-reset-after' : 'gru') : inputForget ? 'cifg' : peephole ? 'peephole' : 'lstm';
+  return { cell, inputForget, resetAfter };
+}
 
-  const direction1 = (d: number): FloatRecurrentLayer => {
-    // our gates, each as the ONNX row block it comes from
-    const rows = op === 'LSTM' ? (inputForget ? LSTM_ROWS.slice(1) : LSTM_ROWS) : [...Array(G).keys()];
-    const g = rows.length;
-    const kernel = new Float32Array(I * g * H);
-    const recurrentKernel = new Float32Array(H * g * H);
-    const bias = new Float32Array(g * H);
-    const recurrentBias = resetAfter ? new Float32Array(g * H) : undefined;
-    const wOff = d * G * H * I;
-    const rOff = d * G * H * H;
-    const bOff = d * 2 * G * H;
-    rows.forEach((src, gate) => {
-      for (let u = 0; u < H; u++) {
-        const col = gate * H + u;
-        const row = src * H + u;
-        for (let i = 0; i < I; i++) kernel[i * g * H + col] = W.data[wOff + row * I + i];
-        for (let j = 0; j < H; j++) recurrentKernel[j * g * H + col] = R.data[rOff + row * H + j];
-        const wb = B.data[bOff + row];
-        const rb = B.data[bOff + G * H + row];
-        if (recurrentBias) {
-          bias[col] = wb;
-          recurrentBias[col] = rb;
-        } else bias[col] = wb + rb;
-      }
-    });
-    const layer: FloatRecurrentLayer = { cell, inputSize: I, units: H, kernel, recurrentKernel, bias };
-    if (recurrentBias) layer.recurrentBias = recurrentBias;
-    if (cell === 'peephole') {
-      const p = new Float32Array(3 * H);
-      PEEPHOLE_ROWS.forEach((src, k) => {
-        for (let u = 0; u < H; u++) p[k * H + u] = P!.data[d * 3 * H + src * H + u];
-      });
-      layer.peephole = p;
+/** Direction `d`'s weights in our layouts: gates reordered, W and R transposed, Wb + Rb folded (or Rb kept apart), peepholes. */
+function directionLayer(w: OnnxRecurrentWeights, { cell, inputForget, resetAfter }: CellChoice, d: number): FloatRecurrentLayer {
+  const { op, G, H, I, W, R, B, P } = w;
+  // our gates, each as the ONNX row block it comes from
+  const rows = op === 'LSTM' ? (inputForget ? LSTM_ROWS.slice(1) : LSTM_ROWS) : [...Array(G).keys()];
+  const g = rows.length;
+  const kernel = new Float32Array(I * g * H);
+  const recurrentKernel = new Float32Array(H * g * H);
+  const bias = new Float32Array(g * H);
+  const recurrentBias = resetAfter ? new Float32Array(g * H) : undefined;
+  const wOff = d * G * H * I;
+  const rOff = d * G * H * H;
+  const bOff = d * 2 * G * H;
+  rows.forEach((src, gate) => {
+    for (let u = 0; u < H; u++) {
+      const col = gate * H + u;
+      const row = src * H + u;
+      for (let i = 0; i < I; i++) kernel[i * g * H + col] = W.data[wOff + row * I + i];
+      for (let j = 0; j < H; j++) recurrentKernel[j * g * H + col] = R.data[rOff + row * H + j];
+      const wb = B.data[bOff + row];
+      const rb = B.data[bOff + G * H + row];
+      if (recurrentBias) {
+        bias[col] = wb;
+        recurrentBias[col] = rb;
+      } else bias[col] = wb + rb;
     }
-    return layer;
-  };
-  void where;
-  const forward = direction1(0);
-  // reverse: the one weight set reads the window last step first; Y stays in time order, Y_h is h after step 0
-  const layer: FloatRecurrentLayer =
-    dirs === 2
-      ? { ...forward, backward: direction1(1), merge: 'concat' }
-      : direction === 'reverse'
-        ? { ...forward, reverse: true }
-        : forward;
-  return { layer, bidirectional: dirs === 2, node: node.name };
+  });
+  const layer: FloatRecurrentLayer = { cell, inputSize: I, units: H, kernel, recurrentKernel, bias };
+  if (recurrentBias) layer.recurrentBias = recurrentBias;
+  if (cell === 'peephole') {
+    const p = new Float32Array(3 * H);
+    PEEPHOLE_ROWS.forEach((src, k) => {
+      for (let u = 0; u < H; u++) p[k * H + u] = P!.data[d * 3 * H + src * H + u];
+    });
+    layer.peephole = p;
+  }
+  return layer;
 }

@@ -8,7 +8,7 @@ import { quantizeModel, type WeightScaleGranularity } from '../quantize/quantize
 import { floatWindowOutputs } from '../reference/float-outputs.ts';
 import type { FloatModel, QuantizedModel } from '../core/model.ts';
 import { currentBackend } from '../trainer/backend.ts';
-import { fineTuneQat, meanAbsDifference, type QatEpoch } from '../trainer/qat.ts';
+import { fineTuneQat, meanAbsDifference, type QatEpoch, type QatResult } from '../trainer/qat.ts';
 import type { Dataset, Split } from '../data/windows.ts';
 import { compareOnWindows } from './quantize.ts';
 import { metricName, splitMetric } from './train.ts';
@@ -65,7 +65,6 @@ export async function qatStep(
       calibrationCount: dataset.train.n,
       floatModelSha256: floatSha256,
     });
-  const int8Outputs = (m: FloatModel, q: QuantizedModel, split: Split) => compareOnWindows(m, q, split).intOut;
   const metric = (split: Split, out: ArrayLike<number>) => splitMetric(dataset, split, out);
   o.log?.(
     `qat: fine-tuning ${o.epochs} epochs on ${dataset.train.n} training windows (backend ${backend}, learning rate ${o.learningRate})`,
@@ -85,39 +84,11 @@ export async function qatStep(
         `qat: epoch ${e.epoch}/${e.epochs}${e.epoch ? ` loss ${fmt(e.loss)}` : ' (as given)'}, validation: mean |int8 - float| ${fmt(e.validationDistance)}, int8 ${metricName(dataset.task)} ${fmt(e.validationMetric)}`,
       ),
   });
-  const floatMetric = (m: FloatModel, split: Split) => metric(split, floatWindowOutputs(m, split.x, split.n, dataset.window));
   const tuned: FloatModel = {
     ...result.model,
-    metrics: {
-      name: metricName(dataset.task),
-      train: floatMetric(result.model, dataset.train),
-      validation: floatMetric(result.model, dataset.validation),
-      test: floatMetric(result.model, dataset.test),
-    },
-    provenance: {
-      ...float.provenance,
-      createdAt: new Date().toISOString(),
-      options: JSON.stringify({
-        ...(JSON.parse(float.provenance.options) as object),
-        qat: {
-          from: floatSha256,
-          epochs: o.epochs,
-          bestEpoch: result.bestEpoch,
-          learningRate: o.learningRate,
-          batchSize: o.batchSize,
-          seed: o.seed,
-          weightScale: o.weightScale,
-        },
-      }),
-    },
+    metrics: floatMetrics(result.model, dataset),
+    provenance: tunedProvenance(float, floatSha256, result.bestEpoch, o),
   };
-  const test = dataset.test;
-  const floatOut = floatWindowOutputs(float, test.x, test.n, dataset.window);
-  const ptqOut = int8Outputs(float, result.postTraining, test);
-  const qatOut = int8Outputs(tuned, result.quantized, test);
-  const f = metric(test, floatOut);
-  const ptq = metric(test, ptqOut);
-  const qat = metric(test, qatOut);
   return {
     model: tuned,
     quantized: result.quantized,
@@ -127,18 +98,67 @@ export async function qatStep(
       batchSize: o.batchSize,
       bestEpoch: result.bestEpoch,
       history: result.history,
-      test: {
-        name: metricName(dataset.task),
-        windows: test.n,
-        float: f,
-        int8PostTraining: ptq,
-        floatAfterQat: tuned.metrics.test,
-        int8Qat: qat,
-        postTrainingChange: (ptq - f) / f,
-        qatChange: (qat - f) / f,
-        postTrainingDistance: meanAbsDifference(ptqOut, floatOut),
-        qatDistance: meanAbsDifference(qatOut, floatOut),
-      },
+      test: testComparison(float, tuned, result, dataset),
     },
+  };
+}
+
+/** The real int8 model's outputs on a split (the simulator). */
+function int8Outputs(m: FloatModel, q: QuantizedModel, split: Split) {
+  return compareOnWindows(m, q, split).intOut;
+}
+
+/** The float model's task metric on every split. */
+function floatMetrics(m: FloatModel, dataset: Dataset): FloatModel['metrics'] {
+  const floatMetric = (split: Split) => splitMetric(dataset, split, floatWindowOutputs(m, split.x, split.n, dataset.window));
+  return {
+    name: metricName(dataset.task),
+    train: floatMetric(dataset.train),
+    validation: floatMetric(dataset.validation),
+    test: floatMetric(dataset.test),
+  };
+}
+
+/** The given model's provenance, with the fine-tuning recorded in its options. */
+function tunedProvenance(float: FloatModel, floatSha256: string, bestEpoch: number, o: QatStepOptions): FloatModel['provenance'] {
+  return {
+    ...float.provenance,
+    createdAt: new Date().toISOString(),
+    options: JSON.stringify({
+      ...(JSON.parse(float.provenance.options) as object),
+      qat: {
+        from: floatSha256,
+        epochs: o.epochs,
+        bestEpoch,
+        learningRate: o.learningRate,
+        batchSize: o.batchSize,
+        seed: o.seed,
+        weightScale: o.weightScale,
+      },
+    }),
+  };
+}
+
+/** The float model as given, its post-training int8 model and the QAT int8 model on the test windows. */
+function testComparison(float: FloatModel, tuned: FloatModel, result: QatResult, dataset: Dataset): QatSummary['test'] {
+  const test = dataset.test;
+  const metric = (out: ArrayLike<number>) => splitMetric(dataset, test, out);
+  const floatOut = floatWindowOutputs(float, test.x, test.n, dataset.window);
+  const ptqOut = int8Outputs(float, result.postTraining, test);
+  const qatOut = int8Outputs(tuned, result.quantized, test);
+  const f = metric(floatOut);
+  const ptq = metric(ptqOut);
+  const qat = metric(qatOut);
+  return {
+    name: metricName(dataset.task),
+    windows: test.n,
+    float: f,
+    int8PostTraining: ptq,
+    floatAfterQat: tuned.metrics.test,
+    int8Qat: qat,
+    postTrainingChange: (ptq - f) / f,
+    qatChange: (qat - f) / f,
+    postTrainingDistance: meanAbsDifference(ptqOut, floatOut),
+    qatDistance: meanAbsDifference(qatOut, floatOut),
   };
 }

@@ -3,8 +3,8 @@
  */
 import { readCsvColumns, type MissingPolicy } from '../data/csv.ts';
 import { buildDataset, type Dataset, type DatasetSpec, type SplitFractions } from '../data/windows.ts';
-import { initBackend, type BackendPref } from '../trainer/backend.ts';
-import { balancedClassWeights, predictFloat, trainLstm, type RecurrentKernel } from '../trainer/train.ts';
+import { initBackend, type BackendPref, type Tf } from '../trainer/backend.ts';
+import { balancedClassWeights, predictFloat, trainLstm, type RecurrentKernel, type TrainResult } from '../trainer/train.ts';
 import { DEFAULT_MAX_LENGTH, DEFAULT_VOCABULARY, loadSpamDataset } from '../data/spam.ts';
 import { loadMnistDataset } from '../data/mnist.ts';
 import { accuracy, rmse } from '../data/metrics.ts';
@@ -210,6 +210,33 @@ export async function trainOnDataset(
   if (o.classWeights === 'balanced' && dataset.task !== 'classification')
     throw new UserError('--class-weights is for classification (--label)');
   const classWeights = o.classWeights === 'balanced' ? balancedClassWeights(dataset) : undefined;
+  const { result, epochs } = await fitModel(tf, dataset, o, classWeights);
+  const model: FloatModel = {
+    ...(result.embedding ? { embedding: result.embedding } : {}),
+    ...headerOfDataset(dataset),
+    headActivation: result.headActivation,
+    layers: result.layers,
+    head: result.head,
+    metrics: trainedMetrics(tf, result, dataset),
+    provenance: {
+      data: source.data,
+      dataSha256: source.sha256,
+      seed: o.seed,
+      toolVersion: TOOL_VERSION,
+      createdAt: new Date().toISOString(),
+      options: JSON.stringify(recordedOptions(o, result, { data: source.options, backend, classWeights })),
+    },
+  };
+  return { model, dataset, backend, epochs };
+}
+
+/** The training run, with its progress bar: the trained network, and the epochs run and kept. */
+async function fitModel(
+  tf: Tf,
+  dataset: Dataset,
+  o: ModelOptions,
+  classWeights: number[] | undefined,
+): Promise<{ result: TrainResult; epochs: EpochSummary }> {
   const progress = createEpochProgress({ epochs: o.epochs, silent: o.quiet });
   const started = performance.now();
   let result;
@@ -242,6 +269,11 @@ export async function trainOnDataset(
     kept: result.bestEpoch,
     secondsPerEpoch: (performance.now() - started) / 1000 / Math.max(1, result.epochsRun),
   };
+  return { result, epochs };
+}
+
+/** The trained network's task metric on every split. */
+function trainedMetrics(tf: Tf, result: TrainResult, dataset: Dataset): FloatModel['metrics'] {
   const F = dataset.featureNames.length;
   const metric = (split: Split) =>
     splitMetric(
@@ -249,46 +281,40 @@ export async function trainOnDataset(
       split,
       predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F, dataset.sequence, result.embedding),
     );
-  const model: FloatModel = {
-    ...(result.embedding ? { embedding: result.embedding } : {}),
-    ...headerOfDataset(dataset),
-    headActivation: result.headActivation,
-    layers: result.layers,
-    head: result.head,
-    metrics: {
-      name: metricName(dataset.task),
-      train: metric(dataset.train),
-      validation: metric(dataset.validation),
-      test: metric(dataset.test),
-    },
-    provenance: {
-      data: source.data,
-      dataSha256: source.sha256,
-      seed: o.seed,
-      toolVersion: TOOL_VERSION,
-      createdAt: new Date().toISOString(),
-      options: JSON.stringify({
-        ...source.options,
-        cell: o.cell,
-        layers: o.layers,
-        bidirectional: o.bidirectional ?? false,
-        head: result.headActivation,
-        units: o.units,
-        epochs: o.epochs,
-        epochsRun: result.epochsRun,
-        bestEpoch: result.bestEpoch,
-        batchSize: o.batchSize,
-        learningRate: o.learningRate,
-        patience: o.patience,
-        ...(result.embedding ? { embeddingDim: result.embedding.dim, tokenDropout: o.tokenDropout ?? 0 } : {}),
-        ...(o.dropout || o.recurrentDropout ? { dropout: o.dropout ?? 0, recurrentDropout: o.recurrentDropout ?? 0 } : {}),
-        backend,
-        recurrentKernel: result.recurrentKernel,
-        ...(classWeights ? { classWeights } : {}),
-      }),
-    },
+  return {
+    name: metricName(dataset.task),
+    train: metric(dataset.train),
+    validation: metric(dataset.validation),
+    test: metric(dataset.test),
   };
-  return { model, dataset, backend, epochs };
+}
+
+/** The options the provenance records: the data's, then the model's and the run's. */
+function recordedOptions(
+  o: ModelOptions,
+  result: TrainResult,
+  run: { data: object; backend: string; classWeights: number[] | undefined },
+): object {
+  const { classWeights } = run;
+  return {
+    ...run.data,
+    cell: o.cell,
+    layers: o.layers,
+    bidirectional: o.bidirectional ?? false,
+    head: result.headActivation,
+    units: o.units,
+    epochs: o.epochs,
+    epochsRun: result.epochsRun,
+    bestEpoch: result.bestEpoch,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    patience: o.patience,
+    ...(result.embedding ? { embeddingDim: result.embedding.dim, tokenDropout: o.tokenDropout ?? 0 } : {}),
+    ...(o.dropout || o.recurrentDropout ? { dropout: o.dropout ?? 0, recurrentDropout: o.recurrentDropout ?? 0 } : {}),
+    backend: run.backend,
+    recurrentKernel: result.recurrentKernel,
+    ...(classWeights ? { classWeights } : {}),
+  };
 }
 
 /**

@@ -194,43 +194,91 @@ export function choosePeepholeShift(peephole: ArrayLike<number>, cellIntBits: nu
   );
 }
 
+/** How one recurrent layer is quantized: its column scales, its calibrated |c|, the weight scale sharing, and its name in errors. */
+interface LayerQuantization {
+  /** One int8 step of each column of v = [input, h]. */
+  columnScales: number[];
+  /** The calibrated |c| (LSTM family). */
+  maxAbsCell: number;
+  weightScale: WeightScaleGranularity;
+  /** "layer 1: ", "backward: " or "", for errors. */
+  where: string;
+}
+
 /**
  * One recurrent layer with the given column scales (v = [input, h]): folded
  * coefficients, row scales, int8 weights, biases, multipliers, cell format
- * and peepholes. `maxAbsCell` is the calibrated |c| (LSTM family).
+ * and peepholes.
  */
-function quantizeLayer(
-  layer: FloatRecurrentLayer,
-  columnScales: number[],
-  maxAbsCell: number,
-  weightScale: WeightScaleGranularity,
-  where: string,
-): QuantRecurrentLayer {
+function quantizeLayer(layer: FloatRecurrentLayer, o: LayerQuantization): QuantRecurrentLayer {
   const { inputSize, units, cell } = layer;
+  const { columnScales, where } = o;
+  checkLayerTensors(layer, where);
+  const width = inputSize + units;
+  const coeff = foldedCoefficients(layer, columnScales);
+  const rowScales = sharedRowScales(rowMaxima(coeff, gateCount(cell) * units, width), units, o.weightScale);
+  const { weightsQ, biasQ, recurrentBiasQ } = quantizeRows(layer, coeff, rowScales, where);
+  const accBounds = gateAccBounds(weightsQ, biasQ, width, recurrentBiasQ);
+  const { shift: gateShift, multipliers: gateMultiplier } = chooseGateShift(rowScales, accBounds);
+
+  // Cell state format (LSTM family only; the other cells keep no cell state).
+  const cellIntBits = hasCellState(cell) ? chooseCellIntBits(o.maxAbsCell) : 0;
+  const peephole = hasPeepholes(cell) ? choosePeepholeShift(layer.peephole!, cellIntBits) : { shift: 0, multipliers: new Int32Array(0) };
+  return {
+    cell,
+    inputSize,
+    units,
+    columnScales,
+    weightsQ,
+    rowScales,
+    biasQ,
+    gateMultiplier,
+    gateShift,
+    cellIntBits,
+    peepholeMultiplier: peephole.multipliers,
+    peepholeShift: peephole.shift,
+    recurrentBiasQ,
+  };
+}
+
+/** A GRU reset-after layer's recurrent bias and a peephole LSTM's peephole weights: there, and of their length. */
+function checkLayerTensors(layer: FloatRecurrentLayer, where: string): void {
+  const { units, cell } = layer;
   const cols = gateCount(cell) * units;
-  const resetAfter = hasRecurrentBias(cell);
-  if (resetAfter && layer.recurrentBias?.length !== cols) {
+  if (hasRecurrentBias(cell) && layer.recurrentBias?.length !== cols) {
     throw new UserError(`quantize: ${where}GRU reset-after layer needs a recurrent bias of ${cols} values`);
   }
   if (hasPeepholes(cell) && layer.peephole?.length !== 3 * units) {
     throw new UserError(`quantize: ${where}peephole LSTM layer needs ${3 * units} peephole weights`);
   }
-  const width = inputSize + units;
+}
 
-  // Effective coefficient of the int8 column value: k[r][i] = W[r][i] * columnScale[i].
+/** Effective coefficient of the int8 column value: k[r][i] = W[r][i] * columnScale[i], rows of [input, h]. */
+function foldedCoefficients(layer: FloatRecurrentLayer, columnScales: number[]): Float64Array {
+  const { inputSize, units } = layer;
+  const cols = gateCount(layer.cell) * units;
+  const width = inputSize + units;
   const coeff = new Float64Array(cols * width);
   for (let r = 0; r < cols; r++) {
     for (let i = 0; i < inputSize; i++) coeff[r * width + i] = layer.kernel[i * cols + r] * columnScales[i];
     for (let j = 0; j < units; j++) coeff[r * width + inputSize + j] = layer.recurrentKernel[j * cols + r] * columnScales[inputSize + j];
   }
+  return coeff;
+}
 
-  // Row scales: the int8 step of each row's coefficients, shared per row, gate or tensor.
-  const rowMax = new Float64Array(cols);
-  for (let r = 0; r < cols; r++) {
+/** The largest |coefficient| of each of `rows` rows of `width` coefficients. */
+function rowMaxima(coeff: Float64Array, rows: number, width: number): Float64Array {
+  const rowMax = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
     for (let i = 0; i < width; i++) rowMax[r] = Math.max(rowMax[r], Math.abs(coeff[r * width + i]));
   }
+  return rowMax;
+}
+
+/** Row scales: the int8 step of each row's coefficients, shared per row, gate (`units` rows) or tensor. */
+function sharedRowScales(rowMax: Float64Array, units: number, weightScale: WeightScaleGranularity): number[] {
   const rowScales: number[] = [];
-  for (let r = 0; r < cols; r++) {
+  for (let r = 0; r < rowMax.length; r++) {
     let m = rowMax[r];
     if (weightScale === 'per-gate') {
       const g = Math.floor(r / units);
@@ -240,7 +288,20 @@ function quantizeLayer(
     }
     rowScales.push(int8Scale(m));
   }
+  return rowScales;
+}
 
+/** The int8 weights of each row on its scale, and its biases in accumulator units. */
+function quantizeRows(
+  layer: FloatRecurrentLayer,
+  coeff: Float64Array,
+  rowScales: number[],
+  where: string,
+): { weightsQ: Int8Array; biasQ: Int32Array; recurrentBiasQ: Int32Array } {
+  const { inputSize, units, cell } = layer;
+  const cols = gateCount(cell) * units;
+  const width = inputSize + units;
+  const resetAfter = hasRecurrentBias(cell);
   const weightsQ = new Int8Array(cols * width);
   const biasQ = new Int32Array(cols);
   // GRU reset-after: the candidate rows keep their recurrent bias apart (it is scaled by r).
@@ -264,27 +325,7 @@ function quantizeLayer(
       biasQ[r] = toAccUnits(layer.bias[r] + (resetAfter ? layer.recurrentBias![r] : 0), r, 'gate bias');
     }
   }
-  const accBounds = gateAccBounds(weightsQ, biasQ, width, recurrentBiasQ);
-  const { shift: gateShift, multipliers: gateMultiplier } = chooseGateShift(rowScales, accBounds);
-
-  // Cell state format (LSTM family only; the other cells keep no cell state).
-  const cellIntBits = hasCellState(cell) ? chooseCellIntBits(maxAbsCell) : 0;
-  const peephole = hasPeepholes(cell) ? choosePeepholeShift(layer.peephole!, cellIntBits) : { shift: 0, multipliers: new Int32Array(0) };
-  return {
-    cell,
-    inputSize,
-    units,
-    columnScales,
-    weightsQ,
-    rowScales,
-    biasQ,
-    gateMultiplier,
-    gateShift,
-    cellIntBits,
-    peepholeMultiplier: peephole.multipliers,
-    peepholeShift: peephole.shift,
-    recurrentBiasQ,
-  };
+  return { weightsQ, biasQ, recurrentBiasQ };
 }
 
 /** Scale of each embedding column: its largest |value| over the rows of every token but padding (row 0). */
@@ -306,47 +347,84 @@ function quantizeEmbedding(e: FloatEmbedding, scales: number[]): QuantEmbedding 
 }
 
 export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizedModel {
-  const { layers, head } = model;
+  const { layers } = model;
   const inputSize = layers[0]!.inputSize;
   if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
-
-  const calibration = joinRanges([
-    options.windowRanges ?? calibrate(model, options.calibrationX, options.calibrationCount),
-    ...(options.streams ?? []).map((x) => calibrate({ ...model, window: x.length / inputSize }, x, 1)),
-  ]);
-  const byName = new Map(calibration.map((r) => [r.name, r]));
+  const calibration = calibrationRanges(model, inputSize, options);
 
   // Input x_i (normalized) -> int8 with a per-feature scale covering a percentile of its calibrated values.
   const percentile = options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE;
+  const inputScales = modelInputScales(model, options, percentile);
+  const quantLayers = quantizeLayers(model, inputScales, calibration, options.weightScale);
+  const units = layerOutputSize(quantLayers[quantLayers.length - 1]!);
+  const head = quantizeHead(model.head, units, layerOutputScale(layers[layers.length - 1]!));
+  const embedding = model.embedding ? quantizeEmbedding(model.embedding, inputScales) : undefined;
+
+  return {
+    ...(embedding ? { embedding } : {}),
+    ...headerOf(model),
+    inputScales,
+    layers: quantLayers,
+    head,
+    tables: { tanhQ15: buildTanhTable() },
+    calibration,
+    scheme: JSON.stringify({ weightScale: options.weightScale, inputPercentile: percentile }),
+    floatModelSha256: options.floatModelSha256,
+    provenance: { ...model.provenance },
+    ...(options.deployment === 'window' ? { deployment: 'window' as const } : {}),
+  };
+}
+
+/** The ranges of the calibration windows (or of the ranges given) joined with those of the streams. */
+function calibrationRanges(model: FloatModel, inputSize: number, options: QuantizeOptions): TensorRange[] {
+  return joinRanges([
+    options.windowRanges ?? calibrate(model, options.calibrationX, options.calibrationCount),
+    ...(options.streams ?? []).map((x) => calibrate({ ...model, window: x.length / inputSize }, x, 1)),
+  ]);
+}
+
+/** One int8 step of each input: of feature i, covering the percentile of its calibrated |values|; of an embedding column, its table's. */
+function modelInputScales(model: FloatModel, options: QuantizeOptions, percentile: number): number[] {
+  const inputSize = model.layers[0]!.inputSize;
   const steps = options.calibrationCount * model.window;
   // Embedding (§3a): column d of the table covers its largest |value| over every token but padding.
-  const inputScales = model.embedding
+  return model.embedding
     ? embeddingColumnScales(model.embedding)
     : model.featureNames.map((_, i) => int8Scale(absPercentile(options.calibrationX, steps, inputSize, i, percentile)));
+}
+
+/** Every recurrent layer (both directions of a bidirectional one) on the columns of what it reads. */
+function quantizeLayers(
+  model: FloatModel,
+  inputScales: number[],
+  calibration: TensorRange[],
+  weightScale: WeightScaleGranularity,
+): QuantRecurrentLayer[] {
+  const { layers } = model;
+  const byName = new Map(calibration.map((r) => [r.name, r]));
   // Columns of v = [input, h]: one int8 step of x_i is inputScales[i]; of any h is 2^-7 (Q0.7);
   // of a bidirectional layer's summed output h_f + h_b (the input of the layer above) 2^-6 (Q1.6).
   const hiddenScale = 2 ** -HIDDEN_FRAC_BITS;
-  const quantLayers = layers.map((layer, l) => {
+  return layers.map((layer, l) => {
     const inputColumns = l === 0 ? inputScales : new Array<number>(layer.inputSize).fill(layerOutputScale(layers[l - 1]!));
     const columnScales = [...inputColumns, ...new Array<number>(layer.units).fill(hiddenScale)];
     const p = layerPrefix(layers.length, l);
     const where = layers.length > 1 ? `layer ${l}: ` : '';
-    const forward = quantizeLayer(layer, columnScales, maxAbs(byName.get(`${p}cell`)), options.weightScale, where);
+    const forward = quantizeLayer(layer, { columnScales, maxAbsCell: maxAbs(byName.get(`${p}cell`)), weightScale, where });
     if (layer.reverse) return { ...forward, reverse: true };
     if (!layer.backward) return forward;
-    const backward = quantizeLayer(
-      layer.backward,
+    const backward = quantizeLayer(layer.backward, {
       columnScales,
-      maxAbs(byName.get(`${p}backward.cell`)),
-      options.weightScale,
-      `${where}backward: `,
-    );
+      maxAbsCell: maxAbs(byName.get(`${p}backward.cell`)),
+      weightScale,
+      where: `${where}backward: `,
+    });
     return { ...forward, backward, merge: layer.merge ?? 'concat' };
   });
-  const units = layerOutputSize(quantLayers[quantLayers.length - 1]!);
-  const headInputScale = layerOutputScale(layers[layers.length - 1]!);
+}
 
-  // Head: y = D h + d with h in Q0.7 (Q1.6 after a 'sum' merge); one scale for all outputs so raw scores compare.
+/** Head: y = D h + d with h in Q0.7 (Q1.6 after a 'sum' merge); one scale for all outputs so raw scores compare. */
+function quantizeHead(head: FloatModel['head'], units: number, headInputScale: number): QuantizedModel['head'] {
   const out = head.outputSize;
   let headMax = 0;
   for (let j = 0; j < units; j++) {
@@ -367,11 +445,12 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     if (fits) break;
     accScale *= 2;
   }
+  return { inputSize: units, outputSize: out, weightsQ: headWeightsQ, accScale, biasQ: headBiasQ };
+}
 
-  const embedding = model.embedding ? quantizeEmbedding(model.embedding, inputScales) : undefined;
-
+/** What the int8 model carries over from the float model: the task, the names, the window, the normalization. */
+function headerOf(model: FloatModel) {
   return {
-    ...(embedding ? { embedding } : {}),
     task: model.task,
     featureNames: [...model.featureNames],
     targetNames: [...model.targetNames],
@@ -385,14 +464,5 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     baseFeatures: [...model.baseFeatures],
     inputNorm: { mean: [...model.inputNorm.mean], std: [...model.inputNorm.std] },
     outputNorm: { mean: [...model.outputNorm.mean], std: [...model.outputNorm.std] },
-    inputScales,
-    layers: quantLayers,
-    head: { inputSize: units, outputSize: out, weightsQ: headWeightsQ, accScale, biasQ: headBiasQ },
-    tables: { tanhQ15: buildTanhTable() },
-    calibration,
-    scheme: JSON.stringify({ weightScale: options.weightScale, inputPercentile: percentile }),
-    floatModelSha256: options.floatModelSha256,
-    provenance: { ...model.provenance },
-    ...(options.deployment === 'window' ? { deployment: 'window' as const } : {}),
   };
 }

@@ -108,25 +108,10 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
       const mask = Array.isArray(kwargs.mask) ? kwargs.mask[0] : kwargs.mask;
       const steps = mask ? Float32Array.from(mask.dataSync() as ArrayLike<number>, (v) => (v ? 1 : 0)) : undefined;
       const masks = (this.config.merge ? [0, 1] : [0]).map(() => ({
-        ...(kwargs.training ? this.dropoutMasks(B, F) : {}),
+        ...(kwargs.training ? dropoutMasks(tf, this.config, B, F) : {}),
         ...(steps ? { steps } : {}),
       }));
       return sequenceOp(tf, this.config, masks)(x, ...this.directions.flat().map((w) => w.read()));
-    }
-
-    /** One direction's dropout masks, drawn in tfjs-layers' order (LSTMCell / SimpleRNNCell.call). */
-    dropoutMasks(B: number, F: number): SequenceMasks {
-      const d = this.config.dropout;
-      if (!d) return {};
-      const count = this.config.cell === 'lstm' ? 4 : 1;
-      const draw = (shape: [number, number], rate: number): Float32Array | undefined => {
-        if (!(rate > 0 && rate < 1)) return undefined;
-        const drawn = tf.tidy(() => Array.from({ length: count }, () => d.func(tf.ones(shape), rate).dataSync() as Float32Array));
-        return drawn[0];
-      };
-      const input = draw([B, F], d.rate);
-      const recurrent = draw([B, this.config.units], d.recurrentRate);
-      return { ...(input ? { input } : {}), ...(recurrent ? { recurrent } : {}) };
     }
 
     override getConfig() {
@@ -137,6 +122,21 @@ function layerClass(tf: Tf): new (c: FusedLayerConfig) => Layer {
   tf.serialization.registerClass(FusedRecurrent);
   classes.set(tf, FusedRecurrent as unknown as new (c: FusedLayerConfig) => Layer);
   return FusedRecurrent as unknown as new (c: FusedLayerConfig) => Layer;
+}
+
+/** One direction's dropout masks, drawn in tfjs-layers' order (LSTMCell / SimpleRNNCell.call). */
+function dropoutMasks(tf: Tf, config: FusedLayerConfig, B: number, F: number): SequenceMasks {
+  const d = config.dropout;
+  if (!d) return {};
+  const count = config.cell === 'lstm' ? 4 : 1;
+  const draw = (shape: [number, number], rate: number): Float32Array | undefined => {
+    if (!(rate > 0 && rate < 1)) return undefined;
+    const drawn = tf.tidy(() => Array.from({ length: count }, () => d.func(tf.ones(shape), rate).dataSync() as Float32Array));
+    return drawn[0];
+  };
+  const input = draw([B, F], d.rate);
+  const recurrent = draw([B, config.units], d.recurrentRate);
+  return { ...(input ? { input } : {}), ...(recurrent ? { recurrent } : {}) };
 }
 
 /**

@@ -165,6 +165,13 @@ function layout(s: SequenceShape, lengths: number[]): { at: number[]; f32: Float
   return { at, f32: new Float32Array(k.memory.buffer) };
 }
 
+/** layout() of named arrays, in the order given: the byte offset of each under its name. */
+function namedLayout<K extends string>(s: SequenceShape, lengths: Record<K, number>): { p: Record<K, number>; f32: Float32Array } {
+  const names = Object.keys(lengths) as K[];
+  const { at, f32 } = layout(s, Object.values<number>(lengths));
+  return { p: Object.fromEntries(names.map((k, i) => [k, at[i]!])) as Record<K, number>, f32 };
+}
+
 /** [B][T][n] (batch-major) into [T][B][n] (time-major), or back with `toBatch`. */
 export function reorder(src: Float32Array, B: number, T: number, n: number, toBatch = false): Float32Array {
   const out = new Float32Array(src.length);
@@ -225,67 +232,54 @@ export function forward(
   // Input dropout: the kernel reads x ⊙ mask.
   const xt = reorder(masks.input ? maskInputs(x, masks.input, B, T, F) : x, B, T, F);
   const stepsTB = masks.steps ? reorder(masks.steps, B, T, 1) : undefined;
-  const { at, f32 } = layout(s, [
-    T * B * F,
-    F * GH,
-    H * GH,
-    GH,
-    extraLength(s.cell, H),
-    T * B * GH,
-    T * B * H,
-    T * B * H,
-    4 * B * H,
-    B * H,
-    T * B,
-  ]);
-  const [px, pW, pU, pb, pExtra, pGates, pHs, pCells, pScratch, pRec, pSteps] = at as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (masks.recurrent) f32.set(masks.recurrent, pRec / 4);
-  if (stepsTB) f32.set(stepsTB, pSteps / 4);
-  f32.set(xt, px / 4);
-  f32.set(w.kernel, pW / 4);
-  f32.set(w.recurrentKernel, pU / 4);
-  f32.set(w.bias, pb / 4);
-  if (w.extra) f32.set(w.extra, pExtra / 4);
+  const { p, f32 } = namedLayout(s, {
+    x: T * B * F,
+    W: F * GH,
+    U: H * GH,
+    bias: GH,
+    extra: extraLength(s.cell, H),
+    gates: T * B * GH,
+    hs: T * B * H,
+    cells: T * B * H,
+    scratch: 4 * B * H,
+    rec: B * H,
+    steps: T * B,
+  });
+  if (masks.recurrent) f32.set(masks.recurrent, p.rec / 4);
+  if (stepsTB) f32.set(stepsTB, p.steps / 4);
+  f32.set(xt, p.x / 4);
+  f32.set(w.kernel, p.W / 4);
+  f32.set(w.recurrentKernel, p.U / 4);
+  f32.set(w.bias, p.bias / 4);
+  if (w.extra) f32.set(w.extra, p.extra / 4);
   kernels().exports.forward(
     KIND[s.cell],
-    px,
-    pW,
-    pU,
-    pb,
-    pExtra,
-    pGates,
-    pHs,
-    pCells,
-    pScratch,
+    p.x,
+    p.W,
+    p.U,
+    p.bias,
+    p.extra,
+    p.gates,
+    p.hs,
+    p.cells,
+    p.scratch,
     T,
     B,
     F,
     H,
-    masks.recurrent ? pRec : 0,
-    stepsTB ? pSteps : 0,
+    masks.recurrent ? p.rec : 0,
+    stepsTB ? p.steps : 0,
   );
-  const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
-  const hs = copy(pHs, T * B * H);
+  const copy = (at: number, n: number) => f32.slice(at / 4, at / 4 + n);
+  const hs = copy(p.hs, T * B * H);
   const record: ForwardRecord = {
     shape: s,
     masks,
     ...(stepsTB ? { stepsTB } : {}),
     x: xt,
-    gates: copy(pGates, T * B * GH),
+    gates: copy(p.gates, T * B * GH),
     hs,
-    cells: KEEPS_CELLS(s.cell) ? copy(pCells, T * B * H) : new Float32Array(0),
+    cells: KEEPS_CELLS(s.cell) ? copy(p.cells, T * B * H) : new Float32Array(0),
   };
   return { h: reorder(hs, B, T, H, true), record };
 }
@@ -306,6 +300,35 @@ export function lastStep(h: Float32Array, B: number, T: number, H: number): Floa
   return out;
 }
 
+/** The module's memory for backward(): the forward record, dh, the gradients, the kernel's scratch, the masks. */
+function backwardLayout(s: SequenceShape) {
+  const { T, B, F, H } = s;
+  const GH = GATES(s.cell) * H;
+  const E = extraLength(s.cell, H);
+  const scratch = GH * H + GH * F + 4 * B * H + (resetsBeforeProduct(s.cell) ? T * B * H : 0) + 2 * B * H + T * B * H;
+  const dzh = hasRecurrentBias(s.cell) ? T * B * GH : 0;
+  return namedLayout(s, {
+    x: T * B * F,
+    W: F * GH,
+    U: H * GH,
+    extra: E,
+    gates: T * B * GH,
+    hs: T * B * H,
+    cells: T * B * H,
+    dHs: T * B * H,
+    dz: T * B * GH,
+    dzh,
+    dW: F * GH,
+    dU: H * GH,
+    db: GH,
+    dExtra: E,
+    dX: T * B * F,
+    scratch,
+    rec: B * H,
+    steps: T * B,
+  });
+}
+
 /**
  * Gradients of the loss with respect to the weights (and x when `inputGradient`),
  * given dh [B][T][H]: the loss gradient of every step's h.
@@ -315,96 +338,54 @@ export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, in
   const { T, B, F, H } = s;
   const GH = GATES(s.cell) * H;
   const E = extraLength(s.cell, H);
-  const scratch = GH * H + GH * F + 4 * B * H + (resetsBeforeProduct(s.cell) ? T * B * H : 0) + 2 * B * H + T * B * H;
-  const dzh = hasRecurrentBias(s.cell) ? T * B * GH : 0;
   if (dh.length !== T * B * H) throw new Error(`fused ${s.cell}: dh has ${dh.length} values, expected ${B} x ${T} x ${H}`);
-  const { at, f32 } = layout(s, [
-    T * B * F,
-    F * GH,
-    H * GH,
-    E,
-    T * B * GH,
-    T * B * H,
-    T * B * H,
-    T * B * H,
-    T * B * GH,
-    dzh,
-    F * GH,
-    H * GH,
-    GH,
-    E,
-    T * B * F,
-    scratch,
-    B * H,
-    T * B,
-  ]);
-  const [px, pW, pU, pExtra, pGates, pHs, pCells, pdHs, pdz, pdzh, pdW, pdU, pdb, pdExtra, pdX, pScratch, pRec, pSteps] =
-    at as number[] as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-  if (r.masks.recurrent) f32.set(r.masks.recurrent, pRec / 4);
-  if (r.stepsTB) f32.set(r.stepsTB, pSteps / 4);
-  f32.set(r.x, px / 4);
-  f32.set(w.kernel, pW / 4);
-  f32.set(w.recurrentKernel, pU / 4);
-  if (w.extra) f32.set(w.extra, pExtra / 4);
-  f32.set(r.gates, pGates / 4);
-  f32.set(r.hs, pHs / 4);
-  f32.set(r.cells, pCells / 4);
-  f32.set(reorder(dh, B, T, H), pdHs / 4);
+  const { p, f32 } = backwardLayout(s);
+  if (r.masks.recurrent) f32.set(r.masks.recurrent, p.rec / 4);
+  if (r.stepsTB) f32.set(r.stepsTB, p.steps / 4);
+  f32.set(r.x, p.x / 4);
+  f32.set(w.kernel, p.W / 4);
+  f32.set(w.recurrentKernel, p.U / 4);
+  if (w.extra) f32.set(w.extra, p.extra / 4);
+  f32.set(r.gates, p.gates / 4);
+  f32.set(r.hs, p.hs / 4);
+  f32.set(r.cells, p.cells / 4);
+  f32.set(reorder(dh, B, T, H), p.dHs / 4);
   kernels().exports.backward(
     KIND[s.cell],
-    px,
-    pW,
-    pU,
-    pExtra,
-    pGates,
-    pHs,
-    pCells,
-    pdHs,
-    pdz,
-    pdzh,
-    pdW,
-    pdU,
-    pdb,
-    pdExtra,
-    inputGradient ? pdX : 0,
-    pScratch,
+    p.x,
+    p.W,
+    p.U,
+    p.extra,
+    p.gates,
+    p.hs,
+    p.cells,
+    p.dHs,
+    p.dz,
+    p.dzh,
+    p.dW,
+    p.dU,
+    p.db,
+    p.dExtra,
+    inputGradient ? p.dX : 0,
+    p.scratch,
     T,
     B,
     F,
     H,
-    r.masks.recurrent ? pRec : 0,
-    r.stepsTB ? pSteps : 0,
+    r.masks.recurrent ? p.rec : 0,
+    r.stepsTB ? p.steps : 0,
   );
-  const copy = (p: number, n: number) => f32.slice(p / 4, p / 4 + n);
+  const copy = (at: number, n: number) => f32.slice(at / 4, at / 4 + n);
   // Input dropout: ∂L/∂x = (dz Wᵀ) ⊙ mask
   const dx = () => {
-    const g = reorder(copy(pdX, T * B * F), B, T, F, true);
+    const g = reorder(copy(p.dX, T * B * F), B, T, F, true);
     return r.masks.input ? maskInputs(g, r.masks.input, B, T, F) : g;
   };
   return {
-    kernel: copy(pdW, F * GH),
-    recurrentKernel: copy(pdU, H * GH),
-    bias: copy(pdb, GH),
-    ...(E ? { extra: copy(pdExtra, E) } : {}),
+    kernel: copy(p.dW, F * GH),
+    recurrentKernel: copy(p.dU, H * GH),
+    bias: copy(p.db, GH),
+    ...(E ? { extra: copy(p.dExtra, E) } : {}),
     ...(inputGradient ? { x: dx() } : {}),
   };
 }

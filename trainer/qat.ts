@@ -488,16 +488,16 @@ export function meanAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): n
   return sum / a.length;
 }
 
-export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions): Promise<QatResult> {
+function checkQatOptions(o: QatOptions, ds: Dataset): void {
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new UserError(`QAT epochs must be an integer >= 1, got ${o.epochs}`);
   if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate))
     throw new UserError(`QAT learning rate must be > 0, got ${o.learningRate}`);
   if (ds.train.n === 0 || ds.validation.n === 0) throw new UserError('QAT needs at least one training and one validation window');
-  const tf = o.tf ?? (await currentBackend()).tf;
-  const q = quantizers(tf);
-  const vars = modelVars(tf, model);
-  const allVars = variablesOf(vars);
-  const current = (): FloatModel => ({
+}
+
+/** The float model with the variables' current weights. */
+function modelOfVars(model: FloatModel, vars: ModelVars): FloatModel {
+  return {
     ...model,
     ...(model.embedding && vars.embedding
       ? { embedding: { ...model.embedding, table: Float32Array.from(vars.embedding.dataSync() as Float32Array) } }
@@ -512,25 +512,75 @@ export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions)
       kernel: Float32Array.from(vars.headKernel.dataSync() as Float32Array),
       bias: Float32Array.from(vars.headBias.dataSync() as Float32Array),
     },
-  });
-  const everyStep = ds.sequence === 'many-to-many';
-  // The teacher: the float model's own outputs (logits for a classifier), on the training and validation windows.
+  };
+}
+
+/** The teacher: the float model's own outputs (logits for a classifier), on the training windows (by batch) and the validation windows. */
+function teacherOf(tf: Tf, model: FloatModel, ds: Dataset): { batch: (idx: ArrayLike<number>) => Tensor; validation: Float64Array } {
   const teacher = Float32Array.from(floatWindowOutputs(model, ds.train.x, ds.train.n, ds.window));
-  const teacherValidation = floatWindowOutputs(model, ds.validation.x, ds.validation.n, ds.window);
+  const validation = floatWindowOutputs(model, ds.validation.x, ds.validation.n, ds.window);
   const O = model.head.outputSize;
-  const S = everyStep ? ds.window : 1;
-  const teacherBatch = (idx: ArrayLike<number>): Tensor => {
+  const S = ds.sequence === 'many-to-many' ? ds.window : 1;
+  const batch = (idx: ArrayLike<number>): Tensor => {
     const y = new Float32Array(idx.length * S * O);
     for (let k = 0; k < idx.length; k++) y.set(teacher.subarray(idx[k]! * S * O, (idx[k]! + 1) * S * O), k * S * O);
     return S > 1 ? tf.tensor3d(y, [idx.length, S, O]) : tf.tensor2d(y, [idx.length, O]);
   };
+  return { batch, validation };
+}
+
+/** What every epoch of one fine-tuning run trains with. */
+interface QatRun {
+  tf: Tf;
+  q: Quantizers;
+  vars: ModelVars;
+  allVars: Variable[];
+  model: FloatModel;
+  ds: Dataset;
+  o: QatOptions;
+  teacherBatch: (idx: ArrayLike<number>) => Tensor;
+  optimizer: ReturnType<Tf['train']['adam']>;
+  /** The batch order's generator. */
+  rand: () => number;
+}
+
+/** One epoch over the training windows in a fresh order, on the grid of the previous epoch's int8 model: its mean loss. */
+async function trainEpoch(run: QatRun, grid: Grid): Promise<number> {
+  const { tf, q, vars, allVars, model, ds, o, optimizer } = run;
+  const everyStep = ds.sequence === 'many-to-many';
+  const order = permutation(ds.train.n, run.rand);
+  let sum = 0;
+  for (let start = 0; start < ds.train.n; start += o.batchSize) {
+    const idx = order.subarray(start, Math.min(ds.train.n, start + o.batchSize));
+    const [x, labels] = batchTensors(tf, ds, ds.train, idx, model.headActivation);
+    const y = run.teacherBatch(idx);
+    // loss: mean |fake-quantized output − float output| (self-distillation; the absolute value keeps
+    // the few windows whose inputs pass the int8 input range from outweighing all the others)
+    const cost = optimizer.minimize(
+      () => tf.losses.absoluteDifference(y, forward(tf, q, vars, grid, model, x, o.weightScale, everyStep)) as never,
+      true,
+      allVars,
+    );
+    sum += (await cost!.data())[0]! * idx.length;
+    tf.dispose([x, labels, y, cost!]);
+  }
+  return sum / ds.train.n;
+}
+
+export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions): Promise<QatResult> {
+  checkQatOptions(o, ds);
+  const tf = o.tf ?? (await currentBackend()).tf;
+  const q = quantizers(tf);
+  const vars = modelVars(tf, model);
+  const allVars = variablesOf(vars);
+  const teacher = teacherOf(tf, model, ds);
   /** The real int8 model of `candidate` on the validation windows: its distance from the teacher and its metric. */
   const validate = (candidate: FloatModel, qc: QuantizedModel) => {
     const out = o.int8Outputs(candidate, qc, ds.validation);
-    return { validationDistance: meanAbsDifference(out, teacherValidation), validationMetric: o.metric(ds.validation, out) };
+    return { validationDistance: meanAbsDifference(out, teacher.validation), validationMetric: o.metric(ds.validation, out) };
   };
   const optimizer = tf.train.adam(o.learningRate);
-  const rand = mulberry32(o.seed ^ 0x0a7a0a7a);
+  const run: QatRun = { tf, q, vars, allVars, model, ds, o, teacherBatch: teacher.batch, optimizer, rand: mulberry32(o.seed ^ 0x0a7a0a7a) };
 
   let best = model;
   const postTraining = o.quantize(model);
@@ -541,26 +591,10 @@ export async function fineTuneQat(model: FloatModel, ds: Dataset, o: QatOptions)
   let grid = gridOf(bestQ);
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
-      const order = permutation(ds.train.n, rand);
-      let sum = 0;
-      for (let start = 0; start < ds.train.n; start += o.batchSize) {
-        const idx = order.subarray(start, Math.min(ds.train.n, start + o.batchSize));
-        const [x, labels] = batchTensors(tf, ds, ds.train, idx, model.headActivation);
-        const y = teacherBatch(idx);
-        // loss: mean |fake-quantized output − float output| (self-distillation; the absolute value keeps
-        // the few windows whose inputs pass the int8 input range from outweighing all the others)
-        const cost = optimizer.minimize(
-          () => tf.losses.absoluteDifference(y, forward(tf, q, vars, grid, model, x, o.weightScale, everyStep)) as never,
-          true,
-          allVars,
-        );
-        sum += (await cost!.data())[0]! * idx.length;
-        tf.dispose([x, labels, y, cost!]);
-      }
-      const trainLoss = sum / ds.train.n;
+      const trainLoss = await trainEpoch(run, grid);
       if (!Number.isFinite(trainLoss))
         throw new UserError(`QAT diverged at epoch ${epoch} (loss ${trainLoss}); try a lower --qat-learning-rate`);
-      const candidate = current();
+      const candidate = modelOfVars(model, vars);
       const qc = o.quantize(candidate);
       const e: QatEpoch = { epoch, epochs: o.epochs, loss: trainLoss, ...validate(candidate, qc) };
       history.push(e);

@@ -30,6 +30,25 @@ export function firstWindows(ds: Dataset, n: number): Dataset {
   };
 }
 
+/** What commonExampleOptions reads from the command line (commander's keys). */
+export interface ExampleOptions {
+  out: string;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  patience: number;
+  calibration: number;
+  parityWindows: number;
+  seed: number;
+  backend: BackendPref;
+  recurrentKernel: RecurrentKernel;
+  json?: boolean;
+  quiet?: boolean;
+  qat?: number;
+  qatLearningRate: number;
+  qatBatchSize: number;
+}
+
 /** Options every example takes: training schedule, calibration, parity, seed, backend, output. */
 export function commonExampleOptions(c: Command, d: { out: string; epochs: number; learningRate: number; what: string }): Command {
   const options = c

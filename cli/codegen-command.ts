@@ -1,3 +1,4 @@
+import { globalNameProblem } from '../codegen/global-name.ts';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { choiceOption, intOption, printJson, runAction } from './common.ts';
@@ -94,7 +95,8 @@ function addPlacementOptions(cmd: Command): Command {
 }
 
 function runCodegen(modelPath: string, o: CodegenOptions): void {
-  if (!/^[A-Za-z_$][\w$]*$/.test(o.global)) throw new UserError(`--global '${o.global}' is not a JavaScript identifier`);
+  const globalProblem = globalNameProblem(o.global);
+  if (globalProblem) throw new UserError(`--global '${o.global}' ${globalProblem}`);
   if (!/^[\w.-]+$/.test(o.name)) throw new UserError(`--name '${o.name}' must be a plain file name (letters, digits, . _ -)`);
   const { model, sha256 } = readQuantizedModel(modelPath);
   const targets = o.target === 'all' ? [...TARGETS] : [o.target];

@@ -1,3 +1,4 @@
+import { globalNameProblem } from '../codegen/global-name.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -46,8 +47,8 @@ interface ExampleRun {
 }
 
 async function runHandmade(file: string, o: HandmadeOptions): Promise<void> {
-  if (!/^[A-Za-z_$][\w$]*$/.test(o.global) || o.global === 'drivenModel')
-    throw new UserError(`--global '${o.global}' is not a usable JavaScript identifier`);
+  const globalProblem = o.global === 'drivenModel' ? 'is the name of the example driver; choose another name' : globalNameProblem(o.global);
+  if (globalProblem) throw new UserError(`--global '${o.global}' ${globalProblem}`);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

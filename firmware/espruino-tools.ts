@@ -54,8 +54,12 @@ function recentToolLog(n = 5): string[] {
 let busy = 0;
 let consoleRouted = false;
 
+/** Watchers of the tool log: an open connection hears of the socket faults the package only logs. */
+const logWatchers = new Set<(line: string) => void>();
+
 function collect(...args: unknown[]): void {
   const line = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+  for (const watch of logWatchers) watch(line);
   toolLog.push(line);
   if (toolLog.length > 2000) toolLog.splice(0, 1000);
   if (verbose) process.stderr.write(`espruino-tools: ${line}\n`);
@@ -180,7 +184,22 @@ export class BoardConnection {
   private closed = false;
   private disconnectedHandler: (() => void) | undefined;
   /** The package logs while a connection is open: routed to the tool log until close(). */
-  private readonly release = hold();
+  private readonly releaseLog = hold();
+
+  /**
+   * A socket reset (the board's end died, or a cable) reaches the package as an 'error' it only
+   * logs, never as the 'end' it reports as a disconnect: the connection is gone all the same.
+   */
+  private readonly watchFaults = (line: string) => {
+    if (!/^RECEIVE ERROR:.*(ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)/.test(line) || this.closed) return;
+    this.closed = true;
+    this.disconnectedHandler?.();
+  };
+
+  private release(): void {
+    logWatchers.delete(this.watchFaults);
+    this.releaseLog();
+  }
 
   private constructor(
     private readonly E: EspruinoGlobal,
@@ -236,6 +255,7 @@ export class BoardConnection {
             settled = true;
             clearTimeout(timer);
             clearInterval(poll);
+            logWatchers.add(c.watchFaults);
             resolve(c);
           },
           () => {
@@ -283,6 +303,7 @@ export class BoardConnection {
     return this.guarded<string | undefined>(what, timeoutMs, (done) =>
       this.E.Core.Utils.executeExpression(expression, done, { maxTimeout: timeoutMs / 1000, minTimeout: Math.min(10, timeoutMs / 1000) }),
     ).then((text) => {
+      if (text === undefined && this.closed) throw new UserError(`${this.port} disconnected during ${what}`);
       if (text === undefined)
         throw new UserError(
           `${what} on ${this.port}: the board printed no result (last output: ${JSON.stringify(this.output.slice(-200))})`,

@@ -52,6 +52,12 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
     ['not an artifact', ['codegen', '@CSV'], /series\.csv: .*(not an lstm-mcu|artifact)/i],
     ['unknown engine', ['simulate', 'x.pb', '--engines', 'v8'], /unknown engine v8/],
     ['bad global name', ['codegen', 'x.pb', '--global', '1abc'], /--global '1abc' is not a JavaScript identifier/],
+    [
+      'reserved global name',
+      ['codegen', 'x.pb', '--global', 'if'],
+      /--global 'if' is a reserved word or a global the module or the board reads/,
+    ],
+    ['global name the module reads', ['codegen', 'x.pb', '--global', 'Math'], /--global 'Math' is a reserved word/],
     ['bad cell', ['train', '--cell', 'tcn'], /--cell.*expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn/],
     ['handmade not JSON', ['handmade', '@CSV'], /series\.csv: not valid JSON/],
     [

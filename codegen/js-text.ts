@@ -9,25 +9,30 @@
  * internal error and never a changed program.
  */
 
-/** Line terminators other than \n, shown as their escapes in comments. */
-const HIDDEN_LINE_ENDS = /[\r\u2028\u2029]/g;
+/** Control characters (a NUL ends Espruino's reading of a line) and line terminators, but not tab. */
+const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f\u2028\u2029]/g;
 const SEPARATORS = /[\u2028\u2029]/g;
+/** A surrogate without its pair: not a character (Espruino refuses its escape in a literal). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const escapeOf = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
-/** A JSON value as ES5 source (a literal): JSON.stringify, with U+2028 and U+2029 escaped too. */
+/** `s` with every lone surrogate replaced by U+FFFD, as a UTF-8 decoder does. */
+export const wellFormed = (s: string): string => s.replace(LONE_SURROGATE, '\ufffd');
+
+/**
+ * A JSON value as ES5 source (a literal): JSON.stringify, with U+2028 and U+2029 escaped
+ * too, and lone surrogates (not characters) as U+FFFD.
+ */
 export function jsonText(value: unknown, space?: number): string {
-  return JSON.stringify(value, null, space).replace(SEPARATORS, escapeOf);
+  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v), space).replace(SEPARATORS, escapeOf);
 }
 
 /** A string as an ES5 string literal, in double quotes. */
 export const jsString = (s: string): string => jsonText(s);
 
-/** A string inside a comment of one line (`//` or `/* *\/`): every line terminator escaped and `*\/` broken. */
+/** A string inside a comment of one line (`//` or `/* *\/`): every control character and line terminator escaped, `*\/` broken. */
 export function commentText(s: string): string {
-  return s
-    .replace(/\n/g, '\\n')
-    .replace(HIDDEN_LINE_ENDS, (c) => (c === '\r' ? '\\r' : escapeOf(c)))
-    .replace(/\*\//g, '*\\/');
+  return s.replace(CONTROLS, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : escapeOf(c))).replace(/\*\//g, '*\\/');
 }
 
 /** True when `s` holds a character that ends a line of JavaScript. */

@@ -17,6 +17,9 @@ import { emitDts } from '../../codegen/emit-dts.ts';
 import { emitApp, type Shell } from '../../firmware/emit-app.ts';
 import { parseSources, parseValidRanges, type AppConfig } from '../../firmware/app-config.ts';
 import { availableEngines } from '../../parity/engines.ts';
+import { buildBundle } from '../../firmware/bundle.ts';
+import { wellFormed } from '../../codegen/js-text.ts';
+import { BOARD_PRELUDE } from '../helpers/app-driver.ts';
 
 /** Pieces a hostile or careless name is made of: each would end a comment or a literal, or run, if it escaped. */
 const PIECES = [
@@ -69,10 +72,12 @@ function namedModel(seed: number): QuantizedModel {
   };
 }
 
+/** The app reads the training means through a reader file: valid readings, so every sample steps. */
 function appConfig(q: QuantizedModel): AppConfig {
   return {
     moduleName: 'model',
-    sources: parseSources('temperature,analog:D3,analog:D4', q),
+    sources: parseSources('function', q),
+    reader: `function readSensor(out) { ${q.inputNorm.mean.map((m, i) => `out[${i}] = ${m};`).join(' ')} }`,
     intervalMs: 100,
     validRanges: parseValidRanges(undefined, q),
     maxBadRun: 3,
@@ -108,10 +113,10 @@ describe('names are data, never code', () => {
         const { added, context } = runInVm(code);
         expect(added, target).toEqual(['lstmModel']);
         const info = (context.lstmModel as { info: { featureNames: string[]; targetNames: string[]; classLabels: unknown[] } }).info;
-        // a lone surrogate is not a character: JSON carries it escaped, and it reads back as itself
-        expect(info.featureNames, target).toEqual(q.featureNames);
-        expect(info.targetNames, target).toEqual(q.targetNames);
-        if (q.classNames) expect(info.classLabels, target).toEqual(q.classNames);
+        // a lone surrogate is not a character: it reads back as U+FFFD, as from any UTF-8 file
+        expect(info.featureNames, target).toEqual(q.featureNames.map(wellFormed));
+        expect(info.targetNames, target).toEqual(q.targetNames.map(wellFormed));
+        if (q.classNames) expect(info.classLabels, target).toEqual(q.classNames.map(wellFormed));
       }
     },
   );
@@ -135,10 +140,6 @@ describe('names are data, never code', () => {
       const module = emitModule(q, { ...emitOptions, target: 'es5' });
       const printed: string[] = [];
       const board = {
-        E: { getTemperature: () => 20 },
-        analogRead: () => 0.5,
-        D3: 'D3',
-        D4: 'D4',
         setInterval: () => 1,
         console: { log: (s: string) => printed.push(s) },
       };
@@ -148,7 +149,7 @@ describe('names are data, never code', () => {
       if (shell === 'espruino') {
         for (let t = 0; t < 4; t++) api.sample!();
         expect(printed[0], 'the start line names the features as they are').toBe(
-          `lstm-mcu app started: ${q.featureNames.join(', ')} every 100 ms`,
+          `lstm-mcu app started: ${q.featureNames.map(wellFormed).join(', ')} every 100 ms`,
         );
       } else api.feed([20, 0.5, 0.5]);
       expect(context.pwned, shell).toBeUndefined();
@@ -172,4 +173,39 @@ out("pwned " + (typeof pwned) + " names " + lstmModel.info.featureNames.length +
       ).toEqual([`pwned undefined names 3 ${q.targetNames.length}`]);
     }
   });
+
+  it.each(engines.map((e) => e.name))(
+    'on %s, the bundle (minified and not) of a model with random names samples without running a name',
+    async (name) => {
+      const engine = engines.find((e) => e.name === name)!;
+      for (const seed of SEEDS.slice(0, 3)) {
+        const q = namedModel(seed);
+        for (const minify of [true, false]) {
+          const shell = name === 'jerry' || name === 'duk' ? 'jerryscript' : 'espruino';
+          const b = await buildBundle(q, {
+            shell,
+            modelSha256: 'a'.repeat(64),
+            generatorVersion: 'test',
+            config: appConfig(q),
+            minify,
+            appGlobal: 'lstmApp',
+          });
+          expect(() => acorn.parse(b.code, { ecmaVersion: 5 }), `seed ${seed}`).not.toThrow();
+          const [m0, m1, m2] = q.inputNorm.mean;
+          const driver =
+            shell === 'espruino'
+              ? 'for (var t = 0; t < 4; t++) lstmApp.sample(); lstmApp.stop();'
+              : `for (var t = 0; t < 4; t++) lstmApp.feed([${m0}, ${m1}, ${m2}]);`;
+          const print = 'var out = typeof print === "function" ? print : function (s) { console.log(s); };';
+          const lines = await engine.run(
+            `${BOARD_PRELUDE}${b.code}\n${driver}\n${print}\nout("steps " + lstmApp.stats.steps + " pwned " + typeof pwned);`,
+          );
+          expect(
+            lines.filter((l) => l.startsWith('steps')),
+            `${name} seed ${seed} minify ${minify}`,
+          ).toEqual(['steps 4 pwned undefined']);
+        }
+      }
+    },
+  );
 });

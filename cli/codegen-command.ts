@@ -1,4 +1,5 @@
 import { globalNameProblem } from '../codegen/global-name.ts';
+import { checkOutputPaths } from '../core/output-paths.ts';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { choiceOption, intOption, printJson, runAction } from './common.ts';
@@ -120,6 +121,7 @@ function runCodegen(modelPath: string, o: CodegenOptions): void {
         writer: `${o.name}.weights.js`,
       })
     : undefined;
+  checkGeneratedPaths(files, modelPath);
   // Progress, once every refusal is behind (a refusal stays one line).
   if (!o.json)
     process.stderr.write(
@@ -139,6 +141,21 @@ function chosenBoard(o: CodegenOptions, targets: Target[]): Board | undefined {
   const board = o.board === undefined ? undefined : parseBoard(o.board);
   if (o.appReserve !== undefined && !board) throw new UserError('--app-reserve goes with --board');
   return board;
+}
+
+/** No two generated files, and none of them and the model, are the same file. */
+function checkGeneratedPaths(files: GeneratedFile[], modelPath: string): void {
+  const outputs = files.flatMap((f) => [
+    { what: `the ${f.target} module`, path: f.jsPath },
+    { what: `its declarations`, path: f.dtsPath },
+    ...(f.flash
+      ? [
+          { what: '--flash-file', path: f.flash.binPath },
+          { what: 'the weights writer', path: f.flash.writerPath },
+        ]
+      : []),
+  ]);
+  checkOutputPaths(outputs, [{ what: 'model', path: modelPath }]);
 }
 
 /** Each generated file and its .d.ts, and with flash weights the Storage file's bytes and its writer. */

@@ -1,4 +1,6 @@
 import { Command, Option } from 'commander';
+import { UserError } from '../core/errors.ts';
+import { checkOutputPaths } from '../core/output-paths.ts';
 import path from 'node:path';
 import { choiceOption, floatOption, fmt, intOption, printJson, runAction } from './common.ts';
 import { addQatOptions, qatLine } from './qat-options.ts';
@@ -21,7 +23,8 @@ interface QuantizeCommandOptions {
   seed: number;
   season?: number;
   out: string;
-  report: string;
+  /** A file, '-' for stdout, or false (--no-report). */
+  report: string | false;
   json?: boolean;
   deploy: QuantizeStepOptions['deploy'];
   qat?: number;
@@ -54,7 +57,8 @@ export function quantizeCommand(): Command {
       ).argParser(intOption(0, 1_000_000)),
     )
     .addOption(new Option('--out <file>', 'quantized model artifact to write').default('model.q.pb'))
-    .addOption(new Option('--report <file>', 'quantization report (JSON) to write').default('quantize-report.json'))
+    .addOption(new Option('--report <file>', 'quantization report (JSON) to write; - for stdout').default('quantize-report.json'))
+    .option('--no-report', 'write no quantization report')
     .option('--json', 'print a one-line JSON summary as the last line of stdout');
   addDeployOption(cmd);
   return addQatOptions(cmd).action((floatPath: string, o: QuantizeCommandOptions) =>
@@ -62,7 +66,23 @@ export function quantizeCommand(): Command {
   );
 }
 
+/** Where the report goes: a file, stdout, or nowhere. */
+const reportFile = (o: QuantizeCommandOptions): string | undefined => (o.report === false || o.report === '-' ? undefined : o.report);
+
 async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promise<void> {
+  if (o.report === '-' && o.json) throw new UserError('--report - and --json both write to stdout: choose one');
+  const qatOut = o.qatOut ?? path.join(path.dirname(o.out), 'model.qat.float.pb');
+  checkOutputPaths(
+    [
+      { what: '--out', path: o.out },
+      { what: '--report', path: reportFile(o) },
+      { what: o.qatOut === undefined ? 'the fine-tuned model (--qat-out)' : '--qat-out', path: o.qat ? qatOut : undefined },
+    ],
+    [
+      { what: 'float model', path: floatPath },
+      { what: '--data', path: o.data },
+    ],
+  );
   const { model: given, sha256: givenSha256 } = readFloatModel(floatPath);
   const dataset = await datasetOfModel(given, floatPath, o.data, Boolean(o.allowOtherData));
   const log = (s: string) => process.stderr.write(s + '\n');
@@ -80,7 +100,6 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
     : undefined;
   const float = qat ? qat.model : given;
   const floatBytes = qat ? encodeFloatModel(float) : undefined;
-  const qatOut = o.qatOut ?? path.join(path.dirname(o.out), 'model.qat.float.pb');
   const { model, report } = quantizeStep(float, dataset, {
     weightScale: o.weightScale,
     inputPercentile: o.inputPercentile,
@@ -91,11 +110,16 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
   });
   const bytes = encodeQuantizedModel(model);
   const fullReport = qat ? { ...report, qat: qat.summary } : report;
-  writeFileAtomic(o.report, JSON.stringify(fullReport, null, 2) + '\n');
+  const reportText = JSON.stringify(fullReport, null, 2) + '\n';
+  const file = reportFile(o);
+  if (file !== undefined) writeFileAtomic(file, reportText);
   if (floatBytes) writeArtifact(qatOut, floatBytes);
   writeArtifact(o.out, bytes);
   const quantized: Quantized = { report, window: model.window, qat: qat?.summary, qatOut };
-  for (const line of quantizedLines(quantized, o)) console.log(line);
+  // With the report on stdout, stdout is the report alone: the lines go to stderr.
+  const print = o.report === '-' ? (line: string) => process.stderr.write(line + '\n') : (line: string) => console.log(line);
+  for (const line of quantizedLines(quantized, o)) print(line);
+  if (o.report === '-') process.stdout.write(reportText);
   if (o.json) printJson(quantizedJson(quantized, o));
 }
 
@@ -123,7 +147,7 @@ function quantizedLines({ report, window, qat, qatOut }: Quantized, o: QuantizeC
         ]
       : []),
     ...deliveredLines(report, window),
-    `wrote ${o.out}${qat ? `, ${qatOut}` : ''} and ${o.report}`,
+    `wrote ${o.out}${qat ? `, ${qatOut}` : ''}${reportFile(o) !== undefined ? ` and ${o.report}` : ''}`,
   ];
 }
 
@@ -132,7 +156,7 @@ function quantizedJson({ report, qat, qatOut }: Quantized, o: QuantizeCommandOpt
   return {
     command: 'quantize',
     artifact: o.out,
-    report: o.report,
+    report: reportFile(o) ?? null,
     metrics: report.metrics,
     scheme: report.scheme,
     ...deliveredJson(report),

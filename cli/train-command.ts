@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { checkOutputPaths } from '../core/output-paths.ts';
 import { addDeployOption, addTrainingOptions, trainStepOptions } from './training-options.ts';
 import { fmt, printJson, runAction } from './common.ts';
 import { trainStep } from '../pipeline/train.ts';
@@ -19,6 +20,7 @@ export function trainCommand(): Command {
   addDeployOption(cmd);
   cmd.action((o) =>
     runAction('train', async () => {
+      checkOutputPaths([{ what: '--out', path: o.out }], [{ what: '--data', path: o.data }]);
       const { model, dataset, backend, epochs } = await trainStep(trainStepOptions(o, Boolean(o.quiet)));
       const bytes = encodeFloatModel(model);
       // What the device would deliver: the model quantized with the defaults, its test series streamed through the app.

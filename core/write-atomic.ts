@@ -2,13 +2,67 @@
  * Write a file atomically: into a temporary file in the same directory
  * (flushed to disk), then rename over the target. A failure leaves neither a
  * partial file nor the temporary behind, and throws a one-line UserError.
+ *
+ * Only a regular file (or a new name) is replaced. A target that exists and
+ * is something else is what the user means to write to, so it is never
+ * replaced: a character device or a FIFO (/dev/null, /dev/stdout, a pipe) is
+ * written in place; a directory, a socket or a block device is refused. A
+ * symbolic link is followed: the file it points to is replaced atomically and
+ * the link stays (a link to nothing is refused).
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError } from './errors.ts';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export function writeFileAtomic(given: string, data: string | Uint8Array): void {
+  const target = targetOf(given);
+  if (target.kind === 'in place') return writeInPlace(given, data);
+  replaceFile(given, target.path, data);
+}
+
+type Target = { kind: 'replace'; path: string } | { kind: 'in place' };
+
+/** What writing `path` means: replace a regular file (through a link), or write a device or pipe in place. */
+function targetOf(path: string): Target {
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(path);
+  } catch {
+    return { kind: 'replace', path }; // a new file (a missing directory is reported by the write)
+  }
+  if (stat.isSymbolicLink()) {
+    let real: string;
+    try {
+      real = fs.realpathSync(path);
+    } catch {
+      throw new UserError(`cannot write ${path}: it is a symbolic link to a file that does not exist`);
+    }
+    return targetOf(real);
+  }
+  if (stat.isFile()) return { kind: 'replace', path };
+  if (stat.isCharacterDevice() || stat.isFIFO()) return { kind: 'in place' };
+  const what = stat.isDirectory()
+    ? 'a directory'
+    : stat.isSocket()
+      ? 'a socket'
+      : stat.isBlockDevice()
+        ? 'a block device'
+        : 'not a regular file';
+  throw new UserError(`cannot write ${path}: it is ${what}`);
+}
+
+/** A device or a pipe: written as it is, never replaced. */
+function writeInPlace(path: string, data: string | Uint8Array): void {
+  try {
+    fs.writeFileSync(path, data);
+  } catch (err) {
+    throw new UserError(`cannot write ${path}: ${describeFsError(err)}`);
+  }
+}
+
+/** Into a temporary file beside `path`, flushed, then renamed over it; `given` is the name the user gave. */
+function replaceFile(given: string, path: string, data: string | Uint8Array): void {
   const dir = nodePath.dirname(nodePath.resolve(path));
   const tmp = nodePath.join(dir, `.${nodePath.basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -27,7 +81,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     } catch {
       // The temporary file was never created (e.g. the directory is missing).
     }
-    throw new UserError(`cannot write ${path}: ${describeFsError(err)}`);
+    throw new UserError(`cannot write ${given}: ${describeFsError(err)}`);
   }
 }
 

@@ -71,6 +71,22 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
       /--interval and --time both give the sampling period/,
     ],
     ['bad deploy', ['quantize', 'x.pb', '--deploy', 'sometimes'], /--deploy.*expected one of auto, stream, window/],
+    [
+      'model written over its data',
+      ['train', '--data', '@CSV', '--features', 'a', '--target', 'a', '--out', '@CSV'],
+      /--out '.*series\.csv' is the same file as the input --data: give them different names/,
+    ],
+    [
+      'report over the model it reads',
+      ['quantize', 'x.pb', '--report', 'x.pb'],
+      /--report 'x\.pb' is the same file as the input float model/,
+    ],
+    [
+      'two outputs in one file',
+      ['quantize', 'x.pb', '--out', 'same.pb', '--report', 'same.pb'],
+      /--report 'same\.pb' is the same file as --out/,
+    ],
+    ['report and JSON both on stdout', ['quantize', 'x.pb', '--report', '-', '--json'], /--report - and --json both write to stdout/],
   ];
   it.each(cases)('%s', async (_name, args, message) => {
     const before = filesIn(tmp);
@@ -128,6 +144,16 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(Number.isFinite(q.metrics.float) && Number.isFinite(q.metrics.int8)).toBe(true);
     const report = JSON.parse(fs.readFileSync(path.join(tmp, 'report.json'), 'utf8'));
     expect(report.tensorErrors.map((e: { name: string }) => e.name)).toContain('cell');
+    // --report -: stdout is the report alone (the lines go to stderr); --no-report writes none
+    const toStdout = await run(['quantize', 'm.float.pb', '--out', 'm2.q.pb', '--report', '-']);
+    expect(toStdout.code, toStdout.stderr).toBe(0);
+    expect(JSON.parse(toStdout.stdout).metrics).toEqual(report.metrics);
+    expect(toStdout.stderr).toMatch(/^wrote m2\.q\.pb$/m);
+    const before = filesIn(tmp);
+    const none = await run(['quantize', 'm.float.pb', '--out', 'm2.q.pb', '--no-report', '--json']);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.lastJson().report).toBeNull();
+    expect(filesIn(tmp)).toEqual(before);
 
     // The sampling period given at training is the bundle's default; the data path is stored whole.
     fs.writeFileSync(path.join(tmp, 'reader.js'), 'function readSensor(out) { out[0] = 0; out[1] = 0; }\n');
@@ -147,6 +173,13 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(fs.readFileSync(path.join(tmp, 'app.js'), 'utf8')).toContain('setInterval(sample, 60000)');
     expect(JSON.parse(fs.readFileSync(path.join(tmp, 'report.json'), 'utf8')).streamed.split).toBe('test');
 
+    // a Storage file named like the module would overwrite it with binary weights: refused, nothing written
+    const clash = await run(['codegen', 'm.q.pb', '--out-dir', 'clash', '--weights', 'flash', '--flash-file', 'model.espruino.js']);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr.trim()).toMatch(
+      /^lstm-mcu codegen: error: --flash-file '.*model\.espruino\.js' is the same file as the espruino module/,
+    );
+    expect(fs.existsSync(path.join(tmp, 'clash'))).toBe(false);
     const gen = await run(['codegen', 'm.q.pb', '--out-dir', 'gen', '--json']);
     expect(gen.code, gen.stderr).toBe(0);
     for (const f of ['model.espruino.js', 'model.es5.js', 'model.espruino.d.ts', 'model.es5.d.ts'])

@@ -170,12 +170,37 @@ export function storageUploadCode(name: string, bytes: Uint8Array): string {
 export type PortKind = 'tcp' | 'serial' | 'ble';
 
 export function portKind(port: string): PortKind {
-  if (/^tcp:\/\/[^/\s:]*(:\d{1,5})?$/.test(port)) return 'tcp';
-  if (/^([0-9a-f]{2}:){5}[0-9a-f]{2}( (public|random))?$/i.test(port)) return 'ble';
+  const tcp = /^tcp:\/\/[^/\s:]*(?::(\d{1,5}))?$/.exec(port);
+  if (tcp) {
+    const number = tcp[1] === undefined ? 23 : Number(tcp[1]);
+    if (number < 1 || number > 65535) throw new UserError(`--port '${port}': a TCP port is a number from 1 to 65535`);
+    return 'tcp';
+  }
+  if (/^([0-9a-f]{2}:){5}[0-9a-f]{2}( (public|random))?$/i.test(port)) {
+    if (!bluetoothAvailable())
+      throw new UserError(
+        `--port '${port}' is a Bluetooth address, but Bluetooth is not installed here: npm install @abandonware/noble (it needs a Bluetooth adapter and, on Linux, permission to use it)`,
+      );
+    return 'ble';
+  }
   if (/^(\/dev\/|COM\d+$)/.test(port)) return 'serial';
   throw new UserError(
     `--port '${port}': expected a serial port (/dev/ttyACM0, COM3), a Bluetooth address (aa:bb:cc:dd:ee:ff) or tcp://host:port`,
   );
+}
+
+/** Whether espruino-tools can reach Bluetooth: its optional noble module is installed. */
+function bluetoothAvailable(): boolean {
+  const require = createRequire(import.meta.url);
+  for (const name of ['@abandonware/noble', 'noble', 'noble-winrt']) {
+    try {
+      require.resolve(name);
+      return true;
+    } catch {
+      // not this one
+    }
+  }
+  return false;
 }
 
 /** One open connection to a board: what it printed, writes, expressions. */
@@ -234,10 +259,14 @@ export class BoardConnection {
         c.release();
         reject(new UserError(message));
       };
-      const timer = setTimeout(
-        () => fail(`could not connect to ${port} within ${timeoutMs / 1000} s${failure() ? `: ${failure()}` : ''}`),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => {
+        const why = failure();
+        if (why) return fail(`could not connect to ${port} within ${timeoutMs / 1000} s: ${why}`);
+        // connected or not, nothing came back: silence is reported as silence
+        if (c.output === '')
+          return fail(`no answer from ${port} within ${timeoutMs / 1000} s: it printed nothing (is this an Espruino board's port?)`);
+        fail(`${port} answered, but not as an Espruino board within ${timeoutMs / 1000} s (it printed ${JSON.stringify(c.output.trim().slice(-80))})`);
+      }, timeoutMs);
       // A refused or unreachable address is known at once; the package only logs it.
       const poll = setInterval(() => {
         const why = failure();

@@ -49,13 +49,33 @@ const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
 const storageCrc = (name: string) =>
   `(function(){var f=require("Storage").read(${JSON.stringify(name)});return f===undefined?-1:E.CRC32(f)>>>0;})()`;
 
+/**
+ * process.env of the board: read by espruino-tools on connect, or, when that failed (a busy
+ * board's output hid the answer), after a Ctrl-C stops what runs, within the time left. Silence
+ * is reported as silence; an answer that is not Espruino's says what was printed.
+ */
+async function boardEnv(board: BoardConnection, o: FlashOptions, leftMs: number): Promise<Record<string, any>> {
+  if (board.env.VERSION) return board.env;
+  board.send('\x03');
+  await new Promise((r) => setTimeout(r, 300));
+  try {
+    const env = (await board.evaluate('process.env', 'reading process.env', Math.max(1000, leftMs))) as Record<string, any> | null;
+    if (env && typeof env.VERSION === 'string') return env;
+  } catch {
+    // judged below by what the board printed
+  }
+  if (board.printed.trim() === '')
+    throw new UserError(`no answer from ${o.port} within ${o.timeoutMs / 1000} s: it printed nothing (is this an Espruino board's port?)`);
+  throw new UserError(`${o.port} answered, but not as an Espruino board (it printed ${JSON.stringify(board.printed.trim().slice(-80))})`);
+}
+
 export async function flashBundle(bundle: Bundle, o: FlashOptions): Promise<FlashResult> {
   o.log(`connecting to ${o.port}`);
+  const connectStart = Date.now();
   const board = await BoardConnection.open(o.port, o.timeoutMs);
   try {
-    const env = board.env;
+    const env = await boardEnv(board, o, o.timeoutMs - (Date.now() - connectStart));
     const name = `${env.BOARD ?? 'unknown board'} ${env.VERSION ?? ''}`.trim();
-    if (!env.VERSION) throw new UserError(`${o.port} answered, but not as an Espruino board (process.env could not be read)`);
     if (typeof env.MODULES === 'string' && !env.MODULES.split(',').includes('Storage'))
       throw new UserError(`${name} has no Storage module; lstm-mcu flash needs Espruino 1v96 or later`);
     o.log(`connected: ${name}`);

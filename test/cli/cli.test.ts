@@ -185,11 +185,16 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     for (const f of ['model.espruino.js', 'model.es5.js', 'model.espruino.d.ts', 'model.es5.d.ts'])
       expect(fs.existsSync(path.join(tmp, 'gen', f))).toBe(true);
 
-    const sim = await run(['simulate', 'm.q.pb', '--code', 'gen/model.espruino.js,gen/model.es5.js', '--windows', '20', '--json']);
+    // simulate on every engine here, the real interpreters too when they are set
+    const sim = await runCli(['simulate', 'm.q.pb', '--code', 'gen/model.espruino.js,gen/model.es5.js', '--windows', '20', '--json'], tmp, {
+      realEngines: true,
+    });
     expect(sim.code, sim.stdout + sim.stderr).toBe(0);
     const p = sim.lastJson().parity;
     expect(p.mismatches).toBe(0);
     expect(p.engines).toContain('vm');
+    if (process.env.ESPRUINO_BIN) expect(p.engines).toContain('espruino');
+    if (process.env.JERRY_BIN) expect(p.engines).toContain('jerry');
     // 20 test windows, the test series from its first reading (up to --streams 500 steps), 20 random sequences of 50.
     const streamed = sim.lastJson().streamed;
     expect(streamed.series).toBe(1);

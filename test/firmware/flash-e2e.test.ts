@@ -154,6 +154,19 @@ describe.skipIf(!enabled)('lstm-mcu flash on a Linux Espruino over telnet', () =
     }
   }, 120_000);
 
+  it('a busy board (a program printing every 20 ms) is interrupted, recognised and flashed', async () => {
+    const c = await BoardConnection.open(PORT, 10_000);
+    try {
+      c.send('\x10clearInterval(); setInterval(function () { print("busy " + Date.now()); }, 20);\n');
+      await c.waitFor(/busy \d+[\s\S]*busy \d+/, 'the busy program printing', 10_000);
+    } finally {
+      await c.close();
+    }
+    const r = await runCli(flashArgs(), dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^verified on LINUX/m);
+  }, 120_000);
+
   it('weights in flash: the Storage file is written and checked, and the app verifies', async () => {
     const r = await runCli(flashArgs(['--weights', 'flash', '--listen', '1']), dir);
     expect(r.code, r.stderr).toBe(0);

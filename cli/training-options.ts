@@ -2,6 +2,7 @@
  * Options that choose the data and the training run, shared by `train`
  * and `demo`.
  */
+import { MAX_HORIZON, MAX_WINDOW } from '../core/artifact-validation.ts';
 import { Command, Option } from 'commander';
 import { choiceOption, floatOption, intOption, listOption, splitOption } from './common.ts';
 import type { TrainStepOptions } from '../pipeline/train.ts';
@@ -72,10 +73,10 @@ export function addDataOptions(cmd: Command, d: Partial<TrainingDefaults> = {}):
         `series id column: windows never cross a change in it; without it the CSV is one series${d.group ? ` (default: ${d.group} for ${d.dataDescription ?? 'the default data'})` : ''}`,
       ),
     )
-    .addOption(new Option('--window <steps>', 'time steps per window').argParser(intOption(1, 4096)).default(d.window ?? 24))
+    .addOption(new Option('--window <steps>', 'time steps per window').argParser(intOption(1, MAX_WINDOW)).default(d.window ?? 24))
     .addOption(
       new Option('--horizon <steps>', 'predict the target this many steps after the window (0: the last step, classification only)')
-        .argParser(intOption(0, 100000))
+        .argParser(intOption(0, MAX_HORIZON))
         .default(d.horizon ?? 1),
     )
     .addOption(

@@ -265,7 +265,9 @@ export class BoardConnection {
         // connected or not, nothing came back: silence is reported as silence
         if (c.output === '')
           return fail(`no answer from ${port} within ${timeoutMs / 1000} s: it printed nothing (is this an Espruino board's port?)`);
-        fail(`${port} answered, but not as an Espruino board within ${timeoutMs / 1000} s (it printed ${JSON.stringify(c.output.trim().slice(-80))})`);
+        fail(
+          `${port} answered, but not as an Espruino board within ${timeoutMs / 1000} s (it printed ${JSON.stringify(c.output.trim().slice(-80))})`,
+        );
       }, timeoutMs);
       // A refused or unreachable address is known at once; the package only logs it.
       const poll = setInterval(() => {

@@ -94,11 +94,27 @@ describe('round trip', () => {
     );
   });
 
+  it('refuses what the device would run differently from the simulator: a scale or deviation not above zero, a window or horizon past the limits', () => {
+    const f = makeFloatModel(small);
+    expect(userError(() => encodeFloatModel({ ...f, inputNorm: { mean: f.inputNorm.mean, std: [1, -2] } }))).toBe(
+      'cannot encode float model: inputNorm.std[1] is -2; expected a positive number',
+    );
+    expect(userError(() => encodeFloatModel({ ...f, window: 2 ** 32 - 1 }))).toMatch(
+      /window is 4294967295; expected an integer in 1\.\.4096/,
+    );
+    expect(userError(() => encodeFloatModel({ ...f, horizon: 100_001 }))).toMatch(/horizon is 100001; expected an integer in 0\.\.100000/);
+    const q = makeQuantizedModel(small);
+    expect(userError(() => encodeQuantizedModel({ ...q, inputScales: [0.5, 0] }))).toMatch(
+      /inputScales\[1\] is 0; expected a positive number/,
+    );
+    expect(userError(() => encodeQuantizedModel({ ...q, head: { ...q.head, accScale: -1 } }))).toMatch(/head\.accScale\[0\] is -1/);
+  });
+
   it('keeps float32 and double values bit for bit, and NaN metrics', () => {
     const m = makeFloatModel(small);
     m.layers[0].kernel.set([-0, 3.4028234663852886e38, Math.fround(1.4e-45), -Math.fround(1 / 3)]);
-    m.inputNorm.mean = [0.1 + 0.2, Number.MIN_VALUE];
-    m.inputNorm.std = [Number.MAX_VALUE, -0];
+    m.inputNorm.mean = [0.1 + 0.2, -0];
+    m.inputNorm.std = [Number.MAX_VALUE, Number.MIN_VALUE];
     m.provenance.seed = 2 ** 53 - 1;
     m.metrics.test = NaN; // a split without windows
     expect(decodeArtifact(encodeFloatModel(m), 'm.pb').model).toStrictEqual(m);

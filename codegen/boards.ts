@@ -40,7 +40,7 @@ export interface JerryBoard {
 
 export type Board = EspruinoBoard | JerryBoard;
 
-/** Espruino boards and their memory (targets.md). */
+/** Espruino boards and their memory (blocks and block size, from Espruino's board files). */
 export const ESPRUINO_BOARDS: readonly EspruinoBoard[] = [
   { kind: 'espruino', id: 'puckjs', name: 'Puck.js', blocks: 2630, blockSize: 13 },
   { kind: 'espruino', id: 'pixljs', name: 'Pixl.js', blocks: 2950, blockSize: 13 },

@@ -1,6 +1,6 @@
 /**
  * Estimated RAM of a loaded model on Espruino, in bytes and in memory blocks
- * (13-byte blocks on Puck.js / Pixl.js / Bangle.js 1; see targets.md):
+ * (13-byte blocks on Puck.js / Pixl.js / Bangle.js 1; every board's in codegen/boards.ts):
  * a typed array of n bytes costs about 3 + ceil(n / blockSize) blocks, each
  * extra view 2 blocks. Source text of the module is counted separately.
  * With weights in flash (`weights: 'flash'`) the weights, tables and affine

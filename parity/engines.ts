@@ -162,6 +162,9 @@ function vmEngine(name: 'vm' | 'vm+E'): Engine {
   };
 }
 
+/** An engine that ran out of memory holding the program: the model does not fit that build. */
+export class EngineCapacityError extends UserError {}
+
 function processEngine(name: EngineName, command: string, args: string[] = []): Engine {
   return {
     name,
@@ -189,7 +192,12 @@ function processEngine(name: EngineName, command: string, args: string[] = []): 
           );
         }
         if (r.error && !lines.some((l) => l.trim() === 'END')) {
+          // JerryScript's fatal out-of-heap exit prints nothing: say what it means
+          if (name === 'jerry' && (r.error as Error & { code?: unknown }).code === 10)
+            throw new EngineCapacityError(`${name}: out of memory (its heap is full): the model does not fit this build`);
           const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+          if (/out of memory|not enough memory/i.test(detail))
+            throw new EngineCapacityError(`${name}: out of memory: ${detail.slice(-200)}`);
           // The generated program did not run to its end on this engine (e.g. out of memory): a result, not a crash of the tool.
           throw new UserError(
             `${name}: the program did not run to the end (${r.error.message.split('\n')[0].slice(0, 200)}): ${detail.slice(-300)}`,

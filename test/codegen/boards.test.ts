@@ -40,7 +40,7 @@ const budgetOn = (q: QuantizedModel, board: ReturnType<typeof parseBoard>) =>
   );
 
 describe('board names', () => {
-  it('accepts the boards of targets.md in any spelling, and a JerryScript heap', () => {
+  it('accepts every board of the table in any spelling, and a JerryScript heap', () => {
     expect(parseBoard('Puck.js')).toMatchObject({ name: 'Puck.js', blocks: 2630, blockSize: 13 });
     expect(parseBoard('bangle.js 2')).toMatchObject({ name: 'Bangle.js 2', blocks: 12000, blockSize: 14 });
     expect(parseBoard('jerryscript')).toMatchObject({ kind: 'jerryscript', heapBytes: 512 * 1024 });

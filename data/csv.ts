@@ -91,8 +91,14 @@ class GrowableColumn {
   }
 }
 
+/** Longest cell text an error message shows whole. */
+const SHOWN_CHARS = 60;
+
+/** A cell or a name in a message: quoted, its control characters and line ends escaped, a long one cut. */
 function quote(s: string): string {
-  return `'${s}'`;
+  const visible = s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (visible.length <= SHOWN_CHARS) return `'${visible}'`;
+  return `'${visible.slice(0, SHOWN_CHARS)}…' (${s.length} characters)`;
 }
 
 /** What a cell's reading depends on besides its text. */

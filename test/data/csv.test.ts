@@ -108,6 +108,16 @@ describe('readCsvColumns', () => {
     if (!why.startsWith('expected')) expect(msg).toContain("column 'humidity'");
   });
 
+  it('a huge bad cell, or one holding line ends, stays a short message of one line', async () => {
+    const big = 'x'.repeat(5_000_000);
+    const msg = await userError(readCsvColumns(tempCsv(`a,humidity\n1,2\n3,${big}\n`), ['a', 'humidity'], { missing: 'error' }));
+    expect(msg).toContain(`'${'x'.repeat(60)}…' (5000000 characters) is not a number`);
+    expect(msg.length).toBeLessThan(300);
+    const odd = await userError(readCsvColumns(tempCsv('a,humidity\n1,2\n3,"4\r\n5\u20286"\n'), ['a', 'humidity'], { missing: 'error' }));
+    expect(odd).toContain(`'4\\u000d\\u000a5\\u20286' is not a number`);
+    expect(odd.split(/[\n\r\u2028\u2029]/)).toHaveLength(1);
+  });
+
   it('names the available columns for an unknown one', async () => {
     const path = tempCsv('time,temp\n1,2\n');
     const msg = await userError(readCsvColumns(path, ['temp', 'humidity'], { missing: 'error' }));

@@ -307,22 +307,36 @@ export class BoardConnection {
     return this.E.Core.Env.getData();
   }
 
-  /** Wait for `action` to call back, failing on a timeout or a disconnect. */
+  /**
+   * Wait for `action` to call back, failing on a timeout, a disconnect, or an exception the
+   * board prints meanwhile (its own message, at once: the expression will never answer).
+   */
   private guarded<T>(what: string, timeoutMs: number, action: (done: (v: T) => void) => void): Promise<T> {
     if (this.closed) return Promise.reject(new UserError(`${this.port} disconnected before ${what}`));
+    const from = this.output.length;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const finish = () => {
+        clearTimeout(timer);
+        clearInterval(watch);
         this.disconnectedHandler = undefined;
+      };
+      const timer = setTimeout(() => {
+        finish();
         reject(new UserError(`${what} on ${this.port}: no answer within ${timeoutMs / 1000} s`));
       }, timeoutMs);
+      const watch = setInterval(() => {
+        const thrown = /Uncaught ([^\r\n]+)/.exec(this.output.slice(from));
+        if (!thrown) return;
+        finish();
+        reject(new UserError(`${what} on ${this.port}: the board said "Uncaught ${thrown[1]!.trim()}"`));
+      }, 50);
       this.disconnectedHandler = () => {
-        clearTimeout(timer);
+        finish();
         reject(new UserError(`${this.port} disconnected during ${what}`));
       };
       quietly(() =>
         action((v) => {
-          clearTimeout(timer);
-          this.disconnectedHandler = undefined;
+          finish();
           setImmediate(() => resolve(v));
         }),
       );
@@ -331,10 +345,13 @@ export class BoardConnection {
 
   /** The value of a JavaScript expression on the board (sent through JSON); an error when the board printed none. */
   evaluate(expression: string, what: string, timeoutMs: number): Promise<unknown> {
+    const from = this.output.length;
     return this.guarded<string | undefined>(what, timeoutMs, (done) =>
       this.E.Core.Utils.executeExpression(expression, done, { maxTimeout: timeoutMs / 1000, minTimeout: Math.min(10, timeoutMs / 1000) }),
     ).then((text) => {
       if (text === undefined && this.closed) throw new UserError(`${this.port} disconnected during ${what}`);
+      const thrown = text === undefined ? /Uncaught ([^\r\n]+)/.exec(this.output.slice(from)) : null;
+      if (thrown) throw new UserError(`${what} on ${this.port}: the board said "Uncaught ${thrown[1]!.trim()}"`);
       if (text === undefined)
         throw new UserError(
           `${what} on ${this.port}: the board printed no result (last output: ${JSON.stringify(this.output.slice(-200))})`,

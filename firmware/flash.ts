@@ -1,17 +1,23 @@
 /**
- * Put a bundle on an Espruino board and prove it arrived intact.
+ * Put a bundle on an Espruino board and prove it arrived intact, without ever
+ * leaving the board without a working app.
  *
  * 1. Connect (espruino-tools reads process.env) and check the board has Storage.
  * 2. Weights in flash: write their Storage file, check its CRC-32 on the board.
  * 3. Write the bundle to a staging Storage file and check its CRC-32 there.
- * 4. Copy it to .bootcde (the code Espruino runs at boot), erase the staging
- *    file, check .bootcde's CRC-32, and load() it: the board reboots into the app.
- * 5. Ask the app for verify(): the CRC-32 of the model data it holds and the
- *    output of its self-test, both compared with the host's.
+ * 4. Start the staged app (load() of the staging file) and ask it for verify():
+ *    the CRC-32 of the model data it holds and the output of its self-test,
+ *    both compared with the host's. An app that fails here never reaches .bootcde.
+ * 5. Make room for the commit: .bootcde is rewritten while the old one and the
+ *    staged copy still exist, so the new app's size must be free (Storage is
+ *    compacted when its deleted space would make it so); otherwise refuse.
+ * 6. Copy the staged app to .bootcde (the code Espruino runs at boot), erase
+ *    the staging file, check .bootcde's CRC-32, load() it and verify() again.
  *
- * A timeout or a disconnect before step 4 leaves the board running what it ran
- * before (.bootcde untouched; at most a stale staging file, erased by the next
- * flash); after step 4 the board holds the complete, checked new app.
+ * A failure, timeout or disconnect before step 6 leaves .bootcde untouched;
+ * when the connection is still up the staging file is erased and the previous
+ * app reloaded, and the error says so. After step 6 the board holds the
+ * complete, checked new app.
  */
 import type { Bundle } from './bundle.ts';
 import { BoardConnection } from './espruino-tools.ts';
@@ -81,37 +87,27 @@ export async function flashBundle(bundle: Bundle, o: FlashOptions): Promise<Flas
     o.log(`connected: ${name}`);
     // Stop what runs now (RAM is cleared; .bootcde stays): a running app's functions may be read
     // from the very Storage this upload rewrites.
-    board.send('\x10reset();\n');
-    await new Promise((r) => setTimeout(r, 500));
-    await board.evaluate('1', 'resetting the board', o.timeoutMs);
+    await resetBoard(board, o);
     try {
-      await stageAndSave(board, bundle, o);
+      await stage(board, bundle, o);
+      o.log(`trying the staged app: load("${STAGING_FILE}") and verify()`);
+      await startApp(board, `load(${JSON.stringify(STAGING_FILE)})`, o);
+      await verifyApp(board, bundle, o);
+      await resetBoard(board, o);
+      await makeRoom(board, Buffer.byteLength(bundle.code), o);
+      await commit(board, bundle, o);
     } catch (e) {
-      // Not saved, still connected: bring back the app the board had (.bootcde is untouched).
-      if (!(e instanceof SaveError) && !board.isClosed) board.send('\x10load()\n');
+      // Not saved, still connected: drop the staged copy and bring back the app the board had.
+      if (!(e instanceof SaveError) && !board.isClosed) {
+        board.send(`\x10require("Storage").erase(${JSON.stringify(STAGING_FILE)});load();\n`);
+        if (e instanceof UserError)
+          throw new UserError(`${e.message}; the board still holds and runs its previous app (.bootcde unchanged)`);
+      }
       throw e;
     }
-    board.clearOutput();
-    board.send('\x10load()\n');
-    await board.waitFor(/lstm-mcu app started|Uncaught [^\r\n]*/, 'the app starting after load()', o.timeoutMs);
-    const started = /Uncaught [^\r\n]*/.exec(board.printed);
-    if (started) throw new UserError(`the app failed on the board: ${started[0]}`);
-
-    o.log('verifying');
-    const answer = await board.evaluate(`${o.appGlobal}.verify()`, 'verify()', o.timeoutMs);
-    const [checksumText, selfTestText] = String(answer).split(' ');
-    const checksum = Number(checksumText);
-    const selfTest = (selfTestText ?? '').split(',').map(Number);
-    if (checksum !== bundle.expected.checksum) {
-      throw new UserError(
-        `verification failed: the model data on the board has CRC-32 ${hex(checksum)}, the host's is ${hex(bundle.expected.checksum)}`,
-      );
-    }
-    if (selfTest.join(',') !== bundle.expected.selfTest.join(',')) {
-      throw new UserError(
-        `verification failed: the board's self-test output is [${selfTest.join(', ')}], the simulator's is [${bundle.expected.selfTest.join(', ')}]`,
-      );
-    }
+    o.log('starting the saved app');
+    await startApp(board, 'load()', o);
+    const { checksum, selfTest } = await verifyApp(board, bundle, o);
     board.clearOutput();
     if (o.listenMs > 0) await new Promise((r) => setTimeout(r, o.listenMs));
     return { board: name, version: env.VERSION, checksum, selfTest, bundleBytes: Buffer.byteLength(bundle.code), printed: board.printed };
@@ -120,11 +116,47 @@ export async function flashBundle(bundle: Bundle, o: FlashOptions): Promise<Flas
   }
 }
 
+/** Stop what runs (RAM is cleared; Storage stays): a running app's functions may be read from the very Storage being rewritten. */
+async function resetBoard(board: BoardConnection, o: FlashOptions): Promise<void> {
+  board.send('\x10reset();\n');
+  await new Promise((r) => setTimeout(r, 500));
+  await board.evaluate('1', 'resetting the board', o.timeoutMs);
+}
+
+/** Run `command` (a load()) and wait for the app's start line; an exception at load is the board's own message. */
+async function startApp(board: BoardConnection, command: string, o: FlashOptions): Promise<void> {
+  board.clearOutput();
+  board.send(`\x10${command}\n`);
+  await board.waitFor(/lstm-mcu app started|Uncaught [^\r\n]*/, `the app starting after ${command}`, o.timeoutMs);
+  const failed = /Uncaught [^\r\n]*/.exec(board.printed);
+  if (failed) throw new UserError(`the app failed on the board after ${command}: ${failed[0]}`);
+}
+
+/** verify() of the running app against the host: the model data's CRC-32 and the self-test. */
+async function verifyApp(board: BoardConnection, bundle: Bundle, o: FlashOptions): Promise<{ checksum: number; selfTest: number[] }> {
+  o.log('verifying');
+  const answer = await board.evaluate(`${o.appGlobal}.verify()`, 'verify()', o.timeoutMs);
+  const [checksumText, selfTestText] = String(answer).split(' ');
+  const checksum = Number(checksumText);
+  const selfTest = (selfTestText ?? '').split(',').map(Number);
+  if (checksum !== bundle.expected.checksum) {
+    throw new UserError(
+      `verification failed: the model data on the board has CRC-32 ${hex(checksum)}, the host's is ${hex(bundle.expected.checksum)}`,
+    );
+  }
+  if (selfTest.join(',') !== bundle.expected.selfTest.join(',')) {
+    throw new UserError(
+      `verification failed: the board's self-test output is [${selfTest.join(', ')}], the simulator's is [${bundle.expected.selfTest.join(', ')}]`,
+    );
+  }
+  return { checksum, selfTest };
+}
+
 /** A failure after .bootcde was rewritten: the board holds the new app, whatever went wrong. */
 class SaveError extends UserError {}
 
-/** Steps 2-4: the weights file, the staging file, then .bootcde. */
-async function stageAndSave(board: BoardConnection, bundle: Bundle, o: FlashOptions): Promise<void> {
+/** Steps 2-3: the weights file, then the staging file, each checked. */
+async function stage(board: BoardConnection, bundle: Bundle, o: FlashOptions): Promise<void> {
   if (bundle.flash) {
     const { file, bytes } = bundle.flash;
     o.log(`writing the weights: Storage file "${file}", ${bytes.length} bytes`);
@@ -135,10 +167,49 @@ async function stageAndSave(board: BoardConnection, bundle: Bundle, o: FlashOpti
   o.log(`writing the app: ${code.length} bytes to Storage file "${STAGING_FILE}"`);
   await board.writeStorageFile(STAGING_FILE, code, o.timeoutMs, (done, total) => o.progress?.(STAGING_FILE, done, total));
   await expectCrc(board, STAGING_FILE, bundle.crc32, o.timeoutMs);
+}
 
+/** Storage bytes a file of `bytes` takes beyond its data (its header, rounded up). */
+const FILE_OVERHEAD = 64;
+
+/**
+ * Step 5: the commit writes a new .bootcde while the old one and the staged copy exist, so the
+ * app's size must be free; compact when the deleted space would make it so, else refuse.
+ */
+async function makeRoom(board: BoardConnection, bytes: number, o: FlashOptions): Promise<void> {
+  const stats = async () =>
+    (await board.evaluate(
+      '(function(){var S=require("Storage"),s=S.getStats?S.getStats():{freeBytes:S.getFree(),trashBytes:0};return [s.freeBytes,s.trashBytes];})()',
+      'reading the free Storage',
+      o.timeoutMs,
+    )) as [number, number];
+  const need = bytes + FILE_OVERHEAD;
+  let [free, trash] = await stats();
+  if (free >= need) return;
+  if (free + trash >= need) {
+    o.log(`compacting Storage: ${free} bytes free, ${trash} deleted, ${need} needed`);
+    await board.evaluate('(require("Storage").compact(),1)', 'compacting Storage', Math.max(o.timeoutMs, 60_000));
+    [free, trash] = await stats();
+    if (free >= need) return;
+  }
+  throw new UserError(
+    `the board's Storage cannot hold the app twice while it is saved (the staged copy and the new .bootcde): ${need} bytes needed, ${free} free${trash ? `, ${trash} deleted` : ''}; free some Storage, or make the app smaller (--weights flash, fewer units)`,
+  );
+}
+
+/** Step 6: the staged app becomes .bootcde, checked. */
+async function commit(board: BoardConnection, bundle: Bundle, o: FlashOptions): Promise<void> {
   o.log('saving: the app replaces .bootcde, then the board loads it');
   const commit = `(function(){var S=require("Storage");S.write(".bootcde",S.read(${JSON.stringify(STAGING_FILE)}));S.erase(${JSON.stringify(STAGING_FILE)});return ${storageCrc('.bootcde')};})()`;
-  const saved = await board.evaluate(commit, 'saving .bootcde', o.timeoutMs);
+  let saved: unknown;
+  try {
+    saved = await board.evaluate(commit, 'saving .bootcde', o.timeoutMs);
+  } catch (e) {
+    // .bootcde may be gone; the staged copy is erased only after it was written
+    throw new SaveError(
+      `${(e as Error).message}; .bootcde may be lost, the checked new app is still in "${STAGING_FILE}" (load(${JSON.stringify(STAGING_FILE)}) runs it): flash again`,
+    );
+  }
   if (saved !== bundle.crc32)
     throw new SaveError(`.bootcde on the board has CRC-32 ${hex(Number(saved))}, expected ${hex(bundle.crc32)}: flash again`);
 }

@@ -18,6 +18,9 @@ import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
 import type { QuantizedModel } from '../../core/model.ts';
 import { BoardConnection } from '../../firmware/espruino-tools.ts';
+import { flashBundle } from '../../firmware/flash.ts';
+import type { Bundle } from '../../firmware/bundle.ts';
+import { crc32 } from '../../core/crc32.ts';
 import { runCli } from '../helpers/run-cli.ts';
 
 const ESPRUINO = process.env.ESPRUINO_BIN;
@@ -173,6 +176,71 @@ describe.skipIf(!enabled)('lstm-mcu flash on a Linux Espruino over telnet', () =
     expect(r.stderr).toMatch(/writing the weights: Storage file "lstm-model\.bin"/);
     expect(r.stdout).toMatch(/^verified on LINUX/m);
     expect(r.stdout).toMatch(/^board: lstm-mcu t=\d+ x1=/m);
+  }, 120_000);
+
+  /** The CRC-32 of .bootcde, and that the app it holds is running (its steps advance). */
+  async function previousAppRuns(c: BoardConnection): Promise<number> {
+    const first = (await c.evaluate('lstmApp.stats.steps', 'steps', 10_000)) as number;
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await c.evaluate('lstmApp.stats.steps', 'steps', 10_000)) as number).toBeGreaterThan(first);
+    return (await c.evaluate('E.CRC32(require("Storage").read(".bootcde"))>>>0', 'crc', 10_000)) as number;
+  }
+
+  it('an app that fits Storage once but not twice is refused before .bootcde is touched; the previous app runs', async () => {
+    // the size of the app this flash writes
+    const probe = await runCli(
+      ['bundle', '--model', modelFile, '--source', 'function', '--reader', reader, '--interval', '100', '--out', 'probe.js'],
+      dir,
+    );
+    expect(probe.code, probe.stderr).toBe(0);
+    const B = fs.statSync(path.join(dir, 'probe.js')).size;
+    const c0 = await BoardConnection.open(PORT, 10_000);
+    let before: number;
+    try {
+      before = await previousAppRuns(c0);
+      // leave room for the staged copy and half of it again: the commit cannot fit, even after compacting
+      await c0.evaluate(
+        `(function(){var S=require("Storage");S.compact();var f=S.getStats().freeBytes;S.write("junk"," ",0,f-(${B}+32+${B >> 1})-32);return 1;})()`,
+        'filling Storage',
+        30_000,
+      );
+    } finally {
+      await c0.close();
+    }
+    const r = await runCli(flashArgs(), dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^lstm-mcu flash: error: the board's Storage cannot hold the app twice while it is saved .*; the board still holds and runs its previous app \(\.bootcde unchanged\)$/,
+    );
+    const c = await BoardConnection.open(PORT, 10_000);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await previousAppRuns(c)).toBe(before);
+      expect(await c.evaluate('require("Storage").list().indexOf("lstm-app.new")', 'staging', 10_000)).toBe(-1);
+      await c.evaluate('(require("Storage").erase("junk"),1)', 'erasing the filler', 10_000);
+    } finally {
+      await c.close();
+    }
+  }, 120_000);
+
+  it('an app that fails when it loads never replaces the one on the board', async () => {
+    const c0 = await BoardConnection.open(PORT, 10_000);
+    const before = await previousAppRuns(c0).finally(() => c0.close());
+    const code = '// an app that throws at load\nthrow new Error("boom at load");\n';
+    const failing: Bundle = { code, expected: { checksum: 0, selfTest: [] }, crc32: crc32(Buffer.from(code, 'ascii')) };
+    const err = await flashBundle(failing, { port: PORT, appGlobal: 'lstmApp', timeoutMs: 20_000, listenMs: 0, log: () => {} }).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(String(err)).toMatch(
+      /the app failed on the board after load\("lstm-app\.new"\): Uncaught Error: boom at load; the board still holds and runs its previous app/,
+    );
+    const c = await BoardConnection.open(PORT, 10_000);
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await previousAppRuns(c)).toBe(before);
+    } finally {
+      await c.close();
+    }
   }, 120_000);
 
   it('a disconnect during the upload gives a clear error and leaves the previous app running', async () => {

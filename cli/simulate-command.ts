@@ -10,12 +10,10 @@ import { datasetOfModel } from '../pipeline/train.ts';
 import { UserError } from '../core/errors.ts';
 import type { QuantizedModel } from '../core/model.ts';
 import { TARGETS } from '../codegen/emit-module.ts';
-import type { EngineName } from '../parity/engines.ts';
+import { ENGINE_NAMES, type EngineName } from '../parity/engines.ts';
 import type { GeneratedSource } from '../parity/parity.ts';
 import { chooseSeason, streamSegments, streamedMetrics, type StreamedMetrics } from '../pipeline/streamed-eval.ts';
 import { streamedLines } from './report-lines.ts';
-
-const ENGINE_NAMES: EngineName[] = ['vm', 'vm+E', 'duk', 'espruino', 'jerry'];
 
 /** What `simulate` reads from its command line. */
 interface SimulateCommandOptions {
@@ -74,7 +72,7 @@ function addRandomOptions(cmd: Command): Command {
 
 async function runSimulate(modelPath: string, o: SimulateCommandOptions): Promise<void> {
   const engines = o.engines;
-  const unknown = engines?.filter((e) => !ENGINE_NAMES.includes(e as EngineName));
+  const unknown = engines?.filter((e) => !(ENGINE_NAMES as readonly string[]).includes(e));
   if (unknown?.length) throw new UserError(`--engines: unknown engine ${unknown.join(', ')} (known: ${ENGINE_NAMES.join(', ')})`);
   const { model, sha256 } = readQuantizedModel(modelPath);
   const sources = o.code ? sourcesOfFiles(o.code, modelPath, sha256) : generatedSources(model, sha256);

@@ -293,7 +293,7 @@ export function validateQuantizedModel(m: QuantizedModel): void {
   vec('head.weightsQ', m.head.weightsQ, m.head.outputSize * U, 'outputSize*inputSize');
   vec('head.biasQ', m.head.biasQ, m.head.outputSize, 'outputSize');
   finite('head.accScale', m.head.accScale);
-  positive('head.accScale', [m.head.accScale]);
+  if (!(m.head.accScale > 0)) throw new Invalid(`head.accScale is ${m.head.accScale}; expected a positive number`);
   if (m.tables.tanhQ15.length !== TABLE_ENTRIES) {
     throw new Invalid(`tables.tanhQ15 has ${m.tables.tanhQ15.length} entries (expected ${TABLE_ENTRIES})`);
   }

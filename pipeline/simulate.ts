@@ -5,6 +5,8 @@
  */
 import type { QuantizedModel } from '../core/model.ts';
 import { availableEngines, EngineCapacityError, type Engine, type EngineName } from '../parity/engines.ts';
+import { emitModule, flashWeights } from '../codegen/emit-module.ts';
+import { TOOL_VERSION } from '../core/version.ts';
 import { checkParity, type GeneratedSource, type ParityResult } from '../parity/parity.ts';
 import { randomSegments } from '../parity/random-inputs.ts';
 import type { Segments } from '../parity/trace.ts';
@@ -31,8 +33,39 @@ export interface SimulateResult {
   results: ParityResult[];
 }
 
+/** Engines with an Espruino Storage (the Linux build's files, the watch's flash, vm+E's stand-in). */
+const STORAGE_ENGINES: readonly EngineName[] = ['espruino', 'bangle2', 'vm+E'];
+
+/**
+ * The espruino target with its weights in a Storage file, written first by its writer
+ * program: the results, or undefined where the engine has no Storage or this does not fit either.
+ */
+export async function parityInFlash(
+  q: QuantizedModel,
+  globalName: string,
+  engine: Engine,
+  segments: Segments,
+  progress: (label: string) => void,
+): Promise<ParityResult[] | undefined> {
+  if (!STORAGE_ENGINES.includes(engine.name)) return undefined;
+  const options = {
+    target: 'espruino' as const,
+    globalName,
+    modelSha256: '',
+    generatorVersion: TOOL_VERSION,
+    flash: { file: 'lstm-parity.bin', writer: 'the parity run' },
+  };
+  const source = { target: 'espruino (weights in flash)', globalName, code: flashWeights(q, options).writer + emitModule(q, options) };
+  try {
+    return await checkParity(q, [source], [engine], segments, progress);
+  } catch (err) {
+    if (err instanceof EngineCapacityError) return undefined;
+    throw err;
+  }
+}
+
 export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[], o: SimulateOptions): Promise<SimulateResult> {
-  const { engines: all, skipped } = availableEngines();
+  const { engines: all, skipped } = availableEngines(o.engines?.includes('bangle2'));
   let engines = all;
   let notRun = skipped;
   if (o.engines) {
@@ -50,21 +83,26 @@ export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[]
   const steps = segments.reduce((s, seg) => s + seg.length, 0);
   const total = sources.length * engines.length;
   const results: ParityResult[] = [];
-  const ran: Engine[] = [];
+  const ran: string[] = [];
   for (const [i, engine] of engines.entries()) {
     let k = 0;
     const progress = (label: string) => o.log?.(`simulate: ${i * sources.length + ++k}/${total} ${label}, ${steps} steps`);
     try {
       results.push(...(await checkParity(q, sources, [engine], segments, progress)));
-      ran.push(engine);
+      ran.push(engine.name);
     } catch (err) {
-      // An engine that cannot hold the model: named with --engines, an error; otherwise one line, and the run goes on.
+      // An engine that cannot hold the model: named with --engines, an error; otherwise its Storage
+      // takes the weights where it has one, or it is one line, and the run goes on.
       if (!(err instanceof EngineCapacityError) || o.engines) throw err;
-      notRun = [...notRun, `${err.message} (parity not checked there)`];
+      const flash = await parityInFlash(q, sources[0]?.globalName ?? 'lstmModel', engine, segments, progress);
+      if (flash) {
+        results.push(...flash);
+        ran.push(`${engine.name} (weights in flash)`);
+      } else notRun = [...notRun, `${err.message} (parity not checked there)`];
     }
   }
   return {
-    engines: ran.map((e) => e.name),
+    engines: ran,
     skipped: notRun,
     steps,
     mismatches: results.filter((r) => r.mismatch).length,

@@ -107,7 +107,9 @@ describe('round trip', () => {
     expect(userError(() => encodeQuantizedModel({ ...q, inputScales: [0.5, 0] }))).toMatch(
       /inputScales\[1\] is 0; expected a positive number/,
     );
-    expect(userError(() => encodeQuantizedModel({ ...q, head: { ...q.head, accScale: -1 } }))).toMatch(/head\.accScale\[0\] is -1/);
+    expect(userError(() => encodeQuantizedModel({ ...q, head: { ...q.head, accScale: -1 } }))).toMatch(
+      /head\.accScale is -1; expected a positive number/,
+    );
   });
 
   it('keeps float32 and double values bit for bit, and NaN metrics', () => {

@@ -255,9 +255,10 @@ export function dukPath(): string | undefined {
 
 /**
  * Every engine available here, and why the others are not. The watch's firmware only when asked
- * for (`watch`): its integer steps match (the parity tests, simulate --engines bangle2), but its
- * step(x) on real readings does not yet (an open question: the firmware, or the runner typing
- * the program into its console), so the tests of real readings, the app and the examples leave it out.
+ * for (`watch`): its integer steps match (the parity tests, simulate --engines bangle2), but the
+ * emulator does not keep a double in a Float64Array (new Float64Array([1/3])[0] !== 1/3 there,
+ * true on the Linux Espruino build), and step(x) reads its affine coefficients from one, so the
+ * tests of real readings, the app and the examples leave it out.
  */
 export function availableEngines(watch = false): { engines: Engine[]; skipped: string[] } {
   const engines: Engine[] = [vmEngine('vm'), vmEngine('vm+E')];

@@ -26,6 +26,7 @@ interface QuantizeCommandOptions {
   /** A file, '-' for stdout, or false (--no-report). */
   report: string | false;
   json?: boolean;
+  quiet?: boolean;
   deploy: QuantizeStepOptions['deploy'];
   qat?: number;
   qatLearningRate: number;
@@ -59,7 +60,8 @@ export function quantizeCommand(): Command {
     .addOption(new Option('--out <file>', 'quantized model artifact to write').default('model.q.pb'))
     .addOption(new Option('--report <file>', 'quantization report (JSON) to write; - for stdout').default('quantize-report.json'))
     .option('--no-report', 'write no quantization report')
-    .option('--json', 'print a one-line JSON summary as the last line of stdout');
+    .option('--json', 'print a one-line JSON summary as the last line of stdout')
+    .option('--quiet', 'no progress output');
   addDeployOption(cmd);
   return addQatOptions(cmd).action((floatPath: string, o: QuantizeCommandOptions) =>
     runAction('quantize', () => runQuantize(floatPath, o)),
@@ -85,7 +87,7 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
   );
   const { model: given, sha256: givenSha256 } = readFloatModel(floatPath);
   const dataset = await datasetOfModel(given, floatPath, o.data, Boolean(o.allowOtherData));
-  const log = (s: string) => process.stderr.write(s + '\n');
+  const log = o.quiet ? () => {} : (s: string) => process.stderr.write(s + '\n');
   // With --qat the int8 model comes from the fine-tuned float model, which is written beside it.
   const qat = o.qat
     ? await qatStep(given, givenSha256, dataset, {

@@ -150,8 +150,9 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(JSON.parse(toStdout.stdout).metrics).toEqual(report.metrics);
     expect(toStdout.stderr).toMatch(/^wrote m2\.q\.pb$/m);
     const before = filesIn(tmp);
-    const none = await run(['quantize', 'm.float.pb', '--out', 'm2.q.pb', '--no-report', '--json']);
+    const none = await run(['quantize', 'm.float.pb', '--out', 'm2.q.pb', '--no-report', '--json', '--quiet']);
     expect(none.code, none.stderr).toBe(0);
+    expect(none.stderr, 'quantize --quiet prints no progress').toBe('');
     expect(none.lastJson().report).toBeNull();
     expect(filesIn(tmp)).toEqual(before);
 

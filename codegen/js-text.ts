@@ -8,13 +8,10 @@
  * and CodeBuilder.line refuses a raw line terminator, so a missed one is an
  * internal error and never a changed program.
  */
+import { escapeControls } from '../core/format.ts';
 
-/** Control characters (a NUL ends Espruino's reading of a line) and line terminators, but not tab. */
-const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f\u2028\u2029]/g;
-const SEPARATORS = /[\u2028\u2029]/g;
 /** A surrogate without its pair: not a character (Espruino refuses its escape in a literal). */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const escapeOf = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** `s` with every lone surrogate replaced by U+FFFD, as a UTF-8 decoder does. */
 export const wellFormed = (s: string): string => s.replace(LONE_SURROGATE, '\ufffd');
@@ -24,7 +21,11 @@ export const wellFormed = (s: string): string => s.replace(LONE_SURROGATE, '\uff
  * too, and lone surrogates (not characters) as U+FFFD.
  */
 export function jsonText(value: unknown, space?: number): string {
-  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v), space).replace(SEPARATORS, escapeOf);
+  // JSON escapes every other line end and control character itself (its own indentation's line ends stay)
+  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'string' ? wellFormed(v) : v), space).replace(
+    /[\u2028\u2029]/g,
+    escapeControls,
+  );
 }
 
 /** A string as an ES5 string literal, in double quotes. */
@@ -32,7 +33,7 @@ export const jsString = (s: string): string => jsonText(s);
 
 /** A string inside a comment of one line (`//` or `/* *\/`): every control character and line terminator escaped, `*\/` broken. */
 export function commentText(s: string): string {
-  return s.replace(CONTROLS, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : escapeOf(c))).replace(/\*\//g, '*\\/');
+  return escapeControls(s).replace(/\*\//g, '*\\/');
 }
 
 /** True when `s` holds a character that ends a line of JavaScript. */

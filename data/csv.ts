@@ -2,6 +2,7 @@
  * Streaming CSV reader: picks named numeric columns out of a (possibly huge)
  * CSV file without loading it whole, hashing the bytes on the way.
  */
+import { escapeControls } from '../core/format.ts';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -96,7 +97,7 @@ const SHOWN_CHARS = 60;
 
 /** A cell or a name in a message: quoted, its control characters and line ends escaped, a long one cut. */
 function quote(s: string): string {
-  const visible = s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const visible = escapeControls(s);
   if (visible.length <= SHOWN_CHARS) return `'${visible}'`;
   return `'${visible.slice(0, SHOWN_CHARS)}…' (${s.length} characters)`;
 }

@@ -26,7 +26,7 @@ let propertyCase = 0;
 /**
  * The Espruino interpreters (the unoptimised Linux build, the watch's firmware in WebAssembly)
  * run a multiply-accumulate of a gate row about 150,000 times a second: 20 to 50 times slower than
- * JerryScript on the same code (measured per case). A random case whose work is above this
+ * JerryScript on the same code (a one-off measurement, case by case of one property run). A random case whose work is above this
  * budget (about 10 s there) runs on the other engines only; the fixed tests below run the
  * largest models (8x64, stacked, windows) on every engine.
  */

@@ -11,6 +11,7 @@ import { estimateRam } from '../codegen/ram-estimate.ts';
 import { gateCount, type CellKind, type FloatModel, type QuantizedModel } from '../core/model.ts';
 import { randomFloatModel, randomWindows } from '../parity/random-model.ts';
 import { floatBaselineSource, floorSource } from './float-baseline.ts';
+import { denseWindows } from '../data/window-set.ts';
 
 export const BENCH_INPUTS = 3;
 
@@ -42,8 +43,7 @@ export function benchCase(cell: CellKind, units: number): BenchCase {
   const float = randomFloatModel({ seed: units, inputSize: BENCH_INPUTS, units, weightRange: 0.5, cell });
   const q = quantizeModel(float, {
     weightScale: 'per-row',
-    calibrationX: randomWindows(units, 32, float.window, BENCH_INPUTS),
-    calibrationCount: 32,
+    calibrationX: denseWindows(randomWindows(units, 32, float.window, BENCH_INPUTS), float.window * BENCH_INPUTS),
     floatModelSha256: '',
   });
   const emit = (target: 'espruino' | 'es5') => emitModule(q, { target, globalName: 'BENCH', modelSha256: '', generatorVersion: 'bench' });

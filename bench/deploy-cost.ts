@@ -20,6 +20,7 @@ import { emitModule } from '../codegen/emit-module.ts';
 import { quantizeModel } from '../quantize/quantize.ts';
 import type { CellKind, QuantizedModel } from '../core/model.ts';
 import { randomFloatModel, randomWindows } from '../parity/random-model.ts';
+import { denseWindows } from '../data/window-set.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const engines = path.resolve(root, process.env.ENGINES_DIR ?? '../shared/engines');
@@ -41,8 +42,7 @@ function model(cell: CellKind, inputs: number, units: number, window: number): Q
   const float = randomFloatModel({ seed: units, inputSize: inputs, units, weightRange: 0.5, cell, window });
   return quantizeModel(float, {
     weightScale: 'per-row',
-    calibrationX: randomWindows(units, 32, window, inputs),
-    calibrationCount: 32,
+    calibrationX: denseWindows(randomWindows(units, 32, window, inputs), window * inputs),
     floatModelSha256: '',
   });
 }

@@ -23,6 +23,7 @@ import { initBackend } from '../trainer/backend.ts';
 import { trainLstm, type RecurrentKernel } from '../trainer/train.ts';
 import type { Dataset, Split } from '../data/windows.ts';
 import { writeFileAtomic } from '../core/write-atomic.ts';
+import { denseWindows } from '../data/window-set.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -80,7 +81,7 @@ function dataset(c: Config): { ds: Dataset; x: Float32Array; y: Float32Array } {
   const x = noise(N * c.steps * c.features, 7);
   const y = c.task === 'regression' ? noise(N, 8) : Float32Array.from({ length: N }, (_, i) => i % c.outputs);
   const split = (lo: number, hi: number): Split => ({
-    x: x.subarray(lo * c.steps * c.features, hi * c.steps * c.features),
+    x: denseWindows(x.subarray(lo * c.steps * c.features, hi * c.steps * c.features), c.steps * c.features),
     y: y.subarray(lo * (c.task === 'regression' ? c.outputs : 1), hi * (c.task === 'regression' ? c.outputs : 1)),
     n: hi - lo,
     rawTargets: new Float64Array(hi - lo),

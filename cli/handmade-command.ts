@@ -94,7 +94,6 @@ function handmadeArtifacts(
   const q = quantizeModel(float, {
     weightScale: 'per-row',
     calibrationX: parsed.calibrationX,
-    calibrationCount: parsed.calibrationCount,
     floatModelSha256: sha256Hex(floatBytes),
   });
   const qBytes = encodeQuantizedModel(q);

@@ -36,7 +36,7 @@ function givenNorm(mean: number[] | undefined, std: number[] | undefined, what: 
 
 /** The network's outputs per window against every split: the metric the trainer reports. */
 function metrics(net: ImportedNetwork, ds: Dataset, embedding: FloatEmbedding | undefined) {
-  const run = (split: Split) => splitMetric(ds, split, floatWindowOutputs({ ...net, embedding }, split.x, split.n, ds.window));
+  const run = (split: Split) => splitMetric(ds, split, floatWindowOutputs({ ...net, embedding }, split.x, ds.window));
   return { name: metricName(ds.task), train: run(ds.train), validation: run(ds.validation), test: run(ds.test) };
 }
 

@@ -6,6 +6,7 @@
 import { permutation } from '../core/prng.ts';
 import { UserError } from '../core/errors.ts';
 import type { Split } from './windows.ts';
+import { denseWindows } from './window-set.ts';
 
 export type SplitName = 'train' | 'validation' | 'test';
 
@@ -51,5 +52,5 @@ export function labelledSplit(
     y[k] = item.label;
     rawTargets[k] = item.label;
   });
-  return { x, y, n, rawTargets, endRows: new Uint32Array(n) };
+  return { x: denseWindows(x, width, n), y, n, rawTargets, endRows: new Uint32Array(n) };
 }

@@ -8,6 +8,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parse, CsvError, type Parser } from 'csv-parse';
 import { UserError } from '../core/errors.ts';
+import { SILENT_PROGRESS, type ProgressLine } from '../core/progress-line.ts';
 
 export type MissingPolicy = 'error' | 'drop' | 'ffill';
 
@@ -28,6 +29,8 @@ export interface CsvOptions {
    * stays numeric.
    */
   categorical?: string[];
+  /** Reports the bytes read and rows kept while the file streams (see core/progress-line.ts). */
+  progress?: ProgressLine;
 }
 
 export interface CsvTable {
@@ -69,7 +72,14 @@ export async function hashFile(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function checkReadable(path: string): Promise<void> {
+/** "37% of 210 MB, 3,700,000 rows". */
+function readingText(bytes: number, totalBytes: number, rows: number): string {
+  const percent = totalBytes > 0 ? Math.floor((100 * bytes) / totalBytes) : 100;
+  return `${percent}% of ${(totalBytes / 1e6).toFixed(0)} MB, ${rows.toLocaleString('en')} rows`;
+}
+
+/** The file's size in bytes, or a one-line error when it cannot be read. */
+async function checkReadable(path: string): Promise<number> {
   let info;
   try {
     info = await stat(path);
@@ -78,6 +88,7 @@ async function checkReadable(path: string): Promise<void> {
     throw new UserError(code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? String(e)})`);
   }
   if (info.isDirectory()) throw new UserError(`${path}: is a directory, expected a CSV file`);
+  return info.size;
 }
 
 class GrowableColumn {
@@ -153,7 +164,7 @@ function readError(path: string, e: unknown): unknown {
 /** The file streamed through the CSV parser, its bytes hashed on the way. */
 function openCsv(path: string, delimiter: string): { input: ReadStream; parser: Parser; hash: Hash } {
   const hash = createHash('sha256');
-  const input = createReadStream(path);
+  const input = createReadStream(path, { highWaterMark: 1 << 20 });
   input.on('data', (chunk) => hash.update(chunk as Buffer));
   const parser = parse({
     delimiter,
@@ -267,7 +278,8 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
   const missing: MissingPolicy = opts.missing ?? 'error';
   const wanted = [...new Set(columns)];
   if (wanted.length === 0) throw new UserError(`${path}: no columns requested`);
-  await checkReadable(path);
+  const totalBytes = await checkReadable(path);
+  const progress = opts.progress ?? SILENT_PROGRESS;
 
   const { input, parser, hash } = openCsv(path, opts.delimiter ?? ',');
   let header: string[] | undefined;
@@ -289,10 +301,13 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
         throw new UserError(`${path}:${line}: expected ${header.length} fields (as in the header), found ${record.length}`);
       }
       kept.add(record, index, line);
+      if ((line & 4095) === 0) progress.update(() => readingText(input.bytesRead, totalBytes, kept.rows));
     }
   } catch (e) {
     input.destroy();
     throw readError(path, e);
+  } finally {
+    progress.done();
   }
 
   if (header === undefined) throw new UserError(`${path}: file is empty (expected a header row with column names)`);

@@ -71,11 +71,12 @@ export function persistenceRmse(ds: Dataset, split: Split): number | undefined {
   if (cols.some((c) => c < 0)) return undefined;
   let ss = 0;
   for (let k = 0; k < split.n; k++) {
-    const last = (k * ds.window + ds.window - 1) * F;
+    const last = (ds.window - 1) * F;
+    const values = split.x.at(k);
     for (let j = 0; j < T; j++) {
       const f = cols[j]!;
       // Undo the input normalization to get the raw last value (compute in float64).
-      const lastRaw = split.x[last + f]! * ds.inputNorm.std[f]! + ds.inputNorm.mean[f]!;
+      const lastRaw = values[last + f]! * ds.inputNorm.std[f]! + ds.inputNorm.mean[f]!;
       const d = lastRaw - split.rawTargets[k * T + j]!;
       ss += d * d;
     }

@@ -11,6 +11,7 @@
 import { UserError } from '../core/errors.ts';
 import type { Normalization, SequencePattern, TargetMode, Task } from '../core/model.ts';
 import type { CsvTable } from './csv.ts';
+import { rowWindows, type Windows } from './window-set.ts';
 
 export interface SplitFractions {
   train: number;
@@ -54,8 +55,8 @@ export interface DatasetSpec {
 }
 
 export interface Split {
-  /** [n][window][features], normalized. */
-  x: Float32Array;
+  /** The input windows, [n][window][features] normalized: each a view of the rows it covers. */
+  x: Windows;
   /** Regression: [n][targets] normalized. Classification: [n] class index. Many-to-many: [n][window][...]. */
   y: Float32Array;
   n: number;
@@ -412,27 +413,32 @@ function outputNormalization(c: Columns, ends: Record<SplitName, number[]>, trai
   return outputNorm;
 }
 
-/** The windows ending at `rowsEnd`: normalized inputs, targets (normalized, and raw), end rows. */
-function makeSplit(c: Columns, rowsEnd: number[], inputNorm: Normalization, outputNorm: Normalization, classLabels: number[]): Split {
-  const { feats, targs, targetOffsets, classification, changeMode } = c;
-  const W = c.spec.window;
-  const H = c.spec.horizon;
+/** Every row's features, normalized ([rows][features]): what the windows of all three splits are views of. */
+function normalizedRows(c: Columns, inputNorm: Normalization): Float32Array {
   const F = c.featureNames.length;
+  const rows = new Float32Array(c.table.rows * F);
+  for (let f = 0; f < F; f++) {
+    const values = c.feats[f]!;
+    const mean = inputNorm.mean[f]!;
+    const std = inputNorm.std[f]!;
+    for (let r = 0; r < c.table.rows; r++) rows[r * F + f] = (values[r]! - mean) / std;
+  }
+  return rows;
+}
+
+/** The windows ending at `rowsEnd` (views of `rows`) and their targets (normalized, and raw). */
+function makeSplit(c: Columns, rows: Float32Array, rowsEnd: number[], outputNorm: Normalization, classLabels: number[]): Split {
+  const { targs, targetOffsets, classification, changeMode } = c;
+  const H = c.spec.horizon;
   const T = c.targetNames.length;
   const classIndex = new Map(classLabels.map((v, i) => [v, i]));
   const n = rowsEnd.length;
   const S = targetOffsets.length;
-  const x = new Float32Array(n * W * F);
   const y = new Float32Array((classification ? n : n * T) * S);
   const rawTargets = new Float64Array((classification ? n : n * T) * S);
   const endRows = Uint32Array.from(rowsEnd);
   for (let k = 0; k < n; k++) {
     const t = rowsEnd[k]!;
-    for (let s = 0; s < W; s++) {
-      const r = t - W + 1 + s;
-      const base = (k * W + s) * F;
-      for (let f = 0; f < F; f++) x[base + f] = (feats[f]![r]! - inputNorm.mean[f]!) / inputNorm.std[f]!;
-    }
     targetOffsets.forEach((o, s) => {
       const r = t + o; // the row whose target this is (its target row is r + H)
       const row = k * S + s;
@@ -450,7 +456,7 @@ function makeSplit(c: Columns, rowsEnd: number[], inputNorm: Normalization, outp
       }
     });
   }
-  return { x, y, n, rawTargets, endRows };
+  return { x: rowWindows(rows, endRows, c.spec.window, c.featureNames.length), y, n, rawTargets, endRows };
 }
 
 /** The raw rows of each segment, as the device would read them. */
@@ -479,7 +485,8 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   const names = c.classification ? table.categories?.[spec.label!] : undefined;
   const classLabels = c.classification ? classLabelsOf(c, ends, names) : [];
   const outputNorm = c.classification ? { mean: [], std: [] } : outputNormalization(c, ends, trainRanges);
-  const make = (rowsEnd: number[]) => makeSplit(c, rowsEnd, inputNorm, outputNorm, classLabels);
+  const rows = normalizedRows(c, inputNorm);
+  const make = (rowsEnd: number[]) => makeSplit(c, rows, rowsEnd, outputNorm, classLabels);
   return {
     task: spec.task,
     series: seriesOf(c, segments),

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { UserError } from '../core/errors.ts';
+import { denseWindows, type Windows } from '../data/window-set.ts';
 import {
   hasRecurrentBias,
   hasPeepholes,
@@ -25,8 +26,7 @@ export const HANDMADE_FORMAT = 'lstm-mcu/handmade-v1';
 export interface HandmadeModel {
   model: FloatModel;
   /** Normalized calibration windows [count][window][inputs] (window = model.window). */
-  calibrationX: Float32Array;
-  calibrationCount: number;
+  calibrationX: Windows;
   /** The example the file documents, if any: raw inputs per step and the expected outputs. */
   example?: { inputs: number[][]; outputs: number[][] };
 }
@@ -208,5 +208,5 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
       options: JSON.stringify({ source: 'handmade' }),
     },
   };
-  return { model, calibrationX: calibration.x, calibrationCount: calibration.count, example };
+  return { model, calibrationX: denseWindows(calibration.x, calibration.window * I, calibration.count), example };
 }

@@ -13,6 +13,7 @@ import {
 } from '../core/model.ts';
 import { quantizeModel, type WeightScaleGranularity } from '../quantize/quantize.ts';
 import { mulberry32 } from '../core/prng.ts';
+import { denseWindows } from '../data/window-set.ts';
 
 export { mulberry32 } from '../core/prng.ts';
 export { randomSegments } from './random-inputs.ts';
@@ -125,10 +126,12 @@ export function randomQuantizedModel(spec: RandomModelSpec, weightScale: WeightS
   const count = 16;
   return quantizeModel(float, {
     weightScale,
-    calibrationX: spec.vocabulary
-      ? randomTokenWindows(spec.seed, count, float.window, spec.vocabulary)
-      : randomWindows(spec.seed, count, float.window, spec.inputSize),
-    calibrationCount: count,
+    calibrationX: denseWindows(
+      spec.vocabulary
+        ? randomTokenWindows(spec.seed, count, float.window, spec.vocabulary)
+        : randomWindows(spec.seed, count, float.window, spec.inputSize),
+      float.window * (spec.vocabulary ? 1 : spec.inputSize),
+    ),
     floatModelSha256: 'f'.repeat(64),
   });
 }

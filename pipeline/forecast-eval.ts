@@ -32,7 +32,7 @@ export function forecastMetrics(float: FloatModel, q: QuantizedModel, ds: Datase
   // The window ending at row r holds the reading of row r + 1 as its target: index windows by end row.
   const byEnd = new Map<number, number>();
   split.endRows.forEach((r, k) => byEnd.set(r, k));
-  const reading = (k: number, t: number, f: number) => split.x[(k * W + t) * F + f]! * ds.inputNorm.std[f]! + ds.inputNorm.mean[f]!;
+  const reading = (k: number, t: number, f: number) => split.x.at(k)[t * F + f]! * ds.inputNorm.std[f]! + ds.inputNorm.mean[f]!;
   const sims = new Simulator(q);
   let ssFloat = 0;
   let ssInt = 0;
@@ -59,7 +59,8 @@ export function forecastMetrics(float: FloatModel, q: QuantizedModel, ds: Datase
     const states = float.layers.map((l) => newFloatState(l));
     const run = (x: ArrayLike<number>) => floatDense(float.head, floatStackStep(float.layers, states, x));
     let y: Float64Array = new Float64Array(0);
-    for (let t = 0; t < W; t++) y = run(Array.from({ length: F }, (_, f) => split.x[(k * W + t) * F + f]!));
+    const values = split.x.at(k);
+    for (let t = 0; t < W; t++) y = run(Array.from({ length: F }, (_, f) => values[t * F + f]!));
     const x = [...last];
     for (let s = 0; s < steps; s++) {
       if (s > 0) y = run(x.map((v, f) => (v - ds.inputNorm.mean[f]!) / ds.inputNorm.std[f]!));

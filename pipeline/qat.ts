@@ -4,7 +4,7 @@
  * float model, its post-training int8 model and the QAT int8 model side by
  * side on the test windows.
  */
-import { quantizeModel, type WeightScaleGranularity } from '../quantize/quantize.ts';
+import { calibrationWindows, quantizeModel, type WeightScaleGranularity } from '../quantize/quantize.ts';
 import { floatWindowOutputs } from '../reference/float-outputs.ts';
 import type { FloatModel, QuantizedModel } from '../core/model.ts';
 import { currentBackend } from '../trainer/backend.ts';
@@ -61,8 +61,7 @@ export async function qatStep(
     quantizeModel(m, {
       weightScale: o.weightScale,
       inputPercentile: o.inputPercentile,
-      calibrationX: dataset.train.x,
-      calibrationCount: dataset.train.n,
+      calibrationX: calibrationWindows(dataset.train.x),
       floatModelSha256: floatSha256,
     });
   const metric = (split: Split, out: ArrayLike<number>) => splitMetric(dataset, split, out);
@@ -110,7 +109,7 @@ function int8Outputs(m: FloatModel, q: QuantizedModel, split: Split) {
 
 /** The float model's task metric on every split. */
 function floatMetrics(m: FloatModel, dataset: Dataset): FloatModel['metrics'] {
-  const floatMetric = (split: Split) => splitMetric(dataset, split, floatWindowOutputs(m, split.x, split.n, dataset.window));
+  const floatMetric = (split: Split) => splitMetric(dataset, split, floatWindowOutputs(m, split.x, dataset.window));
   return {
     name: metricName(dataset.task),
     train: floatMetric(dataset.train),
@@ -143,7 +142,7 @@ function tunedProvenance(float: FloatModel, floatSha256: string, bestEpoch: numb
 function testComparison(float: FloatModel, tuned: FloatModel, result: QatResult, dataset: Dataset): QatSummary['test'] {
   const test = dataset.test;
   const metric = (out: ArrayLike<number>) => splitMetric(dataset, test, out);
-  const floatOut = floatWindowOutputs(float, test.x, test.n, dataset.window);
+  const floatOut = floatWindowOutputs(float, test.x, dataset.window);
   const ptqOut = int8Outputs(float, result.postTraining, test);
   const qatOut = int8Outputs(tuned, result.quantized, test);
   const f = metric(floatOut);

@@ -3,7 +3,16 @@
  * `quantize` step): calibration on the training windows, then float and int8
  * side by side on the test windows, tensor by tensor.
  */
-import { DEFAULT_INPUT_PERCENTILE, calibrate, layerPrefix, quantizeModel, type WeightScaleGranularity } from '../quantize/quantize.ts';
+import {
+  DEFAULT_INPUT_PERCENTILE,
+  calibrate,
+  calibrationText,
+  calibrationWindows,
+  layerPrefix,
+  quantizeModel,
+  type WeightScaleGranularity,
+} from '../quantize/quantize.ts';
+import { windowRange, type Windows } from '../data/window-set.ts';
 import {
   DEPLOYMENTS,
   TANH_GATES,
@@ -97,12 +106,13 @@ export const FORECAST_STEPS = 5;
  * the device's stepQ sees them: quantized readings (§3), or for an embedding
  * model the table rows of the tokens, padding left out (§3a).
  */
-export function inputSegments(q: QuantizedModel, x: Float32Array, count: number): Segments {
+export function inputSegments(q: QuantizedModel, x: Windows, count: number): Segments {
   const I = q.layers[0].inputSize;
-  if (!q.embedding) return windowsToSegments(q, quantizeWindows(q, x.subarray(0, count * q.window * I)), count);
-  const { x: rows, padding } = embedWindowsQ(q.embedding, x.subarray(0, count * q.window));
+  if (!q.embedding) return windowsToSegments(q, quantizeWindows(q, windowRange(x, 0, count)), count);
+  const embedding = q.embedding;
   return Array.from({ length: count }, (_, n) => {
-    const { x: steps, steps: k } = windowSteps(rows, padding, n, q.window, I);
+    const { x: rows, padding } = embedWindowsQ(embedding, x.at(n));
+    const { x: steps, steps: k } = windowSteps(rows, padding, 0, q.window, I);
     return Array.from({ length: k }, (_, t) => steps.slice(t * I, (t + 1) * I));
   });
 }
@@ -170,14 +180,13 @@ export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Sp
   const S = everyStep ? window : 1;
   const sim = new Simulator(q);
   const errors = new ErrorAccumulator();
-  // Embedding models (§3a): table rows of the tokens; padding steps are not steps, on either side.
-  const tokens =
-    float.embedding && q.embedding
-      ? { float: embedWindows(float.embedding, split.x), int8: embedWindowsQ(q.embedding, split.x) }
-      : undefined;
-  const x = tokens?.float.x ?? split.x;
-  const xq = tokens?.int8.x ?? quantizeWindows(q, split.x);
-  const padding = tokens?.float.padding;
+  // Window n's float and int8 inputs. Embedding models (§3a): table rows of the tokens; padding steps are not steps, on either side.
+  const inputsOf = (n: number) => {
+    const values = split.x.at(n);
+    if (!(float.embedding && q.embedding)) return { x: values, xq: quantizeWindows(q, values), padding: undefined };
+    const rows = embedWindows(float.embedding, values);
+    return { x: rows.x, xq: embedWindowsQ(q.embedding, values).x, padding: rows.padding };
+  };
   const floatOut = new Float64Array(split.n * S * out);
   const intOut = new Float64Array(split.n * S * out);
   const record = (row: number, y: ArrayLike<number>) => {
@@ -191,8 +200,9 @@ export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Sp
     for (let n = 0; n < split.n; n++) {
       sim.reset();
       // Only the last step's output is compared: the earlier inputs just join the window.
-      const run = windowSteps(x, padding, n, window, inputSize);
-      const runQ = windowSteps(xq, padding, n, window, inputSize);
+      const { x, xq, padding } = inputsOf(n);
+      const run = windowSteps(x, padding, 0, window, inputSize);
+      const runQ = windowSteps(xq, padding, 0, window, inputSize);
       for (let t = 0; t < run.steps - 1; t++) sim.feedQ(runQ.x.subarray(t * inputSize, (t + 1) * inputSize));
       if (run.steps > 0) sim.stepQ(runQ.x.subarray((run.steps - 1) * inputSize, run.steps * inputSize));
       record(n, floatPredictWindow(float.layers, float.head, run.x, 0, run.steps));
@@ -202,10 +212,11 @@ export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Sp
   const step = new Float64Array(inputSize);
   for (let n = 0; n < split.n; n++) {
     const states = float.layers.map((l) => newFloatState(l));
+    const { x, xq, padding } = inputsOf(n);
     sim.reset();
     for (let t = 0; t < window; t++) {
-      const base = (n * window + t) * inputSize;
-      if (padding?.[n * window + t]) {
+      const base = t * inputSize;
+      if (padding?.[t]) {
         // Not a step: the outputs stay those of the last step.
         if (everyStep || t === window - 1) record(everyStep ? n * window + t : n, floatDense(float.head, states[states.length - 1]!.h));
         continue;
@@ -290,13 +301,13 @@ export function quantizeStep(
 ): { model: QuantizedModel; report: QuantizeReport } {
   const { candidates, reason } = deploymentCandidates(float, dataset, options.deploy ?? 'auto');
   // The windows' ranges are the same for every candidate: computed once.
-  const windowRanges = calibrate(float, dataset.train.x, dataset.train.n);
+  const calibrationX = calibrationWindows(dataset.train.x);
+  const windowRanges = calibrate(float, calibrationX);
   const quantizeFor = (deployment: Deployment): QuantizedModel =>
     quantizeModel(float, {
       weightScale: options.weightScale,
       inputPercentile: options.inputPercentile,
-      calibrationX: dataset.train.x,
-      calibrationCount: dataset.train.n,
+      calibrationX,
       floatModelSha256: options.floatModelSha256,
       windowRanges,
       // A streamed model's state is calibrated on what it reaches over whole training series.
@@ -304,7 +315,7 @@ export function quantizeStep(
       deployment,
     });
   options.log?.(
-    `quantize: calibrating on ${dataset.train.n} training windows${candidates.includes('stream') && dataset.series ? ` and ${dataset.series.length} training series streamed` : ''}`,
+    `quantize: calibrating on ${calibrationText(calibrationX, dataset.train.x)}${candidates.includes('stream') && dataset.series ? ` and ${dataset.series.length} training series streamed` : ''}`,
   );
   const tried = candidates.map((deployment) => ({ deployment, model: quantizeFor(deployment) }));
   let chosen = tried[0]!;

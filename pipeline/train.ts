@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { TOOL_VERSION } from '../core/version.ts';
+import { SILENT_PROGRESS, progressLine, type ProgressLine } from '../core/progress-line.ts';
 
 export interface DataOptions {
   data: string;
@@ -91,8 +92,12 @@ function medianStepMs(time: Float64Array, group: Float64Array | undefined, where
   return Math.round(median * 1000);
 }
 
-export async function loadDataset(o: DataOptions): Promise<{ dataset: Dataset; sha256: string; intervalMs?: number }> {
+export async function loadDataset(
+  o: DataOptions,
+  progress: ProgressLine = SILENT_PROGRESS,
+): Promise<{ dataset: Dataset; sha256: string; intervalMs?: number }> {
   const table = await readCsvColumns(o.data, neededColumns(o), {
+    progress,
     missing: o.missing,
     group: o.group,
     ...(o.task === 'classification' ? { categorical: [o.label!] } : {}),
@@ -183,7 +188,7 @@ export async function trainStep(
 ): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
   // The data path as an absolute path: the artifact finds its CSV from any directory.
   const data = path.resolve(o.data);
-  const { dataset, sha256, intervalMs } = await loadDataset({ ...o, data });
+  const { dataset, sha256, intervalMs } = await loadDataset({ ...o, data }, o.quiet ? SILENT_PROGRESS : progressLine(`reading ${o.data}`));
   return trainOnDataset(dataset, o, {
     data,
     sha256,
@@ -260,6 +265,7 @@ async function fitModel(
       ...(classWeights ? { classWeights } : {}),
       tf,
       onEpoch: (e) => progress.onEpoch(e),
+      onBatch: (b) => progress.onBatch(b),
     });
   } finally {
     progress.stop();
@@ -279,7 +285,7 @@ function trainedMetrics(tf: Tf, result: TrainResult, dataset: Dataset): FloatMod
     splitMetric(
       dataset,
       split,
-      predictFloat(tf, result.layers, result.head, split.x, split.n, dataset.window, F, dataset.sequence, result.embedding),
+      predictFloat(tf, result.layers, result.head, split.x, dataset.window, F, dataset.sequence, result.embedding),
     );
   return {
     name: metricName(dataset.task),

@@ -25,6 +25,7 @@ import { BITWISE_LIMIT, GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS, INT8_MAX, buildTanh
 import { floatPredictWindow } from '../reference/float-reference.ts';
 import { embedWindows, windowSteps } from '../core/embedding.ts';
 import { UserError } from '../core/errors.ts';
+import { denseWindows, evenlySpaced, type Windows } from '../data/window-set.ts';
 import { dotBound, gateAccBounds, peepholeOperandBound, rescaleOperandBound } from './bounds.ts';
 
 /** How many rows share one weight scale. */
@@ -32,9 +33,8 @@ export type WeightScaleGranularity = 'per-row' | 'per-gate' | 'per-tensor';
 
 export interface QuantizeOptions {
   weightScale: WeightScaleGranularity;
-  /** Calibration windows, normalized, [n][window][inputSize]. */
-  calibrationX: Float32Array;
-  calibrationCount: number;
+  /** Calibration windows, normalized, [window][inputSize] each. */
+  calibrationX: Windows;
   floatModelSha256: string;
   /**
    * Input scale: the int8 range covers this percentile of |z| per feature over
@@ -55,10 +55,29 @@ export interface QuantizeOptions {
 
 export const DEFAULT_INPUT_PERCENTILE = 99.9;
 
-/** The p-th percentile (0..100) of |x_i| for feature i of [n][inputSize] values. */
-export function absPercentile(x: Float32Array, count: number, inputSize: number, feature: number, p: number): number {
+/**
+ * Calibration sees at most this many training windows, evenly spaced over the
+ * training rows: ranges and percentiles settle long before, and a big CSV's
+ * millions of windows would cost minutes and gigabytes for nothing.
+ */
+export const MAX_CALIBRATION_WINDOWS = 100_000;
+
+/** The training windows calibration runs on: all of them, or MAX_CALIBRATION_WINDOWS evenly spaced. */
+export const calibrationWindows = (train: Windows): Windows => evenlySpaced(train, MAX_CALIBRATION_WINDOWS);
+
+/** "1234 training windows", or "100000 of 7000000 training windows (evenly spaced)". */
+export const calibrationText = (used: Windows, all: Windows): string =>
+  used.count === all.count ? `${all.count} training windows` : `${used.count} of ${all.count} training windows (evenly spaced)`;
+
+/** The p-th percentile (0..100) of |x_i| for feature i over every step of the windows. */
+export function absPercentile(x: Windows, inputSize: number, feature: number, p: number): number {
+  const perWindow = x.size / inputSize;
+  const count = x.count * perWindow;
   const values = new Float64Array(count);
-  for (let k = 0; k < count; k++) values[k] = Math.abs(x[k * inputSize + feature]);
+  for (let w = 0; w < x.count; w++) {
+    const steps = x.at(w);
+    for (let t = 0; t < perWindow; t++) values[w * perWindow + t] = Math.abs(steps[t * inputSize + feature]);
+  }
   values.sort();
   const idx = Math.min(count - 1, Math.max(0, Math.ceil((p / 100) * count) - 1));
   return values[idx];
@@ -77,7 +96,7 @@ const MAX_CELL_INT_BITS = 12;
 export const layerPrefix = (layerCount: number, l: number): string => (layerCount > 1 ? `layer${l}.` : '');
 
 /** Ranges of the float model on the calibration windows. */
-export function calibrate(model: FloatModel, x: Float32Array, count: number): TensorRange[] {
+export function calibrate(model: FloatModel, x: Windows): TensorRange[] {
   const { layers, head, window } = model;
   const inputSize = layers[0]!.inputSize;
   const ranges = new Map<string, TensorRange>();
@@ -90,18 +109,16 @@ export function calibrate(model: FloatModel, x: Float32Array, count: number): Te
     }
   };
   // An embedding model's token windows: the table rows of their tokens, padding left out (§3a).
-  const embedded = model.embedding ? embedWindows(model.embedding, x.subarray(0, count * window)) : undefined;
-  if (!embedded) for (let i = 0; i < model.featureNames.length; i++) see(`input.${model.featureNames[i]}`, 0);
-  const stride = window * inputSize;
-  for (let n = 0; n < count; n++) {
+  if (!model.embedding) for (let i = 0; i < model.featureNames.length; i++) see(`input.${model.featureNames[i]}`, 0);
+  for (let n = 0; n < x.count; n++) {
+    const values = x.at(n);
+    const embedded = model.embedding ? embedWindows(model.embedding, values) : undefined;
     if (!embedded) {
       for (let t = 0; t < window; t++) {
-        for (let i = 0; i < inputSize; i++) see(`input.${model.featureNames[i]}`, x[n * stride + t * inputSize + i]);
+        for (let i = 0; i < inputSize; i++) see(`input.${model.featureNames[i]}`, values[t * inputSize + i]);
       }
     }
-    const run = embedded
-      ? windowSteps(embedded.x, embedded.padding, n, window, inputSize)
-      : { x: x.subarray(n * stride, (n + 1) * stride), steps: window };
+    const run = embedded ? windowSteps(embedded.x, embedded.padding, 0, window, inputSize) : { x: values, steps: window };
     if (run.steps === 0) continue;
     const y = floatPredictWindow(layers, head, run.x, 0, run.steps, (l, direction, s) => {
       const { units, cell } = layers[l]!;
@@ -349,7 +366,7 @@ function quantizeEmbedding(e: FloatEmbedding, scales: number[]): QuantEmbedding 
 export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizedModel {
   const { layers } = model;
   const inputSize = layers[0]!.inputSize;
-  if (options.calibrationCount < 1) throw new UserError('quantize: no calibration windows');
+  if (options.calibrationX.count < 1) throw new UserError('quantize: no calibration windows');
   const calibration = calibrationRanges(model, inputSize, options);
 
   // Input x_i (normalized) -> int8 with a per-feature scale covering a percentile of its calibrated values.
@@ -378,19 +395,18 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
 /** The ranges of the calibration windows (or of the ranges given) joined with those of the streams. */
 function calibrationRanges(model: FloatModel, inputSize: number, options: QuantizeOptions): TensorRange[] {
   return joinRanges([
-    options.windowRanges ?? calibrate(model, options.calibrationX, options.calibrationCount),
-    ...(options.streams ?? []).map((x) => calibrate({ ...model, window: x.length / inputSize }, x, 1)),
+    options.windowRanges ?? calibrate(model, options.calibrationX),
+    ...(options.streams ?? []).map((x) => calibrate({ ...model, window: x.length / inputSize }, denseWindows(x, x.length, 1))),
   ]);
 }
 
 /** One int8 step of each input: of feature i, covering the percentile of its calibrated |values|; of an embedding column, its table's. */
 function modelInputScales(model: FloatModel, options: QuantizeOptions, percentile: number): number[] {
   const inputSize = model.layers[0]!.inputSize;
-  const steps = options.calibrationCount * model.window;
   // Embedding (§3a): column d of the table covers its largest |value| over every token but padding.
   return model.embedding
     ? embeddingColumnScales(model.embedding)
-    : model.featureNames.map((_, i) => int8Scale(absPercentile(options.calibrationX, steps, inputSize, i, percentile)));
+    : model.featureNames.map((_, i) => int8Scale(absPercentile(options.calibrationX, inputSize, i, percentile)));
 }
 
 /** Every recurrent layer (both directions of a bidirectional one) on the columns of what it reads. */

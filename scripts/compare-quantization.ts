@@ -7,7 +7,7 @@
  *   npm run compare-quantization -- out/model.float.pb
  */
 import { readFloatModel } from '../core/artifact.ts';
-import { quantizeModel, type WeightScaleGranularity } from '../quantize/quantize.ts';
+import { calibrationWindows, quantizeModel, type WeightScaleGranularity } from '../quantize/quantize.ts';
 import { checkBounds } from '../quantize/bounds.ts';
 import { datasetOfModel } from '../pipeline/train.ts';
 import { evaluateQuantized } from '../pipeline/quantize.ts';
@@ -41,8 +41,7 @@ const run = (weightScale: WeightScaleGranularity, inputPercentile: number, form:
   let q = quantizeModel(float, {
     weightScale,
     inputPercentile,
-    calibrationX: dataset.train.x,
-    calibrationCount: dataset.train.n,
+    calibrationX: calibrationWindows(dataset.train.x),
     floatModelSha256: sha256,
   });
   if (form === 'power of two') q = powerOfTwoMultipliers(q);

@@ -517,8 +517,8 @@ function modelOfVars(model: FloatModel, vars: ModelVars): FloatModel {
 
 /** The teacher: the float model's own outputs (logits for a classifier), on the training windows (by batch) and the validation windows. */
 function teacherOf(tf: Tf, model: FloatModel, ds: Dataset): { batch: (idx: ArrayLike<number>) => Tensor; validation: Float64Array } {
-  const teacher = Float32Array.from(floatWindowOutputs(model, ds.train.x, ds.train.n, ds.window));
-  const validation = floatWindowOutputs(model, ds.validation.x, ds.validation.n, ds.window);
+  const teacher = Float32Array.from(floatWindowOutputs(model, ds.train.x, ds.window));
+  const validation = floatWindowOutputs(model, ds.validation.x, ds.window);
   const O = model.head.outputSize;
   const S = ds.sequence === 'many-to-many' ? ds.window : 1;
   const batch = (idx: ArrayLike<number>): Tensor => {

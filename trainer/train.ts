@@ -42,6 +42,7 @@ import { fusedRecurrentLayer } from './fused-layer.ts';
 import { UserError } from '../core/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import { targetSteps, type Dataset, type Split } from '../data/windows.ts';
+import { windowRange, type Windows } from '../data/window-set.ts';
 import { mulberry32, permutation } from '../core/prng.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -52,6 +53,14 @@ export interface EpochInfo {
   epochs: number;
   loss: number;
   valLoss: number;
+}
+
+export interface BatchInfo {
+  epoch: number;
+  epochs: number;
+  windows: number;
+  of: number;
+  loss: number;
 }
 
 export interface TrainOptions {
@@ -79,6 +88,8 @@ export interface TrainOptions {
   tokenDropout?: number;
   seed: number;
   onEpoch?: (e: EpochInfo) => void;
+  /** After every batch: the epoch, the training windows done in it of all, and their mean loss so far. */
+  onBatch?: (b: BatchInfo) => void;
   /** tfjs instance to use; default: the one from the last initBackend() (or 'auto'). */
   tf?: Tf;
   /** How the recurrent layers run while training; default 'auto' (see RecurrentKernel). */
@@ -407,7 +418,7 @@ export function batchTensors(
   const per = W * F;
   const n = idx.length;
   const x = ds.vocabulary ? new Int32Array(n * per) : new Float32Array(n * per);
-  for (let k = 0; k < n; k++) x.set(split.x.subarray(idx[k]! * per, (idx[k]! + 1) * per), k * per);
+  for (let k = 0; k < n; k++) x.set(split.x.at(idx[k]!), k * per);
   if (ds.vocabulary && tokenDropout && tokenDropout.rate > 0) {
     for (let i = 0; i < x.length; i++)
       if (x[i] !== PADDING_TOKEN && tokenDropout.rand() < tokenDropout.rate) x[i] = ds.vocabulary.unknownToken;
@@ -550,6 +561,8 @@ async function fit(
       const l = await model.trainOnBatch(x, y);
       tf.dispose([x, y]);
       sum += (Array.isArray(l) ? l[0]! : l) * idx.length;
+      const windows = start + idx.length;
+      opts.onBatch?.({ epoch, epochs: opts.epochs, windows, of: ds.train.n, loss: sum / windows });
     }
     const loss = sum / ds.train.n;
     const valLoss = await meanLoss(tf, model, ds, ds.validation, Math.max(opts.batchSize, 256), head);
@@ -656,22 +669,22 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
 }
 
 /**
- * Runs the float model with tfjs on `n` windows x ([n][window][features],
- * normalized). Returns [n][outputs]: normalized predictions (regression) or
- * logits (classification).
+ * Runs the float model with tfjs on the windows x ([window][features] each,
+ * normalized), a batch at a time. Returns [n][outputs]: normalized
+ * predictions (regression) or logits (classification).
  */
 export function predictFloat(
   tf: Tf,
   layers: readonly FloatRecurrentLayer[],
   head: FloatDenseLayer,
-  x: Float32Array,
-  n: number,
+  x: Windows,
   window: number,
   features: number,
   sequence: SequencePattern = 'many-to-one',
   embedding?: FloatEmbedding,
 ): Float32Array {
-  if (x.length !== n * window * features) throw new Error(`predictFloat: x has ${x.length} values, expected ${n * window * features}`);
+  const n = x.count;
+  if (x.size !== window * features) throw new Error(`predictFloat: windows of ${x.size} values, expected ${window * features}`);
   // tf.layers' go_backwards hands its sequence up last step first; reverse layers are run by reference/float-reference.ts
   if (layers.some((l) => l.reverse)) throw new Error('predictFloat: reverse layers are not built as TensorFlow.js layers');
   // Many-to-many: an output for every step of every window, [n][window][outputs].
@@ -712,7 +725,7 @@ export function predictFloat(
     for (let start = 0; start < n; start += B) {
       const m = Math.min(B, n - start);
       const part = tf.tidy(() => {
-        const part = x.subarray(start * window * features, (start + m) * window * features);
+        const part = windowRange(x, start, m);
         const xb = embedding ? tf.tensor2d(Int32Array.from(part), [m, window], 'int32') : tf.tensor3d(part, [m, window, features]);
         return model.predict(xb) as Tensor;
       });

@@ -11,17 +11,20 @@ import { deliveredJson, deliveredLines } from '../report-lines.ts';
 import type { BackendPref } from '../../trainer/backend.ts';
 import { RECURRENT_KERNELS, type RecurrentKernel } from '../../trainer/train.ts';
 import type { Dataset } from '../../data/windows.ts';
+import { pickWindows } from '../../data/window-set.ts';
 import type { FloatModel } from '../../core/model.ts';
 
 /** The first `n` windows of the training split, as a dataset (what the quantizer calibrates on). */
 export function firstWindows(ds: Dataset, n: number): Dataset {
-  const per = ds.window * ds.featureNames.length;
   const m = Math.min(n, ds.train.n);
   const t = ds.train;
   return {
     ...ds,
     train: {
-      x: t.x.subarray(0, m * per),
+      x: pickWindows(
+        t.x,
+        Array.from({ length: m }, (_, k) => k),
+      ),
       y: t.y.subarray(0, m),
       n: m,
       rawTargets: t.rawTargets.subarray(0, m),

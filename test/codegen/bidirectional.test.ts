@@ -14,6 +14,7 @@ import { randomFloatModel, randomQuantizedModel, randomSegments, randomWindows }
 import { initBackend } from '../../trainer/backend.ts';
 import { predictFloat } from '../../trainer/train.ts';
 import { floatPredictWindow } from '../../reference/float-reference.ts';
+import { denseWindows } from '../../data/window-set.ts';
 
 /** One direction as a streaming one-layer model with int8 inputs of the given scale. */
 function direction(q: QuantizedModel, layer: QuantRecurrentLayer, inputScale: number | undefined): Simulator {
@@ -154,7 +155,7 @@ describe('window models', () => {
       });
       const n = 10;
       const x = randomWindows(12, n, model.window, 3);
-      const tfOut = predictFloat(tf, model.layers, model.head, x, n, model.window, 3);
+      const tfOut = predictFloat(tf, model.layers, model.head, denseWindows(x, model.window * 3), model.window, 3);
       let worst = 0;
       for (let w = 0; w < n; w++) {
         const y = floatPredictWindow(model.layers, model.head, x, w * model.window * 3, model.window);

@@ -19,6 +19,7 @@ import { parseReadingTrace, readingDriverSource, simulateReadings, type ReadingS
 import { decodeArtifact, encodeFloatModel, encodeQuantizedModel } from '../../core/artifact.ts';
 import { mulberry32, randomFloatModel, randomQuantizedModel, randomSegments, randomTokenWindows } from '../../parity/random-model.ts';
 import type { CellKind, QuantizedModel } from '../../core/model.ts';
+import { denseWindows } from '../../data/window-set.ts';
 
 const { engines } = availableEngines();
 
@@ -47,7 +48,16 @@ describe('float reference vs TensorFlow.js with a masked embedding', () => {
     const ids = randomTokenWindows(3, n, model.window, V);
     // One window with padding in the middle too: masked steps are skipped wherever they are.
     ids[model.window + 4] = 0;
-    const tfOut = predictFloat(tf, model.layers, model.head, ids, n, model.window, 1, 'many-to-one', model.embedding);
+    const tfOut = predictFloat(
+      tf,
+      model.layers,
+      model.head,
+      denseWindows(ids, model.window, n),
+      model.window,
+      1,
+      'many-to-one',
+      model.embedding,
+    );
     const { x, padding } = embedWindows(model.embedding!, ids);
     let worst = 0;
     let paddingEffect = 0;

@@ -12,6 +12,7 @@ import { randomFloatModel, randomQuantizedModel, randomSegments, randomWindows }
 import { initBackend } from '../../trainer/backend.ts';
 import { predictFloat } from '../../trainer/train.ts';
 import { floatPredictWindow } from '../../reference/float-reference.ts';
+import { denseWindows } from '../../data/window-set.ts';
 
 /** Layer l of a stacked model as a one-layer model (its head is never read). */
 function singleLayer(q: QuantizedModel, l: number): QuantizedModel {
@@ -84,7 +85,7 @@ describe('stacked layers', () => {
     });
     const n = 12;
     const x = randomWindows(9, n, model.window, 3);
-    const tfOut = predictFloat(tf, model.layers, model.head, x, n, model.window, 3);
+    const tfOut = predictFloat(tf, model.layers, model.head, denseWindows(x, model.window * 3), model.window, 3);
     let worst = 0;
     for (let w = 0; w < n; w++) {
       const y = floatPredictWindow(model.layers, model.head, x, w * model.window * 3, model.window);

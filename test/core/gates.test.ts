@@ -12,6 +12,7 @@ import { floatRecurrentStep, newFloatState } from '../../reference/float-referen
 import { SIGMOID_TABLE_ERROR_LSB, TANH_TABLE_ERROR_LSB, buildTanhTable, roundHalfUp, saturateInt8 } from '../../core/fixed-point.ts';
 import { randomFloatModel, randomWindows, mulberry32 } from '../../parity/random-model.ts';
 import { quantizeModel } from '../../quantize/quantize.ts';
+import { denseWindows } from '../../data/window-set.ts';
 
 // Table error budgets (fixed-point.ts, held by fixed-point.test.ts).
 const SIGMOID_TABLE_ERROR = SIGMOID_TABLE_ERROR_LSB / 32768;
@@ -21,7 +22,7 @@ const TANH_TOP = buildTanhTable()[2047]; // tanh of the last bucket: where tanh 
 function setup(seed: number, cell: CellKind) {
   const float = randomFloatModel({ seed, inputSize: 3, units: 5, weightRange: 1.5, biasRange: 1, cell });
   const calib = randomWindows(seed, 16, float.window, 3);
-  const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: calib, calibrationCount: 16, floatModelSha256: '' });
+  const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: denseWindows(calib, float.window * 3), floatModelSha256: '' });
   return { float, q };
 }
 
@@ -106,8 +107,7 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
       for (let u = 0; u < units; u++) float.layers[0].bias[index * units + u] = sign * 50;
       const q = quantizeModel(float, {
         weightScale: 'per-row',
-        calibrationX: randomWindows(3, 16, float.window, 3),
-        calibrationCount: 16,
+        calibrationX: denseWindows(randomWindows(3, 16, float.window, 3), float.window * 3),
         floatModelSha256: '',
       });
       const sim = new Simulator(q);
@@ -136,8 +136,7 @@ describe('GRU reset-after: the recurrent part is saturated at ±16 before r scal
     }
     const q = quantizeModel(float, {
       weightScale: 'per-row',
-      calibrationX: randomWindows(5, 4, float.window, 2),
-      calibrationCount: 4,
+      calibrationX: denseWindows(randomWindows(5, 4, float.window, 2), float.window * 2),
       floatModelSha256: '',
     });
     const sim = new Simulator(q);

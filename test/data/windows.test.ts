@@ -20,7 +20,7 @@ function userError(f: () => unknown): string {
 /** Un-normalized feature f of window k, step s. */
 function rawX(ds: ReturnType<typeof buildDataset>, split: Split, k: number, s: number, f: number): number {
   const F = ds.featureNames.length;
-  return split.x[(k * ds.window + s) * F + f]! * ds.inputNorm.std[f]! + ds.inputNorm.mean[f]!;
+  return split.x.at(k)[s * F + f]! * ds.inputNorm.std[f]! + ds.inputNorm.mean[f]!;
 }
 
 // 20 rows; a = row index, b = 10 * row index. Split 0.5 / 0.25 -> train [0,10), validation [10,15), test [15,20).
@@ -48,7 +48,7 @@ describe('buildDataset: regression on a hand-made series', () => {
 
   it('lays out x as [n][window][features] and targets at t + horizon', () => {
     for (const split of [ds.train, ds.validation, ds.test]) {
-      expect(split.x.length).toBe(split.n * 3);
+      expect([split.x.count, split.x.size]).toEqual([split.n, 3]);
       for (let k = 0; k < split.n; k++) {
         const t = split.endRows[k]!;
         for (let s = 0; s < 3; s++) expect(rawX(ds, split, k, s, 0)).toBeCloseTo(t - 2 + s, 5);

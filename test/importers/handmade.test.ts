@@ -22,7 +22,6 @@ const example = parsed.example!;
 const q = quantizeModel(parsed.model, {
   weightScale: 'per-row',
   calibrationX: parsed.calibrationX,
-  calibrationCount: parsed.calibrationCount,
   floatModelSha256: '',
 });
 /** A double from the IEEE bytes the reading driver reports. */

@@ -53,7 +53,7 @@ function modelFor(ds: Dataset, seed: number, window = ds.window): FloatModel {
 }
 
 const quantize = (m: FloatModel, ds: Dataset): QuantizedModel =>
-  quantizeModel(m, { weightScale: 'per-row', calibrationX: ds.train.x, calibrationCount: ds.train.n, floatModelSha256: 'test' });
+  quantizeModel(m, { weightScale: 'per-row', calibrationX: ds.train.x, floatModelSha256: 'test' });
 
 describe('the season by autocorrelation of differences', () => {
   it('finds a daily cycle under a wandering level and noise, and a weekly one', () => {

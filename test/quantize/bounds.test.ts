@@ -14,6 +14,7 @@ import { Simulator } from '../../reference/simulator.ts';
 import { randomFloatModel, randomQuantizedModel, randomWindows } from '../../parity/random-model.ts';
 import { CELL_KINDS, type FloatModel, type QuantizedModel } from '../../core/model.ts';
 import { buildTanhTable } from '../../core/fixed-point.ts';
+import { denseWindows } from '../../data/window-set.ts';
 
 // Where the activations saturate: tanh at the table's last bucket, the sigmoid at (that + 2^15) >> 1.
 const TANH_TOP = buildTanhTable()[2047];
@@ -22,8 +23,7 @@ const SIGMOID_TOP = (TANH_TOP + 32768) >> 1;
 const quantize = (f: FloatModel) =>
   quantizeModel(f, {
     weightScale: 'per-row',
-    calibrationX: randomWindows(1, 8, f.window, f.layers[0].inputSize),
-    calibrationCount: 8,
+    calibrationX: denseWindows(randomWindows(1, 8, f.window, f.layers[0].inputSize), f.window * f.layers[0].inputSize),
     floatModelSha256: '',
   });
 

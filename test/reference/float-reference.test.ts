@@ -10,6 +10,7 @@ import { predictFloat } from '../../trainer/train.ts';
 import { floatPredictWindow } from '../../reference/float-reference.ts';
 import { randomFloatModel, randomWindows } from '../../parity/random-model.ts';
 import { CELL_KINDS, gateCount } from '../../core/model.ts';
+import { denseWindows } from '../../data/window-set.ts';
 
 describe('float reference vs TensorFlow.js', () => {
   it.each(
@@ -23,7 +24,7 @@ describe('float reference vs TensorFlow.js', () => {
     const model = randomFloatModel({ seed: units, inputSize, units, outputSize, weightRange: 0.8, cell });
     const n = 16;
     const x = randomWindows(units, n, model.window, inputSize);
-    const tfOut = predictFloat(tf, model.layers, model.head, x, n, model.window, inputSize);
+    const tfOut = predictFloat(tf, model.layers, model.head, denseWindows(x, model.window * inputSize), model.window, inputSize);
     let worst = 0;
     for (let w = 0; w < n; w++) {
       const y = floatPredictWindow(model.layers, model.head, x, w * model.window * inputSize, model.window);

@@ -19,9 +19,10 @@ import { fakeQuantPredict, fineTuneQat, meanAbsDifference } from '../../trainer/
 import type { Dataset, Split } from '../../data/windows.ts';
 import { randomFloatModel, randomTokenWindows, randomWindows, type RandomModelSpec } from '../../parity/random-model.ts';
 import { runCli } from '../helpers/run-cli.ts';
+import { denseWindows, type Windows } from '../../data/window-set.ts';
 
 /** A split of n windows with no targets (the forward passes only read x). */
-const windowsOnly = (x: Float32Array, n: number): Split => ({
+const windowsOnly = (x: Windows, n: number): Split => ({
   x,
   y: new Float32Array(n),
   n,
@@ -62,8 +63,9 @@ describe('the fake-quantized forward pass', () => {
     const x = spec.vocabulary
       ? randomTokenWindows(spec.seed, n, float.window, spec.vocabulary)
       : randomWindows(spec.seed, n, float.window, spec.inputSize);
-    const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: x, calibrationCount: n, floatModelSha256: 'f'.repeat(64) });
-    const { floatOut, intOut } = compareOnWindows(float, q, windowsOnly(x, n));
+    const windows = denseWindows(x, x.length / n);
+    const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: windows, floatModelSha256: 'f'.repeat(64) });
+    const { floatOut, intOut } = compareOnWindows(float, q, windowsOnly(windows, n));
     const xt = spec.vocabulary ? tf.tensor2d(x, [n, float.window], 'int32') : tf.tensor3d(x, [n, float.window, spec.inputSize]);
     const fake = fakeQuantPredict(tf, float, q, xt, 'per-row');
     xt.dispose();
@@ -92,7 +94,7 @@ function toyDataset(window = 10): Dataset {
       }
       y[k] = series[from + k + window]!;
     }
-    return { x, y, n, rawTargets: Float64Array.from(y), endRows: new Uint32Array(n) };
+    return { x: denseWindows(x, window * 2), y, n, rawTargets: Float64Array.from(y), endRows: new Uint32Array(n) };
   };
   return {
     task: 'regression',
@@ -126,7 +128,6 @@ describe('fineTuneQat', () => {
       quantizeModel(m, {
         weightScale: 'per-row',
         calibrationX: ds.train.x,
-        calibrationCount: ds.train.n,
         floatModelSha256: 'f'.repeat(64),
       });
     const r = await fineTuneQat(float, ds, {

@@ -8,6 +8,7 @@ import { buildDataset } from '../../data/windows.ts';
 import { trainLstm, predictFloat } from '../../trainer/train.ts';
 import { rmse, persistenceRmse } from '../../data/metrics.ts';
 import { createEpochProgress } from '../../trainer/progress.ts';
+import { pickWindows } from '../../data/window-set.ts';
 
 const epochs = Number(process.argv[2] ?? 15);
 const pref = (process.argv[3] ?? 'auto') as BackendPref;
@@ -54,18 +55,17 @@ const W = ds.window,
   F = ds.featureNames.length;
 for (const name of ['train', 'validation', 'test'] as const) {
   const s = ds[name];
-  const pred = predictFloat(tf, res.layers, res.head, s.x, s.n, W, F);
+  const pred = predictFloat(tf, res.layers, res.head, s.x, W, F);
   console.error(`${name}: rmse ${rmse(pred, s.y, ds.outputNorm).toFixed(4)}  persistence ${persistenceRmse(ds, s)!.toFixed(4)}`);
   if (name === 'test') {
     for (const seg of ds.segments) {
       const idx = [...s.endRows.keys()].filter((k) => s.endRows[k]! >= seg.start && s.endRows[k]! < seg.end);
       const p = Float32Array.from(idx, (k) => pred[k]!);
       const y = Float32Array.from(idx, (k) => s.y[k]!);
-      const per = ds.window * ds.featureNames.length;
       const sub = {
         ...s,
         n: idx.length,
-        x: Float32Array.from({ length: idx.length * per }, (_, i) => s.x[idx[Math.floor(i / per)]! * per + (i % per)]!),
+        x: pickWindows(s.x, idx),
         rawTargets: Float64Array.from(idx, (k) => s.rawTargets[k]!),
       };
       console.error(

@@ -96,7 +96,7 @@ class GrowableColumn {
 const SHOWN_CHARS = 60;
 
 /** A cell or a name in a message: quoted, its control characters and line ends escaped, a long one cut. */
-function quote(s: string): string {
+export function quote(s: string): string {
   const visible = escapeControls(s);
   if (visible.length <= SHOWN_CHARS) return `'${visible}'`;
   return `'${visible.slice(0, SHOWN_CHARS)}…' (${s.length} characters)`;

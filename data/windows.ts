@@ -10,7 +10,8 @@
  */
 import { UserError } from '../core/errors.ts';
 import type { Normalization, SequencePattern, TargetMode, Task } from '../core/model.ts';
-import type { CsvTable } from './csv.ts';
+import { quote, type CsvTable } from './csv.ts';
+import { checkFiniteStats, checkNormalizedRange } from './value-range.ts';
 
 export interface SplitFractions {
   train: number;
@@ -262,7 +263,9 @@ function stats(table: CsvTable, name: string, values: Float64Array, ranges: [num
       ss += d * d;
     }
   }
-  return { mean, std: Math.sqrt(ss / count) };
+  const result = { mean, std: Math.sqrt(ss / count) };
+  checkFiniteStats(result, `column ${quote(name)}`, values, ranges, (row) => where(table, row));
+  return result;
 }
 
 /** The columns of a spec, read once: what every part of buildDataset works on. */
@@ -402,6 +405,8 @@ function outputNormalization(c: Columns, ends: Record<SplitName, number[]>, trai
     const d = ends.train.map((t) => c.targs[j]![t + H]! - c.targs[j]![t]!);
     const mean = d.reduce((a, b) => a + b, 0) / d.length;
     const std = Math.sqrt(d.reduce((a, b) => a + (b - mean) * (b - mean), 0) / d.length);
+    const change = `column ${quote(name)} (its change over ${H} step(s))`;
+    checkFiniteStats({ mean, std }, change, d, [[0, d.length]], (k) => where(c.table, ends.train[k]! + H));
     if (!(std > 0))
       throw new UserError(
         `${c.table.path}: target '${name}' never changes over ${H} step(s) in the training windows; target mode "change" cannot be normalized`,
@@ -453,6 +458,45 @@ function makeSplit(c: Columns, rowsEnd: number[], inputNorm: Normalization, outp
   return { x, y, n, rawTargets, endRows };
 }
 
+/** Each normalized input and target of a split within what the float32 trainer holds (see value-range.ts). */
+function checkTrainable(c: Columns, split: Split, inputNorm: Normalization, outputNorm: Normalization): void {
+  const W = c.spec.window;
+  const H = c.spec.horizon;
+  const F = c.featureNames.length;
+  const T = c.targetNames.length;
+  const S = c.targetOffsets.length;
+  const place = (row: number) => where(c.table, row);
+  // x is [n][window][features]: element i is feature i % F of row endRows[k] - W + 1 + s.
+  checkNormalizedRange(
+    split.x,
+    (i) => {
+      const f = i % F;
+      const row = split.endRows[Math.floor(i / (W * F))]! - W + 1 + (Math.floor(i / F) % W);
+      return {
+        row,
+        what: `column ${quote(c.featureNames[f]!)}`,
+        value: c.feats[f]![row]!,
+        mean: inputNorm.mean[f]!,
+        std: inputNorm.std[f]!,
+      };
+    },
+    place,
+  );
+  if (c.classification) return;
+  // y is [n][S][targets]: element i is target i % T of the row endRows[k] + targetOffsets[s] (its target row + H).
+  checkNormalizedRange(
+    split.y,
+    (i) => {
+      const j = i % T;
+      const r = split.endRows[Math.floor(i / (S * T))]! + c.targetOffsets[Math.floor(i / T) % S]!;
+      const value = c.changeMode ? c.targs[j]![r + H]! - c.targs[j]![r]! : c.targs[j]![r + H]!;
+      const what = `column ${quote(c.targetNames[j]!)}${c.changeMode ? ` (its change over ${H} step(s))` : ''}`;
+      return { row: r + H, what, value, mean: outputNorm.mean[j]!, std: outputNorm.std[j]! };
+    },
+    place,
+  );
+}
+
 /** The raw rows of each segment, as the device would read them. */
 function seriesOf(c: Columns, segments: Segment[]): Series[] {
   const F = c.featureNames.length;
@@ -479,7 +523,11 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   const names = c.classification ? table.categories?.[spec.label!] : undefined;
   const classLabels = c.classification ? classLabelsOf(c, ends, names) : [];
   const outputNorm = c.classification ? { mean: [], std: [] } : outputNormalization(c, ends, trainRanges);
-  const make = (rowsEnd: number[]) => makeSplit(c, rowsEnd, inputNorm, outputNorm, classLabels);
+  const make = (rowsEnd: number[]) => {
+    const split = makeSplit(c, rowsEnd, inputNorm, outputNorm, classLabels);
+    checkTrainable(c, split, inputNorm, outputNorm);
+    return split;
+  };
   return {
     task: spec.task,
     series: seriesOf(c, segments),

@@ -209,6 +209,21 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     for (const f of ['model.espruino.js', 'model.es5.js', 'model.espruino.d.ts', 'model.es5.d.ts'])
       expect(fs.existsSync(path.join(tmp, 'gen', f))).toBe(true);
 
+    // one target that cannot be written (the last one, a folder): the files of the model there before stay, all of them
+    const stale = path.join(tmp, 'stale');
+    fs.mkdirSync(path.join(stale, 'model.es5.d.ts'), { recursive: true });
+    const old = ['model.espruino.js', 'model.espruino.d.ts', 'model.es5.js'].map((f) => {
+      fs.writeFileSync(path.join(stale, f), `// the previous model's ${f}\n`);
+      return fs.readFileSync(path.join(stale, f), 'utf8');
+    });
+    const cut = await run(['codegen', 'm.q.pb', '--out-dir', 'stale']);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr.trim().split('\n').at(-1)).toMatch(/^lstm-mcu codegen: error: cannot write .*model\.es5\.d\.ts: it is a directory$/);
+    expect(['model.espruino.js', 'model.espruino.d.ts', 'model.es5.js'].map((f) => fs.readFileSync(path.join(stale, f), 'utf8'))).toEqual(
+      old,
+    );
+    expect(fs.readdirSync(stale).sort()).toEqual(['model.es5.d.ts', 'model.es5.js', 'model.espruino.d.ts', 'model.espruino.js']);
+
     // simulate on every engine here, the real interpreters too when they are set
     const sim = await runCli(['simulate', 'm.q.pb', '--code', 'gen/model.espruino.js,gen/model.es5.js', '--windows', '20', '--json'], tmp, {
       realEngines: true,

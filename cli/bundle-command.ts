@@ -3,7 +3,7 @@ import { checkOutputPaths } from '../core/output-paths.ts';
 import { Command, Option } from 'commander';
 import { printJson, runAction } from './common.ts';
 import { addAppOptions, appInputs, bundleFrom } from './app-options.ts';
-import { writeFileAtomic } from '../core/write-atomic.ts';
+import { writeFilesAtomic } from '../core/write-atomic.ts';
 import { UserError } from '../core/errors.ts';
 import { BANGLE_ID, bangleApp } from '../firmware/bangle-app.ts';
 import { TOOL_VERSION } from '../core/version.ts';
@@ -51,16 +51,19 @@ export function bundleCommand(): Command {
           ],
           [{ what: 'model', path: o.model.endsWith('.pb') ? o.model : undefined }],
         );
-        writeFileAtomic(out, bundle.code);
+        // All of them or none: an app never stands beside the weights or the app folder of another model.
+        writeFilesAtomic([
+          { path: out, data: bundle.code },
+          ...(bundle.flash && bin ? [{ path: bin, data: bundle.flash.bytes }] : []),
+          ...(bangle ? Object.entries(bangle.files).map(([name, data]) => ({ path: path.join(o.bangleApp, name), data })) : []),
+        ]);
         const written = [`wrote ${out} (${Buffer.byteLength(bundle.code)} bytes, CRC-32 ${bundle.crc32})`];
         if (bundle.flash && bin) {
-          writeFileAtomic(bin, bundle.flash.bytes);
           written.push(
             `wrote ${bin} (${bundle.flash.bytes.length} bytes: upload it as Storage file "${bundle.flash.file}", or let lstm-mcu flash do it)`,
           );
         }
         if (bangle) {
-          for (const [name, data] of Object.entries(bangle.files)) writeFileAtomic(path.join(o.bangleApp, name), data);
           written.push(`wrote the Bangle.js app ${o.bangleApp}/ (${Object.keys(bangle.files).join(', ')})`);
         }
         for (const line of written) console.log(line);

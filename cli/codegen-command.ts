@@ -11,7 +11,7 @@ import { TOOL_VERSION } from '../core/version.ts';
 import { readQuantizedModel } from '../core/artifact.ts';
 import { TARGETS, type Target } from '../codegen/emit-module.ts';
 import { estimateRam, type RamEstimate } from '../codegen/ram-estimate.ts';
-import { writeFileAtomic } from '../core/write-atomic.ts';
+import { writeFilesAtomic } from '../core/write-atomic.ts';
 import { UserError } from '../core/errors.ts';
 
 /**
@@ -158,16 +158,20 @@ function checkGeneratedPaths(files: GeneratedFile[], modelPath: string): void {
   checkOutputPaths(outputs, [{ what: 'model', path: modelPath }]);
 }
 
-/** Each generated file and its .d.ts, and with flash weights the Storage file's bytes and its writer. */
+/** Each generated file and its .d.ts, and with flash weights the Storage file's bytes and its writer: all of them or none. */
 function writeGenerated(files: GeneratedFile[]): void {
-  for (const f of files) {
-    writeFileAtomic(f.jsPath, f.code);
-    writeFileAtomic(f.dtsPath, f.dts);
-    if (f.flash) {
-      writeFileAtomic(f.flash.binPath, f.flash.bytes);
-      writeFileAtomic(f.flash.writerPath, f.flash.writer);
-    }
-  }
+  writeFilesAtomic(
+    files.flatMap((f) => [
+      { path: f.jsPath, data: f.code },
+      { path: f.dtsPath, data: f.dts },
+      ...(f.flash
+        ? [
+            { path: f.flash.binPath, data: f.flash.bytes },
+            { path: f.flash.writerPath, data: f.flash.writer },
+          ]
+        : []),
+    ]),
+  );
 }
 
 function codegenLines(files: GeneratedFile[], budget: BudgetReport | undefined, ram: RamEstimate): string[] {

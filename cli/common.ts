@@ -5,6 +5,8 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { UserError } from '../core/errors.ts';
+import { escapeControls } from '../core/format.ts';
+import { DELIMITERS, type Delimiter } from '../data/csv.ts';
 
 export function intOption(min: number, max: number) {
   return (value: string): number => {
@@ -39,6 +41,13 @@ export function choiceOption<T extends string>(choices: readonly T[]) {
     if (!choices.includes(value as T)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got '${value}'.`);
     return value as T;
   };
+}
+
+/** --delimiter: ',', ';' or a tab (given as a tab, `tab` or `\t`). */
+export function delimiterOption(value: string): Delimiter {
+  const d = value === 'tab' || value === '\\t' ? '\t' : value;
+  if (!Object.hasOwn(DELIMITERS, d)) throw new InvalidArgumentError(`expected ',', ';' or tab, got '${escapeControls(value)}'.`);
+  return d as Delimiter;
 }
 
 /** "0.7,0.15" -> train / validation fractions (test gets the rest). */

@@ -7,10 +7,10 @@ import { codegenStep, type GeneratedFile } from '../pipeline/codegen.ts';
 import { parseHandmadeModel, type HandmadeModel } from '../importers/handmade.ts';
 import { quantizeModel } from '../quantize/quantize.ts';
 import { TARGETS } from '../codegen/emit-module.ts';
-import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
+import { encodeFloatModel, encodeQuantizedModel, sha256Hex } from '../core/artifact.ts';
 import { availableEngines } from '../parity/engines.ts';
 import { parseReadingTrace, readingDriverSource, simulateReadings } from '../parity/reading-driver.ts';
-import { describeFsError, writeFileAtomic } from '../core/write-atomic.ts';
+import { describeFsError, writeFilesAtomic } from '../core/write-atomic.ts';
 import { UserError } from '../core/errors.ts';
 import { TOOL_VERSION } from '../core/version.ts';
 import { architectureName, type QuantizedModel } from '../core/model.ts';
@@ -60,12 +60,14 @@ async function runHandmade(file: string, o: HandmadeOptions): Promise<void> {
   const example = parsed.example ? await runExample(q, parsed.example, generated, o.global) : undefined;
 
   const files = { float: path.join(o.outDir, `${o.name}.float.pb`), quantized: path.join(o.outDir, `${o.name}.q.pb`) };
-  writeArtifact(files.float, floatBytes);
-  writeArtifact(files.quantized, qBytes);
-  for (const g of generated) {
-    writeFileAtomic(g.jsPath, g.code);
-    writeFileAtomic(g.dtsPath, g.dts);
-  }
+  writeFilesAtomic([
+    { path: files.float, data: floatBytes },
+    { path: files.quantized, data: qBytes },
+    ...generated.flatMap((g) => [
+      { path: g.jsPath, data: g.code },
+      { path: g.dtsPath, data: g.dts },
+    ]),
+  ]);
   console.log(
     `${architectureName(q.layers)} on ${q.featureNames.join(', ')} -> ${q.targetNames.join(', ')}: wrote ${[files.float, files.quantized, ...generated.map((g) => g.jsPath)].join(', ')}`,
   );

@@ -16,7 +16,7 @@ import { architectureName, type FloatEmbedding, type FloatModel, type Normalizat
 import type { Dataset, Split, SplitFractions } from '../data/windows.ts';
 import { encodeFloatModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
 import { TOOL_VERSION } from '../core/version.ts';
-import type { MissingPolicy } from '../data/csv.ts';
+import type { Delimiter, MissingPolicy } from '../data/csv.ts';
 import type { TargetMode } from '../core/model.ts';
 
 function numbers(flag: string) {
@@ -52,6 +52,7 @@ interface ImportOptions {
   horizon: number;
   split: SplitFractions;
   missing: MissingPolicy;
+  delimiter: Delimiter;
   inputMean?: number[];
   inputStd?: number[];
   outputMean?: number[];
@@ -170,6 +171,7 @@ function importDataOptions(
     horizon: o.horizon,
     split: o.split,
     missing: o.missing,
+    ...(o.delimiter !== ',' ? { delimiter: o.delimiter } : {}),
     sequence: 'many-to-one',
     ...(input || output ? { normalization: { ...(input ? { input } : {}), ...(output ? { output } : {}) } } : {}),
   };

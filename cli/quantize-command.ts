@@ -8,8 +8,8 @@ import { qatStep, type QatSummary } from '../pipeline/qat.ts';
 import { datasetOfModel } from '../pipeline/train.ts';
 import { quantizeStep, type QuantizeReport, type QuantizeStepOptions } from '../pipeline/quantize.ts';
 import { DEFAULT_INPUT_PERCENTILE, DEFAULT_WEIGHT_SCALE, type WeightScaleGranularity } from '../quantize/quantize.ts';
-import { encodeFloatModel, encodeQuantizedModel, readFloatModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
-import { writeFileAtomic } from '../core/write-atomic.ts';
+import { encodeFloatModel, encodeQuantizedModel, readFloatModel, sha256Hex } from '../core/artifact.ts';
+import { writeFilesAtomic } from '../core/write-atomic.ts';
 import { addDeployOption } from './training-options.ts';
 import { deliveredJson, deliveredLines } from './report-lines.ts';
 
@@ -114,9 +114,12 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
   const fullReport = qat ? { ...report, qat: qat.summary } : report;
   const reportText = JSON.stringify(fullReport, null, 2) + '\n';
   const file = reportFile(o);
-  if (file !== undefined) writeFileAtomic(file, reportText);
-  if (floatBytes) writeArtifact(qatOut, floatBytes);
-  writeArtifact(o.out, bytes);
+  // All of them or none: a report never stands beside the model of another run.
+  writeFilesAtomic([
+    ...(file !== undefined ? [{ path: file, data: reportText }] : []),
+    ...(floatBytes ? [{ path: qatOut, data: floatBytes }] : []),
+    { path: o.out, data: bytes },
+  ]);
   const quantized: Quantized = { report, window: model.window, qat: qat?.summary, qatOut };
   // With the report on stdout, stdout is the report alone: the lines go to stderr.
   const print = o.report === '-' ? (line: string) => process.stderr.write(line + '\n') : (line: string) => console.log(line);

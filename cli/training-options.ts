@@ -4,13 +4,13 @@
  */
 import { MAX_HORIZON, MAX_WINDOW } from '../core/artifact-validation.ts';
 import { Command, Option } from 'commander';
-import { choiceOption, floatOption, intOption, listOption, splitOption } from './common.ts';
+import { choiceOption, delimiterOption, floatOption, intOption, listOption, splitOption } from './common.ts';
 import type { TrainStepOptions } from '../pipeline/train.ts';
 import { DEPLOY_CHOICES } from '../pipeline/quantize.ts';
 import { UserError } from '../core/errors.ts';
 import type { BackendPref } from '../trainer/backend.ts';
 import { RECURRENT_KERNELS, type RecurrentKernel } from '../trainer/train.ts';
-import type { MissingPolicy } from '../data/csv.ts';
+import type { Delimiter, MissingPolicy } from '../data/csv.ts';
 import {
   CELLS,
   CELL_KINDS,
@@ -106,6 +106,11 @@ export function addDataOptions(cmd: Command, d: Partial<TrainingDefaults> = {}):
       new Option('--missing <policy>', 'empty / NA / NaN / null cells: error, drop the row, or ffill (repeat the previous value)')
         .argParser(choiceOption<MissingPolicy>(['error', 'drop', 'ffill']))
         .default('error'),
+    )
+    .addOption(
+      new Option('--delimiter <char>', "the CSV's field delimiter: ',', ';' or tab (also written \\t)")
+        .argParser(delimiterOption)
+        .default(','),
     );
 }
 
@@ -212,6 +217,7 @@ export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): Tr
     horizon: o.horizon as number,
     split: o.split as { train: number; validation: number },
     missing: o.missing as MissingPolicy,
+    ...(o.delimiter !== ',' ? { delimiter: o.delimiter as Delimiter } : {}),
     ...(o.season !== undefined ? { season: o.season as number } : {}),
     ...(o.interval !== undefined ? { intervalMs: o.interval as number } : {}),
     ...(o.time !== undefined ? { time: o.time as string } : {}),

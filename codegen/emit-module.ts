@@ -35,6 +35,7 @@ import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS } from '../core/fixed-point.ts';
 import { CodeBuilder } from './builder.ts';
 import { toBase64LE } from './base64.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
+import { emitArgumentCheck, emitNumberOr } from './emit-arguments.ts';
 import { TARGETS, type Dialect, type Target } from './dialect.ts';
 import { ESPRUINO, ESPRUINO_FLASH } from './dialect-espruino.ts';
 import { PORTABLE } from './dialect-portable.ts';
@@ -472,6 +473,7 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
   b.block('function stepQ(xq) {', () => {
     // The locals the body uses, the most read first (Espruino walks the list to find a name): codegen/locals-order.ts.
     const declaration = b.reserve();
+    emitArgumentCheck(b, 'xq', 'stepQ(xq)', NI, 'int8 inputs');
     const declare = () => {
       const body = b.textAfter(declaration).replace(/\/\/.*$/gm, '');
       const used = localsByReads(body, [...STEP_LOCALS, 'ts', 'sl']);
@@ -484,10 +486,11 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
       declare();
       return;
     }
-    b.comment('v[0..NI) = sat8(xq)');
+    b.comment('v[0..NI) = sat8(xq), a non-number 0');
     const gru0 = resetsBeforeProduct(layers[0].cell);
     b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
       b.line('z = xq[i];');
+      emitNumberOr(b, 'z', '0');
       emitSaturateInt8(b, 'z');
       b.line(gru0 ? `V[i] = ${names[0].VR}[i] = z;` : 'V[i] = z;');
     });
@@ -511,22 +514,24 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
 function emitRealStep(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
   const { NI, NO } = plan;
   if (q.embedding) emitTokenStep(b, q, NI, NO);
-  else b.comment('Real readings in, real outputs out. NaN / undefined readings count as the mean; ±Infinity saturates.');
+  else b.comment('Real readings in, real outputs out. NaN / non-number readings count as the mean; ±Infinity saturates.');
   if (!q.embedding)
     b.block('function step(x) {', () => {
       b.line('var i, v, q;');
+      emitArgumentCheck(b, 'x', 'step(x)', NI, 'readings');
       b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
         b.line('v = x[i];');
+        emitNumberOr(b, 'v', 'NaN');
         b.line('if (v === Infinity) q = 127;');
         b.line('else if (v === -Infinity) q = -128;');
-        b.line('else if (typeof v !== "number" || v !== v) q = 0;');
+        b.line('else if (v !== v) q = 0;');
         b.block('else {', () => {
           b.line('q = Math.floor(v * IG[i] + IO[i] + 0.5);');
           emitSaturateInt8(b, 'q');
         });
         b.line('XQ[i] = q;');
+        if (q.sequence === 'one-to-many') b.line('XL[i] = v; // for forecast(): the reading as read, NaN if missing');
       });
-      if (q.sequence === 'one-to-many') b.line(`for (i = 0; i < ${NI}; i++) XL[i] = x[i]; // for forecast(); undefined becomes NaN`);
       b.line('stepQ(XQ);');
       b.line(`for (i = 0; i < ${NO}; i++) YF[i] = Y[i] * OG[i] + OO[i];`);
       if (q.targetMode === 'change') {
@@ -534,7 +539,9 @@ function emitRealStep(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
           'target mode "change": the forecast is the current reading plus the predicted change (NaN if that reading is not finite)',
         );
         q.baseFeatures.forEach((f, k) => {
-          b.line(`v = x[${f}]; YF[${k}] = (typeof v === "number" && v - v === 0 ? v : NaN) + YF[${k}];`);
+          b.line(`v = x[${f}];`);
+          emitNumberOr(b, 'v', 'NaN');
+          b.line(`YF[${k}] = (v - v === 0 ? v : NaN) + YF[${k}];`);
         });
       }
       b.line('return YF;');
@@ -618,9 +625,12 @@ function emitTokenStep(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number
   b.comment(`Token ids in (x[0]), real outputs out. ${PADDING_TOKEN} is padding: no step, the outputs stay those of the last step.`);
   b.comment(`An id that is not an integer in 0..${e.vocabularySize - 1} reads as the unknown token ${e.unknownToken}.`);
   b.block('function step(x) {', () => {
-    b.line('var i, o, id = x[0];');
+    b.line('var i, o, id;');
+    emitArgumentCheck(b, 'x', 'step(x)', 1, 'token id');
+    b.line('id = x[0];');
+    emitNumberOr(b, 'id', 'NaN');
     b.block(`if (id !== ${PADDING_TOKEN}) {`, () => {
-      b.line(`if (typeof id !== "number" || Math.floor(id) !== id || id < 0 || id >= ${e.vocabularySize}) id = ${e.unknownToken};`);
+      b.line(`if (Math.floor(id) !== id || id < 0 || id >= ${e.vocabularySize}) id = ${e.unknownToken};`);
       b.line(`o = id * ${NI};`);
       b.line(`for (i = 0; i < ${NI}; i++) XQ[i] = EMB[o + i];`);
       b.line('stepQ(XQ);');

@@ -24,6 +24,7 @@ import { emitCellStep } from './emit-cells.ts';
 import type { LayerNames } from './layer-names.ts';
 import type { Dialect } from './dialect.ts';
 import { emitSaturateInt8, roundShiftText } from './emit-primitives.ts';
+import { emitNumberOr } from './emit-arguments.ts';
 
 /** One direction of one layer, with the names of its arrays. */
 export interface DirectionPlan {
@@ -98,6 +99,7 @@ export function emitWindowStep(b: CodeBuilder, q: QuantizedModel, plans: Directi
   b.line(`sl = ((XP + XN - 1) % ${W}) * ${NI};`);
   b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
     b.line('z = xq[i];');
+    emitNumberOr(b, 'z', '0');
     emitSaturateInt8(b, 'z');
     b.line('XS[sl + i] = z;');
   });

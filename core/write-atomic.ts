@@ -9,6 +9,9 @@
  * written in place; a directory, a socket or a block device is refused. A
  * symbolic link is followed: the file it points to is replaced atomically and
  * the link stays (a link to nothing is refused).
+ *
+ * The files of one command are written as a set (writeFilesAtomic): all of
+ * them to their temporaries before any is renamed.
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
@@ -16,9 +19,35 @@ import { randomBytes } from 'node:crypto';
 import { UserError } from './errors.ts';
 
 export function writeFileAtomic(given: string, data: string | Uint8Array): void {
-  const target = targetOf(given);
-  if (target.kind === 'in place') return writeInPlace(given, data);
-  replaceFile(given, target.path, data);
+  writeFilesAtomic([{ path: given, data }]);
+}
+
+/** One file of a set written together: the name the user gave, and its content. */
+export interface FileToWrite {
+  path: string;
+  data: string | Uint8Array;
+}
+
+/**
+ * The files of one run written as one: every target is checked, every regular
+ * one written to its temporary (flushed) and every device or pipe in place;
+ * only once all of that succeeded are the temporaries renamed over their
+ * targets, in order. A failure before the renames leaves every regular target
+ * as it was, so the files of a new model never stand beside those of an old
+ * one; the temporaries are removed.
+ */
+export function writeFilesAtomic(files: FileToWrite[]): void {
+  const staged: Staged[] = [];
+  try {
+    // Every refusal (a directory, a socket, a dangling link) before anything is written.
+    const targets = files.map((f) => ({ f, target: targetOf(f.path) }));
+    for (const { f, target } of targets) if (target.kind === 'replace') staged.push(stageFile(f.path, target.path, f.data));
+    for (const { f, target } of targets) if (target.kind === 'in place') writeInPlace(f.path, f.data);
+  } catch (err) {
+    for (const s of staged) removeQuietly(s.tmp);
+    throw err;
+  }
+  commitStaged(staged);
 }
 
 type Target = { kind: 'replace'; path: string } | { kind: 'in place' };
@@ -61,8 +90,15 @@ function writeInPlace(path: string, data: string | Uint8Array): void {
   }
 }
 
-/** Into a temporary file beside `path`, flushed, then renamed over it; `given` is the name the user gave. */
-function replaceFile(given: string, path: string, data: string | Uint8Array): void {
+/** A temporary file written beside its target, waiting to be renamed over it. */
+interface Staged {
+  given: string;
+  path: string;
+  tmp: string;
+}
+
+/** `data` into a temporary file beside `path`, flushed; `given` is the name the user gave. */
+function stageFile(given: string, path: string, data: string | Uint8Array): Staged {
   const dir = nodePath.dirname(nodePath.resolve(path));
   const tmp = nodePath.join(dir, `.${nodePath.basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -74,14 +110,37 @@ function replaceFile(given: string, path: string, data: string | Uint8Array): vo
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(tmp, path);
   } catch (err) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // The temporary file was never created (e.g. the directory is missing).
-    }
+    removeQuietly(tmp);
     throw new UserError(`cannot write ${given}: ${describeFsError(err)}`);
+  }
+  return { given, path, tmp };
+}
+
+/**
+ * Each temporary renamed over its target. A rename within one directory
+ * hardly fails once its temporary was created there; if one does, the message
+ * names the targets already replaced.
+ */
+function commitStaged(staged: Staged[]): void {
+  staged.forEach((s, k) => {
+    try {
+      fs.renameSync(s.tmp, s.path);
+    } catch (err) {
+      for (const rest of staged.slice(k)) removeQuietly(rest.tmp);
+      const done = staged.slice(0, k).map((d) => d.given);
+      throw new UserError(
+        `cannot write ${s.given}: ${describeFsError(err)}${done.length ? ` (already replaced: ${done.join(', ')})` : ''}`,
+      );
+    }
+  });
+}
+
+function removeQuietly(path: string): void {
+  try {
+    fs.rmSync(path, { force: true });
+  } catch {
+    // The temporary file was never created (e.g. the directory is missing).
   }
 }
 

@@ -12,11 +12,15 @@ import { SILENT_PROGRESS, type ProgressLine } from '../core/progress-line.ts';
 
 export type MissingPolicy = 'error' | 'drop' | 'ffill';
 
+/** The field delimiters a CSV may use, each with its name on the command line (`--delimiter`). */
+export const DELIMITERS = { ',': ',', ';': ';', '\t': 'tab' } as const;
+export type Delimiter = keyof typeof DELIMITERS;
+
 export interface CsvOptions {
   /** What to do with an empty cell or NA / NaN / null. Default 'error'. */
   missing?: MissingPolicy;
-  /** Field delimiter, default ','. */
-  delimiter?: string;
+  /** Field delimiter, one of DELIMITERS; default ','. */
+  delimiter?: Delimiter;
   /**
    * Series id column (one of the requested columns): 'ffill' never fills a
    * value across a change of it, so the first row of a series cannot be filled.
@@ -107,7 +111,7 @@ class GrowableColumn {
 const SHOWN_CHARS = 60;
 
 /** A cell or a name in a message: quoted, its control characters and line ends escaped, a long one cut. */
-function quote(s: string): string {
+export function quote(s: string): string {
   const visible = escapeControls(s);
   if (visible.length <= SHOWN_CHARS) return `'${visible}'`;
   return `'${visible.slice(0, SHOWN_CHARS)}…' (${s.length} characters)`;
@@ -164,7 +168,7 @@ function readError(path: string, e: unknown): unknown {
 /** The file streamed through the CSV parser, its bytes hashed on the way. */
 function openCsv(path: string, delimiter: string): { input: ReadStream; parser: Parser; hash: Hash } {
   const hash = createHash('sha256');
-  const input = createReadStream(path, { highWaterMark: 1 << 20 });
+  const input = createReadStream(path);
   input.on('data', (chunk) => hash.update(chunk as Buffer));
   const parser = parse({
     delimiter,
@@ -294,7 +298,7 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
       const line = info.lines;
       if (header === undefined) {
         header = record.map((h) => h.trim());
-        index = columnIndex(path, header, wanted);
+        index = columnIndex(path, header, wanted, opts.delimiter ?? ',');
         continue;
       }
       if (record.length !== header.length) {
@@ -327,12 +331,27 @@ export async function readCsvColumns(path: string, columns: string[], opts: CsvO
   };
 }
 
+/**
+ * A header read as one column that holds another delimiter was most likely
+ * split by that one: the hint that says which (empty when there is none).
+ */
+function delimiterHint(header: string[], delimiter: Delimiter): string {
+  if (header.length !== 1) return '';
+  const other = (Object.keys(DELIMITERS) as Delimiter[]).find((d) => d !== delimiter && header[0]!.includes(d));
+  if (other === undefined) return '';
+  // ';' quoted, as a shell needs it
+  const option = other === ';' ? "';'" : DELIMITERS[other];
+  return ` (the header is one column holding ${other === '\t' ? 'tabs' : `'${other}'`}: pass --delimiter ${option})`;
+}
+
 /** The index of each wanted column in the header; an unknown or repeated name is an error. */
-function columnIndex(path: string, header: string[], wanted: string[]): number[] {
+function columnIndex(path: string, header: string[], wanted: string[], delimiter: Delimiter): number[] {
   return wanted.map((name) => {
     const hits = header.reduce<number[]>((acc, h, i) => (h === name ? [...acc, i] : acc), []);
     if (hits.length === 0) {
-      throw new UserError(`${path}: unknown column ${quote(name)}; available columns: ${header.map(quote).join(', ')}`);
+      throw new UserError(
+        `${path}: unknown column ${quote(name)}; available columns: ${header.map(quote).join(', ')}${delimiterHint(header, delimiter)}`,
+      );
     }
     if (hits.length > 1) throw new UserError(`${path}:1: column ${quote(name)} appears ${hits.length} times in the header`);
     return hits[0]!;

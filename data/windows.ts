@@ -10,7 +10,8 @@
  */
 import { UserError } from '../core/errors.ts';
 import type { Normalization, SequencePattern, TargetMode, Task } from '../core/model.ts';
-import type { CsvTable } from './csv.ts';
+import { quote, type CsvTable } from './csv.ts';
+import { checkFiniteStats, checkNormalizedRange } from './value-range.ts';
 import { rowWindows, type Windows } from './window-set.ts';
 
 export interface SplitFractions {
@@ -263,7 +264,9 @@ function stats(table: CsvTable, name: string, values: Float64Array, ranges: [num
       ss += d * d;
     }
   }
-  return { mean, std: Math.sqrt(ss / count) };
+  const result = { mean, std: Math.sqrt(ss / count) };
+  checkFiniteStats(result, `column ${quote(name)}`, values, ranges, (row) => where(table, row));
+  return result;
 }
 
 /** The columns of a spec, read once: what every part of buildDataset works on. */
@@ -403,6 +406,8 @@ function outputNormalization(c: Columns, ends: Record<SplitName, number[]>, trai
     const d = ends.train.map((t) => c.targs[j]![t + H]! - c.targs[j]![t]!);
     const mean = d.reduce((a, b) => a + b, 0) / d.length;
     const std = Math.sqrt(d.reduce((a, b) => a + (b - mean) * (b - mean), 0) / d.length);
+    const change = `column ${quote(name)} (its change over ${H} step(s))`;
+    checkFiniteStats({ mean, std }, change, d, [[0, d.length]], (k) => where(c.table, ends.train[k]! + H));
     if (!(std > 0))
       throw new UserError(
         `${c.table.path}: target '${name}' never changes over ${H} step(s) in the training windows; target mode "change" cannot be normalized`,
@@ -459,6 +464,41 @@ function makeSplit(c: Columns, rows: Float32Array, rowsEnd: number[], outputNorm
   return { x: rowWindows(rows, endRows, c.spec.window, c.featureNames.length), y, n, rawTargets, endRows };
 }
 
+/** Every normalized input row within what the float32 trainer holds (see value-range.ts). */
+function checkTrainableRows(c: Columns, rows: Float32Array, inputNorm: Normalization): void {
+  const F = c.featureNames.length;
+  checkNormalizedRange(
+    rows,
+    (i) => {
+      const f = i % F;
+      const row = Math.floor(i / F);
+      const what = `column ${quote(c.featureNames[f]!)}`;
+      return { row, what, value: c.feats[f]![row]!, mean: inputNorm.mean[f]!, std: inputNorm.std[f]! };
+    },
+    (row) => where(c.table, row),
+  );
+}
+
+/** Each normalized target of a split within what the float32 trainer holds (see value-range.ts). */
+function checkTrainableTargets(c: Columns, split: Split, outputNorm: Normalization): void {
+  if (c.classification) return;
+  const H = c.spec.horizon;
+  const T = c.targetNames.length;
+  const S = c.targetOffsets.length;
+  // y is [n][S][targets]: element i is target i % T of the row endRows[k] + targetOffsets[s] (its target row + H).
+  checkNormalizedRange(
+    split.y,
+    (i) => {
+      const j = i % T;
+      const r = split.endRows[Math.floor(i / (S * T))]! + c.targetOffsets[Math.floor(i / T) % S]!;
+      const value = c.changeMode ? c.targs[j]![r + H]! - c.targs[j]![r]! : c.targs[j]![r + H]!;
+      const what = `column ${quote(c.targetNames[j]!)}${c.changeMode ? ` (its change over ${H} step(s))` : ''}`;
+      return { row: r + H, what, value, mean: outputNorm.mean[j]!, std: outputNorm.std[j]! };
+    },
+    (row) => where(c.table, row),
+  );
+}
+
 /** The raw rows of each segment, as the device would read them. */
 function seriesOf(c: Columns, segments: Segment[]): Series[] {
   const F = c.featureNames.length;
@@ -486,7 +526,12 @@ export function buildDataset(table: CsvTable, spec: DatasetSpec): Dataset {
   const classLabels = c.classification ? classLabelsOf(c, ends, names) : [];
   const outputNorm = c.classification ? { mean: [], std: [] } : outputNormalization(c, ends, trainRanges);
   const rows = normalizedRows(c, inputNorm);
-  const make = (rowsEnd: number[]) => makeSplit(c, rows, rowsEnd, outputNorm, classLabels);
+  checkTrainableRows(c, rows, inputNorm);
+  const make = (rowsEnd: number[]) => {
+    const split = makeSplit(c, rows, rowsEnd, outputNorm, classLabels);
+    checkTrainableTargets(c, split, outputNorm);
+    return split;
+  };
   return {
     task: spec.task,
     series: seriesOf(c, segments),

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import type { Segments, TraceStep } from './trace.ts';
 import { crc32 } from '../core/crc32.ts';
+import { failureDetail } from './engine-output.ts';
 
 /** One engine run may take this long; past it the run is stopped and reported as stopped. */
 export const ENGINE_TIME_LIMIT_S = 600;
@@ -208,13 +209,11 @@ function processEngine(name: EngineName, command: string, form: ProcessForm = {}
           // JerryScript's fatal out-of-heap exit prints nothing: say what it means
           if (name === 'jerry' && (r.error as Error & { code?: unknown }).code === 10)
             throw new EngineCapacityError(`${name}: out of memory (its heap is full): the model does not fit this build`);
-          const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+          const detail = failureDetail(r.stderr || r.stdout);
           if (/out of memory|not enough memory/i.test(detail))
             throw new EngineCapacityError(`${name}: out of memory: ${detail.slice(-200)}`);
           // The generated program did not run to its end on this engine (e.g. out of memory): a result, not a crash of the tool.
-          throw new UserError(
-            `${name}: the program did not run to the end (${r.error.message.split('\n')[0].slice(0, 200)}): ${detail.slice(-300)}`,
-          );
+          throw new UserError(`${name}: the program did not run to the end (${r.error.message.split('\n')[0].slice(0, 200)}): ${detail}`);
         }
         return lines;
       } finally {

@@ -22,12 +22,22 @@ export interface ReadingStep {
   c: number[];
 }
 
-function encodeDouble(v: number): string {
+export function encodeDouble(v: number): string {
   if (v !== v) return 'nan';
   return Buffer.from(new Float64Array([v === 0 ? 0 : v]).buffer).toString('hex');
 }
 
 const encodeReading = (v: Reading) => (v === undefined ? 'u' : Buffer.from(new Float64Array([v]).buffer).toString('hex'));
+
+/**
+ * ES5 text: dec(hex) and enc(v), a double from / to the 16 hex digits of its
+ * IEEE-754 bytes ("u" is undefined, "nan" NaN, as encodeDouble), and
+ * join(a, g), the elements of `a` (each through g) joined by commas.
+ */
+export const DOUBLE_CODEC_ES5 = `  var f = new Float64Array(1), b = new Uint8Array(f.buffer);
+  function dec(h) { var i; if (h === "u") return undefined; for (i = 0; i < 8; i++) b[i] = parseInt(h.substr(i * 2, 2), 16); return f[0]; }
+  function enc(v) { var s = "", i; if (v !== v) return "nan"; f[0] = v === 0 ? 0 : v; for (i = 0; i < 8; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16); return s; }
+  function join(a, g) { var s = "", i; for (i = 0; i < a.length; i++) s += (i ? "," : "") + (g ? g(a[i]) : a[i]); return s; }`;
 
 export function readingDriverSource(globalName: string, segments: ReadingSegments): string {
   if (globalName === 'drivenModel') throw new Error('the driver uses the name drivenModel itself; pick another global name');
@@ -37,10 +47,7 @@ export function readingDriverSource(globalName: string, segments: ReadingSegment
   var drivenModel = ${globalName};
   var segs = ${JSON.stringify(encoded)};
   var out = typeof print === "function" ? print : function (s) { console.log(s); };
-  var f = new Float64Array(1), b = new Uint8Array(f.buffer);
-  function dec(h) { var i; if (h === "u") return undefined; for (i = 0; i < 8; i++) b[i] = parseInt(h.substr(i * 2, 2), 16); return f[0]; }
-  function enc(v) { var s = "", i; if (v !== v) return "nan"; f[0] = v === 0 ? 0 : v; for (i = 0; i < 8; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16); return s; }
-  function join(a, g) { var s = "", i; for (i = 0; i < a.length; i++) s += (i ? "," : "") + (g ? g(a[i]) : a[i]); return s; }
+${DOUBLE_CODEC_ES5}
   var s, t, i, x, y;
   for (s = 0; s < segs.length; s++) {
     drivenModel.reset();

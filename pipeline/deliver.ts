@@ -11,8 +11,8 @@ import { simulateStep, type SimulateResult } from './simulate.ts';
 import { streamSegments } from './streamed-eval.ts';
 import { TARGETS } from '../codegen/emit-module.ts';
 import { estimateRam, type RamEstimate } from '../codegen/ram-estimate.ts';
-import { encodeFloatModel, encodeQuantizedModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
-import { writeFileAtomic } from '../core/write-atomic.ts';
+import { encodeFloatModel, encodeQuantizedModel, sha256Hex } from '../core/artifact.ts';
+import { writeFilesAtomic } from '../core/write-atomic.ts';
 import type { FloatModel, QuantizedModel } from '../core/model.ts';
 import type { Dataset } from '../data/windows.ts';
 
@@ -105,15 +105,17 @@ export async function deliver(
   return { files, floatBytes, ...(qat ? { qat } : {}), q, qBytes, report, generated, parity, ram: estimateRam(q) };
 }
 
-/** Everything is computed: now write, each file atomically, the summary last. */
+/** Everything is computed: now write every file, all of them or none (core/write-atomic.ts), the summary last. */
 export function writeDelivery(d: Delivery, summary: object): void {
-  writeArtifact(d.files.float, d.floatBytes);
-  if (d.qat) writeArtifact(d.files.qatFloat, d.qat.floatBytes);
-  writeArtifact(d.files.quantized, d.qBytes);
-  writeFileAtomic(d.files.report, JSON.stringify(d.report, null, 2) + '\n');
-  for (const g of d.generated) {
-    writeFileAtomic(g.jsPath, g.code);
-    writeFileAtomic(g.dtsPath, g.dts);
-  }
-  writeFileAtomic(d.files.summary, JSON.stringify(summary, null, 2) + '\n');
+  writeFilesAtomic([
+    { path: d.files.float, data: d.floatBytes },
+    ...(d.qat ? [{ path: d.files.qatFloat, data: d.qat.floatBytes }] : []),
+    { path: d.files.quantized, data: d.qBytes },
+    { path: d.files.report, data: JSON.stringify(d.report, null, 2) + '\n' },
+    ...d.generated.flatMap((g) => [
+      { path: g.jsPath, data: g.code },
+      { path: g.dtsPath, data: g.dts },
+    ]),
+    { path: d.files.summary, data: JSON.stringify(summary, null, 2) + '\n' },
+  ]);
 }

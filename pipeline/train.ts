@@ -1,7 +1,7 @@
 /**
  * CSV -> windows -> trained float model (the `train` step).
  */
-import { readCsvColumns, type MissingPolicy } from '../data/csv.ts';
+import { readCsvColumns, type Delimiter, type MissingPolicy } from '../data/csv.ts';
 import { buildDataset, type Dataset, type DatasetSpec, type SplitFractions } from '../data/windows.ts';
 import { initBackend, type BackendPref, type Tf } from '../trainer/backend.ts';
 import { balancedClassWeights, predictFloat, trainLstm, type RecurrentKernel, type TrainResult } from '../trainer/train.ts';
@@ -29,6 +29,8 @@ export interface DataOptions {
   horizon: number;
   split: SplitFractions;
   missing: MissingPolicy;
+  /** The CSV's field delimiter; absent: ','. */
+  delimiter?: Delimiter;
   /** Targets per window (absent in models written before it: many-to-one). */
   sequence?: SequencePattern;
   /** An imported model's own normalization (instead of the training rows' statistics). */
@@ -99,6 +101,7 @@ export async function loadDataset(
   const table = await readCsvColumns(o.data, neededColumns(o), {
     progress,
     missing: o.missing,
+    ...(o.delimiter !== undefined ? { delimiter: o.delimiter } : {}),
     group: o.group,
     ...(o.task === 'classification' ? { categorical: [o.label!] } : {}),
   });
@@ -165,6 +168,7 @@ const DATA_KEYS = [
   'horizon',
   'split',
   'missing',
+  'delimiter',
   'sequence',
   'normalization',
   'season',

@@ -40,6 +40,7 @@ import {
   inputAffine,
   outputAffine,
 } from '../core/fixed-point.ts';
+import { isStepArgument, numberOr, stepArgumentMessage } from '../core/step-arguments.ts';
 
 /**
  * h: Q0.7 (int8); c: Q(K).(15-K) (int16, LSTM family only); gates: Q0.15 after
@@ -223,6 +224,8 @@ export class Simulator {
 
   /** One time step on an int8 input vector; returns the head accumulator. */
   stepQ(xq: ArrayLike<number>): Int32Array {
+    const inputs = this.model.layers[0].inputSize;
+    if (!isStepArgument(xq, inputs)) throw new TypeError(stepArgumentMessage('stepQ(xq)', inputs, 'int8 inputs'));
     const top = this.window ? this.windowStep(xq) : this.streamStep(xq);
     // y = Σ D[k,j] h[j] + d[k]   (raw head accumulator over what the last layer passes up)
     const { head } = this.model;
@@ -237,7 +240,7 @@ export class Simulator {
   /** Streaming: v[0..I) = sat8(x); each layer then reads [input, h] in place, bottom first. */
   private streamStep(xq: ArrayLike<number>): Int8Array {
     const { layers } = this.model;
-    for (let i = 0; i < layers[0].inputSize; i++) this.v[i] = saturateInt8(xq[i]);
+    for (let i = 0; i < layers[0].inputSize; i++) this.v[i] = saturateInt8(numberOr(xq[i], 0));
     layers.forEach((layer, l) => this.layerStep({ layer, state: this.layerStates[l], v: this.layerV[l] }));
     return this.layerStates[layers.length - 1].hQ7;
   }
@@ -269,7 +272,7 @@ export class Simulator {
     if (w.count < window) w.count++;
     else w.start = (w.start + 1) % window;
     const slot = (w.start + w.count - 1) % window;
-    for (let i = 0; i < I; i++) w.xs[slot * I + i] = saturateInt8(xq[i]);
+    for (let i = 0; i < I; i++) w.xs[slot * I + i] = saturateInt8(numberOr(xq[i], 0));
   }
 
   private windowStep(xq: ArrayLike<number>): Int8Array {
@@ -332,9 +335,14 @@ export class Simulator {
    * Target mode 'change': the forecast change is added to the current reading
    * of the target (NaN when that reading is not a finite number).
    */
-  step(reading: ArrayLike<number>): Float64Array {
+  step(x: ArrayLike<unknown>): Float64Array {
+    const inputs = readingCount(this.model);
+    const what = this.model.embedding ? 'token id' : 'readings';
+    if (!isStepArgument(x, inputs)) throw new TypeError(stepArgumentMessage('step(x)', inputs, what));
+    // Each reading as a number (a non-number NaN: missing), as the device reads it (core/step-arguments.ts).
+    const reading = Float64Array.from({ length: inputs }, (_, i) => numberOr(x[i], NaN));
     // Kept for forecast(): a missing reading is kept as NaN, which every later use treats the same way.
-    for (let i = 0; i < this.lastReading.length; i++) this.lastReading[i] = reading[i] === undefined ? NaN : reading[i];
+    this.lastReading.set(reading);
     // Embedding: the padding token is not a step; the outputs stay those of the last one (§3a).
     const padding = this.model.embedding !== undefined && reading[0] === PADDING_TOKEN;
     const y = this.dequantizeOutput(padding ? this.outputAcc : this.stepQ(this.quantizeInput(reading)));

@@ -104,10 +104,12 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 4); returns the head accumulator Y.
   function stepQ(xq) {
-    var r, u, cl, tt, q, m, bm, g, cv, v, z, i, cc, ig, fg, cg, og, c, hn, ru, k, hh;
-    // v[0..NI) = sat8(xq)
+    var r, u, z, cl, tt, q, m, bm, g, cv, v, i, cc, ig, fg, cg, og, c, hn, ru, k, hh;
+    if (typeof xq !== "object" || xq === null || xq.length !== 4) throw new TypeError("lstm-mcu model: stepQ(xq) takes an array of 4 int8 inputs");
+    // v[0..NI) = sat8(xq), a non-number 0
     for (i = 0; i < 4; i++) {
       z = xq[i];
+      if (typeof z !== "number") z = typeof z === "object" && z instanceof Number ? +z : 0;
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
@@ -145,9 +147,12 @@ var lstmModel = (function (previousPretokenise) {
   // Token ids in (x[0]), real outputs out. 0 is padding: no step, the outputs stay those of the last step.
   // An id that is not an integer in 0..11 reads as the unknown token 1.
   function step(x) {
-    var i, o, id = x[0];
+    var i, o, id;
+    if (typeof x !== "object" || x === null || x.length !== 1) throw new TypeError("lstm-mcu model: step(x) takes an array of 1 token id");
+    id = x[0];
+    if (typeof id !== "number") id = typeof id === "object" && id instanceof Number ? +id : NaN;
     if (id !== 0) {
-      if (typeof id !== "number" || Math.floor(id) !== id || id < 0 || id >= 12) id = 1;
+      if (Math.floor(id) !== id || id < 0 || id >= 12) id = 1;
       o = id * 4;
       for (i = 0; i < 4; i++) XQ[i] = EMB[o + i];
       stepQ(XQ);

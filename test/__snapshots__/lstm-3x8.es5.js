@@ -95,9 +95,11 @@ var lstmModel = (function () {
   // One time step on int8 inputs xq (length 3); returns the head accumulator Y.
   function stepQ(xq) {
     var i, acc, w, v, wq, z, r, k, c, u, h, tt, m, bm, g, cc, ig, fg, cg, og, t, hn, hh;
-    // v[0..NI) = sat8(xq)
+    if (typeof xq !== "object" || xq === null || xq.length !== 3) throw new TypeError("lstm-mcu model: stepQ(xq) takes an array of 3 int8 inputs");
+    // v[0..NI) = sat8(xq), a non-number 0
     for (i = 0; i < 3; i++) {
       z = xq[i];
+      if (typeof z !== "number") z = typeof z === "object" && z instanceof Number ? +z : 0;
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
@@ -157,14 +159,16 @@ var lstmModel = (function () {
     return Y;
   }
 
-  // Real readings in, real outputs out. NaN / undefined readings count as the mean; ±Infinity saturates.
+  // Real readings in, real outputs out. NaN / non-number readings count as the mean; ±Infinity saturates.
   function step(x) {
     var i, v, q;
+    if (typeof x !== "object" || x === null || x.length !== 3) throw new TypeError("lstm-mcu model: step(x) takes an array of 3 readings");
     for (i = 0; i < 3; i++) {
       v = x[i];
+      if (typeof v !== "number") v = typeof v === "object" && v instanceof Number ? +v : NaN;
       if (v === Infinity) q = 127;
       else if (v === -Infinity) q = -128;
-      else if (typeof v !== "number" || v !== v) q = 0;
+      else if (v !== v) q = 0;
       else {
         q = Math.floor(v * IG[i] + IO[i] + 0.5);
         if (q > 127) q = 127; else if (q < -128) q = -128;

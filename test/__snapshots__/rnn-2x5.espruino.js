@@ -101,10 +101,12 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 2); returns the head accumulator Y.
   function stepQ(xq) {
-    var u, r, z, k, cl, i, y, hn, m, bm, tt, g, cv, v, ru, hh;
-    // v[0..NI) = sat8(xq)
+    var u, z, r, k, cl, i, y, hn, m, bm, tt, g, cv, v, ru, hh;
+    if (typeof xq !== "object" || xq === null || xq.length !== 2) throw new TypeError("lstm-mcu model: stepQ(xq) takes an array of 2 int8 inputs");
+    // v[0..NI) = sat8(xq), a non-number 0
     for (i = 0; i < 2; i++) {
       z = xq[i];
+      if (typeof z !== "number") z = typeof z === "object" && z instanceof Number ? +z : 0;
       if (z > 127) z = 127; else if (z < -128) z = -128;
       V[i] = z;
     }
@@ -124,14 +126,16 @@ var lstmModel = (function (previousPretokenise) {
     return Y;
   }
 
-  // Real readings in, real outputs out. NaN / undefined readings count as the mean; ±Infinity saturates.
+  // Real readings in, real outputs out. NaN / non-number readings count as the mean; ±Infinity saturates.
   function step(x) {
     var i, v, q;
+    if (typeof x !== "object" || x === null || x.length !== 2) throw new TypeError("lstm-mcu model: step(x) takes an array of 2 readings");
     for (i = 0; i < 2; i++) {
       v = x[i];
+      if (typeof v !== "number") v = typeof v === "object" && v instanceof Number ? +v : NaN;
       if (v === Infinity) q = 127;
       else if (v === -Infinity) q = -128;
-      else if (typeof v !== "number" || v !== v) q = 0;
+      else if (v !== v) q = 0;
       else {
         q = Math.floor(v * IG[i] + IO[i] + 0.5);
         if (q > 127) q = 127; else if (q < -128) q = -128;

@@ -14,6 +14,8 @@ const run = (args: string[]) => runCli(args, tmp);
 
 let tmp = '';
 let csv = '';
+/** The same series with ';' between fields. */
+let semicolonCsv = '';
 
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-cli-'));
@@ -26,6 +28,8 @@ beforeAll(() => {
   }
   csv = path.join(tmp, 'series.csv');
   fs.writeFileSync(csv, rows.join('\n') + '\n');
+  semicolonCsv = path.join(tmp, 'series-semicolon.csv');
+  fs.writeFileSync(semicolonCsv, rows.map((r) => r.replaceAll(',', ';')).join('\n') + '\n');
 });
 
 /** Every file under the temp dir (to prove that a failing command wrote nothing). */
@@ -86,11 +90,17 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
       ['quantize', 'x.pb', '--out', 'same.pb', '--report', 'same.pb'],
       /--report 'same\.pb' is the same file as --out/,
     ],
+    ['bad delimiter', ['train', '--delimiter', '|'], /--delimiter.*expected ',', ';' or tab, got '\|'/],
+    [
+      'a semicolon CSV read with commas',
+      ['train', '--data', '@SEMI', '--features', 'a', '--target', 'a'],
+      /unknown column 'a'; available columns: 't;a;b' \(the header is one column holding ';': pass --delimiter ';'\)/,
+    ],
     ['report and JSON both on stdout', ['quantize', 'x.pb', '--report', '-', '--json'], /--report - and --json both write to stdout/],
   ];
   it.each(cases)('%s', async (_name, args, message) => {
     const before = filesIn(tmp);
-    const r = await run(args.map((a) => (a === '@CSV' ? csv : a)));
+    const r = await run(args.map((a) => (a === '@CSV' ? csv : a === '@SEMI' ? semicolonCsv : a)));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(message);
     const errorLines = r.stderr
@@ -99,6 +109,19 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
       .filter((l) => !l.startsWith('(run with --help'));
     expect(errorLines.length, r.stderr).toBe(1);
     expect(filesIn(tmp)).toEqual(before);
+  });
+});
+
+describe('--delimiter', () => {
+  it("train reads a ';' CSV, and quantize re-reads it with the delimiter the model recorded", async () => {
+    const args = ['--features', 'a,b', '--target', 'a', '--window', '8', '--units', '4', '--epochs', '1', '--quiet'];
+    const train = await run(['train', '--data', semicolonCsv, '--delimiter', ';', ...args, '--out', 'semi.float.pb', '--json']);
+    expect(train.code, train.stderr).toBe(0);
+    // the same windows as the comma file: the same data read the same way
+    const comma = await run(['train', '--data', csv, ...args, '--out', 'comma.float.pb', '--json']);
+    expect(train.lastJson().windows).toEqual(comma.lastJson().windows);
+    const quant = await run(['quantize', 'semi.float.pb', '--out', 'semi.q.pb', '--no-report', '--json']);
+    expect(quant.code, quant.stderr).toBe(0);
   });
 });
 
@@ -185,6 +208,21 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(gen.code, gen.stderr).toBe(0);
     for (const f of ['model.espruino.js', 'model.es5.js', 'model.espruino.d.ts', 'model.es5.d.ts'])
       expect(fs.existsSync(path.join(tmp, 'gen', f))).toBe(true);
+
+    // one target that cannot be written (the last one, a folder): the files of the model there before stay, all of them
+    const stale = path.join(tmp, 'stale');
+    fs.mkdirSync(path.join(stale, 'model.es5.d.ts'), { recursive: true });
+    const old = ['model.espruino.js', 'model.espruino.d.ts', 'model.es5.js'].map((f) => {
+      fs.writeFileSync(path.join(stale, f), `// the previous model's ${f}\n`);
+      return fs.readFileSync(path.join(stale, f), 'utf8');
+    });
+    const cut = await run(['codegen', 'm.q.pb', '--out-dir', 'stale']);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr.trim().split('\n').at(-1)).toMatch(/^lstm-mcu codegen: error: cannot write .*model\.es5\.d\.ts: it is a directory$/);
+    expect(['model.espruino.js', 'model.espruino.d.ts', 'model.es5.js'].map((f) => fs.readFileSync(path.join(stale, f), 'utf8'))).toEqual(
+      old,
+    );
+    expect(fs.readdirSync(stale).sort()).toEqual(['model.es5.d.ts', 'model.es5.js', 'model.espruino.d.ts', 'model.espruino.js']);
 
     // simulate on every engine here, the real interpreters too when they are set
     const sim = await runCli(['simulate', 'm.q.pb', '--code', 'gen/model.espruino.js,gen/model.es5.js', '--windows', '20', '--json'], tmp, {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../core/write-atomic.ts';
+import { writeFileAtomic, writeFilesAtomic } from '../../core/write-atomic.ts';
 import { UserError } from '../../core/errors.ts';
 
 let dir: string;
@@ -81,5 +81,45 @@ describe('writeFileAtomic', () => {
       server.close();
     }
     expect(leftovers()).toEqual([]);
+  });
+});
+
+describe('writeFilesAtomic: the files of one run, all of them or none', () => {
+  /** Three files of an "old model" in a fresh folder; returns their paths. */
+  const oldModel = (name: string) => {
+    const folder = path.join(dir, name);
+    fs.mkdirSync(folder);
+    return ['a.js', 'a.d.ts', 'a.bin'].map((f) => {
+      fs.writeFileSync(path.join(folder, f), `old ${f}`);
+      return path.join(folder, f);
+    });
+  };
+  const contents = (files: string[]) => files.map((f) => fs.readFileSync(f, 'utf8'));
+  const inFolder = (name: string) => fs.readdirSync(path.join(dir, name)).sort();
+
+  it('replaces every file when every write succeeds', () => {
+    const files = oldModel('set-ok');
+    writeFilesAtomic(files.map((f) => ({ path: f, data: `new ${path.basename(f)}` })));
+    expect(contents(files)).toEqual(['new a.js', 'new a.d.ts', 'new a.bin']);
+    expect(inFolder('set-ok')).toEqual(['a.bin', 'a.d.ts', 'a.js']);
+  });
+
+  it('a last target that is refused (a folder): the earlier files keep the old model', () => {
+    const files = oldModel('set-refused');
+    const folder = path.join(dir, 'set-refused', 'a.json');
+    fs.mkdirSync(folder);
+    const set = [...files, folder].map((f) => ({ path: f, data: 'new' }));
+    expect(() => writeFilesAtomic(set)).toThrow(/^cannot write .*a\.json: it is a directory$/);
+    expect(contents(files)).toEqual(['old a.js', 'old a.d.ts', 'old a.bin']);
+    expect(inFolder('set-refused')).toEqual(['a.bin', 'a.d.ts', 'a.js', 'a.json']);
+  });
+
+  it('a write that fails midway (a parent that is a file): the files staged before it are removed, none replaced', () => {
+    const files = oldModel('set-midway');
+    const blocked = path.join(files[0], 'under-a-file.json'); // a.js is a file: nothing can be written under it
+    const set = [files[0], files[1], blocked, files[2]].map((f) => ({ path: f, data: 'new' }));
+    expect(() => writeFilesAtomic(set)).toThrow(/^cannot write .*under-a-file\.json: a parent path is not a directory$/);
+    expect(contents(files)).toEqual(['old a.js', 'old a.d.ts', 'old a.bin']);
+    expect(inFolder('set-midway')).toEqual(['a.bin', 'a.d.ts', 'a.js']);
   });
 });

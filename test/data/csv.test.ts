@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { hashFile, parseNumberStrict, readCsvColumns } from '../../data/csv.ts';
 import { UserError } from '../../core/errors.ts';
+import { delimiterOption } from '../../cli/common.ts';
 import { cleanupTemp, tempCsv } from '../trainer/helpers.ts';
 
 afterAll(cleanupTemp);
@@ -123,6 +124,27 @@ describe('readCsvColumns', () => {
     const msg = await userError(readCsvColumns(path, ['temp', 'humidity'], { missing: 'error' }));
     expect(msg).toContain("unknown column 'humidity'");
     expect(msg).toContain("'time', 'temp'");
+  });
+
+  it("reads ';' and tab CSVs with their delimiter, and hints at --delimiter when a header is one column holding another", async () => {
+    for (const d of [';', '\t'] as const) {
+      const t = await readCsvColumns(tempCsv(`time${d}temp\n1${d}2\n3${d}4\n`), ['temp'], { delimiter: d });
+      expect([...t.columns.temp!]).toEqual([2, 4]);
+    }
+    const semicolon = await userError(readCsvColumns(tempCsv('time;temp\n1;2\n'), ['temp']));
+    expect(semicolon).toMatch(
+      /unknown column 'temp'; available columns: 'time;temp' \(the header is one column holding ';': pass --delimiter ';'\)$/,
+    );
+    const tab = await userError(readCsvColumns(tempCsv('time\ttemp\n1\t2\n'), ['temp']));
+    expect(tab).toContain('(the header is one column holding tabs: pass --delimiter tab)');
+    const comma = await userError(readCsvColumns(tempCsv('time,temp\n1,2\n'), ['temp'], { delimiter: ';' }));
+    expect(comma).toContain("(the header is one column holding ',': pass --delimiter ,)");
+    // --delimiter's spellings
+    expect(['tab', '\\t', '\t', ';', ','].map(delimiterOption)).toEqual(['\t', '\t', '\t', ';', ',']);
+    for (const bad of ['|', 'toString', ';;', '']) expect(() => delimiterOption(bad)).toThrow(/expected ',', ';' or tab/);
+    // no hint when the header has several columns, or holds no other delimiter
+    expect(await userError(readCsvColumns(tempCsv('a;b,c\n1,2\n'), ['temp']))).not.toContain('--delimiter');
+    expect(await userError(readCsvColumns(tempCsv('time\n1\n'), ['temp']))).not.toContain('--delimiter');
   });
 
   it('reports ragged rows with their line number', async () => {

@@ -113,6 +113,44 @@ describe('buildDataset: regression on a hand-made series', () => {
   });
 });
 
+describe('buildDataset: extreme finite values are refused at loading, naming the column and the row', () => {
+  // Rows 0..19 of `table` are file lines 2..21.
+  const withCell = (name: 'a' | 'b', row: number, v: number) => {
+    const cols = { a: range(20), b: range(20) };
+    cols[name][row] = v;
+    return table(cols);
+  };
+
+  it('a value whose training statistics overflow a double (the std would be Infinity, every input 0)', () => {
+    const msg = userError(() => buildDataset(withCell('a', 3, 1e308), tinySpec));
+    expect(msg).toBe(
+      "mem.csv:5: column 'a': 1e+308 is too large to normalize (the training rows' standard deviation overflows a double); remove the row or rescale the column",
+    );
+    expect(userError(() => buildDataset(withCell('b', 7, -1e200), tinySpec))).toContain("mem.csv:9: column 'b': -1e+200 is too large");
+  });
+
+  it('a normalized value beyond what the float32 trainer holds (a validation or test row, an input or a target)', () => {
+    const msg = userError(() => buildDataset(withCell('a', 12, 1e308), tinySpec));
+    expect(msg).toMatch(
+      /^mem\.csv:14: column 'a': 1e\+308 lies 3\.5e\+307 standard deviations .* beyond the 1e\+15 the float32 trainer holds/,
+    );
+    expect(userError(() => buildDataset(withCell('b', 18, 1e30), tinySpec))).toContain("mem.csv:20: column 'b': 1e+30 lies");
+    // just inside the bound: z = (v - 4.5) / 2.872 <= 1e15 is accepted
+    expect(() => buildDataset(withCell('a', 12, 2e15), tinySpec)).not.toThrow();
+    expect(() => buildDataset(withCell('a', 12, 3e15), tinySpec)).toThrow(UserError);
+  });
+
+  it("target mode change: a change whose statistics overflow, though the level's do not", () => {
+    // b's squares sum to ~1.3e308 (finite); its change -1.6e154 squares to 2.6e308 (Infinity)
+    const b = range(20);
+    b[4] = 8e153;
+    b[5] = -8e153;
+    const spec: DatasetSpec = { ...tinySpec, features: ['a', 'b'], targetMode: 'change' };
+    const msg = userError(() => buildDataset(table({ a: range(20), b }), spec));
+    expect(msg).toContain("mem.csv:7: column 'b' (its change over 1 step(s)): -1.6e+154 is too large to normalize");
+  });
+});
+
 describe('buildDataset: no leakage (property)', () => {
   it('every window and its target row lie inside its own split range, within one group', () => {
     fc.assert(

@@ -98,6 +98,9 @@ function main() {
   );
   setTimeout(() => fail(`no <<done>> within ${o.timeoutS} s`, 124), o.timeoutS * 1000);
   global.Module.onRuntimeInitialized = function () {
+    // The button reads as pressed while its pin is 0, and a button held at boot brings up the
+    // firmware's recovery menu a moment later, over whatever the program drew: release it.
+    global.hwSetPinValue(global.BTN1, 1);
     global.jsInit();
     global.jsIdle();
     // \x10 before a line: the console does not echo it

@@ -11,7 +11,7 @@ import { choiceOption, floatOption, intOption } from './common.ts';
 import { readQuantizedModel } from '../core/artifact.ts';
 import { UserError } from '../core/errors.ts';
 import { alertClassIndex, defaultAppRules, parseSources, parseValidRanges, scoreKind, type AppConfig } from '../firmware/app-config.ts';
-import { buildBundle, type Bundle } from '../firmware/bundle.ts';
+import { buildBundle, type Bundle, type BundleOptions } from '../firmware/bundle.ts';
 import type { Shell } from '../firmware/emit-app.ts';
 import { checkStorageName } from '../pipeline/codegen.ts';
 import { setToolsVerbose } from '../firmware/espruino-tools.ts';
@@ -170,8 +170,9 @@ export function appInputs(o: Record<string, any>): AppInputs {
   return { q, sha256, shell, config, ...(o.weights === 'flash' ? { flashFile: o.flashFile } : {}), minify: o.minify !== false };
 }
 
-export function bundleFrom(i: AppInputs): Promise<Bundle> {
-  return buildBundle(i.q, {
+/** What buildBundle needs besides the model. */
+export function bundleOptions(i: AppInputs): BundleOptions {
+  return {
     shell: i.shell,
     modelSha256: i.sha256,
     generatorVersion: TOOL_VERSION,
@@ -179,5 +180,9 @@ export function bundleFrom(i: AppInputs): Promise<Bundle> {
     ...(i.flashFile !== undefined ? { flashFile: i.flashFile } : {}),
     minify: i.minify,
     appGlobal: APP_GLOBAL,
-  });
+  };
+}
+
+export function bundleFrom(i: AppInputs): Promise<Bundle> {
+  return buildBundle(i.q, bundleOptions(i));
 }

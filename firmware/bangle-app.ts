@@ -2,10 +2,10 @@
  * A Bangle.js App Loader app folder around a bundle: metadata.json (the
  * loader's manifest), app.js (the bundle), app-icon.js (the launcher icon as
  * an Espruino image) and app.png (the loader's icon), plus the weights file
- * when the weights live in flash.
+ * when the weights live in flash, and screenshot.png (what the watch shows
+ * running the app) when one was taken.
  */
-import zlib from 'node:zlib';
-import { crc32 } from '../core/crc32.ts';
+import { encodePng, type RgbaImage } from '../core/png.ts';
 import type { Bundle } from './bundle.ts';
 
 /** App Loader ids: lowercase letters and digits, at most 10 (Storage names are `<id>.app.js`). */
@@ -48,27 +48,11 @@ function espruinoImage(px: boolean[][]): Uint8Array {
   return out;
 }
 
-/** A grayscale PNG of the icon (ink black on white). */
-function png(px: boolean[][]): Uint8Array {
-  const chunk = (type: string, data: Uint8Array) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([len, body, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(SIZE, 0);
-  ihdr.writeUInt32BE(SIZE, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit grayscale, deflate, no filter per image, no interlace
-  const raw = Buffer.concat(px.map((row) => Buffer.from([0, ...row.map((on) => (on ? 0 : 255))])));
-  return Buffer.concat([
-    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', zlib.deflateSync(raw)),
-    chunk('IEND', new Uint8Array(0)),
-  ]);
+/** The icon as pixels: ink black on white. */
+function iconImage(px: boolean[][]): RgbaImage {
+  const rgba = new Uint8Array(SIZE * SIZE * 4);
+  px.flat().forEach((on, i) => rgba.set(on ? [0, 0, 0, 255] : [255, 255, 255, 255], 4 * i));
+  return { width: SIZE, height: SIZE, rgba };
 }
 
 export interface BangleAppFiles {
@@ -76,7 +60,16 @@ export interface BangleAppFiles {
   files: Record<string, string | Uint8Array>;
 }
 
-export function bangleApp(bundle: Bundle, o: { id: string; name: string; description: string; version: string }): BangleAppFiles {
+export interface BangleAppOptions {
+  id: string;
+  name: string;
+  description: string;
+  version: string;
+  /** The app's screen as a PNG (firmware/watch-screen.ts), listed as the App Loader's screenshot. */
+  screenshot?: Uint8Array;
+}
+
+export function bangleApp(bundle: Bundle, o: BangleAppOptions): BangleAppFiles {
   const px = iconPixels();
   const storage: { name: string; url: string; evaluate?: boolean }[] = [
     { name: `${o.id}.app.js`, url: 'app.js' },
@@ -85,8 +78,9 @@ export function bangleApp(bundle: Bundle, o: { id: string; name: string; descrip
   const files: Record<string, string | Uint8Array> = {
     'app.js': bundle.code,
     'app-icon.js': `atob(${JSON.stringify(Buffer.from(espruinoImage(px)).toString('base64'))})\n`,
-    'app.png': png(px),
+    'app.png': encodePng(iconImage(px), { gray: true }),
   };
+  if (o.screenshot) files['screenshot.png'] = o.screenshot;
   if (bundle.flash) {
     storage.push({ name: bundle.flash.file, url: bundle.flash.file });
     files[bundle.flash.file] = bundle.flash.bytes;
@@ -98,6 +92,7 @@ export function bangleApp(bundle: Bundle, o: { id: string; name: string; descrip
     version: o.version,
     description: o.description,
     icon: 'app.png',
+    ...(o.screenshot ? { screenshots: [{ url: 'screenshot.png' }] } : {}),
     type: 'app',
     tags: 'tool,sensor',
     supports: ['BANGLEJS', 'BANGLEJS2'],

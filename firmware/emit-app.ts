@@ -297,8 +297,9 @@ function emitAlert(b: CodeBuilder, config: AppConfig): void {
   b.comment('alert(score): once when the score rises above ALERT');
   b.block('function alert(s) {', () => {
     if (config.console) b.line('console.log("lstm-mcu ALERT score " + s.toFixed(4) + " above " + ALERT);');
-    b.line('if (typeof LED1 !== "undefined") digitalPulse(LED1, 1, 200);');
+    b.comment('a Bangle.js buzzes; its LED1 is no pin digitalPulse drives (Invalid pin on the Bangle.js 2 firmware)');
     b.line('if (typeof Bangle !== "undefined") Bangle.buzz();');
+    b.line('else if (typeof LED1 !== "undefined") digitalPulse(LED1, 1, 200);');
     b.line('if (typeof api.onAlert === "function") api.onAlert(s, YL);');
   });
 }
@@ -313,8 +314,11 @@ function emitSample(b: CodeBuilder, config: AppConfig): void {
     if (config.advertise) b.line('advertise();');
     if (config.display) {
       b.block('if (typeof g !== "undefined") {', () => {
-        b.line('g.clear(); g.setFont("6x8", 2); g.setFontAlign(0, 0);');
-        b.line('g.drawString(text().split(" ").join("\\n"), g.getWidth() / 2, g.getHeight() / 2);');
+        b.comment('a word a line, a value below its name; the 6x8 font doubled where the longest line fits the screen');
+        b.line('var s = text().split(" ").join("\\n").split("=").join("=\\n");');
+        b.line('g.clear(); g.setFontAlign(0, 0); g.setFont("6x8", 2);');
+        b.line('if (g.stringWidth(s) > g.getWidth()) g.setFont("6x8", 1);');
+        b.line('g.drawString(s, g.getWidth() / 2, g.getHeight() / 2);');
         b.line('if (g.flip) g.flip();');
       });
     }

@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Segments, TraceStep } from './trace.ts';
 import { crc32 } from '../core/crc32.ts';
 import { failureDetail } from './engine-output.ts';
@@ -176,51 +177,72 @@ interface ProcessForm {
 }
 
 function processEngine(name: EngineName, command: string, form: ProcessForm = {}): Engine {
-  return {
-    name,
-    async run(source) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-engine-'));
-      const file = path.join(dir, 'run.js');
-      try {
-        fs.writeFileSync(file, source + (form.suffix ?? ''));
-        const r = await new Promise<{ stdout: string; stderr: string; error?: Error }>((resolve) => {
-          // In the run's own directory: Espruino's Linux build keeps its Storage (flash) there.
-          const child = execFile(
-            command,
-            [...(form.before ?? []), file, ...(form.after ?? [])],
-            { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, timeout: ENGINE_TIME_LIMIT_S * 1000 },
-            (error, stdout, stderr) => resolve({ stdout, stderr, error: error ?? undefined }),
-          );
-          child.stdin?.end(); // Espruino reads its REPL from stdin: give it none
-        });
-        const lines = r.stdout.split(/\r?\n/);
-        // Espruino builds print OUT OF MEMORY and carry on: the model never loaded (the driver cannot end)
-        const outOfMemory = lines.find((l) => /out of memory/i.test(l));
-        if (outOfMemory && !lines.some((l) => l.trim() === 'END'))
-          throw new EngineCapacityError(`${name}: out of memory (${outOfMemory.trim().slice(0, 80)}): the model does not fit this build`);
-        const killed = r.error as (Error & { killed?: boolean; signal?: string }) | undefined;
-        if (killed?.killed && !lines.some((l) => l.trim() === 'END')) {
-          // Our own limit, not the engine's failure: say which.
-          throw new UserError(
-            `${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run, before the program ended (${lines.filter((l) => l.trim()).length} lines printed); replay fewer steps (--windows, --streams, --random-segments)`,
-          );
-        }
-        if (r.error && !lines.some((l) => l.trim() === 'END')) {
-          // JerryScript's fatal out-of-heap exit prints nothing: say what it means
-          if (name === 'jerry' && (r.error as Error & { code?: unknown }).code === 10)
-            throw new EngineCapacityError(`${name}: out of memory (its heap is full): the model does not fit this build`);
-          const detail = failureDetail(r.stderr || r.stdout);
-          if (/out of memory|not enough memory/i.test(detail))
-            throw new EngineCapacityError(`${name}: out of memory: ${detail.slice(-200)}`);
-          // The generated program did not run to its end on this engine (e.g. out of memory): a result, not a crash of the tool.
-          throw new UserError(`${name}: the program did not run to the end (${r.error.message.split('\n')[0].slice(0, 200)}): ${detail}`);
-        }
-        return lines;
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
+  return { name, run: async (source) => (await runProcess(name, command, form, source)).lines };
+}
+
+/**
+ * Runs `source` in a directory of its own (Espruino's Linux build keeps its Storage there) and
+ * returns what it printed, and the file `keep` the program's runner wrote there, if asked for.
+ */
+async function runProcess(
+  name: EngineName,
+  command: string,
+  form: ProcessForm,
+  source: string,
+  keep?: string,
+): Promise<{ lines: string[]; kept?: Buffer }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-engine-'));
+  const file = path.join(dir, 'run.js');
+  try {
+    fs.writeFileSync(file, source + (form.suffix ?? ''));
+    const r = await new Promise<ProcessResult>((resolve) => {
+      const child = execFile(
+        command,
+        [...(form.before ?? []), file, ...(form.after ?? [])],
+        { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30, timeout: ENGINE_TIME_LIMIT_S * 1000 },
+        (error, stdout, stderr) => resolve({ stdout, stderr, error: error ?? undefined }),
+      );
+      child.stdin?.end(); // Espruino reads its REPL from stdin: give it none
+    });
+    const lines = checkedLines(name, r);
+    const kept = keep !== undefined && fs.existsSync(path.join(dir, keep)) ? fs.readFileSync(path.join(dir, keep)) : undefined;
+    return { lines, kept };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface ProcessResult {
+  stdout: string;
+  stderr: string;
+  error?: Error;
+}
+
+/** What a run printed, line by line; a run that did not reach the driver's END is reported in words. */
+function checkedLines(name: EngineName, r: ProcessResult): string[] {
+  const lines = r.stdout.split(/\r?\n/);
+  const ended = lines.some((l) => l.trim() === 'END');
+  // Espruino builds print OUT OF MEMORY and carry on: the model never loaded (the driver cannot end)
+  const outOfMemory = lines.find((l) => /out of memory/i.test(l));
+  if (outOfMemory && !ended)
+    throw new EngineCapacityError(`${name}: out of memory (${outOfMemory.trim().slice(0, 80)}): the model does not fit this build`);
+  const killed = r.error as (Error & { killed?: boolean; signal?: string }) | undefined;
+  if (killed?.killed && !ended) {
+    // Our own limit, not the engine's failure: say which.
+    throw new UserError(
+      `${name}: stopped at the ${ENGINE_TIME_LIMIT_S} s limit of one engine run, before the program ended (${lines.filter((l) => l.trim()).length} lines printed); replay fewer steps (--windows, --streams, --random-segments)`,
+    );
+  }
+  if (r.error && !ended) {
+    // JerryScript's fatal out-of-heap exit prints nothing: say what it means
+    if (name === 'jerry' && (r.error as Error & { code?: unknown }).code === 10)
+      throw new EngineCapacityError(`${name}: out of memory (its heap is full): the model does not fit this build`);
+    const detail = failureDetail(r.stderr || r.stdout);
+    if (/out of memory|not enough memory/i.test(detail)) throw new EngineCapacityError(`${name}: out of memory: ${detail.slice(-200)}`);
+    // The generated program did not run to its end on this engine (e.g. out of memory): a result, not a crash of the tool.
+    throw new UserError(`${name}: the program did not run to the end (${r.error.message.split('\n')[0].slice(0, 200)}): ${detail}`);
+  }
+  return lines;
 }
 
 function onPath(command: string): string | undefined {
@@ -231,20 +253,25 @@ function onPath(command: string): string | undefined {
   return undefined;
 }
 
+/** The project's runner of the Bangle.js 2 emulator: types a program into the watch's console (parity/bangle2-run.cjs). */
+export const BANGLE2_RUNNER = fileURLToPath(new URL('./bangle2-run.cjs', import.meta.url));
+
 /**
  * The Bangle.js 2 firmware (Espruino for the watch, 12,000 blocks of 14 bytes) compiled to
- * WebAssembly, run by its runner: the program is typed into the watch's console line by line,
- * as the Web IDE uploads, and must end by printing <<done>>.
+ * WebAssembly: the folder BANGLE2_DIR, when it holds the emulator. The program is typed into the
+ * watch's console line by line, as the Web IDE uploads, and must end by printing <<done>>.
  */
-function bangle2Runner(): string | undefined {
+export function bangle2Dir(): string | undefined {
   const dir = process.env.BANGLE2_DIR;
-  const runner = dir ? path.join(dir, 'run.cjs') : undefined;
-  return runner && fs.existsSync(runner) ? runner : undefined;
+  return dir && fs.existsSync(path.join(dir, 'emulator_banglejs2.js')) ? dir : undefined;
 }
 
-const BANGLE2_FORM = (runner: string): ProcessForm => ({
-  before: [runner],
-  after: ['--timeout', String(ENGINE_TIME_LIMIT_S)],
+/** The file the runner writes the watch's screen to (RGBA), in the run's own directory. */
+const SCREEN_FILE = 'screen.rgba';
+
+const BANGLE2_FORM = (screen: boolean): ProcessForm => ({
+  before: [BANGLE2_RUNNER],
+  after: ['--timeout', String(ENGINE_TIME_LIMIT_S), ...(screen ? ['--screen', SCREEN_FILE] : [])],
   suffix: '\nprint("<<done>>");\n',
 });
 
@@ -271,10 +298,32 @@ export function availableEngines(watch = false): { engines: Engine[]; skipped: s
   const jerry = process.env.JERRY_BIN;
   if (jerry && fs.existsSync(jerry)) engines.push(processEngine('jerry', jerry));
   else skipped.push('jerry: JERRY_BIN is not set to a JerryScript build');
-  const bangle2 = bangle2Runner();
-  if (watch && bangle2) engines.push(processEngine('bangle2', process.execPath, BANGLE2_FORM(bangle2)));
-  else if (watch) skipped.push('bangle2: BANGLE2_DIR is not set to the Bangle.js 2 firmware emulator (a folder with run.cjs)');
+  if (watch && bangle2Dir()) engines.push(processEngine('bangle2', process.execPath, BANGLE2_FORM(false)));
+  else if (watch)
+    skipped.push('bangle2: BANGLE2_DIR is not set to the Bangle.js 2 firmware emulator (a folder with emulator_banglejs2.js)');
   return { engines, skipped };
+}
+
+/** What the watch's screen shows: `width` x `height` pixels, 4 bytes each (R, G, B, A), rows top to bottom. */
+export interface Screen {
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+}
+
+/** The Bangle.js 2 screen's side in pixels. */
+export const BANGLE2_SCREEN_SIDE = 176;
+
+/**
+ * Runs `source` on the watch's firmware (BANGLE2_DIR) and returns what it printed and what its
+ * screen showed when it printed <<done>>. Like every engine's program, `source` must print END.
+ */
+export async function runOnWatch(source: string): Promise<{ lines: string[]; screen: Screen }> {
+  if (!bangle2Dir()) throw new UserError('bangle2: BANGLE2_DIR is not set to the Bangle.js 2 firmware emulator');
+  const { lines, kept } = await runProcess('bangle2', process.execPath, BANGLE2_FORM(true), source, SCREEN_FILE);
+  const side = BANGLE2_SCREEN_SIDE;
+  if (!kept || kept.length !== side * side * 4) throw new Error(`bangle2: the runner wrote no ${side}x${side} screen`);
+  return { lines, screen: { width: side, height: side, rgba: new Uint8Array(kept) } };
 }
 
 export function engineByName(name: EngineName): Engine | undefined {

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
 import { runCli } from '../helpers/run-cli.ts';
+import { decodePng } from '../../core/png.ts';
 
 let dir: string;
 let model: string;
@@ -89,6 +90,37 @@ describe('lstm-mcu bundle', () => {
     const icon = Buffer.from(/atob\("([^"]+)"\)/.exec(fs.readFileSync(path.join(app, 'app-icon.js'), 'utf8'))![1], 'base64');
     expect([...icon.subarray(0, 3)]).toEqual([48, 48, 1]);
     expect(icon.length).toBe(3 + (48 * 48) / 8);
+    // the loader's icon is the launcher's: ink where the Espruino image has a 1 bit
+    const iconPng = decodePng(png);
+    const ink = Array.from({ length: 48 * 48 }, (_, i) => iconPng.rgba[4 * i] === 0);
+    expect(ink).toEqual(Array.from({ length: 48 * 48 }, (_, i) => (icon[3 + (i >> 3)] & (0x80 >> (i & 7))) !== 0));
+    expect(ink.filter(Boolean).length).toBeGreaterThan(100);
+    if (!process.env.BANGLE2_DIR) expect(meta.screenshots).toBeUndefined();
+  });
+
+  it.skipIf(!process.env.BANGLE2_DIR)("with BANGLE2_DIR: the app's screen on the emulator as its screenshot", async () => {
+    const app = path.join(dir, 'bangle-shot');
+    const r = await runCli(['bundle', '--model', model, '--source', 'accel', '--out', path.join(dir, 's.js'), '--bangle-app', app], dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(app, 'metadata.json'), 'utf8')).screenshots).toEqual([{ url: 'screenshot.png' }]);
+    const shot = decodePng(fs.readFileSync(path.join(app, 'screenshot.png')));
+    expect([shot.width, shot.height]).toEqual([176, 176]);
+    // the app drew its forecast: ink on the cleared screen (test/firmware/watch-screen.test.ts checks which)
+    expect(shot.rgba.filter((v, i) => i % 4 === 0 && v === 0).length).toBeGreaterThan(200);
+  });
+
+  it('without the emulator: no screenshot, one line on stderr says so, the bundle is written', async () => {
+    const app = path.join(dir, 'bangle-noshot');
+    const r = await runCli(['bundle', '--model', model, '--source', 'accel', '--out', path.join(dir, 'n.js'), '--bangle-app', app], dir, {
+      withoutWatch: true,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      "lstm-mcu bundle: the Bangle.js app's screenshot.png was left out: BANGLE2_DIR is not set to the Bangle.js 2 emulator",
+    ]);
+    expect(fs.existsSync(path.join(app, 'screenshot.png'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(app, 'metadata.json'), 'utf8')).screenshots).toBeUndefined();
+    expect(fs.existsSync(path.join(app, 'app.js'))).toBe(true);
   });
 
   it('--engine jerryscript: the es5 model and the host-fed app', async () => {

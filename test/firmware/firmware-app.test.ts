@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import * as acorn from 'acorn';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import type { QuantizedModel } from '../../core/model.ts';
-import { availableEngines } from '../../parity/engines.ts';
+import { availableEngines, engineByName } from '../../parity/engines.ts';
+import { FLOAT64_STANDIN_ES5 } from '../../parity/watch-float64.ts';
+import { stoppedOnLoad } from '../../firmware/watch-screen.ts';
 import { buildBundle } from '../../firmware/bundle.ts';
 import { parseSources, parseValidRanges, type AppConfig } from '../../firmware/app-config.ts';
 import { emitApp } from '../../firmware/emit-app.ts';
@@ -61,6 +63,7 @@ function readings(q: QuantizedModel, n: number): FakeReading[] {
 }
 
 const espruinoLike = availableEngines().engines;
+const watch = engineByName('bangle2');
 
 describe('the Espruino bundle against a fake sensor', () => {
   const q = forecastModel();
@@ -142,6 +145,37 @@ describe('the Espruino bundle against a fake sensor', () => {
     const feedBody = /function feed\(x\) \{([\s\S]*?)\n  \}\n/.exec(app)![1].replace(/\/\/.*$/gm, '');
     expect(feedBody).not.toMatch(/\bnew\b|\[\s*\]|\{\s*\}|\[\s*[^\]\s]+\s*,/);
     expect(feedBody).toContain('model.step(X)');
+  });
+});
+
+/**
+ * The watch's firmware (BANGLE2_DIR): its own Float64Array does not hold a double
+ * (parity/watch-float64.ts), and the app keeps readings and outputs in them and the model its
+ * real-valued coefficients. What runs on the firmware's own code: verify() (the model's data
+ * checksum and integer self-test). With Float64Array replaced by an exact stand-in, everything
+ * else runs on the firmware and must match the host bit for bit: outputs, score, every counter.
+ */
+describe.skipIf(!watch)('the Espruino bundle on the Bangle.js 2 firmware', () => {
+  const q = forecastModel();
+  const feed = readings(q, 40);
+  const cfg = config(q, { reader: fakeReader(feed) });
+  const bundle = () =>
+    buildBundle(q, { shell: 'espruino', modelSha256: 'test', generatorVersion: 'test', config: cfg, minify: true, appGlobal: 'lstmApp' });
+
+  it("verify() on the firmware's own typed arrays: the host's checksum and the simulator's self-test", async () => {
+    const b = await bundle();
+    const got = parseSamples(await watch!.run(stoppedOnLoad(b.code, 'lstmApp') + sampleDriver('lstmApp', 0)));
+    expect(got.verify).toBe(`${b.expected.checksum} ${b.expected.selfTest.join(',')}`);
+  });
+
+  it('with the Float64Array stand-in: samples, bad readings, reset and verify() match the host bit for bit', async () => {
+    const b = await bundle();
+    const expected = referenceSamples(q, cfg, feed, { resetAt: 30, fed: 'reader' });
+    const program = FLOAT64_STANDIN_ES5 + stoppedOnLoad(b.code, 'lstmApp') + sampleDriver('lstmApp', feed.length, 30);
+    const got = parseSamples(await watch!.run(program));
+    expect(got.verify).toBe(`${b.expected.checksum} ${b.expected.selfTest.join(',')}`);
+    expect(got.samples).toEqual(expected);
+    expect(expected.at(-1)!.scored).toBeGreaterThan(10);
   });
 });
 
@@ -274,7 +308,7 @@ describe('Bluetooth advertising and the display', () => {
   const fakes = `
 var ADVLAST = "", DRAWN = "";
 NRF = { setAdvertising: function (data, o) { var s = "", i; for (i = 0; i < o.manufacturerData.length; i++) s += (o.manufacturerData[i] < 16 ? "0" : "") + o.manufacturerData[i].toString(16); ADVLAST = o.manufacturer + ":" + s; } };
-g = { clear: function () {}, setFont: function () {}, setFontAlign: function () {}, getWidth: function () { return 176; }, getHeight: function () { return 176; }, drawString: function (s) { DRAWN = s; }, flip: function () {} };
+g = { clear: function () {}, setFont: function () {}, setFontAlign: function () {}, getWidth: function () { return 176; }, getHeight: function () { return 176; }, stringWidth: function (s) { var w = 0; s.split("\\n").forEach(function (l) { w = Math.max(w, 12 * l.length); }); return w; }, drawString: function (s) { DRAWN = s; }, flip: function () {} };
 `;
   const driver = `
 (function () {
@@ -319,7 +353,7 @@ g = { clear: function () {}, setFont: function () {}, setFontAlign: function () 
             ? /^bad\|reading\|skipped/
             : e.run < cfg.warmup
               ? new RegExp(`^warming\\|up\\|${e.run}/${cfg.warmup}$`)
-              : /^x1=-?\d+\.\d{4}\|error=/,
+              : /^x1=\|-?\d+\.\d{4}\|error=\|/,
         );
       });
     }

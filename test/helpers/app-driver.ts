@@ -5,49 +5,20 @@
  * The prelude gives engines that are not Espruino the few board globals the
  * app uses (Modules, require, timers, setWatch, console); on Espruino the
  * real ones are used. The driver stops the app's timer and calls sample()
- * itself, once per reading, printing the app's counters and the exact bytes
- * of its outputs and score after each.
+ * itself, once per reading, printing the app's counters and its outputs and
+ * score after each, exactly (as number tokens: parity/number-tokens.ts; the
+ * parsed lines hold their IEEE-754 bytes as hex).
  */
 import type { QuantizedModel } from '../../core/model.ts';
 import { Simulator } from '../../reference/simulator.ts';
 import type { AppConfig } from '../../firmware/app-config.ts';
 import { AppReplay } from '../../firmware/app-replay.ts';
+import { fixedReader, readingsSource, type FixedReading } from '../../firmware/fixed-readings.ts';
+import { NUMBER_TOKEN_ES5, tokenNumber } from '../../parity/number-tokens.ts';
 
-/** One fake reading per model input; undefined and strings are what a broken sensor driver may hand over. */
-export type FakeReading = (number | undefined | string)[];
-
-/**
- * The readings as ES5 source: numbers travel as their IEEE-754 bytes (Espruino parses decimal
- * literals inexactly), "u" is undefined, "s:..." a string.
- */
-function feedSource(readings: FakeReading[]): string {
-  const code = (v: number | undefined | string) =>
-    v === undefined ? 'u' : typeof v === 'string' ? `s:${v}` : Buffer.from(new Float64Array([v]).buffer).toString('hex');
-  return [
-    `var FEEDH = ${JSON.stringify(readings.map((r) => r.map(code)))}, FEEDF = new Float64Array(1), FEEDB = new Uint8Array(FEEDF.buffer);`,
-    'function feedValue(h) {',
-    '  var i;',
-    '  if (h === "u") return undefined;',
-    '  if (h.charAt(0) === "s") return h.substr(2);',
-    '  for (i = 0; i < 8; i++) FEEDB[i] = parseInt(h.substr(2 * i, 2), 16);',
-    '  return FEEDF[0];',
-    '}',
-    'function feedSample(t) { var r = [], i; for (i = 0; i < FEEDH[t].length; i++) r.push(feedValue(FEEDH[t][i])); return r; }',
-  ].join('\n');
-}
-
-/** A --reader file that hands out `readings` one sample at a time (then NaN). */
-export function fakeReader(readings: FakeReading[]): string {
-  return [
-    '// test reader: fixed readings, one sample per call',
-    feedSource(readings),
-    'var FEEDI = 0;',
-    'function readSensor(out) {',
-    '  var r = FEEDI < FEEDH.length ? feedSample(FEEDI++) : undefined, i;',
-    '  for (i = 0; i < out.length; i++) out[i] = r === undefined ? NaN : r[i];',
-    '}',
-  ].join('\n');
-}
+/** One fake reading per model input (firmware/fixed-readings.ts: they reach every engine exactly). */
+export type FakeReading = FixedReading;
+export const fakeReader = fixedReader;
 
 /** Board globals for engines that have none (guarded: Espruino keeps its own). */
 export const BOARD_PRELUDE = `
@@ -80,10 +51,9 @@ export function sampleDriver(appGlobal: string, n: number, resetAt = -1, feedGlo
   return `
 (function () {
   var app = ${appGlobal}, out = ${out};
-  var F = new Float64Array(1), B = new Uint8Array(F.buffer);
-  function hex(v) { var s = "", i; F[0] = v; for (i = 0; i < 8; i++) s += (B[i] < 16 ? "0" : "") + B[i].toString(16); return s; }
-  function hexAll(a) { var s = "", i; for (i = 0; i < a.length; i++) s += (i ? "," : "") + hex(a[i]); return s; }
-  ${feedGlobal ? feedSource(feedGlobal.readings) : ''}
+  ${NUMBER_TOKEN_ES5}
+  function tokens(a) { var s = "", i; for (i = 0; i < a.length; i++) s += (i ? "," : "") + numberToken(a[i]); return s; }
+  ${feedGlobal ? readingsSource(feedGlobal.readings) : ''}
   if (app.stop) app.stop();
   out("V " + app.verify());
   var t, st;
@@ -91,7 +61,7 @@ export function sampleDriver(appGlobal: string, n: number, resetAt = -1, feedGlo
     if (t === ${resetAt}) app.reset();
     ${feedGlobal ? 'app.feed(feedSample(t));' : 'app.sample();'}
     st = app.stats;
-    out("S " + st.samples + " " + st.steps + " " + st.bad + " " + st.resets + " " + st.alerts + " " + (st.lastBad ? 1 : 0) + " " + (st.alerting ? 1 : 0) + " " + hex(st.score) + " " + hexAll(app.outputs) + " " + hex(st.sq) + " " + st.scored + " " + st.run);
+    out("S " + st.samples + " " + st.steps + " " + st.bad + " " + st.resets + " " + st.alerts + " " + (st.lastBad ? 1 : 0) + " " + (st.alerting ? 1 : 0) + " " + numberToken(st.score) + " " + tokens(app.outputs) + " " + numberToken(st.sq) + " " + st.scored + " " + st.run);
   }
   out("END");
 })();
@@ -134,9 +104,9 @@ export function parseSamples(lines: string[]): { verify: string; samples: Sample
         alerts: +alerts,
         lastBad: lastBad === '1',
         alerting: alerting === '1',
-        score,
-        outputs: outputs!,
-        sq: sq!,
+        score: tokenHex(score),
+        outputs: outputs!.split(',').map(tokenHex).join(','),
+        sq: tokenHex(sq!),
         scored: +scored!,
         run: +run!,
       };
@@ -144,6 +114,8 @@ export function parseSamples(lines: string[]): { verify: string; samples: Sample
   return { verify, samples };
 }
 
+/** A number token (parity/number-tokens.ts) as the hex of its IEEE-754 bytes. */
+const tokenHex = (token: string) => hex(tokenNumber(token));
 const hex = (v: number) => Buffer.from(new Float64Array([v]).buffer).toString('hex');
 
 /** What the app must print for these readings: firmware/app-replay.ts (the app's rules written apart from the emitter) on the simulator. */

@@ -21,12 +21,14 @@ export interface CliResult {
   lastJson(): any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export function runCli(args: string[], cwd: string, o: { realEngines?: boolean } = {}): Promise<CliResult> {
+/** `withoutWatch`: as on a machine without the Bangle.js 2 emulator (BANGLE2_DIR unset). */
+export function runCli(args: string[], cwd: string, o: { realEngines?: boolean; withoutWatch?: boolean } = {}): Promise<CliResult> {
   const env = { ...process.env };
   if (!o.realEngines) {
     delete env.ESPRUINO_BIN;
     delete env.JERRY_BIN;
   }
+  if (o.withoutWatch) delete env.BANGLE2_DIR;
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,

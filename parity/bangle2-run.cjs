@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+/**
+ * Runs a program on the Bangle.js 2 firmware compiled to WebAssembly (the Espruino Web IDE's
+ * emulator, in the folder BANGLE2_DIR) and prints what the program prints.
+ *
+ *   BANGLE2_DIR=... node parity/bangle2-run.cjs program.js [--timeout S] [--screen file.rgba]
+ *
+ * The program is typed into the watch's console line by line, each line prefixed with \x10
+ * (echo off for that line), as the Web IDE uploads. It must end by printing the line <<done>>;
+ * the runner then exits 0. With --screen it first writes what the watch shows: 176x176 pixels,
+ * 4 bytes each (R, G, B, 255), rows top to bottom, read from the firmware's frame buffer
+ * (3 bits a pixel). Exit 124 when <<done>> never comes within the timeout, 2 on bad usage.
+ *
+ * CommonJS on purpose: the emulator's files are classic scripts that define globals, loaded
+ * with vm.runInThisContext as a page's script tags would.
+ */
+'use strict';
+const fs = require('fs');
+const vm = require('vm');
+const path = require('path');
+
+/** The screen's size in pixels (the emulator's GFX_WIDTH x GFX_HEIGHT). */
+const SCREEN_SIDE = 176;
+
+/** program.js [--timeout S] [--screen file] -> options, or a one-line usage error. */
+function parseArgs(argv) {
+  const o = { file: undefined, timeoutS: 60, screen: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--timeout') o.timeoutS = Number(argv[++i]);
+    else if (argv[i] === '--screen') o.screen = argv[++i];
+    else if (o.file === undefined) o.file = argv[i];
+    else return { error: `unexpected argument ${argv[i]}` };
+  }
+  if (o.file === undefined) return { error: 'no program file' };
+  if (!(o.timeoutS > 0)) return { error: '--timeout wants a positive number of seconds' };
+  if (argv.includes('--screen') && !o.screen) return { error: '--screen wants a file' };
+  return o;
+}
+
+function fail(message, code) {
+  process.stderr.write(`bangle2-run: ${message}\n`);
+  process.exit(code);
+}
+
+/** Loads the emulator's three scripts (emscripten module, board constants, glue) as globals. */
+function loadEmulator(dir) {
+  global.require = require;
+  global.__dirname = dir;
+  global.onConsoleOutput = function () {};
+  for (const f of ['emulator_banglejs2.js', 'emu_banglejs2.js', 'common.js']) {
+    const file = path.join(dir, f);
+    if (!fs.existsSync(file)) fail(`BANGLE2_DIR ${dir} has no ${f}`, 2);
+    vm.runInThisContext(fs.readFileSync(file, 'utf8'), { filename: file });
+  }
+  // no page to draw on: the screen is read from the frame buffer when asked
+  global.jsUpdateGfx = function () {};
+}
+
+/** The frame buffer as RGBA bytes (the emulator's own jsGetGfxContents: 3 bits a pixel, one per channel). */
+function screenRgba() {
+  const rgba = new Uint8Array(SCREEN_SIDE * SCREEN_SIDE * 4);
+  global.jsGetGfxContents(rgba);
+  return rgba;
+}
+
+/** Console output -> lines; the program's own lines start after <<start>>; <<done>> ends the run. */
+function lineReader(onLine, onDone) {
+  let started = false;
+  let partial = '';
+  return function (ch) {
+    partial += String.fromCharCode(ch);
+    let i;
+    while ((i = partial.indexOf('\n')) >= 0) {
+      // the console's prompt ">" may stand before a line: it is not the program's
+      const line = partial.slice(0, i).replace(/\r$/, '').replace(/^>/, '');
+      partial = partial.slice(i + 1);
+      if (!started) started = line === '<<start>>';
+      else if (line === '<<done>>') return onDone();
+      else onLine(line);
+    }
+  };
+}
+
+function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.error) fail(`${o.error} (usage: node bangle2-run.cjs program.js [--timeout S] [--screen file.rgba])`, 2);
+  const dir = process.env.BANGLE2_DIR;
+  if (!dir) fail('BANGLE2_DIR is not set to the folder of the Bangle.js 2 emulator', 2);
+  const program = fs.readFileSync(o.file, 'utf8');
+  loadEmulator(dir);
+  global.jsRXCallback = lineReader(
+    (line) => process.stdout.write(line + '\n'),
+    () => {
+      global.jsStopIdle();
+      if (o.screen) fs.writeFileSync(o.screen, screenRgba());
+      process.exit(0);
+    },
+  );
+  setTimeout(() => fail(`no <<done>> within ${o.timeoutS} s`, 124), o.timeoutS * 1000);
+  global.Module.onRuntimeInitialized = function () {
+    // The button reads as pressed while its pin is 0, and a button held at boot brings up the
+    // firmware's recovery menu a moment later, over whatever the program drew: release it.
+    global.hwSetPinValue(global.BTN1, 1);
+    global.jsInit();
+    global.jsIdle();
+    // \x10 before a line: the console does not echo it
+    global.jsTransmitString('\x10echo(0);\n\x10print("<<start>>");\n');
+    for (const line of program.split('\n')) global.jsTransmitString('\x10' + line + '\n');
+  };
+}
+
+main();

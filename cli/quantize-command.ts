@@ -12,6 +12,7 @@ import { encodeFloatModel, encodeQuantizedModel, readFloatModel, sha256Hex } fro
 import { writeFilesAtomic } from '../core/write-atomic.ts';
 import { addDeployOption } from './training-options.ts';
 import { deliveredJson, deliveredLines } from './report-lines.ts';
+import { reportPhases } from '../core/progress-line.ts';
 
 /** What `quantize` reads from its command line. */
 interface QuantizeCommandOptions {
@@ -88,6 +89,7 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
   const { model: given, sha256: givenSha256 } = readFloatModel(floatPath);
   const dataset = await datasetOfModel(given, floatPath, o.data, Boolean(o.allowOtherData));
   const log = o.quiet ? () => {} : (s: string) => process.stderr.write(s + '\n');
+  reportPhases(!o.quiet);
   // With --qat the int8 model comes from the fine-tuned float model, which is written beside it.
   const qat = o.qat
     ? await qatStep(given, givenSha256, dataset, {

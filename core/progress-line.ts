@@ -39,3 +39,32 @@ export function progressLine(
     },
   };
 }
+
+/*
+ * The long phase now running (one at a time: float metrics, calibration, a
+ * streamed replay, ...), for loops deep in the pipeline that have no log of
+ * their own. Silent until a command turns reporting on (not with --quiet).
+ */
+let phaseStream: NodeJS.WriteStream | undefined;
+let phase: ProgressLine = SILENT_PROGRESS;
+
+/** Commands that print progress turn phase reports on (`--quiet` leaves them off); to stderr unless told. */
+export function reportPhases(on: boolean, stream: NodeJS.WriteStream = process.stderr): void {
+  phaseStream = on ? stream : undefined;
+}
+
+/** A new phase: its label starts each report ("quantize: replaying the validation series"). */
+export function startPhase(label: string): void {
+  phase.done();
+  phase = phaseStream ? progressLine(label, phaseStream) : SILENT_PROGRESS;
+}
+
+/** How far the phase is: `done` of `of` units ("windows", "readings"). */
+export function phaseTick(done: number, of: number, unit: string): void {
+  phase.update(() => `${Math.floor((100 * done) / of)}% of ${of.toLocaleString('en')} ${unit}`);
+}
+
+export function endPhase(): void {
+  phase.done();
+  phase = SILENT_PROGRESS;
+}

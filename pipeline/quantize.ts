@@ -39,6 +39,7 @@ import { chooseSeason, streamedMetrics, type StreamedMetrics } from './streamed-
 import { windowClasses, type WindowClasses } from './window-classes.ts';
 import { splitRange } from '../data/windows.ts';
 import { UserError } from '../core/errors.ts';
+import { endPhase, phaseTick, startPhase } from '../core/progress-line.ts';
 
 export interface ErrorStat {
   name: string;
@@ -198,6 +199,7 @@ export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Sp
   };
   if (isWindowModel(q)) {
     for (let n = 0; n < split.n; n++) {
+      phaseTick(n, split.n, 'windows');
       sim.reset();
       // Only the last step's output is compared: the earlier inputs just join the window.
       const { x, xq, padding } = inputsOf(n);
@@ -211,6 +213,7 @@ export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Sp
   }
   const step = new Float64Array(inputSize);
   for (let n = 0; n < split.n; n++) {
+    phaseTick(n, split.n, 'windows');
     const states = float.layers.map((l) => newFloatState(l));
     const { x, xq, padding } = inputsOf(n);
     sim.reset();
@@ -302,6 +305,10 @@ export function quantizeStep(
   const { candidates, reason } = deploymentCandidates(float, dataset, options.deploy ?? 'auto');
   // The windows' ranges are the same for every candidate: computed once.
   const calibrationX = calibrationWindows(dataset.train.x);
+  options.log?.(
+    `quantize: calibrating on ${calibrationText(calibrationX, dataset.train.x)}${candidates.includes('stream') && dataset.series ? ` and ${dataset.series.length} training series streamed` : ''}`,
+  );
+  startPhase('quantize: calibrating');
   const windowRanges = calibrate(float, calibrationX);
   const quantizeFor = (deployment: Deployment): QuantizedModel =>
     quantizeModel(float, {
@@ -314,15 +321,13 @@ export function quantizeStep(
       ...(deployment === 'stream' && !isWindowModel(float) ? { streams: trainingStreams(dataset) } : {}),
       deployment,
     });
-  options.log?.(
-    `quantize: calibrating on ${calibrationText(calibrationX, dataset.train.x)}${candidates.includes('stream') && dataset.series ? ` and ${dataset.series.length} training series streamed` : ''}`,
-  );
   const tried = candidates.map((deployment) => ({ deployment, model: quantizeFor(deployment) }));
   let chosen = tried[0]!;
   const scored: DeploymentChoice['candidates'] = [];
   if (tried.length > 1) {
     options.log?.(`quantize: choosing the deployment by the streamed validation ${metricName(dataset.task)} (${candidates.join(', ')})`);
     for (const t of tried) {
+      startPhase(`quantize: the validation series streamed (${t.deployment})`);
       const v = streamedMetrics(t.model, dataset, { split: 'validation' })!;
       scored.push({ deployment: t.deployment, validation: v.int8 });
     }
@@ -362,10 +367,13 @@ export function evaluateQuantized(
   inputPercentile: number,
   season?: number,
 ): QuantizeReport {
+  startPhase('quantize: float vs int8 on the test windows');
   const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test);
   const floatMetric = splitMetric(dataset, dataset.test, floatOut);
   const intMetric = splitMetric(dataset, dataset.test, intOut);
+  startPhase('quantize: the test series streamed');
   const streamed = streamedMetrics(model, dataset, { split: 'test', float, season: chooseSeason(dataset, season ?? dataset.season) });
+  endPhase();
   const int8Warning = int8Check(model, dataset, streamed, { float: floatMetric, int8: intMetric });
   const classes = streamed ? undefined : windowClasses(dataset, intOut);
   return {

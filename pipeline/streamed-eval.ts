@@ -24,6 +24,7 @@ import { argmax } from '../data/metrics.ts';
 import { detectSeason } from '../data/season.ts';
 import { splitRange, type Dataset, type Series, type SplitName } from '../data/windows.ts';
 import type { Segments } from '../parity/trace.ts';
+import { phaseTick } from '../core/progress-line.ts';
 
 /** Where the seasonal baseline's period comes from: --season N, or the autocorrelation of the training rows. */
 export interface SeasonChoice {
@@ -82,6 +83,7 @@ function replay(q: QuantizedModel, rules: ReplayRules, model: ReadingStepper, se
   const app = new AppReplay(q, rules, model);
   const base = lo - series.segment.start;
   for (let r = 0; r < rows; r++) {
+    phaseTick(r, rows, 'readings');
     if (app.feed(series.x.subarray((base + r) * F, (base + r + 1) * F))) {
       run.stepped[r] = 1;
       run.warm[r] = app.warm ? 1 : 0;

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.ts';
 import { TOOL_VERSION } from '../core/version.ts';
-import { SILENT_PROGRESS, progressLine, type ProgressLine } from '../core/progress-line.ts';
+import { SILENT_PROGRESS, progressLine, endPhase, reportPhases, startPhase, type ProgressLine } from '../core/progress-line.ts';
 
 export interface DataOptions {
   data: string;
@@ -211,6 +211,7 @@ export async function trainOnDataset(
   source: { data: string; sha256: string; options: object },
 ): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
   const { tf, backend } = await initBackend(o.backend);
+  reportPhases(!o.quiet);
   if (!o.quiet) {
     process.stderr.write(
       `train: ${dataset.train.n} training, ${dataset.validation.n} validation, ${dataset.test.n} test windows; backend ${backend}\n`,
@@ -285,18 +286,22 @@ async function fitModel(
 /** The trained network's task metric on every split. */
 function trainedMetrics(tf: Tf, result: TrainResult, dataset: Dataset): FloatModel['metrics'] {
   const F = dataset.featureNames.length;
-  const metric = (split: Split) =>
-    splitMetric(
+  const metric = (split: Split, name: string) => {
+    startPhase(`train: float ${metricName(dataset.task)} on the ${name} windows`);
+    return splitMetric(
       dataset,
       split,
       predictFloat(tf, result.layers, result.head, split.x, dataset.window, F, dataset.sequence, result.embedding),
     );
-  return {
-    name: metricName(dataset.task),
-    train: metric(dataset.train),
-    validation: metric(dataset.validation),
-    test: metric(dataset.test),
   };
+  const metrics = {
+    name: metricName(dataset.task),
+    train: metric(dataset.train, 'training'),
+    validation: metric(dataset.validation, 'validation'),
+    test: metric(dataset.test, 'test'),
+  };
+  endPhase();
+  return metrics;
 }
 
 /** The options the provenance records: the data's, then the model's and the run's. */

@@ -27,6 +27,7 @@ import { embedWindows, windowSteps } from '../core/embedding.ts';
 import { UserError } from '../core/errors.ts';
 import { denseWindows, evenlySpaced, type Windows } from '../data/window-set.ts';
 import { dotBound, gateAccBounds, peepholeOperandBound, rescaleOperandBound } from './bounds.ts';
+import { phaseTick } from '../core/progress-line.ts';
 
 /** How many rows share one weight scale. */
 export type WeightScaleGranularity = 'per-row' | 'per-gate' | 'per-tensor';
@@ -110,6 +111,8 @@ export function calibrate(model: FloatModel, x: Windows): TensorRange[] {
   };
   // An embedding model's token windows: the table rows of their tokens, padding left out (§3a).
   if (!model.embedding) for (let i = 0; i < model.featureNames.length; i++) see(`input.${model.featureNames[i]}`, 0);
+  const totalSteps = x.count * window;
+  let stepsDone = 0;
   for (let n = 0; n < x.count; n++) {
     const values = x.at(n);
     const embedded = model.embedding ? embedWindows(model.embedding, values) : undefined;
@@ -122,6 +125,7 @@ export function calibrate(model: FloatModel, x: Windows): TensorRange[] {
     if (run.steps === 0) continue;
     const y = floatPredictWindow(layers, head, run.x, 0, run.steps, (l, direction, s) => {
       const { units, cell } = layers[l]!;
+      if (l === 0 && direction === 'forward') phaseTick(++stepsDone, totalSteps, 'steps');
       const p = layerPrefix(layers.length, l) + (direction === 'backward' ? 'backward.' : '');
       gateNames(cell).forEach((gate, g) => {
         for (let u = 0; u < units; u++) see(`${p}gate.${gate}.preactivation`, s.preActivations[g * units + u]);

@@ -44,6 +44,7 @@ import { currentBackend, type Tf } from './backend.ts';
 import { targetSteps, type Dataset, type Split } from '../data/windows.ts';
 import { windowRange, type Windows } from '../data/window-set.ts';
 import { mulberry32, permutation } from '../core/prng.ts';
+import { phaseTick } from '../core/progress-line.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
 type LayersModel = import('@tensorflow/tfjs').LayersModel;
@@ -731,6 +732,7 @@ export function predictFloat(
       });
       out.set(part.dataSync() as Float32Array, start * S * head.outputSize);
       part.dispose();
+      phaseTick(start + m, n, 'windows');
     }
     return out;
   } finally {

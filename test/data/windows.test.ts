@@ -113,6 +113,32 @@ describe('buildDataset: regression on a hand-made series', () => {
   });
 });
 
+describe('buildDataset: windows are an index over the rows, not a copy', () => {
+  it('each window is a view of the shared normalized rows; memory grows with rows x features, not x window', () => {
+    // 200,000 rows, window 500: copied windows would be ~280 MB of float32 (70% of the windows are training ones alone).
+    const n = 200_000;
+    const W = 500;
+    const t = table({ a: range(n, (i) => Math.sin(i / 50)), b: range(n, (i) => (i % 17) / 17) });
+    global.gc?.();
+    const before = process.memoryUsage();
+    const ds = buildDataset(t, { features: ['a', 'b'], task: 'regression', targets: ['a'], window: W, horizon: 1 });
+    const after = process.memoryUsage();
+    const grown = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+    const copied = (ds.train.n + ds.validation.n + ds.test.n) * W * 2 * 4;
+    console.log(`windows: ${(grown / 1e6).toFixed(1)} MB for ${n} rows at window ${W} (copied windows: ${(copied / 1e6).toFixed(0)} MB)`);
+    expect(grown).toBeLessThan(copied / 20);
+    // Consecutive windows of a split share their buffer, one row (2 features, 4 bytes each) apart.
+    const [w0, w1] = [ds.train.x.at(0), ds.train.x.at(1)];
+    expect(w1.buffer).toBe(w0.buffer);
+    expect(w1.byteOffset - w0.byteOffset).toBe(2 * 4);
+    expect(ds.test.x.at(0).buffer).toBe(w0.buffer);
+    // ... and hold the normalized rows they cover.
+    const k = ds.validation.n - 1;
+    const end = ds.validation.endRows[k]!;
+    expect(ds.validation.x.at(k)[(W - 1) * 2]).toBe(Math.fround((t.columns.a![end]! - ds.inputNorm.mean[0]!) / ds.inputNorm.std[0]!));
+  });
+});
+
 describe('buildDataset: extreme finite values are refused at loading, naming the column and the row', () => {
   // Rows 0..19 of `table` are file lines 2..21.
   const withCell = (name: 'a' | 'b', row: number, v: number) => {

@@ -192,12 +192,18 @@ export async function trainStep(
 ): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
   // The data path as an absolute path: the artifact finds its CSV from any directory.
   const data = path.resolve(o.data);
-  const { dataset, sha256, intervalMs } = await loadDataset({ ...o, data }, o.quiet ? SILENT_PROGRESS : progressLine(`reading ${o.data}`));
+  const { dataset, sha256, intervalMs } = await loadDataset({ ...o, data }, o.quiet ? SILENT_PROGRESS : readingProgress(o.data));
   return trainOnDataset(dataset, o, {
     data,
     sha256,
     options: dataOptionsOf({ ...o, data, ...(intervalMs !== undefined ? { intervalMs } : {}) }),
   });
+}
+
+/** A CSV of 64 MB or more is announced at once (it takes seconds), a smaller one only if it is still being read after a second. */
+function readingProgress(file: string): ProgressLine {
+  const big = fs.existsSync(file) && fs.statSync(file).size >= 64e6;
+  return progressLine(`reading ${file}`, process.stderr, { firstAfterMs: big ? 0 : 1000 });
 }
 
 /**

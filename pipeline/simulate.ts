@@ -120,7 +120,7 @@ async function parityOnEngine(
 ): Promise<{ results: ParityResult[]; label?: string; skipped?: string }> {
   const results: ParityResult[] = [];
   const failed: string[] = [];
-  let verdict: CapacityVerdict | undefined;
+  const verdicts: CapacityVerdict[] = [];
   for (const src of sources) {
     try {
       // The espruino target's row views past byte 65535 cannot load on any Espruino: known before running.
@@ -129,17 +129,24 @@ async function parityOnEngine(
       results.push(...(await checkParity(q, [src], [engine], segments, progress)));
     } catch (err) {
       if (!(err instanceof EngineCapacityError)) throw err;
-      verdict = capacityVerdict(q, engine.name, err.message);
+      const verdict = capacityVerdict(q, engine.name, err.message);
       if (named) throw new UserError(verdict.line);
+      if (!verdicts.some((v) => v.line === verdict.line)) verdicts.push(verdict);
       failed.push(src.target);
     }
   }
-  if (!verdict) return { results, label: engine.name };
-  const flash = verdict.flashFits ? await parityInFlash(q, sources[0]?.globalName ?? 'lstmModel', engine, segments, progress) : undefined;
-  const checked = flash ? '; parity checked there with the weights in flash' : '';
+  if (!verdicts.length) return { results, label: engine.name };
+  const flashFits = verdicts.every((v) => v.flashFits);
+  const flash = flashFits ? await parityInFlash(q, sources[0]?.globalName ?? 'lstmModel', engine, segments, progress) : undefined;
+  // The parity program holds the driver's inputs too: flash weights that fit the model alone may still not load there.
+  const checked = flash
+    ? '; parity checked there with the weights in flash'
+    : flashFits
+      ? '; with the weights in flash, the parity program (model and replayed inputs) did not fit either'
+      : '';
   return {
     results: [...results, ...(flash ?? [])],
     label: flash ? `${engine.name} (weights in flash)` : results.length ? engine.name : undefined,
-    skipped: `${verdict.line} (${failed.join(', ')} not run there${checked})`,
+    skipped: `${verdicts.map((v) => v.line).join('; ')} (${failed.join(', ')} not run there${checked})`,
   };
 }

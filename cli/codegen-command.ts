@@ -31,12 +31,14 @@ function boardBudget(
   const espruinoBoard = board.kind === 'espruino';
   const target = espruinoBoard && files.some((f) => f.target === 'espruino') ? 'espruino' : 'es5';
   const emit = { target, globalName: names.global, modelSha256: names.sha256, generatorVersion: TOOL_VERSION } as const;
+  const emitFor = (w: WeightPlace) => (w === 'flash' ? { ...emit, flash: { file: names.flashFile, writer: names.writer } } : emit);
   const placements: { weights: WeightPlace; code: string }[] = [{ weights: 'ram', code: emitModule(q, emit) }];
-  if (target === 'espruino')
-    placements.push({ weights: 'flash', code: emitModule(q, { ...emit, flash: { file: names.flashFile, writer: names.writer } }) });
+  if (target === 'espruino') placements.push({ weights: 'flash', code: emitModule(q, emitFor('flash')) });
   const report = deviceBudget(q, board, placements, emit, appReserve);
   const chosen = target === 'espruino' ? weights : 'ram';
-  const refusal = budgetRefusal(report, chosen, q);
+  const needOf = (m: QuantizedModel) =>
+    deviceBudget(m, board, [{ weights: chosen, code: emitModule(m, emitFor(chosen)) }], emit, appReserve).placements[0]!.peak;
+  const refusal = budgetRefusal(report, chosen, q, needOf);
   if (refusal) throw new UserError(refusal);
   return report;
 }

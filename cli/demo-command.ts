@@ -22,6 +22,7 @@ interface DemoOptions {
   out: string;
   json?: boolean;
   quiet?: boolean;
+  watch?: boolean;
   seed: number;
   group?: string;
   qat?: number;
@@ -35,7 +36,11 @@ export function demoCommand(): Command {
     .description('the whole path on built-in real sensor data: train, quantize, generate code, check parity')
     .addOption(new Option('--out <dir>', 'where to write every artifact').default('out'))
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
-    .option('--quiet', 'no progress output');
+    .option('--quiet', 'no progress output')
+    .option(
+      '--watch',
+      "also check parity on the Bangle.js 2 firmware's emulator (BANGLE2_DIR); where it cannot hold the model, one line and its weights in flash",
+    );
   addTrainingOptions(cmd, {
     data: builtinSensorCsv(),
     dataDescription: 'the built-in TelosB mote data',
@@ -80,6 +85,7 @@ async function runDemo(o: DemoOptions & Record<string, unknown>, builtinData: bo
     parityWindows: PARITY_WINDOWS,
     randomSegments: PARITY_RANDOM_SEGMENTS,
     randomSteps: PARITY_RANDOM_STEPS,
+    watch: o.watch,
     log,
     deploy: o.deploy,
     ...(o.qat ? { qat: { epochs: o.qat, learningRate: o.qatLearningRate, batchSize: o.qatBatchSize, seed: o.seed } } : {}),

@@ -25,6 +25,7 @@ interface SimulateCommandOptions {
   steps: number;
   seed: number;
   engines?: string[];
+  watch?: boolean;
   json?: boolean;
 }
 
@@ -38,6 +39,10 @@ export function simulateCommand(): Command {
   return addRandomOptions(addReplayOptions(cmd))
     .addOption(
       new Option('--engines <names>', `engines to use (${ENGINE_NAMES.join(', ')}; default: every one available)`).argParser(listOption),
+    )
+    .option(
+      '--watch',
+      "also check parity on the Bangle.js 2 firmware's emulator (BANGLE2_DIR); where it cannot hold the model, one line and its weights in flash",
     )
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .action((modelPath: string, o: SimulateCommandOptions) => runAction('simulate', () => runSimulate(modelPath, o)));
@@ -82,6 +87,7 @@ async function runSimulate(modelPath: string, o: SimulateCommandOptions): Promis
     randomSteps: o.steps,
     seed: o.seed,
     engines: engines as EngineName[] | undefined,
+    watch: o.watch,
     segments,
     log: (line) => process.stderr.write(line + '\n'),
   });

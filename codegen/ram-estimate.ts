@@ -1,8 +1,8 @@
 /**
  * Estimated RAM of a loaded model on Espruino, in bytes and in memory blocks
  * (13-byte blocks on Puck.js / Pixl.js / Bangle.js 1; every board's in codegen/boards.ts):
- * a typed array of n bytes costs about 3 + ceil(n / blockSize) blocks, each
- * extra view 2 blocks. Source text of the module is counted separately.
+ * a typed array of n bytes costs about 3 + ceil(n / blockSize) blocks (decoded
+ * from base64: an atob string, blockSize - 4 bytes a block), each extra view 2 blocks. Source text of the module is counted separately.
  * With weights in flash (`weights: 'flash'`) the weights, tables and affine
  * doubles cost only their views.
  */
@@ -18,6 +18,9 @@ import {
   layerOutputSize,
   type QuantizedModel,
 } from '../core/model.ts';
+
+/** Characters (bytes) of a string in one Espruino block: the rest holds the block's flags and the link to the next. */
+export const stringCharsPerBlock = (blockSize: number) => blockSize - 4;
 
 export interface RamEstimate {
   /** Where the weights (and tables) are: RAM, or an Espruino Storage file viewed in place. */
@@ -83,15 +86,18 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
   const affineArrays = q.embedding ? 2 : 4;
   const flashViews = flash ? weightArrays.filter((n) => n > 0).length - directions.length + 1 + affineArrays + 4 : 0;
   const tableArrays = [q.tables.tanhQ15.length * 2];
-  // Arrays of size 0 (no cell state, no reset vector, ...) are left out of the count.
-  const blocksOf = (sizes: number[]) => sizes.reduce((s, n) => s + (n > 0 ? 3 + Math.ceil(n / blockSize) : 0), 0);
+  // Arrays of size 0 (no cell state, no reset vector, ...) are left out of the count. State arrays are allocated
+  // whole (flat: blockSize bytes a block); decoded ones are atob's strings, stringCharsPerBlock bytes a block.
+  const blocksOf = (sizes: number[], perBlock = blockSize) => sizes.reduce((s, n) => s + (n > 0 ? 3 + Math.ceil(n / perBlock) : 0), 0);
+  const decoded = stringCharsPerBlock(blockSize);
   const sum = (a: number[]) => a.reduce((s, n) => s + n, 0);
   return {
     weights: flash ? 'flash' : 'ram',
     weightBytes: sum(weightArrays),
     stateBytes: sum(stateArrays),
     tableBytes: sum(tableArrays),
-    blocks: (flash ? 0 : blocksOf(weightArrays) + blocksOf(tableArrays)) + blocksOf(stateArrays) + (views + flashViews) * 2,
+    blocks:
+      (flash ? 0 : blocksOf(weightArrays, decoded) + blocksOf(tableArrays, decoded)) + blocksOf(stateArrays) + (views + flashViews) * 2,
     blockSize,
   };
 }

@@ -45,6 +45,8 @@ export async function deliver(
     randomSegments: number;
     randomSteps: number;
     log: (line: string) => void;
+    /** Also check parity on the watch's firmware (bangle2) when available. */
+    watch?: boolean;
     /** Fine-tune with the int8 contract simulated before quantizing (pipeline/qat.ts). */
     qat?: Omit<QatStepOptions, 'weightScale' | 'log'>;
     /** How the device runs the model (default auto) and the seasonal baseline's period. */
@@ -98,6 +100,7 @@ export async function deliver(
       randomSegments: o.randomSegments,
       randomSteps: o.randomSteps,
       seed: o.seed,
+      watch: o.watch,
       // Test windows from a reset state, and each test series streamed from its first reading as the device runs it.
       segments: [...inputSegments(q, dataset.test.x, count), ...streamSegments(q, dataset, 'test', PARITY_STREAM_STEPS)],
     },

@@ -11,6 +11,8 @@ import { checkParity, type GeneratedSource, type ParityResult } from '../parity/
 import { randomSegments } from '../parity/random-inputs.ts';
 import type { Segments } from '../parity/trace.ts';
 import { UserError } from '../core/errors.ts';
+import { capacityVerdict, ESPRUINO_ENGINES, largestRowOffset, type CapacityVerdict } from './engine-capacity.ts';
+import { MAX_BYTE_OFFSET } from '../codegen/flash-weights.ts';
 
 export interface SimulateOptions {
   /** Random segments: how many, and steps in each. */
@@ -19,6 +21,8 @@ export interface SimulateOptions {
   seed: number;
   /** Restrict to these engines (default: all available). */
   engines?: EngineName[];
+  /** Also the watch's firmware (bangle2) when available, not named: an engine that cannot hold the model is one line. */
+  watch?: boolean;
   /** Int8 input segments to replay, e.g. the test windows (see inputSegments in quantize.ts). */
   segments?: Segments;
   /** Progress: called before each engine/target run. */
@@ -65,9 +69,9 @@ export async function parityInFlash(
 }
 
 export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[], o: SimulateOptions): Promise<SimulateResult> {
-  const { engines: all, skipped } = availableEngines(o.engines?.includes('bangle2'));
+  const { engines: all, skipped } = availableEngines(Boolean(o.watch) || Boolean(o.engines?.includes('bangle2')));
   let engines = all;
-  let notRun = skipped;
+  let notRun = o.watch ? skipped : skipped.filter((s) => !s.startsWith('bangle2:'));
   if (o.engines) {
     const missing = o.engines.filter((n) => !all.some((e) => e.name === n));
     if (missing.length) {
@@ -87,19 +91,10 @@ export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[]
   for (const [i, engine] of engines.entries()) {
     let k = 0;
     const progress = (label: string) => o.log?.(`simulate: ${i * sources.length + ++k}/${total} ${label}, ${steps} steps`);
-    try {
-      results.push(...(await checkParity(q, sources, [engine], segments, progress)));
-      ran.push(engine.name);
-    } catch (err) {
-      // An engine that cannot hold the model: named with --engines, an error; otherwise its Storage
-      // takes the weights where it has one, or it is one line, and the run goes on.
-      if (!(err instanceof EngineCapacityError) || o.engines) throw err;
-      const flash = await parityInFlash(q, sources[0]?.globalName ?? 'lstmModel', engine, segments, progress);
-      if (flash) {
-        results.push(...flash);
-        ran.push(`${engine.name} (weights in flash)`);
-      } else notRun = [...notRun, `${err.message} (parity not checked there)`];
-    }
+    const r = await parityOnEngine(q, sources, engine, segments, progress, Boolean(o.engines));
+    results.push(...r.results);
+    if (r.label) ran.push(r.label);
+    if (r.skipped) notRun = [...notRun, r.skipped];
   }
   return {
     engines: ran,
@@ -107,5 +102,51 @@ export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[]
     steps,
     mismatches: results.filter((r) => r.mismatch).length,
     results,
+  };
+}
+
+/**
+ * Every source on one engine. A source the engine cannot hold: named with --engines (`named`), an error
+ * of one line; otherwise one line (what it needs against what the engine has), and the espruino target
+ * with its weights in flash where they fit.
+ */
+async function parityOnEngine(
+  q: QuantizedModel,
+  sources: GeneratedSource[],
+  engine: Engine,
+  segments: Segments,
+  progress: (label: string) => void,
+  named: boolean,
+): Promise<{ results: ParityResult[]; label?: string; skipped?: string }> {
+  const results: ParityResult[] = [];
+  const failed: string[] = [];
+  const verdicts: CapacityVerdict[] = [];
+  for (const src of sources) {
+    try {
+      // The espruino target's row views past byte 65535 cannot load on any Espruino: known before running.
+      if (src.target === 'espruino' && ESPRUINO_ENGINES.includes(engine.name) && largestRowOffset(q) > MAX_BYTE_OFFSET)
+        throw new EngineCapacityError(`${engine.name}: weights in RAM past Espruino's byteOffset limit`);
+      results.push(...(await checkParity(q, [src], [engine], segments, progress)));
+    } catch (err) {
+      if (!(err instanceof EngineCapacityError)) throw err;
+      const verdict = capacityVerdict(q, engine.name, err.message);
+      if (named) throw new UserError(verdict.line);
+      if (!verdicts.some((v) => v.line === verdict.line)) verdicts.push(verdict);
+      failed.push(src.target);
+    }
+  }
+  if (!verdicts.length) return { results, label: engine.name };
+  const flashFits = verdicts.every((v) => v.flashFits);
+  const flash = flashFits ? await parityInFlash(q, sources[0]?.globalName ?? 'lstmModel', engine, segments, progress) : undefined;
+  // The parity program holds the driver's inputs too: flash weights that fit the model alone may still not load there.
+  const checked = flash
+    ? '; parity checked there with the weights in flash'
+    : flashFits
+      ? '; with the weights in flash, the parity program (model and replayed inputs) did not fit either'
+      : '';
+  return {
+    results: [...results, ...(flash ?? [])],
+    label: flash ? `${engine.name} (weights in flash)` : results.length ? engine.name : undefined,
+    skipped: `${verdicts.map((v) => v.line).join('; ')} (${failed.join(', ')} not run there${checked})`,
   };
 }

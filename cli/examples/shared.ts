@@ -47,6 +47,7 @@ export interface ExampleOptions {
   recurrentKernel: RecurrentKernel;
   json?: boolean;
   quiet?: boolean;
+  watch?: boolean;
   qat?: number;
   qatLearningRate: number;
   qatBatchSize: number;
@@ -90,6 +91,10 @@ export function commonExampleOptions(c: Command, d: { out: string; epochs: numbe
         .argParser(choiceOption<RecurrentKernel>(RECURRENT_KERNELS))
         .default('auto'),
     )
+    .option(
+      '--watch',
+      "also check parity on the Bangle.js 2 firmware's emulator (BANGLE2_DIR); where it cannot hold the model, one line and its weights in flash",
+    )
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
   return addQatOptions(options, `the calibration ${d.what}`);
@@ -115,6 +120,7 @@ export async function finishExample(
     parityWindows: number;
     json?: boolean;
     quiet?: boolean;
+    watch?: boolean;
     qat?: number;
     qatLearningRate?: number;
     qatBatchSize?: number;
@@ -129,6 +135,7 @@ export async function finishExample(
     parityWindows: o.parityWindows,
     randomSegments: 2,
     randomSteps: dataset.window,
+    watch: o.watch,
     log: exampleLog(Boolean(o.quiet)),
     ...(o.qat
       ? {

@@ -1,0 +1,62 @@
+/**
+ * An engine that cannot hold the model, on the real engines: one line with
+ * what the model needs against what the engine has, parity with the weights
+ * in flash there; named with --engines, an error of one line.
+ */
+import { describe, expect, it } from 'vitest';
+import { randomQuantizedModel } from '../../parity/random-model.ts';
+import { emitModule } from '../../codegen/emit-module.ts';
+import { simulateStep } from '../../pipeline/simulate.ts';
+import type { QuantizedModel } from '../../core/model.ts';
+
+const sourcesOf = (q: QuantizedModel) =>
+  (['es5', 'espruino'] as const).map((target) => ({
+    target,
+    globalName: 'lstmModel',
+    code: emitModule(q, { target, globalName: 'lstmModel', modelSha256: '', generatorVersion: 'test' }),
+  }));
+const options = { randomSegments: 1, randomSteps: 3, seed: 1 };
+
+describe.runIf(Boolean(process.env.ESPRUINO_BIN))('the Linux Espruino build and weights past byte 65535', () => {
+  // 4 gates x 128 rows of 156: the last row view starts at byte 79,716.
+  const q = randomQuantizedModel({ seed: 2, inputSize: 28, units: 128, outputSize: 10 });
+
+  it('not named: one line, es5 in RAM and the espruino target with flash weights checked there', async () => {
+    const r = await simulateStep(q, sourcesOf(q), options);
+    expect(r.mismatches).toBe(0);
+    expect(r.engines).toContain('espruino (weights in flash)');
+    expect(r.skipped).toContain(
+      'espruino: the espruino target with weights in RAM views its weights up to byte 79716, past the 65535 Espruino allows; --weights flash would fit (espruino not run there; parity checked there with the weights in flash)',
+    );
+    expect(r.results.filter((x) => x.engine === 'espruino').map((x) => x.target)).toEqual(['es5', 'espruino (weights in flash)']);
+  }, 300_000);
+
+  it('named: an error of one line', async () => {
+    await expect(simulateStep(q, sourcesOf(q), { ...options, engines: ['espruino'] })).rejects.toThrow(
+      /^espruino: the espruino target with weights in RAM views its weights up to byte 79716, past the 65535 Espruino allows; --weights flash would fit$/,
+    );
+  }, 300_000);
+});
+
+describe.runIf(Boolean(process.env.BANGLE2_DIR))("the watch's firmware and an 8x64 LSTM", () => {
+  const q = randomQuantizedModel({ seed: 2, inputSize: 8, units: 64 });
+
+  it('asked for with --watch: one line with blocks needed against 12000, parity with flash weights', async () => {
+    const r = await simulateStep(q, sourcesOf(q), { ...options, engines: undefined, watch: true });
+    expect(r.mismatches).toBe(0);
+    expect(r.engines).toContain('bangle2 (weights in flash)');
+    const line = r.skipped.find((s) => s.startsWith('bangle2:'))!;
+    expect(line).toMatch(
+      /^bangle2: out of memory: the model needs ~(\d+) blocks while it loads with weights in RAM, it has 12000 blocks of 14 bytes; --weights flash would fit \(~(\d+) blocks\) \((es5, )?espruino not run there; parity checked there with the weights in flash\)$/,
+    );
+    const [, ram, flash] = /~(\d+) blocks while.*~(\d+) blocks\)/.exec(line)!.map(Number);
+    expect(ram).toBeGreaterThan(12000);
+    expect(flash).toBeLessThanOrEqual(12000);
+  }, 600_000);
+
+  it('named with --engines: an error of one line', async () => {
+    await expect(simulateStep(q, sourcesOf(q), { ...options, engines: ['bangle2'] })).rejects.toThrow(
+      /^bangle2: out of memory: the model needs ~\d+ blocks while it loads with weights in RAM, it has 12000 blocks of 14 bytes; --weights flash would fit \(~\d+ blocks\)$/,
+    );
+  }, 600_000);
+});

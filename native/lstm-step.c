@@ -32,6 +32,7 @@ typedef int32_t i32;
 typedef int16_t i16;
 typedef int8_t i8;
 typedef uint8_t u8;
+typedef uint32_t u32;
 
 /* 2^(s−1) for a shift s in 1..31: the only left shift in this file, of the positive 1. */
 #define HALF(s) (1 << ((s) - 1))
@@ -39,11 +40,20 @@ typedef uint8_t u8;
 #define ROUND_SHIFT(v, s) (((v) + HALF(s)) >> (s))
 
 static inline i32 sat(i32 v, i32 lo, i32 hi) { return v < lo ? lo : v > hi ? hi : v; }
-static inline i32 sat8(i32 v) { return sat(v, -128, 127); }
-static inline i32 sat16(i32 v) { return sat(v, -32768, 32767); }
+/* sat8, sat16 and the table clamp are one SSAT / USAT instruction on Cortex-M3 and M4. */
+#if defined(__ARM_FEATURE_SAT)
+#include <arm_acle.h>
+#define sat8(v) __ssat((v), 8)
+#define sat16(v) __ssat((v), 16)
+#define sat_index(v) ((i32)__usat((v), 11))
+#else
+#define sat8(v) sat((v), -128, 127)
+#define sat16(v) sat((v), -32768, 32767)
+#define sat_index(v) sat((v), 0, 2047)
+#endif
 
 /* tanh of a Q3.12 value: TT[sat((x >> 4) + 1024, 0, 2047)] (§4). */
-static inline i32 tanh_q15(const i16 *tt, i32 xQ12) { return tt[sat((xQ12 >> 4) + 1024, 0, 2047)]; }
+static inline i32 tanh_q15(const i16 *tt, i32 xQ12) { return tt[sat_index((xQ12 >> 4) + 1024)]; }
 /* σ of an int16 Q3.12 value: (TT[(x >> 5) + 1024] + 2^15) >> 1 (§4). */
 static inline i32 sigmoid_q15(const i16 *tt, i32 xQ12) { return (tt[(xQ12 >> 5) + 1024] + 32768) >> 1; }
 
@@ -74,13 +84,29 @@ static void expand(i32 *dst, const u8 *src, i32 bytes4) {
 /* Σ row[i] · v[i] over bytes4 int8 values: two SMLAD per word of the row. */
 static i32 dot(const u8 *row, const i32 *vx, i32 bytes4) {
   const i32 *w = (const i32 *)row;
+  const i32 *end = vx + bytes4 / 2;
   i32 acc = 0;
-  for (i32 k = 0; k < bytes4 / 4; k++) {
-    i32 wk = w[k];
-    acc = __smlad(__sxtb16(wk), vx[2 * k], acc);
-    acc = __smlad(sxtb16_ror8(wk), vx[2 * k + 1], acc);
+  while (vx < end) {
+    i32 wk = *w++;
+    acc = __smlad(__sxtb16(wk), vx[0], acc);
+    acc = __smlad(sxtb16_ror8(wk), vx[1], acc);
+    vx += 2;
   }
   return acc;
+}
+
+/* The dot products of two consecutive rows (row, row + stride) over the same v: each word of v is loaded once. */
+static inline __attribute__((always_inline)) void dot2(const u8 *row, i32 stride, const i32 *vx, i32 bytes4, i32 *acc) {
+  const i32 *w0 = (const i32 *)row, *w1 = (const i32 *)(row + stride);
+  i32 a0 = 0, a1 = 0;
+  for (u32 k = (u32)bytes4 / 4; k != 0; k--) {
+    i32 ve = vx[0], vo = vx[1], x0 = *w0++, x1 = *w1++;
+    vx += 2;
+    a0 = __smlad(sxtb16_ror8(x0), vo, __smlad(__sxtb16(x0), ve, a0));
+    a1 = __smlad(sxtb16_ror8(x1), vo, __smlad(__sxtb16(x1), ve, a1));
+  }
+  acc[0] = a0;
+  acc[1] = a1;
 }
 #else
 static void expand(i32 *dst, const u8 *src, i32 bytes4) {
@@ -94,6 +120,11 @@ static i32 dot(const u8 *row, const i32 *vx, i32 bytes4) {
   i32 acc = 0;
   for (i32 k = 0; k < bytes4; k++) acc += w[k] * v[k];
   return acc;
+}
+
+static void dot2(const u8 *row, i32 stride, const i32 *vx, i32 bytes4, i32 *acc) {
+  acc[0] = dot(row, vx, bytes4);
+  acc[1] = dot(row + stride, vx, bytes4);
 }
 #endif
 
@@ -143,12 +174,34 @@ static i32 gate_in(const layer_t *L, i32 r, i32 extraQ12) {
   return sat16(((acc * L->mul[r] + L->biasMul[r]) >> L->shift) + extraQ12);
 }
 
-/* Rows [from, to) through σ, or through tanh when tanh is set. */
-static void rows(const layer_t *L, i32 from, i32 to, int tanh) {
-  for (i32 r = from; r < to; r++) {
-    i32 x = gate_in(L, r, 0);
-    L->gates[r] = (i16)(tanh ? tanh_q15(L->tt, x) : sigmoid_q15(L->tt, x));
+/* σ or tanh (when tanh is set) of sat16(((Σ W v) · m_r + BM_r) >> S), as gate_in with no extra term. */
+static inline __attribute__((always_inline)) i32 activate(const i16 *tt, i32 acc, i32 mul, i32 biasMul, i32 shift, int tanh) {
+  i32 x = sat16((acc * mul + biasMul) >> shift);
+  return tanh ? tanh_q15(tt, x) : sigmoid_q15(tt, x);
+}
+
+/* Rows [from, to) through σ, or through tanh when tanh is set: two rows per pass over v. */
+static inline __attribute__((always_inline)) void rows_of(const layer_t *L, i32 from, i32 to, int tanh) {
+  const i16 *tt = L->tt;
+  const i32 *mul = L->mul, *biasMul = L->biasMul, *vx = L->vx;
+  const u8 *w = L->w;
+  i16 *gates = L->gates;
+  i32 stride = L->stride, shift = L->shift, r = from, acc[2];
+  for (; r + 1 < to; r += 2) {
+    dot2(w + r * stride, stride, vx, stride, acc);
+    gates[r] = (i16)activate(tt, acc[0], mul[r], biasMul[r], shift, tanh);
+    gates[r + 1] = (i16)activate(tt, acc[1], mul[r + 1], biasMul[r + 1], shift, tanh);
   }
+  for (; r < to; r++) gates[r] = (i16)activate(tt, dot(w + r * stride, vx, stride), mul[r], biasMul[r], shift, tanh);
+}
+
+static void sigmoid_rows(const layer_t *L, i32 from, i32 to) { rows_of(L, from, to, 0); }
+static void tanh_rows(const layer_t *L, i32 from, i32 to) { rows_of(L, from, to, 1); }
+static void rows(const layer_t *L, i32 from, i32 to, int tanh) {
+  if (tanh)
+    tanh_rows(L, from, to);
+  else
+    sigmoid_rows(L, from, to);
 }
 
 /* c = sat16(roundShift(f·c, 15) + roundShift(i·g, 15 + K)) (§5 step 4). */

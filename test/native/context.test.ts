@@ -1,0 +1,114 @@
+/**
+ * The native context (native/context.ts, docs/NUMERICS.md "The native context"):
+ * its word indices are those of native/context.h, its regions are 4-byte aligned
+ * and disjoint, the weight rows are padded as the kernel reads them, and what the
+ * kernel cannot run yet is refused in one line.
+ */
+import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  H,
+  L,
+  NATIVE_CELL,
+  NATIVE_MAGIC,
+  HEADER_WORDS,
+  LAYER_WORDS,
+  buildNativeContext,
+  pad4,
+  planNativeContext,
+} from '../../native/context.ts';
+import { NATIVE_DIR } from '../../native/toolchain.ts';
+import { randomQuantizedModel } from '../../parity/random-model.ts';
+import { CELL_KINDS, gateCount } from '../../core/model.ts';
+
+/** NAME = value pairs of the C header's enums and defines. */
+function headerConstants(): Map<string, number> {
+  const text = fs.readFileSync(path.join(NATIVE_DIR, 'context.h'), 'utf8');
+  const found = new Map<string, number>();
+  for (const m of text.matchAll(/\b([A-Z][A-Z0-9_]*)\s*=\s*(-?\d+)/g)) found.set(m[1], Number(m[2]));
+  for (const m of text.matchAll(/#define\s+([A-Z_]+)\s+(0x[0-9A-Fa-f]+)/g)) found.set(m[1], Number(m[2]));
+  return found;
+}
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+
+describe('native context', () => {
+  it('has the word indices, cell numbers and magic of native/context.h', () => {
+    const c = headerConstants();
+    expect(c.get('LMK_MAGIC')).toBe(NATIVE_MAGIC);
+    expect(c.get('HEADER_WORDS')).toBe(HEADER_WORDS);
+    expect(c.get('LAYER_WORDS')).toBe(LAYER_WORDS);
+    for (const [name, index] of Object.entries(H)) expect(c.get(`H_${snake(name)}`), name).toBe(index);
+    for (const [name, index] of Object.entries(L)) expect(c.get(`L_${snake(name)}`), name).toBe(index);
+    for (const kind of CELL_KINDS) expect(c.get(`CELL_${snake(kind).replace(/-/g, '_')}`), kind).toBe(NATIVE_CELL[kind]);
+  });
+
+  it('lays out aligned, disjoint regions; the state block holds x, every h, y, every c and gate', () => {
+    const q = randomQuantizedModel({
+      seed: 4,
+      inputSize: 3,
+      units: 5,
+      outputSize: 2,
+      cell: 'peephole',
+      stacked: [{ cell: 'gru-reset-after', units: 6 }],
+    });
+    const plan = planNativeContext(q);
+    const regions: [string, number, number][] = [
+      ['x', plan.inputOff, 3],
+      ['y', plan.outputOff, 8],
+      ['scratch', plan.scratchOff, 2 * 12],
+    ];
+    plan.layers.forEach((p, l) => {
+      const rows = gateCount(p.layer.cell) * p.layer.units;
+      regions.push(
+        [`h${l}`, p.hOff, p.layer.units],
+        [`gates${l}`, p.gatesOff, 2 * rows],
+        [`weights${l}`, p.weightsOff, rows * (pad4(p.layer.inputSize) + pad4(p.layer.units))],
+      );
+      if (p.cellOff) regions.push([`c${l}`, p.cellOff, 2 * p.layer.units]);
+      if (p.peepOff) regions.push([`peep${l}`, p.peepOff, 12 * p.layer.units]);
+      if (p.recBiasOff) regions.push([`recBias${l}`, p.recBiasOff, 4 * p.layer.units]);
+    });
+    expect(plan.layers[0].cellOff).toBeGreaterThan(0);
+    expect(plan.layers[1].recBiasOff).toBeGreaterThan(0);
+    regions.sort((a, b) => a[1] - b[1]);
+    regions.forEach(([name, off, bytes], i) => {
+      expect(off % 4, name).toBe(0);
+      expect(off, name).toBeGreaterThanOrEqual(4 * (HEADER_WORDS + 2 * LAYER_WORDS));
+      if (i + 1 < regions.length) expect(off + bytes, `${name} overlaps ${regions[i + 1][0]}`).toBeLessThanOrEqual(regions[i + 1][1]);
+      expect(off + bytes).toBeLessThanOrEqual(plan.totalBytes);
+    });
+    const state = ['x', 'y', 'h0', 'h1', 'c0', 'gates0', 'gates1'];
+    for (const [name, off, bytes] of regions.filter((r) => state.includes(r[0]))) {
+      expect(off, name).toBeGreaterThanOrEqual(plan.stateOff);
+      expect(off + bytes, name).toBeLessThanOrEqual(plan.stateOff + plan.stateBytes);
+    }
+  });
+
+  it('pads each weight row as [x | 0.. | h | 0..] and folds the bias into the rounding offset', () => {
+    const q = randomQuantizedModel({ seed: 9, inputSize: 3, units: 5, cell: 'lstm' });
+    const { plan, bytes } = buildNativeContext(q);
+    const view = new DataView(bytes.buffer);
+    const [p] = plan.layers;
+    const layer = q.layers[0];
+    for (const r of [0, 7, 19]) {
+      const row = Int8Array.from(bytes.subarray(p.weightsOff + r * 12, p.weightsOff + (r + 1) * 12));
+      const w = layer.weightsQ.subarray(r * 8, (r + 1) * 8);
+      expect(Array.from(row)).toEqual([...w.subarray(0, 3), 0, ...w.subarray(3), 0, 0, 0]);
+      expect(view.getInt32(p.mulOff + 4 * r, true)).toBe(layer.gateMultiplier[r]);
+      expect(view.getInt32(p.biasMulOff + 4 * r, true)).toBe(layer.biasQ[r] * layer.gateMultiplier[r] + 2 ** (layer.gateShift - 1));
+    }
+    expect(view.getInt32(0, true)).toBe(NATIVE_MAGIC);
+    expect(view.getInt32(4 * HEADER_WORDS + 4 * L.cell, true)).toBe(NATIVE_CELL.lstm);
+    expect(view.getInt16(plan.tableOff + 2 * 1500, true)).toBe(q.tables.tanhQ15[1500]);
+  });
+
+  it('refuses window models in one line', () => {
+    const q = randomQuantizedModel({ seed: 2, inputSize: 2, units: 3, bidirectional: 'concat' });
+    expect(() => buildNativeContext(q)).toThrow(/^native context: window models .* streaming step only$/);
+    expect(() => buildNativeContext({ ...randomQuantizedModel({ seed: 2, inputSize: 2, units: 3 }), deployment: 'window' })).toThrow(
+      /window models/,
+    );
+  });
+});

@@ -217,6 +217,36 @@ function mergeFloat(merge: MergeMode | undefined, f: Float64Array, b: Float64Arr
 }
 
 /**
+ * floatPredictWindow of forward-only layers, one step of the whole stack at a
+ * time: the same values (each layer's step reads only its own state and the
+ * layer below's h at that step) without holding the window's sequences, so a
+ * stream of millions of steps (streamed calibration) needs no more memory
+ * than one step. `onStep` sees the layers in order at every step.
+ */
+function floatStreamWindow(
+  layers: readonly FloatRecurrentLayer[],
+  head: FloatDenseLayer,
+  x: ArrayLike<number>,
+  offset: number,
+  window: number,
+  onStep?: (layer: number, direction: Direction, state: FloatRecurrentState) => void,
+): Float64Array {
+  const inputSize = layers[0]!.inputSize;
+  const states = layers.map((l) => newFloatState(l));
+  const step = new Float64Array(inputSize);
+  for (let t = 0; t < window; t++) {
+    for (let i = 0; i < inputSize; i++) step[i] = x[offset + t * inputSize + i]!;
+    let input: ArrayLike<number> = step;
+    layers.forEach((layer, l) => {
+      floatRecurrentStep(layer, states[l]!, input);
+      onStep?.(l, 'forward', states[l]!);
+      input = states[l]!.h;
+    });
+  }
+  return floatDense(head, window > 0 ? states[states.length - 1]!.h : new Float64Array(layers[layers.length - 1]!.units));
+}
+
+/**
  * Run one normalized window ([window][inputSize] row-major, starting at
  * `offset` in `x`) through the stacked layers from a zero state; returns the
  * head's output (normalized units / logits). Each layer reads the output
@@ -236,6 +266,7 @@ export function floatPredictWindow(
   onStep?: (layer: number, direction: Direction, state: FloatRecurrentState) => void,
 ): Float64Array {
   const inputSize = layers[0]!.inputSize;
+  if (layers.every((l) => !l.backward && !l.reverse)) return floatStreamWindow(layers, head, x, offset, window, onStep);
   let seq: Float64Array[] = Array.from({ length: window }, (_, t) =>
     Float64Array.from({ length: inputSize }, (_, i) => x[offset + t * inputSize + i]!),
   );

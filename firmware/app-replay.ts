@@ -19,6 +19,7 @@
  */
 import { scoreKind, type AppConfig } from './app-config.ts';
 import type { QuantizedModel } from '../core/model.ts';
+import { numberOr } from '../core/step-arguments.ts';
 
 /** A model stepped on real readings: the simulator, the float reference, ... */
 export interface ReadingStepper {
@@ -103,8 +104,10 @@ export class AppReplay {
     const { validRanges } = this.rules;
     st.samples++;
     let ok = true;
-    for (let i = 0; i < validRanges.length; i++)
-      if (!(typeof x[i] === 'number' && x[i]! >= validRanges[i]!.lo && x[i]! <= validRanges[i]!.hi)) ok = false;
+    for (let i = 0; i < validRanges.length; i++) {
+      const v = numberOr(x[i], NaN);
+      if (!(v >= validRanges[i]!.lo && v <= validRanges[i]!.hi)) ok = false;
+    }
     if (!ok) {
       st.bad++;
       st.badRun++;

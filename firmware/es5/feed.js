@@ -3,8 +3,10 @@ function feed(x) {
   var i, v, ok = true, s;
   stats.samples++;
   for (i = 0; i < NI; i++) {
-    // NaN fails both comparisons; a string or undefined fails typeof
+    // NaN fails both comparisons; a string or undefined fails typeof; a Number object reads as its value,
+    // as Espruino (which has none) reads new Number(3): the same on every engine (NUMERICS.md §3)
     v = x[i];
+    if (typeof v === "object" && v instanceof Number) v = +v;
     if (typeof v === "number" && v >= LO[i] && v <= HI[i]) X[i] = v; else ok = false;
   }
   if (!ok) {

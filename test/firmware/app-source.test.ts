@@ -69,6 +69,11 @@ describe('the constant ES5 of the on-device app', () => {
     const script = `[feed([11, 0]), feed([5, "x"]), stats.resets, feed([5, NaN]), feed([5, 0.5]), feed([6, 0.25]), stats.bad, stats.steps, stats.alerts, alerts.length, stats.alerting, stats.lastBad]`;
     expect(run(lines, prelude, script, ['model'], [model])).toEqual([false, false, 1, false, true, true, 3, 2, 1, 1, true, false]);
     expect(model.calls).toEqual(['step 5 0.5', 'step 6 0.25']);
+    // A Number object is its value (as on Espruino, which has none); true or a numeric string is a bad reading.
+    const boxed = fakeModel(0.1);
+    const mixed = `[feed([new Number(5), 0.5]), feed([true, 0.5]), feed(["5", 0.5]), stats.bad, stats.steps]`;
+    expect(run(lines, prelude, mixed, ['model'], [boxed])).toEqual([true, false, false, 2, 1]);
+    expect(boxed.calls).toEqual(['step 5 0.5']);
   });
 
   it('the JerryScript shell returns the same result object on every call, and reports an alert to onAlert', () => {

@@ -199,6 +199,28 @@ function constantOfShapeOp({ node, set }: NodeContext): void {
   set({ k: 'fill', value: t ? t.data[0] : 0 });
 }
 
+/** The one value a constant or fill holds throughout, if it does. */
+function uniformValue(v: Value): number | undefined {
+  if (v.k === 'fill') return v.value;
+  if (v.k === 'const' && v.t.data.length > 0 && v.t.data.every((x) => x === v.t.data[0])) return v.t.data[0];
+  return undefined;
+}
+
+/**
+ * Expand / Tile: PyTorch's default export (no dynamic_axes) builds a zero
+ * initial state as a zero constant expanded over a shape read from the input.
+ * A constant of one value, broadcast to any shape, is that value everywhere.
+ */
+function broadcastOp({ node, fail, input, set }: NodeContext): void {
+  const value = uniformValue(input(0)!);
+  const shape = input(1);
+  if (value === undefined || !shape || (shape.k !== 'shape' && shape.k !== 'const'))
+    fail(
+      `is only supported to broadcast a constant of one value over a shape (as an initial state of zeros); input '${node.inputs[0]}' is not one`,
+    );
+  set({ k: 'fill', value: value! });
+}
+
 /** Unsqueeze / Cast */
 function unsqueezeOp({ fail, input, set }: NodeContext): void {
   const v = input(0)!;
@@ -381,6 +403,8 @@ const OPERATORS: Record<string, (c: NodeContext) => void> = {
   Identity: identityOp,
   Shape: shapeOp,
   ConstantOfShape: constantOfShapeOp,
+  Expand: broadcastOp,
+  Tile: broadcastOp,
   Unsqueeze: unsqueezeOp,
   Cast: unsqueezeOp,
   Gather: gatherOp,

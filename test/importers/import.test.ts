@@ -65,6 +65,23 @@ describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports
     expect(kinds.some((n) => n.inputLayout === 'steps-first')).toBe(true);
   });
 
+  it("PyTorch's default exports (no dynamic_axes) build their zero initial states with Expand, at opsets 11 and 13 to 17", () => {
+    const defaults = onnxFixtures.filter((f) => f.includes('default-export'));
+    const opsets = defaults.map((f) => readOnnx(path.join(FIXTURES, `${f}.onnx`)).opset);
+    expect(new Set(opsets)).toEqual(new Set([11, 13, 15, 16, 17]));
+    for (const f of defaults) {
+      const g = readOnnx(path.join(FIXTURES, `${f}.onnx`));
+      const recurrent = g.nodes.filter((n) => ['LSTM', 'GRU'].includes(n.opType));
+      const expanded = new Set(g.nodes.filter((n) => n.opType === 'Expand').map((n) => n.outputs[0]));
+      // every initial state (inputs 5 and 6) is an Expand output
+      expect(
+        recurrent.flatMap((n) => n.inputs.slice(5)).every((name) => expanded.has(name)),
+        f,
+      ).toBe(true);
+      expect(recurrent.length, f).toBeGreaterThan(0);
+    }
+  });
+
   for (const name of onnxFixtures) {
     it(`${name}: the float import reproduces the outputs of ${/peephole|input-forget|reverse/.test(name) ? 'the ONNX equations (numpy)' : 'PyTorch'} within 1e-5`, () => {
       const fx = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'));
@@ -107,6 +124,12 @@ describe('imported models through quantize, codegen and simulate', () => {
     ['lstm-input-forget-layout-1', ['--features', 'x0,x1,x2', '--target', 'x0,x2']],
     ['lstm-reverse-then-forward', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
     ['rnn-then-gru-reverse', ['--features', 'x0,x1,x2', '--target', 'x0,x1']],
+    // PyTorch's default export (no dynamic_axes): zero initial states as an Expand of a zero constant
+    ['lstm-default-export-opset11', ['--features', 'x0,x1,x2', '--target', 'x1']],
+    ['gru-default-export-opset13-seq-first', ['--features', 'x0,x1,x2', '--target', 'x0']],
+    ['lstm-default-export-opset15-seq-first', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
+    ['gru-default-export-opset17', ['--features', 'x0,x1', '--target', 'x1']],
+    ['lstm-default-export-opset16-bidirectional', ['--features', 'x0,x1,x2', '--target', 'x2']],
   ];
   for (const [name, args] of cases) {
     it(`${name}: import, quantize (int8 within budget), codegen, exact parity`, async () => {
@@ -272,6 +295,28 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
         value.floatData = [];
       }),
       /input initial_h must be zero/,
+    );
+  });
+  it('an initial state expanded from a constant that is not zero', async () => {
+    await refuse(
+      edited('lstm-default-export-opset11', (m) => {
+        const expand = m.graph.node.find((n: any) => n.opType === 'Expand');
+        const source = m.graph.node.find((n: any) => n.output[0] === expand.input[0]).attribute[0].t;
+        source.rawData = Buffer.from(new Float32Array(source.dims.reduce((a: number, b: any) => a * Number(b), 1)).fill(0.25).buffer);
+      }),
+      /node '\/rnn\/LSTM' \(LSTM\): input initial_h must be zero/,
+    );
+  });
+  it('an Expand of something other than a constant of one value', async () => {
+    await refuse(
+      edited('lstm-default-export-opset11', (m) => {
+        const expand = m.graph.node.find((n: any) => n.opType === 'Expand');
+        const source = m.graph.node.find((n: any) => n.output[0] === expand.input[0]).attribute[0].t;
+        const values = new Float32Array(source.dims.reduce((a: number, b: any) => a * Number(b), 1));
+        values[0] = 1;
+        source.rawData = Buffer.from(values.buffer);
+      }),
+      /node '\/rnn\/Expand' \(Expand\): is only supported to broadcast a constant of one value/,
     );
   });
   it('a head that reads the last step of a bidirectional sequence', async () => {

@@ -18,32 +18,13 @@ import { importOnnx, type ImportedNetwork } from '../../importers/onnx-import.ts
 import { importTfjsLayers } from '../../importers/tfjs-import.ts';
 import { floatPredictWindow } from '../../reference/float-reference.ts';
 import { runCli } from '../helpers/run-cli.ts';
+import { predict, refuseImport, SHORT_PARITY, worst, writeSeriesCsv } from './import-helpers.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/onnx/', import.meta.url));
 const onnxFixtures = fs
   .readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.onnx'))
   .map((f) => f.replace(/\.onnx$/, ''));
-
-/** The network's outputs on [batch][steps][features] inputs, with the head's activation applied. */
-function predict(net: ImportedNetwork, inputs: number[][][]): number[][] {
-  return inputs.map((seq) => {
-    const y = Array.from(floatPredictWindow(net.layers, net.head, seq.flat(), 0, seq.length));
-    if (net.headActivation === 'sigmoid') return y.map((v) => 1 / (1 + Math.exp(-v)));
-    if (net.headActivation === 'softmax') {
-      const m = Math.max(...y);
-      const e = y.map((v) => Math.exp(v - m));
-      const s = e.reduce((a, b) => a + b, 0);
-      return e.map((v) => v / s);
-    }
-    return y;
-  });
-}
-
-/** Parity runs of imported models: 40 test windows and 4 random sequences of 30 steps, on every engine found. */
-const SHORT_PARITY = ['--windows', '40', '--random-segments', '4', '--steps', '30'];
-
-const worst = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, i) => row.map((v, k) => Math.abs(v - b[i][k]))));
 
 describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports', () => {
   it('the fixtures cover LSTM, GRU and RNN, forward, reverse and bidirectional, stacked', () => {
@@ -94,22 +75,11 @@ describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports
   }
 });
 
-/** A CSV for the imported models: three features, a two-class and a three-class label. */
 let dir: string;
 let csv: string;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-import-'));
-  csv = path.join(dir, 'series.csv');
-  const rows = ['x0,x1,x2,two,three'];
-  let seed = 9;
-  const noise = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.2;
-  for (let t = 0; t < 500; t++) {
-    const a = Math.sin(t / 7) + noise();
-    const b = Math.cos(t / 11) + noise();
-    const c = 0.5 * a * b + noise();
-    rows.push(`${a.toFixed(4)},${b.toFixed(4)},${c.toFixed(4)},${a > 0.2 ? 1 : 0},${a > 0.5 ? 2 : a > -0.5 ? 1 : 0}`);
-  }
-  fs.writeFileSync(csv, rows.join('\n') + '\n');
+  csv = writeSeriesCsv(dir);
 });
 
 describe('imported models through quantize, codegen and simulate', () => {
@@ -236,14 +206,8 @@ function edited(name: string, edit: (m: any) => void): string {
 }
 
 describe('malformed or unsupported models: one line, exit 1, no file', () => {
-  const refuse = async (file: string, message: RegExp, extra: string[] = ['--features', 'x0,x1,x2', '--target', 'x1']) => {
-    const out = path.join(dir, `refused-${Math.random().toString(36).slice(2)}.pb`);
-    const r = await runCli(['import', file, '--data', csv, '--window', '7', ...extra, '--out', out], dir);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(message);
-    expect(fs.existsSync(out)).toBe(false);
-  };
+  const refuse = (file: string, message: RegExp, extra: string[] = ['--features', 'x0,x1,x2', '--target', 'x1']) =>
+    refuseImport(file, csv, extra, message, dir);
   const lstmNode = (m: any) => m.graph.node.find((n: any) => n.opType === 'LSTM');
 
   it('a file that is not ONNX', async () => {

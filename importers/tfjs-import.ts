@@ -228,6 +228,10 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
   } catch (e) {
     throw new UserError(`${modelPath}: not a TensorFlow.js model.json (${(e as Error).message.split('\n')[0]})`);
   }
+  if (json?.format === 'graph-model' || json?.modelTopology?.node)
+    throw new UserError(
+      `${modelPath}: a TensorFlow.js graph model (what tensorflowjs_converter writes for a SavedModel); lstm-mcu reads layers models: convert the Keras model with tensorflowjs_converter --input_format keras, or export the network to ONNX`,
+    );
   const topology = json?.modelTopology?.model_config ?? json?.modelTopology;
   const configLayers: any[] | undefined = topology?.config?.layers ?? topology?.config;
   if (!Array.isArray(configLayers) || !Array.isArray(json.weightsManifest))

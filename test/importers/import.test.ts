@@ -217,8 +217,8 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
   });
   it('an operator it does not know', async () => {
     await refuse(
-      edited('lstm-3x8', (m) => (m.graph.node.find((n: any) => n.opType === 'Gemm').opType = 'Relu')),
-      /node '\/head\/Gemm' \(Relu\): this operator is not supported/,
+      edited('lstm-3x8', (m) => (m.graph.node.find((n: any) => n.opType === 'Gemm').opType = 'LpNormalization')),
+      /node '\/head\/Gemm' \(LpNormalization\): this operator is not supported/,
     );
   });
   it('an LSTM attribute it does not run (clip)', async () => {
@@ -271,7 +271,7 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
       /node '\/rnn\/LSTM' \(LSTM\): input initial_h must be zero/,
     );
   });
-  it('an Expand of something other than a constant of one value', async () => {
+  it('an initial state expanded from a constant of several values (as a learned one is)', async () => {
     await refuse(
       edited('lstm-default-export-opset11', (m) => {
         const expand = m.graph.node.find((n: any) => n.opType === 'Expand');
@@ -280,7 +280,15 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
         values[0] = 1;
         source.rawData = Buffer.from(values.buffer);
       }),
-      /node '\/rnn\/Expand' \(Expand\): is only supported to broadcast a constant of one value/,
+      /node '\/rnn\/LSTM' \(LSTM\): input initial_h must be zero \(or absent\), here it is the parameter '\/rnn\/Constant_output_0'/,
+    );
+  });
+  it('an Expand of something other than a constant', async () => {
+    await refuse(
+      edited('lstm-default-export-opset11', (m) => {
+        m.graph.node.find((n: any) => n.opType === 'Expand').input[0] = m.graph.input[0].name;
+      }),
+      /node '\/rnn\/Expand' \(Expand\): is only supported to broadcast a constant \(an initial state\)/,
     );
   });
   it('a head that reads the last step of a bidirectional sequence', async () => {

@@ -103,17 +103,17 @@ function addNormalizationOptions(cmd: Command): Command {
 
 async function runImport(modelFile: string, o: ImportOptions): Promise<void> {
   const { format, features, classification } = checkImportArguments(modelFile, o);
-  const net = format === 'onnx' ? importOnnx(readOnnx(modelFile), modelFile) : importTfjsLayers(modelFile);
-  const input = inputNormalization(net, modelFile, features.length, o);
+  const read = format === 'onnx' ? importOnnx(readOnnx(modelFile), modelFile) : importTfjsLayers(modelFile);
+  if (!read.embedding && read.inputSize !== features.length)
+    throw new UserError(
+      `${modelFile}: the model reads ${read.inputSize} features per step, --features names ${features.length} (${features.join(', ')})`,
+    );
+  const input = inputNormalization(read, modelFile, features.length, o);
   const output = givenNorm(o.outputMean, o.outputStd, 'output');
   if (output && classification) throw new UserError('--output-mean / --output-std are for regression; a classifier outputs logits');
   const options = importDataOptions(o, { features, classification, input, output });
-  if (!net.embedding && net.inputSize !== features.length)
-    throw new UserError(
-      `${modelFile}: the model reads ${net.inputSize} features per step, --features names ${features.length} (${features.join(', ')})`,
-    );
   const { dataset, sha256 } = await loadDataset(options);
-  checkHead(net, dataset, modelFile, classification);
+  const { net, notes } = readHead(read, dataset, modelFile, classification);
   const model = importedModel(net, dataset, { modelFile, format, options, dataSha256: sha256, unknownToken: o.unknownToken });
   const encoded = encodeFloatModel(model);
   // What the device would deliver: the model quantized with the defaults, its test series streamed through the app.
@@ -123,7 +123,7 @@ async function runImport(modelFile: string, o: ImportOptions): Promise<void> {
     log: (line) => process.stderr.write(line + '\n'),
   });
   writeArtifact(o.out, encoded);
-  const imported: Imported = { modelFile, format, net, model, dataset, report };
+  const imported: Imported = { modelFile, format, net, model, dataset, report, notes: [...inputNotes(net), ...notes] };
   for (const line of importedLines(imported, o)) console.log(line);
   if (o.json) printJson(importedJson(imported, o));
 }
@@ -134,15 +134,28 @@ function checkImportArguments(modelFile: string, o: ImportOptions): { format: Mo
   if (!o.features) throw new UserError('--features <names> is required');
   const classification = o.label !== undefined;
   if (!classification && !o.target) throw new UserError('give --target <names> (regression) or --label <name> (classification)');
+  if (!fs.existsSync(modelFile)) throw new UserError(`${modelFile}: no such file`);
+  const other = otherFormat(modelFile);
+  if (other) throw new UserError(`${modelFile}: ${other}`);
   const format = modelFile.endsWith('.onnx') ? 'onnx' : modelFile.endsWith('.json') ? 'tfjs-layers' : undefined;
   if (!format) throw new UserError(`${modelFile}: expected a .onnx file or a tfjs-layers model.json`);
-  if (!fs.existsSync(modelFile)) throw new UserError(`${modelFile}: no such file`);
   return { format, features: o.features, classification };
 }
 
 /** The input normalization: as given, or (a model with an Embedding) token ids read as they are. */
 function inputNormalization(net: ImportedNetwork, modelFile: string, featureCount: number, o: ImportOptions): Normalization | undefined {
   const input = givenNorm(o.inputMean, o.inputStd, 'input');
+  if (net.inputNorm) {
+    if (input)
+      throw new UserError(
+        `${modelFile}: the model normalizes its input itself (${net.inputNorm.nodes.join(', ')}); leave out --input-mean / --input-std`,
+      );
+    if (net.inputNorm.mean.length !== featureCount)
+      throw new UserError(
+        `${modelFile}: the model's own normalization has ${net.inputNorm.mean.length} features, --features names ${featureCount}`,
+      );
+    return { mean: net.inputNorm.mean, std: net.inputNorm.std };
+  }
   if (!net.embedding) return input;
   // Token ids: one feature, read as they are.
   if (featureCount !== 1)
@@ -177,21 +190,72 @@ function importDataOptions(
   };
 }
 
-/** The head must fit the data: its activation the task's, its outputs the classes or targets. */
-function checkHead(net: ImportedNetwork, dataset: Dataset, modelFile: string, classification: boolean): void {
-  const outputs = classification ? (net.headActivation === 'sigmoid' ? 1 : dataset.classLabels.length) : dataset.targetNames.length;
-  if (classification && net.headActivation === 'linear')
-    throw new UserError(
-      `${modelFile}: a classifier's head ends in Sigmoid or Softmax; this one is linear (pass --target for a regression model)`,
-    );
+/**
+ * The head must fit the data: its activation the task's, its outputs the
+ * classes or targets. A classifier exported as logits (a linear head, the
+ * usual CrossEntropyLoss / BCEWithLogitsLoss model) is read as the softmax
+ * (or, one output, sigmoid) classifier it was trained as: the same class, and
+ * the device returns logits either way (NUMERICS.md §8).
+ */
+function readHead(
+  net: ImportedNetwork,
+  dataset: Dataset,
+  modelFile: string,
+  classification: boolean,
+): { net: ImportedNetwork; notes: string[] } {
   if (!classification && net.headActivation !== 'linear')
     throw new UserError(`${modelFile}: the head ends in ${net.headActivation}, which is a classifier: pass --label <column>`);
-  if (net.headActivation === 'sigmoid' && dataset.classLabels.length !== 2)
-    throw new UserError(`${modelFile}: a sigmoid head is two classes; the label column has ${dataset.classLabels.length}`);
+  const classes = dataset.classLabels.length;
+  const fromLogits = classification && net.headActivation === 'linear';
+  const activation = fromLogits ? (net.head.outputSize === 1 && classes === 2 ? 'sigmoid' : 'softmax') : net.headActivation;
+  const outputs = classification ? (activation === 'sigmoid' ? 1 : classes) : dataset.targetNames.length;
+  if (activation === 'sigmoid' && classes !== 2)
+    throw new UserError(`${modelFile}: a sigmoid head is two classes; the label column has ${classes}`);
   if (net.head.outputSize !== outputs)
     throw new UserError(
       `${modelFile}: the head has ${net.head.outputSize} outputs; the data needs ${outputs} (${classification ? 'classes' : 'targets'})`,
     );
+  const notes: string[] = [];
+  if (fromLogits)
+    notes.push(
+      `head         the graph ends in logits (no ${activation === 'sigmoid' ? 'Sigmoid' : 'Softmax'}): read as a ${activation} classifier, the same class (${activation === 'sigmoid' ? 'class 1 when the logit is above 0' : 'the largest logit'}); the device returns logits, as the graph does`,
+    );
+  if (net.logSoftmax)
+    notes.push(
+      'head         the graph ends in LogSoftmax: read as softmax, the same class (the largest); the device returns logits, not log-probabilities',
+    );
+  return { net: { ...net, headActivation: activation }, notes };
+}
+
+/** A line on the normalization the graph applies to its own input, when it does. */
+function inputNotes(net: ImportedNetwork): string[] {
+  const n = net.inputNorm;
+  if (!n) return [];
+  const list = (v: number[]) => v.map((x) => fmt(x, 4)).join(', ');
+  return [
+    `input        the graph normalizes its input (${n.nodes.join(', ')}): mean ${list(n.mean)}, std ${list(n.std)}, used instead of --data's`,
+  ];
+}
+
+/**
+ * The formats people try first, each with how to bring it here (one line),
+ * or undefined for a file this command reads.
+ */
+function otherFormat(modelFile: string): string | undefined {
+  if (fs.statSync(modelFile).isDirectory())
+    return fs.existsSync(path.join(modelFile, 'saved_model.pb'))
+      ? 'a TensorFlow SavedModel: convert its Keras model with tensorflowjs_converter --input_format keras_saved_model and import the model.json it writes, or export the network to ONNX'
+      : 'a directory; give the model file (model.onnx, or the model.json of a TensorFlow.js layers model)';
+  const ext = path.extname(modelFile).toLowerCase();
+  if (ext === '.pt' || ext === '.pth')
+    return 'a PyTorch checkpoint, which holds Python objects: load the model in Python and export it with torch.onnx.export(model, x, "model.onnx")';
+  if (ext === '.h5' || ext === '.keras')
+    return 'a Keras model file: convert it with tensorflowjs_converter --input_format keras (pip install tensorflowjs) and import the model.json it writes';
+  if (ext === '.tflite')
+    return 'a TensorFlow Lite model: import the Keras model it was converted from (converted with tensorflowjs_converter --input_format keras), or export the network to ONNX';
+  if (ext === '.pb')
+    return 'a TensorFlow graph: convert the Keras model with tensorflowjs_converter --input_format keras, or export the network to ONNX';
+  return undefined;
 }
 
 /** The float model of an imported network: its layers and head, the data's header, its metrics, and where it came from. */
@@ -228,6 +292,8 @@ function importedModel(
 
 /** What an import made: the network as read, its float model, the data, and what the device would deliver. */
 interface Imported {
+  /** Lines on how the graph was read (its own normalization, a head of logits or LogSoftmax). */
+  notes: string[];
   modelFile: string;
   format: ModelFormat;
   net: ImportedNetwork;
@@ -236,10 +302,11 @@ interface Imported {
   report: QuantizeReport;
 }
 
-function importedLines({ modelFile, format, net, model, dataset, report }: Imported, o: ImportOptions): string[] {
+function importedLines({ modelFile, format, net, model, dataset, report, notes }: Imported, o: ImportOptions): string[] {
   const m = model.metrics;
   return [
     `imported     ${modelFile} (${format}${net.producer ? `, ${net.producer}` : ''}): ${architectureName(model.layers)} -> dense ${net.head.outputSize}${net.headActivation !== 'linear' ? ` (${net.headActivation})` : ''}`,
+    ...notes,
     `data         ${path.basename(o.data!)}: ${dataset.train.n} train / ${dataset.validation.n} validation / ${dataset.test.n} test windows of ${dataset.window}`,
     `float ${m.name.padEnd(7)}train ${fmt(m.train)}  validation ${fmt(m.validation)}  test ${fmt(m.test)}`,
     ...deliveredLines(report, model.window),
@@ -247,7 +314,7 @@ function importedLines({ modelFile, format, net, model, dataset, report }: Impor
   ];
 }
 
-function importedJson({ modelFile, format, net, model, report }: Imported, o: ImportOptions) {
+function importedJson({ modelFile, format, net, model, report, notes }: Imported, o: ImportOptions) {
   return {
     command: 'import',
     model: modelFile,
@@ -261,6 +328,7 @@ function importedJson({ modelFile, format, net, model, report }: Imported, o: Im
       reverse: l.reverse === true,
     })),
     metrics: model.metrics,
+    notes: notes.map((line) => line.slice(13)),
     ...deliveredJson(report),
   };
 }

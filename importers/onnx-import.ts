@@ -17,9 +17,22 @@
  * direction = reverse is our reverse layer: its Y is in time order, as ours,
  * and its Y_h is its state after the first step, which our head reads.
  */
-import type { CellKind, FloatDenseLayer, FloatRecurrentLayer, HeadActivation, MergeMode } from '../core/model.ts';
+import type { FloatDenseLayer, FloatRecurrentLayer, HeadActivation, MergeMode } from '../core/model.ts';
 import { UserError } from '../core/errors.ts';
-import type { OnnxGraph, OnnxNode, Tensor } from './onnx-model.ts';
+import type { OnnxGraph, Tensor } from './onnx-model.ts';
+import {
+  RECURRENT,
+  nodeContext,
+  normAxis,
+  uniformValue,
+  type Dir,
+  type GraphState,
+  type LayerBuild,
+  type NodeContext,
+  type Value,
+} from './onnx-values.ts';
+import { recurrentOp } from './onnx-recurrent.ts';
+import { headReshape, inputArithmetic, inputLinear, isModelInput, nonlinearityOp, unsqueezeInput } from './onnx-idioms.ts';
 
 export interface ImportedNetwork {
   inputSize: number;
@@ -32,143 +45,10 @@ export interface ImportedNetwork {
   layers: FloatRecurrentLayer[];
   head: FloatDenseLayer;
   headActivation: HeadActivation;
-}
-
-/** Axis roles: s time step, b batch, d direction (or stacked states), f features. */
-type Axis = 's' | 'b' | 'd' | 'f';
-/** A direction of a recurrent layer. */
-interface Dir {
-  layer: number;
-  dir: 0 | 1;
-}
-
-type Value =
-  | { k: 'const'; t: Tensor }
-  | { k: 'shape' }
-  | { k: 'fill'; value: number }
-  /** A sequence: the model input, or a layer's outputs (both directions concatenated). `length1`: sliced to one step. */
-  | { k: 'seq'; axes: Axis[]; src: number | 'input'; length1?: 'last'; perm?: number[] }
-  /** A layer's raw Y, with its direction axis. */
-  | { k: 'ydir'; axes: Axis[]; layer: number }
-  /** Final hidden states along axis 'd' (Y_h, or a concatenation of them). */
-  | { k: 'finals'; axes: Axis[]; items: Dir[] }
-  /** One vector per batch row: final states of directions, concatenated or summed. */
-  | { k: 'vec'; parts: Dir[]; merge: MergeMode | 'one' }
-  | {
-      k: 'head';
-      inputs: Dir[];
-      merge: MergeMode | 'one';
-      kernel: Float64Array;
-      bias: Float64Array;
-      inputSize: number;
-      outputSize: number;
-      activation: HeadActivation;
-    }
-  | { k: 'cell-state' };
-
-interface LayerBuild {
-  layer: FloatRecurrentLayer;
-  bidirectional: boolean;
-  node: string;
-}
-
-const RECURRENT = new Set(['LSTM', 'GRU', 'RNN']);
-
-/** The graph as interpreted so far: what each name holds, the recurrent layers, the model input. */
-interface GraphState {
-  values: Map<string, Value>;
-  layers: LayerBuild[];
-  inputSize: number;
-  inputAxes: Axis[];
-}
-
-/** What an operator's handler sees: its node, its inputs read and checked, and where to put its outputs. */
-interface NodeContext {
-  node: OnnxNode;
-  where: string;
-  fail: (why: string) => never;
-  input: (i: number) => Value | undefined;
-  constant: (i: number, what: string) => Tensor;
-  set: (v: Value, output?: number) => void;
-  attr: <T>(name: string, fallback: T) => T;
-  onlyAttributes: (allowed: string[]) => void;
-  layers: LayerBuild[];
-  graph: GraphState;
-}
-
-function nodeContext(node: OnnxNode, path: string, graph: GraphState): NodeContext {
-  const { values } = graph;
-  const where = `${path}: node '${node.name}' (${node.opType})`;
-  const fail = (why: string): never => {
-    throw new UserError(`${where}: ${why}`);
-  };
-  const input = (i: number): Value | undefined => {
-    const name = node.inputs[i];
-    if (name === undefined || name === '') return undefined;
-    const v = values.get(name);
-    if (!v) fail(`input '${name}' is not produced by any earlier node`);
-    return v;
-  };
-  const constant = (i: number, what: string): Tensor => {
-    const v = input(i);
-    if (!v || v.k !== 'const') return fail(`${what} (input ${i}) must be a constant tensor`);
-    return v.t;
-  };
-  const set = (v: Value, output = 0) => values.set(node.outputs[output], v);
-  const attr = <T>(name: string, fallback: T): T => (node.attributes.has(name) ? (node.attributes.get(name) as T) : fallback);
-  const onlyAttributes = (allowed: string[]) => {
-    for (const name of node.attributes.keys()) if (!allowed.includes(name)) fail(`attribute '${name}' is not supported`);
-  };
-  return { node, where, fail, input, constant, set, attr, onlyAttributes, layers: graph.layers, graph };
-}
-
-/** An LSTM, GRU or RNN node: its input must be the model input or the layer below's sequence. */
-function recurrentOp(c: NodeContext): void {
-  const { node, fail, input, set, attr, graph } = c;
-  const { layers } = graph;
-  const x = input(0);
-  if (!x || x.k !== 'seq' || x.length1) fail('input X must be the model input or the output sequence of the layer before');
-  const seq = x as Extract<Value, { k: 'seq' }>;
-  const layout = attr<number>('layout', 0);
-  const want: Axis[] = layout === 0 ? ['s', 'b', 'f'] : ['b', 's', 'f'];
-  if (seq.src === 'input' && seq.axes.length === 0) {
-    // The raw graph input: its axes are what this layer reads, undone through any transposes on the way.
-    const perm = seq.perm ?? [0, 1, 2];
-    const original: Axis[] = [];
-    perm.forEach((p, i) => (original[p] = want[i]));
-    graph.inputAxes = original;
-    seq.axes = want;
-  }
-  if (seq.axes.join('') !== want.join(''))
-    fail(`input X has axes [${seq.axes.join(', ')}] (s: step, b: batch, f: feature) but layout ${layout} reads [${want.join(', ')}]`);
-  const expectedSrc = layers.length === 0 ? 'input' : layers.length - 1;
-  if (seq.src !== expectedSrc)
-    fail(
-      `input X must be ${expectedSrc === 'input' ? 'the model input' : `the output sequence of the recurrent layer before (node '${layers[layers.length - 1].node}')`}`,
-    );
-  const built = recurrentLayer(c);
-  const wantInput = layers.length === 0 ? undefined : layerWidth(layers[layers.length - 1]);
-  if (wantInput !== undefined && built.layer.inputSize !== wantInput)
-    fail(`W reads ${built.layer.inputSize} features, the layer before gives ${wantInput}`);
-  if (layers.length === 0) graph.inputSize = built.layer.inputSize;
-  layers.push(built);
-  const id = layers.length - 1;
-  set({ k: 'ydir', axes: layout === 0 ? ['s', 'd', 'b', 'f'] : ['b', 's', 'd', 'f'], layer: id }, 0);
-  if (node.outputs[1])
-    set(
-      {
-        k: 'finals',
-        axes: layout === 0 ? ['d', 'b', 'f'] : ['b', 'd', 'f'],
-        items: built.bidirectional
-          ? [
-              { layer: id, dir: 0 },
-              { layer: id, dir: 1 },
-            ]
-          : [{ layer: id, dir: 0 }],
-      },
-      1,
-    );
-  if (node.outputs[2]) set({ k: 'cell-state' }, 2);
+  /** The normalization the graph applies to its own input ((x - mean) / std, per feature), and the nodes that do. */
+  inputNorm?: { mean: number[]; std: number[]; nodes: string[] };
+  /** The graph ends in LogSoftmax, read as softmax (the same class). */
+  logSoftmax?: boolean;
 }
 
 /** Constant */
@@ -199,9 +79,41 @@ function constantOfShapeOp({ node, set }: NodeContext): void {
   set({ k: 'fill', value: t ? t.data[0] : 0 });
 }
 
+/**
+ * Expand / Tile: PyTorch's default export (no dynamic_axes) builds a zero
+ * initial state as a zero constant expanded over a shape read from the input.
+ * A constant of one value, broadcast to any shape, is that value everywhere.
+ */
+function broadcastOp({ node, fail, input, set }: NodeContext): void {
+  const source = input(0)!;
+  const value = uniformValue(source);
+  const shape = input(1);
+  if (!shape || !isShapeLike(shape)) fail(`input '${node.inputs[1]}' must be a shape computed from the input's or constants`);
+  if (value !== undefined) set({ k: 'fill', value });
+  // a learned parameter broadcast over the batch (an initial state): kept as such, refused by what reads it
+  else if (source.k === 'const' || source.k === 'param') set(asParam(source, node.inputs[0]));
+  else fail(`is only supported to broadcast a constant (an initial state); input '${node.inputs[0]}' is not one`);
+}
+
+/** Shapes, constants and fills: what shape arithmetic is made of. */
+function isShapeLike(v: Value | undefined): boolean {
+  return v !== undefined && (v.k === 'shape' || v.k === 'const' || v.k === 'fill');
+}
+
+/** A constant (or a tensor computed from one) as a parameter: whether it holds anything but zeros, and where it comes from. */
+function asParam(v: Extract<Value, { k: 'const' } | { k: 'param' }>, name: string): Value {
+  return v.k === 'param' ? v : { k: 'param', from: name, nonzero: v.t.data.some((x) => x !== 0) };
+}
+
 /** Unsqueeze / Cast */
-function unsqueezeOp({ fail, input, set }: NodeContext): void {
+function unsqueezeOp(c: NodeContext): void {
+  const { node, fail, input, set, attr } = c;
   const v = input(0)!;
+  if (isModelInput(v)) {
+    if (node.opType === 'Cast') set(v);
+    else unsqueezeInput(c, v, node.inputs[1] ? Array.from(c.constant(1, 'axes').data) : attr<number[]>('axes', []));
+    return;
+  }
   if (v.k === 'shape' || v.k === 'const' || v.k === 'fill') set(v.k === 'const' ? { k: 'shape' } : v);
   else fail('is only supported on shape computations');
 }
@@ -234,16 +146,22 @@ function gatherOp({ fail, input, constant, set, attr, layers }: NodeContext): vo
 }
 
 /** Slice */
-function sliceOp({ node, fail, input, constant, set }: NodeContext): void {
+function sliceOp({ node, fail, input, constant, set, attr }: NodeContext): void {
   const v = input(0)!;
   if (v.k === 'fill' || v.k === 'shape') {
     set(v);
     return;
   }
-  const starts = constant(1, 'starts').data;
-  const ends = constant(2, 'ends').data;
-  const axes = node.inputs[3] ? Array.from(constant(3, 'axes').data) : [0];
-  const steps = node.inputs[4] ? Array.from(constant(4, 'steps').data) : [1];
+  if (v.k === 'const' && v.t.dims.length >= 2)
+    fail(
+      `slices the weight tensor '${node.inputs[0]}': the graph computes its weights at run time, as torch.onnx.export(..., do_constant_folding=False) leaves them; export with do_constant_folding=True (the default)`,
+    );
+  // opset 9 and before: starts, ends and axes are attributes
+  const fromAttributes = node.inputs.length === 1;
+  const starts = fromAttributes ? attr<number[]>('starts', []) : constant(1, 'starts').data;
+  const ends = fromAttributes ? attr<number[]>('ends', []) : constant(2, 'ends').data;
+  const axes = fromAttributes ? attr<number[]>('axes', [0]) : node.inputs[3] ? Array.from(constant(3, 'axes').data) : [0];
+  const steps = !fromAttributes && node.inputs[4] ? Array.from(constant(4, 'steps').data) : [1];
   if (starts.length !== 1 || axes.length !== 1 || steps[0] !== 1) fail('only a slice of one axis with step 1 is supported');
   if (v.k === 'seq') {
     const ax = normAxis(axes[0], v.axes.length, fail);
@@ -260,7 +178,8 @@ function sliceOp({ node, fail, input, constant, set }: NodeContext): void {
 }
 
 /** Squeeze */
-function squeezeOp({ node, fail, input, constant, set, attr, layers }: NodeContext): void {
+function squeezeOp(c: NodeContext): void {
+  const { node, fail, input, constant, set, attr, layers } = c;
   const v = input(0)!;
   const axes = node.inputs[1] ? Array.from(constant(1, 'axes').data) : (attr<number[]>('axes', []) as number[]);
   if (axes.length !== 1) fail('only a squeeze of one axis is supported');
@@ -277,13 +196,20 @@ function squeezeOp({ node, fail, input, constant, set, attr, layers }: NodeConte
     const ax = normAxis(axes[0], v.axes.length, fail);
     if (v.axes[ax] !== 'd' || v.items.length !== 1) fail('of final states must remove a direction axis of length 1');
     set({ k: 'vec', parts: v.items, merge: 'one' });
-  } else fail('is only supported on recurrent outputs, one-step slices and final states');
+  } else if (v.k === 'head') {
+    if (normAxis(axes[0], 2, fail) !== 1) fail(`removes axis ${axes[0]} of the head's [batch, outputs]; only the output axis can go`);
+    headReshape(c, v, 'squeezes');
+  } else fail('is only supported on recurrent outputs, one-step slices, final states and a head of one output');
 }
 
 /** Transpose */
-function transposeOp({ fail, input, set, attr }: NodeContext): void {
+function transposeOp({ node, fail, input, set, attr }: NodeContext): void {
   const v = input(0)!;
   const perm = attr<number[]>('perm', []);
+  if (v.k === 'const' || v.k === 'param') {
+    set(asParam(v, node.inputs[0]));
+    return;
+  }
   if (v.k === 'seq' || v.k === 'ydir' || v.k === 'finals') {
     if (v.k === 'seq' && v.src === 'input' && v.axes.length === 0) {
       // axes not known until a layer reads the input: compose the permutations
@@ -298,10 +224,12 @@ function transposeOp({ fail, input, set, attr }: NodeContext): void {
 }
 
 /** Reshape */
-function reshapeOp({ fail, input, constant, set }: NodeContext): void {
+function reshapeOp(c: NodeContext): void {
+  const { fail, input, constant, set } = c;
   const v = input(0)!;
   const shape = Array.from(constant(1, 'shape').data);
-  if (v.k === 'ydir') {
+  if (v.k === 'head') headReshape(c, v, 'reshapes');
+  else if (v.k === 'ydir') {
     // [s, b, d, f] -> [0, 0, -1]: both directions side by side per step, forward first.
     const keep = v.axes.slice(0, 2);
     if (v.axes.slice(2).join('') !== 'df' || shape.length !== 3 || shape[0] !== 0 || shape[1] !== 0 || shape[2] !== -1) {
@@ -310,7 +238,14 @@ function reshapeOp({ fail, input, constant, set }: NodeContext): void {
       );
     }
     set({ k: 'seq', axes: [...keep, 'f'], src: v.layer });
-  } else fail('is only supported to merge the two directions of a recurrent output');
+  } else fail('is only supported to merge the two directions of a recurrent output, or on a head of one output');
+}
+
+/** Flatten: of a head ([batch, outputs] stays so) */
+function flattenOp(c: NodeContext): void {
+  const v = c.input(0)!;
+  if (v.k !== 'head' || c.attr<number>('axis', 1) !== 1) c.fail('is only supported on the head (axis 1)');
+  c.set(v);
 }
 
 /** Concat */
@@ -330,8 +265,25 @@ function concatOp({ node, fail, input, set, attr }: NodeContext): void {
   } else fail('is only supported on shapes, on final states and on their vectors');
 }
 
+/**
+ * Sub / Add / Mul / Div / Equal / Where: on the model input, a per-feature
+ * affine map (onnx-idioms.ts); Add: the head's bias, or two final states
+ * summed; otherwise shape arithmetic.
+ */
+function arithmeticOp(c: NodeContext): void {
+  const { node, input, set, fail } = c;
+  const a = input(0)!;
+  const b = input(1)!;
+  const affineOp = ['Sub', 'Add', 'Mul', 'Div'].includes(node.opType);
+  if (affineOp && isModelInput(a)) inputArithmetic(c, a, b, true);
+  else if (affineOp && isModelInput(b)) inputArithmetic(c, b, a, false);
+  else if (node.inputs.every((_, i) => isShapeLike(input(i)))) set({ k: 'shape' });
+  else if (node.opType === 'Add') addOp(c);
+  else fail('is only supported on the model input ((x - mean) / std), and in shape computations');
+}
+
 /** Add */
-function addOp({ fail, input, constant, set }: NodeContext): void {
+function addOp({ fail, input, set }: NodeContext): void {
   const a = input(0)!;
   const b = input(1)!;
   if (a.k === 'vec' && b.k === 'vec' && a.parts.length === 1 && b.parts.length === 1) {
@@ -340,7 +292,7 @@ function addOp({ fail, input, constant, set }: NodeContext): void {
     if (b.t.data.length !== a.outputSize) fail(`adds ${b.t.data.length} values to a head of ${a.outputSize} outputs`);
     const bias = a.bias.map((v, i) => v + b.t.data[i]);
     set({ ...a, bias });
-  } else fail('is only supported as the head bias (head + constant) or to sum two final states');
+  } else fail('is only supported as the head bias (head + constant), to sum two final states, or on the model input');
 }
 
 /** Gemm */
@@ -354,14 +306,18 @@ function gemmOp({ node, fail, input, constant, set, attr, onlyAttributes }: Node
 }
 
 /** MatMul */
-function matMulOp({ fail, input, constant, set }: NodeContext): void {
+function matMulOp(c: NodeContext): void {
+  const { fail, input, constant, set } = c;
   const a = input(0)!;
+  if (isModelInput(a)) return inputLinear(c, a, constant(1, 'B'));
   set(dense(a, constant(1, 'B'), false, 1, undefined, 1, fail));
 }
 
 /** Sigmoid / Softmax / LogSoftmax: the head's activation */
-function activationOp({ node, fail, input, set, attr }: NodeContext): void {
+function activationOp(c: NodeContext): void {
+  const { node, fail, input, set, attr } = c;
   const v = input(0)!;
+  if (v.k !== 'head' && v.k !== 'shape' && v.k !== 'const') return nonlinearityOp(c);
   if (v.k !== 'head' || v.activation !== 'linear') fail('must follow the dense head');
   const h = v as Extract<Value, { k: 'head' }>;
   if (node.opType === 'Sigmoid') {
@@ -371,7 +327,8 @@ function activationOp({ node, fail, input, set, attr }: NodeContext): void {
   } else {
     const axis = attr<number>('axis', -1);
     if (axis !== -1 && axis !== 1) fail(`softmax over axis ${axis}: only the class axis (-1 or 1) is supported`);
-    set({ ...h, activation: 'softmax' });
+    // LogSoftmax: the same class as softmax (log is increasing); the device returns the logits either way
+    set({ ...h, activation: 'softmax', ...(node.opType === 'LogSoftmax' ? { logSoftmax: true } : {}) });
   }
 }
 
@@ -381,6 +338,8 @@ const OPERATORS: Record<string, (c: NodeContext) => void> = {
   Identity: identityOp,
   Shape: shapeOp,
   ConstantOfShape: constantOfShapeOp,
+  Expand: broadcastOp,
+  Tile: broadcastOp,
   Unsqueeze: unsqueezeOp,
   Cast: unsqueezeOp,
   Gather: gatherOp,
@@ -389,7 +348,19 @@ const OPERATORS: Record<string, (c: NodeContext) => void> = {
   Transpose: transposeOp,
   Reshape: reshapeOp,
   Concat: concatOp,
-  Add: addOp,
+  Add: arithmeticOp,
+  Sub: arithmeticOp,
+  Mul: arithmeticOp,
+  Div: arithmeticOp,
+  Equal: arithmeticOp,
+  Where: arithmeticOp,
+  Flatten: flattenOp,
+  ...Object.fromEntries(
+    ['Relu', 'Tanh', 'LeakyRelu', 'Elu', 'Selu', 'Gelu', 'Softplus', 'HardSigmoid', 'HardSwish', 'Clip', 'PRelu', 'Mish'].map((op) => [
+      op,
+      nonlinearityOp,
+    ]),
+  ),
   Gemm: gemmOp,
   MatMul: matMulOp,
   Sigmoid: activationOp,
@@ -466,13 +437,9 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
       bias: Float32Array.from(out.bias),
     },
     headActivation: out.activation,
+    ...(graph.inputNorm ? { inputNorm: graph.inputNorm } : {}),
+    ...(out.logSoftmax ? { logSoftmax: true } : {}),
   };
-}
-
-function normAxis(axis: number, rank: number, fail: (why: string) => never): number {
-  const a = axis < 0 ? rank + axis : axis;
-  if (a < 0 || a >= rank) fail(`axis ${axis} is outside the ${rank} axes of its input`);
-  return a;
 }
 
 /** The last step of a sequence: a forward layer's final state. */
@@ -491,11 +458,6 @@ function lastStep(v: Extract<Value, { k: 'seq' }>, layers: LayerBuild[], fail: (
   return { k: 'vec', parts: [{ layer: v.src, dir: 0 }], merge: 'one' };
 }
 
-/** Width of what a layer passes up per step. */
-function layerWidth(l: LayerBuild): number {
-  return l.bidirectional ? 2 * l.layer.units : l.layer.units;
-}
-
 function dense(
   a: Value,
   w: Tensor,
@@ -505,6 +467,10 @@ function dense(
   beta: number,
   fail: (why: string) => never,
 ): Value {
+  if (a.k === 'seq' && a.src !== 'input')
+    return fail(
+      "applies a Linear to every step of a recurrent layer's output sequence; lstm-mcu's head reads one vector per window: take the last step (y[:, -1]) or the final states (h_n) before the Linear",
+    );
   if (a.k !== 'vec') return fail('the dense head must read the final state of a recurrent layer');
   if (w.dims.length !== 2) return fail(`B has ${w.dims.length} dimensions; a dense head is a matrix`);
   const [r, cols] = w.dims;
@@ -519,159 +485,4 @@ function dense(
     for (let o = 0; o < outputSize; o++) bias[o] = beta * c.data[c.data.length === 1 ? 0 : o];
   }
   return { k: 'head', inputs: a.parts, merge: a.merge, kernel, bias, inputSize, outputSize, activation: 'linear' };
-}
-
-/** ONNX row order of each of our gates: LSTM i,o,f,c -> ours i,f,g,o. */
-const LSTM_ROWS = [0, 2, 3, 1];
-/** ONNX peephole order i, o, f -> ours i, f, o. */
-const PEEPHOLE_ROWS = [0, 2, 1];
-
-type RecurrentOp = 'LSTM' | 'GRU' | 'RNN';
-
-/** A recurrent node's weight tensors in ONNX's layout, their shapes checked: per direction W, R, B (and the LSTM's P). */
-interface OnnxRecurrentWeights {
-  op: RecurrentOp;
-  /** Directions (2: bidirectional), ONNX gate blocks, units, input features. */
-  dirs: number;
-  G: number;
-  H: number;
-  I: number;
-  W: Tensor;
-  R: Tensor;
-  B: Tensor;
-  P?: Tensor;
-}
-
-/** Which of our cells a recurrent node computes, and how its rows map onto it. */
-interface CellChoice {
-  cell: CellKind;
-  /** LSTM input_forget = 1: the coupled-gate LSTM (no input gate rows). */
-  inputForget: boolean;
-  /** GRU linear_before_reset = 1: Rb stays apart (our recurrent bias). */
-  resetAfter: boolean;
-}
-
-function recurrentLayer(c: NodeContext): LayerBuild {
-  const { node } = c;
-  const op = node.opType as RecurrentOp;
-  const { direction, dirs } = recurrentDirection(c, op);
-  const w = recurrentWeights(c, op, dirs);
-  const choice = recurrentCell(c, w);
-  const forward = directionLayer(w, choice, 0);
-  // reverse: the one weight set reads the window last step first; Y stays in time order, Y_h is h after step 0
-  const layer: FloatRecurrentLayer =
-    dirs === 2
-      ? { ...forward, backward: directionLayer(w, choice, 1), merge: 'concat' }
-      : direction === 'reverse'
-        ? { ...forward, reverse: true }
-        : forward;
-  return { layer, bidirectional: dirs === 2, node: node.name };
-}
-
-/** The node's attributes checked (only those we read; the default activations), and its direction. */
-function recurrentDirection({ attr, onlyAttributes, fail }: NodeContext, op: RecurrentOp): { direction: string; dirs: number } {
-  onlyAttributes([
-    'hidden_size',
-    'direction',
-    'layout',
-    'activations',
-    ...(op === 'LSTM' ? ['input_forget'] : []),
-    ...(op === 'GRU' ? ['linear_before_reset'] : []),
-  ]);
-  const direction = attr<string>('direction', 'forward');
-  if (direction !== 'forward' && direction !== 'reverse' && direction !== 'bidirectional')
-    fail(`direction '${direction}' is not an ONNX direction`);
-  const dirs = direction === 'bidirectional' ? 2 : 1;
-  const defaults = { LSTM: ['Sigmoid', 'Tanh', 'Tanh'], GRU: ['Sigmoid', 'Tanh'], RNN: ['Tanh'] }[op];
-  const activations = attr<string[]>('activations', []);
-  if (
-    activations.length > 0 &&
-    activations.join() !== [...Array(dirs)].flatMap(() => defaults).join() &&
-    activations.join() !== defaults.join()
-  ) {
-    fail(`attribute 'activations' = [${activations.join(', ')}]: only the defaults (${defaults.join(', ')}) are supported`);
-  }
-  return { direction, dirs };
-}
-
-/** W, R, B and P of the node, each checked against [directions, gates · units, …]; whole sequences from a zero state. */
-function recurrentWeights(c: NodeContext, op: RecurrentOp, dirs: number): OnnxRecurrentWeights {
-  const { node, constant, attr, fail } = c;
-  const G = op === 'LSTM' ? 4 : op === 'GRU' ? 3 : 1;
-  const W = constant(1, 'W');
-  const R = constant(2, 'R');
-  const H = attr<number>('hidden_size', R.dims[2]);
-  if (W.dims.length !== 3 || W.dims[0] !== dirs || W.dims[1] !== G * H)
-    fail(`W has shape [${W.dims.join(', ')}], expected [${dirs}, ${G * H}, input]`);
-  if (R.dims.join() !== [dirs, G * H, H].join()) fail(`R has shape [${R.dims.join(', ')}], expected [${dirs}, ${G * H}, ${H}]`);
-  const I = W.dims[2];
-  const B = node.inputs[3] ? constant(3, 'B') : { dims: [dirs, 2 * G * H], data: new Float64Array(dirs * 2 * G * H) };
-  if (B.dims.join() !== [dirs, 2 * G * H].join()) fail(`B has shape [${B.dims.join(', ')}], expected [${dirs}, ${2 * G * H}]`);
-  checkWholeSequencesFromZero(c, op);
-  const P = op === 'LSTM' && node.inputs[7] ? constant(7, 'P') : undefined;
-  if (P && P.dims.join() !== [dirs, 3 * H].join()) fail(`P has shape [${P.dims.join(', ')}], expected [${dirs}, ${3 * H}]`);
-  return { op, dirs, G, H, I, W, R, B, P };
-}
-
-/** No sequence_lens, and initial states absent or zero: the device runs every window whole, from a zero state. */
-function checkWholeSequencesFromZero({ node, input, fail }: NodeContext, op: RecurrentOp): void {
-  if (node.inputs[4]) fail('input sequence_lens is not supported: every sequence is the whole window');
-  const zeroState = (i: number, what: string) => {
-    const v = input(i);
-    if (v === undefined) return;
-    const zero = (v.k === 'fill' && v.value === 0) || (v.k === 'const' && v.t.data.every((x) => x === 0));
-    if (!zero) fail(`input ${what} must be zero (or absent): the device starts every sequence from a zero state`);
-  };
-  zeroState(5, 'initial_h');
-  if (op === 'LSTM') zeroState(6, 'initial_c');
-}
-
-/** Our cell kind: from the operator, input_forget, nonzero peepholes and linear_before_reset. */
-function recurrentCell({ attr, fail }: NodeContext, { op, P }: OnnxRecurrentWeights): CellChoice {
-  const inputForget = op === 'LSTM' && attr<number>('input_forget', 0) === 1;
-  const peephole = Boolean(P && P.data.some((v) => v !== 0));
-  if (inputForget && peephole) fail("input_forget with peepholes is not supported (lstm-mcu's coupled-gate LSTM has none)");
-  const resetAfter = op === 'GRU' && attr<number>('linear_before_reset', 0) === 1;
-  const cell: CellKind =
-    op === 'RNN' ? 'rnn' : op === 'GRU' ? (resetAfter ? 'gru-reset-after' : 'gru') : inputForget ? 'cifg' : peephole ? 'peephole' : 'lstm';
-  return { cell, inputForget, resetAfter };
-}
-
-/** Direction `d`'s weights in our layouts: gates reordered, W and R transposed, Wb + Rb folded (or Rb kept apart), peepholes. */
-function directionLayer(w: OnnxRecurrentWeights, { cell, inputForget, resetAfter }: CellChoice, d: number): FloatRecurrentLayer {
-  const { op, G, H, I, W, R, B, P } = w;
-  // our gates, each as the ONNX row block it comes from
-  const rows = op === 'LSTM' ? (inputForget ? LSTM_ROWS.slice(1) : LSTM_ROWS) : [...Array(G).keys()];
-  const g = rows.length;
-  const kernel = new Float32Array(I * g * H);
-  const recurrentKernel = new Float32Array(H * g * H);
-  const bias = new Float32Array(g * H);
-  const recurrentBias = resetAfter ? new Float32Array(g * H) : undefined;
-  const wOff = d * G * H * I;
-  const rOff = d * G * H * H;
-  const bOff = d * 2 * G * H;
-  rows.forEach((src, gate) => {
-    for (let u = 0; u < H; u++) {
-      const col = gate * H + u;
-      const row = src * H + u;
-      for (let i = 0; i < I; i++) kernel[i * g * H + col] = W.data[wOff + row * I + i];
-      for (let j = 0; j < H; j++) recurrentKernel[j * g * H + col] = R.data[rOff + row * H + j];
-      const wb = B.data[bOff + row];
-      const rb = B.data[bOff + G * H + row];
-      if (recurrentBias) {
-        bias[col] = wb;
-        recurrentBias[col] = rb;
-      } else bias[col] = wb + rb;
-    }
-  });
-  const layer: FloatRecurrentLayer = { cell, inputSize: I, units: H, kernel, recurrentKernel, bias };
-  if (recurrentBias) layer.recurrentBias = recurrentBias;
-  if (cell === 'peephole') {
-    const p = new Float32Array(3 * H);
-    PEEPHOLE_ROWS.forEach((src, k) => {
-      for (let u = 0; u < H; u++) p[k * H + u] = P!.data[d * 3 * H + src * H + u];
-    });
-    layer.peephole = p;
-  }
-  return layer;
 }

@@ -6,7 +6,9 @@
  * Read as data, without TensorFlow.js: the topology's layers in order
  * (InputLayer, Embedding with mask_zero, LSTM, GRU, SimpleRNN, Bidirectional
  * of one of them, Dropout, Dense),
- * and the float32 weights of the manifest. Keras' layouts are this
+ * and the float32 weights of the manifest, found by name as tfjs-layers
+ * finds them (keras-weight-names.ts: the names TensorFlow.js saves, Keras
+ * >= 2.2's layer/cell/weight, Keras 3's by index). Keras' layouts are this
  * project's (core/model.ts): kernel [input][G*units] with gates i, f, c, o
  * (LSTM) or z, r, h (GRU), recurrent kernel [units][G*units], GRU
  * reset_after bias [2][3*units] (input, recurrent).
@@ -22,6 +24,7 @@ import path from 'node:path';
 import { gateCount, type CellKind, type FloatRecurrentLayer, type HeadActivation, type MergeMode } from '../core/model.ts';
 import { UserError } from '../core/errors.ts';
 import type { ImportedNetwork } from './onnx-import.ts';
+import { namedByIndex, weightFinder, type ManifestWeight } from './keras-weight-names.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- model.json is untyped JSON */
 interface WeightSpec {
@@ -32,9 +35,9 @@ interface WeightSpec {
 }
 
 /** The model's weights by name, from its manifest and weight files. */
-function readWeights(modelPath: string, manifest: any[]): Map<string, { shape: number[]; data: Float32Array }> {
+function readWeights(modelPath: string, manifest: any[]): Map<string, ManifestWeight> {
   const dir = path.dirname(modelPath);
-  const weights = new Map<string, { shape: number[]; data: Float32Array }>();
+  const weights = new Map<string, ManifestWeight>();
   for (const group of manifest) {
     const buffers = (group.paths as string[]).map((p) => {
       const file = path.join(dir, p);
@@ -102,7 +105,8 @@ interface LayerContext {
   cfg: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   where: string;
   fail: (why: string) => never;
-  weight: (layer: string, name: string, where: string) => { data: Float32Array; shape: number[] };
+  /** A weight of a layer: by its name, or (Keras 3 names) by its index among the layer's weights. */
+  weight: (layer: string, name: string, index: number, where: string) => ManifestWeight;
   st: ChainState;
 }
 
@@ -114,7 +118,7 @@ function embeddingLayer({ cfg, where, fail, weight, st }: LayerContext): void {
     fail(
       'mask_zero = false: lstm-mcu reads token 0 as padding (a step that changes nothing), which is mask_zero = true; retrain with maskZero: true',
     );
-  const t = weight(cfg.name, 'embeddings', where);
+  const t = weight(cfg.name, 'embeddings', 0, where);
   if (t.shape.join() !== [cfg.input_dim, cfg.output_dim].join())
     fail(`embeddings have shape [${t.shape}], expected [${cfg.input_dim}, ${cfg.output_dim}]`);
   st.embedding = { vocabularySize: cfg.input_dim, dim: cfg.output_dim, table: t.data };
@@ -146,10 +150,11 @@ function recurrentKerasLayer({ entry, cls, cfg, where, fail, weight, st }: Layer
       : st.layers[st.layers.length - 1].backward && st.layers[st.layers.length - 1].merge !== 'sum'
         ? 2 * st.layers[st.layers.length - 1].units
         : st.layers[st.layers.length - 1].units;
-  const direction = (name: string): FloatRecurrentLayer => {
-    const k = weight(name, 'kernel', where);
-    const rk = weight(name, 'recurrent_kernel', where);
-    const b = weight(name, 'bias', where);
+  // first: the index of its kernel among the layer's weights (a Bidirectional's backward half follows its forward half)
+  const direction = (name: string, first: number): FloatRecurrentLayer => {
+    const k = weight(name, 'kernel', first, where);
+    const rk = weight(name, 'recurrent_kernel', first + 1, where);
+    const b = weight(name, 'bias', first + 2, where);
     const G = gateCount(cell);
     const I = k.shape[0];
     if (below > 0 && I !== below) fail(`kernel reads ${I} inputs, the layer below gives ${below}`);
@@ -169,15 +174,16 @@ function recurrentKerasLayer({ entry, cls, cfg, where, fail, weight, st }: Layer
     const merge: string = cfg.merge_mode ?? 'concat';
     if (merge !== 'concat' && merge !== 'sum') fail(`merge_mode '${merge}' is not supported (concat or sum)`);
     const base: string = cfg.name;
-    const kerasForward = direction(`${base}/forward_${innerName}`);
-    const kerasBackward = direction(`${base}/backward_${innerName}`);
+    const kerasForward = direction(`${base}/forward_${innerName}`, 0);
+    const kerasBackward = direction(`${base}/backward_${innerName}`, 3);
     if (!st.reversedBelow) st.layers.push({ ...kerasForward, backward: kerasBackward, merge: merge as MergeMode });
     else st.layers.push({ ...kerasBackward, backward: kerasForward, merge: merge as MergeMode });
     st.swapHalvesBelow = st.reversedBelow && merge === 'concat' ? units : 0;
   } else {
     // it reads time backwards when exactly one of go_backwards and the order of its input says so
     const reverse = st.reversedBelow !== Boolean(c.go_backwards);
-    st.layers.push(reverse ? { ...direction(innerName), reverse: true } : direction(innerName));
+    const layer = direction(innerName, 0);
+    st.layers.push(reverse ? { ...layer, reverse: true } : layer);
     st.reversedBelow = reverse;
     st.swapHalvesBelow = 0;
   }
@@ -192,8 +198,8 @@ function denseLayer({ cfg, where, fail, weight, st }: LayerContext): void {
     fail('reads a recurrent layer that returns sequences; lstm-mcu imports a st.head on the final state (return_sequences = false)');
   const act = cfg.activation ?? 'linear';
   if (!['linear', 'sigmoid', 'softmax'].includes(act)) fail(`activation '${act}' is not supported (linear, sigmoid or softmax)`);
-  const k = weight(cfg.name, 'kernel', where);
-  const b = cfg.use_bias === false ? { data: new Float32Array(k.shape[1]) } : weight(cfg.name, 'bias', where);
+  const k = weight(cfg.name, 'kernel', 0, where);
+  const b = cfg.use_bias === false ? { data: new Float32Array(k.shape[1]) } : weight(cfg.name, 'bias', 1, where);
   if (act === 'sigmoid' && k.shape[1] !== 1) fail(`a sigmoid st.head with ${k.shape[1]} outputs (multi-label) is not supported`);
   st.head = {
     inputSize: k.shape[0],
@@ -222,6 +228,10 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
   } catch (e) {
     throw new UserError(`${modelPath}: not a TensorFlow.js model.json (${(e as Error).message.split('\n')[0]})`);
   }
+  if (json?.format === 'graph-model' || json?.modelTopology?.node)
+    throw new UserError(
+      `${modelPath}: a TensorFlow.js graph model (what tensorflowjs_converter writes for a SavedModel); lstm-mcu reads layers models: convert the Keras model with tensorflowjs_converter --input_format keras, or export the network to ONNX`,
+    );
   const topology = json?.modelTopology?.model_config ?? json?.modelTopology;
   const configLayers: any[] | undefined = topology?.config?.layers ?? topology?.config;
   if (!Array.isArray(configLayers) || !Array.isArray(json.weightsManifest))
@@ -230,10 +240,15 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
     throw new UserError(`${modelPath}: a functional model with branches; lstm-mcu imports a chain of layers (Sequential)`);
   }
   const weights = readWeights(modelPath, json.weightsManifest);
-  const weight = (layer: string, name: string, where: string) => {
-    const w = [...weights.entries()].find(([k]) => k === `${layer}/${name}` || k.endsWith(`/${layer}/${name}`));
-    if (!w) throw new UserError(`${where}: weight '${layer}/${name}' is not in the weights manifest`);
-    return w[1];
+  const find = weightFinder(weights);
+  const names = [...weights.keys()];
+  const weight = (layer: string, name: string, index: number, where: string) => {
+    const w = find(layer, name, index);
+    if (!w)
+      throw new UserError(
+        `${where}: weight '${layer}/${namedByIndex(names) ? index : name}' is not in the weights manifest (it holds ${names.slice(0, 4).join(', ')}${names.length > 4 ? ', …' : ''})`,
+      );
+    return w;
   };
   const st: ChainState = {
     layers: [],
@@ -251,7 +266,7 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
       throw new UserError(`${where}: ${why}`);
     };
     if (st.head) fail('comes after the dense head; lstm-mcu imports recurrent layers followed by one Dense layer');
-    const shape = cfg.batch_input_shape ?? cfg.batchInputShape;
+    const shape = cfg.batch_input_shape ?? cfg.batchInputShape ?? cfg.batch_shape; // batch_shape: Keras 3
     if (Array.isArray(shape) && st.inputSize < 0 && cls !== 'Embedding') st.inputSize = shape[shape.length - 1];
     const handler = Object.hasOwn(LAYERS, cls) ? LAYERS[cls] : undefined;
     if (!handler) fail('this layer is not supported (InputLayer, Embedding, LSTM, GRU, SimpleRNN, Bidirectional, Dropout and Dense are)');

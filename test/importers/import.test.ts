@@ -18,32 +18,13 @@ import { importOnnx, type ImportedNetwork } from '../../importers/onnx-import.ts
 import { importTfjsLayers } from '../../importers/tfjs-import.ts';
 import { floatPredictWindow } from '../../reference/float-reference.ts';
 import { runCli } from '../helpers/run-cli.ts';
+import { predict, refuseImport, SHORT_PARITY, worst, writeSeriesCsv } from './import-helpers.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/onnx/', import.meta.url));
 const onnxFixtures = fs
   .readdirSync(FIXTURES)
   .filter((f) => f.endsWith('.onnx'))
   .map((f) => f.replace(/\.onnx$/, ''));
-
-/** The network's outputs on [batch][steps][features] inputs, with the head's activation applied. */
-function predict(net: ImportedNetwork, inputs: number[][][]): number[][] {
-  return inputs.map((seq) => {
-    const y = Array.from(floatPredictWindow(net.layers, net.head, seq.flat(), 0, seq.length));
-    if (net.headActivation === 'sigmoid') return y.map((v) => 1 / (1 + Math.exp(-v)));
-    if (net.headActivation === 'softmax') {
-      const m = Math.max(...y);
-      const e = y.map((v) => Math.exp(v - m));
-      const s = e.reduce((a, b) => a + b, 0);
-      return e.map((v) => v / s);
-    }
-    return y;
-  });
-}
-
-/** Parity runs of imported models: 40 test windows and 4 random sequences of 30 steps, on every engine found. */
-const SHORT_PARITY = ['--windows', '40', '--random-segments', '4', '--steps', '30'];
-
-const worst = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, i) => row.map((v, k) => Math.abs(v - b[i][k]))));
 
 describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports', () => {
   it('the fixtures cover LSTM, GRU and RNN, forward, reverse and bidirectional, stacked', () => {
@@ -65,6 +46,23 @@ describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports
     expect(kinds.some((n) => n.inputLayout === 'steps-first')).toBe(true);
   });
 
+  it("PyTorch's default exports (no dynamic_axes) build their zero initial states with Expand, at opsets 11 and 13 to 17", () => {
+    const defaults = onnxFixtures.filter((f) => f.includes('default-export'));
+    const opsets = defaults.map((f) => readOnnx(path.join(FIXTURES, `${f}.onnx`)).opset);
+    expect(new Set(opsets)).toEqual(new Set([11, 13, 15, 16, 17]));
+    for (const f of defaults) {
+      const g = readOnnx(path.join(FIXTURES, `${f}.onnx`));
+      const recurrent = g.nodes.filter((n) => ['LSTM', 'GRU'].includes(n.opType));
+      const expanded = new Set(g.nodes.filter((n) => n.opType === 'Expand').map((n) => n.outputs[0]));
+      // every initial state (inputs 5 and 6) is an Expand output
+      expect(
+        recurrent.flatMap((n) => n.inputs.slice(5)).every((name) => expanded.has(name)),
+        f,
+      ).toBe(true);
+      expect(recurrent.length, f).toBeGreaterThan(0);
+    }
+  });
+
   for (const name of onnxFixtures) {
     it(`${name}: the float import reproduces the outputs of ${/peephole|input-forget|reverse/.test(name) ? 'the ONNX equations (numpy)' : 'PyTorch'} within 1e-5`, () => {
       const fx = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'));
@@ -77,22 +75,11 @@ describe('ONNX models exported by PyTorch, and LSTM graphs PyTorch never exports
   }
 });
 
-/** A CSV for the imported models: three features, a two-class and a three-class label. */
 let dir: string;
 let csv: string;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-import-'));
-  csv = path.join(dir, 'series.csv');
-  const rows = ['x0,x1,x2,two,three'];
-  let seed = 9;
-  const noise = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.2;
-  for (let t = 0; t < 500; t++) {
-    const a = Math.sin(t / 7) + noise();
-    const b = Math.cos(t / 11) + noise();
-    const c = 0.5 * a * b + noise();
-    rows.push(`${a.toFixed(4)},${b.toFixed(4)},${c.toFixed(4)},${a > 0.2 ? 1 : 0},${a > 0.5 ? 2 : a > -0.5 ? 1 : 0}`);
-  }
-  fs.writeFileSync(csv, rows.join('\n') + '\n');
+  csv = writeSeriesCsv(dir);
 });
 
 describe('imported models through quantize, codegen and simulate', () => {
@@ -107,6 +94,12 @@ describe('imported models through quantize, codegen and simulate', () => {
     ['lstm-input-forget-layout-1', ['--features', 'x0,x1,x2', '--target', 'x0,x2']],
     ['lstm-reverse-then-forward', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
     ['rnn-then-gru-reverse', ['--features', 'x0,x1,x2', '--target', 'x0,x1']],
+    // PyTorch's default export (no dynamic_axes): zero initial states as an Expand of a zero constant
+    ['lstm-default-export-opset11', ['--features', 'x0,x1,x2', '--target', 'x1']],
+    ['gru-default-export-opset13-seq-first', ['--features', 'x0,x1,x2', '--target', 'x0']],
+    ['lstm-default-export-opset15-seq-first', ['--features', 'x0,x1,x2', '--target', 'x1,x2']],
+    ['gru-default-export-opset17', ['--features', 'x0,x1', '--target', 'x1']],
+    ['lstm-default-export-opset16-bidirectional', ['--features', 'x0,x1,x2', '--target', 'x2']],
   ];
   for (const [name, args] of cases) {
     it(`${name}: import, quantize (int8 within budget), codegen, exact parity`, async () => {
@@ -213,14 +206,8 @@ function edited(name: string, edit: (m: any) => void): string {
 }
 
 describe('malformed or unsupported models: one line, exit 1, no file', () => {
-  const refuse = async (file: string, message: RegExp, extra: string[] = ['--features', 'x0,x1,x2', '--target', 'x1']) => {
-    const out = path.join(dir, `refused-${Math.random().toString(36).slice(2)}.pb`);
-    const r = await runCli(['import', file, '--data', csv, '--window', '7', ...extra, '--out', out], dir);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(message);
-    expect(fs.existsSync(out)).toBe(false);
-  };
+  const refuse = (file: string, message: RegExp, extra: string[] = ['--features', 'x0,x1,x2', '--target', 'x1']) =>
+    refuseImport(file, csv, extra, message, dir);
   const lstmNode = (m: any) => m.graph.node.find((n: any) => n.opType === 'LSTM');
 
   it('a file that is not ONNX', async () => {
@@ -230,8 +217,8 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
   });
   it('an operator it does not know', async () => {
     await refuse(
-      edited('lstm-3x8', (m) => (m.graph.node.find((n: any) => n.opType === 'Gemm').opType = 'Relu')),
-      /node '\/head\/Gemm' \(Relu\): this operator is not supported/,
+      edited('lstm-3x8', (m) => (m.graph.node.find((n: any) => n.opType === 'Gemm').opType = 'LpNormalization')),
+      /node '\/head\/Gemm' \(LpNormalization\): this operator is not supported/,
     );
   });
   it('an LSTM attribute it does not run (clip)', async () => {
@@ -272,6 +259,36 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
         value.floatData = [];
       }),
       /input initial_h must be zero/,
+    );
+  });
+  it('an initial state expanded from a constant that is not zero', async () => {
+    await refuse(
+      edited('lstm-default-export-opset11', (m) => {
+        const expand = m.graph.node.find((n: any) => n.opType === 'Expand');
+        const source = m.graph.node.find((n: any) => n.output[0] === expand.input[0]).attribute[0].t;
+        source.rawData = Buffer.from(new Float32Array(source.dims.reduce((a: number, b: any) => a * Number(b), 1)).fill(0.25).buffer);
+      }),
+      /node '\/rnn\/LSTM' \(LSTM\): input initial_h must be zero/,
+    );
+  });
+  it('an initial state expanded from a constant of several values (as a learned one is)', async () => {
+    await refuse(
+      edited('lstm-default-export-opset11', (m) => {
+        const expand = m.graph.node.find((n: any) => n.opType === 'Expand');
+        const source = m.graph.node.find((n: any) => n.output[0] === expand.input[0]).attribute[0].t;
+        const values = new Float32Array(source.dims.reduce((a: number, b: any) => a * Number(b), 1));
+        values[0] = 1;
+        source.rawData = Buffer.from(values.buffer);
+      }),
+      /node '\/rnn\/LSTM' \(LSTM\): input initial_h must be zero \(or absent\), here it is the parameter '\/rnn\/Constant_output_0'/,
+    );
+  });
+  it('an Expand of something other than a constant', async () => {
+    await refuse(
+      edited('lstm-default-export-opset11', (m) => {
+        m.graph.node.find((n: any) => n.opType === 'Expand').input[0] = m.graph.input[0].name;
+      }),
+      /node '\/rnn\/Expand' \(Expand\): is only supported to broadcast a constant \(an initial state\)/,
     );
   });
   it('a head that reads the last step of a bidirectional sequence', async () => {

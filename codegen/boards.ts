@@ -92,13 +92,16 @@ export function codeChars(code: string): number {
 
 export interface PlacementNeed {
   weights: 'ram' | 'flash';
-  /** Once loaded and stepped. Espruino: blocks; JerryScript: bytes. */
+  /** Once loaded from Storage and stepped. Espruino: blocks; JerryScript: bytes. */
   total: number;
-  /** While the module loads (its text, the base64 strings and the decoded arrays at once): what must be free. */
+  /** What must be free while the module loads from Storage and steps (the need `fits` decides on). */
   peak: number;
   data: number;
+  /** Espruino: what the module's code keeps in RAM when run from Storage (its functions stay in flash). */
   code: number;
   info: number;
+  /** Typed into the console instead (the IDE's upload, the project's watch runner): the code is then in RAM, and the typed text too while it loads. */
+  typed: { total: number; peak: number };
   fits: boolean;
 }
 
@@ -111,6 +114,14 @@ export interface BudgetReport {
   placements: PlacementNeed[];
   weightBytes: number;
 }
+
+/**
+ * Characters of a module's code per block it keeps in RAM when it runs from Storage: Espruino
+ * keeps each function's code as a reference into flash, and what stays in RAM are the names,
+ * scopes and objects around them (measured on the watch's firmware: 115-138 blocks for modules
+ * of 3,500-4,100 characters of code with weights in flash).
+ */
+export const STORAGE_CODE_CHARS_PER_BLOCK = 24;
 
 /**
  * What the model needs on `board`, for each placement of its weights
@@ -131,27 +142,25 @@ export function deviceBudget(
       .map((p) => {
         const data = ram.weightBytes + ram.tableBytes + ram.stateBytes;
         const code = Buffer.byteLength(p.code);
-        return {
-          weights: p.weights,
-          total: data + code,
-          peak: data + code,
-          data,
-          code,
-          info: 0,
-          fits: data + code <= board.heapBytes - reserve,
-        };
+        const need = { total: data + code, peak: data + code };
+        return { weights: p.weights, ...need, data, code, info: 0, typed: need, fits: need.peak <= board.heapBytes - reserve };
       });
     return { board, budget: board.heapBytes - reserve, appReserve: reserve, unit: 'bytes', placements, weightBytes: ram.weightBytes };
   }
   const reserve = appReserve ?? Math.round(board.blocks * DEFAULT_APP_SHARE);
   const infoChars = JSON.stringify(moduleInfo(q, emit)).length;
   const placements = codeByPlacement.map(({ weights, code }) => {
-    const data = estimateRam(q, { blockSize: board.blockSize, weights }).blocks;
-    const codeBlocks = Math.ceil(codeChars(code) / (board.blockSize - 3));
+    const ram = estimateRam(q, { blockSize: board.blockSize, weights });
     const info = weights === 'ram' ? Math.ceil(infoChars / 7) : 0;
-    const total = data + codeBlocks + info;
-    const peak = total + loadingBlocks(code, board.blockSize, codeBlocks);
-    return { weights, total, peak, data, code: codeBlocks, info, fits: peak <= board.blocks - reserve };
+    const chars = codeChars(code);
+    const codeBlocks = Math.ceil(chars / STORAGE_CODE_CHARS_PER_BLOCK);
+    const total = ram.blocks + codeBlocks + info;
+    const peak = Math.max(total + stepBlocks(code), codeBlocks + ram.weightBlocks + decodingBlocks(code, board.blockSize));
+    // Typed: the functions' text in RAM, at (blockSize - 3) characters per block, and the typed text while it loads.
+    const typedCode = Math.ceil(chars / (board.blockSize - 3));
+    const typedTotal = ram.blocks + typedCode + info;
+    const typed = { total: typedTotal, peak: typedTotal + typedLoadingBlocks(code, board.blockSize, typedCode) };
+    return { weights, total, peak, data: ram.blocks, code: codeBlocks, info, typed, fits: peak <= board.blocks - reserve };
   });
   return {
     board,
@@ -163,18 +172,45 @@ export function deviceBudget(
   };
 }
 
+/** Characters of each array's base64 in the module: a string literal, or an array of chunk literals. */
+function base64Lengths(code: string): number[] {
+  return [...code.matchAll(/_B64 = (\[[^\]]*\]|"[^"]*");/g)].map((m) => (m[1]!.match(/[A-Za-z0-9+/=]/g) ?? []).length);
+}
+
 /**
- * What loading adds to the loaded model, in blocks: a module uploaded from the IDE is typed
- * into the console, which holds its whole text as one input line while it runs; the module's
- * outer function keeps a copy of its body (code and base64 literals); running it makes the
- * base64 strings (kept until every array is decoded), and decoding an array joins its base64
- * once more (the largest array counts).
+ * What decoding the weights holds besides the decoded arrays, in blocks: run from Storage, the
+ * base64 literals are copied into RAM (kept until every array is decoded), and decoding an array
+ * joins its base64 once more (the largest array counts).
  */
-export function loadingBlocks(code: string, blockSize: number, codeBlocks: number): number {
+function decodingBlocks(code: string, blockSize: number): number {
+  const blocksOf = (chars: number) => Math.ceil(chars / stringCharsPerBlock(blockSize));
+  const arrays = base64Lengths(code);
+  return arrays.reduce((s, n) => s + blocksOf(n), 0) + arrays.reduce((most, n) => Math.max(most, blocksOf(n)), 0);
+}
+
+/**
+ * What a step holds while it runs, in blocks: its locals (the parameters and var names of step and
+ * stepQ), at two blocks each (measured on the watch: 32-40 blocks for 21-26 locals).
+ */
+function stepBlocks(code: string): number {
+  const locals = [...code.matchAll(/function step\w*\(([^)]*)\) \{\n\s*var ([^;]*);/g)].reduce(
+    (s, m) => s + m[1]!.split(',').filter((x) => x.trim()).length + m[2]!.split(',').length,
+    0,
+  );
+  return 2 * locals;
+}
+
+/**
+ * What loading adds to the loaded model when the module is typed into the console, in blocks:
+ * the console holds its whole text as one input line while it runs; the module's outer function
+ * keeps a copy of its body (code and base64 literals); running it makes the base64 strings (kept
+ * until every array is decoded), and decoding an array joins its base64 once more (the largest
+ * array counts).
+ */
+export function typedLoadingBlocks(code: string, blockSize: number, codeBlocks: number): number {
   const per = stringCharsPerBlock(blockSize);
   const blocksOf = (chars: number) => Math.ceil(chars / per);
-  // One array's base64: a string literal, or an array of chunk literals.
-  const arrays = [...code.matchAll(/_B64 = (\[[^\]]*\]|"[^"]*");/g)].map((m) => (m[1]!.match(/[A-Za-z0-9+/=]/g) ?? []).length);
+  const arrays = base64Lengths(code);
   const literals = arrays.reduce((s, n) => s + blocksOf(n), 0);
   const joined = arrays.reduce((most, n) => Math.max(most, blocksOf(n)), 0);
   return blocksOf(code.length) + codeBlocks + 2 * literals + joined;
@@ -185,8 +221,9 @@ export function describeBudget(r: BudgetReport): string[] {
   const lines = [`${r.board.name}: ${r.budget + r.appReserve} ${r.unit}, ${r.appReserve} kept for the app: the model may use ${r.budget}`];
   for (const p of r.placements) {
     lines.push(
-      `  weights in ${p.weights}: ~${p.total} ${r.unit} loaded (data and state ${p.data}, code ${p.code}${p.info ? `, info ${p.info}` : ''}), ~${p.peak} while loading: ${p.fits ? 'fits' : 'does not fit'}` +
-        (p.fits ? '' : ` (${Math.round((100 * p.peak) / r.budget)}% of the budget)`),
+      `  weights in ${p.weights}: ~${p.total} ${r.unit} loaded (data and state ${p.data}, code ${p.code}${p.info ? `, info ${p.info}` : ''}), ~${p.peak} while loading from Storage: ${p.fits ? 'fits' : 'does not fit'}` +
+        (p.fits ? '' : ` (${Math.round((100 * p.peak) / r.budget)}% of the budget)`) +
+        (r.unit === 'blocks' ? `; sent to RAM by typing: ~${p.typed.peak} while loading` : ''),
     );
   }
   return lines;
@@ -243,9 +280,12 @@ export function budgetRefusal(
     else hi = u - 1;
   }
   const options = [
-    ...(chosen === 'ram' && flash?.fits ? [`put the weights in flash (--weights flash: ~${flash.peak} ${r.unit} while loading)`] : []),
+    ...(chosen === 'ram' && flash?.fits
+      ? [`put the weights in flash (--weights flash: ~${flash.peak} ${r.unit} while loading from Storage)`]
+      : []),
     ...(fewer ? [`retrain with ${fewer} units in the last layer (the others scaled alike) or fewer`] : []),
     `pick a larger board`,
   ];
-  return `the model needs ~${p.peak} ${r.unit} on ${r.board.name} while it loads with weights in ${chosen} (~${p.total} once loaded), more than the ${r.budget} it may use (${r.appReserve} kept for the app); ${options.join(', or ')}`;
+  const from = r.unit === 'blocks' ? ' from Storage' : '';
+  return `the model needs ~${p.peak} ${r.unit} on ${r.board.name} while it loads${from} with weights in ${chosen} (~${p.total} once loaded), more than the ${r.budget} it may use (${r.appReserve} kept for the app); ${options.join(', or ')}`;
 }

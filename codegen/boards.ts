@@ -2,25 +2,38 @@
  * Device budgets (`codegen --board`): what a loaded model needs on a board,
  * and what must be free while it loads, with its weights in RAM and in flash,
  * against the board's memory less a reserve for the app around the model.
- * Whether it fits is decided by the need while loading (the larger).
+ * Whether it fits is decided by the need while loading (the larger), as the
+ * model is deployed: `lstm-mcu flash` and the Bangle.js App Loader write the
+ * app into a Storage file and load() it.
  *
  * Espruino boards count memory in blocks (JsVars) of 13 or 14 bytes
  * (Espruino's board files). A loaded model's blocks are estimated from
- * its parts, checked against the Linux build of Espruino 2v29 (27-byte
- * blocks) and the Bangle.js 2 firmware's emulator (14-byte blocks), whose
+ * its parts, checked against the Bangle.js 2 firmware's emulator (14-byte
+ * blocks; the module written into Storage in chunks and load()ed), whose
  * process.memory() after loading and one step the estimate must not be below
- * (test/codegen/boards.test.ts; within 1.6x of it on both):
+ * and within 1.3x of (test/codegen/boards.test.ts):
  * - arrays and views: codegen/ram-estimate.ts;
- * - the module's functions: their source without comments, indentation and
- *   weight literals, at (blockSize - 3) characters per block (pretokenised
- *   code measured 23-37 characters per 27-byte block);
+ * - the module's code: run from Storage, Espruino keeps each function's code
+ *   as a reference into flash; its names, scopes and function objects stay in
+ *   RAM, one block per STORAGE_CODE_CHARS_PER_BLOCK characters of code
+ *   without comments, indentation and weight literals;
  * - `info` (weights in RAM only): one block per 7 characters of its JSON
  *   (measured: 711 characters, 99 blocks; it is mostly small values, one
  *   block each whatever the block size).
- * While loading (loadingBlocks): the module typed into the console as the IDE
- * uploads it, measured on the watch's emulator as the fewest free blocks
- * (left by a filler allocation) with which the module loads and steps: the
- * estimate must let it load, and 1/1.3 of it must not.
+ * While loading from Storage: the base64 literals are copied into RAM (each
+ * string literal is) and kept until every array is decoded, with the decoded
+ * arrays and one array's join; or the loaded model and a step's locals. The
+ * watch's firmware must load and step the module with the estimate's blocks
+ * free (a filler allocation leaves them), and not with 1/1.3 of them.
+ * Typed into the console instead (the IDE's upload, the project's watch
+ * runner, `typed`): the functions' text is in RAM, at (blockSize - 3)
+ * characters per block (pretokenised code measured 23-37 characters per
+ * 27-byte block on the Linux build, which runs a file from RAM: the loaded
+ * figure must not be below it and within 1.6x), and while it loads the
+ * console's input line holds the whole text, the outer function keeps a copy
+ * of its body and the base64 strings are made twice (typedLoadingBlocks;
+ * within 1.3x of the watch too). pipeline/engine-capacity.ts holds engines
+ * against that figure.
  * JerryScript: the module's weights, state and source text in its heap
  * (an upper bound: the engine keeps bytecode, not the text).
  */

@@ -2,25 +2,38 @@
  * Device budgets (`codegen --board`): what a loaded model needs on a board,
  * and what must be free while it loads, with its weights in RAM and in flash,
  * against the board's memory less a reserve for the app around the model.
- * Whether it fits is decided by the need while loading (the larger).
+ * Whether it fits is decided by the need while loading (the larger), as the
+ * model is deployed: `lstm-mcu flash` and the Bangle.js App Loader write the
+ * app into a Storage file and load() it.
  *
  * Espruino boards count memory in blocks (JsVars) of 13 or 14 bytes
  * (Espruino's board files). A loaded model's blocks are estimated from
- * its parts, checked against the Linux build of Espruino 2v29 (27-byte
- * blocks) and the Bangle.js 2 firmware's emulator (14-byte blocks), whose
+ * its parts, checked against the Bangle.js 2 firmware's emulator (14-byte
+ * blocks; the module written into Storage in chunks and load()ed), whose
  * process.memory() after loading and one step the estimate must not be below
- * (test/codegen/boards.test.ts; within 1.6x of it on both):
+ * and within 1.3x of (test/codegen/boards.test.ts):
  * - arrays and views: codegen/ram-estimate.ts;
- * - the module's functions: their source without comments, indentation and
- *   weight literals, at (blockSize - 3) characters per block (pretokenised
- *   code measured 23-37 characters per 27-byte block);
+ * - the module's code: run from Storage, Espruino keeps each function's code
+ *   as a reference into flash; its names, scopes and function objects stay in
+ *   RAM, one block per STORAGE_CODE_CHARS_PER_BLOCK characters of code
+ *   without comments, indentation and weight literals;
  * - `info` (weights in RAM only): one block per 7 characters of its JSON
  *   (measured: 711 characters, 99 blocks; it is mostly small values, one
  *   block each whatever the block size).
- * While loading (loadingBlocks): the module typed into the console as the IDE
- * uploads it, measured on the watch's emulator as the fewest free blocks
- * (left by a filler allocation) with which the module loads and steps: the
- * estimate must let it load, and 1/1.3 of it must not.
+ * While loading from Storage: the base64 literals are copied into RAM (each
+ * string literal is) and kept until every array is decoded, with the decoded
+ * arrays and one array's join; or the loaded model and a step's locals. The
+ * watch's firmware must load and step the module with the estimate's blocks
+ * free (a filler allocation leaves them), and not with 1/1.3 of them.
+ * Typed into the console instead (the IDE's upload, the project's watch
+ * runner, `typed`): the functions' text is in RAM, at (blockSize - 3)
+ * characters per block (pretokenised code measured 23-37 characters per
+ * 27-byte block on the Linux build, which runs a file from RAM: the loaded
+ * figure must not be below it and within 1.6x), and while it loads the
+ * console's input line holds the whole text, the outer function keeps a copy
+ * of its body and the base64 strings are made twice (typedLoadingBlocks;
+ * within 1.3x of the watch too). pipeline/engine-capacity.ts holds engines
+ * against that figure.
  * JerryScript: the module's weights, state and source text in its heap
  * (an upper bound: the engine keeps bytecode, not the text).
  */
@@ -92,13 +105,16 @@ export function codeChars(code: string): number {
 
 export interface PlacementNeed {
   weights: 'ram' | 'flash';
-  /** Once loaded and stepped. Espruino: blocks; JerryScript: bytes. */
+  /** Once loaded from Storage and stepped. Espruino: blocks; JerryScript: bytes. */
   total: number;
-  /** While the module loads (its text, the base64 strings and the decoded arrays at once): what must be free. */
+  /** What must be free while the module loads from Storage and steps (the need `fits` decides on). */
   peak: number;
   data: number;
+  /** Espruino: what the module's code keeps in RAM when run from Storage (its functions stay in flash). */
   code: number;
   info: number;
+  /** Typed into the console instead (the IDE's upload, the project's watch runner): the code is then in RAM, and the typed text too while it loads. */
+  typed: { total: number; peak: number };
   fits: boolean;
 }
 
@@ -111,6 +127,14 @@ export interface BudgetReport {
   placements: PlacementNeed[];
   weightBytes: number;
 }
+
+/**
+ * Characters of a module's code per block it keeps in RAM when it runs from Storage: Espruino
+ * keeps each function's code as a reference into flash, and what stays in RAM are the names,
+ * scopes and objects around them (measured on the watch's firmware: 115-138 blocks for modules
+ * of 3,500-4,100 characters of code with weights in flash).
+ */
+export const STORAGE_CODE_CHARS_PER_BLOCK = 24;
 
 /**
  * What the model needs on `board`, for each placement of its weights
@@ -131,27 +155,25 @@ export function deviceBudget(
       .map((p) => {
         const data = ram.weightBytes + ram.tableBytes + ram.stateBytes;
         const code = Buffer.byteLength(p.code);
-        return {
-          weights: p.weights,
-          total: data + code,
-          peak: data + code,
-          data,
-          code,
-          info: 0,
-          fits: data + code <= board.heapBytes - reserve,
-        };
+        const need = { total: data + code, peak: data + code };
+        return { weights: p.weights, ...need, data, code, info: 0, typed: need, fits: need.peak <= board.heapBytes - reserve };
       });
     return { board, budget: board.heapBytes - reserve, appReserve: reserve, unit: 'bytes', placements, weightBytes: ram.weightBytes };
   }
   const reserve = appReserve ?? Math.round(board.blocks * DEFAULT_APP_SHARE);
   const infoChars = JSON.stringify(moduleInfo(q, emit)).length;
   const placements = codeByPlacement.map(({ weights, code }) => {
-    const data = estimateRam(q, { blockSize: board.blockSize, weights }).blocks;
-    const codeBlocks = Math.ceil(codeChars(code) / (board.blockSize - 3));
+    const ram = estimateRam(q, { blockSize: board.blockSize, weights });
     const info = weights === 'ram' ? Math.ceil(infoChars / 7) : 0;
-    const total = data + codeBlocks + info;
-    const peak = total + loadingBlocks(code, board.blockSize, codeBlocks);
-    return { weights, total, peak, data, code: codeBlocks, info, fits: peak <= board.blocks - reserve };
+    const chars = codeChars(code);
+    const codeBlocks = Math.ceil(chars / STORAGE_CODE_CHARS_PER_BLOCK);
+    const total = ram.blocks + codeBlocks + info;
+    const peak = Math.max(total + stepBlocks(code), codeBlocks + ram.weightBlocks + decodingBlocks(code, board.blockSize));
+    // Typed: the functions' text in RAM, at (blockSize - 3) characters per block, and the typed text while it loads.
+    const typedCode = Math.ceil(chars / (board.blockSize - 3));
+    const typedTotal = ram.blocks + typedCode + info;
+    const typed = { total: typedTotal, peak: typedTotal + typedLoadingBlocks(code, board.blockSize, typedCode) };
+    return { weights, total, peak, data: ram.blocks, code: codeBlocks, info, typed, fits: peak <= board.blocks - reserve };
   });
   return {
     board,
@@ -163,18 +185,45 @@ export function deviceBudget(
   };
 }
 
+/** Characters of each array's base64 in the module: a string literal, or an array of chunk literals. */
+function base64Lengths(code: string): number[] {
+  return [...code.matchAll(/_B64 = (\[[^\]]*\]|"[^"]*");/g)].map((m) => (m[1]!.match(/[A-Za-z0-9+/=]/g) ?? []).length);
+}
+
 /**
- * What loading adds to the loaded model, in blocks: a module uploaded from the IDE is typed
- * into the console, which holds its whole text as one input line while it runs; the module's
- * outer function keeps a copy of its body (code and base64 literals); running it makes the
- * base64 strings (kept until every array is decoded), and decoding an array joins its base64
- * once more (the largest array counts).
+ * What decoding the weights holds besides the decoded arrays, in blocks: run from Storage, the
+ * base64 literals are copied into RAM (kept until every array is decoded), and decoding an array
+ * joins its base64 once more (the largest array counts).
  */
-export function loadingBlocks(code: string, blockSize: number, codeBlocks: number): number {
+function decodingBlocks(code: string, blockSize: number): number {
+  const blocksOf = (chars: number) => Math.ceil(chars / stringCharsPerBlock(blockSize));
+  const arrays = base64Lengths(code);
+  return arrays.reduce((s, n) => s + blocksOf(n), 0) + arrays.reduce((most, n) => Math.max(most, blocksOf(n)), 0);
+}
+
+/**
+ * What a step holds while it runs, in blocks: its locals (the parameters and var names of step and
+ * stepQ), at two blocks each (measured on the watch: 32-40 blocks for 21-26 locals).
+ */
+function stepBlocks(code: string): number {
+  const locals = [...code.matchAll(/function step\w*\(([^)]*)\) \{\n\s*var ([^;]*);/g)].reduce(
+    (s, m) => s + m[1]!.split(',').filter((x) => x.trim()).length + m[2]!.split(',').length,
+    0,
+  );
+  return 2 * locals;
+}
+
+/**
+ * What loading adds to the loaded model when the module is typed into the console, in blocks:
+ * the console holds its whole text as one input line while it runs; the module's outer function
+ * keeps a copy of its body (code and base64 literals); running it makes the base64 strings (kept
+ * until every array is decoded), and decoding an array joins its base64 once more (the largest
+ * array counts).
+ */
+export function typedLoadingBlocks(code: string, blockSize: number, codeBlocks: number): number {
   const per = stringCharsPerBlock(blockSize);
   const blocksOf = (chars: number) => Math.ceil(chars / per);
-  // One array's base64: a string literal, or an array of chunk literals.
-  const arrays = [...code.matchAll(/_B64 = (\[[^\]]*\]|"[^"]*");/g)].map((m) => (m[1]!.match(/[A-Za-z0-9+/=]/g) ?? []).length);
+  const arrays = base64Lengths(code);
   const literals = arrays.reduce((s, n) => s + blocksOf(n), 0);
   const joined = arrays.reduce((most, n) => Math.max(most, blocksOf(n)), 0);
   return blocksOf(code.length) + codeBlocks + 2 * literals + joined;
@@ -185,8 +234,9 @@ export function describeBudget(r: BudgetReport): string[] {
   const lines = [`${r.board.name}: ${r.budget + r.appReserve} ${r.unit}, ${r.appReserve} kept for the app: the model may use ${r.budget}`];
   for (const p of r.placements) {
     lines.push(
-      `  weights in ${p.weights}: ~${p.total} ${r.unit} loaded (data and state ${p.data}, code ${p.code}${p.info ? `, info ${p.info}` : ''}), ~${p.peak} while loading: ${p.fits ? 'fits' : 'does not fit'}` +
-        (p.fits ? '' : ` (${Math.round((100 * p.peak) / r.budget)}% of the budget)`),
+      `  weights in ${p.weights}: ~${p.total} ${r.unit} loaded (data and state ${p.data}, code ${p.code}${p.info ? `, info ${p.info}` : ''}), ~${p.peak} while loading from Storage: ${p.fits ? 'fits' : 'does not fit'}` +
+        (p.fits ? '' : ` (${Math.round((100 * p.peak) / r.budget)}% of the budget)`) +
+        (r.unit === 'blocks' ? `; sent to RAM by typing: ~${p.typed.peak} while loading` : ''),
     );
   }
   return lines;
@@ -243,9 +293,12 @@ export function budgetRefusal(
     else hi = u - 1;
   }
   const options = [
-    ...(chosen === 'ram' && flash?.fits ? [`put the weights in flash (--weights flash: ~${flash.peak} ${r.unit} while loading)`] : []),
+    ...(chosen === 'ram' && flash?.fits
+      ? [`put the weights in flash (--weights flash: ~${flash.peak} ${r.unit} while loading from Storage)`]
+      : []),
     ...(fewer ? [`retrain with ${fewer} units in the last layer (the others scaled alike) or fewer`] : []),
     `pick a larger board`,
   ];
-  return `the model needs ~${p.peak} ${r.unit} on ${r.board.name} while it loads with weights in ${chosen} (~${p.total} once loaded), more than the ${r.budget} it may use (${r.appReserve} kept for the app); ${options.join(', or ')}`;
+  const from = r.unit === 'blocks' ? ' from Storage' : '';
+  return `the model needs ~${p.peak} ${r.unit} on ${r.board.name} while it loads${from} with weights in ${chosen} (~${p.total} once loaded), more than the ${r.budget} it may use (${r.appReserve} kept for the app); ${options.join(', or ')}`;
 }

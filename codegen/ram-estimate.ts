@@ -29,6 +29,8 @@ export interface RamEstimate {
   stateBytes: number;
   tableBytes: number;
   blocks: number;
+  /** Of `blocks`: the decoded weight and table arrays (none with weights in flash), all made while the module loads. */
+  weightBlocks: number;
   blockSize: number;
 }
 
@@ -91,13 +93,14 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
   const blocksOf = (sizes: number[], perBlock = blockSize) => sizes.reduce((s, n) => s + (n > 0 ? 3 + Math.ceil(n / perBlock) : 0), 0);
   const decoded = stringCharsPerBlock(blockSize);
   const sum = (a: number[]) => a.reduce((s, n) => s + n, 0);
+  const weightBlocks = flash ? 0 : blocksOf(weightArrays, decoded) + blocksOf(tableArrays, decoded);
   return {
     weights: flash ? 'flash' : 'ram',
     weightBytes: sum(weightArrays),
     stateBytes: sum(stateArrays),
     tableBytes: sum(tableArrays),
-    blocks:
-      (flash ? 0 : blocksOf(weightArrays, decoded) + blocksOf(tableArrays, decoded)) + blocksOf(stateArrays) + (views + flashViews) * 2,
+    blocks: weightBlocks + blocksOf(stateArrays) + (views + flashViews) * 2,
+    weightBlocks,
     blockSize,
   };
 }

@@ -71,8 +71,12 @@ function lineReader(onLine, onDone) {
     partial += String.fromCharCode(ch);
     let i;
     while ((i = partial.indexOf('\n')) >= 0) {
-      // the console's prompt ">" may stand before a line: it is not the program's
-      const line = partial.slice(0, i).replace(/\r$/, '').replace(/^>/, '');
+      // the console's prompt ">" may stand before a line, and while a program runs from Storage
+      // (load()) the prompt is erased before each printed line (">", CR, ESC [ J): not the program's
+      const line = partial
+        .slice(0, i)
+        .replace(/\r$/, '')
+        .replace(/^(?:>|\r|\x1b\[[0-9;]*[A-Za-z])*/, '');
       partial = partial.slice(i + 1);
       if (!started) started = line === '<<start>>';
       else if (line === '<<done>>') return onDone();

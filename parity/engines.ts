@@ -174,6 +174,8 @@ interface ProcessForm {
   before?: string[];
   after?: string[];
   suffix?: string;
+  /** Return what it printed, out of memory or not (the caller judges); only a failed run is an error. */
+  asIs?: boolean;
 }
 
 function processEngine(name: EngineName, command: string, form: ProcessForm = {}): Engine {
@@ -204,7 +206,8 @@ async function runProcess(
       );
       child.stdin?.end(); // Espruino reads its REPL from stdin: give it none
     });
-    const lines = checkedLines(name, r);
+    if (form.asIs && r.error) throw new UserError(`${name}: the program did not run to the end: ${failureDetail(r.stderr || r.stdout)}`);
+    const lines = form.asIs ? r.stdout.split(/\r?\n/) : checkedLines(name, r);
     const kept = keep !== undefined && fs.existsSync(path.join(dir, keep)) ? fs.readFileSync(path.join(dir, keep)) : undefined;
     return { lines, kept };
   } finally {
@@ -274,6 +277,16 @@ const BANGLE2_FORM = (screen: boolean): ProcessForm => ({
   after: ['--timeout', String(ENGINE_TIME_LIMIT_S), ...(screen ? ['--screen', SCREEN_FILE] : [])],
   suffix: '\nprint("<<done>>");\n',
 });
+
+/**
+ * Runs `source` on the watch's firmware as it is, with no line typed after it: the program prints
+ * <<done>> itself (one that load()s a Storage file restarts the interpreter, and a line typed after
+ * the load() would run before it). Returns what it printed, out of memory or not.
+ */
+export async function runOnWatchAsIs(source: string): Promise<string[]> {
+  if (!bangle2Dir()) throw new UserError('bangle2: BANGLE2_DIR is not set to the Bangle.js 2 firmware emulator');
+  return (await runProcess('bangle2', process.execPath, { ...BANGLE2_FORM(false), suffix: '', asIs: true }, source)).lines;
+}
 
 export function dukPath(): string | undefined {
   return process.env.DUK_BIN || onPath('duk');

@@ -65,7 +65,10 @@ export function capacityVerdict(q: QuantizedModel, engine: EngineName, detail: s
   };
 }
 
-/** The need of the module that runs on `board` (espruino target on Espruino, es5 on JerryScript), with no reserve for an app. */
+/**
+ * The need of the module that runs on `board` (espruino target on Espruino, es5 on JerryScript), with no
+ * reserve for an app, as the engines load it: typed into the console (the watch's runner) or read from a file.
+ */
 function fitsIn(q: QuantizedModel, board: Board, weights: 'ram' | 'flash') {
   const emit: EmitOptions = {
     target: board.kind === 'espruino' ? 'espruino' : 'es5',
@@ -75,5 +78,5 @@ function fitsIn(q: QuantizedModel, board: Board, weights: 'ram' | 'flash') {
     ...(weights === 'flash' ? { flash: { file: 'lstm-parity.bin', writer: 'the parity run' } } : {}),
   };
   const p = deviceBudget(q, board, [{ weights, code: emitModule(q, emit) }], emit, 0).placements[0]!;
-  return { peak: p.peak, fits: p.fits };
+  return { peak: p.typed.peak, fits: p.typed.peak <= (board.kind === 'espruino' ? board.blocks : board.heapBytes) };
 }

@@ -296,7 +296,7 @@ export function budgetRefusal(
     ...(chosen === 'ram' && flash?.fits
       ? [`put the weights in flash (--weights flash: ~${flash.peak} ${r.unit} while loading from Storage)`]
       : []),
-    ...(fewer ? [`retrain with ${fewer} units in the last layer (the others scaled alike) or fewer`] : []),
+    ...(fewer ? [`retrain with ${fewer} unit${fewer === 1 ? '' : 's'} in the last layer (the others scaled alike) or fewer`] : []),
     `pick a larger board`,
   ];
   const from = r.unit === 'blocks' ? ' from Storage' : '';

@@ -14,6 +14,7 @@
  * max(0.1, 3/√n) (n differences in all) and within 10% of the largest such
  * peak (a cycle's multiples peak nearly as high); none when no peak clears it.
  */
+import { phaseTick } from '../core/progress-line.ts';
 
 export interface Season {
   period: number;
@@ -39,6 +40,7 @@ export function detectSeason(series: readonly ArrayLike<number>[]): Season | und
   if (maxLag < 3) return undefined;
   const r = new Float64Array(maxLag + 2);
   for (let k = 1; k <= maxLag + 1; k++) {
+    phaseTick(k, maxLag + 1, 'lags');
     let sum = 0;
     let pairs = 0;
     for (const d of diffs) {

@@ -13,6 +13,7 @@ import type { Normalization, SequencePattern, TargetMode, Task } from '../core/m
 import { quote, type CsvTable } from './csv.ts';
 import { checkFiniteStats, checkNormalizedRange } from './value-range.ts';
 import { rowWindows, type Windows } from './window-set.ts';
+import { phaseTick } from '../core/progress-line.ts';
 
 export interface SplitFractions {
   train: number;
@@ -443,6 +444,7 @@ function makeSplit(c: Columns, rows: Float32Array, rowsEnd: number[], outputNorm
   const rawTargets = new Float64Array((classification ? n : n * T) * S);
   const endRows = Uint32Array.from(rowsEnd);
   for (let k = 0; k < n; k++) {
+    if ((k & 1023) === 0) phaseTick(k, n, 'windows');
     const t = rowsEnd[k]!;
     targetOffsets.forEach((o, s) => {
       const r = t + o; // the row whose target this is (its target row is r + H)

@@ -371,8 +371,10 @@ export function evaluateQuantized(
   const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test);
   const floatMetric = splitMetric(dataset, dataset.test, floatOut);
   const intMetric = splitMetric(dataset, dataset.test, intOut);
+  startPhase("quantize: the seasonal baseline's period (autocorrelation of the training rows)");
+  const seasonChoice = chooseSeason(dataset, season ?? dataset.season);
   startPhase('quantize: the test series streamed');
-  const streamed = streamedMetrics(model, dataset, { split: 'test', float, season: chooseSeason(dataset, season ?? dataset.season) });
+  const streamed = streamedMetrics(model, dataset, { split: 'test', float, season: seasonChoice });
   endPhase();
   const int8Warning = int8Check(model, dataset, streamed, { float: floatMetric, int8: intMetric });
   const classes = streamed ? undefined : windowClasses(dataset, intOut);

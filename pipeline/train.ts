@@ -110,6 +110,7 @@ export async function loadDataset(
     (o.time
       ? medianStepMs(table.columns[o.time]!, o.group ? table.columns[o.group] : undefined, `${o.data}: column '${o.time}'`)
       : undefined);
+  startPhase(`reading ${o.data}: building the windows`);
   const dataset = buildDataset(table, {
     features: o.features,
     task: o.task,
@@ -124,6 +125,7 @@ export async function loadDataset(
     ...(o.normalization ? { normalization: o.normalization } : {}),
     ...(o.season !== undefined ? { season: o.season } : {}),
   });
+  endPhase();
   return { dataset, sha256: table.sha256, ...(intervalMs !== undefined ? { intervalMs } : {}) };
 }
 
@@ -192,6 +194,7 @@ export async function trainStep(
 ): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
   // The data path as an absolute path: the artifact finds its CSV from any directory.
   const data = path.resolve(o.data);
+  reportPhases(!o.quiet);
   const { dataset, sha256, intervalMs } = await loadDataset({ ...o, data }, o.quiet ? SILENT_PROGRESS : readingProgress(o.data));
   return trainOnDataset(dataset, o, {
     data,

@@ -30,7 +30,7 @@ function fmt(v: number): string {
 
 /** "42% of 7,000,000 windows, loss 0.1234". */
 const withinText = (b: BatchInfo): string =>
-  `${Math.floor((100 * b.windows) / b.of)}% of ${b.of.toLocaleString('en')} windows, loss ${fmt(b.loss)}`;
+  `${b.part === 'validation' ? 'validation ' : ''}${Math.floor((100 * b.windows) / b.of)}% of ${b.of.toLocaleString('en')} windows, loss ${fmt(b.loss)}`;
 
 export function createEpochProgress(opts: ProgressOptions): EpochProgress {
   if (opts.silent) return { onEpoch() {}, onBatch() {}, stop() {} };

@@ -57,6 +57,8 @@ export interface EpochInfo {
 }
 
 export interface BatchInfo {
+  /** The training windows of the epoch, or the validation windows scored after it. */
+  part: 'training' | 'validation';
   epoch: number;
   epochs: number;
   windows: number;
@@ -460,7 +462,15 @@ export function lossFn(
   return (yTrue: Tensor, yPred: Tensor) => tf.tidy(() => tf.losses.softmaxCrossEntropy(yTrue, yPred, tf.sum(tf.mul(yTrue, w), -1)));
 }
 
-async function meanLoss(tf: Tf, model: LayersModel, ds: Dataset, split: Split, batchSize: number, head: HeadActivation): Promise<number> {
+async function meanLoss(
+  tf: Tf,
+  model: LayersModel,
+  ds: Dataset,
+  split: Split,
+  batchSize: number,
+  head: HeadActivation,
+  onBatch?: (windows: number, loss: number) => void,
+): Promise<number> {
   let total = 0;
   for (let start = 0; start < split.n; start += batchSize) {
     const end = Math.min(split.n, start + batchSize);
@@ -469,6 +479,7 @@ async function meanLoss(tf: Tf, model: LayersModel, ds: Dataset, split: Split, b
     const out = model.evaluate(x, y, { batchSize: end - start }) as Tensor;
     total += (await out.data())[0]! * (end - start);
     tf.dispose([x, y, out]);
+    onBatch?.(end, total / end);
   }
   return total / split.n;
 }
@@ -563,10 +574,12 @@ async function fit(
       tf.dispose([x, y]);
       sum += (Array.isArray(l) ? l[0]! : l) * idx.length;
       const windows = start + idx.length;
-      opts.onBatch?.({ epoch, epochs: opts.epochs, windows, of: ds.train.n, loss: sum / windows });
+      opts.onBatch?.({ part: 'training', epoch, epochs: opts.epochs, windows, of: ds.train.n, loss: sum / windows });
     }
     const loss = sum / ds.train.n;
-    const valLoss = await meanLoss(tf, model, ds, ds.validation, Math.max(opts.batchSize, 256), head);
+    const valLoss = await meanLoss(tf, model, ds, ds.validation, Math.max(opts.batchSize, 256), head, (windows, l) =>
+      opts.onBatch?.({ part: 'validation', epoch, epochs: opts.epochs, windows, of: ds.validation.n, loss: l }),
+    );
     if (!Number.isFinite(loss) || !Number.isFinite(valLoss)) {
       throw new UserError(`training diverged at epoch ${epoch} (loss ${loss}, validation loss ${valLoss}); try a lower learning rate`);
     }

@@ -77,7 +77,12 @@ export function addAppOptions(cmd: Command, shells: readonly Shell[]): Command {
         .argParser(choiceOption(['ram', 'flash']))
         .default('ram'),
     )
-    .addOption(new Option('--flash-file <name>', 'Storage file of the flash weights').default('lstm-model.bin'))
+    .addOption(
+      new Option(
+        '--flash-file <name>',
+        'bundle: Storage file of the flash weights (default lstm-w-<CRC-32 of the weights>.bin, the name flash always uses)',
+      ),
+    )
     .option('--no-minify', 'espruino: upload the code as generated (espruino-tools minifies it by default)')
     .option('--verbose', "show espruino-tools' own log on stderr");
   if (shells.length > 1)
@@ -118,7 +123,8 @@ export interface AppInputs {
   sha256: string;
   shell: Shell;
   config: AppConfig;
-  flashFile?: string;
+  /** Weights in flash: in Storage file `file`, or without one under the per-model name. */
+  flash?: { file?: string };
   minify: boolean;
 }
 
@@ -150,7 +156,8 @@ export function appInputs(o: Record<string, any>): AppInputs {
   }
   const score = scoreKind(q);
   if (o.alertAbove !== undefined && score.kind === 'none') throw new UserError(`--alert-above: this model has no score: ${score.why}`);
-  if (o.weights === 'flash') checkStorageName(o.flashFile);
+  if (o.flashFile !== undefined && o.weights !== 'flash') throw new UserError('--flash-file goes with --weights flash');
+  if (o.flashFile !== undefined) checkStorageName(o.flashFile);
   const config: AppConfig = {
     moduleName: MODEL_MODULE,
     sources,
@@ -167,7 +174,14 @@ export function appInputs(o: Record<string, any>): AppInputs {
     ...(o.alertAbove !== undefined ? { alertAbove: o.alertAbove } : {}),
     alertClass: alertClassIndex(q, o.alertClass),
   };
-  return { q, sha256, shell, config, ...(o.weights === 'flash' ? { flashFile: o.flashFile } : {}), minify: o.minify !== false };
+  return {
+    q,
+    sha256,
+    shell,
+    config,
+    ...(o.weights === 'flash' ? { flash: o.flashFile !== undefined ? { file: o.flashFile } : {} } : {}),
+    minify: o.minify !== false,
+  };
 }
 
 /** What buildBundle needs besides the model. */
@@ -177,7 +191,7 @@ export function bundleOptions(i: AppInputs): BundleOptions {
     modelSha256: i.sha256,
     generatorVersion: TOOL_VERSION,
     config: i.config,
-    ...(i.flashFile !== undefined ? { flashFile: i.flashFile } : {}),
+    ...(i.flash !== undefined ? { flash: i.flash } : {}),
     minify: i.minify,
     appGlobal: APP_GLOBAL,
   };

@@ -4,6 +4,7 @@ import { intOption, printJson, runAction } from './common.ts';
 import { APP_GLOBAL, addAppOptions, appInputs, bundleFrom } from './app-options.ts';
 import { flashBundle, type FlashResult } from '../firmware/flash.ts';
 import { portKind } from '../firmware/espruino-tools.ts';
+import { UserError } from '../core/errors.ts';
 
 /** What `flash` reads from its command line besides the app options (appInputs reads those). */
 interface FlashCommandOptions {
@@ -37,6 +38,11 @@ export function flashCommand(): Command {
 
 async function runFlash(o: FlashCommandOptions & Record<string, unknown>): Promise<void> {
   portKind(o.port);
+  // The app has its weights' name compiled in: a name per model lets the new weights stand beside the old app's until it is saved.
+  if (o.flashFile !== undefined)
+    throw new UserError(
+      '--flash-file is for bundle: flash names the weights file after its content (lstm-w-<CRC-32>.bin), so the app on the board keeps its own weights until the new one is saved',
+    );
   const inputs = appInputs(o);
   const bundle = await bundleFrom(inputs);
   const progress = flashProgress();

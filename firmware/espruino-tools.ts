@@ -112,6 +112,12 @@ function load(): EspruinoGlobal {
     if (code !== undefined && data.moduleCode === undefined) data.moduleCode = code;
     callback(data);
   });
+  // The package's own timers (executeExpression's Ctrl-C after 500 ms without a prompt) may write
+  // once the board is gone; without a device that write throws from a timer: drop it instead.
+  const write = E.Core.Serial.write;
+  E.Core.Serial.write = (...args) => {
+    if (E.Core.Serial.isConnected()) write(...args);
+  };
   tools = E;
   return E;
 }

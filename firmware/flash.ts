@@ -3,26 +3,36 @@
  * leaving the board without a working app.
  *
  * 1. Connect (espruino-tools reads process.env) and check the board has Storage.
- * 2. Weights in flash: write their Storage file, check its CRC-32 on the board.
- * 3. Write the bundle to a staging Storage file and check its CRC-32 there.
- * 4. Start the staged app (load() of the staging file) and ask it for verify():
+ * 2. Make room for everything that coexists during the switch: the new
+ *    weights (unless already there), the staged app and the new .bootcde, all
+ *    beside the old app and its weights (Storage is compacted when its deleted
+ *    space would make it fit); otherwise refuse before writing anything.
+ * 3. Weights in flash: their Storage file has a name per model (weights-name.ts,
+ *    compiled into the app), so it is written beside the old app's weights,
+ *    which stay untouched; skipped when it is on the board with the right CRC-32;
+ *    checked by CRC-32 on the board.
+ * 4. Write the bundle to a staging Storage file and check its CRC-32 there.
+ * 5. Start the staged app (load() of the staging file) and ask it for verify():
  *    the CRC-32 of the model data it holds and the output of its self-test,
  *    both compared with the host's. An app that fails here never reaches .bootcde.
- * 5. Make room for the commit: .bootcde is rewritten while the old one and the
- *    staged copy still exist, so the new app's size must be free (Storage is
- *    compacted when its deleted space would make it so); otherwise refuse.
- * 6. Copy the staged app to .bootcde (the code Espruino runs at boot), erase
+ * 6. Check again that the new app's size is free for the commit (.bootcde is
+ *    rewritten while the old one and the staged copy still exist).
+ * 7. Copy the staged app to .bootcde (the code Espruino runs at boot), erase
  *    the staging file, check .bootcde's CRC-32, load() it and verify() again.
+ * 8. Only then erase the weights files of earlier lstm-mcu apps (per-model
+ *    names other than the new app's) that no JavaScript file in Storage names.
  *
- * A failure, timeout or disconnect before step 6 leaves .bootcde untouched;
- * when the connection is still up the staging file is erased and the previous
- * app reloaded, and the error says so. After step 6 the board holds the
- * complete, checked new app.
+ * A failure, timeout or disconnect before step 7 leaves .bootcde and the old
+ * app's weights untouched; when the connection is still up the staging file
+ * and the weights this run wrote are erased and the previous app reloaded,
+ * and the error says so. After step 7 the board holds the complete, checked
+ * new app.
  */
 import type { Bundle } from './bundle.ts';
 import { BoardConnection } from './espruino-tools.ts';
 import { UserError } from '../core/errors.ts';
 import { crc32 } from '../core/crc32.ts';
+import { WEIGHTS_FILE_PATTERN } from './weights-name.ts';
 
 /** Storage file the bundle is written to before it replaces .bootcde. */
 export const STAGING_FILE = 'lstm-app.new';
@@ -88,26 +98,11 @@ export async function flashBundle(bundle: Bundle, o: FlashOptions): Promise<Flas
     // Stop what runs now (RAM is cleared; .bootcde stays): a running app's functions may be read
     // from the very Storage this upload rewrites.
     await resetBoard(board, o);
-    try {
-      await stage(board, bundle, o);
-      o.log(`trying the staged app: load("${STAGING_FILE}") and verify()`);
-      await startApp(board, `load(${JSON.stringify(STAGING_FILE)})`, o);
-      await verifyApp(board, bundle, o);
-      await resetBoard(board, o);
-      await makeRoom(board, Buffer.byteLength(bundle.code), o);
-      await commit(board, bundle, o);
-    } catch (e) {
-      // Not saved, still connected: drop the staged copy and bring back the app the board had.
-      if (!(e instanceof SaveError) && !board.isClosed) {
-        board.send(`\x10require("Storage").erase(${JSON.stringify(STAGING_FILE)});load();\n`);
-        if (e instanceof UserError)
-          throw new UserError(`${e.message}; the board still holds and runs its previous app (.bootcde unchanged)`);
-      }
-      throw e;
-    }
+    await stageAndCommit(board, bundle, o);
     o.log('starting the saved app');
     await startApp(board, 'load()', o);
     const { checksum, selfTest } = await verifyApp(board, bundle, o);
+    await eraseEarlierWeights(board, bundle.flash?.file, o);
     board.clearOutput();
     if (o.listenMs > 0) await new Promise((r) => setTimeout(r, o.listenMs));
     return { board: name, version: env.VERSION, checksum, selfTest, bundleBytes: Buffer.byteLength(bundle.code), printed: board.printed };
@@ -155,9 +150,43 @@ async function verifyApp(board: BoardConnection, bundle: Bundle, o: FlashOptions
 /** A failure after .bootcde was rewritten: the board holds the new app, whatever went wrong. */
 class SaveError extends UserError {}
 
-/** Steps 2-3: the weights file, then the staging file, each checked. */
-async function stage(board: BoardConnection, bundle: Bundle, o: FlashOptions): Promise<void> {
-  if (bundle.flash) {
+/**
+ * Steps 2-7. On a failure before the commit, while still connected: the staged copy and the
+ * weights this run wrote are erased and the app the board had is loaded again.
+ */
+async function stageAndCommit(board: BoardConnection, bundle: Bundle, o: FlashOptions): Promise<void> {
+  // Weights already on the board under their per-model name (same CRC-32) are not written again.
+  const weightsThere = bundle.flash
+    ? (await board.evaluate(storageCrc(bundle.flash.file), `looking for "${bundle.flash.file}"`, o.timeoutMs)) === crc32(bundle.flash.bytes)
+    : false;
+  let wroteWeights = false;
+  try {
+    const appBytes = Buffer.byteLength(bundle.code);
+    const weightsBytes = bundle.flash && !weightsThere ? bundle.flash.bytes.length : 0;
+    await makeRoom(board, [weightsBytes, appBytes, appBytes], o);
+    wroteWeights = weightsBytes > 0;
+    await stage(board, bundle, weightsThere, o);
+    o.log(`trying the staged app: load("${STAGING_FILE}") and verify()`);
+    await startApp(board, `load(${JSON.stringify(STAGING_FILE)})`, o);
+    await verifyApp(board, bundle, o);
+    await resetBoard(board, o);
+    await makeRoom(board, [0, 0, appBytes], o);
+    await commit(board, bundle, o);
+  } catch (e) {
+    // Not saved, still connected: drop the staged copy (and new weights) and bring back the app the board had.
+    if (!(e instanceof SaveError) && !board.isClosed) {
+      const erase = [STAGING_FILE, ...(wroteWeights ? [bundle.flash!.file] : [])];
+      board.send(`\x10${erase.map((f) => `require("Storage").erase(${JSON.stringify(f)});`).join('')}load();\n`);
+      if (e instanceof UserError) throw new UserError(`${e.message}; the board still holds and runs its previous app (.bootcde unchanged)`);
+    }
+    throw e;
+  }
+}
+
+/** Steps 3-4: the weights file (unless it is there already), then the staging file, each checked. */
+async function stage(board: BoardConnection, bundle: Bundle, weightsThere: boolean, o: FlashOptions): Promise<void> {
+  if (bundle.flash && weightsThere) o.log(`the weights are on the board already: Storage file "${bundle.flash.file}"`);
+  if (bundle.flash && !weightsThere) {
     const { file, bytes } = bundle.flash;
     o.log(`writing the weights: Storage file "${file}", ${bytes.length} bytes`);
     await board.writeStorageFile(file, bytes, o.timeoutMs, (done, total) => o.progress?.(file, done, total));
@@ -173,17 +202,19 @@ async function stage(board: BoardConnection, bundle: Bundle, o: FlashOptions): P
 const FILE_OVERHEAD = 64;
 
 /**
- * Step 5: the commit writes a new .bootcde while the old one and the staged copy exist, so the
- * app's size must be free; compact when the deleted space would make it so, else refuse.
+ * Steps 2 and 6: room for [new weights, staged app, new .bootcde] (0: not to be written). The
+ * commit writes a new .bootcde while the old one and the staged copy exist, and the old app's
+ * weights stay until the new app is saved, so all of them must be free at once; compact when the
+ * deleted space would make it so, else refuse.
  */
-async function makeRoom(board: BoardConnection, bytes: number, o: FlashOptions): Promise<void> {
+async function makeRoom(board: BoardConnection, files: [number, number, number], o: FlashOptions): Promise<void> {
   const stats = async () =>
     (await board.evaluate(
       '(function(){var S=require("Storage"),s=S.getStats?S.getStats():{freeBytes:S.getFree(),trashBytes:0};return [s.freeBytes,s.trashBytes];})()',
       'reading the free Storage',
       o.timeoutMs,
     )) as [number, number];
-  const need = bytes + FILE_OVERHEAD;
+  const need = files.reduce((sum, bytes) => sum + (bytes > 0 ? bytes + FILE_OVERHEAD : 0), 0);
   let [free, trash] = await stats();
   if (free >= need) return;
   if (free + trash >= need) {
@@ -193,11 +224,11 @@ async function makeRoom(board: BoardConnection, bytes: number, o: FlashOptions):
     if (free >= need) return;
   }
   throw new UserError(
-    `the board's Storage cannot hold the app twice while it is saved (the staged copy and the new .bootcde): ${need} bytes needed, ${free} free${trash ? `, ${trash} deleted` : ''}; free some Storage, or make the app smaller (--weights flash, fewer units)`,
+    `the board's Storage cannot hold the app twice while it is saved (the staged copy and the new .bootcde${files[0] > 0 ? ', beside the new weights' : ''}): ${need} bytes needed, ${free} free${trash ? `, ${trash} deleted` : ''}; free some Storage, or make the app smaller (--weights flash, fewer units)`,
   );
 }
 
-/** Step 6: the staged app becomes .bootcde, checked. */
+/** Step 7: the staged app becomes .bootcde, checked. */
 async function commit(board: BoardConnection, bundle: Bundle, o: FlashOptions): Promise<void> {
   o.log('saving: the app replaces .bootcde, then the board loads it');
   const commit = `(function(){var S=require("Storage");S.write(".bootcde",S.read(${JSON.stringify(STAGING_FILE)}));S.erase(${JSON.stringify(STAGING_FILE)});return ${storageCrc('.bootcde')};})()`;
@@ -222,4 +253,19 @@ async function expectCrc(board: BoardConnection, file: string, expected: number,
     throw new UserError(
       `"${file}" on the board has CRC-32 ${hex(Number(got))}, expected ${hex(expected)}: the upload was damaged; flash again`,
     );
+}
+
+/**
+ * Step 8, after the new app verified: erase the per-model weights files other than `keep` that no
+ * JavaScript file in Storage (.bootcde, .boot0, an App Loader app) names, so weights another app
+ * reads stay. A failure here is reported, not thrown: the new app is saved and runs.
+ */
+async function eraseEarlierWeights(board: BoardConnection, keep: string | undefined, o: FlashOptions): Promise<void> {
+  const erase = `(function(){var S=require("Storage"),code=S.list(/\\.js$|^\\.boot/),gone=[];S.list(${WEIGHTS_FILE_PATTERN}).forEach(function(f){if(f===${JSON.stringify(keep ?? '')})return;for(var i=0;i<code.length;i++)if(S.read(code[i]).indexOf(f)>=0)return;S.erase(f);gone.push(f);});return gone;})()`;
+  try {
+    const gone = (await board.evaluate(erase, 'erasing the weights of earlier apps', o.timeoutMs)) as string[];
+    if (gone.length > 0) o.log(`erased the weights of earlier apps: ${gone.join(', ')}`);
+  } catch (e) {
+    o.log(`the new app is saved and verified, but the weights of earlier apps could not be erased: ${(e as Error).message}`);
+  }
 }

@@ -11,6 +11,8 @@ import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { decodePng } from '../../core/png.ts';
+import { crc32 } from '../../core/crc32.ts';
+import { WEIGHTS_FILE_PATTERN } from '../../firmware/weights-name.ts';
 
 let dir: string;
 let model: string;
@@ -62,15 +64,50 @@ describe('lstm-mcu bundle', () => {
     expect(fs.readFileSync(out, 'utf8')).toContain('Bangle.getAccel() : Puck.accel().acc');
   });
 
-  it('--weights flash writes the Storage file beside the bundle', async () => {
+  it('--weights flash writes the Storage file beside the bundle, named after its CRC-32 (the name flash uses)', async () => {
     const out = path.join(dir, 'flash', 'app.js');
     const r = await runCli(
-      ['bundle', '--model', model, '--source', 'function', '--reader', 'reader.js', '--weights', 'flash', '--out', out],
+      ['bundle', '--model', model, '--source', 'function', '--reader', 'reader.js', '--weights', 'flash', '--out', out, '--json'],
       dir,
     );
     expect(r.code, r.stderr).toBe(0);
-    expect(fs.existsSync(path.join(dir, 'flash', 'lstm-model.bin'))).toBe(true);
-    expect(fs.readFileSync(out, 'utf8')).toContain("require('Storage')");
+    const j = r.lastJson() as { flashFile: string; expected: { checksum: number } };
+    // the model-data checksum verify() reports is the CRC-32 of the weights file
+    expect(j.flashFile).toBe(`lstm-w-${j.expected.checksum.toString(16).padStart(8, '0')}.bin`);
+    expect(j.flashFile).toMatch(WEIGHTS_FILE_PATTERN); // what flash erases once a newer app is saved
+    expect(WEIGHTS_FILE_PATTERN.test(j.flashFile.replace('.bin', 'x.bin'))).toBe(false);
+    const bin = fs.readFileSync(path.join(dir, 'flash', j.flashFile));
+    expect(crc32(bin)).toBe(j.expected.checksum);
+    expect(fs.readdirSync(path.join(dir, 'flash')).sort()).toEqual(['app.js', j.flashFile].sort());
+    const app = fs.readFileSync(out, 'utf8');
+    expect(app).toContain("require('Storage')");
+    expect(app).toContain(`"${j.flashFile}"`);
+  });
+
+  it('--flash-file gives the weights a fixed name; the weights are the same bytes', async () => {
+    const out = path.join(dir, 'fixed', 'app.js');
+    const r = await runCli(
+      [
+        'bundle',
+        '--model',
+        model,
+        '--source',
+        'function',
+        '--reader',
+        'reader.js',
+        '--weights',
+        'flash',
+        '--flash-file',
+        'w.bin',
+        '--out',
+        out,
+      ],
+      dir,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(out, 'utf8')).toContain('"w.bin"');
+    const [perModel] = fs.readdirSync(path.join(dir, 'flash')).filter((f) => f.startsWith('lstm-w-'));
+    expect(fs.readFileSync(path.join(dir, 'fixed', 'w.bin'))).toEqual(fs.readFileSync(path.join(dir, 'flash', perModel!)));
   });
 
   it('--bangle-app writes an App Loader folder', async () => {
@@ -154,6 +191,16 @@ describe('lstm-mcu bundle', () => {
     ],
     ['a valid range with low above high', ['--source', 'accel', '--valid-range', 'x0=5:1'], /expected FEATURE=LOW:HIGH with LOW < HIGH/],
     ['flash weights on JerryScript', ['--engine', 'jerryscript', '--weights', 'flash'], /--weights flash is for Espruino/],
+    [
+      '--flash-file without flash weights',
+      ['--source', 'accel', '--flash-file', 'w.bin'],
+      /^lstm-mcu bundle: error: --flash-file goes with --weights flash$/m,
+    ],
+    [
+      'a --flash-file that is no Storage name',
+      ['--source', 'accel', '--weights', 'flash', '--flash-file', 'a-name-far-too-long-for-storage.bin'],
+      /at most 28 characters/,
+    ],
     ['a source on JerryScript', ['--engine', 'jerryscript', '--source', 'accel'], /--source and --reader are for Espruino/],
     ['a bad App Loader id', ['--source', 'accel', '--bangle-app', 'x', '--app-id', 'Bad Id'], /App Loader ids are 1-10 lowercase letters/],
   ];
@@ -187,6 +234,16 @@ describe('lstm-mcu flash without a board', () => {
     const r = await runCli(['flash', '--model', model, '--source', 'accel', '--port', 'printer'], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--port 'printer': expected a serial port .*, a Bluetooth address .* or tcp:\/\/host:port/);
+  });
+
+  it('refuses --flash-file: flash names the weights after their content', async () => {
+    const r = await runCli(
+      ['flash', '--model', model, '--source', 'accel', '--weights', 'flash', '--flash-file', 'w.bin', '--port', 'tcp://127.0.0.1:1'],
+      dir,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^lstm-mcu flash: error: --flash-file is for bundle: flash names the weights file after its content/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('a TCP port out of range is refused before connecting', async () => {

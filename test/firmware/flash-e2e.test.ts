@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
@@ -22,6 +22,7 @@ import { flashBundle } from '../../firmware/flash.ts';
 import type { Bundle } from '../../firmware/bundle.ts';
 import { crc32 } from '../../core/crc32.ts';
 import { runCli } from '../helpers/run-cli.ts';
+import { appInputs, bundleFrom } from '../../cli/app-options.ts';
 
 const ESPRUINO = process.env.ESPRUINO_BIN;
 const enabled = Boolean(ESPRUINO && fs.existsSync(ESPRUINO));
@@ -173,7 +174,7 @@ describe.skipIf(!enabled)('lstm-mcu flash on a Linux Espruino over telnet', () =
   it('weights in flash: the Storage file is written and checked, and the app verifies', async () => {
     const r = await runCli(flashArgs(['--weights', 'flash', '--listen', '1']), dir);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/writing the weights: Storage file "lstm-model\.bin"/);
+    expect(r.stderr).toMatch(/writing the weights: Storage file "lstm-w-[0-9a-f]{8}\.bin"/);
     expect(r.stdout).toMatch(/^verified on LINUX/m);
     expect(r.stdout).toMatch(/^board: lstm-mcu t=\d+ x1=/m);
   }, 120_000);
@@ -266,5 +267,141 @@ describe.skipIf(!enabled)('lstm-mcu flash on a Linux Espruino over telnet', () =
     } finally {
       await c.close();
     }
+  }, 120_000);
+
+  /** The app `model` with its weights in flash, built as `lstm-mcu flash --weights flash` builds it. */
+  const flashWeightsBundle = (model: string): Promise<Bundle> =>
+    bundleFrom(appInputs({ model, source: 'function', reader, interval: 100, weights: 'flash' }));
+
+  /** What the board holds and runs: verify() of the running app, .bootcde's CRC-32, the per-model weights files, the staging file. */
+  async function boardHolds(): Promise<{ verify: string; bootcde: number; weights: string[]; staging: boolean }> {
+    const c = await BoardConnection.open(PORT, 10_000);
+    try {
+      const bootcde = await previousAppRuns(c);
+      const verify = String(await c.evaluate('lstmApp.verify()', 'verify()', 10_000));
+      const files = (await c.evaluate('require("Storage").list()', 'list', 10_000)) as string[];
+      return { verify, bootcde, weights: files.filter((f) => /^lstm-w-/.test(f)).sort(), staging: files.includes('lstm-app.new') };
+    } finally {
+      await c.close();
+    }
+  }
+
+  /** test/helpers/flash-cut.ts: a flash of `model` cut off (board process `pid` killed) when it logs a line matching `cutAt`. */
+  const flashCut = (o: { model: string; reader: string; port: string; cutAt: string; pid: number }) =>
+    new Promise<{ lines: string[]; error?: string }>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', path.resolve(__dirname, '../helpers/flash-cut.ts'), JSON.stringify(o)],
+        { encoding: 'utf8', timeout: 120_000 },
+        (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout.trim()))),
+      ),
+    );
+
+  const verifyOf = (b: Bundle) => `${b.expected.checksum} ${b.expected.selfTest.join(',')}`;
+  const flashOpts = (log: (line: string) => void = () => {}) => ({ port: PORT, appGlobal: 'lstmApp', timeoutMs: 20_000, listenMs: 0, log });
+
+  it('flash weights: each model gets its own weights file; a failure at any phase leaves the previous app with its own weights', async () => {
+    const a = await flashWeightsBundle(modelFile);
+    const bFile = path.join(dir, 'b.q.pb');
+    // other weights, the same training statistics: the reader's readings are good for both apps
+    writeArtifact(bFile, encodeQuantizedModel({ ...forecastModel(5), inputNorm: forecastModel(3).inputNorm }));
+    const b = await flashWeightsBundle(bFile);
+    expect(a.flash!.file).toMatch(/^lstm-w-[0-9a-f]{8}\.bin$/);
+    expect(b.flash!.file).not.toBe(a.flash!.file);
+    expect(verifyOf(b)).not.toBe(verifyOf(a));
+    await flashBundle(a, flashOpts());
+    const withA = { verify: verifyOf(a), bootcde: a.crc32 };
+    expect(await boardHolds()).toMatchObject({ ...withA, weights: [a.flash!.file], staging: false });
+
+    // A board error after the new weights and the staged app are written (the staged app fails
+    // verify()): both are erased, and the previous app is loaded again.
+    const wrong: Bundle = { ...b, expected: { ...b.expected, checksum: (b.expected.checksum ^ 1) >>> 0 } };
+    const err = await flashBundle(wrong, flashOpts()).catch((e: unknown) => e as Error);
+    expect(String(err)).toMatch(/verification failed: .*; the board still holds and runs its previous app \(\.bootcde unchanged\)$/);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await boardHolds()).toMatchObject({ ...withA, weights: [a.flash!.file], staging: false });
+
+    // A cut (the board's process killed) after the weights, after the staged app, just before the
+    // commit: a restart boots the previous app, reading its own weights.
+    for (const phase of ['^writing the app', '^trying the staged app', '^saving']) {
+      const killed = board!;
+      const exited = new Promise((r) => killed.once('exit', r));
+      const cut = await flashCut({ model: bFile, reader, port: PORT, cutAt: phase, pid: killed.pid! });
+      expect(cut.error, `cut at ${phase}`).toMatch(/disconnected/);
+      expect(cut.lines.some((l) => new RegExp(phase).test(l))).toBe(true);
+      await exited;
+      board = await startEspruino(dir);
+      const held = await boardHolds();
+      expect(held, `after a cut at ${phase}`).toMatchObject(withA);
+      expect(held.weights).toContain(a.flash!.file);
+    }
+
+    // A flash that succeeds leaves only the new weights; the same weights again are not rewritten.
+    await flashBundle(b, flashOpts());
+    expect(await boardHolds()).toMatchObject({ verify: verifyOf(b), bootcde: b.crc32, weights: [b.flash!.file], staging: false });
+    const log: string[] = [];
+    await flashBundle(
+      b,
+      flashOpts((line) => log.push(line)),
+    );
+    expect(log).toContain(`the weights are on the board already: Storage file "${b.flash!.file}"`);
+    expect(log.some((l) => /^writing the weights/.test(l))).toBe(false);
+    expect(await boardHolds()).toMatchObject({ verify: verifyOf(b), weights: [b.flash!.file] });
+  }, 240_000);
+
+  it('flash weights: the free-Storage check counts the new weights beside the old ones, before anything is written', async () => {
+    const before = await boardHolds();
+    const cFile = path.join(dir, 'c.q.pb');
+    writeArtifact(cFile, encodeQuantizedModel({ ...forecastModel(6), inputNorm: forecastModel(3).inputNorm }));
+    const c = await flashWeightsBundle(cFile);
+    const appBytes = Buffer.byteLength(c.code);
+    const weightsBytes = c.flash!.bytes.length;
+    const c0 = await BoardConnection.open(PORT, 10_000);
+    try {
+      // room for the staged app and the new .bootcde, and half of the new weights
+      await c0.evaluate(
+        `(function(){var S=require("Storage");S.compact();var f=S.getStats().freeBytes;S.write("junk"," ",0,f-(2*(${appBytes}+64)+${weightsBytes >> 1})-64);return 1;})()`,
+        'filling Storage',
+        30_000,
+      );
+    } finally {
+      await c0.close();
+    }
+    const log: string[] = [];
+    const err = await flashBundle(
+      c,
+      flashOpts((line) => log.push(line)),
+    ).catch((e: unknown) => e as Error);
+    expect(String(err)).toMatch(
+      /the board's Storage cannot hold the app twice while it is saved \(the staged copy and the new \.bootcde, beside the new weights\): .*; the board still holds and runs its previous app/,
+    );
+    expect(log.some((l) => /^writing/.test(l))).toBe(false);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await boardHolds()).toEqual(before);
+    const c1 = await BoardConnection.open(PORT, 10_000);
+    await c1.evaluate('(require("Storage").erase("junk"),1)', 'erasing the filler', 10_000).finally(() => c1.close());
+  }, 120_000);
+
+  it('an app with its weights in RAM, once saved, erases the weights files of earlier apps that nothing names', async () => {
+    const c0 = await BoardConnection.open(PORT, 10_000);
+    try {
+      // an App Loader app reading one of them keeps it
+      await c0.evaluate(
+        '(require("Storage").write("lstm-w-00000000.bin","w"),require("Storage").write("other.app.js","require(\\"Storage\\").read(\\"lstm-w-00000000.bin\\")"),1)',
+        'writing',
+        10_000,
+      );
+    } finally {
+      await c0.close();
+    }
+    const r = await runCli(flashArgs(), dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^erased the weights of earlier apps: lstm-w-[0-9a-f]{8}\.bin$/m);
+    const held = await boardHolds();
+    expect(held.weights).toEqual(['lstm-w-00000000.bin']);
+    const c = await BoardConnection.open(PORT, 10_000);
+    await c
+      .evaluate('(require("Storage").erase("lstm-w-00000000.bin"),require("Storage").erase("other.app.js"),1)', 'erasing', 10_000)
+      .finally(() => c.close());
   }, 120_000);
 });

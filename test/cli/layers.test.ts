@@ -9,7 +9,20 @@ import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(__dirname, '../..');
 /** In pipeline order: each may import the ones before it. */
-export const LAYERS = ['core', 'data', 'reference', 'quantize', 'trainer', 'importers', 'parity', 'codegen', 'firmware', 'pipeline', 'cli'];
+export const LAYERS = [
+  'core',
+  'data',
+  'reference',
+  'quantize',
+  'trainer',
+  'importers',
+  'native',
+  'parity',
+  'codegen',
+  'firmware',
+  'pipeline',
+  'cli',
+];
 
 function sources(dir: string): string[] {
   return fs

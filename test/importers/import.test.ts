@@ -292,13 +292,13 @@ describe('malformed or unsupported models: one line, exit 1, no file', () => {
     );
   });
   it('a head that reads the last step of a bidirectional layer below the top', async () => {
-    // the reshaped two-direction output of layer 0 goes to the head instead of the final states
+    // the reshaped two-direction output of layer 0 goes to the head's Concat instead of a final state
     await refuse(
       edited('lstm-bidirectional-2-layers', (m) => {
         const gather = m.graph.node.find((n: any) => n.opType === 'Gather' && n.output[0] === '/Gather_1_output_0');
         gather.input[0] = '/rnn/Reshape_output_0';
       }),
-      /the head must read the final state of the last recurrent layer \('\/rnn\/LSTM_1': forward then backward\); it reads layer 0 forward \+ layer 0 backward/,
+      /node '\/Concat' \(Concat\): concatenates a bidirectional layer's last step \(y\[:, -1, :\]\) with another vector; the head reads it alone/,
     );
   });
   it('a model whose inputs do not match --features', async () => {

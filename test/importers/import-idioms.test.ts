@@ -100,9 +100,17 @@ describe('idioms read where the computation is exact', () => {
   for (const [name, args, says] of pipelines) {
     it(`${name}: import${says ? ' (saying how it was read)' : ''}, quantize within budget, codegen, exact parity`, async () => {
       const out = path.join(dir, name);
-      const { stdout, metrics } = await throughPipeline(fixture(name), csv, ['--window', '7', ...args], out, dir);
+      // the new readout's generated code also on the real engines (when set)
+      const realEngines = name === 'bidirectional-last-step';
+      const { stdout, metrics, parityEngines } = await throughPipeline(fixture(name), csv, ['--window', '7', ...args], out, dir, {
+        realEngines,
+      });
       if (says) expect(stdout).toMatch(says);
-      console.log(`import ${name}: test ${metrics.name} float ${metrics.float.toFixed(4)}, int8 ${metrics.int8.toFixed(4)}`);
+      console.log(
+        `import ${name}: test ${metrics.name} float ${metrics.float.toFixed(4)}, int8 ${metrics.int8.toFixed(4)}; exact on ${parityEngines.join(', ')}`,
+      );
+      if (realEngines && process.env.ESPRUINO_BIN) expect(parityEngines).toContain('espruino');
+      if (realEngines && process.env.JERRY_BIN) expect(parityEngines).toContain('jerry');
       if (name === 'normalized-input') {
         // the graph's normalization (its float32 buffers, exactly) is the model's: quantize rebuilds the windows with it
         expect(readFloatModel(path.join(out, 'model.float.pb')).model.inputNorm).toEqual({

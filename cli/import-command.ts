@@ -325,6 +325,7 @@ function importedJson({ modelFile, format, net, model, report, notes }: Imported
       cell: l.cell,
       units: l.units,
       bidirectional: l.backward ? l.merge : null,
+      ...(l.readout ? { readout: l.readout } : {}),
       reverse: l.reverse === true,
     })),
     metrics: model.metrics,

@@ -90,6 +90,8 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
       inputSize: l.inputSize,
       units: l.units,
       ...(l.backward ? { bidirectional: l.merge } : {}),
+      /** A bidirectional top layer whose head reads its output at the last step (absent: its final states). */
+      ...(l.readout ? { readout: l.readout } : {}),
       ...(l.reverse ? { reverse: true } : {}),
     })),
     /** true: every step runs the model over the last `window` inputs (a bidirectional or reverse layer needs the whole window; a forward model deployed as a window runs as it was trained). */
@@ -177,7 +179,10 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
   b.comment(`float model sha256 ${q.floatModelSha256}`);
   b.comment(`trained on ${q.provenance.data} (sha256 ${q.provenance.dataSha256.slice(0, 16)}…), seed ${q.provenance.seed}`);
   const stack = layers
-    .map((l) => `${l.backward ? `bidirectional (${l.merge}) ` : l.reverse ? 'reverse ' : ''}${CELLS[l.cell].codeTitle} ${l.units} units`)
+    .map(
+      (l) =>
+        `${l.backward ? `bidirectional (${l.merge}${l.readout ? `, read ${l.readout}` : ''}) ` : l.reverse ? 'reverse ' : ''}${CELLS[l.cell].codeTitle} ${l.units} units`,
+    )
     .join(' -> ');
   const inputs = q.embedding
     ? `token id (vocabulary ${q.embedding.vocabularySize}) -> embedding ${NI} int8`

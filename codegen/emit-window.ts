@@ -5,7 +5,9 @@
  * (bidirectional layers) backward, or backward only (reverse layers); the
  * layer above reads the merged sequence, the head the merge of the forward h
  * after the last step and the backward h after the first (a reverse layer's
- * h after the first).
+ * h after the first). A top layer with readout 'last-step' (PyTorch's
+ * y[:, -1, :]) runs its backward direction over the last input only: the head
+ * reads its h after that one step (W - 1 fewer steps than 'final-states').
  * This file emits that state and step; the cell bodies come from
  * emit-cells.ts, the weights and the head from emit-module.ts.
  */
@@ -16,6 +18,7 @@ import {
   gateNames,
   hasCellState,
   layerOutputSize,
+  backwardSteps,
   type QuantRecurrentLayer,
   type QuantizedModel,
 } from '../core/model.ts';
@@ -111,10 +114,18 @@ export function emitWindowStep(b: CodeBuilder, q: QuantizedModel, plans: Directi
     const width = layerOutputSize(owner);
     const IN = layer.inputSize;
     const gru = resetsBeforeProduct(layer.cell);
-    b.comment(`==== layer ${l} ${directionTitle(plan)}: steps ${reverse ? 'XN-1 .. 0' : '0 .. XN-1'}, from a zero state`);
+    // a 'last-step' top layer's backward direction runs over the last input only (backwardSteps)
+    const lastOnly = backward && backwardSteps(owner, W) < W;
+    const steps = lastOnly ? 'XN-1 only (the head reads its h after that one step)' : reverse ? 'XN-1 .. 0' : '0 .. XN-1';
+    b.comment(`==== layer ${l} ${directionTitle(plan)}: steps ${steps}, from a zero state`);
     b.line(`for (u = 0; u < ${NU}; u++) ${n.H}[u] = 0;`);
     if (hasCellState(layer.cell)) b.line(`for (u = 0; u < ${NU}; u++) ${n.C}[u] = 0;`);
-    b.block(reverse ? 'for (ts = XN - 1; ts >= 0; ts--) {' : 'for (ts = 0; ts < XN; ts++) {', () => {
+    const loop = lastOnly
+      ? 'for (ts = XN - 1; ts >= XN - 1; ts--) {'
+      : reverse
+        ? 'for (ts = XN - 1; ts >= 0; ts--) {'
+        : 'for (ts = 0; ts < XN; ts++) {';
+    b.block(loop, () => {
       if (l === 0) {
         b.line(`sl = ((XP + ts) % ${W}) * ${NI};`);
         b.line(`for (i = 0; i < ${IN}; i++) ${gru ? `${n.V}[i] = ${n.VR}[i] = XS[sl + i]` : `${n.V}[i] = XS[sl + i]`};`);
@@ -142,15 +153,16 @@ export function emitWindowStep(b: CodeBuilder, q: QuantizedModel, plans: Directi
     hOffset += NU;
     if (backward && l === L - 1) {
       const forward = plans.find((p) => p.l === l && !p.backward)!.n;
+      const backwardH = lastOnly ? 'backward h after its one step (the output at the last step)' : 'backward h after the first';
       if (owner.merge === 'sum') {
-        b.comment('the head reads sat8((h_f + h_b + 1) >> 1): forward h after the last step, backward h after the first');
+        b.comment(`the head reads sat8((h_f + h_b + 1) >> 1): forward h after the last step, ${backwardH}`);
         b.block(`for (u = 0; u < ${NU}; u++) {`, () => {
           b.line(`h = ${roundShiftText(`${forward.H}[u] + ${n.H}[u]`, 1)};`);
           emitSaturateInt8(b, 'h');
           b.line('TOP[u] = h;');
         });
       } else {
-        b.comment('the head reads [h_f, h_b]: forward h after the last step, backward h after the first');
+        b.comment(`the head reads [h_f, h_b]: forward h after the last step, ${backwardH}`);
         b.line(`for (u = 0; u < ${NU}; u++) { TOP[u] = ${forward.H}[u]; TOP[${NU} + u] = ${n.H}[u]; }`);
       }
     }

@@ -12,6 +12,7 @@ import {
   CELL_KINDS,
   gateCount,
   MERGE_MODES,
+  READOUTS,
   lastLayer,
   layerOutputSize,
   type CellKind,
@@ -196,6 +197,7 @@ type ChainLayer = {
   units: number;
   backward?: { cell: string; inputSize: number; units: number; backward?: unknown; reverse?: boolean };
   merge?: string;
+  readout?: string;
   reverse?: boolean;
 };
 
@@ -225,7 +227,16 @@ function validateChain(layers: readonly ChainLayer[]): void {
         throw new Invalid(`layers[${i}].merge is ${JSON.stringify(l.merge)}; expected one of ${MERGE_MODES.join(', ')}`);
       }
     } else if (l.merge !== undefined && l.merge !== '') throw new Invalid(`layers[${i}].merge is set on a forward-only layer`);
+    validateReadout(l, i, i === layers.length - 1);
   });
+}
+
+/** A readout names a known kind, and only the top layer, when bidirectional, has one. */
+function validateReadout(l: ChainLayer, i: number, top: boolean): void {
+  if (l.readout === undefined || l.readout === '') return;
+  if (!(READOUTS as readonly string[]).includes(l.readout))
+    throw new Invalid(`layers[${i}].readout is ${JSON.stringify(l.readout)}; expected one of ${READOUTS.join(', ')}`);
+  if (!top || !l.backward) throw new Invalid(`layers[${i}].readout is set; only a bidirectional top layer has one`);
 }
 
 /** Every direction of every layer with its name: layers[i] and layers[i].backward. */

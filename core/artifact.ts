@@ -21,6 +21,7 @@ import {
   type HeadActivation,
   type SequencePattern,
   type MergeMode,
+  type Readout,
   type FloatModel,
   type FloatRecurrentLayer,
   type QuantRecurrentLayer,
@@ -133,6 +134,7 @@ function floatLayerToPb(l: FloatRecurrentLayer): Pb {
     peephole: l.peephole ?? [],
     recurrentBias: l.recurrentBias ?? [],
     ...(l.backward ? { backward: floatLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
+    ...(l.readout ? { readout: l.readout } : {}),
     ...(l.reverse ? { reverse: true } : {}),
   };
 }
@@ -163,6 +165,7 @@ function quantLayerToPb(l: QuantRecurrentLayer): Pb {
     peepholeShift: l.peepholeShift,
     recurrentBiasQ: l.recurrentBiasQ,
     ...(l.backward ? { backward: quantLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
+    ...(l.readout ? { readout: l.readout } : {}),
     ...(l.reverse ? { reverse: true } : {}),
   };
 }
@@ -342,6 +345,8 @@ function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
     ...(hasPeepholes(l.cell) ? { peephole: f32(l.peephole) } : {}),
     ...(hasRecurrentBias(l.cell) ? { recurrentBias: f32(l.recurrentBias) } : {}),
     ...(l.backward ? { backward: pbToFloatLayer(l.backward), merge: l.merge as MergeMode } : {}),
+    // an artifact written before readouts existed reads as 'final-states' (the field absent)
+    ...(l.readout ? { readout: l.readout as Readout } : {}),
     ...(l.reverse ? { reverse: true } : {}),
   };
 }
@@ -385,6 +390,8 @@ function pbToQuantLayer(l: Pb): QuantRecurrentLayer {
     peepholeShift: l.peepholeShift,
     recurrentBiasQ: i32(l.recurrentBiasQ),
     ...(l.backward ? { backward: pbToQuantLayer(l.backward), merge: l.merge as MergeMode } : {}),
+    // an artifact written before readouts existed reads as 'final-states' (the field absent)
+    ...(l.readout ? { readout: l.readout as Readout } : {}),
     ...(l.reverse ? { reverse: true } : {}),
   };
 }

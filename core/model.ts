@@ -26,14 +26,14 @@
  *   the device keeps x and every layer's h in one int8 buffer [x, h0, h1, ...],
  *   so each layer's v is a contiguous view of it.
  */
-import { CELLS, CELL_KINDS, type CellFacts, type CellKind } from './cells.ts';
+import { CELLS, CELL_KINDS, assertNever, type CellFacts, type CellKind } from './cells.ts';
 
-/** "LSTM(16)", "GRU(32) x 2", "LSTM(32) -> GRU(16)": the recurrent stack, for messages. */
-export function architectureName(
-  layers: readonly { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode; reverse?: boolean }[],
-): string {
-  const one = (l: { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode; reverse?: boolean }) =>
-    `${l.backward ? `bidirectional-${l.merge ?? 'concat'} ` : l.reverse ? 'reverse ' : ''}${l.cell.toUpperCase()}(${l.units})`;
+type ArchitectureLayer = { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode; readout?: Readout; reverse?: boolean };
+
+/** "LSTM(16)", "GRU(32) x 2", "LSTM(32) -> GRU(16)", "bidirectional-concat LSTM(4) read last-step": the recurrent stack, for messages. */
+export function architectureName(layers: readonly ArchitectureLayer[]): string {
+  const one = (l: ArchitectureLayer) =>
+    `${l.backward ? `bidirectional-${l.merge ?? 'concat'} ` : l.reverse ? 'reverse ' : ''}${l.cell.toUpperCase()}(${l.units})${l.readout ? ` read ${l.readout}` : ''}`;
   const names = layers.map(one);
   return names.every((n) => n === names[0]) && names.length > 1 ? `${names[0]} x ${names.length}` : names.join(' -> ');
 }
@@ -159,6 +159,11 @@ export interface FloatRecurrentLayer {
   backward?: FloatRecurrentLayer;
   merge?: MergeMode;
   /**
+   * The top layer, when bidirectional: what the head reads of it (see
+   * Readout). Absent: 'final-states'. Never set on another layer.
+   */
+  readout?: Readout;
+  /**
    * A unidirectional layer that reads the window from the last step to the
    * first (ONNX direction = "reverse", Keras go_backwards). It passes up its h
    * per step aligned with the input's time; the head reads its h after the
@@ -175,6 +180,37 @@ export interface FloatRecurrentLayer {
  */
 export type MergeMode = 'concat' | 'sum';
 export const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum'];
+
+/**
+ * What the head reads of a bidirectional top layer:
+ * - 'final-states': merge(forward h after the last step, backward h after the
+ *   whole window, i.e. at time 0) — Keras' Bidirectional, PyTorch's h_n;
+ * - 'last-step': the merged output at the last time step, merge(forward h
+ *   after the last step, backward h after its first step, which reads the
+ *   last reading alone from a zero state) — PyTorch's y[:, -1, :].
+ */
+export type Readout = 'final-states' | 'last-step';
+export const READOUTS: readonly Readout[] = ['final-states', 'last-step'];
+/** A layer's readout (absent: 'final-states'). */
+export const readoutOf = (l: { readout?: Readout }): Readout => l.readout ?? 'final-states';
+
+/**
+ * Steps a bidirectional layer's backward direction runs over a window of n
+ * inputs (the last `steps` of them, last first): all n ('final-states'), or
+ * the last one only ('last-step': the head reads its h after its first step,
+ * and nothing reads the others, the top layer passing nothing up).
+ */
+export function backwardSteps(l: { readout?: Readout }, n: number): number {
+  const readout = readoutOf(l);
+  switch (readout) {
+    case 'final-states':
+      return n;
+    case 'last-step':
+      return Math.min(n, 1);
+    default:
+      return assertNever(readout, 'readout');
+  }
+}
 
 /** Values a layer passes up (to the next layer or the head) per step. */
 export const layerOutputSize = (l: { units: number; backward?: unknown; merge?: MergeMode }): number =>
@@ -328,6 +364,8 @@ export interface QuantRecurrentLayer {
   /** Bidirectional layers: the backward direction and the merge, as in FloatRecurrentLayer. */
   backward?: QuantRecurrentLayer;
   merge?: MergeMode;
+  /** As FloatRecurrentLayer.readout. */
+  readout?: Readout;
   /** Reverse unidirectional layer, as in FloatRecurrentLayer. */
   reverse?: boolean;
 }

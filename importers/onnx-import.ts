@@ -16,6 +16,8 @@
  * linear_before_reset = 1 keeps Rb apart (our gru-reset-after recurrent bias).
  * direction = reverse is our reverse layer: its Y is in time order, as ours,
  * and its Y_h is its state after the first step, which our head reads.
+ * A bidirectional top layer's Y at the last step (y[:, -1, :]) is its forward
+ * final state and its backward state after one step: the readout 'last-step'.
  */
 import type { FloatDenseLayer, FloatRecurrentLayer, HeadActivation, MergeMode } from '../core/model.ts';
 import { UserError } from '../core/errors.ts';
@@ -261,6 +263,8 @@ function concatOp({ node, fail, input, set, attr }: NodeContext): void {
     set({ k: 'finals', axes: f[0].axes, items: f.flatMap((p) => p.items) });
   } else if (parts.every((p) => p.k === 'vec')) {
     if (normAxis(axis, 2, fail) !== 1) fail('final states are concatenated along the feature axis (1)');
+    if (parts.some((p) => (p as Extract<Value, { k: 'vec' }>).lastStep))
+      fail("concatenates a bidirectional layer's last step (y[:, -1, :]) with another vector; the head reads it alone");
     set({ k: 'vec', parts: (parts as Extract<Value, { k: 'vec' }>[]).flatMap((p) => p.parts), merge: 'concat' });
   } else fail('is only supported on shapes, on final states and on their vectors');
 }
@@ -418,8 +422,10 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
   const merge: MergeMode | undefined = layers[top].bidirectional ? (out.merge === 'sum' ? 'sum' : 'concat') : undefined;
   const floatLayers = layers.map((l, i) => {
     if (!l.bidirectional) return l.layer;
-    // intermediate bidirectional layers pass [h_f, h_b] on (the Reshape above); the top one as the head reads it
-    return { ...l.layer, merge: i === top ? merge! : 'concat' };
+    // intermediate bidirectional layers pass [h_f, h_b] on (the Reshape above)
+    // the top one as the head reads it: its final states, or its output at the last step (y[:, -1, :])
+    if (i === top) return { ...l.layer, merge: merge!, ...(out.lastStep ? { readout: 'last-step' as const } : {}) };
+    return { ...l.layer, merge: 'concat' as const };
   });
   if (inputAxes.join('') !== 'bsf' && inputAxes.join('') !== 'sbf')
     throw new UserError(
@@ -442,13 +448,19 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
   };
 }
 
-/** The last step of a sequence: a forward layer's final state. */
+/**
+ * The last step of a sequence: a forward layer's final state; a bidirectional
+ * layer's [forward final state, backward state after one step] (y[:, -1, :],
+ * the readout 'last-step' when the head reads it of the top layer).
+ */
 function lastStep(v: Extract<Value, { k: 'seq' }>, layers: LayerBuild[], fail: (why: string) => never): Value {
   if (v.src === 'input') return fail('takes the last step of the model input itself; the head must read a recurrent layer');
   if (layers[v.src].bidirectional) {
-    return fail(
-      "takes the last step of a bidirectional layer's output sequence, whose backward half has read one step only; use the final states (h_n: the forward and backward final hidden states), which lstm-mcu runs",
-    );
+    const both: Dir[] = [
+      { layer: v.src, dir: 0 },
+      { layer: v.src, dir: 1 },
+    ];
+    return { k: 'vec', parts: both, merge: 'concat', lastStep: true };
   }
   if (layers[v.src].layer.reverse) {
     return fail(
@@ -484,5 +496,15 @@ function dense(
     if (c.data.length !== outputSize && c.data.length !== 1) return fail(`C has ${c.data.length} values for ${outputSize} outputs`);
     for (let o = 0; o < outputSize; o++) bias[o] = beta * c.data[c.data.length === 1 ? 0 : o];
   }
-  return { k: 'head', inputs: a.parts, merge: a.merge, kernel, bias, inputSize, outputSize, activation: 'linear' };
+  return {
+    k: 'head',
+    inputs: a.parts,
+    merge: a.merge,
+    ...(a.lastStep ? { lastStep: true as const } : {}),
+    kernel,
+    bias,
+    inputSize,
+    outputSize,
+    activation: 'linear',
+  };
 }

@@ -31,12 +31,18 @@ export type Value =
   | { k: 'ydir'; axes: Axis[]; layer: number }
   /** Final hidden states along axis 'd' (Y_h, or a concatenation of them). */
   | { k: 'finals'; axes: Axis[]; items: Dir[] }
-  /** One vector per batch row: final states of directions, concatenated or summed. */
-  | { k: 'vec'; parts: Dir[]; merge: MergeMode | 'one' }
+  /**
+   * One vector per batch row: final states of directions, concatenated or summed.
+   * `lastStep`: a bidirectional layer's output at the last step, [forward, backward]
+   * (the backward direction there has read one step).
+   */
+  | { k: 'vec'; parts: Dir[]; merge: MergeMode | 'one'; lastStep?: true }
   | {
       k: 'head';
       inputs: Dir[];
       merge: MergeMode | 'one';
+      /** It reads a bidirectional layer's output at the last step (see 'vec'). */
+      lastStep?: true;
       kernel: Float64Array;
       bias: Float64Array;
       inputSize: number;

@@ -9,6 +9,7 @@ import {
   type FloatModel,
   type FloatRecurrentLayer,
   type MergeMode,
+  type Readout,
   type QuantizedModel,
 } from '../core/model.ts';
 import { quantizeModel, type WeightScaleGranularity } from '../quantize/quantize.ts';
@@ -33,6 +34,8 @@ export interface RandomModelSpec {
   stacked?: { cell: CellKind; units: number; bidirectional?: MergeMode; reverse?: boolean }[];
   /** Make the first layer bidirectional with this merge. */
   bidirectional?: MergeMode;
+  /** The top layer's readout when it is bidirectional (default: none, 'final-states'). */
+  readout?: Readout;
   /** Make the first layer a reverse one (it reads the window last step first). */
   reverse?: boolean;
   /** Token input: an embedding of this many tokens (inputSize is its width); token 1 is the unknown token. */
@@ -72,7 +75,9 @@ export function randomFloatModel(spec: RandomModelSpec): FloatModel {
   const layers = [directed(spec.cell ?? 'lstm', inputSize, units, spec.bidirectional, spec.reverse)];
   for (const s of spec.stacked ?? [])
     layers.push(directed(s.cell, layerOutputSize(layers[layers.length - 1]!), s.units, s.bidirectional, s.reverse));
-  const top = layerOutputSize(layers[layers.length - 1]!);
+  const topLayer = layers[layers.length - 1]!;
+  if (spec.readout && topLayer.backward) topLayer.readout = spec.readout;
+  const top = layerOutputSize(topLayer);
   const V = spec.vocabulary;
   const embedding = V ? { vocabularySize: V, dim: inputSize, table: uniform(V * inputSize, 1), unknownToken: 1, tokens: [] } : undefined;
   return {

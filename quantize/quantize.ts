@@ -439,7 +439,7 @@ function quantizeLayers(
       weightScale,
       where: `${where}backward: `,
     });
-    return { ...forward, backward, merge: layer.merge ?? 'concat' };
+    return { ...forward, backward, merge: layer.merge ?? 'concat', ...(layer.readout ? { readout: layer.readout } : {}) };
   });
 }
 

@@ -15,7 +15,9 @@
  * RNN:       h = tanh(W x + U h + b)
  * Stacked:   layer l > 0 reads the output of layer l - 1 at the same step
  * Bidirectional: a backward copy of the cell reads the window last step first;
- *            outputs merge per step as [h_f, h_b] or h_f + h_b (Keras' Bidirectional)
+ *            outputs merge per step as [h_f, h_b] or h_f + h_b (Keras' Bidirectional);
+ *            the head reads the final states of both, or (readout 'last-step') the
+ *            merged output at the last step (the backward h after one step)
  * Reverse:   the cell alone reads the window last step first; the head reads h after the first step
  * Head:      y = D h + d (h of the last layer, after the last step)
  */
@@ -27,6 +29,7 @@ import {
   PEEPHOLE,
   assertNever,
   gateCount,
+  readoutOf,
   hasCellState,
   type FloatDenseLayer,
   type FloatRecurrentLayer,
@@ -252,7 +255,10 @@ function floatStreamWindow(
  * head's output (normalized units / logits). Each layer reads the output
  * sequence of the layer below. A bidirectional layer also runs backward from
  * the last step to the first and merges the two per step; the head then
- * reads merge(forward h after the last step, backward h after the first).
+ * reads merge(forward h after the last step, backward h after the first)
+ * ('final-states'), or, readout 'last-step' of the top layer, the merged
+ * output at the last step: merge(forward h after the last step, backward h
+ * after one step on the last input alone).
  * A reverse layer runs only backward; the head then reads its h after the
  * first step. `onStep` sees every layer's state after every step of each direction
  * (calibration).
@@ -284,9 +290,26 @@ export function floatPredictWindow(
       top = forward[window - 1]!;
       return;
     }
-    const backward = runDirection(layer.backward, seq, true, (s) => onStep?.(l, 'backward', s));
-    seq = forward.map((f, t) => mergeFloat(layer.merge, f, backward[t]!));
-    top = mergeFloat(layer.merge, forward[window - 1]!, backward[0]!);
+    const backwardOnStep = (s: FloatRecurrentState) => onStep?.(l, 'backward', s);
+    const readout = readoutOf(layer);
+    switch (readout) {
+      case 'final-states': {
+        const backward = runDirection(layer.backward, seq, true, backwardOnStep);
+        seq = forward.map((f, t) => mergeFloat(layer.merge, f, backward[t]!));
+        top = mergeFloat(layer.merge, forward[window - 1]!, backward[0]!);
+        return;
+      }
+      case 'last-step': {
+        // The top layer's output at the last step: its backward direction after
+        // one step, which reads the last input alone from a zero state; its
+        // other steps never reach the head, so they are not run (as on the device).
+        const backward = runDirection(layer.backward, seq.slice(window - 1), true, backwardOnStep);
+        top = mergeFloat(layer.merge, forward[window - 1]!, backward[0]!);
+        return;
+      }
+      default:
+        assertNever(readout, 'readout');
+    }
   });
   return floatDense(head, top);
 }

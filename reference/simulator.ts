@@ -24,6 +24,7 @@ import {
   feedbackFeatures,
   isWindowModel,
   layerOutputSize,
+  backwardSteps,
 } from '../core/model.ts';
 import {
   EXACT_LIMIT,
@@ -250,8 +251,11 @@ export class Simulator {
    * (fewer right after a reset); every layer then runs over them from a zero
    * state, forward, and backward for a bidirectional layer; the layer above
    * reads the merged sequence; the head reads merge(forward h after the last
-   * step, backward h after the first). A reverse layer runs only backward (its
-   * own weights, steps n-1 .. 0); the head reads its h after step 0.
+   * step, backward h after the first). A top layer with readout 'last-step'
+   * runs its backward direction over the last input only (step n-1); the head
+   * reads merge(forward h after the last step, backward h after that one step).
+   * A reverse layer runs only backward (its own weights, steps n-1 .. 0); the
+   * head reads its h after step 0.
    */
   /**
    * Window models only: the input joins the window as in stepQ, without
@@ -289,10 +293,11 @@ export class Simulator {
       const U = layer.units;
       const width = layerOutputSize(layer);
       const seq = new Int8Array(n * width);
-      const pass = (run: LayerRun, reverse: boolean, store: (t: number, h: Int8Array) => void) => {
+      // steps n-1-k for k < `steps` (reverse), else k = 0 .. n-1
+      const pass = (run: LayerRun, reverse: boolean, store: (t: number, h: Int8Array) => void, steps = n) => {
         run.v.fill(0);
         run.state.cellQ.fill(0);
-        for (let k = 0; k < n; k++) {
+        for (let k = 0; k < steps; k++) {
           const t = reverse ? n - 1 - k : k;
           run.v.set(input(t), 0);
           this.layerStep(run);
@@ -307,12 +312,17 @@ export class Simulator {
         top = Int8Array.from(forward.state.hQ7);
       } else if (layer.merge === 'sum') {
         // h = sat8(roundShift(h_f + h_b, 1))   (Q0.7 + Q0.7 -> Q1.6)
-        pass(backward, true, (t, h) => {
-          for (let u = 0; u < U; u++) seq[t * width + u] = saturateInt8(roundShift(seq[t * width + u] + h[u], 1));
-        });
+        pass(
+          backward,
+          true,
+          (t, h) => {
+            for (let u = 0; u < U; u++) seq[t * width + u] = saturateInt8(roundShift(seq[t * width + u] + h[u], 1));
+          },
+          backwardSteps(layer, n),
+        );
         top = Int8Array.from(forward.state.hQ7, (f, u) => saturateInt8(roundShift(f + backward.state.hQ7[u], 1)));
       } else {
-        pass(backward, true, (t, h) => seq.set(h, t * width + U));
+        pass(backward, true, (t, h) => seq.set(h, t * width + U), backwardSteps(layer, n));
         top = new Int8Array(2 * U);
         top.set(forward.state.hQ7);
         top.set(backward.state.hQ7, U);

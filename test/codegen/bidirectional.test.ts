@@ -2,7 +2,8 @@
  * Bidirectional and reverse layers, and window models (NUMERICS.md §5h). The
  * window simulator is checked against an independent composition: each
  * direction run as its own streaming single-layer model over the last
- * `window` inputs (reversed for the backward one and for a reverse layer),
+ * `window` inputs (reversed for the backward one and for a reverse layer;
+ * the last input alone for the backward one of a 'last-step' readout),
  * merged by hand. The float stack is checked
  * against TensorFlow.js' Bidirectional wrapper.
  */
@@ -18,7 +19,7 @@ import { denseWindows } from '../../data/window-set.ts';
 
 /** One direction as a streaming one-layer model with int8 inputs of the given scale. */
 function direction(q: QuantizedModel, layer: QuantRecurrentLayer, inputScale: number | undefined): Simulator {
-  const { backward: _b, merge: _m, reverse: _r, ...forwardOnly } = layer;
+  const { backward: _b, merge: _m, reverse: _r, readout: _o, ...forwardOnly } = layer;
   return new Simulator({
     ...q,
     featureNames: Array.from({ length: layer.inputSize }, (_, i) => `in${i}`),
@@ -64,9 +65,16 @@ function byHand(q: QuantizedModel, inputs: Int8Array[]): Int8Array {
       top = forward[forward.length - 1];
       return;
     }
+    const last = seq.length - 1;
+    if (layer.readout === 'last-step') {
+      // the output at the last step: the backward direction after one step, on the last input alone
+      const backwardOnce = run(direction(q, layer.backward, scale), [last]);
+      top = merge(layer.merge, forward[last], backwardOnce[last]);
+      return;
+    }
     const backward = run(direction(q, layer.backward, scale), order.slice().reverse());
     seq = forward.map((f, t) => merge(layer.merge, f, backward[t]));
-    top = merge(layer.merge, forward[forward.length - 1], backward[0]);
+    top = merge(layer.merge, forward[last], backward[0]);
   });
   return top;
 }
@@ -84,6 +92,16 @@ describe('window models', () => {
           { cell: 'cifg' as const, units: 4, bidirectional: 'concat' as const },
           { cell: 'rnn' as const, units: 3 },
         ],
+      },
+    ],
+    ['concat, read at the last step', { cell: 'gru' as const, bidirectional: 'concat' as const, readout: 'last-step' as const }],
+    [
+      'a sum layer read at the last step over a concat layer',
+      {
+        cell: 'lstm' as const,
+        bidirectional: 'concat' as const,
+        readout: 'last-step' as const,
+        stacked: [{ cell: 'peephole' as const, units: 4, bidirectional: 'sum' as const }],
       },
     ],
     ['reverse', { cell: 'gru' as const, reverse: true }],

@@ -20,7 +20,7 @@ import {
 import { UserError } from '../../core/errors.ts';
 import { makeFloatModel, makeQuantizedModel } from '../fixtures/models.ts';
 import { mulberry32 } from '../../core/prng.ts';
-import { CELL_KINDS } from '../../core/model.ts';
+import { CELL_KINDS, readoutOf } from '../../core/model.ts';
 
 // The schema, loaded independently, to forge files the encoder refuses to write.
 const root = protobuf.loadSync(fileURLToPath(new URL('../../core/artifact.proto', import.meta.url)));
@@ -511,6 +511,50 @@ describe('reverse layers', () => {
     );
     expect(userError(() => encodeFloatModel({ ...f, sequence: 'many-to-many' }))).toMatch(
       /sequence many-to-many needs a streaming model; bidirectional and reverse layers read the whole window/,
+    );
+  });
+});
+
+describe("a bidirectional top layer's readout", () => {
+  const spec = {
+    seed: 22,
+    inputSize: 2,
+    units: 3,
+    window: 5,
+    cell: 'lstm' as const,
+    bidirectional: 'concat' as const,
+    stacked: [{ cell: 'gru' as const, units: 4, bidirectional: 'sum' as const }],
+  };
+  it("round-trips 'last-step' on the top layer, both kinds", () => {
+    const f = randomFloatModel({ ...spec, readout: 'last-step' });
+    expect(decodeArtifact(encodeFloatModel(f), 'f.pb').model).toStrictEqual(f);
+    const q = randomQuantizedModel({ ...spec, readout: 'last-step' });
+    const qBack = decodeArtifact(encodeQuantizedModel(q), 'q.pb').model as typeof q;
+    expect(qBack).toStrictEqual(q);
+    expect(qBack.layers.map((l) => l.readout)).toEqual([undefined, 'last-step']);
+  });
+
+  it("an artifact without one (as written before readouts) reads as 'final-states'", () => {
+    const q = randomQuantizedModel(spec);
+    const back = decodeArtifact(encodeQuantizedModel(q), 'q.pb').model as typeof q;
+    expect(back.layers.map((l) => 'readout' in l)).toEqual([false, false]);
+    expect(back.layers.map(readoutOf)).toEqual(['final-states', 'final-states']);
+  });
+
+  it('refuses a readout on a layer below the top, on a forward top layer, and an unknown one', () => {
+    const f = randomFloatModel(spec);
+    const [below, top] = f.layers;
+    expect(userError(() => encodeFloatModel({ ...f, layers: [{ ...below, readout: 'last-step' }, top] }))).toBe(
+      'cannot encode float model: layers[0].readout is set; only a bidirectional top layer has one',
+    );
+    const forward = randomFloatModel({ ...spec, stacked: [{ cell: 'gru', units: 4 }] });
+    const { layers } = forward;
+    expect(userError(() => encodeFloatModel({ ...forward, layers: [layers[0], { ...layers[1], readout: 'last-step' }] }))).toBe(
+      'cannot encode float model: layers[1].readout is set; only a bidirectional top layer has one',
+    );
+    const unknown = { ...top, readout: 'middle' as unknown as 'last-step' };
+    expect(userError(() => encodeFloatModel({ ...f, layers: [below, unknown] }))).toBe(
+      'cannot encode float model: layers[1].readout is "middle"; expected one of final-states, last-step',
     );
   });
 });

@@ -49,9 +49,16 @@ export function writeSeriesCsv(dir: string): string {
 
 /**
  * `import` (with `args` after the model and data), `quantize`, `codegen` and `simulate` in `out`: each succeeds, the
- * int8 metric is within the 3% budget, parity is exact. Returns import's stdout and quantize's metrics.
+ * int8 metric is within the 3% budget, parity is exact (on ESPRUINO_BIN and JERRY_BIN too with `realEngines`). Returns import's stdout and quantize's metrics.
  */
-export async function throughPipeline(model: string, csv: string, args: string[], out: string, dir: string) {
+export async function throughPipeline(
+  model: string,
+  csv: string,
+  args: string[],
+  out: string,
+  dir: string,
+  o: { realEngines?: boolean } = {},
+) {
   const imp = await runCli(['import', model, '--data', csv, ...args, '--out', path.join(out, 'model.float.pb'), '--json'], dir);
   expect(imp.code, imp.stderr).toBe(0);
   const q = await runCli(
@@ -65,10 +72,10 @@ export async function throughPipeline(model: string, csv: string, args: string[]
   const c = await runCli(['codegen', path.join(out, 'model.q.pb'), '--out-dir', out], dir);
   expect(c.code, c.stderr).toBe(0);
   const code = `${path.join(out, 'model.espruino.js')},${path.join(out, 'model.es5.js')}`;
-  const s = await runCli(['simulate', path.join(out, 'model.q.pb'), '--code', code, ...SHORT_PARITY, '--json'], dir);
+  const s = await runCli(['simulate', path.join(out, 'model.q.pb'), '--code', code, ...SHORT_PARITY, '--json'], dir, o);
   expect(s.code, s.stderr).toBe(0);
   expect(s.lastJson().parity.mismatches).toBe(0);
-  return { stdout: imp.stdout, importJson: imp.lastJson(), metrics: m };
+  return { stdout: imp.stdout, importJson: imp.lastJson(), metrics: m, parityEngines: s.lastJson().parity.engines as string[] };
 }
 
 /** An import that must fail: exit 1, one line on stderr matching `message`, no file written. */

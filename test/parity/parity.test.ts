@@ -115,6 +115,8 @@ describe('generated code matches the simulator bit for bit', () => {
             bidirectional: fc.constantFrom(undefined, undefined, 'concat' as const, 'sum' as const),
             // Or reverse, sometimes (a window model too).
             reverse: fc.constantFrom(false, false, false, true),
+            // A bidirectional top layer read at the last step, sometimes (y[:, -1, :]).
+            readout: fc.constantFrom(undefined, undefined, 'last-step' as const),
             // Sometimes token input: an embedding table of this many ids (its rows are the int8 steps).
             vocabulary: fc.constantFrom(undefined, undefined, undefined, 2, 50),
             // A forward model deployed as a window, sometimes (the last `window` inputs from a zero state at every step).
@@ -162,6 +164,26 @@ describe('generated code matches the simulator bit for bit', () => {
         deployment: 'window',
       };
       await expectExact(q, randomSegments(21, 3, [25, 15], 0.2));
+    },
+    300_000,
+  );
+
+  it.each(['concat', 'sum'] as const)(
+    "a bidirectional %s model read at the last step (PyTorch's y[:, -1, :]) over a bidirectional layer, over 40 steps",
+    async (merge) => {
+      const q = randomQuantizedModel({
+        seed: 23,
+        inputSize: 3,
+        units: 5,
+        outputSize: 2,
+        cell: 'lstm',
+        bidirectional: 'concat',
+        window: 6,
+        stacked: [{ cell: 'gru-reset-after', units: 4, bidirectional: merge }],
+        readout: 'last-step',
+      });
+      expect(q.layers.map((l) => l.readout)).toEqual([undefined, 'last-step']);
+      await expectExact(q, randomSegments(23, 3, [25, 15], 0.2));
     },
     300_000,
   );

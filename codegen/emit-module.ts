@@ -45,7 +45,16 @@ import { emitWindowState, emitWindowStep } from './emit-window.ts';
 import { assertBounds } from '../quantize/bounds.ts';
 import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
 import { affineArrays, constantArrays, directionPlans, flashArrays } from './module-data.ts';
-import { DEFAULT_NATIVE, emitNativeLoad, emitNativeStepQ, nativeInfo, nativeModule, type NativeOption } from './emit-native.ts';
+import {
+  DEFAULT_NATIVE,
+  emitNativeContext,
+  emitNativeData,
+  emitNativeLoad,
+  emitNativeStepQ,
+  nativeInfo,
+  nativeModule,
+  type NativeOption,
+} from './emit-native.ts';
 
 export { TARGETS, type Target };
 
@@ -243,7 +252,7 @@ function emitBody(
   emitDecoding(b, q, plan);
   emitState(b, q, plan);
   emitRowViews(b, q, plan);
-  emitNativeLoad(b, plan.native, plan.NI, plan.NO, plan.stateH, plan.chunk);
+  emitNativeLoad(b, plan.native, plan.NI, plan.NO, plan.stateH);
   emitReset(b, q, plan);
   emitStepQ(b, q, plan);
   emitRealStep(b, q, plan);
@@ -311,6 +320,9 @@ function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<ty
 
 type ModulePlan = ReturnType<typeof modulePlan>;
 
+/** With the native step, the tanh table TT is read from the native context (one copy in RAM for both steps). */
+const inContext = (plan: ModulePlan, name: string): boolean => plan.native.kind === 'native' && name === 'TT';
+
 /** The constant arrays: base64 literals (weights in RAM) or a list of what the flash file holds. */
 function emitData(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
   const { flash, chunk, arrays } = plan;
@@ -322,8 +334,10 @@ function emitData(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
     b.comment('---- data: little-endian base64, decoded once at load');
     for (const a of arrays) {
       b.comment(`${a.name}: ${a.what}`);
-      b.line(`var ${a.name}_B64 = ${base64Literal(chunk, a.values)};`);
+      if (!inContext(plan, a.name)) b.line(`var ${a.name}_B64 = ${base64Literal(chunk, a.values)};`);
+      else b.comment(`  (held in NATIVE_CONTEXT below)`);
     }
+    emitNativeData(b, plan.native, chunk);
   }
   b.line('');
 }
@@ -360,8 +374,10 @@ function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
         lines: { NATIVE: [...dialect.nativeBase64] },
       }),
     );
-    for (const a of arrays) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
-    b.line(`${arrays.map((a) => `${a.name}_B64`).join(' = ')} = undefined;`);
+    const own = arrays.filter((a) => !inContext(plan, a.name));
+    if (plan.native.kind === 'native') emitNativeContext(b, plan.native, q.tables.tanhQ15.length);
+    for (const a of own) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
+    b.line(`${own.map((a) => `${a.name}_B64`).join(' = ')} = undefined;`);
   }
   b.line('');
 }

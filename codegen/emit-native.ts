@@ -119,20 +119,37 @@ function literal(bytes: Uint8Array, chunk: number): string {
   return `[${parts.join(', ')}]`;
 }
 
-/**
- * At load: the kernels and the context as base64, the board's choice, and the state
- * arrays pointed at the context when the native path is taken. `state` names the
- * module's h array (H, or HS when stacked).
- */
-export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: number, state: string, chunk: number): void {
+/** In the data section: the kernels and the context as base64 (the context's tanh table is also the JavaScript step's TT). */
+export function emitNativeData(b: CodeBuilder, m: NativeModule, chunk: number): void {
   if (m.kind === 'js') return;
-  const { plan, views } = m;
-  b.comment('---- native step (codegen --native; docs/NUMERICS.md "The native context"): native/lstm-step.c, position-independent Thumb-2');
-  b.comment('NATIVE_KERNELS: the prebuilt blob of each CPU; NATIVE_CONTEXT: header, weights, tanh table and state in one buffer');
+  b.comment('native step (codegen --native; docs/NUMERICS.md "The native context"): native/lstm-step.c, position-independent Thumb-2');
+  b.comment('NATIVE_KERNELS: the prebuilt blob of each CPU; NATIVE_CONTEXT: header, weights, tanh table (TT) and state in one buffer');
   const kernels = m.cpus.map((cpu) => `${cpu}: ${literal(fs.readFileSync(blobPath(cpu)), chunk)}`);
   b.line(`var NATIVE_KERNELS = { ${kernels.join(', ')} };`);
   b.line(`var NATIVE_CONTEXT = ${literal(m.bytes, chunk)};`);
-  b.line('var NK, CB, XC; // the kernel (a native function), the context (an ArrayBuffer over a flat string), its x');
+}
+
+/**
+ * In the decoding: the context, one flat block where E.toFlatString makes one (the kernel
+ * needs it so), else decoded as the other arrays; TT is a view of its tanh table.
+ */
+export function emitNativeContext(b: CodeBuilder, m: NativeModule & { kind: 'native' }, tableLength: number): void {
+  b.line(
+    'var CB = typeof E !== "undefined" && typeof E.toFlatString === "function" ? E.toFlatString(atob(typeof NATIVE_CONTEXT === "string" ? NATIVE_CONTEXT : NATIVE_CONTEXT.join(""))) : undefined;',
+  );
+  b.line('CB = CB ? E.toArrayBuffer(CB) : buf(NATIVE_CONTEXT);');
+  b.line(`var TT = new Int16Array(CB, ${m.plan.tableOff}, ${tableLength}); // the context's tanh table`);
+}
+
+/**
+ * At load: the board's choice, and the state arrays pointed at the context when the
+ * native path is taken. `state` names the module's h array (H, or HS when stacked).
+ */
+export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: number, state: string): void {
+  if (m.kind === 'js') return;
+  const { plan, views } = m;
+  b.comment('---- native step: the kernel for this board, or the JavaScript step (info.native says why)');
+  b.line('var NK, XC; // the kernel (a native function), the x of the context');
   const board = Object.entries(NATIVE_BOARD_CPU).filter(([, cpu]) => m.cpus.includes(cpu));
   b.snippet(
     es5Lines('native-kernel', {
@@ -144,7 +161,7 @@ export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: 
     }),
   );
   b.line('var NATIVE = nativeCpu(NATIVE_KERNELS);');
-  b.line('if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE, NATIVE_KERNELS[NATIVE], NATIVE_CONTEXT);');
+  b.line('if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE, NATIVE_KERNELS[NATIVE]);');
   b.line('NATIVE_KERNELS = NATIVE_CONTEXT = undefined;');
   b.block('if (NK) {', () => {
     b.comment("the state the API shows is the context's: x, h, c, gates and the head accumulator Y where the kernel writes them");

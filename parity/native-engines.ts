@@ -36,7 +36,14 @@ const onPath = (tool: string): boolean =>
   (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && fs.existsSync(path.join(dir, tool)));
 
 /** Runs `command args... program.js` in a directory of its own; a run that printed END counts whatever its exit. */
-function runFile(name: string, command: string, before: string[], after: string[], program: string): Promise<string[]> {
+function runFile(
+  name: string,
+  command: string,
+  before: string[],
+  after: string[],
+  program: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<string[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-native-engine-'));
   const file = path.join(dir, 'program.js');
   fs.writeFileSync(file, program);
@@ -44,7 +51,7 @@ function runFile(name: string, command: string, before: string[], after: string[
     const child = execFile(
       command,
       [...before, file, ...after],
-      { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28, timeout: RUN_LIMIT_S * 1000 },
+      { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28, timeout: RUN_LIMIT_S * 1000, env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         fs.rmSync(dir, { recursive: true, force: true });
         const lines = stdout.split(/\r?\n/);
@@ -52,7 +59,7 @@ function runFile(name: string, command: string, before: string[], after: string[
         else
           reject(
             new Error(
-              `${name}: the program did not reach END (${error?.message.split('\n')[0] ?? 'exit 0'}): ${(stderr || stdout).slice(-300)}`,
+              `${name}: the program did not reach END (${error?.message.split('\n')[0] ?? 'exit 0'}): ${(stdout.slice(0, 300) + ' … ' + (stderr || stdout).slice(-300)).trim()}`,
             ),
           );
       },
@@ -73,6 +80,26 @@ export function armhfEngine(): NativeEngine | string {
   };
 }
 
+/**
+ * The program as typed into the firmware's console, which holds a statement's whole
+ * text while it reads it (the firmware has 7,500 variables): each long base64 literal
+ * is typed first as a global of its own (a statement of its own, freed once read) and
+ * the program reads that global; comment-only lines and indentation are left out (no
+ * line of generated code continues a string). The globals are cleared at the end.
+ */
+export function typedForm(program: string): string {
+  const literals: string[] = [];
+  const body = program
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('//'))
+    .join('\n')
+    .replace(/"([A-Za-z0-9+/=]{256,})"/g, (_, text: string) => `LSTM_MCU_TYPED_${literals.push(text) - 1}`);
+  const names = literals.map((_, i) => `LSTM_MCU_TYPED_${i}`);
+  const clear = names.length ? `\n${names.join(' = ')} = undefined;` : '';
+  return `${literals.map((text, i) => `var ${names[i]} = "${text}";`).join('\n')}\n${body}${clear}`;
+}
+
 /** Espruino's STM32F405 firmware under qemu-system-arm, or why it cannot run here. */
 export function stm32f405Engine(): NativeEngine | string {
   const dir = process.env.STM32F405_DIR;
@@ -86,7 +113,9 @@ export function stm32f405Engine(): NativeEngine | string {
         'python3',
         [path.join(dir, 'run.py')],
         ['--timeout', String(RUN_LIMIT_S - 30)],
-        `${program}\nprint("<<done>>");\n`,
+        `${typedForm(program)}\nprint("<<done>>");\n`,
+        // run.py's pause per 64 characters typed: at its default 0.01 s the console's input FIFO overflows while a module loads
+        { PACE: '0.03' },
       ),
   };
 }

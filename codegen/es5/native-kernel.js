@@ -8,18 +8,15 @@ function nativeCpu(kernels) {
   if (!kernels[cpu]) return "js: board " + board + " runs the " + cpu + " kernel, which this module does not hold (codegen --native)";
   return cpu;
 }
-// Loads the kernel and the context into flat strings (the kernel reads one 4-byte-aligned block); sets NK and CB, returns the path taken.
-function nativeLoad(cpu, kernel, context) {
-  var flat = E.toFlatString(atob(typeof context === "string" ? context : context.join(""))), code = E.toFlatString(atob(kernel));
-  if (!flat || !code) return "js: no flat block of memory for the native context";
-  var buffer = E.toArrayBuffer(flat), at = E.getAddressOf(buffer, true), s, i;
-  if (!at || (at & 3)) return "js: the native context is not one 4-byte-aligned block";
+// Loads the kernel into a flat string and checks the context CB is one 4-byte-aligned block; sets NK, returns the path taken.
+function nativeLoad(cpu, kernel) {
+  var code = E.toFlatString(atob(kernel)), at = E.getAddressOf(CB, true), s, i;
+  if (!code || !at || (at & 3)) return "js: no flat, 4-byte-aligned block of memory for the native kernel and context";
   var kernelCall = E.nativeCall(1, "int(int)", code);
   // One step on the zero state: the kernel returns 0 only where it reads the context's header (docs/NUMERICS.md)
   if (kernelCall(at) !== 0) return "js: the " + cpu + " kernel did not read its context";
-  s = new Uint8Array(buffer, STATE_OFF, STATE_BYTES);
+  s = new Uint8Array(CB, STATE_OFF, STATE_BYTES);
   for (i = 0; i < STATE_BYTES; i++) s[i] = 0;
   NK = kernelCall;
-  CB = buffer;
   return cpu;
 }

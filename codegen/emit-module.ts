@@ -506,7 +506,6 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
     // The locals the body uses, the most read first (Espruino walks the list to find a name): codegen/locals-order.ts.
     const declaration = b.reserve();
     emitArgumentCheck(b, 'xq', 'stepQ(xq)', NI, 'int8 inputs');
-    emitNativeStepQ(b, plan.native, NI);
     const declare = () => {
       const body = b.textAfter(declaration).replace(/\/\/.*$/gm, '');
       const used = localsByReads(body, [...STEP_LOCALS, 'ts', 'sl']);
@@ -541,6 +540,7 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
     declare();
   });
   b.line('');
+  emitNativeStepQ(b, plan.native, NI, () => emitArgumentCheck(b, 'xq', 'stepQ(xq)', NI, 'int8 inputs'));
 }
 
 /** step(x) on real readings (or a token id): quantize, stepQ, dequantize. */

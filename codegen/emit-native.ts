@@ -175,20 +175,41 @@ export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: 
 }
 
 /**
- * In stepQ: where the kernel runs, x = sat8(xq) into the context, then one call.
+ * nativeStepQ(xq), which replaces stepQ where the kernel runs: x = sat8(xq) into the context,
+ * then one call. A function of its own: Espruino reads on through the rest of a function's
+ * text after a return, so a branch at the top of the JavaScript step would cost its whole length.
  * The context's address is read at every step: E.defrag() moves flat strings.
  */
-export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number): void {
+export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number, argumentCheck: () => void): void {
   if (m.kind === 'js') return;
-  b.comment('native kernel: x = sat8(xq) (a non-number 0) into the context, one call; its address is read now, as E.defrag() moves it');
-  b.block('if (NK) {', () => {
-    b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
-      b.line('z = xq[i];');
-      emitNumberOr(b, 'z', '0');
-      emitSaturateInt8(b, 'z');
-      b.line('XC[i] = z;');
-    });
-    b.line('NK(E.getAddressOf(CB, true));');
-    b.line('return Y;');
-  });
+  b.comment('The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own');
+  b.comment('of four names: Espruino finds a name by walking the variables of each scope in turn.');
+  b.block(
+    'var nativeStepQ = (function (NK, CB, XC, Y) {',
+    () =>
+      b.block(
+        'return function (xq) {',
+        () => {
+          b.line('var i, z;');
+          // An Int8Array holds int8 numbers only: the number check and sat8 are the identity there.
+          b.comment('an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value');
+          b.line(`if (xq instanceof Int8Array && xq.length === ${NI}) XC.set(xq);`);
+          b.block('else {', () => {
+            argumentCheck();
+            b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
+              b.line('z = xq[i];');
+              emitNumberOr(b, 'z', '0');
+              emitSaturateInt8(b, 'z');
+              b.line('XC[i] = z;');
+            });
+          });
+          b.line('NK(E.getAddressOf(CB, true));');
+          b.line('return Y;');
+        },
+        '};',
+      ),
+    '})(NK, CB, XC, Y);',
+  );
+  b.line('if (NK) stepQ = nativeStepQ;');
+  b.line('');
 }

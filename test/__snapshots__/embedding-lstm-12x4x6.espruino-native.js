@@ -147,19 +147,8 @@ var lstmModel = (function (previousPretokenise) {
 
   // One time step on int8 inputs xq (length 4); returns the head accumulator Y.
   function stepQ(xq) {
-    var r, z, u, cl, i, tt, q, m, bm, g, cv, v, cc, ig, fg, cg, og, c, hn, ru, k, hh;
+    var r, u, z, cl, tt, q, m, bm, g, cv, v, i, cc, ig, fg, cg, og, c, hn, ru, k, hh;
     if (typeof xq !== "object" || xq === null || xq.length !== 4) throw new TypeError("lstm-mcu model: stepQ(xq) takes an array of 4 int8 inputs");
-    // native kernel: x = sat8(xq) (a non-number 0) into the context, one call; its address is read now, as E.defrag() moves it
-    if (NK) {
-      for (i = 0; i < 4; i++) {
-        z = xq[i];
-        if (typeof z !== "number") z = typeof z === "object" && z instanceof Number ? +z : 0;
-        if (z > 127) z = 127; else if (z < -128) z = -128;
-        XC[i] = z;
-      }
-      NK(E.getAddressOf(CB, true));
-      return Y;
-    }
     // v[0..NI) = sat8(xq), a non-number 0
     for (i = 0; i < 4; i++) {
       z = xq[i];
@@ -197,6 +186,28 @@ var lstmModel = (function (previousPretokenise) {
     }
     return Y;
   }
+
+  // The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own
+  // of four names: Espruino finds a name by walking the variables of each scope in turn.
+  var nativeStepQ = (function (NK, CB, XC, Y) {
+    return function (xq) {
+      var i, z;
+      // an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value
+      if (xq instanceof Int8Array && xq.length === 4) XC.set(xq);
+      else {
+        if (typeof xq !== "object" || xq === null || xq.length !== 4) throw new TypeError("lstm-mcu model: stepQ(xq) takes an array of 4 int8 inputs");
+        for (i = 0; i < 4; i++) {
+          z = xq[i];
+          if (typeof z !== "number") z = typeof z === "object" && z instanceof Number ? +z : 0;
+          if (z > 127) z = 127; else if (z < -128) z = -128;
+          XC[i] = z;
+        }
+      }
+      NK(E.getAddressOf(CB, true));
+      return Y;
+    };
+  })(NK, CB, XC, Y);
+  if (NK) stepQ = nativeStepQ;
 
   // Token ids in (x[0]), real outputs out. 0 is padding: no step, the outputs stay those of the last step.
   // An id that is not an integer in 0..11 reads as the unknown token 1.

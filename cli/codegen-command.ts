@@ -13,6 +13,7 @@ import { TARGETS, type Target } from '../codegen/emit-module.ts';
 import { estimateRam, type RamEstimate } from '../codegen/ram-estimate.ts';
 import { writeFilesAtomic } from '../core/write-atomic.ts';
 import { UserError } from '../core/errors.ts';
+import { DEFAULT_NATIVE, NATIVE_OPTIONS, type NativeOption } from '../codegen/emit-native.ts';
 
 /**
  * The model on `board`, with its weights in RAM and (Espruino) in flash: the
@@ -54,6 +55,7 @@ interface CodegenOptions {
   board?: string;
   appReserve?: number;
   json?: boolean;
+  native: NativeOption;
 }
 
 export function codegenCommand(): Command {
@@ -67,6 +69,14 @@ export function codegenCommand(): Command {
     .addOption(new Option('--name <base>', 'file base name').default('model'))
     .addOption(new Option('--global <identifier>', 'global the file defines when run as a plain script').default('lstmModel'));
   return addPlacementOptions(cmd)
+    .addOption(
+      new Option(
+        '--native <kernels>',
+        'espruino target: the native kernels the module holds (auto: m4 and m3, chosen by the board at load; m4; m3; off: the JavaScript step only)',
+      )
+        .argParser(choiceOption<NativeOption>([...NATIVE_OPTIONS]))
+        .default(DEFAULT_NATIVE),
+    )
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .action((modelPath: string, o: CodegenOptions) => runAction('codegen', () => runCodegen(modelPath, o)));
 }
@@ -113,6 +123,7 @@ function runCodegen(modelPath: string, o: CodegenOptions): void {
     modelSha256: sha256,
     weights: o.weights,
     flashFile: o.flashFile,
+    native: o.native,
   });
   // The device budget, before any file is written: the model is refused if it does not fit.
   const budget = board

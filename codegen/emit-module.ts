@@ -45,6 +45,16 @@ import { emitWindowState, emitWindowStep } from './emit-window.ts';
 import { assertBounds } from '../quantize/bounds.ts';
 import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
 import { affineArrays, constantArrays, directionPlans, flashArrays } from './module-data.ts';
+import {
+  DEFAULT_NATIVE,
+  emitNativeContext,
+  emitNativeData,
+  emitNativeLoad,
+  emitNativeStepQ,
+  nativeInfo,
+  nativeModule,
+  type NativeOption,
+} from './emit-native.ts';
 
 export { TARGETS, type Target };
 
@@ -66,7 +76,13 @@ export interface EmitOptions {
    * module then holds no weight data in RAM and no row views.
    */
   flash?: { file: string; writer: string };
+  /** espruino target: the native kernels the module holds (codegen/emit-native.ts; default DEFAULT_NATIVE). */
+  native?: NativeOption;
 }
+
+/** What the module holds of the native step, or why none. */
+const nativeOf = (q: QuantizedModel, options: EmitOptions) =>
+  nativeModule(q, options.target, options.native ?? DEFAULT_NATIVE, Boolean(options.flash));
 
 /** Data and formats the generated module reports in `info` (also used for the .d.ts). */
 export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
@@ -96,6 +112,8 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     })),
     /** true: every step runs the model over the last `window` inputs (a bidirectional or reverse layer needs the whole window; a forward model deployed as a window runs as it was trained). */
     windowed: isWindowModel(q),
+    /** The step that runs: 'm4' or 'm3' (the native kernel through E.nativeCall), or 'js: ' and why the JavaScript step runs. */
+    native: nativeInfo(nativeOf(q, options), options.native ?? DEFAULT_NATIVE),
     outputSize: q.head.outputSize,
     window: q.window,
     horizon: q.horizon,
@@ -245,10 +263,11 @@ function emitBody(
   emitDecoding(b, q, plan);
   emitState(b, q, plan);
   emitRowViews(b, q, plan);
+  emitNativeLoad(b, plan.native, plan.NI, plan.NO, plan.stateH);
   emitReset(b, q, plan);
   emitStepQ(b, q, plan);
   emitRealStep(b, q, plan);
-  if (q.sequence === 'one-to-many') emitForecast(b, q, plan.NI, plan.NO);
+  if (q.sequence === 'one-to-many') emitForecast(b, q, plan);
   emitClassIndex(b, q, plan);
   emitApi(b, q, plan, info, beforeReturn);
 }
@@ -280,7 +299,12 @@ function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<ty
   const totalCells = plans.reduce((s, p) => s + (hasCellState(p.layer.cell) ? p.layer.units : 0), 0);
   const totalRows = plans.reduce((s, p) => s + gateCount(p.layer.cell) * p.layer.units, 0);
   const arrays = constantArrays(q);
+  const native = nativeOf(q, options);
+  // The API's h: one layer's H, or every layer's HS.
+  const stateH = stacked || windowed ? 'HS' : 'H';
   return {
+    native,
+    stateH,
     dialect,
     flash,
     layout,
@@ -307,6 +331,9 @@ function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<ty
 
 type ModulePlan = ReturnType<typeof modulePlan>;
 
+/** With the native step, the tanh table TT is read from the native context (one copy in RAM for both steps). */
+const inContext = (plan: ModulePlan, name: string): boolean => plan.native.kind === 'native' && name === 'TT';
+
 /** The constant arrays: base64 literals (weights in RAM) or a list of what the flash file holds. */
 function emitData(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
   const { flash, chunk, arrays } = plan;
@@ -318,8 +345,10 @@ function emitData(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
     b.comment('---- data: little-endian base64, decoded once at load');
     for (const a of arrays) {
       b.comment(`${a.name}: ${a.what}`);
-      b.line(`var ${a.name}_B64 = ${base64Literal(chunk, a.values)};`);
+      if (!inContext(plan, a.name)) b.line(`var ${a.name}_B64 = ${base64Literal(chunk, a.values)};`);
+      else b.comment(`  (held in NATIVE_CONTEXT below)`);
     }
+    emitNativeData(b, plan.native, chunk);
   }
   b.line('');
 }
@@ -356,8 +385,10 @@ function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
         lines: { NATIVE: [...dialect.nativeBase64] },
       }),
     );
-    for (const a of arrays) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
-    b.line(`${arrays.map((a) => `${a.name}_B64`).join(' = ')} = undefined;`);
+    const own = arrays.filter((a) => !inContext(plan, a.name));
+    if (plan.native.kind === 'native') emitNativeContext(b, plan.native, q.tables.tanhQ15.length);
+    for (const a of own) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
+    b.line(`${own.map((a) => `${a.name}_B64`).join(' = ')} = undefined;`);
   }
   b.line('');
 }
@@ -460,9 +491,10 @@ function emitRowViews(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
 
 /** reset(): zero the state. */
 function emitReset(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
-  const { windowed, NI, NO, totalUnits, totalCells, totalRows } = plan;
+  const { windowed, NI, NO, totalUnits, totalCells, totalRows, native, stateH } = plan;
   b.block('function reset() {', () => {
     b.line('var i;');
+    if (native.kind === 'native') b.line(`if (NK) for (i = 0; i < ${totalUnits}; i++) ${stateH}[i] = 0; // h in the native context`);
     if (windowed) {
       b.line('XN = 0; XP = 0;');
       b.line(`for (i = 0; i < ${totalUnits}; i++) HS[i] = 0;`);
@@ -519,6 +551,7 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
     declare();
   });
   b.line('');
+  emitNativeStepQ(b, plan.native, NI, () => emitArgumentCheck(b, 'xq', 'stepQ(xq)', NI, 'int8 inputs'));
 }
 
 /** step(x) on real readings (or a token id): quantize, stepQ, dequantize. */
@@ -591,6 +624,7 @@ function emitApi(
   const { flash, layout, stacked, windowed } = plan;
   emitChecksum(b, q, Boolean(flash));
   if (!flash) b.line(`var info = ${jsonText(info)};`);
+  if (plan.native.kind === 'native') b.line('info.native = NATIVE; // the step that runs here');
   beforeReturn?.();
   const members = apiMembers(q)
     .filter((k) => !(flash && k === 'info'))
@@ -663,13 +697,16 @@ function emitHead(b: CodeBuilder, outputs: number, width: number, h: string, dia
  * last readings with the forecasts in place of their features; the state is
  * restored, so streaming continues as before. No allocation.
  */
-function emitForecast(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number): void {
+function emitForecast(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
+  const { NI, NO } = plan;
   const feedback = feedbackFeatures(q);
-  const stateArrays = ['V', 'C', 'G', 'Y', 'XL'];
+  // With the native step, h lives in the context, not in V: it is backed up too.
+  const nativeH = plan.native.kind === 'native' ? [plan.stateH] : [];
+  const stateArrays = ['V', ...nativeH, 'C', 'G', 'Y', 'XL'];
   b.comment('one-to-many: state backups and the fed-back readings, allocated once');
   b.line(`var XL = new Float64Array(${NI}), FX = new Float64Array(${NI}); // last readings given to step(); readings of a forecast step`);
   b.line(
-    `var BV = new Int8Array(V.length), BC = new Int16Array(C.length), BG = new Int16Array(G.length), BY = new Int32Array(${NO}), BX = new Float64Array(${NI});`,
+    `var BV = new Int8Array(V.length), ${nativeH.map((h) => `BH = new Int8Array(${h}.length), `).join('')}BC = new Int16Array(C.length), BG = new Int16Array(G.length), BY = new Int32Array(${NO}), BX = new Float64Array(${NI});`,
   );
   b.line(`for (var fi = 0; fi < ${NI}; fi++) XL[fi] = NaN;`);
   b.comment(
@@ -677,7 +714,7 @@ function emitForecast(b: CodeBuilder, q: QuantizedModel, NI: number, NO: number)
   );
   b.block('function forecast(n, out) {', () => {
     b.line(`var i, s${q.targetMode === 'change' ? ', v' : ''};`);
-    const backups = ['BV', 'BC', 'BG', 'BY', 'BX'];
+    const backups = ['BV', ...nativeH.map(() => 'BH'), 'BC', 'BG', 'BY', 'BX'];
     stateArrays.forEach((a, i) => b.line(`for (i = 0; i < ${a}.length; i++) ${backups[i]}[i] = ${a}[i];`));
     b.line(`for (i = 0; i < ${NI}; i++) FX[i] = XL[i];`);
     b.comment('the first forecast is the output of the last step; each later one steps on the readings with the forecasts fed back');

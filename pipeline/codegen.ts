@@ -7,6 +7,7 @@ import { STORAGE_NAME_MAX } from '../codegen/flash-weights.ts';
 import { UserError } from '../core/errors.ts';
 import { emitDts } from '../codegen/emit-dts.ts';
 import type { QuantizedModel } from '../core/model.ts';
+import type { NativeOption } from '../codegen/emit-native.ts';
 import { TOOL_VERSION } from '../core/version.ts';
 
 export interface GeneratedFile {
@@ -43,6 +44,8 @@ export function codegenStep(
     /** 'flash': the espruino target reads its weights from a Storage file (default `<baseName>.bin`); es5 keeps them in RAM. */
     weights?: WeightPlace;
     flashFile?: string;
+    /** The native kernels the espruino module holds (codegen --native; default DEFAULT_NATIVE). */
+    native?: NativeOption;
   },
 ): GeneratedFile[] {
   const file = options.flashFile ?? `${options.baseName}.bin`;
@@ -56,6 +59,7 @@ export function codegenStep(
       modelSha256: options.modelSha256,
       generatorVersion: TOOL_VERSION,
       ...(flash ? { flash } : {}),
+      ...(options.native ? { native: options.native } : {}),
     };
     const stored = flash ? flashWeights(q, emit) : undefined;
     return {

@@ -50,6 +50,7 @@ export declare const info: {
     }
   ],
   "windowed": true,
+  "native": "js: the es5 target runs the JavaScript step",
   "outputSize": 2,
   "window": 6,
   "horizon": 1,

@@ -43,6 +43,7 @@ export declare const info: {
     }
   ],
   "windowed": false,
+  "native": "js: the es5 target runs the JavaScript step",
   "outputSize": 1,
   "window": 8,
   "horizon": 1,

@@ -43,6 +43,7 @@ export declare const info: {
     }
   ],
   "windowed": false,
+  "native": "js: generated with codegen --native off",
   "outputSize": 1,
   "window": 8,
   "horizon": 1,

@@ -50,6 +50,7 @@ export declare const info: {
     }
   ],
   "windowed": true,
+  "native": "js: generated with codegen --native off",
   "outputSize": 2,
   "window": 6,
   "horizon": 1,

@@ -53,6 +53,7 @@ export declare const info: {
     }
   ],
   "windowed": false,
+  "native": "js: the es5 target runs the JavaScript step",
   "outputSize": 2,
   "window": 8,
   "horizon": 1,

@@ -8,6 +8,7 @@ import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS, type Target } from '../../codegen/emit-module.ts';
 import { emitDts } from '../../codegen/emit-dts.ts';
+import type { NativeOption } from '../../codegen/emit-native.ts';
 import { modelFromJson, type GoldenFile } from '../golden/golden-io.ts';
 import { Simulator } from '../../reference/simulator.ts';
 import { availableEngines, fakeEspruinoGlobals } from '../../parity/engines.ts';
@@ -32,9 +33,26 @@ const CELL_CASES = TARGETS.flatMap((target) =>
       ['lstm', 'reverse-lstm-reverse-gru-3x5x4'],
       ['lstm', 'embedding-lstm-12x4x6'],
     ] as const
-  ).map(([cell, name]) => ({ target, cell, name })),
+  ).map(([cell, name]) => ({ target, cell, name, native: 'off' as NativeOption })),
+).concat(
+  // The espruino module holding the native kernels (codegen --native auto): its load and step branch are reviewed too.
+  (
+    [
+      ['lstm', 'lstm-3x8'],
+      ['gru-reset-after', 'gru-reset-after-3x6'],
+      ['lstm', 'embedding-lstm-12x4x6'],
+    ] as const
+  ).map(([cell, name]) => ({ target: 'espruino' as Target, cell, name, native: 'auto' as NativeOption })),
 );
-const options = (target: Target) => ({ target, globalName: 'lstmModel', modelSha256: 'a'.repeat(64), generatorVersion: '0.0.0-snapshot' });
+const options = (target: Target, native: NativeOption = 'off') => ({
+  target,
+  globalName: 'lstmModel',
+  modelSha256: 'a'.repeat(64),
+  generatorVersion: '0.0.0-snapshot',
+  native,
+});
+/** The snapshot's name: the target, and -native for a module holding the kernels. */
+const snapshotOf = (target: Target, native: NativeOption) => `${target}${native === 'off' ? '' : '-native'}`;
 
 /** The body of one generated function, up to the next function of the module. */
 function functionText(code: string, name: string): string {
@@ -45,14 +63,16 @@ function functionText(code: string, name: string): string {
   return text.slice(text.indexOf('\n')); // the body, without the declaration line
 }
 
-describe.each(CELL_CASES)('generated $target file, $cell cell', ({ target, cell, name }) => {
+describe.each(CELL_CASES)('generated $target file, $cell cell, native $native', ({ target, cell, name, native }) => {
   const golden = goldenModel(`${name}.json`);
-  const code = emitModule(golden, options(target));
+  const code = emitModule(golden, options(target, native));
 
   it('matches its snapshot', async () => {
     expect(golden.layers[0].cell).toBe(cell);
-    await expect(code).toMatchFileSnapshot(`../__snapshots__/${name}.${target}.js`);
-    await expect(emitDts(golden, options(target))).toMatchFileSnapshot(`../__snapshots__/${name}.${target}.d.ts`);
+    await expect(code).toMatchFileSnapshot(`../__snapshots__/${name}.${snapshotOf(target, native)}.js`);
+    await expect(emitDts(golden, options(target, native))).toMatchFileSnapshot(
+      `../__snapshots__/${name}.${snapshotOf(target, native)}.d.ts`,
+    );
   });
 
   it('starts with a provenance header', () => {

@@ -1,0 +1,215 @@
+/**
+ * The native step of the `espruino` module (codegen --native): the kernel of
+ * native/lstm-step.c, called through E.nativeCall on the boards whose CPU runs
+ * it, with the JavaScript step everywhere else (docs/NUMERICS.md, "The native
+ * context"; the choice at load is codegen/es5/native-kernel.js).
+ *
+ * The module holds the prebuilt blobs and the model's native context (built
+ * here by native/context.ts, the one definition of its layout). At load it picks
+ * the blob for process.env.BOARD, copies blob and context into flat strings,
+ * and, when that worked, points the state arrays (h, c, gates, Y) at the
+ * context's state block: the API reads the very integers the kernel writes.
+ * Why the JavaScript step runs instead is one line in info.native.
+ */
+import fs from 'node:fs';
+import { gateCount, hasCellState, type QuantizedModel } from '../core/model.ts';
+import { buildNativeContext, nativeUnsupported, type NativeContextPlan } from '../native/context.ts';
+import { blobPath, type NativeCpu } from '../native/toolchain.ts';
+import type { CodeBuilder } from './builder.ts';
+import { es5Lines } from './es5-source.ts';
+import { toBase64LE } from './base64.ts';
+import { emitNumberOr } from './emit-arguments.ts';
+import { emitSaturateInt8 } from './emit-primitives.ts';
+
+/** codegen --native: both kernels (chosen by the board at load), one of them, or none. */
+export type NativeOption = 'auto' | 'm4' | 'm3' | 'off';
+export const NATIVE_OPTIONS: readonly NativeOption[] = ['auto', 'm4', 'm3', 'off'];
+/** A module holds the native step only when asked: its context doubles the weights in RAM and the board budgets do not count it yet. */
+export const DEFAULT_NATIVE: NativeOption = 'off';
+
+/**
+ * process.env.BOARD -> the kernel its CPU runs. nRF52 boards and STM32F4 boards are
+ * Cortex-M4 (DSP instructions); the Original Espruino is a Cortex-M3. Every other board
+ * (ESP32, ESP8266, RP2040, the Linux builds, boards not listed) runs the JavaScript step.
+ */
+export const NATIVE_BOARD_CPU: { readonly [board: string]: NativeCpu } = {
+  PUCKJS: 'm4',
+  PIXLJS: 'm4',
+  BANGLEJS: 'm4',
+  BANGLEJS2: 'm4',
+  MDBT42Q: 'm4',
+  JOLTJS: 'm4',
+  PICO_R1_3: 'm4',
+  ESPRUINOWIFI: 'm4',
+  STM32F4DISCOVERY: 'm4',
+  STM32F405RG: 'm4',
+  ESPRUINOBOARD: 'm3',
+};
+
+/** The kernels a module holds for an option. */
+const KERNELS: { readonly [O in NativeOption]: readonly NativeCpu[] } = { auto: ['m4', 'm3'], m4: ['m4'], m3: ['m3'], off: [] };
+
+/** Where the API's state arrays are in the context: byte offset and element count of h, c and the gates. */
+export interface NativeViews {
+  h: { off: number; count: number };
+  c: { off: number; count: number };
+  gates: { off: number; count: number };
+}
+
+/** The API's state arrays as views of the context, or why they cannot be (a stack whose regions are padded apart). */
+export function nativeViews(plan: NativeContextPlan): NativeViews | string {
+  const layers = plan.layers;
+  const cells = layers.filter((p) => hasCellState(p.layer.cell));
+  // Each region must follow the one before it with no padding between: h int8 [U], c int16 [U], gates int16 [G·U].
+  const joined = <T>(items: T[], off: (t: T) => number, bytes: (t: T) => number) =>
+    items.every((t, i) => i === 0 || off(t) === off(items[i - 1]) + bytes(items[i - 1]));
+  const hJoined = joined(
+    layers,
+    (p) => p.hOff,
+    (p) => p.layer.units,
+  );
+  const cJoined = joined(
+    cells,
+    (p) => p.cellOff,
+    (p) => 2 * p.layer.units,
+  );
+  const gJoined = joined(
+    layers,
+    (p) => p.gatesOff,
+    (p) => 2 * gateCount(p.layer.cell) * p.layer.units,
+  );
+  if (!hJoined || !cJoined || !gJoined)
+    return 'stacked layers whose units are not multiples of 4 keep h, c or gates padded apart in the native context, so state could not be one view';
+  const sum = (f: (p: (typeof layers)[number]) => number) => layers.reduce((s, p) => s + f(p), 0);
+  return {
+    h: { off: layers[0].hOff, count: sum((p) => p.layer.units) },
+    c: { off: cells.length ? cells[0].cellOff : 0, count: sum((p) => (hasCellState(p.layer.cell) ? p.layer.units : 0)) },
+    gates: { off: layers[0].gatesOff, count: sum((p) => gateCount(p.layer.cell) * p.layer.units) },
+  };
+}
+
+/** What a module holds of the native step: the kernels and the context, or why it holds none ("js: ..."). */
+export type NativeModule =
+  | { kind: 'js'; reason: string }
+  | { kind: 'native'; cpus: readonly NativeCpu[]; plan: NativeContextPlan; bytes: Uint8Array; views: NativeViews };
+
+export function nativeModule(q: QuantizedModel, target: string, option: NativeOption, flash: boolean): NativeModule {
+  const js = (why: string): NativeModule => ({ kind: 'js', reason: `js: ${why}` });
+  if (target !== 'espruino') return js(`the ${target} target runs the JavaScript step`);
+  if (option === 'off') return js('generated with codegen --native off');
+  if (flash) return js('weights in flash run the JavaScript step (the kernel reads one buffer in RAM)');
+  const unsupported = nativeUnsupported(q);
+  if (unsupported) return js(unsupported);
+  const { plan, bytes } = buildNativeContext(q);
+  const views = nativeViews(plan);
+  if (typeof views === 'string') return js(views);
+  return { kind: 'native', cpus: KERNELS[option], plan, bytes, views };
+}
+
+/** info.native as generated: the static reason, or what --native held (the module writes the path taken at load). */
+export const nativeInfo = (m: NativeModule, option: NativeOption): string =>
+  m.kind === 'js' ? m.reason : `chosen at load (codegen --native ${option})`;
+
+/** A base64 literal of `bytes`, in chunks of at most `chunk` characters. */
+function literal(bytes: Uint8Array, chunk: number): string {
+  const text = toBase64LE(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  if (text.length <= chunk) return `"${text}"`;
+  const parts: string[] = [];
+  for (let i = 0; i < text.length; i += chunk) parts.push(`"${text.slice(i, i + chunk)}"`);
+  return `[${parts.join(', ')}]`;
+}
+
+/** In the data section: the kernels and the context as base64 (the context's tanh table is also the JavaScript step's TT). */
+export function emitNativeData(b: CodeBuilder, m: NativeModule, chunk: number): void {
+  if (m.kind === 'js') return;
+  b.comment('native step (codegen --native; docs/NUMERICS.md "The native context"): native/lstm-step.c, position-independent Thumb-2');
+  b.comment('NATIVE_KERNELS: the prebuilt blob of each CPU; NATIVE_CONTEXT: header, weights, tanh table (TT) and state in one buffer');
+  const kernels = m.cpus.map((cpu) => `${cpu}: ${literal(fs.readFileSync(blobPath(cpu)), chunk)}`);
+  b.line(`var NATIVE_KERNELS = { ${kernels.join(', ')} };`);
+  b.line(`var NATIVE_CONTEXT = ${literal(m.bytes, chunk)};`);
+}
+
+/**
+ * In the decoding: the context, one flat block where E.toFlatString makes one (the kernel
+ * needs it so), else decoded as the other arrays; TT is a view of its tanh table.
+ */
+export function emitNativeContext(b: CodeBuilder, m: NativeModule & { kind: 'native' }, tableLength: number): void {
+  b.line(
+    'var CB = typeof E !== "undefined" && typeof E.toFlatString === "function" ? E.toFlatString(atob(typeof NATIVE_CONTEXT === "string" ? NATIVE_CONTEXT : NATIVE_CONTEXT.join(""))) : undefined;',
+  );
+  b.line('CB = CB ? E.toArrayBuffer(CB) : buf(NATIVE_CONTEXT);');
+  b.line(`var TT = new Int16Array(CB, ${m.plan.tableOff}, ${tableLength}); // the context's tanh table`);
+}
+
+/**
+ * At load: the board's choice, and the state arrays pointed at the context when the
+ * native path is taken. `state` names the module's h array (H, or HS when stacked).
+ */
+export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: number, state: string): void {
+  if (m.kind === 'js') return;
+  const { plan, views } = m;
+  b.comment('---- native step: the kernel for this board, or the JavaScript step (info.native says why)');
+  b.line('var NK, XC; // the kernel (a native function), the x of the context');
+  const board = Object.entries(NATIVE_BOARD_CPU).filter(([, cpu]) => m.cpus.includes(cpu));
+  b.snippet(
+    es5Lines('native-kernel', {
+      words: {
+        BOARD_CPUS: `{ ${board.map(([name, cpu]) => `${name}: "${cpu}"`).join(', ')} }`,
+        STATE_OFF: String(plan.stateOff),
+        STATE_BYTES: String(plan.stateBytes),
+      },
+    }),
+  );
+  b.line('var NATIVE = nativeCpu(NATIVE_KERNELS);');
+  b.line('if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE, NATIVE_KERNELS[NATIVE]);');
+  b.line('NATIVE_KERNELS = NATIVE_CONTEXT = undefined;');
+  b.block('if (NK) {', () => {
+    b.comment("the state the API shows is the context's: x, h, c, gates and the head accumulator Y where the kernel writes them");
+    b.line(`XC = new Int8Array(CB, ${plan.inputOff}, ${NI});`);
+    b.line(`${state} = new Int8Array(CB, ${views.h.off}, ${views.h.count});`);
+    if (views.c.count > 0) b.line(`C = new Int16Array(CB, ${views.c.off}, ${views.c.count});`);
+    b.line(`G = new Int16Array(CB, ${views.gates.off}, ${views.gates.count});`);
+    b.line(`Y = new Int32Array(CB, ${plan.outputOff}, ${NO});`);
+  });
+  b.line('');
+}
+
+/**
+ * nativeStepQ(xq), which replaces stepQ where the kernel runs: x = sat8(xq) into the context,
+ * then one call. A function of its own: Espruino reads on through the rest of a function's
+ * text after a return, so a branch at the top of the JavaScript step would cost its whole length.
+ * The context's address is read at every step: E.defrag() moves flat strings.
+ */
+export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number, argumentCheck: () => void): void {
+  if (m.kind === 'js') return;
+  b.comment('The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own');
+  b.comment('of four names: Espruino finds a name by walking the variables of each scope in turn.');
+  b.block(
+    'var nativeStepQ = (function (NK, CB, XC, Y) {',
+    () =>
+      b.block(
+        'return function (xq) {',
+        () => {
+          b.line('var i, z;');
+          // An Int8Array holds int8 numbers only: the number check and sat8 are the identity there.
+          b.comment('an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value');
+          b.line(`if (xq instanceof Int8Array && xq.length === ${NI}) XC.set(xq);`);
+          b.block('else {', () => {
+            argumentCheck();
+            b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
+              b.line('z = xq[i];');
+              emitNumberOr(b, 'z', '0');
+              emitSaturateInt8(b, 'z');
+              b.line('XC[i] = z;');
+            });
+          });
+          b.line('NK(E.getAddressOf(CB, true));');
+          b.line('return Y;');
+        },
+        '};',
+      ),
+    '})(NK, CB, XC, Y);',
+  );
+  b.line('if (NK) stepQ = nativeStepQ;');
+  b.line('');
+}

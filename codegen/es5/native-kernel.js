@@ -1,0 +1,22 @@
+// The native step (native/lstm-step.c): "m4" or "m3" where this board's CPU runs one of the kernels held here, else why not ("js: ...")
+function nativeCpu(kernels) {
+  if (typeof E === "undefined" || typeof E.nativeCall !== "function" || typeof E.toFlatString !== "function")
+    return "js: E.nativeCall is missing (not Espruino, or a board built without it)";
+  // process.env.BOARD: Espruino's board name (tests running on a Linux build set a global process.env of their own)
+  var board = process.env.BOARD, cpus = BOARD_CPUS, cpu = cpus.hasOwnProperty(board) ? cpus[board] : undefined;
+  if (!cpu) return "js: board " + board + " is not a Cortex-M3/M4 board the kernel is built for";
+  if (!kernels[cpu]) return "js: board " + board + " runs the " + cpu + " kernel, which this module does not hold (codegen --native)";
+  return cpu;
+}
+// Loads the kernel into a flat string and checks the context CB is one 4-byte-aligned block; sets NK, returns the path taken.
+function nativeLoad(cpu, kernel) {
+  var code = E.toFlatString(atob(kernel)), at = E.getAddressOf(CB, true), s, i;
+  if (!code || !at || (at & 3)) return "js: no flat, 4-byte-aligned block of memory for the native kernel and context";
+  var kernelCall = E.nativeCall(1, "int(int)", code);
+  // One step on the zero state: the kernel returns 0 only where it reads the context's header (docs/NUMERICS.md)
+  if (kernelCall(at) !== 0) return "js: the " + cpu + " kernel did not read its context";
+  s = new Uint8Array(CB, STATE_OFF, STATE_BYTES);
+  for (i = 0; i < STATE_BYTES; i++) s[i] = 0;
+  NK = kernelCall;
+  return cpu;
+}

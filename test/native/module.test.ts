@@ -1,0 +1,205 @@
+/**
+ * The generated `espruino` module with the native kernels (codegen --native):
+ * - through E.nativeCall on espruino-armhf under qemu-arm (as PUCKJS: m4; as
+ *   ESPRUINOBOARD: m3) and on Espruino's STM32F405 firmware (its own board name:
+ *   m4), every output, h, c and gate equal to the simulator at every step, and
+ *   the same module as LINUXARM (the JavaScript step) equal to the native run;
+ * - the fallback, with its reason in info.native, on the x86 Linux Espruino,
+ *   Node's vm and Duktape;
+ * - the board table of the load-time choice, without any engine.
+ * The ARM runs are skipped, with the reason, where their engines or tools are
+ * missing (.ci/run installs and points at them); on CI a missing one fails.
+ */
+import fs from 'node:fs';
+import vm from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { emitModule } from '../../codegen/emit-module.ts';
+import { NATIVE_BOARD_CPU, nativeModule, type NativeOption } from '../../codegen/emit-native.ts';
+import { es5Lines } from '../../codegen/es5-source.ts';
+import { availableEngines } from '../../parity/engines.ts';
+import { armhfEngine, runNativeModule, stm32f405Engine, type NativeEngine } from '../../parity/native-engines.ts';
+import { randomQuantizedModel, randomSegments } from '../../parity/random-model.ts';
+import { modelFromJson, type GoldenFile } from '../golden/golden-io.ts';
+import { isWindowModel, type CellKind, type QuantizedModel } from '../../core/model.ts';
+
+const module = (q: QuantizedModel, native: NativeOption = 'auto') =>
+  emitModule(q, { target: 'espruino', globalName: 'nativeModel', modelSha256: '', generatorVersion: 'test', native });
+
+const armhf = armhfEngine();
+const stm32 = stm32f405Engine();
+for (const [name, e] of [
+  ['espruino-armhf', armhf],
+  ['stm32f405', stm32],
+] as const)
+  if (typeof e === 'string') console.log(`native module on ${name}: skipped: ${e}`);
+
+/** Random streaming models of every cell kind (several sizes), and a stack whose regions are whole words. */
+const CELLS: CellKind[] = ['lstm', 'peephole', 'cifg', 'gru', 'gru-reset-after', 'rnn'];
+const RANDOM_MODELS = [
+  ...CELLS.map((cell, i) => ({
+    label: `random ${cell}`,
+    q: randomQuantizedModel({
+      seed: 40 + i,
+      inputSize: 1 + i,
+      units: 3 + 5 * i,
+      outputSize: 1 + (i % 3),
+      cell,
+      weightRange: i % 2 ? 4 : 1,
+    }),
+  })),
+  {
+    label: 'random stacked lstm 8 / gru 4 / rnn 5',
+    q: randomQuantizedModel({
+      seed: 50,
+      inputSize: 3,
+      units: 8,
+      outputSize: 2,
+      cell: 'lstm',
+      stacked: [
+        { cell: 'gru', units: 4 },
+        { cell: 'rnn', units: 5 },
+      ],
+    }),
+  },
+];
+const goldenDir = new URL('../golden/', import.meta.url);
+const GOLDEN = fs
+  .readdirSync(goldenDir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => ({ label: `golden ${f}`, golden: JSON.parse(fs.readFileSync(new URL(f, goldenDir), 'utf8')) as GoldenFile }))
+  .map(({ label, golden }) => ({
+    label,
+    q: modelFromJson(golden.model),
+    segments: golden.segments.map((s) => s.map((x) => Int8Array.from(x))),
+  }));
+
+const segmentsOf = (q: QuantizedModel, seed: number) => randomSegments(seed, q.layers[0].inputSize, [25, 10], 0.2);
+
+it('has the ARM engines and their tools on CI', () => {
+  if (process.env.CI) {
+    expect(armhf).not.toBeTypeOf('string');
+    expect(stm32).not.toBeTypeOf('string');
+  }
+});
+
+describe('the load-time choice (codegen/es5/native-kernel.js)', () => {
+  const choose = (E: unknown, board: string, kernels: Record<string, string>) => {
+    const lines = es5Lines('native-kernel', {
+      words: { BOARD_CPUS: JSON.stringify(NATIVE_BOARD_CPU), STATE_OFF: '0', STATE_BYTES: '0' },
+    });
+    return vm.runInNewContext(`${lines.join('\n')}\nnativeCpu(KERNELS)`, { E, process: { env: { BOARD: board } }, KERNELS: kernels });
+  };
+  const withNativeCall = { nativeCall: () => 0, toFlatString: (s: string) => s };
+
+  it.each(Object.entries(NATIVE_BOARD_CPU))('board %s runs the %s kernel', (board, cpu) => {
+    expect(choose(withNativeCall, board, { m4: 'x', m3: 'x' })).toBe(cpu);
+    expect(choose(withNativeCall, board, { [cpu === 'm4' ? 'm3' : 'm4']: 'x' })).toMatch(
+      /^js: board \w+ runs the m[34] kernel, which this module does not hold/,
+    );
+  });
+
+  it('keeps the JavaScript step on other boards and without E.nativeCall', () => {
+    for (const board of ['ESP32', 'ESP8266', 'RPI_PICO_W', 'LINUX', 'LINUXARM', 'MICROBIT1', 'toString'])
+      expect(choose(withNativeCall, board, { m4: 'x', m3: 'x' })).toBe(
+        `js: board ${board} is not a Cortex-M3/M4 board the kernel is built for`,
+      );
+    expect(choose({ convolve: () => 0 }, 'PUCKJS', { m4: 'x' })).toMatch(/^js: E\.nativeCall is missing/);
+    expect(choose(undefined, 'PUCKJS', { m4: 'x' })).toMatch(/^js: E\.nativeCall is missing/);
+  });
+
+  it('says why a model keeps the JavaScript step at generation', () => {
+    const info = (code: string) => (vm.runInNewContext(`${code}\nnativeModel.info`, {}) as { native: string }).native;
+    const q = randomQuantizedModel({ seed: 1, inputSize: 2, units: 5, cell: 'lstm' });
+    expect(info(module(q, 'off'))).toBe('js: generated with codegen --native off');
+    const window = randomQuantizedModel({ seed: 1, inputSize: 2, units: 4, cell: 'gru', bidirectional: 'concat', window: 6 });
+    expect(isWindowModel(window)).toBe(true);
+    expect(info(module(window))).toMatch(/^js: window models .* the kernel has the streaming step only$/);
+    const ragged = randomQuantizedModel({ seed: 1, inputSize: 2, units: 5, cell: 'lstm', stacked: [{ cell: 'gru', units: 3 }] });
+    expect(info(module(ragged))).toMatch(/^js: stacked layers whose units are not multiples of 4 /);
+  });
+});
+
+describe('the fallback where the kernel cannot run: exact, with its reason', () => {
+  const { engines } = availableEngines();
+  it.each(RANDOM_MODELS.slice(0, 2).concat(RANDOM_MODELS.slice(-1)))('$label', async ({ q }) => {
+    for (const engine of engines) {
+      const run = await runNativeModule(engine, q, module(q), 'nativeModel', segmentsOf(q, 3));
+      expect(run.mismatch, run.mismatch).toBeUndefined();
+      const why = engine.name === 'espruino' ? /^js: board LINUX is not a Cortex-M3\/M4 board/ : /^js: E\.nativeCall is missing/;
+      expect(run.path, engine.name).toMatch(why);
+    }
+  });
+});
+
+/** The module as `boards` on `engine`: the first must take `cpu`; every native run and the JavaScript run equal the simulator and each other. */
+async function expectNativeExact(
+  engine: NativeEngine,
+  q: QuantizedModel,
+  segments: Int8Array[][],
+  boards: [string, string][],
+  jsBoard?: string,
+) {
+  const code = module(q);
+  const runs = [];
+  for (const [board, cpu] of boards) {
+    const run = await runNativeModule(engine, q, code, 'nativeModel', segments, board);
+    expect(run.path, `${engine.name} as ${board}`).toBe(cpu);
+    expect(run.mismatch, run.mismatch).toBeUndefined();
+    runs.push(run);
+  }
+  if (jsBoard) {
+    const js = await runNativeModule(engine, q, code, 'nativeModel', segments, jsBoard);
+    expect(js.path).toMatch(/^js: /);
+    expect(js.mismatch, js.mismatch).toBeUndefined();
+    for (const run of runs) expect(run.trace).toEqual(js.trace);
+  }
+  expect(runs[0].trace.length).toBe(segments.reduce((s, x) => s + x.length, 0));
+}
+
+describe.skipIf(typeof armhf === 'string')('through E.nativeCall on espruino-armhf (qemu-arm)', () => {
+  const engine = armhf as NativeEngine;
+  const BOARDS: [string, string][] = [
+    ['PUCKJS', 'm4'],
+    ['ESPRUINOBOARD', 'm3'],
+  ];
+  it.each(RANDOM_MODELS)(
+    '$label: m4, m3 and the JavaScript step, every step exact',
+    async ({ q }) => {
+      await expectNativeExact(engine, q, segmentsOf(q, 9), BOARDS, 'LINUXARM');
+    },
+    120_000,
+  );
+
+  // The golden models the kernel runs (not the window models, nor the stack of 6, 5 and 4 units: 'says why' above).
+  it.each(GOLDEN.filter((g) => nativeModule(g.q, 'espruino', 'auto', false).kind === 'native'))(
+    '$label: m4 and m3, every step exact',
+    async ({ q, segments }) => {
+      await expectNativeExact(engine, q, segments, BOARDS);
+    },
+    120_000,
+  );
+
+  it('finds a difference: a changed weight in the module is a mismatch', async () => {
+    const q = RANDOM_MODELS[0].q;
+    const changed = { ...q, layers: [{ ...q.layers[0], weightsQ: q.layers[0].weightsQ.map((w, i) => (i === 0 ? w ^ 0x40 : w)) }] };
+    const run = await runNativeModule(engine, q, module(changed as QuantizedModel), 'nativeModel', segmentsOf(q, 9), 'PUCKJS');
+    expect(run.path).toBe('m4');
+    expect(run.mismatch).toMatch(/^espruino-armhf as PUCKJS: first mismatch at segment 0, step \d+, /);
+  }, 60_000);
+});
+
+describe.skipIf(typeof stm32 === 'string')("through E.nativeCall on Espruino's STM32F405 firmware (qemu-system-arm)", () => {
+  it('an LSTM 3x32 and a GRU 3x12: the board chooses m4, every step exact', async () => {
+    const engine = stm32 as NativeEngine;
+    for (const [cell, units] of [
+      ['lstm', 32],
+      ['gru', 12],
+    ] as const) {
+      const q = randomQuantizedModel({ seed: 60, inputSize: 3, units, outputSize: 2, cell });
+      const run = await runNativeModule(engine, q, module(q), 'nativeModel', randomSegments(61, 3, [12, 6], 0.2), 'STM32F405RG');
+      expect(run.path).toBe('m4');
+      expect(run.mismatch, run.mismatch).toBeUndefined();
+      expect(run.trace.length).toBe(18);
+    }
+  }, 300_000);
+});

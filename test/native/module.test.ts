@@ -75,11 +75,10 @@ const GOLDEN = fs
 
 const segmentsOf = (q: QuantizedModel, seed: number) => randomSegments(seed, q.layers[0].inputSize, [25, 10], 0.2);
 
-it('has the ARM engines and their tools on CI', () => {
-  if (process.env.CI) {
-    expect(armhf).not.toBeTypeOf('string');
-    expect(stm32).not.toBeTypeOf('string');
-  }
+// CI runs the ARM Linux build; the STM32F405 firmware is typed into at a wall-clock pace that a
+// loaded machine cannot always keep, so it runs when STM32F405_DIR is set by hand (.ci/run says why).
+it('has the ARM Linux engine and its tools on CI', () => {
+  if (process.env.CI) expect(armhf).not.toBeTypeOf('string');
 });
 
 describe('the load-time choice (codegen/es5/native-kernel.js)', () => {

@@ -105,6 +105,13 @@ export const exampleLog = (quiet: boolean) => (s: string) => {
   if (!quiet) process.stderr.write(s + '\n');
 };
 
+/** deliver()'s fine-tuning options from an example's `--qat` ones, or none. */
+function qatOptions(o: { seed: number; qat?: number; qatLearningRate?: number; qatBatchSize?: number }) {
+  if (!o.qat) return {};
+  const learningRate = o.qatLearningRate ?? QAT_DEFAULTS.learningRate;
+  return { qat: { epochs: o.qat, learningRate, batchSize: o.qatBatchSize ?? QAT_DEFAULTS.batchSize, seed: o.seed } };
+}
+
 /**
  * Quantize, generate, check parity, write everything, and print the summary
  * lines: `describe` gives the example's own lines (data, model, metric).
@@ -137,16 +144,7 @@ export async function finishExample(
     randomSteps: dataset.window,
     watch: o.watch,
     log: exampleLog(Boolean(o.quiet)),
-    ...(o.qat
-      ? {
-          qat: {
-            epochs: o.qat,
-            learningRate: o.qatLearningRate ?? QAT_DEFAULTS.learningRate,
-            batchSize: o.qatBatchSize ?? QAT_DEFAULTS.batchSize,
-            seed: o.seed,
-          },
-        }
-      : {}),
+    ...qatOptions(o),
   });
   const { report, generated, parity, ram } = delivery;
   // With QAT: the float model trained against the int8 model on the device.

@@ -43,7 +43,8 @@ import { STEP_LOCALS, emitCellStep, needsNewHidden, wholeRowGates } from './emit
 import { localsByReads } from './locals-order.ts';
 import { emitWindowState, emitWindowStep } from './emit-window.ts';
 import { assertBounds } from '../quantize/bounds.ts';
-import { ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
+import { MAX_BYTE_OFFSET, ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
+import { partBase64, partNames, rowMatrices, rowView, rowsPerPart, type RowMatrix } from './row-parts.ts';
 import { affineArrays, constantArrays, directionPlans, flashArrays } from './module-data.ts';
 import {
   DEFAULT_NATIVE,
@@ -156,9 +157,9 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
 export const BASE64_CHUNK = 60000;
 
 /** A base64 literal: one string, or an array of chunks for long data. */
-function base64Literal(chunk: number, data: Int8Array | Int16Array | Int32Array | Float64Array): string {
+function base64Literal(chunk: number, data: Int8Array | Int16Array | Int32Array | Float64Array | string): string {
   if (chunk % 4 !== 0 || chunk < 4) throw new Error(`base64 chunk ${chunk} is not a positive multiple of 4`);
-  const text = toBase64LE(data);
+  const text = typeof data === 'string' ? data : toBase64LE(data);
   if (text.length <= chunk) return `"${text}"`;
   const chunks: string[] = [];
   for (let i = 0; i < text.length; i += chunk) chunks.push(`"${text.slice(i, i + chunk)}"`);
@@ -300,6 +301,13 @@ function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<ty
   const totalRows = plans.reduce((s, p) => s + gateCount(p.layer.cell) * p.layer.units, 0);
   const arrays = constantArrays(q);
   const native = nativeOf(q, options);
+  // Espruino row views of weights in RAM start within byte 65535 of their buffer: larger matrices are decoded in parts.
+  const parted = new Map<string, { m: RowMatrix; perPart: number }>();
+  if (dialect.rowViews)
+    for (const m of rowMatrices(plans, head.outputSize, layerOutputSize(lastLayer(q)), (p) => gateCount(p.layer.cell))) {
+      const perPart = rowsPerPart(m);
+      if (perPart !== undefined) parted.set(m.name, { m, perPart });
+    }
   // The API's h: one layer's H, or every layer's HS.
   const stateH = stacked || windowed ? 'HS' : 'H';
   return {
@@ -326,6 +334,7 @@ function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<ty
     totalCells,
     totalRows,
     arrays,
+    parted,
   };
 }
 
@@ -345,8 +354,15 @@ function emitData(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
     b.comment('---- data: little-endian base64, decoded once at load');
     for (const a of arrays) {
       b.comment(`${a.name}: ${a.what}`);
-      if (!inContext(plan, a.name)) b.line(`var ${a.name}_B64 = ${base64Literal(chunk, a.values)};`);
-      else b.comment(`  (held in NATIVE_CONTEXT below)`);
+      const parts = plan.parted.get(a.name);
+      if (inContext(plan, a.name)) b.comment(`  (held in NATIVE_CONTEXT below)`);
+      else if (!parts) b.line(`var ${a.name}_B64 = ${base64Literal(chunk, a.values)};`);
+      else {
+        b.comment(`  in parts of ${parts.perPart} rows: a view past byte ${MAX_BYTE_OFFSET} of one buffer does not load on Espruino`);
+        partNames(parts.m, parts.perPart).forEach((name, k) =>
+          b.line(`var ${name}_B64 = ${base64Literal(chunk, partBase64(a.values as Int8Array, parts.m, parts.perPart, k))};`),
+        );
+      }
     }
     emitNativeData(b, plan.native, chunk);
   }
@@ -387,8 +403,21 @@ function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
     );
     const own = arrays.filter((a) => !inContext(plan, a.name));
     if (plan.native.kind === 'native') emitNativeContext(b, plan.native, q.tables.tanhQ15.length);
-    for (const a of own) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
-    b.line(`${own.map((a) => `${a.name}_B64`).join(' = ')} = undefined;`);
+    for (const a of own) {
+      const parts = plan.parted.get(a.name);
+      if (!parts) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
+      else {
+        const names = partNames(parts.m, parts.perPart);
+        b.line(`var ${names.map((name) => `${name} = new Int8Array(buf(${name}_B64))`).join(', ')};`);
+        b.line(`var ${a.name} = [${names.join(', ')}]; // the parts of ${a.name}, in row order`);
+      }
+    }
+    b.line(
+      `${own
+        .flatMap((a) => dataNames(plan, a.name))
+        .map((name) => `${name}_B64`)
+        .join(' = ')} = undefined;`,
+    );
   }
   b.line('');
 }
@@ -474,19 +503,33 @@ function emitRowViews(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
       const NU = layer.units;
       const NV = layer.inputSize + NU;
       const ROWS = gateCount(layer.cell) * NU;
-      const row = (g: number) => `new Int8Array(${n.W}.buffer, ${g * NU ? `(${g * NU} + r)` : 'r'} * ${NV}, ${NV})`;
+      const view = viewOf(plan, n.W, ROWS, NV);
+      const row = (g: number) => view(g * NU ? `${g * NU} + r` : 'r', '0', NV);
       b.line(`for (r = 0; r < ${NU}; r++) ${n.RU}.push([${wholeRowGates(layer).map(row).join(', ')}]);`);
       if (hasRecurrentBias(layer.cell)) {
         b.comment('reset-after candidate rows: the input part and the h part, one view each');
         b.line(
-          `for (r = ${ROWS - layer.units}; r < ${ROWS}; r++) { ${n.RWX}.push(new Int8Array(${n.W}.buffer, r * ${NV}, ${layer.inputSize})); ` +
-            `${n.RWH}.push(new Int8Array(${n.W}.buffer, r * ${NV} + ${layer.inputSize}, ${layer.units})); }`,
+          `for (r = ${ROWS - layer.units}; r < ${ROWS}; r++) { ${n.RWX}.push(${view('r', '0', layer.inputSize)}); ` +
+            `${n.RWH}.push(${view('r', String(layer.inputSize), layer.units)}); }`,
         );
       }
     });
-    b.line(`for (r = 0; r < ${NO}; r++) RD.push(new Int8Array(D.buffer, r * ${headIn}, ${headIn}));`);
+    b.line(`for (r = 0; r < ${NO}; r++) RD.push(${viewOf(plan, 'D', NO, headIn)('r', '0', headIn)});`);
   }
   b.line('');
+}
+
+/** Row views of a matrix, over its one buffer or its parts (codegen/row-parts.ts). */
+function viewOf(plan: ModulePlan, name: string, rows: number, width: number) {
+  const parts = plan.parted.get(name);
+  const m = parts?.m ?? { name, rows, width, innerStart: 0 };
+  return (row: string, inner: string, length: number) => rowView(m, parts?.perPart, row, inner, length);
+}
+
+/** The arrays that hold a constant's bytes: itself, or its parts in row order. */
+function dataNames(plan: ModulePlan, name: string): string[] {
+  const parts = plan.parted.get(name);
+  return parts ? partNames(parts.m, parts.perPart) : [name];
 }
 
 /** reset(): zero the state. */
@@ -622,7 +665,7 @@ function emitApi(
   beforeReturn?: () => void,
 ): void {
   const { flash, layout, stacked, windowed } = plan;
-  emitChecksum(b, q, Boolean(flash));
+  emitChecksum(b, q, Boolean(flash), plan);
   if (!flash) b.line(`var info = ${jsonText(info)};`);
   if (plan.native.kind === 'native') b.line('info.native = NATIVE; // the step that runs here');
   beforeReturn?.();
@@ -648,14 +691,14 @@ function emitApi(
  * in file order; weights in flash: the Storage file. Allocates a table: not for
  * the step loop.
  */
-function emitChecksum(b: CodeBuilder, q: QuantizedModel, flash: boolean): void {
+function emitChecksum(b: CodeBuilder, q: QuantizedModel, flash: boolean, plan: ModulePlan): void {
   b.comment("checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)");
   if (flash) {
     b.block('function checksum() {', () => b.line('return E.CRC32(WF) >>> 0;'));
     b.line('');
     return;
   }
-  const names = [...constantArrays(q), ...affineArrays(q)].map((a) => a.name);
+  const names = [...constantArrays(q), ...affineArrays(q)].flatMap((a) => dataNames(plan, a.name));
   b.snippet(es5Lines('crc32', { words: { ARRAYS: `[${names.join(', ')}]` } }));
   b.line('');
 }

@@ -143,6 +143,23 @@ function storageStandIn() {
   };
 }
 
+/**
+ * Espruino's limit on typed-array views, in vm+E: a view's byteOffset past 65535 throws
+ * ("byteOffset too large" on every Espruino build), so code that would not load there fails here too.
+ */
+const ESPRUINO_VIEW_LIMIT = `(function () {
+  ['Int8Array', 'Uint8Array', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array'].forEach(function (name) {
+    var Base = globalThis[name];
+    globalThis[name] = class extends Base {
+      constructor(a, offset, length) {
+        if (typeof offset === 'number' && offset > 65535) throw new Error(name + ': byteOffset too large');
+        super(...arguments);
+      }
+    };
+    Object.defineProperty(globalThis[name], 'name', { value: name });
+  });
+})();`;
+
 function vmEngine(name: 'vm' | 'vm+E'): Engine {
   return {
     name,
@@ -153,6 +170,7 @@ function vmEngine(name: 'vm' | 'vm+E'): Engine {
         ...(name === 'vm+E' ? fakeEspruinoGlobals() : {}),
       });
       try {
+        if (name === 'vm+E') vm.runInContext(ESPRUINO_VIEW_LIMIT, context);
         vm.runInContext(source, context, { timeout: ENGINE_TIME_LIMIT_S * 1000 });
       } catch (e) {
         if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')

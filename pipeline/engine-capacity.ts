@@ -4,27 +4,15 @@
  * whether its weights in flash would fit. The watch's firmware has 12,000
  * blocks of 14 bytes; the Linux Espruino build grows its memory as it needs
  * (process.memory().total: 4,096 blocks of 27 bytes at start, over 260,000
- * after allocating 4 MB), but no Espruino build views an array past byte
- * 65,535 of its buffer, which a layer's weights in RAM larger than that need;
- * JerryScript has its heap (512 KiB).
+ * after allocating 4 MB); JerryScript has its heap (512 KiB).
  */
 import { deviceBudget, JERRY_DEFAULT_HEAP_KIB, parseBoard, type Board } from '../codegen/boards.ts';
 import { emitModule, type EmitOptions } from '../codegen/emit-module.ts';
-import { MAX_BYTE_OFFSET } from '../codegen/flash-weights.ts';
-import { gateCount, hasRecurrentBias, type QuantizedModel } from '../core/model.ts';
+import type { QuantizedModel } from '../core/model.ts';
 import type { EngineName } from '../parity/engines.ts';
 
 /** The engines that run the espruino target's native path (E.convolve, typed-array views, Storage). */
 export const ESPRUINO_ENGINES: readonly EngineName[] = ['espruino', 'bangle2'];
-
-/** The largest byte offset of a row view into a layer's weights in RAM (the espruino target's RU, RWX, RWH views). */
-export function largestRowOffset(q: QuantizedModel): number {
-  const directions = q.layers.flatMap((l) => (l.backward ? [l, l.backward] : [l]));
-  // The last row starts at (rows - 1) * width; its h part (RWH, reset-after GRU) inputSize further.
-  return Math.max(
-    ...directions.map((l) => (gateCount(l.cell) * l.units - 1) * (l.inputSize + l.units) + (hasRecurrentBias(l.cell) ? l.inputSize : 0)),
-  );
-}
 
 /** The memory the estimate is held against for an engine: a board, or none (the Linux build grows its own). */
 function engineBoard(engine: EngineName): Board | undefined {
@@ -42,12 +30,6 @@ export interface CapacityVerdict {
 /** One line: which engine, what the model needs there (weights in RAM) against what it has, and whether --weights flash fits. */
 export function capacityVerdict(q: QuantizedModel, engine: EngineName, detail: string): CapacityVerdict {
   const storage = ESPRUINO_ENGINES.includes(engine);
-  const offset = largestRowOffset(q);
-  if (storage && offset > MAX_BYTE_OFFSET)
-    return {
-      line: `${engine}: the espruino target with weights in RAM views its weights up to byte ${offset}, past the ${MAX_BYTE_OFFSET} Espruino allows; --weights flash would fit`,
-      flashFits: engine === 'espruino' || fitsIn(q, engineBoard(engine)!, 'flash').fits,
-    };
   const board = engineBoard(engine);
   if (!board) return { line: `${engine}: ${detail}`, flashFits: storage };
   const ram = fitsIn(q, board, 'ram');

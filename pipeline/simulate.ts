@@ -11,8 +11,7 @@ import { checkParity, type GeneratedSource, type ParityResult } from '../parity/
 import { randomSegments } from '../parity/random-inputs.ts';
 import type { Segments } from '../parity/trace.ts';
 import { UserError } from '../core/errors.ts';
-import { capacityVerdict, ESPRUINO_ENGINES, largestRowOffset, type CapacityVerdict } from './engine-capacity.ts';
-import { MAX_BYTE_OFFSET } from '../codegen/flash-weights.ts';
+import { capacityVerdict, type CapacityVerdict } from './engine-capacity.ts';
 
 export interface SimulateOptions {
   /** Random segments: how many, and steps in each. */
@@ -123,9 +122,6 @@ async function parityOnEngine(
   const verdicts: CapacityVerdict[] = [];
   for (const src of sources) {
     try {
-      // The espruino target's row views past byte 65535 cannot load on any Espruino: known before running.
-      if (src.target === 'espruino' && ESPRUINO_ENGINES.includes(engine.name) && largestRowOffset(q) > MAX_BYTE_OFFSET)
-        throw new EngineCapacityError(`${engine.name}: weights in RAM past Espruino's byteOffset limit`);
       results.push(...(await checkParity(q, [src], [engine], segments, progress)));
     } catch (err) {
       if (!(err instanceof EngineCapacityError)) throw err;

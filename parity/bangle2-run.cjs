@@ -3,13 +3,15 @@
  * Runs a program on the Bangle.js 2 firmware compiled to WebAssembly (the Espruino Web IDE's
  * emulator, in the folder BANGLE2_DIR) and prints what the program prints.
  *
- *   BANGLE2_DIR=... node parity/bangle2-run.cjs program.js [--timeout S] [--screen file.rgba]
+ *   BANGLE2_DIR=... node parity/bangle2-run.cjs program.js [--timeout S] [--screen file.rgba] [--flash-reads]
  *
  * The program is typed into the watch's console line by line, each line prefixed with \x10
  * (echo off for that line), as the Web IDE uploads. It must end by printing the line <<done>>;
  * the runner then exits 0. With --screen it first writes what the watch shows: 176x176 pixels,
  * 4 bytes each (R, G, B, 255), rows top to bottom, read from the firmware's frame buffer
- * (3 bits a pixel). Exit 124 when <<done>> never comes within the timeout, 2 on bad usage.
+ * (3 bits a pixel). With --flash-reads it writes to stderr, at the end, the line `flash reads: N`:
+ * the bytes the firmware read from its flash (the watch's external flash chip) during the run; the
+ * emulator reads flash one byte per call, and each call is counted. Exit 124 when <<done>> never comes within the timeout, 2 on bad usage.
  *
  * CommonJS on purpose: the emulator's files are classic scripts that define globals, loaded
  * with vm.runInThisContext as a page's script tags would.
@@ -24,10 +26,11 @@ const SCREEN_SIDE = 176;
 
 /** program.js [--timeout S] [--screen file] -> options, or a one-line usage error. */
 function parseArgs(argv) {
-  const o = { file: undefined, timeoutS: 60, screen: undefined };
+  const o = { file: undefined, timeoutS: 60, screen: undefined, flashReads: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--timeout') o.timeoutS = Number(argv[++i]);
     else if (argv[i] === '--screen') o.screen = argv[++i];
+    else if (argv[i] === '--flash-reads') o.flashReads = true;
     else if (o.file === undefined) o.file = argv[i];
     else return { error: `unexpected argument ${argv[i]}` };
   }
@@ -87,16 +90,25 @@ function lineReader(onLine, onDone) {
 
 function main() {
   const o = parseArgs(process.argv.slice(2));
-  if (o.error) fail(`${o.error} (usage: node bangle2-run.cjs program.js [--timeout S] [--screen file.rgba])`, 2);
+  if (o.error) fail(`${o.error} (usage: node bangle2-run.cjs program.js [--timeout S] [--screen file.rgba] [--flash-reads])`, 2);
   const dir = process.env.BANGLE2_DIR;
   if (!dir) fail('BANGLE2_DIR is not set to the folder of the Bangle.js 2 emulator', 2);
   const program = fs.readFileSync(o.file, 'utf8');
   loadEmulator(dir);
+  let flashReads = 0;
+  if (o.flashReads) {
+    const read = global.hwFlashRead;
+    global.hwFlashRead = (addr) => {
+      flashReads++;
+      return read(addr);
+    };
+  }
   global.jsRXCallback = lineReader(
     (line) => process.stdout.write(line + '\n'),
     () => {
       global.jsStopIdle();
       if (o.screen) fs.writeFileSync(o.screen, screenRgba());
+      if (o.flashReads) process.stderr.write(`flash reads: ${flashReads}\n`);
       process.exit(0);
     },
   );

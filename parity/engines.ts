@@ -12,6 +12,7 @@
  * - `jerry`: a JerryScript build at JERRY_BIN.
  */
 import vm from 'node:vm';
+import { FLOAT64_STANDIN_ES5 } from './watch-float64.ts';
 import { UserError } from '../core/errors.ts';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -191,6 +192,8 @@ export class EngineCapacityError extends UserError {}
 interface ProcessForm {
   before?: string[];
   after?: string[];
+  /** Typed before the program (the watch's Float64Array stand-in). */
+  prefix?: string;
   suffix?: string;
   /** Return what it printed, out of memory or not (the caller judges); only a failed run is an error. */
   asIs?: boolean;
@@ -214,7 +217,7 @@ async function runProcess(
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-engine-'));
   const file = path.join(dir, 'run.js');
   try {
-    fs.writeFileSync(file, source + (form.suffix ?? ''));
+    fs.writeFileSync(file, (form.prefix ?? '') + source + (form.suffix ?? ''));
     const r = await new Promise<ProcessResult>((resolve) => {
       const child = execFile(
         command,
@@ -315,9 +318,11 @@ export function dukPath(): string | undefined {
  * for (`watch`): its integer steps match (the parity tests, simulate --engines bangle2), but the
  * emulator does not keep a double in a Float64Array (new Float64Array([1/3])[0] !== 1/3 there,
  * true on the Linux Espruino build), and step(x) reads its affine coefficients from one, so the
- * tests of real readings, the app and the examples leave it out.
+ * examples leave it out; the tests of real readings ask for `'real-readings'`: the watch with
+ * parity/watch-float64.ts typed in first, a Float64Array that holds doubles, and everything else
+ * the firmware's own.
  */
-export function availableEngines(watch = false): { engines: Engine[]; skipped: string[] } {
+export function availableEngines(watch: boolean | 'real-readings' = false): { engines: Engine[]; skipped: string[] } {
   const engines: Engine[] = [vmEngine('vm'), vmEngine('vm+E')];
   const skipped: string[] = [];
   const duk = dukPath();
@@ -329,7 +334,8 @@ export function availableEngines(watch = false): { engines: Engine[]; skipped: s
   const jerry = process.env.JERRY_BIN;
   if (jerry && fs.existsSync(jerry)) engines.push(processEngine('jerry', jerry));
   else skipped.push('jerry: JERRY_BIN is not set to a JerryScript build');
-  if (watch && bangle2Dir()) engines.push(processEngine('bangle2', process.execPath, BANGLE2_FORM(false)));
+  const standIn = watch === 'real-readings' ? { prefix: FLOAT64_STANDIN_ES5 } : {};
+  if (watch && bangle2Dir()) engines.push(processEngine('bangle2', process.execPath, { ...BANGLE2_FORM(false), ...standIn }));
   else if (watch)
     skipped.push('bangle2: BANGLE2_DIR is not set to the Bangle.js 2 firmware emulator (a folder with emulator_banglejs2.js)');
   return { engines, skipped };

@@ -60,7 +60,8 @@ export const TOKEN_VALUE_ES5 = `function tokenValue(h) {
 
 /**
  * ES5: numberToken(v). |v| is halved while it is 2^53 or more (it is then an even integer) and
- * doubled while it has a fraction, so it ends an integer m below 2^53 with |v| = m · 2^e.
+ * doubled while it has a fraction, so it ends an integer m below 2^53 with |v| = m · 2^e; then
+ * halved while even, so the token is the host's (numberToken) for the same value.
  */
 export const NUMBER_TOKEN_ES5 = `function numberToken(v) {
   var s = v < 0 || 1 / v < 0 ? "-" : "+", a = v < 0 ? -v : v, e = 0, hi;
@@ -68,6 +69,8 @@ export const NUMBER_TOKEN_ES5 = `function numberToken(v) {
   if (a === 1 / 0) return s + "inf";
   while (a >= ${HALF} * 134217728) { a /= 2; e++; }
   while (a !== Math.floor(a)) { a *= 2; e--; }
+  // the shortest form, as the host writes it: m odd (or 0)
+  while (a !== 0 && a % 2 === 0) { a /= 2; e++; }
   hi = Math.floor(a / ${HALF});
   return s + hi + ":" + (a - hi * ${HALF}) + ":" + e;
 }`;

@@ -3,10 +3,12 @@
  * undefined, ±Infinity and values on rounding boundaries) must give the same
  * outputs, bit for bit, and the same state in the simulator and in the
  * generated code on every engine. Readings travel to the engine and outputs
- * come back as IEEE-754 bytes, so no engine's number parsing or printing is
- * involved.
+ * come back as number tokens (parity/number-tokens.ts: exact integer parts),
+ * so no engine's decimal parsing or printing is involved, nor its
+ * Float64Array (the Bangle.js 2 emulator's does not hold a double).
  */
 import { Simulator } from '../reference/simulator.ts';
+import { NUMBER_TOKEN_ES5, numberToken, TOKEN_VALUE_ES5 } from './number-tokens.ts';
 import type { QuantizedModel } from '../core/model.ts';
 
 export type Reading = number | undefined;
@@ -16,27 +18,28 @@ export type ReadingSegments = Reading[][][];
 export interface ReadingStep {
   segment: number;
   t: number;
-  /** Each output as 16 hex digits of its IEEE-754 bytes (little-endian), "nan" for NaN; +0 for -0. */
+  /** Each output as its number token ("nan" for NaN); +0 for -0. */
   y: string[];
   h: number[];
   c: number[];
 }
 
+/** An output as the driver prints it: its number token, +0 for -0. */
 export function encodeDouble(v: number): string {
-  if (v !== v) return 'nan';
-  return Buffer.from(new Float64Array([v === 0 ? 0 : v]).buffer).toString('hex');
+  return numberToken(v === 0 ? 0 : v);
 }
 
-const encodeReading = (v: Reading) => (v === undefined ? 'u' : Buffer.from(new Float64Array([v]).buffer).toString('hex'));
+const encodeReading = (v: Reading) => (v === undefined ? 'u' : numberToken(v));
 
 /**
- * ES5 text: dec(hex) and enc(v), a double from / to the 16 hex digits of its
- * IEEE-754 bytes ("u" is undefined, "nan" NaN, as encodeDouble), and
- * join(a, g), the elements of `a` (each through g) joined by commas.
+ * ES5 text: dec(token) and enc(v), a double from / to its number token ("u" is
+ * undefined; enc writes +0 for -0, as encodeDouble), and join(a, g), the
+ * elements of `a` (each through g) joined by commas.
  */
-export const DOUBLE_CODEC_ES5 = `  var f = new Float64Array(1), b = new Uint8Array(f.buffer);
-  function dec(h) { var i; if (h === "u") return undefined; for (i = 0; i < 8; i++) b[i] = parseInt(h.substr(i * 2, 2), 16); return f[0]; }
-  function enc(v) { var s = "", i; if (v !== v) return "nan"; f[0] = v === 0 ? 0 : v; for (i = 0; i < 8; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16); return s; }
+export const DOUBLE_CODEC_ES5 = `  ${TOKEN_VALUE_ES5}
+  ${NUMBER_TOKEN_ES5}
+  function dec(h) { return h === "u" ? undefined : tokenValue(h); }
+  function enc(v) { return numberToken(v === 0 ? 0 : v); }
   function join(a, g) { var s = "", i; for (i = 0; i < a.length; i++) s += (i ? "," : "") + (g ? g(a[i]) : a[i]); return s; }`;
 
 export function readingDriverSource(globalName: string, segments: ReadingSegments): string {

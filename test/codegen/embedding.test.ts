@@ -13,15 +13,13 @@ import { floatPredictWindow } from '../../reference/float-reference.ts';
 import { embedWindows, windowSteps } from '../../core/embedding.ts';
 import { Simulator } from '../../reference/simulator.ts';
 import { emitModule, TARGETS } from '../../codegen/emit-module.ts';
-import { availableEngines } from '../../parity/engines.ts';
+import { readingEngines } from '../helpers/reading-engines.ts';
 import { checkParity } from '../../parity/parity.ts';
 import { parseReadingTrace, readingDriverSource, simulateReadings, type ReadingSegments } from '../../parity/reading-driver.ts';
 import { decodeArtifact, encodeFloatModel, encodeQuantizedModel } from '../../core/artifact.ts';
 import { mulberry32, randomFloatModel, randomQuantizedModel, randomSegments, randomTokenWindows } from '../../parity/random-model.ts';
 import type { CellKind, QuantizedModel } from '../../core/model.ts';
 import { denseWindows } from '../../data/window-set.ts';
-
-const { engines } = availableEngines();
 
 describe('float reference vs TensorFlow.js with a masked embedding', () => {
   it.each([
@@ -189,6 +187,7 @@ describe.each([
   for (const target of TARGETS) {
     it(`${target}: step([id]) and stepQ match the simulator bit for bit on every engine`, async () => {
       const code = emitModule(q, { target, globalName: 'lstmModel', modelSha256: '', generatorVersion: 'test' });
+      const engines = readingEngines(target);
       for (const engine of engines) {
         const actual = parseReadingTrace(await engine.run(code + readingDriverSource('lstmModel', segments)), engine.name);
         expect(actual, `${target} on ${engine.name}`).toEqual(expected);

@@ -1,16 +1,18 @@
 /**
  * One-to-many (NUMERICS.md §8a): forecast(n, out) on the device equals the
- * simulator's forecast bit for bit (outputs as IEEE-754 bytes), on every
- * engine, and leaves the streaming state exactly as it was.
+ * simulator's forecast bit for bit (outputs as number tokens), on every
+ * engine (the watch's firmware too, for the espruino target), and leaves the
+ * streaming state exactly as it was.
  */
 import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS } from '../../codegen/emit-module.ts';
-import { availableEngines } from '../../parity/engines.ts';
+import { readingEngines } from '../helpers/reading-engines.ts';
+import { DOUBLE_CODEC_ES5, encodeDouble } from '../../parity/reading-driver.ts';
 import { Simulator } from '../../reference/simulator.ts';
 import type { QuantizedModel } from '../../core/model.ts';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 
-const hex = (v: number) => (v !== v ? 'nan' : Buffer.from(new Float64Array([v === 0 ? 0 : v]).buffer).toString('hex'));
+const hex = encodeDouble;
 
 /** A one-to-many regression model whose targets y0, y1 are features x2, x0 (change mode for the first case). */
 function model(targetMode: 'level' | 'change', stacked: boolean): QuantizedModel {
@@ -71,9 +73,7 @@ describe.each([
     const driver = `
 (function () {
   var out = typeof print === "function" ? print : function (s) { console.log(s); };
-  var f = new Float64Array(1), b = new Uint8Array(f.buffer);
-  function enc(v) { var s = "", i; if (v !== v) return "nan"; f[0] = v === 0 ? 0 : v; for (i = 0; i < 8; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16); return s; }
-  function join(a, g) { var s = "", i; for (i = 0; i < a.length; i++) s += (i ? "," : "") + (g ? g(a[i]) : a[i]); return s; }
+${DOUBLE_CODEC_ES5}
   var readings = [[1, 2, 3], [0.5, -1, 2.5], [NaN, 4, undefined], [2, 2, 2]], fc = new Float64Array(${n * 2}), t;
   out("F " + join(m.forecast(2, new Float64Array(4)), enc));
   for (t = 0; t < readings.length; t++) { m.step(readings[t]); out("F " + join(m.forecast(${n}, fc), enc)); }
@@ -83,7 +83,7 @@ describe.each([
     for (const target of TARGETS) {
       const code = emitModule(q, { target, globalName: 'm', modelSha256: '', generatorVersion: 'test' });
       expect(code).toContain('function forecast(n, out)');
-      for (const engine of availableEngines().engines) {
+      for (const engine of readingEngines(target)) {
         const lines = (await engine.run(code + driver)).map((l) => l.trim()).filter((l) => l.startsWith('F ') || l.startsWith('S '));
         expect(lines, `${target} on ${engine.name}`).toEqual(want);
       }

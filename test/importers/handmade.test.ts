@@ -11,7 +11,8 @@ import { parseHandmadeModel } from '../../importers/handmade.ts';
 import { quantizeModel } from '../../quantize/quantize.ts';
 import { emitModule, TARGETS } from '../../codegen/emit-module.ts';
 import { floatDense, floatRecurrentStep, newFloatState } from '../../reference/float-reference.ts';
-import { availableEngines } from '../../parity/engines.ts';
+import { readingEngines } from '../helpers/reading-engines.ts';
+import { tokenNumber } from '../../parity/number-tokens.ts';
 import { parseReadingTrace, readingDriverSource, simulateReadings } from '../../parity/reading-driver.ts';
 import { UserError } from '../../core/errors.ts';
 
@@ -25,7 +26,7 @@ const q = quantizeModel(parsed.model, {
   floatModelSha256: '',
 });
 /** A double from the IEEE bytes the reading driver reports. */
-const fromHex = (h: string) => new Float64Array(Uint8Array.from(Buffer.from(h, 'hex')).buffer)[0];
+const fromToken = tokenNumber;
 
 describe('the hand-made memory LSTM', () => {
   it('the example is the one the seed describes: add, clear, output', () => {
@@ -49,18 +50,18 @@ describe('the hand-made memory LSTM', () => {
 
   it('the int8 simulator reproduces the example', () => {
     const steps = simulateReadings(q, [example.inputs]);
-    expect(steps.map((s) => Math.round(fromHex(s.y[0])))).toEqual(example.outputs.map((o) => o[0]));
+    expect(steps.map((s) => Math.round(fromToken(s.y[0])))).toEqual(example.outputs.map((o) => o[0]));
   });
 
   for (const target of TARGETS) {
     it(`the ${target} code reproduces it on every engine, bit for bit with the simulator`, async () => {
       const code = emitModule(q, { target, globalName: 'memory', modelSha256: '', generatorVersion: 'test' });
       const expected = simulateReadings(q, [example.inputs]);
-      for (const engine of availableEngines().engines) {
+      for (const engine of readingEngines(target)) {
         const actual = parseReadingTrace(await engine.run(code + readingDriverSource('memory', [example.inputs])), engine.name);
         expect(actual, engine.name).toEqual(expected);
         expect(
-          actual.map((s) => Math.round(fromHex(s.y[0]))),
+          actual.map((s) => Math.round(fromToken(s.y[0]))),
           engine.name,
         ).toEqual(example.outputs.map((o) => o[0]));
       }

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS } from '../../codegen/emit-module.ts';
-import { availableEngines } from '../../parity/engines.ts';
+import { readingEngines } from '../helpers/reading-engines.ts';
 import { inputAffine } from '../../core/fixed-point.ts';
 import {
   parseReadingTrace,
@@ -17,8 +17,6 @@ import {
 } from '../../parity/reading-driver.ts';
 import { mulberry32, randomQuantizedModel } from '../../parity/random-model.ts';
 import type { QuantizedModel } from '../../core/model.ts';
-
-const { engines } = availableEngines();
 
 function readings(q: QuantizedModel, seed: number): ReadingSegments {
   const rnd = mulberry32(seed);
@@ -56,7 +54,7 @@ describe.each([{ mode: 'level' as const }, { mode: 'change' as const }])('step(x
   for (const target of TARGETS) {
     it(`${target} code matches the simulator bit for bit on every engine`, async () => {
       const code = emitModule(q, { target, globalName: 'lstmModel', modelSha256: '', generatorVersion: 'test' });
-      for (const engine of engines) {
+      for (const engine of readingEngines(target)) {
         const actual = parseReadingTrace(await engine.run(code + readingDriverSource('lstmModel', segments)), engine.name);
         expect(actual, `${target} on ${engine.name}`).toEqual(expected);
       }

@@ -7,13 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS } from '../../codegen/emit-module.ts';
-import { availableEngines } from '../../parity/engines.ts';
+import { readingEngines } from '../helpers/reading-engines.ts';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { parseStepCallTrace, simulateStepCalls, stepCallDriverSource, type StepCall } from '../../parity/step-call-driver.ts';
 import { stepArgumentMessage } from '../../core/step-arguments.ts';
 import type { QuantizedModel } from '../../core/model.ts';
-
-const { engines } = availableEngines();
 
 /** Arguments that are not an array of `n` elements. */
 const notArrays = (n: number): string[] => [
@@ -132,6 +130,7 @@ describe.each(MODELS)('step(x) and stepQ(xq) arguments: $name', ({ q, calls, wro
   });
 
   for (const target of TARGETS) {
+    const engines = readingEngines(target);
     it(`${target} code throws and steps exactly as the simulator on every engine (${engines.map((e) => e.name).join(', ')})`, async () => {
       const code = emitModule(q, { target, globalName: 'lstmModel', modelSha256: '', generatorVersion: 'test' });
       for (const engine of engines) {

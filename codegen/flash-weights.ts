@@ -129,24 +129,22 @@ const WRITER_CHUNK = 4096;
  */
 export function emitWeightsWriter(layout: FlashLayout, file: string, header: string[]): string {
   const text = Buffer.from(layout.bytes).toString('base64');
-  const chunks: string[] = [];
-  for (let i = 0; i < text.length; i += WRITER_CHUNK) chunks.push(text.slice(i, i + WRITER_CHUNK));
   const n = layout.bytes.length;
+  const name = jsString(file);
+  const writes: string[] = [];
+  // One statement per chunk (whole base64 quads: 3 bytes each): typed or uploaded line by line,
+  // each chunk is written and freed before the next arrives, so the board never holds the whole text.
+  for (let i = 0; i < text.length; i += WRITER_CHUNK)
+    writes.push(`require("Storage").write(${name}, atob("${text.slice(i, i + WRITER_CHUNK)}"), ${(i / 4) * 3}${i === 0 ? `, ${n}` : ''});`);
   return [
     ...header.map((h) => `// ${commentText(h)}`),
     `// Writes the Storage file "${commentText(file)}" (${n} bytes, CRC-32 ${layout.crc32}) that the model module reads its weights from.`,
     '// Run it once on the board (e.g. upload it from the IDE); the module then needs no weight data in RAM.',
+    `// One statement per ${(WRITER_CHUNK / 4) * 3}-byte chunk: the first creates the file at its full size, each writes its bytes at its offset.`,
+    `require("Storage").erase(${name});`,
+    ...writes,
     '(function () {',
-    '  var S = require("Storage");',
-    `  var parts = [\n${chunks.map((c) => `    "${c}"`).join(',\n')}\n  ];`,
-    '  var i, d, offset = 0;',
-    `  S.erase(${jsString(file)});`,
-    '  for (i = 0; i < parts.length; i++) {',
-    '    d = atob(parts[i]);',
-    `    S.write(${jsString(file)}, d, offset, ${n});`,
-    '    offset += d.length;',
-    '  }',
-    `  var f = S.read(${jsString(file)});`,
+    `  var f = require("Storage").read(${name});`,
     `  if (f === undefined || f.length !== ${n} || (E.CRC32(f) >>> 0) !== ${layout.crc32}) throw new Error(${jsString(`lstm-mcu: writing "${file}" failed (check the free Storage space)`)});`,
     `  print(${jsString(`lstm-mcu: wrote ${file} (${n} bytes)`)});`,
     '})();',

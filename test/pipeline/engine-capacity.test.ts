@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { emitModule } from '../../codegen/emit-module.ts';
-import { simulateStep } from '../../pipeline/simulate.ts';
+import { simulateStep, watchFlashSegments } from '../../pipeline/simulate.ts';
+import { randomSegments } from '../../parity/random-model.ts';
 import type { QuantizedModel } from '../../core/model.ts';
 
 const sourcesOf = (q: QuantizedModel) =>
@@ -17,6 +18,19 @@ const sourcesOf = (q: QuantizedModel) =>
     code: emitModule(q, { target, globalName: 'lstmModel', modelSha256: '', generatorVersion: 'test' }),
   }));
 const options = { randomSegments: 1, randomSteps: 3, seed: 1 };
+
+describe("the watch's share of a parity run with weights in flash", () => {
+  it('is the first whole segments within 4 MB of gate-weight reads, at least one, all of them for a small model', () => {
+    const mnist = randomQuantizedModel({ seed: 2, inputSize: 28, units: 128, outputSize: 10 });
+    const segments = randomSegments(1, 28, new Array(14).fill(28), 0.1);
+    const kept = watchFlashSegments(mnist, segments);
+    // 79,872 bytes of gate weights a step: 50 steps fit, so one segment of 28
+    expect(kept).toEqual(segments.slice(0, 1));
+    expect(watchFlashSegments(mnist, [new Array(200).fill(new Int8Array(28))])).toHaveLength(1);
+    const small = randomQuantizedModel({ seed: 3, inputSize: 28, units: 8 });
+    expect(watchFlashSegments(small, segments)).toEqual(segments);
+  });
+});
 
 describe.runIf(Boolean(process.env.ESPRUINO_BIN))('the Linux Espruino build and weights past byte 65535', () => {
   // 4 gates x 128 rows of 156: the last row view would start at byte 79,716 of one buffer; the module decodes it in parts.

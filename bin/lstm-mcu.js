@@ -9,28 +9,26 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const main = path.join(root, 'dist', 'cli', 'main.js');
 const buildConfig = path.join(root, 'tsconfig.build.json');
 
-/** A source file changed after dist/ was built, or undefined. */
-function newerSource() {
+/** Why dist/ is not the sources (not built, or a source file changed after it was), or undefined. */
+function staleness() {
+  if (!fs.existsSync(main)) return 'dist/ is not built';
   const built = fs.statSync(main).mtimeMs;
   for (const folder of JSON.parse(fs.readFileSync(buildConfig, 'utf8')).include) {
     for (const entry of fs.readdirSync(path.join(root, folder), { recursive: true, withFileTypes: true })) {
       const file = path.join(entry.parentPath, entry.name);
-      if (entry.isFile() && fs.statSync(file).mtimeMs > built) return path.relative(root, file);
+      if (entry.isFile() && fs.statSync(file).mtimeMs > built) return `dist/ is older than ${path.relative(root, file)}`;
     }
   }
   return undefined;
 }
 
-if (fs.existsSync(buildConfig)) {
-  const newer = fs.existsSync(main) ? newerSource() : 'none';
-  const stale = newer === 'none' ? 'dist/ is not built' : newer && `dist/ is older than ${newer}`;
-  if (stale) {
-    process.stderr.write(`lstm-mcu: ${stale}: run \`npm run build\` in ${root}\n`);
-    process.exit(1);
-  }
+const stale = fs.existsSync(buildConfig) ? staleness() : undefined;
+if (stale) {
+  process.stderr.write(`lstm-mcu: ${stale}: run \`npm run build\` in ${root}\n`);
+  process.exit(1);
 }
 await import(new URL('../dist/cli/main.js', import.meta.url).href);

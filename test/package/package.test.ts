@@ -6,8 +6,9 @@
  * quantize -> generate -> simulate. The .d.ts are checked too: a TypeScript
  * file using the API compiles against the installed package.
  *
- * Slow (about 1.5 minutes, the install most of it): the one test of what
- * `files`, `exports` and the build ship.
+ * Slow (85 s on a quiet 2-core machine, 3 minutes under a load of 20; the
+ * install most of it): the one test of what `files`, `exports` and the build
+ * ship.
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs';
 import { UserError } from './errors.ts';
 import { describeFsError, writeFileAtomic } from './write-atomic.ts';
 import { checkOrThrow, Invalid, validateFloatModel, validateQuantizedModel } from './artifact-validation.ts';
@@ -35,6 +36,9 @@ import {
   type Deployment,
 } from './model.ts';
 
+/** protobufjs, required on the first schema load: not with this module, so a command's start does not pay for it. */
+const loadProtobuf = (): typeof protobuf => createRequire(import.meta.url)('protobufjs');
+
 /** Version of artifact.proto written by this tool; newer files are refused. */
 /**
  * Version 2: the recurrent layers are the repeated `layers` field (stacked
@@ -58,7 +62,7 @@ let schema: Schema | undefined;
 
 function types(): Schema {
   if (!schema) {
-    const root = protobuf.loadSync(fileURLToPath(new URL('./artifact.proto', import.meta.url)));
+    const root = loadProtobuf().loadSync(fileURLToPath(new URL('./artifact.proto', import.meta.url)));
     schema = {
       Artifact: root.lookupType('lstm_mcu.Artifact'),
       FloatModel: root.lookupType('lstm_mcu.FloatModel'),

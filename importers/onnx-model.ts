@@ -4,8 +4,12 @@
  */
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs';
 import { UserError } from '../core/errors.ts';
+
+/** protobufjs, required on the first schema load: not with this module, so a command's start does not pay for it. */
+const loadProtobuf = (): typeof protobuf => createRequire(import.meta.url)('protobufjs');
 
 /** A dense tensor: dims and values (floats, or whole numbers for int64 / int32). */
 export interface Tensor {
@@ -37,7 +41,9 @@ export interface OnnxGraph {
 let modelType: protobuf.Type | undefined;
 
 function schema(): protobuf.Type {
-  modelType ??= protobuf.loadSync(fileURLToPath(new URL('./onnx.proto', import.meta.url))).lookupType('onnx.ModelProto');
+  modelType ??= loadProtobuf()
+    .loadSync(fileURLToPath(new URL('./onnx.proto', import.meta.url)))
+    .lookupType('onnx.ModelProto');
   return modelType;
 }
 

@@ -6,8 +6,11 @@
  *
  * Safe to call many times in one process: the result is cached per request,
  * concurrent calls share one initialization.
+ *
+ * TensorFlow.js is imported on the first initialization, not with this module:
+ * loading it takes half a second, which a command that trains nothing (or
+ * `--help`) should not pay.
  */
-import * as tfjs from '@tensorflow/tfjs';
 import { UserError } from '../core/errors.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 
@@ -22,6 +25,7 @@ export interface TfBackend {
 const NODE_PACKAGE = '@tensorflow/tfjs-node';
 
 let nodeTf: Promise<Tf | undefined> | undefined;
+let jsTf: Promise<Tf> | undefined;
 let wasmLoaded: Promise<void> | undefined;
 let current: TfBackend | undefined;
 /** Serializes initializations so concurrent callers do not race on setBackend. */
@@ -43,8 +47,17 @@ function loadNode(): Promise<Tf | undefined> {
   return nodeTf;
 }
 
+/** TensorFlow.js itself (the wasm and cpu backends), loaded once. */
+function loadJs(): Promise<Tf> {
+  jsTf ??= import('@tensorflow/tfjs');
+  return jsTf;
+}
+
 function loadWasm(): Promise<void> {
-  wasmLoaded ??= import('@tensorflow/tfjs-backend-wasm').then(() => registerWasmKernels(tfjs));
+  wasmLoaded ??= loadJs().then(async (tfjs) => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    registerWasmKernels(tfjs);
+  });
   return wasmLoaded;
 }
 
@@ -64,7 +77,7 @@ async function init(pref: BackendPref): Promise<TfBackend> {
       const node = await loadNode();
       if (node) return activate(node, 'tensorflow');
       await loadWasm();
-      return activate(tfjs, 'wasm');
+      return activate(await loadJs(), 'wasm');
     }
     case 'node': {
       const node = await loadNode();
@@ -75,9 +88,9 @@ async function init(pref: BackendPref): Promise<TfBackend> {
     }
     case 'wasm':
       await loadWasm();
-      return activate(tfjs, 'wasm');
+      return activate(await loadJs(), 'wasm');
     case 'cpu':
-      return activate(tfjs, 'cpu');
+      return activate(await loadJs(), 'cpu');
     default:
       throw new UserError(`unknown backend '${String(pref)}' (expected auto, node, wasm or cpu)`);
   }

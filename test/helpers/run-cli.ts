@@ -10,8 +10,17 @@
  */
 import path from 'node:path';
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
-export const BIN = path.resolve(__dirname, '../../bin/lstm-mcu.js');
+/**
+ * The command's sources, run through tsx: the tests test the sources, not a
+ * dist/ that may be older (bin/lstm-mcu.js runs dist/; test/package/ runs it
+ * from a packed tarball).
+ */
+export const CLI_SOURCE = path.resolve(__dirname, '../../cli/main.ts');
+/** tsx's loader by its path: the command runs in a temporary folder, where `--import tsx` would not resolve. */
+const TSX_LOADER = pathToFileURL(createRequire(__filename).resolve('tsx')).href;
 
 export interface CliResult {
   code: number;
@@ -32,7 +41,7 @@ export function runCli(args: string[], cwd: string, o: { realEngines?: boolean; 
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      [BIN, ...args],
+      ['--import', TSX_LOADER, CLI_SOURCE, ...args],
       { cwd, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 28 },
       (error, stdout, stderr) => {
         const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;

@@ -31,8 +31,11 @@ export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export interface Engine {
   name: EngineName;
-  /** Runs `source` (model + driver) and resolves to what it printed, line by line. */
-  run(source: string): Promise<string[]>;
+  /**
+   * Runs `source` (model + driver) and resolves to what it printed, line by line. `onLine` sees
+   * each line as it is printed where the engine runs in this process (vm), else none.
+   */
+  run(source: string, onLine?: (line: string) => void): Promise<string[]>;
 }
 
 function hex(segments: Segments): string[] {
@@ -146,10 +149,14 @@ function storageStandIn() {
 function vmEngine(name: 'vm' | 'vm+E'): Engine {
   return {
     name,
-    async run(source) {
+    async run(source, onLine) {
       const lines: string[] = [];
       const context = vm.createContext({
-        print: (s: unknown) => lines.push(String(s)),
+        print: (s: unknown) => {
+          const line = String(s);
+          lines.push(line);
+          onLine?.(line);
+        },
         ...(name === 'vm+E' ? fakeEspruinoGlobals() : {}),
       });
       try {

@@ -74,6 +74,8 @@ export interface ReplayProgramOptions {
   flashWriter?: string;
   /** The watch's firmware: its Float64Array replaced by an exact stand-in (parity/watch-float64.ts). */
   watch: boolean;
+  /** The analog sources' pins: a board names each in a global; an engine without them gets its name. */
+  pins: string[];
 }
 
 /** The whole program: `bundle` (the upload) sampled once per row of `rows` (one reading per model input; NaN for none). */
@@ -83,6 +85,7 @@ export function replayProgram(bundle: string, rows: ArrayLike<number>[], o: Repl
     o.watch ? FLOAT64_STANDIN_ES5 : '',
     BOARD_PRELUDE,
     REPLAY_SENSORS_ES5,
+    ...o.pins.map((pin) => `if (typeof ${pin} === "undefined") ${pin} = "${pin}";`),
     driverFunctions(o.appGlobal),
     `(${print})("${LOAD_MARK}");`,
     o.flashWriter ?? '',

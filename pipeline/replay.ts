@@ -92,6 +92,7 @@ export async function replayApp(
   const program = replayProgram(bundle.code, recording.rows, {
     appGlobal: o.appGlobal,
     watch: engine.name === 'bangle2',
+    pins: o.config.sources.flatMap((s) => (s.pin !== undefined ? [s.pin] : [])),
     ...(bundle.flash ? { flashWriter: bundle.flash.writer } : {}),
   });
   let done = 0;

@@ -43,8 +43,9 @@ function inputColumns(path: string, header: string[], q: QuantizedModel, given: 
   const missing = columns.filter((c) => !header.includes(c));
   if (missing.length > 0) {
     const data = header.filter((h) => !skipped.includes(h));
+    const others = `${data.length} column${data.length === 1 ? '' : 's'}${skipped.length ? ` besides ${skipped.join(', ')}` : ''} (${data.join(', ') || 'none'})`;
     throw new UserError(
-      `${path}: no column ${missing.map(quote).join(', ')}: ${reads}; the file has ${data.length} other column${data.length === 1 ? '' : 's'} (${data.join(', ') || 'none'})${given ? '' : '; name the columns to read with --columns'}`,
+      `${path}: no column ${missing.map(quote).join(', ')}: ${reads} and the file has ${others}${given ? '' : '; name the columns to read with --columns'}`,
     );
   }
   return columns;

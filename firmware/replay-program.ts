@@ -26,18 +26,20 @@ import { stoppedOnLoad } from './watch-screen.ts';
  */
 const REPLAY_SENSORS_ES5 = `
 if (!(typeof process !== "undefined" && process.env && process.env.BOARD)) console = { log: function (s) { print(s); } };
-var REPLAY_ROW = [], REPLAY_AT = 0, REPLAY_ADV = "";
-function replayNext() { return REPLAY_AT < REPLAY_ROW.length ? REPLAY_ROW[REPLAY_AT++] : NaN; }
-function replayXyz() { return { x: replayNext(), y: replayNext(), z: replayNext() }; }
-if (typeof E === "undefined") E = {};
-E.getTemperature = function () { return replayNext(); };
+var replayState = { row: [], at: 0, adv: "" };
+function replayNext() { var r = replayState; return r.at < r.row.length ? r.row[r.at++] : NaN; }
+(function (next) {
+  function xyz() { return { x: next(), y: next(), z: next() }; }
+  if (typeof E === "undefined") E = {};
+  E.getTemperature = function () { return next(); };
+  if (typeof Puck === "undefined") Puck = {};
+  Puck.accel = function () { return { acc: xyz() }; };
+  Puck.mag = xyz;
+  if (typeof Bangle !== "undefined") { Bangle.getAccel = xyz; Bangle.getCompass = xyz; Bangle.buzz = function () {}; Bangle.setCompassPower = function () {}; }
+  if (typeof NRF === "undefined") NRF = {};
+  NRF.setAdvertising = function (data, o) { var s = "", i, b = o.manufacturerData; for (i = 0; i < b.length; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16); replayState.adv = s; };
+})(replayNext);
 var analogRead = function (pin) { return replayNext(); };
-if (typeof Puck === "undefined") Puck = {};
-Puck.accel = function () { return { acc: replayXyz() }; };
-Puck.mag = replayXyz;
-if (typeof Bangle !== "undefined") { Bangle.getAccel = replayXyz; Bangle.getCompass = replayXyz; Bangle.buzz = function () {}; Bangle.setCompassPower = function () {}; }
-if (typeof NRF === "undefined") NRF = {};
-NRF.setAdvertising = function (data, o) { var s = "", i, b = o.manufacturerData; for (i = 0; i < b.length; i++) s += (b[i] < 16 ? "0" : "") + b[i].toString(16); REPLAY_ADV = s; };
 `;
 
 /** The --reader file in place of the user's with --source function: readSensor(out) reads the recording (the sensors above). */
@@ -51,20 +53,28 @@ const RECORD = '@@ ';
 const VERIFY = '@@V ';
 const LOAD_MARK = '@@load';
 
-/** The driver's functions: replaySample("token,token,...") samples once and prints the record. */
+/**
+ * The driver: replaySample("token,token,...") samples once and prints the record. Its work is
+ * in a closure: a global is looked up through the context's object on Node's vm, slowly.
+ */
 function driverFunctions(appGlobal: string): string {
   return `
 var REPLAY_OUT = typeof print === "function" ? print : function (s) { console.log(s); };
-${NUMBER_TOKEN_ES5}
-${TOKEN_VALUE_ES5}
-function replaySample(h) {
-  var p = h.split(","), i, app = ${appGlobal}, st = app.stats, y = app.outputs, s = "";
-  for (i = 0; i < p.length; i++) REPLAY_ROW[i] = tokenValue(p[i]);
-  REPLAY_AT = 0; REPLAY_ADV = "";
-  app.sample();
-  for (i = 0; i < y.length; i++) s += (i ? "," : "") + numberToken(y[i]);
-  REPLAY_OUT("${RECORD}" + st.samples + " " + st.steps + " " + st.bad + " " + st.resets + " " + st.alerts + " " + (st.lastBad ? 1 : 0) + " " + (st.alerting ? 1 : 0) + " " + numberToken(st.score) + " " + s + " " + (REPLAY_ADV || "-"));
-}
+var replaySample = (function (r, out) {
+  var app;
+  ${NUMBER_TOKEN_ES5}
+  ${TOKEN_VALUE_ES5}
+  return function (h) {
+    var p = h.split(","), i, st, y, s = "";
+    if (app === undefined) app = ${appGlobal};
+    st = app.stats; y = app.outputs;
+    for (i = 0; i < p.length; i++) r.row[i] = tokenValue(p[i]);
+    r.at = 0; r.adv = "";
+    app.sample();
+    for (i = 0; i < y.length; i++) s += (i ? "," : "") + numberToken(y[i]);
+    out("${RECORD}" + st.samples + " " + st.steps + " " + st.bad + " " + st.resets + " " + st.alerts + " " + (st.lastBad ? 1 : 0) + " " + (st.alerting ? 1 : 0) + " " + numberToken(st.score) + " " + s + " " + (r.adv || "-"));
+  };
+})(replayState, REPLAY_OUT);
 `;
 }
 

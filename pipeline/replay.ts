@@ -15,7 +15,7 @@ import { scoreKind } from '../firmware/app-config.ts';
 import { buildBundle, type BundleOptions } from '../firmware/bundle.ts';
 import { ADVERTISING_FORMAT, ESPRUINO_COMPANY_ID } from '../firmware/emit-app.ts';
 import { isRecordLine, parseReplayOutput, REPLAY_READER, replayProgram, type AppRecord } from '../firmware/replay-program.ts';
-import type { Engine, EngineName } from '../parity/engines.ts';
+import { EngineCapacityError, type Engine, type EngineName } from '../parity/engines.ts';
 import type { Recording } from './replay-recording.ts';
 
 /** One sample of the replay: what was read, what the app made of it. */
@@ -97,11 +97,20 @@ export async function replayApp(
   });
   let done = 0;
   const progress = startProgress();
-  const lines = await engine.run(program, (line) => {
-    if (isRecordLine(line)) done++;
-    progress.update(() => `${Math.floor((100 * done) / n)}% of ${n.toLocaleString('en')} samples`);
-  });
-  progress.done();
+  const lines = await engine
+    .run(program, (line) => {
+      if (isRecordLine(line)) done++;
+      progress.update(() => `${Math.floor((100 * done) / n)}% of ${n.toLocaleString('en')} samples`);
+    })
+    .catch((e: unknown) => {
+      // The program holds the recording: what does not fit is the recording on this engine, not the model.
+      if (e instanceof EngineCapacityError)
+        throw new UserError(
+          `${engine.name}: out of memory replaying ${n.toLocaleString('en')} samples: replay fewer rows there, or on vm+E or espruino`,
+        );
+      throw e;
+    })
+    .finally(() => progress.done());
   const out = parseReplayOutput(lines);
   const expected = `${bundle.expected.checksum} ${bundle.expected.selfTest.join(',')}`;
   if (out.verify !== expected)

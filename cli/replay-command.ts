@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { choiceOption, delimiterOption, listOption, printJson, runAction } from './common.ts';
-import { addAppOptions, appInputs, bundleOptions } from './app-options.ts';
+import { addAppOptions, appInputs, bundleOptions, modelPath } from './app-options.ts';
 import { UserError } from '../core/errors.ts';
 import { checkOutputPaths } from '../core/output-paths.ts';
 import { progressLine } from '../core/progress-line.ts';
@@ -68,7 +68,7 @@ async function runReplay(o: Record<string, any>): Promise<void> {
   // --engine here names the engine the app runs on; the app is always the espruino one (what flash uploads)
   const inputs = appInputs({ ...o, engine: 'espruino' });
   const engine = replayEngine(o.engine);
-  const modelFile = o.model.endsWith('.pb') ? o.model : path.join(o.model, 'model.q.pb');
+  const modelFile = modelPath(o.model);
   const dir: string = o.out ?? path.dirname(path.resolve(modelFile));
   const files = { log: path.join(dir, 'replay.log'), alerts: path.join(dir, 'replay-alerts.csv'), json: path.join(dir, 'replay.json') };
   checkOutputPaths(

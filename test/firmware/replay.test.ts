@@ -22,6 +22,7 @@ import { BOARD_PRELUDE, fakeReader, parseSamples, referenceSamples, sampleDriver
 const vmE = engineByName('vm+E')!;
 const espruino = engineByName('espruino');
 const jerry = engineByName('jerry');
+const watch = engineByName('bangle2');
 const hex = (v: number | null) => Buffer.from(new Float64Array([v ?? NaN]).buffer).toString('hex');
 
 /** A 3-input LSTM forecasting its input x1 two steps ahead (so it has a forecast error). */
@@ -163,6 +164,17 @@ describe('replay runs the bundled app over a recording', () => {
       // Espruino's toFixed is not correctly rounded (V8's is): the last digit may differ, nothing else
       const masked = (log: string[]) => log.map((l) => l.replace(/\d/g, '#'));
       expect(masked(board.log)).toEqual(masked(vm.log));
+    },
+  );
+
+  it.skipIf(!watch)(
+    'on the Bangle.js 2 firmware (BANGLE2_DIR): the same data to the bit, the same log but for the digits of toFixed',
+    async () => {
+      const short = rows.slice(0, 30);
+      const vm = await replayApp(q, o, recordingOf(short), vmE);
+      const board = await replayApp(q, o, recordingOf(short), watch!);
+      expect(JSON.stringify({ ...board.result, engine: '' })).toBe(JSON.stringify({ ...vm.result, engine: '' }));
+      expect(board.log.map((l) => l.replace(/\d/g, '#'))).toEqual(vm.log.map((l) => l.replace(/\d/g, '#')));
     },
   );
 

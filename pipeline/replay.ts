@@ -14,7 +14,14 @@ import { SILENT_PROGRESS, type ProgressLine } from '../core/progress-line.ts';
 import { scoreKind } from '../firmware/app-config.ts';
 import { buildBundle, type BundleOptions } from '../firmware/bundle.ts';
 import { ADVERTISING_FORMAT, ESPRUINO_COMPANY_ID } from '../firmware/emit-app.ts';
-import { isRecordLine, parseReplayOutput, REPLAY_READER, replayProgram, type AppRecord } from '../firmware/replay-program.ts';
+import {
+  isRecordLine,
+  parseReplayOutput,
+  REPLAY_READER,
+  replayProgram,
+  type AppRecord,
+  type ReplayOutput,
+} from '../firmware/replay-program.ts';
 import { EngineCapacityError, type Engine, type EngineName } from '../parity/engines.ts';
 import type { Recording } from './replay-recording.ts';
 
@@ -116,10 +123,24 @@ export async function replayApp(
   if (out.verify !== expected)
     throw new UserError(`${engine.name}: the app's verify() gave '${out.verify}', not '${expected}': the model did not load as built`);
   if (out.records.length !== n) throw new Error(`${engine.name}: ${out.records.length} records for ${n} samples`);
+  const bundleInfo = { crc32: bundle.crc32, bytes: Buffer.byteLength(bundle.code), readerReplaced };
+  const result = replayResult(q, o, recording, engine.name, { ...out, bundle: bundleInfo });
+  return { result, log: out.log };
+}
+
+/** The result of a replay: the model, the recording, the app as run, and what it did at each sample. */
+function replayResult(
+  q: QuantizedModel,
+  o: BundleOptions,
+  recording: Recording,
+  engine: EngineName,
+  out: ReplayOutput & { bundle: ReplayResult['app']['bundle'] },
+): ReplayResult {
+  const n = recording.rows.length;
   const samples = out.records.map((r, t) => replaySample(r, t, out.records[t - 1], recording));
   const last = out.records.at(-1);
-  const result: ReplayResult = {
-    engine: engine.name,
+  return {
+    engine,
     model: { sha256: o.modelSha256, features: q.featureNames, targets: q.targetNames, horizon: q.horizon, task: q.task },
     recording: {
       path: recording.path,
@@ -134,7 +155,7 @@ export async function replayApp(
       maxBadRun: o.config.maxBadRun,
       ...(o.config.alertAbove !== undefined ? { alertAbove: o.config.alertAbove } : {}),
       score: scoreKind(q).kind,
-      bundle: { crc32: bundle.crc32, bytes: Buffer.byteLength(bundle.code), readerReplaced },
+      bundle: out.bundle,
       verify: out.verify,
     },
     ...(o.config.advertise ? { advertising: { companyId: ESPRUINO_COMPANY_ID, format: ADVERTISING_FORMAT } } : {}),
@@ -148,7 +169,6 @@ export async function replayApp(
       alerts: last?.alerts ?? 0,
     },
   };
-  return { result, log: out.log };
 }
 
 /** One record as a sample of the result: what changed since the record before it says whether it stepped or alerted. */

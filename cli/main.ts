@@ -14,6 +14,7 @@ import { exampleCommand } from './example-command.ts';
 import { bundleCommand } from './bundle-command.ts';
 import { flashCommand } from './flash-command.ts';
 import { importCommand } from './import-command.ts';
+import { replayCommand } from './replay-command.ts';
 
 endQuietlyOnEpipe();
 
@@ -32,6 +33,7 @@ const program = new Command('lstm-mcu')
   .addCommand(exampleCommand())
   .addCommand(importCommand())
   .addCommand(bundleCommand())
-  .addCommand(flashCommand());
+  .addCommand(flashCommand())
+  .addCommand(replayCommand());
 
 await program.parseAsync(process.argv);

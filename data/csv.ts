@@ -10,7 +10,8 @@ import { parse, CsvError, type Parser } from 'csv-parse';
 import { UserError } from '../core/errors.ts';
 import { SILENT_PROGRESS, type ProgressLine } from '../core/progress-line.ts';
 
-export type MissingPolicy = 'error' | 'drop' | 'ffill';
+/** A missing cell: an error, the row dropped, the previous value repeated, or kept as NaN (a sensor that gave nothing). */
+export type MissingPolicy = 'error' | 'drop' | 'ffill' | 'keep';
 
 /** The field delimiters a CSV may use, each with its name on the command line (`--delimiter`). */
 export const DELIMITERS = { ',': ',', ';': ';', '\t': 'tab' } as const;
@@ -138,6 +139,7 @@ interface CellContext {
 function readCell(text: string, textColumn: boolean, c: CellContext): [number, string] | 'drop' {
   if (isMissingCell(text)) {
     if (c.missing === 'drop') return 'drop';
+    if (c.missing === 'keep') return [NaN, ''];
     if (c.missing === 'ffill') {
       if (c.seriesStart) {
         const where = c.firstRow ? 'the first data row' : `the first row of a new ${quote(c.group!)} series`;

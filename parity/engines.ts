@@ -32,8 +32,11 @@ export type EngineName = (typeof ENGINE_NAMES)[number];
 
 export interface Engine {
   name: EngineName;
-  /** Runs `source` (model + driver) and resolves to what it printed, line by line. */
-  run(source: string): Promise<string[]>;
+  /**
+   * Runs `source` (model + driver) and resolves to what it printed, line by line; `onLine` sees
+   * each line as it is printed.
+   */
+  run(source: string, onLine?: (line: string) => void): Promise<string[]>;
 }
 
 function hex(segments: Segments): string[] {
@@ -164,10 +167,14 @@ const ESPRUINO_VIEW_LIMIT = `(function () {
 function vmEngine(name: 'vm' | 'vm+E'): Engine {
   return {
     name,
-    async run(source) {
+    async run(source, onLine) {
       const lines: string[] = [];
       const context = vm.createContext({
-        print: (s: unknown) => lines.push(String(s)),
+        print: (s: unknown) => {
+          const line = String(s);
+          lines.push(line);
+          onLine?.(line);
+        },
         ...(name === 'vm+E' ? fakeEspruinoGlobals() : {}),
       });
       try {
@@ -200,7 +207,7 @@ interface ProcessForm {
 }
 
 function processEngine(name: EngineName, command: string, form: ProcessForm = {}): Engine {
-  return { name, run: async (source) => (await runProcess(name, command, form, source)).lines };
+  return { name, run: async (source, onLine) => (await runProcess(name, command, form, source, undefined, onLine)).lines };
 }
 
 /**
@@ -213,6 +220,7 @@ async function runProcess(
   form: ProcessForm,
   source: string,
   keep?: string,
+  onLine?: (line: string) => void,
 ): Promise<{ lines: string[]; kept?: Buffer }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-engine-'));
   const file = path.join(dir, 'run.js');
@@ -226,6 +234,7 @@ async function runProcess(
         (error, stdout, stderr) => resolve({ stdout, stderr, error: error ?? undefined }),
       );
       child.stdin?.end(); // Espruino reads its REPL from stdin: give it none
+      if (onLine) followLines(child.stdout, onLine);
     });
     if (form.asIs && r.error) throw new UserError(`${name}: the program did not run to the end: ${failureDetail(r.stderr || r.stdout)}`);
     const lines = form.asIs ? r.stdout.split(/\r?\n/) : checkedLines(name, r);
@@ -234,6 +243,16 @@ async function runProcess(
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Calls `onLine` with each whole line of `stream` as it arrives (the run's result still holds them all). */
+function followLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  let rest = '';
+  stream?.on('data', (chunk: string | Buffer) => {
+    const parts = (rest + String(chunk)).split(/\r?\n/);
+    rest = parts.pop()!;
+    for (const line of parts) onLine(line);
+  });
 }
 
 interface ProcessResult {

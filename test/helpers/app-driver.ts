@@ -20,30 +20,8 @@ import { NUMBER_TOKEN_ES5, tokenNumber } from '../../parity/number-tokens.ts';
 export type FakeReading = FixedReading;
 export const fakeReader = fixedReader;
 
-/** Board globals for engines that have none (guarded: Espruino keeps its own). */
-export const BOARD_PRELUDE = `
-if (typeof console === "undefined") console = { log: function (s) { print(s); } };
-if (typeof Modules === "undefined") {
-  Modules = (function () {
-    var made = {}, cache = {};
-    return {
-      addCached: function (name, f) { made[name] = f; },
-      load: function (name) {
-        if (cache[name]) return cache[name];
-        var saved = typeof exports === "undefined" ? undefined : exports;
-        exports = {};
-        made[name]();
-        cache[name] = exports;
-        exports = saved;
-        return cache[name];
-      }
-    };
-  })();
-  require = function (name) { return Modules.load(name); };
-}
-if (typeof setInterval === "undefined") { setInterval = function () { return 1; }; clearInterval = function () {}; }
-if (typeof setWatch === "undefined") { setWatch = function () { return 1; }; clearWatch = function () {}; }
-`;
+/** Board globals for engines that have none (firmware/board-prelude.ts). */
+export { BOARD_PRELUDE } from '../../firmware/board-prelude.ts';
 
 /** After the bundle: n samples, a reset() before sample `resetAt` (if given), one line each. */
 export function sampleDriver(appGlobal: string, n: number, resetAt = -1, feedGlobal?: { readings: FakeReading[] }): string {

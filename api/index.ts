@@ -41,7 +41,13 @@ export { alertClassIndex, defaultAppRules, parseSources, parseValidRanges } from
 export type { AppConfig, Source, SourceKind, ValidRange } from '../firmware/app-config.ts';
 export type { Shell } from '../firmware/emit-app.ts';
 
-// record, replay: each joins here as the function its command runs, when that command lands.
+// replay: the bundled app (the upload flash sends) over a recording, on an engine (parity/engines.ts).
+export { replayApp as replay, type ReplayResult, type ReplaySample, type ReplayAlert } from '../pipeline/replay.ts';
+export { readRecording, type Recording, type RecordingOptions } from '../pipeline/replay-recording.ts';
+export { replayChartData, type ReplayChartData } from '../pipeline/replay-chart.ts';
+export { availableEngines, engineByName, type Engine } from '../parity/engines.ts';
+
+// record: joins here as the function its command runs, when that command lands.
 
 // Models on disk (the .pb artifacts the commands read and write), and the types they hold.
 export {

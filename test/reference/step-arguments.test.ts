@@ -3,7 +3,10 @@
  * NUMERICS.md §3) on every engine: an argument that is not an array of the
  * model's inputs throws the same TypeError; a Number object reads as its
  * value (Espruino has none), any other non-number as missing (step) or 0
- * (stepQ); outputs and state bit for bit as the simulator's.
+ * (stepQ); outputs and state bit for bit as the simulator's. The native
+ * step (codegen --native, through E.nativeCall on espruino-armhf as a Puck.js)
+ * takes the same arguments: its copy of an Int8Array and its value-by-value
+ * path for anything else.
  */
 import { describe, expect, it } from 'vitest';
 import { emitModule, TARGETS } from '../../codegen/emit-module.ts';
@@ -12,6 +15,9 @@ import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { parseStepCallTrace, simulateStepCalls, stepCallDriverSource, type StepCall } from '../../parity/step-call-driver.ts';
 import { stepArgumentMessage } from '../../core/step-arguments.ts';
 import type { QuantizedModel } from '../../core/model.ts';
+import { armhfEngine } from '../../parity/native-engines.ts';
+
+const armhf = armhfEngine();
 
 /** Arguments that are not an array of `n` elements. */
 const notArrays = (n: number): string[] => [
@@ -139,4 +145,23 @@ describe.each(MODELS)('step(x) and stepQ(xq) arguments: $name', ({ q, calls, wro
       }
     });
   }
+});
+
+describe.skipIf(typeof armhf === 'string')('the native step takes the same arguments (espruino-armhf as PUCKJS, qemu-arm)', () => {
+  it.each(MODELS.filter((m) => m.name === 'lstm' || m.name === 'target mode change'))(
+    '$name',
+    async ({ q, calls }) => {
+      const engine = armhf as Exclude<typeof armhf, string>;
+      const code = emitModule(q, { target: 'espruino', globalName: 'lstmModel', modelSha256: '', generatorVersion: 'test', native: 'm4' });
+      const lines = await engine.run(
+        'var process = { env: { BOARD: "PUCKJS" } };\n' +
+          code +
+          stepCallDriverSource('lstmModel', calls) +
+          'print("NATIVE " + lstmModel.info.native);\n',
+      );
+      expect(lines).toContain('NATIVE m4');
+      expect(parseStepCallTrace(lines, engine.name)).toEqual(simulateStepCalls(q, calls));
+    },
+    120_000,
+  );
 });

@@ -14,7 +14,10 @@ import { importTfjsLayers } from '../importers/tfjs-import.ts';
 import { floatWindowOutputs } from '../reference/float-outputs.ts';
 import { architectureName, type FloatEmbedding, type FloatModel, type Normalization } from '../core/model.ts';
 import type { Dataset, Split, SplitFractions } from '../data/windows.ts';
-import { encodeFloatModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
+import { encodeFloatModel, sha256Hex } from '../core/artifact.ts';
+import { writeFilesAtomic } from '../core/write-atomic.ts';
+import { addBoardOption, reportFile } from './report-file.ts';
+import type { Board } from '../codegen/boards.ts';
 import { TOOL_VERSION } from '../core/version.ts';
 import type { Delimiter, MissingPolicy } from '../data/csv.ts';
 import type { TargetMode } from '../core/model.ts';
@@ -60,6 +63,7 @@ interface ImportOptions {
   unknownToken: number;
   out: string;
   json?: boolean;
+  board: Board;
 }
 
 type ModelFormat = 'onnx' | 'tfjs-layers';
@@ -77,8 +81,8 @@ export function importCommand(): Command {
         .default(1),
     )
     .addOption(new Option('--out <file>', 'the float model artifact').default('model.float.pb'))
-    .option('--json', 'print a one-line JSON summary as the last line of stdout')
-    .action((modelFile: string, o: ImportOptions) => runAction('import', () => runImport(modelFile, o)));
+    .option('--json', 'print a one-line JSON summary as the last line of stdout');
+  addBoardOption(cmd).action((modelFile: string, o: ImportOptions) => runAction('import', () => runImport(modelFile, o)));
   return cmd;
 }
 
@@ -117,14 +121,23 @@ async function runImport(modelFile: string, o: ImportOptions): Promise<void> {
   const model = importedModel(net, dataset, { modelFile, format, options, dataSha256: sha256, unknownToken: o.unknownToken });
   const encoded = encodeFloatModel(model);
   // What the device would deliver: the model quantized with the defaults, its test series streamed through the app.
-  const { report } = quantizeStep(model, dataset, {
+  const {
+    model: q,
+    report,
+    details,
+  } = quantizeStep(model, dataset, {
     weightScale: DEFAULT_WEIGHT_SCALE,
     floatModelSha256: sha256Hex(encoded),
     log: (line) => process.stderr.write(line + '\n'),
   });
-  writeArtifact(o.out, encoded);
   const imported: Imported = { modelFile, format, net, model, dataset, report, notes: [...inputNotes(net), ...notes] };
-  for (const line of importedLines(imported, o)) console.log(line);
+  const lines = importedLines(imported, o);
+  const noHistory = 'an imported model was trained elsewhere: no training history here';
+  const page = await reportFile(path.dirname(o.out), { command: 'import', lines, q, dataset, report, details, noHistory, board: o.board });
+  // The model and its report: both or neither.
+  writeFilesAtomic([{ path: o.out, data: encoded }, page]);
+  for (const line of lines) console.log(line);
+  console.log(`wrote        ${page.path}`);
   if (o.json) printJson(importedJson(imported, o));
 }
 

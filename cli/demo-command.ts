@@ -6,6 +6,7 @@ import { fmt, printJson, runAction } from './common.ts';
 import { builtinSensorCsv, DEMO_DEFAULTS } from './builtin-data.ts';
 import { trainStep, type EpochSummary, type Trained } from '../pipeline/train.ts';
 import { addBoardOption, reportFile } from './report-file.ts';
+import { REPORT_FILE } from '../report/html.ts';
 import type { Board } from '../codegen/boards.ts';
 import { deliver, writeDelivery, type Delivery } from '../pipeline/deliver.ts';
 import type { QuantizeReport, QuantizeStepOptions } from '../pipeline/quantize.ts';
@@ -167,6 +168,7 @@ function demoSummary({ float, dataset, backend, epochs, delivery, testMetrics: m
       ...(delivery.qat ? { qatFloat: files.qatFloat } : {}),
       quantized: files.quantized,
       report: files.report,
+      html: path.join(path.dirname(files.report), REPORT_FILE),
       ...Object.fromEntries(generated.map((g) => [g.target, g.jsPath])),
     },
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),

@@ -17,7 +17,7 @@ const STYLE = `
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #222; }
 h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
-.chart { margin: 1em 0; } .missing { color: #666; font-style: italic; }
+.chart { margin: 1em 0; } .chart svg { max-width: 100%; height: auto; } .missing { color: #666; font-style: italic; }
 `;
 
 /** The page of a run, each section rendered in order. */

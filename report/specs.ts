@@ -24,7 +24,7 @@ export function lossSpec(d: LossData): TopLevelSpec {
         data: { values: d.rows },
         mark: { type: 'line', point: true },
         encoding: {
-          x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 } },
+          x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' } },
           y: { field: 'loss', type: 'quantitative', scale: { type: 'log' } },
           color: { field: 'split', type: 'nominal', title: null },
         },
@@ -53,7 +53,7 @@ export function forecastSpec(d: ForecastData, closeUp = false): TopLevelSpec {
     encoding: {
       x: { field: 'point', type: 'quantitative', title: closeUp ? 'scored point' : `scored point (${d.series} series one after another)` },
       y: { field: 'value', type: 'quantitative', title: d.target, scale: { zero: false } },
-      color: { field: 'line', type: 'nominal', title: null, sort: d.lines, scale: { domain: d.lines } },
+      color: { field: 'line', type: 'nominal', title: null, sort: d.lines, scale: { domain: d.lines }, legend: { labelLimit: 320 } },
       strokeDash: {
         condition: { test: `indexof(${JSON.stringify(d.lines.slice(0, 3))}, datum.line) < 0`, value: [4, 3] },
         value: [1, 0],
@@ -97,10 +97,17 @@ export function errorLineSpec(d: ErrorData): TopLevelSpec {
   };
 }
 
+/** Each output's largest |error| when there are a few, else the largest of all. */
+function largestText(d: ErrorData): string {
+  if (d.outputs.length <= 4)
+    return d.maxAbs.map((v, k) => `${d.outputs.length > 1 ? `${d.outputs[k]} ` : ''}${v.toPrecision(3)}`).join(', ');
+  return `${Math.max(...d.maxAbs).toPrecision(3)} over all`;
+}
+
 export function errorHistogramSpec(d: ErrorData): TopLevelSpec {
   return {
     $schema: SCHEMA,
-    title: `Distribution of int8 − float: all ${fmtCount(d.count)} values of each output (largest |error| ${d.maxAbs.map((v) => v.toPrecision(3)).join(', ')})`,
+    title: `Distribution of int8 − float: all ${fmtCount(d.count)} values of each output (largest |error| ${largestText(d)})`,
     width: WIDTH,
     height: 200,
     data: { values: d.histogram },
@@ -140,8 +147,8 @@ export function memorySpec(d: MemoryData): TopLevelSpec {
       { part: 'data and state', value: p.data },
       { part: 'code', value: p.code },
       { part: 'info', value: p.info },
-    ].map((x) => ({ bar: `weights in ${p.weights}: loaded`, ...x })),
-    { bar: `weights in ${p.weights}: while loading (${p.fits ? 'fits' : 'does not fit'})`, part: 'while loading', value: p.peak },
+    ].map((x) => ({ bar: `${p.weights}: loaded`, ...x })),
+    { bar: `${p.weights}: while loading (${p.fits ? 'fits' : 'does not fit'})`, part: 'while loading', value: p.peak },
   ]);
   const limits = [
     { x: b.budget, label: `the model may use ${fmtCount(b.budget)}` },
@@ -157,7 +164,7 @@ export function memorySpec(d: MemoryData): TopLevelSpec {
         data: { values: rows },
         mark: 'bar',
         encoding: {
-          y: { field: 'bar', type: 'nominal', title: null, sort: null, axis: { labelLimit: 320 } },
+          y: { field: 'bar', type: 'nominal', title: 'weights in', sort: null, axis: { labelLimit: 320 } },
           x: { field: 'value', type: 'quantitative', title: b.unit, stack: 'zero' },
           color: { field: 'part', type: 'nominal', title: null },
         },

@@ -35,8 +35,8 @@ describe('the specs carry the gathered values', () => {
     const m = memoryData(run);
     const bars = (memorySpec(m) as { layer: { data: { values: { bar: string; value: number }[] } }[] }).layer[0]!.data.values;
     const ram = m.budget.placements[0]!;
-    expect(bars.filter((b) => b.bar === 'weights in ram: loaded').reduce((a, b) => a + b.value, 0)).toBe(ram.total);
-    expect(bars.find((b) => b.bar.startsWith('weights in ram: while loading'))!.value).toBe(ram.peak);
+    expect(bars.filter((b) => b.bar === 'ram: loaded').reduce((a, b) => a + b.value, 0)).toBe(ram.total);
+    expect(bars.find((b) => b.bar.startsWith('ram: while loading'))!.value).toBe(ram.peak);
   });
 
   it('losses and confusion matrices', () => {

@@ -82,7 +82,7 @@ export async function deliver(
     ...(o.deploy ? { deploy: o.deploy } : {}),
     ...(o.season !== undefined ? { season: o.season } : {}),
   });
-  const q = quantized.model;
+  const { model: q, details } = quantized;
   const report = qat ? { ...quantized.report, qat: qat.summary } : quantized.report;
   const qBytes = encodeQuantizedModel(q);
   o.log('3/4 codegen');
@@ -107,7 +107,6 @@ export async function deliver(
       segments: [...inputSegments(q, dataset.test.x, count), ...streamSegments(q, dataset, 'test', PARITY_STREAM_STEPS)],
     },
   );
-  const details = quantized.details;
   return { files, floatBytes, ...(qat ? { qat } : {}), q, qBytes, report, details, generated, parity, ram: estimateRam(q) };
 }
 

@@ -4,8 +4,8 @@
  * The chart's title says so (`thinnedText`).
  */
 
-/** Points a line chart draws at most, per line. */
-export const MAX_CHART_POINTS = 1000;
+/** Points a line chart draws at most, per line: one per pixel of the plot's width (specs.ts); more draw nothing more. */
+export const MAX_CHART_POINTS = 720;
 
 /** The stride that keeps at most `max` of `count` points. */
 export const strideFor = (count: number, max = MAX_CHART_POINTS): number => Math.max(1, Math.ceil(count / max));

@@ -8,8 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { CLOSE_UP_POINTS, FLOAT_LINE, INT8_LINE, OBSERVED, confusionData, forecastData, isMissing, lossData } from '../../report/gather.ts';
 import { errorData, histogram, memoryData, rangeData } from '../../report/gather-device.ts';
-import { keptIndices, strideFor, thinnedText } from '../../report/downsample.ts';
+import { MAX_CHART_POINTS, keptIndices, strideFor, thinnedText } from '../../report/downsample.ts';
 import { estimateRam } from '../../codegen/ram-estimate.ts';
+import { parseBoard } from '../../codegen/boards.ts';
 import { classificationRun, regressionRun, windowClassifierRun } from './fixtures.ts';
 
 const rmse = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / a.length);
@@ -36,9 +37,9 @@ describe('forecasts: the streamed test series', () => {
     if (isMissing(d)) throw new Error(d.missing);
     expect(d.map((t) => t.target)).toEqual(['v', 'w']);
     const P = s.series.length;
-    expect(P).toBeGreaterThan(1000);
+    expect(P).toBeGreaterThan(MAX_CHART_POINTS);
     const kept = keptIndices(P);
-    expect(kept.length).toBeLessThanOrEqual(1000);
+    expect(kept.length).toBeLessThanOrEqual(MAX_CHART_POINTS);
     d.forEach((t, k) => {
       expect(t.lines).toEqual([OBSERVED, INT8_LINE, FLOAT_LINE, ...streamed.baselines.map((b) => b.name)]);
       const line = (name: string) => t.rows.filter((r) => r.line === name);
@@ -154,16 +155,26 @@ describe('training, ranges and memory', () => {
       { part: 'state', bytes: ram.stateBytes },
     ]);
     expect(d.budget.weightBytes).toBe(ram.weightBytes);
+    // JerryScript: bytes of its heap, the weights in RAM only.
+    const jerry = memoryData({ ...run, board: parseBoard('jerryscript:64') });
+    expect(jerry.budget.unit).toBe('bytes');
+    expect(jerry.budget.placements.map((p) => p.weights)).toEqual(['ram']);
+    expect(jerry.budget.budget + jerry.budget.appReserve).toBe(64 * 1024);
   });
 });
 
 describe('thinning', () => {
   it('keeps at most the maximum, every k-th point, and says so', () => {
-    expect(strideFor(1000)).toBe(1);
-    expect(strideFor(1001)).toBe(2);
-    expect(keptIndices(2501)).toEqual(Array.from({ length: 834 }, (_, i) => 3 * i));
-    expect(thinnedText(1000)).toBe('');
-    expect(thinnedText(2501)).toBe(' (every 3rd of 2,501 points drawn)');
-    expect(thinnedText(11000)).toBe(' (every 11th of 11,000 points drawn)');
+    expect(strideFor(1000, 1000)).toBe(1);
+    expect(strideFor(1001, 1000)).toBe(2);
+    expect(keptIndices(2501, 1000)).toEqual(Array.from({ length: 834 }, (_, i) => 3 * i));
+    expect(keptIndices(2000)).toHaveLength(667);
+    expect(thinnedText(MAX_CHART_POINTS)).toBe('');
+    expect(thinnedText(2501, 1000)).toBe(' (every 3rd of 2,501 points drawn)');
+    expect(thinnedText(1442)).toBe(' (every 3rd of 1,442 points drawn)');
+    expect(thinnedText(11000, 1000)).toBe(' (every 11th of 11,000 points drawn)');
+    expect(thinnedText(2100, 1000)).toBe(' (every 3rd of 2,100 points drawn)');
+    expect(thinnedText(12000, 1000)).toBe(' (every 12th of 12,000 points drawn)');
+    expect(thinnedText(22000, 1000)).toBe(' (every 22nd of 22,000 points drawn)');
   });
 });

@@ -69,9 +69,10 @@ export function forecastData(run: ReportRun): Gathered<ForecastData[]> {
   const P = s.series.length;
   const kept = keptIndices(P);
   const seriesCount = new Set(s.series).size;
-  let firstSeries = 0;
-  while (firstSeries < Math.min(P, CLOSE_UP_POINTS) && s.series[firstSeries] === s.series[0]) firstSeries++;
-  const closeUp = Array.from({ length: firstSeries }, (_, p) => p);
+  // The close-up: the first series' first points, up to CLOSE_UP_POINTS.
+  let closeUpPoints = 0;
+  while (closeUpPoints < Math.min(P, CLOSE_UP_POINTS) && s.series[closeUpPoints] === s.series[0]) closeUpPoints++;
+  const closeUp = Array.from({ length: closeUpPoints }, (_, p) => p);
   return s.targets.map((target, k) => {
     const lines: { name: string; values: number[] }[] = [
       { name: OBSERVED, values: s.observed },

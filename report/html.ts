@@ -36,7 +36,7 @@ export async function reportHtml(run: ReportRun, sections: readonly Section[] = 
   const title = `lstm-mcu ${run.command}: report`;
   return [
     '<!DOCTYPE html>',
-    '<html lang="en"><head><meta charset="utf-8">',
+    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
     // No favicon request: the page loads nothing.
     '<link rel="icon" href="data:,">',
     `<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>`,

@@ -4,7 +4,10 @@ import { addDeployOption, addTrainingOptions, trainStepOptions } from './trainin
 import { deliveredJson, deliveredLines } from './report-lines.ts';
 import { fmt, printJson, runAction } from './common.ts';
 import { builtinSensorCsv, DEMO_DEFAULTS } from './builtin-data.ts';
-import { trainStep, type EpochSummary } from '../pipeline/train.ts';
+import { trainStep, type EpochSummary, type Trained } from '../pipeline/train.ts';
+import { addBoardOption, reportFile } from './report-file.ts';
+import { REPORT_FILE } from '../report/html.ts';
+import type { Board } from '../codegen/boards.ts';
 import { deliver, writeDelivery, type Delivery } from '../pipeline/deliver.ts';
 import type { QuantizeReport, QuantizeStepOptions } from '../pipeline/quantize.ts';
 import { addQatOptions, qatLine } from './qat-options.ts';
@@ -29,6 +32,7 @@ interface DemoOptions {
   qatLearningRate: number;
   qatBatchSize: number;
   deploy: QuantizeStepOptions['deploy'];
+  board: Board;
 }
 
 export function demoCommand(): Command {
@@ -50,6 +54,7 @@ export function demoCommand(): Command {
   });
   addQatOptions(cmd);
   addDeployOption(cmd);
+  addBoardOption(cmd);
   cmd.action((o: DemoOptions & Record<string, unknown>) =>
     runAction('demo', () => runDemo(o, cmd.getOptionValueSource('data') === 'default')),
   );
@@ -62,6 +67,7 @@ interface DemoRun {
   dataset: Dataset;
   backend: string;
   epochs: EpochSummary;
+  history: Trained['history'];
   delivery: Delivery;
   /** The test metrics; with QAT, of the float model trained against the int8 model on the device. */
   testMetrics: QuantizeReport['metrics'];
@@ -78,7 +84,7 @@ async function runDemo(o: DemoOptions & Record<string, unknown>, builtinData: bo
   // The built-in data is four motes' series: its group column applies only to it.
   const options = trainStepOptions({ ...o, group: o.group ?? (builtinData ? DEMO_DEFAULTS.group : undefined) }, Boolean(o.quiet));
   log('1/4 train');
-  const { model: float, dataset, backend, epochs } = await trainStep(options);
+  const { model: float, dataset, backend, epochs, history } = await trainStep(options);
   const delivery = await deliver(float, dataset, {
     out: o.out,
     seed: o.seed,
@@ -93,10 +99,31 @@ async function runDemo(o: DemoOptions & Record<string, unknown>, builtinData: bo
   // With QAT: the float model trained against the int8 model on the device (the fine-tuned float model's is in the report).
   const t = delivery.qat?.summary.test;
   const m = t ? { ...delivery.report.metrics, float: t.float, int8: t.int8Qat, relativeChange: t.qatChange } : delivery.report.metrics;
-  const run: DemoRun = { float, dataset, backend, epochs, delivery, testMetrics: m, persistence: persistenceRmse(dataset, dataset.test) };
+  const run: DemoRun = {
+    float,
+    dataset,
+    backend,
+    epochs,
+    history,
+    delivery,
+    testMetrics: m,
+    persistence: persistenceRmse(dataset, dataset.test),
+  };
   const summary = demoSummary(run, started);
-  writeDelivery(delivery, summary);
-  for (const line of demoLines(run, o.out)) console.log(line);
+  const lines = demoLines(run, o.out);
+  const page = await reportFile(o.out, {
+    command: 'demo',
+    lines,
+    q: delivery.q,
+    dataset,
+    report: delivery.report,
+    details: delivery.details,
+    history: { ...history, kept: epochs.kept },
+    board: o.board,
+  });
+  writeDelivery(delivery, summary, [page]);
+  for (const line of lines) console.log(line);
+  console.log(`report       ${page.path}`);
   if (o.json) printJson(summary);
   if (delivery.parity.mismatches > 0) process.exitCode = 1;
 }
@@ -141,6 +168,7 @@ function demoSummary({ float, dataset, backend, epochs, delivery, testMetrics: m
       ...(delivery.qat ? { qatFloat: files.qatFloat } : {}),
       quantized: files.quantized,
       report: files.report,
+      html: path.join(path.dirname(files.report), REPORT_FILE),
       ...Object.fromEntries(generated.map((g) => [g.target, g.jsPath])),
     },
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),

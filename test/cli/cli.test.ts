@@ -159,9 +159,17 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(t.streamed.beats).toBe(t.streamed.baselines.every((b: { value: number }) => t.streamed.int8 < b.value));
     expect(['stream', 'window']).toContain(t.deployment.deployment);
     expect(t.epochs.kept).toBeGreaterThanOrEqual(1);
+    // report.html beside the model: the losses of every epoch run, drawn.
+    const trained = fs.readFileSync(path.join(tmp, 'report.html'), 'utf8');
+    expect(trained).toContain('<h1>lstm-mcu train: report</h1>');
+    expect(trained).toMatch(/Loss per epoch \(epoch \d+ kept: the best validation loss\)/);
 
     const quant = await run(['quantize', 'm.float.pb', '--out', 'm.q.pb', '--report', 'report.json', '--json']);
     expect(quant.code, quant.stderr).toBe(0);
+    // quantize's report.html: a float artifact keeps no training history, said in one line.
+    const quantized = fs.readFileSync(path.join(tmp, 'report.html'), 'utf8');
+    expect(quantized).toContain('<h1>lstm-mcu quantize: report</h1>');
+    expect(quantized).toContain('Left out: quantize reads a float artifact, which keeps no training history (train and demo draw it).');
     const q = quant.lastJson();
     expect(q.metrics.name).toBe('rmse');
     expect(Number.isFinite(q.metrics.float) && Number.isFinite(q.metrics.int8)).toBe(true);

@@ -24,7 +24,8 @@ describe('lstm-mcu demo (defaults, built-in data)', () => {
     if (process.env.CI) expect(summary.parity.engines).toContain('duk');
     expect(summary.metrics.name).toBe('rmse');
     expect(summary.metrics.int8).toBeLessThanOrEqual(summary.metrics.float * 1.03);
-    for (const key of ['float', 'quantized', 'espruino', 'es5']) expect(fs.existsSync(summary.artifacts[key]), key).toBe(true);
+    for (const key of ['float', 'quantized', 'espruino', 'es5', 'html']) expect(fs.existsSync(summary.artifacts[key]), key).toBe(true);
+    expect(summary.artifacts.html).toBe(path.join(out, 'report.html'));
     // The summary printed is the one written.
     expect(JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'))).toEqual(summary);
   }, 600_000);

@@ -21,6 +21,7 @@ export const LAYERS = [
   'codegen',
   'firmware',
   'pipeline',
+  'report',
   'api',
   'cli',
 ];

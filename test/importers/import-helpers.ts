@@ -61,6 +61,10 @@ export async function throughPipeline(
 ) {
   const imp = await runCli(['import', model, '--data', csv, ...args, '--out', path.join(out, 'model.float.pb'), '--json'], dir);
   expect(imp.code, imp.stderr).toBe(0);
+  // report.html beside the imported model: no training history of a model trained elsewhere, said in one line.
+  const page = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+  expect(page).toContain('<h1>lstm-mcu import: report</h1>');
+  expect(page).toContain('Left out: an imported model was trained elsewhere: no training history here.');
   const q = await runCli(
     ['quantize', path.join(out, 'model.float.pb'), '--out', path.join(out, 'model.q.pb'), '--report', path.join(out, 'r.json'), '--json'],
     dir,

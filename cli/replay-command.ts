@@ -13,6 +13,8 @@ import { progressLine } from '../core/progress-line.ts';
 import { writeFilesAtomic } from '../core/write-atomic.ts';
 import type { MissingPolicy } from '../data/csv.ts';
 import { availableEngines, ENGINE_NAMES, type EngineName } from '../parity/engines.ts';
+import { replayChartData } from '../pipeline/replay-chart.ts';
+import { REPLAY_PAGE_FILE, replayPage } from '../report/replay-section.ts';
 import { replayApp, type ReplayResult } from '../pipeline/replay.ts';
 import { readRecording } from '../pipeline/replay-recording.ts';
 
@@ -70,7 +72,12 @@ async function runReplay(o: Record<string, any>): Promise<void> {
   const engine = replayEngine(o.engine);
   const modelFile = modelPath(o.model);
   const dir: string = o.out ?? path.dirname(path.resolve(modelFile));
-  const files = { log: path.join(dir, 'replay.log'), alerts: path.join(dir, 'replay-alerts.csv'), json: path.join(dir, 'replay.json') };
+  const files = {
+    log: path.join(dir, 'replay.log'),
+    alerts: path.join(dir, 'replay-alerts.csv'),
+    json: path.join(dir, 'replay.json'),
+    page: path.join(dir, REPLAY_PAGE_FILE),
+  };
   checkOutputPaths(
     [
       { what: 'replay.log', path: files.log },
@@ -92,17 +99,19 @@ async function runReplay(o: Record<string, any>): Promise<void> {
   const { result, log } = await replayApp(inputs.q, bundleOptions(inputs), recording, engine, () =>
     progressLine(`lstm-mcu replay: ${engine.name}`),
   );
+  const t = result.totals;
+  const lines = [
+    `replayed ${t.samples} samples of ${o.data} through the app on ${engine.name}: ${t.steps} steps, ${t.bad} bad, ${t.resets} resets, ${t.alerts} alert${t.alerts === 1 ? '' : 's'}`,
+    ...(result.app.bundle.readerReplaced ? ['the reader file was replaced by one that reads the recording (--source function)'] : []),
+  ];
   writeFilesAtomic([
     { path: files.log, data: log.map((l) => `${l}\n`).join('') },
     { path: files.alerts, data: alertsCsv(result) },
     { path: files.json, data: `${JSON.stringify(result)}\n` },
+    { path: files.page, data: await replayPage(replayChartData(result), lines) },
   ]);
-  const t = result.totals;
-  console.log(
-    `replayed ${t.samples} samples of ${o.data} through the app on ${engine.name}: ${t.steps} steps, ${t.bad} bad, ${t.resets} resets, ${t.alerts} alert${t.alerts === 1 ? '' : 's'}`,
-  );
-  if (result.app.bundle.readerReplaced) console.log('the reader file was replaced by one that reads the recording (--source function)');
-  console.log(`wrote ${files.log} (${log.length} lines), ${files.alerts}, ${files.json}`);
+  for (const line of lines) console.log(line);
+  console.log(`wrote ${files.log} (${log.length} lines), ${files.alerts}, ${files.json}, ${files.page}`);
   if (o.json) printJson({ command: 'replay', engine: engine.name, out: dir, ...t, bundleCrc32: result.app.bundle.crc32 });
 }
 

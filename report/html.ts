@@ -5,7 +5,7 @@
  * out.
  */
 import { specToSvg } from './render.ts';
-import { SECTIONS, type Section } from './sections.ts';
+import { SECTIONS, type Section, type SectionMissing, type SectionView } from './sections.ts';
 import type { ReportRun } from './run.ts';
 
 /** The report's file name, beside the run's artifacts. */
@@ -22,9 +22,17 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
 
 /** The page of a run, each section rendered in order. */
 export async function reportHtml(run: ReportRun, sections: readonly Section[] = SECTIONS): Promise<string> {
+  return pageHtml(
+    `lstm-mcu ${run.command}: report`,
+    run.lines,
+    sections.map((section) => section(run)),
+  );
+}
+
+/** A page: its title, the command's printed lines, then each section's charts or why it is left out. */
+export async function pageHtml(title: string, lines: string[], views: (SectionView | SectionMissing)[]): Promise<string> {
   const parts: string[] = [];
-  for (const section of sections) {
-    const view = section(run);
+  for (const view of views) {
     parts.push(`<section><h2>${escapeHtml(view.title)}</h2>`);
     if ('missing' in view) parts.push(`<p class="missing">Left out: ${escapeHtml(view.missing)}.</p>`);
     else {
@@ -33,7 +41,6 @@ export async function reportHtml(run: ReportRun, sections: readonly Section[] = 
     }
     parts.push('</section>');
   }
-  const title = `lstm-mcu ${run.command}: report`;
   return [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -41,7 +48,7 @@ export async function reportHtml(run: ReportRun, sections: readonly Section[] = 
     '<link rel="icon" href="data:,">',
     `<title>${escapeHtml(title)}</title><style>${STYLE}</style></head><body>`,
     `<h1>${escapeHtml(title)}</h1>`,
-    `<pre>${escapeHtml(run.lines.join('\n'))}</pre>`,
+    `<pre>${escapeHtml(lines.join('\n'))}</pre>`,
     ...parts,
     '</body></html>',
     '',

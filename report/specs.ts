@@ -9,8 +9,8 @@ import type { ConfusionData, ForecastData, LossData } from './gather.ts';
 import type { ErrorData, MemoryData, RangeData } from './gather-device.ts';
 
 /** Width of a chart's plot area, in pixels. */
-const WIDTH = 720;
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+export const WIDTH = 720;
+export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const fmtCount = (n: number) => n.toLocaleString('en-US');
 
 export function lossSpec(d: LossData): TopLevelSpec {

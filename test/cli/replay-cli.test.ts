@@ -42,7 +42,7 @@ beforeAll(() => {
 });
 
 describe('lstm-mcu replay', () => {
-  it('writes replay.log, replay-alerts.csv and replay.json beside the model, running the upload bundle writes', async () => {
+  it('writes replay.log, replay-alerts.csv, replay.json and replay.html beside the model, running the upload bundle writes', async () => {
     const r = await run(['replay', '--model', 'out', '--data', 'recording.csv', ...SOURCES, '--alert-above', '0.05', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const summary = r.lastJson();
@@ -66,6 +66,13 @@ describe('lstm-mcu replay', () => {
     expect(alerts.slice(1)).toEqual(
       json.alerts.map((a: { time: number; sample: number; score: number }) => `${a.time},${a.sample},${a.score}`),
     );
+    // replay.html: readings, forecasts and a rule per alert, drawn to SVG; the score against the threshold
+    const page = fs.readFileSync(path.join(out, 'replay.html'), 'utf8');
+    expect(page).not.toMatch(/<script/);
+    expect(page).toContain(`${summary.alerts} alert${summary.alerts === 1 ? '' : 's'} marked`);
+    expect(page).toContain('alert above 0.05');
+    expect(page.match(/<svg/g)).toHaveLength(2);
+    expect(page.match(/class="mark-rule role-mark layer_1_marks"[^]*?<\/g>/)?.[0].match(/<line/g)).toHaveLength(summary.alerts);
   });
 
   it('--columns names the columns that feed the features; without a time column the time is the sample index', async () => {

@@ -2,7 +2,8 @@
  * report.html in a real browser: a real (small) `train` run writes it, and
  * headless Chromium (Debian's, through playwright-core; CHROMIUM_BIN, else
  * /usr/bin/chromium) opens it from disk with no console error and no failed
- * request; every chart's SVG has drawn marks. It takes a screenshot. Skipped,
+ * request; every chart's SVG has drawn marks. It takes a screenshot. The
+ * page `replay` writes (replay.html) is opened the same way. Skipped,
  * saying why, only when no Chromium binary exists (CI installs one).
  */
 import fs from 'node:fs';
@@ -13,6 +14,8 @@ import { describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { runCli } from '../helpers/run-cli.ts';
 import { builtinSensorCsv } from '../../cli/builtin-data.ts';
+import { randomQuantizedModel } from '../../parity/random-model.ts';
+import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
@@ -85,4 +88,24 @@ describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
     expect(seen.missing).toEqual(['Left out: a regression model: no classes to confuse.']);
     expect(fs.statSync(screenshot).size).toBeGreaterThan(20_000);
   }, 600_000);
+
+  it('a replay: readings, forecasts, alerts and the score drawn, no console error', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-replay-page-'));
+    const q = randomQuantizedModel({ seed: 7, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1 });
+    writeArtifact(path.join(dir, 'model.q.pb'), encodeQuantizedModel({ ...q, targetNames: ['x1'], horizon: 2, window: 5 }));
+    const rows = Array.from({ length: 120 }, (_, t) => `${250 * t},${[0, 1, 2].map((i) => Math.sin(t * 0.3 + i) * 2 + i).join(',')}`);
+    fs.writeFileSync(path.join(dir, 'recording.csv'), ['time,x0,x1,x2', ...rows].join('\n') + '\n');
+    const source = ['--source', 'temperature,analog:D3,analog:D4', '--alert-above', '0.05'];
+    const r = await runCli(['replay', '--model', 'model.q.pb', '--data', 'recording.csv', ...source, '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const alerts = r.lastJson().alerts as number;
+    expect(alerts).toBeGreaterThan(0);
+    const seen = await openInChromium(path.join(dir, 'replay.html'), path.join(dir, 'replay.png'));
+    expect(seen.problems).toEqual([]);
+    expect(seen.charts.map((c) => c.title)).toEqual([
+      `Readings and the app's forecasts, ${alerts} alert${alerts === 1 ? '' : 's'} marked`,
+      "The app's score, alert above 0.05",
+    ]);
+    for (const c of seen.charts) expect(c.drawn, c.title).toBeGreaterThan(0);
+  }, 300_000);
 });

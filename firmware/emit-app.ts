@@ -268,9 +268,10 @@ function emitAdvertising(b: CodeBuilder, q: QuantizedModel, NO: number): void {
   b.line('');
 }
 
-/** text(): the last result in words (console, display). */
+/** text(): the last result in words (console, display); its numbers by fixed(v, d), the same text on every engine. */
 function emitText(b: CodeBuilder, q: QuantizedModel): void {
   const classification = q.task === 'classification';
+  b.snippet(appLines('fixed'));
   b.comment('the text of the last result');
   if (classification)
     b.line(
@@ -283,11 +284,11 @@ function emitText(b: CodeBuilder, q: QuantizedModel): void {
     b.line('if (stats.lastBad) return "bad reading skipped (" + stats.bad + " bad)";');
     b.line('if (stats.run < WARM) return "warming up " + stats.run + "/" + WARM;');
     if (classification) {
-      b.line(`return ${jsString(`${q.targetNames[0] ?? 'class'}=`)} + LABELS[model.classIndex()] + " score=" + stats.score.toFixed(3);`);
+      b.line(`return ${jsString(`${q.targetNames[0] ?? 'class'}=`)} + LABELS[model.classIndex()] + " score=" + fixed(stats.score, 3);`);
     } else {
       b.line('var s = "", i;');
-      b.line('for (i = 0; i < NO; i++) s += (i ? " " : "") + NAMES[i] + "=" + YL[i].toFixed(4);');
-      b.line('return s + " error=" + (stats.score === stats.score ? stats.score.toFixed(4) : "-");');
+      b.line('for (i = 0; i < NO; i++) s += (i ? " " : "") + NAMES[i] + "=" + fixed(YL[i], 4);');
+      b.line('return s + " error=" + (stats.score === stats.score ? fixed(stats.score, 4) : "-");');
     }
   });
 }
@@ -296,7 +297,9 @@ function emitText(b: CodeBuilder, q: QuantizedModel): void {
 function emitAlert(b: CodeBuilder, config: AppConfig): void {
   b.comment('alert(score): once when the score rises above ALERT');
   b.block('function alert(s) {', () => {
-    if (config.console) b.line('console.log("lstm-mcu ALERT score " + s.toFixed(4) + " above " + ALERT);');
+    // the threshold as the host writes it: an engine's own number-to-text may differ (Espruino's does)
+    const threshold = jsString(` above ${config.alertAbove === undefined ? '-' : num(config.alertAbove)}`);
+    if (config.console) b.line(`console.log("lstm-mcu ALERT score " + fixed(s, 4) + ${threshold});`);
     b.comment('a Bangle.js buzzes; its LED1 is no pin digitalPulse drives (Invalid pin on the Bangle.js 2 firmware)');
     b.line('if (typeof Bangle !== "undefined") Bangle.buzz();');
     b.line('else if (typeof LED1 !== "undefined") digitalPulse(LED1, 1, 200);');

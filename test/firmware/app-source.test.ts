@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as acorn from 'acorn';
 import { appLines, appSource, type AppSource } from '../../firmware/app-source.ts';
 
-const SOURCES: AppSource[] = ['lifecycle', 'feed', 'jerryscript-shell', 'espruino-stop'];
+const SOURCES: AppSource[] = ['lifecycle', 'feed', 'jerryscript-shell', 'espruino-stop', 'fixed'];
 
 /** `prelude`, the filled source and `result` as the body of a function of `names`. */
 function run(lines: string[], prelude: string, result: string, names: string[], values: unknown[]): unknown {

@@ -8,6 +8,7 @@ import { randomQuantizedModel } from '../../parity/random-model.ts';
 import type { QuantizedModel } from '../../core/model.ts';
 import { bangle2Dir, runOnWatch, type Screen } from '../../parity/engines.ts';
 import { NUMBER_TOKEN_ES5, tokenNumber } from '../../parity/number-tokens.ts';
+import { fixedDigits } from '../../core/format.ts';
 import { parseSources, parseValidRanges, type AppConfig } from '../../firmware/app-config.ts';
 import type { BundleOptions } from '../../firmware/bundle.ts';
 import { screenProgram, screenshotReadings, screenshotSamples } from '../../firmware/watch-screen.ts';
@@ -74,7 +75,7 @@ describe.skipIf(!bangle2Dir())("the app's screen on the Bangle.js 2 firmware", (
     expect(error).toBe(host.stats.score);
     expect(Number.isNaN(error)).toBe(false);
     // the screen is that text as the firmware draws it
-    const text = `x1=\n${forecast.toFixed(4)}\nerror=\n${error.toFixed(4)}`;
+    const text = `x1=\n${fixedDigits(forecast, 4)}\nerror=\n${fixedDigits(error, 4)}`;
     expect(inked(screen)).toBeGreaterThan(200);
     expect(same(screen, await drawnOnWatch(text))).toBe(true);
     // a forecast one unit off in its last digit is another screen

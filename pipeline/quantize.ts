@@ -19,6 +19,7 @@ import {
   gateCount,
   gateNames,
   hasCellState,
+  hasClock,
   isWindowModel,
   type CellKind,
   type Deployment,
@@ -275,10 +276,11 @@ function deploymentCandidates(
   deploy: Deployment | 'auto',
 ): { candidates: Deployment[]; reason: DeploymentChoice['reason'] } {
   if (isWindowModel(float)) return { candidates: ['window'], reason: 'only' };
-  if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series) {
+  const clockwork = float.layers.some((l) => hasClock(l.cell));
+  if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series || clockwork) {
     if (deploy === 'window')
       throw new UserError(
-        `--deploy window: a ${float.embedding ? 'token-input' : float.sequence} model streams; it runs one step per reading`,
+        `--deploy window: a ${clockwork ? 'clockwork' : float.embedding ? 'token-input' : float.sequence} model streams; it runs one step per reading`,
       );
     return { candidates: ['stream'], reason: 'only' };
   }

@@ -255,9 +255,10 @@ function floatStreamWindow(
   offset: number,
   window: number,
   onStep?: (layer: number, direction: Direction, state: FloatRecurrentState) => void,
+  startClock = 0,
 ): Float64Array {
   const inputSize = layers[0]!.inputSize;
-  const states = layers.map((l) => newFloatState(l));
+  const states = layers.map((l) => newFloatState(l, startClock));
   const step = new Float64Array(inputSize);
   for (let t = 0; t < window; t++) {
     for (let i = 0; i < inputSize; i++) step[i] = x[offset + t * inputSize + i]!;
@@ -283,7 +284,8 @@ function floatStreamWindow(
  * after one step on the last input alone).
  * A reverse layer runs only backward; the head then reads its h after the
  * first step. `onStep` sees every layer's state after every step of each direction
- * (calibration).
+ * (calibration). A clockwork layer's counter starts at `startClock` (a streaming
+ * model only; trainer/clock-column.ts: the clock the device has at the window's first row).
  */
 export function floatPredictWindow(
   layers: readonly FloatRecurrentLayer[],
@@ -292,9 +294,10 @@ export function floatPredictWindow(
   offset: number,
   window: number,
   onStep?: (layer: number, direction: Direction, state: FloatRecurrentState) => void,
+  startClock = 0,
 ): Float64Array {
   const inputSize = layers[0]!.inputSize;
-  if (layers.every((l) => !l.backward && !l.reverse)) return floatStreamWindow(layers, head, x, offset, window, onStep);
+  if (layers.every((l) => !l.backward && !l.reverse)) return floatStreamWindow(layers, head, x, offset, window, onStep, startClock);
   let seq: Float64Array[] = Array.from({ length: window }, (_, t) =>
     Float64Array.from({ length: inputSize }, (_, i) => x[offset + t * inputSize + i]!),
   );

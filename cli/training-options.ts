@@ -10,10 +10,11 @@ import { DEPLOY_CHOICES } from '../pipeline/quantize.ts';
 import { UserError } from '../core/errors.ts';
 import { addClockOptions, clockPeriodsOf } from './clock-options.ts';
 import type { BackendPref } from '../trainer/backend.ts';
-import { RECURRENT_KERNELS, type RecurrentKernel } from '../trainer/train.ts';
+import { RECURRENT_KERNELS, clockworkRefusal, type RecurrentKernel } from '../trainer/train.ts';
 import type { Delimiter, MissingPolicy } from '../data/csv.ts';
 import {
   CELLS,
+  hasClock,
   CELL_KINDS,
   HEAD_ACTIVATIONS,
   MERGE_MODES,
@@ -241,9 +242,14 @@ export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): Tr
   };
 }
 
-/** --clock-periods (or --clock-base, --clock-modules) as the train step's option, if given. */
+/** --clock-periods (or --clock-base, --clock-modules) as the train step's option, if given; a clockwork run is checked before the data is read. */
 function clockOption(o: Record<string, unknown>): { clockPeriods?: number[] } {
   const clockPeriods = clockPeriodsOf(o, o.cell as CellKind);
+  if (hasClock(o.cell as CellKind)) {
+    const bidirectional = o.bidirectional === undefined ? undefined : ('concat' as const);
+    const refusal = clockworkRefusal({ layers: o.layers as number, bidirectional, units: o.units as number, clockPeriods });
+    if (refusal) throw new UserError(refusal);
+  }
   return clockPeriods ? { clockPeriods } : {};
 }
 

@@ -121,8 +121,7 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
       return;
     }
     case 'clockwork':
-      clockworkStep(layer, state, x);
-      return;
+      return clockworkStep(layer, state, x);
     case 'cifg': {
       for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
       for (let u = 0; u < U; u++) {

@@ -582,13 +582,17 @@ function checkPattern(ds: Dataset, opts: TrainOptions): void {
 
 /** A clockwork model trains one forward layer on readings, with valid periods (its clock is an input column of layer 0). */
 function checkClockwork(ds: Dataset, opts: TrainOptions): void {
-  if ((opts.layers ?? 1) !== 1)
-    throw new UserError('--cell clockwork trains one layer (--layers 1): its clock is an input of the first layer');
-  if (opts.bidirectional)
-    throw new UserError('--cell clockwork streams: its step counter cannot run a window backward (no --bidirectional)');
+  const refusal = clockworkRefusal(opts);
+  if (refusal) throw new UserError(refusal);
   if (ds.vocabulary) throw new UserError('--cell clockwork reads readings, not token inputs (an embedding)');
+}
+
+/** Why a clockwork model with these options cannot train (one line), or undefined; the CLI asks before it reads the data. */
+export function clockworkRefusal(opts: Pick<TrainOptions, 'layers' | 'bidirectional' | 'units' | 'clockPeriods'>): string | undefined {
+  if ((opts.layers ?? 1) !== 1) return '--cell clockwork trains one layer (--layers 1): its clock is an input of the first layer';
+  if (opts.bidirectional) return '--cell clockwork streams: its step counter cannot run a window backward (no --bidirectional)';
   const problem = clockPeriodsProblem(clockPeriodsOf(opts), opts.units);
-  if (problem) throw new UserError(`--cell clockwork: ${problem}`);
+  return problem ? `--cell clockwork: ${problem}` : undefined;
 }
 
 /** The clockwork periods of a run: given, or the paper's exponential ones. */

@@ -5,9 +5,13 @@ import { clockCycle } from '../../core/clock.ts';
 import { AppReplay } from '../../firmware/app-replay.ts';
 import { defaultAppRules } from '../../firmware/app-config.ts';
 import { Simulator } from '../../reference/simulator.ts';
-import { randomQuantizedModel } from '../../parity/random-model.ts';
 import type { QuantizedModel } from '../../core/model.ts';
 import { table } from './helpers.ts';
+import { randomFloatModel, randomQuantizedModel, randomWindows } from '../../parity/random-model.ts';
+import { denseWindows } from '../../data/window-set.ts';
+import { quantizeModel } from '../../quantize/quantize.ts';
+import { compareOnWindows } from '../../pipeline/quantize.ts';
+import { floatPredictWindow } from '../../reference/float-reference.ts';
 
 const range = (n: number, f: (i: number) => number = (i) => i): number[] => Array.from({ length: n }, (_, i) => f(i));
 
@@ -73,5 +77,27 @@ describe('clockwork windows train at the clock the device has at their rows', ()
       return (end - spec.window + 1 - seg.start) % clockCycle(periods);
     });
     expect(Array.from(fromSegment).some((c, k) => c !== device.get(ds.validation.endRows[k]! - spec.window + 1))).toBe(true);
+  });
+});
+
+describe("quantize's float-vs-int8 windows run from the training clocks", () => {
+  it('each window of compareOnWindows starts at its clock, in both models', () => {
+    const float = randomFloatModel({ seed: 9, inputSize: 2, units: 8, cell: 'clockwork', weightRange: 0.8 });
+    const n = 12;
+    const x = randomWindows(9, n, float.window, 2);
+    const windows = denseWindows(x, float.window * 2);
+    const q = quantizeModel(float, { weightScale: 'per-row', calibrationX: windows, floatModelSha256: '' });
+    const split = { x: windows, y: new Float32Array(n), n, rawTargets: new Float64Array(n), endRows: new Uint32Array(n) };
+    const L = clockCycle(float.layers[0]!.clockPeriods!);
+    const starts = Int32Array.from({ length: n }, (_, k) => k % L);
+    const { floatOut, intOut } = compareOnWindows(float, q, split, starts);
+    const atZero = compareOnWindows(float, q, split);
+    for (let k = 0; k < n; k++) {
+      const y = floatPredictWindow(float.layers, float.head, x, k * float.window * 2, float.window, undefined, starts[k]);
+      expect(floatOut[k]).toBeCloseTo(y[0]!, 12);
+      expect(Math.abs(intOut[k]! - floatOut[k]!)).toBeLessThan(0.1);
+    }
+    // a clock ignored would give other outputs
+    expect(Array.from(floatOut).some((v, k) => Math.abs(v - atZero.floatOut[k]!) > 1e-3)).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import { gateCount, type CellKind, type FloatModel, type QuantizedModel } from '
 import { randomFloatModel, randomWindows } from '../parity/random-model.ts';
 import { floatBaselineSource, floorSource } from './float-baseline.ts';
 import { denseWindows } from '../data/window-set.ts';
+import { maskedRecurrentKernel } from '../core/clock.ts';
 
 export const BENCH_INPUTS = 3;
 
@@ -38,9 +39,16 @@ export interface BenchCase {
 export const measured = (impl: Implementation, engine: string, cell: CellKind): boolean =>
   impl !== 'bound' || (engine === 'espruino' && cell === 'lstm');
 
-/** A random model of 3 inputs and `units` units (seeded by its size), quantized per row as the CLI does. */
-export function benchCase(cell: CellKind, units: number): BenchCase {
+/**
+ * A random model of 3 inputs and `units` units (seeded by its size), quantized per row as the CLI does.
+ * A clockwork model takes `clockPeriods` (its links from faster modules zeroed), else the random ones.
+ */
+export function benchCase(cell: CellKind, units: number, clockPeriods?: number[]): BenchCase {
   const float = randomFloatModel({ seed: units, inputSize: BENCH_INPUTS, units, weightRange: 0.5, cell });
+  if (clockPeriods) {
+    const layer = float.layers[0]!;
+    float.layers[0] = { ...layer, clockPeriods, recurrentKernel: maskedRecurrentKernel(layer.recurrentKernel, units, clockPeriods) };
+  }
   const q = quantizeModel(float, {
     weightScale: 'per-row',
     calibrationX: denseWindows(randomWindows(units, 32, float.window, BENCH_INPUTS), float.window * BENCH_INPUTS),
@@ -50,7 +58,7 @@ export function benchCase(cell: CellKind, units: number): BenchCase {
   return {
     cell,
     units,
-    label: `${cell.toUpperCase()} ${BENCH_INPUTS}x${units}`,
+    label: `${cell.toUpperCase()} ${BENCH_INPUTS}x${units}${clockPeriods ? ` (periods ${clockPeriods.join(',')})` : ''}`,
     float,
     q,
     int8WeightBytes: estimateRam(q).weightBytes,

@@ -9,13 +9,12 @@
  *
  *   ESPRUINO_BIN=/path/to/espruino npm run bench:instructions [-- --units 32 --cells lstm,gru --out out/instructions.json]
  */
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileAtomic } from '../core/write-atomic.ts';
 import type { CellKind } from '../core/model.ts';
 import { benchCase, measured, type BenchCase, type Implementation } from './cases.ts';
+import { callgrindInstructions, callgrindMissing } from './callgrind.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -31,15 +30,10 @@ if (args.includes('--help')) {
 const outPath = arg('out', 'out/instructions.json');
 const unitSizes = arg('units', '32').split(',').map(Number);
 const cells = arg('cells', 'lstm,gru').split(',') as CellKind[];
-const espruino = process.env.ESPRUINO_BIN;
-if (!espruino) {
-  process.stderr.write('bench:instructions: ESPRUINO_BIN is not set (a Linux build of Espruino)\n');
-  process.exit(2);
-}
-try {
-  execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
-} catch {
-  process.stderr.write('bench:instructions: valgrind not found (apt-get install valgrind)\n');
+const espruino = process.env.ESPRUINO_BIN ?? '';
+const missing = callgrindMissing(espruino);
+if (missing) {
+  process.stderr.write(`bench:instructions: ${missing}\n`);
   process.exit(2);
 }
 
@@ -48,25 +42,8 @@ const COUNTED: Implementation[] = ['int8-espruino', 'floor', 'bound', 'float'];
 /** Steps per count: the float baseline takes about ten times as long as the rest. */
 const stepsOf = (impl: Implementation) => (impl === 'float' ? 4 : 20);
 
-/** Instructions callgrind counts for the program `source`. */
-function countInstructions(source: string): Promise<number> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-instructions-'));
-  const file = path.join(dir, 'bench.js');
-  fs.writeFileSync(file, source);
-  return new Promise((resolve, reject) => {
-    execFile(
-      'valgrind',
-      ['--tool=callgrind', `--callgrind-out-file=${path.join(dir, 'callgrind.out')}`, espruino!, file],
-      { encoding: 'utf8', maxBuffer: 1 << 26 },
-      (error, _stdout, stderr) => {
-        fs.rmSync(dir, { recursive: true, force: true });
-        const m = /Collected : (\d+)/.exec(stderr);
-        if (m) resolve(Number(m[1]));
-        else reject(new Error(`callgrind counted nothing${error ? `: ${error.message.split('\n')[0]}` : ''}`));
-      },
-    );
-  });
-}
+/** Instructions callgrind counts for the program `source` on Espruino. */
+const countInstructions = (source: string) => callgrindInstructions(espruino, source);
 
 /** The program: the implementation, then `steps` calls of its step. */
 const program = (bench: BenchCase, impl: Implementation, steps: number) =>

@@ -8,11 +8,13 @@ import { choiceOption, delimiterOption, floatOption, intOption, listOption, spli
 import type { TrainStepOptions } from '../pipeline/train.ts';
 import { DEPLOY_CHOICES } from '../pipeline/quantize.ts';
 import { UserError } from '../core/errors.ts';
+import { addClockOptions, clockPeriodsOf } from './clock-options.ts';
 import type { BackendPref } from '../trainer/backend.ts';
-import { RECURRENT_KERNELS, type RecurrentKernel } from '../trainer/train.ts';
+import { RECURRENT_KERNELS, clockworkRefusal, type RecurrentKernel } from '../trainer/train.ts';
 import type { Delimiter, MissingPolicy } from '../data/csv.ts';
 import {
   CELLS,
+  hasClock,
   CELL_KINDS,
   HEAD_ACTIVATIONS,
   MERGE_MODES,
@@ -124,12 +126,12 @@ export const TRAINING_DEFAULTS = { targetMode: 'auto', window: 24, horizon: 1, u
 
 export function addTrainingOptions(cmd: Command, d: Partial<TrainingDefaults> = {}): Command {
   d = { ...TRAINING_DEFAULTS, ...d };
-  return addDataOptions(cmd, d)
-    .addOption(
-      new Option('--cell <kind>', `recurrent cell: ${CELL_KINDS.map((k) => `${k} (${CELLS[k].title})`).join(', ')}`)
-        .argParser(choiceOption<CellKind>(CELL_KINDS))
-        .default('lstm'),
-    )
+  const withCell = addDataOptions(cmd, d).addOption(
+    new Option('--cell <kind>', `recurrent cell: ${CELL_KINDS.map((k) => `${k} (${CELLS[k].title})`).join(', ')}`)
+      .argParser(choiceOption<CellKind>(CELL_KINDS))
+      .default('lstm'),
+  );
+  return addClockOptions(withCell)
     .addOption(
       new Option('--layers <n>', 'stacked recurrent layers (each feeds its hidden sequence to the next)')
         .argParser(intOption(1, 8))
@@ -235,8 +237,20 @@ export function trainStepOptions(o: Record<string, unknown>, quiet: boolean): Tr
     backend: o.backend as BackendPref,
     recurrentKernel: o.recurrentKernel as RecurrentKernel,
     classWeights: o.classWeights as 'balanced' | 'none',
+    ...clockOption(o),
     quiet,
   };
+}
+
+/** --clock-periods (or --clock-base, --clock-modules) as the train step's option, if given; a clockwork run is checked before the data is read. */
+function clockOption(o: Record<string, unknown>): { clockPeriods?: number[] } {
+  const clockPeriods = clockPeriodsOf(o, o.cell as CellKind);
+  if (hasClock(o.cell as CellKind)) {
+    const bidirectional = o.bidirectional === undefined ? undefined : ('concat' as const);
+    const refusal = clockworkRefusal({ layers: o.layers as number, bidirectional, units: o.units as number, clockPeriods });
+    if (refusal) throw new UserError(refusal);
+  }
+  return clockPeriods ? { clockPeriods } : {};
 }
 
 /** --deploy: how the device runs a forward many-to-one model (train, quantize, demo). */

@@ -39,6 +39,7 @@ import type { Dialect } from './dialect.ts';
 import { LOCAL, type LayerNames } from './layer-names.ts';
 import { INT16_MAX, INT16_MIN, INT8_MAX, INT8_MIN, RECURRENT_PART_MAX, RECURRENT_PART_MIN } from '../core/fixed-point.ts';
 import { roundShiftText } from './emit-primitives.ts';
+import { clockCycle, clockModules } from '../core/clock.ts';
 
 /**
  * Every local of stepQ: the scratch values, the gate outputs of the unit (ig, fg, cg, og; zg, rg),
@@ -98,11 +99,13 @@ export interface CellEmitContext {
   dialect: Dialect;
   /** The unit's row views in the loop at hand: the local q, or RU[u] read in place where the loop reads one row. */
   unitRows?: string;
+  /** A clockwork layer's counter, by its name in the module. */
+  clock?: string;
 }
 
 /** Emit the recurrent step of one layer: reads its v (and cell state), writes its gates, cell state and h. */
 export function emitCellStep(outer: CellEmitContext): void {
-  const ctx = { ...outer, n: LOCAL };
+  const ctx = { ...outer, n: LOCAL, clock: outer.n.CK };
   emitLocals(outer);
   CELL_EMITTERS[ctx.layer.cell](ctx);
 }
@@ -326,6 +329,35 @@ function emitRnn(ctx: CellEmitContext): void {
   emitHiddenCopy(ctx);
 }
 
+/**
+ * Clockwork RNN (NUMERICS.md §5i): HN starts as h (a unit whose module does not
+ * run keeps its h); module i (units [s, e), period T) runs when t % T == 0, its
+ * rows as the simple RNN's over the old h; then h = HN and t = (t + 1) mod L.
+ */
+function emitClockwork(ctx: CellEmitContext): void {
+  const { b, layer, n } = ctx;
+  const periods = layer.clockPeriods!;
+  const clock = ctx.clock!;
+  const L = clockCycle(periods);
+  b.comment(`Clockwork RNN, counter ${clock} = t in 0..${L - 1}: module i (units [s, e), period T) runs when t % T == 0, unit by unit:`);
+  b.comment('  the candidate row over [input, old h] (weights from faster modules are zero), then h = sat8((tanh + 2^7) >> 8);');
+  b.comment(`  the other units keep h: ${n.HN} starts as a copy of it`);
+  b.line(`${n.HN}.set(${n.H});`);
+  for (const m of clockModules(layer.units, periods)) {
+    const loop = () =>
+      b.block(`for (u = ${m.start}; u < ${m.end}; u++) {`, () => {
+        const row = { ...ctx, unitRows: `${n.RU}[u]` };
+        nextRow(row, 0, undefined);
+        emitGateRow(row, 0, n.V, 'y');
+        emitSaturatedStore(row, `${n.HN}[u]`, roundShiftText('y', 8), INT8_MIN, INT8_MAX, 'h');
+      });
+    if (m.period === 1) loop();
+    else b.block(`if (${clock} % ${m.period} === 0) {`, loop);
+  }
+  emitHiddenCopy(ctx);
+  b.line(`${clock} = ${clock} === ${L - 1} ? 0 : ${clock} + 1;`);
+}
+
 /** The step body of each cell kind: every kind must have one. */
 const CELL_EMITTERS: { readonly [K in CellKind]: (ctx: CellEmitContext) => void } = {
   lstm: emitLstmFamily,
@@ -334,4 +366,5 @@ const CELL_EMITTERS: { readonly [K in CellKind]: (ctx: CellEmitContext) => void 
   gru: emitGru,
   'gru-reset-after': emitGruResetAfter,
   rnn: emitRnn,
+  clockwork: emitClockwork,
 };

@@ -19,6 +19,7 @@ import { globalNameProblem } from './global-name.ts';
 import {
   CELLS,
   resetsBeforeProduct,
+  hasClock,
   hasRecurrentBias,
   PADDING_TOKEN,
   feedbackFeatures,
@@ -485,6 +486,8 @@ function emitState(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
     b.comment(`${a.name}: ${a.what} = [${Array.from(a.values).join(', ')}]`);
     if (!flash) b.line(`var ${a.name} = new Float64Array(buf(${base64Literal(chunk, a.values)}));`);
   }
+  const clocked = plans.filter((p) => hasClock(p.layer.cell));
+  if (clocked.length > 0) b.line(`var ${clocked.map((p) => `${p.n.CK} = 0`).join(', ')}; // clock counter t of each clockwork layer (§5i)`);
   const newHidden = plans.filter((p) => needsNewHidden(p.layer));
   if (newHidden.length > 0) {
     b.comment('the new h of a layer, written while its rows still read the old h, then copied into h');
@@ -545,6 +548,8 @@ function emitReset(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
     if (totalCells > 0) b.line(`for (i = 0; i < ${totalCells}; i++) C[i] = 0;`);
     b.line(`for (i = 0; i < ${totalRows}; i++) G[i] = 0;`);
     b.line(`for (i = 0; i < ${NO}; i++) Y[i] = 0;`);
+    const clocks = plan.plans.filter((p) => hasClock(p.layer.cell)).map((p) => `${p.n.CK} = 0;`);
+    if (clocks.length > 0) b.line(`${clocks.join(' ')} // the clock restarts`);
     if (q.sequence === 'one-to-many')
       b.line(`for (i = 0; i < ${NI}; i++) XL[i] = NaN; // forecast() right after reset(): readings unknown`);
   });
@@ -751,6 +756,9 @@ function emitForecast(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
   b.line(
     `var BV = new Int8Array(V.length), ${nativeH.map((h) => `BH = new Int8Array(${h}.length), `).join('')}BC = new Int16Array(C.length), BG = new Int16Array(G.length), BY = new Int32Array(${NO}), BX = new Float64Array(${NI});`,
   );
+  // clockwork layers: their counters are state too
+  const clocks = plan.plans.filter((p) => hasClock(p.layer.cell)).map((p) => p.n.CK);
+  if (clocks.length > 0) b.line(`var BK = new Int32Array(${clocks.length}); // clock counters`);
   b.line(`for (var fi = 0; fi < ${NI}; fi++) XL[fi] = NaN;`);
   b.comment(
     `forecast(n, out): out[s*${NO} + k] = output k, s steps ahead; feedback: ${feedback.map((f, k) => `output ${k} -> ${q.featureNames[f]}`).join(', ')}`,
@@ -759,6 +767,7 @@ function emitForecast(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
     b.line(`var i, s${q.targetMode === 'change' ? ', v' : ''};`);
     const backups = ['BV', ...nativeH.map(() => 'BH'), 'BC', 'BG', 'BY', 'BX'];
     stateArrays.forEach((a, i) => b.line(`for (i = 0; i < ${a}.length; i++) ${backups[i]}[i] = ${a}[i];`));
+    clocks.forEach((ck, i) => b.line(`BK[${i}] = ${ck};`));
     b.line(`for (i = 0; i < ${NI}; i++) FX[i] = XL[i];`);
     b.comment('the first forecast is the output of the last step; each later one steps on the readings with the forecasts fed back');
     b.line(`for (i = 0; i < ${NO}; i++) YF[i] = Y[i] * OG[i] + OO[i];`);
@@ -771,6 +780,7 @@ function emitForecast(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
       feedback.forEach((f, k) => b.line(`FX[${f}] = YF[${k}];`));
     });
     stateArrays.forEach((a, i) => b.line(`for (i = 0; i < ${a}.length; i++) ${a}[i] = ${backups[i]}[i];`));
+    clocks.forEach((ck, i) => b.line(`${ck} = BK[${i}];`));
     b.line('return out;');
   });
   b.line('');

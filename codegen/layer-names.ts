@@ -21,12 +21,14 @@ export interface LayerNames {
   RW: string;
   RWX: string;
   RWH: string;
+  /** A clockwork layer's step counter t (a number, not an array). */
+  CK: string;
 }
 
 /** The names of one direction's arrays: W, V, H, ... followed by `suffix` ('' for a single-layer streaming model). */
 export function layerNames(suffix: string): LayerNames {
   const s = suffix;
-  const names = ['W', 'RU', 'BM', 'M', 'P', 'RBM', 'V', 'H', 'HN', 'C', 'G', 'VR', 'XV', 'RW', 'RWX', 'RWH'] as const;
+  const names = ['W', 'RU', 'BM', 'M', 'P', 'RBM', 'V', 'H', 'HN', 'C', 'G', 'VR', 'XV', 'RW', 'RWX', 'RWH', 'CK'] as const;
   return Object.fromEntries(names.map((n) => [n, n + s])) as unknown as LayerNames;
 }
 
@@ -48,4 +50,6 @@ export const LOCAL: LayerNames = {
   RW: 'rw',
   RWX: 'rwx',
   RWH: 'rwh',
+  // the counter is read and written where it is declared: the step has no local copy of it
+  CK: 'CK',
 };

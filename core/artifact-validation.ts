@@ -6,8 +6,10 @@
  */
 import { UserError } from './errors.ts';
 import { TABLE_ENTRIES } from './fixed-point.ts';
+import { clockPeriodsProblem, lowerBlockWeight } from './clock.ts';
 import {
   hasRecurrentBias,
+  hasClock,
   hasPeepholes,
   CELL_KINDS,
   gateCount,
@@ -24,6 +26,7 @@ import {
   type Provenance,
   type QuantizedModel,
   DEPLOYMENTS,
+  type Deployment,
 } from './model.ts';
 
 /** A structural problem in a model; rewrapped as a UserError with the file name. */
@@ -247,6 +250,30 @@ function directions<L extends { backward?: L }>(layers: readonly L[]): [L, strin
   ]);
 }
 
+/**
+ * A clockwork layer (core/clock.ts): valid periods, streaming only (its
+ * counter runs with the stream), and a zero recurrent weight wherever a
+ * module would read a faster one (`weight(j, u)`: h_j onto unit u). Any
+ * other cell has no periods.
+ */
+function validateClock(
+  l: { cell: CellKind; units: number; clockPeriods?: number[]; backward?: unknown; reverse?: boolean },
+  name: string,
+  m: { layers: readonly { backward?: unknown; reverse?: boolean }[]; deployment?: Deployment },
+  weight: (j: number, u: number) => number,
+): void {
+  const periods = l.clockPeriods ?? [];
+  if (!hasClock(l.cell)) {
+    if (periods.length > 0) throw new Invalid(`${name}.clockPeriods is set on a ${l.cell} layer; only a clockwork layer has them`);
+    return;
+  }
+  const problem = clockPeriodsProblem(periods, l.units);
+  if (problem) throw new Invalid(`${name}: ${problem}`);
+  if (isWindowModel(m)) throw new Invalid(`${name} is a clockwork layer in a window model; its step counter runs with a stream only`);
+  const link = lowerBlockWeight(l.units, periods, weight);
+  if (link) throw new Invalid(`${name}: recurrent weight ${link} is not zero; a clockwork module reads only modules at least as slow`);
+}
+
 export function validateFloatModel(m: FloatModel): void {
   validateChain(m.layers);
   const U = layerOutputSize(lastLayer(m));
@@ -265,6 +292,7 @@ export function validateFloatModel(m: FloatModel): void {
       hasRecurrentBias(cell) ? G : 0,
       hasRecurrentBias(cell) ? 'gates*units' : 'GRU reset-after only',
     );
+    validateClock(layer, name, m, (j, u) => layer.recurrentKernel[j * LU + u]!);
   });
   vec('head.kernel', m.head.kernel, U * m.head.outputSize, 'inputSize*outputSize');
   vec('head.bias', m.head.bias, m.head.outputSize, 'outputSize');
@@ -300,6 +328,7 @@ export function validateQuantizedModel(m: QuantizedModel): void {
     else int(`${name}.peepholeShift`, l.peepholeShift, 0, 0);
     const resetAfter = hasRecurrentBias(l.cell);
     vec(`${name}.recurrentBiasQ`, l.recurrentBiasQ, resetAfter ? LU : 0, resetAfter ? 'units' : 'GRU reset-after only');
+    validateClock(l, name, m, (j, u) => l.weightsQ[u * (I + LU) + I + j]!);
   });
   vec('head.weightsQ', m.head.weightsQ, m.head.outputSize * U, 'outputSize*inputSize');
   vec('head.biasQ', m.head.biasQ, m.head.outputSize, 'outputSize');

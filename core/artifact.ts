@@ -16,6 +16,7 @@ import { describeFsError, writeFileAtomic } from './write-atomic.ts';
 import { checkOrThrow, Invalid, validateFloatModel, validateQuantizedModel } from './artifact-validation.ts';
 import {
   hasRecurrentBias,
+  hasClock,
   hasPeepholes,
   defaultHead,
   type CellKind,
@@ -137,6 +138,7 @@ function floatLayerToPb(l: FloatRecurrentLayer): Pb {
     bias: l.bias,
     peephole: l.peephole ?? [],
     recurrentBias: l.recurrentBias ?? [],
+    clockPeriods: l.clockPeriods ?? [],
     ...(l.backward ? { backward: floatLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
     ...(l.readout ? { readout: l.readout } : {}),
     ...(l.reverse ? { reverse: true } : {}),
@@ -168,6 +170,7 @@ function quantLayerToPb(l: QuantRecurrentLayer): Pb {
     peepholeMultiplier: l.peepholeMultiplier,
     peepholeShift: l.peepholeShift,
     recurrentBiasQ: l.recurrentBiasQ,
+    clockPeriods: l.clockPeriods ?? [],
     ...(l.backward ? { backward: quantLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
     ...(l.readout ? { readout: l.readout } : {}),
     ...(l.reverse ? { reverse: true } : {}),
@@ -348,6 +351,7 @@ function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
     bias: f32(l.bias),
     ...(hasPeepholes(l.cell) ? { peephole: f32(l.peephole) } : {}),
     ...(hasRecurrentBias(l.cell) ? { recurrentBias: f32(l.recurrentBias) } : {}),
+    ...(hasClock(l.cell) ? { clockPeriods: [...((l.clockPeriods as number[] | undefined) ?? [])] } : {}),
     ...(l.backward ? { backward: pbToFloatLayer(l.backward), merge: l.merge as MergeMode } : {}),
     // an artifact written before readouts existed reads as 'final-states' (the field absent)
     ...(l.readout ? { readout: l.readout as Readout } : {}),
@@ -393,6 +397,7 @@ function pbToQuantLayer(l: Pb): QuantRecurrentLayer {
     peepholeMultiplier: i32(l.peepholeMultiplier),
     peepholeShift: l.peepholeShift,
     recurrentBiasQ: i32(l.recurrentBiasQ),
+    ...(hasClock(l.cell) ? { clockPeriods: [...((l.clockPeriods as number[] | undefined) ?? [])] } : {}),
     ...(l.backward ? { backward: pbToQuantLayer(l.backward), merge: l.merge as MergeMode } : {}),
     // an artifact written before readouts existed reads as 'final-states' (the field absent)
     ...(l.readout ? { readout: l.readout as Readout } : {}),

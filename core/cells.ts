@@ -10,10 +10,12 @@
  * - 'cifg': LSTM with coupled input and forget gates (input = 1 - forget);
  * - 'gru': GRU, reset applied before the recurrent product (Cho 2014; TensorFlow.js' GRU);
  * - 'gru-reset-after': GRU, reset applied after it (Keras' reset_after=True, PyTorch);
- * - 'rnn': simple RNN (tanh).
+ * - 'rnn': simple RNN (tanh);
+ * - 'clockwork': Clockwork RNN (Koutník et al. 2014): a tanh RNN whose units
+ *   form modules with periods, each updated only at the steps its period divides.
  */
 
-export type CellKind = 'lstm' | 'peephole' | 'cifg' | 'gru' | 'gru-reset-after' | 'rnn';
+export type CellKind = 'lstm' | 'peephole' | 'cifg' | 'gru' | 'gru-reset-after' | 'rnn' | 'clockwork';
 
 export interface CellFacts {
   /** What it is, in a few words (--help, docs). */
@@ -40,6 +42,12 @@ export interface CellFacts {
   tfjsLayer?: 'lstm' | 'gru' | 'simpleRNN';
   /** The fused kernel applies dropout to it (tfjs' GRU also masks the h it carries, which the kernel does not). */
   fusedDropout: boolean;
+  /**
+   * The units form modules with clock periods (core/clock.ts): a step
+   * counter is part of the state, a module updates only at the steps its
+   * period divides, and reads the h of modules at least as slow as itself.
+   */
+  clock?: true;
 }
 
 /** The table with its literal types (what the types below are derived from); read it as CELLS. */
@@ -102,6 +110,15 @@ const CELL_TABLE = {
     tfjsLayer: 'simpleRNN',
     fusedDropout: true,
   },
+  clockwork: {
+    title: 'Clockwork RNN: tanh modules updated every T_i steps (Koutník et al. 2014)',
+    codeTitle: 'Clockwork RNN',
+    gates: ['candidate'],
+    cellState: false,
+    coupledInputGate: false,
+    clock: true,
+    fusedDropout: false,
+  },
 } as const satisfies { readonly [K in CellKind]: CellFacts };
 
 export const CELLS: { readonly [K in CellKind]: CellFacts } = CELL_TABLE;
@@ -130,3 +147,5 @@ export const hasPeepholes = (cell: CellKind): boolean => CELLS[cell]?.extra === 
 export const hasRecurrentBias = (cell: CellKind): boolean => CELLS[cell]?.extra === 'recurrentBias';
 /** The GRU whose candidate rows read [x, r ⊙ h] (reset before the recurrent product). */
 export const resetsBeforeProduct = (cell: CellKind): boolean => CELLS[cell]?.reset === 'before';
+/** Modules with clock periods and a step counter in the state (Clockwork RNN). */
+export const hasClock = (cell: CellKind): boolean => CELLS[cell]?.clock === true;

@@ -55,6 +55,7 @@ export {
   CELL_KINDS,
   assertNever,
   hasCellState,
+  hasClock,
   hasPeepholes,
   hasRecurrentBias,
   isGru,
@@ -151,6 +152,11 @@ export interface FloatRecurrentLayer {
   peephole?: Float32Array;
   /** GRU reset-after only: the recurrent bias, [3*units] in gate order. */
   recurrentBias?: Float32Array;
+  /**
+   * Clockwork RNN only: the period of each module, increasing (core/clock.ts);
+   * the units split into one module per period, fastest first.
+   */
+  clockPeriods?: number[];
   /**
    * Bidirectional layers: the backward direction (same cell and sizes, its
    * own weights; it reads the window from the last step to the first) and how
@@ -361,6 +367,8 @@ export interface QuantRecurrentLayer {
    * recurrent bias in accumulator units of their rows (their input bias is biasQ).
    */
   recurrentBiasQ: Int32Array;
+  /** Clockwork RNN only: as FloatRecurrentLayer.clockPeriods. */
+  clockPeriods?: number[];
   /** Bidirectional layers: the backward direction and the merge, as in FloatRecurrentLayer. */
   backward?: QuantRecurrentLayer;
   merge?: MergeMode;

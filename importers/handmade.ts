@@ -8,7 +8,9 @@
 import { createHash } from 'node:crypto';
 import { UserError } from '../core/errors.ts';
 import { denseWindows, type Windows } from '../data/window-set.ts';
+import { clockPeriodsProblem, feedsUnit } from '../core/clock.ts';
 import {
+  hasClock,
   hasRecurrentBias,
   hasPeepholes,
   CELL_KINDS,
@@ -100,6 +102,9 @@ function readLayer(r: Reader, doc: Json, cell: CellKind, I: number, U: number): 
       recurrentBias!.set(r.vector(spec.bR, `gates.${gate}.bR`, U), g * U);
     }
   });
+  const clockPeriods = hasClock(cell) ? readClock(r, doc, U, recurrentKernel) : undefined;
+  if (!clockPeriods && doc.clockPeriods !== undefined)
+    r.fail('clockPeriods', `clock periods exist only in a clockwork cell, not a ${cell}`);
   return {
     cell,
     inputSize: I,
@@ -109,7 +114,24 @@ function readLayer(r: Reader, doc: Json, cell: CellKind, I: number, U: number): 
     bias,
     ...(peephole ? { peephole } : {}),
     ...(recurrentBias ? { recurrentBias } : {}),
+    ...(clockPeriods ? { clockPeriods } : {}),
   };
+}
+
+/**
+ * Clockwork: `clockPeriods`, one period per module (increasing, dividing the
+ * units evenly), and no weight in `gates.candidate.U` from a faster module.
+ */
+function readClock(r: Reader, doc: Json, U: number, recurrentKernel: Float32Array): number[] {
+  const periods = doc.clockPeriods;
+  if (!Array.isArray(periods)) r.fail('clockPeriods', 'expected a list of module periods, e.g. [1, 2, 4, 8]');
+  const problem = clockPeriodsProblem(periods as number[], U);
+  if (problem) r.fail('clockPeriods', problem);
+  for (let u = 0; u < U; u++)
+    for (let j = 0; j < U; j++)
+      if (!feedsUnit(j, u, U, periods as number[]) && recurrentKernel[j * U + u] !== 0)
+        r.fail(`gates.candidate.U[${u}][${j}]`, 'must be 0: a clockwork module reads only the h of modules at least as slow');
+  return [...(periods as number[])];
 }
 
 /** `inputNorm` / `outputNorm`: a mean and a positive std per value; absent, the identity. */

@@ -60,14 +60,16 @@ export const L = {
   recBiasOff: 14,
 } as const;
 
-/** The kernel's number for each cell kind (context.h, CELL_*). */
-export const NATIVE_CELL: { readonly [K in CellKind]: number } = {
+/** The kernel's number for each cell kind (context.h, CELL_*); undefined: the kernel has no step for it. */
+export const NATIVE_CELL: { readonly [K in CellKind]: number | undefined } = {
   lstm: 0,
   peephole: 1,
   cifg: 2,
   gru: 3,
   'gru-reset-after': 4,
   rnn: 5,
+  // the kernel has no step counter: a clockwork layer runs the JavaScript step
+  clockwork: undefined,
 };
 
 /** Bytes rounded up to a whole number of int32 words: every region and every weight row is 4-byte aligned. */
@@ -113,6 +115,8 @@ export interface NativeContext {
 export function nativeUnsupported(model: QuantizedModel): string | undefined {
   if (isWindowModel(model))
     return 'window models (bidirectional, reverse or deployed as a window) run in JavaScript: the kernel has the streaming step only';
+  const other = model.layers.find((l) => NATIVE_CELL[l.cell] === undefined);
+  if (other) return `${other.cell} layers run in JavaScript: the kernel has no step for them`;
   return undefined;
 }
 
@@ -219,7 +223,7 @@ function writeLayer(view: DataView, bytes: Uint8Array, p: NativeLayerPlan, at: n
   const stride = pad4(I) + pad4(U);
   const S = layer.gateShift;
   const words: Record<keyof typeof L, number> = {
-    cell: NATIVE_CELL[layer.cell],
+    cell: NATIVE_CELL[layer.cell]!,
     inputs: I,
     units: U,
     inOff: p.inOff,

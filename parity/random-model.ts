@@ -2,7 +2,9 @@
  * Random float models and their quantized forms, for parity and property
  * tests. Deterministic for a given seed (mulberry32).
  */
+import { maskedRecurrentKernel } from '../core/clock.ts';
 import {
+  hasClock,
   gateCount,
   layerOutputSize,
   type CellKind,
@@ -51,15 +53,18 @@ export function randomFloatModel(spec: RandomModelSpec): FloatModel {
   const uniform = (n: number, range: number) => Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * range);
   const layer = (cell: CellKind, inputSize: number, units: number): FloatRecurrentLayer => {
     const G = gateCount(cell);
+    const recurrentKernel = uniform(units * G * units, wr);
+    const clockPeriods = hasClock(cell) ? randomClockPeriods(units, rnd) : undefined;
     return {
       cell,
       inputSize,
       units,
       kernel: uniform(inputSize * G * units, wr),
-      recurrentKernel: uniform(units * G * units, wr),
+      recurrentKernel: clockPeriods ? maskedRecurrentKernel(recurrentKernel, units, clockPeriods) : recurrentKernel,
       bias: uniform(G * units, br),
       ...(cell === 'peephole' ? { peephole: uniform(3 * units, wr) } : {}),
       ...(cell === 'gru-reset-after' ? { recurrentBias: uniform(G * units, br) } : {}),
+      ...(clockPeriods ? { clockPeriods } : {}),
     };
   };
   const inputNorm = {
@@ -105,6 +110,18 @@ export function randomFloatModel(spec: RandomModelSpec): FloatModel {
       options: '{}',
     },
   };
+}
+
+/**
+ * Clock periods of a random clockwork layer: as many modules (up to 4) as
+ * divide the units evenly, the first period 1 or 2, each next 1 to 4 more
+ * (so the modules do not all run at every step, and not only powers of 2).
+ */
+export function randomClockPeriods(units: number, rnd: () => number): number[] {
+  const modules = [4, 3, 2, 1].find((g) => units % g === 0)!;
+  const periods = [1 + Math.floor(rnd() * 2)];
+  while (periods.length < modules) periods.push(periods[periods.length - 1]! + 1 + Math.floor(rnd() * 4));
+  return periods;
 }
 
 /** Normalized calibration windows: standard-normal-ish values. */

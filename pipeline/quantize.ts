@@ -19,6 +19,7 @@ import {
   gateCount,
   gateNames,
   hasCellState,
+  hasClock,
   isWindowModel,
   type CellKind,
   type Deployment,
@@ -27,6 +28,8 @@ import {
   type TensorRange,
 } from '../core/model.ts';
 import { Simulator } from '../reference/simulator.ts';
+import { clockCycle } from '../core/clock.ts';
+import { windowStartClocks } from '../trainer/clock-column.ts';
 import { floatDense, floatPredictWindow, floatStackStep, newFloatState } from '../reference/float-reference.ts';
 import { roundHalfUp, saturateInt8 } from '../core/fixed-point.ts';
 import type { Dataset, Split } from '../data/windows.ts';
@@ -176,12 +179,24 @@ function weightErrors(float: FloatModel, q: QuantizedModel): ErrorStat[] {
 }
 
 /**
- * Float reference and simulator in lockstep over windows; errors per tensor
+ * Both models from a zero state, their clockwork counters at `clock` (the
+ * clock of the window's first row, trainer/clock-column.ts; 0 otherwise):
+ * the float states, and the simulator reset.
+ */
+function startWindow(float: FloatModel, sim: Simulator, clock: number) {
+  sim.reset();
+  float.layers.forEach((l, i) => (sim.clocks[i] = l.clockPeriods ? clock % clockCycle(l.clockPeriods) : 0));
+  return float.layers.map((l) => newFloatState(l, l.clockPeriods ? clock % clockCycle(l.clockPeriods) : 0));
+}
+
+/**
+ * Float reference and simulator in lockstep over windows; clockwork windows
+ * from `startClocks` (each window's first clock); errors per tensor
  * (and layer) and both outputs: after the last step, or after every step for
  * a many-to-many model. Window models (bidirectional) run the whole window
  * at the last step, as on the device.
  */
-export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split) {
+export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Split, startClocks?: ArrayLike<number>) {
   const { window } = q;
   const inputSize = q.layers[0].inputSize;
   const out = q.head.outputSize;
@@ -222,9 +237,8 @@ export function compareOnWindows(float: FloatModel, q: QuantizedModel, split: Sp
   const step = new Float64Array(inputSize);
   for (let n = 0; n < split.n; n++) {
     phaseTick(n, split.n, 'windows');
-    const states = float.layers.map((l) => newFloatState(l));
+    const states = startWindow(float, sim, startClocks?.[n] ?? 0);
     const { x, xq, padding } = inputsOf(n);
-    sim.reset();
     for (let t = 0; t < window; t++) {
       const base = t * inputSize;
       if (padding?.[t]) {
@@ -283,10 +297,11 @@ function deploymentCandidates(
   deploy: Deployment | 'auto',
 ): { candidates: Deployment[]; reason: DeploymentChoice['reason'] } {
   if (isWindowModel(float)) return { candidates: ['window'], reason: 'only' };
-  if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series) {
+  const clockwork = float.layers.some((l) => hasClock(l.cell));
+  if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series || clockwork) {
     if (deploy === 'window')
       throw new UserError(
-        `--deploy window: a ${float.embedding ? 'token-input' : float.sequence} model streams; it runs one step per reading`,
+        `--deploy window: a ${clockwork ? 'clockwork' : float.embedding ? 'token-input' : float.sequence} model streams; it runs one step per reading`,
       );
     return { candidates: ['stream'], reason: 'only' };
   }
@@ -388,7 +403,10 @@ function evaluateQuantizedDetails(
   season?: number,
 ): { report: QuantizeReport; details: QuantizeDetails } {
   startPhase('quantize: float vs int8 on the test windows');
-  const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test);
+  // clockwork: each test window from the clock the device has at its first row, as in training
+  const periods = float.layers[0]!.clockPeriods;
+  const clocks = periods ? windowStartClocks(dataset, dataset.test, periods) : undefined;
+  const { tensorErrors, floatOut, intOut } = compareOnWindows(float, model, dataset.test, clocks);
   const floatMetric = splitMetric(dataset, dataset.test, floatOut);
   const intMetric = splitMetric(dataset, dataset.test, intOut);
   startPhase("quantize: the seasonal baseline's period (autocorrelation of the training rows)");

@@ -19,7 +19,15 @@ import { AppReplay, type ReadingStepper, type ReplayRules } from '../firmware/ap
 import { defaultAppRules, scoreKind } from '../firmware/app-config.ts';
 import { FloatStepper } from '../reference/float-stepper.ts';
 import { Simulator } from '../reference/simulator.ts';
-import { classNamesOf, hasCellState, isWindowModel, type Deployment, type FloatModel, type QuantizedModel } from '../core/model.ts';
+import {
+  classNamesOf,
+  hasCellState,
+  hasClock,
+  isWindowModel,
+  type Deployment,
+  type FloatModel,
+  type QuantizedModel,
+} from '../core/model.ts';
 import { argmax } from '../data/metrics.ts';
 import { detectSeason } from '../data/season.ts';
 import { splitRange, type Dataset, type Series, type SplitName } from '../data/windows.ts';
@@ -193,7 +201,9 @@ export interface StreamedOptions {
 
 /** The other deployment of a forward many-to-one model (the same integers), or undefined. */
 export function otherDeployment(q: QuantizedModel): QuantizedModel | undefined {
-  if (q.sequence !== 'many-to-one' || q.embedding || isWindowModel({ layers: q.layers })) return undefined;
+  // a clockwork layer's counter runs with the stream: it has no window deployment
+  if (q.sequence !== 'many-to-one' || q.embedding || isWindowModel({ layers: q.layers }) || q.layers.some((l) => hasClock(l.cell)))
+    return undefined;
   return q.deployment === 'window' ? { ...q, deployment: undefined } : { ...q, deployment: 'window' };
 }
 

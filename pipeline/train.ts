@@ -1,6 +1,7 @@
 /**
  * CSV -> windows -> trained float model (the `train` step).
  */
+import { windowStartClocks } from '../trainer/clock-column.ts';
 import { readCsvColumns, type Delimiter, type MissingPolicy } from '../data/csv.ts';
 import { buildDataset, type Dataset, type DatasetSpec, type SplitFractions } from '../data/windows.ts';
 import { initBackend, type BackendPref, type Tf } from '../trainer/backend.ts';
@@ -69,6 +70,8 @@ export interface ModelOptions {
   tokenDropout?: number;
   /** Classification: weigh each class in the loss ('balanced': n / (C · n_c)); default none. */
   classWeights?: 'balanced' | 'none';
+  /** Clockwork cell: the module periods (--clock-periods, or --clock-base and --clock-modules); default 1, 2, 4, 8. */
+  clockPeriods?: number[];
 }
 
 export interface TrainStepOptions extends DataOptions, ModelOptions {}
@@ -284,6 +287,7 @@ async function fitModel(
       tokenDropout: o.tokenDropout,
       recurrentKernel: o.recurrentKernel,
       ...(classWeights ? { classWeights } : {}),
+      ...(o.clockPeriods ? { clockPeriods: o.clockPeriods } : {}),
       tf,
       onEpoch: (e) => progress.onEpoch(e),
       onBatch: (b) => progress.onBatch(b),
@@ -302,12 +306,15 @@ async function fitModel(
 /** The trained network's task metric on every split. */
 function trainedMetrics(tf: Tf, result: TrainResult, dataset: Dataset): FloatModel['metrics'] {
   const F = dataset.featureNames.length;
+  // clockwork: each window runs from the clock the device has at its first row (trainer/clock-column.ts)
+  const periods = result.layers[0]!.clockPeriods;
+  const clockStartsOf = (split: Split) => (periods ? windowStartClocks(dataset, split, periods) : undefined);
   const metric = (split: Split, name: string) => {
     startPhase(`train: float ${metricName(dataset.task)} on the ${name} windows`);
     return splitMetric(
       dataset,
       split,
-      predictFloat(tf, result.layers, result.head, split.x, dataset.window, F, dataset.sequence, result.embedding),
+      predictFloat(tf, result.layers, result.head, split.x, dataset.window, F, dataset.sequence, result.embedding, clockStartsOf(split)),
     );
   };
   const metrics = {

@@ -25,6 +25,7 @@ import {
   TABLE_ENTRIES,
 } from '../core/fixed-point.ts';
 import { UserError } from '../core/errors.ts';
+import { MAX_CLOCK_CYCLE, clockCycle } from '../core/clock.ts';
 
 export interface BoundCheck {
   /** The intermediate, as named in NUMERICS.md. */
@@ -219,6 +220,15 @@ function rnnBounds(_recurrent: QuantRecurrentLayer, add: AddBound): void {
   add('hidden rounding |tanh(z)| + 2^7', INT16_MAX + 2 ** 7, BITWISE_LIMIT);
 }
 
+/**
+ * The Clockwork RNN (§5i): its active rows and h are the simple RNN's; its
+ * counter t + 1 is at most the cycle L, kept below 2^15 (core/clock.ts).
+ */
+function clockworkBounds(recurrent: QuantRecurrentLayer, add: AddBound): void {
+  rnnBounds(recurrent, add);
+  add('clock counter t + 1 <= L = lcm(periods)', clockCycle(recurrent.clockPeriods ?? []), MAX_CLOCK_CYCLE);
+}
+
 /** The cell-specific bounds of each kind: every kind must have its proof. */
 const CELL_BOUNDS: { readonly [K in CellKind]: (recurrent: QuantRecurrentLayer, add: AddBound, worstOperand: number) => void } = {
   lstm: lstmFamilyBounds,
@@ -227,4 +237,5 @@ const CELL_BOUNDS: { readonly [K in CellKind]: (recurrent: QuantRecurrentLayer, 
   gru: gruBounds,
   'gru-reset-after': gruBounds,
   rnn: rnnBounds,
+  clockwork: clockworkBounds,
 };

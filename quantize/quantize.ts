@@ -259,6 +259,8 @@ function quantizeLayer(layer: FloatRecurrentLayer, o: LayerQuantization): QuantR
     peepholeMultiplier: peephole.multipliers,
     peepholeShift: peephole.shift,
     recurrentBiasQ,
+    // clockwork: the periods as trained; the zero links from faster modules quantize to exact zeros
+    ...(layer.clockPeriods ? { clockPeriods: [...layer.clockPeriods] } : {}),
   };
 }
 

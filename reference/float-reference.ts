@@ -13,6 +13,9 @@
  *            z = σ(W_z x + b_z + U_z h + b'_z);  r = σ(W_r x + b_r + U_r h + b'_r)
  *            h~ = tanh(W_h x + b_h + r ⊙ (U_h h + b'_h));  h = z ⊙ h + (1 − z) ⊙ h~
  * RNN:       h = tanh(W x + U h + b)
+ * Clockwork: at step t (the state's counter) the units of each module i with t mod T_i = 0 take
+ *            h = tanh(W x + U h + b) (U is zero from faster modules); the others keep h;
+ *            then t = (t + 1) mod lcm(T) (core/clock.ts)
  * Stacked:   layer l > 0 reads the output of layer l - 1 at the same step
  * Bidirectional: a backward copy of the cell reads the window last step first;
  *            outputs merge per step as [h_f, h_b] or h_f + h_b (Keras' Bidirectional);
@@ -35,6 +38,7 @@ import {
   type FloatRecurrentLayer,
   type MergeMode,
 } from '../core/model.ts';
+import { clockModules, isActive, nextClock } from '../core/clock.ts';
 
 export interface FloatRecurrentState {
   h: Float64Array;
@@ -44,12 +48,16 @@ export interface FloatRecurrentState {
   preActivations: Float64Array;
   /** GRU reset-after: last step's recurrent part U_h h + b'_h of the candidate rows, [units]; else empty. */
   recurrentPart: Float64Array;
+  /** Clockwork: the step counter t (core/clock.ts); 0 for the other cells. */
+  clock: number;
 }
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-export function newFloatState(layer: Pick<FloatRecurrentLayer, 'cell' | 'units'>): FloatRecurrentState {
+/** A zero state; a clockwork layer's counter starts at `clock` (0 after a reset). */
+export function newFloatState(layer: Pick<FloatRecurrentLayer, 'cell' | 'units'>, clock = 0): FloatRecurrentState {
   return {
+    clock,
     h: new Float64Array(layer.units),
     c: new Float64Array(hasCellState(layer.cell) ? layer.units : 0),
     preActivations: new Float64Array(gateCount(layer.cell) * layer.units),
@@ -112,6 +120,8 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
       for (let u = 0; u < U; u++) h[u] = Math.tanh(z[u]);
       return;
     }
+    case 'clockwork':
+      return clockworkStep(layer, state, x);
     case 'cifg': {
       for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
       for (let u = 0; u < U; u++) {
@@ -151,6 +161,17 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
     default:
       assertNever(layer.cell, 'cell kind');
   }
+}
+
+/** Clockwork RNN: the active modules' rows over the old h, then their h; the counter moves on. */
+function clockworkStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x: ArrayLike<number>): void {
+  const periods = layer.clockPeriods;
+  if (!periods) throw new Error('clockwork layer without clock periods');
+  const z = state.preActivations;
+  const active = clockModules(layer.units, periods).filter((m) => isActive(m.period, state.clock));
+  for (const m of active) for (let u = m.start; u < m.end; u++) z[u] = preActivation(layer, u, x, state.h);
+  for (const m of active) for (let u = m.start; u < m.end; u++) state.h[u] = Math.tanh(z[u]);
+  state.clock = nextClock(state.clock, periods);
 }
 
 /**
@@ -233,9 +254,10 @@ function floatStreamWindow(
   offset: number,
   window: number,
   onStep?: (layer: number, direction: Direction, state: FloatRecurrentState) => void,
+  startClock = 0,
 ): Float64Array {
   const inputSize = layers[0]!.inputSize;
-  const states = layers.map((l) => newFloatState(l));
+  const states = layers.map((l) => newFloatState(l, startClock));
   const step = new Float64Array(inputSize);
   for (let t = 0; t < window; t++) {
     for (let i = 0; i < inputSize; i++) step[i] = x[offset + t * inputSize + i]!;
@@ -261,7 +283,8 @@ function floatStreamWindow(
  * after one step on the last input alone).
  * A reverse layer runs only backward; the head then reads its h after the
  * first step. `onStep` sees every layer's state after every step of each direction
- * (calibration).
+ * (calibration). A clockwork layer's counter starts at `startClock` (a streaming
+ * model only; trainer/clock-column.ts: the clock the device has at the window's first row).
  */
 export function floatPredictWindow(
   layers: readonly FloatRecurrentLayer[],
@@ -270,9 +293,10 @@ export function floatPredictWindow(
   offset: number,
   window: number,
   onStep?: (layer: number, direction: Direction, state: FloatRecurrentState) => void,
+  startClock = 0,
 ): Float64Array {
   const inputSize = layers[0]!.inputSize;
-  if (layers.every((l) => !l.backward && !l.reverse)) return floatStreamWindow(layers, head, x, offset, window, onStep);
+  if (layers.every((l) => !l.backward && !l.reverse)) return floatStreamWindow(layers, head, x, offset, window, onStep, startClock);
   let seq: Float64Array[] = Array.from({ length: window }, (_, t) =>
     Float64Array.from({ length: inputSize }, (_, i) => x[offset + t * inputSize + i]!),
   );

@@ -41,6 +41,7 @@ import {
   inputAffine,
   outputAffine,
 } from '../core/fixed-point.ts';
+import { clockModules, isActive, nextClock } from '../core/clock.ts';
 import { isStepArgument, numberOr, stepArgumentMessage } from '../core/step-arguments.ts';
 
 /**
@@ -54,11 +55,12 @@ export interface SimState {
   gatesQ15: Int16Array;
 }
 
-/** One layer while it steps: its weights, its state views and its v = [input, h] view. */
+/** One layer while it steps: its weights, its state views, its v = [input, h] view and its clock counter (one value). */
 interface LayerRun {
   layer: QuantRecurrentLayer;
   state: SimState;
   v: Int8Array;
+  clock: Int32Array;
 }
 
 export class Simulator {
@@ -71,6 +73,8 @@ export class Simulator {
   readonly backwardStates: (SimState | undefined)[];
   /** Head accumulator of the last step (raw integer outputs). */
   readonly outputAcc: Int32Array;
+  /** Each layer's step counter t (a clockwork layer's clock, core/clock.ts; 0 for the other cells), layer 0 first. */
+  readonly clocks: Int32Array;
   /** Streaming models: [x, h0, h1, ...]; layer l's v = [input, h_l] is the contiguous view `layerV[l]`. */
   private readonly v: Int8Array;
   private readonly layerV: Int8Array[];
@@ -93,6 +97,7 @@ export class Simulator {
     this.backwardStates = [];
     this.layerV = [];
     this.outputAcc = new Int32Array(model.head.outputSize);
+    this.clocks = new Int32Array(layers.length);
     let cStart = 0;
     let gStart = 0;
     /** The cell and gate views of the next direction, in order. */
@@ -122,7 +127,8 @@ export class Simulator {
     this.state = { hQ7: new Int8Array(totalUnits), cellQ, gatesQ15 };
     const run = (layer: QuantRecurrentLayer): LayerRun => {
       const v = new Int8Array(layer.inputSize + layer.units);
-      return { layer, v, state: { hQ7: v.subarray(layer.inputSize), ...nextViews(layer) } };
+      // a window model holds no clockwork layer (core/artifact-validation.ts): its counter stays 0
+      return { layer, v, clock: new Int32Array(1), state: { hQ7: v.subarray(layer.inputSize), ...nextViews(layer) } };
     };
     const runs = layers.map((l) => {
       const forward = run(l);
@@ -141,6 +147,7 @@ export class Simulator {
     this.state.cellQ.fill(0);
     this.state.gatesQ15.fill(0);
     this.outputAcc.fill(0);
+    this.clocks.fill(0);
     if (this.window) {
       this.window.start = 0;
       this.window.count = 0;
@@ -168,6 +175,7 @@ export class Simulator {
       Int16Array.from(this.state.gatesQ15),
       Int32Array.from(this.outputAcc),
       Float64Array.from(this.lastReading),
+      Int32Array.from(this.clocks),
     ] as const;
     const x = Float64Array.from(this.lastReading);
     const out = new Float64Array(steps * this.model.head.outputSize);
@@ -183,6 +191,7 @@ export class Simulator {
     this.state.gatesQ15.set(saved[2]);
     this.outputAcc.set(saved[3]);
     this.lastReading.set(saved[4]);
+    this.clocks.set(saved[5]);
     return out;
   }
 
@@ -242,7 +251,9 @@ export class Simulator {
   private streamStep(xq: ArrayLike<number>): Int8Array {
     const { layers } = this.model;
     for (let i = 0; i < layers[0].inputSize; i++) this.v[i] = saturateInt8(numberOr(xq[i], 0));
-    layers.forEach((layer, l) => this.layerStep({ layer, state: this.layerStates[l], v: this.layerV[l] }));
+    layers.forEach((layer, l) =>
+      this.layerStep({ layer, state: this.layerStates[l], v: this.layerV[l], clock: this.clocks.subarray(l, l + 1) }),
+    );
     return this.layerStates[layers.length - 1].hQ7;
   }
 
@@ -519,6 +530,21 @@ function rnnStep(run: LayerRun, tables: ActivationTables): void {
 }
 
 /**
+ * Clockwork RNN (NUMERICS.md §5i): at counter t only the rows of the modules
+ * whose period divides t run, each as a simple RNN row over the old h (its
+ * weights from faster modules are zero); the other units keep h and gate;
+ * then t = (t + 1) mod L.
+ */
+function clockworkStep(run: LayerRun, tables: ActivationTables): void {
+  const { units, clockPeriods } = run.layer;
+  const { hQ7, gatesQ15 } = run.state;
+  const active = clockModules(units, clockPeriods!).filter((m) => isActive(m.period, run.clock[0]!));
+  for (const m of active) for (let r = m.start; r < m.end; r++) gatesQ15[r] = gateRow(run, tables, r);
+  for (const m of active) for (let u = m.start; u < m.end; u++) hQ7[u] = saturateInt8(roundShift(gatesQ15[u], 8));
+  run.clock[0] = nextClock(run.clock[0]!, clockPeriods!);
+}
+
+/**
  * Reading -> int8 (NUMERICS.md §3), computed in doubles identically everywhere:
  *   xq = sat8(floor(reading * gain + offset + 0.5)), gain = 1/(std*scale), offset = -mean*gain
  * A non-finite or missing reading counts as the mean (xq = 0); ±Infinity saturates.
@@ -536,7 +562,7 @@ export function baseReading(v: number): number {
   return typeof v === 'number' && v - v === 0 ? v : NaN;
 }
 
-/** One integer step of each cell kind (NUMERICS.md §5–§5f): every kind must have one. */
+/** One integer step of each cell kind (NUMERICS.md §5–§5f, §5i): every kind must have one. */
 const CELL_STEPS: { readonly [K in CellKind]: (run: LayerRun, tables: ActivationTables) => void } = {
   lstm: lstmStep,
   peephole: peepholeStep,
@@ -544,4 +570,5 @@ const CELL_STEPS: { readonly [K in CellKind]: (run: LayerRun, tables: Activation
   gru: gruStep,
   'gru-reset-after': gruResetAfterStep,
   rnn: rnnStep,
+  clockwork: clockworkStep,
 };

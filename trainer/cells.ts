@@ -11,13 +11,18 @@
  * - GRU reset-after, gates z, r, h~; input bias b and recurrent bias b':
  *     xz = x W + b;  hz = h U + b';  z = σ(xz_z + hz_z);  r = σ(xz_r + hz_r)
  *     n = tanh(xz_h + r hz_h);  h' = z h + (1 − z) n
+ * - Clockwork RNN (core/clock.ts), gate h~; its input carries one more column,
+ *   the clock t of the step (trainer/clock-column.ts), which it splits off:
+ *     h' = tanh(x W + h (U ⊙ M) + b) where t mod T(u) = 0, else h
+ *   with M the block upper-triangular mask (h_j feeds unit u when module(j) >= module(u))
  *
  * Weights are created as zeros; the trainer sets seeded initial values
  * (trainer/train.ts) and reads them back in `getWeights()` order:
  * kernel, recurrentKernel, bias, then peephole or recurrentBias.
  */
 import type { Tf } from './backend.ts';
-import { CELLS, CELL_KINDS, hasRecurrentBias, hasPeepholes, gateCount, type CellKind } from '../core/model.ts';
+import { CELLS, CELL_KINDS, hasRecurrentBias, hasPeepholes, hasCellState, hasClock, gateCount, type CellKind } from '../core/model.ts';
+import { clockMask, clockOfUnits } from '../core/clock.ts';
 import type { CustomCellKind } from '../core/cells.ts';
 
 type Tensor = import('@tensorflow/tfjs').Tensor;
@@ -35,6 +40,7 @@ const CLASS_NAMES: Record<CustomCellKind, string> = {
   peephole: 'LstmMcuPeepholeLSTMCell',
   cifg: 'LstmMcuCIFGLSTMCell',
   'gru-reset-after': 'LstmMcuGRUResetAfterCell',
+  clockwork: 'LstmMcuClockworkCell',
 };
 
 /** A [batch, G*units] tensor split into the kind's gates, in gate order. */
@@ -49,10 +55,18 @@ interface StepInputs {
   R: Tensor2D;
   b: Tensor;
   extra?: Tensor;
+  /** Clockwork: the step's clock t [batch][1], each unit's period [units] and the recurrent mask [units][units]. */
+  clock?: { t: Tensor2D; periods: Tensor; mask: Tensor };
 }
 
 /** The float step of each custom kind: [output, h] (and c for the LSTM family). Every custom kind must have one. */
 const CUSTOM_STEPS: { readonly [K in CustomCellKind]: (tf: Tf, s: StepInputs) => Tensor[] } = {
+  clockwork: (tf, { x, h, K, R, b, clock }) => {
+    const active = tf.equal(tf.mod(clock!.t, clock!.periods), 0);
+    const z = tf.add(tf.add(tf.matMul(x, K), tf.matMul(h, tf.mul(R, clock!.mask) as Tensor2D)), b);
+    const hNew = tf.where(tf.broadcastTo(active, h.shape), tf.tanh(z), h);
+    return [hNew, hNew];
+  },
   'gru-reset-after': (tf, { x, h, K, R, b, extra }) => {
     const [xz, xr, xh] = gates(tf, tf.add(tf.matMul(x, K), b), 'gru-reset-after');
     const [hz, hr, hh] = gates(tf, tf.add(tf.matMul(h, R), extra!), 'gru-reset-after');
@@ -81,7 +95,8 @@ const CUSTOM_STEPS: { readonly [K in CustomCellKind]: (tf: Tf, s: StepInputs) =>
   },
 };
 
-type CellClass = new (args: { units: number; name?: string }) => RNNCell;
+type CellArgs = { units: number; name?: string; clockPeriods?: number[] };
+type CellClass = new (args: CellArgs) => RNNCell;
 const classes = new WeakMap<Tf, Map<CustomCellKind, CellClass>>();
 
 /**
@@ -105,17 +120,21 @@ function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
     recurrentKernel!: LayerVariable;
     bias!: LayerVariable;
     extra!: LayerVariable;
+    readonly clockPeriods: number[] | undefined;
 
-    constructor(args: { units: number; name?: string }) {
+    constructor(args: CellArgs) {
       super({ name: args.name });
       this.units = args.units;
-      this.stateSize = hasRecurrentBias(cell) ? args.units : [args.units, args.units];
+      this.stateSize = hasCellState(cell) ? [args.units, args.units] : args.units;
+      this.clockPeriods = args.clockPeriods;
+      if (hasClock(cell) && !args.clockPeriods) throw new Error('a clockwork cell needs its clock periods');
     }
 
     override build(inputShape: number[] | number[][]): void {
       const units = this.units;
       const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as number[];
-      const inputDim = shape[shape.length - 1]!;
+      // a clockwork cell's last input column is the clock, not a feature
+      const inputDim = shape[shape.length - 1]! - (hasClock(cell) ? 1 : 0);
       this.kernel = this.addWeight('kernel', [inputDim, G * units], 'float32', zeros());
       this.recurrentKernel = this.addWeight('recurrent_kernel', [units, G * units], 'float32', zeros());
       this.bias = this.addWeight('bias', [G * units], 'float32', zeros());
@@ -126,16 +145,26 @@ function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
 
     override call(inputs: Tensor | Tensor[]): Tensor[] {
       return tf.tidy(() => {
-        const [x, h, c] = inputs as Tensor2D[];
+        const [input, h, c] = inputs as Tensor2D[];
         const K = this.kernel.read() as Tensor2D;
         const R = this.recurrentKernel.read() as Tensor2D;
         const b = this.bias.read();
-        return CUSTOM_STEPS[cell](tf, { x: x!, h: h!, c: c!, K, R, b, extra: this.extra?.read() });
+        const periods = this.clockPeriods;
+        if (!periods) return CUSTOM_STEPS[cell](tf, { x: input!, h: h!, c: c!, K, R, b, extra: this.extra?.read() });
+        const F = input!.shape[1] - 1;
+        const x = tf.slice(input!, [0, 0], [-1, F]);
+        const t = tf.slice(input!, [0, F], [-1, 1]);
+        const clock = {
+          t,
+          periods: tf.tensor1d(clockOfUnits(this.units, periods)),
+          mask: tf.tensor2d(clockMask(this.units, periods), [this.units, this.units]),
+        };
+        return CUSTOM_STEPS[cell](tf, { x, h: h!, c: c!, K, R, b, clock });
       });
     }
 
     override getConfig() {
-      return { ...super.getConfig(), units: this.units };
+      return { ...super.getConfig(), units: this.units, ...(this.clockPeriods ? { clockPeriods: this.clockPeriods } : {}) };
     }
   }
   tf.serialization.registerClass(CustomCell as unknown as Parameters<typeof tf.serialization.registerClass>[0]);
@@ -144,13 +173,14 @@ function cellClass(tf: Tf, cell: CustomCellKind): CellClass {
 }
 
 /** A tfjs RNN cell of a custom kind with `units` units (built lazily by the RNN layer). */
-export function customCell(tf: Tf, cell: CustomCellKind, units: number): RNNCell {
-  return new (cellClass(tf, cell))({ units });
+export function customCell(tf: Tf, cell: CustomCellKind, units: number, clockPeriods?: number[]): RNNCell {
+  return new (cellClass(tf, cell))({ units, ...(clockPeriods ? { clockPeriods } : {}) });
 }
 
 type RnnLayer = import('@tensorflow/tfjs').layers.RNN;
 type RnnClass = new (args: {
   units: number;
+  clockPeriods?: number[];
   returnSequences?: boolean;
   goBackwards?: boolean;
   inputShape?: number[];
@@ -168,7 +198,7 @@ const rnnClasses = new WeakMap<Tf, Map<CustomCellKind, RnnClass>>();
 export function customRnnLayer(
   tf: Tf,
   cell: CustomCellKind,
-  args: { units: number; returnSequences: boolean; inputShape?: [number, number] },
+  args: { units: number; returnSequences: boolean; inputShape?: [number, number]; clockPeriods?: number[] },
 ): RnnLayer {
   let byKind = rnnClasses.get(tf);
   if (!byKind) rnnClasses.set(tf, (byKind = new Map()));
@@ -177,12 +207,22 @@ export function customRnnLayer(
     class CustomRnn extends tf.layers.RNN {
       static override className = `${CLASS_NAMES[cell]}RNN`;
       readonly units: number;
-      constructor(a: { units: number; returnSequences?: boolean; goBackwards?: boolean; inputShape?: number[]; name?: string }) {
-        super({ ...a, cell: customCell(tf, cell, a.units) } as ConstructorParameters<typeof tf.layers.RNN>[0]);
+      readonly clockPeriods: number[] | undefined;
+      constructor(a: {
+        units: number;
+        clockPeriods?: number[];
+        returnSequences?: boolean;
+        goBackwards?: boolean;
+        inputShape?: number[];
+        name?: string;
+      }) {
+        const { clockPeriods, ...rest } = a;
+        super({ ...rest, cell: customCell(tf, cell, a.units, clockPeriods) } as ConstructorParameters<typeof tf.layers.RNN>[0]);
         this.units = a.units;
+        this.clockPeriods = clockPeriods;
       }
       override getConfig() {
-        return { ...super.getConfig(), units: this.units };
+        return { ...super.getConfig(), units: this.units, ...(this.clockPeriods ? { clockPeriods: this.clockPeriods } : {}) };
       }
       static override fromConfig<T>(cls: new (a: object) => T, config: Record<string, unknown>): T {
         return new cls({ ...config });
@@ -194,6 +234,7 @@ export function customRnnLayer(
   }
   return new Layer({
     units: args.units,
+    ...(args.clockPeriods ? { clockPeriods: args.clockPeriods } : {}),
     returnSequences: args.returnSequences,
     ...(args.inputShape ? { inputShape: args.inputShape } : {}),
   });

@@ -17,7 +17,13 @@ import { hasCellState, CELLS, resetsBeforeProduct, hasRecurrentBias, hasPeephole
 
 export type FusedCell = CellKind;
 /** The kernel's number for each cell kind (trainer/wasm/recurrent.ts). */
-const KIND: Record<FusedCell, number> = { lstm: 0, gru: 1, rnn: 2, peephole: 3, cifg: 4, 'gru-reset-after': 5 };
+// clockwork: the kernel has no clock, so a clockwork layer trains as its TensorFlow.js cell (fusedRefusal)
+const KIND: Record<Exclude<FusedCell, 'clockwork'>, number> = { lstm: 0, gru: 1, rnn: 2, peephole: 3, cifg: 4, 'gru-reset-after': 5 };
+/** The kernel's number of a cell it runs. */
+function kindOf(cell: FusedCell): number {
+  if (cell === 'clockwork') throw new Error('the fused kernel has no clock: a clockwork layer trains as its TensorFlow.js cell');
+  return KIND[cell];
+}
 const GATES = (cell: FusedCell) => gateCount(cell);
 /** Length of a cell's fourth weight tensor: the peephole weights [3][H] or the recurrent bias [G·H]; 0 when it has none. */
 export function extraLength(cell: FusedCell, H: number): number {
@@ -253,7 +259,7 @@ export function forward(
   f32.set(w.bias, p.bias / 4);
   if (w.extra) f32.set(w.extra, p.extra / 4);
   kernels().exports.forward(
-    KIND[s.cell],
+    kindOf(s.cell),
     p.x,
     p.W,
     p.U,
@@ -351,7 +357,7 @@ export function backward(r: ForwardRecord, dh: Float32Array, w: LayerWeights, in
   f32.set(r.cells, p.cells / 4);
   f32.set(reorder(dh, B, T, H), p.dHs / 4);
   kernels().exports.backward(
-    KIND[s.cell],
+    kindOf(s.cell),
     p.x,
     p.W,
     p.U,

@@ -24,6 +24,7 @@ import {
   assertNever,
   hasRecurrentBias,
   hasPeepholes,
+  hasClock,
   PADDING_TOKEN,
   type FloatEmbedding,
   defaultHead,
@@ -43,6 +44,14 @@ import { UserError } from '../core/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
 import { targetSteps, type Dataset, type Split } from '../data/windows.ts';
 import { windowRange, type Windows } from '../data/window-set.ts';
+import {
+  DEFAULT_CLOCK_BASE,
+  DEFAULT_CLOCK_MODULES,
+  clockPeriodsProblem,
+  exponentialPeriods,
+  maskedRecurrentKernel,
+} from '../core/clock.ts';
+import { windowStartClocks, withClockColumn } from './clock-column.ts';
 import { mulberry32, permutation } from '../core/prng.ts';
 import { phaseTick } from '../core/progress-line.ts';
 
@@ -99,6 +108,8 @@ export interface TrainOptions {
   recurrentKernel?: RecurrentKernel;
   /** Classification: each class's weight in the loss (index as ds.classLabels); default all 1. */
   classWeights?: number[];
+  /** Clockwork cell: the period of each module (core/clock.ts); default the paper's 1, 2, 4, 8. */
+  clockPeriods?: number[];
 }
 
 /**
@@ -126,6 +137,7 @@ export const RECURRENT_KERNELS: readonly RecurrentKernel[] = ['auto', 'fused', '
 
 /** Why the fused kernel cannot train this model, or undefined when it can. */
 export function fusedRefusal(cell: CellKind, dropout: boolean): string | undefined {
+  if (hasClock(cell)) return 'the fused kernel has no clock: the clockwork cell trains with its TensorFlow.js cell';
   // tfjs' GRU cell applies its recurrent dropout mask to the h it carries too; the fused kernel does not.
   if (dropout && !CELLS[cell].fusedDropout) return `dropout of the ${cell} cell trains with tfjs layers`;
   return undefined;
@@ -236,6 +248,7 @@ export function recurrentLayer(
     kernelInitializer: unknown;
     recurrentInitializer: unknown;
     dropout?: Dropout;
+    clockPeriods?: number[];
   },
 ) {
   const returnSequences = config.returnSequences ?? false;
@@ -253,6 +266,7 @@ export function recurrentLayer(
   if (isCustomCell(cell)) {
     return customRnnLayer(tf, cell, {
       units: config.units,
+      ...(config.clockPeriods ? { clockPeriods: config.clockPeriods } : {}),
       returnSequences,
       ...(config.inputShape ? { inputShape: config.inputShape } : {}),
     });
@@ -284,6 +298,7 @@ function directedLayer(
     kernelInitializer: unknown;
     recurrentInitializer: unknown;
     dropout?: Dropout;
+    clockPeriods?: number[];
   },
 ) {
   if (!merge) return recurrentLayer(tf, cell, config);
@@ -296,10 +311,20 @@ function directedLayer(
 }
 
 /** Seeded initial weights of one direction: Glorot-uniform kernel, orthogonal recurrent kernel, forget bias 1 (LSTM family), zero extras. */
-function initialDirection(tf: Tf, cell: CellKind, inputSize: number, units: number, seed: number, extra: Tensor | undefined): Tensor[] {
+function initialDirection(
+  tf: Tf,
+  cell: CellKind,
+  inputSize: number,
+  units: number,
+  seed: number,
+  extra: Tensor | undefined,
+  clockPeriods?: number[],
+): Tensor[] {
   const G = gateCount(cell);
   const kernel = tf.initializers.glorotUniform({ seed }).apply([inputSize, G * units]) as Tensor;
-  const rec = tf.tensor2d(orthogonalMatrix(units, G * units, seed + 2), [units, G * units]);
+  const orthogonal = orthogonalMatrix(units, G * units, seed + 2);
+  // clockwork: no link from a faster module (the cell masks them; they start at zero too)
+  const rec = tf.tensor2d(clockPeriods ? maskedRecurrentKernel(orthogonal, units, clockPeriods) : orthogonal, [units, G * units]);
   const bias = new Float32Array(G * units);
   const forget = CELLS[cell].forgetGate ?? -1;
   if (forget >= 0) bias.fill(1, forget * units, (forget + 1) * units);
@@ -326,10 +351,12 @@ interface ModelSpec {
   dropout: Dropout | undefined;
   /** The recurrent layers run through the fused WebAssembly kernel. */
   fused: boolean;
+  /** Clockwork: the module periods; layer 0 then reads one more input column, the clock. */
+  clockPeriods: number[] | undefined;
 }
 
 function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
-  const { cell, units, layerCount, merge, head, seed, embeddingDim, dropout, fused } = spec;
+  const { cell, units, layerCount, merge, head, seed, embeddingDim, dropout, fused, clockPeriods } = spec;
   // Token datasets: an embedding (token 0 masked: the recurrent layers skip padding steps) feeds layer 0.
   const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
   // Many-to-many: the last layer returns its whole sequence too, and the dense head applies at every step.
@@ -357,7 +384,8 @@ function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
       directedLayer(tf, cell, merge, {
         units,
         ...(dropout ? { dropout } : {}),
-        ...(l === 0 && !ds.vocabulary ? { inputShape: [ds.window, F] as [number, number] } : {}),
+        ...(clockPeriods ? { clockPeriods } : {}),
+        ...(l === 0 && !ds.vocabulary ? { inputShape: [ds.window, F + (clockPeriods ? 1 : 0)] as [number, number] } : {}),
         returnSequences: l < layerCount - 1 || everyStep,
         kernelInitializer: tf.initializers.glorotUniform({ seed: layerSeed(l) }),
         recurrentInitializer: 'zeros', // replaced below
@@ -380,7 +408,7 @@ function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
     // Per direction: kernel, recurrent kernel, bias, and a fourth tensor for peephole / reset-after cells.
     const extra = (first: number) => (perDirection === 4 ? current[first + 3] : undefined);
     const weights = [
-      ...initialDirection(tf, cell, inputSize, units, layerSeed(l), extra(0)),
+      ...initialDirection(tf, cell, inputSize, units, layerSeed(l), extra(0), clockPeriods),
       ...(merge ? initialDirection(tf, cell, inputSize, units, layerSeed(l) + 5, extra(perDirection)) : []),
     ];
     layer.setWeights(weights);
@@ -415,12 +443,13 @@ export function batchTensors(
   idx: ArrayLike<number>,
   head: HeadActivation,
   tokenDropout?: { rate: number; rand: () => number },
+  clockPeriods?: readonly number[],
 ): [Tensor, Tensor] {
   const W = ds.window;
   const F = ds.featureNames.length;
   const per = W * F;
   const n = idx.length;
-  const x = ds.vocabulary ? new Int32Array(n * per) : new Float32Array(n * per);
+  let x: Int32Array | Float32Array = ds.vocabulary ? new Int32Array(n * per) : new Float32Array(n * per);
   for (let k = 0; k < n; k++) x.set(split.x.at(idx[k]!), k * per);
   if (ds.vocabulary && tokenDropout && tokenDropout.rate > 0) {
     for (let i = 0; i < x.length; i++)
@@ -439,7 +468,19 @@ export function batchTensors(
       else y.set(split.y.subarray(from * O, (from + 1) * O), to);
     }
   }
-  const xt = ds.vocabulary ? tf.tensor2d(x, [n, W], 'int32') : tf.tensor3d(x, [n, W, F]);
+  if (clockPeriods) {
+    // clockwork: each step's clock as one more column (trainer/clock-column.ts)
+    const starts = splitStartClocks(ds, split, clockPeriods);
+    x = withClockColumn(
+      x as Float32Array,
+      n,
+      W,
+      F,
+      Array.from(idx, (i) => starts[i]!),
+      clockPeriods,
+    );
+  }
+  const xt = ds.vocabulary ? tf.tensor2d(x, [n, W], 'int32') : tf.tensor3d(x, [n, W, F + (clockPeriods ? 1 : 0)]);
   return [xt, S > 1 ? tf.tensor3d(y, [n, S, O]) : tf.tensor2d(y, [n, O])];
 }
 
@@ -462,6 +503,17 @@ export function lossFn(
   return (yTrue: Tensor, yPred: Tensor) => tf.tidy(() => tf.losses.softmaxCrossEntropy(yTrue, yPred, tf.sum(tf.mul(yTrue, w), -1)));
 }
 
+/** Each split's window start clocks, computed once per split and periods. */
+const startClockCache = new WeakMap<Split, { periods: string; starts: Int32Array }>();
+function splitStartClocks(ds: Dataset, split: Split, periods: readonly number[]): Int32Array {
+  const key = periods.join(',');
+  const known = startClockCache.get(split);
+  if (known?.periods === key) return known.starts;
+  const starts = windowStartClocks(ds, split, periods);
+  startClockCache.set(split, { periods: key, starts });
+  return starts;
+}
+
 async function meanLoss(
   tf: Tf,
   model: LayersModel,
@@ -470,12 +522,13 @@ async function meanLoss(
   batchSize: number,
   head: HeadActivation,
   onBatch?: (windows: number, loss: number) => void,
+  clockPeriods?: readonly number[],
 ): Promise<number> {
   let total = 0;
   for (let start = 0; start < split.n; start += batchSize) {
     const end = Math.min(split.n, start + batchSize);
     const idx = Array.from({ length: end - start }, (_, k) => start + k);
-    const [x, y] = batchTensors(tf, ds, split, idx, head);
+    const [x, y] = batchTensors(tf, ds, split, idx, head, undefined, clockPeriods);
     const out = model.evaluate(x, y, { batchSize: end - start }) as Tensor;
     total += (await out.data())[0]! * (end - start);
     tf.dispose([x, y, out]);
@@ -524,7 +577,27 @@ function checkPattern(ds: Dataset, opts: TrainOptions): void {
   if (ds.vocabulary && merge)
     throw new UserError('token inputs (an embedding) train with forward layers only; bidirectional layers are for readings');
   if (!ds.vocabulary && (opts.tokenDropout ?? 0) > 0) throw new UserError('token dropout is for token inputs (an embedding)');
+  if (hasClock(opts.cell ?? 'lstm')) checkClockwork(ds, opts);
 }
+
+/** A clockwork model trains one forward layer on readings, with valid periods (its clock is an input column of layer 0). */
+function checkClockwork(ds: Dataset, opts: TrainOptions): void {
+  const refusal = clockworkRefusal(opts);
+  if (refusal) throw new UserError(refusal);
+  if (ds.vocabulary) throw new UserError('--cell clockwork reads readings, not token inputs (an embedding)');
+}
+
+/** Why a clockwork model with these options cannot train (one line), or undefined; the CLI asks before it reads the data. */
+export function clockworkRefusal(opts: Pick<TrainOptions, 'layers' | 'bidirectional' | 'units' | 'clockPeriods'>): string | undefined {
+  if ((opts.layers ?? 1) !== 1) return '--cell clockwork trains one layer (--layers 1): its clock is an input of the first layer';
+  if (opts.bidirectional) return '--cell clockwork streams: its step counter cannot run a window backward (no --bidirectional)';
+  const problem = clockPeriodsProblem(clockPeriodsOf(opts), opts.units);
+  return problem ? `--cell clockwork: ${problem}` : undefined;
+}
+
+/** The clockwork periods of a run: given, or the paper's exponential ones. */
+export const clockPeriodsOf = (opts: Pick<TrainOptions, 'clockPeriods'>): number[] =>
+  opts.clockPeriods ?? exponentialPeriods(DEFAULT_CLOCK_BASE, DEFAULT_CLOCK_MODULES);
 
 /** Seeded dropout of the recurrent layers (a fresh seed for every mask, drawn from the run's seed), if asked for. */
 function dropoutOf(tf: Tf, opts: TrainOptions): Dropout | undefined {
@@ -549,6 +622,9 @@ function usesFusedKernel(cell: CellKind, dropout: Dropout | undefined, opts: Tra
   return refusal === undefined;
 }
 
+/** A clockwork run's periods (its batches carry the clock column), else undefined. */
+const clockOf = (opts: TrainOptions): number[] | undefined => (hasClock(opts.cell ?? 'lstm') ? clockPeriodsOf(opts) : undefined);
+
 /** Epochs of shuffled batches; early stopping on the validation loss; the best epoch's weights are restored. */
 async function fit(
   tf: Tf,
@@ -569,7 +645,7 @@ async function fit(
     let sum = 0;
     for (let start = 0; start < ds.train.n; start += opts.batchSize) {
       const idx = order.subarray(start, Math.min(ds.train.n, start + opts.batchSize));
-      const [x, y] = batchTensors(tf, ds, ds.train, idx, head, tokenDropout);
+      const [x, y] = batchTensors(tf, ds, ds.train, idx, head, tokenDropout, clockOf(opts));
       const l = await model.trainOnBatch(x, y);
       tf.dispose([x, y]);
       sum += (Array.isArray(l) ? l[0]! : l) * idx.length;
@@ -577,8 +653,15 @@ async function fit(
       opts.onBatch?.({ part: 'training', epoch, epochs: opts.epochs, windows, of: ds.train.n, loss: sum / windows });
     }
     const loss = sum / ds.train.n;
-    const valLoss = await meanLoss(tf, model, ds, ds.validation, Math.max(opts.batchSize, 256), head, (windows, l) =>
-      opts.onBatch?.({ part: 'validation', epoch, epochs: opts.epochs, windows, of: ds.validation.n, loss: l }),
+    const valLoss = await meanLoss(
+      tf,
+      model,
+      ds,
+      ds.validation,
+      Math.max(opts.batchSize, 256),
+      head,
+      (windows, l) => opts.onBatch?.({ part: 'validation', epoch, epochs: opts.epochs, windows, of: ds.validation.n, loss: l }),
+      clockOf(opts),
     );
     if (!Number.isFinite(loss) || !Number.isFinite(valLoss)) {
       throw new UserError(`training diverged at epoch ${epoch} (loss ${loss}, validation loss ${valLoss}); try a lower learning rate`);
@@ -605,7 +688,7 @@ async function fit(
 
 /** The trained weights as float layers (each direction of a bidirectional layer), the head and the embedding table. */
 function extract(model: LayersModel, ds: Dataset, spec: ModelSpec): Pick<TrainResult, 'embedding' | 'layers' | 'head' | 'headActivation'> {
-  const { cell, units, layerCount, merge, embeddingDim, head } = spec;
+  const { cell, units, layerCount, merge, embeddingDim, head, clockPeriods } = spec;
   const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
   const first = ds.vocabulary ? 1 : 0;
   const layers: FloatRecurrentLayer[] = [];
@@ -616,8 +699,10 @@ function extract(model: LayersModel, ds: Dataset, spec: ModelSpec): Pick<TrainRe
       inputSize,
       units,
       kernel: kernel!,
-      recurrentKernel: recurrentKernel!,
+      // clockwork: the links the cell masks out are exact zeros in the model
+      recurrentKernel: clockPeriods ? maskedRecurrentKernel(recurrentKernel!, units, clockPeriods) : recurrentKernel!,
       bias: bias!,
+      ...(clockPeriods ? { clockPeriods: [...clockPeriods] } : {}),
       ...(hasPeepholes(cell) ? { peephole: extra! } : {}),
       ...(hasRecurrentBias(cell) ? { recurrentBias: extra! } : {}),
     };
@@ -669,6 +754,7 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
     embeddingDim: opts.embeddingDim ?? DEFAULT_EMBEDDING_DIM,
     dropout,
     fused,
+    clockPeriods: clockOf(opts),
   };
   const model = buildModel(tf, ds, spec);
   const optimizer = tf.train.adam(opts.learningRate);
@@ -696,8 +782,12 @@ export function predictFloat(
   features: number,
   sequence: SequencePattern = 'many-to-one',
   embedding?: FloatEmbedding,
+  clockStarts?: ArrayLike<number>,
 ): Float32Array {
   const n = x.count;
+  // clockwork: the clock at each window's first step (trainer/clock-column.ts), one more input column
+  const clockPeriods = layers[0]!.clockPeriods;
+  if (clockPeriods && !clockStarts) throw new Error('predictFloat: a clockwork model needs the clock of each window');
   if (x.size !== window * features) throw new Error(`predictFloat: windows of ${x.size} values, expected ${window * features}`);
   // tf.layers' go_backwards hands its sequence up last step first; reverse layers are run by reference/float-reference.ts
   if (layers.some((l) => l.reverse)) throw new Error('predictFloat: reverse layers are not built as TensorFlow.js layers');
@@ -711,7 +801,8 @@ export function predictFloat(
       model.add(
         directedLayer(tf, layer.cell, layer.backward ? (layer.merge ?? 'concat') : undefined, {
           units: layer.units,
-          ...(l === 0 && !embedding ? { inputShape: [window, features] as [number, number] } : {}),
+          ...(layer.clockPeriods ? { clockPeriods: layer.clockPeriods } : {}),
+          ...(l === 0 && !embedding ? { inputShape: [window, features + (clockPeriods ? 1 : 0)] as [number, number] } : {}),
           returnSequences: l < layers.length - 1 || S > 1,
           kernelInitializer: 'zeros',
           recurrentInitializer: 'zeros',
@@ -739,8 +830,13 @@ export function predictFloat(
     for (let start = 0; start < n; start += B) {
       const m = Math.min(B, n - start);
       const part = tf.tidy(() => {
-        const part = windowRange(x, start, m);
-        const xb = embedding ? tf.tensor2d(Int32Array.from(part), [m, window], 'int32') : tf.tensor3d(part, [m, window, features]);
+        let part = windowRange(x, start, m);
+        if (clockPeriods) {
+          const starts = Array.from({ length: m }, (_, k) => clockStarts![start + k]!);
+          part = withClockColumn(part, m, window, features, starts, clockPeriods);
+        }
+        const width = features + (clockPeriods ? 1 : 0);
+        const xb = embedding ? tf.tensor2d(Int32Array.from(part), [m, window], 'int32') : tf.tensor3d(part, [m, window, width]);
         return model.predict(xb) as Tensor;
       });
       out.set(part.dataSync() as Float32Array, start * S * head.outputSize);

@@ -97,6 +97,26 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
       /unknown column 'a'; available columns: 't;a;b' \(the header is one column holding ';': pass --delimiter ';'\)/,
     ],
     ['report and JSON both on stdout', ['quantize', 'x.pb', '--report', '-', '--json'], /--report - and --json both write to stdout/],
+    [
+      'clock periods for another cell',
+      ['train', '--data', '@CSV', '--features', 'a', '--target', 'a', '--clock-periods', '1,2'],
+      /--clock-periods is for --cell clockwork \(the cell is lstm\)/,
+    ],
+    [
+      'clock periods not integers',
+      ['train', '--clock-periods', '1,x'],
+      /--clock-periods.*expected comma-separated integers from 1 to 32767/,
+    ],
+    [
+      'clock periods and a clock base',
+      ['train', '--data', '@CSV', '--features', 'a', '--target', 'a', '--cell', 'clockwork', '--clock-periods', '1,2', '--clock-base', '3'],
+      /--clock-periods gives the periods itself: leave out --clock-base and --clock-modules/,
+    ],
+    [
+      'clockwork units that do not split into its modules',
+      ['train', '--data', '@CSV', '--features', 'a', '--target', 'a', '--cell', 'clockwork', '--units', '6'],
+      /--cell clockwork: 6 units do not split into 4 modules of equal size \(one per clock period\)/,
+    ],
   ];
   it.each(cases)('%s', async (_name, args, message) => {
     const before = filesIn(tmp);

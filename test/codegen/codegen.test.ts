@@ -28,6 +28,7 @@ const CELL_CASES = TARGETS.flatMap((target) =>
       ['gru', 'gru-3x6'],
       ['gru-reset-after', 'gru-reset-after-3x6'],
       ['rnn', 'rnn-2x5'],
+      ['clockwork', 'clockwork-2x8'],
       ['lstm', 'stacked-lstm-gru-rnn-3x6x5x4'],
       ['gru', 'bidirectional-gru-concat-lstm-sum-3x5x4'],
       ['lstm', 'reverse-lstm-reverse-gru-3x5x4'],

@@ -9,19 +9,19 @@ import { emitModule, TARGETS } from '../../codegen/emit-module.ts';
 import { readingEngines } from '../helpers/reading-engines.ts';
 import { DOUBLE_CODEC_ES5, encodeDouble } from '../../parity/reading-driver.ts';
 import { Simulator } from '../../reference/simulator.ts';
-import type { QuantizedModel } from '../../core/model.ts';
+import type { CellKind, QuantizedModel } from '../../core/model.ts';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 
 const hex = encodeDouble;
 
 /** A one-to-many regression model whose targets y0, y1 are features x2, x0 (change mode for the first case). */
-function model(targetMode: 'level' | 'change', stacked: boolean): QuantizedModel {
+function model(targetMode: 'level' | 'change', stacked: boolean, cell: CellKind): QuantizedModel {
   const q = randomQuantizedModel({
     seed: 23,
     inputSize: 3,
     units: 6,
     outputSize: 2,
-    cell: 'lstm',
+    cell,
     ...(stacked ? { stacked: [{ cell: 'gru' as const, units: 5 }] } : {}),
   });
   return {
@@ -40,11 +40,13 @@ const READINGS: (number | undefined)[][] = [
   [2, 2, 2],
 ];
 
+// The clockwork case: its step counter is state too, restored after the forecast (the next step shows it).
 describe.each([
-  ['level', false],
-  ['change', true],
-] as const)('forecast, target mode %s, stacked %s', (targetMode, stacked) => {
-  const q = model(targetMode, stacked);
+  ['level', false, 'lstm'],
+  ['change', true, 'lstm'],
+  ['level', false, 'clockwork'],
+] as const)('forecast, target mode %s, stacked %s, %s', (targetMode, stacked, cell) => {
+  const q = model(targetMode, stacked, cell);
   const n = 7;
 
   /** What the simulator says: forecasts after each reading, then the next step's output (state restored?). */

@@ -230,7 +230,7 @@ describe('structural validation', () => {
       fBytes,
       FloatModelPb,
       (o) => (o.layers[0].cell = 'lstm2'),
-      'invalid float model: layers[0].cell is "lstm2"; expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn',
+      `invalid float model: layers[0].cell is "lstm2"; expected one of ${CELL_KINDS.join(', ')}`,
     ],
     [
       'kernel length',
@@ -405,6 +405,42 @@ describe('cell-specific fields', () => {
     lstm.layers[0].peephole = new Float32Array(9);
     expect(userError(() => encodeFloatModel(lstm))).toBe(
       'cannot encode float model: layers[0].peephole has 9 values; expected 0 (peephole LSTM only)',
+    );
+  });
+
+  it('stores the clockwork periods and refuses bad ones, a link from a faster module, a window model, and periods on another cell', () => {
+    const cw = () => randomFloatModel({ seed: 4, inputSize: 2, units: 6, cell: 'clockwork' });
+    const periods = cw().layers[0].clockPeriods!;
+    expect(periods).toHaveLength(3);
+    const decoded = decodeArtifact(encodeFloatModel(cw()), 'f.pb');
+    expect(decoded.kind === 'float' && decoded.model.layers[0].clockPeriods).toEqual(periods);
+    const decreasing = cw();
+    decreasing.layers[0].clockPeriods = [4, 2, 1];
+    expect(userError(() => encodeFloatModel(decreasing))).toBe('cannot encode float model: layers[0]: clock periods 4,2,1 must increase');
+    const uneven = cw();
+    uneven.layers[0].clockPeriods = [1, 2, 4, 8];
+    expect(userError(() => encodeFloatModel(uneven))).toBe(
+      'cannot encode float model: layers[0]: 6 units do not split into 4 modules of equal size (one per clock period)',
+    );
+    const missing = cw();
+    delete missing.layers[0].clockPeriods;
+    expect(userError(() => encodeFloatModel(missing))).toBe(
+      'cannot encode float model: layers[0]: no clock periods; a clockwork layer needs at least one module',
+    );
+    // h_0 (the fastest module) onto unit 2 (the second module): below the diagonal blocks
+    const link = cw();
+    link.layers[0].recurrentKernel[0 * 6 + 2] = 0.5;
+    expect(userError(() => encodeFloatModel(link))).toBe(
+      'cannot encode float model: layers[0]: recurrent weight h0 -> unit 2 is not zero; a clockwork module reads only modules at least as slow',
+    );
+    const q = randomQuantizedModel({ seed: 4, inputSize: 2, units: 6, cell: 'clockwork' });
+    expect(userError(() => encodeQuantizedModel({ ...q, deployment: 'window' }))).toBe(
+      'cannot encode quantized model: layers[0] is a clockwork layer in a window model; its step counter runs with a stream only',
+    );
+    const rnn = randomFloatModel({ seed: 4, inputSize: 2, units: 6, cell: 'rnn' });
+    rnn.layers[0].clockPeriods = [1, 2];
+    expect(userError(() => encodeFloatModel(rnn))).toBe(
+      'cannot encode float model: layers[0].clockPeriods is set on a rnn layer; only a clockwork layer has them',
     );
   });
 

@@ -108,6 +108,13 @@ const CASES = [
     lengths: [24, 16],
     extremes: 0.1,
   },
+  {
+    // four modules of two units, random increasing periods (parity/random-model.ts); the second segment restarts the clock
+    file: 'clockwork-2x8.json',
+    spec: { seed: 53, inputSize: 2, units: 8, outputSize: 2, weightRange: 1.5, biasRange: 1, cell: 'clockwork' as const },
+    lengths: [30, 17],
+    extremes: 0.1,
+  },
 ];
 const only = process.argv[2];
 

@@ -125,4 +125,42 @@ describe('the hand-made memory LSTM', () => {
     );
     expect(Array.from(gru.model.layers[0].recurrentBias!)).toEqual([0, 0, 0.25]);
   });
+
+  it('reads a clockwork cell with its periods, and refuses missing periods, a link from a faster module and periods elsewhere', () => {
+    const doc = JSON.parse(text);
+    // two modules of one unit: unit 0 every step, unit 1 every third step; unit 1 feeds unit 0, not the reverse
+    const candidate = {
+      W: [
+        [1, 0, 0],
+        [0, 1, 0],
+      ],
+      U: [
+        [0.5, 0.25],
+        [0, 0.5],
+      ],
+      b: [0, 0],
+    };
+    const clockwork = { ...doc, cell: 'clockwork', units: 2, clockPeriods: [1, 3], gates: { candidate }, head: { W: [[1, 1]], b: [0] } };
+    const m = parseHandmadeModel(JSON.stringify(clockwork), 'c.json');
+    expect(m.model.layers[0].clockPeriods).toEqual([1, 3]);
+    expect(Array.from(m.model.layers[0].recurrentKernel)).toEqual([0.5, 0, 0.25, 0.5]);
+    const refusal = (d: object) => () => parseHandmadeModel(JSON.stringify(d), 'c.json');
+    expect(refusal({ ...clockwork, clockPeriods: undefined })).toThrow(
+      'c.json: clockPeriods: expected a list of module periods, e.g. [1, 2, 4, 8]',
+    );
+    expect(refusal({ ...clockwork, clockPeriods: [3, 1] })).toThrow('c.json: clockPeriods: clock periods 3,1 must increase');
+    const link = {
+      ...candidate,
+      U: [
+        [0.5, 0.25],
+        [0.125, 0.5],
+      ],
+    };
+    expect(refusal({ ...clockwork, gates: { candidate: link } })).toThrow(
+      'c.json: gates.candidate.U[1][0]: must be 0: a clockwork module reads only the h of modules at least as slow',
+    );
+    expect(refusal({ ...doc, clockPeriods: [1] })).toThrow(
+      'c.json: clockPeriods: clock periods exist only in a clockwork cell, not a lstm',
+    );
+  });
 });

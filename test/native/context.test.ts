@@ -15,6 +15,7 @@ import {
   HEADER_WORDS,
   LAYER_WORDS,
   buildNativeContext,
+  nativeUnsupported,
   pad4,
   planNativeContext,
 } from '../../native/context.ts';
@@ -42,6 +43,11 @@ describe('native context', () => {
     for (const [name, index] of Object.entries(H)) expect(c.get(`H_${snake(name)}`), name).toBe(index);
     for (const [name, index] of Object.entries(L)) expect(c.get(`L_${snake(name)}`), name).toBe(index);
     for (const kind of CELL_KINDS) expect(c.get(`CELL_${snake(kind).replace(/-/g, '_')}`), kind).toBe(NATIVE_CELL[kind]);
+    // a kind the kernel has no step for is refused in one line, and runs the JavaScript step
+    for (const kind of CELL_KINDS.filter((k) => NATIVE_CELL[k] === undefined))
+      expect(nativeUnsupported(randomQuantizedModel({ seed: 1, inputSize: 2, units: 4, cell: kind }))).toBe(
+        `${kind} layers run in JavaScript: the kernel has no step for them`,
+      );
   });
 
   it('lays out aligned, disjoint regions; the state block holds x, every h, y, every c and gate', () => {

@@ -115,6 +115,8 @@ describe('the load-time choice (codegen/es5/native-kernel.js)', () => {
     expect(info(module(window))).toMatch(/^js: window models .* the kernel has the streaming step only$/);
     const ragged = randomQuantizedModel({ seed: 1, inputSize: 2, units: 5, cell: 'lstm', stacked: [{ cell: 'gru', units: 3 }] });
     expect(info(module(ragged))).toMatch(/^js: stacked layers whose units are not multiples of 4 /);
+    const clockwork = randomQuantizedModel({ seed: 1, inputSize: 2, units: 8, cell: 'clockwork' });
+    expect(info(module(clockwork))).toBe('js: clockwork layers run in JavaScript: the kernel has no step for them');
   });
 });
 

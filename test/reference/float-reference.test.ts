@@ -10,6 +10,7 @@ import { predictFloat } from '../../trainer/train.ts';
 import { floatPredictWindow } from '../../reference/float-reference.ts';
 import { randomFloatModel, randomWindows } from '../../parity/random-model.ts';
 import { CELL_KINDS, gateCount } from '../../core/model.ts';
+import { clockCycle } from '../../core/clock.ts';
 import { denseWindows } from '../../data/window-set.ts';
 
 describe('float reference vs TensorFlow.js', () => {
@@ -24,13 +25,23 @@ describe('float reference vs TensorFlow.js', () => {
     const model = randomFloatModel({ seed: units, inputSize, units, outputSize, weightRange: 0.8, cell });
     const n = 16;
     const x = randomWindows(units, n, model.window, inputSize);
-    const tfOut = predictFloat(tf, model.layers, model.head, denseWindows(x, model.window * inputSize), model.window, inputSize);
+    // clockwork: windows start at various clocks (trainer/clock-column.ts), the trainer's and the reference's the same
+    const periods = model.layers[0].clockPeriods;
+    const starts = periods ? Int32Array.from({ length: n }, (_, w) => (3 * w) % clockCycle(periods)) : undefined;
+    const windows = denseWindows(x, model.window * inputSize);
+    const tfOut = predictFloat(tf, model.layers, model.head, windows, model.window, inputSize, 'many-to-one', undefined, starts);
     let worst = 0;
     for (let w = 0; w < n; w++) {
-      const y = floatPredictWindow(model.layers, model.head, x, w * model.window * inputSize, model.window);
+      const y = floatPredictWindow(model.layers, model.head, x, w * model.window * inputSize, model.window, undefined, starts?.[w]);
       for (let k = 0; k < outputSize; k++) worst = Math.max(worst, Math.abs(y[k] - tfOut[w * outputSize + k]));
     }
     expect(worst).toBeLessThan(1e-5);
+    if (periods && units > 1) {
+      // And a clock one step off would not pass: the trainer then runs other modules at other steps.
+      const shifted = starts!.map((s) => s + 1);
+      const off = predictFloat(tf, model.layers, model.head, windows, model.window, inputSize, 'many-to-one', undefined, shifted);
+      expect(Math.max(...Array.from(off, (v, i) => Math.abs(v - tfOut[i]!)))).toBeGreaterThan(1e-3);
+    }
     if (gateCount(cell) === 1) return;
     // And a different gate order would not pass: swap the columns of the first two gates.
     const swapped = structuredClone(model);

@@ -7,6 +7,8 @@ import { buildDataset, type Dataset } from '../../data/windows.ts';
 import { floatDense, floatStackStep, newFloatState } from '../../reference/float-reference.ts';
 import { UserError } from '../../core/errors.ts';
 import { table } from './helpers.ts';
+import { windowStartClocks } from '../../trainer/clock-column.ts';
+import { lowerBlockWeight } from '../../core/clock.ts';
 import { denseWindows, pickWindows } from '../../data/window-set.ts';
 
 let tf: Tf;
@@ -152,9 +154,15 @@ describe('trainLstm', () => {
     expect(tf.memory().numTensors).toBe(before);
     const { loss } = res.history;
     expect(loss[4]).toBeLessThan(loss[0]! * 0.2);
-    const pred = predictFloat(tf, res.layers, res.head, ds.test.x, ds.window, 1);
+    // clockwork: each test window runs from the clock the device has at its first row
+    const periods = res.layers[0].clockPeriods;
+    const starts = periods ? windowStartClocks(ds, ds.test, periods) : undefined;
+    const pred = predictFloat(tf, res.layers, res.head, ds.test.x, ds.window, 1, 'many-to-one', undefined, starts);
     expect(rmse(pred, ds.test.y, ds.outputNorm)).toBeLessThan(0.5 * persistenceRmse(ds, ds.test)!);
     const G = gateCount(cell);
+    // The clockwork periods (the paper's by default) and its block upper-triangular recurrent matrix.
+    expect(periods).toEqual(cell === 'clockwork' ? [1, 2, 4, 8] : undefined);
+    if (periods) expect(lowerBlockWeight(8, periods, (j, u) => res.layers[0].recurrentKernel[j * 8 + u]!)).toBeUndefined();
     expect(res.layers[0].cell).toBe(cell);
     expect(res.layers[0].kernel.length).toBe(G * 8);
     expect(res.layers[0].bias.length).toBe(G * 8);
@@ -238,6 +246,24 @@ describe('trainLstm', () => {
     const lastStep = Float32Array.from(last, (k) => all[k * ds.window + ds.window - 1]!);
     const lastTargets = Float32Array.from(last, (k) => ds.test.y[k * ds.window + ds.window - 1]!);
     expect(rmse(lastStep, lastTargets, ds.outputNorm)).toBeLessThan(0.5);
+  });
+
+  it('refuses a clockwork model it cannot train, each in one line', async () => {
+    const ds = sineDataset();
+    const refusal = (o: Partial<TrainOptions>) => trainLstm(ds, opts({ cell: 'clockwork', ...o }));
+    await expect(refusal({ layers: 2 })).rejects.toThrow(
+      '--cell clockwork trains one layer (--layers 1): its clock is an input of the first layer',
+    );
+    await expect(refusal({ bidirectional: 'sum' })).rejects.toThrow(
+      '--cell clockwork streams: its step counter cannot run a window backward (no --bidirectional)',
+    );
+    await expect(refusal({ units: 6 })).rejects.toThrow(
+      '--cell clockwork: 6 units do not split into 4 modules of equal size (one per clock period)',
+    );
+    await expect(refusal({ clockPeriods: [1, 1, 2, 4] })).rejects.toThrow('--cell clockwork: clock periods 1,1,2,4 must increase');
+    await expect(refusal({ recurrentKernel: 'fused' })).rejects.toThrow(
+      '--recurrent-kernel fused: the fused kernel has no clock: the clockwork cell trains with its TensorFlow.js cell',
+    );
   });
 
   it('refuses many-to-many with bidirectional layers (they read the whole window)', async () => {

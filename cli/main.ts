@@ -13,6 +13,7 @@ import { handmadeCommand } from './handmade-command.ts';
 import { exampleCommand } from './example-command.ts';
 import { bundleCommand } from './bundle-command.ts';
 import { flashCommand } from './flash-command.ts';
+import { recordCommand } from './record-command.ts';
 import { importCommand } from './import-command.ts';
 
 endQuietlyOnEpipe();
@@ -32,6 +33,7 @@ const program = new Command('lstm-mcu')
   .addCommand(exampleCommand())
   .addCommand(importCommand())
   .addCommand(bundleCommand())
-  .addCommand(flashCommand());
+  .addCommand(flashCommand())
+  .addCommand(recordCommand());
 
 await program.parseAsync(process.argv);

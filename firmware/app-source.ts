@@ -9,9 +9,10 @@ import { es5File, fillEs5, type Es5Fill } from '../codegen/es5-source.ts';
  * - lifecycle: clear(), reset(), the self-test and verify();
  * - feed: feed(x), the app's rules for one sample (firmware/app-replay.ts is the same on the host);
  * - jerryscript-shell: the API the JerryScript host calls;
- * - espruino-stop: stop() and the API of the Espruino shell.
+ * - espruino-stop: stop() and the API of the Espruino shell;
+ * - record: the program `lstm-mcu record` runs on a board (firmware/record-program.ts).
  */
-export type AppSource = 'lifecycle' | 'feed' | 'jerryscript-shell' | 'espruino-stop';
+export type AppSource = 'lifecycle' | 'feed' | 'jerryscript-shell' | 'espruino-stop' | 'record';
 
 export const appSource = (name: AppSource): string => es5File(new URL(`./es5/${name}.js`, import.meta.url));
 

@@ -1,6 +1,10 @@
+/**
+ * `lstm-mcu record`: a board's readings into a CSV that train reads as it stands (firmware/record.ts
+ * talks to the board, data/recording-csv.ts writes the file). What survives what: docs/CLI.md.
+ */
 import { Command, Option } from 'commander';
 import { floatOption, intOption, listOption, printJson, runAction } from './common.ts';
-import { addSourceOptions, intervalOption, readerFor } from './app-options.ts';
+import { addSourceOptions, DEFAULT_INTERVAL_MS, intervalOption, readerFor } from './app-options.ts';
 import { parseSourceList, sourceColumns, type Source } from '../firmware/app-config.ts';
 import { portKind, setToolsVerbose } from '../firmware/espruino-tools.ts';
 import { recordFromBoard, type RecordCounts, type RecordResult } from '../firmware/record.ts';
@@ -8,9 +12,6 @@ import { checkLabel, checkRecordingPath, LABEL_COLUMN, recordingHeader, Recordin
 import { checkOutputPaths } from '../core/output-paths.ts';
 import { progressLine } from '../core/progress-line.ts';
 import { UserError } from '../core/errors.ts';
-
-/** Sampling period when --interval is not given. */
-const DEFAULT_INTERVAL_MS = 1000;
 
 /** What `record` reads from its command line. */
 interface RecordCommandOptions {

@@ -10,7 +10,15 @@ import { Command, Option } from 'commander';
 import { choiceOption, floatOption, intOption } from './common.ts';
 import { readQuantizedModel } from '../core/artifact.ts';
 import { UserError } from '../core/errors.ts';
-import { alertClassIndex, defaultAppRules, parseSources, parseValidRanges, scoreKind, type AppConfig } from '../firmware/app-config.ts';
+import {
+  alertClassIndex,
+  defaultAppRules,
+  parseSources,
+  parseValidRanges,
+  scoreKind,
+  type AppConfig,
+  type Source,
+} from '../firmware/app-config.ts';
 import { buildBundle, type Bundle, type BundleOptions } from '../firmware/bundle.ts';
 import type { Shell } from '../firmware/emit-app.ts';
 import { checkStorageName } from '../pipeline/codegen.ts';
@@ -23,27 +31,33 @@ export const MODEL_MODULE = 'lstm-model';
 /** Global the app defines. */
 export const APP_GLOBAL = 'lstmApp';
 
-export function addAppOptions(cmd: Command, shells: readonly Shell[]): Command {
-  cmd
-    .requiredOption('--model <path>', 'quantized model (model.q.pb), or a folder holding one (the output of demo)')
+/** --source and --reader: where the readings come from on an Espruino board (bundle, flash, record). */
+export function addSourceOptions(cmd: Command, order: string): Command {
+  return cmd
     .addOption(
       new Option(
         '--source <list>',
-        'espruino: where each reading comes from, in feature order: temperature, analog:PIN, accel (x,y,z), mag (x,y,z), or function (readSensor(out) from --reader); default temperature',
+        `espruino: where each reading comes from, ${order}: temperature, analog:PIN, accel (x,y,z), mag (x,y,z), or function (readSensor(out) from --reader); default temperature`,
       ),
     )
     .addOption(
       new Option(
         '--reader <file>',
-        "with --source function: a JavaScript file defining function readSensor(out) that writes the model's readings into out",
+        'with --source function: a JavaScript file defining function readSensor(out) that writes the readings into out',
       ),
-    )
-    .addOption(
-      new Option(
-        '--interval <ms>',
-        'milliseconds between samples (default: the sampling period recorded at training, else 1000)',
-      ).argParser(intOption(10, 86_400_000)),
-    )
+    );
+}
+
+/** --interval: milliseconds between samples on the board (bundle, flash, record); `default` says what it is. */
+export function intervalOption(defaultText: string): Option {
+  return new Option('--interval <ms>', `milliseconds between samples (default: ${defaultText})`).argParser(intOption(10, 86_400_000));
+}
+
+export function addAppOptions(cmd: Command, shells: readonly Shell[]): Command {
+  cmd.requiredOption('--model <path>', 'quantized model (model.q.pb), or a folder holding one (the output of demo)');
+  addSourceOptions(cmd, 'in feature order');
+  cmd
+    .addOption(intervalOption('the sampling period recorded at training, else 1000'))
     .addOption(
       new Option(
         '--valid-range <list>',
@@ -139,21 +153,7 @@ export function appInputs(o: Record<string, any>): AppInputs {
       throw new UserError('--source and --reader are for Espruino: on JerryScript the host feeds the readings (lstmApp.feed(x))');
   }
   const sources = shell === 'espruino' ? parseSources(o.source ?? 'temperature', q) : [];
-  const usesReader = sources.some((s) => s.kind === 'function');
-  if (usesReader && o.reader === undefined) throw new UserError('--source function needs --reader <file> defining readSensor(out)');
-  if (!usesReader && o.reader !== undefined) throw new UserError('--reader goes with --source function');
-  let reader: string | undefined;
-  if (o.reader !== undefined) {
-    try {
-      reader = fs.readFileSync(o.reader, 'utf8');
-    } catch (e) {
-      throw new UserError(
-        `--reader ${o.reader}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-      );
-    }
-    if (!/function\s+readSensor\s*\(/.test(reader))
-      throw new UserError(`--reader ${o.reader}: the file must define function readSensor(out)`);
-  }
+  const reader = readerFor(sources, o.reader);
   const score = scoreKind(q);
   if (o.alertAbove !== undefined && score.kind === 'none') throw new UserError(`--alert-above: this model has no score: ${score.why}`);
   if (o.flashFile !== undefined && o.weights !== 'flash') throw new UserError('--flash-file goes with --weights flash');
@@ -182,6 +182,22 @@ export function appInputs(o: Record<string, any>): AppInputs {
     ...(o.weights === 'flash' ? { flash: o.flashFile !== undefined ? { file: o.flashFile } : {} } : {}),
     minify: o.minify !== false,
   };
+}
+
+/** The --reader file's text when the sources read through it; --source function and --reader go together. */
+export function readerFor(sources: readonly Source[], file: string | undefined): string | undefined {
+  const usesReader = sources.some((s) => s.kind === 'function');
+  if (usesReader && file === undefined) throw new UserError('--source function needs --reader <file> defining readSensor(out)');
+  if (!usesReader && file !== undefined) throw new UserError('--reader goes with --source function');
+  if (file === undefined) return undefined;
+  let reader: string;
+  try {
+    reader = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`--reader ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  if (!/function\s+readSensor\s*\(/.test(reader)) throw new UserError(`--reader ${file}: the file must define function readSensor(out)`);
+  return reader;
 }
 
 /** What buildBundle needs besides the model. */

@@ -13,6 +13,7 @@ import { handmadeCommand } from './handmade-command.ts';
 import { exampleCommand } from './example-command.ts';
 import { bundleCommand } from './bundle-command.ts';
 import { flashCommand } from './flash-command.ts';
+import { recordCommand } from './record-command.ts';
 import { importCommand } from './import-command.ts';
 import { replayCommand } from './replay-command.ts';
 
@@ -34,6 +35,7 @@ const program = new Command('lstm-mcu')
   .addCommand(importCommand())
   .addCommand(bundleCommand())
   .addCommand(flashCommand())
-  .addCommand(replayCommand());
+  .addCommand(replayCommand())
+  .addCommand(recordCommand());
 
 await program.parseAsync(process.argv);

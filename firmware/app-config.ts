@@ -62,10 +62,11 @@ export interface AppConfig {
 /** Readings each source kind gives. */
 const CHANNELS: Record<Exclude<SourceKind, 'function'>, number> = { temperature: 1, analog: 1, accel: 3, mag: 3 };
 
-/** "temperature,analog:D3" -> sources; their readings must add up to the model's inputs, in feature order. */
-export function parseSources(spec: string, q: QuantizedModel): Source[] {
-  const inputs = q.layers[0].inputSize;
-  const features = `${inputs} reading${inputs === 1 ? '' : 's'} (${q.featureNames.join(', ')})`;
+/**
+ * "temperature,analog:D3" -> sources, in order; a 'function' source (alone)
+ * gives `functionChannels` readings, the count its reader writes.
+ */
+export function parseSourceList(spec: string, functionChannels: number): Source[] {
   const sources = spec.split(',').map((part): Source => {
     const [kind, pin, extra] = part.trim().split(':');
     if (!SOURCE_KINDS.includes(kind as SourceKind))
@@ -76,17 +77,44 @@ export function parseSources(spec: string, q: QuantizedModel): Source[] {
       return { kind, pin, channels: 1 };
     }
     if (pin !== undefined) throw new UserError(`--source '${part}': only analog takes a pin`);
-    if (kind === 'function') return { kind, channels: inputs };
+    if (kind === 'function') return { kind, channels: functionChannels };
     return { kind: kind as SourceKind, channels: CHANNELS[kind as Exclude<SourceKind, 'function'>] };
   });
   if (sources.some((s) => s.kind === 'function') && sources.length > 1)
     throw new UserError(`--source '${spec}': 'function' gives every reading; it cannot be combined with other sources`);
+  return sources;
+}
+
+/** "temperature,analog:D3" -> sources; their readings must add up to the model's inputs, in feature order. */
+export function parseSources(spec: string, q: QuantizedModel): Source[] {
+  const inputs = q.layers[0].inputSize;
+  const features = `${inputs} reading${inputs === 1 ? '' : 's'} (${q.featureNames.join(', ')})`;
+  const sources = parseSourceList(spec, inputs);
   const total = sources.reduce((s, x) => s + x.channels, 0);
   if (total !== inputs)
     throw new UserError(
       `--source '${spec}' gives ${total} reading${total === 1 ? '' : 's'} per sample, but the model reads ${features}; use --source function with a --reader file, or sources whose readings add up`,
     );
   return sources;
+}
+
+/**
+ * The names of a source's readings as `record` writes them in its CSV header
+ * (the feature names a model trained on the recording has); a 'function'
+ * source has none: its reader's readings are named by the user.
+ */
+export function sourceColumns(s: Source): string[] | undefined {
+  switch (s.kind) {
+    case 'temperature':
+      return ['temperature'];
+    case 'analog':
+      return [`analog_${s.pin}`];
+    case 'accel':
+    case 'mag':
+      return ['x', 'y', 'z'].map((axis) => `${s.kind}_${axis}`);
+    case 'function':
+      return undefined;
+  }
 }
 
 /**

@@ -11,8 +11,9 @@ import { es5File, fillEs5, type Es5Fill } from '../codegen/es5-source.ts';
  * - jerryscript-shell: the API the JerryScript host calls;
  * - espruino-stop: stop() and the API of the Espruino shell;
  * - fixed: fixed(v, d), the app's numbers as text, the same on every engine (core/format.ts fixedDigits is its twin).
+ * - record: the program `lstm-mcu record` runs on a board (firmware/record-program.ts).
  */
-export type AppSource = 'lifecycle' | 'feed' | 'jerryscript-shell' | 'espruino-stop' | 'fixed';
+export type AppSource = 'lifecycle' | 'feed' | 'jerryscript-shell' | 'espruino-stop' | 'fixed' | 'record';
 
 export const appSource = (name: AppSource): string => es5File(new URL(`./es5/${name}.js`, import.meta.url));
 

@@ -49,6 +49,14 @@ export interface Bundle {
 /** The global the model defines when it runs as a plain script (JerryScript shell). */
 export const MODEL_GLOBAL = 'lstmModel';
 
+/**
+ * ASCII only, so the bytes on the board are the bytes here: a non-ASCII character (in a comment
+ * or a string) becomes its \u escape, which means the same in both places.
+ */
+export function asciiOnly(code: string): string {
+  return code.replace(/[^\x00-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export async function buildBundle(q: QuantizedModel, o: BundleOptions): Promise<Bundle> {
   checkSensorModel(q);
   if (o.flash !== undefined && o.shell !== 'espruino') throw new Error('weights in flash are for Espruino');
@@ -78,13 +86,8 @@ export async function buildBundle(q: QuantizedModel, o: BundleOptions): Promise<
     o.shell === 'espruino'
       ? await processUpload(app, { modules: { [o.config.moduleName]: model }, minify: o.minify, builtinModules: ['Storage'] })
       : `${model}\n${app}`;
-  // ASCII only, so the bytes on the board are the bytes here: a non-ASCII character (in a comment
-  // or a string) becomes its \u escape, which means the same in both places.
   // Ends with a semicolon (the minifier drops the last one), so code appended after it stays a statement of its own.
-  const code = `${header}\n${body.replace(/[\s;]+$/, '')};\n`.replace(
-    /[^\x00-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  const code = asciiOnly(`${header}\n${body.replace(/[\s;]+$/, '')};\n`);
   const stored = emit.flash ? flashWeights(q, emit) : undefined;
   return {
     code,

@@ -189,7 +189,7 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
   b.comment('---- Espruino: sampling, outputs, button');
   emitReaderFile(b, config);
   b.line('var R = new Float64Array(NI), timer, watch, api;');
-  emitRead(b, q, config);
+  emitRead(b, config.sources, `read(): one reading per model input into R, in feature order (${q.featureNames.join(', ')})`);
   b.line('');
   if (config.advertise) emitAdvertising(b, q, NO);
   emitText(b, q);
@@ -201,7 +201,7 @@ function emitEspruinoShell(b: CodeBuilder, q: QuantizedModel, config: AppConfig,
 }
 
 /** The --reader file, as written: it defines readSensor(out). */
-function emitReaderFile(b: CodeBuilder, config: AppConfig): void {
+export function emitReaderFile(b: CodeBuilder, config: Pick<AppConfig, 'reader'>): void {
   if (config.reader === undefined) return;
   b.comment('the --reader file: defines readSensor(out)');
   for (const line of config.reader.replace(/\r\n/g, '\n').replace(/\n+$/, '').split('\n')) b.line(line.replace(/\s+$/, ''));
@@ -228,13 +228,13 @@ const SOURCE_READS: { readonly [K in SourceKind]: (b: CodeBuilder, k: number, so
   },
 };
 
-/** read(): every source's readings into R, in feature order. */
-function emitRead(b: CodeBuilder, q: QuantizedModel, config: AppConfig): void {
-  b.comment(`read(): one reading per model input into R, in feature order (${q.featureNames.join(', ')})`);
+/** read(): every source's readings into R (NI of them), in order; `comment` says what they are. */
+export function emitRead(b: CodeBuilder, sources: readonly Source[], comment: string): void {
+  b.comment(comment);
   b.block('function read() {', () => {
     b.line('var a;');
     let k = 0;
-    for (const s of config.sources) {
+    for (const s of sources) {
       SOURCE_READS[s.kind](b, k, s);
       k += s.channels;
     }
@@ -328,13 +328,19 @@ function emitSample(b: CodeBuilder, config: AppConfig): void {
   });
 }
 
+/** Turning on (or off) the sensors that need it, for `client`: the Bangle.js compass, for mag. */
+export function sensorPowerLines(sources: readonly Source[], on: boolean, client: string): string[] {
+  if (!sources.some((s) => s.kind === 'mag')) return [];
+  return [`if (typeof Bangle !== "undefined") Bangle.setCompassPower(${on ? 1 : 0}, ${jsString(client)});`];
+}
+
 /** start(): the timer and the button. */
 function emitStart(b: CodeBuilder, q: QuantizedModel, config: AppConfig): void {
   b.comment(`start(): sample every ${config.intervalMs} ms${config.resetButton ? '; the button resets' : ''}`);
   b.block('function start() {', () => {
     b.line('if (timer !== undefined) return;');
     b.line('clear();');
-    if (config.sources.some((s) => s.kind === 'mag')) b.line('if (typeof Bangle !== "undefined") Bangle.setCompassPower(1, "lstm-mcu");');
+    b.snippet(sensorPowerLines(config.sources, true, 'lstm-mcu'));
     b.line(`timer = setInterval(sample, ${config.intervalMs});`);
     if (config.resetButton)
       b.line(

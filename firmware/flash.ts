@@ -70,7 +70,11 @@ const storageCrc = (name: string) =>
  * board's output hid the answer), after a Ctrl-C stops what runs, within the time left. Silence
  * is reported as silence; an answer that is not Espruino's says what was printed.
  */
-async function boardEnv(board: BoardConnection, o: FlashOptions, leftMs: number): Promise<Record<string, any>> {
+export async function boardEnv(
+  board: BoardConnection,
+  o: Pick<FlashOptions, 'port' | 'timeoutMs'>,
+  leftMs: number,
+): Promise<Record<string, any>> {
   if (board.env.VERSION) return board.env;
   board.send('\x03');
   await new Promise((r) => setTimeout(r, 300));

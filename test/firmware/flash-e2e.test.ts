@@ -9,10 +9,9 @@
  * Linux build.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
@@ -23,41 +22,12 @@ import type { Bundle } from '../../firmware/bundle.ts';
 import { crc32 } from '../../core/crc32.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { appInputs, bundleFrom } from '../../cli/app-options.ts';
+import { ESPRUINO_ENABLED, listening, startEspruino, stopEspruino, TELNET_PORT } from '../helpers/espruino-telnet.ts';
 
-const ESPRUINO = process.env.ESPRUINO_BIN;
-const enabled = Boolean(ESPRUINO && fs.existsSync(ESPRUINO));
+const enabled = ESPRUINO_ENABLED;
 if (!enabled) console.log('skipped test/firmware/flash-e2e.test.ts: ESPRUINO_BIN is not set to a Linux Espruino build');
-const PORT = 'tcp://127.0.0.1:2323';
-
-/** Whether something listens on 127.0.0.1:2323. */
-function listening(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createConnection(2323, '127.0.0.1');
-    s.on('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
-
-/** Start the interpreter in `dir` (its flash is a file there); stdin stays open (at EOF it reads junk). */
-async function startEspruino(dir: string): Promise<ChildProcess> {
-  const child = spawn(ESPRUINO!, ['--telnet'], { cwd: dir, stdio: ['pipe', 'ignore', 'ignore'] });
-  for (let i = 0; i < 50; i++) {
-    if (await listening()) return child;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the Espruino interpreter did not open its telnet port');
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
+const PORT = TELNET_PORT;
+const stop = stopEspruino;
 
 function forecastModel(seed: number): QuantizedModel {
   const q = randomQuantizedModel({ seed, inputSize: 3, units: 8, outputSize: 1, weightRange: 1.5, biasRange: 1 });

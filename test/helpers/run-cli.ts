@@ -21,6 +21,8 @@ import { pathToFileURL } from 'node:url';
 export const CLI_SOURCE = path.resolve(__dirname, '../../cli/main.ts');
 /** tsx's loader by its path: the command runs in a temporary folder, where `--import tsx` would not resolve. */
 const TSX_LOADER = pathToFileURL(createRequire(__filename).resolve('tsx')).href;
+/** Node's arguments before the command's own: the sources through tsx (for a test that spawns the command itself). */
+export const CLI_NODE_ARGS = ['--import', TSX_LOADER, CLI_SOURCE];
 
 export interface CliResult {
   code: number;
@@ -41,7 +43,7 @@ export function runCli(args: string[], cwd: string, o: { realEngines?: boolean; 
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      ['--import', TSX_LOADER, CLI_SOURCE, ...args],
+      [...CLI_NODE_ARGS, ...args],
       { cwd, env, encoding: 'utf8', timeout: 600_000, maxBuffer: 1 << 28 },
       (error, stdout, stderr) => {
         const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1) : 0;

@@ -303,17 +303,46 @@ describe.skipIf(!ESPRUINO_ENABLED)('lstm-mcu record on a Linux Espruino over tel
     board = await startEspruino(path.join(dir, 'board'));
   }, 60_000);
 
-  it('record -> train -> quantize -> flash: the model trained on a recording runs on the board, and record works beside it', async () => {
+  it('record -> train -> quantize -> replay -> flash: the board prints what replay said it would, and record works beside it', async () => {
     const t = await runCli(['quantize', 'n.float.pb', '--out', 'n.q.pb', '--quiet'], dir);
     expect(t.code, t.stderr).toBe(0);
-    const f = await runCli(
-      ['flash', '--model', 'n.q.pb', '--source', 'function', '--reader', 'reader.js', '--port', TELNET_PORT, '--listen', '2'],
-      dir,
+    // the reader of the recording, its count kept where the console can set it (the upload is minified: a var is renamed)
+    fs.writeFileSync(
+      path.join(dir, 'counted-reader.js'),
+      'global.readerTick = 0;\nfunction readSensor(out) {\n  var tick = ++global.readerTick;\n  out[0] = Math.sin(tick / 5);\n  out[1] = 10 * Math.cos(tick / 7);\n}\n',
     );
+    const app = ['--source', 'function', '--reader', 'counted-reader.js'];
+    // the app over the recording on the desktop: what the board will print for the readings the reader gives it
+    const rp = await runCli(['replay', '--model', 'n.q.pb', '--data', 'n.csv', ...app, '--out', 'replayed', '--json'], dir);
+    expect(rp.code, rp.stderr).toBe(0);
+    expect(rp.lastJson()).toMatchObject({ command: 'replay', samples: 80, bad: 0 });
+    // a sample's line without its time (the board's clock is not the recording's)
+    const sampleLines = (lines: string[]) => lines.flatMap((l) => (/^lstm-mcu t=\d+ /.test(l) ? [l.replace(/^lstm-mcu t=\d+ /, '')] : []));
+    const replayed = sampleLines(fs.readFileSync(path.join(dir, 'replayed', 'replay.log'), 'utf8').split('\n'));
+    expect(replayed).toHaveLength(80);
+    const f = await runCli(['flash', '--model', 'n.q.pb', ...app, '--port', TELNET_PORT, '--listen', '2'], dir);
     expect(f.code, f.stderr).toBe(0);
     expect(f.stdout).toMatch(/^verified on LINUX/m);
     // the app samples at the recording's period and prints its forecasts
     expect(f.stdout, f.stderr).toMatch(/^board: lstm-mcu t=\d+ (warming up|a=)/m);
+    // on the board, the app from a reset over the reader's first 80 samples (the recording's readings): what it prints
+    const c = await BoardConnection.open(TELNET_PORT, 10_000);
+    let printed: string[];
+    try {
+      printed = (await c.evaluate(
+        '(function () { var out = [], log = console.log, i; lstmApp.stop(); global.readerTick = 0; lstmApp.reset();' +
+          ' console.log = function (s) { out.push(String(s)); };' +
+          ' try { for (i = 0; i < 80; i++) lstmApp.sample(); } finally { console.log = log; } return out; })()',
+        'the app over 80 samples',
+        60_000,
+      )) as string[];
+    } finally {
+      await c.close();
+    }
+    const onBoard = sampleLines(printed);
+    expect(onBoard).toHaveLength(80);
+    expect(onBoard).toEqual(replayed);
+    expect(new Set(replayed).size).toBeGreaterThan(40);
     // the app's lines are noise to a new recording, whose reader starts over
     const r = await runCli(['record', ...readerArgs(), '--interval', '20', '--samples', '30', '--out', 'beside.csv'], dir);
     expect(r.code, r.stderr).toBe(0);

@@ -37,7 +37,7 @@ export {
 
 // bundle: int8 model + on-device app -> one upload-ready file.
 export { buildBundle as bundle, MODEL_GLOBAL, type Bundle, type BundleOptions } from '../firmware/bundle.ts';
-export { alertClassIndex, defaultAppRules, parseSources, parseValidRanges } from '../firmware/app-config.ts';
+export { alertClassIndex, defaultAppRules, parseSourceList, parseSources, parseValidRanges } from '../firmware/app-config.ts';
 export type { AppConfig, Source, SourceKind, ValidRange } from '../firmware/app-config.ts';
 export type { Shell } from '../firmware/emit-app.ts';
 
@@ -47,7 +47,9 @@ export { readRecording, type Recording, type RecordingOptions } from '../pipelin
 export { replayChartData, type ReplayChartData } from '../pipeline/replay-chart.ts';
 export { availableEngines, engineByName, type Engine } from '../parity/engines.ts';
 
-// record: joins here as the function its command runs, when that command lands.
+// record: a board's readings, sample by sample, through espruino-tools (each row handed to `row`; the command writes the CSV).
+export { recordFromBoard as record, type RecordOptions, type RecordResult, type RecordCounts } from '../firmware/record.ts';
+export type { RecordProgramOptions } from '../firmware/record-program.ts';
 
 // Models on disk (the .pb artifacts the commands read and write), and the types they hold.
 export {

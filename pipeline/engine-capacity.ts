@@ -62,3 +62,20 @@ function fitsIn(q: QuantizedModel, board: Board, weights: 'ram' | 'flash') {
   const p = deviceBudget(q, board, [{ weights, code: emitModule(q, emit) }], emit, 0).placements[0]!;
   return { peak: p.typed.peak, fits: p.typed.peak <= (board.kind === 'espruino' ? board.blocks : board.heapBytes) };
 }
+
+/**
+ * The watch's estimate is never below the firmware's own count and within 1.3x of it
+ * (test/codegen/boards.test.ts), so a need past 1.3 times its blocks cannot load there: known
+ * without typing the program in (which takes minutes for a model of 100 KB). The es5 target holds
+ * the same weights text and decoded arrays. Undefined where the engine has to be tried.
+ */
+export const WATCH_ESTIMATE_MARGIN = 1.3;
+
+export function surelyCannotLoad(q: QuantizedModel, engine: EngineName): string | undefined {
+  if (engine !== 'bangle2') return undefined;
+  const board = engineBoard(engine)!;
+  if (board.kind !== 'espruino') return undefined;
+  const { peak } = fitsIn(q, board, 'ram');
+  if (peak <= WATCH_ESTIMATE_MARGIN * board.blocks) return undefined;
+  return `${engine}: out of memory: ~${peak} blocks estimated while it loads, over ${WATCH_ESTIMATE_MARGIN} times the ${board.blocks} it has (not run)`;
+}

@@ -11,7 +11,7 @@ import { checkParity, type GeneratedSource, type ParityResult } from '../parity/
 import { randomSegments } from '../parity/random-inputs.ts';
 import type { Segments } from '../parity/trace.ts';
 import { UserError } from '../core/errors.ts';
-import { capacityVerdict, type CapacityVerdict } from './engine-capacity.ts';
+import { capacityVerdict, surelyCannotLoad, type CapacityVerdict } from './engine-capacity.ts';
 
 export interface SimulateOptions {
   /** Random segments: how many, and steps in each. */
@@ -143,8 +143,10 @@ async function parityOnEngine(
   const results: ParityResult[] = [];
   const failed: string[] = [];
   const verdicts: CapacityVerdict[] = [];
+  const tooLarge = surelyCannotLoad(q, engine.name);
   for (const src of sources) {
     try {
+      if (tooLarge) throw new EngineCapacityError(tooLarge);
       results.push(...(await checkParity(q, [src], [engine], segments, progress)));
     } catch (err) {
       if (!(err instanceof EngineCapacityError)) throw err;

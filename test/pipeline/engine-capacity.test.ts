@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { emitModule } from '../../codegen/emit-module.ts';
 import { simulateStep, watchFlashSegments } from '../../pipeline/simulate.ts';
+import { surelyCannotLoad } from '../../pipeline/engine-capacity.ts';
 import { randomSegments } from '../../parity/random-model.ts';
 import type { QuantizedModel } from '../../core/model.ts';
 
@@ -18,6 +19,18 @@ const sourcesOf = (q: QuantizedModel) =>
     code: emitModule(q, { target, globalName: 'lstmModel', modelSha256: '', generatorVersion: 'test' }),
   }));
 const options = { randomSegments: 1, randomSteps: 3, seed: 1 };
+
+describe('what is known not to load on the watch without trying', () => {
+  it('a need past 1.3 times its 12,000 blocks (the estimate is within 1.3x of the firmware), and nothing else', () => {
+    const mnist = randomQuantizedModel({ seed: 2, inputSize: 28, units: 128, outputSize: 10 });
+    expect(surelyCannotLoad(mnist, 'bangle2')).toMatch(
+      /^bangle2: out of memory: ~\d+ blocks estimated while it loads, over 1\.3 times the 12000 it has \(not run\)$/,
+    );
+    expect(surelyCannotLoad(randomQuantizedModel({ seed: 3, inputSize: 3, units: 32 }), 'bangle2')).toBeUndefined();
+    expect(surelyCannotLoad(mnist, 'espruino')).toBeUndefined();
+    expect(surelyCannotLoad(mnist, 'jerry')).toBeUndefined();
+  });
+});
 
 describe("the watch's share of a parity run with weights in flash", () => {
   it('is the first whole segments within 4 MB of gate-weight reads, at least one, all of them for a small model', () => {

@@ -1,5 +1,5 @@
 /**
- * report.html in a real browser: a real (small) `train` run writes it, and
+ * report.html in a real browser: a real (small) `demo` run writes it, and
  * headless Chromium (Debian's, through playwright-core; CHROMIUM_BIN, else
  * /usr/bin/chromium) opens it from disk with no console error and no failed
  * request; every chart's SVG has drawn marks. It takes a screenshot. The
@@ -13,7 +13,6 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { runCli } from '../helpers/run-cli.ts';
-import { builtinSensorCsv } from '../../cli/builtin-data.ts';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
 
@@ -61,14 +60,13 @@ async function openInChromium(file: string, screenshot: string): Promise<Seen> {
 }
 
 describe.skipIf(!hasChromium)('report.html in headless Chromium', () => {
-  it('a train run: every chart drawn, no console error, no failed request', async () => {
+  it('a demo run (the built-in data, small): every chart drawn, no console error, no failed request', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-report-'));
-    const args = ['--data', builtinSensorCsv(), '--features', 'humidity,temperature', '--target', 'temperature', '--group', 'mote_id'];
     const small = ['--units', '4', '--epochs', '2', '--window', '8', '--backend', 'cpu'];
-    const r = await runCli(['train', ...args, ...small, '--out', path.join(dir, 'model.float.pb'), '--quiet'], dir);
+    const r = await runCli(['demo', ...small, '--out', 'out', '--quiet', '--json'], dir);
     expect(r.code, r.stderr).toBe(0);
-    const file = path.join(dir, 'report.html');
-    expect(r.stdout).toContain(`wrote ${path.join(dir, 'model.float.pb')} and ${file}`);
+    const file = path.join(dir, 'out', 'report.html');
+    expect(fs.existsSync(file)).toBe(true);
     const screenshot = path.join(dir, 'report.png');
     const seen = await openInChromium(file, screenshot);
     console.log(`report: ${seen.charts.length} charts, screenshot ${screenshot} (${fs.statSync(screenshot).size} bytes)`);

@@ -32,7 +32,7 @@ import { flashTestBoards, listening, stopBoard, type FlashTestBoard } from '../h
 const BOARDS = flashTestBoards();
 if (BOARDS.length === 0)
   console.log(
-    'skipped test/firmware/flash-e2e.test.ts: neither ESPRUINO_BIN (a Linux Espruino build) nor BANGLE2_DIR (the Bangle.js 2 emulator) is set',
+    'skipped test/firmware/flash-e2e.test.ts: no board: ESPRUINO_BIN (a Linux Espruino build) is not set, nor BANGLE2_DIR (the Bangle.js 2 emulator) with FLASH_E2E_WATCH=1',
   );
 
 function forecastModel(seed: number): QuantizedModel {
@@ -247,7 +247,7 @@ describe.skipIf(BOARDS.length === 0).each(SUITES)('lstm-mcu flash on %s', (_titl
     try {
       const r = await runCli(flashArgs(), dir);
       expect(r.code).toBe(1);
-      expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      expect(r.stderr.trim().split('\n').at(-1), r.stderr).toMatch(
         /^lstm-mcu flash: error: the board's Storage cannot hold the app twice while it is saved .*; the board still holds and runs its previous app \(\.bootcde unchanged\)$/,
       );
       const c = await BoardConnection.open(PORT, 10_000);

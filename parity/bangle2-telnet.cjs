@@ -7,8 +7,8 @@
  *   BANGLE2_DIR=... node parity/bangle2-telnet.cjs [--port N] [--flash FILE] [--until-stdin-closes]
  *
  * Bytes from the socket are typed into the watch's console; what the console prints goes back.
- * The firmware's timers keep running while nobody is connected. One client at a time: a further
- * connection waits until the one before it closes. It listens on 127.0.0.1, port N (default 2424), and prints
+ * The firmware's timers keep running while nobody is connected. One client at a time: a new
+ * connection closes the previous one. It listens on 127.0.0.1, port N (default 2424), and prints
  * `listening on 127.0.0.1:N` once the firmware has booted. With --until-stdin-closes it exits
  * when its standard input ends (a test's child outlives no test).
  *
@@ -45,15 +45,12 @@ function fail(message) {
 }
 
 /**
- * Console <-> one TCP client at a time; a further connection waits, unread, until the one before
- * it closes (as the Linux build's telnet server leaves it in the backlog): a late client never cuts
- * an upload off. Output is gathered per turn of the event loop and written at once (the firmware
- * prints a character per call); with nobody connected it is dropped, as a watch's console buffer
- * overflows.
+ * Console <-> one TCP client. Output is gathered per turn of the event loop and written at once
+ * (the firmware prints a character per call); with nobody connected it is dropped, as a watch's
+ * console buffer overflows.
  */
 function serveConsole(port) {
   let client;
-  const waiting = [];
   let pending = [];
   global.jsRXCallback = function (ch) {
     if (!client) return;
@@ -64,23 +61,15 @@ function serveConsole(port) {
     if (client && pending.length > 0) client.write(Buffer.from(pending));
     pending = [];
   }
-  function serveNext() {
-    client = undefined;
-    pending = [];
-    while (waiting.length > 0 && waiting[0].destroyed) waiting.shift();
-    if (waiting.length === 0) return;
-    client = waiting.shift();
-    client.on('data', (bytes) => global.jsTransmitString(bytes.toString('latin1')));
-    client.resume();
-  }
   const server = net.createServer((socket) => {
-    socket.pause();
+    if (client) client.destroy();
+    client = socket;
+    pending = [];
+    socket.on('data', (bytes) => global.jsTransmitString(bytes.toString('latin1')));
     socket.on('error', () => {}); // a reset client is a closed one: 'close' follows
     socket.on('close', () => {
-      if (client === socket) serveNext();
+      if (client === socket) client = undefined;
     });
-    waiting.push(socket);
-    if (!client) serveNext();
   });
   server.on('error', (e) => fail(`cannot listen on 127.0.0.1:${port}: ${e.code ?? e.message}`));
   server.listen(port, '127.0.0.1', () => process.stdout.write(`listening on 127.0.0.1:${port}\n`));

@@ -98,8 +98,8 @@ export function flashTestBoards(): FlashTestBoard[] {
       start: (dir) => startLinux(espruino, dir),
     });
   const watch = process.env.BANGLE2_DIR;
-  // Opt-in for now: on a loaded machine about one run in two failed a case on the watch (after a
-  // refused flash, no answer to an expression within 10 s; once, one block more after 20 samples).
+  // Opt-in for now: on a loaded machine 6 of 9 runs failed a case on the watch (after a refused
+  // flash, no answer to an expression within 10 s; one block more after 20 samples): docs/TESTING.md.
   if (watch && fs.existsSync(watch) && process.env.FLASH_E2E_WATCH !== '1')
     console.log('flash-e2e: the Bangle.js 2 cases are opt-in (FLASH_E2E_WATCH=1): intermittent failures there are not understood yet');
   if (watch && fs.existsSync(watch) && process.env.FLASH_E2E_WATCH === '1') {

@@ -92,6 +92,12 @@ function quietly<T>(body: () => T): T {
   }
 }
 
+/** Whether the package asks for the connected board's JSON file (plugins/boardJSON.js builds that URL). */
+function isBoardJsonUrl(E: EspruinoGlobal, url: string): boolean {
+  const env = E.Core.Env.getData();
+  return url === env.JSON_URL || url === `${String(E.Config.BOARD_JSON_URL)}/${env.BOARD}.json`;
+}
+
 /** Load and initialise espruino-tools once, offline: no module downloads, no Bluetooth unless asked for. */
 function load(): EspruinoGlobal {
   if (tools) return tools;
@@ -110,6 +116,13 @@ function load(): EspruinoGlobal {
   E.addProcessor('getModule', (data: { moduleName: string; moduleCode?: string }, callback) => {
     const code = providedModules.get(data.moduleName);
     if (code !== undefined && data.moduleCode === undefined) data.moduleCode = code;
+    callback(data);
+  });
+  // On connect the package loads the board's JSON (<BOARD_JSON_URL>/<BOARD>.json, or the board's own
+  // JSON_URL: firmware links and hardware details nothing here reads) from www.espruino.com, for
+  // LINUX and BANGLEJS2 alike. Answered here with {}: connecting never needs the network.
+  E.addProcessor('getURL', (data: { url: string; data?: string }, callback) => {
+    if (isBoardJsonUrl(E, data.url)) data.data = '{}';
     callback(data);
   });
   // The package's own timers (executeExpression's Ctrl-C after 500 ms without a prompt) may write

@@ -13,13 +13,11 @@
  * the bytes the firmware read from its flash (the watch's external flash chip) during the run; the
  * emulator reads flash one byte per call, and each call is counted. Exit 124 when <<done>> never comes within the timeout, 2 on bad usage.
  *
- * CommonJS on purpose: the emulator's files are classic scripts that define globals, loaded
- * with vm.runInThisContext as a page's script tags would.
+ * CommonJS on purpose, as bangle2-emulator.cjs (which loads and boots the emulator) is.
  */
 'use strict';
 const fs = require('fs');
-const vm = require('vm');
-const path = require('path');
+const { loadEmulator, bootEmulator } = require('./bangle2-emulator.cjs');
 
 /** The screen's size in pixels (the emulator's GFX_WIDTH x GFX_HEIGHT). */
 const SCREEN_SIDE = 176;
@@ -43,20 +41,6 @@ function parseArgs(argv) {
 function fail(message, code) {
   process.stderr.write(`bangle2-run: ${message}\n`);
   process.exit(code);
-}
-
-/** Loads the emulator's three scripts (emscripten module, board constants, glue) as globals. */
-function loadEmulator(dir) {
-  global.require = require;
-  global.__dirname = dir;
-  global.onConsoleOutput = function () {};
-  for (const f of ['emulator_banglejs2.js', 'emu_banglejs2.js', 'common.js']) {
-    const file = path.join(dir, f);
-    if (!fs.existsSync(file)) fail(`BANGLE2_DIR ${dir} has no ${f}`, 2);
-    vm.runInThisContext(fs.readFileSync(file, 'utf8'), { filename: file });
-  }
-  // no page to draw on: the screen is read from the frame buffer when asked
-  global.jsUpdateGfx = function () {};
 }
 
 /** The frame buffer as RGBA bytes (the emulator's own jsGetGfxContents: 3 bits a pixel, one per channel). */
@@ -94,7 +78,11 @@ function main() {
   const dir = process.env.BANGLE2_DIR;
   if (!dir) fail('BANGLE2_DIR is not set to the folder of the Bangle.js 2 emulator', 2);
   const program = fs.readFileSync(o.file, 'utf8');
-  loadEmulator(dir);
+  try {
+    loadEmulator(dir);
+  } catch (e) {
+    fail(e.message, 2);
+  }
   let flashReads = 0;
   if (o.flashReads) {
     const read = global.hwFlashRead;
@@ -113,16 +101,11 @@ function main() {
     },
   );
   setTimeout(() => fail(`no <<done>> within ${o.timeoutS} s`, 124), o.timeoutS * 1000);
-  global.Module.onRuntimeInitialized = function () {
-    // The button reads as pressed while its pin is 0, and a button held at boot brings up the
-    // firmware's recovery menu a moment later, over whatever the program drew: release it.
-    global.hwSetPinValue(global.BTN1, 1);
-    global.jsInit();
-    global.jsIdle();
+  bootEmulator(() => {
     // \x10 before a line: the console does not echo it
     global.jsTransmitString('\x10echo(0);\n\x10print("<<start>>");\n');
     for (const line of program.split('\n')) global.jsTransmitString('\x10' + line + '\n');
-  };
+  });
 }
 
 main();

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_NODE_ARGS, runCli, type CliResult } from '../helpers/run-cli.ts';
-import { ESPRUINO_ENABLED, listening, startEspruino, stopEspruino, TELNET_PORT } from '../helpers/espruino-telnet.ts';
+import { ESPRUINO_ENABLED, holdPort, listening, startEspruino, stopEspruino, TELNET_PORT } from '../helpers/espruino-telnet.ts';
 import { BoardConnection } from '../../firmware/espruino-tools.ts';
 import { readCsvColumns } from '../../data/csv.ts';
 import { readFloatModel } from '../../core/artifact.ts';
@@ -172,14 +172,19 @@ describe('lstm-mcu record: bad options are one line, before anything is connecte
 describe.skipIf(!ESPRUINO_ENABLED)('lstm-mcu record on a Linux Espruino over telnet', () => {
   let board: ChildProcess | undefined;
 
+  let releasePort: (() => void) | undefined;
+
   beforeAll(async () => {
-    // the build serves telnet on 2323 only: wait for another test's board to go
-    for (let i = 0; (await listening()) && i < 600; i++) await new Promise((r) => setTimeout(r, 500));
-    if (await listening()) throw new Error('something listens on 127.0.0.1:2323 for five minutes: stop it');
+    // the build serves telnet on 2323 only, and the flash test starts one there too: one file at a time holds it
+    releasePort = await holdPort(2323);
+    if (await listening()) throw new Error('something listens on 127.0.0.1:2323 outside the test suite: stop it');
     fs.mkdirSync(path.join(dir, 'board'));
     board = await startEspruino(path.join(dir, 'board'));
-  }, 400_000);
-  afterAll(() => stopEspruino(board));
+  }, 1_000_000);
+  afterAll(async () => {
+    await stopEspruino(board);
+    releasePort?.();
+  });
 
   it('records N samples among console noise, exactly as the reader gave them, and the CSV trains as it stands', async () => {
     // console noise between the samples, even a line that looks like one, printed by the reader (so only while

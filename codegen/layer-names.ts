@@ -21,6 +21,8 @@ export interface LayerNames {
   RW: string;
   RWX: string;
   RWH: string;
+  /** A depth-gated layer's: the cell state of the layer below (its C), set by the stack. */
+  CB?: string;
 }
 
 /** The names of one direction's arrays: W, V, H, ... followed by `suffix` ('' for a single-layer streaming model). */
@@ -48,4 +50,5 @@ export const LOCAL: LayerNames = {
   RW: 'rw',
   RWX: 'rwx',
   RWH: 'rwh',
+  CB: 'cb',
 };

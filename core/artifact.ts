@@ -16,6 +16,7 @@ import { checkOrThrow, Invalid, validateFloatModel, validateQuantizedModel } fro
 import {
   hasRecurrentBias,
   hasPeepholes,
+  hasDepthGate,
   defaultHead,
   type CellKind,
   type HeadActivation,
@@ -133,6 +134,7 @@ function floatLayerToPb(l: FloatRecurrentLayer): Pb {
     bias: l.bias,
     peephole: l.peephole ?? [],
     recurrentBias: l.recurrentBias ?? [],
+    depthGate: l.depthGate ?? [],
     ...(l.backward ? { backward: floatLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
     ...(l.readout ? { readout: l.readout } : {}),
     ...(l.reverse ? { reverse: true } : {}),
@@ -344,6 +346,7 @@ function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
     bias: f32(l.bias),
     ...(hasPeepholes(l.cell) ? { peephole: f32(l.peephole) } : {}),
     ...(hasRecurrentBias(l.cell) ? { recurrentBias: f32(l.recurrentBias) } : {}),
+    ...(hasDepthGate(l.cell) ? { depthGate: f32(l.depthGate) } : {}),
     ...(l.backward ? { backward: pbToFloatLayer(l.backward), merge: l.merge as MergeMode } : {}),
     // an artifact written before readouts existed reads as 'final-states' (the field absent)
     ...(l.readout ? { readout: l.readout as Readout } : {}),

@@ -9,6 +9,7 @@ import {
   gateCount,
   hasCellState,
   hasPeepholes,
+  readsCellBelow,
   hasRecurrentBias,
   isWindowModel,
   GRU_GATE,
@@ -60,8 +61,10 @@ export const L = {
   recBiasOff: 14,
 } as const;
 
-/** The kernel's number for each cell kind (context.h, CELL_*). */
-export const NATIVE_CELL: { readonly [K in CellKind]: number } = {
+/** The kinds the kernel steps: every kind but the depth-gated LSTM (nativeUnsupported says why). */
+type NativeCell = Exclude<CellKind, 'depth-gated'>;
+/** The kernel's number for each cell kind it steps (context.h, CELL_*). */
+export const NATIVE_CELL: { readonly [K in NativeCell]: number } & { readonly [K in CellKind]?: number } = {
   lstm: 0,
   peephole: 1,
   cifg: 2,
@@ -113,6 +116,8 @@ export interface NativeContext {
 export function nativeUnsupported(model: QuantizedModel): string | undefined {
   if (isWindowModel(model))
     return 'window models (bidirectional, reverse or deployed as a window) run in JavaScript: the kernel has the streaming step only';
+  if (model.layers.some((l) => readsCellBelow(l.cell)))
+    return 'depth-gated layers run in JavaScript: the kernel steps each layer on its own and has no depth gate';
   return undefined;
 }
 
@@ -219,7 +224,7 @@ function writeLayer(view: DataView, bytes: Uint8Array, p: NativeLayerPlan, at: n
   const stride = pad4(I) + pad4(U);
   const S = layer.gateShift;
   const words: Record<keyof typeof L, number> = {
-    cell: NATIVE_CELL[layer.cell],
+    cell: NATIVE_CELL[layer.cell]!,
     inputs: I,
     units: U,
     inOff: p.inOff,

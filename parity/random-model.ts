@@ -4,6 +4,9 @@
  */
 import {
   gateCount,
+  hasCellState,
+  hasDepthGate,
+  readsCellBelow,
   layerOutputSize,
   type CellKind,
   type FloatModel,
@@ -28,7 +31,10 @@ export interface RandomModelSpec {
   weightRange?: number;
   biasRange?: number;
   window?: number;
-  /** Default 'lstm'. */
+  /**
+   * Default 'lstm'. A depth-gated layer gets a forward LSTM of its width below it when the layer below
+   * is not one (as its first layer too), and a stack with one has no bidirectional or reverse layer.
+   */
   cell?: CellKind;
   /** More recurrent layers stacked on the first, bottom first (default none). */
   stacked?: { cell: CellKind; units: number; bidirectional?: MergeMode; reverse?: boolean }[];
@@ -60,6 +66,7 @@ export function randomFloatModel(spec: RandomModelSpec): FloatModel {
       bias: uniform(G * units, br),
       ...(cell === 'peephole' ? { peephole: uniform(3 * units, wr) } : {}),
       ...(cell === 'gru-reset-after' ? { recurrentBias: uniform(G * units, br) } : {}),
+      ...(hasDepthGate(cell) ? { depthGate: uniform(2 * units, wr) } : {}),
     };
   };
   const inputNorm = {
@@ -72,9 +79,23 @@ export function randomFloatModel(spec: RandomModelSpec): FloatModel {
     const forward = layer(cell, inputSize, units);
     return merge ? { ...forward, backward: layer(cell, inputSize, units), merge } : reverse ? { ...forward, reverse: true } : forward;
   };
-  const layers = [directed(spec.cell ?? 'lstm', inputSize, units, spec.bidirectional, spec.reverse)];
-  for (const s of spec.stacked ?? [])
-    layers.push(directed(s.cell, layerOutputSize(layers[layers.length - 1]!), s.units, s.bidirectional, s.reverse));
+  const layers: FloatRecurrentLayer[] = [];
+  const push = (cell: CellKind, units: number, merge?: MergeMode, reverse?: boolean) => {
+    const below = layers[layers.length - 1];
+    if (!readsCellBelow(cell)) {
+      layers.push(directed(cell, below ? layerOutputSize(below) : inputSize, units, merge, reverse));
+      return;
+    }
+    // A depth-gated layer sits on a forward LSTM-family layer of its width: that of the layer below when it is one, else a new LSTM.
+    const fits = below && hasCellState(below.cell) && !below.backward && !below.reverse;
+    const width = fits ? below.units : units;
+    if (!fits) push('lstm', width);
+    layers.push(layer(cell, width, width));
+  };
+  // A stack with a depth-gated layer streams: its layers are all forward ones (NUMERICS.md §5i).
+  const streams = [spec.cell ?? 'lstm', ...(spec.stacked ?? []).map((s) => s.cell)].some(readsCellBelow);
+  push(spec.cell ?? 'lstm', units, streams ? undefined : spec.bidirectional, !streams && spec.reverse);
+  for (const s of spec.stacked ?? []) push(s.cell, s.units, streams ? undefined : s.bidirectional, !streams && s.reverse);
   const topLayer = layers[layers.length - 1]!;
   if (spec.readout && topLayer.backward) topLayer.readout = spec.readout;
   const top = layerOutputSize(topLayer);

@@ -20,6 +20,7 @@ import {
   gateNames,
   hasCellState,
   isWindowModel,
+  readsCellBelow,
   type CellKind,
   type Deployment,
   type FloatModel,
@@ -275,11 +276,11 @@ function deploymentCandidates(
   deploy: Deployment | 'auto',
 ): { candidates: Deployment[]; reason: DeploymentChoice['reason'] } {
   if (isWindowModel(float)) return { candidates: ['window'], reason: 'only' };
-  if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series) {
-    if (deploy === 'window')
-      throw new UserError(
-        `--deploy window: a ${float.embedding ? 'token-input' : float.sequence} model streams; it runs one step per reading`,
-      );
+  // a depth-gated layer reads the lower layer's c at each step, which a window model does not keep (§5i)
+  const depthGated = float.layers.some((l) => readsCellBelow(l.cell));
+  if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series || depthGated) {
+    const kind = depthGated ? 'depth-gated' : float.embedding ? 'token-input' : float.sequence;
+    if (deploy === 'window') throw new UserError(`--deploy window: a ${kind} model streams; it runs one step per reading`);
     return { candidates: ['stream'], reason: 'only' };
   }
   return deploy === 'auto' ? { candidates: ['stream', 'window'], reason: 'validation' } : { candidates: [deploy], reason: 'asked' };

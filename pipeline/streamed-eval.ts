@@ -19,7 +19,15 @@ import { AppReplay, type ReadingStepper, type ReplayRules } from '../firmware/ap
 import { defaultAppRules, scoreKind } from '../firmware/app-config.ts';
 import { FloatStepper } from '../reference/float-stepper.ts';
 import { Simulator } from '../reference/simulator.ts';
-import { classNamesOf, hasCellState, isWindowModel, type Deployment, type FloatModel, type QuantizedModel } from '../core/model.ts';
+import {
+  classNamesOf,
+  hasCellState,
+  isWindowModel,
+  depthGatedRefusal,
+  type Deployment,
+  type FloatModel,
+  type QuantizedModel,
+} from '../core/model.ts';
 import { argmax } from '../data/metrics.ts';
 import { detectSeason } from '../data/season.ts';
 import { splitRange, type Dataset, type Series, type SplitName } from '../data/windows.ts';
@@ -187,9 +195,10 @@ export interface StreamedOptions {
   rules?: ReplayRules;
 }
 
-/** The other deployment of a forward many-to-one model (the same integers), or undefined. */
+/** The other deployment of a forward many-to-one model (the same integers), or undefined (a depth-gated model only streams). */
 export function otherDeployment(q: QuantizedModel): QuantizedModel | undefined {
   if (q.sequence !== 'many-to-one' || q.embedding || isWindowModel({ layers: q.layers })) return undefined;
+  if (depthGatedRefusal({ layers: q.layers, deployment: 'window' })) return undefined;
   return q.deployment === 'window' ? { ...q, deployment: undefined } : { ...q, deployment: 'window' };
 }
 

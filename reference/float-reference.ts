@@ -13,6 +13,8 @@
  *            z = σ(W_z x + b_z + U_z h + b'_z);  r = σ(W_r x + b_r + U_r h + b'_r)
  *            h~ = tanh(W_h x + b_h + r ⊙ (U_h h + b'_h));  h = z ⊙ h + (1 − z) ⊙ h~
  * RNN:       h = tanh(W x + U h + b)
+ * Depth-gated (a layer l > 0 over an LSTM-family layer of its width, with c_below its c at the same step):
+ *            as LSTM with the depth gate d = σ(z_d + w_c ⊙ c(t-1) + w_l ⊙ c_below);  c = f c + i g + d c_below
  * Stacked:   layer l > 0 reads the output of layer l - 1 at the same step
  * Bidirectional: a backward copy of the cell reads the window last step first;
  *            outputs merge per step as [h_f, h_b] or h_f + h_b (Keras' Bidirectional);
@@ -24,6 +26,8 @@
 import {
   hasRecurrentBias,
   CIFG_GATE,
+  DEPTH_GATED_GATE,
+  DEPTH_TERM,
   GATE,
   GRU_GATE,
   PEEPHOLE,
@@ -78,8 +82,16 @@ function preActivation(layer: FloatRecurrentLayer, col: number, x: ArrayLike<num
   return inputPart(layer, col, x) + recurrentProduct(layer, col, h) + (layer.recurrentBias?.[col] ?? 0);
 }
 
-/** One step on a normalized input vector x, updating `state` in place. */
-export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x: ArrayLike<number>): void {
+/**
+ * One step on a normalized input vector x, updating `state` in place. `below` is the
+ * state of the layer below after this step (what a depth-gated layer reads).
+ */
+export function floatRecurrentStep(
+  layer: FloatRecurrentLayer,
+  state: FloatRecurrentState,
+  x: ArrayLike<number>,
+  below?: FloatRecurrentState,
+): void {
   const U = layer.units;
   const z = state.preActivations;
   const { h, c } = state;
@@ -136,6 +148,9 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
       }
       return;
     }
+    case 'depth-gated':
+      depthGatedStep(layer, state, x, below);
+      return;
     case 'lstm': {
       for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
       for (let u = 0; u < U; u++) {
@@ -153,6 +168,32 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
   }
 }
 
+/** d = σ(z_d + w_c ⊙ c(t-1) + w_l ⊙ c_below);  c = σ(f) c + σ(i) tanh(g) + d c_below;  h = σ(o) tanh(c) */
+function depthGatedStep(
+  layer: FloatRecurrentLayer,
+  state: FloatRecurrentState,
+  x: ArrayLike<number>,
+  below: FloatRecurrentState | undefined,
+): void {
+  const w = layer.depthGate;
+  if (!w) throw new Error('depth-gated layer without depth-gate weights');
+  if (!below) throw new Error('a depth-gated layer steps after the layer below it');
+  const U = layer.units;
+  const { h, c, preActivations: z } = state;
+  const cBelow = below.c;
+  for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+  for (let u = 0; u < U; u++) {
+    z[DEPTH_GATED_GATE.depth * U + u] += w[DEPTH_TERM.cellPrevious * U + u] * c[u] + w[DEPTH_TERM.cellBelow * U + u] * cBelow[u];
+    const i = sigmoid(z[GATE.input * U + u]);
+    const f = sigmoid(z[GATE.forget * U + u]);
+    const g = Math.tanh(z[GATE.cell * U + u]);
+    const o = sigmoid(z[GATE.output * U + u]);
+    const d = sigmoid(z[DEPTH_GATED_GATE.depth * U + u]);
+    c[u] = f * c[u] + i * g + d * cBelow[u];
+    h[u] = o * Math.tanh(c[u]);
+  }
+}
+
 /**
  * One step of a streaming stack: layer l reads the h layer l - 1 has just
  * computed. Updates `states` in place; returns the top layer's h.
@@ -160,7 +201,7 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
 export function floatStackStep(layers: readonly FloatRecurrentLayer[], states: FloatRecurrentState[], x: ArrayLike<number>): Float64Array {
   let input: ArrayLike<number> = x;
   layers.forEach((layer, l) => {
-    floatRecurrentStep(layer, states[l]!, input);
+    floatRecurrentStep(layer, states[l]!, input, states[l - 1]);
     input = states[l]!.h;
   });
   return states[states.length - 1]!.h;
@@ -241,7 +282,7 @@ function floatStreamWindow(
     for (let i = 0; i < inputSize; i++) step[i] = x[offset + t * inputSize + i]!;
     let input: ArrayLike<number> = step;
     layers.forEach((layer, l) => {
-      floatRecurrentStep(layer, states[l]!, input);
+      floatRecurrentStep(layer, states[l]!, input, states[l - 1]);
       onStep?.(l, 'forward', states[l]!);
       input = states[l]!.h;
     });

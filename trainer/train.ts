@@ -24,6 +24,9 @@ import {
   assertNever,
   hasRecurrentBias,
   hasPeepholes,
+  hasDepthGate,
+  readsCellBelow,
+  depthGatedRefusal,
   PADDING_TOKEN,
   type FloatEmbedding,
   defaultHead,
@@ -38,6 +41,8 @@ import {
   type MergeMode,
 } from '../core/model.ts';
 import { customRnnLayer, isCustomCell } from './cells.ts';
+import { depthGatedLayer } from './depth-gated-layer.ts';
+import { isFusedCell } from './fused-recurrent.ts';
 import { fusedRecurrentLayer } from './fused-layer.ts';
 import { UserError } from '../core/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
@@ -128,6 +133,8 @@ export const RECURRENT_KERNELS: readonly RecurrentKernel[] = ['auto', 'fused', '
 export function fusedRefusal(cell: CellKind, dropout: boolean): string | undefined {
   // tfjs' GRU cell applies its recurrent dropout mask to the h it carries too; the fused kernel does not.
   if (dropout && !CELLS[cell].fusedDropout) return `dropout of the ${cell} cell trains with tfjs layers`;
+  // The kernel runs one layer at a time and passes up h only; a depth-gated layer also reads the c of the one below.
+  if (!isFusedCell(cell)) return `the ${cell} cell reads the cell state of the layer below, which the fused kernel does not pass up`;
   return undefined;
 }
 
@@ -225,6 +232,8 @@ export function checkHead(ds: Dataset, head: HeadActivation): void {
  * the recurrent product, the only convention tfjs implements); simple RNN tanh.
  * Peephole, CIFG and GRU reset-after are the custom cells of trainer/cells.ts
  * in a tfjs RNN layer (their weights start as zeros; buildModel sets them).
+ * A depth-gated layer, and a layer under one (`passCell`: it passes up [h, c]),
+ * are the layers of trainer/depth-gated-layer.ts.
  */
 export function recurrentLayer(
   tf: Tf,
@@ -236,9 +245,20 @@ export function recurrentLayer(
     kernelInitializer: unknown;
     recurrentInitializer: unknown;
     dropout?: Dropout;
+    passCell?: boolean;
   },
 ) {
   const returnSequences = config.returnSequences ?? false;
+  if (readsCellBelow(cell) || config.passCell) {
+    const shape = config.inputShape ? { inputShape: config.inputShape } : {};
+    return depthGatedLayer(tf, {
+      units: config.units,
+      bottom: !readsCellBelow(cell),
+      passCell: config.passCell ?? false,
+      returnSequences,
+      ...shape,
+    });
+  }
   const d = config.dropout;
   const common = {
     ...(d ? { dropout: d.rate, recurrentDropout: d.recurrentRate, dropoutFunc: d.func } : {}),
@@ -284,6 +304,7 @@ function directedLayer(
     kernelInitializer: unknown;
     recurrentInitializer: unknown;
     dropout?: Dropout;
+    passCell?: boolean;
   },
 ) {
   if (!merge) return recurrentLayer(tf, cell, config);
@@ -314,6 +335,9 @@ function initialDirection(tf: Tf, cell: CellKind, inputSize: number, units: numb
  * seeds (layer l: seed + 10 l, its backward direction seed + 10 l + 5; the
  * head seed + 1), so one forward layer starts exactly as before stacking.
  */
+/** The cell of layer l of a stack of `cell`: a depth-gated stack has an LSTM at the bottom. */
+export const layerCell = (cell: CellKind, l: number): CellKind => (readsCellBelow(cell) && l === 0 ? 'lstm' : cell);
+
 /** What buildModel builds: the recurrent stack, its head, and how it trains. */
 interface ModelSpec {
   cell: CellKind;
@@ -339,7 +363,7 @@ function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
   const first = ds.vocabulary ? 1 : 0;
   const layerSeed = (l: number) => seed + 10 * l;
   for (let l = 0; l < layerCount; l++) {
-    if (fused) {
+    if (fused && isFusedCell(cell)) {
       model.add(
         fusedRecurrentLayer(tf, {
           cell,
@@ -354,8 +378,9 @@ function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
       continue;
     }
     model.add(
-      directedLayer(tf, cell, merge, {
+      directedLayer(tf, layerCell(cell, l), merge, {
         units,
+        passCell: l + 1 < layerCount && readsCellBelow(layerCell(cell, l + 1)),
         ...(dropout ? { dropout } : {}),
         ...(l === 0 && !ds.vocabulary ? { inputShape: [ds.window, F] as [number, number] } : {}),
         returnSequences: l < layerCount - 1 || everyStep,
@@ -380,7 +405,7 @@ function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
     // Per direction: kernel, recurrent kernel, bias, and a fourth tensor for peephole / reset-after cells.
     const extra = (first: number) => (perDirection === 4 ? current[first + 3] : undefined);
     const weights = [
-      ...initialDirection(tf, cell, inputSize, units, layerSeed(l), extra(0)),
+      ...initialDirection(tf, layerCell(cell, l), inputSize, units, layerSeed(l), extra(0)),
       ...(merge ? initialDirection(tf, cell, inputSize, units, layerSeed(l) + 5, extra(perDirection)) : []),
     ];
     layer.setWeights(weights);
@@ -502,6 +527,16 @@ function checkOptions(o: TrainOptions): void {
   ] as const) {
     if (v !== undefined && !(v >= 0 && v < 1)) throw new UserError(`${name} must be in [0, 1), got ${v}`);
   }
+  const cell = o.cell ?? 'lstm';
+  const count = o.layers ?? 1;
+  // a single depth-gated layer is refused as such (it has no layer below)
+  const layers = Array.from({ length: count }, (_, l) => ({
+    cell: count > 1 ? layerCell(cell, l) : cell,
+    units: o.units,
+    backward: o.bidirectional,
+  }));
+  const depthGated = depthGatedRefusal({ layers });
+  if (depthGated) throw new UserError(`--cell ${cell}: ${depthGated}`);
 }
 
 /** The dataset and options must fit together: one-to-many targets are features, bidirectional and token models are many-to-one. */
@@ -605,12 +640,13 @@ async function fit(
 
 /** The trained weights as float layers (each direction of a bidirectional layer), the head and the embedding table. */
 function extract(model: LayersModel, ds: Dataset, spec: ModelSpec): Pick<TrainResult, 'embedding' | 'layers' | 'head' | 'headActivation'> {
-  const { cell, units, layerCount, merge, embeddingDim, head } = spec;
+  const { units, layerCount, merge, embeddingDim, head } = spec;
   const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
   const first = ds.vocabulary ? 1 : 0;
   const layers: FloatRecurrentLayer[] = [];
-  const direction = (w: Float32Array[], inputSize: number): FloatRecurrentLayer => {
+  const direction = (w: Float32Array[], inputSize: number, l: number): FloatRecurrentLayer => {
     const [kernel, recurrentKernel, bias, extra] = w;
+    const cell = layerCell(spec.cell, l);
     return {
       cell,
       inputSize,
@@ -620,13 +656,19 @@ function extract(model: LayersModel, ds: Dataset, spec: ModelSpec): Pick<TrainRe
       bias: bias!,
       ...(hasPeepholes(cell) ? { peephole: extra! } : {}),
       ...(hasRecurrentBias(cell) ? { recurrentBias: extra! } : {}),
+      ...(hasDepthGate(cell) ? { depthGate: extra! } : {}),
     };
   };
   for (let l = 0; l < layerCount; l++) {
     const w = model.layers[first + l]!.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
     const inputSize = l === 0 ? F : layerOutputSize(layers[l - 1]!);
-    if (!merge) layers.push(direction(w, inputSize));
-    else layers.push({ ...direction(w.slice(0, w.length / 2), inputSize), backward: direction(w.slice(w.length / 2), inputSize), merge });
+    if (!merge) layers.push(direction(w, inputSize, l));
+    else
+      layers.push({
+        ...direction(w.slice(0, w.length / 2), inputSize, l),
+        backward: direction(w.slice(w.length / 2), inputSize, l),
+        merge,
+      });
   }
   const headInput = layerOutputSize(layers[layerCount - 1]!);
   const [hk, hb] = model.layers[first + layerCount]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
@@ -711,6 +753,7 @@ export function predictFloat(
       model.add(
         directedLayer(tf, layer.cell, layer.backward ? (layer.merge ?? 'concat') : undefined, {
           units: layer.units,
+          passCell: readsCellBelow(layers[l + 1]?.cell ?? 'lstm'),
           ...(l === 0 && !embedding ? { inputShape: [window, features] as [number, number] } : {}),
           returnSequences: l < layers.length - 1 || S > 1,
           kernelInitializer: 'zeros',
@@ -725,6 +768,7 @@ export function predictFloat(
       tf.tensor1d(layer.bias),
       ...(layer.peephole ? [tf.tensor1d(layer.peephole)] : []),
       ...(layer.recurrentBias ? [tf.tensor1d(layer.recurrentBias)] : []),
+      ...(layer.depthGate ? [tf.tensor1d(layer.depthGate)] : []),
     ];
     const weights = [
       ...(embedding ? [tf.tensor2d(embedding.table, [embedding.vocabularySize, embedding.dim])] : []),

@@ -230,7 +230,7 @@ describe('structural validation', () => {
       fBytes,
       FloatModelPb,
       (o) => (o.layers[0].cell = 'lstm2'),
-      'invalid float model: layers[0].cell is "lstm2"; expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn',
+      'invalid float model: layers[0].cell is "lstm2"; expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn, depth-gated',
     ],
     [
       'kernel length',

@@ -11,7 +11,8 @@ import { availableEngines, EngineCapacityError } from '../../parity/engines.ts';
 import { checkParity, type ParityResult } from '../../parity/parity.ts';
 import { parityInFlash } from '../../pipeline/simulate.ts';
 import { randomQuantizedModel, randomSegments } from '../../parity/random-model.ts';
-import { CELL_KINDS, gateCount, isWindowModel, type QuantizedModel } from '../../core/model.ts';
+import { CELL_KINDS, gateCount, isWindowModel, readsCellBelow, type QuantizedModel } from '../../core/model.ts';
+import { validateQuantizedModel } from '../../core/artifact-validation.ts';
 
 const { engines, skipped } = availableEngines(true);
 const slowEngines = engines.some((e) => e.name === 'espruino' || e.name === 'jerry' || e.name === 'bangle2');
@@ -123,7 +124,10 @@ describe('generated code matches the simulator bit for bit', () => {
             deployWindow: fc.constantFrom(false, false, false, true),
           }),
           async (p) => {
-            const q = { ...randomQuantizedModel(p), ...(p.deployWindow ? { deployment: 'window' as const } : {}) };
+            const streamed = randomQuantizedModel(p);
+            // a depth-gated stack only streams (NUMERICS.md §5i)
+            const windowed = p.deployWindow && !streamed.layers.some((l) => readsCellBelow(l.cell));
+            const q = { ...streamed, ...(windowed ? { deployment: 'window' as const } : {}) };
             const segs = randomSegments(p.seed, p.inputSize, p.lengths, p.extremeShare);
             // the watch's firmware boots for each run: the first cases only; the Espruino family within the budget
             const heavy =
@@ -156,7 +160,15 @@ describe('generated code matches the simulator bit for bit', () => {
     300_000,
   );
 
-  it.each(CELL_KINDS)(
+  it('a depth-gated model is refused as a window model: its layers read the lower cell of the same step (NUMERICS.md §5i)', () => {
+    const q: QuantizedModel = {
+      ...randomQuantizedModel({ seed: 21, inputSize: 3, units: 7, cell: 'depth-gated', window: 6 }),
+      deployment: 'window',
+    };
+    expect(() => validateQuantizedModel(q)).toThrow(/layer 1 \(depth-gated\) runs only as a stream/);
+  });
+
+  it.each(CELL_KINDS.filter((c) => !readsCellBelow(c)))(
     'a %s model deployed as a window (its last 6 inputs from a zero state at every step) over 40 steps',
     async (cell) => {
       const q: QuantizedModel = {

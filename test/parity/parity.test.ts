@@ -151,14 +151,23 @@ describe('generated code matches the simulator bit for bit', () => {
     slowEngines ? 1_200_000 : 300_000,
   );
 
-  /** An 8x64 model of the kind (a depth-gated one over an LSTM of 64) over 120 steps. */
-  const larger = async (cell: CellKind) => {
-    const q = randomQuantizedModel({ seed: 7, inputSize: 8, units: 64, outputSize: 2, cell });
+  /** An 8-input model of the kind over 120 steps. */
+  const larger = async (cell: CellKind, units: number) => {
+    const q = randomQuantizedModel({ seed: 7, inputSize: 8, units, outputSize: 2, cell });
     await expectExact(q, randomSegments(7, 8, [60, 60], 0.1));
   };
-  it.each(CELL_KINDS.filter((c) => !readsCellBelow(c)))('a larger %s model (8 inputs x 64 units) over 120 steps', larger, 300_000);
-  // two layers: about 3 times an LSTM's gate-row work per step (`work` above), so 3 times the time
-  it.each(CELL_KINDS.filter(readsCellBelow))('a larger %s model (8 inputs x 64 units, over an LSTM of 64) over 120 steps', larger, 900_000);
+  it.each(CELL_KINDS.filter((c) => !readsCellBelow(c)))(
+    'a larger %s model (8 inputs x 64 units) over 120 steps',
+    (cell) => larger(cell, 64),
+    300_000,
+  );
+  // Two layers of 64 (an LSTM under it: 59 k weights) do not fit the watch's firmware, even with its weights in flash;
+  // two of 32 (15 k) hold about the weights of one LSTM of 64 (18 k) and do.
+  it.each(CELL_KINDS.filter(readsCellBelow))(
+    'a larger %s model (8 inputs x 32 units, over an LSTM of 32) over 120 steps',
+    (cell) => larger(cell, 32),
+    300_000,
+  );
 
   it('a depth-gated model is refused as a window model: its layers read the lower cell of the same step (NUMERICS.md §5i)', () => {
     const q: QuantizedModel = {

@@ -136,7 +136,8 @@ function demoSummary({ float, dataset, backend, epochs, delivery, testMetrics: m
     data: { path: float.provenance.data, windows: { train: dataset.train.n, validation: dataset.validation.n, test: dataset.test.n } },
     epochs,
     model: {
-      cell: float.layers[0].cell,
+      // the trained kind: the top layer's (a depth-gated stack has an LSTM at the bottom)
+      cell: lastLayer(float).cell,
       layers: float.layers.length,
       bidirectional: float.layers[0].backward ? float.layers[0].merge : null,
       inputs: float.featureNames,

@@ -260,7 +260,7 @@ export function withUnits(q: QuantizedModel, units: number): QuantizedModel {
       gateMultiplier: new Int32Array(rows),
       rowScales: new Array<number>(rows).fill(1),
       columnScales: new Array<number>(inputSize + u).fill(1),
-      peepholeMultiplier: new Int32Array(l.peepholeMultiplier.length ? 3 * u : 0),
+      peepholeMultiplier: new Int32Array((l.peepholeMultiplier.length / l.units) * u),
       recurrentBiasQ: new Int32Array(l.recurrentBiasQ.length ? u : 0),
       ...(l.backward ? { backward: resize(l.backward, inputSize) } : {}),
     };

@@ -5,10 +5,11 @@
  * (int8), h (a view of v), the new h (HN, copied into h once every row has
  * read the old one), the cell state, the gate outputs, the gate rows W, the
  * rounding offsets BM, the multipliers M, the peephole multipliers P, the
- * reset-after recurrent offsets RBM, the GRU's v' = [input, r ⊙ h], the input
+ * reset-after recurrent offsets RBM, the GRU's v' = [input, r ⊙ h], the cell
+ * state of the layer below CB (depth-gated LSTM), the input
  * view XV of v, and the row views RU / RWX / RWH (RW with weights in flash; the espruino dialect); and the
  * locals i, u, r, w, acc, z, k, y, c, t, h, n and the gate outputs of the
- * unit at hand: ig, fg, cg, og (LSTM family), zg, rg (GRU).
+ * unit at hand: ig, fg, cg, og (LSTM family), dg (depth gate), zg, rg (GRU).
  *
  * The loops run unit by unit: every gate row of unit u, then its cell and
  * hidden state, so a gate output is used from a local and the loop runs U
@@ -25,12 +26,15 @@ import {
   hasRecurrentBias,
   hasPeepholes,
   CIFG_GATE,
+  DEPTH_GATED_GATE,
+  DEPTH_TERM,
   GATE,
   GRU_GATE,
   PEEPHOLE,
   TANH_GATES,
   gateNames,
   hasCellState,
+  readsCellBelow,
   type CellKind,
   type QuantRecurrentLayer,
 } from '../core/model.ts';
@@ -63,6 +67,7 @@ export const STEP_LOCALS = [
   'fg',
   'cg',
   'og',
+  'dg',
   'zg',
   'rg',
   'c',
@@ -86,6 +91,7 @@ export const STEP_LOCALS = [
   'rw',
   'rwx',
   'rwh',
+  'cb',
 ];
 
 /** Whether a cell writes its new h into HN first (every cell whose rows read h while the unit loop runs). */
@@ -123,11 +129,19 @@ function emitLocals(ctx: CellEmitContext): void {
   if (hasCellState(layer.cell)) names.push('C');
   if (needsNewHidden(layer)) names.push('HN');
   if (hasPeepholes(layer.cell)) names.push('P');
+  if (readsCellBelow(layer.cell)) names.push('P', 'CB');
   if (resetsBeforeProduct(layer.cell)) names.push('VR');
   if (hasRecurrentBias(layer.cell)) {
     names.push('RBM', ...dialect.candidateArrays);
   }
-  const sets = [...dialect.builtinLocals, 'tt = TT', ...names.map((k) => `${LOCAL[k]} = ${n[k]}`)];
+  const sets = [
+    ...dialect.builtinLocals,
+    'tt = TT',
+    ...names.map((k) => {
+      if (n[k] === undefined) throw new Error(`layer array ${k} not named`);
+      return `${LOCAL[k]} = ${n[k]}`;
+    }),
+  ];
   b.line(`${sets.join('; ')};`);
 }
 
@@ -157,16 +171,25 @@ const activationOf = (layer: QuantRecurrentLayer, gate: number): 'sigmoid' | 'ta
  *   acc = Σ W[r,i] vec[i];  z = (acc*M[r] + BM[r]) >> S  [+ (c*P[k] + 2^(P-1)) >> P];  out = σ(sat16(z)) or tanh(z)
  * BM[r] = B[r]*M[r] + 2^(S-1), so z is roundShift((acc + B[r]) * M[r], S) of NUMERICS.md §5.
  * The espruino dialect writes the whole row as one statement, saturated inside by cl.
- * `peephole`: the gate's peephole weights and the cell state they see.
+ * `peephole`: the diagonal weights (peepholes, or a depth gate's two) and the cell states they see.
  */
-function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, peephole?: { k: number; cell: string }): void {
+function emitGateRow(ctx: CellEmitContext, g: number, vec: string, out: string, peephole?: DiagonalTerm | DiagonalTerm[]): void {
   const { b, layer, n } = ctx;
   const { units: NU, gateShift: S, peepholeShift } = layer;
   b.comment(`${gateNames(layer.cell)[g]} gate, row r = ${g * NU} + u`);
   const acc = rowDot(ctx, 'acc', vec, `${ctx.unitRows ?? 'q'}[${wholeRowGates(layer).indexOf(g)}]`, 0, layer.inputSize + NU);
   const operand = `${acc} * ${n.M}[r] + ${n.BM}[r]`;
-  const plus = peephole ? roundShiftText(`${peephole.cell} * ${n.P}[${peephole.k * NU} + u]`, peepholeShift) : undefined;
+  // Σ roundShift(c * P[k*U + u], P): one term (a peephole) as it is, several in parentheses each
+  const term = (t: DiagonalTerm) => roundShiftText(`${t.cell} * ${n.P}[${t.k * NU} + u]`, peepholeShift);
+  const plus =
+    peephole === undefined ? undefined : Array.isArray(peephole) ? peephole.map((t) => `(${term(t)})`).join(' + ') : term(peephole);
   ctx.dialect.activate(b, activationOf(layer, g), { base: operand, shift: S, plus }, `${n.G}[r] = ${out}`, 'tt');
+}
+
+/** A diagonal term of a gate row: the weights P[k*U + u] times the cell state `cell`. */
+interface DiagonalTerm {
+  k: number;
+  cell: string;
 }
 
 /** target = sat(expr, lo, hi) through the local `via`; `keepVia`: the code after reads the value from `via`. */
@@ -195,26 +218,31 @@ function emitHiddenCopy(ctx: CellEmitContext): void {
 }
 
 /**
- * LSTM, peephole LSTM and CIFG (NUMERICS.md §5, §5e, §5f), unit by unit:
+ * LSTM, peephole LSTM, CIFG and depth-gated LSTM (NUMERICS.md §5, §5e, §5f, §5j), unit by unit:
  *   rows i (not CIFG), f, g, then c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^(14+K)) >> (15+K))),
  *   then row o (peephole: it sees the new c), then h = sat8((o * tanh(c) + 2^22) >> 23).
+ * Depth-gated: row d (it sees the old c and the lower layer's new c, CB) before the cell,
+ * whose sum gains ((d*c_below + 2^14) >> 15).
  */
 function emitLstmFamily(ctx: CellEmitContext): void {
   const { b, layer, n } = ctx;
   const { cellIntBits: K, cell } = layer;
   const peep = hasPeepholes(cell);
+  const depth = readsCellBelow(cell);
   const coupled = CELLS[cell].coupledInputGate;
   const gates = coupled ? CIFG_GATE : GATE;
   const inputGate = coupled ? '(32768 - fg)' : 'ig';
-  b.comment(`${coupled ? 'CIFG' : peep ? 'peephole LSTM' : 'LSTM'}, unit by unit: gate rows, then`);
+  b.comment(`${coupled ? 'CIFG' : peep ? 'peephole LSTM' : depth ? 'depth-gated LSTM' : 'LSTM'}, unit by unit: gate rows, then`);
+  const depthText = depth ? ' + ((d*c_below + 2^14) >> 15)' : '';
   b.comment(
-    `  c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K}))   (-> Q${K}.${15 - K})${coupled ? ', i = 2^15 - f' : ''}`,
+    `  c = sat16(((f*c + 2^14) >> 15) + ((i*g + 2^${14 + K}) >> ${15 + K})${depthText})   (-> Q${K}.${15 - K})${coupled ? ', i = 2^15 - f' : ''}`,
   );
   b.comment(`  h = sat8((o * tanh(c) + 2^22) >> 23)   (Q0.15 x Q0.15 -> Q0.7), into ${n.HN} until every row has read the old h`);
   if (peep) b.comment('  peepholes: i and f see the old c, o the new one');
+  if (depth) b.comment(`  depth gate d: sees the old c and the lower layer's c of this step (${n.CB}, Q${K}.${15 - K} too)`);
   unitLoop(ctx, () => {
     let previous: number | undefined;
-    const row = (g: number, out: string, peephole?: { k: number; cell: string }) => {
+    const row = (g: number, out: string, peephole?: DiagonalTerm | DiagonalTerm[]) => {
       nextRow(ctx, g, previous);
       previous = g;
       emitGateRow(ctx, g, n.V, out, peephole);
@@ -223,8 +251,14 @@ function emitLstmFamily(ctx: CellEmitContext): void {
     row(gates.forget, 'fg', peep ? { k: PEEPHOLE.forget, cell: `${n.C}[u]` } : undefined);
     row(gates.cell, 'cg');
     if (!peep) row(gates.output, 'og');
+    if (depth)
+      row(DEPTH_GATED_GATE.depth, 'dg', [
+        { k: DEPTH_TERM.cellPrevious, cell: `${n.C}[u]` },
+        { k: DEPTH_TERM.cellBelow, cell: `${n.CB}[u]` },
+      ]);
     b.comment('cell');
-    const cellSum = `(${roundShiftText(`fg * ${n.C}[u]`, 15)}) + (${roundShiftText(`${inputGate} * cg`, 15 + K)})`;
+    const depthTerm = depth ? ` + (${roundShiftText(`dg * ${n.CB}[u]`, 15)})` : '';
+    const cellSum = `(${roundShiftText(`fg * ${n.C}[u]`, 15)}) + (${roundShiftText(`${inputGate} * cg`, 15 + K)})${depthTerm}`;
     emitSaturatedStore(ctx, `${n.C}[u]`, cellSum, INT16_MIN, INT16_MAX, 'c', true);
     if (peep) row(GATE.output, 'og', { k: PEEPHOLE.output, cell: 'c' });
     b.comment('hidden');
@@ -367,4 +401,5 @@ const CELL_EMITTERS: { readonly [K in CellKind]: (ctx: CellEmitContext) => void 
   'gru-reset-after': emitGruResetAfter,
   rnn: emitRnn,
   clockwork: emitClockwork,
+  'depth-gated': emitLstmFamily,
 };

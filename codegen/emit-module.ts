@@ -18,6 +18,7 @@ import { jsonText, jsString } from './js-text.ts';
 import { globalNameProblem } from './global-name.ts';
 import {
   CELLS,
+  readsCellBelow,
   resetsBeforeProduct,
   hasClock,
   hasRecurrentBias,
@@ -591,7 +592,9 @@ function emitStepQ(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
         b.comment(`v' input part = h${l - 1} (this step's)`);
         b.line(`for (i = 0; i < ${layer.inputSize}; i++) ${names[l].VR}[i] = ${names[l].V}[i];`);
       }
-      emitCellStep({ b, layer, n: names[l], dialect });
+      // a depth-gated layer reads the cell state of the layer below (§5j)
+      const n = readsCellBelow(layer.cell) ? { ...names[l], CB: names[l - 1].C } : names[l];
+      emitCellStep({ b, layer, n, dialect });
     });
     if (stacked) b.comment(`the head reads h of layer ${L - 1}`);
     emitHead(b, NO, headIn, lastNames.H, dialect);

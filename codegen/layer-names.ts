@@ -23,6 +23,8 @@ export interface LayerNames {
   RWH: string;
   /** A clockwork layer's step counter t (a number, not an array). */
   CK: string;
+  /** A depth-gated layer's: the cell state of the layer below (its C), set by the stack. */
+  CB?: string;
 }
 
 /** The names of one direction's arrays: W, V, H, ... followed by `suffix` ('' for a single-layer streaming model). */
@@ -52,4 +54,5 @@ export const LOCAL: LayerNames = {
   RWH: 'rwh',
   // the counter is read and written where it is declared: the step has no local copy of it
   CK: 'CK',
+  CB: 'cb',
 };

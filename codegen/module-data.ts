@@ -6,6 +6,7 @@
  */
 import {
   hasRecurrentBias,
+  hasDepthGate,
   hasPeepholes,
   GRU_GATE,
   gateNames,
@@ -98,6 +99,13 @@ export function constantArrays(q: QuantizedModel): { name: string; what: string;
       data(
         n.P,
         `peephole multipliers int32 [3][${NU}] (input, forget, output): gateInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(p)}`,
+        layer.peepholeMultiplier,
+      );
+    }
+    if (hasDepthGate(layer.cell)) {
+      data(
+        n.P,
+        `depth-gate multipliers int32 [2][${NU}] (own c, lower layer's c): dInQ12 += (c * ${n.P}[k] + 2^${P - 1}) >> ${P}${layerTitle(p)}`,
         layer.peepholeMultiplier,
       );
     }

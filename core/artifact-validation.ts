@@ -11,6 +11,9 @@ import {
   hasRecurrentBias,
   hasClock,
   hasPeepholes,
+  hasDepthGate,
+  readsCellBelow,
+  depthGatedRefusal,
   CELL_KINDS,
   gateCount,
   MERGE_MODES,
@@ -234,6 +237,21 @@ function validateChain(layers: readonly ChainLayer[]): void {
   });
 }
 
+/** Depth-gated layers sit on a forward LSTM-family layer of their width, in a streaming model; a quantized one shares its cell format. */
+function validateDepthGated(m: { layers: readonly (ChainLayer & { cellIntBits?: number })[]; deployment?: string }): void {
+  const known = m.layers.every((l) => (CELL_KINDS as readonly string[]).includes(l.cell));
+  if (!known) return;
+  const why = depthGatedRefusal(m as Parameters<typeof depthGatedRefusal>[0]);
+  if (why) throw new Invalid(why);
+  m.layers.forEach((l, i) => {
+    const below = m.layers[i - 1];
+    if (readsCellBelow(l.cell as CellKind) && below && l.cellIntBits !== below.cellIntBits)
+      throw new Invalid(
+        `layers[${i}].cellIntBits is ${l.cellIntBits}; a depth-gated layer shares layers[${i - 1}]'s (${below.cellIntBits})`,
+      );
+  });
+}
+
 /** A readout names a known kind, and only the top layer, when bidirectional, has one. */
 function validateReadout(l: ChainLayer, i: number, top: boolean): void {
   if (l.readout === undefined || l.readout === '') return;
@@ -276,6 +294,7 @@ function validateClock(
 
 export function validateFloatModel(m: FloatModel): void {
   validateChain(m.layers);
+  validateDepthGated(m);
   const U = layerOutputSize(lastLayer(m));
   validateCommon(m, m.embedding ? 1 : m.layers[0]!.inputSize, U, m.head, m.provenance);
   if (m.embedding) validateEmbedding(m, m.layers[0]!.inputSize, m.embedding.table, 'table');
@@ -293,6 +312,12 @@ export function validateFloatModel(m: FloatModel): void {
       hasRecurrentBias(cell) ? 'gates*units' : 'GRU reset-after only',
     );
     validateClock(layer, name, m, (j, u) => layer.recurrentKernel[j * LU + u]!);
+    vec(
+      `${name}.depthGate`,
+      layer.depthGate ?? [],
+      hasDepthGate(cell) ? 2 * LU : 0,
+      hasDepthGate(cell) ? '2*units' : 'depth-gated LSTM only',
+    );
   });
   vec('head.kernel', m.head.kernel, U * m.head.outputSize, 'inputSize*outputSize');
   vec('head.bias', m.head.bias, m.head.outputSize, 'outputSize');
@@ -305,6 +330,7 @@ export function validateQuantizedModel(m: QuantizedModel): void {
     throw new Invalid(`deployment is ${JSON.stringify(m.deployment)}; expected one of ${DEPLOYMENTS.join(', ')}`);
   if (m.deployment === 'window' && m.sequence !== 'many-to-one')
     throw new Invalid(`deployment window runs a many-to-one model over its window; sequence ${m.sequence} streams`);
+  validateDepthGated(m);
   const U = layerOutputSize(lastLayer(m));
   validateCommon(m, m.embedding ? 1 : m.layers[0]!.inputSize, U, m.head, m.provenance);
   if (m.embedding) validateEmbedding(m, m.layers[0]!.inputSize, m.embedding.tableQ, 'tableQ');
@@ -322,8 +348,11 @@ export function validateQuantizedModel(m: QuantizedModel): void {
     vec(`${name}.gateMultiplier`, l.gateMultiplier, G, 'gates*units');
     int(`${name}.gateShift`, l.gateShift, 1, 31); // NUMERICS.md: every shift count is in 1..31
     int(`${name}.cellIntBits`, l.cellIntBits, 0, 15); // Q(K).(15-K) in int16
-    const peephole = hasPeepholes(l.cell);
-    vec(`${name}.peepholeMultiplier`, l.peepholeMultiplier, peephole ? 3 * LU : 0, peephole ? '3*units' : 'peephole LSTM only');
+    // diagonal cell-state weights: a peephole LSTM's three, a depth gate's two (§5e, §5j)
+    const peephole = hasPeepholes(l.cell) || hasDepthGate(l.cell);
+    const diagonals = hasPeepholes(l.cell) ? 3 : 2;
+    const expected = peephole ? `${diagonals}*units` : 'peephole and depth-gated LSTM only';
+    vec(`${name}.peepholeMultiplier`, l.peepholeMultiplier, peephole ? diagonals * LU : 0, expected);
     if (peephole) int(`${name}.peepholeShift`, l.peepholeShift, 1, 31);
     else int(`${name}.peepholeShift`, l.peepholeShift, 0, 0);
     const resetAfter = hasRecurrentBias(l.cell);

@@ -18,6 +18,7 @@ import {
   hasRecurrentBias,
   hasClock,
   hasPeepholes,
+  hasDepthGate,
   defaultHead,
   type CellKind,
   type HeadActivation,
@@ -139,6 +140,7 @@ function floatLayerToPb(l: FloatRecurrentLayer): Pb {
     peephole: l.peephole ?? [],
     recurrentBias: l.recurrentBias ?? [],
     clockPeriods: l.clockPeriods ?? [],
+    depthGate: l.depthGate ?? [],
     ...(l.backward ? { backward: floatLayerToPb(l.backward), merge: l.merge ?? 'concat' } : {}),
     ...(l.readout ? { readout: l.readout } : {}),
     ...(l.reverse ? { reverse: true } : {}),
@@ -352,6 +354,7 @@ function pbToFloatLayer(l: Pb): FloatRecurrentLayer {
     ...(hasPeepholes(l.cell) ? { peephole: f32(l.peephole) } : {}),
     ...(hasRecurrentBias(l.cell) ? { recurrentBias: f32(l.recurrentBias) } : {}),
     ...(hasClock(l.cell) ? { clockPeriods: [...((l.clockPeriods as number[] | undefined) ?? [])] } : {}),
+    ...(hasDepthGate(l.cell) ? { depthGate: f32(l.depthGate) } : {}),
     ...(l.backward ? { backward: pbToFloatLayer(l.backward), merge: l.merge as MergeMode } : {}),
     // an artifact written before readouts existed reads as 'final-states' (the field absent)
     ...(l.readout ? { readout: l.readout as Readout } : {}),

@@ -12,10 +12,12 @@
  * - 'gru-reset-after': GRU, reset applied after it (Keras' reset_after=True, PyTorch);
  * - 'rnn': simple RNN (tanh);
  * - 'clockwork': Clockwork RNN (Koutník et al. 2014): a tanh RNN whose units
- *   form modules with periods, each updated only at the steps its period divides.
+ *   form modules with periods, each updated only at the steps its period divides;
+ * - 'depth-gated': LSTM with a depth gate onto the cell state of the layer below
+ *   (Yao et al. 2015); a layer above an LSTM-family layer of its own width.
  */
 
-export type CellKind = 'lstm' | 'peephole' | 'cifg' | 'gru' | 'gru-reset-after' | 'rnn' | 'clockwork';
+export type CellKind = 'lstm' | 'peephole' | 'cifg' | 'gru' | 'gru-reset-after' | 'rnn' | 'clockwork' | 'depth-gated';
 
 export interface CellFacts {
   /** What it is, in a few words (--help, docs). */
@@ -23,7 +25,7 @@ export interface CellFacts {
   /** How the generated module's comments name it. */
   codeTitle: string;
   /** Gate rows in the order of the kernel columns (the Keras / TensorFlow.js orders). */
-  gates: readonly ('input' | 'forget' | 'cell' | 'output' | 'update' | 'reset' | 'candidate')[];
+  gates: readonly ('input' | 'forget' | 'cell' | 'output' | 'update' | 'reset' | 'candidate' | 'depth')[];
   /** Carries a cell state c besides h (the LSTM family). */
   cellState: boolean;
   /** Index of the forget gate among `gates` (its bias starts at 1 when training), if it has one. */
@@ -33,9 +35,16 @@ export interface CellFacts {
   /**
    * A float tensor besides kernel, recurrent kernel and bias: 'peephole'
    * ([3][units] diagonal weights onto i, f, o) or 'recurrentBias' ([G][units],
-   * the bias of the recurrent product).
+   * the bias of the recurrent product) or 'depthGate' ([2][units] diagonal
+   * weights of this layer's and the lower layer's cell state onto the depth gate).
    */
-  extra?: 'peephole' | 'recurrentBias';
+  extra?: 'peephole' | 'recurrentBias' | 'depthGate';
+  /**
+   * Reads the cell state of the layer below at the same step (the depth
+   * gate): never layer 0; the layer below is a forward LSTM-family layer of
+   * the same width, and the two share one cell-state format.
+   */
+  readsCellBelow?: true;
   /** Where the GRU reset gate applies: before the recurrent product (r ⊙ h is its input) or after it. */
   reset?: 'before' | 'after';
   /** How TensorFlow.js trains it: its own layer of that name, or a cell of trainer/cells.ts. */
@@ -119,6 +128,17 @@ const CELL_TABLE = {
     clock: true,
     fusedDropout: false,
   },
+  'depth-gated': {
+    title: 'LSTM whose depth gate adds the cell state of the layer below (Yao et al. 2015); layer 0 is an LSTM',
+    codeTitle: 'Depth-gated LSTM',
+    gates: ['input', 'forget', 'cell', 'output', 'depth'],
+    cellState: true,
+    forgetGate: 1,
+    coupledInputGate: false,
+    extra: 'depthGate',
+    readsCellBelow: true,
+    fusedDropout: false,
+  },
 } as const satisfies { readonly [K in CellKind]: CellFacts };
 
 export const CELLS: { readonly [K in CellKind]: CellFacts } = CELL_TABLE;
@@ -145,6 +165,10 @@ export const isGru = (cell: CellKind): boolean => CELLS[cell]?.reset !== undefin
 export const hasPeepholes = (cell: CellKind): boolean => CELLS[cell]?.extra === 'peephole';
 /** A bias of the recurrent product besides the input bias (GRU reset-after). */
 export const hasRecurrentBias = (cell: CellKind): boolean => CELLS[cell]?.extra === 'recurrentBias';
+/** Diagonal depth-gate weights [2][units] (onto the depth gate: this layer's c(t-1), the lower layer's c(t)). */
+export const hasDepthGate = (cell: CellKind): boolean => CELLS[cell]?.extra === 'depthGate';
+/** Reads the cell state of the layer below (the depth-gated LSTM). */
+export const readsCellBelow = (cell: CellKind): boolean => CELLS[cell]?.readsCellBelow === true;
 /** The GRU whose candidate rows read [x, r ⊙ h] (reset before the recurrent product). */
 export const resetsBeforeProduct = (cell: CellKind): boolean => CELLS[cell]?.reset === 'before';
 /** Modules with clock periods and a step counter in the state (Clockwork RNN). */

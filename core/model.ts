@@ -25,8 +25,12 @@
  * - Stacked layers: layer l's v is [h of layer l-1 (or x for l = 0), h of layer l];
  *   the device keeps x and every layer's h in one int8 buffer [x, h0, h1, ...],
  *   so each layer's v is a contiguous view of it.
+ * - Depth-gated LSTM (a layer l > 0): gates i, f, g, o, d; `depthGate` is
+ *   [2][units]: the weights of its own c(t-1) and of layer l-1's c(t) onto d
+ *   (DEPTH_GATE_TERMS). Its quantized form keeps them in `peepholeMultiplier`
+ *   ([2*units], the same Q3.12 term as a peephole's).
  */
-import { CELLS, CELL_KINDS, assertNever, type CellFacts, type CellKind } from './cells.ts';
+import { CELLS, CELL_KINDS, assertNever, hasCellState, readsCellBelow, type CellFacts, type CellKind } from './cells.ts';
 
 type ArchitectureLayer = { cell: CellKind; units: number; backward?: unknown; merge?: MergeMode; readout?: Readout; reverse?: boolean };
 
@@ -56,9 +60,11 @@ export {
   assertNever,
   hasCellState,
   hasClock,
+  hasDepthGate,
   hasPeepholes,
   hasRecurrentBias,
   isGru,
+  readsCellBelow,
   resetsBeforeProduct,
   type CellFacts,
   type CellKind,
@@ -80,6 +86,12 @@ export const TANH_GATES: ReadonlySet<GateName> = new Set<GateName>(['cell', 'can
 
 export const gateNames = (cell: CellKind): readonly GateName[] => CELL_GATES[cell];
 export const gateCount = (cell: CellKind): number => CELL_GATES[cell].length;
+
+/** The cell states a depth-gated layer's diagonal weights `depthGate` read, in order. */
+export const DEPTH_GATE_TERMS = ['cellPrevious', 'cellBelow'] as const;
+export const DEPTH_TERM = { cellPrevious: 0, cellBelow: 1 } as const;
+/** Depth-gated LSTM gate indices (LSTM's, then the depth gate). */
+export const DEPTH_GATED_GATE = { input: 0, forget: 1, cell: 2, output: 3, depth: 4 } as const;
 
 /** LSTM (and peephole LSTM) gate order and indices. */
 export const GATE_ORDER = CELLS.lstm.gates;
@@ -152,6 +164,8 @@ export interface FloatRecurrentLayer {
   peephole?: Float32Array;
   /** GRU reset-after only: the recurrent bias, [3*units] in gate order. */
   recurrentBias?: Float32Array;
+  /** Depth-gated LSTM only: [2][units], DEPTH_GATE_TERMS order (own c(t-1), lower layer's c(t)). */
+  depthGate?: Float32Array;
   /**
    * Clockwork RNN only: the period of each module, increasing (core/clock.ts);
    * the units split into one module per period, fastest first.
@@ -237,6 +251,33 @@ export const DEPLOYMENTS: readonly Deployment[] = ['stream', 'window'];
  */
 export const isWindowModel = (m: { layers: readonly { backward?: unknown; reverse?: boolean }[]; deployment?: Deployment }): boolean =>
   m.deployment === 'window' || m.layers.some((l) => l.backward !== undefined || l.reverse === true);
+
+/**
+ * Why a stack cannot hold its depth-gated layers, or undefined: a depth-gated
+ * layer reads the cell state of the layer below at the same step, so it is
+ * never layer 0, the layer below is a forward LSTM-family layer of the same
+ * width, and the model streams (a window model runs each layer over the whole
+ * window before the next, which the device does not keep the cell states of).
+ */
+export function depthGatedRefusal(m: {
+  layers: readonly { cell: CellKind; units: number; backward?: unknown; reverse?: boolean }[];
+  deployment?: Deployment;
+}): string | undefined {
+  for (let l = 0; l < m.layers.length; l++) {
+    const layer = m.layers[l]!;
+    if (!readsCellBelow(layer.cell)) continue;
+    const below = m.layers[l - 1];
+    const where = `layer ${l} (depth-gated)`;
+    if (!below) return `${where} needs an LSTM layer below it: the depth-gated LSTM takes at least two layers`;
+    if (!hasCellState(below.cell) || below.backward !== undefined || below.reverse || layer.backward !== undefined || layer.reverse)
+      return `${where} reads the cell state of a forward LSTM-family layer below it; layer ${l - 1} is ${architectureName([below])}`;
+    if (below.units !== layer.units)
+      return `${where} has ${layer.units} units and layer ${l - 1} ${below.units}: depth-gated layers need equal widths`;
+    if (m.deployment === 'window')
+      return `${where} runs only as a stream (deployment 'window' does not keep the lower layer's cell states)`;
+  }
+  return undefined;
+}
 
 export interface FloatDenseLayer {
   inputSize: number;
@@ -356,11 +397,12 @@ export interface QuantRecurrentLayer {
   /** Cell state format: Q(cellIntBits).(15-cellIntBits) in int16. */
   cellIntBits: number;
   /**
-   * Peephole LSTM only ([3*units], PEEPHOLE_GATES order; empty otherwise):
+   * Peephole LSTM ([3*units], PEEPHOLE_GATES order) and depth-gated LSTM
+   * ([2*units], DEPTH_GATE_TERMS order, both onto the depth gate); empty otherwise:
    * gateInQ12 += roundShift(cQ * peepholeMultiplier[k], peepholeShift).
    */
   peepholeMultiplier: Int32Array;
-  /** Shift of the peephole term, 1..31 (0 when there are no peepholes). */
+  /** Shift of the peephole (or depth-gate) term, 1..31 (0 when there are none). */
   peepholeShift: number;
   /**
    * GRU reset-after only ([units]; empty otherwise): the candidate rows'

@@ -13,6 +13,8 @@ import {
   hasClock,
   hasRecurrentBias,
   hasPeepholes,
+  hasDepthGate,
+  readsCellBelow,
   CELL_KINDS,
   PEEPHOLE_GATES,
   gateCount,
@@ -67,12 +69,15 @@ class Reader {
   }
 }
 
-/** The recurrent layer from `gates`: W [units][inputs], U [units][units], b [units] per gate, in the cell's gate order; `p` and `bR` where the cell has them. */
-function readLayer(r: Reader, doc: Json, cell: CellKind, I: number, U: number): FloatRecurrentLayer {
-  const gates = r.object(doc.gates, 'gates');
+/**
+ * The recurrent layer from `gates` (at `at` in the file: '' or 'layers[l].'): W [units][inputs],
+ * U [units][units], b [units] per gate, in the cell's gate order; `p`, `bR`, `wc` and `wl` where the cell has them.
+ */
+function readLayer(r: Reader, doc: Json, cell: CellKind, I: number, U: number, at = ''): FloatRecurrentLayer {
+  const gates = r.object(doc.gates, `${at}gates`);
   const expected = gateNames(cell);
   const unknown = Object.keys(gates).filter((g) => !(expected as readonly string[]).includes(g));
-  if (unknown.length) r.fail('gates', `unknown gate ${unknown.join(', ')} for a ${cell} (gates: ${expected.join(', ')})`);
+  if (unknown.length) r.fail(`${at}gates`, `unknown gate ${unknown.join(', ')} for a ${cell} (gates: ${expected.join(', ')})`);
   const cols = gateCount(cell) * U;
   const kernel = new Float32Array(I * cols);
   const recurrentKernel = new Float32Array(U * cols);
@@ -81,11 +86,14 @@ function readLayer(r: Reader, doc: Json, cell: CellKind, I: number, U: number): 
   const peephole = hasPeepholes(cell) ? new Float32Array(3 * U) : undefined;
   // GRU reset-after: optional recurrent bias `bR` on every gate (default 0).
   const recurrentBias = hasRecurrentBias(cell) ? new Float32Array(cols) : undefined;
+  // Depth-gated LSTM: optional diagonal weights on the depth gate, `wc` of its own c and `wl` of the lower layer's (default 0).
+  const depthGate = hasDepthGate(cell) ? new Float32Array(2 * U) : undefined;
   expected.forEach((gate, g) => {
-    const spec = r.object(gates[gate], `gates.${gate}`);
-    const W = r.matrix(spec.W, `gates.${gate}.W`, U, I);
-    const R = r.matrix(spec.U, `gates.${gate}.U`, U, U);
-    const b = r.vector(spec.b, `gates.${gate}.b`, U);
+    const path = `${at}gates.${gate}`;
+    const spec = r.object(gates[gate], path);
+    const W = r.matrix(spec.W, `${path}.W`, U, I);
+    const R = r.matrix(spec.U, `${path}.U`, U, U);
+    const b = r.vector(spec.b, `${path}.b`, U);
     for (let u = 0; u < U; u++) {
       for (let i = 0; i < I; i++) kernel[i * cols + g * U + u] = W[u][i];
       for (let j = 0; j < U; j++) recurrentKernel[j * cols + g * U + u] = R[u][j];
@@ -93,18 +101,23 @@ function readLayer(r: Reader, doc: Json, cell: CellKind, I: number, U: number): 
     }
     const k = (PEEPHOLE_GATES as readonly string[]).indexOf(gate);
     if (spec.p !== undefined) {
-      if (!peephole || k < 0)
-        r.fail(`gates.${gate}.p`, 'peephole weights exist only on the input, forget and output gates of a peephole cell');
-      peephole!.set(r.vector(spec.p, `gates.${gate}.p`, U), k * U);
+      if (!peephole || k < 0) r.fail(`${path}.p`, 'peephole weights exist only on the input, forget and output gates of a peephole cell');
+      peephole!.set(r.vector(spec.p, `${path}.p`, U), k * U);
     }
     if (spec.bR !== undefined) {
-      if (!recurrentBias) r.fail(`gates.${gate}.bR`, 'a recurrent bias exists only in a gru-reset-after cell');
-      recurrentBias!.set(r.vector(spec.bR, `gates.${gate}.bR`, U), g * U);
+      if (!recurrentBias) r.fail(`${path}.bR`, 'a recurrent bias exists only in a gru-reset-after cell');
+      recurrentBias!.set(r.vector(spec.bR, `${path}.bR`, U), g * U);
     }
+    DEPTH_GATE_WEIGHTS.forEach((key, term) => {
+      if (spec[key] === undefined) return;
+      if (!depthGate || gate !== 'depth')
+        r.fail(`${path}.${key}`, 'depth-gate weights exist only on the depth gate of a depth-gated layer');
+      depthGate!.set(r.vector(spec[key], `${path}.${key}`, U), term * U);
+    });
   });
   const clockPeriods = hasClock(cell) ? readClock(r, doc, U, recurrentKernel) : undefined;
   if (!clockPeriods && doc.clockPeriods !== undefined)
-    r.fail('clockPeriods', `clock periods exist only in a clockwork cell, not a ${cell}`);
+    r.fail(`${at}clockPeriods`, `clock periods exist only in a clockwork cell, not a ${cell}`);
   return {
     cell,
     inputSize: I,
@@ -114,6 +127,7 @@ function readLayer(r: Reader, doc: Json, cell: CellKind, I: number, U: number): 
     bias,
     ...(peephole ? { peephole } : {}),
     ...(recurrentBias ? { recurrentBias } : {}),
+    ...(depthGate ? { depthGate } : {}),
     ...(clockPeriods ? { clockPeriods } : {}),
   };
 }
@@ -132,6 +146,24 @@ function readClock(r: Reader, doc: Json, U: number, recurrentKernel: Float32Arra
       if (!feedsUnit(j, u, U, periods as number[]) && recurrentKernel[j * U + u] !== 0)
         r.fail(`gates.candidate.U[${u}][${j}]`, 'must be 0: a clockwork module reads only the h of modules at least as slow');
   return [...(periods as number[])];
+}
+
+/** The keys of a depth gate's diagonal weights, in DEPTH_GATE_TERMS order: its own c(t-1), the lower layer's c(t). */
+const DEPTH_GATE_WEIGHTS = ['wc', 'wl'] as const;
+
+/**
+ * The recurrent layers: one from `gates`, or for a depth-gated cell a list `layers` of two or
+ * more `{ gates }`, the first an LSTM's, each above it a depth-gated layer's of the same units.
+ */
+function readLayers(r: Reader, doc: Json, cell: CellKind, I: number, U: number): FloatRecurrentLayer[] {
+  if (!readsCellBelow(cell)) return [readLayer(r, doc, cell, I, U)];
+  const list = doc.layers;
+  if (!Array.isArray(list) || list.length < 2)
+    r.fail('layers', `a ${cell} model lists two or more layers, each { gates }: an LSTM, then depth-gated layers`);
+  if (doc.clockPeriods !== undefined) r.fail('clockPeriods', `clock periods exist only in a clockwork cell, not a ${cell}`);
+  return (list as unknown[]).map((l, i) =>
+    readLayer(r, r.object(l, `layers[${i}]`), i === 0 ? 'lstm' : cell, i === 0 ? I : U, U, `layers[${i}].`),
+  );
 }
 
 /** `inputNorm` / `outputNorm`: a mean and a positive std per value; absent, the identity. */
@@ -195,7 +227,7 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
   const U = units as number;
   const I = features.length;
   const O = targets.length;
-  const layer = readLayer(r, doc, cell, I, U);
+  const layers = readLayers(r, doc, cell, I, U);
   const head = r.object(doc.head, 'head');
   const D = r.matrix(head.W, 'head.W', O, U);
   const d = r.vector(head.b, 'head.b', O);
@@ -218,7 +250,7 @@ export function parseHandmadeModel(text: string, where: string): HandmadeModel {
     baseFeatures: [],
     inputNorm,
     outputNorm,
-    layers: [layer],
+    layers,
     head: { inputSize: U, outputSize: O, kernel: headKernel, bias: Float32Array.from(d) },
     metrics: { name: 'rmse', train: NaN, validation: NaN, test: NaN },
     provenance: {

@@ -21,6 +21,7 @@
  */
 import type { FloatDenseLayer, FloatRecurrentLayer, HeadActivation, MergeMode } from '../core/model.ts';
 import { UserError } from '../core/errors.ts';
+import { depthGatedImportRefusal } from './depth-gated-refusal.ts';
 import type { OnnxGraph, Tensor } from './onnx-model.ts';
 import {
   RECURRENT,
@@ -390,6 +391,8 @@ export function importOnnx(g: OnnxGraph, path: string): ImportedNetwork {
 
   for (const node of g.nodes) {
     const c = nodeContext(node, path, graph);
+    const depthGated = depthGatedImportRefusal(node.opType);
+    if (depthGated) c.fail(depthGated);
     if (node.domain !== '' && node.domain !== 'ai.onnx') c.fail(`operator domain '${node.domain}' is not supported`);
     if (RECURRENT.has(node.opType)) recurrentOp(c);
     else if (Object.hasOwn(OPERATORS, node.opType)) OPERATORS[node.opType]!(c);

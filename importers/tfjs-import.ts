@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { gateCount, type CellKind, type FloatRecurrentLayer, type HeadActivation, type MergeMode } from '../core/model.ts';
 import { UserError } from '../core/errors.ts';
+import { depthGatedImportRefusal } from './depth-gated-refusal.ts';
 import type { ImportedNetwork } from './onnx-import.ts';
 import { namedByIndex, weightFinder, type ManifestWeight } from './keras-weight-names.ts';
 
@@ -268,6 +269,8 @@ export function importTfjsLayers(modelPath: string): ImportedNetwork {
     if (st.head) fail('comes after the dense head; lstm-mcu imports recurrent layers followed by one Dense layer');
     const shape = cfg.batch_input_shape ?? cfg.batchInputShape ?? cfg.batch_shape; // batch_shape: Keras 3
     if (Array.isArray(shape) && st.inputSize < 0 && cls !== 'Embedding') st.inputSize = shape[shape.length - 1];
+    const depthGated = depthGatedImportRefusal(cls);
+    if (depthGated) fail(depthGated);
     const handler = Object.hasOwn(LAYERS, cls) ? LAYERS[cls] : undefined;
     if (!handler) fail('this layer is not supported (InputLayer, Embedding, LSTM, GRU, SimpleRNN, Bidirectional, Dropout and Dense are)');
     handler!({ entry, cls, cfg, where, fail, weight, st });

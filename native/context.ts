@@ -9,6 +9,7 @@ import {
   gateCount,
   hasCellState,
   hasPeepholes,
+  readsCellBelow,
   hasRecurrentBias,
   isWindowModel,
   GRU_GATE,
@@ -70,6 +71,8 @@ export const NATIVE_CELL: { readonly [K in CellKind]: number | undefined } = {
   rnn: 5,
   // the kernel has no step counter: a clockwork layer runs the JavaScript step
   clockwork: undefined,
+  // the kernel steps each layer on its own: a depth-gated layer, which reads the c of the one below, runs the JavaScript step
+  'depth-gated': undefined,
 };
 
 /** Bytes rounded up to a whole number of int32 words: every region and every weight row is 4-byte aligned. */
@@ -115,6 +118,8 @@ export interface NativeContext {
 export function nativeUnsupported(model: QuantizedModel): string | undefined {
   if (isWindowModel(model))
     return 'window models (bidirectional, reverse or deployed as a window) run in JavaScript: the kernel has the streaming step only';
+  if (model.layers.some((l) => readsCellBelow(l.cell)))
+    return 'depth-gated layers run in JavaScript: the kernel steps each layer on its own and has no depth gate';
   const other = model.layers.find((l) => NATIVE_CELL[l.cell] === undefined);
   if (other) return `${other.cell} layers run in JavaScript: the kernel has no step for them`;
   return undefined;

@@ -6,6 +6,9 @@ import { maskedRecurrentKernel } from '../core/clock.ts';
 import {
   hasClock,
   gateCount,
+  hasCellState,
+  hasDepthGate,
+  readsCellBelow,
   layerOutputSize,
   type CellKind,
   type FloatModel,
@@ -30,7 +33,10 @@ export interface RandomModelSpec {
   weightRange?: number;
   biasRange?: number;
   window?: number;
-  /** Default 'lstm'. */
+  /**
+   * Default 'lstm'. A depth-gated layer gets a forward LSTM of its width below it when the layer below
+   * is not one (as its first layer too), and a stack with one has no bidirectional or reverse layer.
+   */
   cell?: CellKind;
   /** More recurrent layers stacked on the first, bottom first (default none). */
   stacked?: { cell: CellKind; units: number; bidirectional?: MergeMode; reverse?: boolean }[];
@@ -44,6 +50,33 @@ export interface RandomModelSpec {
   vocabulary?: number;
 }
 
+/** The draws of one model: its PRNG, uniform draws in ±range, and the weight and bias ranges. */
+interface Draws {
+  rnd: () => number;
+  uniform: (n: number, range: number) => Float32Array;
+  wr: number;
+  br: number;
+}
+
+/** One direction of a recurrent layer of `cell`, its weights drawn in this order: recurrent kernel, clock, kernel, bias, extras. */
+function randomLayer({ rnd, uniform, wr, br }: Draws, cell: CellKind, inputSize: number, units: number): FloatRecurrentLayer {
+  const G = gateCount(cell);
+  const recurrentKernel = uniform(units * G * units, wr);
+  const clockPeriods = hasClock(cell) ? randomClockPeriods(units, rnd) : undefined;
+  return {
+    cell,
+    inputSize,
+    units,
+    kernel: uniform(inputSize * G * units, wr),
+    recurrentKernel: clockPeriods ? maskedRecurrentKernel(recurrentKernel, units, clockPeriods) : recurrentKernel,
+    bias: uniform(G * units, br),
+    ...(cell === 'peephole' ? { peephole: uniform(3 * units, wr) } : {}),
+    ...(cell === 'gru-reset-after' ? { recurrentBias: uniform(G * units, br) } : {}),
+    ...(clockPeriods ? { clockPeriods } : {}),
+    ...(hasDepthGate(cell) ? { depthGate: uniform(2 * units, wr) } : {}),
+  };
+}
+
 export function randomFloatModel(spec: RandomModelSpec): FloatModel {
   const rnd = mulberry32(spec.seed);
   const { inputSize, units } = spec;
@@ -51,22 +84,7 @@ export function randomFloatModel(spec: RandomModelSpec): FloatModel {
   const wr = spec.weightRange ?? 1;
   const br = spec.biasRange ?? 0.5;
   const uniform = (n: number, range: number) => Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * range);
-  const layer = (cell: CellKind, inputSize: number, units: number): FloatRecurrentLayer => {
-    const G = gateCount(cell);
-    const recurrentKernel = uniform(units * G * units, wr);
-    const clockPeriods = hasClock(cell) ? randomClockPeriods(units, rnd) : undefined;
-    return {
-      cell,
-      inputSize,
-      units,
-      kernel: uniform(inputSize * G * units, wr),
-      recurrentKernel: clockPeriods ? maskedRecurrentKernel(recurrentKernel, units, clockPeriods) : recurrentKernel,
-      bias: uniform(G * units, br),
-      ...(cell === 'peephole' ? { peephole: uniform(3 * units, wr) } : {}),
-      ...(cell === 'gru-reset-after' ? { recurrentBias: uniform(G * units, br) } : {}),
-      ...(clockPeriods ? { clockPeriods } : {}),
-    };
-  };
+  const layer = (cell: CellKind, inputSize: number, units: number) => randomLayer({ rnd, uniform, wr, br }, cell, inputSize, units);
   const inputNorm = {
     mean: Array.from({ length: inputSize }, () => rnd() * 10),
     std: Array.from({ length: inputSize }, () => 0.5 + rnd() * 3),
@@ -77,9 +95,23 @@ export function randomFloatModel(spec: RandomModelSpec): FloatModel {
     const forward = layer(cell, inputSize, units);
     return merge ? { ...forward, backward: layer(cell, inputSize, units), merge } : reverse ? { ...forward, reverse: true } : forward;
   };
-  const layers = [directed(spec.cell ?? 'lstm', inputSize, units, spec.bidirectional, spec.reverse)];
-  for (const s of spec.stacked ?? [])
-    layers.push(directed(s.cell, layerOutputSize(layers[layers.length - 1]!), s.units, s.bidirectional, s.reverse));
+  const layers: FloatRecurrentLayer[] = [];
+  const push = (cell: CellKind, units: number, merge?: MergeMode, reverse?: boolean) => {
+    const below = layers[layers.length - 1];
+    if (!readsCellBelow(cell)) {
+      layers.push(directed(cell, below ? layerOutputSize(below) : inputSize, units, merge, reverse));
+      return;
+    }
+    // A depth-gated layer sits on a forward LSTM-family layer of its width: that of the layer below when it is one, else a new LSTM.
+    const fits = below && hasCellState(below.cell) && !below.backward && !below.reverse;
+    const width = fits ? below.units : units;
+    if (!fits) push('lstm', width);
+    layers.push(layer(cell, width, width));
+  };
+  // A stack with a depth-gated layer streams: its layers are all forward ones (NUMERICS.md §5j).
+  const streams = [spec.cell ?? 'lstm', ...(spec.stacked ?? []).map((s) => s.cell)].some(readsCellBelow);
+  push(spec.cell ?? 'lstm', units, streams ? undefined : spec.bidirectional, !streams && spec.reverse);
+  for (const s of spec.stacked ?? []) push(s.cell, s.units, streams ? undefined : s.bidirectional, !streams && s.reverse);
   const topLayer = layers[layers.length - 1]!;
   if (spec.readout && topLayer.backward) topLayer.readout = spec.readout;
   const top = layerOutputSize(topLayer);

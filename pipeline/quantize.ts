@@ -21,6 +21,7 @@ import {
   hasCellState,
   hasClock,
   isWindowModel,
+  readsCellBelow,
   type CellKind,
   type Deployment,
   type FloatModel,
@@ -297,12 +298,12 @@ function deploymentCandidates(
   deploy: Deployment | 'auto',
 ): { candidates: Deployment[]; reason: DeploymentChoice['reason'] } {
   if (isWindowModel(float)) return { candidates: ['window'], reason: 'only' };
-  const clockwork = float.layers.some((l) => hasClock(l.cell));
-  if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series || clockwork) {
-    if (deploy === 'window')
-      throw new UserError(
-        `--deploy window: a ${clockwork ? 'clockwork' : float.embedding ? 'token-input' : float.sequence} model streams; it runs one step per reading`,
-      );
+  // a clockwork layer's counter runs with the stream, and a depth-gated layer reads the lower
+  // layer's c at each step, which a window model does not keep (NUMERICS.md §5i, §5j)
+  const streamsOnly = float.layers.find((l) => hasClock(l.cell) || readsCellBelow(l.cell))?.cell;
+  if (float.sequence !== 'many-to-one' || float.embedding || !dataset.series || streamsOnly) {
+    const kind = streamsOnly ?? (float.embedding ? 'token-input' : float.sequence);
+    if (deploy === 'window') throw new UserError(`--deploy window: a ${kind} model streams; it runs one step per reading`);
     return { candidates: ['stream'], reason: 'only' };
   }
   return deploy === 'auto' ? { candidates: ['stream', 'window'], reason: 'validation' } : { candidates: [deploy], reason: 'asked' };

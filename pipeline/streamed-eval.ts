@@ -24,6 +24,7 @@ import {
   hasCellState,
   hasClock,
   isWindowModel,
+  depthGatedRefusal,
   type Deployment,
   type FloatModel,
   type QuantizedModel,
@@ -199,11 +200,12 @@ export interface StreamedOptions {
   series?: StreamedSeries;
 }
 
-/** The other deployment of a forward many-to-one model (the same integers), or undefined. */
+/** The other deployment of a forward many-to-one model (the same integers), or undefined (a depth-gated model only streams). */
 export function otherDeployment(q: QuantizedModel): QuantizedModel | undefined {
   // a clockwork layer's counter runs with the stream: it has no window deployment
   if (q.sequence !== 'many-to-one' || q.embedding || isWindowModel({ layers: q.layers }) || q.layers.some((l) => hasClock(l.cell)))
     return undefined;
+  if (depthGatedRefusal({ layers: q.layers, deployment: 'window' })) return undefined;
   return q.deployment === 'window' ? { ...q, deployment: undefined } : { ...q, deployment: 'window' };
 }
 

@@ -178,21 +178,34 @@ function lstmFamilyBounds(recurrent: QuantRecurrentLayer, add: AddBound, worstOp
   if (hasPeepholes(recurrent.cell)) peepholeBounds(recurrent, add, worstOperand);
 }
 
-/** The peephole terms (§5e). */
-function peepholeBounds(recurrent: QuantRecurrentLayer, add: AddBound, worstOperand: number): void {
+/** The peephole terms (§5e); a depth gate sums two of them (`terms` = 2, §5j). */
+function peepholeBounds(recurrent: QuantRecurrentLayer, add: AddBound, worstOperand: number, terms = 1): void {
   const P = recurrent.peepholeShift;
+  const what = terms === 1 ? 'peephole' : 'depth-gate';
   let worstPeephole = 0;
   for (const m of recurrent.peepholeMultiplier) worstPeephole = Math.max(worstPeephole, peepholeOperandBound(m, P));
   // roundShift(c·pm, P): |c·pm| + 2^(P-1) below 2^31.
-  add('peephole term |c·p| + 2^(P-1)', worstPeephole, BITWISE_LIMIT);
-  // The rescaled row plus the peephole term is summed in doubles, then saturated (es5) or shifted
+  add(`${what} term |c·p| + 2^(P-1)`, worstPeephole, BITWISE_LIMIT);
+  // The rescaled row plus the peephole terms is summed in doubles, then saturated (es5) or shifted
   // into its table bucket before the clip (espruino): below 2^31.
   add(
-    'peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)|',
-    worstOperand / 2 ** recurrent.gateShift + worstPeephole / 2 ** P + 2,
+    terms === 1
+      ? 'peephole gate sum |roundShift(acc·m, S) + roundShift(c·p, P)|'
+      : `${what} gate sum |roundShift(acc·m, S) + ${terms} x roundShift(c·p, P)|`,
+    worstOperand / 2 ** recurrent.gateShift + (terms * worstPeephole) / 2 ** P + 1 + terms,
     BITWISE_LIMIT,
   );
-  if (P < 1 || P > 31) add(`peephole shift P=${P} within 1..31`, Infinity, 0);
+  if (P < 1 || P > 31) add(`${what} shift P=${P} within 1..31`, Infinity, 0);
+}
+
+/** The depth-gated LSTM (§5j): the LSTM's bounds, the depth gate's two diagonal terms, and d·c_below in the cell. */
+function depthGatedBounds(recurrent: QuantRecurrentLayer, add: AddBound, worstOperand: number): void {
+  lstmFamilyBounds(recurrent, add, worstOperand);
+  peepholeBounds(recurrent, add, worstOperand, 2);
+  // d·c_below + 2^14 with d in [0, 32767], |c_below| <= 32768 (the same format as c).
+  add('depth cell term |d·c_below| + 2^14', INT16_MAX * Q15_MAG + 2 ** 14, BITWISE_LIMIT);
+  // The three cell terms, each at most 2^15 in magnitude after its shift, summed before sat16.
+  add('depth-gated cell sum |roundShift(f·c) + roundShift(i·g) + roundShift(d·c_below)|', 3 * Q15_MAG, BITWISE_LIMIT);
 }
 
 /** The GRU's reset product, candidate term and hidden sum (§5b, §5d). */
@@ -238,4 +251,5 @@ const CELL_BOUNDS: { readonly [K in CellKind]: (recurrent: QuantRecurrentLayer, 
   'gru-reset-after': gruBounds,
   rnn: rnnBounds,
   clockwork: clockworkBounds,
+  'depth-gated': depthGatedBounds,
 };

@@ -6,6 +6,8 @@
 import {
   hasRecurrentBias,
   hasPeepholes,
+  hasDepthGate,
+  readsCellBelow,
   GRU_GATE,
   gateCount,
   gateNames,
@@ -244,7 +246,9 @@ function quantizeLayer(layer: FloatRecurrentLayer, o: LayerQuantization): QuantR
 
   // Cell state format (LSTM family only; the other cells keep no cell state).
   const cellIntBits = hasCellState(cell) ? chooseCellIntBits(o.maxAbsCell) : 0;
-  const peephole = hasPeepholes(cell) ? choosePeepholeShift(layer.peephole!, cellIntBits) : { shift: 0, multipliers: new Int32Array(0) };
+  // diagonal cell-state weights onto gates: a peephole LSTM's, or a depth gate's (§5e, §5j)
+  const diagonal = hasPeepholes(cell) ? layer.peephole : hasDepthGate(cell) ? layer.depthGate : undefined;
+  const peephole = diagonal ? choosePeepholeShift(diagonal, cellIntBits) : { shift: 0, multipliers: new Int32Array(0) };
   return {
     cell,
     inputSize,
@@ -273,6 +277,9 @@ function checkLayerTensors(layer: FloatRecurrentLayer, where: string): void {
   }
   if (hasPeepholes(cell) && layer.peephole?.length !== 3 * units) {
     throw new UserError(`quantize: ${where}peephole LSTM layer needs ${3 * units} peephole weights`);
+  }
+  if (hasDepthGate(cell) && layer.depthGate?.length !== 2 * units) {
+    throw new UserError(`quantize: ${where}depth-gated layer needs ${2 * units} depth-gate weights`);
   }
 }
 
@@ -427,12 +434,13 @@ function quantizeLayers(
   // Columns of v = [input, h]: one int8 step of x_i is inputScales[i]; of any h is 2^-7 (Q0.7);
   // of a bidirectional layer's summed output h_f + h_b (the input of the layer above) 2^-6 (Q1.6).
   const hiddenScale = 2 ** -HIDDEN_FRAC_BITS;
+  const maxAbsCells = sharedCellRanges(layers, byName);
   return layers.map((layer, l) => {
     const inputColumns = l === 0 ? inputScales : new Array<number>(layer.inputSize).fill(layerOutputScale(layers[l - 1]!));
     const columnScales = [...inputColumns, ...new Array<number>(layer.units).fill(hiddenScale)];
     const p = layerPrefix(layers.length, l);
     const where = layers.length > 1 ? `layer ${l}: ` : '';
-    const forward = quantizeLayer(layer, { columnScales, maxAbsCell: maxAbs(byName.get(`${p}cell`)), weightScale, where });
+    const forward = quantizeLayer(layer, { columnScales, maxAbsCell: maxAbsCells[l]!, weightScale, where });
     if (layer.reverse) return { ...forward, reverse: true };
     if (!layer.backward) return forward;
     const backward = quantizeLayer(layer.backward, {
@@ -443,6 +451,18 @@ function quantizeLayers(
     });
     return { ...forward, backward, merge: layer.merge ?? 'concat', ...(layer.readout ? { readout: layer.readout } : {}) };
   });
+}
+
+/**
+ * The calibrated |c| each layer's cell format covers: its own, except that a
+ * depth-gated layer adds the lower layer's c to its own (§5j), so the layers
+ * it joins share one format, of the largest |c| among them.
+ */
+function sharedCellRanges(layers: readonly FloatRecurrentLayer[], byName: Map<string, TensorRange>): number[] {
+  const shared = layers.map((_, l) => maxAbs(byName.get(`${layerPrefix(layers.length, l)}cell`)));
+  for (let l = 1; l < layers.length; l++) if (readsCellBelow(layers[l]!.cell)) shared[l] = Math.max(shared[l]!, shared[l - 1]!);
+  for (let l = layers.length - 1; l > 0; l--) if (readsCellBelow(layers[l]!.cell)) shared[l - 1] = shared[l]!;
+  return shared;
 }
 
 /** Head: y = D h + d with h in Q0.7 (Q1.6 after a 'sum' merge); one scale for all outputs so raw scores compare. */

@@ -16,6 +16,8 @@
  * Clockwork: at step t (the state's counter) the units of each module i with t mod T_i = 0 take
  *            h = tanh(W x + U h + b) (U is zero from faster modules); the others keep h;
  *            then t = (t + 1) mod lcm(T) (core/clock.ts)
+ * Depth-gated (a layer l > 0 over an LSTM-family layer of its width, with c_below its c at the same step):
+ *            as LSTM with the depth gate d = σ(z_d + w_c ⊙ c(t-1) + w_l ⊙ c_below);  c = f c + i g + d c_below
  * Stacked:   layer l > 0 reads the output of layer l - 1 at the same step
  * Bidirectional: a backward copy of the cell reads the window last step first;
  *            outputs merge per step as [h_f, h_b] or h_f + h_b (Keras' Bidirectional);
@@ -27,6 +29,8 @@
 import {
   hasRecurrentBias,
   CIFG_GATE,
+  DEPTH_GATED_GATE,
+  DEPTH_TERM,
   GATE,
   GRU_GATE,
   PEEPHOLE,
@@ -86,8 +90,16 @@ function preActivation(layer: FloatRecurrentLayer, col: number, x: ArrayLike<num
   return inputPart(layer, col, x) + recurrentProduct(layer, col, h) + (layer.recurrentBias?.[col] ?? 0);
 }
 
-/** One step on a normalized input vector x, updating `state` in place. */
-export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x: ArrayLike<number>): void {
+/**
+ * One step on a normalized input vector x, updating `state` in place. `below` is the
+ * state of the layer below after this step (what a depth-gated layer reads).
+ */
+export function floatRecurrentStep(
+  layer: FloatRecurrentLayer,
+  state: FloatRecurrentState,
+  x: ArrayLike<number>,
+  below?: FloatRecurrentState,
+): void {
   const U = layer.units;
   const z = state.preActivations;
   const { h, c } = state;
@@ -100,21 +112,8 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
       gruHidden(U, z, h);
       return;
     }
-    case 'gru-reset-after': {
-      const rb = layer.recurrentBias;
-      if (!rb) throw new Error('GRU reset-after layer without a recurrent bias');
-      for (let col = 0; col < 2 * U; col++) z[col] = preActivation(layer, col, x, h);
-      for (let u = 0; u < U; u++) {
-        const col = GRU_GATE.candidate * U + u;
-        state.recurrentPart[u] = recurrentProduct(layer, col, h) + rb[col];
-      }
-      for (let u = 0; u < U; u++) {
-        const col = GRU_GATE.candidate * U + u;
-        z[col] = inputPart(layer, col, x) + sigmoid(z[GRU_GATE.reset * U + u]) * state.recurrentPart[u];
-      }
-      gruHidden(U, z, h);
-      return;
-    }
+    case 'gru-reset-after':
+      return gruResetAfterStep(layer, state, x);
     case 'rnn': {
       for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
       for (let u = 0; u < U; u++) h[u] = Math.tanh(z[u]);
@@ -131,21 +130,11 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
       }
       return;
     }
-    case 'peephole': {
-      const p = layer.peephole;
-      if (!p) throw new Error('peephole LSTM layer without peephole weights');
-      for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
-      for (let u = 0; u < U; u++) {
-        z[GATE.input * U + u] += p[PEEPHOLE.input * U + u] * c[u];
-        z[GATE.forget * U + u] += p[PEEPHOLE.forget * U + u] * c[u];
-        const i = sigmoid(z[GATE.input * U + u]);
-        const f = sigmoid(z[GATE.forget * U + u]);
-        c[u] = f * c[u] + i * Math.tanh(z[GATE.cell * U + u]);
-        z[GATE.output * U + u] += p[PEEPHOLE.output * U + u] * c[u];
-        h[u] = sigmoid(z[GATE.output * U + u]) * Math.tanh(c[u]);
-      }
+    case 'peephole':
+      return peepholeStep(layer, state, x);
+    case 'depth-gated':
+      depthGatedStep(layer, state, x, below);
       return;
-    }
     case 'lstm': {
       for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
       for (let u = 0; u < U; u++) {
@@ -163,6 +152,42 @@ export function floatRecurrentStep(layer: FloatRecurrentLayer, state: FloatRecur
   }
 }
 
+/** GRU reset-after: z, r over [x, h] with both biases; h~ = tanh(W_h x + b_h + r ⊙ (U_h h + b'_h)). */
+function gruResetAfterStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x: ArrayLike<number>): void {
+  const U = layer.units;
+  const { h, preActivations: z } = state;
+  const rb = layer.recurrentBias;
+  if (!rb) throw new Error('GRU reset-after layer without a recurrent bias');
+  for (let col = 0; col < 2 * U; col++) z[col] = preActivation(layer, col, x, h);
+  for (let u = 0; u < U; u++) {
+    const col = GRU_GATE.candidate * U + u;
+    state.recurrentPart[u] = recurrentProduct(layer, col, h) + rb[col];
+  }
+  for (let u = 0; u < U; u++) {
+    const col = GRU_GATE.candidate * U + u;
+    z[col] = inputPart(layer, col, x) + sigmoid(z[GRU_GATE.reset * U + u]) * state.recurrentPart[u];
+  }
+  gruHidden(U, z, h);
+}
+
+/** Peephole LSTM: i, f see c(t-1); o sees c(t). */
+function peepholeStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x: ArrayLike<number>): void {
+  const U = layer.units;
+  const { h, c, preActivations: z } = state;
+  const p = layer.peephole;
+  if (!p) throw new Error('peephole LSTM layer without peephole weights');
+  for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+  for (let u = 0; u < U; u++) {
+    z[GATE.input * U + u] += p[PEEPHOLE.input * U + u] * c[u];
+    z[GATE.forget * U + u] += p[PEEPHOLE.forget * U + u] * c[u];
+    const i = sigmoid(z[GATE.input * U + u]);
+    const f = sigmoid(z[GATE.forget * U + u]);
+    c[u] = f * c[u] + i * Math.tanh(z[GATE.cell * U + u]);
+    z[GATE.output * U + u] += p[PEEPHOLE.output * U + u] * c[u];
+    h[u] = sigmoid(z[GATE.output * U + u]) * Math.tanh(c[u]);
+  }
+}
+
 /** Clockwork RNN: the active modules' rows over the old h, then their h; the counter moves on. */
 function clockworkStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x: ArrayLike<number>): void {
   const periods = layer.clockPeriods;
@@ -174,6 +199,32 @@ function clockworkStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x
   state.clock = nextClock(state.clock, periods);
 }
 
+/** d = σ(z_d + w_c ⊙ c(t-1) + w_l ⊙ c_below);  c = σ(f) c + σ(i) tanh(g) + d c_below;  h = σ(o) tanh(c) */
+function depthGatedStep(
+  layer: FloatRecurrentLayer,
+  state: FloatRecurrentState,
+  x: ArrayLike<number>,
+  below: FloatRecurrentState | undefined,
+): void {
+  const w = layer.depthGate;
+  if (!w) throw new Error('depth-gated layer without depth-gate weights');
+  if (!below) throw new Error('a depth-gated layer steps after the layer below it');
+  const U = layer.units;
+  const { h, c, preActivations: z } = state;
+  const cBelow = below.c;
+  for (let col = 0; col < z.length; col++) z[col] = preActivation(layer, col, x, h);
+  for (let u = 0; u < U; u++) {
+    z[DEPTH_GATED_GATE.depth * U + u] += w[DEPTH_TERM.cellPrevious * U + u] * c[u] + w[DEPTH_TERM.cellBelow * U + u] * cBelow[u];
+    const i = sigmoid(z[GATE.input * U + u]);
+    const f = sigmoid(z[GATE.forget * U + u]);
+    const g = Math.tanh(z[GATE.cell * U + u]);
+    const o = sigmoid(z[GATE.output * U + u]);
+    const d = sigmoid(z[DEPTH_GATED_GATE.depth * U + u]);
+    c[u] = f * c[u] + i * g + d * cBelow[u];
+    h[u] = o * Math.tanh(c[u]);
+  }
+}
+
 /**
  * One step of a streaming stack: layer l reads the h layer l - 1 has just
  * computed. Updates `states` in place; returns the top layer's h.
@@ -181,7 +232,7 @@ function clockworkStep(layer: FloatRecurrentLayer, state: FloatRecurrentState, x
 export function floatStackStep(layers: readonly FloatRecurrentLayer[], states: FloatRecurrentState[], x: ArrayLike<number>): Float64Array {
   let input: ArrayLike<number> = x;
   layers.forEach((layer, l) => {
-    floatRecurrentStep(layer, states[l]!, input);
+    floatRecurrentStep(layer, states[l]!, input, states[l - 1]);
     input = states[l]!.h;
   });
   return states[states.length - 1]!.h;
@@ -263,7 +314,7 @@ function floatStreamWindow(
     for (let i = 0; i < inputSize; i++) step[i] = x[offset + t * inputSize + i]!;
     let input: ArrayLike<number> = step;
     layers.forEach((layer, l) => {
-      floatRecurrentStep(layer, states[l]!, input);
+      floatRecurrentStep(layer, states[l]!, input, states[l - 1]);
       onStep?.(l, 'forward', states[l]!);
       input = states[l]!.h;
     });

@@ -10,6 +10,8 @@ import {
   readingCount,
   tokenId,
   CIFG_GATE,
+  DEPTH_GATED_GATE,
+  DEPTH_TERM,
   GATE,
   GRU_GATE,
   PEEPHOLE,
@@ -55,12 +57,13 @@ export interface SimState {
   gatesQ15: Int16Array;
 }
 
-/** One layer while it steps: its weights, its state views, its v = [input, h] view and its clock counter (one value). */
+/** One layer while it steps: its weights, its state views, its v = [input, h] view, its clock counter (one value) and the state of the layer below (streaming stacks). */
 interface LayerRun {
   layer: QuantRecurrentLayer;
   state: SimState;
   v: Int8Array;
   clock: Int32Array;
+  below?: SimState;
 }
 
 export class Simulator {
@@ -252,7 +255,13 @@ export class Simulator {
     const { layers } = this.model;
     for (let i = 0; i < layers[0].inputSize; i++) this.v[i] = saturateInt8(numberOr(xq[i], 0));
     layers.forEach((layer, l) =>
-      this.layerStep({ layer, state: this.layerStates[l], v: this.layerV[l], clock: this.clocks.subarray(l, l + 1) }),
+      this.layerStep({
+        layer,
+        state: this.layerStates[l],
+        v: this.layerV[l],
+        clock: this.clocks.subarray(l, l + 1),
+        below: this.layerStates[l - 1],
+      }),
     );
     return this.layerStates[layers.length - 1].hQ7;
   }
@@ -413,10 +422,13 @@ function peepholeQ12(layer: QuantRecurrentLayer, k: number, cQ: number): number 
   return roundShift(cQ * layer.peepholeMultiplier[k], layer.peepholeShift);
 }
 
-/** c = sat16(roundShift(f*c, 15) + roundShift(i*g, 15+K))   (-> Q(K).(15-K)) */
-function cellUpdate({ layer, state }: LayerRun, u: number, iQ15: number, fQ15: number, gQ15: number): void {
+/**
+ * c = sat16(roundShift(f*c, 15) + roundShift(i*g, 15+K) + depthTerm)   (-> Q(K).(15-K));
+ * depthTerm = roundShift(d*c_below, 15) for a depth-gated layer (§5j), else 0.
+ */
+function cellUpdate({ layer, state }: LayerRun, u: number, iQ15: number, fQ15: number, gQ15: number, depthTerm = 0): void {
   const { cellQ } = state;
-  cellQ[u] = saturateInt16(roundShift(fQ15 * cellQ[u], 15) + roundShift(iQ15 * gQ15, 15 + layer.cellIntBits));
+  cellQ[u] = saturateInt16(roundShift(fQ15 * cellQ[u], 15) + roundShift(iQ15 * gQ15, 15 + layer.cellIntBits) + depthTerm);
 }
 
 /** h = sat8(roundShift(o * tanh(c), 23))   (Q0.15 x Q0.15 -> Q0.7) */
@@ -466,6 +478,33 @@ function cifgStep(run: LayerRun, tables: ActivationTables): void {
     const g = (gate: number) => gatesQ15[gate * units + u];
     cellUpdate(run, u, 32768 - g(CIFG_GATE.forget), g(CIFG_GATE.forget), g(CIFG_GATE.cell));
     hidden(run, tables, u, g(CIFG_GATE.output));
+  }
+}
+
+/**
+ * Depth-gated LSTM (NUMERICS.md §5j): the LSTM's rows, then the depth gate, which sees this
+ * layer's c(t-1) and the lower layer's c(t) (same format Q(K).(15-K)) through the peephole term:
+ *   dInQ12 = sat16(roundShift(acc_d * m, S) + roundShift(c * p[0u], P) + roundShift(c_below * p[1u], P))
+ *   c = sat16(roundShift(f*c, 15) + roundShift(i*g, 15+K) + roundShift(d*c_below, 15))
+ */
+function depthGatedStep(run: LayerRun, tables: ActivationTables): void {
+  const { layer, below } = run;
+  if (!below) throw new Error('a depth-gated layer steps after the layer below it (streaming stacks only)');
+  const { units } = layer;
+  const { gatesQ15, cellQ } = run.state;
+  for (let r = 0; r < 4 * units; r++) gatesQ15[r] = gateRow(run, tables, r);
+  for (let u = 0; u < units; u++) {
+    const termsQ12 =
+      peepholeQ12(layer, DEPTH_TERM.cellPrevious * units + u, cellQ[u]) +
+      peepholeQ12(layer, DEPTH_TERM.cellBelow * units + u, below.cellQ[u]);
+    const r = DEPTH_GATED_GATE.depth * units + u;
+    gatesQ15[r] = gateRow(run, tables, r, run.v, termsQ12);
+  }
+  for (let u = 0; u < units; u++) {
+    const g = (gate: number) => gatesQ15[gate * units + u];
+    const depthTerm = roundShift(g(DEPTH_GATED_GATE.depth) * below.cellQ[u], 15);
+    cellUpdate(run, u, g(GATE.input), g(GATE.forget), g(GATE.cell), depthTerm);
+    hidden(run, tables, u, g(GATE.output));
   }
 }
 
@@ -562,7 +601,7 @@ export function baseReading(v: number): number {
   return typeof v === 'number' && v - v === 0 ? v : NaN;
 }
 
-/** One integer step of each cell kind (NUMERICS.md §5–§5f, §5i): every kind must have one. */
+/** One integer step of each cell kind (NUMERICS.md §5–§5f, §5i, §5j): every kind must have one. */
 const CELL_STEPS: { readonly [K in CellKind]: (run: LayerRun, tables: ActivationTables) => void } = {
   lstm: lstmStep,
   peephole: peepholeStep,
@@ -571,4 +610,5 @@ const CELL_STEPS: { readonly [K in CellKind]: (run: LayerRun, tables: Activation
   'gru-reset-after': gruResetAfterStep,
   rnn: rnnStep,
   clockwork: clockworkStep,
+  'depth-gated': depthGatedStep,
 };

@@ -8,6 +8,8 @@
  * - peephole LSTM, gates i, f, g, o; peephole weights [3][units] (i, f, o):
  *     i = σ(z_i + p_i c),  f = σ(z_f + p_f c),  c' = f c + i tanh(z_g),  o = σ(z_o + p_o c'),  h = o tanh(c')
  * - CIFG LSTM, gates f, g, o:  f = σ(z_f);  c' = f c + (1 − f) tanh(z_g);  h = σ(z_o) tanh(c')
+ * - depth-gated LSTM, gates i, f, g, o, d; depth-gate weights [2][units] (c(t-1), c_below):
+ *     d = σ(z_d + w_c c + w_l c_below),  c' = f c + i tanh(z_g) + d c_below  (its layer: depth-gated-layer.ts)
  * - GRU reset-after, gates z, r, h~; input bias b and recurrent bias b':
  *     xz = x W + b;  hz = h U + b';  z = σ(xz_z + hz_z);  r = σ(xz_r + hz_r)
  *     n = tanh(xz_h + r hz_h);  h' = z h + (1 − z) n
@@ -21,7 +23,17 @@
  * kernel, recurrentKernel, bias, then peephole or recurrentBias.
  */
 import type { Tf } from './backend.ts';
-import { CELLS, CELL_KINDS, hasRecurrentBias, hasPeepholes, hasCellState, hasClock, gateCount, type CellKind } from '../core/model.ts';
+import {
+  CELLS,
+  CELL_KINDS,
+  hasRecurrentBias,
+  hasPeepholes,
+  hasCellState,
+  hasClock,
+  gateCount,
+  readsCellBelow,
+  type CellKind,
+} from '../core/model.ts';
 import { clockMask, clockOfUnits } from '../core/clock.ts';
 import type { CustomCellKind } from '../core/cells.ts';
 
@@ -36,8 +48,9 @@ export type { CustomCellKind };
 export const isCustomCell = (cell: CellKind): cell is CustomCellKind => CELLS[cell].tfjsLayer === undefined;
 export const CUSTOM_CELLS: readonly CustomCellKind[] = CELL_KINDS.filter(isCustomCell);
 
-const CLASS_NAMES: Record<CustomCellKind, string> = {
+export const CLASS_NAMES: Record<CustomCellKind, string> = {
   peephole: 'LstmMcuPeepholeLSTMCell',
+  'depth-gated': 'LstmMcuDepthGatedLSTMCell',
   cifg: 'LstmMcuCIFGLSTMCell',
   'gru-reset-after': 'LstmMcuGRUResetAfterCell',
   clockwork: 'LstmMcuClockworkCell',
@@ -46,7 +59,7 @@ const CLASS_NAMES: Record<CustomCellKind, string> = {
 /** A [batch, G*units] tensor split into the kind's gates, in gate order. */
 const gates = (tf: Tf, z: Tensor, cell: CustomCellKind): Tensor2D[] => tf.split(z as Tensor2D, gateCount(cell), 1);
 
-/** One step's operands: input, state, weights, and the kind's extra tensor (peepholes or recurrent bias). */
+/** One step's operands: input, state, weights, the kind's extra tensor (peepholes, recurrent bias, depth gate), the lower layer's c (depth-gated). */
 interface StepInputs {
   x: Tensor2D;
   h: Tensor2D;
@@ -57,15 +70,26 @@ interface StepInputs {
   extra?: Tensor;
   /** Clockwork: the step's clock t [batch][1], each unit's period [units] and the recurrent mask [units][units]. */
   clock?: { t: Tensor2D; periods: Tensor; mask: Tensor };
+  /** Depth-gated: the lower layer's c at this step [batch][units]. */
+  cBelow?: Tensor2D;
 }
 
 /** The float step of each custom kind: [output, h] (and c for the LSTM family). Every custom kind must have one. */
-const CUSTOM_STEPS: { readonly [K in CustomCellKind]: (tf: Tf, s: StepInputs) => Tensor[] } = {
+export const CUSTOM_STEPS: { readonly [K in CustomCellKind]: (tf: Tf, s: StepInputs) => Tensor[] } = {
   clockwork: (tf, { x, h, K, R, b, clock }) => {
     const active = tf.equal(tf.mod(clock!.t, clock!.periods), 0);
     const z = tf.add(tf.add(tf.matMul(x, K), tf.matMul(h, tf.mul(R, clock!.mask) as Tensor2D)), b);
     const hNew = tf.where(tf.broadcastTo(active, h.shape), tf.tanh(z), h);
     return [hNew, hNew];
+  },
+  // the depth gate sees c(t-1) and the lower layer's c(t); c gains d ⊙ c_below (its layer: trainer/depth-gated-layer.ts)
+  'depth-gated': (tf, { x, h, c, K, R, b, extra, cBelow }) => {
+    const [zi, zf, zg, zo, zd] = gates(tf, tf.add(tf.add(tf.matMul(x, K), tf.matMul(h, R)), b), 'depth-gated');
+    const [wc, wl] = tf.split(extra!, 2, 0);
+    const d = tf.sigmoid(tf.add(tf.add(zd!, tf.mul(wc!, c)), tf.mul(wl!, cBelow!)));
+    const cNew = tf.add(tf.add(tf.mul(tf.sigmoid(zf!), c), tf.mul(tf.sigmoid(zi!), tf.tanh(zg!))), tf.mul(d, cBelow!));
+    const hNew = tf.mul(tf.sigmoid(zo!), tf.tanh(cNew));
+    return [hNew, hNew, cNew];
   },
   'gru-reset-after': (tf, { x, h, K, R, b, extra }) => {
     const [xz, xr, xh] = gates(tf, tf.add(tf.matMul(x, K), b), 'gru-reset-after');
@@ -200,6 +224,7 @@ export function customRnnLayer(
   cell: CustomCellKind,
   args: { units: number; returnSequences: boolean; inputShape?: [number, number]; clockPeriods?: number[] },
 ): RnnLayer {
+  if (readsCellBelow(cell)) throw new Error(`the ${cell} layer reads the layer below: trainer/depth-gated-layer.ts builds it`);
   let byKind = rnnClasses.get(tf);
   if (!byKind) rnnClasses.set(tf, (byKind = new Map()));
   let Layer = byKind.get(cell);

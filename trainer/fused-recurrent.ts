@@ -13,9 +13,20 @@
 import fs from 'node:fs';
 import { UserError } from '../core/errors.ts';
 
-import { hasCellState, CELLS, resetsBeforeProduct, hasRecurrentBias, hasPeepholes, gateCount, type CellKind } from '../core/model.ts';
+import {
+  hasCellState,
+  readsCellBelow,
+  CELLS,
+  resetsBeforeProduct,
+  hasRecurrentBias,
+  hasPeepholes,
+  gateCount,
+  type CellKind,
+} from '../core/model.ts';
 
-export type FusedCell = CellKind;
+/** The kinds the kernel runs: every kind but the depth-gated LSTM, whose layers read the cell state of the layer below (a kernel runs one layer). */
+export type FusedCell = Exclude<CellKind, 'depth-gated'>;
+export const isFusedCell = (cell: CellKind): cell is FusedCell => !readsCellBelow(cell);
 /** The kernel's number for each cell kind (trainer/wasm/recurrent.ts). */
 // clockwork: the kernel has no clock, so a clockwork layer trains as its TensorFlow.js cell (fusedRefusal)
 const KIND: Record<Exclude<FusedCell, 'clockwork'>, number> = { lstm: 0, gru: 1, rnn: 2, peephole: 3, cifg: 4, 'gru-reset-after': 5 };

@@ -9,7 +9,8 @@
  *   W, U    -> int8 per row (or gate, or tensor) of the folded coefficients W · columnScale (§6)
  *   σ(z)    -> σ at the middle of z's 2^-7 bucket, z saturated to Q3.12's [−8, 8) (§4)
  *   tanh(z) -> tanh at the middle of z's 2^-8 bucket, z clamped to [−4, 4) (§4)
- *   c       -> Q(K).(15−K), K the layer's cell format (§5 step 4)
+ *   c       -> Q(K).(15−K), K the layer's cell format (§5 step 4); a depth-gated
+ *              layer reads the lower layer's fake-quantized c at the same step (§5j)
  *   h, r ⊙ h -> Q0.7; a 'sum' merge h_f + h_b -> Q1.6 (§5, §5b, §5h)
  *   D       -> int8 with one scale for the head (§6)
  * Every rounding passes its gradient straight through (the straight-through
@@ -39,6 +40,8 @@ import {
   hasClock,
   hasRecurrentBias,
   CIFG_GATE,
+  DEPTH_GATED_GATE,
+  DEPTH_TERM,
   GATE,
   GRU_GATE,
   PEEPHOLE,
@@ -105,6 +108,7 @@ interface DirectionVars {
   bias: Variable;
   peephole?: Variable;
   recurrentBias?: Variable;
+  depthGate?: Variable;
 }
 
 interface LayerVars {
@@ -230,7 +234,7 @@ function fakeQuantWeights(
 /** Gate block g (of `units` columns) of a [batch][G*units] tensor. */
 const gateBlock = (tf: Tf, z: Tensor, g: number, units: number) => tf.slice(z, [0, g * units], [-1, units]);
 
-/** One step of one direction under fake quantization: the new (h, c). */
+/** One step of one direction under fake quantization: the new (h, c); `cBelow` is the lower layer's c of this step (depth-gated). */
 function cellStep(
   tf: Tf,
   q: Quantizers,
@@ -240,6 +244,7 @@ function cellStep(
   x: Tensor,
   h: Tensor,
   c: Tensor | undefined,
+  cBelow?: Tensor,
 ): { h: Tensor; c?: Tensor } {
   const U = d.units;
   const xPart = tf.add(tf.matMul(x, w.wIn), w.bias);
@@ -292,13 +297,45 @@ function cellStep(
       return { h: q.hidden(q.tanh(tf.add(xPart, tf.matMul(h, w.wH)))) };
     case 'clockwork':
       throw new Error('QAT: clockwork layers are refused by checkQatOptions');
+    case 'depth-gated':
+      return depthGatedStep(tf, q, d, K, tf.add(xPart, tf.matMul(h, w.wH)), c!, cBelow!);
   }
+}
+
+/**
+ * The depth-gated LSTM (§5j) on its gate sums z: d sees c(t-1) and the lower layer's c(t) through
+ * two Q3.12 terms rounded each; c = sat16(roundShift(f·c, 15) + roundShift(i·g, 15+K) + roundShift(d·c_below, 15)).
+ */
+function depthGatedStep(
+  tf: Tf,
+  q: Quantizers,
+  d: DirectionVars,
+  K: number,
+  z: Tensor,
+  c: Tensor,
+  cBelow: Tensor,
+): { h: Tensor; c: Tensor } {
+  const U = d.units;
+  const diagonal = (k: number, cell: Tensor) => q.q12(tf.mul(tf.slice(d.depthGate!, [k * U], [U]), cell), 2 ** 20);
+  const i = q.sigmoid(gateBlock(tf, z, GATE.input, U));
+  const f = q.sigmoid(gateBlock(tf, z, GATE.forget, U));
+  const g = q.tanh(gateBlock(tf, z, GATE.cell, U));
+  const o = q.sigmoid(gateBlock(tf, z, GATE.output, U));
+  const depthIn = tf.add(
+    tf.add(gateBlock(tf, z, DEPTH_GATED_GATE.depth, U), diagonal(DEPTH_TERM.cellPrevious, c)),
+    diagonal(DEPTH_TERM.cellBelow, cBelow),
+  );
+  const depth = q.sigmoid(depthIn);
+  const terms = [tf.mul(f, c), tf.mul(i, g), tf.mul(depth, cBelow)].map((t) => q.cellTerm(t, K));
+  const cNew = q.cell(tf.addN(terms), K);
+  return { h: q.hidden(tf.mul(o, q.tanhCell(cNew))), c: cNew };
 }
 
 /**
  * One direction over the sequence from a zero state, in time order or last
  * step first; its h after each input, indexed by time. Padding steps (mask 0)
- * keep the state, as on the device (§3a).
+ * keep the state, as on the device (§3a). `cells.below`: the lower layer's c
+ * per step (a depth-gated layer reads it); `cells.out` receives this layer's.
  */
 function runDirection(
   tf: Tf,
@@ -309,6 +346,7 @@ function runDirection(
   seq: Tensor[],
   mask: Tensor[] | undefined,
   reverse: boolean,
+  cells: { below?: Tensor[]; out?: Tensor[] } = {},
 ): Tensor[] {
   const B = seq[0]!.shape[0]!;
   let h: Tensor = tf.zeros([B, d.units]);
@@ -316,7 +354,7 @@ function runDirection(
   const out: Tensor[] = new Array(seq.length);
   for (let k = 0; k < seq.length; k++) {
     const t = reverse ? seq.length - 1 - k : k;
-    const next = cellStep(tf, q, d, K, w, seq[t]!, h, c);
+    const next = cellStep(tf, q, d, K, w, seq[t]!, h, c, cells.below?.[t]);
     if (mask) {
       const keep = mask[t]!;
       h = tf.where(keep, next.h, h);
@@ -326,6 +364,7 @@ function runDirection(
       c = next.c;
     }
     out[t] = h;
+    if (cells.out && c) cells.out[t] = c;
   }
   return out;
 }
@@ -359,15 +398,19 @@ function forward(
     seq = tf.unstack(xq, 1);
   }
   let top: Tensor = seq[0]!;
+  // the c of the layer below at each step (what a depth-gated layer reads)
+  let cellsBelow: Tensor[] = [];
   vars.layers.forEach((layer, l) => {
     // column scale of the layer's input: the model's input scales, or what the layer below passes up (Q0.7, Q1.6 after a sum)
     const below = l === 0 ? inputScale : tf.scalar(layerOutputScale(model.layers[l - 1]!));
     const K = grid.cellIntBits[l]!;
+    const cells = { below: cellsBelow, out: [] as Tensor[] };
     const run = (d: DirectionVars, k: number, reverse: boolean) => {
       const m = mask?.map((mt) => tf.tile(mt, [1, d.units]));
-      return runDirection(tf, q, d, k, fakeQuantWeights(tf, q, d, below, weightScale), seq, m, reverse);
+      return runDirection(tf, q, d, k, fakeQuantWeights(tf, q, d, below, weightScale), seq, m, reverse, cells);
     };
     const f = run(layer.forward, K.forward, layer.reverse);
+    cellsBelow = cells.out;
     if (!layer.backward) {
       seq = f;
       top = layer.reverse ? f[0]! : f[f.length - 1]!;
@@ -404,6 +447,7 @@ function directionVars(tf: Tf, l: FloatRecurrentLayer): DirectionVars {
     bias: tf.variable(tf.tensor1d(l.bias)),
     ...(l.peephole ? { peephole: tf.variable(tf.tensor1d(l.peephole)) } : {}),
     ...(l.recurrentBias ? { recurrentBias: tf.variable(tf.tensor1d(l.recurrentBias)) } : {}),
+    ...(l.depthGate ? { depthGate: tf.variable(tf.tensor1d(l.depthGate)) } : {}),
   };
 }
 
@@ -418,6 +462,7 @@ function directionOf(d: DirectionVars): FloatRecurrentLayer {
     bias: read(d.bias),
     ...(d.peephole ? { peephole: read(d.peephole) } : {}),
     ...(d.recurrentBias ? { recurrentBias: read(d.recurrentBias) } : {}),
+    ...(d.depthGate ? { depthGate: read(d.depthGate) } : {}),
   };
 }
 
@@ -478,6 +523,7 @@ function variablesOf(vars: ModelVars): Variable[] {
         d.bias,
         ...(d.peephole ? [d.peephole] : []),
         ...(d.recurrentBias ? [d.recurrentBias] : []),
+        ...(d.depthGate ? [d.depthGate] : []),
       ]),
     vars.headKernel,
     vars.headBias,

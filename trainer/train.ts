@@ -25,6 +25,9 @@ import {
   hasRecurrentBias,
   hasPeepholes,
   hasClock,
+  hasDepthGate,
+  readsCellBelow,
+  depthGatedRefusal,
   PADDING_TOKEN,
   type FloatEmbedding,
   defaultHead,
@@ -39,6 +42,8 @@ import {
   type MergeMode,
 } from '../core/model.ts';
 import { customRnnLayer, isCustomCell } from './cells.ts';
+import { depthGatedLayer } from './depth-gated-layer.ts';
+import { isFusedCell } from './fused-recurrent.ts';
 import { fusedRecurrentLayer } from './fused-layer.ts';
 import { UserError } from '../core/errors.ts';
 import { currentBackend, type Tf } from './backend.ts';
@@ -140,6 +145,8 @@ export function fusedRefusal(cell: CellKind, dropout: boolean): string | undefin
   if (hasClock(cell)) return 'the fused kernel has no clock: the clockwork cell trains with its TensorFlow.js cell';
   // tfjs' GRU cell applies its recurrent dropout mask to the h it carries too; the fused kernel does not.
   if (dropout && !CELLS[cell].fusedDropout) return `dropout of the ${cell} cell trains with tfjs layers`;
+  // The kernel runs one layer at a time and passes up h only; a depth-gated layer also reads the c of the one below.
+  if (!isFusedCell(cell)) return `the ${cell} cell reads the cell state of the layer below, which the fused kernel does not pass up`;
   return undefined;
 }
 
@@ -237,6 +244,8 @@ export function checkHead(ds: Dataset, head: HeadActivation): void {
  * the recurrent product, the only convention tfjs implements); simple RNN tanh.
  * Peephole, CIFG and GRU reset-after are the custom cells of trainer/cells.ts
  * in a tfjs RNN layer (their weights start as zeros; buildModel sets them).
+ * A depth-gated layer, and a layer under one (`passCell`: it passes up [h, c]),
+ * are the layers of trainer/depth-gated-layer.ts.
  */
 export function recurrentLayer(
   tf: Tf,
@@ -249,9 +258,20 @@ export function recurrentLayer(
     recurrentInitializer: unknown;
     dropout?: Dropout;
     clockPeriods?: number[];
+    passCell?: boolean;
   },
 ) {
   const returnSequences = config.returnSequences ?? false;
+  if (readsCellBelow(cell) || config.passCell) {
+    const shape = config.inputShape ? { inputShape: config.inputShape } : {};
+    return depthGatedLayer(tf, {
+      units: config.units,
+      bottom: !readsCellBelow(cell),
+      passCell: config.passCell ?? false,
+      returnSequences,
+      ...shape,
+    });
+  }
   const d = config.dropout;
   const common = {
     ...(d ? { dropout: d.rate, recurrentDropout: d.recurrentRate, dropoutFunc: d.func } : {}),
@@ -299,6 +319,7 @@ function directedLayer(
     recurrentInitializer: unknown;
     dropout?: Dropout;
     clockPeriods?: number[];
+    passCell?: boolean;
   },
 ) {
   if (!merge) return recurrentLayer(tf, cell, config);
@@ -339,6 +360,9 @@ function initialDirection(
  * seeds (layer l: seed + 10 l, its backward direction seed + 10 l + 5; the
  * head seed + 1), so one forward layer starts exactly as before stacking.
  */
+/** The cell of layer l of a stack of `cell`: a depth-gated stack has an LSTM at the bottom. */
+export const layerCell = (cell: CellKind, l: number): CellKind => (readsCellBelow(cell) && l === 0 ? 'lstm' : cell);
+
 /** What buildModel builds: the recurrent stack, its head, and how it trains. */
 interface ModelSpec {
   cell: CellKind;
@@ -366,7 +390,7 @@ function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
   const first = ds.vocabulary ? 1 : 0;
   const layerSeed = (l: number) => seed + 10 * l;
   for (let l = 0; l < layerCount; l++) {
-    if (fused) {
+    if (fused && isFusedCell(cell)) {
       model.add(
         fusedRecurrentLayer(tf, {
           cell,
@@ -381,8 +405,9 @@ function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
       continue;
     }
     model.add(
-      directedLayer(tf, cell, merge, {
+      directedLayer(tf, layerCell(cell, l), merge, {
         units,
+        passCell: l + 1 < layerCount && readsCellBelow(layerCell(cell, l + 1)),
         ...(dropout ? { dropout } : {}),
         ...(clockPeriods ? { clockPeriods } : {}),
         ...(l === 0 && !ds.vocabulary ? { inputShape: [ds.window, F + (clockPeriods ? 1 : 0)] as [number, number] } : {}),
@@ -408,7 +433,7 @@ function buildModel(tf: Tf, ds: Dataset, spec: ModelSpec): LayersModel {
     // Per direction: kernel, recurrent kernel, bias, and a fourth tensor for peephole / reset-after cells.
     const extra = (first: number) => (perDirection === 4 ? current[first + 3] : undefined);
     const weights = [
-      ...initialDirection(tf, cell, inputSize, units, layerSeed(l), extra(0), clockPeriods),
+      ...initialDirection(tf, layerCell(cell, l), inputSize, units, layerSeed(l), extra(0), clockPeriods),
       ...(merge ? initialDirection(tf, cell, inputSize, units, layerSeed(l) + 5, extra(perDirection)) : []),
     ];
     layer.setWeights(weights);
@@ -555,6 +580,16 @@ function checkOptions(o: TrainOptions): void {
   ] as const) {
     if (v !== undefined && !(v >= 0 && v < 1)) throw new UserError(`${name} must be in [0, 1), got ${v}`);
   }
+  const cell = o.cell ?? 'lstm';
+  const count = o.layers ?? 1;
+  // a single depth-gated layer is refused as such (it has no layer below)
+  const layers = Array.from({ length: count }, (_, l) => ({
+    cell: count > 1 ? layerCell(cell, l) : cell,
+    units: o.units,
+    backward: o.bidirectional,
+  }));
+  const depthGated = depthGatedRefusal({ layers });
+  if (depthGated) throw new UserError(`--cell ${cell}: ${depthGated}`);
 }
 
 /** The dataset and options must fit together: one-to-many targets are features, bidirectional and token models are many-to-one. */
@@ -688,12 +723,13 @@ async function fit(
 
 /** The trained weights as float layers (each direction of a bidirectional layer), the head and the embedding table. */
 function extract(model: LayersModel, ds: Dataset, spec: ModelSpec): Pick<TrainResult, 'embedding' | 'layers' | 'head' | 'headActivation'> {
-  const { cell, units, layerCount, merge, embeddingDim, head, clockPeriods } = spec;
+  const { units, layerCount, merge, embeddingDim, head, clockPeriods } = spec;
   const F = ds.vocabulary ? embeddingDim : ds.featureNames.length;
   const first = ds.vocabulary ? 1 : 0;
   const layers: FloatRecurrentLayer[] = [];
-  const direction = (w: Float32Array[], inputSize: number): FloatRecurrentLayer => {
+  const direction = (w: Float32Array[], inputSize: number, l: number): FloatRecurrentLayer => {
     const [kernel, recurrentKernel, bias, extra] = w;
+    const cell = layerCell(spec.cell, l);
     return {
       cell,
       inputSize,
@@ -705,13 +741,19 @@ function extract(model: LayersModel, ds: Dataset, spec: ModelSpec): Pick<TrainRe
       ...(clockPeriods ? { clockPeriods: [...clockPeriods] } : {}),
       ...(hasPeepholes(cell) ? { peephole: extra! } : {}),
       ...(hasRecurrentBias(cell) ? { recurrentBias: extra! } : {}),
+      ...(hasDepthGate(cell) ? { depthGate: extra! } : {}),
     };
   };
   for (let l = 0; l < layerCount; l++) {
     const w = model.layers[first + l]!.getWeights().map((t) => (t.dataSync() as Float32Array).slice());
     const inputSize = l === 0 ? F : layerOutputSize(layers[l - 1]!);
-    if (!merge) layers.push(direction(w, inputSize));
-    else layers.push({ ...direction(w.slice(0, w.length / 2), inputSize), backward: direction(w.slice(w.length / 2), inputSize), merge });
+    if (!merge) layers.push(direction(w, inputSize, l));
+    else
+      layers.push({
+        ...direction(w.slice(0, w.length / 2), inputSize, l),
+        backward: direction(w.slice(w.length / 2), inputSize, l),
+        merge,
+      });
   }
   const headInput = layerOutputSize(layers[layerCount - 1]!);
   const [hk, hb] = model.layers[first + layerCount]!.getWeights().map((w) => (w.dataSync() as Float32Array).slice());
@@ -768,6 +810,32 @@ export async function trainLstm(ds: Dataset, opts: TrainOptions): Promise<TrainR
   }
 }
 
+/** Loads a float model's weights into the tfjs model predictFloat built: embedding, each layer's directions, head. */
+function setFloatWeights(
+  tf: Tf,
+  model: LayersModel,
+  layers: readonly FloatRecurrentLayer[],
+  head: FloatDenseLayer,
+  embedding: FloatEmbedding | undefined,
+): void {
+  const directionWeights = (layer: FloatRecurrentLayer) => [
+    tf.tensor2d(layer.kernel, [layer.inputSize, gateCount(layer.cell) * layer.units]),
+    tf.tensor2d(layer.recurrentKernel, [layer.units, gateCount(layer.cell) * layer.units]),
+    tf.tensor1d(layer.bias),
+    ...(layer.peephole ? [tf.tensor1d(layer.peephole)] : []),
+    ...(layer.recurrentBias ? [tf.tensor1d(layer.recurrentBias)] : []),
+    ...(layer.depthGate ? [tf.tensor1d(layer.depthGate)] : []),
+  ];
+  const weights = [
+    ...(embedding ? [tf.tensor2d(embedding.table, [embedding.vocabularySize, embedding.dim])] : []),
+    ...layers.flatMap((layer) => [...directionWeights(layer), ...(layer.backward ? directionWeights(layer.backward) : [])]),
+    tf.tensor2d(head.kernel, [head.inputSize, head.outputSize]),
+    tf.tensor1d(head.bias),
+  ];
+  model.setWeights(weights);
+  tf.dispose(weights);
+}
+
 /**
  * Runs the float model with tfjs on the windows x ([window][features] each,
  * normalized), a batch at a time. Returns [n][outputs]: normalized
@@ -802,6 +870,7 @@ export function predictFloat(
         directedLayer(tf, layer.cell, layer.backward ? (layer.merge ?? 'concat') : undefined, {
           units: layer.units,
           ...(layer.clockPeriods ? { clockPeriods: layer.clockPeriods } : {}),
+          passCell: readsCellBelow(layers[l + 1]?.cell ?? 'lstm'),
           ...(l === 0 && !embedding ? { inputShape: [window, features + (clockPeriods ? 1 : 0)] as [number, number] } : {}),
           returnSequences: l < layers.length - 1 || S > 1,
           kernelInitializer: 'zeros',
@@ -810,21 +879,7 @@ export function predictFloat(
       );
     });
     model.add(tf.layers.dense({ units: head.outputSize, activation: 'linear', kernelInitializer: 'zeros' }));
-    const directionWeights = (layer: FloatRecurrentLayer) => [
-      tf.tensor2d(layer.kernel, [layer.inputSize, gateCount(layer.cell) * layer.units]),
-      tf.tensor2d(layer.recurrentKernel, [layer.units, gateCount(layer.cell) * layer.units]),
-      tf.tensor1d(layer.bias),
-      ...(layer.peephole ? [tf.tensor1d(layer.peephole)] : []),
-      ...(layer.recurrentBias ? [tf.tensor1d(layer.recurrentBias)] : []),
-    ];
-    const weights = [
-      ...(embedding ? [tf.tensor2d(embedding.table, [embedding.vocabularySize, embedding.dim])] : []),
-      ...layers.flatMap((layer) => [...directionWeights(layer), ...(layer.backward ? directionWeights(layer.backward) : [])]),
-      tf.tensor2d(head.kernel, [head.inputSize, head.outputSize]),
-      tf.tensor1d(head.bias),
-    ];
-    model.setWeights(weights);
-    tf.dispose(weights);
+    setFloatWeights(tf, model, layers, head, embedding);
     const out = new Float32Array(n * S * head.outputSize);
     const B = 512;
     for (let start = 0; start < n; start += B) {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Simulator } from '../../reference/simulator.ts';
 import { HIDDEN_FRAC_BITS } from '../../core/fixed-point.ts';
-import { CELL_KINDS, type QuantizedModel } from '../../core/model.ts';
+import { CELL_KINDS, readsCellBelow, type QuantizedModel } from '../../core/model.ts';
 import { randomFloatModel, randomQuantizedModel, randomSegments, randomWindows } from '../../parity/random-model.ts';
 import { initBackend } from '../../trainer/backend.ts';
 import { predictFloat } from '../../trainer/train.ts';
@@ -27,46 +27,81 @@ function singleLayer(q: QuantizedModel, l: number): QuantizedModel {
 }
 
 describe('stacked layers', () => {
-  it.each(CELL_KINDS)('%s under an LSTM and over a GRU: the stack equals the layers run one after another', (cell) => {
-    const q = randomQuantizedModel({
-      seed: 21,
-      inputSize: 3,
-      units: 7,
-      outputSize: 2,
-      cell: 'lstm',
-      stacked: [
-        { cell, units: 6 },
-        { cell: 'gru', units: 4 },
-      ],
-    });
+  // A depth-gated layer reads the cell state of the layer below, so it does not run as a model of its own (below).
+  it.each(CELL_KINDS.filter((c) => !readsCellBelow(c)))(
+    '%s under an LSTM and over a GRU: the stack equals the layers run one after another',
+    (cell) => {
+      const q = randomQuantizedModel({
+        seed: 21,
+        inputSize: 3,
+        units: 7,
+        outputSize: 2,
+        cell: 'lstm',
+        stacked: [
+          { cell, units: 6 },
+          { cell: 'gru', units: 4 },
+        ],
+      });
+      const stack = new Simulator(q);
+      const parts = q.layers.map((_, l) => new Simulator(singleLayer(q, l)));
+      for (const segment of randomSegments(21, 3, [30, 12], 0.2)) {
+        stack.reset();
+        parts.forEach((p) => p.reset());
+        for (const xq of segment) {
+          const y = Array.from(stack.stepQ(xq));
+          let input: ArrayLike<number> = xq;
+          parts.forEach((p, l) => {
+            p.stepQ(input);
+            input = p.state.hQ7;
+            expect(Array.from(stack.layerStates[l].hQ7), `layer ${l} h`).toEqual(Array.from(p.state.hQ7));
+            expect(Array.from(stack.layerStates[l].cellQ), `layer ${l} c`).toEqual(Array.from(p.state.cellQ));
+            expect(Array.from(stack.layerStates[l].gatesQ15), `layer ${l} gates`).toEqual(Array.from(p.state.gatesQ15));
+          });
+          // The head reads the top layer.
+          const top = parts[parts.length - 1].state.hQ7;
+          const head = q.head;
+          const want = Array.from({ length: head.outputSize }, (_, k) => {
+            let acc = head.biasQ[k];
+            for (let j = 0; j < top.length; j++) acc += head.weightsQ[k * top.length + j] * top[j];
+            return acc;
+          });
+          expect(y).toEqual(want);
+        }
+      }
+      // The concatenated state is every layer's, layer 0 first.
+      expect(stack.state.hQ7.length).toBe(7 + 6 + 4);
+    },
+  );
+
+  it('depth-gated over an LSTM: the LSTM runs as it would alone, and the depth gate adds d ⊙ c_below to the upper cell (§5j)', () => {
+    const q = randomQuantizedModel({ seed: 22, inputSize: 3, units: 6, outputSize: 2, cell: 'depth-gated' });
+    expect(q.layers.map((l) => [l.cell, l.units, l.cellIntBits])).toEqual([
+      ['lstm', 6, q.layers[0].cellIntBits],
+      ['depth-gated', 6, q.layers[0].cellIntBits],
+    ]);
     const stack = new Simulator(q);
-    const parts = q.layers.map((_, l) => new Simulator(singleLayer(q, l)));
-    for (const segment of randomSegments(21, 3, [30, 12], 0.2)) {
-      stack.reset();
-      parts.forEach((p) => p.reset());
-      for (const xq of segment) {
-        const y = Array.from(stack.stepQ(xq));
-        let input: ArrayLike<number> = xq;
-        parts.forEach((p, l) => {
-          p.stepQ(input);
-          input = p.state.hQ7;
-          expect(Array.from(stack.layerStates[l].hQ7), `layer ${l} h`).toEqual(Array.from(p.state.hQ7));
-          expect(Array.from(stack.layerStates[l].cellQ), `layer ${l} c`).toEqual(Array.from(p.state.cellQ));
-          expect(Array.from(stack.layerStates[l].gatesQ15), `layer ${l} gates`).toEqual(Array.from(p.state.gatesQ15));
-        });
-        // The head reads the top layer.
-        const top = parts[parts.length - 1].state.hQ7;
-        const head = q.head;
-        const want = Array.from({ length: head.outputSize }, (_, k) => {
-          let acc = head.biasQ[k];
-          for (let j = 0; j < top.length; j++) acc += head.weightsQ[k * top.length + j] * top[j];
-          return acc;
-        });
-        expect(y).toEqual(want);
+    const bottom = new Simulator(singleLayer(q, 0));
+    const K = q.layers[1].cellIntBits;
+    const rs = (v: number, s: number) => Math.floor((v + 2 ** (s - 1)) / 2 ** s);
+    let belowCounted = 0;
+    for (const xq of randomSegments(22, 3, [40], 0.2)[0]) {
+      const cPrev = Array.from(stack.layerStates[1].cellQ);
+      stack.stepQ(xq);
+      bottom.stepQ(xq);
+      expect(Array.from(stack.layerStates[0].cellQ)).toEqual(Array.from(bottom.state.cellQ));
+      expect(Array.from(stack.layerStates[0].hQ7)).toEqual(Array.from(bottom.state.hQ7));
+      // c = sat16(roundShift(f·c, 15) + roundShift(i·g, 15+K) + roundShift(d·c_below, 15)), c_below the LSTM's c of this step
+      const g = stack.layerStates[1].gatesQ15;
+      const cBelow = stack.layerStates[0].cellQ;
+      for (let u = 0; u < 6; u++) {
+        const [i, f, cg, , d] = [0, 1, 2, 3, 4].map((k) => g[k * 6 + u]);
+        const depthTerm = rs(d * cBelow[u], 15);
+        const sum = rs(f * cPrev[u], 15) + rs(i * cg, 15 + K) + depthTerm;
+        expect(stack.layerStates[1].cellQ[u]).toBe(Math.max(-32768, Math.min(32767, sum)));
+        if (depthTerm !== 0) belowCounted++;
       }
     }
-    // The concatenated state is every layer's, layer 0 first.
-    expect(stack.state.hQ7.length).toBe(7 + 6 + 4);
+    expect(belowCounted).toBeGreaterThan(0);
   });
 
   it('the float stack computes what TensorFlow.js computes (mixed cells, within 1e-5)', async () => {

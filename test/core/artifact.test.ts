@@ -20,7 +20,7 @@ import {
 import { UserError } from '../../core/errors.ts';
 import { makeFloatModel, makeQuantizedModel } from '../fixtures/models.ts';
 import { mulberry32 } from '../../core/prng.ts';
-import { CELL_KINDS, readoutOf } from '../../core/model.ts';
+import { CELL_KINDS, readoutOf, type FloatModel } from '../../core/model.ts';
 
 // The schema, loaded independently, to forge files the encoder refuses to write.
 const root = protobuf.loadSync(fileURLToPath(new URL('../../core/artifact.proto', import.meta.url)));
@@ -390,7 +390,7 @@ describe('every cell kind', () => {
     const quant = randomQuantizedModel({ seed: 3, inputSize: 2, units: 5, cell });
     const decodedQuant = decodeArtifact(encodeQuantizedModel(quant), 'q.pb');
     expect(decodedQuant.kind).toBe('quantized');
-    expect(decodedQuant.model.layers[0]).toStrictEqual(quant.layers[0]);
+    expect(decodedQuant.model.layers).toStrictEqual(quant.layers);
   });
 });
 
@@ -449,6 +449,38 @@ describe('cell-specific fields', () => {
     delete gru.layers[0].recurrentBias;
     expect(userError(() => encodeFloatModel(gru))).toBe(
       'cannot encode float model: layers[0].recurrentBias has 0 values; expected 9 (gates*units)',
+    );
+  });
+
+  it('writes, reads and validates a depth-gated layer: its depth-gate weights, where it sits, its cell format (NUMERICS.md §5j)', () => {
+    const float = randomFloatModel({ seed: 4, inputSize: 2, units: 3, cell: 'depth-gated' });
+    expect(float.layers[1].depthGate!.length).toBe(6);
+    const back = decodeArtifact(encodeFloatModel(float), 'f.pb').model as FloatModel;
+    expect(Array.from(back.layers[1].depthGate!)).toEqual(Array.from(float.layers[1].depthGate!));
+    const short = structuredClone(float);
+    short.layers[1].depthGate = short.layers[1].depthGate!.subarray(1);
+    expect(userError(() => encodeFloatModel(short))).toBe(
+      'cannot encode float model: layers[1].depthGate has 5 values; expected 6 (2*units)',
+    );
+    const onLstm = structuredClone(float);
+    onLstm.layers[0].depthGate = new Float32Array(6);
+    expect(userError(() => encodeFloatModel(onLstm))).toBe(
+      'cannot encode float model: layers[0].depthGate has 6 values; expected 0 (depth-gated LSTM only)',
+    );
+    const alone = { ...structuredClone(float), layers: [{ ...structuredClone(float.layers[1]), inputSize: 2 }] };
+    alone.layers[0].kernel = new Float32Array(2 * 15);
+    alone.head = { ...alone.head, inputSize: 3 };
+    expect(userError(() => encodeFloatModel(alone))).toBe(
+      'cannot encode float model: layer 0 (depth-gated) needs an LSTM layer below it: the depth-gated LSTM takes at least two layers',
+    );
+    const q = randomQuantizedModel({ seed: 4, inputSize: 2, units: 3, cell: 'depth-gated' });
+    expect(q.layers[1].peepholeMultiplier.length).toBe(6);
+    const otherFormat = { ...q, layers: [q.layers[0], { ...q.layers[1], cellIntBits: q.layers[0].cellIntBits + 1 }] };
+    expect(userError(() => encodeQuantizedModel(otherFormat))).toBe(
+      `cannot encode quantized model: layers[1].cellIntBits is ${q.layers[0].cellIntBits + 1}; a depth-gated layer shares layers[0]'s (${q.layers[0].cellIntBits})`,
+    );
+    expect(userError(() => encodeQuantizedModel({ ...q, deployment: 'window' }))).toBe(
+      "cannot encode quantized model: layer 1 (depth-gated) runs only as a stream (deployment 'window' does not keep the lower layer's cell states)",
     );
   });
 

@@ -6,7 +6,7 @@
  * breaks this long before it breaks a metric.
  */
 import { describe, expect, it } from 'vitest';
-import { CELL_KINDS, GRU_GATE, PEEPHOLE_GATES, TANH_GATES, gateCount, gateNames, type CellKind } from '../../core/model.ts';
+import { CELL_KINDS, DEPTH_TERM, GRU_GATE, PEEPHOLE_GATES, TANH_GATES, gateCount, gateNames, type CellKind } from '../../core/model.ts';
 import { Simulator } from '../../reference/simulator.ts';
 import { floatRecurrentStep, newFloatState } from '../../reference/float-reference.ts';
 import { SIGMOID_TABLE_ERROR_LSB, TANH_TABLE_ERROR_LSB, buildTanhTable, roundHalfUp, saturateInt8 } from '../../core/fixed-point.ts';
@@ -33,16 +33,28 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
   it('matches the float gate within the budget of its own quantization errors', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const { float, q } = setup(seed, cell);
-      const { inputSize, units, weightsQ, rowScales, columnScales, biasQ, gateMultiplier, gateShift } = q.layers[0];
+      // The first layer of this kind (a depth-gated stack's: layer 1, over an LSTM) reads the simulator's own input.
+      const L = float.layers.findIndex((l) => l.cell === cell);
+      const { inputSize, units, weightsQ, rowScales, columnScales, biasQ, gateMultiplier, gateShift, cellIntBits } = q.layers[L];
       const width = inputSize + units;
       const rnd = mulberry32(seed * 7919);
-      const x = Array.from({ length: inputSize }, () => (rnd() * 2 - 1) * 2);
-      const xq = x.map((v, i) => saturateInt8(roundHalfUp(v / q.inputScales[i])));
-      // Float gate on the dequantized input, so the budget below covers only the row's own errors.
-      const state = newFloatState(float.layers[0]);
-      floatRecurrentStep(float.layers[0], state, x);
+      const x0 = Array.from({ length: q.layers[0].inputSize }, () => (rnd() * 2 - 1) * 2);
+      const xq0 = x0.map((v, i) => saturateInt8(roundHalfUp(v / q.inputScales[i])));
       const sim = new Simulator(q);
-      sim.stepQ(xq);
+      sim.stepQ(xq0);
+      const xq = L === 0 ? xq0 : Array.from(sim.layerStates[L - 1].hQ7);
+      const x = L === 0 ? x0 : xq.map((v, i) => v * columnScales[i]);
+      // The layer below as the simulator left it (its c is what a depth gate reads).
+      const below =
+        L === 0
+          ? undefined
+          : {
+              ...newFloatState(float.layers[L - 1]),
+              c: Float64Array.from(sim.layerStates[L - 1].cellQ, (c) => c / 2 ** (15 - cellIntBits)),
+            };
+      // Float gate on the dequantized input, so the budget below covers only the row's own errors.
+      const state = newFloatState(float.layers[L]);
+      floatRecurrentStep(float.layers[L], state, x, below);
       const cols = gateCount(cell) * units;
       for (let u = 0; u < units; u++) {
         const r = index * units + u;
@@ -50,14 +62,14 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
         let err = 0;
         let acc = biasQ[r];
         for (let i = 0; i < inputSize; i++) {
-          const k = float.layers[0].kernel[i * cols + r] * columnScales[i];
+          const k = float.layers[L].kernel[i * cols + r] * columnScales[i];
           err += Math.abs(weightsQ[r * width + i] * rowScales[r] - k) * Math.abs(xq[i]);
-          err += Math.abs(k) * Math.abs(x[i] / q.inputScales[i] - xq[i]);
+          err += Math.abs(k) * Math.abs(x[i] / columnScales[i] - xq[i]);
           acc += weightsQ[r * width + i] * xq[i];
         }
         // Reset-after update and reset rows fold both biases into one.
         const foldedBias = cell === 'gru-reset-after' && name !== 'candidate' ? float.layers[0].recurrentBias![r] : 0;
-        err += Math.abs(float.layers[0].bias[r] + foldedBias - biasQ[r] * rowScales[r]);
+        err += Math.abs(float.layers[L].bias[r] + foldedBias - biasQ[r] * rowScales[r]);
         err += Math.abs(acc) * Math.abs(gateMultiplier[r] / 2 ** (12 + gateShift) - rowScales[r]);
         err += 1 / 2 ** 13;
         let z = state.preActivations[r];
@@ -73,6 +85,14 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
             z += p * (cSim - cFloat);
             err += Math.abs(p - peepholeMultiplier[k * units + u] / 2 ** (K - 3 + P)) * Math.abs(cSim) + 1 / 2 ** 13;
           }
+        }
+        if (cell === 'depth-gated' && name === 'depth') {
+          // w_c·c(t-1) is 0 at the first step; w_l·c_below on the simulator's own c_below:
+          // |Δ| <= |w_l - pm/2^(K-3+P)|·|c_below| + 1/2^13.
+          const { peepholeMultiplier, peepholeShift: P } = q.layers[L];
+          const wl = float.layers[L].depthGate![DEPTH_TERM.cellBelow * units + u];
+          const pm = peepholeMultiplier[DEPTH_TERM.cellBelow * units + u];
+          err += Math.abs(wl - pm / 2 ** (cellIntBits - 3 + P)) * Math.abs(below!.c[u]) + 1 / 2 ** 13;
         }
         if (cell === 'gru-reset-after' && name === 'candidate') {
           // z = x part + r·(U h + b'), on the simulator's own reset gate; h = 0 after reset, so U h + b' = b'.
@@ -91,7 +111,7 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
         }
         const slope = isTanh ? 1 : 0.25;
         const floatGate = isTanh ? Math.tanh(z) : 1 / (1 + Math.exp(-z));
-        const simGate = sim.state.gatesQ15[r] / 32768;
+        const simGate = sim.layerStates[L].gatesQ15[r] / 32768;
         expect(Math.abs(simGate - floatGate), `${name} gate, seed ${seed}, unit ${u}`).toBeLessThanOrEqual(
           slope * err + (isTanh ? TANH_TABLE_ERROR : SIGMOID_TABLE_ERROR),
         );
@@ -103,8 +123,9 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
     for (const sign of [1, -1]) {
       // A bias of ±50 puts the row's pre-activation far past the Q3.12 range (±8).
       const float = randomFloatModel({ seed: 3, inputSize: 3, units: 5, cell });
-      const units = float.layers[0].units;
-      for (let u = 0; u < units; u++) float.layers[0].bias[index * units + u] = sign * 50;
+      const L = float.layers.findIndex((l) => l.cell === cell);
+      const units = float.layers[L].units;
+      for (let u = 0; u < units; u++) float.layers[L].bias[index * units + u] = sign * 50;
       const q = quantizeModel(float, {
         weightScale: 'per-row',
         calibrationX: denseWindows(randomWindows(3, 16, float.window, 3), float.window * 3),
@@ -113,7 +134,7 @@ describe.each(CASES)('$cell gate $name alone', ({ cell, name, index }) => {
       const sim = new Simulator(q);
       sim.stepQ([127, -128, 127]);
       for (let u = 0; u < units; u++) {
-        const g = sim.state.gatesQ15[index * units + u];
+        const g = sim.layerStates[L].gatesQ15[index * units + u];
         if (isTanh) expect(g).toBe(sign > 0 ? TANH_TOP : -TANH_TOP);
         else expect(g).toBe(sign > 0 ? 32757 : 11);
       }

@@ -103,6 +103,12 @@ const CASES = [
     extremes: 0.1,
   },
   {
+    file: 'depth-gated-3x6x6.json',
+    spec: { seed: 53, inputSize: 3, units: 6, outputSize: 1, weightRange: 1.5, biasRange: 1, cell: 'depth-gated' as const },
+    lengths: [24, 16],
+    extremes: 0.1,
+  },
+  {
     file: 'rnn-2x5.json',
     spec: { seed: 45, inputSize: 2, units: 5, outputSize: 2, weightRange: 1.5, biasRange: 1, cell: 'rnn' as const },
     lengths: [24, 16],

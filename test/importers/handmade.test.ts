@@ -163,4 +163,29 @@ describe('the hand-made memory LSTM', () => {
       'c.json: clockPeriods: clock periods exist only in a clockwork cell, not a lstm',
     );
   });
+
+  it('reads a depth-gated stack: an LSTM, then depth-gated layers whose depth gate may carry wc and wl (NUMERICS.md §5j)', () => {
+    const doc = JSON.parse(text);
+    const upper = { W: [[0.5]], U: [[0]], b: [0] };
+    const depthGated = { input: upper, forget: upper, cell: upper, output: upper, depth: { ...upper, wc: [0.25], wl: [-1.5] } };
+    const stack = { ...doc, cell: 'depth-gated', gates: undefined, layers: [{ gates: doc.gates }, { gates: depthGated }] };
+    const parsed = parseHandmadeModel(JSON.stringify(stack), 'd.json');
+    expect(parsed.model.layers.map((l) => [l.cell, l.inputSize, l.units])).toEqual([
+      ['lstm', 3, 1],
+      ['depth-gated', 1, 1],
+    ]);
+    expect(Array.from(parsed.model.layers[1].depthGate!)).toEqual([0.25, -1.5]);
+    // it quantizes and runs like any stack
+    const qd = quantizeModel(parsed.model, { weightScale: 'per-row', calibrationX: parsed.calibrationX, floatModelSha256: '' });
+    expect(qd.layers[1].peepholeMultiplier.length).toBe(2);
+    expect(qd.layers[1].cellIntBits).toBe(qd.layers[0].cellIntBits);
+    const one = { ...stack, layers: [{ gates: doc.gates }] };
+    expect(() => parseHandmadeModel(JSON.stringify(one), 'one.json')).toThrow(
+      'one.json: layers: a depth-gated model lists two or more layers, each { gates }: an LSTM, then depth-gated layers',
+    );
+    const misplaced = { ...stack, layers: [{ gates: doc.gates }, { gates: { ...depthGated, input: { ...upper, wl: [1] } } }] };
+    expect(() => parseHandmadeModel(JSON.stringify(misplaced), 'm.json')).toThrow(
+      'm.json: layers[1].gates.input.wl: depth-gate weights exist only on the depth gate of a depth-gated layer',
+    );
+  });
 });

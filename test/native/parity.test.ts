@@ -11,10 +11,15 @@ import fc from 'fast-check';
 import { CELL_KINDS, type QuantizedModel } from '../../core/model.ts';
 import { randomQuantizedModel, randomSegments } from '../../parity/random-model.ts';
 import { nativeParity } from '../../parity/native-parity.ts';
-import { NATIVE_CELL, buildNativeContext, type NativeState } from '../../native/context.ts';
+import { NATIVE_CELL, buildNativeContext, nativeUnsupported, type NativeState } from '../../native/context.ts';
 import { NATIVE_CPUS, nativeToolsMissing } from '../../native/toolchain.ts';
 
 const missing = nativeToolsMissing(['arm-none-eabi-gcc', 'qemu-system-arm']);
+/**
+ * The kinds the kernel has a step for: a clockwork layer and a depth-gated stack keep the JavaScript step
+ * (native/context.ts; the depth-gated refusal is checked below).
+ */
+const NATIVE_KINDS = CELL_KINDS.filter((k) => NATIVE_CELL[k] !== undefined);
 if (missing) console.log(`native parity: skipped: ${missing}`);
 const seed = Number(process.env.PARITY_SEED ?? Date.now() % 2 ** 31);
 if (!missing) console.log(`native parity: fast-check seed ${seed} (PARITY_SEED=${seed} to replay)`);
@@ -31,12 +36,15 @@ function expectExact(q: QuantizedModel, xs: Int8Array) {
   }
 }
 
+it('refuses a depth-gated stack in one line: the kernel steps each layer on its own', () => {
+  const q = randomQuantizedModel({ seed: 4, inputSize: 2, units: 4, cell: 'depth-gated' });
+  expect(nativeUnsupported(q)).toBe('depth-gated layers run in JavaScript: the kernel steps each layer on its own and has no depth gate');
+  expect(() => buildNativeContext(q)).toThrow(/^native context: depth-gated layers run in JavaScript/);
+});
+
 it('has the cross compiler and qemu-system-arm on CI', () => {
   if (process.env.CI) expect(missing).toBe('');
 });
-
-/** The kinds the kernel has a step for (a clockwork layer runs the JavaScript step: native/context.ts). */
-const NATIVE_KINDS = CELL_KINDS.filter((k) => NATIVE_CELL[k] !== undefined);
 
 describe.skipIf(missing !== '')('the native kernel matches the simulator bit for bit', () => {
   it('random streaming models (every cell, 1-40 units, 1-3 layers, saturating weights) and int8 sequences with extremes (property)', () => {

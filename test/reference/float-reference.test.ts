@@ -43,17 +43,20 @@ describe('float reference vs TensorFlow.js', () => {
       expect(Math.max(...Array.from(off, (v, i) => Math.abs(v - tfOut[i]!)))).toBeGreaterThan(1e-3);
     }
     if (gateCount(cell) === 1) return;
-    // And a different gate order would not pass: swap the columns of the first two gates.
+    // And a different gate order would not pass: swap the columns of the first and last gates of the
+    // top layer (a depth-gated stack's: its input and depth gates).
     const swapped = structuredClone(model);
+    const top = swapped.layers[swapped.layers.length - 1];
     const cols = gateCount(cell) * units;
+    const last = (gateCount(cell) - 1) * units;
     for (const [m, rows] of [
-      [swapped.layers[0].kernel, inputSize],
-      [swapped.layers[0].recurrentKernel, units],
+      [top.kernel, top.inputSize],
+      [top.recurrentKernel, units],
     ] as const) {
       for (let r = 0; r < rows; r++) {
         for (let u = 0; u < units; u++) {
           const a = r * cols + u;
-          const b = r * cols + units + u;
+          const b = r * cols + last + u;
           [m[a], m[b]] = [m[b], m[a]];
         }
       }

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { fusedRecurrentLayer } from '../../trainer/fused-layer.ts';
-import { extraLength, forward, type FusedCell } from '../../trainer/fused-recurrent.ts';
+import { extraLength, forward, isFusedCell, type FusedCell } from '../../trainer/fused-recurrent.ts';
 import { customRnnLayer, isCustomCell } from '../../trainer/cells.ts';
 import { CELL_KINDS, gateCount, hasClock, type MergeMode } from '../../core/model.ts';
 import { trainLstm, type TrainOptions } from '../../trainer/train.ts';
@@ -160,8 +160,8 @@ describe('fused recurrent layer against tfjs layers', () => {
     fc.assert(
       fc.property(
         fc.record({
-          // the kernel has no clock: a clockwork layer trains as its TensorFlow.js cell (fusedRefusal)
-          cell: fc.constantFrom<FusedCell>(...CELL_KINDS.filter((k) => !hasClock(k))),
+          // the kernel has no clock: a clockwork layer trains as its TensorFlow.js cell (fusedRefusal); a depth-gated one is no FusedCell
+          cell: fc.constantFrom<FusedCell>(...CELL_KINDS.filter(isFusedCell).filter((k) => !hasClock(k))),
           B: fc.integer({ min: 1, max: 9 }),
           T: fc.integer({ min: 2, max: 6 }),
           F: fc.integer({ min: 1, max: 6 }),

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CELL_KINDS, gateCount, type FloatDenseLayer, type FloatRecurrentLayer } from '../../core/model.ts';
+import { CELL_KINDS, gateCount, readsCellBelow, type FloatDenseLayer, type FloatRecurrentLayer } from '../../core/model.ts';
 import { initBackend, type Tf } from '../../trainer/backend.ts';
 import { accuracy, persistenceRmse, rmse } from '../../data/metrics.ts';
 import { mulberry32, orthogonalMatrix, permutation, predictFloat, trainLstm, type TrainOptions } from '../../trainer/train.ts';
@@ -150,7 +150,8 @@ describe('trainLstm', () => {
   it.each(CELL_KINDS)('trains a %s layer: the sine wave is learned, every weight group moves, no tensor leaks', async (cell) => {
     const ds = sineDataset();
     const before = tf.memory().numTensors;
-    const res = await trainLstm(ds, opts({ cell, epochs: 5 }));
+    // a depth-gated layer sits on an LSTM (NUMERICS.md §5j): two layers
+    const res = await trainLstm(ds, opts({ cell, epochs: 5, ...(readsCellBelow(cell) ? { layers: 2 } : {}) }));
     expect(tf.memory().numTensors).toBe(before);
     const { loss } = res.history;
     expect(loss[4]).toBeLessThan(loss[0]! * 0.2);
@@ -163,15 +164,31 @@ describe('trainLstm', () => {
     // The clockwork periods (the paper's by default) and its block upper-triangular recurrent matrix.
     expect(periods).toEqual(cell === 'clockwork' ? [1, 2, 4, 8] : undefined);
     if (periods) expect(lowerBlockWeight(8, periods, (j, u) => res.layers[0].recurrentKernel[j * 8 + u]!)).toBeUndefined();
-    expect(res.layers[0].cell).toBe(cell);
-    expect(res.layers[0].kernel.length).toBe(G * 8);
-    expect(res.layers[0].bias.length).toBe(G * 8);
+    const layer = res.layers[res.layers.length - 1]!;
+    expect(res.layers.map((l) => l.cell)).toEqual(readsCellBelow(cell) ? ['lstm', cell] : [cell]);
+    expect(layer.kernel.length).toBe(G * 8 * layer.inputSize);
+    expect(layer.bias.length).toBe(G * 8);
     // The extra weights exist only where the cell has them, and training moved them off their zero start.
     const moved = (a: Float32Array | undefined) => a !== undefined && a.some((v) => Math.abs(v) > 1e-4);
-    expect(moved(res.layers[0].peephole)).toBe(cell === 'peephole');
-    expect(moved(res.layers[0].recurrentBias)).toBe(cell === 'gru-reset-after');
-    if (cell === 'peephole') expect(res.layers[0].peephole!.length).toBe(3 * 8);
-    if (cell === 'gru-reset-after') expect(res.layers[0].recurrentBias!.length).toBe(G * 8);
+    expect(moved(layer.peephole)).toBe(cell === 'peephole');
+    expect(moved(layer.recurrentBias)).toBe(cell === 'gru-reset-after');
+    expect(moved(layer.depthGate)).toBe(cell === 'depth-gated');
+    if (cell === 'peephole') expect(layer.peephole!.length).toBe(3 * 8);
+    if (cell === 'gru-reset-after') expect(layer.recurrentBias!.length).toBe(G * 8);
+    if (cell === 'depth-gated') expect(layer.depthGate!.length).toBe(2 * 8);
+  });
+
+  it('refuses a depth-gated model of one layer, or bidirectional, in one line', async () => {
+    const ds = sineDataset();
+    await expect(trainLstm(ds, opts({ cell: 'depth-gated', epochs: 1 }))).rejects.toThrow(
+      '--cell depth-gated: layer 0 (depth-gated) needs an LSTM layer below it: the depth-gated LSTM takes at least two layers',
+    );
+    await expect(trainLstm(ds, opts({ cell: 'depth-gated', layers: 2, epochs: 1, bidirectional: 'concat' }))).rejects.toThrow(
+      /--cell depth-gated: layer 1 \(depth-gated\) reads the cell state of a forward LSTM-family layer below it/,
+    );
+    await expect(trainLstm(ds, opts({ cell: 'depth-gated', layers: 2, epochs: 1, recurrentKernel: 'fused' }))).rejects.toThrow(
+      '--recurrent-kernel fused: the depth-gated cell reads the cell state of the layer below, which the fused kernel does not pass up',
+    );
   });
 
   it('trains stacked layers: each layer reads the one below, the first keeps its one-layer initialization', async () => {

@@ -1,3 +1,4 @@
+import { tokenNumber } from '../parity/number-tokens.ts';
 import { globalNameProblem } from '../codegen/global-name.ts';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,6 @@ import { TOOL_VERSION } from '../core/version.ts';
 import { architectureName, type QuantizedModel } from '../core/model.ts';
 
 /** A double from the 16 hex digits of its IEEE bytes ("nan" for NaN). */
-const fromHex = (h: string) => (h === 'nan' ? NaN : new Float64Array(Uint8Array.from(Buffer.from(h, 'hex')).buffer)[0]);
 
 /** What `handmade` reads from its command line. */
 interface HandmadeOptions {
@@ -125,7 +125,7 @@ async function runExample(
       parity.push(`${g.target} on ${engine.name}: ${same ? 'exact' : 'DIFFERS'}`);
     }
   }
-  return { expected: example.outputs, device: expected.map((s) => s.y.map(fromHex)), parity };
+  return { expected: example.outputs, device: expected.map((s) => s.y.map(tokenNumber)), parity };
 }
 
 function exampleLines(example: ExampleRun): string[] {

@@ -58,22 +58,31 @@ interface Draws {
   br: number;
 }
 
-/** One direction of a recurrent layer of `cell`, its weights drawn in this order: recurrent kernel, clock, kernel, bias, extras. */
+/**
+ * One direction of a recurrent layer of `cell`, its weights drawn in this order: kernel, recurrent kernel, bias,
+ * the kind's extras, then a clockwork layer's periods (the draws of the other kinds are as they always were, so a
+ * seed keeps its model).
+ */
 function randomLayer({ rnd, uniform, wr, br }: Draws, cell: CellKind, inputSize: number, units: number): FloatRecurrentLayer {
   const G = gateCount(cell);
+  const kernel = uniform(inputSize * G * units, wr);
   const recurrentKernel = uniform(units * G * units, wr);
+  const bias = uniform(G * units, br);
+  const extras = {
+    ...(cell === 'peephole' ? { peephole: uniform(3 * units, wr) } : {}),
+    ...(cell === 'gru-reset-after' ? { recurrentBias: uniform(G * units, br) } : {}),
+    ...(hasDepthGate(cell) ? { depthGate: uniform(2 * units, wr) } : {}),
+  };
   const clockPeriods = hasClock(cell) ? randomClockPeriods(units, rnd) : undefined;
   return {
     cell,
     inputSize,
     units,
-    kernel: uniform(inputSize * G * units, wr),
+    kernel,
     recurrentKernel: clockPeriods ? maskedRecurrentKernel(recurrentKernel, units, clockPeriods) : recurrentKernel,
-    bias: uniform(G * units, br),
-    ...(cell === 'peephole' ? { peephole: uniform(3 * units, wr) } : {}),
-    ...(cell === 'gru-reset-after' ? { recurrentBias: uniform(G * units, br) } : {}),
+    bias,
+    ...extras,
     ...(clockPeriods ? { clockPeriods } : {}),
-    ...(hasDepthGate(cell) ? { depthGate: uniform(2 * units, wr) } : {}),
   };
 }
 

@@ -22,6 +22,8 @@ interface EspruinoGlobal {
       close(): void;
       isConnected(): boolean;
       write(data: string, showStatus: boolean | undefined, callback?: () => void): void;
+      /** The package's one connection object; its close() calls closeLowLevel(), which this version never defines. */
+      connection?: { closeLowLevel?: () => void };
     };
     Utils: {
       executeExpression(
@@ -131,6 +133,11 @@ function load(): EspruinoGlobal {
   E.Core.Serial.write = (...args) => {
     if (E.Core.Serial.isConnected()) write(...args);
   };
+  // A write that fails (the device gone, the socket closed at a timeout) makes the package close its
+  // connection object, whose close() calls closeLowLevel(): undefined in this version of the package, so
+  // the command died of a TypeError thrown from a timer. The device itself is closed by Serial.close().
+  const connection = E.Core.Serial.connection;
+  if (connection && typeof connection.closeLowLevel !== 'function') connection.closeLowLevel = () => undefined;
   tools = E;
   return E;
 }

@@ -5,6 +5,8 @@
 import { maskedRecurrentKernel } from '../core/clock.ts';
 import {
   hasClock,
+  hasPeepholes,
+  hasRecurrentBias,
   gateCount,
   hasCellState,
   hasDepthGate,
@@ -69,8 +71,8 @@ function randomLayer({ rnd, uniform, wr, br }: Draws, cell: CellKind, inputSize:
   const recurrentKernel = uniform(units * G * units, wr);
   const bias = uniform(G * units, br);
   const extras = {
-    ...(cell === 'peephole' ? { peephole: uniform(3 * units, wr) } : {}),
-    ...(cell === 'gru-reset-after' ? { recurrentBias: uniform(G * units, br) } : {}),
+    ...(hasPeepholes(cell) ? { peephole: uniform(3 * units, wr) } : {}),
+    ...(hasRecurrentBias(cell) ? { recurrentBias: uniform(G * units, br) } : {}),
     ...(hasDepthGate(cell) ? { depthGate: uniform(2 * units, wr) } : {}),
   };
   const clockPeriods = hasClock(cell) ? randomClockPeriods(units, rnd) : undefined;

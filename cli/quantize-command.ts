@@ -64,7 +64,7 @@ export function quantizeCommand(): Command {
     )
     .addOption(new Option('--out <file>', 'quantized model artifact to write').default('model.q.pb'))
     .addOption(new Option('--report <file>', 'quantization report (JSON) to write; - for stdout').default('quantize-report.json'))
-    .option('--no-report', 'write no quantization report')
+    .option('--no-report', `write no report: neither the JSON one nor ${REPORT_FILE}`)
     .option('--json', 'print a one-line JSON summary as the last line of stdout')
     .option('--quiet', 'no progress output');
   addDeployOption(cmd);
@@ -85,7 +85,7 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
       { what: '--out', path: o.out },
       { what: '--report', path: jsonReportFile(o) },
       { what: o.qatOut === undefined ? 'the fine-tuned model (--qat-out)' : '--qat-out', path: o.qat ? qatOut : undefined },
-      { what: 'the report', path: path.join(path.dirname(o.out), REPORT_FILE) },
+      { what: 'the report', path: o.report === false ? undefined : path.join(path.dirname(o.out), REPORT_FILE) },
     ],
     [
       { what: 'float model', path: floatPath },
@@ -124,27 +124,31 @@ async function runQuantize(floatPath: string, o: QuantizeCommandOptions): Promis
   const file = jsonReportFile(o);
   const quantized: Quantized = { report, window: model.window, qat: qat?.summary, qatOut };
   const lines = quantizedLines(quantized, o);
-  const page = await reportFile(path.dirname(o.out), {
-    command: 'quantize',
-    lines,
-    q: model,
-    dataset,
-    report,
-    details,
-    noHistory: 'quantize reads a float artifact, which keeps no training history (train and demo draw it)',
-    board: o.board,
-  });
+  // --no-report: no report of either kind.
+  const page =
+    o.report === false
+      ? undefined
+      : await reportFile(path.dirname(o.out), {
+          command: 'quantize',
+          lines,
+          q: model,
+          dataset,
+          report,
+          details,
+          noHistory: 'quantize reads a float artifact, which keeps no training history (train and demo draw it)',
+          board: o.board,
+        });
   // All of them or none: a report never stands beside the model of another run.
   writeFilesAtomic([
     ...(file !== undefined ? [{ path: file, data: reportText }] : []),
     ...(floatBytes ? [{ path: qatOut, data: floatBytes }] : []),
     { path: o.out, data: bytes },
-    page,
+    ...(page ? [page] : []),
   ]);
   // With the report on stdout, stdout is the report alone: the lines go to stderr.
   const print = o.report === '-' ? (line: string) => process.stderr.write(line + '\n') : (line: string) => console.log(line);
   for (const line of lines) print(line);
-  print(`wrote ${page.path}`);
+  if (page) print(`wrote ${page.path}`);
   if (o.report === '-') process.stdout.write(reportText);
   if (o.json) printJson(quantizedJson(quantized, o));
 }

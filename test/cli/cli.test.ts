@@ -200,6 +200,7 @@ describe('train -> quantize -> codegen -> simulate on a small CSV', () => {
     expect(toStdout.code, toStdout.stderr).toBe(0);
     expect(JSON.parse(toStdout.stdout).metrics).toEqual(report.metrics);
     expect(toStdout.stderr).toMatch(/^wrote m2\.q\.pb$/m);
+    fs.rmSync(path.join(tmp, 'report.html'));
     const before = filesIn(tmp);
     const none = await run(['quantize', 'm.float.pb', '--out', 'm2.q.pb', '--no-report', '--json', '--quiet']);
     expect(none.code, none.stderr).toBe(0);

@@ -23,6 +23,7 @@ import { availableEngines } from '../../parity/engines.ts';
 import { buildJerryHost, jerryHostMissing, type JerryHost } from '../../parity/jerry-host.ts';
 import { runNativeModule } from '../../parity/native-engines.ts';
 import { randomQuantizedModel, randomSegments } from '../../parity/random-model.ts';
+import { modelFromJson, type GoldenFile } from '../golden/golden-io.ts';
 
 const hostModule = (q: QuantizedModel) =>
   emitModule(q, { target: 'es5', globalName: 'nativeModel', modelSha256: '', generatorVersion: 'test', native: 'host' });
@@ -58,6 +59,18 @@ const MODELS = [
     }),
   },
 ];
+/** The golden models the kernel runs in a host (not the window models, nor a stack whose units are not whole words). */
+const goldenDir = new URL('../golden/', import.meta.url);
+const GOLDEN = fs
+  .readdirSync(goldenDir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => ({ label: `golden ${f}`, golden: JSON.parse(fs.readFileSync(new URL(f, goldenDir), 'utf8')) as GoldenFile }))
+  .map(({ label, golden }) => ({
+    label,
+    q: modelFromJson(golden.model),
+    segments: golden.segments.map((s) => s.map((x) => Int8Array.from(x))),
+  }))
+  .filter((g) => nativeModule(g.q, 'es5', 'host', false).kind === 'native');
 const segmentsOf = (q: QuantizedModel, seed: number) => randomSegments(seed, q.layers[0].inputSize, [40, 15], 0.2);
 
 it('has JerryScript 3.0 and a C compiler on CI', () => {
@@ -89,6 +102,30 @@ describe.skipIf(missing !== '')('the es5 module in the JerryScript host (scripts
     },
     60_000,
   );
+
+  it.each(GOLDEN)(
+    '$label: the native step, every step exact',
+    async ({ q, segments }) => {
+      const run = await runNativeModule(host.native, q, hostModule(q), 'nativeModel', segments);
+      expect(run.path).toBe('host');
+      expect(run.mismatch, run.mismatch).toBeUndefined();
+      expect(run.trace.length).toBe(segments.reduce((n, s) => n + s.length, 0));
+    },
+    60_000,
+  );
+
+  it('runs every golden model but the window models, the clockwork, the depth-gated and the stack of 6, 5 and 4 units', () => {
+    expect(GOLDEN.map((g) => g.label.replace(/^golden |\.json$/g, ''))).toEqual([
+      'cifg-3x6',
+      'embedding-lstm-12x4x6',
+      'gru-3x6',
+      'gru-reset-after-3x6',
+      'lstm-2x4-saturating',
+      'lstm-3x8',
+      'peephole-3x6',
+      'rnn-2x5',
+    ]);
+  });
 
   it('finds a difference: a flipped weight in the module is a mismatch', async () => {
     const q = MODELS[0].q;

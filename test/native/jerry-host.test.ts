@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitModule } from '../../codegen/emit-module.ts';
 import { nativeModule } from '../../codegen/emit-native.ts';
 import { CELL_KINDS, type QuantizedModel } from '../../core/model.ts';
-import { NATIVE_CELL } from '../../native/context.ts';
+import { NATIVE_CELL, buildNativeContext } from '../../native/context.ts';
 import { NATIVE_DIR } from '../../native/toolchain.ts';
 import { availableEngines } from '../../parity/engines.ts';
 import { buildJerryHost, jerryHostMissing, type JerryHost } from '../../parity/jerry-host.ts';
@@ -133,6 +133,22 @@ describe.skipIf(missing !== '')('the es5 module in the JerryScript host (scripts
     const run = await runNativeModule(host.native, q, hostModule(flipped as QuantizedModel), 'nativeModel', segmentsOf(q, 9));
     expect(run.path).toBe('host');
     expect(run.mismatch).toMatch(/^jerry-host: first mismatch at segment 0, step \d+, /);
+  }, 60_000);
+
+  it('steps through the kernel: a weight flipped in the context alone is a mismatch there, not in the JavaScript step', async () => {
+    const q = MODELS[MODELS.length - 1].q;
+    const context = buildNativeContext(q);
+    const bytes = context.bytes.slice();
+    bytes[context.plan.layers[0].weightsOff] ^= 0x40;
+    const code = hostModule(q);
+    const literal = `var NATIVE_CONTEXT = "${Buffer.from(context.bytes).toString('base64')}";`;
+    expect(code).toContain(literal);
+    const changed = code.replace(literal, `var NATIVE_CONTEXT = "${Buffer.from(bytes).toString('base64')}";`);
+    const native = await runNativeModule(host.native, q, changed, 'nativeModel', segmentsOf(q, 9));
+    expect(native.path).toBe('host');
+    expect(native.mismatch).toMatch(/^jerry-host: first mismatch at segment 0, step \d+, /);
+    const js = await runNativeModule(host.js, q, changed, 'nativeModel', segmentsOf(q, 9));
+    expect(js.mismatch, js.mismatch).toBeUndefined();
   }, 60_000);
 
   it('lstmNativeStep refuses what is not a context, and steps nothing', async () => {

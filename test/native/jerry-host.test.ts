@@ -22,6 +22,7 @@ import { NATIVE_DIR } from '../../native/toolchain.ts';
 import { availableEngines } from '../../parity/engines.ts';
 import { buildJerryHost, jerryHostMissing, type JerryHost } from '../../parity/jerry-host.ts';
 import { runNativeModule } from '../../parity/native-engines.ts';
+import { parseStepCallTrace, simulateStepCalls, stepCallDriverSource, type StepCall } from '../../parity/step-call-driver.ts';
 import { randomQuantizedModel, randomSegments } from '../../parity/random-model.ts';
 import { modelFromJson, type GoldenFile } from '../golden/golden-io.ts';
 
@@ -149,6 +150,24 @@ describe.skipIf(missing !== '')('the es5 module in the JerryScript host (scripts
     expect(native.mismatch).toMatch(/^jerry-host: first mismatch at segment 0, step \d+, /);
     const js = await runNativeModule(host.js, q, changed, 'nativeModel', segmentsOf(q, 9));
     expect(js.mismatch, js.mismatch).toBeUndefined();
+  }, 60_000);
+
+  it('the native step takes the same arguments: its copy of an Int8Array, value by value for the rest, the same TypeError', async () => {
+    const q = randomQuantizedModel({ seed: 5, inputSize: 2, units: 5, outputSize: 2 });
+    const stepQ = ['new Int8Array([3, -4])', '[3, -4]', '[new Number(3), new Number(-4)]', '["3", true]', '[3.7, -3.7]', '[200, -1e10]'];
+    const wrong = ['5', 'null', '[1, 2, 3]', 'new Int8Array(3)'];
+    const step = ['[0.25, -1]', 'new Float64Array([0.25, -1])', '[NaN, Infinity]'];
+    const calls: StepCall[] = [
+      ...[...stepQ, ...wrong].map((arg) => ({ fn: 'stepQ' as const, arg })),
+      ...step.map((arg) => ({ fn: 'step' as const, arg })),
+    ];
+    const lines = await host.native.run(
+      `${hostModule(q)}${stepCallDriverSource('nativeModel', calls)}print("NATIVE " + nativeModel.info.native);\n`,
+    );
+    expect(lines).toContain('NATIVE host');
+    const expected = simulateStepCalls(q, calls);
+    expect(expected.filter((r) => r.startsWith('throws true ')).length).toBe(wrong.length);
+    expect(parseStepCallTrace(lines, host.native.name)).toEqual(expected);
   }, 60_000);
 
   it('lstmNativeStep refuses what is not a context, and steps nothing', async () => {

@@ -18,9 +18,9 @@ import { emitModule } from '../../codegen/emit-module.ts';
 import { nativeModule } from '../../codegen/emit-native.ts';
 import { CELL_KINDS, type QuantizedModel } from '../../core/model.ts';
 import { NATIVE_CELL, buildNativeContext } from '../../native/context.ts';
-import { NATIVE_DIR } from '../../native/toolchain.ts';
+import { NATIVE_DIR, nativeToolsMissing } from '../../native/toolchain.ts';
 import { availableEngines } from '../../parity/engines.ts';
-import { buildJerryHost, jerryHostMissing, type JerryHost } from '../../parity/jerry-host.ts';
+import { buildJerryHost, jerryHostMissing, jerryScriptDir, type JerryHost } from '../../parity/jerry-host.ts';
 import { runNativeModule } from '../../parity/native-engines.ts';
 import { parseStepCallTrace, simulateStepCalls, stepCallDriverSource, type StepCall } from '../../parity/step-call-driver.ts';
 import { randomQuantizedModel, randomSegments } from '../../parity/random-model.ts';
@@ -200,6 +200,21 @@ describe.skipIf(missing !== '')('the es5 module in the JerryScript host (scripts
     expect(noWrap.status).not.toBe(0);
     expect(noWrap.stderr).toContain('compile with -fwrapv');
     expect(compile(['-O0', '-fwrapv']).stderr).toContain('build with optimisation');
+  });
+});
+
+const armMissing = nativeToolsMissing(['arm-none-eabi-gcc']);
+describe.skipIf(missing !== '' || armMissing !== '')('on a Cortex-M4 JerryScript board (arm-none-eabi-gcc)', () => {
+  it('the host glue and the kernel compile, the kernel to its SXTB16/SMLAD path', () => {
+    const include = ['-I', NATIVE_DIR, '-I', path.join(jerryScriptDir(), 'include')];
+    const flags = ['-std=c11', '-O2', '-fwrapv', '-fno-strict-aliasing', '-mthumb', '-mcpu=cortex-m4', '-Wall', '-Wextra', '-Werror', '-S'];
+    const compile = (file: string) =>
+      spawnSync('arm-none-eabi-gcc', [...flags, ...include, file, '-o', '-'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const glue = compile(path.join(NATIVE_DIR, '..', 'firmware', 'jerryscript', 'lstm_native.c'));
+    expect(glue.status, glue.stderr).toBe(0);
+    const kernel = compile(path.join(NATIVE_DIR, 'lstm-step.c'));
+    expect(kernel.status, kernel.stderr).toBe(0);
+    expect(kernel.stdout).toMatch(/\bsmlad\b/);
   });
 });
 

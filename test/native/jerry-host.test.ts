@@ -4,9 +4,11 @@
  * built once here by scripts/build-jerry-host.sh with the system cc against JerryScript 3.0):
  * - with lstmNativeStep the module takes the native path (info.native "host"); without it, in the
  *   same host, the JavaScript step; both equal the simulator in every output, h, c and gate at
- *   every step, and each other; a flipped weight is a mismatch;
+ *   every step, and each other (random models of every kind the kernel has, all of them stacked,
+ *   the golden models it runs); a flipped weight is a mismatch, and one flipped in the context
+ *   alone is a mismatch on the native path only; the argument contract holds on the native path;
  * - the host refuses what is not a context; the kernel refuses, on this CPU too, to compile
- *   without -fwrapv or optimisation;
+ *   without -fwrapv or optimisation; glue and kernel compile for a Cortex-M4 board;
  * - the fallback and its reason where no host provides the step (Node's vm), and at generation.
  * Skipped, with the reason, where the JerryScript folder or cc is missing; on CI a missing one fails.
  */

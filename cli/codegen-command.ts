@@ -72,7 +72,7 @@ export function codegenCommand(): Command {
     .addOption(
       new Option(
         '--native <kernels>',
-        'espruino target: the native kernels the module holds (auto: m4 and m3, chosen by the board at load; m4; m3; off: the JavaScript step only)',
+        'espruino target: the native kernels the module holds (auto: m4 and m3, chosen by the board at load; m4; m3; off: the JavaScript step only); host: the es5 module calls the kernel a JerryScript host provides (firmware/jerryscript/HOST_API.md)',
       )
         .argParser(choiceOption<NativeOption>([...NATIVE_OPTIONS]))
         .default(DEFAULT_NATIVE),
@@ -111,6 +111,8 @@ function runCodegen(modelPath: string, o: CodegenOptions): void {
   const globalProblem = globalNameProblem(o.global);
   if (globalProblem) throw new UserError(`--global '${o.global}' ${globalProblem}`);
   if (!/^[\w.-]+$/.test(o.name)) throw new UserError(`--name '${o.name}' must be a plain file name (letters, digits, . _ -)`);
+  if (o.native === 'host' && o.target === 'espruino')
+    throw new UserError("--native host is for the es5 target (a JerryScript host's lstmNativeStep), not --target espruino");
   const { model, sha256 } = readQuantizedModel(modelPath);
   const targets = o.target === 'all' ? [...TARGETS] : [o.target];
   const board = chosenBoard(o, targets);

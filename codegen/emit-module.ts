@@ -79,7 +79,7 @@ export interface EmitOptions {
    * module then holds no weight data in RAM and no row views.
    */
   flash?: { file: string; writer: string };
-  /** espruino target: the native kernels the module holds (codegen/emit-native.ts; default DEFAULT_NATIVE). */
+  /** espruino target: the native kernels the module holds; es5 target: 'host', the host's kernel (codegen/emit-native.ts; default DEFAULT_NATIVE). */
   native?: NativeOption;
 }
 
@@ -115,7 +115,7 @@ export function moduleInfo(q: QuantizedModel, options: EmitOptions) {
     })),
     /** true: every step runs the model over the last `window` inputs (a bidirectional or reverse layer needs the whole window; a forward model deployed as a window runs as it was trained). */
     windowed: isWindowModel(q),
-    /** The step that runs: 'm4' or 'm3' (the native kernel through E.nativeCall), or 'js: ' and why the JavaScript step runs. */
+    /** The step that runs: 'm4' or 'm3' (the native kernel through E.nativeCall), 'host' (a JerryScript host's lstmNativeStep), or 'js: ' and why the JavaScript step runs. */
     native: nativeInfo(nativeOf(q, options), options.native ?? DEFAULT_NATIVE),
     outputSize: q.head.outputSize,
     window: q.window,

@@ -20,10 +20,14 @@ import { es5Lines } from './es5-source.ts';
 import { toBase64LE } from './base64.ts';
 import { emitNumberOr } from './emit-arguments.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
+import { emitHostContext, emitHostData, emitHostLoad, emitHostStepQ } from './emit-native-host.ts';
 
-/** codegen --native: both kernels (chosen by the board at load), one of them, or none. */
-export type NativeOption = 'auto' | 'm4' | 'm3' | 'off';
-export const NATIVE_OPTIONS: readonly NativeOption[] = ['auto', 'm4', 'm3', 'off'];
+/**
+ * codegen --native: both kernels (chosen by the board at load), one of them, or none; `host`: the es5
+ * module calls the kernel a JerryScript host provides (codegen/emit-native-host.ts).
+ */
+export type NativeOption = 'auto' | 'm4' | 'm3' | 'off' | 'host';
+export const NATIVE_OPTIONS: readonly NativeOption[] = ['auto', 'm4', 'm3', 'off', 'host'];
 /** A module holds the native step only when asked: its context doubles the weights in RAM and the board budgets do not count it yet. */
 export const DEFAULT_NATIVE: NativeOption = 'off';
 
@@ -47,7 +51,7 @@ export const NATIVE_BOARD_CPU: { readonly [board: string]: NativeCpu } = {
 };
 
 /** The kernels a module holds for an option. */
-const KERNELS: { readonly [O in NativeOption]: readonly NativeCpu[] } = { auto: ['m4', 'm3'], m4: ['m4'], m3: ['m3'], off: [] };
+const KERNELS: { readonly [O in NativeOption]: readonly NativeCpu[] } = { auto: ['m4', 'm3'], m4: ['m4'], m3: ['m3'], off: [], host: [] };
 
 /** Where the API's state arrays are in the context: byte offset and element count of h, c and the gates. */
 export interface NativeViews {
@@ -88,14 +92,19 @@ export function nativeViews(plan: NativeContextPlan): NativeViews | string {
   };
 }
 
-/** What a module holds of the native step: the kernels and the context, or why it holds none ("js: ..."). */
+/**
+ * What a module holds of the native step: the kernels and the context, or why it holds none ("js: ...").
+ * `host`: no kernel, the es5 module calls the host's lstmNativeStep (codegen/emit-native-host.ts).
+ */
 export type NativeModule =
   | { kind: 'js'; reason: string }
-  | { kind: 'native'; cpus: readonly NativeCpu[]; plan: NativeContextPlan; bytes: Uint8Array; views: NativeViews };
+  | { kind: 'native'; host: boolean; cpus: readonly NativeCpu[]; plan: NativeContextPlan; bytes: Uint8Array; views: NativeViews };
 
 export function nativeModule(q: QuantizedModel, target: string, option: NativeOption, flash: boolean): NativeModule {
   const js = (why: string): NativeModule => ({ kind: 'js', reason: `js: ${why}` });
-  if (target !== 'espruino') return js(`the ${target} target runs the JavaScript step`);
+  const host = option === 'host';
+  if (host && target !== 'es5') return js(`codegen --native host is for the es5 target (a JerryScript host's lstmNativeStep)`);
+  if (!host && target !== 'espruino') return js(`the ${target} target runs the JavaScript step`);
   if (option === 'off') return js('generated with codegen --native off');
   if (flash) return js('weights in flash run the JavaScript step (the kernel reads one buffer in RAM)');
   const unsupported = nativeUnsupported(q);
@@ -103,7 +112,7 @@ export function nativeModule(q: QuantizedModel, target: string, option: NativeOp
   const { plan, bytes } = buildNativeContext(q);
   const views = nativeViews(plan);
   if (typeof views === 'string') return js(views);
-  return { kind: 'native', cpus: KERNELS[option], plan, bytes, views };
+  return { kind: 'native', host, cpus: KERNELS[option], plan, bytes, views };
 }
 
 /** info.native as generated: the static reason, or what --native held (the module writes the path taken at load). */
@@ -111,7 +120,7 @@ export const nativeInfo = (m: NativeModule, option: NativeOption): string =>
   m.kind === 'js' ? m.reason : `chosen at load (codegen --native ${option})`;
 
 /** A base64 literal of `bytes`, in chunks of at most `chunk` characters. */
-function literal(bytes: Uint8Array, chunk: number): string {
+export function literal(bytes: Uint8Array, chunk: number): string {
   const text = toBase64LE(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   if (text.length <= chunk) return `"${text}"`;
   const parts: string[] = [];
@@ -122,6 +131,7 @@ function literal(bytes: Uint8Array, chunk: number): string {
 /** In the data section: the kernels and the context as base64 (the context's tanh table is also the JavaScript step's TT). */
 export function emitNativeData(b: CodeBuilder, m: NativeModule, chunk: number): void {
   if (m.kind === 'js') return;
+  if (m.host) return emitHostData(b, m, chunk);
   b.comment('native step (codegen --native; docs/NUMERICS.md "The native context"): native/lstm-step.c, position-independent Thumb-2');
   b.comment('NATIVE_KERNELS: the prebuilt blob of each CPU; NATIVE_CONTEXT: header, weights, tanh table (TT) and state in one buffer');
   const kernels = m.cpus.map((cpu) => `${cpu}: ${literal(fs.readFileSync(blobPath(cpu)), chunk)}`);
@@ -134,6 +144,7 @@ export function emitNativeData(b: CodeBuilder, m: NativeModule, chunk: number): 
  * needs it so), else decoded as the other arrays; TT is a view of its tanh table.
  */
 export function emitNativeContext(b: CodeBuilder, m: NativeModule & { kind: 'native' }, tableLength: number): void {
+  if (m.host) return emitHostContext(b, m, tableLength);
   b.line(
     'var CB = typeof E !== "undefined" && typeof E.toFlatString === "function" ? E.toFlatString(atob(typeof NATIVE_CONTEXT === "string" ? NATIVE_CONTEXT : NATIVE_CONTEXT.join(""))) : undefined;',
   );
@@ -147,7 +158,8 @@ export function emitNativeContext(b: CodeBuilder, m: NativeModule & { kind: 'nat
  */
 export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: number, state: string): void {
   if (m.kind === 'js') return;
-  const { plan, views } = m;
+  if (m.host) return emitHostLoad(b, m, NI, NO, state);
+  const { plan } = m;
   b.comment('---- native step: the kernel for this board, or the JavaScript step (info.native says why)');
   b.line('var NK, XC; // the kernel (a native function), the x of the context');
   const board = Object.entries(NATIVE_BOARD_CPU).filter(([, cpu]) => m.cpus.includes(cpu));
@@ -163,6 +175,13 @@ export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: 
   b.line('var NATIVE = nativeCpu(NATIVE_KERNELS);');
   b.line('if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE, NATIVE_KERNELS[NATIVE]);');
   b.line('NATIVE_KERNELS = NATIVE_CONTEXT = undefined;');
+  emitContextViews(b, m, NI, NO, state);
+  b.line('');
+}
+
+/** Where the kernel runs (NK set): the state arrays x, h, c, gates and Y become views of the context. */
+export function emitContextViews(b: CodeBuilder, m: NativeModule & { kind: 'native' }, NI: number, NO: number, state: string): void {
+  const { plan, views } = m;
   b.block('if (NK) {', () => {
     b.comment("the state the API shows is the context's: x, h, c, gates and the head accumulator Y where the kernel writes them");
     b.line(`XC = new Int8Array(CB, ${plan.inputOff}, ${NI});`);
@@ -171,7 +190,6 @@ export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: 
     b.line(`G = new Int16Array(CB, ${views.gates.off}, ${views.gates.count});`);
     b.line(`Y = new Int32Array(CB, ${plan.outputOff}, ${NO});`);
   });
-  b.line('');
 }
 
 /**
@@ -182,6 +200,7 @@ export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: 
  */
 export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number, argumentCheck: () => void): void {
   if (m.kind === 'js') return;
+  if (m.host) return emitHostStepQ(b, NI, argumentCheck);
   b.comment('The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own');
   b.comment('of four names: Espruino finds a name by walking the variables of each scope in turn.');
   b.block(

@@ -14,7 +14,8 @@ export const NATIVE_CPUS: readonly NativeCpu[] = ['m4', 'm3'];
 /** The committed blob of a CPU (scripts/build-native.sh builds it). */
 export const blobPath = (cpu: NativeCpu): string => path.join(NATIVE_DIR, `lstm-step-${cpu}.bin`);
 
-const onPath = (tool: string): boolean => spawnSync('sh', ['-c', 'command -v "$0"', tool]).status === 0;
+/** Whether `tool` is a command on PATH. */
+export const onPath = (tool: string): boolean => spawnSync('sh', ['-c', 'command -v "$0"', tool]).status === 0;
 
 /** The tools that are not on PATH, as one line (empty when all are there). */
 export function nativeToolsMissing(tools: readonly string[]): string {

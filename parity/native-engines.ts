@@ -35,8 +35,8 @@ export interface NativeEngine {
 const onPath = (tool: string): boolean =>
   (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir !== '' && fs.existsSync(path.join(dir, tool)));
 
-/** Runs `command args... program.js` in a directory of its own; a run that printed END counts whatever its exit. */
-function runFile(
+/** Runs `command args... program.js` in a directory of its own; a run that printed END counts whatever its exit (parity/jerry-host.ts too). */
+export function runFile(
   name: string,
   command: string,
   before: string[],

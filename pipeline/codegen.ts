@@ -44,7 +44,7 @@ export function codegenStep(
     /** 'flash': the espruino target reads its weights from a Storage file (default `<baseName>.bin`); es5 keeps them in RAM. */
     weights?: WeightPlace;
     flashFile?: string;
-    /** The native kernels the espruino module holds (codegen --native; default DEFAULT_NATIVE). */
+    /** The native kernels the espruino module holds, or 'host' for the es5 module (codegen --native; default DEFAULT_NATIVE). */
     native?: NativeOption;
   },
 ): GeneratedFile[] {

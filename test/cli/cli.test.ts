@@ -62,6 +62,11 @@ describe('bad input gives one line, a non-zero exit and no files', () => {
       /--global 'if' is a reserved word or a global the module or the board reads/,
     ],
     ['global name the module reads', ['codegen', 'x.pb', '--global', 'Math'], /--global 'Math' is a reserved word/],
+    [
+      'a host step for the espruino module',
+      ['codegen', 'x.pb', '--target', 'espruino', '--native', 'host'],
+      /--native host is for the es5 target \(a JerryScript host's lstmNativeStep\), not --target espruino/,
+    ],
     ['bad cell', ['train', '--cell', 'tcn'], /--cell.*expected one of lstm, peephole, cifg, gru, gru-reset-after, rnn/],
     ['handmade not JSON', ['handmade', '@CSV'], /series\.csv: not valid JSON/],
     [

@@ -1,0 +1,65 @@
+/**
+ * The native step of the `es5` module in a JerryScript host (codegen --target es5 --native host):
+ * the host registers the kernel of native/lstm-step.c, compiled for its own CPU, as the global
+ * function lstmNativeStep(context) (firmware/jerryscript/lstm_native.c, HOST_API.md). The module
+ * holds the model's native context but no kernel; at load it checks that the host's function
+ * steps that context (codegen/es5/native-host.js) and then points its state arrays at it, as the
+ * espruino module does (codegen/emit-native.ts). Where the host has no such function, or refuses
+ * the context, the JavaScript step runs and info.native says why.
+ */
+import type { CodeBuilder } from './builder.ts';
+import { es5Lines } from './es5-source.ts';
+import { emitNumberOr } from './emit-arguments.ts';
+import { emitSaturateInt8 } from './emit-primitives.ts';
+import { emitContextViews, literal, type NativeModule } from './emit-native.ts';
+
+type HostModule = NativeModule & { kind: 'native' };
+
+/** In the data section: the context as base64 (its tanh table is also the JavaScript step's TT). */
+export function emitHostData(b: CodeBuilder, m: HostModule, chunk: number): void {
+  b.comment(
+    'native step (codegen --native host; docs/NUMERICS.md "The native context"): the host\'s lstmNativeStep runs native/lstm-step.c',
+  );
+  b.comment('NATIVE_CONTEXT: header, weights, tanh table (TT) and state in one buffer');
+  b.line(`var NATIVE_CONTEXT = ${literal(m.bytes, chunk)};`);
+}
+
+/** In the decoding: the context as one ArrayBuffer; TT is a view of its tanh table. */
+export function emitHostContext(b: CodeBuilder, m: HostModule, tableLength: number): void {
+  b.line('var CB = buf(NATIVE_CONTEXT); // the native context');
+  b.line(`var TT = new Int16Array(CB, ${m.plan.tableOff}, ${tableLength}); // the context's tanh table`);
+}
+
+/** At load: the host's step, and the state arrays pointed at the context when it runs. `state` names the module's h array. */
+export function emitHostLoad(b: CodeBuilder, m: HostModule, NI: number, NO: number, state: string): void {
+  b.comment("---- native step: the host's lstmNativeStep, or the JavaScript step (info.native says why)");
+  b.line("var NK, XC; // the host's step (a native function), the x of the context");
+  b.snippet(es5Lines('native-host', { words: { STATE_OFF: String(m.plan.stateOff), STATE_BYTES: String(m.plan.stateBytes) } }));
+  b.line('var NATIVE = nativeHost();');
+  b.line('NATIVE_CONTEXT = undefined;');
+  emitContextViews(b, m, NI, NO, state);
+  b.line('');
+}
+
+/** nativeStepQ(xq), which replaces stepQ where the host runs the kernel: x = sat8(xq) into the context, then one call. */
+export function emitHostStepQ(b: CodeBuilder, NI: number, argumentCheck: () => void): void {
+  b.comment("The native step: stepQ where the host's lstmNativeStep runs (the same integers as the JavaScript step above)");
+  b.block('function nativeStepQ(xq) {', () => {
+    b.line('var i, z;');
+    b.comment('an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value');
+    b.line(`if (xq instanceof Int8Array && xq.length === ${NI}) XC.set(xq);`);
+    b.block('else {', () => {
+      argumentCheck();
+      b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
+        b.line('z = xq[i];');
+        emitNumberOr(b, 'z', '0');
+        emitSaturateInt8(b, 'z');
+        b.line('XC[i] = z;');
+      });
+    });
+    b.line('NK(CB);');
+    b.line('return Y;');
+  });
+  b.line('if (NK) stepQ = nativeStepQ;');
+  b.line('');
+}

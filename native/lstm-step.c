@@ -101,12 +101,13 @@ static i32 dot(const u8 *row, const i32 *vx, i32 bytes4) {
   "smlad %[" a "], %[" w "], %[" vo "], %[" a "]\n\t"
 
 /*
- * The 4 dot products of one group over `words` words of v (words >= 1): per word,
+ * The 4 dot products of one group over `words` words of v (words >= 1), returning
+ * where the words read end (the next group, after a whole row): per word,
  * LDRD of v's two expanded words, LDM of the 4 rows' words, 8 SXTB16, 8 SMLAD
  * (20 instructions for 16 products with the loop). LDM needs its registers in
  * ascending order, so the row words are pinned to r4-r7.
  */
-static inline __attribute__((always_inline)) void dot4(const u8 *group, const i32 *vx, u32 words, i32 *acc) {
+static inline __attribute__((always_inline)) const u8 *dot4(const u8 *group, const i32 *vx, u32 words, i32 *acc) {
   register i32 w0 __asm__("r4"), w1 __asm__("r5"), w2 __asm__("r6"), w3 __asm__("r7");
   i32 a0 = 0, a1 = 0, a2 = 0, a3 = 0, ve, vo, t;
   const u8 *g = group;
@@ -124,6 +125,7 @@ static inline __attribute__((always_inline)) void dot4(const u8 *group, const i3
   acc[1] = a1;
   acc[2] = a2;
   acc[3] = a3;
+  return g;
 }
 #else
 static void expand(i32 *dst, const u8 *src, i32 bytes4) {
@@ -140,7 +142,7 @@ static i32 dot(const u8 *row, const i32 *vx, i32 bytes4) {
 }
 
 /* The 4 dot products of one group over `words` words of v: each value of v is loaded once for 4 rows. */
-static void dot4(const u8 *group, const i32 *vx, u32 words, i32 *acc) {
+static inline __attribute__((always_inline)) const u8 *dot4(const u8 *group, const i32 *vx, u32 words, i32 *acc) {
   const i8 *w = (const i8 *)group;
   const i16 *v = (const i16 *)vx;
   i32 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -156,13 +158,14 @@ static void dot4(const u8 *group, const i32 *vx, u32 words, i32 *acc) {
   acc[1] = a1;
   acc[2] = a2;
   acc[3] = a3;
+  return (const u8 *)w;
 }
 #endif
 
 /* A layer while it steps: its descriptor read once into pointers. */
 typedef struct {
   const i16 *ttMid;
-  i32 units, units4, xBytes, hBytes, stride, shift, cellBits, peepShift;
+  i32 units, units4, xBytes, hBytes, stride, shift, cellBits, peepShift, arg[3];
   const u8 *in, *w;
   const i32 *rowScale, *peep, *recBiasMul;
   i8 *h, *resetH;
@@ -184,6 +187,10 @@ static void load_layer(layer_t *L, u8 *base, const i32 *d) {
   L->stride = L->xBytes + L->hBytes;
   L->shift = d[L_SHIFT];
   L->cellBits = d[L_CELL_BITS];
+  // c (Q(K).(15−K)) in Q3.12: (c · arg[0] + arg[1]) >> arg[2] (new_h)
+  L->arg[0] = L->cellBits < 3 ? 1 : 1 << (L->cellBits - 3);
+  L->arg[1] = L->cellBits < 3 ? HALF(3 - L->cellBits) : 0;
+  L->arg[2] = L->cellBits < 3 ? 3 - L->cellBits : 0;
   L->peepShift = d[L_PEEP_SHIFT];
   L->in = base + d[L_IN_OFF];
   L->h = (i8 *)(base + d[L_H_OFF]);
@@ -227,21 +234,17 @@ static inline __attribute__((always_inline)) i32 gate_out(const i16 *ttMid, cons
 static inline __attribute__((always_inline)) void gate_rows_of(const layer_t *L, i32 g, int tanh) {
   const i16 *tt = L->ttMid;
   const i32 *vx = L->vx;
-  i32 U = L->units, S = L->shift, words = L->stride / 4;
+  i32 S = L->shift, words = L->stride / 4;
   const u8 *group = L->w + g * L->units4 * L->stride;
   const i32 *rs = L->rowScale + 2 * g * L->units4;
-  i16 *out = L->gates + g * U;
-  for (i32 left = U; left > 0; left -= 4, group += 4 * L->stride, rs += 8, out += 4) {
+  i16 *out = L->gates + g * L->units;
+  for (i32 left = L->units; left > 0; left -= 4, rs += 8, out += 4) {
     i32 acc[4];
-    dot4(group, vx, (u32)words, acc);
+    group = dot4(group, vx, (u32)words, acc);
     out[0] = (i16)gate_out(tt, rs, acc[0], S, tanh);
-    if (left < 4) {
-      for (i32 k = 1; k < left; k++) out[k] = (i16)gate_out(tt, rs + 2 * k, acc[k], S, tanh);
-      return;
-    }
-    out[1] = (i16)gate_out(tt, rs + 2, acc[1], S, tanh);
-    out[2] = (i16)gate_out(tt, rs + 4, acc[2], S, tanh);
-    out[3] = (i16)gate_out(tt, rs + 6, acc[3], S, tanh);
+    if (left > 1) out[1] = (i16)gate_out(tt, rs + 2, acc[1], S, tanh);
+    if (left > 2) out[2] = (i16)gate_out(tt, rs + 4, acc[2], S, tanh);
+    if (left > 3) out[3] = (i16)gate_out(tt, rs + 6, acc[3], S, tanh);
   }
 }
 
@@ -249,30 +252,50 @@ static void sigmoid_rows(const layer_t *L, i32 g) { gate_rows_of(L, g, 0); }
 static void tanh_rows(const layer_t *L, i32 g) { gate_rows_of(L, g, 1); }
 
 /* c = sat16(roundShift(f·c, 15) + roundShift(i·g, 15 + K)) (§5 step 4). */
-static void cell_update(const layer_t *L, i32 u, i32 iQ15, i32 fQ15, i32 gQ15) {
-  i32 K = L->cellBits;
-  L->c[u] = (i16)sat16(ROUND_SHIFT(fQ15 * L->c[u], 15) + ROUND_SHIFT(iQ15 * gQ15, 15 + K));
+static inline __attribute__((always_inline)) i32 new_cell(i32 cQ, i32 iQ15, i32 fQ15, i32 gQ15, i32 K) {
+  return sat16(ROUND_SHIFT(fQ15 * cQ, 15) + ROUND_SHIFT(iQ15 * gQ15, 15 + K));
 }
 
-/* h = sat8(roundShift(o · tanh(cArg), 23)), cArg = c in Q3.12 (§5 step 5; K > 3 multiplies). */
-static void hidden(const layer_t *L, i32 u, i32 oQ15) {
-  i32 K = L->cellBits, c = L->c[u];
-  i32 argQ12 = K < 3 ? ROUND_SHIFT(c, 3 - K) : c * (1 << (K - 3));
-  L->h[u] = (i8)sat8(ROUND_SHIFT(oQ15 * tanh_of(L->ttMid, argQ12), 23));
+/*
+ * h = sat8(roundShift(o · tanh(cArg), 23)) (§5 step 5), cArg = c in Q3.12:
+ * roundShift(c, 3 − K) for K < 3, c · 2^(K−3) otherwise, both (c · argMul + argHalf) >> argShift (load_layer).
+ */
+static inline __attribute__((always_inline)) i32 new_h(const i16 *ttMid, const i32 *arg, i32 cQ, i32 oQ15) {
+  i32 argQ12 = (cQ * arg[0] + arg[1]) >> arg[2];
+  return sat8(ROUND_SHIFT(oQ15 * tanh_of(ttMid, argQ12), 23));
 }
+
+static void cell_update(const layer_t *L, i32 u, i32 iQ15, i32 fQ15, i32 gQ15) {
+  L->c[u] = (i16)new_cell(L->c[u], iQ15, fQ15, gQ15, L->cellBits);
+}
+
+static void hidden(const layer_t *L, i32 u, i32 oQ15) { L->h[u] = (i8)new_h(L->ttMid, L->arg, L->c[u], oQ15); }
+
+/* c and h of every unit from the gates i, f, g, o; coupled (CIFG, §5f): i = 2^15 − f, iGate unused. */
+static inline __attribute__((always_inline)) void cells_of(const layer_t *L, const i16 *iGate, const i16 *fGate,
+                                                             const i16 *gGate, const i16 *oGate, int coupled) {
+  const i16 *tt = L->ttMid;
+  i32 K = L->cellBits, U = L->units, arg[3] = {L->arg[0], L->arg[1], L->arg[2]};
+  i16 *c = L->c;
+  i8 *h = L->h;
+  for (i32 u = 0; u < U; u++) {
+    i32 fQ15 = fGate[u], iQ15 = coupled ? 32768 - fQ15 : iGate[u];
+    i32 cQ = new_cell(c[u], iQ15, fQ15, gGate[u], K);
+    c[u] = (i16)cQ;
+    h[u] = (i8)new_h(tt, arg, cQ, oGate[u]);
+  }
+}
+
+static void lstm_cells(const layer_t *L, const i16 *g) { cells_of(L, g, g + L->units, g + 2 * L->units, g + 3 * L->units, 0); }
+static void cifg_cells(const layer_t *L, const i16 *g) { cells_of(L, g, g, g + L->units, g + 2 * L->units, 1); }
 
 /* LSTM, gates i, f, g, o (§5). */
 static void lstm_step(const layer_t *L) {
-  i32 U = L->units;
-  const i16 *g = L->gates;
   sigmoid_rows(L, 0);
   sigmoid_rows(L, 1);
   tanh_rows(L, 2);
   sigmoid_rows(L, 3);
-  for (i32 u = 0; u < U; u++) {
-    cell_update(L, u, g[u], g[U + u], g[2 * U + u]);
-    hidden(L, u, g[3 * U + u]);
-  }
+  lstm_cells(L, L->gates);
 }
 
 /* Peephole term of multiplier k on the cell value c: roundShift(c · pm_k, P) (§5e). */
@@ -305,15 +328,10 @@ static void peephole_step(const layer_t *L) {
 
 /* CIFG, gates f, g, o; i = 2^15 − f (§5f). */
 static void cifg_step(const layer_t *L) {
-  i32 U = L->units;
-  const i16 *g = L->gates;
   sigmoid_rows(L, 0);
   tanh_rows(L, 1);
   sigmoid_rows(L, 2);
-  for (i32 u = 0; u < U; u++) {
-    cell_update(L, u, 32768 - g[u], g[u], g[U + u]);
-    hidden(L, u, g[2 * U + u]);
-  }
+  cifg_cells(L, L->gates);
 }
 
 /* h = sat8(roundShift(z·h + roundShift((2^15 − z)·h~, 8), 15)) (§5b step 6). */

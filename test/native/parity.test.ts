@@ -108,6 +108,18 @@ describe.skipIf(missing !== '')('the native kernel matches the simulator bit for
     expect(seen(runNarrow.states, (s) => s.cellQ, [32767, -32768])).toBe(true);
   });
 
+  it('every cell format: c in Q0.15 through Q6.9 (K = 0..6: the argument of tanh(c) shifted right, kept, or multiplied)', () => {
+    const base = randomQuantizedModel({ seed: 6, inputSize: 3, units: 6, cell: 'lstm', weightRange: 4, biasRange: 1 });
+    const xs = sequence(6, 3, 40, 0.3);
+    for (const K of [0, 1, 2, 3, 4, 6]) {
+      const q: QuantizedModel = { ...base, layers: [{ ...base.layers[0], cellIntBits: K }] };
+      for (const cpu of NATIVE_CPUS) {
+        const run = nativeParity(q, xs, cpu);
+        expect(run.mismatch, `K = ${K}: ${run.mismatch}`).toBeUndefined();
+      }
+    }
+  });
+
   it('finds a difference: one weight changed in the context is a mismatch at the first step', () => {
     const q = randomQuantizedModel({ seed: 3, inputSize: 2, units: 4, cell: 'gru' });
     const ctx = buildNativeContext(q);

@@ -147,6 +147,7 @@ static inline __attribute__((always_inline)) const u8 *dot4(const u8 *group, con
   const i16 *v = (const i16 *)vx;
   i32 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   for (; words != 0; words--, w += 16, v += 4)
+#pragma GCC unroll 4
     for (i32 k = 0; k < 4; k++) {
       i32 vk = v[k];
       a0 += w[k] * vk;

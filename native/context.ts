@@ -140,7 +140,8 @@ export function nativeUnsupported(model: QuantizedModel): string | undefined {
 
 /**
  * Byte offsets of every region. Order: header and descriptors; the state block
- * (x, every h, y, every c, every gate: what changes at a step); the scratch; the
+ * (x, every h, y, every c, every gate: what changes at a step; each kind packed
+ * across layers); the scratch; the
  * tanh table; each layer's weights and multipliers; the head.
  */
 export function planNativeContext(model: QuantizedModel): NativeContextPlan {
@@ -157,10 +158,18 @@ export function planNativeContext(model: QuantizedModel): NativeContextPlan {
   const inputSize = layers[0].inputSize;
   const stateOff = cursor;
   const inputOff = take(inputSize);
-  const hOffs = layers.map((l) => take(l.units));
+  // Every layer's h, c and gates follow the layer below's with no padding between (one view each, as the
+  // simulator's state): an h may start at any byte and a c or gates at any even byte.
+  const packed = (bytes: number[]): number[] => {
+    const at = take(bytes.reduce((sum, b) => sum + b, 0));
+    return bytes.map((_, l) => at + bytes.slice(0, l).reduce((sum, b) => sum + b, 0));
+  };
+  const hOffs = packed(layers.map((l) => l.units));
   const outputOff = take(4 * head.outputSize);
-  const cellOffs = layers.map((l) => (hasCellState(l.cell) ? take(2 * l.units) : 0));
-  const gatesOffs = layers.map((l) => take(2 * gateCount(l.cell) * l.units));
+  const cellOffs = packed(layers.map((l) => (hasCellState(l.cell) ? 2 * l.units : 0))).map((off, l) =>
+    hasCellState(layers[l].cell) ? off : 0,
+  );
+  const gatesOffs = packed(layers.map((l) => 2 * gateCount(l.cell) * l.units));
   const stateBytes = cursor - stateOff;
   // The expanded v is 2 bytes per padded int8 value, for the widest layer (or the head's input).
   const widest = Math.max(pad4(head.inputSize), ...layers.map((l) => pad4(l.inputSize) + pad4(l.units)));

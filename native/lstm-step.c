@@ -69,8 +69,22 @@ static inline i32 sxtb16_ror8(i32 w) {
   return r;
 }
 
-/* dst[2k] = SXTB16(src word k), dst[2k+1] = SXTB16(src word k ror 8), k < bytes4 / 4. */
+/*
+ * dst[2k] = SXTB16(src word k), dst[2k+1] = SXTB16(src word k ror 8), k < bytes4 / 4: as int16,
+ * value j of word k goes to halfword 4k + (0, 2, 1, 3)[j]. A src that is not word-aligned (the h
+ * of a layer above one whose units are not a multiple of 4) is read a byte at a time.
+ */
 static void expand(i32 *dst, const u8 *src, i32 bytes4) {
+  if (((u32)src & 3) != 0) {
+    i16 *d = (i16 *)dst;
+    for (i32 k = 0; k < bytes4; k += 4) {
+      d[k] = (i8)src[k];
+      d[k + 2] = (i8)src[k + 1];
+      d[k + 1] = (i8)src[k + 2];
+      d[k + 3] = (i8)src[k + 3];
+    }
+    return;
+  }
   const i32 *s = (const i32 *)src;
   for (i32 k = 0; k < bytes4 / 4; k++) {
     i32 w = s[k];

@@ -91,6 +91,25 @@ describe.skipIf(missing !== '')('the native kernel matches the simulator bit for
     expectExact(q, sequence(12, 3, 80, 0.2));
   });
 
+  it('a stack whose units are not multiples of 4: h, c and gates packed, so a layer reads an h that starts mid-word', () => {
+    const q = randomQuantizedModel({
+      seed: 21,
+      inputSize: 5,
+      units: 5,
+      outputSize: 2,
+      cell: 'lstm',
+      stacked: [
+        { cell: 'gru', units: 3 },
+        { cell: 'peephole', units: 7 },
+        { cell: 'rnn', units: 1 },
+        { cell: 'cifg', units: 6 },
+      ],
+    });
+    const { plan } = buildNativeContext(q);
+    expect(plan.layers.map((p) => p.hOff % 4)).toEqual([0, 1, 0, 3, 0]);
+    expectExact(q, sequence(21, 5, 60, 0.2));
+  });
+
   it('saturating models saturate natively too: gate inputs past the table, h at 127/−128, c at the int16 ends', () => {
     const wide = randomQuantizedModel({ seed: 5, inputSize: 4, units: 16, cell: 'lstm', weightRange: 16, biasRange: 4 });
     // The same weights with the cell in Q0.15 (K = 0) instead of its calibrated format: c reaches ±1 and saturates.

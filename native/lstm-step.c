@@ -114,22 +114,30 @@ static i32 dot(const u8 *row, const i32 *vx, i32 bytes4) {
   "sxtb16 %[" w "], %[" w "], ror #8\n\t" \
   "smlad %[" a "], %[" w "], %[" vo "], %[" a "]\n\t"
 
+/* One word of v and of each of the 4 rows: LDRD of v's two expanded words, LDM of the rows' words, 8 SXTB16, 8 SMLAD. */
+#define MAC_GROUP_WORD                                                                                                \
+  "ldrd %[ve], %[vo], [%[v]], #8\n\t"                                                                                \
+  "ldmia %[g]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" MAC_WORD("a0", "w0", "ve", "vo") MAC_WORD("a1", "w1", "ve", "vo") \
+      MAC_WORD("a2", "w2", "ve", "vo") MAC_WORD("a3", "w3", "ve", "vo")
+
 /*
  * The 4 dot products of one group over `words` words of v (words >= 1), returning
- * where the words read end (the next group, after a whole row): per word,
- * LDRD of v's two expanded words, LDM of the 4 rows' words, 8 SXTB16, 8 SMLAD
- * (20 instructions for 16 products with the loop). LDM needs its registers in
- * ascending order, so the row words are pinned to r4-r7.
+ * where the words read end (the next group, after a whole row): 18 instructions
+ * for 16 products, two words a pass (an odd count enters the first pass at its
+ * second word). LDM needs its registers in ascending order, so the row words are
+ * pinned to r4-r7.
  */
 static inline __attribute__((always_inline)) const u8 *dot4(const u8 *group, const i32 *vx, u32 words, i32 *acc) {
   register i32 w0 __asm__("r4"), w1 __asm__("r5"), w2 __asm__("r6"), w3 __asm__("r7");
   i32 a0 = 0, a1 = 0, a2 = 0, a3 = 0, ve, vo, t;
   const u8 *g = group;
   __asm__(
-      "1:\n\t"
-      "ldrd %[ve], %[vo], [%[v]], #8\n\t"
-      "ldmia %[g]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" MAC_WORD("a0", "w0", "ve", "vo") MAC_WORD("a1", "w1", "ve", "vo")
-          MAC_WORD("a2", "w2", "ve", "vo") MAC_WORD("a3", "w3", "ve", "vo") "subs %[n], #1\n\t"
+      "lsrs %[n], %[n], #1\n\t"
+      "bcc 1f\n\t"
+      "adds %[n], %[n], #1\n\t"
+      "b 2f\n\t"
+      "1:\n\t" MAC_GROUP_WORD "2:\n\t" MAC_GROUP_WORD
+      "subs %[n], %[n], #1\n\t"
       "bne 1b\n\t"
       : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2),
         [w3] "=&r"(w3), [ve] "=&r"(ve), [vo] "=&r"(vo), [t] "=&r"(t), [g] "+r"(g), [v] "+r"(vx), [n] "+r"(words)

@@ -75,7 +75,7 @@ static inline i32 sxtb16_ror8(i32 w) {
  * of a layer above one whose units are not a multiple of 4) is read a byte at a time.
  */
 static void expand(i32 *dst, const u8 *src, i32 bytes4) {
-  if (((u32)src & 3) != 0) {
+  if (((uintptr_t)src & 3) != 0) {
     i16 *d = (i16 *)dst;
     for (i32 k = 0; k < bytes4; k += 4) {
       d[k] = (i8)src[k];

@@ -240,7 +240,7 @@ static inline i32 sigmoid_of(const i16 *ttMid, i32 zQ12) { return (ttMid[sat11(z
 static inline i32 scaled(const layer_t *L, i32 r, i32 acc) { return (acc * L->rowScale[2 * r] + L->rowScale[2 * r + 1]) >> L->shift; }
 
 /* The 4 dot products of the group holding padded row r0 (a multiple of 4), over v's words [from, from + words). */
-static inline void group_dot(const layer_t *L, i32 r0, i32 from, i32 words, i32 *acc) {
+static __attribute__((noinline)) void group_dot(const layer_t *L, i32 r0, i32 from, i32 words, i32 *acc) {
   dot4(L->w + r0 * L->stride + 16 * from, L->vx + 2 * from, (u32)words, acc);
 }
 
@@ -257,18 +257,20 @@ static inline __attribute__((always_inline)) i32 gate_out(const i16 *ttMid, cons
 static inline __attribute__((always_inline)) void gate_rows_of(const layer_t *L, i32 g, int tanh) {
   const i16 *tt = L->ttMid;
   const i32 *vx = L->vx;
-  i32 S = L->shift, words = L->stride / 4;
+  i32 S = L->shift, words = L->stride / 4, acc[4];
   const u8 *group = L->w + g * L->units4 * L->stride;
   const i32 *rs = L->rowScale + 2 * g * L->units4;
   i16 *out = L->gates + g * L->units;
-  for (i32 left = L->units; left > 0; left -= 4, rs += 8, out += 4) {
-    i32 acc[4];
+  for (i32 left = L->units; left >= 4; left -= 4, rs += 8, out += 4) {
     group = dot4(group, vx, (u32)words, acc);
     out[0] = (i16)gate_out(tt, rs, acc[0], S, tanh);
-    if (left > 1) out[1] = (i16)gate_out(tt, rs + 2, acc[1], S, tanh);
-    if (left > 2) out[2] = (i16)gate_out(tt, rs + 4, acc[2], S, tanh);
-    if (left > 3) out[3] = (i16)gate_out(tt, rs + 6, acc[3], S, tanh);
+    out[1] = (i16)gate_out(tt, rs + 2, acc[1], S, tanh);
+    out[2] = (i16)gate_out(tt, rs + 4, acc[2], S, tanh);
+    out[3] = (i16)gate_out(tt, rs + 6, acc[3], S, tanh);
   }
+  if ((L->units & 3) == 0) return;
+  group_dot(L, g * L->units4 + (L->units & ~3), 0, words, acc);
+  for (i32 k = 0; k < (L->units & 3); k++) out[k] = (i16)gate_out(tt, rs + 2 * k, acc[k], S, tanh);
 }
 
 static void sigmoid_rows(const layer_t *L, i32 g) { gate_rows_of(L, g, 0); }

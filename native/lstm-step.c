@@ -188,7 +188,7 @@ static inline __attribute__((always_inline)) const u8 *dot4(const u8 *group, con
 /* A layer while it steps: its descriptor read once into pointers. */
 typedef struct {
   const i16 *ttMid;
-  i32 units, units4, xBytes, hBytes, stride, shift, cellBits, peepShift, arg[3];
+  i32 units, units4, xBytes, hBytes, stride, shift, cellBits, peepShift, cToQ12[3];
   const u8 *in, *w;
   const i32 *rowScale, *peep, *recBiasMul;
   i8 *h, *resetH;
@@ -210,10 +210,10 @@ static void load_layer(layer_t *L, u8 *base, const i32 *d) {
   L->stride = L->xBytes + L->hBytes;
   L->shift = d[L_SHIFT];
   L->cellBits = d[L_CELL_BITS];
-  // c (Q(K).(15−K)) in Q3.12: (c · arg[0] + arg[1]) >> arg[2] (new_h)
-  L->arg[0] = L->cellBits < 3 ? 1 : 1 << (L->cellBits - 3);
-  L->arg[1] = L->cellBits < 3 ? HALF(3 - L->cellBits) : 0;
-  L->arg[2] = L->cellBits < 3 ? 3 - L->cellBits : 0;
+  // c (Q(K).(15−K)) in Q3.12: (c · cToQ12[0] + cToQ12[1]) >> cToQ12[2] (new_h)
+  L->cToQ12[0] = L->cellBits < 3 ? 1 : 1 << (L->cellBits - 3);
+  L->cToQ12[1] = L->cellBits < 3 ? HALF(3 - L->cellBits) : 0;
+  L->cToQ12[2] = L->cellBits < 3 ? 3 - L->cellBits : 0;
   L->peepShift = d[L_PEEP_SHIFT];
   L->in = base + d[L_IN_OFF];
   L->h = (i8 *)(base + d[L_H_OFF]);
@@ -246,8 +246,8 @@ static __attribute__((noinline)) void group_dot(const layer_t *L, i32 r0, i32 fr
 
 /* Gate output of one row from its dot product: σ or tanh (when tanh is set) of ((acc · m + BM) >> S), rs = (m, BM). */
 static inline __attribute__((always_inline)) i32 gate_out(const i16 *ttMid, const i32 *rs, i32 acc, i32 S, int tanh) {
-  i32 z = (acc * rs[0] + rs[1]) >> S;
-  return tanh ? tanh_of(ttMid, z) : sigmoid_of(ttMid, z);
+  i32 zQ12 = (acc * rs[0] + rs[1]) >> S;
+  return tanh ? tanh_of(ttMid, zQ12) : sigmoid_of(ttMid, zQ12);
 }
 
 /*
@@ -282,11 +282,11 @@ static inline __attribute__((always_inline)) i32 new_cell(i32 cQ, i32 iQ15, i32 
 }
 
 /*
- * h = sat8(roundShift(o · tanh(cArg), 23)) (§5 step 5), cArg = c in Q3.12:
- * roundShift(c, 3 − K) for K < 3, c · 2^(K−3) otherwise, both (c · argMul + argHalf) >> argShift (load_layer).
+ * h = sat8(roundShift(o · tanh(cArg), 23)) (§5 step 5), cArg = c in Q3.12: roundShift(c, 3 − K)
+ * for K < 3, c · 2^(K−3) otherwise, both (c · cToQ12[0] + cToQ12[1]) >> cToQ12[2] (load_layer).
  */
-static inline __attribute__((always_inline)) i32 new_h(const i16 *ttMid, const i32 *arg, i32 cQ, i32 oQ15) {
-  i32 argQ12 = (cQ * arg[0] + arg[1]) >> arg[2];
+static inline __attribute__((always_inline)) i32 new_h(const i16 *ttMid, const i32 *cToQ12, i32 cQ, i32 oQ15) {
+  i32 argQ12 = (cQ * cToQ12[0] + cToQ12[1]) >> cToQ12[2];
   return sat8(ROUND_SHIFT(oQ15 * tanh_of(ttMid, argQ12), 23));
 }
 
@@ -294,20 +294,20 @@ static void cell_update(const layer_t *L, i32 u, i32 iQ15, i32 fQ15, i32 gQ15) {
   L->c[u] = (i16)new_cell(L->c[u], iQ15, fQ15, gQ15, L->cellBits);
 }
 
-static void hidden(const layer_t *L, i32 u, i32 oQ15) { L->h[u] = (i8)new_h(L->ttMid, L->arg, L->c[u], oQ15); }
+static void hidden(const layer_t *L, i32 u, i32 oQ15) { L->h[u] = (i8)new_h(L->ttMid, L->cToQ12, L->c[u], oQ15); }
 
 /* c and h of every unit from the gates i, f, g, o; coupled (CIFG, §5f): i = 2^15 − f, iGate unused. */
 static inline __attribute__((always_inline)) void cells_of(const layer_t *L, const i16 *iGate, const i16 *fGate,
                                                              const i16 *gGate, const i16 *oGate, int coupled) {
   const i16 *tt = L->ttMid;
-  i32 K = L->cellBits, U = L->units, arg[3] = {L->arg[0], L->arg[1], L->arg[2]};
+  i32 K = L->cellBits, U = L->units, cToQ12[3] = {L->cToQ12[0], L->cToQ12[1], L->cToQ12[2]};
   i16 *c = L->c;
   i8 *h = L->h;
   for (i32 u = 0; u < U; u++) {
     i32 fQ15 = fGate[u], iQ15 = coupled ? 32768 - fQ15 : iGate[u];
     i32 cQ = new_cell(c[u], iQ15, fQ15, gGate[u], K);
     c[u] = (i16)cQ;
-    h[u] = (i8)new_h(tt, arg, cQ, oGate[u]);
+    h[u] = (i8)new_h(tt, cToQ12, cQ, oGate[u]);
   }
 }
 

@@ -7,8 +7,8 @@
 #ifndef LSTM_MCU_CONTEXT_H
 #define LSTM_MCU_CONTEXT_H
 
-/* "LMK1", little-endian: the layout version. */
-#define LMK_MAGIC 0x314B4D4C
+/* "LMK2", little-endian: the layout version (2: gate rows in interleaved groups of 4). */
+#define LMK_MAGIC 0x324B4D4C
 
 /* Header words. */
 enum {
@@ -38,9 +38,9 @@ enum {
   L_UNITS = 2,        /* U */
   L_IN_OFF = 3,       /* int8 [I4]: x or the layer below's h */
   L_H_OFF = 4,        /* int8 [U4]: this layer's h (Q0.7) */
-  L_WEIGHTS_OFF = 5,  /* int8 [G·U][I4 + U4]: row r = W[r, 0..I) padded, W[r, I..I+U) padded */
-  L_BIAS_MUL_OFF = 6, /* int32 [G·U]: BM_r = b_r · m_r + 2^(S−1) */
-  L_MUL_OFF = 7,      /* int32 [G·U]: m_r */
+  L_WEIGHTS_OFF = 5,  /* int8 [G·U4 / 4][I4 + U4][4]: groups of 4 padded rows, their words interleaved */
+  L_ROW_SCALE_OFF = 6, /* int32 [G·U4][2]: m_r, BM_r = b_r · m_r + 2^(S−1) per padded row */
+  L_UNUSED_7 = 7,
   L_SHIFT = 8,        /* S */
   L_CELL_BITS = 9,    /* K */
   L_CELL_OFF = 10,    /* int16 [U]: c (LSTM family), else 0 */

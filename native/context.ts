@@ -18,8 +18,10 @@ import {
   type QuantizedModel,
 } from '../core/model.ts';
 
-/** "LMK1" little-endian: the layout version (LMK_MAGIC in context.h). */
-export const NATIVE_MAGIC = 0x314b4d4c;
+/** "LMK2" little-endian: the layout version (LMK_MAGIC in context.h). */
+export const NATIVE_MAGIC = 0x324b4d4c;
+/** Gate rows are stored in groups of this many, their words interleaved (the kernel computes a group per pass over v). */
+export const ROWS_PER_GROUP = 4;
 export const HEADER_WORDS = 16;
 export const LAYER_WORDS = 16;
 
@@ -50,8 +52,7 @@ export const L = {
   inOff: 3,
   hOff: 4,
   weightsOff: 5,
-  biasMulOff: 6,
-  mulOff: 7,
+  rowScaleOff: 6,
   shift: 8,
   cellBits: 9,
   cellOff: 10,
@@ -78,6 +79,19 @@ export const NATIVE_CELL: { readonly [K in CellKind]: number | undefined } = {
 /** Bytes rounded up to a whole number of int32 words: every region and every weight row is 4-byte aligned. */
 export const pad4 = (n: number): number => (n + 3) & ~3;
 
+/** G·U4: every gate's rows padded with zero rows to a multiple of 4, so that groups of 4 rows never span two gates. */
+export const paddedRows = (layer: QuantRecurrentLayer): number => gateCount(layer.cell) * pad4(layer.units);
+
+/**
+ * Byte offset, from the layer's weights, of byte i of padded row r (row width `stride` = I4 + U4 bytes):
+ * rows come in groups of 4 whose words are interleaved (word k of rows 0, 1, 2, 3, then word k + 1).
+ */
+export function weightByteOffset(r: number, i: number, stride: number): number {
+  const group = Math.floor(r / ROWS_PER_GROUP);
+  const word = Math.floor(i / 4);
+  return group * ROWS_PER_GROUP * stride + (word * ROWS_PER_GROUP + (r % ROWS_PER_GROUP)) * 4 + (i % 4);
+}
+
 /** Where one layer's arrays live (byte offsets from the start of the buffer). */
 export interface NativeLayerPlan {
   layer: QuantRecurrentLayer;
@@ -86,8 +100,7 @@ export interface NativeLayerPlan {
   cellOff: number;
   gatesOff: number;
   weightsOff: number;
-  biasMulOff: number;
-  mulOff: number;
+  rowScaleOff: number;
   peepOff: number;
   recBiasOff: number;
 }
@@ -127,7 +140,8 @@ export function nativeUnsupported(model: QuantizedModel): string | undefined {
 
 /**
  * Byte offsets of every region. Order: header and descriptors; the state block
- * (x, every h, y, every c, every gate: what changes at a step); the scratch; the
+ * (x, every h, y, every c, every gate: what changes at a step; each kind packed
+ * across layers); the scratch; the
  * tanh table; each layer's weights and multipliers; the head.
  */
 export function planNativeContext(model: QuantizedModel): NativeContextPlan {
@@ -144,10 +158,18 @@ export function planNativeContext(model: QuantizedModel): NativeContextPlan {
   const inputSize = layers[0].inputSize;
   const stateOff = cursor;
   const inputOff = take(inputSize);
-  const hOffs = layers.map((l) => take(l.units));
+  // Every layer's h, c and gates follow the layer below's with no padding between (one view each, as the
+  // simulator's state): an h may start at any byte and a c or gates at any even byte.
+  const packed = (bytes: number[]): number[] => {
+    const at = take(bytes.reduce((sum, b) => sum + b, 0));
+    return bytes.map((_, l) => at + bytes.slice(0, l).reduce((sum, b) => sum + b, 0));
+  };
+  const hOffs = packed(layers.map((l) => l.units));
   const outputOff = take(4 * head.outputSize);
-  const cellOffs = layers.map((l) => (hasCellState(l.cell) ? take(2 * l.units) : 0));
-  const gatesOffs = layers.map((l) => take(2 * gateCount(l.cell) * l.units));
+  const cellOffs = packed(layers.map((l) => (hasCellState(l.cell) ? 2 * l.units : 0))).map((off, l) =>
+    hasCellState(layers[l].cell) ? off : 0,
+  );
+  const gatesOffs = packed(layers.map((l) => 2 * gateCount(l.cell) * l.units));
   const stateBytes = cursor - stateOff;
   // The expanded v is 2 bytes per padded int8 value, for the widest layer (or the head's input).
   const widest = Math.max(pad4(head.inputSize), ...layers.map((l) => pad4(l.inputSize) + pad4(l.units)));
@@ -155,7 +177,7 @@ export function planNativeContext(model: QuantizedModel): NativeContextPlan {
   const resetHOff = take(Math.max(...layers.map((l) => l.units)));
   const tableOff = take(2 * model.tables.tanhQ15.length);
   const plans = layers.map((layer, l): NativeLayerPlan => {
-    const rows = gateCount(layer.cell) * layer.units;
+    const rows = paddedRows(layer);
     return {
       layer,
       inOff: l === 0 ? inputOff : hOffs[l - 1],
@@ -163,8 +185,7 @@ export function planNativeContext(model: QuantizedModel): NativeContextPlan {
       cellOff: cellOffs[l],
       gatesOff: gatesOffs[l],
       weightsOff: take(rows * (pad4(layer.inputSize) + pad4(layer.units))),
-      biasMulOff: take(4 * rows),
-      mulOff: take(4 * rows),
+      rowScaleOff: take(8 * rows),
       peepOff: hasPeepholes(layer.cell) ? take(4 * 3 * layer.units) : 0,
       recBiasOff: hasRecurrentBias(layer.cell) ? take(4 * layer.units) : 0,
     };
@@ -234,8 +255,7 @@ function writeLayer(view: DataView, bytes: Uint8Array, p: NativeLayerPlan, at: n
     inOff: p.inOff,
     hOff: p.hOff,
     weightsOff: p.weightsOff,
-    biasMulOff: p.biasMulOff,
-    mulOff: p.mulOff,
+    rowScaleOff: p.rowScaleOff,
     shift: S,
     cellBits: layer.cellIntBits,
     cellOff: p.cellOff,
@@ -245,13 +265,17 @@ function writeLayer(view: DataView, bytes: Uint8Array, p: NativeLayerPlan, at: n
     recBiasOff: p.recBiasOff,
   };
   for (const [name, index] of Object.entries(L)) view.setInt32(at + 4 * index, words[name as keyof typeof L], true);
-  const w = new Uint8Array(layer.weightsQ.buffer, layer.weightsQ.byteOffset, layer.weightsQ.length);
+  const U4 = pad4(U);
   for (let r = 0; r < gateCount(layer.cell) * U; r++) {
-    bytes.set(w.subarray(r * width, r * width + I), p.weightsOff + r * stride);
-    bytes.set(w.subarray(r * width + I, (r + 1) * width), p.weightsOff + r * stride + pad4(I));
+    // row r = gate ⌊r / U⌋, unit r mod U, stored as padded row gate · U4 + unit: [x | 0.. | h | 0..]
+    const padded = Math.floor(r / U) * U4 + (r % U);
+    for (let i = 0; i < width; i++) {
+      const column = i < I ? i : pad4(I) + i - I;
+      view.setInt8(p.weightsOff + weightByteOffset(padded, column, stride), layer.weightsQ[r * width + i]);
+    }
     const m = layer.gateMultiplier[r];
-    view.setInt32(p.mulOff + 4 * r, m, true);
-    view.setInt32(p.biasMulOff + 4 * r, foldedBias(layer.biasQ[r], m, S, `row ${r}`), true);
+    view.setInt32(p.rowScaleOff + 8 * padded, m, true);
+    view.setInt32(p.rowScaleOff + 8 * padded + 4, foldedBias(layer.biasQ[r], m, S, `row ${r}`), true);
   }
   if (p.peepOff) layer.peepholeMultiplier.forEach((pm, k) => view.setInt32(p.peepOff + 4 * k, pm, true));
   if (p.recBiasOff)

@@ -17,6 +17,7 @@ import {
   buildNativeContext,
   nativeUnsupported,
   pad4,
+  paddedRows,
   planNativeContext,
 } from '../../native/context.ts';
 import { NATIVE_DIR } from '../../native/toolchain.ts';
@@ -51,7 +52,7 @@ describe('native context', () => {
       );
   });
 
-  it('lays out aligned, disjoint regions; the state block holds x, every h, y, every c and gate', () => {
+  it('lays out disjoint regions, aligned but for the packed state; the state block holds x, every h, y, every c and gate', () => {
     const q = randomQuantizedModel({
       seed: 4,
       inputSize: 3,
@@ -71,7 +72,8 @@ describe('native context', () => {
       regions.push(
         [`h${l}`, p.hOff, p.layer.units],
         [`gates${l}`, p.gatesOff, 2 * rows],
-        [`weights${l}`, p.weightsOff, rows * (pad4(p.layer.inputSize) + pad4(p.layer.units))],
+        [`weights${l}`, p.weightsOff, paddedRows(p.layer) * (pad4(p.layer.inputSize) + pad4(p.layer.units))],
+        [`rowScale${l}`, p.rowScaleOff, 8 * paddedRows(p.layer)],
       );
       if (p.cellOff) regions.push([`c${l}`, p.cellOff, 2 * p.layer.units]);
       if (p.peepOff) regions.push([`peep${l}`, p.peepOff, 12 * p.layer.units]);
@@ -80,8 +82,13 @@ describe('native context', () => {
     expect(plan.layers[0].cellOff).toBeGreaterThan(0);
     expect(plan.layers[1].recBiasOff).toBeGreaterThan(0);
     regions.sort((a, b) => a[1] - b[1]);
+    // h, c and gates of the layers above the first follow the layer below's with no padding (one view each)
+    const [p0, p1] = plan.layers;
+    expect(p1.hOff - p0.hOff).toBe(5);
+    expect(p1.gatesOff - p0.gatesOff).toBe(2 * 4 * 5);
+    expect(p1.cellOff).toBe(0);
     regions.forEach(([name, off, bytes], i) => {
-      expect(off % 4, name).toBe(0);
+      if (!['h1', 'gates1'].includes(name)) expect(off % 4, name).toBe(0);
       expect(off, name).toBeGreaterThanOrEqual(4 * (HEADER_WORDS + 2 * LAYER_WORDS));
       if (i + 1 < regions.length) expect(off + bytes, `${name} overlaps ${regions[i + 1][0]}`).toBeLessThanOrEqual(regions[i + 1][1]);
       expect(off + bytes).toBeLessThanOrEqual(plan.totalBytes);
@@ -93,19 +100,33 @@ describe('native context', () => {
     }
   });
 
-  it('pads each weight row as [x | 0.. | h | 0..] and folds the bias into the rounding offset', () => {
+  it('pads each gate to U4 rows and each row as [x | 0.. | h | 0..], interleaves groups of 4 rows word by word, folds the bias', () => {
     const q = randomQuantizedModel({ seed: 9, inputSize: 3, units: 5, cell: 'lstm' });
     const { plan, bytes } = buildNativeContext(q);
     const view = new DataView(bytes.buffer);
     const [p] = plan.layers;
     const layer = q.layers[0];
-    for (const r of [0, 7, 19]) {
-      const row = Int8Array.from(bytes.subarray(p.weightsOff + r * 12, p.weightsOff + (r + 1) * 12));
+    // I4 = 4, U4 = 8: a row is 3 words (12 bytes); a group of 4 rows is 48 bytes, word k of its row j at 16k + 4j.
+    const paddedRow = (padded: number) => {
+      const group = p.weightsOff + 48 * (padded >> 2);
+      return Array.from({ length: 12 }, (_, i) => view.getInt8(group + 16 * (i >> 2) + 4 * (padded & 3) + (i & 3)));
+    };
+    for (const r of [0, 4, 7, 19]) {
+      const padded = 8 * Math.floor(r / 5) + (r % 5);
       const w = layer.weightsQ.subarray(r * 8, (r + 1) * 8);
-      expect(Array.from(row)).toEqual([...w.subarray(0, 3), 0, ...w.subarray(3), 0, 0, 0]);
-      expect(view.getInt32(p.mulOff + 4 * r, true)).toBe(layer.gateMultiplier[r]);
-      expect(view.getInt32(p.biasMulOff + 4 * r, true)).toBe(layer.biasQ[r] * layer.gateMultiplier[r] + 2 ** (layer.gateShift - 1));
+      expect(paddedRow(padded), `row ${r}`).toEqual([...w.subarray(0, 3), 0, ...w.subarray(3), 0, 0, 0]);
+      expect(view.getInt32(p.rowScaleOff + 8 * padded, true)).toBe(layer.gateMultiplier[r]);
+      expect(view.getInt32(p.rowScaleOff + 8 * padded + 4, true)).toBe(
+        layer.biasQ[r] * layer.gateMultiplier[r] + 2 ** (layer.gateShift - 1),
+      );
     }
+    // the padding rows of each gate (units 5..7) are zeros
+    for (const padded of [5, 6, 7, 29, 31])
+      expect(
+        paddedRow(padded).every((b) => b === 0),
+        `padded row ${padded}`,
+      ).toBe(true);
+    expect(paddedRows(layer)).toBe(32);
     expect(view.getInt32(0, true)).toBe(NATIVE_MAGIC);
     expect(view.getInt32(4 * HEADER_WORDS + 4 * L.cell, true)).toBe(NATIVE_CELL.lstm);
     expect(view.getInt16(plan.tableOff + 2 * 1500, true)).toBe(q.tables.tanhQ15[1500]);

@@ -91,6 +91,25 @@ describe.skipIf(missing !== '')('the native kernel matches the simulator bit for
     expectExact(q, sequence(12, 3, 80, 0.2));
   });
 
+  it('a stack whose units are not multiples of 4: h, c and gates packed, so a layer reads an h that starts mid-word', () => {
+    const q = randomQuantizedModel({
+      seed: 21,
+      inputSize: 5,
+      units: 5,
+      outputSize: 2,
+      cell: 'lstm',
+      stacked: [
+        { cell: 'gru', units: 3 },
+        { cell: 'peephole', units: 7 },
+        { cell: 'rnn', units: 1 },
+        { cell: 'cifg', units: 6 },
+      ],
+    });
+    const { plan } = buildNativeContext(q);
+    expect(plan.layers.map((p) => p.hOff % 4)).toEqual([0, 1, 0, 3, 0]);
+    expectExact(q, sequence(21, 5, 60, 0.2));
+  });
+
   it('saturating models saturate natively too: gate inputs past the table, h at 127/−128, c at the int16 ends', () => {
     const wide = randomQuantizedModel({ seed: 5, inputSize: 4, units: 16, cell: 'lstm', weightRange: 16, biasRange: 4 });
     // The same weights with the cell in Q0.15 (K = 0) instead of its calibrated format: c reaches ±1 and saturates.
@@ -106,6 +125,18 @@ describe.skipIf(missing !== '')('the native kernel matches the simulator bit for
     expect(seen(runWide.states, (s) => s.hQ7, [127, -128])).toBe(true);
     expect(seen(runWide.states, (s) => s.gatesQ15, gateEnds)).toBe(true);
     expect(seen(runNarrow.states, (s) => s.cellQ, [32767, -32768])).toBe(true);
+  });
+
+  it('every cell format: c in Q0.15 through Q6.9 (K = 0..6: the argument of tanh(c) shifted right, kept, or multiplied)', () => {
+    const base = randomQuantizedModel({ seed: 6, inputSize: 3, units: 6, cell: 'lstm', weightRange: 4, biasRange: 1 });
+    const xs = sequence(6, 3, 40, 0.3);
+    for (const K of [0, 1, 2, 3, 4, 6]) {
+      const q: QuantizedModel = { ...base, layers: [{ ...base.layers[0], cellIntBits: K }] };
+      for (const cpu of NATIVE_CPUS) {
+        const run = nativeParity(q, xs, cpu);
+        expect(run.mismatch, `K = ${K}: ${run.mismatch}`).toBeUndefined();
+      }
+    }
   });
 
   it('finds a difference: one weight changed in the context is a mismatch at the first step', () => {

@@ -2,7 +2,7 @@
  * The native context: the one buffer the kernel reads and writes (docs/NUMERICS.md,
  * "The native context"). Every field is a little-endian int32 word; every *_OFF is a
  * byte offset from the start of the buffer, which must be 4-byte aligned.
- * quantize/native-context.ts writes it; the word indices there mirror these.
+ * native/context.ts writes it; the word indices there mirror these.
  */
 #ifndef LSTM_MCU_CONTEXT_H
 #define LSTM_MCU_CONTEXT_H

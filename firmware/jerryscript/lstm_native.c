@@ -28,7 +28,13 @@ int32_t lstm_mcu_step (uint8_t *base);
 /* Whether `off` starts a word-aligned region inside a buffer of `limit` bytes, with room for `bytes` bytes. */
 static bool region_inside (int32_t off, uint32_t bytes, uint32_t limit)
 {
-  return off >= 0 && (off & 3) == 0 && (uint32_t) off < limit && bytes <= limit - (uint32_t) off;
+  return off >= 0 && (uint32_t) off < limit && bytes <= limit - (uint32_t) off;
+}
+
+/* An offset inside the buffer and a multiple of align (the element size the kernel reads there). */
+static bool offset_ok (int32_t off, uint8_t align, uint32_t limit)
+{
+  return region_inside (off, 0, limit) && (off & (align - 1)) == 0;
 }
 
 /*
@@ -40,24 +46,27 @@ static bool region_inside (int32_t off, uint32_t bytes, uint32_t limit)
  */
 static int32_t context_check (const uint8_t *base, uint32_t size)
 {
-  static const uint8_t header_offs[] = { H_TABLE_OFF, H_SCRATCH_OFF, H_RESET_H_OFF, H_HEAD_IN_OFF, H_HEAD_WEIGHTS_OFF,
-                                         H_HEAD_BIAS_OFF, H_OUTPUT_OFF, H_STATE_OFF, H_INPUT_OFF };
-  static const uint8_t layer_offs[] = { L_IN_OFF, L_H_OFF, L_WEIGHTS_OFF, L_BIAS_MUL_OFF, L_MUL_OFF,
-                                        L_CELL_OFF, L_GATES_OFF, L_PEEP_OFF, L_REC_BIAS_OFF };
+  /* { word, alignment }: the packed state puts a layer's h at any byte and c and the gates at any int16 */
+  static const uint8_t header_offs[][2] = { { H_TABLE_OFF, 4 },        { H_SCRATCH_OFF, 4 }, { H_RESET_H_OFF, 4 },
+                                            { H_HEAD_IN_OFF, 1 },      { H_HEAD_WEIGHTS_OFF, 4 }, { H_HEAD_BIAS_OFF, 4 },
+                                            { H_OUTPUT_OFF, 4 },       { H_STATE_OFF, 4 },   { H_INPUT_OFF, 4 } };
+  static const uint8_t layer_offs[][2] = { { L_IN_OFF, 1 },    { L_H_OFF, 1 },       { L_WEIGHTS_OFF, 4 }, { L_ROW_SCALE_OFF, 4 },
+                                           { L_CELL_OFF, 2 },  { L_GATES_OFF, 2 },   { L_PEEP_OFF, 4 },    { L_REC_BIAS_OFF, 4 } };
   if (((uintptr_t) base & 3u) != 0) return LSTM_NATIVE_NOT_ALIGNED;
   if (size < 4u * HEADER_WORDS) return LSTM_NATIVE_BAD_LAYOUT;
   const int32_t *hd = (const int32_t *) base;
   if (hd[H_MAGIC] != LMK_MAGIC) return STEP_BAD_MAGIC;
   int32_t layers = hd[H_LAYER_COUNT];
   if (layers < 1 || (uint32_t) layers > (size / 4u - HEADER_WORDS) / LAYER_WORDS) return LSTM_NATIVE_BAD_LAYOUT;
-  for (unsigned k = 0; k < sizeof header_offs; k++)
-    if (!region_inside (hd[header_offs[k]], 0, size)) return LSTM_NATIVE_BAD_LAYOUT;
+  for (unsigned k = 0; k < sizeof header_offs / sizeof header_offs[0]; k++)
+    if (!offset_ok (hd[header_offs[k][0]], header_offs[k][1], size)) return LSTM_NATIVE_BAD_LAYOUT;
   if (hd[H_STATE_BYTES] < 0 || !region_inside (hd[H_STATE_OFF], (uint32_t) hd[H_STATE_BYTES], size)
       || !region_inside (hd[H_TABLE_OFF], TABLE_BYTES, size))
     return LSTM_NATIVE_BAD_LAYOUT;
   for (int32_t l = 0; l < layers; l++)
-    for (unsigned k = 0; k < sizeof layer_offs; k++)
-      if (!region_inside (hd[HEADER_WORDS + l * LAYER_WORDS + layer_offs[k]], 0, size)) return LSTM_NATIVE_BAD_LAYOUT;
+    for (unsigned k = 0; k < sizeof layer_offs / sizeof layer_offs[0]; k++)
+      if (!offset_ok (hd[HEADER_WORDS + l * LAYER_WORDS + layer_offs[k][0]], layer_offs[k][1], size))
+        return LSTM_NATIVE_BAD_LAYOUT;
   return STEP_OK;
 }
 

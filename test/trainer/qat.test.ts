@@ -342,6 +342,23 @@ describe('lstm-mcu quantize --qat', () => {
     expect(report.qat.test.int8Qat).toBeCloseTo(summary.metrics.int8, 12);
   }, 300_000);
 
+  it('fine-tunes a clockwork model: its QAT int8 test metric is the one the command reports, from the clocks of the test rows', async () => {
+    const common = ['--data', 'series.csv', '--features', 'a,b', '--target', 'a', '--window', '8', '--quiet'];
+    const train = await runCli(
+      ['train', ...common, '--cell', 'clockwork', '--units', '8', '--clock-periods', '1,2', '--epochs', '2', '--out', 'cw.float.pb'],
+      dir,
+    );
+    expect(train.code, train.stderr).toBe(0);
+    const r = await runCli(['quantize', 'cw.float.pb', '--qat', '1', '--out', 'cw/cw.q.pb', '--report', 'cw/report.json', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = r.lastJson();
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'cw', 'report.json'), 'utf8'));
+    expect(report.qat.history).toHaveLength(2);
+    // the QAT int8 metric and the command's int8 metric: both run each test window from its rows' clock
+    expect(report.qat.test.int8Qat).toBeCloseTo(summary.metrics.int8, 12);
+    expect(readFloatModel(path.join(dir, 'cw', 'model.qat.float.pb')).model.layers[0]!.clockPeriods).toEqual([1, 2]);
+  }, 300_000);
+
   it('--help lists the options; a bad epoch count is one line, exit 1, no file', async () => {
     const help = await runCli(['quantize', '--help'], dir);
     expect(help.stdout).toMatch(/--qat \[epochs\]/);

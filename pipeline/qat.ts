@@ -13,6 +13,7 @@ import type { Dataset, Split } from '../data/windows.ts';
 import { compareOnWindows } from './quantize.ts';
 import { metricName, splitMetric } from './train.ts';
 import { fmt } from '../core/format.ts';
+import { modelStartClocks } from '../trainer/clock-column.ts';
 
 export const QAT_DEFAULTS = { epochs: 3, learningRate: 3e-5, batchSize: 64 } as const;
 
@@ -75,7 +76,7 @@ export async function qatStep(
     seed: o.seed,
     weightScale: o.weightScale,
     quantize,
-    int8Outputs,
+    int8Outputs: (m, q, split) => int8Outputs(m, q, dataset, split),
     metric,
     tf,
     onEpoch: (e) =>
@@ -102,14 +103,15 @@ export async function qatStep(
   };
 }
 
-/** The real int8 model's outputs on a split (the simulator). */
-function int8Outputs(m: FloatModel, q: QuantizedModel, split: Split) {
-  return compareOnWindows(m, q, split).intOut;
+/** The real int8 model's outputs on a split (the simulator); clockwork windows from the clock the device has at their first row. */
+function int8Outputs(m: FloatModel, q: QuantizedModel, dataset: Dataset, split: Split) {
+  return compareOnWindows(m, q, split, modelStartClocks(m, dataset, split)).intOut;
 }
 
 /** The float model's task metric on every split. */
 function floatMetrics(m: FloatModel, dataset: Dataset): FloatModel['metrics'] {
-  const floatMetric = (split: Split) => splitMetric(dataset, split, floatWindowOutputs(m, split.x, dataset.window));
+  const floatMetric = (split: Split) =>
+    splitMetric(dataset, split, floatWindowOutputs(m, split.x, dataset.window, modelStartClocks(m, dataset, split)));
   return {
     name: metricName(dataset.task),
     train: floatMetric(dataset.train),
@@ -142,9 +144,9 @@ function tunedProvenance(float: FloatModel, floatSha256: string, bestEpoch: numb
 function testComparison(float: FloatModel, tuned: FloatModel, result: QatResult, dataset: Dataset): QatSummary['test'] {
   const test = dataset.test;
   const metric = (out: ArrayLike<number>) => splitMetric(dataset, test, out);
-  const floatOut = floatWindowOutputs(float, test.x, dataset.window);
-  const ptqOut = int8Outputs(float, result.postTraining, test);
-  const qatOut = int8Outputs(tuned, result.quantized, test);
+  const floatOut = floatWindowOutputs(float, test.x, dataset.window, modelStartClocks(float, dataset, test));
+  const ptqOut = int8Outputs(float, result.postTraining, dataset, test);
+  const qatOut = int8Outputs(tuned, result.quantized, dataset, test);
   const f = metric(floatOut);
   const ptq = metric(ptqOut);
   const qat = metric(qatOut);

@@ -16,8 +16,11 @@ export interface FloatNetwork {
   sequence?: SequencePattern;
 }
 
-/** Outputs (normalized units / logits) of every window of x ([window][features] each, or token ids [window]). */
-export function floatWindowOutputs(net: FloatNetwork, x: Windows, window: number): Float64Array {
+/**
+ * Outputs (normalized units / logits) of every window of x ([window][features] each, or token ids [window]).
+ * A clockwork layer's counter starts window w at `startClocks[w]` (trainer/clock-column.ts; 0 when absent).
+ */
+export function floatWindowOutputs(net: FloatNetwork, x: Windows, window: number, startClocks?: ArrayLike<number>): Float64Array {
   const O = net.head.outputSize;
   const I = net.layers[0]!.inputSize;
   const n = x.count;
@@ -25,7 +28,7 @@ export function floatWindowOutputs(net: FloatNetwork, x: Windows, window: number
     // an output after every step, the stack streaming through the window
     const out = new Float64Array(n * window * O);
     for (let w = 0; w < n; w++) {
-      const states = net.layers.map((l) => newFloatState(l));
+      const states = net.layers.map((l) => newFloatState(l, startClocks?.[w] ?? 0));
       const steps = x.at(w);
       for (let t = 0; t < window; t++) {
         const top = floatStackStep(net.layers, states, steps.subarray(t * I, (t + 1) * I));
@@ -39,7 +42,7 @@ export function floatWindowOutputs(net: FloatNetwork, x: Windows, window: number
     const rows = net.embedding ? embedWindows(net.embedding, x.at(w)) : undefined;
     const y = rows
       ? (({ x: steps, steps: k }) => floatPredictWindow(net.layers, net.head, steps, 0, k))(windowSteps(rows.x, rows.padding, 0, window, I))
-      : floatPredictWindow(net.layers, net.head, x.at(w), 0, window);
+      : floatPredictWindow(net.layers, net.head, x.at(w), 0, window, undefined, startClocks?.[w] ?? 0);
     out.set(y, w * O);
   }
   return out;

@@ -44,6 +44,20 @@ export function windowStartClocks(ds: Dataset, split: Split, periods: readonly n
 }
 
 /**
+ * The clock at the first step of each window of `split` for a model whose
+ * first layer is clockwork (the only place a clockwork layer can be), else
+ * undefined: the model then has no clock.
+ */
+export function modelStartClocks(
+  model: { layers: readonly { clockPeriods?: readonly number[] }[] },
+  ds: Dataset,
+  split: Split,
+): Int32Array | undefined {
+  const periods = model.layers[0]?.clockPeriods;
+  return periods ? windowStartClocks(ds, split, periods) : undefined;
+}
+
+/**
  * Windows [n][W][F] with the clock as one more column, [n][W][F + 1]: step w
  * of window k runs at (startClocks[k] + w) mod L.
  */

@@ -37,7 +37,6 @@ import { permutation, mulberry32, batchTensors } from './train.ts';
 import { floatWindowOutputs } from '../reference/float-outputs.ts';
 import {
   hasCellState,
-  hasClock,
   hasRecurrentBias,
   CIFG_GATE,
   DEPTH_GATED_GATE,
@@ -57,6 +56,8 @@ import { GATE_IN_FRAC_BITS, HIDDEN_FRAC_BITS, INT8_MAX, INT8_MIN, RECURRENT_PART
 import { layerOutputScale, type WeightScaleGranularity } from '../quantize/quantize.ts';
 import type { Dataset, Split } from '../data/windows.ts';
 import { UserError } from '../core/errors.ts';
+import { clockMask, clockOfUnits, maskedRecurrentKernel } from '../core/clock.ts';
+import { modelStartClocks } from './clock-column.ts';
 
 export interface QatEpoch {
   /** 1-based; epoch 0 is the model as given. */
@@ -109,6 +110,8 @@ interface DirectionVars {
   peephole?: Variable;
   recurrentBias?: Variable;
   depthGate?: Variable;
+  /** Clockwork: the module periods (core/clock.ts). */
+  clockPeriods?: number[];
 }
 
 interface LayerVars {
@@ -207,7 +210,9 @@ function fakeQuantWeights(
 ): GridWeights {
   const U = d.units;
   const coeffIn = tf.mul(d.kernel, inputColumnScale);
-  const coeffH = tf.mul(d.recurrentKernel, HIDDEN_STEP);
+  // clockwork: the links from a faster module are exact zeros on the device (§5i), so they get no gradient here
+  const recurrent = d.clockPeriods ? tf.mul(d.recurrentKernel, tf.tensor2d(clockMask(U, d.clockPeriods), [U, U])) : d.recurrentKernel;
+  const coeffH = tf.mul(recurrent, HIDDEN_STEP);
   let rowMax = tf.maximum(tf.max(tf.abs(coeffIn), 0), tf.max(tf.abs(coeffH), 0));
   if (weightScale === 'per-gate') rowMax = tf.tile(tf.max(tf.reshape(rowMax, [gateCount(d.cell), U]), 1, true), [1, U]).reshape([-1]);
   else if (weightScale === 'per-tensor') rowMax = tf.mul(tf.onesLike(rowMax), tf.max(rowMax));
@@ -293,10 +298,10 @@ function cellStep(
       const cand = q.tanh(tf.add(gateBlock(tf, xPart, GRU_GATE.candidate, U), q.q12(tf.mul(reset, recurrent), RECURRENT_PART_LIMIT)));
       return { h: q.hidden(tf.add(tf.mul(update, h), tf.mul(tf.sub(1, update), cand))) };
     }
+    // clockwork: an active module's rows are the RNN's over the old h (§5i); runDirection keeps the others' h
     case 'rnn':
-      return { h: q.hidden(q.tanh(tf.add(xPart, tf.matMul(h, w.wH)))) };
     case 'clockwork':
-      throw new Error('QAT: clockwork layers are refused by checkQatOptions');
+      return { h: q.hidden(q.tanh(tf.add(xPart, tf.matMul(h, w.wH)))) };
     case 'depth-gated':
       return depthGatedStep(tf, q, d, K, tf.add(xPart, tf.matMul(h, w.wH)), c!, cBelow!);
   }
@@ -369,6 +374,23 @@ function runDirection(
   return out;
 }
 
+/**
+ * A clockwork model's windows carry each step's clock as their last column
+ * (trainer/clock-column.ts, as in training): the features [batch][steps][F]
+ * and the clock of each step, [batch][1] per step. Other models' x is all features.
+ */
+function splitClockColumn(tf: Tf, model: FloatModel, x: Tensor): { features: Tensor; clocks?: Tensor[] } {
+  if (!model.layers[0]!.clockPeriods) return { features: x };
+  const F = x.shape[2]! - 1;
+  return { features: tf.slice(x, [0, 0, 0], [-1, -1, F]), clocks: tf.unstack(tf.slice(x, [0, 0, F], [-1, -1, 1]), 1) };
+}
+
+/** Per step, whether each unit's module runs at the step's clock t: t mod T(u) = 0 (§5i), [batch][units]. */
+function activeUnits(tf: Tf, clocks: Tensor[], units: number, periods: readonly number[]): Tensor[] {
+  const unitPeriods = tf.tensor1d(clockOfUnits(units, periods));
+  return clocks.map((t) => tf.equal(tf.mod(t, unitPeriods), 0));
+}
+
 /** The head's outputs (logits / normalized values): [batch][outputs], or [batch][steps][outputs] for many-to-many. */
 function forward(
   tf: Tf,
@@ -382,6 +404,7 @@ function forward(
 ): Tensor {
   let seq: Tensor[];
   let mask: Tensor[] | undefined;
+  let clocks: Tensor[] | undefined;
   const inputScale = tf.tensor2d(grid.inputScales, [grid.inputScales.length, 1]);
   if (vars.embedding) {
     // token ids -> table rows on their int8 column grid; padding (id 0) is not a step
@@ -393,8 +416,10 @@ function forward(
     seq = tf.unstack(rows, 1);
     mask = tf.unstack(tf.expandDims(tf.notEqual(ids, PADDING_TOKEN), 2), 1);
   } else {
+    const { features, clocks: stepClocks } = splitClockColumn(tf, model, x);
+    clocks = stepClocks;
     const scales = tf.tensor1d(grid.inputScales);
-    const xq = tf.mul(tf.clipByValue(q.roundSte(tf.div(x, scales)), INT8_MIN, INT8_MAX), scales);
+    const xq = tf.mul(tf.clipByValue(q.roundSte(tf.div(features, scales)), INT8_MIN, INT8_MAX), scales);
     seq = tf.unstack(xq, 1);
   }
   let top: Tensor = seq[0]!;
@@ -406,7 +431,8 @@ function forward(
     const K = grid.cellIntBits[l]!;
     const cells = { below: cellsBelow, out: [] as Tensor[] };
     const run = (d: DirectionVars, k: number, reverse: boolean) => {
-      const m = mask?.map((mt) => tf.tile(mt, [1, d.units]));
+      // the units a step updates: every one but padding steps', or a clockwork layer's active modules
+      const m = d.clockPeriods ? activeUnits(tf, clocks!, d.units, d.clockPeriods) : mask?.map((mt) => tf.tile(mt, [1, d.units]));
       return runDirection(tf, q, d, k, fakeQuantWeights(tf, q, d, below, weightScale), seq, m, reverse, cells);
     };
     const f = run(layer.forward, K.forward, layer.reverse);
@@ -448,6 +474,7 @@ function directionVars(tf: Tf, l: FloatRecurrentLayer): DirectionVars {
     ...(l.peephole ? { peephole: tf.variable(tf.tensor1d(l.peephole)) } : {}),
     ...(l.recurrentBias ? { recurrentBias: tf.variable(tf.tensor1d(l.recurrentBias)) } : {}),
     ...(l.depthGate ? { depthGate: tf.variable(tf.tensor1d(l.depthGate)) } : {}),
+    ...(l.clockPeriods ? { clockPeriods: l.clockPeriods } : {}),
   };
 }
 
@@ -458,11 +485,13 @@ function directionOf(d: DirectionVars): FloatRecurrentLayer {
     inputSize: d.inputSize,
     units: d.units,
     kernel: read(d.kernel),
-    recurrentKernel: read(d.recurrentKernel),
+    // clockwork: the masked links stay exact zeros (they get no gradient; core/artifact-validation.ts checks them)
+    recurrentKernel: d.clockPeriods ? maskedRecurrentKernel(read(d.recurrentKernel), d.units, d.clockPeriods) : read(d.recurrentKernel),
     bias: read(d.bias),
     ...(d.peephole ? { peephole: read(d.peephole) } : {}),
     ...(d.recurrentBias ? { recurrentBias: read(d.recurrentBias) } : {}),
     ...(d.depthGate ? { depthGate: read(d.depthGate) } : {}),
+    ...(d.clockPeriods ? { clockPeriods: d.clockPeriods } : {}),
   };
 }
 
@@ -538,9 +567,6 @@ export function meanAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): n
 }
 
 function checkQatOptions(o: QatOptions, ds: Dataset, model: FloatModel): void {
-  // The float simulation below steps every unit at every step; the clockwork clock is not in it yet.
-  if (model.layers.some((l) => hasClock(l.cell)))
-    throw new UserError('QAT does not run clockwork layers yet: quantize a clockwork model post-training (without --qat)');
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new UserError(`QAT epochs must be an integer >= 1, got ${o.epochs}`);
   if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate))
     throw new UserError(`QAT learning rate must be > 0, got ${o.learningRate}`);
@@ -569,8 +595,9 @@ function modelOfVars(model: FloatModel, vars: ModelVars): FloatModel {
 
 /** The teacher: the float model's own outputs (logits for a classifier), on the training windows (by batch) and the validation windows. */
 function teacherOf(tf: Tf, model: FloatModel, ds: Dataset): { batch: (idx: ArrayLike<number>) => Tensor; validation: Float64Array } {
-  const teacher = Float32Array.from(floatWindowOutputs(model, ds.train.x, ds.window));
-  const validation = floatWindowOutputs(model, ds.validation.x, ds.window);
+  // clockwork: each window from the clock the device has at its first row, as the trainer ran it
+  const teacher = Float32Array.from(floatWindowOutputs(model, ds.train.x, ds.window, modelStartClocks(model, ds, ds.train)));
+  const validation = floatWindowOutputs(model, ds.validation.x, ds.window, modelStartClocks(model, ds, ds.validation));
   const O = model.head.outputSize;
   const S = ds.sequence === 'many-to-many' ? ds.window : 1;
   const batch = (idx: ArrayLike<number>): Tensor => {
@@ -604,7 +631,8 @@ async function trainEpoch(run: QatRun, grid: Grid): Promise<number> {
   let sum = 0;
   for (let start = 0; start < ds.train.n; start += o.batchSize) {
     const idx = order.subarray(start, Math.min(ds.train.n, start + o.batchSize));
-    const [x, labels] = batchTensors(tf, ds, ds.train, idx, model.headActivation);
+    // clockwork: the windows carry each step's clock as one more column (forward splits it off)
+    const [x, labels] = batchTensors(tf, ds, ds.train, idx, model.headActivation, undefined, model.layers[0]!.clockPeriods);
     const y = run.teacherBatch(idx);
     // loss: mean |fake-quantized output − float output| (self-distillation; the absolute value keeps
     // the few windows whose inputs pass the int8 input range from outweighing all the others)

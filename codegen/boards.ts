@@ -41,11 +41,14 @@ import { estimateRam, stringCharsPerBlock } from './ram-estimate.ts';
 import { moduleInfo, type EmitOptions } from './emit-module.ts';
 import { gateCount, lastLayer, layerOutputSize, type QuantRecurrentLayer, type QuantizedModel } from '../core/model.ts';
 import { UserError } from '../core/errors.ts';
+import { nativeHeld } from './emit-native.ts';
 
 export interface EspruinoBoard {
   kind: 'espruino';
   id: string;
   name: string;
+  /** process.env.BOARD on its firmware: the name the module's load-time choice of kernel reads (NATIVE_BOARD_CPU). */
+  envBoard?: string;
   blocks: number;
   blockSize: number;
 }
@@ -61,14 +64,14 @@ export type Board = EspruinoBoard | JerryBoard;
 
 /** Espruino boards and their memory (blocks and block size, from Espruino's board files). */
 export const ESPRUINO_BOARDS: readonly EspruinoBoard[] = [
-  { kind: 'espruino', id: 'puckjs', name: 'Puck.js', blocks: 2630, blockSize: 13 },
-  { kind: 'espruino', id: 'pixljs', name: 'Pixl.js', blocks: 2950, blockSize: 13 },
-  { kind: 'espruino', id: 'mdbt42q', name: 'MDBT42Q', blocks: 2950, blockSize: 13 },
-  { kind: 'espruino', id: 'banglejs1', name: 'Bangle.js 1', blocks: 2584, blockSize: 13 },
-  { kind: 'espruino', id: 'banglejs2', name: 'Bangle.js 2', blocks: 12000, blockSize: 14 },
-  { kind: 'espruino', id: 'pico', name: 'Pico', blocks: 5100, blockSize: 13 },
-  { kind: 'espruino', id: 'wifi', name: 'WiFi', blocks: 8190, blockSize: 13 },
-  { kind: 'espruino', id: 'original', name: 'Original', blocks: 2756, blockSize: 13 },
+  { kind: 'espruino', id: 'puckjs', envBoard: 'PUCKJS', name: 'Puck.js', blocks: 2630, blockSize: 13 },
+  { kind: 'espruino', id: 'pixljs', envBoard: 'PIXLJS', name: 'Pixl.js', blocks: 2950, blockSize: 13 },
+  { kind: 'espruino', id: 'mdbt42q', envBoard: 'MDBT42Q', name: 'MDBT42Q', blocks: 2950, blockSize: 13 },
+  { kind: 'espruino', id: 'banglejs1', envBoard: 'BANGLEJS', name: 'Bangle.js 1', blocks: 2584, blockSize: 13 },
+  { kind: 'espruino', id: 'banglejs2', envBoard: 'BANGLEJS2', name: 'Bangle.js 2', blocks: 12000, blockSize: 14 },
+  { kind: 'espruino', id: 'pico', envBoard: 'PICO_R1_3', name: 'Pico', blocks: 5100, blockSize: 13 },
+  { kind: 'espruino', id: 'wifi', envBoard: 'ESPRUINOWIFI', name: 'WiFi', blocks: 8190, blockSize: 13 },
+  { kind: 'espruino', id: 'original', envBoard: 'ESPRUINOBOARD', name: 'Original', blocks: 2756, blockSize: 13 },
 ];
 
 /** JerryScript's default heap (512 KiB). */
@@ -163,7 +166,7 @@ export function deviceBudget(
   const reserve = appReserve ?? Math.round(board.blocks * DEFAULT_APP_SHARE);
   const infoChars = JSON.stringify(moduleInfo(q, emit)).length;
   const placements = codeByPlacement.map(({ weights, code }) => {
-    const ram = estimateRam(q, { blockSize: board.blockSize, weights });
+    const ram = estimateRam(q, { blockSize: board.blockSize, weights, native: nativeHeld(q, emit, weights === 'flash') });
     const info = weights === 'ram' ? Math.ceil(infoChars / 7) : 0;
     const chars = codeChars(code);
     const codeBlocks = Math.ceil(chars / STORAGE_CODE_CHARS_PER_BLOCK);
@@ -185,9 +188,14 @@ export function deviceBudget(
   };
 }
 
-/** Characters of each array's base64 in the module: a string literal, or an array of chunk literals. */
+/**
+ * Characters of each array's base64 in the module: a string literal, or an array of chunk literals;
+ * and the native context's and each kernel's (NATIVE_CONTEXT, NATIVE_KERNELS), decoded at load too.
+ */
 function base64Lengths(code: string): number[] {
-  return [...code.matchAll(/_B64 = (\[[^\]]*\]|"[^"]*");/g)].map((m) => (m[1]!.match(/[A-Za-z0-9+/=]/g) ?? []).length);
+  return [...code.matchAll(/(?:_B64|NATIVE_CONTEXT) = (\[[^\]]*\]|"[^"]*");|\bm[34]: (\[[^\]]*\]|"[^"]*")/g)].map(
+    (m) => ((m[1] ?? m[2])!.match(/[A-Za-z0-9+/=]/g) ?? []).length,
+  );
 }
 
 /**

@@ -72,16 +72,8 @@ function arraysEstimate(q: QuantizedModel, o: { blockSize?: number; weights?: 'r
   const flash = o.weights === 'flash';
   // With weights in flash the affine doubles are in the Storage file too.
   const stateArrays: number[] = [O * 4, I, O * 8, ...(flash ? [] : [affineIn, affineIn, O * 8, O * 8])];
-  // Streaming: one V = [x, h0, h1, ...]. Window models: the input ring, HS, each direction's V, the sequences passed up, TOP.
-  if (!windowed) stateArrays.push(I + totalUnits);
-  else {
-    stateArrays.push(q.window * I, totalUnits, ...directions.map((l) => l.inputSize + l.units));
-    q.layers.forEach((l, i) => {
-      if (i < q.layers.length - 1)
-        stateArrays.push(q.window * layerOutputSize(l)); // SQ_i
-      else if (l.backward) stateArrays.push(layerOutputSize(l)); // TOP
-    });
-  }
+  // Streaming: one V = [x, h0, h1, ...]. Window models: windowStateArrays.
+  stateArrays.push(...(windowed ? windowStateArrays(q, directions) : [I + totalUnits]));
   // Head row views (RAM weights), H (HS)
   let views = (flash ? 0 : O) + 1;
   for (const layer of directions) {
@@ -135,6 +127,17 @@ function arraysEstimate(q: QuantizedModel, o: { blockSize?: number; weights?: 'r
     stepWeightBlocks: flash ? 0 : weightBlocks - embeddingBlocks - tableBlocks,
     rowViews: views - 1 - (directions.length > 1 ? 4 * directions.length : 0),
   };
+}
+
+/** A window model's state: the input ring, HS, each direction's V, the sequences passed up (SQ_i), TOP. */
+function windowStateArrays(q: QuantizedModel, directions: QuantizedModel['layers']): number[] {
+  const totalUnits = directions.reduce((s, l) => s + l.units, 0);
+  const out = [q.window * q.layers[0].inputSize, totalUnits, ...directions.map((l) => l.inputSize + l.units)];
+  q.layers.forEach((l, i) => {
+    if (i < q.layers.length - 1) out.push(q.window * layerOutputSize(l));
+    else if (l.backward) out.push(layerOutputSize(l));
+  });
+  return out;
 }
 
 /**

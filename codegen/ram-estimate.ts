@@ -43,8 +43,11 @@ export interface RamEstimate {
   /** Of `blocks`: the decoded weight and table arrays (none with weights in flash), all made while the module loads. */
   weightBlocks: number;
   blockSize: number;
-  /** Holding the native context: blocks where the kernel runs and where the JavaScript step runs (`blocks` is the larger). */
-  native?: { kernelPath: number; jsPath: number };
+  /**
+   * Holding the native context: blocks where the kernel runs and where the JavaScript step runs (`blocks` is the
+   * larger); of them, the context's and the kernel's flat strings, and the step's decoded arrays (JavaScript path).
+   */
+  native?: { kernelPath: number; jsPath: number; contextBlocks: number; kernelBlocks: number; stepArrayBlocks: number };
 }
 
 export function estimateRam(
@@ -156,6 +159,12 @@ function withNative(js: ReturnType<typeof arraysEstimate>, held: NativeHeld): Ra
     ...e,
     blocks: Math.max(jsPath, kernelPath),
     weightBlocks: e.weightBlocks - js.tableBlocks + context + flat(held.kernelBytes),
-    native: { kernelPath, jsPath },
+    native: {
+      kernelPath,
+      jsPath,
+      contextBlocks: context,
+      kernelBlocks: flat(held.kernelBytes),
+      stepArrayBlocks: e.weightBlocks - js.tableBlocks,
+    },
   };
 }

@@ -13,7 +13,7 @@ import { TARGETS, type Target } from '../codegen/emit-module.ts';
 import { estimateRam, type RamEstimate } from '../codegen/ram-estimate.ts';
 import { writeFilesAtomic } from '../core/write-atomic.ts';
 import { UserError } from '../core/errors.ts';
-import { DEFAULT_NATIVE, NATIVE_OPTIONS, type NativeOption } from '../codegen/emit-native.ts';
+import { DEFAULT_NATIVE, NATIVE_OPTIONS, nativeForBoard, nativeHeld, type NativeOption } from '../codegen/emit-native.ts';
 
 /**
  * The model on `board`, with its weights in RAM and (Espruino) in flash: the
@@ -27,11 +27,17 @@ function boardBudget(
   files: GeneratedFile[],
   weights: WeightPlace,
   appReserve: number | undefined,
-  names: { global: string; sha256: string; flashFile: string; writer: string },
+  names: { global: string; sha256: string; flashFile: string; writer: string; native: NativeOption },
 ): BudgetReport {
   const espruinoBoard = board.kind === 'espruino';
   const target = espruinoBoard && files.some((f) => f.target === 'espruino') ? 'espruino' : 'es5';
-  const emit = { target, globalName: names.global, modelSha256: names.sha256, generatorVersion: TOOL_VERSION } as const;
+  const emit = {
+    target,
+    globalName: names.global,
+    modelSha256: names.sha256,
+    generatorVersion: TOOL_VERSION,
+    native: names.native,
+  } as const;
   const emitFor = (w: WeightPlace) => (w === 'flash' ? { ...emit, flash: { file: names.flashFile, writer: names.writer } } : emit);
   const placements: { weights: WeightPlace; code: string }[] = [{ weights: 'ram', code: emitModule(q, emit) }];
   if (target === 'espruino') placements.push({ weights: 'flash', code: emitModule(q, emitFor('flash')) });
@@ -116,6 +122,8 @@ function runCodegen(modelPath: string, o: CodegenOptions): void {
   const { model, sha256 } = readQuantizedModel(modelPath);
   const targets = o.target === 'all' ? [...TARGETS] : [o.target];
   const board = chosenBoard(o, targets);
+  // For one Espruino board, auto holds only the kernel its CPU runs.
+  const native = board?.kind === 'espruino' ? nativeForBoard(o.native, board.envBoard) : o.native;
   const started = performance.now();
   const files = codegenStep(model, {
     targets,
@@ -125,7 +133,7 @@ function runCodegen(modelPath: string, o: CodegenOptions): void {
     modelSha256: sha256,
     weights: o.weights,
     flashFile: o.flashFile,
-    native: o.native,
+    native,
   });
   // The device budget, before any file is written: the model is refused if it does not fit.
   const budget = board
@@ -134,6 +142,7 @@ function runCodegen(modelPath: string, o: CodegenOptions): void {
         sha256,
         flashFile: o.flashFile ?? `${o.name}.bin`,
         writer: `${o.name}.weights.js`,
+        native,
       })
     : undefined;
   checkGeneratedPaths(files, modelPath);
@@ -143,7 +152,9 @@ function runCodegen(modelPath: string, o: CodegenOptions): void {
       `codegen: ${targets.join(', ')} generated in ${((performance.now() - started) / 1000).toFixed(1)} s${board ? `, fits ${o.board}` : ''}; writing to ${o.outDir}\n`,
     );
   writeGenerated(files);
-  const ram = estimateRam(model, { weights: o.weights });
+  // The espruino module's RAM (with its native context when it holds one).
+  const held = targets.includes('espruino') ? nativeHeld(model, { target: 'espruino', native }, o.weights === 'flash') : undefined;
+  const ram = estimateRam(model, { weights: o.weights, native: held });
   for (const line of codegenLines(files, budget, ram)) console.log(line);
   if (o.json) printJson(codegenJson(files, budget, ram));
 }

@@ -50,10 +50,12 @@ import { partBase64, partNames, rowMatrices, rowView, rowsPerPart, type RowMatri
 import { affineArrays, constantArrays, directionPlans, flashArrays } from './module-data.ts';
 import {
   DEFAULT_NATIVE,
+  emitNativeChoice,
   emitNativeContext,
   emitNativeData,
   emitNativeLoad,
   emitNativeStepQ,
+  nativeConstantRegions,
   nativeInfo,
   nativeModule,
   type NativeOption,
@@ -345,6 +347,9 @@ type ModulePlan = ReturnType<typeof modulePlan>;
 /** With the native step, the tanh table TT is read from the native context (one copy in RAM for both steps). */
 const inContext = (plan: ModulePlan, name: string): boolean => plan.native.kind === 'native' && name === 'TT';
 
+/** The arrays only the JavaScript step reads (not built where the kernel runs): every constant array but the embedding table and TT. */
+const stepOnly = (plan: ModulePlan, name: string): boolean => plan.native.kind === 'native' && name !== 'EMB' && name !== 'TT';
+
 /** The constant arrays: base64 literals (weights in RAM) or a list of what the flash file holds. */
 function emitData(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
   const { flash, chunk, arrays } = plan;
@@ -404,8 +409,11 @@ function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
       }),
     );
     const own = arrays.filter((a) => !inContext(plan, a.name));
-    if (plan.native.kind === 'native') emitNativeContext(b, plan.native, q.tables.tanhQ15.length);
-    for (const a of own) {
+    if (plan.native.kind === 'native') {
+      emitNativeContext(b, plan.native, q.tables.tanhQ15.length);
+      emitNativeChoice(b, plan.native);
+    }
+    const decode = (a: (typeof own)[number]) => {
       const parts = plan.parted.get(a.name);
       if (!parts) b.line(`var ${a.name} = new ${a.values.constructor.name}(buf(${a.name}_B64));`);
       else {
@@ -413,7 +421,15 @@ function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
         b.line(`var ${names.map((name) => `${name} = new Int8Array(buf(${name}_B64))`).join(', ')};`);
         b.line(`var ${a.name} = [${names.join(', ')}]; // the parts of ${a.name}, in row order`);
       }
-    }
+    };
+    own.filter((a) => !stepOnly(plan, a.name)).forEach(decode);
+    const forStep = own.filter((a) => stepOnly(plan, a.name));
+    if (forStep.length && plan.native.kind === 'native')
+      b.block('if (!NK) {', () => {
+        b.comment('the JavaScript step runs: its weights, decoded (where the kernel runs, the context holds them once)');
+        forStep.forEach(decode);
+      });
+    else forStep.forEach(decode);
     b.line(
       `${own
         .flatMap((a) => dataNames(plan, a.name))
@@ -498,29 +514,36 @@ function emitState(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
 
 /** Espruino with weights in RAM: cached row views for conv, one per unit and head row. */
 function emitRowViews(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void {
-  const { dialect, plans, NO, headIn } = plan;
-  if (dialect.rowViews) {
-    b.comment('cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row');
-    const views = plans.flatMap(({ layer, n }) => [n.RU, ...(hasRecurrentBias(layer.cell) ? [n.RWX, n.RWH] : [])]);
-    b.line(`var ${[...views, 'RD'].map((v) => `${v} = []`).join(', ')}, r;`);
-    plans.forEach(({ layer, n }) => {
-      const NU = layer.units;
-      const NV = layer.inputSize + NU;
-      const ROWS = gateCount(layer.cell) * NU;
-      const view = viewOf(plan, n.W, ROWS, NV);
-      const row = (g: number) => view(g * NU ? `${g * NU} + r` : 'r', '0', NV);
-      b.line(`for (r = 0; r < ${NU}; r++) ${n.RU}.push([${wholeRowGates(layer).map(row).join(', ')}]);`);
-      if (hasRecurrentBias(layer.cell)) {
-        b.comment('reset-after candidate rows: the input part and the h part, one view each');
-        b.line(
-          `for (r = ${ROWS - layer.units}; r < ${ROWS}; r++) { ${n.RWX}.push(${view('r', '0', layer.inputSize)}); ` +
-            `${n.RWH}.push(${view('r', String(layer.inputSize), layer.units)}); }`,
-        );
-      }
-    });
-    b.line(`for (r = 0; r < ${NO}; r++) RD.push(${viewOf(plan, 'D', NO, headIn)('r', '0', headIn)});`);
-  }
+  const { dialect } = plan;
+  if (dialect.rowViews && plan.native.kind === 'native') {
+    b.comment('the JavaScript step runs: its row views (none where the kernel runs)');
+    b.block('if (!NK) {', () => emitRowViewLines(b, plan));
+  } else if (dialect.rowViews) emitRowViewLines(b, plan);
   b.line('');
+}
+
+/** The row views themselves: RU, the reset-after candidate parts, RD. */
+function emitRowViewLines(b: CodeBuilder, plan: ModulePlan): void {
+  const { plans, NO, headIn } = plan;
+  b.comment('cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row');
+  const views = plans.flatMap(({ layer, n }) => [n.RU, ...(hasRecurrentBias(layer.cell) ? [n.RWX, n.RWH] : [])]);
+  b.line(`var ${[...views, 'RD'].map((v) => `${v} = []`).join(', ')}, r;`);
+  plans.forEach(({ layer, n }) => {
+    const NU = layer.units;
+    const NV = layer.inputSize + NU;
+    const ROWS = gateCount(layer.cell) * NU;
+    const view = viewOf(plan, n.W, ROWS, NV);
+    const row = (g: number) => view(g * NU ? `${g * NU} + r` : 'r', '0', NV);
+    b.line(`for (r = 0; r < ${NU}; r++) ${n.RU}.push([${wholeRowGates(layer).map(row).join(', ')}]);`);
+    if (hasRecurrentBias(layer.cell)) {
+      b.comment('reset-after candidate rows: the input part and the h part, one view each');
+      b.line(
+        `for (r = ${ROWS - layer.units}; r < ${ROWS}; r++) { ${n.RWX}.push(${view('r', '0', layer.inputSize)}); ` +
+          `${n.RWH}.push(${view('r', String(layer.inputSize), layer.units)}); }`,
+      );
+    }
+  });
+  b.line(`for (r = 0; r < ${NO}; r++) RD.push(${viewOf(plan, 'D', NO, headIn)('r', '0', headIn)});`);
 }
 
 /** Row views of a matrix, over its one buffer or its parts (codegen/row-parts.ts). */
@@ -696,17 +719,30 @@ function emitApi(
  * checksum(): CRC-32 (IEEE, as zlib and E.CRC32) of the model's constant data
  * as the device holds it, for checking an upload (modelDataCrc32 on the host).
  * Weights in RAM: the little-endian bytes of constantArrays then affineArrays,
- * in file order; weights in flash: the Storage file. Allocates a table: not for
+ * in file order (holding a native context: its constant bytes, then the rest);
+ * weights in flash: the Storage file. Allocates a table: not for
  * the step loop.
  */
 function emitChecksum(b: CodeBuilder, q: QuantizedModel, flash: boolean, plan: ModulePlan): void {
-  b.comment("checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)");
+  b.comment(
+    plan.native.kind === 'native'
+      ? "checksum(): CRC-32 of the constant data: the native context's constant bytes, then the arrays outside it (the same on either path)"
+      : "checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)",
+  );
   if (flash) {
     b.block('function checksum() {', () => b.line('return E.CRC32(WF) >>> 0;'));
     b.line('');
     return;
   }
-  const names = [...constantArrays(q), ...affineArrays(q)].flatMap((a) => dataNames(plan, a.name));
+  // Holding a context: its constant bytes in place of the arrays they hold, so both paths give one value (codegen/checksum.ts).
+  const native = plan.native;
+  const names =
+    native.kind === 'native'
+      ? [
+          ...nativeConstantRegions(native.plan).map(([off, length]) => `new Uint8Array(CB, ${off}, ${length})`),
+          ...[...constantArrays(q).filter((a) => a.name === 'EMB'), ...affineArrays(q)].map((a) => a.name),
+        ]
+      : [...constantArrays(q), ...affineArrays(q)].flatMap((a) => dataNames(plan, a.name));
   b.snippet(es5Lines('crc32', { words: { ARRAYS: `[${names.join(', ')}]` } }));
   b.line('');
 }

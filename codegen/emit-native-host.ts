@@ -11,7 +11,7 @@ import type { CodeBuilder } from './builder.ts';
 import { es5Lines } from './es5-source.ts';
 import { emitNumberOr } from './emit-arguments.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
-import { emitContextViews, literal, type NativeModule } from './emit-native.ts';
+import { literal, type NativeModule } from './emit-native.ts';
 
 type HostModule = NativeModule & { kind: 'native' };
 
@@ -30,15 +30,16 @@ export function emitHostContext(b: CodeBuilder, m: HostModule, tableLength: numb
   b.line(`var TT = new Int16Array(CB, ${m.plan.tableOff}, ${tableLength}); // the context's tanh table`);
 }
 
-/** At load: the host's step, and the state arrays pointed at the context when it runs. `state` names the module's h array. */
-export function emitHostLoad(b: CodeBuilder, m: HostModule, NI: number, NO: number, state: string): void {
+/**
+ * At load, right after the context is decoded: the host's step, or the JavaScript step. Where the host's
+ * runs (NK set), the JavaScript step's weights are never built; emitNativeLoad points the state at the context.
+ */
+export function emitHostChoice(b: CodeBuilder, m: HostModule): void {
   b.comment("---- native step: the host's lstmNativeStep, or the JavaScript step (info.native says why)");
   b.line("var NK, XC; // the host's step (a native function), the x of the context");
   b.snippet(es5Lines('native-host', { words: { STATE_OFF: String(m.plan.stateOff), STATE_BYTES: String(m.plan.stateBytes) } }));
   b.line('var NATIVE = nativeHost();');
   b.line('NATIVE_CONTEXT = undefined;');
-  emitContextViews(b, m, NI, NO, state);
-  b.line('');
 }
 
 /** nativeStepQ(xq), which replaces stepQ where the host runs the kernel: x = sat8(xq) into the context, then one call. */

@@ -16,11 +16,12 @@ import { gateCount, hasCellState, type QuantizedModel } from '../core/model.ts';
 import { buildNativeContext, nativeUnsupported, type NativeContextPlan } from '../native/context.ts';
 import { blobPath, type NativeCpu } from '../native/toolchain.ts';
 import type { CodeBuilder } from './builder.ts';
+import type { NativeHeld } from './ram-estimate.ts';
 import { es5Lines } from './es5-source.ts';
 import { toBase64LE } from './base64.ts';
 import { emitNumberOr } from './emit-arguments.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
-import { emitHostContext, emitHostData, emitHostLoad, emitHostStepQ } from './emit-native-host.ts';
+import { emitHostChoice, emitHostContext, emitHostData, emitHostStepQ } from './emit-native-host.ts';
 
 /**
  * codegen --native: both kernels (chosen by the board at load), one of them, or none; `host`: the es5
@@ -28,8 +29,11 @@ import { emitHostContext, emitHostData, emitHostLoad, emitHostStepQ } from './em
  */
 export type NativeOption = 'auto' | 'm4' | 'm3' | 'off' | 'host';
 export const NATIVE_OPTIONS: readonly NativeOption[] = ['auto', 'm4', 'm3', 'off', 'host'];
-/** A module holds the native step only when asked: its context doubles the weights in RAM and the board budgets do not count it yet. */
-export const DEFAULT_NATIVE: NativeOption = 'off';
+/**
+ * A module holds the native step unless asked not to: where the kernel runs, the JavaScript step's
+ * weights are never decoded (the context holds them once), and `--board` budgets count the context and the kernel.
+ */
+export const DEFAULT_NATIVE: NativeOption = 'auto';
 
 /**
  * process.env.BOARD -> the kernel its CPU runs. nRF52 boards and STM32F4 boards are
@@ -49,6 +53,15 @@ export const NATIVE_BOARD_CPU: { readonly [board: string]: NativeCpu } = {
   STM32F405RG: 'm4',
   ESPRUINOBOARD: 'm3',
 };
+
+/**
+ * The option for a module generated for one board (`--board`): auto holds only the kernel that
+ * board's CPU runs (none on a board that runs no kernel); an explicit choice stays as asked.
+ */
+export function nativeForBoard(option: NativeOption, envBoard: string | undefined): NativeOption {
+  if (option !== 'auto' || envBoard === undefined) return option;
+  return Object.prototype.hasOwnProperty.call(NATIVE_BOARD_CPU, envBoard) ? NATIVE_BOARD_CPU[envBoard]! : 'off';
+}
 
 /** The kernels a module holds for an option. */
 const KERNELS: { readonly [O in NativeOption]: readonly NativeCpu[] } = { auto: ['m4', 'm3'], m4: ['m4'], m3: ['m3'], off: [], host: [] };
@@ -115,6 +128,23 @@ export function nativeModule(q: QuantizedModel, target: string, option: NativeOp
   return { kind: 'native', host, cpus: KERNELS[option], plan, bytes, views };
 }
 
+/**
+ * The context's constant bytes, [offset, length] each: header and layer descriptors, then the tanh
+ * table, weights and head (the state, scratch and saved h between them change as it steps). A module
+ * holding a context checksums these on either path, so checksum() does not depend on the path taken.
+ */
+export const nativeConstantRegions = (plan: NativeContextPlan): [number, number][] => [
+  [0, plan.stateOff],
+  [plan.tableOff, plan.totalBytes - plan.tableOff],
+];
+
+/** What a module generated with `emit` holds of the native step, for the RAM estimate: its context and its largest kernel, in bytes. */
+export function nativeHeld(q: QuantizedModel, emit: { target: string; native?: NativeOption }, flash: boolean): NativeHeld | undefined {
+  const m = nativeModule(q, emit.target, emit.native ?? DEFAULT_NATIVE, flash);
+  if (m.kind === 'js') return undefined;
+  return { contextBytes: m.bytes.length, kernelBytes: Math.max(0, ...m.cpus.map((cpu) => fs.statSync(blobPath(cpu)).size)) };
+}
+
 /** info.native as generated: the static reason, or what --native held (the module writes the path taken at load). */
 export const nativeInfo = (m: NativeModule, option: NativeOption): string =>
   m.kind === 'js' ? m.reason : `chosen at load (codegen --native ${option})`;
@@ -153,12 +183,13 @@ export function emitNativeContext(b: CodeBuilder, m: NativeModule & { kind: 'nat
 }
 
 /**
- * At load: the board's choice, and the state arrays pointed at the context when the
- * native path is taken. `state` names the module's h array (H, or HS when stacked).
+ * At load, right after the context is decoded and before any array of the JavaScript step: the
+ * board's choice. Where the kernel runs (NK set), the JavaScript step's weights and row views are
+ * never built (the context holds the weights once); elsewhere they are, and the kernels are dropped.
  */
-export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: number, state: string): void {
+export function emitNativeChoice(b: CodeBuilder, m: NativeModule): void {
   if (m.kind === 'js') return;
-  if (m.host) return emitHostLoad(b, m, NI, NO, state);
+  if (m.host) return emitHostChoice(b, m);
   const { plan } = m;
   b.comment('---- native step: the kernel for this board, or the JavaScript step (info.native says why)');
   b.line('var NK, XC; // the kernel (a native function), the x of the context');
@@ -175,12 +206,14 @@ export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: 
   b.line('var NATIVE = nativeCpu(NATIVE_KERNELS);');
   b.line('if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE, NATIVE_KERNELS[NATIVE]);');
   b.line('NATIVE_KERNELS = NATIVE_CONTEXT = undefined;');
-  emitContextViews(b, m, NI, NO, state);
-  b.line('');
 }
 
-/** Where the kernel runs (NK set): the state arrays x, h, c, gates and Y become views of the context. */
-export function emitContextViews(b: CodeBuilder, m: NativeModule & { kind: 'native' }, NI: number, NO: number, state: string): void {
+/**
+ * Once the state is allocated: where the kernel runs (here or in a JerryScript host), the state
+ * arrays pointed at the context. `state` names the module's h array (H, or HS when stacked).
+ */
+export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: number, state: string): void {
+  if (m.kind === 'js') return;
   const { plan, views } = m;
   b.block('if (NK) {', () => {
     b.comment("the state the API shows is the context's: x, h, c, gates and the head accumulator Y where the kernel writes them");

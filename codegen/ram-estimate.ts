@@ -5,6 +5,11 @@
  * from base64: an atob string, blockSize - 4 bytes a block), each extra view 2 blocks. Source text of the module is counted separately.
  * With weights in flash (`weights: 'flash'`) the weights, tables and affine
  * doubles cost only their views.
+ * Holding the native context (`native`, codegen/emit-native.ts): the context is
+ * one flat string with TT a view of it, and which step runs is chosen at load.
+ * Where the kernel runs, the module holds the context, the kernel's flat string
+ * and the state, but not the JavaScript step's weights and row views; where it
+ * does not, those as well as the context. The estimate is the larger of the two.
  */
 import { ROW_GROUP } from './flash-weights.ts';
 import { needsNewHidden } from './emit-cells.ts';
@@ -22,6 +27,12 @@ import {
 /** Characters (bytes) of a string in one Espruino block: the rest holds the block's flags and the link to the next. */
 export const stringCharsPerBlock = (blockSize: number) => blockSize - 4;
 
+/** What a module holding the native step keeps besides its arrays: the context and the largest kernel it may load, in bytes. */
+export interface NativeHeld {
+  contextBytes: number;
+  kernelBytes: number;
+}
+
 export interface RamEstimate {
   /** Where the weights (and tables) are: RAM, or an Espruino Storage file viewed in place. */
   weights: 'ram' | 'flash';
@@ -32,9 +43,24 @@ export interface RamEstimate {
   /** Of `blocks`: the decoded weight and table arrays (none with weights in flash), all made while the module loads. */
   weightBlocks: number;
   blockSize: number;
+  /**
+   * Holding the native context: blocks where the kernel runs and where the JavaScript step runs (`blocks` is the
+   * larger); of them, the context's and the kernel's flat strings, and the step's decoded arrays (JavaScript path).
+   */
+  native?: { kernelPath: number; jsPath: number; contextBlocks: number; kernelBlocks: number; stepArrayBlocks: number };
 }
 
-export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?: 'ram' | 'flash' } = {}): RamEstimate {
+export function estimateRam(
+  q: QuantizedModel,
+  o: { blockSize?: number; weights?: 'ram' | 'flash'; native?: NativeHeld } = {},
+): RamEstimate {
+  const js = arraysEstimate(q, o);
+  if (!o.native || o.weights === 'flash') return js.estimate;
+  return withNative(js, o.native);
+}
+
+/** The JavaScript step's arrays and views (with the parts a native module replaces, for withNative). */
+function arraysEstimate(q: QuantizedModel, o: { blockSize?: number; weights?: 'ram' | 'flash' }) {
   const blockSize = o.blockSize ?? 13;
   const I = q.layers[0].inputSize;
   const O = q.head.outputSize;
@@ -49,16 +75,8 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
   const flash = o.weights === 'flash';
   // With weights in flash the affine doubles are in the Storage file too.
   const stateArrays: number[] = [O * 4, I, O * 8, ...(flash ? [] : [affineIn, affineIn, O * 8, O * 8])];
-  // Streaming: one V = [x, h0, h1, ...]. Window models: the input ring, HS, each direction's V, the sequences passed up, TOP.
-  if (!windowed) stateArrays.push(I + totalUnits);
-  else {
-    stateArrays.push(q.window * I, totalUnits, ...directions.map((l) => l.inputSize + l.units));
-    q.layers.forEach((l, i) => {
-      if (i < q.layers.length - 1)
-        stateArrays.push(q.window * layerOutputSize(l)); // SQ_i
-      else if (l.backward) stateArrays.push(layerOutputSize(l)); // TOP
-    });
-  }
+  // Streaming: one V = [x, h0, h1, ...]. Window models: windowStateArrays.
+  stateArrays.push(...(windowed ? windowStateArrays(q, directions) : [I + totalUnits]));
   // Head row views (RAM weights), H (HS)
   let views = (flash ? 0 : O) + 1;
   for (const layer of directions) {
@@ -94,7 +112,7 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
   const decoded = stringCharsPerBlock(blockSize);
   const sum = (a: number[]) => a.reduce((s, n) => s + n, 0);
   const weightBlocks = flash ? 0 : blocksOf(weightArrays, decoded) + blocksOf(tableArrays, decoded);
-  return {
+  const estimate: RamEstimate = {
     weights: flash ? 'flash' : 'ram',
     weightBytes: sum(weightArrays),
     stateBytes: sum(stateArrays),
@@ -102,5 +120,51 @@ export function estimateRam(q: QuantizedModel, o: { blockSize?: number; weights?
     blocks: weightBlocks + blocksOf(stateArrays) + (views + flashViews) * 2,
     weightBlocks,
     blockSize,
+  };
+  // What the kernel path does not build: the step's weights (all but the embedding table), the table, the row views.
+  const embeddingBlocks = blocksOf([weightArrays[2]!], decoded);
+  const tableBlocks = blocksOf(tableArrays, decoded);
+  return {
+    estimate,
+    tableBlocks,
+    stepWeightBlocks: flash ? 0 : weightBlocks - embeddingBlocks - tableBlocks,
+    rowViews: views - 1 - (directions.length > 1 ? 4 * directions.length : 0),
+  };
+}
+
+/** A window model's state: the input ring, HS, each direction's V, the sequences passed up (SQ_i), TOP. */
+function windowStateArrays(q: QuantizedModel, directions: QuantizedModel['layers']): number[] {
+  const totalUnits = directions.reduce((s, l) => s + l.units, 0);
+  const out = [q.window * q.layers[0].inputSize, totalUnits, ...directions.map((l) => l.inputSize + l.units)];
+  q.layers.forEach((l, i) => {
+    if (i < q.layers.length - 1) out.push(q.window * layerOutputSize(l));
+    else if (l.backward) out.push(layerOutputSize(l));
+  });
+  return out;
+}
+
+/**
+ * The estimate of a module holding the context: TT is a view of the context (2 blocks, not its own array);
+ * the context a flat string with its ArrayBuffer (3 blocks and its bytes); the kernel path also holds the
+ * kernel's flat string and its function (3 + 3 blocks and its bytes) and 5 views of the context (x, h, c, gates, y),
+ * without the step's weights and row views. Both paths make the context while loading (weightBlocks).
+ */
+function withNative(js: ReturnType<typeof arraysEstimate>, held: NativeHeld): RamEstimate {
+  const e = js.estimate;
+  const flat = (bytes: number) => 3 + Math.ceil(bytes / e.blockSize);
+  const context = flat(held.contextBytes);
+  const jsPath = e.blocks - js.tableBlocks + 2 + context;
+  const kernelPath = e.blocks - js.tableBlocks - js.stepWeightBlocks - 2 * js.rowViews + 2 + context + flat(held.kernelBytes) + 3 + 2 * 5;
+  return {
+    ...e,
+    blocks: Math.max(jsPath, kernelPath),
+    weightBlocks: e.weightBlocks - js.tableBlocks + context + flat(held.kernelBytes),
+    native: {
+      kernelPath,
+      jsPath,
+      contextBlocks: context,
+      kernelBlocks: flat(held.kernelBytes),
+      stepArrayBlocks: e.weightBlocks - js.tableBlocks,
+    },
   };
 }

@@ -83,6 +83,7 @@ export function armhfEngine(): NativeEngine | string {
 /**
  * The program as typed into the firmware's console, which holds a statement's whole
  * text while it reads it (the firmware has 7,500 variables): each long base64 literal
+ * (double-quoted as generated, or single-quoted as a minified bundle has it)
  * is typed first as a global of its own (a statement of its own, freed once read) and
  * the program reads that global; comment-only lines and indentation are left out (no
  * line of generated code continues a string). The globals are cleared at the end.
@@ -94,7 +95,7 @@ export function typedForm(program: string): string {
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('//'))
     .join('\n')
-    .replace(/"([A-Za-z0-9+/=]{256,})"/g, (_, text: string) => `LSTM_MCU_TYPED_${literals.push(text) - 1}`);
+    .replace(/(["'])([A-Za-z0-9+/=]{256,})\1/g, (_, _quote: string, text: string) => `LSTM_MCU_TYPED_${literals.push(text) - 1}`);
   const names = literals.map((_, i) => `LSTM_MCU_TYPED_${i}`);
   const clear = names.length ? `\n${names.join(' = ')} = undefined;` : '';
   return `${literals.map((text, i) => `var ${names[i]} = "${text}";`).join('\n')}\n${body}${clear}`;

@@ -3,6 +3,7 @@
  * targets, check parity on test windows and random sequences, estimate RAM;
  * then write every artifact atomically once everything is computed.
  */
+import { nativeHeld } from '../codegen/emit-native.ts';
 import path from 'node:path';
 import { inputSegments, quantizeStep, type QuantizeDetails, type QuantizeReport, type QuantizeStepOptions } from './quantize.ts';
 import { qatStep, type QatStepOptions, type QatSummary } from './qat.ts';
@@ -107,7 +108,18 @@ export async function deliver(
       segments: [...inputSegments(q, dataset.test.x, count), ...streamSegments(q, dataset, 'test', PARITY_STREAM_STEPS)],
     },
   );
-  return { files, floatBytes, ...(qat ? { qat } : {}), q, qBytes, report, details, generated, parity, ram: estimateRam(q) };
+  return {
+    files,
+    floatBytes,
+    ...(qat ? { qat } : {}),
+    q,
+    qBytes,
+    report,
+    details,
+    generated,
+    parity,
+    ram: estimateRam(q, { native: nativeHeld(q, { target: 'espruino' }, false) }),
+  };
 }
 
 /** Everything is computed: now write every file, all of them or none (core/write-atomic.ts), `extra` (report.html) and the summary last. */

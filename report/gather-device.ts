@@ -5,6 +5,7 @@
  * per-layer calibration ranges, and the model's memory on the chosen board
  * (codegen/boards.ts, as `codegen --board` counts it).
  */
+import { DEFAULT_NATIVE, nativeForBoard } from '../codegen/emit-native.ts';
 import { deviceBudget, type BudgetReport } from '../codegen/boards.ts';
 import { emitModule, type EmitOptions } from '../codegen/emit-module.ts';
 import { estimateRam } from '../codegen/ram-estimate.ts';
@@ -109,6 +110,8 @@ export function memoryData(run: ReportRun): MemoryData {
     globalName: 'lstmModel',
     modelSha256: sha256Hex(encodeQuantizedModel(q)),
     generatorVersion: TOOL_VERSION,
+    // As codegen --board generates it: the kernel that board's CPU runs.
+    ...(board.kind === 'espruino' ? { native: nativeForBoard(DEFAULT_NATIVE, board.envBoard) } : {}),
   };
   const placements: { weights: 'ram' | 'flash'; code: string }[] = [{ weights: 'ram', code: emitModule(q, emit) }];
   if (espruino) placements.push({ weights: 'flash', code: emitModule(q, { ...emit, flash: FLASH_FILE }) });

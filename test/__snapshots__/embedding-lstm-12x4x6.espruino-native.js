@@ -72,34 +72,6 @@ var lstmModel = (function (previousPretokenise) {
   var CB = typeof E !== "undefined" && typeof E.toFlatString === "function" ? E.toFlatString(atob(typeof NATIVE_CONTEXT === "string" ? NATIVE_CONTEXT : NATIVE_CONTEXT.join(""))) : undefined;
   CB = CB ? E.toArrayBuffer(CB) : buf(NATIVE_CONTEXT);
   var TT = new Int16Array(CB, 236, 2048); // the context's tanh table
-  var EMB = new Int8Array(buf(EMB_B64));
-  var W = new Int8Array(buf(W_B64));
-  var BM = new Int32Array(buf(BM_B64));
-  var M = new Int32Array(buf(M_B64));
-  var D = new Int8Array(buf(D_B64));
-  var DB = new Int32Array(buf(DB_B64));
-  EMB_B64 = W_B64 = BM_B64 = M_B64 = D_B64 = DB_B64 = undefined;
-
-  // ---- state, allocated once
-  var V = new Int8Array(10); // v = [x int8 (4), h Q0.7 (6)]
-  var H = new Int8Array(V.buffer, 4, 6); // h Q0.7, a view of v
-  var C = new Int16Array(6); // cell Q2.13
-  var G = new Int16Array(24); // gate outputs Q0.15, gate order input, forget, cell, output
-  var Y = new Int32Array(1); // head accumulator
-  var XQ = new Int8Array(4); // step(): quantized readings
-  var YF = new Float64Array(1); // step(): real outputs
-  // step(): xq = EMB row of the token id; y = acc * OG + OO (normalization baked in)
-  // OG: output gains accScale*std = [0.00027903179415279594]
-  var OG = new Float64Array(buf("2LAwbmBJMj8="));
-  // OO: output offsets mean = [9.19522131094709]
-  var OO = new Float64Array(buf("AAA0DPRjIkA="));
-  // the new h of a layer, written while its rows still read the old h, then copied into h
-  var HN = new Int8Array(6);
-  // cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row
-  var RU = [], RD = [], r;
-  for (r = 0; r < 6; r++) RU.push([new Int8Array(W.buffer, r * 10, 10), new Int8Array(W.buffer, (6 + r) * 10, 10), new Int8Array(W.buffer, (12 + r) * 10, 10), new Int8Array(W.buffer, (18 + r) * 10, 10)]);
-  for (r = 0; r < 1; r++) RD.push(new Int8Array(D.buffer, r * 6, 6));
-
   // ---- native step: the kernel for this board, or the JavaScript step (info.native says why)
   var NK, XC; // the kernel (a native function), the x of the context
   // The native step (native/lstm-step.c): "m4" or "m3" where this board's CPU runs one of the kernels held here, else why not ("js: ...")
@@ -107,7 +79,9 @@ var lstmModel = (function (previousPretokenise) {
     if (typeof E === "undefined" || typeof E.nativeCall !== "function" || typeof E.toFlatString !== "function")
       return "js: E.nativeCall is missing (not Espruino, or a board built without it)";
     // process.env.BOARD: Espruino's board name (tests running on a Linux build set a global process.env of their own)
-    var board = process.env.BOARD, cpus = { PUCKJS: "m4", PIXLJS: "m4", BANGLEJS: "m4", BANGLEJS2: "m4", MDBT42Q: "m4", JOLTJS: "m4", PICO_R1_3: "m4", ESPRUINOWIFI: "m4", STM32F4DISCOVERY: "m4", STM32F405RG: "m4", ESPRUINOBOARD: "m3" }, cpu = cpus.hasOwnProperty(board) ? cpus[board] : undefined;
+    var env = process.env, board = env.BOARD, cpus = { PUCKJS: "m4", PIXLJS: "m4", BANGLEJS: "m4", BANGLEJS2: "m4", MDBT42Q: "m4", JOLTJS: "m4", PICO_R1_3: "m4", ESPRUINOWIFI: "m4", STM32F4DISCOVERY: "m4", STM32F405RG: "m4", ESPRUINOBOARD: "m3" }, cpu = cpus.hasOwnProperty(board) ? cpus[board] : undefined;
+    // The Web IDE's emulator (the firmware compiled to WebAssembly) names the board but runs no Thumb-2 code
+    if (env.EMULATED) return "js: board " + board + " is emulated (process.env.EMULATED), which runs no Thumb-2 code";
     if (!cpu) return "js: board " + board + " is not a Cortex-M3/M4 board the kernel is built for";
     if (!kernels[cpu]) return "js: board " + board + " runs the " + cpu + " kernel, which this module does not hold (codegen --native)";
     return cpu;
@@ -127,6 +101,40 @@ var lstmModel = (function (previousPretokenise) {
   var NATIVE = nativeCpu(NATIVE_KERNELS);
   if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE, NATIVE_KERNELS[NATIVE]);
   NATIVE_KERNELS = NATIVE_CONTEXT = undefined;
+  var EMB = new Int8Array(buf(EMB_B64));
+  if (!NK) {
+    // the JavaScript step runs: its weights, decoded (where the kernel runs, the context holds them once)
+    var W = new Int8Array(buf(W_B64));
+    var BM = new Int32Array(buf(BM_B64));
+    var M = new Int32Array(buf(M_B64));
+    var D = new Int8Array(buf(D_B64));
+    var DB = new Int32Array(buf(DB_B64));
+  }
+  EMB_B64 = W_B64 = BM_B64 = M_B64 = D_B64 = DB_B64 = undefined;
+
+  // ---- state, allocated once
+  var V = new Int8Array(10); // v = [x int8 (4), h Q0.7 (6)]
+  var H = new Int8Array(V.buffer, 4, 6); // h Q0.7, a view of v
+  var C = new Int16Array(6); // cell Q2.13
+  var G = new Int16Array(24); // gate outputs Q0.15, gate order input, forget, cell, output
+  var Y = new Int32Array(1); // head accumulator
+  var XQ = new Int8Array(4); // step(): quantized readings
+  var YF = new Float64Array(1); // step(): real outputs
+  // step(): xq = EMB row of the token id; y = acc * OG + OO (normalization baked in)
+  // OG: output gains accScale*std = [0.00027903179415279594]
+  var OG = new Float64Array(buf("2LAwbmBJMj8="));
+  // OO: output offsets mean = [9.19522131094709]
+  var OO = new Float64Array(buf("AAA0DPRjIkA="));
+  // the new h of a layer, written while its rows still read the old h, then copied into h
+  var HN = new Int8Array(6);
+  // the JavaScript step runs: its row views (none where the kernel runs)
+  if (!NK) {
+    // cached row views for conv: RU[u] = the rows of unit u read whole, in gate order; one per head row
+    var RU = [], RD = [], r;
+    for (r = 0; r < 6; r++) RU.push([new Int8Array(W.buffer, r * 10, 10), new Int8Array(W.buffer, (6 + r) * 10, 10), new Int8Array(W.buffer, (12 + r) * 10, 10), new Int8Array(W.buffer, (18 + r) * 10, 10)]);
+    for (r = 0; r < 1; r++) RD.push(new Int8Array(D.buffer, r * 6, 6));
+  }
+
   if (NK) {
     // the state the API shows is the context's: x, h, c, gates and the head accumulator Y where the kernel writes them
     XC = new Int8Array(CB, 128, 4);
@@ -226,9 +234,9 @@ var lstmModel = (function (previousPretokenise) {
     return YF;
   }
 
-  // checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)
+  // checksum(): CRC-32 of the constant data: the native context's constant bytes, then the arrays outside it (the same on either path)
   function checksum() {
-    var A = [EMB, W, BM, M, D, DB, TT, OG, OO], T = new Int32Array(256), crc = -1, c, n, k, a, u, i;
+    var A = [new Uint8Array(CB, 0, 128), new Uint8Array(CB, 236, 4588), EMB, OG, OO], T = new Int32Array(256), crc = -1, c, n, k, a, u, i;
     // T[n] = CRC-32 of byte n; -306674912 is the reflected polynomial 0xEDB88320 as an int32
     for (n = 0; n < 256; n++) {
       c = n;

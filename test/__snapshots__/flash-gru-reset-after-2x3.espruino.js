@@ -33,10 +33,10 @@ var m = (function (previousPretokenise) {
   }
   var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length
   var clip = E.clip; // clip(x, lo, hi) = min(max(x, lo), hi) in one call
-  // weights in the Storage file "m.bin" (5120 bytes, CRC-32 1236041471), written by m.weights.js; viewed in place, no RAM copy
+  // weights in the Storage file "m.bin" (5160 bytes, CRC-32 3008347348), written by m.weights.js; viewed in place, no RAM copy
   var S = require("Storage"), WF = S.read("m.bin"), r;
   if (WF === undefined) throw new Error("lstm-mcu model: Storage file \"m.bin\" is missing: upload m.weights.js first");
-  if (WF.length !== 5120 || (E.CRC32(WF) >>> 0) !== 1236041471) {
+  if (WF.length !== 5160 || (E.CRC32(WF) >>> 0) !== 3008347348) {
     throw new Error("lstm-mcu model: Storage file \"m.bin\" does not hold this model's weights: upload m.weights.js again");
   }
   var WB = E.toArrayBuffer(WF);
@@ -148,7 +148,7 @@ var m = (function (previousPretokenise) {
   if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
   var api = { reset: reset, stepQ: stepQ, step: step, checksum: checksum, state: { h: H, c: C, gates: G } };
   // info: parsed from the Storage file when asked for (each access gives a fresh object)
-  Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read("m.bin", 4304, 813)); }, enumerable: true });
+  Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read("m.bin", 4304, 855)); }, enumerable: true });
   return api;
 })(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);
 if (typeof exports !== "undefined") {

@@ -17,9 +17,13 @@ import { encodeQuantizedModel, writeArtifact } from '../../core/artifact.ts';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import type { QuantizedModel } from '../../core/model.ts';
 import { runCli } from '../helpers/run-cli.ts';
+import { estimateRam } from '../../codegen/ram-estimate.ts';
+import { nativeHeld } from '../../codegen/emit-native.ts';
+import { armhfEngine, type NativeEngine } from '../../parity/native-engines.ts';
 
 const ESPRUINO = process.env.ESPRUINO_BIN;
 const BANGLE2 = process.env.BANGLE2_DIR;
+const ARMHF = process.env.ESPRUINO_ARMHF_BIN;
 if (!BANGLE2) console.log('boards: the estimate-vs-watch check is skipped, BANGLE2_DIR is not set to the Bangle.js 2 firmware emulator');
 if (!ESPRUINO) console.log('boards: the estimate-vs-Espruino check is skipped, ESPRUINO_BIN is not set to a Linux Espruino build');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-boards-'));
@@ -148,6 +152,35 @@ describe.runIf(Boolean(ESPRUINO))('the estimate against Espruino', () => {
         expect(p.typed.total).toBeGreaterThanOrEqual(measured);
         expect(p.typed.total).toBeLessThan(measured * 1.6);
       }
+    },
+    300_000,
+  );
+});
+
+describe.runIf(Boolean(ARMHF))('the estimate where the kernel runs (the ARM Linux build as PUCKJS)', () => {
+  it.each([
+    { cell: 'lstm' as const, units: 32 },
+    { cell: 'gru' as const, units: 16 },
+  ])(
+    '$cell x $units: the kernel path, not below what the build measures and within 1.6x; the JavaScript path larger',
+    async ({ cell, units }) => {
+      const q = randomQuantizedModel({ seed: 6, inputSize: 3, units, cell });
+      // The ARM Linux build: 15-byte blocks, the module run from a file in RAM (its code counted as typed).
+      const linux: EspruinoBoard = { kind: 'espruino', id: 'linuxarm', name: 'ARM Linux build', blocks: 1 << 20, blockSize: 15 };
+      const p = budgetOn(q, linux).placements.find((x) => x.weights === 'ram')!;
+      const paths = estimateRam(q, { blockSize: 15, native: nativeHeld(q, emit(false), false) }).native!;
+      expect(p.data).toBe(Math.max(paths.kernelPath, paths.jsPath));
+      const kernelEstimate = p.typed.total - p.data + paths.kernelPath;
+      const program = `var RP = process;\nvar process = { env: { BOARD: "PUCKJS" } };\nvar u0 = RP.memory().usage;\n${emitModule(q, emit(false))}\nm.stepQ(new Int8Array(3)); m.step([1, 2, 3]);\nprint("BLOCKS " + (RP.memory().usage - u0) + " " + m.info.native);\nprint("END");\n`;
+      const out = (await (armhfEngine() as NativeEngine).run(program)).join('\n');
+      const [, measured, path] = /BLOCKS (\d+) (\S+)/.exec(out)!;
+      console.log(
+        `boards: ${cell} 3x${units} on the ARM Linux build as PUCKJS (${path}): kernel-path estimate ${kernelEstimate}, measured ${measured} blocks (15-byte)`,
+      );
+      expect(path).toBe('m4');
+      expect(kernelEstimate).toBeGreaterThanOrEqual(Number(measured));
+      expect(kernelEstimate).toBeLessThan(Number(measured) * 1.6);
+      expect(paths.jsPath).toBeGreaterThan(paths.kernelPath);
     },
     300_000,
   );

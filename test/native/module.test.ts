@@ -14,7 +14,9 @@ import fs from 'node:fs';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { emitModule } from '../../codegen/emit-module.ts';
-import { NATIVE_BOARD_CPU, nativeModule, type NativeOption } from '../../codegen/emit-native.ts';
+import { DEFAULT_NATIVE, NATIVE_BOARD_CPU, nativeForBoard, nativeModule, type NativeOption } from '../../codegen/emit-native.ts';
+import { parseBoard } from '../../codegen/boards.ts';
+import { modelDataCrc32 } from '../../codegen/checksum.ts';
 import { es5Lines } from '../../codegen/es5-source.ts';
 import { availableEngines } from '../../parity/engines.ts';
 import { armhfEngine, runNativeModule, stm32f405Engine, type NativeEngine } from '../../parity/native-engines.ts';
@@ -96,11 +98,15 @@ it('has the ARM Linux engine and its tools on CI', () => {
 });
 
 describe('the load-time choice (codegen/es5/native-kernel.js)', () => {
-  const choose = (E: unknown, board: string, kernels: Record<string, string>) => {
+  const choose = (E: unknown, board: string, kernels: Record<string, string>, env: Record<string, unknown> = {}) => {
     const lines = es5Lines('native-kernel', {
       words: { BOARD_CPUS: JSON.stringify(NATIVE_BOARD_CPU), STATE_OFF: '0', STATE_BYTES: '0' },
     });
-    return vm.runInNewContext(`${lines.join('\n')}\nnativeCpu(KERNELS)`, { E, process: { env: { BOARD: board } }, KERNELS: kernels });
+    return vm.runInNewContext(`${lines.join('\n')}\nnativeCpu(KERNELS)`, {
+      E,
+      process: { env: { BOARD: board, ...env } },
+      KERNELS: kernels,
+    });
   };
   const withNativeCall = { nativeCall: () => 0, toFlatString: (s: string) => s };
 
@@ -108,6 +114,26 @@ describe('the load-time choice (codegen/es5/native-kernel.js)', () => {
     expect(choose(withNativeCall, board, { m4: 'x', m3: 'x' })).toBe(cpu);
     expect(choose(withNativeCall, board, { [cpu === 'm4' ? 'm3' : 'm4']: 'x' })).toMatch(
       /^js: board \w+ runs the m[34] kernel, which this module does not hold/,
+    );
+  });
+
+  it('a Puck.js: its firmware names PUCKJS, which runs m4; a module for --board puckjs holds m4 alone and takes it', () => {
+    const puck = parseBoard('puckjs');
+    expect(puck.kind === 'espruino' && puck.envBoard).toBe('PUCKJS');
+    expect(NATIVE_BOARD_CPU.PUCKJS).toBe('m4');
+    expect(DEFAULT_NATIVE).toBe('auto');
+    expect(nativeForBoard(DEFAULT_NATIVE, 'PUCKJS')).toBe('m4');
+    expect(nativeForBoard(DEFAULT_NATIVE, 'ESPRUINOBOARD')).toBe('m3');
+    expect(nativeForBoard('off', 'PUCKJS')).toBe('off');
+    const code = module(RANDOM_MODELS[0].q, nativeForBoard(DEFAULT_NATIVE, 'PUCKJS'));
+    expect(code).toMatch(/var NATIVE_KERNELS = \{ m4: "/);
+    expect(code).not.toMatch(/\bm3: "/);
+    expect(choose(withNativeCall, 'PUCKJS', { m4: 'x' })).toBe('m4');
+  });
+
+  it('keeps the JavaScript step on the Web IDE emulator, which names its board but runs no Thumb-2 code', () => {
+    expect(choose(withNativeCall, 'BANGLEJS2', { m4: 'x', m3: 'x' }, { EMULATED: true })).toBe(
+      'js: board BANGLEJS2 is emulated (process.env.EMULATED), which runs no Thumb-2 code',
     );
   });
 
@@ -194,6 +220,34 @@ describe.skipIf(typeof armhf === 'string')('through E.nativeCall on espruino-arm
     },
     120_000,
   );
+
+  it("weights once: where the kernel runs, the JavaScript step's weights are not built; checksum() is the host's on both paths", async () => {
+    const q = randomQuantizedModel({ seed: 62, inputSize: 3, units: 32, outputSize: 2, cell: 'lstm' });
+    const code = module(q);
+    const host = modelDataCrc32(q, { target: 'espruino', globalName: 'nativeModel', modelSha256: '', generatorVersion: 'test' });
+    const held = async (board: string) => {
+      // The engine's own process.memory(), kept before the board's name replaces process.
+      const program =
+        `var RP = process;\nvar process = { env: { BOARD: ${JSON.stringify(board)} } };\nvar U0 = RP.memory().usage;\n${code}\n` +
+        `nativeModel.stepQ(new Int8Array(3));\nprint("BLOCKS " + (RP.memory().usage - U0) + " " + RP.memory().blocksize);\n` +
+        `print("CRC " + nativeModel.checksum());\nprint("NATIVE " + nativeModel.info.native);\nprint("END");\n`;
+      const out = (await engine.run(program)).join('\n');
+      const [, blocks, blockSize] = /BLOCKS (\d+) (\d+)/.exec(out)!.map(Number);
+      return { blocks, blockSize, crc: Number(/CRC (\d+)/.exec(out)![1]), path: /NATIVE (.*)/.exec(out)![1]!.trim() };
+    };
+    const kernel = await held('PUCKJS');
+    const js = await held('LINUXARM');
+    expect(kernel.path).toBe('m4');
+    expect(js.path).toMatch(/^js: /);
+    expect(kernel.crc).toBe(host);
+    expect(js.crc).toBe(host);
+    // The kernel path holds the kernel's flat string besides the context, and still saves at least the gate weight matrix.
+    const gateWeightBlocks = Math.ceil(q.layers[0].weightsQ.length / kernel.blockSize);
+    console.log(
+      `native module on espruino-armhf, LSTM 3x32: ${kernel.blocks} blocks where the kernel runs, ${js.blocks} where the JavaScript step runs`,
+    );
+    expect(js.blocks - kernel.blocks).toBeGreaterThanOrEqual(gateWeightBlocks);
+  }, 120_000);
 
   it('finds a difference: a changed weight in the module is a mismatch', async () => {
     const q = RANDOM_MODELS[0].q;

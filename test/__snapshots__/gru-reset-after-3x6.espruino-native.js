@@ -148,7 +148,6 @@ var lstmModel = (function (previousPretokenise) {
     G = new Int16Array(CB, 144, 18);
     Y = new Int32Array(CB, 140, 1);
   }
-
   function reset() {
     var i;
     if (NK) for (i = 0; i < 6; i++) H[i] = 0; // h in the native context
@@ -245,7 +244,7 @@ var lstmModel = (function (previousPretokenise) {
 
   // checksum(): CRC-32 of the constant data: the native context's constant bytes, then the arrays outside it (the same on either path)
   function checksum() {
-    var A = [new Uint8Array(CB, 0, 128), new Uint8Array(CB, 212, 4492), IG, IO, OG, OO], T = new Int32Array(256), crc = -1, c, n, k, a, u, i;
+    var A = [new Uint8Array(CB, 0, 128), new Uint8Array(CB, 212, 4612), IG, IO, OG, OO], T = new Int32Array(256), crc = -1, c, n, k, a, u, i;
     // T[n] = CRC-32 of byte n; -306674912 is the reflected polynomial 0xEDB88320 as an int32
     for (n = 0; n < 256; n++) {
       c = n;

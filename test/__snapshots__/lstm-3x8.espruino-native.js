@@ -144,7 +144,6 @@ var lstmModel = (function (previousPretokenise) {
     G = new Int16Array(CB, 160, 32);
     Y = new Int32Array(CB, 140, 1);
   }
-
   function reset() {
     var i;
     if (NK) for (i = 0; i < 8; i++) H[i] = 0; // h in the native context

@@ -12,7 +12,7 @@ import { randomSegments } from '../parity/random-inputs.ts';
 import type { Segments } from '../parity/trace.ts';
 import { UserError } from '../core/errors.ts';
 import { capacityVerdict, surelyCannotLoad, type CapacityVerdict } from './engine-capacity.ts';
-import { SHARE_ENGINES, SHARE_TARGET, shareOfEachKind, shareSteps, weightsPerStep, type SegmentKind, type Share } from './parity-share.ts';
+import { replaysShare, shareOfEachKind, shareSteps, weightsPerStep, type SegmentKind, type Share } from './parity-share.ts';
 
 export interface SimulateOptions {
   /** Random segments: how many, and steps in each. */
@@ -99,13 +99,12 @@ export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[]
   for (const [i, engine] of engines.entries()) {
     let k = 0;
     const progress = (label: string, n: number) => o.log?.(`simulate: ${i * sources.length + ++k}/${total} ${label}, ${n} steps`);
-    const shared = share && SHARE_ENGINES.includes(engine.name) ? share : undefined;
-    const r = await parityOnEngine(q, sources, engine, { all: segments, share: shared }, progress, Boolean(o.engines));
+    const r = await parityOnEngine(q, sources, engine, { all: segments, share }, progress, Boolean(o.engines));
     results.push(...r.results);
     if (r.label) ran.push(r.label);
     if (r.skipped) notRun = [...notRun, r.skipped];
-    for (const x of r.results.filter((x) => shared && x.target === SHARE_TARGET))
-      shares.push({ engine: x.engine, target: x.target, steps: x.steps, of: steps, description: shared!.description });
+    for (const x of r.results.filter((x) => share && replaysShare(engine.name, x.target)))
+      shares.push({ engine: x.engine, target: x.target, steps: x.steps, of: steps, description: share!.description });
   }
   return {
     engines: ran,
@@ -159,8 +158,8 @@ async function parityOnEngine(
   const verdicts: CapacityVerdict[] = [];
   const tooLarge = surelyCannotLoad(q, engine.name);
   for (const src of sources) {
-    // The es5 target on Espruino's builds replays the share, when there is one (parity-share.ts).
-    const replay = replays.share && src.target === SHARE_TARGET ? replays.share.segments : segments;
+    // The slowest engine/target pairs replay the share, when there is one (parity-share.ts).
+    const replay = replays.share && replaysShare(engine.name, src.target) ? replays.share.segments : segments;
     try {
       if (tooLarge) throw new EngineCapacityError(tooLarge);
       results.push(...(await checkParity(q, [src], [engine], replay, (label) => progress(label, stepCount(replay)))));

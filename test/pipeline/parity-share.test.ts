@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { randomQuantizedModel } from '../../parity/random-model.ts';
 import { emitModule } from '../../codegen/emit-module.ts';
 import { randomSegments } from '../../parity/random-inputs.ts';
-import { shareOfEachKind, shareSteps, weightsPerStep, SHARE_WEIGHT_READS } from '../../pipeline/parity-share.ts';
+import { replaysShare, shareOfEachKind, shareSteps, weightsPerStep, SHARE_WEIGHT_READS } from '../../pipeline/parity-share.ts';
 
 // vm+E (vm with Espruino's natives) as it is, and under the name "espruino" (its runs counted by their steps)
 const espruinoRuns: number[] = [];
@@ -51,6 +51,15 @@ describe('a share of each kind of segment', () => {
   it('none when every step fits', () => {
     expect(shareOfEachKind([{ name: 'windows', segments: windows }], 300)).toBeUndefined();
     expect(shareOfEachKind([{ name: 'windows', segments: windows }], 299)).toBeDefined();
+  });
+
+  it('the pairs that replay it: es5 on the Linux Espruino, every target on the watch', () => {
+    expect(replaysShare('espruino', 'es5')).toBe(true);
+    expect(replaysShare('espruino', 'espruino')).toBe(false);
+    expect(replaysShare('bangle2', 'es5')).toBe(true);
+    expect(replaysShare('bangle2', 'espruino')).toBe(true);
+    for (const engine of ['vm', 'vm+E', 'duk', 'jerry'] as const)
+      for (const target of ['es5', 'espruino']) expect(replaysShare(engine, target)).toBe(false);
   });
 
   it('the steps a model may replay follow its weights per step', () => {

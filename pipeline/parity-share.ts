@@ -27,7 +27,7 @@ export function replaysShare(engine: EngineName, target: string): boolean {
 /**
  * Weight reads the share may cost: steps times the weights of a step (every layer's matrix).
  * 2,000,000 is about 80 s on the Linux Espruino and 145 s on the watch's emulator under load
- * (a depth-gated 2x16 model: 3,692 weights a step, 541 steps; the demo's LSTM 16: 1,736).
+ * (a depth-gated 2x16 model: 3,712 weights a step, at most 538 steps, 503 in the demo; the demo's LSTM 16: 1,736).
  */
 export const SHARE_WEIGHT_READS = 2_000_000;
 

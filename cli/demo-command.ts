@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { addDeployOption, addTrainingOptions, trainStepOptions } from './training-options.ts';
 import { deliveredJson, deliveredLines } from './report-lines.ts';
+import { parityJson, parityLines } from './parity-lines.ts';
 import { fmt, printJson, runAction } from './common.ts';
 import { builtinSensorCsv, DEMO_DEFAULTS } from './builtin-data.ts';
 import { trainStep, type EpochSummary, type Trained } from '../pipeline/train.ts';
@@ -161,7 +162,7 @@ function demoSummary({ float, dataset, backend, epochs, delivery, testMetrics: m
     ...(delivery.qat
       ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } }
       : {}),
-    parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
+    parity: parityJson(parity),
     code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
     ram,
     artifacts: {
@@ -196,7 +197,7 @@ function demoLines({ float, dataset, backend, epochs, delivery, testMetrics: m, 
       : []),
     `code         ${generated.map((g) => `${g.target} ${Buffer.byteLength(g.code)} B`).join(', ')}`,
     `model RAM    ~${ram.blocks} Espruino blocks (${ram.weightBytes} B weights, ${ram.tableBytes} B tables, ${ram.stateBytes} B state)`,
-    `parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each (test windows, test series streamed, random), both targets`,
+    ...parityLines(parity, ' (test windows, test series streamed, random)'),
     ...parity.results.filter((x) => x.mismatch).map((r) => `  ${r.message}`),
     ...parity.skipped.map((s) => `  skipped ${s}`),
     `artifacts    ${out}/`,

@@ -104,8 +104,12 @@ export async function deliver(
       randomSteps: o.randomSteps,
       seed: o.seed,
       watch: o.watch,
+      log: o.log,
       // Test windows from a reset state, and each test series streamed from its first reading as the device runs it.
-      segments: [...inputSegments(q, dataset.test.x, count), ...streamSegments(q, dataset, 'test', PARITY_STREAM_STEPS)],
+      kinds: [
+        { name: 'test windows', segments: inputSegments(q, dataset.test.x, count) },
+        { name: 'streamed test series', segments: streamSegments(q, dataset, 'test', PARITY_STREAM_STEPS) },
+      ],
     },
   );
   return {

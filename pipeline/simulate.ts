@@ -12,6 +12,7 @@ import { randomSegments } from '../parity/random-inputs.ts';
 import type { Segments } from '../parity/trace.ts';
 import { UserError } from '../core/errors.ts';
 import { capacityVerdict, surelyCannotLoad, type CapacityVerdict } from './engine-capacity.ts';
+import { replaysShare, shareOfEachKind, shareSteps, weightsPerStep, type SegmentKind, type Share } from './parity-share.ts';
 
 export interface SimulateOptions {
   /** Random segments: how many, and steps in each. */
@@ -24,6 +25,11 @@ export interface SimulateOptions {
   watch?: boolean;
   /** Int8 input segments to replay, e.g. the test windows (see inputSegments in quantize.ts). */
   segments?: Segments;
+  /**
+   * Segments by kind, replayed after `segments` (e.g. test windows, streamed series); with them,
+   * the es5 target on Espruino's builds replays a share of each kind (pipeline/parity-share.ts).
+   */
+  kinds?: SegmentKind[];
   /** Progress: called before each engine/target run. */
   log?: (line: string) => void;
 }
@@ -34,6 +40,8 @@ export interface SimulateResult {
   steps: number;
   mismatches: number;
   results: ParityResult[];
+  /** Where a target replayed a share of the steps: which, on which engine, how many, and what they are. */
+  shares: { engine: string; target: string; steps: number; of: number; description: string }[];
 }
 
 /** Engines with an Espruino Storage (the Linux build's files, the watch's flash, vm+E's stand-in). */
@@ -80,20 +88,23 @@ export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[]
     // Engines not asked for are neither run nor reported.
     notRun = [];
   }
-  const segments: Segments = [];
-  if (o.segments) segments.push(...o.segments);
-  segments.push(...randomSegments(o.seed, q.layers[0].inputSize, new Array(o.randomSegments).fill(o.randomSteps)));
-  const steps = segments.reduce((s, seg) => s + seg.length, 0);
+  const random = randomSegments(o.seed, q.layers[0].inputSize, new Array(o.randomSegments).fill(o.randomSteps));
+  const segments: Segments = [...(o.segments ?? []), ...(o.kinds ?? []).flatMap((k) => k.segments), ...random];
+  const steps = stepCount(segments);
+  const share = o.kinds ? shareOfEachKind([...o.kinds, { name: 'random sequences', segments: random }], shareSteps(q)) : undefined;
   const total = sources.length * engines.length;
   const results: ParityResult[] = [];
   const ran: string[] = [];
+  const shares: SimulateResult['shares'] = [];
   for (const [i, engine] of engines.entries()) {
     let k = 0;
-    const progress = (label: string) => o.log?.(`simulate: ${i * sources.length + ++k}/${total} ${label}, ${steps} steps`);
-    const r = await parityOnEngine(q, sources, engine, segments, progress, Boolean(o.engines));
+    const progress = (label: string, n: number) => o.log?.(`simulate: ${i * sources.length + ++k}/${total} ${label}, ${n} steps`);
+    const r = await parityOnEngine(q, sources, engine, { all: segments, share }, progress, Boolean(o.engines));
     results.push(...r.results);
     if (r.label) ran.push(r.label);
     if (r.skipped) notRun = [...notRun, r.skipped];
+    for (const x of r.results.filter((x) => share && replaysShare(engine.name, x.target)))
+      shares.push({ engine: x.engine, target: x.target, steps: x.steps, of: steps, description: share!.description });
   }
   return {
     engines: ran,
@@ -101,6 +112,7 @@ export async function simulateStep(q: QuantizedModel, sources: GeneratedSource[]
     steps,
     mismatches: results.filter((r) => r.mismatch).length,
     results,
+    shares,
   };
 }
 
@@ -116,7 +128,7 @@ const WATCH_FLASH_BUDGET = 4_000_000;
 
 /** The whole segments, from the first, whose steps fit WATCH_FLASH_BUDGET; at least one. */
 export function watchFlashSegments(q: QuantizedModel, segments: Segments): Segments {
-  const perStep = q.layers.reduce((n, l) => n + l.weightsQ.length + (l.backward?.weightsQ.length ?? 0), 0);
+  const perStep = weightsPerStep(q);
   const kept: Segments = [];
   let steps = 0;
   for (const segment of segments) {
@@ -136,18 +148,21 @@ async function parityOnEngine(
   q: QuantizedModel,
   sources: GeneratedSource[],
   engine: Engine,
-  segments: Segments,
-  progress: (label: string) => void,
+  replays: { all: Segments; share?: Share },
+  progress: (label: string, steps: number) => void,
   named: boolean,
 ): Promise<{ results: ParityResult[]; label?: string; skipped?: string }> {
+  const segments = replays.all;
   const results: ParityResult[] = [];
   const failed: string[] = [];
   const verdicts: CapacityVerdict[] = [];
   const tooLarge = surelyCannotLoad(q, engine.name);
   for (const src of sources) {
+    // The slowest engine/target pairs replay the share, when there is one (parity-share.ts).
+    const replay = replays.share && replaysShare(engine.name, src.target) ? replays.share.segments : segments;
     try {
       if (tooLarge) throw new EngineCapacityError(tooLarge);
-      results.push(...(await checkParity(q, [src], [engine], segments, progress)));
+      results.push(...(await checkParity(q, [src], [engine], replay, (label) => progress(label, stepCount(replay)))));
     } catch (err) {
       if (!(err instanceof EngineCapacityError)) throw err;
       const verdict = capacityVerdict(q, engine.name, err.message);
@@ -159,7 +174,8 @@ async function parityOnEngine(
   if (!verdicts.length) return { results, label: engine.name };
   const flashFits = verdicts.every((v) => v.flashFits);
   const replayed = engine.name === 'bangle2' ? watchFlashSegments(q, segments) : segments;
-  const flash = flashFits ? await parityInFlash(q, sources[0]?.globalName ?? 'lstmModel', engine, replayed, progress) : undefined;
+  const flashProgress = (label: string) => progress(label, stepCount(replayed));
+  const flash = flashFits ? await parityInFlash(q, sources[0]?.globalName ?? 'lstmModel', engine, replayed, flashProgress) : undefined;
   const subset = replayed.length < segments.length ? `, the first ${stepCount(replayed)} of ${stepCount(segments)} steps` : '';
   // The parity program holds the driver's inputs too: flash weights that fit the model alone may still not load there.
   const checked = flash

@@ -11,6 +11,7 @@ import type { TrainingHistory } from '../../report/run.ts';
 import { QAT_DEFAULTS } from '../../pipeline/qat.ts';
 import { addQatOptions, qatLine } from '../qat-options.ts';
 import { deliveredJson, deliveredLines } from '../report-lines.ts';
+import { parityJson, parityLines } from '../parity-lines.ts';
 import type { BackendPref } from '../../trainer/backend.ts';
 import { RECURRENT_KERNELS, type RecurrentKernel } from '../../trainer/train.ts';
 import type { Dataset } from '../../data/windows.ts';
@@ -167,7 +168,7 @@ export async function finishExample(
     ...(delivery.qat
       ? { qat: { ...delivery.qat.summary.test, bestEpoch: delivery.qat.summary.bestEpoch, epochs: delivery.qat.summary.epochs } }
       : {}),
-    parity: { engines: parity.engines, steps: parity.steps, mismatches: parity.mismatches, skipped: parity.skipped },
+    parity: parityJson(parity),
     weightBytes: ram.weightBytes,
     ram,
     code: Object.fromEntries(generated.map((g) => [g.target, Buffer.byteLength(g.code)])),
@@ -193,7 +194,7 @@ function exampleLines(own: string[], m: { float: number; int8: number }, deliver
     ...(delivery.qat ? [`QAT          ${qatLine(delivery.qat.summary)}`] : []),
     ...deliveredLines(report, window),
     `weights      ${ram.weightBytes} B int8; device RAM ~${ram.blocks} Espruino blocks (${ram.tableBytes} B tables, ${ram.stateBytes} B state)`,
-    `parity       ${parity.mismatches === 0 ? 'exact' : `${parity.mismatches} MISMATCHES`} on ${parity.engines.join(', ')}: ${parity.steps} steps each, both targets`,
+    ...parityLines(parity, ''),
     ...parity.skipped.map((s) => `  skipped ${s}`),
     `artifacts    ${out}/`,
   ];

@@ -32,7 +32,7 @@ import { flashTestBoards, holdPort, listening, stopBoard, type FlashTestBoard } 
 const BOARDS = flashTestBoards();
 if (BOARDS.length === 0)
   console.log(
-    'skipped test/firmware/flash-e2e.test.ts: no board: ESPRUINO_BIN (a Linux Espruino build) is not set, nor BANGLE2_DIR (the Bangle.js 2 emulator) with FLASH_E2E_WATCH=1',
+    'skipped test/firmware/flash-e2e.test.ts: no board: ESPRUINO_BIN (a Linux Espruino build) is not set, nor BANGLE2_DIR (the Bangle.js 2 emulator)',
   );
 
 function forecastModel(seed: number): QuantizedModel {

@@ -229,6 +229,12 @@ function bluetoothAvailable(): boolean {
   return false;
 }
 
+/** A tag for an expression's answer: unique within this process, and unlike another process's (a random start). */
+let lastAnswerTag = Math.floor(Math.random() * 1e6) * 1000;
+function nextAnswerTag(): number {
+  return ++lastAnswerTag;
+}
+
 /** One open connection to a board: what it printed, writes, expressions. */
 export class BoardConnection {
   private output = '';
@@ -369,8 +375,30 @@ export class BoardConnection {
     });
   }
 
-  /** The value of a JavaScript expression on the board (sent through JSON); an error when the board printed none. */
-  evaluate(expression: string, what: string, timeoutMs: number): Promise<unknown> {
+  /**
+   * The value of a JavaScript expression on the board (sent through JSON); an error when the board
+   * printed none. The board answers [tag, value]: espruino-tools takes the first answer between its
+   * markers as the one it asked for, and an answer that came late (the package's own process.env
+   * query on connect gives up after 2 s; a loaded machine delayed the watch's bridge longer) was
+   * taken for the next expression's. Another tag's answer is passed over, and this one's read from
+   * what the board prints after it.
+   */
+  async evaluate(expression: string, what: string, timeoutMs: number): Promise<unknown> {
+    const until = Date.now() + timeoutMs;
+    const tag = nextAnswerTag();
+    const answer = (await this.evaluateText(`[${tag},${expression}]`, what, timeoutMs)) as unknown;
+    if (Array.isArray(answer) && answer[0] === tag) return answer[1];
+    const late = await this.waitFor(new RegExp(`< << \\[${tag},([\\s\\S]*?)\\] >> >`), what, Math.max(1000, until - Date.now()));
+    const text = late.slice(`< << [${tag},`.length, -'] >> >'.length);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new UserError(`${what} on ${this.port}: unexpected answer ${JSON.stringify(text.slice(0, 200))}`);
+    }
+  }
+
+  /** The board's answer to `expression` as espruino-tools reads it (JSON, parsed), whichever expression it answered. */
+  private evaluateText(expression: string, what: string, timeoutMs: number): Promise<unknown> {
     const from = this.output.length;
     return this.guarded<string | undefined>(what, timeoutMs, (done) =>
       this.E.Core.Utils.executeExpression(expression, done, { maxTimeout: timeoutMs / 1000, minTimeout: Math.min(10, timeoutMs / 1000) }),

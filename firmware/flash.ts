@@ -179,11 +179,27 @@ async function stageAndCommit(board: BoardConnection, bundle: Bundle, o: FlashOp
   } catch (e) {
     // Not saved, still connected: drop the staged copy (and new weights) and bring back the app the board had.
     if (!(e instanceof SaveError) && !board.isClosed) {
-      const erase = [STAGING_FILE, ...(wroteWeights ? [bundle.flash!.file] : [])];
-      board.send(`\x10${erase.map((f) => `require("Storage").erase(${JSON.stringify(f)});`).join('')}load();\n`);
-      if (e instanceof UserError) throw new UserError(`${e.message}; the board still holds and runs its previous app (.bootcde unchanged)`);
+      const restored = await restorePrevious(board, [STAGING_FILE, ...(wroteWeights ? [bundle.flash!.file] : [])], o);
+      if (e instanceof UserError) throw new UserError(`${e.message}; ${restored}`);
     }
     throw e;
+  }
+}
+
+/**
+ * After a failure before the commit, still connected: erase `files` and load() the saved app again
+ * (the board was reset), then wait for an answer before the link may close. espruino-tools queues
+ * what it writes, and closing the connection dropped a line still in that queue: the watch's bridge
+ * received no load(), and the board ran nothing. Returns what the board holds and runs, for the error.
+ */
+async function restorePrevious(board: BoardConnection, files: string[], o: FlashOptions): Promise<string> {
+  board.send(`\x10${files.map((f) => `require("Storage").erase(${JSON.stringify(f)});`).join('')}load();\n`);
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    await board.evaluate('1', 'loading the previous app again', o.timeoutMs);
+    return 'the board still holds and runs its previous app (.bootcde unchanged)';
+  } catch (e) {
+    return `the board still holds its previous app (.bootcde unchanged), but could not be told to load it again (${(e as Error).message}): reset the board`;
   }
 }
 

@@ -4,7 +4,7 @@
  * its working directory, so a killed and restarted board boots what it saved.
  * - LINUX (ESPRUINO_BIN): the Linux build of Espruino with --telnet, on port 2323 (the only
  *   port it serves).
- * - BANGLEJS2 (BANGLE2_DIR and FLASH_E2E_WATCH=1): the Bangle.js 2 firmware compiled to
+ * - BANGLEJS2 (BANGLE2_DIR): the Bangle.js 2 firmware compiled to
  *   WebAssembly, made a board on a TCP port by parity/bangle2-telnet.cjs; port
  *   BANGLE2_TELNET_PORT, default 2424.
  */
@@ -69,11 +69,7 @@ export function flashTestBoards(): FlashTestBoard[] {
       start: (dir) => startEspruino(dir),
     });
   const watch = process.env.BANGLE2_DIR;
-  // Opt-in for now: on a loaded machine 6 of 9 runs failed a case on the watch (after a refused
-  // flash, no answer to an expression within 10 s; one block more after 20 samples): docs/TESTING.md.
-  if (watch && fs.existsSync(watch) && process.env.FLASH_E2E_WATCH !== '1')
-    console.log('flash-e2e: the Bangle.js 2 cases are opt-in (FLASH_E2E_WATCH=1): intermittent failures there are not understood yet');
-  if (watch && fs.existsSync(watch) && process.env.FLASH_E2E_WATCH === '1') {
+  if (watch && fs.existsSync(watch)) {
     const tcpPort = Number(process.env.BANGLE2_TELNET_PORT ?? 2424);
     boards.push({
       id: 'BANGLEJS2',

@@ -25,6 +25,7 @@ import { checkStorageName } from '../pipeline/codegen.ts';
 import { setToolsVerbose } from '../firmware/espruino-tools.ts';
 import type { QuantizedModel } from '../core/model.ts';
 import { TOOL_VERSION } from '../core/version.ts';
+import { DEFAULT_NATIVE, NATIVE_OPTIONS, type NativeOption } from '../codegen/emit-native.ts';
 
 /** Module name the app requires the model under. */
 export const MODEL_MODULE = 'lstm-model';
@@ -140,6 +141,35 @@ export interface AppInputs {
   /** Weights in flash: in Storage file `file`, or without one under the per-model name. */
   flash?: { file?: string };
   minify: boolean;
+  /** The model's native step (bundle --native): the espruino module's kernels, or the JerryScript host's. */
+  native: NativeOption;
+}
+
+/** The --native values each engine takes; the first is its default. */
+const ENGINE_NATIVE: { readonly [S in Shell]: readonly NativeOption[] } = {
+  espruino: [DEFAULT_NATIVE, ...NATIVE_OPTIONS.filter((n) => n !== DEFAULT_NATIVE && n !== 'host')],
+  // off first: a host without lstmNativeStep would hold the context besides the JavaScript step's weights.
+  jerryscript: ['off', 'host'],
+};
+
+/** bundle --native: what the app's model holds; off by default on JerryScript (the host must register the kernel). */
+export function nativeOption(): Option {
+  return new Option(
+    '--native <kernels>',
+    "the model's native step. espruino: auto (default: m4 and m3 kernels, chosen by the board at load), m4, m3, or off; " +
+      'jerryscript: off (default) or host: the model calls lstmNativeStep, which the host must register (lstm_app.c built with LSTM_APP_NATIVE, firmware/jerryscript/HOST_API.md); in a host without it the model holds its weights twice',
+  ).argParser(choiceOption<NativeOption>([...NATIVE_OPTIONS]));
+}
+
+/** The engine's --native: its default when not given; a value for the other engine is refused. */
+export function engineNative(shell: Shell, asked: NativeOption | undefined): NativeOption {
+  const allowed = ENGINE_NATIVE[shell];
+  if (asked === undefined) return allowed[0]!;
+  if (!allowed.includes(asked))
+    throw new UserError(
+      `--native ${asked} is not for --engine ${shell}: it takes ${allowed.join(', ')} (${asked === 'host' ? "host is a JerryScript host's lstmNativeStep" : 'auto, m4 and m3 are Espruino kernels called through E.nativeCall'})`,
+    );
+  return asked;
 }
 
 /** Options -> the model and the app's configuration, every value checked. */
@@ -147,6 +177,7 @@ export function appInputs(o: Record<string, any>): AppInputs {
   setToolsVerbose(Boolean(o.verbose));
   const { model: q, sha256 } = readQuantizedModel(modelPath(o.model));
   const shell: Shell = o.engine ?? 'espruino';
+  const native = engineNative(shell, o.native);
   if (shell !== 'espruino') {
     if (o.weights === 'flash') throw new UserError('--weights flash is for Espruino (its Storage); JerryScript keeps the weights in RAM');
     if (o.source !== undefined || o.reader !== undefined)
@@ -181,6 +212,7 @@ export function appInputs(o: Record<string, any>): AppInputs {
     config,
     ...(o.weights === 'flash' ? { flash: o.flashFile !== undefined ? { file: o.flashFile } : {} } : {}),
     minify: o.minify !== false,
+    native,
   };
 }
 
@@ -210,6 +242,7 @@ export function bundleOptions(i: AppInputs): BundleOptions {
     ...(i.flash !== undefined ? { flash: i.flash } : {}),
     minify: i.minify,
     appGlobal: APP_GLOBAL,
+    native: i.native,
   };
 }
 

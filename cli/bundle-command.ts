@@ -2,13 +2,14 @@ import path from 'node:path';
 import { checkOutputPaths } from '../core/output-paths.ts';
 import { Command, Option } from 'commander';
 import { printJson, runAction } from './common.ts';
-import { addAppOptions, appInputs, bundleFrom, bundleOptions, type AppInputs } from './app-options.ts';
+import { addAppOptions, appInputs, bundleFrom, bundleOptions, nativeOption, type AppInputs } from './app-options.ts';
 import { watchScreen } from '../firmware/watch-screen.ts';
 import { encodePng } from '../core/png.ts';
 import { writeFilesAtomic } from '../core/write-atomic.ts';
 import { UserError } from '../core/errors.ts';
 import { BANGLE_ID, bangleApp } from '../firmware/bangle-app.ts';
 import { TOOL_VERSION } from '../core/version.ts';
+import { nativeModule, type NativeOption } from '../codegen/emit-native.ts';
 
 /** The app's screen on the Bangle.js 2 emulator as its App Loader screenshot; without one, a line on stderr says why. */
 async function appScreenshot(inputs: AppInputs): Promise<{ screenshot?: Uint8Array }> {
@@ -19,6 +20,13 @@ async function appScreenshot(inputs: AppInputs): Promise<{ screenshot?: Uint8Arr
 }
 
 type BuiltBundle = Awaited<ReturnType<typeof bundleFrom>>;
+
+/** A --native asked for that the model cannot take: one line on stderr says why it takes the JavaScript step. */
+function nativeNote(asked: NativeOption | undefined, inputs: AppInputs): void {
+  if (asked === undefined || asked === 'off') return;
+  const m = nativeModule(inputs.q, inputs.shell === 'espruino' ? 'espruino' : 'es5', asked, inputs.flash !== undefined);
+  if (m.kind === 'js') process.stderr.write(`lstm-mcu bundle: --native ${asked}: the model takes the JavaScript step (${m.reason})\n`);
+}
 
 /** The App Loader folder around the bundle, with the app's screen when the emulator is there. */
 async function bangleFolder(o: { appId: string; appName: string }, inputs: AppInputs, bundle: BuiltBundle) {
@@ -54,6 +62,7 @@ export function bundleCommand(): Command {
   );
   addAppOptions(cmd, ['espruino', 'jerryscript']);
   cmd
+    .addOption(nativeOption())
     .addOption(new Option('--out <file>', 'the bundle (default: app.espruino.js or app.jerryscript.js beside the model)'))
     .addOption(
       new Option(
@@ -71,6 +80,7 @@ export function bundleCommand(): Command {
         if (o.bangleApp !== undefined && !BANGLE_ID.test(o.appId))
           throw new UserError(`--app-id '${o.appId}': App Loader ids are 1-10 lowercase letters and digits, starting with a letter`);
         if (o.bangleApp !== undefined && !o.display) inputs.config.display = true;
+        nativeNote(o.native, inputs);
         const bundle = await bundleFrom(inputs);
         const out: string =
           o.out ??

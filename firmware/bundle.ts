@@ -11,6 +11,7 @@
  * data and the self-test output (the simulator's).
  */
 import { emitModule, flashFileLayout, flashWeights, type EmitOptions } from '../codegen/emit-module.ts';
+import type { NativeOption } from '../codegen/emit-native.ts';
 import { modelDataCrc32 } from '../codegen/checksum.ts';
 import { jsString } from '../codegen/js-text.ts';
 import type { QuantizedModel } from '../core/model.ts';
@@ -34,6 +35,8 @@ export interface BundleOptions {
   minify: boolean;
   /** Global the app defines. */
   appGlobal: string;
+  /** The model's native step (codegen --native; default DEFAULT_NATIVE): 'host' only for the jerryscript shell. */
+  native?: NativeOption;
 }
 
 export interface Bundle {
@@ -65,6 +68,7 @@ export async function buildBundle(q: QuantizedModel, o: BundleOptions): Promise<
     globalName: MODEL_GLOBAL,
     modelSha256: o.modelSha256,
     generatorVersion: o.generatorVersion,
+    ...(o.native !== undefined ? { native: o.native } : {}),
   };
   // The file's bytes do not depend on its name, so the per-model name is the CRC-32 of their layout.
   const flashFile = o.flash && (o.flash.file ?? weightsFileName(flashFileLayout(q, inRam).bytes));

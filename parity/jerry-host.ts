@@ -48,3 +48,24 @@ export function buildJerryHost(): JerryHost {
     js: { name: 'jerry-host --js-only', run: (program) => runFile('jerry-host --js-only', binary, ['--js-only'], [], program) },
   };
 }
+
+/** The board app host firmware/jerryscript/lstm_app.c (its demo main: `lstm_app bundle.js < readings`), built both ways. */
+export interface JerryApp {
+  /** The folder both are built in. */
+  dir: string;
+  /** Built with LSTM_APP_NATIVE: registers lstmNativeStep before it evaluates the bundle. */
+  native: string;
+  /** The same app without the kernel. */
+  js: string;
+}
+
+/** Builds lstm_app with and without the kernel (one call of scripts/build-jerry-host.sh --app; the two links run side by side). */
+export function buildJerryApp(): JerryApp {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-jerry-app-'));
+  execFileSync(path.join(ROOT, 'scripts', 'build-jerry-host.sh'), ['--app', dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, JERRYSCRIPT_DIR: jerryScriptDir() },
+  });
+  return { dir, native: path.join(dir, 'lstm_app-native'), js: path.join(dir, 'lstm_app-js') };
+}

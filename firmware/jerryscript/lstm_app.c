@@ -5,23 +5,43 @@
  *
  * Against JerryScript 3.0 (es.next profile: typed arrays). Build with your
  * board's JerryScript library; for a quick check on Linux:
- *   cc -DLSTM_APP_MAIN -I<jerryscript>/jerry-core/include lstm_app.c \
- *      <build>/lib/libjerry-core.a <build>/lib/libjerry-port.a -lm -o lstm_app
+ *   cc -DLSTM_APP_MAIN -I<jerryscript>/include lstm_app.c \
+ *      -L<jerryscript>/lib -ljerry-core -ljerry-port -lm -o lstm_app
  *   ./lstm_app app.jerryscript.js < readings.txt     (one sample per line)
+ *
+ * With the native step (a bundle built with --native host runs its model's
+ * step in C; HOST_API.md, "The native step"): define LSTM_APP_NATIVE and
+ * compile lstm_native.c and the kernel native/lstm-step.c in, with
+ * optimisation and -fwrapv (the kernel refuses to compile without them):
+ *   cc -std=c11 -O2 -fwrapv -fno-strict-aliasing -DLSTM_APP_MAIN -DLSTM_APP_NATIVE \
+ *      -I<repository>/native -I<jerryscript>/include lstm_app.c lstm_native.c \
+ *      <repository>/native/lstm-step.c -L<jerryscript>/lib -ljerry-core -ljerry-port -lm -o lstm_app
+ * scripts/build-jerry-host.sh --app builds both for this computer.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "jerryscript.h"
+#ifdef LSTM_APP_NATIVE
+#include "lstm_native.h"
+#endif
 
 static jerry_value_t app_feed = 0;  /* lstmApp.feed */
 static jerry_value_t app_reset = 0; /* lstmApp.reset */
 static jerry_value_t app_verify = 0; /* lstmApp.verify */
 
-/* Evaluate the bundle and keep lstmApp's functions. Returns 0 on success. */
+/*
+ * Evaluate the bundle and keep lstmApp's functions. Returns 0 on success, -3
+ * when lstmNativeStep could not be defined. With LSTM_APP_NATIVE the global
+ * lstmNativeStep is defined first, so the model finds it when it loads.
+ */
 int lstm_app_init (const char *bundle, size_t length)
 {
   jerry_init (JERRY_INIT_EMPTY);
+#ifdef LSTM_APP_NATIVE
+  if (!lstm_native_register ())
+    return -3;
+#endif
   jerry_value_t result = jerry_eval ((const jerry_char_t *) bundle, length, JERRY_PARSE_NO_OPTS);
   if (jerry_value_is_exception (result))
   {
@@ -93,15 +113,29 @@ void lstm_app_reset (void)
   jerry_value_free (undefined);
 }
 
+/* A JavaScript string into buf, cut to size - 1 bytes and ended with NUL; frees v. */
+static void lstm_app_string (jerry_value_t v, char *buf, size_t size)
+{
+  jerry_value_t s = jerry_value_to_string (v);
+  jerry_size_t n = jerry_value_is_exception (s) ? 0 : jerry_string_to_buffer (s, JERRY_ENCODING_UTF8, (jerry_char_t *) buf, (jerry_size_t) (size - 1));
+  buf[n] = '\0';
+  jerry_value_free (s);
+  jerry_value_free (v);
+}
+
 /* "<CRC-32 of the model data> <self-test output>" into buf (what lstm-mcu bundle printed). */
 void lstm_app_verify (char *buf, size_t size)
 {
   jerry_value_t undefined = jerry_undefined ();
-  jerry_value_t v = jerry_call (app_verify, undefined, NULL, 0);
-  jerry_size_t n = jerry_string_to_buffer (v, JERRY_ENCODING_UTF8, (jerry_char_t *) buf, (jerry_size_t) (size - 1));
-  buf[n] = '\0';
-  jerry_value_free (v);
+  lstm_app_string (jerry_call (app_verify, undefined, NULL, 0), buf, size);
   jerry_value_free (undefined);
+}
+
+/* Which step the model runs (lstmModel.info.native): "host" (lstmNativeStep, in C) or "js: " and why. */
+void lstm_app_step_path (char *buf, size_t size)
+{
+  static const char source[] = "lstmApp.model.info.native";
+  lstm_app_string (jerry_eval ((const jerry_char_t *) source, sizeof source - 1, JERRY_PARSE_NO_OPTS), buf, size);
 }
 
 void lstm_app_free (void)
@@ -113,7 +147,11 @@ void lstm_app_free (void)
 }
 
 #ifdef LSTM_APP_MAIN
-/* ./lstm_app app.jerryscript.js < readings: prints verify(), then one line per sample. */
+/*
+ * ./lstm_app app.jerryscript.js < readings: prints verify(), the model's step
+ * path, then one line per sample (numbers with 17 significant digits: the
+ * doubles themselves).
+ */
 int main (int argc, char **argv)
 {
   if (argc != 2)
@@ -137,14 +175,17 @@ int main (int argc, char **argv)
     return 1;
   }
   fclose (f);
-  if (lstm_app_init (bundle, (size_t) length) != 0)
+  int status = lstm_app_init (bundle, (size_t) length);
+  if (status != 0)
   {
-    fprintf (stderr, "%s: the bundle did not load\n", argv[1]);
+    fprintf (stderr, status == -3 ? "%s: lstmNativeStep could not be defined\n" : "%s: the bundle did not load\n", argv[1]);
     return 1;
   }
-  char verify[256];
-  lstm_app_verify (verify, sizeof verify);
-  printf ("verify %s\n", verify);
+  char text[256];
+  lstm_app_verify (text, sizeof text);
+  printf ("verify %s\n", text);
+  lstm_app_step_path (text, sizeof text);
+  printf ("native %s\n", text);
   char line[1024];
   while (fgets (line, sizeof line, stdin))
   {
@@ -153,7 +194,7 @@ int main (int argc, char **argv)
     int alert;
     for (char *p = strtok (line, " ,\t\n"); p && n < 16; p = strtok (NULL, " ,\t\n")) x[n++] = strtod (p, NULL);
     int stepped = lstm_app_feed (x, n, y, 1, &score, &alert);
-    printf ("stepped %d output %.6f score %.6f alert %d\n", stepped, y[0], score, alert);
+    printf ("stepped %d output %.17g score %.17g alert %d\n", stepped, y[0], score, alert);
   }
   lstm_app_free ();
   free (bundle);

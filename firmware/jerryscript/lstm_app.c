@@ -10,7 +10,7 @@
  *   ./lstm_app app.jerryscript.js < readings.txt     (one sample per line)
  *
  * With the native step (a bundle built with --native host runs its model's
- * step in C; HOST_API.md, "The native step"): define LSTM_APP_NATIVE and
+ * step in C; HOST_API.md, "The app with the native step"): define LSTM_APP_NATIVE and
  * compile lstm_native.c and the kernel native/lstm-step.c in, with
  * optimisation and -fwrapv (the kernel refuses to compile without them):
  *   cc -std=c11 -O2 -fwrapv -fno-strict-aliasing -DLSTM_APP_MAIN -DLSTM_APP_NATIVE \

@@ -70,8 +70,10 @@ export async function buildBundle(q: QuantizedModel, o: BundleOptions): Promise<
     generatorVersion: o.generatorVersion,
     ...(o.native !== undefined ? { native: o.native } : {}),
   };
-  // The file's bytes do not depend on its name, so the per-model name is the CRC-32 of their layout.
-  const flashFile = o.flash && (o.flash.file ?? weightsFileName(flashFileLayout(q, inRam).bytes));
+  // The file's bytes do not depend on its name, so the per-model name is the CRC-32 of their layout
+  // (laid out as a flash module's: its info, which the file holds, says why the native step is not taken).
+  const unnamed: EmitOptions = { ...inRam, flash: { file: '', writer: '' } };
+  const flashFile = o.flash && (o.flash.file ?? weightsFileName(flashFileLayout(q, unnamed).bytes));
   const emit: EmitOptions =
     flashFile !== undefined ? { ...inRam, flash: { file: flashFile, writer: `${flashFile} (written by lstm-mcu flash)` } } : inRam;
   const model = emitModule(q, emit);

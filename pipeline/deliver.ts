@@ -35,28 +35,27 @@ export interface Delivery {
   ram: RamEstimate;
 }
 
-export async function deliver(
-  float: FloatModel,
-  dataset: Dataset,
-  o: {
-    out: string;
-    seed: number;
-    /** Windows the quantizer calibrates on (default: the training split). */
-    calibration?: Dataset;
-    /** Test windows replayed for parity, and random sequences with extremes. */
-    parityWindows: number;
-    randomSegments: number;
-    randomSteps: number;
-    log: (line: string) => void;
-    /** Also check parity on the watch's firmware (bangle2) when available. */
-    watch?: boolean;
-    /** Fine-tune with the int8 contract simulated before quantizing (pipeline/qat.ts). */
-    qat?: Omit<QatStepOptions, 'weightScale' | 'log'>;
-    /** How the device runs the model (default auto) and the seasonal baseline's period. */
-    deploy?: QuantizeStepOptions['deploy'];
-    season?: number;
-  },
-): Promise<Delivery> {
+/** What deliver() is told: where, the parity checks, progress, and the quantization's choices. */
+export interface DeliverOptions {
+  out: string;
+  seed: number;
+  /** Windows the quantizer calibrates on (default: the training split). */
+  calibration?: Dataset;
+  /** Test windows replayed for parity, and random sequences with extremes. */
+  parityWindows: number;
+  randomSegments: number;
+  randomSteps: number;
+  log: (line: string) => void;
+  /** Also check parity on the watch's firmware (bangle2) when available. */
+  watch?: boolean;
+  /** Fine-tune with the int8 contract simulated before quantizing (pipeline/qat.ts). */
+  qat?: Omit<QatStepOptions, 'weightScale' | 'log'>;
+  /** How the device runs the model (default auto) and the seasonal baseline's period. */
+  deploy?: QuantizeStepOptions['deploy'];
+  season?: number;
+}
+
+export async function deliver(float: FloatModel, dataset: Dataset, o: DeliverOptions): Promise<Delivery> {
   const files = {
     float: path.join(o.out, 'model.float.pb'),
     quantized: path.join(o.out, 'model.q.pb'),
@@ -65,24 +64,7 @@ export async function deliver(
     qatFloat: path.join(o.out, 'model.qat.float.pb'),
   };
   const floatBytes = encodeFloatModel(float);
-  const calibration = { ...dataset, train: (o.calibration ?? dataset).train };
-  let source = float;
-  let sourceBytes = floatBytes;
-  let qat: Delivery['qat'];
-  if (o.qat) {
-    o.log(`2/4 quantization-aware fine-tuning (${o.qat.epochs} epochs)`);
-    const tuned = await qatStep(float, sha256Hex(floatBytes), calibration, { ...o.qat, weightScale: 'per-row', log: o.log });
-    source = tuned.model;
-    sourceBytes = encodeFloatModel(source);
-    qat = { floatBytes: sourceBytes, summary: tuned.summary };
-  }
-  o.log(`2/4 quantize (calibration on ${calibration.train.n} training windows)`);
-  const quantized = quantizeStep(source, calibration, {
-    weightScale: 'per-row',
-    floatModelSha256: sha256Hex(sourceBytes),
-    ...(o.deploy ? { deploy: o.deploy } : {}),
-    ...(o.season !== undefined ? { season: o.season } : {}),
-  });
+  const { qat, quantized } = await tuneAndQuantize(float, floatBytes, dataset, o);
   const { model: q, details } = quantized;
   const report = qat ? { ...quantized.report, qat: qat.summary } : quantized.report;
   const qBytes = encodeQuantizedModel(q);
@@ -124,6 +106,34 @@ export async function deliver(
     parity,
     ram: estimateRam(q, { native: nativeHeld(q, { target: 'espruino' }, false) }),
   };
+}
+
+/** With --qat the fine-tuned float model, then the int8 model quantized from it (or from `float`), calibrated on the training split. */
+async function tuneAndQuantize(
+  float: FloatModel,
+  floatBytes: Uint8Array,
+  dataset: Dataset,
+  o: Pick<DeliverOptions, 'calibration' | 'qat' | 'deploy' | 'season' | 'log'>,
+): Promise<{ qat?: Delivery['qat']; quantized: ReturnType<typeof quantizeStep> }> {
+  const calibration = { ...dataset, train: (o.calibration ?? dataset).train };
+  let source = float;
+  let sourceBytes = floatBytes;
+  let qat: Delivery['qat'];
+  if (o.qat) {
+    o.log(`2/4 quantization-aware fine-tuning (${o.qat.epochs} epochs)`);
+    const tuned = await qatStep(float, sha256Hex(floatBytes), calibration, { ...o.qat, weightScale: 'per-row', log: o.log });
+    source = tuned.model;
+    sourceBytes = encodeFloatModel(source);
+    qat = { floatBytes: sourceBytes, summary: tuned.summary };
+  }
+  o.log(`2/4 quantize (calibration on ${calibration.train.n} training windows)`);
+  const quantized = quantizeStep(source, calibration, {
+    weightScale: 'per-row',
+    floatModelSha256: sha256Hex(sourceBytes),
+    ...(o.deploy ? { deploy: o.deploy } : {}),
+    ...(o.season !== undefined ? { season: o.season } : {}),
+  });
+  return { ...(qat ? { qat } : {}), quantized };
 }
 
 /** Everything is computed: now write every file, all of them or none (core/write-atomic.ts), `extra` (report.html) and the summary last. */

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   }
   const table = [
     'Test RMSE in °C of the next temperature reading on the built-in TelosB data (`npm run demo` defaults, `--window` 24 and 96), one training run each; ' +
-      'int8 after post-training quantization (no QAT: the Clockwork RNN has none); ' +
+      'int8 after post-training quantization (QAT for each cell: the table in docs/CLI.md); ' +
       "streamed: the int8 model run over each test series from its first reading through the app's rules, as the device runs it, against the best baseline at the same points; " +
       'weight bytes of the loaded model; parity of the demo on vm, vm+E and duk.',
     '',

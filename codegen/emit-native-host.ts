@@ -9,9 +9,7 @@
  */
 import type { CodeBuilder } from './builder.ts';
 import { es5Lines } from './es5-source.ts';
-import { emitNumberOr } from './emit-arguments.ts';
-import { emitSaturateInt8 } from './emit-primitives.ts';
-import { literal, type NativeModule } from './emit-native.ts';
+import { emitInputCopy, literal, type NativeModule } from './emit-native.ts';
 
 type HostModule = NativeModule & { kind: 'native' };
 
@@ -46,18 +44,7 @@ export function emitHostChoice(b: CodeBuilder, m: HostModule): void {
 export function emitHostStepQ(b: CodeBuilder, NI: number, argumentCheck: () => void): void {
   b.comment("The native step: stepQ where the host's lstmNativeStep runs (the same integers as the JavaScript step above)");
   b.block('function nativeStepQ(xq) {', () => {
-    b.line('var i, z;');
-    b.comment('an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value');
-    b.line(`if (xq instanceof Int8Array && xq.length === ${NI}) XC.set(xq);`);
-    b.block('else {', () => {
-      argumentCheck();
-      b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
-        b.line('z = xq[i];');
-        emitNumberOr(b, 'z', '0');
-        emitSaturateInt8(b, 'z');
-        b.line('XC[i] = z;');
-      });
-    });
+    emitInputCopy(b, NI, argumentCheck);
     b.line('NK(CB);');
     b.line('return Y;');
   });

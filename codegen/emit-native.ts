@@ -242,19 +242,7 @@ export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number, arg
       b.block(
         'return function (xq) {',
         () => {
-          b.line('var i, z;');
-          // An Int8Array holds int8 numbers only: the number check and sat8 are the identity there.
-          b.comment('an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value');
-          b.line(`if (xq instanceof Int8Array && xq.length === ${NI}) XC.set(xq);`);
-          b.block('else {', () => {
-            argumentCheck();
-            b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
-              b.line('z = xq[i];');
-              emitNumberOr(b, 'z', '0');
-              emitSaturateInt8(b, 'z');
-              b.line('XC[i] = z;');
-            });
-          });
+          emitInputCopy(b, NI, argumentCheck);
           b.line('NK(E.getAddressOf(CB, true));');
           b.line('return Y;');
         },
@@ -264,4 +252,24 @@ export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number, arg
   );
   b.line('if (NK) stepQ = nativeStepQ;');
   b.line('');
+}
+
+/**
+ * x = sat8(xq) into the context's x (XC), as the JavaScript step reads its argument: the one
+ * definition for the kernel called through E.nativeCall and the one a JerryScript host provides.
+ */
+export function emitInputCopy(b: CodeBuilder, NI: number, argumentCheck: () => void): void {
+  b.line('var i, z;');
+  // An Int8Array holds int8 numbers only: the number check and sat8 are the identity there.
+  b.comment('an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value');
+  b.line(`if (xq instanceof Int8Array && xq.length === ${NI}) XC.set(xq);`);
+  b.block('else {', () => {
+    argumentCheck();
+    b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
+      b.line('z = xq[i];');
+      emitNumberOr(b, 'z', '0');
+      emitSaturateInt8(b, 'z');
+      b.line('XC[i] = z;');
+    });
+  });
 }

@@ -8,12 +8,10 @@
  *
  *   npm run bench:deploy                 (engines in ../shared/engines, or ENGINES_DIR)
  *
- * Needs Debian's qemu-system-arm and python3; with --if-available (npm run
+ * Needs Debian's qemu-system-arm; with --if-available (npm run
  * bench) it says what is missing and exits 0.
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emitModule } from '../codegen/emit-module.ts';
@@ -21,10 +19,12 @@ import { quantizeModel } from '../quantize/quantize.ts';
 import type { CellKind, QuantizedModel } from '../core/model.ts';
 import { randomFloatModel, randomWindows } from '../parity/random-model.ts';
 import { denseWindows } from '../data/window-set.ts';
+import { firmwareElf, runStm32f405 } from '../parity/stm32f405.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const engines = path.resolve(root, process.env.ENGINES_DIR ?? '../shared/engines');
-const runner = path.join(engines, 'stm32f405', 'run.py');
+const elf = firmwareElf(path.join(engines, 'stm32f405'));
+const plugin = path.join(engines, 'qemu-count', 'libregioncount.so');
 
 /** Cortex-M4 boards and their CPU clocks (MHz). */
 const BOARDS = [
@@ -52,6 +52,9 @@ function program(q: QuantizedModel): string {
   const code = emitModule(q, { target: 'espruino', globalName: 'M', modelSha256: '', generatorVersion: 'bench' });
   const x = q.featureNames.map((_, i) => q.inputNorm.mean[i]);
   return [
+    // the firmware's own board name (reading process.env hangs it under QEMU): the module takes the
+    // native step where the kernel runs the model (streamed), the JavaScript step for a window
+    'var process = { env: { BOARD: "STM32F405RG" } };',
     MARKERS,
     code,
     `var x = [${x.join(', ')}], i;`,
@@ -62,31 +65,20 @@ function program(q: QuantizedModel): string {
   ].join('\n');
 }
 
-function count(source: string): Promise<number[]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-deploy-cost-'));
-  const file = path.join(dir, 'program.js');
-  fs.writeFileSync(file, source);
-  return new Promise((resolve, reject) => {
-    execFile(
-      'python3',
-      [runner, file, '--count', '--timeout', '600'],
-      { encoding: 'utf8', maxBuffer: 1 << 26 },
-      (error, stdout, stderr) => {
-        fs.rmSync(dir, { recursive: true, force: true });
-        const regions = [...stderr.matchAll(/REGION \d+ insns=(\d+)/g)].map((m) => Number(m[1]));
-        if (regions.length !== REPEATS + 1)
-          reject(new Error(`the firmware run did not finish (${error?.message ?? ''}): ${(stdout + stderr).slice(-400)}`));
-        else resolve(regions);
-      },
-    );
-  });
+async function count(source: string): Promise<number[]> {
+  const run = await runStm32f405(elf!, source, { doneLine: '<<done>>', countPlugin: plugin, timeoutS: 600 });
+  const regions = [...run.log.matchAll(/REGION \d+ insns=(\d+)/g)].map((m) => Number(m[1]));
+  if (regions.length !== REPEATS + 1)
+    throw new Error(`the firmware run counted ${regions.length} regions: ${run.lines.slice(-5).join(' | ')}`);
+  return regions;
 }
 
-const missing = !fs.existsSync(runner)
-  ? `no ${runner} (set ENGINES_DIR to the folder of the engines)`
-  : !onPath('qemu-system-arm')
-    ? 'qemu-system-arm is not installed (apt-get install qemu-system-arm)'
-    : undefined;
+const missing =
+  !elf || !fs.existsSync(plugin)
+    ? `no stm32f405/ or qemu-count/ in ${engines} (set ENGINES_DIR to the folder of the engines)`
+    : !onPath('qemu-system-arm')
+      ? 'qemu-system-arm is not installed (apt-get install qemu-system-arm)'
+      : undefined;
 if (missing) {
   process.stderr.write(`bench:deploy: skipped: ${missing}\n`);
   process.exit(process.argv.includes('--if-available') ? 0 : 1);

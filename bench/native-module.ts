@@ -10,13 +10,11 @@
  *   npm run bench:native-module [-- --units 32 --cell lstm]     (engines in ../shared/engines, or ENGINES_DIR)
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import type { CellKind } from '../core/model.ts';
 import { emitModule } from '../codegen/emit-module.ts';
 import { ROOT } from '../native/toolchain.ts';
-import { typedForm } from '../parity/native-engines.ts';
+import { firmwareElf, runStm32f405 } from '../parity/stm32f405.ts';
 import { randomQuantizedModel } from '../parity/random-model.ts';
 
 const args = process.argv.slice(2);
@@ -26,9 +24,11 @@ const arg = (name: string, fallback: string) => {
 };
 const units = Number(arg('units', '32'));
 const cell = arg('cell', 'lstm') as CellKind;
-const runPy = path.join(path.resolve(ROOT, process.env.ENGINES_DIR ?? '../shared/engines'), 'stm32f405', 'run.py');
-if (!fs.existsSync(runPy)) {
-  process.stderr.write(`bench:native-module: no ${runPy} (set ENGINES_DIR to the folder of the engines)\n`);
+const engines = path.resolve(ROOT, process.env.ENGINES_DIR ?? '../shared/engines');
+const elf = firmwareElf(path.join(engines, 'stm32f405'));
+const plugin = path.join(engines, 'qemu-count', 'libregioncount.so');
+if (!elf || !fs.existsSync(plugin)) {
+  process.stderr.write(`bench:native-module: no stm32f405/ or qemu-count/ in ${engines} (set ENGINES_DIR to the folder of the engines)\n`);
   process.exit(2);
 }
 
@@ -48,26 +48,17 @@ print("path " + m.info.native);
 print("<<done>>");`;
 
 /** Instructions of each region, and the path the module took, on the firmware as `board`. */
-function measure(board: string): { path: string; counts: number[] } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-bench-'));
-  try {
-    const file = path.join(dir, 'program.js');
-    fs.writeFileSync(file, typedForm(`var process = { env: { BOARD: "${board}" } };\n${code}${driver}`));
-    const run = spawnSync('python3', [runPy, file, '--count', '--timeout', '300'], {
-      encoding: 'utf8',
-      env: { ...process.env, PACE: '0.03' },
-    });
-    const counts = [...run.stderr.matchAll(/REGION \d+ insns=(\d+)/g)].map((m) => Number(m[1]));
-    const taken = /path (.*)/.exec(run.stdout)?.[1] ?? '(not printed)';
-    if (counts.length !== CASES.length) throw new Error(`${board}: ${counts.length} regions counted: ${run.stdout.slice(-300)}`);
-    return { path: taken, counts };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+async function measure(board: string): Promise<{ path: string; counts: number[] }> {
+  const program = `var process = { env: { BOARD: "${board}" } };\n${code}${driver}`;
+  const run = await runStm32f405(elf!, program, { doneLine: '<<done>>', countPlugin: plugin, timeoutS: 300 });
+  const counts = [...run.log.matchAll(/REGION \d+ insns=(\d+)/g)].map((m) => Number(m[1]));
+  const taken = /path (.*)/.exec(run.lines.join('\n'))?.[1] ?? '(not printed)';
+  if (counts.length !== CASES.length) throw new Error(`${board}: ${counts.length} regions counted: ${run.lines.slice(-5).join(' | ')}`);
+  return { path: taken, counts };
 }
 
-const native = measure('STM32F405RG');
-const js = measure('NOT_A_CORTEX_M_BOARD');
+const native = await measure('STM32F405RG');
+const js = await measure('NOT_A_CORTEX_M_BOARD');
 console.log(`${cell.toUpperCase()} 3x${units} on Espruino's STM32F405 firmware, instructions per region (qemu-count)`);
 console.log(`native path: ${native.path}; JavaScript path: ${js.path}`);
 console.log('| region | native step | JavaScript step | ratio |');

@@ -5,7 +5,7 @@
  *   `qemu-arm -L /usr/arm-linux-gnueabihf`; board LINUXARM. It may segfault while
  *   exiting, after the program ran: a run counts when the driver printed END.
  * - `stm32f405` (STM32F405_DIR): Espruino's firmware for an STM32F405 under
- *   qemu-system-arm, through the folder's run.py.
+ *   qemu-system-arm, the program in its Storage as boot code (parity/stm32f405.ts).
  *
  * Choosing the board (test only): the program first defines a global `process`
  * whose env.BOARD names the board, which the module reads instead of Espruino's
@@ -22,8 +22,9 @@ import { execFile } from 'node:child_process';
 import { driverSource, parseTrace } from './engines.ts';
 import { firstMismatch, describeMismatch, simulateTrace, type Segments, type TraceStep } from './trace.ts';
 import type { QuantizedModel } from '../core/model.ts';
+import { firmwareElf, runStm32f405 } from './stm32f405.ts';
 
-/** One run may take this long (the STM32F405 firmware boots and reads the program at serial speed). */
+/** One run may take this long. */
 const RUN_LIMIT_S = 300;
 
 export interface NativeEngine {
@@ -80,44 +81,17 @@ export function armhfEngine(): NativeEngine | string {
   };
 }
 
-/**
- * The program as typed into the firmware's console, which holds a statement's whole
- * text while it reads it (the firmware has 7,500 variables): each long base64 literal
- * (double-quoted as generated, or single-quoted as a minified bundle has it)
- * is typed first as a global of its own (a statement of its own, freed once read) and
- * the program reads that global; comment-only lines and indentation are left out (no
- * line of generated code continues a string). The globals are cleared at the end.
- */
-export function typedForm(program: string): string {
-  const literals: string[] = [];
-  const body = program
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('//'))
-    .join('\n')
-    .replace(/(["'])([A-Za-z0-9+/=]{256,})\1/g, (_, _quote: string, text: string) => `LSTM_MCU_TYPED_${literals.push(text) - 1}`);
-  const names = literals.map((_, i) => `LSTM_MCU_TYPED_${i}`);
-  const clear = names.length ? `\n${names.join(' = ')} = undefined;` : '';
-  return `${literals.map((text, i) => `var ${names[i]} = "${text}";`).join('\n')}\n${body}${clear}`;
-}
-
 /** Espruino's STM32F405 firmware under qemu-system-arm, or why it cannot run here. */
 export function stm32f405Engine(): NativeEngine | string {
   const dir = process.env.STM32F405_DIR;
-  if (!dir || !fs.existsSync(path.join(dir, 'run.py'))) return 'STM32F405_DIR is not set to ../shared/engines/stm32f405';
-  if (!onPath('qemu-system-arm') || !onPath('python3')) return 'qemu-system-arm or python3 not found (Debian: qemu-system-arm)';
+  const elf = dir ? firmwareElf(dir) : undefined;
+  if (!elf) return 'STM32F405_DIR is not set to ../shared/engines/stm32f405';
+  if (!onPath('qemu-system-arm')) return 'qemu-system-arm not found (Debian: qemu-system-arm)';
   return {
     name: 'stm32f405',
-    run: (program) =>
-      runFile(
-        'stm32f405',
-        'python3',
-        [path.join(dir, 'run.py')],
-        ['--timeout', String(RUN_LIMIT_S - 30)],
-        `${typedForm(program)}\nprint("<<done>>");\n`,
-        // run.py's pause per 64 characters typed: at its default 0.01 s the console's input FIFO overflows while a module loads
-        { PACE: '0.03' },
-      ),
+    // the driver prints END before the program's last lines: a line of its own ends the run
+    run: async (program) =>
+      (await runStm32f405(elf, `${program}\nprint("<<done>>");\n`, { doneLine: '<<done>>', timeoutS: RUN_LIMIT_S })).lines,
   };
 }
 

@@ -5,7 +5,7 @@
  * simulator at every step; the app's verify() is the host's checksum and self-test:
  * - on espruino-armhf under qemu-arm, named PUCKJS (as a Puck.js's firmware names itself);
  * - on Espruino's STM32F405 firmware (a Cortex-M4 as the Puck.js's nRF52832), its own name choosing
- *   m4 (only when STM32F405_DIR is set: it types the program in at a wall-clock pace).
+ *   m4 (the bundle booted from its Storage: parity/stm32f405.ts).
  * The selection logic for PUCKJS itself (board -> kernel) is read in module.test.ts.
  */
 import fs from 'node:fs';

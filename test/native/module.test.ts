@@ -91,10 +91,11 @@ const GOLDEN = fs
 
 const segmentsOf = (q: QuantizedModel, seed: number) => randomSegments(seed, q.layers[0].inputSize, [25, 10], 0.2);
 
-// CI runs the ARM Linux build; the STM32F405 firmware is typed into at a wall-clock pace that a
-// loaded machine cannot always keep, so it runs when STM32F405_DIR is set by hand (.ci/run says why).
-it('has the ARM Linux engine and its tools on CI', () => {
-  if (process.env.CI) expect(armhf).not.toBeTypeOf('string');
+it('has both ARM Espruino builds and their tools on CI', () => {
+  if (process.env.CI) {
+    expect(armhf).not.toBeTypeOf('string');
+    expect(stm32).not.toBeTypeOf('string');
+  }
 });
 
 describe('the load-time choice (codegen/es5/native-kernel.js)', () => {
@@ -259,17 +260,41 @@ describe.skipIf(typeof armhf === 'string')('through E.nativeCall on espruino-arm
 });
 
 describe.skipIf(typeof stm32 === 'string')("through E.nativeCall on Espruino's STM32F405 firmware (qemu-system-arm)", () => {
-  it('an LSTM 3x32 and a GRU 3x12: the board chooses m4, every step exact', async () => {
-    const engine = stm32 as NativeEngine;
-    for (const [cell, units] of [
-      ['lstm', 32],
-      ['gru', 12],
-    ] as const) {
-      const q = randomQuantizedModel({ seed: 60, inputSize: 3, units, outputSize: 2, cell });
-      const run = await runNativeModule(engine, q, module(q), 'nativeModel', randomSegments(61, 3, [12, 6], 0.2), 'STM32F405RG');
-      expect(run.path).toBe('m4');
-      expect(run.mismatch, run.mismatch).toBeUndefined();
-      expect(run.trace.length).toBe(18);
-    }
-  }, 300_000);
+  const engine = stm32 as NativeEngine;
+  // The firmware's own name chooses m4; an unknown name keeps the JavaScript step on the same firmware.
+  const BOARDS: [string, string][] = [['STM32F405RG', 'm4']];
+  const JS_BOARD = 'NOT_A_CORTEX_M_BOARD';
+  it.each(RANDOM_MODELS)(
+    '$label: m4 and the JavaScript step, every step exact',
+    async ({ q }) => {
+      await expectNativeExact(engine, q, segmentsOf(q, 9), BOARDS, JS_BOARD);
+    },
+    120_000,
+  );
+
+  it.each(GOLDEN.filter((g) => nativeModule(g.q, 'espruino', 'auto', false).kind === 'native'))(
+    '$label: m4, every step exact',
+    async ({ q, segments }) => {
+      await expectNativeExact(engine, q, segments, BOARDS);
+    },
+    120_000,
+  );
+
+  // The demo's size, every kind, with weights in ±1 and in ±4 (which saturate).
+  it.each(CELLS.flatMap((cell) => [1, 4].map((weightRange) => ({ cell, units: 32, weightRange }))))(
+    '$cell 3x$units (weights in ±$weightRange): m4 and the JavaScript step, every step exact',
+    async ({ cell, units, weightRange }) => {
+      const q = randomQuantizedModel({ seed: 60, inputSize: 3, units, outputSize: 2, cell, weightRange });
+      await expectNativeExact(engine, q, randomSegments(61, 3, [12, 6], 0.2), BOARDS, JS_BOARD);
+    },
+    120_000,
+  );
+
+  it('finds a difference: a changed weight in the module is a mismatch', async () => {
+    const q = RANDOM_MODELS[0].q;
+    const changed = { ...q, layers: [{ ...q.layers[0], weightsQ: q.layers[0].weightsQ.map((w, i) => (i === 0 ? w ^ 0x40 : w)) }] };
+    const run = await runNativeModule(engine, q, module(changed as QuantizedModel), 'nativeModel', segmentsOf(q, 9), 'STM32F405RG');
+    expect(run.path).toBe('m4');
+    expect(run.mismatch).toMatch(/^stm32f405 as STM32F405RG: first mismatch at segment 0, step \d+, /);
+  }, 60_000);
 });

@@ -123,7 +123,8 @@ function runCodegen(modelPath: string, o: CodegenOptions): void {
   const targets = o.target === 'all' ? [...TARGETS] : [o.target];
   const board = chosenBoard(o, targets);
   // For one Espruino board, auto holds only the kernel its CPU runs.
-  const native = board?.kind === 'espruino' ? nativeForBoard(o.native, board.envBoard) : o.native;
+  const native =
+    board?.kind === 'espruino' ? nativeForBoard(o.native, board.envBoard, o.weights === 'flash' && board.storageExternal) : o.native;
   const started = performance.now();
   const files = codegenStep(model, {
     targets,

@@ -51,6 +51,8 @@ export interface EspruinoBoard {
   envBoard?: string;
   blocks: number;
   blockSize: number;
+  /** Storage in external SPI flash, not mapped into memory: with weights in flash the kernel cannot read them there. */
+  storageExternal?: true;
 }
 
 export interface JerryBoard {
@@ -67,8 +69,8 @@ export const ESPRUINO_BOARDS: readonly EspruinoBoard[] = [
   { kind: 'espruino', id: 'puckjs', envBoard: 'PUCKJS', name: 'Puck.js', blocks: 2630, blockSize: 13 },
   { kind: 'espruino', id: 'pixljs', envBoard: 'PIXLJS', name: 'Pixl.js', blocks: 2950, blockSize: 13 },
   { kind: 'espruino', id: 'mdbt42q', envBoard: 'MDBT42Q', name: 'MDBT42Q', blocks: 2950, blockSize: 13 },
-  { kind: 'espruino', id: 'banglejs1', envBoard: 'BANGLEJS', name: 'Bangle.js 1', blocks: 2584, blockSize: 13 },
-  { kind: 'espruino', id: 'banglejs2', envBoard: 'BANGLEJS2', name: 'Bangle.js 2', blocks: 12000, blockSize: 14 },
+  { kind: 'espruino', id: 'banglejs1', envBoard: 'BANGLEJS', name: 'Bangle.js 1', blocks: 2584, blockSize: 13, storageExternal: true },
+  { kind: 'espruino', id: 'banglejs2', envBoard: 'BANGLEJS2', name: 'Bangle.js 2', blocks: 12000, blockSize: 14, storageExternal: true },
   { kind: 'espruino', id: 'pico', envBoard: 'PICO_R1_3', name: 'Pico', blocks: 5100, blockSize: 13 },
   { kind: 'espruino', id: 'wifi', envBoard: 'ESPRUINOWIFI', name: 'WiFi', blocks: 8190, blockSize: 13 },
   { kind: 'espruino', id: 'original', envBoard: 'ESPRUINOBOARD', name: 'Original', blocks: 2756, blockSize: 13 },
@@ -166,7 +168,9 @@ export function deviceBudget(
   const reserve = appReserve ?? Math.round(board.blocks * DEFAULT_APP_SHARE);
   const infoChars = JSON.stringify(moduleInfo(q, emit)).length;
   const placements = codeByPlacement.map(({ weights, code }) => {
-    const ram = estimateRam(q, { blockSize: board.blockSize, weights, native: nativeHeld(q, emit, weights === 'flash') });
+    // Weights in flash on a board whose Storage is not memory-mapped: the module keeps the JavaScript step there.
+    const held = weights === 'flash' && board.storageExternal ? undefined : nativeHeld(q, emit, weights === 'flash');
+    const ram = estimateRam(q, { blockSize: board.blockSize, weights, native: held });
     const info = weights === 'ram' ? Math.ceil(infoChars / 7) : 0;
     const chars = codeChars(code);
     const codeBlocks = Math.ceil(chars / STORAGE_CODE_CHARS_PER_BLOCK);

@@ -48,6 +48,7 @@ import { assertBounds } from '../quantize/bounds.ts';
 import { MAX_BYTE_OFFSET, ROW_GROUP, emitFlashViews, flashView, emitWeightsWriter, flashLayout } from './flash-weights.ts';
 import { partBase64, partNames, rowMatrices, rowView, rowsPerPart, type RowMatrix } from './row-parts.ts';
 import { affineArrays, constantArrays, directionPlans, flashArrays } from './module-data.ts';
+import { emitFlashChoice } from './emit-native-flash.ts';
 import {
   DEFAULT_NATIVE,
   emitNativeChoice,
@@ -243,7 +244,8 @@ export function emitModule(q: QuantizedModel, options: EmitOptions): string {
  * The layout of a flash-weights module's Storage file. Its bytes do not depend on the file's
  * name (moduleInfo holds no flash option), so a name may be derived from them.
  */
-export const flashFileLayout = (q: QuantizedModel, options: EmitOptions) => flashLayout(flashArrays(q, moduleInfo(q, options)));
+export const flashFileLayout = (q: QuantizedModel, options: EmitOptions) =>
+  flashLayout(flashArrays(q, moduleInfo(q, options), nativeOf(q, options)));
 
 /** The Storage file of a flash-weights module: its bytes and the program that writes it on the board. */
 export function flashWeights(q: QuantizedModel, options: EmitOptions): { bytes: Uint8Array; writer: string } {
@@ -286,7 +288,8 @@ function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<ty
   // Row views cost RAM (two or more blocks each); with weights in flash, E.convolve reads rows at an offset instead.
   const dialect = dialectOf(options.target, Boolean(flash));
   // Weights in flash: the Storage file's layout, computed once for the views and for info.
-  const layout = flash ? flashLayout(flashArrays(q, info)) : undefined;
+  const native = nativeOf(q, options);
+  const layout = flash ? flashLayout(flashArrays(q, info, native)) : undefined;
   const chunk = options.base64Chunk ?? BASE64_CHUNK;
   const { layers, head } = q;
   const L = layers.length;
@@ -304,7 +307,6 @@ function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<ty
   const totalCells = plans.reduce((s, p) => s + (hasCellState(p.layer.cell) ? p.layer.units : 0), 0);
   const totalRows = plans.reduce((s, p) => s + gateCount(p.layer.cell) * p.layer.units, 0);
   const arrays = constantArrays(q);
-  const native = nativeOf(q, options);
   // Espruino row views of weights in RAM start within byte 65535 of their buffer: larger matrices are decoded in parts.
   const parted = new Map<string, { m: RowMatrix; perPart: number }>();
   if (dialect.rowViews)
@@ -344,8 +346,8 @@ function modulePlan(q: QuantizedModel, options: EmitOptions, info: ReturnType<ty
 
 type ModulePlan = ReturnType<typeof modulePlan>;
 
-/** With the native step, the tanh table TT is read from the native context (one copy in RAM for both steps). */
-const inContext = (plan: ModulePlan, name: string): boolean => plan.native.kind === 'native' && name === 'TT';
+/** With the native step and weights in RAM, the tanh table TT is read from the native context (one copy in RAM for both steps). */
+const inContext = (plan: ModulePlan, name: string): boolean => plan.native.kind === 'native' && !plan.native.flash && name === 'TT';
 
 /** The arrays only the JavaScript step reads (not built where the kernel runs): every constant array but the embedding table and TT. */
 const stepOnly = (plan: ModulePlan, name: string): boolean => plan.native.kind === 'native' && name !== 'EMB' && name !== 'TT';
@@ -401,6 +403,7 @@ function emitDecoding(b: CodeBuilder, q: QuantizedModel, plan: ModulePlan): void
       b.line(`for (r = 0; r < ${ROWS}; r += ${ROW_GROUP}) ${p.n.RW}.push(${view});`);
       return true;
     });
+    if (plan.native.kind === 'native') emitFlashChoice(b, plan.native, flash.file);
   } else {
     b.snippet(
       es5Lines('base64-decoder', {
@@ -698,7 +701,7 @@ function emitApi(
   const { flash, layout, stacked, windowed } = plan;
   emitChecksum(b, q, Boolean(flash), plan);
   if (!flash) b.line(`var info = ${jsonText(info)};`);
-  if (plan.native.kind === 'native') b.line('info.native = NATIVE; // the step that runs here');
+  if (plan.native.kind === 'native' && !flash) b.line('info.native = NATIVE; // the step that runs here');
   beforeReturn?.();
   const members = apiMembers(q)
     .filter((k) => !(flash && k === 'info'))
@@ -708,9 +711,10 @@ function emitApi(
     const entry = layout!.entries.find((e) => e.name === 'INFO')!;
     b.line(`var api = { ${members.join(', ')} };`);
     b.comment('info: parsed from the Storage file when asked for (each access gives a fresh object)');
-    b.line(
-      `Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read(${jsString(flash.file)}, ${entry.offset}, ${entry.length})); }, enumerable: true });`,
-    );
+    const read = `JSON.parse(S.read(${jsString(flash.file)}, ${entry.offset}, ${entry.length}))`;
+    // With the native step: info.native, the step that runs here, set on each fresh object.
+    const get = plan.native.kind === 'native' ? `var i = ${read}; i.native = NATIVE; return i;` : `return ${read};`;
+    b.line(`Object.defineProperty(api, "info", { get: function () { ${get} }, enumerable: true });`);
     b.line('return api;');
   }
 }

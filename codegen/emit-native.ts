@@ -22,6 +22,7 @@ import { toBase64LE } from './base64.ts';
 import { emitNumberOr } from './emit-arguments.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
 import { emitHostChoice, emitHostContext, emitHostData, emitHostStepQ } from './emit-native-host.ts';
+import { emitFlashCall } from './emit-native-flash.ts';
 
 /**
  * codegen --native: both kernels (chosen by the board at load), one of them, or none; `host`: the es5
@@ -56,10 +57,12 @@ export const NATIVE_BOARD_CPU: { readonly [board: string]: NativeCpu } = {
 
 /**
  * The option for a module generated for one board (`--board`): auto holds only the kernel that
- * board's CPU runs (none on a board that runs no kernel); an explicit choice stays as asked.
+ * board's CPU runs (none on a board that runs no kernel, nor with weights in flash where that board's
+ * Storage is not memory-mapped: `flashUnmapped`); an explicit choice stays as asked.
  */
-export function nativeForBoard(option: NativeOption, envBoard: string | undefined): NativeOption {
+export function nativeForBoard(option: NativeOption, envBoard: string | undefined, flashUnmapped = false): NativeOption {
   if (option !== 'auto' || envBoard === undefined) return option;
+  if (flashUnmapped) return 'off';
   return Object.prototype.hasOwnProperty.call(NATIVE_BOARD_CPU, envBoard) ? NATIVE_BOARD_CPU[envBoard]! : 'off';
 }
 
@@ -111,7 +114,16 @@ export function nativeViews(plan: NativeContextPlan): NativeViews | string {
  */
 export type NativeModule =
   | { kind: 'js'; reason: string }
-  | { kind: 'native'; host: boolean; cpus: readonly NativeCpu[]; plan: NativeContextPlan; bytes: Uint8Array; views: NativeViews };
+  | {
+      kind: 'native';
+      host: boolean;
+      /** Weights in flash: the context and the kernels are in the module's Storage file (codegen/emit-native-flash.ts). */
+      flash: boolean;
+      cpus: readonly NativeCpu[];
+      plan: NativeContextPlan;
+      bytes: Uint8Array;
+      views: NativeViews;
+    };
 
 export function nativeModule(q: QuantizedModel, target: string, option: NativeOption, flash: boolean): NativeModule {
   const js = (why: string): NativeModule => ({ kind: 'js', reason: `js: ${why}` });
@@ -119,13 +131,12 @@ export function nativeModule(q: QuantizedModel, target: string, option: NativeOp
   if (host && target !== 'es5') return js(`codegen --native host is for the es5 target (a JerryScript host's lstmNativeStep)`);
   if (!host && target !== 'espruino') return js(`the ${target} target runs the JavaScript step`);
   if (option === 'off') return js('generated with codegen --native off');
-  if (flash) return js('weights in flash run the JavaScript step (the kernel reads one buffer in RAM)');
   const unsupported = nativeUnsupported(q);
   if (unsupported) return js(unsupported);
   const { plan, bytes } = buildNativeContext(q);
   const views = nativeViews(plan);
   if (typeof views === 'string') return js(views);
-  return { kind: 'native', host, cpus: KERNELS[option], plan, bytes, views };
+  return { kind: 'native', host, flash, cpus: KERNELS[option], plan, bytes, views };
 }
 
 /**
@@ -138,10 +149,15 @@ export const nativeConstantRegions = (plan: NativeContextPlan): [number, number]
   [plan.tableOff, plan.totalBytes - plan.tableOff],
 ];
 
-/** What a module generated with `emit` holds of the native step, for the RAM estimate: its context and its largest kernel, in bytes. */
+/**
+ * What a module generated with `emit` holds of the native step in RAM, for the RAM estimate: its context and its
+ * largest kernel, in bytes (with weights in flash, only the context's part before the tanh table, and no kernel).
+ */
 export function nativeHeld(q: QuantizedModel, emit: { target: string; native?: NativeOption }, flash: boolean): NativeHeld | undefined {
   const m = nativeModule(q, emit.target, emit.native ?? DEFAULT_NATIVE, flash);
   if (m.kind === 'js') return undefined;
+  // With weights in flash the kernel runs from the file: no RAM copy of it.
+  if (flash) return { contextBytes: m.plan.tableOff, kernelBytes: 0 };
   return { contextBytes: m.bytes.length, kernelBytes: Math.max(0, ...m.cpus.map((cpu) => fs.statSync(blobPath(cpu)).size)) };
 }
 
@@ -160,7 +176,7 @@ export function literal(bytes: Uint8Array, chunk: number): string {
 
 /** In the data section: the kernels and the context as base64 (the context's tanh table is also the JavaScript step's TT). */
 export function emitNativeData(b: CodeBuilder, m: NativeModule, chunk: number): void {
-  if (m.kind === 'js') return;
+  if (m.kind === 'js' || m.flash) return;
   if (m.host) return emitHostData(b, m, chunk);
   b.comment('native step (codegen --native; docs/NUMERICS.md "The native context"): native/lstm-step.c, position-independent Thumb-2');
   b.comment('NATIVE_KERNELS: the prebuilt blob of each CPU; NATIVE_CONTEXT: header, weights, tanh table (TT) and state in one buffer');
@@ -190,7 +206,23 @@ export function emitNativeContext(b: CodeBuilder, m: NativeModule & { kind: 'nat
 export function emitNativeChoice(b: CodeBuilder, m: NativeModule): void {
   if (m.kind === 'js') return;
   if (m.host) return emitHostChoice(b, m);
-  const { plan } = m;
+  if (m.flash) throw new Error('emitNativeChoice: weights in flash make their choice in emitFlashChoice');
+  emitKernelChoice(b, m, '0');
+  b.line('var NATIVE = nativeCpu(NATIVE_KERNELS);');
+  b.block('if (NATIVE === "m4" || NATIVE === "m3") {', () => {
+    b.comment('the kernel in a flat string: E.nativeCall re-reads its address at every call (E.defrag() moves it)');
+    b.line('var code = E.toFlatString(atob(NATIVE_KERNELS[NATIVE]));');
+    b.line('NATIVE = nativeLoad(NATIVE, code && E.nativeCall(1, "int(int,int)", code));');
+  });
+  b.line('NATIVE_KERNELS = NATIVE_CONTEXT = undefined;');
+}
+
+/**
+ * The choice's functions (codegen/es5/native-kernel.js): nativeCpu(kernels) names the kernel this board runs,
+ * nativeLoad(cpu, code) checks it steps the context; `constants` is the expression of the constants' address
+ * the kernel is called with (0: the context's own).
+ */
+export function emitKernelChoice(b: CodeBuilder, m: NativeModule & { kind: 'native' }, constants: string): void {
   b.comment('---- native step: the kernel for this board, or the JavaScript step (info.native says why)');
   b.line('var NK, XC; // the kernel (a native function), the x of the context');
   const board = Object.entries(NATIVE_BOARD_CPU).filter(([, cpu]) => m.cpus.includes(cpu));
@@ -198,14 +230,12 @@ export function emitNativeChoice(b: CodeBuilder, m: NativeModule): void {
     es5Lines('native-kernel', {
       words: {
         BOARD_CPUS: `{ ${board.map(([name, cpu]) => `${name}: "${cpu}"`).join(', ')} }`,
-        STATE_OFF: String(plan.stateOff),
-        STATE_BYTES: String(plan.stateBytes),
+        STATE_OFF: String(m.plan.stateOff),
+        STATE_BYTES: String(m.plan.stateBytes),
+        CONSTANTS: constants,
       },
     }),
   );
-  b.line('var NATIVE = nativeCpu(NATIVE_KERNELS);');
-  b.line('if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE, NATIVE_KERNELS[NATIVE]);');
-  b.line('NATIVE_KERNELS = NATIVE_CONTEXT = undefined;');
 }
 
 /**
@@ -236,19 +266,24 @@ export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number, arg
   if (m.host) return emitHostStepQ(b, NI, argumentCheck);
   b.comment('The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own');
   b.comment('of four names: Espruino finds a name by walking the variables of each scope in turn.');
+  // With weights in flash the kernel runs from the Storage file WF and reads its constants there (codegen/emit-native-flash.ts).
+  const names = m.flash ? 'NK, CB, XC, Y, WF, KO' : 'NK, CB, XC, Y';
   b.block(
-    'var nativeStepQ = (function (NK, CB, XC, Y) {',
-    () =>
+    `var nativeStepQ = (function (${names}) {`,
+    () => {
+      if (m.flash) b.line('var WA = NK ? E.getAddressOf(WF, true) : 0; // where the file is: the kernel NK is at WA + KO');
       b.block(
         'return function (xq) {',
         () => {
           emitInputCopy(b, NI, argumentCheck);
-          b.line('NK(E.getAddressOf(CB, true));');
+          if (m.flash) emitFlashCall(b);
+          else b.line('NK(E.getAddressOf(CB, true));');
           b.line('return Y;');
         },
         '};',
-      ),
-    '})(NK, CB, XC, Y);',
+      );
+    },
+    `})(${names});`,
   );
   b.line('if (NK) stepQ = nativeStepQ;');
   b.line('');

@@ -20,6 +20,8 @@ import { layerNames } from './layer-names.ts';
 import { directionTitle, type DirectionPlan } from './emit-window.ts';
 import type { ConstArray, FlashArray } from './flash-weights.ts';
 import { jsonText } from './js-text.ts';
+import type { NativeModule } from './emit-native.ts';
+import { nativeFlashArrays } from './emit-native-flash.ts';
 
 /**
  * Every direction of every layer, in state order; stream models: one per layer, named W, V, ... (W_0, W_1, ... when stacked);
@@ -149,8 +151,13 @@ export function affineArrays(q: QuantizedModel): { name: string; what: string; v
   ];
 }
 
-/** Everything a flash-weights module reads from its Storage file, in file order: the arrays, then `info` as ASCII JSON. */
-export function flashArrays(q: QuantizedModel, info: object): FlashArray[] {
+/** Everything a flash-weights module reads from its Storage file, in file order: the native context and kernels (if it holds them), the arrays, then `info` as ASCII JSON. */
+export function flashArrays(q: QuantizedModel, info: object, native: NativeModule): FlashArray[] {
   const json = jsonText(info).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return [...constantArrays(q), ...affineArrays(q), { name: 'INFO', values: Uint8Array.from(Buffer.from(json, 'latin1')), view: false }];
+  return [
+    ...nativeFlashArrays(native),
+    ...constantArrays(q),
+    ...affineArrays(q),
+    { name: 'INFO', values: Uint8Array.from(Buffer.from(json, 'latin1')), view: false },
+  ];
 }

@@ -55,8 +55,25 @@ export function estimateRam(
   o: { blockSize?: number; weights?: 'ram' | 'flash'; native?: NativeHeld } = {},
 ): RamEstimate {
   const js = arraysEstimate(q, o);
-  if (!o.native || o.weights === 'flash') return js.estimate;
-  return withNative(js, o.native);
+  if (!o.native) return js.estimate;
+  return o.weights === 'flash' ? withNativeInFlash(js, o.native) : withNative(js, o.native);
+}
+
+/**
+ * With weights in flash the JavaScript step's views stay on both paths; the kernel path adds the RAM part of
+ * the context (`held.contextBytes`: header, descriptors, state) as a flat string with its ArrayBuffer, the
+ * kernel's function (it runs from the file) and the 5 views of the context; the JavaScript path makes neither.
+ */
+function withNativeInFlash(js: ReturnType<typeof arraysEstimate>, held: NativeHeld): RamEstimate {
+  const e = js.estimate;
+  const context = 3 + Math.ceil(held.contextBytes / e.blockSize);
+  const kernelPath = e.blocks + context + 3 + 2 * 5;
+  return {
+    ...e,
+    blocks: kernelPath,
+    weightBlocks: e.weightBlocks + context,
+    native: { kernelPath, jsPath: e.blocks, contextBlocks: context, kernelBlocks: 3, stepArrayBlocks: e.weightBlocks },
+  };
 }
 
 /** The JavaScript step's arrays and views (with the parts a native module replaces, for withNative). */

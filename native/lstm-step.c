@@ -198,9 +198,10 @@ typedef struct {
 
 static inline i32 pad4(i32 n) { return (n + 3) & ~3; }
 
-static void load_layer(layer_t *L, u8 *base, const i32 *d) {
+/* base: the context (header, descriptors, state: read and written); constants: its constant part (table, weights, scales). */
+static void load_layer(layer_t *L, u8 *base, const u8 *constants, const i32 *d) {
   const i32 *hd = (const i32 *)base;
-  L->ttMid = (const i16 *)(base + hd[H_TABLE_OFF]) + 1024;
+  L->ttMid = (const i16 *)(constants + hd[H_TABLE_OFF]) + 1024;
   L->vx = (i32 *)(base + hd[H_SCRATCH_OFF]);
   L->resetH = (i8 *)(base + hd[H_RESET_H_OFF]);
   L->units = d[L_UNITS];
@@ -217,10 +218,10 @@ static void load_layer(layer_t *L, u8 *base, const i32 *d) {
   L->peepShift = d[L_PEEP_SHIFT];
   L->in = base + d[L_IN_OFF];
   L->h = (i8 *)(base + d[L_H_OFF]);
-  L->w = base + d[L_WEIGHTS_OFF];
-  L->rowScale = (const i32 *)(base + d[L_ROW_SCALE_OFF]);
-  L->peep = (const i32 *)(base + d[L_PEEP_OFF]);
-  L->recBiasMul = (const i32 *)(base + d[L_REC_BIAS_OFF]);
+  L->w = constants + d[L_WEIGHTS_OFF];
+  L->rowScale = (const i32 *)(constants + d[L_ROW_SCALE_OFF]);
+  L->peep = (const i32 *)(constants + d[L_PEEP_OFF]);
+  L->recBiasMul = (const i32 *)(constants + d[L_REC_BIAS_OFF]);
   L->c = (i16 *)(base + d[L_CELL_OFF]);
   L->gates = (i16 *)(base + d[L_GATES_OFF]);
 }
@@ -410,9 +411,9 @@ static void rnn_step(const layer_t *L) {
 }
 
 /* One layer: v = [input, h] expanded, then the cell's rows and state (§5g: h is written after every row read it). */
-static i32 layer_step(u8 *base, const i32 *d) {
+static i32 layer_step(u8 *base, const u8 *constants, const i32 *d) {
   layer_t L;
-  load_layer(&L, base, d);
+  load_layer(&L, base, constants, d);
   expand(L.vx, L.in, L.xBytes);
   expand(L.vx + L.xBytes / 2, (const u8 *)L.h, L.hBytes);
   switch (d[L_CELL]) {
@@ -427,12 +428,12 @@ static i32 layer_step(u8 *base, const i32 *d) {
 }
 
 /* y_k = Σ_j D[k,j] · h[j] + d_k over the top layer's h (§5 step 6). */
-static void head_step(u8 *base) {
+static void head_step(u8 *base, const u8 *constants) {
   const i32 *hd = (const i32 *)base;
   i32 *vx = (i32 *)(base + hd[H_SCRATCH_OFF]);
   i32 inBytes = pad4(hd[H_HEAD_INPUTS]);
-  const u8 *w = base + hd[H_HEAD_WEIGHTS_OFF];
-  const i32 *bias = (const i32 *)(base + hd[H_HEAD_BIAS_OFF]);
+  const u8 *w = constants + hd[H_HEAD_WEIGHTS_OFF];
+  const i32 *bias = (const i32 *)(constants + hd[H_HEAD_BIAS_OFF]);
   i32 *y = (i32 *)(base + hd[H_OUTPUT_OFF]);
   expand(vx, base + hd[H_HEAD_IN_OFF], inBytes);
   for (i32 k = 0; k < hd[H_HEAD_OUTPUTS]; k++) y[k] = bias[k] + dot(w + k * inBytes, vx, inBytes);
@@ -440,17 +441,21 @@ static void head_step(u8 *base) {
 
 /*
  * The entry point (offset 0 of the blob): one step of the model whose context
- * starts at base, with x already written at H_INPUT_OFF. Returns STEP_OK, or a
- * negative STEP_* when the buffer is not a context this kernel reads.
+ * starts at base, with x already written at H_INPUT_OFF. constants: where the
+ * context's constant part is read (the tanh table, weights, row scales, peephole
+ * and head, at their offsets from it: a copy of the whole context in memory-mapped
+ * flash), or 0 to read it from base itself. Returns STEP_OK, or a negative STEP_*
+ * when the buffer is not a context this kernel reads.
  */
-__attribute__((section(".text.entry"), used)) i32 lstm_mcu_step(u8 *base) {
+__attribute__((section(".text.entry"), used)) i32 lstm_mcu_step(u8 *base, const u8 *constants) {
   const i32 *hd = (const i32 *)base;
+  if (!constants) constants = base;
   assert_wrapv(hd[H_LAYER_COUNT]);
   if (hd[H_MAGIC] != LMK_MAGIC) return STEP_BAD_MAGIC;
   for (i32 l = 0; l < hd[H_LAYER_COUNT]; l++) {
-    i32 status = layer_step(base, hd + HEADER_WORDS + l * LAYER_WORDS);
+    i32 status = layer_step(base, constants, hd + HEADER_WORDS + l * LAYER_WORDS);
     if (status != STEP_OK) return status;
   }
-  head_step(base);
+  head_step(base, constants);
   return STEP_OK;
 }

@@ -22,7 +22,7 @@ import { execFile } from 'node:child_process';
 import { driverSource, parseTrace } from './engines.ts';
 import { firstMismatch, describeMismatch, simulateTrace, type Segments, type TraceStep } from './trace.ts';
 import type { QuantizedModel } from '../core/model.ts';
-import { firmwareElf, runStm32f405 } from './stm32f405.ts';
+import { firmwareElf, runStm32f405, type StorageFile } from './stm32f405.ts';
 
 /** One run may take this long. */
 const RUN_LIMIT_S = 300;
@@ -30,7 +30,7 @@ const RUN_LIMIT_S = 300;
 export interface NativeEngine {
   name: string;
   /** Runs `program` (which prints END when done) and resolves to what it printed, line by line. */
-  run(program: string): Promise<string[]>;
+  run(program: string, files?: readonly StorageFile[]): Promise<string[]>;
 }
 
 const onPath = (tool: string): boolean =>
@@ -90,8 +90,8 @@ export function stm32f405Engine(): NativeEngine | string {
   return {
     name: 'stm32f405',
     // the driver prints END before the program's last lines: a line of its own ends the run
-    run: async (program) =>
-      (await runStm32f405(elf, `${program}\nprint("<<done>>");\n`, { doneLine: '<<done>>', timeoutS: RUN_LIMIT_S })).lines,
+    run: async (program, files) =>
+      (await runStm32f405(elf, `${program}\nprint("<<done>>");\n`, { doneLine: '<<done>>', timeoutS: RUN_LIMIT_S, files })).lines,
   };
 }
 

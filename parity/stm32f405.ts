@@ -5,9 +5,9 @@
  * the wall clock (the console's input FIFO overflowed under load when programs were
  * typed in), and a run starts in a fraction of a second.
  *
- * The Storage image (Espruino's src/jsflash.c): one file `.bootcde` (a 4-byte little-
- * endian size, then its name zero-padded to 28 bytes, then the text, padded to 4 bytes),
- * then erased flash (0xFF) to the end of the area. The firmware runs `.bootcde` at boot
+ * The Storage image (Espruino's src/jsflash.c): the files given, then `.bootcde`, each a
+ * 4-byte little-endian size, its name zero-padded to 28 bytes, then its bytes, padded to
+ * 4 bytes; then erased flash (0xFF) to the end of the area. The firmware runs `.bootcde` at boot
  * straight from the memory-mapped flash, so the program's text takes no variables.
  * QEMU's `loader` device writes the image over the flash before the CPU starts.
  */
@@ -26,16 +26,26 @@ export const STORAGE_LENGTH = 0x40000;
 const HEADER_BYTES = 32;
 const NAME_BYTES = 28;
 
-/** The Storage area holding `program` as `.bootcde`. */
-export function storageImage(program: string): Buffer {
-  const text = Buffer.from(program, 'utf8');
-  if (HEADER_BYTES + text.length + HEADER_BYTES > STORAGE_LENGTH)
-    throw new Error(`the program (${text.length} bytes) does not fit the firmware's Storage (${STORAGE_LENGTH} bytes)`);
+/** A file of the board's Storage. */
+export interface StorageFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** The Storage area holding `files`, then `program` as `.bootcde`; each file's header at the next 4-byte boundary. */
+export function storageImage(program: string, files: readonly StorageFile[] = []): Buffer {
   const image = Buffer.alloc(STORAGE_LENGTH, 0xff);
-  image.writeUInt32LE(text.length, 0);
-  image.fill(0, 4, 4 + NAME_BYTES);
-  image.write('.bootcde', 4, 'latin1');
-  text.copy(image, HEADER_BYTES);
+  let at = 0;
+  for (const { name, bytes } of [...files, { name: '.bootcde', bytes: Buffer.from(program, 'utf8') }]) {
+    if (name.length > NAME_BYTES) throw new Error(`Storage file name "${name}" is longer than ${NAME_BYTES} characters`);
+    if (at + HEADER_BYTES + bytes.length + HEADER_BYTES > STORAGE_LENGTH)
+      throw new Error(`the program and its files do not fit the firmware's Storage (${STORAGE_LENGTH} bytes)`);
+    image.writeUInt32LE(bytes.length, at);
+    image.fill(0, at + 4, at + 4 + NAME_BYTES);
+    image.write(name, at + 4, 'latin1');
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).copy(image, at + HEADER_BYTES);
+    at = (at + HEADER_BYTES + bytes.length + 3) & ~3;
+  }
   return image;
 }
 
@@ -55,6 +65,8 @@ export interface Stm32Run {
 export interface Stm32Options {
   /** The line that ends a run (the program prints it last). */
   doneLine: string;
+  /** Files in Storage beside the program (a module's weights, with codegen --weights flash). */
+  files?: readonly StorageFile[];
   /** ../shared/engines/qemu-count/libregioncount.so: counts the instructions of marked regions. */
   countPlugin?: string;
   timeoutS?: number;
@@ -73,7 +85,7 @@ function cleanLines(text: string): string[] {
 export function runStm32f405(elf: string, program: string, options: Stm32Options): Promise<Stm32Run> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-stm32f405-'));
   const image = path.join(dir, 'storage.bin');
-  fs.writeFileSync(image, storageImage(program));
+  fs.writeFileSync(image, storageImage(program, options.files));
   const args = ['-M', 'netduinoplus2', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-kernel', elf];
   args.push('-device', `loader,file=${image},addr=0x${STORAGE_START.toString(16)},force-raw=on`);
   if (options.countPlugin) args.push('-plugin', options.countPlugin, '-d', 'plugin');

@@ -19,8 +19,8 @@
 /* The context is little-endian int32 words (docs/NUMERICS.md, "The native context"). */
 _Static_assert (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the native context is little-endian: a big-endian host cannot read it");
 
-/* The kernel's entry point (native/lstm-step.c). */
-int32_t lstm_mcu_step (uint8_t *base);
+/* The kernel's entry point (native/lstm-step.c): constants 0, the context holds its constant part itself. */
+int32_t lstm_mcu_step (uint8_t *base, const uint8_t *constants);
 
 /* Bytes of the tanh table at H_TABLE_OFF: int16 [2048] (NUMERICS.md §4). */
 #define TABLE_BYTES 4096u
@@ -78,7 +78,7 @@ static jerry_value_t native_step (const jerry_call_info_t *call, const jerry_val
     return jerry_throw_sz (JERRY_ERROR_TYPE, "lstmNativeStep(context): context must be an ArrayBuffer (the module's native context)");
   uint8_t *base = jerry_arraybuffer_data (args[0]);
   int32_t status = base ? context_check (base, jerry_arraybuffer_size (args[0])) : LSTM_NATIVE_BAD_LAYOUT;
-  if (status == STEP_OK) status = lstm_mcu_step (base);
+  if (status == STEP_OK) status = lstm_mcu_step (base, 0);
   return jerry_number ((double) status);
 }
 

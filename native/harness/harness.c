@@ -4,7 +4,10 @@
  *   blob.bin  the kernel, loaded at BLOB_AT (4-byte aligned, not 8: as a flat string may be)
  *   ctx.bin   the native context (quantize/native-context.ts), loaded at CONTEXT_AT
  *   in.bin    the int8 inputs, I bytes per step (I = the context's H_INPUT_SIZE)
- * and writes out.bin: after each step, the context's state block (H_STATE_OFF,
+ * The kernel reads the context's constant part (from H_TABLE_OFF to its end) from a copy
+ * at CONSTANTS_AT, as a module with weights in flash has it; the context's own copy is
+ * overwritten first, so a constant read through the wrong base changes the results.
+ * It writes out.bin: after each step, the context's state block (H_STATE_OFF,
  * H_STATE_BYTES). Each call of the kernel is bracketed by the region markers of
  * ../shared/engines/qemu-count (mov r8,r8 / mov r9,r9) so the plugin counts it.
  * Exits 0 when every step returned STEP_OK, 1 otherwise.
@@ -14,6 +17,7 @@
 
 #define BLOB_AT 0x20080004u
 #define CONTEXT_AT 0x20100000u
+#define CONSTANTS_AT (CONTEXT_AT + 0x100000u)
 #define INPUTS_AT 0x20300000u
 
 enum { SYS_OPEN = 0x01, SYS_WRITE = 0x05, SYS_READ = 0x06, SYS_FLEN = 0x0C, SYS_EXIT = 0x18 };
@@ -56,10 +60,16 @@ static void exit_with(int32_t reason) {
 int main(void) {
   uint8_t *ctx = (uint8_t *)CONTEXT_AT;
   const int8_t *inputs = (const int8_t *)INPUTS_AT;
-  int32_t (*step)(uint8_t *) = (int32_t (*)(uint8_t *))(BLOB_AT | 1u);
-  if (read_file("blob.bin", (void *)BLOB_AT) <= 0 || read_file("ctx.bin", ctx) <= 0) exit_with(EXIT_FAILED);
+  uint8_t *constants = (uint8_t *)CONSTANTS_AT;
+  int32_t (*step)(uint8_t *, const uint8_t *) = (int32_t (*)(uint8_t *, const uint8_t *))(BLOB_AT | 1u);
+  int32_t contextBytes = read_file("ctx.bin", ctx);
+  if (read_file("blob.bin", (void *)BLOB_AT) <= 0 || contextBytes <= 0) exit_with(EXIT_FAILED);
   int32_t inputBytes = read_file("in.bin", (void *)INPUTS_AT);
   const int32_t *hd = (const int32_t *)ctx;
+  for (int32_t i = hd[H_TABLE_OFF]; i < contextBytes; i++) {
+    constants[i] = ctx[i];
+    ctx[i] = 0xA5;
+  }
   int32_t I = hd[H_INPUT_SIZE];
   int32_t out = open_file("out.bin", 5);
   if (inputBytes < 0 || I <= 0 || out < 0) exit_with(EXIT_FAILED);
@@ -67,7 +77,7 @@ int main(void) {
     int8_t *x = (int8_t *)(ctx + hd[H_INPUT_OFF]);
     for (int32_t i = 0; i < I; i++) x[i] = inputs[t * I + i];
     __asm__ volatile("mov r8, r8" ::: "memory");
-    int32_t status = step(ctx);
+    int32_t status = step(ctx, constants);
     __asm__ volatile("mov r9, r9" ::: "memory");
     int32_t args[3] = {out, (int32_t)(ctx + hd[H_STATE_OFF]), hd[H_STATE_BYTES]};
     if (status != STEP_OK || semihost(SYS_WRITE, args) != 0) exit_with(EXIT_FAILED);

@@ -33,25 +33,63 @@ var m = (function (previousPretokenise) {
   }
   var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length
   var clip = E.clip; // clip(x, lo, hi) = min(max(x, lo), hi) in one call
-  // weights in the Storage file "m.bin" (5160 bytes, CRC-32 3008347348), written by m.weights.js; viewed in place, no RAM copy
+  // weights in the Storage file "m.bin" (16448 bytes, CRC-32 3852124153), written by m.weights.js; viewed in place, no RAM copy
   var S = require("Storage"), WF = S.read("m.bin"), r;
   if (WF === undefined) throw new Error("lstm-mcu model: Storage file \"m.bin\" is missing: upload m.weights.js first");
-  if (WF.length !== 5160 || (E.CRC32(WF) >>> 0) !== 3008347348) {
+  if (WF.length !== 16448 || (E.CRC32(WF) >>> 0) !== 3852124153) {
     throw new Error("lstm-mcu model: Storage file \"m.bin\" does not hold this model's weights: upload m.weights.js again");
   }
   var WB = E.toArrayBuffer(WF);
   var RW = []; // W in groups of 8 rows
-  for (r = 0; r < 9; r += 8) RW.push(new Int8Array(WB, 0 + r * 5, Math.min(8, 9 - r) * 5));
-  var BM = new Int32Array(WB, 48, 9);
-  var M = new Int32Array(WB, 88, 9);
-  var RBM = new Int32Array(WB, 128, 3);
-  var D = new Int8Array(WB, 144, 3);
-  var DB = new Int32Array(WB, 152, 1);
-  var TT = new Int16Array(WB, 160, 2048);
-  var IG = new Float64Array(WB, 4256, 2);
-  var IO = new Float64Array(WB, 4272, 2);
-  var OG = new Float64Array(WB, 4288, 1);
-  var OO = new Float64Array(WB, 4296, 1);
+  for (r = 0; r < 9; r += 8) RW.push(new Int8Array(WB, 11328 + r * 5, Math.min(8, 9 - r) * 5));
+  var BM = new Int32Array(WB, 11376, 9);
+  var M = new Int32Array(WB, 11416, 9);
+  var RBM = new Int32Array(WB, 11456, 3);
+  var D = new Int8Array(WB, 11472, 3);
+  var DB = new Int32Array(WB, 11480, 1);
+  var TT = new Int16Array(WB, 11488, 2048);
+  var IG = new Float64Array(WB, 15584, 2);
+  var IO = new Float64Array(WB, 15600, 2);
+  var OG = new Float64Array(WB, 15616, 1);
+  var OO = new Float64Array(WB, 15624, 1);
+  // ---- native step: the kernel for this board, or the JavaScript step (info.native says why)
+  var NK, XC; // the kernel (a native function), the x of the context
+  // The native step (native/lstm-step.c): "m4" or "m3" where this board's CPU runs one of the kernels held here, else why not ("js: ...")
+  function nativeCpu(kernels) {
+    if (typeof E === "undefined" || typeof E.nativeCall !== "function" || typeof E.toFlatString !== "function")
+      return "js: E.nativeCall is missing (not Espruino, or a board built without it)";
+    // process.env.BOARD: Espruino's board name (tests running on a Linux build set a global process.env of their own)
+    var env = process.env, board = env.BOARD, cpus = { PUCKJS: "m4", PIXLJS: "m4", BANGLEJS: "m4", BANGLEJS2: "m4", MDBT42Q: "m4", JOLTJS: "m4", PICO_R1_3: "m4", ESPRUINOWIFI: "m4", STM32F4DISCOVERY: "m4", STM32F405RG: "m4", ESPRUINOBOARD: "m3" }, cpu = cpus.hasOwnProperty(board) ? cpus[board] : undefined;
+    // The Web IDE's emulator (the firmware compiled to WebAssembly) names the board but runs no Thumb-2 code
+    if (env.EMULATED) return "js: board " + board + " is emulated (process.env.EMULATED), which runs no Thumb-2 code";
+    if (!cpu) return "js: board " + board + " is not a Cortex-M3/M4 board the kernel is built for";
+    if (!kernels[cpu]) return "js: board " + board + " runs the " + cpu + " kernel, which this module does not hold (codegen --native)";
+    return cpu;
+  }
+  // Given the kernel as a native function (undefined: no flat string for it), checks the context CB is one
+  // 4-byte-aligned block and the kernel steps it; sets NK, returns the path taken.
+  // The kernel's second argument: the address of the context's constant part (0: CB holds it).
+  function nativeLoad(cpu, kernelCall) {
+    var at = E.getAddressOf(CB, true), s, i;
+    if (!kernelCall || !at || (at & 3)) return "js: no flat, 4-byte-aligned block of memory for the native kernel and context";
+    // One step on the zero state: the kernel returns 0 only where it reads the context's header (docs/NUMERICS.md)
+    if (kernelCall(at, E.getAddressOf(WF, true)) !== 0) return "js: the " + cpu + " kernel did not read its context";
+    s = new Uint8Array(CB, 128, 32);
+    for (i = 0; i < 32; i++) s[i] = 0;
+    NK = kernelCall;
+    return cpu;
+  }
+  var CB, KO, NATIVE_KERNELS = { m4: 4488, m3: 7920 }; // each kernel's offset in the Storage file
+  var NATIVE = nativeCpu(NATIVE_KERNELS);
+  if (NATIVE === "m4" || NATIVE === "m3") {
+    // in RAM, the context's first 180 bytes (header, descriptors, state); its constants and the kernel stay in the file
+    CB = E.toFlatString(S.read("m.bin", 0, 180));
+    CB = CB && E.toArrayBuffer(CB);
+    KO = NATIVE_KERNELS[NATIVE];
+    // the file must be memory-mapped (not where Storage is external flash, as on Bangle.js 2)
+    NATIVE = !E.getAddressOf(WF, true) ? "js: the weights' Storage file is not memory-mapped on this board, so the kernel cannot read it" : nativeLoad(NATIVE, E.nativeCall(E.getAddressOf(WF, true) + KO + 1, "int(int,int)"));
+  }
+  NATIVE_KERNELS = undefined;
 
   // ---- state, allocated once
   var V = new Int8Array(5); // v = [x int8 (2), h Q0.7 (3)]
@@ -70,8 +108,16 @@ var m = (function (previousPretokenise) {
   // the new h of a layer, written while its rows still read the old h, then copied into h
   var HN = new Int8Array(3);
 
+  if (NK) {
+    // the state the API shows is the context's: x, h, c, gates and the head accumulator Y where the kernel writes them
+    XC = new Int8Array(CB, 128, 2);
+    H = new Int8Array(CB, 132, 3);
+    G = new Int16Array(CB, 140, 9);
+    Y = new Int32Array(CB, 136, 1);
+  }
   function reset() {
     var i;
+    if (NK) for (i = 0; i < 3; i++) H[i] = 0; // h in the native context
     for (i = 0; i < 5; i++) V[i] = 0;
     for (i = 0; i < 9; i++) G[i] = 0;
     for (i = 0; i < 1; i++) Y[i] = 0;
@@ -119,6 +165,35 @@ var m = (function (previousPretokenise) {
     return Y;
   }
 
+  // The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own
+  // of four names: Espruino finds a name by walking the variables of each scope in turn.
+  var nativeStepQ = (function (NK, CB, XC, Y, WF, KO) {
+    var WA = NK ? E.getAddressOf(WF, true) : 0; // where the file is: the kernel NK is at WA + KO
+    return function (xq) {
+      var i, z;
+      // an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value
+      if (xq instanceof Int8Array && xq.length === 2) XC.set(xq);
+      else {
+        if (typeof xq !== "object" || xq === null || xq.length !== 2) throw new TypeError("lstm-mcu model: stepQ(xq) takes an array of 2 int8 inputs");
+        for (i = 0; i < 2; i++) {
+          z = xq[i];
+          if (typeof z !== "number") z = typeof z === "object" && z instanceof Number ? +z : 0;
+          if (z > 127) z = 127; else if (z < -128) z = -128;
+          XC[i] = z;
+        }
+      }
+      var a = E.getAddressOf(WF, true);
+      if (a !== WA) {
+        if (!a) throw new Error("lstm-mcu model: the weights' Storage file is gone");
+        NK = E.nativeCall(a + KO + 1, "int(int,int)");
+        WA = a;
+      }
+      NK(E.getAddressOf(CB, true), a);
+      return Y;
+    };
+  })(NK, CB, XC, Y, WF, KO);
+  if (NK) stepQ = nativeStepQ;
+
   // Real readings in, real outputs out. NaN / non-number readings count as the mean; ±Infinity saturates.
   function step(x) {
     var i, v, q;
@@ -140,7 +215,7 @@ var m = (function (previousPretokenise) {
     return YF;
   }
 
-  // checksum(): CRC-32 of the constant data as held here (the Storage file, or every data array's bytes in file order)
+  // checksum(): CRC-32 of the constant data: the native context's constant bytes, then the arrays outside it (the same on either path)
   function checksum() {
     return E.CRC32(WF) >>> 0;
   }
@@ -148,7 +223,7 @@ var m = (function (previousPretokenise) {
   if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
   var api = { reset: reset, stepQ: stepQ, step: step, checksum: checksum, state: { h: H, c: C, gates: G } };
   // info: parsed from the Storage file when asked for (each access gives a fresh object)
-  Object.defineProperty(api, "info", { get: function () { return JSON.parse(S.read("m.bin", 4304, 855)); }, enumerable: true });
+  Object.defineProperty(api, "info", { get: function () { var i = JSON.parse(S.read("m.bin", 15632, 812)); i.native = NATIVE; return i; }, enumerable: true });
   return api;
 })(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);
 if (typeof exports !== "undefined") {

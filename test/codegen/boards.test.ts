@@ -18,7 +18,7 @@ import { randomQuantizedModel } from '../../parity/random-model.ts';
 import type { QuantizedModel } from '../../core/model.ts';
 import { runCli } from '../helpers/run-cli.ts';
 import { estimateRam } from '../../codegen/ram-estimate.ts';
-import { nativeHeld } from '../../codegen/emit-native.ts';
+import { DEFAULT_NATIVE, nativeForBoard, nativeHeld } from '../../codegen/emit-native.ts';
 import { armhfEngine, type NativeEngine } from '../../parity/native-engines.ts';
 
 const ESPRUINO = process.env.ESPRUINO_BIN;
@@ -36,15 +36,22 @@ const emit = (flash: boolean): EmitOptions => ({
   generatorVersion: 'test',
   ...(flash ? { flash: { file: 'm.bin', writer: 'm.weights.js' } } : {}),
 });
+/** What `codegen --board` emits for `board`: auto holds its kernel, none with weights in flash where its Storage is not memory-mapped. */
+const emitOn = (board: Board, flash: boolean): EmitOptions => ({
+  ...emit(flash),
+  native:
+    board.kind === 'espruino' ? nativeForBoard(DEFAULT_NATIVE, board.envBoard, flash && Boolean(board.storageExternal)) : DEFAULT_NATIVE,
+});
+const WATCH = parseBoard('banglejs2');
 const budgetOn = (q: QuantizedModel, board: Board) =>
   deviceBudget(
     q,
     board,
     [
-      { weights: 'ram', code: emitModule(q, emit(false)) },
-      { weights: 'flash', code: emitModule(q, emit(true)) },
+      { weights: 'ram', code: emitModule(q, emitOn(board, false)) },
+      { weights: 'flash', code: emitModule(q, emitOn(board, true)) },
     ],
-    emit(false),
+    emitOn(board, false),
   );
 /** What `budgetRefusal` counts for a smaller model: its need with the chosen placement. */
 const needOn = (board: Board, weights: 'ram' | 'flash') => (m: QuantizedModel) =>
@@ -200,7 +207,7 @@ function filler(free: number | undefined): string {
 /** The filler, then the model loaded and stepped, and the blocks that took. */
 function fillAndLoad(q: QuantizedModel, flash: boolean, free: number | undefined): string {
   const x = JSON.stringify(Array.from({ length: q.layers[0].inputSize }, (_, i) => i));
-  return `${filler(free)}var U0 = process.memory().usage;\n${emitModule(q, emit(flash))}\nm.stepQ(new Int8Array(${q.layers[0].inputSize})); m.step(${x});\nprint("BLOCKS " + (process.memory().usage - U0));\nprint("END");\n`;
+  return `${filler(free)}var U0 = process.memory().usage;\n${emitModule(q, emitOn(WATCH, flash))}\nm.stepQ(new Int8Array(${q.layers[0].inputSize})); m.step(${x});\nprint("BLOCKS " + (process.memory().usage - U0));\nprint("END");\n`;
 }
 
 /**
@@ -211,7 +218,7 @@ function fillAndLoad(q: QuantizedModel, flash: boolean, free: number | undefined
  * ends the run.
  */
 function watchProgram(q: QuantizedModel, flash: boolean, how: 'typed' | 'storage', free: number | undefined): string {
-  const pre = flash ? `${flashWeights(q, emit(true)).writer}\n` : '';
+  const pre = flash ? `${flashWeights(q, emitOn(WATCH, true)).writer}\n` : '';
   if (how === 'typed') return `${pre}${fillAndLoad(q, flash, free)}`;
   const file = `setTimeout(function () { F = undefined; print("<<done>>"); }, 10);\n${fillAndLoad(q, flash, free)}`;
   return `${pre}${storageUploadCode('m.js', Buffer.from(file, 'latin1'))}\nload("m.js");\n`;

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { emitModule } from '../../codegen/emit-module.ts';
+import { emitModule, flashWeights } from '../../codegen/emit-module.ts';
 import { DEFAULT_NATIVE, NATIVE_BOARD_CPU, nativeForBoard, nativeModule, type NativeOption } from '../../codegen/emit-native.ts';
 import { parseBoard } from '../../codegen/boards.ts';
 import { modelDataCrc32 } from '../../codegen/checksum.ts';
@@ -24,8 +24,8 @@ import { randomQuantizedModel, randomSegments } from '../../parity/random-model.
 import { modelFromJson, type GoldenFile } from '../golden/golden-io.ts';
 import { isWindowModel, type CellKind, type QuantizedModel } from '../../core/model.ts';
 
-const module = (q: QuantizedModel, native: NativeOption = 'auto') =>
-  emitModule(q, { target: 'espruino', globalName: 'nativeModel', modelSha256: '', generatorVersion: 'test', native });
+const EMIT = { target: 'espruino', globalName: 'nativeModel', modelSha256: '', generatorVersion: 'test' } as const;
+const module = (q: QuantizedModel, native: NativeOption = 'auto') => emitModule(q, { ...EMIT, native });
 
 const armhf = armhfEngine();
 const stm32 = stm32f405Engine();
@@ -289,6 +289,55 @@ describe.skipIf(typeof stm32 === 'string')("through E.nativeCall on Espruino's S
     },
     120_000,
   );
+
+  // Weights in flash: the Storage file (context, kernels, the JavaScript step's arrays) is in the firmware's memory-mapped flash.
+  const flashOptions = { ...EMIT, flash: { file: 'nm.bin', writer: 'nm.weights.js' } };
+  const flashRun = (q: QuantizedModel, board: string, segments: Int8Array[][]) =>
+    runNativeModule(
+      { name: engine.name, run: (program) => engine.run(program, [{ name: 'nm.bin', bytes: flashWeights(q, flashOptions).bytes }]) },
+      q,
+      emitModule(q, flashOptions),
+      'nativeModel',
+      segments,
+      board,
+    );
+  it.each([
+    ...RANDOM_MODELS,
+    { label: 'lstm 3x32', q: randomQuantizedModel({ seed: 62, inputSize: 3, units: 32, outputSize: 2, cell: 'lstm' }) },
+  ])(
+    'weights in flash, $label: m4 reads them from the Storage file in place; equal to the simulator and the JavaScript step',
+    async ({ q }) => {
+      const segments = segmentsOf(q, 9);
+      const native = await flashRun(q, 'STM32F405RG', segments);
+      expect(native.path).toBe('m4');
+      expect(native.mismatch, native.mismatch).toBeUndefined();
+      const js = await flashRun(q, JS_BOARD, segments);
+      expect(js.path).toMatch(/^js: board NOT_A_CORTEX_M_BOARD/);
+      expect(js.mismatch, js.mismatch).toBeUndefined();
+      expect(native.trace).toEqual(js.trace);
+    },
+    120_000,
+  );
+
+  it("weights in flash: an LSTM 3x32's kernel path holds at least its weights fewer blocks than with weights in RAM", async () => {
+    const q = randomQuantizedModel({ seed: 62, inputSize: 3, units: 32, outputSize: 2, cell: 'lstm' });
+    const held = async (code: string, files: { name: string; bytes: Uint8Array }[]) => {
+      // The firmware's own process.memory(), kept before the board's name replaces process.
+      const program =
+        `var RP = process;\nvar process = { env: { BOARD: "STM32F405RG" } };\nvar U0 = RP.memory().usage;\n${code}\n` +
+        `nativeModel.stepQ(new Int8Array(3));\nprint("BLOCKS " + (RP.memory().usage - U0) + " " + RP.memory().blocksize);\n` +
+        `print("NATIVE " + nativeModel.info.native);\n`;
+      const out = (await engine.run(program, files)).join('\n');
+      expect(/NATIVE (.*)/.exec(out)?.[1]?.trim()).toBe('m4');
+      const [, blocks, blockSize] = /BLOCKS (\d+) (\d+)/.exec(out)!.map(Number);
+      return { blocks, blockSize };
+    };
+    const ram = await held(module(q), []);
+    const flash = await held(emitModule(q, flashOptions), [{ name: 'nm.bin', bytes: flashWeights(q, flashOptions).bytes }]);
+    console.log(`native module on stm32f405, LSTM 3x32: ${ram.blocks} blocks with weights in RAM, ${flash.blocks} with weights in flash`);
+    const weightBlocks = Math.ceil((q.layers[0].weightsQ.length + 4096) / ram.blockSize);
+    expect(ram.blocks - flash.blocks).toBeGreaterThanOrEqual(weightBlocks);
+  }, 60_000);
 
   it('finds a difference: a changed weight in the module is a mismatch', async () => {
     const q = RANDOM_MODELS[0].q;

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import { Simulator } from '../reference/simulator.ts';
 import { buildNativeContext, type NativeContext, type NativeState } from '../native/context.ts';
-import { blobPath, type NativeCpu } from '../native/toolchain.ts';
-import { MACHINE, runNative } from './native-qemu.ts';
+import { blobPath } from '../native/toolchain.ts';
+import { MACHINE, TARGET_BLOB, runNative, type NativeTarget } from './native-qemu.ts';
 import type { QuantizedModel } from '../core/model.ts';
 
 export interface NativeParity {
@@ -38,14 +38,14 @@ export function firstNativeMismatch(model: QuantizedModel, xs: Int8Array, states
   return undefined;
 }
 
-/** Runs `model` over `xs` (steps × I int8 values) on `cpu`'s board with its committed blob (or `ctx` as given). */
+/** Runs `model` over `xs` (steps × I int8 values) on `target`'s board with the committed blob it runs (or `ctx` as given). */
 export function nativeParity(
   model: QuantizedModel,
   xs: Int8Array,
-  cpu: NativeCpu,
+  target: NativeTarget,
   ctx: NativeContext = buildNativeContext(model),
 ): NativeParity {
-  const { states } = runNative(fs.readFileSync(blobPath(cpu)), ctx, xs, cpu);
+  const { states } = runNative(fs.readFileSync(blobPath(TARGET_BLOB[target])), ctx, xs, target);
   const mismatch = firstNativeMismatch(model, xs, states);
-  return { mismatch: mismatch && `${MACHINE[cpu]}: ${mismatch}`, steps: states.length, states };
+  return { mismatch: mismatch && `${MACHINE[target]}: ${mismatch}`, steps: states.length, states };
 }

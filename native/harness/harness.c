@@ -1,6 +1,7 @@
 /*
- * Runs the kernel blob on bare-metal QEMU (mps2-an385 / mps2-an386) through
- * semihosting, from files in QEMU's working directory:
+ * Runs the kernel blob on bare-metal QEMU (mps2-an385 / mps2-an386, and with
+ * -DRAM_AT=0x38000000 and mps2-an505.ld the mps2-an505) through semihosting,
+ * from files in QEMU's working directory:
  *   blob.bin  the kernel, loaded at BLOB_AT (4-byte aligned, not 8: as a flat string may be)
  *   ctx.bin   the native context (quantize/native-context.ts), loaded at CONTEXT_AT
  *   in.bin    the int8 inputs, I bytes per step (I = the context's H_INPUT_SIZE)
@@ -15,10 +16,18 @@
 #include <stdint.h>
 #include "../context.h"
 
-#define BLOB_AT 0x20080004u
-#define CONTEXT_AT 0x20100000u
+/*
+ * The board's data RAM, 4 MiB: on the AN385/AN386 its SSRAM2-3 at 0x20000000; on the AN505
+ * (Cortex-M33, booted Secure) its SSRAM2-3 (0x28000000) through the Secure alias 0x38000000.
+ * The stack grows down from CONTEXT_AT.
+ */
+#ifndef RAM_AT
+#define RAM_AT 0x20000000u
+#endif
+#define BLOB_AT (RAM_AT + 0x80004u)
+#define CONTEXT_AT (RAM_AT + 0x100000u)
 #define CONSTANTS_AT (CONTEXT_AT + 0x100000u)
-#define INPUTS_AT 0x20300000u
+#define INPUTS_AT (RAM_AT + 0x300000u)
 
 enum { SYS_OPEN = 0x01, SYS_WRITE = 0x05, SYS_READ = 0x06, SYS_FLEN = 0x0C, SYS_EXIT = 0x18 };
 enum { EXIT_OK = 0x20026, EXIT_FAILED = 0x20023 };
@@ -88,6 +97,6 @@ int main(void) {
 
 /* The vector table: the initial stack pointer and the reset handler. */
 extern void reset_handler(void);
-__attribute__((section(".vectors"), used)) static const uint32_t vectors[2] = {0x20100000u, (uint32_t)reset_handler};
+__attribute__((section(".vectors"), used)) static const uint32_t vectors[2] = {CONTEXT_AT, (uint32_t)reset_handler};
 
 void reset_handler(void) { exit_with(main() == 0 ? EXIT_OK : EXIT_FAILED); }

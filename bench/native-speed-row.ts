@@ -93,6 +93,8 @@ async function modulePath(
 export interface FloatPath {
   weights: FloatWeights;
   step: Count;
+  /** The empty region's instructions (subtracted), where it loaded. */
+  empty?: number;
 }
 
 /**
@@ -106,7 +108,7 @@ async function floatStep(elf: string, plugin: string, cell: CellKind, units: num
     const source = floatBaselineSource(float, 'F', weights);
     const program = [MARKERS, source, `var x = ${READINGS};`, EMPTY_REGION, repeat('F.step(x)'), 'print("<<done>>");'];
     const counts = await countRegions(elf, plugin, program.join('\n'), REPEATS);
-    if (counts !== 'out of memory') return { weights, step: least(counts, 0) };
+    if (counts !== 'out of memory') return { weights, step: least(counts, 0), empty: counts.empty };
   }
   return { weights: weightsTried[weightsTried.length - 1]!, step: 'out of memory' };
 }

@@ -34,7 +34,7 @@ if (missing) {
 
 const MODEL_MHZ = 64;
 const NO_LOAD = 'does not load in 7,500 variables';
-const n = (c: Count) => (typeof c === 'number' ? c.toLocaleString('en-US') : NO_LOAD);
+const formatCount = (c: Count) => (typeof c === 'number' ? c.toLocaleString('en-US') : NO_LOAD);
 /** t = instructions / (64e6 per s), in µs or ms: one instruction per cycle at best. */
 const modelled = (c: Count) => {
   if (typeof c !== 'number') return '–';
@@ -43,23 +43,24 @@ const modelled = (c: Count) => {
 };
 /** A module's count, marked with its codegen --native when not auto; where none loads, the blocks each needs. */
 function mark(path: ModulePath, c: Count): string {
-  if (typeof c === 'number') return n(c) + (path.native === 'auto' ? '' : ` (--native ${path.native})`);
+  if (typeof c === 'number') return formatCount(c) + (path.native === 'auto' ? '' : ` (--native ${path.native})`);
   const needs = (path.decodeBlocks ?? []).map(
-    ([option, blocks]) => `--native ${option}: ${blocks ? `≥ ${n(blocks)} blocks` : 'not measured'}`,
+    ([option, blocks]) => `--native ${option}: ${blocks ? `≥ ${formatCount(blocks)} blocks` : 'not measured'}`,
   );
   return needs.length ? `${NO_LOAD} (${needs.join(', ')})` : NO_LOAD;
 }
 
-function line(row: SpeedRow): string {
+/** The row's cells in the table's order. */
+function tableRow(row: SpeedRow): string {
   const { float, js, nativeStep, kernel } = row;
   const ratio = typeof js.step === 'number' && typeof nativeStep.step === 'number' ? `${(js.step / nativeStep.step).toFixed(0)}x` : '–';
   const cells = [
     `${row.cell.toUpperCase()} 3x${row.units}`,
-    n(float.step) + (float.weights === 'literal' ? '' : ` (${float.weights})`),
+    formatCount(float.step) + (float.weights === 'literal' ? '' : ` (${float.weights})`),
     mark(js, js.step),
     mark(nativeStep, nativeStep.stepQ),
     typeof nativeStep.step === 'number' ? mark(nativeStep, nativeStep.step) : '–',
-    kernel[0] === kernel[1] ? n(kernel[0]) : `${n(kernel[0])}–${n(kernel[1])}`,
+    kernel[0] === kernel[1] ? formatCount(kernel[0]) : `${formatCount(kernel[0])}–${formatCount(kernel[1])}`,
     ratio,
     `${modelled(js.step)} → ${modelled(nativeStep.step)}`,
   ];
@@ -69,21 +70,21 @@ function line(row: SpeedRow): string {
 const CELLS: CellKind[] = ['lstm', 'gru'];
 const UNITS = [16, 32, 64];
 const rows: string[] = [];
-/** The empty regions' counts (the module's runs): one value where the marker calls cost the same in every run. */
+/** The empty regions' counts over the firmware's runs: one value where the marker calls cost the same in every program. */
 const empties = new Set<number>();
 for (const cell of CELLS)
   for (const units of UNITS) {
     process.stderr.write(`bench:native-speed: ${cell} 3x${units}\n`);
     const row = await speedRow(elf!, plugin, cell, units);
-    for (const path of [row.js, row.nativeStep]) if (path.empty !== undefined) empties.add(path.empty);
-    rows.push(line(row));
+    for (const path of [row.float, row.js, row.nativeStep]) if (path.empty !== undefined) empties.add(path.empty);
+    rows.push(tableRow(row));
   }
 console.log(
   [
     `Instructions per step, exact (qemu-count), the marker calls' own instructions subtracted, the least of ${REPEATS} calls in a row: ` +
       `float and int8 JavaScript steps and the native step with its call on Espruino's STM32F405 firmware (Cortex-M4, 7,500 variables), ` +
       `the kernel alone on mps2-an386 (min–max over 8 steps). ` +
-      `The empty region (the marker calls alone), subtracted: ${[...empties].map(n).join(', ')} instructions. The module is generated with codegen --native auto, or (marked) with the ` +
+      `The empty region (the marker calls alone), subtracted: ${[...empties].map(formatCount).join(', ')} instructions. The module is generated with codegen --native auto, or (marked) with the ` +
       `option that loads when auto does not. Time at ${MODEL_MHZ} MHz is a model: instructions / ${MODEL_MHZ}e6 s, one instruction per cycle (a lower bound).`,
     '',
     `| model | float JS step(x) | int8 JS step(x) | native stepQ(Int8Array) | native step(x) | kernel alone | int8 JS / native step(x) | at ${MODEL_MHZ} MHz, modelled: int8 JS → native step(x) |`,

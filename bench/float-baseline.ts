@@ -8,19 +8,41 @@ import { PRETOKENISED } from '../codegen/dialect-espruino.ts';
 
 const list = (a: ArrayLike<number>) => Array.from(a, (v) => +v.toPrecision(7)).join(',');
 
+/**
+ * How the baseline holds its weights: 'literal', an array literal in a Float32Array (what a user
+ * would write); 'espruino-chunks', the float32 bytes in base64 chunks of at most CHUNK_FLOATS values,
+ * each decoded into the Float32Array by its own statement (Espruino's atob and E.toArrayBuffer), so
+ * no more than one chunk's text is in RAM at once where the program runs from flash. The step is the same.
+ */
+export type FloatWeights = 'literal' | 'espruino-chunks';
+const CHUNK_FLOATS = 1024;
+
+/** `var name = new Float32Array(...)` holding `values` as `weights` says. */
+function declare(name: string, values: ArrayLike<number>, weights: FloatWeights): string {
+  if (weights === 'literal') return `var ${name} = new Float32Array([${list(values)}]);`;
+  const floats = Float32Array.from(values);
+  const lines = [`var ${name} = new Float32Array(${floats.length});`];
+  for (let at = 0; at < floats.length; at += CHUNK_FLOATS) {
+    const chunk = floats.subarray(at, at + CHUNK_FLOATS);
+    const b64 = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('base64');
+    lines.push(`${name}.set(new Float32Array(E.toArrayBuffer(atob("${b64}"))), ${at});`);
+  }
+  return lines.join('\n  ');
+}
+
 /** Shared by both cells: weights, buffers, activations, the head; `cellStep` is the body that updates h from x. */
-function baseline(model: FloatModel, globalName: string, cellStep: string): string {
+function baseline(model: FloatModel, globalName: string, cellStep: string, weights: FloatWeights): string {
   if (model.layers.length !== 1) throw new Error('the float baseline is written for one recurrent layer');
   const { inputSize: I, units: U, kernel, recurrentKernel, bias, cell } = model.layers[0]!;
   const O = model.head.outputSize;
   return `
 var ${globalName} = (function () {
   var I = ${I}, U = ${U}, O = ${O}, GU = ${gateCount(cell) * U};
-  var K = new Float32Array([${list(kernel)}]);
-  var R = new Float32Array([${list(recurrentKernel)}]);
-  var B = new Float32Array([${list(bias)}]);
-  var D = new Float32Array([${list(model.head.kernel)}]);
-  var DB = new Float32Array([${list(model.head.bias)}]);
+  ${declare('K', kernel, weights)}
+  ${declare('R', recurrentKernel, weights)}
+  ${declare('B', bias, weights)}
+  ${declare('D', model.head.kernel, weights)}
+  ${declare('DB', model.head.bias, weights)}
   var h = new Float32Array(U), c = new Float32Array(U), rh = new Float32Array(U), z = new Float32Array(GU), y = new Float32Array(O);
   function sigmoid(v) { return 1 / (1 + Math.exp(-v)); }
   function tanh(v) { var e = Math.exp(2 * v); return (e - 1) / (e + 1); }
@@ -39,7 +61,7 @@ ${cellStep}
 `;
 }
 
-export function floatBaselineSource(model: FloatModel, globalName: string): string {
+export function floatBaselineSource(model: FloatModel, globalName: string, weights: FloatWeights = 'literal'): string {
   if (model.layers[0]!.cell === 'lstm') {
     return baseline(
       model,
@@ -54,6 +76,7 @@ export function floatBaselineSource(model: FloatModel, globalName: string): stri
       c[u] = sigmoid(z[U + u]) * c[u] + sigmoid(z[u]) * tanh(z[2 * U + u]);
       h[u] = sigmoid(z[3 * U + u]) * tanh(c[u]);
     }`,
+      weights,
     );
   }
   if (model.layers[0]!.cell === 'gru') {
@@ -75,6 +98,7 @@ export function floatBaselineSource(model: FloatModel, globalName: string): stri
       z[col] = tanh(s);
     }
     for (u = 0; u < U; u++) { zu = z[u]; h[u] = zu * h[u] + (1 - zu) * z[2 * U + u]; }`,
+      weights,
     );
   }
   throw new Error(`no float baseline for ${model.layers[0]!.cell}`);

@@ -67,10 +67,19 @@ export interface Stm32Options {
   doneLine: string;
   /** Files in Storage beside the program (a module's weights, with codegen --weights flash). */
   files?: readonly StorageFile[];
-  /** ../shared/engines/qemu-count/libregioncount.so: counts the instructions of marked regions. */
+  /** ../shared/engines/qemu-count/libregioncount.so: counts the instructions of marked regions (QEMU then runs with -icount). */
   countPlugin?: string;
   timeoutS?: number;
 }
+
+/**
+ * What the firmware prints when an allocation fails (the flag MEMORY; LOW_MEMORY alone is not fatal) and it
+ * interrupts the program: `runStm32f405` then fails at once with a Stm32OutOfMemory.
+ */
+const OUT_OF_MEMORY = /New interpreter error: (?:[A-Z_]+,)*MEMORY\b/;
+
+/** The program ran out of the firmware's variables (7,500) and was interrupted. */
+export class Stm32OutOfMemory extends Error {}
 
 /** Prints, without the console's own escape codes and prompt. */
 function cleanLines(text: string): string[] {
@@ -87,6 +96,9 @@ export function runStm32f405(elf: string, program: string, options: Stm32Options
   const image = path.join(dir, 'storage.bin');
   fs.writeFileSync(image, storageImage(program, options.files));
   const args = ['-M', 'netduinoplus2', '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-kernel', elf];
+  // Counting: the guest's clock follows its instructions (one per virtual ns, idle time skipped), so its timer
+  // interrupts (SysTick) fall at the same instructions in every run and a count repeats exactly, whatever the host's load.
+  if (options.countPlugin) args.push('-icount', 'shift=0,sleep=off');
   args.push('-device', `loader,file=${image},addr=0x${STORAGE_START.toString(16)},force-raw=on`);
   if (options.countPlugin) args.push('-plugin', options.countPlugin, '-d', 'plugin');
   const qemu = spawn('qemu-system-arm', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -114,6 +126,8 @@ export function runStm32f405(elf: string, program: string, options: Stm32Options
       if (cleanLines(out).includes(options.doneLine)) end();
       else if (out.includes('Uncaught '))
         setTimeout(() => end(new Error(`stm32f405: ${out.slice(out.indexOf('Uncaught ')).trim().slice(0, 400)}`)), 300);
+      // the firmware ran out of variables: it interrupts the program, which then never prints doneLine
+      else if (OUT_OF_MEMORY.test(out)) end(new Stm32OutOfMemory(`stm32f405: out of memory: ${out.slice(-400).trim()}`));
     });
     qemu.stderr.on('data', (chunk: Buffer) => (log += chunk.toString('latin1')));
     qemu.on('error', (e) => end(new Error(`stm32f405: qemu-system-arm: ${e.message}`)));

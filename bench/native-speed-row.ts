@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import type { CellKind } from '../core/model.ts';
-import { emitModule } from '../codegen/emit-module.ts';
+import { emitModule, flashWeights, type EmitOptions } from '../codegen/emit-module.ts';
 import type { NativeOption } from '../codegen/emit-native.ts';
 import { buildNativeContext } from '../native/context.ts';
 import { blobPath } from '../native/toolchain.ts';
@@ -28,15 +28,18 @@ const XQ = 'new Int8Array([12, -40, 90])';
 /** A step's instructions, or why it has none. */
 export type Count = number | 'out of memory';
 
-/** The module's path: the codegen --native it was generated with, and its counts. */
+/** How the module is generated: a codegen --native option (weights in RAM), or 'flash': --native auto, --weights flash. */
+export type ModuleVariant = NativeOption | 'flash';
+
+/** The module's path: how it was generated, and its counts. */
 export interface ModulePath {
-  native: NativeOption;
+  native: ModuleVariant;
   stepQ: Count;
   step: Count;
   /** The empty region's instructions (the marker calls alone, subtracted), where the module loaded. */
   empty?: number;
   /** Where none loads: each option tried, and the blocks alive at once while its module decodes its context (bench/load-blocks.ts). */
-  decodeBlocks?: [NativeOption, number | undefined][];
+  decodeBlocks?: [ModuleVariant, number | undefined][];
 }
 
 export interface SpeedRow {
@@ -59,8 +62,22 @@ function moduleProgram(code: string, board: string): string {
   return [...program, repeat('m.stepQ(xq)'), repeat('m.step(x)'), 'print("path " + m.info.native);', 'print("<<done>>");'].join('\n');
 }
 
+/** The module for `variant`, and the Storage files it reads (its weights, with --weights flash). */
+function variantModule(q: ReturnType<typeof randomQuantizedModel>, variant: ModuleVariant) {
+  const emit: EmitOptions = {
+    target: 'espruino',
+    globalName: 'm',
+    modelSha256: '',
+    generatorVersion: 'bench',
+    native: variant === 'flash' ? 'auto' : variant,
+  };
+  if (variant !== 'flash') return { code: emitModule(q, emit), files: [] };
+  const flash = { ...emit, flash: { file: 'm.bin', writer: 'm.weights.js' } };
+  return { code: emitModule(q, flash), files: [{ name: 'm.bin', bytes: flashWeights(q, flash).bytes }] };
+}
+
 /**
- * The module's step on the firmware as `board`, generated with the first of `natives` that
+ * The module's step on the firmware as `board`, generated as the first of `variants` that
  * loads in the firmware's variables; `takes` checks the path it took (info.native).
  */
 async function modulePath(
@@ -68,25 +85,24 @@ async function modulePath(
   plugin: string,
   row: Omit<SpeedRow, 'float' | 'js' | 'nativeStep' | 'kernel'>,
   board: string,
-  natives: NativeOption[],
+  variants: ModuleVariant[],
   takes: RegExp,
 ): Promise<ModulePath> {
   const q = randomQuantizedModel({ seed: SEED, inputSize: INPUTS, units: row.units, outputSize: 1, cell: row.cell });
-  for (const native of natives) {
-    const code = emitModule(q, { target: 'espruino', globalName: 'm', modelSha256: '', generatorVersion: 'bench', native });
-    const counts = await countRegions(elf, plugin, moduleProgram(code, board), 2 * REPEATS);
+  for (const variant of variants) {
+    const { code, files } = variantModule(q, variant);
+    const counts = await countRegions(elf, plugin, moduleProgram(code, board), 2 * REPEATS, files);
     if (counts === 'out of memory') continue;
     const path = counts.printed.find((l) => l.startsWith('path '))?.slice(5) ?? '(not printed)';
-    if (!takes.test(path)) throw new Error(`${row.cell} 3x${row.units}, --native ${native} as ${board}: path ${path}`);
-    return { native, stepQ: least(counts, 0), step: least(counts, REPEATS), empty: counts.empty };
+    if (!takes.test(path)) throw new Error(`${row.cell} 3x${row.units}, ${variant} as ${board}: path ${path}`);
+    return { native: variant, stepQ: least(counts, 0), step: least(counts, REPEATS), empty: counts.empty };
   }
-  // none loads: how many variables each needs at once while decoding its context
-  const decodeBlocks: [NativeOption, number | undefined][] = [];
-  for (const native of natives) {
-    const code = emitModule(q, { target: 'espruino', globalName: 'm', modelSha256: '', generatorVersion: 'bench', native });
-    decodeBlocks.push([native, await contextDecodeBlocks(elf, code, board)]);
+  // none loads: how many variables each needs at once while decoding its context (weights in RAM)
+  const decodeBlocks: [ModuleVariant, number | undefined][] = [];
+  for (const variant of variants.filter((v) => v !== 'flash')) {
+    decodeBlocks.push([variant, await contextDecodeBlocks(elf, variantModule(q, variant).code, board)]);
   }
-  return { native: natives[natives.length - 1]!, stepQ: 'out of memory', step: 'out of memory', decodeBlocks };
+  return { native: variants[variants.length - 1]!, stepQ: 'out of memory', step: 'out of memory', decodeBlocks };
 }
 
 /** The float baseline's step, and how it held its weights (bench/float-baseline.ts). */
@@ -128,6 +144,6 @@ export async function speedRow(elf: string, plugin: string, cell: CellKind, unit
   const id = { cell, units };
   const float = await floatStep(elf, plugin, cell, units);
   const js = await modulePath(elf, plugin, id, 'NOT_A_CORTEX_M_BOARD', ['auto', 'off'], /^js: /);
-  const nativeStep = await modulePath(elf, plugin, id, 'STM32F405RG', ['auto', 'm4'], /^m4$/);
+  const nativeStep = await modulePath(elf, plugin, id, 'STM32F405RG', ['auto', 'm4', 'flash'], /^m4$/);
   return { ...id, float, js, nativeStep, kernel: kernelAlone(plugin, cell, units) };
 }

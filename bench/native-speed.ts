@@ -43,7 +43,8 @@ const modelled = (c: Count) => {
 };
 /** A module's count, marked with its codegen --native when not auto; where none loads, the blocks each needs. */
 function mark(path: ModulePath, c: Count): string {
-  if (typeof c === 'number') return formatCount(c) + (path.native === 'auto' ? '' : ` (--native ${path.native})`);
+  const variant = path.native === 'flash' ? ' (--weights flash)' : ` (--native ${path.native})`;
+  if (typeof c === 'number') return formatCount(c) + (path.native === 'auto' ? '' : variant);
   const needs = (path.decodeBlocks ?? []).map(
     ([option, blocks]) => `--native ${option}: ${blocks ? `≥ ${formatCount(blocks)} blocks` : 'not measured'}`,
   );
@@ -84,8 +85,8 @@ console.log(
     `Instructions per step, exact (qemu-count), the marker calls' own instructions subtracted, the least of ${REPEATS} calls in a row: ` +
       `float and int8 JavaScript steps and the native step with its call on Espruino's STM32F405 firmware (Cortex-M4, 7,500 variables), ` +
       `the kernel alone on mps2-an386 (min–max over 8 steps). ` +
-      `The empty region (the marker calls alone), subtracted: ${[...empties].map(formatCount).join(', ')} instructions. The module is generated with codegen --native auto, or (marked) with the ` +
-      `option that loads when auto does not. Time at ${MODEL_MHZ} MHz is a model: instructions / ${MODEL_MHZ}e6 s, one instruction per cycle (a lower bound).`,
+      `The empty region (the marker calls alone), subtracted: ${[...empties].map(formatCount).join(', ')} instructions. The module is generated with codegen --native auto (weights in RAM), or (marked) ` +
+      `as the first that loads when it does not: --native m4, then --weights flash (the weights' Storage file in the firmware's flash). Time at ${MODEL_MHZ} MHz is a model: instructions / ${MODEL_MHZ}e6 s, one instruction per cycle (a lower bound).`,
     '',
     `| model | float JS step(x) | int8 JS step(x) | native stepQ(Int8Array) | native step(x) | kernel alone | int8 JS / native step(x) | at ${MODEL_MHZ} MHz, modelled: int8 JS → native step(x) |`,
     '|---|---:|---:|---:|---:|---:|---:|---|',

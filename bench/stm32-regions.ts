@@ -6,7 +6,7 @@
  * E.nativeCall; a region `START(); STOP();` with nothing between counts the calls'
  * own cost, which `countRegions` subtracts from every other region.
  */
-import { Stm32OutOfMemory, runStm32f405 } from '../parity/stm32f405.ts';
+import { Stm32OutOfMemory, runStm32f405, type StorageFile } from '../parity/stm32f405.ts';
 
 /** The two marker functions, and an empty region first (the markers' own cost). */
 export const MARKERS =
@@ -27,10 +27,16 @@ export type RegionResult = RegionCounts | 'out of memory';
 
 /**
  * Runs `program` (which must run EMPTY_REGION first, then `regions` more regions, then print
- * `<<done>>`) and returns the counts. Any other failure of the run throws.
+ * `<<done>>`), with `files` in Storage beside it, and returns the counts. Any other failure of the run throws.
  */
-export async function countRegions(elf: string, plugin: string, program: string, regions: number): Promise<RegionResult> {
-  const run = await runStm32f405(elf, program, { doneLine: '<<done>>', countPlugin: plugin, timeoutS: 300 }).catch((e: Error) => {
+export async function countRegions(
+  elf: string,
+  plugin: string,
+  program: string,
+  regions: number,
+  files?: readonly StorageFile[],
+): Promise<RegionResult> {
+  const run = await runStm32f405(elf, program, { doneLine: '<<done>>', countPlugin: plugin, timeoutS: 300, files }).catch((e: Error) => {
     if (e instanceof Stm32OutOfMemory) return 'out of memory' as const;
     throw e;
   });

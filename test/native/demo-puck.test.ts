@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readQuantizedModel } from '../../core/artifact.ts';
 import { stoppedOnLoad } from '../../firmware/watch-screen.ts';
 import { armhfEngine, runNativeModule, stm32f405Engine, type NativeEngine } from '../../parity/native-engines.ts';
+import type { StorageFile } from '../../parity/stm32f405.ts';
 import { randomSegments } from '../../parity/random-model.ts';
 import type { QuantizedModel } from '../../core/model.ts';
 import { runCli } from '../helpers/run-cli.ts';
@@ -24,8 +25,9 @@ const stm32 = stm32f405Engine();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-mcu-demo-puck-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** The demo's model and the bundle built from it, made once. */
+/** The demo's model and the bundle built from it, made once; and the bundle with its weights in flash. */
 let made: { q: QuantizedModel; code: string; verify: string } | undefined;
+let madeFlash: { code: string; verify: string; files: StorageFile[] } | undefined;
 
 describe.skipIf(typeof armhf === 'string' && typeof stm32 === 'string')('demo, then the bundle flash uploads, on a Cortex-M4', () => {
   beforeAll(async () => {
@@ -40,11 +42,25 @@ describe.skipIf(typeof armhf === 'string' && typeof stm32 === 'string')('demo, t
     expect(bundle.code, bundle.stderr).toBe(0);
     const verify = /verify\(\) on the device must return: (\d+ [\d,-]+)/.exec(bundle.stdout)![1]!;
     made = { q: readQuantizedModel(model).model, code: fs.readFileSync(app, 'utf8'), verify };
+    // The same bundle with its weights in flash: the app, and the Storage file flash writes before it.
+    const flashApp = path.join(tmp, 'flash', 'app.js');
+    const flash = await runCli(
+      ['bundle', '--model', model, '--source', 'function', '--reader', reader, '--weights', 'flash', '--out', flashApp, '--json'],
+      tmp,
+    );
+    expect(flash.code, flash.stderr).toBe(0);
+    const { flashFile } = flash.lastJson() as { flashFile: string };
+    madeFlash = {
+      code: fs.readFileSync(flashApp, 'utf8'),
+      verify: /verify\(\) on the device must return: (\d+ [\d,-]+)/.exec(flash.stdout)![1]!,
+      files: [{ name: flashFile, bytes: fs.readFileSync(path.join(tmp, 'flash', flashFile)) }],
+    };
   }, 900_000);
 
   /** The bundle stopped after it loads, its model driven over random segments as `board`; then verify(). */
-  async function runBundle(engine: NativeEngine, board: string) {
-    const { q, code, verify } = made!;
+  async function runBundle(engine: NativeEngine, board: string, bundle: { code: string; verify: string } = made!) {
+    const { q } = made!;
+    const { code, verify } = bundle;
     const program = `${stoppedOnLoad(code, 'lstmApp')}var nativeModel = lstmApp.model;\nprint("VERIFY " + lstmApp.verify());\n`;
     const segments = randomSegments(71, q.layers[0].inputSize, [14, 6], 0.2);
     const run = await runNativeModule(engine, q, program, 'nativeModel', segments, board);
@@ -67,6 +83,16 @@ describe.skipIf(typeof armhf === 'string' && typeof stm32 === 'string')('demo, t
     'the STM32F405 firmware: its own name chooses m4, every step exact',
     async () => {
       await runBundle(stm32 as NativeEngine, 'STM32F405RG');
+    },
+    600_000,
+  );
+
+  it.skipIf(typeof stm32 === 'string')(
+    'the STM32F405 firmware, weights in flash: the weights file in its Storage, m4 reads it in place, every step exact',
+    async () => {
+      const engine = stm32 as NativeEngine;
+      const withFile: NativeEngine = { name: engine.name, run: (program) => engine.run(program, madeFlash!.files) };
+      await runBundle(withFile, 'STM32F405RG', madeFlash!);
     },
     600_000,
   );

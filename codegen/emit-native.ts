@@ -225,7 +225,7 @@ export function emitNativeChoice(b: CodeBuilder, m: NativeModule): void {
   if (m.kind === 'js') return;
   if (m.host) return emitHostChoice(b, m);
   b.line('if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE);');
-  b.line('NATIVE_KERNELS = NATIVE_CONTEXT = undefined;');
+  b.line('NATIVE_KERNELS = NATIVE_CONTEXT = nativeCpu = nativeFlat = nativeLoad = undefined; // their text is not held');
 }
 
 /**
@@ -260,8 +260,9 @@ export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number, arg
   // the call returns the kernel's status, 0 once loaded: `|| Y` returns the head accumulator
   const call = NI <= 4 ? `NX(${Array.from({ length: NI }, (_, i) => `q[${i}]`).join(', ')})` : 'XC.set(q) || NK()';
   b.comment('The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own.');
+  b.comment('Made only where the kernel runs: elsewhere its text is not held.');
   b.block(
-    'var nativeStepQ = (function (I8, NX, Y, NK, XC) {',
+    'if (NK) stepQ = (function (I8, NX, Y, NK, XC) {',
     () => {
       b.block('function checked(xq) {', () => {
         b.line('var i, z;');
@@ -272,7 +273,6 @@ export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number, arg
     },
     '})(Int8Array, NX, Y, NK, XC);',
   );
-  b.line('if (NK) stepQ = nativeStepQ;');
   b.line('');
 }
 

@@ -107,7 +107,7 @@ var lstmModel = (function (previousPretokenise) {
   var CB = CF ? E.toArrayBuffer(CF) : buf(NATIVE_CONTEXT);
   var TT = new Int16Array(CB, 236, 2048); // the context's tanh table
   if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE);
-  NATIVE_KERNELS = NATIVE_CONTEXT = undefined;
+  NATIVE_KERNELS = NATIVE_CONTEXT = nativeCpu = nativeFlat = nativeLoad = undefined; // their text is not held
   var EMB = new Int8Array(buf(EMB_B64));
   if (!NK) {
     // the JavaScript step runs: its weights, decoded (where the kernel runs, the context holds them once)
@@ -202,7 +202,8 @@ var lstmModel = (function (previousPretokenise) {
   }
 
   // The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own.
-  var nativeStepQ = (function (I8, NX, Y, NK, XC) {
+  // Made only where the kernel runs: elsewhere its text is not held.
+  if (NK) stepQ = (function (I8, NX, Y, NK, XC) {
     function checked(xq) {
       var i, z;
       if (typeof xq !== "object" || xq === null || xq.length !== 4) throw new TypeError("lstm-mcu model: stepQ(xq) takes an array of 4 int8 inputs");
@@ -216,7 +217,6 @@ var lstmModel = (function (previousPretokenise) {
     }
     return function (q) { return q instanceof I8 && q.length === 4 ? NX(q[0], q[1], q[2], q[3]) || Y : checked(q); };
   })(Int8Array, NX, Y, NK, XC);
-  if (NK) stepQ = nativeStepQ;
 
   // Token ids in (x[0]), real outputs out. 0 is padding: no step, the outputs stay those of the last step.
   // An id that is not an integer in 0..11 reads as the unknown token 1.

@@ -106,7 +106,7 @@ var lstmModel = (function (previousPretokenise) {
   var CB = CF ? E.toArrayBuffer(CF) : buf(NATIVE_CONTEXT);
   var TT = new Int16Array(CB, 212, 2048); // the context's tanh table
   if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE);
-  NATIVE_KERNELS = NATIVE_CONTEXT = undefined;
+  NATIVE_KERNELS = NATIVE_CONTEXT = nativeCpu = nativeFlat = nativeLoad = undefined; // their text is not held
   if (!NK) {
     // the JavaScript step runs: its weights, decoded (where the kernel runs, the context holds them once)
     var W = new Int8Array(buf(W_B64));
@@ -207,7 +207,8 @@ var lstmModel = (function (previousPretokenise) {
   }
 
   // The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own.
-  var nativeStepQ = (function (I8, NX, Y, NK, XC) {
+  // Made only where the kernel runs: elsewhere its text is not held.
+  if (NK) stepQ = (function (I8, NX, Y, NK, XC) {
     function checked(xq) {
       var i, z;
       if (typeof xq !== "object" || xq === null || xq.length !== 3) throw new TypeError("lstm-mcu model: stepQ(xq) takes an array of 3 int8 inputs");
@@ -221,7 +222,6 @@ var lstmModel = (function (previousPretokenise) {
     }
     return function (q) { return q instanceof I8 && q.length === 3 ? NX(q[0], q[1], q[2]) || Y : checked(q); };
   })(Int8Array, NX, Y, NK, XC);
-  if (NK) stepQ = nativeStepQ;
 
   // Real readings in, real outputs out. NaN / non-number readings count as the mean; ±Infinity saturates.
   function step(x) {

@@ -108,6 +108,14 @@ export function codeChars(code: string): number {
     .replace(/\n/g, '').length;
 }
 
+/** The load-time functions of the native step (codegen/es5/native-*.js), which the module drops once they have chosen. */
+const DROPPED_AT_LOAD = /^( *)function (?:nativeCpu|nativeFlat|nativeLoad|nativeFlashLoad)\(.*\n(?:\1 .*\n|\s*\n)*?\1\}\n/gm;
+
+/** Characters of code (as codeChars counts them) of the functions a module drops at load. */
+export function droppedAtLoadChars(code: string): number {
+  return [...code.matchAll(DROPPED_AT_LOAD)].reduce((n, m) => n + codeChars(m[0]), 0);
+}
+
 export interface PlacementNeed {
   weights: 'ram' | 'flash';
   /** Once loaded from Storage and stepped. Espruino: blocks; JerryScript: bytes. */
@@ -179,10 +187,12 @@ export function deviceBudget(
       ? nativeLoadingBlocks(code, board.blockSize, ram.native)
       : ram.weightBlocks + decodingBlocks(code, board.blockSize);
     const peak = Math.max(total + stepBlocks(code), codeBlocks + loading);
-    // Typed: the functions' text in RAM, at (blockSize - 3) characters per block, and the typed text while it loads.
-    const typedCode = Math.ceil(chars / (board.blockSize - 3));
-    const typedTotal = ram.blocks + typedCode + info;
-    const typed = { total: typedTotal, peak: typedTotal + typedLoadingBlocks(code, board.blockSize, typedCode) };
+    // Typed: the functions' text in RAM, at (blockSize - 3) characters per block (once loaded, without the
+    // load-time functions the module drops), and the typed text while it loads.
+    const typedBlocks = (n: number) => Math.ceil(n / (board.blockSize - 3));
+    const typedCode = typedBlocks(chars);
+    const typedTotal = ram.blocks + typedBlocks(chars - droppedAtLoadChars(code)) + info;
+    const typed = { total: typedTotal, peak: ram.blocks + typedCode + info + typedLoadingBlocks(code, board.blockSize, typedCode) };
     return { weights, total, peak, data: ram.blocks, code: codeBlocks, info, typed, fits: peak <= board.blocks - reserve };
   });
   return {

@@ -13,7 +13,8 @@ import { blobPath } from '../native/toolchain.ts';
 import type { CodeBuilder } from './builder.ts';
 import { flashLayout, type FlashArray } from './flash-weights.ts';
 import { jsString } from './js-text.ts';
-import { emitKernelChoice, type NativeModule } from './emit-native.ts';
+import { emitBoardChoice, emitInputCopy, type NativeModule } from './emit-native.ts';
+import { es5Lines } from './es5-source.ts';
 
 /** The native context (first, at offset 0) and the kernels, at the start of the Storage file. */
 export function nativeFlashArrays(m: NativeModule): FlashArray[] {
@@ -36,9 +37,11 @@ export function nativeFlashArrays(m: NativeModule): FlashArray[] {
 export function emitFlashChoice(b: CodeBuilder, m: NativeModule & { kind: 'native' }, file: string): void {
   const entries = flashLayout(nativeFlashArrays(m)).entries;
   const kernels = m.cpus.map((cpu) => `${cpu}: ${entries.find((x) => x.name === `NATIVE_${cpu.toUpperCase()}`)!.offset}`);
-  // The context is the file's first entry: its constants are at the file's own address.
-  emitKernelChoice(b, m, 'E.getAddressOf(WF, true)');
-  b.line(`var CB, KO, NATIVE_KERNELS = { ${kernels.join(', ')} }; // each kernel's offset in the Storage file`);
+  b.comment('---- native step: the kernel for this board, or the JavaScript step (info.native says why)');
+  b.line("var NK, XC, CB, KO; // the kernel (a native function), the x of the context, its RAM part, the kernel's offset in the file");
+  emitBoardChoice(b, m);
+  b.snippet(es5Lines('native-flash', { words: { STATE_OFF: String(m.plan.stateOff), STATE_BYTES: String(m.plan.stateBytes) } }));
+  b.line(`var NATIVE_KERNELS = { ${kernels.join(', ')} }; // each kernel's offset in the Storage file`);
   b.line('var NATIVE = nativeCpu(NATIVE_KERNELS);');
   b.block('if (NATIVE === "m4" || NATIVE === "m3") {', () => {
     b.comment(
@@ -47,25 +50,39 @@ export function emitFlashChoice(b: CodeBuilder, m: NativeModule & { kind: 'nativ
     b.line(`CB = E.toFlatString(S.read(${jsString(file)}, 0, ${m.plan.tableOff}));`);
     b.line('CB = CB && E.toArrayBuffer(CB);');
     b.line('KO = NATIVE_KERNELS[NATIVE];');
-    b.comment('the file must be memory-mapped (not where Storage is external flash, as on Bangle.js 2)');
-    b.line(
-      `NATIVE = !E.getAddressOf(WF, true) ? "js: the weights' Storage file is not memory-mapped on this board, so the kernel cannot read it" : ` +
-        'nativeLoad(NATIVE, E.nativeCall(E.getAddressOf(WF, true) + KO + 1, "int(int,int)"));',
-    );
+    b.line('NATIVE = nativeFlashLoad(NATIVE);');
   });
-  b.line('NATIVE_KERNELS = undefined;');
+  b.line('NATIVE_KERNELS = nativeCpu = nativeFlashLoad = undefined; // their text is not held');
 }
 
 /**
- * In the native step: the call, the file's address read at every step. Compacting Storage moves the file
- * (Espruino updates WF): then the kernel is found again at its new address (rarely, so allocating is allowed there).
+ * nativeStepQ(xq) with weights in flash, made only where the kernel runs: x = sat8(xq) into the context's x,
+ * then one call with both addresses, read at every step (E.defrag() moves CB; compacting Storage moves the
+ * file, and Espruino updates WF: the kernel is then found again at its new address, rarely, so it may allocate).
  */
-export function emitFlashCall(b: CodeBuilder): void {
-  b.line('var a = E.getAddressOf(WF, true);');
-  b.block('if (a !== WA) {', () => {
-    b.line(`if (!a) throw new Error("lstm-mcu model: the weights' Storage file is gone");`);
-    b.line('NK = E.nativeCall(a + KO + 1, "int(int,int)");');
-    b.line('WA = a;');
-  });
-  b.line('NK(E.getAddressOf(CB, true), a);');
+export function emitFlashStepQ(b: CodeBuilder, NI: number, argumentCheck: () => void): void {
+  b.comment('The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own.');
+  b.block(
+    'if (NK) stepQ = (function (NK, CB, XC, Y, WF, KO) {',
+    () => {
+      b.line('var WA = E.getAddressOf(WF, true); // where the file is: the kernel NK is at WA + KO');
+      b.block(
+        'return function (xq) {',
+        () => {
+          emitInputCopy(b, NI, argumentCheck);
+          b.line('var a = E.getAddressOf(WF, true);');
+          b.block('if (a !== WA) {', () => {
+            b.line(`if (!a) throw new Error("lstm-mcu model: the weights' Storage file is gone");`);
+            b.line('NK = E.nativeCall(a + KO + 1, "int(int,int)");');
+            b.line('WA = a;');
+          });
+          b.line('NK(E.getAddressOf(CB, true), a);');
+          b.line('return Y;');
+        },
+        '};',
+      );
+    },
+    '})(NK, CB, XC, Y, WF, KO);',
+  );
+  b.line('');
 }

@@ -22,7 +22,7 @@ import { toBase64LE } from './base64.ts';
 import { emitNumberOr } from './emit-arguments.ts';
 import { emitSaturateInt8 } from './emit-primitives.ts';
 import { emitHostChoice, emitHostContext, emitHostData, emitHostStepQ } from './emit-native-host.ts';
-import { emitFlashCall } from './emit-native-flash.ts';
+import { emitFlashStepQ } from './emit-native-flash.ts';
 
 /**
  * codegen --native: both kernels (chosen by the board at load), one of them, or none; `host`: the es5
@@ -185,57 +185,69 @@ export function emitNativeData(b: CodeBuilder, m: NativeModule, chunk: number): 
   b.line(`var NATIVE_CONTEXT = ${literal(m.bytes, chunk)};`);
 }
 
+/** The blob's entry stub (native/entry-stub.S): its last STUB_BYTES bytes, the int(x0, x1, x2, x3) entry STUB_XSTEP bytes in. */
+export const STUB_BYTES = 96;
+export const STUB_XSTEP = 32;
+
 /**
- * In the decoding: the context, one flat block where E.toFlatString makes one (the kernel
- * needs it so), else decoded as the other arrays; TT is a view of its tanh table.
+ * The 4-byte trailer between context and kernel in the module's flat string, as a JavaScript string
+ * literal: T = the context's length + 4, the bytes from the context's start to the kernel's.
+ */
+export function contextTrailer(contextBytes: number): string {
+  if (contextBytes % 4 !== 0) throw new Error(`the native context is ${contextBytes} bytes, not a multiple of 4`);
+  const bytes = [0, 8, 16, 24].map((shift) => ((contextBytes + 4) >>> shift) & 255);
+  return `"${bytes.map((v) => `\\x${v.toString(16).padStart(2, '0')}`).join('')}"`;
+}
+
+/**
+ * In the decoding: the board's choice (the functions of codegen/es5/native-kernel.js), then the
+ * context: where a kernel runs, one flat string [context][trailer][kernel] (CF), so that the
+ * kernel's entry stub finds the context PC-relatively; elsewhere the context alone, one flat block
+ * where E.toFlatString makes one, else decoded as the other arrays. CB is its buffer (the context
+ * at offset 0) and TT a view of its tanh table.
  */
 export function emitNativeContext(b: CodeBuilder, m: NativeModule & { kind: 'native' }, tableLength: number): void {
   if (m.host) return emitHostContext(b, m, tableLength);
-  b.line(
-    'var CB = typeof E !== "undefined" && typeof E.toFlatString === "function" ? E.toFlatString(atob(typeof NATIVE_CONTEXT === "string" ? NATIVE_CONTEXT : NATIVE_CONTEXT.join(""))) : undefined;',
+  const { plan } = m;
+  b.comment('---- native step: the kernel for this board, or the JavaScript step (info.native says why)');
+  b.line("var NK, NX, XC; // the kernel's entry stub (two native functions), the x of the context");
+  emitBoardChoice(b, m);
+  const stubAt = m.cpus.map((cpu) => `${cpu}: ${fs.statSync(blobPath(cpu)).size - STUB_BYTES}`);
+  b.snippet(
+    es5Lines('native-flat', {
+      words: {
+        STATE_OFF: String(plan.stateOff),
+        STATE_BYTES: String(plan.stateBytes),
+        CONTEXT_TRAILER: contextTrailer(m.bytes.length),
+        CONTEXT_BYTES: String(m.bytes.length),
+        STUB_AT: `{ ${stubAt.join(', ')} }`,
+      },
+    }),
   );
-  b.line('CB = CB ? E.toArrayBuffer(CB) : buf(NATIVE_CONTEXT);');
-  b.line(`var TT = new Int16Array(CB, ${m.plan.tableOff}, ${tableLength}); // the context's tanh table`);
+  b.line('var NATIVE = nativeCpu(NATIVE_KERNELS);');
+  b.line('var CF = nativeFlat(NATIVE_CONTEXT, NATIVE);');
+  b.line('var CB = CF ? E.toArrayBuffer(CF) : buf(NATIVE_CONTEXT);');
+  b.line(`var TT = new Int16Array(CB, ${plan.tableOff}, ${tableLength}); // the context's tanh table`);
+}
+
+/** nativeCpu(kernels) of codegen/es5/native-kernel.js: the kernel this board's CPU runs, of those the module holds. */
+export function emitBoardChoice(b: CodeBuilder, m: NativeModule & { kind: 'native' }): void {
+  const board = Object.entries(NATIVE_BOARD_CPU).filter(([, cpu]) => m.cpus.includes(cpu));
+  b.snippet(es5Lines('native-kernel', { words: { BOARD_CPUS: `{ ${board.map(([name, cpu]) => `${name}: "${cpu}"`).join(', ')} }` } }));
 }
 
 /**
  * At load, right after the context is decoded and before any array of the JavaScript step: the
- * board's choice. Where the kernel runs (NK set), the JavaScript step's weights and row views are
- * never built (the context holds the weights once); elsewhere they are, and the kernels are dropped.
+ * kernel loaded, or the JavaScript step. Where the kernel runs (NK set), the JavaScript step's
+ * weights and row views are never built (the context holds the weights once); elsewhere they are,
+ * and the kernels are dropped.
  */
 export function emitNativeChoice(b: CodeBuilder, m: NativeModule): void {
   if (m.kind === 'js') return;
   if (m.host) return emitHostChoice(b, m);
   if (m.flash) throw new Error('emitNativeChoice: weights in flash make their choice in emitFlashChoice');
-  emitKernelChoice(b, m, '0');
-  b.line('var NATIVE = nativeCpu(NATIVE_KERNELS);');
-  b.block('if (NATIVE === "m4" || NATIVE === "m3") {', () => {
-    b.comment('the kernel in a flat string: E.nativeCall re-reads its address at every call (E.defrag() moves it)');
-    b.line('var code = E.toFlatString(atob(NATIVE_KERNELS[NATIVE]));');
-    b.line('NATIVE = nativeLoad(NATIVE, code && E.nativeCall(1, "int(int,int)", code));');
-  });
-  b.line('NATIVE_KERNELS = NATIVE_CONTEXT = undefined;');
-}
-
-/**
- * The choice's functions (codegen/es5/native-kernel.js): nativeCpu(kernels) names the kernel this board runs,
- * nativeLoad(cpu, code) checks it steps the context; `constants` is the expression of the constants' address
- * the kernel is called with (0: the context's own).
- */
-export function emitKernelChoice(b: CodeBuilder, m: NativeModule & { kind: 'native' }, constants: string): void {
-  b.comment('---- native step: the kernel for this board, or the JavaScript step (info.native says why)');
-  b.line('var NK, XC; // the kernel (a native function), the x of the context');
-  const board = Object.entries(NATIVE_BOARD_CPU).filter(([, cpu]) => m.cpus.includes(cpu));
-  b.snippet(
-    es5Lines('native-kernel', {
-      words: {
-        BOARD_CPUS: `{ ${board.map(([name, cpu]) => `${name}: "${cpu}"`).join(', ')} }`,
-        STATE_OFF: String(m.plan.stateOff),
-        STATE_BYTES: String(m.plan.stateBytes),
-        CONSTANTS: constants,
-      },
-    }),
-  );
+  b.line('if (NATIVE === "m4" || NATIVE === "m3") NATIVE = nativeLoad(NATIVE);');
+  b.line('NATIVE_KERNELS = NATIVE_CONTEXT = nativeCpu = nativeFlat = nativeLoad = undefined; // their text is not held');
 }
 
 /**
@@ -256,55 +268,57 @@ export function emitNativeLoad(b: CodeBuilder, m: NativeModule, NI: number, NO: 
 }
 
 /**
- * nativeStepQ(xq), which replaces stepQ where the kernel runs: x = sat8(xq) into the context,
- * then one call. A function of its own: Espruino reads on through the rest of a function's
- * text after a return, so a branch at the top of the JavaScript step would cost its whole length.
- * The context's address is read at every step: E.defrag() moves flat strings.
+ * nativeStepQ(xq), which replaces stepQ where the kernel runs: one call of the kernel's entry stub,
+ * which finds the context PC-relatively (no address read in JavaScript; E.defrag()-safe). An
+ * Int8Array of the right length is int8 already: up to 4 inputs travel as the call's int arguments
+ * (NX), more are copied into the context's x (XC) before NK; anything else is checked and copied
+ * value by value (checked). In a scope of its own of few names (Espruino finds a name by walking
+ * the variables of each scope in turn), the Int8Array path one statement (Espruino reads on
+ * through the rest of a function's text after a return).
  */
 export function emitNativeStepQ(b: CodeBuilder, m: NativeModule, NI: number, argumentCheck: () => void): void {
   if (m.kind === 'js') return;
   if (m.host) return emitHostStepQ(b, NI, argumentCheck);
-  b.comment('The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own');
-  b.comment('of four names: Espruino finds a name by walking the variables of each scope in turn.');
-  // With weights in flash the kernel runs from the Storage file WF and reads its constants there (codegen/emit-native-flash.ts).
-  const names = m.flash ? 'NK, CB, XC, Y, WF, KO' : 'NK, CB, XC, Y';
+  if (m.flash) return emitFlashStepQ(b, NI, argumentCheck);
+  // the call returns the kernel's status, 0 once loaded: `|| Y` returns the head accumulator
+  const call = NI <= 4 ? `NX(${Array.from({ length: NI }, (_, i) => `q[${i}]`).join(', ')})` : 'XC.set(q) || NK()';
+  b.comment('The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own.');
+  b.comment('Made only where the kernel runs: elsewhere its text is not held.');
   b.block(
-    `var nativeStepQ = (function (${names}) {`,
+    'if (NK) stepQ = (function (I8, NX, Y, NK, XC) {',
     () => {
-      if (m.flash) b.line('var WA = NK ? E.getAddressOf(WF, true) : 0; // where the file is: the kernel NK is at WA + KO');
-      b.block(
-        'return function (xq) {',
-        () => {
-          emitInputCopy(b, NI, argumentCheck);
-          if (m.flash) emitFlashCall(b);
-          else b.line('NK(E.getAddressOf(CB, true));');
-          b.line('return Y;');
-        },
-        '};',
-      );
+      b.block('function checked(xq) {', () => {
+        b.line('var i, z;');
+        emitValueCopy(b, NI, argumentCheck);
+        b.line('return NK() || Y;');
+      });
+      b.line(`return function (q) { return q instanceof I8 && q.length === ${NI} ? ${call} || Y : checked(q); };`);
     },
-    `})(${names});`,
+    '})(Int8Array, NX, Y, NK, XC);',
   );
-  b.line('if (NK) stepQ = nativeStepQ;');
   b.line('');
 }
 
 /**
- * x = sat8(xq) into the context's x (XC), as the JavaScript step reads its argument: the one
- * definition for the kernel called through E.nativeCall and the one a JerryScript host provides.
+ * x = sat8(xq) into the context's x (XC), as the JavaScript step reads its argument, for the kernel
+ * a JerryScript host provides (the E.nativeCall step passes an Int8Array as the call's arguments,
+ * and shares the value-by-value copy below).
  */
 export function emitInputCopy(b: CodeBuilder, NI: number, argumentCheck: () => void): void {
   b.line('var i, z;');
   // An Int8Array holds int8 numbers only: the number check and sat8 are the identity there.
   b.comment('an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value');
   b.line(`if (xq instanceof Int8Array && xq.length === ${NI}) XC.set(xq);`);
-  b.block('else {', () => {
-    argumentCheck();
-    b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
-      b.line('z = xq[i];');
-      emitNumberOr(b, 'z', '0');
-      emitSaturateInt8(b, 'z');
-      b.line('XC[i] = z;');
-    });
+  b.block('else {', () => emitValueCopy(b, NI, argumentCheck));
+}
+
+/** Anything but an Int8Array of the right length: the argument check, then x = sat8(xq) into XC value by value (a non-number 0). */
+export function emitValueCopy(b: CodeBuilder, NI: number, argumentCheck: () => void): void {
+  argumentCheck();
+  b.block(`for (i = 0; i < ${NI}; i++) {`, () => {
+    b.line('z = xq[i];');
+    emitNumberOr(b, 'z', '0');
+    emitSaturateInt8(b, 'z');
+    b.line('XC[i] = z;');
   });
 }

@@ -7,7 +7,8 @@
  */
 import fs from 'node:fs';
 
-export type Es5Source = 'base64-decoder' | 'crc32' | 'native-builtins' | 'flash-builtins' | 'native-kernel' | 'native-host';
+export type Es5Source =
+  'base64-decoder' | 'crc32' | 'native-builtins' | 'flash-builtins' | 'native-kernel' | 'native-flat' | 'native-flash' | 'native-host';
 
 /** What fills a source's placeholders: `lines` for each `// NAME` line, `words` for each NAME word. */
 export interface Es5Fill {

@@ -7,7 +7,7 @@
  * doubles cost only their views.
  * Holding the native context (`native`, codegen/emit-native.ts): the context is
  * one flat string with TT a view of it, and which step runs is chosen at load.
- * Where the kernel runs, the module holds the context, the kernel's flat string
+ * Where the kernel runs, the module holds the context and the kernel (one flat string)
  * and the state, but not the JavaScript step's weights and row views; where it
  * does not, those as well as the context. The estimate is the larger of the two.
  */
@@ -163,7 +163,8 @@ function windowStateArrays(q: QuantizedModel, directions: QuantizedModel['layers
 /**
  * The estimate of a module holding the context: TT is a view of the context (2 blocks, not its own array);
  * the context a flat string with its ArrayBuffer (3 blocks and its bytes); the kernel path also holds the
- * kernel's flat string and its function (3 + 3 blocks and its bytes) and 5 views of the context (x, h, c, gates, y),
+ * kernel in that flat string after a 4-byte trailer (its bytes), the entry stub's two native functions
+ * (3 + 3 blocks) and 5 views of the context (x, h, c, gates, y),
  * without the step's weights and row views. Both paths make the context while loading (weightBlocks).
  */
 function withNative(js: ReturnType<typeof arraysEstimate>, held: NativeHeld): RamEstimate {
@@ -171,7 +172,16 @@ function withNative(js: ReturnType<typeof arraysEstimate>, held: NativeHeld): Ra
   const flat = (bytes: number) => 3 + Math.ceil(bytes / e.blockSize);
   const context = flat(held.contextBytes);
   const jsPath = e.blocks - js.tableBlocks + 2 + context;
-  const kernelPath = e.blocks - js.tableBlocks - js.stepWeightBlocks - 2 * js.rowViews + 2 + context + flat(held.kernelBytes) + 3 + 2 * 5;
+  const kernelPath =
+    e.blocks -
+    js.tableBlocks -
+    js.stepWeightBlocks -
+    2 * js.rowViews +
+    2 +
+    context +
+    Math.ceil((held.kernelBytes + 4) / e.blockSize) +
+    2 * 3 +
+    2 * 5;
   return {
     ...e,
     blocks: Math.max(jsPath, kernelPath),

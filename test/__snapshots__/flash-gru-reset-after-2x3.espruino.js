@@ -33,27 +33,27 @@ var m = (function (previousPretokenise) {
   }
   var conv = E.convolve; // conv(a, b, o) = Σ_i a[i] b[i + o] over a's length
   var clip = E.clip; // clip(x, lo, hi) = min(max(x, lo), hi) in one call
-  // weights in the Storage file "m.bin" (16448 bytes, CRC-32 3852124153), written by m.weights.js; viewed in place, no RAM copy
+  // weights in the Storage file "m.bin" (16648 bytes, CRC-32 3122832819), written by m.weights.js; viewed in place, no RAM copy
   var S = require("Storage"), WF = S.read("m.bin"), r;
   if (WF === undefined) throw new Error("lstm-mcu model: Storage file \"m.bin\" is missing: upload m.weights.js first");
-  if (WF.length !== 16448 || (E.CRC32(WF) >>> 0) !== 3852124153) {
+  if (WF.length !== 16648 || (E.CRC32(WF) >>> 0) !== 3122832819) {
     throw new Error("lstm-mcu model: Storage file \"m.bin\" does not hold this model's weights: upload m.weights.js again");
   }
   var WB = E.toArrayBuffer(WF);
   var RW = []; // W in groups of 8 rows
-  for (r = 0; r < 9; r += 8) RW.push(new Int8Array(WB, 11328 + r * 5, Math.min(8, 9 - r) * 5));
-  var BM = new Int32Array(WB, 11376, 9);
-  var M = new Int32Array(WB, 11416, 9);
-  var RBM = new Int32Array(WB, 11456, 3);
-  var D = new Int8Array(WB, 11472, 3);
-  var DB = new Int32Array(WB, 11480, 1);
-  var TT = new Int16Array(WB, 11488, 2048);
-  var IG = new Float64Array(WB, 15584, 2);
-  var IO = new Float64Array(WB, 15600, 2);
-  var OG = new Float64Array(WB, 15616, 1);
-  var OO = new Float64Array(WB, 15624, 1);
+  for (r = 0; r < 9; r += 8) RW.push(new Int8Array(WB, 11528 + r * 5, Math.min(8, 9 - r) * 5));
+  var BM = new Int32Array(WB, 11576, 9);
+  var M = new Int32Array(WB, 11616, 9);
+  var RBM = new Int32Array(WB, 11656, 3);
+  var D = new Int8Array(WB, 11672, 3);
+  var DB = new Int32Array(WB, 11680, 1);
+  var TT = new Int16Array(WB, 11688, 2048);
+  var IG = new Float64Array(WB, 15784, 2);
+  var IO = new Float64Array(WB, 15800, 2);
+  var OG = new Float64Array(WB, 15816, 1);
+  var OO = new Float64Array(WB, 15824, 1);
   // ---- native step: the kernel for this board, or the JavaScript step (info.native says why)
-  var NK, XC; // the kernel (a native function), the x of the context
+  var NK, XC, CB, KO; // the kernel (a native function), the x of the context, its RAM part, the kernel's offset in the file
   // The native step (native/lstm-step.c): "m4" or "m3" where this board's CPU runs one of the kernels held here, else why not ("js: ...")
   function nativeCpu(kernels) {
     if (typeof E === "undefined" || typeof E.nativeCall !== "function" || typeof E.toFlatString !== "function")
@@ -66,30 +66,31 @@ var m = (function (previousPretokenise) {
     if (!kernels[cpu]) return "js: board " + board + " runs the " + cpu + " kernel, which this module does not hold (codegen --native)";
     return cpu;
   }
-  // Given the kernel as a native function (undefined: no flat string for it), checks the context CB is one
-  // 4-byte-aligned block and the kernel steps it; sets NK, returns the path taken.
-  // The kernel's second argument: the address of the context's constant part (0: CB holds it).
-  function nativeLoad(cpu, kernelCall) {
-    var at = E.getAddressOf(CB, true), s, i;
-    if (!kernelCall || !at || (at & 3)) return "js: no flat, 4-byte-aligned block of memory for the native kernel and context";
+  // With weights in flash: the kernel runs from the Storage file WF, at its offset KO (flash is executable), and reads the
+  // context's constants there (its second argument); CB is the context's RAM part. Sets NK, returns the path taken.
+  function nativeFlashLoad(cpu) {
+    var file = E.getAddressOf(WF, true), at = CB && E.getAddressOf(CB, true), step, s, i;
+    // the file must be memory-mapped (not where Storage is external flash, as on Bangle.js 2)
+    if (!file) return "js: the weights' Storage file is not memory-mapped on this board, so the kernel cannot read it";
+    if (!at || (at & 3)) return "js: no flat, 4-byte-aligned block of memory for the native context";
+    step = E.nativeCall(file + KO + 1, "int(int,int)");
     // One step on the zero state: the kernel returns 0 only where it reads the context's header (docs/NUMERICS.md)
-    if (kernelCall(at, E.getAddressOf(WF, true)) !== 0) return "js: the " + cpu + " kernel did not read its context";
+    if (step(at, file) !== 0) return "js: the " + cpu + " kernel did not read its context";
     s = new Uint8Array(CB, 128, 32);
     for (i = 0; i < 32; i++) s[i] = 0;
-    NK = kernelCall;
+    NK = step;
     return cpu;
   }
-  var CB, KO, NATIVE_KERNELS = { m4: 4488, m3: 7920 }; // each kernel's offset in the Storage file
+  var NATIVE_KERNELS = { m4: 4488, m3: 8024 }; // each kernel's offset in the Storage file
   var NATIVE = nativeCpu(NATIVE_KERNELS);
   if (NATIVE === "m4" || NATIVE === "m3") {
     // in RAM, the context's first 180 bytes (header, descriptors, state); its constants and the kernel stay in the file
     CB = E.toFlatString(S.read("m.bin", 0, 180));
     CB = CB && E.toArrayBuffer(CB);
     KO = NATIVE_KERNELS[NATIVE];
-    // the file must be memory-mapped (not where Storage is external flash, as on Bangle.js 2)
-    NATIVE = !E.getAddressOf(WF, true) ? "js: the weights' Storage file is not memory-mapped on this board, so the kernel cannot read it" : nativeLoad(NATIVE, E.nativeCall(E.getAddressOf(WF, true) + KO + 1, "int(int,int)"));
+    NATIVE = nativeFlashLoad(NATIVE);
   }
-  NATIVE_KERNELS = undefined;
+  NATIVE_KERNELS = nativeCpu = nativeFlashLoad = undefined; // their text is not held
 
   // ---- state, allocated once
   var V = new Int8Array(5); // v = [x int8 (2), h Q0.7 (3)]
@@ -165,10 +166,9 @@ var m = (function (previousPretokenise) {
     return Y;
   }
 
-  // The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own
-  // of four names: Espruino finds a name by walking the variables of each scope in turn.
-  var nativeStepQ = (function (NK, CB, XC, Y, WF, KO) {
-    var WA = NK ? E.getAddressOf(WF, true) : 0; // where the file is: the kernel NK is at WA + KO
+  // The native step: stepQ where the kernel runs (the same integers as the JavaScript step above), in a scope of its own.
+  if (NK) stepQ = (function (NK, CB, XC, Y, WF, KO) {
+    var WA = E.getAddressOf(WF, true); // where the file is: the kernel NK is at WA + KO
     return function (xq) {
       var i, z;
       // an Int8Array of the right length (as step(x) passes) is already int8: one native copy; else value by value
@@ -192,7 +192,6 @@ var m = (function (previousPretokenise) {
       return Y;
     };
   })(NK, CB, XC, Y, WF, KO);
-  if (NK) stepQ = nativeStepQ;
 
   // Real readings in, real outputs out. NaN / non-number readings count as the mean; ±Infinity saturates.
   function step(x) {
@@ -223,7 +222,7 @@ var m = (function (previousPretokenise) {
   if (previousPretokenise !== undefined) E.setFlags({ pretokenise: previousPretokenise });
   var api = { reset: reset, stepQ: stepQ, step: step, checksum: checksum, state: { h: H, c: C, gates: G } };
   // info: parsed from the Storage file when asked for (each access gives a fresh object)
-  Object.defineProperty(api, "info", { get: function () { var i = JSON.parse(S.read("m.bin", 15632, 812)); i.native = NATIVE; return i; }, enumerable: true });
+  Object.defineProperty(api, "info", { get: function () { var i = JSON.parse(S.read("m.bin", 15832, 812)); i.native = NATIVE; return i; }, enumerable: true });
   return api;
 })(typeof E !== "undefined" && typeof E.getFlags === "function" ? (function (previous) { E.setFlags({ pretokenise: 1 }); return previous; })(E.getFlags().pretokenise) : undefined);
 if (typeof exports !== "undefined") {

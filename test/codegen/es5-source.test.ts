@@ -8,7 +8,16 @@ import { es5Lines, es5Source, type Es5Source } from '../../codegen/es5-source.ts
 import { crc32 } from '../../core/crc32.ts';
 import { mulberry32 } from '../../core/prng.ts';
 
-const SOURCES: Es5Source[] = ['base64-decoder', 'crc32', 'native-builtins', 'flash-builtins', 'native-kernel', 'native-host'];
+const SOURCES: Es5Source[] = [
+  'base64-decoder',
+  'crc32',
+  'native-builtins',
+  'flash-builtins',
+  'native-kernel',
+  'native-flat',
+  'native-flash',
+  'native-host',
+];
 
 /** The source with its placeholders filled, as a function of `vars` returning `result`. */
 const run = (lines: string[], vars: string, result: string) => new Function(vars, `${lines.join('\n')}\nreturn ${result};`);

@@ -4,6 +4,7 @@
  *   ESPRUINOBOARD: m3) and on Espruino's STM32F405 firmware (its own board name:
  *   m4), every output, h, c and gate equal to the simulator at every step, and
  *   the same module as LINUXARM (the JavaScript step) equal to the native run;
+ *   E.defrag() moving the module's flat string between steps (armhf);
  * - the fallback, with its reason in info.native, on the x86 Linux Espruino,
  *   Node's vm and Duktape;
  * - the board table of the load-time choice, without any engine.
@@ -345,5 +346,25 @@ describe.skipIf(typeof stm32 === 'string')("through E.nativeCall on Espruino's S
     const run = await runNativeModule(engine, q, module(changed as QuantizedModel), 'nativeModel', segmentsOf(q, 9), 'STM32F405RG');
     expect(run.path).toBe('m4');
     expect(run.mismatch).toMatch(/^stm32f405 as STM32F405RG: first mismatch at segment 0, step \d+, /);
+  }, 60_000);
+});
+
+describe.skipIf(typeof armhf === 'string')('E.defrag() between steps (espruino-armhf, qemu-arm)', () => {
+  it('moves the flat string of context and kernel, and every step stays exact: the entry stub finds the context from its own address', async () => {
+    const engine = armhf as NativeEngine;
+    const q = RANDOM_MODELS[0].q;
+    const code = module(q);
+    // Garbage allocated before the module and freed after it: E.defrag() then moves the module's flat string down.
+    const junk = 'var JUNK = []; for (var j = 0; j < 400; j++) JUNK.push("junk " + j);\n';
+    const address = 'E.getAddressOf(nativeModel.state.h, true)';
+    const defrag = `\nvar A0 = ${address}; nativeModel.stepQ(new Int8Array(${q.layers[0].inputSize})); nativeModel.reset(); JUNK = undefined; E.defrag();\nprint("MOVED " + A0 + " " + ${address});\n`;
+    let lines: string[] = [];
+    const moving = { name: engine.name, run: async (p: string) => (lines = await engine.run(p.replace(code, junk + code + defrag))) };
+    const run = await runNativeModule(moving, q, code, 'nativeModel', segmentsOf(q, 9), 'PUCKJS');
+    const [, before, after] = /MOVED (\d+) (\d+)/.exec(lines.join('\n'))!.map(Number);
+    expect(run.path).toBe('m4');
+    expect(before).toBeGreaterThan(0);
+    expect(after).not.toBe(before);
+    expect(run.mismatch, run.mismatch).toBeUndefined();
   }, 60_000);
 });

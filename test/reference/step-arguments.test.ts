@@ -5,7 +5,7 @@
  * value (Espruino has none), any other non-number as missing (step) or 0
  * (stepQ); outputs and state bit for bit as the simulator's. The native
  * step (codegen --native, through E.nativeCall on espruino-armhf as a Puck.js)
- * takes the same arguments: its copy of an Int8Array and its value-by-value
+ * takes the same arguments: an Int8Array as the call's arguments and its value-by-value
  * path for anything else.
  */
 import { describe, expect, it } from 'vitest';

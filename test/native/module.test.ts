@@ -21,6 +21,7 @@ import { modelDataCrc32 } from '../../codegen/checksum.ts';
 import { es5Lines } from '../../codegen/es5-source.ts';
 import { availableEngines } from '../../parity/engines.ts';
 import { armhfEngine, runNativeModule, stm32f405Engine, type NativeEngine } from '../../parity/native-engines.ts';
+import type { StorageFile } from '../../parity/stm32f405.ts';
 import { randomQuantizedModel, randomSegments } from '../../parity/random-model.ts';
 import { modelFromJson, type GoldenFile } from '../golden/golden-io.ts';
 import { isWindowModel, type CellKind, type QuantizedModel } from '../../core/model.ts';
@@ -175,6 +176,20 @@ describe('the fallback where the kernel cannot run: exact, with its reason', () 
   });
 });
 
+/**
+ * Blocks the module `code` holds after loading and one step on `engine` as `board` (`files` in its Storage),
+ * by the engine's own process.memory(), kept before the board's name replaces process; its checksum() and path.
+ */
+async function heldAfterStep(engine: NativeEngine, board: string, code: string, files: StorageFile[] = []) {
+  const program =
+    `var RP = process;\nvar process = { env: { BOARD: ${JSON.stringify(board)} } };\nvar U0 = RP.memory().usage;\n${code}\n` +
+    `nativeModel.stepQ(new Int8Array(3));\nprint("BLOCKS " + (RP.memory().usage - U0) + " " + RP.memory().blocksize);\n` +
+    `print("CRC " + nativeModel.checksum());\nprint("NATIVE " + nativeModel.info.native);\nprint("END");\n`;
+  const out = (await engine.run(program, files)).join('\n');
+  const [, blocks, blockSize] = /BLOCKS (\d+) (\d+)/.exec(out)!.map(Number);
+  return { blocks, blockSize, crc: Number(/CRC (\d+)/.exec(out)![1]), path: /NATIVE (.*)/.exec(out)![1]!.trim() };
+}
+
 /** The module as `boards` on `engine`: the first must take `cpu`; every native run and the JavaScript run equal the simulator and each other. */
 async function expectNativeExact(
   engine: NativeEngine,
@@ -227,16 +242,7 @@ describe.skipIf(typeof armhf === 'string')('through E.nativeCall on espruino-arm
     const q = randomQuantizedModel({ seed: 62, inputSize: 3, units: 32, outputSize: 2, cell: 'lstm' });
     const code = module(q);
     const host = modelDataCrc32(q, { target: 'espruino', globalName: 'nativeModel', modelSha256: '', generatorVersion: 'test' });
-    const held = async (board: string) => {
-      // The engine's own process.memory(), kept before the board's name replaces process.
-      const program =
-        `var RP = process;\nvar process = { env: { BOARD: ${JSON.stringify(board)} } };\nvar U0 = RP.memory().usage;\n${code}\n` +
-        `nativeModel.stepQ(new Int8Array(3));\nprint("BLOCKS " + (RP.memory().usage - U0) + " " + RP.memory().blocksize);\n` +
-        `print("CRC " + nativeModel.checksum());\nprint("NATIVE " + nativeModel.info.native);\nprint("END");\n`;
-      const out = (await engine.run(program)).join('\n');
-      const [, blocks, blockSize] = /BLOCKS (\d+) (\d+)/.exec(out)!.map(Number);
-      return { blocks, blockSize, crc: Number(/CRC (\d+)/.exec(out)![1]), path: /NATIVE (.*)/.exec(out)![1]!.trim() };
-    };
+    const held = (board: string) => heldAfterStep(engine, board, code);
     const kernel = await held('PUCKJS');
     const js = await held('LINUXARM');
     expect(kernel.path).toBe('m4');
@@ -322,16 +328,10 @@ describe.skipIf(typeof stm32 === 'string')("through E.nativeCall on Espruino's S
 
   it("weights in flash: an LSTM 3x32's kernel path holds at least its weights fewer blocks than with weights in RAM", async () => {
     const q = randomQuantizedModel({ seed: 62, inputSize: 3, units: 32, outputSize: 2, cell: 'lstm' });
-    const held = async (code: string, files: { name: string; bytes: Uint8Array }[]) => {
-      // The firmware's own process.memory(), kept before the board's name replaces process.
-      const program =
-        `var RP = process;\nvar process = { env: { BOARD: "STM32F405RG" } };\nvar U0 = RP.memory().usage;\n${code}\n` +
-        `nativeModel.stepQ(new Int8Array(3));\nprint("BLOCKS " + (RP.memory().usage - U0) + " " + RP.memory().blocksize);\n` +
-        `print("NATIVE " + nativeModel.info.native);\n`;
-      const out = (await engine.run(program, files)).join('\n');
-      expect(/NATIVE (.*)/.exec(out)?.[1]?.trim()).toBe('m4');
-      const [, blocks, blockSize] = /BLOCKS (\d+) (\d+)/.exec(out)!.map(Number);
-      return { blocks, blockSize };
+    const held = async (code: string, files: StorageFile[]) => {
+      const run = await heldAfterStep(engine, 'STM32F405RG', code, files);
+      expect(run.path).toBe('m4');
+      return run;
     };
     const ram = await held(module(q), []);
     const flash = await held(emitModule(q, flashOptions), [{ name: 'nm.bin', bytes: flashWeights(q, flashOptions).bytes }]);

@@ -123,7 +123,7 @@ export function runStm32f405(elf: string, program: string, options: Stm32Options
     );
     qemu.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString('latin1');
-      if (cleanLines(out).includes(options.doneLine)) end();
+      if (out.includes(options.doneLine) && cleanLines(out).includes(options.doneLine)) end();
       else if (out.includes('Uncaught '))
         setTimeout(() => end(new Error(`stm32f405: ${out.slice(out.indexOf('Uncaught ')).trim().slice(0, 400)}`)), 300);
       // the firmware ran out of variables: it interrupts the program, which then never prints doneLine
